@@ -1,0 +1,76 @@
+// Grove dashboard: uploads with a progress bar. Everything else is plain HTML + htmx.
+// Files go to the same API the CLI uses (PUT /api/files/<path>, raw body), authenticated by
+// the session cookie and the page's CSRF token.
+(function () {
+  "use strict";
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+  function encodePath(p) {
+    return p.split("/").map(encodeURIComponent).join("/");
+  }
+  function fmt(n) {
+    if (n < 1024) return n + " B";
+    var u = ["KiB", "MiB", "GiB", "TiB"], i = -1;
+    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+    return (n < 10 ? n.toFixed(1) : Math.round(n)) + " " + u[i];
+  }
+  function uploadOne(file, dir, box) {
+    return new Promise(function (resolve) {
+      var row = document.createElement("div");
+      row.className = "progress-row";
+      var label = document.createElement("span");
+      label.textContent = file.name;
+      var bar = document.createElement("progress");
+      bar.max = file.size || 1;
+      bar.value = 0;
+      var status = document.createElement("span");
+      status.className = "status";
+      status.textContent = "0%";
+      row.append(label, bar, status);
+      box.append(row);
+      var xhr = new XMLHttpRequest();
+      var path = (dir ? dir + "/" : "") + file.name;
+      xhr.open("PUT", "/api/files/" + encodePath(path));
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.onprogress = function (e) {
+        if (!e.lengthComputable) return;
+        bar.value = e.loaded;
+        status.textContent = Math.floor((100 * e.loaded) / e.total) + "% of " + fmt(e.total);
+        if (e.loaded === e.total) status.textContent = "sealing…";
+      };
+      xhr.onload = function () {
+        var ok = xhr.status >= 200 && xhr.status < 300;
+        bar.value = bar.max;
+        var msg;
+        try { msg = JSON.parse(xhr.responseText); } catch (_) { msg = {}; }
+        status.textContent = ok ? (msg.created ? "stored (version " + msg.version + ")" : "unchanged") : "failed: " + (msg.error || xhr.status);
+        row.classList.add(ok ? "done" : "failed");
+        resolve(ok);
+      };
+      xhr.onerror = function () {
+        status.textContent = "failed: connection lost";
+        row.classList.add("failed");
+        resolve(false);
+      };
+      xhr.send(file);
+    });
+  }
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form || form.id !== "upload-form") return;
+    ev.preventDefault();
+    var input = document.getElementById("upload-input");
+    var box = document.getElementById("upload-progress");
+    var dir = document.getElementById("upload").getAttribute("data-dir") || "";
+    var files = Array.prototype.slice.call(input.files || []);
+    if (!files.length) return;
+    box.innerHTML = "";
+    files.reduce(function (p, f) { return p.then(function () { return uploadOne(f, dir, box); }); }, Promise.resolve()).then(function () {
+      input.value = "";
+      if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
+    });
+  });
+})();

@@ -1,0 +1,57 @@
+/**
+ * @module cell/cell — one running Grove: opens GROVE_DIR, loads config and keys, wires the
+ * store, index and crypto together. Web and CLI take a Cell; features take the narrower Vault.
+ */
+import type { Layout } from "../core/layout.ts";
+import { loadConfig, type Config } from "../config/config.ts";
+import { selectSuite, type CipherSuite } from "../crypto/index.ts";
+import { ChunkStore } from "../store/chunk-store.ts";
+import { PlacementDb } from "../store/placement-db.ts";
+import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
+import type { Vault } from "../ingest/vault.ts";
+import { initStateDir, loadKeys, type CellKeys } from "./state-dir.ts";
+import { log } from "../core/log.ts";
+
+export interface Cell {
+  layout: Layout;
+  config: Config;
+  keys: CellKeys;
+  db: PlacementDb;
+  store: ChunkStore;
+  suite: CipherSuite;
+  pool: CryptoPool;
+  vault: Vault;
+  startedAt: number;
+  close(): void;
+}
+
+export interface OpenedCell {
+  cell: Cell;
+  /** The recovery phrase when this start created the identity (show it once), else null. */
+  newPhrase: string | null;
+}
+
+/**
+ * Open (and on first run create) the cell in `layout`. The config is validated before
+ * anything is written, so a bad config.json stops the start and is left untouched.
+ */
+export function openCell(layout: Layout): OpenedCell {
+  const { config, unknownKeys } = loadConfig(layout.config);
+  for (const k of unknownKeys) log("warn", `config.json: unknown key "${k}" ignored`);
+  const { phrase } = initStateDir(layout);
+  const keys = loadKeys(layout);
+  const db = new PlacementDb(layout.placementDb);
+  const store = new ChunkStore(layout.chunks);
+  const suite = selectSuite(config.crypto);
+  const pool = createPool(suite, config.crypto_workers, config.crypto);
+  const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool };
+  const cell: Cell = {
+    layout, config, keys, db, store, suite, pool, vault,
+    startedAt: Date.now(),
+    close() {
+      pool.close();
+      db.close();
+    },
+  };
+  return { cell, newPhrase: phrase };
+}

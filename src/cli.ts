@@ -1,0 +1,65 @@
+#!/usr/bin/env bun
+/**
+ * @module cli — the `grove` entry point: parse argv and dispatch to one command module each.
+ * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage error.
+ */
+import { VERSION, buildHash, buildTarget } from "./core/build-info.ts";
+import { errorMessage } from "./core/errors.ts";
+import { CliError, type Command } from "./cli/command.ts";
+import { start } from "./cli/start.ts";
+import { id } from "./cli/id.ts";
+import { status } from "./cli/status.ts";
+import { put } from "./cli/put.ts";
+import { get } from "./cli/get.ts";
+import { ls } from "./cli/ls.ts";
+import { recoveryPhraseCmd } from "./cli/recovery-phrase.ts";
+
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, recoveryPhraseCmd];
+
+export function mainUsage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "Usage: grove COMMAND [options]",
+    "",
+    "Grove keeps your files encrypted, replicated and reachable across your own devices.",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    "",
+    "Options: --help (also after a command), --version",
+    "Environment: GROVE_DIR (default ~/.grove), GROVE_HOME (default ~/GroveHome), GROVE_PORT (default 5678)",
+    "Run `grove COMMAND --help` for a command's options.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(mainUsage());
+    return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "-v" || name === "version") {
+    console.log(`grove ${VERSION} build ${buildHash()} (${buildTarget()})`);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`grove: unknown command '${name}'\n\n${mainUsage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`grove ${name}: ${e.message}`);
+      return e.code;
+    }
+    console.error(`grove ${name}: ${errorMessage(e)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

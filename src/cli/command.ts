@@ -1,0 +1,43 @@
+/** @module cli/command — the shape of one CLI command, and argument parsing shared by all. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+export interface Command {
+  name: string;
+  /** One line for `grove --help`. */
+  summary: string;
+  /** Full usage text for `grove CMD --help`. */
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** A failure meant for the user: printed as `grove: <message>`, exit code `code`. */
+export class CliError extends Error {
+  constructor(message: string, readonly code = 1) {
+    super(message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** parseArgs with `--help` built in; a bad flag becomes a usage error (exit 2). */
+export function parse<O extends Options>(argv: string[], options: O, positionals: { min: number; max: number; usage: string }) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n\n${positionals.usage}`, 2);
+  }
+  const values = parsed.values as { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string } & { help?: boolean };
+  if (!values.help && (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {
+    throw new CliError(`wrong number of arguments\n\n${positionals.usage}`, 2);
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+/** Print `rows` as aligned columns (first row = header). */
+export function table(rows: string[][], rightAlign: number[] = []): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : rightAlign.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  "))
+    .join("\n");
+}

@@ -1,0 +1,38 @@
+/** @module cli/recovery-phrase — `grove recovery-phrase`: print the 24 words again. */
+import { resolveLayout } from "../core/layout.ts";
+import { isInitialised, recoveryPhrase } from "../cell/state-dir.ts";
+import { CliError, parse, type Command } from "./command.ts";
+
+const usage = `Usage: grove recovery-phrase [--json]
+
+Print this cell's 24-word recovery phrase. Anyone holding it can become this cell and read
+its files: keep it offline.`;
+
+/** Numbered words, six per line. */
+export function formatPhrase(phrase: string): string {
+  const words = phrase.split(" ");
+  const lines: string[] = [];
+  for (let i = 0; i < words.length; i += 6) {
+    lines.push("  " + words.slice(i, i + 6).map((w, j) => `${String(i + j + 1).padStart(2)}. ${w.padEnd(9)}`).join(" "));
+  }
+  return lines.join("\n");
+}
+
+export const recoveryPhraseCmd: Command = {
+  name: "recovery-phrase",
+  summary: "print this cell's 24-word recovery phrase",
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
+    if (values.help) return console.log(usage), 0;
+    const layout = resolveLayout();
+    if (!isInitialised(layout)) throw new CliError(`no cell in ${layout.dir} (run \`grove start\` once to create one)`);
+    const phrase = recoveryPhrase(layout);
+    if (values.json) console.log(JSON.stringify({ phrase, words: phrase.split(" ") }));
+    else {
+      console.log(formatPhrase(phrase));
+      if (process.stderr.isTTY) console.error("\nKeep these words offline: they restore this cell's identity and keys.");
+    }
+    return 0;
+  },
+};

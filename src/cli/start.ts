@@ -1,0 +1,87 @@
+/** @module cli/start — `grove start`: run a cell in the foreground (dashboard, local API, peer API). */
+import { rmSync } from "node:fs";
+import { writeFileAtomicSync } from "../core/atomic.ts";
+import { resolveLayout } from "../core/layout.ts";
+import { log } from "../core/log.ts";
+import { VERSION } from "../core/build-info.ts";
+import { ConfigError, loadConfig } from "../config/config.ts";
+import { openCell } from "../cell/cell.ts";
+import { createApp } from "../web/app.ts";
+import { serve } from "../web/server.ts";
+import { CliError, parse, type Command } from "./command.ts";
+import { localUrl, type RuntimeInfo } from "./client.ts";
+import { formatPhrase } from "./recovery-phrase.ts";
+
+const usage = `Usage: grove start [--port N] [--host H]
+
+Run this cell in the foreground: dashboard, local API and peer API on one port.
+On first run it creates GROVE_DIR (default ~/.grove) and prints the recovery phrase once.
+
+Options:
+  --port N   port to listen on (default: GROVE_PORT, else config.json "port", else 5678)
+  --host H   address to listen on (default: config.json "host", else 0.0.0.0)
+
+Environment: GROVE_DIR, GROVE_HOME (default ~/GroveHome), GROVE_PORT.`;
+
+function parsePort(v: string, from: string): number {
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new CliError(`${from}: not a port number: ${v}`, 2);
+  return Number(v);
+}
+
+export const start: Command = {
+  name: "start",
+  summary: "run this cell (dashboard + API) in the foreground",
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, { port: { type: "string" }, host: { type: "string" } }, { min: 0, max: 0, usage });
+    if (values.help) return console.log(usage), 0;
+    const layout = resolveLayout();
+    // Validate config before creating or touching anything.
+    let config;
+    try {
+      config = loadConfig(layout.config).config;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(e.message);
+      throw e;
+    }
+    const port = values.port !== undefined ? parsePort(values.port, "--port") : process.env.GROVE_PORT ? parsePort(process.env.GROVE_PORT, "GROVE_PORT") : config.port;
+    const host = values.host ?? config.host;
+
+    const { cell, newPhrase } = openCell(layout);
+    let server;
+    try {
+      server = serve(createApp(cell), { host, port, maxBodyBytes: cell.config.max_upload_bytes + 1 });
+    } catch (e) {
+      cell.close();
+      const msg = (e as Error).message;
+      if (/in use|EADDRINUSE/i.test(msg + (e as { code?: string }).code)) throw new CliError(`port ${port} on ${host} is already in use (is another cell running? try --port)`);
+      throw new CliError(`cannot listen on ${host}:${port}: ${msg}`);
+    }
+    const url = localUrl(host, server.port!);
+    const rt: RuntimeInfo = { pid: process.pid, url, host, port: server.port! };
+    writeFileAtomicSync(layout.runtime, JSON.stringify(rt) + "\n", 0o600);
+
+    if (newPhrase) {
+      console.log(`\nA new cell was created in ${layout.dir}.`);
+      console.log("Your recovery phrase (shown once here; `grove recovery-phrase` prints it again):\n");
+      console.log(formatPhrase(newPhrase));
+      console.log("\nWrite it down and keep it offline: these 24 words restore this cell's identity and keys.\n");
+    }
+    console.log(`Grove ${VERSION}: cell "${cell.config.name}" (${cell.keys.id.slice(0, 8)}) listening on ${host}:${server.port}`);
+    console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);
+    log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
+
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log("info", `stopping (${sig})`);
+        server.stop(true);
+        rmSync(layout.runtime, { force: true });
+        cell.close();
+        resolve();
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,35 @@
+/** @module cli/status — `grove status`: the running cell's identity, build and storage. */
+import { resolveLayout } from "../core/layout.ts";
+import type { CellStatus } from "../web/api/status.ts";
+import { formatBytes } from "../../views/format.ts";
+import { connect } from "./client.ts";
+import { parse, type Command } from "./command.ts";
+
+const usage = `Usage: grove status [--json]
+
+Show the running cell: id, name, version and build, uptime, what it stores.`;
+
+export const status: Command = {
+  name: "status",
+  summary: "show the running cell's state",
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
+    if (values.help) return console.log(usage), 0;
+    const client = connect(resolveLayout());
+    const s = await client.json<CellStatus>("/api/status");
+    if (values.json) return console.log(JSON.stringify(s, null, 2)), 0;
+    console.log(
+      [
+        `cell      ${s.name} (${s.id})`,
+        `version   ${s.version}  build ${s.build.slice(0, 12)}  ${s.target}`,
+        `url       ${client.baseUrl}   up ${s.uptime_s}s`,
+        `crypto    ${s.crypto}`,
+        `stored    ${s.files} files, ${s.chunks} chunks, ${formatBytes(s.stored_bytes)}`,
+        `files in  ${s.home}`,
+        `state in  ${s.dir}`,
+      ].join("\n"),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,82 @@
+/** @module config/config — config.json: schema (zod), defaults, and a one-line error naming a bad key. */
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { z } from "zod";
+import { writeFileAtomicSync } from "../core/atomic.ts";
+
+const url = z.string().url();
+const seconds = z.number().int().positive();
+
+/** Every key of config.json with its default. Missing keys take the default; the file may hold only some. */
+export const ConfigSchema = z.object({
+  /** Shown to peers and in the dashboard. */
+  name: z.string().min(1).max(64).default(() => hostname().slice(0, 64) || "grove-cell"),
+  /** Address the cell listens on (overridden by --host). */
+  host: z.string().min(1).default("0.0.0.0"),
+  /** Port of the dashboard, local API and peer API (overridden by --port / GROVE_PORT). */
+  port: z.number().int().min(0).max(65535).default(5678),
+  /** Desired copies of each chunk in the fleet, counting this cell. */
+  replication_factor: z.number().int().min(1).max(16).default(2),
+  sync_interval_s: seconds.default(300),
+  peer_lost_after_s: seconds.default(86400),
+  route_benchmark_interval_s: seconds.default(21600),
+  /** URLs peers may use to reach this cell; empty = detect interface addresses. */
+  advertise: z.array(url).default([]),
+  /** Relay URLs (ws:// or wss://). */
+  relays: z.array(url.refine((u) => /^wss?:\/\//.test(u), "must start with ws:// or wss://")).default([]),
+  mdns: z.boolean().default(true),
+  /** Largest single upload accepted, in bytes. */
+  max_upload_bytes: z.number().int().positive().default(2 ** 40),
+  /** Crypto implementation: "auto" picks native when it loads, else the portable one. */
+  crypto: z.enum(["auto", "native", "portable"]).default("auto"),
+  /** Worker threads sealing and opening chunks; 0 = one per core (at most 4). */
+  crypto_workers: z.number().int().min(0).max(64).default(0),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** A config.json problem, phrased as one line that names the key. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Defaults for every key (what a new cell writes to config.json). */
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({});
+}
+
+/** Validate an already-parsed value; throws ConfigError naming the first bad key. */
+export function parseConfig(raw: unknown, source = "config.json"): { config: Config; unknownKeys: string[] } {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: must be a JSON object`);
+  }
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.length ? issue.path.join(".") : "(root)";
+    const got = issue.path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k as string], raw);
+    throw new ConfigError(`${source}: bad value for "${key}": ${issue.message} (got ${JSON.stringify(got)})`);
+  }
+  const known = new Set(Object.keys(ConfigSchema.shape));
+  return { config: result.data, unknownKeys: Object.keys(raw).filter((k) => !known.has(k)) };
+}
+
+/** Read and validate config.json. A missing file means all defaults. The file is never modified here. */
+export function loadConfig(path: string): { config: Config; unknownKeys: string[] } {
+  if (!existsSync(path)) return { config: defaultConfig(), unknownKeys: [] };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseConfig(raw, path);
+}
+
+/** Write a fresh config.json with every default spelled out (first start only). */
+export function writeDefaultConfig(path: string): void {
+  writeFileAtomicSync(path, JSON.stringify(defaultConfig(), null, 2) + "\n", 0o644);
+}

@@ -1,0 +1,70 @@
+/** @module core/atomic — durable writes: temp file + fsync + rename, then fsync of the directory. */
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
+import { open, rename, mkdir, unlink } from "node:fs/promises";
+import { dirname, basename, join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** A temp name beside `path`, on the same file system so rename is atomic. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+}
+
+/** fsync a directory so a rename inside it survives a crash. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on directories; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Write `data` to `path` atomically with the given mode (synchronous; for small state files). */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, "wx", mode);
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch {}
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Write `data` to `path` atomically (async; used on the hot path for chunks). */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tempPathFor(path);
+  let fh;
+  try {
+    fh = await open(tmp, "wx", mode);
+  } catch (e: any) {
+    if (e?.code !== "ENOENT") throw e;
+    await mkdir(dirname(path), { recursive: true });
+    fh = await open(tmp, "wx", mode);
+  }
+  try {
+    let off = 0;
+    while (off < data.byteLength) {
+      const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+      off += bytesWritten;
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+}

@@ -1,0 +1,37 @@
+/** @module core/errors — typed errors that carry an HTTP status and a one-line message. */
+
+/** An error meant for the user: `message` is one clear line, `status` the HTTP code to answer with. */
+export class GroveError extends Error {
+  constructor(
+    message: string,
+    readonly status: number = 500,
+    readonly code: string = "error",
+  ) {
+    super(message);
+    this.name = "GroveError";
+  }
+}
+
+export const badRequest = (msg: string) => new GroveError(msg, 400, "bad_request");
+export const notFound = (msg: string) => new GroveError(msg, 404, "not_found");
+export const unauthorized = (msg: string) => new GroveError(msg, 401, "unauthorized");
+export const forbidden = (msg: string) => new GroveError(msg, 403, "forbidden");
+export const tooLarge = (msg: string) => new GroveError(msg, 413, "too_large");
+export const conflict = (msg: string) => new GroveError(msg, 409, "conflict");
+
+/** Stored data failed verification (wrong hash, bad tag, missing chunk). Never served as bytes. */
+export class IntegrityError extends GroveError {
+  constructor(
+    message: string,
+    readonly chunk: string,
+    readonly index: number,
+  ) {
+    super(message, 500, "integrity");
+    this.name = "IntegrityError";
+  }
+}
+
+/** The message of any thrown value, for logs and one-line CLI errors. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,61 @@
+/** @module core/layout — where a cell keeps its state (GROVE_DIR) and the user's files (GROVE_HOME). */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** Every path inside GROVE_DIR, in one place (DESIGN: Files on disk). */
+export interface Layout {
+  dir: string;
+  home: string;
+  config: string;
+  rootSecret: string;
+  nodeKey: string;
+  nodePub: string;
+  x25519Key: string;
+  x25519Pub: string;
+  masterKey: string;
+  peerSecret: string;
+  apiToken: string;
+  dashboardAuth: string;
+  placementDb: string;
+  peerSpeeds: string;
+  peerHealth: string;
+  chunks: string;
+  manifests: string;
+  grants: string;
+  invites: string;
+  models: string;
+  tmp: string;
+  /** Written by a running cell so the CLI can find it: {pid, port, host, url}. */
+  runtime: string;
+}
+
+/** Resolve the layout from the environment (GROVE_DIR, GROVE_HOME) or the defaults. */
+export function resolveLayout(env: Record<string, string | undefined> = process.env): Layout {
+  const dir = resolve(env.GROVE_DIR || join(homedir(), ".grove"));
+  const home = resolve(env.GROVE_HOME || join(homedir(), "GroveHome"));
+  const p = (name: string) => join(dir, name);
+  return {
+    dir,
+    home,
+    config: p("config.json"),
+    rootSecret: p("root.key"),
+    nodeKey: p("node.key"),
+    nodePub: p("node.pub"),
+    x25519Key: p("node_x25519.key"),
+    x25519Pub: p("node_x25519.pub"),
+    masterKey: p(".key"),
+    peerSecret: p("peer_secret"),
+    apiToken: p("api_token"),
+    dashboardAuth: p("dashboard_auth"),
+    placementDb: p("placement.db"),
+    peerSpeeds: p("peer_speeds.json"),
+    peerHealth: p("peer_health.json"),
+    chunks: p("chunks"),
+    manifests: p("manifests"),
+    grants: p("grants"),
+    invites: p("invites"),
+    models: p("models"),
+    tmp: p("tmp"),
+    runtime: p("cell.json"),
+  };
+}

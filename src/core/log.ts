@@ -1,0 +1,18 @@
+/** @module core/log — one-line, timestamped log records on stderr. */
+
+export type LogLevel = "info" | "warn" | "error";
+
+let quiet = false;
+/** Silence info lines (tests and CLI one-shots). Warnings and errors still print. */
+export function setQuiet(q: boolean): void {
+  quiet = q;
+}
+
+/** Log one line: `2026-11-22T10:00:00.000Z warn  upload refused: path contains '..'`. */
+export function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+  if (quiet && level === "info") return;
+  const extra = fields
+    ? " " + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")
+    : "";
+  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}${extra}\n`);
+}

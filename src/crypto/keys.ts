@@ -1,0 +1,68 @@
+/**
+ * @module crypto/keys — key derivation and signatures: HKDF-SHA256 labels, Ed25519, X25519.
+ *
+ * One 256-bit root secret derives every long-lived key (DESIGN: Identity), each under its own
+ * HKDF label, so the 24-word recovery phrase brings back the same identity and master key.
+ */
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+
+const enc = new TextEncoder();
+
+/** HKDF labels. Changing one changes every derived key: never do it. */
+export const LABELS = {
+  ed25519: "grove/v1/identity-ed25519",
+  x25519: "grove/v1/identity-x25519",
+  master: "grove/v1/master-key",
+  fileKey: "grove/v1/file-key/",
+} as const;
+
+/** HKDF-SHA256 (RFC 5869). */
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
+  return hkdf(sha256, ikm, salt, info, length);
+}
+
+export interface Identity {
+  ed25519Secret: Uint8Array; // 32-byte seed
+  ed25519Public: Uint8Array;
+  x25519Secret: Uint8Array;
+  x25519Public: Uint8Array;
+  masterKey: Uint8Array;
+}
+
+/** Derive every key of a cell from its root secret. */
+export function deriveIdentity(root: Uint8Array): Identity {
+  if (root.byteLength !== 32) throw new Error("root secret must be 32 bytes");
+  const ed25519Secret = hkdfSha256(root, undefined, enc.encode(LABELS.ed25519), 32);
+  const x25519Secret = hkdfSha256(root, undefined, enc.encode(LABELS.x25519), 32);
+  const masterKey = hkdfSha256(root, undefined, enc.encode(LABELS.master), 32);
+  return {
+    ed25519Secret,
+    ed25519Public: ed25519.getPublicKey(ed25519Secret),
+    x25519Secret,
+    x25519Public: x25519.getPublicKey(x25519Secret),
+    masterKey,
+  };
+}
+
+/** file_key = HKDF-SHA256(master key, info = label + file_hash hex) (DESIGN: Data). */
+export function deriveFileKey(masterKey: Uint8Array, fileHashHex: string): Uint8Array {
+  return hkdfSha256(masterKey, undefined, enc.encode(LABELS.fileKey + fileHashHex), 32);
+}
+
+export function sign(secret: Uint8Array, message: Uint8Array): Uint8Array {
+  return ed25519.sign(message, secret);
+}
+
+export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return ed25519.verify(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export function ed25519PublicKey(secret: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(secret);
+}

@@ -1,0 +1,32 @@
+/**
+ * @module crypto/sodium-addon — loads libsodium's prebuilt N-API addon (from sodium-native).
+ *
+ * Each platform's `.node` file is required with a literal path so `bun build --compile`
+ * embeds it in the executable (sodium-native's own loader searches node_modules at run
+ * time, which a single-file executable has not). Returns null where no addon fits.
+ */
+
+/** The raw binding calls Grove uses (sodium-native's binding.cc signatures). */
+export interface SodiumBinding {
+  crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, c: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+}
+
+export function loadSodium(): SodiumBinding | null {
+  try {
+    switch (`${process.platform}-${process.arch}`) {
+      case "linux-x64":
+        return require("sodium-native/prebuilds/linux-x64/sodium-native.node");
+      case "linux-arm64":
+        return require("sodium-native/prebuilds/linux-arm64/sodium-native.node");
+      case "darwin-arm64":
+        return require("sodium-native/prebuilds/darwin-arm64/sodium-native.node");
+      case "darwin-x64":
+        return require("sodium-native/prebuilds/darwin-x64/sodium-native.node");
+      default:
+        return null;
+    }
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * @module ingest/ingest — upload -> chunk -> seal -> store -> manifest (DESIGN: Data).
+ *
+ * Pass 1 streams the body into a temp file beside its GROVE_HOME destination while hashing it
+ * (file_hash = SHA-256 of the plaintext, needed before any chunk can be sealed). Pass 2 reads
+ * that file in 4 MiB chunks, seals them on the crypto pool and stores them, a bounded number
+ * in flight. Then the manifest is written, the version recorded in placement.db, and the temp
+ * file renamed into place. Memory stays bounded whatever the size; a crash at any point
+ * leaves the previous state intact (at worst, unreferenced chunks).
+ */
+import { mkdir, rename, stat, unlink, open as openFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, posix } from "node:path";
+import { randomBytes } from "node:crypto";
+import { conflict, tooLarge } from "../core/errors.ts";
+import { fsyncDir } from "../core/atomic.ts";
+import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
+import { deriveFileKey } from "../crypto/keys.ts";
+import { encryptionInfo, manifestHash, manifestRelPath, readManifest, writeManifest, type ChunkRef, type Manifest } from "../store/manifest.ts";
+import { homeFile, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
+import type { Vault } from "./vault.ts";
+
+export interface IngestResult {
+  manifest: Manifest;
+  manifest_hash: ManifestHash;
+  version: number;
+  /** False when the path already held exactly this content (nothing new recorded). */
+  created: boolean;
+  /** Chunks written to the store by this upload (0 when all were already there). */
+  new_chunks: number;
+}
+
+export interface IngestOptions {
+  maxBytes: number;
+  /** Called as sealing progresses: bytes sealed so far of the total. */
+  onSealProgress?: (done: number, total: number) => void;
+}
+
+type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+
+/** Store the bytes of `body` as the new content of `path`. */
+export async function ingest(vault: Vault, path: HomePath, body: Body, opts: IngestOptions): Promise<IngestResult> {
+  const target = homeFile(vault.home, path);
+  await prepareParent(vault.home, path);
+  const temp = join(dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
+  try {
+    const { size, fileHash } = await spool(vault, body, temp, opts.maxBytes);
+    const result = await record(vault, path, temp, size, fileHash, opts);
+    await rename(temp, target);
+    fsyncDir(dirname(target));
+    return result;
+  } catch (e) {
+    await unlink(temp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Make the parent directories; refuse when the path or a parent is the wrong kind of entry. */
+async function prepareParent(home: string, path: HomePath): Promise<void> {
+  const segs = path.split("/");
+  let cur = home;
+  for (let i = 0; i < segs.length - 1; i++) {
+    cur = join(cur, segs[i]!);
+    const s = await stat(cur).catch(() => null);
+    if (s && !s.isDirectory()) throw conflict(`cannot store '${path}': '${segs.slice(0, i + 1).join("/")}' is a file`);
+  }
+  const t = await stat(join(home, ...segs)).catch(() => null);
+  if (t?.isDirectory()) throw conflict(`cannot store '${path}': it is a folder`);
+  await mkdir(dirname(join(home, ...segs)), { recursive: true });
+}
+
+/** Pass 1: body -> temp file (fsynced), hashing as it goes. */
+async function spool(vault: Vault, body: Body, temp: string, maxBytes: number): Promise<{ size: number; fileHash: FileHash }> {
+  const hasher = vault.suite.sha256Stream();
+  const sink = Bun.file(temp).writer({ highWaterMark: 1 << 20 });
+  let size = 0;
+  try {
+    for await (const piece of body as AsyncIterable<Uint8Array>) {
+      size += piece.byteLength;
+      if (size > maxBytes) throw tooLarge(`upload is larger than max_upload_bytes (${maxBytes} bytes)`);
+      hasher.update(piece);
+      const w = sink.write(piece);
+      if (typeof w !== "number") await w;
+    }
+    await sink.end();
+  } catch (e) {
+    try { await sink.end(); } catch {}
+    throw e;
+  }
+  const fh = await openFile(temp, "r+");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { size, fileHash: toHex(hasher.digest()) as FileHash };
+}
+
+/** Pass 2 and bookkeeping: seal + store chunks, write manifest, record version. */
+async function record(vault: Vault, path: HomePath, temp: string, size: number, fileHash: FileHash, opts: IngestOptions): Promise<IngestResult> {
+  const cur = vault.db.current(path);
+  if (cur && cur.file_hash === fileHash) {
+    const row = vault.db.manifest(cur.manifest_hash)!;
+    return { manifest: readManifest(vault.manifestsDir, row.manifest_file), manifest_hash: cur.manifest_hash, version: cur.version, created: false, new_chunks: 0 };
+  }
+  const older = reuseManifest(vault, path, fileHash);
+  if (older && older.chunks.every((c) => vault.store.has(c.hash))) {
+    const mHash = manifestHash(older, vault.suite.sha256);
+    const version = vault.db.addVersion({
+      path, manifestHash: mHash, manifestFile: manifestRelPath(path, fileHash), fileHash, totalSize: size,
+      owner: vault.owner, chunks: older.chunks, createdAt: Date.parse(older.created_at),
+    });
+    return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
+  }
+  const { chunks, written } = await sealFile(vault, temp, size, fileHash, opts);
+  const manifest: Manifest = {
+    format: 1,
+    filename: posix.basename(path),
+    source_path: path,
+    total_size: size,
+    file_hash: fileHash,
+    chunks,
+    encryption: encryptionInfo(),
+    version: vault.db.lastVersion(path) + 1,
+    created_at: new Date().toISOString(),
+    synced_at: null,
+    owner: vault.owner,
+  };
+  const mHash = manifestHash(manifest, vault.suite.sha256);
+  const file = writeUniqueManifest(vault, manifest);
+  const version = vault.db.addVersion({
+    path, manifestHash: mHash, manifestFile: file, fileHash, totalSize: size,
+    owner: vault.owner, chunks, createdAt: Date.parse(manifest.created_at),
+  });
+  return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
+}
+
+/** An older manifest of this same path and content (A -> B -> A): reused, not duplicated. */
+function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest | null {
+  const rel = manifestRelPath(path, fileHash);
+  const p = join(vault.manifestsDir, rel);
+  if (!existsSync(p)) return null;
+  try {
+    const m = JSON.parse(readFileSync(p, "utf8")) as Manifest;
+    return m.file_hash === fileHash && m.source_path === path ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Write the manifest; on the (rare) clash of the 8-character prefix, the name takes the full hash. */
+function writeUniqueManifest(vault: Vault, m: Manifest): string {
+  const rel = manifestRelPath(m.source_path, m.file_hash);
+  if (!existsSync(join(vault.manifestsDir, rel))) return writeManifest(vault.manifestsDir, m);
+  const long = rel.replace(/\.[0-9a-f]{8}\.json$/, `.${m.file_hash}.json`);
+  return writeManifest(vault.manifestsDir, m, long);
+}
+
+/** Read `file` in CHUNK_SIZE pieces, seal on the pool, store; results in order. */
+async function sealFile(vault: Vault, file: string, size: number, fileHash: string, opts: IngestOptions): Promise<{ chunks: ChunkRef[]; written: number }> {
+  const key = deriveFileKey(vault.masterKey, fileHash);
+  const count = Math.ceil(size / CHUNK_SIZE);
+  const src = Bun.file(file);
+  const chunks: ChunkRef[] = [];
+  let written = 0;
+  let done = 0;
+  const window: Promise<ChunkRef & { wrote: boolean; plainSize: number }>[] = [];
+  const settle = async () => {
+    const r = await window.shift()!;
+    chunks.push({ hash: r.hash, size: r.size, index: r.index });
+    if (r.wrote) written++;
+    done += r.plainSize;
+    opts.onSealProgress?.(done, size);
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const start = i * CHUNK_SIZE;
+      const plain = await src.slice(start, Math.min(size, start + CHUNK_SIZE)).bytes();
+      const plainSize = plain.byteLength;
+      window.push(
+        vault.pool.seal(key, i, plain).then(async ({ sealed, hash }) => {
+          const wrote = await vault.store.put(hash as ChunkHash, sealed);
+          return { hash: hash as ChunkHash, size: sealed.byteLength, index: i, wrote, plainSize };
+        }),
+      );
+      if (window.length >= vault.pool.parallelism) await settle();
+    }
+    while (window.length) await settle();
+  } catch (e) {
+    await Promise.allSettled(window);
+    throw e;
+  }
+  return { chunks, written };
+}

@@ -1,0 +1,13 @@
+/** @module ingest/remove — delete a file to history: a tombstone version, and its GROVE_HOME copy removed. Chunks stay. */
+import { unlink } from "node:fs/promises";
+import { notFound } from "../core/errors.ts";
+import { homeFile, type HomePath } from "./home-path.ts";
+import type { Vault } from "./vault.ts";
+
+/** Returns the tombstone's version number. 404 when the path has no current file. */
+export async function removeFile(vault: Vault, path: HomePath): Promise<number> {
+  if (!vault.db.current(path)) throw notFound(`no file at '${path}'`);
+  const version = vault.db.markDeleted(path);
+  await unlink(homeFile(vault.home, path)).catch(() => {});
+  return version;
+}

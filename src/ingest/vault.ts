@@ -1,0 +1,19 @@
+/** @module ingest/vault — what ingest and restore need from a cell: keys, store, index, crypto. */
+import type { CellId } from "../core/types.ts";
+import type { CipherSuite } from "../crypto/index.ts";
+import type { ChunkStore } from "../store/chunk-store.ts";
+import type { PlacementDb } from "../store/placement-db.ts";
+import type { CryptoPool } from "./crypto-pool.ts";
+
+export interface Vault {
+  /** GROVE_HOME: the user's file tree. */
+  home: string;
+  /** GROVE_DIR/manifests. */
+  manifestsDir: string;
+  masterKey: Uint8Array;
+  owner: CellId;
+  db: PlacementDb;
+  store: ChunkStore;
+  suite: CipherSuite;
+  pool: CryptoPool;
+}

@@ -1,0 +1,22 @@
+/** @module store/migrations — the numbered schema files, embedded in the build, applied in order. */
+import type { Database } from "bun:sqlite";
+import m001 from "./schema/001_init.sql" with { type: "text" };
+import m002 from "./schema/002_sessions.sql" with { type: "text" };
+
+/** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
+export const MIGRATIONS: readonly string[] = [m001, m002];
+
+/** Bring `db` to the newest schema, one transaction per step. Returns the resulting version. */
+export function migrate(db: Database): number {
+  const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`placement.db has schema ${current}, newer than this build knows (${MIGRATIONS.length}): upgrade grove`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}

@@ -1,0 +1,152 @@
+/**
+ * @module store/placement-db — placement.db (bun:sqlite, WAL): local chunks, manifests, file
+ * versions, and later which cells hold which chunk. Every multi-row change is one transaction.
+ */
+import { Database } from "bun:sqlite";
+import type { ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
+import { migrate } from "./migrations.ts";
+
+export interface FileEntry {
+  path: string;
+  version: number;
+  manifest_hash: ManifestHash;
+  file_hash: FileHash;
+  size: number;
+  chunks: number;
+  updated_at: number;
+}
+
+export interface VersionEntry {
+  version: number;
+  manifest_hash: ManifestHash | null;
+  file_hash: FileHash | null;
+  size: number | null;
+  at: number;
+  deleted: boolean;
+}
+
+export interface ManifestRow {
+  manifest_hash: ManifestHash;
+  source_path: string;
+  file_hash: FileHash;
+  total_size: number;
+  chunk_count: number;
+  manifest_file: string;
+  owner: string;
+  created_at: number;
+}
+
+export interface NewVersion {
+  path: string;
+  manifestHash: ManifestHash;
+  manifestFile: string;
+  fileHash: FileHash;
+  totalSize: number;
+  owner: string;
+  chunks: { hash: ChunkHash; size: number; index: number }[];
+  createdAt: number;
+}
+
+export class PlacementDb {
+  readonly db: Database;
+
+  constructor(path: string) {
+    this.db = new Database(path, { create: true, strict: true });
+    this.db.exec("PRAGMA journal_mode = WAL");
+    this.db.exec("PRAGMA synchronous = FULL");
+    this.db.exec("PRAGMA foreign_keys = ON");
+    this.db.exec("PRAGMA busy_timeout = 5000");
+    migrate(this.db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Current (not deleted) version of `path`, or null. */
+  current(path: string): FileEntry | null {
+    return (
+      (this.db
+        .query(
+          `SELECT v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at
+           FROM file_versions v JOIN manifests m ON m.manifest_hash = v.manifest_hash
+           WHERE v.path = ? AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = v.path)`,
+        )
+        .get(path) as FileEntry | null) ?? null
+    );
+  }
+
+  /** Highest version number ever used for `path` (0 when none). */
+  lastVersion(path: string): number {
+    const r = this.db.query("SELECT MAX(version) AS v FROM file_versions WHERE path = ?").get(path) as { v: number | null };
+    return r.v ?? 0;
+  }
+
+  /** Current files, optionally under a directory prefix ("a/b" lists a/b/…). */
+  list(prefix = ""): FileEntry[] {
+    const like = prefix ? prefix.replace(/[\\%_]/g, (c) => "\\" + c) + "/%" : "%";
+    return this.db
+      .query(
+        `SELECT v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at
+         FROM file_versions v JOIN manifests m ON m.manifest_hash = v.manifest_hash
+         WHERE v.path LIKE ? ESCAPE '\\'
+           AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = v.path)
+         ORDER BY v.path`,
+      )
+      .all(like) as FileEntry[];
+  }
+
+  /** Every version of `path`, newest first. */
+  versions(path: string): VersionEntry[] {
+    const rows = this.db
+      .query(
+        `SELECT v.version, v.manifest_hash, m.file_hash, m.total_size AS size, v.at
+         FROM file_versions v LEFT JOIN manifests m ON m.manifest_hash = v.manifest_hash
+         WHERE v.path = ? ORDER BY v.version DESC`,
+      )
+      .all(path) as Omit<VersionEntry, "deleted">[];
+    return rows.map((r) => ({ ...r, deleted: r.manifest_hash === null }));
+  }
+
+  manifest(hash: ManifestHash): ManifestRow | null {
+    return (this.db.query("SELECT * FROM manifests WHERE manifest_hash = ?").get(hash) as ManifestRow | null) ?? null;
+  }
+
+  /** Record a manifest (if new), its chunks, and a new version of its path: one transaction. */
+  addVersion(v: NewVersion): number {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const insChunk = this.db.query("INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)");
+      for (const c of v.chunks) insChunk.run(c.hash, c.size, now);
+      const exists = this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(v.manifestHash);
+      if (!exists) {
+        this.db
+          .query(
+            `INSERT INTO manifests (manifest_hash, source_path, file_hash, total_size, chunk_count, manifest_file, owner, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(v.manifestHash, v.path, v.fileHash, v.totalSize, v.chunks.length, v.manifestFile, v.owner, v.createdAt);
+        const insRef = this.db.query("INSERT INTO manifest_chunks (manifest_hash, idx, chunk_hash) VALUES (?, ?, ?)");
+        for (const c of v.chunks) insRef.run(v.manifestHash, c.index, c.hash);
+      }
+      const version = this.lastVersion(v.path) + 1;
+      this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)").run(v.path, version, v.manifestHash, now);
+      return version;
+    })();
+  }
+
+  /** Record a deletion of `path` (its history stays). Returns the tombstone's version. */
+  markDeleted(path: string): number {
+    return this.db.transaction(() => {
+      const version = this.lastVersion(path) + 1;
+      this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, NULL, ?)").run(path, version, Date.now());
+      return version;
+    })();
+  }
+
+  /** Totals for the status page. */
+  stats(): { files: number; chunks: number; stored_bytes: number } {
+    const c = this.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM chunks").get() as { n: number; bytes: number };
+    return { files: this.list().length, chunks: c.n, stored_bytes: c.bytes };
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * @module web/api/files — /api/files: list, upload (raw streamed body), download (Range),
+ * metadata and versions, verification, delete-to-history.
+ */
+import { Hono, type Context } from "hono";
+import { badRequest, GroveError, notFound, tooLarge } from "../../core/errors.ts";
+import { log } from "../../core/log.ts";
+import { ingest } from "../../ingest/ingest.ts";
+import { safeDir, safePath, type HomePath } from "../../ingest/home-path.ts";
+import { removeFile } from "../../ingest/remove.ts";
+import { restoreStream, verifyFile, type ByteRange } from "../../ingest/restore.ts";
+import { readManifest, type Manifest } from "../../store/manifest.ts";
+import type { ManifestHash } from "../../core/types.ts";
+import type { Cell } from "../../cell/cell.ts";
+import type { WebEnv } from "../context.ts";
+
+export const PREFIX = "/api/files/";
+
+/** The file path of a request under /api/files/, decoded and checked. */
+export function pathFromRequest(c: Context<WebEnv>): HomePath {
+  const raw = new URL(c.req.url).pathname;
+  const rest = raw.startsWith(PREFIX) ? raw.slice(PREFIX.length) : "";
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    throw badRequest("path is not valid percent-encoding");
+  }
+  return safePath(decoded);
+}
+
+/** The manifest of `path` at `version` (default: current). 404 when absent or deleted. */
+export function manifestFor(cell: Cell, path: HomePath, version?: number): { manifest: Manifest; manifest_hash: ManifestHash; version: number } {
+  if (version === undefined) {
+    const cur = cell.db.current(path);
+    if (!cur) throw notFound(`no file at '${path}'`);
+    const row = cell.db.manifest(cur.manifest_hash)!;
+    return { manifest: readManifest(cell.layout.manifests, row.manifest_file), manifest_hash: cur.manifest_hash, version: cur.version };
+  }
+  const v = cell.db.versions(path).find((x) => x.version === version);
+  if (!v) throw notFound(`'${path}' has no version ${version}`);
+  if (!v.manifest_hash) throw notFound(`version ${version} of '${path}' is a deletion`);
+  const row = cell.db.manifest(v.manifest_hash)!;
+  return { manifest: readManifest(cell.layout.manifests, row.manifest_file), manifest_hash: v.manifest_hash, version };
+}
+
+/** Parse a single `bytes=` range. null = serve everything; throws 416 when unsatisfiable. */
+export function parseRange(header: string | undefined, size: number): ByteRange | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null; // multi-range or malformed: ignore, per RFC 9110
+  let start: number, end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new GroveError("range not satisfiable", 416, "range");
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) throw new GroveError("range not satisfiable", 416, "range");
+  return { start, end };
+}
+
+function versionParam(c: Context<WebEnv>): number | undefined {
+  const v = c.req.query("version");
+  if (v === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw badRequest("version must be a positive integer");
+  return Number(v);
+}
+
+export const filesApi = new Hono<WebEnv>();
+
+filesApi.get("/", (c) => {
+  const prefix = safeDir(c.req.query("prefix"));
+  return c.json({ files: c.var.cell.db.list(prefix) });
+});
+
+filesApi.put("/*", async (c) => {
+  const cell = c.var.cell;
+  const path = pathFromRequest(c);
+  const len = c.req.header("content-length");
+  if (len !== undefined && Number(len) > cell.config.max_upload_bytes) {
+    throw tooLarge(`upload of ${len} bytes is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
+  }
+  const body = c.req.raw.body ?? new ReadableStream({ start: (ctl) => ctl.close() });
+  const r = await ingest(cell.vault, path, body, { maxBytes: cell.config.max_upload_bytes });
+  log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks });
+  return c.json({ path, ...r }, r.created ? 201 : 200);
+});
+
+filesApi.on(["GET", "HEAD"], "/*", async (c) => {
+  const cell = c.var.cell;
+  const path = pathFromRequest(c);
+  if (c.req.query("meta") !== undefined) {
+    const versions = cell.db.versions(path);
+    if (versions.length === 0) throw notFound(`no file at '${path}'`);
+    const cur = cell.db.current(path);
+    const sel = cur || versionParam(c) ? manifestFor(cell, path, versionParam(c)) : null;
+    return c.json({ path, deleted: !cur, current: cur, ...(sel ?? {}), versions });
+  }
+  const { manifest, version } = manifestFor(cell, path, versionParam(c));
+  if (c.req.query("verify") !== undefined) {
+    const problems = await verifyFile(cell.vault, manifest);
+    if (problems.length) log("error", "verification failed", { path, problems: problems.length });
+    return c.json({ path, version, ok: problems.length === 0, chunks: manifest.chunks.length, problems }, problems.length ? 500 : 200);
+  }
+  const size = manifest.total_size;
+  let range: ByteRange | null;
+  try {
+    range = parseRange(c.req.header("range"), size);
+  } catch (e) {
+    if (e instanceof GroveError && e.status === 416) return c.json({ error: e.message }, 416, { "Content-Range": `bytes */${size}` });
+    throw e;
+  }
+  const headers: Record<string, string> = {
+    "Content-Type": Bun.file(manifest.filename).type || "application/octet-stream",
+    "Accept-Ranges": "bytes",
+    ETag: `"${manifest.file_hash}"`,
+    "X-Grove-Version": String(version),
+  };
+  if (c.req.query("download") !== undefined) {
+    headers["Content-Disposition"] = `attachment; filename*=UTF-8''${encodeURIComponent(manifest.filename)}`;
+  }
+  const ifRange = c.req.header("if-range");
+  const useRange = range && (!ifRange || ifRange === headers.ETag) ? range : null;
+  if (useRange) {
+    headers["Content-Range"] = `bytes ${useRange.start}-${useRange.end}/${size}`;
+    headers["Content-Length"] = String(useRange.end - useRange.start + 1);
+  } else {
+    headers["Content-Length"] = String(size);
+  }
+  const status = useRange ? 206 : 200;
+  if (c.req.method === "HEAD") return c.body(null, status, headers);
+  const stream = await restoreStream(cell.vault, manifest, useRange ?? undefined);
+  return c.body(stream, status, headers);
+});
+
+filesApi.delete("/*", async (c) => {
+  const cell = c.var.cell;
+  const path = pathFromRequest(c);
+  const version = await removeFile(cell.vault, path);
+  log("info", "deleted (kept in history)", { path, version });
+  return c.json({ path, deleted: true, version, versions: cell.db.versions(path) });
+});
+

@@ -1,0 +1,52 @@
+/**
+ * @module web/app — the cell's HTTP surface on one port: /static (public), /api (token or
+ * session), and the dashboard pages. Errors become JSON for the API and a page for browsers;
+ * every refused request is logged.
+ */
+import { Hono } from "hono";
+import { GroveError, errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import type { Cell } from "../cell/cell.ts";
+import type { WebEnv } from "./context.ts";
+import { identify, requireApiAuth } from "./auth.ts";
+import { SessionStore } from "./sessions.ts";
+import { PasswordFile } from "./password.ts";
+import { assets } from "./assets.ts";
+import { filesApi } from "./api/files.ts";
+import { statusApi } from "./api/status.ts";
+import { dashboard } from "./dashboard.tsx";
+import { renderError } from "./error-page.tsx";
+
+export function createApp(cell: Cell): Hono<WebEnv> {
+  const sessions = new SessionStore(cell.db.db);
+  const password = new PasswordFile(cell.layout.dashboardAuth);
+  const app = new Hono<WebEnv>();
+
+  app.use("*", async (c, next) => {
+    c.set("cell", cell);
+    await next();
+  });
+  app.route("/static", assets);
+  app.use("*", identify(sessions));
+
+  const api = new Hono<WebEnv>();
+  api.use("*", requireApiAuth);
+  api.route("/status", statusApi);
+  api.route("/files", filesApi);
+  api.all("*", (c) => c.json({ error: `no API route ${c.req.method} ${c.req.path}` }, 404));
+  app.route("/api", api);
+
+  app.route("/", dashboard(sessions, password));
+
+  app.onError((err, c) => {
+    const status = err instanceof GroveError ? err.status : 500;
+    const message = err instanceof GroveError ? err.message : "internal error: " + errorMessage(err);
+    if (status >= 500) log("error", message, { method: c.req.method, path: c.req.path, stack: err instanceof GroveError ? undefined : err.stack?.split("\n")[1]?.trim() });
+    else log("warn", `refused ${c.req.method} ${c.req.path}: ${message}`, { status });
+    const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
+    if (wantsHtml) return renderError(c, status, message);
+    return c.json({ error: message }, status as 400);
+  });
+  app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
+  return app;
+}

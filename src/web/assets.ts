@@ -1,0 +1,20 @@
+/** @module web/assets — /static/*: the dashboard's CSS and JS, embedded in the build (no files needed at run time). */
+import { Hono } from "hono";
+import style from "../../public/style.css" with { type: "text" };
+import appJs from "../../public/app.js" with { type: "text" };
+import htmx from "htmx.org/dist/htmx.min.js" with { type: "text" };
+import type { WebEnv } from "./context.ts";
+
+const ASSETS: Record<string, { body: string; type: string }> = {
+  "style.css": { body: style, type: "text/css; charset=utf-8" },
+  "app.js": { body: appJs, type: "text/javascript; charset=utf-8" },
+  "htmx.min.js": { body: htmx, type: "text/javascript; charset=utf-8" },
+};
+
+export const assets = new Hono<WebEnv>();
+
+assets.get("/:name", (c) => {
+  const a = ASSETS[c.req.param("name")];
+  if (!a) return c.json({ error: "no such asset" }, 404);
+  return c.body(a.body, 200, { "Content-Type": a.type, "Cache-Control": "public, max-age=3600" });
+});

@@ -1,0 +1,69 @@
+/**
+ * @module web/auth — who may call the local API and the dashboard.
+ *
+ * Local API: `Authorization: Bearer <api_token>` or a dashboard session cookie. Requests that
+ * change state and ride on the cookie must also carry the session's CSRF token (header
+ * X-CSRF-Token or form field _csrf); bearer requests cannot be forged by a browser, so they
+ * need none. Pages without a session redirect to /login (or /setup before a password exists).
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { timingSafeEqual } from "node:crypto";
+import { forbidden, unauthorized } from "../core/errors.ts";
+import type { WebEnv } from "./context.ts";
+import { SESSION_COOKIE, type SessionStore } from "./sessions.ts";
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
+}
+
+/** Fill c.var.auth / c.var.session from the request; refuses nothing by itself. */
+export function identify(sessions: SessionStore): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    c.set("auth", null);
+    c.set("session", null);
+    const header = c.req.header("authorization");
+    if (header?.startsWith("Bearer ")) {
+      if (sameSecret(header.slice(7).trim(), c.var.cell.keys.apiToken)) c.set("auth", "bearer");
+      else throw unauthorized("invalid API token");
+    } else {
+      const token = getCookie(c, SESSION_COOKIE);
+      const s = sessions.get(token);
+      if (s && token) {
+        c.set("auth", "session");
+        c.set("session", { ...s, token });
+      }
+    }
+    await next();
+  };
+}
+
+/** The CSRF token a cookie-authenticated request sent, from the header or a urlencoded/multipart form. */
+async function sentCsrf(c: Context<WebEnv>): Promise<string | undefined> {
+  const h = c.req.header("x-csrf-token");
+  if (h) return h;
+  const type = c.req.header("content-type") ?? "";
+  if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
+    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const v = body["_csrf"];
+    return typeof v === "string" ? v : undefined;
+  }
+  return undefined;
+}
+
+/** API guard: 401 without credentials; 403 for a cookie request that changes state without CSRF token. */
+export const requireApiAuth: MiddlewareHandler<WebEnv> = async (c, next) => {
+  const auth = c.var.auth;
+  if (!auth) throw unauthorized("authentication required: send 'Authorization: Bearer <GROVE_DIR/api_token>' or log in to the dashboard");
+  if (auth === "session" && !SAFE.has(c.req.method)) {
+    const sent = await sentCsrf(c);
+    if (!sent || !sameSecret(sent, c.var.session!.csrf)) throw forbidden("missing or wrong CSRF token");
+  }
+  await next();
+};
+
+export { sentCsrf, sameSecret, SAFE };

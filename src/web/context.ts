@@ -1,0 +1,13 @@
+/** @module web/context — the Hono environment shared by every sub-app: the cell and who is asking. */
+import type { Cell } from "../cell/cell.ts";
+import type { Session } from "./sessions.ts";
+
+export type WebEnv = {
+  Variables: {
+    cell: Cell;
+    /** How the request authenticated: API token, dashboard session, or not at all. */
+    auth: "bearer" | "session" | null;
+    session: (Session & { token: string }) | null;
+  };
+  Bindings: { server?: import("bun").Server<unknown>; };
+};

@@ -1,0 +1,183 @@
+/**
+ * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
+ * logout, the Files tab (browse, upload, download, delete, details) and Settings.
+ *
+ * Forms before login use a double-submit CSRF cookie; after login every state change carries
+ * the session's CSRF token (hidden field or htmx header), checked by web/auth.
+ */
+import { Hono, type Context } from "hono";
+import { getCookie, setCookie, deleteCookie } from "hono/cookie";
+import { getConnInfo } from "hono/bun";
+import { randomBytes } from "node:crypto";
+import { log } from "../core/log.ts";
+import { buildHash, VERSION } from "../core/build-info.ts";
+import { badRequest, forbidden, notFound } from "../core/errors.ts";
+import { safeDir, safePath } from "../ingest/home-path.ts";
+import { removeFile } from "../ingest/remove.ts";
+import { readManifest } from "../store/manifest.ts";
+import { SetupPage, LoginPage } from "../../views/auth-pages.tsx";
+import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.tsx";
+import { SettingsPage } from "../../views/settings.tsx";
+import type { PageInfo } from "../../views/layout.tsx";
+import type { WebEnv } from "./context.ts";
+import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts";
+import { sameSecret, sentCsrf } from "./auth.ts";
+import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
+
+const FORM_CSRF_COOKIE = "grove_form_csrf";
+
+/** True when the TCP peer is this machine (loopback), whatever the Host header says. */
+export function fromLoopback(c: Context<WebEnv>): boolean {
+  try {
+    const addr = getConnInfo(c).remote.address ?? "";
+    return addr === "::1" || addr.startsWith("127.") || addr === "::ffff:127.0.0.1" || /^::ffff:127\./.test(addr);
+  } catch {
+    return false;
+  }
+}
+
+function formToken(c: Context<WebEnv>): string {
+  let t = getCookie(c, FORM_CSRF_COOKIE);
+  if (!t || t.length > 100) {
+    t = randomBytes(18).toString("base64url");
+    setCookie(c, FORM_CSRF_COOKIE, t, { httpOnly: true, sameSite: "Strict", path: "/" });
+  }
+  return t;
+}
+
+async function checkFormToken(c: Context<WebEnv>): Promise<void> {
+  const cookie = getCookie(c, FORM_CSRF_COOKIE);
+  const sent = await sentCsrf(c);
+  if (!cookie || !sent || !sameSecret(cookie, sent)) throw forbidden("form expired or missing CSRF token: reload the page and try again");
+}
+
+async function formField(c: Context<WebEnv>, name: string): Promise<string> {
+  const body = await c.req.parseBody().catch(() => {
+    throw badRequest("malformed form body");
+  });
+  const v = body[name];
+  return typeof v === "string" ? v : "";
+}
+
+function startSession(c: Context<WebEnv>, sessions: SessionStore) {
+  const { token } = sessions.create();
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/", maxAge: SESSION_TTL_MS / 1000 });
+}
+
+function info(c: Context<WebEnv>, title: string, active?: string): PageInfo {
+  const cell = c.var.cell;
+  return { title, cellName: cell.config.name, cellId: cell.keys.id, csrf: c.var.session?.csrf, active };
+}
+
+/** Failed logins slow down: each failure in the last minute adds a second (max 5 s). */
+const failures: number[] = [];
+async function loginDelay(): Promise<void> {
+  const now = Date.now();
+  while (failures.length && failures[0]! < now - 60_000) failures.shift();
+  const ms = Math.min(5000, failures.length * 1000);
+  if (ms) await Bun.sleep(ms);
+}
+
+export function dashboard(sessions: SessionStore, password: PasswordFile) {
+  const app = new Hono<WebEnv>();
+  const base = (c: Context<WebEnv>) => ({ cellName: c.var.cell.config.name, cellId: c.var.cell.keys.id });
+
+  // Pages below need a session; setup and login are open.
+  app.use("*", async (c, next) => {
+    const open = ["/setup", "/login"].includes(c.req.path);
+    if (open || c.var.auth === "session") return next();
+    if (c.req.header("hx-request")) return c.body(null, 401, { "HX-Redirect": "/login" });
+    return c.redirect(password.isSet() ? "/login" : "/setup");
+  });
+
+  app.get("/", (c) => c.redirect("/files"));
+
+  app.get("/setup", (c) => {
+    if (password.isSet()) return c.redirect("/login");
+    return c.html(<SetupPage {...base(c)} allowed={fromLoopback(c)} formCsrf={formToken(c)} />);
+  });
+
+  app.post("/setup", async (c) => {
+    if (password.isSet()) return c.redirect("/login");
+    if (!fromLoopback(c)) throw forbidden("the first password can only be set from this machine (localhost)");
+    await checkFormToken(c);
+    const pw = await formField(c, "password");
+    const confirm = await formField(c, "confirm");
+    const error =
+      pw.length < MIN_PASSWORD_LENGTH ? `Use at least ${MIN_PASSWORD_LENGTH} characters.` : pw.length > 1024 ? "That password is too long." : pw !== confirm ? "The two passwords differ." : null;
+    if (error) return c.html(<SetupPage {...base(c)} allowed formCsrf={formToken(c)} error={error} />, 400);
+    await password.set(pw);
+    log("info", "dashboard password set");
+    startSession(c, sessions);
+    return c.redirect("/files", 303);
+  });
+
+  app.get("/login", (c) => {
+    if (!password.isSet()) return c.redirect("/setup");
+    if (c.var.auth === "session") return c.redirect("/files");
+    return c.html(<LoginPage {...base(c)} formCsrf={formToken(c)} />);
+  });
+
+  app.post("/login", async (c) => {
+    if (!password.isSet()) return c.redirect("/setup");
+    await checkFormToken(c);
+    await loginDelay();
+    const pw = await formField(c, "password");
+    if (pw.length > 1024 || !(await password.check(pw))) {
+      failures.push(Date.now());
+      log("warn", "dashboard login failed", { from: getConnInfo(c).remote.address ?? "?" });
+      return c.html(<LoginPage {...base(c)} formCsrf={formToken(c)} error="Wrong password." />, 401);
+    }
+    startSession(c, sessions);
+    return c.redirect("/files", 303);
+  });
+
+  app.post("/logout", async (c) => {
+    const sent = await sentCsrf(c);
+    if (!sent || !sameSecret(sent, c.var.session!.csrf)) throw forbidden("missing or wrong CSRF token");
+    sessions.destroy(c.var.session!.token);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.redirect("/login", 303);
+  });
+
+  app.get("/files", (c) => {
+    const dir = safeDir(c.req.query("dir"));
+    const l = listing(dir, c.var.cell.db.list(dir));
+    return c.html(<FilesPage {...info(c, dir ? `Files · ${dir}` : "Files", "files")} l={l} />);
+  });
+
+  app.get("/files/list", (c) => {
+    const dir = safeDir(c.req.query("dir"));
+    return c.html(<FileList l={listing(dir, c.var.cell.db.list(dir))} />);
+  });
+
+  app.post("/files/delete", async (c) => {
+    const sent = await sentCsrf(c);
+    if (!sent || !sameSecret(sent, c.var.session!.csrf)) throw forbidden("missing or wrong CSRF token");
+    const path = safePath(await formField(c, "path"));
+    const dir = safeDir(await formField(c, "dir"));
+    const cell = c.var.cell;
+    await removeFile(cell.vault, path);
+    log("info", "deleted from dashboard (kept in history)", { path });
+    return c.html(<FileList l={listing(dir, cell.db.list(dir))} />);
+  });
+
+  app.get("/files/detail", (c) => {
+    const cell = c.var.cell;
+    const path = safePath(c.req.query("path") ?? "");
+    const versions = cell.db.versions(path);
+    if (!versions.length) throw notFound(`no file at '${path}'`);
+    const cur = cell.db.current(path);
+    const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
+    const manifest = row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
+    return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} />);
+  });
+
+  app.get("/settings", (c) => {
+    const cell = c.var.cell;
+    const facts = { id: cell.keys.id, version: VERSION, build: buildHash(), crypto: cell.suite.name, dir: cell.layout.dir, home: cell.layout.home, ...cell.db.stats() };
+    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={facts} config={cell.config} />);
+  });
+
+  return app;
+}

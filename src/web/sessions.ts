@@ -1,0 +1,40 @@
+/**
+ * @module web/sessions — dashboard sessions in placement.db. The cookie holds a random token;
+ * the table holds only its SHA-256, plus the session's CSRF token and expiry.
+ */
+import type { Database } from "bun:sqlite";
+import { createHash, randomBytes } from "node:crypto";
+
+export const SESSION_COOKIE = "grove_session";
+export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+
+export interface Session {
+  csrf: string;
+  expires_at: number;
+}
+
+const digest = (token: string) => createHash("sha256").update(token).digest("hex");
+
+export class SessionStore {
+  constructor(private db: Database) {}
+
+  create(): { token: string; csrf: string } {
+    const token = randomBytes(32).toString("base64url");
+    const csrf = randomBytes(24).toString("base64url");
+    const now = Date.now();
+    this.db.query("DELETE FROM sessions WHERE expires_at < ?").run(now);
+    this.db.query("INSERT INTO sessions (token_hash, csrf, created_at, expires_at) VALUES (?, ?, ?, ?)").run(digest(token), csrf, now, now + SESSION_TTL_MS);
+    return { token, csrf };
+  }
+
+  get(token: string | undefined): Session | null {
+    if (!token || token.length > 200) return null;
+    const row = this.db.query("SELECT csrf, expires_at FROM sessions WHERE token_hash = ?").get(digest(token)) as Session | null;
+    if (!row || row.expires_at < Date.now()) return null;
+    return row;
+  }
+
+  destroy(token: string | undefined): void {
+    if (token) this.db.query("DELETE FROM sessions WHERE token_hash = ?").run(digest(token));
+  }
+}

@@ -1,0 +1,165 @@
+/** @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete, details. */
+import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
+import type { Manifest } from "../src/store/manifest.ts";
+import { Layout, type PageInfo } from "./layout.tsx";
+import { fileUrl, formatBytes, formatTime } from "./format.ts";
+
+export interface Listing {
+  dir: string;
+  dirs: string[];
+  files: FileEntry[];
+}
+
+/** Split the current files under `dir` into its immediate subfolders and files. */
+export function listing(dir: string, all: FileEntry[]): Listing {
+  const base = dir ? dir + "/" : "";
+  const dirs = new Set<string>();
+  const files: FileEntry[] = [];
+  for (const f of all) {
+    const rest = f.path.slice(base.length);
+    const slash = rest.indexOf("/");
+    if (slash >= 0) dirs.add(rest.slice(0, slash));
+    else files.push(f);
+  }
+  return { dir, dirs: [...dirs].sort(), files };
+}
+
+function Breadcrumb({ dir }: { dir: string }) {
+  const parts = dir ? dir.split("/") : [];
+  return (
+    <p class="crumbs">
+      <a href="/files">Home</a>
+      {parts.map((p, i) => (
+        <>
+          {" / "}
+          <a href={`/files?dir=${encodeURIComponent(parts.slice(0, i + 1).join("/"))}`}>{p}</a>
+        </>
+      ))}
+    </p>
+  );
+}
+
+export function FileList({ l }: { l: Listing }) {
+  const base = l.dir ? l.dir + "/" : "";
+  return (
+    <div id="file-list">
+      {l.dirs.length === 0 && l.files.length === 0 ? (
+        <p class="empty">No files here yet. Upload one above, or use <code>grove put FILE</code>.</p>
+      ) : (
+        <table class="files">
+          <thead>
+            <tr><th>Name</th><th class="num">Size</th><th class="num">Version</th><th>Updated</th><th></th></tr>
+          </thead>
+          <tbody>
+            {l.dirs.map((d) => (
+              <tr class="dir">
+                <td colspan={5}><a href={`/files?dir=${encodeURIComponent(base + d)}`}>📁 {d}/</a></td>
+              </tr>
+            ))}
+            {l.files.map((f) => {
+              const name = f.path.slice(base.length);
+              return (
+                <tr data-path={f.path}>
+                  <td><a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a></td>
+                  <td class="num">{formatBytes(f.size)}</td>
+                  <td class="num">{f.version}</td>
+                  <td>{formatTime(f.updated_at)}</td>
+                  <td class="actions">
+                    <a href={fileUrl(f.path, "?download")} download={name} class="button small">Download</a>
+                    <button
+                      class="small danger"
+                      hx-post="/files/delete"
+                      hx-vals={JSON.stringify({ path: f.path, dir: l.dir })}
+                      hx-target="#file-list"
+                      hx-swap="outerHTML"
+                      hx-confirm={`Delete ${name}? It stays in history.`}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+export function FilesPage(p: PageInfo & { l: Listing; notice?: string }) {
+  return (
+    <Layout {...p}>
+      <Breadcrumb dir={p.l.dir} />
+      <section class="card upload" id="upload" data-dir={p.l.dir}>
+        <form id="upload-form">
+          <label>
+            Upload to <code>{p.l.dir || "/"}</code>
+            <input type="file" id="upload-input" name="file" multiple />
+          </label>
+          <button type="submit" id="upload-button">Upload</button>
+        </form>
+        <div id="upload-progress" aria-live="polite"></div>
+      </section>
+      {p.notice ? <p class="notice">{p.notice}</p> : null}
+      <FileList l={p.l} />
+    </Layout>
+  );
+}
+
+export function FileDetailPage(
+  p: PageInfo & { path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[] },
+) {
+  const m = p.manifest;
+  return (
+    <Layout {...p}>
+      <p class="crumbs"><a href="/files">Home</a> / {p.path}</p>
+      <section class="card">
+        <h1>{p.path.split("/").pop()}</h1>
+        {m ? (
+          <dl class="facts">
+            <dt>Path</dt><dd><code>{p.path}</code></dd>
+            <dt>Size</dt><dd>{formatBytes(m.total_size)} ({m.total_size} bytes)</dd>
+            <dt>Chunks</dt><dd>{m.chunks.length} × up to {formatBytes(m.encryption.chunk_size)}, {m.encryption.cipher}</dd>
+            <dt>File hash</dt><dd><code>{m.file_hash}</code></dd>
+            <dt>Manifest</dt><dd><code>{p.manifestHash}</code></dd>
+            <dt>Version</dt><dd>{m.version} · {formatTime(m.created_at)}</dd>
+          </dl>
+        ) : (
+          <p class="notice">This file is deleted; its versions below can still be downloaded.</p>
+        )}
+        {m ? <p><a class="button" href={fileUrl(p.path, "?download")}>Download</a></p> : null}
+      </section>
+      <section class="card">
+        <h2>Versions</h2>
+        <table class="versions">
+          <thead><tr><th>Version</th><th>When</th><th class="num">Size</th><th></th></tr></thead>
+          <tbody>
+            {p.versions.map((v) => (
+              <tr>
+                <td>{v.version}</td>
+                <td>{formatTime(v.at)}</td>
+                <td class="num">{v.deleted ? "deleted" : formatBytes(v.size)}</td>
+                <td>{v.deleted ? null : <a href={fileUrl(p.path, `?download&version=${v.version}`)}>Download</a>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {m && m.chunks.length > 0 ? (
+        <section class="card">
+          <h2>Chunks</h2>
+          <table class="chunks">
+            <thead><tr><th class="num">#</th><th>Name (SHA-256 of sealed bytes)</th><th class="num">Sealed size</th></tr></thead>
+            <tbody>
+              {m.chunks.slice(0, 200).map((c) => (
+                <tr><td class="num">{c.index}</td><td><code>{c.hash}</code></td><td class="num">{formatBytes(c.size)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+          {m.chunks.length > 200 ? <p>… and {m.chunks.length - 200} more.</p> : null}
+        </section>
+      ) : null}
+    </Layout>
+  );
+}

@@ -1,0 +1,25 @@
+/** @module views/format — small display helpers shared by the pages. */
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return "—";
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function formatTime(ms: number | string | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  const d = new Date(ms);
+  return d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+/** URL of a file in the API, each segment encoded. */
+export function fileUrl(path: string, query = ""): string {
+  return "/api/files/" + path.split("/").map(encodeURIComponent).join("/") + query;
+}

@@ -1,0 +1,52 @@
+/** @module views/layout — the page frame: header, tabs, and the htmx/CSRF wiring every page shares. */
+import type { Child } from "hono/jsx";
+import { TABS } from "./tabs.ts";
+
+export interface PageInfo {
+  title: string;
+  cellName: string;
+  cellId: string;
+  csrf?: string;
+  active?: string;
+}
+
+export function Layout(props: PageInfo & { children?: Child }) {
+  const hxHeaders = props.csrf ? JSON.stringify({ "X-CSRF-Token": props.csrf }) : undefined;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title} · Grove</title>
+        {props.csrf ? <meta name="csrf-token" content={props.csrf} /> : null}
+        <link rel="stylesheet" href="/static/style.css" />
+        <script src="/static/htmx.min.js" defer></script>
+        <script src="/static/app.js" defer></script>
+      </head>
+      <body hx-headers={hxHeaders}>
+        <header class="top">
+          <a class="brand" href="/">Grove</a>
+          <span class="cell" title={props.cellId}>
+            {props.cellName} · <code>{props.cellId.slice(0, 8)}</code>
+          </span>
+          {props.csrf ? (
+            <form method="post" action="/logout" class="logout">
+              <input type="hidden" name="_csrf" value={props.csrf} />
+              <button type="submit" class="link">Log out</button>
+            </form>
+          ) : null}
+        </header>
+        {props.active ? (
+          <nav class="tabs">
+            {TABS.map((t) => (
+              <a href={t.href} class={t.id === props.active ? "active" : ""}>
+                {t.label}
+              </a>
+            ))}
+          </nav>
+        ) : null}
+        <main>{props.children}</main>
+      </body>
+    </html>
+  );
+}

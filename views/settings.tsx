@@ -1,0 +1,40 @@
+/** @module views/settings — the Settings tab: this cell's identity, build, storage and configuration. */
+import type { Config } from "../src/config/config.ts";
+import { Layout, type PageInfo } from "./layout.tsx";
+import { formatBytes } from "./format.ts";
+
+export interface CellFacts {
+  id: string;
+  version: string;
+  build: string;
+  crypto: string;
+  dir: string;
+  home: string;
+  files: number;
+  chunks: number;
+  stored_bytes: number;
+}
+
+export function SettingsPage(p: PageInfo & { facts: CellFacts; config: Config }) {
+  const f = p.facts;
+  return (
+    <Layout {...p}>
+      <section class="card">
+        <h1>This cell</h1>
+        <dl class="facts">
+          <dt>Cell id</dt><dd><code>{f.id}</code></dd>
+          <dt>Version</dt><dd>{f.version} · build <code>{f.build.slice(0, 12)}</code></dd>
+          <dt>Crypto</dt><dd>{f.crypto}</dd>
+          <dt>State (GROVE_DIR)</dt><dd><code>{f.dir}</code></dd>
+          <dt>Files (GROVE_HOME)</dt><dd><code>{f.home}</code></dd>
+          <dt>Stored</dt><dd>{f.files} files · {f.chunks} chunks · {formatBytes(f.stored_bytes)}</dd>
+        </dl>
+      </section>
+      <section class="card">
+        <h2>Configuration</h2>
+        <p>Edit <code>{f.dir}/config.json</code> and restart the cell to change these.</p>
+        <pre class="config">{JSON.stringify(p.config, null, 2)}</pre>
+      </section>
+    </Layout>
+  );
+}

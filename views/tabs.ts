@@ -1,0 +1,12 @@
+/** @module views/tabs — the dashboard's tabs. Each capability adds its tab here when it lands. */
+
+export interface Tab {
+  id: string;
+  label: string;
+  href: string;
+}
+
+export const TABS: Tab[] = [
+  { id: "files", label: "Files", href: "/files" },
+  { id: "settings", label: "Settings", href: "/settings" },
+];
