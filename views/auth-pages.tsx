@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** @module views/auth-pages — first-run password setup and the login form. */
 import { Layout, type PageInfo } from "./layout.tsx";
 
@@ -43,9 +44,9 @@ export function LoginPage(p: Base) {
   );
 }
 
-export function ErrorPage(p: { cellName: string; cellId: string; status: number; message: string }) {
+export function ErrorPage(p: { cellName: string; cellId: string; csrf?: string; status: number; message: string }) {
   return (
-    <Layout title={`Error ${p.status}`} cellName={p.cellName} cellId={p.cellId}>
+    <Layout title={`Error ${p.status}`} cellName={p.cellName} cellId={p.cellId} csrf={p.csrf} active={p.csrf ? "none" : undefined}>
       <section class="card narrow">
         <h1>Something went wrong ({p.status})</h1>
         <p class="error">{p.message}</p>

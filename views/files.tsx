@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete, details. */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
@@ -46,6 +47,7 @@ export function FileList({ l }: { l: Listing }) {
       {l.dirs.length === 0 && l.files.length === 0 ? (
         <p class="empty">No files here yet. Upload one above, or use <code>grove put FILE</code>.</p>
       ) : (
+        <div class="card table-wrap">
         <table class="files">
           <thead>
             <tr><th>Name</th><th class="num">Size</th><th class="num">Version</th><th>Updated</th><th></th></tr>
@@ -53,7 +55,7 @@ export function FileList({ l }: { l: Listing }) {
           <tbody>
             {l.dirs.map((d) => (
               <tr class="dir">
-                <td colspan={5}><a href={`/files?dir=${encodeURIComponent(base + d)}`}>📁 {d}/</a></td>
+                <td colspan={5}><a class="folder" href={`/files?dir=${encodeURIComponent(base + d)}`}>{d}/</a></td>
               </tr>
             ))}
             {l.files.map((f) => {
@@ -82,6 +84,7 @@ export function FileList({ l }: { l: Listing }) {
             })}
           </tbody>
         </table>
+        </div>
       )}
     </div>
   );
@@ -93,10 +96,10 @@ export function FilesPage(p: PageInfo & { l: Listing; notice?: string }) {
       <Breadcrumb dir={p.l.dir} />
       <section class="card upload" id="upload" data-dir={p.l.dir}>
         <form id="upload-form">
-          <label>
+          <label for="upload-input">
             Upload to <code>{p.l.dir || "/"}</code>
-            <input type="file" id="upload-input" name="file" multiple />
           </label>
+          <input type="file" id="upload-input" name="file" multiple />
           <button type="submit" id="upload-button">Upload</button>
         </form>
         <div id="upload-progress" aria-live="polite"></div>

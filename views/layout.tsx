@@ -1,5 +1,7 @@
+/** @jsxImportSource hono/jsx */
 /** @module views/layout — the page frame: header, tabs, and the htmx/CSRF wiring every page shares. */
 import type { Child } from "hono/jsx";
+import { raw } from "hono/html";
 import { TABS } from "./tabs.ts";
 
 export interface PageInfo {
@@ -13,12 +15,15 @@ export interface PageInfo {
 export function Layout(props: PageInfo & { children?: Child }) {
   const hxHeaders = props.csrf ? JSON.stringify({ "X-CSRF-Token": props.csrf }) : undefined;
   return (
+    <>
+    {raw("<!DOCTYPE html>")}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Grove</title>
         {props.csrf ? <meta name="csrf-token" content={props.csrf} /> : null}
+        <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/style.css" />
         <script src="/static/htmx.min.js" defer></script>
         <script src="/static/app.js" defer></script>
@@ -48,5 +53,6 @@ export function Layout(props: PageInfo & { children?: Child }) {
         <main>{props.children}</main>
       </body>
     </html>
+    </>
   );
 }

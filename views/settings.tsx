@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** @module views/settings — the Settings tab: this cell's identity, build, storage and configuration. */
 import type { Config } from "../src/config/config.ts";
 import { Layout, type PageInfo } from "./layout.tsx";

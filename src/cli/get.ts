@@ -43,7 +43,7 @@ export const get: Command = {
     const client = connect(resolveLayout());
     const res = await client.request(filePath(path, values.version ? `?version=${values.version}` : ""));
     if (!res.ok) await readJson(res);
-    const total = Number(res.headers.get("content-length") ?? -1);
+    const total = Number(res.headers.get("x-grove-length") ?? res.headers.get("content-length") ?? -1);
 
     if (values.output === "-") {
       let n = 0;

@@ -50,7 +50,7 @@ export const start: Command = {
     const { cell, newPhrase } = openCell(layout);
     let server;
     try {
-      server = serve(createApp(cell), { host, port, maxBodyBytes: cell.config.max_upload_bytes + 1 });
+      server = serve(createApp(cell), { host, port, maxBodyBytes: Number.MAX_SAFE_INTEGER });
     } catch (e) {
       cell.close();
       const msg = (e as Error).message;

@@ -19,6 +19,15 @@ export const forbidden = (msg: string) => new GroveError(msg, 403, "forbidden");
 export const tooLarge = (msg: string) => new GroveError(msg, 413, "too_large");
 export const conflict = (msg: string) => new GroveError(msg, 409, "conflict");
 
+/**
+ * No route matched. HTTP clients and Bun normalise `..` segments away, so a traversal attempt
+ * such as PUT /api/files/../../x arrives as PUT /x: state-changing methods get 400, reads 404.
+ */
+export function unknownRoute(method: string, path: string): GroveError {
+  if (method === "GET" || method === "HEAD") return notFound(`not found: ${path}`);
+  return badRequest(`no route for ${method} ${path} (file paths go under /api/files/ and may not contain '..')`);
+}
+
 /** Stored data failed verification (wrong hash, bad tag, missing chunk). Never served as bytes. */
 export class IntegrityError extends GroveError {
   constructor(

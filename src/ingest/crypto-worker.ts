@@ -10,7 +10,7 @@ let suite = selectSuite("auto");
 self.onmessage = (ev: MessageEvent<WorkerRequest | { op: "init"; suite: SuiteChoice }>) => {
   const msg = ev.data;
   if (msg.op === "init") {
-    suite = selectSuite(msg.suite);
+    suite = selectSuite(msg.suite); // throws (an error event in the pool) when the suite cannot load
     return;
   }
   let reply: WorkerReply;

@@ -4,7 +4,7 @@
  * every refused request is logged.
  */
 import { Hono } from "hono";
-import { GroveError, errorMessage } from "../core/errors.ts";
+import { GroveError, errorMessage, unknownRoute } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { WebEnv } from "./context.ts";
@@ -27,13 +27,16 @@ export function createApp(cell: Cell): Hono<WebEnv> {
     await next();
   });
   app.route("/static", assets);
+  app.get("/favicon.ico", (c) => c.redirect("/static/icon.svg", 301));
   app.use("*", identify(sessions));
 
   const api = new Hono<WebEnv>();
   api.use("*", requireApiAuth);
   api.route("/status", statusApi);
   api.route("/files", filesApi);
-  api.all("*", (c) => c.json({ error: `no API route ${c.req.method} ${c.req.path}` }, 404));
+  api.all("*", (c) => {
+    throw unknownRoute(c.req.method, c.req.path);
+  });
   app.route("/api", api);
 
   app.route("/", dashboard(sessions, password));
@@ -47,6 +50,8 @@ export function createApp(cell: Cell): Hono<WebEnv> {
     if (wantsHtml) return renderError(c, status, message);
     return c.json({ error: message }, status as 400);
   });
-  app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
+  app.notFound((c) => {
+    throw unknownRoute(c.req.method, c.req.path);
+  });
   return app;
 }

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
  * logout, the Files tab (browse, upload, download, delete, details) and Settings.
@@ -11,7 +12,7 @@ import { getConnInfo } from "hono/bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
 import { buildHash, VERSION } from "../core/build-info.ts";
-import { badRequest, forbidden, notFound } from "../core/errors.ts";
+import { badRequest, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
 import { readManifest } from "../store/manifest.ts";
@@ -86,7 +87,11 @@ export function dashboard(sessions: SessionStore, password: PasswordFile) {
   app.use("*", async (c, next) => {
     const open = ["/setup", "/login"].includes(c.req.path);
     if (open || c.var.auth === "session") return next();
+    // API clients (bearer token) never get login redirects: only the API's own answers.
+    if (c.var.auth === "bearer") throw unknownRoute(c.req.method, c.req.path);
+    // htmx requests (any method) follow HX-Redirect: an expired session lands on the login page.
     if (c.req.header("hx-request")) return c.body(null, 401, { "HX-Redirect": "/login" });
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") throw unauthorized("log in to the dashboard first");
     return c.redirect(password.isSet() ? "/login" : "/setup");
   });
 

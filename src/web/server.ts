@@ -13,7 +13,8 @@ export function serve(app: Hono<WebEnv>, opts: ServeOptions): Server<undefined> 
   return Bun.serve({
     hostname: opts.host,
     port: opts.port,
-    // Uploads stream through; this is only Bun's outer bound (the API enforces max_upload_bytes).
+    // Uploads stream through. The API enforces max_upload_bytes itself (with a clear message),
+    // so Bun's own bound sits above it.
     maxRequestBodySize: opts.maxBodyBytes,
     idleTimeout: 255,
     fetch: (req, server) => app.fetch(req, { server }),

@@ -41,7 +41,7 @@ export async function runGrove(cmd: GroveCommand, args: string[], env: Record<st
   const p = Bun.spawn([...cmd, ...args], {
     env: { ...process.env, ...env, GROVE_NO_PROGRESS: "1" },
     cwd: opts.cwd ?? ROOT,
-    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin as BlobPart]),
     stdout: "pipe",
     stderr: "pipe",
   });

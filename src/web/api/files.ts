@@ -125,12 +125,12 @@ filesApi.on(["GET", "HEAD"], "/*", async (c) => {
   }
   const ifRange = c.req.header("if-range");
   const useRange = range && (!ifRange || ifRange === headers.ETag) ? range : null;
-  if (useRange) {
-    headers["Content-Range"] = `bytes ${useRange.start}-${useRange.end}/${size}`;
-    headers["Content-Length"] = String(useRange.end - useRange.start + 1);
-  } else {
-    headers["Content-Length"] = String(size);
-  }
+  const length = useRange ? useRange.end - useRange.start + 1 : size;
+  if (useRange) headers["Content-Range"] = `bytes ${useRange.start}-${useRange.end}/${size}`;
+  headers["Content-Length"] = String(length);
+  // Bun.serve drops Content-Length on streamed bodies (oven-sh/bun#10507) and sends chunked
+  // encoding; X-Grove-Length carries the exact length so clients can detect a cut-off transfer.
+  headers["X-Grove-Length"] = String(length);
   const status = useRange ? 206 : 200;
   if (c.req.method === "HEAD") return c.body(null, status, headers);
   const stream = await restoreStream(cell.vault, manifest, useRange ?? undefined);

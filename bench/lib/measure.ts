@@ -1,0 +1,231 @@
+/**
+ * Bench helpers: process memory/CPU from /proc, timed child processes (with GNU time when
+ * present), page-cache dropping, file generation and hashing, and table output.
+ * Linux-first: where /proc or /usr/bin/time is missing the figures are reported as null.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
+import { randomFillSync } from "node:crypto";
+
+/** Rates are in MB/s with MB = 10^6 bytes (as dd and restic report); memory is in MiB. */
+export const MB = 1_000_000;
+export const MiB = 1024 * 1024;
+
+export function mbPerSec(bytes: number, seconds: number): number {
+  return round(bytes / MB / seconds, 1);
+}
+
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Fields of /proc/<pid>/status in kB (VmHWM, VmRSS, …); null when unreadable (process gone, not Linux). */
+export function procStatusKb(pid: number): Record<string, number> | null {
+  try {
+    const out: Record<string, number> = {};
+    for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
+      const m = /^(\w+):\s+(\d+) kB$/.exec(line);
+      if (m) out[m[1]!] = Number(m[2]);
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Peak resident set size (VmHWM) of `pid` in MiB, or null. */
+export function peakRssMiB(pid: number): number | null {
+  const s = procStatusKb(pid);
+  return s?.VmHWM !== undefined ? round(s.VmHWM / 1024, 1) : null;
+}
+
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux is 100 on every mainstream kernel config
+
+/** user + system CPU seconds consumed so far by `pid` (all threads), or null. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields after "(comm) ": state(3) ... utime(14) stime(15) -> indexes 11, 12 here
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+export interface ThreadTimes {
+  comm: string;
+  user: number;
+  sys: number;
+}
+
+/** Per-thread CPU seconds (user, sys) of `pid`, keyed by thread id; empty when unreadable. */
+export function threadTimes(pid: number): Map<number, ThreadTimes> {
+  const out = new Map<number, ThreadTimes>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(tid), { comm, user: Number(rest[11]) / CLK_TCK, sys: Number(rest[12]) / CLK_TCK });
+    } catch {}
+  }
+  return out;
+}
+
+/** user/sys CPU seconds of `pid` (all threads), or null. */
+export function cpuSplit(pid: number): { user: number; sys: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { user: Number(rest[11]) / CLK_TCK, sys: Number(rest[12]) / CLK_TCK };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds per thread name between two thread snapshots (threads that appeared in between
+ * count from zero). Thread ids are folded by name, e.g. "bun", "Bun Pool 3", "HeapHelper".
+ */
+export function threadDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>): { name: string; user: number; sys: number }[] {
+  const by = new Map<string, { name: string; user: number; sys: number }>();
+  for (const [tid, t1] of b) {
+    const t0 = a.get(tid);
+    const du = t1.user - (t0?.user ?? 0);
+    const ds = t1.sys - (t0?.sys ?? 0);
+    if (du + ds <= 0) continue;
+    const name = t1.comm.replace(/\d+$/, "#").trim();
+    const e = by.get(name) ?? { name, user: 0, sys: 0 };
+    e.user += du;
+    e.sys += ds;
+    by.set(name, e);
+  }
+  return [...by.values()].map((e) => ({ name: e.name, user: round(e.user, 2), sys: round(e.sys, 2) })).sort((x, y) => y.user + y.sys - (x.user + x.sys));
+}
+
+export const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+/** `sync; echo 3 > /proc/sys/vm/drop_caches` when root; returns whether the cache was dropped. */
+export function dropCaches(enabled: boolean): boolean {
+  Bun.spawnSync(["sync"]);
+  if (!enabled || !isRoot) return false;
+  try {
+    writeFileSync("/proc/sys/vm/drop_caches", "3\n");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
+
+export interface TimedRun {
+  code: number;
+  seconds: number;
+  stdout: string;
+  stderr: string;
+  /** From GNU time -v when available. */
+  maxRssMiB: number | null;
+  userSec: number | null;
+  sysSec: number | null;
+  /** pid of the spawned process (GNU time's pid when wrapped). */
+  pid: number;
+}
+
+/**
+ * Run `cmd` to completion, timing it end to end (process start to exit). With `gnuTime`, the
+ * command runs under `/usr/bin/time -v -o FILE` and its peak RSS and CPU times are reported.
+ * `onSpawn` gets the pid, e.g. to start sampling.
+ */
+export async function timed(
+  cmd: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; gnuTime?: string | null; timeFile?: string; onSpawn?: (pid: number) => void } = {},
+): Promise<TimedRun> {
+  const wrap = opts.gnuTime && opts.timeFile ? [opts.gnuTime, "-v", "-o", opts.timeFile] : [];
+  const t0 = performance.now();
+  const p = Bun.spawn([...wrap, ...cmd], {
+    env: opts.env as Record<string, string>,
+    cwd: opts.cwd,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  opts.onSpawn?.(p.pid);
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const seconds = (performance.now() - t0) / 1000;
+  let maxRssMiB: number | null = null;
+  let userSec: number | null = null;
+  let sysSec: number | null = null;
+  if (wrap.length && opts.timeFile && existsSync(opts.timeFile)) {
+    const t = readFileSync(opts.timeFile, "utf8");
+    const num = (re: RegExp) => {
+      const m = re.exec(t);
+      return m ? Number(m[1]) : null;
+    };
+    const kb = num(/Maximum resident set size \(kbytes\): (\d+)/);
+    maxRssMiB = kb === null ? null : round(kb / 1024, 1);
+    userSec = num(/User time \(seconds\): ([\d.]+)/);
+    sysSec = num(/System time \(seconds\): ([\d.]+)/);
+  }
+  return { code, seconds, stdout, stderr, maxRssMiB, userSec, sysSec, pid: p.pid };
+}
+
+/**
+ * Write `bytes` of random data to `path` (fsynced) and return its SHA-256 (hex).
+ * Random data defeats deduplication and compression, like the reference figures assume.
+ */
+export function writeRandomFile(path: string, bytes: number, onProgress?: (done: number) => void): string {
+  const buf = Buffer.alloc(4 * MiB);
+  const hasher = new Bun.CryptoHasher("sha256");
+  const fd = openSync(path, "w", 0o600);
+  try {
+    let done = 0;
+    while (done < bytes) {
+      const n = Math.min(buf.byteLength, bytes - done);
+      const piece = n === buf.byteLength ? buf : buf.subarray(0, n);
+      randomFillSync(piece);
+      hasher.update(piece);
+      let off = 0;
+      while (off < n) off += writeSync(fd, piece, off, n - off);
+      done += n;
+      onProgress?.(done);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return hasher.digest("hex");
+}
+
+/** SHA-256 (hex) of a file, read in 4 MiB pieces. */
+export function sha256File(path: string): string {
+  const buf = Buffer.alloc(4 * MiB);
+  const hasher = new Bun.CryptoHasher("sha256");
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.byteLength, null);
+      if (n <= 0) break;
+      hasher.update(n === buf.byteLength ? buf : buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hasher.digest("hex");
+}
+
+/** A plain-text table: first row is the header. */
+export function table(rows: (string | number | null)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (c === null ? "-" : String(c))));
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const out = [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)];
+  return out.join("\n");
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bun
+/**
+ * build.ts — single-file `grove` executables (`npm run build` = `bun build.ts`).
+ *
+ *   bun build.ts                         dist/grove (this machine) + dist/grove-<target> for every target
+ *   bun build.ts --only host             just dist/grove (what the tests use)
+ *   bun build.ts --targets linux-x64,darwin-arm64[,host]
+ *
+ * Every executable is self-contained: the Bun runtime, the bundled code (views and public
+ * assets are imported as modules, SQL migrations as text), the crypto Worker and that
+ * platform's libsodium addon. It runs from any directory with no node_modules around it.
+ *
+ * Baked in with `define`: GROVE_BUILD_HASH (sourceHash of the project, see core/source-hash.ts)
+ * and GROVE_BUILD_TARGET (e.g. "linux-x64"); `grove --version` prints both.
+ *
+ * Two arrangements matter and are easy to break:
+ *  - The crypto Worker. src/ingest/crypto-pool.ts starts `new URL("./crypto-worker.ts",
+ *    import.meta.url)`. Inside an executable every module's import.meta.url is the bundle's
+ *    (`file:///$bunfs/root/<outfile name>`), and an extra entry point is stored under its path
+ *    relative to the entry points' common folder, with a .js extension (by default
+ *    `/$bunfs/root/ingest/crypto-worker.js`). `naming.entry = "[name].[ext]"` stores it flat, as
+ *    `/$bunfs/root/crypto-worker.js`, which is exactly where that URL points (Bun maps the
+ *    requested .ts to the bundled .js). The same source line then works from source and compiled.
+ *  - The libsodium addon. src/crypto/sodium-addon.ts requires each platform's prebuilt .node with
+ *    a literal path so the compiler embeds it. The `oneAddon` plugin below replaces the other
+ *    platforms' addons with a stub that throws, so each executable carries only its own (the
+ *    addon loader's try/catch then falls back to the portable suite, as it does anywhere else).
+ */
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { BunPlugin } from "bun";
+import { sourceHash } from "./src/core/source-hash.ts";
+
+const ROOT = import.meta.dir;
+const DIST = join(ROOT, "dist");
+const ENTRY = join(ROOT, "src", "cli.ts");
+const WORKER = join(ROOT, "src", "ingest", "crypto-worker.ts");
+
+/** Cross-compilation targets: dist/grove-<name>. */
+export const TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"] as const;
+const HOST = `${process.platform}-${process.arch}`;
+
+function usage(): never {
+  console.error(
+    [
+      "Usage: bun build.ts [--only host] [--targets LIST]",
+      `  LIST: comma-separated, from host,${TARGETS.join(",")} (default: all of them)`,
+    ].join("\n"),
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): string[] {
+  let wanted: string[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    if (flag === "--only" || flag === "--targets") {
+      const v = inline ?? argv[++i];
+      if (!v) usage();
+      wanted = v.split(",").map((s) => s.trim()).filter(Boolean);
+    } else if (flag === "--help" || flag === "-h") {
+      usage();
+    } else {
+      console.error(`build.ts: unknown argument '${a}'`);
+      usage();
+    }
+  }
+  wanted ??= ["host", ...TARGETS];
+  for (const t of wanted) {
+    if (t !== "host" && !(TARGETS as readonly string[]).includes(t)) {
+      console.error(`build.ts: unknown target '${t}'`);
+      usage();
+    }
+  }
+  return [...new Set(wanted)];
+}
+
+/** Keep only `platform`'s libsodium addon; the others become a module that throws when required. */
+export function oneAddon(platform: string): BunPlugin {
+  return {
+    name: "grove-one-sodium-addon",
+    setup(b) {
+      b.onResolve({ filter: /sodium-native\/prebuilds\/[^/]+\/sodium-native\.node$/ }, (args) => {
+        const m = /prebuilds\/([^/]+)\/sodium-native\.node$/.exec(args.path)!;
+        if (m[1] === platform) return undefined; // default resolution: embed the real addon
+        return { path: m[1]!, namespace: "grove-absent-addon" };
+      });
+      b.onLoad({ filter: /.*/, namespace: "grove-absent-addon" }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`this grove build has no libsodium addon for ${args.path}`)});`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+interface Built {
+  name: string;
+  file: string;
+  bytes: number;
+  seconds: number;
+}
+
+async function buildOne(name: string, hash: string): Promise<Built> {
+  const target = name === "host" ? HOST : name;
+  const file = join(DIST, name === "host" ? "grove" : `grove-${name}`);
+  const t0 = performance.now();
+  const result = await Bun.build({
+    entrypoints: [ENTRY, WORKER],
+    // Flat names inside the executable: the worker is /$bunfs/root/crypto-worker.js (see above).
+    naming: { entry: "[name].[ext]" },
+    compile: {
+      // host: this Bun's own runtime (no download); otherwise Bun fetches the target's runtime.
+      ...(name === "host" ? {} : { target: `bun-${name}` as Bun.Build.CompileTarget }),
+      outfile: file,
+      // Grove reads its settings from GROVE_* variables and GROVE_DIR/config.json only: a .env or
+      // bunfig.toml in whatever folder the user runs grove from must not change its behaviour.
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+    },
+    define: {
+      GROVE_BUILD_HASH: JSON.stringify(hash),
+      GROVE_BUILD_TARGET: JSON.stringify(target),
+    },
+    minify: { whitespace: true, syntax: true, identifiers: true, keepNames: true },
+    sourcemap: "linked", // embedded (zstd) in the executable
+
+    plugins: [oneAddon(target)],
+    throw: false,
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    throw new Error(`build of ${name} failed`);
+  }
+  // The source map is embedded in the executable (stack traces point at src/); the loose
+  // .map files Bun also writes next to it are redundant.
+  for (const o of result.outputs) if (o.kind === "sourcemap") rmSync(o.path, { force: true });
+  return { name, file, bytes: statSync(file).size, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Run the host executable once: it must start and report the hash it was given. */
+async function smokeTest(file: string, hash: string): Promise<void> {
+  const p = Bun.spawnSync([file, "--version"], { cwd: DIST, env: { ...process.env } });
+  const out = p.stdout.toString().trim();
+  if (p.exitCode !== 0 || !out.includes(hash)) {
+    throw new Error(`${file} --version did not report build ${hash}:\n${out}\n${p.stderr.toString()}`);
+  }
+  console.log(`  ${out}`);
+}
+
+if (import.meta.main) {
+  const names = parseArgs(process.argv.slice(2));
+  const hash = sourceHash(ROOT);
+  mkdirSync(DIST, { recursive: true });
+  console.log(`grove build ${hash.slice(0, 16)}… → ${names.join(", ")}`);
+  const t0 = performance.now();
+  let failed = false;
+  for (const name of names) {
+    try {
+      const b = await buildOne(name, hash);
+      const label = name === "host" ? `host (${HOST})` : name;
+      console.log(`  ${label.padEnd(20)} ${(b.bytes / 1e6).toFixed(1).padStart(6)} MB  ${b.seconds.toFixed(1).padStart(5)} s  ${b.file}`);
+      if (name === "host") await smokeTest(b.file, hash);
+    } catch (e) {
+      failed = true;
+      console.error(`  ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  process.exit(failed ? 1 : 0);
+}

@@ -1,0 +1,118 @@
+/**
+ * The compiled executable, end to end: build dist/grove fresh (`bun build.ts --only host`), copy it
+ * into an empty temporary folder with no node_modules anywhere above it, and drive a real cell
+ * with it over loopback: version and build hash, help, put/get of a multi-chunk file through the
+ * crypto Workers, and the native (embedded libsodium) suite.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { sourceHash } from "../../src/core/source-hash.ts";
+import { BUN, ROOT, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+
+const HOST = `${process.platform}-${process.arch}`;
+
+let work: string; // the empty folder holding the copied executable
+let bin: string;
+let cell: TestCell | undefined;
+
+/** Run the copied executable from its own folder; killed if it outlives `timeoutMs`. */
+async function grove(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
+  const p = Bun.spawn([bin, ...args], {
+    cwd: work,
+    env: { ...process.env, ...env, GROVE_NO_PROGRESS: "1" },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: timeoutMs,
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
+
+beforeAll(
+  async () => {
+    // Always a fresh build: a stale dist/grove must never pass for the current sources.
+    const out = join(ROOT, "dist", "grove");
+    rmSync(out, { force: true });
+    const b = Bun.spawn([BUN, join(ROOT, "build.ts"), "--only", "host"], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 240_000 });
+    const [stdout, stderr, code] = await Promise.all([new Response(b.stdout).text(), new Response(b.stderr).text(), b.exited]);
+    if (code !== 0 || !existsSync(out)) throw new Error(`bun build.ts --only host failed (${code}):\n${stdout}\n${stderr}`);
+
+    work = realpathSync(mkdtempSync(join(tmpdir(), "grove-binary-")));
+    for (let d = work; ; d = dirname(d)) {
+      if (existsSync(join(d, "node_modules"))) throw new Error(`${d} has a node_modules folder: the test would not prove the executable is self-contained`);
+      if (dirname(d) === d) break;
+    }
+    bin = join(work, "grove");
+    copyFileSync(out, bin);
+    chmodSync(bin, 0o755);
+  },
+  { timeout: 300_000 },
+);
+
+afterAll(async () => {
+  await destroyCell(cell);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("compiled grove executable", () => {
+  test("--version prints the version, this source tree's build hash and the target", async () => {
+    const r = await grove(["--version"]);
+    expect(r.code).toBe(0);
+    const m = /^grove (\S+) build ([0-9a-f]{64}) \((.+)\)$/.exec(r.stdout.trim());
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(pkg.version);
+    expect(m![2]).toBe(sourceHash(ROOT));
+    expect(m![3]).toBe(HOST);
+  });
+
+  test("--help lists the commands", async () => {
+    const r = await grove(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: grove COMMAND");
+    for (const c of ["start", "status", "id", "put", "get", "ls", "recovery-phrase"]) expect(r.stdout).toContain(`  ${c}`);
+  });
+
+  test(
+    "a cell started from it stores and returns a 9 MB file with native crypto in the workers",
+    async () => {
+      cell = await startCell({
+        root: mkdtempSync(join(tmpdir(), "grove-binary-cell-")),
+        cmd: [bin],
+        // crypto "native": the workers must load the embedded addon too (no silent portable fallback);
+        // two workers even on a one-core machine, so the Worker entry inside the executable is used;
+        // no mDNS: this test talks to loopback only.
+        config: { crypto: "native", crypto_workers: 2, mdns: false },
+      });
+      expect(cell.output()).toContain("crypto: native");
+
+      const data = crypto.getRandomValues(new Uint8Array(9 * 1024 * 1024 + 12_345));
+      const src = join(cell.root, "random.bin");
+      const dst = join(cell.root, "random.out");
+      await Bun.write(src, data);
+
+      const put = await grove(["put", src, "--as", "big/random.bin"], cell.env);
+      expect(put.stderr).toBe("");
+      expect(put.code).toBe(0);
+
+      const get = await grove(["get", "big/random.bin", "-o", dst], cell.env);
+      expect(get.code).toBe(0);
+      expect(statSync(dst).size).toBe(data.byteLength);
+      const back = new Uint8Array(await Bun.file(dst).arrayBuffer());
+      expect(Buffer.compare(back, data)).toBe(0);
+
+      const st = await grove(["status", "--json"], cell.env);
+      expect(st.code).toBe(0);
+      const status = JSON.parse(st.stdout) as { crypto: string; build: string; target: string; files: number };
+      expect(status.crypto).toBe("native");
+      expect(status.build).toBe(sourceHash(ROOT));
+      expect(status.target).toBe(HOST);
+      expect(status.files).toBe(1);
+      expect(cell.output()).not.toContain("crypto worker failed");
+    },
+    { timeout: 120_000 },
+  );
+});
