@@ -10,7 +10,8 @@
  * restore of FILE into a local repository. The page cache is dropped before every timed phase
  * when running as root. Everything stays on loopback and under the work dir, removed at the end.
  *
- * Output: a table, then one line `BENCH_JSON {...}` with every figure.
+ * Output: progress lines and a table, then as the last line of stdout one JSON object with every
+ * figure (`bun bench/ingest.ts | tail -n1`).
  * Rates are MB/s with MB = 10^6 bytes; memory figures are MiB.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
@@ -415,7 +416,7 @@ export async function run(argv: string[]): Promise<number> {
       restic_version: restic?.version ?? null,
       restic_note: restic ? null : resticNote,
     };
-    console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+    console.log(JSON.stringify(json));
     return identical ? 0 : 1;
   } catch (e) {
     console.error(`ingest: ${e instanceof Error ? e.message : String(e)}`);

@@ -83,7 +83,7 @@ export const get: Command = {
     await fh.close();
     await rename(tmp, out);
     bar.done();
-    if (process.stderr.isTTY) console.error(`${out}: ${formatBytes(n)} written, every chunk verified`);
+    if (process.stderr.isTTY) process.stderr.write(`${out}: ${formatBytes(n)} written, every chunk verified\n`);
     return 0;
   },
 };

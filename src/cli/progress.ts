@@ -15,7 +15,7 @@ const silent: Progress = { add() {}, phase() {}, done() {} };
 export function progress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!stream.isTTY || total < PROGRESS_THRESHOLD || process.env.GROVE_NO_PROGRESS) return silent;
   let done = 0;
-  let last = 0;
+  let last = -Infinity;
   let text = label;
   const t0 = performance.now();
   const draw = (force = false) => {

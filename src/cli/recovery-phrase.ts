@@ -31,7 +31,7 @@ export const recoveryPhraseCmd: Command = {
     if (values.json) console.log(JSON.stringify({ phrase, words: phrase.split(" ") }));
     else {
       console.log(formatPhrase(phrase));
-      if (process.stderr.isTTY) console.error("\nKeep these words offline: they restore this cell's identity and keys.");
+      if (process.stderr.isTTY) process.stderr.write("\nKeep these words offline: they restore this cell's identity and keys.\n");
     }
     return 0;
   },

@@ -23,5 +23,5 @@ export function isCompiled(): boolean {
 }
 
 export function buildTarget(): string {
-  return typeof GROVE_BUILD_TARGET === "string" ? GROVE_BUILD_TARGET : `${process.platform}-${process.arch} (source)`;
+  return typeof GROVE_BUILD_TARGET === "string" ? GROVE_BUILD_TARGET : `${process.platform}-${process.arch}, from source`;
 }

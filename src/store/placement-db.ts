@@ -147,6 +147,12 @@ export class PlacementDb {
   /** Totals for the status page. */
   stats(): { files: number; chunks: number; stored_bytes: number } {
     const c = this.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM chunks").get() as { n: number; bytes: number };
-    return { files: this.list().length, chunks: c.n, stored_bytes: c.bytes };
+    const f = this.db
+      .query(
+        `SELECT COUNT(*) AS n FROM file_versions v
+         WHERE v.manifest_hash IS NOT NULL AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = v.path)`,
+      )
+      .get() as { n: number };
+    return { files: f.n, chunks: c.n, stored_bytes: c.bytes };
   }
 }
