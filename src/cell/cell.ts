@@ -8,6 +8,8 @@ import { selectSuite, type CipherSuite } from "../crypto/index.ts";
 import { ChunkStore } from "../store/chunk-store.ts";
 import { PlacementDb } from "../store/placement-db.ts";
 import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
+import { BufferPool } from "../ingest/buffer-pool.ts";
+import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
 import type { Vault } from "../ingest/vault.ts";
 import { initStateDir, loadKeys, type CellKeys } from "./state-dir.ts";
 import { log } from "../core/log.ts";
@@ -44,7 +46,8 @@ export function openCell(layout: Layout): OpenedCell {
   const store = new ChunkStore(layout.chunks);
   const suite = selectSuite(config.crypto);
   const pool = createPool(suite, config.crypto_workers, config.crypto);
-  const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool };
+  const buffers = new BufferPool(CHUNK_SIZE + TAG_SIZE, pool.parallelism * 2 + 2);
+  const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers };
   const cell: Cell = {
     layout, config, keys, db, store, suite, pool, vault,
     startedAt: Date.now(),

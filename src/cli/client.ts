@@ -82,3 +82,41 @@ export function connect(layout: Layout, env = process.env): CellClient {
 export function filePath(path: string, query = ""): string {
   return "/api/files/" + path.split("/").map(encodeURIComponent).join("/") + query;
 }
+
+/** True when the cell runs on this machine (its URL is a loopback address), so it can read and write our files. */
+export function isLocalCell(client: CellClient): boolean {
+  if (process.env.GROVE_CLI_STREAM === "1") return false;
+  const host = new URL(client.baseUrl).hostname;
+  return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}
+
+export interface LocalProgress {
+  phase: string;
+  done: number;
+  total: number;
+}
+
+/**
+ * POST to a /api/local endpoint and follow its NDJSON answer: progress lines go to
+ * `onProgress`, the final line is returned (or thrown as a CliError).
+ */
+export async function localTransfer<T>(client: CellClient, endpoint: string, body: unknown, onProgress: (p: LocalProgress) => void): Promise<T> {
+  const res = await client.request(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) await readJson(res);
+  let rest = "";
+  const dec = new TextDecoder();
+  for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
+    rest += dec.decode(piece, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line) as { progress?: LocalProgress; result?: T; error?: string };
+      if (msg.progress) onProgress(msg.progress);
+      else if (msg.error !== undefined) throw new CliError(msg.error);
+      else if ("result" in msg) return msg.result as T;
+    }
+  }
+  throw new CliError("the cell stopped answering before the transfer finished");
+}

@@ -3,12 +3,14 @@
  * The file is written to a temp name and renamed only when every byte arrived verified.
  */
 import { existsSync, statSync } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { rename, unlink } from "node:fs/promises";
+import { FileWriter } from "../core/file-writer.ts";
 import { basename, dirname, join } from "node:path";
 import { tempPathFor } from "../core/atomic.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { formatBytes } from "../../views/format.ts";
-import { connect, filePath, readJson, type CellClient } from "./client.ts";
+import { connect, filePath, isLocalCell, localTransfer, readJson, type CellClient } from "./client.ts";
+import { resolve as resolvePath } from "node:path";
 import { CliError, parse, type Command } from "./command.ts";
 import { progress } from "./progress.ts";
 
@@ -19,7 +21,9 @@ the current folder; a folder puts it inside; "-" writes to standard output).
 
 Options:
   -o, --output OUT  where to write
-  --version N       an older version (see \`grove ls\` / the dashboard's history)`;
+  --version N       an older version (see \`grove ls\` / the dashboard's history)
+  --sync            fsync the file before returning (default: written and renamed into
+                    place complete, flushed by the OS like any copy)`;
 
 /** When a transfer breaks off, ask the cell why (it names the file and the bad chunk). */
 async function explain(client: CellClient, path: string, version?: string): Promise<string> {
@@ -31,16 +35,43 @@ async function explain(client: CellClient, path: string, version?: string): Prom
   return "the transfer broke off";
 }
 
+/** Where `grove get` writes: OUT, or inside OUT when it is a folder, or the file's name here. */
+function outputPath(path: string, output: string | undefined): string {
+  let out = output ?? basename(path);
+  if (existsSync(out) && statSync(out).isDirectory()) out = join(out, basename(path));
+  if (!existsSync(dirname(out) || ".")) throw new CliError(`folder ${dirname(out)} does not exist`);
+  return out;
+}
+
+/** The cell writes the file itself (temp + rename), reporting progress; nothing crosses the socket. */
+async function getLocal(client: CellClient, path: string, output: string | undefined, version: string | undefined, sync: boolean): Promise<number> {
+  const out = outputPath(path, output);
+  let bar: ReturnType<typeof progress> | null = null;
+  const r = await localTransfer<{ bytes: number }>(
+    client,
+    "/api/local/get",
+    { path, dest: resolvePath(out), ...(version ? { version: Number(version) } : {}), sync },
+    (p) => {
+      bar ??= progress(`get ${path}`, p.total);
+      bar.set(p.done);
+    },
+  );
+  (bar as ReturnType<typeof progress> | null)?.done();
+  if (process.stderr.isTTY) process.stderr.write(`${out}: ${formatBytes(r.bytes)} written, every chunk verified\n`);
+  return 0;
+}
+
 export const get: Command = {
   name: "get",
   summary: "fetch a file (PATH [-o OUT])",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { output: { type: "string", short: "o" }, version: { type: "string" } }, { min: 1, max: 1, usage });
+    const { values, positionals } = parse(argv, { output: { type: "string", short: "o" }, version: { type: "string" }, sync: { type: "boolean" } }, { min: 1, max: 1, usage });
     if (values.help) return console.log(usage), 0;
     const path = positionals[0]!.replace(/^\/+/, "");
     if (values.version !== undefined && !/^\d+$/.test(values.version)) throw new CliError("--version takes a number", 2);
     const client = connect(resolveLayout());
+    if (values.output !== "-" && isLocalCell(client)) return getLocal(client, path, values.output, values.version, values.sync === true);
     const res = await client.request(filePath(path, values.version ? `?version=${values.version}` : ""));
     if (!res.ok) await readJson(res);
     const total = Number(res.headers.get("x-grove-length") ?? res.headers.get("content-length") ?? -1);
@@ -55,18 +86,15 @@ export const get: Command = {
       return 0;
     }
 
-    let out = values.output ?? basename(path);
-    if (existsSync(out) && statSync(out).isDirectory()) out = join(out, basename(path));
-    if (!existsSync(dirname(out) || ".")) throw new CliError(`folder ${dirname(out)} does not exist`);
+    const out = outputPath(path, values.output);
     const tmp = tempPathFor(out);
-    const fh = await open(tmp, "wx", 0o644);
+    const w = await FileWriter.open(tmp, "wx", 0o644);
     const bar = progress(`get ${path}`, total);
     let n = 0;
     let failed: string | null = null;
     try {
       for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-        let off = 0;
-        while (off < piece.byteLength) off += (await fh.write(piece, off, piece.byteLength - off)).bytesWritten;
+        await w.write(piece);
         n += piece.byteLength;
         bar.add(piece.byteLength);
       }
@@ -75,12 +103,13 @@ export const get: Command = {
     }
     if (!failed && total >= 0 && n !== total) failed = "short";
     if (failed) {
-      await fh.close();
+      await w.abort();
       await unlink(tmp).catch(() => {});
       throw new CliError(`${path}: ${await explain(client, path, values.version)}; nothing was written to ${out}`);
     }
-    await fh.sync();
-    await fh.close();
+    // A copy out of the store, like cp: renamed into place complete, not fsynced (the stored
+    // chunks are the durable copy; `--sync` forces it to disk before returning).
+    await w.close(values.sync === true);
     await rename(tmp, out);
     bar.done();
     if (process.stderr.isTTY) process.stderr.write(`${out}: ${formatBytes(n)} written, every chunk verified\n`);

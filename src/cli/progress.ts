@@ -5,11 +5,13 @@ export const PROGRESS_THRESHOLD = 16 * 1024 * 1024;
 
 export interface Progress {
   add(n: number): void;
+  /** Set the count of bytes done (a new phase may start again from 0). */
+  set(n: number): void;
   phase(label: string): void;
   done(): void;
 }
 
-const silent: Progress = { add() {}, phase() {}, done() {} };
+const silent: Progress = { add() {}, set() {}, phase() {}, done() {} };
 
 /** A bar for `total` bytes labelled `label`, or a no-op when not useful. */
 export function progress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
@@ -33,6 +35,10 @@ export function progress(label: string, total: number, stream: NodeJS.WriteStrea
   return {
     add(n) {
       done += n;
+      draw();
+    },
+    set(n) {
+      done = n;
       draw();
     },
     phase(l) {

@@ -3,7 +3,8 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { resolveLayout } from "../core/layout.ts";
 import { formatBytes } from "../../views/format.ts";
-import { connect, filePath, readJson } from "./client.ts";
+import { connect, filePath, isLocalCell, localTransfer, readJson } from "./client.ts";
+import { resolve } from "node:path";
 import { CliError, parse, type Command } from "./command.ts";
 import { progress, PROGRESS_THRESHOLD } from "./progress.ts";
 
@@ -43,26 +44,39 @@ export const put: Command = {
     const dest = values.as ?? basename(file);
     const client = connect(resolveLayout());
     const bar = progress(`put ${dest}`, st.size);
-    let body: BodyInit = Bun.file(file);
-    if (st.size >= PROGRESS_THRESHOLD && process.stderr.isTTY) {
-      body = Bun.file(file).stream().pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, ctl) {
-            bar.add(chunk.byteLength);
-            ctl.enqueue(chunk);
-          },
-          flush() {
-            bar.phase(`sealing ${dest}`);
-          },
-        }),
-      );
+    let r: PutResult;
+    if (isLocalCell(client)) {
+      // The cell reads the file itself: no bytes through the socket.
+      let phase = "";
+      r = await localTransfer<PutResult>(client, "/api/local/put", { source: resolve(file), path: dest }, (p) => {
+        if (p.phase !== phase) {
+          phase = p.phase;
+          bar.phase(`${p.phase === "seal" ? "sealing" : "reading"} ${dest}`);
+        }
+        bar.set(p.done);
+      });
+    } else {
+      let body: BodyInit = Bun.file(file);
+      if (st.size >= PROGRESS_THRESHOLD && process.stderr.isTTY) {
+        body = Bun.file(file).stream().pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, ctl) {
+              bar.add(chunk.byteLength);
+              ctl.enqueue(chunk);
+            },
+            flush() {
+              bar.phase(`sealing ${dest}`);
+            },
+          }),
+        );
+      }
+      const res = await client.request(filePath(dest), {
+        method: "PUT",
+        body,
+        headers: { "content-type": "application/octet-stream", "content-length": String(st.size) },
+      });
+      r = (await readJson(res)) as PutResult;
     }
-    const res = await client.request(filePath(dest), {
-      method: "PUT",
-      body,
-      headers: { "content-type": "application/octet-stream", "content-length": String(st.size) },
-    });
-    const r = (await readJson(res)) as PutResult;
     bar.done();
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
     const what = r.created ? `stored as version ${r.version}` : `unchanged (version ${r.version} already has this content)`;

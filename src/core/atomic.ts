@@ -42,8 +42,13 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   fsyncDir(dirname(path));
 }
 
-/** Write `data` to `path` atomically (async; used on the hot path for chunks). */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+/**
+ * Write `data` to `path` atomically, in two steps: the returned promise resolves once the bytes
+ * are in a temp file (so the caller may reuse `data`); `durable` resolves once that file is
+ * fsynced and renamed into place. Used on the hot path for chunks, where many fsyncs can then
+ * be in flight while later chunks are still being sealed.
+ */
+export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o644): Promise<{ durable: Promise<void> }> {
   const tmp = tempPathFor(path);
   let fh;
   try {
@@ -53,18 +58,34 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o6
     await mkdir(dirname(path), { recursive: true });
     fh = await open(tmp, "wx", mode);
   }
+  const fail = async (e: unknown): Promise<never> => {
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw e;
+  };
   try {
     let off = 0;
     while (off < data.byteLength) {
       const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
       off += bytesWritten;
     }
-    await fh.sync();
   } catch (e) {
-    await fh.close();
-    await unlink(tmp).catch(() => {});
-    throw e;
+    return fail(e);
   }
-  await fh.close();
-  await rename(tmp, path);
+  const durable = (async () => {
+    try {
+      await fh.sync();
+    } catch (e) {
+      return fail(e);
+    }
+    await fh.close();
+    await rename(tmp, path);
+  })();
+  durable.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
+  return { durable };
+}
+
+/** Write `data` to `path` atomically (temp + fsync + rename). */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  await (await writeFileStaged(path, data, mode)).durable;
 }

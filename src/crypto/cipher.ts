@@ -15,10 +15,13 @@ export interface Sha256Stream {
 
 export interface CipherSuite {
   readonly name: "native" | "portable";
-  /** ChaCha20-Poly1305 (IETF): returns ciphertext || 16-byte tag. */
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
-  /** Returns the plaintext, or null when the tag does not verify. */
-  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array | null;
+  /**
+   * ChaCha20-Poly1305 (IETF): returns ciphertext || 16-byte tag. With `out` (at least
+   * plaintext + 16 bytes) the result is written there and a view of it returned: no allocation.
+   */
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Uint8Array;
+  /** Returns the plaintext (in `out` when given), or null when the tag does not verify. */
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Uint8Array | null;
   sha256(data: Uint8Array): Uint8Array;
   sha256Stream(): Sha256Stream;
 }

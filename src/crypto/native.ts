@@ -6,15 +6,15 @@ import type { SodiumBinding } from "./sodium-addon.ts";
 export function nativeSuite(sodium: SodiumBinding): CipherSuite {
   return {
     name: "native",
-    seal(key, nonce, plaintext, aad) {
-      const out = new Uint8Array(plaintext.byteLength + 16);
+    seal(key, nonce, plaintext, aad, into) {
+      const out = into ? into.subarray(0, plaintext.byteLength + 16) : new Uint8Array(plaintext.byteLength + 16);
       const r = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, aad, nonce, key);
       if (r < 0) throw new Error("chacha20-poly1305 seal failed");
       return out;
     },
-    open(key, nonce, sealed, aad) {
+    open(key, nonce, sealed, aad, into) {
       if (sealed.byteLength < 16) return null;
-      const out = new Uint8Array(sealed.byteLength - 16);
+      const out = into ? into.subarray(0, sealed.byteLength - 16) : new Uint8Array(sealed.byteLength - 16);
       const r = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, sealed, aad, nonce, key);
       return r < 0 ? null : out;
     },

@@ -5,13 +5,15 @@ import type { CipherSuite } from "./cipher.ts";
 
 export const portableSuite: CipherSuite = {
   name: "portable",
-  seal(key, nonce, plaintext, aad) {
-    return chacha20poly1305(key, nonce, aad).encrypt(plaintext);
+  seal(key, nonce, plaintext, aad, out) {
+    const c = chacha20poly1305(key, nonce, aad);
+    return out ? c.encrypt(plaintext, out.subarray(0, plaintext.byteLength + 16)) : c.encrypt(plaintext);
   },
-  open(key, nonce, sealed, aad) {
+  open(key, nonce, sealed, aad, out) {
     if (sealed.byteLength < 16) return null;
     try {
-      return chacha20poly1305(key, nonce, aad).decrypt(sealed);
+      const c = chacha20poly1305(key, nonce, aad);
+      return out ? c.decrypt(sealed, out.subarray(0, sealed.byteLength - 16)) : c.decrypt(sealed);
     } catch {
       return null;
     }

@@ -15,15 +15,24 @@ export interface SealedChunk {
 
 export type OpenResult = { ok: true; plain: Uint8Array } | { ok: false; reason: string };
 
-export function sealChunk(suite: CipherSuite, key: Uint8Array, index: number, plain: Uint8Array): SealedChunk {
-  const sealed = suite.seal(key, chunkNonce(index), plain);
+/** Seal chunk `index`; with `out` (>= plain + 16 bytes) the sealed bytes are written there. */
+export function sealChunk(suite: CipherSuite, key: Uint8Array, index: number, plain: Uint8Array, out?: Uint8Array): SealedChunk {
+  const sealed = inOut(suite.seal(key, chunkNonce(index), plain, undefined, out), out);
   return { sealed, hash: toHex(suite.sha256(sealed)) };
 }
 
-export function openChunk(suite: CipherSuite, key: Uint8Array, index: number, sealed: Uint8Array, expectedHash: string): OpenResult {
+/** Verify and open chunk `index`; with `out` (>= sealed - 16 bytes) the plaintext is written there. */
+export function openChunk(suite: CipherSuite, key: Uint8Array, index: number, sealed: Uint8Array, expectedHash: string, out?: Uint8Array): OpenResult {
   const actual = toHex(suite.sha256(sealed));
   if (actual !== expectedHash) return { ok: false, reason: `content does not match its name (SHA-256 ${actual.slice(0, 12)}…)` };
-  const plain = suite.open(key, chunkNonce(index), sealed);
+  const plain = suite.open(key, chunkNonce(index), sealed, undefined, out);
   if (!plain) return { ok: false, reason: "authentication tag does not verify" };
-  return { ok: true, plain };
+  return { ok: true, plain: inOut(plain, out) };
+}
+
+/** The result as a view of `out` (copied there if an implementation returned its own array). */
+function inOut(result: Uint8Array, out: Uint8Array | undefined): Uint8Array {
+  if (!out || (result.buffer === out.buffer && result.byteOffset === out.byteOffset)) return result;
+  out.set(result);
+  return out.subarray(0, result.byteLength);
 }

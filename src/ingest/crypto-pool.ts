@@ -2,47 +2,79 @@
  * @module ingest/crypto-pool — runs chunk sealing/opening on every core.
  *
  * `CryptoPool` has two implementations: `InlinePool` (main thread; used with one core or in
- * tests) and `WorkerPool` (Bun Workers running crypto-worker.ts, buffers transferred, not
- * copied). Callers keep a bounded number of chunks in flight, so memory stays bounded.
+ * tests) and `WorkerPool` (Bun Workers running crypto-worker.ts). Callers pass the input and
+ * an output buffer; both are transferred to the worker (not copied) and come back with the
+ * reply, so a caller recycling its buffers allocates nothing per chunk. Callers keep a bounded
+ * number of chunks in flight, so memory stays bounded.
  */
 import { availableParallelism } from "node:os";
 import type { CipherSuite, SuiteChoice } from "../crypto/index.ts";
-import { openChunk, sealChunk, type OpenResult, type SealedChunk } from "./chunk-crypto.ts";
+import { openChunk, sealChunk, type OpenResult } from "./chunk-crypto.ts";
 import { log } from "../core/log.ts";
 
-export type WorkerRequest =
-  | { op: "seal"; id: number; key: Uint8Array; index: number; data: ArrayBuffer }
-  | { op: "open"; id: number; key: Uint8Array; index: number; data: ArrayBuffer; expectedHash: string };
+/** Main thread -> worker. `input`/`output` are whole transferred buffers; `inputLen` bytes of input are used. */
+export type WorkerRequest = {
+  op: "seal" | "open";
+  id: number;
+  key: Uint8Array;
+  index: number;
+  input: ArrayBuffer;
+  inputLen: number;
+  output: ArrayBuffer;
+  expectedHash?: string;
+};
 
-export type WorkerReply = { id: number; ok: true; data: ArrayBuffer; hash: string } | { id: number; ok: false; reason: string };
+/** Worker -> main thread: the same two buffers back, and the result's length in `output`. */
+export type WorkerReply = {
+  id: number;
+  input: ArrayBuffer;
+  output: ArrayBuffer;
+} & ({ ok: true; outputLen: number; hash: string } | { ok: false; reason: string });
+
+export interface SealResult {
+  /** The sealed bytes (a view of the `out` buffer passed in). */
+  sealed: Uint8Array;
+  /** The plaintext buffer handed in, owned by the caller again. */
+  plain: Uint8Array;
+  hash: string;
+}
+
+export interface OpenReply {
+  result: OpenResult;
+  /** The sealed buffer handed in, owned by the caller again. */
+  sealed: Uint8Array;
+}
 
 export interface CryptoPool {
   /** How many chunks are worth keeping in flight. */
   readonly parallelism: number;
-  seal(key: Uint8Array, index: number, plain: Uint8Array): Promise<SealedChunk>;
-  open(key: Uint8Array, index: number, sealed: Uint8Array, expectedHash: string): Promise<OpenResult>;
+  /** Seal `plain` into `out` (>= plain + 16 bytes). Both buffers are taken over until the promise settles. */
+  seal(key: Uint8Array, index: number, plain: Uint8Array, out: Uint8Array): Promise<SealResult>;
+  /** Verify and open `sealed` into `out` (>= sealed - 16 bytes). */
+  open(key: Uint8Array, index: number, sealed: Uint8Array, out: Uint8Array, expectedHash: string): Promise<OpenReply>;
   close(): void;
 }
 
-/** An ArrayBuffer holding exactly the bytes of `u8` (copies only when `u8` is a view into a larger buffer). */
-export function ownBuffer(u8: Uint8Array): ArrayBuffer {
-  if (u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength && u8.buffer instanceof ArrayBuffer) return u8.buffer;
+/** An ArrayBuffer whose bytes start with `u8` and that may be transferred (copies only a view into someone else's buffer). */
+function transferable(u8: Uint8Array): ArrayBuffer {
+  if (u8.byteOffset === 0 && u8.buffer instanceof ArrayBuffer) return u8.buffer;
   return u8.slice().buffer as ArrayBuffer;
 }
 
 export class InlinePool implements CryptoPool {
   readonly parallelism = 2;
   constructor(private suite: CipherSuite) {}
-  async seal(key: Uint8Array, index: number, plain: Uint8Array) {
-    return sealChunk(this.suite, key, index, plain);
+  async seal(key: Uint8Array, index: number, plain: Uint8Array, out: Uint8Array): Promise<SealResult> {
+    const r = sealChunk(this.suite, key, index, plain, out);
+    return { sealed: r.sealed, plain, hash: r.hash };
   }
-  async open(key: Uint8Array, index: number, sealed: Uint8Array, expectedHash: string) {
-    return openChunk(this.suite, key, index, sealed, expectedHash);
+  async open(key: Uint8Array, index: number, sealed: Uint8Array, out: Uint8Array, expectedHash: string): Promise<OpenReply> {
+    return { result: openChunk(this.suite, key, index, sealed, expectedHash, out), sealed };
   }
   close() {}
 }
 
-type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void; worker: number };
 
 /**
  * Chunks sealed/opened on Bun Workers. If a Worker fails (it cannot load, or crashes), the
@@ -52,7 +84,7 @@ type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
 export class WorkerPool implements CryptoPool {
   readonly parallelism: number;
   private workers: Worker[] = [];
-  private pending = new Map<number, Pending & { worker: number }>();
+  private pending = new Map<number, Pending>();
   private load: number[];
   private nextId = 1;
   private fallback: InlinePool | null = null;
@@ -93,21 +125,24 @@ export class WorkerPool implements CryptoPool {
     this.load[best]!++;
     return new Promise((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject, worker: best });
-      this.workers[best]!.postMessage(req, [req.data]);
+      const transfer = req.input === req.output ? [req.input] : [req.input, req.output];
+      this.workers[best]!.postMessage(req, transfer);
     });
   }
 
-  async seal(key: Uint8Array, index: number, plain: Uint8Array): Promise<SealedChunk> {
-    if (this.fallback) return this.fallback.seal(key, index, plain);
-    const r = await this.send({ op: "seal", id: this.nextId++, key, index, data: ownBuffer(plain) });
+  async seal(key: Uint8Array, index: number, plain: Uint8Array, out: Uint8Array): Promise<SealResult> {
+    if (this.fallback) return this.fallback.seal(key, index, plain, out);
+    const r = await this.send({ op: "seal", id: this.nextId++, key, index, input: transferable(plain), inputLen: plain.byteLength, output: transferable(out) });
     if (!r.ok) throw new Error(r.reason);
-    return { sealed: new Uint8Array(r.data), hash: r.hash };
+    return { sealed: new Uint8Array(r.output, 0, r.outputLen), plain: new Uint8Array(r.input, 0, plain.byteLength), hash: r.hash };
   }
 
-  async open(key: Uint8Array, index: number, sealed: Uint8Array, expectedHash: string): Promise<OpenResult> {
-    if (this.fallback) return this.fallback.open(key, index, sealed, expectedHash);
-    const r = await this.send({ op: "open", id: this.nextId++, key, index, data: ownBuffer(sealed), expectedHash });
-    return r.ok ? { ok: true, plain: new Uint8Array(r.data) } : { ok: false, reason: r.reason };
+  async open(key: Uint8Array, index: number, sealed: Uint8Array, out: Uint8Array, expectedHash: string): Promise<OpenReply> {
+    if (this.fallback) return this.fallback.open(key, index, sealed, out, expectedHash);
+    const len = sealed.byteLength;
+    const r = await this.send({ op: "open", id: this.nextId++, key, index, input: transferable(sealed), inputLen: len, output: transferable(out), expectedHash });
+    const back = new Uint8Array(r.input, 0, len);
+    return r.ok ? { result: { ok: true, plain: new Uint8Array(r.output, 0, r.outputLen) }, sealed: back } : { result: { ok: false, reason: r.reason }, sealed: back };
   }
 
   close(): void {

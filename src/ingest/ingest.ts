@@ -14,6 +14,7 @@ import { dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { conflict, tooLarge } from "../core/errors.ts";
 import { fsyncDir } from "../core/atomic.ts";
+import { FileWriter } from "../core/file-writer.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import { encryptionInfo, manifestHash, manifestRelPath, readManifest, writeManifest, type ChunkRef, type Manifest } from "../store/manifest.ts";
@@ -32,8 +33,10 @@ export interface IngestResult {
 
 export interface IngestOptions {
   maxBytes: number;
-  /** Called as sealing progresses: bytes sealed so far of the total. */
-  onSealProgress?: (done: number, total: number) => void;
+  /** Called as work progresses: "receive" (bytes read in so far; total -1 when unknown), then "seal". */
+  onProgress?: (phase: "receive" | "seal", done: number, total: number) => void;
+  /** Expected size, when known (for progress only). */
+  expectedSize?: number;
 }
 
 type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -44,8 +47,11 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
   await prepareParent(vault.home, path);
   const temp = join(dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
   try {
-    const { size, fileHash } = await spool(vault, body, temp, opts.maxBytes);
+    const { size, fileHash } = await spool(vault, body, temp, opts);
+    const synced = fsyncFile(temp); // overlaps with sealing; awaited before the rename
+    synced.catch(() => {});
     const result = await record(vault, path, temp, size, fileHash, opts);
+    await synced;
     await rename(temp, target);
     fsyncDir(dirname(target));
     return result;
@@ -69,31 +75,38 @@ async function prepareParent(home: string, path: HomePath): Promise<void> {
   await mkdir(dirname(join(home, ...segs)), { recursive: true });
 }
 
-/** Pass 1: body -> temp file (fsynced), hashing as it goes. */
-async function spool(vault: Vault, body: Body, temp: string, maxBytes: number): Promise<{ size: number; fileHash: FileHash }> {
+/**
+ * Pass 1: body -> temp file, hashing as it goes. Not fsynced here: the caller syncs it while
+ * pass 2 runs, before the rename.
+ */
+async function spool(vault: Vault, body: Body, temp: string, opts: IngestOptions): Promise<{ size: number; fileHash: FileHash }> {
+  const maxBytes = opts.maxBytes;
   const hasher = vault.suite.sha256Stream();
-  const sink = Bun.file(temp).writer({ highWaterMark: 1 << 20 });
+  const out = await FileWriter.open(temp, "wx", 0o644);
   let size = 0;
   try {
     for await (const piece of body as AsyncIterable<Uint8Array>) {
       size += piece.byteLength;
       if (size > maxBytes) throw tooLarge(`upload is larger than max_upload_bytes (${maxBytes} bytes)`);
       hasher.update(piece);
-      const w = sink.write(piece);
-      if (typeof w !== "number") await w;
+      await out.write(piece);
+      opts.onProgress?.("receive", size, opts.expectedSize ?? -1);
     }
-    await sink.end();
+    await out.close(false);
   } catch (e) {
-    try { await sink.end(); } catch {}
+    await out.abort();
     throw e;
   }
-  const fh = await openFile(temp, "r+");
+  return { size, fileHash: toHex(hasher.digest()) as FileHash };
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await openFile(path, "r+");
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
-  return { size, fileHash: toHex(hasher.digest()) as FileHash };
 }
 
 /** Pass 2 and bookkeeping: seal + store chunks, write manifest, record version. */
@@ -156,11 +169,14 @@ function writeUniqueManifest(vault: Vault, m: Manifest): string {
   return writeManifest(vault.manifestsDir, m, long);
 }
 
-/** Read `file` in CHUNK_SIZE pieces, seal on the pool, store; results in order. */
+/** Chunk files written but not yet fsynced+renamed, at most (no buffer is held for them). */
+const MAX_SYNCING = 32;
+
+/** Read `file` in CHUNK_SIZE pieces, seal on the pool, store; results in order. Buffers are recycled. */
 async function sealFile(vault: Vault, file: string, size: number, fileHash: string, opts: IngestOptions): Promise<{ chunks: ChunkRef[]; written: number }> {
   const key = deriveFileKey(vault.masterKey, fileHash);
   const count = Math.ceil(size / CHUNK_SIZE);
-  const src = Bun.file(file);
+  const src = await openFile(file, "r");
   const chunks: ChunkRef[] = [];
   let written = 0;
   let done = 0;
@@ -170,25 +186,47 @@ async function sealFile(vault: Vault, file: string, size: number, fileHash: stri
     chunks.push({ hash: r.hash, size: r.size, index: r.index });
     if (r.wrote) written++;
     done += r.plainSize;
-    opts.onSealProgress?.(done, size);
+    opts.onProgress?.("seal", done, size);
+  };
+  const one = async (i: number) => {
+    const start = i * CHUNK_SIZE;
+    const len = Math.min(size, start + CHUNK_SIZE) - start;
+    const buf = vault.buffers.take();
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await src.read(buf, got, len - got, start + got);
+      if (bytesRead === 0) throw new Error("upload spool file shrank while sealing");
+      got += bytesRead;
+    }
+    const { sealed, plain, hash } = await vault.pool.seal(key, i, buf.subarray(0, len), vault.buffers.take());
+    vault.buffers.give(plain);
+    try {
+      const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed);
+      syncing.push(durable);
+      return { hash: hash as ChunkHash, size: sealed.byteLength, index: i, wrote, plainSize: len };
+    } finally {
+      vault.buffers.give(sealed);
+    }
+  };
+  // Chunks being fsynced and renamed: many in flight, bounded, all done before the manifest.
+  const syncing: Promise<void>[] = [];
+  const drain = async (keep: number) => {
+    while (syncing.length > keep) await syncing.shift();
   };
   try {
     for (let i = 0; i < count; i++) {
-      const start = i * CHUNK_SIZE;
-      const plain = await src.slice(start, Math.min(size, start + CHUNK_SIZE)).bytes();
-      const plainSize = plain.byteLength;
-      window.push(
-        vault.pool.seal(key, i, plain).then(async ({ sealed, hash }) => {
-          const wrote = await vault.store.put(hash as ChunkHash, sealed);
-          return { hash: hash as ChunkHash, size: sealed.byteLength, index: i, wrote, plainSize };
-        }),
-      );
+      window.push(one(i));
       if (window.length >= vault.pool.parallelism) await settle();
+      await drain(MAX_SYNCING);
     }
     while (window.length) await settle();
+    await drain(0);
   } catch (e) {
     await Promise.allSettled(window);
+    await Promise.allSettled(syncing);
     throw e;
+  } finally {
+    await src.close();
   }
   return { chunks, written };
 }

@@ -6,7 +6,8 @@
  * IntegrityError naming the file and the chunk; no unverified byte is ever emitted.
  * Byte ranges read only the chunks they cover.
  */
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError, errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 import { CHUNK_SIZE, type ChunkHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import type { ChunkRef, Manifest } from "../store/manifest.ts";
@@ -29,28 +30,37 @@ function problem(m: Manifest, c: ChunkRef, reason: string): IntegrityError {
   return new IntegrityError(`'${m.source_path}': chunk ${c.index} (${c.hash}) ${reason}`, c.hash, c.index);
 }
 
-/** Read and verify chunk `c` of `m`; throws IntegrityError. */
+/**
+ * Read and verify chunk `c` of `m`; throws IntegrityError. Both the sealed bytes and the
+ * plaintext live in recycled buffers: the caller gives the returned plaintext's buffer back.
+ */
 async function loadChunk(vault: Vault, m: Manifest, key: Uint8Array, c: ChunkRef): Promise<Uint8Array> {
+  if (c.size < 16 || c.size > vault.buffers.size) throw problem(m, c, `has an impossible size (${c.size} bytes) in the manifest`);
+  const buf = vault.buffers.take();
   let sealed: Uint8Array;
   try {
-    sealed = await vault.store.read(c.hash as ChunkHash);
+    sealed = await vault.store.readInto(c.hash as ChunkHash, buf);
   } catch {
+    vault.buffers.give(buf);
     throw problem(m, c, "is missing from the chunk store");
   }
-  const r = await vault.pool.open(key, c.index, sealed, c.hash);
-  if (!r.ok) throw problem(m, c, `failed verification: ${r.reason}`);
-  return r.plain;
+  const r = await vault.pool.open(key, c.index, sealed, vault.buffers.take(), c.hash);
+  vault.buffers.give(r.sealed);
+  if (!r.result.ok) throw problem(m, c, `failed verification: ${r.result.reason}`);
+  return r.result.plain;
 }
 
 /**
- * A stream of the plaintext of `m` (or of `range`). Resolves only after the first chunk has
- * been verified, so most failures surface before any byte is sent.
+ * The verified plaintext of `m` (or of `range`), piece by piece. Each piece is a view into a
+ * recycled buffer, valid only until the next piece is asked for: consumers that keep pieces
+ * must copy them (`restoreStream` does). Resolves only after the first chunk has been verified,
+ * so most failures surface before any byte is sent; a later failure throws from the iterator.
  */
-export async function restoreStream(vault: Vault, m: Manifest, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+export async function restorePieces(vault: Vault, m: Manifest, range?: ByteRange): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
   const key = deriveFileKey(vault.masterKey, m.file_hash);
   const start = range?.start ?? 0;
   const end = range?.end ?? m.total_size - 1;
-  if (m.total_size === 0 || end < start) return new ReadableStream({ start: (c) => c.close() });
+  if (m.total_size === 0 || end < start) return (async function* () {})();
   const first = Math.floor(start / CHUNK_SIZE);
   const last = Math.floor(end / CHUNK_SIZE);
   const refs = m.chunks.slice(first, last + 1);
@@ -61,7 +71,7 @@ export async function restoreStream(vault: Vault, m: Manifest, range?: ByteRange
   const fill = () => {
     while (window.length < vault.pool.parallelism && next < refs.length) {
       const p = loadChunk(vault, m, key, refs[next++]!);
-      p.catch(() => {}); // observed when shifted; avoid an unhandled rejection meanwhile
+      p.catch(() => {}); // observed when its turn comes; avoid an unhandled rejection meanwhile
       window.push(p);
     }
   };
@@ -72,34 +82,73 @@ export async function restoreStream(vault: Vault, m: Manifest, range?: ByteRange
     return from === 0 && to === plain.byteLength ? plain : plain.subarray(from, to);
   };
   fill();
-  let emitted = 0;
-  const firstPlain = cut(await window.shift()!, refs[0]!.index);
-  emitted = 1;
+  const firstPlain = await window.shift()!;
   fill();
-  let pendingFirst: Uint8Array | null = firstPlain;
 
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (pendingFirst) {
-        controller.enqueue(pendingFirst);
-        pendingFirst = null;
-        if (emitted === refs.length) controller.close();
-        return;
+  return (async function* () {
+    let plain: Uint8Array | null = firstPlain;
+    try {
+      for (let i = 0; i < refs.length; i++) {
+        if (i > 0) {
+          plain = await window.shift()!;
+          fill();
+        }
+        yield cut(plain!, refs[i]!.index);
+        vault.buffers.give(plain!);
+        plain = null;
       }
+    } finally {
+      next = refs.length; // stop prefetching when the consumer goes away
+      if (plain) vault.buffers.give(plain);
+    }
+  })();
+}
+
+/** A standard ReadableStream of the plaintext (pieces copied out of the recycled buffers). */
+export async function restoreStream(vault: Vault, m: Manifest, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+  const pieces = await restorePieces(vault, m, range);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const r = await pieces.next();
+          if (r.done) controller.close();
+          else controller.enqueue(r.value.slice());
+        } catch (e) {
+          controller.error(e);
+        }
+      },
+      async cancel() {
+        await pieces.return();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * The plaintext as a Bun direct stream for an HTTP response: each piece is written straight to
+ * the socket and the write awaited (backpressure) before its buffer is reused, so a download
+ * of any size holds only the prefetch window in memory. A failure aborts the response.
+ */
+export async function restoreResponseBody(vault: Vault, m: Manifest, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+  const pieces = await restorePieces(vault, m, range);
+  const source = {
+    type: "direct" as const,
+    async pull(controller: { write(d: Uint8Array): number | Promise<number>; close(e?: Error): void }) {
       try {
-        const plain = await window.shift()!;
-        controller.enqueue(cut(plain, refs[emitted]!.index));
-        emitted++;
-        fill();
-        if (emitted === refs.length) controller.close();
+        for await (const piece of pieces) {
+          const w = controller.write(piece);
+          if (typeof w !== "number") await w;
+        }
+        controller.close();
       } catch (e) {
-        controller.error(e);
+        log("error", `download aborted: ${errorMessage(e)}`);
+        controller.close(e instanceof Error ? e : new Error(String(e)));
       }
     },
-    cancel() {
-      next = refs.length;
-    },
-  });
+  };
+  return new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>);
 }
 
 /** Check every chunk of `m` (name and tag). Returns the problems found (empty = intact). */
@@ -110,7 +159,7 @@ export async function verifyFile(vault: Vault, m: Manifest): Promise<ChunkProble
   for (const c of m.chunks) {
     window.push(
       loadChunk(vault, m, key, c).then(
-        () => {},
+        (plain) => vault.buffers.give(plain),
         (e: IntegrityError) => void problems.push({ index: c.index, chunk: c.hash, reason: e.message }),
       ),
     );

@@ -4,6 +4,7 @@ import type { CipherSuite } from "../crypto/index.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
 import type { PlacementDb } from "../store/placement-db.ts";
 import type { CryptoPool } from "./crypto-pool.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 
 export interface Vault {
   /** GROVE_HOME: the user's file tree. */
@@ -16,4 +17,6 @@ export interface Vault {
   store: ChunkStore;
   suite: CipherSuite;
   pool: CryptoPool;
+  /** Reusable buffers of CHUNK_SIZE + 16 bytes for sealing and opening. */
+  buffers: BufferPool;
 }

@@ -6,8 +6,9 @@
  * This module does not verify on read; restore does (it needs the hash and the key anyway).
  */
 import { existsSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../core/atomic.ts";
+import { writeFileAtomic, writeFileStaged } from "../core/atomic.ts";
 import { isHex64, type ChunkHash } from "../core/types.ts";
 
 export class ChunkStore {
@@ -32,12 +33,47 @@ export class ChunkStore {
     }
   }
 
+  /**
+   * Store `sealed` under `hash` unless present, in two steps: resolves once `sealed` may be
+   * reused, with `durable` resolving when the chunk is fsynced and in place.
+   */
+  async putStaged(hash: ChunkHash, sealed: Uint8Array): Promise<{ wrote: boolean; durable: Promise<void> }> {
+    const p = this.path(hash);
+    if (existsSync(p)) return { wrote: false, durable: Promise.resolve() };
+    const { durable } = await writeFileStaged(p, sealed, 0o600);
+    return { wrote: true, durable };
+  }
+
   /** Store `sealed` under `hash` unless present. Returns true when bytes were written. */
   async put(hash: ChunkHash, sealed: Uint8Array): Promise<boolean> {
     const p = this.path(hash);
     if (existsSync(p)) return false;
     await writeFileAtomic(p, sealed, 0o600);
     return true;
+  }
+
+  /**
+   * Read chunk `hash` into `buf` (no allocation); returns the view holding it. Throws ENOENT
+   * when absent, and when the chunk is larger than `buf`.
+   */
+  async readInto(hash: ChunkHash, buf: Uint8Array): Promise<Uint8Array> {
+    const fh = await open(this.path(hash), "r");
+    try {
+      let n = 0;
+      for (;;) {
+        if (n === buf.byteLength) {
+          const extra = await fh.read(new Uint8Array(1), 0, 1, n);
+          if (extra.bytesRead > 0) throw new Error(`chunk ${hash} is larger than a chunk can be`);
+          break;
+        }
+        const { bytesRead } = await fh.read(buf, n, buf.byteLength - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+      }
+      return buf.subarray(0, n);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** The raw sealed bytes; throws ENOENT when absent. */

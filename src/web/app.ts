@@ -14,6 +14,7 @@ import { PasswordFile } from "./password.ts";
 import { assets } from "./assets.ts";
 import { filesApi } from "./api/files.ts";
 import { statusApi } from "./api/status.ts";
+import { localApi } from "./api/local.ts";
 import { dashboard } from "./dashboard.tsx";
 import { renderError } from "./error-page.tsx";
 
@@ -34,6 +35,7 @@ export function createApp(cell: Cell): Hono<WebEnv> {
   api.use("*", requireApiAuth);
   api.route("/status", statusApi);
   api.route("/files", filesApi);
+  api.route("/local", localApi);
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

@@ -181,6 +181,37 @@ describe("bad input: a clear 4xx, and nothing written", () => {
   });
 });
 
+describe("local transfers (/api/local)", () => {
+  test("the cell reads a local file and writes one back, answering in NDJSON", async () => {
+    const { mkdtempSync, writeFileSync, readFileSync } = await import("node:fs");
+    const dir = mkdtempSync(join(cell.root, "local-"));
+    const data = pseudoRandom(4 * 1024 * 1024 + 9, 12);
+    writeFileSync(join(dir, "in.bin"), data);
+    const put = await cell.api("/api/local/put", { method: "POST", body: JSON.stringify({ source: join(dir, "in.bin"), path: "local/in.bin" }) });
+    expect(put.headers.get("content-type")).toContain("ndjson");
+    const lines = (await put.text()).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.at(-1).result).toMatchObject({ path: "local/in.bin", created: true });
+    const get = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "local/in.bin", dest: join(dir, "out.bin") }) });
+    const last = JSON.parse((await get.text()).trim().split("\n").at(-1)!);
+    expect(last.result.bytes).toBe(data.byteLength);
+    expect(Buffer.compare(readFileSync(join(dir, "out.bin")), data)).toBe(0);
+  });
+
+  test("bad requests are refused before anything happens", async () => {
+    const post = (body: string) => cell.api("/api/local/put", { method: "POST", body });
+    expect((await post("{not json")).status).toBe(400);
+    expect((await post(JSON.stringify({ source: "relative.txt", path: "x" }))).status).toBe(400);
+    expect((await post(JSON.stringify({ source: "/nonexistent/file", path: "x" }))).status).toBe(400);
+    expect((await post(JSON.stringify({ source: "/etc", path: "x" }))).status).toBe(400);
+    expect((await post(JSON.stringify({ source: "/etc/hostname", path: "../x" }))).status).toBe(400);
+    expect((await post(JSON.stringify({ source: "/etc/hostname", path: "x", extra: 1 }))).status).toBe(400);
+    const get = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "nope", dest: "/tmp/x" }) });
+    expect(get.status).toBe(404);
+    const noDir = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "q.txt", dest: "/nonexistent-dir/x" }) });
+    expect(noDir.status).toBe(400);
+  });
+});
+
 describe("dashboard session", () => {
   test("cookie requests that change state need the CSRF token", async () => {
     // First-run setup from loopback: form token cookie + password.
@@ -210,6 +241,9 @@ describe("dashboard session", () => {
     expect(existsSync(join(cell.home, "c.txt"))).toBe(false);
     const ok = await fetch(cell.url + "/api/files/c.txt", { method: "PUT", headers: { cookie: session, "x-csrf-token": csrf }, body: "c" });
     expect(ok.status).toBe(201);
+    // A browser session may never name files on the disk, even with the CSRF token.
+    const local = await fetch(cell.url + "/api/local/put", { method: "POST", headers: { cookie: session, "x-csrf-token": csrf }, body: JSON.stringify({ source: "/etc/hostname", path: "h" }) });
+    expect(local.status).toBe(403);
     // Reads with the cookie need no token.
     expect(await (await fetch(cell.url + "/api/files/c.txt", { headers: { cookie: session } })).text()).toBe("c");
     // Setup is closed once a password exists.

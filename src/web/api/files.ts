@@ -8,7 +8,7 @@ import { log } from "../../core/log.ts";
 import { ingest } from "../../ingest/ingest.ts";
 import { safeDir, safePath, type HomePath } from "../../ingest/home-path.ts";
 import { removeFile } from "../../ingest/remove.ts";
-import { restoreStream, verifyFile, type ByteRange } from "../../ingest/restore.ts";
+import { restoreResponseBody, verifyFile, type ByteRange } from "../../ingest/restore.ts";
 import { readManifest, type Manifest } from "../../store/manifest.ts";
 import type { ManifestHash } from "../../core/types.ts";
 import type { Cell } from "../../cell/cell.ts";
@@ -133,7 +133,7 @@ filesApi.on(["GET", "HEAD"], "/*", async (c) => {
   headers["X-Grove-Length"] = String(length);
   const status = useRange ? 206 : 200;
   if (c.req.method === "HEAD") return c.body(null, status, headers);
-  const stream = await restoreStream(cell.vault, manifest, useRange ?? undefined);
+  const stream = await restoreResponseBody(cell.vault, manifest, useRange ?? undefined);
   return c.body(stream, status, headers);
 });
 

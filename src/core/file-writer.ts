@@ -1,0 +1,80 @@
+/**
+ * @module core/file-writer — streams many small pieces into a file with large writes done off
+ * the main thread: pieces are gathered into one buffer while the other is being written
+ * (double buffering), so receiving, hashing and writing overlap on two cores.
+ */
+import { open, type FileHandle } from "node:fs/promises";
+
+export class FileWriter {
+  private bufs: [Uint8Array, Uint8Array];
+  private cur = 0;
+  private fill = 0;
+  private position = 0;
+  private flushing: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+
+  private constructor(private fh: FileHandle, size: number) {
+    this.bufs = [new Uint8Array(size), new Uint8Array(size)];
+  }
+
+  /** Open `path` (flags as fs.open, default "wx") with `bufferBytes` per buffer. */
+  static async open(path: string, flags = "wx", mode = 0o644, bufferBytes = 4 << 20): Promise<FileWriter> {
+    return new FileWriter(await open(path, flags, mode), bufferBytes);
+  }
+
+  /** Bytes accepted so far. */
+  get size(): number {
+    return this.position + this.fill;
+  }
+
+  /** Append `piece`; resolves once it is buffered (may wait for a previous buffer's write). */
+  async write(piece: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < piece.byteLength) {
+      const buf = this.bufs[this.cur]!;
+      const n = Math.min(buf.byteLength - this.fill, piece.byteLength - off);
+      buf.set(piece.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === buf.byteLength) await this.rotate();
+    }
+  }
+
+  /** Start writing the current buffer; wait for the other one's write so it can be refilled. */
+  private async rotate(): Promise<void> {
+    await this.flushing;
+    if (this.failed) throw this.failed;
+    const buf = this.bufs[this.cur]!;
+    const len = this.fill;
+    const at = this.position;
+    this.position += len;
+    this.fill = 0;
+    this.cur = 1 - this.cur;
+    this.flushing = this.writeAll(buf, len, at).catch((e) => {
+      this.failed = e;
+    });
+  }
+
+  private async writeAll(buf: Uint8Array, len: number, at: number): Promise<void> {
+    let off = 0;
+    while (off < len) off += (await this.fh.write(buf, off, len - off, at + off)).bytesWritten;
+  }
+
+  /** Write what is buffered, optionally fsync, and close. */
+  async close(sync = false): Promise<void> {
+    try {
+      if (this.fill > 0) await this.rotate();
+      await this.flushing;
+      if (this.failed) throw this.failed;
+      if (sync) await this.fh.sync();
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  /** Close without caring about buffered data (after an error). */
+  async abort(): Promise<void> {
+    await this.flushing.catch(() => {});
+    await this.fh.close().catch(() => {});
+  }
+}
