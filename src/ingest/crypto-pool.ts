@@ -90,7 +90,7 @@ export class WorkerPool implements CryptoPool {
   private fallback: InlinePool | null = null;
 
   constructor(size: number, private suite: CipherSuite, choice: SuiteChoice) {
-    this.parallelism = size * 2;
+    this.parallelism = size * 3;
     this.load = new Array(size).fill(0);
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL("./crypto-worker.ts", import.meta.url).href);

@@ -7,7 +7,6 @@ import { open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { badRequest } from "../core/errors.ts";
 import { tempPathFor } from "../core/atomic.ts";
-import { FileWriter } from "../core/file-writer.ts";
 import { CHUNK_SIZE } from "../core/types.ts";
 import type { Manifest } from "../store/manifest.ts";
 import { restorePieces, type ByteRange } from "./restore.ts";
@@ -65,19 +64,24 @@ export async function exportFile(
 ): Promise<number> {
   const pieces = await restorePieces(vault, m, opts.range);
   const tmp = tempPathFor(dest);
-  const w = await FileWriter.open(tmp, "wx", 0o644);
+  const fh = await open(tmp, "wx", 0o644);
   let n = 0;
   try {
+    // Each piece is a whole verified chunk in a recycled buffer: written as it is (one large
+    // write, no copy) before the next piece is asked for; the prefetch window keeps the
+    // workers busy meanwhile.
     for await (const piece of pieces) {
-      await w.write(piece);
+      let off = 0;
+      while (off < piece.byteLength) off += (await fh.write(piece, off, piece.byteLength - off, n + off)).bytesWritten;
       n += piece.byteLength;
       opts.onProgress?.(n, m.total_size);
     }
-    await w.close(opts.sync === true);
+    if (opts.sync) await fh.sync();
+    await fh.close();
     await rename(tmp, dest);
     return n;
   } catch (e) {
-    await w.abort();
+    await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw e;
   }
