@@ -84,8 +84,3 @@ export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o6
   durable.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
   return { durable };
 }
-
-/** Write `data` to `path` atomically (temp + fsync + rename). */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
-  await (await writeFileStaged(path, data, mode)).durable;
-}

@@ -3,7 +3,7 @@
  * file straight to it. Used by the local CLI: bulk bytes never cross a socket, and every read
  * and write is 4 MiB (on small VMs each system call is expensive; see docs/design.md).
  */
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { badRequest } from "../core/errors.ts";
 import { tempPathFor } from "../core/atomic.ts";
@@ -42,9 +42,12 @@ export async function* readPieces(path: string): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** Check that `dest` is an absolute path whose folder exists; returns it. */
-export async function localDestination(dest: string): Promise<string> {
+/** Check that `dest` is an absolute path whose folder exists, outside the cell's state folder; returns it. */
+export async function localDestination(dest: string, stateDir: string): Promise<string> {
   if (!dest.startsWith("/")) throw badRequest("dest must be an absolute path");
+  const real = await realpath(dirname(dest)).catch(() => dirname(dest));
+  const state = await realpath(stateDir).catch(() => stateDir);
+  if (real === state || real.startsWith(state + "/")) throw badRequest(`refusing to write inside the cell's state folder (${stateDir})`);
   const d = await stat(dirname(dest)).catch(() => null);
   if (!d?.isDirectory()) throw badRequest(`folder ${dirname(dest)} does not exist`);
   const t = await stat(dest).catch(() => null);

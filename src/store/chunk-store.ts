@@ -5,10 +5,10 @@
  * rename) and idempotent: a chunk already present is not written again (deduplication).
  * This module does not verify on read; restore does (it needs the hash and the key anyway).
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic, writeFileStaged } from "../core/atomic.ts";
+import { writeFileStaged } from "../core/atomic.ts";
 import { isHex64, type ChunkHash } from "../core/types.ts";
 
 export class ChunkStore {
@@ -24,15 +24,6 @@ export class ChunkStore {
     return existsSync(this.path(hash));
   }
 
-  /** Size on disk, or null when absent. */
-  size(hash: ChunkHash): number | null {
-    try {
-      return statSync(this.path(hash)).size;
-    } catch {
-      return null;
-    }
-  }
-
   /**
    * Store `sealed` under `hash` unless present, in two steps: resolves once `sealed` may be
    * reused, with `durable` resolving when the chunk is fsynced and in place.
@@ -42,14 +33,6 @@ export class ChunkStore {
     if (existsSync(p)) return { wrote: false, durable: Promise.resolve() };
     const { durable } = await writeFileStaged(p, sealed, 0o600);
     return { wrote: true, durable };
-  }
-
-  /** Store `sealed` under `hash` unless present. Returns true when bytes were written. */
-  async put(hash: ChunkHash, sealed: Uint8Array): Promise<boolean> {
-    const p = this.path(hash);
-    if (existsSync(p)) return false;
-    await writeFileAtomic(p, sealed, 0o600);
-    return true;
   }
 
   /**
@@ -74,10 +57,5 @@ export class ChunkStore {
     } finally {
       await fh.close();
     }
-  }
-
-  /** The raw sealed bytes; throws ENOENT when absent. */
-  async read(hash: ChunkHash): Promise<Uint8Array> {
-    return await Bun.file(this.path(hash)).bytes();
   }
 }

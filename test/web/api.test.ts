@@ -209,6 +209,9 @@ describe("local transfers (/api/local)", () => {
     expect(get.status).toBe(404);
     const noDir = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "q.txt", dest: "/nonexistent-dir/x" }) });
     expect(noDir.status).toBe(400);
+    const intoState = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "q.txt", dest: join(cell.dir, "root.key") }) });
+    expect(intoState.status).toBe(400);
+    expect((await intoState.json()).error).toContain("state folder");
   });
 });
 

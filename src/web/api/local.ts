@@ -90,7 +90,7 @@ localApi.post("/get", async (c) => {
   const cell = c.var.cell;
   const b = await body(c, GetBody);
   const path = safePath(b.path);
-  const dest = await localDestination(b.dest);
+  const dest = await localDestination(b.dest, cell.layout.dir);
   const { manifest, version } = manifestFor(cell, path, b.version);
   return ndjson(async (progress) => {
     const bytes = await exportFile(cell.vault, manifest, dest, { sync: b.sync, onProgress: (done, total) => progress({ phase: "write", done, total }) });
