@@ -60,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // `npm run grove -- …` runs from the package folder; relative paths mean the caller's folder.
+  if (process.env.npm_lifecycle_event === "grove" && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }
