@@ -19,7 +19,7 @@ export function progress(label: string, total: number, stream: NodeJS.WriteStrea
   let done = 0;
   let last = -Infinity;
   let text = label;
-  const t0 = performance.now();
+  let t0 = performance.now();
   const draw = (force = false) => {
     const now = performance.now();
     if (!force && now - last < 100) return;
@@ -43,9 +43,12 @@ export function progress(label: string, total: number, stream: NodeJS.WriteStrea
     },
     phase(l) {
       text = l;
+      t0 = performance.now();
+      done = 0;
       draw(true);
     },
     done() {
+      done = Math.max(done, total);
       draw(true);
       stream.write("\n");
     },
