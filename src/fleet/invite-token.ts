@@ -1,0 +1,62 @@
+/**
+ * @module fleet/invite-token — the invite token a user copies from one cell to another.
+ *
+ * `grove1.` + base64url(JSON {v, id, x25519, routes, secret, expires_at}). It names the inviter
+ * (so the joiner can check it reached the right cell), where to reach it, and a 256-bit secret
+ * that only the inviter can redeem, once, before it expires. A token is a capability, not a
+ * signed statement: a forged one either names a secret the inviter never issued (refused there)
+ * or an id the reached cell cannot prove (refused by the joiner).
+ */
+import { z } from "zod";
+import { badRequest } from "../core/errors.ts";
+import type { CellId } from "../core/types.ts";
+
+export const TOKEN_PREFIX = "grove1.";
+const MAX_TOKEN_CHARS = 4096;
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+const TokenSchema = z
+  .object({
+    v: z.literal(1),
+    id: hex64,
+    x25519: hex64,
+    routes: z.array(z.string().min(1).max(512)).min(1).max(32),
+    secret: hex64,
+    expires_at: z.number().int().positive(),
+  })
+  .strict();
+
+export interface InviteToken {
+  v: 1;
+  /** Inviter's cell id. */
+  id: CellId;
+  /** Inviter's X25519 public key (hex). */
+  x25519: string;
+  /** URLs where the inviter answers. */
+  routes: string[];
+  /** 256-bit secret, hex. */
+  secret: string;
+  /** Unix ms. */
+  expires_at: number;
+}
+
+export function encodeToken(t: InviteToken): string {
+  return TOKEN_PREFIX + Buffer.from(JSON.stringify(t)).toString("base64url");
+}
+
+/** Parse a token; a malformed one gives a 400 with a clear reason. Expiry is checked by the caller. */
+export function decodeToken(text: string): InviteToken {
+  const s = text.trim();
+  if (s.length > MAX_TOKEN_CHARS) throw badRequest("invite token is too long");
+  if (!s.startsWith(TOKEN_PREFIX)) throw badRequest(`not a Grove invite token (it should start with "${TOKEN_PREFIX}")`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(s.slice(TOKEN_PREFIX.length), "base64url").toString("utf8"));
+  } catch {
+    throw badRequest("invite token is damaged (not valid base64url JSON)");
+  }
+  const r = TokenSchema.safeParse(raw);
+  if (!r.success) throw badRequest(`invite token is damaged (${r.error.issues[0]!.path.join(".") || "shape"}: ${r.error.issues[0]!.message})`);
+  return r.data as InviteToken;
+}

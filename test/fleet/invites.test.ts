@@ -1,0 +1,74 @@
+// Invite tokens and the invite store: encoding, damage, single use, expiry.
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { decodeToken, encodeToken, type InviteToken } from "../../src/fleet/invite-token.ts";
+import { InviteStore } from "../../src/fleet/invite-store.ts";
+import { tempRoot } from "../helpers/cell.ts";
+import type { CellId } from "../../src/core/types.ts";
+
+const root = tempRoot("grove-invites-");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const sample: InviteToken = { v: 1, id: "a".repeat(64) as CellId, x25519: "b".repeat(64), routes: ["http://127.0.0.1:5678"], secret: "c".repeat(64), expires_at: 1_900_000_000_000 };
+
+test("a token round-trips and starts with grove1.", () => {
+  const t = encodeToken(sample);
+  expect(t.startsWith("grove1.")).toBe(true);
+  expect(decodeToken(`  ${t}\n`)).toEqual(sample);
+});
+
+test("damaged tokens are refused with a reason (400)", () => {
+  const t = encodeToken(sample);
+  const cases: [string, RegExp][] = [
+    ["hello", /not a Grove invite token/],
+    ["grove1.!!!", /damaged/],
+    [t.slice(0, t.length - 10), /damaged/],
+    ["grove1." + Buffer.from(JSON.stringify({ ...sample, secret: "short" })).toString("base64url"), /secret/],
+    ["grove1." + Buffer.from(JSON.stringify({ ...sample, extra: 1 })).toString("base64url"), /damaged/],
+    ["grove1." + "A".repeat(5000), /too long/],
+  ];
+  for (const [text, re] of cases) {
+    let err: unknown;
+    try {
+      decodeToken(text);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { status?: number }).status).toBe(400);
+    expect((err as Error).message).toMatch(re);
+  }
+});
+
+test("an invite is redeemed once; a second use, an unknown secret and an expired one are refused", () => {
+  const dir = join(root, "a");
+  mkdirSync(dir);
+  let now = 1_000_000;
+  const store = new InviteStore(dir, () => now);
+  const inv = store.issue(60_000);
+  expect(inv.expires_at).toBe(1_060_000);
+  expect(readdirSync(dir).join()).not.toContain(inv.secret); // only a hash is stored
+  store.redeem(inv.secret, "x".repeat(64));
+  expect(() => store.redeem(inv.secret, "y".repeat(64))).toThrow(/already used/);
+  expect(() => store.redeem("d".repeat(64), "y".repeat(64))).toThrow(/unknown invite/);
+  expect(() => store.redeem("nothex", "y".repeat(64))).toThrow(/malformed/);
+  const late = store.issue(1000);
+  now += 2000;
+  expect(() => store.redeem(late.secret, "y".repeat(64))).toThrow(/expired/);
+  expect(() => store.redeem(late.secret, "y".repeat(64))).toThrow(/unknown invite/);
+});
+
+test("sweep removes expired, unredeemed invites only", () => {
+  const dir = join(root, "b");
+  mkdirSync(dir);
+  let now = 5_000;
+  const store = new InviteStore(dir, () => now);
+  const a = store.issue(100);
+  store.issue(10_000);
+  const used = store.issue(100);
+  store.redeem(used.secret, "z".repeat(64));
+  now += 500;
+  expect(store.sweep()).toBe(1);
+  expect(() => store.redeem(a.secret, "z".repeat(64))).toThrow(/unknown invite/);
+  expect(readdirSync(dir).length).toBe(2);
+});
