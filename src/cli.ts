@@ -13,8 +13,11 @@ import { put } from "./cli/put.ts";
 import { get } from "./cli/get.ts";
 import { ls } from "./cli/ls.ts";
 import { recoveryPhraseCmd } from "./cli/recovery-phrase.ts";
+import { invite } from "./cli/invite.ts";
+import { join } from "./cli/join.ts";
+import { peers } from "./cli/peers.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

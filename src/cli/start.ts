@@ -7,6 +7,7 @@ import { VERSION } from "../core/build-info.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { openCell } from "../cell/cell.ts";
 import { createApp } from "../web/app.ts";
+import { Fleet } from "../fleet/fleet.ts";
 import { serve } from "../web/server.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
@@ -48,15 +49,18 @@ export const start: Command = {
     const host = values.host ?? config.host;
 
     const { cell, newPhrase } = openCell(layout);
+    const listen = { host, port };
+    const fleet = new Fleet(cell, listen);
     let server;
     try {
-      server = serve(createApp(cell), { host, port, maxBodyBytes: Number.MAX_SAFE_INTEGER });
+      server = serve(createApp(cell, fleet), { host, port, maxBodyBytes: Number.MAX_SAFE_INTEGER });
     } catch (e) {
       cell.close();
       const msg = (e as Error).message;
       if (/in use|EADDRINUSE/i.test(msg + (e as { code?: string }).code)) throw new CliError(`port ${port} on ${host} is already in use (is another cell running? try --port)`);
       throw new CliError(`cannot listen on ${host}:${port}: ${msg}`);
     }
+    listen.port = server.port!;
     const url = localUrl(host, server.port!);
     const rt: RuntimeInfo = { pid: process.pid, url, host, port: server.port! };
     writeFileAtomicSync(layout.runtime, JSON.stringify(rt) + "\n", 0o600);

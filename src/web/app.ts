@@ -15,10 +15,13 @@ import { assets } from "./assets.ts";
 import { filesApi } from "./api/files.ts";
 import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
+import { fleetApi } from "./api/fleet.ts";
+import { peerApi } from "./peer-api.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
 import { renderError } from "./error-page.tsx";
 
-export function createApp(cell: Cell): Hono<WebEnv> {
+export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   const sessions = new SessionStore(cell.db.db);
   const password = new PasswordFile(cell.layout.dashboardAuth);
   const app = new Hono<WebEnv>();
@@ -29,6 +32,7 @@ export function createApp(cell: Cell): Hono<WebEnv> {
   });
   app.route("/static", assets);
   app.get("/favicon.ico", (c) => c.redirect("/static/icon.svg", 301));
+  app.route("/peer", peerApi(fleet) as unknown as Hono<WebEnv>);
   app.use("*", identify(sessions));
 
   const api = new Hono<WebEnv>();
@@ -36,6 +40,7 @@ export function createApp(cell: Cell): Hono<WebEnv> {
   api.route("/status", statusApi);
   api.route("/files", filesApi);
   api.route("/local", localApi);
+  api.route("/", fleetApi(fleet));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

@@ -1,0 +1,84 @@
+/**
+ * @module fleet/fleet — the cell's fleet state in one place: its own card, its peers, the
+ * invites it issued, and the verifier for incoming peer requests. Pairing (invite/join) lives
+ * here; the HTTP surfaces (web/peer-api, web/api/fleet) only translate.
+ */
+import { fromHex, type CellId } from "../core/types.ts";
+import { badRequest } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { RequestVerifier } from "../protocol/request-auth.ts";
+import { verifyCard, type Card } from "../protocol/card.ts";
+import type { Cell } from "../cell/cell.ts";
+import { SelfCard } from "./self-card.ts";
+import { PeerStore } from "./peer-store.ts";
+import { InviteStore } from "./invite-store.ts";
+import { decodeToken, encodeToken } from "./invite-token.ts";
+import { callPeer, PeerCallError } from "./peer-client.ts";
+
+export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
+export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
+
+export interface JoinRequest {
+  secret: string;
+  card: unknown;
+}
+
+export class Fleet {
+  readonly self: SelfCard;
+  readonly peers: PeerStore;
+  readonly invites: InviteStore;
+  readonly verifier: RequestVerifier;
+
+  constructor(readonly cell: Cell, listen: { host: string; port: number }) {
+    this.self = new SelfCard(cell, listen);
+    this.peers = new PeerStore(cell.db.db);
+    this.invites = new InviteStore(cell.layout.invites);
+    this.verifier = new RequestVerifier((id) => (this.peers.get(id) ? fromHex(id) : undefined), Date.now, {
+      self: cell.keys.id,
+      notBefore: Date.now(),
+    });
+  }
+
+  /** A new single-use invite token. */
+  invite(ttlMs = DEFAULT_INVITE_TTL_MS): { token: string; expires_at: number } {
+    if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_INVITE_TTL_MS) throw badRequest("invite ttl must be between 1 s and 30 days");
+    const card = this.self.get();
+    const { secret, expires_at } = this.invites.issue(ttlMs);
+    return { token: encodeToken({ v: 1, id: card.id, x25519: card.x25519, routes: card.addresses, secret, expires_at }), expires_at };
+  }
+
+  /**
+   * The inviter's side of a join: the joiner's card must verify and match the signer of the
+   * request (checked by the caller), the secret must be a live invite. Returns our card.
+   */
+  acceptJoin(signer: CellId, req: JoinRequest): Card {
+    const card = verifyCard(req.card, { expectId: signer });
+    if (card.id === this.cell.keys.id) throw badRequest("a cell cannot pair with itself");
+    this.invites.redeem(String(req.secret ?? ""), card.id);
+    this.peers.upsert(card.id, card.name, JSON.stringify(card));
+    log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
+    return this.self.get();
+  }
+
+  /** The joiner's side: redeem `token` at the inviter (trying each of its routes), store its card. */
+  async join(tokenText: string): Promise<Card> {
+    const token = decodeToken(tokenText);
+    if (token.id === this.cell.keys.id) throw badRequest("this token was made by this cell: run `grove join` on the other one");
+    if (token.expires_at <= Date.now()) throw badRequest("this invite has expired: ask for a new one");
+    const errors: string[] = [];
+    for (const route of token.routes) {
+      try {
+        const ans = await callPeer<{ card: unknown }>(this.cell.keys, route, token.id, "POST", "/peer/join", { secret: token.secret, card: this.self.get() });
+        const card = verifyCard(ans.body.card, { expectId: token.id });
+        this.peers.upsert(card.id, card.name, JSON.stringify(card));
+        log("info", "joined", { peer: card.id.slice(0, 8), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
+        return card;
+      } catch (e) {
+        // A refusal from the right cell (used/expired/unknown invite) is final; a dead route is not.
+        if (e instanceof PeerCallError && e.status === 401) throw badRequest(e.message);
+        errors.push(`${route}: ${(e as Error).message}`);
+      }
+    }
+    throw new PeerCallError(`could not reach the inviting cell on any of its routes (${errors.join("; ")})`);
+  }
+}

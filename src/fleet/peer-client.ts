@@ -1,0 +1,54 @@
+/**
+ * @module fleet/peer-client — calls another cell's peer API: every request signed (bound to the
+ * recipient), every answer's signature checked against the peer's key before it is believed.
+ */
+import { GroveError, errorMessage } from "../core/errors.ts";
+import { fromHex, type CellId } from "../core/types.ts";
+import { requestTarget, signRequest, verifyResponse, HEADER } from "../protocol/request-auth.ts";
+import type { CellKeys } from "../cell/state-dir.ts";
+
+export interface PeerAnswer<T> {
+  status: number;
+  body: T;
+  /** Round trip, ms. */
+  latency_ms: number;
+}
+
+/** A peer call failed: unreachable, refused, or its answer did not verify. */
+export class PeerCallError extends GroveError {
+  constructor(message: string, status = 502) {
+    super(message, status, "peer");
+  }
+}
+
+/**
+ * Send `method path` with JSON `body` to the cell `peer` at `baseUrl`. Throws PeerCallError when
+ * the cell cannot be reached, when the answer is not signed by `peer` for this request, or (for
+ * 4xx/5xx answers) with the peer's own message.
+ */
+export async function callPeer<T>(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<T>> {
+  const url = new URL(path, baseUrl);
+  const raw = body === undefined ? null : new TextEncoder().encode(JSON.stringify(body));
+  const headers: Record<string, string> = { ...signRequest(keys.ed25519Secret, keys.id, method, requestTarget(url), raw, { to: peer }) };
+  if (raw) headers["content-type"] = "application/json";
+  const t0 = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: raw, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+  } catch (e) {
+    throw new PeerCallError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const latency_ms = performance.now() - t0;
+  if (!verifyResponse(fromHex(peer), headers[HEADER.nonce]!, res.status, bytes, res.headers.get(HEADER.response))) {
+    throw new PeerCallError(`the answer from ${url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
+  }
+  let parsed: unknown = null;
+  try {
+    parsed = bytes.byteLength ? JSON.parse(new TextDecoder().decode(bytes)) : null;
+  } catch {
+    throw new PeerCallError(`cell ${peer.slice(0, 8)} answered with malformed JSON`);
+  }
+  if (!res.ok) throw new PeerCallError(`cell ${peer.slice(0, 8)} refused: ${(parsed as { error?: string } | null)?.error ?? res.status}`, res.status === 401 ? 401 : 502);
+  return { status: res.status, body: parsed as T, latency_ms };
+}

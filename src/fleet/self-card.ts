@@ -1,0 +1,54 @@
+/**
+ * @module fleet/self-card — this cell's own card: who it is, where it answers (config
+ * `advertise`, else its interface addresses and port), its build and what it offers. Re-signed
+ * only when something in it changes (free space is rounded to GiB so it does not churn).
+ */
+import { networkInterfaces, totalmem } from "node:os";
+import { statfsSync } from "node:fs";
+import { buildHash } from "../core/build-info.ts";
+import { makeCard, cardChanged, type Card } from "../protocol/card.ts";
+import type { Cell } from "../cell/cell.ts";
+
+const GiB = 1024 ** 3;
+
+/** URLs where this cell answers: `advertise` when set, else every interface address (loopback last). */
+export function detectAddresses(host: string, port: number, advertise: readonly string[]): string[] {
+  if (advertise.length) return [...advertise];
+  const fmt = (a: string, family: string) => `http://${family === "IPv6" ? `[${a}]` : a}:${port}`;
+  if (host !== "0.0.0.0" && host !== "::" && host !== "") return [fmt(host, host.includes(":") ? "IPv6" : "IPv4")];
+  const out: string[] = [];
+  const loop: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.family === "IPv6" && i.scopeid) continue; // link-local v6 needs a zone: not usable in a URL for peers
+      (i.internal ? loop : out).push(fmt(i.address, i.family));
+    }
+  }
+  return [...out, ...loop].slice(0, 32);
+}
+
+export class SelfCard {
+  private card: Card | null = null;
+
+  /** `listen` is read on every call: the port is known only once the server is bound. */
+  constructor(private cell: Cell, private listen: { host: string; port: number }) {}
+
+  /** The current signed card, re-made when its content would change. */
+  get(): Card {
+    const cfg = this.cell.config;
+    let free = 0;
+    try {
+      const s = statfsSync(this.cell.layout.dir);
+      free = Math.floor((s.bavail * s.bsize) / GiB) * GiB;
+    } catch {}
+    const next = makeCard({
+      identity: this.cell.keys,
+      name: cfg.name,
+      addresses: detectAddresses(this.listen.host, this.listen.port, cfg.advertise),
+      build: buildHash(),
+      capabilities: { free_bytes: free, models: [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: null },
+    });
+    if (!this.card || cardChanged(this.card, next)) this.card = next;
+    return this.card;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * @module web/peer-api — /peer/*: the API other cells call. Every request must be signed by a
+ * known peer (method, path, time, nonce, body hash, bound to this cell; ±5 min; no replays);
+ * `/peer/join` is signed by the joining cell's own key and carries a one-time invite secret.
+ * Every answer, refusals included, is signed by this cell for the request's nonce.
+ */
+import { Hono, type Context } from "hono";
+import { GroveError, errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { fromHex, type CellId } from "../core/types.ts";
+import { HEADER, RequestVerifier, requestTarget, signResponse, type VerifyResult } from "../protocol/request-auth.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import type { WebEnv } from "./context.ts";
+
+/** Largest peer request body accepted here (chunk transfer gets its own limit later). */
+export const MAX_PEER_BODY = 1024 * 1024;
+
+type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array } };
+
+function refuse(c: Context<PeerEnv>, status: number, message: string, reason: string): Response {
+  log("warn", `peer request refused: ${message}`, { path: c.req.path, reason, from: c.req.header(HEADER.cell)?.slice(0, 8) ?? "?" });
+  return c.json({ error: message, reason }, status as 401);
+}
+
+async function readBody(c: Context<PeerEnv>): Promise<Uint8Array | Response> {
+  const len = Number(c.req.header("content-length") ?? 0);
+  if (len > MAX_PEER_BODY) return refuse(c, 413, `body over ${MAX_PEER_BODY} bytes`, "too_large");
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  if (body.byteLength > MAX_PEER_BODY) return refuse(c, 413, `body over ${MAX_PEER_BODY} bytes`, "too_large");
+  return body;
+}
+
+function parseJson<T>(body: Uint8Array): T {
+  try {
+    return JSON.parse(new TextDecoder().decode(body)) as T;
+  } catch {
+    throw new GroveError("body must be JSON", 400, "bad_request");
+  }
+}
+
+export function peerApi(fleet: Fleet): Hono<PeerEnv> {
+  const app = new Hono<PeerEnv>();
+  const keys = fleet.cell.keys;
+
+  // Sign every answer (and turn errors into signed JSON answers).
+  app.use("*", async (c, next) => {
+    try {
+      await next();
+    } catch (e) {
+      const status = e instanceof GroveError ? e.status : 500;
+      if (status >= 500) log("error", `peer API: ${errorMessage(e)}`);
+      c.res = c.json({ error: errorMessage(e) }, status as 400);
+    }
+    const nonce = c.req.header(HEADER.nonce);
+    if (!nonce || !/^[0-9a-f]{32}$/.test(nonce)) return;
+    const body = new Uint8Array(await c.res.arrayBuffer());
+    const headers = new Headers(c.res.headers);
+    headers.set(HEADER.response, signResponse(keys.ed25519Secret, nonce, c.res.status, body));
+    c.res = new Response(body, { status: c.res.status, headers });
+  });
+
+  // Join: signed by the key in the joiner's card; the invite secret authorises it.
+  app.post("/join", async (c) => {
+    const body = await readBody(c);
+    if (body instanceof Response) return body;
+    const req = parseJson<{ secret?: unknown; card?: { id?: unknown } }>(body);
+    const claimed = typeof req.card?.id === "string" && /^[0-9a-f]{64}$/.test(req.card.id) ? (req.card.id as CellId) : null;
+    if (!claimed || claimed !== c.req.header(HEADER.cell)) return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
+    const once = new RequestVerifier(new Map([[claimed, fromHex(claimed)]]), Date.now, { self: keys.id });
+    const v = once.verify({ method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers, body });
+    if (!v.ok) return refuse(c, 401, v.message, v.reason);
+    try {
+      const card = fleet.acceptJoin(claimed, { secret: String(req.secret ?? ""), card: req.card });
+      return c.json({ card });
+    } catch (e) {
+      if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
+      throw e;
+    }
+  });
+
+  // Everything else: a known peer's signature.
+  app.use("*", async (c, next) => {
+    const base = { method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers };
+    const pre = fleet.verifier.precheck(base);
+    if (!pre.ok) return refuse(c, 401, pre.message, pre.reason);
+    const body = await readBody(c);
+    if (body instanceof Response) return body;
+    const v: VerifyResult = fleet.verifier.verify({ ...base, body });
+    if (!v.ok) return refuse(c, 401, v.message, v.reason);
+    fleet.peers.seen(v.peer);
+    c.set("peer", v.peer);
+    c.set("peerBody", body);
+    await next();
+  });
+
+  app.get("/card", (c) => c.json({ card: fleet.self.get() }));
+  app.post("/ping", (c) => c.json({ id: keys.id, time: Date.now(), echo: c.var.peerBody.byteLength ? parseJson<unknown>(c.var.peerBody) : null }));
+  app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
+  return app;
+}

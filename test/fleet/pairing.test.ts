@@ -1,0 +1,167 @@
+// Pairing real cells with invites, and the peer API's request/response authentication, against
+// real `grove start` processes on loopback.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { fromHex, type CellId } from "../../src/core/types.ts";
+import { deriveIdentity } from "../../src/crypto/keys.ts";
+import { signRequest, HEADER } from "../../src/protocol/request-auth.ts";
+import { callPeer } from "../../src/fleet/peer-client.ts";
+import type { CellKeys } from "../../src/cell/state-dir.ts";
+
+let a: TestCell, b: TestCell, c: TestCell;
+const cfg = { mdns: false };
+beforeAll(async () => {
+  [a, b, c] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg }), startCell({ config: cfg })]);
+});
+afterAll(async () => {
+  await Promise.all([destroyCell(a), destroyCell(b), destroyCell(c)]);
+});
+
+const id = async (x: TestCell) => (await x.cli(["id"])).stdout.trim();
+
+/** The keys of a test cell, read from its GROVE_DIR (as the cell itself derives them). */
+function keysOf(x: TestCell): CellKeys {
+  const root = fromHex(readFileSync(join(x.dir, "root.key"), "utf8").trim());
+  const k = deriveIdentity(root);
+  return { ...k, root, id: Buffer.from(k.ed25519Public).toString("hex") as CellId, apiToken: x.token };
+}
+
+describe("invites", () => {
+  test("three cells pair by invites and each lists the other two", async () => {
+    const ab = await a.cli(["invite"]);
+    expect(ab.code).toBe(0);
+    expect(ab.stdout.trim()).toMatch(/^grove1\.[A-Za-z0-9_-]+$/);
+    expect((await b.cli(["join", ab.stdout.trim()])).code).toBe(0);
+    const ac = JSON.parse((await a.cli(["invite", "--ttl", "10m", "--json"])).stdout);
+    expect(Date.parse(ac.expires_at) - Date.now()).toBeGreaterThan(9 * 60_000);
+    expect((await c.cli(["join", ac.token])).code).toBe(0);
+    const bc = (await b.cli(["invite"])).stdout.trim();
+    expect((await c.cli(["join", bc])).code).toBe(0);
+    const [ia, ib, ic] = await Promise.all([id(a), id(b), id(c)]);
+    for (const [x, others] of [[a, [ib, ic]], [b, [ia, ic]], [c, [ia, ib]]] as const) {
+      const list = JSON.parse((await x.cli(["peers", "--json"])).stdout);
+      expect(list.map((p: { id: string }) => p.id).sort()).toEqual([...others].sort());
+      for (const p of list) expect(p).toMatchObject({ friend: false, favorite: false });
+      expect(list[0]).toHaveProperty("best_route");
+      expect(list[0]).toHaveProperty("last_seen");
+    }
+  });
+
+  test("a used, expired, malformed or forged token is refused and stores nothing", async () => {
+    const before = JSON.parse((await b.cli(["peers", "--json"])).stdout).length;
+    const tok = (await a.cli(["invite"])).stdout.trim();
+    // Used: c joins (already a peer: pairing again is fine), then b tries the same token.
+    expect((await c.cli(["join", tok])).code).toBe(0);
+    const used = await b.cli(["join", tok]);
+    expect(used.code).toBe(1);
+    expect(used.stderr).toContain("already used");
+    const short = (await a.cli(["invite", "--ttl", "1s"])).stdout.trim();
+    await Bun.sleep(1100);
+    const expired = await b.cli(["join", short]);
+    expect(expired.code).toBe(1);
+    expect(expired.stderr).toContain("expired");
+    const bad = await b.cli(["join", "grove1.bm90LWpzb24"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("damaged");
+    // Forged: a valid-looking token with a secret a never issued.
+    const real = JSON.parse(Buffer.from(tok.slice(7), "base64url").toString());
+    const forged = "grove1." + Buffer.from(JSON.stringify({ ...real, secret: "0".repeat(64), expires_at: Date.now() + 60_000 })).toString("base64url");
+    const f = await b.cli(["join", forged]);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain("unknown invite");
+    // Forged: names another cell's id at a's address: the answer does not verify as that cell.
+    const impostor = "grove1." + Buffer.from(JSON.stringify({ ...real, id: await id(c), expires_at: Date.now() + 60_000 })).toString("base64url");
+    const g = await b.cli(["join", impostor]);
+    expect(g.code).toBe(1);
+    expect(JSON.parse((await b.cli(["peers", "--json"])).stdout).length).toBe(before);
+  });
+
+  test("friend, favorite and remove by id prefix", async () => {
+    const ib = await id(b);
+    expect((await a.cli(["peers", "friend", ib.slice(0, 6)])).code).toBe(0);
+    expect((await a.cli(["peers", "favorite", ib.slice(0, 6)])).code).toBe(0);
+    let p = JSON.parse((await a.cli(["peers", "--json"])).stdout).find((x: { id: string }) => x.id === ib);
+    expect(p).toMatchObject({ friend: true, favorite: true });
+    expect((await a.cli(["peers", "unfavorite", ib.slice(0, 6)])).code).toBe(0);
+    p = JSON.parse((await a.cli(["peers", "--json"])).stdout).find((x: { id: string }) => x.id === ib);
+    expect(p).toMatchObject({ friend: true, favorite: false });
+    const human = await a.cli(["peers"]);
+    expect(human.stdout).toContain(ib.slice(0, 12));
+    const bad = await a.cli(["peers", "friend", "zz"]);
+    expect(bad.code).not.toBe(0);
+    const ic = await id(c);
+    expect((await a.cli(["peers", "remove", ic.slice(0, 8)])).code).toBe(0);
+    expect(JSON.parse((await a.cli(["peers", "--json"])).stdout).map((x: { id: string }) => x.id)).toEqual([ib]);
+    // A removed cell is a stranger again: its signed requests are refused.
+    await expect(callPeer(keysOf(c), a.url, (await id(a)) as CellId, "POST", "/peer/ping", {})).rejects.toThrow(/refused/);
+  });
+});
+
+describe("peer API authentication (against a real cell)", () => {
+  const ping = async (from: CellKeys, to: TestCell, toId: CellId, opts: { body?: string; tamper?: string; now?: number; headers?: Record<string, string> } = {}) => {
+    const body = opts.body ?? '{"hello":1}';
+    const h = opts.headers ?? { ...signRequest(from.ed25519Secret, from.id, "POST", "/peer/ping", body, { to: toId, now: opts.now }) };
+    return fetch(to.url + "/peer/ping", { method: "POST", headers: h, body: opts.tamper ?? body });
+  };
+
+  test("a signed request from a peer is answered and the answer verifies", async () => {
+    const r = await callPeer<{ id: string }>(keysOf(b), a.url, (await id(a)) as CellId, "POST", "/peer/ping", { x: 1 });
+    expect(r.body.id).toBe(await id(a));
+  });
+
+  test("unknown cell, tampered body, replay and stale time: each 401", async () => {
+    const ia = (await id(a)) as CellId;
+    const stranger = deriveIdentity(new Uint8Array(32).fill(9));
+    const strangerKeys = { ...stranger, root: new Uint8Array(32), id: Buffer.from(stranger.ed25519Public).toString("hex") as CellId, apiToken: "" };
+    const unknown = await ping(strangerKeys, a, ia);
+    expect(unknown.status).toBe(401);
+    expect((await unknown.json()).reason).toBe("unknown_cell");
+
+    const tampered = await ping(keysOf(b), a, ia, { tamper: '{"hello":2}' });
+    expect(tampered.status).toBe(401);
+    expect((await tampered.json()).reason).toBe("bad_signature");
+
+    const headers = { ...signRequest(keysOf(b).ed25519Secret, keysOf(b).id, "POST", "/peer/ping", "{}", { to: ia }) };
+    expect((await ping(keysOf(b), a, ia, { body: "{}", headers })).status).toBe(200);
+    const replay = await ping(keysOf(b), a, ia, { body: "{}", headers });
+    expect(replay.status).toBe(401);
+    expect((await replay.json()).reason).toBe("replayed");
+
+    const stale = await ping(keysOf(b), a, ia, { now: Date.now() - 10 * 60_000 });
+    expect(stale.status).toBe(401);
+    expect((await stale.json()).reason).toBe("stale");
+
+    // Signed for another cell: refused (requests are bound to their recipient).
+    const misdirected = await ping(keysOf(b), a, (await id(c)) as CellId);
+    expect(misdirected.status).toBe(401);
+    expect(a.output()).toContain("peer request refused");
+  });
+
+  test("an answer altered in transit is rejected by the client", async () => {
+    // A tiny man in the middle on loopback that flips one byte of every answer body.
+    const mitm = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const u = new URL(req.url);
+        const upstream = await fetch(a.url + u.pathname + u.search, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
+        const body = new Uint8Array(await upstream.arrayBuffer());
+        if (body.length) body[body.length - 2]! ^= 1;
+        return new Response(body, { status: upstream.status, headers: upstream.headers });
+      },
+    });
+    try {
+      await expect(callPeer(keysOf(b), `http://127.0.0.1:${mitm.port}`, (await id(a)) as CellId, "POST", "/peer/ping", { x: 1 })).rejects.toThrow(/not signed by cell/);
+    } finally {
+      mitm.stop(true);
+    }
+  });
+
+  test("the refusal itself is signed, so a client can tell it came from the cell", async () => {
+    const r = await ping(keysOf(b), a, (await id(a)) as CellId, { tamper: "{}" });
+    expect(r.status).toBe(401);
+    expect(r.headers.get(HEADER.response)).toMatch(/^[0-9a-f]{128}$/);
+  });
+});
