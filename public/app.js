@@ -58,6 +58,18 @@
       xhr.send(file);
     });
   }
+  // Copy buttons: <button data-copy="#selector">.
+  document.addEventListener("click", function (ev) {
+    var b = ev.target && ev.target.closest && ev.target.closest("[data-copy]");
+    if (!b) return;
+    var el = document.querySelector(b.getAttribute("data-copy"));
+    if (!el) return;
+    el.select && el.select();
+    var text = el.value || el.textContent || "";
+    var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, function () { document.execCommand("copy"); done(); });
+    else { document.execCommand("copy"); done(); }
+  });
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form || form.id !== "upload-form") return;

@@ -8,5 +8,6 @@ export interface Tab {
 
 export const TABS: Tab[] = [
   { id: "files", label: "Files", href: "/files" },
+  { id: "peers", label: "Peers", href: "/peers" },
   { id: "settings", label: "Settings", href: "/settings" },
 ];

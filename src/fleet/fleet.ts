@@ -18,6 +18,9 @@ import { callPeer, PeerCallError } from "./peer-client.ts";
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
 
+export const PEER_ACTIONS = ["friend", "unfriend", "favorite", "unfavorite", "remove"] as const;
+export type PeerAction = (typeof PEER_ACTIONS)[number];
+
 export interface JoinRequest {
   secret: string;
   card: unknown;
@@ -58,6 +61,16 @@ export class Fleet {
     this.peers.upsert(card.id, card.name, JSON.stringify(card));
     log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
     return this.self.get();
+  }
+
+  /** Apply a user's action to the peer named by `idOrPrefix`; returns its id. */
+  peerAction(idOrPrefix: string, action: string): CellId {
+    if (!(PEER_ACTIONS as readonly string[]).includes(action)) throw badRequest(`unknown action '${action}' (${PEER_ACTIONS.join(", ")})`);
+    const p = this.peers.resolve(idOrPrefix);
+    if (action === "remove") this.peers.remove(p.id);
+    else this.peers.setFlag(p.id, action.endsWith("friend") ? "friend" : "favorite", !action.startsWith("un"));
+    log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
+    return p.id;
   }
 
   /** The joiner's side: redeem `token` at the inviter (trying each of its routes), store its card. */

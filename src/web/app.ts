@@ -46,7 +46,7 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   });
   app.route("/api", api);
 
-  app.route("/", dashboard(sessions, password));
+  app.route("/", dashboard(sessions, password, fleet));
 
   app.onError((err, c) => {
     const status = err instanceof GroveError ? err.status : 500;

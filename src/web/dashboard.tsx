@@ -12,13 +12,16 @@ import { getConnInfo } from "hono/bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
 import { buildHash, VERSION } from "../core/build-info.ts";
-import { badRequest, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
+import { badRequest, errorMessage, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
 import { readManifest } from "../store/manifest.ts";
 import { SetupPage, LoginPage } from "../../views/auth-pages.tsx";
 import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.tsx";
 import { SettingsPage } from "../../views/settings.tsx";
+import { PeersPage, PeerList, InviteBox, JoinResult } from "../../views/peers.tsx";
+import { peerView } from "./api/fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import type { PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts";
@@ -79,7 +82,13 @@ async function loginDelay(): Promise<void> {
   if (ms) await Bun.sleep(ms);
 }
 
-export function dashboard(sessions: SessionStore, password: PasswordFile) {
+/** Cookie requests that change state must carry the session's CSRF token. */
+async function requireCsrf(c: Context<WebEnv>): Promise<void> {
+  const sent = await sentCsrf(c);
+  if (!sent || !c.var.session || !sameSecret(sent, c.var.session.csrf)) throw forbidden("missing or wrong CSRF token");
+}
+
+export function dashboard(sessions: SessionStore, password: PasswordFile, fleet: Fleet) {
   const app = new Hono<WebEnv>();
   const base = (c: Context<WebEnv>) => ({ cellName: c.var.cell.config.name, cellId: c.var.cell.keys.id });
 
@@ -138,8 +147,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile) {
   });
 
   app.post("/logout", async (c) => {
-    const sent = await sentCsrf(c);
-    if (!sent || !sameSecret(sent, c.var.session!.csrf)) throw forbidden("missing or wrong CSRF token");
+    await requireCsrf(c);
     sessions.destroy(c.var.session!.token);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.redirect("/login", 303);
@@ -157,8 +165,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile) {
   });
 
   app.post("/files/delete", async (c) => {
-    const sent = await sentCsrf(c);
-    if (!sent || !sameSecret(sent, c.var.session!.csrf)) throw forbidden("missing or wrong CSRF token");
+    await requireCsrf(c);
     const path = safePath(await formField(c, "path"));
     const dir = safeDir(await formField(c, "dir"));
     const cell = c.var.cell;
@@ -176,6 +183,36 @@ export function dashboard(sessions: SessionStore, password: PasswordFile) {
     const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
     const manifest = row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
     return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} />);
+  });
+
+  const peerList = () => fleet.peers.list().map(peerView);
+
+  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} />));
+
+  app.post("/peers/invite", async (c) => {
+    await requireCsrf(c);
+    const ttl = Number(await formField(c, "ttl")) || 86400;
+    const inv = fleet.invite(ttl * 1000);
+    return c.html(<InviteBox token={inv.token} expires={inv.expires_at} />);
+  });
+
+  app.post("/peers/join", async (c) => {
+    await requireCsrf(c);
+    try {
+      const card = await fleet.join(await formField(c, "token"));
+      c.header("HX-Trigger", "peers-changed");
+      return c.html(<JoinResult ok message={`Paired with ${card.name} (${card.id.slice(0, 8)}).`} />);
+    } catch (e) {
+      return c.html(<JoinResult ok={false} message={errorMessage(e)} />);
+    }
+  });
+
+  app.get("/peers/list", (c) => c.html(<PeerList peers={peerList()} />));
+
+  app.post("/peers/:id/:action", async (c) => {
+    await requireCsrf(c);
+    fleet.peerAction(c.req.param("id"), c.req.param("action"));
+    return c.html(<PeerList peers={peerList()} />);
   });
 
   app.get("/settings", (c) => {

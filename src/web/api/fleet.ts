@@ -2,9 +2,8 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { badRequest } from "../../core/errors.ts";
-import { log } from "../../core/log.ts";
 import type { Fleet } from "../../fleet/fleet.ts";
-import type { PeerFlag, PeerRow } from "../../fleet/peer-store.ts";
+import type { PeerRow } from "../../fleet/peer-store.ts";
 import type { Card } from "../../protocol/card.ts";
 import type { WebEnv } from "../context.ts";
 
@@ -40,14 +39,6 @@ export function peerView(p: PeerRow): PeerView {
   return { id: p.id, name: p.name, friend: p.friend, favorite: p.favorite, best_route: null, routes: card.addresses, last_seen: p.last_seen, added_at: p.added_at };
 }
 
-const ACTIONS: Record<string, [PeerFlag, boolean] | "remove"> = {
-  friend: ["friend", true],
-  unfriend: ["friend", false],
-  favorite: ["favorite", true],
-  unfavorite: ["favorite", false],
-  remove: "remove",
-};
-
 export function fleetApi(fleet: Fleet): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
 
@@ -65,14 +56,9 @@ export function fleetApi(fleet: Fleet): Hono<WebEnv> {
   app.get("/peers", (c) => c.json(fleet.peers.list().map(peerView)));
 
   app.post("/peers/:id/:action", (c) => {
-    const action = ACTIONS[c.req.param("action")];
-    if (!action) throw badRequest(`unknown action '${c.req.param("action")}' (friend, unfriend, favorite, unfavorite, remove)`);
-    const p = fleet.peers.resolve(c.req.param("id"));
-    if (action === "remove") fleet.peers.remove(p.id);
-    else fleet.peers.setFlag(p.id, action[0], action[1]);
-    log("info", `peer ${c.req.param("action")}`, { peer: p.id.slice(0, 8) });
-    const after = fleet.peers.get(p.id);
-    return c.json(after ? peerView(after) : { id: p.id, removed: true });
+    const id = fleet.peerAction(c.req.param("id"), c.req.param("action"));
+    const after = fleet.peers.get(id);
+    return c.json(after ? peerView(after) : { id, removed: true });
   });
 
   return app;

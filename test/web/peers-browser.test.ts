@@ -1,0 +1,77 @@
+// The Peers tab in real headless Chromium: cell A creates an invite in its dashboard, cell B
+// joins it from its own dashboard, both list each other, and A marks B a friend.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
+import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const PASSWORD = "correct horse battery";
+
+let a: TestCell | undefined;
+let b: TestCell | undefined;
+let browser: Browser | undefined;
+const errors: string[] = [];
+
+async function dashboard(cell: TestCell): Promise<Page> {
+  const ctx = await browser!.newContext({ baseURL: cell.url });
+  ctx.setDefaultTimeout(15_000);
+  const origin = new URL(cell.url).origin;
+  await ctx.route((u) => u.origin !== origin, (r) => r.abort("blockedbyclient"));
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto("/");
+  await page.fill("#password", PASSWORD);
+  await page.fill("#confirm", PASSWORD);
+  await Promise.all([page.waitForURL("**/files"), page.click('form[action="/setup"] button[type=submit]')]);
+  await page.click("nav.tabs >> text=Peers");
+  await page.waitForURL("**/peers");
+  return page;
+}
+
+beforeAll(async () => {
+  if (!HAVE_CHROMIUM) return;
+  const { chromium } = await import("playwright-core");
+  [a, b, browser] = await Promise.all([
+    startCell({ config: { mdns: false, name: "cell-a" } }),
+    startCell({ config: { mdns: false, name: "cell-b" } }),
+    chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] }),
+  ]);
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await Promise.all([destroyCell(a), destroyCell(b)]);
+});
+
+test.skipIf(!HAVE_CHROMIUM)("invite in one dashboard, join in the other, then friend", async () => {
+  const pa = await dashboard(a!);
+  const pb = await dashboard(b!);
+  expect(await pa.locator("#peer-list .empty").textContent()).toContain("No peers yet");
+
+  await pa.click("#invite-button");
+  const token = (await pa.locator("#invite-token").inputValue()).trim();
+  expect(token).toMatch(/^grove1\./);
+
+  await pb.fill("#join-token", token);
+  await pb.click("#join-button");
+  await pb.locator("#join-result", { hasText: "Paired with cell-a" }).waitFor();
+  await pb.locator("#peer-list tr[data-peer]").first().waitFor();
+  expect(await pb.locator("#peer-list").textContent()).toContain("cell-a");
+
+  // Joining with the same token again is refused with the reason, shown in the page.
+  await pb.fill("#join-token", token);
+  await pb.click("#join-button");
+  await pb.locator("#join-result.error", { hasText: "already used" }).waitFor();
+
+  await pa.reload();
+  const row = pa.locator("#peer-list tr[data-peer]");
+  expect(await row.count()).toBe(1);
+  expect(await row.textContent()).toContain("cell-b");
+  await row.locator("button", { hasText: "Friend" }).click();
+  await pa.locator("#peer-list tr[data-peer] >> text=Unfriend").waitFor();
+  const peers = await (await a!.api("/api/peers")).json();
+  expect(peers[0]).toMatchObject({ name: "cell-b", friend: true });
+  expect(errors).toEqual([]);
+}, 60_000);

@@ -1,0 +1,83 @@
+/** @jsxImportSource hono/jsx */
+/** @module views/peers — the Peers tab: paired cells with friend/favorite/remove, invite and join. */
+import type { PeerView } from "../src/web/api/fleet.ts";
+import { Layout, type PageInfo } from "./layout.tsx";
+import { formatTime } from "./format.ts";
+
+export function PeerList({ peers }: { peers: PeerView[] }) {
+  if (!peers.length) return <div id="peer-list"><p class="empty">No peers yet. Create an invite here and join it on another cell, or paste another cell's invite below.</p></div>;
+  const action = (p: PeerView, name: string, label: string, cls = "small") => (
+    <button class={cls} hx-post={`/peers/${p.id}/${name}`} hx-target="#peer-list" hx-swap="outerHTML" {...(name === "remove" ? { "hx-confirm": `Remove ${p.name}? It must be invited again to pair.` } : {})}>
+      {label}
+    </button>
+  );
+  return (
+    <div id="peer-list" class="card table-wrap">
+      <table class="peers">
+        <thead><tr><th>Name</th><th>Id</th><th>Flags</th><th>Best route</th><th>Last seen</th><th></th></tr></thead>
+        <tbody>
+          {peers.map((p) => (
+            <tr data-peer={p.id}>
+              <td>{p.name}</td>
+              <td><code title={p.id}>{p.id.slice(0, 12)}</code></td>
+              <td>{[p.friend ? "friend" : "", p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
+              <td>{p.best_route ?? "—"}</td>
+              <td>{formatTime(p.last_seen)}</td>
+              <td class="actions">
+                {p.friend ? action(p, "unfriend", "Unfriend") : action(p, "friend", "Friend")}
+                {p.favorite ? action(p, "unfavorite", "Unfavorite") : action(p, "favorite", "Favorite")}
+                {action(p, "remove", "Remove", "small danger")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function InviteBox({ token, expires }: { token: string; expires: number }) {
+  return (
+    <div id="invite-box">
+      <p>Single-use, valid until {formatTime(expires)}. On the other cell: <code>grove join TOKEN</code> or paste it in its Peers tab.</p>
+      <textarea id="invite-token" readonly rows={3}>{token}</textarea>
+      <button type="button" class="small" data-copy="#invite-token">Copy</button>
+    </div>
+  );
+}
+
+export function JoinResult({ ok, message }: { ok: boolean; message: string }) {
+  return <p id="join-result" class={ok ? "notice" : "error"} role="status">{message}</p>;
+}
+
+export function PeersPage(p: PageInfo & { peers: PeerView[] }) {
+  return (
+    <Layout {...p}>
+      <h1>Peers</h1>
+      <section class="card">
+        <h2>Invite a cell</h2>
+        <form hx-post="/peers/invite" hx-target="#invite-box" hx-swap="outerHTML">
+          <label>Valid for
+            <select name="ttl" id="invite-ttl">
+              <option value="3600">1 hour</option>
+              <option value="86400" selected>1 day</option>
+              <option value="604800">7 days</option>
+            </select>
+          </label>
+          <button type="submit" id="invite-button">Create invite</button>
+        </form>
+        <div id="invite-box"></div>
+      </section>
+      <section class="card">
+        <h2>Join with an invite</h2>
+        <form hx-post="/peers/join" hx-target="#join-result" hx-swap="outerHTML">
+          <label>Invite token <input type="text" name="token" id="join-token" required autocomplete="off" /></label>
+          <button type="submit" id="join-button">Join</button>
+        </form>
+        <p id="join-result"></p>
+      </section>
+      <div hx-get="/peers/list" hx-trigger="peers-changed from:body" hx-target="#peer-list" hx-swap="outerHTML"></div>
+      <PeerList peers={p.peers} />
+    </Layout>
+  );
+}
