@@ -14,7 +14,7 @@ export function PeerList({ peers }: { peers: PeerView[] }) {
   return (
     <div id="peer-list" class="card table-wrap">
       <table class="peers">
-        <thead><tr><th>Name</th><th>Id</th><th>Flags</th><th>Best route</th><th>Last seen</th><th></th></tr></thead>
+        <thead><tr><th>Name</th><th>Id</th><th>Flags</th><th>Best route</th><th class="num">Latency</th><th class="num">MB/s</th><th class="num">Uptime</th><th>Last seen</th><th></th></tr></thead>
         <tbody>
           {peers.map((p) => (
             <tr data-peer={p.id}>
@@ -22,6 +22,9 @@ export function PeerList({ peers }: { peers: PeerView[] }) {
               <td><code title={p.id}>{p.id.slice(0, 12)}</code></td>
               <td>{[p.friend ? "friend" : "", p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
               <td>{p.best_route ?? "—"}</td>
+              <td class="num">{p.latency_ms === null ? "—" : `${p.latency_ms} ms`}</td>
+              <td class="num">{p.mb_s ?? "—"}</td>
+              <td class="num">{p.uptime_pct === null ? "—" : `${p.uptime_pct}%`}</td>
               <td>{formatTime(p.last_seen)}</td>
               <td class="actions">
                 {p.friend ? action(p, "unfriend", "Unfriend") : action(p, "friend", "Friend")}

@@ -73,11 +73,14 @@ export const start: Command = {
     }
     console.log(`Grove ${VERSION}: cell "${cell.config.name}" (${cell.keys.id.slice(0, 8)}) listening on ${host}:${server.port}`);
     console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);
+    fleet.prober.start(cell.config.sync_interval_s);
+    void fleet.prober.round().catch(() => {});
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log("info", `stopping (${sig})`);
+        fleet.prober.stop();
         server.stop(true);
         rmSync(layout.runtime, { force: true });
         cell.close();

@@ -14,6 +14,7 @@ import { PeerStore } from "./peer-store.ts";
 import { InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
 import { callPeer, PeerCallError } from "./peer-client.ts";
+import { Prober } from "./prober.ts";
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -31,6 +32,7 @@ export class Fleet {
   readonly peers: PeerStore;
   readonly invites: InviteStore;
   readonly verifier: RequestVerifier;
+  readonly prober: Prober;
 
   constructor(readonly cell: Cell, listen: { host: string; port: number }) {
     this.self = new SelfCard(cell, listen);
@@ -40,6 +42,7 @@ export class Fleet {
       self: cell.keys.id,
       notBefore: Date.now(),
     });
+    this.prober = new Prober(this);
   }
 
   /** A new single-use invite token. */
@@ -60,6 +63,7 @@ export class Fleet {
     this.invites.redeem(String(req.secret ?? ""), card.id);
     this.peers.upsert(card.id, card.name, JSON.stringify(card));
     log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
+    setTimeout(() => void this.prober.round().catch(() => {}), 0);
     return this.self.get();
   }
 
@@ -67,7 +71,11 @@ export class Fleet {
   peerAction(idOrPrefix: string, action: string): CellId {
     if (!(PEER_ACTIONS as readonly string[]).includes(action)) throw badRequest(`unknown action '${action}' (${PEER_ACTIONS.join(", ")})`);
     const p = this.peers.resolve(idOrPrefix);
-    if (action === "remove") this.peers.remove(p.id);
+    if (action === "remove") {
+      this.peers.remove(p.id);
+      this.prober.stats.forget(p.id);
+      this.prober.stats.save();
+    }
     else this.peers.setFlag(p.id, action.endsWith("friend") ? "friend" : "favorite", !action.startsWith("un"));
     log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
     return p.id;
@@ -85,6 +93,7 @@ export class Fleet {
         const card = verifyCard(ans.body.card, { expectId: token.id });
         this.peers.upsert(card.id, card.name, JSON.stringify(card));
         log("info", "joined", { peer: card.id.slice(0, 8), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
+        void this.prober.round().catch(() => {}); // measure the new peer's routes right away
         return card;
       } catch (e) {
         // A refusal from the right cell (used/expired/unknown invite) is final; a dead route is not.

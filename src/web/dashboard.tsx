@@ -185,7 +185,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} />);
   });
 
-  const peerList = () => fleet.peers.list().map(peerView);
+  const peerList = () => fleet.peers.list().map((p) => peerView(fleet, p));
 
   app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} />));
 

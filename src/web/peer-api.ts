@@ -95,6 +95,12 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
 
   app.get("/card", (c) => c.json({ card: fleet.self.get() }));
   app.post("/ping", (c) => c.json({ id: keys.id, time: Date.now(), echo: c.var.peerBody.byteLength ? parseJson<unknown>(c.var.peerBody) : null }));
+  // Route benchmark: a real transfer of the requested size (at most 1 MiB) of random bytes.
+  app.post("/bench", (c) => {
+    const want = Number(parseJson<{ bytes?: unknown }>(c.var.peerBody).bytes);
+    if (!Number.isInteger(want) || want < 1 || want > 1024 * 1024) throw new GroveError("bytes must be 1 to 1048576", 400, "bad_request");
+    return c.json({ data: Buffer.from(crypto.getRandomValues(new Uint8Array(want))).toString("base64") });
+  });
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

@@ -44,9 +44,20 @@ describe("invites", () => {
       const list = JSON.parse((await x.cli(["peers", "--json"])).stdout);
       expect(list.map((p: { id: string }) => p.id).sort()).toEqual([...others].sort());
       for (const p of list) expect(p).toMatchObject({ friend: false, favorite: false });
-      expect(list[0]).toHaveProperty("best_route");
       expect(list[0]).toHaveProperty("last_seen");
     }
+    // Routes are measured: a probe round gives every peer a reachable best route with a latency
+    // and, on first contact, a benchmark throughput; the records survive in peer_speeds.json.
+    const probed = JSON.parse((await a.cli(["peers", "--probe", "--json"])).stdout);
+    for (const p of probed) {
+      expect(p.best_route).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(p.latency_ms).toBeGreaterThan(0);
+      expect(p.mb_s).toBeGreaterThan(0);
+      expect(p.uptime_pct).toBe(100);
+    }
+    const speeds = JSON.parse(readFileSync(join(a.dir, "peer_speeds.json"), "utf8"));
+    expect(Object.keys(speeds).sort()).toEqual([ib, ic].sort());
+    expect(readFileSync(join(a.dir, "peer_health.json"), "utf8")).toContain(ib);
   });
 
   test("a used, expired, malformed or forged token is refused and stores nothing", async () => {

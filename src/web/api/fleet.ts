@@ -4,7 +4,6 @@ import { z } from "zod";
 import { badRequest } from "../../core/errors.ts";
 import type { Fleet } from "../../fleet/fleet.ts";
 import type { PeerRow } from "../../fleet/peer-store.ts";
-import type { Card } from "../../protocol/card.ts";
 import type { WebEnv } from "../context.ts";
 
 async function jsonBody<T>(c: Context<WebEnv>, schema: z.ZodType<T>): Promise<T> {
@@ -28,15 +27,33 @@ export interface PeerView {
   name: string;
   friend: boolean;
   favorite: boolean;
+  /** URL of the lowest-scoring reachable route, from the last probes (null: none answered yet). */
   best_route: string | null;
-  routes: string[];
+  latency_ms: number | null;
+  mb_s: number | null;
+  uptime_pct: number | null;
+  routes: { url: string; kind: string; reachable: boolean; latency_ms: number | null; mb_s: number | null }[];
   last_seen: number | null;
   added_at: number;
 }
 
-export function peerView(p: PeerRow): PeerView {
-  const card = JSON.parse(p.card) as Card;
-  return { id: p.id, name: p.name, friend: p.friend, favorite: p.favorite, best_route: null, routes: card.addresses, last_seen: p.last_seen, added_at: p.added_at };
+export function peerView(fleet: Fleet, p: PeerRow): PeerView {
+  const best = fleet.prober.best(p.id);
+  const measured = fleet.prober.stats.speeds.routes(p.id);
+  const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+  return {
+    id: p.id,
+    name: p.name,
+    friend: p.friend,
+    favorite: p.favorite,
+    best_route: best?.url ?? null,
+    latency_ms: round(best?.latency_ms ?? null),
+    mb_s: round(best?.mb_s ?? null),
+    uptime_pct: round(fleet.prober.uptimePct(p.id)),
+    routes: measured.map((r) => ({ url: r.url, kind: r.kind, reachable: r.reachable, latency_ms: round(r.latency_ms), mb_s: round(r.mb_s) })),
+    last_seen: p.last_seen,
+    added_at: p.added_at,
+  };
 }
 
 export function fleetApi(fleet: Fleet): Hono<WebEnv> {
@@ -50,15 +67,21 @@ export function fleetApi(fleet: Fleet): Hono<WebEnv> {
   app.post("/join", async (c) => {
     const b = await jsonBody(c, z.object({ token: z.string().min(1).max(8192) }).strict());
     const card = await fleet.join(b.token);
-    return c.json({ peer: peerView(fleet.peers.get(card.id)!) });
+    return c.json({ peer: peerView(fleet, fleet.peers.get(card.id)!) });
   });
 
-  app.get("/peers", (c) => c.json(fleet.peers.list().map(peerView)));
+  app.get("/peers", (c) => c.json(fleet.peers.list().map((p) => peerView(fleet, p))));
+
+  /** Probe every route of every peer now (what a sync round does first); returns the list. */
+  app.post("/peers/probe", async (c) => {
+    const report = await fleet.prober.round();
+    return c.json({ report, peers: fleet.peers.list().map((p) => peerView(fleet, p)) });
+  });
 
   app.post("/peers/:id/:action", (c) => {
     const id = fleet.peerAction(c.req.param("id"), c.req.param("action"));
     const after = fleet.peers.get(id);
-    return c.json(after ? peerView(after) : { id, removed: true });
+    return c.json(after ? peerView(fleet, after) : { id, removed: true });
   });
 
   return app;

@@ -1,0 +1,117 @@
+/**
+ * @module fleet/prober — measures every route to every peer: a signed ping for latency and
+ * reachability each round, and a real 256 KB transfer when a route's benchmark is due
+ * (`route_benchmark_interval_s`). Results go to peer_speeds.json / peer_health.json, from
+ * which `best_route` is chosen (net/route-score). The sync Worker (issue 4) will call a round;
+ * until then the cell runs one every `sync_interval_s` and after each pairing.
+ */
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import type { CellId } from "../core/types.ts";
+import { classifyAddress } from "../net/route-class.ts";
+import { PeerStats, type ProbeResult } from "../net/peer-stats.ts";
+import type { Route } from "../net/route-score.ts";
+import type { Card } from "../protocol/card.ts";
+import { callPeer } from "./peer-client.ts";
+import type { Fleet } from "./fleet.ts";
+
+/** Size of the benchmark transfer (DESIGN: a real 256 KB transfer). */
+export const BENCH_BYTES = 256 * 1024;
+
+export interface RoundReport {
+  peers: number;
+  reachable: number;
+  routes_probed: number;
+  benchmarks: number;
+}
+
+export class Prober {
+  readonly stats: PeerStats;
+  private running: Promise<RoundReport> | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private fleet: Fleet) {
+    this.stats = PeerStats.load(fleet.cell.layout);
+  }
+
+  /** Routes we can try directly now (relay routes arrive with the relay issue). */
+  private directRoutes(card: Card): string[] {
+    return card.addresses.filter((u) => {
+      try {
+        return classifyAddress(u) !== "relay";
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** One round over every peer; concurrent callers share the round in progress. */
+  round(): Promise<RoundReport> {
+    this.running ??= this.doRound().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async doRound(): Promise<RoundReport> {
+    const report: RoundReport = { peers: 0, reachable: 0, routes_probed: 0, benchmarks: 0 };
+    const interval = this.fleet.cell.config.route_benchmark_interval_s;
+    for (const p of this.fleet.peers.list()) {
+      report.peers++;
+      const card = JSON.parse(p.card) as Card;
+      const routes = this.directRoutes(card);
+      this.stats.speeds.retainRoutes(p.id, routes);
+      const results: ProbeResult[] = [];
+      for (const url of routes) {
+        report.routes_probed++;
+        const now = Date.now();
+        try {
+          const r = await callPeer(this.fleet.cell.keys, url, p.id, "POST", "/peer/ping", null, 5000);
+          results.push({ url, ok: true, latency_ms: r.latency_ms });
+          this.stats.speeds.recordProbe(p.id, url, true, r.latency_ms, now);
+        } catch (e) {
+          results.push({ url, ok: false, latency_ms: null });
+          this.stats.speeds.recordProbe(p.id, url, false, null, now);
+          log("info", "route did not answer", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
+          continue;
+        }
+        if (this.stats.speeds.benchmarkDue(p.id, url, interval, now)) {
+          try {
+            const t0 = performance.now();
+            const r = await callPeer<{ data: string }>(this.fleet.cell.keys, url, p.id, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
+            const got = Buffer.from(r.body.data, "base64").byteLength;
+            this.stats.speeds.recordBenchmark(p.id, url, got, (performance.now() - t0) / 1000, Date.now());
+            report.benchmarks++;
+          } catch (e) {
+            log("warn", "route benchmark failed", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
+          }
+        }
+      }
+      if (results.length) this.stats.health.recordProbe(p.id, results.some((r) => r.ok), Date.now());
+      if (results.some((r) => r.ok)) {
+        report.reachable++;
+        this.fleet.peers.seen(p.id);
+      }
+    }
+    this.stats.save();
+    return report;
+  }
+
+  best(peer: CellId): Route | null {
+    return this.stats.speeds.best(peer);
+  }
+
+  uptimePct(peer: CellId): number | null {
+    return this.stats.health.uptimePct(peer);
+  }
+
+  /** Run a round every `intervalS` seconds (and not twice at once). */
+  start(intervalS: number): void {
+    this.timer = setInterval(() => void this.round().catch((e) => log("error", `probe round failed: ${errorMessage(e)}`)), intervalS * 1000);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
