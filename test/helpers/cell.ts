@@ -54,6 +54,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   cmd?: GroveCommand;
   env?: Record<string, string>;
+  /** Where to listen (default: a free port on 127.0.0.1). */
+  listen?: { host: string; port: number };
 }
 
 /** Start a cell and wait until its API answers. */
@@ -69,7 +71,8 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   const env = { GROVE_DIR: dir, GROVE_HOME: home, ...(opts.env ?? {}) };
   const cmd = opts.cmd ?? FROM_SOURCE;
   let out = "";
-  const proc = Bun.spawn([...cmd, "start", "--port", "0", "--host", "127.0.0.1"], {
+  const listen = opts.listen ?? { host: "127.0.0.1", port: 0 };
+  const proc = Bun.spawn([...cmd, "start", "--port", String(listen.port), "--host", listen.host], {
     env: { ...process.env, ...env },
     cwd: root,
     stdout: "pipe",
