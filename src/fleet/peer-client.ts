@@ -22,13 +22,13 @@ export class PeerCallError extends GroveError {
 }
 
 /**
- * Send `method path` with JSON `body` to the cell `peer` at `baseUrl`. Throws PeerCallError when
- * the cell cannot be reached, when the answer is not signed by `peer` for this request, or (for
- * 4xx/5xx answers) with the peer's own message.
+ * Send `method path` with JSON `body` to the cell `peer` at `baseUrl` and return the raw answer
+ * once its signature checks out. Throws PeerCallError when the cell cannot be reached or when
+ * the answer is not signed by `peer` for this request.
  */
-export async function callPeer<T>(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<T>> {
+export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<Uint8Array>> {
   const url = new URL(path, baseUrl);
-  const raw = body === undefined ? null : new TextEncoder().encode(JSON.stringify(body));
+  const raw = body === undefined || body === null ? null : new TextEncoder().encode(JSON.stringify(body));
   const headers: Record<string, string> = { ...signRequest(keys.ed25519Secret, keys.id, method, requestTarget(url), raw, { to: peer }) };
   if (raw) headers["content-type"] = "application/json";
   const t0 = performance.now();
@@ -43,12 +43,18 @@ export async function callPeer<T>(keys: CellKeys, baseUrl: string, peer: CellId,
   if (!verifyResponse(fromHex(peer), headers[HEADER.nonce]!, res.status, bytes, res.headers.get(HEADER.response))) {
     throw new PeerCallError(`the answer from ${url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
   }
+  return { status: res.status, body: bytes, latency_ms };
+}
+
+/** `callPeerRaw` for JSON answers; a 4xx/5xx answer becomes a PeerCallError with the peer's message. */
+export async function callPeer<T>(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<T>> {
+  const ans = await callPeerRaw(keys, baseUrl, peer, method, path, body, timeoutMs);
   let parsed: unknown = null;
   try {
-    parsed = bytes.byteLength ? JSON.parse(new TextDecoder().decode(bytes)) : null;
+    parsed = ans.body.byteLength ? JSON.parse(new TextDecoder().decode(ans.body)) : null;
   } catch {
     throw new PeerCallError(`cell ${peer.slice(0, 8)} answered with malformed JSON`);
   }
-  if (!res.ok) throw new PeerCallError(`cell ${peer.slice(0, 8)} refused: ${(parsed as { error?: string } | null)?.error ?? res.status}`, res.status === 401 ? 401 : 502);
-  return { status: res.status, body: parsed as T, latency_ms };
+  if (ans.status >= 400) throw new PeerCallError(`cell ${peer.slice(0, 8)} refused: ${(parsed as { error?: string } | null)?.error ?? ans.status}`, ans.status === 401 ? 401 : 502);
+  return { status: ans.status, body: parsed as T, latency_ms: ans.latency_ms };
 }

@@ -12,7 +12,7 @@ import { classifyAddress } from "../net/route-class.ts";
 import { PeerStats, type ProbeResult } from "../net/peer-stats.ts";
 import type { Route } from "../net/route-score.ts";
 import type { Card } from "../protocol/card.ts";
-import { callPeer } from "./peer-client.ts";
+import { callPeer, callPeerRaw } from "./peer-client.ts";
 import type { Fleet } from "./fleet.ts";
 
 /** Size of the benchmark transfer (DESIGN: a real 256 KB transfer). */
@@ -65,8 +65,10 @@ export class Prober {
       for (const url of routes) {
         report.routes_probed++;
         const now = Date.now();
+        let rtt: number;
         try {
           const r = await callPeer(this.fleet.cell.keys, url, p.id, "POST", "/peer/ping", null, 5000);
+          rtt = r.latency_ms;
           results.push({ url, ok: true, latency_ms: r.latency_ms });
           this.stats.speeds.recordProbe(p.id, url, true, r.latency_ms, now);
         } catch (e) {
@@ -77,10 +79,12 @@ export class Prober {
         }
         if (this.stats.speeds.benchmarkDue(p.id, url, interval, now)) {
           try {
-            const t0 = performance.now();
-            const r = await callPeer<{ data: string }>(this.fleet.cell.keys, url, p.id, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
-            const got = Buffer.from(r.body.data, "base64").byteLength;
-            this.stats.speeds.recordBenchmark(p.id, url, got, (performance.now() - t0) / 1000, Date.now());
+            const r = await callPeerRaw(this.fleet.cell.keys, url, p.id, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
+            if (r.status !== 200) throw new Error(`answered ${r.status}`);
+            // Throughput = bytes / transfer time, the transfer time being the call minus one
+            // round trip (signing, verifying and the request itself are in the ping as well).
+            const seconds = Math.max(0.0005, (r.latency_ms - rtt) / 1000);
+            this.stats.speeds.recordBenchmark(p.id, url, r.body.byteLength, seconds, Date.now());
             report.benchmarks++;
           } catch (e) {
             log("warn", "route benchmark failed", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });

@@ -99,7 +99,9 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
   app.post("/bench", (c) => {
     const want = Number(parseJson<{ bytes?: unknown }>(c.var.peerBody).bytes);
     if (!Number.isInteger(want) || want < 1 || want > 1024 * 1024) throw new GroveError("bytes must be 1 to 1048576", 400, "bad_request");
-    return c.json({ data: Buffer.from(crypto.getRandomValues(new Uint8Array(want))).toString("base64") });
+    const data = new Uint8Array(want);
+    for (let o = 0; o < want; o += 65536) crypto.getRandomValues(data.subarray(o, Math.min(want, o + 65536)));
+    return c.body(data, 200, { "Content-Type": "application/octet-stream" });
   });
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
