@@ -16,8 +16,9 @@ import { recoveryPhraseCmd } from "./cli/recovery-phrase.ts";
 import { invite } from "./cli/invite.ts";
 import { join } from "./cli/join.ts";
 import { peers } from "./cli/peers.ts";
+import { nearby } from "./cli/nearby.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, nearby, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -39,10 +39,13 @@ export function PeerList({ peers }: { peers: PeerView[] }) {
   );
 }
 
-export function InviteBox({ token, expires }: { token: string; expires: number }) {
+export function InviteBox({ token, expires, forName }: { token: string; expires: number; forName?: string }) {
   return (
     <div id="invite-box">
-      <p>Single-use, valid until {formatTime(expires)}. On the other cell: <code>grove join TOKEN</code> or paste it in its Peers tab.</p>
+      <p>
+        Single-use, valid until {formatTime(expires)}. On {forName ? <strong>{forName}</strong> : "the other cell"}: <code>grove join TOKEN</code> or paste it
+        in its Peers tab.
+      </p>
       <textarea id="invite-token" readonly rows={3}>{token}</textarea>
       <button type="button" class="small" data-copy="#invite-token">Copy</button>
     </div>
@@ -53,7 +56,41 @@ export function JoinResult({ ok, message }: { ok: boolean; message: string }) {
   return <p id="join-result" class={ok ? "notice" : "error"} role="status">{message}</p>;
 }
 
-export function PeersPage(p: PageInfo & { peers: PeerView[] }) {
+export interface NearbyView {
+  id: string;
+  name: string;
+  addresses: string[];
+  paired: boolean;
+}
+
+/** Cells found on the local network. "Pair" makes an invite to enter on that cell: being nearby grants nothing. */
+export function NearbyList({ cells, mdns }: { cells: NearbyView[]; mdns: boolean }) {
+  if (!mdns) return <p class="notice">Local discovery is off (<code>"mdns": false</code> in config.json).</p>;
+  if (!cells.length) return <p class="empty">No other cells seen on the local network.</p>;
+  return (
+    <table class="nearby">
+      <thead><tr><th>Name</th><th>Id</th><th>Addresses</th><th></th></tr></thead>
+      <tbody>
+        {cells.map((n) => (
+          <tr data-nearby={n.id}>
+            <td>{n.name}</td>
+            <td><code title={n.id}>{n.id.slice(0, 12)}</code></td>
+            <td>{n.addresses.join(" ")}</td>
+            <td class="actions">
+              {n.paired ? "paired" : (
+                <button class="small" hx-post="/peers/invite" hx-vals={JSON.stringify({ ttl: "3600", for: n.name })} hx-target="#invite-box" hx-swap="outerHTML">
+                  Pair
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function PeersPage(p: PageInfo & { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean }) {
   return (
     <Layout {...p}>
       <h1>Peers</h1>
@@ -78,6 +115,10 @@ export function PeersPage(p: PageInfo & { peers: PeerView[] }) {
           <button type="submit" id="join-button">Join</button>
         </form>
         <p id="join-result"></p>
+      </section>
+      <section class="card">
+        <h2>Nearby</h2>
+        <NearbyList cells={p.nearby} mdns={p.mdns} />
       </section>
       <div hx-get="/peers/list" hx-trigger="peers-changed from:body" hx-target="#peer-list" hx-swap="outerHTML"></div>
       <PeerList peers={p.peers} />

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "../config/config.ts";
 import { openCell } from "../cell/cell.ts";
 import { createApp } from "../web/app.ts";
 import { Fleet } from "../fleet/fleet.ts";
+import { MdnsPresence } from "../net/mdns.ts";
 import { serve } from "../web/server.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
@@ -73,6 +74,10 @@ export const start: Command = {
     }
     console.log(`Grove ${VERSION}: cell "${cell.config.name}" (${cell.keys.id.slice(0, 8)}) listening on ${host}:${server.port}`);
     console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);
+    if (cell.config.mdns && process.env.GROVE_MDNS !== "0") {
+      fleet.mdns = new MdnsPresence({ id: cell.keys.id, name: cell.config.name, port: server.port!, interfaces: cell.config.mdns_interfaces });
+      void fleet.mdns.start();
+    }
     fleet.prober.start(cell.config.sync_interval_s);
     void fleet.prober.round().catch(() => {});
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
@@ -81,6 +86,7 @@ export const start: Command = {
       const stop = (sig: string) => {
         log("info", `stopping (${sig})`);
         fleet.prober.stop();
+        void fleet.mdns?.stop();
         server.stop(true);
         rmSync(layout.runtime, { force: true });
         cell.close();

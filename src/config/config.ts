@@ -25,6 +25,8 @@ export const ConfigSchema = z.object({
   /** Relay URLs (ws:// or wss://). */
   relays: z.array(url.refine((u) => /^wss?:\/\//.test(u), "must start with ws:// or wss://")).default([]),
   mdns: z.boolean().default(true),
+  /** Interfaces (names or addresses) to advertise on; empty = those ciao detects as networks. */
+  mdns_interfaces: z.array(z.string().min(1).max(64)).max(32).default([]),
   /** Largest single upload accepted, in bytes. */
   max_upload_bytes: z.number().int().positive().default(2 ** 40),
   /** Crypto implementation: "auto" picks native when it loads, else the portable one. */

@@ -15,6 +15,7 @@ import { InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
 import { callPeer, PeerCallError } from "./peer-client.ts";
 import { Prober } from "./prober.ts";
+import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -33,6 +34,8 @@ export class Fleet {
   readonly invites: InviteStore;
   readonly verifier: RequestVerifier;
   readonly prober: Prober;
+  /** Local-network presence (mDNS); null when `mdns` is off. */
+  mdns: MdnsPresence | null = null;
 
   constructor(readonly cell: Cell, listen: { host: string; port: number }) {
     this.self = new SelfCard(cell, listen);
@@ -65,6 +68,11 @@ export class Fleet {
     log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
     setTimeout(() => void this.prober.round().catch(() => {}), 0);
     return this.self.get();
+  }
+
+  /** Cells seen on the local network by mDNS, marked when already paired. */
+  nearby(): (NearbyCell & { paired: boolean })[] {
+    return (this.mdns?.nearby() ?? []).map((n) => ({ ...n, paired: this.peers.get(n.id) !== null }));
   }
 
   /** Apply a user's action to the peer named by `idOrPrefix`; returns its id. */

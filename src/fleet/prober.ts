@@ -11,7 +11,7 @@ import type { CellId } from "../core/types.ts";
 import { classifyAddress } from "../net/route-class.ts";
 import { PeerStats, type ProbeResult } from "../net/peer-stats.ts";
 import type { Route } from "../net/route-score.ts";
-import type { Card } from "../protocol/card.ts";
+import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { callPeer, callPeerRaw } from "./peer-client.ts";
 import type { Fleet } from "./fleet.ts";
 
@@ -92,13 +92,29 @@ export class Prober {
         }
       }
       if (results.length) this.stats.health.recordProbe(p.id, results.some((r) => r.ok), Date.now());
-      if (results.some((r) => r.ok)) {
+      const answered = results.find((r) => r.ok);
+      if (answered) {
         report.reachable++;
         this.fleet.peers.seen(p.id);
+        await this.refreshCard(p.id, card, answered.url);
       }
     }
     this.stats.save();
     return report;
+  }
+
+  /** Fetch the peer's current card; keep it when it is newer and says something new (addresses, build, capabilities). */
+  private async refreshCard(peer: CellId, current: Card, url: string): Promise<void> {
+    try {
+      const r = await callPeer<{ card: unknown }>(this.fleet.cell.keys, url, peer, "GET", "/peer/card", undefined, 5000);
+      const next = verifyCard(r.body.card, { expectId: peer });
+      if (isNewerCard(current, next) && cardChanged(current, next)) {
+        this.fleet.peers.upsert(peer, next.name, JSON.stringify(next));
+        log("info", "peer card updated", { peer: peer.slice(0, 8) });
+      }
+    } catch (e) {
+      log("warn", "could not refresh a peer's card", { peer: peer.slice(0, 8), why: errorMessage(e) });
+    }
   }
 
   best(peer: CellId): Route | null {

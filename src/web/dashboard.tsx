@@ -187,13 +187,14 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
 
   const peerList = () => fleet.peers.list().map((p) => peerView(fleet, p));
 
-  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} />));
+  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} nearby={fleet.nearby()} mdns={fleet.mdns !== null} />));
 
   app.post("/peers/invite", async (c) => {
     await requireCsrf(c);
     const ttl = Number(await formField(c, "ttl")) || 86400;
+    const forName = (await formField(c, "for")).slice(0, 64) || undefined;
     const inv = fleet.invite(ttl * 1000);
-    return c.html(<InviteBox token={inv.token} expires={inv.expires_at} />);
+    return c.html(<InviteBox token={inv.token} expires={inv.expires_at} forName={forName} />);
   });
 
   app.post("/peers/join", async (c) => {

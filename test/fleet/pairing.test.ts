@@ -176,3 +176,28 @@ describe("peer API authentication (against a real cell)", () => {
     expect(r.headers.get(HEADER.response)).toMatch(/^[0-9a-f]{128}$/);
   });
 });
+
+describe("cards", () => {
+  test("a peer's new card (renamed, restarted) reaches its peers at the next probe round", async () => {
+    const port = 30000 + (process.pid % 20000);
+    const d = await startCell({ config: { name: "before" }, listen: { host: "127.0.0.1", port } });
+    const e = await startCell({ config: { name: "watcher" } });
+    try {
+      expect((await d.cli(["join", (await e.cli(["invite"])).stdout.trim()])).code).toBe(0);
+      expect(JSON.parse((await e.cli(["peers", "--json"])).stdout)[0].name).toBe("before");
+      await d.stop();
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(join(d.dir, "config.json"), JSON.stringify({ name: "after" }));
+      await Bun.sleep(1100); // the new card is issued at least a second later
+      const d2 = await startCell({ root: d.root, listen: { host: "127.0.0.1", port } });
+      try {
+        const list = JSON.parse((await e.cli(["peers", "--probe", "--json"])).stdout);
+        expect(list[0].name).toBe("after");
+      } finally {
+        await d2.stop();
+      }
+    } finally {
+      await Promise.all([destroyCell(d), destroyCell(e)]);
+    }
+  }, 60_000);
+});

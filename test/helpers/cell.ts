@@ -68,7 +68,9 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, "config.json"), JSON.stringify(opts.config));
   }
-  const env = { GROVE_DIR: dir, GROVE_HOME: home, ...(opts.env ?? {}) };
+  // No mDNS unless a test asks for it (inside its own network namespace): multicast would
+  // leave the machine.
+  const env = { GROVE_DIR: dir, GROVE_HOME: home, GROVE_MDNS: "0", ...(opts.env ?? {}) };
   const cmd = opts.cmd ?? FROM_SOURCE;
   let out = "";
   const listen = opts.listen ?? { host: "127.0.0.1", port: 0 };

@@ -72,6 +72,8 @@ export function fleetApi(fleet: Fleet): Hono<WebEnv> {
 
   app.get("/peers", (c) => c.json(fleet.peers.list().map((p) => peerView(fleet, p))));
 
+  app.get("/nearby", (c) => c.json({ mdns: fleet.mdns !== null, cells: fleet.nearby() }));
+
   /** Probe every route of every peer now (what a sync round does first); returns the list. */
   app.post("/peers/probe", async (c) => {
     const report = await fleet.prober.round();
