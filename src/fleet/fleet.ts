@@ -13,7 +13,8 @@ import { SelfCard } from "./self-card.ts";
 import { PeerStore } from "./peer-store.ts";
 import { InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
-import { callPeer, PeerCallError } from "./peer-client.ts";
+import { callPeerRaw, PeerCallError } from "./peer-client.ts";
+import { openSealed, sealTo } from "../protocol/seal.ts";
 import { Prober } from "./prober.ts";
 import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 
@@ -26,6 +27,21 @@ export type PeerAction = (typeof PEER_ACTIONS)[number];
 export interface JoinRequest {
   secret: string;
   card: unknown;
+}
+
+/** HPKE `info` labels of the join exchange (DESIGN: nothing readable crosses the wire). */
+export const JOIN_INFO = "grove/v1/join";
+export const JOIN_REPLY_INFO = "grove/v1/join-reply";
+
+const enc = new TextEncoder();
+
+/** The `error` of a JSON refusal, for messages. */
+function errorText(body: Uint8Array): string {
+  try {
+    return String((JSON.parse(new TextDecoder().decode(body)) as { error?: unknown }).error ?? "refused");
+  } catch {
+    return "refused";
+  }
 }
 
 export class Fleet {
@@ -66,7 +82,8 @@ export class Fleet {
     this.invites.redeem(String(req.secret ?? ""), card.id);
     this.peers.upsert(card.id, card.name, JSON.stringify(card));
     log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
-    setTimeout(() => void this.prober.round().catch(() => {}), 0);
+    // No probe from this side yet: the joiner stores us only when our answer reaches it, so a
+    // ping now would be refused. Its own first round (and our next one) measures the routes.
     return this.self.get();
   }
 
@@ -97,8 +114,13 @@ export class Fleet {
     const errors: string[] = [];
     for (const route of token.routes) {
       try {
-        const ans = await callPeer<{ card: unknown }>(this.cell.keys, route, token.id, "POST", "/peer/join", { secret: token.secret, card: this.self.get() });
-        const card = verifyCard(ans.body.card, { expectId: token.id });
+        // The secret and our card travel sealed to the inviter's X25519 key from the token; its
+        // card comes back sealed to ours. The request and the answer are signed as always.
+        const body = await sealTo(fromHex(token.x25519), enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })), JOIN_INFO, this.cell.keys.id);
+        const ans = await callPeerRaw(this.cell.keys, route, token.id, "POST", "/peer/join", body);
+        if (ans.status !== 200) throw new PeerCallError(`cell ${token.id.slice(0, 8)} refused: ${errorText(ans.body)}`, ans.status === 401 ? 401 : 502);
+        const reply = await openSealed(this.cell.keys.x25519Secret, this.cell.keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
+        const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.peers.upsert(card.id, card.name, JSON.stringify(card));
         log("info", "joined", { peer: card.id.slice(0, 8), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
         void this.prober.round().catch(() => {}); // measure the new peer's routes right away

@@ -22,19 +22,21 @@ export class PeerCallError extends GroveError {
 }
 
 /**
- * Send `method path` with JSON `body` to the cell `peer` at `baseUrl` and return the raw answer
+ * Send `method path` with `body` (JSON-encoded, or bytes as they are, e.g. an HPKE-sealed
+ * message) to the cell `peer` at `baseUrl` and return the raw answer
  * once its signature checks out. Throws PeerCallError when the cell cannot be reached or when
  * the answer is not signed by `peer` for this request.
  */
 export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<Uint8Array>> {
   const url = new URL(path, baseUrl);
-  const raw = body === undefined || body === null ? null : new TextEncoder().encode(JSON.stringify(body));
+  const sealed = body instanceof Uint8Array;
+  const raw = body === undefined || body === null ? null : sealed ? body : new TextEncoder().encode(JSON.stringify(body));
   const headers: Record<string, string> = { ...signRequest(keys.ed25519Secret, keys.id, method, requestTarget(url), raw, { to: peer }) };
-  if (raw) headers["content-type"] = "application/json";
+  if (raw) headers["content-type"] = sealed ? "application/octet-stream" : "application/json";
   const t0 = performance.now();
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: raw, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    res = await fetch(url, { method, headers, body: raw as BodyInit | null, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
   } catch (e) {
     throw new PeerCallError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
   }

@@ -9,7 +9,8 @@ import { GroveError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import { HEADER, RequestVerifier, requestTarget, signResponse, type VerifyResult } from "../protocol/request-auth.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import { JOIN_INFO, JOIN_REPLY_INFO, type Fleet } from "../fleet/fleet.ts";
+import { openSealed, sealTo } from "../protocol/seal.ts";
 import type { WebEnv } from "./context.ts";
 
 /** Largest peer request body accepted here (chunk transfer gets its own limit later). */
@@ -59,23 +60,33 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     c.res = new Response(body, { status: c.res.status, headers });
   });
 
-  // Join: signed by the key in the joiner's card; the invite secret authorises it.
+  // Join: the body is sealed to this cell (HPKE) and holds {secret, card}; the request must be
+  // signed by the key in that card, and the invite secret authorises it. The answer (our card)
+  // is sealed to the joiner.
   app.post("/join", async (c) => {
     const body = await readBody(c);
     if (body instanceof Response) return body;
-    const req = parseJson<{ secret?: unknown; card?: { id?: unknown } }>(body);
-    const claimed = typeof req.card?.id === "string" && /^[0-9a-f]{64}$/.test(req.card.id) ? (req.card.id as CellId) : null;
-    if (!claimed || claimed !== c.req.header(HEADER.cell)) return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
-    const once = new RequestVerifier(new Map([[claimed, fromHex(claimed)]]), Date.now, { self: keys.id });
+    const signer = c.req.header(HEADER.cell) ?? "";
+    if (!/^[0-9a-f]{64}$/.test(signer)) return refuse(c, 401, "join must be signed by the joining cell", "malformed");
+    let req: { secret?: unknown; card?: { id?: unknown; x25519?: unknown } };
+    try {
+      req = JSON.parse(new TextDecoder().decode(await openSealed(keys.x25519Secret, keys.x25519Public, body, JOIN_INFO, signer)));
+    } catch {
+      return refuse(c, 400, "join body is not a message sealed to this cell", "bad_seal");
+    }
+    if (req.card?.id !== signer) return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
+    const once = new RequestVerifier(new Map([[signer, fromHex(signer)]]), Date.now, { self: keys.id });
     const v = once.verify({ method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
+    let card;
     try {
-      const card = fleet.acceptJoin(claimed, { secret: String(req.secret ?? ""), card: req.card });
-      return c.json({ card });
+      card = fleet.acceptJoin(signer as CellId, { secret: String(req.secret ?? ""), card: req.card });
     } catch (e) {
       if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
       throw e;
     }
+    const sealed = await sealTo(fromHex(String(req.card.x25519)), new TextEncoder().encode(JSON.stringify({ card })), JOIN_REPLY_INFO, keys.id);
+    return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
 
   // Everything else: a known peer's signature.

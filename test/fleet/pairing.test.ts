@@ -48,12 +48,16 @@ describe("invites", () => {
     }
     // Routes are measured: a probe round gives every peer a reachable best route with a latency
     // and, on first contact, a benchmark throughput; the records survive in peer_speeds.json.
-    const probed = JSON.parse((await a.cli(["peers", "--probe", "--json"])).stdout);
-    for (const p of probed) {
-      expect(p.best_route).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(p.latency_ms).toBeGreaterThan(0);
-      expect(p.mb_s).toBeGreaterThan(0);
-      expect(p.uptime_pct).toBe(100);
+    for (const x of [a, b, c]) {
+      const probed = JSON.parse((await x.cli(["peers", "--probe", "--json"])).stdout);
+      expect(probed.length).toBe(2);
+      for (const p of probed) {
+        expect(p.best_route).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(p.latency_ms).toBeGreaterThan(0);
+        expect(p.mb_s).toBeGreaterThan(0);
+        expect(p.uptime_pct).toBe(100);
+        expect(p.routes[0]).toMatchObject({ kind: "lan", reachable: true });
+      }
     }
     const speeds = JSON.parse(readFileSync(join(a.dir, "peer_speeds.json"), "utf8"));
     expect(Object.keys(speeds).sort()).toEqual([ib, ic].sort());
@@ -174,6 +178,54 @@ describe("peer API authentication (against a real cell)", () => {
     const r = await ping(keysOf(b), a, (await id(a)) as CellId, { tamper: "{}" });
     expect(r.status).toBe(401);
     expect(r.headers.get(HEADER.response)).toMatch(/^[0-9a-f]{128}$/);
+  });
+});
+
+describe("nothing readable crosses the wire", () => {
+  test("the join exchange is sealed: an observer sees neither the secret nor either card", async () => {
+    const seen: Uint8Array[] = [];
+    const tap = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const u = new URL(req.url);
+        const body = new Uint8Array(await req.arrayBuffer());
+        seen.push(body);
+        const upstream = await fetch(a.url + u.pathname + u.search, { method: req.method, headers: req.headers, body });
+        const answer = new Uint8Array(await upstream.arrayBuffer());
+        seen.push(answer);
+        return new Response(answer, { status: upstream.status, headers: upstream.headers });
+      },
+    });
+    const d = await startCell({ config: { name: "observed-joiner" } });
+    try {
+      const tok = (await a.cli(["invite"])).stdout.trim();
+      const t = JSON.parse(Buffer.from(tok.slice(7), "base64url").toString());
+      const viaTap = "grove1." + Buffer.from(JSON.stringify({ ...t, routes: [`http://127.0.0.1:${tap.port}`] })).toString("base64url");
+      expect((await d.cli(["join", viaTap])).code).toBe(0);
+      expect(seen.length).toBe(2);
+      const wire = Buffer.concat(seen).toString("latin1");
+      for (const secretOrName of [t.secret, "observed-joiner", (await id(d)).slice(0, 16), a.url.split(":").pop()!]) {
+        expect(wire.includes(secretOrName)).toBe(false);
+      }
+      expect(JSON.parse((await d.cli(["peers", "--json"])).stdout)[0].id).toBe(await id(a));
+    } finally {
+      tap.stop(true);
+      await destroyCell(d);
+    }
+  });
+});
+
+describe("mdns off", () => {
+  test("config mdns: false turns discovery off (no multicast, nearby says so)", async () => {
+    const q = await startCell({ config: { mdns: false }, env: { GROVE_MDNS: "1" } });
+    try {
+      const r = await q.api("/api/nearby");
+      expect(await r.json()).toEqual({ mdns: false, cells: [] });
+      expect((await q.cli(["nearby"])).stderr).toContain("mDNS is off");
+    } finally {
+      await destroyCell(q);
+    }
   });
 });
 
