@@ -15,6 +15,7 @@ import { InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
 import { callPeerRaw, PeerCallError } from "./peer-client.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
+import { JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { Prober } from "./prober.ts";
 import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 
@@ -29,9 +30,7 @@ export interface JoinRequest {
   card: unknown;
 }
 
-/** HPKE `info` labels of the join exchange (DESIGN: nothing readable crosses the wire). */
-export const JOIN_INFO = "grove/v1/join";
-export const JOIN_REPLY_INFO = "grove/v1/join-reply";
+
 
 const enc = new TextEncoder();
 

@@ -14,6 +14,8 @@ import type { Route } from "../net/route-score.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { callPeer, callPeerRaw } from "./peer-client.ts";
 import type { Fleet } from "./fleet.ts";
+import { CARD_INFO } from "../protocol/labels.ts";
+import { openSealed } from "../protocol/seal.ts";
 
 /** Size of the benchmark transfer (DESIGN: a real 256 KB transfer). */
 export const BENCH_BYTES = 256 * 1024;
@@ -106,8 +108,11 @@ export class Prober {
   /** Fetch the peer's current card; keep it when it is newer and says something new (addresses, build, capabilities). */
   private async refreshCard(peer: CellId, current: Card, url: string): Promise<void> {
     try {
-      const r = await callPeer<{ card: unknown }>(this.fleet.cell.keys, url, peer, "GET", "/peer/card", undefined, 5000);
-      const next = verifyCard(r.body.card, { expectId: peer });
+      const r = await callPeerRaw(this.fleet.cell.keys, url, peer, "GET", "/peer/card", undefined, 5000);
+      if (r.status !== 200) throw new Error(`answered ${r.status}`);
+      const keys = this.fleet.cell.keys;
+      const opened = await openSealed(keys.x25519Secret, keys.x25519Public, r.body, CARD_INFO, peer);
+      const next = verifyCard(JSON.parse(new TextDecoder().decode(opened)).card, { expectId: peer });
       if (isNewerCard(current, next) && cardChanged(current, next)) {
         this.fleet.peers.upsert(peer, next.name, JSON.stringify(next));
         log("info", "peer card updated", { peer: peer.slice(0, 8) });

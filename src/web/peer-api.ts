@@ -9,7 +9,8 @@ import { GroveError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import { HEADER, RequestVerifier, requestTarget, signResponse, type VerifyResult } from "../protocol/request-auth.ts";
-import { JOIN_INFO, JOIN_REPLY_INFO, type Fleet } from "../fleet/fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import { CARD_INFO, JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import type { WebEnv } from "./context.ts";
 
@@ -104,8 +105,14 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     await next();
   });
 
-  app.get("/card", (c) => c.json({ card: fleet.self.get() }));
-  app.post("/ping", (c) => c.json({ id: keys.id, time: Date.now(), echo: c.var.peerBody.byteLength ? parseJson<unknown>(c.var.peerBody) : null }));
+  // Our card, sealed to the asking peer (names and addresses are not for the network to read).
+  app.get("/card", async (c) => {
+    const peerCard = JSON.parse(fleet.peers.get(c.var.peer)!.card) as { x25519: string };
+    const sealed = await sealTo(fromHex(peerCard.x25519), new TextEncoder().encode(JSON.stringify({ card: fleet.self.get() })), CARD_INFO, keys.id);
+    return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  });
+  // The route probe: the body is ignored, the answer says only who and when.
+  app.post("/ping", (c) => c.json({ id: keys.id, time: Date.now() }));
   // Route benchmark: a real transfer of the requested size (at most 1 MiB) of random bytes.
   app.post("/bench", (c) => {
     const want = Number(parseJson<{ bytes?: unknown }>(c.var.peerBody).bytes);
