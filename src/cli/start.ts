@@ -8,7 +8,6 @@ import { ConfigError, loadConfig } from "../config/config.ts";
 import { openCell } from "../cell/cell.ts";
 import { createApp } from "../web/app.ts";
 import { Fleet } from "../fleet/fleet.ts";
-import { MdnsPresence } from "../net/mdns.ts";
 import { serve } from "../web/server.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
@@ -75,6 +74,7 @@ export const start: Command = {
     console.log(`Grove ${VERSION}: cell "${cell.config.name}" (${cell.keys.id.slice(0, 8)}) listening on ${host}:${server.port}`);
     console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);
     if (cell.config.mdns && process.env.GROVE_MDNS !== "0") {
+      const { MdnsPresence } = await import("../net/mdns.ts"); // loaded only when used
       fleet.mdns = new MdnsPresence({ id: cell.keys.id, name: cell.config.name, port: server.port!, interfaces: cell.config.mdns_interfaces });
       void fleet.mdns.start();
     }

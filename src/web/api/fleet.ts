@@ -1,25 +1,11 @@
 /** @module web/api/fleet — /api/invites, /api/join, /api/peers: pairing and the peer list for the CLI and dashboard. */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
-import { badRequest } from "../../core/errors.ts";
 import type { Fleet } from "../../fleet/fleet.ts";
 import type { PeerRow } from "../../fleet/peer-store.ts";
 import type { WebEnv } from "../context.ts";
+import { jsonBody } from "../json-body.ts";
 
-async function jsonBody<T>(c: Context<WebEnv>, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown = {};
-  const text = await c.req.text();
-  if (text.trim()) {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw badRequest("body must be JSON");
-    }
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) throw badRequest(`bad request body: ${r.error.issues[0]!.path.join(".") || "(root)"}: ${r.error.issues[0]!.message}`);
-  return r.data;
-}
 
 /** The peer as listed by `grove peers` and GET /api/peers. */
 export interface PeerView {

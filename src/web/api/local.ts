@@ -7,7 +7,7 @@
  * are NDJSON: `{"progress": {...}}` lines while working, then one `{"result": ...}` or
  * `{"error": "..."}` line. Problems found before work starts are plain 4xx JSON.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { badRequest, errorMessage, forbidden } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
@@ -15,25 +15,12 @@ import { ingest } from "../../ingest/ingest.ts";
 import { safePath } from "../../ingest/home-path.ts";
 import { exportFile, localDestination, localSource, readPieces } from "../../ingest/local-files.ts";
 import type { WebEnv } from "../context.ts";
+import { jsonBody } from "../json-body.ts";
 import { manifestFor } from "./files.ts";
 
 const PutBody = z.object({ source: z.string().min(1).max(4096), path: z.string().min(1).max(4096) }).strict();
 const GetBody = z.object({ path: z.string().min(1).max(4096), dest: z.string().min(1).max(4096), version: z.number().int().positive().optional(), sync: z.boolean().optional() }).strict();
 
-async function body<T>(c: Context<WebEnv>, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw badRequest("body must be JSON");
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw badRequest(`bad request body: ${i.path.join(".") || "(root)"}: ${i.message}`);
-  }
-  return r.data;
-}
 
 type Progress = { phase: string; done: number; total: number };
 
@@ -71,7 +58,7 @@ localApi.use("*", async (c, next) => {
 
 localApi.post("/put", async (c) => {
   const cell = c.var.cell;
-  const b = await body(c, PutBody);
+  const b = await jsonBody(c, PutBody);
   const path = safePath(b.path);
   const size = await localSource(b.source);
   if (size > cell.config.max_upload_bytes) throw badRequest(`${b.source} is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
@@ -88,7 +75,7 @@ localApi.post("/put", async (c) => {
 
 localApi.post("/get", async (c) => {
   const cell = c.var.cell;
-  const b = await body(c, GetBody);
+  const b = await jsonBody(c, GetBody);
   const path = safePath(b.path);
   const dest = await localDestination(b.dest, cell.layout.dir);
   const { manifest, version } = manifestFor(cell, path, b.version);
