@@ -1,6 +1,6 @@
 /**
  * @module net/mdns — finding cells on the local network: this cell advertises `_grove._tcp`
- * (cell id, name and port in TXT) with @homebridge/ciao, and browses for others with
+ * (cell id, name and port in TXT, the port in SRV too) with @homebridge/ciao, and browses for others with
  * bonjour-service (ciao only advertises). Nearby cells are only listed: pairing still needs an
  * invite, so a cell on the same Wi-Fi gains nothing by being found.
  */
@@ -35,7 +35,7 @@ export class MdnsPresence {
         name: `Grove ${this.self.name} ${this.self.id.slice(0, 8)}`,
         type: SERVICE_TYPE,
         port: this.self.port,
-        txt: { id: this.self.id, name: this.self.name, v: "1" },
+        txt: { id: this.self.id, name: this.self.name, port: String(this.self.port), v: "1" },
       });
       await this.service.advertise();
     } catch (e) {
