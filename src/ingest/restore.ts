@@ -68,8 +68,10 @@ export async function restorePieces(vault: Vault, m: Manifest, range?: ByteRange
 
   const window: Promise<Uint8Array>[] = [];
   let next = 0;
+  // Chunks verified ahead of the reader; each holds two recycled buffers while in flight.
+  const depth = Math.max(2, vault.pool.parallelism - 1);
   const fill = () => {
-    while (window.length < vault.pool.parallelism && next < refs.length) {
+    while (window.length < depth && next < refs.length) {
       const p = loadChunk(vault, m, key, refs[next++]!);
       p.catch(() => {}); // observed when its turn comes; avoid an unhandled rejection meanwhile
       window.push(p);
