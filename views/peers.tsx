@@ -46,7 +46,7 @@ export function InviteBox({ token, expires, forName }: { token: string; expires:
         Single-use, valid until {formatTime(expires)}. On {forName ? <strong>{forName}</strong> : "the other cell"}: <code>grove join TOKEN</code> or paste it
         in its Peers tab.
       </p>
-      <textarea id="invite-token" readonly rows={3}>{token}</textarea>
+      <textarea id="invite-token" readonly rows={5}>{token}</textarea>
       <button type="button" class="small" data-copy="#invite-token">Copy</button>
     </div>
   );
