@@ -1,5 +1,7 @@
 /** @module cli/start — `grove start`: run a cell in the foreground (dashboard, local API, peer API). */
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { recoveryPhrase } from "../cell/state-dir.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
@@ -65,11 +67,15 @@ export const start: Command = {
     const rt: RuntimeInfo = { pid: process.pid, url, host, port: server.port! };
     writeFileAtomicSync(layout.runtime, JSON.stringify(rt) + "\n", 0o600);
 
-    if (newPhrase) {
+    // Shown on the first start that comes up (a first start that failed, e.g. on a busy port,
+    // has not shown it yet), then never again here.
+    const shownMarker = join(layout.dir, ".phrase_shown");
+    if (newPhrase || !existsSync(shownMarker)) {
       console.log(`\nA new cell was created in ${layout.dir}.`);
       console.log("Your recovery phrase (shown once here; `grove recovery-phrase` prints it again):\n");
-      console.log(formatPhrase(newPhrase));
+      console.log(formatPhrase(newPhrase ?? recoveryPhrase(layout)));
       console.log("\nWrite it down and keep it offline: these 24 words restore this cell's identity and keys.\n");
+      writeFileAtomicSync(shownMarker, new Date().toISOString() + "\n", 0o600);
     }
     console.log(`Grove ${VERSION}: cell "${cell.config.name}" (${cell.keys.id.slice(0, 8)}) listening on ${host}:${server.port}`);
     console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);

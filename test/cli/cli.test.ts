@@ -47,6 +47,26 @@ describe("first start", () => {
   });
 });
 
+describe("a first start that fails", () => {
+  test("a busy port: clear error; the phrase is shown on the first start that comes up, then not again", async () => {
+    const root = tempRoot("grove-busy-");
+    const env = { GROVE_DIR: join(root, "dir"), GROVE_HOME: join(root, "home"), GROVE_MDNS: "0" };
+    const busy = await runGrove(FROM_SOURCE, ["start", "--port", String(cell.port), "--host", "127.0.0.1"], env);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(`port ${cell.port} on 127.0.0.1 is already in use`);
+    const up = await startCell({ root });
+    try {
+      expect(up.output()).toContain("recovery phrase");
+      await up.stop();
+      const again = await startCell({ root });
+      expect(again.output()).not.toContain("recovery phrase");
+      await again.stop();
+    } finally {
+      await destroyCell(up);
+    }
+  });
+});
+
 describe("identity", () => {
   test("grove id prints the full id alone; it is the hex of node.pub", async () => {
     const r = await cell.cli(["id"]);
