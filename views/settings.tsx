@@ -1,22 +1,12 @@
 /** @jsxImportSource hono/jsx */
 /** @module views/settings — the Settings tab: this cell's identity, build, storage and configuration. */
 import type { Config } from "../src/config/config.ts";
+import type { CellStatus } from "../src/web/api/status.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes } from "./format.ts";
 
-export interface CellFacts {
-  id: string;
-  version: string;
-  build: string;
-  crypto: string;
-  dir: string;
-  home: string;
-  files: number;
-  chunks: number;
-  stored_bytes: number;
-}
 
-export function SettingsPage(p: PageInfo & { facts: CellFacts; config: Config }) {
+export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config }) {
   const f = p.facts;
   return (
     <Layout {...p}>

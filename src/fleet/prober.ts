@@ -63,37 +63,26 @@ export class Prober {
       const card = JSON.parse(p.card) as Card;
       const routes = this.directRoutes(card);
       this.stats.speeds.retainRoutes(p.id, routes);
+      // Probe every route, record the round (peer_speeds per route, peer_health once), then
+      // benchmark the routes that answered and are due.
       const results: ProbeResult[] = [];
+      const at = Date.now();
       for (const url of routes) {
         report.routes_probed++;
-        const now = Date.now();
-        let rtt: number;
         try {
           const r = await callPeer(this.fleet.cell.keys, url, p.id, "POST", "/peer/ping", null, 5000);
-          rtt = r.latency_ms;
           results.push({ url, ok: true, latency_ms: r.latency_ms });
-          this.stats.speeds.recordProbe(p.id, url, true, r.latency_ms, now);
         } catch (e) {
           results.push({ url, ok: false, latency_ms: null });
-          this.stats.speeds.recordProbe(p.id, url, false, null, now);
           log("info", "route did not answer", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
-          continue;
-        }
-        if (this.stats.speeds.benchmarkDue(p.id, url, interval, now)) {
-          try {
-            const r = await callPeerRaw(this.fleet.cell.keys, url, p.id, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
-            if (r.status !== 200) throw new Error(`answered ${r.status}`);
-            // Throughput = bytes / transfer time, the transfer time being the call minus one
-            // round trip (signing, verifying and the request itself are in the ping as well).
-            const seconds = Math.max(0.0005, (r.latency_ms - rtt) / 1000);
-            this.stats.speeds.recordBenchmark(p.id, url, r.body.byteLength, seconds, Date.now());
-            report.benchmarks++;
-          } catch (e) {
-            log("warn", "route benchmark failed", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
-          }
         }
       }
-      if (results.length) this.stats.health.recordProbe(p.id, results.some((r) => r.ok), Date.now());
+      this.stats.recordRound(p.id, results, at);
+      for (const r of results) {
+        if (r.ok && this.stats.speeds.benchmarkDue(p.id, r.url, interval, at)) {
+          if (await this.benchmark(p.id, r.url, r.latency_ms!)) report.benchmarks++;
+        }
+      }
       const answered = results.find((r) => r.ok);
       if (answered) {
         report.reachable++;
@@ -103,6 +92,21 @@ export class Prober {
     }
     this.stats.save();
     return report;
+  }
+
+  /** A real 256 KB transfer over `url`; true when it was recorded. */
+  private async benchmark(peer: CellId, url: string, rtt: number): Promise<boolean> {
+    try {
+      const r = await callPeerRaw(this.fleet.cell.keys, url, peer, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
+      if (r.status !== 200) throw new Error(`answered ${r.status}`);
+      // Throughput = bytes / transfer time, the transfer time being the call minus one round
+      // trip (signing, verifying and the request itself are in the ping as well).
+      const seconds = Math.max(0.0005, (r.latency_ms - rtt) / 1000);
+      return this.stats.speeds.recordBenchmark(peer, url, r.body.byteLength, seconds, Date.now());
+    } catch (e) {
+      log("warn", "route benchmark failed", { peer: peer.slice(0, 8), url, why: errorMessage(e) });
+      return false;
+    }
   }
 
   /** Fetch the peer's current card; keep it when it is newer and says something new (addresses, build, capabilities). */

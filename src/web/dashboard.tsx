@@ -11,7 +11,7 @@ import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { getConnInfo } from "hono/bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
-import { buildHash, VERSION } from "../core/build-info.ts";
+import { cellStatus } from "./api/status.ts";
 import { badRequest, errorMessage, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
@@ -218,8 +218,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
 
   app.get("/settings", (c) => {
     const cell = c.var.cell;
-    const facts = { id: cell.keys.id, version: VERSION, build: buildHash(), crypto: cell.suite.name, dir: cell.layout.dir, home: cell.layout.home, ...cell.db.stats() };
-    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={facts} config={cell.config} />);
+    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(cell)} config={cell.config} />);
   });
 
   return app;
