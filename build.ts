@@ -7,14 +7,14 @@
  *   bun build.ts --targets linux-x64,darwin-arm64[,host]
  *
  * Every executable is self-contained: the Bun runtime, the bundled code (views and public
- * assets are imported as modules, SQL migrations as text), the crypto Worker and that
+ * assets are imported as modules, SQL migrations as text), the crypto and sync Workers and that
  * platform's libsodium addon. It runs from any directory with no node_modules around it.
  *
  * Baked in with `define`: GROVE_BUILD_HASH (sourceHash of the project, see core/source-hash.ts)
  * and GROVE_BUILD_TARGET (e.g. "linux-x64"); `grove --version` prints both.
  *
  * Two arrangements matter and are easy to break:
- *  - The crypto Worker. src/ingest/crypto-pool.ts starts `new URL("./crypto-worker.ts",
+ *  - The Workers (crypto, sync; same arrangement). src/ingest/crypto-pool.ts starts `new URL("./crypto-worker.ts",
  *    import.meta.url)`. Inside an executable every module's import.meta.url is the bundle's
  *    (`file:///$bunfs/root/<outfile name>`), and an extra entry point is stored under its path
  *    relative to the entry points' common folder, with a .js extension (by default
@@ -34,7 +34,8 @@ import { sourceHash } from "./src/core/source-hash.ts";
 const ROOT = import.meta.dir;
 const DIST = join(ROOT, "dist");
 const ENTRY = join(ROOT, "src", "cli.ts");
-const WORKER = join(ROOT, "src", "ingest", "crypto-worker.ts");
+/** Worker entry points, each stored flat next to the bundle (see "The Workers" above). */
+const WORKERS = [join(ROOT, "src", "ingest", "crypto-worker.ts"), join(ROOT, "src", "sync", "sync-worker.ts")];
 
 /** Cross-compilation targets: dist/grove-<name>. */
 export const TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"] as const;
@@ -106,7 +107,7 @@ async function buildOne(name: string, hash: string): Promise<Built> {
   const file = join(DIST, name === "host" ? "grove" : `grove-${name}`);
   const t0 = performance.now();
   const result = await Bun.build({
-    entrypoints: [ENTRY, WORKER],
+    entrypoints: [ENTRY, ...WORKERS],
     // Flat names inside the executable: the worker is /$bunfs/root/crypto-worker.js (see above).
     naming: { entry: "[name].[ext]" },
     compile: {

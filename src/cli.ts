@@ -17,8 +17,11 @@ import { invite } from "./cli/invite.ts";
 import { join } from "./cli/join.ts";
 import { peers } from "./cli/peers.ts";
 import { nearby } from "./cli/nearby.ts";
+import { sync } from "./cli/sync.ts";
+import { placement } from "./cli/placement.ts";
+import { recover } from "./cli/recover.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, nearby, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, nearby, sync, placement, recover, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

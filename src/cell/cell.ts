@@ -7,6 +7,8 @@ import { loadConfig, type Config } from "../config/config.ts";
 import { selectSuite, type CipherSuite } from "../crypto/index.ts";
 import { ChunkStore } from "../store/chunk-store.ts";
 import { PlacementDb } from "../store/placement-db.ts";
+import { HeldStore } from "../store/held-store.ts";
+import { Placements } from "../store/placements.ts";
 import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
 import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
@@ -20,6 +22,10 @@ export interface Cell {
   keys: CellKeys;
   db: PlacementDb;
   store: ChunkStore;
+  /** What this cell keeps for other cells. */
+  held: HeldStore;
+  /** Where our own chunks are in the fleet. */
+  placements: Placements;
   suite: CipherSuite;
   pool: CryptoPool;
   vault: Vault;
@@ -48,8 +54,10 @@ export function openCell(layout: Layout): OpenedCell {
   const pool = createPool(suite, config.crypto_workers, config.crypto);
   const buffers = new BufferPool(CHUNK_SIZE + TAG_SIZE, pool.parallelism * 2 + 2);
   const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers };
+  const held = new HeldStore(db.db, store, layout.backups, config.max_peer_storage_bytes);
+  const placements = new Placements(db.db);
   const cell: Cell = {
-    layout, config, keys, db, store, suite, pool, vault,
+    layout, config, keys, db, store, held, placements, suite, pool, vault,
     startedAt: Date.now(),
     close() {
       pool.close();

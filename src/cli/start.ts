@@ -1,5 +1,5 @@
 /** @module cli/start — `grove start`: run a cell in the foreground (dashboard, local API, peer API). */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { recoveryPhrase } from "../cell/state-dir.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from "../config/config.ts";
 import { openCell } from "../cell/cell.ts";
 import { createApp } from "../web/app.ts";
 import { Fleet } from "../fleet/fleet.ts";
+import { SyncService } from "../sync/sync-service.ts";
 import { serve } from "../web/server.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
@@ -29,6 +30,26 @@ Environment: GROVE_DIR, GROVE_HOME (default ~/GroveHome), GROVE_PORT.`;
 function parsePort(v: string, from: string): number {
   if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new CliError(`${from}: not a port number: ${v}`, 2);
   return Number(v);
+}
+
+/** A recovered cell (`grove recover`) rejoins the fleet through its invite before syncing. */
+async function rejoinAfterRecovery(path: string, fleet: Fleet): Promise<void> {
+  if (!existsSync(path)) return;
+  let state: { token?: string; at?: number };
+  try {
+    state = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    state = {};
+  }
+  if (!state.token) return;
+  try {
+    const card = await fleet.join(state.token);
+    console.log(`Recovery: rejoined the fleet through ${card.name} (${card.id.slice(0, 8)}); pulling manifests back…`);
+    writeFileAtomicSync(path, JSON.stringify({ at: state.at ?? Date.now(), joined: card.id }) + "\n", 0o600);
+  } catch (e) {
+    console.error(`Recovery: could not rejoin through the invite: ${(e as Error).message}`);
+    log("warn", "recovery: rejoin failed; known peers will still be asked", { why: (e as Error).message });
+  }
 }
 
 export const start: Command = {
@@ -84,14 +105,16 @@ export const start: Command = {
       fleet.mdns = new MdnsPresence({ id: cell.keys.id, name: cell.config.name, port: server.port!, interfaces: cell.config.mdns_interfaces });
       void fleet.mdns.start();
     }
-    fleet.prober.start(cell.config.sync_interval_s);
-    void fleet.prober.round().catch(() => {});
+    await rejoinAfterRecovery(layout.recovering, fleet);
+    const sync = new SyncService(fleet);
+    fleet.rounds = sync;
+    sync.start(cell.config.sync_interval_s);
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log("info", `stopping (${sig})`);
-        fleet.prober.stop();
+        sync.stop();
         void fleet.mdns?.stop();
         server.stop(true);
         rmSync(layout.runtime, { force: true });

@@ -18,7 +18,12 @@ export const ConfigSchema = z.object({
   /** Desired copies of each chunk in the fleet, counting this cell. */
   replication_factor: z.number().int().min(1).max(16).default(2),
   sync_interval_s: seconds.default(300),
+  /** A peer not heard from for this long no longer counts as holding copies (healing). */
   peer_lost_after_s: seconds.default(86400),
+  /** Bytes this cell keeps for other cells at most (their chunks and manifest backups). */
+  max_peer_storage_bytes: z.number().int().min(0).default(50 * 1024 ** 3),
+  /** Chunks challenged on each peer per sync round (audit; 0 = no audits). */
+  audit_sample: z.number().int().min(0).max(64).default(4),
   route_benchmark_interval_s: seconds.default(21600),
   /** URLs peers may use to reach this cell; empty = detect interface addresses. */
   advertise: z.array(url).default([]),

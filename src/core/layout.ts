@@ -22,6 +22,10 @@ export interface Layout {
   chunks: string;
   manifests: string;
   grants: string;
+  /** Manifest backups other cells keep here (sealed to them): backups/{owner}/{name}. */
+  backups: string;
+  /** Present while a recovered cell has not pulled its manifests back yet (`grove recover`). */
+  recovering: string;
   invites: string;
   models: string;
   tmp: string;
@@ -53,6 +57,8 @@ export function resolveLayout(env: Record<string, string | undefined> = process.
     chunks: p("chunks"),
     manifests: p("manifests"),
     grants: p("grants"),
+    backups: p("backups"),
+    recovering: p("recovering.json"),
     invites: p("invites"),
     models: p("models"),
     tmp: p("tmp"),

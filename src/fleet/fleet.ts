@@ -16,8 +16,20 @@ import { decodeToken, encodeToken } from "./invite-token.ts";
 import { callPeerRaw, PeerCallError } from "./peer-client.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import { JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
-import { Prober } from "./prober.ts";
+import { PeerStats } from "../net/peer-stats.ts";
+import type { Route } from "../net/route-score.ts";
 import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
+import type { RoundReport } from "./prober.ts";
+import type { SyncReport } from "../sync/round.ts";
+
+/** Runs probe and sync rounds (the sync Worker, see sync/sync-service). */
+export interface RoundRunner {
+  probe(): Promise<RoundReport>;
+  sync(): Promise<SyncReport>;
+  readonly running: boolean;
+  readonly last: SyncReport | null;
+  readonly lastError: string | null;
+}
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -48,7 +60,10 @@ export class Fleet {
   readonly peers: PeerStore;
   readonly invites: InviteStore;
   readonly verifier: RequestVerifier;
-  readonly prober: Prober;
+  /** Route and uptime figures, read-only here: the sync Worker measures and writes them. */
+  stats: PeerStats;
+  /** Set once the sync Worker runs; probe rounds go through it. */
+  rounds: RoundRunner | null = null;
   /** Local-network presence (mDNS); null when `mdns` is off. */
   mdns: MdnsPresence | null = null;
 
@@ -60,7 +75,25 @@ export class Fleet {
       self: cell.keys.id,
       notBefore: Date.now(),
     });
-    this.prober = new Prober(this);
+    this.stats = PeerStats.load(cell.layout);
+  }
+
+  /** Re-read peer_speeds.json / peer_health.json after the Worker wrote them. */
+  reloadStats(): void {
+    this.stats = PeerStats.load(this.cell.layout);
+  }
+
+  best(peer: CellId): Route | null {
+    return this.stats.speeds.best(peer);
+  }
+
+  uptimePct(peer: CellId): number | null {
+    return this.stats.health.uptimePct(peer);
+  }
+
+  /** A probe round now (through the Worker); a cell without one reports nothing probed. */
+  probe(): Promise<RoundReport> {
+    return this.rounds ? this.rounds.probe() : Promise.resolve({ peers: this.peers.list().length, reachable: 0, routes_probed: 0, benchmarks: 0, reached: [] });
   }
 
   /** A new single-use invite token. */
@@ -95,11 +128,7 @@ export class Fleet {
   peerAction(idOrPrefix: string, action: string): CellId {
     if (!(PEER_ACTIONS as readonly string[]).includes(action)) throw badRequest(`unknown action '${action}' (${PEER_ACTIONS.join(", ")})`);
     const p = this.peers.resolve(idOrPrefix);
-    if (action === "remove") {
-      this.peers.remove(p.id);
-      this.prober.stats.forget(p.id);
-      this.prober.stats.save();
-    }
+    if (action === "remove") this.peers.remove(p.id); // its stats go at the next round
     else this.peers.setFlag(p.id, action.endsWith("friend") ? "friend" : "favorite", !action.startsWith("un"));
     log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
     return p.id;
@@ -122,7 +151,7 @@ export class Fleet {
         const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.peers.upsert(card.id, card.name, JSON.stringify(card));
         log("info", "joined", { peer: card.id.slice(0, 8), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
-        void this.prober.round().catch(() => {}); // measure the new peer's routes right away
+        void this.probe().catch(() => {}); // measure the new peer's routes right away
         return card;
       } catch (e) {
         // A refusal from the right cell (used/expired/unknown invite) is final; a dead route is not.

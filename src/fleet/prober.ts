@@ -2,8 +2,8 @@
  * @module fleet/prober — measures every route to every peer: a signed ping for latency and
  * reachability each round, and a real 256 KB transfer when a route's benchmark is due
  * (`route_benchmark_interval_s`). Results go to peer_speeds.json / peer_health.json, from
- * which `best_route` is chosen (net/route-score). The sync Worker (issue 4) will call a round;
- * until then the cell runs one every `sync_interval_s` and after each pairing.
+ * which `best_route` is chosen (net/route-score). A round is the first step of every sync round,
+ * so it runs in the sync Worker (sync/sync-worker), the only writer of those two files.
  */
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -13,7 +13,10 @@ import { PeerStats, type ProbeResult } from "../net/peer-stats.ts";
 import type { Route } from "../net/route-score.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { callPeer, callPeerRaw } from "./peer-client.ts";
-import type { Fleet } from "./fleet.ts";
+import type { PeerStore } from "./peer-store.ts";
+import type { CellKeys } from "../cell/state-dir.ts";
+import type { Config } from "../config/config.ts";
+import type { Layout } from "../core/layout.ts";
 import { CARD_INFO } from "../protocol/labels.ts";
 import { openSealed } from "../protocol/seal.ts";
 
@@ -25,15 +28,24 @@ export interface RoundReport {
   reachable: number;
   routes_probed: number;
   benchmarks: number;
+  /** Peers that answered, with the best route to use now. */
+  reached: { id: CellId; url: string }[];
+}
+
+/** What a probe round needs of the cell. */
+export interface ProberContext {
+  keys: CellKeys;
+  config: Config;
+  layout: Layout;
+  peers: PeerStore;
 }
 
 export class Prober {
   readonly stats: PeerStats;
   private running: Promise<RoundReport> | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private fleet: Fleet) {
-    this.stats = PeerStats.load(fleet.cell.layout);
+  constructor(private ctx: ProberContext) {
+    this.stats = PeerStats.load(ctx.layout);
   }
 
   /** Routes we can try directly now (relay routes arrive with the relay issue). */
@@ -56,9 +68,13 @@ export class Prober {
   }
 
   private async doRound(): Promise<RoundReport> {
-    const report: RoundReport = { peers: 0, reachable: 0, routes_probed: 0, benchmarks: 0 };
-    const interval = this.fleet.cell.config.route_benchmark_interval_s;
-    for (const p of this.fleet.peers.list()) {
+    const report: RoundReport = { peers: 0, reachable: 0, routes_probed: 0, benchmarks: 0, reached: [] };
+    const interval = this.ctx.config.route_benchmark_interval_s;
+    const peers = this.ctx.peers.list();
+    // Peers removed since the last round leave the stats files too.
+    const known = new Set<string>(peers.map((p) => p.id));
+    for (const id of new Set([...this.stats.speeds.peers(), ...this.stats.health.peers()])) if (!known.has(id)) this.stats.forget(id);
+    for (const p of peers) {
       report.peers++;
       const card = JSON.parse(p.card) as Card;
       const routes = this.directRoutes(card);
@@ -70,7 +86,7 @@ export class Prober {
       for (const url of routes) {
         report.routes_probed++;
         try {
-          const r = await callPeer(this.fleet.cell.keys, url, p.id, "POST", "/peer/ping", null, 5000);
+          const r = await callPeer(this.ctx.keys, url, p.id, "POST", "/peer/ping", null, 5000);
           results.push({ url, ok: true, latency_ms: r.latency_ms });
         } catch (e) {
           results.push({ url, ok: false, latency_ms: null });
@@ -86,8 +102,10 @@ export class Prober {
       const answered = results.find((r) => r.ok);
       if (answered) {
         report.reachable++;
-        this.fleet.peers.seen(p.id);
+        this.ctx.peers.seen(p.id);
         await this.refreshCard(p.id, card, answered.url);
+        const best = this.stats.speeds.best(p.id);
+        report.reached.push({ id: p.id, url: best?.reachable ? best.url : answered.url });
       }
     }
     this.stats.save();
@@ -97,7 +115,7 @@ export class Prober {
   /** A real 256 KB transfer over `url`; true when it was recorded. */
   private async benchmark(peer: CellId, url: string, rtt: number): Promise<boolean> {
     try {
-      const r = await callPeerRaw(this.fleet.cell.keys, url, peer, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
+      const r = await callPeerRaw(this.ctx.keys, url, peer, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
       if (r.status !== 200) throw new Error(`answered ${r.status}`);
       // Throughput = bytes / transfer time, the transfer time being the call minus one round
       // trip (signing, verifying and the request itself are in the ping as well).
@@ -112,35 +130,17 @@ export class Prober {
   /** Fetch the peer's current card; keep it when it is newer and says something new (addresses, build, capabilities). */
   private async refreshCard(peer: CellId, current: Card, url: string): Promise<void> {
     try {
-      const r = await callPeerRaw(this.fleet.cell.keys, url, peer, "GET", "/peer/card", undefined, 5000);
+      const r = await callPeerRaw(this.ctx.keys, url, peer, "GET", "/peer/card", undefined, 5000);
       if (r.status !== 200) throw new Error(`answered ${r.status}`);
-      const keys = this.fleet.cell.keys;
+      const keys = this.ctx.keys;
       const opened = await openSealed(keys.x25519Secret, keys.x25519Public, r.body, CARD_INFO, peer);
       const next = verifyCard(JSON.parse(new TextDecoder().decode(opened)).card, { expectId: peer });
       if (isNewerCard(current, next) && cardChanged(current, next)) {
-        this.fleet.peers.upsert(peer, next.name, JSON.stringify(next));
+        this.ctx.peers.upsert(peer, next.name, JSON.stringify(next));
         log("info", "peer card updated", { peer: peer.slice(0, 8) });
       }
     } catch (e) {
       log("warn", "could not refresh a peer's card", { peer: peer.slice(0, 8), why: errorMessage(e) });
     }
-  }
-
-  best(peer: CellId): Route | null {
-    return this.stats.speeds.best(peer);
-  }
-
-  uptimePct(peer: CellId): number | null {
-    return this.stats.health.uptimePct(peer);
-  }
-
-  /** Run a round every `intervalS` seconds (and not twice at once). */
-  start(intervalS: number): void {
-    this.timer = setInterval(() => void this.round().catch((e) => log("error", `probe round failed: ${errorMessage(e)}`)), intervalS * 1000);
-    this.timer.unref?.();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
   }
 }

@@ -2,3 +2,7 @@
 export const JOIN_INFO = "grove/v1/join";
 export const JOIN_REPLY_INFO = "grove/v1/join-reply";
 export const CARD_INFO = "grove/v1/card";
+/** Sync requests and answers between cells: `${SYNC_INFO}/${name}` and `${SYNC_INFO}/${name}/reply`. */
+export const SYNC_INFO = "grove/v1/sync";
+/** Manifest backups, sealed by a cell to itself and kept by its peers. */
+export const BACKUP_INFO = "grove/v1/backup";

@@ -144,6 +144,51 @@ export class PlacementDb {
     })();
   }
 
+  /** A manifest restored from a backup (its chunks are not here yet). False when already known. */
+  importManifest(v: Omit<NewVersion, "path"> & { path: string }): boolean {
+    return this.db.transaction(() => {
+      if (this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(v.manifestHash)) return false;
+      this.db
+        .query(
+          `INSERT INTO manifests (manifest_hash, source_path, file_hash, total_size, chunk_count, manifest_file, owner, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(v.manifestHash, v.path, v.fileHash, v.totalSize, v.chunks.length, v.manifestFile, v.owner, v.createdAt);
+      const insRef = this.db.query("INSERT INTO manifest_chunks (manifest_hash, idx, chunk_hash) VALUES (?, ?, ?)");
+      for (const c of v.chunks) insRef.run(v.manifestHash, c.index, c.hash);
+      return true;
+    })();
+  }
+
+  /** Every history row (the manifest backup's index). */
+  allVersions(): { path: string; version: number; manifest_hash: ManifestHash | null; at: number }[] {
+    return this.db.query("SELECT path, version, manifest_hash, at FROM file_versions ORDER BY path, version").all() as {
+      path: string; version: number; manifest_hash: ManifestHash | null; at: number;
+    }[];
+  }
+
+  /** Restore history rows not yet here whose manifest is known (or that record a deletion). Returns how many. */
+  importVersions(rows: readonly { path: string; version: number; manifest_hash: ManifestHash | null; at: number }[]): number {
+    let n = 0;
+    this.db.transaction(() => {
+      const has = this.db.query("SELECT 1 FROM file_versions WHERE path = ? AND version = ?");
+      const known = this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?");
+      const ins = this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)");
+      for (const r of rows) {
+        if (has.get(r.path, r.version)) continue;
+        if (r.manifest_hash !== null && !known.get(r.manifest_hash)) continue;
+        ins.run(r.path, r.version, r.manifest_hash, r.at);
+        n++;
+      }
+    })();
+    return n;
+  }
+
+  /** Hashes of every manifest this cell owns. */
+  ownManifests(owner: string): ManifestHash[] {
+    return (this.db.query("SELECT manifest_hash FROM manifests WHERE owner = ?").values(owner) as [ManifestHash][]).map((r) => r[0]);
+  }
+
   /** Totals for the status page. */
   stats(): { files: number; chunks: number; stored_bytes: number } {
     const c = this.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM chunks").get() as { n: number; bytes: number };

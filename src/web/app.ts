@@ -16,6 +16,7 @@ import { filesApi } from "./api/files.ts";
 import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
 import { fleetApi } from "./api/fleet.ts";
+import { syncApi } from "./api/sync.ts";
 import { peerApi } from "./peer-api.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
@@ -41,6 +42,7 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   api.route("/files", filesApi);
   api.route("/local", localApi);
   api.route("/", fleetApi(fleet));
+  api.route("/", syncApi(fleet));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

@@ -12,12 +12,19 @@ import { HEADER, RequestVerifier, requestTarget, signResponse, type VerifyResult
 import type { Fleet } from "../fleet/fleet.ts";
 import { CARD_INFO, JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
-import type { WebEnv } from "./context.ts";
+import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
+import { MAX_BACKUP_BYTES } from "../sync/wire.ts";
+import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
 
-/** Largest peer request body accepted here (chunk transfer gets its own limit later). */
+/** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
 export const MAX_PEER_BODY = 1024 * 1024;
 
-type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array } };
+/** Largest body for a request path: a sealed chunk, a manifest backup, or MAX_PEER_BODY. */
+export function bodyLimit(path: string): number {
+  if (path.startsWith("/peer/sync/chunks/")) return CHUNK_SIZE + TAG_SIZE;
+  if (path.startsWith("/peer/sync/backup/")) return MAX_BACKUP_BYTES;
+  return MAX_PEER_BODY;
+}
 
 function refuse(c: Context<PeerEnv>, status: number, message: string, reason: string): Response {
   log("warn", `peer request refused: ${message}`, { path: c.req.path, reason, from: c.req.header(HEADER.cell)?.slice(0, 8) ?? "?" });
@@ -25,10 +32,11 @@ function refuse(c: Context<PeerEnv>, status: number, message: string, reason: st
 }
 
 async function readBody(c: Context<PeerEnv>): Promise<Uint8Array | Response> {
+  const max = bodyLimit(c.req.path);
   const len = Number(c.req.header("content-length") ?? 0);
-  if (len > MAX_PEER_BODY) return refuse(c, 413, `body over ${MAX_PEER_BODY} bytes`, "too_large");
+  if (len > max) return refuse(c, 413, `body over ${max} bytes`, "too_large");
   const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.byteLength > MAX_PEER_BODY) return refuse(c, 413, `body over ${MAX_PEER_BODY} bytes`, "too_large");
+  if (body.byteLength > max) return refuse(c, 413, `body over ${max} bytes`, "too_large");
   return body;
 }
 
@@ -51,6 +59,7 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     } catch (e) {
       const status = e instanceof GroveError ? e.status : 500;
       if (status >= 500) log("error", `peer API: ${errorMessage(e)}`);
+      else log("warn", `peer request refused: ${errorMessage(e)}`, { path: c.req.path, status, from: c.var.peer?.slice(0, 8) ?? "?" });
       c.res = c.json({ error: errorMessage(e) }, status as 400);
     }
     const nonce = c.req.header(HEADER.nonce);
@@ -121,6 +130,7 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     for (let o = 0; o < want; o += 65536) crypto.getRandomValues(data.subarray(o, Math.min(want, o + 65536)));
     return c.body(data, 200, { "Content-Type": "application/octet-stream" });
   });
+  app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store }));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

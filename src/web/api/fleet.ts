@@ -24,8 +24,8 @@ export interface PeerView {
 }
 
 export function peerView(fleet: Fleet, p: PeerRow): PeerView {
-  const best = fleet.prober.best(p.id);
-  const measured = fleet.prober.stats.speeds.routes(p.id);
+  const best = fleet.best(p.id);
+  const measured = fleet.stats.speeds.routes(p.id);
   const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
   return {
     id: p.id,
@@ -35,7 +35,7 @@ export function peerView(fleet: Fleet, p: PeerRow): PeerView {
     best_route: best?.url ?? null,
     latency_ms: round(best?.latency_ms ?? null),
     mb_s: round(best?.mb_s ?? null),
-    uptime_pct: round(fleet.prober.uptimePct(p.id)),
+    uptime_pct: round(fleet.uptimePct(p.id)),
     routes: measured.map((r) => ({ url: r.url, kind: r.kind, reachable: r.reachable, latency_ms: round(r.latency_ms), mb_s: round(r.mb_s) })),
     last_seen: p.last_seen,
     added_at: p.added_at,
@@ -62,7 +62,7 @@ export function fleetApi(fleet: Fleet): Hono<WebEnv> {
 
   /** Probe every route of every peer now (what a sync round does first); returns the list. */
   app.post("/peers/probe", async (c) => {
-    const report = await fleet.prober.round();
+    const report = await fleet.probe();
     return c.json({ report, peers: fleet.peers.list().map((p) => peerView(fleet, p)) });
   });
 

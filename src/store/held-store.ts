@@ -1,0 +1,165 @@
+/**
+ * @module store/held-store — what this cell keeps for other cells: their sealed chunks (bytes in
+ * chunks/, one `held` row per owner) and their manifest backups (sealed to them, bytes in
+ * backups/{owner}/{name}). Enforces `max_peer_storage_bytes`; removes a chunk's file only when no
+ * owner, and not this cell itself, still needs it.
+ */
+import type { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { join } from "node:path";
+import { GroveError } from "../core/errors.ts";
+import { writeFileAtomicSync } from "../core/atomic.ts";
+import { isHex64, type CellId, type ChunkHash } from "../core/types.ts";
+import type { ChunkStore } from "./chunk-store.ts";
+
+export type BackupKind = "manifest" | "index";
+
+/** Room left on the disk below which nothing is accepted for others. */
+export const MIN_FREE_BYTES = 1024 ** 3;
+
+/** Refused for lack of room (the peer's cap or the disk): the owner places elsewhere. */
+export class StorageFullError extends GroveError {
+  constructor(message: string) {
+    super(message, 507, "storage_full");
+  }
+}
+
+export interface HeldTotals {
+  owner: CellId;
+  chunks: number;
+  chunk_bytes: number;
+  backups: number;
+  backup_bytes: number;
+}
+
+export class HeldStore {
+  constructor(
+    private db: Database,
+    private chunks: ChunkStore,
+    private backupsDir: string,
+    private maxBytes: number,
+  ) {}
+
+  /** Bytes kept for all other cells together (chunks + backups). */
+  totalBytes(): number {
+    const c = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held").get() as { n: number };
+    const b = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM backups").get() as { n: number };
+    return c.n + b.n;
+  }
+
+  /** Throws StorageFullError when `bytes` more would pass the cap or leave the disk too full. */
+  private checkRoom(bytes: number): void {
+    const used = this.totalBytes();
+    if (used + bytes > this.maxBytes) {
+      throw new StorageFullError(`storage for other cells is full (${used + bytes} > max_peer_storage_bytes ${this.maxBytes})`);
+    }
+    try {
+      const s = statfsSync(this.chunks.root);
+      if (s.bavail * s.bsize - bytes < MIN_FREE_BYTES) throw new StorageFullError("this cell's disk is nearly full");
+    } catch (e) {
+      if (e instanceof StorageFullError) throw e;
+    }
+  }
+
+  has(owner: CellId, hash: ChunkHash): boolean {
+    return this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?").get(owner, hash) !== null;
+  }
+
+  /**
+   * Keep `sealed` (already checked to be named `hash`) for `owner`. Returns false when it was
+   * already kept for that owner. The bytes are durable before the row is written.
+   */
+  async putChunk(owner: CellId, hash: ChunkHash, sealed: Uint8Array): Promise<boolean> {
+    if (this.has(owner, hash) && this.chunks.has(hash)) return false;
+    this.checkRoom(sealed.byteLength);
+    const { durable } = await this.chunks.putStaged(hash, sealed);
+    await durable;
+    this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)").run(owner, hash, sealed.byteLength, Date.now());
+    return true;
+  }
+
+  /** Names (and sizes) of the chunks kept for `owner`, ascending. */
+  chunksOf(owner: CellId): { hash: ChunkHash; size: number }[] {
+    return this.db.query("SELECT chunk_hash AS hash, size FROM held WHERE owner = ? ORDER BY chunk_hash").all(owner) as { hash: ChunkHash; size: number }[];
+  }
+
+  /** Stop keeping `hashes` for `owner`; files nobody needs any more are deleted. Returns how many rows went. */
+  release(owner: CellId, hashes: readonly ChunkHash[]): number {
+    let n = 0;
+    const del = this.db.query("DELETE FROM held WHERE owner = ? AND chunk_hash = ?");
+    this.db.transaction(() => {
+      for (const h of hashes) n += del.run(owner, h).changes;
+    })();
+    for (const h of hashes) this.collect(h);
+    return n;
+  }
+
+  /** A copy that failed its own check: forget it for every owner and delete the file. */
+  dropCorrupt(hash: ChunkHash): void {
+    this.db.query("DELETE FROM held WHERE chunk_hash = ?").run(hash);
+    const own = this.db.query("SELECT 1 FROM chunks WHERE hash = ?").get(hash);
+    if (own) this.db.query("DELETE FROM chunks WHERE hash = ?").run(hash);
+    rmSync(this.chunks.path(hash), { force: true });
+  }
+
+  /** Delete chunk `hash`'s file when no owner row and no local (own) row refers to it. */
+  private collect(hash: ChunkHash): void {
+    const still = this.db.query("SELECT 1 FROM held WHERE chunk_hash = ? UNION ALL SELECT 1 FROM chunks WHERE hash = ? LIMIT 1").get(hash, hash);
+    if (!still) rmSync(this.chunks.path(hash), { force: true });
+  }
+
+  // ---- manifest backups -------------------------------------------------------------------
+
+  private backupPath(owner: CellId, name: string): string {
+    if (!isHex64(owner) || !isHex64(name)) throw new GroveError("backup names are 64 hex characters", 400, "bad_request");
+    return join(this.backupsDir, owner, name);
+  }
+
+  /** Keep a sealed backup blob for `owner`. A new index replaces the previous one. */
+  putBackup(owner: CellId, kind: BackupKind, name: string, blob: Uint8Array): void {
+    const p = this.backupPath(owner, name);
+    const old = kind === "index" ? (this.db.query("SELECT name, size FROM backups WHERE owner = ? AND kind = 'index'").get(owner) as { name: string; size: number } | null) : null;
+    const existing = this.db.query("SELECT size FROM backups WHERE owner = ? AND name = ?").get(owner, name) as { size: number } | null;
+    this.checkRoom(blob.byteLength - (existing?.size ?? 0) - (old && old.name !== name ? old.size : 0));
+    mkdirSync(join(this.backupsDir, owner), { recursive: true, mode: 0o700 });
+    writeFileAtomicSync(p, blob, 0o600);
+    this.db.transaction(() => {
+      if (old && old.name !== name) this.db.query("DELETE FROM backups WHERE owner = ? AND name = ?").run(owner, old.name);
+      this.db.query("INSERT OR REPLACE INTO backups (owner, name, kind, size, stored_at) VALUES (?, ?, ?, ?, ?)").run(owner, name, kind, blob.byteLength, Date.now());
+    })();
+    if (old && old.name !== name) rmSync(this.backupPath(owner, old.name), { force: true });
+  }
+
+  /** Names of every backup kept for `owner`. */
+  backupsOf(owner: CellId): { name: string; kind: BackupKind }[] {
+    return this.db.query("SELECT name, kind FROM backups WHERE owner = ? ORDER BY name").all(owner) as { name: string; kind: BackupKind }[];
+  }
+
+  /** The blob, or null. `name` "index" means the owner's current index. */
+  getBackup(owner: CellId, name: string): { name: string; blob: Uint8Array } | null {
+    const row = (name === "index"
+      ? this.db.query("SELECT name FROM backups WHERE owner = ? AND kind = 'index'").get(owner)
+      : this.db.query("SELECT name FROM backups WHERE owner = ? AND name = ?").get(owner, name)) as { name: string } | null;
+    if (!row) return null;
+    const p = this.backupPath(owner, row.name);
+    if (!existsSync(p)) return null;
+    return { name: row.name, blob: new Uint8Array(readFileSync(p)) };
+  }
+
+  /** Per owner: what we keep for it (the Storage tab). */
+  totals(): HeldTotals[] {
+    const rows = new Map<string, HeldTotals>();
+    const get = (owner: string) => {
+      let t = rows.get(owner);
+      if (!t) rows.set(owner, (t = { owner: owner as CellId, chunks: 0, chunk_bytes: 0, backups: 0, backup_bytes: 0 }));
+      return t;
+    };
+    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM held GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {
+      Object.assign(get(r.owner), { chunks: r.n, chunk_bytes: r.bytes });
+    }
+    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM backups GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {
+      Object.assign(get(r.owner), { backups: r.n, backup_bytes: r.bytes });
+    }
+    return [...rows.values()];
+  }
+}

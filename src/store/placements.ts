@@ -1,0 +1,82 @@
+/**
+ * @module store/placements — the owner's side of replication in placement.db: which of our own
+ * chunks are on which peers, as each peer confirmed (a stored push, an inventory listing), and
+ * which of them this cell holds itself (`chunks`).
+ */
+import type { Database } from "bun:sqlite";
+import type { CellId, ChunkHash } from "../core/types.ts";
+import { bucketOf } from "../sync/set-digest.ts";
+
+export interface OwnChunk {
+  hash: ChunkHash;
+  /** Sealed size when held here, else null (then it can be pulled, not pushed). */
+  local_size: number | null;
+}
+
+export class Placements {
+  constructor(private db: Database) {}
+
+  /** Every chunk referenced by any version of our own manifests (history included). */
+  ownChunks(owner: CellId): OwnChunk[] {
+    return this.db
+      .query(
+        `SELECT DISTINCT mc.chunk_hash AS hash, c.size AS local_size
+         FROM manifest_chunks mc
+         JOIN manifests m ON m.manifest_hash = mc.manifest_hash
+         LEFT JOIN chunks c ON c.hash = mc.chunk_hash
+         WHERE m.owner = ?`,
+      )
+      .all(owner) as OwnChunk[];
+  }
+
+  /** Chunk names the peer confirmed holding for us, ascending. */
+  on(peer: CellId): ChunkHash[] {
+    return (this.db.query("SELECT chunk_hash FROM placements WHERE cell_id = ? ORDER BY chunk_hash").values(peer) as [ChunkHash][]).map((r) => r[0]);
+  }
+
+  /** Every (chunk, peer) record. */
+  all(): { chunk_hash: ChunkHash; cell_id: CellId; confirmed_at: number }[] {
+    return this.db.query("SELECT chunk_hash, cell_id, confirmed_at FROM placements").all() as { chunk_hash: ChunkHash; cell_id: CellId; confirmed_at: number }[];
+  }
+
+  confirm(peer: CellId, hash: ChunkHash, at = Date.now()): void {
+    this.db.query("INSERT OR REPLACE INTO placements (chunk_hash, cell_id, confirmed_at) VALUES (?, ?, ?)").run(hash, peer, at);
+  }
+
+  drop(peer: CellId, hash: ChunkHash): void {
+    this.db.query("DELETE FROM placements WHERE chunk_hash = ? AND cell_id = ?").run(hash, peer);
+  }
+
+  /** Forget everything recorded for `peer` (it was removed from the fleet). */
+  dropPeer(peer: CellId): void {
+    this.db.query("DELETE FROM placements WHERE cell_id = ?").run(peer);
+  }
+
+  /**
+   * The peer's listing of some buckets is the truth for those buckets: records there are
+   * replaced by `listed`. Returns how many records were added and removed.
+   */
+  replaceBuckets(peer: CellId, buckets: readonly number[], listed: readonly ChunkHash[], at = Date.now()): { added: number; removed: number } {
+    const want = new Set(buckets);
+    const current = this.on(peer).filter((h) => want.has(bucketOf(h)));
+    const next = new Set(listed.filter((h) => want.has(bucketOf(h))));
+    const cur = new Set(current);
+    let added = 0;
+    let removed = 0;
+    this.db.transaction(() => {
+      for (const h of current) if (!next.has(h)) (this.drop(peer, h), removed++);
+      for (const h of next) if (!cur.has(h)) (this.confirm(peer, h, at), added++);
+    })();
+    return { added, removed };
+  }
+
+  /** Record that this cell holds chunk `hash` itself (pulled back from a peer). */
+  addLocal(hash: ChunkHash, size: number): void {
+    this.db.query("INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)").run(hash, size, Date.now());
+  }
+
+  /** This cell's own copy is gone (missing or damaged file). */
+  dropLocal(hash: ChunkHash): void {
+    this.db.query("DELETE FROM chunks WHERE hash = ?").run(hash);
+  }
+}

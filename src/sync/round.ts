@@ -1,0 +1,403 @@
+/**
+ * @module sync/round — one opp sync round (DESIGN: Placement, sync, healing; the seed's steps):
+ *
+ *   1. resolve peers, probe every route, benchmark routes when due   (fleet/prober)
+ *   2. per reachable peer: compare inventories by digest, list only differing buckets
+ *   3. recovering cell: restore manifests from the newest backup index
+ *   4. audit a random sample of our chunks on each peer
+ *   5. pull our chunks we lack from peers holding them
+ *   6. plan (factor, favorites, score, strict cap, lost peers) -> push, release
+ *   7. back up our manifests (sealed to ourselves) where a peer lacks them
+ *   8. check for updates (peers running another build; self-update is a later capability)
+ *
+ * Runs in the sync Worker; everything it learns goes to placement.db and the stats files.
+ */
+import { existsSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import type { CellId, ChunkHash, ManifestHash } from "../core/types.ts";
+import type { CellKeys } from "../cell/state-dir.ts";
+import type { Config } from "../config/config.ts";
+import type { Layout } from "../core/layout.ts";
+import { buildHash } from "../core/build-info.ts";
+import type { PlacementDb } from "../store/placement-db.ts";
+import type { ChunkStore } from "../store/chunk-store.ts";
+import type { Placements } from "../store/placements.ts";
+import type { PeerStore } from "../fleet/peer-store.ts";
+import { PeerCallError } from "../fleet/peer-client.ts";
+import type { Prober } from "../fleet/prober.ts";
+import type { Card } from "../protocol/card.ts";
+import { routeScore } from "../net/route-score.ts";
+import { differingBuckets, digestSet, inBuckets } from "./set-digest.ts";
+import { planPlacement, type PlanChunk, type PlanPeer } from "./placement-plan.ts";
+import { PeerLink } from "./peer-link.ts";
+import { applyIndex, currentIndex, importManifest, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
+import { auditProof } from "./wire.ts";
+
+export interface SyncContext {
+  keys: CellKeys;
+  config: Config;
+  layout: Layout;
+  db: PlacementDb;
+  store: ChunkStore;
+  peers: PeerStore;
+  placements: Placements;
+  prober: Prober;
+}
+
+export interface SyncReport {
+  started_at: number;
+  duration_ms: number;
+  peers: number;
+  reached: number;
+  routes_probed: number;
+  benchmarks: number;
+  chunks_pushed: number;
+  bytes_pushed: number;
+  chunks_pulled: number;
+  bytes_pulled: number;
+  /** Pushes that replaced a copy on a lost peer or one that failed its audit. */
+  healed: number;
+  released: number;
+  audited: number;
+  audit_failed: number;
+  backups_pushed: number;
+  restored: { manifests: number; versions: number; peers: number } | null;
+  /** After the round: chunks below the replication factor, and chunks with no copy known. */
+  under_replicated: number;
+  missing: number;
+  /** Peers whose card names another build than ours (self-update lands later). */
+  other_builds: number;
+  /** Sync message bodies sent / received (chunks included). */
+  bytes_sent: number;
+  bytes_received: number;
+  errors: string[];
+}
+
+/** Chunk transfers in flight at once (per round). */
+const PUSH_PARALLEL = 3;
+
+async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+export class SyncRound {
+  private report!: SyncReport;
+  private links = new Map<CellId, PeerLink>();
+  /** Peers that failed a call this round: not tried again until the next. */
+  private failed = new Set<CellId>();
+
+  constructor(private ctx: SyncContext) {}
+
+  private get backupCtx(): BackupContext {
+    return { keys: this.ctx.keys, db: this.ctx.db, peers: this.ctx.peers, manifestsDir: this.ctx.layout.manifests };
+  }
+
+  private error(peer: CellId | null, what: string, e: unknown): void {
+    const msg = `${peer ? peer.slice(0, 8) + ": " : ""}${what}: ${errorMessage(e)}`;
+    this.report.errors.push(msg);
+    log("warn", `sync: ${msg}`);
+    if (peer && e instanceof PeerCallError && e.status !== 507 && e.status !== 404) this.failed.add(peer);
+  }
+
+  async run(card: Card): Promise<SyncReport> {
+    const t0 = Date.now();
+    this.report = {
+      started_at: t0, duration_ms: 0, peers: 0, reached: 0, routes_probed: 0, benchmarks: 0,
+      chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
+      audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, under_replicated: 0, missing: 0,
+      other_builds: 0, bytes_sent: 0, bytes_received: 0, errors: [],
+    };
+    const { ctx, report } = this;
+
+    // 1. Peers and routes.
+    const probe = await ctx.prober.round();
+    Object.assign(report, { peers: probe.peers, reached: probe.reachable, routes_probed: probe.routes_probed, benchmarks: probe.benchmarks });
+    for (const r of probe.reached) {
+      const row = ctx.peers.get(r.id);
+      if (row) this.links.set(r.id, new PeerLink(ctx.keys, r.id, r.url, (JSON.parse(row.card) as Card).x25519));
+    }
+
+    // 2. Inventories.
+    const recovering = existsSync(ctx.layout.recovering);
+    let index = currentIndex(this.backupCtx);
+    const missingBackups = new Map<CellId, string[]>();
+    for (const link of this.links.values()) {
+      try {
+        missingBackups.set(link.peer, await this.reconcile(link, card, index.name));
+      } catch (e) {
+        this.error(link.peer, "inventory", e);
+      }
+    }
+
+    // 3. A recovered cell gets its manifests back before it backs anything up.
+    if (recovering) {
+      report.restored = await this.restore();
+      if (report.restored) {
+        rmSync(ctx.layout.recovering, { force: true });
+        index = currentIndex(this.backupCtx);
+        log("info", "recovery: manifests restored from the fleet", report.restored);
+      }
+    }
+
+    // 4. Audits.
+    for (const link of this.live()) await this.audit(link).catch((e) => this.error(link.peer, "audit", e));
+
+    // 5. Pull what we lack.
+    await this.pull();
+
+    // 6. Place: push under-replicated chunks, release surplus copies.
+    await this.place();
+
+    // 7. Manifest backups.
+    if (!existsSync(ctx.layout.recovering)) {
+      for (const link of this.live()) {
+        const missing = missingBackups.get(link.peer);
+        if (missing?.length) await this.backUp(link, missing, index).catch((e) => this.error(link.peer, "backup", e));
+      }
+    }
+
+    // 8. Updates: note peers on another build.
+    const ours = buildHash();
+    for (const p of ctx.peers.list()) if ((JSON.parse(p.card) as Card).build !== ours) report.other_builds++;
+
+    for (const l of this.links.values()) {
+      report.bytes_sent += l.traffic.sent;
+      report.bytes_received += l.traffic.received;
+    }
+    report.duration_ms = Date.now() - t0;
+    return report;
+  }
+
+  private live(): PeerLink[] {
+    return [...this.links.values()].filter((l) => !this.failed.has(l.peer));
+  }
+
+  /** Compare inventories with `link`'s peer; fix our placement records; return backup names it lacks. */
+  private async reconcile(link: PeerLink, card: Card, indexName: string): Promise<string[]> {
+    const { placements, db, keys } = this.ctx;
+    const mine = digestSet(placements.on(link.peer));
+    const expected = [...db.ownManifests(keys.id), indexName];
+    const exp = digestSet(expected);
+    const ans = await link.inventory({ card, chunks: mine.root, backups: exp.root });
+    const req = {
+      chunks: ans.chunks ? differingBuckets(mine.buckets, ans.chunks) : [],
+      backups: ans.backups ? differingBuckets(exp.buckets, ans.backups) : [],
+    };
+    if (!req.chunks.length && !req.backups.length) return [];
+    const listed = await link.list(req);
+    if (req.chunks.length) {
+      const { added, removed } = placements.replaceBuckets(link.peer, req.chunks, listed.chunks.map(([h]) => h as ChunkHash));
+      if (added || removed) log("info", "sync: placement records corrected from the peer's inventory", { peer: link.peer.slice(0, 8), added, removed });
+    }
+    const theirs = new Set(listed.backups.map((b) => b.name));
+    return inBuckets(expected, req.backups).filter((n) => !theirs.has(n));
+  }
+
+  /** Newest index among reachable peers, then every manifest it names. Null when none was found. */
+  private async restore(): Promise<SyncReport["restored"]> {
+    let best: { index: BackupIndex; link: PeerLink } | null = null;
+    for (const link of this.live()) {
+      try {
+        const blob = await link.getBackup("index");
+        if (!blob) continue;
+        const index = await openIndex(this.backupCtx, blob);
+        if (!best || index.made_at > best.index.made_at) best = { index, link };
+      } catch (e) {
+        this.error(link.peer, "reading the backup index", e);
+      }
+    }
+    if (!best) return null;
+    let manifests = 0;
+    const wanted = new Set(best.index.versions.map((v) => v[2]).filter((h): h is string => h !== null));
+    for (const hash of wanted) {
+      if (this.ctx.db.manifest(hash as ManifestHash)) continue;
+      for (const link of [best.link, ...this.live().filter((l) => l !== best!.link)]) {
+        try {
+          const blob = await link.getBackup(hash);
+          if (!blob) continue;
+          const m = await openManifest(this.backupCtx, hash as ManifestHash, blob);
+          if (importManifest(this.backupCtx, hash as ManifestHash, m)) manifests++;
+          break;
+        } catch (e) {
+          this.error(link.peer, `restoring manifest ${hash.slice(0, 12)}`, e);
+        }
+      }
+    }
+    const applied = applyIndex(this.backupCtx, best.index);
+    return { manifests, ...applied };
+  }
+
+  /** Challenge a random sample of our chunks on the peer; a wrong or missing proof drops that copy. */
+  private async audit(link: PeerLink): Promise<void> {
+    const n = this.ctx.config.audit_sample;
+    if (n === 0) return;
+    const local = new Set(this.ctx.placements.ownChunks(this.ctx.keys.id).filter((c) => c.local_size !== null).map((c) => c.hash));
+    const there = this.ctx.placements.on(link.peer).filter((h) => local.has(h));
+    if (!there.length) return;
+    for (let i = there.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [there[i], there[j]] = [there[j]!, there[i]!];
+    }
+    const challenges: { hash: ChunkHash; nonce: string; expect: string }[] = [];
+    for (const hash of there.slice(0, n)) {
+      const bytes = await this.readLocal(hash);
+      if (!bytes) continue;
+      const nonce = randomBytes(16).toString("hex");
+      challenges.push({ hash, nonce, expect: auditProof(nonce, bytes) });
+    }
+    if (!challenges.length) return;
+    const ans = await link.audit({ challenges: challenges.map(({ hash, nonce }) => ({ hash, nonce })) });
+    const proofs = new Map(ans.proofs.map((p) => [p.hash, p]));
+    for (const c of challenges) {
+      this.report.audited++;
+      const p = proofs.get(c.hash);
+      if (p?.proof === c.expect) continue;
+      this.report.audit_failed++;
+      this.ctx.placements.drop(link.peer, c.hash);
+      log("warn", "audit failed: that copy no longer counts", { peer: link.peer.slice(0, 8), chunk: c.hash.slice(0, 12), reason: p?.reason ?? (p ? "wrong proof" : "no proof") });
+    }
+  }
+
+  /** Our chunk's bytes from chunks/, or null (and the local record dropped) when missing. */
+  private async readLocal(hash: ChunkHash): Promise<Uint8Array | null> {
+    try {
+      return await Bun.file(this.ctx.store.path(hash)).bytes();
+    } catch {
+      this.ctx.placements.dropLocal(hash);
+      log("warn", "a chunk of ours is missing from chunks/; it will be pulled back", { chunk: hash.slice(0, 12) });
+      return null;
+    }
+  }
+
+  /** Fetch back our chunks that this cell lacks, from reachable peers holding them. */
+  private async pull(): Promise<void> {
+    const { placements, keys, store } = this.ctx;
+    const lacking = placements.ownChunks(keys.id).filter((c) => c.local_size === null).map((c) => c.hash);
+    if (!lacking.length) return;
+    const holders = new Map<ChunkHash, CellId[]>();
+    for (const r of placements.all()) {
+      if (!this.links.has(r.cell_id)) continue;
+      let list = holders.get(r.chunk_hash);
+      if (!list) holders.set(r.chunk_hash, (list = []));
+      list.push(r.cell_id);
+    }
+    await parallel(lacking, PUSH_PARALLEL, async (hash) => {
+      for (const peer of holders.get(hash) ?? []) {
+        if (this.failed.has(peer)) continue;
+        try {
+          const bytes = await this.links.get(peer)!.getChunk(hash);
+          const { durable } = await store.putStaged(hash, bytes);
+          await durable;
+          placements.addLocal(hash, bytes.byteLength);
+          this.report.chunks_pulled++;
+          this.report.bytes_pulled += bytes.byteLength;
+          return;
+        } catch (e) {
+          if (e instanceof PeerCallError && e.status === 404) placements.drop(peer, hash);
+          this.error(peer, `pulling chunk ${hash.slice(0, 12)}`, e);
+        }
+      }
+    });
+  }
+
+  private async place(): Promise<void> {
+    const { placements, keys, peers, config } = this.ctx;
+    const own = placements.ownChunks(keys.id);
+    const holders = new Map<string, CellId[]>();
+    for (const r of placements.all()) {
+      let list = holders.get(r.chunk_hash);
+      if (!list) holders.set(r.chunk_hash, (list = []));
+      list.push(r.cell_id);
+    }
+    const now = Date.now();
+    const lostBefore = now - config.peer_lost_after_s * 1000;
+    const planPeers: PlanPeer[] = peers.list().map((p) => {
+      const best = this.ctx.prober.stats.speeds.best(p.id);
+      return {
+        id: p.id,
+        counted: p.last_seen !== null && p.last_seen >= lostBefore,
+        reachable: this.links.has(p.id) && !this.failed.has(p.id),
+        favorite: p.favorite,
+        score: best ? routeScore(best) : null,
+      };
+    });
+    const chunks: PlanChunk[] = own.map((c) => ({ hash: c.hash, local: c.local_size !== null, holders: holders.get(c.hash) ?? [] }));
+    const plan = planPlacement(chunks, planPeers, config.replication_factor);
+
+    const full = new Set<CellId>();
+    await parallel(plan.push, PUSH_PARALLEL, async (task) => {
+      const bytes = await this.readLocal(task.hash);
+      if (!bytes) return;
+      let placed = 0;
+      for (const peer of task.candidates) {
+        if (placed >= task.need) break;
+        if (full.has(peer) || this.failed.has(peer)) continue;
+        try {
+          await this.links.get(peer)!.putChunk(task.hash, bytes);
+          placements.confirm(peer, task.hash);
+          placed++;
+          this.report.chunks_pushed++;
+          this.report.bytes_pushed += bytes.byteLength;
+          if ((holders.get(task.hash) ?? []).length > 0) this.report.healed++;
+        } catch (e) {
+          if (e instanceof PeerCallError && e.status === 507) {
+            full.add(peer);
+            log("info", "peer refused a chunk (full): placing on the next peer", { peer: peer.slice(0, 8) });
+          } else this.error(peer, `pushing chunk ${task.hash.slice(0, 12)}`, e);
+        }
+      }
+    });
+
+    const byPeer = new Map<CellId, ChunkHash[]>();
+    for (const r of plan.release) {
+      let list = byPeer.get(r.peer);
+      if (!list) byPeer.set(r.peer, (list = []));
+      list.push(r.hash);
+    }
+    for (const [peer, hashes] of byPeer) {
+      try {
+        await this.links.get(peer)!.release(hashes);
+        for (const h of hashes) placements.drop(peer, h);
+        this.report.released += hashes.length;
+        log("info", "surplus copies released (strict cap)", { peer: peer.slice(0, 8), chunks: hashes.length });
+      } catch (e) {
+        this.error(peer, "releasing surplus copies", e);
+      }
+    }
+
+    // What is left under the factor after this round.
+    const after = new Map<string, CellId[]>();
+    for (const r of placements.all()) {
+      let list = after.get(r.chunk_hash);
+      if (!list) after.set(r.chunk_hash, (list = []));
+      list.push(r.cell_id);
+    }
+    const final = planPlacement(
+      placements.ownChunks(keys.id).map((c) => ({ hash: c.hash, local: c.local_size !== null, holders: after.get(c.hash) ?? [] })),
+      planPeers.map((p) => ({ ...p, reachable: false })),
+      config.replication_factor,
+    );
+    this.report.under_replicated = final.under;
+    this.report.missing = final.lost.length;
+  }
+
+  private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }): Promise<void> {
+    for (const name of names) {
+      if (name === index.name) {
+        await link.putBackup("index", name, await sealIndex(this.backupCtx, index.index));
+      } else {
+        const blob = await sealManifest(this.backupCtx, name as ManifestHash);
+        if (!blob) continue;
+        await link.putBackup("manifest", name, blob);
+      }
+      this.report.backups_pushed++;
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * @module sync/sync-service — the main thread's handle on the sync Worker: starts it, runs a
+ * round every `sync_interval_s` and on demand (`grove sync`, a new pairing), and hands back each
+ * round's report. A sync asked for while another waits to start joins that one; after every
+ * round the fleet re-reads the route figures the Worker wrote.
+ */
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import type { Fleet, RoundRunner } from "../fleet/fleet.ts";
+import type { RoundReport } from "../fleet/prober.ts";
+import type { SyncReport } from "./round.ts";
+import type { FromWorker, ToWorker } from "./sync-messages.ts";
+
+type Pending = { resolve: (r: SyncReport | RoundReport) => void; reject: (e: Error) => void };
+
+export class SyncService implements RoundRunner {
+  private worker: Worker;
+  private ready: Promise<void>;
+  private pending = new Map<number, Pending>();
+  private nextId = 1;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** A sync queued behind a running one: later callers share it. */
+  private queued: Promise<SyncReport> | null = null;
+  private current: Promise<SyncReport> | null = null;
+  last: SyncReport | null = null;
+  lastError: string | null = null;
+
+  constructor(private fleet: Fleet) {
+    this.worker = new Worker(new URL("./sync-worker.ts", import.meta.url).href);
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+        const m = ev.data;
+        if (m.type === "ready") return resolve();
+        if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        this.fleet.reloadStats();
+        if (m.type === "failed") p.reject(new Error(m.error));
+        else p.resolve(m.report);
+      };
+    });
+    this.ready.catch((e) => log("error", errorMessage(e)));
+    this.worker.onerror = (ev) => {
+      log("error", `sync worker crashed: ${ev.message}`);
+      for (const p of this.pending.values()) p.reject(new Error(`sync worker crashed: ${ev.message}`));
+      this.pending.clear();
+    };
+    const { layout } = fleet.cell;
+    this.post({ type: "init", dir: layout.dir, home: layout.home });
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private async job(kind: "sync" | "probe"): Promise<SyncReport | RoundReport> {
+    await this.ready;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (kind === "sync") this.post({ type: "run", id, kind, card: this.fleet.self.get() });
+      else this.post({ type: "run", id, kind });
+    });
+  }
+
+  probe(): Promise<RoundReport> {
+    return this.job("probe") as Promise<RoundReport>;
+  }
+
+  /** A full sync round; resolves with its report once it has run. */
+  sync(): Promise<SyncReport> {
+    // Jobs run in order in the Worker. A sync asked for while one runs starts after it; callers
+    // asking while that one still waits share it (it will see their changes).
+    if (this.queued) return this.queued;
+    const before = this.current;
+    const p = this.runSync();
+    this.current = p;
+    if (before) {
+      this.queued = p;
+      void before.catch(() => {}).finally(() => {
+        if (this.queued === p) this.queued = null;
+      });
+    }
+    void p.catch(() => {}).finally(() => {
+      if (this.current === p) this.current = null;
+    });
+    return p;
+  }
+
+  private async runSync(): Promise<SyncReport> {
+    try {
+      const r = (await this.job("sync")) as SyncReport;
+      this.last = r;
+      this.lastError = null;
+      if (r.chunks_pushed || r.chunks_pulled || r.released || r.audit_failed || r.restored || r.errors.length) {
+        log("info", "sync round", { pushed: r.chunks_pushed, pulled: r.chunks_pulled, healed: r.healed, released: r.released, audited: r.audited, audit_failed: r.audit_failed, errors: r.errors.length, ms: r.duration_ms });
+      }
+      return r;
+    } catch (e) {
+      this.lastError = errorMessage(e);
+      throw e;
+    }
+  }
+
+  /** True while a sync round runs or waits. */
+  get running(): boolean {
+    return this.current !== null;
+  }
+
+  /** A round every `intervalS` seconds, and one now. */
+  start(intervalS: number): void {
+    const tick = () => void this.sync().catch((e) => log("error", `sync round failed: ${errorMessage(e)}`));
+    this.timer = setInterval(tick, intervalS * 1000);
+    tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.worker.terminate();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * @module sync/wire — the sync messages between cells (docs/protocol.md, "Sync"): their paths,
+ * HPKE labels and zod schemas, shared by the caller (sync/peer-link) and the answering cell
+ * (web/peer-sync-api). JSON bodies travel sealed to the receiving cell; chunk and backup bytes
+ * travel as they are (sealed already).
+ */
+import { z } from "zod";
+import { SYNC_INFO } from "../protocol/labels.ts";
+import { BUCKETS } from "./set-digest.ts";
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const bucket = z.number().int().min(0).max(BUCKETS - 1);
+
+/** Largest manifest backup (or index) a cell keeps for another. */
+export const MAX_BACKUP_BYTES = 16 * 1024 * 1024;
+/** Chunks challenged in one audit request at most. */
+export const MAX_AUDIT = 64;
+/** Chunks released in one request at most. */
+export const MAX_RELEASE = 10_000;
+
+export const info = (name: string) => `${SYNC_INFO}/${name}`;
+export const replyInfo = (name: string) => `${SYNC_INFO}/${name}/reply`;
+
+/** Owner -> holder: "here is the digest of what I believe you keep for me". */
+export const InventoryRequest = z.strictObject({
+  /** The caller's current signed card (so a moved or restarted cell is found again). */
+  card: z.unknown().optional(),
+  chunks: hex64,
+  backups: hex64,
+});
+/** null = the digests agree; else the holder's 256 bucket digests. */
+export const InventoryReply = z.strictObject({
+  chunks: z.array(hex64).length(BUCKETS).nullable(),
+  backups: z.array(hex64).length(BUCKETS).nullable(),
+});
+
+export const ListRequest = z.strictObject({
+  chunks: z.array(bucket).max(BUCKETS),
+  backups: z.array(bucket).max(BUCKETS),
+});
+export const ListReply = z.strictObject({
+  chunks: z.array(z.tuple([hex64, z.number().int().nonnegative()])),
+  backups: z.array(z.strictObject({ name: hex64, kind: z.enum(["manifest", "index"]) })),
+});
+
+export const AuditRequest = z.strictObject({
+  challenges: z.array(z.strictObject({ hash: hex64, nonce: z.string().regex(/^[0-9a-f]{32}$/) })).min(1).max(MAX_AUDIT),
+});
+export const AuditReply = z.strictObject({
+  proofs: z.array(z.strictObject({ hash: hex64, proof: hex64.nullable(), reason: z.string().max(200).optional() })),
+});
+
+export const ReleaseRequest = z.strictObject({ chunks: z.array(hex64).min(1).max(MAX_RELEASE) });
+export const ReleaseReply = z.strictObject({ released: z.number().int().nonnegative() });
+
+export const StoredReply = z.strictObject({ stored: z.boolean() });
+
+export type InventoryRequestT = z.infer<typeof InventoryRequest>;
+export type InventoryReplyT = z.infer<typeof InventoryReply>;
+export type ListRequestT = z.infer<typeof ListRequest>;
+export type ListReplyT = z.infer<typeof ListReply>;
+export type AuditRequestT = z.infer<typeof AuditRequest>;
+export type AuditReplyT = z.infer<typeof AuditReply>;
+
+/** The proof a holder gives for a challenge: SHA-256(nonce || chunk), hex. */
+export function auditProof(nonceHex: string, chunk: Uint8Array): string {
+  const h = new Bun.CryptoHasher("sha256");
+  h.update(Buffer.from(nonceHex, "hex"));
+  h.update(chunk);
+  return h.digest("hex");
+}

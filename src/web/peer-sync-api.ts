@@ -1,0 +1,175 @@
+/**
+ * @module web/peer-sync-api — /peer/sync/*: the holder's side of replication. A peer (already
+ * authenticated by its request signature in web/peer-api) compares inventories, pushes and
+ * fetches its own chunks, answers audits, releases copies and keeps its manifest backups here.
+ * A peer only ever sees and touches what is kept for it (owner = the signer).
+ */
+import { Hono, type Context } from "hono";
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import { GroveError, badRequest, notFound } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { fromHex, isHex64, TAG_SIZE, type CellId, type ChunkHash } from "../core/types.ts";
+import type { CellKeys } from "../cell/state-dir.ts";
+import type { PeerStore } from "../fleet/peer-store.ts";
+import type { ChunkStore } from "../store/chunk-store.ts";
+import type { HeldStore, BackupKind } from "../store/held-store.ts";
+import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
+import { openJson, sealJson } from "../protocol/sealed-json.ts";
+import { digestSet, inBuckets } from "../sync/set-digest.ts";
+import * as W from "../sync/wire.ts";
+import type { WebEnv } from "./context.ts";
+
+export type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array } };
+
+/** What the holder's side needs of the cell. */
+export interface SyncHost {
+  keys: CellKeys;
+  peers: PeerStore;
+  held: HeldStore;
+  store: ChunkStore;
+}
+
+const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** The holder's digests of what it keeps for `owner`. */
+export function holderDigests(held: HeldStore, owner: CellId) {
+  return {
+    chunks: digestSet(held.chunksOf(owner).map((c) => c.hash)),
+    backups: digestSet(held.backupsOf(owner).map((b) => b.name)),
+  };
+}
+
+export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
+  const app = new Hono<PeerEnv>();
+  const { keys, held, store } = host;
+
+  const x25519Of = (peer: CellId) => fromHex((JSON.parse(host.peers.get(peer)!.card) as Card).x25519);
+
+  /** A sealed JSON request/answer route: open, validate with `schema`, run, seal the answer. */
+  function sealedRoute<S extends z.ZodTypeAny>(name: string, schema: S, run: (peer: CellId, req: z.infer<S>) => unknown) {
+    app.post(`/${name}`, async (c) => {
+      const peer = c.var.peer;
+      const parsed = schema.safeParse(await openJson(keys, c.var.peerBody, W.info(name), peer));
+      if (!parsed.success) {
+        const i = parsed.error.issues[0]!;
+        throw badRequest(`bad ${name} request: ${i.path.join(".") || "(root)"}: ${i.message}`);
+      }
+      const answer = await run(peer, parsed.data);
+      const sealed = await sealJson(x25519Of(peer), answer, W.replyInfo(name), keys.id);
+      return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+    });
+  }
+
+  sealedRoute("inventory", W.InventoryRequest, (peer, req): W.InventoryReplyT => {
+    if (req.card !== undefined) updateCard(host.peers, peer, req.card);
+    const mine = holderDigests(held, peer);
+    return {
+      chunks: mine.chunks.root === req.chunks ? null : mine.chunks.buckets,
+      backups: mine.backups.root === req.backups ? null : mine.backups.buckets,
+    };
+  });
+
+  sealedRoute("list", W.ListRequest, (peer, req): W.ListReplyT => {
+    const chunks = held.chunksOf(peer);
+    const sizes = new Map(chunks.map((c) => [c.hash, c.size]));
+    const backups = held.backupsOf(peer);
+    const kinds = new Map(backups.map((b) => [b.name, b.kind]));
+    return {
+      chunks: inBuckets(chunks.map((c) => c.hash), req.chunks).map((h) => [h, sizes.get(h)!]),
+      backups: inBuckets(backups.map((b) => b.name), req.backups).map((name) => ({ name, kind: kinds.get(name)! })),
+    };
+  });
+
+  sealedRoute("audit", W.AuditRequest, async (peer, req): Promise<W.AuditReplyT> => {
+    const proofs: W.AuditReplyT["proofs"] = [];
+    for (const { hash, nonce } of req.challenges) {
+      const h = hash as ChunkHash;
+      if (!held.has(peer, h)) {
+        proofs.push({ hash, proof: null, reason: "not held" });
+        continue;
+      }
+      const bytes = await readChunk(store, h);
+      if (!bytes || sha256Hex(bytes) !== hash) {
+        // Our copy is gone or damaged: say so, and stop claiming it (the owner places it again).
+        log("warn", "audit: a chunk kept for a peer is missing or damaged; dropped", { chunk: hash.slice(0, 12), owner: peer.slice(0, 8) });
+        held.dropCorrupt(h);
+        proofs.push({ hash, proof: null, reason: bytes ? "damaged" : "missing" });
+        continue;
+      }
+      proofs.push({ hash, proof: W.auditProof(nonce, bytes) });
+    }
+    return { proofs };
+  });
+
+  sealedRoute("release", W.ReleaseRequest, (peer, req) => ({ released: held.release(peer, req.chunks as ChunkHash[]) }));
+
+  // A chunk pushed by its owner: the bytes must hash to the name.
+  app.put("/chunks/:hash", async (c) => {
+    const hash = c.req.param("hash");
+    if (!isHex64(hash)) throw badRequest("a chunk name is 64 lowercase hex characters");
+    const body = c.var.peerBody;
+    if (body.byteLength < TAG_SIZE) throw badRequest(`a sealed chunk has at least ${TAG_SIZE} bytes`);
+    if (sha256Hex(body) !== hash) throw badRequest("chunk bytes do not match its name (truncated or altered)");
+    const stored = await held.putChunk(c.var.peer, hash as ChunkHash, body);
+    return c.json({ stored });
+  });
+
+  // The owner fetching its own chunk back (a recovered or damaged cell).
+  app.get("/chunks/:hash", async (c) => {
+    const hash = c.req.param("hash") as ChunkHash;
+    if (!isHex64(hash)) throw badRequest("a chunk name is 64 lowercase hex characters");
+    if (!held.has(c.var.peer, hash)) throw notFound("this cell keeps no such chunk for you");
+    const bytes = await readChunk(store, hash);
+    if (!bytes || sha256Hex(bytes) !== hash) {
+      held.dropCorrupt(hash);
+      throw notFound("this cell's copy of the chunk is missing or damaged");
+    }
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  });
+
+  app.put("/backup/:kind/:name", (c) => {
+    const kind = c.req.param("kind");
+    const name = c.req.param("name");
+    if (kind !== "manifest" && kind !== "index") throw badRequest("backup kind is manifest or index");
+    if (!isHex64(name)) throw badRequest("a backup name is 64 lowercase hex characters");
+    if (c.var.peerBody.byteLength === 0) throw badRequest("empty backup");
+    held.putBackup(c.var.peer, kind as BackupKind, name, c.var.peerBody);
+    return c.json({ stored: true });
+  });
+
+  // "index" = the owner's current index; else a manifest backup by name.
+  app.get("/backup/:name", (c) => {
+    const name = c.req.param("name");
+    if (name !== "index" && !isHex64(name)) throw badRequest("ask for 'index' or a 64-hex backup name");
+    const b = held.getBackup(c.var.peer, name);
+    if (!b) throw notFound("this cell keeps no such backup for you");
+    return c.body(b.blob as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  });
+
+  return app;
+}
+
+/** The peer's card as it sends it along: kept when valid, its own, newer and different. */
+function updateCard(peers: PeerStore, peer: CellId, raw: unknown): void {
+  let next: Card;
+  try {
+    next = verifyCard(raw, { expectId: peer });
+  } catch (e) {
+    throw new GroveError(`card: ${(e as Error).message}`, 400, "bad_card");
+  }
+  const row = peers.get(peer)!;
+  const current = JSON.parse(row.card) as Card;
+  if (isNewerCard(current, next) && cardChanged(current, next)) {
+    peers.upsert(peer, next.name, JSON.stringify(next));
+    log("info", "peer card updated (sent along with its sync)", { peer: peer.slice(0, 8) });
+  }
+}
+
+async function readChunk(store: ChunkStore, hash: ChunkHash): Promise<Uint8Array | null> {
+  try {
+    return await Bun.file(store.path(hash)).bytes();
+  } catch {
+    return null;
+  }
+}
