@@ -1,0 +1,56 @@
+/**
+ * The sync round runs in a Worker: the cell keeps answering its API while a round moves data.
+ * A peer that is full (max_peer_storage_bytes) refuses, and placement moves on to the next peer.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { pseudoRandom } from "../helpers/vault.ts";
+import type { SyncReport } from "../../src/sync/round.ts";
+
+let a: TestCell, full: TestCell, roomy: TestCell;
+const config = { replication_factor: 2, sync_interval_s: 3600 };
+
+beforeAll(async () => {
+  [a, full, roomy] = await Promise.all([startCell({ config }), startCell({ config: { ...config, max_peer_storage_bytes: 100_000 } }), startCell({ config })]);
+  for (const joiner of [full, roomy]) {
+    const token = (await a.cli(["invite"])).stdout.trim();
+    expect((await joiner.cli(["join", token])).code).toBe(0);
+  }
+  // The full peer is a favorite: it is asked first, refuses, and the next peer gets the chunks.
+  const fullId = (await full.cli(["id"])).stdout.trim();
+  expect((await a.cli(["peers", "favorite", fullId])).code).toBe(0);
+});
+
+afterAll(async () => {
+  await Promise.all([a, full, roomy].map(destroyCell));
+});
+
+describe("sync worker", () => {
+  test("the API keeps answering while a round pushes 64 MiB; a full peer refuses and the next one takes the chunks", async () => {
+    const src = join(a.root, "big.bin");
+    writeFileSync(src, pseudoRandom(64 * 1024 * 1024, 3));
+    expect((await a.cli(["put", src, "--as", "big.bin"])).code).toBe(0);
+    let done = false;
+    const round = a.cli(["sync", "--json"]).finally(() => (done = true));
+    let answeredDuring = 0;
+    while (!done) {
+      const r = await a.api("/api/status");
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+      if (!done) answeredDuring++;
+    }
+    const report = JSON.parse((await round).stdout) as SyncReport;
+    expect(report.chunks_pushed).toBe(16);
+    expect(report.under_replicated).toBe(0);
+    // Status requests were answered while the round ran (the main thread was not blocked by it).
+    expect(answeredDuring).toBeGreaterThan(3);
+    const meta = (await (await a.api("/api/files/big.bin?meta")).json()) as { manifest: { chunks: { hash: string }[] } };
+    for (const { hash } of meta.manifest.chunks) {
+      expect(existsSync(join(roomy.dir, "chunks", hash.slice(0, 2), hash))).toBe(true);
+      expect(existsSync(join(full.dir, "chunks", hash.slice(0, 2), hash))).toBe(false);
+    }
+    expect(full.output()).toContain("max_peer_storage_bytes");
+  });
+});
