@@ -128,7 +128,10 @@ export class Fleet {
   peerAction(idOrPrefix: string, action: string): CellId {
     if (!(PEER_ACTIONS as readonly string[]).includes(action)) throw badRequest(`unknown action '${action}' (${PEER_ACTIONS.join(", ")})`);
     const p = this.peers.resolve(idOrPrefix);
-    if (action === "remove") this.peers.remove(p.id); // its stats go at the next round
+    if (action === "remove") {
+      this.peers.remove(p.id); // its route stats go at the next round
+      this.cell.placements.dropPeer(p.id); // its copies of our chunks no longer count
+    }
     else this.peers.setFlag(p.id, action.endsWith("friend") ? "friend" : "favorite", !action.startsWith("un"));
     log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
     return p.id;

@@ -26,9 +26,17 @@ export class SyncService implements RoundRunner {
   lastError: string | null = null;
 
   constructor(private fleet: Fleet) {
-    this.worker = new Worker(new URL("./sync-worker.ts", import.meta.url).href);
-    this.ready = new Promise((resolve, reject) => {
-      this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+    this.worker = this.spawn();
+    this.ready = this.opened;
+  }
+
+  private opened: Promise<void> = Promise.resolve();
+
+  /** Start the Worker and open the cell in it. A Worker that dies is replaced on the spot. */
+  private spawn(): Worker {
+    const w = new Worker(new URL("./sync-worker.ts", import.meta.url).href);
+    this.opened = new Promise((resolve, reject) => {
+      w.onmessage = (ev: MessageEvent<FromWorker>) => {
         const m = ev.data;
         if (m.type === "ready") return resolve();
         if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
@@ -40,14 +48,19 @@ export class SyncService implements RoundRunner {
         else p.resolve(m.report);
       };
     });
-    this.ready.catch((e) => log("error", errorMessage(e)));
-    this.worker.onerror = (ev) => {
-      log("error", `sync worker crashed: ${ev.message}`);
+    this.opened.catch((e) => log("error", errorMessage(e)));
+    w.onerror = (ev) => {
+      log("error", `sync worker crashed: ${ev.message}; starting a new one`);
       for (const p of this.pending.values()) p.reject(new Error(`sync worker crashed: ${ev.message}`));
       this.pending.clear();
+      if (this.stopped) return;
+      w.terminate();
+      this.worker = this.spawn();
+      this.ready = this.opened;
     };
-    const { layout } = fleet.cell;
-    this.post({ type: "init", dir: layout.dir, home: layout.home });
+    const { layout } = this.fleet.cell;
+    w.postMessage({ type: "init", dir: layout.dir, home: layout.home } satisfies ToWorker);
+    return w;
   }
 
   private post(m: ToWorker): void {
@@ -115,7 +128,10 @@ export class SyncService implements RoundRunner {
     tick();
   }
 
+  private stopped = false;
+
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.worker.terminate();
   }
