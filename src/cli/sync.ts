@@ -3,7 +3,7 @@ import { resolveLayout } from "../core/layout.ts";
 import type { SyncReport } from "../sync/round.ts";
 import { formatBytes } from "../../views/format.ts";
 import { connect } from "./client.ts";
-import { parse, type Command } from "./command.ts";
+import { CliError, parse, type Command } from "./command.ts";
 
 const usage = `Usage: grove sync [--json]
 
@@ -36,7 +36,8 @@ export const sync: Command = {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     if (values.help) return console.log(usage), 0;
     if (!values.json && process.stderr.isTTY) process.stderr.write("syncing…\r");
-    const r = await connect(resolveLayout()).json<SyncReport>("/api/sync", { method: "POST" });
+    const r = await connect(resolveLayout()).json<SyncReport | { error: string }>("/api/sync", { method: "POST" });
+    if ("error" in r) throw new CliError(r.error);
     console.log(values.json ? JSON.stringify(r, null, 2) : summarize(r));
     return r.errors.length && r.reached === 0 && r.peers > 0 ? 1 : 0;
   },

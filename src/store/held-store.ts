@@ -47,9 +47,19 @@ export class HeldStore {
     return c.n + b.n;
   }
 
+  /** totalBytes, summed once and then kept up to date by this store's own writes (the only writer). */
+  private used: number | null = null;
+  private usedBytes(): number {
+    this.used ??= this.totalBytes();
+    return this.used;
+  }
+  private changed(): void {
+    this.used = null;
+  }
+
   /** Throws StorageFullError when `bytes` more would pass the cap or leave the disk too full. */
   private checkRoom(bytes: number): void {
-    const used = this.totalBytes();
+    const used = this.usedBytes();
     if (used + bytes > this.maxBytes) {
       throw new StorageFullError(`storage for other cells is full (${used + bytes} > max_peer_storage_bytes ${this.maxBytes})`);
     }
@@ -74,7 +84,10 @@ export class HeldStore {
     this.checkRoom(sealed.byteLength);
     const { durable } = await this.chunks.putStaged(hash, sealed);
     await durable;
+    const had = this.has(owner, hash);
     this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)").run(owner, hash, sealed.byteLength, Date.now());
+    if (had) this.changed();
+    else if (this.used !== null) this.used += sealed.byteLength;
     return true;
   }
 
@@ -91,6 +104,7 @@ export class HeldStore {
       for (const h of hashes) n += del.run(owner, h).changes;
     })();
     for (const h of hashes) this.collect(h);
+    if (n) this.changed();
     return n;
   }
 
@@ -100,6 +114,7 @@ export class HeldStore {
     const own = this.db.query("SELECT 1 FROM chunks WHERE hash = ?").get(hash);
     if (own) this.db.query("DELETE FROM chunks WHERE hash = ?").run(hash);
     rmSync(this.chunks.path(hash), { force: true });
+    this.changed();
   }
 
   /** Delete chunk `hash`'s file when no owner row and no local (own) row refers to it. */
@@ -128,6 +143,7 @@ export class HeldStore {
       this.db.query("INSERT OR REPLACE INTO backups (owner, name, kind, size, stored_at) VALUES (?, ?, ?, ?, ?)").run(owner, name, kind, blob.byteLength, Date.now());
     })();
     if (old && old.name !== name) rmSync(this.backupPath(owner, old.name), { force: true });
+    this.changed();
   }
 
   /** Names of every backup kept for `owner`. */
