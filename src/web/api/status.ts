@@ -18,6 +18,8 @@ export interface CellStatus {
   chunks: number;
   stored_bytes: number;
   replication_factor: number;
+  /** Bytes this cell keeps for other cells (their chunks and manifest backups). */
+  kept_for_peers_bytes: number;
 }
 
 export function cellStatus(cell: Cell): CellStatus {
@@ -33,6 +35,7 @@ export function cellStatus(cell: Cell): CellStatus {
     home: cell.layout.home,
     ...cell.db.stats(),
     replication_factor: cell.config.replication_factor,
+    kept_for_peers_bytes: cell.held.totalBytes(),
   };
 }
 
