@@ -17,6 +17,7 @@ const HOST = `${process.platform}-${process.arch}`;
 let work: string; // the empty folder holding the copied executable
 let bin: string;
 let cell: TestCell | undefined;
+let peer: TestCell | undefined;
 
 /** Run the copied executable from its own folder; killed if it outlives `timeoutMs`. */
 async function grove(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
@@ -55,6 +56,7 @@ beforeAll(
 
 afterAll(async () => {
   await destroyCell(cell);
+  await destroyCell(peer);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -114,5 +116,23 @@ describe("compiled grove executable", () => {
       expect(cell.output()).not.toContain("crypto worker failed");
     },
     { timeout: 120_000 },
+  );
+
+  test(
+    "its sync Worker replicates to a peer running the same executable",
+    async () => {
+      expect(cell).toBeDefined();
+      peer = await startCell({ root: mkdtempSync(join(tmpdir(), "grove-binary-peer-")), cmd: [bin], config: { mdns: false, sync_interval_s: 3600 } });
+      const token = (await grove(["invite"], cell!.env)).stdout.trim();
+      expect((await grove(["join", token], peer.env)).code).toBe(0);
+      const sync = await grove(["sync", "--json"], cell!.env);
+      expect(sync.stderr).toBe("");
+      const report = JSON.parse(sync.stdout) as { reached: number; chunks_pushed: number; under_replicated: number };
+      expect(report.reached).toBe(1);
+      expect(report.chunks_pushed).toBe(3);
+      expect(report.under_replicated).toBe(0);
+      expect(cell!.output()).not.toContain("sync worker");
+    },
+    { timeout: 60_000 },
   );
 });
