@@ -13,7 +13,7 @@ import { SelfCard } from "./self-card.ts";
 import { PeerStore } from "./peer-store.ts";
 import { InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
-import { callPeerRaw, PeerCallError } from "./peer-client.ts";
+import { callPeerRaw, PeerCallError, refusalText } from "./peer-client.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import { JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { PeerStats } from "../net/peer-stats.ts";
@@ -46,14 +46,6 @@ export interface JoinRequest {
 
 const enc = new TextEncoder();
 
-/** The `error` of a JSON refusal, for messages. */
-function errorText(body: Uint8Array): string {
-  try {
-    return String((JSON.parse(new TextDecoder().decode(body)) as { error?: unknown }).error ?? "refused");
-  } catch {
-    return "refused";
-  }
-}
 
 export class Fleet {
   readonly self: SelfCard;
@@ -149,7 +141,7 @@ export class Fleet {
         // card comes back sealed to ours. The request and the answer are signed as always.
         const body = await sealTo(fromHex(token.x25519), enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })), JOIN_INFO, this.cell.keys.id);
         const ans = await callPeerRaw(this.cell.keys, route, token.id, "POST", "/peer/join", body);
-        if (ans.status !== 200) throw new PeerCallError(`cell ${token.id.slice(0, 8)} refused: ${errorText(ans.body)}`, ans.status === 401 ? 401 : 502);
+        if (ans.status !== 200) throw new PeerCallError(`cell ${token.id.slice(0, 8)} refused: ${refusalText(ans.body)}`, ans.status === 401 ? 401 : 502);
         const reply = await openSealed(this.cell.keys.x25519Secret, this.cell.keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
         const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.peers.upsert(card.id, card.name, JSON.stringify(card));

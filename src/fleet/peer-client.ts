@@ -60,3 +60,12 @@ export async function callPeer<T>(keys: CellKeys, baseUrl: string, peer: CellId,
   if (ans.status >= 400) throw new PeerCallError(`cell ${peer.slice(0, 8)} refused: ${(parsed as { error?: string } | null)?.error ?? ans.status}`, ans.status === 401 ? 401 : 502);
   return { status: ans.status, body: parsed as T, latency_ms: ans.latency_ms };
 }
+
+/** The `error` of a peer's JSON refusal, for messages ("refused" when there is none). */
+export function refusalText(body: Uint8Array): string {
+  try {
+    return String((JSON.parse(new TextDecoder().decode(body)) as { error?: unknown }).error ?? "refused");
+  } catch {
+    return "refused";
+  }
+}

@@ -118,17 +118,7 @@ export class PlacementDb {
       const now = Date.now();
       const insChunk = this.db.query("INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)");
       for (const c of v.chunks) insChunk.run(c.hash, c.size, now);
-      const exists = this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(v.manifestHash);
-      if (!exists) {
-        this.db
-          .query(
-            `INSERT INTO manifests (manifest_hash, source_path, file_hash, total_size, chunk_count, manifest_file, owner, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(v.manifestHash, v.path, v.fileHash, v.totalSize, v.chunks.length, v.manifestFile, v.owner, v.createdAt);
-        const insRef = this.db.query("INSERT INTO manifest_chunks (manifest_hash, idx, chunk_hash) VALUES (?, ?, ?)");
-        for (const c of v.chunks) insRef.run(v.manifestHash, c.index, c.hash);
-      }
+      this.insertManifest(v);
       const version = this.lastVersion(v.path) + 1;
       this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)").run(v.path, version, v.manifestHash, now);
       return version;
@@ -144,20 +134,23 @@ export class PlacementDb {
     })();
   }
 
-  /** A manifest restored from a backup (its chunks are not here yet). False when already known. */
-  importManifest(v: Omit<NewVersion, "path"> & { path: string }): boolean {
-    return this.db.transaction(() => {
-      if (this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(v.manifestHash)) return false;
-      this.db
-        .query(
-          `INSERT INTO manifests (manifest_hash, source_path, file_hash, total_size, chunk_count, manifest_file, owner, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(v.manifestHash, v.path, v.fileHash, v.totalSize, v.chunks.length, v.manifestFile, v.owner, v.createdAt);
-      const insRef = this.db.query("INSERT INTO manifest_chunks (manifest_hash, idx, chunk_hash) VALUES (?, ?, ?)");
-      for (const c of v.chunks) insRef.run(v.manifestHash, c.index, c.hash);
-      return true;
-    })();
+  /** The manifest's row and chunk references, unless known; true when inserted. Call inside a transaction. */
+  private insertManifest(v: NewVersion): boolean {
+    if (this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(v.manifestHash)) return false;
+    this.db
+      .query(
+        `INSERT INTO manifests (manifest_hash, source_path, file_hash, total_size, chunk_count, manifest_file, owner, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(v.manifestHash, v.path, v.fileHash, v.totalSize, v.chunks.length, v.manifestFile, v.owner, v.createdAt);
+    const insRef = this.db.query("INSERT INTO manifest_chunks (manifest_hash, idx, chunk_hash) VALUES (?, ?, ?)");
+    for (const c of v.chunks) insRef.run(v.manifestHash, c.index, c.hash);
+    return true;
+  }
+
+  /** A manifest restored from a backup (its chunks are not here yet, no version row). False when already known. */
+  importManifest(v: NewVersion): boolean {
+    return this.db.transaction(() => this.insertManifest(v))();
   }
 
   /** Every history row (the manifest backup's index). */

@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import { fromHex, type CellId, type ChunkHash } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
-import { callPeerRaw, PeerCallError } from "../fleet/peer-client.ts";
+import { callPeerRaw, PeerCallError, refusalText } from "../fleet/peer-client.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import * as W from "./wire.ts";
 import { createHash } from "node:crypto";
@@ -15,14 +15,6 @@ export interface LinkTraffic {
   /** Request and answer bodies, bytes (headers not included; the bench measures the wire). */
   sent: number;
   received: number;
-}
-
-function errorText(body: Uint8Array): string {
-  try {
-    return String((JSON.parse(new TextDecoder().decode(body)) as { error?: unknown }).error ?? "refused");
-  } catch {
-    return "refused";
-  }
 }
 
 export class PeerLink {
@@ -47,7 +39,7 @@ export class PeerLink {
 
   /** A refusal as an error that keeps the peer's status (507 = full, 404 = not kept there). */
   private refused(what: string, status: number, body: Uint8Array): PeerCallError {
-    return new PeerCallError(`cell ${this.peer.slice(0, 8)} refused ${what}: ${errorText(body)}`, status);
+    return new PeerCallError(`cell ${this.peer.slice(0, 8)} refused ${what}: ${refusalText(body)}`, status);
   }
 
   private async sealed<S extends z.ZodTypeAny>(name: string, req: unknown, reply: S): Promise<z.infer<S>> {
