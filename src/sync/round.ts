@@ -146,8 +146,9 @@ export class SyncRound {
       }
     }
 
-    // 4. Audits.
-    for (const link of this.live()) await this.audit(link).catch((e) => this.error(link.peer, "audit", e));
+    // 4. Audits (only chunks we hold ourselves can be checked).
+    const local = new Set(ctx.placements.ownChunks(ctx.keys.id).filter((c) => c.local_size !== null).map((c) => c.hash));
+    for (const link of this.live()) await this.audit(link, local).catch((e) => this.error(link.peer, "audit", e));
 
     // 5. Pull what we lack.
     await this.pull();
@@ -235,10 +236,9 @@ export class SyncRound {
   }
 
   /** Challenge a random sample of our chunks on the peer; a wrong or missing proof drops that copy. */
-  private async audit(link: PeerLink): Promise<void> {
+  private async audit(link: PeerLink, local: ReadonlySet<ChunkHash>): Promise<void> {
     const n = this.ctx.config.audit_sample;
     if (n === 0) return;
-    const local = new Set(this.ctx.placements.ownChunks(this.ctx.keys.id).filter((c) => c.local_size !== null).map((c) => c.hash));
     const there = this.ctx.placements.on(link.peer).filter((h) => local.has(h));
     if (!there.length) return;
     for (let i = there.length - 1; i > 0; i--) {
