@@ -109,6 +109,7 @@ export const start: Command = {
     const sync = new SyncService(fleet);
     fleet.rounds = sync;
     sync.start(cell.config.sync_interval_s);
+    cell.vault.onStored = () => sync.nudge(cell.config.sync_after_change_s);
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {

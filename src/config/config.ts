@@ -18,6 +18,8 @@ export const ConfigSchema = z.object({
   /** Desired copies of each chunk in the fleet, counting this cell. */
   replication_factor: z.number().int().min(1).max(16).default(2),
   sync_interval_s: seconds.default(300),
+  /** A sync round this long after a file is stored (later stores push it back); 0 = only on the interval. */
+  sync_after_change_s: z.number().int().min(0).max(86400).default(5),
   /** A peer not heard from for this long no longer counts as holding copies (healing). */
   peer_lost_after_s: seconds.default(86400),
   /** Bytes this cell keeps for other cells at most (their chunks and manifest backups). */

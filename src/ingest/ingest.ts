@@ -54,6 +54,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     await synced;
     await rename(temp, target);
     fsyncDir(dirname(target));
+    if (result.created) vault.onStored?.(path);
     return result;
   } catch (e) {
     await unlink(temp).catch(() => {});

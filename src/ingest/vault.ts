@@ -19,4 +19,6 @@ export interface Vault {
   pool: CryptoPool;
   /** Reusable buffers of CHUNK_SIZE + 16 bytes for sealing and opening. */
   buffers: BufferPool;
+  /** Called after a new version is stored (the cell schedules a sync round). */
+  onStored?: (path: string) => void;
 }

@@ -121,6 +121,18 @@ export class SyncService implements RoundRunner {
     return this.current !== null;
   }
 
+  private nudgeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Something changed (a file was stored): a round `afterS` seconds from the last nudge. */
+  nudge(afterS: number): void {
+    if (afterS <= 0 || this.stopped) return;
+    if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
+    this.nudgeTimer = setTimeout(() => {
+      this.nudgeTimer = null;
+      void this.sync().catch((e) => log("error", `sync round failed: ${errorMessage(e)}`));
+    }, afterS * 1000);
+  }
+
   /** A round every `intervalS` seconds, and one now. */
   start(intervalS: number): void {
     const tick = () => void this.sync().catch((e) => log("error", `sync round failed: ${errorMessage(e)}`));
@@ -133,6 +145,7 @@ export class SyncService implements RoundRunner {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
     this.worker.terminate();
   }
 }

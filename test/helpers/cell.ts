@@ -63,10 +63,12 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   const root = opts.root ?? tempRoot();
   const dir = join(root, "dir");
   const home = join(root, "home");
+  // With a config, sync rounds run when the test asks (`grove sync`), not a few seconds after
+  // a put, unless the test sets sync_after_change_s itself.
   if (opts.config) {
     const { mkdirSync, writeFileSync } = await import("node:fs");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, "config.json"), JSON.stringify(opts.config));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ sync_after_change_s: 0, ...opts.config }));
   }
   // No mDNS unless a test asks for it (inside its own network namespace): multicast would
   // leave the machine.

@@ -54,3 +54,28 @@ describe("sync worker", () => {
     expect(full.output()).toContain("max_peer_storage_bytes");
   });
 });
+
+describe("a stored file is replicated soon, without waiting for the interval", () => {
+  test("sync_after_change_s: a round runs that long after a put", async () => {
+    const cfg = { replication_factor: 2, sync_interval_s: 3600, sync_after_change_s: 1 };
+    const [x, y] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg })]);
+    try {
+      const token = (await x.cli(["invite"])).stdout.trim();
+      expect((await y.cli(["join", token])).code).toBe(0);
+      const src = join(x.root, "soon.txt");
+      writeFileSync(src, "replicate me soon\n");
+      expect((await x.cli(["put", src, "--as", "soon.txt"])).code).toBe(0);
+      let copies = 0;
+      for (let i = 0; i < 100 && copies < 2; i++) {
+        await Bun.sleep(100);
+        const p = (await (await x.api("/api/placement")).json()) as { files: { copies: number }[] };
+        copies = p.files[0]?.copies ?? 0;
+      }
+      expect(copies).toBe(2);
+      const last = (await (await x.api("/api/sync")).json()) as { last: SyncReport | null };
+      expect(last.last?.chunks_pushed).toBe(1);
+    } finally {
+      await Promise.all([destroyCell(x), destroyCell(y)]);
+    }
+  });
+});
