@@ -9,5 +9,6 @@ export interface Tab {
 export const TABS: Tab[] = [
   { id: "files", label: "Files", href: "/files" },
   { id: "peers", label: "Peers", href: "/peers" },
+  { id: "storage", label: "Storage", href: "/storage" },
   { id: "settings", label: "Settings", href: "/settings" },
 ];

@@ -46,16 +46,29 @@ export function placementReport(cell: Cell, peerStore: PeerStore, now = Date.now
   const local = new Set((cell.db.db.query("SELECT hash FROM chunks").values() as [string][]).map((r) => r[0]));
   const holders = new Map<string, string[]>();
   const sizeOf = new Map<string, number>();
-  for (const r of cell.db.db.query("SELECT p.chunk_hash, p.cell_id, c.size FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash").values() as [string, string, number | null][]) {
+  for (const r of cell.db.db.query("SELECT p.chunk_hash, p.cell_id, COALESCE(p.size, c.size) FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash").values() as [string, string, number | null][]) {
     let list = holders.get(r[0]);
     if (!list) holders.set(r[0], (list = []));
     list.push(r[1]);
     if (r[2] !== null) sizeOf.set(r[0], r[2]);
   }
 
+  const current = cell.db.list();
+  const refsOf = new Map<string, string[]>();
+  for (const [m, h] of cell.db.db
+    .query(
+      `SELECT mc.manifest_hash, mc.chunk_hash FROM manifest_chunks mc
+       WHERE mc.manifest_hash IN (SELECT v.manifest_hash FROM file_versions v
+         WHERE v.manifest_hash IS NOT NULL AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = v.path))`,
+    )
+    .values() as [string, string][]) {
+    let list = refsOf.get(m);
+    if (!list) refsOf.set(m, (list = []));
+    list.push(h);
+  }
   const files: FilePlacement[] = [];
-  for (const f of cell.db.list()) {
-    const refs = (cell.db.db.query("SELECT chunk_hash FROM manifest_chunks WHERE manifest_hash = ?").values(f.manifest_hash) as [string][]).map((r) => r[0]);
+  for (const f of current) {
+    const refs = refsOf.get(f.manifest_hash) ?? [];
     let copies = refs.length ? Number.POSITIVE_INFINITY : factor;
     let common: Set<string> | null = null;
     for (const h of refs) {

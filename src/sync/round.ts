@@ -51,6 +51,8 @@ export interface SyncReport {
   duration_ms: number;
   peers: number;
   reached: number;
+  /** Peers that did not answer this round ("name (id8)"). */
+  unreached: string[];
   routes_probed: number;
   benchmarks: number;
   chunks_pushed: number;
@@ -109,7 +111,7 @@ export class SyncRound {
   async run(card: Card): Promise<SyncReport> {
     const t0 = Date.now();
     this.report = {
-      started_at: t0, duration_ms: 0, peers: 0, reached: 0, routes_probed: 0, benchmarks: 0,
+      started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
       chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
       audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, under_replicated: 0, missing: 0,
       other_builds: 0, bytes_sent: 0, bytes_received: 0, errors: [],
@@ -123,6 +125,7 @@ export class SyncRound {
       const row = ctx.peers.get(r.id);
       if (row) this.links.set(r.id, new PeerLink(ctx.keys, r.id, r.url, (JSON.parse(row.card) as Card).x25519));
     }
+    for (const p of ctx.peers.list()) if (!this.links.has(p.id)) report.unreached.push(`${p.name} (${p.id.slice(0, 8)})`);
 
     // 2. Inventories.
     const recovering = existsSync(ctx.layout.recovering);
@@ -194,7 +197,7 @@ export class SyncRound {
     if (!req.chunks.length && !req.backups.length) return [];
     const listed = await link.list(req);
     if (req.chunks.length) {
-      const { added, removed } = placements.replaceBuckets(link.peer, req.chunks, listed.chunks.map(([h]) => h as ChunkHash));
+      const { added, removed } = placements.replaceBuckets(link.peer, req.chunks, listed.chunks as [ChunkHash, number][]);
       if (added || removed) log("info", "sync: placement records corrected from the peer's inventory", { peer: link.peer.slice(0, 8), added, removed });
     }
     const theirs = new Set(listed.backups.map((b) => b.name));
@@ -341,7 +344,7 @@ export class SyncRound {
         if (full.has(peer) || this.failed.has(peer)) continue;
         try {
           await this.links.get(peer)!.putChunk(task.hash, bytes);
-          placements.confirm(peer, task.hash);
+          placements.confirm(peer, task.hash, bytes.byteLength);
           placed++;
           this.report.chunks_pushed++;
           this.report.bytes_pushed += bytes.byteLength;

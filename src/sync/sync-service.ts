@@ -87,7 +87,10 @@ export class SyncService implements RoundRunner {
     // asking while that one still waits share it (it will see their changes).
     if (this.queued) return this.queued;
     const before = this.current;
-    const p = this.runSync();
+    // `current` is cleared before callers see the result, so `running` is false by then.
+    const p: Promise<SyncReport> = this.runSync().finally(() => {
+      if (this.current === p) this.current = null;
+    });
     this.current = p;
     if (before) {
       this.queued = p;
@@ -95,9 +98,6 @@ export class SyncService implements RoundRunner {
         if (this.queued === p) this.queued = null;
       });
     }
-    void p.catch(() => {}).finally(() => {
-      if (this.current === p) this.current = null;
-    });
     return p;
   }
 

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
- * logout, the Files tab (browse, upload, download, delete, details) and Settings.
+ * logout, the Files tab (browse, upload, download, delete, details), Peers, Storage (placement
+ * and "Sync now") and Settings.
  *
  * Forms before login use a double-submit CSRF cookie; after login every state change carries
  * the session's CSRF token (hidden field or htmx header), checked by web/auth.
@@ -20,7 +21,10 @@ import { SetupPage, LoginPage } from "../../views/auth-pages.tsx";
 import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.tsx";
 import { SettingsPage } from "../../views/settings.tsx";
 import { PeersPage, PeerList, InviteBox, JoinResult } from "../../views/peers.tsx";
+import { StoragePage, StorageBody, type SyncState } from "../../views/storage.tsx";
 import { peerView } from "./api/fleet.ts";
+import { placementReport } from "../sync/placement-report.ts";
+import { summarize } from "../sync/summary.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import type { PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
@@ -29,6 +33,9 @@ import { sameSecret, sentCsrf } from "./auth.ts";
 import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
 
 const FORM_CSRF_COOKIE = "grove_form_csrf";
+
+/** How long "Sync now" waits for its round before answering "still running" (the tab then polls). */
+const SYNC_WAIT_MS = 20_000;
 
 /** True when the TCP peer is this machine (loopback), whatever the Host header says. */
 export function fromLoopback(c: Context<WebEnv>): boolean {
@@ -214,6 +221,51 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     await requireCsrf(c);
     fleet.peerAction(c.req.param("id"), c.req.param("action"));
     return c.html(<PeerList peers={peerList()} />);
+  });
+
+  /** The sync Worker's state for the Storage tab; `settled` overrides `running` for a round just awaited. */
+  const syncState = (c: Context<WebEnv>, settled = false): SyncState => {
+    const r = fleet.rounds;
+    const last = r?.last ?? null;
+    return {
+      available: r !== null,
+      running: !settled && (r?.running ?? false),
+      last,
+      summary: last ? summarize({ ...last, errors: [] }) : null,
+      lastError: r?.lastError ?? null,
+      intervalS: c.var.cell.config.sync_interval_s,
+    };
+  };
+  const storageState = (c: Context<WebEnv>, settled = false, notice?: string) => ({
+    report: placementReport(c.var.cell, fleet.peers),
+    sync: syncState(c, settled),
+    lostAfterS: c.var.cell.config.peer_lost_after_s,
+    notice,
+  });
+
+  app.get("/storage", (c) => c.html(<StoragePage {...info(c, "Storage", "storage")} {...storageState(c)} />));
+
+  // The tab's body alone: htmx polls it while a round runs.
+  app.get("/storage/body", (c) => c.html(<StorageBody {...storageState(c)} csrf={c.var.session?.csrf} />));
+
+  // "Sync now": run a round and wait for it (up to SYNC_WAIT_MS; a longer one keeps going and the
+  // tab polls until it ends). htmx gets the new body; a plain form post is redirected to the tab.
+  app.post("/storage/sync", async (c) => {
+    await requireCsrf(c);
+    let settled = false;
+    let notice: string | undefined;
+    if (fleet.rounds) {
+      const round = fleet.rounds.sync().then(
+        () => (settled = true),
+        () => (settled = true), // the failure is kept in rounds.lastError and shown
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([round, new Promise((r) => (timer = setTimeout(r, SYNC_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (!settled) notice = "The round is still running; this tab updates when it ends.";
+    }
+    if (!c.req.header("hx-request")) return c.redirect("/storage", 303);
+    return c.html(<StorageBody {...storageState(c, settled, notice)} csrf={c.var.session?.csrf} />);
   });
 
   app.get("/settings", (c) => {

@@ -1,5 +1,7 @@
--- 004: replication. Placements are looked up per peer too (inventories, the Storage tab).
+-- 004: replication. Placements are looked up per peer too (inventories, the Storage tab), and
+-- carry the chunk's sealed size (known from the push or the peer's listing).
 CREATE INDEX placements_by_cell ON placements(cell_id, chunk_hash);
+ALTER TABLE placements ADD COLUMN size INTEGER;
 
 -- Chunks this cell keeps for other cells (owner record). The bytes live in chunks/ like our own;
 -- a file is removed only when no owner (nor this cell) needs it any more.
