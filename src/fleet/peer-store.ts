@@ -60,6 +60,14 @@ export class PeerStore {
 
   seen(id: CellId, at = Date.now()): void {
     this.db.query("UPDATE peers SET last_seen = ? WHERE id = ?").run(at, id);
+    this.lastWrite.set(id, at);
+  }
+
+  private lastWrite = new Map<string, number>();
+
+  /** `seen`, written at most once per `everyMs` per peer (a chunk transfer is many requests). */
+  touch(id: CellId, everyMs = 10_000, at = Date.now()): void {
+    if (at - (this.lastWrite.get(id) ?? 0) >= everyMs) this.seen(id, at);
   }
 
   remove(id: CellId): void {

@@ -107,7 +107,8 @@ export function requestTarget(url: string | URL): string {
 export type RefusalReason = "malformed" | "unknown_cell" | "bad_signature" | "stale" | "future" | "replayed";
 
 export type Refusal = { ok: false; reason: RefusalReason; message: string };
-export type VerifyResult = { ok: true; peer: CellId } | Refusal;
+export type VerifyResult = { ok: true; peer: CellId; /** hex SHA-256 of the body, as checked */ bodyHash: string } | Refusal;
+export type PrecheckResult = { ok: true; peer: CellId } | Refusal;
 
 /** Read a header by name, case-insensitively: a Fetch `Headers`, a plain record, or a function. */
 export type HeaderSource = Headers | Record<string, string | undefined> | ((name: string) => string | null | undefined);
@@ -161,7 +162,7 @@ export class RequestVerifier {
    * The checks that need no body: header shapes, method and path, time window, known cell.
    * Run it before reading a body so a stranger cannot make us read one. `verify` repeats it.
    */
-  precheck(req: Omit<IncomingRequest, "body">): VerifyResult {
+  precheck(req: Omit<IncomingRequest, "body">): PrecheckResult {
     const pre = this.checkHeaders(req);
     return "reason" in pre ? pre : { ok: true, peer: pre.peer };
   }
@@ -171,13 +172,14 @@ export class RequestVerifier {
     const pre = this.checkHeaders(req);
     if ("reason" in pre) return pre;
     const { h, peer, key } = pre;
-    const message = requestMessage(req.method.toUpperCase(), req.path, h.time, h.nonce, bodySha256Hex(req.body), this.self);
+    const bodyHash = bodySha256Hex(req.body);
+    const message = requestMessage(req.method.toUpperCase(), req.path, h.time, h.nonce, bodyHash, this.self);
     if (!verify(fromHex(h.signature), message, key)) {
       return refuse("bad_signature", "request signature does not verify (altered method, path, time, nonce or body, or wrong key)");
     }
     this.nonces.sweep(this.clock() - this.windowMs);
     if (!this.nonces.add(`${peer}:${h.nonce}`, Number(h.time))) return refuse("replayed", "request nonce was already used");
-    return { ok: true, peer };
+    return { ok: true, peer, bodyHash };
   }
 
   /** How many nonces are remembered now (for tests and status). */

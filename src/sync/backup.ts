@@ -42,11 +42,16 @@ export interface BackupContext {
   manifestsDir: string;
 }
 
-/** The index as it stands now, and its name (digest of everything but the time it was made). */
+/**
+ * The index as it stands now, and its name: the digest of the history and of who the peers are
+ * (ids and flags). Peer cards ride along but do not name it: a card refreshed for its free space
+ * must not send the whole index to every peer again.
+ */
 export function currentIndex(ctx: BackupContext): { name: string; index: BackupIndex } {
   const versions = ctx.db.allVersions().map((r) => [r.path, r.version, r.manifest_hash, r.at] as [string, number, string | null, number]);
-  const peers = ctx.peers.list().map((p) => ({ card: JSON.parse(p.card) as unknown, friend: p.friend, favorite: p.favorite }));
-  const name = sha256(canonicalJson({ versions, peers }));
+  const rows = ctx.peers.list();
+  const peers = rows.map((p) => ({ card: JSON.parse(p.card) as unknown, friend: p.friend, favorite: p.favorite }));
+  const name = sha256(canonicalJson({ versions, peers: rows.map((p) => [p.id, p.friend, p.favorite]) }));
   return { name, index: { v: 1, owner: ctx.keys.id, made_at: Date.now(), versions, peers } };
 }
 

@@ -34,6 +34,8 @@ export interface PushTask {
   need: number;
   /** Where to try, best first (more than `need` when available: refusals move on). */
   candidates: CellId[];
+  /** Some peer held it before (a lost or failed copy): pushing it is healing. */
+  wasPlaced: boolean;
 }
 
 export interface Plan {
@@ -72,7 +74,7 @@ export function planPlacement(chunks: readonly PlanChunk[], peers: readonly Plan
       if (!c.local) continue; // only a cell holding the bytes can push them (it pulls first)
       const holding = new Set(c.holders);
       const candidates = ranked.filter((p) => p.reachable && !holding.has(p.id)).map((p) => p.id);
-      if (candidates.length) plan.push.push({ hash: c.hash, need: factor - copies, candidates });
+      if (candidates.length) plan.push.push({ hash: c.hash, need: factor - copies, candidates, wasPlaced: c.holders.length > 0 });
     } else if (copies > factor) {
       const releasable = ranked.filter((p) => p.reachable && counted.includes(p.id)).reverse();
       for (const p of releasable.slice(0, copies - factor)) plan.release.push({ peer: p.id, hash: c.hash });

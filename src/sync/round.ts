@@ -79,6 +79,8 @@ export interface SyncReport {
 
 /** Chunk transfers in flight at once (per round). */
 const PUSH_PARALLEL = 3;
+/** Manifest backups in flight at once, per peer. */
+const BACKUP_PARALLEL = 4;
 
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -149,21 +151,31 @@ export class SyncRound {
       }
     }
 
-    // 4. Audits (only chunks we hold ourselves can be checked).
-    const local = new Set(ctx.placements.ownChunks(ctx.keys.id).filter((c) => c.local_size !== null).map((c) => c.hash));
-    for (const link of this.live()) await this.audit(link, local).catch((e) => this.error(link.peer, "audit", e));
+    // Our chunks (every version's) and where they are: read once, kept current below.
+    const ownRows = ctx.placements.ownChunks(ctx.keys.id);
+    const own = ownRows.map((c) => c.hash);
+    const local = new Set(ownRows.filter((c) => c.local_size !== null).map((c) => c.hash));
+    const holders = new Map<ChunkHash, CellId[]>();
+    for (const r of ctx.placements.all()) {
+      let list = holders.get(r.chunk_hash);
+      if (!list) holders.set(r.chunk_hash, (list = []));
+      list.push(r.cell_id);
+    }
+
+    // 4. Audits (only chunks we hold ourselves can be checked). A failed proof drops that holder.
+    for (const link of this.live()) await this.audit(link, local, holders).catch((e) => this.error(link.peer, "audit", e));
 
     // 5. Pull what we lack.
-    await this.pull();
+    await this.pull(own, local, holders);
 
     // 6. Place: push under-replicated chunks, release surplus copies.
-    await this.place();
+    await this.place(own, local, holders);
 
     // 7. Manifest backups.
     if (!existsSync(ctx.layout.recovering)) {
       for (const link of this.live()) {
         const missing = missingBackups.get(link.peer);
-        if (missing?.length) await this.backUp(link, missing, index).catch((e) => this.error(link.peer, "backup", e));
+        if (missing?.length) await this.backUp(link, missing, index);
       }
     }
 
@@ -239,17 +251,14 @@ export class SyncRound {
   }
 
   /** Challenge a random sample of our chunks on the peer; a wrong or missing proof drops that copy. */
-  private async audit(link: PeerLink, local: ReadonlySet<ChunkHash>): Promise<void> {
+  private async audit(link: PeerLink, local: ReadonlySet<ChunkHash>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
     const n = this.ctx.config.audit_sample;
     if (n === 0) return;
     const there = this.ctx.placements.on(link.peer).filter((h) => local.has(h));
-    if (!there.length) return;
-    for (let i = there.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [there[i], there[j]] = [there[j]!, there[i]!];
-    }
+    const picked = new Set<ChunkHash>();
+    while (picked.size < Math.min(n, there.length)) picked.add(there[Math.floor(Math.random() * there.length)]!);
     const challenges: { hash: ChunkHash; nonce: string; expect: string }[] = [];
-    for (const hash of there.slice(0, n)) {
+    for (const hash of picked) {
       const bytes = await this.readLocal(hash);
       if (!bytes) continue;
       const nonce = randomBytes(16).toString("hex");
@@ -264,6 +273,7 @@ export class SyncRound {
       if (p?.proof === c.expect) continue;
       this.report.audit_failed++;
       this.ctx.placements.drop(link.peer, c.hash);
+      holders.set(c.hash, (holders.get(c.hash) ?? []).filter((id) => id !== link.peer));
       log("warn", "audit failed: that copy no longer counts", { peer: link.peer.slice(0, 8), chunk: c.hash.slice(0, 12), reason: p?.reason ?? (p ? "wrong proof" : "no proof") });
     }
   }
@@ -280,45 +290,35 @@ export class SyncRound {
   }
 
   /** Fetch back our chunks that this cell lacks, from reachable peers holding them. */
-  private async pull(): Promise<void> {
-    const { placements, keys, store } = this.ctx;
-    const lacking = placements.ownChunks(keys.id).filter((c) => c.local_size === null).map((c) => c.hash);
+  private async pull(own: readonly ChunkHash[], local: Set<ChunkHash>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
+    const { placements, store } = this.ctx;
+    const lacking = own.filter((h) => !local.has(h));
     if (!lacking.length) return;
-    const holders = new Map<ChunkHash, CellId[]>();
-    for (const r of placements.all()) {
-      if (!this.links.has(r.cell_id)) continue;
-      let list = holders.get(r.chunk_hash);
-      if (!list) holders.set(r.chunk_hash, (list = []));
-      list.push(r.cell_id);
-    }
     await parallel(lacking, PUSH_PARALLEL, async (hash) => {
       for (const peer of holders.get(hash) ?? []) {
-        if (this.failed.has(peer)) continue;
+        if (!this.links.has(peer) || this.failed.has(peer)) continue;
         try {
           const bytes = await this.links.get(peer)!.getChunk(hash);
           const { durable } = await store.putStaged(hash, bytes);
           await durable;
           placements.addLocal(hash, bytes.byteLength);
+          local.add(hash);
           this.report.chunks_pulled++;
           this.report.bytes_pulled += bytes.byteLength;
           return;
         } catch (e) {
-          if (e instanceof PeerCallError && e.status === 404) placements.drop(peer, hash);
+          if (e instanceof PeerCallError && e.status === 404) {
+            placements.drop(peer, hash);
+            holders.set(hash, (holders.get(hash) ?? []).filter((id) => id !== peer));
+          }
           this.error(peer, `pulling chunk ${hash.slice(0, 12)}`, e);
         }
       }
     });
   }
 
-  private async place(): Promise<void> {
-    const { placements, keys, peers, config } = this.ctx;
-    const own = placements.ownChunks(keys.id);
-    const holders = new Map<string, CellId[]>();
-    for (const r of placements.all()) {
-      let list = holders.get(r.chunk_hash);
-      if (!list) holders.set(r.chunk_hash, (list = []));
-      list.push(r.cell_id);
-    }
+  private async place(own: readonly ChunkHash[], local: ReadonlySet<ChunkHash>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
+    const { placements, peers, config } = this.ctx;
     const now = Date.now();
     const lostBefore = now - config.peer_lost_after_s * 1000;
     const planPeers: PlanPeer[] = peers.list().map((p) => {
@@ -331,7 +331,7 @@ export class SyncRound {
         score: best ? routeScore(best) : null,
       };
     });
-    const chunks: PlanChunk[] = own.map((c) => ({ hash: c.hash, local: c.local_size !== null, holders: holders.get(c.hash) ?? [] }));
+    const chunks: PlanChunk[] = own.map((h) => ({ hash: h, local: local.has(h), holders: holders.get(h) ?? [] }));
     const plan = planPlacement(chunks, planPeers, config.replication_factor);
 
     const full = new Set<CellId>();
@@ -345,10 +345,11 @@ export class SyncRound {
         try {
           await this.links.get(peer)!.putChunk(task.hash, bytes);
           placements.confirm(peer, task.hash, bytes.byteLength);
+          holders.set(task.hash, [...(holders.get(task.hash) ?? []), peer]);
           placed++;
           this.report.chunks_pushed++;
           this.report.bytes_pushed += bytes.byteLength;
-          if ((holders.get(task.hash) ?? []).length > 0) this.report.healed++;
+          if (task.wasPlaced) this.report.healed++;
         } catch (e) {
           if (e instanceof PeerCallError && e.status === 507) {
             full.add(peer);
@@ -367,7 +368,10 @@ export class SyncRound {
     for (const [peer, hashes] of byPeer) {
       try {
         await this.links.get(peer)!.release(hashes);
-        for (const h of hashes) placements.drop(peer, h);
+        for (const h of hashes) {
+          placements.drop(peer, h);
+          holders.set(h, (holders.get(h) ?? []).filter((id) => id !== peer));
+        }
         this.report.released += hashes.length;
         log("info", "surplus copies released (strict cap)", { peer: peer.slice(0, 8), chunks: hashes.length });
       } catch (e) {
@@ -376,31 +380,30 @@ export class SyncRound {
     }
 
     // What is left under the factor after this round.
-    const after = new Map<string, CellId[]>();
-    for (const r of placements.all()) {
-      let list = after.get(r.chunk_hash);
-      if (!list) after.set(r.chunk_hash, (list = []));
-      list.push(r.cell_id);
+    const counted = new Set(planPeers.filter((p) => p.counted).map((p) => p.id));
+    for (const h of own) {
+      const copies = (local.has(h) ? 1 : 0) + (holders.get(h) ?? []).filter((id) => counted.has(id)).length;
+      if (copies === 0) this.report.missing++;
+      else if (copies < config.replication_factor) this.report.under_replicated++;
     }
-    const final = planPlacement(
-      placements.ownChunks(keys.id).map((c) => ({ hash: c.hash, local: c.local_size !== null, holders: after.get(c.hash) ?? [] })),
-      planPeers.map((p) => ({ ...p, reachable: false })),
-      config.replication_factor,
-    );
-    this.report.under_replicated = final.under;
-    this.report.missing = final.lost.length;
   }
 
+  /** Push the backups the peer lacks, a few at a time (each is an fsynced write there). */
   private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }): Promise<void> {
-    for (const name of names) {
-      if (name === index.name) {
-        await link.putBackup("index", name, await sealIndex(this.backupCtx, index.index));
-      } else {
-        const blob = await sealManifest(this.backupCtx, name as ManifestHash);
-        if (!blob) continue;
-        await link.putBackup("manifest", name, blob);
+    await parallel(names, BACKUP_PARALLEL, async (name) => {
+      if (this.failed.has(link.peer)) return;
+      try {
+        if (name === index.name) {
+          await link.putBackup("index", name, await sealIndex(this.backupCtx, index.index));
+        } else {
+          const blob = await sealManifest(this.backupCtx, name as ManifestHash);
+          if (!blob) return;
+          await link.putBackup("manifest", name, blob);
+        }
+        this.report.backups_pushed++;
+      } catch (e) {
+        this.error(link.peer, `backing up ${name.slice(0, 12)}`, e);
       }
-      this.report.backups_pushed++;
-    }
+    });
   }
 }

@@ -108,9 +108,10 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     if (body instanceof Response) return body;
     const v: VerifyResult = fleet.verifier.verify({ ...base, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
-    fleet.peers.seen(v.peer);
+    fleet.peers.touch(v.peer);
     c.set("peer", v.peer);
     c.set("peerBody", body);
+    c.set("peerBodyHash", v.bodyHash);
     await next();
   });
 

@@ -20,7 +20,7 @@ import { digestSet, inBuckets } from "../sync/set-digest.ts";
 import * as W from "../sync/wire.ts";
 import type { WebEnv } from "./context.ts";
 
-export type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array } };
+export type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array; /** hex SHA-256 of peerBody (computed once, by the signature check) */ peerBodyHash: string } };
 
 /** What the holder's side needs of the cell. */
 export interface SyncHost {
@@ -110,7 +110,7 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     if (!isHex64(hash)) throw badRequest("a chunk name is 64 lowercase hex characters");
     const body = c.var.peerBody;
     if (body.byteLength < TAG_SIZE) throw badRequest(`a sealed chunk has at least ${TAG_SIZE} bytes`);
-    if (sha256Hex(body) !== hash) throw badRequest("chunk bytes do not match its name (truncated or altered)");
+    if (c.var.peerBodyHash !== hash) throw badRequest("chunk bytes do not match its name (truncated or altered)");
     const stored = await held.putChunk(c.var.peer, hash as ChunkHash, body);
     return c.json({ stored });
   });

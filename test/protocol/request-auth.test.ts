@@ -1,4 +1,5 @@
 // Signed peer requests and responses: every refusal reason, on a fake clock, and the bounded nonce cache.
+import { createHash } from "node:crypto";
 import { describe, expect, test } from "bun:test";
 import {
   HEADER,
@@ -12,6 +13,7 @@ import {
   type IncomingRequest,
   type RequestAuthHeaders,
   type VerifyResult,
+  type PrecheckResult,
 } from "../../src/protocol/request-auth.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
 import { toHex, type CellId } from "../../src/core/types.ts";
@@ -48,7 +50,7 @@ function signed(over: { now?: number; nonce?: Uint8Array; to?: CellId } = {}): R
   return signRequest(alice.ed25519Secret, ALICE, "POST", "/peer/v1/inventory?since=5", body, { now: T0, ...over });
 }
 
-function refusedWith(result: VerifyResult): string {
+function refusedWith(result: VerifyResult | PrecheckResult): string {
   if (result.ok) throw new Error("request was accepted");
   return result.reason;
 }
@@ -88,7 +90,8 @@ describe("signRequest", () => {
 
 describe("RequestVerifier accepts", () => {
   test("a good request, naming the peer", () => {
-    expect(bobVerifier().verify(request(signed()))).toEqual({ ok: true, peer: ALICE });
+    const r = request(signed());
+    expect(bobVerifier().verify(r)).toEqual({ ok: true, peer: ALICE, bodyHash: createHash("sha256").update(r.body ?? "").digest("hex") });
   });
 
   test("headers in any letter case, from a Headers object or a getter", () => {

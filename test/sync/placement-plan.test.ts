@@ -14,7 +14,7 @@ describe("placement plan", () => {
 
   test("R=2 counting this cell: one push to the best peer, with the others as fallbacks", () => {
     const plan = planPlacement([{ hash: h("1"), local: true, holders: [] }], [peer("a", { score: 50 }), peer("b", { score: 5 })], 2);
-    expect(plan.push).toEqual([{ hash: h("1"), need: 1, candidates: [id("b"), id("a")] }]);
+    expect(plan.push).toEqual([{ hash: h("1"), need: 1, candidates: [id("b"), id("a")], wasPlaced: false }]);
     expect(plan.release).toEqual([]);
     expect(plan.under).toBe(1);
   });
@@ -26,7 +26,7 @@ describe("placement plan", () => {
 
   test("a lost peer's copy does not count: the chunk goes to another peer (healing)", () => {
     const plan = planPlacement([{ hash: h("1"), local: true, holders: [id("a")] }], [peer("a", { counted: false, reachable: false }), peer("b")], 2);
-    expect(plan.push).toEqual([{ hash: h("1"), need: 1, candidates: [id("b")] }]);
+    expect(plan.push).toEqual([{ hash: h("1"), need: 1, candidates: [id("b")], wasPlaced: true }]);
   });
 
   test("strict cap: when a lost peer returns, the least preferred copy is released", () => {
