@@ -66,6 +66,8 @@ export interface SyncReport {
   audit_failed: number;
   backups_pushed: number;
   restored: { manifests: number; versions: number; peers: number } | null;
+  /** Still waiting for a peer holding this recovered cell's backup index (nothing is backed up meanwhile). */
+  recovering: boolean;
   /** After the round: chunks below the replication factor, and chunks with no copy known. */
   under_replicated: number;
   missing: number;
@@ -115,7 +117,7 @@ export class SyncRound {
     this.report = {
       started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
       chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
-      audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, under_replicated: 0, missing: 0,
+      audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, recovering: false, under_replicated: 0, missing: 0,
       other_builds: 0, bytes_sent: 0, bytes_received: 0, errors: [],
     };
     const { ctx, report } = this;
@@ -178,6 +180,8 @@ export class SyncRound {
         if (missing?.length) await this.backUp(link, missing, index);
       }
     }
+
+    report.recovering = existsSync(ctx.layout.recovering);
 
     // 8. Updates: note peers on another build.
     const ours = buildHash();

@@ -11,6 +11,7 @@ export function summarize(r: SyncReport): string {
     `audited: ${r.audited} chunks, ${r.audit_failed} failed`,
     `manifest backups pushed: ${r.backups_pushed}`,
   ];
+  if (r.recovering) lines.push("recovering: no reachable peer holds this cell's backup index yet (manifests are not backed up until it is restored; delete recovering.json in GROVE_DIR to give up)");
   if (r.restored) lines.push(`restored from the fleet: ${r.restored.manifests} manifests, ${r.restored.versions} versions, ${r.restored.peers} peers`);
   lines.push(r.under_replicated || r.missing ? `at risk: ${r.under_replicated} chunks under the replication factor, ${r.missing} with no copy known` : "every chunk is at its replication factor");
   if (r.other_builds) lines.push(`${r.other_builds} peer(s) run another build`);

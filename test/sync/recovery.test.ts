@@ -5,7 +5,7 @@
  * byte-identical, history included.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { destroyCell, runGrove, FROM_SOURCE, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
@@ -92,6 +92,8 @@ describe("recovery from the fleet", () => {
     expect(r.errors).toEqual([]);
     expect(r.under_replicated).toBe(0);
     expect(r.missing).toBe(0);
+    expect(r.recovering).toBe(false);
+    expect(existsSync(join(a2.dir, "recovering.json"))).toBe(false);
     expect(a2.output()).toContain("rejoined the fleet");
 
     for (const [k, v] of files) {
