@@ -19,7 +19,7 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BUN, CLI, ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { GNU_TIME, MiB, cpuSplit, dropCaches, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile } from "./lib/measure.ts";
+import { GNU_TIME, MiB, cpuSplit, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper } from "./lib/measure.ts";
 
 export const name = "ingest";
 export const summary = "grove put/get of one large random file vs dd and restic; cell peak RSS";
@@ -207,20 +207,9 @@ export async function run(argv: string[]): Promise<number> {
     cell = undefined;
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   };
-  const onSignal = async () => {
-    console.error("\ningest: interrupted, cleaning up");
-    await cleanup();
-    process.exit(130);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const offSignals = cleanupOnSignal("ingest", cleanup);
 
-  const dropped: boolean[] = [];
-  const drop = () => {
-    const d = dropCaches(wantDrop);
-    dropped.push(d);
-    return d;
-  };
+  const { drop, allDropped } = cacheDropper(wantDrop);
 
   try {
     say(`size ${sizeMiB} MiB (${bytes} bytes), ${availableParallelism()} cores, work dir ${work}`);
@@ -249,6 +238,8 @@ export async function run(argv: string[]): Promise<number> {
     mkdirSync(cellRoot, { recursive: true });
     cell = await startCell({ root: cellRoot });
     const cellPid = cell.proc.pid;
+    // The start banner can reach us just after cell.json appears.
+    for (let i = 0; i < 40 && !/crypto: \S+/.test(cell.output()); i++) await Bun.sleep(50);
     const suite = /crypto: (\S+)/.exec(cell.output())?.[1] ?? "?";
     const rssStart = peakRssMiB(cellPid);
     say(`cell pid ${cellPid} at ${cell.url}, crypto ${suite}, VmHWM after start ${rssStart} MiB`);
@@ -352,7 +343,7 @@ export async function run(argv: string[]): Promise<number> {
     const getAll = phases(getSamples, get.seconds, [{ name: "all", until: get.seconds }], bytes)[0]!;
     const cores = (p: Phase) => (p.cell_cores === null ? null : `${p.cell_cores} (${p.cell_user_cores}+${p.cell_sys_cores})`);
     const cliCpu = (r: { userSec: number | null; sysSec: number | null }) => (r.userSec !== null ? round(r.userSec + (r.sysSec ?? 0), 2) : null);
-    const droppedAll = dropped.length > 0 && dropped.every(Boolean);
+    const droppedAll = allDropped();
     const rows: (string | number | null)[][] = [
       ["measure", "seconds", "MB/s", "ratio", "cell cores (usr+sys)", "cell RSS max MiB", "cell VmHWM MiB", "CLI max RSS MiB", "CLI cpu s"],
       ["grove put (CLI end to end)", round(put.seconds, 2), putMbs, null, cores(putAll), putAll.cell_max_rss_mb, rssPut, put.maxRssMiB, cliCpu(put)],
@@ -423,8 +414,7 @@ export async function run(argv: string[]): Promise<number> {
     if (cell) console.error(cell.output().slice(-2000));
     return 1;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offSignals();
     await cleanup();
     if (values.keep) say(`kept ${work}`);
   }

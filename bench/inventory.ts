@@ -38,7 +38,7 @@ import { canonicalJson } from "../src/store/canonical-json.ts";
 import { encryptionInfo, manifestRelPath } from "../src/store/manifest.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
-import { round, table } from "./lib/measure.ts";
+import { round, table, cleanupOnSignal } from "./lib/measure.ts";
 import { CountingProxy, type ProxyCounts } from "./lib/tcp-proxy.ts";
 
 export const name = "inventory";
@@ -185,13 +185,7 @@ export async function run(argv: string[]): Promise<number> {
     a = b = undefined;
     proxy = undefined;
   };
-  const onSignal = async () => {
-    console.error("\ninventory: interrupted, cleaning up");
-    await cleanup();
-    process.exit(130);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const offSignals = cleanupOnSignal("inventory", cleanup);
 
   try {
     const portA = freePort();
@@ -350,8 +344,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const [n, c] of [["A", a], ["B", b]] as const) if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
     return 1;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offSignals();
     await cleanup();
     if (values.keep) say(`kept ${work}`);
   }

@@ -35,7 +35,7 @@ import { Database } from "bun:sqlite";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
-import { GNU_TIME, MiB, cpuSplit, dropCaches, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile } from "./lib/measure.ts";
+import { GNU_TIME, MiB, cpuSplit, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper } from "./lib/measure.ts";
 import { SyncthingPair, ensureSyncthing } from "./lib/syncthing.ts";
 
 export const name = "replicate";
@@ -294,20 +294,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     cells.a = cells.b = undefined;
   };
-  const onSignal = async () => {
-    console.error("\nreplicate: interrupted, cleaning up");
-    await cleanup();
-    process.exit(130);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const offSignals = cleanupOnSignal("replicate", cleanup);
 
-  const dropped: boolean[] = [];
-  const drop = () => {
-    const d = dropCaches(wantDrop);
-    dropped.push(d);
-    return d;
-  };
+  const { drop, allDropped } = cacheDropper(wantDrop);
 
   try {
     say(`size ${sizeMiB} MiB (${bytes} bytes), ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (other work on the machine skews every figure), work dir ${work}`);
@@ -338,7 +327,7 @@ export async function run(argv: string[]): Promise<number> {
     const stE2e = s ? mbPerSec(bytes, s.end_to_end_s) : null;
     const ratio = stE2e ? round(e2eMbs / stE2e, 2) : null;
     const ok = g.copies >= 2 && g.b_holds_chunks >= g.chunks && g.b_chunks_verified && (!s || (s.identical && s.non_loopback.length === 0));
-    const droppedAll = dropped.length > 0 && dropped.every(Boolean);
+    const droppedAll = allDropped();
     const pushed = g.rounds.reduce((n, r) => n + r.chunks_pushed, 0);
 
     const rows: (string | number | null)[][] = [
@@ -414,8 +403,7 @@ export async function run(argv: string[]): Promise<number> {
     if (holder.st) for (const i of [holder.st.a, holder.st.b]) console.error(`--- syncthing ${i.name} log (tail) ---\n${i.log.slice(-2000)}`);
     return 1;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offSignals();
     await cleanup();
     if (values.keep) say(`kept ${work}`);
   }

@@ -229,3 +229,34 @@ export function table(rows: (string | number | null)[][]): string {
   const out = [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)];
   return out.join("\n");
 }
+
+/**
+ * On Ctrl-C or SIGTERM: say so, run `cleanup` (stop cells, remove the work dir) and exit 130.
+ * Returns the function that removes the handlers (call it once the bench cleans up itself).
+ */
+export function cleanupOnSignal(bench: string, cleanup: () => Promise<void>): () => void {
+  const onSignal = async () => {
+    console.error(`\n${bench}: interrupted, cleaning up`);
+    await cleanup();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}
+
+/** dropCaches(want) before each timed phase, remembering whether every drop worked. */
+export function cacheDropper(want: boolean): { drop: () => boolean; allDropped: () => boolean } {
+  const dropped: boolean[] = [];
+  return {
+    drop: () => {
+      const d = dropCaches(want);
+      dropped.push(d);
+      return d;
+    },
+    allDropped: () => dropped.length > 0 && dropped.every(Boolean),
+  };
+}
