@@ -238,8 +238,6 @@ export async function run(argv: string[]): Promise<number> {
     mkdirSync(cellRoot, { recursive: true });
     cell = await startCell({ root: cellRoot });
     const cellPid = cell.proc.pid;
-    // The start banner can reach us just after cell.json appears.
-    for (let i = 0; i < 40 && !/crypto: \S+/.test(cell.output()); i++) await Bun.sleep(50);
     const suite = /crypto: (\S+)/.exec(cell.output())?.[1] ?? "?";
     const rssStart = peakRssMiB(cellPid);
     say(`cell pid ${cellPid} at ${cell.url}, crypto ${suite}, VmHWM after start ${rssStart} MiB`);
