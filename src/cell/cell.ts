@@ -54,7 +54,7 @@ export function openCell(layout: Layout): OpenedCell {
   const pool = createPool(suite, config.crypto_workers, config.crypto);
   const buffers = new BufferPool(CHUNK_SIZE + TAG_SIZE, pool.parallelism * 2 + 2);
   const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers };
-  const held = new HeldStore(db.db, store, layout.backups, config.max_peer_storage_bytes);
+  const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
   const placements = new Placements(db.db);
   const cell: Cell = {
     layout, config, keys, db, store, held, placements, suite, pool, vault,

@@ -29,7 +29,7 @@ export function isInitialised(layout: Layout): boolean {
 
 /** Make the directory tree (700) if missing; existing directories are tightened to 700. */
 export function ensureTree(layout: Layout): void {
-  for (const d of [layout.dir, layout.chunks, layout.manifests, layout.grants, layout.backups, layout.invites, layout.models, layout.tmp]) {
+  for (const d of [layout.dir, layout.chunks, layout.manifests, layout.grants, layout.invites, layout.models, layout.tmp]) {
     mkdirSync(d, { recursive: true, mode: 0o700 });
   }
   chmodSync(layout.dir, 0o700);

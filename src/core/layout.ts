@@ -22,8 +22,6 @@ export interface Layout {
   chunks: string;
   manifests: string;
   grants: string;
-  /** Manifest backups other cells keep here (sealed to them): backups/{owner}/{name}. */
-  backups: string;
   /** Present while a recovered cell has not pulled its manifests back yet (`grove recover`). */
   recovering: string;
   invites: string;
@@ -57,7 +55,6 @@ export function resolveLayout(env: Record<string, string | undefined> = process.
     chunks: p("chunks"),
     manifests: p("manifests"),
     grants: p("grants"),
-    backups: p("backups"),
     recovering: p("recovering.json"),
     invites: p("invites"),
     models: p("models"),

@@ -1,18 +1,22 @@
 /**
  * @module store/held-store — what this cell keeps for other cells: their sealed chunks (bytes in
- * chunks/, one `held` row per owner) and their manifest backups (sealed to them, bytes in
- * backups/{owner}/{name}). Enforces `max_peer_storage_bytes`; removes a chunk's file only when no
+ * chunks/, one `held` row per owner) and their manifest backups (sealed to them, blobs in
+ * placement.db). Enforces `max_peer_storage_bytes`; removes a chunk's file only when no
  * owner, and not this cell itself, still needs it.
  */
 import type { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
-import { join } from "node:path";
+import { rmSync, statfsSync } from "node:fs";
 import { GroveError } from "../core/errors.ts";
-import { writeFileAtomicSync } from "../core/atomic.ts";
 import { isHex64, type CellId, type ChunkHash } from "../core/types.ts";
 import type { ChunkStore } from "./chunk-store.ts";
 
 export type BackupKind = "manifest" | "index";
+
+export interface BackupItem {
+  kind: BackupKind;
+  name: string;
+  blob: Uint8Array;
+}
 
 /** Room left on the disk below which nothing is accepted for others. */
 export const MIN_FREE_BYTES = 1024 ** 3;
@@ -36,7 +40,6 @@ export class HeldStore {
   constructor(
     private db: Database,
     private chunks: ChunkStore,
-    private backupsDir: string,
     private maxBytes: number,
   ) {}
 
@@ -123,27 +126,34 @@ export class HeldStore {
     if (!still) rmSync(this.chunks.path(hash), { force: true });
   }
 
-  // ---- manifest backups -------------------------------------------------------------------
+  // ---- manifest backups (blobs in placement.db: a batch is one transaction, one fsync) -------
 
-  private backupPath(owner: CellId, name: string): string {
-    if (!isHex64(owner) || !isHex64(name)) throw new GroveError("backup names are 64 hex characters", 400, "bad_request");
-    return join(this.backupsDir, owner, name);
+  /**
+   * Keep sealed backup blobs for `owner`, all or none. A new index replaces the previous one.
+   * Names are 64 hex; the blobs are opaque (sealed by the owner to itself).
+   */
+  putBackups(owner: CellId, items: readonly BackupItem[]): void {
+    if (!isHex64(owner)) throw new GroveError("owner must be a cell id", 400, "bad_request");
+    for (const it of items) if (!isHex64(it.name)) throw new GroveError("backup names are 64 hex characters", 400, "bad_request");
+    const indexes = items.filter((it) => it.kind === "index");
+    if (indexes.length > 1) throw new GroveError("one index per batch", 400, "bad_request");
+    const sizeOf = this.db.query("SELECT size FROM backups WHERE owner = ? AND name = ?");
+    let delta = 0;
+    for (const it of items) delta += it.blob.byteLength - ((sizeOf.get(owner, it.name) as { size: number } | null)?.size ?? 0);
+    const oldIndex = indexes.length ? (this.db.query("SELECT name, size FROM backups WHERE owner = ? AND kind = 'index'").get(owner) as { name: string; size: number } | null) : null;
+    if (oldIndex && oldIndex.name !== indexes[0]!.name) delta -= oldIndex.size;
+    this.checkRoom(delta);
+    this.db.transaction(() => {
+      if (oldIndex && oldIndex.name !== indexes[0]!.name) this.db.query("DELETE FROM backups WHERE owner = ? AND name = ?").run(owner, oldIndex.name);
+      const ins = this.db.query("INSERT OR REPLACE INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, ?, ?, ?, ?)");
+      const now = Date.now();
+      for (const it of items) ins.run(owner, it.name, it.kind, it.blob.byteLength, now, it.blob);
+    })();
+    this.changed();
   }
 
-  /** Keep a sealed backup blob for `owner`. A new index replaces the previous one. */
   putBackup(owner: CellId, kind: BackupKind, name: string, blob: Uint8Array): void {
-    const p = this.backupPath(owner, name);
-    const old = kind === "index" ? (this.db.query("SELECT name, size FROM backups WHERE owner = ? AND kind = 'index'").get(owner) as { name: string; size: number } | null) : null;
-    const existing = this.db.query("SELECT size FROM backups WHERE owner = ? AND name = ?").get(owner, name) as { size: number } | null;
-    this.checkRoom(blob.byteLength - (existing?.size ?? 0) - (old && old.name !== name ? old.size : 0));
-    mkdirSync(join(this.backupsDir, owner), { recursive: true, mode: 0o700 });
-    writeFileAtomicSync(p, blob, 0o600);
-    this.db.transaction(() => {
-      if (old && old.name !== name) this.db.query("DELETE FROM backups WHERE owner = ? AND name = ?").run(owner, old.name);
-      this.db.query("INSERT OR REPLACE INTO backups (owner, name, kind, size, stored_at) VALUES (?, ?, ?, ?, ?)").run(owner, name, kind, blob.byteLength, Date.now());
-    })();
-    if (old && old.name !== name) rmSync(this.backupPath(owner, old.name), { force: true });
-    this.changed();
+    this.putBackups(owner, [{ kind, name, blob }]);
   }
 
   /** Names of every backup kept for `owner`. */
@@ -154,12 +164,10 @@ export class HeldStore {
   /** The blob, or null. `name` "index" means the owner's current index. */
   getBackup(owner: CellId, name: string): { name: string; blob: Uint8Array } | null {
     const row = (name === "index"
-      ? this.db.query("SELECT name FROM backups WHERE owner = ? AND kind = 'index'").get(owner)
-      : this.db.query("SELECT name FROM backups WHERE owner = ? AND name = ?").get(owner, name)) as { name: string } | null;
-    if (!row) return null;
-    const p = this.backupPath(owner, row.name);
-    if (!existsSync(p)) return null;
-    return { name: row.name, blob: new Uint8Array(readFileSync(p)) };
+      ? this.db.query("SELECT name, data FROM backups WHERE owner = ? AND kind = 'index'").get(owner)
+      : this.db.query("SELECT name, data FROM backups WHERE owner = ? AND name = ?").get(owner, name)) as { name: string; data: Uint8Array | null } | null;
+    if (!row?.data) return null;
+    return { name: row.name, blob: new Uint8Array(row.data) };
   }
 
   /** Per owner: what we keep for it (the Storage tab). */

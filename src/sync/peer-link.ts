@@ -89,6 +89,12 @@ export class PeerLink {
     if (ans.status !== 200) throw this.refused(`a ${kind} backup`, ans.status, ans.body);
   }
 
+  /** Several backups in one request (stored all or none). */
+  async putBackups(frames: readonly W.BackupFrame[]): Promise<void> {
+    const ans = await this.raw("POST", "backups", W.encodeBackupBatch(frames));
+    if (ans.status !== 200) throw this.refused(`${frames.length} backups`, ans.status, ans.body);
+  }
+
   /** A backup blob ("index" = the current index), or null when the peer keeps none. */
   async getBackup(name: string): Promise<Uint8Array | null> {
     const ans = await this.raw("GET", `backup/${name}`);

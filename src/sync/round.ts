@@ -33,7 +33,7 @@ import { differingBuckets, digestSet, inBuckets } from "./set-digest.ts";
 import { planPlacement, type PlanChunk, type PlanPeer } from "./placement-plan.ts";
 import { PeerLink } from "./peer-link.ts";
 import { applyIndex, currentIndex, importManifest, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
-import { auditProof } from "./wire.ts";
+import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
 
 export interface SyncContext {
   keys: CellKeys;
@@ -81,8 +81,6 @@ export interface SyncReport {
 
 /** Chunk transfers in flight at once (per round). */
 const PUSH_PARALLEL = 3;
-/** Manifest backups in flight at once, per peer. */
-const BACKUP_PARALLEL = 4;
 
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -392,22 +390,30 @@ export class SyncRound {
     }
   }
 
-  /** Push the backups the peer lacks, a few at a time (each is an fsynced write there). */
+  /** Push the backups the peer lacks, batched (each batch is one request and one transaction there). */
   private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }): Promise<void> {
-    await parallel(names, BACKUP_PARALLEL, async (name) => {
-      if (this.failed.has(link.peer)) return;
+    let batch: BackupFrame[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (!batch.length) return;
+      const frames = batch;
+      batch = [];
+      bytes = 0;
       try {
-        if (name === index.name) {
-          await link.putBackup("index", name, await sealIndex(this.backupCtx, index.index));
-        } else {
-          const blob = await sealManifest(this.backupCtx, name as ManifestHash);
-          if (!blob) return;
-          await link.putBackup("manifest", name, blob);
-        }
-        this.report.backups_pushed++;
+        await link.putBackups(frames);
+        this.report.backups_pushed += frames.length;
       } catch (e) {
-        this.error(link.peer, `backing up ${name.slice(0, 12)}`, e);
+        this.error(link.peer, `backing up ${frames.length} manifests`, e);
       }
-    });
+    };
+    for (const name of names) {
+      if (this.failed.has(link.peer)) return;
+      const blob = name === index.name ? await sealIndex(this.backupCtx, index.index) : await sealManifest(this.backupCtx, name as ManifestHash);
+      if (!blob) continue;
+      if (bytes + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
+      batch.push({ kind: name === index.name ? "index" : "manifest", name, blob });
+      bytes += blob.byteLength;
+    }
+    await flush();
   }
 }

@@ -5,6 +5,7 @@
  * travel as they are (sealed already).
  */
 import { z } from "zod";
+import { GroveError } from "../core/errors.ts";
 import { SYNC_INFO } from "../protocol/labels.ts";
 import { BUCKETS } from "./set-digest.ts";
 
@@ -68,4 +69,53 @@ export function auditProof(nonceHex: string, chunk: Uint8Array): string {
   h.update(Buffer.from(nonceHex, "hex"));
   h.update(chunk);
   return h.digest("hex");
+}
+
+/** One backup blob in a batch. */
+export interface BackupFrame {
+  kind: "manifest" | "index";
+  name: string;
+  blob: Uint8Array;
+}
+
+/** A batch of backups aims at this size (one request, one transaction on the peer). */
+export const BACKUP_BATCH_BYTES = 4 * 1024 * 1024;
+const FRAME_HEAD = 1 + 32 + 4;
+
+/**
+ * POST /peer/sync/backups body: frames of kind (1 byte: 0 manifest, 1 index) ‖ name (32 raw
+ * bytes) ‖ length (u32 big-endian) ‖ blob.
+ */
+export function encodeBackupBatch(frames: readonly BackupFrame[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + FRAME_HEAD + f.blob.byteLength, 0));
+  const view = new DataView(out.buffer);
+  let o = 0;
+  for (const f of frames) {
+    out[o] = f.kind === "index" ? 1 : 0;
+    out.set(Buffer.from(f.name, "hex"), o + 1);
+    view.setUint32(o + 33, f.blob.byteLength);
+    out.set(f.blob, o + FRAME_HEAD);
+    o += FRAME_HEAD + f.blob.byteLength;
+  }
+  return out;
+}
+
+/** Parse a batch; a malformed one (truncated, unknown kind, empty blob, empty batch) is a 400. */
+export function decodeBackupBatch(body: Uint8Array): BackupFrame[] {
+  const bad = (why: string) => new GroveError(`bad backup batch: ${why}`, 400, "bad_request");
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const frames: BackupFrame[] = [];
+  let o = 0;
+  while (o < body.byteLength) {
+    if (o + FRAME_HEAD > body.byteLength) throw bad(`truncated frame header at byte ${o}`);
+    const k = body[o]!;
+    if (k > 1) throw bad(`unknown kind ${k} at byte ${o}`);
+    const len = view.getUint32(o + 33);
+    if (len === 0) throw bad(`empty blob at byte ${o}`);
+    if (o + FRAME_HEAD + len > body.byteLength) throw bad(`frame at byte ${o} runs past the end`);
+    frames.push({ kind: k === 1 ? "index" : "manifest", name: Buffer.from(body.subarray(o + 1, o + 33)).toString("hex"), blob: body.slice(o + FRAME_HEAD, o + FRAME_HEAD + len) });
+    o += FRAME_HEAD + len;
+  }
+  if (!frames.length) throw bad("no frames");
+  return frames;
 }

@@ -138,6 +138,13 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     return c.json({ stored: true });
   });
 
+  // Many backups in one request: stored all or none, in one transaction.
+  app.post("/backups", (c) => {
+    const frames = W.decodeBackupBatch(c.var.peerBody);
+    held.putBackups(c.var.peer, frames);
+    return c.json({ stored: frames.length });
+  });
+
   // "index" = the owner's current index; else a manifest backup by name.
   app.get("/backup/:name", (c) => {
     const name = c.req.param("name");

@@ -43,14 +43,19 @@ afterAll(async () => {
 
 describe("recovery from the fleet", () => {
   test("the peer keeps A's manifests only as sealed blobs", async () => {
-    const backups = join(b!.dir, "backups", aId);
-    const { readdirSync } = await import("node:fs");
-    const names = readdirSync(backups);
-    expect(names.length).toBeGreaterThanOrEqual(4); // 4 manifests (+ the index)
-    for (const n of names) {
-      const text = readFileSync(join(backups, n)).toString("latin1");
-      expect(text).not.toContain("today.txt");
-      expect(text).not.toContain("source_path");
+    const { Database } = await import("bun:sqlite");
+    const db = new Database(join(b!.dir, "placement.db"), { readonly: true });
+    try {
+      const rows = db.query("SELECT name, kind, data FROM backups WHERE owner = ?").all(aId) as { name: string; kind: string; data: Uint8Array }[];
+      expect(rows.filter((r) => r.kind === "manifest").length).toBe(4);
+      expect(rows.filter((r) => r.kind === "index").length).toBe(1);
+      for (const r of rows) {
+        const text = Buffer.from(r.data).toString("latin1");
+        expect(text).not.toContain("today.txt");
+        expect(text).not.toContain("source_path");
+      }
+    } finally {
+      db.close();
     }
   });
 

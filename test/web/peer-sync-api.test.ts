@@ -13,7 +13,7 @@ import { loadKeys, type CellKeys } from "../../src/cell/state-dir.ts";
 import { callPeerRaw } from "../../src/fleet/peer-client.ts";
 import { PeerLink } from "../../src/sync/peer-link.ts";
 import { sealJson } from "../../src/protocol/sealed-json.ts";
-import { info } from "../../src/sync/wire.ts";
+import { encodeBackupBatch, info } from "../../src/sync/wire.ts";
 import { toHex, type CellId, type ChunkHash } from "../../src/core/types.ts";
 import { CHUNK_SIZE, TAG_SIZE } from "../../src/core/types.ts";
 
@@ -138,5 +138,29 @@ describe("peer sync API: bad input changes nothing", () => {
     expect((await call(bKeys, "GET", `/peer/sync/backup/${"ab".repeat(32)}`)).status).toBe(200);
     expect((await call(cKeys, "GET", `/peer/sync/backup/${"ab".repeat(32)}`)).status).toBe(404);
     expect((await call(cKeys, "GET", "/peer/sync/backup/index")).status).toBe(404);
+  });
+
+  test("backup batches: malformed frames are refused and store nothing; a good batch stores all", async () => {
+    const frame = (name: string, blob: Uint8Array, kind: "manifest" | "index" = "manifest") => ({ kind, name, blob });
+    const good = encodeBackupBatch([frame("c1".repeat(32), new Uint8Array(20).fill(1)), frame("c2".repeat(32), new Uint8Array(30).fill(2)), frame("c3".repeat(32), new Uint8Array(9).fill(3), "index")]);
+    for (const [bad, why] of [
+      [good.subarray(0, good.byteLength - 1), "runs past the end"],
+      [good.subarray(0, 10), "truncated"],
+      [new Uint8Array([7, ...good.subarray(1)]), "unknown kind"],
+      [encodeBackupBatch([frame("c4".repeat(32), new Uint8Array(0))]), "empty blob"],
+      [new Uint8Array(0), "no frames"],
+    ] as const) {
+      const r = await call(bKeys, "POST", "/peer/sync/backups", bad);
+      expect(r.status).toBe(400);
+      expect(errorOf(r.body)).toContain(why);
+    }
+    expect((await call(bKeys, "GET", `/peer/sync/backup/${"c1".repeat(32)}`)).status).toBe(404);
+    const two = encodeBackupBatch([frame("c1".repeat(32), new Uint8Array(20).fill(1)), frame("c3".repeat(32), new Uint8Array(9).fill(3), "index"), frame("c5".repeat(32), new Uint8Array(9).fill(5), "index")]);
+    expect((await call(bKeys, "POST", "/peer/sync/backups", two)).status).toBe(400); // one index per batch
+    const ok = await call(bKeys, "POST", "/peer/sync/backups", good);
+    expect(ok.status).toBe(200);
+    const got = await call(bKeys, "GET", "/peer/sync/backup/index");
+    expect(Buffer.from(got.body)).toEqual(Buffer.from(new Uint8Array(9).fill(3)));
+    expect((await call(bKeys, "GET", `/peer/sync/backup/${"c2".repeat(32)}`)).status).toBe(200);
   });
 });

@@ -16,7 +16,7 @@ CREATE INDEX held_by_chunk ON held(chunk_hash);
 
 -- Manifest backups other cells keep here, sealed to themselves (we cannot read them):
 -- kind 'manifest' (name = manifest hash) or 'index' (one per owner, name = its digest).
--- The bytes live in backups/{owner}/{name}.
+-- The bytes: see 005.
 CREATE TABLE backups (
   owner     TEXT NOT NULL,
   name      TEXT NOT NULL,
