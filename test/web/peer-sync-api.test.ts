@@ -163,4 +163,13 @@ describe("peer sync API: bad input changes nothing", () => {
     expect(Buffer.from(got.body)).toEqual(Buffer.from(new Uint8Array(9).fill(3)));
     expect((await call(bKeys, "GET", `/peer/sync/backup/${"c2".repeat(32)}`)).status).toBe(200);
   });
+
+  test("a backup batch may be larger than other peer requests (up to 16 MiB), not more", async () => {
+    // A keeps only 64 KiB for others: a 2 MiB batch passes the body limit and meets the quota (507).
+    const big = encodeBackupBatch([{ kind: "manifest", name: "d1".repeat(32), blob: new Uint8Array(2 * 1024 * 1024).fill(9) }]);
+    const r = await call(bKeys, "POST", "/peer/sync/backups", big);
+    expect(r.status).toBe(507);
+    const huge = encodeBackupBatch([{ kind: "manifest", name: "d2".repeat(32), blob: new Uint8Array(16 * 1024 * 1024 + 1) }]);
+    expect((await call(bKeys, "POST", "/peer/sync/backups", huge)).status).toBe(413);
+  });
 });
