@@ -3,16 +3,14 @@
  * The file is written to a temp name and renamed only when every byte arrived verified.
  */
 import { existsSync, statSync } from "node:fs";
-import { rename, unlink } from "node:fs/promises";
-import { FileWriter } from "../core/file-writer.ts";
 import { basename, dirname, join } from "node:path";
-import { tempPathFor } from "../core/atomic.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { formatBytes } from "../../views/format.ts";
 import { connect, filePath, isLocalCell, localTransfer, readJson, type CellClient } from "./client.ts";
 import { resolve as resolvePath } from "node:path";
 import { CliError, parse, type Command } from "./command.ts";
 import { progress } from "./progress.ts";
+import { saveResponse } from "./save-response.ts";
 
 const usage = `Usage: grove get PATH [-o OUT] [--version N]
 
@@ -36,7 +34,7 @@ async function explain(client: CellClient, path: string, version?: string): Prom
 }
 
 /** Where `grove get` writes: OUT, or inside OUT when it is a folder, or the file's name here. */
-function outputPath(path: string, output: string | undefined): string {
+export function outputPath(path: string, output: string | undefined): string {
   let out = output ?? basename(path);
   if (existsSync(out) && statSync(out).isDirectory()) out = join(out, basename(path));
   if (!existsSync(dirname(out) || ".")) throw new CliError(`folder ${dirname(out)} does not exist`);
@@ -87,31 +85,10 @@ export const get: Command = {
     }
 
     const out = outputPath(path, values.output);
-    const tmp = tempPathFor(out);
-    const w = await FileWriter.open(tmp, "wx", 0o644);
-    const bar = progress(`get ${path}`, total);
-    let n = 0;
-    let failed: string | null = null;
-    try {
-      for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-        await w.write(piece);
-        n += piece.byteLength;
-        bar.add(piece.byteLength);
-      }
-    } catch (e) {
-      failed = (e as Error).message;
-    }
-    if (!failed && total >= 0 && n !== total) failed = "short";
-    if (failed) {
-      await w.abort();
-      await unlink(tmp).catch(() => {});
-      throw new CliError(`${path}: ${await explain(client, path, values.version)}; nothing was written to ${out}`);
-    }
-    // A copy out of the store, like cp: renamed into place complete, not fsynced (the stored
-    // chunks are the durable copy; `--sync` forces it to disk before returning).
-    await w.close(values.sync === true);
-    await rename(tmp, out);
-    bar.done();
+    // A copy out of the store, like cp (the stored chunks are the durable copy; --sync forces it).
+    const r = await saveResponse(res, out, `get ${path}`, total, values.sync === true);
+    if ("failed" in r) throw new CliError(`${path}: ${await explain(client, path, values.version)}; nothing was written to ${out}`);
+    const n = r.bytes;
     if (process.stderr.isTTY) process.stderr.write(`${out}: ${formatBytes(n)} written, every chunk verified\n`);
     return 0;
   },

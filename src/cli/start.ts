@@ -110,6 +110,7 @@ export const start: Command = {
     fleet.rounds = sync;
     sync.start(cell.config.sync_interval_s);
     cell.vault.onStored = () => sync.nudge(cell.config.sync_after_change_s);
+    sync.onRound = () => void fleet.sharing.retry().catch(() => {});
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {

@@ -21,6 +21,7 @@ import type { Route } from "../net/route-score.ts";
 import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 import type { RoundReport } from "./prober.ts";
 import type { SyncReport } from "../sync/round.ts";
+import { Sharing } from "../share/sharing.ts";
 
 /** Runs probe and sync rounds (the sync Worker, see sync/sync-service). */
 export interface RoundRunner {
@@ -54,6 +55,8 @@ export class Fleet {
   readonly verifier: RequestVerifier;
   /** Route and uptime figures, read-only here: the sync Worker measures and writes them. */
   stats: PeerStats;
+  /** Sharing files with friends (grants, feed, revocations). */
+  readonly sharing: Sharing;
   /** Set once the sync Worker runs; probe rounds go through it. */
   rounds: RoundRunner | null = null;
   /** Local-network presence (mDNS); null when `mdns` is off. */
@@ -68,6 +71,7 @@ export class Fleet {
       notBefore: Date.now(),
     });
     this.stats = PeerStats.load(cell.layout);
+    this.sharing = new Sharing(this);
   }
 
   /** Re-read peer_speeds.json / peer_health.json after the Worker wrote them. */

@@ -6,3 +6,5 @@ export const CARD_INFO = "grove/v1/card";
 export const SYNC_INFO = "grove/v1/sync";
 /** Manifest backups, sealed by a cell to itself and kept by its peers. */
 export const BACKUP_INFO = "grove/v1/backup";
+/** A grant delivered to its recipient, with its fetch pass and the manifest. */
+export const SHARE_INFO = "grove/v1/share";

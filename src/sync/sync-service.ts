@@ -23,6 +23,8 @@ export class SyncService implements RoundRunner {
   private queued: Promise<SyncReport> | null = null;
   private current: Promise<SyncReport> | null = null;
   last: SyncReport | null = null;
+  /** Called after each sync round (e.g. to retry grant deliveries). */
+  onRound: (() => void) | null = null;
   lastError: string | null = null;
 
   constructor(private fleet: Fleet) {
@@ -105,6 +107,7 @@ export class SyncService implements RoundRunner {
     try {
       const r = (await this.job("sync")) as SyncReport;
       this.last = r;
+      this.onRound?.();
       this.lastError = null;
       if (r.chunks_pushed || r.chunks_pulled || r.released || r.audit_failed || r.restored || r.errors.length) {
         log("info", "sync round", { pushed: r.chunks_pushed, pulled: r.chunks_pulled, healed: r.healed, released: r.released, audited: r.audited, audit_failed: r.audit_failed, errors: r.errors.length, ms: r.duration_ms });

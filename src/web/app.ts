@@ -17,6 +17,7 @@ import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
 import { fleetApi } from "./api/fleet.ts";
 import { syncApi } from "./api/sync.ts";
+import { shareApi } from "./api/share.ts";
 import { peerApi } from "./peer-api.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
@@ -43,6 +44,7 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   api.route("/local", localApi);
   api.route("/", fleetApi(fleet));
   api.route("/", syncApi(fleet));
+  api.route("/", shareApi(fleet));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

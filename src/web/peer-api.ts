@@ -15,6 +15,7 @@ import { openSealed, sealTo } from "../protocol/seal.ts";
 import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
 import { MAX_BACKUP_BYTES } from "../sync/wire.ts";
 import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
+import { peerShareApi } from "./peer-share-api.ts";
 
 /** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
 export const MAX_PEER_BODY = 1024 * 1024;
@@ -131,6 +132,7 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     for (let o = 0; o < want; o += 65536) crypto.getRandomValues(data.subarray(o, Math.min(want, o + 65536)));
     return c.body(data, 200, { "Content-Type": "application/octet-stream" });
   });
+  app.route("/share", peerShareApi(fleet));
   app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store }));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;

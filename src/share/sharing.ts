@@ -1,0 +1,150 @@
+/**
+ * @module share/sharing — sharing files with friends (DESIGN: Sharing): make a grant and its
+ * fetch pass, deliver them sealed to the recipient, list what we shared and received, revoke
+ * (and tell the recipient and our peers), and open a received file by fetching its chunks from
+ * the sharer or any peer holding them (share/fetch-file).
+ */
+import { join } from "node:path";
+import { badRequest, forbidden, GroveError, errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { fromHex, type CellId, type ManifestHash } from "../core/types.ts";
+import { deriveFileKey } from "../crypto/keys.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import { callPeer, callPeerRaw, refusalText } from "../fleet/peer-client.ts";
+import type { Card } from "../protocol/card.ts";
+import { isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant } from "../protocol/grant.ts";
+import { sealJson } from "../protocol/sealed-json.ts";
+import { SHARE_INFO } from "../protocol/labels.ts";
+import { readManifest, type Manifest } from "../store/manifest.ts";
+import { GrantStore, type GrantRow } from "./grant-store.ts";
+import { fetchFile } from "./fetch-file.ts";
+import type { FeedItem, ShareView, SharingService } from "./types.ts";
+
+/** Longest expiry a grant may have (a year); none = no expiry. */
+export const MAX_EXPIRY_S = 366 * 86400;
+
+export class Sharing implements SharingService {
+  readonly store: GrantStore;
+
+  constructor(private fleet: Fleet) {
+    this.store = new GrantStore(fleet.cell.db.db, fleet.cell.layout.grants);
+  }
+
+  private get keys() {
+    return this.fleet.cell.keys;
+  }
+
+  /** Where to reach `peer` now: its best measured route, else its card's first address. */
+  routeOf(peer: CellId): string | null {
+    const best = this.fleet.best(peer);
+    if (best?.reachable) return best.url;
+    const row = this.fleet.peers.get(peer);
+    return row ? ((JSON.parse(row.card) as Card).addresses[0] ?? null) : null;
+  }
+
+  private nameOf(id: string): string {
+    return this.fleet.peers.get(id)?.name ?? id.slice(0, 8);
+  }
+
+  private shareView(r: GrantRow): ShareView {
+    return {
+      id: r.id, path: r.path ?? r.filename, filename: r.filename, file_type: r.file_type, size: r.size, to: r.peer, to_name: this.nameOf(r.peer),
+      granted_at: r.granted_at, expires_at: r.expires_at, state: r.revoked_at !== null ? "revoked" : isExpired(r) ? "expired" : "active", delivered: r.delivered === 1,
+    };
+  }
+
+  private feedView(r: GrantRow): FeedItem {
+    return {
+      id: r.id, from: r.peer, from_name: this.nameOf(r.peer), filename: r.filename, file_type: r.file_type, size: r.size,
+      granted_at: r.granted_at, expires_at: r.expires_at, received_at: r.received_at ?? r.granted_at,
+      state: r.revoked_at !== null ? "revoked" : isExpired(r) ? "expired" : "available",
+    };
+  }
+
+  async share(path: string, peer: string, expiresInS?: number): Promise<ShareView> {
+    const { cell } = this.fleet;
+    const to = this.fleet.peers.resolve(peer);
+    if (!to.friend) throw badRequest(`${to.name} (${to.id.slice(0, 8)}) is not a friend: mark it with \`grove peers friend ${to.id.slice(0, 8)}\` first`);
+    if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1 || expiresInS > MAX_EXPIRY_S)) throw badRequest(`expiry must be 1 s to ${MAX_EXPIRY_S / 86400} days`);
+    const cur = cell.db.current(path);
+    if (!cur) throw new GroveError(`no file at '${path}'`, 404, "not_found");
+    const row = cell.db.manifest(cur.manifest_hash)!;
+    const manifest = readManifest(cell.layout.manifests, row.manifest_file);
+    const type = Bun.file(join(cell.layout.home, path)).type || "application/octet-stream";
+    const { grant, pass, id } = await makeGrant({
+      creatorSecret: this.keys.ed25519Secret, creator: this.keys.id, recipient: to.id,
+      recipientX25519: fromHex((JSON.parse(to.card) as Card).x25519), manifestHash: cur.manifest_hash as ManifestHash,
+      fileKey: deriveFileKey(this.keys.masterKey, manifest.file_hash), chunks: manifest.chunks.map((c) => c.hash),
+      filename: manifest.filename, fileType: type.slice(0, 127), totalSize: manifest.total_size,
+      expiresAt: expiresInS === undefined ? null : Date.now() + expiresInS * 1000,
+    });
+    this.store.addOut(grant, pass, id, path);
+    log("info", "shared", { path, with: to.id.slice(0, 8), grant: id.slice(0, 12) });
+    await this.deliver(this.store.get(id)!).catch((e) => log("warn", "grant not delivered yet (retried after each sync round)", { grant: id.slice(0, 12), why: errorMessage(e) }));
+    return this.shareView(this.store.get(id)!);
+  }
+
+  /** Send a grant (with its pass and our manifest) sealed to the recipient. */
+  private async deliver(r: GrantRow): Promise<void> {
+    const url = this.routeOf(r.peer);
+    if (!url) throw new Error("no route to the recipient");
+    const card = JSON.parse(this.fleet.peers.get(r.peer)!.card) as Card;
+    const manifest = readManifest(this.fleet.cell.layout.manifests, this.fleet.cell.db.manifest(r.manifest_hash as ManifestHash)!.manifest_file);
+    const body = await sealJson(fromHex(card.x25519), { grant: JSON.parse(r.grant_json), pass: JSON.parse(r.pass_json), manifest }, SHARE_INFO, this.keys.id);
+    const ans = await callPeerRaw(this.keys, url, r.peer, "POST", "/peer/share/grant", body, 10_000);
+    if (ans.status !== 200) throw new GroveError(`${this.nameOf(r.peer)} refused the grant: ${refusalText(ans.body)}`, 502, "peer");
+    this.store.setDelivered(r.id);
+  }
+
+  /** Deliver grants and revocations that did not get through yet (after each sync round). */
+  async retry(): Promise<void> {
+    for (const r of this.store.list("out")) {
+      if (r.delivered || r.revoked_at !== null || isExpired(r)) continue;
+      await this.deliver(r).catch(() => {});
+    }
+  }
+
+  shares(): ShareView[] {
+    return this.store.list("out").map((r) => this.shareView(r));
+  }
+
+  async revoke(id: string): Promise<ShareView> {
+    const r = this.store.resolve(id, "out");
+    if (r.revoked_at === null) {
+      const rev = makeRevocation(this.keys.ed25519Secret, this.keys.id, r.id);
+      this.store.addRevocation(rev);
+      log("info", "share revoked", { grant: r.id.slice(0, 12) });
+      // Tell the recipient and every peer (they may hold our chunks), best effort, at once.
+      await Promise.allSettled(
+        this.fleet.peers.list().map(async (p) => {
+          const url = this.routeOf(p.id);
+          if (url) await callPeer(this.keys, url, p.id, "POST", "/peer/share/revoke", rev, 5000);
+        }),
+      );
+    }
+    return this.shareView(this.store.get(r.id)!);
+  }
+
+  feed(): FeedItem[] {
+    return this.store.list("in").map((r) => this.feedView(r));
+  }
+
+  feedItem(id: string): FeedItem {
+    return this.feedView(this.store.resolve(id, "in"));
+  }
+
+  async open(id: string): Promise<{ item: FeedItem; body: ReadableStream<Uint8Array> }> {
+    const r = this.store.resolve(id, "in");
+    const item = this.feedView(r);
+    if (item.state === "revoked") throw forbidden(`'${r.filename}' was revoked by ${item.from_name}`);
+    if (item.state === "expired") throw forbidden(`the grant for '${r.filename}' has expired`);
+    const grant = JSON.parse(r.grant_json) as Grant;
+    const key = await openFileKey(this.keys, grant);
+    const manifest = JSON.parse(r.manifest_json!) as Manifest;
+    const sources = [r.peer, ...this.fleet.peers.list().map((p) => p.id).filter((p) => p !== r.peer)]
+      .map((p) => ({ peer: p, url: this.routeOf(p) }))
+      .filter((s): s is { peer: CellId; url: string } => s.url !== null);
+    const body = await fetchFile({ keys: this.keys, suite: this.fleet.cell.suite, key, manifest, pass: JSON.parse(r.pass_json) as FetchPass, sources });
+    return { item, body };
+  }
+}
