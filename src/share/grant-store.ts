@@ -87,6 +87,14 @@ export class GrantStore {
     return this.db.query("SELECT 1 FROM revocations WHERE grant_id = ?").get(grantId) !== null;
   }
 
+  acked(grantId: string, peer: CellId): boolean {
+    return this.db.query("SELECT 1 FROM revocation_acks WHERE grant_id = ? AND peer = ?").get(grantId, peer) !== null;
+  }
+
+  ack(grantId: string, peer: CellId): void {
+    this.db.query("INSERT OR IGNORE INTO revocation_acks (grant_id, peer, at) VALUES (?, ?, ?)").run(grantId, peer, Date.now());
+  }
+
   /** Our own revocations (to tell peers that missed them). */
   revocationsBy(owner: CellId): Revocation[] {
     return (this.db.query("SELECT body FROM revocations WHERE owner = ?").values(owner) as [string][]).map((r) => JSON.parse(r[0]) as Revocation);

@@ -12,7 +12,7 @@ import { deriveFileKey } from "../crypto/keys.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { callPeer, callPeerRaw, refusalText } from "../fleet/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
-import { isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant } from "../protocol/grant.ts";
+import { isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
 import { sealJson } from "../protocol/sealed-json.ts";
 import { SHARE_INFO } from "../protocol/labels.ts";
 import { readManifest, type Manifest } from "../store/manifest.ts";
@@ -102,6 +102,20 @@ export class Sharing implements SharingService {
       if (r.delivered || r.revoked_at !== null || isExpired(r)) continue;
       await this.deliver(r).catch(() => {});
     }
+    const revs = this.store.revocationsBy(this.keys.id);
+    if (revs.length) {
+      await Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, revs.filter((r) => !this.store.acked(r.grant_id, p.id)))));
+    }
+  }
+
+  /** Send revocations to one peer; each one it confirms is not sent to it again. */
+  private async tell(peer: CellId, revs: readonly Revocation[]): Promise<void> {
+    const url = this.routeOf(peer);
+    if (!url) return;
+    for (const rev of revs) {
+      await callPeer(this.keys, url, peer, "POST", "/peer/share/revoke", rev, 5000);
+      this.store.ack(rev.grant_id, peer);
+    }
   }
 
   shares(): ShareView[] {
@@ -114,13 +128,9 @@ export class Sharing implements SharingService {
       const rev = makeRevocation(this.keys.ed25519Secret, this.keys.id, r.id);
       this.store.addRevocation(rev);
       log("info", "share revoked", { grant: r.id.slice(0, 12) });
-      // Tell the recipient and every peer (they may hold our chunks), best effort, at once.
-      await Promise.allSettled(
-        this.fleet.peers.list().map(async (p) => {
-          const url = this.routeOf(p.id);
-          if (url) await callPeer(this.keys, url, p.id, "POST", "/peer/share/revoke", rev, 5000);
-        }),
-      );
+      // Tell the recipient and every peer (they may hold our chunks) now; those that cannot be
+      // reached are told after each sync round until they confirm.
+      await Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, [rev])));
     }
     return this.shareView(this.store.get(r.id)!);
   }

@@ -10,7 +10,7 @@ let work: string;
 beforeAll(async () => {
   cell = await startCell();
   work = tempRoot("grove-cli-");
-});
+}, 120_000);
 afterAll(async () => {
   await destroyCell(cell);
 });

@@ -14,7 +14,7 @@ let a: TestCell, b: TestCell, c: TestCell;
 const cfg = { mdns: false };
 beforeAll(async () => {
   [a, b, c] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg }), startCell({ config: cfg })]);
-});
+}, 120_000);
 afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b), destroyCell(c)]);
 });

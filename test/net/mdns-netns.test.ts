@@ -59,7 +59,7 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b)]);
   sh("ip", "netns", "del", nsA);
   sh("ip", "netns", "del", nsB);
-});
+}, 120_000);
 
 async function nearbyOf(cell: TestCell, want: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;

@@ -62,7 +62,7 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b)]);
   sh("ip", "netns", "del", ns);
   for (const l of links) sh("ip", "link", "del", l.host);
-});
+}, 120_000);
 
 /** Throttle B's side of link i (what B sends over it, e.g. the benchmark's 256 KB), or lift it. */
 const throttle = (i: number, on: boolean) =>

@@ -39,7 +39,7 @@ beforeAll(async () => {
   const meta = (await (await a.api("/api/files/note.txt?meta")).json()) as { manifest: Manifest; current: { manifest_hash: ManifestHash } };
   manifest = meta.manifest;
   manifestHash = meta.current.manifest_hash;
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([a, b, e].map(destroyCell));

@@ -46,7 +46,7 @@ beforeAll(async () => {
   expect((await a.cli(["put", src, "--as", "docs/report.bin"])).code).toBe(0);
   const s = await json<{ chunks_pushed: number }>(a, ["sync"]);
   expect(s.chunks_pushed).toBe(3);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([a, b, c, d].map(destroyCell));
@@ -121,5 +121,23 @@ describe("sharing", () => {
     expect(get.code).toBe(1);
     expect(get.stderr).toContain("expired");
     expect((await json<ShareView[]>(a, ["shares"])).find((x) => x.id === s.id)!.state).toBe("expired");
+  });
+
+  test("a holder offline when the share is revoked learns of it after it returns", async () => {
+    const s = await json<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!]);
+    const cId = ids.get(c) as CellId;
+    await c.stop();
+    await json<ShareView>(a, ["share", "revoke", s.id]);
+    c = await startCell({ root: c.root, config });
+    await json(c, ["sync"]); // C tells A (and B) where it is now
+    await json(a, ["sync"]); // after the round, A tells the peers that missed the revocation
+    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${s.id}.json`), "utf8")) as { pass: unknown; manifest: { chunks: { hash: string }[] } };
+    const chunks = stored.manifest.chunks.map((x) => x.hash);
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 403; i++) {
+      status = (await callPeerRaw(keysOf(b), c.url, cId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks, hash: chunks[0] })).status;
+      if (status !== 403) await Bun.sleep(100);
+    }
+    expect(status).toBe(403);
   });
 });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   expect(s.backups_pushed).toBeGreaterThan(0);
   phrase = JSON.parse((await a.cli(["recovery-phrase", "--json"])).stdout).phrase;
   aId = (await a.cli(["id"])).stdout.trim();
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b), destroyCell(a2)]);

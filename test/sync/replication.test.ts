@@ -45,7 +45,7 @@ beforeAll(async () => {
   const meta = (await (await a.api("/api/files/data.bin?meta")).json()) as { manifest: { chunks: { hash: string }[] } };
   chunks = meta.manifest.chunks.map((x) => x.hash);
   expect(chunks.length).toBe(3);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b), destroyCell(c)]);

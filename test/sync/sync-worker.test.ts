@@ -21,7 +21,7 @@ beforeAll(async () => {
   // The full peer is a favorite: it is asked first, refuses, and the next peer gets the chunks.
   const fullId = (await full.cli(["id"])).stdout.trim();
   expect((await a.cli(["peers", "favorite", fullId])).code).toBe(0);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([a, full, roomy].map(destroyCell));

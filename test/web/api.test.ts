@@ -9,7 +9,7 @@ import { pseudoRandom } from "../helpers/vault.ts";
 let cell: TestCell;
 beforeAll(async () => {
   cell = await startCell({ config: { max_upload_bytes: 8 * 1024 * 1024 } });
-});
+}, 120_000);
 afterAll(() => destroyCell(cell));
 
 /** Send a request exactly as written (no client-side normalisation of the path). */

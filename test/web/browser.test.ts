@@ -83,7 +83,7 @@ afterAll(async () => {
   await browser?.close().catch(() => {});
   await destroyCell(cell);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+}, 120_000);
 
 async function sessionCookie() {
   const cookies = await context!.cookies(cell!.url);

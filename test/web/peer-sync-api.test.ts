@@ -41,7 +41,7 @@ beforeAll(async () => {
   const ak = keysOf(a);
   aId = ak.id;
   aX = toHex(ak.x25519Public);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([a, b, c, stranger].map(destroyCell));

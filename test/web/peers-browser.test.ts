@@ -43,7 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close().catch(() => {});
   await Promise.all([destroyCell(a), destroyCell(b)]);
-});
+}, 120_000);
 
 test.skipIf(!HAVE_CHROMIUM)("invite in one dashboard, join in the other, then friend", async () => {
   const pa = await dashboard(a!);

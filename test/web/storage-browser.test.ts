@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close().catch(() => {});
   await Promise.all([destroyCell(a), destroyCell(b)]);
-});
+}, 120_000);
 
 test.skipIf(!HAVE_CHROMIUM)("Storage tab: empty states, a file at risk, Sync now places its second copy", async () => {
   const { ctx, page } = await context(a!);
