@@ -151,9 +151,12 @@ export class Sharing implements SharingService {
     const grant = JSON.parse(r.grant_json) as Grant;
     const key = await openFileKey(this.keys, grant);
     const manifest = JSON.parse(r.manifest_json!) as Manifest;
+    // The sharer first, then the other peers; peers whose last probe answered before the rest.
+    const reachable = (p: CellId) => this.fleet.best(p)?.reachable === true;
     const sources = [r.peer, ...this.fleet.peers.list().map((p) => p.id).filter((p) => p !== r.peer)]
-      .map((p) => ({ peer: p, url: this.routeOf(p) }))
-      .filter((s): s is { peer: CellId; url: string } => s.url !== null);
+      .map((p, i) => ({ peer: p, url: this.routeOf(p), rank: (reachable(p) ? 0 : 2) + (i === 0 ? 0 : 1) }))
+      .filter((s): s is { peer: CellId; url: string; rank: number } => s.url !== null)
+      .sort((x, y) => x.rank - y.rank);
     const body = await fetchFile({ keys: this.keys, suite: this.fleet.cell.suite, key, manifest, pass: JSON.parse(r.pass_json) as FetchPass, sources });
     return { item, body };
   }
