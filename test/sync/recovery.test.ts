@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, runGrove, FROM_SOURCE, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { BUN, CLI, destroyCell, runGrove, FROM_SOURCE, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 
@@ -74,6 +74,23 @@ describe("recovery from the fleet", () => {
     const occupied = await runGrove(FROM_SOURCE, ["recover", "--invite", token], a!.env, { stdin: phrase });
     expect(occupied.code).toBe(1);
     expect(occupied.stderr).toContain("already holds a cell");
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test("on a terminal, recover asks for the words", async () => {
+    const token = (await b!.cli(["invite"])).stdout.trim();
+    const scratch = tempRoot();
+    const env = { ...process.env, GROVE_DIR: join(scratch, "dir"), GROVE_HOME: join(scratch, "home"), GROVE_NO_PROGRESS: "1" };
+    // `script` gives the command a pseudo-terminal; what we write to it is typed at the prompt.
+    const cmd = `${BUN} ${CLI} recover --invite ${token}`;
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(1500);
+    p.stdin.write(phrase + "\n");
+    await p.stdin.end();
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(out).toContain("Recovery phrase (24 words):");
+    expect(code).toBe(0);
+    expect(out).toContain(`Recovered cell ${aId.slice(0, 8)}`);
     rmSync(scratch, { recursive: true, force: true });
   });
 
