@@ -4,6 +4,7 @@ import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
 import { fileUrl, formatBytes, formatTime } from "./format.ts";
+import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 
 export interface Listing {
   dir: string;
@@ -111,7 +112,7 @@ export function FilesPage(p: PageInfo & { l: Listing; notice?: string }) {
 }
 
 export function FileDetailPage(
-  p: PageInfo & { path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[] },
+  p: PageInfo & { path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[]; share?: Omit<ShareBoxProps, "path" | "csrf"> },
 ) {
   const m = p.manifest;
   return (
@@ -133,6 +134,7 @@ export function FileDetailPage(
         )}
         {m ? <p><a class="button" href={fileUrl(p.path, "?download")}>Download</a></p> : null}
       </section>
+      {m && p.share ? <ShareBox {...p.share} path={p.path} csrf={p.csrf} /> : null}
       <section class="card">
         <h2>Versions</h2>
         <table class="versions">

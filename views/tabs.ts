@@ -8,6 +8,7 @@ export interface Tab {
 
 export const TABS: Tab[] = [
   { id: "files", label: "Files", href: "/files" },
+  { id: "feed", label: "Feed", href: "/feed" },
   { id: "peers", label: "Peers", href: "/peers" },
   { id: "storage", label: "Storage", href: "/storage" },
   { id: "settings", label: "Settings", href: "/settings" },

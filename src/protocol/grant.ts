@@ -30,6 +30,8 @@ export const GRANT_KEY_INFO = "grove/v1/grant-key";
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 const hex128 = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex characters");
 const time = z.number().int().nonnegative();
+/** A plain MIME type: what a recipient may put in Content-Type (no control characters, no tricks). */
+export const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}(;\s?[a-z0-9_-]{1,32}=[a-z0-9_.-]{1,32})*$/i;
 
 export const GrantSchema = z.strictObject({
   type: z.literal("grant"),
@@ -41,7 +43,7 @@ export const GrantSchema = z.strictObject({
   granted_at: time,
   expires_at: time.nullable(),
   filename: z.string().min(1).max(255),
-  file_type: z.string().min(1).max(127),
+  file_type: z.string().max(127).regex(MIME_RE, "must be a MIME type (type/subtype, optional ;param=value)"),
   total_size: z.number().int().nonnegative(),
   signature: hex128,
 });

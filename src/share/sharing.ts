@@ -12,13 +12,16 @@ import { deriveFileKey } from "../crypto/keys.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { callPeer, callPeerRaw, refusalText } from "../fleet/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
-import { isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
+import { MIME_RE, isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
 import { sealJson } from "../protocol/sealed-json.ts";
 import { SHARE_INFO } from "../protocol/labels.ts";
 import { readManifest, type Manifest } from "../store/manifest.ts";
 import { GrantStore, type GrantRow } from "./grant-store.ts";
 import { fetchFile } from "./fetch-file.ts";
 import type { FeedItem, ShareView, SharingService } from "./types.ts";
+
+/** How long `revoke` waits for peers to confirm before answering (the rest continue). */
+const REVOKE_WAIT_MS = 2000;
 
 /** Longest expiry a grant may have (a year); none = no expiry. */
 export const MAX_EXPIRY_S = 366 * 86400;
@@ -70,7 +73,8 @@ export class Sharing implements SharingService {
     if (!cur) throw new GroveError(`no file at '${path}'`, 404, "not_found");
     const row = cell.db.manifest(cur.manifest_hash)!;
     const manifest = readManifest(cell.layout.manifests, row.manifest_file);
-    const type = Bun.file(join(cell.layout.home, path)).type || "application/octet-stream";
+    const guessed = Bun.file(join(cell.layout.home, path)).type;
+    const type = guessed && MIME_RE.test(guessed) ? guessed : "application/octet-stream";
     const { grant, pass, id } = await makeGrant({
       creatorSecret: this.keys.ed25519Secret, creator: this.keys.id, recipient: to.id,
       recipientX25519: fromHex((JSON.parse(to.card) as Card).x25519), manifestHash: cur.manifest_hash as ManifestHash,
@@ -128,9 +132,10 @@ export class Sharing implements SharingService {
       const rev = makeRevocation(this.keys.ed25519Secret, this.keys.id, r.id);
       this.store.addRevocation(rev);
       log("info", "share revoked", { grant: r.id.slice(0, 12) });
-      // Tell the recipient and every peer (they may hold our chunks) now; those that cannot be
-      // reached are told after each sync round until they confirm.
-      await Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, [rev])));
+      // Tell the recipient and every peer (they may hold our chunks) now, waiting at most
+      // REVOKE_WAIT_MS; those not reached are told after each sync round until they confirm.
+      const told = Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, [rev])));
+      await Promise.race([told, Bun.sleep(REVOKE_WAIT_MS)]);
     }
     return this.shareView(this.store.get(r.id)!);
   }

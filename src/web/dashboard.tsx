@@ -1,8 +1,9 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
- * logout, the Files tab (browse, upload, download, delete, details), Peers, Storage (placement
- * and "Sync now") and Settings.
+ * logout, the Files tab (browse, upload, download, delete, details, share with a friend), the
+ * Feed (files friends shared with us: download, preview; what we shared: revoke), Peers, Storage
+ * (placement and "Sync now") and Settings.
  *
  * Forms before login use a double-submit CSRF cookie; after login every state change carries
  * the session's CSRF token (hidden field or htmx header), checked by web/auth.
@@ -13,7 +14,7 @@ import { getConnInfo } from "hono/bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
 import { cellStatus } from "./api/status.ts";
-import { badRequest, errorMessage, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
+import { GroveError, badRequest, errorMessage, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
 import { readManifest } from "../store/manifest.ts";
@@ -22,6 +23,9 @@ import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.
 import { SettingsPage } from "../../views/settings.tsx";
 import { PeersPage, PeerList, InviteBox, JoinResult } from "../../views/peers.tsx";
 import { StoragePage, StorageBody, type SyncState } from "../../views/storage.tsx";
+import { FeedPage, FeedPreview, ShareRow, TEXT_PREVIEW_BYTES, baseType, previewKind, safeContentType, type FeedState } from "../../views/feed.tsx";
+import { ShareResult, type ShareOutcome } from "../../views/share-dialog.tsx";
+import type { FeedItem, SharingService } from "../share/types.ts";
 import { peerView } from "./api/fleet.ts";
 import { placementReport } from "../sync/placement-report.ts";
 import { summarize } from "../sync/summary.ts";
@@ -94,6 +98,33 @@ async function requireCsrf(c: Context<WebEnv>): Promise<void> {
   const sent = await sentCsrf(c);
   if (!sent || !c.var.session || !sameSecret(sent, c.var.session.csrf)) throw forbidden("missing or wrong CSRF token");
 }
+
+/** A Content-Disposition header for `filename` (RFC 6266: an ASCII fallback and the UTF-8 name). */
+function disposition(kind: "attachment" | "inline", filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  const utf8 = encodeURIComponent(filename).replace(/['()*]/g, (ch) => "%" + ch.charCodeAt(0).toString(16).toUpperCase());
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${utf8}`;
+}
+
+/** The first `max` bytes of a stream (then it is cancelled: no more chunks are fetched). */
+async function readHead(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < max) {
+      const r = await reader.read();
+      if (r.done) break;
+      parts.push(r.value);
+      n += r.value.byteLength;
+    }
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(parts).subarray(0, max);
+}
+
+const statusOf = (e: unknown): number => (e instanceof GroveError ? e.status : 500);
 
 export function dashboard(sessions: SessionStore, password: PasswordFile, fleet: Fleet) {
   const app = new Hono<WebEnv>();
@@ -181,15 +212,135 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return c.html(<FileList l={listing(dir, cell.db.list(dir))} />);
   });
 
-  app.get("/files/detail", (c) => {
+  /** Sharing, when this cell runs it (read per request: the fleet may get it after start). */
+  const sharingOf = (): SharingService | null => fleet.sharing ?? null;
+  const needSharing = (): SharingService => {
+    const s = sharingOf();
+    if (!s) throw new GroveError("sharing is not available in this cell", 503, "unavailable");
+    return s;
+  };
+
+  const fileDetail = (c: Context<WebEnv>, path: string, result?: ShareOutcome) => {
     const cell = c.var.cell;
-    const path = safePath(c.req.query("path") ?? "");
     const versions = cell.db.versions(path);
     if (!versions.length) throw notFound(`no file at '${path}'`);
     const cur = cell.db.current(path);
     const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
     const manifest = row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
-    return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} />);
+    const share = {
+      available: sharingOf() !== null,
+      friends: fleet.peers.list().filter((p) => p.friend).map((p) => ({ id: p.id, name: p.name })),
+      result,
+    };
+    return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} share={share} />);
+  };
+
+  app.get("/files/detail", (c) => fileDetail(c, safePath(c.req.query("path") ?? "")));
+
+  // Share the file with a friend: htmx gets the result line; a plain form post the detail page with it.
+  app.post("/files/share", async (c) => {
+    await requireCsrf(c);
+    const path = safePath(await formField(c, "path"));
+    const peer = (await formField(c, "peer")).trim();
+    const expires = (await formField(c, "expires_s")).trim();
+    let outcome: ShareOutcome;
+    try {
+      const sharing = needSharing();
+      if (!peer) throw badRequest("choose a friend to share with");
+      const expiresInS = expires ? Number(expires) : undefined;
+      if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1)) throw badRequest("choose an expiry from the list");
+      const v = await sharing.share(path, peer, expiresInS);
+      outcome = { ok: true, message: `Shared ${v.filename} with ${v.to_name}.`, pending: !v.delivered };
+    } catch (e) {
+      outcome = { ok: false, message: `Could not share: ${errorMessage(e)}` };
+    }
+    if (c.req.header("hx-request")) return c.html(<ShareResult r={outcome} />);
+    return fileDetail(c, path, outcome);
+  });
+
+  const feedState = (error?: string): FeedState => {
+    const s = sharingOf();
+    return { available: s !== null, items: s?.feed() ?? [], shares: s?.shares() ?? [], error };
+  };
+
+  app.get("/feed", (c) => c.html(<FeedPage {...info(c, "Feed", "feed")} {...feedState()} />));
+
+  // A received file, fetched from the sharer or any cell holding it. A refusal (revoked, expired,
+  // unreachable) comes before any byte and is shown in the Feed page.
+  app.get("/feed/:id/download", async (c) => {
+    const sharing = needSharing();
+    try {
+      const { item, body } = await sharing.open(c.req.param("id"));
+      return c.body(body, 200, {
+        "Content-Type": safeContentType(item.file_type),
+        "Content-Disposition": disposition("attachment", item.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+      });
+    } catch (e) {
+      return c.html(<FeedPage {...info(c, "Feed", "feed")} {...feedState(`Could not download: ${errorMessage(e)}`)} />, statusOf(e) as 400);
+    }
+  });
+
+  // The preview fragment (htmx, lazy): the first bytes of a text file, or an <img> of a raster
+  // image. Always 200, problems included, so htmx swaps the message in.
+  app.get("/feed/:id/preview", async (c) => {
+    const sharing = sharingOf();
+    if (!sharing) return c.html(<p class="notice">Sharing is not available in this cell.</p>);
+    const id = c.req.param("id");
+    let item: FeedItem;
+    try {
+      item = sharing.feedItem(id);
+    } catch (e) {
+      return c.html(<p class="error preview-error" role="alert">{errorMessage(e)}</p>);
+    }
+    if (item.state !== "available" || previewKind(item.file_type) !== "text") return c.html(<FeedPreview item={item} />);
+    try {
+      const opened = await sharing.open(id);
+      const head = await readHead(opened.body, TEXT_PREVIEW_BYTES);
+      // stream: true leaves out a character cut in half at the end of the head.
+      const text = new TextDecoder("utf-8").decode(head, { stream: true });
+      return c.html(<FeedPreview item={opened.item} text={text} truncated={opened.item.size > TEXT_PREVIEW_BYTES} />);
+    } catch (e) {
+      return c.html(<FeedPreview item={item} error={`Could not load the preview: ${errorMessage(e)}`} />);
+    }
+  });
+
+  // A received raster image shown inline (the preview's <img>). Nothing else is served inline:
+  // not SVG (it can carry script), not HTML or any other type.
+  app.get("/feed/:id/inline", async (c) => {
+    const sharing = needSharing();
+    const id = c.req.param("id");
+    const item = sharing.feedItem(id);
+    if (previewKind(item.file_type) !== "image") throw new GroveError(`'${item.filename}' (${baseType(item.file_type)}) is not shown inline: download it instead`, 415, "unsupported");
+    const { body } = await sharing.open(id);
+    return c.body(body, 200, {
+      "Content-Type": baseType(item.file_type),
+      "Content-Disposition": disposition("inline", item.filename),
+      "X-Content-Type-Options": "nosniff",
+      "Content-Security-Policy": "default-src 'none'; sandbox",
+      "Cache-Control": "no-store",
+    });
+  });
+
+  // Revoke one of our shares: htmx gets the row back (revoked, or with the error); a plain form
+  // post is redirected to the Feed tab.
+  app.post("/shares/:id/revoke", async (c) => {
+    await requireCsrf(c);
+    const sharing = needSharing();
+    const id = c.req.param("id");
+    const htmx = Boolean(c.req.header("hx-request"));
+    try {
+      const v = await sharing.revoke(id);
+      if (!htmx) return c.redirect("/feed#shared-by-you", 303);
+      return c.html(<ShareRow s={v} csrf={c.var.session?.csrf} />);
+    } catch (e) {
+      const msg = `Could not revoke: ${errorMessage(e)}`;
+      if (!htmx) return c.html(<FeedPage {...info(c, "Feed", "feed")} {...feedState(msg)} />, statusOf(e) as 400);
+      const cur = sharing.shares().find((s) => s.id === id);
+      if (cur) return c.html(<ShareRow s={cur} csrf={c.var.session?.csrf} error={msg} />);
+      return c.html(<tr><td colspan={6} class="error" role="alert">{msg}</td></tr>);
+    }
   });
 
   const peerList = () => fleet.peers.list().map((p) => peerView(fleet, p));

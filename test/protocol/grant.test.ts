@@ -37,6 +37,14 @@ describe("grants", () => {
     expect(() => verifyRevocation({ ...rev, owner: id(carol) })).toThrow(/signature/);
   });
 
+  test("a file type that is not a plain MIME type is refused (it ends up in Content-Type)", async () => {
+    const bad = await makeGrant({
+      creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
+      manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename: "a.html", fileType: "text/html\r\nSet-Cookie: x=1", totalSize: 10, expiresAt: null,
+    });
+    expect(() => verifyGrant(bad.grant)).toThrow(/file_type/);
+  });
+
   test("expiry", async () => {
     const { grant } = await make(1000);
     expect(isExpired(grant, 999)).toBe(false);

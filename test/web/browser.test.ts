@@ -2,15 +2,14 @@
 // login, upload with progress, download, details, delete. Skips when /usr/bin/chromium is absent
 // (install it with: apt-get update && apt-get install -y chromium).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) {
   console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get update && apt-get install -y chromium)`);
 }
@@ -41,24 +40,9 @@ beforeAll(async () => {
   uploadPath = join(tmp, FILE_NAME);
   writeFileSync(uploadPath, data);
 
-  const { chromium } = await import("playwright-core");
   [cell, browser] = await Promise.all([
     startCell(),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        // Belt and braces for the network rule: nothing but 127.0.0.1 resolves.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-      ],
-    }),
+    launchChromium(),
   ]);
   context = await browser.newContext({ acceptDownloads: true, baseURL: cell.url });
   context.setDefaultTimeout(STEP_MS);

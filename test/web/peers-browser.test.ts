@@ -1,12 +1,10 @@
 // The Peers tab in real headless Chromium: cell A creates an invite in its dashboard, cell B
 // joins it from its own dashboard, both list each other, and A marks B a friend.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
+import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const PASSWORD = "correct horse battery";
 
 let a: TestCell | undefined;
@@ -15,16 +13,8 @@ let browser: Browser | undefined;
 const errors: string[] = [];
 
 async function dashboard(cell: TestCell): Promise<Page> {
-  const ctx = await browser!.newContext({ baseURL: cell.url });
-  ctx.setDefaultTimeout(15_000);
-  const origin = new URL(cell.url).origin;
-  await ctx.route((u) => u.origin !== origin, (r) => r.abort("blockedbyclient"));
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto("/");
-  await page.fill("#password", PASSWORD);
-  await page.fill("#confirm", PASSWORD);
-  await Promise.all([page.waitForURL("**/files"), page.click('form[action="/setup"] button[type=submit]')]);
+  const { page } = await cellPage(browser!, cell, errors);
+  await firstRunSetup(page, PASSWORD);
   await page.click("nav.tabs >> text=Peers");
   await page.waitForURL("**/peers");
   return page;
@@ -32,11 +22,10 @@ async function dashboard(cell: TestCell): Promise<Page> {
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
-  const { chromium } = await import("playwright-core");
   [a, b, browser] = await Promise.all([
     startCell({ config: { mdns: false, name: "cell-a" } }),
     startCell({ config: { mdns: false, name: "cell-b" } }),
-    chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] }),
+    launchChromium(),
   ]);
 }, 30_000);
 

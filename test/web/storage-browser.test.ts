@@ -2,14 +2,13 @@
 // on A with one copy of two (at risk), "Sync now" (htmx, with its progress indicator) placing
 // the second copy on B, and the same button as a plain form post with JavaScript off.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const PASSWORD = "correct horse battery";
 const FILE = "notes/hello.txt";
 const config = { replication_factor: 2, sync_interval_s: 3600, mdns: false };
@@ -19,28 +18,16 @@ let b: TestCell | undefined;
 let browser: Browser | undefined;
 const errors: string[] = [];
 
-async function context(cell: TestCell, javaScriptEnabled = true): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser!.newContext({ baseURL: cell.url, javaScriptEnabled });
-  ctx.setDefaultTimeout(15_000);
-  const origin = new URL(cell.url).origin;
-  await ctx.route((u) => u.origin !== origin, (r) => r.abort("blockedbyclient"));
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  return { ctx, page };
-}
+const context = (cell: TestCell, javaScriptEnabled = true) => cellPage(browser!, cell, errors, { javaScriptEnabled, consoleErrors: true });
 
 const fileRow = (p: Page) => p.locator(`#placement-files tr[data-path="${FILE}"]`);
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
-  const { chromium } = await import("playwright-core");
   [a, b, browser] = await Promise.all([
     startCell({ config: { ...config, name: "cell-a" } }),
     startCell({ config: { ...config, name: "cell-b" } }),
-    chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] }),
+    launchChromium(),
   ]);
 }, 30_000);
 
@@ -51,13 +38,10 @@ afterAll(async () => {
 
 test.skipIf(!HAVE_CHROMIUM)("Storage tab: empty states, a file at risk, Sync now places its second copy", async () => {
   const { ctx, page } = await context(a!);
-  await page.goto("/");
-  await page.fill("#password", PASSWORD);
-  await page.fill("#confirm", PASSWORD);
-  await Promise.all([page.waitForURL("**/files"), page.click('form[action="/setup"] button[type=submit]')]);
+  await firstRunSetup(page, PASSWORD);
 
   // The tab sits between Peers and Settings.
-  expect(await page.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Peers", "Storage", "Settings"]);
+  expect(await page.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Settings"]);
   await page.click("nav.tabs >> text=Storage");
   await page.waitForURL("**/storage");
   expect(await page.locator("nav.tabs a.active").textContent()).toBe("Storage");
