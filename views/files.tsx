@@ -1,5 +1,8 @@
 /** @jsxImportSource hono/jsx */
-/** @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete, details. */
+/**
+ * @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete,
+ * details; pick files (checkboxes) and "Share selected…" opens the Share dialog (GET /share).
+ */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
@@ -41,15 +44,32 @@ function Breadcrumb({ dir }: { dir: string }) {
   );
 }
 
-export function FileList({ l }: { l: Listing }) {
+/**
+ * htmx runs this on #file-list when it loads and on every checkbox change: "Share selected…" is
+ * disabled until a file is checked. Without JS the button stays enabled (the dialog then asks
+ * for a file if none was checked).
+ */
+const PICK_SCRIPT =
+  "var n=this.querySelectorAll('input.pick:checked').length,b=this.querySelector('#share-selected'),c=this.querySelector('#pick-count');" +
+  "if(b)b.disabled=n===0;if(c)c.textContent=n?n+' selected':''";
+
+export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   const base = l.dir ? l.dir + "/" : "";
+  const pick = share && l.files.length > 0;
   return (
-    <div id="file-list">
+    <div id="file-list" hx-trigger={pick ? "load, change" : undefined} hx-on-htmx-trigger={pick ? PICK_SCRIPT : undefined}>
       {l.dirs.length === 0 && l.files.length === 0 ? (
         <p class="empty">No files here yet. Upload one above, or use <code>grove put FILE</code>.</p>
       ) : (
         <div class="card table-wrap">
-        <table class="files">
+        {pick ? (
+          <form id="share-pick" method="get" action="/share" class="pick-bar">
+            {l.dir ? <input type="hidden" name="dir" value={l.dir} /> : null}
+            <button type="submit" id="share-selected" class="small">Share selected…</button>
+            <span id="pick-count" class="notice" aria-live="polite"></span>
+          </form>
+        ) : null}
+        <table class={pick ? "files pickable" : "files"}>
           <thead>
             <tr><th>Name</th><th class="num">Size</th><th class="num">Version</th><th>Updated</th><th></th></tr>
           </thead>
@@ -63,7 +83,10 @@ export function FileList({ l }: { l: Listing }) {
               const name = f.path.slice(base.length);
               return (
                 <tr data-path={f.path}>
-                  <td><a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a></td>
+                  <td class="name">
+                    {pick ? <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} /> : null}
+                    <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
+                  </td>
                   <td class="num">{formatBytes(f.size)}</td>
                   <td class="num">{f.version}</td>
                   <td>{formatTime(f.updated_at)}</td>
@@ -91,7 +114,7 @@ export function FileList({ l }: { l: Listing }) {
   );
 }
 
-export function FilesPage(p: PageInfo & { l: Listing; notice?: string }) {
+export function FilesPage(p: PageInfo & { l: Listing; notice?: string; share?: boolean }) {
   return (
     <Layout {...p}>
       <Breadcrumb dir={p.l.dir} />
@@ -106,7 +129,7 @@ export function FilesPage(p: PageInfo & { l: Listing; notice?: string }) {
         <div id="upload-progress" aria-live="polite"></div>
       </section>
       {p.notice ? <p class="notice">{p.notice}</p> : null}
-      <FileList l={p.l} />
+      <FileList l={p.l} share={p.share} />
     </Layout>
   );
 }

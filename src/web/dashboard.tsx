@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
- * logout, the Files tab (browse, upload, download, delete, details, share with a friend), the
+ * logout, the Files tab (browse, upload, download, delete, details; share files with friends
+ * from a file's page or the Share dialog for the files checked in the list), the
  * Feed (files friends shared with us: download, preview; what we shared: revoke), Peers, Storage
  * (placement and "Sync now") and Settings.
  *
@@ -24,7 +25,7 @@ import { SettingsPage } from "../../views/settings.tsx";
 import { PeersPage, PeerList, InviteBox, JoinResult } from "../../views/peers.tsx";
 import { StoragePage, StorageBody, type SyncState } from "../../views/storage.tsx";
 import { FeedPage, FeedPreview, ShareRow, TEXT_PREVIEW_BYTES, baseType, previewKind, safeContentType, type FeedState } from "../../views/feed.tsx";
-import { ShareResult, type ShareOutcome } from "../../views/share-dialog.tsx";
+import { MAX_SHARE_FILES, MAX_SHARE_FRIENDS, SharePage, ShareResult, type SharePairResult, type ShareResults } from "../../views/share-dialog.tsx";
 import type { FeedItem, SharingService } from "../share/types.ts";
 import { peerView } from "./api/fleet.ts";
 import { placementReport } from "../sync/placement-report.ts";
@@ -194,12 +195,12 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
   app.get("/files", (c) => {
     const dir = safeDir(c.req.query("dir"));
     const l = listing(dir, c.var.cell.db.list(dir));
-    return c.html(<FilesPage {...info(c, dir ? `Files · ${dir}` : "Files", "files")} l={l} />);
+    return c.html(<FilesPage {...info(c, dir ? `Files · ${dir}` : "Files", "files")} l={l} share={fleet.sharing != null} />);
   });
 
   app.get("/files/list", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    return c.html(<FileList l={listing(dir, c.var.cell.db.list(dir))} />);
+    return c.html(<FileList l={listing(dir, c.var.cell.db.list(dir))} share={fleet.sharing != null} />);
   });
 
   app.post("/files/delete", async (c) => {
@@ -209,7 +210,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     const cell = c.var.cell;
     await removeFile(cell.vault, path);
     log("info", "deleted from dashboard (kept in history)", { path });
-    return c.html(<FileList l={listing(dir, cell.db.list(dir))} />);
+    return c.html(<FileList l={listing(dir, cell.db.list(dir))} share={fleet.sharing != null} />);
   });
 
   /** Sharing, when this cell runs it (read per request: the fleet may get it after start). */
@@ -220,42 +221,116 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return s;
   };
 
-  const fileDetail = (c: Context<WebEnv>, path: string, result?: ShareOutcome) => {
+  /** Peers marked as friends: whom the Share box and dialog offer. */
+  const friendOptions = () => fleet.peers.list().filter((p) => p.friend).map((p) => ({ id: p.id, name: p.name }));
+
+  const fileDetail = (c: Context<WebEnv>, path: string) => {
     const cell = c.var.cell;
     const versions = cell.db.versions(path);
     if (!versions.length) throw notFound(`no file at '${path}'`);
     const cur = cell.db.current(path);
     const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
     const manifest = row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
-    const share = {
-      available: sharingOf() !== null,
-      friends: fleet.peers.list().filter((p) => p.friend).map((p) => ({ id: p.id, name: p.name })),
-      result,
-    };
+    const share = { available: sharingOf() !== null, friends: friendOptions() };
     return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} share={share} />);
   };
 
   app.get("/files/detail", (c) => fileDetail(c, safePath(c.req.query("path") ?? "")));
 
-  // Share the file with a friend: htmx gets the result line; a plain form post the detail page with it.
-  app.post("/files/share", async (c) => {
-    await requireCsrf(c);
-    const path = safePath(await formField(c, "path"));
-    const peer = (await formField(c, "peer")).trim();
-    const expires = (await formField(c, "expires_s")).trim();
-    let outcome: ShareOutcome;
-    try {
-      const sharing = needSharing();
-      if (!peer) throw badRequest("choose a friend to share with");
-      const expiresInS = expires ? Number(expires) : undefined;
-      if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1)) throw badRequest("choose an expiry from the list");
-      const v = await sharing.share(path, peer, expiresInS);
-      outcome = { ok: true, message: `Shared ${v.filename} with ${v.to_name}.`, pending: !v.delivered };
-    } catch (e) {
-      outcome = { ok: false, message: `Could not share: ${errorMessage(e)}` };
+  /**
+   * The files chosen for the Share dialog: distinct, each through safePath, at most
+   * MAX_SHARE_FILES. On a problem, no paths and a message saying what to do.
+   */
+  const chosenPaths = (raw: string[]): { paths: string[]; error?: string } => {
+    const distinct = [...new Set(raw.filter((p) => p !== ""))];
+    if (!distinct.length) return { paths: [], error: "Choose at least one file to share: tick it in the Files list." };
+    if (distinct.length > MAX_SHARE_FILES) {
+      return { paths: [], error: `Too many files: at most ${MAX_SHARE_FILES} can be shared at once (${distinct.length} were chosen). Share them in smaller batches.` };
     }
-    if (c.req.header("hx-request")) return c.html(<ShareResult r={outcome} />);
-    return fileDetail(c, path, outcome);
+    const paths: string[] = [];
+    for (const p of distinct) {
+      try {
+        paths.push(safePath(p));
+      } catch (e) {
+        return { paths: [], error: `Cannot share '${p.slice(0, 200)}': ${errorMessage(e)}.` };
+      }
+    }
+    return { paths: [...new Set(paths)] };
+  };
+
+  /** The Files folder the dialog came from ("" when absent or not a valid folder). */
+  const backDir = (raw: string | undefined): string => {
+    try {
+      return safeDir(raw);
+    } catch {
+      return "";
+    }
+  };
+
+  const sharePage = (
+    c: Context<WebEnv>,
+    paths: string[],
+    opts: { dir: string; error?: string; chosen?: string[]; expires?: string; results?: ShareResults },
+    status: 200 | 400 = 200,
+  ) => {
+    const cell = c.var.cell;
+    const files = paths.map((path) => ({ path, size: cell.db.current(path)?.size ?? null }));
+    return c.html(<SharePage {...info(c, "Share", "files")} available={sharingOf() !== null} files={files} friends={friendOptions()} {...opts} />, status);
+  };
+
+  // The Share dialog for the files checked in the Files list ("Share selected…", a GET form).
+  app.get("/share", (c) => {
+    const { paths, error } = chosenPaths(c.req.queries("path") ?? []);
+    return sharePage(c, paths, { dir: backDir(c.req.query("dir")), error }, error ? 400 : 200);
+  });
+
+  // Share every chosen file with every chosen friend, one after the other: htmx gets the result
+  // lines (one per file and friend); a plain form post the dialog page with them. Nothing is
+  // shared when the choice is not valid (no file or friend, too many, a bad path or expiry).
+  app.post("/share", async (c) => {
+    await requireCsrf(c);
+    const body = await c.req.parseBody({ all: true }).catch(() => {
+      throw badRequest("malformed form body");
+    });
+    const values = (name: string): string[] => {
+      const v = body[name];
+      return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === "string");
+    };
+    const { paths, error: pathError } = chosenPaths(values("path"));
+    const peers = [...new Set(values("peer").map((p) => p.trim()).filter((p) => p !== ""))];
+    const expires = (values("expires_s")[0] ?? "").trim();
+    const expiresInS = expires ? Number(expires) : undefined;
+    const sharing = sharingOf();
+    const error =
+      pathError ??
+      (!sharing
+        ? "Sharing is not available in this cell."
+        : peers.length === 0
+          ? "Choose at least one friend to share with."
+          : peers.length > MAX_SHARE_FRIENDS
+            ? `Too many friends: at most ${MAX_SHARE_FRIENDS} at once (${peers.length} were chosen).`
+            : expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1)
+              ? "Choose an expiry from the list."
+              : undefined);
+    const lines: SharePairResult[] = [];
+    if (!error && sharing) {
+      const names = new Map<string, string>(fleet.peers.list().map((p) => [p.id, p.name]));
+      for (const path of paths) {
+        for (const peer of peers) {
+          const peerName = names.get(peer) ?? peer.slice(0, 16);
+          try {
+            const v = await sharing.share(path, peer, expiresInS);
+            lines.push({ path, peer: v.to, peerName: v.to_name, ok: true, message: `Shared ${v.filename} with ${v.to_name}.`, pending: !v.delivered });
+          } catch (e) {
+            lines.push({ path, peer, peerName, ok: false, message: `Could not share ${path} with ${peerName}: ${errorMessage(e)}` });
+          }
+        }
+      }
+    }
+    const results: ShareResults = { error, lines };
+    if (c.req.header("hx-request")) return c.html(<ShareResult r={results} />);
+    const dir = backDir(values("dir")[0]);
+    return sharePage(c, paths, { dir, error: pathError, chosen: peers, expires, results }, error ? 400 : 200);
   });
 
   const feedState = (error?: string): FeedState => {

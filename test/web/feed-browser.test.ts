@@ -2,7 +2,7 @@
 // A shares a text file from its detail page (the Share box), B's Feed lists it with a text
 // preview and downloads identical bytes; a PNG shared from A's CLI shows as an image preview;
 // A revokes the text share in its Feed tab ("Shared by you") and B's Feed shows it revoked.
-// Without JavaScript, Revoke and Share are form posts that land back on their page.
+// Without JavaScript, Revoke and Share are form posts (Share lands on the Share dialog page).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -135,20 +135,31 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(await pa.locator("#share-no-friends").textContent()).toContain("mark a peer as friend in the Peers tab first");
     expect(await pa.locator('#share-no-friends a[href="/peers"]').count()).toBe(1);
 
-    // Friends both ways (CLI); the Share box now offers B.
+    // Friends both ways (CLI); the Share box now offers B, as a checkbox (checked: the only friend).
     expect((await a!.cli(["peers", "friend", bId])).code).toBe(0);
     expect((await b!.cli(["peers", "friend", aId])).code).toBe(0);
     await pa.reload();
-    const options = pa.locator("#share-peer option");
-    expect(await options.count()).toBe(1);
-    expect(await options.first().getAttribute("value")).toBe(bId);
-    expect(await options.first().textContent()).toContain("cell-b");
+    const friends = pa.locator('#share-friends input[type=checkbox][name="peer"]');
+    expect(await friends.count()).toBe(1);
+    expect(await friends.first().getAttribute("value")).toBe(bId);
+    expect(await friends.first().isChecked()).toBe(true);
+    expect(await pa.locator("#share-friends label").first().textContent()).toContain("cell-b");
+
+    // Nobody ticked: a clear message in place, nothing shared.
+    await friends.first().uncheck();
+    await pa.click("#share-button");
+    await pa.locator("#share-result #share-error").waitFor();
+    expect(await pa.locator("#share-error").textContent()).toContain("Choose at least one friend");
+    expect(await cliJson<ShareView[]>(a!, ["shares"])).toHaveLength(0);
+    await friends.first().check();
     expect(await pa.locator("#share-expires option").allTextContents()).toEqual(["Never", "1 hour", "1 day", "7 days", "30 days"]);
     await pa.selectOption("#share-expires", "604800");
     await pa.click("#share-button");
-    const result = pa.locator("#share-result p.ok-line");
+    const result = pa.locator("#share-result li.ok-line");
     await result.waitFor();
+    expect(await result.count()).toBe(1);
     expect(await result.textContent()).toContain("Shared hello.txt with cell-b");
+    expect(await pa.locator("#share-error").count()).toBe(0);
     expect(await pa.locator('#share-result a[href="/feed#shared-by-you"]').count()).toBe(1);
     expect(pa.url()).toContain("/files/detail");
 
@@ -275,11 +286,13 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(await shareRow(page, "dot.png").getAttribute("data-state")).toBe("revoked");
     expect((await cliJson<ShareView[]>(a!, ["shares"])).map((s) => s.state)).toEqual(["revoked", "revoked"]);
 
-    // The Share box without JavaScript: the detail page comes back with the result.
+    // The Share box without JavaScript: a form post to /share, answered by the Share dialog page
+    // with the result line (and the form again, B still ticked).
     await page.goto(`/files/detail?path=${encodeURIComponent(PNG_PATH)}`);
-    await Promise.all([page.waitForURL("**/files/share"), page.click("#share-button")]);
-    expect(await page.locator("#share-result p.ok-line").textContent()).toContain("Shared dot.png with cell-b");
-    expect(await page.locator("#share-peer").count()).toBe(1);
+    await Promise.all([page.waitForURL("**/share"), page.click("#share-button")]);
+    expect(await page.locator("#share-result li.ok-line").textContent()).toContain("Shared dot.png with cell-b");
+    expect(await page.locator("#share-files li").allTextContents()).toEqual([expect.stringContaining(PNG_PATH)]);
+    expect(await page.locator(`#share-friends input[value="${bId}"]`).isChecked()).toBe(true);
     const states = (await cliJson<ShareView[]>(a!, ["shares"])).map((s) => `${s.filename}:${s.state}`).sort();
     expect(states).toEqual(["dot.png:active", "dot.png:revoked", "hello.txt:revoked"]);
     await ctx.close();
