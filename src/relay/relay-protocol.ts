@@ -1,0 +1,60 @@
+/**
+ * @module relay/relay-protocol — what a cell and the relay say to each other (docs/protocol.md,
+ * "Relay"): the login challenge and its signature, and the binary frame layout. Shared by the
+ * hub (relay/hub) and the cells' relay client.
+ *
+ *   relay -> cell  {"type":"challenge","v":1,"nonce":HEX32}
+ *   cell  -> relay {"type":"login","id":HEX64,"time":MS,"accept":[HEX64…],"signature":HEX128}
+ *   relay -> cell  {"type":"ready","limits":{…}} | {"type":"refused","reason":…} (then closed)
+ *   cell  -> relay binary: recipient id (32 raw bytes) ‖ payload (sealed end to end by the cells)
+ *   relay -> cell  binary: sender id (32 raw bytes) ‖ payload
+ *   relay -> cell  {"type":"undeliverable","to":HEX64} | {"type":"error","reason":…,"to"?:HEX64}
+ *
+ * signature = Ed25519 by `id` over "grove-relay-login-v1\n" NONCE "\n" TIME "\n" ACCEPT, ACCEPT
+ * being the accepted ids joined by ",". `accept` lists the cells this one takes frames from (its
+ * fleet): the relay forwards a frame only to a cell that accepts its sender.
+ */
+import { z } from "zod";
+import { fromHex, toHex } from "../core/types.ts";
+import { sign, verify } from "../crypto/keys.ts";
+
+export const LOGIN_CONTEXT = "grove-relay-login-v1";
+export const ID_BYTES = 32;
+/** Most ids a cell may list as accepted. */
+export const MAX_ACCEPT = 1024;
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const LoginSchema = z.strictObject({
+  type: z.literal("login"),
+  id: hex64,
+  time: z.number().int().nonnegative(),
+  accept: z.array(hex64).max(MAX_ACCEPT),
+  signature: z.string().regex(/^[0-9a-f]{128}$/),
+});
+export type Login = z.infer<typeof LoginSchema>;
+
+function loginMessage(nonce: string, time: number, accept: readonly string[]): Uint8Array {
+  return new TextEncoder().encode([LOGIN_CONTEXT, nonce, String(time), accept.join(",")].join("\n"));
+}
+
+export function makeLogin(keys: { id: string; ed25519Secret: Uint8Array }, nonce: string, accept: readonly string[], time = Date.now()): Login {
+  return { type: "login", id: keys.id, time, accept: [...accept], signature: toHex(sign(keys.ed25519Secret, loginMessage(nonce, time, accept))) };
+}
+
+export function loginVerifies(l: Login, nonce: string): boolean {
+  return verify(fromHex(l.signature), loginMessage(nonce, l.time, l.accept), fromHex(l.id));
+}
+
+/** recipient-or-sender id ‖ payload. */
+export function frame(id: string, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ID_BYTES + payload.byteLength);
+  out.set(fromHex(id), 0);
+  out.set(payload, ID_BYTES);
+  return out;
+}
+
+export function unframe(data: Uint8Array): { id: string; payload: Uint8Array } | null {
+  if (data.byteLength < ID_BYTES) return null;
+  return { id: toHex(data.subarray(0, ID_BYTES)), payload: data.subarray(ID_BYTES) };
+}

@@ -1,0 +1,230 @@
+/**
+ * `grove relay` as a real process on loopback, with simulated cells (real keys, real WebSocket
+ * clients): login by signed challenge, frames passed on only to cells that accept the sender,
+ * and every abuse limit refused with a reason while the relay and the other cells keep working.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import type { Subprocess } from "bun";
+import { BUN, CLI, ROOT } from "../helpers/cell.ts";
+import { deriveIdentity } from "../../src/crypto/keys.ts";
+import { toHex } from "../../src/core/types.ts";
+import { frame, makeLogin, unframe } from "../../src/relay/relay-protocol.ts";
+
+type Keys = { id: string; ed25519Secret: Uint8Array };
+const newKeys = (): Keys => {
+  const i = deriveIdentity(new Uint8Array(randomBytes(32)));
+  return { id: toHex(i.ed25519Public), ed25519Secret: i.ed25519Secret };
+};
+
+async function startRelay(args: string[]): Promise<{ proc: Subprocess; url: string; out: () => string }> {
+  const proc = Bun.spawn([BUN, CLI, "relay", "--port", "0", "--host", "127.0.0.1", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+  let out = "";
+  const dec = new TextDecoder();
+  void (async () => {
+    for await (const c of proc.stdout as unknown as AsyncIterable<Uint8Array>) out += dec.decode(c);
+  })();
+  void (async () => {
+    for await (const c of proc.stderr as unknown as AsyncIterable<Uint8Array>) out += dec.decode(c);
+  })();
+  for (let i = 0; i < 200 && !/listening on [^:]+:(\d+)/.test(out); i++) await Bun.sleep(25);
+  const port = /listening on [^:]+:(\d+)/.exec(out)?.[1];
+  if (!port) throw new Error(`relay did not start:\n${out}`);
+  return { proc, url: `127.0.0.1:${port}`, out: () => out };
+}
+
+/** A simulated cell on the relay: logs in, records what arrives. */
+class Client {
+  ws!: WebSocket;
+  texts: { type: string; reason?: string; to?: string }[] = [];
+  frames: { from: string; payload: Uint8Array }[] = [];
+  closed: { code: number; reason: string } | null = null;
+  state: "ready" | "refused" | "pending" = "pending";
+
+  static async connect(relay: string, keys: Keys, accept: string[], sign: Keys = keys): Promise<Client> {
+    const c = new Client();
+    c.ws = new WebSocket(`ws://${relay}/v1/relay`);
+    c.ws.binaryType = "arraybuffer";
+    await new Promise<void>((resolve) => {
+      c.ws.onmessage = (ev) => {
+        if (typeof ev.data === "string") {
+          const m = JSON.parse(ev.data) as { type: string; nonce?: string; reason?: string };
+          if (m.type === "challenge") {
+            const login = makeLogin(sign, m.nonce!, accept);
+            c.ws.send(JSON.stringify({ ...login, id: keys.id }));
+            return;
+          }
+          if (m.type === "ready") (c.state = "ready"), resolve();
+          else if (m.type === "refused") (c.state = "refused"), c.texts.push(m), resolve();
+          else c.texts.push(m);
+        } else {
+          const f = unframe(new Uint8Array(ev.data as ArrayBuffer))!;
+          c.frames.push({ from: f.id, payload: f.payload.slice() });
+        }
+      };
+      c.ws.onclose = (ev) => {
+        c.closed = { code: ev.code, reason: ev.reason };
+        resolve();
+      };
+    });
+    return c;
+  }
+
+  send(to: string, payload: Uint8Array): void {
+    this.ws.send(frame(to, payload));
+  }
+
+  async until(pred: () => boolean, ms = 5000): Promise<void> {
+    for (let t = 0; t < ms && !pred(); t += 20) await Bun.sleep(20);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+let relay: Awaited<ReturnType<typeof startRelay>>;
+const open: Client[] = [];
+const connect = async (...a: Parameters<typeof Client.connect>) => {
+  const c = await Client.connect(...a);
+  open.push(c);
+  return c;
+};
+
+beforeAll(async () => {
+  relay = await startRelay(["--max-reservations", "8", "--max-per-cell", "2", "--max-frame-bytes", "100000", "--circuit-bytes", "300000", "--frames-per-second", "50"]);
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of open) c.close();
+  relay?.proc.kill("SIGTERM");
+  await relay?.proc.exited;
+});
+
+const status = async () => (await fetch(`http://${relay.url}/status`)).json() as Promise<{ cells: number; bytes_relayed: number; frames_relayed: number; refused: Record<string, number> }>;
+
+describe("grove relay", () => {
+  const x = newKeys();
+  const y = newKeys();
+  let cx: Client, cy: Client;
+
+  test("two cells that accept each other exchange frames; the payload arrives as it was sent", async () => {
+    cx = await connect(relay.url, x, [y.id]);
+    cy = await connect(relay.url, y, [x.id]);
+    expect(cx.state).toBe("ready");
+    expect(cy.state).toBe("ready");
+    const payload = new Uint8Array(randomBytes(50_000));
+    cx.send(y.id, payload);
+    await cy.until(() => cy.frames.length === 1);
+    expect(cy.frames[0]!.from).toBe(x.id);
+    expect(Buffer.compare(Buffer.from(cy.frames[0]!.payload), Buffer.from(payload))).toBe(0);
+    const s = await status();
+    expect(s.cells).toBe(2);
+    expect(s.bytes_relayed).toBe(50_000);
+  });
+
+  test("a frame to a cell that does not accept the sender, or to an absent cell, is refused with a reason", async () => {
+    const z = newKeys();
+    const cz = await connect(relay.url, z, [y.id]);
+    cz.send(y.id, new Uint8Array(10));
+    cz.send(newKeys().id, new Uint8Array(10));
+    await cz.until(() => cz.texts.length >= 2);
+    expect(cz.texts[0]).toMatchObject({ type: "error", to: y.id });
+    expect(cz.texts[0]!.reason).toContain("does not accept");
+    expect(cz.texts[1]!.type).toBe("undeliverable");
+    expect(cy.frames.length).toBe(1); // nothing reached y
+  });
+
+  test("a forged login and a cell off the allow-list are refused", async () => {
+    const forged = await Client.connect(relay.url, newKeys(), [], newKeys());
+    expect(forged.state).toBe("refused");
+    expect(forged.texts[0]!.reason).toContain("signature");
+    const allowed = newKeys();
+    const strict = await startRelay(["--allow", allowed.id]);
+    try {
+      const ok = await Client.connect(strict.url, allowed, []);
+      expect(ok.state).toBe("ready");
+      ok.close();
+      const stranger = await Client.connect(strict.url, newKeys(), []);
+      expect(stranger.state).toBe("refused");
+      expect(stranger.texts[0]!.reason).toContain("allow-list");
+    } finally {
+      strict.proc.kill("SIGTERM");
+      await strict.proc.exited;
+    }
+  });
+
+  test("an oversized frame closes that connection with a reason; the others keep working", async () => {
+    const big = newKeys();
+    const cb = await connect(relay.url, big, [y.id]);
+    cb.send(y.id, new Uint8Array(100_001));
+    await cb.until(() => cb.closed !== null);
+    expect(cb.closed!.code).toBe(1009);
+    expect(cb.closed!.reason).toContain("frame over 100000 bytes");
+    cx.send(y.id, new Uint8Array([1, 2, 3]));
+    await cy.until(() => cy.frames.length === 2);
+    expect(cy.frames.length).toBe(2);
+  });
+
+  test("flooding is cut to the frame rate with a reason; the relay stays up", async () => {
+    const f = newKeys();
+    const cf = await connect(relay.url, f, []);
+    const cy2frames = cy.frames.length;
+    for (let i = 0; i < 400; i++) cf.send(y.id, new Uint8Array(1)); // y does not accept f either
+    await cf.until(() => cf.texts.some((t) => t.reason?.includes("frames per second")) || cf.closed !== null);
+    expect(cf.texts.some((t) => t.reason?.includes("frames per second"))).toBe(true);
+    expect(cy.frames.length).toBe(cy2frames);
+    expect((await status()).refused.rate).toBeGreaterThan(0);
+    cx.send(y.id, new Uint8Array([4]));
+    await cy.until(() => cy.frames.length === cy2frames + 1);
+    expect(cy.frames.length).toBe(cy2frames + 1);
+  });
+
+  test("a circuit over its byte budget is refused; other circuits are not", async () => {
+    const before = cy.frames.length;
+    for (let i = 0; i < 4; i++) cx.send(y.id, new Uint8Array(90_000)); // 50,003 already sent + 360,000 > 300,000
+    await cx.until(() => cx.texts.some((t) => t.reason?.includes("circuit limit")));
+    expect(cx.texts.find((t) => t.reason?.includes("circuit limit"))).toMatchObject({ type: "error", to: y.id });
+    await cy.until(() => cy.frames.length >= before + 2);
+    expect(cy.frames.length).toBeLessThan(before + 4);
+    cy.send(x.id, new Uint8Array(10)); // the other direction is its own circuit
+    await cx.until(() => cx.frames.length === 1);
+    expect(cx.frames.length).toBe(1);
+  });
+
+  test("too many reservations, per cell and in total, are refused with a reason", async () => {
+    const again = await connect(relay.url, x, [y.id]); // x's second: allowed (2 per cell)
+    expect(again.state).toBe("ready");
+    const third = await Client.connect(relay.url, x, [y.id]);
+    expect(third.state).toBe("refused");
+    expect(third.texts[0]!.reason).toContain("already holds 2");
+    const extra: Client[] = [];
+    let full: Client | null = null;
+    for (let i = 0; i < 10 && !full; i++) {
+      const c = await Client.connect(relay.url, newKeys(), []);
+      if (c.state === "refused") full = c;
+      else extra.push(c);
+    }
+    expect(full!.texts[0]!.reason).toContain("relay is full");
+    for (const c of extra) c.close();
+    // The relay still answers, and x still reaches y.
+    const s = await status();
+    expect(s.refused.reservations_total).toBeGreaterThan(0);
+    expect(s.refused.reservations_per_cell).toBe(1);
+  });
+
+  test("too many connections from one IP are refused before login", async () => {
+    const tight = await startRelay(["--max-per-ip", "2"]);
+    try {
+      const [a, b] = [await Client.connect(tight.url, newKeys(), []), await Client.connect(tight.url, newKeys(), [])];
+      const c = await Client.connect(tight.url, newKeys(), []);
+      expect([a.state, b.state, c.state]).toEqual(["ready", "ready", "refused"]);
+      expect(c.texts[0]!.reason).toContain("too many connections from 127.0.0.1");
+      a.close();
+      b.close();
+    } finally {
+      tight.proc.kill("SIGTERM");
+      await tight.proc.exited;
+    }
+  });
+});
