@@ -13,7 +13,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
-import { ID_BYTES, LoginSchema, frame, loginVerifies, unframe } from "./relay-protocol.ts";
+import { AcceptSchema, ID_BYTES, LoginSchema, frame, loginVerifies, unframe } from "./relay-protocol.ts";
 
 export interface RelayLimits {
   /** Logged-in connections in total. */
@@ -138,6 +138,20 @@ export function startRelay(opts: RelayOptions): Relay {
     log("info", "relay: cell logged in", { cell: l.id.slice(0, 8), ip: ws.data.ip });
   }
 
+  /** A text message after login: only {"type":"accept","accept":[ids]} (the fleet changed). */
+  function control(ws: ServerWebSocket<Conn>, text: string): void {
+    let m: unknown;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return frameError(ws, "a text message after login must be JSON", "bad_frame");
+    }
+    const p = AcceptSchema.safeParse(m);
+    if (!p.success) return frameError(ws, 'after login: binary frames, or {"type":"accept","accept":[ids]}', "bad_frame");
+    ws.data.accept = new Set(p.data.accept);
+    sendJson(ws, { type: "accepted", count: ws.data.accept.size });
+  }
+
   /** Token bucket; false when this frame is over the rate. */
   function takeToken(c: Conn): boolean {
     const now = performance.now();
@@ -206,7 +220,7 @@ export function startRelay(opts: RelayOptions): Relay {
           if (typeof msg !== "string") return refuse(ws, "log in first (a text login message)", "bad_login");
           return login(ws, msg);
         }
-        if (typeof msg === "string") return frameError(ws, "after login only binary frames are expected", "bad_frame");
+        if (typeof msg === "string") return control(ws, msg);
         pass(ws, msg instanceof Uint8Array ? msg : new Uint8Array(msg));
       },
       close(ws) {

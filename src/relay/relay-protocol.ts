@@ -9,6 +9,7 @@
  *   cell  -> relay binary: recipient id (32 raw bytes) ‖ payload (sealed end to end by the cells)
  *   relay -> cell  binary: sender id (32 raw bytes) ‖ payload
  *   relay -> cell  {"type":"undeliverable","to":HEX64} | {"type":"error","reason":…,"to"?:HEX64}
+ *   cell  -> relay {"type":"accept","accept":[HEX64…]} (the fleet changed) -> {"type":"accepted","count"}
  *
  * signature = Ed25519 by `id` over "grove-relay-login-v1\n" NONCE "\n" TIME "\n" ACCEPT, ACCEPT
  * being the accepted ids joined by ",". `accept` lists the cells this one takes frames from (its
@@ -33,6 +34,9 @@ export const LoginSchema = z.strictObject({
   signature: z.string().regex(/^[0-9a-f]{128}$/),
 });
 export type Login = z.infer<typeof LoginSchema>;
+
+/** After login, a cell may replace its accept list (its fleet changed): the relay answers {"type":"accepted","count"}. */
+export const AcceptSchema = z.strictObject({ type: z.literal("accept"), accept: z.array(hex64).max(MAX_ACCEPT) });
 
 function loginMessage(nonce: string, time: number, accept: readonly string[]): Uint8Array {
   return new TextEncoder().encode([LOGIN_CONTEXT, nonce, String(time), accept.join(",")].join("\n"));

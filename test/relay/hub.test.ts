@@ -133,6 +133,16 @@ describe("grove relay", () => {
     expect(cz.texts[0]!.reason).toContain("does not accept");
     expect(cz.texts[1]!.type).toBe("undeliverable");
     expect(cy.frames.length).toBe(1); // nothing reached y
+    // Once y accepts z (its fleet changed), z's frames get through.
+    cy.ws.send(JSON.stringify({ type: "accept", accept: [x.id, z.id] }));
+    await cy.until(() => cy.texts.some((t) => t.type === "accepted"));
+    cz.send(y.id, new Uint8Array([9]));
+    await cy.until(() => cy.frames.length === 2);
+    expect(cy.frames[1]!.from).toBe(z.id);
+    cy.frames.pop();
+    cy.ws.send("not json");
+    await cy.until(() => cy.texts.some((t) => t.reason?.includes("must be JSON")));
+    expect(cy.texts.some((t) => t.reason?.includes("must be JSON"))).toBe(true);
   });
 
   test("a forged login and a cell off the allow-list are refused", async () => {
