@@ -43,6 +43,8 @@ export interface SharePairResult {
   message: string;
   /** Set on success when the friend could not be reached yet. */
   pending?: boolean;
+  /** Why the first delivery failed, when it did. */
+  pendingWhy?: string;
 }
 
 /** The answer to POST /share: a validation error (nothing was shared) or one line per pair. */
@@ -67,7 +69,7 @@ export function ShareResult({ r }: { r?: ShareResults }) {
             {r.lines.map((l) => (
               <li class={l.ok ? "ok-line" : "error"} data-path={l.path} data-peer={l.peer} data-ok={l.ok ? "1" : "0"}>
                 <span class={`badge ${l.ok ? "share-ok" : "share-failed"}`}>{l.ok ? "ok" : "failed"}</span> {l.message}
-                {l.ok && l.pending ? <span class="notice"> Not delivered yet ({l.peerName} is unreachable): retried after each sync round.</span> : null}
+                {l.ok && l.pending ? <span class="notice"> Not delivered yet ({l.pendingWhy ?? `${l.peerName} is unreachable`}): retried after each sync round.</span> : null}
               </li>
             ))}
           </ul>

@@ -45,7 +45,7 @@ export const share: Command = {
     const r = await client.json<ShareView>("/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
     console.log(`shared ${r.path} with ${r.to_name} (${r.to.slice(0, 8)}): grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}`);
-    if (!r.delivered) console.log("not delivered yet (the friend is unreachable): retried after each sync round");
+    if (!r.delivered) console.log(`not delivered yet (${r.delivery_error ?? "the friend is unreachable"}): retried after each sync round`);
     return 0;
   },
 };

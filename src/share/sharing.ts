@@ -84,8 +84,12 @@ export class Sharing implements SharingService {
     });
     this.store.addOut(grant, pass, id, path);
     log("info", "shared", { path, with: to.id.slice(0, 8), grant: id.slice(0, 12) });
-    await this.deliver(this.store.get(id)!).catch((e) => log("warn", "grant not delivered yet (retried after each sync round)", { grant: id.slice(0, 12), why: errorMessage(e) }));
-    return this.shareView(this.store.get(id)!);
+    let deliveryError: string | undefined;
+    await this.deliver(this.store.get(id)!).catch((e) => {
+      deliveryError = errorMessage(e);
+      log("warn", "grant not delivered yet (retried after each sync round)", { grant: id.slice(0, 12), why: deliveryError });
+    });
+    return { ...this.shareView(this.store.get(id)!), ...(deliveryError ? { delivery_error: deliveryError } : {}) };
   }
 
   /** Send a grant (with its pass and our manifest) sealed to the recipient. */

@@ -23,6 +23,8 @@ export interface ShareView {
   state: ShareState;
   /** The recipient confirmed it has the grant. */
   delivered: boolean;
+  /** Set by `share` when the first delivery failed: why (it is retried after each sync round). */
+  delivery_error?: string;
 }
 
 /** A grant this cell received: `grove feed`, GET /api/feed (contract: id, from, filename, size, state). */

@@ -320,7 +320,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
           const peerName = names.get(peer) ?? peer.slice(0, 16);
           try {
             const v = await sharing.share(path, peer, expiresInS);
-            lines.push({ path, peer: v.to, peerName: v.to_name, ok: true, message: `Shared ${v.filename} with ${v.to_name}.`, pending: !v.delivered });
+            lines.push({ path, peer: v.to, peerName: v.to_name, ok: true, message: `Shared ${v.filename} with ${v.to_name}.`, pending: !v.delivered, pendingWhy: v.delivery_error });
           } catch (e) {
             lines.push({ path, peer, peerName, ok: false, message: `Could not share ${path} with ${peerName}: ${errorMessage(e)}` });
           }

@@ -67,6 +67,15 @@ describe("sharing", () => {
     expect(mine.map((x) => x.id)).toEqual([grant]);
     const feed = await json<FeedItem[]>(b, ["feed"]);
     expect(feed).toEqual([expect.objectContaining({ id: grant, from: ids.get(a), filename: "report.bin", size: data.byteLength, state: "available" })]);
+    // A friend on our side that has not made us a friend on its side refuses the grant: the
+    // share is kept (retried after each round) and the reason is shown.
+    expect((await a.cli(["peers", "friend", ids.get(c)!])).code).toBe(0);
+    const toC = await json<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
+    expect(toC.delivered).toBe(false);
+    expect(toC.delivery_error).toContain("not a friend of this cell");
+    const plain = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
+    expect(plain.stdout).toContain("not delivered yet");
+    expect((await a.cli(["peers", "unfriend", ids.get(c)!])).code).toBe(0);
     // B keeps the grant in grants/.
     expect(JSON.parse(readFileSync(join(b.dir, "grants", `${grant}.json`), "utf8")).grant.recipient).toBe(ids.get(b));
   });
