@@ -4,7 +4,6 @@
  * the token (from any cell of the fleet) lets the next `grove start` rejoin it, after which the
  * first sync round pulls the manifests back (sync/round, step 3) and then the chunks.
  */
-import { createInterface } from "node:readline/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { resolveLayout } from "../core/layout.ts";
@@ -29,15 +28,39 @@ export function phraseWords(text: string): string {
     .join(" ");
 }
 
+/**
+ * One line from the terminal without echo (the words are the cell's master secret): raw mode,
+ * Enter ends it, Backspace erases, Ctrl-C or Ctrl-D gives up.
+ */
+function readHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  stdin.setRawMode(true); // before the prompt: nothing typed after it is echoed
+  stdin.resume();
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let line = "";
+    const done = (err?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (err) reject(err);
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return done();
+        if (ch === "\u0003" || ch === "\u0004") return done(new CliError("cancelled", 130));
+        if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
+        else if (ch >= " ") line += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
 async function readPhrase(): Promise<string> {
-  if (process.stdin.isTTY) {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      return await rl.question("Recovery phrase (24 words): ");
-    } finally {
-      rl.close();
-    }
-  }
+  if (process.stdin.isTTY) return readHidden("Recovery phrase (24 words, not shown as you type): ");
   return await new Response(Bun.stdin.stream()).text();
 }
 

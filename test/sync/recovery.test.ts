@@ -84,11 +84,19 @@ describe("recovery from the fleet", () => {
     // `script` gives the command a pseudo-terminal; what we write to it is typed at the prompt.
     const cmd = `${BUN} ${CLI} recover --invite ${token}`;
     const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    await Bun.sleep(1500);
-    p.stdin.write(phrase + "\n");
+    let out = "";
+    const reading = (async () => {
+      for await (const c of p.stdout as unknown as AsyncIterable<Uint8Array>) out += new TextDecoder().decode(c);
+    })();
+    // Type only once the prompt is up (the terminal is in raw mode by then: no echo).
+    for (let i = 0; i < 200 && !out.includes("not shown as you type"); i++) await Bun.sleep(25);
+    p.stdin.write(phrase + "\r");
     await p.stdin.end();
-    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-    expect(out).toContain("Recovery phrase (24 words):");
+    const code = await p.exited;
+    await reading;
+    expect(out).toContain("Recovery phrase (24 words, not shown as you type):");
+    // The words are not echoed back to the terminal.
+    for (const w of phrase.split(" ").filter((w) => w.length > 5)) expect(out).not.toContain(w);
     expect(code).toBe(0);
     expect(out).toContain(`Recovered cell ${aId.slice(0, 8)}`);
     rmSync(scratch, { recursive: true, force: true });
