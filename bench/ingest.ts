@@ -14,12 +14,12 @@
  * figure (`bun bench/ingest.ts | tail -n1`).
  * Rates are MB/s with MB = 10^6 bytes; memory figures are MiB.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BUN, CLI, ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { GNU_TIME, MiB, cpuSplit, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper } from "./lib/measure.ts";
+import { GNU_TIME, MiB, cpuSplit, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, aptInstalled, makeWorkDir } from "./lib/measure.ts";
 
 export const name = "ingest";
 export const summary = "grove put/get of one large random file vs dd and restic; cell peak RSS";
@@ -151,31 +151,6 @@ function firstT(samples: Sample[], pred: (s: Sample) => boolean): number | null 
   return samples.find(pred)?.t ?? null;
 }
 
-function freeBytes(dir: string): number | null {
-  try {
-    const s = statfsSync(dir);
-    return Number(s.bavail) * Number(s.bsize);
-  } catch {
-    return null;
-  }
-}
-
-/** restic on PATH, else install it with apt-get when root, else null. */
-function ensureRestic(): string | null {
-  const found = Bun.which("restic");
-  if (found) return found;
-  if (!isRoot || !Bun.which("apt-get")) return null;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  say("restic not found: trying `apt-get install -y restic`");
-  let r = Bun.spawnSync(["apt-get", "install", "-y", "restic"], { env, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) {
-    say("install failed; running `apt-get update` and retrying");
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "pipe", stderr: "pipe" });
-    r = Bun.spawnSync(["apt-get", "install", "-y", "restic"], { env, stdout: "pipe", stderr: "pipe" });
-  }
-  if (r.exitCode !== 0) say(`apt-get install restic failed: ${r.stderr.toString().trim().split("\n").pop()}`);
-  return Bun.which("restic");
-}
 
 function check(r: { code: number; stderr: string; stdout: string }, what: string): void {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr || r.stdout}`);
@@ -190,16 +165,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const bytes = Math.round(sizeMiB * MiB);
   const wantDrop = !values["no-drop-caches"];
-  const base = resolve(String(values["work-dir"] ?? join(ROOT, "bench", ".work")));
-  mkdirSync(base, { recursive: true });
-  const work = mkdtempSync(join(base, "ingest-"));
-  const free = freeBytes(work);
-  const need = bytes * 4.2; // source + cell (home copy + chunks) + get output, at the peak
-  if (free !== null && free < need) {
-    console.error(`ingest: ${round(free / 2 ** 30, 1)} GiB free under ${base}, about ${round(need / 2 ** 30, 1)} GiB needed`);
-    rmSync(work, { recursive: true, force: true });
-    return 1;
-  }
+  // source + cell (home copy + chunks) + get output, at the peak
+  const dir = makeWorkDir("ingest", values["work-dir"], ROOT, bytes * 4.2);
+  if ("error" in dir) return console.error(dir.error), 1;
+  const { work } = dir;
 
   let cell: TestCell | undefined;
   const cleanup = async () => {
@@ -297,7 +266,7 @@ export async function run(argv: string[]): Promise<number> {
     let restic: { version: string; backup_s: number; backup_mb_s: number; restore_s: number; restore_mb_s: number } | null = null;
     let resticNote = "skipped (--skip-restic)";
     if (!values["skip-restic"]) {
-      const bin = ensureRestic();
+      const bin = aptInstalled("restic", "restic", say);
       if (!bin) {
         resticNote = "restic not installed: skipping restic comparison";
         say(resticNote);

@@ -27,9 +27,9 @@
  * split by request. The round report's bytes_sent/received (bodies only) are shown beside them.
  * Output: a table, then one JSON object as the last line of stdout.
  */
-import { linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes, randomFillSync, createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { loadavg } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Database } from "bun:sqlite";
@@ -38,7 +38,7 @@ import { canonicalJson } from "../src/store/canonical-json.ts";
 import { encryptionInfo, manifestRelPath } from "../src/store/manifest.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
-import { round, table, cleanupOnSignal } from "./lib/measure.ts";
+import { round, table, cleanupOnSignal, makeWorkDir } from "./lib/measure.ts";
 import { CountingProxy, type ProxyCounts } from "./lib/tcp-proxy.ts";
 
 export const name = "inventory";
@@ -166,9 +166,9 @@ export async function run(argv: string[]): Promise<number> {
     console.error("inventory: --chunks, --files and --idle-rounds must be positive integers, files <= chunks");
     return 2;
   }
-  const base = resolve(String(values["work-dir"] ?? join(ROOT, "bench", ".work")));
-  mkdirSync(base, { recursive: true });
-  const work = mkdtempSync(join(base, "inventory-"));
+  const dir = makeWorkDir("inventory", values["work-dir"], ROOT);
+  if ("error" in dir) return console.error(dir.error), 1;
+  const { work } = dir;
 
   let a: TestCell | undefined;
   let b: TestCell | undefined;

@@ -27,15 +27,15 @@
  * Output: progress lines and a table, then one JSON object as the last line of stdout.
  * Rates are MB/s with MB = 10^6 bytes, over the file's size; memory figures are MiB.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Database } from "bun:sqlite";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
-import { GNU_TIME, MiB, cpuSplit, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper } from "./lib/measure.ts";
+import { GNU_TIME, MiB, cpuSplit, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, makeWorkDir } from "./lib/measure.ts";
 import { SyncthingPair, ensureSyncthing } from "./lib/syncthing.ts";
 
 export const name = "replicate";
@@ -57,14 +57,6 @@ function say(msg: string): void {
   console.log(`[replicate] ${msg}`);
 }
 
-function freeBytes(dir: string): number | null {
-  try {
-    const s = statfsSync(dir);
-    return Number(s.bavail) * Number(s.bsize);
-  } catch {
-    return null;
-  }
-}
 
 interface RoundRow {
   n: number;
@@ -268,16 +260,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const bytes = Math.round(sizeMiB * MiB);
   const wantDrop = !values["no-drop-caches"];
-  const base = resolve(String(values["work-dir"] ?? join(ROOT, "bench", ".work")));
-  mkdirSync(base, { recursive: true });
-  const work = mkdtempSync(join(base, "replicate-"));
-  const free = freeBytes(work);
-  const need = bytes * 4.3; // source + A's home copy + A's chunks + B's chunks (Syncthing runs after, with 3)
-  if (free !== null && free < need) {
-    console.error(`replicate: ${round(free / 2 ** 30, 1)} GiB free under ${base}, about ${round(need / 2 ** 30, 1)} GiB needed`);
-    rmSync(work, { recursive: true, force: true });
-    return 1;
-  }
+  // source + A's home copy + A's chunks + B's chunks (Syncthing runs after, with 3)
+  const dir = makeWorkDir("replicate", values["work-dir"], ROOT, bytes * 4.3);
+  if ("error" in dir) return console.error(dir.error), 1;
+  const { work } = dir;
 
   const cells: { a?: TestCell; b?: TestCell } = {};
   const holder: { st?: SyncthingPair } = {};

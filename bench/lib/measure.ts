@@ -3,7 +3,8 @@
  * present), page-cache dropping, file generation and hashing, and table output.
  * Linux-first: where /proc or /usr/bin/time is missing the figures are reported as null.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from "node:fs";
+import { join as joinPath, resolve as resolvePath } from "node:path";
 import { randomFillSync } from "node:crypto";
 
 /** Rates are in MB/s with MB = 10^6 bytes (as dd and restic report); memory is in MiB. */
@@ -259,4 +260,41 @@ export function cacheDropper(want: boolean): { drop: () => boolean; allDropped: 
     },
     allDropped: () => dropped.length > 0 && dropped.every(Boolean),
   };
+}
+
+/** `cmd` on PATH, else Debian's package `pkg` installed with apt-get (root only; one `apt-get update` retry), else null. */
+export function aptInstalled(cmd: string, pkg: string, say: (m: string) => void): string | null {
+  const found = Bun.which(cmd);
+  if (found) return found;
+  if (!isRoot || !Bun.which("apt-get")) return null;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  say(`${cmd} not found: trying \`apt-get install -y ${pkg}\``);
+  let r = Bun.spawnSync(["apt-get", "install", "-y", pkg], { env, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    say("install failed; running `apt-get update` and retrying");
+    Bun.spawnSync(["apt-get", "update"], { env, stdout: "pipe", stderr: "pipe" });
+    r = Bun.spawnSync(["apt-get", "install", "-y", pkg], { env, stdout: "pipe", stderr: "pipe" });
+  }
+  if (r.exitCode !== 0) say(`apt-get install ${pkg} failed: ${r.stderr.toString().trim().split("\n").pop()}`);
+  return Bun.which(cmd);
+}
+
+/**
+ * A fresh work folder `{bench}-XXXX` under `workDir` (default bench/.work). With `needBytes`, one
+ * that has less free space is removed again and the reason returned instead.
+ */
+export function makeWorkDir(bench: string, workDir: unknown, root: string, needBytes = 0): { work: string; base: string } | { error: string } {
+  const base = resolvePath(String(workDir ?? joinPath(root, "bench", ".work")));
+  mkdirSync(base, { recursive: true });
+  const work = mkdtempSync(joinPath(base, `${bench}-`));
+  let free: number | null = null;
+  try {
+    const st = statfsSync(work);
+    free = Number(st.bavail) * Number(st.bsize);
+  } catch {}
+  if (free !== null && free < needBytes) {
+    rmSync(work, { recursive: true, force: true });
+    return { error: `${bench}: ${round(free / 2 ** 30, 1)} GiB free under ${base}, about ${round(needBytes / 2 ** 30, 1)} GiB needed` };
+  }
+  return { work, base };
 }

@@ -15,25 +15,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Subprocess } from "bun";
-import { isRoot } from "./measure.ts";
+import { aptInstalled } from "./measure.ts";
 
 export const FOLDER_ID = "grove-bench";
 
-/** syncthing on PATH, else install the Debian package when root, else null. */
+/** syncthing on PATH, else the Debian package installed (root only), else null. */
 export function ensureSyncthing(say: (m: string) => void): string | null {
-  const found = Bun.which("syncthing");
-  if (found) return found;
-  if (!isRoot || !Bun.which("apt-get")) return null;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  say("syncthing not found: trying `apt-get install -y syncthing`");
-  let r = Bun.spawnSync(["apt-get", "install", "-y", "syncthing"], { env, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) {
-    say("install failed; running `apt-get update` and retrying");
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "pipe", stderr: "pipe" });
-    r = Bun.spawnSync(["apt-get", "install", "-y", "syncthing"], { env, stdout: "pipe", stderr: "pipe" });
-  }
-  if (r.exitCode !== 0) say(`apt-get install syncthing failed: ${r.stderr.toString().trim().split("\n").pop()}`);
-  return Bun.which("syncthing");
+  return aptInstalled("syncthing", "syncthing", say);
 }
 
 /** Options forced in config.xml (and checked over REST after start). */
