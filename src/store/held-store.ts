@@ -152,10 +152,6 @@ export class HeldStore {
     this.changed();
   }
 
-  putBackup(owner: CellId, kind: BackupKind, name: string, blob: Uint8Array): void {
-    this.putBackups(owner, [{ kind, name, blob }]);
-  }
-
   /** Names of every backup kept for `owner`. */
   backupsOf(owner: CellId): { name: string; kind: BackupKind }[] {
     return this.db.query("SELECT name, kind FROM backups WHERE owner = ? ORDER BY name").all(owner) as { name: string; kind: BackupKind }[];

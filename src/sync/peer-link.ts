@@ -84,11 +84,6 @@ export class PeerLink {
     return ans.body;
   }
 
-  async putBackup(kind: "manifest" | "index", name: string, blob: Uint8Array): Promise<void> {
-    const ans = await this.raw("PUT", `backup/${kind}/${name}`, blob);
-    if (ans.status !== 200) throw this.refused(`a ${kind} backup`, ans.status, ans.body);
-  }
-
   /** Several backups in one request (stored all or none). */
   async putBackups(frames: readonly W.BackupFrame[]): Promise<void> {
     const ans = await this.raw("POST", "backups", W.encodeBackupBatch(frames));

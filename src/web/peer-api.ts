@@ -23,7 +23,7 @@ export const MAX_PEER_BODY = 1024 * 1024;
 /** Largest body for a request path: a sealed chunk, a manifest backup, or MAX_PEER_BODY. */
 export function bodyLimit(path: string): number {
   if (path.startsWith("/peer/sync/chunks/")) return CHUNK_SIZE + TAG_SIZE;
-  if (path.startsWith("/peer/sync/backup/") || path === "/peer/sync/backups") return MAX_BACKUP_BYTES;
+  if (path === "/peer/sync/backups") return MAX_BACKUP_BYTES;
   return MAX_PEER_BODY;
 }
 

@@ -13,7 +13,7 @@ import { fromHex, isHex64, TAG_SIZE, type CellId, type ChunkHash } from "../core
 import type { CellKeys } from "../cell/state-dir.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
-import type { HeldStore, BackupKind } from "../store/held-store.ts";
+import type { HeldStore } from "../store/held-store.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { digestSet, inBuckets } from "../sync/set-digest.ts";
@@ -33,7 +33,7 @@ export interface SyncHost {
 const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** The holder's digests of what it keeps for `owner`. */
-export function holderDigests(held: HeldStore, owner: CellId) {
+function holderDigests(held: HeldStore, owner: CellId) {
   return {
     chunks: digestSet(held.chunksOf(owner).map((c) => c.hash)),
     backups: digestSet(held.backupsOf(owner).map((b) => b.name)),
@@ -126,16 +126,6 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
       throw notFound("this cell's copy of the chunk is missing or damaged");
     }
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
-  });
-
-  app.put("/backup/:kind/:name", (c) => {
-    const kind = c.req.param("kind");
-    const name = c.req.param("name");
-    if (kind !== "manifest" && kind !== "index") throw badRequest("backup kind is manifest or index");
-    if (!isHex64(name)) throw badRequest("a backup name is 64 lowercase hex characters");
-    if (c.var.peerBody.byteLength === 0) throw badRequest("empty backup");
-    held.putBackup(c.var.peer, kind as BackupKind, name, c.var.peerBody);
-    return c.json({ stored: true });
   });
 
   // Many backups in one request: stored all or none, in one transaction.

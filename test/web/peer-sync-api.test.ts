@@ -129,15 +129,17 @@ describe("peer sync API: bad input changes nothing", () => {
     expect(errorOf(rc.body)).toContain("card");
   });
 
-  test("backups: bad kind or name refused; a peer reads back only its own", async () => {
-    expect((await call(bKeys, "PUT", `/peer/sync/backup/secrets/${"ab".repeat(32)}`, new Uint8Array(10))).status).toBe(400);
-    expect((await call(bKeys, "PUT", "/peer/sync/backup/manifest/..%2F..%2Fconfig.json", new Uint8Array(10))).status).toBe(400);
-    expect((await call(bKeys, "PUT", `/peer/sync/backup/manifest/${"ab".repeat(32)}`, new Uint8Array(0))).status).toBe(400);
-    const ok = await call(bKeys, "PUT", `/peer/sync/backup/manifest/${"ab".repeat(32)}`, new Uint8Array(10).fill(7));
+  test("backups: a peer reads back only its own; a bad name is refused", async () => {
+    const ok = await call(bKeys, "POST", "/peer/sync/backups", encodeBackupBatch([{ kind: "manifest", name: "ab".repeat(32), blob: new Uint8Array(10).fill(7) }]));
     expect(ok.status).toBe(200);
-    expect((await call(bKeys, "GET", `/peer/sync/backup/${"ab".repeat(32)}`)).status).toBe(200);
+    const back = await call(bKeys, "GET", `/peer/sync/backup/${"ab".repeat(32)}`);
+    expect(back.status).toBe(200);
+    expect(Buffer.from(back.body)).toEqual(Buffer.from(new Uint8Array(10).fill(7)));
     expect((await call(cKeys, "GET", `/peer/sync/backup/${"ab".repeat(32)}`)).status).toBe(404);
     expect((await call(cKeys, "GET", "/peer/sync/backup/index")).status).toBe(404);
+    const bad = await call(bKeys, "GET", "/peer/sync/backup/..%2F..%2Fconfig.json");
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad.body)).toContain("64-hex backup name");
   });
 
   test("backup batches: malformed frames are refused and store nothing; a good batch stores all", async () => {
