@@ -1,5 +1,10 @@
 /** @module views/format — small display helpers shared by the pages. */
 
+/** "1 chunk", "3 chunks": a count with its noun (plural by adding "s" unless `plural` is given). */
+export function count(n: number, noun: string, plural = noun + "s"): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "—";
   if (n < 1024) return `${n} B`;

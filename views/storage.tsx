@@ -6,7 +6,7 @@
  */
 import type { FilePlacement, PeerPlacement, PlacementReport } from "../src/sync/placement-report.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { formatBytes, formatTime } from "./format.ts";
+import { count, formatBytes, formatTime } from "./format.ts";
 
 /** Rows shown per table; the rest are counted (`grove placement` lists them all). */
 const MAX_ROWS = 500;
@@ -236,9 +236,9 @@ function PeersTable({ r, lostAfterS }: { r: PlacementReport; lostAfterS: number 
                     <td><code title={p.id}>{p.id.slice(0, 12)}</code></td>
                     <td><PeerStatus p={p} lostAfterS={lostAfterS} /></td>
                     <td>{formatTime(p.last_seen)}</td>
-                    <td class="num keeps-for-us">{p.holds_for_us.chunks} chunk{p.holds_for_us.chunks === 1 ? "" : "s"} · {formatBytes(p.holds_for_us.bytes)}</td>
+                    <td class="num keeps-for-us">{count(p.holds_for_us.chunks, "chunk")} · {formatBytes(p.holds_for_us.bytes)}</td>
                     <td class="num we-keep">
-                      {p.we_hold_for_it.chunks} chunk{p.we_hold_for_it.chunks === 1 ? "" : "s"} · {formatBytes(p.we_hold_for_it.bytes)}
+                      {count(p.we_hold_for_it.chunks, "chunk")} · {formatBytes(p.we_hold_for_it.bytes)}
                       {p.we_hold_for_it.backups ? <span class="sub">+ {p.we_hold_for_it.backups} backup{p.we_hold_for_it.backups === 1 ? "" : "s"} · {formatBytes(p.we_hold_for_it.backup_bytes)}</span> : null}
                     </td>
                   </tr>

@@ -1,7 +1,7 @@
 /** @module cli/placement — `grove placement`: copies per file against the replication factor, files at risk, what peers keep. */
 import { resolveLayout } from "../core/layout.ts";
 import type { PlacementReport } from "../sync/placement-report.ts";
-import { formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../../views/format.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
 
@@ -19,7 +19,7 @@ export const placement: Command = {
     if (values.help) return console.log(usage), 0;
     const r = await connect(resolveLayout()).json<PlacementReport>("/api/placement");
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-    console.log(`replication factor ${r.factor}: ${r.totals.files} files, ${r.totals.at_risk} at risk`);
+    console.log(`replication factor ${r.factor}: ${count(r.totals.files, "file")}, ${r.totals.at_risk} at risk`);
     if (r.files.length) {
       console.log("\n" + table([["PATH", "COPIES", "SIZE", "HOLDERS"], ...r.files.map((f) => [f.path, `${f.copies}/${f.desired}${f.copies < f.desired ? " !" : ""}`, formatBytes(f.size), f.holders.join(", ") || "-"])], [1, 2]));
     }
@@ -28,7 +28,7 @@ export const placement: Command = {
         "\n" +
           table([
             ["PEER", "NAME", "COUNTS", "KEEPS FOR US", "WE KEEP FOR IT"],
-            ...r.peers.map((p) => [p.id.slice(0, 12), p.name, p.counted ? "yes" : "lost", `${p.holds_for_us.chunks} chunks, ${formatBytes(p.holds_for_us.bytes)}`, `${p.we_hold_for_it.chunks} chunks, ${formatBytes(p.we_hold_for_it.bytes)} + ${p.we_hold_for_it.backups} backups`]),
+            ...r.peers.map((p) => [p.id.slice(0, 12), p.name, p.counted ? "yes" : "lost", `${count(p.holds_for_us.chunks, "chunk")}, ${formatBytes(p.holds_for_us.bytes)}`, `${count(p.we_hold_for_it.chunks, "chunk")}, ${formatBytes(p.we_hold_for_it.bytes)} + ${count(p.we_hold_for_it.backups, "backup")}`]),
           ]),
       );
     }

@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { resolveLayout } from "../core/layout.ts";
-import { formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../../views/format.ts";
 import { connect, filePath, isLocalCell, localTransfer, readJson } from "./client.ts";
 import { resolve } from "node:path";
 import { CliError, parse, type Command } from "./command.ts";
@@ -80,7 +80,7 @@ export const put: Command = {
     bar.done();
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
     const what = r.created ? `stored as version ${r.version}` : `unchanged (version ${r.version} already has this content)`;
-    console.log(`${r.path}: ${what}, ${formatBytes(r.manifest.total_size)} in ${r.manifest.chunks.length} chunks (${r.new_chunks} new)`);
+    console.log(`${r.path}: ${what}, ${formatBytes(r.manifest.total_size)} in ${count(r.manifest.chunks.length, "chunk")} (${r.new_chunks} new)`);
     return 0;
   },
 };

@@ -97,7 +97,7 @@ test.skipIf(!HAVE_CHROMIUM)("Storage tab: empty states, a file at risk, Sync now
   expect(await peer.textContent()).toContain("counts");
   const summary = await page.locator("#last-round pre.sync-summary").textContent();
   expect(summary).toContain("peers reached: 1 of 1");
-  expect(summary).toContain("pushed: 1 chunks");
+  expect(summary).toContain("pushed: 1 chunk,");
   expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
   expect(await button.isEnabled()).toBe(true);
   expect(page.url()).toEndWith("/storage");
@@ -128,7 +128,7 @@ test.skipIf(!HAVE_CHROMIUM)("without JavaScript, Sync now is a form post that la
   // This round found nothing to push and audited the copy on B.
   const summary = await page.locator("#last-round pre.sync-summary").textContent();
   expect(summary).toContain("pushed: 0 chunks");
-  expect(summary).toContain("audited: 1 chunks, 0 failed");
+  expect(summary).toContain("audited: 1 chunk, 0 failed");
   expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
   await ctx.close();
   expect(errors).toEqual([]);
