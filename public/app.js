@@ -85,4 +85,23 @@
       if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
     });
   });
+  // Chat: the log stays scrolled to the newest message while the reader is at the bottom (live
+  // updates replace its items); Enter sends, Shift+Enter starts a new line.
+  var chatAtBottom = true;
+  function chatLog() { return document.getElementById("chat-log"); }
+  function chatToBottom() { var l = chatLog(); if (l && chatAtBottom) l.scrollTop = l.scrollHeight; }
+  document.addEventListener("scroll", function (ev) {
+    var l = chatLog();
+    if (l && ev.target === l) chatAtBottom = l.scrollHeight - l.scrollTop - l.clientHeight < 40;
+  }, true);
+  document.addEventListener("DOMContentLoaded", chatToBottom);
+  document.addEventListener("htmx:afterSettle", chatToBottom);
+  document.addEventListener("htmx:oobAfterSwap", chatToBottom);
+  document.addEventListener("htmx:sseMessage", chatToBottom);
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if (!t || t.id !== "chat-text" || ev.key !== "Enter" || ev.shiftKey || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing) return;
+    ev.preventDefault();
+    if (t.value.trim() && t.form) t.form.requestSubmit();
+  });
 })();

@@ -15,6 +15,10 @@ declare module "htmx.org/dist/htmx.min.js" {
   const text: string;
   export default text;
 }
+declare module "htmx-ext-sse/dist/sse.min.js" {
+  const text: string;
+  export default text;
+}
 declare module "*.svg" {
   const text: string;
   export default text;

@@ -22,9 +22,10 @@ import { placement } from "./cli/placement.ts";
 import { recover } from "./cli/recover.ts";
 import { share, shares } from "./cli/share.ts";
 import { feed } from "./cli/feed.ts";
+import { msg, msgs } from "./cli/msg.ts";
 import { relay } from "./cli/relay.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, nearby, sync, placement, share, shares, feed, recover, relay, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, nearby, sync, placement, share, shares, feed, msg, msgs, recover, relay, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -10,6 +10,8 @@ export interface PageInfo {
   cellId: string;
   csrf?: string;
   active?: string;
+  /** Load the htmx SSE extension (pages with live updates: `hx-ext="sse"`). */
+  sse?: boolean;
 }
 
 export function Layout(props: PageInfo & { children?: Child }) {
@@ -26,6 +28,7 @@ export function Layout(props: PageInfo & { children?: Child }) {
         <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/style.css" />
         <script src="/static/htmx.min.js" defer></script>
+        {props.sse ? <script src="/static/htmx-ext-sse.js" defer></script> : null}
         <script src="/static/app.js" defer></script>
       </head>
       <body hx-headers={hxHeaders}>

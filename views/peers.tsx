@@ -1,6 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /** @module views/peers — the Peers tab: paired cells with friend/favorite/remove, invite and join. */
 import type { PeerView } from "../src/web/api/fleet.ts";
+import type { RelayState } from "../src/relay/relay-client.ts";
+import { isRelayRoute } from "../src/net/route-class.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
 import { formatTime } from "./format.ts";
 
@@ -21,7 +23,7 @@ export function PeerList({ peers }: { peers: PeerView[] }) {
               <td>{p.name}</td>
               <td><code title={p.id}>{p.id.slice(0, 12)}</code></td>
               <td>{[p.friend ? "friend" : "", p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
-              <td>{p.best_route ?? "—"}</td>
+              <td>{p.best_route ? (isRelayRoute(p.best_route) ? `through relay ${p.best_route}` : p.best_route) : "—"}</td>
               <td class="num">{p.latency_ms === null ? "—" : `${p.latency_ms} ms`}</td>
               <td class="num">{p.mb_s ?? "—"}</td>
               <td class="num">{p.uptime_pct === null ? "—" : `${p.uptime_pct}%`}</td>
@@ -90,7 +92,36 @@ export function NearbyList({ cells, mdns }: { cells: NearbyView[]; mdns: boolean
   );
 }
 
-export function PeersPage(p: PageInfo & { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean }) {
+/** The relays this cell holds a reservation on, with their state. */
+export function RelayList({ relays }: { relays: RelayState[] }) {
+  if (!relays.length) {
+    return (
+      <p class="notice" id="relay-list">
+        No relay. A cell behind NAT that no peer can reach directly needs one: run <code>grove relay</code> on a machine both can reach and add{" "}
+        <code>"relays": ["ws://HOST:5680"]</code> to config.json on each cell.
+      </p>
+    );
+  }
+  return (
+    <table id="relay-list">
+      <thead>
+        <tr><th>Relay</th><th>State</th><th>Since</th><th>Calls out / in</th></tr>
+      </thead>
+      <tbody>
+        {relays.map((r) => (
+          <tr>
+            <td><code>{r.url}</code>{r.configured ? "" : " (a peer's)"}</td>
+            <td class={`relay-${r.state}`}>{r.state === "ready" ? "connected" : r.state}{r.error ? ` — ${r.error}` : ""}</td>
+            <td><time datetime={new Date(r.since).toISOString()}>{new Date(r.since).toLocaleString()}</time></td>
+            <td>{r.calls_out} / {r.calls_in}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function PeersPage(p: PageInfo & { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean; relays: RelayState[] }) {
   return (
     <Layout {...p}>
       <h1>Peers</h1>
@@ -119,6 +150,10 @@ export function PeersPage(p: PageInfo & { peers: PeerView[]; nearby: NearbyView[
       <section class="card">
         <h2>Nearby</h2>
         <NearbyList cells={p.nearby} mdns={p.mdns} />
+      </section>
+      <section class="card">
+        <h2>Relays</h2>
+        <RelayList relays={p.relays} />
       </section>
       <div hx-get="/peers/list" hx-trigger="peers-changed from:body" hx-target="#peer-list" hx-swap="outerHTML"></div>
       <PeerList peers={p.peers} />

@@ -11,5 +11,6 @@ export const TABS: Tab[] = [
   { id: "feed", label: "Feed", href: "/feed" },
   { id: "peers", label: "Peers", href: "/peers" },
   { id: "storage", label: "Storage", href: "/storage" },
+  { id: "chat", label: "Chat", href: "/chat" },
   { id: "settings", label: "Settings", href: "/settings" },
 ];

@@ -13,6 +13,8 @@ Options:
   --port N                  port (default 5680)
   --host H                  address (default 0.0.0.0)
   --allow ID,ID,...         only these cell ids may log in (default: any cell)
+  --capture FILE            append every frame passed on to FILE (what an operator sees;
+                            for audits and tests: the payloads are sealed end to end)
 Limits (each refused with a clear reason; the relay stays up):
   --max-reservations N      logged-in connections in total (default ${DEFAULT_LIMITS.max_reservations})
   --max-per-cell N          connections per cell (default ${DEFAULT_LIMITS.max_per_cell})
@@ -42,7 +44,7 @@ export const relay: Command = {
   summary: "run a relay hub for cells behind NAT",
   usage,
   async run(argv) {
-    const options = { port: { type: "string" }, host: { type: "string" }, allow: { type: "string" } } as Record<string, { type: "string" }>;
+    const options = { port: { type: "string" }, host: { type: "string" }, allow: { type: "string" }, capture: { type: "string" } } as Record<string, { type: "string" }>;
     for (const f of Object.keys(LIMIT_FLAGS)) options[f] = { type: "string" };
     const { values } = parse(argv, options, { min: 0, max: 0, usage });
     if (values.help) return console.log(usage), 0;
@@ -60,7 +62,7 @@ export const relay: Command = {
     }
     let r;
     try {
-      r = startRelay({ host, port, limits, allow });
+      r = startRelay({ host, port, limits, allow, capture: v.capture ?? null });
     } catch (e) {
       const msg = (e as Error).message;
       if (/in use|EADDRINUSE/i.test(msg + (e as { code?: string }).code)) throw new CliError(`port ${port} on ${host} is already in use (try --port)`);

@@ -15,6 +15,9 @@ import { serve } from "../web/server.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
 import { formatPhrase } from "./recovery-phrase.ts";
+import { RelayClient } from "../relay/relay-client.ts";
+import { setRelayTransport } from "../fleet/peer-client.ts";
+import { fromHex } from "../core/types.ts";
 
 const usage = `Usage: grove start [--port N] [--host H]
 
@@ -74,9 +77,10 @@ export const start: Command = {
     const { cell, newPhrase } = openCell(layout);
     const listen = { host, port };
     const fleet = new Fleet(cell, listen);
+    const app = createApp(cell, fleet);
     let server;
     try {
-      server = serve(createApp(cell, fleet), { host, port, maxBodyBytes: Number.MAX_SAFE_INTEGER });
+      server = serve(app, { host, port, maxBodyBytes: Number.MAX_SAFE_INTEGER });
     } catch (e) {
       cell.close();
       const msg = (e as Error).message;
@@ -105,18 +109,38 @@ export const start: Command = {
       fleet.mdns = new MdnsPresence({ id: cell.keys.id, name: cell.config.name, port: server.port!, interfaces: cell.config.mdns_interfaces });
       void fleet.mdns.start();
     }
+    // Relays: reservations on config `relays`, the transport for relay routes, calls answered by the peer API.
+    const relay = new RelayClient({
+      keys: cell.keys,
+      suite: cell.suite,
+      relays: cell.config.relays,
+      accept: () => ({ ids: fleet.peers.list().map((p) => p.id), open: fleet.invites.live() > 0 }),
+      peerX25519: (id) => {
+        const p = fleet.peers.get(id);
+        return p ? fromHex((JSON.parse(p.card) as { x25519: string }).x25519) : null;
+      },
+      serve: async (req) => app.fetch(req),
+    });
+    fleet.relay = relay;
+    setRelayTransport((url, peer, req, ms) => relay.call(url, peer, req, ms));
+    if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.join(", ")}`);
     await rejoinAfterRecovery(layout.recovering, fleet);
     const sync = new SyncService(fleet);
     fleet.rounds = sync;
     sync.start(cell.config.sync_interval_s);
     cell.vault.onStored = () => sync.nudge(cell.config.sync_after_change_s);
-    sync.onRound = () => void fleet.sharing.retry().catch(() => {});
+    // After each round: deliver what waited for a peer (grants, revocations, messages).
+    sync.onRound = () => {
+      void fleet.sharing.retry().catch(() => {});
+      void fleet.messenger.retry().catch(() => {});
+    };
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log("info", `stopping (${sig})`);
         sync.stop();
+        relay.stop();
         void fleet.mdns?.stop();
         server.stop(true);
         rmSync(layout.runtime, { force: true });

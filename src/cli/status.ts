@@ -29,6 +29,7 @@ export const status: Command = {
         `for peers ${formatBytes(s.kept_for_peers_bytes)} kept for other cells`,
         `files in  ${s.home}`,
         `state in  ${s.dir}`,
+        ...(s.relays.length ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`) : ["relay     none (config.json \"relays\": cells behind NAT reach this one through a relay)"]),
       ].join("\n"),
     );
     return 0;

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { normalizeRelayUrl } from "../net/route-class.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 
 const url = z.string().url();
@@ -29,8 +30,20 @@ export const ConfigSchema = z.object({
   route_benchmark_interval_s: seconds.default(21600),
   /** URLs peers may use to reach this cell; empty = detect interface addresses. */
   advertise: z.array(url).default([]),
-  /** Relay URLs (ws:// or wss://). */
-  relays: z.array(url.refine((u) => /^wss?:\/\//.test(u), "must start with ws:// or wss://")).default([]),
+  /** Relays this cell keeps a reservation on and advertises (ws:// or wss://, path /v1/relay when none is given). */
+  relays: z
+    .array(
+      url.refine((u) => {
+        try {
+          normalizeRelayUrl(u);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "must be a relay URL: ws://HOST:PORT or wss://HOST:PORT"),
+    )
+    .max(8)
+    .default([]),
   mdns: z.boolean().default(true),
   /** Interfaces (names or addresses) to advertise on; empty = those ciao detects as networks. */
   mdns_interfaces: z.array(z.string().min(1).max(64)).max(32).default([]),

@@ -22,6 +22,9 @@ import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 import type { RoundReport } from "./prober.ts";
 import type { SyncReport } from "../sync/round.ts";
 import { Sharing } from "../share/sharing.ts";
+import { Messenger } from "../message/messenger.ts";
+import { isRelayRoute } from "../net/route-class.ts";
+import type { RelayLink } from "../relay/relay-client.ts";
 
 /** Runs probe and sync rounds (the sync Worker, see sync/sync-service). */
 export interface RoundRunner {
@@ -57,10 +60,14 @@ export class Fleet {
   stats: PeerStats;
   /** Sharing files with friends (grants, feed, revocations). */
   readonly sharing: Sharing;
+  /** Messages with peers (sealed end to end; queued while a peer is away). */
+  readonly messenger: Messenger;
   /** Set once the sync Worker runs; probe rounds go through it. */
   rounds: RoundRunner | null = null;
   /** Local-network presence (mDNS); null when `mdns` is off. */
   mdns: MdnsPresence | null = null;
+  /** This cell on its relays (set by `grove start`); null in a process without one. */
+  relay: RelayLink | null = null;
 
   constructor(readonly cell: Cell, listen: { host: string; port: number }) {
     this.self = new SelfCard(cell, listen);
@@ -72,6 +79,7 @@ export class Fleet {
     });
     this.stats = PeerStats.load(cell.layout);
     this.sharing = new Sharing(this);
+    this.messenger = new Messenger(this);
   }
 
   /** Re-read peer_speeds.json / peer_health.json after the Worker wrote them. */
@@ -81,6 +89,14 @@ export class Fleet {
 
   best(peer: CellId): Route | null {
     return this.stats.speeds.best(peer);
+  }
+
+  /** Where to reach `peer` now: its best measured route, else its card's first address; null when it is not a peer. */
+  routeOf(peer: CellId): string | null {
+    const best = this.best(peer);
+    if (best?.reachable) return best.url;
+    const row = this.peers.get(peer);
+    return row ? ((JSON.parse(row.card) as Card).addresses[0] ?? null) : null;
   }
 
   uptimePct(peer: CellId): number | null {
@@ -97,6 +113,7 @@ export class Fleet {
     if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_INVITE_TTL_MS) throw badRequest("invite ttl must be between 1 s and 30 days");
     const card = this.self.get();
     const { secret, expires_at } = this.invites.issue(ttlMs);
+    this.relay?.refreshAccept(); // open to the joiner on our relays
     return { token: encodeToken({ v: 1, id: card.id, x25519: card.x25519, routes: card.addresses, secret, expires_at }), expires_at };
   }
 
@@ -109,6 +126,7 @@ export class Fleet {
     if (card.id === this.cell.keys.id) throw badRequest("a cell cannot pair with itself");
     this.invites.redeem(String(req.secret ?? ""), card.id);
     this.peers.upsert(card.id, card.name, JSON.stringify(card));
+    this.relay?.refreshAccept();
     log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
     // No probe from this side yet: the joiner stores us only when our answer reaches it, so a
     // ping now would be refused. Its own first round (and our next one) measures the routes.
@@ -129,6 +147,7 @@ export class Fleet {
       this.cell.placements.dropPeer(p.id); // its copies of our chunks no longer count
     }
     else this.peers.setFlag(p.id, action.endsWith("friend") ? "friend" : "favorite", !action.startsWith("un"));
+    if (action === "remove") this.relay?.refreshAccept();
     log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
     return p.id;
   }
@@ -139,8 +158,11 @@ export class Fleet {
     if (token.id === this.cell.keys.id) throw badRequest("this token was made by this cell: run `grove join` on the other one");
     if (token.expires_at <= Date.now()) throw badRequest("this invite has expired: ask for a new one");
     const errors: string[] = [];
-    for (const route of token.routes) {
+    // Direct routes first; a relay route is the fallback (and needs the inviter accepted there).
+    const routes = [...token.routes.filter((r) => !isRelayRoute(r)), ...token.routes.filter(isRelayRoute)];
+    for (const route of routes) {
       try {
+        if (isRelayRoute(route)) this.relay?.expect(token.id, token.x25519);
         // The secret and our card travel sealed to the inviter's X25519 key from the token; its
         // card comes back sealed to ours. The request and the answer are signed as always.
         const body = await sealTo(fromHex(token.x25519), enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })), JOIN_INFO, this.cell.keys.id);
@@ -149,6 +171,7 @@ export class Fleet {
         const reply = await openSealed(this.cell.keys.x25519Secret, this.cell.keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
         const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.peers.upsert(card.id, card.name, JSON.stringify(card));
+        this.relay?.refreshAccept();
         log("info", "joined", { peer: card.id.slice(0, 8), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
         void this.probe().catch(() => {}); // measure the new peer's routes right away
         return card;

@@ -66,6 +66,16 @@ export class InviteStore {
     writeFileAtomicSync(done, JSON.stringify({ ...rec, redeemed_at: this.now(), redeemed_by: by }) + "\n", 0o600);
   }
 
+  /** How many invites can still be redeemed (expired ones are swept first). */
+  live(): number {
+    this.sweep();
+    try {
+      return readdirSync(this.dir).filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).length;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Remove expired unredeemed invites (redeemed ones stay as a record). */
   sweep(): number {
     let n = 0;

@@ -1,11 +1,40 @@
 /**
  * @module fleet/peer-client — calls another cell's peer API: every request signed (bound to the
  * recipient), every answer's signature checked against the peer's key before it is believed.
+ * A route on a relay (ws:// or wss://, net/route-class) goes through the relay transport the
+ * process installed (relay/relay-client on the main thread, a message to it from the sync
+ * Worker); the request and the checks are the same either way.
  */
 import { GroveError, errorMessage } from "../core/errors.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import { requestTarget, signRequest, verifyResponse, HEADER } from "../protocol/request-auth.ts";
+import { isRelayRoute } from "../net/route-class.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
+
+/** A peer request as a transport carries it. */
+export interface PeerRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array | null;
+}
+
+export interface PeerResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** Carries one request to `peer` through the relay at `relayUrl`; rejects with a one-line reason. */
+export type RelayTransport = (relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number) => Promise<PeerResponse>;
+
+let relayTransport: RelayTransport | null = null;
+
+/** Install (or remove, with null) how this process reaches peers through relays. */
+export function setRelayTransport(t: RelayTransport | null): void {
+  relayTransport = t;
+}
 
 export interface PeerAnswer<T> {
   status: number;
@@ -34,18 +63,35 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
   const headers: Record<string, string> = { ...signRequest(keys.ed25519Secret, keys.id, method, requestTarget(url), raw, { to: peer }) };
   if (raw) headers["content-type"] = sealed ? "application/octet-stream" : "application/json";
   const t0 = performance.now();
-  let res: Response;
-  try {
-    res = await fetch(url, { method, headers, body: raw as BodyInit | null, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-  } catch (e) {
-    throw new PeerCallError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
+  let status: number;
+  let bytes: Uint8Array;
+  let signature: string | null;
+  if (isRelayRoute(baseUrl)) {
+    if (!relayTransport) throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through ${baseUrl}: this process has no relay connection`);
+    try {
+      const res = await relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs);
+      status = res.status;
+      bytes = res.body;
+      signature = res.headers[HEADER.response.toLowerCase()] ?? res.headers[HEADER.response] ?? null;
+    } catch (e) {
+      throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through relay ${baseUrl}: ${errorMessage(e)}`);
+    }
+  } else {
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, body: raw as BodyInit | null, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    } catch (e) {
+      throw new PeerCallError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
+    }
+    status = res.status;
+    bytes = new Uint8Array(await res.arrayBuffer());
+    signature = res.headers.get(HEADER.response);
   }
-  const bytes = new Uint8Array(await res.arrayBuffer());
   const latency_ms = performance.now() - t0;
-  if (!verifyResponse(fromHex(peer), headers[HEADER.nonce]!, res.status, bytes, res.headers.get(HEADER.response))) {
-    throw new PeerCallError(`the answer from ${url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
+  if (!verifyResponse(fromHex(peer), headers[HEADER.nonce]!, status, bytes, signature)) {
+    throw new PeerCallError(`the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
   }
-  return { status: res.status, body: bytes, latency_ms };
+  return { status, body: bytes, latency_ms };
 }
 
 /** `callPeerRaw` for JSON answers; a 4xx/5xx answer becomes a PeerCallError with the peer's message. */

@@ -10,7 +10,6 @@ import { log } from "../core/log.ts";
 import type { CellId } from "../core/types.ts";
 import { classifyAddress } from "../net/route-class.ts";
 import { PeerStats, type ProbeResult } from "../net/peer-stats.ts";
-import type { Route } from "../net/route-score.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { callPeer, callPeerRaw } from "./peer-client.ts";
 import type { PeerStore } from "./peer-store.ts";
@@ -48,11 +47,12 @@ export class Prober {
     this.stats = PeerStats.load(ctx.layout);
   }
 
-  /** Routes we can try directly now (relay routes arrive with the relay issue). */
-  private directRoutes(card: Card): string[] {
+  /** The card's routes we can try: direct ones and relays (a relay route is ranked last, net/route-score). */
+  private usableRoutes(card: Card): string[] {
     return card.addresses.filter((u) => {
       try {
-        return classifyAddress(u) !== "relay";
+        classifyAddress(u);
+        return true;
       } catch {
         return false;
       }
@@ -77,7 +77,7 @@ export class Prober {
     for (const p of peers) {
       report.peers++;
       const card = JSON.parse(p.card) as Card;
-      const routes = this.directRoutes(card);
+      const routes = this.usableRoutes(card);
       this.stats.speeds.retainRoutes(p.id, routes);
       // Probe every route, record the round (peer_speeds per route, peer_health once), then
       // benchmark the routes that answered and are due.

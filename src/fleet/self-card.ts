@@ -1,13 +1,15 @@
 /**
  * @module fleet/self-card — this cell's own card: who it is, where it answers (config
- * `advertise`, else its interface addresses and port), its build and what it offers. Re-signed
- * only when something in it changes (free space is rounded to GiB so it does not churn).
+ * `advertise`, else its interface addresses and port, then its relays), its build and what it
+ * offers. Re-signed only when something in it changes (free space is rounded to GiB so it does
+ * not churn).
  */
 import { networkInterfaces, totalmem } from "node:os";
 import { statfsSync } from "node:fs";
 import { buildHash } from "../core/build-info.ts";
 import { makeCard, cardChanged, type Card } from "../protocol/card.ts";
 import type { Cell } from "../cell/cell.ts";
+import { isRelayRoute, normalizeRelayUrl } from "../net/route-class.ts";
 
 const GiB = 1024 ** 3;
 
@@ -44,7 +46,7 @@ export class SelfCard {
     const next = makeCard({
       identity: this.cell.keys,
       name: cfg.name,
-      addresses: detectAddresses(this.listen.host, this.listen.port, cfg.advertise),
+      addresses: [...new Set([...detectAddresses(this.listen.host, this.listen.port, cfg.advertise), ...cfg.relays].map((u) => (isRelayRoute(u) ? normalizeRelayUrl(u) : u)))].slice(0, 32),
       build: buildHash(),
       capabilities: { free_bytes: free, models: [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: null },
     });

@@ -83,6 +83,25 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 const RAW_HOST = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i;
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
+/** True when `url` names a relay (ws:, wss:, grove+relay:), whatever its host; false for anything else. */
+export function isRelayRoute(url: string): boolean {
+  const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
+  return scheme !== undefined && RELAY_SCHEMES.includes(`${scheme}:`);
+}
+
+/**
+ * The relay URL a cell connects to: ws:// or wss:// with the hub's path (/v1/relay) when none is
+ * written, no query or fragment. Throws RouteAddressError for anything else.
+ */
+export function normalizeRelayUrl(url: string): string {
+  describeAddress(url);
+  const u = new URL(url);
+  if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new RouteAddressError(`${quote(url)}: a relay URL starts with ws:// or wss://`);
+  if (u.username || u.password) throw new RouteAddressError(`${quote(url)}: a relay URL carries no user name or password`);
+  const path = u.pathname === "/" || u.pathname === "" ? "/v1/relay" : u.pathname;
+  return `${u.protocol}//${u.host}${path}`;
+}
+
 /** Classify `address` (a URL or a bare address). Throws RouteAddressError when it is malformed. */
 export function classifyAddress(address: string): RouteKind {
   return describeAddress(address).kind;

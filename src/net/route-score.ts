@@ -3,8 +3,11 @@
  *
  * score = latency_ms − MB/s × 0.1, lower wins (1 MB = 10^6 bytes). A route that was never
  * benchmarked (mb_s null) scores by its latency alone. Only reachable routes with a measured
- * latency compete. Scores within SCORE_EPSILON are a tie, broken by kind (lan, tailscale,
- * yggdrasil, wan, relay: ROUTE_KINDS) and then by URL, so the choice is deterministic.
+ * latency compete. A relay route comes after every direct route that answers, whatever the
+ * scores (it is the fallback: it costs the relay operator bandwidth and adds a hop), so a cell
+ * moves back to a direct route as soon as one answers again. Scores within SCORE_EPSILON are a
+ * tie, broken by kind (lan, tailscale, yggdrasil, wan, relay: ROUTE_KINDS) and then by URL, so
+ * the choice is deterministic.
  */
 import { ROUTE_KINDS, type RouteKind } from "./route-class.ts";
 
@@ -40,8 +43,9 @@ export function routeScore(route: Route): number | null {
   return score(route.latency_ms, mb);
 }
 
-/** Total order of two competing routes: score, then kind preference, then URL. */
+/** Total order of two competing routes: direct before relay, score, then kind preference, then URL. */
 export function compareRoutes(a: Route, b: Route): number {
+  if ((a.kind === "relay") !== (b.kind === "relay")) return a.kind === "relay" ? 1 : -1;
   const sa = routeScore(a) ?? Infinity;
   const sb = routeScore(b) ?? Infinity;
   if (Math.abs(sa - sb) > SCORE_EPSILON) return sa < sb ? -1 : 1;

@@ -8,3 +8,5 @@ export const SYNC_INFO = "grove/v1/sync";
 export const BACKUP_INFO = "grove/v1/backup";
 /** A grant delivered to its recipient, with its fetch pass and the manifest. */
 export const SHARE_INFO = "grove/v1/share";
+/** A message from one cell to another (POST /peer/msg): HPKE base mode, a fresh ephemeral key per message. */
+export const MSG_INFO = "grove/v1/msg";

@@ -13,7 +13,19 @@
 import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
-import { AcceptSchema, ID_BYTES, LoginSchema, frame, loginVerifies, unframe } from "./relay-protocol.ts";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { AcceptSchema, ID_BYTES, LoginSchema, OPEN_FRAME_BYTES, frame, loginVerifies, unframe } from "./relay-protocol.ts";
+import { fromHex } from "../core/types.ts";
+
+/** One captured frame: sender ‖ recipient ‖ u32 BE payload length ‖ payload. */
+function captureFrame(fd: number, from: string, to: string, payload: Uint8Array): void {
+  const head = new Uint8Array(2 * ID_BYTES + 4);
+  head.set(fromHex(from), 0);
+  head.set(fromHex(to), ID_BYTES);
+  new DataView(head.buffer).setUint32(2 * ID_BYTES, payload.byteLength);
+  writeSync(fd, head);
+  writeSync(fd, payload);
+}
 
 export interface RelayLimits {
   /** Logged-in connections in total. */
@@ -54,6 +66,11 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** Cell ids that may log in; null = any cell (forwarding still needs the recipient's accept). */
   allow?: ReadonlySet<string> | null;
+  /**
+   * Append every frame passed on to this file (sender id ‖ recipient id ‖ u32 length ‖ payload):
+   * exactly what the operator can see, kept to show it is opaque (tests, audits). Off by default.
+   */
+  capture?: string | null;
 }
 
 interface Conn {
@@ -61,6 +78,8 @@ interface Conn {
   nonce: string;
   id: string | null;
   accept: Set<string>;
+  /** Takes small frames from cells it does not accept (it has a live invite). */
+  open: boolean;
   tokens: number;
   refilled: number;
   drops: number;
@@ -96,6 +115,7 @@ export function startRelay(opts: RelayOptions): Relay {
   let reservations = 0;
   let bytesRelayed = 0;
   let framesRelayed = 0;
+  const captureFd = opts.capture ? openSync(opts.capture, "a", 0o600) : null;
 
   const count = (reason: string) => void (refused[reason] = (refused[reason] ?? 0) + 1);
   const sendJson = (ws: ServerWebSocket<Conn>, v: unknown) => ws.send(JSON.stringify(v));
@@ -131,6 +151,7 @@ export function startRelay(opts: RelayOptions): Relay {
     if (ws.data.timer) clearTimeout(ws.data.timer);
     ws.data.id = l.id;
     ws.data.accept = new Set(l.accept);
+    ws.data.open = l.open === true;
     mine.add(ws);
     cells.set(l.id, mine);
     reservations++;
@@ -149,6 +170,7 @@ export function startRelay(opts: RelayOptions): Relay {
     const p = AcceptSchema.safeParse(m);
     if (!p.success) return frameError(ws, 'after login: binary frames, or {"type":"accept","accept":[ids]}', "bad_frame");
     ws.data.accept = new Set(p.data.accept);
+    ws.data.open = p.data.open === true;
     sendJson(ws, { type: "accepted", count: ws.data.accept.size });
   }
 
@@ -173,7 +195,8 @@ export function startRelay(opts: RelayOptions): Relay {
     if (!f) return frameError(ws, "a frame starts with the recipient's 32-byte id", "bad_frame");
     const targets = cells.get(f.id);
     if (!targets?.size) return void (count("undeliverable"), sendJson(ws, { type: "undeliverable", to: f.id }));
-    const target = [...targets].find((t) => t.data.accept.has(from));
+    const small = f.payload.byteLength <= OPEN_FRAME_BYTES;
+    const target = [...targets].find((t) => t.data.accept.has(from)) ?? [...targets].find((t) => t.data.open && small);
     if (!target) return frameError(ws, "the recipient does not accept frames from this cell", "not_accepted", f.id);
     const key = `${from}>${f.id}`;
     const now = Date.now();
@@ -184,6 +207,7 @@ export function startRelay(opts: RelayOptions): Relay {
     }
     const sent = target.send(frame(from, f.payload));
     if (sent === 0) return frameError(ws, "the recipient's connection is congested: frame dropped", "congested", f.id);
+    if (captureFd !== null) captureFrame(captureFd, from, f.id, f.payload);
     circ.bytes += f.payload.byteLength;
     bytesRelayed += f.payload.byteLength;
     framesRelayed++;
@@ -197,7 +221,7 @@ export function startRelay(opts: RelayOptions): Relay {
       if (url.pathname === "/status") return Response.json(status());
       if (url.pathname === "/v1/relay") {
         const ip = srv.requestIP(req)?.address ?? "?";
-        const data: Conn = { ip, nonce: randomBytes(16).toString("hex"), id: null, accept: new Set(), tokens: limits.frames_per_second * 2, refilled: performance.now(), drops: 0, timer: null };
+        const data: Conn = { ip, nonce: randomBytes(16).toString("hex"), id: null, accept: new Set(), open: false, tokens: limits.frames_per_second * 2, refilled: performance.now(), drops: 0, timer: null };
         if (srv.upgrade(req, { data })) return undefined;
         return Response.json({ error: "expected a WebSocket upgrade" }, { status: 426 });
       }
@@ -254,5 +278,12 @@ export function startRelay(opts: RelayOptions): Relay {
     };
   }
 
-  return { server, status, stop: () => server.stop(true) };
+  return {
+    server,
+    status,
+    stop: () => {
+      server.stop(true);
+      if (captureFd !== null) closeSync(captureFd);
+    },
+  };
 }

@@ -4,16 +4,18 @@
  * hub (relay/hub) and the cells' relay client.
  *
  *   relay -> cell  {"type":"challenge","v":1,"nonce":HEX32}
- *   cell  -> relay {"type":"login","id":HEX64,"time":MS,"accept":[HEX64…],"signature":HEX128}
+ *   cell  -> relay {"type":"login","id":HEX64,"time":MS,"accept":[HEX64…],"open"?:true,"signature":HEX128}
  *   relay -> cell  {"type":"ready","limits":{…}} | {"type":"refused","reason":…} (then closed)
  *   cell  -> relay binary: recipient id (32 raw bytes) ‖ payload (sealed end to end by the cells)
  *   relay -> cell  binary: sender id (32 raw bytes) ‖ payload
  *   relay -> cell  {"type":"undeliverable","to":HEX64} | {"type":"error","reason":…,"to"?:HEX64}
- *   cell  -> relay {"type":"accept","accept":[HEX64…]} (the fleet changed) -> {"type":"accepted","count"}
+ *   cell  -> relay {"type":"accept","accept":[HEX64…],"open"?:bool} (the fleet changed) -> {"type":"accepted","count"}
  *
  * signature = Ed25519 by `id` over "grove-relay-login-v1\n" NONCE "\n" TIME "\n" ACCEPT, ACCEPT
- * being the accepted ids joined by ",". `accept` lists the cells this one takes frames from (its
- * fleet): the relay forwards a frame only to a cell that accepts its sender.
+ * being the accepted ids joined by ",", followed by "\nopen" when `open` is true. `accept` lists
+ * the cells this one takes frames from (its fleet): the relay forwards a frame only to a cell
+ * that accepts its sender. `open` (the cell has a live invite) also lets small frames (at most
+ * OPEN_FRAME_BYTES) from any logged-in cell through, so a cell that is not yet a peer can pair.
  */
 import { z } from "zod";
 import { fromHex, toHex } from "../core/types.ts";
@@ -23,6 +25,8 @@ export const LOGIN_CONTEXT = "grove-relay-login-v1";
 export const ID_BYTES = 32;
 /** Most ids a cell may list as accepted. */
 export const MAX_ACCEPT = 1024;
+/** Largest frame an open cell takes from a cell it does not accept (a join is a few KB). */
+export const OPEN_FRAME_BYTES = 64 * 1024;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -31,23 +35,27 @@ export const LoginSchema = z.strictObject({
   id: hex64,
   time: z.number().int().nonnegative(),
   accept: z.array(hex64).max(MAX_ACCEPT),
+  open: z.boolean().optional(),
   signature: z.string().regex(/^[0-9a-f]{128}$/),
 });
 export type Login = z.infer<typeof LoginSchema>;
 
 /** After login, a cell may replace its accept list (its fleet changed): the relay answers {"type":"accepted","count"}. */
-export const AcceptSchema = z.strictObject({ type: z.literal("accept"), accept: z.array(hex64).max(MAX_ACCEPT) });
+export const AcceptSchema = z.strictObject({ type: z.literal("accept"), accept: z.array(hex64).max(MAX_ACCEPT), open: z.boolean().optional() });
 
-function loginMessage(nonce: string, time: number, accept: readonly string[]): Uint8Array {
-  return new TextEncoder().encode([LOGIN_CONTEXT, nonce, String(time), accept.join(",")].join("\n"));
+function loginMessage(nonce: string, time: number, accept: readonly string[], open: boolean): Uint8Array {
+  const lines = [LOGIN_CONTEXT, nonce, String(time), accept.join(",")];
+  if (open) lines.push("open");
+  return new TextEncoder().encode(lines.join("\n"));
 }
 
-export function makeLogin(keys: { id: string; ed25519Secret: Uint8Array }, nonce: string, accept: readonly string[], time = Date.now()): Login {
-  return { type: "login", id: keys.id, time, accept: [...accept], signature: toHex(sign(keys.ed25519Secret, loginMessage(nonce, time, accept))) };
+export function makeLogin(keys: { id: string; ed25519Secret: Uint8Array }, nonce: string, accept: readonly string[], time = Date.now(), open = false): Login {
+  const signature = toHex(sign(keys.ed25519Secret, loginMessage(nonce, time, accept, open)));
+  return { type: "login", id: keys.id, time, accept: [...accept], ...(open ? { open } : {}), signature };
 }
 
 export function loginVerifies(l: Login, nonce: string): boolean {
-  return verify(fromHex(l.signature), loginMessage(nonce, l.time, l.accept), fromHex(l.id));
+  return verify(fromHex(l.signature), loginMessage(nonce, l.time, l.accept, l.open === true), fromHex(l.id));
 }
 
 /** recipient-or-sender id ‖ payload. */

@@ -37,13 +37,6 @@ export class Sharing implements SharingService {
     return this.fleet.cell.keys;
   }
 
-  /** Where to reach `peer` now: its best measured route, else its card's first address. */
-  routeOf(peer: CellId): string | null {
-    const best = this.fleet.best(peer);
-    if (best?.reachable) return best.url;
-    const row = this.fleet.peers.get(peer);
-    return row ? ((JSON.parse(row.card) as Card).addresses[0] ?? null) : null;
-  }
 
   private nameOf(id: string): string {
     return this.fleet.peers.get(id)?.name ?? id.slice(0, 8);
@@ -94,7 +87,7 @@ export class Sharing implements SharingService {
 
   /** Send a grant (with its pass and our manifest) sealed to the recipient. */
   private async deliver(r: GrantRow): Promise<void> {
-    const url = this.routeOf(r.peer);
+    const url = this.fleet.routeOf(r.peer);
     if (!url) throw new Error("no route to the recipient");
     const card = JSON.parse(this.fleet.peers.get(r.peer)!.card) as Card;
     const manifest = readManifest(this.fleet.cell.layout.manifests, this.fleet.cell.db.manifest(r.manifest_hash as ManifestHash)!.manifest_file);
@@ -118,7 +111,7 @@ export class Sharing implements SharingService {
 
   /** Send revocations to one peer; each one it confirms is not sent to it again. */
   private async tell(peer: CellId, revs: readonly Revocation[]): Promise<void> {
-    const url = this.routeOf(peer);
+    const url = this.fleet.routeOf(peer);
     if (!url) return;
     for (const rev of revs) {
       await callPeer(this.keys, url, peer, "POST", "/peer/share/revoke", rev, 5000);
@@ -163,7 +156,7 @@ export class Sharing implements SharingService {
     // The sharer first, then the other peers; peers whose last probe answered before the rest.
     const reachable = (p: CellId) => this.fleet.best(p)?.reachable === true;
     const sources = [r.peer, ...this.fleet.peers.list().map((p) => p.id).filter((p) => p !== r.peer)]
-      .map((p, i) => ({ peer: p, url: this.routeOf(p), rank: (reachable(p) ? 0 : 2) + (i === 0 ? 0 : 1) }))
+      .map((p, i) => ({ peer: p, url: this.fleet.routeOf(p), rank: (reachable(p) ? 0 : 2) + (i === 0 ? 0 : 1) }))
       .filter((s): s is { peer: CellId; url: string; rank: number } => s.url !== null)
       .sort((x, y) => x.rank - y.rank);
     const body = await fetchFile({ keys: this.keys, suite: this.fleet.cell.suite, key, manifest, pass: JSON.parse(r.pass_json) as FetchPass, sources });

@@ -4,7 +4,7 @@ import { count, formatBytes } from "../../views/format.ts";
 
 export function summarize(r: SyncReport): string {
   const lines = [
-    `peers reached: ${r.reached} of ${r.peers} (${r.routes_probed} routes probed, ${r.benchmarks} benchmarked)${r.unreached?.length ? `; not reached: ${r.unreached.join(", ")}` : ""}`,
+    `peers reached: ${r.reached} of ${r.peers} (${count(r.routes_probed, "route")} probed, ${r.benchmarks} benchmarked)${r.unreached?.length ? `; not reached: ${r.unreached.join(", ")}` : ""}`,
     `pushed: ${count(r.chunks_pushed, "chunk")}, ${formatBytes(r.bytes_pushed)}${r.healed ? ` (${r.healed} healed)` : ""}`,
     `pulled: ${count(r.chunks_pulled, "chunk")}, ${formatBytes(r.bytes_pulled)}`,
     `released: ${count(r.released, "surplus copy", "surplus copies")}`,

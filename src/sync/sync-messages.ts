@@ -2,15 +2,21 @@
 import type { Card } from "../protocol/card.ts";
 import type { RoundReport } from "../fleet/prober.ts";
 import type { SyncReport } from "./round.ts";
+import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
 
 export type ToWorker =
   | { type: "init"; dir: string; home: string }
   | { type: "run"; id: number; kind: "sync"; card: Card }
-  | { type: "run"; id: number; kind: "probe" };
+  | { type: "run"; id: number; kind: "probe" }
+  /** The answer to a relay-call: the main thread holds the relay connections. */
+  | { type: "relay-answer"; call: number; ok: true; response: PeerResponse }
+  | { type: "relay-answer"; call: number; ok: false; error: string };
 
 export type FromWorker =
   | { type: "ready" }
   | { type: "init-failed"; error: string }
   | { type: "done"; id: number; kind: "sync"; report: SyncReport }
   | { type: "done"; id: number; kind: "probe"; report: RoundReport }
-  | { type: "failed"; id: number; error: string };
+  | { type: "failed"; id: number; error: string }
+  /** A peer call through a relay, for the main thread to carry (see relay-answer). */
+  | { type: "relay-call"; call: number; relay: string; peer: string; request: PeerRequest; timeoutMs: number };

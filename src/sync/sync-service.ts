@@ -10,6 +10,7 @@ import type { Fleet, RoundRunner } from "../fleet/fleet.ts";
 import type { RoundReport } from "../fleet/prober.ts";
 import type { SyncReport } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
+import type { CellId } from "../core/types.ts";
 
 type Pending = { resolve: (r: SyncReport | RoundReport) => void; reject: (e: Error) => void };
 
@@ -42,6 +43,7 @@ export class SyncService implements RoundRunner {
         const m = ev.data;
         if (m.type === "ready") return resolve();
         if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
+        if (m.type === "relay-call") return this.relayCall(w, m);
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
@@ -63,6 +65,19 @@ export class SyncService implements RoundRunner {
     const { layout } = this.fleet.cell;
     w.postMessage({ type: "init", dir: layout.dir, home: layout.home } satisfies ToWorker);
     return w;
+  }
+
+  /** Carry a Worker's peer call through this thread's relay connections. */
+  private relayCall(w: Worker, m: Extract<FromWorker, { type: "relay-call" }>): void {
+    const relay = this.fleet.relay;
+    const answer = (a: ToWorker) => {
+      if (this.worker === w) w.postMessage(a);
+    };
+    if (!relay) return answer({ type: "relay-answer", call: m.call, ok: false, error: "this cell has no relay client" });
+    relay.call(m.relay, m.peer as CellId, m.request, m.timeoutMs).then(
+      (response) => answer({ type: "relay-answer", call: m.call, ok: true, response }),
+      (e) => answer({ type: "relay-answer", call: m.call, ok: false, error: errorMessage(e) }),
+    );
   }
 
   private post(m: ToWorker): void {

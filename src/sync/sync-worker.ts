@@ -2,7 +2,8 @@
  * @module sync/sync-worker — Worker entry: runs probe and sync rounds off the main thread, so the
  * dashboard and the peer API keep answering during a round. It opens its own connection to
  * placement.db (WAL) and is the only writer of peer_speeds.json / peer_health.json. Jobs run one
- * at a time, in the order they arrive.
+ * at a time, in the order they arrive. Calls to peers through a relay are handed to the main
+ * thread, which holds the relay connections (relay-call / relay-answer).
  */
 import { loadConfig } from "../config/config.ts";
 import { resolveLayout } from "../core/layout.ts";
@@ -15,12 +16,24 @@ import { PeerStore } from "../fleet/peer-store.ts";
 import { Prober } from "../fleet/prober.ts";
 import { SyncRound, type SyncContext } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
+import { setRelayTransport, type PeerResponse } from "../fleet/peer-client.ts";
+import type { CellId } from "../core/types.ts";
 
 declare const self: Worker;
 
 let ctx: SyncContext | null = null;
 let queue: Promise<void> = Promise.resolve();
 const post = (m: FromWorker) => self.postMessage(m);
+
+const relayCalls = new Map<number, { resolve(r: PeerResponse): void; reject(e: Error): void }>();
+let nextRelayCall = 1;
+setRelayTransport((relay: string, peer: CellId, request, timeoutMs) =>
+  new Promise<PeerResponse>((resolve, reject) => {
+    const call = nextRelayCall++;
+    relayCalls.set(call, { resolve, reject });
+    post({ type: "relay-call", call, relay, peer, request, timeoutMs });
+  }),
+);
 
 function open(dir: string, home: string): SyncContext {
   const layout = resolveLayout({ GROVE_DIR: dir, GROVE_HOME: home });
@@ -38,6 +51,13 @@ function open(dir: string, home: string): SyncContext {
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
+  if (msg.type === "relay-answer") {
+    const c = relayCalls.get(msg.call);
+    relayCalls.delete(msg.call);
+    if (msg.ok) c?.resolve(msg.response);
+    else c?.reject(new Error(msg.error));
+    return;
+  }
   if (msg.type === "init") {
     try {
       ctx = open(msg.dir, msg.home);

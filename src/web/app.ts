@@ -18,6 +18,7 @@ import { localApi } from "./api/local.ts";
 import { fleetApi } from "./api/fleet.ts";
 import { syncApi } from "./api/sync.ts";
 import { shareApi } from "./api/share.ts";
+import { messagesApi } from "./api/messages.ts";
 import { peerApi } from "./peer-api.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
@@ -39,12 +40,13 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
 
   const api = new Hono<WebEnv>();
   api.use("*", requireApiAuth);
-  api.route("/status", statusApi);
+  api.route("/status", statusApi(fleet));
   api.route("/files", filesApi);
   api.route("/local", localApi);
   api.route("/", fleetApi(fleet));
   api.route("/", syncApi(fleet));
   api.route("/", shareApi(fleet));
+  api.route("/", messagesApi(fleet));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

@@ -4,12 +4,14 @@ import style from "../../public/style.css" with { type: "text" };
 import appJs from "../../public/app.js" with { type: "text" };
 import icon from "../../public/icon.svg" with { type: "text" };
 import htmx from "htmx.org/dist/htmx.min.js" with { type: "text" };
+import htmxSse from "htmx-ext-sse/dist/sse.min.js" with { type: "text" };
 import type { WebEnv } from "./context.ts";
 
 const ASSETS: Record<string, { body: string; type: string }> = {
   "style.css": { body: style, type: "text/css; charset=utf-8" },
   "app.js": { body: appJs, type: "text/javascript; charset=utf-8" },
   "htmx.min.js": { body: htmx, type: "text/javascript; charset=utf-8" },
+  "htmx-ext-sse.js": { body: htmxSse, type: "text/javascript; charset=utf-8" },
   "icon.svg": { body: icon, type: "image/svg+xml" },
 };
 

@@ -4,7 +4,7 @@
  * logout, the Files tab (browse, upload, download, delete, details; share files with friends
  * from a file's page or the Share dialog for the files checked in the list), the
  * Feed (files friends shared with us: download, preview; what we shared: revoke), Peers, Storage
- * (placement and "Sync now") and Settings.
+ * (placement and "Sync now"), Chat (web/chat-pages) and Settings.
  *
  * Forms before login use a double-submit CSRF cookie; after login every state change carries
  * the session's CSRF token (hidden field or htmx header), checked by web/auth.
@@ -36,6 +36,7 @@ import type { WebEnv } from "./context.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts";
 import { sameSecret, sentCsrf } from "./auth.ts";
 import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
+import { chatPages } from "./chat-pages.tsx";
 
 const FORM_CSRF_COOKIE = "grove_form_csrf";
 
@@ -420,7 +421,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
 
   const peerList = () => fleet.peers.list().map((p) => peerView(fleet, p));
 
-  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} nearby={fleet.nearby()} mdns={fleet.mdns !== null} />));
+  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} nearby={fleet.nearby()} mdns={fleet.mdns !== null} relays={fleet.relay?.status() ?? []} />));
 
   app.post("/peers/invite", async (c) => {
     await requireCsrf(c);
@@ -494,9 +495,11 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return c.html(<StorageBody {...storageState(c, settled, notice)} csrf={c.var.session?.csrf} />);
   });
 
+  app.route("/chat", chatPages(fleet, { info, requireCsrf }));
+
   app.get("/settings", (c) => {
     const cell = c.var.cell;
-    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(cell)} config={cell.config} />);
+    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(cell, fleet.relay?.status() ?? [])} config={cell.config} />);
   });
 
   return app;

@@ -16,6 +16,7 @@ import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
 import { MAX_BACKUP_BYTES } from "../sync/wire.ts";
 import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
 import { peerShareApi } from "./peer-share-api.ts";
+import { peerMessageApi } from "./peer-message-api.ts";
 
 /** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
 export const MAX_PEER_BODY = 1024 * 1024;
@@ -133,6 +134,7 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     return c.body(data, 200, { "Content-Type": "application/octet-stream" });
   });
   app.route("/share", peerShareApi(fleet));
+  app.route("/msg", peerMessageApi(fleet));
   app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store }));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;

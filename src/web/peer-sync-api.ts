@@ -4,7 +4,7 @@
  * fetches its own chunks, answers audits, releases copies and keeps its manifest backups here.
  * A peer only ever sees and touches what is kept for it (owner = the signer).
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { GroveError, badRequest, notFound } from "../core/errors.ts";

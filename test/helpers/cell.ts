@@ -131,3 +131,17 @@ export async function destroyCell(c: TestCell | undefined): Promise<void> {
   await c.stop();
   rmSync(c.root, { recursive: true, force: true });
 }
+
+/** Pair two running cells: `inviter` makes an invite, `joiner` redeems it (throws when it fails). */
+export async function pair(inviter: TestCell, joiner: TestCell): Promise<void> {
+  const token = (await inviter.cli(["invite"])).stdout.trim();
+  const r = await joiner.cli(["join", token]);
+  if (r.code !== 0) throw new Error(`grove join failed (${r.code}): ${r.stderr}`);
+}
+
+/** Run `grove ARGS --json` on `cell` and parse the answer; a non-zero exit throws with stderr. */
+export async function cliJson<T>(cell: TestCell, args: string[]): Promise<T> {
+  const r = await cell.cli([...args, "--json"]);
+  if (r.code !== 0) throw new Error(`grove ${args.join(" ")}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}

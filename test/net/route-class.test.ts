@@ -1,7 +1,7 @@
 // Addresses are classified as tailscale, yggdrasil, lan, wan or relay: a table of accepted
 // addresses with their kind, one of refused ones with the reason, and the boundaries of each range.
 import { describe, expect, test } from "bun:test";
-import { classifyAddress, describeAddress, RouteAddressError, type RouteKind } from "../../src/net/route-class.ts";
+import { classifyAddress, describeAddress, isRelayRoute, normalizeRelayUrl, RouteAddressError, type RouteKind } from "../../src/net/route-class.ts";
 
 const kinds: [string, RouteKind][] = [
   // the examples of DESIGN and the brief
@@ -184,4 +184,18 @@ test("describeAddress returns the normalised host and family", () => {
   expect(describeAddress("http://100.64.0.1:5678/")).toEqual({ kind: "tailscale", host: "100.64.0.1", family: 4 });
   expect(describeAddress("wss://Relay.Example/x")).toEqual({ kind: "relay", host: "relay.example", family: null });
   expect(describeAddress("https://grove.example.com")).toEqual({ kind: "wan", host: "grove.example.com", family: null });
+});
+
+test("relay URLs: recognised by scheme, normalised to the hub's path, anything else refused", () => {
+  expect(isRelayRoute("ws://relay.example:5680")).toBe(true);
+  expect(isRelayRoute("WSS://relay.example")).toBe(true);
+  expect(isRelayRoute("http://relay.example:5680")).toBe(false);
+  expect(isRelayRoute("10.0.0.1")).toBe(false);
+  expect(normalizeRelayUrl("ws://relay.example:5680")).toBe("ws://relay.example:5680/v1/relay");
+  expect(normalizeRelayUrl("wss://relay.example/")).toBe("wss://relay.example/v1/relay");
+  expect(normalizeRelayUrl("ws://127.0.0.1:5680/custom?x=1#y")).toBe("ws://127.0.0.1:5680/custom");
+  expect(() => normalizeRelayUrl("http://relay.example")).toThrow("ws:// or wss://");
+  expect(() => normalizeRelayUrl("grove+relay://relay.example")).toThrow("ws:// or wss://");
+  expect(() => normalizeRelayUrl("ws://user:pw@relay.example")).toThrow("no user name");
+  expect(() => normalizeRelayUrl("ws://1.2.3/")).toThrow("dotted-decimal");
 });

@@ -1,4 +1,4 @@
-// Route choice: score = latency_ms − MB/s × 0.1, lowest reachable wins, ties by kind then URL.
+// Route choice: direct before relay; score = latency_ms − MB/s × 0.1, lowest reachable wins, ties by kind then URL.
 import { expect, test } from "bun:test";
 import { bestRoute, compareRoutes, rankRoutes, routeScore, score, type Route } from "../../src/net/route-score.ts";
 import type { RouteKind } from "../../src/net/route-class.ts";
@@ -71,6 +71,14 @@ test("ties go to the preferred kind: lan, tailscale, yggdrasil, wan, relay", () 
   ];
   expect(rankRoutes(all).map((r) => r.kind)).toEqual(["lan", "tailscale", "yggdrasil", "wan", "relay"]);
   expect(rankRoutes([...all].reverse()).map((r) => r.kind)).toEqual(["lan", "tailscale", "yggdrasil", "wan", "relay"]);
+});
+
+test("a relay route comes after every direct route that answers, even with a better score; alone, it is used", () => {
+  const relay = route("ws://relay.example/v1/relay", "relay", 1, 900);
+  const slowWan = route("http://8.8.8.8:5678", "wan", 250, 1);
+  expect(rankRoutes([relay, slowWan]).map((r) => r.kind)).toEqual(["wan", "relay"]);
+  expect(compareRoutes(relay, slowWan)).toBeGreaterThan(0);
+  expect(bestRoute([relay, { ...slowWan, reachable: false }])?.kind).toBe("relay");
 });
 
 test("scores equal up to float noise tie; then the URL decides", () => {

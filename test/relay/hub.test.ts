@@ -5,83 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import type { Subprocess } from "bun";
-import { BUN, CLI, ROOT } from "../helpers/cell.ts";
-import { deriveIdentity } from "../../src/crypto/keys.ts";
-import { toHex } from "../../src/core/types.ts";
-import { frame, makeLogin, unframe } from "../../src/relay/relay-protocol.ts";
-
-type Keys = { id: string; ed25519Secret: Uint8Array };
-const newKeys = (): Keys => {
-  const i = deriveIdentity(new Uint8Array(randomBytes(32)));
-  return { id: toHex(i.ed25519Public), ed25519Secret: i.ed25519Secret };
-};
-
-async function startRelay(args: string[]): Promise<{ proc: Subprocess; url: string; out: () => string }> {
-  const proc = Bun.spawn([BUN, CLI, "relay", "--port", "0", "--host", "127.0.0.1", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
-  let out = "";
-  const dec = new TextDecoder();
-  void (async () => {
-    for await (const c of proc.stdout as unknown as AsyncIterable<Uint8Array>) out += dec.decode(c);
-  })();
-  void (async () => {
-    for await (const c of proc.stderr as unknown as AsyncIterable<Uint8Array>) out += dec.decode(c);
-  })();
-  for (let i = 0; i < 200 && !/listening on [^:]+:(\d+)/.test(out); i++) await Bun.sleep(25);
-  const port = /listening on [^:]+:(\d+)/.exec(out)?.[1];
-  if (!port) throw new Error(`relay did not start:\n${out}`);
-  return { proc, url: `127.0.0.1:${port}`, out: () => out };
-}
-
-/** A simulated cell on the relay: logs in, records what arrives. */
-class Client {
-  ws!: WebSocket;
-  texts: { type: string; reason?: string; to?: string }[] = [];
-  frames: { from: string; payload: Uint8Array }[] = [];
-  closed: { code: number; reason: string } | null = null;
-  state: "ready" | "refused" | "pending" = "pending";
-
-  static async connect(relay: string, keys: Keys, accept: string[], sign: Keys = keys): Promise<Client> {
-    const c = new Client();
-    c.ws = new WebSocket(`ws://${relay}/v1/relay`);
-    c.ws.binaryType = "arraybuffer";
-    await new Promise<void>((resolve) => {
-      c.ws.onmessage = (ev) => {
-        if (typeof ev.data === "string") {
-          const m = JSON.parse(ev.data) as { type: string; nonce?: string; reason?: string };
-          if (m.type === "challenge") {
-            const login = makeLogin(sign, m.nonce!, accept);
-            c.ws.send(JSON.stringify({ ...login, id: keys.id }));
-            return;
-          }
-          if (m.type === "ready") (c.state = "ready"), resolve();
-          else if (m.type === "refused") (c.state = "refused"), c.texts.push(m), resolve();
-          else c.texts.push(m);
-        } else {
-          const f = unframe(new Uint8Array(ev.data as ArrayBuffer))!;
-          c.frames.push({ from: f.id, payload: f.payload.slice() });
-        }
-      };
-      c.ws.onclose = (ev) => {
-        c.closed = { code: ev.code, reason: ev.reason };
-        resolve();
-      };
-    });
-    return c;
-  }
-
-  send(to: string, payload: Uint8Array): void {
-    this.ws.send(frame(to, payload));
-  }
-
-  async until(pred: () => boolean, ms = 5000): Promise<void> {
-    for (let t = 0; t < ms && !pred(); t += 20) await Bun.sleep(20);
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
+import { Client, newKeys, startRelay } from "../helpers/relay.ts";
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
 const open: Client[] = [];
@@ -143,6 +67,26 @@ describe("grove relay", () => {
     cy.ws.send("not json");
     await cy.until(() => cy.texts.some((t) => t.reason?.includes("must be JSON")));
     expect(cy.texts.some((t) => t.reason?.includes("must be JSON"))).toBe(true);
+  });
+
+  test("an open cell (a live invite) takes small frames from strangers, not large ones, until it closes", async () => {
+    const z = newKeys();
+    const stranger = newKeys();
+    const cz = await connect(relay.url, z, [], z, true);
+    const cs = await connect(relay.url, stranger, []);
+    cs.send(z.id, new Uint8Array(1000)); // a join request is a few KB
+    await cz.until(() => cz.frames.length === 1);
+    expect(cz.frames[0]!.from).toBe(stranger.id);
+    cs.send(z.id, new Uint8Array(70_000)); // over OPEN_FRAME_BYTES: only for accepted senders
+    await cs.until(() => cs.texts.some((t) => t.to === z.id));
+    expect(cs.texts.find((t) => t.to === z.id)?.reason).toContain("does not accept");
+    cz.ws.send(JSON.stringify({ type: "accept", accept: [], open: false }));
+    await cz.until(() => cz.texts.some((t) => t.type === "accepted"));
+    cs.send(z.id, new Uint8Array(1000));
+    await cs.until(() => cs.texts.filter((t) => t.to === z.id).length === 2);
+    expect(cz.frames.length).toBe(1);
+    cz.close();
+    cs.close();
   });
 
   test("a forged login and a cell off the allow-list are refused", async () => {

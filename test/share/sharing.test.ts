@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { cliJson, pair, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -19,15 +19,6 @@ let a: TestCell, b: TestCell, c: TestCell, d: TestCell;
 const ids = new Map<TestCell, string>();
 const data = pseudoRandom(9 * 1024 * 1024 + 777, 5);
 
-async function pair(inviter: TestCell, joiner: TestCell) {
-  const token = (await inviter.cli(["invite"])).stdout.trim();
-  expect((await joiner.cli(["join", token])).code).toBe(0);
-}
-const json = async <T>(cell: TestCell, args: string[]): Promise<T> => {
-  const r = await cell.cli([...args, "--json"]);
-  if (r.code !== 0) throw new Error(`grove ${args.join(" ")}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-};
 const keysOf = (cell: TestCell) => loadKeys(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }));
 
 beforeAll(async () => {
@@ -44,7 +35,7 @@ beforeAll(async () => {
   const src = join(a.root, "report.bin");
   writeFileSync(src, data);
   expect((await a.cli(["put", src, "--as", "docs/report.bin"])).code).toBe(0);
-  const s = await json<{ chunks_pushed: number }>(a, ["sync"]);
+  const s = await cliJson<{ chunks_pushed: number }>(a, ["sync"]);
   expect(s.chunks_pushed).toBe(3);
 }, 120_000);
 
@@ -59,18 +50,18 @@ describe("sharing", () => {
     const notFriend = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
     expect(notFriend.code).toBe(1);
     expect(notFriend.stderr).toContain("not a friend");
-    const s = await json<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!.slice(0, 8)]);
+    const s = await cliJson<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!.slice(0, 8)]);
     expect(s.delivered).toBe(true);
     expect(s.state).toBe("active");
     grant = s.id;
-    const mine = await json<ShareView[]>(a, ["shares"]);
+    const mine = await cliJson<ShareView[]>(a, ["shares"]);
     expect(mine.map((x) => x.id)).toEqual([grant]);
-    const feed = await json<FeedItem[]>(b, ["feed"]);
+    const feed = await cliJson<FeedItem[]>(b, ["feed"]);
     expect(feed).toEqual([expect.objectContaining({ id: grant, from: ids.get(a), filename: "report.bin", size: data.byteLength, state: "available" })]);
     // A friend on our side that has not made us a friend on its side refuses the grant: the
     // share is kept (retried after each round) and the reason is shown.
     expect((await a.cli(["peers", "friend", ids.get(c)!])).code).toBe(0);
-    const toC = await json<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
+    const toC = await cliJson<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
     expect(toC.delivered).toBe(false);
     expect(toC.delivery_error).toContain("not a friend of this cell");
     const plain = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
@@ -104,11 +95,11 @@ describe("sharing", () => {
 
   test("revoked: B's feed says so and no cell serves it any more", async () => {
     a = await startCell({ root: a.root, config });
-    await json(b, ["sync"]); // B tells A where it is now... and A learns B's route again
-    await json(a, ["sync"]);
-    const r = await json<ShareView>(a, ["share", "revoke", grant.slice(0, 12)]);
+    await cliJson(b, ["sync"]); // B tells A where it is now... and A learns B's route again
+    await cliJson(a, ["sync"]);
+    const r = await cliJson<ShareView>(a, ["share", "revoke", grant.slice(0, 12)]);
     expect(r.state).toBe("revoked");
-    const feed = await json<FeedItem[]>(b, ["feed"]);
+    const feed = await cliJson<FeedItem[]>(b, ["feed"]);
     expect(feed[0]!.state).toBe("revoked");
     const get = await b.cli(["feed", "get", grant.slice(0, 12), "-o", join(b.root, "again.bin")]);
     expect(get.code).toBe(1);
@@ -122,24 +113,24 @@ describe("sharing", () => {
   });
 
   test("an expired grant is refused everywhere", async () => {
-    const s = await json<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!, "--expires", "1s"]);
+    const s = await cliJson<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!, "--expires", "1s"]);
     expect(s.delivered).toBe(true);
     await Bun.sleep(1300);
-    expect((await json<FeedItem[]>(b, ["feed"])).find((f) => f.id === s.id)!.state).toBe("expired");
+    expect((await cliJson<FeedItem[]>(b, ["feed"])).find((f) => f.id === s.id)!.state).toBe("expired");
     const get = await b.cli(["feed", "get", s.id.slice(0, 12), "-o", join(b.root, "late.bin")]);
     expect(get.code).toBe(1);
     expect(get.stderr).toContain("expired");
-    expect((await json<ShareView[]>(a, ["shares"])).find((x) => x.id === s.id)!.state).toBe("expired");
+    expect((await cliJson<ShareView[]>(a, ["shares"])).find((x) => x.id === s.id)!.state).toBe("expired");
   });
 
   test("a holder offline when the share is revoked learns of it after it returns", async () => {
-    const s = await json<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!]);
+    const s = await cliJson<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(b)!]);
     const cId = ids.get(c) as CellId;
     await c.stop();
-    await json<ShareView>(a, ["share", "revoke", s.id]);
+    await cliJson<ShareView>(a, ["share", "revoke", s.id]);
     c = await startCell({ root: c.root, config });
-    await json(c, ["sync"]); // C tells A (and B) where it is now
-    await json(a, ["sync"]); // after the round, A tells the peers that missed the revocation
+    await cliJson(c, ["sync"]); // C tells A (and B) where it is now
+    await cliJson(a, ["sync"]); // after the round, A tells the peers that missed the revocation
     const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${s.id}.json`), "utf8")) as { pass: unknown; manifest: { chunks: { hash: string }[] } };
     const chunks = stored.manifest.chunks.map((x) => x.hash);
     let status = 0;

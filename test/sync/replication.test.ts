@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { pair, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
@@ -29,10 +29,6 @@ async function sync(cell: TestCell): Promise<SyncReport> {
   return JSON.parse(r.stdout) as SyncReport;
 }
 
-async function pair(inviter: TestCell, joiner: TestCell) {
-  const token = (await inviter.cli(["invite"])).stdout.trim();
-  expect((await joiner.cli(["join", token])).code).toBe(0);
-}
 
 beforeAll(async () => {
   [a, b, c] = await Promise.all([startCell({ config }), startCell({ config }), startCell({ config })]);

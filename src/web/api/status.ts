@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { buildHash, buildTarget, VERSION } from "../../core/build-info.ts";
 import type { Cell } from "../../cell/cell.ts";
 import type { WebEnv } from "../context.ts";
+import type { Fleet } from "../../fleet/fleet.ts";
+import type { RelayState } from "../../relay/relay-client.ts";
 
 export interface CellStatus {
   id: string;
@@ -20,9 +22,11 @@ export interface CellStatus {
   replication_factor: number;
   /** Bytes this cell keeps for other cells (their chunks and manifest backups). */
   kept_for_peers_bytes: number;
+  /** This cell's relay connections (config `relays`, and relays opened to reach a peer). */
+  relays: RelayState[];
 }
 
-export function cellStatus(cell: Cell): CellStatus {
+export function cellStatus(cell: Cell, relays: RelayState[] = []): CellStatus {
   return {
     id: cell.keys.id,
     name: cell.config.name,
@@ -36,8 +40,12 @@ export function cellStatus(cell: Cell): CellStatus {
     ...cell.db.stats(),
     replication_factor: cell.config.replication_factor,
     kept_for_peers_bytes: cell.held.totalBytes(),
+    relays,
   };
 }
 
-export const statusApi = new Hono<WebEnv>();
-statusApi.get("/", (c) => c.json(cellStatus(c.var.cell)));
+export function statusApi(fleet: Fleet): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.get("/", (c) => c.json(cellStatus(c.var.cell, fleet.relay?.status() ?? [])));
+  return app;
+}

@@ -1,0 +1,458 @@
+/**
+ * @module relay/relay-client — this cell on its relays (DESIGN: Relay). It keeps a reservation
+ * (a logged-in WebSocket) on every relay in config `relays`, and on any relay a peer's card names
+ * once a call needs it; it reconnects with backoff when one drops. Through them it
+ *   - carries this cell's peer calls (fleet/peer-client's relay transport): each call sealed end
+ *     to end with its own keys (relay/tunnel), answered or failed with a clear reason;
+ *   - answers calls from peers by handing them to the peer API, exactly as if they came over HTTP
+ *     (the same signature, replay and size checks apply).
+ * The relay passes frames only from cells this one accepts: its peers, a cell it is joining,
+ * and, while an invite is live, small frames from anyone (so a new cell can pair).
+ */
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { toHex, type CellId } from "../core/types.ts";
+import type { CellKeys } from "../cell/state-dir.ts";
+import type { CipherSuite } from "../crypto/cipher.ts";
+import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
+import { normalizeRelayUrl } from "../net/route-class.ts";
+import { MAX_ACCEPT, frame, makeLogin, unframe } from "./relay-protocol.ts";
+import {
+  KIND_REQUEST, KIND_RESPONSE, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
+  openCall, openFrame, readHead, sealMessage, type CallKeys, type FrameHead, type TunnelResponse,
+} from "./tunnel.ts";
+
+/** Calls being answered for one peer at a time, and bytes of them being put together, at most. */
+const MAX_INCOMING_PER_PEER = 32;
+const MAX_INCOMING_BYTES = 128 * 1024 * 1024;
+/** A call whose parts stop coming is dropped after this. */
+const INCOMING_TIMEOUT_MS = 120_000;
+/** Stop writing while this much is queued on the socket. */
+const HIGH_WATER = 8 * 1024 * 1024;
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 30_000;
+/** A cell being joined is accepted this long. */
+const EXPECT_MS = 10 * 60 * 1000;
+const ACCEPT_REFRESH_MS = 15_000;
+
+export interface RelayClientOptions {
+  keys: CellKeys;
+  suite: CipherSuite;
+  /** Relays to hold a reservation on (config `relays`). */
+  relays: readonly string[];
+  /** Who may send frames to this cell now: its peers' ids, and whether a live invite lets others pair. */
+  accept(): { ids: string[]; open: boolean };
+  /** A peer's X25519 public key (from its card), or null when it is not a peer. */
+  peerX25519(peer: CellId): Uint8Array | null;
+  /** Answer a peer request that arrived through a relay (the peer API's fetch). */
+  serve(req: Request): Promise<Response>;
+}
+
+/** One relay as the dashboard and `grove status` show it. */
+export interface RelayState {
+  url: string;
+  state: "connecting" | "ready" | "down";
+  /** From config `relays` (kept up), or opened to reach a peer. */
+  configured: boolean;
+  since: number;
+  error: string | null;
+  calls_out: number;
+  calls_in: number;
+}
+
+/** What the rest of the cell uses (fleet, sync service). */
+export interface RelayLink {
+  call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number): Promise<PeerResponse>;
+  /** About to join `peer` through a relay: accept its frames, and seal to this key. */
+  expect(peer: CellId, x25519Hex: string): void;
+  /** The fleet or the invites changed: tell the relays whom to accept. */
+  refreshAccept(): void;
+  status(): RelayState[];
+}
+
+interface OutCall {
+  peer: CellId;
+  keys: CallKeys;
+  parts: Reassembly | null;
+  resolve(r: PeerResponse): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface InCall {
+  eph: string;
+  keys: CallKeys;
+  parts: Reassembly;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Connection {
+  ws: WebSocket | null = null;
+  state: RelayState["state"] = "down";
+  since = Date.now();
+  error: string | null = null;
+  callsOut = 0;
+  callsIn = 0;
+  readonly out = new Map<number, OutCall>();
+  readonly incoming = new Map<string, InCall>();
+  private incomingBytes = 0;
+  private nextCall = 1;
+  private waiters: { resolve(): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> }[] = [];
+  private backoff = RECONNECT_MIN_MS;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private sentAccept = "";
+  private failures = 0;
+  stopped = false;
+
+  constructor(
+    readonly url: string,
+    readonly configured: boolean,
+    private client: RelayClient,
+  ) {}
+
+  connect(): void {
+    if (this.stopped || this.ws) return;
+    this.set("connecting", this.error);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this.closed(errorMessage(e));
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === "string") this.control(ev.data);
+      else this.client.onFrame(this, new Uint8Array(ev.data as ArrayBuffer));
+    };
+    ws.onclose = (ev) => {
+      if (this.ws === ws) this.closed(this.error ?? (ev.reason || `closed (${ev.code})`));
+    };
+    ws.onerror = () => {
+      this.error ??= "cannot connect";
+    };
+  }
+
+  private set(state: RelayState["state"], error: string | null): void {
+    if (state !== this.state) this.since = Date.now();
+    this.state = state;
+    this.error = error;
+  }
+
+  private control(text: string): void {
+    let m: { type?: string; nonce?: string; reason?: string; to?: string };
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (m.type === "challenge" && typeof m.nonce === "string") {
+      const a = this.client.acceptList();
+      this.sentAccept = JSON.stringify(a);
+      this.ws?.send(JSON.stringify(makeLogin(this.client.keys, m.nonce, a.ids, Date.now(), a.open)));
+    } else if (m.type === "ready") {
+      this.set("ready", null);
+      this.backoff = RECONNECT_MIN_MS;
+      log("info", "relay: reservation held", { relay: this.url });
+      for (const w of this.waiters.splice(0)) clearTimeout(w.timer), w.resolve();
+      this.refreshAccept(); // the fleet may have changed while logging in
+    } else if (m.type === "refused") {
+      this.error = `refused: ${m.reason ?? "no reason given"}`;
+      log("warn", `relay ${this.url} refused this cell: ${m.reason ?? "?"}`);
+    } else if (m.type === "undeliverable" && m.to) {
+      this.failPeer(m.to as CellId, `cell ${m.to.slice(0, 8)} is not connected to this relay`);
+    } else if (m.type === "error") {
+      if (m.to) this.failPeer(m.to as CellId, `the relay refused a frame: ${m.reason ?? "?"}`);
+      else log("warn", `relay ${this.url}: ${m.reason ?? "error"}`);
+    }
+  }
+
+  refreshAccept(): void {
+    if (this.state !== "ready" || !this.ws) return;
+    const a = this.client.acceptList();
+    const text = JSON.stringify(a);
+    if (text === this.sentAccept) return;
+    this.sentAccept = text;
+    this.ws.send(JSON.stringify({ type: "accept", accept: a.ids, open: a.open }));
+  }
+
+  private closed(why: string): void {
+    const wasReady = this.state === "ready";
+    this.ws = null;
+    this.set("down", why);
+    this.sentAccept = "";
+    for (const c of this.out.values()) clearTimeout(c.timer), c.reject(new Error(`the relay connection closed (${why})`));
+    this.out.clear();
+    for (const c of this.incoming.values()) clearTimeout(c.timer);
+    this.incoming.clear();
+    this.incomingBytes = 0;
+    if (this.stopped) return;
+    this.failures = wasReady ? 1 : this.failures + 1;
+    // A relay of our own is kept: reconnect with backoff. A peer's relay is reopened by the next
+    // call that needs it. A relay that stays away is logged on the first failures, then rarely.
+    if (wasReady || this.failures <= 2 || this.failures % 20 === 0) {
+      log("warn", wasReady ? "relay: connection lost" : "relay: cannot connect", { relay: this.url, why, tries: this.failures, retry: this.configured ? `in ${this.backoff} ms` : "on next call" });
+    }
+    if (!this.configured) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, this.backoff);
+    this.backoff = Math.min(RECONNECT_MAX_MS, this.backoff * 2);
+  }
+
+  /** Resolves once logged in; rejects after `ms` with why it is not. */
+  whenReady(ms: number): Promise<void> {
+    if (this.state === "ready") return Promise.resolve();
+    // Down and waiting to retry: fail now rather than hold up the caller (a probe round).
+    if (this.reconnectTimer) return Promise.reject(new Error(`not connected to the relay (${this.error ?? "down"}; retrying)`));
+    if (!this.ws) this.connect();
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(new Error(`not connected to the relay${this.error ? ` (${this.error})` : ""}`));
+        }, ms),
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  newCallId(): number {
+    for (;;) {
+      const id = this.nextCall;
+      this.nextCall = this.nextCall >= 0xffffffff ? 1 : this.nextCall + 1;
+      if (!this.out.has(id)) return id;
+    }
+  }
+
+  /** Send frames to `peer` in order, waiting while the socket's queue is long. */
+  async send(peer: CellId, payloads: Uint8Array[]): Promise<void> {
+    for (const p of payloads) {
+      while (this.ws && this.ws.bufferedAmount > HIGH_WATER) await sleep(2);
+      if (!this.ws || this.state !== "ready") throw new Error("the relay connection closed");
+      this.ws.send(frame(peer, p));
+    }
+  }
+
+  failPeer(peer: CellId, why: string): void {
+    for (const [id, c] of this.out) {
+      if (c.peer !== peer) continue;
+      clearTimeout(c.timer);
+      this.out.delete(id);
+      c.reject(new Error(why));
+    }
+  }
+
+  /** Room for one more call from `peer` being put together? */
+  admitIncoming(peer: string): boolean {
+    let n = 0;
+    for (const k of this.incoming.keys()) if (k.startsWith(peer)) n++;
+    return n < MAX_INCOMING_PER_PEER && this.incomingBytes < MAX_INCOMING_BYTES;
+  }
+
+  trackIncoming(key: string, c: InCall): void {
+    this.incoming.set(key, c);
+  }
+
+  addIncomingBytes(n: number): void {
+    this.incomingBytes += n;
+  }
+
+  dropIncoming(key: string): void {
+    const c = this.incoming.get(key);
+    if (!c) return;
+    clearTimeout(c.timer);
+    this.incomingBytes -= c.parts.bytes;
+    this.incoming.delete(key);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const w of this.waiters.splice(0)) clearTimeout(w.timer), w.reject(new Error("the cell is stopping"));
+    this.ws?.close(1000, "cell stopping");
+  }
+}
+
+export class RelayClient implements RelayLink {
+  private readonly conns = new Map<string, Connection>();
+  private readonly expected = new Map<CellId, { x25519: Uint8Array; until: number }>();
+  private refreshTimer: ReturnType<typeof setInterval>;
+  readonly keys: CellKeys;
+
+  constructor(private opts: RelayClientOptions) {
+    this.keys = opts.keys;
+    for (const u of opts.relays) this.connection(u, true);
+    this.refreshTimer = setInterval(() => this.refreshAccept(), ACCEPT_REFRESH_MS);
+    (this.refreshTimer as { unref?: () => void }).unref?.();
+  }
+
+  private connection(url: string, configured = false): Connection {
+    const key = normalizeRelayUrl(url);
+    let c = this.conns.get(key);
+    if (!c) {
+      c = new Connection(key, configured, this);
+      this.conns.set(key, c);
+      c.connect();
+    }
+    return c;
+  }
+
+  /** The accept list sent to relays: peers and cells being joined (at most MAX_ACCEPT). */
+  acceptList(): { ids: string[]; open: boolean } {
+    const now = Date.now();
+    for (const [id, e] of this.expected) if (e.until < now) this.expected.delete(id);
+    const a = this.opts.accept();
+    const ids = [...new Set([...a.ids, ...this.expected.keys()])].sort().slice(0, MAX_ACCEPT);
+    return { ids, open: a.open };
+  }
+
+  expect(peer: CellId, x25519Hex: string): void {
+    this.expected.set(peer, { x25519: Uint8Array.from(Buffer.from(x25519Hex, "hex")), until: Date.now() + EXPECT_MS });
+    this.refreshAccept();
+  }
+
+  refreshAccept(): void {
+    for (const c of this.conns.values()) c.refreshAccept();
+  }
+
+  async call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number): Promise<PeerResponse> {
+    const conn = this.connection(relayUrl);
+    const t0 = Date.now();
+    await conn.whenReady(Math.min(timeoutMs, 10_000));
+    const x = this.opts.peerX25519(peer) ?? this.expected.get(peer)?.x25519 ?? null;
+    if (!x) throw new Error(`cell ${peer.slice(0, 8)} is not a peer (no key to seal to)`);
+    const { ephPublic, keys } = openCall(x);
+    const callId = conn.newCallId();
+    const frames = sealMessage(this.opts.suite, keys.request, KIND_REQUEST, callId, encodeRequest(req), ephPublic);
+    conn.callsOut++;
+    return new Promise<PeerResponse>((resolve, reject) => {
+      const left = Math.max(1000, timeoutMs - (Date.now() - t0));
+      const timer = setTimeout(() => {
+        conn.out.delete(callId);
+        reject(new Error(`no answer through the relay in ${Math.round(timeoutMs / 1000)} s`));
+      }, left);
+      conn.out.set(callId, { peer, keys, parts: null, resolve, reject, timer });
+      conn.send(peer, frames).catch((e) => {
+        clearTimeout(timer);
+        conn.out.delete(callId);
+        reject(e as Error);
+      });
+    });
+  }
+
+  /** A frame from the relay: a part of a call to answer, or of an answer we wait for. */
+  onFrame(conn: Connection, data: Uint8Array): void {
+    const f = unframe(data);
+    if (!f) return;
+    const from = f.id as CellId;
+    let head: FrameHead;
+    try {
+      head = readHead(f.payload);
+      if (head.kind === KIND_RESPONSE) this.responsePart(conn, from, head, f.payload);
+      else this.requestPart(conn, from, head, f.payload);
+    } catch (e) {
+      this.dropped(conn, from, e instanceof TunnelError ? e.message : errorMessage(e));
+    }
+  }
+
+  private drops = { count: 0, loggedAt: 0 };
+
+  /** Log a dropped frame; a stream of them (a stranger's noise) is logged once per 10 s with a count. */
+  private dropped(conn: Connection, from: CellId, why: string): void {
+    this.drops.count++;
+    const now = Date.now();
+    if (now - this.drops.loggedAt < 10_000) return;
+    log("warn", "relay: frame dropped", { relay: conn.url, from: from.slice(0, 8), why, dropped_since_last_log: this.drops.count });
+    this.drops = { count: 0, loggedAt: now };
+  }
+
+  private responsePart(conn: Connection, from: CellId, head: FrameHead, payload: Uint8Array): void {
+    const call = conn.out.get(head.callId);
+    if (!call || call.peer !== from) throw new TunnelError("an answer to no call of ours");
+    const plain = openFrame(this.opts.suite, call.keys.response, payload, head);
+    call.parts ??= new Reassembly(head.parts);
+    const whole = call.parts.add(head.part, head.parts, plain);
+    if (!whole) return;
+    conn.out.delete(head.callId);
+    clearTimeout(call.timer);
+    try {
+      call.resolve(decodeResponse(whole));
+    } catch (e) {
+      call.reject(e as Error);
+    }
+  }
+
+  private requestPart(conn: Connection, from: CellId, head: FrameHead, payload: Uint8Array): void {
+    const key = `${from}:${head.callId}`;
+    const eph = toHex(head.ephPublic!);
+    let call = conn.incoming.get(key);
+    if (!call) {
+      if (!conn.admitIncoming(from)) throw new TunnelError("too many calls from this cell at once");
+      call = {
+        eph,
+        keys: acceptCall(this.keys.x25519Secret, this.keys.x25519Public, head.ephPublic!),
+        parts: new Reassembly(head.parts),
+        timer: setTimeout(() => conn.dropIncoming(key), INCOMING_TIMEOUT_MS),
+      };
+      conn.trackIncoming(key, call);
+    } else if (call.eph !== eph) throw new TunnelError("a frame of another call under the same number");
+    const plain = openFrame(this.opts.suite, call.keys.request, payload, head);
+    const before = call.parts.bytes;
+    let whole: Uint8Array | null;
+    try {
+      whole = call.parts.add(head.part, head.parts, plain);
+    } catch (e) {
+      conn.dropIncoming(key);
+      throw e;
+    }
+    conn.addIncomingBytes(call.parts.bytes - before);
+    if (!whole) return;
+    const keys = call.keys;
+    conn.dropIncoming(key);
+    conn.callsIn++;
+    void this.answer(conn, from, head.callId, keys, whole).catch((e) =>
+      log("warn", "relay: could not answer a call", { from: from.slice(0, 8), why: errorMessage(e) }),
+    );
+  }
+
+  private async answer(conn: Connection, from: CellId, callId: number, keys: CallKeys, message: Uint8Array): Promise<void> {
+    const req = decodeRequest(message);
+    let res: TunnelResponse;
+    const claimed = req.headers["X-Grove-Cell"] ?? req.headers["x-grove-cell"];
+    if (!req.path.startsWith("/peer/")) {
+      res = jsonAnswer(404, `only the peer API answers through a relay, not ${req.path.split("?")[0]}`);
+    } else if (claimed !== from) {
+      log("warn", "relay: a call signed by another cell than the relay's sender was refused", { from: from.slice(0, 8), path: req.path });
+      res = jsonAnswer(401, "the request is not signed by the cell that sent it through the relay");
+    } else {
+      const headers = new Headers(req.headers);
+      headers.set("content-length", String(req.body?.byteLength ?? 0));
+      const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
+      const r = await this.opts.serve(new Request(`http://relay.invalid${req.path}`, { method: req.method, headers, body: hasBody ? (req.body as Uint8Array<ArrayBuffer>) : null }));
+      const out: Record<string, string> = {};
+      r.headers.forEach((v, k) => void (out[k] = v));
+      res = { status: r.status, headers: out, body: new Uint8Array(await r.arrayBuffer()) };
+    }
+    await conn.send(from, sealMessage(this.opts.suite, keys.response, KIND_RESPONSE, callId, encodeResponse(res)));
+  }
+
+  status(): RelayState[] {
+    return [...this.conns.values()].map((c) => ({ url: c.url, state: c.state, configured: c.configured, since: c.since, error: c.error, calls_out: c.callsOut, calls_in: c.callsIn }));
+  }
+
+  stop(): void {
+    clearInterval(this.refreshTimer);
+    for (const c of this.conns.values()) c.stop();
+  }
+}
+
+function jsonAnswer(status: number, error: string): TunnelResponse {
+  return { status, headers: { "content-type": "application/json" }, body: new TextEncoder().encode(JSON.stringify({ error })) };
+}
