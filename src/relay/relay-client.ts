@@ -11,12 +11,12 @@
  */
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { toHex, type CellId } from "../core/types.ts";
+import { fromHex, toHex, type CellId } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import type { CipherSuite } from "../crypto/cipher.ts";
 import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
 import { normalizeRelayUrl } from "../net/route-class.ts";
-import { MAX_ACCEPT, frame, makeLogin, unframe } from "./relay-protocol.ts";
+import { ID_BYTES, MAX_ACCEPT, makeLogin, unframe } from "./relay-protocol.ts";
 import {
   KIND_REQUEST, KIND_RESPONSE, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
   openCall, openFrame, readHead, sealMessage, type CallKeys, type FrameHead, type TunnelResponse,
@@ -231,12 +231,17 @@ class Connection {
     }
   }
 
-  /** Send frames to `peer` in order, waiting while the socket's queue is long. */
-  async send(peer: CellId, payloads: Uint8Array[]): Promise<void> {
-    for (const p of payloads) {
+  /**
+   * Send frames to `peer` in order, waiting while the socket's queue is long. Each frame was
+   * sealed with ID_BYTES spare in front (sealMessage's `prefix`): the recipient's id goes there.
+   */
+  async send(peer: CellId, frames: Uint8Array[]): Promise<void> {
+    const id = fromHex(peer);
+    for (const f of frames) {
       while (this.ws && this.ws.bufferedAmount > HIGH_WATER) await sleep(2);
       if (!this.ws || this.state !== "ready") throw new Error("the relay connection closed");
-      this.ws.send(frame(peer, p));
+      f.set(id, 0);
+      this.ws.send(f);
     }
   }
 
@@ -330,7 +335,7 @@ export class RelayClient implements RelayLink {
     if (!x) throw new Error(`cell ${peer.slice(0, 8)} is not a peer (no key to seal to)`);
     const { ephPublic, keys } = openCall(x);
     const callId = conn.newCallId();
-    const frames = sealMessage(this.opts.suite, keys.request, KIND_REQUEST, callId, encodeRequest(req), ephPublic);
+    const frames = sealMessage(this.opts.suite, keys.request, KIND_REQUEST, callId, encodeRequest(req), ephPublic, ID_BYTES);
     conn.callsOut++;
     return new Promise<PeerResponse>((resolve, reject) => {
       const left = Math.max(1000, timeoutMs - (Date.now() - t0));
@@ -440,7 +445,7 @@ export class RelayClient implements RelayLink {
       r.headers.forEach((v, k) => void (out[k] = v));
       res = { status: r.status, headers: out, body: new Uint8Array(await r.arrayBuffer()) };
     }
-    await conn.send(from, sealMessage(this.opts.suite, keys.response, KIND_RESPONSE, callId, encodeResponse(res)));
+    await conn.send(from, sealMessage(this.opts.suite, keys.response, KIND_RESPONSE, callId, encodeResponse(res), undefined, ID_BYTES));
   }
 
   status(): RelayState[] {

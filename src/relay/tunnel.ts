@@ -139,9 +139,11 @@ function nonceOf(kind: number, part: number): Uint8Array {
 
 /**
  * Seal `message` into frame payloads for call `callId`: `kind` with its key (`ephPublic` is put
- * in every request frame, so the callee can open them in any order).
+ * in every request frame, so the callee can open them in any order). Each frame starts with
+ * `prefix` spare bytes (left zero), so a sender can write the relay's addressing there instead of
+ * copying the frame again.
  */
-export function sealMessage(suite: CipherSuite, key: Uint8Array, kind: number, callId: number, message: Uint8Array, ephPublic?: Uint8Array): Uint8Array[] {
+export function sealMessage(suite: CipherSuite, key: Uint8Array, kind: number, callId: number, message: Uint8Array, ephPublic?: Uint8Array, prefix = 0): Uint8Array[] {
   if (message.byteLength > MAX_MESSAGE_BYTES) throw new TunnelError(`a message through the relay is at most ${MAX_MESSAGE_BYTES} bytes`);
   const parts = Math.max(1, Math.ceil(message.byteLength / PART_BYTES));
   const extra = kind === KIND_REQUEST ? EPH_BYTES : 0;
@@ -149,8 +151,9 @@ export function sealMessage(suite: CipherSuite, key: Uint8Array, kind: number, c
   const out: Uint8Array[] = [];
   for (let i = 0; i < parts; i++) {
     const plain = message.subarray(i * PART_BYTES, Math.min(message.byteLength, (i + 1) * PART_BYTES));
-    const frame = new Uint8Array(HEAD_BYTES + extra + plain.byteLength + TAG_BYTES);
-    const v = new DataView(frame.buffer);
+    const whole = new Uint8Array(prefix + HEAD_BYTES + extra + plain.byteLength + TAG_BYTES);
+    const frame = whole.subarray(prefix);
+    const v = new DataView(whole.buffer, prefix);
     frame[0] = TUNNEL_VERSION;
     frame[1] = kind;
     v.setUint32(2, callId);
@@ -159,7 +162,7 @@ export function sealMessage(suite: CipherSuite, key: Uint8Array, kind: number, c
     if (extra) frame.set(ephPublic!, HEAD_BYTES);
     const aad = frame.subarray(0, HEAD_BYTES + extra);
     suite.seal(key, nonceOf(kind, i), plain, aad, frame.subarray(HEAD_BYTES + extra));
-    out.push(frame);
+    out.push(whole);
   }
   return out;
 }

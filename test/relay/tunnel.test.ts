@@ -53,6 +53,14 @@ describe.each(suites.map((s) => [s.name, s] as const))("tunnel (%s crypto)", (_n
     expect(r).toEqual({ status: 200, headers: { a: "b" }, body: new Uint8Array([1, 2]) });
   });
 
+  test("frames sealed with spare room in front open the same once the room is skipped", () => {
+    const { ephPublic, keys } = openCall(callee.pub);
+    const msg = encodeRequest({ method: "GET", path: "/peer/card", headers: {}, body: null });
+    const frames = sealMessage(suite, keys.request, KIND_REQUEST, 9, msg, ephPublic, 32);
+    expect(frames[0]!.subarray(0, 32).every((b) => b === 0)).toBe(true);
+    expect(decodeRequest(receive(suite, frames.map((f) => f.subarray(32)))).path).toBe("/peer/card");
+  });
+
   test("the plaintext is nowhere in the frames", () => {
     const marker = "the-secret-path-and-header-7f3a9";
     const { ephPublic, keys } = openCall(callee.pub);
