@@ -19,13 +19,18 @@ import { peers } from "./cli/peers.ts";
 import { nearby } from "./cli/nearby.ts";
 import { sync } from "./cli/sync.ts";
 import { placement } from "./cli/placement.ts";
+import { bounty } from "./cli/bounty.ts";
 import { recover } from "./cli/recover.ts";
 import { share, shares } from "./cli/share.ts";
 import { feed } from "./cli/feed.ts";
 import { msg, msgs } from "./cli/msg.ts";
 import { relay } from "./cli/relay.ts";
+import { service } from "./cli/service.ts";
+import { history, restore } from "./cli/history.ts";
+import { ask, models } from "./cli/ask.ts";
+import { LLM_HOST_ARG } from "./ai/llm-protocol.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, invite, join, peers, nearby, sync, placement, share, shares, feed, msg, msgs, recover, relay, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, invite, join, peers, nearby, sync, placement, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -53,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`grove ${VERSION} build ${buildHash()} (${buildTarget()})`);
     return 0;
   }
+  // Hidden: this program as the model host child of a running cell (see src/ai/llm-host.ts).
+  if (name === LLM_HOST_ARG) return (await import("./ai/llm-host.ts")).runLlmHost();
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
     console.error(`grove: unknown command '${name}'\n\n${mainUsage()}`);

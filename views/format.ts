@@ -28,3 +28,8 @@ export function formatTime(ms: number | string | null | undefined): string {
 export function fileUrl(path: string, query = ""): string {
   return "/api/files/" + path.split("/").map(encodeURIComponent).join("/") + query;
 }
+
+/** A signed size: "+1.5 GiB", "−4.0 MiB", "0 B". */
+export function signedBytes(n: number): string {
+  return n > 0 ? `+${formatBytes(n)}` : n < 0 ? `−${formatBytes(-n)}` : "0 B";
+}

@@ -12,5 +12,6 @@ export const TABS: Tab[] = [
   { id: "peers", label: "Peers", href: "/peers" },
   { id: "storage", label: "Storage", href: "/storage" },
   { id: "chat", label: "Chat", href: "/chat" },
+  { id: "bounty", label: "Bounty", href: "/bounty" },
   { id: "settings", label: "Settings", href: "/settings" },
 ];

@@ -7,13 +7,7 @@ import type { SyncReport } from "../../src/sync/round.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
 import { timed, type TimedRun } from "./measure.ts";
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (bound, read, released). */
-export function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
+export { freePort } from "../../test/helpers/cell.ts";
 
 /** Environment for CLI calls against `cell` (no progress bars). */
 export function cliEnv(cell: TestCell): Record<string, string | undefined> {

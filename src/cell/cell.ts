@@ -13,8 +13,10 @@ import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
 import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
 import type { Vault } from "../ingest/vault.ts";
+import type { FileWatcher } from "../ingest/file-watcher.ts";
 import { initStateDir, loadKeys, type CellKeys } from "./state-dir.ts";
 import { log } from "../core/log.ts";
+import type { Assistant } from "../ai/assistant.ts";
 
 export interface Cell {
   layout: Layout;
@@ -29,7 +31,11 @@ export interface Cell {
   suite: CipherSuite;
   pool: CryptoPool;
   vault: Vault;
+  /** Keeps GROVE_HOME and `watch_dirs` stored (set by `grove start`; null elsewhere). */
+  watcher: FileWatcher | null;
   startedAt: number;
+  /** Local AI (models, chat); set by `grove start` (createAssistant), absent in one-shot uses. */
+  assistant?: Assistant;
   close(): void;
 }
 
@@ -58,8 +64,10 @@ export function openCell(layout: Layout): OpenedCell {
   const placements = new Placements(db.db);
   const cell: Cell = {
     layout, config, keys, db, store, held, placements, suite, pool, vault,
+    watcher: null,
     startedAt: Date.now(),
     close() {
+      cell.assistant?.close();
       pool.close();
       db.close();
     },

@@ -16,10 +16,13 @@ import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
 import { formatPhrase } from "./recovery-phrase.ts";
 import { RelayClient } from "../relay/relay-client.ts";
+import { FileWatcher, watchRoots } from "../ingest/file-watcher.ts";
+import { createAssistant } from "../ai/assistant.ts";
+import { supervise } from "../cell/supervisor.ts";
 import { setRelayTransport } from "../fleet/peer-client.ts";
 import { fromHex } from "../core/types.ts";
 
-const usage = `Usage: grove start [--port N] [--host H]
+const usage = `Usage: grove start [--port N] [--host H] [--auto-restart]
 
 Run this cell in the foreground: dashboard, local API and peer API on one port.
 On first run it creates GROVE_DIR (default ~/.grove) and prints the recovery phrase once.
@@ -27,6 +30,9 @@ On first run it creates GROVE_DIR (default ~/.grove) and prints the recovery phr
 Options:
   --port N   port to listen on (default: GROVE_PORT, else config.json "port", else 5678)
   --host H   address to listen on (default: config.json "host", else 0.0.0.0)
+  --auto-restart
+             run the cell under a supervisor that starts it again when it dies
+             (backoff 0.5 s doubling to 30 s; gives up after 5 deaths within 10 s of starting)
 
 Environment: GROVE_DIR, GROVE_HOME (default ~/GroveHome), GROVE_PORT.`;
 
@@ -60,7 +66,7 @@ export const start: Command = {
   summary: "run this cell (dashboard + API) in the foreground",
   usage,
   async run(argv) {
-    const { values } = parse(argv, { port: { type: "string" }, host: { type: "string" } }, { min: 0, max: 0, usage });
+    const { values } = parse(argv, { port: { type: "string" }, host: { type: "string" }, "auto-restart": { type: "boolean" } }, { min: 0, max: 0, usage });
     if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     // Validate config before creating or touching anything.
@@ -71,10 +77,12 @@ export const start: Command = {
       if (e instanceof ConfigError) throw new CliError(e.message);
       throw e;
     }
+    if (values["auto-restart"]) return supervise({ args: argv.filter((a) => a !== "--auto-restart") });
     const port = values.port !== undefined ? parsePort(values.port, "--port") : process.env.GROVE_PORT ? parsePort(process.env.GROVE_PORT, "GROVE_PORT") : config.port;
     const host = values.host ?? config.host;
 
     const { cell, newPhrase } = openCell(layout);
+    cell.assistant = createAssistant(cell); // local AI: models in GROVE_DIR/models, answered by a child process
     const listen = { host, port };
     const fleet = new Fleet(cell, listen);
     const app = createApp(cell, fleet);
@@ -129,6 +137,15 @@ export const start: Command = {
     fleet.rounds = sync;
     sync.start(cell.config.sync_interval_s);
     cell.vault.onStored = () => sync.nudge(cell.config.sync_after_change_s);
+    const watcher = (cell.watcher = cell.config.watch_home || cell.config.watch_dirs.length
+      ? new FileWatcher(cell.vault, {
+          roots: watchRoots(layout.home, cell.config.watch_home, cell.config.watch_dirs),
+          debounceMs: cell.config.watch_debounce_ms,
+          maxBytes: cell.config.max_upload_bytes,
+          spoolDir: layout.tmp,
+        })
+      : null);
+    void watcher?.start();
     // After each round: deliver what waited for a peer (grants, revocations, messages).
     sync.onRound = () => {
       void fleet.sharing.retry().catch(() => {});
@@ -140,6 +157,7 @@ export const start: Command = {
       const stop = (sig: string) => {
         log("info", `stopping (${sig})`);
         sync.stop();
+        watcher?.stop();
         relay.stop();
         void fleet.mdns?.stop();
         server.stop(true);

@@ -29,6 +29,7 @@ export const status: Command = {
         `for peers ${formatBytes(s.kept_for_peers_bytes)} kept for other cells`,
         `files in  ${s.home}`,
         `state in  ${s.dir}`,
+        `watching  ${s.watching ? `${s.watching.roots.join(", ")}  (${s.watching.stored} stored, ${s.watching.deleted} deletions${s.watching.last_error ? `; last problem: ${s.watching.last_error}` : ""})` : "off (config watch_home / watch_dirs)"}`,
         ...(s.relays.length ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`) : ["relay     none (config.json \"relays\": cells behind NAT reach this one through a relay)"]),
       ].join("\n"),
     );

@@ -25,6 +25,12 @@ export const ConfigSchema = z.object({
   peer_lost_after_s: seconds.default(86400),
   /** Bytes this cell keeps for other cells at most (their chunks and manifest backups). */
   max_peer_storage_bytes: z.number().int().min(0).default(50 * 1024 ** 3),
+  /** Bounty: how far below zero a peer's balance here (what it keeps for us − what we keep for it) may go before its new chunks are refused (402). */
+  bounty_allowance_bytes: z.number().int().min(0).default(50 * 1024 ** 3),
+  /** Bounty: favorites are never refused for their balance. */
+  bounty_exempt_favorites: z.boolean().default(true),
+  /** Bounty: friends are never refused for their balance. */
+  bounty_exempt_friends: z.boolean().default(true),
   /** Chunks challenged on each peer per sync round (audit; 0 = no audits). */
   audit_sample: z.number().int().min(0).max(64).default(4),
   route_benchmark_interval_s: seconds.default(21600),
@@ -45,6 +51,12 @@ export const ConfigSchema = z.object({
     .max(8)
     .default([]),
   mdns: z.boolean().default(true),
+  /** Store new and changed files in GROVE_HOME as they appear (ingest/file-watcher). */
+  watch_home: z.boolean().default(true),
+  /** More folders to keep stored, each under its own name (absolute paths; not copied into GROVE_HOME). */
+  watch_dirs: z.array(z.string().min(2).max(4096).refine((d) => d.startsWith("/"), "must be an absolute path")).max(32).default([]),
+  /** A watched file is stored once it has not changed for this long (ms). */
+  watch_debounce_ms: z.number().int().min(50).max(600_000).default(1000),
   /** Interfaces (names or addresses) to advertise on; empty = those ciao detects as networks. */
   mdns_interfaces: z.array(z.string().min(1).max(64)).max(32).default([]),
   /** Largest single upload accepted, in bytes. */
@@ -53,6 +65,14 @@ export const ConfigSchema = z.object({
   crypto: z.enum(["auto", "native", "portable"]).default("auto"),
   /** Worker threads sealing and opening chunks; 0 = one per core (at most 4). */
   crypto_workers: z.number().int().min(0).max(64).default(0),
+  /** Threads the model host uses to answer; 0 = one per core. */
+  llm_threads: z.number().int().min(0).max(256).default(0),
+  /** Who may ask this cell's models: friends, or nobody but this cell. */
+  llm_share: z.enum(["friends", "none"]).default("friends"),
+  /** The model host process stops after this long without a question (and starts on the next). */
+  llm_idle_s: seconds.default(600),
+  /** Longest answer, in tokens (a request may ask for less). */
+  llm_max_tokens: z.number().int().min(1).max(32768).default(1024),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -22,6 +22,15 @@ export function isCompiled(): boolean {
   return typeof GROVE_BUILD_HASH === "string";
 }
 
+/**
+ * The command that runs this grove again (a child of the same build): the executable itself when
+ * compiled, else Bun with src/cli.ts. Append the subcommand and its arguments.
+ */
+export function selfCommand(): string[] {
+  if (isCompiled()) return [process.execPath];
+  return [process.execPath, join(import.meta.dir, "..", "cli.ts")];
+}
+
 export function buildTarget(): string {
   return typeof GROVE_BUILD_TARGET === "string" ? GROVE_BUILD_TARGET : `${process.platform}-${process.arch}, from source`;
 }

@@ -37,6 +37,12 @@ export interface IngestOptions {
   onProgress?: (phase: "receive" | "seal", done: number, total: number) => void;
   /** Expected size, when known (for progress only). */
   expectedSize?: number;
+  /**
+   * Spool in this folder (absolute, on the same disk as the store) and do not place the file in
+   * GROVE_HOME: for files that live elsewhere (a watched folder). Default: spool beside the
+   * GROVE_HOME destination and rename into place.
+   */
+  spoolDir?: string;
 }
 
 type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -44,16 +50,19 @@ type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 /** Store the bytes of `body` as the new content of `path`. */
 export async function ingest(vault: Vault, path: HomePath, body: Body, opts: IngestOptions): Promise<IngestResult> {
   const target = homeFile(vault.home, path);
-  await prepareParent(vault.home, path);
-  const temp = join(dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
+  if (!opts.spoolDir) await prepareParent(vault.home, path);
+  const temp = join(opts.spoolDir ?? dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
   try {
     const { size, fileHash } = await spool(vault, body, temp, opts);
-    const synced = fsyncFile(temp); // overlaps with sealing; awaited before the rename
+    const synced = opts.spoolDir ? Promise.resolve() : fsyncFile(temp); // overlaps with sealing; awaited before the rename
     synced.catch(() => {});
     const result = await record(vault, path, temp, size, fileHash, opts);
     await synced;
-    await rename(temp, target);
-    fsyncDir(dirname(target));
+    if (opts.spoolDir) await unlink(temp);
+    else {
+      await rename(temp, target);
+      fsyncDir(dirname(target));
+    }
     if (result.created) vault.onStored?.(path);
     return result;
   } catch (e) {

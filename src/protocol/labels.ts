@@ -10,3 +10,5 @@ export const BACKUP_INFO = "grove/v1/backup";
 export const SHARE_INFO = "grove/v1/share";
 /** A message from one cell to another (POST /peer/msg): HPKE base mode, a fresh ephemeral key per message. */
 export const MSG_INFO = "grove/v1/msg";
+/** A bounty statement (POST /peer/bounty/statement): `${BOUNTY_INFO}` for the request, `${BOUNTY_INFO}/reply` for the answer. */
+export const BOUNTY_INFO = "grove/v1/bounty";

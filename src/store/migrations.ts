@@ -8,9 +8,11 @@ import m005 from "./schema/005_backup_blobs.sql" with { type: "text" };
 import m006 from "./schema/006_grants.sql" with { type: "text" };
 import m007 from "./schema/007_revocation_acks.sql" with { type: "text" };
 import m008 from "./schema/008_messages.sql" with { type: "text" };
+import m009 from "./schema/009_conversations.sql" with { type: "text" };
+import m010 from "./schema/010_bounty.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
 
 /** Bring `db` to the newest schema, one transaction per step. Returns the resulting version. */
 export function migrate(db: Database): number {

@@ -125,6 +125,16 @@ export class PlacementDb {
     })();
   }
 
+  /** A new version of `path` with a manifest already known here (restoring an older version). Returns its number. */
+  reinstate(path: string, manifestHash: ManifestHash): number {
+    return this.db.transaction(() => {
+      if (!this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(manifestHash)) throw new Error(`unknown manifest ${manifestHash}`);
+      const version = this.lastVersion(path) + 1;
+      this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)").run(path, version, manifestHash, Date.now());
+      return version;
+    })();
+  }
+
   /** Record a deletion of `path` (its history stays). Returns the tombstone's version. */
   markDeleted(path: string): number {
     return this.db.transaction(() => {

@@ -9,6 +9,7 @@
  *   6. plan (factor, favorites, score, strict cap, lost peers) -> push, release
  *   7. back up our manifests (sealed to ourselves) where a peer lacks them
  *   8. check for updates (peers running another build; self-update is a later capability)
+ *   9. bounty: accrue the ledger, exchange signed statements with each reached peer (bounty/exchange)
  *
  * Runs in the sync Worker; everything it learns goes to placement.db and the stats files.
  */
@@ -16,7 +17,7 @@ import { existsSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import type { CellId, ChunkHash, ManifestHash } from "../core/types.ts";
+import { fromHex, type CellId, type ChunkHash, type ManifestHash } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import type { Config } from "../config/config.ts";
 import type { Layout } from "../core/layout.ts";
@@ -34,6 +35,8 @@ import { planPlacement, type PlanChunk, type PlanPeer } from "./placement-plan.t
 import { PeerLink } from "./peer-link.ts";
 import { applyIndex, currentIndex, importManifest, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
+import { BountyLedger } from "../bounty/ledger.ts";
+import { exchangeStatement } from "../bounty/exchange.ts";
 
 export interface SyncContext {
   keys: CellKeys;
@@ -73,6 +76,11 @@ export interface SyncReport {
   missing: number;
   /** Peers whose card names another build than ours (self-update lands later). */
   other_builds: number;
+  /** Chunks a peer refused because this cell is over its bounty allowance there (402). */
+  refused_over_allowance: number;
+  /** Bounty statements exchanged this round, and how many of them disagree with ours. */
+  bounty_statements: number;
+  bounty_disagreements: number;
   /** Sync message bodies sent / received (chunks included). */
   bytes_sent: number;
   bytes_received: number;
@@ -116,7 +124,7 @@ export class SyncRound {
       started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
       chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
       audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, recovering: false, under_replicated: 0, missing: 0,
-      other_builds: 0, bytes_sent: 0, bytes_received: 0, errors: [],
+      other_builds: 0, refused_over_allowance: 0, bounty_statements: 0, bounty_disagreements: 0, bytes_sent: 0, bytes_received: 0, errors: [],
     };
     const { ctx, report } = this;
 
@@ -184,6 +192,9 @@ export class SyncRound {
     // 8. Updates: note peers on another build.
     const ours = buildHash();
     for (const p of ctx.peers.list()) if ((JSON.parse(p.card) as Card).build !== ours) report.other_builds++;
+
+    // 9. Bounty.
+    await this.bounty();
 
     for (const l of this.links.values()) {
       report.bytes_sent += l.traffic.sent;
@@ -356,6 +367,11 @@ export class SyncRound {
           if (e instanceof PeerCallError && e.status === 507) {
             full.add(peer);
             log("info", "peer refused a chunk (full): placing on the next peer", { peer: peer.slice(0, 8) });
+          } else if (e instanceof PeerCallError && e.status === 402) {
+            // Over our bounty allowance there: like full, for the rest of the round.
+            if (!full.has(peer)) log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: peer.slice(0, 8) });
+            full.add(peer);
+            this.report.refused_over_allowance++;
           } else this.error(peer, `pushing chunk ${task.hash.slice(0, 12)}`, e);
         }
       }
@@ -387,6 +403,31 @@ export class SyncRound {
       const copies = (local.has(h) ? 1 : 0) + (holders.get(h) ?? []).filter((id) => counted.has(id)).length;
       if (copies === 0) this.report.missing++;
       else if (copies < config.replication_factor) this.report.under_replicated++;
+    }
+  }
+
+  /** Accrue the bounty ledger, then exchange signed statements with every peer reached. */
+  private async bounty(): Promise<void> {
+    const { keys, peers, db } = this.ctx;
+    const ledger = new BountyLedger(db.db);
+    try {
+      ledger.accrue();
+    } catch (e) {
+      this.error(null, "bounty ledger", e);
+      return;
+    }
+    for (const link of this.live()) {
+      const row = peers.get(link.peer);
+      if (!row) continue;
+      try {
+        const c = await exchangeStatement(keys, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${link.peer.slice(0, 8)})` });
+        this.report.bounty_statements++;
+        if (!c.agree) this.report.bounty_disagreements++;
+      } catch (e) {
+        // A peer on a build without bounty answers 404: nothing to compare with.
+        if (e instanceof PeerCallError && e.status === 404) log("info", "bounty: peer does not exchange statements (older build)", { peer: link.peer.slice(0, 8) });
+        else this.error(link.peer, "bounty statement", e);
+      }
     }
   }
 

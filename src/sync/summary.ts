@@ -15,6 +15,8 @@ export function summarize(r: SyncReport): string {
   if (r.restored) lines.push(`restored from the fleet: ${r.restored.manifests} manifests, ${r.restored.versions} versions, ${r.restored.peers} peers`);
   lines.push(r.under_replicated || r.missing ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known` : "every chunk is at its replication factor");
   if (r.other_builds) lines.push(`${r.other_builds} peer(s) run another build`);
+  if (r.refused_over_allowance) lines.push(`refused by peers (this cell is over its bounty allowance there): ${count(r.refused_over_allowance, "chunk")}, tried on the next peer`);
+  if (r.bounty_disagreements) lines.push(`bounty: ${r.bounty_disagreements} of ${r.bounty_statements} peers' statements disagree with ours (grove bounty shows why)`);
   lines.push(`took ${(r.duration_ms / 1000).toFixed(1)} s`);
   for (const e of r.errors) lines.push(`problem: ${e}`);
   return lines.join("\n");

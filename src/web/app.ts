@@ -19,6 +19,8 @@ import { fleetApi } from "./api/fleet.ts";
 import { syncApi } from "./api/sync.ts";
 import { shareApi } from "./api/share.ts";
 import { messagesApi } from "./api/messages.ts";
+import { bountyApi } from "./api/bounty.ts";
+import { chatApi } from "./api/chat.ts";
 import { peerApi } from "./peer-api.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
@@ -47,6 +49,8 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   api.route("/", syncApi(fleet));
   api.route("/", shareApi(fleet));
   api.route("/", messagesApi(fleet));
+  api.route("/", bountyApi(fleet));
+  api.route("/", chatApi);
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

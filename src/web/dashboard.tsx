@@ -4,7 +4,7 @@
  * logout, the Files tab (browse, upload, download, delete, details; share files with friends
  * from a file's page or the Share dialog for the files checked in the list), the
  * Feed (files friends shared with us: download, preview; what we shared: revoke), Peers, Storage
- * (placement and "Sync now"), Chat (web/chat-pages) and Settings.
+ * (placement and "Sync now"), Chat (web/chat-pages), Bounty (web/bounty-pages) and Settings.
  *
  * Forms before login use a double-submit CSRF cookie; after login every state change carries
  * the session's CSRF token (hidden field or htmx header), checked by web/auth.
@@ -37,6 +37,7 @@ import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts
 import { sameSecret, sentCsrf } from "./auth.ts";
 import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
 import { chatPages } from "./chat-pages.tsx";
+import { bountyPages } from "./bounty-pages.tsx";
 
 const FORM_CSRF_COOKIE = "grove_form_csrf";
 
@@ -496,6 +497,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
   });
 
   app.route("/chat", chatPages(fleet, { info, requireCsrf }));
+  app.route("/bounty", bountyPages(fleet, { info }));
 
   app.get("/settings", (c) => {
     const cell = c.var.cell;

@@ -17,6 +17,8 @@ import { MAX_BACKUP_BYTES } from "../sync/wire.ts";
 import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
 import { peerShareApi } from "./peer-share-api.ts";
 import { peerMessageApi } from "./peer-message-api.ts";
+import { peerBountyApi } from "./peer-bounty-api.ts";
+import { BountyGate } from "../bounty/allowance.ts";
 
 /** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
 export const MAX_PEER_BODY = 1024 * 1024;
@@ -135,7 +137,8 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
   });
   app.route("/share", peerShareApi(fleet));
   app.route("/msg", peerMessageApi(fleet));
-  app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store }));
+  app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store, bounty: new BountyGate(fleet.cell.db.db, fleet.peers, fleet.cell.config) }));
+  app.route("/bounty", peerBountyApi(fleet));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

@@ -1,7 +1,8 @@
 /**
  * @module web/peer-sync-api — /peer/sync/*: the holder's side of replication. A peer (already
  * authenticated by its request signature in web/peer-api) compares inventories, pushes and
- * fetches its own chunks, answers audits, releases copies and keeps its manifest backups here.
+ * fetches its own chunks (new ones within its bounty allowance, bounty/allowance), answers
+ * audits, releases copies and keeps its manifest backups here.
  * A peer only ever sees and touches what is kept for it (owner = the signer).
  */
 import { Hono } from "hono";
@@ -14,6 +15,7 @@ import type { CellKeys } from "../cell/state-dir.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
 import type { HeldStore } from "../store/held-store.ts";
+import type { BountyGate } from "../bounty/allowance.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { digestSet, inBuckets } from "../sync/set-digest.ts";
@@ -28,6 +30,8 @@ export interface SyncHost {
   peers: PeerStore;
   held: HeldStore;
   store: ChunkStore;
+  /** The bounty allowance on new chunks (none: every chunk is taken while there is room). */
+  bounty?: BountyGate;
 }
 
 const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -111,8 +115,14 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     const body = c.var.peerBody;
     if (body.byteLength < TAG_SIZE) throw badRequest(`a sealed chunk has at least ${TAG_SIZE} bytes`);
     if (c.var.peerBodyHash !== hash) throw badRequest("chunk bytes do not match its name (truncated or altered)");
-    const stored = await held.putChunk(c.var.peer, hash as ChunkHash, body);
-    return c.json({ stored });
+    // A new chunk must fit the owner's bounty allowance (402 otherwise: it places it elsewhere).
+    const done = held.has(c.var.peer, hash as ChunkHash) ? null : (host.bounty?.admit(c.var.peer, body.byteLength) ?? null);
+    try {
+      const stored = await held.putChunk(c.var.peer, hash as ChunkHash, body);
+      return c.json({ stored });
+    } finally {
+      done?.();
+    }
   });
 
   // The owner fetching its own chunk back (a recovered or damaged cell).

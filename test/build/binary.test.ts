@@ -5,12 +5,12 @@
  * crypto Workers, and the native (embedded libsodium) suite.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { sourceHash } from "../../src/core/source-hash.ts";
-import { BUN, ROOT, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { freePort, BUN, ROOT, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const HOST = `${process.platform}-${process.arch}`;
 
@@ -135,4 +135,31 @@ describe("compiled grove executable", () => {
     },
     { timeout: 60_000 },
   );
+
+  test(
+    "supervised (--auto-restart), a cell killed with -9 is back on its port within seconds",
+    async () => {
+      const port = freePort();
+      const sup = await startCell({ root: mkdtempSync(join(tmpdir(), "grove-binary-sup-")), cmd: [bin], listen: { host: "127.0.0.1", port }, args: ["--auto-restart"], config: { mdns: false, sync_interval_s: 3600 }, env: { GROVE_RESTART_BACKOFF_MS: "200" } });
+      try {
+        const pid = () => (JSON.parse(readFileSync(join(sup.dir, "cell.json"), "utf8")) as { pid: number }).pid;
+        const first = pid();
+        expect(first).not.toBe(sup.proc.pid);
+        const t0 = Date.now();
+        process.kill(first, "SIGKILL");
+        let back = false;
+        while (!back && Date.now() - t0 < 15_000) {
+          await Bun.sleep(50);
+          back = pid() !== first && (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${sup.token}` } }).then((r) => r.ok, () => false));
+        }
+        console.log(`compiled supervised cell back after ${Date.now() - t0} ms`);
+        expect(back).toBe(true);
+        expect(Date.now() - t0).toBeLessThan(5000);
+      } finally {
+        await destroyCell(sup);
+      }
+    },
+    { timeout: 60_000 },
+  );
 });
+

@@ -56,6 +56,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Where to listen (default: a free port on 127.0.0.1). */
   listen?: { host: string; port: number };
+  /** More arguments for `grove start` (e.g. --auto-restart). */
+  args?: string[];
 }
 
 /** Start a cell and wait until its API answers. */
@@ -76,7 +78,7 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   const cmd = opts.cmd ?? FROM_SOURCE;
   let out = "";
   const listen = opts.listen ?? { host: "127.0.0.1", port: 0 };
-  const proc = Bun.spawn([...cmd, "start", "--port", String(listen.port), "--host", listen.host], {
+  const proc = Bun.spawn([...cmd, "start", "--port", String(listen.port), "--host", listen.host, ...(opts.args ?? [])], {
     env: { ...process.env, ...env },
     cwd: root,
     stdout: "pipe",
@@ -144,4 +146,12 @@ export async function cliJson<T>(cell: TestCell, args: string[]): Promise<T> {
   const r = await cell.cli([...args, "--json"]);
   if (r.code !== 0) throw new Error(`grove ${args.join(" ")}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a cell that must keep its port). */
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { freePort, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
 import { startRelay } from "../helpers/relay.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { CountingProxy } from "../../bench/lib/tcp-proxy.ts";
@@ -19,12 +19,6 @@ let bPort = 0;
 let idB = "";
 const root = tempRoot("grove-fallback-");
 
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const p = s.port!;
-  s.stop(true);
-  return p;
-}
 
 type PeerView = { id: string; best_route: string | null; routes: { url: string; kind: string; reachable: boolean }[] };
 const probeFromA = async (): Promise<PeerView> => JSON.parse((await a.cli(["peers", "--probe", "--json"])).stdout)[0];

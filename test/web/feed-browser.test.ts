@@ -120,7 +120,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     await setup(pb);
 
     // The Feed tab sits between Files and Peers; empty on both sides, B's says how to share with it.
-    expect(await pb.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Chat", "Settings"]);
+    expect(await pb.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Chat", "Bounty", "Settings"]);
     await pb.click("nav.tabs >> text=Feed");
     await pb.waitForURL("**/feed");
     expect(await pb.locator("nav.tabs a.active").textContent()).toBe("Feed");

@@ -41,7 +41,7 @@ test.skipIf(!HAVE_CHROMIUM)("Storage tab: empty states, a file at risk, Sync now
   await firstRunSetup(page, PASSWORD);
 
   // The tab sits between Peers and Settings.
-  expect(await page.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Chat", "Settings"]);
+  expect(await page.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Chat", "Bounty", "Settings"]);
   await page.click("nav.tabs >> text=Storage");
   await page.waitForURL("**/storage");
   expect(await page.locator("nav.tabs a.active").textContent()).toBe("Storage");

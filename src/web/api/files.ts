@@ -1,6 +1,6 @@
 /**
  * @module web/api/files — /api/files: list, upload (raw streamed body), download (Range),
- * metadata and versions, verification, delete-to-history.
+ * metadata and versions, verification, delete-to-history, restoring an older version.
  */
 import { Hono, type Context } from "hono";
 import { badRequest, GroveError, notFound, tooLarge } from "../../core/errors.ts";
@@ -8,6 +8,7 @@ import { log } from "../../core/log.ts";
 import { ingest } from "../../ingest/ingest.ts";
 import { safeDir, safePath, type HomePath } from "../../ingest/home-path.ts";
 import { removeFile } from "../../ingest/remove.ts";
+import { restoreVersion } from "../../ingest/restore-version.ts";
 import { restoreResponseBody, verifyFile, type ByteRange } from "../../ingest/restore.ts";
 import { readManifest, type Manifest } from "../../store/manifest.ts";
 import type { ManifestHash } from "../../core/types.ts";
@@ -135,6 +136,17 @@ filesApi.on(["GET", "HEAD"], "/*", async (c) => {
   if (c.req.method === "HEAD") return c.body(null, status, headers);
   const stream = await restoreResponseBody(cell.vault, manifest, useRange ?? undefined);
   return c.body(stream, status, headers);
+});
+
+// POST /api/files/<path>?restore=N: version N becomes current again (a new version).
+filesApi.post("/*", async (c) => {
+  const raw = c.req.query("restore");
+  if (raw === undefined) throw badRequest("POST /api/files/<path> takes ?restore=VERSION");
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest("restore must be a version number (see ?meta)");
+  const cell = c.var.cell;
+  const r = await restoreVersion(cell.vault, pathFromRequest(c), Number(raw));
+  log("info", r.changed ? "restored an older version" : "restore: already current", { path: r.path, from: r.restored_from, version: r.version });
+  return c.json({ ...r, versions: cell.db.versions(r.path) }, r.changed ? 201 : 200);
 });
 
 filesApi.delete("/*", async (c) => {

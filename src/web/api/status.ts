@@ -5,6 +5,7 @@ import type { Cell } from "../../cell/cell.ts";
 import type { WebEnv } from "../context.ts";
 import type { Fleet } from "../../fleet/fleet.ts";
 import type { RelayState } from "../../relay/relay-client.ts";
+import type { WatcherStatus } from "../../ingest/file-watcher.ts";
 
 export interface CellStatus {
   id: string;
@@ -24,6 +25,8 @@ export interface CellStatus {
   kept_for_peers_bytes: number;
   /** This cell's relay connections (config `relays`, and relays opened to reach a peer). */
   relays: RelayState[];
+  /** The file watcher (GROVE_HOME and `watch_dirs`), or null when it is off. */
+  watching: WatcherStatus | null;
 }
 
 export function cellStatus(cell: Cell, relays: RelayState[] = []): CellStatus {
@@ -41,6 +44,7 @@ export function cellStatus(cell: Cell, relays: RelayState[] = []): CellStatus {
     replication_factor: cell.config.replication_factor,
     kept_for_peers_bytes: cell.held.totalBytes(),
     relays,
+    watching: cell.watcher?.status() ?? null,
   };
 }
 

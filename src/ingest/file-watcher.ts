@@ -1,0 +1,191 @@
+/**
+ * @module ingest/file-watcher — keeps GROVE_HOME and the folders in config `watch_dirs` stored:
+ * a new or changed file becomes a new version, a deleted one a deletion (its content stays in
+ * history). Files in GROVE_HOME keep their paths; a watched folder's files are stored under its
+ * name (`watch_dirs: ["/home/me/Documents"]` -> `Documents/…`) and are not copied into GROVE_HOME.
+ *
+ * A file is stored once it has stopped changing: each event (re)arms a timer of
+ * `watch_debounce_ms`; when it fires, the file's size and mtime must match what the previous
+ * look saw, else it waits another round (a large copy in progress). A file whose size matches
+ * the current version and that has not been modified since it was recorded is skipped without
+ * being read, which is also how the cell's own writes into GROVE_HOME are recognised. The watcher
+ * spools into GROVE_DIR/tmp and never writes over the user's file. On start it walks every root
+ * and stores what changed while the cell was down; it does not turn files missing at start into
+ * deletions (a recovered cell, or an unmounted disk, would lose its whole tree that way): only a
+ * deletion seen while running is recorded. Stores run one at a time.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
+import { basename, join, relative, sep } from "node:path";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { ingest } from "./ingest.ts";
+import { readPieces } from "./local-files.ts";
+import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
+import type { Vault } from "./vault.ts";
+
+export interface WatchRoot {
+  /** Absolute folder to watch. */
+  dir: string;
+  /** Stored path prefix ("" for GROVE_HOME). */
+  prefix: string;
+}
+
+export interface WatcherOptions {
+  roots: WatchRoot[];
+  debounceMs: number;
+  maxBytes: number;
+  /** GROVE_DIR/tmp: where files are spooled while they are stored. */
+  spoolDir: string;
+}
+
+export interface WatcherStatus {
+  roots: string[];
+  pending: number;
+  stored: number;
+  deleted: number;
+  last_error: string | null;
+}
+
+/** The roots for a cell: GROVE_HOME (unless `watchHome` is off) and each of `watchDirs`. */
+export function watchRoots(home: string, watchHome: boolean, watchDirs: readonly string[]): WatchRoot[] {
+  const roots = watchHome ? [{ dir: home, prefix: "" }] : [];
+  for (const d of watchDirs) roots.push({ dir: d, prefix: basename(d) });
+  return roots;
+}
+
+type Seen = { size: number; mtimeMs: number };
+
+export class FileWatcher {
+  private watchers: FSWatcher[] = [];
+  private timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private seen = new Map<string, Seen>();
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private counts = { stored: 0, deleted: 0 };
+  private lastError: string | null = null;
+  /** Called after each store or deletion the watcher made (tests, the sync nudge is vault.onStored). */
+  onChange: ((path: string, what: "stored" | "deleted") => void) | null = null;
+
+  constructor(
+    private vault: Vault,
+    private opts: WatcherOptions,
+  ) {}
+
+  /** Start watching every root, then walk them for what changed while the cell was down. */
+  async start(): Promise<void> {
+    for (const root of this.opts.roots) {
+      try {
+        const w = watch(root.dir, { recursive: true }, (_event, name) => {
+          if (name) this.schedule(root, join(root.dir, name.toString()));
+        });
+        w.on("error", (e) => this.fail(`watching ${root.dir}: ${errorMessage(e)}`));
+        this.watchers.push(w);
+      } catch (e) {
+        this.fail(`cannot watch ${root.dir}: ${errorMessage(e)}`);
+      }
+    }
+    log("info", "watching for file changes", { roots: this.opts.roots.map((r) => r.dir).join(", "), debounce_ms: this.opts.debounceMs });
+    for (const root of this.opts.roots) await this.walk(root, root.dir);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.watchers) w.close();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  status(): WatcherStatus {
+    return { roots: this.opts.roots.map((r) => r.dir), pending: this.timers.size, stored: this.counts.stored, deleted: this.counts.deleted, last_error: this.lastError };
+  }
+
+  private fail(why: string): void {
+    this.lastError = why;
+    log("warn", `watcher: ${why}`);
+  }
+
+  /** The stored path of `abs` under `root`, or null for files the watcher leaves alone. */
+  private pathOf(root: WatchRoot, abs: string): HomePath | null {
+    const rel = relative(root.dir, abs);
+    if (!rel || rel.startsWith("..")) return null;
+    const segs = rel.split(sep);
+    if (segs.some((s) => s.startsWith(UPLOAD_TEMP_MARK) || s.startsWith(".grove-"))) return null;
+    try {
+      return safePath(root.prefix ? `${root.prefix}/${segs.join("/")}` : segs.join("/"));
+    } catch (e) {
+      this.fail(`skipping ${abs}: ${errorMessage(e)}`);
+      return null;
+    }
+  }
+
+  private schedule(root: WatchRoot, abs: string): void {
+    if (this.stopped) return;
+    const path = this.pathOf(root, abs);
+    if (!path) return;
+    const prev = this.timers.get(abs);
+    if (prev) clearTimeout(prev);
+    this.timers.set(
+      abs,
+      setTimeout(() => {
+        this.timers.delete(abs);
+        this.queue = this.queue.then(() => this.check(root, abs, path)).catch((e) => this.fail(`${path}: ${errorMessage(e)}`));
+      }, this.opts.debounceMs),
+    );
+  }
+
+  /** Walk `dir` (a root, or a folder moved in whole) and look at every file in it. */
+  private async walk(root: WatchRoot, dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      return this.fail(`cannot read ${dir}: ${errorMessage(e)}`);
+    }
+    for (const e of entries) {
+      if (this.stopped) return;
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) await this.walk(root, abs);
+      else if (e.isFile()) {
+        const path = this.pathOf(root, abs);
+        if (!path) continue;
+        const st = await lstat(abs).catch(() => null);
+        if (st && !this.upToDate(path, st.size, st.mtimeMs)) this.schedule(root, abs);
+      }
+    }
+  }
+
+  /** True when the current version of `path` has this size and was recorded after the file's last change. */
+  private upToDate(path: HomePath, size: number, mtimeMs: number): boolean {
+    const cur = this.vault.db.current(path);
+    return cur !== null && cur.size === size && cur.updated_at >= Math.floor(mtimeMs);
+  }
+
+  private async check(root: WatchRoot, abs: string, path: HomePath): Promise<void> {
+    if (this.stopped) return;
+    const st = await lstat(abs).catch(() => null);
+    if (!st) {
+      this.seen.delete(abs);
+      if (!this.vault.db.current(path)) return;
+      this.vault.db.markDeleted(path);
+      this.counts.deleted++;
+      log("info", "watcher: file deleted; its versions stay in history", { path });
+      this.onChange?.(path, "deleted");
+      return;
+    }
+    if (st.isDirectory()) return this.walk(root, abs);
+    if (!st.isFile()) return; // symlinks, sockets, devices: not stored
+    if (this.upToDate(path, st.size, st.mtimeMs)) return;
+    // Stored only once it stops changing: same size and mtime as at the previous look.
+    const now: Seen = { size: st.size, mtimeMs: st.mtimeMs };
+    const before = this.seen.get(abs);
+    this.seen.set(abs, now);
+    if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
+    this.seen.delete(abs);
+    const r = await ingest(this.vault, path, readPieces(abs), { maxBytes: this.opts.maxBytes, spoolDir: this.opts.spoolDir, expectedSize: st.size });
+    if (!r.created) return;
+    this.counts.stored++;
+    log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });
+    this.onChange?.(path, "stored");
+  }
+}
