@@ -27,10 +27,11 @@ import { msg, msgs } from "./cli/msg.ts";
 import { relay } from "./cli/relay.ts";
 import { service } from "./cli/service.ts";
 import { history, restore } from "./cli/history.ts";
+import { fsckCmd } from "./cli/fsck.ts";
 import { ask, models } from "./cli/ask.ts";
 import { LLM_HOST_ARG } from "./ai/llm-protocol.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, invite, join, peers, nearby, sync, placement, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, invite, join, peers, nearby, sync, placement, fsckCmd, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -17,6 +17,7 @@ import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
 import { fleetApi } from "./api/fleet.ts";
 import { syncApi } from "./api/sync.ts";
+import { fsckApi } from "./api/fsck.ts";
 import { shareApi } from "./api/share.ts";
 import { messagesApi } from "./api/messages.ts";
 import { bountyApi } from "./api/bounty.ts";
@@ -47,6 +48,7 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   api.route("/local", localApi);
   api.route("/", fleetApi(fleet));
   api.route("/", syncApi(fleet));
+  api.route("/", fsckApi(fleet));
   api.route("/", shareApi(fleet));
   api.route("/", messagesApi(fleet));
   api.route("/", bountyApi(fleet));

@@ -20,7 +20,7 @@ import { createApp } from "../../src/web/app.ts";
 import { PasswordFile } from "../../src/web/password.ts";
 import { signRequest } from "../../src/protocol/request-auth.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
-import { toHex } from "../../src/core/types.ts";
+import { toHex, type CellId } from "../../src/core/types.ts";
 
 /** Routes anyone may call, and why. Everything else must refuse without a credential. */
 const PUBLIC: Record<string, string> = {
@@ -107,7 +107,7 @@ describe("every cell route refuses a caller without the right credential", () =>
 
   test("a wrong API token, a forged session cookie, or a request signed by an unknown cell: refused too", async () => {
     const stranger = deriveIdentity(new Uint8Array(randomBytes(32)));
-    const strangerId = toHex(stranger.ed25519Public);
+    const strangerId = toHex(stranger.ed25519Public) as CellId;
     const wrong: string[] = [];
     for (const r of routes) {
       if (PUBLIC[`${r.method} ${r.path}`]) continue;

@@ -1,0 +1,24 @@
+/** @module web/api/fsck — POST /api/fsck {repair?}: check (and repair) this cell's data; the report when done (cell/fsck). */
+import { Hono } from "hono";
+import { z } from "zod";
+import { fsck } from "../../cell/fsck.ts";
+import type { Fleet } from "../../fleet/fleet.ts";
+import { jsonBody } from "../json-body.ts";
+import type { WebEnv } from "../context.ts";
+import { slowJson } from "../slow-json.ts";
+
+const Body = z.strictObject({ repair: z.boolean().optional() });
+
+export function fsckApi(fleet: Fleet): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  let running: Promise<unknown> | null = null;
+  // A check reads every chunk: it can outlast the server's idle timeout (web/slow-json).
+  app.post("/fsck", async (c) => {
+    const { repair } = await jsonBody(c, Body);
+    if (running) return c.json({ error: "a check is already running" }, 409);
+    const job = fsck(c.var.cell, { repair: repair === true, fleet });
+    running = job.finally(() => (running = null));
+    return slowJson(c, job, "fsck failed");
+  });
+  return app;
+}
