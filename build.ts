@@ -5,13 +5,26 @@
  *   bun build.ts                         dist/grove (this machine) + dist/grove-<target> for every target
  *   bun build.ts --only host             just dist/grove (what the tests use)
  *   bun build.ts --targets linux-x64,darwin-arm64[,host]
+ *   bun build.ts --sign-key release.key  also sign each executable (or env GROVE_RELEASE_KEY=hex|path)
+ *   bun build.ts --out-dir DIR           write into DIR instead of dist/
  *
  * Every executable is self-contained: the Bun runtime, the bundled code (views and public
  * assets are imported as modules, SQL migrations as text), the crypto and sync Workers and that
  * platform's libsodium addon. It runs from any directory with no node_modules around it.
  *
- * Baked in with `define`: GROVE_BUILD_HASH (sourceHash of the project, see core/source-hash.ts)
- * and GROVE_BUILD_TARGET (e.g. "linux-x64"); `grove --version` prints both.
+ * Baked in with `define`: GROVE_BUILD_HASH (sourceHash of the project, see core/source-hash.ts),
+ * GROVE_BUILD_TARGET (e.g. "linux-x64") and GROVE_BUILD_TIME; `grove --version` prints all three.
+ * The build time comes from the content, never from the clock or file mtimes, so two builds of
+ * the same sources are identical: SOURCE_DATE_EPOCH when set (reproducible-builds convention),
+ * else the time of the last git commit touching the build inputs.
+ *
+ * Signing (self-update, update/release-sig): with a release key, each executable gets
+ * `<executable>.sig.json` beside it (dist/grove-<target>.sig.json, dist/grove.sig.json for the
+ * host build): {v, target, build, build_time, size, sha256, key, signature}. A cell started from
+ * an executable with a valid sig.json beside it offers that executable to its peers.
+ *
+ * For tests only: GROVE_BUILD_SALT changes the build hash of otherwise identical sources, and
+ * GROVE_BUILD_FAULT=crash-on-start bakes in a `grove start` that exits 1 at once (update/lifecycle).
  *
  * Two arrangements matter and are easy to break:
  *  - The Workers (crypto, sync; same arrangement). src/ingest/crypto-pool.ts starts `new URL("./crypto-worker.ts",
@@ -26,13 +39,15 @@
  *    platforms' addons with a stub that throws, so each executable carries only its own (the
  *    addon loader's try/catch then falls back to the portable suite, as it does anywhere else).
  */
-import { mkdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import type { BunPlugin } from "bun";
-import { sourceHash } from "./src/core/source-hash.ts";
+import { BUILD_INPUTS, sourceHash } from "./src/core/source-hash.ts";
+import { fileDigest, loadReleaseKey, releasePublicKey, signRelease } from "./src/update/release-sig.ts";
 
 const ROOT = import.meta.dir;
-const DIST = join(ROOT, "dist");
+let DIST = join(ROOT, "dist");
 const ENTRY = join(ROOT, "src", "cli.ts");
 /** Worker entry points, each stored flat next to the bundle (see "The Workers" above). */
 const WORKERS = [join(ROOT, "src", "ingest", "crypto-worker.ts"), join(ROOT, "src", "sync", "sync-worker.ts")];
@@ -44,15 +59,27 @@ const HOST = `${process.platform}-${process.arch}`;
 function usage(): never {
   console.error(
     [
-      "Usage: bun build.ts [--only host] [--targets LIST]",
+      "Usage: bun build.ts [--only host] [--targets LIST] [--sign-key FILE] [--out-dir DIR]",
       `  LIST: comma-separated, from host,${TARGETS.join(",")} (default: all of them)`,
+      "  --sign-key FILE  sign each executable with this release key (grove release keygen);",
+      "                   or GROVE_RELEASE_KEY=<64 hex>|<path>",
+      "  --out-dir DIR    where to write the executables (default: dist/)",
+      "Environment: SOURCE_DATE_EPOCH (the build time, unix seconds; default: the last git commit)",
     ].join("\n"),
   );
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): string[] {
+interface BuildArgs {
+  names: string[];
+  signKey?: string;
+  outDir?: string;
+}
+
+function parseArgs(argv: string[]): BuildArgs {
   let wanted: string[] | undefined;
+  let signKey: string | undefined;
+  let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -60,6 +87,11 @@ function parseArgs(argv: string[]): string[] {
       const v = inline ?? argv[++i];
       if (!v) usage();
       wanted = v.split(",").map((s) => s.trim()).filter(Boolean);
+    } else if (flag === "--sign-key" || flag === "--out-dir") {
+      const v = inline ?? argv[++i];
+      if (!v) usage();
+      if (flag === "--sign-key") signKey = v;
+      else outDir = v;
     } else if (flag === "--help" || flag === "-h") {
       usage();
     } else {
@@ -74,7 +106,39 @@ function parseArgs(argv: string[]): string[] {
       usage();
     }
   }
-  return [...new Set(wanted)];
+  return { names: [...new Set(wanted)], signKey, outDir };
+}
+
+/**
+ * The build hash: the sources' hash, or (GROVE_BUILD_SALT, tests only) that hash salted so two
+ * builds of the same sources differ.
+ */
+export function buildHashOf(root: string, env: Record<string, string | undefined> = process.env): string {
+  const hash = sourceHash(root);
+  return env.GROVE_BUILD_SALT ? createHash("sha256").update(`${hash}\0${env.GROVE_BUILD_SALT}`).digest("hex") : hash;
+}
+
+/**
+ * The build time, from the content: SOURCE_DATE_EPOCH (unix seconds) when set, else the time of
+ * the last git commit touching the build inputs, else the epoch (with a warning).
+ */
+export function buildTimeOf(root: string, env: Record<string, string | undefined> = process.env): { time: string; from: string } {
+  const iso = (s: number) => new Date(s * 1000).toISOString().replace(".000Z", "Z");
+  const sde = env.SOURCE_DATE_EPOCH;
+  if (sde !== undefined && sde !== "") {
+    if (!/^\d{1,12}$/.test(sde)) throw new Error(`SOURCE_DATE_EPOCH must be unix seconds, got '${sde}'`);
+    return { time: iso(Number(sde)), from: "SOURCE_DATE_EPOCH" };
+  }
+  try {
+    const git = (args: string[]) => Bun.spawnSync(["git", ...args], { cwd: root, stdout: "pipe", stderr: "ignore" });
+    const log = git(["log", "-1", "--format=%ct", "--", ...BUILD_INPUTS]);
+    const out = log.stdout.toString().trim();
+    if (log.exitCode === 0 && /^\d+$/.test(out)) {
+      const dirty = git(["status", "--porcelain", "--", ...BUILD_INPUTS]).stdout.toString().trim() !== "";
+      return { time: iso(Number(out)), from: dirty ? "the last git commit (the sources have uncommitted changes: set SOURCE_DATE_EPOCH to order such builds)" : "the last git commit" };
+    }
+  } catch {}
+  return { time: iso(0), from: "nothing (no git history; set SOURCE_DATE_EPOCH)" };
 }
 
 /** Keep only `platform`'s libsodium addon; the others become a module that throws when required. */
@@ -102,7 +166,7 @@ interface Built {
   seconds: number;
 }
 
-async function buildOne(name: string, hash: string): Promise<Built> {
+async function buildOne(name: string, hash: string, time: string): Promise<Built> {
   const target = name === "host" ? HOST : name;
   const file = join(DIST, name === "host" ? "grove" : `grove-${name}`);
   const t0 = performance.now();
@@ -122,6 +186,8 @@ async function buildOne(name: string, hash: string): Promise<Built> {
     define: {
       GROVE_BUILD_HASH: JSON.stringify(hash),
       GROVE_BUILD_TARGET: JSON.stringify(target),
+      GROVE_BUILD_TIME: JSON.stringify(time),
+      ...(process.env.GROVE_BUILD_FAULT ? { GROVE_BUILD_FAULT: JSON.stringify(process.env.GROVE_BUILD_FAULT) } : {}),
     },
     minify: { whitespace: true, syntax: true, identifiers: true, keepNames: true },
     sourcemap: "linked", // embedded (zstd) in the executable
@@ -139,6 +205,14 @@ async function buildOne(name: string, hash: string): Promise<Built> {
   return { name, file, bytes: statSync(file).size, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** Write `<file>.sig.json`: the executable's facts signed with the release key. */
+async function signOne(file: string, target: string, hash: string, time: string, key: Uint8Array): Promise<string> {
+  const sig = signRelease(key, { target, build: hash, build_time: time, ...(await fileDigest(file)) });
+  const out = `${file}.sig.json`;
+  writeFileSync(out, JSON.stringify(sig, null, 2) + "\n");
+  return out;
+}
+
 /** Run the host executable once: it must start and report the hash it was given. */
 async function smokeTest(file: string, hash: string): Promise<void> {
   const p = Bun.spawnSync([file, "--version"], { cwd: DIST, env: { ...process.env } });
@@ -150,17 +224,29 @@ async function smokeTest(file: string, hash: string): Promise<void> {
 }
 
 if (import.meta.main) {
-  const names = parseArgs(process.argv.slice(2));
-  const hash = sourceHash(ROOT);
+  const { names, signKey, outDir } = parseArgs(process.argv.slice(2));
+  if (outDir) DIST = resolve(outDir);
+  const hash = buildHashOf(ROOT);
+  const { time, from } = buildTimeOf(ROOT);
+  const keySpec = signKey ?? process.env.GROVE_RELEASE_KEY;
+  let key: Uint8Array | undefined;
+  try {
+    key = keySpec ? loadReleaseKey(keySpec) : undefined;
+  } catch (e) {
+    console.error(`build.ts: ${(e as Error).message}`);
+    process.exit(2);
+  }
   mkdirSync(DIST, { recursive: true });
-  console.log(`grove build ${hash.slice(0, 16)}… → ${names.join(", ")}`);
+  console.log(`grove build ${hash.slice(0, 16)}… built ${time} (from ${from}) → ${names.join(", ")}`);
+  if (key) console.log(`  signing with release key ${releasePublicKey(key).slice(0, 16)}…`);
   const t0 = performance.now();
   let failed = false;
   for (const name of names) {
     try {
-      const b = await buildOne(name, hash);
+      const b = await buildOne(name, hash, time);
       const label = name === "host" ? `host (${HOST})` : name;
       console.log(`  ${label.padEnd(20)} ${(b.bytes / 1e6).toFixed(1).padStart(6)} MB  ${b.seconds.toFixed(1).padStart(5)} s  ${b.file}`);
+      if (key) console.log(`  ${"".padEnd(20)} signed: ${await signOne(b.file, name === "host" ? HOST : name, hash, time, key)}`);
       if (name === "host") await smokeTest(b.file, hash);
     } catch (e) {
       failed = true;

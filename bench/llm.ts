@@ -1,8 +1,9 @@
 /**
  * Bench: local inference through the assistant (src/ai), on the tiny model the test fixture
- * writes (64-dim, 2 blocks, F32; no download). Routed through a peer comes with issue 7's routing.
+ * writes (64-dim, 2 blocks, F32; no download), and the same model asked through a friend's
+ * cell (two real cells on loopback), so the routing overhead is visible.
  *
- *   bun bench/llm.ts [--threads 1] [--tokens 64] [--runs 5]
+ *   bun bench/llm.ts [--threads 1] [--tokens 64] [--runs 5] [--no-peer]
  *
  * The assistant runs in this process as in a cell; the model host is its real child process
  * (node-llama-cpp). Figures:
@@ -12,7 +13,12 @@
  *  - warm: --runs questions to the loaded model, each a new conversation: first-token latency
  *    (host side and as the caller sees it, IPC included) and tokens/s of generation.
  *  - peak RSS (VmHWM) of the host child after all runs.
- * Output: a table, then one JSON object as the last line.
+ *  - routed: two real cells A and B (`grove start`, loopback, friends both ways), the model on B
+ *    only. --runs questions to B's own POST /api/chat ("B local") and the same to A's, which
+ *    routes them to B over the signed, sealed peer channel ("A → B"): first token and tokens/s
+ *    as the HTTP client sees them (tokens/s = pieces after the first over the time after the
+ *    first), so the difference is the routing's cost (sealing, signing, polling for parts).
+ * Output: tables, then one JSON object as the last line.
  */
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
@@ -22,10 +28,11 @@ import { Assistant, type AskEvent } from "../src/ai/assistant.ts";
 import { setQuiet } from "../src/core/log.ts";
 import { migrate } from "../src/store/migrations.ts";
 import { writeTinyModel } from "../test/fixtures/tiny-gguf.ts";
-import { ROOT } from "../test/helpers/cell.ts";
+import { destroyCell, pair, ROOT, startCell, type TestCell } from "../test/helpers/cell.ts";
+import { encodeGguf, tinyModel } from "../test/fixtures/tiny-gguf.ts";
 import { cleanupOnSignal, makeWorkDir, peakRssMiB, round, table } from "./lib/measure.ts";
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { threads: { type: "string" }, tokens: { type: "string" }, runs: { type: "string" }, "work-dir": { type: "string" } }, strict: false });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { threads: { type: "string" }, tokens: { type: "string" }, runs: { type: "string" }, "work-dir": { type: "string" }, "no-peer": { type: "boolean" } }, strict: false });
 const THREADS = Number(values.threads ?? 1);
 const TOKENS = Number(values.tokens ?? 64);
 const RUNS = Number(values.runs ?? 5);
@@ -90,6 +97,72 @@ const peak = pid === null ? null : peakRssMiB(pid);
 removeHandlers();
 await cleanup();
 
+// Routed through a peer: two real cells, the model on B only.
+interface HttpRun {
+  phase: string;
+  first_token_ms: number;
+  tokens_per_s: number;
+  tokens: number;
+  pieces: number;
+  ms: number;
+}
+
+/** POST /api/chat on `cell`, timing the pieces as the client receives them. */
+async function httpRun(phase: string, cell: TestCell, question: string): Promise<HttpRun> {
+  const t0 = performance.now();
+  const res = await cell.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, max_tokens: TOKENS, temperature: 0 }) });
+  if (!res.ok) throw new Error(`${phase}: ${res.status} ${await res.text()}`);
+  let first: number | null = null;
+  let last = 0;
+  let pieces = 0;
+  let tokens = 0;
+  let rest = "";
+  const dec = new TextDecoder();
+  for await (const chunk of res.body! as unknown as AsyncIterable<Uint8Array>) {
+    rest += dec.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      const ev = JSON.parse(rest.slice(0, nl)) as AskEvent | { error: string };
+      rest = rest.slice(nl + 1);
+      if ("error" in ev) throw new Error(`${phase}: ${ev.error}`);
+      if ("token" in ev) {
+        const now = performance.now() - t0;
+        first ??= now;
+        last = now;
+        pieces++;
+      } else tokens = ev.tokens;
+    }
+  }
+  const wall = performance.now() - t0;
+  const gen = last - (first ?? 0);
+  return { phase, first_token_ms: round(first ?? wall, 1), tokens_per_s: gen > 0 ? round(((tokens - 1) * 1000) / gen, 0) : 0, tokens, pieces, ms: round(wall, 1) };
+}
+
+const routed: HttpRun[] = [];
+if (!values["no-peer"]) {
+  const config = { llm_threads: THREADS, llm_max_tokens: TOKENS, ollama_url: "off", sync_interval_s: 3600, mdns: false };
+  let a: TestCell | undefined;
+  let b: TestCell | undefined;
+  try {
+    [a, b] = await Promise.all([startCell({ config: { ...config, name: "bench-a" } }), startCell({ config: { ...config, name: "bench-b" } })]);
+    const [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
+    await pair(b, a);
+    await a.cli(["peers", "friend", idB!]);
+    await b.cli(["peers", "friend", idA!]);
+    const { meta, tensors } = tinyModel();
+    await b.api("/api/models/tiny.gguf", { method: "PUT", body: encodeGguf(meta, tensors) });
+    await httpRun("warm-up", b, "warm up"); // host started, model loaded, speed measured
+    await a.cli(["peers", "--probe"]); // A reads B's card (its model) and measures the route
+    await httpRun("warm-up", a, "warm up");
+    for (let i = 0; i < RUNS; i++) {
+      routed.push(await httpRun(`B local #${i + 1}`, b, `Question number ${i + 1}: what does a cell keep?`));
+      routed.push(await httpRun(`A → B #${i + 1}`, a, `Question number ${i + 1}: what does a cell keep?`));
+    }
+  } finally {
+    await Promise.all([destroyCell(a), destroyCell(b)]);
+  }
+}
+
 const warm = rows.filter((r) => r.phase.startsWith("warm"));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -103,6 +176,14 @@ const summary = {
   warm_host_first_token_ms: median(warm.map((r) => r.first_token_ms ?? 0)),
   tokens_per_s: median(warm.map((r) => r.tokens_per_s)),
   host_peak_rss_mib: peak,
+  ...(routed.length
+    ? {
+        peer_local_first_token_ms: median(routed.filter((r) => r.phase.startsWith("B")).map((r) => r.first_token_ms)),
+        peer_local_tokens_per_s: median(routed.filter((r) => r.phase.startsWith("B")).map((r) => r.tokens_per_s)),
+        routed_first_token_ms: median(routed.filter((r) => r.phase.startsWith("A")).map((r) => r.first_token_ms)),
+        routed_tokens_per_s: median(routed.filter((r) => r.phase.startsWith("A")).map((r) => r.tokens_per_s)),
+      }
+    : {}),
 };
 
 console.log(`local inference, tiny model (64-dim, 2 blocks, F32), threads ${THREADS || "all cores"}, ${TOKENS} tokens per answer`);
@@ -113,4 +194,10 @@ console.log(
   ]),
 );
 console.log(`model host peak RSS: ${peak ?? "-"} MiB`);
-console.log(JSON.stringify({ bench: "llm", threads: THREADS, tokens: TOKENS, runs: RUNS, ...summary, rows }));
+if (routed.length) {
+  console.log(`\nrouted through a peer: two cells on loopback, the model on B; POST /api/chat as the client sees it`);
+  console.log(table([["phase", "first token ms", "tokens/s", "tokens", "pieces", "answer ms"], ...routed.map((r) => [r.phase, r.first_token_ms, r.tokens_per_s, r.tokens, r.pieces, r.ms])]));
+  const s = summary as Record<string, number>;
+  console.log(`median: B local first token ${s.peer_local_first_token_ms} ms, ${s.peer_local_tokens_per_s} tokens/s; A → B first token ${s.routed_first_token_ms} ms, ${s.routed_tokens_per_s} tokens/s`);
+}
+console.log(JSON.stringify({ bench: "llm", threads: THREADS, tokens: TOKENS, runs: RUNS, ...summary, rows, routed }));

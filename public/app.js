@@ -88,7 +88,7 @@
   // Chat: the log stays scrolled to the newest message while the reader is at the bottom (live
   // updates replace its items); Enter sends, Shift+Enter starts a new line.
   var chatAtBottom = true;
-  function chatLog() { return document.getElementById("chat-log"); }
+  function chatLog() { return document.getElementById("chat-log") || document.getElementById("assistant-log"); }
   function chatToBottom() { var l = chatLog(); if (l && chatAtBottom) l.scrollTop = l.scrollHeight; }
   document.addEventListener("scroll", function (ev) {
     var l = chatLog();
@@ -100,8 +100,41 @@
   document.addEventListener("htmx:sseMessage", chatToBottom);
   document.addEventListener("keydown", function (ev) {
     var t = ev.target;
-    if (!t || t.id !== "chat-text" || ev.key !== "Enter" || ev.shiftKey || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing) return;
+    if (!t || (t.id !== "chat-text" && t.id !== "assistant-question") || ev.key !== "Enter" || ev.shiftKey || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing) return;
     ev.preventDefault();
     if (t.value.trim() && t.form) t.form.requestSubmit();
+  });
+  // Assistant: a model upload goes to PUT /api/models/<name> as the raw file (streamed to
+  // disk by the cell), with a progress bar; then the models section is fetched again.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form || form.id !== "model-upload-form") return;
+    var input = document.getElementById("model-file");
+    var file = input && input.files && input.files[0];
+    if (!file) return;
+    ev.preventDefault();
+    var status = document.getElementById("model-upload-status");
+    var bar = document.createElement("progress");
+    bar.max = file.size || 1;
+    bar.value = 0;
+    status.textContent = "";
+    status.append(bar);
+    var xhr = new XMLHttpRequest();
+    xhr.open("PUT", "/api/models/" + encodeURIComponent(file.name));
+    xhr.setRequestHeader("X-CSRF-Token", csrf());
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.upload.onprogress = function (e) { if (e.lengthComputable) bar.value = e.loaded; };
+    xhr.onload = function () {
+      var msg;
+      try { msg = JSON.parse(xhr.responseText); } catch (_) { msg = {}; }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        if (window.htmx) window.htmx.ajax("GET", "/assistant/models", { target: "#assistant-models", swap: "outerHTML" }).then(function () {
+          var s = document.getElementById("model-upload-status");
+          if (s) s.textContent = "Stored " + (msg.name || file.name) + ".";
+        });
+      } else status.textContent = "Not stored: " + (msg.error || xhr.status);
+    };
+    xhr.onerror = function () { status.textContent = "Not stored: connection lost"; };
+    xhr.send(file);
   });
 })();

@@ -3,7 +3,7 @@
  * @module cli — the `grove` entry point: parse argv and dispatch to one command module each.
  * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage error.
  */
-import { VERSION, buildHash, buildTarget } from "./core/build-info.ts";
+import { VERSION, buildHash, buildTarget, buildTime } from "./core/build-info.ts";
 import { errorMessage } from "./core/errors.ts";
 import { CliError, type Command } from "./cli/command.ts";
 import { start } from "./cli/start.ts";
@@ -27,11 +27,15 @@ import { msg, msgs } from "./cli/msg.ts";
 import { relay } from "./cli/relay.ts";
 import { service } from "./cli/service.ts";
 import { history, restore } from "./cli/history.ts";
+import { purge } from "./cli/purge.ts";
+import { trash } from "./cli/trash.ts";
 import { fsckCmd } from "./cli/fsck.ts";
 import { ask, models } from "./cli/ask.ts";
 import { LLM_HOST_ARG } from "./ai/llm-protocol.ts";
+import { release } from "./cli/release.ts";
+import { update } from "./cli/update.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, invite, join, peers, nearby, sync, placement, fsckCmd, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, purge, trash, invite, join, peers, nearby, sync, placement, fsckCmd, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, update, release, recoveryPhraseCmd];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -56,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === "--version" || name === "-v" || name === "version") {
-    console.log(`grove ${VERSION} build ${buildHash()} (${buildTarget()})`);
+    const time = buildTime();
+    console.log(`grove ${VERSION} build ${buildHash()} (${buildTarget()})${time ? ` built ${time}` : ""}`);
     return 0;
   }
   // Hidden: this program as the model host child of a running cell (see src/ai/llm-host.ts).

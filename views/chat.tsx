@@ -53,11 +53,24 @@ export function MessageItems({ messages, peerName }: { messages: MessageView[]; 
   );
 }
 
-/** The items of #chat-peers: every conversation, `selected` marked. */
+/** The first item of #chat-peers: the Assistant (views/assistant). */
+function AssistantItem() {
+  return (
+    <li class="assistant-entry" data-peer="assistant">
+      <a href="/assistant">
+        <span class="conv-name">Assistant</span>
+        <span class="conv-last">Ask a model, here or on a friend's cell</span>
+      </a>
+    </li>
+  );
+}
+
+/** The items of #chat-peers: the Assistant, then every conversation, `selected` marked. */
 export function ConversationItems({ convs, selected }: { convs: Conversation[]; selected: string | null }) {
-  if (!convs.length) return <li class="empty">No peers yet: pair with another cell in the <a href="/peers">Peers</a> tab.</li>;
+  if (!convs.length) return <><AssistantItem /><li class="empty">No peers yet: pair with another cell in the <a href="/peers">Peers</a> tab.</li></>;
   return (
     <>
+      <AssistantItem />
       {convs.map((c) => (
         <li class={c.peer === selected ? "active" : ""} data-peer={c.peer}>
           <a href={chatUrl(c.peer)} {...(c.peer === selected ? { "aria-current": "page" } : {})}>

@@ -1,12 +1,13 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete,
- * details; pick files (checkboxes) and "Share selected…" opens the Share dialog (GET /share).
+ * details (versions: download, restore, purge); pick files (checkboxes) and "Share selected…"
+ * opens the Share dialog (GET /share).
  */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { fileUrl, formatBytes, formatTime } from "./format.ts";
+import { count, fileUrl, formatBytes, formatTime } from "./format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 
 export interface Listing {
@@ -134,10 +135,23 @@ export function FilesPage(p: PageInfo & { l: Listing; notice?: string; share?: b
   );
 }
 
+/** "7 days", "2 hours", "90 s": how long something waits in the trash. */
+function duration(s: number): string {
+  if (s >= 86400 && s % 3600 === 0) return s % 86400 === 0 ? count(s / 86400, "day") : count(s / 3600, "hour");
+  if (s >= 3600 && s % 60 === 0) return s % 3600 === 0 ? count(s / 3600, "hour") : count(s / 60, "minute");
+  return `${s} s`;
+}
+
 export function FileDetailPage(
-  p: PageInfo & { path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[]; share?: Omit<ShareBoxProps, "path" | "csrf"> },
+  p: PageInfo & {
+    path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[]; share?: Omit<ShareBoxProps, "path" | "csrf">;
+    /** config trash_retention_s: how long purged versions can still be brought back. */
+    trashRetentionS?: number;
+  },
 ) {
   const m = p.manifest;
+  const name = p.path.split("/").pop()!;
+  const keep = duration(p.trashRetentionS ?? 7 * 86400);
   return (
     <Layout {...p}>
       <p class="crumbs"><a href="/files">Home</a> / {p.path}</p>
@@ -163,16 +177,44 @@ export function FileDetailPage(
         <table class="versions">
           <thead><tr><th>Version</th><th>When</th><th class="num">Size</th><th></th></tr></thead>
           <tbody>
-            {p.versions.map((v) => (
-              <tr>
+            {p.versions.map((v, i) => (
+              <tr data-version={v.version}>
                 <td>{v.version}</td>
                 <td>{formatTime(v.at)}</td>
                 <td class="num">{v.deleted ? "deleted" : formatBytes(v.size)}</td>
-                <td>{v.deleted ? null : <a href={fileUrl(p.path, `?download&version=${v.version}`)}>Download</a>}</td>
+                <td class="actions">
+                  {v.deleted ? null : <a href={fileUrl(p.path, `?download&version=${v.version}`)}>Download</a>}
+                  {i > 0 && !v.deleted ? (
+                    <button class="small restore" hx-post="/files/restore" hx-vals={JSON.stringify({ path: p.path, version: String(v.version) })}>Restore</button>
+                  ) : null}
+                  {i > 0 ? (
+                    <button
+                      class="small danger purge"
+                      hx-post="/files/purge"
+                      hx-vals={JSON.stringify({ path: p.path, version: String(v.version) })}
+                      hx-confirm={`Purge version ${v.version} of ${name}? It waits in the trash for ${keep}, then it is gone for good.`}
+                    >
+                      Purge
+                    </button>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+        {p.versions.length > 1 || !m ? (
+          <p>
+            <button
+              class="small danger purge-all"
+              hx-post="/files/purge"
+              hx-vals={JSON.stringify({ path: p.path, version: "all" })}
+              hx-confirm={m ? `Purge every older version of ${name}? The current one stays. They wait in the trash for ${keep}, then they are gone for good.` : `Purge every version of ${name}? It disappears from the history; it waits in the trash for ${keep}, then it is gone for good.`}
+            >
+              {m ? "Purge older versions…" : "Purge all versions…"}
+            </button>
+          </p>
+        ) : null}
+        <p class="notice">Restore makes an older version current again (as a new version: nothing is lost). Purged versions wait in the trash for {keep} (<code>grove trash</code>; <code>grove trash restore</code> brings them back), then they and the chunks only they used are deleted here and on peers.</p>
       </section>
       {m && m.chunks.length > 0 ? (
         <section class="card">

@@ -3,6 +3,7 @@
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { TABS } from "./tabs.ts";
+import { UpdateBanner, type UpdateNoticeInfo } from "./update.tsx";
 
 export interface PageInfo {
   title: string;
@@ -12,6 +13,8 @@ export interface PageInfo {
   active?: string;
   /** Load the htmx SSE extension (pages with live updates: `hx-ext="sse"`). */
   sse?: boolean;
+  /** A newer build offered by a peer: shown as a banner with "Update now" (views/update). */
+  update?: UpdateNoticeInfo | null;
 }
 
 export function Layout(props: PageInfo & { children?: Child }) {
@@ -53,7 +56,10 @@ export function Layout(props: PageInfo & { children?: Child }) {
             ))}
           </nav>
         ) : null}
-        <main>{props.children}</main>
+        <main>
+          {props.update ? <UpdateBanner u={props.update} csrf={props.csrf} /> : null}
+          {props.children}
+        </main>
       </body>
     </html>
     </>

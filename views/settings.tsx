@@ -4,6 +4,7 @@ import type { Config } from "../src/config/config.ts";
 import type { CellStatus } from "../src/web/api/status.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes } from "./format.ts";
+import { UpdateSection } from "./update.tsx";
 
 
 export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config }) {
@@ -14,13 +15,14 @@ export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config }
         <h1>This cell</h1>
         <dl class="facts">
           <dt>Cell id</dt><dd><code>{f.id}</code></dd>
-          <dt>Version</dt><dd>{f.version} · build <code>{f.build.slice(0, 12)}</code></dd>
+          <dt>Version</dt><dd>{f.version} · build <code>{f.build.slice(0, 12)}</code>{f.build_time ? ` · built ${f.build_time}` : ""}</dd>
           <dt>Crypto</dt><dd>{f.crypto}</dd>
           <dt>State (GROVE_DIR)</dt><dd><code>{f.dir}</code></dd>
           <dt>Files (GROVE_HOME)</dt><dd><code>{f.home}</code></dd>
           <dt>Stored</dt><dd>{f.files} files · {f.chunks} chunks · {formatBytes(f.stored_bytes)}</dd>
         </dl>
       </section>
+      <UpdateSection u={f.update_available} csrf={p.csrf} />
       <section class="card">
         <h2>Configuration</h2>
         <p>Edit <code>{f.dir}/config.json</code> and restart the cell to change these.</p>

@@ -1,6 +1,7 @@
 /**
  * @module ai/conversations — conversations with the assistant (placement.db `conversations` and
- * `turns`, schema 009). A question and its answer are stored together, in one transaction.
+ * `turns`, schemas 009 and 011). A question and its answer are stored together, in one
+ * transaction, with the cell whose model answered.
  */
 import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
@@ -10,6 +11,8 @@ export interface ConversationRow {
   id: string;
   title: string;
   model: string;
+  /** The cell of the latest answer (null: answered here, before cells were recorded). */
+  cell: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -25,6 +28,8 @@ export interface Turn {
   model: string | null;
   tokens: number | null;
   ms: number | null;
+  /** assistant: the cell whose model answered (null: this cell, before cells were recorded). */
+  cell: string | null;
   at: number;
 }
 
@@ -37,6 +42,8 @@ export interface Exchange {
   ms: number;
   asked_at: number;
   answered_at: number;
+  /** The cell whose model answered. */
+  cell: string;
 }
 
 const TITLE_MAX = 80;
@@ -75,8 +82,8 @@ export class ConversationStore {
 
   /** The turns of a conversation in order; the newest `limit` when given. */
   turns(id: string, limit?: number): Turn[] {
-    if (limit === undefined) return this.db.query("SELECT seq, role, text, model, tokens, ms, at FROM turns WHERE conversation = ? ORDER BY seq").all(id) as Turn[];
-    const rows = this.db.query("SELECT seq, role, text, model, tokens, ms, at FROM turns WHERE conversation = ? ORDER BY seq DESC LIMIT ?").all(id, limit) as Turn[];
+    if (limit === undefined) return this.db.query("SELECT seq, role, text, model, tokens, ms, cell, at FROM turns WHERE conversation = ? ORDER BY seq").all(id) as Turn[];
+    const rows = this.db.query("SELECT seq, role, text, model, tokens, ms, cell, at FROM turns WHERE conversation = ? ORDER BY seq DESC LIMIT ?").all(id, limit) as Turn[];
     return rows.reverse();
   }
 
@@ -85,14 +92,14 @@ export class ConversationStore {
     this.db.transaction(() => {
       const had = this.get(id);
       if (!had) {
-        this.db.query("INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?)").run(id, titleOf(x.question), x.model, x.asked_at, x.answered_at);
+        this.db.query("INSERT INTO conversations (id, title, model, cell, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(id, titleOf(x.question), x.model, x.cell, x.asked_at, x.answered_at);
       } else {
-        this.db.query("UPDATE conversations SET model = ?, updated_at = ? WHERE id = ?").run(x.model, x.answered_at, id);
+        this.db.query("UPDATE conversations SET model = ?, cell = ?, updated_at = ? WHERE id = ?").run(x.model, x.cell, x.answered_at, id);
       }
       const { next } = this.db.query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM turns WHERE conversation = ?").get(id) as { next: number };
-      const ins = this.db.query("INSERT INTO turns (conversation, seq, role, text, model, tokens, ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-      ins.run(id, next, "user", x.question, null, null, null, x.asked_at);
-      ins.run(id, next + 1, "assistant", x.answer, x.model, x.tokens, Math.round(x.ms), x.answered_at);
+      const ins = this.db.query("INSERT INTO turns (conversation, seq, role, text, model, tokens, ms, cell, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      ins.run(id, next, "user", x.question, null, null, null, null, x.asked_at);
+      ins.run(id, next + 1, "assistant", x.answer, x.model, x.tokens, Math.round(x.ms), x.cell, x.answered_at);
     })();
   }
 }

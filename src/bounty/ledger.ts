@@ -30,7 +30,7 @@ export class BountyLedger {
 
   /** Bytes given to and received from `peer` now, from `held` and `placements`. */
   current(peer: CellId): CurrentBytes {
-    const g = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held WHERE owner = ?").get(peer) as { n: number };
+    const g = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held WHERE owner = ? AND trashed_at IS NULL").get(peer) as { n: number };
     const r = this.db
       .query("SELECT COALESCE(SUM(COALESCE(p.size, c.size, 0)), 0) AS n FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash WHERE p.cell_id = ?")
       .get(peer) as { n: number };
@@ -50,7 +50,7 @@ export class BountyLedger {
       for (const [peer] of gone) for (const t of ["bounty_ledger", "bounty_statements", "bounty_history"]) this.db.query(`DELETE FROM ${t} WHERE peer = ?`).run(peer);
       const peers = (this.db.query("SELECT id FROM peers").values() as [string][]).map((r) => r[0]);
       if (!peers.length) return;
-      const given = new Map((this.db.query("SELECT owner, SUM(size) FROM held GROUP BY owner").values() as [string, number][]));
+      const given = new Map((this.db.query("SELECT owner, SUM(size) FROM held WHERE trashed_at IS NULL GROUP BY owner").values() as [string, number][]));
       const received = new Map(
         this.db
           .query("SELECT p.cell_id, SUM(COALESCE(p.size, c.size, 0)) FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash GROUP BY p.cell_id")

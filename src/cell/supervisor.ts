@@ -9,10 +9,21 @@
  * `maxFastCrashes` times in a row is not started again: the supervisor logs why and exits 1
  * (a bad config, a port in use, a broken build — nothing a restart fixes).
  * GROVE_RESTART_BACKOFF_MS overrides the first delay (tests).
+ *
+ * Self-update (update/lifecycle, update/swap): a cell that swapped in a new build exits
+ * UPDATE_RESTART_CODE (75); the supervisor starts the executable again at once (the new file now),
+ * without backoff and without counting a crash. While GROVE_DIR/update.json is "pending" (the new
+ * build has not run its stable time yet), a cell that ends — or cannot even be started — is
+ * rolled back: `<exe>.previous` goes back in place, update.json says "rolled-back" and why, and
+ * the previous build is started at once.
  */
 import type { Subprocess } from "bun";
 import { selfCommand } from "../core/build-info.ts";
+import { errorMessage } from "../core/errors.ts";
+import { resolveLayout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
+import { rollBack } from "../update/swap.ts";
+import { readUpdateRecord, UPDATE_RESTART_CODE } from "../update/update-state.ts";
 
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -26,6 +37,8 @@ export interface SuperviseOptions {
   maxFastCrashes?: number;
   /** The command that runs grove (default: this build). */
   command?: string[];
+  /** GROVE_DIR, where update.json says whether a new build is on trial (default: from the environment). */
+  dir?: string;
 }
 
 function describeEnd(code: number | null, signal: string | number | null): string {
@@ -37,6 +50,8 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
   const maxFast = opts.maxFastCrashes ?? 5;
   const first = Number(process.env.GROVE_RESTART_BACKOFF_MS) > 0 ? Number(process.env.GROVE_RESTART_BACKOFF_MS) : RESTART_FIRST_MS;
   const command = opts.command ?? selfCommand();
+  const dir = opts.dir ?? resolveLayout().dir;
+  const onTrial = () => readUpdateRecord(dir)?.state === "pending";
   let child: Subprocess | null = null;
   let stopping: NodeJS.Signals | null = null;
   let delay = first;
@@ -51,19 +66,36 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
 
   for (;;) {
     const startedAt = Date.now();
-    child = Bun.spawn([...command, "start", ...opts.args], {
-      stdio: ["inherit", "inherit", "inherit"],
-      env: { ...process.env, GROVE_SUPERVISED: String(process.pid) },
-    });
+    try {
+      child = Bun.spawn([...command, "start", ...opts.args], {
+        stdio: ["inherit", "inherit", "inherit"],
+        env: { ...process.env, GROVE_SUPERVISED: String(process.pid) },
+      });
+    } catch (e) {
+      child = null;
+      if (onTrial() && rollBack(dir, `the new build cannot be started: ${errorMessage(e)}`)) continue;
+      log("error", `supervisor: cannot start the cell: ${errorMessage(e)}; giving up`);
+      return 1;
+    }
     log("info", "supervisor: cell started", { pid: child.pid, restarts });
     const code = await child.exited;
     const signal = child.signalCode;
     if (stopping) return 0;
+    if (code === UPDATE_RESTART_CODE) {
+      log("info", "supervisor: the cell swapped in a new build; starting it now");
+      fast = 0;
+      delay = first;
+      continue;
+    }
+    const ran = Date.now() - startedAt;
+    if (onTrial() && rollBack(dir, `the new build ended (${describeEnd(code, signal)}) ${(ran / 1000).toFixed(1)} s after starting`)) {
+      log("warn", "supervisor: starting the previous build again");
+      continue;
+    }
     if (code === 0 || code === 2) {
       log("info", `supervisor: the cell ended (${describeEnd(code, signal)}); not restarting`);
       return code;
     }
-    const ran = Date.now() - startedAt;
     if (ran < stableMs) fast++;
     else {
       fast = 0;

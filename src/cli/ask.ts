@@ -1,33 +1,40 @@
 /**
- * @module cli/ask — `grove ask "question" [--model M] [--conversation ID] [--json]` (the answer
- * streams to stdout as the model makes it) and `grove models [--json]` (the cell's models).
+ * @module cli/ask — `grove ask "question" [--model M] [--peer ID] [--conversation ID] [--json]`
+ * (the answer streams to stdout as the model makes it, here or on a friend's cell) and
+ * `grove models [--json]` (the cell's models, an Ollama's, and those friends offer).
  */
 import { resolveLayout } from "../core/layout.ts";
 import type { AskEvent } from "../ai/assistant.ts";
-import type { ModelEntry } from "../ai/models.ts";
+import type { ListedModel } from "../ai/assistant.ts";
+import type { Offer } from "../ai/remote.ts";
 import { connect, readJson } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 
-const usage = `Usage: grove ask QUESTION… [--model M] [--conversation ID] [--max-tokens N] [--json]
+const usage = `Usage: grove ask QUESTION… [--model M] [--peer ID] [--conversation ID] [--max-tokens N] [--json]
        grove ask - …                     (the question from standard input)
 
-Ask this cell's model. The answer is printed as it is made; then, on stderr, the conversation
-id, the tokens and the time. --conversation ID continues a conversation (the model sees the
+Ask a model. The answer is printed as it is made; then, on stderr, the conversation id, the
+model and the cell that answered, the tokens and the time. Without --peer, this cell's own
+models answer (files, then an Ollama's); when it has none, or --model names one only a friend
+offers, the best friend's cell that has one answers (see \`grove models\`). --conversation ID continues a conversation (the model sees the
 earlier turns); without it a new one begins. --json prints one JSON object per line instead:
 {"token": "…"} for each piece, then {"done": true, "conversation": …, "tokens": …, "ms": …}.
 
 Options:
-  --model M          a model file name from \`grove models\` (.gguf may be left out);
+  --model M          a model from \`grove models\` (.gguf may be left out);
                      default: the conversation's model, else the first one
   --conversation ID  continue this conversation
   --max-tokens N     stop the answer after N tokens
-  --peer ID          ask a friend's cell (not available yet)`;
+  --peer ID          ask this friend's cell (an id or a unique prefix; it answers only
+                     when it made this cell a friend and shares its models)`;
 
 const modelsUsage = `Usage: grove models [--json]
 
 The model files of this cell (GROVE_DIR/models/*.gguf) with what their headers say:
-architecture, parameters, quantization, context length. A file that cannot be read as a
-model is listed with the reason. Add one by copying a .gguf file there, or with
+architecture, parameters, quantization, context length; then an Ollama's models (config
+ollama_url, or one on 127.0.0.1:11434), then the models friends' cells offer. TOK/S is the
+speed last measured on a real answer. A file that cannot be read as a model is listed with
+the reason. --json: {"models": [...], "friends": [...]}. Add one by copying a .gguf file there, or with
 curl -T FILE.gguf -H "Authorization: Bearer $(cat GROVE_DIR/api_token)" URL/api/models/FILE.gguf`;
 
 /** "1.2B", "121.5K": a parameter count the way model names say it. */
@@ -56,12 +63,12 @@ export const ask: Command = {
       { min: 1, max: Infinity, usage },
     );
     if (values.help) return console.log(usage), 0;
-    if (values.peer !== undefined) throw new CliError("--peer: asking a friend's cell is not available yet; ask this cell's own model");
+    if (values.peer !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(values.peer)) throw new CliError(`--peer: not a cell id (4 to 64 hex characters): ${values.peer}`, 2);
     const maxTokens = values["max-tokens"];
     if (maxTokens !== undefined && !/^[1-9]\d{0,5}$/.test(maxTokens)) throw new CliError(`--max-tokens: not a positive number: ${maxTokens}`, 2);
     const question = positionals.length === 1 && positionals[0] === "-" ? await Bun.stdin.text() : positionals.join(" ");
     if (!question.trim()) throw new CliError("the question is empty", 2);
-    const body = { question, model: values.model, conversation: values.conversation, max_tokens: maxTokens === undefined ? undefined : Number(maxTokens) };
+    const body = { question, model: values.model, peer: values.peer, conversation: values.conversation, max_tokens: maxTokens === undefined ? undefined : Number(maxTokens) };
     const res = await connect(resolveLayout()).request("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (!res.ok) await readJson(res);
     let rest = "";
@@ -87,7 +94,8 @@ export const ask: Command = {
     if (!done) throw new CliError("the cell stopped answering before the answer was complete");
     if (!values.json) {
       process.stdout.write("\n");
-      process.stderr.write(`(conversation ${done.conversation}, ${done.model}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`);
+      const where = done.source === "peer" ? ` on ${done.cell_name} (${done.cell.slice(0, 8)})` : "";
+      process.stderr.write(`(conversation ${done.conversation}, ${done.model}${where}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`);
     }
     return 0;
   },
@@ -100,15 +108,24 @@ export const models: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage: modelsUsage });
     if (values.help) return console.log(modelsUsage), 0;
-    const list = await connect(resolveLayout()).json<ModelEntry[]>("/api/models");
-    if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
-    if (!list.length) return process.stderr.write("no models yet: put a .gguf file in GROVE_DIR/models (see `grove models --help`)\n"), 0;
-    const rows = list.map((m) =>
-      m.info
-        ? [m.name, formatBytes(m.size), m.info.architecture ?? "?", formatParameters(m.info.parameters), m.info.quantization ?? "?", m.info.context_length === null ? "?" : String(m.info.context_length)]
-        : [m.name, formatBytes(m.size), `unusable: ${m.error}`, "", "", ""],
-    );
-    console.log(table([["NAME", "SIZE", "ARCH", "PARAMS", "QUANT", "CONTEXT"], ...rows], [1, 3, 5]));
+    const client = connect(resolveLayout());
+    const [list, friends] = await Promise.all([client.json<ListedModel[]>("/api/models"), client.json<Offer[]>("/api/models/friends")]);
+    if (values.json) return console.log(JSON.stringify({ models: list, friends }, null, 2)), 0;
+    const speed = (v: number | null) => (v === null ? "-" : String(v));
+    if (!list.length && !friends.length) return process.stderr.write("no models yet: put a .gguf file in GROVE_DIR/models (see `grove models --help`)\n"), 0;
+    if (list.length) {
+      const rows = list.map((m) =>
+        m.error
+          ? [m.name, formatBytes(m.size), `unusable: ${m.error}`, "", "", "", "", ""]
+          : [m.name, formatBytes(m.size), m.architecture ?? "?", m.parameters === null ? "?" : formatParameters(m.parameters), m.quantization ?? "?", m.info?.context_length == null ? "?" : String(m.info.context_length), m.source, speed(m.tokens_per_s)],
+      );
+      console.log(table([["NAME", "SIZE", "ARCH", "PARAMS", "QUANT", "CONTEXT", "SOURCE", "TOK/S"], ...rows], [1, 3, 5, 7]));
+    }
+    if (friends.length) {
+      if (list.length) console.log("");
+      const rows = friends.map((o) => [o.model.name, `${o.peer_name} (${o.peer.slice(0, 8)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s)]);
+      console.log(table([["FRIEND'S MODEL", "CELL", "SIZE", "PARAMS", "SOURCE", "TOK/S"], ...rows], [2, 3, 5]));
+    }
     return 0;
   },
 };

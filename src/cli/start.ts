@@ -8,6 +8,7 @@ import { log } from "../core/log.ts";
 import { VERSION } from "../core/build-info.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { openCell } from "../cell/cell.ts";
+import { clearLeftovers } from "../cell/leftovers.ts";
 import { createApp } from "../web/app.ts";
 import { Fleet } from "../fleet/fleet.ts";
 import { SyncService } from "../sync/sync-service.ts";
@@ -17,10 +18,13 @@ import { localUrl, type RuntimeInfo } from "./client.ts";
 import { formatPhrase } from "./recovery-phrase.ts";
 import { RelayClient } from "../relay/relay-client.ts";
 import { FileWatcher, watchRoots } from "../ingest/file-watcher.ts";
+import { TrashCollector, collectContextOf } from "../trash/collector.ts";
 import { createAssistant } from "../ai/assistant.ts";
+import { fleetAccess } from "../ai/remote.ts";
 import { supervise } from "../cell/supervisor.ts";
 import { setRelayTransport } from "../fleet/peer-client.ts";
 import { fromHex } from "../core/types.ts";
+import { startUpdates } from "../update/lifecycle.ts";
 
 const usage = `Usage: grove start [--port N] [--host H] [--auto-restart]
 
@@ -82,9 +86,11 @@ export const start: Command = {
     const host = values.host ?? config.host;
 
     const { cell, newPhrase } = openCell(layout);
+    clearLeftovers(layout, cell.db); // temp files of a run that was killed; nothing writes yet
     cell.assistant = createAssistant(cell); // local AI: models in GROVE_DIR/models, answered by a child process
     const listen = { host, port };
     const fleet = new Fleet(cell, listen);
+    cell.assistant.attachFleet(fleetAccess(fleet)); // questions may go to friends' cells
     const app = createApp(cell, fleet);
     let server;
     try {
@@ -146,11 +152,15 @@ export const start: Command = {
         })
       : null);
     void watcher?.start();
+    // The trash collection: retention, purged versions and deleted chunks after trash_retention_s.
+    const trash = new TrashCollector(collectContextOf(cell));
+    trash.start();
     // After each round: deliver what waited for a peer (grants, revocations, messages).
     sync.onRound = () => {
       void fleet.sharing.retry().catch(() => {});
       void fleet.messenger.retry().catch(() => {});
     };
+    const updates = startUpdates(fleet, sync); // self-update: offer our build, notice newer ones, settle a swap
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: server.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {
@@ -158,6 +168,7 @@ export const start: Command = {
         log("info", `stopping (${sig})`);
         sync.stop();
         watcher?.stop();
+        trash.stop();
         relay.stop();
         void fleet.mdns?.stop();
         server.stop(true);
@@ -168,6 +179,6 @@ export const start: Command = {
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
     });
-    return 0;
+    return updates.handoff(0); // after a self-update: restart into the new build
   },
 };

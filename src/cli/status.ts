@@ -22,7 +22,8 @@ export const status: Command = {
     console.log(
       [
         `cell      ${s.name} (${s.id})`,
-        `version   ${s.version}  build ${s.build.slice(0, 12)}  ${s.target}`,
+        `version   ${s.version}  build ${s.build.slice(0, 12)}  ${s.target}${s.build_time ? `  built ${s.build_time}` : ""}`,
+        ...(s.update_available ? [`update    build ${s.update_available.build.slice(0, 12)} (built ${s.update_available.build_time}) offered by ${s.update_available.peer_name}: run \`grove update\``] : []),
         `url       ${client.baseUrl}   up ${s.uptime_s}s`,
         `crypto    ${s.crypto}`,
         `stored    ${s.files} files, ${s.chunks} chunks, ${formatBytes(s.stored_bytes)}  (replication factor ${s.replication_factor}; \`grove placement\`)`,

@@ -10,6 +10,10 @@ const seconds = z.number().int().positive();
 
 /** Every key of config.json with its default. Missing keys take the default; the file may hold only some. */
 export const ConfigSchema = z.object({
+  /** Ed25519 public keys (hex) whose signed builds this cell accepts as updates (update/release-sig). */
+  trusted_release_keys: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a 64-hex Ed25519 public key (grove release keygen)")).max(16).default([]),
+  /** Install a newer trusted build from a peer on its own (else the dashboard and `grove update` offer it). */
+  auto_update: z.boolean().default(false),
   /** Shown to peers and in the dashboard. */
   name: z.string().min(1).max(64).default(() => hostname().slice(0, 64) || "grove-cell"),
   /** Address the cell listens on (overridden by --host). */
@@ -31,6 +35,10 @@ export const ConfigSchema = z.object({
   bounty_exempt_favorites: z.boolean().default(true),
   /** Bounty: friends are never refused for their balance. */
   bounty_exempt_friends: z.boolean().default(true),
+  /** Versions older than this (never a file's current one) are purged automatically; 0 = keep every version. */
+  version_retention_s: z.number().int().min(0).default(0),
+  /** Purged versions and deleted chunks (ours, and those an owner asked us to delete) wait this long in the trash before they are collected. */
+  trash_retention_s: z.number().int().min(0).default(7 * 86400),
   /** Chunks challenged on each peer per sync round (audit; 0 = no audits). */
   audit_sample: z.number().int().min(0).max(64).default(4),
   route_benchmark_interval_s: seconds.default(21600),
@@ -73,6 +81,8 @@ export const ConfigSchema = z.object({
   llm_idle_s: seconds.default(600),
   /** Longest answer, in tokens (a request may ask for less). */
   llm_max_tokens: z.number().int().min(1).max(32768).default(1024),
+  /** An Ollama server whose models are offered too; null = use one answering on 127.0.0.1:11434, "off" = none. */
+  ollama_url: z.union([z.literal("off"), url.refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL")]).nullable().default(null),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

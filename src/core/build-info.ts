@@ -5,6 +5,7 @@ import { sourceHash } from "./source-hash.ts";
 
 declare const GROVE_BUILD_HASH: string | undefined;
 declare const GROVE_BUILD_TARGET: string | undefined;
+declare const GROVE_BUILD_TIME: string | undefined;
 
 export const VERSION: string = pkg.version;
 
@@ -33,4 +34,9 @@ export function selfCommand(): string[] {
 
 export function buildTarget(): string {
   return typeof GROVE_BUILD_TARGET === "string" ? GROVE_BUILD_TARGET : `${process.platform}-${process.arch}, from source`;
+}
+
+/** When this build was made (ISO-8601 UTC, derived from the sources by build.ts); null from source. */
+export function buildTime(): string | null {
+  return typeof GROVE_BUILD_TIME === "string" ? GROVE_BUILD_TIME : null;
 }

@@ -1,12 +1,14 @@
 /**
  * @module fleet/self-card — this cell's own card: who it is, where it answers (config
  * `advertise`, else its interface addresses and port, then its relays), its build and what it
- * offers. Re-signed only when something in it changes (free space is rounded to GiB so it does
- * not churn).
+ * offers (free space, RAM, and the models it shares with friends: ai/assistant `cardModels`).
+ * Re-signed only when something in it changes (free space is rounded to GiB so it does not
+ * churn).
  */
 import { networkInterfaces, totalmem } from "node:os";
 import { statfsSync } from "node:fs";
-import { buildHash } from "../core/build-info.ts";
+import { buildHash, buildTime } from "../core/build-info.ts";
+import { ReleaseStore, releasesDir } from "../update/release-store.ts";
 import { makeCard, cardChanged, type Card } from "../protocol/card.ts";
 import type { Cell } from "../cell/cell.ts";
 import { isRelayRoute, normalizeRelayUrl } from "../net/route-class.ts";
@@ -48,7 +50,9 @@ export class SelfCard {
       name: cfg.name,
       addresses: [...new Set([...detectAddresses(this.listen.host, this.listen.port, cfg.advertise), ...cfg.relays].map((u) => (isRelayRoute(u) ? normalizeRelayUrl(u) : u)))].slice(0, 32),
       build: buildHash(),
-      capabilities: { free_bytes: free, models: [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: null },
+      buildTime: buildTime(),
+      targets: new ReleaseStore(releasesDir(this.cell.layout.dir)).targets(),
+      capabilities: { free_bytes: free, models: this.cell.assistant?.cardModels() ?? [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: null },
     });
     if (!this.card || cardChanged(this.card, next)) this.card = next;
     return this.card;

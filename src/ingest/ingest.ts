@@ -56,7 +56,8 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     const { size, fileHash } = await spool(vault, body, temp, opts);
     const synced = opts.spoolDir ? Promise.resolve() : fsyncFile(temp); // overlaps with sealing; awaited before the rename
     synced.catch(() => {});
-    const result = await record(vault, path, temp, size, fileHash, opts);
+    // As a writer: a chunk found present is not collected before this version references it.
+    const result = await vault.store.writing(() => record(vault, path, temp, size, fileHash, opts));
     await synced;
     if (opts.spoolDir) await unlink(temp);
     else {

@@ -15,6 +15,7 @@
  */
 import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
+import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
@@ -78,7 +79,7 @@ export function makeStatement(secret: Uint8Array, from: CellId, to: CellId, at: 
  * signature by `from` (400 otherwise).
  */
 export function verifyStatement(value: unknown, expect: { signer: CellId; self: CellId; now?: number }): Statement {
-  if (JSON.stringify(value ?? null).length > 4096) throw new GroveError("bounty statement is larger than 4096 bytes", 413, "too_large");
+  if (jsonLengthExceeds(value ?? null, 4096)) throw new GroveError("bounty statement is larger than 4096 bytes", 413, "too_large");
   const parsed = StatementSchema.safeParse(value);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;

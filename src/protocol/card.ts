@@ -2,17 +2,20 @@
  * @module protocol/card — the cell card: a cell's signed public description (DESIGN: Identity).
  *
  * Wire form (JSON, version 1):
- *   { v: 1, id, x25519, name, addresses, build, capabilities: { free_bytes, models, ram_bytes,
- *     gpu }, issued_at, signature }
+ *   { v: 1, id, x25519, name, addresses, build, capabilities: { free_bytes, models: [{name,
+ *     source, parameters, size, tokens_per_s}], ram_bytes, gpu }, issued_at, signature }
  * `id` is the hex Ed25519 public key (the cell id), `x25519` the hex X25519 public key that
  * HPKE seals to, `build` the hex build hash, `issued_at` an ISO-8601 UTC time. `signature` is
  * the hex Ed25519 signature, by `id`, over the canonical JSON (store/canonical-json) of every
  * other field (the bytes of `canonicalJson(card without signature)`, nothing added). Unknown
  * fields are refused (a new field means a new `v`), and so is a card whose JSON is over 16 KiB.
  * The strict schema keeps a card signature from passing as any other signed Grove object.
+ * Optional (absent from older cards): `build_time`, the build's content-derived time (ISO-8601),
+ * and `targets`, the platforms whose executables the cell serves (update/release-store).
  */
 import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
+import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { ed25519PublicKey, sign, verify, type Identity } from "../crypto/keys.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
@@ -37,9 +40,20 @@ const routeUrl = z
   .max(512)
   .refine(isRouteUrl, "must be an absolute URL with a host (e.g. http://192.168.1.5:5678)");
 
+/** A model the cell offers to its friends (ai/assistant): name, where it runs, size, and the last measured speed. */
+export const CardModelSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  source: z.enum(["local", "ollama"]),
+  /** Parameter count (null when unknown). */
+  parameters: byteCount.nullable(),
+  size: byteCount,
+  /** Generation speed measured on its last local answer; null until it has answered once. */
+  tokens_per_s: z.number().min(0).max(1e6).nullable(),
+});
+
 export const CapabilitiesSchema = z.strictObject({
   free_bytes: byteCount,
-  models: z.array(z.string().min(1).max(128)).max(64),
+  models: z.array(CardModelSchema).max(64),
   ram_bytes: byteCount,
   gpu: z.string().min(1).max(128).nullable(),
 });
@@ -51,12 +65,15 @@ export const CardSchema = z.strictObject({
   name: z.string().min(1).max(64),
   addresses: z.array(routeUrl).max(32),
   build: hex64,
+  build_time: z.iso.datetime().optional(),
+  targets: z.array(z.string().regex(/^[a-z0-9]+-[a-z0-9_]+$/).max(32)).max(16).optional(),
   capabilities: CapabilitiesSchema,
   issued_at: z.iso.datetime(),
   signature: hex128,
 });
 
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;
+export type CardModel = z.infer<typeof CardModelSchema>;
 
 /** A card whose signature has been checked (only `verifyCard` and `makeCard` produce one). */
 export type Card = Omit<z.infer<typeof CardSchema>, "id"> & { id: CellId };
@@ -70,6 +87,10 @@ export interface CardInput {
   name: string;
   addresses: readonly string[];
   build: string;
+  /** The build's time (omitted from the card when null or absent, e.g. run from source). */
+  buildTime?: string | null;
+  /** Platforms whose executables this cell serves. */
+  targets?: readonly string[];
   capabilities: Capabilities;
   /** Defaults to now. */
   issuedAt?: Date;
@@ -92,7 +113,9 @@ export function makeCard(input: CardInput): Card {
     name: input.name,
     addresses: [...input.addresses],
     build: input.build,
-    capabilities: { ...input.capabilities, models: [...input.capabilities.models] },
+    ...(input.buildTime ? { build_time: input.buildTime } : {}),
+    ...(input.targets ? { targets: [...input.targets] } : {}),
+    capabilities: { ...input.capabilities, models: input.capabilities.models.map((m) => ({ ...m })) },
     issued_at: (input.issuedAt ?? new Date()).toISOString(),
   };
   const signature = toHex(sign(input.identity.ed25519Secret, signingBytes(unsigned)));
@@ -156,6 +179,8 @@ function parseInput(input: unknown): unknown {
     return parseJson(input);
   }
   if (input instanceof Uint8Array) return parseJson(decodeUtf8(checkSize(input)));
+  // Bounded first: a 100,000-deep value would make JSON.stringify overflow after seconds of work.
+  if (jsonLengthExceeds(input, MAX_CARD_BYTES)) throw new CardError(`larger than the ${MAX_CARD_BYTES}-byte limit`);
   let json: string | undefined;
   try {
     json = JSON.stringify(input);

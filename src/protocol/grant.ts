@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
+import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
@@ -86,7 +87,8 @@ function signed<T extends { signature: string }>(secret: Uint8Array, unsigned: O
 }
 
 function check<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string, signer: (v: z.infer<S>) => string): z.infer<S> {
-  if (JSON.stringify(value ?? null).length > MAX_GRANT_BYTES) throw new GrantError(`${what} is larger than ${MAX_GRANT_BYTES} bytes`, 413);
+  // Not JSON.stringify: a 100,000-deep value (JSON.parse takes it) would overflow it after seconds.
+  if (jsonLengthExceeds(value ?? null, MAX_GRANT_BYTES)) throw new GrantError(`${what} is larger than ${MAX_GRANT_BYTES} bytes`, 413);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;

@@ -12,3 +12,5 @@ export const SHARE_INFO = "grove/v1/share";
 export const MSG_INFO = "grove/v1/msg";
 /** A bounty statement (POST /peer/bounty/statement): `${BOUNTY_INFO}` for the request, `${BOUNTY_INFO}/reply` for the answer. */
 export const BOUNTY_INFO = "grove/v1/bounty";
+/** A question to a friend's model (POST /peer/ai/chat) and every answer about it: `${AI_INFO}` for the request, `${AI_INFO}/reply` for the answers. */
+export const AI_INFO = "grove/v1/ai";

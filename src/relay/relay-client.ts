@@ -399,6 +399,9 @@ export class RelayClient implements RelayLink {
     const eph = toHex(head.ephPublic!);
     let call = conn.incoming.get(key);
     if (!call) {
+      // A cell that is not a peer (a joiner, through an open invite) sends one-frame calls only:
+      // else a stranger could keep parts of calls that never complete waiting here.
+      if (head.parts > 1 && this.opts.peerX25519(from) === null && !this.expected.has(from)) throw new TunnelError("a cell that is not a peer may only send one-frame calls");
       if (!conn.admitIncoming(from)) throw new TunnelError("too many calls from this cell at once");
       call = {
         eph,
@@ -428,24 +431,41 @@ export class RelayClient implements RelayLink {
   }
 
   private async answer(conn: Connection, from: CellId, callId: number, keys: CallKeys, message: Uint8Array): Promise<void> {
-    const req = decodeRequest(message);
+    let req: Request | TunnelResponse;
+    try {
+      req = this.toRequest(from, message);
+    } catch (e) {
+      // The call opened (it is from `from`) but holds no request this cell can read: say so,
+      // rather than leave the caller waiting for its timeout.
+      req = jsonAnswer(400, `not a peer request this cell can read: ${e instanceof TunnelError ? e.message : errorMessage(e)}`);
+    }
     let res: TunnelResponse;
-    const claimed = req.headers["X-Grove-Cell"] ?? req.headers["x-grove-cell"];
-    if (!req.path.startsWith("/peer/")) {
-      res = jsonAnswer(404, `only the peer API answers through a relay, not ${req.path.split("?")[0]}`);
-    } else if (claimed !== from) {
-      log("warn", "relay: a call signed by another cell than the relay's sender was refused", { from: from.slice(0, 8), path: req.path });
-      res = jsonAnswer(401, "the request is not signed by the cell that sent it through the relay");
-    } else {
-      const headers = new Headers(req.headers);
-      headers.set("content-length", String(req.body?.byteLength ?? 0));
-      const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
-      const r = await this.opts.serve(new Request(`http://relay.invalid${req.path}`, { method: req.method, headers, body: hasBody ? (req.body as Uint8Array<ArrayBuffer>) : null }));
+    if (req instanceof Request) {
+      const r = await this.opts.serve(req);
       const out: Record<string, string> = {};
       r.headers.forEach((v, k) => void (out[k] = v));
       res = { status: r.status, headers: out, body: new Uint8Array(await r.arrayBuffer()) };
-    }
+    } else res = req;
     await conn.send(from, sealMessage(this.opts.suite, keys.response, KIND_RESPONSE, callId, encodeResponse(res), undefined, ID_BYTES));
+  }
+
+  /** The call as a request for the peer API, or this cell's refusal; throws when it is malformed. */
+  private toRequest(from: CellId, message: Uint8Array): Request | TunnelResponse {
+    const req = decodeRequest(message);
+    // The path as the app will route it: `..` (or its encodings) must not lead out of /peer/.
+    const url = new URL(`http://relay.invalid${req.path}`);
+    if (url.host !== "relay.invalid" || !url.pathname.startsWith("/peer/")) {
+      return jsonAnswer(404, `only the peer API answers through a relay, not ${url.pathname}`);
+    }
+    const claimed = req.headers["X-Grove-Cell"] ?? req.headers["x-grove-cell"];
+    if (claimed !== from) {
+      log("warn", "relay: a call signed by another cell than the relay's sender was refused", { from: from.slice(0, 8), path: url.pathname });
+      return jsonAnswer(401, "the request is not signed by the cell that sent it through the relay");
+    }
+    const headers = new Headers(req.headers);
+    headers.set("content-length", String(req.body?.byteLength ?? 0));
+    const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
+    return new Request(url, { method: req.method, headers, body: hasBody ? (req.body as Uint8Array<ArrayBuffer>) : null });
   }
 
   status(): RelayState[] {

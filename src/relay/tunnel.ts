@@ -209,11 +209,14 @@ export class Reassembly {
   readonly createdAt = Date.now();
 
   constructor(readonly total: number) {
+    if (!Number.isInteger(total) || total < 1 || total > MAX_PARTS) throw new TunnelError("tunnel message part count is out of range");
     this.parts = new Array<Uint8Array | null>(total).fill(null);
   }
 
   add(part: number, total: number, plain: Uint8Array): Uint8Array | null {
     if (total !== this.total) throw new TunnelError("tunnel frame disagrees on the number of parts");
+    // readHead already keeps part in range; checked here too, so no caller can leave a hole.
+    if (!Number.isInteger(part) || part < 0 || part >= total) throw new TunnelError("tunnel frame part number is out of range");
     if (this.parts[part]) return null; // a duplicate: ignore
     if (this.bytes + plain.byteLength > MAX_MESSAGE_BYTES) throw new TunnelError("tunnel message is too large");
     if (part < total - 1 && plain.byteLength !== PART_BYTES) throw new TunnelError("a tunnel part other than the last must be full");

@@ -14,6 +14,27 @@ import { isHex64, type ChunkHash } from "../core/types.ts";
 export class ChunkStore {
   constructor(readonly root: string) {}
 
+  /** Writers at work in this process (ingest, a chunk pushed by its owner). */
+  private writers = 0;
+
+  /** True while a writer runs: the trash collection deletes no file then (trash/collector). */
+  get busy(): boolean {
+    return this.writers > 0;
+  }
+
+  /**
+   * Run `fn` as a writer. A writer may find a chunk already present, skip writing it and record
+   * a reference to it later; no file is collected meanwhile, so that chunk cannot vanish between.
+   */
+  async writing<T>(fn: () => Promise<T>): Promise<T> {
+    this.writers++;
+    try {
+      return await fn();
+    } finally {
+      this.writers--;
+    }
+  }
+
   /** Where chunk `hash` lives (it need not exist). */
   path(hash: ChunkHash): string {
     if (!isHex64(hash)) throw new Error(`not a chunk name: ${String(hash).slice(0, 80)}`);

@@ -2,13 +2,16 @@
  * @module store/held-store — what this cell keeps for other cells: their sealed chunks (bytes in
  * chunks/, one `held` row per owner) and their manifest backups (sealed to them, blobs in
  * placement.db). Enforces `max_peer_storage_bytes`; removes a chunk's file only when no
- * owner, and not this cell itself, still needs it.
+ * owner, and not this cell itself, still needs it. Records an owner asked to delete (its signed
+ * DeleteRequest) stay in the trash (`trashed_at`) until trash/collector removes them: meanwhile
+ * they are not kept for anyone (not listed, not counted, not served).
  */
 import type { Database } from "bun:sqlite";
 import { rmSync, statfsSync } from "node:fs";
 import { GroveError } from "../core/errors.ts";
 import { isHex64, type CellId, type ChunkHash } from "../core/types.ts";
 import type { ChunkStore } from "./chunk-store.ts";
+import { isFileNeeded } from "./references.ts";
 
 export type BackupKind = "manifest" | "index";
 
@@ -45,7 +48,7 @@ export class HeldStore {
 
   /** Bytes kept for all other cells together (chunks + backups). */
   totalBytes(): number {
-    const c = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held").get() as { n: number };
+    const c = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held WHERE trashed_at IS NULL").get() as { n: number };
     const b = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM backups").get() as { n: number };
     return c.n + b.n;
   }
@@ -75,28 +78,50 @@ export class HeldStore {
   }
 
   has(owner: CellId, hash: ChunkHash): boolean {
-    return this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?").get(owner, hash) !== null;
+    return this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ? AND trashed_at IS NULL").get(owner, hash) !== null;
   }
 
   /**
    * Keep `sealed` (already checked to be named `hash`) for `owner`. Returns false when it was
-   * already kept for that owner. The bytes are durable before the row is written.
+   * already kept for that owner. The bytes are durable before the row is written; a record in
+   * the trash is kept again (the owner wants it back).
    */
   async putChunk(owner: CellId, hash: ChunkHash, sealed: Uint8Array): Promise<boolean> {
     if (this.has(owner, hash) && this.chunks.has(hash)) return false;
     this.checkRoom(sealed.byteLength);
-    const { durable } = await this.chunks.putStaged(hash, sealed);
-    await durable;
-    const had = this.has(owner, hash);
-    this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)").run(owner, hash, sealed.byteLength, Date.now());
-    if (had) this.changed();
-    else if (this.used !== null) this.used += sealed.byteLength;
-    return true;
+    return this.chunks.writing(async () => {
+      const { durable } = await this.chunks.putStaged(hash, sealed);
+      await durable;
+      const had = this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?").get(owner, hash) !== null;
+      this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)").run(owner, hash, sealed.byteLength, Date.now());
+      if (had) this.changed();
+      else if (this.used !== null) this.used += sealed.byteLength;
+      return true;
+    });
   }
 
   /** Names (and sizes) of the chunks kept for `owner`, ascending. */
   chunksOf(owner: CellId): { hash: ChunkHash; size: number }[] {
-    return this.db.query("SELECT chunk_hash AS hash, size FROM held WHERE owner = ? ORDER BY chunk_hash").all(owner) as { hash: ChunkHash; size: number }[];
+    return this.db.query("SELECT chunk_hash AS hash, size FROM held WHERE owner = ? AND trashed_at IS NULL ORDER BY chunk_hash").all(owner) as { hash: ChunkHash; size: number }[];
+  }
+
+  /**
+   * The owner's (verified) DeleteRequest: its records of `hashes` go to the trash. Idempotent:
+   * `trashed` counts those in the trash now, `not_held` those never kept for that owner.
+   */
+  trash(owner: CellId, hashes: readonly ChunkHash[], at = Date.now()): { trashed: number; not_held: number } {
+    let fresh = 0;
+    let already = 0;
+    const put = this.db.query("UPDATE held SET trashed_at = ? WHERE owner = ? AND chunk_hash = ? AND trashed_at IS NULL");
+    const kept = this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?");
+    this.db.transaction(() => {
+      for (const h of hashes) {
+        if (put.run(at, owner, h).changes) fresh++;
+        else if (kept.get(owner, h)) already++;
+      }
+    })();
+    if (fresh) this.changed();
+    return { trashed: fresh + already, not_held: hashes.length - fresh - already };
   }
 
   /** Stop keeping `hashes` for `owner`; files nobody needs any more are deleted. Returns how many rows went. */
@@ -120,10 +145,9 @@ export class HeldStore {
     this.changed();
   }
 
-  /** Delete chunk `hash`'s file when no owner row and no local (own) row refers to it. */
+  /** Delete chunk `hash`'s file when no owner row, no local (own) row and no manifest refers to it. */
   private collect(hash: ChunkHash): void {
-    const still = this.db.query("SELECT 1 FROM held WHERE chunk_hash = ? UNION ALL SELECT 1 FROM chunks WHERE hash = ? LIMIT 1").get(hash, hash);
-    if (!still) rmSync(this.chunks.path(hash), { force: true });
+    if (!isFileNeeded(this.db, hash)) rmSync(this.chunks.path(hash), { force: true });
   }
 
   // ---- manifest backups (blobs in placement.db: a batch is one transaction, one fsync) -------
@@ -174,7 +198,7 @@ export class HeldStore {
       if (!t) rows.set(owner, (t = { owner: owner as CellId, chunks: 0, chunk_bytes: 0, backups: 0, backup_bytes: 0 }));
       return t;
     };
-    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM held GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {
+    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM held WHERE trashed_at IS NULL GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {
       Object.assign(get(r.owner), { chunks: r.n, chunk_bytes: r.bytes });
     }
     for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM backups GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {

@@ -76,9 +76,11 @@ export class PlacementDb {
     );
   }
 
-  /** Highest version number ever used for `path` (0 when none). */
+  /** Highest version number ever used for `path` (0 when none), versions waiting in the trash included. */
   lastVersion(path: string): number {
-    const r = this.db.query("SELECT MAX(version) AS v FROM file_versions WHERE path = ?").get(path) as { v: number | null };
+    const r = this.db
+      .query("SELECT MAX(v) AS v FROM (SELECT MAX(version) AS v FROM file_versions WHERE path = ?1 UNION ALL SELECT MAX(version) FROM purged_versions WHERE path = ?1)")
+      .get(path) as { v: number | null };
     return r.v ?? 0;
   }
 

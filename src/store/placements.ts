@@ -6,6 +6,7 @@
 import type { Database } from "bun:sqlite";
 import type { CellId, ChunkHash } from "../core/types.ts";
 import { bucketOf } from "../sync/set-digest.ts";
+import { liveManifestSql } from "./references.ts";
 
 export interface OwnChunk {
   hash: ChunkHash;
@@ -16,17 +17,20 @@ export interface OwnChunk {
 export class Placements {
   constructor(private db: Database) {}
 
-  /** Every chunk referenced by any version of our own manifests (history included). */
-  ownChunks(owner: CellId): OwnChunk[] {
+  /**
+   * Every chunk referenced by a live manifest of ours: any version in the history, or shared by
+   * an active grant (store/references). Chunks of purged versions are not here: they are trash.
+   */
+  ownChunks(owner: CellId, now = Date.now()): OwnChunk[] {
     return this.db
       .query(
         `SELECT DISTINCT mc.chunk_hash AS hash, c.size AS local_size
          FROM manifest_chunks mc
          JOIN manifests m ON m.manifest_hash = mc.manifest_hash
          LEFT JOIN chunks c ON c.hash = mc.chunk_hash
-         WHERE m.owner = ?`,
+         WHERE m.owner = $owner AND ${liveManifestSql("m.manifest_hash")}`,
       )
-      .all(owner) as OwnChunk[];
+      .all({ owner, now }) as OwnChunk[];
   }
 
   /** Chunk names the peer confirmed holding for us, ascending. */

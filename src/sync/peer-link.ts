@@ -8,6 +8,7 @@ import { fromHex, type CellId, type ChunkHash } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import { callPeerRaw, PeerCallError, refusalText } from "../fleet/peer-client.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
+import type { DeleteRequest } from "../protocol/delete-request.ts";
 import * as W from "./wire.ts";
 import { createHash } from "node:crypto";
 
@@ -67,6 +68,11 @@ export class PeerLink {
     let n = 0;
     for (let i = 0; i < chunks.length; i += W.MAX_RELEASE) n += (await this.sealed("release", { chunks: chunks.slice(i, i + W.MAX_RELEASE) }, W.ReleaseReply)).released;
     return n;
+  }
+
+  /** Our signed DeleteRequest: the peer moves those chunks it keeps for us to its trash. */
+  delete(request: DeleteRequest): Promise<W.DeleteReplyT> {
+    return this.sealed("delete", { request }, W.DeleteReply);
   }
 
   /** Push one sealed chunk; true when the peer stored it now (false: it had it). */

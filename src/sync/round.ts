@@ -7,6 +7,7 @@
  *   4. audit a random sample of our chunks on each peer
  *   5. pull our chunks we lack from peers holding them
  *   6. plan (factor, favorites, score, strict cap, lost peers) -> push, release
+ *   6b. deletions: a signed DeleteRequest for the chunks in our trash to each peer holding them (trash/outbox)
  *   7. back up our manifests (sealed to ourselves) where a peer lacks them
  *   8. check for updates (peers running another build; self-update is a later capability)
  *   9. bounty: accrue the ledger, exchange signed statements with each reached peer (bounty/exchange)
@@ -37,6 +38,8 @@ import { applyIndex, currentIndex, importManifest, openIndex, openManifest, seal
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { exchangeStatement } from "../bounty/exchange.ts";
+import { DeleteOutbox } from "../trash/outbox.ts";
+import { MAX_DELETE, makeDeleteRequest } from "../protocol/delete-request.ts";
 
 export interface SyncContext {
   keys: CellKeys;
@@ -76,6 +79,9 @@ export interface SyncReport {
   missing: number;
   /** Peers whose card names another build than ours (self-update lands later). */
   other_builds: number;
+  /** DeleteRequests peers acknowledged this round, and how many of our chunks went to their trash. */
+  delete_requests: number;
+  chunks_trashed_on_peers: number;
   /** Chunks a peer refused because this cell is over its bounty allowance there (402). */
   refused_over_allowance: number;
   /** Bounty statements exchanged this round, and how many of them disagree with ours. */
@@ -124,7 +130,7 @@ export class SyncRound {
       started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
       chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
       audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, recovering: false, under_replicated: 0, missing: 0,
-      other_builds: 0, refused_over_allowance: 0, bounty_statements: 0, bounty_disagreements: 0, bytes_sent: 0, bytes_received: 0, errors: [],
+      other_builds: 0, delete_requests: 0, chunks_trashed_on_peers: 0, refused_over_allowance: 0, bounty_statements: 0, bounty_disagreements: 0, bytes_sent: 0, bytes_received: 0, errors: [],
     };
     const { ctx, report } = this;
 
@@ -178,6 +184,9 @@ export class SyncRound {
 
     // 6. Place: push under-replicated chunks, release surplus copies.
     await this.place(own, local, holders);
+
+    // 6b. Deletions on peers (not while a recovered cell still lacks its manifests).
+    if (!existsSync(ctx.layout.recovering)) await this.deletions();
 
     // 7. Manifest backups.
     if (!existsSync(ctx.layout.recovering)) {
@@ -403,6 +412,33 @@ export class SyncRound {
       const copies = (local.has(h) ? 1 : 0) + (holders.get(h) ?? []).filter((id) => counted.has(id)).length;
       if (copies === 0) this.report.missing++;
       else if (copies < config.replication_factor) this.report.under_replicated++;
+    }
+  }
+
+  /**
+   * Our trashed chunks that a reachable peer holds: a signed DeleteRequest per batch; once it is
+   * acknowledged those copies are forgotten. Unacknowledged ones are sent again next round.
+   */
+  private async deletions(): Promise<void> {
+    const { keys, db } = this.ctx;
+    const outbox = new DeleteOutbox(db.db);
+    for (const link of this.live()) {
+      const pending = outbox.pendingFor(link.peer);
+      for (let i = 0; i < pending.length; i += MAX_DELETE) {
+        const batch = pending.slice(i, i + MAX_DELETE);
+        try {
+          const ans = await link.delete(makeDeleteRequest(keys.ed25519Secret, keys.id, batch));
+          outbox.acknowledged(link.peer, batch);
+          this.report.delete_requests++;
+          this.report.chunks_trashed_on_peers += ans.trashed;
+          log("info", "delete request acknowledged", { peer: link.peer.slice(0, 8), chunks: batch.length, trashed: ans.trashed, not_held: ans.not_held });
+        } catch (e) {
+          // A peer on a build without deletions answers 404: asked again next round.
+          if (e instanceof PeerCallError && e.status === 404) log("info", "delete request: peer does not take them yet (older build)", { peer: link.peer.slice(0, 8) });
+          else this.error(link.peer, `delete request for ${batch.length} chunks`, e);
+          break;
+        }
+      }
     }
   }
 

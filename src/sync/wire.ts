@@ -56,12 +56,18 @@ export const ReleaseReply = z.strictObject({ released: z.number().int().nonnegat
 
 export const StoredReply = z.strictObject({ stored: z.boolean() });
 
+/** Owner -> holder: a signed DeleteRequest (protocol/delete-request) for chunks kept for it. */
+export const DeleteBody = z.strictObject({ request: z.unknown() });
+/** `trashed`: named chunks now in the holder's trash; `not_held`: named chunks it never kept for the owner. */
+export const DeleteReply = z.strictObject({ trashed: z.number().int().nonnegative(), not_held: z.number().int().nonnegative() });
+
 export type InventoryRequestT = z.infer<typeof InventoryRequest>;
 export type InventoryReplyT = z.infer<typeof InventoryReply>;
 export type ListRequestT = z.infer<typeof ListRequest>;
 export type ListReplyT = z.infer<typeof ListReply>;
 export type AuditRequestT = z.infer<typeof AuditRequest>;
 export type AuditReplyT = z.infer<typeof AuditReply>;
+export type DeleteReplyT = z.infer<typeof DeleteReply>;
 
 /** The proof a holder gives for a challenge: SHA-256(nonce || chunk), hex. */
 export function auditProof(nonceHex: string, chunk: Uint8Array): string {

@@ -13,6 +13,7 @@ import { SessionStore } from "./sessions.ts";
 import { PasswordFile } from "./password.ts";
 import { assets } from "./assets.ts";
 import { filesApi } from "./api/files.ts";
+import { trashApi } from "./api/trash.ts";
 import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
 import { fleetApi } from "./api/fleet.ts";
@@ -22,6 +23,7 @@ import { shareApi } from "./api/share.ts";
 import { messagesApi } from "./api/messages.ts";
 import { bountyApi } from "./api/bounty.ts";
 import { chatApi } from "./api/chat.ts";
+import { updateApi } from "./api/update.ts";
 import { peerApi } from "./peer-api.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
@@ -53,6 +55,8 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   api.route("/", messagesApi(fleet));
   api.route("/", bountyApi(fleet));
   api.route("/", chatApi);
+  api.route("/", trashApi);
+  api.route("/", updateApi(fleet));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

@@ -1,10 +1,12 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
- * logout, the Files tab (browse, upload, download, delete, details; share files with friends
- * from a file's page or the Share dialog for the files checked in the list), the
+ * logout, the Files tab (browse, upload, download, delete, details with versions to restore or
+ * purge; share files with friends from a file's page or the Share dialog for the files checked
+ * in the list), the
  * Feed (files friends shared with us: download, preview; what we shared: revoke), Peers, Storage
- * (placement and "Sync now"), Chat (web/chat-pages), Bounty (web/bounty-pages) and Settings.
+ * (placement and "Sync now"), Chat (web/chat-pages; its Assistant: web/assistant-pages), Bounty
+ * (web/bounty-pages) and Settings.
  *
  * Forms before login use a double-submit CSRF cookie; after login every state change carries
  * the session's CSRF token (hidden field or htmx header), checked by web/auth.
@@ -18,6 +20,8 @@ import { cellStatus } from "./api/status.ts";
 import { GroveError, badRequest, errorMessage, forbidden, notFound, unauthorized, unknownRoute } from "../core/errors.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
+import { restoreVersion } from "../ingest/restore-version.ts";
+import { purgeVersions } from "../trash/history.ts";
 import { readManifest } from "../store/manifest.ts";
 import { SetupPage, LoginPage } from "../../views/auth-pages.tsx";
 import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.tsx";
@@ -37,7 +41,10 @@ import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts
 import { sameSecret, sentCsrf } from "./auth.ts";
 import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
 import { chatPages } from "./chat-pages.tsx";
+import { assistantPages } from "./assistant-pages.tsx";
 import { bountyPages } from "./bounty-pages.tsx";
+import { updatePages } from "./update-pages.tsx";
+import { offeredUpdate } from "../update/lifecycle.ts";
 
 const FORM_CSRF_COOKIE = "grove_form_csrf";
 
@@ -84,7 +91,9 @@ function startSession(c: Context<WebEnv>, sessions: SessionStore) {
 
 function info(c: Context<WebEnv>, title: string, active?: string): PageInfo {
   const cell = c.var.cell;
-  return { title, cellName: cell.config.name, cellId: cell.keys.id, csrf: c.var.session?.csrf, active };
+  // The update banner on every tab but Settings, which has its own section.
+  const update = c.var.session && active !== "settings" ? offeredUpdate(cell.layout.dir) : null;
+  return { title, cellName: cell.config.name, cellId: cell.keys.id, csrf: c.var.session?.csrf, active, update };
 }
 
 /** Failed logins slow down: each failure in the last minute adds a second (max 5 s). */
@@ -215,6 +224,35 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return c.html(<FileList l={listing(dir, cell.db.list(dir))} share={fleet.sharing != null} />);
   });
 
+  // A file's page, per version: Restore (it becomes current again, as a new version) and Purge
+  // (out of the history, into the trash). htmx; the browser then loads the page again.
+  const versionField = (raw: string): number => {
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest("version must be a version number");
+    return Number(raw);
+  };
+  const reload = (c: Context<WebEnv>, url: string) => c.body(null, 200, { "HX-Redirect": url });
+  const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(path)}`;
+
+  app.post("/files/restore", async (c) => {
+    await requireCsrf(c);
+    const path = safePath(await formField(c, "path"));
+    const r = await restoreVersion(c.var.cell.vault, path, versionField(await formField(c, "version")));
+    log("info", "restored an older version from the dashboard", { path, from: r.restored_from, version: r.version });
+    return reload(c, detailUrl(path));
+  });
+
+  app.post("/files/purge", async (c) => {
+    await requireCsrf(c);
+    const cell = c.var.cell;
+    const path = safePath(await formField(c, "path"));
+    const raw = await formField(c, "version");
+    const r = purgeVersions(cell.db.db, path, raw === "all" ? "all" : versionField(raw), { trashRetentionS: cell.config.trash_retention_s });
+    log("info", "purged from the dashboard (in the trash until collected)", { path, versions: r.purged.join(","), chunks: r.trashed_chunks });
+    // Every version gone (a deleted file purged whole): back to its folder.
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    return reload(c, cell.db.versions(path).length ? detailUrl(path) : dir ? `/files?dir=${encodeURIComponent(dir)}` : "/files");
+  });
+
   /** Sharing, when this cell runs it (read per request: the fleet may get it after start). */
   const sharingOf = (): SharingService | null => fleet.sharing ?? null;
   const needSharing = (): SharingService => {
@@ -234,7 +272,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
     const manifest = row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
     const share = { available: sharingOf() !== null, friends: friendOptions() };
-    return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} share={share} />);
+    return c.html(<FileDetailPage {...info(c, path, "files")} path={path} manifest={manifest} manifestHash={cur?.manifest_hash ?? null} versions={versions} share={share} trashRetentionS={cell.config.trash_retention_s} />);
   };
 
   app.get("/files/detail", (c) => fileDetail(c, safePath(c.req.query("path") ?? "")));
@@ -497,7 +535,9 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
   });
 
   app.route("/chat", chatPages(fleet, { info, requireCsrf }));
+  app.route("/assistant", assistantPages(fleet, { info, requireCsrf }));
   app.route("/bounty", bountyPages(fleet, { info }));
+  app.route("/update", updatePages(fleet, { requireCsrf }));
 
   app.get("/settings", (c) => {
     const cell = c.var.cell;

@@ -18,6 +18,8 @@ import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
 import { peerShareApi } from "./peer-share-api.ts";
 import { peerMessageApi } from "./peer-message-api.ts";
 import { peerBountyApi } from "./peer-bounty-api.ts";
+import { peerAiApi } from "./peer-ai-api.ts";
+import { peerUpdateApi } from "./peer-update-api.ts";
 import { BountyGate } from "../bounty/allowance.ts";
 
 /** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
@@ -88,13 +90,15 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     } catch {
       return refuse(c, 400, "join body is not a message sealed to this cell", "bad_seal");
     }
+    // JSON.parse may give null, a number or an array: only an object is a join request.
+    if (req === null || typeof req !== "object" || Array.isArray(req)) return refuse(c, 400, "join body must be a JSON object {secret, card}", "bad_request");
     if (req.card?.id !== signer) return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
     const once = new RequestVerifier(new Map([[signer, fromHex(signer)]]), Date.now, { self: keys.id });
     const v = once.verify({ method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
     let card;
     try {
-      card = fleet.acceptJoin(signer as CellId, { secret: String(req.secret ?? ""), card: req.card });
+      card = fleet.acceptJoin(signer as CellId, { secret: typeof req.secret === "string" ? req.secret : "", card: req.card });
     } catch (e) {
       if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
       throw e;
@@ -139,6 +143,8 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
   app.route("/msg", peerMessageApi(fleet));
   app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store, bounty: new BountyGate(fleet.cell.db.db, fleet.peers, fleet.cell.config) }));
   app.route("/bounty", peerBountyApi(fleet));
+  app.route("/ai", peerAiApi(fleet));
+  app.route("/update", peerUpdateApi(fleet));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

@@ -2,13 +2,14 @@
  * @module web/peer-sync-api — /peer/sync/*: the holder's side of replication. A peer (already
  * authenticated by its request signature in web/peer-api) compares inventories, pushes and
  * fetches its own chunks (new ones within its bounty allowance, bounty/allowance), answers
- * audits, releases copies and keeps its manifest backups here.
+ * audits, releases copies, takes DeleteRequests (into the trash) and keeps its manifest
+ * backups here.
  * A peer only ever sees and touches what is kept for it (owner = the signer).
  */
 import { Hono } from "hono";
 import { createHash } from "node:crypto";
 import type { z } from "zod";
-import { GroveError, badRequest, notFound } from "../core/errors.ts";
+import { GroveError, badRequest, forbidden, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, isHex64, TAG_SIZE, type CellId, type ChunkHash } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
@@ -18,6 +19,7 @@ import type { HeldStore } from "../store/held-store.ts";
 import type { BountyGate } from "../bounty/allowance.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
+import { verifyDeleteRequest } from "../protocol/delete-request.ts";
 import { digestSet, inBuckets } from "../sync/set-digest.ts";
 import * as W from "../sync/wire.ts";
 import type { WebEnv } from "./context.ts";
@@ -107,6 +109,16 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
   });
 
   sealedRoute("release", W.ReleaseRequest, (peer, req) => ({ released: held.release(peer, req.chunks as ChunkHash[]) }));
+
+  // The owner's signed DeleteRequest: its records of those chunks go to the trash (collected
+  // after trash_retention_s by trash/collector). Forged or not the sender's own: 4xx, no change.
+  sealedRoute("delete", W.DeleteBody, (peer, req): W.DeleteReplyT => {
+    const dr = verifyDeleteRequest(req.request);
+    if (dr.owner !== peer) throw forbidden("delete request: its owner is not the cell sending it (a cell may only delete its own chunks)");
+    const r = held.trash(peer, dr.chunks as ChunkHash[]);
+    log("info", "delete request: chunks kept for a peer moved to the trash", { owner: peer.slice(0, 8), trashed: r.trashed, not_held: r.not_held });
+    return r;
+  });
 
   // A chunk pushed by its owner: the bytes must hash to the name.
   app.put("/chunks/:hash", async (c) => {

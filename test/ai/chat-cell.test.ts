@@ -9,7 +9,7 @@ import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 let cell: TestCell;
 beforeAll(async () => {
-  cell = await startCell({ config: { llm_threads: 1, llm_max_tokens: 4000, max_upload_bytes: 2 * 1024 * 1024 } });
+  cell = await startCell({ config: { llm_threads: 1, llm_max_tokens: 4000, max_upload_bytes: 2 * 1024 * 1024, ollama_url: "off" } });
 }, 120_000);
 afterAll(() => destroyCell(cell));
 
@@ -137,13 +137,16 @@ test("grove ask streams to stdout; grove models lists", async () => {
 
   const m = await cell.cli(["models"]);
   expect(m.code).toBe(0);
-  expect(m.stdout.trim()).toMatch(/^NAME\s+SIZE\s+ARCH\s+PARAMS\s+QUANT\s+CONTEXT\ntiny\.gguf\s+\d+\.\d KiB\s+llama\s+121\.5K\s+F32\s+2048$/);
+  expect(m.stdout.trim()).toMatch(/^NAME\s+SIZE\s+ARCH\s+PARAMS\s+QUANT\s+CONTEXT\s+SOURCE\s+TOK\/S\ntiny\.gguf\s+\d+\.\d KiB\s+llama\s+121\.5K\s+F32\s+2048\s+local\s+\d+$/);
   const mj = await cell.cli(["models", "--json"]);
-  expect(JSON.parse(mj.stdout)[0].info.parameters).toBe(121536);
+  const listed = JSON.parse(mj.stdout);
+  expect(listed.models[0]).toMatchObject({ name: "tiny.gguf", source: "local", parameters: 121536, info: { parameters: 121536 } });
+  expect(listed.models[0].tokens_per_s).toBeGreaterThan(0); // measured on the answers above
+  expect(listed.friends).toEqual([]);
 
   const peer = await cell.cli(["ask", "hi", "--peer", "abcd"]);
   expect(peer.code).toBe(1);
-  expect(peer.stderr).toContain("not available yet");
+  expect(peer.stderr).toContain("no peer with id abcd");
   const none = await cell.cli(["ask", "hi", "--model", "absent"]);
   expect(none.code).toBe(1);
   expect(none.stderr).toContain("no model named absent.gguf");

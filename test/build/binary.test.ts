@@ -61,14 +61,15 @@ afterAll(async () => {
 });
 
 describe("compiled grove executable", () => {
-  test("--version prints the version, this source tree's build hash and the target", async () => {
+  test("--version prints the version, this source tree's build hash, the target and the build time", async () => {
     const r = await grove(["--version"]);
     expect(r.code).toBe(0);
-    const m = /^grove (\S+) build ([0-9a-f]{64}) \((.+)\)$/.exec(r.stdout.trim());
+    const m = /^grove (\S+) build ([0-9a-f]{64}) \(([^)]+)\) built (\S+)$/.exec(r.stdout.trim());
     expect(m).not.toBeNull();
     expect(m![1]).toBe(pkg.version);
     expect(m![2]).toBe(sourceHash(ROOT));
     expect(m![3]).toBe(HOST);
+    expect(Number.isNaN(Date.parse(m![4]!))).toBe(false); // the content-derived build time
   });
 
   test("--help lists the commands", async () => {

@@ -1,18 +1,25 @@
 /**
  * @module web/api/chat — local AI over the local API (token or session):
- *   GET    /api/models            the model files with their headers ([ModelEntry])
+ *   GET    /api/models            this cell's models ([ListedModel]): the model files with their
+ *                                 headers, then an Ollama's models (source "ollama"), each
+ *                                 with its last measured tokens/s
+ *   GET    /api/models/friends    the models friends' cards offer ([Offer]: peer, peer_name,
+ *                                 model {name, source, parameters, size, tokens_per_s}, route_score)
  *   PUT    /api/models/:name      upload a model: the raw .gguf as the body, streamed to disk
  *                                 (GGUF magic checked, at most max_upload_bytes); 201
  *   DELETE /api/models/:name      remove a model
- *   POST   /api/chat              {question, conversation?, model?, max_tokens?, temperature?}:
+ *   POST   /api/chat              {question, conversation?, model?, peer?, max_tokens?, temperature?}:
  *                                 the answer, streamed as NDJSON (application/x-ndjson), one
  *                                 object per line: {"token": "…"} for each piece, then
- *                                 {"done": true, conversation, model, tokens, ms, …}; a failure
+ *                                 {"done": true, conversation, model, cell, cell_name, source,
+ *                                 tokens, ms, …}; `peer` (an id or unique prefix) asks that
+ *                                 friend's cell (see ai/assistant for who answers otherwise); a failure
  *                                 after the first line is a last line {"error": "…"}. With
  *                                 `Accept: text/event-stream` the same objects come as SSE
  *                                 events named token, done and error. Failures before the
- *                                 first piece (bad request, no model, model failed to load)
- *                                 are plain JSON errors with their status (400/404/502).
+ *                                 first piece (bad request, no model, model failed to load, a
+ *                                 peer's refusal) are plain JSON errors with their status
+ *                                 (400/403/404/502).
  *   GET    /api/chat              conversations, the most recent first
  *   GET    /api/chat/:id          one conversation with its turns
  * The assistant is the one `grove start` put on the cell (`cell.assistant`).
@@ -31,6 +38,7 @@ const AskBody = z.strictObject({
   model: z.string().min(1).max(200).optional(),
   max_tokens: z.number().int().positive().max(32768).optional(),
   temperature: z.number().min(0).max(2).optional(),
+  peer: z.string().regex(/^[0-9a-fA-F]{4,64}$/, "a peer id is 4 to 64 hex characters").optional(),
 });
 
 function assistantOf(c: Context<WebEnv>): Assistant {
@@ -45,6 +53,7 @@ const sse = (ev: AskEvent | { error: string }) => `event: ${"token" in ev ? "tok
 export const chatApi = new Hono<WebEnv>();
 
 chatApi.get("/models", async (c) => c.json(await assistantOf(c).models()));
+chatApi.get("/models/friends", (c) => c.json(assistantOf(c).friendModels()));
 
 chatApi.put("/models/:name", async (c) => {
   const a = assistantOf(c);
@@ -54,13 +63,16 @@ chatApi.put("/models/:name", async (c) => {
   const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
   const entry = await a.modelDir.save(c.req.param("name"), body, max);
   log("info", "model stored", { name: entry.name, size: entry.size, error: entry.error ?? undefined });
+  void a.refreshCardModels().catch(() => {});
   return c.json(entry, 201);
 });
 
 chatApi.delete("/models/:name", async (c) => {
   const name = c.req.param("name");
-  await assistantOf(c).modelDir.remove(name);
+  const a = assistantOf(c);
+  await a.modelDir.remove(name);
   log("info", "model removed", { name });
+  void a.refreshCardModels().catch(() => {});
   return c.json({ deleted: name });
 });
 

@@ -1,6 +1,7 @@
 /**
  * @module web/api/files — /api/files: list, upload (raw streamed body), download (Range),
- * metadata and versions, verification, delete-to-history, restoring an older version.
+ * metadata and versions, verification, delete-to-history, restoring an older version, purging
+ * versions from the history (?purge=N|all).
  */
 import { Hono, type Context } from "hono";
 import { badRequest, GroveError, notFound, tooLarge } from "../../core/errors.ts";
@@ -9,6 +10,7 @@ import { ingest } from "../../ingest/ingest.ts";
 import { safeDir, safePath, type HomePath } from "../../ingest/home-path.ts";
 import { removeFile } from "../../ingest/remove.ts";
 import { restoreVersion } from "../../ingest/restore-version.ts";
+import { purgeVersions } from "../../trash/history.ts";
 import { restoreResponseBody, verifyFile, type ByteRange } from "../../ingest/restore.ts";
 import { readManifest, type Manifest } from "../../store/manifest.ts";
 import type { ManifestHash } from "../../core/types.ts";
@@ -152,6 +154,14 @@ filesApi.post("/*", async (c) => {
 filesApi.delete("/*", async (c) => {
   const cell = c.var.cell;
   const path = pathFromRequest(c);
+  // ?purge=N|all: drop versions from the history for good (after the trash time; trash/history).
+  const purge = c.req.query("purge");
+  if (purge !== undefined) {
+    if (purge !== "all" && (!/^\d{1,9}$/.test(purge) || Number(purge) < 1)) throw badRequest("purge must be a version number or 'all'");
+    const r = purgeVersions(cell.db.db, path, purge === "all" ? "all" : Number(purge), { trashRetentionS: cell.config.trash_retention_s });
+    log("info", "purged from history (in the trash until collected)", { path, versions: r.purged.join(","), chunks: r.trashed_chunks });
+    return c.json({ ...r, versions: cell.db.versions(path) });
+  }
   const version = await removeFile(cell.vault, path);
   log("info", "deleted (kept in history)", { path, version });
   return c.json({ path, deleted: true, version, versions: cell.db.versions(path) });

@@ -1,0 +1,190 @@
+/**
+ * @module update/lifecycle — the self-update inside a running cell (`grove start`):
+ *
+ *  - at start: settle a pending swap (this is the new build → mark update.json "done" once it has
+ *    run `updateStableMs()`; this is still the old build → the swap never took effect, roll it
+ *    back), forget an offer that is no longer newer, and offer our own executable to peers when a
+ *    valid `<exe>.sig.json` sits beside it (copied into releases/<target>);
+ *  - after each sync round: check peers for a newer trusted build (and install it with
+ *    `auto_update`);
+ *  - after a swap: stop the cell, then `handoff` — under a supervisor, exit UPDATE_RESTART_CODE
+ *    so it starts the new executable at once (and rolls back if it dies while pending); alone,
+ *    start the new executable detached with the same arguments and watch it for the stable time,
+ *    rolling back and starting the old build again if it dies.
+ *
+ * `updaterFor(fleet)` is the one Updater of a cell, shared by the local API and the dashboard.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { buildHash, buildTarget, buildTime, isCompiled } from "../core/build-info.ts";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import type { Card } from "../protocol/card.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import { callPeerRaw } from "../fleet/peer-client.ts";
+import { isNewerTime, parseOfferedSig, signedBy } from "./release-sig.ts";
+import { ReleaseStore, releasesDir } from "./release-store.ts";
+import { markDone, rollBack, sigOf } from "./swap.ts";
+import { readAvailable, readUpdateRecord, updateStableMs, UPDATE_RESTART_CODE, writeAvailable, type UpdateAvailable } from "./update-state.ts";
+import { newerThan, Updater, type SelfBuild, type UpdaterHost } from "./updater.ts";
+
+/** Test builds only (build.ts with GROVE_BUILD_FAULT): "crash-on-start" makes `grove start` exit 1. */
+declare const GROVE_BUILD_FAULT: string | undefined;
+
+export function buildFault(): string | null {
+  return typeof GROVE_BUILD_FAULT === "string" && GROVE_BUILD_FAULT ? GROVE_BUILD_FAULT : null;
+}
+
+/** The build this process runs. */
+export function selfBuild(): SelfBuild {
+  const compiled = isCompiled();
+  return {
+    build: buildHash(),
+    build_time: buildTime(),
+    target: compiled ? buildTarget() : `${process.platform}-${process.arch}`,
+    exe: compiled ? realpathSync(process.execPath) : null,
+  };
+}
+
+/** The update a peer offers this cell (noticed by the last check), or null. */
+export function offeredUpdate(groveDir: string): UpdateAvailable | null {
+  return newerThan(readAvailable(groveDir), selfBuild());
+}
+
+/** The updater's view of a cell and its fleet. */
+export function fleetHost(fleet: Fleet): UpdaterHost {
+  const cell = fleet.cell;
+  return {
+    dir: cell.layout.dir,
+    store: new ReleaseStore(releasesDir(cell.layout.dir)),
+    self: selfBuild(),
+    trustedKeys: () => cell.config.trusted_release_keys,
+    autoUpdate: () => cell.config.auto_update,
+    peers: () =>
+      fleet.peers.list().map((p) => {
+        const card = JSON.parse(p.card) as Card;
+        return { id: p.id, name: p.name, targets: card.targets };
+      }),
+    routeOf: (id) => fleet.routeOf(id),
+    get: async (url, peer, path, ms) => {
+      const r = await callPeerRaw(cell.keys, url, peer, "GET", path, undefined, ms);
+      return { status: r.status, body: r.body };
+    },
+  };
+}
+
+const updaters = new WeakMap<Fleet, Updater>();
+
+/** The cell's Updater (made on first use). */
+export function updaterFor(fleet: Fleet): Updater {
+  let u = updaters.get(fleet);
+  if (!u) updaters.set(fleet, (u = new Updater(fleetHost(fleet))));
+  return u;
+}
+
+export interface CellUpdates {
+  updater: Updater;
+  /** After the cell stopped: the exit code of `grove start` (restarts into a swapped-in build). */
+  handoff(code: number): Promise<number>;
+}
+
+/** Wire the self-update into a started cell. `rounds.onRound` is chained, not replaced. */
+export function startUpdates(fleet: Fleet, rounds: { onRound: (() => void) | null }): CellUpdates {
+  if (buildFault() === "crash-on-start") {
+    log("error", "this build fails at start on purpose (a test build made with GROVE_BUILD_FAULT=crash-on-start)");
+    process.exit(1);
+  }
+  const updater = updaterFor(fleet);
+  const { dir, self, store } = updater.host;
+  settlePending(dir, self, store);
+  writeAvailable(dir, updater.available());
+  store.clearTmp();
+  void offerSelf(store, self).catch((e) => log("warn", `could not offer this build to peers: ${errorMessage(e)}`));
+
+  const before = rounds.onRound;
+  rounds.onRound = () => {
+    before?.();
+    void updater.afterRound().catch((e) => log("warn", `update check failed: ${errorMessage(e)}`));
+  };
+  // The swap is done: stop the cell the usual way (SIGTERM handler of `grove start`), once the
+  // caller has its answer; `handoff` then restarts.
+  updater.onSwapped = () => void setTimeout(() => process.kill(process.pid, "SIGTERM"), 300);
+
+  return {
+    updater,
+    async handoff(code) {
+      if (!updater.swapped || !self.exe) return code;
+      if (process.env.GROVE_SUPERVISED) {
+        log("info", `update: handing over to the supervisor to start build ${updater.swapped.to.slice(0, 12)}`);
+        return UPDATE_RESTART_CODE;
+      }
+      return restartAlone(dir, self.exe);
+    },
+  };
+}
+
+/** A pending swap, seen at start; a rolled-back build is no longer offered to peers. */
+function settlePending(dir: string, self: SelfBuild, store: ReleaseStore): void {
+  let rec = readUpdateRecord(dir);
+  if (rec?.state === "pending" && rec.to !== self.build && rec.from === self.build) {
+    rec = rollBack(dir, "the cell started with the previous build again (the swap did not take effect)");
+  }
+  if (rec?.state === "rolled-back" && store.get(self.target)?.sig.build === rec.to) {
+    store.remove(self.target);
+    log("info", `update: build ${rec.to.slice(0, 12)} was rolled back here; no longer offered to peers`);
+  }
+  if (!rec || rec.state !== "pending") return;
+  if (rec.to === self.build) {
+    const ms = updateStableMs();
+    log("info", `update: running the new build ${self.build.slice(0, 12)}; it counts as up after ${ms / 1000} s`);
+    setTimeout(() => markDone(dir, self.build), ms).unref();
+  }
+}
+
+/** Copy our own executable into releases/<target> when a valid sig.json for this build sits beside it. */
+async function offerSelf(store: ReleaseStore, self: SelfBuild): Promise<void> {
+  if (!self.exe) return;
+  const path = sigOf(self.exe);
+  if (!existsSync(path)) return;
+  const sig = parseOfferedSig(readFileSync(path, "utf8"));
+  if (sig.build !== self.build || sig.target !== self.target) {
+    log("warn", `${path} describes build ${sig.build.slice(0, 12)} for ${sig.target}, not this one; not offered to peers`);
+    return;
+  }
+  const signed = signedBy(sig);
+  if (!signed) {
+    log("warn", `${path}: the signature does not verify; this build is not offered to peers`);
+    return;
+  }
+  const held = store.get(self.target);
+  if (held && (held.sig.sha256 === sig.sha256 || isNewerTime(held.sig.build_time, sig.build_time))) return;
+  await store.add(self.exe, signed);
+}
+
+/** No supervisor: start the new build ourselves and watch it for the stable time. */
+async function restartAlone(dir: string, exe: string): Promise<number> {
+  const args = process.argv.slice(2);
+  const env = { ...process.env };
+  const ms = updateStableMs();
+  const run = () => spawn(exe, args, { detached: true, stdio: "inherit", env });
+  const child = run();
+  log("info", `update: started the new build (pid ${child.pid}); watching it for ${ms / 1000} s`);
+  const ended = await new Promise<string | null>((resolve) => {
+    const t = setTimeout(() => resolve(null), ms + 1000);
+    child.once("error", (e) => (clearTimeout(t), resolve(`it cannot start: ${e.message}`)));
+    child.once("exit", (code, sig) => (clearTimeout(t), resolve(sig ? `killed by ${sig}` : `exit code ${code}`)));
+  });
+  if (ended === null) {
+    child.unref();
+    log("info", "update: the new build is up; this process hands over to it");
+    return 0;
+  }
+  if (!rollBack(dir, `the new build ended (${ended}) within ${ms / 1000} s of starting`)) {
+    log("error", `update: the new build ended (${ended}); nothing to roll back`);
+    return 1;
+  }
+  const old = run();
+  old.unref();
+  log("info", `update: the previous build is running again (pid ${old.pid})`);
+  return 0;
+}

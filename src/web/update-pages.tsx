@@ -1,0 +1,39 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module web/update-pages — POST /update (mounted by web/dashboard, behind its login): the
+ * "Update now" button of the update banner and the Settings tab. Needs the session's CSRF token;
+ * installs the newest trusted build a peer offers (update/updater) and answers with one line
+ * for htmx, or redirects a plain form post back to Settings.
+ */
+import { Hono, type Context } from "hono";
+import { errorMessage } from "../core/errors.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import { updaterFor } from "../update/lifecycle.ts";
+import { UpdateResult } from "../../views/update.tsx";
+import type { WebEnv } from "./context.ts";
+
+/** What the dashboard lends these routes. */
+export interface UpdatePageHelpers {
+  requireCsrf(c: Context<WebEnv>): Promise<void>;
+}
+
+export function updatePages(fleet: Fleet, h: UpdatePageHelpers): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.post("/", async (c) => {
+    await h.requireCsrf(c);
+    const target = c.req.header("hx-target") ?? "";
+    const id = /^[a-z0-9-]{1,64}$/.test(target) ? target : "update-result";
+    let ok = true;
+    let message: string;
+    try {
+      const s = await updaterFor(fleet).perform();
+      message = `Build ${s.to.slice(0, 12)} is swapped in; the cell restarts now. Reload this page in a few seconds.`;
+    } catch (e) {
+      ok = false;
+      message = `Not updated: ${errorMessage(e)}`;
+    }
+    if (!c.req.header("hx-request")) return c.redirect("/settings", 303);
+    return c.html(<UpdateResult id={id} ok={ok} message={message} />);
+  });
+  return app;
+}

@@ -1,0 +1,64 @@
+/**
+ * cell/leftovers: what a killed cell leaves (atomic-write temps, the spool, upload spools in
+ * GROVE_HOME) is cleared at start; an upload whose version was recorded but not renamed into
+ * place is finished, byte-identical; real files are never touched.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { clearLeftovers } from "../../src/cell/leftovers.ts";
+import { ingest } from "../../src/ingest/ingest.ts";
+import { safePath } from "../../src/ingest/home-path.ts";
+import { openTempCell, pseudoRandom, streamOf } from "../helpers/vault.ts";
+
+let cell: ReturnType<typeof openTempCell>;
+beforeAll(() => {
+  cell = openTempCell();
+});
+afterAll(() => cell.destroy());
+
+describe("clearLeftovers", () => {
+  test("removes temp files, keeps real ones, finishes a recorded upload", async () => {
+    const { layout } = cell;
+    const data = pseudoRandom(300_000, 3);
+    const r = await ingest(cell.vault, safePath("docs/kept.bin"), streamOf(data), { maxBytes: 1 << 30 });
+    const chunk = r.manifest.chunks[0]!.hash;
+    // A killed upload whose version was recorded: the file is still in its spool.
+    const data2 = pseudoRandom(70_000, 4);
+    await ingest(cell.vault, safePath("docs/renamed-late.bin"), streamOf(data2), { maxBytes: 1 << 30 });
+    const spool = join(layout.home, "docs", ".grove-upload-0123456789ab");
+    renameSync(join(layout.home, "docs", "renamed-late.bin"), spool);
+    // Temps that never reached their rename.
+    const chunkTemp = join(layout.chunks, chunk.slice(0, 2), `.${chunk}.tmp-abcdef012345`);
+    const manifestTemp = join(layout.manifests, "docs", ".kept.bin.12345678.json.tmp-0a0b0c0d0e0f");
+    const stateTemp = join(layout.dir, ".peer_health.json.tmp-00aa11bb22cc");
+    const deadSpool = join(layout.home, ".grove-upload-ffffffffffff");
+    const watcherSpool = join(layout.tmp, ".grove-upload-eeeeeeeeeeee");
+    for (const p of [chunkTemp, manifestTemp, stateTemp, deadSpool, watcherSpool]) writeFileSync(p, "half");
+    // A user's file that merely looks odd stays.
+    mkdirSync(join(layout.home, "notes"), { recursive: true });
+    writeFileSync(join(layout.home, "notes", "x.tmp-123"), "mine");
+
+    const rep = clearLeftovers(layout, cell.db);
+    expect(rep.finished).toEqual(["docs/renamed-late.bin"]);
+    expect(rep.removed).toBe(5);
+    for (const p of [chunkTemp, manifestTemp, stateTemp, deadSpool, watcherSpool, spool]) expect(existsSync(p)).toBe(false);
+    expect(Buffer.compare(readFileSync(join(layout.home, "docs", "renamed-late.bin")), data2)).toBe(0);
+    expect(Buffer.compare(readFileSync(join(layout.home, "docs", "kept.bin")), data)).toBe(0);
+    expect(existsSync(cell.store.path(chunk))).toBe(true);
+    expect(readFileSync(join(layout.home, "notes", "x.tmp-123"), "utf8")).toBe("mine");
+  });
+
+  test("a spool whose content no recorded version has is removed, not moved into place", () => {
+    const { layout } = cell;
+    const target = join(layout.home, "docs", "renamed-late.bin");
+    rmSync(target); // its recorded version has no file: a candidate, but the content differs
+    const spool = join(layout.home, "docs", ".grove-upload-aaaaaaaaaaaa");
+    writeFileSync(spool, pseudoRandom(70_000, 99));
+    const rep = clearLeftovers(layout, cell.db);
+    expect(rep.finished).toEqual([]);
+    expect(rep.removed).toBe(1);
+    expect(existsSync(spool)).toBe(false);
+    expect(existsSync(target)).toBe(false);
+  });
+});

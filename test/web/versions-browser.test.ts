@@ -1,0 +1,100 @@
+// A file's versions on its dashboard page: Restore (an older version becomes current again) and
+// Purge (out of the history, into the trash). First with plain HTTP and a dashboard session (the
+// htmx request the button makes, CSRF included), then clicking the buttons in headless Chromium
+// (skipped when /usr/bin/chromium is absent).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, Page } from "playwright-core";
+import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
+import { cliJson, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import type { TrashListing } from "../../src/trash/listing.ts";
+
+const PASSWORD = "correct horse battery";
+let plain: TestCell | undefined;
+let cell: TestCell | undefined;
+let browser: Browser | undefined;
+const errors: string[] = [];
+
+async function putVersions(c: TestCell, path: string, texts: string[]): Promise<void> {
+  for (const t of texts) expect((await c.api(`/api/files/${path}`, { method: "PUT", body: t })).status).toBe(201);
+}
+
+const versionsOf = async (c: TestCell, path: string) =>
+  ((await (await c.api(`/api/files/${path}?meta`)).json()) as { versions: { version: number; deleted: boolean }[] }).versions.map((v) => v.version);
+
+beforeAll(async () => {
+  [plain, cell, browser] = await Promise.all([startCell(), startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await Promise.all([destroyCell(plain), destroyCell(cell)]);
+}, 120_000);
+
+describe("file versions in the dashboard", () => {
+  test("the Restore button's request (session + CSRF) makes version 1 current again; without the token it is refused", async () => {
+    const c = plain!;
+    await putVersions(c, "notes.txt", ["first draft", "second draft"]);
+    // A dashboard session (first-run setup from loopback).
+    const setup = await fetch(c.url + "/setup");
+    const formCookie = setup.headers.get("set-cookie")!.split(";")[0]!;
+    const formToken = /name="_csrf" value="([^"]+)"/.exec(await setup.text())![1]!;
+    const set = await fetch(c.url + "/setup", {
+      method: "POST", redirect: "manual",
+      headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
+      body: `_csrf=${formToken}&password=correct-horse&confirm=correct-horse`,
+    });
+    const session = set.headers.get("set-cookie")!.split(";")[0]!;
+
+    const page = await (await fetch(c.url + "/files/detail?path=notes.txt", { headers: { cookie: session } })).text();
+    const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)![1]!;
+    // One Restore button, on version 1 (not on the current version 2).
+    const buttons = [...page.matchAll(/<button class="small restore" hx-post="([^"]+)" hx-vals="([^"]+)"/g)];
+    expect(buttons.length).toBe(1);
+    expect(buttons[0]![1]).toBe("/files/restore");
+    const vals = JSON.parse(buttons[0]![2]!.replaceAll("&quot;", '"')) as Record<string, string>;
+    expect(vals).toEqual({ path: "notes.txt", version: "1" });
+    const form = new URLSearchParams(vals).toString();
+    const headers = { cookie: session, "content-type": "application/x-www-form-urlencoded", "hx-request": "true" };
+
+    const forged = await fetch(c.url + "/files/restore", { method: "POST", headers, body: form });
+    expect(forged.status).toBe(403);
+    expect(await versionsOf(c, "notes.txt")).toEqual([2, 1]);
+
+    const ok = await fetch(c.url + "/files/restore", { method: "POST", headers: { ...headers, "x-csrf-token": csrf }, body: form });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("hx-redirect")).toBe("/files/detail?path=notes.txt");
+    expect(await versionsOf(c, "notes.txt")).toEqual([3, 2, 1]);
+    expect(await (await c.api("/api/files/notes.txt")).text()).toBe("first draft");
+    expect(await Bun.file(`${c.home}/notes.txt`).text()).toBe("first draft");
+  });
+
+  test.skipIf(!HAVE_CHROMIUM)("in a browser: Restore, then Purge (confirmed) and Purge all versions of a deleted file", async () => {
+    const c = cell!;
+    await putVersions(c, "plan.md", ["# v1", "# v2"]);
+    const { page } = await cellPage(browser!, c, errors);
+    await firstRunSetup(page, PASSWORD);
+    await page.goto("/files/detail?path=plan.md");
+    const row = (p: Page, v: number) => p.locator(`table.versions tr[data-version="${v}"]`);
+    expect(await row(page, 2).locator("button.restore").count()).toBe(0); // the current version
+    await row(page, 1).locator("button.restore").click();
+    await row(page, 3).waitFor();
+    expect(await versionsOf(c, "plan.md")).toEqual([3, 2, 1]);
+    expect(await (await c.api("/api/files/plan.md")).text()).toBe("# v1");
+    expect(await page.locator("table.versions tbody tr").first().getAttribute("data-version")).toBe("3");
+
+    // Purge version 2 (the confirm dialog is accepted): it leaves the history for the trash.
+    await row(page, 2).locator("button.purge").click();
+    await row(page, 2).waitFor({ state: "detached" });
+    expect(await versionsOf(c, "plan.md")).toEqual([3, 1]);
+    const trash = await cliJson<TrashListing>(c, ["trash"]);
+    expect(trash.versions.map((v) => `${v.path}@${v.version}`)).toEqual(["plan.md@2"]);
+
+    // A deleted file: "Purge all versions…" takes it out of the history; the page goes back to the folder.
+    expect((await c.api("/api/files/plan.md", { method: "DELETE" })).status).toBe(200);
+    await page.reload();
+    await Promise.all([page.waitForURL("**/files"), page.locator("button.purge-all").click()]);
+    expect((await c.api("/api/files/plan.md?meta")).status).toBe(404);
+    expect((await cliJson<TrashListing>(c, ["trash"])).versions.map((v) => v.version)).toEqual([2, 1, 3, 4]);
+    expect(errors).toEqual([]);
+  });
+});
