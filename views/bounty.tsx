@@ -49,7 +49,7 @@ function PeersTable({ r }: { r: BountyReport }) {
       <div class="table-wrap">
         <table class="bounty">
           <thead>
-            <tr><th>Name</th><th>Id</th><th class="num">Keeps for us</th><th class="num">We keep for it</th><th class="num">Balance</th><th class="num">Over time</th><th>Allowance</th><th>Statements</th></tr>
+            <tr><th>Name</th><th>Id</th><th class="num">Keeps for us</th><th class="num">We keep for it</th><th class="num">Relayed for us / for it</th><th class="num">Balance</th><th class="num">Over time</th><th>Allowance</th><th>Statements</th></tr>
           </thead>
           <tbody>
             {r.peers.map((p) => {
@@ -61,6 +61,7 @@ function PeersTable({ r }: { r: BountyReport }) {
                     <td><code title={p.peer}>{p.peer.slice(0, 12)}</code></td>
                     <td class="num received">{formatBytes(p.received_bytes)}<span class="sub">{byteHours(p.received_byte_hours)}</span></td>
                     <td class="num given">{formatBytes(p.given_bytes)}<span class="sub">{byteHours(p.given_byte_hours)}</span></td>
+                    <td class="num relayed">{formatBytes(p.relay_received_bytes)} / {formatBytes(p.relay_given_bytes)}</td>
                     <td class={`num balance ${p.balance_bytes < 0 ? "neg" : "pos"}`}>{signedBytes(p.balance_bytes)}</td>
                     <td class={`num balance-hours ${p.balance_byte_hours < 0 ? "neg" : "pos"}`}>{signedByteHours(p.balance_byte_hours)}</td>
                     <td class="allowance"><Allowance p={p} /></td>
@@ -68,7 +69,7 @@ function PeersTable({ r }: { r: BountyReport }) {
                   </tr>
                   {off ? (
                     <tr class="disagree-reason" data-peer={p.peer}>
-                      <td colspan={8} class="error" role="alert">
+                      <td colspan={9} class="error" role="alert">
                         Statements disagree: {p.statement!.reason}
                       </td>
                     </tr>
@@ -83,6 +84,8 @@ function PeersTable({ r }: { r: BountyReport }) {
         Balance = what the peer keeps for this cell − what this cell keeps for it (chunks). A peer
         whose balance would fall below −{formatBytes(r.allowance_bytes)} (<code>bounty_allowance_bytes</code>) is refused new
         chunks here{r.exempt_favorites || r.exempt_friends ? `, unless it is a ${[r.exempt_favorites ? "favorite" : "", r.exempt_friends ? "friend" : ""].filter(Boolean).join(" or ")}` : ""}.
+        Bytes a peer's relay carries for this cell (and this cell's relay, <code>relay_port</code>, for it) count
+        {" "}{r.relay_credit_hours} byte-hours per byte in the balance over time.
         Each sync round both sides sign their figures and compare; a difference beyond the tolerance is shown here, never merged.
       </p>
     </section>

@@ -32,6 +32,8 @@ export function compareStatement(theirs: StatementFigures, ours: StatementFigure
     { says: (x) => `this cell keeps ${x} for it`, said: theirs.received_bytes, counted: ours.given_bytes, t: BYTES_TOLERANCE, fmt: formatBytes },
     { says: (x) => `it has kept ${x} for this cell over time`, said: theirs.given_byte_hours, counted: ours.received_byte_hours, t: BYTE_HOURS_TOLERANCE, fmt: hours },
     { says: (x) => `this cell has kept ${x} for it over time`, said: theirs.received_byte_hours, counted: ours.given_byte_hours, t: BYTE_HOURS_TOLERANCE, fmt: hours },
+    { says: (x) => `its relay carried ${x} for this cell`, said: theirs.relay_given_bytes ?? 0, counted: ours.relay_received_bytes ?? 0, t: BYTES_TOLERANCE, fmt: formatBytes },
+    { says: (x) => `this cell's relay carried ${x} for it`, said: theirs.relay_received_bytes ?? 0, counted: ours.relay_given_bytes ?? 0, t: BYTES_TOLERANCE, fmt: formatBytes },
   ];
   const off: string[] = [];
   for (const c of checks) {

@@ -10,7 +10,7 @@ import { log } from "../core/log.ts";
 import type { CellId } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import { callPeerRaw, PeerCallError, refusalText } from "../fleet/peer-client.ts";
-import { BOUNTY_INFO, BOUNTY_REPLY_INFO, StatementMessage, makeStatement, verifyStatement, type Statement } from "../protocol/bounty-statement.ts";
+import { BOUNTY_INFO, BOUNTY_REPLY_INFO, StatementMessage, ZERO_FIGURES, makeStatement, verifyStatement, type Statement } from "../protocol/bounty-statement.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { compareStatement } from "./compare.ts";
 import type { BountyLedger } from "./ledger.ts";
@@ -21,7 +21,7 @@ export const STATEMENT_PATH = "/peer/bounty/statement";
 /** This cell's signed statement about `peer`, from the ledger as last accrued (zeros before). */
 export function ourStatement(keys: CellKeys, ledger: BountyLedger, peer: CellId, now = Date.now()): Statement {
   const e = ledger.entry(peer);
-  return makeStatement(keys.ed25519Secret, keys.id, peer, now, e ?? { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0 });
+  return makeStatement(keys.ed25519Secret, keys.id, peer, now, e ?? ZERO_FIGURES);
 }
 
 /** Compare, keep and log the outcome of one exchange. */

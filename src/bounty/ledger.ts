@@ -1,7 +1,8 @@
 /**
  * @module bounty/ledger — the bounty ledger in placement.db (schema 010): per peer, bytes given
  * and received now (from `held` and `placements`), byte-hours summed over time, the balance
- * history, and the latest comparison of signed statements. Used by the sync Worker (its own
+ * history, the bytes relays carried each way (schema 013), and the latest comparison of signed
+ * statements. Used by the sync Worker (its own
  * connection) and the main thread alike: an accrual is one IMMEDIATE transaction, so two
  * connections accruing at once never count the same hours twice.
  */
@@ -16,6 +17,17 @@ export const HISTORY_EVERY_MS = 60_000;
 export const HISTORY_KEEP_MS = 366 * 86_400_000;
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * Byte-hours a byte carried by a relay is worth: carrying 1 GB counts as keeping 1 GB for a day.
+ * A protocol constant, not a setting, so both sides of a statement count alike.
+ */
+export const RELAY_CREDIT_HOURS = 24;
+
+/** The balance over time: received − given byte-hours, relay bytes carried each way credited at RELAY_CREDIT_HOURS. */
+export function balanceByteHours(e: Pick<LedgerEntry, "given_byte_hours" | "received_byte_hours" | "relay_given_bytes" | "relay_received_bytes">): number {
+  return e.received_byte_hours + e.relay_received_bytes * RELAY_CREDIT_HOURS - (e.given_byte_hours + e.relay_given_bytes * RELAY_CREDIT_HOURS);
+}
 
 type Row = Omit<LedgerEntry, "peer"> & { peer: string };
 
@@ -58,7 +70,8 @@ export class BountyLedger {
       );
       const rowOf = this.db.query("SELECT * FROM bounty_ledger WHERE peer = ?");
       const put = this.db.query(
-        `INSERT OR REPLACE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at, relay_given_bytes, relay_received_bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const lastPoint = this.db.query("SELECT at, balance_bytes FROM bounty_history WHERE peer = ? ORDER BY at DESC LIMIT 1");
       const addPoint = this.db.query("INSERT OR REPLACE INTO bounty_history (peer, at, balance_bytes, balance_byte_hours) VALUES (?, ?, ?, ?)");
@@ -71,13 +84,31 @@ export class BountyLedger {
         const gbh = (row?.given_byte_hours ?? 0) + (row?.given_bytes ?? 0) * hours;
         const rbh = (row?.received_byte_hours ?? 0) + (row?.received_bytes ?? 0) * hours;
         // A clock that went back does not move accrued_at back (no hours are counted twice).
-        put.run(peer, g, r, gbh, rbh, row ? Math.max(row.accrued_at, now) : now);
+        const relay = { relay_given_bytes: row?.relay_given_bytes ?? 0, relay_received_bytes: row?.relay_received_bytes ?? 0 };
+        put.run(peer, g, r, gbh, rbh, row ? Math.max(row.accrued_at, now) : now, relay.relay_given_bytes, relay.relay_received_bytes);
         const last = lastPoint.get(peer) as { at: number; balance_bytes: number } | null;
         if (!last || now - last.at >= HISTORY_EVERY_MS || last.balance_bytes !== r - g) {
-          addPoint.run(peer, now, r - g, rbh - gbh);
+          addPoint.run(peer, now, r - g, balanceByteHours({ given_byte_hours: gbh, received_byte_hours: rbh, ...relay }));
           prune.run(peer, now - HISTORY_KEEP_MS);
         }
       }
+    }).immediate();
+  }
+
+  /**
+   * Add bytes carried by relays: `given` by a relay this cell runs for `peer`, `received` by the
+   * peer's relay for this cell. Only paired peers have a ledger (others are ignored; a row is
+   * started for a peer not yet accrued). Returns whether the peer was counted.
+   */
+  addRelay(peer: CellId, given: number, received: number, now = Date.now()): boolean {
+    if (given <= 0 && received <= 0) return false;
+    return this.db.transaction(() => {
+      if (!this.db.query("SELECT 1 FROM peers WHERE id = ?").get(peer)) return false;
+      this.db
+        .query("INSERT OR IGNORE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at) VALUES (?, 0, 0, 0, 0, ?)")
+        .run(peer, now);
+      this.db.query("UPDATE bounty_ledger SET relay_given_bytes = relay_given_bytes + ?, relay_received_bytes = relay_received_bytes + ? WHERE peer = ?").run(Math.max(0, given), Math.max(0, received), peer);
+      return true;
     }).immediate();
   }
 

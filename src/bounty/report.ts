@@ -1,13 +1,15 @@
 /**
  * @module bounty/report — the bounty as shown (GET /api/bounty, `grove bounty`, the Bounty tab):
- * per paired peer the bytes and byte-hours given and received, the balances, the allowance and
+ * per paired peer the bytes and byte-hours given and received, the bytes relays carried each
+ * way, the balances, the allowance and
  * whether it applies, the latest comparison of statements; and each peer's balance over time,
  * thinned to at most MAX_POINTS points for a chart.
  */
 import type { Database } from "bun:sqlite";
 import type { PeerStore } from "../fleet/peer-store.ts";
 import { exemptionOf, overAllowance, type AllowanceConfig } from "./allowance.ts";
-import { BountyLedger } from "./ledger.ts";
+import { BountyLedger, RELAY_CREDIT_HOURS, balanceByteHours } from "./ledger.ts";
+import { ZERO_FIGURES } from "../protocol/bounty-statement.ts";
 import type { BountyReport, HistoryPoint } from "./types.ts";
 
 /** History points per peer in a report at most (evenly thinned; the newest is always kept). */
@@ -38,11 +40,12 @@ export function bountyReport(db: Database, peers: PeerStore, config: AllowanceCo
     allowance_bytes: config.bounty_allowance_bytes,
     exempt_favorites: config.bounty_exempt_favorites,
     exempt_friends: config.bounty_exempt_friends,
+    relay_credit_hours: RELAY_CREDIT_HOURS,
     peers: [],
     history: [],
   };
   for (const p of rows) {
-    const e = ledger.entry(p.id) ?? { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0 };
+    const e = ledger.entry(p.id) ?? ZERO_FIGURES;
     const exemptAs = exemptionOf(p, config);
     const balance = e.received_bytes - e.given_bytes;
     const s = statements.get(p.id);
@@ -54,7 +57,9 @@ export function bountyReport(db: Database, peers: PeerStore, config: AllowanceCo
       balance_bytes: balance,
       given_byte_hours: e.given_byte_hours,
       received_byte_hours: e.received_byte_hours,
-      balance_byte_hours: e.received_byte_hours - e.given_byte_hours,
+      relay_given_bytes: e.relay_given_bytes,
+      relay_received_bytes: e.relay_received_bytes,
+      balance_byte_hours: balanceByteHours(e),
       allowance_bytes: config.bounty_allowance_bytes,
       exempt: exemptAs !== null,
       exempt_as: exemptAs,

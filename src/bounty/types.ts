@@ -11,7 +11,7 @@ import type { CellId } from "../core/types.ts";
 import type { Statement, StatementFigures } from "../protocol/bounty-statement.ts";
 
 /** The ledger's row for one peer, as of `accrued_at`. */
-export interface LedgerEntry extends StatementFigures {
+export interface LedgerEntry extends Required<StatementFigures> {
   peer: CellId;
   accrued_at: number;
 }
@@ -50,7 +50,10 @@ export interface BountyPeer {
   balance_bytes: number;
   given_byte_hours: number;
   received_byte_hours: number;
-  /** received_byte_hours − given_byte_hours: the credit earned over time. */
+  /** Bytes a relay run by this cell carried for the peer, and the peer's relay for this cell. */
+  relay_given_bytes: number;
+  relay_received_bytes: number;
+  /** received − given byte-hours, relay bytes each way counted at relay_credit_hours: the credit earned over time. */
   balance_byte_hours: number;
   allowance_bytes: number;
   exempt: boolean;
@@ -71,6 +74,8 @@ export interface BountyReport {
   allowance_bytes: number;
   exempt_favorites: boolean;
   exempt_friends: boolean;
+  /** Byte-hours credited per byte a relay carried (bounty/ledger RELAY_CREDIT_HOURS). */
+  relay_credit_hours: number;
   peers: BountyPeer[];
   history: BountyHistory[];
 }

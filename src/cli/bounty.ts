@@ -1,6 +1,7 @@
 /** @module cli/bounty — `grove bounty`: storage given to and received from each peer, balances, allowance, statements that disagree. */
 import { resolveLayout } from "../core/layout.ts";
 import type { BountyPeer, BountyReport } from "../bounty/types.ts";
+import { RELAY_CREDIT_HOURS } from "../bounty/ledger.ts";
 import { formatBytes, signedBytes } from "../../views/format.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
@@ -8,7 +9,9 @@ import { parse, table, type Command } from "./command.ts";
 const usage = `Usage: grove bounty [--json]
 
 The bounty ledger per peer: what it keeps for this cell (received) and this cell keeps for it
-(given), now and in byte-hours over time; the balance (received − given), the allowance
+(given), now and in byte-hours over time; the bytes relays carried each way (its relay for this
+cell / this cell's relay, config relay_port, for it: ${RELAY_CREDIT_HOURS} byte-hours per byte in the balance over
+time); the balance (received − given), the allowance
 (bounty_allowance_bytes: a peer below −allowance is refused new chunks here, unless exempt as
 a favorite or friend) and whether the signed statements you last exchanged agree.`;
 
@@ -40,10 +43,10 @@ export const bounty: Command = {
       "\n" +
         table(
           [
-            ["PEER", "NAME", "KEEPS FOR US", "WE KEEP FOR IT", "BALANCE", "BALANCE (BYTE-HOURS)", "ALLOWANCE", "STATEMENTS"],
-            ...r.peers.map((p) => [p.peer.slice(0, 12), p.name, formatBytes(p.received_bytes), formatBytes(p.given_bytes), signedBytes(p.balance_bytes), `${signedBytes(Math.round(p.balance_byte_hours))}·h`, flags(p), statement(p)]),
+            ["PEER", "NAME", "KEEPS FOR US", "WE KEEP FOR IT", "RELAYED US/IT", "BALANCE", "BALANCE (BYTE-HOURS)", "ALLOWANCE", "STATEMENTS"],
+            ...r.peers.map((p) => [p.peer.slice(0, 12), p.name, formatBytes(p.received_bytes), formatBytes(p.given_bytes), `${formatBytes(p.relay_received_bytes)}/${formatBytes(p.relay_given_bytes)}`, signedBytes(p.balance_bytes), `${signedBytes(Math.round(p.balance_byte_hours))}·h`, flags(p), statement(p)]),
           ],
-          [2, 3, 4, 5],
+          [2, 3, 4, 5, 6],
         ),
     );
     const off = r.peers.filter((p) => p.statement && !p.statement.agree);

@@ -17,6 +17,9 @@ import { CliError, parse, type Command } from "./command.ts";
 import { localUrl, type RuntimeInfo } from "./client.ts";
 import { formatPhrase } from "./recovery-phrase.ts";
 import { RelayClient } from "../relay/relay-client.ts";
+import { startRelay, type Relay } from "../relay/hub.ts";
+import { RelayCredit } from "../bounty/relay-credit.ts";
+import { BountyLedger } from "../bounty/ledger.ts";
 import { FileWatcher, watchRoots } from "../ingest/file-watcher.ts";
 import { TrashCollector, collectContextOf } from "../trash/collector.ts";
 import { createAssistant } from "../ai/assistant.ts";
@@ -138,6 +141,21 @@ export const start: Command = {
     fleet.relay = relay;
     setRelayTransport((url, peer, req, ms) => relay.call(url, peer, req, ms));
     if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.join(", ")}`);
+    // A relay this cell runs (config relay_port): peers it carries for owe it, in the bounty.
+    let hub: Relay | null = null;
+    if (cell.config.relay_port !== null) {
+      try {
+        hub = startRelay({ host, port: cell.config.relay_port, operator: cell.keys });
+      } catch (e) {
+        relay.stop();
+        server.stop(true);
+        rmSync(layout.runtime, { force: true });
+        cell.close();
+        throw new CliError(`relay_port ${cell.config.relay_port} on ${host}: ${(e as Error).message} (is another relay running there?)`);
+      }
+      console.log(`Relay: serving on ${host}:${hub.server.port} (ws://HOST:${hub.server.port}/v1/relay), operated by this cell`);
+    }
+    const relayCredit = (fleet.relayCredit = new RelayCredit(new BountyLedger(cell.db.db), hub, relay).start());
     await rejoinAfterRecovery(layout.recovering, fleet);
     const sync = new SyncService(fleet);
     fleet.rounds = sync;
@@ -169,6 +187,8 @@ export const start: Command = {
         sync.stop();
         watcher?.stop();
         trash.stop();
+        relayCredit.stop();
+        hub?.stop();
         relay.stop();
         void fleet.mdns?.stop();
         server.stop(true);

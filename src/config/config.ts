@@ -58,6 +58,8 @@ export const ConfigSchema = z.object({
     )
     .max(8)
     .default([]),
+  /** Run a relay (as `grove relay` does) on this port too, on the cell's host; null = none. Peers it carries for credit this cell in the bounty. */
+  relay_port: z.number().int().min(0).max(65535).nullable().default(null),
   mdns: z.boolean().default(true),
   /** Store new and changed files in GROVE_HOME as they appear (ingest/file-watcher). */
   watch_home: z.boolean().default(true),
@@ -73,6 +75,10 @@ export const ConfigSchema = z.object({
   crypto: z.enum(["auto", "native", "portable"]).default("auto"),
   /** Worker threads sealing and opening chunks; 0 = one per core (at most 4). */
   crypto_workers: z.number().int().min(0).max(64).default(0),
+  /** Messages one peer may send this cell per minute (more get 429 and stay queued there). */
+  message_rate_per_minute: z.number().int().min(1).max(100_000).default(120),
+  /** Characters of one peer's messages kept here at most (more get 507 and stay queued there). */
+  message_store_chars_per_peer: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** Threads the model host uses to answer; 0 = one per core. */
   llm_threads: z.number().int().min(0).max(256).default(0),
   /** Who may ask this cell's models: friends, or nobody but this cell. */

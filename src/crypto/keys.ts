@@ -55,9 +55,15 @@ export function sign(secret: Uint8Array, message: Uint8Array): Uint8Array {
   return ed25519.sign(message, secret);
 }
 
+/**
+ * Strict Ed25519 verification (RFC 8032, not ZIP-215): non-canonical encodings are refused, and
+ * so is a small-order public key, under which an all-zero "signature" verifies for any message
+ * (found testing the relay operator's proof; no real key is small-order).
+ */
 export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
-    return ed25519.verify(signature, message, publicKey);
+    if (ed25519.Point.fromBytes(publicKey).isSmallOrder()) return false;
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;
   }

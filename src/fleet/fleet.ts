@@ -68,6 +68,8 @@ export class Fleet {
   mdns: MdnsPresence | null = null;
   /** This cell on its relays (set by `grove start`); null in a process without one. */
   relay: RelayLink | null = null;
+  /** Relay bytes into the bounty ledger (bounty/relay-credit); flushed before rounds and reports. */
+  relayCredit: { flush(): void } | null = null;
 
   constructor(readonly cell: Cell, listen: { host: string; port: number }) {
     this.self = new SelfCard(cell, listen);

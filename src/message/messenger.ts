@@ -202,6 +202,11 @@ export class Messenger {
     return { delivered, failed: orphans.length };
   }
 
+  /** Is a message with this id already here (either direction)? */
+  has(id: string): boolean {
+    return this.store.get(id) !== null;
+  }
+
   /**
    * A message `from` sent us (opened and checked by web/peer-message-api). Stored once: the same
    * id again is a duplicate (the sender retrying after a lost answer). Our queued messages for

@@ -4,9 +4,11 @@
  * to and receives from one peer.
  *
  * Statement: { type: "bounty-statement", v: 1, from, to, at, given_bytes, received_bytes,
- *   given_byte_hours, received_byte_hours, signature }. `from` states it about `to`:
- *   given = bytes of `to`'s chunks that `from` keeps, received = bytes of `from`'s chunks that
- *   `to` keeps (as `to` confirmed them); the byte-hours are those amounts summed over time.
+ *   given_byte_hours, received_byte_hours, relay_given_bytes?, relay_received_bytes?, signature }.
+ *   `from` states it about `to`: given = bytes of `to`'s chunks that `from` keeps, received =
+ *   bytes of `from`'s chunks that `to` keeps (as `to` confirmed them); the byte-hours are those
+ *   amounts summed over time; relay_given = bytes a relay run by `from` carried for `to`,
+ *   relay_received = bytes `to`'s relay carried for `from` (absent = 0).
  * signature = Ed25519 by `from` over the canonical JSON of every other field; the `type` field
  * keeps it from passing as another signed object. Unknown fields are refused.
  *
@@ -41,6 +43,8 @@ export const StatementSchema = z.strictObject({
   received_bytes: bytes,
   given_byte_hours: byteHours,
   received_byte_hours: byteHours,
+  relay_given_bytes: bytes.optional(),
+  relay_received_bytes: bytes.optional(),
   signature: z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex characters"),
 });
 export type Statement = z.infer<typeof StatementSchema>;
@@ -51,7 +55,13 @@ export interface StatementFigures {
   received_bytes: number;
   given_byte_hours: number;
   received_byte_hours: number;
+  /** Bytes a relay run by this cell carried for the peer, and the peer's relay for this cell (absent = 0). */
+  relay_given_bytes?: number;
+  relay_received_bytes?: number;
 }
+
+/** A peer's figures before its first accrual. */
+export const ZERO_FIGURES: Readonly<Required<StatementFigures>> = { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0, relay_given_bytes: 0, relay_received_bytes: 0 };
 
 /** The request body (sealed): our statement. The answer (sealed): theirs. */
 export const StatementMessage = z.strictObject({ statement: z.unknown() });
@@ -69,6 +79,7 @@ export function makeStatement(secret: Uint8Array, from: CellId, to: CellId, at: 
     type: "bounty-statement" as const, v: 1 as const, from, to, at,
     given_bytes: f.given_bytes, received_bytes: f.received_bytes,
     given_byte_hours: Math.round(f.given_byte_hours), received_byte_hours: Math.round(f.received_byte_hours),
+    relay_given_bytes: f.relay_given_bytes ?? 0, relay_received_bytes: f.relay_received_bytes ?? 0,
   };
   return { ...unsigned, signature: toHex(sign(secret, enc.encode(canonicalJson(unsigned)))) };
 }

@@ -9,12 +9,16 @@
  * only to a cell that accepts its sender (its fleet, listed at login), and an optional allow-list
  * says which cells may log in at all, so a stranger gets no free bandwidth. Going over a limit
  * refuses or closes with a clear reason; the relay itself stays up. GET /status gives counts.
+ *
+ * A relay run by a cell (`operator`) proves so to every cell that logs in, and counts the bytes
+ * it carries for each cell (sent and received), which that cell's bounty ledger takes
+ * (`takeCarried`, bounty/relay-credit).
  */
 import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
 import { closeSync, openSync, writeSync } from "node:fs";
-import { AcceptSchema, ID_BYTES, LoginSchema, OPEN_FRAME_BYTES, frame, loginVerifies, unframe } from "./relay-protocol.ts";
+import { AcceptSchema, ID_BYTES, LoginSchema, OPEN_FRAME_BYTES, frame, loginVerifies, makeOperatorProof, unframe } from "./relay-protocol.ts";
 import { fromHex } from "../core/types.ts";
 
 /** One captured frame: sender ‖ recipient ‖ u32 BE payload length ‖ payload. */
@@ -71,6 +75,8 @@ export interface RelayOptions {
    * exactly what the operator can see, kept to show it is opaque (tests, audits). Off by default.
    */
   capture?: string | null;
+  /** The cell running this relay: named, with a proof, in every `ready`; null = an anonymous relay. */
+  operator?: { id: string; ed25519Secret: Uint8Array } | null;
 }
 
 interface Conn {
@@ -101,6 +107,8 @@ export interface RelayStatus {
 export interface Relay {
   server: Server<Conn>;
   status(): RelayStatus;
+  /** Payload bytes carried for each cell (sent by it or to it) since the last call; the counts restart at zero. */
+  takeCarried(): Map<string, number>;
   stop(): void;
 }
 
@@ -115,6 +123,7 @@ export function startRelay(opts: RelayOptions): Relay {
   let reservations = 0;
   let bytesRelayed = 0;
   let framesRelayed = 0;
+  let carried = new Map<string, number>();
   const captureFd = opts.capture ? openSync(opts.capture, "a", 0o600) : null;
 
   const count = (reason: string) => void (refused[reason] = (refused[reason] ?? 0) + 1);
@@ -155,7 +164,7 @@ export function startRelay(opts: RelayOptions): Relay {
     mine.add(ws);
     cells.set(l.id, mine);
     reservations++;
-    sendJson(ws, { type: "ready", limits });
+    sendJson(ws, { type: "ready", limits, ...(opts.operator ? makeOperatorProof(opts.operator, ws.data.nonce, l) : {}) });
     log("info", "relay: cell logged in", { cell: l.id.slice(0, 8), ip: ws.data.ip });
   }
 
@@ -211,6 +220,10 @@ export function startRelay(opts: RelayOptions): Relay {
     circ.bytes += f.payload.byteLength;
     bytesRelayed += f.payload.byteLength;
     framesRelayed++;
+    if (opts.operator) {
+      carried.set(from, (carried.get(from) ?? 0) + f.payload.byteLength);
+      carried.set(f.id, (carried.get(f.id) ?? 0) + f.payload.byteLength);
+    }
   }
 
   const server = Bun.serve<Conn>({
@@ -281,6 +294,11 @@ export function startRelay(opts: RelayOptions): Relay {
   return {
     server,
     status,
+    takeCarried: () => {
+      const out = carried;
+      carried = new Map();
+      return out;
+    },
     stop: () => {
       server.stop(true);
       if (captureFd !== null) closeSync(captureFd);

@@ -16,7 +16,7 @@ import type { CellKeys } from "../cell/state-dir.ts";
 import type { CipherSuite } from "../crypto/cipher.ts";
 import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
 import { normalizeRelayUrl } from "../net/route-class.ts";
-import { ID_BYTES, MAX_ACCEPT, makeLogin, unframe } from "./relay-protocol.ts";
+import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } from "./relay-protocol.ts";
 import {
   KIND_REQUEST, KIND_RESPONSE, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
   openCall, openFrame, readHead, sealMessage, type CallKeys, type FrameHead, type TunnelResponse,
@@ -58,6 +58,8 @@ export interface RelayState {
   error: string | null;
   calls_out: number;
   calls_in: number;
+  /** The cell that runs this relay, as it proved at login; null = anonymous (carries uncredited). */
+  operator: string | null;
 }
 
 /** What the rest of the cell uses (fleet, sync service). */
@@ -104,6 +106,16 @@ class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private sentAccept = "";
   private failures = 0;
+  /** The login sent for the current challenge (the operator's proof signs it). */
+  private login: { nonce: string; login: Login } | null = null;
+  /** The relay's proven operator (null: none or not proven). */
+  operator: string | null = null;
+  /** Payload bytes sent and received through this relay since the last `takeCarried`, by operator. */
+  readonly carried = new Map<string, number>();
+
+  count(bytes: number): void {
+    if (this.operator) this.carried.set(this.operator, (this.carried.get(this.operator) ?? 0) + bytes);
+  }
   stopped = false;
 
   constructor(
@@ -149,11 +161,22 @@ class Connection {
     } catch {
       return;
     }
+    // What a relay says is checked like anything else from the network (the operator is not trusted).
+    if (m === null || typeof m !== "object") return;
+    if (typeof m.to !== "string" || !/^[0-9a-f]{64}$/.test(m.to)) delete m.to;
+    if (typeof m.reason !== "string") m.reason = undefined;
     if (m.type === "challenge" && typeof m.nonce === "string") {
       const a = this.client.acceptList();
       this.sentAccept = JSON.stringify(a);
-      this.ws?.send(JSON.stringify(makeLogin(this.client.keys, m.nonce, a.ids, Date.now(), a.open)));
+      const login = makeLogin(this.client.keys, m.nonce, a.ids, Date.now(), a.open);
+      this.login = { nonce: m.nonce, login };
+      this.ws?.send(JSON.stringify(login));
     } else if (m.type === "ready") {
+      const op = this.login ? provenOperator(m as { operator?: unknown; operator_signature?: unknown }, this.login.nonce, this.login.login) : null;
+      // Our own relay carries nothing we owe anyone for.
+      this.operator = op === this.client.keys.id ? null : op;
+      if (op && op !== this.operator) log("info", "relay: this is our own relay", { relay: this.url });
+      else if (this.operator) log("info", "relay: operated by a cell", { relay: this.url, operator: this.operator.slice(0, 8) });
       this.set("ready", null);
       this.backoff = RECONNECT_MIN_MS;
       log("info", "relay: reservation held", { relay: this.url });
@@ -182,6 +205,8 @@ class Connection {
   private closed(why: string): void {
     const wasReady = this.state === "ready";
     this.ws = null;
+    this.operator = null;
+    this.login = null;
     this.set("down", why);
     this.sentAccept = "";
     for (const c of this.out.values()) clearTimeout(c.timer), c.reject(new Error(`the relay connection closed (${why})`));
@@ -242,6 +267,7 @@ class Connection {
       if (!this.ws || this.state !== "ready") throw new Error("the relay connection closed");
       f.set(id, 0);
       this.ws.send(f);
+      this.count(f.byteLength - ID_BYTES);
     }
   }
 
@@ -356,6 +382,7 @@ export class RelayClient implements RelayLink {
   onFrame(conn: Connection, data: Uint8Array): void {
     const f = unframe(data);
     if (!f) return;
+    conn.count(f.payload.byteLength);
     const from = f.id as CellId;
     let head: FrameHead;
     try {
@@ -398,20 +425,22 @@ export class RelayClient implements RelayLink {
     const key = `${from}:${head.callId}`;
     const eph = toHex(head.ephPublic!);
     let call = conn.incoming.get(key);
+    let keys: CallKeys;
     if (!call) {
       // A cell that is not a peer (a joiner, through an open invite) sends one-frame calls only:
       // else a stranger could keep parts of calls that never complete waiting here.
       if (head.parts > 1 && this.opts.peerX25519(from) === null && !this.expected.has(from)) throw new TunnelError("a cell that is not a peer may only send one-frame calls");
       if (!conn.admitIncoming(from)) throw new TunnelError("too many calls from this cell at once");
-      call = {
-        eph,
-        keys: acceptCall(this.keys.x25519Secret, this.keys.x25519Public, head.ephPublic!),
-        parts: new Reassembly(head.parts),
-        timer: setTimeout(() => conn.dropIncoming(key), INCOMING_TIMEOUT_MS),
-      };
-      conn.trackIncoming(key, call);
+      keys = acceptCall(this.keys.x25519Secret, this.keys.x25519Public, head.ephPublic!);
     } else if (call.eph !== eph) throw new TunnelError("a frame of another call under the same number");
-    const plain = openFrame(this.opts.suite, call.keys.request, payload, head);
+    else keys = call.keys;
+    // Opened before the call is kept: a frame that does not open leaves nothing behind (else
+    // junk frames would fill the sender's slots for INCOMING_TIMEOUT_MS and block its real calls).
+    const plain = openFrame(this.opts.suite, keys.request, payload, head);
+    if (!call) {
+      call = { eph, keys, parts: new Reassembly(head.parts), timer: setTimeout(() => conn.dropIncoming(key), INCOMING_TIMEOUT_MS) };
+      conn.trackIncoming(key, call);
+    }
     const before = call.parts.bytes;
     let whole: Uint8Array | null;
     try {
@@ -422,7 +451,6 @@ export class RelayClient implements RelayLink {
     }
     conn.addIncomingBytes(call.parts.bytes - before);
     if (!whole) return;
-    const keys = call.keys;
     conn.dropIncoming(key);
     conn.callsIn++;
     void this.answer(conn, from, head.callId, keys, whole).catch((e) =>
@@ -469,7 +497,17 @@ export class RelayClient implements RelayLink {
   }
 
   status(): RelayState[] {
-    return [...this.conns.values()].map((c) => ({ url: c.url, state: c.state, configured: c.configured, since: c.since, error: c.error, calls_out: c.callsOut, calls_in: c.callsIn }));
+    return [...this.conns.values()].map((c) => ({ url: c.url, state: c.state, configured: c.configured, since: c.since, error: c.error, calls_out: c.callsOut, calls_in: c.callsIn, operator: c.operator }));
+  }
+
+  /** Bytes each proven operator's relay carried for this cell since the last call (counts restart at zero). */
+  takeCarried(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of this.conns.values()) {
+      for (const [op, n] of c.carried) out.set(op, (out.get(op) ?? 0) + n);
+      c.carried.clear();
+    }
+    return out;
   }
 
   stop(): void {

@@ -5,7 +5,8 @@
  *
  *   relay -> cell  {"type":"challenge","v":1,"nonce":HEX32}
  *   cell  -> relay {"type":"login","id":HEX64,"time":MS,"accept":[HEX64…],"open"?:true,"signature":HEX128}
- *   relay -> cell  {"type":"ready","limits":{…}} | {"type":"refused","reason":…} (then closed)
+ *   relay -> cell  {"type":"ready","limits":{…},"operator"?:HEX64,"operator_signature"?:HEX128}
+ *                | {"type":"refused","reason":…} (then closed)
  *   cell  -> relay binary: recipient id (32 raw bytes) ‖ payload (sealed end to end by the cells)
  *   relay -> cell  binary: sender id (32 raw bytes) ‖ payload
  *   relay -> cell  {"type":"undeliverable","to":HEX64} | {"type":"error","reason":…,"to"?:HEX64}
@@ -16,6 +17,12 @@
  * the cells this one takes frames from (its fleet): the relay forwards a frame only to a cell
  * that accepts its sender. `open` (the cell has a live invite) also lets small frames (at most
  * OPEN_FRAME_BYTES) from any logged-in cell through, so a cell that is not yet a peer can pair.
+ *
+ * A relay run by a cell (config `relay_port`) names that cell as its operator in `ready`:
+ * operator_signature = Ed25519 by `operator` over "grove-relay-operator-v1\n" NONCE "\n" ID "\n"
+ * SIGNATURE, the login it answers (so the proof cannot be copied to another relay or another
+ * cell's login). A cell that verifies it credits the operator, when a peer, with the bytes the
+ * relay carried for it (bounty/relay-credit); a relay without a valid proof is used, uncredited.
  */
 import { z } from "zod";
 import { fromHex, toHex } from "../core/types.ts";
@@ -56,6 +63,24 @@ export function makeLogin(keys: { id: string; ed25519Secret: Uint8Array }, nonce
 
 export function loginVerifies(l: Login, nonce: string): boolean {
   return verify(fromHex(l.signature), loginMessage(nonce, l.time, l.accept, l.open === true), fromHex(l.id));
+}
+
+export const OPERATOR_CONTEXT = "grove-relay-operator-v1";
+
+function operatorMessage(nonce: string, login: Pick<Login, "id" | "signature">): Uint8Array {
+  return new TextEncoder().encode([OPERATOR_CONTEXT, nonce, login.id, login.signature].join("\n"));
+}
+
+/** The relay operator's proof for the `ready` answering `login` (challenged with `nonce`). */
+export function makeOperatorProof(operator: { id: string; ed25519Secret: Uint8Array }, nonce: string, login: Pick<Login, "id" | "signature">): { operator: string; operator_signature: string } {
+  return { operator: operator.id, operator_signature: toHex(sign(operator.ed25519Secret, operatorMessage(nonce, login))) };
+}
+
+/** The operator a `ready` message proves (its id), or null when it names none or the proof does not verify. */
+export function provenOperator(ready: { operator?: unknown; operator_signature?: unknown }, nonce: string, login: Pick<Login, "id" | "signature">): string | null {
+  const { operator, operator_signature: sig } = ready;
+  if (typeof operator !== "string" || !/^[0-9a-f]{64}$/.test(operator) || typeof sig !== "string" || !/^[0-9a-f]{128}$/.test(sig)) return null;
+  return verify(fromHex(sig), operatorMessage(nonce, login), fromHex(operator)) ? operator : null;
 }
 
 /** recipient-or-sender id ‖ payload. */

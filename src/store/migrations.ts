@@ -12,9 +12,10 @@ import m009 from "./schema/009_conversations.sql" with { type: "text" };
 import m010 from "./schema/010_bounty.sql" with { type: "text" };
 import m011 from "./schema/011_conversation_cells.sql" with { type: "text" };
 import m012 from "./schema/012_trash.sql" with { type: "text" };
+import m013 from "./schema/013_relay_credit.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012];
+export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013];
 
 /** Bring `db` to the newest schema, one transaction per step. Returns the resulting version. */
 export function migrate(db: Database): number {

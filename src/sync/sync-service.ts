@@ -89,7 +89,10 @@ export class SyncService implements RoundRunner {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      if (kind === "sync") this.post({ type: "run", id, kind, card: this.fleet.self.get() });
+      if (kind === "sync") {
+        this.fleet.relayCredit?.flush(); // the round's statements carry current relay figures
+        this.post({ type: "run", id, kind, card: this.fleet.self.get() });
+      }
       else this.post({ type: "run", id, kind });
     });
   }

@@ -18,6 +18,9 @@ export interface BountyPageHelpers {
 
 export function bountyPages(fleet: Fleet, h: BountyPageHelpers): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  app.get("/", (c) => c.html(<BountyPage {...h.info(c, "Bounty", "bounty")} report={bountyReport(fleet.cell.db.db, fleet.peers, fleet.cell.config)} />));
+  app.get("/", (c) => {
+    fleet.relayCredit?.flush();
+    return c.html(<BountyPage {...h.info(c, "Bounty", "bounty")} report={bountyReport(fleet.cell.db.db, fleet.peers, fleet.cell.config)} />);
+  });
   return app;
 }

@@ -133,7 +133,10 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
   app.post("/ping", (c) => c.json({ id: keys.id, time: Date.now() }));
   // Route benchmark: a real transfer of the requested size (at most 1 MiB) of random bytes.
   app.post("/bench", (c) => {
-    const want = Number(parseJson<{ bytes?: unknown }>(c.var.peerBody).bytes);
+    // Any JSON parses (null, 5, a 100,000-deep array that Number() would overflow on): only a number or numeric text is a size.
+    const req = parseJson<unknown>(c.var.peerBody);
+    const bytes = req !== null && typeof req === "object" ? (req as { bytes?: unknown }).bytes : undefined;
+    const want = typeof bytes === "number" || typeof bytes === "string" ? Number(bytes) : NaN;
     if (!Number.isInteger(want) || want < 1 || want > 1024 * 1024) throw new GroveError("bytes must be 1 to 1048576", 400, "bad_request");
     const data = new Uint8Array(want);
     for (let o = 0; o < want; o += 65536) crypto.getRandomValues(data.subarray(o, Math.min(want, o + 65536)));

@@ -33,6 +33,16 @@ describe("compareStatement", () => {
     expect(tolerance(10 * GiB, 0, BYTES_TOLERANCE)).toBe(512 * MiB);
   });
 
+  test("relay bytes: its relay's figure is our received, ours its received; absent counts as 0", () => {
+    const relay = (given: number, received: number) => ({ ...view(0, 0), relay_given_bytes: given, relay_received_bytes: received });
+    expect(compareStatement(relay(500 * MiB, 0), relay(0, 500 * MiB)).agree).toBe(true);
+    expect(compareStatement(relay(0, 0), view(0, 0)).agree).toBe(true); // an older statement without the fields
+    const c = compareStatement(relay(500 * MiB, 0), relay(0, 100 * MiB), "r (aa11bb22)");
+    expect(c.agree).toBe(false);
+    expect(c.reason).toContain("r (aa11bb22) says its relay carried 500 MiB for this cell, this cell counts 100 MiB");
+    expect(compareStatement(relay(0, 300 * MiB), relay(0, 0)).reason).toContain("this cell's relay carried 300 MiB for it");
+  });
+
   test("byte-hours: within max(10 %, 1 GiB·h) agree, beyond do not", () => {
     expect(compareStatement(view(0, 0, GiB, 0), view(0, 0, 0, 0)).agree).toBe(true);
     expect(compareStatement(view(0, 0, 0, GiB + 1), view(0, 0, 0, 0)).agree).toBe(false);

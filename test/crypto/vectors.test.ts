@@ -94,4 +94,22 @@ describe("RFC 8032 Ed25519", () => {
       expect(verify(bad, h(c.msg), h(c.pub))).toBe(false);
     });
   }
+
+  test("strict: a small-order public key verifies nothing (an all-zero signature would pass ZIP-215 rules)", () => {
+    // y = 0 (order 4) and the identity point y = 1 (order 1), both small-order encodings.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    for (const pub of [new Uint8Array(32), identity]) {
+      for (const msg of [new Uint8Array(0), new TextEncoder().encode("anything at all")]) expect(verify(new Uint8Array(64), msg, pub)).toBe(false);
+    }
+    // A non-canonical S (S + L) of a valid signature is refused.
+    const c = cases[0]!;
+    const sig = h(c.sig);
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    let s = 0n;
+    for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(sig[32 + i]!);
+    s += L;
+    for (let i = 0; i < 32; i++) sig[32 + i] = Number((s >> BigInt(8 * i)) & 0xffn);
+    expect(verify(sig, h(c.msg), h(c.pub))).toBe(false);
+  });
 });

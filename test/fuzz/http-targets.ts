@@ -171,7 +171,7 @@ export class HttpFuzz {
     k("/peer/ai/chat", { info: AI_INFO, template: { v: 1, model: null, history: [{ role: "user", text: "hi" }], question: "why?", max_tokens: 16, temperature: 0.5 }, accepts: (v) => AiQuestion.safeParse(v).success });
     k("/peer/share/revoke", { info: null, template: makeRevocation(secret, p.id, randomBytes(32).toString("hex")), accepts: (v) => ok(() => verifyRevocation(v)) });
     k("/peer/share/chunk", { info: null, template: { pass, chunks: [t.heldHash], hash: t.heldHash }, accepts: (v) => ok(() => verifyPass(field(v, "pass"))) });
-    k("/peer/bench", { info: null, template: { bytes: 1024 }, accepts: (v) => { const b = field(v, "bytes"); return Number.isInteger(Number(b)) && Number(b) >= 1 && Number(b) <= 1 << 20; } });
+    k("/peer/bench", { info: null, template: { bytes: 1024 }, accepts: (v) => { const b = field(v, "bytes"); return (typeof b === "number" || typeof b === "string") && Number.isInteger(Number(b)) && Number(b) >= 1 && Number(b) <= 1 << 20; } });
     k("/peer/ping", { info: null, template: {} });
     const batch = W.encodeBackupBatch([{ kind: "manifest", name: randomBytes(32).toString("hex"), blob: new Uint8Array(randomBytes(64)) }, { kind: "index", name: "0".repeat(64), blob: new Uint8Array([1]) }]);
     k("/peer/sync/backups", { info: null, template: null, binary: fc.oneof(mutatedBytes(batch), hostileBytes()), acceptsBytes: (b) => ok(() => W.decodeBackupBatch(b)) });
@@ -319,7 +319,9 @@ export class HttpFuzz {
     } catch {
       return false;
     }
-    return know.accepts(v);
+    return ok(() => {
+      if (!know.accepts!(v)) throw new Error("refused");
+    });
   }
 
   /** Sign, seal and frame a spec as the raw request to send (plus a replay of it, for that case). */
@@ -364,6 +366,8 @@ export class HttpFuzz {
       else if (w === "nonce-upper") headers.push(...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Nonce" ? v.toUpperCase().replace(/^[0-9]/, "A") : v] as [string, string]));
       else if (w === "time-pad") headers.push(...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Time" ? `0${v}` : v] as [string, string]));
     }
+    // A header value with control bytes (a malformed auth header too) is refused by the HTTP layer.
+    const httpBad = httpInvalid || headers.some(([, v]) => /[\x00-\x08\x0a-\x1f\x7f]/.test(v));
     const req: RawRequest = { method, target, headers, body };
     // A route's own validator accepts this body (a valid push or batch): not a malformed input.
     const know = this.about(route);
@@ -371,7 +375,7 @@ export class HttpFuzz {
     const fullySigned = a.k === "peer" || (a.k === "partial" && a.keep.every(Boolean));
     // A target that leaves /peer/ once parsed (`..`) reaches another surface (audited elsewhere).
     const peerSurface = signTarget.startsWith("/peer/");
-    return { req, httpInvalid, expectRefusal: !fullySigned && peerSurface, replay, skip };
+    return { req, httpInvalid: httpBad, expectRefusal: !fullySigned && peerSurface, replay, skip, peerSurface };
   }
 
   private async bodyBytes(route: Route, s: Spec): Promise<Uint8Array | null> {
@@ -399,6 +403,8 @@ export interface Prepared {
   replay: boolean;
   /** A valid request after all (the route's validator accepts it): not sent. */
   skip: boolean;
+  /** The target, once parsed, is under /peer/ (else it reaches another surface). */
+  peerSurface: boolean;
 }
 
 const hex128Up = () => fc.string({ unit: fc.constantFrom(..."0123456789ABCDEF"), minLength: 128, maxLength: 128 });
@@ -451,7 +457,7 @@ export function judge(target: string, p: Prepared, r: RawResult, inputDesc: () =
   const fromApp = r.headers["content-type"] !== undefined || r.status < 400;
   if (!fromApp) return r.status >= 500 ? f("http-layer-5xx", `${r.status} from the HTTP layer before the cell's code (not valid HTTP: ${p.httpInvalid})`) : null;
   if (r.status >= 500) return f("5xx", `${r.status} ${text(r.body)}`);
-  if (second && r.status < 400) return f("replay-accepted", `a replayed request was answered ${r.status}`);
+  if (second && r.status < 400 && p.peerSurface) return f("replay-accepted", `a replayed request was answered ${r.status}`);
   if (p.expectRefusal && !second && r.status < 400 && !p.replay) return f("accepted", `answered ${r.status} ${text(r.body)}`);
   if (r.status >= 400 && p.req.method !== "HEAD") {
     let e: unknown;
@@ -498,7 +504,11 @@ export async function runHttpTarget(
   const next = (): Spec | null => {
     if (!queue.length && generated < count) {
       const n = Math.min(256, count - generated);
-      queue.push(...fc.sample(arb, { numRuns: n, seed: (opts.seed * 7919 + hashOf(name) + batch++) | 0 }));
+      try {
+        queue.push(...fc.sample(arb, { numRuns: n, seed: (opts.seed * 7919 + hashOf(name) + batch++) | 0 }));
+      } catch (e) {
+        findings.push({ target: name, kind: "throw", detail: `the fuzzer's generator failed: ${(e as Error).message}`, input: `(batch ${batch - 1})` });
+      }
       generated += n;
     }
     return queue.shift() ?? null;

@@ -38,7 +38,8 @@ export class RelaySocket {
   frames: Uint8Array[] = [];
   closed: { code: number; reason: string } | null = null;
   opened = false;
-  private wake: (() => void)[] = [];
+  /** Waiters of every socket: an event on any one wakes them (a wait may watch two sockets). */
+  private static wake: (() => void)[] = [];
 
   constructor(url: string) {
     this.ws = new WebSocket(url);
@@ -58,7 +59,7 @@ export class RelaySocket {
   }
 
   private notify(): void {
-    for (const w of this.wake.splice(0)) w();
+    for (const w of RelaySocket.wake.splice(0)) w();
   }
 
   /** Wait until `pred` holds (checked on every event), at most `ms`. */
@@ -69,7 +70,7 @@ export class RelaySocket {
       if (left <= 0) return false;
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
-        this.wake.push(() => (clearTimeout(t), r()));
+        RelaySocket.wake.push(() => (clearTimeout(t), r()));
       });
     }
     return true;
@@ -599,7 +600,7 @@ export async function fuzzRelayToCell(
       tally(statuses, String(answer.status));
       const p: Prepared = prepared
         ? { ...prepared, httpInvalid: false, expectRefusal: prepared.expectRefusal || spec.from === "stranger" }
-        : { req: { method: "POST", target: "/", headers: [], body: null }, httpInvalid: false, expectRefusal: true, replay: false, skip: false };
+        : { req: { method: "POST", target: "/", headers: [], body: null }, httpInvalid: false, expectRefusal: true, replay: false, skip: false, peerSurface: true };
       // Only the peer API answers through a relay: a path that leaves /peer/ once parsed gets the relay client's 404.
       const target = spec.k === "call" ? normalize(prepared!.req.target) : null;
       if (target !== null && !target.startsWith("/peer/") && answer.status !== 404 && answer.status !== 400) {

@@ -18,7 +18,9 @@ const sealed = (text: string, info: string): Spec["body"] => ({ k: "sealed", tex
  * HTTP regressions, by route:
  *  - a 100,000-deep JSON value where a grant, pass, revocation, statement or card is read:
  *    JSON.stringify overflowed (500 "Maximum call stack size exceeded") after ~1.5 s of CPU;
- *  - /peer/join whose sealed body is `null` (or not an object): TypeError, 500.
+ *  - /peer/join whose sealed body is `null` (or not an object): TypeError, 500;
+ *  - /peer/bench whose body is the JSON `null` (TypeError), or whose `bytes` is a deep array
+ *    (Number() overflows on it): 500.
  */
 export function httpSeeds(fz: HttpFuzz, route: Route, flavour: Flavour): Spec[] {
   const k = `${route.method} ${route.path}`;
@@ -31,6 +33,7 @@ export function httpSeeds(fz: HttpFuzz, route: Route, flavour: Flavour): Spec[] 
     for (const text of ["null", "5", "[]", '"x"', "true", `{"secret":${DEEP_ARRAY},"card":null}`, `{"secret":${DEEP_ARRAY},"card":${JSON.stringify(t.peer.card)}}`]) out.push(spec(sealed(text, info), { auth }));
   }
   if (flavour !== "peer") return out;
+  if (k === "POST /peer/bench") for (const text of ["null", "5", "[]", '"x"', `{"bytes":${DEEP_ARRAY}}`]) out.push(spec({ k: "text", text }));
   if (k === "POST /peer/share/revoke") out.push(spec({ k: "text", text: DEEP_ARRAY }), spec({ k: "text", text: DEEP_OBJECT }));
   if (k === "POST /peer/share/chunk") out.push(spec({ k: "text", text: `{"pass":${DEEP_ARRAY},"chunks":["${t.heldHash}"],"hash":"${t.heldHash}"}` }));
   if (k === "POST /peer/share/grant") out.push(spec(sealed(`{"grant":${DEEP_ARRAY},"pass":null,"manifest":null}`, info)));
@@ -51,8 +54,8 @@ export function decoderSeeds(name: string): unknown[] {
 /**
  * Relay → cell regressions: whole, correctly sealed calls that were never answered (junk
  * message, header names Headers refuses, methods Request refuses), a path whose `..` led out of
- * /peer/ to the dashboard, and the last part alone of a many-part call from a stranger (kept
- * waiting for parts that never come).
+ * /peer/ to the dashboard, the last part alone of a many-part call from a stranger (kept
+ * waiting for parts that never come), and frames that do not open filling the sender's slots.
  */
 export function relayCellSeeds(fz: HttpFuzz, routes: Route[]): CellFrameSpec[] {
   const peer = fz.t.peer.id;
@@ -69,6 +72,11 @@ export function relayCellSeeds(fz: HttpFuzz, routes: Route[]): CellFrameSpec[] {
     head({ method: "GET", path: "/peer/%2e%2e/api/status", headers: { "X-Grove-Cell": peer } }),
     head({ method: "GET", path: "/peer/ping x", headers: { "X-Grove-Cell": peer } }),
     { k: "partial", parts: 3, send: [0, 0] },
+    // Request frames that do not open each took one of the sender's 32 call slots for 120 s, so
+    // the friend's real calls through the relay went unanswered: 40 of them, then real calls.
+    ...Array.from({ length: 40 }, (): CellFrameSpec => ({ k: "mutated", from: "peer", muts: [{ op: "flip", at: 50, bit: 0 }], response: false })),
+    { k: "sealed-junk", from: "peer", message: new Uint8Array(5) },
+    head({ method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": peer } }),
   ];
   if (ping >= 0) out.push({ k: "call", from: "peer", route: ping, spec: spec({ k: "none" }, { params: [], query: "/../../api/status" }) });
   return out;

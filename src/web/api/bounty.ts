@@ -15,6 +15,7 @@ export function bountyApi(fleet: Fleet): Hono<WebEnv> {
     const raw = c.req.query("since");
     const since = raw === undefined ? 0 : Number(raw);
     if (!Number.isSafeInteger(since) || since < 0) throw badRequest("since is a time in unix ms");
+    fleet.relayCredit?.flush();
     return c.json(bountyReport(fleet.cell.db.db, fleet.peers, fleet.cell.config, { since }));
   });
   return app;
