@@ -9,8 +9,9 @@
  *   bun build.ts --out-dir DIR           write into DIR instead of dist/
  *
  * Every executable is self-contained: the Bun runtime, the bundled code (views and public
- * assets are imported as modules, SQL migrations as text), the crypto and sync Workers and that
- * platform's libsodium addon. It runs from any directory with no node_modules around it.
+ * assets are imported as modules, SQL migrations as text), the crypto and sync Workers, that
+ * platform's libsodium addon and llama.cpp binaries. It runs from any directory with no
+ * node_modules around it.
  *
  * Baked in with `define`: GROVE_BUILD_HASH (sourceHash of the project, see core/source-hash.ts),
  * GROVE_BUILD_TARGET (e.g. "linux-x64") and GROVE_BUILD_TIME; `grove --version` prints all three.
@@ -38,6 +39,13 @@
  *    a literal path so the compiler embeds it. The `oneAddon` plugin below replaces the other
  *    platforms' addons with a stub that throws, so each executable carries only its own (the
  *    addon loader's try/catch then falls back to the portable suite, as it does anywhere else).
+ *  - Local inference (src/build/llama-embed.ts; docs/design.md, "Local inference inside the
+ *    executable"). The target's @node-llama-cpp/<platform> package, when installed, is embedded
+ *    as file assets that the model host unpacks once into GROVE_DIR/llama/<key>; node-llama-cpp's
+ *    `import.meta.url`s are rewritten to point there. The model host (src/ai/llm-host.ts) is one
+ *    more entry point, stored flat as /$bunfs/root/llm-host.js and imported by src/ai/llm-entry.ts,
+ *    so only the host loads node-llama-cpp. Without the package (darwin targets when building on
+ *    Linux) the executable is built without it and says local inference is not in this build.
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -45,12 +53,15 @@ import { join, resolve } from "node:path";
 import type { BunPlugin } from "bun";
 import { BUILD_INPUTS, sourceHash } from "./src/core/source-hash.ts";
 import { fileDigest, loadReleaseKey, releasePublicKey, signRelease } from "./src/update/release-sig.ts";
+import { llamaPlugin, planLlamaEmbed } from "./src/build/llama-embed.ts";
 
 const ROOT = import.meta.dir;
 let DIST = join(ROOT, "dist");
 const ENTRY = join(ROOT, "src", "cli.ts");
 /** Worker entry points, each stored flat next to the bundle (see "The Workers" above). */
 const WORKERS = [join(ROOT, "src", "ingest", "crypto-worker.ts"), join(ROOT, "src", "sync", "sync-worker.ts")];
+/** The model host, stored flat as /$bunfs/root/llm-host.js (see "Local inference" above). */
+const LLM_HOST = join(ROOT, "src", "ai", "llm-host.ts");
 
 /** Cross-compilation targets: dist/grove-<name>. */
 export const TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"] as const;
@@ -164,14 +175,17 @@ interface Built {
   file: string;
   bytes: number;
   seconds: number;
+  /** What it carries for local inference: "llama.cpp linux-x64 3.22.1 (30 MB)" or why nothing. */
+  llama: string;
 }
 
 async function buildOne(name: string, hash: string, time: string): Promise<Built> {
   const target = name === "host" ? HOST : name;
   const file = join(DIST, name === "host" ? "grove" : `grove-${name}`);
   const t0 = performance.now();
+  const llama = planLlamaEmbed(ROOT, target);
   const result = await Bun.build({
-    entrypoints: [ENTRY, ...WORKERS],
+    entrypoints: [ENTRY, ...WORKERS, LLM_HOST],
     // Flat names inside the executable: the worker is /$bunfs/root/crypto-worker.js (see above).
     naming: { entry: "[name].[ext]" },
     compile: {
@@ -192,7 +206,7 @@ async function buildOne(name: string, hash: string, time: string): Promise<Built
     minify: { whitespace: true, syntax: true, identifiers: true, keepNames: true },
     sourcemap: "linked", // embedded (zstd) in the executable
 
-    plugins: [oneAddon(target)],
+    plugins: [oneAddon(target), llamaPlugin(ROOT, llama)],
     throw: false,
   });
   if (!result.success) {
@@ -202,7 +216,11 @@ async function buildOne(name: string, hash: string, time: string): Promise<Built
   // The source map is embedded in the executable (stack traces point at src/); the loose
   // .map files Bun also writes next to it are redundant.
   for (const o of result.outputs) if (o.kind === "sourcemap") rmSync(o.path, { force: true });
-  return { name, file, bytes: statSync(file).size, seconds: (performance.now() - t0) / 1000 };
+  const llamaNote =
+    llama.kind === "embedded"
+      ? `llama.cpp ${llama.package.replace("@node-llama-cpp/", "")} ${llama.version} (${(llama.files.reduce((n, f) => n + f.bytes, 0) / 1e6).toFixed(0)} MB)`
+      : `no local inference: ${llama.reason}`;
+  return { name, file, bytes: statSync(file).size, seconds: (performance.now() - t0) / 1000, llama: llamaNote };
 }
 
 /** Write `<file>.sig.json`: the executable's facts signed with the release key. */
@@ -245,7 +263,7 @@ if (import.meta.main) {
     try {
       const b = await buildOne(name, hash, time);
       const label = name === "host" ? `host (${HOST})` : name;
-      console.log(`  ${label.padEnd(20)} ${(b.bytes / 1e6).toFixed(1).padStart(6)} MB  ${b.seconds.toFixed(1).padStart(5)} s  ${b.file}`);
+      console.log(`  ${label.padEnd(20)} ${(b.bytes / 1e6).toFixed(1).padStart(6)} MB  ${b.seconds.toFixed(1).padStart(5)} s  ${b.file}  [${b.llama}]`);
       if (key) console.log(`  ${"".padEnd(20)} signed: ${await signOne(b.file, name === "host" ? HOST : name, hash, time, key)}`);
       if (name === "host") await smokeTest(b.file, hash);
     } catch (e) {

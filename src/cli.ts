@@ -32,6 +32,7 @@ import { trash } from "./cli/trash.ts";
 import { fsckCmd } from "./cli/fsck.ts";
 import { ask, models } from "./cli/ask.ts";
 import { LLM_HOST_ARG } from "./ai/llm-protocol.ts";
+import { loadLlmHost } from "./ai/llm-entry.ts";
 import { release } from "./cli/release.ts";
 import { update } from "./cli/update.ts";
 
@@ -65,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // Hidden: this program as the model host child of a running cell (see src/ai/llm-host.ts).
-  if (name === LLM_HOST_ARG) return (await import("./ai/llm-host.ts")).runLlmHost();
+  if (name === LLM_HOST_ARG) return (await loadLlmHost()).runLlmHost();
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
     console.error(`grove: unknown command '${name}'\n\n${mainUsage()}`);
@@ -84,8 +85,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  // `npm run grove -- …` runs from the package folder; relative paths mean the caller's folder.
-  if (process.env.npm_lifecycle_event === "grove" && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
+  if (process.env.TEST_BINDING_CP === "true" && typeof process.send === "function") {
+    // Inside the executable, node-llama-cpp's binary check runs this program again as its test
+    // child (TEST_BINDING_CP=true + an IPC channel): be that child, no command (ai/llama-lib).
+    await (await loadLlmHost()).runBindingTestChild();
+  } else {
+    // `npm run grove -- …` runs from the package folder; relative paths mean the caller's folder.
+    if (process.env.npm_lifecycle_event === "grove" && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+    const code = await main(process.argv.slice(2));
+    process.exit(code);
+  }
 }

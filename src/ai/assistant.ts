@@ -30,6 +30,7 @@ import { join } from "node:path";
 import type { AnswerEvent, Question } from "./answer.ts";
 import { ConversationStore, newConversationId, type ConversationRow, type ConversationSummary, type Turn } from "./conversations.ts";
 import { LlmProcess, modelFailed } from "./llm-process.ts";
+import { localInferenceMissing } from "./llama-availability.ts";
 import type { ChatTurn } from "./llm-protocol.ts";
 import { ModelDir, type ModelEntry } from "./models.ts";
 import { DEFAULT_OLLAMA_URL, OllamaSource, type OllamaModel, type OllamaStatus } from "./ollama.ts";
@@ -223,7 +224,7 @@ export class Assistant {
   }
 
   private withFailure(m: ModelEntry): ModelEntry {
-    const f = m.error ? undefined : this.failed.get(this.key(m));
+    const f = m.error ? undefined : (this.failed.get(this.key(m)) ?? localInferenceMissing());
     return f ? { ...m, error: f } : m;
   }
 

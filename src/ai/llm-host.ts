@@ -7,7 +7,9 @@
  * How it is started (ai/llm-process): the cell runs its own program again with a hidden
  * argument — `grove __llm-host` for the compiled executable (process.execPath is grove itself),
  * `bun src/cli.ts __llm-host` from source — so no separate file has to ship beside the
- * executable, and src/cli.ts dispatches that argument here before any command.
+ * executable, and src/cli.ts dispatches that argument here before any command (through
+ * ai/llm-entry: inside the executable this module is a separate entry point). node-llama-cpp
+ * comes from ai/llama-lib, which inside the executable unpacks llama.cpp's libraries first.
  *
  * One model stays loaded (with one context and sequence) between questions; a request for a
  * different model, or for the same file changed on disk, loads that one instead. Requests run
@@ -15,9 +17,11 @@
  * when stdin closes (the cell went away) the host exits.
  */
 import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import { llamaGpu, loadNodeLlamaCpp, type NodeLlamaCpp } from "./llama-lib.ts";
 import { HostRequest, type ChatRequest, type ChatTurn, type HostEvent } from "./llm-protocol.ts";
 
-type NodeLlamaCpp = typeof import("node-llama-cpp");
+/** The executable's other hidden role, reached through this entry too (ai/llm-entry, src/cli.ts). */
+export { runBindingTestChild } from "./llama-lib.ts";
 
 interface Loaded {
   key: string;
@@ -42,14 +46,12 @@ const aborts = new Map<number, AbortController>();
 
 async function getLib(): Promise<NodeLlamaCpp> {
   if (lib) return lib;
-  // A computed specifier: the bundler of the compiled executable must not try to embed
-  // node-llama-cpp and every platform's binaries (see shared notes "llm-in-bun").
-  const spec = "node-llama-cpp";
-  try {
-    lib = (await import(spec)) as NodeLlamaCpp;
-  } catch (e) {
-    throw new Error(`node-llama-cpp is not available to this program (${(e as Error).message.split("\n")[0]})`);
-  }
+  // Inside the executable this unpacks llama.cpp's libraries first (once; see ai/llama-lib).
+  lib = await loadNodeLlamaCpp((r) => {
+    const mb = (r.bytes / 1e6).toFixed(0);
+    if (r.unpacked) process.stderr.write(`llama.cpp libraries unpacked into ${r.dir} (${mb} MB, ${Math.round(r.ms)} ms)\n`);
+    else process.stderr.write(`llama.cpp libraries reused from ${r.dir}\n`);
+  });
   return lib;
 }
 
@@ -57,7 +59,7 @@ async function getLlamaOnce(threads: number): Promise<Llama> {
   if (llama) return llama;
   const { getLlama, LlamaLogLevel } = await getLib();
   llama = await getLlama({
-    gpu: false,
+    gpu: llamaGpu(),
     build: "never", // never download or compile llama.cpp: use the prebuilt binaries
     maxThreads: threads,
     logLevel: LlamaLogLevel.warn,

@@ -2,14 +2,16 @@
  * The compiled executable, end to end: build dist/grove fresh (`bun build.ts --only host`), copy it
  * into an empty temporary folder with no node_modules anywhere above it, and drive a real cell
  * with it over loopback: version and build hash, help, put/get of a multi-chunk file through the
- * crypto Workers, and the native (embedded libsodium) suite.
+ * crypto Workers, the native (embedded libsodium) suite, and local inference with the embedded
+ * llama.cpp libraries (unpacked once into GROVE_DIR/llama, reused by the next start).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { sourceHash } from "../../src/core/source-hash.ts";
+import { writeTinyModel } from "../fixtures/tiny-gguf.ts";
 import { freePort, BUN, ROOT, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const HOST = `${process.platform}-${process.arch}`;
@@ -18,6 +20,7 @@ let work: string; // the empty folder holding the copied executable
 let bin: string;
 let cell: TestCell | undefined;
 let peer: TestCell | undefined;
+let llm: TestCell | undefined;
 
 /** Run the copied executable from its own folder; killed if it outlives `timeoutMs`. */
 async function grove(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
@@ -57,6 +60,7 @@ beforeAll(
 afterAll(async () => {
   await destroyCell(cell);
   await destroyCell(peer);
+  await destroyCell(llm);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -164,3 +168,110 @@ describe("compiled grove executable", () => {
   );
 });
 
+
+/** POST /api/chat on `c`; the streamed NDJSON lines, and when the first token line arrived. */
+async function chatLines(c: TestCell, question: string) {
+  const t0 = performance.now();
+  const res = await c.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, max_tokens: 12, temperature: 0 }) });
+  if (!res.ok) throw new Error(`POST /api/chat: ${res.status} ${await res.text()}\n${c.output()}`);
+  const lines: Record<string, unknown>[] = [];
+  let firstTokenMs: number | null = null;
+  let rest = "";
+  const dec = new TextDecoder();
+  for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
+    rest += dec.decode(piece, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      const line = rest.slice(0, nl).trim();
+      rest = rest.slice(nl + 1);
+      if (!line) continue;
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      if ("token" in obj) firstTokenMs ??= performance.now() - t0;
+      lines.push(obj);
+    }
+  }
+  return { lines, firstTokenMs, ms: performance.now() - t0 };
+}
+
+/** Wait until the cell's log has `text` (the host's stderr reaches it apart from the answer). */
+async function logged(c: TestCell, text: string, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!c.output().includes(text)) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(20);
+  }
+  return true;
+}
+
+/** The model host's pid, from the cell's log ("model host started pid=N"); the latest one. */
+function hostPid(c: TestCell): number {
+  const all = [...c.output().matchAll(/model host started pid=(\d+)/g)];
+  if (!all.length) throw new Error(`no model host in the log:\n${c.output()}`);
+  return Number(all.at(-1)![1]);
+}
+
+describe("local inference from the compiled executable", () => {
+  const config = { llm_threads: 1, ollama_url: "off", mdns: false, sync_interval_s: 3600 };
+  let root = "";
+  let marker = "";
+  let markerStat: { ino: number; mtimeMs: number } | undefined;
+
+  test(
+    "a cell answers with a local model: llama.cpp is unpacked from the executable into GROVE_DIR/llama and tokens stream",
+    async () => {
+      root = mkdtempSync(join(tmpdir(), "grove-binary-llm-"));
+      llm = await startCell({ root, cmd: [bin], config });
+      mkdirSync(join(llm.dir, "models"), { recursive: true });
+      writeTinyModel(join(llm.dir, "models", "tiny.gguf"));
+
+      const r = await chatLines(llm, "What is a cell?");
+      const tokens = r.lines.filter((l) => "token" in l);
+      expect(tokens.length).toBeGreaterThan(3); // streamed piece by piece
+      expect(r.lines.at(-1)).toMatchObject({ done: true, model: "tiny.gguf", tokens: 12 });
+      expect(await logged(llm, "llama.cpp libraries unpacked into")).toBe(true);
+
+      // One folder, named for the platform, version and content; complete (its marker is there).
+      const base = join(llm.dir, "llama");
+      const dirs = readdirSync(base);
+      expect(dirs).toHaveLength(1);
+      expect(dirs[0]).toMatch(new RegExp(`^${HOST}-\\d+\\.\\d+\\.\\d+-[0-9a-f]{16}$`));
+      marker = join(base, dirs[0]!, ".grove-llama.json");
+      const st = statSync(marker);
+      markerStat = { ino: st.ino, mtimeMs: st.mtimeMs };
+
+      // The host runs llama.cpp from that folder, and nothing from any node_modules.
+      expect(await logged(llm, "model host started pid=")).toBe(true);
+      const pid = hostPid(llm);
+      if (process.platform === "linux") {
+        const maps = readFileSync(`/proc/${pid}/maps`, "utf8");
+        expect(maps).toContain(join(base, dirs[0]!, "@node-llama-cpp", `${HOST}`, "bins"));
+        expect(maps).toMatch(/libllama[^\n]*\.so/);
+        expect(maps).not.toContain("/node_modules/");
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+        console.log(`compiled: first answer ${r.ms.toFixed(0)} ms (first token after ${r.firstTokenMs?.toFixed(0)} ms, unpacking included); model host RSS ${rss} kB`);
+      }
+      // `grove ask` through the same executable streams the answer to stdout.
+      const ask = await grove(["ask", "And a peer?", "--max-tokens", "6"], llm.env);
+      expect(ask.code).toBe(0);
+      expect(ask.stdout.trim().split(/\s+/).length).toBeGreaterThanOrEqual(3);
+    },
+    { timeout: 120_000 },
+  );
+
+  test(
+    "the next start of the cell reuses the unpacked files (nothing is unpacked again)",
+    async () => {
+      expect(markerStat).toBeDefined();
+      await llm!.stop();
+      llm = await startCell({ root, cmd: [bin], config });
+      const r = await chatLines(llm, "What is a cell?");
+      expect(r.lines.filter((l) => "token" in l).length).toBeGreaterThan(3);
+      expect(await logged(llm, "llama.cpp libraries reused from")).toBe(true);
+      expect(llm.output()).not.toContain("unpacked into");
+      const st = statSync(marker);
+      expect({ ino: st.ino, mtimeMs: st.mtimeMs }).toEqual(markerStat!);
+      console.log(`compiled: answer after a restart ${r.ms.toFixed(0)} ms (first token after ${r.firstTokenMs?.toFixed(0)} ms)`);
+    },
+    { timeout: 120_000 },
+  );
+});
