@@ -17,7 +17,7 @@ import type { ConversationView, ListedModel } from "../src/ai/assistant.ts";
 import type { OllamaStatus } from "../src/ai/ollama.ts";
 import type { Offer } from "../src/ai/remote.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { count, formatBytes, formatTime } from "./format.ts";
+import { count, formatBytes, formatTime, hardwareText } from "./format.ts";
 
 export const ASSISTANT_URL = "/assistant";
 const convUrl = (id: string) => `${ASSISTANT_URL}/c/${encodeURIComponent(id)}`;
@@ -242,7 +242,7 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
       <h3>Friends' cells</h3>
       {p.friends.length ? (
         <table class="models" id="models-friends">
-          <thead><tr><th>Name</th><th>Cell</th><th>Size</th><th>Parameters</th><th>Runs on</th><th>Speed</th></tr></thead>
+          <thead><tr><th>Name</th><th>Cell</th><th>Size</th><th>Parameters</th><th>Runs on</th><th>Speed</th><th>Hardware</th></tr></thead>
           <tbody>
             {p.friends.map((o) => (
               <tr data-model={o.model.name} data-peer={o.peer}>
@@ -252,6 +252,7 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
                 <td>{formatParameters(o.model.parameters)}</td>
                 <td>{o.model.source === "ollama" ? "Ollama" : "model file"}</td>
                 <td class="speed">{speed(o.model.tokens_per_s)}</td>
+                <td class="hardware">{hardwareText(o.hardware)}</td>
               </tr>
             ))}
           </tbody>

@@ -33,3 +33,8 @@ export function fileUrl(path: string, query = ""): string {
 export function signedBytes(n: number): string {
   return n > 0 ? `+${formatBytes(n)}` : n < 0 ? `−${formatBytes(-n)}` : "0 B";
 }
+
+/** "16 GiB RAM, NVIDIA GeForce RTX 3060": a cell's machine as its card says; "?" when it says nothing. */
+export function hardwareText(h: { ram_bytes: number | null; gpu: string | null }): string {
+  return [h.ram_bytes ? `${formatBytes(h.ram_bytes)} RAM` : "", h.gpu ?? ""].filter(Boolean).join(", ") || "?";
+}

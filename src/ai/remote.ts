@@ -57,6 +57,8 @@ export interface Offer {
   peer_name: string;
   friend: boolean;
   model: CardModel;
+  /** The friend's machine, as its card says (RAM rounded down to whole GiB; GPU or null). */
+  hardware: { ram_bytes: number | null; gpu: string | null };
   /** Best route's score (lower is better); null when no route answered lately. */
   route_score: number | null;
 }
@@ -66,12 +68,13 @@ export function offers(access: FleetAccess, friendsOnly = true): Offer[] {
   const out: Offer[] = [];
   for (const p of access.peers.list()) {
     if (friendsOnly && !p.friend) continue;
-    let models: CardModel[] = [];
+    let caps: Partial<Card["capabilities"]> = {};
     try {
-      models = (JSON.parse(p.card) as Card).capabilities?.models ?? [];
+      caps = (JSON.parse(p.card) as Card).capabilities ?? {};
     } catch {}
     const score = access.score(p.id);
-    for (const m of models) out.push({ peer: p.id, peer_name: p.name, friend: p.friend, model: m, route_score: score });
+    const hardware = { ram_bytes: caps.ram_bytes ?? null, gpu: caps.gpu ?? null };
+    for (const m of caps.models ?? []) out.push({ peer: p.id, peer_name: p.name, friend: p.friend, model: m, hardware, route_score: score });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { resolveLayout } from "../core/layout.ts";
 import type { AskEvent } from "../ai/assistant.ts";
 import type { ListedModel } from "../ai/assistant.ts";
 import type { Offer } from "../ai/remote.ts";
+import { formatBytes, hardwareText } from "../../views/format.ts";
 import { connect, readJson } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 
@@ -43,13 +44,6 @@ export function formatParameters(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
   return String(n);
-}
-
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }
 
 export const ask: Command = {
@@ -123,8 +117,8 @@ export const models: Command = {
     }
     if (friends.length) {
       if (list.length) console.log("");
-      const rows = friends.map((o) => [o.model.name, `${o.peer_name} (${o.peer.slice(0, 8)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s)]);
-      console.log(table([["FRIEND'S MODEL", "CELL", "SIZE", "PARAMS", "SOURCE", "TOK/S"], ...rows], [2, 3, 5]));
+      const rows = friends.map((o) => [o.model.name, `${o.peer_name} (${o.peer.slice(0, 8)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s), hardwareText(o.hardware)]);
+      console.log(table([["FRIEND'S MODEL", "CELL", "SIZE", "PARAMS", "SOURCE", "TOK/S", "HARDWARE"], ...rows], [2, 3, 5]));
     }
     return 0;
   },

@@ -12,6 +12,7 @@ import { ReleaseStore, releasesDir } from "../update/release-store.ts";
 import { makeCard, cardChanged, type Card } from "../protocol/card.ts";
 import type { Cell } from "../cell/cell.ts";
 import { isRelayRoute, normalizeRelayUrl } from "../net/route-class.ts";
+import { detectGpu } from "../ai/gpu-probe.ts";
 
 const GiB = 1024 ** 3;
 
@@ -52,7 +53,7 @@ export class SelfCard {
       build: buildHash(),
       buildTime: buildTime(),
       targets: new ReleaseStore(releasesDir(this.cell.layout.dir)).targets(),
-      capabilities: { free_bytes: free, models: this.cell.assistant?.cardModels() ?? [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: null },
+      capabilities: { free_bytes: free, models: this.cell.assistant?.cardModels() ?? [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: detectGpu() },
     });
     if (!this.card || cardChanged(this.card, next)) this.card = next;
     return this.card;

@@ -137,7 +137,7 @@ test("grove ask streams to stdout; grove models lists", async () => {
 
   const m = await cell.cli(["models"]);
   expect(m.code).toBe(0);
-  expect(m.stdout.trim()).toMatch(/^NAME\s+SIZE\s+ARCH\s+PARAMS\s+QUANT\s+CONTEXT\s+SOURCE\s+TOK\/S\ntiny\.gguf\s+\d+\.\d KiB\s+llama\s+121\.5K\s+F32\s+2048\s+local\s+\d+$/);
+  expect(m.stdout.trim()).toMatch(/^NAME\s+SIZE\s+ARCH\s+PARAMS\s+QUANT\s+CONTEXT\s+SOURCE\s+TOK\/S\ntiny\.gguf\s+\d+(\.\d)? KiB\s+llama\s+121\.5K\s+F32\s+2048\s+local\s+\d+$/);
   const mj = await cell.cli(["models", "--json"]);
   const listed = JSON.parse(mj.stdout);
   expect(listed.models[0]).toMatchObject({ name: "tiny.gguf", source: "local", parameters: 121536, info: { parameters: 121536 } });

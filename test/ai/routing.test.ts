@@ -56,6 +56,10 @@ test("B's card offers its model with the measured speed; D's (llm_share none) of
   expect(offered.map((o) => [o.peer, o.model.name, o.model.source])).toEqual([[ids[b.dir], "tiny.gguf", "local"]]);
   expect(offered[0]!.model.tokens_per_s).toBeGreaterThan(0);
   expect(offered[0]!.model.parameters).toBe(121536);
+  // The card says what B runs on: its RAM (whole GiB) and its GPU as probed (null on this machine's kind).
+  const { totalmem } = await import("node:os");
+  const { detectGpu } = await import("../../src/ai/gpu-probe.ts");
+  expect(offered[0]!.hardware).toEqual({ ram_bytes: Math.floor(totalmem() / 1024 ** 3) * 1024 ** 3, gpu: detectGpu() });
   // D is A's friend too and has a model, but shares none: its card offers nothing.
   const peers = await cliJson<{ id: string; friend: boolean }[]>(a, ["peers"]);
   expect(peers.filter((p) => p.friend).map((p) => p.id).sort()).toEqual([ids[b.dir], ids[d.dir]].sort());
@@ -63,7 +67,7 @@ test("B's card offers its model with the measured speed; D's (llm_share none) of
   expect(await (await a.api("/api/models")).json()).toEqual([]);
   const m = await a.cli(["models"]);
   expect(m.code).toBe(0);
-  expect(m.stdout).toMatch(/FRIEND'S MODEL\s+CELL\s+SIZE\s+PARAMS\s+SOURCE\s+TOK\/S\ntiny\.gguf\s+\S+ \([0-9a-f]{8}\)\s+\S+ KiB\s+121\.5K\s+local\s+\d+/);
+  expect(m.stdout).toMatch(/FRIEND'S MODEL\s+CELL\s+SIZE\s+PARAMS\s+SOURCE\s+TOK\/S\s+HARDWARE\ntiny\.gguf\s+\S+ \([0-9a-f]{8}\)\s+\S+ KiB\s+121\.5K\s+local\s+\d+\s+\d+(\.\d)? GiB RAM/);
 });
 
 let conversation = "";
