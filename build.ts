@@ -25,7 +25,8 @@
  * an executable with a valid sig.json beside it offers that executable to its peers.
  *
  * For tests only: GROVE_BUILD_SALT changes the build hash of otherwise identical sources, and
- * GROVE_BUILD_FAULT=crash-on-start bakes in a `grove start` that exits 1 at once (update/lifecycle).
+ * GROVE_BUILD_FAULT=crash-on-start bakes in a `grove start` that exits 1 at once, hang-on-start one
+ * that stops answering once listening (update/lifecycle).
  *
  * Two arrangements matter and are easy to break:
  *  - The Workers (crypto, sync; same arrangement). src/ingest/crypto-pool.ts starts `new URL("./crypto-worker.ts",

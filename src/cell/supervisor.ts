@@ -15,7 +15,8 @@
  * without backoff and without counting a crash. While GROVE_DIR/update.json is "pending" (the new
  * build has not run its stable time yet), a cell that ends — or cannot even be started — is
  * rolled back: `<exe>.previous` goes back in place, update.json says "rolled-back" and why, and
- * the previous build is started at once.
+ * the previous build is started at once. So is one still pending `updateStableMs()` +
+ * `updateTrialGraceMs()` after it started (alive but never up: hung): it is killed first.
  */
 import type { Subprocess } from "bun";
 import { selfCommand } from "../core/build-info.ts";
@@ -23,7 +24,7 @@ import { errorMessage } from "../core/errors.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
 import { rollBack } from "../update/swap.ts";
-import { readUpdateRecord, UPDATE_RESTART_CODE } from "../update/update-state.ts";
+import { hungReason, readUpdateRecord, updateStableMs, updateTrialGraceMs, UPDATE_RESTART_CODE } from "../update/update-state.ts";
 
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -78,7 +79,22 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       return 1;
     }
     log("info", "supervisor: cell started", { pid: child.pid, restarts });
+    // A new build on trial must mark itself up in time; one that does not is hung: kill it.
+    let hung: string | null = null;
+    const trialMs = updateStableMs() + updateTrialGraceMs();
+    const running = child;
+    const watch = onTrial()
+      ? setInterval(() => {
+          if (!onTrial()) return clearInterval(watch!);
+          if (Date.now() - startedAt < trialMs) return;
+          clearInterval(watch!);
+          hung = hungReason(Date.now() - startedAt);
+          log("warn", `supervisor: ${hung}`);
+          running.kill("SIGKILL");
+        }, 500)
+      : null;
     const code = await child.exited;
+    if (watch) clearInterval(watch);
     const signal = child.signalCode;
     if (stopping) return 0;
     if (code === UPDATE_RESTART_CODE) {
@@ -88,7 +104,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       continue;
     }
     const ran = Date.now() - startedAt;
-    if (onTrial() && rollBack(dir, `the new build ended (${describeEnd(code, signal)}) ${(ran / 1000).toFixed(1)} s after starting`)) {
+    if (onTrial() && rollBack(dir, hung ?? `the new build ended (${describeEnd(code, signal)}) ${(ran / 1000).toFixed(1)} s after starting`)) {
       log("warn", "supervisor: starting the previous build again");
       continue;
     }

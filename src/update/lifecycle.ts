@@ -25,10 +25,13 @@ import { callPeerRaw } from "../fleet/peer-client.ts";
 import { isNewerTime, parseOfferedSig, signedBy } from "./release-sig.ts";
 import { ReleaseStore, releasesDir } from "./release-store.ts";
 import { markDone, rollBack, sigOf } from "./swap.ts";
-import { readAvailable, readUpdateRecord, updateStableMs, UPDATE_RESTART_CODE, writeAvailable, type UpdateAvailable } from "./update-state.ts";
+import { hungReason, readAvailable, readUpdateRecord, updateStableMs, updateTrialGraceMs, UPDATE_RESTART_CODE, writeAvailable, type UpdateAvailable } from "./update-state.ts";
 import { newerThan, Updater, type SelfBuild, type UpdaterHost } from "./updater.ts";
 
-/** Test builds only (build.ts with GROVE_BUILD_FAULT): "crash-on-start" makes `grove start` exit 1. */
+/**
+ * Test builds only (build.ts with GROVE_BUILD_FAULT): "crash-on-start" makes `grove start` exit 1;
+ * "hang-on-start" makes it stop answering for good once listening (its thread blocks).
+ */
 declare const GROVE_BUILD_FAULT: string | undefined;
 
 export function buildFault(): string | null {
@@ -93,6 +96,10 @@ export function startUpdates(fleet: Fleet, rounds: { onRound: (() => void) | nul
   if (buildFault() === "crash-on-start") {
     log("error", "this build fails at start on purpose (a test build made with GROVE_BUILD_FAULT=crash-on-start)");
     process.exit(1);
+  }
+  if (buildFault() === "hang-on-start") {
+    log("error", "this build hangs at start on purpose (a test build made with GROVE_BUILD_FAULT=hang-on-start)");
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks this thread for good, without using the CPU
   }
   const updater = updaterFor(fleet);
   const { dir, self, store } = updater.host;
@@ -161,26 +168,42 @@ async function offerSelf(store: ReleaseStore, self: SelfBuild): Promise<void> {
   await store.add(self.exe, signed);
 }
 
-/** No supervisor: start the new build ourselves and watch it for the stable time. */
+/**
+ * No supervisor: start the new build ourselves and watch it until it marks itself up (it has run
+ * its stable time); one that ends first, or is still not up `updateTrialGraceMs()` later (hung,
+ * then killed), is rolled back and the previous build started again.
+ */
 async function restartAlone(dir: string, exe: string): Promise<number> {
   const args = process.argv.slice(2);
   const env = { ...process.env };
   const ms = updateStableMs();
+  const deadline = ms + updateTrialGraceMs();
   const run = () => spawn(exe, args, { detached: true, stdio: "inherit", env });
   const child = run();
-  log("info", `update: started the new build (pid ${child.pid}); watching it for ${ms / 1000} s`);
+  const t0 = Date.now();
+  log("info", `update: started the new build (pid ${child.pid}); watching it until it is up (${ms / 1000} s)`);
   const ended = await new Promise<string | null>((resolve) => {
-    const t = setTimeout(() => resolve(null), ms + 1000);
-    child.once("error", (e) => (clearTimeout(t), resolve(`it cannot start: ${e.message}`)));
-    child.once("exit", (code, sig) => (clearTimeout(t), resolve(sig ? `killed by ${sig}` : `exit code ${code}`)));
+    const poll = setInterval(() => {
+      if (readUpdateRecord(dir)?.state === "done") return finish(null);
+      if (Date.now() - t0 < deadline) return;
+      child.kill("SIGKILL");
+      finish(hungReason(Date.now() - t0));
+    }, 250);
+    const finish = (why: string | null) => {
+      clearInterval(poll);
+      child.removeAllListeners("exit");
+      resolve(why);
+    };
+    child.once("error", (e) => finish(`the new build cannot start: ${e.message}`));
+    child.once("exit", (code, sig) => finish(`the new build ended (${sig ? `killed by ${sig}` : `exit code ${code}`}) within ${ms / 1000} s of starting`));
   });
   if (ended === null) {
     child.unref();
     log("info", "update: the new build is up; this process hands over to it");
     return 0;
   }
-  if (!rollBack(dir, `the new build ended (${ended}) within ${ms / 1000} s of starting`)) {
-    log("error", `update: the new build ended (${ended}); nothing to roll back`);
+  if (!rollBack(dir, ended)) {
+    log("error", `update: ${ended}; nothing to roll back`);
     return 1;
   }
   const old = run();

@@ -26,6 +26,20 @@ export function updateStableMs(env: Record<string, string | undefined> = process
   return Number.isFinite(v) && v > 0 ? v : 10_000;
 }
 
+/**
+ * A new build still not up this long after its stable time (`updateStableMs()`) is hung: it is
+ * stopped and rolled back (GROVE_UPDATE_TRIAL_GRACE_MS overrides; default 30 s).
+ */
+export function updateTrialGraceMs(env: Record<string, string | undefined> = process.env): number {
+  const v = Number(env.GROVE_UPDATE_TRIAL_GRACE_MS);
+  return Number.isFinite(v) && v > 0 ? v : 30_000;
+}
+
+/** Why a build on trial is taken as hung. */
+export function hungReason(ms: number): string {
+  return `the new build did not come up within ${(ms / 1000).toFixed(1)} s of starting (running but never marked up: hung); it was stopped`;
+}
+
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const UpdateRecordSchema = z.object({

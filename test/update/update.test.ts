@@ -1,8 +1,8 @@
 /**
- * Self-update with real compiled executables. build.ts makes three signed builds of these
+ * Self-update with real compiled executables. build.ts makes four signed builds of these
  * sources into temporary folders: "old", "new" (another GROVE_BUILD_SALT, a later
- * SOURCE_DATE_EPOCH) and "crash" (later still, GROVE_BUILD_FAULT=crash-on-start: `--version`
- * works, `start` exits 1). Cell A runs a copy of the old build under `--auto-restart` and trusts
+ * SOURCE_DATE_EPOCH), "crash" (later still, GROVE_BUILD_FAULT=crash-on-start: `--version`
+ * works, `start` exits 1) and "hang" (latest, hang-on-start: `start` stops answering once listening). Cell A runs a copy of the old build under `--auto-restart` and trusts
  * the release key; cell B (old build too) offers builds through `grove release add`.
  *
  *  - unsigned, untrusted and tampered offers are refused with a clear error; nothing changes;
@@ -10,7 +10,8 @@
  *    comes back as the new build with its files; update.json ends "done";
  *  - an unsupervised cell with auto_update installs it on its own and hands over to it;
  *  - the crashing build is rolled back by the supervisor: the new build runs again, update.json
- *    says "rolled-back".
+ *    says "rolled-back";
+ *  - so is the hanging one, once it is still not up its stable time + the trial grace after starting.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
@@ -31,7 +32,7 @@ interface Build {
 
 let work: string;
 let pub: string;
-const builds: Record<"old" | "new" | "crash", Build> = {} as Record<"old" | "new" | "crash", Build>;
+const builds: Record<"old" | "new" | "crash" | "hang", Build> = {} as Record<"old" | "new" | "crash" | "hang", Build>;
 let A: TestCell | undefined;
 let B: TestCell | undefined;
 let C: TestCell | undefined;
@@ -121,7 +122,7 @@ beforeAll(async () => {
   expect(kg.code).toBe(0);
   pub = kg.stdout.trim();
   expect(pub).toMatch(/^[0-9a-f]{64}$/);
-  await Promise.all([build("old", T0), build("new", T0 + 60), build("crash", T0 + 120, { GROVE_BUILD_FAULT: "crash-on-start" })]);
+  await Promise.all([build("old", T0), build("new", T0 + 60), build("crash", T0 + 120, { GROVE_BUILD_FAULT: "crash-on-start" }), build("hang", T0 + 180, { GROVE_BUILD_FAULT: "hang-on-start" })]);
 
   // A runs its own copy (the file the update replaces), with the old build's sig.json beside it.
   mkdirSync(join(work, "a"));
@@ -139,7 +140,7 @@ beforeAll(async () => {
     args: ["--auto-restart"],
     listen: { host: "127.0.0.1", port: freePort() },
     config: { mdns: false, sync_interval_s: 3600, trusted_release_keys: [pub] },
-    env: { GROVE_RESTART_BACKOFF_MS: "200", GROVE_UPDATE_STABLE_MS: "2000" },
+    env: { GROVE_RESTART_BACKOFF_MS: "200", GROVE_UPDATE_STABLE_MS: "2000", GROVE_UPDATE_TRIAL_GRACE_MS: "3000" },
   });
   await pair(B, A);
   writeFileSync(join(A.root, "keep.txt"), "kept across updates\n");
@@ -278,4 +279,16 @@ describe("self-update between compiled cells", () => {
     // The build that failed here is not offered onward.
     await until("A offering its own build again", () => existsSync(join(A!.dir, "releases", HOST, "sig.json")) && JSON.parse(readFileSync(join(A!.dir, "releases", HOST, "sig.json"), "utf8")).build === builds.new.sig.build);
   }, 60_000);
+
+  test("a signed build that hangs on start (never comes up) is stopped and rolled back", async () => {
+    expect((await B!.cli(["release", "add", builds.hang.exe])).code).toBe(0);
+    const r = await A!.cli(["update"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`build ${builds.hang.sig.build.slice(0, 12)} did not come up and was rolled back: the new build did not come up within \\d+\\.\\d s of starting \\(running but never marked up: hung\\)`));
+    expect((await run(aExe, ["--version"])).stdout).toContain(`build ${builds.new.sig.build}`);
+    expect(record(A!)).toMatchObject({ from: builds.new.sig.build, to: builds.hang.sig.build, state: "rolled-back" });
+    expect(A!.output()).toContain("this build hangs at start on purpose");
+    await until("A answering again", async () => (await apiBuild(A!)) === builds.new.sig.build);
+    expect((await A!.cli(["get", "keep.txt", "-o", join(A!.root, "back3.txt")])).code).toBe(0);
+  }, 90_000);
 });
