@@ -31,6 +31,7 @@ import { writeTinyModel } from "../test/fixtures/tiny-gguf.ts";
 import { destroyCell, pair, ROOT, startCell, type TestCell } from "../test/helpers/cell.ts";
 import { encodeGguf, tinyModel } from "../test/fixtures/tiny-gguf.ts";
 import { cleanupOnSignal, makeWorkDir, peakRssMiB, round, table } from "./lib/measure.ts";
+import { textLines } from "../src/core/lines.ts";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { threads: { type: "string" }, tokens: { type: "string" }, runs: { type: "string" }, "work-dir": { type: "string" }, "no-peer": { type: "boolean" } }, strict: false });
 const THREADS = Number(values.threads ?? 1);
@@ -116,22 +117,15 @@ async function httpRun(phase: string, cell: TestCell, question: string): Promise
   let last = 0;
   let pieces = 0;
   let tokens = 0;
-  let rest = "";
-  const dec = new TextDecoder();
-  for await (const chunk of res.body! as unknown as AsyncIterable<Uint8Array>) {
-    rest += dec.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const ev = JSON.parse(rest.slice(0, nl)) as AskEvent | { error: string };
-      rest = rest.slice(nl + 1);
-      if ("error" in ev) throw new Error(`${phase}: ${ev.error}`);
-      if ("token" in ev) {
-        const now = performance.now() - t0;
-        first ??= now;
-        last = now;
-        pieces++;
-      } else tokens = ev.tokens;
-    }
+  for await (const line of textLines(res.body!)) {
+    const ev = JSON.parse(line) as AskEvent | { error: string };
+    if ("error" in ev) throw new Error(`${phase}: ${ev.error}`);
+    if ("token" in ev) {
+      const now = performance.now() - t0;
+      first ??= now;
+      last = now;
+      pieces++;
+    } else tokens = ev.tokens;
   }
   const wall = performance.now() - t0;
   const gen = last - (first ?? 0);

@@ -19,6 +19,7 @@
 import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { llamaGpu, loadNodeLlamaCpp, type NodeLlamaCpp } from "./llama-lib.ts";
 import { HostRequest, type ChatRequest, type ChatTurn, type HostEvent } from "./llm-protocol.ts";
+import { textLines } from "../core/lines.ts";
 
 /** The executable's other hidden role, reached through this entry too (ai/llm-entry, src/cli.ts). */
 export { runBindingTestChild } from "./llama-lib.ts";
@@ -169,27 +170,18 @@ export async function runLlmHost(): Promise<number> {
   console.log = console.info = console.debug = (...a: unknown[]) => console.error(...a);
   send({ ev: "ready" });
   let queue: Promise<void> = Promise.resolve();
-  let rest = "";
-  const dec = new TextDecoder();
-  for await (const piece of Bun.stdin.stream() as unknown as AsyncIterable<Uint8Array>) {
-    rest += dec.decode(piece, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const line = rest.slice(0, nl).trim();
-      rest = rest.slice(nl + 1);
-      if (!line) continue;
-      let req: HostRequest;
-      try {
-        req = HostRequest.parse(JSON.parse(line));
-      } catch (e) {
-        process.stderr.write(`llm-host: bad request line ignored: ${(e as Error).message.split("\n")[0]}\n`);
-        continue;
-      }
-      if (req.op === "cancel") aborts.get(req.id)?.abort();
-      else {
-        const r = req;
-        queue = queue.then(() => chat(r));
-      }
+  for await (const line of textLines(Bun.stdin.stream())) {
+    let req: HostRequest;
+    try {
+      req = HostRequest.parse(JSON.parse(line));
+    } catch (e) {
+      process.stderr.write(`llm-host: bad request line ignored: ${(e as Error).message.split("\n")[0]}\n`);
+      continue;
+    }
+    if (req.op === "cancel") aborts.get(req.id)?.abort();
+    else {
+      const r = req;
+      queue = queue.then(() => chat(r));
     }
   }
   await queue;

@@ -10,6 +10,7 @@ import { selfCommand } from "../core/build-info.ts";
 import { GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { HostEvent, LLM_HOST_ARG, type ChatRequest } from "./llm-protocol.ts";
+import { textLines } from "../core/lines.ts";
 
 /** How to start the host: the compiled executable runs itself, the source runs src/cli.ts. */
 export function defaultHostCommand(): string[] {
@@ -116,48 +117,31 @@ export class LlmProcess {
   }
 
   private async readEvents(child: Child): Promise<void> {
-    const dec = new TextDecoder();
-    let rest = "";
-    for await (const piece of child.proc.stdout as unknown as AsyncIterable<Uint8Array>) {
-      rest += dec.decode(piece, { stream: true });
-      let nl: number;
-      while ((nl = rest.indexOf("\n")) >= 0) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        if (!line.trim()) continue;
-        let ev: HostEvent;
-        try {
-          ev = HostEvent.parse(JSON.parse(line));
-        } catch {
-          log("warn", "model host: unreadable line", { line: line.slice(0, 200) });
-          continue;
-        }
-        if (ev.ev === "ready") continue;
-        const q = child.pending.get(ev.id);
-        if (!q) continue;
-        if (ev.ev === "error") q.end(modelFailed(ev.message));
-        else {
-          q.push(ev);
-          if (ev.ev === "done") q.end();
-        }
-        if (q.ended) child.pending.delete(ev.id);
+    for await (const line of textLines(child.proc.stdout)) {
+      let ev: HostEvent;
+      try {
+        ev = HostEvent.parse(JSON.parse(line));
+      } catch {
+        log("warn", "model host: unreadable line", { line: line.slice(0, 200) });
+        continue;
       }
+      if (ev.ev === "ready") continue;
+      const q = child.pending.get(ev.id);
+      if (!q) continue;
+      if (ev.ev === "error") q.end(modelFailed(ev.message));
+      else {
+        q.push(ev);
+        if (ev.ev === "done") q.end();
+      }
+      if (q.ended) child.pending.delete(ev.id);
     }
   }
 
   private async readStderr(child: Child): Promise<void> {
-    const dec = new TextDecoder();
-    let rest = "";
-    for await (const piece of child.proc.stderr as unknown as AsyncIterable<Uint8Array>) {
-      rest += dec.decode(piece, { stream: true });
-      const lines = rest.split("\n");
-      rest = lines.pop()!;
-      for (const l of lines) {
-        if (!l.trim()) continue;
-        child.tail.push(l);
-        if (child.tail.length > 40) child.tail.shift();
-        log("info", `model host: ${l}`);
-      }
+    for await (const l of textLines(child.proc.stderr)) {
+      child.tail.push(l);
+      if (child.tail.length > 40) child.tail.shift();
+      log("info", `model host: ${l}`);
     }
   }
 

@@ -10,6 +10,7 @@ import type { Offer } from "../ai/remote.ts";
 import { formatBytes, hardwareText } from "../../views/format.ts";
 import { connect, readJson } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
+import { textLines } from "../core/lines.ts";
 
 const usage = `Usage: grove ask QUESTION… [--model M] [--peer ID] [--conversation ID] [--max-tokens N] [--json]
        grove ask - …                     (the question from standard input)
@@ -65,25 +66,16 @@ export const ask: Command = {
     const body = { question, model: values.model, peer: values.peer, conversation: values.conversation, max_tokens: maxTokens === undefined ? undefined : Number(maxTokens) };
     const res = await connect(resolveLayout()).request("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (!res.ok) await readJson(res);
-    let rest = "";
-    const dec = new TextDecoder();
     let done: Extract<AskEvent, { done: true }> | null = null;
-    for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-      rest += dec.decode(piece, { stream: true });
-      let nl: number;
-      while ((nl = rest.indexOf("\n")) >= 0) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        if (!line.trim()) continue;
-        const ev = JSON.parse(line) as AskEvent | { error: string };
-        if ("error" in ev) {
-          if (!values.json) process.stdout.write("\n");
-          throw new CliError(ev.error);
-        }
-        if (values.json) process.stdout.write(line + "\n");
-        else if ("token" in ev) process.stdout.write(ev.token);
-        if ("done" in ev) done = ev;
+    for await (const line of textLines(res.body!)) {
+      const ev = JSON.parse(line) as AskEvent | { error: string };
+      if ("error" in ev) {
+        if (!values.json) process.stdout.write("\n");
+        throw new CliError(ev.error);
       }
+      if (values.json) process.stdout.write(line + "\n");
+      else if ("token" in ev) process.stdout.write(ev.token);
+      if ("done" in ev) done = ev;
     }
     if (!done) throw new CliError("the cell stopped answering before the answer was complete");
     if (!values.json) {

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Layout } from "../core/layout.ts";
 import { CliError } from "./command.ts";
+import { textLines } from "../core/lines.ts";
 
 export interface RuntimeInfo {
   pid: number;
@@ -103,20 +104,11 @@ export interface LocalProgress {
 export async function localTransfer<T>(client: CellClient, endpoint: string, body: unknown, onProgress: (p: LocalProgress) => void): Promise<T> {
   const res = await client.request(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) await readJson(res);
-  let rest = "";
-  const dec = new TextDecoder();
-  for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-    rest += dec.decode(piece, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (!line.trim()) continue;
-      const msg = JSON.parse(line) as { progress?: LocalProgress; result?: T; error?: string };
-      if (msg.progress) onProgress(msg.progress);
-      else if (msg.error !== undefined) throw new CliError(msg.error);
-      else if ("result" in msg) return msg.result as T;
-    }
+  for await (const line of textLines(res.body!)) {
+    const msg = JSON.parse(line) as { progress?: LocalProgress; result?: T; error?: string };
+    if (msg.progress) onProgress(msg.progress);
+    else if (msg.error !== undefined) throw new CliError(msg.error);
+    else if ("result" in msg) return msg.result as T;
   }
   throw new CliError("the cell stopped answering before the transfer finished");
 }

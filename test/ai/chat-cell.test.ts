@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { textLines } from "../../src/core/lines.ts";
 
 let cell: TestCell;
 beforeAll(async () => {
@@ -27,16 +28,7 @@ async function chat(body: Record<string, unknown>): Promise<{ status: number; li
   const res = await cell.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) return { status: res.status, lines: [(await res.json()) as Record<string, unknown>], type: res.headers.get("content-type") };
   const lines: Record<string, unknown>[] = [];
-  let rest = "";
-  const dec = new TextDecoder();
-  for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-    rest += dec.decode(piece, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      if (rest.slice(0, nl).trim()) lines.push(JSON.parse(rest.slice(0, nl)));
-      rest = rest.slice(nl + 1);
-    }
-  }
+  for await (const line of textLines(res.body!)) lines.push(JSON.parse(line));
   return { status: res.status, lines, type: res.headers.get("content-type") };
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import type { Offer } from "../../src/ai/remote.ts";
+import { textLines } from "../../src/core/lines.ts";
 
 const base = { llm_threads: 1, llm_max_tokens: 64, ollama_url: "off", sync_interval_s: 3600, mdns: false };
 let a: TestCell, b: TestCell, c: TestCell, d: TestCell;
@@ -21,16 +22,7 @@ async function chat(cell: TestCell, body: Record<string, unknown>): Promise<{ st
   const res = await cell.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) return { status: res.status, lines: [(await res.json()) as Line] };
   const lines: Line[] = [];
-  let rest = "";
-  const dec = new TextDecoder();
-  for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-    rest += dec.decode(piece, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      if (rest.slice(0, nl).trim()) lines.push(JSON.parse(rest.slice(0, nl)));
-      rest = rest.slice(nl + 1);
-    }
-  }
+  for await (const line of textLines(res.body!)) lines.push(JSON.parse(line));
   return { status: res.status, lines };
 }
 

@@ -13,6 +13,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { sourceHash } from "../../src/core/source-hash.ts";
 import { writeTinyModel } from "../fixtures/tiny-gguf.ts";
 import { freePort, BUN, ROOT, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { textLines } from "../../src/core/lines.ts";
 
 const HOST = `${process.platform}-${process.arch}`;
 
@@ -176,19 +177,10 @@ async function chatLines(c: TestCell, question: string) {
   if (!res.ok) throw new Error(`POST /api/chat: ${res.status} ${await res.text()}\n${c.output()}`);
   const lines: Record<string, unknown>[] = [];
   let firstTokenMs: number | null = null;
-  let rest = "";
-  const dec = new TextDecoder();
-  for await (const piece of res.body! as unknown as AsyncIterable<Uint8Array>) {
-    rest += dec.decode(piece, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const line = rest.slice(0, nl).trim();
-      rest = rest.slice(nl + 1);
-      if (!line) continue;
-      const obj = JSON.parse(line) as Record<string, unknown>;
-      if ("token" in obj) firstTokenMs ??= performance.now() - t0;
-      lines.push(obj);
-    }
+  for await (const line of textLines(res.body!)) {
+    const obj = JSON.parse(line) as Record<string, unknown>;
+    if ("token" in obj) firstTokenMs ??= performance.now() - t0;
+    lines.push(obj);
   }
   return { lines, firstTokenMs, ms: performance.now() - t0 };
 }
