@@ -9,6 +9,10 @@ Run a relay: cells that cannot reach each other directly exchange sealed frames 
 (it reads nothing). Cells log in with a signed challenge; a frame reaches a cell only if that
 cell accepts its sender (its fleet). GET /status gives counts as JSON.
 
+This relay is anonymous and earns nothing. A cell can run one itself instead ("relay_port" in
+its config.json): it then proves to every cell that it operates it, and peers it carries for
+credit it in the bounty (grove bounty).
+
 Options:
   --port N                  port (default 5680)
   --host H                  address (default 0.0.0.0)

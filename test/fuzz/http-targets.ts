@@ -389,7 +389,12 @@ export class HttpFuzz {
     const aad = b.aad === "signer" ? signer : b.aad === "cell" ? t.id : b.aad === "other" ? this.strangers[3]!.id : undefined;
     const to = b.to === "cell" ? t.x25519 : this.strangers[4]!.identity.x25519Public;
     const sealed = await sealTo(to, new TextEncoder().encode(b.text), b.info, aad);
-    return b.muts.length ? mutateBytes(sealed, b.muts) : sealed;
+    if (!b.muts.length) return sealed;
+    const out = mutateBytes(sealed, b.muts);
+    // A mutation that changed nothing (a byte set to its own value, a cut of 0) would send a valid
+    // body the fuzzer did not mean to: one more flipped bit makes it the altered body it is meant to be.
+    if (out.byteLength === sealed.byteLength && out.every((x, i) => x === sealed[i])) out[out.byteLength - 1]! ^= 1;
+    return out;
   }
 }
 
@@ -444,12 +449,23 @@ export interface TargetResult {
   ms: number;
 }
 
+/** Bun's limit on a request's line and headers (bytes). */
+const HTTP_HEADER_LIMIT = 16 * 1024;
+
+/** The size of a request's line and headers as sent. */
+function headBytes(req: RawRequest): number {
+  return req.headers.reduce((n, [k, v]) => n + Buffer.byteLength(`${k}: ${v}\r\n`), Buffer.byteLength(`${req.method} ${req.target} HTTP/1.1\r\n`));
+}
+
 /** Judge one answer. */
 export function judge(target: string, p: Prepared, r: RawResult, inputDesc: () => string, second = false): Finding | null {
   const f = (kind: Finding["kind"], detail: string): Finding => ({ target, kind, detail, input: inputDesc() });
   if (!r.ok) {
     if (r.error === "timeout") return f("hang", `no answer in ${Math.round(r.ms)} ms`);
     if (p.httpInvalid) return null; // the HTTP layer closed on a request that is not HTTP
+    // Headers over the HTTP layer's limit: it answers 431 and closes while the client may still
+    // be sending, and that close can reset the connection before the 431 is read.
+    if (headBytes(p.req) > HTTP_HEADER_LIMIT) return null;
     return f("dropped", `connection ${r.error} without an answer`);
   }
   // The HTTP layer (Bun's parser: a request line or header it cannot read, headers too large)
