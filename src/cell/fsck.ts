@@ -31,6 +31,7 @@ import { verifyFile } from "../ingest/restore.ts";
 import { manifestHash, readManifest, writeManifest, type Manifest } from "../store/manifest.ts";
 import { openManifest, type BackupContext } from "../sync/backup.ts";
 import { PeerLink } from "../sync/peer-link.ts";
+import { callPeer } from "../fleet/peer-client.ts";
 import { BUCKETS } from "../sync/set-digest.ts";
 import type { Card } from "../protocol/card.ts";
 import type { Cell } from "./cell.ts";
@@ -81,6 +82,9 @@ export interface FsckOptions {
   fleet: Fleet | null;
 }
 
+/** How long a peer has to answer fsck's ping. */
+const PING_TIMEOUT_MS = 5000;
+
 /** Links to every peer with a route, for listing and fetching. */
 function links(cell: Cell, fleet: Fleet | null): PeerLink[] {
   if (!fleet) return [];
@@ -92,11 +96,28 @@ function links(cell: Cell, fleet: Fleet | null): PeerLink[] {
   return out;
 }
 
+/**
+ * The links whose peer answers a ping now (all at once, PING_TIMEOUT_MS each); the others go to
+ * `peers_unreachable` and are not asked anything: a peer that is down (or a partition) costs a
+ * few seconds, not a full listing timeout per peer.
+ */
+async function answering(cell: Cell, all: PeerLink[], report: FsckReport): Promise<PeerLink[]> {
+  const ok = await Promise.all(
+    all.map((link) =>
+      callPeer(cell.keys, link.url, link.peer, "POST", "/peer/ping", null, PING_TIMEOUT_MS).then(
+        () => true,
+        (e) => (report.peers_unreachable.push(`${link.peer.slice(0, 8)}: ${errorMessage(e)}`), false),
+      ),
+    ),
+  );
+  return all.filter((_, i) => ok[i]);
+}
+
 export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
   const t0 = Date.now();
   const report: FsckReport = { repair: opts.repair, manifests: 0, chunks_checked: 0, held_checked: 0, peers_asked: 0, peers_unreachable: [], unreferenced_chunks: 0, unreferenced_bytes: 0, problems: [], repaired: 0, unrepaired: 0, ms: 0 };
   const add = (p: Omit<FsckProblem, "repaired"> & { repaired?: boolean }) => report.problems.push({ repaired: false, ...p });
-  const peers = links(cell, opts.fleet);
+  const peers = await answering(cell, links(cell, opts.fleet), report);
   const bctx: BackupContext = { keys: cell.keys, db: cell.db, peers: opts.fleet?.peers ?? new PeerStore(cell.db.db), manifestsDir: cell.layout.manifests };
 
   // 1. Manifests of every version.

@@ -50,13 +50,17 @@ export class PeerCallError extends GroveError {
   }
 }
 
+/** No answer came back at all (connection failed, timed out, relay could not carry it): the peer, or our own link, may be down. */
+export class PeerUnreachableError extends PeerCallError {}
+
 /**
  * Send `method path` with `body` (JSON-encoded, or bytes as they are, e.g. an HPKE-sealed
  * message) to the cell `peer` at `baseUrl` and return the raw answer
  * once its signature checks out. Throws PeerCallError when the cell cannot be reached or when
- * the answer is not signed by `peer` for this request.
+ * the answer is not signed by `peer` for this request (PeerUnreachableError when no answer came:
+ * after `timeoutMs`, or when `signal` aborts the call first).
  */
-export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<Uint8Array>> {
+export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000, signal?: AbortSignal): Promise<PeerAnswer<Uint8Array>> {
   const url = new URL(path, baseUrl);
   const sealed = body instanceof Uint8Array;
   const raw = body === undefined || body === null ? null : sealed ? body : new TextEncoder().encode(JSON.stringify(body));
@@ -69,22 +73,29 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
   if (isRelayRoute(baseUrl)) {
     if (!relayTransport) throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through ${baseUrl}: this process has no relay connection`);
     try {
-      const res = await relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs);
+      const call = relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs);
+      const res = signal ? await Promise.race([call, abortedBy(signal)]) : await call;
       status = res.status;
       bytes = res.body;
       signature = res.headers[HEADER.response.toLowerCase()] ?? res.headers[HEADER.response] ?? null;
     } catch (e) {
-      throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through relay ${baseUrl}: ${errorMessage(e)}`);
+      throw new PeerUnreachableError(`cannot reach cell ${peer.slice(0, 8)} through relay ${baseUrl}: ${errorMessage(e)}`);
     }
   } else {
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body: raw as BodyInit | null, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+      const timeout = AbortSignal.timeout(timeoutMs);
+      res = await fetch(url, { method, headers, body: raw as BodyInit | null, signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: "manual" });
     } catch (e) {
-      throw new PeerCallError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
+      throw new PeerUnreachableError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
     }
     status = res.status;
-    bytes = new Uint8Array(await res.arrayBuffer());
+    try {
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      // The answer started and then stopped coming (timeout, connection lost mid-body).
+      throw new PeerUnreachableError(`${url.origin} stopped answering: ${errorMessage(e)}`);
+    }
     signature = res.headers.get(HEADER.response);
   }
   const latency_ms = performance.now() - t0;
@@ -92,6 +103,14 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
     throw new PeerCallError(`the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
   }
   return { status, body: bytes, latency_ms };
+}
+
+/** Rejects with the signal's reason once it aborts (never resolves). */
+function abortedBy(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 /** `callPeerRaw` for JSON answers; a 4xx/5xx answer becomes a PeerCallError with the peer's message. */

@@ -21,6 +21,10 @@ import { openSealed } from "../protocol/seal.ts";
 
 /** Size of the benchmark transfer (DESIGN: a real 256 KB transfer). */
 export const BENCH_BYTES = 256 * 1024;
+/** How long a route has to answer a ping. */
+const PING_TIMEOUT_MS = 5000;
+/** Peers pinged at once. */
+const PING_PARALLEL = 8;
 
 export interface RoundReport {
   peers: number;
@@ -74,25 +78,39 @@ export class Prober {
     // Peers removed since the last round leave the stats files too.
     const known = new Set<string>(peers.map((p) => p.id));
     for (const id of new Set([...this.stats.speeds.peers(), ...this.stats.health.peers()])) if (!known.has(id)) this.stats.forget(id);
+    // Ping every route of every peer first, several peers at a time (a route that does not
+    // answer costs PING_TIMEOUT_MS: one after the other, a cell cut off from N peers would wait
+    // N times that). A peer's own routes are pinged one after the other.
+    const pinged = new Map<CellId, { at: number; results: ProbeResult[] }>();
+    const queue = [...peers];
+    await Promise.all(
+      Array.from({ length: Math.min(PING_PARALLEL, queue.length) }, async () => {
+        for (let p = queue.shift(); p; p = queue.shift()) {
+          const routes = this.usableRoutes(JSON.parse(p.card) as Card);
+          const results: ProbeResult[] = [];
+          const at = Date.now();
+          for (const url of routes) {
+            try {
+              const r = await callPeer(this.ctx.keys, url, p.id, "POST", "/peer/ping", null, PING_TIMEOUT_MS);
+              results.push({ url, ok: true, latency_ms: r.latency_ms });
+            } catch (e) {
+              results.push({ url, ok: false, latency_ms: null });
+              log("info", "route did not answer", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
+            }
+          }
+          pinged.set(p.id, { at, results });
+        }
+      }),
+    );
+    // Then, peer by peer: record the round (peer_speeds per route, peer_health once), and
+    // benchmark the routes that answered and are due (one at a time: transfers in parallel would
+    // measure each other).
     for (const p of peers) {
       report.peers++;
       const card = JSON.parse(p.card) as Card;
-      const routes = this.usableRoutes(card);
-      this.stats.speeds.retainRoutes(p.id, routes);
-      // Probe every route, record the round (peer_speeds per route, peer_health once), then
-      // benchmark the routes that answered and are due.
-      const results: ProbeResult[] = [];
-      const at = Date.now();
-      for (const url of routes) {
-        report.routes_probed++;
-        try {
-          const r = await callPeer(this.ctx.keys, url, p.id, "POST", "/peer/ping", null, 5000);
-          results.push({ url, ok: true, latency_ms: r.latency_ms });
-        } catch (e) {
-          results.push({ url, ok: false, latency_ms: null });
-          log("info", "route did not answer", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
-        }
-      }
+      this.stats.speeds.retainRoutes(p.id, this.usableRoutes(card));
+      const { at, results } = pinged.get(p.id)!;
+      report.routes_probed += results.length;
       this.stats.recordRound(p.id, results, at);
       for (const r of results) {
         if (r.ok && this.stats.speeds.benchmarkDue(p.id, r.url, interval, at)) {

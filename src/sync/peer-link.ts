@@ -18,6 +18,9 @@ export interface LinkTraffic {
   received: number;
 }
 
+/** Timeout of a call whose request and answer are small and bounded. */
+const SMALL_TIMEOUT_MS = 20_000;
+
 export class PeerLink {
   readonly traffic: LinkTraffic = { sent: 0, received: 0 };
   private x25519: Uint8Array;
@@ -31,8 +34,8 @@ export class PeerLink {
     this.x25519 = fromHex(peerX25519Hex);
   }
 
-  private async raw(method: string, path: string, body?: Uint8Array, timeoutMs = 60_000) {
-    const ans = await callPeerRaw(this.keys, this.url, this.peer, method, `/peer/sync/${path}`, body, timeoutMs);
+  private async raw(method: string, path: string, body?: Uint8Array, timeoutMs = 60_000, signal?: AbortSignal) {
+    const ans = await callPeerRaw(this.keys, this.url, this.peer, method, `/peer/sync/${path}`, body, timeoutMs, signal);
     this.traffic.sent += body?.byteLength ?? 0;
     this.traffic.received += ans.body.byteLength;
     return ans;
@@ -43,17 +46,18 @@ export class PeerLink {
     return new PeerCallError(`cell ${this.peer.slice(0, 8)} refused ${what}: ${refusalText(body)}`, status);
   }
 
-  private async sealed<S extends z.ZodTypeAny>(name: string, req: unknown, reply: S): Promise<z.infer<S>> {
+  private async sealed<S extends z.ZodTypeAny>(name: string, req: unknown, reply: S, timeoutMs?: number): Promise<z.infer<S>> {
     const body = await sealJson(this.x25519, req, W.info(name), this.keys.id);
-    const ans = await this.raw("POST", name, body);
+    const ans = await this.raw("POST", name, body, timeoutMs);
     if (ans.status !== 200) throw this.refused(name, ans.status, ans.body);
     const parsed = reply.safeParse(await openJson(this.keys, ans.body, W.replyInfo(name), this.peer));
     if (!parsed.success) throw new PeerCallError(`cell ${this.peer.slice(0, 8)} sent a malformed ${name} answer`);
     return parsed.data;
   }
 
+  /** A small, bounded message (two digests each way): a shorter timeout than transfers. */
   inventory(req: W.InventoryRequestT): Promise<W.InventoryReplyT> {
-    return this.sealed("inventory", req, W.InventoryReply);
+    return this.sealed("inventory", req, W.InventoryReply, SMALL_TIMEOUT_MS);
   }
 
   list(req: W.ListRequestT): Promise<W.ListReplyT> {
@@ -61,7 +65,8 @@ export class PeerLink {
   }
 
   audit(req: W.AuditRequestT): Promise<W.AuditReplyT> {
-    return this.sealed("audit", req, W.AuditReply);
+    // The holder reads and hashes each challenged chunk (up to 4 MiB): a second each on top.
+    return this.sealed("audit", req, W.AuditReply, SMALL_TIMEOUT_MS + req.challenges.length * 1000);
   }
 
   async release(chunks: ChunkHash[]): Promise<number> {
@@ -75,16 +80,16 @@ export class PeerLink {
     return this.sealed("delete", { request }, W.DeleteReply);
   }
 
-  /** Push one sealed chunk; true when the peer stored it now (false: it had it). */
-  async putChunk(hash: ChunkHash, bytes: Uint8Array): Promise<boolean> {
-    const ans = await this.raw("PUT", `chunks/${hash}`, bytes);
+  /** Push one sealed chunk; true when the peer stored it now (false: it had it). `signal` aborts it. */
+  async putChunk(hash: ChunkHash, bytes: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    const ans = await this.raw("PUT", `chunks/${hash}`, bytes, undefined, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
     return W.StoredReply.parse(JSON.parse(new TextDecoder().decode(ans.body))).stored;
   }
 
-  /** Fetch our chunk back; the bytes are checked against the name. */
-  async getChunk(hash: ChunkHash): Promise<Uint8Array> {
-    const ans = await this.raw("GET", `chunks/${hash}`);
+  /** Fetch our chunk back; the bytes are checked against the name. `signal` aborts it. */
+  async getChunk(hash: ChunkHash, signal?: AbortSignal): Promise<Uint8Array> {
+    const ans = await this.raw("GET", `chunks/${hash}`, undefined, undefined, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
     if (createHash("sha256").update(ans.body).digest("hex") !== hash) throw new PeerCallError(`cell ${this.peer.slice(0, 8)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
     return ans.body;

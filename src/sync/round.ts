@@ -27,7 +27,7 @@ import type { PlacementDb } from "../store/placement-db.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
 import type { Placements } from "../store/placements.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
-import { PeerCallError } from "../fleet/peer-client.ts";
+import { callPeer, PeerCallError, PeerUnreachableError } from "../fleet/peer-client.ts";
 import type { Prober } from "../fleet/prober.ts";
 import type { Card } from "../protocol/card.ts";
 import { routeScore } from "../net/route-score.ts";
@@ -95,6 +95,16 @@ export interface SyncReport {
 
 /** Chunk transfers in flight at once (per round). */
 const PUSH_PARALLEL = 3;
+/** How long a peer has to answer the ping that re-checks it after another peer went silent. */
+const RECHECK_TIMEOUT_MS = 5000;
+/**
+ * A chunk transfer still running after this long makes the round ping its peer (and again after
+ * as long, while it runs); no answer within STALL_PING_TIMEOUT_MS aborts every transfer to that
+ * peer. A slow link still answers a ping and keeps its full transfer timeout; a peer gone silent
+ * (partition, lost link) costs about 25 s instead of the transfer timeout, for each transfer.
+ */
+const STALL_CHECK_MS = 15_000;
+const STALL_PING_TIMEOUT_MS = 10_000;
 
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -110,6 +120,11 @@ export class SyncRound {
   private links = new Map<CellId, PeerLink>();
   /** Peers that failed a call this round: not tried again until the next. */
   private failed = new Set<CellId>();
+  /** Pinging the peers still in the round after a call got no answer (see `recheck`). */
+  private rechecking: Promise<void> | null = null;
+  /** Per peer: aborts its chunk transfers when it stops answering (see `transfer`). */
+  private aborts = new Map<CellId, AbortController>();
+  private stallPings = new Map<CellId, Promise<boolean>>();
 
   constructor(private ctx: SyncContext) {}
 
@@ -122,6 +137,75 @@ export class SyncRound {
     this.report.errors.push(msg);
     log("warn", `sync: ${msg}`);
     if (peer && e instanceof PeerCallError && e.status !== 507 && e.status !== 404) this.failed.add(peer);
+    if (peer && e instanceof PeerUnreachableError) this.recheck();
+  }
+
+  /**
+   * A call got no answer at all: the peer went away, or our own link did (a partition, the
+   * laptop leaving its network) since the round's probe. Ping every peer still in the round, at
+   * once and briefly; those that do not answer are dropped from the round, so it does not wait
+   * out a full call timeout on each of them in turn. Concurrent failures share one re-check.
+   */
+  private recheck(): void {
+    this.rechecking ??= Promise.all(
+      this.live().map(async (link) => {
+        try {
+          await callPeer(this.ctx.keys, link.url, link.peer, "POST", "/peer/ping", null, RECHECK_TIMEOUT_MS);
+        } catch (e) {
+          if (!this.failed.has(link.peer)) {
+            this.failed.add(link.peer);
+            this.report.errors.push(`${link.peer.slice(0, 8)}: went silent during the round: ${errorMessage(e)}`);
+          }
+        }
+      }),
+    ).then(() => {
+      this.rechecking = null;
+    });
+  }
+
+  /** Run chunk transfer `fn` with `peer`, watched: see STALL_CHECK_MS. */
+  private async transfer<T>(peer: CellId, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    let ctl = this.aborts.get(peer);
+    if (!ctl) this.aborts.set(peer, (ctl = new AbortController()));
+    const abort = ctl;
+    let done = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const watch = () => {
+      timer = setTimeout(async () => {
+        const alive = await this.answersPing(peer);
+        if (done) return;
+        if (alive) watch();
+        else abort.abort(new Error(`no answer to a ping for ${STALL_PING_TIMEOUT_MS / 1000} s while a transfer was running`));
+      }, STALL_CHECK_MS);
+    };
+    watch();
+    try {
+      return await fn(abort.signal);
+    } finally {
+      done = true;
+      clearTimeout(timer);
+    }
+  }
+
+  /** One ping at a time per peer; concurrent askers share it. */
+  private answersPing(peer: CellId): Promise<boolean> {
+    let p = this.stallPings.get(peer);
+    if (!p) {
+      const link = this.links.get(peer)!;
+      p = callPeer(this.ctx.keys, link.url, peer, "POST", "/peer/ping", null, STALL_PING_TIMEOUT_MS).then(
+        () => true,
+        () => false,
+      );
+      this.stallPings.set(peer, p);
+      void p.finally(() => this.stallPings.delete(peer));
+    }
+    return p;
+  }
+
+  /** Still in the round (waits for a re-check in progress first). */
+  private async usable(peer: CellId): Promise<boolean> {
+    if (this.rechecking) await this.rechecking;
+    return this.links.has(peer) && !this.failed.has(peer);
   }
 
   async run(card: Card): Promise<SyncReport> {
@@ -148,6 +232,7 @@ export class SyncRound {
     let index = currentIndex(this.backupCtx);
     const missingBackups = new Map<CellId, string[]>();
     for (const link of this.links.values()) {
+      if (!(await this.usable(link.peer))) continue;
       try {
         missingBackups.set(link.peer, await this.reconcile(link, card, index.name));
       } catch (e) {
@@ -177,7 +262,7 @@ export class SyncRound {
     }
 
     // 4. Audits (only chunks we hold ourselves can be checked). A failed proof drops that holder.
-    for (const link of this.live()) await this.audit(link, local, holders).catch((e) => this.error(link.peer, "audit", e));
+    for (const link of this.live()) if (await this.usable(link.peer)) await this.audit(link, local, holders).catch((e) => this.error(link.peer, "audit", e));
 
     // 5. Pull what we lack.
     await this.pull(own, local, holders);
@@ -192,7 +277,7 @@ export class SyncRound {
     if (!existsSync(ctx.layout.recovering)) {
       for (const link of this.live()) {
         const missing = missingBackups.get(link.peer);
-        if (missing?.length) await this.backUp(link, missing, index);
+        if (missing?.length && (await this.usable(link.peer))) await this.backUp(link, missing, index);
       }
     }
 
@@ -242,6 +327,7 @@ export class SyncRound {
   private async restore(): Promise<SyncReport["restored"]> {
     let best: { index: BackupIndex; link: PeerLink } | null = null;
     for (const link of this.live()) {
+      if (!(await this.usable(link.peer))) continue;
       try {
         const blob = await link.getBackup("index");
         if (!blob) continue;
@@ -257,6 +343,7 @@ export class SyncRound {
     for (const hash of wanted) {
       if (this.ctx.db.manifest(hash as ManifestHash)) continue;
       for (const link of [best.link, ...this.live().filter((l) => l !== best!.link)]) {
+        if (!(await this.usable(link.peer))) continue;
         try {
           const blob = await link.getBackup(hash);
           if (!blob) continue;
@@ -318,9 +405,10 @@ export class SyncRound {
     if (!lacking.length) return;
     await parallel(lacking, PUSH_PARALLEL, async (hash) => {
       for (const peer of holders.get(hash) ?? []) {
-        if (!this.links.has(peer) || this.failed.has(peer)) continue;
+        if (!(await this.usable(peer))) continue;
         try {
-          const bytes = await this.links.get(peer)!.getChunk(hash);
+          const link = this.links.get(peer)!;
+          const bytes = await this.transfer(peer, (signal) => link.getChunk(hash, signal));
           const { durable } = await store.putStaged(hash, bytes);
           await durable;
           placements.addLocal(hash, bytes.byteLength);
@@ -363,9 +451,10 @@ export class SyncRound {
       let placed = 0;
       for (const peer of task.candidates) {
         if (placed >= task.need) break;
-        if (full.has(peer) || this.failed.has(peer)) continue;
+        if (full.has(peer) || !(await this.usable(peer))) continue;
         try {
-          await this.links.get(peer)!.putChunk(task.hash, bytes);
+          const link = this.links.get(peer)!;
+          await this.transfer(peer, (signal) => link.putChunk(task.hash, bytes, signal));
           placements.confirm(peer, task.hash, bytes.byteLength);
           holders.set(task.hash, [...(holders.get(task.hash) ?? []), peer]);
           placed++;
@@ -393,6 +482,7 @@ export class SyncRound {
       list.push(r.hash);
     }
     for (const [peer, hashes] of byPeer) {
+      if (!(await this.usable(peer))) continue;
       try {
         await this.links.get(peer)!.release(hashes);
         for (const h of hashes) {
@@ -423,6 +513,7 @@ export class SyncRound {
     const { keys, db } = this.ctx;
     const outbox = new DeleteOutbox(db.db);
     for (const link of this.live()) {
+      if (!(await this.usable(link.peer))) continue;
       const pending = outbox.pendingFor(link.peer);
       for (let i = 0; i < pending.length; i += MAX_DELETE) {
         const batch = pending.slice(i, i + MAX_DELETE);
@@ -454,7 +545,7 @@ export class SyncRound {
     }
     for (const link of this.live()) {
       const row = peers.get(link.peer);
-      if (!row) continue;
+      if (!row || !(await this.usable(link.peer))) continue;
       try {
         const c = await exchangeStatement(keys, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${link.peer.slice(0, 8)})` });
         this.report.bounty_statements++;
