@@ -20,6 +20,14 @@ export interface LinkTraffic {
 
 /** Timeout of a call whose request and answer are small and bounded. */
 const SMALL_TIMEOUT_MS = 20_000;
+/** Timeout of an unwatched chunk transfer (fsck's repair). */
+const TRANSFER_TIMEOUT_MS = 60_000;
+/**
+ * Timeout of a chunk transfer watched by its caller (`signal`: the sync round pings the peer every
+ * 15 s while it runs and aborts on silence): long enough for a 4 MiB chunk on a slow uplink
+ * (3 at once at 1 Mbit/s take ~100 s each), since a dead peer is caught by the watch instead.
+ */
+const WATCHED_TRANSFER_TIMEOUT_MS = 15 * 60_000;
 
 export class PeerLink {
   readonly traffic: LinkTraffic = { sent: 0, received: 0 };
@@ -82,14 +90,14 @@ export class PeerLink {
 
   /** Push one sealed chunk; true when the peer stored it now (false: it had it). `signal` aborts it. */
   async putChunk(hash: ChunkHash, bytes: Uint8Array, signal?: AbortSignal): Promise<boolean> {
-    const ans = await this.raw("PUT", `chunks/${hash}`, bytes, undefined, signal);
+    const ans = await this.raw("PUT", `chunks/${hash}`, bytes, signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
     return W.StoredReply.parse(JSON.parse(new TextDecoder().decode(ans.body))).stored;
   }
 
   /** Fetch our chunk back; the bytes are checked against the name. `signal` aborts it. */
   async getChunk(hash: ChunkHash, signal?: AbortSignal): Promise<Uint8Array> {
-    const ans = await this.raw("GET", `chunks/${hash}`, undefined, undefined, signal);
+    const ans = await this.raw("GET", `chunks/${hash}`, undefined, signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
     if (createHash("sha256").update(ans.body).digest("hex") !== hash) throw new PeerCallError(`cell ${this.peer.slice(0, 8)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
     return ans.body;
