@@ -10,7 +10,7 @@ import { log } from "../core/log.ts";
 import { fromHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import type { Fleet } from "../fleet/fleet.ts";
-import { callPeer, callPeerRaw, refusalText } from "../fleet/peer-client.ts";
+import { callPeer, callPeerRaw, PeerUnreachableError, refusalText } from "../fleet/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
 import { MIME_RE, isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
 import { sealJson } from "../protocol/sealed-json.ts";
@@ -99,10 +99,24 @@ export class Sharing implements SharingService {
 
   /** Deliver grants and revocations that did not get through yet (after each sync round). */
   async retry(): Promise<void> {
+    // Per recipient, in order, stopping when it cannot be reached (the rest would wait the same
+    // timeout for nothing); recipients at once, so one gone silent costs one timeout, not one per grant.
+    const byPeer = new Map<CellId, GrantRow[]>();
     for (const r of this.store.list("out")) {
       if (r.delivered || r.revoked_at !== null || isExpired(r)) continue;
-      await this.deliver(r).catch(() => {});
+      byPeer.set(r.peer, [...(byPeer.get(r.peer) ?? []), r]);
     }
+    await Promise.allSettled(
+      [...byPeer.values()].map(async (rows) => {
+        for (const r of rows) {
+          try {
+            await this.deliver(r);
+          } catch (e) {
+            if (e instanceof PeerUnreachableError || !this.fleet.routeOf(r.peer)) break;
+          }
+        }
+      }),
+    );
     const revs = this.store.revocationsBy(this.keys.id);
     if (revs.length) {
       await Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, revs.filter((r) => !this.store.acked(r.grant_id, p.id)))));
