@@ -330,7 +330,8 @@ export async function run(argv: string[]): Promise<number> {
       const ts = p[1].threads.map((t) => `${t.name} ${round(t.user + t.sys, 2)}`).join(", ");
       console.log(`  ${p[0]}: ${p[1].name}: ${ts || "-"}`);
     }
-    console.log(`cell peak RSS (VmHWM): after start ${rssStart} MiB, after put ${rssPut} MiB, after get ${rssGet} MiB; target < 150 MB`);
+    const peakMb = cellPeak === null ? null : round((cellPeak * MiB) / 1e6, 1);
+    console.log(`cell peak RSS (VmHWM): after start ${rssStart} MiB, after put ${rssPut} MiB, after get ${rssGet} MiB = ${peakMb ?? "?"} MB; target < 150 MB: ${peakMb === null ? "not measured" : peakMb < 150 ? "met" : "NOT MET"}`);
     if (restic) {
       const pb = ratio(putMbs, restic.backup_mb_s)!;
       const gr = ratio(getMbs, restic.restore_mb_s)!;

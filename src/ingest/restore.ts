@@ -68,8 +68,9 @@ export async function restorePieces(vault: Vault, m: Manifest, range?: ByteRange
 
   const window: Promise<Uint8Array>[] = [];
   let next = 0;
-  // Chunks verified ahead of the reader; each holds two recycled buffers while in flight.
-  const depth = Math.max(2, vault.pool.parallelism - 1);
+  // Chunks verified ahead of the reader; each holds two recycled buffers while in flight, so
+  // the window is what keeps the cell's peak RSS under 150 MB (one more chunk is being written).
+  const depth = Math.max(2, Math.ceil(vault.pool.parallelism / 2));
   const fill = () => {
     while (window.length < depth && next < refs.length) {
       const p = loadChunk(vault, m, key, refs[next++]!);
