@@ -139,7 +139,7 @@ export const start: Command = {
       serve: async (req) => app.fetch(req),
     });
     fleet.relay = relay;
-    setRelayTransport((url, peer, req, ms) => relay.call(url, peer, req, ms));
+    setRelayTransport((url, peer, req, ms, signal) => relay.call(url, peer, req, ms, signal));
     if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.join(", ")}`);
     // A relay this cell runs (config relay_port): peers it carries for owe it, in the bounty.
     let hub: Relay | null = null;

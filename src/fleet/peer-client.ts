@@ -27,7 +27,8 @@ export interface PeerResponse {
 }
 
 /** Carries one request to `peer` through the relay at `relayUrl`; rejects with a one-line reason. */
-export type RelayTransport = (relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number) => Promise<PeerResponse>;
+/** Carries one peer call through a relay; `signal` abandons it (no more frames sent, nothing kept waiting). */
+export type RelayTransport = (relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal) => Promise<PeerResponse>;
 
 let relayTransport: RelayTransport | null = null;
 
@@ -73,8 +74,7 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
   if (isRelayRoute(baseUrl)) {
     if (!relayTransport) throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through ${baseUrl}: this process has no relay connection`);
     try {
-      const call = relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs);
-      const res = signal ? await Promise.race([call, abortedBy(signal)]) : await call;
+      const res = await relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs, signal);
       status = res.status;
       bytes = res.body;
       signature = res.headers[HEADER.response.toLowerCase()] ?? res.headers[HEADER.response] ?? null;
@@ -103,14 +103,6 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
     throw new PeerCallError(`the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
   }
   return { status, body: bytes, latency_ms };
-}
-
-/** Rejects with the signal's reason once it aborts (never resolves). */
-function abortedBy(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
 }
 
 /** `callPeerRaw` for JSON answers; a 4xx/5xx answer becomes a PeerCallError with the peer's message. */

@@ -64,7 +64,7 @@ export interface RelayState {
 
 /** What the rest of the cell uses (fleet, sync service). */
 export interface RelayLink {
-  call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number): Promise<PeerResponse>;
+  call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal): Promise<PeerResponse>;
   /** About to join `peer` through a relay: accept its frames, and seal to this key. */
   expect(peer: CellId, x25519Hex: string): void;
   /** The fleet or the invites changed: tell the relays whom to accept. */
@@ -260,9 +260,10 @@ class Connection {
    * Send frames to `peer` in order, waiting while the socket's queue is long. Each frame was
    * sealed with ID_BYTES spare in front (sealMessage's `prefix`): the recipient's id goes there.
    */
-  async send(peer: CellId, frames: Uint8Array[]): Promise<void> {
+  async send(peer: CellId, frames: Uint8Array[], abandoned: () => boolean = () => false): Promise<void> {
     const id = fromHex(peer);
     for (const f of frames) {
+      if (abandoned()) return; // the call ended (abort, timeout): its remaining parts are not sent
       while (this.ws && this.ws.bufferedAmount > HIGH_WATER) await sleep(2);
       if (!this.ws || this.state !== "ready") throw new Error("the relay connection closed");
       f.set(id, 0);
@@ -353,10 +354,12 @@ export class RelayClient implements RelayLink {
     for (const c of this.conns.values()) c.refreshAccept();
   }
 
-  async call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number): Promise<PeerResponse> {
+  async call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal): Promise<PeerResponse> {
+    signal?.throwIfAborted();
     const conn = this.connection(relayUrl);
     const t0 = Date.now();
     await conn.whenReady(Math.min(timeoutMs, 10_000));
+    signal?.throwIfAborted();
     const x = this.opts.peerX25519(peer) ?? this.expected.get(peer)?.x25519 ?? null;
     if (!x) throw new Error(`cell ${peer.slice(0, 8)} is not a peer (no key to seal to)`);
     const { ephPublic, keys } = openCall(x);
@@ -365,16 +368,22 @@ export class RelayClient implements RelayLink {
     conn.callsOut++;
     return new Promise<PeerResponse>((resolve, reject) => {
       const left = Math.max(1000, timeoutMs - (Date.now() - t0));
-      const timer = setTimeout(() => {
+      // Whichever ends the call first (answer, timeout, abort, a send error) ends it for good.
+      let settled = false;
+      const end = (e: Error | null, r?: PeerResponse) => {
+        if (settled) return;
+        settled = true;
         conn.out.delete(callId);
-        reject(new Error(`no answer through the relay in ${Math.round(timeoutMs / 1000)} s`));
-      }, left);
-      conn.out.set(callId, { peer, keys, parts: null, resolve, reject, timer });
-      conn.send(peer, frames).catch((e) => {
         clearTimeout(timer);
-        conn.out.delete(callId);
-        reject(e as Error);
-      });
+        signal?.removeEventListener("abort", onAbort);
+        if (e) reject(e);
+        else resolve(r!);
+      };
+      const onAbort = () => end(signal!.reason instanceof Error ? signal!.reason : new Error("the call was abandoned"));
+      const timer = setTimeout(() => end(new Error(`no answer through the relay in ${Math.round(timeoutMs / 1000)} s`)), left);
+      conn.out.set(callId, { peer, keys, parts: null, resolve: (r) => end(null, r), reject: (e) => end(e), timer });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      conn.send(peer, frames, () => !conn.out.has(callId)).catch((e) => end(e as Error));
     });
   }
 

@@ -19,4 +19,6 @@ export type FromWorker =
   | { type: "done"; id: number; kind: "probe"; report: RoundReport }
   | { type: "failed"; id: number; error: string }
   /** A peer call through a relay, for the main thread to carry (see relay-answer). */
-  | { type: "relay-call"; call: number; relay: string; peer: string; request: PeerRequest; timeoutMs: number };
+  | { type: "relay-call"; call: number; relay: string; peer: string; request: PeerRequest; timeoutMs: number }
+  /** The Worker abandoned that relay call (the round gave up on the peer). */
+  | { type: "relay-cancel"; call: number };

@@ -19,6 +19,8 @@ export class SyncService implements RoundRunner {
   private ready: Promise<void>;
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Relay calls carried for the Worker, by its call number (a relay-cancel aborts one). */
+  private relayCalls = new Map<number, AbortController>();
   private timer: ReturnType<typeof setInterval> | null = null;
   /** A sync queued behind a running one: later callers share it. */
   private queued: Promise<SyncReport> | null = null;
@@ -44,6 +46,7 @@ export class SyncService implements RoundRunner {
         if (m.type === "ready") return resolve();
         if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
         if (m.type === "relay-call") return this.relayCall(w, m);
+        if (m.type === "relay-cancel") return this.relayCalls.get(m.call)?.abort(new Error("the sync round abandoned the call"));
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
@@ -57,6 +60,8 @@ export class SyncService implements RoundRunner {
       log("error", `sync worker crashed: ${ev.message}; starting a new one`);
       for (const p of this.pending.values()) p.reject(new Error(`sync worker crashed: ${ev.message}`));
       this.pending.clear();
+      for (const c of this.relayCalls.values()) c.abort(new Error("the sync worker crashed"));
+      this.relayCalls.clear();
       if (this.stopped) return;
       w.terminate();
       this.worker = this.spawn();
@@ -74,10 +79,17 @@ export class SyncService implements RoundRunner {
       if (this.worker === w) w.postMessage(a);
     };
     if (!relay) return answer({ type: "relay-answer", call: m.call, ok: false, error: "this cell has no relay client" });
-    relay.call(m.relay, m.peer as CellId, m.request, m.timeoutMs).then(
-      (response) => answer({ type: "relay-answer", call: m.call, ok: true, response }),
-      (e) => answer({ type: "relay-answer", call: m.call, ok: false, error: errorMessage(e) }),
-    );
+    const ctl = new AbortController();
+    this.relayCalls.set(m.call, ctl);
+    relay
+      .call(m.relay, m.peer as CellId, m.request, m.timeoutMs, ctl.signal)
+      .then(
+        (response) => answer({ type: "relay-answer", call: m.call, ok: true, response }),
+        (e) => answer({ type: "relay-answer", call: m.call, ok: false, error: errorMessage(e) }),
+      )
+      .finally(() => {
+        if (this.relayCalls.get(m.call) === ctl) this.relayCalls.delete(m.call);
+      });
   }
 
   private post(m: ToWorker): void {

@@ -27,10 +27,21 @@ const post = (m: FromWorker) => self.postMessage(m);
 
 const relayCalls = new Map<number, { resolve(r: PeerResponse): void; reject(e: Error): void }>();
 let nextRelayCall = 1;
-setRelayTransport((relay: string, peer: CellId, request, timeoutMs) =>
+setRelayTransport((relay: string, peer: CellId, request, timeoutMs, signal) =>
   new Promise<PeerResponse>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const call = nextRelayCall++;
-    relayCalls.set(call, { resolve, reject });
+    // An abandoned call: the main thread stops carrying it, and its answer is no longer awaited.
+    const onAbort = () => {
+      relayCalls.delete(call);
+      post({ type: "relay-cancel", call });
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    relayCalls.set(call, {
+      resolve: (r) => (signal?.removeEventListener("abort", onAbort), resolve(r)),
+      reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
+    });
     post({ type: "relay-call", call, relay, peer, request, timeoutMs });
   }),
 );
