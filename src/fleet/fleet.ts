@@ -4,13 +4,14 @@
  * here; the HTTP surfaces (web/peer-api, web/api/fleet) only translate.
  */
 import { fromHex, type CellId } from "../core/types.ts";
-import { badRequest } from "../core/errors.ts";
+import { badRequest, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { RequestVerifier } from "../protocol/request-auth.ts";
 import { verifyCard, type Card } from "../protocol/card.ts";
 import type { Cell } from "../cell/cell.ts";
 import { SelfCard } from "./self-card.ts";
-import { PeerStore } from "./peer-store.ts";
+import { PeerStore, type PeerRow } from "./peer-store.ts";
+import { PeerLink } from "../sync/peer-link.ts";
 import { InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
 import { callPeerRaw, PeerCallError, refusalText } from "./peer-client.ts";
@@ -145,6 +146,7 @@ export class Fleet {
     if (!(PEER_ACTIONS as readonly string[]).includes(action)) throw badRequest(`unknown action '${action}' (${PEER_ACTIONS.join(", ")})`);
     const p = this.peers.resolve(idOrPrefix);
     if (action === "remove") {
+      void this.releaseAll(p); // asked while it is still a peer and answers
       this.peers.remove(p.id); // its route stats go at the next round
       this.cell.placements.dropPeer(p.id); // its copies of our chunks no longer count
     }
@@ -152,6 +154,22 @@ export class Fleet {
     if (action === "remove") this.relay?.refreshAccept();
     log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
     return p.id;
+  }
+
+  /**
+   * A peer being removed: ask it, once and best effort, to release the copies of our chunks it
+   * keeps (else they would sit on its disk for good). One that cannot be reached keeps them.
+   */
+  private async releaseAll(p: PeerRow): Promise<void> {
+    const url = this.routeOf(p.id);
+    const hashes = this.cell.placements.on(p.id);
+    if (!url || !hashes.length) return;
+    try {
+      const n = await new PeerLink(this.cell.keys, p.id, url, (JSON.parse(p.card) as Card).x25519).release(hashes);
+      log("info", "removed peer released our chunks", { peer: p.id.slice(0, 8), released: n, asked: hashes.length });
+    } catch (e) {
+      log("warn", `removed peer ${p.id.slice(0, 8)} was not asked to release our chunks: ${errorMessage(e)}`);
+    }
   }
 
   /** The joiner's side: redeem `token` at the inviter (trying each of its routes), store its card. */
