@@ -71,6 +71,8 @@ export interface SyncReport {
   audited: number;
   audit_failed: number;
   backups_pushed: number;
+  /** Manifest backups not offered this round to peers that lately refused them for lack of room (507). */
+  backups_deferred: number;
   restored: { manifests: number; versions: number; peers: number } | null;
   /** Still waiting for a peer holding this recovered cell's backup index (nothing is backed up meanwhile). */
   recovering: boolean;
@@ -105,6 +107,15 @@ const RECHECK_TIMEOUT_MS = 5000;
  */
 const STALL_CHECK_MS = 15_000;
 const STALL_PING_TIMEOUT_MS = 10_000;
+
+/**
+ * Peers that refused our manifest backups for lack of room (507): not asked again until `until`;
+ * the wait starts at BACKUP_FULL_FIRST_MS and doubles up to BACKUP_FULL_MAX_MS while they keep
+ * refusing, and ends at their first acceptance. Kept across rounds (the sync Worker's life).
+ */
+const backupFull = new Map<CellId, { until: number; waitMs: number }>();
+const BACKUP_FULL_FIRST_MS = 10 * 60_000;
+const BACKUP_FULL_MAX_MS = 24 * 3_600_000;
 
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -213,7 +224,7 @@ export class SyncRound {
     this.report = {
       started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
       chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
-      audited: 0, audit_failed: 0, backups_pushed: 0, restored: null, recovering: false, under_replicated: 0, missing: 0,
+      audited: 0, audit_failed: 0, backups_pushed: 0, backups_deferred: 0, restored: null, recovering: false, under_replicated: 0, missing: 0,
       other_builds: 0, delete_requests: 0, chunks_trashed_on_peers: 0, refused_over_allowance: 0, bounty_statements: 0, bounty_disagreements: 0, bytes_sent: 0, bytes_received: 0, errors: [],
     };
     const { ctx, report } = this;
@@ -560,8 +571,14 @@ export class SyncRound {
 
   /** Push the backups the peer lacks, batched (each batch is one request and one transaction there). */
   private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }): Promise<void> {
+    const full = backupFull.get(link.peer);
+    if (full && Date.now() < full.until) {
+      this.report.backups_deferred += names.length;
+      return;
+    }
     let batch: BackupFrame[] = [];
     let bytes = 0;
+    let refused = false;
     const flush = async () => {
       if (!batch.length) return;
       const frames = batch;
@@ -570,12 +587,19 @@ export class SyncRound {
       try {
         await link.putBackups(frames);
         this.report.backups_pushed += frames.length;
+        backupFull.delete(link.peer);
       } catch (e) {
         this.error(link.peer, `backing up ${frames.length} manifests`, e);
+        if (e instanceof PeerCallError && e.status === 507) {
+          refused = true;
+          const waitMs = Math.min(BACKUP_FULL_MAX_MS, full ? full.waitMs * 2 : BACKUP_FULL_FIRST_MS);
+          backupFull.set(link.peer, { until: Date.now() + waitMs, waitMs });
+          log("info", `sync: ${link.peer.slice(0, 8)} has no room for our manifest backups; asking again in ${Math.round(waitMs / 60_000)} min`);
+        }
       }
     };
     for (const name of names) {
-      if (this.failed.has(link.peer)) return;
+      if (this.failed.has(link.peer) || refused) return;
       const blob = name === index.name ? await sealIndex(this.backupCtx, index.index) : await sealManifest(this.backupCtx, name as ManifestHash);
       if (!blob) continue;
       if (bytes + blob.byteLength > BACKUP_BATCH_BYTES) await flush();

@@ -9,7 +9,7 @@ export function summarize(r: SyncReport): string {
     `pulled: ${count(r.chunks_pulled, "chunk")}, ${formatBytes(r.bytes_pulled)}`,
     `released: ${count(r.released, "surplus copy", "surplus copies")}`,
     `audited: ${count(r.audited, "chunk")}, ${r.audit_failed} failed`,
-    `manifest backups pushed: ${r.backups_pushed}`,
+    `manifest backups pushed: ${r.backups_pushed}${r.backups_deferred ? ` (${r.backups_deferred} waiting: a peer had no room for them lately; asked again later)` : ""}`,
   ];
   if (r.recovering) lines.push("recovering: no reachable peer holds this cell's backup index yet (manifests are not backed up until it is restored; delete recovering.json in GROVE_DIR to give up)");
   if (r.restored) lines.push(`restored from the fleet: ${r.restored.manifests} manifests, ${r.restored.versions} versions, ${r.restored.peers} peers`);

@@ -55,6 +55,31 @@ describe("sync worker", () => {
   });
 });
 
+describe("a peer with no room for our manifest backups", () => {
+  test("refuses them (507) once; later rounds wait instead of sending them again", async () => {
+    const cfg = { replication_factor: 2, sync_interval_s: 3600, sync_after_change_s: 0 };
+    const [x, z] = await Promise.all([startCell({ config: cfg }), startCell({ config: { ...cfg, max_peer_storage_bytes: 0 } })]);
+    try {
+      const token = (await x.cli(["invite"])).stdout.trim();
+      expect((await z.cli(["join", token])).code).toBe(0);
+      const src = join(x.root, "m.txt");
+      writeFileSync(src, "a manifest to back up\n");
+      expect((await x.cli(["put", src, "--as", "m.txt"])).code).toBe(0);
+      const backupErrors = (r: SyncReport) => r.errors.filter((e) => e.includes("backing up"));
+      const first = JSON.parse((await x.cli(["sync", "--json"])).stdout) as SyncReport;
+      expect(first.backups_pushed).toBe(0);
+      expect(backupErrors(first).length).toBe(1);
+      expect(backupErrors(first)[0]).toContain("max_peer_storage_bytes");
+      const second = JSON.parse((await x.cli(["sync", "--json"])).stdout) as SyncReport;
+      expect(backupErrors(second)).toEqual([]);
+      expect(second.backups_deferred).toBeGreaterThan(0);
+      expect((await x.cli(["sync"])).stdout).toContain("waiting: a peer had no room for them lately");
+    } finally {
+      await Promise.all([destroyCell(x), destroyCell(z)]);
+    }
+  });
+});
+
 describe("a stored file is replicated soon, without waiting for the interval", () => {
   test("sync_after_change_s: a round runs that long after a put", async () => {
     const cfg = { replication_factor: 2, sync_interval_s: 3600, sync_after_change_s: 1 };
