@@ -24,7 +24,8 @@ import { errorMessage } from "../core/errors.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
 import { rollBack } from "../update/swap.ts";
-import { hungReason, readUpdateRecord, updateStableMs, updateTrialGraceMs, UPDATE_RESTART_CODE } from "../update/update-state.ts";
+import { readUpdateRecord, UPDATE_RESTART_CODE } from "../update/update-state.ts";
+import { watchTrial } from "../update/trial-watch.ts";
 
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -81,20 +82,18 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     log("info", "supervisor: cell started", { pid: child.pid, restarts });
     // A new build on trial must mark itself up in time; one that does not is hung: kill it.
     let hung: string | null = null;
-    const trialMs = updateStableMs() + updateTrialGraceMs();
     const running = child;
-    const watch = onTrial()
-      ? setInterval(() => {
-          if (!onTrial()) return clearInterval(watch!);
-          if (Date.now() - startedAt < trialMs) return;
-          clearInterval(watch!);
-          hung = hungReason(Date.now() - startedAt);
-          log("warn", `supervisor: ${hung}`);
-          running.kill("SIGKILL");
-        }, 500)
+    const stopWatch = onTrial()
+      ? watchTrial(dir, startedAt, {
+          onHung: (why) => {
+            hung = why;
+            log("warn", `supervisor: ${why}`);
+            running.kill("SIGKILL");
+          },
+        })
       : null;
     const code = await child.exited;
-    if (watch) clearInterval(watch);
+    stopWatch?.();
     const signal = child.signalCode;
     if (stopping) return 0;
     if (code === UPDATE_RESTART_CODE) {

@@ -95,10 +95,21 @@ export const start: Command = {
     const fleet = new Fleet(cell, listen);
     cell.assistant.attachFleet(fleetAccess(fleet)); // questions may go to friends' cells
     const app = createApp(cell, fleet);
+    // A relay this cell runs (config relay_port): peers it carries for owe it, in the bounty.
+    let hub: Relay | null = null;
+    if (cell.config.relay_port !== null) {
+      try {
+        hub = startRelay({ host, port: cell.config.relay_port, operator: cell.keys });
+      } catch (e) {
+        cell.close();
+        throw new CliError(`relay_port ${cell.config.relay_port} on ${host}: ${(e as Error).message} (is another relay running there?)`);
+      }
+    }
     let server;
     try {
       server = serve(app, { host, port, maxBodyBytes: Number.MAX_SAFE_INTEGER });
     } catch (e) {
+      hub?.stop();
       cell.close();
       const msg = (e as Error).message;
       if (/in use|EADDRINUSE/i.test(msg + (e as { code?: string }).code)) throw new CliError(`port ${port} on ${host} is already in use (is another cell running? try --port)`);
@@ -141,20 +152,7 @@ export const start: Command = {
     fleet.relay = relay;
     setRelayTransport((url, peer, req, ms, signal) => relay.call(url, peer, req, ms, signal));
     if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.join(", ")}`);
-    // A relay this cell runs (config relay_port): peers it carries for owe it, in the bounty.
-    let hub: Relay | null = null;
-    if (cell.config.relay_port !== null) {
-      try {
-        hub = startRelay({ host, port: cell.config.relay_port, operator: cell.keys });
-      } catch (e) {
-        relay.stop();
-        server.stop(true);
-        rmSync(layout.runtime, { force: true });
-        cell.close();
-        throw new CliError(`relay_port ${cell.config.relay_port} on ${host}: ${(e as Error).message} (is another relay running there?)`);
-      }
-      console.log(`Relay: serving on ${host}:${hub.server.port} (ws://HOST:${hub.server.port}/v1/relay), operated by this cell`);
-    }
+    if (hub) console.log(`Relay: serving on ${host}:${hub.server.port} (ws://HOST:${hub.server.port}/v1/relay), operated by this cell`);
     const relayCredit = (fleet.relayCredit = new RelayCredit(new BountyLedger(cell.db.db), hub, relay).start());
     await rejoinAfterRecovery(layout.recovering, fleet);
     const sync = new SyncService(fleet);

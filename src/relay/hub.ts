@@ -20,6 +20,7 @@ import { log } from "../core/log.ts";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { AcceptSchema, ID_BYTES, LoginSchema, OPEN_FRAME_BYTES, frame, loginVerifies, makeOperatorProof, unframe } from "./relay-protocol.ts";
 import { fromHex } from "../core/types.ts";
+import { ByteTally } from "./tally.ts";
 
 /** One captured frame: sender ‖ recipient ‖ u32 BE payload length ‖ payload. */
 function captureFrame(fd: number, from: string, to: string, payload: Uint8Array): void {
@@ -123,7 +124,7 @@ export function startRelay(opts: RelayOptions): Relay {
   let reservations = 0;
   let bytesRelayed = 0;
   let framesRelayed = 0;
-  let carried = new Map<string, number>();
+  const carried = new ByteTally();
   const captureFd = opts.capture ? openSync(opts.capture, "a", 0o600) : null;
 
   const count = (reason: string) => void (refused[reason] = (refused[reason] ?? 0) + 1);
@@ -221,8 +222,8 @@ export function startRelay(opts: RelayOptions): Relay {
     bytesRelayed += f.payload.byteLength;
     framesRelayed++;
     if (opts.operator) {
-      carried.set(from, (carried.get(from) ?? 0) + f.payload.byteLength);
-      carried.set(f.id, (carried.get(f.id) ?? 0) + f.payload.byteLength);
+      carried.add(from, f.payload.byteLength);
+      carried.add(f.id, f.payload.byteLength);
     }
   }
 
@@ -294,11 +295,7 @@ export function startRelay(opts: RelayOptions): Relay {
   return {
     server,
     status,
-    takeCarried: () => {
-      const out = carried;
-      carried = new Map();
-      return out;
-    },
+    takeCarried: () => carried.take(),
     stop: () => {
       server.stop(true);
       if (captureFd !== null) closeSync(captureFd);

@@ -17,6 +17,7 @@ import type { CipherSuite } from "../crypto/cipher.ts";
 import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
 import { normalizeRelayUrl } from "../net/route-class.ts";
 import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } from "./relay-protocol.ts";
+import { ByteTally } from "./tally.ts";
 import {
   KIND_REQUEST, KIND_RESPONSE, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
   openCall, openFrame, readHead, sealMessage, type CallKeys, type FrameHead, type TunnelResponse,
@@ -111,11 +112,7 @@ class Connection {
   /** The relay's proven operator (null: none or not proven). */
   operator: string | null = null;
   /** Payload bytes sent and received through this relay since the last `takeCarried`, by operator. */
-  readonly carried = new Map<string, number>();
-
-  count(bytes: number): void {
-    if (this.operator) this.carried.set(this.operator, (this.carried.get(this.operator) ?? 0) + bytes);
-  }
+  readonly carried = new ByteTally();
   stopped = false;
 
   constructor(
@@ -146,6 +143,11 @@ class Connection {
     ws.onerror = () => {
       this.error ??= "cannot connect";
     };
+  }
+
+  /** Count payload bytes carried for us, when the relay proved who runs it. */
+  count(bytes: number): void {
+    if (this.operator) this.carried.add(this.operator, bytes);
   }
 
   private set(state: RelayState["state"], error: string | null): void {
@@ -511,12 +513,9 @@ export class RelayClient implements RelayLink {
 
   /** Bytes each proven operator's relay carried for this cell since the last call (counts restart at zero). */
   takeCarried(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const c of this.conns.values()) {
-      for (const [op, n] of c.carried) out.set(op, (out.get(op) ?? 0) + n);
-      c.carried.clear();
-    }
-    return out;
+    const all = new ByteTally();
+    for (const c of this.conns.values()) all.addAll(c.carried.take());
+    return all.take();
   }
 
   stop(): void {

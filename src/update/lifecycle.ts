@@ -25,7 +25,8 @@ import { callPeerRaw } from "../fleet/peer-client.ts";
 import { isNewerTime, parseOfferedSig, signedBy } from "./release-sig.ts";
 import { ReleaseStore, releasesDir } from "./release-store.ts";
 import { markDone, rollBack, sigOf } from "./swap.ts";
-import { hungReason, readAvailable, readUpdateRecord, updateStableMs, updateTrialGraceMs, UPDATE_RESTART_CODE, writeAvailable, type UpdateAvailable } from "./update-state.ts";
+import { readAvailable, readUpdateRecord, updateStableMs, UPDATE_RESTART_CODE, writeAvailable, type UpdateAvailable } from "./update-state.ts";
+import { watchTrial } from "./trial-watch.ts";
 import { newerThan, Updater, type SelfBuild, type UpdaterHost } from "./updater.ts";
 
 /**
@@ -177,20 +178,19 @@ async function restartAlone(dir: string, exe: string): Promise<number> {
   const args = process.argv.slice(2);
   const env = { ...process.env };
   const ms = updateStableMs();
-  const deadline = ms + updateTrialGraceMs();
   const run = () => spawn(exe, args, { detached: true, stdio: "inherit", env });
   const child = run();
-  const t0 = Date.now();
   log("info", `update: started the new build (pid ${child.pid}); watching it until it is up (${ms / 1000} s)`);
   const ended = await new Promise<string | null>((resolve) => {
-    const poll = setInterval(() => {
-      if (readUpdateRecord(dir)?.state === "done") return finish(null);
-      if (Date.now() - t0 < deadline) return;
-      child.kill("SIGKILL");
-      finish(hungReason(Date.now() - t0));
-    }, 250);
+    const stopWatch = watchTrial(dir, Date.now(), {
+      onSettled: (state) => finish(state === "done" ? null : `the new build's trial ended ${state}`),
+      onHung: (why) => {
+        child.kill("SIGKILL");
+        finish(why);
+      },
+    });
     const finish = (why: string | null) => {
-      clearInterval(poll);
+      stopWatch();
       child.removeAllListeners("exit");
       resolve(why);
     };

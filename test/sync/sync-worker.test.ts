@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 
@@ -60,8 +60,7 @@ describe("a peer with no room for our manifest backups", () => {
     const cfg = { replication_factor: 2, sync_interval_s: 3600, sync_after_change_s: 0 };
     const [x, z] = await Promise.all([startCell({ config: cfg }), startCell({ config: { ...cfg, max_peer_storage_bytes: 0 } })]);
     try {
-      const token = (await x.cli(["invite"])).stdout.trim();
-      expect((await z.cli(["join", token])).code).toBe(0);
+      await pair(x, z);
       const src = join(x.root, "m.txt");
       writeFileSync(src, "a manifest to back up\n");
       expect((await x.cli(["put", src, "--as", "m.txt"])).code).toBe(0);
@@ -85,8 +84,7 @@ describe("a stored file is replicated soon, without waiting for the interval", (
     const cfg = { replication_factor: 2, sync_interval_s: 3600, sync_after_change_s: 1 };
     const [x, y] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg })]);
     try {
-      const token = (await x.cli(["invite"])).stdout.trim();
-      expect((await y.cli(["join", token])).code).toBe(0);
+      await pair(x, y);
       const src = join(x.root, "soon.txt");
       writeFileSync(src, "replicate me soon\n");
       expect((await x.cli(["put", src, "--as", "soon.txt"])).code).toBe(0);
