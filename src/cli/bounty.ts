@@ -9,11 +9,11 @@ import { parse, table, type Command } from "./command.ts";
 const usage = `Usage: grove bounty [--json]
 
 The bounty ledger per peer: what it keeps for this cell (received) and this cell keeps for it
-(given), now and in byte-hours over time; the bytes relays carried each way (its relay for this
-cell / this cell's relay, config relay_port, for it: ${RELAY_CREDIT_HOURS} byte-hours per byte in the balance over
-time); the balance (received − given), the allowance
-(bounty_allowance_bytes: a peer below −allowance is refused new chunks here, unless exempt as
-a favorite or friend) and whether the signed statements you last exchanged agree.`;
+(given), now and in byte-hours over time; the bytes relays carried each way (RELAYED US/IT: its
+relay for this cell / this cell's relay, config relay_port, for it; ${RELAY_CREDIT_HOURS} byte-hours per byte
+in the balance over time); the balance (received − given); the allowance (bounty_allowance_bytes:
+a peer below −allowance is refused new chunks here, unless exempt as a favorite or friend); and
+whether the signed statements you last exchanged agree.`;
 
 function flags(p: BountyPeer): string {
   const f: string[] = [];
