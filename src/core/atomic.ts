@@ -1,8 +1,9 @@
 /** @module core/atomic — durable writes: temp file + fsync + rename, then fsync of the directory. */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
-import { open, rename, mkdir, unlink } from "node:fs/promises";
+import { rename, mkdir, unlink } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { DirectFile } from "./direct-io.ts";
 
 /** A temp name beside `path`, on the same file system so rename is atomic. */
 export function tempPathFor(path: string): string {
@@ -50,35 +51,31 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
  */
 export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o644): Promise<{ durable: Promise<void> }> {
   const tmp = tempPathFor(path);
-  let fh;
+  let f: DirectFile;
   try {
-    fh = await open(tmp, "wx", mode);
-  } catch (e: any) {
-    if (e?.code !== "ENOENT") throw e;
+    f = await DirectFile.create(tmp, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     await mkdir(dirname(path), { recursive: true });
-    fh = await open(tmp, "wx", mode);
+    f = await DirectFile.create(tmp, mode);
   }
   const fail = async (e: unknown): Promise<never> => {
-    await fh.close().catch(() => {});
+    await f.release().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw e;
   };
   try {
-    let off = 0;
-    while (off < data.byteLength) {
-      const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
-      off += bytesWritten;
-    }
+    await f.write(data, 0);
   } catch (e) {
     return fail(e);
   }
   const durable = (async () => {
     try {
-      await fh.sync();
+      await f.sync();
     } catch (e) {
       return fail(e);
     }
-    await fh.close();
+    await f.release();
     await rename(tmp, path);
   })();
   durable.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile

@@ -1,9 +1,30 @@
 /**
  * @module core/file-writer — streams many small pieces into a file with large writes done off
  * the main thread: pieces are gathered into one buffer while the other is being written
- * (double buffering), so receiving, hashing and writing overlap on two cores.
+ * (double buffering), so receiving, hashing and writing overlap on two cores. `createDirect`
+ * writes with direct I/O where possible (core/direct-io): every write but the last is whole
+ * buffers at buffer-aligned offsets, as O_DIRECT wants.
  */
 import { open, type FileHandle } from "node:fs/promises";
+import { DirectFile } from "./direct-io.ts";
+
+/** Where the buffers go: an ordinary file handle or a DirectFile. */
+interface Sink {
+  write(buf: Uint8Array, pos: number): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function handleSink(fh: FileHandle): Sink {
+  return {
+    async write(buf, pos) {
+      let off = 0;
+      while (off < buf.byteLength) off += (await fh.write(buf, off, buf.byteLength - off, pos + off)).bytesWritten;
+    },
+    sync: () => fh.sync(),
+    close: () => fh.close(),
+  };
+}
 
 export class FileWriter {
   private bufs: [Uint8Array, Uint8Array];
@@ -13,13 +34,19 @@ export class FileWriter {
   private flushing: Promise<void> = Promise.resolve();
   private failed: unknown = null;
 
-  private constructor(private fh: FileHandle, size: number) {
+  private constructor(private sink: Sink, size: number) {
     this.bufs = [new Uint8Array(size), new Uint8Array(size)];
   }
 
   /** Open `path` (flags as fs.open, default "wx") with `bufferBytes` per buffer. */
   static async open(path: string, flags = "wx", mode = 0o644, bufferBytes = 4 << 20): Promise<FileWriter> {
-    return new FileWriter(await open(path, flags, mode), bufferBytes);
+    return new FileWriter(handleSink(await open(path, flags, mode)), bufferBytes);
+  }
+
+  /** Create `path` (must not exist), written with direct I/O where the system allows it. */
+  static async createDirect(path: string, mode = 0o644, bufferBytes = 4 << 20): Promise<FileWriter> {
+    const f = await DirectFile.create(path, mode);
+    return new FileWriter({ write: (b, p) => f.write(b, p), sync: () => f.sync(), close: () => f.close() }, bufferBytes);
   }
 
   /** Bytes accepted so far. */
@@ -55,9 +82,8 @@ export class FileWriter {
     });
   }
 
-  private async writeAll(buf: Uint8Array, len: number, at: number): Promise<void> {
-    let off = 0;
-    while (off < len) off += (await this.fh.write(buf, off, len - off, at + off)).bytesWritten;
+  private writeAll(buf: Uint8Array, len: number, at: number): Promise<void> {
+    return this.sink.write(buf.subarray(0, len), at);
   }
 
   /** Write what is buffered, optionally fsync, and close. */
@@ -66,15 +92,15 @@ export class FileWriter {
       if (this.fill > 0) await this.rotate();
       await this.flushing;
       if (this.failed) throw this.failed;
-      if (sync) await this.fh.sync();
+      if (sync) await this.sink.sync();
     } finally {
-      await this.fh.close();
+      await this.sink.close();
     }
   }
 
   /** Close without caring about buffered data (after an error). */
   async abort(): Promise<void> {
     await this.flushing.catch(() => {});
-    await this.fh.close().catch(() => {});
+    await this.sink.close().catch(() => {});
   }
 }

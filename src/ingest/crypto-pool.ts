@@ -48,9 +48,9 @@ export interface OpenReply {
 export interface CryptoPool {
   /** How many chunks are worth keeping in flight. */
   readonly parallelism: number;
-  /** Seal `plain` into `out` (>= plain + 16 bytes). Both buffers are taken over until the promise settles. */
+  /** Seal `plain` into `out` (>= plain + 16 bytes; may be the buffer holding `plain`: sealed in place). Both buffers are taken over until the promise settles. */
   seal(key: Uint8Array, index: number, plain: Uint8Array, out: Uint8Array): Promise<SealResult>;
-  /** Verify and open `sealed` into `out` (>= sealed - 16 bytes). */
+  /** Verify and open `sealed` into `out` (>= sealed - 16 bytes; may be the buffer holding `sealed`: opened in place). */
   open(key: Uint8Array, index: number, sealed: Uint8Array, out: Uint8Array, expectedHash: string): Promise<OpenReply>;
   close(): void;
 }

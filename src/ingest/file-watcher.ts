@@ -182,7 +182,7 @@ export class FileWatcher {
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
-    const r = await ingest(this.vault, path, readPieces(abs), { maxBytes: this.opts.maxBytes, spoolDir: this.opts.spoolDir, expectedSize: st.size });
+    const r = await ingest(this.vault, path, readPieces(abs, this.vault.buffers), { maxBytes: this.opts.maxBytes, spoolDir: this.opts.spoolDir, expectedSize: st.size, source: abs });
     if (!r.created) return;
     this.counts.stored++;
     log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });

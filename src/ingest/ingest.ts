@@ -7,6 +7,11 @@
  * in flight. Then the manifest is written, the version recorded in placement.db, and the temp
  * file renamed into place. Memory stays bounded whatever the size; a crash at any point
  * leaves the previous state intact (at worst, unreferenced chunks).
+ *
+ * The temp file is written and read back with direct I/O (core/direct-io). A watched file
+ * (`spoolDir`) whose `source` is given needs no temp file at all: pass 2 reads the source again
+ * and hashes it once more; if it no longer matches file_hash, it changed while being stored and
+ * nothing is recorded.
  */
 import { mkdir, rename, stat, unlink, open as openFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
@@ -15,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { conflict, tooLarge } from "../core/errors.ts";
 import { fsyncDir } from "../core/atomic.ts";
 import { FileWriter } from "../core/file-writer.ts";
+import { DirectFile } from "../core/direct-io.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import { encryptionInfo, manifestHash, manifestRelPath, readManifest, writeManifest, type ChunkRef, type Manifest } from "../store/manifest.ts";
@@ -43,6 +49,11 @@ export interface IngestOptions {
    * GROVE_HOME destination and rename into place.
    */
   spoolDir?: string;
+  /**
+   * The absolute path of the local file `body` reads. With `spoolDir`, no spool is written:
+   * pass 2 reads this file again and checks it is unchanged.
+   */
+  source?: string;
 }
 
 type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -51,15 +62,19 @@ type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 export async function ingest(vault: Vault, path: HomePath, body: Body, opts: IngestOptions): Promise<IngestResult> {
   const target = homeFile(vault.home, path);
   if (!opts.spoolDir) await prepareParent(vault.home, path);
-  const temp = join(opts.spoolDir ?? dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
+  const needTemp = !opts.spoolDir || !opts.source;
+  const temp = needTemp ? join(opts.spoolDir ?? dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`) : null;
   try {
     const { size, fileHash } = await spool(vault, body, temp, opts);
-    const synced = opts.spoolDir ? Promise.resolve() : fsyncFile(temp); // overlaps with sealing; awaited before the rename
+    const synced = opts.spoolDir || !temp ? Promise.resolve() : fsyncFile(temp); // overlaps with sealing; awaited before the rename
     synced.catch(() => {});
+    const sealFrom = temp ? { path: temp, verify: false } : { path: opts.source!, verify: true };
     // As a writer: a chunk found present is not collected before this version references it.
-    const result = await vault.store.writing(() => record(vault, path, temp, size, fileHash, opts));
+    const result = await vault.store.writing(() => record(vault, path, sealFrom, size, fileHash, opts));
     await synced;
-    if (opts.spoolDir) await unlink(temp);
+    if (!temp) {
+      // nothing to place: a watched file stored straight from where it lives
+    } else if (opts.spoolDir) await unlink(temp);
     else {
       await rename(temp, target);
       fsyncDir(dirname(target));
@@ -67,7 +82,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     if (result.created) vault.onStored?.(path);
     return result;
   } catch (e) {
-    await unlink(temp).catch(() => {});
+    if (temp) await unlink(temp).catch(() => {});
     throw e;
   }
 }
@@ -87,25 +102,25 @@ async function prepareParent(home: string, path: HomePath): Promise<void> {
 }
 
 /**
- * Pass 1: body -> temp file, hashing as it goes. Not fsynced here: the caller syncs it while
- * pass 2 runs, before the rename.
+ * Pass 1: body -> temp file (when there is one), hashing as it goes. Not fsynced here: the
+ * caller syncs it while pass 2 runs, before the rename.
  */
-async function spool(vault: Vault, body: Body, temp: string, opts: IngestOptions): Promise<{ size: number; fileHash: FileHash }> {
+async function spool(vault: Vault, body: Body, temp: string | null, opts: IngestOptions): Promise<{ size: number; fileHash: FileHash }> {
   const maxBytes = opts.maxBytes;
   const hasher = vault.suite.sha256Stream();
-  const out = await FileWriter.open(temp, "wx", 0o644);
+  const out = temp ? await FileWriter.createDirect(temp, 0o644) : null;
   let size = 0;
   try {
     for await (const piece of body as AsyncIterable<Uint8Array>) {
       size += piece.byteLength;
       if (size > maxBytes) throw tooLarge(`upload is larger than max_upload_bytes (${maxBytes} bytes)`);
       hasher.update(piece);
-      await out.write(piece);
+      await out?.write(piece);
       opts.onProgress?.("receive", size, opts.expectedSize ?? -1);
     }
-    await out.close(false);
+    await out?.close(false);
   } catch (e) {
-    await out.abort();
+    await out?.abort();
     throw e;
   }
   return { size, fileHash: toHex(hasher.digest()) as FileHash };
@@ -121,7 +136,7 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 /** Pass 2 and bookkeeping: seal + store chunks, write manifest, record version. */
-async function record(vault: Vault, path: HomePath, temp: string, size: number, fileHash: FileHash, opts: IngestOptions): Promise<IngestResult> {
+async function record(vault: Vault, path: HomePath, from: SealSource, size: number, fileHash: FileHash, opts: IngestOptions): Promise<IngestResult> {
   const cur = vault.db.current(path);
   if (cur && cur.file_hash === fileHash) {
     const row = vault.db.manifest(cur.manifest_hash)!;
@@ -136,7 +151,7 @@ async function record(vault: Vault, path: HomePath, temp: string, size: number, 
     });
     return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
   }
-  const { chunks, written } = await sealFile(vault, temp, size, fileHash, opts);
+  const { chunks, written } = await sealFile(vault, from, size, fileHash, opts);
   const manifest: Manifest = {
     format: 1,
     filename: posix.basename(path),
@@ -183,11 +198,22 @@ function writeUniqueManifest(vault: Vault, m: Manifest): string {
 /** Chunk files written but not yet fsynced+renamed, at most (no buffer is held for them). */
 const MAX_SYNCING = 32;
 
-/** Read `file` in CHUNK_SIZE pieces, seal on the pool, store; results in order. Buffers are recycled. */
-async function sealFile(vault: Vault, file: string, size: number, fileHash: string, opts: IngestOptions): Promise<{ chunks: ChunkRef[]; written: number }> {
+/** What pass 2 reads: the spool (written by pass 1), or the local source file, checked again. */
+interface SealSource {
+  path: string;
+  /** Hash what is read and refuse to record it unless it is still the file pass 1 hashed. */
+  verify: boolean;
+}
+
+/** Read `from` in CHUNK_SIZE pieces, seal on the pool, store; results in order. Buffers are recycled. */
+async function sealFile(vault: Vault, from: SealSource, size: number, fileHash: string, opts: IngestOptions): Promise<{ chunks: ChunkRef[]; written: number }> {
   const key = deriveFileKey(vault.masterKey, fileHash);
   const count = Math.ceil(size / CHUNK_SIZE);
-  const src = await openFile(file, "r");
+  const changed = () => conflict(`${from.path} changed while it was being stored; nothing was recorded (try again)`);
+  const src = await DirectFile.openRead(from.path);
+  // The check hashes the plaintext in chunk order, before each chunk is sealed in place.
+  const check = from.verify ? vault.suite.sha256Stream() : null;
+  let hashTurn: Promise<void> = Promise.resolve();
   const chunks: ChunkRef[] = [];
   let written = 0;
   let done = 0;
@@ -202,15 +228,24 @@ async function sealFile(vault: Vault, file: string, size: number, fileHash: stri
   const one = async (i: number) => {
     const start = i * CHUNK_SIZE;
     const len = Math.min(size, start + CHUNK_SIZE) - start;
+    const prevTurn = hashTurn;
+    let endTurn!: () => void;
+    hashTurn = new Promise((r) => (endTurn = r));
     const buf = vault.buffers.take();
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await src.read(buf, got, len - got, start + got);
-      if (bytesRead === 0) throw new Error("upload spool file shrank while sealing");
-      got += bytesRead;
+    try {
+      if ((await src.read(buf, len, start)) < len) throw from.verify ? changed() : new Error("upload spool file shrank while sealing");
+      if (check) {
+        await prevTurn;
+        check.update(buf.subarray(0, len));
+      }
+    } catch (e) {
+      vault.buffers.give(buf);
+      throw e;
+    } finally {
+      endTurn();
     }
-    const { sealed, plain, hash } = await vault.pool.seal(key, i, buf.subarray(0, len), vault.buffers.take());
-    vault.buffers.give(plain);
+    // Sealed in place (the buffer has room for the tag): a chunk in flight holds one buffer.
+    const { sealed, hash } = await vault.pool.seal(key, i, buf.subarray(0, len), buf);
     try {
       const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed);
       syncing.push(durable);
@@ -224,23 +259,29 @@ async function sealFile(vault: Vault, file: string, size: number, fileHash: stri
   const drain = async (keep: number) => {
     while (syncing.length > keep) await syncing.shift();
   };
-  // Sealing is disk-bound (fsyncs overlap in `syncing`, holding no buffer): a shallow window
-  // keeps the cell's peak RSS under 150 MB (two 4 MiB buffers per chunk in flight).
-  const depth = Math.max(2, Math.ceil(vault.pool.parallelism / 2));
+  // Each chunk in flight holds one 4 MiB buffer from its read until its write is on disk
+  // (fsyncs overlap in `syncing`, holding no buffer); the window bounds the cell's RSS.
+  const depth = Math.max(2, vault.pool.parallelism);
   try {
     for (let i = 0; i < count; i++) {
-      window.push(one(i));
+      const p = one(i);
+      p.catch(() => {}); // observed by `settle` in order; a later chunk may fail first
+      window.push(p);
       if (window.length >= depth) await settle();
       await drain(MAX_SYNCING);
     }
     while (window.length) await settle();
     await drain(0);
+    if (check) {
+      const probe = new Uint8Array(1);
+      if (toHex(check.digest()) !== fileHash || (await src.read(probe, 1, size)) !== 0) throw changed();
+    }
   } catch (e) {
     await Promise.allSettled(window);
     await Promise.allSettled(syncing);
     throw e;
   } finally {
-    await src.close();
+    await src.release();
   }
   return { chunks, written };
 }

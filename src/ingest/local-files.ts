@@ -3,14 +3,16 @@
  * file straight to it. Used by the local CLI: bulk bytes never cross a socket, and every read
  * and write is 4 MiB (on small VMs each system call is expensive; see docs/design.md).
  */
-import { open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { open, realpath, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { badRequest } from "../core/errors.ts";
 import { tempPathFor } from "../core/atomic.ts";
 import { CHUNK_SIZE } from "../core/types.ts";
+import { DirectFile } from "../core/direct-io.ts";
 import type { Manifest } from "../store/manifest.ts";
 import { restorePieces, type ByteRange } from "./restore.ts";
 import type { Vault } from "./vault.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 
 /** Check that `source` is an absolute path to a readable regular file; returns its size. */
 export async function localSource(source: string): Promise<number> {
@@ -25,20 +27,34 @@ export async function localSource(source: string): Promise<number> {
   return st.size;
 }
 
-/** The bytes of `path` in CHUNK_SIZE reads. Each piece is valid until the next one is asked for. */
-export async function* readPieces(path: string): AsyncGenerator<Uint8Array> {
-  const fh = await open(path, "r");
-  const buf = new Uint8Array(CHUNK_SIZE);
+/**
+ * The bytes of `path` in CHUNK_SIZE reads (direct I/O where possible: a file being stored is
+ * read once per pass, and caching it costs the kernel more than it saves), the next one already
+ * in flight while a piece is used (two buffers, from `buffers` when given: reused, not garbage).
+ * Each piece is valid until the next one is asked for.
+ */
+export async function* readPieces(path: string, buffers?: BufferPool): AsyncGenerator<Uint8Array> {
+  const f = await DirectFile.openRead(path);
+  const bufs = [buffers?.take() ?? new Uint8Array(CHUNK_SIZE), buffers?.take() ?? new Uint8Array(CHUNK_SIZE)];
+  let pos = 0;
+  const readAt = async (buf: Uint8Array, at: number) => buf.subarray(0, await f.read(buf, CHUNK_SIZE, at));
+  let ahead: Promise<Uint8Array> | null = readAt(bufs[0]!, 0);
   try {
-    let pos = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
-      if (bytesRead === 0) return;
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
+    for (let i = 1; ; i++) {
+      const piece: Uint8Array = await ahead!;
+      ahead = null;
+      if (piece.byteLength === 0) return;
+      pos += piece.byteLength;
+      if (piece.byteLength === CHUNK_SIZE) {
+        ahead = readAt(bufs[i % 2]!, pos);
+        ahead.catch(() => {}); // observed on the next turn
+      } else ahead = Promise.resolve(new Uint8Array(0));
+      yield piece;
     }
   } finally {
-    await fh.close();
+    await ahead?.catch(() => {});
+    await f.release();
+    for (const b of bufs) buffers?.give(b);
   }
 }
 
@@ -65,27 +81,37 @@ export async function exportFile(
   dest: string,
   opts: { sync?: boolean; range?: ByteRange; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<number> {
-  const pieces = await restorePieces(vault, m, opts.range);
+  const pieces = await restorePieces(vault, m, opts.range, { handOver: true });
   const tmp = tempPathFor(dest);
   const fh = await open(tmp, "wx", 0o644);
   let n = 0;
+  // Each piece is a whole verified chunk in a recycled buffer, written as it is (one large
+  // write, no copy) while the next piece is awaited; its buffer goes back once written.
+  const writing: Promise<void>[] = [];
   try {
-    // Each piece is a whole verified chunk in a recycled buffer: written as it is (one large
-    // write, no copy) before the next piece is asked for; the prefetch window keeps the
-    // workers busy meanwhile.
     for await (const piece of pieces) {
-      let off = 0;
-      while (off < piece.byteLength) off += (await fh.write(piece, off, piece.byteLength - off, n + off)).bytesWritten;
+      const at = n;
       n += piece.byteLength;
+      const w = writeAt(fh, piece, at).finally(() => vault.buffers.give(piece));
+      w.catch(() => {}); // awaited below
+      writing.push(w);
+      if (writing.length > 1) await writing.shift();
       opts.onProgress?.(n, m.total_size);
     }
+    await Promise.all(writing);
     if (opts.sync) await fh.sync();
     await fh.close();
     await rename(tmp, dest);
     return n;
   } catch (e) {
+    await Promise.allSettled(writing);
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw e;
   }
+}
+
+async function writeAt(fh: FileHandle, data: Uint8Array, pos: number): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off, pos + off)).bytesWritten;
 }

@@ -44,19 +44,29 @@ async function loadChunk(vault: Vault, m: Manifest, key: Uint8Array, c: ChunkRef
     vault.buffers.give(buf);
     throw problem(m, c, "is missing from the chunk store");
   }
-  const r = await vault.pool.open(key, c.index, sealed, vault.buffers.take(), c.hash);
-  vault.buffers.give(r.sealed);
-  if (!r.result.ok) throw problem(m, c, `failed verification: ${r.result.reason}`);
+  // Opened in place: the plaintext replaces the sealed bytes in the same buffer (the name is
+  // checked before anything is decrypted), so a chunk in flight holds one buffer, not two.
+  const r = await vault.pool.open(key, c.index, sealed, buf, c.hash);
+  if (!r.result.ok) {
+    vault.buffers.give(r.sealed);
+    throw problem(m, c, `failed verification: ${r.result.reason}`);
+  }
   return r.result.plain;
 }
 
 /**
  * The verified plaintext of `m` (or of `range`), piece by piece. Each piece is a view into a
  * recycled buffer, valid only until the next piece is asked for: consumers that keep pieces
- * must copy them (`restoreStream` does). Resolves only after the first chunk has been verified,
+ * must copy them (`restoreStream` does). With `handOver`, each piece's buffer belongs to the
+ * consumer instead, who gives it back to `vault.buffers` when done with it. Resolves only after the first chunk has been verified,
  * so most failures surface before any byte is sent; a later failure throws from the iterator.
  */
-export async function restorePieces(vault: Vault, m: Manifest, range?: ByteRange): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
+export async function restorePieces(
+  vault: Vault,
+  m: Manifest,
+  range?: ByteRange,
+  opts: { handOver?: boolean } = {},
+): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
   const key = deriveFileKey(vault.masterKey, m.file_hash);
   const start = range?.start ?? 0;
   const end = range?.end ?? m.total_size - 1;
@@ -68,9 +78,10 @@ export async function restorePieces(vault: Vault, m: Manifest, range?: ByteRange
 
   const window: Promise<Uint8Array>[] = [];
   let next = 0;
-  // Chunks verified ahead of the reader; each holds two recycled buffers while in flight, so
-  // the window is what keeps the cell's peak RSS under 150 MB (one more chunk is being written).
-  const depth = Math.max(2, Math.ceil(vault.pool.parallelism / 2));
+  // Chunks read and verified ahead of the reader, each in one recycled buffer: the window keeps
+  // the disk and every crypto worker busy, and bounds the cell's RSS (with the piece the reader
+  // holds and one more being written out: under 150 MB in bench/ingest.ts).
+  const depth = Math.max(2, vault.pool.parallelism - 1);
   const fill = () => {
     while (window.length < depth && next < refs.length) {
       const p = loadChunk(vault, m, key, refs[next++]!);
@@ -96,8 +107,10 @@ export async function restorePieces(vault: Vault, m: Manifest, range?: ByteRange
           plain = await window.shift()!;
           fill();
         }
-        yield cut(plain!, refs[i]!.index);
-        vault.buffers.give(plain!);
+        const piece = cut(plain!, refs[i]!.index);
+        if (opts.handOver) plain = null;
+        yield piece;
+        if (plain) vault.buffers.give(plain);
         plain = null;
       }
     } finally {

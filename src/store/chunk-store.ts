@@ -4,11 +4,12 @@
  * A chunk's name is the SHA-256 of its sealed bytes. Writes are atomic (temp + fsync +
  * rename) and idempotent: a chunk already present is not written again (deduplication).
  * This module does not verify on read; restore does (it needs the hash and the key anyway).
+ * Chunks are written and read with direct I/O where possible (core/direct-io).
  */
 import { existsSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileStaged } from "../core/atomic.ts";
+import { DirectFile } from "../core/direct-io.ts";
 import { isHex64, type ChunkHash } from "../core/types.ts";
 
 export class ChunkStore {
@@ -61,22 +62,14 @@ export class ChunkStore {
    * when absent, and when the chunk is larger than `buf`.
    */
   async readInto(hash: ChunkHash, buf: Uint8Array): Promise<Uint8Array> {
-    const fh = await open(this.path(hash), "r");
+    const f = await DirectFile.openRead(this.path(hash));
     try {
-      let n = 0;
-      for (;;) {
-        if (n === buf.byteLength) {
-          const extra = await fh.read(new Uint8Array(1), 0, 1, n);
-          if (extra.bytesRead > 0) throw new Error(`chunk ${hash} is larger than a chunk can be`);
-          break;
-        }
-        const { bytesRead } = await fh.read(buf, n, buf.byteLength - n, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-      }
+      const size = await f.size();
+      if (size > buf.byteLength) throw new Error(`chunk ${hash} is larger than a chunk can be`);
+      const n = await f.read(buf, size, 0);
       return buf.subarray(0, n);
     } finally {
-      await fh.close();
+      await f.release();
     }
   }
 }

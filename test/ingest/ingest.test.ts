@@ -1,6 +1,6 @@
 // Ingest and restore on a real (in-process) cell: chunking, sealing, dedup, versions, ranges, corruption.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, unlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ingest } from "../../src/ingest/ingest.ts";
 import { restoreStream, verifyFile } from "../../src/ingest/restore.ts";
@@ -81,6 +81,39 @@ describe("ingest", () => {
     await expect(ingest(cell.vault, safePath("big/too.bin"), streamOf(pseudoRandom(5000)), { maxBytes: 4096 })).rejects.toThrow(/max_upload_bytes/);
     expect(cell.db.current("big/too.bin")).toBeNull();
     expect(readdirSync(join(cell.layout.home, "big"))).toEqual([]);
+  });
+
+  // A watched file (spoolDir + source) is stored with no spool: pass 2 reads the source again.
+  test("a watched source is read twice, no spool: same chunks as a streamed upload, nothing placed in GROVE_HOME", async () => {
+    const bytes = pseudoRandom(CHUNK_SIZE + 5000, 21);
+    const src = join(cell.root, "source-a.bin");
+    const spoolDir = join(cell.root, "spool-a");
+    mkdirSync(spoolDir);
+    writeFileSync(src, bytes);
+    const watched = await ingest(cell.vault, safePath("local/a.bin"), streamOf(bytes), { maxBytes: 1 << 30, source: src, spoolDir });
+    const streamed = await put("local/a-streamed.bin", bytes);
+    expect(watched.manifest.chunks.map((c) => c.hash)).toEqual(streamed.manifest.chunks.map((c) => c.hash));
+    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(join(cell.layout.home, "local"))).toEqual(["a-streamed.bin"]);
+  });
+
+  test("a watched source that changes between the two passes: refused (409), nothing recorded", async () => {
+    const first = pseudoRandom(CHUNK_SIZE + 5000, 22);
+    const later = pseudoRandom(CHUNK_SIZE + 5000, 23);
+    const src = join(cell.root, "source-b.bin");
+    const spoolDir = join(cell.root, "spool-b");
+    mkdirSync(spoolDir);
+    writeFileSync(src, later); // pass 1 hashes `first`; pass 2 reads what the file holds now
+    const opts = { maxBytes: 1 << 30, source: src, spoolDir };
+    await expect(ingest(cell.vault, safePath("local/b.bin"), streamOf(first), opts)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining("changed while it was being stored"),
+    });
+    writeFileSync(src, Buffer.concat([first, Buffer.from("more")])); // grew
+    await expect(ingest(cell.vault, safePath("local/b.bin"), streamOf(first), opts)).rejects.toMatchObject({ status: 409 });
+    writeFileSync(src, first.subarray(0, 100)); // shrank
+    await expect(ingest(cell.vault, safePath("local/b.bin"), streamOf(first), opts)).rejects.toMatchObject({ status: 409 });
+    expect(cell.db.current("local/b.bin")).toBeNull();
   });
 
   test("a path that is a folder, or under a file, is refused (409)", async () => {

@@ -63,9 +63,10 @@ localApi.post("/put", async (c) => {
   const size = await localSource(b.source);
   if (size > cell.config.max_upload_bytes) throw badRequest(`${b.source} is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
   return ndjson(async (progress) => {
-    const r = await ingest(cell.vault, path, readPieces(b.source), {
+    const r = await ingest(cell.vault, path, readPieces(b.source, cell.vault.buffers), {
       maxBytes: cell.config.max_upload_bytes,
       expectedSize: size,
+      source: b.source,
       onProgress: (phase, done, total) => progress({ phase, done, total }),
     });
     log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks, from: "local" });
