@@ -11,7 +11,7 @@ import { HeldStore } from "../store/held-store.ts";
 import { Placements } from "../store/placements.ts";
 import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
-import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
+import { CHUNK_BUFFER_SIZE } from "../core/types.ts";
 import type { Vault } from "../ingest/vault.ts";
 import type { FileWatcher } from "../ingest/file-watcher.ts";
 import { initStateDir, loadKeys, type CellKeys } from "./state-dir.ts";
@@ -58,7 +58,7 @@ export function openCell(layout: Layout): OpenedCell {
   const store = new ChunkStore(layout.chunks);
   const suite = selectSuite(config.crypto);
   const pool = createPool(suite, config.crypto_workers, config.crypto);
-  const buffers = new BufferPool(CHUNK_SIZE + TAG_SIZE, pool.parallelism * 2 + 2);
+  const buffers = new BufferPool(CHUNK_BUFFER_SIZE, pool.parallelism * 2 + 2);
   const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers };
   const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
   const placements = new Placements(db.db);

@@ -49,7 +49,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
  * fsynced and renamed into place. Used on the hot path for chunks, where many fsyncs can then
  * be in flight while later chunks are still being sealed.
  */
-export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o644): Promise<{ durable: Promise<void> }> {
+export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o644, opts: { spareTail?: boolean } = {}): Promise<{ durable: Promise<void> }> {
   const tmp = tempPathFor(path);
   let f: DirectFile;
   try {
@@ -65,7 +65,7 @@ export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o6
     throw e;
   };
   try {
-    await f.write(data, 0);
+    await f.write(data, 0, opts);
   } catch (e) {
     return fail(e);
   }

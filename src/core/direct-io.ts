@@ -32,6 +32,11 @@ function aligned(n: number): boolean {
   return n % DIRECT_ALIGN === 0;
 }
 
+/** Bytes from the start of view `u` to the end of its buffer. */
+function roomIn(u: Uint8Array): number {
+  return u.buffer.byteLength - u.byteOffset;
+}
+
 function addressAligned(u: Uint8Array): boolean {
   return u.byteLength > 0 && aligned(Number(ptr(u)));
 }
@@ -98,30 +103,52 @@ export class DirectFile {
     return this.scratch;
   }
 
-  /** Write all of `data` at `pos`. `data` may be reused once this resolves. */
-  async write(data: Uint8Array, pos: number): Promise<void> {
+  /**
+   * Write all of `data` at `pos`. `data` may be reused once this resolves. With `spareTail`, the
+   * bytes of `data`'s buffer after the view (up to the next 4 KiB boundary) are the caller's
+   * scratch: they are zeroed and written as the padding, one request instead of two.
+   */
+  async write(data: Uint8Array, pos: number, opts: { spareTail?: boolean } = {}): Promise<void> {
     const len = data.byteLength;
     if (len === 0) return;
     this.end = Math.max(this.end, pos + len);
     if (!this.direct || !aligned(pos) || !addressAligned(data)) return writeAll(await this.ordinary(), data, pos);
-    const head = len - (len % DIRECT_ALIGN);
-    if (head > 0) await writeAll(this.fh, data.subarray(0, head), pos);
-    if (head < len) {
-      const b = this.block();
-      b.fill(0);
-      b.set(data.subarray(head), 0);
-      await writeAll(this.fh, b, pos + head);
+    const rest = len % DIRECT_ALIGN;
+    if (rest === 0) return writeAll(this.fh, data, pos);
+    const whole = len - rest + DIRECT_ALIGN;
+    if (opts.spareTail && roomIn(data) >= whole) {
+      const padded = new Uint8Array(data.buffer, data.byteOffset, whole);
+      padded.fill(0, len); // never old bytes of the buffer (plaintext, say) on the disk
+      await writeAll(this.fh, padded, pos);
       this.padded = true;
+      return;
     }
+    const head = len - rest;
+    if (head > 0) await writeAll(this.fh, data.subarray(0, head), pos);
+    const b = this.block();
+    b.fill(0);
+    b.set(data.subarray(head), 0);
+    await writeAll(this.fh, b, pos + head);
+    this.padded = true;
   }
 
-  /** Read up to `len` bytes at `pos` into `buf` (from 0); fewer only at the end of the file. */
-  async read(buf: Uint8Array, len: number, pos: number): Promise<number> {
+  /**
+   * Read up to `len` bytes at `pos` into `buf` (from 0); fewer only at the end of the file. With
+   * `spareTail`, `buf`'s buffer after `len` (up to the next 4 KiB boundary) may be overwritten:
+   * one request instead of two.
+   */
+  async read(buf: Uint8Array, len: number, pos: number, opts: { spareTail?: boolean } = {}): Promise<number> {
     if (len === 0) return 0;
     if (!this.direct || !aligned(pos) || !addressAligned(buf)) return readFull(await this.ordinary(), buf, len, pos);
-    const head = len - (len % DIRECT_ALIGN);
+    const rest = len % DIRECT_ALIGN;
+    const whole = rest === 0 ? len : len - rest + DIRECT_ALIGN;
+    if (rest === 0 || (opts.spareTail && roomIn(buf) >= whole)) {
+      const n = await readFull(this.fh, new Uint8Array(buf.buffer, buf.byteOffset, whole), whole, pos, true);
+      return Math.min(n, len);
+    }
+    const head = len - rest;
     const got = head > 0 ? await readFull(this.fh, buf, head, pos, true) : 0;
-    if (got < head || head === len) return got;
+    if (got < head) return got;
     const b = this.block();
     const n = await readFull(this.fh, b, DIRECT_ALIGN, pos + head, true);
     const take = Math.min(n, len - head);

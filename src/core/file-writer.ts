@@ -27,15 +27,18 @@ function handleSink(fh: FileHandle): Sink {
 }
 
 export class FileWriter {
-  private bufs: [Uint8Array, Uint8Array];
+  private bufs: Uint8Array[];
+  /** The write of each buffer, while it runs. */
+  private pending: Promise<void>[];
   private cur = 0;
   private fill = 0;
   private position = 0;
-  private flushing: Promise<void> = Promise.resolve();
   private failed: unknown = null;
 
-  private constructor(private sink: Sink, size: number) {
-    this.bufs = [new Uint8Array(size), new Uint8Array(size)];
+  /** `buffers` - 1 writes may be in flight while the next buffer is filled. */
+  private constructor(private sink: Sink, size: number, buffers = 2) {
+    this.bufs = Array.from({ length: buffers }, () => new Uint8Array(size));
+    this.pending = this.bufs.map(() => Promise.resolve());
   }
 
   /** Open `path` (flags as fs.open, default "wx") with `bufferBytes` per buffer. */
@@ -44,9 +47,10 @@ export class FileWriter {
   }
 
   /** Create `path` (must not exist), written with direct I/O where the system allows it. */
-  static async createDirect(path: string, mode = 0o644, bufferBytes = 4 << 20): Promise<FileWriter> {
+  static async createDirect(path: string, mode = 0o644, bufferBytes = 4 << 20, buffers = 2): Promise<FileWriter> {
     const f = await DirectFile.create(path, mode);
-    return new FileWriter({ write: (b, p) => f.write(b, p), sync: () => f.sync(), close: () => f.close() }, bufferBytes);
+    // The bytes after a partial buffer's data are the writer's own: padding comes from there.
+    return new FileWriter({ write: (b, p) => f.write(b, p, { spareTail: true }), sync: () => f.sync(), close: () => f.close() }, bufferBytes, buffers);
   }
 
   /** Bytes accepted so far. */
@@ -67,19 +71,20 @@ export class FileWriter {
     }
   }
 
-  /** Start writing the current buffer; wait for the other one's write so it can be refilled. */
+  /** Start writing the current buffer; wait until the next one's earlier write is done so it can be refilled. */
   private async rotate(): Promise<void> {
-    await this.flushing;
     if (this.failed) throw this.failed;
-    const buf = this.bufs[this.cur]!;
+    const i = this.cur;
     const len = this.fill;
     const at = this.position;
     this.position += len;
     this.fill = 0;
-    this.cur = 1 - this.cur;
-    this.flushing = this.writeAll(buf, len, at).catch((e) => {
-      this.failed = e;
+    this.pending[i] = this.writeAll(this.bufs[i]!, len, at).catch((e) => {
+      this.failed ??= e;
     });
+    this.cur = (i + 1) % this.bufs.length;
+    await this.pending[this.cur];
+    if (this.failed) throw this.failed;
   }
 
   private writeAll(buf: Uint8Array, len: number, at: number): Promise<void> {
@@ -90,7 +95,7 @@ export class FileWriter {
   async close(sync = false): Promise<void> {
     try {
       if (this.fill > 0) await this.rotate();
-      await this.flushing;
+      await Promise.all(this.pending);
       if (this.failed) throw this.failed;
       if (sync) await this.sink.sync();
     } finally {
@@ -100,7 +105,7 @@ export class FileWriter {
 
   /** Close without caring about buffered data (after an error). */
   async abort(): Promise<void> {
-    await this.flushing.catch(() => {});
+    await Promise.all(this.pending);
     await this.sink.close().catch(() => {});
   }
 }

@@ -33,3 +33,10 @@ export function fromHex(hex: string): Uint8Array {
 export const CHUNK_SIZE = 4 * 1024 * 1024;
 /** Poly1305 tag length appended to each sealed chunk. */
 export const TAG_SIZE = 16;
+/** The largest sealed chunk. */
+export const MAX_SEALED_SIZE = CHUNK_SIZE + TAG_SIZE;
+/**
+ * Bytes in a chunk buffer: a sealed chunk rounded up to 4 KiB, so a chunk's direct read or write
+ * is one request (core/direct-io `spareTail`).
+ */
+export const CHUNK_BUFFER_SIZE = CHUNK_SIZE + 4096;

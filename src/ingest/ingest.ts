@@ -108,7 +108,8 @@ async function prepareParent(home: string, path: HomePath): Promise<void> {
 async function spool(vault: Vault, body: Body, temp: string | null, opts: IngestOptions): Promise<{ size: number; fileHash: FileHash }> {
   const maxBytes = opts.maxBytes;
   const hasher = vault.suite.sha256Stream();
-  const out = temp ? await FileWriter.createDirect(temp, 0o644) : null;
+  // Three buffers: two writes in flight while the next is filled (the disk takes them together).
+  const out = temp ? await FileWriter.createDirect(temp, 0o644, 4 << 20, 3) : null;
   let size = 0;
   try {
     for await (const piece of body as AsyncIterable<Uint8Array>) {
@@ -233,7 +234,7 @@ async function sealFile(vault: Vault, from: SealSource, size: number, fileHash: 
     hashTurn = new Promise((r) => (endTurn = r));
     const buf = vault.buffers.take();
     try {
-      if ((await src.read(buf, len, start)) < len) throw from.verify ? changed() : new Error("upload spool file shrank while sealing");
+      if ((await src.read(buf, len, start, { spareTail: true })) < len) throw from.verify ? changed() : new Error("upload spool file shrank while sealing");
       if (check) {
         await prevTurn;
         check.update(buf.subarray(0, len));
@@ -247,7 +248,7 @@ async function sealFile(vault: Vault, from: SealSource, size: number, fileHash: 
     // Sealed in place (the buffer has room for the tag): a chunk in flight holds one buffer.
     const { sealed, hash } = await vault.pool.seal(key, i, buf.subarray(0, len), buf);
     try {
-      const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed);
+      const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed, { spareTail: true });
       syncing.push(durable);
       return { hash: hash as ChunkHash, size: sealed.byteLength, index: i, wrote, plainSize: len };
     } finally {

@@ -29,30 +29,41 @@ export async function localSource(source: string): Promise<number> {
 
 /**
  * The bytes of `path` in CHUNK_SIZE reads (direct I/O where possible: a file being stored is
- * read once per pass, and caching it costs the kernel more than it saves), the next one already
- * in flight while a piece is used (two buffers, from `buffers` when given: reused, not garbage).
- * Each piece is valid until the next one is asked for.
+ * read once per pass, and caching it costs the kernel more than it saves), the next ones already
+ * in flight while a piece is used (`ahead` + 1 buffers, from `buffers` when given: reused, not
+ * garbage). Each piece is valid until the next one is asked for.
  */
-export async function* readPieces(path: string, buffers?: BufferPool): AsyncGenerator<Uint8Array> {
+export async function* readPieces(path: string, buffers?: BufferPool, ahead = 2): AsyncGenerator<Uint8Array> {
   const f = await DirectFile.openRead(path);
-  const bufs = [buffers?.take() ?? new Uint8Array(CHUNK_SIZE), buffers?.take() ?? new Uint8Array(CHUNK_SIZE)];
-  let pos = 0;
-  const readAt = async (buf: Uint8Array, at: number) => buf.subarray(0, await f.read(buf, CHUNK_SIZE, at));
-  let ahead: Promise<Uint8Array> | null = readAt(bufs[0]!, 0);
+  const bufs = Array.from({ length: ahead + 1 }, () => buffers?.take() ?? new Uint8Array(CHUNK_SIZE));
+  const reads: Promise<Uint8Array>[] = [];
+  let next = 0;
+  let eof = false;
+  const more = () => {
+    // A yielded piece's buffer is read into again only after the consumer asks for the next one.
+    while (!eof && reads.length < bufs.length) {
+      const buf = bufs[next % bufs.length]!;
+      const at = next * CHUNK_SIZE;
+      next++;
+      const r = f.read(buf, CHUNK_SIZE, at).then((n) => {
+        if (n < CHUNK_SIZE) eof = true;
+        return buf.subarray(0, n);
+      });
+      r.catch(() => {}); // observed in turn
+      reads.push(r);
+    }
+  };
   try {
-    for (let i = 1; ; i++) {
-      const piece: Uint8Array = await ahead!;
-      ahead = null;
+    more();
+    while (reads.length) {
+      const piece = await reads.shift()!;
       if (piece.byteLength === 0) return;
-      pos += piece.byteLength;
-      if (piece.byteLength === CHUNK_SIZE) {
-        ahead = readAt(bufs[i % 2]!, pos);
-        ahead.catch(() => {}); // observed on the next turn
-      } else ahead = Promise.resolve(new Uint8Array(0));
       yield piece;
+      if (piece.byteLength < CHUNK_SIZE) return;
+      more();
     }
   } finally {
-    await ahead?.catch(() => {});
+    await Promise.allSettled(reads);
     await f.release();
     for (const b of bufs) buffers?.give(b);
   }
@@ -94,7 +105,7 @@ export async function exportFile(
     for await (const piece of pieces) {
       const at = n;
       n += piece.byteLength;
-      const w = fh.write(piece, at).finally(() => vault.buffers.give(piece));
+      const w = fh.write(piece, at, { spareTail: true }).finally(() => vault.buffers.give(piece));
       w.catch(() => {}); // awaited below
       writing.push(w);
       if (writing.length > 1) await writing.shift();

@@ -8,7 +8,7 @@
  */
 import { IntegrityError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { CHUNK_SIZE, type ChunkHash } from "../core/types.ts";
+import { CHUNK_SIZE, MAX_SEALED_SIZE, TAG_SIZE, type ChunkHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import type { ChunkRef, Manifest } from "../store/manifest.ts";
 import type { Vault } from "./vault.ts";
@@ -35,7 +35,7 @@ function problem(m: Manifest, c: ChunkRef, reason: string): IntegrityError {
  * plaintext live in recycled buffers: the caller gives the returned plaintext's buffer back.
  */
 async function loadChunk(vault: Vault, m: Manifest, key: Uint8Array, c: ChunkRef): Promise<Uint8Array> {
-  if (c.size < 16 || c.size > vault.buffers.size) throw problem(m, c, `has an impossible size (${c.size} bytes) in the manifest`);
+  if (c.size < TAG_SIZE || c.size > MAX_SEALED_SIZE) throw problem(m, c, `has an impossible size (${c.size} bytes) in the manifest`);
   const buf = vault.buffers.take();
   let sealed: Uint8Array;
   try {

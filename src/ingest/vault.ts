@@ -17,7 +17,7 @@ export interface Vault {
   store: ChunkStore;
   suite: CipherSuite;
   pool: CryptoPool;
-  /** Reusable buffers of CHUNK_SIZE + 16 bytes for sealing and opening. */
+  /** Reusable buffers of CHUNK_BUFFER_SIZE bytes for reading, sealing, opening and writing chunks. */
   buffers: BufferPool;
   /** Called after a new version is stored (the cell schedules a sync round). */
   onStored?: (path: string) => void;

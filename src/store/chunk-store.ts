@@ -50,10 +50,10 @@ export class ChunkStore {
    * Store `sealed` under `hash` unless present, in two steps: resolves once `sealed` may be
    * reused, with `durable` resolving when the chunk is fsynced and in place.
    */
-  async putStaged(hash: ChunkHash, sealed: Uint8Array): Promise<{ wrote: boolean; durable: Promise<void> }> {
+  async putStaged(hash: ChunkHash, sealed: Uint8Array, opts: { spareTail?: boolean } = {}): Promise<{ wrote: boolean; durable: Promise<void> }> {
     const p = this.path(hash);
     if (existsSync(p)) return { wrote: false, durable: Promise.resolve() };
-    const { durable } = await writeFileStaged(p, sealed, 0o600);
+    const { durable } = await writeFileStaged(p, sealed, 0o600, opts);
     return { wrote: true, durable };
   }
 
@@ -66,7 +66,7 @@ export class ChunkStore {
     try {
       const size = await f.size();
       if (size > buf.byteLength) throw new Error(`chunk ${hash} is larger than a chunk can be`);
-      const n = await f.read(buf, size, 0);
+      const n = await f.read(buf, size, 0, { spareTail: true });
       return buf.subarray(0, n);
     } finally {
       await f.release();

@@ -18,7 +18,8 @@ import { existsSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { fromHex, type CellId, type ChunkHash, type ManifestHash } from "../core/types.ts";
+import { CHUNK_BUFFER_SIZE, fromHex, type CellId, type ChunkHash, type ManifestHash } from "../core/types.ts";
+import { BufferPool } from "../ingest/buffer-pool.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import type { Config } from "../config/config.ts";
 import type { Layout } from "../core/layout.ts";
@@ -32,7 +33,7 @@ import type { Prober } from "../fleet/prober.ts";
 import type { Card } from "../protocol/card.ts";
 import { routeScore } from "../net/route-score.ts";
 import { differingBuckets, digestSet, inBuckets } from "./set-digest.ts";
-import { planPlacement, type PlanChunk, type PlanPeer } from "./placement-plan.ts";
+import { planPlacement, type PlanChunk, type PlanPeer, type PushTask } from "./placement-plan.ts";
 import { PeerLink } from "./peer-link.ts";
 import { applyIndex, currentIndex, importManifest, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
@@ -136,6 +137,9 @@ export class SyncRound {
   /** Per peer: aborts its chunk transfers when it stops answering (see `transfer`). */
   private aborts = new Map<CellId, AbortController>();
   private stallPings = new Map<CellId, Promise<boolean>>();
+
+  /** Buffers chunks are pushed from: reused (read with direct I/O), so a round allocates a few, not one per chunk. */
+  private pushBuffers = new BufferPool(CHUNK_BUFFER_SIZE, PUSH_PARALLEL);
 
   constructor(private ctx: SyncContext) {}
 
@@ -398,10 +402,13 @@ export class SyncRound {
     }
   }
 
-  /** Our chunk's bytes from chunks/, or null (and the local record dropped) when missing. */
-  private async readLocal(hash: ChunkHash): Promise<Uint8Array | null> {
+  /**
+   * Our chunk's bytes from chunks/ (read into `buf` when given, else a new buffer), or null (and
+   * the local record dropped) when missing.
+   */
+  private async readLocal(hash: ChunkHash, buf?: Uint8Array): Promise<Uint8Array | null> {
     try {
-      return await Bun.file(this.ctx.store.path(hash)).bytes();
+      return await this.ctx.store.readInto(hash, buf ?? new Uint8Array(CHUNK_BUFFER_SIZE));
     } catch {
       this.ctx.placements.dropLocal(hash);
       log("warn", "a chunk of ours is missing from chunks/; it will be pulled back", { chunk: hash.slice(0, 12) });
@@ -457,32 +464,11 @@ export class SyncRound {
 
     const full = new Set<CellId>();
     await parallel(plan.push, PUSH_PARALLEL, async (task) => {
-      const bytes = await this.readLocal(task.hash);
-      if (!bytes) return;
-      let placed = 0;
-      for (const peer of task.candidates) {
-        if (placed >= task.need) break;
-        if (full.has(peer) || !(await this.usable(peer))) continue;
-        try {
-          const link = this.links.get(peer)!;
-          await this.transfer(peer, (signal) => link.putChunk(task.hash, bytes, signal));
-          placements.confirm(peer, task.hash, bytes.byteLength);
-          holders.set(task.hash, [...(holders.get(task.hash) ?? []), peer]);
-          placed++;
-          this.report.chunks_pushed++;
-          this.report.bytes_pushed += bytes.byteLength;
-          if (task.wasPlaced) this.report.healed++;
-        } catch (e) {
-          if (e instanceof PeerCallError && e.status === 507) {
-            full.add(peer);
-            log("info", "peer refused a chunk (full): placing on the next peer", { peer: peer.slice(0, 8) });
-          } else if (e instanceof PeerCallError && e.status === 402) {
-            // Over our bounty allowance there: like full, for the rest of the round.
-            if (!full.has(peer)) log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: peer.slice(0, 8) });
-            full.add(peer);
-            this.report.refused_over_allowance++;
-          } else this.error(peer, `pushing chunk ${task.hash.slice(0, 12)}`, e);
-        }
+      const buf = this.pushBuffers.take();
+      try {
+        await this.pushOne(task, buf, full, holders);
+      } finally {
+        this.pushBuffers.give(buf);
       }
     });
 
@@ -513,6 +499,39 @@ export class SyncRound {
       const copies = (local.has(h) ? 1 : 0) + (holders.get(h) ?? []).filter((id) => counted.has(id)).length;
       if (copies === 0) this.report.missing++;
       else if (copies < config.replication_factor) this.report.under_replicated++;
+    }
+  }
+
+
+  /** Push one chunk to as many of its candidates as it needs, read into `buf` (one read for all). */
+  private async pushOne(task: PushTask, buf: Uint8Array, full: Set<CellId>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
+    const { placements } = this.ctx;
+    const bytes = await this.readLocal(task.hash, buf);
+    if (!bytes) return;
+    let placed = 0;
+    for (const peer of task.candidates) {
+      if (placed >= task.need) break;
+      if (full.has(peer) || !(await this.usable(peer))) continue;
+      try {
+        const link = this.links.get(peer)!;
+        await this.transfer(peer, (signal) => link.putChunk(task.hash, bytes, signal));
+        placements.confirm(peer, task.hash, bytes.byteLength);
+        holders.set(task.hash, [...(holders.get(task.hash) ?? []), peer]);
+        placed++;
+        this.report.chunks_pushed++;
+        this.report.bytes_pushed += bytes.byteLength;
+        if (task.wasPlaced) this.report.healed++;
+      } catch (e) {
+        if (e instanceof PeerCallError && e.status === 507) {
+          full.add(peer);
+          log("info", "peer refused a chunk (full): placing on the next peer", { peer: peer.slice(0, 8) });
+        } else if (e instanceof PeerCallError && e.status === 402) {
+          // Over our bounty allowance there: like full, for the rest of the round.
+          if (!full.has(peer)) log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: peer.slice(0, 8) });
+          full.add(peer);
+          this.report.refused_over_allowance++;
+        } else this.error(peer, `pushing chunk ${task.hash.slice(0, 12)}`, e);
+      }
     }
   }
 

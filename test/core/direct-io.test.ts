@@ -36,6 +36,33 @@ describe("DirectFile writes", () => {
     });
   }
 
+  test("spareTail: one padded request from the caller's own buffer, zeroed past the data, cut back to size", async () => {
+    const p = fresh();
+    const raw = random(3 * DIRECT_ALIGN);
+    const data = raw.subarray(0, DIRECT_ALIGN + 100);
+    const want = Buffer.from(data);
+    const f = await DirectFile.create(p);
+    await f.write(data, 0, { spareTail: true });
+    await f.sync();
+    await f.close();
+    expect(Buffer.compare(readFileSync(p), want)).toBe(0);
+    if (f.direct) expect(raw.subarray(DIRECT_ALIGN + 100, 2 * DIRECT_ALIGN).every((b) => b === 0)).toBe(true);
+    const r = await DirectFile.openRead(p);
+    const back = new Uint8Array(2 * DIRECT_ALIGN);
+    expect(await r.read(back, DIRECT_ALIGN + 100, 0, { spareTail: true })).toBe(DIRECT_ALIGN + 100);
+    await r.release();
+    expect(Buffer.compare(Buffer.from(back.subarray(0, DIRECT_ALIGN + 100)), want)).toBe(0);
+  });
+
+  test("spareTail without room in the buffer falls back to the scratch block", async () => {
+    const p = fresh();
+    const data = random(DIRECT_ALIGN + 100); // its buffer ends right after the data
+    const f = await DirectFile.create(p);
+    await f.write(data, 0, { spareTail: true });
+    await f.close();
+    expect(Buffer.compare(readFileSync(p), Buffer.from(data))).toBe(0);
+  });
+
   test("uses O_DIRECT on this file system when the platform has it", async () => {
     const f = await DirectFile.create(fresh());
     expect(f.direct).toBe(directIoEnabled());
