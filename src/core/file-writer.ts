@@ -1,7 +1,7 @@
 /**
  * @module core/file-writer — streams many small pieces into a file with large writes done off
- * the main thread: pieces are gathered into one buffer while the other is being written
- * (double buffering), so receiving, hashing and writing overlap on two cores. `createDirect`
+ * the main thread: pieces are gathered into one buffer while the others are being written
+ * (two buffers by default), so receiving, hashing and writing overlap on two cores. `createDirect`
  * writes with direct I/O where possible (core/direct-io): every write but the last is whole
  * buffers at buffer-aligned offsets, as O_DIRECT wants.
  */
