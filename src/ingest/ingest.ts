@@ -108,8 +108,7 @@ async function prepareParent(home: string, path: HomePath): Promise<void> {
 async function spool(vault: Vault, body: Body, temp: string | null, opts: IngestOptions): Promise<{ size: number; fileHash: FileHash }> {
   const maxBytes = opts.maxBytes;
   const hasher = vault.suite.sha256Stream();
-  // Three buffers: two writes in flight while the next is filled (the disk takes them together).
-  const out = temp ? await FileWriter.createDirect(temp, 0o644, 4 << 20, 3) : null;
+  const out = temp ? await FileWriter.createDirect(temp, 0o644) : null;
   let size = 0;
   try {
     for await (const piece of body as AsyncIterable<Uint8Array>) {

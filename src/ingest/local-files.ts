@@ -29,11 +29,11 @@ export async function localSource(source: string): Promise<number> {
 
 /**
  * The bytes of `path` in CHUNK_SIZE reads (direct I/O where possible: a file being stored is
- * read once per pass, and caching it costs the kernel more than it saves), the next ones already
- * in flight while a piece is used (`ahead` + 1 buffers, from `buffers` when given: reused, not
+ * read once per pass, and caching it costs the kernel more than it saves), the next `ahead`
+ * already in flight while a piece is used (`ahead` + 1 buffers, from `buffers` when given: reused, not
  * garbage). Each piece is valid until the next one is asked for.
  */
-export async function* readPieces(path: string, buffers?: BufferPool, ahead = 2): AsyncGenerator<Uint8Array> {
+export async function* readPieces(path: string, buffers?: BufferPool, ahead = 1): AsyncGenerator<Uint8Array> {
   const f = await DirectFile.openRead(path);
   const bufs = Array.from({ length: ahead + 1 }, () => buffers?.take() ?? new Uint8Array(CHUNK_SIZE));
   const reads: Promise<Uint8Array>[] = [];
