@@ -9,6 +9,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, CLI, destroyCell, runGrove, FROM_SOURCE, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
+import { validateMnemonic } from "@scure/bip39";
+import { wordlist } from "@scure/bip39/wordlists/english.js";
 import type { SyncReport } from "../../src/sync/round.ts";
 
 const config = { replication_factor: 2, sync_interval_s: 3600 };
@@ -66,7 +68,11 @@ describe("recovery from the fleet", () => {
     const noInvite = await runGrove(FROM_SOURCE, ["recover"], env, { stdin: phrase });
     expect(noInvite.code).toBe(2);
     expect(noInvite.stderr).toContain("--invite");
-    const badWords = await runGrove(FROM_SOURCE, ["recover", "--invite", token], env, { stdin: phrase.split(" ").reverse().join(" ") });
+    // Real words in an order whose checksum fails (a reversed phrase alone passes 1 time in 256).
+    const words = phrase.split(" ");
+    let shuffled = [...words].reverse();
+    for (let i = 1; validateMnemonic(shuffled.join(" "), wordlist); i++) shuffled = [...words.slice(i), ...words.slice(0, i)].reverse();
+    const badWords = await runGrove(FROM_SOURCE, ["recover", "--invite", token], env, { stdin: shuffled.join(" ") });
     expect(badWords.code).toBe(1);
     expect(badWords.stderr).toMatch(/not valid|checksum/);
     const badToken = await runGrove(FROM_SOURCE, ["recover", "--invite", "grove1.nonsense"], env, { stdin: phrase });
