@@ -10,8 +10,9 @@
  * restore of FILE into a local repository. The page cache is dropped before every timed phase
  * when running as root. Everything stays on loopback and under the work dir, removed at the end.
  *
- * Output: progress lines and a table, then as the last line of stdout one JSON object with every
- * figure (`bun bench/ingest.ts | tail -n1`).
+ * Output: progress lines (with the disk's bytes read and written and busy share per timed
+ * phase: a disk-bound phase shows ~90 % busy), a table, then as the last line of stdout one JSON
+ * object with every figure (`bun bench/ingest.ts | tail -n1`).
  * Rates are MB/s with MB = 10^6 bytes; memory figures are MiB.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -19,7 +20,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BUN, CLI, ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { GNU_TIME, MiB, cpuSplit, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, aptInstalled, makeWorkDir } from "./lib/measure.ts";
+import { GNU_TIME, MiB, cpuSplit, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, aptInstalled, makeWorkDir, diskMeter, diskText, type DiskIo } from "./lib/measure.ts";
 
 export const name = "ingest";
 export const summary = "grove put/get of one large random file vs dd and restic; cell peak RSS";
@@ -213,11 +214,14 @@ export async function run(argv: string[]): Promise<number> {
     const env = { ...process.env, ...cell.env, GROVE_NO_PROGRESS: "1" };
     const timeFile = join(work, "time.txt");
 
-    // 4. grove put.
+    // 4. grove put. The disk meter tells whether a phase was disk-bound.
+    const disk = diskMeter(work);
     drop();
+    disk.start();
     const putSampler = new Sampler(cellPid, join(cell.home, "bench"), ".grove-upload-", join(cell.dir, "chunks"));
     putSampler.start();
     const put = await timed([BUN, CLI, "put", src, "--as", DEST], { env, cwd: ROOT, gnuTime: GNU_TIME, timeFile });
+    const putDisk = disk.stop(put.seconds);
     const putSamples = putSampler.stop();
     check(put, "grove put");
     const rssPut = peakRssMiB(cellPid);
@@ -232,14 +236,17 @@ export async function run(argv: string[]): Promise<number> {
       bytes,
     );
     say(`put: ${round(put.seconds, 2)} s, ${mbPerSec(bytes, put.seconds)} MB/s; cell VmHWM ${rssPut} MiB; ${put.stdout.trim()}`);
+    say(`put: ${diskText(putDisk)}`);
 
     // 5. grove get.
     const outDir = join(work, "out");
     mkdirSync(outDir);
     const got = join(outDir, "got.bin");
     drop();
+    disk.start();
     const getSampler = new Sampler(cellPid, outDir, ".got.bin.tmp-", null).start();
     const get = await timed([BUN, CLI, "get", DEST, "-o", got], { env, cwd: ROOT, gnuTime: GNU_TIME, timeFile });
+    const getDisk = disk.stop(get.seconds);
     const getSamples = getSampler.stop();
     check(get, "grove get");
     const rssGet = peakRssMiB(cellPid);
@@ -253,6 +260,7 @@ export async function run(argv: string[]): Promise<number> {
       bytes,
     );
     say(`get: ${round(get.seconds, 2)} s, ${mbPerSec(bytes, get.seconds)} MB/s; cell VmHWM ${rssGet} MiB`);
+    say(`get: ${diskText(getDisk)}`);
 
     const gotHash = sha256File(got);
     const identical = gotHash === srcHash && statSync(got).size === bytes;
@@ -263,7 +271,7 @@ export async function run(argv: string[]): Promise<number> {
     cell = undefined;
 
     // 6. restic reference.
-    let restic: { version: string; backup_s: number; backup_mb_s: number; restore_s: number; restore_mb_s: number } | null = null;
+    let restic: { version: string; backup_s: number; backup_mb_s: number; restore_s: number; restore_mb_s: number; backup_disk: DiskIo | null; restore_disk: DiskIo | null } | null = null;
     let resticNote = "skipped (--skip-restic)";
     if (!values["skip-restic"]) {
       const bin = aptInstalled("restic", "restic", say);
@@ -280,11 +288,15 @@ export async function run(argv: string[]): Promise<number> {
         const version = (await timed([bin, "version"], { env: renv })).stdout.trim();
         check(await timed([bin, "init"], { env: renv }), "restic init");
         drop();
+        disk.start();
         const b = await timed([bin, "backup", "--host", "bench", src], { env: renv });
+        const backupDisk = disk.stop(b.seconds);
         check(b, "restic backup");
         const target = join(work, "restic-out");
         drop();
+        disk.start();
         const r = await timed([bin, "restore", "latest", "--target", target], { env: renv });
+        const restoreDisk = disk.stop(r.seconds);
         check(r, "restic restore");
         const restored = join(target, src);
         const okSize = existsSync(restored) && statSync(restored).size === bytes;
@@ -295,9 +307,12 @@ export async function run(argv: string[]): Promise<number> {
           backup_mb_s: mbPerSec(bytes, b.seconds),
           restore_s: round(r.seconds, 2),
           restore_mb_s: mbPerSec(bytes, r.seconds),
+          backup_disk: backupDisk,
+          restore_disk: restoreDisk,
         };
         resticNote = version;
         say(`restic backup: ${restic.backup_s} s, ${restic.backup_mb_s} MB/s; restore: ${restic.restore_s} s, ${restic.restore_mb_s} MB/s (${version})`);
+        say(`restic backup: ${diskText(backupDisk)}; restore: ${diskText(restoreDisk)}`);
       }
     }
 
@@ -356,6 +371,10 @@ export async function run(argv: string[]): Promise<number> {
       get_mb_s: getMbs,
       dd_mb_s: dd?.mb_s ?? null,
       restic_backup_mb_s: restic?.backup_mb_s ?? null,
+      put_disk: putDisk,
+      get_disk: getDisk,
+      restic_backup_disk: restic?.backup_disk ?? null,
+      restic_restore_disk: restic?.restore_disk ?? null,
       restic_restore_mb_s: restic?.restore_mb_s ?? null,
       ratio_put_dd: dd ? ratio(putMbs, dd.mb_s) : null,
       ratio_put_restic_backup: restic ? ratio(putMbs, restic.backup_mb_s) : null,

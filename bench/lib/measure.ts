@@ -3,7 +3,7 @@
  * present), page-cache dropping, file generation and hashing, and table output.
  * Linux-first: where /proc or /usr/bin/time is missing the figures are reported as null.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from "node:fs";
 import { join as joinPath, resolve as resolvePath } from "node:path";
 import { randomFillSync } from "node:crypto";
 
@@ -297,4 +297,46 @@ export function makeWorkDir(bench: string, workDir: unknown, root: string, needB
     return { error: `${bench}: ${round(free / 2 ** 30, 1)} GiB free under ${base}, about ${round(needBytes / 2 ** 30, 1)} GiB needed` };
   }
   return { work, base };
+}
+
+/** Bytes moved and busy time of one block device over an interval (from /sys/dev/block/M:m/stat). */
+export interface DiskIo {
+  read_mb: number;
+  written_mb: number;
+  /** Share of the interval the device had requests in flight, in %. */
+  busy_pct: number;
+}
+
+/**
+ * A meter for the block device holding `path` (Linux; null elsewhere or when unreadable):
+ * `start()` before a phase, `stop(seconds)` after it. Shows whether a phase was disk-bound.
+ */
+export function diskMeter(path: string): { start(): void; stop(seconds: number): DiskIo | null } {
+  const dev = statSync(path).dev;
+  const file = `/sys/dev/block/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/stat`;
+  const read = (): number[] | null => {
+    try {
+      return readFileSync(file, "utf8").trim().split(/\s+/).map(Number);
+    } catch {
+      return null;
+    }
+  };
+  let before: number[] | null = null;
+  return {
+    start() {
+      before = read();
+    },
+    stop(seconds) {
+      const after = read();
+      if (!before || !after || seconds <= 0) return null;
+      // Fields: 2 = sectors read, 6 = sectors written (512 B each), 9 = ms with I/O in flight.
+      const d = (i: number) => after[i]! - before![i]!;
+      return { read_mb: round((d(2) * 512) / 1e6, 0), written_mb: round((d(6) * 512) / 1e6, 0), busy_pct: round(d(9) / 10 / seconds, 0) };
+    },
+  };
+}
+
+/** "read 2178 MB, written 2153 MB, disk busy 87 %" (or a note that it was not measured). */
+export function diskText(io: DiskIo | null): string {
+  return io ? `read ${io.read_mb} MB, written ${io.written_mb} MB, disk busy ${io.busy_pct} %` : "disk I/O not measured";
 }
