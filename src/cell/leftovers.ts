@@ -5,7 +5,7 @@
  *   - temp files of atomic writes (`.NAME.tmp-HEX`, core/atomic) in chunks/, manifests/,
  *     grants/, models/ and GROVE_DIR itself: removed (the rename never happened, so nothing
  *     refers to them);
- *   - GROVE_DIR/tmp (the watcher's spool): emptied;
+ *   - GROVE_DIR/tmp (scratch; earlier builds spooled watched files there): emptied;
  *   - upload spools in GROVE_HOME (`.grove-upload-HEX`, ingest): the cell died between spooling
  *     and the rename into place. When the version was already recorded (the path is current,
  *     its file missing, size and SHA-256 match the spool) the rename is finished; otherwise the

@@ -164,7 +164,6 @@ export const start: Command = {
           roots: watchRoots(layout.home, cell.config.watch_home, cell.config.watch_dirs),
           debounceMs: cell.config.watch_debounce_ms,
           maxBytes: cell.config.max_upload_bytes,
-          spoolDir: layout.tmp,
         })
       : null);
     void watcher?.start();

@@ -74,14 +74,16 @@ export class DirectFile {
         return new DirectFile(path, await open(path, flags | O_DIRECT!, fileMode), true, "create");
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EINVAL") throw e;
+        // Linux creates the file before it refuses O_DIRECT: it is ours, empty; open it again.
+        return new DirectFile(path, await open(path, constants.O_WRONLY | constants.O_CREAT, fileMode), false, "create");
       }
     }
     return new DirectFile(path, await open(path, flags, fileMode), false, "create");
   }
 
-  /** Open `path` for reading; `cached` reads through the page cache (a file likely still in it). */
-  static async openRead(path: string, opts: { cached?: boolean } = {}): Promise<DirectFile> {
-    if (!opts.cached && directIoEnabled()) {
+  /** Open `path` for reading. */
+  static async openRead(path: string): Promise<DirectFile> {
+    if (directIoEnabled()) {
       try {
         return new DirectFile(path, await open(path, constants.O_RDONLY | O_DIRECT!), true, "read");
       } catch (e) {

@@ -9,7 +9,8 @@
  * look saw, else it waits another round (a large copy in progress). A file whose size matches
  * the current version and that has not been modified since it was recorded is skipped without
  * being read, which is also how the cell's own writes into GROVE_HOME are recognised. The watcher
- * spools into GROVE_DIR/tmp and never writes over the user's file. On start it walks every root
+ * reads the file where it lives (twice: ingest `inPlace`, which refuses a file that changed in
+ * between) and never writes over it. On start it walks every root
  * and stores what changed while the cell was down; it does not turn files missing at start into
  * deletions (a recovered cell, or an unmounted disk, would lose its whole tree that way): only a
  * deletion seen while running is recorded. Stores run one at a time.
@@ -35,8 +36,6 @@ export interface WatcherOptions {
   roots: WatchRoot[];
   debounceMs: number;
   maxBytes: number;
-  /** GROVE_DIR/tmp: where files are spooled while they are stored. */
-  spoolDir: string;
 }
 
 export interface WatcherStatus {
@@ -182,7 +181,7 @@ export class FileWatcher {
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
-    const r = await ingest(this.vault, path, readPieces(abs, this.vault.buffers), { maxBytes: this.opts.maxBytes, spoolDir: this.opts.spoolDir, expectedSize: st.size, source: abs });
+    const r = await ingest(this.vault, path, readPieces(abs, this.vault.buffers), { maxBytes: this.opts.maxBytes, expectedSize: st.size, inPlace: abs });
     if (!r.created) return;
     this.counts.stored++;
     log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });

@@ -8,9 +8,9 @@
  * file renamed into place. Memory stays bounded whatever the size; a crash at any point
  * leaves the previous state intact (at worst, unreferenced chunks).
  *
- * The temp file is written and read back with direct I/O (core/direct-io). A watched file
- * (`spoolDir`) whose `source` is given needs no temp file at all: pass 2 reads the source again
- * and hashes it once more; if it no longer matches file_hash, it changed while being stored and
+ * The temp file is written and read back with direct I/O (core/direct-io). A file stored where
+ * it lives (`inPlace`: a watched folder) needs no temp file at all: pass 2 reads it again and
+ * hashes it once more; if it no longer matches file_hash, it changed while being stored and
  * nothing is recorded.
  */
 import { mkdir, rename, stat, unlink, open as openFile } from "node:fs/promises";
@@ -44,16 +44,12 @@ export interface IngestOptions {
   /** Expected size, when known (for progress only). */
   expectedSize?: number;
   /**
-   * Spool in this folder (absolute, on the same disk as the store) and do not place the file in
-   * GROVE_HOME: for files that live elsewhere (a watched folder). Default: spool beside the
-   * GROVE_HOME destination and rename into place.
+   * The absolute path of the file `body` reads, for a file stored where it lives (a watched
+   * folder): no temp file is written and nothing is placed in GROVE_HOME; pass 2 reads this file
+   * again and checks it is unchanged. Default: spool beside the GROVE_HOME destination and
+   * rename into place.
    */
-  spoolDir?: string;
-  /**
-   * The absolute path of the local file `body` reads. With `spoolDir`, no spool is written:
-   * pass 2 reads this file again and checks it is unchanged.
-   */
-  source?: string;
+  inPlace?: string;
 }
 
 type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -61,28 +57,27 @@ type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 /** Store the bytes of `body` as the new content of `path`. */
 export async function ingest(vault: Vault, path: HomePath, body: Body, opts: IngestOptions): Promise<IngestResult> {
   const target = homeFile(vault.home, path);
-  if (!opts.spoolDir) await prepareParent(vault.home, path);
-  const needTemp = !opts.spoolDir || !opts.source;
-  const temp = needTemp ? join(opts.spoolDir ?? dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`) : null;
+  if (opts.inPlace) {
+    const { size, fileHash } = await spool(vault, body, null, opts);
+    const result = await vault.store.writing(() => record(vault, path, { path: opts.inPlace!, verify: true }, size, fileHash, opts));
+    if (result.created) vault.onStored?.(path);
+    return result;
+  }
+  await prepareParent(vault.home, path);
+  const temp = join(dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
   try {
     const { size, fileHash } = await spool(vault, body, temp, opts);
-    const synced = opts.spoolDir || !temp ? Promise.resolve() : fsyncFile(temp); // overlaps with sealing; awaited before the rename
+    const synced = fsyncFile(temp); // overlaps with sealing; awaited before the rename
     synced.catch(() => {});
-    const sealFrom = temp ? { path: temp, verify: false } : { path: opts.source!, verify: true };
     // As a writer: a chunk found present is not collected before this version references it.
-    const result = await vault.store.writing(() => record(vault, path, sealFrom, size, fileHash, opts));
+    const result = await vault.store.writing(() => record(vault, path, { path: temp, verify: false }, size, fileHash, opts));
     await synced;
-    if (!temp) {
-      // nothing to place: a watched file stored straight from where it lives
-    } else if (opts.spoolDir) await unlink(temp);
-    else {
-      await rename(temp, target);
-      fsyncDir(dirname(target));
-    }
+    await rename(temp, target);
+    fsyncDir(dirname(target));
     if (result.created) vault.onStored?.(path);
     return result;
   } catch (e) {
-    if (temp) await unlink(temp).catch(() => {});
+    await unlink(temp).catch(() => {});
     throw e;
   }
 }

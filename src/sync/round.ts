@@ -138,7 +138,7 @@ export class SyncRound {
   private aborts = new Map<CellId, AbortController>();
   private stallPings = new Map<CellId, Promise<boolean>>();
 
-  /** Buffers chunks are pushed from: reused (read with direct I/O), so a round allocates a few, not one per chunk. */
+  /** Buffers chunks are pushed and audited from: reused (read with direct I/O), so a round allocates a few, not one per chunk. */
   private pushBuffers = new BufferPool(CHUNK_BUFFER_SIZE, PUSH_PARALLEL);
 
   constructor(private ctx: SyncContext) {}
@@ -382,11 +382,16 @@ export class SyncRound {
     const picked = new Set<ChunkHash>();
     while (picked.size < Math.min(n, there.length)) picked.add(there[Math.floor(Math.random() * there.length)]!);
     const challenges: { hash: ChunkHash; nonce: string; expect: string }[] = [];
-    for (const hash of picked) {
-      const bytes = await this.readLocal(hash);
-      if (!bytes) continue;
-      const nonce = randomBytes(16).toString("hex");
-      challenges.push({ hash, nonce, expect: auditProof(nonce, bytes) });
+    const buf = this.pushBuffers.take();
+    try {
+      for (const hash of picked) {
+        const bytes = await this.readLocal(hash, buf);
+        if (!bytes) continue;
+        const nonce = randomBytes(16).toString("hex");
+        challenges.push({ hash, nonce, expect: auditProof(nonce, bytes) });
+      }
+    } finally {
+      this.pushBuffers.give(buf);
     }
     if (!challenges.length) return;
     const ans = await link.audit({ challenges: challenges.map(({ hash, nonce }) => ({ hash, nonce })) });
@@ -402,13 +407,10 @@ export class SyncRound {
     }
   }
 
-  /**
-   * Our chunk's bytes from chunks/ (read into `buf` when given, else a new buffer), or null (and
-   * the local record dropped) when missing.
-   */
-  private async readLocal(hash: ChunkHash, buf?: Uint8Array): Promise<Uint8Array | null> {
+  /** Our chunk's bytes from chunks/, read into `buf`, or null (and the local record dropped) when missing. */
+  private async readLocal(hash: ChunkHash, buf: Uint8Array): Promise<Uint8Array | null> {
     try {
-      return await this.ctx.store.readInto(hash, buf ?? new Uint8Array(CHUNK_BUFFER_SIZE));
+      return await this.ctx.store.readInto(hash, buf);
     } catch {
       this.ctx.placements.dropLocal(hash);
       log("warn", "a chunk of ours is missing from chunks/; it will be pulled back", { chunk: hash.slice(0, 12) });

@@ -83,28 +83,26 @@ describe("ingest", () => {
     expect(readdirSync(join(cell.layout.home, "big"))).toEqual([]);
   });
 
-  // A watched file (spoolDir + source) is stored with no spool: pass 2 reads the source again.
-  test("a watched source is read twice, no spool: same chunks as a streamed upload, nothing placed in GROVE_HOME", async () => {
+  // A watched file (inPlace) is stored with no temp file: pass 2 reads the file again.
+  test("a file stored in place is read twice, no temp file: same chunks as a streamed upload, nothing placed in GROVE_HOME", async () => {
     const bytes = pseudoRandom(CHUNK_SIZE + 5000, 21);
-    const src = join(cell.root, "source-a.bin");
-    const spoolDir = join(cell.root, "spool-a");
-    mkdirSync(spoolDir);
+    const dir = join(cell.root, "watched-a");
+    mkdirSync(dir);
+    const src = join(dir, "a.bin");
     writeFileSync(src, bytes);
-    const watched = await ingest(cell.vault, safePath("local/a.bin"), streamOf(bytes), { maxBytes: 1 << 30, source: src, spoolDir });
+    const watched = await ingest(cell.vault, safePath("local/a.bin"), streamOf(bytes), { maxBytes: 1 << 30, inPlace: src });
     const streamed = await put("local/a-streamed.bin", bytes);
     expect(watched.manifest.chunks.map((c) => c.hash)).toEqual(streamed.manifest.chunks.map((c) => c.hash));
-    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(dir)).toEqual(["a.bin"]);
     expect(readdirSync(join(cell.layout.home, "local"))).toEqual(["a-streamed.bin"]);
   });
 
-  test("a watched source that changes between the two passes: refused (409), nothing recorded", async () => {
+  test("a file stored in place that changes between the two passes: refused (409), nothing recorded", async () => {
     const first = pseudoRandom(CHUNK_SIZE + 5000, 22);
     const later = pseudoRandom(CHUNK_SIZE + 5000, 23);
     const src = join(cell.root, "source-b.bin");
-    const spoolDir = join(cell.root, "spool-b");
-    mkdirSync(spoolDir);
     writeFileSync(src, later); // pass 1 hashes `first`; pass 2 reads what the file holds now
-    const opts = { maxBytes: 1 << 30, source: src, spoolDir };
+    const opts = { maxBytes: 1 << 30, inPlace: src };
     await expect(ingest(cell.vault, safePath("local/b.bin"), streamOf(first), opts)).rejects.toMatchObject({
       status: 409,
       message: expect.stringContaining("changed while it was being stored"),

@@ -66,7 +66,6 @@ localApi.post("/put", async (c) => {
     const r = await ingest(cell.vault, path, readPieces(b.source, cell.vault.buffers), {
       maxBytes: cell.config.max_upload_bytes,
       expectedSize: size,
-      source: b.source,
       onProgress: (phase, done, total) => progress({ phase, done, total }),
     });
     log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks, from: "local" });
