@@ -1,11 +1,14 @@
 /**
  * bench/crypto.ts — ChaCha20-Poly1305 and SHA-256 throughput of each CipherSuite on one core,
  * 4 MiB buffers (one chunk), with OpenSSL's figure for the same cipher measured in the same run
- * when `openssl` is installed. Target (issue 2): native seal >= 1 GB/s.
+ * when `openssl` is installed. Target (issue 2): native seal >= 1 GB/s. Also Ed25519 signs and
+ * verifies per second of each implementation (a peer call costs one of each on both sides), on a
+ * 200-byte message like a request's signed header.
  *
  *   bun bench/crypto.ts [--seconds N]
  */
 import { portableSuite, nativeSuiteIfAvailable, chunkNonce, type CipherSuite } from "../src/crypto/index.ts";
+import { nativeEd25519IfAvailable, portableEd25519, type Ed25519 } from "../src/crypto/ed25519.ts";
 
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf("--seconds") + 1]) || 1.5;
@@ -36,6 +39,19 @@ function measure(s: CipherSuite) {
   };
 }
 
+/** Operations per second of `fn` (same loop as `rate`, one op per call). */
+function opsPerSec(fn: () => void): number {
+  return rate(fn, 1e6);
+}
+
+function measureSigs(impl: Ed25519) {
+  const seed = crypto.getRandomValues(new Uint8Array(32));
+  const msg = crypto.getRandomValues(new Uint8Array(200));
+  const pub = impl.publicKey(seed);
+  const sig = impl.sign(seed, msg);
+  return { impl: impl.name, sign_per_s: opsPerSec(() => impl.sign(seed, msg)), verify_per_s: opsPerSec(() => impl.verify(sig, msg, pub)) };
+}
+
 function opensslMbS(): number | null {
   try {
     const p = Bun.spawnSync(["openssl", "speed", "-seconds", "2", "-bytes", String(4 * MiB), "-evp", "chacha20-poly1305"], { stderr: "pipe" });
@@ -59,4 +75,9 @@ for (const r of rows) console.log(`${r.suite.padEnd(9)} ${r.seal_mb_s.toFixed(0)
 if (openssl) console.log(`openssl    ${openssl.toFixed(0).padStart(10)}   (openssl speed -evp chacha20-poly1305, same run)`);
 const n = rows.find((r) => r.suite === "native");
 if (n) console.log(`native/portable seal: ${(n.seal_mb_s / rows[0]!.seal_mb_s).toFixed(1)}x; target native seal >= 1000 MB/s: ${n.seal_mb_s >= 1000 ? "met" : "NOT met"}`);
-console.log(JSON.stringify({ bench: "crypto", rows, openssl_mb_s: openssl }));
+const nativeSigs = nativeEd25519IfAvailable();
+const sigRows = [measureSigs(portableEd25519), ...(nativeSigs ? [measureSigs(nativeSigs)] : [])];
+console.log("ed25519    signs/s   verifies/s");
+for (const r of sigRows) console.log(`${r.impl.padEnd(9)} ${r.sign_per_s.toFixed(0).padStart(8)} ${r.verify_per_s.toFixed(0).padStart(12)}`);
+if (sigRows.length === 2) console.log(`native/portable: sign ${(sigRows[1]!.sign_per_s / sigRows[0]!.sign_per_s).toFixed(1)}x, verify ${(sigRows[1]!.verify_per_s / sigRows[0]!.verify_per_s).toFixed(1)}x`);
+console.log(JSON.stringify({ bench: "crypto", rows, ed25519: sigRows, openssl_mb_s: openssl }));

@@ -5,6 +5,7 @@
 import type { Layout } from "../core/layout.ts";
 import { loadConfig, type Config } from "../config/config.ts";
 import { selectSuite, type CipherSuite } from "../crypto/index.ts";
+import { chooseEd25519 } from "../crypto/ed25519.ts";
 import { ChunkStore } from "../store/chunk-store.ts";
 import { PlacementDb } from "../store/placement-db.ts";
 import { HeldStore } from "../store/held-store.ts";
@@ -57,6 +58,7 @@ export function openCell(layout: Layout): OpenedCell {
   const db = new PlacementDb(layout.placementDb);
   const store = new ChunkStore(layout.chunks);
   const suite = selectSuite(config.crypto);
+  chooseEd25519(config.crypto);
   const pool = createPool(suite, config.crypto_workers, config.crypto);
   const buffers = new BufferPool(CHUNK_BUFFER_SIZE, pool.parallelism * 2 + 2);
   const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers };

@@ -1,12 +1,13 @@
 /**
- * @module crypto/keys — key derivation and signatures: HKDF-SHA256 labels, Ed25519, X25519.
+ * @module crypto/keys — key derivation and signatures: HKDF-SHA256 labels, Ed25519 (crypto/ed25519), X25519.
  *
  * One 256-bit root secret derives every long-lived key (DESIGN: Identity), each under its own
  * HKDF label, so the 24-word recovery phrase brings back the same identity and master key.
  */
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { ed25519Impl } from "./ed25519.ts";
 
 const enc = new TextEncoder();
 
@@ -39,7 +40,7 @@ export function deriveIdentity(root: Uint8Array): Identity {
   const masterKey = hkdfSha256(root, undefined, enc.encode(LABELS.master), 32);
   return {
     ed25519Secret,
-    ed25519Public: ed25519.getPublicKey(ed25519Secret),
+    ed25519Public: ed25519Impl().publicKey(ed25519Secret),
     x25519Secret,
     x25519Public: x25519.getPublicKey(x25519Secret),
     masterKey,
@@ -52,23 +53,18 @@ export function deriveFileKey(masterKey: Uint8Array, fileHashHex: string): Uint8
 }
 
 export function sign(secret: Uint8Array, message: Uint8Array): Uint8Array {
-  return ed25519.sign(message, secret);
+  return ed25519Impl().sign(secret, message);
 }
 
 /**
  * Strict Ed25519 verification (RFC 8032, not ZIP-215): non-canonical encodings are refused, and
  * so is a small-order public key, under which an all-zero "signature" verifies for any message
- * (found testing the relay operator's proof; no real key is small-order).
+ * (found testing the relay operator's proof; no real key is small-order). See crypto/ed25519.
  */
 export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    if (ed25519.Point.fromBytes(publicKey).isSmallOrder()) return false;
-    return ed25519.verify(signature, message, publicKey, { zip215: false });
-  } catch {
-    return false;
-  }
+  return ed25519Impl().verify(signature, message, publicKey);
 }
 
 export function ed25519PublicKey(secret: Uint8Array): Uint8Array {
-  return ed25519.getPublicKey(secret);
+  return ed25519Impl().publicKey(secret);
 }

@@ -6,6 +6,7 @@
  * thread, which holds the relay connections (relay-call / relay-answer).
  */
 import { loadConfig } from "../config/config.ts";
+import { chooseEd25519 } from "../crypto/ed25519.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { errorMessage } from "../core/errors.ts";
 import { loadKeys } from "../cell/state-dir.ts";
@@ -49,6 +50,7 @@ setRelayTransport((relay: string, peer: CellId, request, timeoutMs, signal) =>
 function open(dir: string, home: string): SyncContext {
   const layout = resolveLayout({ GROVE_DIR: dir, GROVE_HOME: home });
   const { config } = loadConfig(layout.config);
+  chooseEd25519(config.crypto);
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
   const peers = new PeerStore(db.db);

@@ -2,6 +2,7 @@
 // and each must open what the other sealed.
 import { afterAll, expect, test } from "bun:test";
 import { portableSuite, nativeSuiteIfAvailable } from "../../src/crypto/index.ts";
+import { nativeEd25519IfAvailable, portableEd25519 } from "../../src/crypto/ed25519.ts";
 import { sealChunk, openChunk } from "../../src/ingest/chunk-crypto.ts";
 import { InlinePool } from "../../src/ingest/crypto-pool.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
@@ -28,6 +29,31 @@ test.skipIf(!native)("native and portable seal byte-identical chunks and open ea
     expect(opened.ok && Buffer.compare(opened.plain, plain) === 0).toBe(true);
     const back = openChunk(portableSuite, key, index, b.sealed, b.hash);
     expect(back.ok && Buffer.compare(back.plain, plain) === 0).toBe(true);
+  }
+});
+
+const nativeSigs = nativeEd25519IfAvailable();
+
+test.skipIf(!nativeSigs)("native and portable Ed25519 give identical keys and signatures, and verify each other's", () => {
+  for (let i = 0; i < 40; i++) {
+    const seed = pseudoRandom(32, 100 + i);
+    // Views at odd offsets into larger buffers: the native binding is handed (buffer, offset, length).
+    const room = pseudoRandom(7 + i * 37 + 11, 200 + i);
+    const message = room.subarray(7, 7 + i * 37);
+    const pub = portableEd25519.publicKey(seed);
+    expect(Buffer.compare(nativeSigs!.publicKey(seed), pub)).toBe(0);
+    const a = portableEd25519.sign(seed, message);
+    const b = nativeSigs!.sign(seed, message);
+    expect(Buffer.compare(a, b)).toBe(0);
+    const sigBox = new Uint8Array(64 + 3);
+    sigBox.set(a, 3);
+    const pubBox = new Uint8Array(32 + 5);
+    pubBox.set(pub, 5);
+    expect(nativeSigs!.verify(sigBox.subarray(3), message, pubBox.subarray(5))).toBe(true);
+    expect(portableEd25519.verify(b, message, pub)).toBe(true);
+    const other = message.length ? Uint8Array.from(message, (x, j) => (j === 0 ? x ^ 1 : x)) : new Uint8Array([1]);
+    expect(nativeSigs!.verify(a, other, pub)).toBe(false);
+    expect(portableEd25519.verify(b, other, pub)).toBe(false);
   }
 });
 

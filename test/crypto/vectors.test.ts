@@ -3,16 +3,23 @@
 import { describe, expect, test } from "bun:test";
 import { portableSuite, nativeSuiteIfAvailable, type CipherSuite } from "../../src/crypto/index.ts";
 import { hkdfSha256, sign, verify, ed25519PublicKey } from "../../src/crypto/keys.ts";
+import { ed25519Impl, nativeEd25519IfAvailable, portableEd25519, type Ed25519 } from "../../src/crypto/ed25519.ts";
 import { fromHex, toHex } from "../../src/core/types.ts";
 
 const h = (s: string) => fromHex(s.replace(/[\s:]/g, ""));
 
 const native = nativeSuiteIfAvailable();
 const suites: CipherSuite[] = [portableSuite, ...(native ? [native] : [])];
+const nativeSigs = nativeEd25519IfAvailable();
+const signers: Ed25519[] = [portableEd25519, ...(nativeSigs ? [nativeSigs] : [])];
 
-test("the native suite loads on this platform", () => {
+test("the native suite and native signatures load on this platform, and are the ones used", () => {
   // linux-x64 is where CI runs: the fast path must be there, not silently replaced.
-  if (process.platform === "linux" && process.arch === "x64") expect(native?.name).toBe("native");
+  if (process.platform === "linux" && process.arch === "x64") {
+    expect(native?.name).toBe("native");
+    expect(nativeSigs?.name).toBe("native");
+    expect(ed25519Impl().name).toBe(process.env.GROVE_CRYPTO === "portable" ? "portable" : "native");
+  }
 });
 
 // RFC 8439 section 2.8.2
@@ -69,7 +76,7 @@ describe("RFC 5869 HKDF-SHA256", () => {
   });
 });
 
-describe("RFC 8032 Ed25519", () => {
+for (const impl of signers) describe(`RFC 8032 Ed25519 (${impl.name})`, () => {
   const cases = [
     {
       secret: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
@@ -86,12 +93,12 @@ describe("RFC 8032 Ed25519", () => {
   ];
   for (const [i, c] of cases.entries()) {
     test(`test ${i + 1}: public key, signature, verification`, () => {
-      expect(toHex(ed25519PublicKey(h(c.secret)))).toBe(c.pub);
-      expect(toHex(sign(h(c.secret), h(c.msg)))).toBe(c.sig);
-      expect(verify(h(c.sig), h(c.msg), h(c.pub))).toBe(true);
+      expect(toHex(impl.publicKey(h(c.secret)))).toBe(c.pub);
+      expect(toHex(impl.sign(h(c.secret), h(c.msg)))).toBe(c.sig);
+      expect(impl.verify(h(c.sig), h(c.msg), h(c.pub))).toBe(true);
       const bad = h(c.sig);
       bad[0]! ^= 1;
-      expect(verify(bad, h(c.msg), h(c.pub))).toBe(false);
+      expect(impl.verify(bad, h(c.msg), h(c.pub))).toBe(false);
     });
   }
 
@@ -100,7 +107,7 @@ describe("RFC 8032 Ed25519", () => {
     const identity = new Uint8Array(32);
     identity[0] = 1;
     for (const pub of [new Uint8Array(32), identity]) {
-      for (const msg of [new Uint8Array(0), new TextEncoder().encode("anything at all")]) expect(verify(new Uint8Array(64), msg, pub)).toBe(false);
+      for (const msg of [new Uint8Array(0), new TextEncoder().encode("anything at all")]) expect(impl.verify(new Uint8Array(64), msg, pub)).toBe(false);
     }
     // A non-canonical S (S + L) of a valid signature is refused.
     const c = cases[0]!;
@@ -110,6 +117,24 @@ describe("RFC 8032 Ed25519", () => {
     for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(sig[32 + i]!);
     s += L;
     for (let i = 0; i < 32; i++) sig[32 + i] = Number((s >> BigInt(8 * i)) & 0xffn);
-    expect(verify(sig, h(c.msg), h(c.pub))).toBe(false);
+    expect(impl.verify(sig, h(c.msg), h(c.pub))).toBe(false);
   });
+
+  test("malformed input is a plain false, never a throw: short or long signature, short key", () => {
+    const c = cases[1]!;
+    const sig = h(c.sig);
+    expect(impl.verify(sig.subarray(0, 63), h(c.msg), h(c.pub))).toBe(false);
+    expect(impl.verify(new Uint8Array([...sig, 0]), h(c.msg), h(c.pub))).toBe(false);
+    expect(impl.verify(sig, h(c.msg), h(c.pub).subarray(0, 31))).toBe(false);
+    expect(impl.verify(new Uint8Array(0), h(c.msg), new Uint8Array(0))).toBe(false);
+  });
+});
+
+test("keys.ts signs and verifies with the implementation in use (RFC 8032 test 2)", () => {
+  const secret = h("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+  expect(toHex(ed25519PublicKey(secret))).toBe("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+  const sig = sign(secret, h("72"));
+  expect(toHex(sig)).toBe("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00");
+  expect(verify(sig, h("72"), ed25519PublicKey(secret))).toBe(true);
+  expect(verify(sig, h("73"), ed25519PublicKey(secret))).toBe(false);
 });

@@ -13,7 +13,9 @@ import type { CellKeys } from "../../src/cell/state-dir.ts";
 let a: TestCell, b: TestCell, c: TestCell;
 const cfg = { mdns: false };
 beforeAll(async () => {
-  [a, b, c] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg }), startCell({ config: cfg })]);
+  // c signs and verifies with the portable Ed25519 (and seals with the portable suite), a and b
+  // with libsodium where it loads: every call between them checks that the two agree.
+  [a, b, c] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg }), startCell({ config: { ...cfg, crypto: "portable" } })]);
 }, 120_000);
 afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b), destroyCell(c)]);
@@ -30,6 +32,8 @@ function keysOf(x: TestCell): CellKeys {
 
 describe("invites", () => {
   test("three cells pair by invites and each lists the other two", async () => {
+    expect(c.output()).toContain("crypto: portable");
+    if (process.platform === "linux" && process.arch === "x64") expect(a.output()).toContain("crypto: native");
     const ab = await a.cli(["invite"]);
     expect(ab.code).toBe(0);
     expect(ab.stdout.trim()).toMatch(/^grove1\.[A-Za-z0-9_-]+$/);
