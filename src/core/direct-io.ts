@@ -14,6 +14,7 @@
  * address or offset) uses a second, ordinary descriptor. Where O_DIRECT does not exist (macOS)
  * or the file system refuses it (tmpfs: EINVAL), or GROVE_DIRECT_IO=0, everything is ordinary.
  */
+import { totalmem } from "node:os";
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { ptr } from "bun:ffi";
@@ -22,6 +23,16 @@ import { ptr } from "bun:ffi";
 export const DIRECT_ALIGN = 4096;
 
 const O_DIRECT: number | undefined = (constants as Record<string, number>).O_DIRECT;
+
+/**
+ * Whether a local file being stored (read twice: hashed, then sealed) is read through the page
+ * cache, so that ingest's second pass finds it there instead of reading the disk again: when it
+ * takes at most a quarter of this machine's memory. A larger file would push everything else
+ * out of the cache and be gone before pass 2: it is read with direct I/O both times.
+ */
+export function fitsPageCache(size: number): boolean {
+  return size <= totalmem() / 4;
+}
 
 /** Whether this process tries O_DIRECT at all. */
 export function directIoEnabled(): boolean {
@@ -81,9 +92,12 @@ export class DirectFile {
     return new DirectFile(path, await open(path, flags, fileMode), false, "create");
   }
 
-  /** Open `path` for reading. */
-  static async openRead(path: string): Promise<DirectFile> {
-    if (directIoEnabled()) {
+  /**
+   * Open `path` for reading. `cached`: through the page cache on purpose (a file read twice in a
+   * row, whose second pass should find it there; see ingest).
+   */
+  static async openRead(path: string, opts: { cached?: boolean } = {}): Promise<DirectFile> {
+    if (directIoEnabled() && !opts.cached) {
       try {
         return new DirectFile(path, await open(path, constants.O_RDONLY | O_DIRECT!), true, "read");
       } catch (e) {

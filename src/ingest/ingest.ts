@@ -11,16 +11,20 @@
  * The temp file is written and read back with direct I/O (core/direct-io). A file stored where
  * it lives (`inPlace`: a watched folder) needs no temp file at all: pass 2 reads it again and
  * hashes it once more; if it no longer matches file_hash, it changed while being stored and
- * nothing is recorded.
+ * nothing is recorded. A local file (`reread`: `grove put` on this machine) that fits the page
+ * cache is read through it, and pass 2 reads it again from there, checked the same way, instead
+ * of reading the temp file back from the disk (one disk read of the file instead of two); if it
+ * changed meanwhile, pass 2 reads the temp file after all.
  */
 import { mkdir, rename, stat, unlink, open as openFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
-import { conflict, tooLarge } from "../core/errors.ts";
+import { conflict, GroveError, tooLarge } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 import { fsyncDir } from "../core/atomic.ts";
 import { FileWriter } from "../core/file-writer.ts";
-import { DirectFile } from "../core/direct-io.ts";
+import { DirectFile, fitsPageCache } from "../core/direct-io.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import { encryptionInfo, manifestHash, manifestRelPath, readManifest, writeManifest, type ChunkRef, type Manifest } from "../store/manifest.ts";
@@ -50,6 +54,18 @@ export interface IngestOptions {
    * rename into place.
    */
   inPlace?: string;
+  /**
+   * The absolute path of the local file `body` reads (through the page cache when
+   * fitsPageCache), for pass 2 to read again instead of the temp file; see the module comment.
+   */
+  reread?: string;
+}
+
+/** Pass 2 found the file it read again no longer the one pass 1 hashed. */
+class SourceChangedError extends GroveError {
+  constructor(path: string) {
+    super(`${path} changed while it was being stored; nothing was recorded (try again)`, 409, "conflict");
+  }
 }
 
 type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -59,7 +75,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
   const target = homeFile(vault.home, path);
   if (opts.inPlace) {
     const { size, fileHash } = await spool(vault, body, null, opts);
-    const result = await vault.store.writing(() => record(vault, path, { path: opts.inPlace!, verify: true }, size, fileHash, opts));
+    const result = await vault.store.writing(() => record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts));
     if (result.created) vault.onStored?.(path);
     return result;
   }
@@ -69,8 +85,20 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     const { size, fileHash } = await spool(vault, body, temp, opts);
     const synced = fsyncFile(temp); // overlaps with sealing; awaited before the rename
     synced.catch(() => {});
+    const fromTemp: SealSource = { path: temp, verify: false, cached: false };
     // As a writer: a chunk found present is not collected before this version references it.
-    const result = await vault.store.writing(() => record(vault, path, { path: temp, verify: false }, size, fileHash, opts));
+    const result = await vault.store.writing(async () => {
+      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts);
+      try {
+        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts);
+      } catch (e) {
+        if (!(e instanceof SourceChangedError)) throw e;
+        // The temp file holds exactly what was hashed; chunks sealed from the changed file are
+        // referenced by nothing (the trash collector removes such leftovers).
+        log("info", "the file changed while it was being stored: sealing the copy taken in pass 1", { path });
+        return record(vault, path, fromTemp, size, fileHash, opts);
+      }
+    });
     await synced;
     await rename(temp, target);
     fsyncDir(dirname(target));
@@ -198,14 +226,16 @@ interface SealSource {
   path: string;
   /** Hash what is read and refuse to record it unless it is still the file pass 1 hashed. */
   verify: boolean;
+  /** Read through the page cache (pass 1 left it there), not with direct I/O. */
+  cached: boolean;
 }
 
 /** Read `from` in CHUNK_SIZE pieces, seal on the pool, store; results in order. Buffers are recycled. */
 async function sealFile(vault: Vault, from: SealSource, size: number, fileHash: string, opts: IngestOptions): Promise<{ chunks: ChunkRef[]; written: number }> {
   const key = deriveFileKey(vault.masterKey, fileHash);
   const count = Math.ceil(size / CHUNK_SIZE);
-  const changed = () => conflict(`${from.path} changed while it was being stored; nothing was recorded (try again)`);
-  const src = await DirectFile.openRead(from.path);
+  const changed = () => new SourceChangedError(from.path);
+  const src = await DirectFile.openRead(from.path, { cached: from.cached });
   // The check hashes the plaintext in chunk order, before each chunk is sealed in place.
   const check = from.verify ? vault.suite.sha256Stream() : null;
   let hashTurn: Promise<void> = Promise.resolve();

@@ -28,13 +28,13 @@ export async function localSource(source: string): Promise<number> {
 }
 
 /**
- * The bytes of `path` in CHUNK_SIZE reads (direct I/O where possible: a file being stored is
- * read once per pass, and caching it costs the kernel more than it saves), the next `ahead`
- * already in flight while a piece is used (`ahead` + 1 buffers, from `buffers` when given: reused, not
- * garbage). Each piece is valid until the next one is asked for.
+ * The bytes of `path` in CHUNK_SIZE reads (direct I/O where possible, or through the page cache
+ * with `cached`), the next `ahead` already in flight while a piece is used (`ahead` + 1 buffers,
+ * from `buffers` when given: reused, not garbage). Each piece is valid until the next one is
+ * asked for.
  */
-export async function* readPieces(path: string, buffers?: BufferPool, ahead = 1): AsyncGenerator<Uint8Array> {
-  const f = await DirectFile.openRead(path);
+export async function* readPieces(path: string, buffers?: BufferPool, ahead = 1, opts: { cached?: boolean } = {}): AsyncGenerator<Uint8Array> {
+  const f = await DirectFile.openRead(path, opts);
   const bufs = Array.from({ length: ahead + 1 }, () => buffers?.take() ?? new Uint8Array(CHUNK_SIZE));
   const reads: Promise<Uint8Array>[] = [];
   let next = 0;

@@ -114,6 +114,31 @@ describe("ingest", () => {
     expect(cell.db.current("local/b.bin")).toBeNull();
   });
 
+  // A local `grove put` (reread): pass 2 reads the source again (from the page cache), not the temp file.
+  test("a local file read again in pass 2: same chunks as a streamed upload, and its copy lands in GROVE_HOME", async () => {
+    const bytes = pseudoRandom(2 * CHUNK_SIZE + 77, 24);
+    const src = join(cell.root, "source-c.bin");
+    writeFileSync(src, bytes);
+    const local = await ingest(cell.vault, safePath("local/c.bin"), streamOf(bytes), { maxBytes: 1 << 30, reread: src });
+    const streamed = await put("local/c-streamed.bin", bytes);
+    expect(local.manifest.chunks.map((c) => c.hash)).toEqual(streamed.manifest.chunks.map((c) => c.hash));
+    expect(Buffer.compare(readFileSync(join(cell.layout.home, "local", "c.bin")), bytes)).toBe(0);
+    expect(Buffer.compare(await readAll(await restoreStream(cell.vault, local.manifest)), bytes)).toBe(0);
+  });
+
+  test("a local file that changes between the passes: the copy pass 1 took is stored, as hashed", async () => {
+    const first = pseudoRandom(CHUNK_SIZE + 5000, 25);
+    const src = join(cell.root, "source-d.bin");
+    for (const [name, now] of [["d1", pseudoRandom(CHUNK_SIZE + 5000, 26)], ["d2", first.subarray(0, 100)], ["d3", Buffer.concat([first, Buffer.from("more")])]] as const) {
+      writeFileSync(src, now); // pass 1 hashes `first`; pass 2 finds the file changed, shrunk or grown
+      const r = await ingest(cell.vault, safePath(`local/${name}.bin`), streamOf(first), { maxBytes: 1 << 30, reread: src });
+      expect(r.created).toBe(true);
+      expect(r.manifest.total_size).toBe(first.byteLength);
+      expect(Buffer.compare(await readAll(await restoreStream(cell.vault, r.manifest)), first)).toBe(0);
+      expect(Buffer.compare(readFileSync(join(cell.layout.home, "local", `${name}.bin`)), first)).toBe(0);
+    }
+  });
+
   test("a path that is a folder, or under a file, is refused (409)", async () => {
     await expect(put("docs", pseudoRandom(10))).rejects.toMatchObject({ status: 409 });
     await expect(put("empty.txt/inner", pseudoRandom(10))).rejects.toMatchObject({ status: 409 });

@@ -16,6 +16,7 @@ import { safePath } from "../../ingest/home-path.ts";
 import { exportFile, localDestination, localSource, readPieces } from "../../ingest/local-files.ts";
 import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
+import { fitsPageCache } from "../../core/direct-io.ts";
 import { manifestFor } from "./files.ts";
 
 const PutBody = z.object({ source: z.string().min(1).max(4096), path: z.string().min(1).max(4096) }).strict();
@@ -63,9 +64,10 @@ localApi.post("/put", async (c) => {
   const size = await localSource(b.source);
   if (size > cell.config.max_upload_bytes) throw badRequest(`${b.source} is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
   return ndjson(async (progress) => {
-    const r = await ingest(cell.vault, path, readPieces(b.source, cell.vault.buffers), {
+    const r = await ingest(cell.vault, path, readPieces(b.source, cell.vault.buffers, 1, { cached: fitsPageCache(size) }), {
       maxBytes: cell.config.max_upload_bytes,
       expectedSize: size,
+      reread: b.source,
       onProgress: (phase, done, total) => progress({ phase, done, total }),
     });
     log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks, from: "local" });
