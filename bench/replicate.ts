@@ -24,7 +24,9 @@
  * no watcher delay), until the complete file is in B's folder (Syncthing renames its temp file
  * into place once every block is in). Checked afterwards: B's copy has the source's SHA-256.
  *
- * Output: progress lines and a table, then one JSON object as the last line of stdout.
+ * Output: progress lines (with the disk's bytes read and written and busy share per timed phase:
+ * both cells, and both Syncthing instances, share this machine's disk) and a table, then one
+ * JSON object as the last line of stdout.
  * Rates are MB/s with MB = 10^6 bytes, over the file's size; memory figures are MiB.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -35,7 +37,7 @@ import { Database } from "bun:sqlite";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
-import { GNU_TIME, MiB, cpuSplit, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, makeWorkDir } from "./lib/measure.ts";
+import { GNU_TIME, MiB, cpuSplit, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, makeWorkDir, diskMeter, diskText, type DiskIo } from "./lib/measure.ts";
 import { SyncthingPair, ensureSyncthing } from "./lib/syncthing.ts";
 
 export const name = "replicate";
@@ -70,6 +72,9 @@ interface RoundRow {
 
 interface GroveResult {
   put_s: number;
+  /** The disk's bytes read / written and busy share (both cells share it on loopback). */
+  put_disk: DiskIo | null;
+  sync_disk: DiskIo | null;
   sync_s: number;
   end_to_end_s: number;
   rounds: RoundRow[];
@@ -89,6 +94,9 @@ interface GroveResult {
 
 interface SyncthingResult {
   version: string;
+  /** Copy-in + scan, then the transfer. */
+  copy_scan_disk: DiskIo | null;
+  transfer_disk: DiskIo | null;
   copy_s: number;
   scan_s: number;
   transfer_s: number;
@@ -134,10 +142,14 @@ async function runGrove(work: string, src: string, bytes: number, maxRounds: num
   const warm = await syncRound(a);
   say(`grove: A ${idA.slice(0, 8)} (pid ${a.proc.pid}) and B ${idB.slice(0, 8)} (pid ${b.proc.pid}) paired; crypto ${crypto}; warm-up round: ${warm.report.reached}/${warm.report.peers} reached, ${warm.report.benchmarks} route benchmark(s)`);
 
+  const disk = diskMeter(work);
   drop();
+  disk.start();
   const t0 = performance.now();
   const put = await grove(a, ["put", src, "--as", DEST], { gnuTime: GNU_TIME, timeFile: join(work, "time.txt") });
   const tPut = performance.now();
+  const putDisk = disk.stop((tPut - t0) / 1000);
+  disk.start();
   const rssAfterPut = peakRssMiB(a.proc.pid);
   say(`grove put: ${round(put.seconds, 2)} s, ${mbPerSec(bytes, put.seconds)} MB/s; ${put.stdout.trim().split("\n").pop()}`);
 
@@ -157,6 +169,8 @@ async function runGrove(work: string, src: string, bytes: number, maxRounds: num
     if (copies >= 2) break;
   }
   const tEnd = performance.now();
+  const syncDisk = disk.stop((tEnd - tPut) / 1000);
+  say(`grove disk: put ${diskText(putDisk)}; sync ${diskText(syncDisk)}`);
   const cpuA1 = cpuSplit(a.proc.pid);
   const cpuB1 = cpuSplit(b.proc.pid);
   const syncS = (tEnd - tPut) / 1000;
@@ -165,6 +179,8 @@ async function runGrove(work: string, src: string, bytes: number, maxRounds: num
   const held = verifyHeld(b, idA);
   const result: GroveResult = {
     put_s: round(put.seconds, 3),
+    put_disk: putDisk,
+    sync_disk: syncDisk,
     sync_s: round(syncS, 3),
     end_to_end_s: round((tEnd - t0) / 1000, 3),
     rounds,
@@ -201,13 +217,17 @@ async function runSyncthing(bin: string, work: string, src: string, srcHash: str
   const name = "random.bin";
   const inA = st.pathIn(st.a, name);
   const inB = st.pathIn(st.b, name);
+  const disk = diskMeter(work);
   drop();
+  disk.start();
   const t0 = performance.now();
   const cp = await timed(["dd", `if=${src}`, `of=${inA}`, "bs=4M"]);
   if (cp.code !== 0) throw new Error(`dd into syncthing folder failed: ${cp.stderr}`);
   const t1 = performance.now();
   await st.scan(st.a);
   const t2 = performance.now();
+  const copyScanDisk = disk.stop((t2 - t0) / 1000);
+  disk.start();
   let sampled = false;
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
@@ -224,12 +244,16 @@ async function runSyncthing(bin: string, work: string, src: string, srcHash: str
     await Bun.sleep(20);
   }
   const t3 = performance.now();
+  const transferDisk = disk.stop((t3 - t2) / 1000);
+  say(`syncthing disk: copy-in + scan ${diskText(copyScanDisk)}; transfer ${diskText(transferDisk)}`);
   const status = await st.folderStatus(st.b);
   checks.push(st.networkCheck());
   const identical = sha256File(inB) === srcHash;
   say(`syncthing: copy-in ${round((t1 - t0) / 1000, 2)} s, scan ${round((t2 - t1) / 1000, 2)} s, transfer ${round((t3 - t2) / 1000, 2)} s; B's folder: state ${status.state}, need ${status.needFiles} files; identical: ${identical}`);
   const result: SyncthingResult = {
     version,
+    copy_scan_disk: copyScanDisk,
+    transfer_disk: transferDisk,
     copy_s: round((t1 - t0) / 1000, 3),
     scan_s: round((t2 - t1) / 1000, 3),
     transfer_s: round((t3 - t2) / 1000, 3),
@@ -348,6 +372,8 @@ export async function run(argv: string[]): Promise<number> {
       page_cache_dropped: droppedAll,
       ok,
       grove_put_s: g.put_s,
+      grove_put_disk: g.put_disk,
+      grove_sync_disk: g.sync_disk,
       grove_put_mb_s: putMbs,
       grove_sync_s: g.sync_s,
       grove_sync_mb_s: syncMbs,
@@ -367,6 +393,8 @@ export async function run(argv: string[]): Promise<number> {
       cell_b_sync_cores: g.sync_cores_b,
       syncthing_version: s?.version ?? null,
       syncthing_copy_s: s?.copy_s ?? null,
+      syncthing_copy_scan_disk: s?.copy_scan_disk ?? null,
+      syncthing_transfer_disk: s?.transfer_disk ?? null,
       syncthing_scan_s: s?.scan_s ?? null,
       syncthing_transfer_s: s?.transfer_s ?? null,
       syncthing_end_to_end_s: s?.end_to_end_s ?? null,
