@@ -1,5 +1,15 @@
-/** @module store/migrations — the numbered schema files, embedded in the build, applied in order. */
+/**
+ * @module store/migrations — the numbered schema files, embedded in the build, applied in order.
+ *
+ * A database migrated further than this build knows (a newer build ran here, then its update was
+ * rolled back) is opened as it is when its `schema_meta.min_reader` (014) says this build may use
+ * it: every migration this build does not know was additive. Otherwise the cell does not start,
+ * with a message saying so. Whoever adds a migration that is not additive (a dropped or renamed
+ * table or column, a new NOT NULL column without a default, changed meaning) raises min_reader in
+ * the same file; test/store/migrations.test.ts holds each new file to that.
+ */
 import type { Database } from "bun:sqlite";
+import { log } from "../core/log.ts";
 import m001 from "./schema/001_init.sql" with { type: "text" };
 import m002 from "./schema/002_sessions.sql" with { type: "text" };
 import m003 from "./schema/003_peers.sql" with { type: "text" };
@@ -13,15 +23,41 @@ import m010 from "./schema/010_bounty.sql" with { type: "text" };
 import m011 from "./schema/011_conversation_cells.sql" with { type: "text" };
 import m012 from "./schema/012_trash.sql" with { type: "text" };
 import m013 from "./schema/013_relay_credit.sql" with { type: "text" };
+import m014 from "./schema/014_schema_meta.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013];
+export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
 
-/** Bring `db` to the newest schema, one transaction per step. Returns the resulting version. */
+/** The lowest schema version a build must know to use `db` (014's schema_meta), or null when it has none. */
+export function minReader(db: Database): number | null {
+  try {
+    const row = db.query("SELECT value FROM schema_meta WHERE key = 'min_reader'").get() as { value: number } | null;
+    return row && Number.isInteger(row.value) ? row.value : null;
+  } catch {
+    return null; // no schema_meta table: a database from before 014
+  }
+}
+
+/** Warned once per process about a newer database (the cell and its Worker both open it). */
+let warnedNewer = false;
+
+/**
+ * Bring `db` to the newest schema, one transaction per step. Returns the resulting version: the
+ * database's own when a newer build migrated it and it allows this build (see the module comment).
+ */
 export function migrate(db: Database): number {
   const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (current > MIGRATIONS.length) {
-    throw new Error(`placement.db has schema ${current}, newer than this build knows (${MIGRATIONS.length}): upgrade grove`);
+    const min = minReader(db);
+    if (min === null || min > MIGRATIONS.length) {
+      const needs = min === null ? "" : `, and builds that know fewer than ${min} cannot use it`;
+      throw new Error(`placement.db has schema ${current}, newer than this build knows (${MIGRATIONS.length})${needs}: upgrade grove`);
+    }
+    if (!warnedNewer) {
+      warnedNewer = true;
+      log("warn", `placement.db has schema ${current}, from a newer build; its changes since schema ${MIGRATIONS.length} are additive, so this build uses it as it is`, { schema: current, known: MIGRATIONS.length, min_reader: min });
+    }
+    return current;
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
