@@ -24,8 +24,7 @@ const TokenSchema = z
     routes: z.array(z.string().min(1).max(512)).min(1).max(32),
     secret: hex64,
     expires_at: z.number().int().positive(),
-  })
-  .strict();
+  }); // fields a newer build adds are ignored (docs/protocol.md, "Unknown fields")
 
 export interface InviteToken {
   v: 1;

@@ -28,9 +28,9 @@ export const MAX_AI_WAIT_MS = 20_000;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 export const JOB_ID = /^[0-9a-f]{32}$/;
 
-export const AiTurn = z.strictObject({ role: z.enum(["user", "assistant"]), text: z.string().max(1024 * 1024) });
+export const AiTurn = z.object({ role: z.enum(["user", "assistant"]), text: z.string().max(1024 * 1024) });
 
-export const AiQuestion = z.strictObject({
+export const AiQuestion = z.object({
   v: z.literal(1),
   /** A model the answering cell offers (its card); null = its first usable one. */
   model: z.string().min(1).max(200).nullable(),
@@ -41,7 +41,7 @@ export const AiQuestion = z.strictObject({
 });
 export type AiQuestion = z.infer<typeof AiQuestion>;
 
-export const AiDone = z.strictObject({
+export const AiDone = z.object({
   model: z.string().min(1).max(200),
   source: z.enum(["local", "ollama"]),
   tokens: z.number().int().min(0),
@@ -56,7 +56,7 @@ export const AiDone = z.strictObject({
 });
 export type AiDone = z.infer<typeof AiDone>;
 
-export const AiPart = z.strictObject({
+export const AiPart = z.object({
   job: z.string().regex(JOB_ID),
   /** Index of the first piece in `pieces` (the `after` asked for). */
   after: z.number().int().min(0),

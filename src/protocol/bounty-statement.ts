@@ -10,7 +10,8 @@
  *   amounts summed over time; relay_given = bytes a relay run by `from` carried for `to`,
  *   relay_received = bytes `to`'s relay carried for `from` (absent = 0).
  * signature = Ed25519 by `from` over the canonical JSON of every other field; the `type` field
- * keeps it from passing as another signed object. Unknown fields are refused.
+ * keeps it from passing as another signed object. Unknown fields are ignored but kept, under the
+ * signature (protocol/signed-object).
  *
  * It travels sealed (HPKE) to the receiving cell: BOUNTY_INFO (protocol/labels) for the request,
  * BOUNTY_REPLY_INFO for the answer, aad = the sender's id.
@@ -20,7 +21,7 @@ import { GroveError } from "../core/errors.ts";
 import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
+import { signedBytes } from "./signed-object.ts";
 import { BOUNTY_INFO } from "./labels.ts";
 
 export { BOUNTY_INFO };
@@ -33,7 +34,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex chara
 const bytes = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const byteHours = z.number().nonnegative().finite();
 
-export const StatementSchema = z.strictObject({
+export const StatementSchema = z.object({
   type: z.literal("bounty-statement"),
   v: z.literal(1),
   from: hex64,
@@ -64,9 +65,8 @@ export interface StatementFigures {
 export const ZERO_FIGURES: Readonly<Required<StatementFigures>> = { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0, relay_given_bytes: 0, relay_received_bytes: 0 };
 
 /** The request body (sealed): our statement. The answer (sealed): theirs. */
-export const StatementMessage = z.strictObject({ statement: z.unknown() });
+export const StatementMessage = z.object({ statement: z.unknown() });
 
-const enc = new TextEncoder();
 
 /**
  * Sign `figures` as `from`'s statement about `to`, dated `at`. Byte-hours are rounded to whole
@@ -81,7 +81,7 @@ export function makeStatement(secret: Uint8Array, from: CellId, to: CellId, at: 
     given_byte_hours: Math.round(f.given_byte_hours), received_byte_hours: Math.round(f.received_byte_hours),
     relay_given_bytes: f.relay_given_bytes ?? 0, relay_received_bytes: f.relay_received_bytes ?? 0,
   };
-  return { ...unsigned, signature: toHex(sign(secret, enc.encode(canonicalJson(unsigned)))) };
+  return { ...unsigned, signature: toHex(sign(secret, signedBytes(unsigned))) };
 }
 
 /**
@@ -101,9 +101,9 @@ export function verifyStatement(value: unknown, expect: { signer: CellId; self: 
   if (s.to !== expect.self) throw new GroveError(`bounty statement is addressed to cell ${s.to.slice(0, 8)}, not to this cell`, 403, "bad_statement");
   const now = expect.now ?? Date.now();
   if (Math.abs(s.at - now) > MAX_STATEMENT_SKEW_MS) throw new GroveError(`bounty statement is dated ${Math.round((s.at - now) / 1000)} s from this cell's clock (at most ${MAX_STATEMENT_SKEW_MS / 1000} s)`, 400, "bad_statement");
-  const { signature, ...unsigned } = s;
-  if (!verify(fromHex(signature), enc.encode(canonicalJson(unsigned)), fromHex(s.from))) {
+  // Over the statement as received: fields this build does not know are covered and kept (protocol/signed-object).
+  if (!verify(fromHex(s.signature), signedBytes(value as object), fromHex(s.from))) {
     throw new GroveError("bounty statement: signature does not verify (forged or altered)", 400, "bad_statement");
   }
-  return s;
+  return value as Statement;
 }

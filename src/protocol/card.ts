@@ -19,6 +19,7 @@ import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { ed25519PublicKey, sign, verify, type Identity } from "../crypto/keys.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
+import { signedBytes } from "./signed-object.ts";
 
 export const CARD_VERSION = 1;
 /** Largest card accepted, in bytes of its JSON. */
@@ -41,7 +42,7 @@ const routeUrl = z
   .refine(isRouteUrl, "must be an absolute URL with a host (e.g. http://192.168.1.5:5678)");
 
 /** A model the cell offers to its friends (ai/assistant): name, where it runs, size, and the last measured speed. */
-export const CardModelSchema = z.strictObject({
+export const CardModelSchema = z.object({
   name: z.string().min(1).max(128),
   source: z.enum(["local", "ollama"]),
   /** Parameter count (null when unknown). */
@@ -51,14 +52,14 @@ export const CardModelSchema = z.strictObject({
   tokens_per_s: z.number().min(0).max(1e6).nullable(),
 });
 
-export const CapabilitiesSchema = z.strictObject({
+export const CapabilitiesSchema = z.object({
   free_bytes: byteCount,
   models: z.array(CardModelSchema).max(64),
   ram_bytes: byteCount,
   gpu: z.string().min(1).max(128).nullable(),
 });
 
-export const CardSchema = z.strictObject({
+export const CardSchema = z.object({
   v: z.literal(CARD_VERSION),
   id: hex64,
   x25519: hex64,
@@ -146,11 +147,11 @@ export function verifyCard(input: unknown, opts: VerifyCardOptions = {}): Card {
   if (Date.parse(card.issued_at) > now + CARD_MAX_FUTURE_MS) {
     throw new CardError(`issued_at ${card.issued_at} is in the future (check the clocks)`);
   }
-  const { signature, ...unsigned } = card;
-  if (!verify(fromHex(signature), signingBytes(unsigned), fromHex(card.id))) {
+  // Over the card as received: fields this build does not know are covered and kept (protocol/signed-object).
+  if (!verify(fromHex(card.signature), signedBytes(value as object), fromHex(card.id))) {
     throw new CardError("signature does not verify against the card's id (forged or altered)");
   }
-  return card as Card;
+  return value as Card;
 }
 
 /** True when `b` says something new about the cell compared with `a` (issued_at and signature aside). */
@@ -165,7 +166,7 @@ export function isNewerCard(current: Card, candidate: Card): boolean {
 
 /** The bytes a card signature covers. */
 function signingBytes(unsigned: UnsignedCard): Uint8Array {
-  return enc.encode(canonicalJson(unsigned));
+  return signedBytes(unsigned);
 }
 
 function cardContent(card: Card): Omit<Card, "issued_at" | "signature"> {

@@ -17,7 +17,7 @@ import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
 import { fromHex, toHex, type CellId, type ChunkHash } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
+import { signedBytes } from "./signed-object.ts";
 
 /** Chunks named in one DeleteRequest at most (its sealed body stays under the 1 MiB peer limit). */
 export const MAX_DELETE = 10_000;
@@ -27,7 +27,7 @@ export const DELETE_MAX_AGE_MS = 24 * 3600_000;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 
-export const DeleteRequestSchema = z.strictObject({
+export const DeleteRequestSchema = z.object({
   type: z.literal("delete-request"),
   v: z.literal(1),
   owner: hex64,
@@ -44,12 +44,11 @@ export class DeleteRequestError extends GroveError {
   }
 }
 
-const enc = new TextEncoder();
 
 /** Sign a DeleteRequest for `chunks` (1 to MAX_DELETE, distinct) as `owner`. */
 export function makeDeleteRequest(ownerSecret: Uint8Array, owner: CellId, chunks: readonly ChunkHash[], at = Date.now()): DeleteRequest {
   const unsigned = { type: "delete-request" as const, v: 1 as const, owner, chunks: [...chunks], at };
-  return { ...unsigned, signature: toHex(sign(ownerSecret, enc.encode(canonicalJson(unsigned)))) };
+  return { ...unsigned, signature: toHex(sign(ownerSecret, signedBytes(unsigned))) };
 }
 
 /** Check shape, signature (by `owner`) and time; returns the request or throws DeleteRequestError. */
@@ -60,10 +59,11 @@ export function verifyDeleteRequest(value: unknown, now = Date.now()): DeleteReq
     throw new DeleteRequestError(`delete request: ${i.path.join(".") || "(root)"}: ${i.message}`);
   }
   const { signature, ...unsigned } = parsed.data;
-  if (!verify(fromHex(signature), enc.encode(canonicalJson(unsigned)), fromHex(unsigned.owner))) {
+  // Over the request as received: fields this build does not know are covered and kept (protocol/signed-object).
+  if (!verify(fromHex(signature), signedBytes(value as object), fromHex(unsigned.owner))) {
     throw new DeleteRequestError("delete request: signature does not verify (forged, altered, or not signed by its owner)");
   }
   if (unsigned.at > now + DELETE_SKEW_MS) throw new DeleteRequestError("delete request: dated in the future");
   if (unsigned.at < now - DELETE_MAX_AGE_MS) throw new DeleteRequestError("delete request: too old (made more than a day ago)");
-  return parsed.data;
+  return value as DeleteRequest;
 }

@@ -12,8 +12,8 @@
  *
  * signature = Ed25519 by the creator/owner over the canonical JSON of every other field; the
  * `type` field keeps one kind of signed object from passing as another. grant_id = SHA-256 of
- * the grant's canonical JSON without its signature. Unknown fields are refused; so is an
- * object whose JSON is over MAX_GRANT_BYTES.
+ * the grant's canonical JSON without its signature. Unknown fields are ignored but kept, under
+ * the signature (protocol/signed-object); an object whose JSON is over MAX_GRANT_BYTES is refused.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
@@ -22,6 +22,7 @@ import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
+import { signedBytes } from "./signed-object.ts";
 import { openSealed, sealTo } from "./seal.ts";
 
 /** Largest grant (or pass, or revocation) accepted, in bytes of its JSON. */
@@ -34,7 +35,7 @@ const time = z.number().int().nonnegative();
 /** A plain MIME type: what a recipient may put in Content-Type (no control characters, no tricks). */
 export const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}(;\s?[a-z0-9_-]{1,32}=[a-z0-9_.-]{1,32})*$/i;
 
-export const GrantSchema = z.strictObject({
+export const GrantSchema = z.object({
   type: z.literal("grant"),
   v: z.literal(1),
   manifest_hash: hex64,
@@ -50,7 +51,7 @@ export const GrantSchema = z.strictObject({
 });
 export type Grant = z.infer<typeof GrantSchema>;
 
-export const FetchPassSchema = z.strictObject({
+export const FetchPassSchema = z.object({
   type: z.literal("fetch-pass"),
   v: z.literal(1),
   grant_id: hex64,
@@ -62,7 +63,7 @@ export const FetchPassSchema = z.strictObject({
 });
 export type FetchPass = z.infer<typeof FetchPassSchema>;
 
-export const RevocationSchema = z.strictObject({
+export const RevocationSchema = z.object({
   type: z.literal("revocation"),
   v: z.literal(1),
   grant_id: hex64,
@@ -79,11 +80,10 @@ export class GrantError extends GroveError {
   }
 }
 
-const enc = new TextEncoder();
 const sha256Hex = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
 function signed<T extends { signature: string }>(secret: Uint8Array, unsigned: Omit<T, "signature">): T {
-  return { ...unsigned, signature: toHex(sign(secret, enc.encode(canonicalJson(unsigned)))) } as T;
+  return { ...unsigned, signature: toHex(sign(secret, signedBytes(unsigned))) } as T;
 }
 
 function check<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string, signer: (v: z.infer<S>) => string): z.infer<S> {
@@ -94,11 +94,12 @@ function check<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string, 
     const i = parsed.error.issues[0]!;
     throw new GrantError(`${what}: ${i.path.join(".") || "(root)"}: ${i.message}`);
   }
-  const { signature, ...unsigned } = parsed.data as { signature: string };
-  if (!verify(fromHex(signature), enc.encode(canonicalJson(unsigned)), fromHex(signer(parsed.data)))) {
+  const { signature } = parsed.data as { signature: string };
+  // Over the object as received: fields this build does not know are covered and kept (protocol/signed-object).
+  if (!verify(fromHex(signature), signedBytes(value as object), fromHex(signer(parsed.data)))) {
     throw new GrantError(`${what}: signature does not verify (forged or altered)`);
   }
-  return parsed.data;
+  return value as z.infer<S>;
 }
 
 /** The id of a grant: SHA-256 of its canonical JSON without the signature. */

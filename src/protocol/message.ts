@@ -32,7 +32,7 @@ export function checkText(raw: string): string {
   return text;
 }
 
-export const MessagePayload = z.strictObject({
+export const MessagePayload = z.object({
   v: z.literal(1),
   id: z.string().regex(ID_RE, "must be 32 hex characters"),
   text: z.string().min(1).max(MAX_MESSAGE_CHARS),

@@ -37,7 +37,7 @@ export const OPEN_FRAME_BYTES = 64 * 1024;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const LoginSchema = z.strictObject({
+export const LoginSchema = z.object({
   type: z.literal("login"),
   id: hex64,
   time: z.number().int().nonnegative(),
@@ -48,7 +48,7 @@ export const LoginSchema = z.strictObject({
 export type Login = z.infer<typeof LoginSchema>;
 
 /** After login, a cell may replace its accept list (its fleet changed): the relay answers {"type":"accepted","count"}. */
-export const AcceptSchema = z.strictObject({ type: z.literal("accept"), accept: z.array(hex64).max(MAX_ACCEPT), open: z.boolean().optional() });
+export const AcceptSchema = z.object({ type: z.literal("accept"), accept: z.array(hex64).max(MAX_ACCEPT), open: z.boolean().optional() });
 
 function loginMessage(nonce: string, time: number, accept: readonly string[], open: boolean): Uint8Array {
   const lines = [LOGIN_CONTEXT, nonce, String(time), accept.join(",")];

@@ -77,12 +77,12 @@ function sharedSecret(secret: Uint8Array, pub: Uint8Array): Uint8Array {
   }
 }
 
-const RequestHead = z.strictObject({
+const RequestHead = z.object({
   method: z.string().regex(/^[A-Z]{1,16}$/),
   path: z.string().min(1).max(2048),
   headers: z.record(z.string().max(256), z.string().max(4096)),
 });
-const ResponseHead = z.strictObject({
+const ResponseHead = z.object({
   status: z.number().int().min(100).max(599),
   headers: z.record(z.string().max(256), z.string().max(4096)),
 });

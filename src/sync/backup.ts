@@ -25,12 +25,13 @@ import { openSealed, sealTo } from "../protocol/seal.ts";
 const enc = new TextEncoder();
 const sha256 = (d: Uint8Array | string) => createHash("sha256").update(d).digest("hex");
 
-const IndexSchema = z.strictObject({
+// Fields a newer build adds are ignored (docs/protocol.md, "Unknown fields"): an older build can still recover from its index.
+const IndexSchema = z.object({
   v: z.literal(1),
   owner: z.string().regex(/^[0-9a-f]{64}$/),
   made_at: z.number().int().nonnegative(),
   versions: z.array(z.tuple([z.string().min(1).max(4096), z.number().int().min(1), z.string().regex(/^[0-9a-f]{64}$/).nullable(), z.number().int().nonnegative()])),
-  peers: z.array(z.strictObject({ card: z.unknown(), friend: z.boolean(), favorite: z.boolean() })),
+  peers: z.array(z.object({ card: z.unknown(), friend: z.boolean(), favorite: z.boolean() })),
 });
 export type BackupIndex = z.infer<typeof IndexSchema>;
 

@@ -23,43 +23,43 @@ export const info = (name: string) => `${SYNC_INFO}/${name}`;
 export const replyInfo = (name: string) => `${SYNC_INFO}/${name}/reply`;
 
 /** Owner -> holder: "here is the digest of what I believe you keep for me". */
-export const InventoryRequest = z.strictObject({
+export const InventoryRequest = z.object({
   /** The caller's current signed card (so a moved or restarted cell is found again). */
   card: z.unknown().optional(),
   chunks: hex64,
   backups: hex64,
 });
 /** null = the digests agree; else the holder's 256 bucket digests. */
-export const InventoryReply = z.strictObject({
+export const InventoryReply = z.object({
   chunks: z.array(hex64).length(BUCKETS).nullable(),
   backups: z.array(hex64).length(BUCKETS).nullable(),
 });
 
-export const ListRequest = z.strictObject({
+export const ListRequest = z.object({
   chunks: z.array(bucket).max(BUCKETS),
   backups: z.array(bucket).max(BUCKETS),
 });
-export const ListReply = z.strictObject({
+export const ListReply = z.object({
   chunks: z.array(z.tuple([hex64, z.number().int().nonnegative()])),
-  backups: z.array(z.strictObject({ name: hex64, kind: z.enum(["manifest", "index"]) })),
+  backups: z.array(z.object({ name: hex64, kind: z.enum(["manifest", "index"]) })),
 });
 
-export const AuditRequest = z.strictObject({
-  challenges: z.array(z.strictObject({ hash: hex64, nonce: z.string().regex(/^[0-9a-f]{32}$/) })).min(1).max(MAX_AUDIT),
+export const AuditRequest = z.object({
+  challenges: z.array(z.object({ hash: hex64, nonce: z.string().regex(/^[0-9a-f]{32}$/) })).min(1).max(MAX_AUDIT),
 });
-export const AuditReply = z.strictObject({
-  proofs: z.array(z.strictObject({ hash: hex64, proof: hex64.nullable(), reason: z.string().max(200).optional() })),
+export const AuditReply = z.object({
+  proofs: z.array(z.object({ hash: hex64, proof: hex64.nullable(), reason: z.string().max(200).optional() })),
 });
 
-export const ReleaseRequest = z.strictObject({ chunks: z.array(hex64).min(1).max(MAX_RELEASE) });
-export const ReleaseReply = z.strictObject({ released: z.number().int().nonnegative() });
+export const ReleaseRequest = z.object({ chunks: z.array(hex64).min(1).max(MAX_RELEASE) });
+export const ReleaseReply = z.object({ released: z.number().int().nonnegative() });
 
-export const StoredReply = z.strictObject({ stored: z.boolean() });
+export const StoredReply = z.object({ stored: z.boolean() });
 
 /** Owner -> holder: a signed DeleteRequest (protocol/delete-request) for chunks kept for it. */
-export const DeleteBody = z.strictObject({ request: z.unknown() });
+export const DeleteBody = z.object({ request: z.unknown() });
 /** `trashed`: named chunks now in the holder's trash; `not_held`: named chunks it never kept for the owner. */
-export const DeleteReply = z.strictObject({ trashed: z.number().int().nonnegative(), not_held: z.number().int().nonnegative() });
+export const DeleteReply = z.object({ trashed: z.number().int().nonnegative(), not_held: z.number().int().nonnegative() });
 
 export type InventoryRequestT = z.infer<typeof InventoryRequest>;
 export type InventoryReplyT = z.infer<typeof InventoryReply>;

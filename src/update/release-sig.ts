@@ -23,7 +23,7 @@ import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
 import { fromHex, toHex } from "../core/types.ts";
 import { ed25519PublicKey, sign, verify } from "../crypto/keys.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
+import { signedBytes } from "../protocol/signed-object.ts";
 
 export const SIG_VERSION = 1;
 
@@ -32,7 +32,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex chara
 export const TargetSchema = z.string().regex(/^[a-z0-9]+-[a-z0-9_]+$/, "must be a platform such as linux-x64").max(32);
 
 /** sig.json as it may arrive from a peer: `signature` may be missing (an unsigned build, refused later). */
-export const OfferedSigSchema = z.strictObject({
+export const OfferedSigSchema = z.object({
   v: z.literal(SIG_VERSION),
   target: TargetSchema,
   build: hex64,
@@ -62,11 +62,9 @@ export class ReleaseRefused extends GroveError {
   }
 }
 
-const enc = new TextEncoder();
 
 function signingBytes(sig: Omit<ReleaseSig, "signature">): Uint8Array {
-  const { signature: _drop, ...rest } = sig as ReleaseSig;
-  return enc.encode(canonicalJson(rest));
+  return signedBytes(sig);
 }
 
 /** Sign `facts` with the release key `secret` (32-byte seed). */
@@ -90,14 +88,15 @@ export function parseOfferedSig(raw: unknown): OfferedSig {
     const i = r.error.issues[0]!;
     throw new ReleaseRefused(`malformed sig.json: ${i.path.join(".") || "(root)"}: ${i.message}`);
   }
-  return r.data;
+  // As received: fields this build does not know stay under the signature (protocol/signed-object).
+  return value as OfferedSig;
 }
 
 /** `sig` as a complete ReleaseSig when it carries a signature its own `key` made (trust is a separate question), else null. */
 export function signedBy(sig: OfferedSig): ReleaseSig | null {
   const full = ReleaseSigSchema.safeParse(sig);
   if (!full.success) return null;
-  return verify(fromHex(full.data.signature), signingBytes(full.data), fromHex(full.data.key)) ? full.data : null;
+  return verify(fromHex(full.data.signature), signedBytes(sig), fromHex(full.data.key)) ? (sig as ReleaseSig) : null;
 }
 
 /**

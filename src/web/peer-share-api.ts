@@ -18,8 +18,8 @@ import { ManifestSchema, type Manifest } from "../store/manifest.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-const ChunkRequest = z.strictObject({ pass: z.unknown(), chunks: z.array(hex64).min(1).max(16_000), hash: hex64 });
-const Delivery = z.strictObject({ grant: z.unknown(), pass: z.unknown(), manifest: z.unknown() });
+const ChunkRequest = z.object({ pass: z.unknown(), chunks: z.array(hex64).min(1).max(16_000), hash: hex64 });
+const Delivery = z.object({ grant: z.unknown(), pass: z.unknown(), manifest: z.unknown() });
 
 function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(value);

@@ -18,6 +18,11 @@ test("a token round-trips and starts with grove1.", () => {
   expect(decodeToken(`  ${t}\n`)).toEqual(sample);
 });
 
+test("a token from a newer build, with a field this build does not know, is read (the field ignored)", () => {
+  const t = "grove1." + Buffer.from(JSON.stringify({ ...sample, relay_hint: "wss://r.example" })).toString("base64url");
+  expect(decodeToken(t)).toEqual(decodeToken(encodeToken(sample)));
+});
+
 test("damaged tokens are refused with a reason (400)", () => {
   const t = encodeToken(sample);
   const cases: [string, RegExp][] = [
@@ -25,7 +30,6 @@ test("damaged tokens are refused with a reason (400)", () => {
     ["grove1.!!!", /damaged/],
     [t.slice(0, t.length - 10), /damaged/],
     ["grove1." + Buffer.from(JSON.stringify({ ...sample, secret: "short" })).toString("base64url"), /secret/],
-    ["grove1." + Buffer.from(JSON.stringify({ ...sample, extra: 1 })).toString("base64url"), /damaged/],
     ["grove1." + "A".repeat(5000), /too long/],
   ];
   for (const [text, re] of cases) {

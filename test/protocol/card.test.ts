@@ -116,11 +116,21 @@ describe("verifyCard refuses", () => {
       [{ capabilities: { free_bytes: 1, models: [], ram_bytes: 1.5, gpu: null } }, /capabilities\.ram_bytes: /],
       [{ capabilities: { free_bytes: 1, models: [], ram_bytes: 0 } }, /capabilities\.gpu: /],
       [{ issued_at: "yesterday" }, /issued_at: /],
-      [{ extra: true }, /extra/],
     ];
     for (const [patch, expected] of cases) expect(refusal(resign({ ...good(), ...patch }, alice.ed25519Secret))).toMatch(expected);
     const { name: _n, ...noName } = good();
     expect(refusal(resign(noName, alice.ed25519Secret))).toMatch(/name: /);
+  });
+
+  test("fields this build does not know: ignored, kept, and under the signature (a newer build's card)", () => {
+    const newer = resign({ ...good(), extra: { nested: [1, "two"] }, capabilities: { ...(good().capabilities as object), npu: "x1" } }, alice.ed25519Secret);
+    const card = verifyCard(newer, { now: NOW }) as unknown as Record<string, unknown>;
+    expect(card.extra).toEqual({ nested: [1, "two"] });
+    expect((card.capabilities as Record<string, unknown>).npu).toBe("x1");
+    // Passed on as received, it verifies again elsewhere; an unknown field added or changed after signing does not.
+    expect(() => verifyCard(JSON.parse(JSON.stringify(card)), { now: NOW })).not.toThrow();
+    expect(refusal({ ...good(), extra: true })).toMatch(/signature does not verify/);
+    expect(refusal({ ...newer, extra: { nested: [1, "three"] } })).toMatch(/signature does not verify/);
   });
 
   test("values that are not a card at all", () => {

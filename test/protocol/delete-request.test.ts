@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { deriveIdentity } from "../../src/crypto/keys.ts";
+import { deriveIdentity, sign } from "../../src/crypto/keys.ts";
 import { toHex, type CellId, type ChunkHash } from "../../src/core/types.ts";
 import { DeleteRequestError, MAX_DELETE, makeDeleteRequest, verifyDeleteRequest } from "../../src/protocol/delete-request.ts";
 import { canonicalJson } from "../../src/store/canonical-json.ts";
@@ -28,7 +28,11 @@ describe("DeleteRequest", () => {
     expect(() => verifyDeleteRequest({ ...dr, at: dr.at + 1 })).toThrow(/signature does not verify/);
     expect(() => verifyDeleteRequest({ ...dr, owner: id(mallory) })).toThrow(/signature does not verify/);
     expect(() => verifyDeleteRequest({ ...dr, type: "revocation" })).toThrow(DeleteRequestError);
-    expect(() => verifyDeleteRequest({ ...dr, extra: 1 })).toThrow(DeleteRequestError);
+    expect(() => verifyDeleteRequest({ ...dr, extra: 1 })).toThrow(/signature does not verify/); // added after signing
+    const { signature: _s, ...unsignedDr } = dr;
+    const newer = { ...unsignedDr, extra: 1 };
+    const signedNewer = { ...newer, signature: toHex(sign(alice.ed25519Secret, new TextEncoder().encode(canonicalJson(newer)))) };
+    expect(verifyDeleteRequest(signedNewer)).toMatchObject({ extra: 1, chunks: dr.chunks }); // a newer build's field: ignored, kept
     expect(() => verifyDeleteRequest({ ...dr, chunks: [] })).toThrow(DeleteRequestError);
     expect(() => verifyDeleteRequest({ ...dr, chunks: ["AB".repeat(32)] })).toThrow(/64 lowercase hex/);
     expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), [chunks[0]!, chunks[0]!]))).toThrow(/must not repeat/);

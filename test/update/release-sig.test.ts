@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalJson } from "../../src/store/canonical-json.ts";
 import { fromHex, toHex, type CellId } from "../../src/core/types.ts";
-import { verify } from "../../src/crypto/keys.ts";
+import { sign, verify } from "../../src/crypto/keys.ts";
 import {
   checkDigest,
   checkTrusted,
@@ -68,7 +68,17 @@ describe("sig.json", () => {
   test("malformed sig.json is refused naming the field", () => {
     expect(() => parseOfferedSig("{")).toThrow(/not valid JSON/);
     expect(() => parseOfferedSig({ ...signRelease(secret, facts), build: "xyz" })).toThrow(/build/);
-    expect(() => parseOfferedSig({ ...signRelease(secret, facts), extra: 1 })).toThrow(/malformed/);
+  });
+
+  test("a newer build's sig.json with fields this build does not know: accepted, and its signature covers them", () => {
+    const { signature: _s, ...unsigned } = signRelease(secret, facts);
+    const newer = { ...unsigned, notes: "faster sync" };
+    const signed = { ...newer, signature: toHex(sign(secret, new TextEncoder().encode(canonicalJson(newer)))) };
+    const parsed = parseOfferedSig(JSON.stringify(signed));
+    expect(signedBy(parsed)).not.toBeNull();
+    expect((signedBy(parsed) as unknown as Record<string, unknown>).notes).toBe("faster sync");
+    expect(signedBy(parseOfferedSig({ ...signed, notes: "slower" }))).toBeNull(); // altered after signing
+    expect(signedBy(parseOfferedSig({ ...signRelease(secret, facts), extra: 1 }))).toBeNull(); // added after signing
   });
 
   test("file digests: the bytes must be the ones signed", async () => {
