@@ -8,7 +8,8 @@ export function canonicalJson(value: unknown): string {
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
   if (v && typeof v === "object") {
-    const out: Record<string, unknown> = {};
+    // No prototype: a key named "__proto__" (JSON.parse makes it an own property) stays a key.
+    const out: Record<string, unknown> = Object.create(null);
     for (const k of Object.keys(v).sort()) {
       const x = (v as Record<string, unknown>)[k];
       if (x !== undefined) out[k] = sortDeep(x);

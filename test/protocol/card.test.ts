@@ -131,6 +131,11 @@ describe("verifyCard refuses", () => {
     expect(() => verifyCard(JSON.parse(JSON.stringify(card)), { now: NOW })).not.toThrow();
     expect(refusal({ ...good(), extra: true })).toMatch(/signature does not verify/);
     expect(refusal({ ...newer, extra: { nested: [1, "three"] } })).toMatch(/signature does not verify/);
+    // A key named "__proto__" (an own property after JSON.parse) is a field like any other: covered by the signature.
+    const proto = resign(JSON.parse(JSON.stringify(good()).replace(/^\{/, '{"__proto__":{"admin":true},')), alice.ed25519Secret);
+    expect(() => verifyCard(JSON.stringify(proto), { now: NOW })).not.toThrow();
+    expect(refusal(JSON.stringify(proto).replace('"admin":true', '"admin":false'))).toMatch(/signature does not verify/);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
   test("values that are not a card at all", () => {
