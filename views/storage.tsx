@@ -7,6 +7,8 @@
 import type { FilePlacement, PeerPlacement, PlacementReport } from "../src/sync/placement-report.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
 import { count, formatBytes, formatTime } from "./format.ts";
+import type { SyncProgress } from "../src/sync/round.ts";
+import { describeProgress } from "../src/sync/summary.ts";
 
 /** Rows shown per table; the rest are counted (`grove placement` lists them all). */
 const MAX_ROWS = 500;
@@ -15,6 +17,8 @@ export interface SyncState {
   /** False when this cell runs no sync Worker (the button is then off). */
   available: boolean;
   running: boolean;
+  /** How far the running round is (null between rounds, or before its first report). */
+  progress: SyncProgress | null;
   last: { started_at: number; errors: string[] } | null;
   /** The round's text summary (without its error lines, shown apart). */
   summary: string | null;
@@ -129,7 +133,10 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
           {s.running ? "Syncing…" : "Sync now"}
         </button>
         <span id="sync-indicator" class={s.running ? "sync-indicator busy" : "sync-indicator htmx-indicator"} role="status" aria-live="polite">
-          <span class="spinner" aria-hidden="true"></span> Syncing: probing peers, comparing inventories, placing chunks…
+          <span class="spinner" aria-hidden="true"></span> Syncing: {s.running && s.progress ? describeProgress(s.progress) : "probing peers, comparing inventories, placing chunks…"}
+          {s.running && s.progress && s.progress.total > 0 ? (
+            <progress id="sync-progress" value={s.progress.bytes_total ? s.progress.bytes_done : s.progress.done} max={s.progress.bytes_total || s.progress.total}></progress>
+          ) : null}
         </span>
       </form>
       {s.running ? (

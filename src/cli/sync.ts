@@ -1,15 +1,38 @@
 /** @module cli/sync — `grove sync`: run a sync round now, wait for it, print what happened. */
 import { resolveLayout } from "../core/layout.ts";
-import type { SyncReport } from "../sync/round.ts";
-import { summarize } from "../sync/summary.ts";
-import { connect } from "./client.ts";
+import type { SyncProgress, SyncReport } from "../sync/round.ts";
+import { describeProgress, summarize } from "../sync/summary.ts";
+import { connect, type CellClient } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
 
 const usage = `Usage: grove sync [--json]
 
 Run an opp sync round now and wait for it: probe peers, compare inventories, pull and push
 chunks (replication factor, favorites first), audit peers, heal, back up manifests.
-Prints what happened. Rounds also run on their own every sync_interval_s (default 300).`;
+Prints what happened; on a terminal, a line shows the round's phase and the chunks it moves.
+Rounds also run on their own every sync_interval_s (default 300).`;
+
+/** While `round` runs, ask the cell how far it is and redraw one line on stderr. */
+async function showProgress(client: CellClient, round: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void round.finally(() => (settled = true)).catch(() => {});
+  let prev: { at: number; bytes: number; phase: string } | null = null;
+  let rate: number | null = null;
+  process.stderr.write("syncing…\x1b[K\r");
+  while (!settled) {
+    await Promise.race([round.catch(() => {}), Bun.sleep(250)]);
+    if (settled) break;
+    const st = await client.json<{ progress: SyncProgress | null }>("/api/sync").catch(() => null);
+    const p = st?.progress;
+    if (!p || settled) continue;
+    const now = performance.now();
+    if (prev && prev.phase === p.phase && now > prev.at) rate = ((p.bytes_done - prev.bytes) / (now - prev.at)) * 1000;
+    else if (!prev || prev.phase !== p.phase) rate = null;
+    prev = { at: now, bytes: p.bytes_done, phase: p.phase };
+    process.stderr.write(`\r${`sync: ${describeProgress(p, rate)}`}\x1b[K`);
+  }
+  process.stderr.write("\r\x1b[K");
+}
 
 export const sync: Command = {
   name: "sync",
@@ -18,8 +41,10 @@ export const sync: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     if (values.help) return console.log(usage), 0;
-    if (!values.json && process.stderr.isTTY) process.stderr.write("syncing…\r");
-    const r = await connect(resolveLayout()).json<SyncReport | { error: string }>("/api/sync", { method: "POST" });
+    const client = connect(resolveLayout());
+    const round = client.json<SyncReport | { error: string }>("/api/sync", { method: "POST" });
+    if (!values.json && process.stderr.isTTY && !process.env.GROVE_NO_PROGRESS) await showProgress(client, round);
+    const r = await round;
     if ("error" in r) throw new CliError(r.error);
     console.log(values.json ? JSON.stringify(r, null, 2) : summarize(r));
     return r.errors.length && r.reached === 0 && r.peers > 0 ? 1 : 0;

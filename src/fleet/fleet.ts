@@ -21,7 +21,7 @@ import { PeerStats } from "../net/peer-stats.ts";
 import type { Route } from "../net/route-score.ts";
 import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 import type { RoundReport } from "./prober.ts";
-import type { SyncReport } from "../sync/round.ts";
+import type { SyncProgress, SyncReport } from "../sync/round.ts";
 import { Sharing } from "../share/sharing.ts";
 import { Messenger } from "../message/messenger.ts";
 import { isRelayRoute } from "../net/route-class.ts";
@@ -33,6 +33,8 @@ export interface RoundRunner {
   sync(): Promise<SyncReport>;
   readonly running: boolean;
   readonly last: SyncReport | null;
+  /** How far the round now running is (null between rounds). */
+  readonly progress: SyncProgress | null;
   readonly lastError: string | null;
 }
 

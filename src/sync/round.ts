@@ -96,6 +96,20 @@ export interface SyncReport {
   errors: string[];
 }
 
+/** How far a running round is: its phase, and in "pulling" / "pushing" the chunk copies moved. */
+export interface SyncProgress {
+  phase: "peers" | "inventories" | "audits" | "pulling" | "pushing" | "releasing" | "backups" | "bounty";
+  /** Chunk copies moved in this phase, and planned (0 and 0 outside pulling and pushing). */
+  done: number;
+  total: number;
+  bytes_done: number;
+  /** Null when the sizes are not known in advance (pulls). */
+  bytes_total: number | null;
+}
+
+/** Progress reports a round sends at most this often (phase changes go at once). */
+const PROGRESS_EVERY_MS = 250;
+
 /** Chunk transfers in flight at once (per round). */
 const PUSH_PARALLEL = 3;
 /** How long a peer has to answer the ping that re-checks it after another peer went silent. */
@@ -141,7 +155,33 @@ export class SyncRound {
   /** Buffers chunks are pushed and audited from: reused (read with direct I/O), so a round allocates a few, not one per chunk. */
   private pushBuffers = new BufferPool(CHUNK_BUFFER_SIZE, PUSH_PARALLEL);
 
-  constructor(private ctx: SyncContext) {}
+  private current: SyncProgress = { phase: "peers", done: 0, total: 0, bytes_done: 0, bytes_total: 0 };
+  private progressAt = 0;
+  /** Sealed sizes of our chunks held here (for the bytes a push phase plans). */
+  private ownSizes: (readonly [ChunkHash, number])[] = [];
+
+  /** `onProgress` hears how far the round is (see SyncProgress), a few times a second. */
+  constructor(
+    private ctx: SyncContext,
+    private onProgress?: (p: SyncProgress) => void,
+  ) {}
+
+  /** Enter `phase` (sent at once), with `total` copies and `bytesTotal` bytes planned. */
+  private phase(phase: SyncProgress["phase"], total = 0, bytesTotal: number | null = 0): void {
+    this.current = { phase, done: 0, total, bytes_done: 0, bytes_total: bytesTotal };
+    this.progressAt = performance.now();
+    this.onProgress?.({ ...this.current });
+  }
+
+  /** One chunk copy of `bytes` moved in the current phase (sent when due). */
+  private moved(bytes: number): void {
+    this.current.done++;
+    this.current.bytes_done += bytes;
+    const now = performance.now();
+    if (now - this.progressAt < PROGRESS_EVERY_MS && this.current.done < this.current.total) return;
+    this.progressAt = now;
+    this.onProgress?.({ ...this.current });
+  }
 
   private get backupCtx(): BackupContext {
     return { keys: this.ctx.keys, db: this.ctx.db, peers: this.ctx.peers, manifestsDir: this.ctx.layout.manifests };
@@ -234,6 +274,7 @@ export class SyncRound {
     const { ctx, report } = this;
 
     // 1. Peers and routes.
+    this.phase("peers");
     const probe = await ctx.prober.round();
     Object.assign(report, { peers: probe.peers, reached: probe.reachable, routes_probed: probe.routes_probed, benchmarks: probe.benchmarks });
     for (const r of probe.reached) {
@@ -243,6 +284,7 @@ export class SyncRound {
     for (const p of ctx.peers.list()) if (!this.links.has(p.id)) report.unreached.push(`${p.name} (${p.id.slice(0, 8)})`);
 
     // 2. Inventories.
+    this.phase("inventories");
     const recovering = existsSync(ctx.layout.recovering);
     let index = currentIndex(this.backupCtx);
     const missingBackups = new Map<CellId, string[]>();
@@ -267,6 +309,7 @@ export class SyncRound {
 
     // Our chunks (every version's) and where they are: read once, kept current below.
     const ownRows = ctx.placements.ownChunks(ctx.keys.id);
+    this.ownSizes = ownRows.filter((c) => c.local_size !== null).map((c) => [c.hash, c.local_size!] as const);
     const own = ownRows.map((c) => c.hash);
     const local = new Set(ownRows.filter((c) => c.local_size !== null).map((c) => c.hash));
     const holders = new Map<ChunkHash, CellId[]>();
@@ -277,6 +320,7 @@ export class SyncRound {
     }
 
     // 4. Audits (only chunks we hold ourselves can be checked). A failed proof drops that holder.
+    this.phase("audits");
     for (const link of this.live()) if (await this.usable(link.peer)) await this.audit(link, local, holders).catch((e) => this.error(link.peer, "audit", e));
 
     // 5. Pull what we lack.
@@ -289,6 +333,7 @@ export class SyncRound {
     if (!existsSync(ctx.layout.recovering)) await this.deletions();
 
     // 7. Manifest backups.
+    this.phase("backups");
     if (!existsSync(ctx.layout.recovering)) {
       for (const link of this.live()) {
         const missing = missingBackups.get(link.peer);
@@ -303,6 +348,7 @@ export class SyncRound {
     for (const p of ctx.peers.list()) if ((JSON.parse(p.card) as Card).build !== ours) report.other_builds++;
 
     // 9. Bounty.
+    this.phase("bounty");
     await this.bounty();
 
     for (const l of this.links.values()) {
@@ -423,6 +469,7 @@ export class SyncRound {
     const { placements, store } = this.ctx;
     const lacking = own.filter((h) => !local.has(h));
     if (!lacking.length) return;
+    this.phase("pulling", lacking.length, null);
     await parallel(lacking, PUSH_PARALLEL, async (hash) => {
       for (const peer of holders.get(hash) ?? []) {
         if (!(await this.usable(peer))) continue;
@@ -435,6 +482,7 @@ export class SyncRound {
           local.add(hash);
           this.report.chunks_pulled++;
           this.report.bytes_pulled += bytes.byteLength;
+          this.moved(bytes.byteLength);
           return;
         } catch (e) {
           if (e instanceof PeerCallError && e.status === 404) {
@@ -464,6 +512,8 @@ export class SyncRound {
     const chunks: PlanChunk[] = own.map((h) => ({ hash: h, local: local.has(h), holders: holders.get(h) ?? [] }));
     const plan = planPlacement(chunks, planPeers, config.replication_factor);
 
+    const sizes = new Map(this.ownSizes);
+    this.phase("pushing", plan.push.reduce((n, t) => n + t.need, 0), plan.push.reduce((n, t) => n + t.need * (sizes.get(t.hash) ?? 0), 0));
     const full = new Set<CellId>();
     await parallel(plan.push, PUSH_PARALLEL, async (task) => {
       const buf = this.pushBuffers.take();
@@ -480,6 +530,7 @@ export class SyncRound {
       if (!list) byPeer.set(r.peer, (list = []));
       list.push(r.hash);
     }
+    if (byPeer.size) this.phase("releasing");
     for (const [peer, hashes] of byPeer) {
       if (!(await this.usable(peer))) continue;
       try {
@@ -522,6 +573,7 @@ export class SyncRound {
         placed++;
         this.report.chunks_pushed++;
         this.report.bytes_pushed += bytes.byteLength;
+        this.moved(bytes.byteLength);
         if (task.wasPlaced) this.report.healed++;
       } catch (e) {
         if (e instanceof PeerCallError && e.status === 507) {

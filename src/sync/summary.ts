@@ -1,5 +1,5 @@
-/** @module sync/summary — a sync round's report as a few lines of text (`grove sync`, the Storage tab). */
-import type { SyncReport } from "./round.ts";
+/** @module sync/summary — a sync round's report as a few lines of text, and a running round's progress as one (`grove sync`, the Storage tab). */
+import type { SyncProgress, SyncReport } from "./round.ts";
 import { count, formatBytes } from "../../views/format.ts";
 
 export function summarize(r: SyncReport): string {
@@ -20,4 +20,26 @@ export function summarize(r: SyncReport): string {
   lines.push(`took ${(r.duration_ms / 1000).toFixed(1)} s`);
   for (const e of r.errors) lines.push(`problem: ${e}`);
   return lines.join("\n");
+}
+
+const PHASES: Record<SyncProgress["phase"], string> = {
+  peers: "probing peers",
+  inventories: "comparing inventories",
+  audits: "auditing peers",
+  pulling: "pulling chunks",
+  pushing: "pushing chunks",
+  releasing: "releasing surplus copies",
+  backups: "backing up manifests",
+  bounty: "exchanging bounty statements",
+};
+
+/** A running round in one line: its phase, and for transfers the copies and bytes moved, share and rate. */
+export function describeProgress(p: SyncProgress, bytesPerSec: number | null = null): string {
+  let line = PHASES[p.phase];
+  if (p.phase === "pulling" || p.phase === "pushing") {
+    line += ` ${p.done}/${p.total}, ${formatBytes(p.bytes_done)}`;
+    if (p.bytes_total) line += ` of ${formatBytes(p.bytes_total)} (${Math.floor((100 * p.bytes_done) / p.bytes_total)}%)`;
+    if (bytesPerSec !== null && bytesPerSec > 0) line += `, ${formatBytes(bytesPerSec)}/s`;
+  }
+  return line + "…";
 }

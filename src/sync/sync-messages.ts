@@ -1,7 +1,7 @@
 /** @module sync/sync-messages — what the main thread and the sync Worker say to each other. */
 import type { Card } from "../protocol/card.ts";
 import type { RoundReport } from "../fleet/prober.ts";
-import type { SyncReport } from "./round.ts";
+import type { SyncProgress, SyncReport } from "./round.ts";
 import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
 
 export type ToWorker =
@@ -16,6 +16,8 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "init-failed"; error: string }
   | { type: "done"; id: number; kind: "sync"; report: SyncReport }
+  /** How far sync job `id` is (a few times a second while it runs). */
+  | { type: "progress"; id: number; progress: SyncProgress }
   | { type: "done"; id: number; kind: "probe"; report: RoundReport }
   | { type: "failed"; id: number; error: string }
   /** A peer call through a relay, for the main thread to carry (see relay-answer). */

@@ -8,7 +8,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { Fleet, RoundRunner } from "../fleet/fleet.ts";
 import type { RoundReport } from "../fleet/prober.ts";
-import type { SyncReport } from "./round.ts";
+import type { SyncProgress, SyncReport } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
 import type { CellId } from "../core/types.ts";
 
@@ -26,6 +26,8 @@ export class SyncService implements RoundRunner {
   private queued: Promise<SyncReport> | null = null;
   private current: Promise<SyncReport> | null = null;
   last: SyncReport | null = null;
+  /** How far the round now running is (null between rounds). */
+  progress: SyncProgress | null = null;
   /** Called after each sync round (e.g. to retry grant deliveries). */
   onRound: (() => void) | null = null;
   lastError: string | null = null;
@@ -47,6 +49,10 @@ export class SyncService implements RoundRunner {
         if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
         if (m.type === "relay-call") return this.relayCall(w, m);
         if (m.type === "relay-cancel") return this.relayCalls.get(m.call)?.abort(new Error("the sync round abandoned the call"));
+        if (m.type === "progress") {
+          if (this.pending.has(m.id)) this.progress = m.progress;
+          return;
+        }
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
@@ -135,7 +141,7 @@ export class SyncService implements RoundRunner {
 
   private async runSync(): Promise<SyncReport> {
     try {
-      const r = (await this.job("sync")) as SyncReport;
+      const r = (await this.job("sync").finally(() => (this.progress = null))) as SyncReport;
       this.last = r;
       this.onRound?.();
       this.lastError = null;

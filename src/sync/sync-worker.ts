@@ -84,7 +84,10 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     try {
       if (!ctx) throw new Error("the sync worker did not open the cell");
       if (msg.kind === "probe") post({ type: "done", id: msg.id, kind: "probe", report: await ctx.prober.round() });
-      else post({ type: "done", id: msg.id, kind: "sync", report: await new SyncRound(ctx).run(msg.card) });
+      else {
+        const round = new SyncRound(ctx, (progress) => post({ type: "progress", id: msg.id, progress }));
+        post({ type: "done", id: msg.id, kind: "sync", report: await round.run(msg.card) });
+      }
     } catch (e) {
       post({ type: "failed", id: msg.id, error: errorMessage(e) });
     }

@@ -496,6 +496,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return {
       available: r !== null,
       running: !settled && (r?.running ?? false),
+      progress: settled ? null : (r?.progress ?? null),
       last,
       summary: last ? summarize({ ...last, errors: [] }) : null,
       lastError: r?.lastError ?? null,

@@ -193,7 +193,10 @@ describe("purge -> DeleteRequest -> trash -> collection", () => {
     ids.set(a, id);
     const after = await trashOf(a);
     expect(after.versions).toEqual(before.versions);
-    expect(after.chunks).toEqual(before.chunks);
+    // The trashed chunks themselves; how many peers still hold each may already be 0 when the
+    // round the cell runs as it starts has sent the DeleteRequest by now.
+    const kept = (cs: typeof before.chunks) => cs.map(({ peers: _p, ...c }) => c);
+    expect(kept(after.chunks)).toEqual(kept(before.chunks));
 
     // A cell runs a round as it starts; ours waits for it. Between them, one DeleteRequest went.
     const r = await sync(a);

@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { BUN, CLI, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
-import type { SyncReport } from "../../src/sync/round.ts";
+import type { SyncProgress, SyncReport } from "../../src/sync/round.ts";
 
 let a: TestCell, full: TestCell, roomy: TestCell;
 const config = { replication_factor: 2, sync_interval_s: 3600 };
@@ -35,14 +35,27 @@ describe("sync worker", () => {
     let done = false;
     const round = a.cli(["sync", "--json"]).finally(() => (done = true));
     let answeredDuring = 0;
+    const pushing: SyncProgress[] = [];
     while (!done) {
       const r = await a.api("/api/status");
       expect(r.status).toBe(200);
       await r.arrayBuffer();
+      // GET /api/sync tells how far the round is.
+      const st = (await (await a.api("/api/sync")).json()) as { running: boolean; progress: SyncProgress | null };
+      if (st.progress?.phase === "pushing") pushing.push(st.progress);
       if (!done) answeredDuring++;
     }
     const report = JSON.parse((await round).stdout) as SyncReport;
     expect(report.chunks_pushed).toBe(16);
+    // Progress while pushing: 16 copies planned, 16 × the chunks' sealed size in bytes, never past them.
+    expect(pushing.length).toBeGreaterThan(0);
+    for (const p of pushing) {
+      expect(p.total).toBe(16);
+      expect(p.bytes_total).toBe(16 * (4 * 1024 * 1024 + 16));
+      expect(p.done).toBeLessThanOrEqual(16);
+      expect(p.bytes_done).toBe(p.done * (4 * 1024 * 1024 + 16));
+    }
+    expect(((await (await a.api("/api/sync")).json()) as { progress: unknown }).progress).toBeNull();
     expect(report.under_replicated).toBe(0);
     // Status requests were answered while the round ran (the main thread was not blocked by it).
     expect(answeredDuring).toBeGreaterThan(3);
@@ -53,6 +66,20 @@ describe("sync worker", () => {
     }
     expect(full.output()).toContain("max_peer_storage_bytes");
   });
+});
+
+describe("grove sync on a terminal", () => {
+  test("shows the round's phase and the chunks it pushes on one line, then the summary", async () => {
+    const src = join(a.root, "bigger.bin");
+    writeFileSync(src, pseudoRandom(96 * 1024 * 1024, 4));
+    expect((await a.cli(["put", src, "--as", "bigger.bin"])).code).toBe(0);
+    // `script` gives the command a pseudo-terminal (stderr is a TTY there).
+    const p = Bun.spawn(["script", "-qec", `${BUN} ${CLI} sync`, "/dev/null"], { env: { ...process.env, ...a.env }, stdout: "pipe", stderr: "pipe" });
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out).toMatch(/sync: pushing chunks \d+\/24, [\d.]+ [KMG]?i?B of 96 MiB \(\d+%\)/);
+    expect(out).toContain("pushed: 24 chunks");
+  }, 60_000);
 });
 
 describe("a peer with no room for our manifest backups", () => {

@@ -133,3 +133,39 @@ test.skipIf(!HAVE_CHROMIUM)("without JavaScript, Sync now is a form post that la
   await ctx.close();
   expect(errors).toEqual([]);
 }, 60_000);
+
+test.skipIf(!HAVE_CHROMIUM)("while a round pushes, the tab shows its phase and a progress bar of the bytes it moves", async () => {
+  const src = join(a!.root, "big.bin");
+  const big = new Uint8Array(192 * 1024 * 1024);
+  for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+  writeFileSync(src, big);
+  expect((await a!.cli(["put", src, "--as", "big.bin"])).code).toBe(0);
+
+  const { ctx, page } = await context(a!);
+  await page.goto("/login");
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForURL("**/files"), page.click('form[action="/login"] button[type=submit]')]);
+  // A round started elsewhere (the API); the tab, loaded while it pushes, shows how far it is.
+  let ended = false;
+  const round = a!.api("/api/sync", { method: "POST" }).then((r) => r.json()).finally(() => (ended = true));
+  let seen: { text: string; value: number; max: number } | null = null;
+  while (!ended && !seen) {
+    await page.goto("/storage");
+    const bar = page.locator("#sync-progress");
+    if ((await bar.count()) && !ended) {
+      seen = { text: (await page.locator("#sync-indicator").textContent())!, value: Number(await bar.getAttribute("value")), max: Number(await bar.getAttribute("max")) };
+    }
+  }
+  const report = (await round) as { chunks_pushed: number };
+  expect(report.chunks_pushed).toBe(48);
+  expect(seen).not.toBeNull();
+  expect(seen!.text).toMatch(/Syncing: pushing chunks \d+\/48, /);
+  expect(seen!.max).toBe(48 * (4 * 1024 * 1024 + 16));
+  expect(seen!.value).toBeLessThanOrEqual(seen!.max);
+  // Once it has ended, the tab polls no more and shows the round's summary.
+  await page.goto("/storage");
+  expect(await page.locator("#sync-progress").count()).toBe(0);
+  expect(await page.locator("#last-round pre.sync-summary").textContent()).toContain("pushed: 48 chunks");
+  await ctx.close();
+  expect(errors).toEqual([]);
+}, 90_000);
