@@ -29,7 +29,7 @@ async function showProgress(client: CellClient, round: Promise<unknown>): Promis
     if (prev && prev.phase === p.phase && now > prev.at) rate = ((p.bytes_done - prev.bytes) / (now - prev.at)) * 1000;
     else if (!prev || prev.phase !== p.phase) rate = null;
     prev = { at: now, bytes: p.bytes_done, phase: p.phase };
-    process.stderr.write(`\r${`sync: ${describeProgress(p, rate)}`}\x1b[K`);
+    process.stderr.write(`\rsync: ${describeProgress(p, rate)}\x1b[K`);
   }
   process.stderr.write("\r\x1b[K");
 }

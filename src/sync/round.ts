@@ -157,8 +157,8 @@ export class SyncRound {
 
   private current: SyncProgress = { phase: "peers", done: 0, total: 0, bytes_done: 0, bytes_total: 0 };
   private progressAt = 0;
-  /** Sealed sizes of our chunks held here (for the bytes a push phase plans). */
-  private ownSizes: (readonly [ChunkHash, number])[] = [];
+  /** Sealed sizes of our chunks held here, pulled ones included (for the bytes a push phase plans). */
+  private ownSizes = new Map<ChunkHash, number>();
 
   /** `onProgress` hears how far the round is (see SyncProgress), a few times a second. */
   constructor(
@@ -309,7 +309,7 @@ export class SyncRound {
 
     // Our chunks (every version's) and where they are: read once, kept current below.
     const ownRows = ctx.placements.ownChunks(ctx.keys.id);
-    this.ownSizes = ownRows.filter((c) => c.local_size !== null).map((c) => [c.hash, c.local_size!] as const);
+    for (const c of ownRows) if (c.local_size !== null) this.ownSizes.set(c.hash, c.local_size);
     const own = ownRows.map((c) => c.hash);
     const local = new Set(ownRows.filter((c) => c.local_size !== null).map((c) => c.hash));
     const holders = new Map<ChunkHash, CellId[]>();
@@ -480,6 +480,7 @@ export class SyncRound {
           await durable;
           placements.addLocal(hash, bytes.byteLength);
           local.add(hash);
+          this.ownSizes.set(hash, bytes.byteLength);
           this.report.chunks_pulled++;
           this.report.bytes_pulled += bytes.byteLength;
           this.moved(bytes.byteLength);
@@ -512,7 +513,7 @@ export class SyncRound {
     const chunks: PlanChunk[] = own.map((h) => ({ hash: h, local: local.has(h), holders: holders.get(h) ?? [] }));
     const plan = planPlacement(chunks, planPeers, config.replication_factor);
 
-    const sizes = new Map(this.ownSizes);
+    const sizes = this.ownSizes;
     this.phase("pushing", plan.push.reduce((n, t) => n + t.need, 0), plan.push.reduce((n, t) => n + t.need * (sizes.get(t.hash) ?? 0), 0));
     const full = new Set<CellId>();
     await parallel(plan.push, PUSH_PARALLEL, async (task) => {
