@@ -2,11 +2,15 @@
  * @module store/migrations — the numbered schema files, embedded in the build, applied in order.
  *
  * A database migrated further than this build knows (a newer build ran here, then its update was
- * rolled back) is opened as it is when its `schema_meta.min_reader` (014) says this build may use
- * it: every migration this build does not know was additive. Otherwise the cell does not start,
- * with a message saying so. Whoever adds a migration that is not additive (a dropped or renamed
- * table or column, a new NOT NULL column without a default, changed meaning) raises min_reader in
- * the same file; test/store/migrations.test.ts holds each new file to that.
+ * rolled back) is opened as it is when its `schema_meta.min_reader` says this build may use it:
+ * every migration this build does not know was additive. Otherwise the cell does not start, with
+ * a message saying so. Whoever adds a migration that is not additive (a dropped or renamed table
+ * or column, a new NOT NULL column without a default, changed meaning) raises min_reader in the
+ * same file (UPDATE schema_meta SET value = N WHERE key = 'min_reader'); test/store/migrations
+ * holds each new file to that.
+ *
+ * schema_meta is created outside the numbered files, without changing the schema version: builds
+ * from before it (which refuse any newer version) still open a database this build has used.
  */
 import type { Database } from "bun:sqlite";
 import { log } from "../core/log.ts";
@@ -23,18 +27,26 @@ import m010 from "./schema/010_bounty.sql" with { type: "text" };
 import m011 from "./schema/011_conversation_cells.sql" with { type: "text" };
 import m012 from "./schema/012_trash.sql" with { type: "text" };
 import m013 from "./schema/013_relay_credit.sql" with { type: "text" };
-import m014 from "./schema/014_schema_meta.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
+export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013];
 
-/** The lowest schema version a build must know to use `db` (014's schema_meta), or null when it has none. */
+/** min_reader when schema_meta is first made: schema 13, the last before it existed. */
+const FIRST_MIN_READER = 13;
+
+/** Make schema_meta (key/value; min_reader) when the database has none. Idempotent. */
+function ensureSchemaMeta(db: Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  db.query("INSERT OR IGNORE INTO schema_meta (key, value) VALUES ('min_reader', ?)").run(FIRST_MIN_READER);
+}
+
+/** The lowest schema version a build must know to use `db` (schema_meta), or null when it has none. */
 export function minReader(db: Database): number | null {
   try {
     const row = db.query("SELECT value FROM schema_meta WHERE key = 'min_reader'").get() as { value: number } | null;
     return row && Number.isInteger(row.value) ? row.value : null;
   } catch {
-    return null; // no schema_meta table: a database from before 014
+    return null; // no schema_meta table: made by a build from before it
   }
 }
 
@@ -65,5 +77,6 @@ export function migrate(db: Database): number {
       db.exec(`PRAGMA user_version = ${v + 1}`);
     })();
   }
+  ensureSchemaMeta(db);
   return MIGRATIONS.length;
 }

@@ -18,6 +18,14 @@ let n = 0;
 
 const version = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 
+/** Apply one numbered file as builds before schema_meta did. */
+function db0(db: Database, sql: string, v: number): void {
+  db.transaction(() => {
+    db.exec(sql);
+    db.exec(`PRAGMA user_version = ${v}`);
+  })();
+}
+
 /** What a newer build would do: one more migration, additive or not, and the version bumped. */
 function newerBuildMigrates(db: Database, opts: { additive: boolean }): number {
   const next = version(db) + 1;
@@ -31,12 +39,25 @@ function newerBuildMigrates(db: Database, opts: { additive: boolean }): number {
 }
 
 describe("migrate", () => {
-  test("a fresh database gets every migration; min_reader is 14 (schema_meta, from 014)", () => {
+  test("a fresh database gets every migration and schema_meta (min_reader 13), at schema 13: older builds still open it", () => {
     const db = new Database(join(dir, `db${n++}`));
     expect(migrate(db)).toBe(MIGRATIONS.length);
-    expect(version(db)).toBe(MIGRATIONS.length);
-    expect(minReader(db)).toBe(14);
+    // schema_meta is not a numbered migration: builds from before it refuse any schema over theirs (13).
+    expect(version(db)).toBe(13);
+    expect(MIGRATIONS.length).toBe(13);
+    expect(minReader(db)).toBe(13);
     db.close();
+  });
+
+  test("a database from a build before schema_meta gets it when this build opens it; the version stays", () => {
+    const path = join(dir, `db${n++}`);
+    const old = new Database(path);
+    for (const [i, sql] of MIGRATIONS.entries()) db0(old, sql, i + 1);
+    expect(minReader(old)).toBeNull();
+    expect(migrate(old)).toBe(13);
+    expect(minReader(old)).toBe(13);
+    expect(version(old)).toBe(13);
+    old.close();
   });
 
   test("a newer build's additive migration: opened as it is, and this build's writes work", () => {
@@ -81,7 +102,7 @@ function breaksOlderBuilds(sql: string): boolean {
   return /ADD\s+COLUMN[^;,]*\bNOT\s+NULL\b(?![^;,]*\bDEFAULT\b)/.test(code);
 }
 
-describe("schema files after 014 keep older builds honest", () => {
+describe("schema files after 013 keep older builds honest", () => {
   test("the check itself: drops, renames and NOT NULL columns without a default are caught; additive SQL is not", () => {
     expect(breaksOlderBuilds("DROP TABLE sessions;")).toBe(true);
     expect(breaksOlderBuilds("ALTER TABLE peers RENAME COLUMN name TO label;")).toBe(true);
@@ -91,12 +112,12 @@ describe("schema files after 014 keep older builds honest", () => {
     expect(breaksOlderBuilds("-- we never DROP anything here\nCREATE TABLE t (a TEXT);")).toBe(false);
   });
 
-  test("every schema file after 014 that is not additive raises min_reader to its own number", () => {
+  test("every schema file after 013 that is not additive raises min_reader to its own number", () => {
     const files = readdirSync(join(import.meta.dir, "../../src/store/schema")).filter((f) => /^\d{3}_.*\.sql$/.test(f)).sort();
     expect(files.length).toBe(MIGRATIONS.length); // every file is applied, none forgotten in MIGRATIONS
     for (const f of files) {
       const num = Number(f.slice(0, 3));
-      if (num <= 14) continue;
+      if (num <= 13) continue;
       const sql = readFileSync(join(import.meta.dir, "../../src/store/schema", f), "utf8");
       if (breaksOlderBuilds(sql)) expect(`${f}: ${sql}`).toContain(`UPDATE schema_meta SET value = ${num} WHERE key = 'min_reader'`);
     }
