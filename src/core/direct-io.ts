@@ -27,11 +27,15 @@ const O_DIRECT: number | undefined = (constants as Record<string, number>).O_DIR
 /**
  * Whether a local file being stored (read twice: hashed, then sealed) is read through the page
  * cache, so that ingest's second pass finds it there instead of reading the disk again: when it
- * takes at most a quarter of this machine's memory. A larger file would push everything else
- * out of the cache and be gone before pass 2: it is read with direct I/O both times.
+ * takes at most a quarter of this machine's memory, or of its container's limit. A larger file
+ * would push everything else out of the cache and be gone before pass 2: it is read with direct
+ * I/O both times.
  */
 export function fitsPageCache(size: number): boolean {
-  return size <= totalmem() / 4;
+  // In a memory-limited container (cgroup), the limit, not the host's memory, is what the cache gets.
+  const limit = process.constrainedMemory?.() ?? 0;
+  const memory = limit > 0 ? Math.min(totalmem(), limit) : totalmem();
+  return size <= memory / 4;
 }
 
 /** Whether this process tries O_DIRECT at all. */
