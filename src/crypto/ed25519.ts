@@ -9,7 +9,7 @@
  * small-order R, which no honest signer produces.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { loadSodium, type SodiumBinding } from "./sodium-addon.ts";
+import { onSodium, type SodiumBinding } from "./sodium-addon.ts";
 
 export interface Ed25519 {
   readonly name: "native" | "portable";
@@ -67,16 +67,8 @@ export function nativeEd25519(sodium: SodiumBinding): Ed25519 {
   };
 }
 
-let native: Ed25519 | null | undefined;
-
 /** The native implementation, or null when libsodium's addon cannot load on this platform. */
-export function nativeEd25519IfAvailable(): Ed25519 | null {
-  if (native === undefined) {
-    const b = loadSodium();
-    native = b ? nativeEd25519(b) : null;
-  }
-  return native;
-}
+export const nativeEd25519IfAvailable: () => Ed25519 | null = onSodium(nativeEd25519);
 
 let chosen: Ed25519 | undefined;
 

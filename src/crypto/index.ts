@@ -7,22 +7,14 @@
 import type { CipherSuite } from "./cipher.ts";
 import { portableSuite } from "./portable.ts";
 import { nativeSuite } from "./native.ts";
-import { loadSodium } from "./sodium-addon.ts";
+import { onSodium } from "./sodium-addon.ts";
 
 export type { CipherSuite, Sha256Stream } from "./cipher.ts";
 export { chunkNonce } from "./cipher.ts";
 export { portableSuite } from "./portable.ts";
 
-let native: CipherSuite | null | undefined;
-
 /** The native suite, or null when libsodium's addon cannot load on this platform. */
-export function nativeSuiteIfAvailable(): CipherSuite | null {
-  if (native === undefined) {
-    const b = loadSodium();
-    native = b ? nativeSuite(b) : null;
-  }
-  return native;
-}
+export const nativeSuiteIfAvailable: () => CipherSuite | null = onSodium(nativeSuite);
 
 export type SuiteChoice = "auto" | "native" | "portable";
 

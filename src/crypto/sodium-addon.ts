@@ -34,3 +34,18 @@ export function loadSodium(): SodiumBinding | null {
     return null;
   }
 }
+
+/**
+ * `make(binding)` once, on first call, when the addon loads here; null (also remembered) when it
+ * does not. For the native implementations built on the binding (cipher suite, Ed25519).
+ */
+export function onSodium<T>(make: (sodium: SodiumBinding) => T): () => T | null {
+  let made: T | null | undefined;
+  return () => {
+    if (made === undefined) {
+      const b = loadSodium();
+      made = b ? make(b) : null;
+    }
+    return made;
+  };
+}
