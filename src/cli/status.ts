@@ -1,13 +1,34 @@
-/** @module cli/status — `grove status`: the running cell's identity, build and storage. */
+/** @module cli/status — `grove status`: the running cell's identity, build, storage and sync rounds. */
 import { resolveLayout } from "../core/layout.ts";
 import type { CellStatus } from "../web/api/status.ts";
-import { formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../../views/format.ts";
+import { describeProgress } from "../sync/summary.ts";
 import { connect } from "./client.ts";
 import { parse, type Command } from "./command.ts";
 
 const usage = `Usage: grove status [--json]
 
-Show the running cell: id, name, version and build, uptime, what it stores.`;
+Show the running cell: id, name, version and build, uptime, what it stores, its relays, and its
+sync rounds (the one running and how far it is, or the last one in brief).`;
+
+/** "5 s", "3 min", "2 h": how long ago, roughly. */
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
+
+/** The sync line: the round running and how far it is, else the last one in brief, and the interval. */
+export function syncLine(sync: CellStatus["sync"], now = Date.now()): string {
+  if (!sync) return "off (this cell runs no sync rounds)";
+  const every = `every ${sync.interval_s} s${sync.after_change_s ? `, and ${sync.after_change_s} s after a file is stored` : ""}; \`grove sync\` runs one now`;
+  if (sync.running) return `running: ${sync.progress ? describeProgress(sync.progress) : "starting…"}`;
+  if (sync.last_error) return `the last round failed: ${sync.last_error}; ${every}`;
+  const r = sync.last;
+  if (!r) return `no round has finished since the cell started; ${every}`;
+  const risk = r.missing ? `${r.missing} chunks with no copy known, ` : "";
+  const under = r.under_replicated ? `${count(r.under_replicated, "chunk")} under the replication factor` : "every chunk at the replication factor";
+  return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled, ${risk}${under}${r.errors ? `, ${count(r.errors, "error")} (\`grove sync\` shows them)` : ""}; ${every}`;
+}
 
 export const status: Command = {
   name: "status",
@@ -32,6 +53,7 @@ export const status: Command = {
         `state in  ${s.dir}`,
         `watching  ${s.watching ? `${s.watching.roots.join(", ")}  (${s.watching.stored} stored, ${s.watching.deleted} deletions${s.watching.last_error ? `; last problem: ${s.watching.last_error}` : ""})` : "off (config watch_home / watch_dirs)"}`,
         ...(s.relays.length ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`) : ["relay     none (config.json \"relays\": cells behind NAT reach this one through a relay)"]),
+        `sync      ${syncLine(s.sync)}`,
       ].join("\n"),
     );
     return 0;

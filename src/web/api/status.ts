@@ -1,9 +1,10 @@
-/** @module web/api/status — GET /api/status: who this cell is and what it stores. */
+/** @module web/api/status — GET /api/status: who this cell is, what it stores, and how its sync rounds go. */
 import { Hono } from "hono";
 import { buildHash, buildTarget, buildTime, VERSION } from "../../core/build-info.ts";
 import type { Cell } from "../../cell/cell.ts";
 import type { WebEnv } from "../context.ts";
-import type { Fleet } from "../../fleet/fleet.ts";
+import type { Fleet, RoundRunner } from "../../fleet/fleet.ts";
+import type { SyncProgress } from "../../sync/round.ts";
 import type { RelayState } from "../../relay/relay-client.ts";
 import type { WatcherStatus } from "../../ingest/file-watcher.ts";
 import { offeredUpdate } from "../../update/lifecycle.ts";
@@ -33,9 +34,38 @@ export interface CellStatus {
   watching: WatcherStatus | null;
   /** A newer trusted build a peer offers (`grove update` installs it), or null. */
   update_available: UpdateAvailable | null;
+  /** Sync rounds: the one running (and how far it is), the last one, the interval; null when this cell runs none. */
+  sync: SyncStatus | null;
 }
 
-export function cellStatus(cell: Cell, relays: RelayState[] = []): CellStatus {
+export interface SyncStatus {
+  running: boolean;
+  progress: SyncProgress | null;
+  /** The last round that finished since the cell started, in brief. */
+  last: { started_at: number; duration_ms: number; reached: number; peers: number; chunks_pushed: number; chunks_pulled: number; under_replicated: number; missing: number; errors: number } | null;
+  /** Set when the most recent round failed as a whole. */
+  last_error: string | null;
+  interval_s: number;
+  /** A round this long after a file is stored (0: none). */
+  after_change_s: number;
+}
+
+function syncStatus(cell: Cell, rounds: RoundRunner | null): SyncStatus | null {
+  if (!rounds) return null;
+  const r = rounds.last;
+  return {
+    running: rounds.running,
+    progress: rounds.progress,
+    last: r
+      ? { started_at: r.started_at, duration_ms: r.duration_ms, reached: r.reached, peers: r.peers, chunks_pushed: r.chunks_pushed, chunks_pulled: r.chunks_pulled, under_replicated: r.under_replicated, missing: r.missing, errors: r.errors.length }
+      : null,
+    last_error: rounds.lastError,
+    interval_s: cell.config.sync_interval_s,
+    after_change_s: cell.config.sync_after_change_s,
+  };
+}
+
+export function cellStatus(cell: Cell, relays: RelayState[] = [], rounds: RoundRunner | null = null): CellStatus {
   return {
     id: cell.keys.id,
     name: cell.config.name,
@@ -53,11 +83,12 @@ export function cellStatus(cell: Cell, relays: RelayState[] = []): CellStatus {
     relays,
     watching: cell.watcher?.status() ?? null,
     update_available: offeredUpdate(cell.layout.dir),
+    sync: syncStatus(cell, rounds),
   };
 }
 
 export function statusApi(fleet: Fleet): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  app.get("/", (c) => c.json(cellStatus(c.var.cell, fleet.relay?.status() ?? [])));
+  app.get("/", (c) => c.json(cellStatus(c.var.cell, fleet.relay?.status() ?? [], fleet.rounds)));
   return app;
 }
