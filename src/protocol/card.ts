@@ -7,9 +7,10 @@
  * `id` is the hex Ed25519 public key (the cell id), `x25519` the hex X25519 public key that
  * HPKE seals to, `build` the hex build hash, `issued_at` an ISO-8601 UTC time. `signature` is
  * the hex Ed25519 signature, by `id`, over the canonical JSON (store/canonical-json) of every
- * other field (the bytes of `canonicalJson(card without signature)`, nothing added). Unknown
- * fields are refused (a new field means a new `v`), and so is a card whose JSON is over 16 KiB.
- * The strict schema keeps a card signature from passing as any other signed Grove object.
+ * other field as received (protocol/signed-object), fields this build does not know included:
+ * those are ignored but kept, so a newer build's card verifies and can be passed on. A card whose
+ * JSON is over 16 KiB is refused, and so is one with a `type` field: every other signed Grove
+ * object has one, so none of them can pass as a card.
  * Optional (absent from older cards): `build_time`, the build's content-derived time (ISO-8601),
  * and `targets`, the platforms whose executables the cell serves (update/release-store).
  */
@@ -119,7 +120,7 @@ export function makeCard(input: CardInput): Card {
     capabilities: { ...input.capabilities, models: input.capabilities.models.map((m) => ({ ...m })) },
     issued_at: (input.issuedAt ?? new Date()).toISOString(),
   };
-  const signature = toHex(sign(input.identity.ed25519Secret, signingBytes(unsigned)));
+  const signature = toHex(sign(input.identity.ed25519Secret, signedBytes(unsigned)));
   return verifyCard({ ...unsigned, signature }, { now: () => Date.parse(unsigned.issued_at) });
 }
 
@@ -139,6 +140,7 @@ export function verifyCard(input: unknown, opts: VerifyCardOptions = {}): Card {
   const value = parseInput(input);
   const parsed = CardSchema.safeParse(value);
   if (!parsed.success) throw new CardError(describeIssue(parsed.error));
+  if (Object.hasOwn(value as object, "type")) throw new CardError("type: a card has none (this is another kind of signed object)");
   const card = parsed.data;
   if (opts.expectId !== undefined && card.id !== opts.expectId) {
     throw new CardError(`it belongs to cell ${card.id.slice(0, 8)}, expected ${opts.expectId.slice(0, 8)}`);
@@ -162,11 +164,6 @@ export function cardChanged(a: Card, b: Card): boolean {
 /** True when `candidate` is a later card of the same cell than `current`. */
 export function isNewerCard(current: Card, candidate: Card): boolean {
   return candidate.id === current.id && Date.parse(candidate.issued_at) > Date.parse(current.issued_at);
-}
-
-/** The bytes a card signature covers. */
-function signingBytes(unsigned: UnsignedCard): Uint8Array {
-  return signedBytes(unsigned);
 }
 
 function cardContent(card: Card): Omit<Card, "issued_at" | "signature"> {

@@ -21,7 +21,6 @@ import { GroveError } from "../core/errors.ts";
 import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
 import { signedBytes } from "./signed-object.ts";
 import { openSealed, sealTo } from "./seal.ts";
 
@@ -102,10 +101,9 @@ function check<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string, 
   return value as z.infer<S>;
 }
 
-/** The id of a grant: SHA-256 of its canonical JSON without the signature. */
+/** The id of a grant: SHA-256 of its canonical JSON without the signature (the bytes it signs). */
 export function grantId(g: Grant): string {
-  const { signature: _, ...unsigned } = g;
-  return sha256Hex(canonicalJson(unsigned));
+  return sha256Hex(signedBytes(g));
 }
 
 /** SHA-256 of the chunk names in order, each as 32 raw bytes. */

@@ -63,14 +63,10 @@ export class ReleaseRefused extends GroveError {
 }
 
 
-function signingBytes(sig: Omit<ReleaseSig, "signature">): Uint8Array {
-  return signedBytes(sig);
-}
-
 /** Sign `facts` with the release key `secret` (32-byte seed). */
 export function signRelease(secret: Uint8Array, facts: ReleaseFacts): ReleaseSig {
   const unsigned = { v: SIG_VERSION, ...pickFacts(facts), key: toHex(ed25519PublicKey(secret)) } as const;
-  return { ...unsigned, signature: toHex(sign(secret, signingBytes(unsigned))) };
+  return { ...unsigned, signature: toHex(sign(secret, signedBytes(unsigned))) };
 }
 
 /** Parse a sig.json value (file text, or already parsed); throws ReleaseRefused naming the problem. */

@@ -130,6 +130,8 @@ describe("verifyCard refuses", () => {
     // Passed on as received, it verifies again elsewhere; an unknown field added or changed after signing does not.
     expect(() => verifyCard(JSON.parse(JSON.stringify(card)), { now: NOW })).not.toThrow();
     expect(refusal({ ...good(), extra: true })).toMatch(/signature does not verify/);
+    // Signed, but with a `type` field as every other kind of signed object has: not a card.
+    expect(refusal(resign({ ...good(), type: "grant" }, alice.ed25519Secret))).toMatch(/^invalid cell card: type: a card has none/);
     expect(refusal({ ...newer, extra: { nested: [1, "three"] } })).toMatch(/signature does not verify/);
     // A key named "__proto__" (an own property after JSON.parse) is a field like any other: covered by the signature.
     const proto = resign(JSON.parse(JSON.stringify(good()).replace(/^\{/, '{"__proto__":{"admin":true},')), alice.ed25519Secret);
