@@ -21,8 +21,7 @@ import { basename, join, relative, sep } from "node:path";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { ingest } from "./ingest.ts";
-import { readPieces } from "./local-files.ts";
-import { fitsPageCache } from "../core/direct-io.ts";
+import { localFilePieces } from "./local-files.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 
@@ -182,7 +181,7 @@ export class FileWatcher {
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
-    const r = await ingest(this.vault, path, readPieces(abs, this.vault.buffers, 1, { cached: fitsPageCache(st.size) }), { maxBytes: this.opts.maxBytes, expectedSize: st.size, inPlace: abs });
+    const r = await ingest(this.vault, path, localFilePieces(abs, st.size, this.vault.buffers), { maxBytes: this.opts.maxBytes, expectedSize: st.size, inPlace: abs });
     if (!r.created) return;
     this.counts.stored++;
     log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });

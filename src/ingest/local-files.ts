@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { badRequest } from "../core/errors.ts";
 import { tempPathFor } from "../core/atomic.ts";
 import { CHUNK_SIZE } from "../core/types.ts";
-import { DirectFile } from "../core/direct-io.ts";
+import { DirectFile, fitsPageCache } from "../core/direct-io.ts";
 import type { Manifest } from "../store/manifest.ts";
 import { restorePieces, type ByteRange } from "./restore.ts";
 import type { Vault } from "./vault.ts";
@@ -29,13 +29,12 @@ export async function localSource(source: string): Promise<number> {
 
 /**
  * The bytes of `path` in CHUNK_SIZE reads (direct I/O where possible, or through the page cache
- * with `cached`), the next `ahead` already in flight while a piece is used (`ahead` + 1 buffers,
- * from `buffers` when given: reused, not garbage). Each piece is valid until the next one is
- * asked for.
+ * with `cached`), the next one already in flight while a piece is used (two buffers from
+ * `buffers`: reused, not garbage). Each piece is valid until the next one is asked for.
  */
-export async function* readPieces(path: string, buffers?: BufferPool, ahead = 1, opts: { cached?: boolean } = {}): AsyncGenerator<Uint8Array> {
-  const f = await DirectFile.openRead(path, opts);
-  const bufs = Array.from({ length: ahead + 1 }, () => buffers?.take() ?? new Uint8Array(CHUNK_SIZE));
+async function* readPieces(path: string, buffers: BufferPool, cached: boolean): AsyncGenerator<Uint8Array> {
+  const f = await DirectFile.openRead(path, { cached });
+  const bufs = [buffers.take(), buffers.take()];
   const reads: Promise<Uint8Array>[] = [];
   let next = 0;
   let eof = false;
@@ -65,8 +64,16 @@ export async function* readPieces(path: string, buffers?: BufferPool, ahead = 1,
   } finally {
     await Promise.allSettled(reads);
     await f.release();
-    for (const b of bufs) buffers?.give(b);
+    for (const b of bufs) buffers.give(b);
   }
+}
+
+/**
+ * The pieces of a local file of `size` bytes that ingest stores (and reads again in pass 2): read
+ * through the page cache when it fits there (core/direct-io fitsPageCache), else direct.
+ */
+export function localFilePieces(path: string, size: number, buffers: BufferPool): AsyncGenerator<Uint8Array> {
+  return readPieces(path, buffers, fitsPageCache(size));
 }
 
 /** Check that `dest` is an absolute path whose folder exists, outside the cell's state folder; returns it. */

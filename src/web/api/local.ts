@@ -13,10 +13,9 @@ import { badRequest, errorMessage, forbidden } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { ingest } from "../../ingest/ingest.ts";
 import { safePath } from "../../ingest/home-path.ts";
-import { exportFile, localDestination, localSource, readPieces } from "../../ingest/local-files.ts";
+import { exportFile, localDestination, localFilePieces, localSource } from "../../ingest/local-files.ts";
 import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
-import { fitsPageCache } from "../../core/direct-io.ts";
 import { manifestFor } from "./files.ts";
 
 const PutBody = z.object({ source: z.string().min(1).max(4096), path: z.string().min(1).max(4096) }).strict();
@@ -64,7 +63,7 @@ localApi.post("/put", async (c) => {
   const size = await localSource(b.source);
   if (size > cell.config.max_upload_bytes) throw badRequest(`${b.source} is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
   return ndjson(async (progress) => {
-    const r = await ingest(cell.vault, path, readPieces(b.source, cell.vault.buffers, 1, { cached: fitsPageCache(size) }), {
+    const r = await ingest(cell.vault, path, localFilePieces(b.source, size, cell.vault.buffers), {
       maxBytes: cell.config.max_upload_bytes,
       expectedSize: size,
       reread: b.source,
