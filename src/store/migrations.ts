@@ -77,6 +77,6 @@ export function migrate(db: Database): number {
       db.exec(`PRAGMA user_version = ${v + 1}`);
     })();
   }
-  ensureSchemaMeta(db);
+  if (minReader(db) === null) ensureSchemaMeta(db); // once per database, not a write at every open
   return MIGRATIONS.length;
 }
