@@ -25,9 +25,10 @@ export function syncLine(sync: CellStatus["sync"], now = Date.now()): string {
   if (sync.last_error) return `the last round failed: ${sync.last_error}; ${every}`;
   const r = sync.last;
   if (!r) return `no round has finished since the cell started; ${every}`;
+  // What the round left, as of its end (files stored since are not in it).
   const risk = r.missing ? `${r.missing} chunks with no copy known, ` : "";
   const under = r.under_replicated ? `${count(r.under_replicated, "chunk")} under the replication factor` : "every chunk at the replication factor";
-  return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled, ${risk}${under}${r.errors ? `, ${count(r.errors, "error")} (\`grove sync\` shows them)` : ""}; ${every}`;
+  return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled; it left ${risk}${under}${r.errors ? `, ${count(r.errors, "error")} (\`grove sync\` shows them)` : ""}; ${every}`;
 }
 
 export const status: Command = {

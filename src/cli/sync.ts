@@ -16,8 +16,8 @@ Rounds also run on their own every sync_interval_s (default 300).`;
 async function showProgress(client: CellClient, round: Promise<unknown>): Promise<void> {
   let settled = false;
   void round.finally(() => (settled = true)).catch(() => {});
-  let prev: { at: number; bytes: number; phase: string } | null = null;
-  let rate: number | null = null;
+  // The rate is over the whole phase so far (samples may repeat: the Worker reports every 250 ms).
+  let phaseStart = null as { at: number; bytes: number; phase: string } | null;
   process.stderr.write("syncing…\x1b[K\r");
   while (!settled) {
     await Promise.race([round.catch(() => {}), Bun.sleep(250)]);
@@ -26,9 +26,8 @@ async function showProgress(client: CellClient, round: Promise<unknown>): Promis
     const p = st?.progress;
     if (!p || settled) continue;
     const now = performance.now();
-    if (prev && prev.phase === p.phase && now > prev.at) rate = ((p.bytes_done - prev.bytes) / (now - prev.at)) * 1000;
-    else if (!prev || prev.phase !== p.phase) rate = null;
-    prev = { at: now, bytes: p.bytes_done, phase: p.phase };
+    if (phaseStart?.phase !== p.phase) phaseStart = { at: now, bytes: p.bytes_done, phase: p.phase };
+    const rate = now - phaseStart.at > 500 ? ((p.bytes_done - phaseStart.bytes) / (now - phaseStart.at)) * 1000 : null;
     process.stderr.write(`\rsync: ${describeProgress(p, rate)}\x1b[K`);
   }
   process.stderr.write("\r\x1b[K");

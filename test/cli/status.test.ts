@@ -17,9 +17,9 @@ test("off, no round yet, running (with and without a report yet)", () => {
 });
 
 test("the last round in brief: how long ago it ended, peers, chunks moved, what is at risk, errors", () => {
-  expect(syncLine({ ...base, last }, NOW)).toBe("last round 3 min ago: 2 of 3 peers reached, 16 pushed, 1 pulled, every chunk at the replication factor; every 300 s, and 5 s after a file is stored; `grove sync` runs one now");
+  expect(syncLine({ ...base, last }, NOW)).toBe("last round 3 min ago: 2 of 3 peers reached, 16 pushed, 1 pulled; it left every chunk at the replication factor; every 300 s, and 5 s after a file is stored; `grove sync` runs one now");
   expect(syncLine({ ...base, last: { ...last, under_replicated: 4, missing: 2, errors: 1 } }, NOW)).toBe(
-    "last round 3 min ago: 2 of 3 peers reached, 16 pushed, 1 pulled, 2 chunks with no copy known, 4 chunks under the replication factor, 1 error (`grove sync` shows them); every 300 s, and 5 s after a file is stored; `grove sync` runs one now",
+    "last round 3 min ago: 2 of 3 peers reached, 16 pushed, 1 pulled; it left 2 chunks with no copy known, 4 chunks under the replication factor, 1 error (`grove sync` shows them); every 300 s, and 5 s after a file is stored; `grove sync` runs one now",
   );
   expect(syncLine({ ...base, last, last_error: "sync worker crashed: out of memory" }, NOW)).toBe("the last round failed: sync worker crashed: out of memory; every 300 s, and 5 s after a file is stored; `grove sync` runs one now");
 });

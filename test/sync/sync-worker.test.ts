@@ -58,7 +58,7 @@ describe("sync worker", () => {
     expect(((await (await a.api("/api/sync")).json()) as { progress: unknown }).progress).toBeNull();
     // grove status sums the round up.
     const st = (await a.cli(["status"])).stdout;
-    expect(st).toMatch(/^sync {6}last round \d+ s ago: 2 of 2 peers reached, 16 pushed, 0 pulled, every chunk at the replication factor; every 3600 s; `grove sync` runs one now$/m);
+    expect(st).toMatch(/^sync {6}last round \d+ s ago: 2 of 2 peers reached, 16 pushed, 0 pulled; it left every chunk at the replication factor; every 3600 s; `grove sync` runs one now$/m);
     expect(report.under_replicated).toBe(0);
     // Status requests were answered while the round ran (the main thread was not blocked by it).
     expect(answeredDuring).toBeGreaterThan(3);
