@@ -32,7 +32,7 @@ import type { Subprocess } from "bun";
 import { deriveIdentity } from "../src/crypto/keys.ts";
 import { toHex } from "../src/core/types.ts";
 import { frame, makeLogin } from "../src/relay/relay-protocol.ts";
-import type { RelayStatus } from "../src/relay/hub.ts";
+import { DEFAULT_LIMITS, type RelayStatus } from "../src/relay/hub.ts";
 import type { PeerView } from "../src/web/api/fleet.ts";
 import type { PlacementReport } from "../src/sync/placement-report.ts";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
@@ -83,10 +83,16 @@ async function pump(ws: WebSocket, mk: (p: Uint8Array) => Uint8Array, total: num
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * `grove relay --open` (the simulated cells are made-up keys) with the limits of a relay that
+ * allows its cells (DEFAULT_LIMITS), not the stricter ones of an open relay; flags after it win.
+ */
+const OPEN_AT_DEFAULTS = ["--open", ...(["max_reservations", "max_per_cell", "max_per_ip", "circuit_bytes", "frames_per_second", "accepts_per_minute"] as const).flatMap((k) => [`--${k.replaceAll("_", "-")}`, String(DEFAULT_LIMITS[k])])];
+
 /** A `grove relay` process on 127.0.0.1 (port 0) with extra flags; resolves once it listens. */
 async function startRelayProc(flags: string[], procs: Subprocess[]): Promise<{ proc: Subprocess; port: string }> {
   if (interrupted) throw new Error("interrupted");
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src", "cli.ts"), "relay", "--port", "0", "--host", "127.0.0.1", ...flags], { stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src", "cli.ts"), "relay", "--port", "0", "--host", "127.0.0.1", ...OPEN_AT_DEFAULTS, ...flags], { stdout: "pipe", stderr: "inherit" });
   procs.push(proc);
   let out = "";
   const dec = new TextDecoder();

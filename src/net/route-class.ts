@@ -91,15 +91,38 @@ export function isRelayRoute(url: string): boolean {
 
 /**
  * The relay URL a cell connects to: ws:// or wss:// with the hub's path (/v1/relay) when none is
- * written, no query or fragment. Throws RouteAddressError for anything else.
+ * written, no query or fragment: an access token (`?token=…`, see relayAccessToken) is checked
+ * and left out, so it never reaches a card, an invite, a route or a log. Throws RouteAddressError
+ * for anything else.
  */
 export function normalizeRelayUrl(url: string): string {
   describeAddress(url);
   const u = new URL(url);
   if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new RouteAddressError(`${quote(url)}: a relay URL starts with ws:// or wss://`);
   if (u.username || u.password) throw new RouteAddressError(`${quote(url)}: a relay URL carries no user name or password`);
+  relayAccessToken(url);
   const path = u.pathname === "/" || u.pathname === "" ? "/v1/relay" : u.pathname;
   return `${u.protocol}//${u.host}${path}`;
+}
+
+/** What an access token of `grove relay --token-file` looks like: 22 to 128 of A-Z a-z 0-9 - _ (base64url). */
+export const RELAY_TOKEN_PATTERN = /^[A-Za-z0-9_-]{22,128}$/;
+
+/**
+ * The access token in a relay URL of config `relays` (`wss://relay.example?token=TOKEN`), or null
+ * when it has none. The cell proves it holds the token at login (relay/relay-protocol) and never
+ * sends the token itself. Throws RouteAddressError when the token is malformed.
+ */
+export function relayAccessToken(url: string): string | null {
+  let token: string | null;
+  try {
+    token = new URL(url).searchParams.get("token");
+  } catch {
+    throw new RouteAddressError(`${quote(url)} is not a valid URL`);
+  }
+  if (token === null) return null;
+  if (!RELAY_TOKEN_PATTERN.test(token)) throw new RouteAddressError(`${quote(url.replace(/([?&]token=)[^&#]*/, "$1…"))}: an access token is 22 to 128 letters, digits, - or _`);
+  return token;
 }
 
 /** Classify `address` (a URL or a bare address). Throws RouteAddressError when it is malformed. */

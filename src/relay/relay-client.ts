@@ -8,6 +8,12 @@
  *     (the same signature, replay and size checks apply).
  * The relay passes frames only from cells this one accepts: its peers, a cell it is joining,
  * and, while an invite is live, small frames from anyone (so a new cell can pair).
+ *
+ * A relay serves only the cells its operator allows. A relay URL in config `relays` may carry an
+ * access token (`?token=…`, net/route-class `relayAccessToken`): this cell proves it holds it at
+ * each login, and the URL without it is the one kept, shown and advertised. A relay that refused
+ * this cell is tried again at once when the fleet changes (it may be allowed now: paired with the
+ * relay's cell, or joining a cell on it).
  */
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -15,7 +21,7 @@ import { fromHex, toHex, type CellId } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import type { CipherSuite } from "../crypto/cipher.ts";
 import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
-import { normalizeRelayUrl } from "../net/route-class.ts";
+import { normalizeRelayUrl, relayAccessToken } from "../net/route-class.ts";
 import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } from "./relay-protocol.ts";
 import { ByteTally } from "./tally.ts";
 import {
@@ -68,7 +74,7 @@ export interface RelayLink {
   call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal): Promise<PeerResponse>;
   /** About to join `peer` through a relay: accept its frames, and seal to this key. */
   expect(peer: CellId, x25519Hex: string): void;
-  /** The fleet or the invites changed: tell the relays whom to accept. */
+  /** The fleet or the invites changed: tell the relays whom to accept (and try again those that refused this cell). */
   refreshAccept(): void;
   status(): RelayState[];
 }
@@ -107,6 +113,8 @@ class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private sentAccept = "";
   private failures = 0;
+  /** The relay refused this cell's last login (it may allow it once the fleet changes). */
+  private refused = false;
   /** The login sent for the current challenge (the operator's proof signs it). */
   private login: { nonce: string; login: Login } | null = null;
   /** The relay's proven operator (null: none or not proven). */
@@ -170,7 +178,7 @@ class Connection {
     if (m.type === "challenge" && typeof m.nonce === "string") {
       const a = this.client.acceptList();
       this.sentAccept = JSON.stringify(a);
-      const login = makeLogin(this.client.keys, m.nonce, a.ids, Date.now(), a.open);
+      const login = makeLogin(this.client.keys, m.nonce, a.ids, Date.now(), a.open, this.client.tokenFor(this.url));
       this.login = { nonce: m.nonce, login };
       this.ws?.send(JSON.stringify(login));
     } else if (m.type === "ready") {
@@ -180,18 +188,26 @@ class Connection {
       if (op && op !== this.operator) log("info", "relay: this is our own relay", { relay: this.url });
       else if (this.operator) log("info", "relay: operated by a cell", { relay: this.url, operator: this.operator.slice(0, 8) });
       this.set("ready", null);
+      this.refused = false;
       this.backoff = RECONNECT_MIN_MS;
       log("info", "relay: reservation held", { relay: this.url });
       for (const w of this.waiters.splice(0)) clearTimeout(w.timer), w.resolve();
       this.refreshAccept(); // the fleet may have changed while logging in
     } else if (m.type === "refused") {
-      this.error = `refused: ${m.reason ?? "no reason given"}`;
-      log("warn", `relay ${this.url} refused this cell: ${m.reason ?? "?"}`);
+      const error = `refused: ${m.reason ?? "no reason given"}`;
+      // Said once per reason: a relay that does not allow this cell refuses every retry alike.
+      if (!this.refused || this.error !== error) log("warn", `relay ${this.url} refused this cell: ${m.reason ?? "?"}`);
+      this.refused = true;
+      this.error = error;
     } else if (m.type === "undeliverable" && m.to) {
       this.failPeer(m.to as CellId, `cell ${m.to.slice(0, 8)} is not connected to this relay`);
     } else if (m.type === "error") {
       if (m.to) this.failPeer(m.to as CellId, `the relay refused a frame: ${m.reason ?? "?"}`);
-      else log("warn", `relay ${this.url}: ${m.reason ?? "error"}`);
+      else {
+        // Maybe our accept list was not taken (rate limited): the next refresh sends it again.
+        this.sentAccept = "";
+        log("warn", `relay ${this.url}: ${m.reason ?? "error"}`);
+      }
     }
   }
 
@@ -202,6 +218,15 @@ class Connection {
     if (text === this.sentAccept) return;
     this.sentAccept = text;
     this.ws.send(JSON.stringify({ type: "accept", accept: a.ids, open: a.open }));
+  }
+
+  /** Refused by the relay and waiting to retry: try now, from the shortest backoff (the fleet changed). */
+  retryIfRefused(): void {
+    if (this.stopped || !this.refused || this.ws || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.backoff = RECONNECT_MIN_MS;
+    this.connect();
   }
 
   private closed(why: string): void {
@@ -317,13 +342,19 @@ class Connection {
 export class RelayClient implements RelayLink {
   private readonly conns = new Map<string, Connection>();
   private readonly expected = new Map<CellId, { x25519: Uint8Array; until: number }>();
+  /** Access tokens from config `relays`, by normalised relay URL. */
+  private readonly tokens = new Map<string, string>();
   private refreshTimer: ReturnType<typeof setInterval>;
   readonly keys: CellKeys;
 
   constructor(private opts: RelayClientOptions) {
     this.keys = opts.keys;
+    for (const u of opts.relays) {
+      const token = relayAccessToken(u);
+      if (token !== null) this.tokens.set(normalizeRelayUrl(u), token);
+    }
     for (const u of opts.relays) this.connection(u, true);
-    this.refreshTimer = setInterval(() => this.refreshAccept(), ACCEPT_REFRESH_MS);
+    this.refreshTimer = setInterval(() => this.sendAccepts(), ACCEPT_REFRESH_MS);
     (this.refreshTimer as { unref?: () => void }).unref?.();
   }
 
@@ -353,7 +384,17 @@ export class RelayClient implements RelayLink {
   }
 
   refreshAccept(): void {
+    for (const c of this.conns.values()) c.retryIfRefused();
+    this.sendAccepts();
+  }
+
+  private sendAccepts(): void {
     for (const c of this.conns.values()) c.refreshAccept();
+  }
+
+  /** The access token this cell holds for the relay at `url` (normalised), from config `relays`. */
+  tokenFor(url: string): string | null {
+    return this.tokens.get(url) ?? null;
   }
 
   async call(relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal): Promise<PeerResponse> {

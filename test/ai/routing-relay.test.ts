@@ -2,18 +2,21 @@
 // relay routes only, so every peer call (the question and each part of the answer) is carried
 // by the relay tunnel. Real node-llama-cpp, threads 1, the fixture's tiny model on B.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
-import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
-import { startRelay } from "../helpers/relay.ts";
+import { cliJson, destroyCell, pair, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { startRelay, tokenFile } from "../helpers/relay.ts";
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
 let a: TestCell, b: TestCell;
 let idA = "", idB = "";
+const tokenDir = tempRoot("grove-relay-ai-");
 
 beforeAll(async () => {
-  relay = await startRelay([]);
+  const access = tokenFile(tokenDir); // the relay serves the holders of this token
+  relay = await startRelay(["--token-file", access.path]);
   const url = `ws://${relay.url}`;
-  const config = { llm_threads: 1, llm_max_tokens: 64, ollama_url: "off", sync_interval_s: 3600, mdns: false, relays: [url], advertise: [url] };
+  const config = { llm_threads: 1, llm_max_tokens: 64, ollama_url: "off", sync_interval_s: 3600, mdns: false, relays: [`${url}?token=${access.token}`], advertise: [url] };
   [a, b] = await Promise.all([startCell({ config: { ...config, name: "relay-ai-a" } }), startCell({ config: { ...config, name: "relay-ai-b" } })]);
   [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
   await pair(b, a);
@@ -27,6 +30,7 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b)]);
   relay?.proc.kill("SIGTERM");
   await relay?.proc.exited;
+  rmSync(tokenDir, { recursive: true, force: true });
 });
 
 test("A's question is answered by B through the relay, streamed in more than one piece", async () => {

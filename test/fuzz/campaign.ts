@@ -74,8 +74,8 @@ export async function runCampaign(o: CampaignOptions): Promise<Campaign> {
   const relayNames = ["relay login (malformed logins)", "relay text (after login)", "relay binary frames", "relay → cell (relay client frames)"].filter((n) => wanted(o, n));
   if (!httpTargets.length && !relayNames.length) return { rows, routes, ms: performance.now() - t0 };
 
-  // 2. A real relay (limits raised so the fuzzer is not rate limited) and a real cell on it.
-  const relay = await startRelay(["--max-per-ip", "100000", "--frames-per-second", "1000000", "--max-per-cell", "64", "--max-reservations", "100000"]);
+  // 2. A real relay (open to the fuzzer's made-up cells, limits raised so it is not rate limited) and a real cell on it.
+  const relay = await startRelay(["--open", "--max-per-ip", "100000", "--frames-per-second", "1000000", "--accepts-per-minute", "100000000", "--max-per-cell", "64", "--max-reservations", "100000"]);
   const relayUrl = `ws://${relay.url}/v1/relay`;
   let t: FuzzCell | null = null;
   try {

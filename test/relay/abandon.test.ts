@@ -19,7 +19,7 @@ const keysOf = (): CellKeys => {
   return { ...id, root, id: toHex(id.ed25519Public) as CellId, apiToken: "x" };
 };
 const [op, a, b] = [keysOf(), keysOf(), keysOf()];
-const hub = startRelay({ host: "127.0.0.1", port: 0, operator: op, limits: { frames_per_second: 10_000 } });
+const hub = startRelay({ host: "127.0.0.1", port: 0, operator: op, allow: (id) => id === a.id || id === b.id, limits: { frames_per_second: 10_000 } });
 const url = `ws://127.0.0.1:${hub.server.port}`;
 let answerB = false;
 const client = (me: CellKeys, other: CellKeys, serve: (req: Request) => Promise<Response>) =>

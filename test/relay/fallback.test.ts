@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
-import { startRelay } from "../helpers/relay.ts";
+import { startRelay, tokenFile } from "../helpers/relay.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { CountingProxy } from "../../bench/lib/tcp-proxy.ts";
 
@@ -18,6 +18,7 @@ let proxyPort = 0;
 let bPort = 0;
 let idB = "";
 const root = tempRoot("grove-fallback-");
+const access = tokenFile(root); // the relay serves the holders of this token: A and B
 
 
 type PeerView = { id: string; best_route: string | null; routes: { url: string; kind: string; reachable: boolean }[] };
@@ -32,8 +33,8 @@ async function putAndSync(name: string, size: number, seed: number): Promise<{ c
 }
 
 beforeAll(async () => {
-  relay = await startRelay([]);
-  const relayUrl = `ws://${relay.url}`;
+  relay = await startRelay(["--token-file", access.path]);
+  const relayUrl = `ws://${relay.url}?token=${access.token}`;
   bPort = freePort();
   proxyPort = freePort();
   proxy = new CountingProxy(proxyPort, bPort).start();
@@ -92,7 +93,7 @@ test("a relay that restarts is logged into again by both cells, and carries thei
   const port = relay.url.split(":")[1]!;
   relay.proc.kill("SIGTERM");
   await relay.proc.exited;
-  relay = await startRelay(["--port", port]);
+  relay = await startRelay(["--port", port, "--token-file", access.path]);
   expect(relay.url.endsWith(`:${port}`)).toBe(true);
   const state = async (c: TestCell) => (JSON.parse((await c.cli(["status", "--json"])).stdout) as { relays: { state: string }[] }).relays[0]?.state;
   for (let i = 0; i < 150 && ((await state(a)) !== "ready" || (await state(b)) !== "ready"); i++) await Bun.sleep(100);

@@ -2,6 +2,8 @@
  * `grove relay` as a real process on loopback, with simulated cells (real keys, real WebSocket
  * clients): login by signed challenge, frames passed on only to cells that accept the sender,
  * and every abuse limit refused with a reason while the relay and the other cells keep working.
+ * These relays run `--open` (any cell may log in) with the limits each test needs; who may use
+ * a relay at all is tested in access.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
@@ -16,7 +18,7 @@ const connect = async (...a: Parameters<typeof Client.connect>) => {
 };
 
 beforeAll(async () => {
-  relay = await startRelay(["--max-reservations", "8", "--max-per-cell", "2", "--max-frame-bytes", "100000", "--circuit-bytes", "300000", "--frames-per-second", "50"]);
+  relay = await startRelay(["--open", "--max-per-ip", "64", "--max-reservations", "8", "--max-per-cell", "2", "--max-frame-bytes", "100000", "--circuit-bytes", "300000", "--frames-per-second", "50"]);
 }, 30_000);
 
 afterAll(async () => {
@@ -168,7 +170,7 @@ describe("grove relay", () => {
   });
 
   test("too many connections from one IP are refused before login", async () => {
-    const tight = await startRelay(["--max-per-ip", "2"]);
+    const tight = await startRelay(["--open", "--max-per-ip", "2"]);
     try {
       const [a, b] = [await Client.connect(tight.url, newKeys(), []), await Client.connect(tight.url, newKeys(), [])];
       const c = await Client.connect(tight.url, newKeys(), []);

@@ -65,8 +65,9 @@ describe("a hub run by a cell", () => {
   }
 
   test("names its operator in ready, counts bytes carried per cell; an anonymous hub does neither", async () => {
-    const hub = startRelay({ host: "127.0.0.1", port: 0, operator: op });
-    const anon = startRelay({ host: "127.0.0.1", port: 0 });
+    const fleet = (id: string) => id === x.id || id === y.id;
+    const hub = startRelay({ host: "127.0.0.1", port: 0, operator: op, allow: fleet });
+    const anon = startRelay({ host: "127.0.0.1", port: 0, allow: fleet });
     hubs.push(hub, anon);
     const cx = await login(hub.server.port!, x, [y.id]);
     const cy = await login(hub.server.port!, y, [x.id]);

@@ -4,14 +4,16 @@
  * route leads to the relay's address; the namespaces, links and address are created here and
  * removed in afterAll. Otherwise: cells on loopback that advertise relay routes only.
  * The relay writes every frame it passes on to a capture file: none of it holds the plaintext.
- * A stranger flooding, sending an oversized frame and taking too many reservations is refused
- * while the two cells keep working.
+ * The relay admits holders of its access token (`--token-file`; the cells' config `relays` has
+ * `?token=`), which never shows in cards, routes or status. A stranger is refused at login; a
+ * cell with the token flooding, sending an oversized frame and taking too many reservations is
+ * refused while the two cells keep working.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, BUN, CLI, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
-import { Client, newKeys, startRelay } from "../helpers/relay.ts";
+import { Client, newKeys, startRelay, tokenFile } from "../helpers/relay.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { ShareView } from "../../src/share/types.ts";
 
@@ -75,6 +77,7 @@ const SECRET_PATH = "plans/secret-garden-7f3a9.bin";
 const SECRET_TEXT = "meet me at the old oak 7f3a9";
 const strangers: Client[] = [];
 let base: Record<string, unknown> = {};
+let access = { path: "", token: "" };
 
 /** Start cell i (0 = a, 1 = b) in its namespace, or on loopback advertising the relay only; restarts reuse its folders. */
 function start(i: number, name: string): Promise<TestCell> {
@@ -98,9 +101,10 @@ beforeAll(async () => {
     } else mode = "netns";
   }
   const host = mode === "netns" ? RELAY_IP : "127.0.0.1";
-  relay = await startRelay(["--capture", capture, "--max-per-cell", "2"], [BUN, CLI], host);
+  access = tokenFile(root);
+  relay = await startRelay(["--token-file", access.path, "--capture", capture, "--max-per-cell", "2"], [BUN, CLI], host);
   relayUrl = `ws://${relay.url}`;
-  base = { replication_factor: 2, sync_interval_s: 3600, relays: [relayUrl] };
+  base = { replication_factor: 2, sync_interval_s: 3600, relays: [`${relayUrl}?token=${access.token}`] };
   const { mkdirSync } = await import("node:fs");
   mkdirSync(join(root, "relay-a"));
   mkdirSync(join(root, "relay-b"));
@@ -142,6 +146,9 @@ describe(`cells through a relay`, () => {
     expect(st.relays).toEqual([expect.objectContaining({ url: `${relayUrl}/v1/relay`, state: "ready" })]);
     expect(st.relays[0]!.calls_out).toBeGreaterThan(0);
     expect((await b.cli(["status"])).stdout).toMatch(/relay\s+ws:\/\/\S+ {2}ready/);
+    // The access token stays in the config: not in the card B keeps of A, its routes or its status.
+    const shown = await cliJson<unknown>(b, ["peers"]);
+    expect(JSON.stringify([shown, peers, st])).not.toContain(access.token);
   });
 
   test("A's file replicates to B through the relay (factor 2)", async () => {
@@ -213,13 +220,18 @@ describe(`cells through a relay`, () => {
     }
   });
 
-  test("a stranger flooding, sending an oversized frame and over-reserving is refused; the cells keep syncing", async () => {
+  test("a stranger is refused; a cell with the token flooding, sending an oversized frame and over-reserving is refused; the cells keep syncing", async () => {
     const host = relay.url;
+    const s0 = newKeys();
+    const c0 = await Client.connect(host, s0, [idA]);
+    strangers.push(c0);
+    expect(c0.state).toBe("refused");
+    expect(c0.texts[0]!.reason).toContain("holds no access token");
     const s1 = newKeys();
     // Too many reservations: the relay allows 2 per cell here; the third is refused.
-    const c1 = await Client.connect(host, s1, []);
-    const c2 = await Client.connect(host, s1, []);
-    const c3 = await Client.connect(host, s1, []);
+    const c1 = await Client.connect(host, s1, [], s1, false, access.token);
+    const c2 = await Client.connect(host, s1, [], s1, false, access.token);
+    const c3 = await Client.connect(host, s1, [], s1, false, access.token);
     strangers.push(c1, c2, c3);
     expect([c1.state, c2.state, c3.state]).toEqual(["ready", "ready", "refused"]);
     expect(c3.texts.at(-1)?.reason).toContain("reservations");
@@ -239,7 +251,7 @@ describe(`cells through a relay`, () => {
     expect(s.errors).toEqual([]);
     expect(s.chunks_pushed).toBe(1);
     const st = await status();
-    expect(st.refused).toEqual(expect.objectContaining({ reservations_per_cell: 1, frame_too_large: 1 }));
+    expect(st.refused).toEqual(expect.objectContaining({ reservations_per_cell: 1, frame_too_large: 1, not_allowed: 1 }));
     expect(st.refused.rate! + (st.refused.not_accepted ?? 0)).toBeGreaterThan(100);
     expect(st.cells).toBe(2); // a and b (the stranger is gone)
     expect(relay.proc.exitCode).toBeNull();

@@ -136,7 +136,7 @@ describe("relay routes", () => {
 
   test("/status is public and holds counts only; /v1/relay needs a signed login from an allowed cell; other paths are 404", async () => {
     const st = await (await fetch(`http://${relay.url}/status`)).json();
-    expect(Object.keys(st).sort()).toEqual(["allow_list", "bytes_relayed", "cells", "circuits", "connections", "frames_relayed", "limits", "refused", "uptime_s"]);
+    expect(Object.keys(st).sort()).toEqual(["bytes_relayed", "cells", "circuits", "connections", "frames_relayed", "guests", "limits", "open", "refused", "uptime_s"]);
     expect(JSON.stringify(st)).not.toMatch(/[0-9a-f]{64}/); // no cell ids
     expect((await fetch(`http://${relay.url}/v1/relay`)).status).toBe(426); // not a WebSocket
     for (const p of ["/", "/admin", "/v1/relay/x", "/status/../v1"]) expect((await fetch(`http://${relay.url}${p}`)).status).toBe(404);
