@@ -4,6 +4,7 @@
  * `grove models [--json]` (the cell's models, an Ollama's, and those friends offer).
  */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName, displayText } from "../core/unsafe-text.ts";
 import type { AskEvent } from "../ai/assistant.ts";
 import type { ListedModel } from "../ai/assistant.ts";
 import type { Offer } from "../ai/remote.ts";
@@ -74,14 +75,15 @@ export const ask: Command = {
         throw new CliError(ev.error);
       }
       if (values.json) process.stdout.write(line + "\n");
-      else if ("token" in ev) process.stdout.write(ev.token);
+      // The answer may come from a friend's cell: newlines and tabs as they are, other controls escaped.
+      else if ("token" in ev) process.stdout.write(displayText(ev.token));
       if ("done" in ev) done = ev;
     }
     if (!done) throw new CliError("the cell stopped answering before the answer was complete");
     if (!values.json) {
       process.stdout.write("\n");
-      const where = done.source === "peer" ? ` on ${done.cell_name} (${done.cell.slice(0, 8)})` : "";
-      process.stderr.write(`(conversation ${done.conversation}, ${done.model}${where}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`);
+      const where = done.source === "peer" ? ` on ${displayName(done.cell_name)} (${done.cell.slice(0, 8)})` : "";
+      process.stderr.write(`(conversation ${done.conversation}, ${displayName(done.model)}${where}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`);
     }
     return 0;
   },
@@ -109,7 +111,7 @@ export const models: Command = {
     }
     if (friends.length) {
       if (list.length) console.log("");
-      const rows = friends.map((o) => [o.model.name, `${o.peer_name} (${o.peer.slice(0, 8)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s), hardwareText(o.hardware)]);
+      const rows = friends.map((o) => [displayName(o.model.name), `${displayName(o.peer_name)} (${o.peer.slice(0, 8)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s), hardwareText(o.hardware)]);
       console.log(table([["FRIEND'S MODEL", "CELL", "SIZE", "PARAMS", "SOURCE", "TOK/S", "HARDWARE"], ...rows], [2, 3, 5]));
     }
     return 0;

@@ -1,5 +1,6 @@
 /** @module cli/bounty — `grove bounty`: storage given to and received from each peer, balances, allowance, statements that disagree. */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { BountyPeer, BountyReport } from "../bounty/types.ts";
 import { RELAY_CREDIT_HOURS } from "../bounty/ledger.ts";
 import { formatBytes, signedBytes } from "../../views/format.ts";
@@ -44,13 +45,13 @@ export const bounty: Command = {
         table(
           [
             ["PEER", "NAME", "KEEPS FOR US", "WE KEEP FOR IT", "RELAYED US/IT", "BALANCE", "BALANCE (BYTE-HOURS)", "ALLOWANCE", "STATEMENTS"],
-            ...r.peers.map((p) => [p.peer.slice(0, 12), p.name, formatBytes(p.received_bytes), formatBytes(p.given_bytes), `${formatBytes(p.relay_received_bytes)}/${formatBytes(p.relay_given_bytes)}`, signedBytes(p.balance_bytes), `${signedBytes(Math.round(p.balance_byte_hours))}·h`, flags(p), statement(p)]),
+            ...r.peers.map((p) => [p.peer.slice(0, 12), displayName(p.name), formatBytes(p.received_bytes), formatBytes(p.given_bytes), `${formatBytes(p.relay_received_bytes)}/${formatBytes(p.relay_given_bytes)}`, signedBytes(p.balance_bytes), `${signedBytes(Math.round(p.balance_byte_hours))}·h`, flags(p), statement(p)]),
           ],
           [2, 3, 4, 5, 6],
         ),
     );
     const off = r.peers.filter((p) => p.statement && !p.statement.agree);
-    for (const p of off) console.log(`\n! ${p.name} (${p.peer.slice(0, 8)}): ${p.statement!.reason}`);
+    for (const p of off) console.log(`\n! ${displayName(p.name)} (${p.peer.slice(0, 8)}): ${displayName(p.statement!.reason ?? "")}`);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 /** @module cli/command — the shape of one CLI command, and argument parsing shared by all. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { displayName } from "../core/unsafe-text.ts";
 
 export interface Command {
   name: string;
@@ -34,8 +35,12 @@ export function parse<O extends Options>(argv: string[], options: O, positionals
   return { values, positionals: parsed.positionals };
 }
 
-/** Print `rows` as aligned columns (first row = header). */
-export function table(rows: string[][], rightAlign: number[] = []): string {
+/**
+ * Print `rows` as aligned columns (first row = header). Every cell goes through `displayName`:
+ * names and texts from other cells never reach the terminal with control characters raw.
+ */
+export function table(cells: string[][], rightAlign: number[] = []): string {
+  const rows = cells.map((r) => r.map(displayName));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows
     .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : rightAlign.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  "))

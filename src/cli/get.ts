@@ -86,8 +86,8 @@ export const get: Command = {
 
     const out = outputPath(path, values.output);
     // A copy out of the store, like cp (the stored chunks are the durable copy; --sync forces it).
-    const r = await saveResponse(res, out, `get ${path}`, total, values.sync === true);
-    if ("failed" in r) throw new CliError(`${path}: ${await explain(client, path, values.version)}; nothing was written to ${out}`);
+    const r = await saveResponse(res, out, `get ${path}`, total, { sync: values.sync === true });
+    if (!("bytes" in r)) throw new CliError(`${path}: ${await explain(client, path, values.version)}; nothing was written to ${out}`);
     const n = r.bytes;
     if (process.stderr.isTTY) process.stderr.write(`${out}: ${formatBytes(n)} written, every chunk verified\n`);
     return 0;

@@ -1,5 +1,6 @@
 /** @module cli/join — `grove join TOKEN`: pair this cell with the one that made the invite. */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { PeerView } from "../web/api/fleet.ts";
 import { connect } from "./client.ts";
 import { parse, type Command } from "./command.ts";
@@ -17,7 +18,7 @@ export const join: Command = {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 1, max: 1, usage });
     if (values.help) return console.log(usage), 0;
     const r = await connect(resolveLayout()).json<{ peer: PeerView }>("/api/join", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: positionals[0] }) });
-    console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${r.peer.name} (${r.peer.id.slice(0, 8)})`);
+    console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${displayName(r.peer.name)} (${r.peer.id.slice(0, 8)})`);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 /** @module cli/msg — `grove msg ID TEXT` (send a message to a peer), `grove msgs [ID] [--json]` (conversations, or one). */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { Conversation, MessageView } from "../message/types.ts";
 import { formatTime } from "../../views/format.ts";
 import { connect } from "./client.ts";
@@ -20,9 +21,14 @@ message with its time, direction (→ sent, ← received) and state (queued, del
 Listing a conversation marks what the peer sent as read.`;
 
 const arrow = (m: MessageView) => (m.direction === "out" ? "→" : "←");
-const stateText = (m: MessageView) => (m.direction === "in" ? (m.read_at === null ? "new" : "") : m.state === "failed" ? `failed: ${m.error ?? "?"}` : m.state);
+const stateText = (m: MessageView) => (m.direction === "in" ? (m.read_at === null ? "new" : "") : m.state === "failed" ? `failed: ${displayName(m.error ?? "?")}` : m.state);
+/**
+ * A message text on one line, safe for the terminal. A text may hold what the protocol lets
+ * through (tab, newline, C1 controls, bidi marks and isolates: right-to-left text needs some):
+ * newlines are shown as ⏎ and every other control, bidi or invisible character as an escape.
+ */
 const oneLine = (s: string, max = Infinity) => {
-  const flat = s.replace(/\n/g, " ⏎ ");
+  const flat = displayName(s.replace(/\n/g, " ⏎ "));
   return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
 };
 
@@ -42,10 +48,10 @@ export const msg: Command = {
       body: JSON.stringify({ text }),
     });
     if (values.json) return console.log(JSON.stringify(m, null, 2)), 0;
-    const to = `${m.peer_name} (${m.peer.slice(0, 8)})`;
+    const to = `${displayName(m.peer_name)} (${m.peer.slice(0, 8)})`;
     if (m.state === "delivered") console.log(`delivered to ${to}`);
-    else if (m.state === "queued") console.log(`queued for ${to}: not delivered yet (${m.error ?? "unreachable"}); it goes out when ${m.peer_name} is reachable`);
-    else throw new CliError(`not delivered to ${to}: ${m.error ?? "failed"}`);
+    else if (m.state === "queued") console.log(`queued for ${to}: not delivered yet (${displayName(m.error ?? "unreachable")}); it goes out when ${displayName(m.peer_name)} is reachable`);
+    else throw new CliError(`not delivered to ${to}: ${displayName(m.error ?? "failed")}`);
     return 0;
   },
 };
@@ -75,7 +81,7 @@ export const msgs: Command = {
       table(
         [
           ["ID", "NAME", "UNREAD", "QUEUED", "LAST"],
-          ...list.map((c) => [c.peer.slice(0, 12), c.name + (c.paired ? "" : " (removed)"), String(c.unread), String(c.queued), c.last ? `${formatTime(c.last.sent_at)} ${arrow(c.last)} ${oneLine(c.last.text, 60)}` : "-"]),
+          ...list.map((c) => [c.peer.slice(0, 12), displayName(c.name) + (c.paired ? "" : " (removed)"), String(c.unread), String(c.queued), c.last ? `${formatTime(c.last.sent_at)} ${arrow(c.last)} ${oneLine(c.last.text, 60)}` : "-"]),
         ],
         [2, 3],
       ),

@@ -1,5 +1,6 @@
 /** @module cli/nearby — `grove nearby`: cells seen on the local network (mDNS). */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { NearbyCell } from "../net/mdns.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
@@ -20,7 +21,7 @@ export const nearby: Command = {
     if (values.json) return console.log(JSON.stringify(r.cells, null, 2)), 0;
     if (!r.mdns) return process.stderr.write('mDNS is off on this cell ("mdns": false in config.json)\n'), 0;
     if (!r.cells.length) return process.stderr.write("no other cells seen on the local network yet\n"), 0;
-    console.log(table([["ID", "NAME", "PAIRED", "ADDRESSES"], ...r.cells.map((n) => [n.id.slice(0, 12), n.name, n.paired ? "yes" : "no", n.addresses.join(" ")])]));
+    console.log(table([["ID", "NAME", "PAIRED", "ADDRESSES"], ...r.cells.map((n) => [displayName(n.id.slice(0, 12)), displayName(n.name), n.paired ? "yes" : "no", displayName(n.addresses.join(" "))])]));
     return 0;
   },
 };

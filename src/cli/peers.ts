@@ -1,5 +1,6 @@
 /** @module cli/peers — `grove peers`: list paired cells; friend/unfriend/favorite/unfavorite/remove one. */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { PeerView } from "../web/api/fleet.ts";
 import { formatTime } from "../../views/format.ts";
 import { connect } from "./client.ts";
@@ -26,7 +27,7 @@ export const peers: Command = {
       const [action, id] = positionals;
       if (!ACTIONS.includes(action!) || !id) throw new CliError(`expected one of ${ACTIONS.join("|")} and a peer id\n\n${usage}`, 2);
       const r = await client.json<PeerView & { removed?: boolean }>(`/api/peers/${encodeURIComponent(id)}/${action}`, { method: "POST" });
-      console.log(values.json ? JSON.stringify(r, null, 2) : `${action}: ${r.name ?? r.id.slice(0, 8)} (${r.id.slice(0, 8)})`);
+      console.log(values.json ? JSON.stringify(r, null, 2) : `${action}: ${displayName(r.name ?? r.id.slice(0, 8))} (${r.id.slice(0, 8)})`);
       return 0;
     }
     const list = values.probe ? (await client.json<{ peers: PeerView[] }>("/api/peers/probe", { method: "POST" })).peers : await client.json<PeerView[]>("/api/peers");
@@ -38,7 +39,7 @@ export const peers: Command = {
       table(
         [
           ["ID", "NAME", "FLAGS", "BEST ROUTE", "LATENCY", "MB/S", "UPTIME", "LAST SEEN"],
-          ...list.map((p) => [p.id.slice(0, 12), p.name, flags(p), p.best_route ?? "-", num(p.latency_ms, " ms"), num(p.mb_s, ""), num(p.uptime_pct, "%"), formatTime(p.last_seen)]),
+          ...list.map((p) => [p.id.slice(0, 12), displayName(p.name), flags(p), p.best_route ?? "-", num(p.latency_ms, " ms"), num(p.mb_s, ""), num(p.uptime_pct, "%"), formatTime(p.last_seen)]),
         ],
         [4, 5, 6],
       ),

@@ -1,5 +1,6 @@
 /** @module cli/share — `grove share PATH --with ID [--expires DURATION]`, `grove share revoke ID`, `grove shares`. */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { ShareView } from "../share/types.ts";
 import { formatBytes, formatTime } from "../../views/format.ts";
 import { connect } from "./client.ts";
@@ -36,7 +37,7 @@ export const share: Command = {
     if (positionals[0] === "revoke") {
       if (positionals.length !== 2) throw new CliError(`grove share revoke takes one grant id\n\n${usage}`, 2);
       const r = await client.json<ShareView>(`/api/shares/${encodeURIComponent(positionals[1]!)}/revoke`, { method: "POST" });
-      console.log(values.json ? JSON.stringify(r, null, 2) : `revoked: ${r.filename} for ${r.to_name} (${r.id.slice(0, 12)})`);
+      console.log(values.json ? JSON.stringify(r, null, 2) : `revoked: ${displayName(r.filename)} for ${displayName(r.to_name)} (${r.id.slice(0, 12)})`);
       return 0;
     }
     if (positionals.length !== 1) throw new CliError(`wrong number of arguments\n\n${usage}`, 2);
@@ -44,8 +45,8 @@ export const share: Command = {
     const body = { path: positionals[0]!.replace(/^\/+/, ""), with: values.with, ...(values.expires ? { expires_s: parseDuration(values.expires) } : {}) };
     const r = await client.json<ShareView>("/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-    console.log(`shared ${r.path} with ${r.to_name} (${r.to.slice(0, 8)}): grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}`);
-    if (!r.delivered) console.log(`not delivered yet (${r.delivery_error ?? "the friend is unreachable"}): retried after each sync round`);
+    console.log(`shared ${displayName(r.path)} with ${displayName(r.to_name)} (${r.to.slice(0, 8)}): grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}`);
+    if (!r.delivered) console.log(`not delivered yet (${displayName(r.delivery_error ?? "the friend is unreachable")}): retried after each sync round`);
     return 0;
   },
 };
@@ -60,7 +61,7 @@ export const shares: Command = {
     const list = await connect(resolveLayout()).json<ShareView[]>("/api/shares");
     if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
     if (!list.length) return process.stderr.write("nothing shared yet (grove share PATH --with ID)\n"), 0;
-    console.log(table([["ID", "PATH", "WITH", "SIZE", "SHARED", "EXPIRES", "STATE"], ...list.map((s) => [s.id.slice(0, 12), s.path, s.to_name, formatBytes(s.size), formatTime(s.granted_at), s.expires_at ? formatTime(s.expires_at) : "never", s.state + (s.delivered ? "" : " (not delivered)")])], [3]));
+    console.log(table([["ID", "PATH", "WITH", "SIZE", "SHARED", "EXPIRES", "STATE"], ...list.map((s) => [s.id.slice(0, 12), displayName(s.path), displayName(s.to_name), formatBytes(s.size), formatTime(s.granted_at), s.expires_at ? formatTime(s.expires_at) : "never", s.state + (s.delivered ? "" : " (not delivered)")])], [3]));
     return 0;
   },
 };

@@ -4,6 +4,7 @@
  * for the cell to come back under the new build — or report that it was rolled back.
  */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
 import type { UpdateCheck, UpdateStarted } from "../update/updater.ts";
 import type { UpdateRecord } from "../update/update-state.ts";
 import type { CellStatus } from "../web/api/status.ts";
@@ -84,8 +85,8 @@ function describeCheck(c: UpdateCheck): string {
   const lines: string[] = [];
   const cur = `build ${c.current.build.slice(0, 12)}${c.current.build_time ? ` (built ${c.current.build_time})` : ""} for ${c.current.target}`;
   if (c.note) lines.push(`${c.note}; this cell runs ${cur}`);
-  else if (c.available) lines.push(`update available: build ${c.available.build.slice(0, 12)} (built ${c.available.build_time}) from ${c.available.peer_name} (${c.available.peer.slice(0, 8)}); this cell runs ${cur}. Run \`grove update\` to install it.`);
+  else if (c.available) lines.push(`update available: build ${c.available.build.slice(0, 12)} (built ${c.available.build_time}) from ${displayName(c.available.peer_name)} (${c.available.peer.slice(0, 8)}); this cell runs ${cur}. Run \`grove update\` to install it.`);
   else lines.push(`up to date: ${cur} (${c.asked} peer${c.asked === 1 ? "" : "s"} asked)`);
-  for (const r of c.refused) lines.push(`refused: ${r.peer_name} (${r.peer.slice(0, 8)}) offers ${r.reason}`);
+  for (const r of c.refused) lines.push(`refused: ${displayName(r.peer_name)} (${r.peer.slice(0, 8)}) offers ${displayName(r.reason)}`);
   return lines.join("\n");
 }

@@ -1,4 +1,5 @@
 /** @module core/log — one-line, timestamped log records on stderr. */
+import { displayName } from "./unsafe-text.ts";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -8,11 +9,16 @@ export function setQuiet(q: boolean): void {
   quiet = q;
 }
 
-/** Log one line: `2026-11-22T10:00:00.000Z warn  upload refused: path contains '..'`. */
+/**
+ * Log one line: `2026-11-22T10:00:00.000Z warn  upload refused: path contains '..'`. Messages
+ * and fields may quote other cells (names, refusals): control, bidi and invisible characters,
+ * newlines included, are written as escapes (core/unsafe-text), so a record stays one line and
+ * cannot rewrite the terminal or fake another record.
+ */
 export function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
   if (quiet && level === "info") return;
   const extra = fields
     ? " " + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")
     : "";
-  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}${extra}\n`);
+  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${displayName(msg + extra)}\n`);
 }

@@ -10,7 +10,8 @@
  * other field as received (protocol/signed-object), fields this build does not know included:
  * those are ignored but kept, so a newer build's card verifies and can be passed on. A card whose
  * JSON is over 16 KiB is refused, and so is one with a `type` field: every other signed Grove
- * object has one, so none of them can pass as a card.
+ * object has one, so none of them can pass as a card. A card whose `name` holds a control, bidi
+ * or invisible formatting character is refused (protocol/safe-name).
  * Optional (absent from older cards): `build_time`, the build's content-derived time (ISO-8601),
  * and `targets`, the platforms whose executables the cell serves (update/release-store).
  */
@@ -20,6 +21,7 @@ import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { ed25519PublicKey, sign, verify, type Identity } from "../crypto/keys.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
+import { safeName } from "./safe-name.ts";
 import { signedBytes } from "./signed-object.ts";
 
 export const CARD_VERSION = 1;
@@ -64,7 +66,7 @@ export const CardSchema = z.object({
   v: z.literal(CARD_VERSION),
   id: hex64,
   x25519: hex64,
-  name: z.string().min(1).max(64),
+  name: safeName(64),
   addresses: z.array(routeUrl).max(32),
   build: hex64,
   build_time: z.iso.datetime().optional(),

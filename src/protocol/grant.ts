@@ -13,7 +13,8 @@
  * signature = Ed25519 by the creator/owner over the canonical JSON of every other field; the
  * `type` field keeps one kind of signed object from passing as another. grant_id = SHA-256 of
  * the grant's canonical JSON without its signature. Unknown fields are ignored but kept, under
- * the signature (protocol/signed-object); an object whose JSON is over MAX_GRANT_BYTES is refused.
+ * the signature (protocol/signed-object); an object whose JSON is over MAX_GRANT_BYTES is refused,
+ * and so is a grant whose `filename` holds a control, bidi or invisible character (protocol/safe-name).
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
@@ -21,6 +22,7 @@ import { GroveError } from "../core/errors.ts";
 import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
+import { safeName } from "./safe-name.ts";
 import { signedBytes } from "./signed-object.ts";
 import { openSealed, sealTo } from "./seal.ts";
 
@@ -43,7 +45,8 @@ export const GrantSchema = z.object({
   recipient: hex64,
   granted_at: time,
   expires_at: time.nullable(),
-  filename: z.string().min(1).max(255),
+  /** As the sharer named it: no control, bidi or invisible characters; made safe again before it names a local file (core/safe-filename). */
+  filename: safeName(255),
   file_type: z.string().max(127).regex(MIME_RE, "must be a MIME type (type/subtype, optional ;param=value)"),
   total_size: z.number().int().nonnegative(),
   signature: hex128,

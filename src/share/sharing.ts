@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { badRequest, forbidden, GroveError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
+import { replaceUnsafe } from "../core/unsafe-text.ts";
 import { fromHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import type { Fleet } from "../fleet/fleet.ts";
@@ -72,7 +73,8 @@ export class Sharing implements SharingService {
       creatorSecret: this.keys.ed25519Secret, creator: this.keys.id, recipient: to.id,
       recipientX25519: fromHex((JSON.parse(to.card) as Card).x25519), manifestHash: cur.manifest_hash as ManifestHash,
       fileKey: deriveFileKey(this.keys.masterKey, manifest.file_hash), chunks: manifest.chunks.map((c) => c.hash),
-      filename: manifest.filename, fileType: type.slice(0, 127), totalSize: manifest.total_size,
+      // A friend's cell refuses a name with control or invisible characters (a file here may have one): "_" instead.
+      filename: replaceUnsafe(manifest.filename), fileType: type.slice(0, 127), totalSize: manifest.total_size,
       expiresAt: expiresInS === undefined ? null : Date.now() + expiresInS * 1000,
     });
     this.store.addOut(grant, pass, id, path);

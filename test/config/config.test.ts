@@ -50,3 +50,25 @@ test("unknown keys are reported, not fatal", () => {
   const { unknownKeys } = parseConfig({ colour: "green" });
   expect(unknownKeys).toEqual(["colour"]);
 });
+
+test("a name with a control, bidi or invisible character is refused, saying which and where", () => {
+  for (const [name, kind] of [
+    ["evil\x1b[2J", "a control character (U+001B) at position 5"],
+    ["two\nlines", "a control character (U+000A)"],
+    ["alice\u202Etop", "a bidi control (U+202E)"],
+    ["ad\u200Bmin", "an invisible formatting character (U+200B)"],
+  ]) {
+    let err: unknown;
+    try {
+      parseConfig({ name });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`bad value for "name": contains ${kind}`);
+    expect(msg).not.toContain(name); // shown escaped: the message itself is safe to print
+    expect(msg).not.toMatch(/[\x00-\x1f\x7f\u202e\u200b]/);
+  }
+  expect(parseConfig({ name: "👩‍💻 שלום" }).config.name).toBe("👩‍💻 שלום");
+});

@@ -122,6 +122,28 @@ describe("verifyCard refuses", () => {
     expect(refusal(resign(noName, alice.ed25519Secret))).toMatch(/name: /);
   });
 
+  test("a name with a control, bidi or invisible character, signed by its own cell", () => {
+    const names: [string, RegExp][] = [
+      ["evil\x1b[2J", /^invalid cell card: name: contains a control character \(U\+001B\) at position 5/],
+      ["two\nlines", /name: contains a control character \(U\+000A\)/],
+      ["c1\u009b", /name: contains a control character \(U\+009B\)/],
+      ["del\x7f", /name: contains a control character \(U\+007F\)/],
+      ["alice\u202Epot-lab", /name: contains a bidi control \(U\+202E\)/],
+      ["bob\u2066x\u2069", /name: contains a bidi control \(U\+2066\)/],
+      ["ad\u200Bmin", /name: contains an invisible formatting character \(U\+200B\)/],
+      ["\uFEFFalice", /name: contains an invisible formatting character \(U\+FEFF\)/],
+    ];
+    for (const [name, expected] of names) {
+      const why = refusal(resign({ ...good(), name }, alice.ed25519Secret));
+      expect(why).toMatch(expected);
+      expect(why).not.toContain(name); // the message never carries the character itself
+    }
+    // makeCard refuses to sign one too: a cell cannot hand it out.
+    expect(() => makeCard(input({ name: "evil\x1b[2J" }))).toThrow(/name: contains a control character/);
+    // Names in any script, emoji sequences (ZWJ) and Persian ZWNJ are names.
+    for (const name of ["東京の家", "שלום-laptop", "👩‍💻 dev", "می‌خواهم"]) expect(verifyCard(makeCard(input({ name })), { now: NOW }).name).toBe(name);
+  });
+
   test("fields this build does not know: ignored, kept, and under the signature (a newer build's card)", () => {
     const newer = resign({ ...good(), extra: { nested: [1, "two"] }, capabilities: { ...(good().capabilities as object), npu: "x1" } }, alice.ed25519Secret);
     const card = verifyCard(newer, { now: NOW }) as unknown as Record<string, unknown>;

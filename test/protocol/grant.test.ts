@@ -45,6 +45,38 @@ describe("grants", () => {
     expect(() => verifyGrant(bad.grant)).toThrow(/file_type/);
   });
 
+  test("a file name with a control, bidi or invisible character is refused, without quoting it", async () => {
+    for (const [filename, expected] of [
+      ["evil\x1b[2J.txt", /^grant: filename: contains a control character \(U\+001B\) at position 5/],
+      ["a\nb", /filename: contains a control character \(U\+000A\)/],
+      ["invoice\u202Efdp.exe", /filename: contains a bidi control \(U\+202E\)/],
+      ["x\u2067y", /filename: contains a bidi control \(U\+2067\)/],
+      ["pay\u200Bpal.pdf", /filename: contains an invisible formatting character \(U\+200B\)/],
+    ] as const) {
+      const bad = await makeGrant({
+        creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
+        manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename, fileType: "text/plain", totalSize: 10, expiresAt: null,
+      });
+      let why = "";
+      try {
+        verifyGrant(bad.grant);
+      } catch (e) {
+        why = (e as Error).message;
+        expect((e as { status?: number }).status).toBe(400);
+      }
+      expect(why).toMatch(expected);
+      expect(why).not.toContain(filename);
+    }
+    // Names a local file could not take as they are (made safe on download), but that print as they are: accepted.
+    for (const filename of [".bashrc", "../../x", "a/b", "CON", "東京.txt", "👩‍💻.png"]) {
+      const ok = await makeGrant({
+        creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
+        manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename, fileType: "text/plain", totalSize: 10, expiresAt: null,
+      });
+      expect(verifyGrant(ok.grant).filename).toBe(filename);
+    }
+  });
+
   test("expiry", async () => {
     const { grant } = await make(1000);
     expect(isExpired(grant, 999)).toBe(false);

@@ -1,13 +1,18 @@
 /**
  * @module web/api/share — sharing over the local API: POST/GET /api/shares, POST
  * /api/shares/:id/revoke, GET /api/feed, GET /api/feed/:id, GET /api/feed/:id/content (the
- * received file, fetched from whichever cell has it, verified and decrypted).
+ * received file, fetched from whichever cell has it, verified and decrypted; its
+ * Content-Disposition names it by its safe local name, core/safe-filename).
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Fleet } from "../../fleet/fleet.ts";
 import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
+import { safeFilename } from "../../core/safe-filename.ts";
+
+/** encodeURIComponent, plus the characters RFC 5987 does not allow unencoded ('()*). */
+const encodeRfc5987 = (s: string) => encodeURIComponent(s).replace(/['()*]/g, (ch) => "%" + ch.charCodeAt(0).toString(16).toUpperCase());
 
 export function shareApi(fleet: Fleet): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -26,7 +31,8 @@ export function shareApi(fleet: Fleet): Hono<WebEnv> {
     const { item, body } = await sharing.open(c.req.param("id"));
     return c.body(body, 200, {
       "Content-Type": item.file_type,
-      "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(item.filename)}`,
+      // The sharer chose the name: suggest the safe local name (core/safe-filename), RFC 5987-encoded.
+      "Content-Disposition": `attachment; filename*=UTF-8''${encodeRfc5987(safeFilename(item.filename, `shared-${item.id.slice(0, 12)}`))}`,
       "X-Grove-Length": String(item.size),
       "X-Content-Type-Options": "nosniff",
     });
