@@ -4,7 +4,7 @@
  *
  * Checks, in order:
  *   1. manifests: every version's manifest is known, its file is there, parses, and hashes to its
- *      name. Repair: the manifest backup a peer keeps for us (sealed to ourselves) is fetched,
+ *      name. Repair: the manifest backup a peer keeps for us (sealed with our backup key) is fetched,
  *      opened, checked against the name and written back.
  *   2. own chunks: every chunk of every manifest (history included) is present, hashes to its
  *      name and its Poly1305 tag verifies under the file's key. Repair: fetched from a peer that
@@ -29,7 +29,7 @@ import { deriveFileKey } from "../crypto/keys.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
 import { verifyFile } from "../ingest/restore.ts";
 import { manifestHash, readManifest, writeManifest, type Manifest } from "../store/manifest.ts";
-import { openManifest, type BackupContext } from "../sync/backup.ts";
+import { manifestBackupName, openManifest, type BackupContext } from "../sync/backup.ts";
 import { PeerLink } from "../sync/peer-link.ts";
 import { callPeer } from "../fleet/peer-client.ts";
 import { BUCKETS } from "../sync/set-digest.ts";
@@ -253,8 +253,8 @@ function safeList(dir: string): string[] {
 async function fetchManifest(ctx: BackupContext, peers: PeerLink[], hash: ManifestHash): Promise<{ manifest: Manifest; peer: string } | null> {
   for (const link of peers) {
     try {
-      const blob = await link.getBackup(hash);
-      if (blob) return { manifest: await openManifest(ctx, hash, blob), peer: link.peer };
+      const blob = await link.getBackup(manifestBackupName(ctx, hash));
+      if (blob) return { manifest: openManifest(ctx, hash, blob), peer: link.peer };
     } catch (e) {
       log("warn", "fsck: a peer's manifest backup did not do", { peer: link.peer.slice(0, 8), manifest: hash.slice(0, 12), why: errorMessage(e) });
     }

@@ -2,9 +2,10 @@
  * @module cell/leftovers — what a killed cell left half-done, cleared once at `grove start`
  * before anything else runs (no upload, round or pull can be writing yet):
  *
- *   - temp files of atomic writes (`.NAME.tmp-HEX`, core/atomic) in chunks/, manifests/,
- *     grants/, models/ and GROVE_DIR itself: removed (the rename never happened, so nothing
- *     refers to them);
+ *   - temp files of atomic writes (`.grove-tmp-HEX`, and `.NAME.tmp-HEX` from earlier builds;
+ *     core/atomic) in chunks/, manifests/, grants/, models/ and GROVE_DIR itself, and
+ *     `.grove-tmp-HEX` in GROVE_HOME (a restored version or a local get being written): removed
+ *     (the rename never happened, so nothing refers to them);
  *   - GROVE_DIR/tmp (scratch; earlier builds spooled watched files there): emptied;
  *   - upload spools in GROVE_HOME (`.grove-upload-HEX`, ingest): the cell died between spooling
  *     and the rename into place. When the version was already recorded (the path is current,
@@ -17,7 +18,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { createHash } from "node:crypto";
-import { fsyncDir } from "../core/atomic.ts";
+import { fsyncDir, isTempName } from "../core/atomic.ts";
+import { confinedPath } from "../core/confine.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Layout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
@@ -31,8 +33,6 @@ export interface LeftoverReport {
   /** Upload spools whose version was recorded: moved into place in GROVE_HOME. */
   finished: string[];
 }
-
-const ATOMIC_TEMP = /^\..+\.tmp-[0-9a-f]+$/;
 
 function entries(dir: string) {
   try {
@@ -76,7 +76,7 @@ export function clearLeftovers(layout: Layout, db: PlacementDb): LeftoverReport 
       const p = join(dir, e.name);
       if (e.isDirectory()) {
         if (deep) atomicTemps(p, deep);
-      } else if (e.isFile() && ATOMIC_TEMP.test(e.name)) remove(p);
+      } else if (e.isFile() && isTempName(e.name)) remove(p);
     }
   };
   atomicTemps(layout.chunks, true);
@@ -90,7 +90,11 @@ export function clearLeftovers(layout: Layout, db: PlacementDb): LeftoverReport 
   return r;
 }
 
-/** Walk GROVE_HOME for upload spools: finish the rename when the version was recorded, else remove. */
+/**
+ * Walk GROVE_HOME for upload spools (finish the rename when the version was recorded, else
+ * remove) and for this build's atomic-write temps (removed; the old `.NAME.tmp-HEX` form is
+ * left alone there, since a user may name a file so).
+ */
 function homeSpools(home: string, dir: string, db: PlacementDb, r: LeftoverReport, remove: (p: string) => void): void {
   for (const e of entries(dir)) {
     const p = join(dir, e.name);
@@ -99,7 +103,7 @@ function homeSpools(home: string, dir: string, db: PlacementDb, r: LeftoverRepor
       const done = finishUpload(home, p, db);
       if (done) r.finished.push(done);
       else remove(p);
-    }
+    } else if (e.isFile() && isTempName(e.name, false)) remove(p);
   }
 }
 
@@ -108,7 +112,7 @@ function finishUpload(home: string, spool: string, db: PlacementDb): string | nu
   try {
     const rel = relative(home, dirname(spool)).split(sep).join("/");
     const size = statSync(spool).size;
-    const candidates = db.list(rel).filter((f) => (f.path.lastIndexOf("/") === -1 ? "" : f.path.slice(0, f.path.lastIndexOf("/"))) === rel && f.size === size && !existsSync(join(home, ...f.path.split("/"))));
+    const candidates = db.list(rel).filter((f) => (f.path.lastIndexOf("/") === -1 ? "" : f.path.slice(0, f.path.lastIndexOf("/"))) === rel && f.size === size && !existsSync(confinedPath(home, f.path)));
     if (!candidates.length) return null;
     const hash = sha256Of(spool);
     const f = candidates.find((c) => c.file_hash === hash);
@@ -119,7 +123,7 @@ function finishUpload(home: string, spool: string, db: PlacementDb): string | nu
     } finally {
       closeSync(fd);
     }
-    const target = join(home, ...f.path.split("/"));
+    const target = confinedPath(home, f.path);
     renameSync(spool, target);
     fsyncDir(dirname(target));
     return f.path;

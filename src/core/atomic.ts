@@ -1,13 +1,35 @@
-/** @module core/atomic — durable writes: temp file + fsync + rename, then fsync of the directory. */
+/**
+ * @module core/atomic — durable writes: temp file + fsync + rename, then fsync of the directory.
+ *
+ * Temp files are named `.grove-tmp-` + 16 random hex characters beside their target, whatever
+ * the target is called: a name of 255 bytes (the most a file system takes) cannot grow a suffix,
+ * and the watcher ignores `.grove-` names, so a temp file in GROVE_HOME is never taken for a
+ * user's file. Builds before this named them `.{name}.tmp-{hex}`; `isTempName` knows both.
+ */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
 import { rename, mkdir, unlink } from "node:fs/promises";
-import { dirname, basename, join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { DirectFile } from "./direct-io.ts";
 
-/** A temp name beside `path`, on the same file system so rename is atomic. */
+/** Prefix of every temp file name (reserved: ingest/home-path refuses it as a user's name). */
+export const TEMP_MARK = ".grove-tmp-";
+
+const TEMP_NAME = /^\.grove-tmp-[0-9a-f]{16}$/;
+/** The temp names of earlier builds: `.{target name}.tmp-{hex}`. */
+const OLD_TEMP_NAME = /^\..+\.tmp-[0-9a-f]+$/;
+
+/** A temp name beside `path`, on the same file system so rename is atomic; short, whatever `path` is called. */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+  return join(dirname(path), `${TEMP_MARK}${randomBytes(8).toString("hex")}`);
+}
+
+/**
+ * True for a temp file name of an atomic write: this build's, or (unless `legacy` is false) an
+ * earlier build's. Where users name files (GROVE_HOME), only this build's form is Grove's own.
+ */
+export function isTempName(name: string, legacy = true): boolean {
+  return TEMP_NAME.test(name) || (legacy && OLD_TEMP_NAME.test(name));
 }
 
 /** fsync a directory so a rename inside it survives a crash. */

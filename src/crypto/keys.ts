@@ -17,6 +17,10 @@ export const LABELS = {
   x25519: "grove/v1/identity-x25519",
   master: "grove/v1/master-key",
   fileKey: "grove/v1/file-key/",
+  /** From the master key: the AEAD key of manifest and index backups (format 2, protocol/backup-blob). */
+  backupKey: "grove/v1/backup-key",
+  /** From the master key: the HMAC key that names backups on peers (protocol/backup-blob). */
+  backupName: "grove/v1/backup-name",
 } as const;
 
 /** HKDF-SHA256 (RFC 5869). */
@@ -50,6 +54,14 @@ export function deriveIdentity(root: Uint8Array): Identity {
 /** file_key = HKDF-SHA256(master key, info = label + file_hash hex) (DESIGN: Data). */
 export function deriveFileKey(masterKey: Uint8Array, fileHashHex: string): Uint8Array {
   return hkdfSha256(masterKey, undefined, enc.encode(LABELS.fileKey + fileHashHex), 32);
+}
+
+/** The two backup keys: `seal` (XChaCha20-Poly1305) and `name` (HMAC-SHA256), each HKDF-SHA256 of the master key. */
+export function deriveBackupKeys(masterKey: Uint8Array): { seal: Uint8Array; name: Uint8Array } {
+  return {
+    seal: hkdfSha256(masterKey, undefined, enc.encode(LABELS.backupKey), 32),
+    name: hkdfSha256(masterKey, undefined, enc.encode(LABELS.backupName), 32),
+  };
 }
 
 export function sign(secret: Uint8Array, message: Uint8Array): Uint8Array {

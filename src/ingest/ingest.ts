@@ -23,6 +23,7 @@ import { randomBytes } from "node:crypto";
 import { conflict, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fsyncDir } from "../core/atomic.ts";
+import { confinedPath } from "../core/confine.ts";
 import { FileWriter } from "../core/file-writer.ts";
 import { DirectFile, fitsPageCache } from "../core/direct-io.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
@@ -199,8 +200,7 @@ async function record(vault: Vault, path: HomePath, from: SealSource, size: numb
 
 /** An older manifest of this same path and content (A -> B -> A): reused, not duplicated. */
 function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest | null {
-  const rel = manifestRelPath(path, fileHash);
-  const p = join(vault.manifestsDir, rel);
+  const p = confinedPath(vault.manifestsDir, manifestRelPath(path, fileHash));
   if (!existsSync(p)) return null;
   try {
     const m = JSON.parse(readFileSync(p, "utf8")) as Manifest;
@@ -213,9 +213,8 @@ function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest |
 /** Write the manifest; on the (rare) clash of the 8-character prefix, the name takes the full hash. */
 function writeUniqueManifest(vault: Vault, m: Manifest): string {
   const rel = manifestRelPath(m.source_path, m.file_hash);
-  if (!existsSync(join(vault.manifestsDir, rel))) return writeManifest(vault.manifestsDir, m);
-  const long = rel.replace(/\.[0-9a-f]{8}\.json$/, `.${m.file_hash}.json`);
-  return writeManifest(vault.manifestsDir, m, long);
+  if (!existsSync(confinedPath(vault.manifestsDir, rel))) return writeManifest(vault.manifestsDir, m, rel);
+  return writeManifest(vault.manifestsDir, m, manifestRelPath(m.source_path, m.file_hash, true));
 }
 
 /** Chunk files written but not yet fsynced+renamed, at most (no buffer is held for them). */

@@ -4,8 +4,13 @@ export const JOIN_REPLY_INFO = "grove/v1/join-reply";
 export const CARD_INFO = "grove/v1/card";
 /** Sync requests and answers between cells: `${SYNC_INFO}/${name}` and `${SYNC_INFO}/${name}/reply`. */
 export const SYNC_INFO = "grove/v1/sync";
-/** Manifest backups, sealed by a cell to itself and kept by its peers. */
+/**
+ * Backup format 1 (HPKE to the cell's own X25519 key): anyone holding the card could seal one, so
+ * a restore refuses them. Only for recognising (and testing) that old format; nothing seals with it.
+ */
 export const BACKUP_INFO = "grove/v1/backup";
+/** Backup format 2 (protocol/backup-blob): first line of the AEAD associated data. */
+export const BACKUP_AAD = "grove/v2/backup";
 /** A grant delivered to its recipient, with its fetch pass and the manifest. */
 export const SHARE_INFO = "grove/v1/share";
 /** A message from one cell to another (POST /peer/msg): HPKE base mode, a fresh ephemeral key per message. */

@@ -3,8 +3,8 @@
  * revocations it knows (`revocations`), and a copy of each received grant in grants/{id}.json.
  */
 import type { Database } from "bun:sqlite";
-import { join } from "node:path";
 import { writeFileAtomicSync } from "../core/atomic.ts";
+import { confinedPath } from "../core/confine.ts";
 import { notFound, badRequest, conflict } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
 import type { FetchPass, Grant, Revocation } from "../protocol/grant.ts";
@@ -44,7 +44,8 @@ export class GrantStore {
   /** Keep a received grant (file first, then the row). False when it was already here. */
   addIn(g: Grant, pass: FetchPass, id: string, manifest: Manifest, at = Date.now()): boolean {
     if (this.get(id)) return false;
-    writeFileAtomicSync(join(this.grantsDir, `${id}.json`), JSON.stringify({ grant: g, pass, manifest }) + "\n", 0o600);
+    // The id is a hex digest computed here, but the file name comes from a peer's data: confined all the same.
+    writeFileAtomicSync(confinedPath(this.grantsDir, `${id}.json`), JSON.stringify({ grant: g, pass, manifest }) + "\n", 0o600);
     this.db
       .query(
         `INSERT INTO grants (id, direction, peer, filename, file_type, size, manifest_hash, granted_at, expires_at, received_at, grant_json, pass_json, manifest_json)

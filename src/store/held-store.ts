@@ -154,9 +154,11 @@ export class HeldStore {
 
   /**
    * Keep sealed backup blobs for `owner`, all or none. A new index replaces the previous one.
-   * Names are 64 hex; the blobs are opaque (sealed by the owner to itself).
+   * Names are 64 hex; the blobs are opaque (sealed by the owner to itself) but for their first
+   * byte, the format: `dropFormat` removes the owner's other blobs whose first byte is that, in
+   * the same transaction (an owner that moved to a newer format).
    */
-  putBackups(owner: CellId, items: readonly BackupItem[]): void {
+  putBackups(owner: CellId, items: readonly BackupItem[], opts: { dropFormat?: number } = {}): void {
     if (!isHex64(owner)) throw new GroveError("owner must be a cell id", 400, "bad_request");
     for (const it of items) if (!isHex64(it.name)) throw new GroveError("backup names are 64 hex characters", 400, "bad_request");
     const indexes = items.filter((it) => it.kind === "index");
@@ -166,9 +168,13 @@ export class HeldStore {
     for (const it of items) delta += it.blob.byteLength - ((sizeOf.get(owner, it.name) as { size: number } | null)?.size ?? 0);
     const oldIndex = indexes.length ? (this.db.query("SELECT name, size FROM backups WHERE owner = ? AND kind = 'index'").get(owner) as { name: string; size: number } | null) : null;
     if (oldIndex && oldIndex.name !== indexes[0]!.name) delta -= oldIndex.size;
+    const drop = opts.dropFormat === undefined ? null : new Uint8Array([opts.dropFormat]);
+    // (The old index, already counted above, is not counted twice.)
+    if (drop) delta -= (this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM backups WHERE owner = ? AND substr(data, 1, 1) = ? AND kind = 'manifest'").get(owner, drop) as { n: number }).n;
     this.checkRoom(delta);
     this.db.transaction(() => {
       if (oldIndex && oldIndex.name !== indexes[0]!.name) this.db.query("DELETE FROM backups WHERE owner = ? AND name = ?").run(owner, oldIndex.name);
+      if (drop) this.db.query("DELETE FROM backups WHERE owner = ? AND substr(data, 1, 1) = ? AND kind = 'manifest'").run(owner, drop);
       const ins = this.db.query("INSERT OR REPLACE INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, ?, ?, ?, ?)");
       const now = Date.now();
       for (const it of items) ins.run(owner, it.name, it.kind, it.blob.byteLength, now, it.blob);

@@ -4,12 +4,21 @@
  * A manifest describes one version of one file: ordered chunk list, sizes, file hash and
  * encryption metadata. manifest_hash = SHA-256 of its canonical JSON. On disk it is
  * manifests/{dir of source_path}/{filename}.{hash8}.json (the directory mirrors GROVE_HOME so
- * two files with one name in different folders never collide).
+ * two files with one name in different folders never collide). A name too long for that (the
+ * file system takes 255 bytes per name, and a file's own name may be 255 bytes) keeps its start,
+ * cut at a character boundary, and gains `~` + 16 hex of SHA-256(filename) before the suffix.
+ *
+ * `source_path` obeys core/relative-path (no absolute path, no `..`), and every manifest file
+ * is read and written through core/confine: a manifest from a peer or a backup cannot name a
+ * file outside manifests/.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, posix } from "node:path";
+import { posix } from "node:path";
 import { z } from "zod";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { writeFileAtomicSync } from "../core/atomic.ts";
+import { confinedPath } from "../core/confine.ts";
+import { MAX_SEGMENT_BYTES, relativePathProblem } from "../core/relative-path.ts";
 import type { CellId, ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
 import { CHUNK_SIZE } from "../core/types.ts";
 import { canonicalJson } from "./canonical-json.ts";
@@ -19,10 +28,16 @@ export const MANIFEST_FORMAT = 1;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
+/** A path by the GROVE_HOME rules (core/relative-path): `source_path`, and the paths of a backup index. */
+export const RelativePathSchema = z.string().superRefine((p, ctx) => {
+  const problem = relativePathProblem(p);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 export const ManifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
   filename: z.string().min(1).max(255),
-  source_path: z.string().min(1).max(4096),
+  source_path: RelativePathSchema,
   total_size: z.number().int().min(0),
   file_hash: hex64,
   chunks: z.array(z.object({ hash: hex64, size: z.number().int().min(16), index: z.number().int().min(0) })),
@@ -82,23 +97,52 @@ export function manifestHash(m: Manifest, sha256: (d: Uint8Array) => Uint8Array)
   return Buffer.from(sha256(new TextEncoder().encode(canonicalJson(m)))).toString("hex") as ManifestHash;
 }
 
-/** Path of a manifest file relative to manifests/: "{dir}/{filename}.{hash8}.json". */
-export function manifestRelPath(sourcePath: string, fileHash: string): string {
+const enc = new TextEncoder();
+
+/** The longest prefix of `s` that takes at most `max` bytes in UTF-8, cut between characters. */
+function cutUtf8(s: string, max: number): string {
+  let out = "";
+  let n = 0;
+  for (const ch of s) {
+    n += enc.encode(ch).byteLength;
+    if (n > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * Name of a manifest file: "{filename}.{tag}.json" (tag = the file hash's first 8 hex, or all of
+ * it after a clash), or, when that is over 255 bytes, "{start of filename}~{16 hex}.{tag}.json"
+ * (16 hex of SHA-256 of the whole filename, so two long names sharing a start still differ).
+ */
+export function manifestFileName(filename: string, tag: string): string {
+  const suffix = `.${tag}.json`;
+  const plain = filename + suffix;
+  if (enc.encode(plain).byteLength <= MAX_SEGMENT_BYTES) return plain;
+  const mark = `~${Buffer.from(nobleSha256(enc.encode(filename))).toString("hex").slice(0, 16)}`;
+  return cutUtf8(filename, MAX_SEGMENT_BYTES - enc.encode(suffix + mark).byteLength) + mark + suffix;
+}
+
+/**
+ * Path of a manifest file relative to manifests/: "{dir}/{manifestFileName}". `full` uses the
+ * whole file hash as the tag (the rare clash of two contents of one path on the first 8 hex).
+ */
+export function manifestRelPath(sourcePath: string, fileHash: string, full = false): string {
   const dir = posix.dirname(sourcePath);
-  const name = `${posix.basename(sourcePath)}.${fileHash.slice(0, 8)}.json`;
+  const name = manifestFileName(posix.basename(sourcePath), full ? fileHash : fileHash.slice(0, 8));
   return dir === "." ? name : `${dir}/${name}`;
 }
 
-/** Write a manifest atomically under `manifestsDir`; returns its relative path. */
+/** Write a manifest atomically under `manifestsDir` (confined to it); returns its relative path. */
 export function writeManifest(manifestsDir: string, m: Manifest, rel = manifestRelPath(m.source_path, m.file_hash)): string {
-  writeFileAtomicSync(join(manifestsDir, rel), JSON.stringify(m, null, 1) + "\n", 0o600);
+  writeFileAtomicSync(confinedPath(manifestsDir, rel), JSON.stringify(m, null, 1) + "\n", 0o600);
   return rel;
 }
 
-/** Read and validate a manifest file. */
+/** Read and validate a manifest file (`rel` confined to `manifestsDir`). */
 export function readManifest(manifestsDir: string, rel: string): Manifest {
-  const p = join(manifestsDir, rel);
+  const p = confinedPath(manifestsDir, rel);
   if (!existsSync(p)) throw new Error(`manifest ${rel} is missing`);
   return ManifestSchema.parse(JSON.parse(readFileSync(p, "utf8"))) as Manifest;
 }
-

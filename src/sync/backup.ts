@@ -1,26 +1,28 @@
 /**
  * @module sync/backup — fleet backup of this cell's own manifests (DESIGN: each cell backs up its
- * manifests to peers, sealed to itself). Two kinds of blob, both HPKE-sealed to our own X25519
- * key so the peer keeping them reads nothing:
- *  - manifest: one per manifest, named by its manifest hash (checked again on restore);
- *  - index: the file history (every version of every path) and the peer list, named by the
- *    digest of that content, so a peer keeps exactly one current index per owner.
- * Restoring reads the newest index, fetches the manifests it names, and records them.
+ * manifests to peers). Two kinds of blob, both in protocol/backup-blob's format 2 (XChaCha20-
+ * Poly1305 under a key derived from our master key, bound to our id, the kind and the manifest),
+ * so the peer keeping them reads nothing and nobody but us can make one that opens:
+ *  - manifest: one per manifest, named by a keyed hash of its manifest hash (checked again on restore);
+ *  - index: the file history (every version of every path) and the peer list, named by a keyed
+ *    hash of that content's digest, so a peer keeps exactly one current index per owner.
+ * Restoring reads the newest index that opens, fetches the manifests it names, and records them;
+ * a blob that does not open (forged, format 1, altered, misnamed) is refused and reported.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
+import { confinedPath } from "../core/confine.ts";
+import { GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { CellId, ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
 import type { PlacementDb } from "../store/placement-db.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
-import { ManifestSchema, manifestRelPath, writeManifest, type Manifest } from "../store/manifest.ts";
+import { ManifestSchema, manifestRelPath, RelativePathSchema, writeManifest, type Manifest } from "../store/manifest.ts";
 import { verifyCard } from "../protocol/card.ts";
-import { BACKUP_INFO } from "../protocol/labels.ts";
-import { openSealed, sealTo } from "../protocol/seal.ts";
+import { backupKeys, backupName, BackupRefusedError, openBackup, sealBackup, type BackupKeys, type BackupKind } from "../protocol/backup-blob.ts";
 
 const enc = new TextEncoder();
 const sha256 = (d: Uint8Array | string) => createHash("sha256").update(d).digest("hex");
@@ -30,7 +32,7 @@ const IndexSchema = z.object({
   v: z.literal(1),
   owner: z.string().regex(/^[0-9a-f]{64}$/),
   made_at: z.number().int().nonnegative(),
-  versions: z.array(z.tuple([z.string().min(1).max(4096), z.number().int().min(1), z.string().regex(/^[0-9a-f]{64}$/).nullable(), z.number().int().nonnegative()])),
+  versions: z.array(z.tuple([RelativePathSchema, z.number().int().min(1), z.string().regex(/^[0-9a-f]{64}$/).nullable(), z.number().int().nonnegative()])),
   peers: z.array(z.object({ card: z.unknown(), friend: z.boolean(), favorite: z.boolean() })),
 });
 export type BackupIndex = z.infer<typeof IndexSchema>;
@@ -43,57 +45,91 @@ export interface BackupContext {
   manifestsDir: string;
 }
 
+const derived = new WeakMap<CellKeys, BackupKeys>();
+
+/** Our backup keys (derived from the master key once per key set). */
+function keysOf(ctx: BackupContext): BackupKeys {
+  let k = derived.get(ctx.keys);
+  if (!k) derived.set(ctx.keys, (k = backupKeys(ctx.keys.id, ctx.keys.masterKey)));
+  return k;
+}
+
+/** The name the backup of manifest `hash` is kept under on peers. */
+export function manifestBackupName(ctx: BackupContext, hash: ManifestHash): string {
+  return backupName(keysOf(ctx), "manifest", hash);
+}
+
 /**
- * The index as it stands now, and its name: the digest of the history and of who the peers are
- * (ids and flags). Peer cards ride along but do not name it: a card refreshed for its free space
- * must not send the whole index to every peer again.
+ * The index as it stands now, and its name: a keyed hash of the digest of the history and of who
+ * the peers are (ids and flags). Peer cards ride along but do not name it: a card refreshed for
+ * its free space must not send the whole index to every peer again.
  */
 export function currentIndex(ctx: BackupContext): { name: string; index: BackupIndex } {
   const versions = ctx.db.allVersions().map((r) => [r.path, r.version, r.manifest_hash, r.at] as [string, number, string | null, number]);
   const rows = ctx.peers.list();
   const peers = rows.map((p) => ({ card: JSON.parse(p.card) as unknown, friend: p.friend, favorite: p.favorite }));
-  const name = sha256(canonicalJson({ versions, peers: rows.map((p) => [p.id, p.friend, p.favorite]) }));
-  return { name, index: { v: 1, owner: ctx.keys.id, made_at: Date.now(), versions, peers } };
+  const digest = sha256(canonicalJson({ versions, peers: rows.map((p) => [p.id, p.friend, p.favorite]) }));
+  return { name: backupName(keysOf(ctx), "index", digest), index: { v: 1, owner: ctx.keys.id, made_at: Date.now(), versions, peers } };
 }
 
-function aad(ctx: BackupContext, kind: string): string {
-  return `${ctx.keys.id}/${kind}`;
+/** Every backup a peer should keep for us, by name: each own manifest's, then the current index's. */
+export function expectedBackups(ctx: BackupContext, indexName: string): Map<string, { kind: BackupKind; hash: ManifestHash | null }> {
+  const out = new Map<string, { kind: BackupKind; hash: ManifestHash | null }>();
+  for (const h of ctx.db.ownManifests(ctx.keys.id)) out.set(manifestBackupName(ctx, h as ManifestHash), { kind: "manifest", hash: h as ManifestHash });
+  out.set(indexName, { kind: "index", hash: null });
+  return out;
 }
 
-export function sealIndex(ctx: BackupContext, index: BackupIndex): Promise<Uint8Array> {
-  return sealTo(ctx.keys.x25519Public, enc.encode(JSON.stringify(index)), BACKUP_INFO, aad(ctx, "index"));
+export function sealIndex(ctx: BackupContext, index: BackupIndex): Uint8Array {
+  return sealBackup(keysOf(ctx), "index", "", enc.encode(JSON.stringify(index)));
 }
 
-/** Our manifest file as a sealed backup blob (the file's bytes, as written). */
-export function sealManifest(ctx: BackupContext, hash: ManifestHash): Promise<Uint8Array> | null {
+/** Our manifest file as a backup blob (the file's bytes, as written), or null when it is gone. */
+export function sealManifest(ctx: BackupContext, hash: ManifestHash): Uint8Array | null {
   const row = ctx.db.manifest(hash);
   if (!row) return null;
-  const p = join(ctx.manifestsDir, row.manifest_file);
+  const p = confinedPath(ctx.manifestsDir, row.manifest_file);
   if (!existsSync(p)) return null;
-  return sealTo(ctx.keys.x25519Public, new Uint8Array(readFileSync(p)), BACKUP_INFO, aad(ctx, "manifest"));
+  return sealBackup(keysOf(ctx), "manifest", hash, new Uint8Array(readFileSync(p)));
 }
 
-export async function openIndex(ctx: BackupContext, blob: Uint8Array): Promise<BackupIndex> {
-  const plain = await openSealed(ctx.keys.x25519Secret, ctx.keys.x25519Public, blob, BACKUP_INFO, aad(ctx, "index"));
-  const index = IndexSchema.parse(JSON.parse(new TextDecoder().decode(plain)));
-  if (index.owner !== ctx.keys.id) throw new Error("the index belongs to another cell");
+/** Parse what opened: our own bytes, so a failure means a build that wrote another format. */
+function parsed<T>(what: string, schema: z.ZodType<T>, plain: Uint8Array): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(plain));
+  } catch {
+    throw new GroveError(`${what} is not JSON`, 400, "backup_refused");
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new GroveError(`${what} is not readable: ${i.path.join(".") || "(root)"}: ${i.message}`, 400, "backup_refused");
+  }
+  return r.data;
+}
+
+/** Open an index backup: ours (it opens under our key, for our id) and well-formed. */
+export function openIndex(ctx: BackupContext, blob: Uint8Array): BackupIndex {
+  const index = parsed("the backup index", IndexSchema, openBackup(keysOf(ctx), "index", "", blob));
+  if (index.owner !== ctx.keys.id) throw new BackupRefusedError("the index belongs to another cell");
   return index;
 }
 
 /** Open a manifest backup and check it is the manifest named `hash`, ours. */
-export async function openManifest(ctx: BackupContext, hash: ManifestHash, blob: Uint8Array): Promise<Manifest> {
-  const plain = await openSealed(ctx.keys.x25519Secret, ctx.keys.x25519Public, blob, BACKUP_INFO, aad(ctx, "manifest"));
-  const m = ManifestSchema.parse(JSON.parse(new TextDecoder().decode(plain))) as Manifest;
-  if (sha256(canonicalJson(m)) !== hash) throw new Error(`manifest backup ${hash.slice(0, 12)} does not hash to its name`);
-  if (m.owner !== ctx.keys.id) throw new Error(`manifest backup ${hash.slice(0, 12)} belongs to another cell`);
+export function openManifest(ctx: BackupContext, hash: ManifestHash, blob: Uint8Array): Manifest {
+  const m = parsed(`manifest backup ${hash.slice(0, 12)}`, ManifestSchema, openBackup(keysOf(ctx), "manifest", hash, blob)) as Manifest;
+  if (sha256(canonicalJson(m)) !== hash) throw new BackupRefusedError(`manifest backup ${hash.slice(0, 12)} does not hash to its name`);
+  if (m.owner !== ctx.keys.id) throw new BackupRefusedError(`manifest backup ${hash.slice(0, 12)} belongs to another cell`);
   return m;
 }
 
 /** Record a restored manifest: its file in manifests/ and its rows. False when already known. */
 export function importManifest(ctx: BackupContext, hash: ManifestHash, m: Manifest): boolean {
   if (ctx.db.manifest(hash)) return false;
+  // writeManifest confines the file to manifests/ (source_path was checked by ManifestSchema too).
   let rel = manifestRelPath(m.source_path, m.file_hash);
-  if (existsSync(join(ctx.manifestsDir, rel))) rel = rel.replace(/\.[0-9a-f]{8}\.json$/, `.${hash}.json`);
+  if (existsSync(confinedPath(ctx.manifestsDir, rel))) rel = manifestRelPath(m.source_path, hash, true);
   writeManifest(ctx.manifestsDir, m, rel);
   return ctx.db.importManifest({
     path: m.source_path,
@@ -107,7 +143,10 @@ export function importManifest(ctx: BackupContext, hash: ManifestHash, m: Manife
   });
 }
 
-/** Apply a restored index: history rows (for known manifests) and peers we did not know. */
+/**
+ * Apply a restored index (one that opened under our key): history rows (for known manifests) and
+ * peers we did not know. Never overwrites a peer we know, never adds our own id.
+ */
 export function applyIndex(ctx: BackupContext, index: BackupIndex): { versions: number; peers: number } {
   const versions = ctx.db.importVersions(index.versions.map(([path, version, manifest_hash, at]) => ({ path, version, manifest_hash: manifest_hash as ManifestHash | null, at })));
   let peers = 0;

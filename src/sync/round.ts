@@ -8,7 +8,7 @@
  *   5. pull our chunks we lack from peers holding them
  *   6. plan (factor, favorites, score, strict cap, lost peers) -> push, release
  *   6b. deletions: a signed DeleteRequest for the chunks in our trash to each peer holding them (trash/outbox)
- *   7. back up our manifests (sealed to ourselves) where a peer lacks them
+ *   7. back up our manifests (authenticated and sealed with our backup key) where a peer lacks them
  *   8. check for updates (peers running another build; self-update is a later capability)
  *   9. bounty: accrue the ledger, exchange signed statements with each reached peer (bounty/exchange)
  *
@@ -35,7 +35,8 @@ import { routeScore } from "../net/route-score.ts";
 import { differingBuckets, digestSet, inBuckets } from "./set-digest.ts";
 import { planPlacement, type PlanChunk, type PlanPeer, type PushTask } from "./placement-plan.ts";
 import { PeerLink } from "./peer-link.ts";
-import { applyIndex, currentIndex, importManifest, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
+import { applyIndex, currentIndex, expectedBackups, importManifest, manifestBackupName, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
+import type { BackupKind } from "../protocol/backup-blob.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { exchangeStatement } from "../bounty/exchange.ts";
@@ -74,8 +75,18 @@ export interface SyncReport {
   backups_pushed: number;
   /** Manifest backups not offered this round to peers that lately refused them for lack of room (507). */
   backups_deferred: number;
-  restored: { manifests: number; versions: number; peers: number } | null;
-  /** Still waiting for a peer holding this recovered cell's backup index (nothing is backed up meanwhile). */
+  /**
+   * What a recovering cell restored this round (null: it found no backup, or is not recovering).
+   * `refused`: backups ignored because they failed a check (not made with this cell's key, the
+   * old unauthenticated format, altered, kept under another name, unreadable); each is also in
+   * `errors`, with the peer that sent it. `missing`: manifests the newest index names that no
+   * reachable peer gave back intact (the cell stays recovering and asks again next round).
+   */
+  restored: { manifests: number; versions: number; peers: number; refused: number; missing: number } | null;
+  /**
+   * Still recovering: no reachable peer holds a backup index of this cell that opens, or some
+   * manifests it names are not back yet (nothing is backed up meanwhile).
+   */
   recovering: boolean;
   /** After the round: chunks below the replication factor, and chunks with no copy known. */
   under_replicated: number;
@@ -93,6 +104,15 @@ export interface SyncReport {
   /** Sync message bodies sent / received (chunks included). */
   bytes_sent: number;
   bytes_received: number;
+  errors: string[];
+}
+
+/** The round that restored a recovered cell, kept by the main thread for as long as the cell runs (`grove status`, `grove sync`). */
+export interface RecoveryRecord {
+  /** When that round started, unix ms. */
+  at: number;
+  restored: NonNullable<SyncReport["restored"]>;
+  /** That round's problems (the refused backups among them, each with the peer that sent it). */
   errors: string[];
 }
 
@@ -287,11 +307,12 @@ export class SyncRound {
     this.phase("inventories");
     const recovering = existsSync(ctx.layout.recovering);
     let index = currentIndex(this.backupCtx);
+    let expected = expectedBackups(this.backupCtx, index.name);
     const missingBackups = new Map<CellId, string[]>();
     for (const link of this.links.values()) {
       if (!(await this.usable(link.peer))) continue;
       try {
-        missingBackups.set(link.peer, await this.reconcile(link, card, index.name));
+        missingBackups.set(link.peer, await this.reconcile(link, card, [...expected.keys()]));
       } catch (e) {
         this.error(link.peer, "inventory", e);
       }
@@ -299,12 +320,16 @@ export class SyncRound {
 
     // 3. A recovered cell gets its manifests back before it backs anything up.
     if (recovering) {
-      report.restored = await this.restore();
-      if (report.restored) {
+      const outcome = await this.restore();
+      report.restored = outcome?.restored ?? null;
+      // Done only once every manifest of the index is back: a peer that forges or withholds some
+      // must not make the recovered cell drop their history for good.
+      if (outcome?.complete) {
         rmSync(ctx.layout.recovering, { force: true });
         index = currentIndex(this.backupCtx);
-        log("info", "recovery: manifests restored from the fleet", report.restored);
-      }
+        expected = expectedBackups(this.backupCtx, index.name);
+        log("info", "recovery: manifests restored from the fleet", outcome.restored);
+      } else if (outcome) log("warn", "recovery: not complete yet; asking again next round", outcome.restored);
     }
 
     // Our chunks (every version's) and where they are: read once, kept current below.
@@ -337,7 +362,7 @@ export class SyncRound {
     if (!existsSync(ctx.layout.recovering)) {
       for (const link of this.live()) {
         const missing = missingBackups.get(link.peer);
-        if (missing?.length && (await this.usable(link.peer))) await this.backUp(link, missing, index);
+        if (missing?.length && (await this.usable(link.peer))) await this.backUp(link, missing, index, expected);
       }
     }
 
@@ -363,11 +388,10 @@ export class SyncRound {
     return [...this.links.values()].filter((l) => !this.failed.has(l.peer));
   }
 
-  /** Compare inventories with `link`'s peer; fix our placement records; return backup names it lacks. */
-  private async reconcile(link: PeerLink, card: Card, indexName: string): Promise<string[]> {
-    const { placements, db, keys } = this.ctx;
+  /** Compare inventories with `link`'s peer; fix our placement records; return the names of `expected` backups it lacks. */
+  private async reconcile(link: PeerLink, card: Card, expected: string[]): Promise<string[]> {
+    const { placements } = this.ctx;
     const mine = digestSet(placements.on(link.peer));
-    const expected = [...db.ownManifests(keys.id), indexName];
     const exp = digestSet(expected);
     const ans = await link.inventory({ card, chunks: mine.root, backups: exp.root });
     const req = {
@@ -384,40 +408,69 @@ export class SyncRound {
     return inBuckets(expected, req.backups).filter((n) => !theirs.has(n));
   }
 
-  /** Newest index among reachable peers, then every manifest it names. Null when none was found. */
-  private async restore(): Promise<SyncReport["restored"]> {
+  /**
+   * Newest index among reachable peers, then every manifest it names. Only backups that open
+   * under our backup key count (protocol/backup-blob): any other (forged by a peer, the old
+   * format 1, altered, kept under another name) is ignored, counted in `refused` and reported
+   * with the peer that sent it. Null when no backup came at all; `complete` when an index opened
+   * and every manifest it names is now known.
+   */
+  private async restore(): Promise<{ restored: NonNullable<SyncReport["restored"]>; complete: boolean } | null> {
+    let refused = 0;
+    const refuse = (peer: CellId, what: string, e: unknown) => {
+      refused++;
+      this.error(peer, what, e);
+    };
     let best: { index: BackupIndex; link: PeerLink } | null = null;
     for (const link of this.live()) {
       if (!(await this.usable(link.peer))) continue;
+      let blob: Uint8Array | null;
       try {
-        const blob = await link.getBackup("index");
-        if (!blob) continue;
-        const index = await openIndex(this.backupCtx, blob);
-        if (!best || index.made_at > best.index.made_at) best = { index, link };
+        blob = await link.getBackup("index");
       } catch (e) {
         this.error(link.peer, "reading the backup index", e);
+        continue;
+      }
+      if (!blob) continue;
+      try {
+        const index = openIndex(this.backupCtx, blob);
+        if (!best || index.made_at > best.index.made_at) best = { index, link };
+      } catch (e) {
+        refuse(link.peer, "refused its backup index", e);
       }
     }
-    if (!best) return null;
+    if (!best) return refused ? { restored: { manifests: 0, versions: 0, peers: 0, refused, missing: 0 }, complete: false } : null;
     let manifests = 0;
+    let missing = 0;
     const wanted = new Set(best.index.versions.map((v) => v[2]).filter((h): h is string => h !== null));
-    for (const hash of wanted) {
-      if (this.ctx.db.manifest(hash as ManifestHash)) continue;
+    for (const hash of wanted as Set<ManifestHash>) {
+      if (this.ctx.db.manifest(hash)) continue;
+      const name = manifestBackupName(this.backupCtx, hash);
+      let got = false;
       for (const link of [best.link, ...this.live().filter((l) => l !== best!.link)]) {
         if (!(await this.usable(link.peer))) continue;
+        let blob: Uint8Array | null;
         try {
-          const blob = await link.getBackup(hash);
-          if (!blob) continue;
-          const m = await openManifest(this.backupCtx, hash as ManifestHash, blob);
-          if (importManifest(this.backupCtx, hash as ManifestHash, m)) manifests++;
+          blob = await link.getBackup(name);
+        } catch (e) {
+          this.error(link.peer, `fetching the backup of manifest ${hash.slice(0, 12)}`, e);
+          continue;
+        }
+        if (!blob) continue;
+        try {
+          if (importManifest(this.backupCtx, hash, openManifest(this.backupCtx, hash, blob))) manifests++;
+          got = true;
           break;
         } catch (e) {
-          this.error(link.peer, `restoring manifest ${hash.slice(0, 12)}`, e);
+          refuse(link.peer, `refused its backup of manifest ${hash.slice(0, 12)}`, e);
         }
       }
+      if (!got) missing++;
     }
+    // What is back is usable at once (history of known manifests, peers); the rest comes later.
     const applied = applyIndex(this.backupCtx, best.index);
-    return { manifests, ...applied };
+    if (missing) this.report.errors.push(`recovery: ${missing} manifest${missing === 1 ? "" : "s"} of the backup index could not be restored intact from any reachable peer; asking again next round`);
+    return { restored: { manifests, ...applied, refused, missing }, complete: missing === 0 };
   }
 
   /** Challenge a random sample of our chunks on the peer; a wrong or missing proof drops that copy. */
@@ -644,7 +697,7 @@ export class SyncRound {
   }
 
   /** Push the backups the peer lacks, batched (each batch is one request and one transaction there). */
-  private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }): Promise<void> {
+  private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }, expected: ReadonlyMap<string, { kind: BackupKind; hash: ManifestHash | null }>): Promise<void> {
     const full = backupFull.get(link.peer);
     if (full && Date.now() < full.until) {
       this.report.backups_deferred += names.length;
@@ -672,12 +725,17 @@ export class SyncRound {
         }
       }
     };
-    for (const name of names) {
+    // The index goes last: a peer on this build drops our format-1 blobs once a format-2 index
+    // arrives, and by then the manifests it names are there.
+    const ordered = [...names.filter((n) => n !== index.name), ...names.filter((n) => n === index.name)];
+    for (const name of ordered) {
       if (this.failed.has(link.peer) || refused) return;
-      const blob = name === index.name ? await sealIndex(this.backupCtx, index.index) : await sealManifest(this.backupCtx, name as ManifestHash);
+      const what = expected.get(name);
+      if (!what) continue; // named before a restore changed what we expect
+      const blob = what.kind === "index" ? (name === index.name ? sealIndex(this.backupCtx, index.index) : null) : sealManifest(this.backupCtx, what.hash!);
       if (!blob) continue;
       if (bytes + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
-      batch.push({ kind: name === index.name ? "index" : "manifest", name, blob });
+      batch.push({ kind: what.kind, name, blob });
       bytes += blob.byteLength;
     }
     await flush();

@@ -2,6 +2,16 @@
 import type { SyncProgress, SyncReport } from "./round.ts";
 import { count, formatBytes } from "../../views/format.ts";
 
+/** What a recovery restored, and the backups it refused (each one is among the round's problems). */
+export function restoredLine(r: NonNullable<SyncReport["restored"]>): string {
+  const refused = r.refused ?? 0;
+  return (
+    `restored from the fleet: ${r.manifests} manifests, ${r.versions} versions, ${r.peers} peers` +
+    (refused ? `; ${count(refused, "backup")} refused and ignored (failed the authenticity check: forged or damaged)` : "") +
+    (r.missing ? `; ${count(r.missing, "manifest")} not back yet` : "")
+  );
+}
+
 export function summarize(r: SyncReport): string {
   const lines = [
     `peers reached: ${r.reached} of ${r.peers} (${count(r.routes_probed, "route")} probed, ${r.benchmarks} benchmarked)${r.unreached?.length ? `; not reached: ${r.unreached.join(", ")}` : ""}`,
@@ -11,8 +21,13 @@ export function summarize(r: SyncReport): string {
     `audited: ${count(r.audited, "chunk")}, ${r.audit_failed} failed`,
     `manifest backups pushed: ${r.backups_pushed}${r.backups_deferred ? ` (${r.backups_deferred} waiting: a peer had no room for them lately; asked again later)` : ""}`,
   ];
-  if (r.recovering) lines.push("recovering: no reachable peer holds this cell's backup index yet (manifests are not backed up until it is restored; delete recovering.json in GROVE_DIR to give up)");
-  if (r.restored) lines.push(`restored from the fleet: ${r.restored.manifests} manifests, ${r.restored.versions} versions, ${r.restored.peers} peers`);
+  if (r.recovering) {
+    const why = r.restored?.missing
+      ? `${count(r.restored.missing, "manifest")} of the backup index not restored intact yet`
+      : "no reachable peer holds a backup index of this cell that opens yet";
+    lines.push(`recovering: ${why} (asked again every round; manifests are not backed up until it is done; delete recovering.json in GROVE_DIR to give up)`);
+  }
+  if (r.restored) lines.push(restoredLine(r.restored));
   lines.push(r.under_replicated || r.missing ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known` : "every chunk is at its replication factor");
   if (r.other_builds) lines.push(`${r.other_builds} peer(s) run another build`);
   if (r.refused_over_allowance) lines.push(`refused by peers (this cell is over its bounty allowance there): ${count(r.refused_over_allowance, "chunk")}, tried on the next peer`);

@@ -8,7 +8,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { Fleet, RoundRunner } from "../fleet/fleet.ts";
 import type { RoundReport } from "../fleet/prober.ts";
-import type { SyncProgress, SyncReport } from "./round.ts";
+import type { RecoveryRecord, SyncProgress, SyncReport } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
 import type { CellId } from "../core/types.ts";
 
@@ -31,6 +31,8 @@ export class SyncService implements RoundRunner {
   /** Called after each sync round (e.g. to retry grant deliveries). */
   onRound: (() => void) | null = null;
   lastError: string | null = null;
+  /** The round that restored this recovered cell (kept while the cell runs: later rounds do not carry it). */
+  recovery: RecoveryRecord | null = null;
 
   constructor(private fleet: Fleet) {
     this.worker = this.spawn();
@@ -143,6 +145,7 @@ export class SyncService implements RoundRunner {
     try {
       const r = (await this.job("sync").finally(() => (this.progress = null))) as SyncReport;
       this.last = r;
+      if (r.restored) this.recovery = { at: r.started_at, restored: r.restored, errors: r.errors };
       this.onRound?.();
       this.lastError = null;
       if (r.chunks_pushed || r.chunks_pulled || r.released || r.audit_failed || r.restored || r.errors.length) {

@@ -23,6 +23,7 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { confinedPath } from "../core/confine.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { ChunkHash } from "../core/types.ts";
@@ -84,7 +85,8 @@ export function collectContextOf(cell: Cell): CollectContext {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const TEMP = /^\.[0-9a-f]{64}\.tmp-[0-9a-f]+$/;
+/** Chunk temp files (core/atomic): this build's `.grove-tmp-HEX`, earlier builds' `.{hash}.tmp-HEX`. */
+const TEMP = /^(\.grove-tmp-[0-9a-f]{16}|\.[0-9a-f]{64}\.tmp-[0-9a-f]+)$/;
 
 /** Delete chunk files (after the transaction that decided it); returns bytes freed. */
 function deleteFiles(store: ChunkStore, hashes: readonly ChunkHash[], r: CollectReport): void {
@@ -136,7 +138,13 @@ export function collect(ctx: CollectContext, now = Date.now()): CollectReport {
     }
     r.manifests_removed = dead.length;
   }).immediate();
-  for (const f of manifestFiles) rmSync(join(ctx.manifestsDir, f), { force: true });
+  for (const f of manifestFiles) {
+    try {
+      rmSync(confinedPath(ctx.manifestsDir, f), { force: true });
+    } catch (e) {
+      log("warn", `a forgotten manifest's file name was not removed: ${errorMessage(e)}`);
+    }
+  }
 
   // 4: our own chunks whose trash time is over.
   const ownFiles: ChunkHash[] = [];

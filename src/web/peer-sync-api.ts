@@ -20,6 +20,7 @@ import type { BountyGate } from "../bounty/allowance.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { verifyDeleteRequest } from "../protocol/delete-request.ts";
+import { BACKUP_FORMAT, LEGACY_BACKUP_FORMAT } from "../protocol/backup-blob.ts";
 import { digestSet, inBuckets } from "../sync/set-digest.ts";
 import * as W from "../sync/wire.ts";
 import type { WebEnv } from "./context.ts";
@@ -150,10 +151,14 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
 
-  // Many backups in one request: stored all or none, in one transaction.
+  // Many backups in one request: stored all or none, in one transaction. An index in format 2
+  // (protocol/backup-blob) says its owner has moved on from format 1: that owner's format-1
+  // blobs go in the same transaction (its restore refuses them anyway; kept, they would take
+  // room and keep our inventories from ever agreeing).
   app.post("/backups", (c) => {
     const frames = W.decodeBackupBatch(c.var.peerBody);
-    held.putBackups(c.var.peer, frames);
+    const upgraded = frames.some((f) => f.kind === "index" && f.blob[0] === BACKUP_FORMAT);
+    held.putBackups(c.var.peer, frames, upgraded ? { dropFormat: LEGACY_BACKUP_FORMAT } : {});
     return c.json({ stored: frames.length });
   });
 

@@ -10,6 +10,9 @@ const ok: [string, string][] = [
   ["name with spaces.txt", "name with spaces.txt"],
   ["...", "..."],
   [".hidden", ".hidden"],
+  ["x".repeat(255), "x".repeat(255)],
+  ["é".repeat(127) + "x", "é".repeat(127) + "x"], // 255 bytes in UTF-8
+  [".grove-notes", ".grove-notes"],
 ];
 for (const [input, want] of ok) test(`accepts ${JSON.stringify(input)}`, () => expect(String(safePath(input))).toBe(want));
 
@@ -27,6 +30,8 @@ const refused: [string, RegExp][] = [
   ["x".repeat(256), /segment is longer/],
   [("d".repeat(200) + "/").repeat(6) + "f", /longer than 1024/],
   ["dir/.grove-upload-abc", /reserved/],
+  ["dir/.grove-tmp-0123456789abcdef", /reserved/],
+  ["é".repeat(128), /segment is longer than 255 bytes/],
 ];
 for (const [input, re] of refused) {
   test(`refuses ${JSON.stringify(input.slice(0, 40))}`, () => {

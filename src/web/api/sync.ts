@@ -1,4 +1,4 @@
-/** @module web/api/sync — POST /api/sync (run a round now, wait, return its report), GET /api/sync (the running one's progress, the last one), GET /api/placement. */
+/** @module web/api/sync — POST /api/sync (run a round now, wait, return its report), GET /api/sync (the running one's progress, the last one, the recovery round's outcome), GET /api/placement. */
 import { Hono } from "hono";
 import { GroveError } from "../../core/errors.ts";
 import { slowJson } from "../slow-json.ts";
@@ -17,7 +17,7 @@ export function syncApi(fleet: Fleet): Hono<WebEnv> {
   app.post("/sync", (c) => slowJson(c, rounds().sync(), "sync round failed"));
   app.get("/sync", (c) => {
     const r = rounds();
-    return c.json({ running: r.running, progress: r.progress, last: r.last, last_error: r.lastError, interval_s: fleet.cell.config.sync_interval_s });
+    return c.json({ running: r.running, progress: r.progress, last: r.last, last_error: r.lastError, recovery: r.recovery ?? null, interval_s: fleet.cell.config.sync_interval_s });
   });
   app.get("/placement", (c) => c.json(placementReport(fleet.cell, fleet.peers)));
   return app;
