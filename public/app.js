@@ -137,4 +137,37 @@
     xhr.onerror = function () { status.textContent = "Not stored: connection lost"; };
     xhr.send(file);
   });
+  // Login and setup: a password check takes about a second (PBKDF2). The button is disabled and
+  // says so meanwhile; after "wait N s" it counts down before it can be pressed again.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form || !form.classList || !form.classList.contains("busy-form")) return;
+    var btn = form.querySelector("button[type=submit]");
+    if (!btn) return;
+    if (btn.disabled) { ev.preventDefault(); return; }
+    btn.dataset.label = btn.dataset.label || btn.textContent;
+    btn.textContent = form.dataset.busy || "Working…";
+    btn.disabled = true;
+    form.setAttribute("aria-busy", "true");
+  });
+  function countdown(form) {
+    var btn = form.querySelector("button[type=submit]");
+    var note = form.querySelector(".busy-note");
+    var left = Number(form.dataset.wait || 0);
+    if (!btn || !(left > 0)) return;
+    var label = btn.textContent;
+    btn.disabled = true;
+    var tick = function () {
+      if (left <= 0) { btn.disabled = false; btn.textContent = label; if (note) note.textContent = ""; return; }
+      btn.textContent = label + " (" + left + " s)";
+      if (note) note.textContent = "You can try again in " + left + " s.";
+      left--;
+      setTimeout(tick, 1000);
+    };
+    tick();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var forms = document.querySelectorAll("form.busy-form[data-wait]");
+    for (var i = 0; i < forms.length; i++) countdown(forms[i]);
+  });
 })();

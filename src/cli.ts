@@ -1,10 +1,12 @@
 #!/usr/bin/env bun
 /**
  * @module cli — the `grove` entry point: parse argv and dispatch to one command module each.
- * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage error.
+ * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage error. Error messages
+ * may quote another cell (a refusal, a name): they are printed through core/unsafe-text.
  */
 import { VERSION, buildHash, buildTarget, buildTime } from "./core/build-info.ts";
 import { errorMessage } from "./core/errors.ts";
+import { displayText } from "./core/unsafe-text.ts";
 import { CliError, type Command } from "./cli/command.ts";
 import { start } from "./cli/start.ts";
 import { id } from "./cli/id.ts";
@@ -35,8 +37,9 @@ import { LLM_HOST_ARG } from "./ai/llm-protocol.ts";
 import { loadLlmHost } from "./ai/llm-entry.ts";
 import { release } from "./cli/release.ts";
 import { update } from "./cli/update.ts";
+import { password } from "./cli/password.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, purge, trash, invite, join, peers, nearby, sync, placement, fsckCmd, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, update, release, recoveryPhraseCmd];
+export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, purge, trash, invite, join, peers, nearby, sync, placement, fsckCmd, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, update, release, recoveryPhraseCmd, password];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -49,7 +52,7 @@ export function mainUsage(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     "",
     "Options: --help (also after a command), --version",
-    "Environment: GROVE_DIR (default ~/.grove), GROVE_HOME (default ~/GroveHome), GROVE_PORT (default 5678)",
+    "Environment: GROVE_DIR (default ~/.grove), GROVE_HOME (default ~/GroveHome), GROVE_PORT (dashboard, default 5678), GROVE_PEER_PORT (peer API, default 5679)",
     "Run `grove COMMAND --help` for a command's options.",
   ].join("\n");
 }
@@ -76,10 +79,10 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof CliError) {
-      console.error(`grove ${name}: ${e.message}`);
+      console.error(`grove ${name}: ${displayText(e.message)}`);
       return e.code;
     }
-    console.error(`grove ${name}: ${errorMessage(e)}`);
+    console.error(`grove ${name}: ${displayText(errorMessage(e))}`);
     return 1;
   }
 }

@@ -4,7 +4,7 @@ import { Layout, type PageInfo } from "./layout.tsx";
 
 type Base = Omit<PageInfo, "title" | "csrf" | "active"> & { formCsrf: string; error?: string };
 
-export function SetupPage(p: Base & { allowed: boolean }) {
+export function SetupPage(p: Base & { allowed: boolean; codeFile: string }) {
   return (
     <Layout title="Set a password" cellName={p.cellName} cellId={p.cellId}>
       <section class="card narrow">
@@ -12,9 +12,14 @@ export function SetupPage(p: Base & { allowed: boolean }) {
         {p.allowed ? (
           <>
             <p>Choose a password for this cell's dashboard (at least 8 characters).</p>
+            <p>
+              To show that this is your cell, type its <strong>setup code</strong>: the cell printed it when it started, and
+              it is in the file <code>{p.codeFile}</code> (readable by you only). Or set the password from a terminal with <code>grove password</code>.
+            </p>
             {p.error ? <p class="error" role="alert">{p.error}</p> : null}
-            <form method="post" action="/setup">
+            <form method="post" action="/setup" class="busy-form" data-busy="Setting the password…">
               <input type="hidden" name="_csrf" value={p.formCsrf} />
+              <label>Setup code <input type="text" name="code" id="code" autocomplete="one-time-code" required maxlength={32} spellcheck={false} placeholder="XXXX-XXXX-XXXX-XXXX" /></label>
               <label>Password <input type="password" name="password" id="password" autocomplete="new-password" required minlength={8} /></label>
               <label>Repeat <input type="password" name="confirm" id="confirm" autocomplete="new-password" required minlength={8} /></label>
               <button type="submit">Set password</button>
@@ -28,16 +33,21 @@ export function SetupPage(p: Base & { allowed: boolean }) {
   );
 }
 
-export function LoginPage(p: Base) {
+/**
+ * The login form. While a password is checked (about a second), the button says so and stays
+ * disabled; after a refusal that asks to wait, it counts the seconds down (public/app.js).
+ */
+export function LoginPage(p: Base & { waitS?: number }) {
   return (
     <Layout title="Log in" cellName={p.cellName} cellId={p.cellId}>
       <section class="card narrow">
         <h1>Log in</h1>
         {p.error ? <p class="error" role="alert">{p.error}</p> : null}
-        <form method="post" action="/login">
+        <form method="post" action="/login" class="busy-form" data-busy="Checking the password…" data-wait={p.waitS ? String(p.waitS) : undefined}>
           <input type="hidden" name="_csrf" value={p.formCsrf} />
           <label>Password <input type="password" name="password" id="password" autocomplete="current-password" required /></label>
           <button type="submit">Log in</button>
+          <p class="muted busy-note" aria-live="polite"></p>
         </form>
       </section>
     </Layout>

@@ -5,9 +5,39 @@ import type { CellStatus } from "../src/web/api/status.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes } from "./format.ts";
 import { UpdateSection } from "./update.tsx";
+import type { ListenInfo } from "../src/web/listen-info.ts";
 
 
-export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config }) {
+/** Where the cell listens, as bound (not the config defaults). */
+function Listening({ l }: { l: ListenInfo | null }) {
+  if (!l) return null;
+  return (
+    <section class="card">
+      <h2>Listening on</h2>
+      <dl class="facts">
+        <dt>Dashboard and local API</dt>
+        <dd>
+          <code>{l.dashboard.url}</code> · {l.dashboard.public ? "reachable from other machines" : "this machine only"}
+          {l.dashboard.tls ? " · TLS" : l.dashboard.public ? " · no TLS: passwords cross the network readable" : ""}
+          {l.dashboard.fingerprint ? <><br />certificate SHA-256 <code class="wrap">{l.dashboard.fingerprint}</code></> : null}
+        </dd>
+        <dt>Peer API (other cells)</dt>
+        <dd><code>{l.peer.url}</code></dd>
+        {l.legacy ? (
+          <>
+            <dt>Previous address</dt>
+            <dd>
+              Port {l.legacy.port} on {l.legacy.host} still answers peers (and only peers) until {l.legacy.waiting_for} more{" "}
+              {l.legacy.waiting_for === 1 ? "peer has" : "peers have"} reached the new port.
+            </dd>
+          </>
+        ) : null}
+      </dl>
+    </section>
+  );
+}
+
+export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config; listening: ListenInfo | null }) {
   const f = p.facts;
   return (
     <Layout {...p}>
@@ -22,6 +52,7 @@ export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config }
           <dt>Stored</dt><dd>{f.files} files · {f.chunks} chunks · {formatBytes(f.stored_bytes)}</dd>
         </dl>
       </section>
+      <Listening l={p.listening} />
       <UpdateSection u={f.update_available} csrf={p.csrf} />
       <section class="card">
         <h2>Configuration</h2>

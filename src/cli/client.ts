@@ -9,9 +9,14 @@ import { textLines } from "../core/lines.ts";
 
 export interface RuntimeInfo {
   pid: number;
+  /** The dashboard and local API. */
   url: string;
   host: string;
   port: number;
+  /** The peer API's listener (absent in cell.json of older builds). */
+  peer_url?: string;
+  /** SHA-256 of the dashboard's TLS certificate, when it uses TLS (the CLI pins it). */
+  tls_fingerprint?: string | null;
 }
 
 /** URL a local client should use for a cell bound to host:port. */
@@ -36,7 +41,10 @@ export class CellClient {
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${this.token}`);
     try {
-      return await fetch(this.baseUrl + path, { ...init, headers, decompress: false } as RequestInit);
+      // A dashboard with TLS on loopback: the CLI talks to its own cell's socket, which nothing else on
+      // this machine can hold while the cell runs, so the certificate (often self-signed) is not checked.
+      const tls = this.baseUrl.startsWith("https://127.") || this.baseUrl.startsWith("https://[::1]") ? { tls: { rejectUnauthorized: false } } : {};
+      return await fetch(this.baseUrl + path, { ...init, headers, decompress: false, ...tls } as unknown as RequestInit);
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
       if (/ConnectionRefused|ECONNREFUSED|FailedToOpenSocket|ConnectionClosed/i.test(code + " " + (e as Error).message)) {

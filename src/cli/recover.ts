@@ -12,6 +12,7 @@ import { ensureTree, initStateDir, isInitialised, loadKeys, writeIdentity } from
 import { secretFromPhrase } from "../crypto/recovery.ts";
 import { decodeToken } from "../fleet/invite-token.ts";
 import { CliError, parse, type Command } from "./command.ts";
+import { readHidden } from "./hidden-input.ts";
 
 const usage = `Usage: grove recover --invite TOKEN
 
@@ -26,37 +27,6 @@ export function phraseWords(text: string): string {
     .split(/\s+/)
     .filter((w) => w && !/^\d+\.?$/.test(w))
     .join(" ");
-}
-
-/**
- * One line from the terminal without echo (the words are the cell's master secret): raw mode,
- * Enter ends it, Backspace erases, Ctrl-C or Ctrl-D gives up.
- */
-function readHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  stdin.setRawMode(true); // before the prompt: nothing typed after it is echoed
-  stdin.resume();
-  process.stderr.write(prompt);
-  return new Promise((resolve, reject) => {
-    let line = "";
-    const done = (err?: Error) => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write("\n");
-      if (err) reject(err);
-      else resolve(line);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") return done();
-        if (ch === "\u0003" || ch === "\u0004") return done(new CliError("cancelled", 130));
-        if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
-        else if (ch >= " ") line += ch;
-      }
-    };
-    stdin.on("data", onData);
-  });
 }
 
 async function readPhrase(): Promise<string> {

@@ -1,5 +1,7 @@
 /** @module cli/status — `grove status`: the running cell's identity, build, storage and sync rounds. */
 import { resolveLayout } from "../core/layout.ts";
+import { displayName } from "../core/unsafe-text.ts";
+import type { ListenInfo } from "../web/listen-info.ts";
 import type { CellStatus } from "../web/api/status.ts";
 import { count, formatBytes } from "../../views/format.ts";
 import { describeProgress } from "../sync/summary.ts";
@@ -31,6 +33,25 @@ export function syncLine(sync: CellStatus["sync"], now = Date.now()): string {
   return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled; it left ${risk}${under}${r.errors ? `, ${count(r.errors, "error")} (\`grove sync\` shows them)` : ""}; ${every}`;
 }
 
+/** The recovery round of a recovered cell (restored, refused), or null when there was none since it started. */
+export function recoveryLine(sync: CellStatus["sync"], now = Date.now()): string | null {
+  const r = sync?.recovery;
+  if (!r) return null;
+  const refused = r.refused ?? 0;
+  return (
+    `last recovery round ${ago(now - r.at)} ago: ${r.manifests} manifests, ${r.versions} versions, ${r.peers} peers restored from the fleet` +
+    (refused ? `; ${refused} backup${refused === 1 ? "" : "s"} refused (failed the authenticity check: forged or damaged; \`grove sync\` names the peers)` : "") +
+    (r.missing ? `; ${r.missing} manifest${r.missing === 1 ? "" : "s"} not back yet (still recovering)` : "")
+  );
+}
+
+/** Where the cell listens, as bound. */
+export function listeningLine(l: ListenInfo): string {
+  const dash = `${l.dashboard.url} (${l.dashboard.public ? "reachable from other machines" : "this machine only"}${l.dashboard.tls ? ", TLS" : ""})`;
+  const legacy = l.legacy ? `; port ${l.legacy.port} on ${l.legacy.host} still answers peers until ${l.legacy.waiting_for} more reach the peer port` : "";
+  return `listening dashboard ${dash}, peers ${l.peer.host}:${l.peer.port}${legacy}`;
+}
+
 export const status: Command = {
   name: "status",
   summary: "show the running cell's state",
@@ -45,8 +66,9 @@ export const status: Command = {
       [
         `cell      ${s.name} (${s.id})`,
         `version   ${s.version}  build ${s.build.slice(0, 12)}  ${s.target}${s.build_time ? `  built ${s.build_time}` : ""}`,
-        ...(s.update_available ? [`update    build ${s.update_available.build.slice(0, 12)} (built ${s.update_available.build_time}) offered by ${s.update_available.peer_name}: run \`grove update\``] : []),
+        ...(s.update_available ? [`update    build ${s.update_available.build.slice(0, 12)} (built ${s.update_available.build_time}) offered by ${displayName(s.update_available.peer_name)}: run \`grove update\``] : []),
         `url       ${client.baseUrl}   up ${s.uptime_s}s`,
+        ...(s.listening ? [listeningLine(s.listening)] : []),
         `crypto    ${s.crypto}`,
         `stored    ${s.files} files, ${s.chunks} chunks, ${formatBytes(s.stored_bytes)}  (replication factor ${s.replication_factor}; \`grove placement\`)`,
         `for peers ${formatBytes(s.kept_for_peers_bytes)} kept for other cells`,
@@ -55,6 +77,7 @@ export const status: Command = {
         `watching  ${s.watching ? `${s.watching.roots.join(", ")}  (${s.watching.stored} stored, ${s.watching.deleted} deletions${s.watching.last_error ? `; last problem: ${s.watching.last_error}` : ""})` : "off (config watch_home / watch_dirs)"}`,
         ...(s.relays.length ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`) : ["relay     none (config.json \"relays\": cells behind NAT reach this one through a relay)"]),
         `sync      ${syncLine(s.sync)}`,
+        ...(recoveryLine(s.sync) ? [`recovery  ${recoveryLine(s.sync)}`] : []),
       ].join("\n"),
     );
     return 0;

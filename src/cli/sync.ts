@@ -1,7 +1,8 @@
 /** @module cli/sync — `grove sync`: run a sync round now, wait for it, print what happened. */
 import { resolveLayout } from "../core/layout.ts";
-import type { SyncProgress, SyncReport } from "../sync/round.ts";
-import { describeProgress, summarize } from "../sync/summary.ts";
+import { displayText } from "../core/unsafe-text.ts";
+import type { RecoveryRecord, SyncProgress, SyncReport } from "../sync/round.ts";
+import { describeProgress, restoredLine, summarize } from "../sync/summary.ts";
 import { connect, type CellClient } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
 
@@ -45,7 +46,18 @@ export const sync: Command = {
     if (!values.json && process.stderr.isTTY && !process.env.GROVE_NO_PROGRESS) await showProgress(client, round);
     const r = await round;
     if ("error" in r) throw new CliError(r.error);
-    console.log(values.json ? JSON.stringify(r, null, 2) : summarize(r));
+    // The summary quotes peers' refusals: no control characters from them reach the terminal.
+    console.log(values.json ? JSON.stringify(r, null, 2) : displayText(summarize(r)));
+    // A recovered cell's restore ran in an earlier round (the first after `grove start`): its
+    // outcome, refusals included, is shown until the cell stops.
+    if (!values.json && !r.restored) {
+      const st = await client.json<{ recovery?: RecoveryRecord | null }>("/api/sync").catch(() => null);
+      const rec = st?.recovery;
+      if (rec) {
+        console.log(displayText(`earlier, at ${new Date(rec.at).toISOString()}: ${restoredLine(rec.restored)}`));
+        for (const e of rec.errors) console.log(displayText(`problem then: ${e}`));
+      }
+    }
     return r.errors.length && r.reached === 0 && r.peers > 0 ? 1 : 0;
   },
 };

@@ -4,8 +4,14 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { normalizeRelayUrl } from "../net/route-class.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
+import { displayName, isSafeName, replaceUnsafe, unsafeNameProblem } from "../core/unsafe-text.ts";
 
 const url = z.string().url();
+
+/** The config.json layout this build writes (see config_version). */
+export const CONFIG_VERSION = 2;
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PEER_PORT = 5679;
 const seconds = z.number().int().positive();
 
 /** Every key of config.json with its default. Missing keys take the default; the file may hold only some. */
@@ -14,12 +20,34 @@ export const ConfigSchema = z.object({
   trusted_release_keys: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a 64-hex Ed25519 public key (grove release keygen)")).max(16).default([]),
   /** Install a newer trusted build from a peer on its own (else the dashboard and `grove update` offer it). */
   auto_update: z.boolean().default(false),
-  /** Shown to peers and in the dashboard. */
-  name: z.string().min(1).max(64).default(() => hostname().slice(0, 64) || "grove-cell"),
-  /** Address the cell listens on (overridden by --host). */
-  host: z.string().min(1).default("0.0.0.0"),
-  /** Port of the dashboard, local API and peer API (overridden by --port / GROVE_PORT). */
+  /** Shown to peers and in the dashboard: no control, bidi or invisible characters (peers refuse a card with one). */
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine(isSafeName, { error: (issue) => unsafeNameProblem(String(issue.input)) ?? "must not contain control characters" })
+    .default(() => replaceUnsafe(hostname(), "-").slice(0, 64) || "grove-cell"),
+  /** Layout of this file: 2 since the dashboard and the peer API listen apart (config/migrate upgrades a file without it). */
+  config_version: z.number().int().min(1).max(CONFIG_VERSION).default(CONFIG_VERSION),
+  /**
+   * Address the dashboard and local API listen on (overridden by --host). Anything but loopback
+   * serves the dashboard beyond this machine: the cell then needs a dashboard password, and uses
+   * TLS (tls_cert/tls_key or tls_self_signed) or prints a warning at every start.
+   */
+  host: z.string().min(1).default(DEFAULT_HOST),
+  /** Port of the dashboard and local API (overridden by --port / GROVE_PORT). */
   port: z.number().int().min(0).max(65535).default(5678),
+  /** Address the peer API (what other cells call) listens on (overridden by --peer-host). */
+  peer_host: z.string().min(1).default("0.0.0.0"),
+  /** Port of the peer API, advertised in this cell's card (overridden by --peer-port / GROVE_PEER_PORT). */
+  peer_port: z.number().int().min(0).max(65535).default(DEFAULT_PEER_PORT),
+  /** More host names the dashboard answers to (besides localhost, 127.0.0.1, [::1] and this machine's addresses); any other Host header is refused. */
+  dashboard_names: z.array(z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/, "must be a host name")).max(16).default([]),
+  /** TLS for the dashboard: a PEM certificate and key (absolute paths), both or neither. */
+  tls_cert: z.string().startsWith("/", "must be an absolute path").nullable().default(null),
+  tls_key: z.string().startsWith("/", "must be an absolute path").nullable().default(null),
+  /** TLS for the dashboard with a certificate this cell makes itself (GROVE_DIR/tls/); its SHA-256 fingerprint is printed at start. */
+  tls_self_signed: z.boolean().default(false),
   /** Desired copies of each chunk in the fleet, counting this cell. */
   replication_factor: z.number().int().min(1).max(16).default(2),
   sync_interval_s: seconds.default(300),
@@ -93,6 +121,12 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 
+/** The schema with the checks that span keys (refinements keep `ConfigSchema.shape` readable). */
+const CheckedConfig = ConfigSchema.refine((c) => (c.tls_cert === null) === (c.tls_key === null), { message: "set both tls_cert and tls_key, or neither", path: ["tls_key"] }).refine(
+  (c) => !(c.tls_self_signed && c.tls_cert !== null),
+  { message: "tls_self_signed and tls_cert exclude each other: choose one", path: ["tls_self_signed"] },
+);
+
 /** A config.json problem, phrased as one line that names the key. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -111,12 +145,12 @@ export function parseConfig(raw: unknown, source = "config.json"): { config: Con
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: must be a JSON object`);
   }
-  const result = ConfigSchema.safeParse(raw);
+  const result = CheckedConfig.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = issue.path.length ? issue.path.join(".") : "(root)";
     const got = issue.path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k as string], raw);
-    throw new ConfigError(`${source}: bad value for "${key}": ${issue.message} (got ${JSON.stringify(got)})`);
+    throw new ConfigError(`${source}: bad value for "${key}": ${issue.message} (got ${displayName(String(JSON.stringify(got)))})`);
   }
   const known = new Set(Object.keys(ConfigSchema.shape));
   return { config: result.data, unknownKeys: Object.keys(raw).filter((k) => !known.has(k)) };

@@ -16,6 +16,12 @@ export interface Layout {
   peerSecret: string;
   apiToken: string;
   dashboardAuth: string;
+  /** The one-time first-run setup code (600), present until a dashboard password is set. */
+  setupCode: string;
+  /** The dashboard's self-signed TLS certificate and key (tls_self_signed). */
+  tlsDir: string;
+  /** Present while peers may still call this cell at its pre-split address (web/legacy-window). */
+  legacyWindow: string;
   placementDb: string;
   peerSpeeds: string;
   peerHealth: string;
@@ -49,6 +55,9 @@ export function resolveLayout(env: Record<string, string | undefined> = process.
     peerSecret: p("peer_secret"),
     apiToken: p("api_token"),
     dashboardAuth: p("dashboard_auth"),
+    setupCode: p("setup_code"),
+    tlsDir: p("tls"),
+    legacyWindow: p("legacy_peer_window.json"),
     placementDb: p("placement.db"),
     peerSpeeds: p("peer_speeds.json"),
     peerHealth: p("peer_health.json"),

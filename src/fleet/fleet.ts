@@ -21,7 +21,7 @@ import { PeerStats } from "../net/peer-stats.ts";
 import type { Route } from "../net/route-score.ts";
 import type { MdnsPresence, NearbyCell } from "../net/mdns.ts";
 import type { RoundReport } from "./prober.ts";
-import type { SyncProgress, SyncReport } from "../sync/round.ts";
+import type { RecoveryRecord, SyncProgress, SyncReport } from "../sync/round.ts";
 import { Sharing } from "../share/sharing.ts";
 import { Messenger } from "../message/messenger.ts";
 import { isRelayRoute } from "../net/route-class.ts";
@@ -36,6 +36,8 @@ export interface RoundRunner {
   /** How far the round now running is (null between rounds). */
   readonly progress: SyncProgress | null;
   readonly lastError: string | null;
+  /** The round that restored this recovered cell since it started (null: none). */
+  readonly recovery?: RecoveryRecord | null;
 }
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
@@ -189,7 +191,8 @@ export class Fleet {
         // card comes back sealed to ours. The request and the answer are signed as always.
         const body = await sealTo(fromHex(token.x25519), enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })), JOIN_INFO, this.cell.keys.id);
         const ans = await callPeerRaw(this.cell.keys, route, token.id, "POST", "/peer/join", body);
-        if (ans.status !== 200) throw new PeerCallError(`cell ${token.id.slice(0, 8)} refused: ${refusalText(ans.body)}`, ans.status === 401 ? 401 : 502);
+        // A signed refusal from the inviting cell itself (no open invite, used, expired, unknown) is final.
+        if (ans.status !== 200) throw new PeerCallError(`cell ${token.id.slice(0, 8)} refused: ${refusalText(ans.body)}`, ans.status === 401 || ans.status === 404 ? 401 : 502);
         const reply = await openSealed(this.cell.keys.x25519Secret, this.cell.keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
         const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.peers.upsert(card.id, card.name, JSON.stringify(card));

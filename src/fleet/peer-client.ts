@@ -10,6 +10,14 @@ import { fromHex, type CellId } from "../core/types.ts";
 import { requestTarget, signRequest, verifyResponse, HEADER } from "../protocol/request-auth.ts";
 import { isRelayRoute } from "../net/route-class.ts";
 import type { CellKeys } from "../cell/state-dir.ts";
+import { readAtMost } from "../core/bounded-read.ts";
+
+/**
+ * The largest answer a peer call reads, by default: a manifest backup (sync/wire MAX_BACKUP_BYTES,
+ * 16 MiB: the largest body the protocol sends back) with 1 MiB to spare. Reading stops at the first byte past it, so a peer (or
+ * a host on the path) cannot grow this cell's memory with an endless answer.
+ */
+export const MAX_PEER_ANSWER = 17 * 1024 * 1024;
 
 /** A peer request as a transport carries it. */
 export interface PeerRequest {
@@ -61,7 +69,7 @@ export class PeerUnreachableError extends PeerCallError {}
  * the answer is not signed by `peer` for this request (PeerUnreachableError when no answer came:
  * after `timeoutMs`, or when `signal` aborts the call first).
  */
-export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000, signal?: AbortSignal): Promise<PeerAnswer<Uint8Array>> {
+export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000, signal?: AbortSignal, maxAnswer = MAX_PEER_ANSWER): Promise<PeerAnswer<Uint8Array>> {
   const url = new URL(path, baseUrl);
   const sealed = body instanceof Uint8Array;
   const raw = body === undefined || body === null ? null : sealed ? body : new TextEncoder().encode(JSON.stringify(body));
@@ -81,6 +89,7 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
     } catch (e) {
       throw new PeerUnreachableError(`cannot reach cell ${peer.slice(0, 8)} through relay ${baseUrl}: ${errorMessage(e)}`);
     }
+    if (bytes.byteLength > maxAnswer) throw new PeerCallError(`cell ${peer.slice(0, 8)} sent an answer over the ${maxAnswer} bytes read from a peer`);
   } else {
     let res: Response;
     try {
@@ -90,12 +99,20 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
       throw new PeerUnreachableError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
     }
     status = res.status;
+    const declared = Number(res.headers.get("content-length") ?? 0);
+    if (declared > maxAnswer) {
+      void res.body?.cancel().catch(() => {});
+      throw new PeerCallError(`${url.origin} announced a ${declared}-byte answer, over the ${maxAnswer} bytes read from a peer`);
+    }
+    let read: Uint8Array | null;
     try {
-      bytes = new Uint8Array(await res.arrayBuffer());
+      read = await readAtMost(res.body, maxAnswer);
     } catch (e) {
       // The answer started and then stopped coming (timeout, connection lost mid-body).
       throw new PeerUnreachableError(`${url.origin} stopped answering: ${errorMessage(e)}`);
     }
+    if (!read) throw new PeerCallError(`${url.origin} sent an answer over the ${maxAnswer} bytes read from a peer; the rest was not read`);
+    bytes = read;
     signature = res.headers.get(HEADER.response);
   }
   const latency_ms = performance.now() - t0;

@@ -35,9 +35,14 @@ export const HEADER = {
   response: "X-Grove-Response-Signature",
 } as const;
 
-/** Accepted clock difference between sender and receiver (DESIGN: ±5 min). */
+/** How old a request may be, by the receiver's clock (docs/protocol.md: 5 min). */
 export const DEFAULT_WINDOW_MS = 5 * 60 * 1000;
-/** Nonces remembered at most; past this the oldest are dropped (see NonceCache). */
+/**
+ * How far ahead of the receiver's clock a request may be stamped (1 min). Narrower than the past
+ * window: a request stamped in the future would keep its nonce remembered for longer.
+ */
+export const DEFAULT_FUTURE_MS = 60 * 1000;
+/** Nonces remembered at most per peer; past this that peer's oldest are dropped (see NonceCache). */
 export const DEFAULT_MAX_NONCES = 50_000;
 
 const REQUEST_CONTEXT = "grove-request-v1";
@@ -126,9 +131,11 @@ export interface IncomingRequest {
 export type PeerKeyLookup = (id: CellId) => Uint8Array | undefined;
 
 export interface VerifierOptions {
-  /** Accepted clock difference, ms. Default 5 min. */
+  /** How old a request may be, ms. Default 5 min. */
   windowMs?: number;
-  /** Most nonces remembered. Default 50,000. */
+  /** How far in the future a request may be stamped, ms. Default 1 min. */
+  futureMs?: number;
+  /** Most nonces remembered per peer. Default 50,000. */
   maxNonces?: number;
   /** This cell's id: when set, requests must be signed with `to` = this id. */
   self?: CellId;
@@ -139,12 +146,20 @@ export interface VerifierOptions {
   notBefore?: number;
 }
 
-/** Checks signed peer requests against the known peers, the clock and the nonces seen. */
+/**
+ * Checks signed peer requests against the known peers, the clock and the nonces seen. Replay
+ * state is kept per peer: one peer filling its nonce cache raises only its own floor, never
+ * another peer's (test/web/peer-limits.test.ts).
+ */
 export class RequestVerifier {
   private readonly lookup: PeerKeyLookup;
   private readonly windowMs: number;
+  private readonly futureMs: number;
   private readonly self: string;
-  private readonly nonces: NonceCache;
+  private readonly maxNonces: number;
+  /** Requests at or before this are refused for every peer (the process start: see `notBefore`). */
+  private readonly floor: number;
+  private readonly nonces = new Map<string, NonceCache>();
 
   constructor(
     peers: PeerKeyLookup | ReadonlyMap<string, Uint8Array>,
@@ -153,9 +168,22 @@ export class RequestVerifier {
   ) {
     this.lookup = typeof peers === "function" ? peers : (id) => peers.get(id);
     this.windowMs = opts.windowMs ?? DEFAULT_WINDOW_MS;
+    this.futureMs = opts.futureMs ?? Math.min(DEFAULT_FUTURE_MS, this.windowMs);
     this.self = opts.self ?? "";
-    this.nonces = new NonceCache(opts.maxNonces ?? DEFAULT_MAX_NONCES);
-    if (opts.notBefore !== undefined) this.nonces.floor = opts.notBefore;
+    this.maxNonces = opts.maxNonces ?? DEFAULT_MAX_NONCES;
+    this.floor = opts.notBefore ?? Number.NEGATIVE_INFINITY;
+    if (!Number.isInteger(this.maxNonces) || this.maxNonces < 1) throw new Error("nonce cache size must be a positive integer");
+  }
+
+  private cacheOf(peer: string): NonceCache {
+    let c = this.nonces.get(peer);
+    if (!c) this.nonces.set(peer, (c = new NonceCache(this.maxNonces)));
+    return c;
+  }
+
+  /** Forget the replay state of peers no longer known (call after a peer is removed). */
+  forget(peer: CellId): void {
+    this.nonces.delete(peer);
   }
 
   /**
@@ -177,14 +205,17 @@ export class RequestVerifier {
     if (!verify(fromHex(h.signature), message, key)) {
       return refuse("bad_signature", "request signature does not verify (altered method, path, time, nonce or body, or wrong key)");
     }
-    this.nonces.sweep(this.clock() - this.windowMs);
-    if (!this.nonces.add(`${peer}:${h.nonce}`, Number(h.time))) return refuse("replayed", "request nonce was already used");
+    const cache = this.cacheOf(peer);
+    cache.sweep(this.clock() - this.windowMs);
+    if (!cache.add(h.nonce, Number(h.time))) return refuse("replayed", "request nonce was already used");
     return { ok: true, peer, bodyHash };
   }
 
-  /** How many nonces are remembered now (for tests and status). */
+  /** How many nonces are remembered now, over all peers (for tests and status). */
   get rememberedNonces(): number {
-    return this.nonces.size;
+    let n = 0;
+    for (const c of this.nonces.values()) n += c.size;
+    return n;
   }
 
   private checkHeaders(req: Omit<IncomingRequest, "body">): Refusal | { h: AuthHeaders; peer: CellId; key: Uint8Array } {
@@ -195,12 +226,13 @@ export class RequestVerifier {
 
     const now = this.clock();
     const time = Number(h.time);
-    const allowed = `allowed ±${this.windowMs / 1000} s`;
+    const allowed = `allowed ${this.windowMs / 1000} s back, ${this.futureMs / 1000} s ahead`;
     if (time < now - this.windowMs) return refuse("stale", `request time is ${describeSkew(now - time)} old (${allowed})`);
-    if (time > now + this.windowMs) return refuse("future", `request time is ${describeSkew(time - now)} ahead (${allowed})`);
-    if (time <= this.nonces.floor) return refuse("replayed", "request is older than the nonces still remembered");
+    if (time > now + this.futureMs) return refuse("future", `request time is ${describeSkew(time - now)} ahead (${allowed}): check this cell's clock`);
+    if (time <= this.floor) return refuse("replayed", "request is older than this cell's start");
 
     const peer = h.cell as CellId;
+    if (time <= (this.nonces.get(peer)?.floor ?? Number.NEGATIVE_INFINITY)) return refuse("replayed", "request is older than the nonces still remembered for this cell");
     const key = this.lookup(peer);
     if (!key) return refuse("unknown_cell", `cell ${peer.slice(0, 8)} is not a known peer`);
     return { h, peer, key };

@@ -1,10 +1,15 @@
 /**
- * @module web/app — the cell's HTTP surface on one port: /static (public), /api (token or
- * session), and the dashboard pages. Errors become JSON for the API and a page for browsers;
- * every refused request is logged.
+ * @module web/app — the cell's HTTP surfaces. `createApp` is what the dashboard's listener serves:
+ * /static (public), /api (token or session), the dashboard pages, and /peer (signed by a known
+ * cell). `createPeerApp` is what the peer listener and relays serve: /peer alone.
+ *
+ * Before any route: the Host header must name this cell (web/host-check; /peer excepted), and the
+ * body is bounded (web/body-limit). Errors become JSON for the API and a page for browsers;
+ * every refused request is logged; an answer never carries a stack or a path on this machine.
  */
-import { Hono } from "hono";
-import { GroveError, errorMessage, unknownRoute } from "../core/errors.ts";
+import { Hono, type Context } from "hono";
+import { randomBytes } from "node:crypto";
+import { GroveError, errorMessage, forbidden, unknownRoute } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { WebEnv } from "./context.ts";
@@ -25,27 +30,95 @@ import { bountyApi } from "./api/bounty.ts";
 import { chatApi } from "./api/chat.ts";
 import { updateApi } from "./api/update.ts";
 import { peerApi } from "./peer-api.ts";
+import type { PeerEnv } from "./peer-sync-api.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { dashboard } from "./dashboard.tsx";
 import { renderError } from "./error-page.tsx";
+import { CellNames, requireCellHost } from "./host-check.ts";
+import { limitBodies } from "./body-limit.ts";
+import { LoginThrottle } from "./login-throttle.ts";
+import { SetupCode } from "./setup-code.ts";
+import { fromLoopback } from "./remote.ts";
+import type { ListenInfo } from "./listen-info.ts";
 
-export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
+export interface AppOptions {
+  /** Which Host headers name this cell (default: loopback names and config `dashboard_names`). */
+  names?: CellNames;
+  /** Where the cell really listens (Settings, /api/status); default: nothing known (in-process apps). */
+  listening?: () => ListenInfo | null;
+  /** The /peer routes (web/peer-api), shared with the peer listener's app so both count one rate per peer. */
+  peerRoutes?: Hono<PeerEnv>;
+}
+
+/** `text` with this cell's own folders named instead of spelled out (answers never show server paths). */
+function withoutPaths(cell: Cell, text: string): string {
+  let out = text;
+  for (const [abs, name] of [[cell.layout.dir, "GROVE_DIR"], [cell.layout.home, "GROVE_HOME"]] as const) out = out.split(abs).join(name);
+  return out;
+}
+
+/** The one error handler: a logged detail, and a message safe to show. */
+function onError(cell: Cell) {
+  return (err: Error, c: Context<WebEnv>) => {
+    const status = err instanceof GroveError ? err.status : 500;
+    let message: string;
+    if (err instanceof GroveError) {
+      message = withoutPaths(cell, err.message);
+      if (status >= 500) log("error", err.message, { method: c.req.method, path: c.req.path });
+      else log("warn", `refused ${c.req.method} ${c.req.path}: ${err.message}`, { status });
+    } else {
+      const ref = randomBytes(4).toString("hex");
+      message = `internal error (logged by the cell as ${ref})`;
+      log("error", `internal error ${ref}: ${errorMessage(err)}`, { method: c.req.method, path: c.req.path, stack: err.stack?.split("\n").slice(1, 4).map((l) => l.trim()).join(" | ") });
+    }
+    const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
+    if (wantsHtml) return renderError(c, status, message);
+    return c.json({ error: message }, status as 400);
+  };
+}
+
+/**
+ * /peer alone: what the peer listener and relay calls reach. A browser on this machine that
+ * opens the peer port (an old bookmark) is sent to the dashboard.
+ */
+export function createPeerApp(fleet: Fleet, peerRoutes: Hono<PeerEnv> = peerApi(fleet), dashboardUrl?: () => string): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.use("*", async (c, next) => {
+    c.set("cell", fleet.cell);
+    await next();
+  });
+  app.route("/peer", peerRoutes as unknown as Hono<WebEnv>);
+  app.get("/", (c) => (dashboardUrl && fromLoopback(c) ? c.redirect(dashboardUrl() + "/") : c.json({ error: "this is the peer API of a Grove cell" }, 404)));
+  app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path.slice(0, 200)}: this is the peer API of a Grove cell` }, 404));
+  app.onError(onError(fleet.cell));
+  return app;
+}
+
+export function createApp(cell: Cell, fleet: Fleet, opts: AppOptions = {}): Hono<WebEnv> {
   const sessions = new SessionStore(cell.db.db);
   const password = new PasswordFile(cell.layout.dashboardAuth);
+  const names = opts.names ?? new CellNames(() => cell.config.dashboard_names, () => cell.config.host);
   const app = new Hono<WebEnv>();
 
   app.use("*", async (c, next) => {
     c.set("cell", cell);
     await next();
   });
+  app.use("*", requireCellHost(names));
+  app.use("*", limitBodies);
   app.route("/static", assets);
   app.get("/favicon.ico", (c) => c.redirect("/static/icon.svg", 301));
-  app.route("/peer", peerApi(fleet) as unknown as Hono<WebEnv>);
+  app.route("/peer", (opts.peerRoutes ?? peerApi(fleet)) as unknown as Hono<WebEnv>);
   app.use("*", identify(sessions));
+  // The local API reads and writes any path this user can: only for programs on this machine.
+  app.use("/api/local/*", async (c, next) => {
+    if (!fromLoopback(c)) throw forbidden("local file transfers answer only programs on this machine (loopback)");
+    await next();
+  });
 
   const api = new Hono<WebEnv>();
   api.use("*", requireApiAuth);
-  api.route("/status", statusApi(fleet));
+  api.route("/status", statusApi(fleet, opts.listening));
   api.route("/files", filesApi);
   api.route("/local", localApi);
   api.route("/", fleetApi(fleet));
@@ -62,17 +135,9 @@ export function createApp(cell: Cell, fleet: Fleet): Hono<WebEnv> {
   });
   app.route("/api", api);
 
-  app.route("/", dashboard(sessions, password, fleet));
+  app.route("/", dashboard({ sessions, password, fleet, throttle: new LoginThrottle(), setupCode: new SetupCode(cell.layout.setupCode), listening: opts.listening ?? (() => null) }));
 
-  app.onError((err, c) => {
-    const status = err instanceof GroveError ? err.status : 500;
-    const message = err instanceof GroveError ? err.message : "internal error: " + errorMessage(err);
-    if (status >= 500) log("error", message, { method: c.req.method, path: c.req.path, stack: err instanceof GroveError ? undefined : err.stack?.split("\n")[1]?.trim() });
-    else log("warn", `refused ${c.req.method} ${c.req.path}: ${message}`, { status });
-    const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
-    if (wantsHtml) return renderError(c, status, message);
-    return c.json({ error: message }, status as 400);
-  });
+  app.onError(onError(cell));
   app.notFound((c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });

@@ -9,5 +9,9 @@ export type WebEnv = {
     auth: "bearer" | "session" | null;
     session: (Session & { token: string }) | null;
   };
-  Bindings: { server?: import("bun").Server<unknown>; };
+  Bindings: {
+    server?: import("bun").Server<unknown>;
+    /** Which listener the request came through (web/listeners); absent in-process (app.request) and through a relay. */
+    listener?: "dashboard" | "peer";
+  };
 };

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 /**
- * @module web/dashboard — server-rendered pages: first-run setup (localhost only), login and
+ * @module web/dashboard — server-rendered pages: first-run setup (localhost only, with the setup
+ * code `grove start` printed), login (throttled per address: web/login-throttle) and
  * logout, the Files tab (browse, upload, download, delete, details with versions to restore or
  * purge; share files with friends from a file's page or the Share dialog for the files checked
  * in the list), the
@@ -13,7 +14,7 @@
  */
 import { Hono, type Context } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
-import { getConnInfo } from "hono/bun";
+import { fromLoopback, remoteAddress } from "./remote.ts";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
 import { cellStatus } from "./api/status.ts";
@@ -40,6 +41,11 @@ import type { WebEnv } from "./context.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts";
 import { sameSecret, sentCsrf } from "./auth.ts";
 import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
+import type { LoginThrottle } from "./login-throttle.ts";
+import type { SetupCode } from "./setup-code.ts";
+import type { ListenInfo } from "./listen-info.ts";
+import { disposition } from "./user-content.ts";
+import { safeFilename } from "../core/safe-filename.ts";
 import { chatPages } from "./chat-pages.tsx";
 import { assistantPages } from "./assistant-pages.tsx";
 import { bountyPages } from "./bounty-pages.tsx";
@@ -50,16 +56,6 @@ const FORM_CSRF_COOKIE = "grove_form_csrf";
 
 /** How long "Sync now" waits for its round before answering "still running" (the tab then polls). */
 const SYNC_WAIT_MS = 20_000;
-
-/** True when the TCP peer is this machine (loopback), whatever the Host header says. */
-export function fromLoopback(c: Context<WebEnv>): boolean {
-  try {
-    const addr = getConnInfo(c).remote.address ?? "";
-    return addr === "::1" || addr.startsWith("127.") || addr === "::ffff:127.0.0.1" || /^::ffff:127\./.test(addr);
-  } catch {
-    return false;
-  }
-}
 
 function formToken(c: Context<WebEnv>): string {
   let t = getCookie(c, FORM_CSRF_COOKIE);
@@ -96,26 +92,10 @@ function info(c: Context<WebEnv>, title: string, active?: string): PageInfo {
   return { title, cellName: cell.config.name, cellId: cell.keys.id, csrf: c.var.session?.csrf, active, update };
 }
 
-/** Failed logins slow down: each failure in the last minute adds a second (max 5 s). */
-const failures: number[] = [];
-async function loginDelay(): Promise<void> {
-  const now = Date.now();
-  while (failures.length && failures[0]! < now - 60_000) failures.shift();
-  const ms = Math.min(5000, failures.length * 1000);
-  if (ms) await Bun.sleep(ms);
-}
-
 /** Cookie requests that change state must carry the session's CSRF token. */
 async function requireCsrf(c: Context<WebEnv>): Promise<void> {
   const sent = await sentCsrf(c);
   if (!sent || !c.var.session || !sameSecret(sent, c.var.session.csrf)) throw forbidden("missing or wrong CSRF token");
-}
-
-/** A Content-Disposition header for `filename` (RFC 6266: an ASCII fallback and the UTF-8 name). */
-function disposition(kind: "attachment" | "inline", filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  const utf8 = encodeURIComponent(filename).replace(/['()*]/g, (ch) => "%" + ch.charCodeAt(0).toString(16).toUpperCase());
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
 /** The first `max` bytes of a stream (then it is cancelled: no more chunks are fetched). */
@@ -138,7 +118,25 @@ async function readHead(body: ReadableStream<Uint8Array>, max: number): Promise<
 
 const statusOf = (e: unknown): number => (e instanceof GroveError ? e.status : 500);
 
-export function dashboard(sessions: SessionStore, password: PasswordFile, fleet: Fleet) {
+export interface DashboardDeps {
+  sessions: SessionStore;
+  password: PasswordFile;
+  fleet: Fleet;
+  /** Wrong passwords and setup codes, per source address (web/login-throttle). */
+  throttle: LoginThrottle;
+  setupCode: SetupCode;
+  listening: () => ListenInfo | null;
+}
+
+/** The answer to a try the throttle refused: at once, saying why and for how long. */
+function refusedTry(gate: { reason: "throttled" | "busy"; waitS: number }): { status: 429 | 503; error: string; waitS: number } {
+  if (gate.reason === "throttled") {
+    return { status: 429, waitS: gate.waitS, error: `Too many wrong tries from your address. Wait ${gate.waitS} s, then try again.` };
+  }
+  return { status: 503, waitS: gate.waitS, error: "The cell is checking other login attempts right now. Try again in a moment." };
+}
+
+export function dashboard({ sessions, password, fleet, throttle, setupCode, listening }: DashboardDeps) {
   const app = new Hono<WebEnv>();
   const base = (c: Context<WebEnv>) => ({ cellName: c.var.cell.config.name, cellId: c.var.cell.keys.id });
 
@@ -158,20 +156,32 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
 
   app.get("/setup", (c) => {
     if (password.isSet()) return c.redirect("/login");
-    return c.html(<SetupPage {...base(c)} allowed={fromLoopback(c)} formCsrf={formToken(c)} />);
+    return c.html(<SetupPage {...base(c)} allowed={fromLoopback(c)} codeFile={c.var.cell.layout.setupCode} formCsrf={formToken(c)} />);
   });
 
+  // First run: the password, from this machine, with the one-time code `grove start` printed.
   app.post("/setup", async (c) => {
     if (password.isSet()) return c.redirect("/login");
     if (!fromLoopback(c)) throw forbidden("the first password can only be set from this machine (localhost)");
     await checkFormToken(c);
+    const from = remoteAddress(c);
+    const page = (status: 400 | 403 | 429, error: string) => c.html(<SetupPage {...base(c)} allowed codeFile={c.var.cell.layout.setupCode} formCsrf={formToken(c)} error={error} />, status);
+    const waitS = throttle.waitFor(from);
+    if (waitS > 0) return c.header("Retry-After", String(waitS)), page(429, refusedTry({ reason: "throttled", waitS }).error);
+    if (!setupCode.matches(await formField(c, "code"))) {
+      throttle.failed(from);
+      log("warn", "first-run setup refused: wrong setup code", { from });
+      return page(403, "That is not this cell's setup code. It was printed when the cell started, and is in the setup_code file of its folder.");
+    }
     const pw = await formField(c, "password");
     const confirm = await formField(c, "confirm");
     const error =
       pw.length < MIN_PASSWORD_LENGTH ? `Use at least ${MIN_PASSWORD_LENGTH} characters.` : pw.length > 1024 ? "That password is too long." : pw !== confirm ? "The two passwords differ." : null;
-    if (error) return c.html(<SetupPage {...base(c)} allowed formCsrf={formToken(c)} error={error} />, 400);
+    if (error) return page(400, error);
+    throttle.succeeded(from);
     await password.set(pw);
-    log("info", "dashboard password set");
+    setupCode.clear();
+    log("info", "dashboard password set (first-run setup)");
     startSession(c, sessions);
     return c.redirect("/files", 303);
   });
@@ -182,16 +192,33 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     return c.html(<LoginPage {...base(c)} formCsrf={formToken(c)} />);
   });
 
+  // A wrong password costs the address a growing wait; a try refused for it runs no check.
   app.post("/login", async (c) => {
     if (!password.isSet()) return c.redirect("/setup");
     await checkFormToken(c);
-    await loginDelay();
+    const from = remoteAddress(c);
     const pw = await formField(c, "password");
-    if (pw.length > 1024 || !(await password.check(pw))) {
-      failures.push(Date.now());
-      log("warn", "dashboard login failed", { from: getConnInfo(c).remote.address ?? "?" });
-      return c.html(<LoginPage {...base(c)} formCsrf={formToken(c)} error="Wrong password." />, 401);
+    const gate = await throttle.enter(from);
+    if (!gate.ok) {
+      const r = refusedTry(gate);
+      log("warn", `dashboard login not tried: ${gate.reason}`, { from, wait_s: r.waitS });
+      c.header("Retry-After", String(r.waitS));
+      return c.html(<LoginPage {...base(c)} formCsrf={formToken(c)} error={r.error} waitS={r.waitS} />, r.status);
     }
+    let ok: boolean;
+    try {
+      ok = pw.length <= 1024 && (await password.check(pw));
+    } finally {
+      gate.release();
+    }
+    if (!ok) {
+      throttle.failed(from);
+      const waitS = throttle.waitFor(from);
+      log("warn", "dashboard login failed", { from });
+      const error = waitS > 0 ? `Wrong password. Wait ${waitS} s before the next try.` : "Wrong password.";
+      return c.html(<LoginPage {...base(c)} formCsrf={formToken(c)} error={error} waitS={waitS || undefined} />, 401);
+    }
+    throttle.succeeded(from);
     startSession(c, sessions);
     return c.redirect("/files", 303);
   });
@@ -388,7 +415,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
       const { item, body } = await sharing.open(c.req.param("id"));
       return c.body(body, 200, {
         "Content-Type": safeContentType(item.file_type),
-        "Content-Disposition": disposition("attachment", item.filename),
+        "Content-Disposition": disposition("attachment", safeFilename(item.filename)),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
       });
@@ -431,7 +458,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
     const { body } = await sharing.open(id);
     return c.body(body, 200, {
       "Content-Type": baseType(item.file_type),
-      "Content-Disposition": disposition("inline", item.filename),
+      "Content-Disposition": disposition("inline", safeFilename(item.filename)),
       "X-Content-Type-Options": "nosniff",
       "Content-Security-Policy": "default-src 'none'; sandbox",
       "Cache-Control": "no-store",
@@ -542,7 +569,7 @@ export function dashboard(sessions: SessionStore, password: PasswordFile, fleet:
 
   app.get("/settings", (c) => {
     const cell = c.var.cell;
-    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(cell, fleet.relay?.status() ?? [])} config={cell.config} />);
+    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(cell, fleet.relay?.status() ?? [], null, listening())} config={cell.config} listening={listening()} />);
   });
 
   return app;

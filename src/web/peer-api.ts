@@ -21,9 +21,19 @@ import { peerBountyApi } from "./peer-bounty-api.ts";
 import { peerAiApi } from "./peer-ai-api.ts";
 import { peerUpdateApi } from "./peer-update-api.ts";
 import { BountyGate } from "../bounty/allowance.ts";
+import { readAtMost } from "../core/bounded-read.ts";
+import { PEER_RATE_PER_S, PeerRate } from "./peer-rate.ts";
+
+export interface PeerApiOptions {
+  /** Hears every request a known peer signed, with the listener it came through (see web/listeners). */
+  onPeer?: (peer: CellId, listener: string | undefined) => void;
+}
 
 /** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
 export const MAX_PEER_BODY = 1024 * 1024;
+
+/** The peer listener's outer bound on any request body (Bun refuses more): the largest route limit, with room. */
+export const MAX_PEER_REQUEST = MAX_BACKUP_BYTES + 64 * 1024;
 
 /** Largest body for a request path: a sealed chunk, a manifest backup, or MAX_PEER_BODY. */
 export function bodyLimit(path: string): number {
@@ -37,12 +47,13 @@ function refuse(c: Context<PeerEnv>, status: number, message: string, reason: st
   return c.json({ error: message, reason }, status as 401);
 }
 
+/** The request body, read while it streams in and never past the route's limit (413 at the first byte over). */
 async function readBody(c: Context<PeerEnv>): Promise<Uint8Array | Response> {
   const max = bodyLimit(c.req.path);
   const len = Number(c.req.header("content-length") ?? 0);
   if (len > max) return refuse(c, 413, `body over ${max} bytes`, "too_large");
-  const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.byteLength > max) return refuse(c, 413, `body over ${max} bytes`, "too_large");
+  const body = await readAtMost(c.req.raw.body, max);
+  if (!body) return refuse(c, 413, `body over ${max} bytes`, "too_large");
   return body;
 }
 
@@ -54,9 +65,10 @@ function parseJson<T>(body: Uint8Array): T {
   }
 }
 
-export function peerApi(fleet: Fleet): Hono<PeerEnv> {
+export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
   const keys = fleet.cell.keys;
+  const rate = new PeerRate();
 
   // Sign every answer (and turn errors into signed JSON answers).
   app.use("*", async (c, next) => {
@@ -64,9 +76,11 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
       await next();
     } catch (e) {
       const status = e instanceof GroveError ? e.status : 500;
-      if (status >= 500) log("error", `peer API: ${errorMessage(e)}`);
+      // A peer gets the message of a refusal it can act on, never a server path or a stack.
+      if (status >= 500) log("error", `peer API: ${errorMessage(e)}`, { path: c.req.path, stack: e instanceof GroveError ? undefined : (e as Error).stack?.split("\n")[1]?.trim() });
       else log("warn", `peer request refused: ${errorMessage(e)}`, { path: c.req.path, status, from: c.var.peer?.slice(0, 8) ?? "?" });
-      c.res = c.json({ error: errorMessage(e) }, status as 400);
+      const message = e instanceof GroveError ? e.message : "internal error (logged by the cell)";
+      c.res = c.json({ error: message }, status as 400);
     }
     const nonce = c.req.header(HEADER.nonce);
     if (!nonce || !/^[0-9a-f]{32}$/.test(nonce)) return;
@@ -80,6 +94,8 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
   // signed by the key in that card, and the invite secret authorises it. The answer (our card)
   // is sealed to the joiner.
   app.post("/join", async (c) => {
+    // Without a live invite there is nothing to redeem: not a byte of the body is read.
+    if (fleet.invites.live() === 0) return refuse(c, 404, "this cell has no open invite: ask its owner for a new one", "no_invite");
     const body = await readBody(c);
     if (body instanceof Response) return body;
     const signer = c.req.header(HEADER.cell) ?? "";
@@ -116,6 +132,12 @@ export function peerApi(fleet: Fleet): Hono<PeerEnv> {
     if (body instanceof Response) return body;
     const v: VerifyResult = fleet.verifier.verify({ ...base, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
+    const waitS = rate.take(v.peer);
+    if (waitS > 0) {
+      c.header("Retry-After", String(waitS));
+      return refuse(c, 429, `too many requests from this cell: at most ${PEER_RATE_PER_S} a second`, "rate_limited");
+    }
+    opts.onPeer?.(v.peer, c.env?.listener);
     fleet.peers.touch(v.peer);
     c.set("peer", v.peer);
     c.set("peerBody", body);

@@ -34,6 +34,11 @@ export class SessionStore {
     return row;
   }
 
+  /** End every session (the password was reset); returns how many there were. */
+  destroyAll(): number {
+    return this.db.query("DELETE FROM sessions").run().changes;
+  }
+
   destroy(token: string | undefined): void {
     if (token) this.db.query("DELETE FROM sessions WHERE token_hash = ?").run(digest(token));
   }

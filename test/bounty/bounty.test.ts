@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { cliJson, dashboardSession, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -188,17 +188,7 @@ describe("bounty across three cells", () => {
     expect((await bountyOf(b, a)).statement!.theirs).toEqual(forged);
 
     // The Bounty tab shows it, highlighted with the reason (session from first-run setup).
-    const setup = await fetch(b.url + "/setup");
-    const formCookie = setup.headers.get("set-cookie")!.split(";")[0]!;
-    const formToken = /name="_csrf" value="([^"]+)"/.exec(await setup.text())![1]!;
-    const set = await fetch(b.url + "/setup", {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-      body: `_csrf=${formToken}&password=correct-horse&confirm=correct-horse`,
-    });
-    expect(set.status).toBe(303);
-    const session = set.headers.get("set-cookie")!.split(";")[0]!;
+    const { cookie: session } = await dashboardSession(b);
     const page = await fetch(b.url + "/bounty", { headers: { cookie: session } });
     expect(page.status).toBe(200);
     const html = await page.text();

@@ -1,8 +1,8 @@
 // The CLI against a real `grove start` process: first run, identity, put/get/ls/status, usage and errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, FROM_SOURCE, runGrove, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { BUN, CLI, destroyCell, FROM_SOURCE, runGrove, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 
 let cell: TestCell;
@@ -25,12 +25,39 @@ describe("first start", () => {
     for (const f of ["node.pub", "node_x25519.pub", "config.json", "placement.db"]) expect(existsSync(join(cell.dir, f))).toBe(true);
     const config = JSON.parse(readFileSync(join(cell.dir, "config.json"), "utf8"));
     expect(config.replication_factor).toBe(2);
-    expect(cell.output()).toContain("recovery phrase");
+    // Not a terminal (a service's output lands in the system log): the words are not printed, the
+    // way to get them is.
+    expect(cell.output()).toContain("run `grove recovery-phrase` in a terminal");
     const r = await cell.cli(["recovery-phrase", "--json"]);
     expect(r.code).toBe(0);
     const words: string[] = JSON.parse(r.stdout).words;
     expect(words.length).toBe(24);
-    for (const w of words) expect(cell.output()).toContain(w);
+    expect(cell.output()).not.toContain(words.slice(0, 6).join(" "));
+    expect(existsSync(join(cell.dir, ".phrase_shown"))).toBe(true); // shown by the command: no more reminders
+  });
+
+  test("on a terminal, the first start shows the 24 words once", async () => {
+    const root = tempRoot("grove-tty-");
+    const env = { ...process.env, GROVE_DIR: join(root, "dir"), GROVE_HOME: join(root, "home"), GROVE_MDNS: "0" };
+    try {
+      // `script` gives the cell a pseudo-terminal; the cell is stopped once its banner is out.
+      const p = Bun.spawn(["script", "-qec", `${BUN} ${CLI} start --port 0 --peer-port 0`, "/dev/null"], { env, stdout: "pipe", stderr: "pipe" });
+      let out = "";
+      const dec = new TextDecoder();
+      for await (const c of p.stdout as unknown as AsyncIterable<Uint8Array>) {
+        out += dec.decode(c);
+        if (/listening on/.test(out)) break;
+      }
+      p.kill("SIGTERM");
+      await p.exited;
+      const words = (await runGrove(FROM_SOURCE, ["recovery-phrase", "--json"], env)).stdout;
+      const list: string[] = JSON.parse(words).words;
+      for (const w of list) expect(out).toContain(w);
+      expect(out).toContain("Write it down");
+      expect(existsSync(join(root, "dir", ".phrase_shown"))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("a second start of the same GROVE_DIR keeps the identity and does not print the phrase", async () => {
@@ -38,7 +65,7 @@ describe("first start", () => {
     await cell.stop();
     const again = await startCell({ root: cell.root });
     try {
-      expect(again.output()).not.toContain("recovery phrase");
+      expect(again.output()).not.toContain("A new cell was created");
       expect((await again.cli(["id"])).stdout.trim()).toBe(id1);
     } finally {
       await again.stop();
@@ -56,10 +83,15 @@ describe("a first start that fails", () => {
     expect(busy.stderr).toContain(`port ${cell.port} on 127.0.0.1 is already in use`);
     const up = await startCell({ root });
     try {
-      expect(up.output()).toContain("recovery phrase");
+      // The identity was made by the start that failed; this one is the first to come up.
+      expect(up.output()).toContain("run `grove recovery-phrase` in a terminal");
       await up.stop();
+      const reminded = await startCell({ root });
+      expect(reminded.output()).toContain("run `grove recovery-phrase` in a terminal"); // not shown yet: said again
+      expect((await reminded.cli(["recovery-phrase"])).code).toBe(0);
+      await reminded.stop();
       const again = await startCell({ root });
-      expect(again.output()).not.toContain("recovery phrase");
+      expect(again.output()).not.toContain("grove recovery-phrase");
       await again.stop();
     } finally {
       await destroyCell(up);

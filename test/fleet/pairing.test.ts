@@ -73,6 +73,11 @@ describe("invites", () => {
     const tok = (await a.cli(["invite"])).stdout.trim();
     // Used: c joins (already a peer: pairing again is fine), then b tries the same token.
     expect((await c.cli(["join", tok])).code).toBe(0);
+    // No invite of a's is live now: a reads nothing of the request and says so.
+    const none = await b.cli(["join", tok]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("has no open invite");
+    expect((await a.cli(["invite"])).code).toBe(0); // another invite is live: the used secret is read, and refused
     const used = await b.cli(["join", tok]);
     expect(used.code).toBe(1);
     expect(used.stderr).toContain("already used");

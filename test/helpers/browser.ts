@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { TestCell } from "./cell.ts";
+import { setupCode, type TestCell } from "./cell.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -50,12 +50,19 @@ export async function cellPage(
     });
   }
   page.on("dialog", (d) => void d.accept());
+  cellOf.set(page, cell);
   return { ctx, page };
 }
 
-/** First-run setup: set the dashboard password and land on /files. */
+/** The cell each page from `cellPage` shows. */
+const cellOf = new WeakMap<Page, TestCell>();
+
+/** First-run setup: the setup code the cell printed, a dashboard password, and land on /files. */
 export async function firstRunSetup(page: Page, password: string): Promise<void> {
+  const cell = cellOf.get(page);
+  if (!cell) throw new Error("firstRunSetup: open the page with cellPage");
   await page.goto("/");
+  await page.fill("#code", setupCode(cell));
   await page.fill("#password", password);
   await page.fill("#confirm", password);
   await Promise.all([page.waitForURL("**/files"), page.click('form[action="/setup"] button[type=submit]')]);

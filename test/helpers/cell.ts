@@ -15,8 +15,12 @@ export interface TestCell {
   dir: string;
   home: string;
   root: string;
+  /** The dashboard and local API (loopback). */
   url: string;
   port: number;
+  /** The peer API's listener: what other cells call (/peer/*). */
+  peerUrl: string;
+  peerPort: number;
   token: string;
   proc: Subprocess;
   /** Everything the cell printed so far (stdout + stderr). */
@@ -54,11 +58,19 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   cmd?: GroveCommand;
   env?: Record<string, string>;
-  /** Where to listen (default: a free port on 127.0.0.1). */
-  listen?: { host: string; port: number };
+  /**
+   * Where to listen (default: free ports on 127.0.0.1). A loopback host is the dashboard's (the
+   * peer API then takes `peerPort`, else the port this root had before, else a free one); any
+   * other host is the peer API's, for tests in network namespaces (the dashboard stays on
+   * 127.0.0.1 with a free port).
+   */
+  listen?: { host: string; port: number; peerPort?: number };
   /** More arguments for `grove start` (e.g. --auto-restart). */
   args?: string[];
 }
+
+/** The ports each cell root last had: a cell started again on its dashboard port keeps its peer port too (peers know it). */
+const portsOf = new Map<string, { port: number; peerPort: number }>();
 
 /** Start a cell and wait until its API answers. */
 export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
@@ -70,7 +82,7 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   if (opts.config) {
     const { mkdirSync, writeFileSync } = await import("node:fs");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ sync_after_change_s: 0, ...opts.config }));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ config_version: 2, sync_after_change_s: 0, ...opts.config }));
   }
   // No mDNS unless a test asks for it (inside its own network namespace): multicast would
   // leave the machine.
@@ -78,7 +90,12 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   const cmd = opts.cmd ?? FROM_SOURCE;
   let out = "";
   const listen = opts.listen ?? { host: "127.0.0.1", port: 0 };
-  const proc = Bun.spawn([...cmd, "start", "--port", String(listen.port), "--host", listen.host, ...(opts.args ?? [])], {
+  const loopback = listen.host === "127.0.0.1" || listen.host === "::1" || listen.host === "localhost";
+  const before = portsOf.get(root);
+  const addr = loopback
+    ? { host: listen.host, port: listen.port, peerHost: "127.0.0.1", peerPort: listen.peerPort ?? (before && listen.port !== 0 && listen.port === before.port ? before.peerPort : 0) }
+    : { host: "127.0.0.1", port: 0, peerHost: listen.host, peerPort: listen.port };
+  const proc = Bun.spawn([...cmd, "start", "--port", String(addr.port), "--host", addr.host, "--peer-port", String(addr.peerPort), "--peer-host", addr.peerHost, ...(opts.args ?? [])], {
     env: { ...process.env, ...env },
     cwd: root,
     stdout: "pipe",
@@ -98,7 +115,9 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
     if (Date.now() > deadline) throw new Error(`cell did not start:\n${out}`);
     await Bun.sleep(25);
   }
-  const rt = JSON.parse(readFileSync(runtime, "utf8")) as { url: string; port: number };
+  const rt = JSON.parse(readFileSync(runtime, "utf8")) as { url: string; port: number; peer_url?: string };
+  const peerUrl = rt.peer_url ?? rt.url;
+  portsOf.set(root, { port: rt.port, peerPort: Number(new URL(peerUrl).port) });
   const token = readFileSync(join(dir, "api_token"), "utf8").trim();
   const cell: TestCell = {
     dir,
@@ -106,6 +125,8 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
     root,
     url: rt.url,
     port: rt.port,
+    peerUrl,
+    peerPort: Number(new URL(peerUrl).port),
     token,
     proc,
     env,
@@ -154,4 +175,29 @@ export function freePort(): number {
   const p = s.port!;
   s.stop(true);
   return p;
+}
+
+/** The one-time first-run setup code the cell wrote (GROVE_DIR/setup_code). */
+export function setupCode(c: TestCell): string {
+  return readFileSync(join(c.dir, "setup_code"), "utf8").trim();
+}
+
+/**
+ * First-run setup over HTTP from loopback (setup code, password): the session cookie and its CSRF
+ * token. Throws unless the cell answers 303 with a session.
+ */
+export async function dashboardSession(c: TestCell, password = "correct-horse"): Promise<{ cookie: string; csrf: string }> {
+  const page = await fetch(c.url + "/setup");
+  const formCookie = page.headers.get("set-cookie")!.split(";")[0]!;
+  const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+  const set = await fetch(c.url + "/setup", {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ _csrf: formToken, code: setupCode(c), password, confirm: password }).toString(),
+  });
+  if (set.status !== 303) throw new Error(`first-run setup answered ${set.status}: ${await set.text()}`);
+  const cookie = set.headers.get("set-cookie")!.split(";")[0]!;
+  const files = await (await fetch(c.url + "/files", { headers: { cookie } })).text();
+  return { cookie, csrf: /name="csrf-token" content="([^"]+)"/.exec(files)![1]! };
 }

@@ -117,13 +117,15 @@ describe("RequestVerifier accepts", () => {
     expect(bodySha256Hex(null)).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 
-  test("a clock difference up to the window, either way", () => {
+  test("a clock difference up to the window: 5 min into the past, 1 min into the future", () => {
     const clock = fakeClock();
     const v = bobVerifier(clock);
     clock.set(T0 + 5 * MIN);
     expect(v.verify(request(signed())).ok).toBe(true);
-    clock.set(T0 - 5 * MIN);
+    clock.set(T0 - MIN);
     expect(v.verify(request(signed())).ok).toBe(true);
+    clock.set(T0 - MIN - 1);
+    expect(refusedWith(v.verify(request(signed())))).toBe("future");
   });
 
   test("a peer lookup function instead of a map", () => {
@@ -293,6 +295,18 @@ describe("the nonce cache stays bounded", () => {
     // Newer requests pass.
     expect(v.verify(request(signed({ now: T0 + 10 }))).ok).toBe(true);
     expect(v.rememberedNonces).toBe(3);
+  });
+
+  test("replay state is per peer: one peer filling its cache raises only its own floor", () => {
+    const clock = fakeClock();
+    const v = new RequestVerifier(new Map([[ALICE, alice.ed25519Public], [STRANGER, stranger.ed25519Public]]), clock.now, { maxNonces: 3 });
+    const flood = (i: number) => signRequest(stranger.ed25519Secret, STRANGER, "POST", "/peer/ping", null, { now: T0 + 30_000 + i });
+    for (let i = 0; i < 10; i++) expect(v.verify(request(flood(i), { path: "/peer/ping", body: null })).ok).toBe(true);
+    // The flooder's own older requests now count as replays…
+    expect(refusedWith(v.verify(request(flood(0), { path: "/peer/ping", body: null })))).toBe("replayed");
+    // …but Alice, at the present time, is not affected.
+    for (let i = 0; i < 5; i++) expect(v.verify(request(signed({ now: T0 + i }))).ok).toBe(true);
+    expect(v.rememberedNonces).toBe(6);
   });
 
   test("NonceCache alone: duplicates, sweep, cap", () => {

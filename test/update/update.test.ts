@@ -18,7 +18,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkdtempSync } from "node:fs";
-import { BUN, ROOT, FROM_SOURCE, destroyCell, freePort, pair, runGrove, startCell, type TestCell } from "../helpers/cell.ts";
+import { BUN, ROOT, FROM_SOURCE, dashboardSession, destroyCell, freePort, pair, runGrove, startCell, type TestCell } from "../helpers/cell.ts";
 import { fileDigest, generateReleaseKey, signRelease, type ReleaseSig } from "../../src/update/release-sig.ts";
 import type { UpdateRecord } from "../../src/update/update-state.ts";
 
@@ -92,21 +92,6 @@ async function statusBuild(c: TestCell): Promise<string> {
   return (JSON.parse(r.stdout) as { build: string }).build;
 }
 
-/** A dashboard session (first-run setup from loopback): its cookie and CSRF token. */
-async function dashboardSession(c: TestCell): Promise<{ cookie: string; csrf: string }> {
-  const page = await fetch(c.url + "/setup");
-  const formCookie = page.headers.get("set-cookie")!.split(";")[0]!;
-  const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-  const set = await fetch(c.url + "/setup", {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-    body: `_csrf=${formToken}&password=correct-horse&confirm=correct-horse`,
-  });
-  const cookie = set.headers.get("set-cookie")!.split(";")[0]!;
-  const files = await (await fetch(c.url + "/files", { headers: { cookie } })).text();
-  return { cookie, csrf: /name="csrf-token" content="([^"]+)"/.exec(files)![1]! };
-}
 
 /** A's executable is still exactly the old build, with no trace of a swap. */
 async function unchanged(): Promise<void> {

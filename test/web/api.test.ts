@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { connect as tcp } from "node:net";
 import { join } from "node:path";
-import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { destroyCell, setupCode, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 
 let cell: TestCell;
@@ -227,9 +227,10 @@ describe("dashboard session", () => {
       method: "POST",
       redirect: "manual",
       headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-      body: `_csrf=${formToken}&password=correct-horse&confirm=correct-horse`,
+      body: `_csrf=${formToken}&code=${setupCode(cell)}&password=correct-horse&confirm=correct-horse`,
     });
     expect(set.status).toBe(303);
+    expect(existsSync(join(cell.dir, "setup_code"))).toBe(false); // used up
     const setCookie = set.headers.get("set-cookie")!;
     expect(setCookie).toContain("HttpOnly");
     expect(setCookie).toContain("SameSite=Strict");

@@ -28,7 +28,7 @@ const PUBLIC: Record<string, string> = {
   "GET /favicon.ico": "a redirect to the icon",
   "GET /": "a redirect to /files (which is protected)",
   "GET /setup": "first-run password page; redirects to /login once a password exists",
-  "POST /setup": "first-run password, from localhost only, before any password exists",
+  "POST /setup": "first-run password, from localhost only, with the one-time setup code, before any password exists",
   "GET /login": "the login form",
   "POST /login": "the credential itself (CSRF-checked, rate-limited)",
 };
@@ -119,6 +119,30 @@ describe("every cell route refuses a caller without the right credential", () =>
       else headers = { cookie: `grove_session=${randomBytes(24).toString("base64url")}` };
       const { status, location } = await call(r, headers);
       if (!refused(r, status, location)) wrong.push(`${r.method} ${r.path} -> ${status}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe("every route but /peer answers only to this cell's names, and the peer listener only /peer", () => {
+  test("a foreign Host header (DNS rebinding) is refused on every non-peer route, the public ones and a valid token included", async () => {
+    const wrong: string[] = [];
+    for (const r of routes) {
+      if (r.path.startsWith("/peer/")) continue;
+      const { status } = await call(r, { host: `rebind.attacker.test:${cell.port}`, authorization: `Bearer ${cell.token}` });
+      if (status !== 403) wrong.push(`${r.method} ${r.path} -> ${status}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("on the peer listener, every route that is not /peer is absent (404), whatever the credential", async () => {
+    const wrong: string[] = [];
+    for (const r of routes) {
+      if (r.path.startsWith("/peer/") || (r.method === "GET" && r.path === "/")) continue;
+      const body = r.method === "GET" || r.method === "HEAD" ? undefined : "{}";
+      const res = await fetch(cell.peerUrl + concrete(r.path), { method: r.method, headers: { authorization: `Bearer ${cell.token}`, "content-type": "application/json" }, body, redirect: "manual" });
+      await res.arrayBuffer();
+      if (res.status !== 404) wrong.push(`${r.method} ${r.path} -> ${res.status}`);
     }
     expect(wrong).toEqual([]);
   });

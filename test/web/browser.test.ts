@@ -2,13 +2,13 @@
 // login, upload with progress, download, details, delete. Skips when /usr/bin/chromium is absent
 // (install it with: apt-get update && apt-get install -y chromium).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from "../helpers/browser.ts";
-import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { destroyCell, setupCode, startCell, type TestCell } from "../helpers/cell.ts";
 
 if (!HAVE_CHROMIUM) {
   console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get update && apt-get install -y chromium)`);
@@ -80,6 +80,16 @@ describe("dashboard in a real browser", () => {
     expect(new URL(page.url()).pathname).toBe("/setup");
     expect(await page.locator("h1").textContent()).toBe("Welcome to Grove");
 
+    // Without the setup code, the password is not set.
+    await page.fill("#code", "AAAA-BBBB-CCCC-DDDD");
+    await page.fill("#password", PASSWORD);
+    await page.fill("#confirm", PASSWORD);
+    await page.click('form[action="/setup"] button[type=submit]');
+    expect(await page.locator(".error").textContent()).toContain("not this cell's setup code");
+    expect(existsSync(join(cell!.dir, "dashboard_auth"))).toBe(false);
+    expect(pageErrors.splice(0)).toEqual([expect.stringContaining("status of 403 (Forbidden) (" + cell!.url + "/setup)")]);
+
+    await page.fill("#code", setupCode(cell!).toLowerCase()); // typed loosely: case does not matter
     await page.fill("#password", PASSWORD);
     await page.fill("#confirm", PASSWORD);
     await Promise.all([page.waitForURL("**/files"), page.click('form[action="/setup"] button[type=submit]')]);

@@ -52,7 +52,7 @@ test.skipIf(!HAVE_CHROMIUM)("invite in one dashboard, join in the other, then fr
   // Joining with the same token again is refused with the reason, shown in the page.
   await pb.fill("#join-token", token);
   await pb.click("#join-button");
-  await pb.locator("#join-result.error", { hasText: "already used" }).waitFor();
+  await pb.locator("#join-result.error", { hasText: "has no open invite" }).waitFor();
 
   await pa.reload();
   const row = pa.locator("#peer-list tr[data-peer]");

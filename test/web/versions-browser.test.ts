@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
-import { cliJson, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
 
 const PASSWORD = "correct horse battery";
@@ -35,16 +35,7 @@ describe("file versions in the dashboard", () => {
     const c = plain!;
     await putVersions(c, "notes.txt", ["first draft", "second draft"]);
     // A dashboard session (first-run setup from loopback).
-    const setup = await fetch(c.url + "/setup");
-    const formCookie = setup.headers.get("set-cookie")!.split(";")[0]!;
-    const formToken = /name="_csrf" value="([^"]+)"/.exec(await setup.text())![1]!;
-    const set = await fetch(c.url + "/setup", {
-      method: "POST", redirect: "manual",
-      headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-      body: `_csrf=${formToken}&password=correct-horse&confirm=correct-horse`,
-    });
-    const session = set.headers.get("set-cookie")!.split(";")[0]!;
-
+    const { cookie: session } = await dashboardSession(c);
     const page = await (await fetch(c.url + "/files/detail?path=notes.txt", { headers: { cookie: session } })).text();
     const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)![1]!;
     // One Restore button, on version 1 (not on the current version 2).

@@ -1,5 +1,6 @@
 /**
- * @module web/api/files — /api/files: list, upload (raw streamed body), download (Range),
+ * @module web/api/files — /api/files: list, upload (raw streamed body), download (Range; served
+ * as web/user-content says: inline only for types that cannot run script),
  * metadata and versions, verification, delete-to-history, restoring an older version, purging
  * versions from the history (?purge=N|all).
  */
@@ -16,6 +17,7 @@ import { readManifest, type Manifest } from "../../store/manifest.ts";
 import type { ManifestHash } from "../../core/types.ts";
 import type { Cell } from "../../cell/cell.ts";
 import type { WebEnv } from "../context.ts";
+import { userContentHeaders } from "../user-content.ts";
 
 export const PREFIX = "/api/files/";
 
@@ -118,14 +120,11 @@ filesApi.on(["GET", "HEAD"], "/*", async (c) => {
     throw e;
   }
   const headers: Record<string, string> = {
-    "Content-Type": Bun.file(manifest.filename).type || "application/octet-stream",
+    ...userContentHeaders(manifest.filename, c.req.query("download") !== undefined),
     "Accept-Ranges": "bytes",
     ETag: `"${manifest.file_hash}"`,
     "X-Grove-Version": String(version),
   };
-  if (c.req.query("download") !== undefined) {
-    headers["Content-Disposition"] = `attachment; filename*=UTF-8''${encodeURIComponent(manifest.filename)}`;
-  }
   const ifRange = c.req.header("if-range");
   const useRange = range && (!ifRange || ifRange === headers.ETag) ? range : null;
   const length = useRange ? useRange.end - useRange.start + 1 : size;

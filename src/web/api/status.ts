@@ -4,10 +4,11 @@ import { buildHash, buildTarget, buildTime, VERSION } from "../../core/build-inf
 import type { Cell } from "../../cell/cell.ts";
 import type { WebEnv } from "../context.ts";
 import type { Fleet, RoundRunner } from "../../fleet/fleet.ts";
-import type { SyncProgress } from "../../sync/round.ts";
+import type { SyncProgress, SyncReport } from "../../sync/round.ts";
 import type { RelayState } from "../../relay/relay-client.ts";
 import type { WatcherStatus } from "../../ingest/file-watcher.ts";
 import { offeredUpdate } from "../../update/lifecycle.ts";
+import type { ListenInfo } from "../listen-info.ts";
 import type { UpdateAvailable } from "../../update/update-state.ts";
 
 export interface CellStatus {
@@ -36,6 +37,8 @@ export interface CellStatus {
   update_available: UpdateAvailable | null;
   /** Sync rounds: the one running (and how far it is), the last one, the interval; null when this cell runs none. */
   sync: SyncStatus | null;
+  /** Where the cell really listens (null when not known: an app without listeners). */
+  listening: ListenInfo | null;
 }
 
 export interface SyncStatus {
@@ -45,6 +48,8 @@ export interface SyncStatus {
   last: { started_at: number; duration_ms: number; reached: number; peers: number; chunks_pushed: number; chunks_pulled: number; under_replicated: number; missing: number; errors: number } | null;
   /** Set when the most recent round failed as a whole. */
   last_error: string | null;
+  /** What the recovery round restored and refused (a recovered cell, since it started), or null. */
+  recovery?: ({ at: number } & NonNullable<SyncReport["restored"]>) | null;
   interval_s: number;
   /** A round this long after a file is stored (0: none). */
   after_change_s: number;
@@ -60,12 +65,13 @@ function syncStatus(cell: Cell, rounds: RoundRunner | null): SyncStatus | null {
       ? { started_at: r.started_at, duration_ms: r.duration_ms, reached: r.reached, peers: r.peers, chunks_pushed: r.chunks_pushed, chunks_pulled: r.chunks_pulled, under_replicated: r.under_replicated, missing: r.missing, errors: r.errors.length }
       : null,
     last_error: rounds.lastError,
+    recovery: rounds.recovery ? { at: rounds.recovery.at, ...rounds.recovery.restored } : null,
     interval_s: cell.config.sync_interval_s,
     after_change_s: cell.config.sync_after_change_s,
   };
 }
 
-export function cellStatus(cell: Cell, relays: RelayState[] = [], rounds: RoundRunner | null = null): CellStatus {
+export function cellStatus(cell: Cell, relays: RelayState[] = [], rounds: RoundRunner | null = null, listening: ListenInfo | null = null): CellStatus {
   return {
     id: cell.keys.id,
     name: cell.config.name,
@@ -84,11 +90,12 @@ export function cellStatus(cell: Cell, relays: RelayState[] = [], rounds: RoundR
     watching: cell.watcher?.status() ?? null,
     update_available: offeredUpdate(cell.layout.dir),
     sync: syncStatus(cell, rounds),
+    listening,
   };
 }
 
-export function statusApi(fleet: Fleet): Hono<WebEnv> {
+export function statusApi(fleet: Fleet, listening: () => ListenInfo | null = () => null): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  app.get("/", (c) => c.json(cellStatus(c.var.cell, fleet.relay?.status() ?? [], fleet.rounds)));
+  app.get("/", (c) => c.json(cellStatus(c.var.cell, fleet.relay?.status() ?? [], fleet.rounds, listening())));
   return app;
 }
