@@ -198,6 +198,8 @@ export const start: Command = {
         throw new CliError(`relay_port ${cell.config.relay_port} on ${peerHost}: ${(e as Error).message} (is another relay running there?)`);
       }
     }
+    // The first-run code exists before the dashboard takes its first request.
+    const setupCode = password.isSet() ? null : new SetupCode(layout.setupCode).ensure();
     try {
       listeners = new Listeners(
         {
@@ -233,8 +235,8 @@ export const start: Command = {
         log("warn", warning);
       }
     }
-    if (!password.isSet()) {
-      const code = new SetupCode(layout.setupCode).ensure();
+    if (setupCode) {
+      const code = setupCode;
       console.log(`First-run setup code: ${code}  (open the dashboard to choose a password; the code is also in ${layout.setupCode}; or run \`grove password\`)`);
     }
     if (cell.config.mdns && process.env.GROVE_MDNS !== "0") {

@@ -7,20 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { listeningOn } from "../helpers/proc.ts";
 import { cliJson, destroyCell, freePort, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { upgradedPeerPort, migrateV1 } from "../../src/config/migrate.ts";
-
-/** Addresses listening on TCP `port` (IPv4). */
-function listeningOn(port: number): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[3] !== "0A") continue;
-    const [hexAddr, hexPort] = cols[1]!.split(":");
-    if (parseInt(hexPort!, 16) === port) out.push([3, 2, 1, 0].map((i) => parseInt(hexAddr!.slice(i * 2, i * 2 + 2), 16)).join("."));
-  }
-  return out;
-}
 
 describe("migrateV1", () => {
   test("the old host goes to the peer API, the dashboard to loopback, the peer port is the old + 1000", () => {

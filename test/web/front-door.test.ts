@@ -9,34 +9,12 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { dashboardSession, destroyCell, pair, setupCode, startCell, type TestCell } from "../helpers/cell.ts";
+import { listeningOn, peakRss } from "../helpers/proc.ts";
 import { signRequest } from "../../src/protocol/request-auth.ts";
 import { fromHex, type CellId } from "../../src/core/types.ts";
 import { encodeToken } from "../../src/fleet/invite-token.ts";
 
 const MiB = 1024 * 1024;
-
-/** Peak resident memory of a process so far (VmHWM), bytes. */
-function peakRss(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m![1]) * 1024;
-}
-
-/** Addresses listening on TCP `port` (from /proc/net/tcp and tcp6): "127.0.0.1", "0.0.0.0", "::"… */
-function listeningOn(port: number): string[] {
-  const out: string[] = [];
-  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (!existsSync(f)) continue;
-    for (const line of readFileSync(f, "utf8").split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] !== "0A") continue; // LISTEN
-      const [hexAddr, hexPort] = cols[1]!.split(":");
-      if (parseInt(hexPort!, 16) !== port) continue;
-      if (hexAddr!.length === 8) out.push([3, 2, 1, 0].map((i) => parseInt(hexAddr!.slice(i * 2, i * 2 + 2), 16)).join("."));
-      else out.push(/^0+$/.test(hexAddr!) ? "::" : hexAddr === "00000000000000000000000001000000" ? "::1" : hexAddr!);
-    }
-  }
-  return out;
-}
 
 /** A request body of `bytes` zeros sent with Transfer-Encoding: chunked (no length), 1 MiB at a time. */
 function chunkedZeros(bytes: number): ReadableStream<Uint8Array> {
