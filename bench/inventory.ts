@@ -34,7 +34,7 @@ import { loadavg } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Database } from "bun:sqlite";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { canonicalJson } from "../src/store/canonical-json.ts";
+import { canonicalJson } from "../src/core/canonical-json.ts";
 import { encryptionInfo, manifestRelPath } from "../src/store/manifest.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";

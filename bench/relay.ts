@@ -33,7 +33,7 @@ import { deriveIdentity } from "../src/crypto/keys.ts";
 import { toHex } from "../src/core/types.ts";
 import { frame, makeLogin } from "../src/relay/relay-protocol.ts";
 import { DEFAULT_LIMITS, type RelayStatus } from "../src/relay/hub.ts";
-import type { PeerView } from "../src/web/api/fleet.ts";
+import type { PeerView } from "../src/api/types.ts";
 import type { PlacementReport } from "../src/sync/placement-report.ts";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
 import { cellId, grove, pair, syncRound, waitSyncIdle } from "./lib/cells.ts";

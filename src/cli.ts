@@ -52,8 +52,9 @@ export function mainUsage(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     "",
     "Options: --help (also after a command), --version",
-    "Environment: GROVE_DIR (default ~/.grove), GROVE_HOME (default ~/GroveHome), GROVE_PORT (dashboard, default 5678), GROVE_PEER_PORT (peer API, default 5679)",
+    "Environment: GROVE_DIR (default ~/.grove), GROVE_HOME (default ~/GroveHome), GROVE_PORT (dashboard, default 5678), GROVE_PEER_PORT (peer API, default 5679), GROVE_MDNS=0 (no mDNS: the cell neither advertises nor finds cells on the local network, whatever config.json says)",
     "Run `grove COMMAND --help` for a command's options.",
+    "To have `grove` on the PATH outside the repository: `npm link` in it (docs/cli-on-path.md).",
   ].join("\n");
 }
 

@@ -17,7 +17,7 @@ import type { ConversationView, ListedModel } from "../src/ai/assistant.ts";
 import type { OllamaStatus } from "../src/ai/ollama.ts";
 import type { Offer } from "../src/ai/remote.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { count, formatBytes, formatTime, hardwareText } from "./format.ts";
+import { count, formatBytes, formatTime, hardwareText } from "../src/core/format.ts";
 
 export const ASSISTANT_URL = "/assistant";
 const convUrl = (id: string) => `${ASSISTANT_URL}/c/${encodeURIComponent(id)}`;

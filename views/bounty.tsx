@@ -7,7 +7,7 @@
  */
 import type { BountyHistory, BountyPeer, BountyReport } from "../src/bounty/types.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { formatBytes, formatTime, signedBytes } from "./format.ts";
+import { formatBytes, formatTime, signedBytes } from "../src/core/format.ts";
 
 /** Line colours, one per peer in turn (readable on light and dark backgrounds). */
 const COLORS = ["#2f7d4a", "#d1495b", "#3d7dd8", "#e08a1e", "#8e5bd6", "#1b998b", "#c2417f", "#7a8b1f"];

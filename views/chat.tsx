@@ -12,7 +12,7 @@
 import type { Conversation, MessageView } from "../src/message/types.ts";
 import { MAX_MESSAGE_CHARS } from "../src/protocol/message.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { count, formatTime } from "./format.ts";
+import { count, formatTime } from "../src/core/format.ts";
 
 const chatUrl = (peer: string, what = "") => `/chat/${encodeURIComponent(peer)}${what}`;
 const preview = (s: string, max = 60) => {

@@ -6,7 +6,7 @@
  */
 import type { FeedItem, ShareView } from "../src/share/types.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { formatBytes, formatTime } from "./format.ts";
+import { formatBytes, formatTime } from "../src/core/format.ts";
 
 /** Bytes of a text file shown in its preview. */
 export const TEXT_PREVIEW_BYTES = 64 * 1024;

@@ -7,7 +7,7 @@
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { count, fileUrl, formatBytes, formatTime } from "./format.ts";
+import { count, fileUrl, formatBytes, formatTime } from "../src/core/format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 
 export interface Listing {

@@ -1,10 +1,10 @@
 /** @jsxImportSource hono/jsx */
 /** @module views/peers — the Peers tab: paired cells with friend/favorite/remove, invite and join. */
-import type { PeerView } from "../src/web/api/fleet.ts";
+import type { PeerView } from "../src/api/types.ts";
 import type { RelayState } from "../src/relay/relay-client.ts";
 import { isRelayRoute } from "../src/net/route-class.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { formatTime } from "./format.ts";
+import { formatTime } from "../src/core/format.ts";
 
 export function PeerList({ peers }: { peers: PeerView[] }) {
   if (!peers.length) return <div id="peer-list"><p class="empty">No peers yet. Create an invite here and join it on another cell, or paste another cell's invite below.</p></div>;

@@ -1,11 +1,11 @@
 /** @jsxImportSource hono/jsx */
 /** @module views/settings — the Settings tab: this cell's identity, build, storage and configuration. */
 import type { Config } from "../src/config/config.ts";
-import type { CellStatus } from "../src/web/api/status.ts";
+import type { CellStatus } from "../src/api/types.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { formatBytes } from "./format.ts";
+import { formatBytes } from "../src/core/format.ts";
 import { UpdateSection } from "./update.tsx";
-import type { ListenInfo } from "../src/web/listen-info.ts";
+import type { ListenInfo } from "../src/api/types.ts";
 
 
 /** Where the cell listens, as bound (not the config defaults). */

@@ -12,7 +12,7 @@
  * sharing they say so.
  */
 import { Layout, type PageInfo } from "./layout.tsx";
-import { formatBytes } from "./format.ts";
+import { formatBytes } from "../src/core/format.ts";
 
 /** A friend files can be shared with. */
 export interface FriendOption {

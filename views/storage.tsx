@@ -6,7 +6,7 @@
  */
 import type { FilePlacement, PeerPlacement, PlacementReport } from "../src/sync/placement-report.ts";
 import { Layout, type PageInfo } from "./layout.tsx";
-import { count, formatBytes, formatTime } from "./format.ts";
+import { count, formatBytes, formatTime } from "../src/core/format.ts";
 import type { SyncProgress } from "../src/sync/round.ts";
 import { describeProgress } from "../src/sync/summary.ts";
 

@@ -30,7 +30,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, copyFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { startCell, type TestCell } from "../../test/helpers/cell.ts";
-import type { FsckReport, ProblemKind } from "../../src/cell/fsck.ts";
+import type { FsckReport, ProblemKind } from "../../src/sync/fsck.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { ShareView } from "../../src/share/types.ts";
 import { freePort, pair, waitSyncIdle } from "./cells.ts";

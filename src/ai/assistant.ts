@@ -4,7 +4,7 @@
  * server, ai/ollama) or a friend's cell (ai/remote), and keeps the conversations
  * (ai/conversations), each answer with the cell that made it.
  *
- *   const a = createAssistant(cell);
+ *   const a = createAssistant(cell, { caller, peers });
  *   for await (const ev of a.ask({ question: "What is a cell?" })) {
  *     if ("token" in ev) process.stdout.write(ev.token);
  *     else console.log("\n", ev.conversation, ev.tokens, "tokens");
@@ -98,6 +98,8 @@ export interface AssistantOptions {
   ollama?: OllamaSource | null;
   /** Who may ask this cell's models: the card offers them only with "friends". */
   share?: "friends" | "none";
+  /** Friends' cells to ask too (their cards and routes, and how to call them); none in one-shot uses. */
+  fleet?: FleetAccess | null;
 }
 
 /** A model as listed: a file here (with its GGUF header) or an Ollama model, with its measured speed. */
@@ -132,7 +134,7 @@ export class Assistant {
   private speeds: SpeedFile;
   /** Models that failed to load (or crashed the host while loading), by file key: not tried again until the file changes. */
   private failed = new Map<string, string>();
-  private fleet: FleetAccess | null = null;
+  private readonly fleet: FleetAccess | null;
   private advertised: CardModel[] = [];
 
   constructor(private opts: AssistantOptions) {
@@ -141,11 +143,7 @@ export class Assistant {
     this.host = new LlmProcess({ command: opts.hostCommand, idleMs: opts.idleMs });
     this.speeds = new SpeedFile(opts.speedsFile ?? null);
     this.ollama = opts.ollama ?? null;
-  }
-
-  /** Let the assistant ask friends' cells (set by `grove start` once the fleet exists). */
-  attachFleet(access: FleetAccess): void {
-    this.fleet = access;
+    this.fleet = opts.fleet ?? null;
   }
 
   private get selfId(): string {
@@ -438,8 +436,9 @@ function ollamaFor(url: string | null): OllamaSource | null {
 }
 
 /** The assistant of a running cell, configured from its config.json (`llm_*`, `ollama_url`); probes Ollama once. */
-export function createAssistant(cell: Cell): Assistant {
+export function createAssistant(cell: Cell, fleet: FleetAccess | null = null): Assistant {
   const a = new Assistant({
+    fleet,
     db: cell.db.db,
     modelsDir: cell.layout.models,
     threads: cell.config.llm_threads,

@@ -8,47 +8,22 @@
  *
  *   for await (const ev of askPeer(access, peerRow, { v: 1, model: null, history: [], question, max_tokens: 64, temperature: 0 })) …
  */
-import type { CellKeys } from "../cell/state-dir.ts";
 import { errorMessage, GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, type CellId } from "../core/types.ts";
-import { callPeerRaw, PeerCallError, refusalText } from "../fleet/peer-client.ts";
-import type { Fleet } from "../fleet/fleet.ts";
-import type { PeerRow, PeerStore } from "../fleet/peer-store.ts";
-import { isRelayRoute } from "../net/route-class.ts";
-import { rankRoutes, routeScore } from "../net/route-score.ts";
+import { callPeerRaw, PeerCallError, refusalText, type PeerCaller } from "../net/peer-client.ts";
+import type { PeerRow } from "../fleet/peer-store.ts";
+import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import { AI_REPLY_INFO, AiPart, type AiDone, type AiQuestion } from "../protocol/ai-chat.ts";
 import type { Card, CardModel } from "../protocol/card.ts";
 import { AI_INFO } from "../protocol/labels.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { answerDigest } from "./answer.ts";
 
-/** What asking other cells needs of the fleet. */
+/** What asking other cells needs: the peers (their cards and routes), and how to call them. */
 export interface FleetAccess {
-  readonly keys: CellKeys;
-  readonly peers: PeerStore;
-  /** Routes to try for `peer`, best first (measured ones, then the card's other addresses). */
-  routes(peer: CellId): string[];
-  /** Score of the best measured route (lower is better), null when none answered lately. */
-  score(peer: CellId): number | null;
-}
-
-export function fleetAccess(fleet: Fleet): FleetAccess {
-  return {
-    keys: fleet.cell.keys,
-    peers: fleet.peers,
-    routes(peer) {
-      const ranked = rankRoutes(fleet.stats.speeds.routes(peer)).map((r) => r.url);
-      const row = fleet.peers.get(peer);
-      const card = row ? (JSON.parse(row.card) as Card).addresses : [];
-      const rest = [...card.filter((u) => !isRelayRoute(u)), ...card.filter(isRelayRoute)];
-      return [...new Set([...ranked, ...rest])];
-    },
-    score(peer) {
-      const best = fleet.best(peer);
-      return best ? routeScore(best) : null;
-    },
-  };
+  readonly caller: PeerCaller;
+  readonly peers: PeerDirectory;
 }
 
 /** A model on a peer's card. */
@@ -72,7 +47,7 @@ export function offers(access: FleetAccess, friendsOnly = true): Offer[] {
     try {
       caps = (JSON.parse(p.card) as Card).capabilities ?? {};
     } catch {}
-    const score = access.score(p.id);
+    const score = access.peers.score(p.id);
     const hardware = { ram_bytes: caps.ram_bytes ?? null, gpu: caps.gpu ?? null };
     for (const m of caps.models ?? []) out.push({ peer: p.id, peer_name: p.name, friend: p.friend, model: m, hardware, route_score: score });
   }
@@ -127,7 +102,7 @@ function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
  * such model there), 502 when no route answers, the answer fails, or it does not check out.
  */
 export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion, signal?: AbortSignal): AsyncGenerator<RemoteEvent> {
-  const { keys } = access;
+  const { keys } = access.caller;
   const x25519 = fromHex((JSON.parse(peer.card) as Card).x25519);
   let question = q;
   let body = await sealJson(x25519, question, AI_INFO, keys.id);
@@ -135,7 +110,7 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
     question = { ...question, history: question.history.slice(2) };
     body = await sealJson(x25519, question, AI_INFO, keys.id);
   }
-  const routes = access.routes(peer.id);
+  const routes = access.peers.routes(peer.id);
   if (!routes.length) throw new GroveError(`cell ${label(peer)} has no address to reach it at`, 502, "peer");
   const open = async (bytes: Uint8Array): Promise<AiPart> => {
     const parsed = AiPart.safeParse(await openJson(keys, bytes, AI_REPLY_INFO, peer.id).catch(() => null));
@@ -151,7 +126,7 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
     if (signal?.aborted) return;
     let ans;
     try {
-      ans = await raceAbort(callPeerRaw(keys, r, peer.id, "POST", `/peer/ai/chat?wait=${FIRST_WAIT_MS}`, body, 30_000 + FIRST_WAIT_MS), signal);
+      ans = await raceAbort(callPeerRaw(access.caller, r, peer.id, "POST", `/peer/ai/chat?wait=${FIRST_WAIT_MS}`, body, 30_000 + FIRST_WAIT_MS), signal);
     } catch (e) {
       if (signal?.aborted) return;
       if (e instanceof PeerCallError) {
@@ -192,7 +167,7 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
       const path = `/peer/ai/chat/${job}?after=${pieces.length}&wait=${POLL_WAIT_MS}`;
       let ans;
       try {
-        ans = await raceAbort(callPeerRaw(keys, url, peer.id, "GET", path, undefined, 30_000 + POLL_WAIT_MS), signal);
+        ans = await raceAbort(callPeerRaw(access.caller, url, peer.id, "GET", path, undefined, 30_000 + POLL_WAIT_MS), signal);
       } catch (e) {
         if (signal?.aborted) return;
         throw new GroveError(`cell ${label(peer)} stopped answering: ${errorMessage(e)}`, 502, "peer");
@@ -203,7 +178,7 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
   } finally {
     if (!finished) {
       // Left early (the user went away) or failed in transit: the peer may stop generating.
-      void callPeerRaw(keys, url, peer.id, "DELETE", `/peer/ai/chat/${job}`, undefined, 10_000).catch((e) =>
+      void callPeerRaw(access.caller, url, peer.id, "DELETE", `/peer/ai/chat/${job}`, undefined, 10_000).catch((e) =>
         log("info", "could not cancel a question on a peer", { peer: peer.id.slice(0, 8), why: errorMessage(e) }),
       );
     }

@@ -1,5 +1,5 @@
 /**
- * @module bounty/allowance — may a peer push one more chunk here? (DESIGN: Bounty.) A peer whose
+ * @module bounty/allowance — may a peer push one more chunk here? (docs/design.md: Bounty.) A peer whose
  * balance as seen here (what it keeps for this cell − what this cell keeps for it), less the new
  * chunk, would fall below −bounty_allowance_bytes is refused with 402, unless it is exempt (a
  * favorite or a friend, as config says). The rule is pure (`checkAllowance`); `BountyGate`
@@ -10,7 +10,7 @@ import type { Database } from "bun:sqlite";
 import { GroveError } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
 import type { PeerRow, PeerStore } from "../fleet/peer-store.ts";
-import { formatBytes } from "../../views/format.ts";
+import { formatBytes } from "../core/format.ts";
 import { BountyLedger } from "./ledger.ts";
 import type { Exemption } from "./types.ts";
 
@@ -69,7 +69,7 @@ export class BountyGate {
 
   constructor(
     db: Database,
-    private peers: PeerStore,
+    private peers: Pick<PeerStore, "get">,
     private config: AllowanceConfig,
   ) {
     this.ledger = new BountyLedger(db);

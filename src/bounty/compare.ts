@@ -5,7 +5,7 @@
  * at most max(5 % of the larger, 16 MiB) (a chunk pushed between the two readings); byte-hours
  * by at most max(10 % of the larger, 1 GiB·h), since the two sides accrue at different moments.
  */
-import { count, formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../core/format.ts";
 import type { StatementFigures } from "../protocol/bounty-statement.ts";
 import type { Comparison } from "./types.ts";
 

@@ -8,8 +8,8 @@
 import { GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { CellId } from "../core/types.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
-import { callPeerRaw, PeerCallError, refusalText } from "../fleet/peer-client.ts";
+import type { CellKeys } from "../crypto/keys.ts";
+import { callPeerRaw, PeerCallError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import { BOUNTY_INFO, BOUNTY_REPLY_INFO, StatementMessage, ZERO_FIGURES, makeStatement, verifyStatement, type Statement } from "../protocol/bounty-statement.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { compareStatement } from "./compare.ts";
@@ -60,10 +60,11 @@ export interface StatementTarget {
  * check the signed statement it answers with, compare and keep the result. Throws
  * PeerCallError when the peer refuses (404: a build without bounty) or its answer is not valid.
  */
-export async function exchangeStatement(keys: CellKeys, ledger: BountyLedger, to: StatementTarget, now = Date.now()): Promise<Comparison> {
+export async function exchangeStatement(caller: PeerCaller, ledger: BountyLedger, to: StatementTarget, now = Date.now()): Promise<Comparison> {
+  const { keys } = caller;
   const ours = ourStatement(keys, ledger, to.id, now);
   const body = await sealJson(to.x25519, { statement: ours }, BOUNTY_INFO, keys.id);
-  const ans = await callPeerRaw(keys, to.url, to.id, "POST", STATEMENT_PATH, body);
+  const ans = await callPeerRaw(caller, to.url, to.id, "POST", STATEMENT_PATH, body);
   if (ans.status !== 200) throw new PeerCallError(`cell ${to.id.slice(0, 8)} refused our bounty statement: ${refusalText(ans.body)}`, ans.status);
   let theirs: Statement;
   try {

@@ -1,5 +1,5 @@
 /**
- * @module bounty/relay-credit — relay bytes into the bounty ledger (DESIGN: Bounty). What a relay
+ * @module bounty/relay-credit — relay bytes into the bounty ledger (docs/design.md: Bounty). What a relay
  * this cell runs carried for each cell (relay/hub `takeCarried`) is credited to that cell as
  * given; what relays run by proven operators carried for this cell (relay/relay-client
  * `takeCarried`) is credited to the operator as received. Only peers have a ledger: bytes carried

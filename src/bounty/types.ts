@@ -1,5 +1,5 @@
 /**
- * @module bounty/types — the bounty vocabulary (DESIGN: Bounty): the ledger's view of one peer,
+ * @module bounty/types — the bounty vocabulary (docs/design.md: Bounty): the ledger's view of one peer,
  * the balance history, the stored comparison of statements, and the report that the API, the
  * CLI and the Bounty tab show.
  *

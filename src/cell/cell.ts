@@ -13,11 +13,10 @@ import { Placements } from "../store/placements.ts";
 import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
 import { CHUNK_BUFFER_SIZE } from "../core/types.ts";
-import type { Vault } from "../ingest/vault.ts";
-import type { FileWatcher } from "../ingest/file-watcher.ts";
-import { initStateDir, loadKeys, type CellKeys } from "./state-dir.ts";
+import { StoreListeners, type Vault } from "../ingest/vault.ts";
+import { initStateDir, loadKeys } from "./state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import { log } from "../core/log.ts";
-import type { Assistant } from "../ai/assistant.ts";
 
 export interface Cell {
   layout: Layout;
@@ -32,11 +31,8 @@ export interface Cell {
   suite: CipherSuite;
   pool: CryptoPool;
   vault: Vault;
-  /** Keeps GROVE_HOME and `watch_dirs` stored (set by `grove start`; null elsewhere). */
-  watcher: FileWatcher | null;
   startedAt: number;
-  /** Local AI (models, chat); set by `grove start` (createAssistant), absent in one-shot uses. */
-  assistant?: Assistant;
+  /** Close the crypto workers and the database (the running cell's services stop first: cell/runtime). */
   close(): void;
 }
 
@@ -44,6 +40,8 @@ export interface OpenedCell {
   cell: Cell;
   /** The recovery phrase when this start created the identity (show it once), else null. */
   newPhrase: string | null;
+  /** The name this start gave the cell when it wrote config.json, else null. */
+  newName: string | null;
 }
 
 /**
@@ -53,7 +51,7 @@ export interface OpenedCell {
 export function openCell(layout: Layout): OpenedCell {
   const { config, unknownKeys } = loadConfig(layout.config);
   for (const k of unknownKeys) log("warn", `config.json: unknown key "${k}" ignored`);
-  const { phrase } = initStateDir(layout);
+  const { phrase, name } = initStateDir(layout);
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
   const store = new ChunkStore(layout.chunks);
@@ -61,18 +59,16 @@ export function openCell(layout: Layout): OpenedCell {
   chooseEd25519(config.crypto);
   const pool = createPool(suite, config.crypto_workers, config.crypto);
   const buffers = new BufferPool(CHUNK_BUFFER_SIZE, pool.parallelism * 2 + 2);
-  const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers };
+  const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers, stored: new StoreListeners() };
   const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
   const placements = new Placements(db.db);
   const cell: Cell = {
     layout, config, keys, db, store, held, placements, suite, pool, vault,
-    watcher: null,
     startedAt: Date.now(),
     close() {
-      cell.assistant?.close();
       pool.close();
       db.close();
     },
   };
-  return { cell, newPhrase: phrase };
+  return { cell, newPhrase: phrase, newName: name };
 }

@@ -2,7 +2,8 @@
  * @module cell/state-dir — creates GROVE_DIR on first start and loads the cell's keys after.
  *
  * First start: a random root secret -> identity + master key (crypto/keys), written with
- * mode 600 into a 700 directory, plus api_token, peer_secret and a config.json of defaults.
+ * mode 600 into a 700 directory, plus api_token, peer_secret and a config.json of defaults
+ * with the cell's own name (config/newCellName; the log says how to change it).
  * Later starts read root.key and check the derived files still match it.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
@@ -10,15 +11,10 @@ import { randomBytes } from "node:crypto";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 import type { Layout } from "../core/layout.ts";
 import { toHex, type CellId } from "../core/types.ts";
-import { deriveIdentity, type Identity } from "../crypto/keys.ts";
+import { deriveIdentity, type CellKeys } from "../crypto/keys.ts";
 import { phraseFromSecret } from "../crypto/recovery.ts";
 import { writeDefaultConfig } from "../config/config.ts";
 
-export interface CellKeys extends Identity {
-  root: Uint8Array;
-  id: CellId;
-  apiToken: string;
-}
 
 const SECRET = 0o600;
 
@@ -51,7 +47,7 @@ export function writeIdentity(layout: Layout, root: Uint8Array): void {
  * First-run set-up. Returns the recovery phrase when a new identity was made (to print once),
  * or null when GROVE_DIR already had one.
  */
-export function initStateDir(layout: Layout): { phrase: string | null } {
+export function initStateDir(layout: Layout): { phrase: string | null; name: string | null } {
   ensureTree(layout);
   let phrase: string | null = null;
   if (!isInitialised(layout)) {
@@ -61,8 +57,9 @@ export function initStateDir(layout: Layout): { phrase: string | null } {
   }
   if (!existsSync(layout.apiToken)) writeFileAtomicSync(layout.apiToken, randomBytes(32).toString("hex") + "\n", SECRET);
   if (!existsSync(layout.peerSecret)) writeFileAtomicSync(layout.peerSecret, randomBytes(32).toString("hex") + "\n", SECRET);
-  if (!existsSync(layout.config)) writeDefaultConfig(layout.config);
-  return { phrase };
+  // A name of its own (config/newCellName): a second cell on this machine is told apart. `grove start` says it.
+  const name = existsSync(layout.config) ? null : writeDefaultConfig(layout.config).name;
+  return { phrase, name };
 }
 
 function readHex(path: string): Uint8Array {

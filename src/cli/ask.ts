@@ -8,7 +8,7 @@ import { displayName, displayText } from "../core/unsafe-text.ts";
 import type { AskEvent } from "../ai/assistant.ts";
 import type { ListedModel } from "../ai/assistant.ts";
 import type { Offer } from "../ai/remote.ts";
-import { formatBytes, hardwareText } from "../../views/format.ts";
+import { formatBytes, hardwareText } from "../core/format.ts";
 import { connect, readJson } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 import { textLines } from "../core/lines.ts";

@@ -3,7 +3,7 @@ import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { BountyPeer, BountyReport } from "../bounty/types.ts";
 import { RELAY_CREDIT_HOURS } from "../bounty/ledger.ts";
-import { formatBytes, signedBytes } from "../../views/format.ts";
+import { formatBytes, signedBytes } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
 

@@ -1,5 +1,6 @@
 /** @module cli/command — the shape of one CLI command, and argument parsing shared by all. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import stringWidth from "string-width";
 import { displayName } from "../core/unsafe-text.ts";
 
 export interface Command {
@@ -36,13 +37,24 @@ export function parse<O extends Options>(argv: string[], options: O, positionals
 }
 
 /**
+ * `s` padded with spaces to `width` terminal columns, by display width (string-width): a CJK
+ * character or an emoji takes two columns, a combining mark none.
+ * @example padDisplay("日本", 6) // "日本  "
+ */
+export function padDisplay(s: string, width: number, align: "left" | "right" = "left"): string {
+  const pad = " ".repeat(Math.max(0, width - stringWidth(s)));
+  return align === "left" ? s + pad : pad + s;
+}
+
+/**
  * Print `rows` as aligned columns (first row = header). Every cell goes through `displayName`:
  * names and texts from other cells never reach the terminal with control characters raw.
+ * Columns are aligned by display width, so names in CJK, with emoji or accents line up.
  */
 export function table(cells: string[][], rightAlign: number[] = []): string {
   const rows = cells.map((r) => r.map(displayName));
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => stringWidth(r[i] ?? ""))));
   return rows
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : rightAlign.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  "))
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : padDisplay(cell, widths[i]!, rightAlign.includes(i) ? "right" : "left"))).join("  "))
     .join("\n");
 }

@@ -5,7 +5,7 @@ import { resolveLayout } from "../core/layout.ts";
 import { safeFilename } from "../core/safe-filename.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { FeedItem } from "../share/types.ts";
-import { formatBytes, formatTime } from "../../views/format.ts";
+import { formatBytes, formatTime } from "../core/format.ts";
 import { connect, readJson } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 import { saveResponse } from "./save-response.ts";

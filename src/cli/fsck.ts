@@ -1,12 +1,12 @@
 /**
  * @module cli/fsck — `grove fsck [--repair] [--json]`: check every manifest, chunk and placement
- * record (cell/fsck). With a running cell the check runs there and can ask peers and repair from
+ * record (sync/fsck). With a running cell the check runs there and can ask peers and repair from
  * them; with none, it runs here on the cell's folder, local checks only.
  */
 import { resolveLayout } from "../core/layout.ts";
 import { openCell } from "../cell/cell.ts";
-import { fsck, type FsckReport } from "../cell/fsck.ts";
-import { formatBytes } from "../../views/format.ts";
+import { fsck, type FsckReport } from "../sync/fsck.ts";
+import { formatBytes } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
 
@@ -55,7 +55,7 @@ export const fsckCmd: Command = {
       offline = true;
       const { cell } = openCell(layout);
       try {
-        report = await fsck(cell, { repair, fleet: null });
+        report = await fsck(cell, { repair, peers: null });
       } finally {
         cell.close();
       }

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { resolveLayout } from "../core/layout.ts";
-import { formatBytes } from "../../views/format.ts";
+import { formatBytes } from "../core/format.ts";
 import { connect, filePath, isLocalCell, localTransfer, readJson, type CellClient } from "./client.ts";
 import { resolve as resolvePath } from "node:path";
 import { CliError, parse, type Command } from "./command.ts";

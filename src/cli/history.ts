@@ -1,7 +1,8 @@
 /** @module cli/history — `grove history PATH` (a file's versions) and `grove restore PATH --version N` (make one current again). */
 import { resolveLayout } from "../core/layout.ts";
+import { shellQuote } from "../core/shell-quote.ts";
 import type { VersionEntry } from "../store/placement-db.ts";
-import { formatBytes, formatTime } from "../../views/format.ts";
+import { formatBytes, formatTime } from "../core/format.ts";
 import { connect, filePath } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 
@@ -38,7 +39,7 @@ export const history: Command = {
         [0, 2],
       ),
     );
-    if (m.deleted) console.log(`\n${m.path} is deleted; \`grove restore ${m.path} --version N\` brings a version back.`);
+    if (m.deleted) console.log(`\n${m.path} is deleted; \`grove restore ${shellQuote(m.path)} --version N\` brings a version back.`);
     return 0;
   },
 };
@@ -50,7 +51,7 @@ export const restore: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, { version: { type: "string" }, json: { type: "boolean" } }, { min: 1, max: 1, usage: restoreUsage });
     if (values.help) return console.log(restoreUsage), 0;
-    if (!values.version || !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version N is required (see \`grove history ${positionals[0]}\`)`, 2);
+    if (!values.version || !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version N is required (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
     const r = await connect(resolveLayout()).json<{ path: string; version: number; restored_from: number; changed: boolean }>(filePath(positionals[0]!, `?restore=${values.version}`), { method: "POST" });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
     console.log(r.changed ? `${r.path}: version ${r.restored_from} restored as version ${r.version}` : `${r.path}: version ${r.restored_from} is already the current content (version ${r.version})`);

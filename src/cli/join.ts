@@ -1,9 +1,11 @@
 /** @module cli/join — `grove join TOKEN`: pair this cell with the one that made the invite. */
 import { resolveLayout } from "../core/layout.ts";
+import { errorMessage } from "../core/errors.ts";
+import { decodeToken } from "../fleet/invite-token.ts";
 import { displayName } from "../core/unsafe-text.ts";
-import type { PeerView } from "../web/api/fleet.ts";
+import type { PeerView } from "../api/types.ts";
 import { connect } from "./client.ts";
-import { parse, type Command } from "./command.ts";
+import { CliError, parse, type Command } from "./command.ts";
 
 const usage = `Usage: grove join TOKEN [--json]
 
@@ -17,6 +19,13 @@ export const join: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 1, max: 1, usage });
     if (values.help) return console.log(usage), 0;
+    // A damaged or truncated token is told here, in plain words (fleet/invite-token), before
+    // the cell is asked; the cell checks it again.
+    try {
+      decodeToken(positionals[0]!);
+    } catch (e) {
+      throw new CliError(errorMessage(e));
+    }
     const r = await connect(resolveLayout()).json<{ peer: PeerView }>("/api/join", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: positionals[0] }) });
     console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${displayName(r.peer.name)} (${r.peer.id.slice(0, 8)})`);
     return 0;

@@ -1,7 +1,7 @@
 /** @module cli/ls — `grove ls [DIR]`: list the files the cell stores. */
 import { resolveLayout } from "../core/layout.ts";
 import type { FileEntry } from "../store/placement-db.ts";
-import { formatBytes, formatTime } from "../../views/format.ts";
+import { formatBytes, formatTime } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
 

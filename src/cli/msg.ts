@@ -2,7 +2,7 @@
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { Conversation, MessageView } from "../message/types.ts";
-import { formatTime } from "../../views/format.ts";
+import { formatTime } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 

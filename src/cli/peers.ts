@@ -1,8 +1,8 @@
 /** @module cli/peers — `grove peers`: list paired cells; friend/unfriend/favorite/unfavorite/remove one. */
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
-import type { PeerView } from "../web/api/fleet.ts";
-import { formatTime } from "../../views/format.ts";
+import type { PeerView } from "../api/types.ts";
+import { formatTime } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 

@@ -1,7 +1,7 @@
 /** @module cli/placement — `grove placement`: copies per file against the replication factor, files at risk, what peers keep. */
 import { resolveLayout } from "../core/layout.ts";
 import type { PlacementReport } from "../sync/placement-report.ts";
-import { count, formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
 

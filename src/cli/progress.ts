@@ -1,5 +1,5 @@
 /** @module cli/progress — a one-line progress bar on stderr (only on a TTY, only for transfers over 16 MB). */
-import { formatBytes } from "../../views/format.ts";
+import { formatBytes } from "../core/format.ts";
 
 export const PROGRESS_THRESHOLD = 16 * 1024 * 1024;
 

@@ -1,6 +1,7 @@
 /** @module cli/purge — `grove purge PATH --version N | --all`: drop versions from a file's history for good (after the trash time). */
 import { resolveLayout } from "../core/layout.ts";
-import { count, formatTime } from "../../views/format.ts";
+import { shellQuote } from "../core/shell-quote.ts";
+import { count, formatTime } from "../core/format.ts";
 import { connect, filePath } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import type { PurgeResult } from "../trash/history.ts";
@@ -22,7 +23,7 @@ export const purge: Command = {
     const { values, positionals } = parse(argv, { version: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } }, { min: 1, max: 1, usage });
     if (values.help) return console.log(usage), 0;
     if (Boolean(values.all) === (values.version !== undefined)) throw new CliError(`give either --version N or --all\n\n${usage}`, 2);
-    if (values.version !== undefined && !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version takes a version number (see \`grove history ${positionals[0]}\`)`, 2);
+    if (values.version !== undefined && !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version takes a version number (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
     const which = values.all ? "all" : values.version!;
     const r = await connect(resolveLayout()).json<PurgeResult>(filePath(positionals[0]!, `?purge=${which}`), { method: "DELETE" });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
@@ -32,7 +33,7 @@ export const purge: Command = {
     }
     const s = r.purged.length === 1 ? "" : "s";
     console.log(`${r.path}: version${s} ${r.purged.join(", ")} purged; ${count(r.trashed_chunks, "chunk")} went to the trash.`);
-    console.log(`Collected after ${formatTime(r.collect_after)}; until then \`grove trash restore ${r.path}\` brings ${s ? "them" : "it"} back.`);
+    console.log(`Collected after ${formatTime(r.collect_after)}; until then \`grove trash restore ${shellQuote(r.path)}\` brings ${s ? "them" : "it"} back.`);
     return 0;
   },
 };

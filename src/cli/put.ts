@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { resolveLayout } from "../core/layout.ts";
-import { count, formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../core/format.ts";
 import { connect, filePath, isLocalCell, localTransfer, readJson } from "./client.ts";
 import { resolve } from "node:path";
 import { CliError, parse, type Command } from "./command.ts";

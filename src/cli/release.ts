@@ -10,7 +10,7 @@ import { writeFileAtomicSync } from "../core/atomic.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { errorMessage } from "../core/errors.ts";
 import { toHex } from "../core/types.ts";
-import { formatBytes } from "../../views/format.ts";
+import { formatBytes } from "../core/format.ts";
 import { generateReleaseKey, parseOfferedSig, ReleaseSigSchema } from "../update/release-sig.ts";
 import { ReleaseStore, releasesDir, toOffer } from "../update/release-store.ts";
 import { CliError, parse, table, type Command } from "./command.ts";

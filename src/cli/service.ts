@@ -13,6 +13,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { selfCommand } from "../core/build-info.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
+import { shellCommand } from "../core/shell-quote.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { CliError, parse, type Command } from "./command.ts";
 
@@ -115,7 +116,7 @@ function runAll(cmds: string[][]): boolean {
     }
     const r = Bun.spawnSync(c, { stdout: "pipe", stderr: "pipe" });
     if (r.exitCode !== 0) {
-      console.error(`\`${c.join(" ")}\` failed: ${r.stderr.toString().trim() || `exit code ${r.exitCode}`}`);
+      console.error(`\`${shellCommand(c)}\` failed: ${r.stderr.toString().trim() || `exit code ${r.exitCode}`}`);
       return false;
     }
   }
@@ -140,9 +141,9 @@ export const service: Command = {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileAtomicSync(f.path, f.text, 0o644);
       console.log(`wrote ${f.path}`);
-      if (!manage) return console.log(`to start it: ${f.start.map((c) => c.join(" ")).join(" && ")}`), 0;
+      if (!manage) return console.log(`to start it: ${f.start.map(shellCommand).join(" && ")}`), 0;
       if (runAll(f.start)) return console.log("the cell runs as a service now, and starts at login"), 0;
-      console.error(`the file is in place; start it yourself with: ${f.start.map((c) => c.join(" ")).join(" && ")}`);
+      console.error(`the file is in place; start it yourself with: ${f.start.map(shellCommand).join(" && ")}`);
       return 1;
     }
     if (!existsSync(f.path)) return console.log(`no service installed (${f.path} does not exist)`), 0;

@@ -2,7 +2,7 @@
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { ShareView } from "../share/types.ts";
-import { formatBytes, formatTime } from "../../views/format.ts";
+import { formatBytes, formatTime } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 

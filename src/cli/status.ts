@@ -1,9 +1,9 @@
 /** @module cli/status — `grove status`: the running cell's identity, build, storage and sync rounds. */
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
-import type { ListenInfo } from "../web/listen-info.ts";
-import type { CellStatus } from "../web/api/status.ts";
-import { count, formatBytes } from "../../views/format.ts";
+import type { ListenInfo } from "../api/types.ts";
+import type { CellStatus } from "../api/types.ts";
+import { count, formatBytes } from "../core/format.ts";
 import { describeProgress } from "../sync/summary.ts";
 import { connect } from "./client.ts";
 import { parse, type Command } from "./command.ts";
@@ -19,8 +19,12 @@ function ago(ms: number): string {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
-/** The sync line: the round running and how far it is, else the last one in brief, and the interval. */
-export function syncLine(sync: CellStatus["sync"], now = Date.now()): string {
+/**
+ * The sync line: the round running and how far it is, else the last one in brief, and the
+ * interval. `storedChunks` (the cell's chunk count now) lets an empty cell say so instead of
+ * claiming every chunk is at the replication factor.
+ */
+export function syncLine(sync: CellStatus["sync"], now = Date.now(), storedChunks: number | null = null): string {
   if (!sync) return "off (this cell runs no sync rounds)";
   const every = `every ${sync.interval_s} s${sync.after_change_s ? `, and ${sync.after_change_s} s after a file is stored` : ""}; \`grove sync\` runs one now`;
   if (sync.running) return `running: ${sync.progress ? describeProgress(sync.progress) : "starting…"}`;
@@ -30,7 +34,9 @@ export function syncLine(sync: CellStatus["sync"], now = Date.now()): string {
   // What the round left, as of its end (files stored since are not in it).
   const risk = r.missing ? `${r.missing} chunks with no copy known, ` : "";
   const under = r.under_replicated ? `${count(r.under_replicated, "chunk")} under the replication factor` : "every chunk at the replication factor";
-  return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled; it left ${risk}${under}${r.errors ? `, ${count(r.errors, "error")} (\`grove sync\` shows them)` : ""}; ${every}`;
+  const errors = r.errors ? `${count(r.errors, "error")} (\`grove sync\` shows them)` : "";
+  const left = storedChunks === 0 && !risk && !r.under_replicated ? `nothing stored yet${errors ? `; ${errors}` : ""}` : `it left ${risk}${under}${errors ? `, ${errors}` : ""}`;
+  return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled; ${left}; ${every}`;
 }
 
 /** The recovery round of a recovered cell (restored, refused), or null when there was none since it started. */
@@ -76,7 +82,7 @@ export const status: Command = {
         `state in  ${s.dir}`,
         `watching  ${s.watching ? `${s.watching.roots.join(", ")}  (${s.watching.stored} stored, ${s.watching.deleted} deletions${s.watching.last_error ? `; last problem: ${s.watching.last_error}` : ""})` : "off (config watch_home / watch_dirs)"}`,
         ...(s.relays.length ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`) : ["relay     none (config.json \"relays\": cells behind NAT reach this one through a relay)"]),
-        `sync      ${syncLine(s.sync)}`,
+        `sync      ${syncLine(s.sync, Date.now(), s.chunks)}`,
         ...(recoveryLine(s.sync) ? [`recovery  ${recoveryLine(s.sync)}`] : []),
       ].join("\n"),
     );

@@ -4,7 +4,8 @@
  * `grove trash collect` (a collection pass now).
  */
 import { resolveLayout } from "../core/layout.ts";
-import { count, formatBytes, formatTime } from "../../views/format.ts";
+import { shellQuote } from "../core/shell-quote.ts";
+import { count, formatBytes, formatTime } from "../core/format.ts";
 import type { TrashListing } from "../trash/listing.ts";
 import type { TrashRestoreResult } from "../trash/history.ts";
 import type { CollectReport } from "../trash/collector.ts";
@@ -73,7 +74,7 @@ export const trash: Command = {
       if (!arg) throw new CliError(`restore takes the file's PATH\n\n${usage}`, 2);
       const r = await client.json<TrashRestoreResult>("/api/trash/restore", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: arg }) });
       if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-      console.log(`${r.path}: version${r.restored.length === 1 ? "" : "s"} ${r.restored.join(", ")} back in the history (\`grove history ${r.path}\`)`);
+      console.log(`${r.path}: version${r.restored.length === 1 ? "" : "s"} ${r.restored.join(", ")} back in the history (\`grove history ${shellQuote(r.path)}\`)`);
       return 0;
     }
     if (sub === "collect") {

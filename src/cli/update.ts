@@ -7,7 +7,7 @@ import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { UpdateCheck, UpdateStarted } from "../update/updater.ts";
 import type { UpdateRecord } from "../update/update-state.ts";
-import type { CellStatus } from "../web/api/status.ts";
+import type { CellStatus } from "../api/types.ts";
 import { connect, localTransfer } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { progress, type Progress } from "./progress.ts";

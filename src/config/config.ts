@@ -1,10 +1,13 @@
 /** @module config/config — config.json: schema (zod), defaults, and a one-line error naming a bad key. */
 import { existsSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { createHash } from "node:crypto";
+import { homedir, hostname } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { normalizeRelayUrl } from "../net/route-class.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 import { displayName, isSafeName, replaceUnsafe, unsafeNameProblem } from "../core/unsafe-text.ts";
+import { plainIssue } from "../core/plain-issue.ts";
 
 const url = z.string().url();
 
@@ -26,7 +29,7 @@ export const ConfigSchema = z.object({
     .min(1)
     .max(64)
     .refine(isSafeName, { error: (issue) => unsafeNameProblem(String(issue.input)) ?? "must not contain control characters" })
-    .default(() => replaceUnsafe(hostname(), "-").slice(0, 64) || "grove-cell"),
+    .default(() => hostName()),
   /** Layout of this file: 2 since the dashboard and the peer API listen apart (config/migrate upgrades a file without it). */
   config_version: z.number().int().min(1).max(CONFIG_VERSION).default(CONFIG_VERSION),
   /**
@@ -135,9 +138,33 @@ export class ConfigError extends Error {
   }
 }
 
-/** Defaults for every key (what a new cell writes to config.json). */
+/** Defaults for every key. A new cell writes these with its own name: see newCellConfig. */
 export function defaultConfig(): Config {
   return ConfigSchema.parse({});
+}
+
+/** This machine's host name as a cell name (the default of `name` in a config.json without one). */
+function hostName(host = hostname()): string {
+  return replaceUnsafe(host, "-").slice(0, 64) || "grove-cell";
+}
+
+/**
+ * The name a new cell takes, from its GROVE_DIR: the host name for the default ~/.grove, else
+ * the host name and 4 hex characters of the folder's path, so that two cells of one machine are
+ * told apart in peer and feed lists ("vm" and "vm-3f2a"). Change it with "name" in config.json.
+ * @example newCellName("/srv/grove-b", "vm", "/root") // "vm-" + 4 hex characters
+ */
+export function newCellName(dir: string, host = hostname(), home = homedir()): string {
+  const name = hostName(host);
+  const abs = resolve(dir);
+  if (abs === resolve(join(home, ".grove"))) return name;
+  const suffix = createHash("sha256").update(abs).digest("hex").slice(0, 4);
+  return `${name.slice(0, 59)}-${suffix}`;
+}
+
+/** What a new cell in `dir` writes to its config.json: every default, and its own name. */
+export function newCellConfig(dir: string): Config {
+  return ConfigSchema.parse({ name: newCellName(dir) });
 }
 
 /** Validate an already-parsed value; throws ConfigError naming the first bad key. */
@@ -145,20 +172,24 @@ export function parseConfig(raw: unknown, source = "config.json"): { config: Con
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: must be a JSON object`);
   }
-  const result = CheckedConfig.safeParse(raw);
+  // Plain words (plainIssue), not the validation library's: the reader edits this file by hand.
+  const result = CheckedConfig.safeParse(raw, { error: plainIssue });
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = issue.path.length ? issue.path.join(".") : "(root)";
     const got = issue.path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k as string], raw);
-    throw new ConfigError(`${source}: bad value for "${key}": ${issue.message} (got ${displayName(String(JSON.stringify(got)))})`);
+    throw new ConfigError(`${source}: bad value for "${key}": ${issue.message} (${got === undefined ? "not set" : `got ${displayName(String(JSON.stringify(got)))}`})`);
   }
   const known = new Set(Object.keys(ConfigSchema.shape));
   return { config: result.data, unknownKeys: Object.keys(raw).filter((k) => !known.has(k)) };
 }
 
-/** Read and validate config.json. A missing file means all defaults. The file is never modified here. */
+/**
+ * Read and validate config.json. A missing file means what a new cell writes (newCellConfig:
+ * all defaults, and the name it would take). The file is never modified here.
+ */
 export function loadConfig(path: string): { config: Config; unknownKeys: string[] } {
-  if (!existsSync(path)) return { config: defaultConfig(), unknownKeys: [] };
+  if (!existsSync(path)) return { config: newCellConfig(dirname(path)), unknownKeys: [] };
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
@@ -168,7 +199,9 @@ export function loadConfig(path: string): { config: Config; unknownKeys: string[
   return parseConfig(raw, path);
 }
 
-/** Write a fresh config.json with every default spelled out (first start only). */
-export function writeDefaultConfig(path: string): void {
-  writeFileAtomicSync(path, JSON.stringify(defaultConfig(), null, 2) + "\n", 0o644);
+/** Write a fresh config.json with every default spelled out (first start only); returns what it wrote. */
+export function writeDefaultConfig(path: string): Config {
+  const config = newCellConfig(dirname(path));
+  writeFileAtomicSync(path, JSON.stringify(config, null, 2) + "\n", 0o644);
+  return config;
 }

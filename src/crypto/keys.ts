@@ -1,13 +1,14 @@
 /**
  * @module crypto/keys — key derivation and signatures: HKDF-SHA256 labels, Ed25519 (crypto/ed25519), X25519.
  *
- * One 256-bit root secret derives every long-lived key (DESIGN: Identity), each under its own
+ * One 256-bit root secret derives every long-lived key (docs/design.md: Identity), each under its own
  * HKDF label, so the 24-word recovery phrase brings back the same identity and master key.
  */
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { ed25519Impl } from "./ed25519.ts";
+import type { CellId } from "../core/types.ts";
 
 const enc = new TextEncoder();
 
@@ -34,6 +35,13 @@ export interface Identity {
   x25519Secret: Uint8Array;
   x25519Public: Uint8Array;
   masterKey: Uint8Array;
+}
+
+/** A cell's keys as loaded from GROVE_DIR: the identity, the root secret behind it, its id and its API token. */
+export interface CellKeys extends Identity {
+  root: Uint8Array;
+  id: CellId;
+  apiToken: string;
 }
 
 /** Derive every key of a cell from its root secret. */

@@ -44,18 +44,41 @@ export function encodeToken(t: InviteToken): string {
   return TOKEN_PREFIX + Buffer.from(JSON.stringify(t)).toString("base64url");
 }
 
-/** Parse a token; a malformed one gives a 400 with a clear reason. Expiry is checked by the caller. */
+/** What each field of a token is, in the words of the message that says it is damaged. */
+const FIELDS: Record<string, string> = {
+  id: "the inviting cell's id",
+  x25519: "the inviting cell's key",
+  routes: "the list of the inviting cell's addresses",
+  secret: "the invite's secret",
+  expires_at: "the expiry time",
+};
+const COPY_AGAIN = "copy the whole token again (it starts with grove1.), or make a new one with `grove invite`";
+
+/**
+ * Parse a token; a malformed one gives a 400 with one plain sentence (what is wrong, what to
+ * do), never the validation library's text. Expiry is checked by the caller.
+ */
 export function decodeToken(text: string): InviteToken {
   const s = text.trim();
-  if (s.length > MAX_TOKEN_CHARS) throw badRequest("invite token is too long");
+  if (s.length > MAX_TOKEN_CHARS) throw badRequest(`this invite token is too long (${s.length} characters; an invite has a few hundred): ${COPY_AGAIN}`);
   if (!s.startsWith(TOKEN_PREFIX)) throw badRequest(`not a Grove invite token (it should start with "${TOKEN_PREFIX}")`);
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(s.slice(TOKEN_PREFIX.length), "base64url").toString("utf8"));
   } catch {
-    throw badRequest("invite token is damaged (not valid base64url JSON)");
+    throw badRequest(`this invite token is damaged: it does not decode (cut short or changed while copied?); ${COPY_AGAIN}`);
   }
   const r = TokenSchema.safeParse(raw);
-  if (!r.success) throw badRequest(`invite token is damaged (${r.error.issues[0]!.path.join(".") || "shape"}: ${r.error.issues[0]!.message})`);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = String(issue.path[0] ?? "");
+    const v = (raw as { v?: unknown } | null)?.v;
+    if (field === "v" && typeof v === "number") {
+      throw badRequest(`this invite was made by another version of Grove (invite format ${v}, this cell reads format 1): update the older cell, or make the invite on a cell that runs this version`);
+    }
+    const what = FIELDS[field];
+    const missing = typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[field] === undefined;
+    throw badRequest(`this invite token is damaged: ${what ? `${what} ${missing ? "is missing" : "is not valid"}` : "it is not an invite"}; ${COPY_AGAIN}`);
+  }
   return r.data as InviteToken;
 }

@@ -11,9 +11,9 @@ import type { CellId } from "../core/types.ts";
 import { classifyAddress } from "../net/route-class.ts";
 import { PeerStats, type ProbeResult } from "../net/peer-stats.ts";
 import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/card.ts";
-import { callPeer, callPeerRaw } from "./peer-client.ts";
+import { callPeer, callPeerRaw, type PeerCaller } from "../net/peer-client.ts";
 import type { PeerStore } from "./peer-store.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import type { Config } from "../config/config.ts";
 import type { Layout } from "../core/layout.ts";
 import { CARD_INFO } from "../protocol/labels.ts";
@@ -38,6 +38,8 @@ export interface RoundReport {
 /** What a probe round needs of the cell. */
 export interface ProberContext {
   keys: CellKeys;
+  /** How peers are called (keys and relay transport). */
+  caller: PeerCaller;
   config: Config;
   layout: Layout;
   peers: PeerStore;
@@ -91,7 +93,7 @@ export class Prober {
           const at = Date.now();
           for (const url of routes) {
             try {
-              const r = await callPeer(this.ctx.keys, url, p.id, "POST", "/peer/ping", null, PING_TIMEOUT_MS);
+              const r = await callPeer(this.ctx.caller, url, p.id, "POST", "/peer/ping", null, PING_TIMEOUT_MS);
               results.push({ url, ok: true, latency_ms: r.latency_ms });
             } catch (e) {
               results.push({ url, ok: false, latency_ms: null });
@@ -133,7 +135,7 @@ export class Prober {
   /** A real 256 KB transfer over `url`; true when it was recorded. */
   private async benchmark(peer: CellId, url: string, rtt: number): Promise<boolean> {
     try {
-      const r = await callPeerRaw(this.ctx.keys, url, peer, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
+      const r = await callPeerRaw(this.ctx.caller, url, peer, "POST", "/peer/bench", { bytes: BENCH_BYTES }, 30_000);
       if (r.status !== 200) throw new Error(`answered ${r.status}`);
       // Throughput = bytes / transfer time, the transfer time being the call minus one round
       // trip (signing, verifying and the request itself are in the ping as well).
@@ -148,7 +150,7 @@ export class Prober {
   /** Fetch the peer's current card; keep it when it is newer and says something new (addresses, build, capabilities). */
   private async refreshCard(peer: CellId, current: Card, url: string): Promise<void> {
     try {
-      const r = await callPeerRaw(this.ctx.keys, url, peer, "GET", "/peer/card", undefined, 5000);
+      const r = await callPeerRaw(this.ctx.caller, url, peer, "GET", "/peer/card", undefined, 5000);
       if (r.status !== 200) throw new Error(`answered ${r.status}`);
       const keys = this.ctx.keys;
       const opened = await openSealed(keys.x25519Secret, keys.x25519Public, r.body, CARD_INFO, peer);

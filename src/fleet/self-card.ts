@@ -8,11 +8,10 @@
 import { networkInterfaces, totalmem } from "node:os";
 import { statfsSync } from "node:fs";
 import { buildHash, buildTime } from "../core/build-info.ts";
-import { ReleaseStore, releasesDir } from "../update/release-store.ts";
-import { makeCard, cardChanged, type Card } from "../protocol/card.ts";
-import type { Cell } from "../cell/cell.ts";
+import { makeCard, cardChanged, type Card, type CardModel } from "../protocol/card.ts";
+import type { Config } from "../config/config.ts";
+import type { Identity } from "../crypto/keys.ts";
 import { isRelayRoute, normalizeRelayUrl } from "../net/route-class.ts";
-import { detectGpu } from "../ai/gpu-probe.ts";
 
 const GiB = 1024 ** 3;
 
@@ -32,28 +31,44 @@ export function detectAddresses(host: string, port: number, advertise: readonly 
   return [...out, ...loop].slice(0, 32);
 }
 
+/** What the card is made of. */
+export interface SelfCardDeps {
+  keys: Identity;
+  config: Pick<Config, "name" | "advertise" | "relays">;
+  /** GROVE_DIR: its free space. */
+  dir: string;
+  /** Where the peer API listens (asked on every call: the port is known once the socket is bound). */
+  listen: () => { host: string; port: number };
+  /** The models this cell shares with friends (ai/assistant `cardModels`). */
+  models: () => CardModel[];
+  /** Its GPU, as ai/gpu-probe detects it. */
+  gpu: () => Card["capabilities"]["gpu"];
+  /** The platforms of the builds it offers to peers (update/release-store). */
+  targets: () => string[];
+}
+
 export class SelfCard {
   private card: Card | null = null;
 
-  /** `listen` is read on every call: the port is known only once the server is bound. */
-  constructor(private cell: Cell, private listen: { host: string; port: number }) {}
+  constructor(private deps: SelfCardDeps) {}
 
   /** The current signed card, re-made when its content would change. */
   get(): Card {
-    const cfg = this.cell.config;
+    const cfg = this.deps.config;
+    const listen = this.deps.listen();
     let free = 0;
     try {
-      const s = statfsSync(this.cell.layout.dir);
+      const s = statfsSync(this.deps.dir);
       free = Math.floor((s.bavail * s.bsize) / GiB) * GiB;
     } catch {}
     const next = makeCard({
-      identity: this.cell.keys,
+      identity: this.deps.keys,
       name: cfg.name,
-      addresses: [...new Set([...detectAddresses(this.listen.host, this.listen.port, cfg.advertise), ...cfg.relays].map((u) => (isRelayRoute(u) ? normalizeRelayUrl(u) : u)))].slice(0, 32),
+      addresses: [...new Set([...detectAddresses(listen.host, listen.port, cfg.advertise), ...cfg.relays].map((u) => (isRelayRoute(u) ? normalizeRelayUrl(u) : u)))].slice(0, 32),
       build: buildHash(),
       buildTime: buildTime(),
-      targets: new ReleaseStore(releasesDir(this.cell.layout.dir)).targets(),
-      capabilities: { free_bytes: free, models: this.cell.assistant?.cardModels() ?? [], ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: detectGpu() },
+      targets: this.deps.targets(),
+      capabilities: { free_bytes: free, models: this.deps.models(), ram_bytes: Math.floor(totalmem() / GiB) * GiB, gpu: this.deps.gpu() },
     });
     if (!this.card || cardChanged(this.card, next)) this.card = next;
     return this.card;

@@ -20,6 +20,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
+import { shellQuote } from "../core/shell-quote.ts";
 import { ingest } from "./ingest.ts";
 import { localFilePieces } from "./local-files.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
@@ -63,7 +64,7 @@ export class FileWatcher {
   private stopped = false;
   private counts = { stored: 0, deleted: 0 };
   private lastError: string | null = null;
-  /** Called after each store or deletion the watcher made (tests, the sync nudge is vault.onStored). */
+  /** Called after each store or deletion the watcher made (tests, the sync nudge listens on vault.stored). */
   onChange: ((path: string, what: "stored" | "deleted") => void) | null = null;
 
   constructor(
@@ -168,7 +169,9 @@ export class FileWatcher {
       if (!this.vault.db.current(path)) return;
       this.vault.db.markDeleted(path);
       this.counts.deleted++;
-      log("info", "watcher: file deleted; its versions stay in history", { path });
+      // The hint is a command to copy: the path quoted for a shell (spaces, quotes).
+      const q = shellQuote(path);
+      log("info", `watcher: file deleted: ${q}; its versions stay in history (\`grove history ${q}\`; \`grove restore ${q} --version N\` brings one back)`);
       this.onChange?.(path, "deleted");
       return;
     }

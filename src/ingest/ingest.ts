@@ -1,5 +1,5 @@
 /**
- * @module ingest/ingest — upload -> chunk -> seal -> store -> manifest (DESIGN: Data).
+ * @module ingest/ingest — upload -> chunk -> seal -> store -> manifest (docs/design.md: Data).
  *
  * Pass 1 streams the body into a temp file beside its GROVE_HOME destination while hashing it
  * (file_hash = SHA-256 of the plaintext, needed before any chunk can be sealed). Pass 2 reads
@@ -77,7 +77,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
   if (opts.inPlace) {
     const { size, fileHash } = await spool(vault, body, null, opts);
     const result = await vault.store.writing(() => record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts));
-    if (result.created) vault.onStored?.(path);
+    if (result.created) vault.stored?.emit(path);
     return result;
   }
   await prepareParent(vault.home, path);
@@ -103,7 +103,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     await synced;
     await rename(temp, target);
     fsyncDir(dirname(target));
-    if (result.created) vault.onStored?.(path);
+    if (result.created) vault.stored?.emit(path);
     return result;
   } catch (e) {
     await unlink(temp).catch(() => {});

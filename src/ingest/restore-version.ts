@@ -36,6 +36,6 @@ export async function restoreVersion(vault: Vault, path: HomePath, version: numb
   await mkdir(dirname(target), { recursive: true });
   await exportFile(vault, m, target, { sync: true });
   const newVersion = vault.db.reinstate(path, v.manifest_hash);
-  vault.onStored?.(path);
+  vault.stored?.emit(path);
   return { path, version: newVersion, restored_from: version, changed: true };
 }

@@ -19,6 +19,19 @@ export interface Vault {
   pool: CryptoPool;
   /** Reusable buffers of CHUNK_BUFFER_SIZE bytes for reading, sealing, opening and writing chunks. */
   buffers: BufferPool;
-  /** Called after a new version is stored (the cell schedules a sync round). */
-  onStored?: (path: string) => void;
+  /** Hear of each new version stored (the running cell schedules a sync round); absent in one-shot uses. */
+  stored?: StoreListeners;
+}
+
+/** Listeners told the path of each new version stored. */
+export class StoreListeners {
+  private readonly fns = new Set<(path: string) => void>();
+  /** Listen; returns how to stop. */
+  on(fn: (path: string) => void): () => void {
+    this.fns.add(fn);
+    return () => this.fns.delete(fn);
+  }
+  emit(path: string): void {
+    for (const fn of this.fns) fn(path);
+  }
 }

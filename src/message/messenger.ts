@@ -19,8 +19,9 @@
 import { errorMessage, GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, type CellId } from "../core/types.ts";
-import type { Fleet } from "../fleet/fleet.ts";
-import { callPeerRaw, refusalText } from "../fleet/peer-client.ts";
+import type { Database } from "bun:sqlite";
+import type { PeerDirectory } from "../fleet/peer-directory.ts";
+import { callPeerRaw, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
 import { MSG_INFO } from "../protocol/labels.ts";
 import { checkText, newMessageId, type MessagePayload } from "../protocol/message.ts";
@@ -37,6 +38,13 @@ const REMOVED = "the peer was removed from the fleet";
 
 type Listener = (e: MessageChange) => void;
 
+/** What messaging needs of the cell: its database, the peers, and how to call them. */
+export interface MessengerDeps {
+  db: Database;
+  peers: PeerDirectory;
+  caller: PeerCaller;
+}
+
 export class Messenger {
   readonly store: MessageStore;
   private listeners = new Set<Listener>();
@@ -47,12 +55,16 @@ export class Messenger {
   /** The last local timestamp handed out: `at` is strictly increasing, so order is stable. */
   private lastAt = 0;
 
-  constructor(private fleet: Fleet) {
-    this.store = new MessageStore(fleet.cell.db.db);
+  constructor(private deps: MessengerDeps) {
+    this.store = new MessageStore(deps.db);
   }
 
   private get keys() {
-    return this.fleet.cell.keys;
+    return this.deps.caller.keys;
+  }
+
+  private get peers(): PeerDirectory {
+    return this.deps.peers;
   }
 
   private now(): number {
@@ -83,7 +95,7 @@ export class Messenger {
 
 
   private nameOf(peer: string): string {
-    return this.fleet.peers.get(peer)?.name ?? peer.slice(0, 8);
+    return this.peers.get(peer)?.name ?? peer.slice(0, 8);
   }
 
   view(r: MessageRow): MessageView {
@@ -99,7 +111,7 @@ export class Messenger {
    */
   resolvePeer(idOrPrefix: string): { id: CellId; name: string; paired: boolean } {
     try {
-      const p = this.fleet.peers.resolve(idOrPrefix);
+      const p = this.peers.resolve(idOrPrefix);
       return { id: p.id, name: p.name, paired: true };
     } catch (e) {
       if (!(e instanceof GroveError) || e.status !== 404) throw e;
@@ -115,7 +127,7 @@ export class Messenger {
    * answer says whether it was delivered; a queued one says why in `error` and is retried.
    */
   async send(peer: string, rawText: string): Promise<MessageView> {
-    const to = this.fleet.peers.resolve(peer);
+    const to = this.peers.resolve(peer);
     const text = checkText(rawText);
     const row = this.store.addOut(newMessageId(), to.id, text, this.now());
     log("info", "message queued", { to: to.id.slice(0, 8), id: row.id.slice(0, 8), chars: text.length });
@@ -136,17 +148,17 @@ export class Messenger {
     if (this.inFlight.has(r.id)) return false;
     this.inFlight.add(r.id);
     try {
-      const row = this.fleet.peers.get(r.peer);
+      const row = this.peers.get(r.peer);
       if (!row) {
         if (this.store.setFailed(r.id, REMOVED)) this.emit({ kind: "state", peer: r.peer, id: r.id });
         return false;
       }
-      const url = this.fleet.routeOf(r.peer);
+      const url = this.peers.routeOf(r.peer);
       if (!url) throw new Error("no route to the peer");
       const card = JSON.parse(row.card) as Card;
       const payload: MessagePayload = { v: 1, id: r.id, text: r.text, sent_at: r.sent_at };
       const body = await sealJson(fromHex(card.x25519), payload, MSG_INFO, this.keys.id);
-      const ans = await callPeerRaw(this.keys, url, r.peer, "POST", "/peer/msg", body, DELIVER_TIMEOUT_MS);
+      const ans = await callPeerRaw(this.deps.caller, url, r.peer, "POST", "/peer/msg", body, DELIVER_TIMEOUT_MS);
       if (ans.status === 200) {
         if (this.store.setDelivered(r.id, Date.now())) {
           log("info", "message delivered", { to: r.peer.slice(0, 8), id: r.id.slice(0, 8) });
@@ -195,7 +207,7 @@ export class Messenger {
   async retry(): Promise<{ delivered: number; failed: number }> {
     const orphans = this.store.failOrphans(REMOVED);
     for (const o of orphans) this.emit({ kind: "state", peer: o.peer, id: o.id });
-    const peers = this.store.queuedPeers().filter((p) => this.fleet.best(p) !== null);
+    const peers = this.store.queuedPeers().filter((p) => this.peers.best(p) !== null);
     const counts = await Promise.all(peers.map((p) => this.drain(p)));
     const delivered = counts.reduce((a, b) => a + b, 0);
     if (delivered || orphans.length) log("info", "queued messages retried", { delivered, failed: orphans.length });
@@ -227,7 +239,7 @@ export class Messenger {
     const orphans = this.store.failOrphans(REMOVED);
     for (const o of orphans) this.emit({ kind: "state", peer: o.peer, id: o.id });
     const sums = new Map(this.store.summaries().map((s) => [s.peer, s]));
-    const paired = this.fleet.peers.list();
+    const paired = this.peers.list();
     const ids = new Set<CellId>([...paired.map((p) => p.id), ...sums.keys()]);
     const list: (Conversation & { at: number })[] = [...ids].map((id) => {
       const s = sums.get(id);

@@ -1,6 +1,6 @@
 /**
- * @module net/route-class — names the kind of network path an address takes (DESIGN: Talking
- * between cells): tailscale, yggdrasil, lan, wan or relay.
+ * @module net/route-class — names the kind of network path an address takes (docs/design.md:
+ * Talking between cells): tailscale, yggdrasil, lan, wan or relay.
  *
  * Input is a route URL (`http://100.101.1.2:5678`, `http://[200:1234::1]:5678`,
  * `wss://relay.example/x`) or a bare address (`10.0.0.1`, `fe80::1%eth0`, `[::1]:5678`,

@@ -1,5 +1,5 @@
 /**
- * @module net/route-score — picks the best route to a peer (DESIGN: Talking between cells).
+ * @module net/route-score — picks the best route to a peer (docs/design.md: Talking between cells).
  *
  * score = latency_ms − MB/s × 0.1, lower wins (1 MB = 10^6 bytes). A route that was never
  * benchmarked (mb_s null) scores by its latency alone. Only reachable routes with a measured

@@ -1,6 +1,6 @@
 /**
  * @module protocol/bounty-statement — the signed bounty statement two cells exchange each sync
- * round (DESIGN: Bounty; docs/protocol.md, "Bounty"): one cell's view of the storage it gives
+ * round (docs/design.md: Bounty; docs/protocol.md, "Bounty"): one cell's view of the storage it gives
  * to and receives from one peer.
  *
  * Statement: { type: "bounty-statement", v: 1, from, to, at, given_bytes, received_bytes,

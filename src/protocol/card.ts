@@ -1,12 +1,12 @@
 /**
- * @module protocol/card — the cell card: a cell's signed public description (DESIGN: Identity).
+ * @module protocol/card — the cell card: a cell's signed public description (docs/design.md: Identity).
  *
  * Wire form (JSON, version 1):
  *   { v: 1, id, x25519, name, addresses, build, capabilities: { free_bytes, models: [{name,
  *     source, parameters, size, tokens_per_s}], ram_bytes, gpu }, issued_at, signature }
  * `id` is the hex Ed25519 public key (the cell id), `x25519` the hex X25519 public key that
  * HPKE seals to, `build` the hex build hash, `issued_at` an ISO-8601 UTC time. `signature` is
- * the hex Ed25519 signature, by `id`, over the canonical JSON (store/canonical-json) of every
+ * the hex Ed25519 signature, by `id`, over the canonical JSON (core/canonical-json) of every
  * other field as received (protocol/signed-object), fields this build does not know included:
  * those are ignored but kept, so a newer build's card verifies and can be passed on. A card whose
  * JSON is over 16 KiB is refused, and so is one with a `type` field: every other signed Grove
@@ -20,7 +20,7 @@ import { GroveError } from "../core/errors.ts";
 import { jsonLengthExceeds } from "../core/json-size.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { ed25519PublicKey, sign, verify, type Identity } from "../crypto/keys.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
 import { safeName } from "./safe-name.ts";
 import { signedBytes } from "./signed-object.ts";
 

@@ -1,5 +1,5 @@
 /**
- * @module protocol/grant — the signed objects of sharing (DESIGN: Sharing; docs/protocol.md).
+ * @module protocol/grant — the signed objects of sharing (docs/design.md: Sharing; docs/protocol.md).
  *
  * Grant (to the recipient only): { type: "grant", v: 1, manifest_hash, encrypted_file_key,
  *   creator, recipient, granted_at, expires_at, filename, file_type, total_size, signature }.

@@ -1,5 +1,5 @@
 /**
- * @module protocol/request-auth — signed peer HTTP requests and responses (DESIGN: Talking between cells).
+ * @module protocol/request-auth — signed peer HTTP requests and responses (docs/design.md: Talking between cells).
  *
  * Request headers:
  *   X-Grove-Cell       sender cell id (64 lowercase hex, its Ed25519 public key)

@@ -1,5 +1,5 @@
 /**
- * @module protocol/seal — HPKE (RFC 9180) base mode sealing to a cell's X25519 key (DESIGN: Talking between cells).
+ * @module protocol/seal — HPKE (RFC 9180) base mode sealing to a cell's X25519 key (docs/design.md: Talking between cells).
  *
  * Suite: DHKEM(X25519, HKDF-SHA256) 0x0020, HKDF-SHA256 0x0001, ChaCha20-Poly1305 0x0003, mode 0
  * (base), single-shot (one message per encapsulation), all from @hpke/* — nothing home-made.

@@ -1,7 +1,7 @@
 /**
- * @module protocol/sealed-json — JSON messages sealed with HPKE to one cell (DESIGN: nothing
- * readable crosses the wire). The sender's id is the additional data, so a message opens only as
- * coming from the cell that signed the request carrying it.
+ * @module protocol/sealed-json — JSON messages sealed with HPKE to one cell: nothing readable
+ * crosses the wire (docs/design.md: Talking between cells). The sender's id is the additional
+ * data, so a message opens only as coming from the cell that signed the request carrying it.
  */
 import { GroveError } from "../core/errors.ts";
 import { openSealed, sealTo } from "./seal.ts";

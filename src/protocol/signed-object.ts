@@ -1,6 +1,6 @@
 /**
  * @module protocol/signed-object — what a signed object's signature covers, on both sides: the
- * canonical JSON (store/canonical-json) of every field but `signature`, as received.
+ * canonical JSON (core/canonical-json) of every field but `signature`, as received.
  *
  * Fields this build does not know are ignored when the object is read, but they stay in the
  * object and under its signature: a newer build may add optional fields without older builds
@@ -8,7 +8,7 @@
  * still verifies wherever it goes. Each verifier checks the known fields with its zod schema
  * first, then the signature over `signedBytes` of the object as received, and returns that object.
  */
-import { canonicalJson } from "../store/canonical-json.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
 
 const enc = new TextEncoder();
 

@@ -1,6 +1,6 @@
 /**
  * @module relay/hub — `grove relay`: a WebSocket hub for cells that cannot reach each other
- * directly (DESIGN: Relay). Cells log in with a signed challenge (relay/relay-protocol); binary
+ * directly (docs/design.md: Relay). Cells log in with a signed challenge (relay/relay-protocol); binary
  * frames addressed by cell id are passed on, unread (their payloads are sealed end to end).
  *
  * A relay serves only the cells its operator allows (relay/access: an allow-list, access tokens,

@@ -1,8 +1,8 @@
 /**
- * @module relay/relay-client — this cell on its relays (DESIGN: Relay). It keeps a reservation
+ * @module relay/relay-client — this cell on its relays (docs/design.md: Relay). It keeps a reservation
  * (a logged-in WebSocket) on every relay in config `relays`, and on any relay a peer's card names
  * once a call needs it; it reconnects with backoff when one drops. Through them it
- *   - carries this cell's peer calls (fleet/peer-client's relay transport): each call sealed end
+ *   - carries this cell's peer calls (net/peer-client's relay transport): each call sealed end
  *     to end with its own keys (relay/tunnel), answered or failed with a clear reason;
  *   - answers calls from peers by handing them to the peer API, exactly as if they came over HTTP
  *     (the same signature, replay and size checks apply).
@@ -18,9 +18,9 @@
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import type { CipherSuite } from "../crypto/cipher.ts";
-import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
+import type { PeerRequest, PeerResponse } from "../net/peer-client.ts";
 import { normalizeRelayUrl, relayAccessToken } from "../net/route-class.ts";
 import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } from "./relay-protocol.ts";
 import { ByteTally } from "./tally.ts";

@@ -21,7 +21,7 @@ import { z } from "zod";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdfSha256 } from "../crypto/keys.ts";
 import type { CipherSuite } from "../crypto/cipher.ts";
-import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
+import type { PeerRequest, PeerResponse } from "../net/peer-client.ts";
 
 export const TUNNEL_VERSION = 1;
 export const KIND_REQUEST = 1;
@@ -42,7 +42,7 @@ export interface CallKeys {
   response: Uint8Array;
 }
 
-/** A call's request and answer are the peer client's (fleet/peer-client). */
+/** A call's request and answer are the peer client's (net/peer-client). */
 export type TunnelRequest = PeerRequest;
 export type TunnelResponse = PeerResponse;
 

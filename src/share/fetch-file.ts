@@ -6,15 +6,15 @@
  */
 import { GroveError, IntegrityError, errorMessage } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import type { CipherSuite } from "../crypto/index.ts";
-import { callPeerRaw, refusalText } from "../fleet/peer-client.ts";
+import { callPeerRaw, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import type { FetchPass } from "../protocol/grant.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
 import type { Manifest } from "../store/manifest.ts";
 
 export interface FetchFileInput {
-  keys: CellKeys;
+  caller: PeerCaller;
   suite: CipherSuite;
   /** The file key from the grant. */
   key: Uint8Array;
@@ -35,7 +35,7 @@ export async function fetchFile(i: FetchFileInput): Promise<ReadableStream<Uint8
     for (let k = 0; k < i.sources.length; k++) {
       const s = i.sources[(preferred + k) % i.sources.length]!;
       try {
-        const ans = await callPeerRaw(i.keys, s.url, s.peer, "POST", "/peer/share/chunk", { pass: i.pass, chunks: names, hash: c.hash }, 30_000);
+        const ans = await callPeerRaw(i.caller, s.url, s.peer, "POST", "/peer/share/chunk", { pass: i.pass, chunks: names, hash: c.hash }, 30_000);
         if (ans.status !== 200) throw new Error(refusalText(ans.body));
         const r = openChunk(i.suite, i.key, c.index, ans.body, c.hash);
         if (!r.ok) throw new IntegrityError(`chunk ${c.index} from ${s.peer.slice(0, 8)} ${r.reason}`, c.hash, c.index);

@@ -1,5 +1,5 @@
 /**
- * @module share/sharing — sharing files with friends (DESIGN: Sharing): make a grant and its
+ * @module share/sharing — sharing files with friends (docs/design.md: Sharing): make a grant and its
  * fetch pass, deliver them sealed to the recipient, list what we shared and received, revoke
  * (and tell the recipient and our peers), and open a received file by fetching its chunks from
  * the sharer or any peer holding them (share/fetch-file).
@@ -10,8 +10,9 @@ import { log } from "../core/log.ts";
 import { replaceUnsafe } from "../core/unsafe-text.ts";
 import { fromHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
-import type { Fleet } from "../fleet/fleet.ts";
-import { callPeer, callPeerRaw, PeerUnreachableError, refusalText } from "../fleet/peer-client.ts";
+import type { Cell } from "../cell/cell.ts";
+import type { PeerDirectory } from "../fleet/peer-directory.ts";
+import { callPeer, callPeerRaw, PeerUnreachableError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
 import { MIME_RE, isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
 import { sealJson } from "../protocol/sealed-json.ts";
@@ -27,20 +28,32 @@ const REVOKE_WAIT_MS = 2000;
 /** Longest expiry a grant may have (a year); none = no expiry. */
 export const MAX_EXPIRY_S = 366 * 86400;
 
+/** What sharing needs: the cell's store, manifests and keys, the peers, and how to call them. */
+export interface SharingDeps {
+  cell: Pick<Cell, "db" | "layout" | "suite">;
+  peers: PeerDirectory;
+  caller: PeerCaller;
+}
+
 export class Sharing implements SharingService {
   readonly store: GrantStore;
 
-  constructor(private fleet: Fleet) {
-    this.store = new GrantStore(fleet.cell.db.db, fleet.cell.layout.grants);
+  private readonly cell: SharingDeps["cell"];
+  private readonly peers: PeerDirectory;
+
+  constructor(private deps: SharingDeps) {
+    this.cell = deps.cell;
+    this.peers = deps.peers;
+    this.store = new GrantStore(deps.cell.db.db, deps.cell.layout.grants);
   }
 
   private get keys() {
-    return this.fleet.cell.keys;
+    return this.deps.caller.keys;
   }
 
 
   private nameOf(id: string): string {
-    return this.fleet.peers.get(id)?.name ?? id.slice(0, 8);
+    return this.peers.get(id)?.name ?? id.slice(0, 8);
   }
 
   private shareView(r: GrantRow): ShareView {
@@ -59,8 +72,8 @@ export class Sharing implements SharingService {
   }
 
   async share(path: string, peer: string, expiresInS?: number): Promise<ShareView> {
-    const { cell } = this.fleet;
-    const to = this.fleet.peers.resolve(peer);
+    const { cell } = this;
+    const to = this.peers.resolve(peer);
     if (!to.friend) throw badRequest(`${to.name} (${to.id.slice(0, 8)}) is not a friend: mark it with \`grove peers friend ${to.id.slice(0, 8)}\` first`);
     if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1 || expiresInS > MAX_EXPIRY_S)) throw badRequest(`expiry must be 1 s to ${MAX_EXPIRY_S / 86400} days`);
     const cur = cell.db.current(path);
@@ -89,12 +102,12 @@ export class Sharing implements SharingService {
 
   /** Send a grant (with its pass and our manifest) sealed to the recipient. */
   private async deliver(r: GrantRow): Promise<void> {
-    const url = this.fleet.routeOf(r.peer);
+    const url = this.peers.routeOf(r.peer);
     if (!url) throw new Error("no route to the recipient");
-    const card = JSON.parse(this.fleet.peers.get(r.peer)!.card) as Card;
-    const manifest = readManifest(this.fleet.cell.layout.manifests, this.fleet.cell.db.manifest(r.manifest_hash as ManifestHash)!.manifest_file);
+    const card = JSON.parse(this.peers.get(r.peer)!.card) as Card;
+    const manifest = readManifest(this.cell.layout.manifests, this.cell.db.manifest(r.manifest_hash as ManifestHash)!.manifest_file);
     const body = await sealJson(fromHex(card.x25519), { grant: JSON.parse(r.grant_json), pass: JSON.parse(r.pass_json), manifest }, SHARE_INFO, this.keys.id);
-    const ans = await callPeerRaw(this.keys, url, r.peer, "POST", "/peer/share/grant", body, 10_000);
+    const ans = await callPeerRaw(this.deps.caller, url, r.peer, "POST", "/peer/share/grant", body, 10_000);
     if (ans.status !== 200) throw new GroveError(`${this.nameOf(r.peer)} refused the grant: ${refusalText(ans.body)}`, 502, "peer");
     this.store.setDelivered(r.id);
   }
@@ -114,23 +127,23 @@ export class Sharing implements SharingService {
           try {
             await this.deliver(r);
           } catch (e) {
-            if (e instanceof PeerUnreachableError || !this.fleet.routeOf(r.peer)) break;
+            if (e instanceof PeerUnreachableError || !this.peers.routeOf(r.peer)) break;
           }
         }
       }),
     );
     const revs = this.store.revocationsBy(this.keys.id);
     if (revs.length) {
-      await Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, revs.filter((r) => !this.store.acked(r.grant_id, p.id)))));
+      await Promise.allSettled(this.peers.list().map((p) => this.tell(p.id, revs.filter((r) => !this.store.acked(r.grant_id, p.id)))));
     }
   }
 
   /** Send revocations to one peer; each one it confirms is not sent to it again. */
   private async tell(peer: CellId, revs: readonly Revocation[]): Promise<void> {
-    const url = this.fleet.routeOf(peer);
+    const url = this.peers.routeOf(peer);
     if (!url) return;
     for (const rev of revs) {
-      await callPeer(this.keys, url, peer, "POST", "/peer/share/revoke", rev, 5000);
+      await callPeer(this.deps.caller, url, peer, "POST", "/peer/share/revoke", rev, 5000);
       this.store.ack(rev.grant_id, peer);
     }
   }
@@ -147,7 +160,7 @@ export class Sharing implements SharingService {
       log("info", "share revoked", { grant: r.id.slice(0, 12) });
       // Tell the recipient and every peer (they may hold our chunks) now, waiting at most
       // REVOKE_WAIT_MS; those not reached are told after each sync round until they confirm.
-      const told = Promise.allSettled(this.fleet.peers.list().map((p) => this.tell(p.id, [rev])));
+      const told = Promise.allSettled(this.peers.list().map((p) => this.tell(p.id, [rev])));
       await Promise.race([told, Bun.sleep(REVOKE_WAIT_MS)]);
     }
     return this.shareView(this.store.get(r.id)!);
@@ -170,12 +183,12 @@ export class Sharing implements SharingService {
     const key = await openFileKey(this.keys, grant);
     const manifest = JSON.parse(r.manifest_json!) as Manifest;
     // The sharer first, then the other peers; peers whose last probe answered before the rest.
-    const reachable = (p: CellId) => this.fleet.best(p)?.reachable === true;
-    const sources = [r.peer, ...this.fleet.peers.list().map((p) => p.id).filter((p) => p !== r.peer)]
-      .map((p, i) => ({ peer: p, url: this.fleet.routeOf(p), rank: (reachable(p) ? 0 : 2) + (i === 0 ? 0 : 1) }))
+    const reachable = (p: CellId) => this.peers.best(p)?.reachable === true;
+    const sources = [r.peer, ...this.peers.list().map((p) => p.id).filter((p) => p !== r.peer)]
+      .map((p, i) => ({ peer: p, url: this.peers.routeOf(p), rank: (reachable(p) ? 0 : 2) + (i === 0 ? 0 : 1) }))
       .filter((s): s is { peer: CellId; url: string; rank: number } => s.url !== null)
       .sort((x, y) => x.rank - y.rank);
-    const body = await fetchFile({ keys: this.keys, suite: this.fleet.cell.suite, key, manifest, pass: JSON.parse(r.pass_json) as FetchPass, sources });
+    const body = await fetchFile({ caller: this.deps.caller, suite: this.cell.suite, key, manifest, pass: JSON.parse(r.pass_json) as FetchPass, sources });
     return { item, body };
   }
 }

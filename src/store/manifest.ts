@@ -1,5 +1,5 @@
 /**
- * @module store/manifest — the manifest format (DESIGN: Data), its hash and its file on disk.
+ * @module store/manifest — the manifest format (docs/design.md: Data), its hash and its file on disk.
  *
  * A manifest describes one version of one file: ordered chunk list, sizes, file hash and
  * encryption metadata. manifest_hash = SHA-256 of its canonical JSON. On disk it is
@@ -21,7 +21,7 @@ import { confinedPath } from "../core/confine.ts";
 import { MAX_SEGMENT_BYTES, relativePathProblem } from "../core/relative-path.ts";
 import type { CellId, ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
 import { CHUNK_SIZE } from "../core/types.ts";
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
 import { LABELS } from "../crypto/keys.ts";
 
 export const MANIFEST_FORMAT = 1;

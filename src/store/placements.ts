@@ -5,7 +5,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { CellId, ChunkHash } from "../core/types.ts";
-import { bucketOf } from "../sync/set-digest.ts";
+import { bucketOf } from "./set-digest.ts";
 import { liveManifestSql } from "./references.ts";
 
 export interface OwnChunk {

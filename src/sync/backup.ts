@@ -1,6 +1,6 @@
 /**
- * @module sync/backup — fleet backup of this cell's own manifests (DESIGN: each cell backs up its
- * manifests to peers). Two kinds of blob, both in protocol/backup-blob's format 2 (XChaCha20-
+ * @module sync/backup — fleet backup of this cell's own manifests (docs/design.md:
+ * Manifest backups). Two kinds of blob, both in protocol/backup-blob's format 2 (XChaCha20-
  * Poly1305 under a key derived from our master key, bound to our id, the kind and the manifest),
  * so the peer keeping them reads nothing and nobody but us can make one that opens:
  *  - manifest: one per manifest, named by a keyed hash of its manifest hash (checked again on restore);
@@ -16,10 +16,10 @@ import { confinedPath } from "../core/confine.ts";
 import { GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { CellId, ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import type { PlacementDb } from "../store/placement-db.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
 import { ManifestSchema, manifestRelPath, RelativePathSchema, writeManifest, type Manifest } from "../store/manifest.ts";
 import { verifyCard } from "../protocol/card.ts";
 import { backupKeys, backupName, BackupRefusedError, openBackup, sealBackup, type BackupKeys, type BackupKind } from "../protocol/backup-blob.ts";

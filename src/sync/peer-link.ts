@@ -5,8 +5,8 @@
  */
 import type { z } from "zod";
 import { fromHex, type CellId, type ChunkHash } from "../core/types.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
-import { callPeerRaw, PeerCallError, refusalText } from "../fleet/peer-client.ts";
+import type { CellKeys } from "../crypto/keys.ts";
+import { callPeerRaw, PeerCallError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import type { DeleteRequest } from "../protocol/delete-request.ts";
 import * as W from "./wire.ts";
@@ -34,7 +34,7 @@ export class PeerLink {
   private x25519: Uint8Array;
 
   constructor(
-    private keys: CellKeys,
+    private caller: PeerCaller,
     readonly peer: CellId,
     readonly url: string,
     peerX25519Hex: string,
@@ -43,7 +43,7 @@ export class PeerLink {
   }
 
   private async raw(method: string, path: string, body?: Uint8Array, timeoutMs = 60_000, signal?: AbortSignal) {
-    const ans = await callPeerRaw(this.keys, this.url, this.peer, method, `/peer/sync/${path}`, body, timeoutMs, signal);
+    const ans = await callPeerRaw(this.caller, this.url, this.peer, method, `/peer/sync/${path}`, body, timeoutMs, signal);
     this.traffic.sent += body?.byteLength ?? 0;
     this.traffic.received += ans.body.byteLength;
     return ans;
@@ -55,10 +55,10 @@ export class PeerLink {
   }
 
   private async sealed<S extends z.ZodTypeAny>(name: string, req: unknown, reply: S, timeoutMs?: number): Promise<z.infer<S>> {
-    const body = await sealJson(this.x25519, req, W.info(name), this.keys.id);
+    const body = await sealJson(this.x25519, req, W.info(name), this.caller.keys.id);
     const ans = await this.raw("POST", name, body, timeoutMs);
     if (ans.status !== 200) throw this.refused(name, ans.status, ans.body);
-    const parsed = reply.safeParse(await openJson(this.keys, ans.body, W.replyInfo(name), this.peer));
+    const parsed = reply.safeParse(await openJson(this.caller.keys, ans.body, W.replyInfo(name), this.peer));
     if (!parsed.success) throw new PeerCallError(`cell ${this.peer.slice(0, 8)} sent a malformed ${name} answer`);
     return parsed.data;
   }

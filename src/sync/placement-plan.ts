@@ -1,6 +1,6 @@
 /**
  * @module sync/placement-plan — decides, from what is known, where each of our chunks should be
- * (DESIGN: Placement). Pure: no I/O, so the rules are tested on their own.
+ * (docs/design.md: Placement). Pure: no I/O, so the rules are tested on their own.
  *
  * - Copies of a chunk = this cell's copy (if held) + confirmed copies on peers that still count
  *   (not lost: heard from within `peer_lost_after_s`).

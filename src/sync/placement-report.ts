@@ -37,7 +37,7 @@ export interface PlacementReport {
   totals: { files: number; at_risk: number; held_for_others_bytes: number; max_peer_storage_bytes: number };
 }
 
-export function placementReport(cell: Cell, peerStore: PeerStore, now = Date.now()): PlacementReport {
+export function placementReport(cell: Cell, peerStore: Pick<PeerStore, "list">, now = Date.now()): PlacementReport {
   const factor = cell.config.replication_factor;
   const lostBefore = now - cell.config.peer_lost_after_s * 1000;
   const peers = peerStore.list();

@@ -1,5 +1,5 @@
 /**
- * @module sync/round — one opp sync round (DESIGN: Placement, sync, healing; the seed's steps):
+ * @module sync/round — one opp sync round (docs/design.md: Placement, sync, healing):
  *
  *   1. resolve peers, probe every route, benchmark routes when due   (fleet/prober)
  *   2. per reachable peer: compare inventories by digest, list only differing buckets
@@ -9,7 +9,8 @@
  *   6. plan (factor, favorites, score, strict cap, lost peers) -> push, release
  *   6b. deletions: a signed DeleteRequest for the chunks in our trash to each peer holding them (trash/outbox)
  *   7. back up our manifests (authenticated and sealed with our backup key) where a peer lacks them
- *   8. check for updates (peers running another build; self-update is a later capability)
+ *   8. count the peers running another build (the update check itself runs after the round,
+ *      on the main thread: update/lifecycle)
  *   9. bounty: accrue the ledger, exchange signed statements with each reached peer (bounty/exchange)
  *
  * Runs in the sync Worker; everything it learns goes to placement.db and the stats files.
@@ -20,7 +21,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { CHUNK_BUFFER_SIZE, fromHex, type CellId, type ChunkHash, type ManifestHash } from "../core/types.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import type { Config } from "../config/config.ts";
 import type { Layout } from "../core/layout.ts";
 import { buildHash } from "../core/build-info.ts";
@@ -28,11 +29,11 @@ import type { PlacementDb } from "../store/placement-db.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
 import type { Placements } from "../store/placements.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
-import { callPeer, PeerCallError, PeerUnreachableError } from "../fleet/peer-client.ts";
+import { callPeer, PeerCallError, PeerUnreachableError, type PeerCaller } from "../net/peer-client.ts";
 import type { Prober } from "../fleet/prober.ts";
 import type { Card } from "../protocol/card.ts";
 import { routeScore } from "../net/route-score.ts";
-import { differingBuckets, digestSet, inBuckets } from "./set-digest.ts";
+import { differingBuckets, digestSet, inBuckets } from "../store/set-digest.ts";
 import { planPlacement, type PlanChunk, type PlanPeer, type PushTask } from "./placement-plan.ts";
 import { PeerLink } from "./peer-link.ts";
 import { applyIndex, currentIndex, expectedBackups, importManifest, manifestBackupName, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
@@ -45,6 +46,8 @@ import { MAX_DELETE, makeDeleteRequest } from "../protocol/delete-request.ts";
 
 export interface SyncContext {
   keys: CellKeys;
+  /** How peers are called (keys and relay transport). */
+  caller: PeerCaller;
   config: Config;
   layout: Layout;
   db: PlacementDb;
@@ -88,6 +91,8 @@ export interface SyncReport {
    * manifests it names are not back yet (nothing is backed up meanwhile).
    */
   recovering: boolean;
+  /** This cell's own chunks (every version's) as the round placed them. */
+  chunks: number;
   /** After the round: chunks below the replication factor, and chunks with no copy known. */
   under_replicated: number;
   missing: number;
@@ -225,7 +230,7 @@ export class SyncRound {
     this.rechecking ??= Promise.all(
       this.live().map(async (link) => {
         try {
-          await callPeer(this.ctx.keys, link.url, link.peer, "POST", "/peer/ping", null, RECHECK_TIMEOUT_MS);
+          await callPeer(this.ctx.caller, link.url, link.peer, "POST", "/peer/ping", null, RECHECK_TIMEOUT_MS);
         } catch (e) {
           if (!this.failed.has(link.peer)) {
             this.failed.add(link.peer);
@@ -267,7 +272,7 @@ export class SyncRound {
     let p = this.stallPings.get(peer);
     if (!p) {
       const link = this.links.get(peer)!;
-      p = callPeer(this.ctx.keys, link.url, peer, "POST", "/peer/ping", null, STALL_PING_TIMEOUT_MS).then(
+      p = callPeer(this.ctx.caller, link.url, peer, "POST", "/peer/ping", null, STALL_PING_TIMEOUT_MS).then(
         () => true,
         () => false,
       );
@@ -288,7 +293,7 @@ export class SyncRound {
     this.report = {
       started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
       chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
-      audited: 0, audit_failed: 0, backups_pushed: 0, backups_deferred: 0, restored: null, recovering: false, under_replicated: 0, missing: 0,
+      audited: 0, audit_failed: 0, backups_pushed: 0, backups_deferred: 0, restored: null, recovering: false, chunks: 0, under_replicated: 0, missing: 0,
       other_builds: 0, delete_requests: 0, chunks_trashed_on_peers: 0, refused_over_allowance: 0, bounty_statements: 0, bounty_disagreements: 0, bytes_sent: 0, bytes_received: 0, errors: [],
     };
     const { ctx, report } = this;
@@ -299,7 +304,7 @@ export class SyncRound {
     Object.assign(report, { peers: probe.peers, reached: probe.reachable, routes_probed: probe.routes_probed, benchmarks: probe.benchmarks });
     for (const r of probe.reached) {
       const row = ctx.peers.get(r.id);
-      if (row) this.links.set(r.id, new PeerLink(ctx.keys, r.id, r.url, (JSON.parse(row.card) as Card).x25519));
+      if (row) this.links.set(r.id, new PeerLink(ctx.caller, r.id, r.url, (JSON.parse(row.card) as Card).x25519));
     }
     for (const p of ctx.peers.list()) if (!this.links.has(p.id)) report.unreached.push(`${p.name} (${p.id.slice(0, 8)})`);
 
@@ -336,6 +341,7 @@ export class SyncRound {
     const ownRows = ctx.placements.ownChunks(ctx.keys.id);
     for (const c of ownRows) if (c.local_size !== null) this.ownSizes.set(c.hash, c.local_size);
     const own = ownRows.map((c) => c.hash);
+    report.chunks = own.length;
     const local = new Set(ownRows.filter((c) => c.local_size !== null).map((c) => c.hash));
     const holders = new Map<ChunkHash, CellId[]>();
     for (const r of ctx.placements.all()) {
@@ -685,7 +691,7 @@ export class SyncRound {
       const row = peers.get(link.peer);
       if (!row || !(await this.usable(link.peer))) continue;
       try {
-        const c = await exchangeStatement(keys, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${link.peer.slice(0, 8)})` });
+        const c = await exchangeStatement(this.ctx.caller, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${link.peer.slice(0, 8)})` });
         this.report.bounty_statements++;
         if (!c.agree) this.report.bounty_disagreements++;
       } catch (e) {

@@ -1,6 +1,6 @@
 /** @module sync/summary — a sync round's report as a few lines of text, and a running round's progress as one (`grove sync`, the Storage tab). */
 import type { SyncProgress, SyncReport } from "./round.ts";
-import { count, formatBytes } from "../../views/format.ts";
+import { count, formatBytes } from "../core/format.ts";
 
 /** What a recovery restored, and the backups it refused (each one is among the round's problems). */
 export function restoredLine(r: NonNullable<SyncReport["restored"]>): string {
@@ -28,7 +28,7 @@ export function summarize(r: SyncReport): string {
     lines.push(`recovering: ${why} (asked again every round; manifests are not backed up until it is done; delete recovering.json in GROVE_DIR to give up)`);
   }
   if (r.restored) lines.push(restoredLine(r.restored));
-  lines.push(r.under_replicated || r.missing ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known` : "every chunk is at its replication factor");
+  lines.push(r.under_replicated || r.missing ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known` : r.chunks === 0 ? "nothing stored yet" : "every chunk is at its replication factor");
   if (r.other_builds) lines.push(`${r.other_builds} peer(s) run another build`);
   if (r.refused_over_allowance) lines.push(`refused by peers (this cell is over its bounty allowance there): ${count(r.refused_over_allowance, "chunk")}, tried on the next peer`);
   if (r.bounty_disagreements) lines.push(`bounty: ${r.bounty_disagreements} of ${r.bounty_statements} peers' statements disagree with ours (grove bounty shows why)`);

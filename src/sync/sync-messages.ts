@@ -2,7 +2,7 @@
 import type { Card } from "../protocol/card.ts";
 import type { RoundReport } from "../fleet/prober.ts";
 import type { SyncProgress, SyncReport } from "./round.ts";
-import type { PeerRequest, PeerResponse } from "../fleet/peer-client.ts";
+import type { PeerRequest, PeerResponse } from "../net/peer-client.ts";
 
 export type ToWorker =
   | { type: "init"; dir: string; home: string }

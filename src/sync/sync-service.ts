@@ -1,16 +1,47 @@
 /**
  * @module sync/sync-service — the main thread's handle on the sync Worker: starts it, runs a
- * round every `sync_interval_s` and on demand (`grove sync`, a new pairing), and hands back each
- * round's report. A sync asked for while another waits to start joins that one; after every
- * round the fleet re-reads the route figures the Worker wrote.
+ * round every `sync_interval_s`, `sync_after_change_s` after a store (`nudge`) and on demand
+ * (`grove sync`, the Storage tab), and hands back each round's report. A sync asked for while
+ * another waits to start joins that one; after every job the peer directory re-reads the route
+ * figures the Worker wrote (`statsChanged`).
  */
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import type { Fleet, RoundRunner } from "../fleet/fleet.ts";
+import type { Layout } from "../core/layout.ts";
+import type { Card } from "../protocol/card.ts";
+import type { RelayLink } from "../relay/relay-client.ts";
 import type { RoundReport } from "../fleet/prober.ts";
 import type { RecoveryRecord, SyncProgress, SyncReport } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
 import type { CellId } from "../core/types.ts";
+
+/** Runs probe and sync rounds (the sync Worker), as the web and the CLI see it. */
+export interface RoundRunner {
+  probe(): Promise<RoundReport>;
+  sync(): Promise<SyncReport>;
+  readonly running: boolean;
+  readonly last: SyncReport | null;
+  /** How far the round now running is (null between rounds). */
+  readonly progress: SyncProgress | null;
+  readonly lastError: string | null;
+  /** The round that restored this recovered cell since it started (null: none). */
+  readonly recovery?: RecoveryRecord | null;
+}
+
+/** What the service needs: where the cell lives, and whom to tell. */
+export interface SyncServiceDeps {
+  layout: Pick<Layout, "dir" | "home">;
+  /** The Worker wrote new route figures (after every job). */
+  statsChanged(): void;
+  /** After each sync round (grant and message deliveries, the update check). */
+  afterRound(): void;
+  /** The card this cell sends along with its inventories (fleet/self-card). */
+  card(): Card;
+  /** This thread's relay connections, which carry the Worker's calls through relays (null: none). */
+  relay: Pick<RelayLink, "call"> | null;
+  /** Called before a round (relay byte counts into the bounty ledger, so statements are current). */
+  beforeRound(): void;
+}
 
 type Pending = { resolve: (r: SyncReport | RoundReport) => void; reject: (e: Error) => void };
 
@@ -28,13 +59,11 @@ export class SyncService implements RoundRunner {
   last: SyncReport | null = null;
   /** How far the round now running is (null between rounds). */
   progress: SyncProgress | null = null;
-  /** Called after each sync round (e.g. to retry grant deliveries). */
-  onRound: (() => void) | null = null;
   lastError: string | null = null;
   /** The round that restored this recovered cell (kept while the cell runs: later rounds do not carry it). */
   recovery: RecoveryRecord | null = null;
 
-  constructor(private fleet: Fleet) {
+  constructor(private deps: SyncServiceDeps) {
     this.worker = this.spawn();
     this.ready = this.opened;
   }
@@ -58,7 +87,7 @@ export class SyncService implements RoundRunner {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        this.fleet.reloadStats();
+        this.deps.statsChanged();
         if (m.type === "failed") p.reject(new Error(m.error));
         else p.resolve(m.report);
       };
@@ -75,14 +104,14 @@ export class SyncService implements RoundRunner {
       this.worker = this.spawn();
       this.ready = this.opened;
     };
-    const { layout } = this.fleet.cell;
+    const { layout } = this.deps;
     w.postMessage({ type: "init", dir: layout.dir, home: layout.home } satisfies ToWorker);
     return w;
   }
 
   /** Carry a Worker's peer call through this thread's relay connections. */
   private relayCall(w: Worker, m: Extract<FromWorker, { type: "relay-call" }>): void {
-    const relay = this.fleet.relay;
+    const relay = this.deps.relay;
     const answer = (a: ToWorker) => {
       if (this.worker === w) w.postMessage(a);
     };
@@ -110,8 +139,8 @@ export class SyncService implements RoundRunner {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (kind === "sync") {
-        this.fleet.relayCredit?.flush(); // the round's statements carry current relay figures
-        this.post({ type: "run", id, kind, card: this.fleet.self.get() });
+        this.deps.beforeRound(); // the round's statements carry current relay figures
+        this.post({ type: "run", id, kind, card: this.deps.card() });
       }
       else this.post({ type: "run", id, kind });
     });
@@ -146,7 +175,7 @@ export class SyncService implements RoundRunner {
       const r = (await this.job("sync").finally(() => (this.progress = null))) as SyncReport;
       this.last = r;
       if (r.restored) this.recovery = { at: r.started_at, restored: r.restored, errors: r.errors };
-      this.onRound?.();
+      this.deps.afterRound();
       this.lastError = null;
       if (r.chunks_pushed || r.chunks_pulled || r.released || r.audit_failed || r.restored || r.errors.length) {
         log("info", "sync round", { pushed: r.chunks_pushed, pulled: r.chunks_pulled, healed: r.healed, released: r.released, audited: r.audited, audit_failed: r.audit_failed, errors: r.errors.length, ms: r.duration_ms });

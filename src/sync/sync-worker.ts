@@ -17,7 +17,7 @@ import { PeerStore } from "../fleet/peer-store.ts";
 import { Prober } from "../fleet/prober.ts";
 import { SyncRound, type SyncContext } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
-import { setRelayTransport, type PeerResponse } from "../fleet/peer-client.ts";
+import type { PeerCaller, PeerResponse, RelayTransport } from "../net/peer-client.ts";
 import type { CellId } from "../core/types.ts";
 
 declare const self: Worker;
@@ -28,7 +28,8 @@ const post = (m: FromWorker) => self.postMessage(m);
 
 const relayCalls = new Map<number, { resolve(r: PeerResponse): void; reject(e: Error): void }>();
 let nextRelayCall = 1;
-setRelayTransport((relay: string, peer: CellId, request, timeoutMs, signal) =>
+/** Relay calls go to the main thread, which holds the relay connections. */
+const viaMainThread: RelayTransport = (relay: string, peer: CellId, request, timeoutMs, signal) =>
   new Promise<PeerResponse>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const call = nextRelayCall++;
@@ -44,8 +45,7 @@ setRelayTransport((relay: string, peer: CellId, request, timeoutMs, signal) =>
       reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
     });
     post({ type: "relay-call", call, relay, peer, request, timeoutMs });
-  }),
-);
+  });
 
 function open(dir: string, home: string): SyncContext {
   const layout = resolveLayout({ GROVE_DIR: dir, GROVE_HOME: home });
@@ -54,11 +54,12 @@ function open(dir: string, home: string): SyncContext {
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
   const peers = new PeerStore(db.db);
+  const caller: PeerCaller = { keys, relay: viaMainThread };
   return {
-    keys, config, layout, db, peers,
+    keys, caller, config, layout, db, peers,
     store: new ChunkStore(layout.chunks),
     placements: new Placements(db.db),
-    prober: new Prober({ keys, config, layout, peers }),
+    prober: new Prober({ keys, caller, config, layout, peers }),
   };
 }
 

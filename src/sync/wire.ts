@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
 import { SYNC_INFO } from "../protocol/labels.ts";
-import { BUCKETS } from "./set-digest.ts";
+import { BUCKETS } from "../store/set-digest.ts";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const bucket = z.number().int().min(0).max(BUCKETS - 1);

@@ -12,7 +12,7 @@
  *    start the new executable detached with the same arguments and watch it for the stable time,
  *    rolling back and starting the old build again if it dies.
  *
- * `updaterFor(fleet)` is the one Updater of a cell, shared by the local API and the dashboard.
+ * `cellUpdater(deps)` makes the one Updater of a cell, shared by the local API and the dashboard.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
@@ -20,8 +20,9 @@ import { buildHash, buildTarget, buildTime, isCompiled } from "../core/build-inf
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { Card } from "../protocol/card.ts";
-import type { Fleet } from "../fleet/fleet.ts";
-import { callPeerRaw } from "../fleet/peer-client.ts";
+import type { Config } from "../config/config.ts";
+import type { PeerDirectory } from "../fleet/peer-directory.ts";
+import { callPeerRaw, type PeerCaller } from "../net/peer-client.ts";
 import { isNewerTime, parseOfferedSig, signedBy } from "./release-sig.ts";
 import { ReleaseStore, releasesDir } from "./release-store.ts";
 import { markDone, rollBack, sigOf } from "./swap.ts";
@@ -55,35 +56,34 @@ export function offeredUpdate(groveDir: string): UpdateAvailable | null {
   return newerThan(readAvailable(groveDir), selfBuild());
 }
 
-/** The updater's view of a cell and its fleet. */
-export function fleetHost(fleet: Fleet): UpdaterHost {
-  const cell = fleet.cell;
-  return {
-    dir: cell.layout.dir,
-    store: new ReleaseStore(releasesDir(cell.layout.dir)),
-    self: selfBuild(),
-    trustedKeys: () => cell.config.trusted_release_keys,
-    autoUpdate: () => cell.config.auto_update,
-    peers: () =>
-      fleet.peers.list().map((p) => {
-        const card = JSON.parse(p.card) as Card;
-        return { id: p.id, name: p.name, targets: card.targets };
-      }),
-    routeOf: (id) => fleet.routeOf(id),
-    get: async (url, peer, path, ms) => {
-      const r = await callPeerRaw(cell.keys, url, peer, "GET", path, undefined, ms);
-      return { status: r.status, body: r.body };
-    },
-  };
+/** What the updater needs of a running cell. */
+export interface UpdaterDeps {
+  dir: string;
+  config: Pick<Config, "trusted_release_keys" | "auto_update">;
+  peers: PeerDirectory;
+  caller: PeerCaller;
 }
 
-const updaters = new WeakMap<Fleet, Updater>();
-
-/** The cell's Updater (made on first use). */
-export function updaterFor(fleet: Fleet): Updater {
-  let u = updaters.get(fleet);
-  if (!u) updaters.set(fleet, (u = new Updater(fleetHost(fleet))));
-  return u;
+/**
+ * The cell's one Updater, shared by the local API and the dashboard. Once a new build is swapped
+ * in, the cell is stopped the usual way (the SIGTERM handler of `grove start`) after the caller has
+ * its answer; `handoff` then restarts.
+ */
+export function cellUpdater(deps: UpdaterDeps): Updater {
+  return new Updater({
+    dir: deps.dir,
+    store: new ReleaseStore(releasesDir(deps.dir)),
+    self: selfBuild(),
+    trustedKeys: () => deps.config.trusted_release_keys,
+    autoUpdate: () => deps.config.auto_update,
+    peers: () => deps.peers.list().map((p) => ({ id: p.id, name: p.name, targets: (JSON.parse(p.card) as Card).targets })),
+    routeOf: (id) => deps.peers.routeOf(id),
+    get: async (url, peer, path, ms) => {
+      const r = await callPeerRaw(deps.caller, url, peer, "GET", path, undefined, ms);
+      return { status: r.status, body: r.body };
+    },
+    swapped: () => void setTimeout(() => process.kill(process.pid, "SIGTERM"), 300),
+  });
 }
 
 export interface CellUpdates {
@@ -92,8 +92,8 @@ export interface CellUpdates {
   handoff(code: number): Promise<number>;
 }
 
-/** Wire the self-update into a started cell. `rounds.onRound` is chained, not replaced. */
-export function startUpdates(fleet: Fleet, rounds: { onRound: (() => void) | null }): CellUpdates {
+/** Settle the self-update when the cell starts (a pending swap, offers); after each round the runtime calls `updater.afterRound`. */
+export function startUpdates(updater: Updater): CellUpdates {
   if (buildFault() === "crash-on-start") {
     log("error", "this build fails at start on purpose (a test build made with GROVE_BUILD_FAULT=crash-on-start)");
     process.exit(1);
@@ -102,21 +102,12 @@ export function startUpdates(fleet: Fleet, rounds: { onRound: (() => void) | nul
     log("error", "this build hangs at start on purpose (a test build made with GROVE_BUILD_FAULT=hang-on-start)");
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks this thread for good, without using the CPU
   }
-  const updater = updaterFor(fleet);
   const { dir, self, store } = updater.host;
   settlePending(dir, self, store);
   writeAvailable(dir, updater.available());
   store.clearTmp();
   void offerSelf(store, self).catch((e) => log("warn", `could not offer this build to peers: ${errorMessage(e)}`));
 
-  const before = rounds.onRound;
-  rounds.onRound = () => {
-    before?.();
-    void updater.afterRound().catch((e) => log("warn", `update check failed: ${errorMessage(e)}`));
-  };
-  // The swap is done: stop the cell the usual way (SIGTERM handler of `grove start`), once the
-  // caller has its answer; `handoff` then restarts.
-  updater.onSwapped = () => void setTimeout(() => process.kill(process.pid, "SIGTERM"), 300);
 
   return {
     updater,

@@ -1,13 +1,13 @@
 /**
  * @module update/release-sig — release keys and `sig.json`, the signed description of one
- * release executable (DESIGN: Updates and uptime).
+ * release executable (docs/design.md: Updates and uptime).
  *
  * Wire and file form (JSON, version 1):
  *   { v: 1, target, build, build_time, size, sha256, key, signature }
  * `target` is the platform ("linux-x64"), `build` the build hash baked into the executable,
  * `build_time` its content-derived build time (ISO-8601 UTC), `size` and `sha256` (hex) describe
  * the executable's bytes, `key` is the hex Ed25519 public release key and `signature` the hex
- * Ed25519 signature by that key over the canonical JSON (store/canonical-json) of every other
+ * Ed25519 signature by that key over the canonical JSON (core/canonical-json) of every other
  * field. A sig.json proves nothing by itself: it counts only when `key` is one of the cell's
  * `trusted_release_keys` (see `checkTrusted`).
  *

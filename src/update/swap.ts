@@ -10,7 +10,7 @@
  * build.
  *
  * Rollback (`rollBack`): `<exe>.previous` renamed back over `<exe>` (and its sig.json),
- * update.json marked "rolled-back" with the reason. Used by the supervisor (cell/supervisor),
+ * update.json marked "rolled-back" with the reason. Used by the supervisor (runtime/supervisor),
  * by an unsupervised cell watching the build it handed over to (update/lifecycle), and at start
  * when a pending swap never took effect.
  */

@@ -11,7 +11,7 @@
  * Perform: download the offer from its peer in signed ranges into releases/tmp, check size,
  * sha256 and signature against trusted keys, then update/swap installs it (test-start, keep
  * `<exe>.previous`, atomic rename, update.json "pending"). The verified file becomes this
- * cell's own offer for its platform. `onSwapped` then restarts the cell (update/lifecycle).
+ * cell's own offer for its platform. The host's `swapped` then restarts the cell (update/lifecycle).
  * Anything refused leaves everything as it was, with a log line and a one-line error.
  */
 import { chmodSync, rmSync } from "node:fs";
@@ -63,6 +63,8 @@ export interface UpdaterHost {
   routeOf(peer: CellId): string | null;
   /** A signed GET to a peer; throws when it cannot be reached or the answer does not verify. */
   get(url: string, peer: CellId, path: string, timeoutMs: number): Promise<PeerReply>;
+  /** A new build was swapped in (the cell then restarts into it: update/lifecycle). */
+  swapped?(s: UpdateStarted): void;
 }
 
 export interface Refusal {
@@ -115,7 +117,6 @@ export class Updater {
   /** The swap that happened; the cell restarts into it. */
   swapped: UpdateStarted | null = null;
   /** Called once a new build is swapped in (update/lifecycle restarts the cell). */
-  onSwapped: ((s: UpdateStarted) => void) | null = null;
 
   constructor(readonly host: UpdaterHost) {}
 
@@ -233,7 +234,7 @@ export class Updater {
 
   /**
    * Download, verify and swap in the newest trusted build a peer offers. Resolves once the new
-   * executable is in place (the restart follows, see `onSwapped`). Throws a GroveError: 400
+   * executable is in place (the restart follows, see the host's `swapped`). Throws a GroveError: 400
    * from source, 409 when up to date or busy, 422 (ReleaseRefused) when the build is refused.
    */
   async perform(onProgress?: (p: Progress) => void, checked?: UpdateCheck): Promise<UpdateStarted> {
@@ -262,7 +263,7 @@ export class Updater {
         const started: UpdateStarted = { state: "restarting", from: self.build, to: sig.build, build_time: sig.build_time, peer: a.peer };
         this.swapped = started;
         log("info", `update: build ${sig.build.slice(0, 12)} (${sig.build_time}) installed from ${a.peer_name}; restarting`);
-        this.onSwapped?.(started);
+        this.host.swapped?.(started);
         return started;
       } catch (e) {
         if (e instanceof ReleaseRefused) log("error", `update refused: ${e.message}; nothing was changed`, { peer: a.peer.slice(0, 8), build: sig.build.slice(0, 12) });

@@ -31,7 +31,7 @@ import { chatApi } from "./api/chat.ts";
 import { updateApi } from "./api/update.ts";
 import { peerApi } from "./peer-api.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { dashboard } from "./dashboard.tsx";
 import { renderError } from "./error-page.tsx";
 import { CellNames, requireCellHost } from "./host-check.ts";
@@ -39,13 +39,10 @@ import { limitBodies } from "./body-limit.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { SetupCode } from "./setup-code.ts";
 import { fromLoopback } from "./remote.ts";
-import type { ListenInfo } from "./listen-info.ts";
 
 export interface AppOptions {
   /** Which Host headers name this cell (default: loopback names and config `dashboard_names`). */
   names?: CellNames;
-  /** Where the cell really listens (Settings, /api/status); default: nothing known (in-process apps). */
-  listening?: () => ListenInfo | null;
   /** The /peer routes (web/peer-api), shared with the peer listener's app so both count one rate per peer. */
   peerRoutes?: Hono<PeerEnv>;
 }
@@ -81,20 +78,21 @@ function onError(cell: Cell) {
  * /peer alone: what the peer listener and relay calls reach. A browser on this machine that
  * opens the peer port (an old bookmark) is sent to the dashboard.
  */
-export function createPeerApp(fleet: Fleet, peerRoutes: Hono<PeerEnv> = peerApi(fleet), dashboardUrl?: () => string): Hono<WebEnv> {
+export function createPeerApp(s: WebServices, peerRoutes: Hono<PeerEnv> = peerApi(s), dashboardUrl?: () => string): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.use("*", async (c, next) => {
-    c.set("cell", fleet.cell);
+    c.set("cell", s.cell);
     await next();
   });
   app.route("/peer", peerRoutes as unknown as Hono<WebEnv>);
   app.get("/", (c) => (dashboardUrl && fromLoopback(c) ? c.redirect(dashboardUrl() + "/") : c.json({ error: "this is the peer API of a Grove cell" }, 404)));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path.slice(0, 200)}: this is the peer API of a Grove cell` }, 404));
-  app.onError(onError(fleet.cell));
+  app.onError(onError(s.cell));
   return app;
 }
 
-export function createApp(cell: Cell, fleet: Fleet, opts: AppOptions = {}): Hono<WebEnv> {
+export function createApp(s: WebServices, opts: AppOptions = {}): Hono<WebEnv> {
+  const { cell } = s;
   const sessions = new SessionStore(cell.db.db);
   const password = new PasswordFile(cell.layout.dashboardAuth);
   const names = opts.names ?? new CellNames(() => cell.config.dashboard_names, () => cell.config.host);
@@ -108,7 +106,7 @@ export function createApp(cell: Cell, fleet: Fleet, opts: AppOptions = {}): Hono
   app.use("*", limitBodies);
   app.route("/static", assets);
   app.get("/favicon.ico", (c) => c.redirect("/static/icon.svg", 301));
-  app.route("/peer", (opts.peerRoutes ?? peerApi(fleet)) as unknown as Hono<WebEnv>);
+  app.route("/peer", (opts.peerRoutes ?? peerApi(s)) as unknown as Hono<WebEnv>);
   app.use("*", identify(sessions));
   // The local API reads and writes any path this user can: only for programs on this machine.
   app.use("/api/local/*", async (c, next) => {
@@ -118,24 +116,24 @@ export function createApp(cell: Cell, fleet: Fleet, opts: AppOptions = {}): Hono
 
   const api = new Hono<WebEnv>();
   api.use("*", requireApiAuth);
-  api.route("/status", statusApi(fleet, opts.listening));
+  api.route("/status", statusApi(s));
   api.route("/files", filesApi);
   api.route("/local", localApi);
-  api.route("/", fleetApi(fleet));
-  api.route("/", syncApi(fleet));
-  api.route("/", fsckApi(fleet));
-  api.route("/", shareApi(fleet));
-  api.route("/", messagesApi(fleet));
-  api.route("/", bountyApi(fleet));
-  api.route("/", chatApi);
+  api.route("/", fleetApi(s));
+  api.route("/", syncApi(s));
+  api.route("/", fsckApi(s));
+  api.route("/", shareApi(s));
+  api.route("/", messagesApi(s));
+  api.route("/", bountyApi(s));
+  api.route("/", chatApi(s));
   api.route("/", trashApi);
-  api.route("/", updateApi(fleet));
+  api.route("/", updateApi(s));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);
   });
   app.route("/api", api);
 
-  app.route("/", dashboard({ sessions, password, fleet, throttle: new LoginThrottle(), setupCode: new SetupCode(cell.layout.setupCode), listening: opts.listening ?? (() => null) }));
+  app.route("/", dashboard(s, { sessions, password, throttle: new LoginThrottle(), setupCode: new SetupCode(cell.layout.setupCode) }));
 
   app.onError(onError(cell));
   app.notFound((c) => {

@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import type { Assistant, AskEvent, AskRequest } from "../ai/assistant.ts";
 import { badRequest, errorMessage, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import {
   AnswerMeta,
   AskForm,
@@ -53,21 +53,21 @@ interface Pending {
   at: number;
 }
 
-export function assistantPages(fleet: Fleet, h: PageHelpers): Hono<WebEnv> {
+export function assistantPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const pending = new Map<string, Pending>();
 
   const assistant = (): Assistant => {
-    const a = fleet.cell.assistant;
+    const a = s.assistant;
     if (!a) throw new GroveError("local AI is not running on this cell", 503, "unavailable");
     return a;
   };
-  const names = (): CellNames => ({ selfId: fleet.cell.keys.id, names: new Map(fleet.peers.list().map((p) => [p.id, p.name])) });
+  const names = (): CellNames => ({ selfId: s.cell.keys.id, names: new Map(s.peers.list().map((p) => [p.id, p.name])) });
 
   const page = async (c: Context<WebEnv>, convId: string | null, extra: { target?: string; draft?: string; error?: string; uploadNotice?: string; uploadError?: string } = {}, status: 200 | 400 | 403 | 404 | 413 | 502 = 200) => {
     const a = assistant();
     const selected = convId ? a.conversation(convId) : null;
-    const target = extra.target ?? (selected && selected.cell && selected.cell !== fleet.cell.keys.id ? `peer:${selected.cell}:${selected.model}` : selected ? `own:${selected.model}` : "");
+    const target = extra.target ?? (selected && selected.cell && selected.cell !== s.cell.keys.id ? `peer:${selected.cell}:${selected.model}` : selected ? `own:${selected.model}` : "");
     return c.html(
       <AssistantPage
         {...h.info(c, selected ? `Assistant · ${selected.title}` : "Assistant", "chat")}

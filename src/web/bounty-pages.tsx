@@ -5,7 +5,7 @@
  * it accrues the ledger first, so the figures are current.
  */
 import { Hono, type Context } from "hono";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { bountyReport } from "../bounty/report.ts";
 import { BountyPage } from "../../views/bounty.tsx";
 import type { PageInfo } from "../../views/layout.tsx";
@@ -16,11 +16,11 @@ export interface BountyPageHelpers {
   info(c: Context<WebEnv>, title: string, active?: string): PageInfo;
 }
 
-export function bountyPages(fleet: Fleet, h: BountyPageHelpers): Hono<WebEnv> {
+export function bountyPages(s: WebServices, h: BountyPageHelpers): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/", (c) => {
-    fleet.relayCredit?.flush();
-    return c.html(<BountyPage {...h.info(c, "Bounty", "bounty")} report={bountyReport(fleet.cell.db.db, fleet.peers, fleet.cell.config)} />);
+    s.relayCredit?.flush();
+    return c.html(<BountyPage {...h.info(c, "Bounty", "bounty")} report={bountyReport(s.cell.db.db, s.peers, s.cell.config)} />);
   });
   return app;
 }

@@ -12,7 +12,7 @@ import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { badRequest, errorMessage, GroveError } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { ChatForm, ChatPage, ConversationItems, MessageItems, type ChatSelection } from "../../views/chat.tsx";
 import type { PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
@@ -32,9 +32,9 @@ export interface PageHelpers {
 
 const render = async (node: unknown): Promise<string> => String(await (node as { toString(): string | Promise<string> }).toString());
 
-export function chatPages(fleet: Fleet, h: PageHelpers): Hono<WebEnv> {
+export function chatPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  const messenger = fleet.messenger;
+  const messenger = s.messenger;
 
   const selection = (peer: string): ChatSelection => messenger.conversation(peer, { limit: PAGE_MESSAGES, markRead: true });
 

@@ -32,10 +32,10 @@ import { StoragePage, StorageBody, type SyncState } from "../../views/storage.ts
 import { FeedPage, FeedPreview, ShareRow, TEXT_PREVIEW_BYTES, baseType, previewKind, safeContentType, type FeedState } from "../../views/feed.tsx";
 import { MAX_SHARE_FILES, MAX_SHARE_FRIENDS, SharePage, ShareResult, type SharePairResult, type ShareResults } from "../../views/share-dialog.tsx";
 import type { FeedItem, SharingService } from "../share/types.ts";
-import { peerView } from "./api/fleet.ts";
+import { nearbyCells, peerView } from "./api/fleet.ts";
 import { placementReport } from "../sync/placement-report.ts";
 import { summarize } from "../sync/summary.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import type { PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts";
@@ -43,7 +43,6 @@ import { sameSecret, sentCsrf } from "./auth.ts";
 import { MIN_PASSWORD_LENGTH, type PasswordFile } from "./password.ts";
 import type { LoginThrottle } from "./login-throttle.ts";
 import type { SetupCode } from "./setup-code.ts";
-import type { ListenInfo } from "./listen-info.ts";
 import { disposition } from "./user-content.ts";
 import { safeFilename } from "../core/safe-filename.ts";
 import { chatPages } from "./chat-pages.tsx";
@@ -118,14 +117,13 @@ async function readHead(body: ReadableStream<Uint8Array>, max: number): Promise<
 
 const statusOf = (e: unknown): number => (e instanceof GroveError ? e.status : 500);
 
+/** The dashboard's own state: sessions, the password, the throttle and the first-run code. */
 export interface DashboardDeps {
   sessions: SessionStore;
   password: PasswordFile;
-  fleet: Fleet;
   /** Wrong passwords and setup codes, per source address (web/login-throttle). */
   throttle: LoginThrottle;
   setupCode: SetupCode;
-  listening: () => ListenInfo | null;
 }
 
 /** The answer to a try the throttle refused: at once, saying why and for how long. */
@@ -136,7 +134,7 @@ function refusedTry(gate: { reason: "throttled" | "busy"; waitS: number }): { st
   return { status: 503, waitS: gate.waitS, error: "The cell is checking other login attempts right now. Try again in a moment." };
 }
 
-export function dashboard({ sessions, password, fleet, throttle, setupCode, listening }: DashboardDeps) {
+export function dashboard(s: WebServices, { sessions, password, throttle, setupCode }: DashboardDeps) {
   const app = new Hono<WebEnv>();
   const base = (c: Context<WebEnv>) => ({ cellName: c.var.cell.config.name, cellId: c.var.cell.keys.id });
 
@@ -233,12 +231,12 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
   app.get("/files", (c) => {
     const dir = safeDir(c.req.query("dir"));
     const l = listing(dir, c.var.cell.db.list(dir));
-    return c.html(<FilesPage {...info(c, dir ? `Files · ${dir}` : "Files", "files")} l={l} share={fleet.sharing != null} />);
+    return c.html(<FilesPage {...info(c, dir ? `Files · ${dir}` : "Files", "files")} l={l} share={s.sharing != null} />);
   });
 
   app.get("/files/list", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    return c.html(<FileList l={listing(dir, c.var.cell.db.list(dir))} share={fleet.sharing != null} />);
+    return c.html(<FileList l={listing(dir, c.var.cell.db.list(dir))} share={s.sharing != null} />);
   });
 
   app.post("/files/delete", async (c) => {
@@ -248,7 +246,7 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
     const cell = c.var.cell;
     await removeFile(cell.vault, path);
     log("info", "deleted from dashboard (kept in history)", { path });
-    return c.html(<FileList l={listing(dir, cell.db.list(dir))} share={fleet.sharing != null} />);
+    return c.html(<FileList l={listing(dir, cell.db.list(dir))} share={s.sharing != null} />);
   });
 
   // A file's page, per version: Restore (it becomes current again, as a new version) and Purge
@@ -280,16 +278,12 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
     return reload(c, cell.db.versions(path).length ? detailUrl(path) : dir ? `/files?dir=${encodeURIComponent(dir)}` : "/files");
   });
 
-  /** Sharing, when this cell runs it (read per request: the fleet may get it after start). */
-  const sharingOf = (): SharingService | null => fleet.sharing ?? null;
-  const needSharing = (): SharingService => {
-    const s = sharingOf();
-    if (!s) throw new GroveError("sharing is not available in this cell", 503, "unavailable");
-    return s;
-  };
+  /** Sharing (every running cell has it; the views still say when one does not). */
+  const sharingOf = (): SharingService | null => s.sharing;
+  const needSharing = (): SharingService => s.sharing;
 
   /** Peers marked as friends: whom the Share box and dialog offer. */
-  const friendOptions = () => fleet.peers.list().filter((p) => p.friend).map((p) => ({ id: p.id, name: p.name }));
+  const friendOptions = () => s.peers.list().filter((p) => p.friend).map((p) => ({ id: p.id, name: p.name }));
 
   const fileDetail = (c: Context<WebEnv>, path: string) => {
     const cell = c.var.cell;
@@ -381,7 +375,7 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
               : undefined);
     const lines: SharePairResult[] = [];
     if (!error && sharing) {
-      const names = new Map<string, string>(fleet.peers.list().map((p) => [p.id, p.name]));
+      const names = new Map<string, string>(s.peers.list().map((p) => [p.id, p.name]));
       for (const path of paths) {
         for (const peer of peers) {
           const peerName = names.get(peer) ?? peer.slice(0, 16);
@@ -401,8 +395,8 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
   });
 
   const feedState = (error?: string): FeedState => {
-    const s = sharingOf();
-    return { available: s !== null, items: s?.feed() ?? [], shares: s?.shares() ?? [], error };
+    const sh = sharingOf();
+    return { available: sh !== null, items: sh?.feed() ?? [], shares: sh?.shares() ?? [], error };
   };
 
   app.get("/feed", (c) => c.html(<FeedPage {...info(c, "Feed", "feed")} {...feedState()} />));
@@ -485,22 +479,22 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
     }
   });
 
-  const peerList = () => fleet.peers.list().map((p) => peerView(fleet, p));
+  const peerList = () => s.peers.list().map((p) => peerView(s, p));
 
-  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} nearby={fleet.nearby()} mdns={fleet.mdns !== null} relays={fleet.relay?.status() ?? []} />));
+  app.get("/peers", (c) => c.html(<PeersPage {...info(c, "Peers", "peers")} peers={peerList()} nearby={nearbyCells(s)} mdns={s.nearby !== null} relays={s.relay?.status() ?? []} />));
 
   app.post("/peers/invite", async (c) => {
     await requireCsrf(c);
     const ttl = Number(await formField(c, "ttl")) || 86400;
     const forName = (await formField(c, "for")).slice(0, 64) || undefined;
-    const inv = fleet.invite(ttl * 1000);
+    const inv = s.fleet.invite(ttl * 1000);
     return c.html(<InviteBox token={inv.token} expires={inv.expires_at} forName={forName} />);
   });
 
   app.post("/peers/join", async (c) => {
     await requireCsrf(c);
     try {
-      const card = await fleet.join(await formField(c, "token"));
+      const card = await s.fleet.join(await formField(c, "token"));
       c.header("HX-Trigger", "peers-changed");
       return c.html(<JoinResult ok message={`Paired with ${card.name} (${card.id.slice(0, 8)}).`} />);
     } catch (e) {
@@ -512,13 +506,13 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
 
   app.post("/peers/:id/:action", async (c) => {
     await requireCsrf(c);
-    fleet.peerAction(c.req.param("id"), c.req.param("action"));
+    s.fleet.peerAction(c.req.param("id"), c.req.param("action"));
     return c.html(<PeerList peers={peerList()} />);
   });
 
   /** The sync Worker's state for the Storage tab; `settled` overrides `running` for a round just awaited. */
   const syncState = (c: Context<WebEnv>, settled = false): SyncState => {
-    const r = fleet.rounds;
+    const r = s.rounds;
     const last = r?.last ?? null;
     return {
       available: r !== null,
@@ -531,7 +525,7 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
     };
   };
   const storageState = (c: Context<WebEnv>, settled = false, notice?: string) => ({
-    report: placementReport(c.var.cell, fleet.peers),
+    report: placementReport(c.var.cell, s.peers),
     sync: syncState(c, settled),
     lostAfterS: c.var.cell.config.peer_lost_after_s,
     notice,
@@ -548,8 +542,8 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
     await requireCsrf(c);
     let settled = false;
     let notice: string | undefined;
-    if (fleet.rounds) {
-      const round = fleet.rounds.sync().then(
+    if (s.rounds) {
+      const round = s.rounds.sync().then(
         () => (settled = true),
         () => (settled = true), // the failure is kept in rounds.lastError and shown
       );
@@ -562,14 +556,14 @@ export function dashboard({ sessions, password, fleet, throttle, setupCode, list
     return c.html(<StorageBody {...storageState(c, settled, notice)} csrf={c.var.session?.csrf} />);
   });
 
-  app.route("/chat", chatPages(fleet, { info, requireCsrf }));
-  app.route("/assistant", assistantPages(fleet, { info, requireCsrf }));
-  app.route("/bounty", bountyPages(fleet, { info }));
-  app.route("/update", updatePages(fleet, { requireCsrf }));
+  app.route("/chat", chatPages(s, { info, requireCsrf }));
+  app.route("/assistant", assistantPages(s, { info, requireCsrf }));
+  app.route("/bounty", bountyPages(s, { info }));
+  app.route("/update", updatePages(s, { requireCsrf }));
 
   app.get("/settings", (c) => {
     const cell = c.var.cell;
-    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(cell, fleet.relay?.status() ?? [], null, listening())} config={cell.config} listening={listening()} />);
+    return c.html(<SettingsPage {...info(c, "Settings", "settings")} facts={cellStatus(s)} config={cell.config} listening={s.listening()} />);
   });
 
   return app;

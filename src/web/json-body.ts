@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { badRequest } from "../core/errors.ts";
+import { plainIssue } from "../core/plain-issue.ts";
 import type { WebEnv } from "./context.ts";
 
 /** An empty body counts as `{}`, so endpoints whose fields are all optional accept a bare POST. */
@@ -15,7 +16,7 @@ export async function jsonBody<T>(c: Context<WebEnv>, schema: z.ZodType<T>): Pro
       throw badRequest("body must be JSON");
     }
   }
-  const r = schema.safeParse(raw);
+  const r = schema.safeParse(raw, { error: plainIssue });
   if (!r.success) {
     const i = r.error.issues[0]!;
     throw badRequest(`bad request body: ${i.path.join(".") || "(root)"}: ${i.message}`);

@@ -17,7 +17,7 @@ import { log } from "../core/log.ts";
 import { isLoopbackAddress, isLoopbackHost } from "../net/loopback.ts";
 import type { WebEnv } from "./context.ts";
 import type { LegacyWindow } from "./legacy-window.ts";
-import type { ListenInfo } from "./listen-info.ts";
+import type { ListenInfo } from "../api/types.ts";
 import type { TlsFiles } from "./tls.ts";
 
 export interface ListenPlan {

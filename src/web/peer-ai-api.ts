@@ -8,7 +8,7 @@
 import { Hono, type Context } from "hono";
 import { badRequest, forbidden, GroveError } from "../core/errors.ts";
 import { fromHex, type CellId } from "../core/types.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { PeerAnswers } from "../ai/peer-answers.ts";
 import { AI_REPLY_INFO, AiQuestion, JOB_ID, MAX_AI_WAIT_MS, type AiPart } from "../protocol/ai-chat.ts";
 import type { Card } from "../protocol/card.ts";
@@ -23,24 +23,24 @@ function waitParam(c: Context<PeerEnv>, dflt: number): number {
   return Math.min(MAX_AI_WAIT_MS, Number(w));
 }
 
-export function peerAiApi(fleet: Fleet): Hono<PeerEnv> {
+export function peerAiApi(s: WebServices): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
-  const { keys } = fleet.cell;
+  const { keys } = s.cell;
   let answers: PeerAnswers | null = null;
   const jobs = (): PeerAnswers => {
-    const a = fleet.cell.assistant;
+    const a = s.assistant;
     if (!a) throw new GroveError("this cell runs no assistant", 503, "unavailable");
     return (answers ??= new PeerAnswers((q) => a.prepareForPeer(q)));
   };
 
   /** Friends only, and only when this cell shares its models. */
   const allow = (peer: CellId): void => {
-    if (fleet.cell.config.llm_share !== "friends") throw forbidden('this cell does not share its models (its llm_share is "none")');
-    if (!fleet.peers.get(peer)?.friend) throw forbidden(`cell ${peer.slice(0, 8)} is not a friend of this cell: its models answer friends only`);
+    if (s.cell.config.llm_share !== "friends") throw forbidden('this cell does not share its models (its llm_share is "none")');
+    if (!s.peers.get(peer)?.friend) throw forbidden(`cell ${peer.slice(0, 8)} is not a friend of this cell: its models answer friends only`);
   };
 
   const sealed = async (c: Context<PeerEnv>, part: AiPart) => {
-    const card = JSON.parse(fleet.peers.get(c.var.peer)!.card) as Card;
+    const card = JSON.parse(s.peers.get(c.var.peer)!.card) as Card;
     const body = await sealJson(fromHex(card.x25519), part, AI_REPLY_INFO, keys.id);
     return c.body(body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   };

@@ -9,7 +9,7 @@ import { GroveError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import { HEADER, RequestVerifier, requestTarget, signResponse, type VerifyResult } from "../protocol/request-auth.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { CARD_INFO, JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
@@ -65,9 +65,9 @@ function parseJson<T>(body: Uint8Array): T {
   }
 }
 
-export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> {
+export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
-  const keys = fleet.cell.keys;
+  const keys = s.cell.keys;
   const rate = new PeerRate();
 
   // Sign every answer (and turn errors into signed JSON answers).
@@ -95,7 +95,7 @@ export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> 
   // is sealed to the joiner.
   app.post("/join", async (c) => {
     // Without a live invite there is nothing to redeem: not a byte of the body is read.
-    if (fleet.invites.live() === 0) return refuse(c, 404, "this cell has no open invite: ask its owner for a new one", "no_invite");
+    if (s.fleet.invites.live() === 0) return refuse(c, 404, "this cell has no open invite: ask its owner for a new one", "no_invite");
     const body = await readBody(c);
     if (body instanceof Response) return body;
     const signer = c.req.header(HEADER.cell) ?? "";
@@ -114,7 +114,7 @@ export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> 
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
     let card;
     try {
-      card = fleet.acceptJoin(signer as CellId, { secret: typeof req.secret === "string" ? req.secret : "", card: req.card });
+      card = s.fleet.acceptJoin(signer as CellId, { secret: typeof req.secret === "string" ? req.secret : "", card: req.card });
     } catch (e) {
       if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
       throw e;
@@ -126,11 +126,11 @@ export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> 
   // Everything else: a known peer's signature.
   app.use("*", async (c, next) => {
     const base = { method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers };
-    const pre = fleet.verifier.precheck(base);
+    const pre = s.verifier.precheck(base);
     if (!pre.ok) return refuse(c, 401, pre.message, pre.reason);
     const body = await readBody(c);
     if (body instanceof Response) return body;
-    const v: VerifyResult = fleet.verifier.verify({ ...base, body });
+    const v: VerifyResult = s.verifier.verify({ ...base, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
     const waitS = rate.take(v.peer);
     if (waitS > 0) {
@@ -138,7 +138,7 @@ export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> 
       return refuse(c, 429, `too many requests from this cell: at most ${PEER_RATE_PER_S} a second`, "rate_limited");
     }
     opts.onPeer?.(v.peer, c.env?.listener);
-    fleet.peers.touch(v.peer);
+    s.peerStore.touch(v.peer);
     c.set("peer", v.peer);
     c.set("peerBody", body);
     c.set("peerBodyHash", v.bodyHash);
@@ -147,8 +147,8 @@ export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> 
 
   // Our card, sealed to the asking peer (names and addresses are not for the network to read).
   app.get("/card", async (c) => {
-    const peerCard = JSON.parse(fleet.peers.get(c.var.peer)!.card) as { x25519: string };
-    const sealed = await sealTo(fromHex(peerCard.x25519), new TextEncoder().encode(JSON.stringify({ card: fleet.self.get() })), CARD_INFO, keys.id);
+    const peerCard = JSON.parse(s.peers.get(c.var.peer)!.card) as { x25519: string };
+    const sealed = await sealTo(fromHex(peerCard.x25519), new TextEncoder().encode(JSON.stringify({ card: s.fleet.self.get() })), CARD_INFO, keys.id);
     return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
   // The route probe: the body is ignored, the answer says only who and when.
@@ -164,12 +164,12 @@ export function peerApi(fleet: Fleet, opts: PeerApiOptions = {}): Hono<PeerEnv> 
     for (let o = 0; o < want; o += 65536) crypto.getRandomValues(data.subarray(o, Math.min(want, o + 65536)));
     return c.body(data, 200, { "Content-Type": "application/octet-stream" });
   });
-  app.route("/share", peerShareApi(fleet));
-  app.route("/msg", peerMessageApi(fleet));
-  app.route("/sync", peerSyncApi({ keys, peers: fleet.peers, held: fleet.cell.held, store: fleet.cell.store, bounty: new BountyGate(fleet.cell.db.db, fleet.peers, fleet.cell.config) }));
-  app.route("/bounty", peerBountyApi(fleet));
-  app.route("/ai", peerAiApi(fleet));
-  app.route("/update", peerUpdateApi(fleet));
+  app.route("/share", peerShareApi(s));
+  app.route("/msg", peerMessageApi(s));
+  app.route("/sync", peerSyncApi({ keys, peers: s.peerStore, held: s.cell.held, store: s.cell.store, bounty: new BountyGate(s.cell.db.db, s.peers, s.cell.config) }));
+  app.route("/bounty", peerBountyApi(s));
+  app.route("/ai", peerAiApi(s));
+  app.route("/update", peerUpdateApi(s));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

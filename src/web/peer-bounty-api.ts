@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { fromHex } from "../core/types.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import type { Card } from "../protocol/card.ts";
 import { BOUNTY_INFO, BOUNTY_REPLY_INFO } from "../protocol/bounty-statement.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
@@ -15,14 +15,14 @@ import { BountyLedger } from "../bounty/ledger.ts";
 import { receiveStatement } from "../bounty/exchange.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
 
-export function peerBountyApi(fleet: Fleet): Hono<PeerEnv> {
+export function peerBountyApi(s: WebServices): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
-  const { keys } = fleet.cell;
-  const ledger = new BountyLedger(fleet.cell.db.db);
+  const { keys } = s.cell;
+  const ledger = new BountyLedger(s.cell.db.db);
 
   app.post("/statement", async (c) => {
     const peer = c.var.peer;
-    const row = fleet.peers.get(peer)!;
+    const row = s.peers.get(peer)!;
     const raw = await openJson(keys, c.var.peerBody, BOUNTY_INFO, peer);
     const { statement } = receiveStatement(keys, ledger, peer, `${row.name} (${peer.slice(0, 8)})`, raw);
     const sealed = await sealJson(fromHex((JSON.parse(row.card) as Card).x25519), { statement }, BOUNTY_REPLY_INFO, keys.id);

@@ -9,27 +9,27 @@
  */
 import { Hono } from "hono";
 import { tooLarge } from "../core/errors.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { MSG_INFO } from "../protocol/labels.ts";
 import { MAX_MESSAGE_BODY, parsePayload } from "../protocol/message.ts";
 import { openJson } from "../protocol/sealed-json.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
 import { InboxLimits } from "../message/inbox-limits.ts";
 
-export function peerMessageApi(fleet: Fleet): Hono<PeerEnv> {
+export function peerMessageApi(s: WebServices): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
-  const { keys } = fleet.cell;
-  const limits = new InboxLimits(fleet.cell.db.db, fleet.cell.config);
+  const { keys } = s.cell;
+  const limits = new InboxLimits(s.cell.db.db, s.cell.config);
 
   app.post("/", async (c) => {
     const from = c.var.peer;
     const body = c.var.peerBody;
     if (body.byteLength > MAX_MESSAGE_BODY) throw tooLarge(`a message body is at most ${MAX_MESSAGE_BODY} bytes (this one has ${body.byteLength})`);
     const m = parsePayload(await openJson(keys, body, MSG_INFO, from));
-    if (!fleet.messenger.has(m.id)) {
+    if (!s.messenger.has(m.id)) {
       limits.admit(from, m.text.length);
     }
-    const { fresh } = fleet.messenger.receive(from, m);
+    const { fresh } = s.messenger.receive(from, m);
     return c.json({ received: true, id: m.id, duplicate: !fresh });
   });
 

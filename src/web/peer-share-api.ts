@@ -9,11 +9,11 @@ import { createHash } from "node:crypto";
 import { badRequest, forbidden, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { CellId, ChunkHash } from "../core/types.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { chunksDigest, grantId, isExpired, openFileKey, verifyGrant, verifyPass, verifyRevocation } from "../protocol/grant.ts";
 import { openJson } from "../protocol/sealed-json.ts";
 import { SHARE_INFO } from "../protocol/labels.ts";
-import { canonicalJson } from "../store/canonical-json.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
 import { ManifestSchema, type Manifest } from "../store/manifest.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
 
@@ -38,16 +38,16 @@ function json(body: Uint8Array): unknown {
   }
 }
 
-export function peerShareApi(fleet: Fleet): Hono<PeerEnv> {
+export function peerShareApi(s: WebServices): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
-  const { keys } = fleet.cell;
-  const grants = fleet.sharing.store;
+  const { keys } = s.cell;
+  const grants = s.sharing.store;
 
   // A grant for us, sealed, with its fetch pass and the sharer's manifest. Accepted only from a
   // friend, only when every part checks out; nothing is stored otherwise.
   app.post("/grant", async (c) => {
     const from = c.var.peer;
-    const peer = fleet.peers.get(from)!;
+    const peer = s.peers.get(from)!;
     if (!peer.friend) throw forbidden(`cell ${from.slice(0, 8)} is not a friend of this cell: grants are accepted from friends only`);
     const d = parse(Delivery, await openJson(keys, c.var.peerBody, SHARE_INFO, from), "grant delivery");
     const grant = verifyGrant(d.grant);
@@ -74,7 +74,7 @@ export function peerShareApi(fleet: Fleet): Hono<PeerEnv> {
   // A revocation signed by the grant's owner (sent by the owner, or passed on).
   app.post("/revoke", (c) => {
     const r = verifyRevocation(json(c.var.peerBody));
-    if (r.owner !== c.var.peer && !fleet.peers.get(r.owner)) throw forbidden("revocation from a cell this cell does not know");
+    if (r.owner !== c.var.peer && !s.peers.get(r.owner)) throw forbidden("revocation from a cell this cell does not know");
     if (grants.addRevocation(r)) log("info", "grant revoked by its owner", { grant: r.grant_id.slice(0, 12), owner: r.owner.slice(0, 8) });
     return c.json({ ok: true });
   });
@@ -92,13 +92,13 @@ export function peerShareApi(fleet: Fleet): Hono<PeerEnv> {
     let servable: boolean;
     if (pass.owner === keys.id) {
       const own = grants.get(pass.grant_id);
-      servable = own !== null && own.direction === "out" && own.revoked_at === null && fleet.cell.store.has(hash);
+      servable = own !== null && own.direction === "out" && own.revoked_at === null && s.cell.store.has(hash);
     } else {
-      if (!fleet.peers.get(pass.owner)) throw forbidden("the owner named in this pass is not known here");
-      servable = fleet.cell.held.has(pass.owner as CellId, hash);
+      if (!s.peers.get(pass.owner)) throw forbidden("the owner named in this pass is not known here");
+      servable = s.cell.held.has(pass.owner as CellId, hash);
     }
     if (!servable) throw notFound("this cell has no copy of that chunk");
-    const bytes = await Bun.file(fleet.cell.store.path(hash)).bytes().catch(() => null);
+    const bytes = await Bun.file(s.cell.store.path(hash)).bytes().catch(() => null);
     if (!bytes) throw notFound("this cell's copy of that chunk is missing");
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });

@@ -12,7 +12,7 @@ import type { z } from "zod";
 import { GroveError, badRequest, forbidden, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fromHex, isHex64, TAG_SIZE, type CellId, type ChunkHash } from "../core/types.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
 import type { HeldStore } from "../store/held-store.ts";
@@ -21,7 +21,7 @@ import { cardChanged, isNewerCard, verifyCard, type Card } from "../protocol/car
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { verifyDeleteRequest } from "../protocol/delete-request.ts";
 import { BACKUP_FORMAT, LEGACY_BACKUP_FORMAT } from "../protocol/backup-blob.ts";
-import { digestSet, inBuckets } from "../sync/set-digest.ts";
+import { digestSet, inBuckets } from "../store/set-digest.ts";
 import * as W from "../sync/wire.ts";
 import type { WebEnv } from "./context.ts";
 

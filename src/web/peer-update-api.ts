@@ -15,7 +15,7 @@
  */
 import { Hono } from "hono";
 import { GroveError, badRequest, notFound } from "../core/errors.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { WebServices } from "./services.ts";
 import { ReleaseStore, releasesDir, toOffer } from "../update/release-store.ts";
 import { RANGE_BYTES } from "../update/updater.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
@@ -26,9 +26,9 @@ function int(v: string | undefined, name: string, dflt: number): number {
   return Number(v);
 }
 
-export function peerUpdateApi(fleet: Fleet): Hono<PeerEnv> {
+export function peerUpdateApi(s: WebServices): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
-  const store = () => new ReleaseStore(releasesDir(fleet.cell.layout.dir));
+  const store = () => new ReleaseStore(releasesDir(s.cell.layout.dir));
 
   app.get("/releases", (c) => c.json({ releases: store().list().map(toOffer) }));
 

@@ -7,8 +7,7 @@
  */
 import { Hono, type Context } from "hono";
 import { errorMessage } from "../core/errors.ts";
-import type { Fleet } from "../fleet/fleet.ts";
-import { updaterFor } from "../update/lifecycle.ts";
+import type { WebServices } from "./services.ts";
 import { UpdateResult } from "../../views/update.tsx";
 import type { WebEnv } from "./context.ts";
 
@@ -17,7 +16,7 @@ export interface UpdatePageHelpers {
   requireCsrf(c: Context<WebEnv>): Promise<void>;
 }
 
-export function updatePages(fleet: Fleet, h: UpdatePageHelpers): Hono<WebEnv> {
+export function updatePages(s: WebServices, h: UpdatePageHelpers): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.post("/", async (c) => {
     await h.requireCsrf(c);
@@ -26,8 +25,8 @@ export function updatePages(fleet: Fleet, h: UpdatePageHelpers): Hono<WebEnv> {
     let ok = true;
     let message: string;
     try {
-      const s = await updaterFor(fleet).perform();
-      message = `Build ${s.to.slice(0, 12)} is swapped in; the cell restarts now. Reload this page in a few seconds.`;
+      const started = await s.updater.perform();
+      message = `Build ${started.to.slice(0, 12)} is swapped in; the cell restarts now. Reload this page in a few seconds.`;
     } catch (e) {
       ok = false;
       message = `Not updated: ${errorMessage(e)}`;

@@ -14,7 +14,7 @@ import { cliJson, dashboardSession, destroyCell, pair, startCell, type TestCell 
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
-import { callPeerRaw } from "../../src/fleet/peer-client.ts";
+import { callPeerRaw } from "../../src/net/peer-client.ts";
 import { openJson, sealJson } from "../../src/protocol/sealed-json.ts";
 import { BOUNTY_INFO, BOUNTY_REPLY_INFO, makeStatement, verifyStatement, type Statement } from "../../src/protocol/bounty-statement.ts";
 import type { BountyPeer, BountyReport } from "../../src/bounty/types.ts";

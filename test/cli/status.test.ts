@@ -23,3 +23,12 @@ test("the last round in brief: how long ago it ended, peers, chunks moved, what 
   );
   expect(syncLine({ ...base, last, last_error: "sync worker crashed: out of memory" }, NOW)).toBe("the last round failed: sync worker crashed: out of memory; every 300 s, and 5 s after a file is stored; `grove sync` runs one now");
 });
+
+test("a cell with nothing stored says so, instead of every chunk being at the replication factor", () => {
+  const empty = { ...last, chunks_pushed: 0, chunks_pulled: 0, reached: 0, peers: 0 };
+  expect(syncLine({ ...base, last: empty }, NOW, 0)).toBe("last round 3 min ago: 0 of 0 peers reached, 0 pushed, 0 pulled; nothing stored yet; every 300 s, and 5 s after a file is stored; `grove sync` runs one now");
+  expect(syncLine({ ...base, last: { ...empty, errors: 1 } }, NOW, 0)).toContain("; nothing stored yet; 1 error (`grove sync` shows them); ");
+  // Something stored: the round's verdict, as before.
+  expect(syncLine({ ...base, last }, NOW, 5)).toContain("it left every chunk at the replication factor");
+  expect(syncLine({ ...base, last: { ...last, under_replicated: 2 } }, NOW, 0)).toContain("it left 2 chunks under the replication factor");
+});

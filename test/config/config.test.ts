@@ -1,6 +1,10 @@
-// config.json: defaults for missing keys, and one-line errors naming the bad key.
-import { expect, test } from "bun:test";
-import { ConfigError, defaultConfig, parseConfig } from "../../src/config/config.ts";
+// config.json: defaults for missing keys, one-line errors in plain words naming the bad key, and the name a new cell takes.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, defaultConfig, loadConfig, newCellName, parseConfig, writeDefaultConfig } from "../../src/config/config.ts";
+import { replaceUnsafe } from "../../src/core/unsafe-text.ts";
 
 test("an empty object takes every default", () => {
   const { config } = parseConfig({});
@@ -71,4 +75,68 @@ test("a name with a control, bidi or invisible character is refused, saying whic
     expect(msg).not.toMatch(/[\x00-\x1f\x7f\u202e\u200b]/);
   }
   expect(parseConfig({ name: "👩‍💻 שלום" }).config.name).toBe("👩‍💻 שלום");
+});
+
+test("problems are told in plain words, not the validation library's", () => {
+  const cases: [unknown, string][] = [
+    [{ replication_factor: "two" }, 'bad value for "replication_factor": must be a number (got "two")'],
+    [{ replication_factor: 0 }, 'bad value for "replication_factor": must be 1 or more (got 0)'],
+    [{ sync_interval_s: 1.5 }, 'bad value for "sync_interval_s": must be a whole number (got 1.5)'],
+    [{ sync_interval_s: -5 }, 'bad value for "sync_interval_s": must be more than 0 (got -5)'],
+    [{ port: 70000 }, 'bad value for "port": must be 65535 or less (got 70000)'],
+    [{ mdns: "yes" }, 'bad value for "mdns": must be true or false (got "yes")'],
+    [{ name: "" }, 'bad value for "name": must not be empty (got "")'],
+    [{ crypto: "fast" }, 'bad value for "crypto": must be one of "auto", "native" or "portable" (got "fast")'],
+    [{ advertise: ["not a url"] }, 'bad value for "advertise.0": must be a URL (like http://host:port) (got "not a url")'],
+    [{ mdns_interfaces: "eth0" }, 'bad value for "mdns_interfaces": must be a list ([…]) (got "eth0")'],
+    [{ tls_cert: "/etc/cert.pem" }, 'bad value for "tls_key": set both tls_cert and tls_key, or neither (not set)'],
+  ];
+  for (const [raw, want] of cases) {
+    let msg = "";
+    try {
+      parseConfig(raw);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toBe(`config.json: ${want}`);
+    expect(msg).not.toMatch(/Invalid|expected|received|>=|<=/);
+  }
+});
+
+describe("the name of a new cell", () => {
+  const host = hostname();
+  const asName = replaceUnsafe(host, "-").slice(0, 64) || "grove-cell";
+  test("the default GROVE_DIR takes the host name; any other takes the host name and 4 hex of its path", () => {
+    expect(newCellName(join(homedir(), ".grove"))).toBe(asName);
+    expect(newCellName("/home/u/.grove", "vm", "/home/u")).toBe("vm");
+    const b = newCellName("/srv/grove-b", "vm", "/home/u");
+    const c = newCellName("/srv/grove-c", "vm", "/home/u");
+    expect(b).toMatch(/^vm-[0-9a-f]{4}$/);
+    expect(c).toMatch(/^vm-[0-9a-f]{4}$/);
+    expect(b).not.toBe(c);
+    expect(newCellName("/srv/grove-b/", "vm", "/home/u")).toBe(b); // the same folder, however written
+    expect(newCellName("/srv/x", "h".repeat(80), "/home/u")).toMatch(/^h{59}-[0-9a-f]{4}$/);
+    expect(newCellName("/srv/x", "bad\x1bhost", "/home/u")).toMatch(/^bad-host-[0-9a-f]{4}$/);
+  });
+
+  test("first start writes it (and the cell runs with it); an existing config.json keeps its name, or the host name without one", () => {
+    const root = mkdtempSync(join(tmpdir(), "grove-name-"));
+    try {
+      const dir = join(root, "cell");
+      mkdirSync(dir);
+      const path = join(dir, "config.json");
+      const name = newCellName(dir);
+      expect(name).toMatch(new RegExp(`-[0-9a-f]{4}$`));
+      expect(loadConfig(path).config.name).toBe(name); // before the file exists: what it will hold
+      expect(writeDefaultConfig(path).name).toBe(name);
+      expect(JSON.parse(readFileSync(path, "utf8")).name).toBe(name);
+      expect(loadConfig(path).config.name).toBe(name);
+      writeFileSync(path, JSON.stringify({ name: "kitchen-pi" }));
+      expect(loadConfig(path).config.name).toBe("kitchen-pi");
+      writeFileSync(path, JSON.stringify({ replication_factor: 2 })); // an older file without a name
+      expect(loadConfig(path).config.name).toBe(asName);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

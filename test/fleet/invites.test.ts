@@ -1,4 +1,4 @@
-// Invite tokens and the invite store: encoding, damage, single use, expiry.
+// Invite tokens and the invite store: encoding, damage (told in plain words), single use, expiry.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -41,6 +41,33 @@ test("damaged tokens are refused with a reason (400)", () => {
     }
     expect((err as { status?: number }).status).toBe(400);
     expect((err as Error).message).toMatch(re);
+  }
+});
+
+test("a damaged token is told in one plain sentence, never the validation library's text", () => {
+  const enc = (o: unknown) => "grove1." + Buffer.from(JSON.stringify(o)).toString("base64url");
+  const t = encodeToken(sample);
+  const cases: [string, string][] = [
+    ["grove1.bm90", "this invite token is damaged: it does not decode (cut short or changed while copied?)"],
+    [t.slice(0, 40), "this invite token is damaged: it does not decode"],
+    ["grove1.e30", "this invite token is damaged: it is not an invite"],
+    [enc({ ...sample, id: "ab" }), "this invite token is damaged: the inviting cell's id is not valid"],
+    [enc({ ...sample, secret: undefined }), "this invite token is damaged: the invite's secret is missing"],
+    [enc({ ...sample, routes: [] }), "this invite token is damaged: the list of the inviting cell's addresses is not valid"],
+    [enc({ ...sample, expires_at: "soon" }), "this invite token is damaged: the expiry time is not valid"],
+    [enc({ ...sample, v: 2 }), "this invite was made by another version of Grove (invite format 2, this cell reads format 1)"],
+  ];
+  for (const [text, start] of cases) {
+    let msg = "";
+    try {
+      decodeToken(text);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toStartWith(start);
+    if (start.includes("damaged")) expect(msg).toEndWith("copy the whole token again (it starts with grove1.), or make a new one with `grove invite`");
+    expect(msg).not.toMatch(/Invalid|expected|received|base64|JSON|\/\^|\[0-9a-f\]/);
+    expect(msg).not.toContain("\n");
   }
 });
 

@@ -7,8 +7,8 @@ import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { fromHex, type CellId } from "../../src/core/types.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
 import { signRequest, HEADER } from "../../src/protocol/request-auth.ts";
-import { callPeer } from "../../src/fleet/peer-client.ts";
-import type { CellKeys } from "../../src/cell/state-dir.ts";
+import { callPeer } from "../../src/net/peer-client.ts";
+import type { CellKeys } from "../../src/crypto/keys.ts";
 
 let a: TestCell, b: TestCell, c: TestCell;
 const cfg = { mdns: false };
@@ -230,7 +230,7 @@ describe("mdns off", () => {
     const q = await startCell({ config: { mdns: false }, env: { GROVE_MDNS: "1" } });
     try {
       const r = await q.api("/api/nearby");
-      expect(await r.json()).toEqual({ mdns: false, cells: [] });
+      expect(await r.json()).toEqual({ mdns: false, mdns_off: "config", cells: [] });
       expect((await q.cli(["nearby"])).stderr).toContain("mDNS is off");
     } finally {
       await destroyCell(q);

@@ -21,11 +21,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openCell } from "../../src/cell/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { type CellId, type ManifestHash } from "../../src/core/types.ts";
-import { Fleet } from "../../src/fleet/fleet.ts";
-import { createApp } from "../../src/web/app.ts";
+import { openRuntime } from "../../src/runtime/runtime.ts";
 import { bodyLimit } from "../../src/web/peer-api.ts";
 import { AI_INFO, BOUNTY_INFO, CARD_INFO, JOIN_INFO, MSG_INFO, SHARE_INFO, SYNC_INFO } from "../../src/protocol/labels.ts";
 import { sealTo } from "../../src/protocol/seal.ts";
@@ -53,9 +51,9 @@ export function peerRoutes(): Route[] {
   const scratch = mkdtempSync(join(tmpdir(), "grove-fuzz-routes-"));
   try {
     const layout = resolveLayout({ GROVE_DIR: join(scratch, "dir"), GROVE_HOME: join(scratch, "home") });
-    const { cell } = openCell(layout);
+    const rt = openRuntime({ layout, listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 }, tls: null, inProcess: true });
     try {
-      const app = createApp(cell, new Fleet(cell, { host: "127.0.0.1", port: 1 }));
+      const app = rt.app;
       const seen = new Set<string>();
       const out: Route[] = [];
       for (const r of app.routes) {
@@ -65,7 +63,7 @@ export function peerRoutes(): Route[] {
       }
       return out;
     } finally {
-      cell.close();
+      rt.stop();
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

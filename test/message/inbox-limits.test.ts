@@ -11,7 +11,7 @@ import { Database } from "bun:sqlite";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
-import { callPeerRaw } from "../../src/fleet/peer-client.ts";
+import { callPeerRaw } from "../../src/net/peer-client.ts";
 import { sealJson } from "../../src/protocol/sealed-json.ts";
 import { MSG_INFO } from "../../src/protocol/labels.ts";
 import { newMessageId } from "../../src/protocol/message.ts";

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cliJson, pair, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
-import { callPeerRaw } from "../../src/fleet/peer-client.ts";
+import { callPeerRaw } from "../../src/net/peer-client.ts";
 import { sealJson } from "../../src/protocol/sealed-json.ts";
 import { sealTo } from "../../src/protocol/seal.ts";
 import { MSG_INFO } from "../../src/protocol/labels.ts";

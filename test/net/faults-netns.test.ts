@@ -1,31 +1,6 @@
 /**
  * Faults across hosts: three real cells, each in its own network namespace, joined through a
  * router namespace whose links lose packets and add latency; cell A is then cut off by a
- * partition. While it lasts nothing of A's completes and nothing breaks; once it heals,
- * replication and sharing finish, with every chunk on exactly R cells and fsck clean everywhere.
- *
- * How the faults are made. This kernel has no netem qdisc (nor fq_codel/sfq/prio) and no
- * iptables, so:
- *   - topology: namespaces A, B, C each have one veth link to a router namespace R (default route
- *     through it). R forwards nothing itself: an nft `redirect` in R's prerouting sends traffic for
- *     cell X's address:5678 to the port of a userspace delay proxy (test/helpers/delay-proxy.ts,
- *     running in R) that stands for X and forwards to X;
- *   - latency: the proxy holds every piece of bytes DELAY_MS in each direction, in order (a request
- *     and its answer cost 2 × DELAY_MS more);
- *   - loss: nft in R drops LOSS_PCT % of the packets crossing any of the three links, each way
- *     (`numgen random mod 100 < N drop` on input and output of the router's veths); a message from
- *     one cell to another crosses two links;
- *   - partition: a second nft table in R (priority raw) drops every packet from or to A's address
- *     and everything R sends out on A's link — a silent black hole, not a refusal; deleting the
- *     table heals it.
- * All traffic stays in the namespaces made here (the root namespace carries none of it); they
- * are all removed in afterAll, whatever happened. Needs root, iproute2 and nft; skipped otherwise.
- *
- * The fleet: A, B, C all paired (R = 2). B is A's favorite, so A's chunks go to B. C is A's
- * friend and receives a share. B's own file replicates to C while A is away.
-/**
- * Faults across hosts: three real cells, each in its own network namespace, joined through a
- * router namespace whose links lose packets and add latency; cell A is then cut off by a
  * partition in the middle of a round's pushes. While it lasts nothing of A's completes and
  * nothing breaks (cells answer, B and C carry on, fsck finds A's data sound); once it heals,
  * replication and sharing finish, every chunk is on exactly R cells (no more: strict cap),
@@ -42,8 +17,9 @@
  *   - loss: nft in R drops LOSS_PCT % of the packets crossing any of the three links, each way
  *     (`numgen random mod 100 < N drop` on input and output of the router's veths); a message from
  *     one cell to another crosses two links;
- *   - bandwidth: A's uplink is limited with tc tbf (which this kernel has), so that the cut lands
- *     while a 4 MiB chunk is on its way;
+ *   - bandwidth: A's uplink is limited with tc tbf (which this kernel has), and slowed further
+ *     while the partition waits for A's pushes to start, so that the cut lands while a 4 MiB
+ *     chunk is on its way even when a loaded machine stalls the proxy or the test for seconds;
  *   - partition: a second nft table in R (priority raw) drops every packet from or to A's address
  *     and everything R sends out on A's link — a silent black hole, not a refusal; deleting the
  *     table heals it.
@@ -51,8 +27,10 @@
  * are all removed in afterAll, whatever happened. Needs root, iproute2 and nft; skipped otherwise.
  * The steps build on each other: one that fails (or times out) fails the ones after it.
  *
- * The fleet: A, B, C all paired (R = 2). B is A's favorite, so A's chunks go to B. C is A's
- * friend and receives a share of a file that is put, and shared, while A is cut off. B's own
+ * The fleet: A, B, C all paired (R = 2). B is A's favorite; A's first file is stored while B is
+ * A's only peer, so it lands on B whatever the loss does to a round (a round that misses the
+ * favorite places on the next peer it reaches), then C pairs with both. C is A's friend and
+ * receives a share of a file that is put, and shared, while A is cut off. B's own
  * file replicates to C while A is away. Rounds are driven with `grove sync`; the figures
  * (rounds, times, bytes through the proxy) are printed at the end.
  */
@@ -64,7 +42,7 @@ import { BUN, CLI, ROOT, cliJson, destroyCell, pair, startCell, tempRoot, type T
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
-import type { FsckReport } from "../../src/cell/fsck.ts";
+import type { FsckReport } from "../../src/sync/fsck.ts";
 import type { FeedItem, ShareView } from "../../src/share/types.ts";
 import type { Subprocess } from "bun";
 
@@ -76,8 +54,14 @@ if (!canRun) console.warn(`faults-netns: skipped (${!isRoot ? "needs root" : "ne
 const R = 2;
 const LOSS_PCT = 10;
 const DELAY_MS = 50;
-/** A's uplink (tc tbf in A's namespace): slow enough that a cut lands in the middle of a 4 MiB push. */
+/** A's uplink (tc tbf in A's namespace). */
 const A_UPLINK = "16mbit";
+/**
+ * A's uplink during the round that is cut: 4.4 MB then take 35 s, so the cut (after 1 MB) lands
+ * mid-push with half a minute to spare. At A_UPLINK (2.2 s for all of it), a machine under load
+ * that stalls the proxy or the test for 2 s let the whole push through before the cut.
+ */
+const A_UPLINK_DURING_CUT = "1mbit";
 const PORT = 5678;
 
 const pid = process.pid;
@@ -110,7 +94,7 @@ let proxy: Subprocess | null = null;
 let setupError = "";
 let a: TestCell, b: TestCell, c: TestCell;
 const ids = new Map<TestCell, string>();
-const figures: Record<string, unknown> = { loss_pct_per_link_each_way: LOSS_PCT, latency_ms_each_way: DELAY_MS, a_uplink: A_UPLINK };
+const figures: Record<string, unknown> = { loss_pct_per_link_each_way: LOSS_PCT, latency_ms_each_way: DELAY_MS, a_uplink: A_UPLINK, a_uplink_during_cut: A_UPLINK_DURING_CUT };
 
 const files = {
   base: { owner: "a", path: "base.bin", data: pseudoRandom(4 * 1024 * 1024 + 90_000, 31) }, // 2 chunks, before the partition
@@ -118,6 +102,15 @@ const files = {
   report: { owner: "a", path: "docs/report.bin", data: pseudoRandom(4 * 1024 * 1024 + 5_000, 33) }, // 2 chunks, during; shared with C
   bfile: { owner: "b", path: "b.bin", data: pseudoRandom(150_000, 34) }, // 1 chunk on B, during
 } as const;
+
+/** The tc command that sets A's uplink rate (tbf on A's side of its link). */
+function shapeA(how: "add" | "change", rate: string): string[] {
+  return ["ip", "netns", "exec", NA!.ns, "tc", "qdisc", how, "dev", NA!.cIf, "root", "tbf", "rate", rate, "burst", "32kb", "latency", "400ms"];
+}
+function setUplinkA(rate: string): void {
+  const r = sh(...shapeA("change", rate));
+  if (!r.ok) throw new Error(`A's uplink to ${rate}: ${r.err}`);
+}
 
 function makeNetwork(): string | null {
   const steps: string[][] = [["ip", "netns", "add", routerNs], ["ip", "-n", routerNs, "link", "set", "lo", "up"]];
@@ -134,7 +127,7 @@ function makeNetwork(): string | null {
       ["ip", "-n", n.ns, "route", "add", "default", "via", n.rIp],
     );
   }
-  steps.push(["ip", "netns", "exec", NA!.ns, "tc", "qdisc", "add", "dev", NA!.cIf, "root", "tbf", "rate", A_UPLINK, "burst", "32kb", "latency", "400ms"]);
+  steps.push(shapeA("add", A_UPLINK));
   for (const s of steps) {
     const r = sh(...s);
     if (!r.ok) return `${s.join(" ")}: ${r.err}`;
@@ -309,11 +302,27 @@ const holders = (h: string) => [a, b, c].flatMap((cell, i) => (existsSync(join(c
 
 describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", () => {
   step("three cells pair and replicate through lossy, slow links", async () => {
+    // A's first file is placed while B is A's only peer. Under loss a round can miss a peer (its
+    // probe is one ping; a transfer that stalls drops the peer from the round), and a round that
+    // misses the favorite places the chunk on the next reachable peer, C, where the strict cap
+    // then keeps it: the favorite is a preference among the peers a round reaches, not a
+    // promise. With C paired afterwards, B is the only place A's chunks can go, whichever
+    // round gets them there.
     await pair(a, b);
+    const fav = await a.cli(["peers", "favorite", ids.get(b)!]);
+    expect(fav.stderr).toBe("");
+    expect(fav.code).toBe(0);
+    await put(a, files.base);
+    // Rounds are driven until done (a round that misses B pushes nothing; the next one tries again).
+    const first = await syncUntil(a, async (r) => r.reached === 1 && r.under_replicated === 0);
+    expect(first.done).toBe(true);
+    expect(first.reports.reduce((n, r) => n + r.chunks_pushed, 0)).toBe(2);
+    for (const h of chunksOfFile(a, files.base.path)) expect(holders(h)).toEqual(["a", "b"]);
+    // Then C joins both, and A and C become friends: A's rounds reach both peers and move nothing
+    // (every chunk is at the factor already).
     await pair(a, c);
     await pair(b, c);
     for (const [cell, args] of [
-      [a, ["peers", "favorite", ids.get(b)!]],
       [a, ["peers", "friend", ids.get(c)!]],
       [c, ["peers", "friend", ids.get(a)!]],
     ] as const) {
@@ -321,12 +330,10 @@ describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", (
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
     }
-    await put(a, files.base);
-    // Under loss a round may miss a peer (a ping lost three times): rounds are driven until done.
-    const first = await syncUntil(a, async (r) => r.reached === 2 && r.under_replicated === 0);
-    figures.rounds_before_partition = first.rounds;
-    expect(first.done).toBe(true);
-    expect(first.reports.reduce((n, r) => n + r.chunks_pushed, 0)).toBe(2);
+    const all = await syncUntil(a, async (r) => r.reached === 2);
+    figures.rounds_before_partition = first.rounds + all.rounds;
+    expect(all.done).toBe(true);
+    expect(all.reports.reduce((n, r) => n + r.chunks_pushed + r.chunks_pulled + r.released + r.under_replicated, 0)).toBe(0);
     for (const h of chunksOfFile(a, files.base.path)) expect(holders(h)).toEqual(["a", "b"]);
     figures.bytes_through_proxy_before_partition = proxyBytes();
   }, 90_000);
@@ -334,14 +341,21 @@ describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", (
   step("partition in the middle of A's pushes: nothing of A's completes, nothing breaks, B and C carry on", async () => {
     await put(a, files.notes);
     await put(a, files.report);
-    // A's round starts; once its pushes to B are under way (1 MB of the 4.4 MB passed), A is cut off.
+    // A's round starts; once its pushes are under way (1 MB of the 4.4 MB passed), A is cut off.
+    // They go to B, the favorite, unless this round's probe missed B under loss: then to C. The
+    // cut lands in the middle either way.
+    const toPeers = () => proxyBytesTo(1) + proxyBytesTo(2);
+    const toPeers0 = toPeers();
     const toB0 = proxyBytesTo(1);
+    setUplinkA(A_UPLINK_DURING_CUT);
     const t0 = Date.now();
     const cut = sync(a);
-    while (proxyBytesTo(1) - toB0 < 1_000_000 && Date.now() - t0 < 60_000) await Bun.sleep(50);
+    while (toPeers() - toPeers0 < 1_000_000 && Date.now() - t0 < 60_000) await Bun.sleep(50);
     partitionA(true);
+    setUplinkA(A_UPLINK); // nothing passes the partition anyway; the heal finds the usual link
     figures.cut_after_ms = Date.now() - t0;
     figures.cut_after_bytes_to_b = proxyBytesTo(1) - toB0;
+    figures.cut_after_bytes_to_b_and_c = toPeers() - toPeers0;
     // While A's round is stuck: A shares with C; B stores a file; B and C run rounds.
     await put(b, files.bfile);
     const bDone = async () => chunksOfFile(b, files.bfile.path).every((h) => holders(h).join() === "b,c");

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { CardError, MAX_CARD_BYTES, cardChanged, isNewerCard, makeCard, verifyCard, type Card, type CardInput } from "../../src/protocol/card.ts";
 import { deriveIdentity, sign } from "../../src/crypto/keys.ts";
 import { toHex, type CellId } from "../../src/core/types.ts";
-import { canonicalJson } from "../../src/store/canonical-json.ts";
+import { canonicalJson } from "../../src/core/canonical-json.ts";
 
 const alice = deriveIdentity(new Uint8Array(32).fill(1));
 const mallory = deriveIdentity(new Uint8Array(32).fill(2));

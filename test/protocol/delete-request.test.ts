@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { deriveIdentity, sign } from "../../src/crypto/keys.ts";
 import { toHex, type CellId, type ChunkHash } from "../../src/core/types.ts";
 import { DeleteRequestError, MAX_DELETE, makeDeleteRequest, verifyDeleteRequest } from "../../src/protocol/delete-request.ts";
-import { canonicalJson } from "../../src/store/canonical-json.ts";
+import { canonicalJson } from "../../src/core/canonical-json.ts";
 
 const alice = deriveIdentity(new Uint8Array(32).fill(1));
 const mallory = deriveIdentity(new Uint8Array(32).fill(9));

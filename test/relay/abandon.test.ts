@@ -11,7 +11,7 @@ import { portableSuite } from "../../src/crypto/index.ts";
 import { toHex, type CellId } from "../../src/core/types.ts";
 import { startRelay } from "../../src/relay/hub.ts";
 import { RelayClient } from "../../src/relay/relay-client.ts";
-import type { CellKeys } from "../../src/cell/state-dir.ts";
+import type { CellKeys } from "../../src/crypto/keys.ts";
 
 const keysOf = (): CellKeys => {
   const root = new Uint8Array(randomBytes(32));

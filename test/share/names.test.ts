@@ -13,8 +13,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
-import { loadKeys, type CellKeys } from "../../src/cell/state-dir.ts";
-import { callPeerRaw } from "../../src/fleet/peer-client.ts";
+import { loadKeys } from "../../src/cell/state-dir.ts";
+import type { CellKeys } from "../../src/crypto/keys.ts";
+import { callPeerRaw } from "../../src/net/peer-client.ts";
 import { decodeToken } from "../../src/fleet/invite-token.ts";
 import { makeGrant, type Grant } from "../../src/protocol/grant.ts";
 import { makeCard, type Card } from "../../src/protocol/card.ts";
@@ -27,7 +28,7 @@ import { fromHex, toHex, type CellId, type ManifestHash } from "../../src/core/t
 import { info as syncInfo } from "../../src/sync/wire.ts";
 import type { Manifest } from "../../src/store/manifest.ts";
 import type { FeedItem, ShareView } from "../../src/share/types.ts";
-import type { PeerView } from "../../src/web/api/fleet.ts";
+import type { PeerView } from "../../src/api/types.ts";
 
 const config = { sync_interval_s: 3600 };
 const SHARED = "the friend's bytes\n";

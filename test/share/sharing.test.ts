@@ -10,7 +10,7 @@ import { cliJson, pair, destroyCell, startCell, type TestCell } from "../helpers
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
-import { callPeerRaw } from "../../src/fleet/peer-client.ts";
+import { callPeerRaw } from "../../src/net/peer-client.ts";
 import type { FeedItem, ShareView } from "../../src/share/types.ts";
 import type { CellId } from "../../src/core/types.ts";
 

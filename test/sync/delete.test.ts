@@ -18,7 +18,7 @@ import { loadKeys } from "../../src/cell/state-dir.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
 import { toHex, type CellId, type ChunkHash } from "../../src/core/types.ts";
 import { PeerLink } from "../../src/sync/peer-link.ts";
-import { PeerCallError } from "../../src/fleet/peer-client.ts";
+import { PeerCallError } from "../../src/net/peer-client.ts";
 import { makeDeleteRequest } from "../../src/protocol/delete-request.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
@@ -112,7 +112,7 @@ describe("DeleteRequests a holder refuses", () => {
     const ka = keysOf(a);
     const kb = keysOf(b);
     const kc = keysOf(c);
-    const link = new PeerLink(ka, ids.get(b) as CellId, b.url, toHex(kb.x25519Public));
+    const link = new PeerLink({ keys: ka, relay: null }, ids.get(b) as CellId, b.url, toHex(kb.x25519Public));
     const x = chunksOf.get("X") as ChunkHash[];
     const cc = chunksOf.get("CC") as ChunkHash[];
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalJson } from "../../src/store/canonical-json.ts";
+import { canonicalJson } from "../../src/core/canonical-json.ts";
 import { fromHex, toHex, type CellId } from "../../src/core/types.ts";
 import { sign, verify } from "../../src/crypto/keys.ts";
 import {

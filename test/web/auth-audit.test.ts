@@ -14,9 +14,7 @@ import { randomBytes } from "node:crypto";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { Client, newKeys, startRelay } from "../helpers/relay.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
-import { openCell } from "../../src/cell/cell.ts";
-import { Fleet } from "../../src/fleet/fleet.ts";
-import { createApp } from "../../src/web/app.ts";
+import { openRuntime } from "../../src/runtime/runtime.ts";
 import { PasswordFile } from "../../src/web/password.ts";
 import { signRequest } from "../../src/protocol/request-auth.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
@@ -50,15 +48,15 @@ function concrete(path: string): string {
 beforeAll(async () => {
   // The route table of the same code the cell runs, built over a scratch cell.
   const layout = resolveLayout({ GROVE_DIR: join(scratch, "dir"), GROVE_HOME: join(scratch, "home") });
-  const { cell: scratchCell } = openCell(layout);
-  const app = createApp(scratchCell, new Fleet(scratchCell, { host: "127.0.0.1", port: 1 }));
+  const rt = openRuntime({ layout, listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 }, tls: null, inProcess: true });
+  const app = rt.app;
   const seen = new Set<string>();
   for (const r of app.routes) {
     if (r.method === "ALL") continue; // middleware
     const k = `${r.method} ${r.path}`;
     if (!seen.has(k)) seen.add(k), routes.push({ method: r.method, path: r.path });
   }
-  scratchCell.close();
+  rt.stop();
   cell = await startCell({ config: { watch_home: false } });
   await new PasswordFile(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }).dashboardAuth).set("a long enough password");
 }, 60_000);

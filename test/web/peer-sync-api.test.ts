@@ -9,8 +9,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
-import { loadKeys, type CellKeys } from "../../src/cell/state-dir.ts";
-import { callPeerRaw } from "../../src/fleet/peer-client.ts";
+import { loadKeys } from "../../src/cell/state-dir.ts";
+import type { CellKeys } from "../../src/crypto/keys.ts";
+import { callPeerRaw } from "../../src/net/peer-client.ts";
 import { PeerLink } from "../../src/sync/peer-link.ts";
 import { sealJson } from "../../src/protocol/sealed-json.ts";
 import { encodeBackupBatch, info } from "../../src/sync/wire.ts";
@@ -51,13 +52,13 @@ const call = (keys: CellKeys, method: string, path: string, body?: unknown) => c
 
 describe("peer sync API: bad input changes nothing", () => {
   test("a chunk pushed by its owner is kept and can be fetched back by it only", async () => {
-    const link = new PeerLink(bKeys, aId, a.url, aX);
+    const link = new PeerLink({ keys: bKeys, relay: null }, aId, a.url, aX);
     const bytes = chunk(1000);
     expect(await link.putChunk(sha(bytes), bytes)).toBe(true);
     expect(await link.putChunk(sha(bytes), bytes)).toBe(false); // already kept
     expect(Buffer.compare(Buffer.from(await link.getChunk(sha(bytes))), Buffer.from(bytes))).toBe(0);
     // Another peer of A cannot fetch it, audit it or release it.
-    const other = new PeerLink(cKeys, aId, a.url, aX);
+    const other = new PeerLink({ keys: cKeys, relay: null }, aId, a.url, aX);
     await expect(other.getChunk(sha(bytes))).rejects.toThrow(/keeps no such chunk/);
     const audit = await other.audit({ challenges: [{ hash: sha(bytes), nonce: "00".repeat(16) }] });
     expect(audit.proofs).toEqual([{ hash: sha(bytes), proof: null, reason: "not held" }]);

@@ -1,4 +1,4 @@
--- 010: bounty (DESIGN: Bounty). Per peer, the storage this cell gives it (its chunks kept here:
+-- 010: bounty (docs/design.md: Bounty). Per peer, the storage this cell gives it (its chunks kept here:
 -- `held`) and receives from it (our chunks it confirmed keeping: `placements`), as bytes now and
 -- as byte-hours summed over time. Chunks only: manifest backups are small and not counted.
 -- The byte figures are recomputed from those tables at each accrual; only the byte-hours, which

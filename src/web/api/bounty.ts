@@ -5,18 +5,18 @@
  */
 import { Hono } from "hono";
 import { badRequest } from "../../core/errors.ts";
-import type { Fleet } from "../../fleet/fleet.ts";
+import type { WebServices } from "../services.ts";
 import { bountyReport } from "../../bounty/report.ts";
 import type { WebEnv } from "../context.ts";
 
-export function bountyApi(fleet: Fleet): Hono<WebEnv> {
+export function bountyApi(s: WebServices): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/bounty", (c) => {
     const raw = c.req.query("since");
     const since = raw === undefined ? 0 : Number(raw);
     if (!Number.isSafeInteger(since) || since < 0) throw badRequest("since is a time in unix ms");
-    fleet.relayCredit?.flush();
-    return c.json(bountyReport(fleet.cell.db.db, fleet.peers, fleet.cell.config, { since }));
+    s.relayCredit?.flush();
+    return c.json(bountyReport(s.cell.db.db, s.peers, s.cell.config, { since }));
   });
   return app;
 }

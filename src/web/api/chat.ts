@@ -22,7 +22,7 @@
  *                                 (400/403/404/502).
  *   GET    /api/chat              conversations, the most recent first
  *   GET    /api/chat/:id          one conversation with its turns
- * The assistant is the one `grove start` put on the cell (`cell.assistant`).
+ * The assistant is the running cell's (web/services `assistant`).
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -30,6 +30,7 @@ import type { Assistant, AskEvent } from "../../ai/assistant.ts";
 import { errorMessage, GroveError, tooLarge } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import type { WebEnv } from "../context.ts";
+import type { WebServices } from "../services.ts";
 import { jsonBody } from "../json-body.ts";
 
 const AskBody = z.strictObject({
@@ -41,16 +42,18 @@ const AskBody = z.strictObject({
   peer: z.string().regex(/^[0-9a-fA-F]{4,64}$/, "a peer id is 4 to 64 hex characters").optional(),
 });
 
-function assistantOf(c: Context<WebEnv>): Assistant {
-  const a = c.var.cell.assistant;
-  if (!a) throw new GroveError("local AI is not running on this cell", 503, "unavailable");
-  return a;
+/** The cell's assistant, or 503 in an app built without one. */
+export function needAssistant(s: Pick<WebServices, "assistant">): Assistant {
+  if (!s.assistant) throw new GroveError("local AI is not running on this cell", 503, "unavailable");
+  return s.assistant;
 }
 
 const ndjson = (ev: AskEvent | { error: string }) => JSON.stringify(ev) + "\n";
 const sse = (ev: AskEvent | { error: string }) => `event: ${"token" in ev ? "token" : "done" in ev ? "done" : "error"}\ndata: ${JSON.stringify(ev)}\n\n`;
 
-export const chatApi = new Hono<WebEnv>();
+export function chatApi(s: Pick<WebServices, "assistant">): Hono<WebEnv> {
+const chatApi = new Hono<WebEnv>();
+const assistantOf = (_c: Context<WebEnv>) => needAssistant(s);
 
 chatApi.get("/models", async (c) => c.json(await assistantOf(c).models()));
 chatApi.get("/models/friends", (c) => c.json(assistantOf(c).friendModels()));
@@ -114,3 +117,5 @@ chatApi.post("/chat", async (c) => {
     "X-Accel-Buffering": "no",
   });
 });
+return chatApi;
+}

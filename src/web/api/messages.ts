@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { badRequest } from "../../core/errors.ts";
-import type { Fleet } from "../../fleet/fleet.ts";
+import type { WebServices } from "../services.ts";
 import { MAX_LIMIT } from "../../message/messenger.ts";
 import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
@@ -21,9 +21,9 @@ function limitOf(raw: string | undefined): number | undefined {
   return n;
 }
 
-export function messagesApi(fleet: Fleet): Hono<WebEnv> {
+export function messagesApi(s: WebServices): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  const messenger = fleet.messenger;
+  const messenger = s.messenger;
 
   app.get("/messages", (c) => c.json(messenger.conversations()));
   app.get("/messages/:peer", (c) => {

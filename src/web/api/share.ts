@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Fleet } from "../../fleet/fleet.ts";
+import type { WebServices } from "../services.ts";
 import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
 import { safeFilename } from "../../core/safe-filename.ts";
@@ -14,9 +14,9 @@ import { safeFilename } from "../../core/safe-filename.ts";
 /** encodeURIComponent, plus the characters RFC 5987 does not allow unencoded ('()*). */
 const encodeRfc5987 = (s: string) => encodeURIComponent(s).replace(/['()*]/g, (ch) => "%" + ch.charCodeAt(0).toString(16).toUpperCase());
 
-export function shareApi(fleet: Fleet): Hono<WebEnv> {
+export function shareApi(s: WebServices): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  const sharing = fleet.sharing;
+  const sharing = s.sharing;
 
   app.post("/shares", async (c) => {
     const b = await jsonBody(c, z.strictObject({ path: z.string().min(1).max(4096), with: z.string().min(1).max(64), expires_s: z.number().int().positive().optional() }));

@@ -12,33 +12,32 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { errorMessage } from "../../core/errors.ts";
-import type { Fleet } from "../../fleet/fleet.ts";
-import { updaterFor } from "../../update/lifecycle.ts";
+import type { WebServices } from "../services.ts";
 import { readUpdateRecord } from "../../update/update-state.ts";
 import { jsonBody } from "../json-body.ts";
 import type { WebEnv } from "../context.ts";
 
 const UpdateRequest = z.object({ check: z.boolean().optional() }).strict();
 
-export function updateApi(fleet: Fleet): Hono<WebEnv> {
+export function updateApi(s: WebServices): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
 
   app.get("/update", (c) => {
-    const u = updaterFor(fleet);
-    const s = u.host.self;
+    const u = s.updater;
+    const self = u.host.self;
     return c.json({
-      current: { build: s.build, build_time: s.build_time, target: s.target, compiled: s.exe !== null },
+      current: { build: self.build, build_time: self.build_time, target: self.target, compiled: self.exe !== null },
       available: u.available(),
-      last: readUpdateRecord(fleet.cell.layout.dir),
+      last: readUpdateRecord(s.cell.layout.dir),
       updating: u.updating || u.swapped !== null,
-      trusted_release_keys: fleet.cell.config.trusted_release_keys.length,
-      auto_update: fleet.cell.config.auto_update,
+      trusted_release_keys: s.cell.config.trusted_release_keys.length,
+      auto_update: s.cell.config.auto_update,
     });
   });
 
   app.post("/update", async (c) => {
     const req = await jsonBody(c, UpdateRequest);
-    const u = updaterFor(fleet);
+    const u = s.updater;
     if (req.check) return c.json(await u.check({ all: true }));
     u.ready();
     const offer = await u.check({ all: true });

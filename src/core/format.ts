@@ -1,4 +1,4 @@
-/** @module views/format — small display helpers shared by the pages. */
+/** @module core/format — small display helpers shared by the pages. */
 
 /** "1 chunk", "3 chunks": a count with its noun (plural by adding "s" unless `plural` is given). */
 export function count(n: number, noun: string, plural = noun + "s"): string {

@@ -1,5 +1,5 @@
 /**
- * @module sync/set-digest — cheap inventories: a digest of a set of 64-hex names, split into
+ * @module store/set-digest — cheap inventories: a digest of a set of 64-hex names, split into
  * 256 buckets by the names' first byte. Two cells that agree compare one root (32 bytes); when
  * they differ they compare the 256 bucket digests and list only the buckets that differ.
  *

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { BUCKETS, bucketOf, differingBuckets, digestSet, inBuckets } from "../../src/sync/set-digest.ts";
+import { BUCKETS, bucketOf, differingBuckets, digestSet, inBuckets } from "../../src/store/set-digest.ts";
 
 const name = (i: number) => createHash("sha256").update(String(i)).digest("hex");
 

@@ -1,4 +1,4 @@
-/** @module store/canonical-json — deterministic JSON (sorted keys, no spaces) for hashing and signing. */
+/** @module core/canonical-json — deterministic JSON (sorted keys, no spaces) for hashing and signing. */
 
 /** Serialise with object keys sorted at every depth; arrays keep their order. */
 export function canonicalJson(value: unknown): string {

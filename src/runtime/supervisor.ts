@@ -1,5 +1,5 @@
 /**
- * @module cell/supervisor — `grove start --auto-restart`: runs the cell as a child process of the
+ * @module runtime/supervisor — `grove start --auto-restart`: runs the cell as a child process of the
  * same build and starts it again when it dies (crash, kill -9, out of memory), with backoff.
  *
  * Rules: a clean exit (0) or a usage error (2) ends supervision with that code; SIGINT/SIGTERM to

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
-import type { FsckReport } from "../../src/cell/fsck.ts";
+import type { FsckReport } from "../../src/sync/fsck.ts";
 
 const config = { replication_factor: 2, sync_interval_s: 3600, watch_home: false };
 let a: TestCell, b: TestCell;

@@ -1,15 +1,16 @@
 /**
- * @module fleet/peer-client — calls another cell's peer API: every request signed (bound to the
+ * @module net/peer-client — calls another cell's peer API: every request signed (bound to the
  * recipient), every answer's signature checked against the peer's key before it is believed.
- * A route on a relay (ws:// or wss://, net/route-class) goes through the relay transport the
- * process installed (relay/relay-client on the main thread, a message to it from the sync
- * Worker); the request and the checks are the same either way.
+ * The caller is a `PeerCaller`: this cell's keys, and the relay transport it has, if any (on the
+ * main thread relay/relay-client, in the sync Worker a message to it). A route on a relay
+ * (ws:// or wss://, net/route-class) goes through that transport; the request and the checks are
+ * the same either way. Plain keys are a caller without relays (direct routes only).
  */
 import { GroveError, errorMessage } from "../core/errors.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import { requestTarget, signRequest, verifyResponse, HEADER } from "../protocol/request-auth.ts";
-import { isRelayRoute } from "../net/route-class.ts";
-import type { CellKeys } from "../cell/state-dir.ts";
+import { isRelayRoute } from "./route-class.ts";
+import type { CellKeys } from "../crypto/keys.ts";
 import { readAtMost } from "../core/bounded-read.ts";
 
 /**
@@ -38,12 +39,13 @@ export interface PeerResponse {
 /** Carries one peer call through a relay; `signal` abandons it (no more frames sent, nothing kept waiting). */
 export type RelayTransport = (relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal) => Promise<PeerResponse>;
 
-let relayTransport: RelayTransport | null = null;
-
-/** Install (or remove, with null) how this process reaches peers through relays. */
-export function setRelayTransport(t: RelayTransport | null): void {
-  relayTransport = t;
+/** Who calls: this cell's keys, and how it reaches peers through relays (null: it cannot). */
+export interface PeerCaller {
+  readonly keys: CellKeys;
+  readonly relay: RelayTransport | null;
 }
+
+const callerOf = (c: PeerCaller | CellKeys): PeerCaller => ("keys" in c ? c : { keys: c, relay: null });
 
 export interface PeerAnswer<T> {
   status: number;
@@ -69,7 +71,8 @@ export class PeerUnreachableError extends PeerCallError {}
  * the answer is not signed by `peer` for this request (PeerUnreachableError when no answer came:
  * after `timeoutMs`, or when `signal` aborts the call first).
  */
-export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000, signal?: AbortSignal, maxAnswer = MAX_PEER_ANSWER): Promise<PeerAnswer<Uint8Array>> {
+export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000, signal?: AbortSignal, maxAnswer = MAX_PEER_ANSWER): Promise<PeerAnswer<Uint8Array>> {
+  const { keys, relay: relayTransport } = callerOf(from);
   const url = new URL(path, baseUrl);
   const sealed = body instanceof Uint8Array;
   const raw = body === undefined || body === null ? null : sealed ? body : new TextEncoder().encode(JSON.stringify(body));
@@ -80,7 +83,7 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
   let bytes: Uint8Array;
   let signature: string | null;
   if (isRelayRoute(baseUrl)) {
-    if (!relayTransport) throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through ${baseUrl}: this process has no relay connection`);
+    if (!relayTransport) throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through ${baseUrl}: this caller has no relay connection`);
     try {
       const res = await relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs, signal);
       status = res.status;
@@ -123,8 +126,8 @@ export async function callPeerRaw(keys: CellKeys, baseUrl: string, peer: CellId,
 }
 
 /** `callPeerRaw` for JSON answers; a 4xx/5xx answer becomes a PeerCallError with the peer's message. */
-export async function callPeer<T>(keys: CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<T>> {
-  const ans = await callPeerRaw(keys, baseUrl, peer, method, path, body, timeoutMs);
+export async function callPeer<T>(from: PeerCaller | CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<T>> {
+  const ans = await callPeerRaw(from, baseUrl, peer, method, path, body, timeoutMs);
   let parsed: unknown = null;
   try {
     parsed = ans.body.byteLength ? JSON.parse(new TextDecoder().decode(ans.body)) : null;

@@ -1,5 +1,5 @@
 /**
- * @module cell/fsck — `grove fsck [--repair]`: checks everything a cell keeps, and with repair
+ * @module sync/fsck — `grove fsck [--repair]`: checks everything a cell keeps, and with repair
  * fixes what can be fixed from its peers.
  *
  * Checks, in order:
@@ -29,13 +29,13 @@ import { deriveFileKey } from "../crypto/keys.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
 import { verifyFile } from "../ingest/restore.ts";
 import { manifestHash, readManifest, writeManifest, type Manifest } from "../store/manifest.ts";
-import { manifestBackupName, openManifest, type BackupContext } from "../sync/backup.ts";
-import { PeerLink } from "../sync/peer-link.ts";
-import { callPeer } from "../fleet/peer-client.ts";
-import { BUCKETS } from "../sync/set-digest.ts";
+import { manifestBackupName, openManifest, type BackupContext } from "./backup.ts";
+import { PeerLink } from "./peer-link.ts";
+import { callPeer, type PeerCaller } from "../net/peer-client.ts";
+import { BUCKETS } from "../store/set-digest.ts";
 import type { Card } from "../protocol/card.ts";
-import type { Cell } from "./cell.ts";
-import type { Fleet } from "../fleet/fleet.ts";
+import type { Cell } from "../cell/cell.ts";
+import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import { PeerStore } from "../fleet/peer-store.ts";
 
 export type ProblemKind =
@@ -78,20 +78,21 @@ export interface FsckReport {
 
 export interface FsckOptions {
   repair: boolean;
-  /** Ask reachable peers (placements check, and the source of repairs). Needs a running cell. */
-  fleet: Fleet | null;
+  /** Ask reachable peers (placements check, and the source of repairs): their routes, and how to call them. Needs a running cell. */
+  peers: PeerDirectory | null;
+  caller?: PeerCaller;
 }
 
 /** How long a peer has to answer fsck's ping. */
 const PING_TIMEOUT_MS = 5000;
 
 /** Links to every peer with a route, for listing and fetching. */
-function links(cell: Cell, fleet: Fleet | null): PeerLink[] {
-  if (!fleet) return [];
+function links(caller: PeerCaller, peers: PeerDirectory | null): PeerLink[] {
+  if (!peers) return [];
   const out: PeerLink[] = [];
-  for (const p of fleet.peers.list()) {
-    const url = fleet.routeOf(p.id);
-    if (url) out.push(new PeerLink(cell.keys, p.id, url, (JSON.parse(p.card) as Card).x25519));
+  for (const p of peers.list()) {
+    const url = peers.routeOf(p.id);
+    if (url) out.push(new PeerLink(caller, p.id, url, (JSON.parse(p.card) as Card).x25519));
   }
   return out;
 }
@@ -101,10 +102,10 @@ function links(cell: Cell, fleet: Fleet | null): PeerLink[] {
  * `peers_unreachable` and are not asked anything: a peer that is down (or a partition) costs a
  * few seconds, not a full listing timeout per peer.
  */
-async function answering(cell: Cell, all: PeerLink[], report: FsckReport): Promise<PeerLink[]> {
+async function answering(caller: PeerCaller, all: PeerLink[], report: FsckReport): Promise<PeerLink[]> {
   const ok = await Promise.all(
     all.map((link) =>
-      callPeer(cell.keys, link.url, link.peer, "POST", "/peer/ping", null, PING_TIMEOUT_MS).then(
+      callPeer(caller, link.url, link.peer, "POST", "/peer/ping", null, PING_TIMEOUT_MS).then(
         () => true,
         (e) => (report.peers_unreachable.push(`${link.peer.slice(0, 8)}: ${errorMessage(e)}`), false),
       ),
@@ -117,8 +118,9 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
   const t0 = Date.now();
   const report: FsckReport = { repair: opts.repair, manifests: 0, chunks_checked: 0, held_checked: 0, peers_asked: 0, peers_unreachable: [], unreferenced_chunks: 0, unreferenced_bytes: 0, problems: [], repaired: 0, unrepaired: 0, ms: 0 };
   const add = (p: Omit<FsckProblem, "repaired"> & { repaired?: boolean }) => report.problems.push({ repaired: false, ...p });
-  const peers = await answering(cell, links(cell, opts.fleet), report);
-  const bctx: BackupContext = { keys: cell.keys, db: cell.db, peers: opts.fleet?.peers ?? new PeerStore(cell.db.db), manifestsDir: cell.layout.manifests };
+  const caller = opts.caller ?? { keys: cell.keys, relay: null };
+  const peers = await answering(caller, links(caller, opts.peers), report);
+  const bctx: BackupContext = { keys: cell.keys, db: cell.db, peers: new PeerStore(cell.db.db), manifestsDir: cell.layout.manifests };
 
   // 1. Manifests of every version.
   const good = new Map<ManifestHash, Manifest>();
