@@ -18,7 +18,6 @@ import { normalizeRelayUrl } from "../net/route-class.ts";
 import { openRuntime, type Runtime } from "../runtime/runtime.ts";
 import { LegacyWindow } from "../web/legacy-window.ts";
 import { dashboardTls, type TlsFiles } from "../web/tls.ts";
-import { SetupCode } from "../web/setup-code.ts";
 import { PasswordFile } from "../web/password.ts";
 import type { ListenInfo } from "../api/types.ts";
 import { supervise } from "../runtime/supervisor.ts";
@@ -125,8 +124,6 @@ export const start: Command = {
       log("info", "config.json upgraded", { from: migration.from, to: migration.to, notes: migration.notes.join("; ") });
     }
 
-    // The first-run code exists before the dashboard takes its first request.
-    const setupCode = password.isSet() ? null : new SetupCode(layout.setupCode).ensure();
     let runtime: Runtime;
     let info: ListenInfo;
     try {
@@ -154,7 +151,7 @@ export const start: Command = {
         log("warn", warning);
       }
     }
-    if (setupCode) console.log(`First-run setup code: ${setupCode}  (open the dashboard to choose a password; the code is also in ${layout.setupCode}; or run \`grove password\`)`);
+    if (runtime.setupCode) console.log(`First-run setup code: ${runtime.setupCode}  (open the dashboard to choose a password; the code is also in ${layout.setupCode}; or run \`grove password\`)`);
     if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.map((r) => normalizeRelayUrl(r)).join(", ")}`);
     if (runtime.hub) console.log(`Relay: serving on ${peerHost}:${runtime.hub.server.port} (ws://HOST:${runtime.hub.server.port}/v1/relay), operated by this cell`);
     log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: info.dashboard.port, peer_port: info.peer.port, pid: process.pid });

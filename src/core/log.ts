@@ -4,6 +4,13 @@ import { displayName } from "./unsafe-text.ts";
 export type LogLevel = "info" | "warn" | "error";
 
 let quiet = false;
+const taps = new Set<(line: string) => void>();
+
+/** Also hand every record to `fn` (tests that run a cell in process read its log); returns how to stop. */
+export function tapLog(fn: (line: string) => void): () => void {
+  taps.add(fn);
+  return () => taps.delete(fn);
+}
 /** Silence info lines (tests and CLI one-shots). Warnings and errors still print. */
 export function setQuiet(q: boolean): void {
   quiet = q;
@@ -20,5 +27,7 @@ export function log(level: LogLevel, msg: string, fields?: Record<string, unknow
   const extra = fields
     ? " " + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")
     : "";
-  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${displayName(msg + extra)}\n`);
+  const line = `${new Date().toISOString()} ${level.padEnd(5)} ${displayName(msg + extra)}\n`;
+  process.stderr.write(line);
+  for (const t of taps) t(line);
 }

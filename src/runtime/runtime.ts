@@ -19,7 +19,9 @@
  *   → sharing, messenger, updater → sync service → pairing (Fleet) → request verifier
  *   → web services → peer app, dashboard app → relay hub → listeners, mDNS, watcher, trash.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, watch } from "node:fs";
+import { loadConfig, type Config } from "../config/config.ts";
+import { applyLive } from "../config/live.ts";
 import type { Hono } from "hono";
 import type { Layout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
@@ -61,6 +63,11 @@ import { LegacyWindow } from "../web/legacy-window.ts";
 import type { ListenInfo } from "../api/types.ts";
 import type { TlsFiles } from "../web/tls.ts";
 import { Late } from "./late.ts";
+import { PasswordFile } from "../web/password.ts";
+import { SetupCode } from "../web/setup-code.ts";
+
+/** What a config reload did. */
+export type ConfigReload = { ok: true; applied: string[]; restart: string[] } | { ok: false; error: string };
 
 export interface RuntimeOptions {
   layout: Layout;
@@ -81,6 +88,8 @@ export interface Runtime {
   readonly newPhrase: string | null;
   /** The name this open gave the cell (a new config.json), else null. */
   readonly newName: string | null;
+  /** The first-run setup code (until a dashboard password exists), else null: print it. */
+  readonly setupCode: string | null;
   /** The relay this cell runs (config relay_port), or null. */
   readonly hub: Relay | null;
   /** Bind the sockets and start the services; throws a GroveError naming the config key when a port is taken. */
@@ -89,6 +98,12 @@ export interface Runtime {
   listening(): ListenInfo | null;
   /** The pre-split address still open for peers, and how many have not reached the new port. */
   legacy(): { host: string; waiting: number } | null;
+  /**
+   * Read config.json again and take its live keys (config/live) at once; the others are said to
+   * need a restart. A file that does not validate changes nothing. A started runtime calls it
+   * when the file changes.
+   */
+  reloadConfig(): ConfigReload;
   /** Stop everything, in reverse order of start, then close the cell (also when it never started). */
   stop(): void;
   /** After `stop`: the exit code (a self-update restarts into the new build). */
@@ -102,6 +117,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
   const { cell, newPhrase, newName } = openCell(layout);
   const { config, keys } = cell;
   if (live) clearLeftovers(layout, cell.db); // temp files of a run that was killed; nothing writes yet
+  // The first-run code exists before the dashboard takes its first request (web/setup-code).
+  const setupCode = new PasswordFile(layout.dashboardAuth).isSet() ? null : new SetupCode(layout.setupCode).ensure();
 
   const peerStore = new PeerStore(cell.db.db);
   const peers = new PeerBook(peerStore, layout);
@@ -211,6 +228,22 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
   const app = createApp(services, { peerRoutes });
   peerApp.set(createPeerApp(services, peerRoutes, () => listening()?.dashboard.url.replace("127.0.0.1", "localhost") ?? ""));
 
+  const reloadConfig = (): ConfigReload => {
+    let next: Config;
+    try {
+      next = loadConfig(layout.config).config;
+    } catch (e) {
+      log("warn", `config.json not reloaded (the cell keeps its settings): ${errorMessage(e)}`);
+      return { ok: false, error: errorMessage(e) };
+    }
+    const before = config.sync_interval_s;
+    const r = applyLive(config, next);
+    if (config.sync_interval_s !== before) rounds?.every(config.sync_interval_s);
+    if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
+    if (r.restart.length) log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: r.restart.join(",") });
+    return { ok: true, ...r };
+  };
+
   // What `start` starts, to stop in reverse order.
   const stops: (() => void)[] = [];
   let updates: CellUpdates | null = null;
@@ -222,6 +255,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     peerApp: peerApp.get(),
     newPhrase,
     newName,
+    setupCode,
     hub,
     async start() {
       if (!live) throw new GroveError("an in-process runtime does not listen", 500, "in_process");
@@ -270,9 +304,18 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
       trash.start();
       stops.push(() => trash.stop());
       updates = startUpdates(updater); // self-update: offer our build, notice newer ones, settle a swap
+      // config.json edited while the cell runs: its live keys are taken (written atomically, so watch the folder).
+      let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+      const watcherOfConfig = watch(layout.dir, (_e, name) => {
+        if (name !== "config.json") return;
+        clearTimeout(reloadTimer);
+        reloadTimer = setTimeout(reloadConfig, 300);
+      });
+      stops.push(() => (clearTimeout(reloadTimer), watcherOfConfig.close()));
       return info;
     },
     listening,
+    reloadConfig,
     legacy() {
       const w = listeners.ready() ? listeners.get().legacyWindow : null;
       return w ? { host: w.host, waiting: w.waitingFor(peerIds()) } : null;

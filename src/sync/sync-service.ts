@@ -206,9 +206,16 @@ export class SyncService implements RoundRunner {
 
   /** A round every `intervalS` seconds, and one now. */
   start(intervalS: number): void {
-    const tick = () => void this.sync().catch((e) => log("error", `sync round failed: ${errorMessage(e)}`));
-    this.timer = setInterval(tick, intervalS * 1000);
-    tick();
+    this.tick();
+    this.every(intervalS);
+  }
+
+  private tick = () => void this.sync().catch((e) => log("error", `sync round failed: ${errorMessage(e)}`));
+
+  /** A round every `intervalS` seconds from now (config sync_interval_s changed: no round at once). */
+  every(intervalS: number): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = this.stopped ? null : setInterval(this.tick, intervalS * 1000);
   }
 
   private stopped = false;

@@ -5,7 +5,9 @@
  * at a time, in the order they arrive. Calls to peers through a relay are handed to the main
  * thread, which holds the relay connections (relay-call / relay-answer).
  */
+import { statSync } from "node:fs";
 import { loadConfig } from "../config/config.ts";
+import { applyLive } from "../config/live.ts";
 import { chooseEd25519 } from "../crypto/ed25519.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -47,6 +49,19 @@ const viaMainThread: RelayTransport = (relay: string, peer: CellId, request, tim
     post({ type: "relay-call", call, relay, peer, request, timeoutMs });
   });
 
+/** config.json as the Worker last read it: a change to a live key (config/live) reaches the next job. */
+let configSeen = 0;
+function refreshConfig(c: SyncContext): void {
+  try {
+    const m = statSync(c.layout.config).mtimeMs;
+    if (m === configSeen) return;
+    configSeen = m;
+    applyLive(c.config, loadConfig(c.layout.config).config);
+  } catch {
+    // A bad or missing file: the main thread says so (runtime reloadConfig); the Worker keeps what it has.
+  }
+}
+
 function open(dir: string, home: string): SyncContext {
   const layout = resolveLayout({ GROVE_DIR: dir, GROVE_HOME: home });
   const { config } = loadConfig(layout.config);
@@ -84,6 +99,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   queue = queue.then(async () => {
     try {
       if (!ctx) throw new Error("the sync worker did not open the cell");
+      refreshConfig(ctx);
       if (msg.kind === "probe") post({ type: "done", id: msg.id, kind: "probe", report: await ctx.prober.round() });
       else {
         const round = new SyncRound(ctx, (progress) => post({ type: "progress", id: msg.id, progress }));

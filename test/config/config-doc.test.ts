@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema, defaultConfig } from "../../src/config/config.ts";
+import { LIVE_KEYS } from "../../src/config/live.ts";
 
 const DOC = join(import.meta.dir, "..", "..", "docs", "config.md");
 
@@ -82,4 +83,10 @@ test("each documented default is defaultConfig()'s", () => {
 test("name is documented as the hostname", () => {
   const name = rows.find((r) => r.key === "name");
   expect(name?.default).toMatch(/hostname/);
+});
+
+test("the live keys named on the page are the ones the cell takes at once (config/live)", () => {
+  const line = /Live keys: ([^]*?)\n\n/.exec(readFileSync(DOC, "utf8"))?.[1] ?? "";
+  const named = [...line.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+  expect(named.sort()).toEqual([...LIVE_KEYS].sort());
 });

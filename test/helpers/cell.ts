@@ -178,7 +178,7 @@ export function freePort(): number {
 }
 
 /** The one-time first-run setup code the cell wrote (GROVE_DIR/setup_code). */
-export function setupCode(c: TestCell): string {
+export function setupCode(c: { dir: string }): string {
   return readFileSync(join(c.dir, "setup_code"), "utf8").trim();
 }
 

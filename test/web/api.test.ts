@@ -1,46 +1,33 @@
-// The local HTTP API of a real cell: auth, upload/download, Range, metadata, delete, and bad input.
+// The local HTTP API, in process (test/helpers/app): auth, upload/download, Range, metadata, delete, and bad input.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
-import { connect as tcp } from "node:net";
 import { join } from "node:path";
-import { destroyCell, setupCode, startCell, type TestCell } from "../helpers/cell.ts";
+import { setupCode } from "../helpers/cell.ts";
+import { openApp, type TestApp } from "../helpers/app.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 
-let cell: TestCell;
-beforeAll(async () => {
-  cell = await startCell({ config: { max_upload_bytes: 8 * 1024 * 1024 } });
-}, 120_000);
-afterAll(() => destroyCell(cell));
+let cell: TestApp;
+beforeAll(() => {
+  cell = openApp({ max_upload_bytes: 8 * 1024 * 1024 });
+});
+afterAll(() => cell.close());
 
-/** Send a request exactly as written (no client-side normalisation of the path). */
-function raw(port: number, request: string, body: Uint8Array = new Uint8Array(0)): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const sock = tcp(port, "127.0.0.1", () => {
-      sock.write(request);
-      sock.write(body);
-    });
-    let data = Buffer.alloc(0);
-    sock.on("data", (b: Buffer) => (data = Buffer.concat([data, b])));
-    sock.on("error", reject);
-    sock.on("end", () => {
-      const text = data.toString("utf8");
-      resolve({ status: Number(text.split(" ")[1]), text });
-    });
-  });
-}
-const putRaw = (path: string, body: string) =>
-  raw(cell.port, `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${cell.token}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, new TextEncoder().encode(body));
+/** A PUT with the token; HTTP clients (and the URL parser here) normalise `..` segments as a server does. */
+const putRaw = async (path: string, body: string) => {
+  const r = await cell.api(path, { method: "PUT", body });
+  return { status: r.status, text: await r.text() };
+};
 
 const homeEntries = () => readdirSync(cell.home, { recursive: true }).map(String).sort();
 
 describe("auth", () => {
   test("no credentials -> 401 with a message; wrong token -> 401", async () => {
-    const r = await fetch(cell.url + "/api/status");
+    const r = await cell.request("/api/status");
     expect(r.status).toBe(401);
     expect((await r.json()).error).toContain("Bearer");
-    const w = await fetch(cell.url + "/api/files", { headers: { authorization: "Bearer nope" } });
+    const w = await cell.request("/api/files", { headers: { authorization: "Bearer nope" } });
     expect(w.status).toBe(401);
-    const put = await fetch(cell.url + "/api/files/x.txt", { method: "PUT", body: "x" });
+    const put = await cell.request("/api/files/x.txt", { method: "PUT", body: "x" });
     expect(put.status).toBe(401);
     expect(existsSync(join(cell.home, "x.txt"))).toBe(false);
   });
@@ -177,7 +164,7 @@ describe("bad input: a clear 4xx, and nothing written", () => {
   });
 
   test("refusals are logged", () => {
-    expect(cell.output()).toContain("refused PUT");
+    expect(cell.logs()).toContain("refused PUT");
   });
 });
 
@@ -218,12 +205,12 @@ describe("local transfers (/api/local)", () => {
 describe("dashboard session", () => {
   test("cookie requests that change state need the CSRF token", async () => {
     // First-run setup from loopback: form token cookie + password.
-    const page = await fetch(cell.url + "/setup");
+    const page = await cell.request("/setup");
     const formCookie = page.headers.get("set-cookie")!.split(";")[0]!;
     const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-    const noToken = await fetch(cell.url + "/setup", { method: "POST", redirect: "manual", headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" }, body: "password=correct-horse&confirm=correct-horse" });
+    const noToken = await cell.request("/setup", { method: "POST", redirect: "manual", headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" }, body: "password=correct-horse&confirm=correct-horse" });
     expect(noToken.status).toBe(403);
-    const set = await fetch(cell.url + "/setup", {
+    const set = await cell.request("/setup", {
       method: "POST",
       redirect: "manual",
       headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
@@ -237,21 +224,21 @@ describe("dashboard session", () => {
     const session = setCookie.split(";")[0]!;
     expect(existsSync(join(cell.dir, "dashboard_auth"))).toBe(true);
 
-    const files = await fetch(cell.url + "/files", { headers: { cookie: session } });
+    const files = await cell.request("/files", { headers: { cookie: session } });
     expect(files.status).toBe(200);
     const csrf = /name="csrf-token" content="([^"]+)"/.exec(await files.text())![1]!;
-    const forged = await fetch(cell.url + "/api/files/c.txt", { method: "PUT", headers: { cookie: session }, body: "c" });
+    const forged = await cell.request("/api/files/c.txt", { method: "PUT", headers: { cookie: session }, body: "c" });
     expect(forged.status).toBe(403);
     expect(existsSync(join(cell.home, "c.txt"))).toBe(false);
-    const ok = await fetch(cell.url + "/api/files/c.txt", { method: "PUT", headers: { cookie: session, "x-csrf-token": csrf }, body: "c" });
+    const ok = await cell.request("/api/files/c.txt", { method: "PUT", headers: { cookie: session, "x-csrf-token": csrf }, body: "c" });
     expect(ok.status).toBe(201);
     // A browser session may never name files on the disk, even with the CSRF token.
-    const local = await fetch(cell.url + "/api/local/put", { method: "POST", headers: { cookie: session, "x-csrf-token": csrf }, body: JSON.stringify({ source: "/etc/hostname", path: "h" }) });
+    const local = await cell.request("/api/local/put", { method: "POST", headers: { cookie: session, "x-csrf-token": csrf }, body: JSON.stringify({ source: "/etc/hostname", path: "h" }) });
     expect(local.status).toBe(403);
     // Reads with the cookie need no token.
-    expect(await (await fetch(cell.url + "/api/files/c.txt", { headers: { cookie: session } })).text()).toBe("c");
+    expect(await (await cell.request("/api/files/c.txt", { headers: { cookie: session } })).text()).toBe("c");
     // Setup is closed once a password exists.
-    const again = await fetch(cell.url + "/setup", { redirect: "manual" });
+    const again = await cell.request("/setup", { redirect: "manual" });
     expect(again.status).toBe(302);
   });
 });

@@ -1,20 +1,16 @@
 /**
  * Route auth audit: every HTTP route the cell registers (read from the Hono app itself, so a
- * route added later is audited without touching this file) is called on a real running cell
+ * route added later is audited without touching this file) is called on the cell's app in process
  * without a credential, and with a wrong one. Each must refuse — 401/403, or a redirect to the
  * login page for dashboard pages — except the explicit PUBLIC list below, each with its reason.
  * The relay's routes are audited the same way: /status (counts only) is public, /v1/relay
  * admits only a signed login, anything else is 404.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { openApp, type TestApp } from "../helpers/app.ts";
 import { Client, newKeys, startRelay } from "../helpers/relay.ts";
-import { resolveLayout } from "../../src/core/layout.ts";
-import { openRuntime } from "../../src/runtime/runtime.ts";
 import { PasswordFile } from "../../src/web/password.ts";
 import { signRequest } from "../../src/protocol/request-auth.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
@@ -33,8 +29,7 @@ const PUBLIC: Record<string, string> = {
 
 type Route = { method: string; path: string };
 let routes: Route[] = [];
-let cell: TestCell;
-const scratch = mkdtempSync(join(tmpdir(), "grove-routes-"));
+let cell: TestApp;
 
 /** A concrete URL path for a route pattern. */
 function concrete(path: string): string {
@@ -46,25 +41,18 @@ function concrete(path: string): string {
 }
 
 beforeAll(async () => {
-  // The route table of the same code the cell runs, built over a scratch cell.
-  const layout = resolveLayout({ GROVE_DIR: join(scratch, "dir"), GROVE_HOME: join(scratch, "home") });
-  const rt = openRuntime({ layout, listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 }, tls: null, inProcess: true });
-  const app = rt.app;
+  // The routes of the app the cell serves, read from it, and called in process (test/helpers/app).
+  cell = openApp();
   const seen = new Set<string>();
-  for (const r of app.routes) {
+  for (const r of cell.rt.app.routes) {
     if (r.method === "ALL") continue; // middleware
     const k = `${r.method} ${r.path}`;
     if (!seen.has(k)) seen.add(k), routes.push({ method: r.method, path: r.path });
   }
-  rt.stop();
-  cell = await startCell({ config: { watch_home: false } });
-  await new PasswordFile(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }).dashboardAuth).set("a long enough password");
-}, 60_000);
-
-afterAll(async () => {
-  await destroyCell(cell);
-  rmSync(scratch, { recursive: true, force: true });
+  await new PasswordFile(join(cell.dir, "dashboard_auth")).set("a long enough password");
 });
+
+afterAll(() => cell.close());
 
 /** Routes whose credential is something other than the caller's identity: any 4xx is a refusal. */
 const OWN_CREDENTIAL: Record<string, string> = {
@@ -80,7 +68,7 @@ function refused(route: Route, status: number, location: string | null): boolean
 
 async function call(route: Route, headers: Record<string, string> = {}): Promise<{ status: number; location: string | null }> {
   const body = route.method === "GET" || route.method === "HEAD" ? undefined : "{}";
-  const r = await fetch(cell.url + concrete(route.path), { method: route.method, headers: { "content-type": "application/json", ...headers }, body, redirect: "manual" });
+  const r = await cell.request(concrete(route.path), { method: route.method, headers: { "content-type": "application/json", ...headers }, body, redirect: "manual" });
   await r.arrayBuffer();
   return { status: r.status, location: r.headers.get("location") };
 }
@@ -127,7 +115,7 @@ describe("every route but /peer answers only to this cell's names, and the peer 
     const wrong: string[] = [];
     for (const r of routes) {
       if (r.path.startsWith("/peer/")) continue;
-      const { status } = await call(r, { host: `rebind.attacker.test:${cell.port}`, authorization: `Bearer ${cell.token}` });
+      const { status } = await call(r, { host: "rebind.attacker.test:5678", authorization: `Bearer ${cell.token}` });
       if (status !== 403) wrong.push(`${r.method} ${r.path} -> ${status}`);
     }
     expect(wrong).toEqual([]);
@@ -138,7 +126,7 @@ describe("every route but /peer answers only to this cell's names, and the peer 
     for (const r of routes) {
       if (r.path.startsWith("/peer/") || (r.method === "GET" && r.path === "/")) continue;
       const body = r.method === "GET" || r.method === "HEAD" ? undefined : "{}";
-      const res = await fetch(cell.peerUrl + concrete(r.path), { method: r.method, headers: { authorization: `Bearer ${cell.token}`, "content-type": "application/json" }, body, redirect: "manual" });
+      const res = await cell.peer(concrete(r.path), { method: r.method, headers: { authorization: `Bearer ${cell.token}`, "content-type": "application/json" }, body, redirect: "manual" });
       await res.arrayBuffer();
       if (res.status !== 404) wrong.push(`${r.method} ${r.path} -> ${res.status}`);
     }

@@ -1,0 +1,49 @@
+/**
+ * @module config/live — which config.json keys a running cell takes on change, and applying them.
+ *
+ * A running cell re-reads config.json when the file changes (or on SIGHUP). The keys in LIVE_KEYS
+ * are read where they are used (the card, the sync planner in the Worker, the bounty gate, the
+ * inbox limits, the updater, the Host check), so the cell takes them at once; every other key
+ * (listeners, relays, crypto, models, watcher, storage limits…) is set up once at start and
+ * takes effect at the next start, which the cell says.
+ */
+import { ConfigSchema, type Config } from "./config.ts";
+
+export const LIVE_KEYS = [
+  "name",
+  "advertise",
+  "dashboard_names",
+  "replication_factor",
+  "sync_interval_s",
+  "sync_after_change_s",
+  "peer_lost_after_s",
+  "audit_sample",
+  "route_benchmark_interval_s",
+  "bounty_allowance_bytes",
+  "bounty_exempt_favorites",
+  "bounty_exempt_friends",
+  "message_rate_per_minute",
+  "message_store_chars_per_peer",
+  "auto_update",
+  "trusted_release_keys",
+] as const satisfies readonly (keyof Config)[];
+
+const live = new Set<string>(LIVE_KEYS);
+
+export function isLiveKey(key: string): boolean {
+  return live.has(key);
+}
+
+/** Copy the live keys of `next` that differ into `config` (in place: services hold this object); say what changed. */
+export function applyLive(config: Config, next: Config): { applied: string[]; restart: string[] } {
+  const applied: string[] = [];
+  const restart: string[] = [];
+  for (const key of Object.keys(ConfigSchema.shape) as (keyof Config)[]) {
+    if (JSON.stringify(config[key]) === JSON.stringify(next[key])) continue;
+    if (live.has(key)) {
+      (config as Record<string, unknown>)[key] = next[key];
+      applied.push(key);
+    } else restart.push(key);
+  }
+  return { applied, restart };
+}

@@ -1,0 +1,52 @@
+/**
+ * Editing config.json while a cell runs: the live keys (config/live) are taken at once, the
+ * others are said to need a restart, and a file that does not validate changes nothing.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cliJson, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { LIVE_KEYS, applyLive } from "../../src/config/live.ts";
+import { defaultConfig } from "../../src/config/config.ts";
+
+let c: TestCell;
+beforeAll(async () => {
+  c = await startCell({ config: { name: "before", watch_home: false } });
+});
+afterAll(() => destroyCell(c));
+
+function edit(extra: Record<string, unknown>): void {
+  const p = join(c.dir, "config.json");
+  const cur = JSON.parse(readFileSync(p, "utf8"));
+  const tmp = p + ".tmp";
+  writeFileSync(tmp, JSON.stringify({ ...cur, ...extra }, null, 2));
+  renameSync(tmp, p); // as an editor or `grove` would: atomically
+}
+
+async function until(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await Bun.sleep(100)) if (await check()) return true;
+  return false;
+}
+
+test("applyLive copies the live keys in place and lists the rest", () => {
+  const cur = defaultConfig();
+  const r = applyLive(cur, { ...cur, name: "new", replication_factor: 3, port: 7000 });
+  expect(r).toEqual({ applied: ["name", "replication_factor"], restart: ["port"] });
+  expect(cur.name).toBe("new");
+  expect(cur.port).toBe(5678);
+  expect(LIVE_KEYS).not.toContain("port");
+});
+
+test("a running cell takes a new name at once; a port change waits for a restart and says so", async () => {
+  edit({ name: "after", replication_factor: 3, peer_port: 6000 });
+  expect(await until(async () => (await cliJson<{ name: string }>(c, ["status"])).name === "after")).toBe(true);
+  expect(await until(async () => c.output().includes("take effect at the next start (restart the cell) keys=peer_port"))).toBe(true);
+  expect(c.output()).toContain("config.json reloaded: taken at once keys=name,replication_factor");
+  // Its card says the new name too (what peers and the invite carry).
+  const token = (await c.cli(["invite"])).stdout.trim();
+  expect(token).toMatch(/^grove1\./);
+  // A bad value changes nothing.
+  edit({ name: "", replication_factor: 0 });
+  expect(await until(async () => c.output().includes("config.json not reloaded"))).toBe(true);
+  expect((await cliJson<{ name: string; replication_factor: number }>(c, ["status"])).name).toBe("after");
+});
