@@ -56,7 +56,10 @@ export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config; 
       <UpdateSection u={f.update_available} csrf={p.csrf} />
       <section class="card">
         <h2>Configuration</h2>
-        <p>Edit <code>{f.dir}/config.json</code> and restart the cell to change these.</p>
+        <p>
+          Edit <code>{f.dir}/config.json</code> to change these. The cell takes most sync, sharing and naming settings at
+          once; the others (listeners, relays, storage, local AI) at its next start. The log says which.
+        </p>
         <pre class="config">{JSON.stringify(p.config, null, 2)}</pre>
       </section>
     </Layout>
