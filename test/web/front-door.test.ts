@@ -202,6 +202,7 @@ describe("unbounded bodies and answers", () => {
     r = await fetch(`${c.url}/api/invites`, { method: "POST", headers: { authorization: `Bearer ${c.token}`, "content-type": "application/json" }, body: chunkedZeros(400 * MiB), duplex: "half" } as RequestInit);
     expect(r.status).toBe(413);
     const grew = peakRss(pid) - peak0;
+    console.log(`400 MB chunked bodies: peak RSS ${(peak0 / MiB).toFixed(0)} MiB before, grew ${(grew / MiB).toFixed(1)} MiB; 413 from /peer/join after ${(performance.now() - t0).toFixed(0)} ms (the last four requests)`);
     expect(grew).toBeLessThan(64 * MiB);
     expect(c.output()).toContain("body over 1048576 bytes");
   });
@@ -228,6 +229,7 @@ describe("unbounded bodies and answers", () => {
       const r = await c.cli(["join", token]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("sent an answer over the 17825792 bytes read from a peer");
+      console.log(`endless peer answer: the cell's peak RSS grew ${((peakRss(pid) - peak0) / MiB).toFixed(1)} MiB`);
       expect(peakRss(pid) - peak0).toBeLessThan(64 * MiB);
     } finally {
       endless.stop(true);
@@ -288,6 +290,7 @@ describe("one peer cannot lock the others out", () => {
     flooding = false;
     await honest;
     expect([...statuses.values()].reduce((x, y) => x + y, 0)).toBe(TOTAL);
+    console.log(`flood: ${TOTAL} pings answered ${JSON.stringify(Object.fromEntries(statuses))}; the other peer's ${bOk.length} pings meanwhile: ${JSON.stringify(bOk.reduce<Record<number, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {}))}`);
     expect(statuses.get(429) ?? 0).toBeGreaterThan(40_000); // past 400 in a burst and 200 a second
     expect(bOk.length).toBeGreaterThan(3);
     expect(bOk.every((s) => s === 200)).toBe(true);
@@ -323,11 +326,13 @@ describe("wrong logins in parallel", () => {
       expect(r.headers).toMatch(/retry-after: \d+/i);
       expect(r.body).toMatch(/Wait \d+ s, then try again|checking other login attempts/);
     }
+    console.log(`20 parallel wrong logins: ${JSON.stringify(Object.fromEntries(byStatus))} in ${took.toFixed(0)} ms`);
     expect(took).toBeLessThan(10_000);
     // The owner on another source address is not held up by them.
     const t1 = performance.now();
     const owner = await requestFrom("127.0.0.2", c.port, head, `_csrf=${form.token}&password=the-owners-password`);
     expect(owner.status).toBe(303);
+    console.log(`the owner's login from another address meanwhile: ${(performance.now() - t1).toFixed(0)} ms`);
     expect(performance.now() - t1).toBeLessThan(5000);
     // 127.0.0.1 itself now has to wait, and the page says how long (and counts it down).
     const again = await requestFrom("127.0.0.1", c.port, head, `_csrf=${form.token}&password=the-owners-password`);
