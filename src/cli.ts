@@ -7,7 +7,7 @@
 import { VERSION, buildHash, buildTarget, buildTime } from "./core/build-info.ts";
 import { errorMessage } from "./core/errors.ts";
 import { displayText } from "./core/unsafe-text.ts";
-import { CliError, type Command } from "./cli/command.ts";
+import { CliError, HelpRequested, type Command } from "./cli/command.ts";
 import { start } from "./cli/start.ts";
 import { id } from "./cli/id.ts";
 import { status } from "./cli/status.ts";
@@ -79,6 +79,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      console.log(e.usage);
+      return 0;
+    }
     if (e instanceof CliError) {
       console.error(`grove ${name}: ${displayText(e.message)}`);
       return e.code;

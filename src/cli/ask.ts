@@ -58,7 +58,6 @@ export const ask: Command = {
       { model: { type: "string" }, conversation: { type: "string" }, "max-tokens": { type: "string" }, peer: { type: "string" }, json: { type: "boolean" } },
       { min: 1, max: Infinity, usage },
     );
-    if (values.help) return console.log(usage), 0;
     if (values.peer !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(values.peer)) throw new CliError(`--peer: not a cell id (4 to 64 hex characters): ${values.peer}`, 2);
     const maxTokens = values["max-tokens"];
     if (maxTokens !== undefined && !/^[1-9]\d{0,5}$/.test(maxTokens)) throw new CliError(`--max-tokens: not a positive number: ${maxTokens}`, 2);
@@ -95,7 +94,6 @@ export const models: Command = {
   usage: modelsUsage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage: modelsUsage });
-    if (values.help) return console.log(modelsUsage), 0;
     const client = connect(resolveLayout());
     const [list, friends] = await Promise.all([client.json<ListedModel[]>("/api/models"), client.json<Offer[]>("/api/models/friends")]);
     if (values.json) return console.log(JSON.stringify({ models: list, friends }, null, 2)), 0;

@@ -34,7 +34,6 @@ export const bounty: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const r = await connect(resolveLayout()).json<BountyReport>("/api/bounty");
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
     const exempt = [r.exempt_favorites ? "favorites" : "", r.exempt_friends ? "friends" : ""].filter(Boolean).join(" and ");

@@ -19,9 +19,16 @@ export class CliError extends Error {
   }
 }
 
+/** `--help` was asked for: `grove` prints `usage` and exits 0 (src/cli.ts), whatever the command. */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super("help");
+  }
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** parseArgs with `--help` built in; a bad flag becomes a usage error (exit 2). */
+/** parseArgs with `--help` built in (it throws HelpRequested: the usage is printed once, in src/cli.ts); a bad flag is a usage error (exit 2). */
 export function parse<O extends Options>(argv: string[], options: O, positionals: { min: number; max: number; usage: string }) {
   let parsed;
   try {
@@ -29,8 +36,9 @@ export function parse<O extends Options>(argv: string[], options: O, positionals
   } catch (e) {
     throw new CliError(`${(e as Error).message}\n\n${positionals.usage}`, 2);
   }
-  const values = parsed.values as { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string } & { help?: boolean };
-  if (!values.help && (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {
+  const values = parsed.values as { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string };
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested(positionals.usage);
+  if ((parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {
     throw new CliError(`wrong number of arguments\n\n${positionals.usage}`, 2);
   }
   return { values, positionals: parsed.positionals };

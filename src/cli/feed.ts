@@ -65,7 +65,6 @@ export const feed: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" }, output: { type: "string", short: "o" }, force: { type: "boolean" } }, { min: 0, max: 2, usage });
-    if (values.help) return console.log(usage), 0;
     if (positionals.length) {
       if (positionals[0] !== "get" || positionals.length !== 2) throw new CliError(`expected \`grove feed get ID\`\n\n${usage}`, 2);
       return getOne(positionals[1]!, values.output, values.force === true);

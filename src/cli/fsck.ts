@@ -41,7 +41,6 @@ export const fsckCmd: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { repair: { type: "boolean" }, json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     const repair = values.repair === true;
     let report: FsckReport;

@@ -65,7 +65,6 @@ export const get: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { output: { type: "string", short: "o" }, version: { type: "string" }, sync: { type: "boolean" } }, { min: 1, max: 1, usage });
-    if (values.help) return console.log(usage), 0;
     const path = positionals[0]!.replace(/^\/+/, "");
     if (values.version !== undefined && !/^\d+$/.test(values.version)) throw new CliError("--version takes a number", 2);
     const client = connect(resolveLayout());

@@ -29,7 +29,6 @@ export const history: Command = {
   usage: historyUsage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 1, max: 1, usage: historyUsage });
-    if (values.help) return console.log(historyUsage), 0;
     const m = await connect(resolveLayout()).json<Meta>(filePath(positionals[0]!, "?meta"));
     if (values.json) return console.log(JSON.stringify(m, null, 2)), 0;
     const cur = m.current?.version;
@@ -50,7 +49,6 @@ export const restore: Command = {
   usage: restoreUsage,
   async run(argv) {
     const { values, positionals } = parse(argv, { version: { type: "string" }, json: { type: "boolean" } }, { min: 1, max: 1, usage: restoreUsage });
-    if (values.help) return console.log(restoreUsage), 0;
     if (!values.version || !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version N is required (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
     const r = await connect(resolveLayout()).json<{ path: string; version: number; restored_from: number; changed: boolean }>(filePath(positionals[0]!, `?restore=${values.version}`), { method: "POST" });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;

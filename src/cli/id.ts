@@ -13,7 +13,6 @@ export const id: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     if (!existsSync(layout.nodePub)) throw new CliError(`no cell in ${layout.dir} (run \`grove start\` once to create one)`);
     const cellId = readFileSync(layout.nodePub, "utf8").trim();

@@ -18,7 +18,6 @@ export const join: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 1, max: 1, usage });
-    if (values.help) return console.log(usage), 0;
     // A damaged or truncated token is told here, in plain words (fleet/invite-token), before
     // the cell is asked; the cell checks it again.
     try {

@@ -15,7 +15,6 @@ export const ls: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 1, usage });
-    if (values.help) return console.log(usage), 0;
     const prefix = positionals[0] ? `?prefix=${encodeURIComponent(positionals[0])}` : "";
     const { files } = await connect(resolveLayout()).json<{ files: FileEntry[] }>(`/api/files${prefix}`);
     if (values.json) return console.log(JSON.stringify(files, null, 2)), 0;

@@ -38,7 +38,6 @@ export const msg: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 2, max: Infinity, usage });
-    if (values.help) return console.log(usage), 0;
     const [peer, ...words] = positionals;
     const text = words.length === 1 && words[0] === "-" ? await Bun.stdin.text() : words.join(" ");
     if (!text.trim()) throw new CliError("the message is empty", 2);
@@ -62,7 +61,6 @@ export const msgs: Command = {
   usage: listUsage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" }, limit: { type: "string" } }, { min: 0, max: 1, usage: listUsage });
-    if (values.help) return console.log(listUsage), 0;
     const client = connect(resolveLayout());
     if (positionals.length) {
       if (values.limit !== undefined && !/^\d+$/.test(values.limit)) throw new CliError(`--limit: not a number: ${values.limit}`, 2);

@@ -46,7 +46,6 @@ export const nearby: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     const r = await connect(layout).json<{ mdns: boolean; mdns_off?: MdnsOff | null; cells: (NearbyCell & { paired: boolean })[] }>("/api/nearby");
     if (!r.mdns) process.stderr.write(mdnsOffReason(layout, r.mdns_off ?? null) + "\n");

@@ -37,7 +37,6 @@ export const password: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, {}, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     if (!isInitialised(layout)) throw new CliError(`no cell in ${layout.dir} (run \`grove start\` once to create one, or set GROVE_DIR)`);
     const pw = await readPassword();

@@ -21,7 +21,6 @@ export const peers: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" }, probe: { type: "boolean" } }, { min: 0, max: 2, usage });
-    if (values.help) return console.log(usage), 0;
     const client = connect(resolveLayout());
     if (positionals.length) {
       const [action, id] = positionals;

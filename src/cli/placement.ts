@@ -16,7 +16,6 @@ export const placement: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const r = await connect(resolveLayout()).json<PlacementReport>("/api/placement");
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
     console.log(`replication factor ${r.factor}: ${count(r.totals.files, "file")}, ${r.totals.at_risk} at risk`);

@@ -21,7 +21,6 @@ export const purge: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { version: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } }, { min: 1, max: 1, usage });
-    if (values.help) return console.log(usage), 0;
     if (Boolean(values.all) === (values.version !== undefined)) throw new CliError(`give either --version N or --all\n\n${usage}`, 2);
     if (values.version !== undefined && !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version takes a version number (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
     const which = values.all ? "all" : values.version!;

@@ -32,7 +32,6 @@ export const put: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { as: { type: "string" }, json: { type: "boolean" } }, { min: 1, max: 1, usage });
-    if (values.help) return console.log(usage), 0;
     const file = positionals[0]!;
     let st;
     try {

@@ -40,7 +40,6 @@ export const recover: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { invite: { type: "string" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     if (!values.invite) throw new CliError(`--invite TOKEN is required (make one with \`grove invite\` on any cell of the fleet)\n\n${usage}`, 2);
     let token;
     try {

@@ -31,7 +31,6 @@ export const recoveryPhraseCmd: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     if (!isInitialised(layout)) throw new CliError(`no cell in ${layout.dir} (run \`grove start\` once to create one)`);
     const phrase = recoveryPhrase(layout);

@@ -115,7 +115,6 @@ export const relay: Command = {
     } as Record<string, { type: "string" | "boolean"; multiple?: boolean }>;
     for (const f of Object.keys(LIMIT_FLAGS)) options[f] = { type: "string" };
     const { values } = parse(argv, options, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const v = values as Record<string, string | undefined>;
     const allowFlags = (values as { allow?: string[] }).allow ?? [];
     const open = (values as { open?: boolean }).open === true;

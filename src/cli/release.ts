@@ -46,7 +46,6 @@ export const release: Command = {
 
 function keygen(argv: string[]): number {
   const { values } = parse(argv, { out: { type: "string" }, force: { type: "boolean" } }, { min: 0, max: 0, usage });
-  if (values.help) return console.log(usage), 0;
   const out = resolve(values.out ?? "grove-release.key");
   if (existsSync(out) && !values.force) throw new CliError(`${out} exists; not overwriting a release key (use --force, or another --out)`);
   const { secret, publicHex } = generateReleaseKey();
@@ -60,7 +59,6 @@ function keygen(argv: string[]): number {
 
 async function add(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 1, max: 2, usage });
-  if (values.help) return console.log(usage), 0;
   const file = resolve(positionals[0]!);
   const sigPath = resolve(positionals[1] ?? `${file}.sig.json`);
   if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
@@ -84,7 +82,6 @@ async function add(argv: string[]): Promise<number> {
 
 function list(argv: string[]): number {
   const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-  if (values.help) return console.log(usage), 0;
   const offers = new ReleaseStore(releasesDir(resolveLayout().dir)).list().map(toOffer);
   if (values.json) return console.log(JSON.stringify(offers, null, 2)), 0;
   if (!offers.length) return console.log("no executables offered (grove release add FILE SIG)"), 0;

@@ -129,7 +129,6 @@ export const service: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { "no-start": { type: "boolean" }, print: { type: "boolean" }, platform: { type: "string" } }, { min: 1, max: 1, usage });
-    if (values.help) return console.log(usage), 0;
     const action = positionals[0];
     if (action !== "install" && action !== "uninstall") throw new CliError(`unknown action '${action}' (install or uninstall)\n\n${usage}`, 2);
     const platform = (values.platform ?? process.platform) as string;

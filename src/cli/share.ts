@@ -32,7 +32,6 @@ export const share: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { with: { type: "string" }, expires: { type: "string" }, json: { type: "boolean" } }, { min: 1, max: 2, usage });
-    if (values.help) return console.log(usage), 0;
     const client = connect(resolveLayout());
     if (positionals[0] === "revoke") {
       if (positionals.length !== 2) throw new CliError(`grove share revoke takes one grant id\n\n${usage}`, 2);
@@ -57,7 +56,6 @@ export const shares: Command = {
   usage: sharesUsage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage: sharesUsage });
-    if (values.help) return console.log(sharesUsage), 0;
     const list = await connect(resolveLayout()).json<ShareView[]>("/api/shares");
     if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
     if (!list.length) return process.stderr.write("nothing shared yet (grove share PATH --with ID)\n"), 0;

@@ -79,7 +79,6 @@ export const start: Command = {
       { port: { type: "string" }, host: { type: "string" }, "peer-port": { type: "string" }, "peer-host": { type: "string" }, "auto-restart": { type: "boolean" } },
       { min: 0, max: 0, usage },
     );
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     const portFlag = values.port !== undefined ? parsePort(values.port, "--port") : process.env.GROVE_PORT ? parsePort(process.env.GROVE_PORT, "GROVE_PORT") : undefined;
     // Validate config before creating or touching anything (a bad file is left as it is).

@@ -64,7 +64,6 @@ export const status: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const client = connect(resolveLayout());
     const s = await client.json<CellStatus>("/api/status");
     if (values.json) return console.log(JSON.stringify(s, null, 2)), 0;

@@ -40,7 +40,6 @@ export const sync: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const client = connect(resolveLayout());
     const round = client.json<SyncReport | { error: string }>("/api/sync", { method: "POST" });
     if (!values.json && process.stderr.isTTY && !process.env.GROVE_NO_PROGRESS) await showProgress(client, round);

@@ -61,7 +61,6 @@ export const trash: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 2, usage });
-    if (values.help) return console.log(usage), 0;
     const client = connect(resolveLayout());
     const [sub, arg] = positionals;
     if (sub === undefined) {

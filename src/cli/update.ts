@@ -32,7 +32,6 @@ export const update: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { check: { type: "boolean" }, json: { type: "boolean" }, "no-wait": { type: "boolean" } }, { min: 0, max: 0, usage });
-    if (values.help) return console.log(usage), 0;
     const layout = resolveLayout();
     const client = connect(layout);
     if (values.check) {
