@@ -16,7 +16,6 @@ import type { ConversationSummary, Turn } from "../src/ai/conversations.ts";
 import type { ConversationView, ListedModel } from "../src/ai/assistant.ts";
 import type { OllamaStatus } from "../src/ai/ollama.ts";
 import type { Offer } from "../src/ai/remote.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { count, formatBytes, formatTime, hardwareText } from "../src/core/format.ts";
 
 export const ASSISTANT_URL = "/assistant";
@@ -264,7 +263,8 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
   );
 }
 
-export interface AssistantPageProps extends PageInfo {
+export interface AssistantPageProps {
+  csrf?: string;
   convs: ConversationSummary[];
   selected: ConversationView | null;
   names: CellNames;
@@ -281,7 +281,7 @@ export interface AssistantPageProps extends PageInfo {
 export function AssistantPage(p: AssistantPageProps) {
   const sel = p.selected;
   return (
-    <Layout {...p} sse>
+    <>
       <h1>Assistant</h1>
       <p class="sub"><a href="/chat">← Messages with peers</a></p>
       <div class="chat assistant">
@@ -299,6 +299,6 @@ export function AssistantPage(p: AssistantPageProps) {
         </section>
       </div>
       <ModelsSection models={p.models} friends={p.friends} ollama={p.ollama} csrf={p.csrf} notice={p.uploadNotice} error={p.uploadError} />
-    </Layout>
+    </>
   );
 }

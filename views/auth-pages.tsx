@@ -1,35 +1,35 @@
 /** @jsxImportSource hono/jsx */
-/** @module views/auth-pages — first-run password setup and the login form. */
-import { Layout, type PageInfo } from "./layout.tsx";
+/**
+ * @module views/auth-pages — the bodies of first-run password setup, the login form and the
+ * error page (framed by views/layout).
+ */
 
-type Base = Omit<PageInfo, "title" | "csrf" | "active"> & { formCsrf: string; error?: string };
+type Base = { formCsrf: string; error?: string };
 
 export function SetupPage(p: Base & { allowed: boolean; codeFile: string }) {
   return (
-    <Layout title="Set a password" cellName={p.cellName} cellId={p.cellId}>
-      <section class="card narrow">
-        <h1>Welcome to Grove</h1>
-        {p.allowed ? (
-          <>
-            <p>Choose a password for this cell's dashboard (at least 8 characters).</p>
-            <p>
-              To show that this is your cell, type its <strong>setup code</strong>: the cell printed it when it started, and
-              it is in the file <code>{p.codeFile}</code> (readable by you only). Or set the password from a terminal with <code>grove password</code>.
-            </p>
-            {p.error ? <p class="error" role="alert">{p.error}</p> : null}
-            <form method="post" action="/setup" class="busy-form" data-busy="Setting the password…">
-              <input type="hidden" name="_csrf" value={p.formCsrf} />
-              <label>Setup code <input type="text" name="code" id="code" autocomplete="one-time-code" required maxlength={32} spellcheck={false} placeholder="XXXX-XXXX-XXXX-XXXX" /></label>
-              <label>Password <input type="password" name="password" id="password" autocomplete="new-password" required minlength={8} /></label>
-              <label>Repeat <input type="password" name="confirm" id="confirm" autocomplete="new-password" required minlength={8} /></label>
-              <button type="submit">Set password</button>
-            </form>
-          </>
-        ) : (
-          <p class="error">The first password can only be set from this machine (open the dashboard on localhost).</p>
-        )}
-      </section>
-    </Layout>
+    <section class="card narrow">
+      <h1>Welcome to Grove</h1>
+      {p.allowed ? (
+        <>
+          <p>Choose a password for this cell's dashboard (at least 8 characters).</p>
+          <p>
+            To show that this is your cell, type its <strong>setup code</strong>: the cell printed it when it started, and
+            it is in the file <code>{p.codeFile}</code> (readable by you only). Or set the password from a terminal with <code>grove password</code>.
+          </p>
+          {p.error ? <p class="error" role="alert">{p.error}</p> : null}
+          <form method="post" action="/setup" class="busy-form" data-busy="Setting the password…">
+            <input type="hidden" name="_csrf" value={p.formCsrf} />
+            <label>Setup code <input type="text" name="code" id="code" autocomplete="one-time-code" required maxlength={32} spellcheck={false} placeholder="XXXX-XXXX-XXXX-XXXX" /></label>
+            <label>Password <input type="password" name="password" id="password" autocomplete="new-password" required minlength={8} /></label>
+            <label>Repeat <input type="password" name="confirm" id="confirm" autocomplete="new-password" required minlength={8} /></label>
+            <button type="submit">Set password</button>
+          </form>
+        </>
+      ) : (
+        <p class="error">The first password can only be set from this machine (open the dashboard on localhost).</p>
+      )}
+    </section>
   );
 }
 
@@ -39,29 +39,25 @@ export function SetupPage(p: Base & { allowed: boolean; codeFile: string }) {
  */
 export function LoginPage(p: Base & { waitS?: number }) {
   return (
-    <Layout title="Log in" cellName={p.cellName} cellId={p.cellId}>
-      <section class="card narrow">
-        <h1>Log in</h1>
-        {p.error ? <p class="error" role="alert">{p.error}</p> : null}
-        <form method="post" action="/login" class="busy-form" data-busy="Checking the password…" data-wait={p.waitS ? String(p.waitS) : undefined}>
-          <input type="hidden" name="_csrf" value={p.formCsrf} />
-          <label>Password <input type="password" name="password" id="password" autocomplete="current-password" required /></label>
-          <button type="submit">Log in</button>
-          <p class="muted busy-note" aria-live="polite"></p>
-        </form>
-      </section>
-    </Layout>
+    <section class="card narrow">
+      <h1>Log in</h1>
+      {p.error ? <p class="error" role="alert">{p.error}</p> : null}
+      <form method="post" action="/login" class="busy-form" data-busy="Checking the password…" data-wait={p.waitS ? String(p.waitS) : undefined}>
+        <input type="hidden" name="_csrf" value={p.formCsrf} />
+        <label>Password <input type="password" name="password" id="password" autocomplete="current-password" required /></label>
+        <button type="submit">Log in</button>
+        <p class="muted busy-note" aria-live="polite"></p>
+      </form>
+    </section>
   );
 }
 
-export function ErrorPage(p: { cellName: string; cellId: string; csrf?: string; status: number; message: string }) {
+export function ErrorPage(p: { status: number; message: string }) {
   return (
-    <Layout title={`Error ${p.status}`} cellName={p.cellName} cellId={p.cellId} csrf={p.csrf} active={p.csrf ? "none" : undefined}>
-      <section class="card narrow">
-        <h1>Something went wrong ({p.status})</h1>
-        <p class="error">{p.message}</p>
-        <p><a href="/">Back to the dashboard</a></p>
-      </section>
-    </Layout>
+    <section class="card narrow">
+      <h1>Something went wrong ({p.status})</h1>
+      <p class="error">{p.message}</p>
+      <p><a href="/">Back to the dashboard</a></p>
+    </section>
   );
 }

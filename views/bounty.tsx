@@ -6,7 +6,6 @@
  * balance over time (one line per peer; no script).
  */
 import type { BountyHistory, BountyPeer, BountyReport } from "../src/bounty/types.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes, formatTime, signedBytes } from "../src/core/format.ts";
 
 /** Line colours, one per peer in turn (readable on light and dark backgrounds). */
@@ -179,11 +178,11 @@ export function BalanceChart({ history }: { history: BountyHistory[] }) {
   );
 }
 
-export function BountyPage(p: PageInfo & { report: BountyReport }) {
+export function BountyPage(p: { report: BountyReport }) {
   const r = p.report;
   const off = r.peers.filter((x) => x.statement && !x.statement.agree).length;
   return (
-    <Layout {...p}>
+    <>
       <h1>Bounty</h1>
       {off ? <p class="error" id="bounty-disagreements" role="alert">{off === 1 ? "1 peer's statement disagrees" : `${off} peers' statements disagree`} with this cell's ledger: see below.</p> : null}
       <PeersTable r={r} />
@@ -191,6 +190,6 @@ export function BountyPage(p: PageInfo & { report: BountyReport }) {
         <h2>Balance over time</h2>
         <BalanceChart history={r.history} />
       </section>
-    </Layout>
+    </>
   );
 }

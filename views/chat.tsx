@@ -11,7 +11,6 @@
  */
 import type { Conversation, MessageView } from "../src/message/types.ts";
 import { MAX_MESSAGE_CHARS } from "../src/protocol/message.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { count, formatTime } from "../src/core/format.ts";
 
 const chatUrl = (peer: string, what = "") => `/chat/${encodeURIComponent(peer)}${what}`;
@@ -114,10 +113,10 @@ export interface ChatSelection {
   messages: MessageView[];
 }
 
-export function ChatPage(p: PageInfo & { convs: Conversation[]; selected: ChatSelection | null; draft?: string; error?: string }) {
+export function ChatPage(p: { csrf?: string; convs: Conversation[]; selected: ChatSelection | null; draft?: string; error?: string }) {
   const sel = p.selected;
   return (
-    <Layout {...p} sse>
+    <>
       <h1>Chat</h1>
       <div class="chat" hx-ext="sse" sse-connect={sel ? chatUrl(sel.id, "/events") : "/chat/events"}>
         <nav class="chat-peers card" aria-label="Conversations">
@@ -145,6 +144,6 @@ export function ChatPage(p: PageInfo & { convs: Conversation[]; selected: ChatSe
           )}
         </section>
       </div>
-    </Layout>
+    </>
   );
 }

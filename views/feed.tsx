@@ -5,7 +5,6 @@
  * Revoke: htmx swaps the row; without JS a form post and a redirect back).
  */
 import type { FeedItem, ShareView } from "../src/share/types.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes, formatTime } from "../src/core/format.ts";
 
 /** Bytes of a text file shown in its preview. */
@@ -193,9 +192,9 @@ export interface FeedState {
   error?: string;
 }
 
-export function FeedPage(p: PageInfo & FeedState) {
+export function FeedPage(p: FeedState & { cellId: string; csrf?: string }) {
   return (
-    <Layout {...p}>
+    <>
       <h1>Feed</h1>
       {p.error ? <p class="error" id="feed-error" role="alert">{p.error}</p> : null}
       {!p.available ? (
@@ -211,6 +210,6 @@ export function FeedPage(p: PageInfo & FeedState) {
           <SharedByYou shares={p.shares} csrf={p.csrf} />
         </>
       )}
-    </Layout>
+    </>
   );
 }

@@ -6,7 +6,6 @@
  */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { count, fileUrl, formatBytes, formatTime } from "../src/core/format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 
@@ -115,9 +114,9 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   );
 }
 
-export function FilesPage(p: PageInfo & { l: Listing; notice?: string; share?: boolean }) {
+export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
   return (
-    <Layout {...p}>
+    <>
       <Breadcrumb dir={p.l.dir} />
       <section class="card upload" id="upload" data-dir={p.l.dir}>
         <form id="upload-form">
@@ -131,7 +130,7 @@ export function FilesPage(p: PageInfo & { l: Listing; notice?: string; share?: b
       </section>
       {p.notice ? <p class="notice">{p.notice}</p> : null}
       <FileList l={p.l} share={p.share} />
-    </Layout>
+    </>
   );
 }
 
@@ -143,7 +142,8 @@ function duration(s: number): string {
 }
 
 export function FileDetailPage(
-  p: PageInfo & {
+  p: {
+    csrf?: string;
     path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[]; share?: Omit<ShareBoxProps, "path" | "csrf">;
     /** config trash_retention_s: how long purged versions can still be brought back. */
     trashRetentionS?: number;
@@ -153,7 +153,7 @@ export function FileDetailPage(
   const name = p.path.split("/").pop()!;
   const keep = duration(p.trashRetentionS ?? 7 * 86400);
   return (
-    <Layout {...p}>
+    <>
       <p class="crumbs"><a href="/files">Home</a> / {p.path}</p>
       <section class="card">
         <h1>{p.path.split("/").pop()}</h1>
@@ -230,6 +230,6 @@ export function FileDetailPage(
           {m.chunks.length > 200 ? <p>… and {m.chunks.length - 200} more.</p> : null}
         </section>
       ) : null}
-    </Layout>
+    </>
   );
 }

@@ -1,7 +1,10 @@
 /** @jsxImportSource hono/jsx */
-/** @module views/layout — the page frame: header, tabs, and the htmx/CSRF wiring every page shares. */
+/**
+ * @module views/layout — the page frame: header, tabs, and the htmx/CSRF wiring every page shares.
+ * Pages are bodies; web/page-helpers' layout renderer wraps each in this frame (after the
+ * DOCTYPE) with the page's `PageInfo`.
+ */
 import type { Child } from "hono/jsx";
-import { raw } from "hono/html";
 import { TABS } from "./tabs.ts";
 import { UpdateBanner, type UpdateNoticeInfo } from "./update.tsx";
 
@@ -20,8 +23,6 @@ export interface PageInfo {
 export function Layout(props: PageInfo & { children?: Child }) {
   const hxHeaders = props.csrf ? JSON.stringify({ "X-CSRF-Token": props.csrf }) : undefined;
   return (
-    <>
-    {raw("<!DOCTYPE html>")}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -62,6 +63,5 @@ export function Layout(props: PageInfo & { children?: Child }) {
         </main>
       </body>
     </html>
-    </>
   );
 }

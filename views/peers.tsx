@@ -3,7 +3,6 @@
 import type { PeerView } from "../src/api/types.ts";
 import type { RelayState } from "../src/relay/relay-client.ts";
 import { isRelayRoute } from "../src/net/route-class.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { formatTime } from "../src/core/format.ts";
 
 export function PeerList({ peers }: { peers: PeerView[] }) {
@@ -121,9 +120,9 @@ export function RelayList({ relays }: { relays: RelayState[] }) {
   );
 }
 
-export function PeersPage(p: PageInfo & { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean; relays: RelayState[] }) {
+export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean; relays: RelayState[] }) {
   return (
-    <Layout {...p}>
+    <>
       <h1>Peers</h1>
       <section class="card">
         <h2>Invite a cell</h2>
@@ -157,6 +156,6 @@ export function PeersPage(p: PageInfo & { peers: PeerView[]; nearby: NearbyView[
       </section>
       <div hx-get="/peers/list" hx-trigger="peers-changed from:body" hx-target="#peer-list" hx-swap="outerHTML"></div>
       <PeerList peers={p.peers} />
-    </Layout>
+    </>
   );
 }

@@ -2,7 +2,6 @@
 /** @module views/settings — the Settings tab: this cell's identity, build, storage and configuration. */
 import type { Config } from "../src/config/config.ts";
 import type { CellStatus } from "../src/api/types.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes } from "../src/core/format.ts";
 import { UpdateSection } from "./update.tsx";
 import type { ListenInfo } from "../src/api/types.ts";
@@ -37,10 +36,10 @@ function Listening({ l }: { l: ListenInfo | null }) {
   );
 }
 
-export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config; listening: ListenInfo | null }) {
+export function SettingsPage(p: { csrf?: string; facts: CellStatus; config: Config; listening: ListenInfo | null }) {
   const f = p.facts;
   return (
-    <Layout {...p}>
+    <>
       <section class="card">
         <h1>This cell</h1>
         <dl class="facts">
@@ -62,6 +61,6 @@ export function SettingsPage(p: PageInfo & { facts: CellStatus; config: Config; 
         </p>
         <pre class="config">{JSON.stringify(p.config, null, 2)}</pre>
       </section>
-    </Layout>
+    </>
   );
 }

@@ -11,7 +11,6 @@
  * dialog page comes back with them. Without friends both point to the Peers tab; without
  * sharing they say so.
  */
-import { Layout, type PageInfo } from "./layout.tsx";
 import { formatBytes } from "../src/core/format.ts";
 
 /** A friend files can be shared with. */
@@ -178,7 +177,8 @@ export interface ShareFile {
   size: number | null;
 }
 
-export interface SharePageProps extends PageInfo {
+export interface SharePageProps {
+  csrf?: string;
   available: boolean;
   files: ShareFile[];
   friends: FriendOption[];
@@ -195,7 +195,7 @@ export function SharePage(p: SharePageProps) {
   const back = p.dir ? `/files?dir=${encodeURIComponent(p.dir)}` : "/files";
   const n = p.files.length;
   return (
-    <Layout {...p}>
+    <>
       <p class="crumbs">
         <a href={back}>Files</a> / Share
       </p>
@@ -230,6 +230,6 @@ export function SharePage(p: SharePageProps) {
           </>
         )}
       </section>
-    </Layout>
+    </>
   );
 }

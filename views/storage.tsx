@@ -5,7 +5,6 @@
  * "Sync now" button (htmx swaps in the new state; without JS it is a plain POST + redirect).
  */
 import type { FilePlacement, PeerPlacement, PlacementReport } from "../src/sync/placement-report.ts";
-import { Layout, type PageInfo } from "./layout.tsx";
 import { count, formatBytes, formatTime } from "../src/core/format.ts";
 import type { SyncProgress } from "../src/sync/round.ts";
 import { describeProgress } from "../src/sync/summary.ts";
@@ -273,11 +272,11 @@ export function StorageBody(p: StorageState) {
   );
 }
 
-export function StoragePage(p: PageInfo & Omit<StorageState, "csrf">) {
+export function StoragePage(p: StorageState) {
   return (
-    <Layout {...p}>
+    <>
       <h1>Storage</h1>
       <StorageBody report={p.report} sync={p.sync} lostAfterS={p.lostAfterS} csrf={p.csrf} notice={p.notice} />
-    </Layout>
+    </>
   );
 }

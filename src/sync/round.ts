@@ -10,10 +10,12 @@
  *   6b. deletions: a signed DeleteRequest for the chunks in our trash to each peer holding them (trash/outbox)
  *   7. back up our manifests (authenticated and sealed with our backup key) where a peer lacks them
  *   8. count the peers running another build (the update check itself runs after the round,
- *      on the main thread: update/lifecycle)
+ *      on the main thread: update/updater's `afterRound`, called by runtime/runtime)
  *   9. bounty: accrue the ledger, exchange signed statements with each reached peer (bounty/exchange)
  *
- * Runs in the sync Worker; everything it learns goes to placement.db and the stats files.
+ * Which peers are still in the round (a failed call, a re-check after a peer went silent, the
+ * stall watch over chunk transfers) is sync/liveness. Runs in the sync Worker; everything it
+ * learns goes to placement.db and the stats files.
  */
 import { existsSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -36,6 +38,7 @@ import { routeScore } from "../net/route-score.ts";
 import { differingBuckets, digestSet, inBuckets } from "../store/set-digest.ts";
 import { planPlacement, type PlanChunk, type PlanPeer, type PushTask } from "./placement-plan.ts";
 import { PeerLink } from "./peer-link.ts";
+import { PeerLiveness, type Clock } from "./liveness.ts";
 import { applyIndex, currentIndex, expectedBackups, importManifest, manifestBackupName, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
 import type { BackupKind } from "../protocol/backup-blob.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
@@ -137,16 +140,6 @@ const PROGRESS_EVERY_MS = 250;
 
 /** Chunk transfers in flight at once (per round). */
 const PUSH_PARALLEL = 3;
-/** How long a peer has to answer the ping that re-checks it after another peer went silent. */
-const RECHECK_TIMEOUT_MS = 5000;
-/**
- * A chunk transfer still running after this long makes the round ping its peer (and again after
- * as long, while it runs); no answer within STALL_PING_TIMEOUT_MS aborts every transfer to that
- * peer. A slow link still answers a ping and keeps its full transfer timeout; a peer gone silent
- * (partition, lost link) costs about 25 s instead of the transfer timeout, for each transfer.
- */
-const STALL_CHECK_MS = 15_000;
-const STALL_PING_TIMEOUT_MS = 10_000;
 
 /**
  * Peers that refused our manifest backups for lack of room (507): not asked again until `until`;
@@ -169,13 +162,8 @@ async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => 
 export class SyncRound {
   private report!: SyncReport;
   private links = new Map<CellId, PeerLink>();
-  /** Peers that failed a call this round: not tried again until the next. */
-  private failed = new Set<CellId>();
-  /** Pinging the peers still in the round after a call got no answer (see `recheck`). */
-  private rechecking: Promise<void> | null = null;
-  /** Per peer: aborts its chunk transfers when it stops answering (see `transfer`). */
-  private aborts = new Map<CellId, AbortController>();
-  private stallPings = new Map<CellId, Promise<boolean>>();
+  /** Which reached peers are still in the round: failed calls, re-checks, the stall watch (sync/liveness). */
+  private liveness: PeerLiveness;
 
   /** Buffers chunks are pushed and audited from: reused (read with direct I/O), so a round allocates a few, not one per chunk. */
   private pushBuffers = new BufferPool(CHUNK_BUFFER_SIZE, PUSH_PARALLEL);
@@ -185,11 +173,19 @@ export class SyncRound {
   /** Sealed sizes of our chunks held here, pulled ones included (for the bytes a push phase plans). */
   private ownSizes = new Map<ChunkHash, number>();
 
-  /** `onProgress` hears how far the round is (see SyncProgress), a few times a second. */
+  /** `onProgress` hears how far the round is (see SyncProgress), a few times a second; `clock` times the liveness watch. */
   constructor(
     private ctx: SyncContext,
     private onProgress?: (p: SyncProgress) => void,
-  ) {}
+    clock?: Clock,
+  ) {
+    this.liveness = new PeerLiveness({
+      peers: this.links,
+      ping: (peer, timeoutMs) => callPeer(ctx.caller, this.links.get(peer)!.url, peer, "POST", "/peer/ping", null, timeoutMs),
+      onSilent: (peer, e) => this.report.errors.push(`${peer.slice(0, 8)}: went silent during the round: ${errorMessage(e)}`),
+      clock,
+    });
+  }
 
   /** Enter `phase` (sent at once), with `total` copies and `bytesTotal` bytes planned. */
   private phase(phase: SyncProgress["phase"], total = 0, bytesTotal: number | null = 0): void {
@@ -216,76 +212,18 @@ export class SyncRound {
     const msg = `${peer ? peer.slice(0, 8) + ": " : ""}${what}: ${errorMessage(e)}`;
     this.report.errors.push(msg);
     log("warn", `sync: ${msg}`);
-    if (peer && e instanceof PeerCallError && e.status !== 507 && e.status !== 404) this.failed.add(peer);
-    if (peer && e instanceof PeerUnreachableError) this.recheck();
+    if (peer && e instanceof PeerCallError && e.status !== 507 && e.status !== 404) this.liveness.fail(peer);
+    if (peer && e instanceof PeerUnreachableError) void this.liveness.recheck();
   }
 
-  /**
-   * A call got no answer at all: the peer went away, or our own link did (a partition, the
-   * laptop leaving its network) since the round's probe. Ping every peer still in the round, at
-   * once and briefly; those that do not answer are dropped from the round, so it does not wait
-   * out a full call timeout on each of them in turn. Concurrent failures share one re-check.
-   */
-  private recheck(): void {
-    this.rechecking ??= Promise.all(
-      this.live().map(async (link) => {
-        try {
-          await callPeer(this.ctx.caller, link.url, link.peer, "POST", "/peer/ping", null, RECHECK_TIMEOUT_MS);
-        } catch (e) {
-          if (!this.failed.has(link.peer)) {
-            this.failed.add(link.peer);
-            this.report.errors.push(`${link.peer.slice(0, 8)}: went silent during the round: ${errorMessage(e)}`);
-          }
-        }
-      }),
-    ).then(() => {
-      this.rechecking = null;
-    });
-  }
-
-  /** Run chunk transfer `fn` with `peer`, watched: see STALL_CHECK_MS. */
-  private async transfer<T>(peer: CellId, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    let ctl = this.aborts.get(peer);
-    if (!ctl) this.aborts.set(peer, (ctl = new AbortController()));
-    const abort = ctl;
-    let done = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const watch = () => {
-      timer = setTimeout(async () => {
-        const alive = await this.answersPing(peer);
-        if (done) return;
-        if (alive) watch();
-        else abort.abort(new Error(`no answer to a ping for ${STALL_PING_TIMEOUT_MS / 1000} s while a transfer was running`));
-      }, STALL_CHECK_MS);
-    };
-    watch();
-    try {
-      return await fn(abort.signal);
-    } finally {
-      done = true;
-      clearTimeout(timer);
-    }
-  }
-
-  /** One ping at a time per peer; concurrent askers share it. */
-  private answersPing(peer: CellId): Promise<boolean> {
-    let p = this.stallPings.get(peer);
-    if (!p) {
-      const link = this.links.get(peer)!;
-      p = callPeer(this.ctx.caller, link.url, peer, "POST", "/peer/ping", null, STALL_PING_TIMEOUT_MS).then(
-        () => true,
-        () => false,
-      );
-      this.stallPings.set(peer, p);
-      void p.finally(() => this.stallPings.delete(peer));
-    }
-    return p;
+  /** Run chunk transfer `fn` with `peer`, watched for a peer gone silent (sync/liveness). */
+  private transfer<T>(peer: CellId, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.liveness.transfer(peer, fn);
   }
 
   /** Still in the round (waits for a re-check in progress first). */
-  private async usable(peer: CellId): Promise<boolean> {
-    if (this.rechecking) await this.rechecking;
-    return this.links.has(peer) && !this.failed.has(peer);
+  private usable(peer: CellId): Promise<boolean> {
+    return this.liveness.usable(peer);
   }
 
   async run(card: Card): Promise<SyncReport> {
@@ -391,7 +329,7 @@ export class SyncRound {
   }
 
   private live(): PeerLink[] {
-    return [...this.links.values()].filter((l) => !this.failed.has(l.peer));
+    return [...this.links.values()].filter((l) => this.liveness.inRound(l.peer));
   }
 
   /** Compare inventories with `link`'s peer; fix our placement records; return the names of `expected` backups it lacks. */
@@ -564,7 +502,7 @@ export class SyncRound {
       return {
         id: p.id,
         counted: p.last_seen !== null && p.last_seen >= lostBefore,
-        reachable: this.links.has(p.id) && !this.failed.has(p.id),
+        reachable: this.liveness.inRound(p.id),
         favorite: p.favorite,
         score: best ? routeScore(best) : null,
       };
@@ -735,7 +673,7 @@ export class SyncRound {
     // arrives, and by then the manifests it names are there.
     const ordered = [...names.filter((n) => n !== index.name), ...names.filter((n) => n === index.name)];
     for (const name of ordered) {
-      if (this.failed.has(link.peer) || refused) return;
+      if (!this.liveness.inRound(link.peer) || refused) return;
       const what = expected.get(name);
       if (!what) continue; // named before a restore changed what we expect
       const blob = what.kind === "index" ? (name === index.name ? sealIndex(this.backupCtx, index.index) : null) : sealManifest(this.backupCtx, what.hash!);

@@ -27,8 +27,8 @@ import {
   PendingTurn,
   type CellNames,
 } from "../../views/assistant.tsx";
-import type { PageHelpers } from "./chat-pages.tsx";
 import type { WebEnv } from "./context.ts";
+import { info, requireCsrf } from "./page-helpers.tsx";
 
 /** An asked question waits this long for its stream to connect. */
 const PENDING_MS = 120_000;
@@ -53,7 +53,7 @@ interface Pending {
   at: number;
 }
 
-export function assistantPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
+export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peers">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const pending = new Map<string, Pending>();
 
@@ -68,9 +68,11 @@ export function assistantPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
     const a = assistant();
     const selected = convId ? a.conversation(convId) : null;
     const target = extra.target ?? (selected && selected.cell && selected.cell !== s.cell.keys.id ? `peer:${selected.cell}:${selected.model}` : selected ? `own:${selected.model}` : "");
-    return c.html(
+    const frame = { ...info(c, selected ? `Assistant · ${selected.title}` : "Assistant", "chat"), sse: true };
+    c.status(status);
+    return c.render(
       <AssistantPage
-        {...h.info(c, selected ? `Assistant · ${selected.title}` : "Assistant", "chat")}
+        csrf={c.var.session?.csrf}
         convs={a.conversations()}
         selected={selected}
         names={names()}
@@ -83,7 +85,7 @@ export function assistantPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
         uploadNotice={extra.uploadNotice}
         uploadError={extra.uploadError}
       />,
-      status,
+      frame,
     );
   };
 
@@ -100,7 +102,7 @@ export function assistantPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
   });
 
   app.post("/ask", async (c) => {
-    await h.requireCsrf(c);
+    await requireCsrf(c);
     const a = assistant();
     const body = await c.req.parseBody().catch(() => {
       throw badRequest("malformed form body");
@@ -190,7 +192,7 @@ export function assistantPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
 
   // A model as a form upload (browsers without JavaScript; app.js streams it to the API instead).
   app.post("/models", async (c) => {
-    await h.requireCsrf(c);
+    await requireCsrf(c);
     const a = assistant();
     const len = Number(c.req.header("content-length") ?? 0);
     const max = Math.min(FORM_UPLOAD_MAX, c.var.cell.config.max_upload_bytes);

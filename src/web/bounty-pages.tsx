@@ -4,23 +4,18 @@
  * login): GET /bounty renders the ledger per peer and the balance chart (views/bounty). Reading
  * it accrues the ledger first, so the figures are current.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import type { WebServices } from "./services.ts";
 import { bountyReport } from "../bounty/report.ts";
 import { BountyPage } from "../../views/bounty.tsx";
-import type { PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
+import { info } from "./page-helpers.tsx";
 
-/** What the dashboard lends this page: its page frame info. */
-export interface BountyPageHelpers {
-  info(c: Context<WebEnv>, title: string, active?: string): PageInfo;
-}
-
-export function bountyPages(s: WebServices, h: BountyPageHelpers): Hono<WebEnv> {
+export function bountyPages(s: Pick<WebServices, "relayCredit" | "cell" | "peers">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/", (c) => {
     s.relayCredit?.flush();
-    return c.html(<BountyPage {...h.info(c, "Bounty", "bounty")} report={bountyReport(s.cell.db.db, s.peers, s.cell.config)} />);
+    return c.render(<BountyPage report={bountyReport(s.cell.db.db, s.peers, s.cell.config)} />, info(c, "Bounty", "bounty"));
   });
   return app;
 }

@@ -14,8 +14,8 @@ import { badRequest, errorMessage, GroveError } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
 import type { WebServices } from "./services.ts";
 import { ChatForm, ChatPage, ConversationItems, MessageItems, type ChatSelection } from "../../views/chat.tsx";
-import type { PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
+import { info, requireCsrf } from "./page-helpers.tsx";
 
 /** Messages shown on the page (the newest). */
 const PAGE_MESSAGES = 200;
@@ -24,22 +24,18 @@ export const KEEPALIVE_MS = 20_000;
 /** Changes this close together are pushed as one update. */
 const COALESCE_MS = 30;
 
-/** What the dashboard lends these pages: its page frame info and its CSRF check. */
-export interface PageHelpers {
-  info(c: Context<WebEnv>, title: string, active?: string): PageInfo;
-  requireCsrf(c: Context<WebEnv>): Promise<void>;
-}
-
 const render = async (node: unknown): Promise<string> => String(await (node as { toString(): string | Promise<string> }).toString());
 
-export function chatPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
+export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const messenger = s.messenger;
 
   const selection = (peer: string): ChatSelection => messenger.conversation(peer, { limit: PAGE_MESSAGES, markRead: true });
 
-  const page = (c: Context<WebEnv>, sel: ChatSelection | null, extra: { draft?: string; error?: string } = {}, status: 200 | 400 | 404 = 200) =>
-    c.html(<ChatPage {...h.info(c, sel ? `Chat · ${sel.name}` : "Chat", "chat")} convs={messenger.conversations()} selected={sel} {...extra} />, status);
+  const page = (c: Context<WebEnv>, sel: ChatSelection | null, extra: { draft?: string; error?: string } = {}, status: 200 | 400 | 404 = 200) => {
+    c.status(status);
+    return c.render(<ChatPage csrf={c.var.session?.csrf} convs={messenger.conversations()} selected={sel} {...extra} />, { ...info(c, sel ? `Chat · ${sel.name}` : "Chat", "chat"), sse: true });
+  };
 
   /** The live stream for a page: `peer`'s conversation (when one is open) and the list. */
   const events = (c: Context<WebEnv>, peer: CellId | null, peerName: string) =>
@@ -101,7 +97,7 @@ export function chatPages(s: WebServices, h: PageHelpers): Hono<WebEnv> {
   // the log out of band; the live stream pushes the same log too (whichever comes last wins,
   // both are whole). Without JavaScript: a redirect to the conversation, or the page with the error.
   app.post("/:peer", async (c) => {
-    await h.requireCsrf(c);
+    await requireCsrf(c);
     const body = await c.req.parseBody().catch(() => {
       throw badRequest("malformed form body");
     });

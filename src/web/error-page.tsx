@@ -1,13 +1,25 @@
 /** @jsxImportSource hono/jsx */
-/** @module web/error-page — renders an error as a dashboard page for browsers. */
+/**
+ * @module web/error-page — renders an error as a dashboard page for browsers, through the
+ * dashboard's layout renderer (installed here when the error came before the dashboard's
+ * routes: a refused Host, a body over its limit, the peer listener).
+ */
 import type { Context } from "hono";
+import type { StatusCode } from "hono/utils/http-status";
 import { ErrorPage } from "../../views/auth-pages.tsx";
 import type { WebEnv } from "./context.ts";
+import { pageLayout } from "./page-helpers.tsx";
 
-export function renderError(c: Context<WebEnv>, status: number, message: string) {
+export async function renderError(c: Context<WebEnv>, status: number, message: string): Promise<Response> {
+  if (!c.getLayout()) await pageLayout(c, async () => {});
   const cell = c.var.cell;
-  return c.html(
-    <ErrorPage cellName={cell?.config.name ?? "grove"} cellId={cell?.keys.id ?? ""} csrf={c.var.session?.csrf} status={status} message={message} />,
-    status as 400,
-  );
+  const csrf = c.var.session?.csrf;
+  c.status(status as StatusCode);
+  return c.render(<ErrorPage status={status} message={message} />, {
+    title: `Error ${status}`,
+    cellName: cell?.config.name ?? "grove",
+    cellId: cell?.keys.id ?? "",
+    csrf,
+    active: csrf ? "none" : undefined,
+  });
 }

@@ -5,21 +5,17 @@
  * installs the newest trusted build a peer offers (update/updater) and answers with one line
  * for htmx, or redirects a plain form post back to Settings.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { errorMessage } from "../core/errors.ts";
 import type { WebServices } from "./services.ts";
 import { UpdateResult } from "../../views/update.tsx";
 import type { WebEnv } from "./context.ts";
+import { requireCsrf } from "./page-helpers.tsx";
 
-/** What the dashboard lends these routes. */
-export interface UpdatePageHelpers {
-  requireCsrf(c: Context<WebEnv>): Promise<void>;
-}
-
-export function updatePages(s: WebServices, h: UpdatePageHelpers): Hono<WebEnv> {
+export function updatePages(s: Pick<WebServices, "updater">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.post("/", async (c) => {
-    await h.requireCsrf(c);
+    await requireCsrf(c);
     const target = c.req.header("hx-target") ?? "";
     const id = /^[a-z0-9-]{1,64}$/.test(target) ? target : "update-result";
     let ok = true;

@@ -1,0 +1,54 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module web/peers-pages — the Peers tab (mounted at /peers by web/dashboard, behind its login):
+ * GET /peers (the peers, cells nearby, relays), POST /peers/invite (a new invite token), POST
+ * /peers/join (pair with a token; tells the list to reload), GET /peers/list (the list alone) and
+ * POST /peers/:id/:action (friend, favorite, remove…: fleet/fleet's `peerAction`). Posts carry the
+ * session's CSRF token and answer htmx fragments.
+ */
+import { Hono } from "hono";
+import { errorMessage } from "../core/errors.ts";
+import { PeersPage, PeerList, InviteBox, JoinResult } from "../../views/peers.tsx";
+import { nearbyCells, peerView } from "./api/fleet.ts";
+import type { WebServices } from "./services.ts";
+import type { WebEnv } from "./context.ts";
+import { formField, info, requireCsrf } from "./page-helpers.tsx";
+
+export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay">): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  // peerView (web/api/fleet) is typed for the whole record; it reads `peers` alone.
+  const peerList = () => s.peers.list().map((p) => peerView(s as WebServices, p));
+
+  app.get("/", (c) =>
+    c.render(<PeersPage peers={peerList()} nearby={nearbyCells(s)} mdns={s.nearby !== null} relays={s.relay?.status() ?? []} />, info(c, "Peers", "peers")),
+  );
+
+  app.post("/invite", async (c) => {
+    await requireCsrf(c);
+    const ttl = Number(await formField(c, "ttl")) || 86400;
+    const forName = (await formField(c, "for")).slice(0, 64) || undefined;
+    const inv = s.fleet.invite(ttl * 1000);
+    return c.html(<InviteBox token={inv.token} expires={inv.expires_at} forName={forName} />);
+  });
+
+  app.post("/join", async (c) => {
+    await requireCsrf(c);
+    try {
+      const card = await s.fleet.join(await formField(c, "token"));
+      c.header("HX-Trigger", "peers-changed");
+      return c.html(<JoinResult ok message={`Paired with ${card.name} (${card.id.slice(0, 8)}).`} />);
+    } catch (e) {
+      return c.html(<JoinResult ok={false} message={errorMessage(e)} />);
+    }
+  });
+
+  app.get("/list", (c) => c.html(<PeerList peers={peerList()} />));
+
+  app.post("/:id/:action", async (c) => {
+    await requireCsrf(c);
+    s.fleet.peerAction(c.req.param("id"), c.req.param("action"));
+    return c.html(<PeerList peers={peerList()} />);
+  });
+
+  return app;
+}
