@@ -141,6 +141,7 @@ if (!values["no-peer"]) {
     [a, b] = await Promise.all([startCell({ config: { ...config, name: "bench-a" } }), startCell({ config: { ...config, name: "bench-b" } })]);
     const [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
     await pair(b, a);
+    // A asks, then B's `friend` accepts (on builds before friend requests: a flag on each side).
     await a.cli(["peers", "friend", idB!]);
     await b.cli(["peers", "friend", idA!]);
     const { meta, tensors } = tinyModel();

@@ -227,6 +227,7 @@ export class SoakRig {
     await Promise.all([waitSyncIdle(A.cell), waitSyncIdle(B.cell)]);
     await pair(A.cell, B.cell);
     for (const n of [A, B]) n.id = (await n.cell.cli(["id"])).stdout.trim();
+    // A asks, then B's `friend` accepts (on builds before friend requests: a flag on each side).
     for (const n of [A, B]) {
       const r = await n.cell.cli(["peers", "friend", rig.nodes[other(n.side)].id]);
       if (r.code !== 0) throw new Error(`grove peers friend failed: ${r.stderr}`);

@@ -6,6 +6,8 @@ import type { SyncProgress, SyncReport } from "../sync/round.ts";
 import type { RelayState } from "../relay/relay-client.ts";
 import type { WatcherStatus } from "../ingest/file-watcher.ts";
 import type { UpdateAvailable } from "../update/update-state.ts";
+import type { FriendNotice, Friendship } from "../fleet/peer-store.ts";
+import type { FriendshipTold } from "../fleet/friendship.ts";
 
 /** Where a running cell really listens (Settings, /api/status, the start banner). */
 export interface ListenInfo {
@@ -65,7 +67,17 @@ export interface SyncStatus {
 export interface PeerView {
   id: string;
   name: string;
+  /** This cell shares with it, takes its grants and answers its AI questions: `friendship` is "friends". */
   friend: boolean;
+  /**
+   * Where the friendship stands from this cell: "none"; "requested" (this cell asked, not accepted
+   * yet); "asked" (it asked this cell: accept with POST /api/peers/ID/accept); "friends".
+   */
+  friendship: Friendship;
+  /** When `friendship` last changed through a request, accept or end (unix ms), else null. */
+  friendship_at: number | null;
+  /** A friendship change it has not heard of yet ("request": asking or accepting; "end"), sent again after each sync round; else null. */
+  friendship_notice: FriendNotice | null;
   favorite: boolean;
   /** URL of the lowest-scoring reachable route, from the last probes (null: none answered yet). */
   best_route: string | null;
@@ -76,3 +88,12 @@ export interface PeerView {
   last_seen: number | null;
   added_at: number;
 }
+
+/**
+ * The answer to POST /api/peers/ID/ACTION (friend, accept, unfriend, favorite, unfavorite,
+ * remove): the peer after it (just `{id, removed: true}` after remove), and for a friendship
+ * action what became of telling the other cell.
+ */
+export type PeerActionResult = PeerAfterAction | { id: string; removed: true };
+export type PeerAfterAction = PeerView & { told: FriendshipTold | null };
+export type { FriendshipTold, Friendship, FriendNotice };

@@ -9,9 +9,14 @@ import { CliError, parse, table, type Command } from "./command.ts";
 const usage = `Usage: grove share PATH --with ID [--expires DURATION] [--json]
        grove share revoke GRANT_ID
 
-Share the current version of PATH with a friend (\`grove peers friend ID\` first). The friend
+Share the current version of PATH with a friend: a cell whose friend request you accepted, or
+that accepted yours (\`grove peers friend ID\` asks; it runs \`grove peers accept\`). The friend
 sees it in \`grove feed\` and can fetch it from this cell or any cell holding its chunks.
-DURATION: 90s, 30m, 12h, 7d (default: no expiry). Revoking stops every cell from serving it.`;
+DURATION: 90s, 30m, 12h, 7d (default: no expiry). Revoking stops every cell from serving it.
+
+The grant is delivered at once. Exit 0: delivered, or kept for a friend that cannot be reached
+now (it says so; sent after each sync round that reaches the friend). Exit 1: nothing was
+shared: not a friend (yet), or the friend refused the grant (the reason is printed).`;
 
 const sharesUsage = `Usage: grove shares [--json]
 
@@ -44,8 +49,12 @@ export const share: Command = {
     const body = { path: positionals[0]!.replace(/^\/+/, ""), with: values.with, ...(values.expires ? { expires_s: parseDuration(values.expires) } : {}) };
     const r = await client.json<ShareView>("/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-    console.log(`shared ${displayName(r.path)} with ${displayName(r.to_name)} (${r.to.slice(0, 8)}): grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}`);
-    if (!r.delivered) console.log(`not delivered yet (${displayName(r.delivery_error ?? "the friend is unreachable")}): retried after each sync round`);
+    const to = `${displayName(r.to_name)} (${r.to.slice(0, 8)})`;
+    console.log(`shared ${displayName(r.path)} with ${to}: grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}${r.delivered ? ", delivered" : ""}`);
+    if (!r.delivered) {
+      console.log(`not delivered yet: ${displayName(r.delivery_error ?? `${r.to_name} cannot be reached`)}`);
+      console.log(`It is kept and sent after each sync round that reaches ${displayName(r.to_name)} (\`grove shares\` shows when; \`grove share revoke ${r.id.slice(0, 12)}\` drops it).`);
+    }
     return 0;
   },
 };

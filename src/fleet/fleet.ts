@@ -1,7 +1,8 @@
 /**
  * @module fleet/fleet — pairing and the user's actions on peers: invites issued, joining another
- * cell's invite, taking a join, friend/favorite/remove. Reading the peers (cards, routes) is
- * fleet/peer-directory; the HTTP surfaces (web/peer-api, web/api/fleet) only translate.
+ * cell's invite, taking a join, friend/accept/unfriend (fleet/friendship), favorite, remove.
+ * Reading the peers (cards, routes) is fleet/peer-directory; the HTTP surfaces (web/peer-api,
+ * web/api/fleet) only translate.
  */
 import { fromHex, type CellId } from "../core/types.ts";
 import { badRequest } from "../core/errors.ts";
@@ -16,12 +17,16 @@ import { openSealed, sealTo } from "../protocol/seal.ts";
 import { JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { isRelayRoute } from "../net/route-class.ts";
 import type { Placements } from "../store/placements.ts";
+import type { Friendships, FriendshipTold } from "./friendship.ts";
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
 
-export const PEER_ACTIONS = ["friend", "unfriend", "favorite", "unfavorite", "remove"] as const;
+export const PEER_ACTIONS = ["friend", "accept", "unfriend", "favorite", "unfavorite", "remove"] as const;
 export type PeerAction = (typeof PEER_ACTIONS)[number];
+
+/** The actions that change a friendship, which the other cell is told of. */
+const FRIENDSHIP_ACTIONS: readonly string[] = ["friend", "accept", "unfriend"];
 
 export interface JoinRequest {
   secret: string;
@@ -44,6 +49,8 @@ export interface FleetDeps {
   invites: InviteStore;
   /** Where our chunks are: a removed peer's copies stop counting. */
   placements: Placements;
+  /** Friend requests, acceptances and ends, and telling the other cell. */
+  friends: Friendships;
   relay: RelayAccept | null;
   /** This cell joined a peer: measure its routes now. */
   paired(peer: CellId): void;
@@ -62,6 +69,10 @@ export class Fleet {
 
   get invites(): InviteStore {
     return this.deps.invites;
+  }
+
+  get friends(): Friendships {
+    return this.deps.friends;
   }
 
   /** A new single-use invite token. */
@@ -89,17 +100,35 @@ export class Fleet {
     return this.self.get();
   }
 
-  /** Apply a user's action to the peer named by `idOrPrefix`; returns its id. */
+  /**
+   * Apply a user's action to the peer named by `idOrPrefix`; returns its id. A friendship change
+   * is told to the other cell in the background (`act` waits for it).
+   */
   peerAction(idOrPrefix: string, action: string): CellId {
+    const id = this.apply(idOrPrefix, action);
+    if (FRIENDSHIP_ACTIONS.includes(action)) void this.deps.friends.tell(id);
+    return id;
+  }
+
+  /** `peerAction`, waiting for the other cell to hear of a friendship change: what became of it (null for other actions). */
+  async act(idOrPrefix: string, action: string): Promise<{ id: CellId; told: FriendshipTold | null }> {
+    const id = this.apply(idOrPrefix, action);
+    return { id, told: FRIENDSHIP_ACTIONS.includes(action) ? await this.deps.friends.tell(id) : null };
+  }
+
+  private apply(idOrPrefix: string, action: string): CellId {
     if (!(PEER_ACTIONS as readonly string[]).includes(action)) throw badRequest(`unknown action '${action}' (${PEER_ACTIONS.join(", ")})`);
-    const { peers } = this.deps;
+    const { peers, friends } = this.deps;
     const p = peers.resolve(idOrPrefix);
     if (action === "remove") {
       void this.deps.release(p); // asked while it is still a peer and answers
       peers.remove(p.id); // its route stats go at the next round
       this.deps.placements.dropPeer(p.id); // its copies of our chunks no longer count
       this.deps.relay?.refreshAccept();
-    } else peers.setFlag(p.id, action.endsWith("friend") ? "friend" : "favorite", !action.startsWith("un"));
+    } else if (action === "friend") friends.request(p.id);
+    else if (action === "accept") friends.accept(p.id);
+    else if (action === "unfriend") friends.end(p.id);
+    else peers.setFlag(p.id, "favorite", action === "favorite");
     log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
     return p.id;
   }

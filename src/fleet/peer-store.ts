@@ -1,24 +1,62 @@
 /**
  * @module fleet/peer-store — the cells this cell is paired with (placement.db `peers`):
- * their cards, friend/favorite flags and when they were last seen. Ids may be given as a
- * unique prefix (at least 4 characters), as users type them.
+ * their cards, friend/favorite flags, the friendship on its way (requested, asked, a notice not
+ * yet delivered: fleet/friendship) and when they were last seen. Ids may be given as a unique
+ * prefix (at least 4 characters), as users type them.
  */
 import type { Database } from "bun:sqlite";
 import { badRequest, conflict, notFound } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
 
+/**
+ * Where a friendship stands, seen from this cell: none; requested (this cell asked the other);
+ * asked (the other asked this cell, not accepted yet); friends (both agreed: `friend` is set).
+ */
+export type Friendship = "none" | "requested" | "asked" | "friends";
+export const FRIENDSHIPS: readonly Friendship[] = ["none", "requested", "asked", "friends"];
+
+/** A friendship change this cell still owes the other cell (sent again after each sync round). */
+export type FriendNotice = "request" | "end";
+
 export interface PeerRow {
   id: CellId;
   name: string;
   card: string;
+  /** This cell shares with that one, takes its grants, answers its AI questions (friendship "friends"). */
   friend: boolean;
   favorite: boolean;
   added_at: number;
   last_seen: number | null;
+  friendship: Friendship;
+  /** A change not yet told to that cell, or null. */
+  friend_notice: FriendNotice | null;
+  /** When the friendship last changed (null: never through requests). */
+  friendship_at: number | null;
 }
 
-type RawRow = Omit<PeerRow, "friend" | "favorite"> & { friend: number; favorite: number };
-const fromRaw = (r: RawRow): PeerRow => ({ ...r, friend: r.friend === 1, favorite: r.favorite === 1 });
+type RawRow = Omit<PeerRow, "friend" | "favorite" | "friendship" | "friend_notice"> & {
+  friend: number;
+  favorite: number;
+  friend_pending: string | null;
+  friend_notice: string | null;
+};
+
+/** `friend` decides; `friend_pending` counts only while it is 0 (a build without it may have changed `friend`). */
+function friendshipOf(r: Pick<RawRow, "friend" | "friend_pending">): Friendship {
+  if (r.friend === 1) return "friends";
+  return r.friend_pending === "requested" || r.friend_pending === "asked" ? r.friend_pending : "none";
+}
+
+const fromRaw = (r: RawRow): PeerRow => {
+  const { friend_pending: _pending, ...rest } = r;
+  return {
+    ...rest,
+    friend: r.friend === 1,
+    favorite: r.favorite === 1,
+    friendship: friendshipOf(r),
+    friend_notice: r.friend_notice === "request" || r.friend_notice === "end" ? r.friend_notice : null,
+  };
+};
 
 export type PeerFlag = "friend" | "favorite";
 
@@ -56,6 +94,27 @@ export class PeerStore {
 
   setFlag(id: CellId, flag: PeerFlag, on: boolean): void {
     this.db.query(`UPDATE peers SET ${flag === "friend" ? "friend" : "favorite"} = ? WHERE id = ?`).run(on ? 1 : 0, id);
+  }
+
+  /**
+   * Record where the friendship with `id` stands and what it is still owed (fleet/friendship):
+   * `friend` follows ("friends" sets it, anything else clears it). `at` is the change's time; the
+   * old one is kept when the state itself did not change.
+   */
+  setFriendship(id: CellId, state: Friendship, notice: FriendNotice | null, at = Date.now()): void {
+    const pending = state === "requested" || state === "asked" ? state : null;
+    this.db
+      .query(
+        `UPDATE peers SET friend = ?, friend_pending = ?, friend_notice = ?,
+           friendship_at = CASE WHEN friend = ? AND friend_pending IS ? THEN friendship_at ELSE ? END
+         WHERE id = ?`,
+      )
+      .run(state === "friends" ? 1 : 0, pending, notice, state === "friends" ? 1 : 0, pending, at, id);
+  }
+
+  /** Peers owed a friendship notice. */
+  withNotice(): PeerRow[] {
+    return (this.db.query("SELECT * FROM peers WHERE friend_notice IS NOT NULL ORDER BY id").all() as RawRow[]).map(fromRaw);
   }
 
   seen(id: CellId, at = Date.now()): void {

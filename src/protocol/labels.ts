@@ -19,3 +19,5 @@ export const MSG_INFO = "grove/v1/msg";
 export const BOUNTY_INFO = "grove/v1/bounty";
 /** A question to a friend's model (POST /peer/ai/chat) and every answer about it: `${AI_INFO}` for the request, `${AI_INFO}/reply` for the answers. */
 export const AI_INFO = "grove/v1/ai";
+/** A friendship notice (POST /peer/friend): `${FRIEND_INFO}` for the request, `${FRIEND_INFO}/reply` for the answer. */
+export const FRIEND_INFO = "grove/v1/friend";

@@ -16,7 +16,7 @@
  * Dependency order:
  *   cell (store, index, crypto) → peers table, route figures (PeerBook), invites
  *   → relay client → caller (keys + relay transport) → assistant → self card
- *   → sharing, messenger, updater → sync service → pairing (Fleet) → request verifier
+ *   → friendships → sharing, messenger, updater → sync service → pairing (Fleet) → request verifier
  *   → web services → peer app, dashboard app → relay hub → listeners, mDNS, watcher, trash.
  */
 import { existsSync, readFileSync, rmSync, watch } from "node:fs";
@@ -35,6 +35,7 @@ import { PeerBook } from "../fleet/peer-directory.ts";
 import { InviteStore } from "../fleet/invite-store.ts";
 import { SelfCard } from "../fleet/self-card.ts";
 import { Fleet } from "../fleet/fleet.ts";
+import { Friendships } from "../fleet/friendship.ts";
 import type { Card } from "../protocol/card.ts";
 import { RequestVerifier } from "../protocol/request-auth.ts";
 import type { PeerCaller } from "../net/peer-client.ts";
@@ -153,7 +154,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     targets: () => new ReleaseStore(releasesDir(layout.dir)).targets(),
   });
 
-  const sharing = new Sharing({ cell, peers, caller });
+  const friends = new Friendships({ store: peerStore, peers, caller });
+  const sharing = new Sharing({ cell, peers, caller, friends });
   const messenger = new Messenger({ db: cell.db.db, peers, caller });
   const updater: Updater = cellUpdater({ dir: layout.dir, config, peers, caller });
   const hub = live && config.relay_port !== null ? openHub(cell, opts.listen.peerHost, peerStore) : null;
@@ -166,9 +168,14 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         card: () => self.get(),
         relay,
         beforeRound: () => relayCredit?.flush(),
-        // After each round: deliver what waited for a peer (grants, revocations, messages), look for updates.
+        // After each round: deliver what waited for a peer (friendship notices, then grants, which
+        // a peer takes only from a friend; revocations, messages), look for updates.
         afterRound: () => {
-          void sharing.retry().catch(() => {});
+          void friends
+            .retry()
+            .catch(() => {})
+            .then(() => sharing.retry())
+            .catch(() => {});
           void messenger.retry().catch(() => {});
           void updater.afterRound().catch((e) => log("warn", `update check failed: ${errorMessage(e)}`));
         },
@@ -181,6 +188,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     peers: peerStore,
     invites,
     placements: cell.placements,
+    friends,
     relay,
     paired: () => void rounds?.probe().catch(() => {}),
     release: (p) => releaseAll(cell, peers.routeOf(p.id as CellId), caller, p),

@@ -73,6 +73,11 @@ export class GrantStore {
     return this.db.query("SELECT * FROM grants WHERE direction = ? ORDER BY granted_at DESC, id").all(direction) as GrantRow[];
   }
 
+  /** Forget a grant this cell made that its recipient refused (it never held it). */
+  removeOut(id: string): void {
+    this.db.query("DELETE FROM grants WHERE id = ? AND direction = 'out' AND delivered = 0").run(id);
+  }
+
   setDelivered(id: string): void {
     this.db.query("UPDATE grants SET delivered = 1 WHERE id = ?").run(id);
   }

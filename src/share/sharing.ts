@@ -3,6 +3,11 @@
  * fetch pass, deliver them sealed to the recipient, list what we shared and received, revoke
  * (and tell the recipient and our peers), and open a received file by fetching its chunks from
  * the sharer or any peer holding them (share/fetch-file).
+ *
+ * Only a friend (a friendship both sides accepted, fleet/friendship) gets a grant: anything else
+ * is refused before a grant is made. A grant is delivered at once; one the friend cannot take
+ * now (offline, unreachable, busy) is kept and sent again after each sync round, and one the
+ * friend refuses is dropped: nothing is shared, and the refusal is the answer.
  */
 import { join } from "node:path";
 import { badRequest, forbidden, GroveError, errorMessage } from "../core/errors.ts";
@@ -12,6 +17,8 @@ import { fromHex, type CellId, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
+import type { Friendships } from "../fleet/friendship.ts";
+import type { PeerRow } from "../fleet/peer-store.ts";
 import { callPeer, callPeerRaw, PeerUnreachableError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
 import { MIME_RE, isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
@@ -33,6 +40,29 @@ export interface SharingDeps {
   cell: Pick<Cell, "db" | "layout" | "suite">;
   peers: PeerDirectory;
   caller: PeerCaller;
+  /** Friendship notices still owed to a friend go before a grant (it takes grants from friends only). */
+  friends?: Pick<Friendships, "tell">;
+}
+
+/** A recipient's answer that sending again will not change (a 4xx but 401, 404, 408 and 429). */
+class GrantRefused extends GroveError {}
+
+/**
+ * Why `to` cannot be given a grant (a 400 naming where the friendship stands), or null when it
+ * is a friend. `self` is this cell's id, for the command the other side would run.
+ */
+export function notFriendReason(to: Pick<PeerRow, "id" | "name" | "friendship">, self: string): string | null {
+  const who = `${to.name} (${to.id.slice(0, 8)})`;
+  switch (to.friendship) {
+    case "friends":
+      return null;
+    case "requested":
+      return `${who} is not a friend yet: friendship requested and not yet accepted (it accepts with \`grove peers accept ${self.slice(0, 8)}\` on that cell; share again then). Nothing was shared`;
+    case "asked":
+      return `${who} is not a friend yet: it asked to be friends and this cell has not accepted (accept with \`grove peers accept ${to.id.slice(0, 8)}\`, then share again). Nothing was shared`;
+    default:
+      return `${who} is not a friend: send a friend request with \`grove peers friend ${to.id.slice(0, 8)}\`; files can be shared once it accepts. Nothing was shared`;
+  }
 }
 
 export class Sharing implements SharingService {
@@ -74,7 +104,8 @@ export class Sharing implements SharingService {
   async share(path: string, peer: string, expiresInS?: number): Promise<ShareView> {
     const { cell } = this;
     const to = this.peers.resolve(peer);
-    if (!to.friend) throw badRequest(`${to.name} (${to.id.slice(0, 8)}) is not a friend: mark it with \`grove peers friend ${to.id.slice(0, 8)}\` first`);
+    const notFriend = notFriendReason(to, this.keys.id);
+    if (notFriend) throw badRequest(notFriend);
     if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1 || expiresInS > MAX_EXPIRY_S)) throw badRequest(`expiry must be 1 s to ${MAX_EXPIRY_S / 86400} days`);
     const cur = cell.db.current(path);
     if (!cur) throw new GroveError(`no file at '${path}'`, 404, "not_found");
@@ -90,26 +121,49 @@ export class Sharing implements SharingService {
       filename: replaceUnsafe(manifest.filename), fileType: type.slice(0, 127), totalSize: manifest.total_size,
       expiresAt: expiresInS === undefined ? null : Date.now() + expiresInS * 1000,
     });
+    // Stored before it travels: a grant the friend took is always one this cell can revoke.
     this.store.addOut(grant, pass, id, path);
-    log("info", "shared", { path, with: to.id.slice(0, 8), grant: id.slice(0, 12) });
-    let deliveryError: string | undefined;
-    await this.deliver(this.store.get(id)!).catch((e) => {
+    // An acceptance the friend has not heard of yet goes first (it takes grants from friends only);
+    // when that does not get through, neither would the grant: both wait for the next rounds.
+    const told = await this.deps.friends?.tell(to.id);
+    const now = this.peers.get(to.id);
+    const stillNot = now ? notFriendReason(now, this.keys.id) : `${to.name} (${to.id.slice(0, 8)}) is no longer a peer`;
+    if (stillNot) {
+      this.store.removeOut(id); // its answer said it is not a friend there after all
+      throw badRequest(stillNot);
+    }
+    let deliveryError = told && !told.delivered && !told.old_build ? `${to.name} has not heard of the friendship yet: ${told.error}` : undefined;
+    try {
+      if (!deliveryError) await this.deliver(this.store.get(id)!);
+    } catch (e) {
+      if (e instanceof GrantRefused) {
+        this.store.removeOut(id);
+        log("warn", "share refused by the recipient: nothing shared", { path, with: to.id.slice(0, 8), why: e.message });
+        throw new GroveError(`${e.message}; nothing was shared`, 409, "refused");
+      }
       deliveryError = errorMessage(e);
       log("warn", "grant not delivered yet (retried after each sync round)", { grant: id.slice(0, 12), why: deliveryError });
-    });
+    }
+    log("info", "shared", { path, with: to.id.slice(0, 8), grant: id.slice(0, 12), delivered: !deliveryError });
     return { ...this.shareView(this.store.get(id)!), ...(deliveryError ? { delivery_error: deliveryError } : {}) };
   }
 
-  /** Send a grant (with its pass and our manifest) sealed to the recipient. */
+  /**
+   * Send a grant (with its pass and our manifest) sealed to the recipient. Throws GrantRefused
+   * when the recipient refuses it for good, another error when it may take it later.
+   */
   private async deliver(r: GrantRow): Promise<void> {
     const url = this.peers.routeOf(r.peer);
-    if (!url) throw new Error("no route to the recipient");
+    if (!url) throw new PeerUnreachableError(`no route to ${this.nameOf(r.peer)}`);
     const card = JSON.parse(this.peers.get(r.peer)!.card) as Card;
     const manifest = readManifest(this.cell.layout.manifests, this.cell.db.manifest(r.manifest_hash as ManifestHash)!.manifest_file);
     const body = await sealJson(fromHex(card.x25519), { grant: JSON.parse(r.grant_json), pass: JSON.parse(r.pass_json), manifest }, SHARE_INFO, this.keys.id);
     const ans = await callPeerRaw(this.deps.caller, url, r.peer, "POST", "/peer/share/grant", body, 10_000);
-    if (ans.status !== 200) throw new GroveError(`${this.nameOf(r.peer)} refused the grant: ${refusalText(ans.body)}`, 502, "peer");
-    this.store.setDelivered(r.id);
+    if (ans.status === 200) return this.store.setDelivered(r.id);
+    const why = `${this.nameOf(r.peer)} (${r.peer.slice(0, 8)}) refused the grant: ${refusalText(ans.body)}`;
+    // 401: it does not know this cell (yet), or the clocks differ; 404, 408, 429, 5xx: not now.
+    const final = ans.status >= 400 && ans.status < 500 && ![401, 404, 408, 429].includes(ans.status);
+    throw final ? new GrantRefused(why, ans.status, "refused") : new GroveError(why, 502, "peer");
   }
 
   /** Deliver grants and revocations that did not get through yet (after each sync round). */
@@ -119,6 +173,7 @@ export class Sharing implements SharingService {
     const byPeer = new Map<CellId, GrantRow[]>();
     for (const r of this.store.list("out")) {
       if (r.delivered || r.revoked_at !== null || isExpired(r)) continue;
+      if (!this.peers.get(r.peer)?.friend) continue; // no longer a friend: it would refuse the grant (again a friend: sent then)
       byPeer.set(r.peer, [...(byPeer.get(r.peer) ?? []), r]);
     }
     await Promise.allSettled(

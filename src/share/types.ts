@@ -23,7 +23,11 @@ export interface ShareView {
   state: ShareState;
   /** The recipient confirmed it has the grant. */
   delivered: boolean;
-  /** Set by `share` when the first delivery failed: why (it is retried after each sync round). */
+  /**
+   * Set by `share` when the friend could not take it now (unreachable, busy, not yet told of the
+   * friendship): why. It is kept and sent again after each sync round. (A grant the friend refused
+   * is not kept: `share` fails with the reason.)
+   */
   delivery_error?: string;
 }
 

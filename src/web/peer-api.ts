@@ -17,6 +17,7 @@ import { MAX_BACKUP_BYTES } from "../sync/wire.ts";
 import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
 import { peerShareApi } from "./peer-share-api.ts";
 import { peerMessageApi } from "./peer-message-api.ts";
+import { peerFriendApi } from "./peer-friend-api.ts";
 import { peerBountyApi } from "./peer-bounty-api.ts";
 import { peerAiApi } from "./peer-ai-api.ts";
 import { peerUpdateApi } from "./peer-update-api.ts";
@@ -166,6 +167,7 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
   });
   app.route("/share", peerShareApi(s));
   app.route("/msg", peerMessageApi(s));
+  app.route("/friend", peerFriendApi({ keys, peers: s.peers, friends: s.fleet.friends }));
   app.route("/sync", peerSyncApi({ keys, peers: s.peerStore, held: s.cell.held, store: s.cell.store, bounty: new BountyGate(s.cell.db.db, s.peers, s.cell.config) }));
   app.route("/bounty", peerBountyApi(s));
   app.route("/ai", peerAiApi(s));

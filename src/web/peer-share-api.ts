@@ -48,7 +48,10 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
   app.post("/grant", async (c) => {
     const from = c.var.peer;
     const peer = s.peers.get(from)!;
-    if (!peer.friend) throw forbidden(`cell ${from.slice(0, 8)} is not a friend of this cell: grants are accepted from friends only`);
+    if (!peer.friend) {
+      const state = peer.friendship === "asked" ? " (it asked to be friends; not accepted yet)" : peer.friendship === "requested" ? " (this cell asked it to be friends; it has not accepted)" : "";
+      throw forbidden(`cell ${from.slice(0, 8)} is not a friend of this cell${state}: grants are accepted from friends only`);
+    }
     const d = parse(Delivery, await openJson(keys, c.var.peerBody, SHARE_INFO, from), "grant delivery");
     const grant = verifyGrant(d.grant);
     if (grant.creator !== from) throw badRequest("grant: made by another cell than the one sending it");

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
 import { cliJson, destroyCell, pair, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { startRelay, tokenFile } from "../helpers/relay.ts";
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
@@ -20,8 +21,7 @@ beforeAll(async () => {
   [a, b] = await Promise.all([startCell({ config: { ...config, name: "relay-ai-a" } }), startCell({ config: { ...config, name: "relay-ai-b" } })]);
   [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
   await pair(b, a);
-  expect((await a.cli(["peers", "friend", idB])).code).toBe(0);
-  expect((await b.cli(["peers", "friend", idA])).code).toBe(0);
+  await befriend(a, b); // A asks, B accepts: through the relay
   const { meta, tensors } = tinyModel();
   expect((await b.api("/api/models/tiny.gguf", { method: "PUT", body: encodeGguf(meta, tensors) })).status).toBe(201);
 }, 120_000);

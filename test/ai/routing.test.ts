@@ -1,9 +1,11 @@
 // Questions routed to a friend's cell, on real cell processes and real node-llama-cpp (threads
 // 1, the fixture's tiny model): B has the model, A and C have none, D has one but shares none.
-// A and B are friends both ways; C is paired with B and calls it a friend, but B does not.
+// A and B are friends (A asked, B accepted); C is paired with B and asked it to be friends, but B
+// has not accepted.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import type { Offer } from "../../src/ai/remote.ts";
 import { textLines } from "../../src/core/lines.ts";
 
@@ -26,14 +28,15 @@ async function chat(cell: TestCell, body: Record<string, unknown>): Promise<{ st
   return { status: res.status, lines };
 }
 
-const friend = async (on: TestCell, other: TestCell) => expect((await on.cli(["peers", "friend", ids[other.dir]!])).code).toBe(0);
+const ask = async (on: TestCell, other: TestCell) => expect((await on.cli(["peers", "friend", ids[other.dir]!])).code).toBe(0);
 const probe = async (on: TestCell) => expect((await on.cli(["peers", "--probe"])).code).toBe(0);
 
 beforeAll(async () => {
   [a, b, c, d] = await Promise.all([startCell({ config: base }), startCell({ config: base }), startCell({ config: base }), startCell({ config: { ...base, llm_share: "none" } })]);
   for (const x of [a, b, c, d]) ids[x.dir] = (await x.cli(["id"])).stdout.trim();
   await Promise.all([pair(b, a), pair(b, c), pair(d, a)]);
-  await Promise.all([friend(a, b), friend(b, a), friend(c, b), friend(a, d), friend(d, a)]);
+  await Promise.all([befriend(a, b), ask(c, b)]);
+  await befriend(a, d);
   for (const x of [b, d]) expect((await x.api("/api/models/tiny.gguf", { method: "PUT", body: tiny() })).status).toBe(201);
   // B answers once on its own: its card then says how fast the model is.
   const own = await chat(b, { question: "warm up", max_tokens: 16, temperature: 0 });
@@ -99,14 +102,14 @@ test("grove ask --peer streams B's answer to stdout and says which cell answered
   expect(lines.at(-1)).toMatchObject({ done: true, source: "peer", tokens: 3 });
 });
 
-test("a non-friend is refused: C is paired with B, but B has not made it a friend", async () => {
+test("a non-friend is refused: C is paired with B and asked it to be friends, but B has not accepted", async () => {
   const r = await c.cli(["ask", "hello", "--peer", ids[b.dir]!]);
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/refused: cell [0-9a-f]{8} is not a friend of this cell: its models answer friends only/);
-  // Without --peer C routes to its friend B (its card offers a model) and gets the same refusal.
+  // Without --peer C has no friend to route to: a request not yet accepted is not a friendship.
   const auto = await chat(c, { question: "hello" });
-  expect(auto.status).toBe(403);
-  expect(String(auto.lines[0]!.error)).toContain("is not a friend of this cell");
+  expect(auto.status).toBe(404);
+  expect(String(auto.lines[0]!.error)).toContain("no friend's cell offers one");
   expect(((await (await c.api("/api/chat")).json()) as unknown[]).length).toBe(0);
 });
 

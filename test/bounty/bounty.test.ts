@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, dashboardSession, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -55,8 +56,8 @@ beforeAll(async () => {
   await pair(a, b);
   await pair(a, c);
   expect((await a.cli(["peers", "favorite", ids.get(b)!])).code).toBe(0);
-  // B is A's friend too: with exemptions off in B's config that changes nothing.
-  expect((await b.cli(["peers", "friend", ids.get(a)!])).code).toBe(0);
+  // B and A are friends too (B asked, A accepted): with exemptions off in B's config that changes nothing.
+  await befriend(b, a);
 }, 120_000);
 
 afterAll(async () => {

@@ -102,12 +102,15 @@ describe("invites", () => {
     expect(JSON.parse((await b.cli(["peers", "--json"])).stdout).length).toBe(before);
   });
 
-  test("friend, favorite and remove by id prefix", async () => {
+  test("friend (a request, then accepted), favorite and remove by id prefix", async () => {
     const ib = await id(b);
     expect((await a.cli(["peers", "friend", ib.slice(0, 6)])).code).toBe(0);
     expect((await a.cli(["peers", "favorite", ib.slice(0, 6)])).code).toBe(0);
     let p = JSON.parse((await a.cli(["peers", "--json"])).stdout).find((x: { id: string }) => x.id === ib);
-    expect(p).toMatchObject({ friend: true, favorite: true });
+    expect(p).toMatchObject({ friend: false, friendship: "requested", favorite: true });
+    expect((await b.cli(["peers", "accept", (await id(a)).slice(0, 6)])).code).toBe(0);
+    p = JSON.parse((await a.cli(["peers", "--json"])).stdout).find((x: { id: string }) => x.id === ib);
+    expect(p).toMatchObject({ friend: true, friendship: "friends", favorite: true });
     expect((await a.cli(["peers", "unfavorite", ib.slice(0, 6)])).code).toBe(0);
     p = JSON.parse((await a.cli(["peers", "--json"])).stdout).find((x: { id: string }) => x.id === ib);
     expect(p).toMatchObject({ friend: true, favorite: false });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { startCell, type TestCell } from "../helpers/cell.ts";
 import { fromHex } from "../../src/core/types.ts";
 import { decodeToken } from "../../src/fleet/invite-token.ts";
-import { JOIN_INFO } from "../../src/protocol/labels.ts";
+import { FRIEND_INFO, JOIN_INFO } from "../../src/protocol/labels.ts";
 import { sealTo } from "../../src/protocol/seal.ts";
 import { encodeBackupBatch } from "../../src/sync/wire.ts";
 import { FuzzIdentity } from "./identity.ts";
@@ -58,8 +58,12 @@ export async function startFuzzCell(opts: { relays?: string[] } = {}): Promise<F
     const joinBody = await sealTo(fromHex(token.x25519), new TextEncoder().encode(JSON.stringify({ secret: token.secret, card: peer.card })), JOIN_INFO, peer.id);
     const j = await peerCall(http, token.id, peer, "POST", "/peer/join", joinBody);
     if (j.status !== 200) throw new Error(`join refused: ${j.status} ${new TextDecoder().decode(j.body)}`);
-    const fr = await cell.api(`/api/peers/${peer.id}/friend`, { method: "POST" });
-    if (!fr.ok) throw new Error(`friend: ${fr.status}`);
+    // Friends as users make them: the fuzzer asks (POST /peer/friend), the cell accepts (its
+    // answer back cannot reach the fuzzer, which has no address: it stays owed, harmlessly).
+    const ask = await peerCall(http, token.id, peer, "POST", "/peer/friend", await sealTo(fromHex(token.x25519), new TextEncoder().encode(JSON.stringify({ v: 1, kind: "request" })), FRIEND_INFO, peer.id));
+    if (ask.status !== 200) throw new Error(`friend request refused: ${ask.status} ${new TextDecoder().decode(ask.body)}`);
+    const fr = await cell.api(`/api/peers/${peer.id}/accept`, { method: "POST" });
+    if (!fr.ok) throw new Error(`accept: ${fr.status}`);
     // A live invite, unused: joins and open relay frames have a secret to miss.
     const live = decodeToken((await cell.cli(["invite"])).stdout.trim());
     // A file of the cell's own, shared with the fuzzer (grants/), and one the fuzzer keeps there.

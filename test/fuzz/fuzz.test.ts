@@ -25,7 +25,7 @@ describe("fuzzing (a sample; bench/fuzz.ts runs 10,000 per target)", () => {
       const t = totals(c.rows);
       // Every endpoint of the peer API is fuzzed (the route list comes from the app).
       const keys = new Set(c.routes.map((r) => `${r.method} ${r.path}`));
-      for (const k of ["POST /peer/join", "GET /peer/card", "POST /peer/share/grant", "POST /peer/msg", "PUT /peer/sync/chunks/:hash", "POST /peer/sync/backups", "POST /peer/bounty/statement"]) expect(keys.has(k)).toBe(true);
+      for (const k of ["POST /peer/join", "GET /peer/card", "POST /peer/share/grant", "POST /peer/msg", "POST /peer/friend", "PUT /peer/sync/chunks/:hash", "POST /peer/sync/backups", "POST /peer/bounty/statement"]) expect(keys.has(k)).toBe(true);
       expect(c.rows.filter((r) => r.group === "http").length).toBe(c.routes.length * 3);
       expect(c.rows.filter((r) => r.group === "relay").length).toBe(4);
       expect(c.rows.filter((r) => r.group === "decoder").length).toBeGreaterThanOrEqual(14);

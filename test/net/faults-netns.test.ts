@@ -318,13 +318,13 @@ describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", (
     expect(first.done).toBe(true);
     expect(first.reports.reduce((n, r) => n + r.chunks_pushed, 0)).toBe(2);
     for (const h of chunksOfFile(a, files.base.path)) expect(holders(h)).toEqual(["a", "b"]);
-    // Then C joins both, and A and C become friends: A's rounds reach both peers and move nothing
+    // Then C joins both, and A and C become friends (A asks, C accepts): A's rounds reach both peers and move nothing
     // (every chunk is at the factor already).
     await pair(a, c);
     await pair(b, c);
     for (const [cell, args] of [
       [a, ["peers", "friend", ids.get(c)!]],
-      [c, ["peers", "friend", ids.get(a)!]],
+      [c, ["peers", "accept", ids.get(a)!]],
     ] as const) {
       const r = await cell.cli([...args]);
       expect(r.stderr).toBe("");

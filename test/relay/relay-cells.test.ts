@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, BUN, CLI, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { Client, newKeys, startRelay, tokenFile } from "../helpers/relay.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { ShareView } from "../../src/share/types.ts";
@@ -164,8 +165,7 @@ describe(`cells through a relay`, () => {
   });
 
   test("A shares the file with its friend B; B downloads it through the relay, byte-identical", async () => {
-    expect((await a.cli(["peers", "friend", idB])).code).toBe(0);
-    expect((await b.cli(["peers", "friend", idA])).code).toBe(0);
+    await befriend(a, b);
     const s = await cliJson<ShareView>(a, ["share", SECRET_PATH, "--with", idB.slice(0, 8)]);
     expect(s.delivered).toBe(true);
     const out = join(root, "got.bin");

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
 import type { CellKeys } from "../../src/crypto/keys.ts";
@@ -33,7 +34,7 @@ beforeAll(async () => {
     expect((await x.cli(["join", token])).code).toBe(0);
   }
   [aKeys, bKeys, eKeys] = [keysOf(a), keysOf(b), keysOf(e)];
-  expect((await b.cli(["peers", "friend", aKeys.id])).code).toBe(0); // A is B's friend, E is not
+  await befriend(a, b); // A is B's friend, E is not
   const src = join(a.root, "note.txt");
   writeFileSync(src, "a note for b\n");
   expect((await a.cli(["put", src, "--as", "note.txt"])).code).toBe(0);

@@ -12,6 +12,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
 import type { CellKeys } from "../../src/crypto/keys.ts";
@@ -44,8 +45,7 @@ beforeAll(async () => {
   [a, b] = await Promise.all([startCell({ config }), startCell({ config })]);
   await pair(a, b);
   [aKeys, bKeys] = [keysOf(a), keysOf(b)];
-  expect((await a.cli(["peers", "friend", bKeys.id])).code).toBe(0);
-  expect((await b.cli(["peers", "friend", aKeys.id])).code).toBe(0);
+  await befriend(a, b);
   const src = join(a.root, "dotfile");
   writeFileSync(src, SHARED);
   expect((await a.cli(["put", src, "--as", ".bashrc"])).code).toBe(0);

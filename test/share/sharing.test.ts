@@ -1,12 +1,13 @@
 /**
- * Sharing with real cells on loopback. A shares with its friend B; C keeps A's chunks (R=2, C is
- * A's favorite). With A offline, B still gets byte-identical content from C; a cell the grant
- * does not name is refused; revoking and expiry stop every cell from serving it.
+ * Sharing with real cells on loopback. A shares with its friend B (A asked, B accepted); C keeps
+ * A's chunks (R=2, C is A's favorite). With A offline, B still gets byte-identical content from
+ * C; a cell the grant does not name is refused; revoking and expiry stop every cell from serving it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, pair, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -28,9 +29,8 @@ beforeAll(async () => {
   await pair(a, c);
   await pair(c, b); // B can ask C
   await pair(c, d); // D can ask C too, but holds no grant
-  // A and B are friends (both ways); C is A's favorite, so it keeps A's chunks.
-  expect((await a.cli(["peers", "friend", ids.get(b)!])).code).toBe(0);
-  expect((await b.cli(["peers", "friend", ids.get(a)!])).code).toBe(0);
+  // A and B are friends (A asked, B accepted); C is A's favorite, so it keeps A's chunks.
+  await befriend(a, b);
   expect((await a.cli(["peers", "favorite", ids.get(c)!])).code).toBe(0);
   const src = join(a.root, "report.bin");
   writeFileSync(src, data);
@@ -46,7 +46,7 @@ afterAll(async () => {
 describe("sharing", () => {
   let grant = "";
 
-  test("a share with a non-friend is refused; with a friend it is delivered and listed on both sides", async () => {
+  test("a share with a non-friend (or one not yet accepted) is refused; with a friend it is delivered and listed on both sides", async () => {
     const notFriend = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
     expect(notFriend.code).toBe(1);
     expect(notFriend.stderr).toContain("not a friend");
@@ -58,14 +58,12 @@ describe("sharing", () => {
     expect(mine.map((x) => x.id)).toEqual([grant]);
     const feed = await cliJson<FeedItem[]>(b, ["feed"]);
     expect(feed).toEqual([expect.objectContaining({ id: grant, from: ids.get(a), filename: "report.bin", size: data.byteLength, state: "available" })]);
-    // A friend on our side that has not made us a friend on its side refuses the grant: the
-    // share is kept (retried after each round) and the reason is shown.
+    // A asked C to be friends and C has not accepted: still refused, and nothing is kept.
     expect((await a.cli(["peers", "friend", ids.get(c)!])).code).toBe(0);
-    const toC = await cliJson<ShareView>(a, ["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
-    expect(toC.delivered).toBe(false);
-    expect(toC.delivery_error).toContain("not a friend of this cell");
-    const plain = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
-    expect(plain.stdout).toContain("not delivered yet");
+    const toC = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
+    expect(toC.code).toBe(1);
+    expect(toC.stderr).toContain("requested and not yet accepted");
+    expect((await cliJson<ShareView[]>(a, ["shares"])).map((x) => x.id)).toEqual([grant]);
     expect((await a.cli(["peers", "unfriend", ids.get(c)!])).code).toBe(0);
     // B keeps the grant in grants/.
     expect(JSON.parse(readFileSync(join(b.dir, "grants", `${grant}.json`), "utf8")).grant.recipient).toBe(ids.get(b));

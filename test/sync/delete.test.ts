@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -73,8 +74,7 @@ beforeAll(async () => {
   for (const x of [a, b, c]) ids.set(x, (await x.cli(["id"])).stdout.trim());
   await pair(a, b);
   await pair(c, b);
-  expect((await a.cli(["peers", "friend", ids.get(b)!])).code).toBe(0);
-  expect((await b.cli(["peers", "friend", ids.get(a)!])).code).toBe(0);
+  await befriend(a, b);
 
   await put(a, "doomed.bin", X);
   await put(a, "doomed.bin", P);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
 
 if (!HAVE_CHROMIUM) console.warn(`assistant browser tests skipped: ${CHROMIUM} not found (apt-get update && apt-get install -y chromium)`);
@@ -34,8 +35,7 @@ beforeAll(async () => {
   [a, b, browser] = await Promise.all([startCell({ config: { ...config, name: "cell-a" } }), startCell({ config: { ...config, name: "cell-b" } }), launchChromium()]);
   [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
   await pair(a, b);
-  expect((await a.cli(["peers", "friend", idB])).code).toBe(0);
-  expect((await b.cli(["peers", "friend", idA])).code).toBe(0);
+  await befriend(a, b);
   expect((await b.api("/api/models/tiny.gguf", { method: "PUT", body: tiny() })).status).toBe(201);
   expect((await b.cli(["ask", "warm up", "--max-tokens", "8"])).code).toBe(0); // B measures its speed
   expect((await a.cli(["peers", "--probe"])).code).toBe(0); // A reads B's new card

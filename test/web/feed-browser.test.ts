@@ -10,6 +10,7 @@ import { deflateSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend } from "../helpers/friends.ts";
 import type { FeedItem, ShareView } from "../../src/share/types.ts";
 import { FeedPage } from "../../views/feed.tsx";
 import { ShareBox } from "../../views/share-dialog.tsx";
@@ -136,8 +137,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(await pa.locator('#share-no-friends a[href="/peers"]').count()).toBe(1);
 
     // Friends both ways (CLI); the Share box now offers B, as a checkbox (checked: the only friend).
-    expect((await a!.cli(["peers", "friend", bId])).code).toBe(0);
-    expect((await b!.cli(["peers", "friend", aId])).code).toBe(0);
+    await befriend(a!, b!);
     await pa.reload();
     const friends = pa.locator('#share-friends input[type=checkbox][name="peer"]');
     expect(await friends.count()).toBe(1);
@@ -302,7 +302,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
 
 describe("without a sharing service", () => {
   test("the Feed tab says sharing is not available and shows no forms", async () => {
-    const html = String(await FeedPage({ title: "Feed", cellName: "x", cellId: "ab".repeat(32), csrf: "t", active: "feed", available: false, items: [], shares: [] }));
+    const html = String(await FeedPage({ cellId: "ab".repeat(32), csrf: "t", available: false, items: [], shares: [] }));
     expect(html).toContain("Sharing is not available in this cell.");
     expect(html).not.toContain("<form method=\"post\" action=\"/shares");
     expect(html).not.toContain("feed-list");

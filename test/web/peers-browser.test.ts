@@ -1,9 +1,10 @@
 // The Peers tab in real headless Chromium: cell A creates an invite in its dashboard, cell B
-// joins it from its own dashboard, both list each other, and A marks B a friend.
+// joins it from its own dashboard, both list each other, and A asks B to be friends (B accepts).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { cellIdOf } from "../helpers/friends.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -59,8 +60,17 @@ test.skipIf(!HAVE_CHROMIUM)("invite in one dashboard, join in the other, then fr
   expect(await row.count()).toBe(1);
   expect(await row.textContent()).toContain("cell-b");
   await row.locator("button", { hasText: "Friend" }).click();
+  // A friend request: B sees it, and once B accepts both are friends.
+  let asked = "";
+  for (let i = 0; i < 100 && asked !== "asked"; i++) {
+    asked = ((await (await b!.api("/api/peers")).json()) as { friendship: string }[])[0]?.friendship ?? "";
+    if (asked !== "asked") await Bun.sleep(50);
+  }
+  expect(asked).toBe("asked");
+  expect((await b!.cli(["peers", "accept", cellIdOf(a!)])).code).toBe(0);
+  await pa.reload();
   await pa.locator("#peer-list tr[data-peer] >> text=Unfriend").waitFor();
   const peers = await (await a!.api("/api/peers")).json();
-  expect(peers[0]).toMatchObject({ name: "cell-b", friend: true });
+  expect(peers[0]).toMatchObject({ name: "cell-b", friend: true, friendship: "friends" });
   expect(errors).toEqual([]);
 }, 60_000);

@@ -72,10 +72,11 @@ beforeAll(async () => {
   [ids.a, ids.b, ids.c] = await Promise.all([a, b, c].map((x) => cliOk(x!, ["id"])));
   await cliOk(b, ["join", await cliOk(a, ["invite"])]);
   await cliOk(c, ["join", await cliOk(a, ["invite"])]);
+  // A asks B and C to be friends; each accepts.
   await cliOk(a, ["peers", "friend", ids.b]);
   await cliOk(a, ["peers", "friend", ids.c]);
-  await cliOk(b, ["peers", "friend", ids.a]);
-  await cliOk(c, ["peers", "friend", ids.a]);
+  await cliOk(b, ["peers", "accept", ids.a]);
+  await cliOk(c, ["peers", "accept", ids.a]);
   for (const [i, path] of [FILE_1, FILE_2, FILE_3].entries()) {
     const src = join(a.root, `src-${i}.txt`);
     writeFileSync(src, `file ${i}: ${path}\n`);

@@ -1,4 +1,8 @@
-/** @module web/api/fleet — /api/invites, /api/join, /api/peers: pairing and the peer list for the CLI and dashboard. */
+/**
+ * @module web/api/fleet — /api/invites, /api/join, /api/peers: pairing, the peer list, and the
+ * user's actions on a peer (friend requests, accept, unfriend, favorite, remove) for the CLI and
+ * dashboard.
+ */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { WebServices } from "../services.ts";
@@ -7,7 +11,7 @@ import type { NearbyCell } from "../../net/mdns.ts";
 import { GroveError } from "../../core/errors.ts";
 import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
-import type { PeerView } from "../../api/types.ts";
+import type { PeerActionResult, PeerView } from "../../api/types.ts";
 
 
 /** Cells seen on the local network by mDNS, marked when already paired. */
@@ -23,6 +27,9 @@ export function peerView(s: WebServices, p: PeerRow): PeerView {
     id: p.id,
     name: p.name,
     friend: p.friend,
+    friendship: p.friendship,
+    friendship_at: p.friendship_at,
+    friendship_notice: p.friend_notice,
     favorite: p.favorite,
     best_route: best?.url ?? null,
     latency_ms: round(best?.latency_ms ?? null),
@@ -62,10 +69,12 @@ export function fleetApi(s: WebServices): Hono<WebEnv> {
     return c.json({ report, peers: s.peers.list().map((p) => peerView(s, p)) });
   });
 
-  app.post("/peers/:id/:action", (c) => {
-    const id = s.fleet.peerAction(c.req.param("id"), c.req.param("action"));
+  // A friendship action waits for the other cell to hear of it (or not: `told` says why).
+  app.post("/peers/:id/:action", async (c) => {
+    const { id, told } = await s.fleet.act(c.req.param("id"), c.req.param("action"));
     const after = s.peers.get(id);
-    return c.json(after ? peerView(s, after) : { id, removed: true });
+    const result: PeerActionResult = after ? { ...peerView(s, after), told } : { id, removed: true };
+    return c.json(result);
   });
 
   return app;
