@@ -5,8 +5,21 @@ import type { RelayState } from "../src/relay/relay-client.ts";
 import { isRelayRoute } from "../src/net/route-class.ts";
 import { formatTime } from "../src/core/format.ts";
 
-export function PeerList({ peers }: { peers: PeerView[] }) {
-  if (!peers.length) return <div id="peer-list"><p class="empty">No peers yet. Create an invite here and join it on another cell, or paste another cell's invite below.</p></div>;
+/** What the friendship column says, from this cell's side. */
+function friendshipText(p: PeerView): string {
+  const base = { none: "", requested: "friend request sent", asked: "asks to be friends", friends: "friend" }[p.friendship];
+  return base && p.friendship_notice ? `${base} (not told yet)` : base;
+}
+
+/** The outcome of the last friendship action, shown above the list. */
+export interface PeerActionNote {
+  ok: boolean;
+  message: string;
+}
+
+export function PeerList({ peers, note }: { peers: PeerView[]; note?: PeerActionNote }) {
+  const noteEl = note ? <p class={note.ok ? "notice" : "error"} role="status" id="peer-action-note">{note.message}</p> : null;
+  if (!peers.length) return <div id="peer-list">{noteEl}<p class="empty">No peers yet. Create an invite here and join it on another cell, or paste another cell's invite below.</p></div>;
   const action = (p: PeerView, name: string, label: string, cls = "small") => (
     <button class={cls} hx-post={`/peers/${p.id}/${name}`} hx-target="#peer-list" hx-swap="outerHTML" {...(name === "remove" ? { "hx-confirm": `Remove ${p.name}? It must be invited again to pair.` } : {})}>
       {label}
@@ -14,6 +27,7 @@ export function PeerList({ peers }: { peers: PeerView[] }) {
   );
   return (
     <div id="peer-list" class="card table-wrap">
+      {noteEl}
       <table class="peers">
         <thead><tr><th>Name</th><th>Id</th><th>Flags</th><th>Best route</th><th class="num">Latency</th><th class="num">MB/s</th><th class="num">Uptime</th><th>Last seen</th><th></th></tr></thead>
         <tbody>
@@ -21,14 +35,20 @@ export function PeerList({ peers }: { peers: PeerView[] }) {
             <tr data-peer={p.id}>
               <td>{p.name}</td>
               <td><code title={p.id}>{p.id.slice(0, 12)}</code></td>
-              <td>{[p.friend ? "friend" : "", p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
+              <td>{[friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
               <td>{p.best_route ? (isRelayRoute(p.best_route) ? `through relay ${p.best_route}` : p.best_route) : "—"}</td>
               <td class="num">{p.latency_ms === null ? "—" : `${p.latency_ms} ms`}</td>
               <td class="num">{p.mb_s ?? "—"}</td>
               <td class="num">{p.uptime_pct === null ? "—" : `${p.uptime_pct}%`}</td>
               <td>{formatTime(p.last_seen)}</td>
               <td class="actions">
-                {p.friend ? action(p, "unfriend", "Unfriend") : action(p, "friend", "Friend")}
+                {p.friendship === "friends"
+                  ? action(p, "unfriend", "Unfriend")
+                  : p.friendship === "requested"
+                    ? action(p, "unfriend", "Withdraw request")
+                    : p.friendship === "asked"
+                      ? <>{action(p, "accept", "Accept friend")}{action(p, "unfriend", "Decline")}</>
+                      : action(p, "friend", "Ask to be friends")}
                 {p.favorite ? action(p, "unfavorite", "Unfavorite") : action(p, "favorite", "Favorite")}
                 {action(p, "remove", "Remove", "small danger")}
               </td>

@@ -3,16 +3,21 @@
  * @module web/peers-pages — the Peers tab (mounted at /peers by web/dashboard, behind its login):
  * GET /peers (the peers, cells nearby, relays), POST /peers/invite (a new invite token), POST
  * /peers/join (pair with a token; tells the list to reload), GET /peers/list (the list alone) and
- * POST /peers/:id/:action (friend, favorite, remove…: fleet/fleet's `peerAction`). Posts carry the
+ * POST /peers/:id/:action (friend requests and their answers, favorite, remove: fleet/fleet's `act`). Posts carry the
  * session's CSRF token and answer htmx fragments.
  */
 import { Hono } from "hono";
 import { errorMessage } from "../core/errors.ts";
-import { PeersPage, PeerList, InviteBox, JoinResult } from "../../views/peers.tsx";
+import { PeersPage, PeerList, InviteBox, JoinResult, type PeerActionNote } from "../../views/peers.tsx";
 import { nearbyCells, peerView } from "./api/fleet.ts";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
+
+function friendMessage(action: string, name: string, friends: boolean): string {
+  if (action === "unfriend") return `${name} is no longer a friend (or the request is withdrawn or declined).`;
+  return friends ? `You and ${name} are friends: you can share files with each other.` : `${name} was asked to be friends; it shows in its Peers tab until it accepts.`;
+}
 
 export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -44,10 +49,21 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
 
   app.get("/list", (c) => c.html(<PeerList peers={peerList()} />));
 
+  // An action, then the list; a friendship action says whether the other cell heard of it.
   app.post("/:id/:action", async (c) => {
     await requireCsrf(c);
-    s.fleet.peerAction(c.req.param("id"), c.req.param("action"));
-    return c.html(<PeerList peers={peerList()} />);
+    const action = c.req.param("action");
+    let note: PeerActionNote | undefined;
+    try {
+      const { id, told } = await s.fleet.act(c.req.param("id"), action);
+      const name = s.peers.get(id)?.name ?? id.slice(0, 8);
+      if (told?.old_build) note = { ok: true, message: `${name} runs an older build without friend requests: this cell shares with it now; it must mark this cell as a friend too before it accepts your files.` };
+      else if (told && !told.delivered) note = { ok: false, message: `${name} could not be told yet (it is told after each sync round): ${told.error ?? "no answer"}.` };
+      else if (told) note = { ok: true, message: friendMessage(action, name, s.peers.get(id)?.friend ?? false) };
+    } catch (e) {
+      note = { ok: false, message: errorMessage(e) };
+    }
+    return c.html(<PeerList peers={peerList()} note={note} />);
   });
 
   return app;

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
-import { cellIdOf } from "../helpers/friends.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -59,15 +58,15 @@ test.skipIf(!HAVE_CHROMIUM)("invite in one dashboard, join in the other, then fr
   const row = pa.locator("#peer-list tr[data-peer]");
   expect(await row.count()).toBe(1);
   expect(await row.textContent()).toContain("cell-b");
-  await row.locator("button", { hasText: "Friend" }).click();
-  // A friend request: B sees it, and once B accepts both are friends.
-  let asked = "";
-  for (let i = 0; i < 100 && asked !== "asked"; i++) {
-    asked = ((await (await b!.api("/api/peers")).json()) as { friendship: string }[])[0]?.friendship ?? "";
-    if (asked !== "asked") await Bun.sleep(50);
-  }
-  expect(asked).toBe("asked");
-  expect((await b!.cli(["peers", "accept", cellIdOf(a!)])).code).toBe(0);
+  await row.locator("button", { hasText: "Ask to be friends" }).click();
+  // A friend request: the row says it was sent; B's tab shows it with Accept and Decline.
+  await pa.locator("#peer-action-note", { hasText: "was asked to be friends" }).waitFor();
+  expect(await pa.locator("#peer-list tr[data-peer]").textContent()).toContain("friend request sent");
+  await pb.reload();
+  const rowB = pb.locator("#peer-list tr[data-peer]");
+  expect(await rowB.textContent()).toContain("asks to be friends");
+  await rowB.locator("button", { hasText: "Accept friend" }).click();
+  await pb.locator("#peer-action-note", { hasText: "are friends" }).waitFor();
   await pa.reload();
   await pa.locator("#peer-list tr[data-peer] >> text=Unfriend").waitFor();
   const peers = await (await a!.api("/api/peers")).json();
