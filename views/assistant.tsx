@@ -16,7 +16,7 @@ import type { ConversationSummary, Turn } from "../src/ai/conversations.ts";
 import type { ConversationView, ListedModel } from "../src/ai/assistant.ts";
 import type { OllamaStatus } from "../src/ai/ollama.ts";
 import type { Offer } from "../src/ai/remote.ts";
-import { count, formatBytes, formatTime, hardwareText } from "../src/core/format.ts";
+import { count, formatBytes, formatTime, hardwareText, shortId } from "../src/core/format.ts";
 
 export const ASSISTANT_URL = "/assistant";
 const convUrl = (id: string) => `${ASSISTANT_URL}/c/${encodeURIComponent(id)}`;
@@ -40,7 +40,7 @@ export interface CellNames {
 
 function cellLabel(cell: string | null, n: CellNames): string {
   if (cell === null || cell === n.selfId) return "this cell";
-  return `${n.names.get(cell) ?? "a removed peer"} (${cell.slice(0, 8)})`;
+  return `${n.names.get(cell) ?? "a removed peer"} (${shortId(cell)})`;
 }
 
 /** The footer of an answer: model, cell, tokens, time. */
@@ -134,7 +134,7 @@ export function TargetOptions({ models, friends, selected }: { models: ListedMod
         <optgroup label="Friends' cells">
           {friends.map((o) => (
             <option value={`peer:${o.peer}:${o.model.name}`} selected={selected === `peer:${o.peer}:${o.model.name}`}>
-              {o.model.name} on {o.peer_name} ({o.peer.slice(0, 8)}){o.model.tokens_per_s !== null ? `, ${o.model.tokens_per_s} tokens/s` : ""}
+              {o.model.name} on {o.peer_name} ({shortId(o.peer)}){o.model.tokens_per_s !== null ? `, ${o.model.tokens_per_s} tokens/s` : ""}
             </option>
           ))}
         </optgroup>
@@ -246,7 +246,7 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
             {p.friends.map((o) => (
               <tr data-model={o.model.name} data-peer={o.peer}>
                 <td><code>{o.model.name}</code></td>
-                <td>{o.peer_name} <code>{o.peer.slice(0, 8)}</code></td>
+                <td>{o.peer_name} <code>{shortId(o.peer)}</code></td>
                 <td>{formatBytes(o.model.size)}</td>
                 <td>{formatParameters(o.model.parameters)}</td>
                 <td>{o.model.source === "ollama" ? "Ollama" : "model file"}</td>

@@ -6,7 +6,7 @@
  * balance over time (one line per peer; no script).
  */
 import type { BountyHistory, BountyPeer, BountyReport } from "../src/bounty/types.ts";
-import { formatBytes, formatTime, signedBytes } from "../src/core/format.ts";
+import { formatBytes, formatTime, signedBytes, shortId } from "../src/core/format.ts";
 
 /** Line colours, one per peer in turn (readable on light and dark backgrounds). */
 const COLORS = ["#2f7d4a", "#d1495b", "#3d7dd8", "#e08a1e", "#8e5bd6", "#1b998b", "#c2417f", "#7a8b1f"];
@@ -168,7 +168,7 @@ export function BalanceChart({ history }: { history: BountyHistory[] }) {
         <ul class="legend">
           {series.map((h, i) => (
             <li data-peer={h.peer}>
-              <svg class="swatch" width="14" height="10" aria-hidden="true"><rect width="14" height="10" rx="2" fill={COLORS[i % COLORS.length]} /></svg> {h.name} <code>{h.peer.slice(0, 8)}</code>
+              <svg class="swatch" width="14" height="10" aria-hidden="true"><rect width="14" height="10" rx="2" fill={COLORS[i % COLORS.length]} /></svg> {h.name} <code>{shortId(h.peer)}</code>
             </li>
           ))}
         </ul>

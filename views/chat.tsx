@@ -11,7 +11,7 @@
  */
 import type { Conversation, MessageView } from "../src/message/types.ts";
 import { MAX_MESSAGE_CHARS } from "../src/protocol/message.ts";
-import { count, formatTime } from "../src/core/format.ts";
+import { count, formatTime, shortId } from "../src/core/format.ts";
 
 const chatUrl = (peer: string, what = "") => `/chat/${encodeURIComponent(peer)}${what}`;
 const preview = (s: string, max = 60) => {
@@ -74,7 +74,7 @@ export function ConversationItems({ convs, selected }: { convs: Conversation[]; 
         <li class={c.peer === selected ? "active" : ""} data-peer={c.peer}>
           <a href={chatUrl(c.peer)} {...(c.peer === selected ? { "aria-current": "page" } : {})}>
             <span class="conv-name">
-              {c.name} <code>{c.peer.slice(0, 8)}</code>
+              {c.name} <code>{shortId(c.peer)}</code>
               {c.paired ? null : <span class="sub"> (removed)</span>}
             </span>
             <span class="conv-counts">

@@ -5,7 +5,7 @@
  * Revoke: htmx swaps the row; without JS a form post and a redirect back).
  */
 import type { FeedItem, ShareView } from "../src/share/types.ts";
-import { formatBytes, formatTime } from "../src/core/format.ts";
+import { formatBytes, formatTime, shortId } from "../src/core/format.ts";
 
 /** Bytes of a text file shown in its preview. */
 export const TEXT_PREVIEW_BYTES = 64 * 1024;
@@ -80,7 +80,7 @@ function FeedRow({ item }: { item: FeedItem }) {
     <tbody class="feed-item" data-feed={item.id} data-state={item.state}>
       <tr>
         <td>
-          {item.from_name} <code title={item.from}>{item.from.slice(0, 8)}</code>
+          {item.from_name} <code title={item.from}>{shortId(item.from)}</code>
         </td>
         <td>
           <span class="filename">{item.filename}</span>
@@ -138,7 +138,7 @@ export function ShareRow({ s, csrf, error }: { s: ShareView; csrf?: string; erro
         {s.path !== s.filename ? <span class="sub">{s.path}</span> : null}
       </td>
       <td>
-        {s.to_name} <code title={s.to}>{s.to.slice(0, 8)}</code>
+        {s.to_name} <code title={s.to}>{shortId(s.to)}</code>
       </td>
       <td>{formatTime(s.granted_at)}</td>
       <td>{expiry(s.expires_at)}</td>

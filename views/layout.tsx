@@ -7,6 +7,7 @@
 import type { Child } from "hono/jsx";
 import { TABS } from "./tabs.ts";
 import { UpdateBanner, type UpdateNoticeInfo } from "./update.tsx";
+import { shortId } from "../src/core/format.ts";
 
 export interface PageInfo {
   title: string;
@@ -39,7 +40,7 @@ export function Layout(props: PageInfo & { children?: Child }) {
         <header class="top">
           <a class="brand" href="/">Grove</a>
           <span class="cell" title={props.cellId}>
-            {props.cellName} · <code>{props.cellId.slice(0, 8)}</code>
+            {props.cellName} · <code>{shortId(props.cellId)}</code>
           </span>
           {props.csrf ? (
             <form method="post" action="/logout" class="logout">

@@ -11,7 +11,7 @@
  * dialog page comes back with them. Without friends both point to the Peers tab; without
  * sharing they say so.
  */
-import { formatBytes } from "../src/core/format.ts";
+import { formatBytes, shortId } from "../src/core/format.ts";
 
 /** A friend files can be shared with. */
 export interface FriendOption {
@@ -122,7 +122,7 @@ function ShareForm(p: ShareFormProps) {
           <label class="check" for={`share-peer-${i}`}>
             <input type="checkbox" name="peer" value={f.id} id={`share-peer-${i}`} checked={chosen.has(f.id)} />
             {" "}
-            {f.name} <code>({f.id.slice(0, 8)})</code>
+            {f.name} <code>({shortId(f.id)})</code>
           </label>
         ))}
       </fieldset>

@@ -1,3 +1,4 @@
+import { shortId } from "../src/core/format.ts";
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/update — the self-update notice: a banner on every page and a section of the
@@ -30,7 +31,7 @@ function describe(u: UpdateNoticeInfo) {
   return (
     <>
       A newer Grove build is available: <code>{u.build.slice(0, 12)}</code> (built {u.build_time}), offered by {u.peer_name}{" "}
-      (<code>{u.peer.slice(0, 8)}</code>) and signed by a trusted release key. This cell runs <code>{u.current_build.slice(0, 12)}</code>.
+      (<code>{shortId(u.peer)}</code>) and signed by a trusted release key. This cell runs <code>{u.current_build.slice(0, 12)}</code>.
     </>
   );
 }

@@ -11,6 +11,7 @@ import { log } from "../core/log.ts";
 import type { CellId } from "../core/types.ts";
 import { MAX_AI_WAIT_MS, type AiDone, type AiPart, type AiQuestion } from "../protocol/ai-chat.ts";
 import { answerDigest, type AnswerEvent } from "./answer.ts";
+import { shortId } from "../core/format.ts";
 
 /** A question made ready to run: the model that will answer, and how to run it. */
 export interface PreparedAnswer {
@@ -60,7 +61,7 @@ export class PeerAnswers {
     const prepared = await this.prepare(q);
     const job: Job = { id: randomBytes(16).toString("hex"), caller, pieces: [], done: null, error: null, abort: new AbortController(), touched: Date.now(), wake: new Set() };
     this.jobs.set(job.id, job);
-    log("info", "answering a friend's question", { from: caller.slice(0, 8), model: prepared.model, job: job.id.slice(0, 8) });
+    log("info", "answering a friend's question", { from: shortId(caller), model: prepared.model, job: shortId(job.id) });
     void this.drive(job, prepared);
     return job;
   }
@@ -92,7 +93,7 @@ export class PeerAnswers {
       if (!job.done && !job.error) job.error = job.abort.signal.aborted ? "the question was cancelled" : "the model stopped without finishing the answer";
     } catch (e) {
       job.error = errorMessage(e);
-      log("warn", "a friend's question failed", { from: job.caller.slice(0, 8), why: job.error });
+      log("warn", "a friend's question failed", { from: shortId(job.caller), why: job.error });
     }
     this.notify(job);
   }
@@ -100,7 +101,7 @@ export class PeerAnswers {
   /** The caller's job `id` (404 for anyone else, or when it is gone). */
   get(caller: CellId, id: string): Job {
     const j = this.jobs.get(id);
-    if (!j || j.caller !== caller) throw notFound(`no question ${id.slice(0, 8)} of yours here (it finished long ago, or was cancelled)`);
+    if (!j || j.caller !== caller) throw notFound(`no question ${shortId(id)} of yours here (it finished long ago, or was cancelled)`);
     j.touched = Date.now();
     return j;
   }
@@ -139,7 +140,7 @@ export class PeerAnswers {
   private sweep(now = Date.now()): void {
     for (const [id, j] of this.jobs) {
       if (now - j.touched < this.idleMs) continue;
-      if (!j.done && !j.error) log("info", "a friend stopped reading its answer: cancelled", { from: j.caller.slice(0, 8), job: id.slice(0, 8) });
+      if (!j.done && !j.error) log("info", "a friend stopped reading its answer: cancelled", { from: shortId(j.caller), job: shortId(id) });
       j.abort.abort();
       this.jobs.delete(id);
     }

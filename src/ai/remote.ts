@@ -19,6 +19,7 @@ import type { Card, CardModel } from "../protocol/card.ts";
 import { AI_INFO } from "../protocol/labels.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { answerDigest } from "./answer.ts";
+import { shortId } from "../core/format.ts";
 
 /** What asking other cells needs: the peers (their cards and routes), and how to call them. */
 export interface FleetAccess {
@@ -77,7 +78,7 @@ const POLL_WAIT_MS = 10_000;
 /** How long the first call waits for the first pieces (the model may have to load). */
 const FIRST_WAIT_MS = 3_000;
 
-const label = (p: PeerRow) => `${p.name} (${p.id.slice(0, 8)})`;
+const label = (p: PeerRow) => `${p.name} (${shortId(p.id)})`;
 
 /** A refusal or failure of the peer, with its status kept for the caller (403 stays 403). */
 function refused(p: PeerRow, status: number, body: Uint8Array): GroveError {
@@ -179,7 +180,7 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
     if (!finished) {
       // Left early (the user went away) or failed in transit: the peer may stop generating.
       void callPeerRaw(access.caller, url, peer.id, "DELETE", `/peer/ai/chat/${job}`, undefined, 10_000).catch((e) =>
-        log("info", "could not cancel a question on a peer", { peer: peer.id.slice(0, 8), why: errorMessage(e) }),
+        log("info", "could not cancel a question on a peer", { peer: shortId(peer.id), why: errorMessage(e) }),
       );
     }
   }

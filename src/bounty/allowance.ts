@@ -10,7 +10,7 @@ import type { Database } from "bun:sqlite";
 import { GroveError } from "../core/errors.ts";
 import type { CellId } from "../core/types.ts";
 import type { PeerRow, PeerStore } from "../fleet/peer-store.ts";
-import { formatBytes } from "../core/format.ts";
+import { formatBytes, shortId } from "../core/format.ts";
 import { BountyLedger } from "./ledger.ts";
 import type { Exemption } from "./types.ts";
 
@@ -85,7 +85,7 @@ export class BountyGate {
     if (!exempt) {
       const now = this.ledger.current(peer);
       const pending = this.pending.get(peer) ?? 0;
-      const label = row ? `${row.name} (${peer.slice(0, 8)})` : peer.slice(0, 8);
+      const label = row ? `${row.name} (${shortId(peer)})` : shortId(peer);
       const why = checkAllowance({ received: now.received, given: now.given + pending, size, allowance: this.config.bounty_allowance_bytes, exempt }, label);
       if (why) throw new OverAllowanceError(why);
     }

@@ -15,6 +15,7 @@ import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { compareStatement } from "./compare.ts";
 import type { BountyLedger } from "./ledger.ts";
 import type { Comparison } from "./types.ts";
+import { shortId } from "../core/format.ts";
 
 export const STATEMENT_PATH = "/peer/bounty/statement";
 
@@ -65,13 +66,13 @@ export async function exchangeStatement(caller: PeerCaller, ledger: BountyLedger
   const ours = ourStatement(keys, ledger, to.id, now);
   const body = await sealJson(to.x25519, { statement: ours }, BOUNTY_INFO, keys.id);
   const ans = await callPeerRaw(caller, to.url, to.id, "POST", STATEMENT_PATH, body);
-  if (ans.status !== 200) throw new PeerCallError(`cell ${to.id.slice(0, 8)} refused our bounty statement: ${refusalText(ans.body)}`, ans.status);
+  if (ans.status !== 200) throw new PeerCallError(`cell ${shortId(to.id)} refused our bounty statement: ${refusalText(ans.body)}`, ans.status);
   let theirs: Statement;
   try {
     const msg = StatementMessage.parse(await openJson(keys, ans.body, BOUNTY_REPLY_INFO, to.id));
     theirs = verifyStatement(msg.statement, { signer: to.id, self: keys.id });
   } catch (e) {
-    throw new PeerCallError(`cell ${to.id.slice(0, 8)} answered with an invalid bounty statement: ${(e as Error).message}`);
+    throw new PeerCallError(`cell ${shortId(to.id)} answered with an invalid bounty statement: ${(e as Error).message}`);
   }
   return settle(ledger, to.id, to.label, theirs, ours, Date.now());
 }

@@ -8,7 +8,7 @@ import { displayName, displayText } from "../core/unsafe-text.ts";
 import type { AskEvent } from "../ai/assistant.ts";
 import type { ListedModel } from "../ai/assistant.ts";
 import type { Offer } from "../ai/remote.ts";
-import { formatBytes, hardwareText } from "../core/format.ts";
+import { formatBytes, hardwareText, shortId } from "../core/format.ts";
 import { connect, readJson } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 import { textLines } from "../core/lines.ts";
@@ -81,7 +81,7 @@ export const ask: Command = {
     if (!done) throw new CliError("the cell stopped answering before the answer was complete");
     if (!values.json) {
       process.stdout.write("\n");
-      const where = done.source === "peer" ? ` on ${displayName(done.cell_name)} (${done.cell.slice(0, 8)})` : "";
+      const where = done.source === "peer" ? ` on ${displayName(done.cell_name)} (${shortId(done.cell)})` : "";
       process.stderr.write(`(conversation ${done.conversation}, ${displayName(done.model)}${where}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`);
     }
     return 0;
@@ -109,7 +109,7 @@ export const models: Command = {
     }
     if (friends.length) {
       if (list.length) console.log("");
-      const rows = friends.map((o) => [displayName(o.model.name), `${displayName(o.peer_name)} (${o.peer.slice(0, 8)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s), hardwareText(o.hardware)]);
+      const rows = friends.map((o) => [displayName(o.model.name), `${displayName(o.peer_name)} (${shortId(o.peer)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s), hardwareText(o.hardware)]);
       console.log(table([["FRIEND'S MODEL", "CELL", "SIZE", "PARAMS", "SOURCE", "TOK/S", "HARDWARE"], ...rows], [2, 3, 5]));
     }
     return 0;

@@ -3,7 +3,7 @@ import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { BountyPeer, BountyReport } from "../bounty/types.ts";
 import { RELAY_CREDIT_HOURS } from "../bounty/ledger.ts";
-import { formatBytes, signedBytes } from "../core/format.ts";
+import { formatBytes, signedBytes, shortId } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { parse, table, type Command } from "./command.ts";
 
@@ -50,7 +50,7 @@ export const bounty: Command = {
         ),
     );
     const off = r.peers.filter((p) => p.statement && !p.statement.agree);
-    for (const p of off) console.log(`\n! ${displayName(p.name)} (${p.peer.slice(0, 8)}): ${displayName(p.statement!.reason ?? "")}`);
+    for (const p of off) console.log(`\n! ${displayName(p.name)} (${shortId(p.peer)}): ${displayName(p.statement!.reason ?? "")}`);
     return 0;
   },
 };

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolveLayout } from "../core/layout.ts";
 import { CliError, parse, type Command } from "./command.ts";
+import { shortId } from "../core/format.ts";
 
 const usage = `Usage: grove id [--json]
 
@@ -16,7 +17,7 @@ export const id: Command = {
     const layout = resolveLayout();
     if (!existsSync(layout.nodePub)) throw new CliError(`no cell in ${layout.dir} (run \`grove start\` once to create one)`);
     const cellId = readFileSync(layout.nodePub, "utf8").trim();
-    console.log(values.json ? JSON.stringify({ id: cellId, short: cellId.slice(0, 8) }) : cellId);
+    console.log(values.json ? JSON.stringify({ id: cellId, short: shortId(cellId) }) : cellId);
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import { displayName } from "../core/unsafe-text.ts";
 import type { PeerView } from "../api/types.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
+import { shortId } from "../core/format.ts";
 
 const usage = `Usage: grove join TOKEN [--json]
 
@@ -26,7 +27,7 @@ export const join: Command = {
       throw new CliError(errorMessage(e));
     }
     const r = await connect(resolveLayout()).json<{ peer: PeerView }>("/api/join", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: positionals[0] }) });
-    console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${displayName(r.peer.name)} (${r.peer.id.slice(0, 8)})`);
+    console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${displayName(r.peer.name)} (${shortId(r.peer.id)})`);
     return 0;
   },
 };

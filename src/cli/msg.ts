@@ -2,7 +2,7 @@
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { Conversation, MessageView } from "../message/types.ts";
-import { formatTime } from "../core/format.ts";
+import { formatTime, shortId } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 
@@ -47,7 +47,7 @@ export const msg: Command = {
       body: JSON.stringify({ text }),
     });
     if (values.json) return console.log(JSON.stringify(m, null, 2)), 0;
-    const to = `${displayName(m.peer_name)} (${m.peer.slice(0, 8)})`;
+    const to = `${displayName(m.peer_name)} (${shortId(m.peer)})`;
     if (m.state === "delivered") console.log(`delivered to ${to}`);
     else if (m.state === "queued") console.log(`queued for ${to}: not delivered yet (${displayName(m.error ?? "unreachable")}); it goes out when ${displayName(m.peer_name)} is reachable`);
     else throw new CliError(`not delivered to ${to}: ${displayName(m.error ?? "failed")}`);

@@ -2,7 +2,7 @@
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { PeerActionResult, PeerAfterAction, PeerView } from "../api/types.ts";
-import { formatTime } from "../core/format.ts";
+import { formatTime, shortId } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 
@@ -30,7 +30,7 @@ export function peerFlags(p: Pick<PeerView, "friendship" | "friendship_notice" |
 
 /** What a friendship action did, in a line or two. */
 function friendshipText(action: string, r: PeerAfterAction): string {
-  const who = `${displayName(r.name)} (${r.id.slice(0, 8)})`;
+  const who = `${displayName(r.name)} (${shortId(r.id)})`;
   const told = r.told;
   if (told?.old_build) return displayName(told.error ?? `${r.name}'s build predates friend requests`);
   const later = told && !told.delivered ? `\n${who} has not heard of it yet (${displayName(told.error ?? "unreachable")}); it is told after each sync round that reaches it.` : "";
@@ -52,9 +52,9 @@ export const peers: Command = {
       if (!ACTIONS.includes(action!) || !id) throw new CliError(`expected one of ${ACTIONS.join("|")} and a peer id\n\n${usage}`, 2);
       const r = await client.json<PeerActionResult>(`/api/peers/${encodeURIComponent(id)}/${action}`, { method: "POST" });
       if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-      if ("removed" in r) console.log(`remove: ${r.id.slice(0, 8)}`);
+      if ("removed" in r) console.log(`remove: ${shortId(r.id)}`);
       else if (r.told) console.log(friendshipText(action!, r));
-      else console.log(`${action}: ${displayName(r.name)} (${r.id.slice(0, 8)})`);
+      else console.log(`${action}: ${displayName(r.name)} (${shortId(r.id)})`);
       return 0;
     }
     const list = values.probe ? (await client.json<{ peers: PeerView[] }>("/api/peers/probe", { method: "POST" })).peers : await client.json<PeerView[]>("/api/peers");
@@ -71,7 +71,7 @@ export const peers: Command = {
       ),
     );
     for (const p of list.filter((x) => x.friendship === "asked")) {
-      process.stderr.write(`${displayName(p.name)} (${p.id.slice(0, 8)}) asks to be friends: \`grove peers accept ${p.id.slice(0, 8)}\` accepts, \`grove peers unfriend ${p.id.slice(0, 8)}\` declines\n`);
+      process.stderr.write(`${displayName(p.name)} (${shortId(p.id)}) asks to be friends: \`grove peers accept ${shortId(p.id)}\` accepts, \`grove peers unfriend ${shortId(p.id)}\` declines\n`);
     }
     return 0;
   },

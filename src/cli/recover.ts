@@ -13,6 +13,7 @@ import { secretFromPhrase } from "../crypto/recovery.ts";
 import { decodeToken } from "../fleet/invite-token.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { readHidden } from "./hidden-input.ts";
+import { shortId } from "../core/format.ts";
 
 const usage = `Usage: grove recover --invite TOKEN
 
@@ -64,7 +65,7 @@ export const recover: Command = {
     writeFileAtomicSync(layout.recovering, JSON.stringify({ token: values.invite, at: Date.now() }) + "\n", 0o600);
     // The user has the words already: `grove start` need not show them.
     if (!existsSync(join(layout.dir, ".phrase_shown"))) writeFileAtomicSync(join(layout.dir, ".phrase_shown"), new Date().toISOString() + "\n", 0o600);
-    console.log(`Recovered cell ${keys.id.slice(0, 8)} into ${layout.dir}.`);
+    console.log(`Recovered cell ${shortId(keys.id)} into ${layout.dir}.`);
     console.log("Run `grove start`: it rejoins the fleet and pulls your files back (`grove sync` to watch it).");
     return 0;
   },

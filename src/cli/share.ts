@@ -2,7 +2,7 @@
 import { resolveLayout } from "../core/layout.ts";
 import { displayName } from "../core/unsafe-text.ts";
 import type { ShareView } from "../share/types.ts";
-import { formatBytes, formatTime } from "../core/format.ts";
+import { formatBytes, formatTime, shortId } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, table, type Command } from "./command.ts";
 
@@ -49,7 +49,7 @@ export const share: Command = {
     const body = { path: positionals[0]!.replace(/^\/+/, ""), with: values.with, ...(values.expires ? { expires_s: parseDuration(values.expires) } : {}) };
     const r = await client.json<ShareView>("/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-    const to = `${displayName(r.to_name)} (${r.to.slice(0, 8)})`;
+    const to = `${displayName(r.to_name)} (${shortId(r.to)})`;
     console.log(`shared ${displayName(r.path)} with ${to}: grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}${r.delivered ? ", delivered" : ""}`);
     if (!r.delivered) {
       console.log(`not delivered yet: ${displayName(r.delivery_error ?? `${r.to_name} cannot be reached`)}`);

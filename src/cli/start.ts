@@ -24,6 +24,7 @@ import { supervise } from "../runtime/supervisor.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import type { RuntimeInfo } from "./client.ts";
 import { formatPhrase, phraseShownMarker } from "./recovery-phrase.ts";
+import { shortId } from "../core/format.ts";
 
 const usage = `Usage: grove start [--port N] [--host H] [--peer-port N] [--peer-host H] [--auto-restart]
 
@@ -138,7 +139,7 @@ export const start: Command = {
 
     showRecoveryPhrase(layout, runtime.newPhrase);
     if (runtime.newName) console.log(`This cell is named "${displayName(runtime.newName)}": to change it, set "name" in ${layout.config} and restart the cell.`);
-    console.log(`Grove ${VERSION}: cell "${displayName(cell.config.name)}" (${cell.keys.id.slice(0, 8)}) listening on ${host}:${info.dashboard.port} (dashboard) and ${peerHost}:${info.peer.port} (peers)`);
+    console.log(`Grove ${VERSION}: cell "${displayName(cell.config.name)}" (${shortId(cell.keys.id)}) listening on ${host}:${info.dashboard.port} (dashboard) and ${peerHost}:${info.peer.port} (peers)`);
     console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);
     const legacy = runtime.legacy();
     if (legacy) console.log(`Previous address: port ${info.dashboard.port} on ${legacy.host} still answers peers (only peers) until ${legacy.waiting} more have reached port ${info.peer.port}`);
@@ -153,7 +154,7 @@ export const start: Command = {
     if (runtime.setupCode) console.log(`First-run setup code: ${runtime.setupCode}  (open the dashboard to choose a password; the code is also in ${layout.setupCode}; or run \`grove password\`)`);
     if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.map((r) => normalizeRelayUrl(r)).join(", ")}`);
     if (runtime.hub) console.log(`Relay: serving on ${peerHost}:${runtime.hub.server.port} (ws://HOST:${runtime.hub.server.port}/v1/relay), operated by this cell`);
-    log("info", "cell started", { id: cell.keys.id.slice(0, 8), port: info.dashboard.port, peer_port: info.peer.port, pid: process.pid });
+    log("info", "cell started", { id: shortId(cell.keys.id), port: info.dashboard.port, peer_port: info.peer.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {

@@ -11,6 +11,7 @@ import type { CellStatus } from "../api/types.ts";
 import { connect, localTransfer } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { progress, type Progress } from "./progress.ts";
+import { shortId } from "../core/format.ts";
 
 const usage = `Usage: grove update [--check] [--json] [--no-wait]
 
@@ -84,8 +85,8 @@ function describeCheck(c: UpdateCheck): string {
   const lines: string[] = [];
   const cur = `build ${c.current.build.slice(0, 12)}${c.current.build_time ? ` (built ${c.current.build_time})` : ""} for ${c.current.target}`;
   if (c.note) lines.push(`${c.note}; this cell runs ${cur}`);
-  else if (c.available) lines.push(`update available: build ${c.available.build.slice(0, 12)} (built ${c.available.build_time}) from ${displayName(c.available.peer_name)} (${c.available.peer.slice(0, 8)}); this cell runs ${cur}. Run \`grove update\` to install it.`);
+  else if (c.available) lines.push(`update available: build ${c.available.build.slice(0, 12)} (built ${c.available.build_time}) from ${displayName(c.available.peer_name)} (${shortId(c.available.peer)}); this cell runs ${cur}. Run \`grove update\` to install it.`);
   else lines.push(`up to date: ${cur} (${c.asked} peer${c.asked === 1 ? "" : "s"} asked)`);
-  for (const r of c.refused) lines.push(`refused: ${displayName(r.peer_name)} (${r.peer.slice(0, 8)}) offers ${displayName(r.reason)}`);
+  for (const r of c.refused) lines.push(`refused: ${displayName(r.peer_name)} (${shortId(r.peer)}) offers ${displayName(r.reason)}`);
   return lines.join("\n");
 }

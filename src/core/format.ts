@@ -1,6 +1,11 @@
 /** @module core/format — small display helpers shared by the pages. */
 
 /** "1 chunk", "3 chunks": a count with its noun (plural by adding "s" unless `plural` is given). */
+/** A cell id (or another 64-hex name) as people read it: its first 8 characters. */
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
 export function count(n: number, noun: string, plural = noun + "s"): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }

@@ -18,6 +18,7 @@ import { JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { isRelayRoute } from "../net/route-class.ts";
 import type { Placements } from "../store/placements.ts";
 import type { Friendships, FriendshipTold } from "./friendship.ts";
+import { shortId } from "../core/format.ts";
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -94,7 +95,7 @@ export class Fleet {
     this.invites.redeem(String(req.secret ?? ""), card.id);
     this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
     this.deps.relay?.refreshAccept();
-    log("info", "paired (invite redeemed)", { peer: card.id.slice(0, 8), name: card.name });
+    log("info", "paired (invite redeemed)", { peer: shortId(card.id), name: card.name });
     // No probe from this side yet: the joiner stores us only when our answer reaches it, so a
     // ping now would be refused. Its own first round (and our next one) measures the routes.
     return this.self.get();
@@ -129,7 +130,7 @@ export class Fleet {
     else if (action === "accept") friends.accept(p.id);
     else if (action === "unfriend") friends.end(p.id);
     else peers.setFlag(p.id, "favorite", action === "favorite");
-    log("info", `peer ${action}`, { peer: p.id.slice(0, 8) });
+    log("info", `peer ${action}`, { peer: shortId(p.id) });
     return p.id;
   }
 
@@ -150,12 +151,12 @@ export class Fleet {
         const body = await sealTo(fromHex(token.x25519), enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })), JOIN_INFO, keys.id);
         const ans = await callPeerRaw(this.deps.caller, route, token.id, "POST", "/peer/join", body);
         // A signed refusal from the inviting cell itself (no open invite, used, expired, unknown) is final.
-        if (ans.status !== 200) throw new PeerCallError(`cell ${token.id.slice(0, 8)} refused: ${refusalText(ans.body)}`, ans.status === 401 || ans.status === 404 ? 401 : 502);
+        if (ans.status !== 200) throw new PeerCallError(`cell ${shortId(token.id)} refused: ${refusalText(ans.body)}`, ans.status === 401 || ans.status === 404 ? 401 : 502);
         const reply = await openSealed(keys.x25519Secret, keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
         const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
         this.deps.relay?.refreshAccept();
-        log("info", "joined", { peer: card.id.slice(0, 8), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
+        log("info", "joined", { peer: shortId(card.id), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
         this.deps.paired(card.id); // measure the new peer's routes right away
         return card;
       } catch (e) {

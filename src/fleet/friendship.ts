@@ -21,6 +21,7 @@ import { mirror, parseReply, receivedState } from "../protocol/friendship.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import type { PeerDirectory } from "./peer-directory.ts";
 import type { FriendNotice, Friendship, PeerRow, PeerStore } from "./peer-store.ts";
+import { shortId } from "../core/format.ts";
 
 /** How long one notice may take on one route. */
 const TELL_TIMEOUT_MS = 10_000;
@@ -44,7 +45,7 @@ export interface FriendshipDeps {
   caller: PeerCaller;
 }
 
-const short = (p: Pick<PeerRow, "id" | "name">) => `${p.name} (${p.id.slice(0, 8)})`;
+const short = (p: Pick<PeerRow, "id" | "name">) => `${p.name} (${shortId(p.id)})`;
 
 export class Friendships {
   /** The notice being sent to each peer: a new one waits for it (never two at once to one cell). */
@@ -54,13 +55,13 @@ export class Friendships {
 
   private row(id: CellId): PeerRow {
     const p = this.deps.store.get(id);
-    if (!p) throw conflict(`cell ${id.slice(0, 8)} is not a peer`);
+    if (!p) throw conflict(`cell ${shortId(id)} is not a peer`);
     return p;
   }
 
   private set(p: PeerRow, state: Friendship, notice: FriendNotice | null, why: string): void {
     this.deps.store.setFriendship(p.id, state, notice);
-    if (state !== p.friendship) log("info", `friendship: ${why}`, { peer: p.id.slice(0, 8), was: p.friendship, now: state });
+    if (state !== p.friendship) log("info", `friendship: ${why}`, { peer: shortId(p.id), was: p.friendship, now: state });
   }
 
   /**
@@ -80,7 +81,7 @@ export class Friendships {
     const p = this.row(id);
     if (p.friendship === "friends") return p;
     if (p.friendship !== "asked") {
-      const mine = p.friendship === "requested" ? ": this cell asked it, and it accepts on its side" : `: \`grove peers friend ${p.id.slice(0, 8)}\` asks it`;
+      const mine = p.friendship === "requested" ? ": this cell asked it, and it accepts on its side" : `: \`grove peers friend ${shortId(p.id)}\` asks it`;
       throw conflict(`${short(p)} has not asked to be friends${mine}`);
     }
     return this.request(id);
@@ -101,7 +102,7 @@ export class Friendships {
   receive(from: CellId, kind: FriendNotice): Friendship {
     const p = this.row(from);
     const next = receivedState(p.friendship, kind);
-    const why = next === "asked" ? `${short(p)} asks to be friends (accept: grove peers accept ${p.id.slice(0, 8)})` : next === "friends" ? `${short(p)} accepted` : `${short(p)} ended it`;
+    const why = next === "asked" ? `${short(p)} asks to be friends (accept: grove peers accept ${shortId(p.id)})` : next === "friends" ? `${short(p)} accepted` : `${short(p)} ended it`;
     this.set(p, next, null, why);
     return next;
   }
@@ -110,7 +111,7 @@ export class Friendships {
   tell(id: CellId): Promise<FriendshipTold | null> {
     const prev = this.sending.get(id) ?? Promise.resolve(null);
     const next = prev.then(() => this.send(id)).catch((e) => {
-      log("warn", `friendship notice failed: ${errorMessage(e)}`, { peer: id.slice(0, 8) });
+      log("warn", `friendship notice failed: ${errorMessage(e)}`, { peer: shortId(id) });
       return { delivered: false, old_build: false, error: errorMessage(e) };
     });
     this.sending.set(id, next);
@@ -133,7 +134,7 @@ export class Friendships {
     const kind = p.friend_notice;
     const { keys } = this.deps.caller;
     const notTold = (error: string): FriendshipTold => {
-      log("warn", "friendship notice not delivered yet (sent again after each sync round)", { peer: id.slice(0, 8), kind, why: error });
+      log("warn", "friendship notice not delivered yet (sent again after each sync round)", { peer: shortId(id), kind, why: error });
       return { delivered: false, old_build: false, error };
     };
     let body: Uint8Array;
@@ -179,9 +180,9 @@ export class Friendships {
     if (now) this.set(now, kind === "request" ? "friends" : "none", null, `${short(p)} predates friend requests: marked here only`);
     const error =
       kind === "request"
-        ? `${short(p)} runs a build from before friend requests: it is marked friend here only, and it must mark this cell friend on its side too (grove peers friend ${this.deps.caller.keys.id.slice(0, 8)}) before it takes your files`
+        ? `${short(p)} runs a build from before friend requests: it is marked friend here only, and it must mark this cell friend on its side too (grove peers friend ${shortId(this.deps.caller.keys.id)}) before it takes your files`
         : `${short(p)} runs a build from before friend requests: it keeps its own flag`;
-    log("info", "friendship notice: the peer's build predates friend requests", { peer: p.id.slice(0, 8), kind });
+    log("info", "friendship notice: the peer's build predates friend requests", { peer: shortId(p.id), kind });
     return { delivered: false, old_build: true, error };
   }
 }

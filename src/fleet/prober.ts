@@ -18,6 +18,7 @@ import type { Config } from "../config/config.ts";
 import type { Layout } from "../core/layout.ts";
 import { CARD_INFO } from "../protocol/labels.ts";
 import { openSealed } from "../protocol/seal.ts";
+import { shortId } from "../core/format.ts";
 
 /** Size of the benchmark transfer (DESIGN: a real 256 KB transfer). */
 export const BENCH_BYTES = 256 * 1024;
@@ -97,7 +98,7 @@ export class Prober {
               results.push({ url, ok: true, latency_ms: r.latency_ms });
             } catch (e) {
               results.push({ url, ok: false, latency_ms: null });
-              log("info", "route did not answer", { peer: p.id.slice(0, 8), url, why: errorMessage(e) });
+              log("info", "route did not answer", { peer: shortId(p.id), url, why: errorMessage(e) });
             }
           }
           pinged.set(p.id, { at, results });
@@ -142,7 +143,7 @@ export class Prober {
       const seconds = Math.max(0.0005, (r.latency_ms - rtt) / 1000);
       return this.stats.speeds.recordBenchmark(peer, url, r.body.byteLength, seconds, Date.now());
     } catch (e) {
-      log("warn", "route benchmark failed", { peer: peer.slice(0, 8), url, why: errorMessage(e) });
+      log("warn", "route benchmark failed", { peer: shortId(peer), url, why: errorMessage(e) });
       return false;
     }
   }
@@ -157,10 +158,10 @@ export class Prober {
       const next = verifyCard(JSON.parse(new TextDecoder().decode(opened)).card, { expectId: peer });
       if (isNewerCard(current, next) && cardChanged(current, next)) {
         this.ctx.peers.upsert(peer, next.name, JSON.stringify(next));
-        log("info", "peer card updated", { peer: peer.slice(0, 8) });
+        log("info", "peer card updated", { peer: shortId(peer) });
       }
     } catch (e) {
-      log("warn", "could not refresh a peer's card", { peer: peer.slice(0, 8), why: errorMessage(e) });
+      log("warn", "could not refresh a peer's card", { peer: shortId(peer), why: errorMessage(e) });
     }
   }
 }

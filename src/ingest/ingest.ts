@@ -111,8 +111,8 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
   }
 }
 
-/** Make the parent directories; refuse when the path or a parent is the wrong kind of entry. */
-async function prepareParent(home: string, path: HomePath): Promise<void> {
+/** Make the parent directories in GROVE_HOME; refuse (409) when the path or a parent is the wrong kind of entry. */
+export async function prepareParent(home: string, path: HomePath): Promise<void> {
   const segs = path.split("/");
   let cur = home;
   for (let i = 0; i < segs.length - 1; i++) {

@@ -11,3 +11,17 @@ export async function removeFile(vault: Vault, path: HomePath): Promise<number> 
   await unlink(homeFile(vault.home, path)).catch(() => {});
   return version;
 }
+
+/**
+ * Delete several files to history in one transaction (a folder's files: all or none recorded),
+ * then remove their GROVE_HOME copies. 404 when one has no current file, before anything changes.
+ */
+export async function removeFiles(vault: Vault, paths: readonly HomePath[]): Promise<void> {
+  vault.db.db.transaction(() => {
+    for (const p of paths) {
+      if (!vault.db.current(p)) throw notFound(`no file at '${p}'`);
+      vault.db.markDeleted(p);
+    }
+  })();
+  for (const p of paths) await unlink(homeFile(vault.home, p)).catch(() => {});
+}

@@ -6,7 +6,7 @@
  * IntegrityError naming the file and the chunk; no unverified byte is ever emitted.
  * Byte ranges read only the chunks they cover.
  */
-import { IntegrityError, errorMessage } from "../core/errors.ts";
+import { GroveError, IntegrityError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { CHUNK_SIZE, MAX_SEALED_SIZE, TAG_SIZE, type ChunkHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
@@ -18,6 +18,25 @@ export interface ByteRange {
   start: number;
   /** Last byte, inclusive. */
   end: number;
+}
+
+/** Parse a single `bytes=` range. null = serve everything; throws 416 when unsatisfiable. */
+export function parseRange(header: string | undefined, size: number): ByteRange | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null; // multi-range or malformed: ignore, per RFC 9110
+  let start: number, end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new GroveError("range not satisfiable", 416, "range");
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) throw new GroveError("range not satisfiable", 416, "range");
+  return { start, end };
 }
 
 export interface ChunkProblem {

@@ -28,6 +28,7 @@ import { checkText, newMessageId, type MessagePayload } from "../protocol/messag
 import { sealJson } from "../protocol/sealed-json.ts";
 import { MessageStore, type MessageRow } from "./message-store.ts";
 import type { Conversation, MessageChange, MessageView } from "./types.ts";
+import { shortId } from "../core/format.ts";
 
 /** How long one delivery may take before the message stays queued. */
 const DELIVER_TIMEOUT_MS = 10_000;
@@ -95,7 +96,7 @@ export class Messenger {
 
 
   private nameOf(peer: string): string {
-    return this.peers.get(peer)?.name ?? peer.slice(0, 8);
+    return this.peers.get(peer)?.name ?? shortId(peer);
   }
 
   view(r: MessageRow): MessageView {
@@ -130,7 +131,7 @@ export class Messenger {
     const to = this.peers.resolve(peer);
     const text = checkText(rawText);
     const row = this.store.addOut(newMessageId(), to.id, text, this.now());
-    log("info", "message queued", { to: to.id.slice(0, 8), id: row.id.slice(0, 8), chars: text.length });
+    log("info", "message queued", { to: shortId(to.id), id: shortId(row.id), chars: text.length });
     this.emit({ kind: "new", peer: to.id, id: row.id });
     // Older messages still queued for this peer go first, so they arrive in order.
     if (this.store.queued(to.id).length > 1 && !this.draining.has(to.id)) await this.drain(to.id);
@@ -161,14 +162,14 @@ export class Messenger {
       const ans = await callPeerRaw(this.deps.caller, url, r.peer, "POST", "/peer/msg", body, DELIVER_TIMEOUT_MS);
       if (ans.status === 200) {
         if (this.store.setDelivered(r.id, Date.now())) {
-          log("info", "message delivered", { to: r.peer.slice(0, 8), id: r.id.slice(0, 8) });
+          log("info", "message delivered", { to: shortId(r.peer), id: shortId(r.id) });
           this.emit({ kind: "state", peer: r.peer, id: r.id });
         }
         return true;
       }
       const why = `${row.name} refused it: ${refusalText(ans.body)}`;
       if (ans.status >= 400 && ans.status < 500 && ans.status !== 401 && ans.status !== 404 && ans.status !== 429) {
-        log("warn", "message refused by the peer", { to: r.peer.slice(0, 8), id: r.id.slice(0, 8), status: ans.status, why });
+        log("warn", "message refused by the peer", { to: shortId(r.peer), id: shortId(r.id), status: ans.status, why });
         if (this.store.setFailed(r.id, why)) this.emit({ kind: "state", peer: r.peer, id: r.id });
         return false;
       }
@@ -227,7 +228,7 @@ export class Messenger {
   receive(from: CellId, m: MessagePayload): { fresh: boolean } {
     const fresh = this.store.addIn(m.id, from, m.text, m.sent_at, this.now());
     if (fresh) {
-      log("info", "message received", { from: from.slice(0, 8), id: m.id.slice(0, 8), chars: m.text.length });
+      log("info", "message received", { from: shortId(from), id: shortId(m.id), chars: m.text.length });
       this.emit({ kind: "new", peer: from, id: m.id });
     }
     if (this.store.queued(from).length) void this.drain(from).catch(() => {});
@@ -246,7 +247,7 @@ export class Messenger {
       const last = s ? this.store.last(id) : null;
       const p = paired.find((x) => x.id === id);
       return {
-        peer: id, name: p?.name ?? id.slice(0, 8), paired: p !== undefined, last: last ? this.view(last) : null,
+        peer: id, name: p?.name ?? shortId(id), paired: p !== undefined, last: last ? this.view(last) : null,
         unread: s?.unread ?? 0, queued: s?.queued ?? 0, failed: s?.failed ?? 0, at: s?.last_at ?? 0,
       };
     });

@@ -8,6 +8,7 @@ import { getResponder, type CiaoService, type Responder } from "@homebridge/ciao
 import { Bonjour, type Browser } from "bonjour-service";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
+import { shortId } from "../core/format.ts";
 
 export const SERVICE_TYPE = "grove";
 
@@ -32,7 +33,7 @@ export class MdnsPresence {
     try {
       this.responder = getResponder(this.self.interfaces?.length ? { interface: this.self.interfaces } : undefined);
       this.service = this.responder.createService({
-        name: `Grove ${this.self.name} ${this.self.id.slice(0, 8)}`,
+        name: `Grove ${this.self.name} ${shortId(this.self.id)}`,
         type: SERVICE_TYPE,
         port: this.self.port,
         txt: { id: this.self.id, name: this.self.name, port: String(this.self.port), v: "1" },

@@ -12,6 +12,7 @@ import { requestTarget, signRequest, verifyResponse, HEADER } from "../protocol/
 import { isRelayRoute } from "./route-class.ts";
 import type { CellKeys } from "../crypto/keys.ts";
 import { readAtMost } from "../core/bounded-read.ts";
+import { shortId } from "../core/format.ts";
 
 /**
  * The largest answer a peer call reads, by default: a manifest backup (sync/wire MAX_BACKUP_BYTES,
@@ -83,16 +84,16 @@ export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, 
   let bytes: Uint8Array;
   let signature: string | null;
   if (isRelayRoute(baseUrl)) {
-    if (!relayTransport) throw new PeerCallError(`cannot reach cell ${peer.slice(0, 8)} through ${baseUrl}: this caller has no relay connection`);
+    if (!relayTransport) throw new PeerCallError(`cannot reach cell ${shortId(peer)} through ${baseUrl}: this caller has no relay connection`);
     try {
       const res = await relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs, signal);
       status = res.status;
       bytes = res.body;
       signature = res.headers[HEADER.response.toLowerCase()] ?? res.headers[HEADER.response] ?? null;
     } catch (e) {
-      throw new PeerUnreachableError(`cannot reach cell ${peer.slice(0, 8)} through relay ${baseUrl}: ${errorMessage(e)}`);
+      throw new PeerUnreachableError(`cannot reach cell ${shortId(peer)} through relay ${baseUrl}: ${errorMessage(e)}`);
     }
-    if (bytes.byteLength > maxAnswer) throw new PeerCallError(`cell ${peer.slice(0, 8)} sent an answer over the ${maxAnswer} bytes read from a peer`);
+    if (bytes.byteLength > maxAnswer) throw new PeerCallError(`cell ${shortId(peer)} sent an answer over the ${maxAnswer} bytes read from a peer`);
   } else {
     let res: Response;
     try {
@@ -120,7 +121,7 @@ export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, 
   }
   const latency_ms = performance.now() - t0;
   if (!verifyResponse(fromHex(peer), headers[HEADER.nonce]!, status, bytes, signature)) {
-    throw new PeerCallError(`the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${peer.slice(0, 8)} (altered in transit, or another cell answered)`);
+    throw new PeerCallError(`the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${shortId(peer)} (altered in transit, or another cell answered)`);
   }
   return { status, body: bytes, latency_ms };
 }
@@ -132,9 +133,9 @@ export async function callPeer<T>(from: PeerCaller | CellKeys, baseUrl: string, 
   try {
     parsed = ans.body.byteLength ? JSON.parse(new TextDecoder().decode(ans.body)) : null;
   } catch {
-    throw new PeerCallError(`cell ${peer.slice(0, 8)} answered with malformed JSON`);
+    throw new PeerCallError(`cell ${shortId(peer)} answered with malformed JSON`);
   }
-  if (ans.status >= 400) throw new PeerCallError(`cell ${peer.slice(0, 8)} refused: ${(parsed as { error?: string } | null)?.error ?? ans.status}`, ans.status === 401 ? 401 : 502);
+  if (ans.status >= 400) throw new PeerCallError(`cell ${shortId(peer)} refused: ${(parsed as { error?: string } | null)?.error ?? ans.status}`, ans.status === 401 ? 401 : 502);
   return { status: ans.status, body: parsed as T, latency_ms: ans.latency_ms };
 }
 

@@ -23,6 +23,7 @@ import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
 import { signedBytes } from "./signed-object.ts";
 import { BOUNTY_INFO } from "./labels.ts";
+import { shortId } from "../core/format.ts";
 
 export { BOUNTY_INFO };
 export const BOUNTY_REPLY_INFO = `${BOUNTY_INFO}/reply`;
@@ -97,8 +98,8 @@ export function verifyStatement(value: unknown, expect: { signer: CellId; self: 
     throw new GroveError(`bounty statement: ${i.path.join(".") || "(root)"}: ${i.message}`, 400, "bad_statement");
   }
   const s = parsed.data;
-  if (s.from !== expect.signer) throw new GroveError(`bounty statement is from cell ${s.from.slice(0, 8)}, not from the cell that sent it (${expect.signer.slice(0, 8)})`, 403, "bad_statement");
-  if (s.to !== expect.self) throw new GroveError(`bounty statement is addressed to cell ${s.to.slice(0, 8)}, not to this cell`, 403, "bad_statement");
+  if (s.from !== expect.signer) throw new GroveError(`bounty statement is from cell ${shortId(s.from)}, not from the cell that sent it (${shortId(expect.signer)})`, 403, "bad_statement");
+  if (s.to !== expect.self) throw new GroveError(`bounty statement is addressed to cell ${shortId(s.to)}, not to this cell`, 403, "bad_statement");
   const now = expect.now ?? Date.now();
   if (Math.abs(s.at - now) > MAX_STATEMENT_SKEW_MS) throw new GroveError(`bounty statement is dated ${Math.round((s.at - now) / 1000)} s from this cell's clock (at most ${MAX_STATEMENT_SKEW_MS / 1000} s)`, 400, "bad_statement");
   // Over the statement as received: fields this build does not know are covered and kept (protocol/signed-object).

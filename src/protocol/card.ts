@@ -23,6 +23,7 @@ import { ed25519PublicKey, sign, verify, type Identity } from "../crypto/keys.ts
 import { canonicalJson } from "../core/canonical-json.ts";
 import { safeName } from "./safe-name.ts";
 import { signedBytes } from "./signed-object.ts";
+import { shortId } from "../core/format.ts";
 
 export const CARD_VERSION = 1;
 /** Largest card accepted, in bytes of its JSON. */
@@ -145,7 +146,7 @@ export function verifyCard(input: unknown, opts: VerifyCardOptions = {}): Card {
   if (Object.hasOwn(value as object, "type")) throw new CardError("type: a card has none (this is another kind of signed object)");
   const card = parsed.data;
   if (opts.expectId !== undefined && card.id !== opts.expectId) {
-    throw new CardError(`it belongs to cell ${card.id.slice(0, 8)}, expected ${opts.expectId.slice(0, 8)}`);
+    throw new CardError(`it belongs to cell ${shortId(card.id)}, expected ${shortId(opts.expectId)}`);
   }
   const now = (opts.now ?? Date.now)();
   if (Date.parse(card.issued_at) > now + CARD_MAX_FUTURE_MS) {

@@ -26,6 +26,7 @@
 import { createHash } from "node:crypto";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
+import { shortId } from "../core/format.ts";
 
 export const HEADER = {
   cell: "X-Grove-Cell",
@@ -234,7 +235,7 @@ export class RequestVerifier {
     const peer = h.cell as CellId;
     if (time <= (this.nonces.get(peer)?.floor ?? Number.NEGATIVE_INFINITY)) return refuse("replayed", "request is older than the nonces still remembered for this cell");
     const key = this.lookup(peer);
-    if (!key) return refuse("unknown_cell", `cell ${peer.slice(0, 8)} is not a known peer`);
+    if (!key) return refuse("unknown_cell", `cell ${shortId(peer)} is not a known peer`);
     return { h, peer, key };
   }
 }

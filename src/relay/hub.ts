@@ -33,6 +33,7 @@ import { fromHex } from "../core/types.ts";
 import { ByteTally } from "./tally.ts";
 import { TokenBucket } from "./bucket.ts";
 import type { Access } from "./access.ts";
+import { shortId } from "../core/format.ts";
 
 /** One captured frame: sender ‖ recipient ‖ u32 BE payload length ‖ payload. */
 function captureFrame(fd: number, from: string, to: string, payload: Uint8Array): void {
@@ -218,7 +219,7 @@ export function startRelay(opts: RelayOptions): Relay {
     try {
       return opts.allow(id, (token) => provesToken(access, token, nonce, id));
     } catch (e) {
-      log("warn", "relay: the allow check failed; the cell is not allowed", { cell: id.slice(0, 8), why: (e as Error).message });
+      log("warn", "relay: the allow check failed; the cell is not allowed", { cell: shortId(id), why: (e as Error).message });
       return false;
     }
   }
@@ -249,7 +250,7 @@ export function startRelay(opts: RelayOptions): Relay {
       if (c.guest) {
         c.guest = false;
         guests--;
-        log("info", "relay: a cell that joined through the relay is allowed now", { cell: c.id.slice(0, 8) });
+        log("info", "relay: a cell that joined through the relay is allowed now", { cell: shortId(c.id) });
       }
       return true;
     }
@@ -302,7 +303,7 @@ export function startRelay(opts: RelayOptions): Relay {
     reservations++;
     if (guest) guests++;
     sendJson(ws, { type: "ready", limits, ...(guest ? { guest: true } : {}), ...(opts.operator ? makeOperatorProof(opts.operator, ws.data.nonce, l) : {}) });
-    log("info", guest ? "relay: a cell not on the allow-list logged in to pair (guest)" : "relay: cell logged in", { cell: l.id.slice(0, 8), ip: ws.data.ip });
+    log("info", guest ? "relay: a cell not on the allow-list logged in to pair (guest)" : "relay: cell logged in", { cell: shortId(l.id), ip: ws.data.ip });
   }
 
   /** A text message after login: only {"type":"accept","accept":[ids]} (the fleet changed), rate limited. */

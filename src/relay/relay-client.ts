@@ -24,6 +24,7 @@ import type { PeerRequest, PeerResponse } from "../net/peer-client.ts";
 import { normalizeRelayUrl, relayAccessToken } from "../net/route-class.ts";
 import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } from "./relay-protocol.ts";
 import { ByteTally } from "./tally.ts";
+import { shortId } from "../core/format.ts";
 import {
   KIND_REQUEST, KIND_RESPONSE, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
   openCall, openFrame, readHead, sealMessage, type CallKeys, type FrameHead, type TunnelResponse,
@@ -186,7 +187,7 @@ class Connection {
       // Our own relay carries nothing we owe anyone for.
       this.operator = op === this.client.keys.id ? null : op;
       if (op && op !== this.operator) log("info", "relay: this is our own relay", { relay: this.url });
-      else if (this.operator) log("info", "relay: operated by a cell", { relay: this.url, operator: this.operator.slice(0, 8) });
+      else if (this.operator) log("info", "relay: operated by a cell", { relay: this.url, operator: shortId(this.operator) });
       this.set("ready", null);
       this.refused = false;
       this.backoff = RECONNECT_MIN_MS;
@@ -200,7 +201,7 @@ class Connection {
       this.refused = true;
       this.error = error;
     } else if (m.type === "undeliverable" && m.to) {
-      this.failPeer(m.to as CellId, `cell ${m.to.slice(0, 8)} is not connected to this relay`);
+      this.failPeer(m.to as CellId, `cell ${shortId(m.to)} is not connected to this relay`);
     } else if (m.type === "error") {
       if (m.to) this.failPeer(m.to as CellId, `the relay refused a frame: ${m.reason ?? "?"}`);
       else {
@@ -404,7 +405,7 @@ export class RelayClient implements RelayLink {
     await conn.whenReady(Math.min(timeoutMs, 10_000));
     signal?.throwIfAborted();
     const x = this.opts.peerX25519(peer) ?? this.expected.get(peer)?.x25519 ?? null;
-    if (!x) throw new Error(`cell ${peer.slice(0, 8)} is not a peer (no key to seal to)`);
+    if (!x) throw new Error(`cell ${shortId(peer)} is not a peer (no key to seal to)`);
     const { ephPublic, keys } = openCall(x);
     const callId = conn.newCallId();
     const frames = sealMessage(this.opts.suite, keys.request, KIND_REQUEST, callId, encodeRequest(req), ephPublic, ID_BYTES);
@@ -453,7 +454,7 @@ export class RelayClient implements RelayLink {
     this.drops.count++;
     const now = Date.now();
     if (now - this.drops.loggedAt < 10_000) return;
-    log("warn", "relay: frame dropped", { relay: conn.url, from: from.slice(0, 8), why, dropped_since_last_log: this.drops.count });
+    log("warn", "relay: frame dropped", { relay: conn.url, from: shortId(from), why, dropped_since_last_log: this.drops.count });
     this.drops = { count: 0, loggedAt: now };
   }
 
@@ -506,7 +507,7 @@ export class RelayClient implements RelayLink {
     conn.dropIncoming(key);
     conn.callsIn++;
     void this.answer(conn, from, head.callId, keys, whole).catch((e) =>
-      log("warn", "relay: could not answer a call", { from: from.slice(0, 8), why: errorMessage(e) }),
+      log("warn", "relay: could not answer a call", { from: shortId(from), why: errorMessage(e) }),
     );
   }
 
@@ -539,7 +540,7 @@ export class RelayClient implements RelayLink {
     }
     const claimed = req.headers["X-Grove-Cell"] ?? req.headers["x-grove-cell"];
     if (claimed !== from) {
-      log("warn", "relay: a call signed by another cell than the relay's sender was refused", { from: from.slice(0, 8), path: url.pathname });
+      log("warn", "relay: a call signed by another cell than the relay's sender was refused", { from: shortId(from), path: url.pathname });
       return jsonAnswer(401, "the request is not signed by the cell that sent it through the relay");
     }
     const headers = new Headers(req.headers);

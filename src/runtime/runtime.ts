@@ -66,6 +66,7 @@ import type { TlsFiles } from "../web/tls.ts";
 import { Late } from "./late.ts";
 import { PasswordFile } from "../web/password.ts";
 import { SetupCode } from "../web/setup-code.ts";
+import { shortId } from "../core/format.ts";
 
 /** What a config reload did. */
 export type ConfigReload = { ok: true; applied: string[]; restart: string[] } | { ok: false; error: string };
@@ -373,9 +374,9 @@ async function releaseAll(cell: Cell, url: string | null, caller: PeerCaller, p:
   if (!url || !hashes.length) return;
   try {
     const n = await new PeerLink(caller, p.id as CellId, url, (JSON.parse(p.card) as Card).x25519).release(hashes);
-    log("info", "removed peer released our chunks", { peer: p.id.slice(0, 8), released: n, asked: hashes.length });
+    log("info", "removed peer released our chunks", { peer: shortId(p.id), released: n, asked: hashes.length });
   } catch (e) {
-    log("warn", `removed peer ${p.id.slice(0, 8)} was not asked to release our chunks: ${errorMessage(e)}`);
+    log("warn", `removed peer ${shortId(p.id)} was not asked to release our chunks: ${errorMessage(e)}`);
   }
 }
 
@@ -391,7 +392,7 @@ async function rejoinAfterRecovery(path: string, fleet: Fleet): Promise<void> {
   if (!state.token) return;
   try {
     const card = await fleet.join(state.token);
-    console.log(`Recovery: rejoined the fleet through ${card.name} (${card.id.slice(0, 8)}); pulling manifests back…`);
+    console.log(`Recovery: rejoined the fleet through ${card.name} (${shortId(card.id)}); pulling manifests back…`);
     writeFileAtomicSync(path, JSON.stringify({ at: state.at ?? Date.now(), joined: card.id }) + "\n", 0o600);
   } catch (e) {
     console.error(`Recovery: could not rejoin through the invite: ${errorMessage(e)}`);

@@ -12,6 +12,7 @@ import { callPeerRaw, refusalText, type PeerCaller } from "../net/peer-client.ts
 import type { FetchPass } from "../protocol/grant.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
 import type { Manifest } from "../store/manifest.ts";
+import { shortId } from "../core/format.ts";
 
 export interface FetchFileInput {
   caller: PeerCaller;
@@ -38,11 +39,11 @@ export async function fetchFile(i: FetchFileInput): Promise<ReadableStream<Uint8
         const ans = await callPeerRaw(i.caller, s.url, s.peer, "POST", "/peer/share/chunk", { pass: i.pass, chunks: names, hash: c.hash }, 30_000);
         if (ans.status !== 200) throw new Error(refusalText(ans.body));
         const r = openChunk(i.suite, i.key, c.index, ans.body, c.hash);
-        if (!r.ok) throw new IntegrityError(`chunk ${c.index} from ${s.peer.slice(0, 8)} ${r.reason}`, c.hash, c.index);
+        if (!r.ok) throw new IntegrityError(`chunk ${c.index} from ${shortId(s.peer)} ${r.reason}`, c.hash, c.index);
         preferred = (preferred + k) % i.sources.length;
         return r.plain;
       } catch (e) {
-        why.push(`${s.peer.slice(0, 8)}: ${errorMessage(e)}`);
+        why.push(`${shortId(s.peer)}: ${errorMessage(e)}`);
       }
     }
     throw new GroveError(`'${i.manifest.filename}': chunk ${c.index} could not be fetched from any cell (${why.join("; ") || "no cell to ask"})`, 502, "unavailable");

@@ -28,6 +28,7 @@ import { readManifest, type Manifest } from "../store/manifest.ts";
 import { GrantStore, type GrantRow } from "./grant-store.ts";
 import { fetchFile } from "./fetch-file.ts";
 import type { FeedItem, ShareView, SharingService } from "./types.ts";
+import { shortId } from "../core/format.ts";
 
 /** How long `revoke` waits for peers to confirm before answering (the rest continue). */
 const REVOKE_WAIT_MS = 2000;
@@ -52,16 +53,16 @@ class GrantRefused extends GroveError {}
  * is a friend. `self` is this cell's id, for the command the other side would run.
  */
 export function notFriendReason(to: Pick<PeerRow, "id" | "name" | "friendship">, self: string): string | null {
-  const who = `${to.name} (${to.id.slice(0, 8)})`;
+  const who = `${to.name} (${shortId(to.id)})`;
   switch (to.friendship) {
     case "friends":
       return null;
     case "requested":
-      return `${who} is not a friend yet: friendship requested and not yet accepted (it accepts with \`grove peers accept ${self.slice(0, 8)}\` on that cell; share again then). Nothing was shared`;
+      return `${who} is not a friend yet: friendship requested and not yet accepted (it accepts with \`grove peers accept ${shortId(self)}\` on that cell; share again then). Nothing was shared`;
     case "asked":
-      return `${who} is not a friend yet: it asked to be friends and this cell has not accepted (accept with \`grove peers accept ${to.id.slice(0, 8)}\`, then share again). Nothing was shared`;
+      return `${who} is not a friend yet: it asked to be friends and this cell has not accepted (accept with \`grove peers accept ${shortId(to.id)}\`, then share again). Nothing was shared`;
     default:
-      return `${who} is not a friend: send a friend request with \`grove peers friend ${to.id.slice(0, 8)}\`; files can be shared once it accepts. Nothing was shared`;
+      return `${who} is not a friend: send a friend request with \`grove peers friend ${shortId(to.id)}\`; files can be shared once it accepts. Nothing was shared`;
   }
 }
 
@@ -83,7 +84,7 @@ export class Sharing implements SharingService {
 
 
   private nameOf(id: string): string {
-    return this.peers.get(id)?.name ?? id.slice(0, 8);
+    return this.peers.get(id)?.name ?? shortId(id);
   }
 
   private shareView(r: GrantRow): ShareView {
@@ -127,7 +128,7 @@ export class Sharing implements SharingService {
     // when that does not get through, neither would the grant: both wait for the next rounds.
     const told = await this.deps.friends?.tell(to.id);
     const now = this.peers.get(to.id);
-    const stillNot = now ? notFriendReason(now, this.keys.id) : `${to.name} (${to.id.slice(0, 8)}) is no longer a peer`;
+    const stillNot = now ? notFriendReason(now, this.keys.id) : `${to.name} (${shortId(to.id)}) is no longer a peer`;
     if (stillNot) {
       this.store.removeOut(id); // its answer said it is not a friend there after all
       throw badRequest(stillNot);
@@ -138,13 +139,13 @@ export class Sharing implements SharingService {
     } catch (e) {
       if (e instanceof GrantRefused) {
         this.store.removeOut(id);
-        log("warn", "share refused by the recipient: nothing shared", { path, with: to.id.slice(0, 8), why: e.message });
+        log("warn", "share refused by the recipient: nothing shared", { path, with: shortId(to.id), why: e.message });
         throw new GroveError(`${e.message}; nothing was shared`, 409, "refused");
       }
       deliveryError = errorMessage(e);
       log("warn", "grant not delivered yet (retried after each sync round)", { grant: id.slice(0, 12), why: deliveryError });
     }
-    log("info", "shared", { path, with: to.id.slice(0, 8), grant: id.slice(0, 12), delivered: !deliveryError });
+    log("info", "shared", { path, with: shortId(to.id), grant: id.slice(0, 12), delivered: !deliveryError });
     return { ...this.shareView(this.store.get(id)!), ...(deliveryError ? { delivery_error: deliveryError } : {}) };
   }
 
@@ -160,7 +161,7 @@ export class Sharing implements SharingService {
     const body = await sealJson(fromHex(card.x25519), { grant: JSON.parse(r.grant_json), pass: JSON.parse(r.pass_json), manifest }, SHARE_INFO, this.keys.id);
     const ans = await callPeerRaw(this.deps.caller, url, r.peer, "POST", "/peer/share/grant", body, 10_000);
     if (ans.status === 200) return this.store.setDelivered(r.id);
-    const why = `${this.nameOf(r.peer)} (${r.peer.slice(0, 8)}) refused the grant: ${refusalText(ans.body)}`;
+    const why = `${this.nameOf(r.peer)} (${shortId(r.peer)}) refused the grant: ${refusalText(ans.body)}`;
     // 401: it does not know this cell (yet), or the clocks differ; 404, 408, 429, 5xx: not now.
     const final = ans.status >= 400 && ans.status < 500 && ![401, 404, 408, 429].includes(ans.status);
     throw final ? new GrantRefused(why, ans.status, "refused") : new GroveError(why, 502, "peer");

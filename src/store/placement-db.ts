@@ -137,6 +137,23 @@ export class PlacementDb {
     })();
   }
 
+  /**
+   * Copy or move files within the tree, in one transaction: each `to` gets a new version naming
+   * the manifest that is current at `from` (nothing is sealed again), and a move also records a
+   * deletion at `from`, so history shows where the content went. A `to` that already has that
+   * manifest gets no new version. Throws when a `from` has no current file.
+   */
+  relocate(pairs: readonly { from: string; to: string }[], move: boolean): void {
+    this.db.transaction(() => {
+      for (const { from, to } of pairs) {
+        const cur = this.current(from);
+        if (!cur) throw new Error(`no current file at '${from}'`);
+        if (this.current(to)?.manifest_hash !== cur.manifest_hash) this.reinstate(to, cur.manifest_hash);
+        if (move) this.markDeleted(from);
+      }
+    })();
+  }
+
   /** Record a deletion of `path` (its history stays). Returns the tombstone's version. */
   markDeleted(path: string): number {
     return this.db.transaction(() => {

@@ -37,6 +37,7 @@ import type { Card } from "../protocol/card.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import { PeerStore } from "../fleet/peer-store.ts";
+import { shortId } from "../core/format.ts";
 
 export type ProblemKind =
   | "manifest_unknown"
@@ -107,7 +108,7 @@ async function answering(caller: PeerCaller, all: PeerLink[], report: FsckReport
     all.map((link) =>
       callPeer(caller, link.url, link.peer, "POST", "/peer/ping", null, PING_TIMEOUT_MS).then(
         () => true,
-        (e) => (report.peers_unreachable.push(`${link.peer.slice(0, 8)}: ${errorMessage(e)}`), false),
+        (e) => (report.peers_unreachable.push(`${shortId(link.peer)}: ${errorMessage(e)}`), false),
       ),
     ),
   );
@@ -153,7 +154,7 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
         writeManifest(cell.layout.manifests, fixed.manifest, row.manifest_file);
         good.set(h, fixed.manifest);
         p.repaired = true;
-        p.repair = `restored from the backup kept by ${fixed.peer.slice(0, 8)}`;
+        p.repair = `restored from the backup kept by ${shortId(fixed.peer)}`;
       } else p.repair = "no reachable peer holds a backup of it";
     }
     report.problems.push(p);
@@ -172,7 +173,7 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
     const p: FsckProblem = { kind: missing ? "chunk_missing" : "chunk_corrupt", chunk: hash, path: b.m.source_path, detail: b.reason, repaired: false };
     if (opts.repair) {
       const from = await fetchChunk(cell, peers, b.m, b.index, hash as ChunkHash);
-      if (from) (p.repaired = true), (p.repair = `fetched from ${from.slice(0, 8)} and verified`);
+      if (from) (p.repaired = true), (p.repair = `fetched from ${shortId(from)} and verified`);
       else p.repair = "no reachable peer has a good copy";
     }
     report.problems.push(p);
@@ -188,7 +189,7 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
     } catch {}
     const ok = bytes !== null && createHash("sha256").update(bytes).digest("hex") === h.chunk_hash;
     if (ok) continue;
-    const p: FsckProblem = { kind: bytes ? "held_corrupt" : "held_missing", chunk: h.chunk_hash, peer: h.owner, detail: `chunk ${h.chunk_hash.slice(0, 12)} kept for ${h.owner.slice(0, 8)} is ${bytes ? "damaged" : "missing"}`, repaired: false };
+    const p: FsckProblem = { kind: bytes ? "held_corrupt" : "held_missing", chunk: h.chunk_hash, peer: h.owner, detail: `chunk ${h.chunk_hash.slice(0, 12)} kept for ${shortId(h.owner)} is ${bytes ? "damaged" : "missing"}`, repaired: false };
     if (opts.repair) {
       cell.held.dropCorrupt(h.chunk_hash as ChunkHash);
       p.repaired = true;
@@ -205,19 +206,19 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
       listed = new Map((await link.list({ chunks: all, backups: [] })).chunks);
       report.peers_asked++;
     } catch (e) {
-      report.peers_unreachable.push(`${link.peer.slice(0, 8)}: ${errorMessage(e)}`);
+      report.peers_unreachable.push(`${shortId(link.peer)}: ${errorMessage(e)}`);
       continue;
     }
     const recorded = new Set<string>(cell.placements.on(link.peer));
     for (const h of recorded) {
       if (listed.has(h)) continue;
-      const p: FsckProblem = { kind: "placement_stale", chunk: h, peer: link.peer, detail: `placement.db says ${link.peer.slice(0, 8)} holds chunk ${h.slice(0, 12)}; it does not`, repaired: false };
+      const p: FsckProblem = { kind: "placement_stale", chunk: h, peer: link.peer, detail: `placement.db says ${shortId(link.peer)} holds chunk ${h.slice(0, 12)}; it does not`, repaired: false };
       if (opts.repair) cell.placements.drop(link.peer, h as ChunkHash), (p.repaired = true), (p.repair = "record dropped; the next round re-replicates");
       report.problems.push(p);
     }
     for (const [h, size] of listed) {
       if (recorded.has(h) || !own.has(h)) continue;
-      const p: FsckProblem = { kind: "placement_unrecorded", chunk: h, peer: link.peer, detail: `${link.peer.slice(0, 8)} holds chunk ${h.slice(0, 12)} without a record here`, repaired: false };
+      const p: FsckProblem = { kind: "placement_unrecorded", chunk: h, peer: link.peer, detail: `${shortId(link.peer)} holds chunk ${h.slice(0, 12)} without a record here`, repaired: false };
       if (opts.repair) cell.placements.confirm(link.peer as CellId, h as ChunkHash, size), (p.repaired = true), (p.repair = "recorded");
       report.problems.push(p);
     }
@@ -258,7 +259,7 @@ async function fetchManifest(ctx: BackupContext, peers: PeerLink[], hash: Manife
       const blob = await link.getBackup(manifestBackupName(ctx, hash));
       if (blob) return { manifest: openManifest(ctx, hash, blob), peer: link.peer };
     } catch (e) {
-      log("warn", "fsck: a peer's manifest backup did not do", { peer: link.peer.slice(0, 8), manifest: hash.slice(0, 12), why: errorMessage(e) });
+      log("warn", "fsck: a peer's manifest backup did not do", { peer: shortId(link.peer), manifest: hash.slice(0, 12), why: errorMessage(e) });
     }
   }
   return null;
@@ -278,7 +279,7 @@ async function fetchChunk(cell: Cell, peers: PeerLink[], m: Manifest, index: num
       await durable;
       return link.peer;
     } catch (e) {
-      log("warn", "fsck: could not repair a chunk from a peer", { peer: link.peer.slice(0, 8), chunk: hash.slice(0, 12), why: errorMessage(e) });
+      log("warn", "fsck: could not repair a chunk from a peer", { peer: shortId(link.peer), chunk: hash.slice(0, 12), why: errorMessage(e) });
     }
   }
   return null;

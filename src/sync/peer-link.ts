@@ -11,6 +11,7 @@ import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import type { DeleteRequest } from "../protocol/delete-request.ts";
 import * as W from "./wire.ts";
 import { createHash } from "node:crypto";
+import { shortId } from "../core/format.ts";
 
 export interface LinkTraffic {
   /** Request and answer bodies, bytes (headers not included; the bench measures the wire). */
@@ -51,7 +52,7 @@ export class PeerLink {
 
   /** A refusal as an error that keeps the peer's status (507 = full, 404 = not kept there). */
   private refused(what: string, status: number, body: Uint8Array): PeerCallError {
-    return new PeerCallError(`cell ${this.peer.slice(0, 8)} refused ${what}: ${refusalText(body)}`, status);
+    return new PeerCallError(`cell ${shortId(this.peer)} refused ${what}: ${refusalText(body)}`, status);
   }
 
   private async sealed<S extends z.ZodTypeAny>(name: string, req: unknown, reply: S, timeoutMs?: number): Promise<z.infer<S>> {
@@ -59,7 +60,7 @@ export class PeerLink {
     const ans = await this.raw("POST", name, body, timeoutMs);
     if (ans.status !== 200) throw this.refused(name, ans.status, ans.body);
     const parsed = reply.safeParse(await openJson(this.caller.keys, ans.body, W.replyInfo(name), this.peer));
-    if (!parsed.success) throw new PeerCallError(`cell ${this.peer.slice(0, 8)} sent a malformed ${name} answer`);
+    if (!parsed.success) throw new PeerCallError(`cell ${shortId(this.peer)} sent a malformed ${name} answer`);
     return parsed.data;
   }
 
@@ -99,7 +100,7 @@ export class PeerLink {
   async getChunk(hash: ChunkHash, signal?: AbortSignal): Promise<Uint8Array> {
     const ans = await this.raw("GET", `chunks/${hash}`, undefined, signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
-    if (createHash("sha256").update(ans.body).digest("hex") !== hash) throw new PeerCallError(`cell ${this.peer.slice(0, 8)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
+    if (createHash("sha256").update(ans.body).digest("hex") !== hash) throw new PeerCallError(`cell ${shortId(this.peer)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
     return ans.body;
   }
 

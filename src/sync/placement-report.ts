@@ -7,6 +7,7 @@
 import type { CellId } from "../core/types.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
+import { shortId } from "../core/format.ts";
 
 export interface FilePlacement {
   path: string;
@@ -113,5 +114,5 @@ export function placementReport(cell: Cell, peerStore: Pick<PeerStore, "list">, 
 
 function peerName(peers: { id: string; name: string }[], id: string): string {
   const p = peers.find((x) => x.id === id);
-  return p ? `${p.name} (${id.slice(0, 8)})` : id.slice(0, 8);
+  return p ? `${p.name} (${shortId(id)})` : shortId(id);
 }

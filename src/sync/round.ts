@@ -46,6 +46,7 @@ import { BountyLedger } from "../bounty/ledger.ts";
 import { exchangeStatement } from "../bounty/exchange.ts";
 import { DeleteOutbox } from "../trash/outbox.ts";
 import { MAX_DELETE, makeDeleteRequest } from "../protocol/delete-request.ts";
+import { shortId } from "../core/format.ts";
 
 export interface SyncContext {
   keys: CellKeys;
@@ -182,7 +183,7 @@ export class SyncRound {
     this.liveness = new PeerLiveness({
       peers: this.links,
       ping: (peer, timeoutMs) => callPeer(ctx.caller, this.links.get(peer)!.url, peer, "POST", "/peer/ping", null, timeoutMs),
-      onSilent: (peer, e) => this.report.errors.push(`${peer.slice(0, 8)}: went silent during the round: ${errorMessage(e)}`),
+      onSilent: (peer, e) => this.report.errors.push(`${shortId(peer)}: went silent during the round: ${errorMessage(e)}`),
       clock,
     });
   }
@@ -209,7 +210,7 @@ export class SyncRound {
   }
 
   private error(peer: CellId | null, what: string, e: unknown): void {
-    const msg = `${peer ? peer.slice(0, 8) + ": " : ""}${what}: ${errorMessage(e)}`;
+    const msg = `${peer ? shortId(peer) + ": " : ""}${what}: ${errorMessage(e)}`;
     this.report.errors.push(msg);
     log("warn", `sync: ${msg}`);
     if (peer && e instanceof PeerCallError && e.status !== 507 && e.status !== 404) this.liveness.fail(peer);
@@ -244,7 +245,7 @@ export class SyncRound {
       const row = ctx.peers.get(r.id);
       if (row) this.links.set(r.id, new PeerLink(ctx.caller, r.id, r.url, (JSON.parse(row.card) as Card).x25519));
     }
-    for (const p of ctx.peers.list()) if (!this.links.has(p.id)) report.unreached.push(`${p.name} (${p.id.slice(0, 8)})`);
+    for (const p of ctx.peers.list()) if (!this.links.has(p.id)) report.unreached.push(`${p.name} (${shortId(p.id)})`);
 
     // 2. Inventories.
     this.phase("inventories");
@@ -346,7 +347,7 @@ export class SyncRound {
     const listed = await link.list(req);
     if (req.chunks.length) {
       const { added, removed } = placements.replaceBuckets(link.peer, req.chunks, listed.chunks as [ChunkHash, number][]);
-      if (added || removed) log("info", "sync: placement records corrected from the peer's inventory", { peer: link.peer.slice(0, 8), added, removed });
+      if (added || removed) log("info", "sync: placement records corrected from the peer's inventory", { peer: shortId(link.peer), added, removed });
     }
     const theirs = new Set(listed.backups.map((b) => b.name));
     return inBuckets(expected, req.backups).filter((n) => !theirs.has(n));
@@ -446,7 +447,7 @@ export class SyncRound {
       this.report.audit_failed++;
       this.ctx.placements.drop(link.peer, c.hash);
       holders.set(c.hash, (holders.get(c.hash) ?? []).filter((id) => id !== link.peer));
-      log("warn", "audit failed: that copy no longer counts", { peer: link.peer.slice(0, 8), chunk: c.hash.slice(0, 12), reason: p?.reason ?? (p ? "wrong proof" : "no proof") });
+      log("warn", "audit failed: that copy no longer counts", { peer: shortId(link.peer), chunk: c.hash.slice(0, 12), reason: p?.reason ?? (p ? "wrong proof" : "no proof") });
     }
   }
 
@@ -538,7 +539,7 @@ export class SyncRound {
           holders.set(h, (holders.get(h) ?? []).filter((id) => id !== peer));
         }
         this.report.released += hashes.length;
-        log("info", "surplus copies released (strict cap)", { peer: peer.slice(0, 8), chunks: hashes.length });
+        log("info", "surplus copies released (strict cap)", { peer: shortId(peer), chunks: hashes.length });
       } catch (e) {
         this.error(peer, "releasing surplus copies", e);
       }
@@ -576,10 +577,10 @@ export class SyncRound {
       } catch (e) {
         if (e instanceof PeerCallError && e.status === 507) {
           full.add(peer);
-          log("info", "peer refused a chunk (full): placing on the next peer", { peer: peer.slice(0, 8) });
+          log("info", "peer refused a chunk (full): placing on the next peer", { peer: shortId(peer) });
         } else if (e instanceof PeerCallError && e.status === 402) {
           // Over our bounty allowance there: like full, for the rest of the round.
-          if (!full.has(peer)) log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: peer.slice(0, 8) });
+          if (!full.has(peer)) log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: shortId(peer) });
           full.add(peer);
           this.report.refused_over_allowance++;
         } else this.error(peer, `pushing chunk ${task.hash.slice(0, 12)}`, e);
@@ -604,10 +605,10 @@ export class SyncRound {
           outbox.acknowledged(link.peer, batch);
           this.report.delete_requests++;
           this.report.chunks_trashed_on_peers += ans.trashed;
-          log("info", "delete request acknowledged", { peer: link.peer.slice(0, 8), chunks: batch.length, trashed: ans.trashed, not_held: ans.not_held });
+          log("info", "delete request acknowledged", { peer: shortId(link.peer), chunks: batch.length, trashed: ans.trashed, not_held: ans.not_held });
         } catch (e) {
           // A peer on a build without deletions answers 404: asked again next round.
-          if (e instanceof PeerCallError && e.status === 404) log("info", "delete request: peer does not take them yet (older build)", { peer: link.peer.slice(0, 8) });
+          if (e instanceof PeerCallError && e.status === 404) log("info", "delete request: peer does not take them yet (older build)", { peer: shortId(link.peer) });
           else this.error(link.peer, `delete request for ${batch.length} chunks`, e);
           break;
         }
@@ -629,12 +630,12 @@ export class SyncRound {
       const row = peers.get(link.peer);
       if (!row || !(await this.usable(link.peer))) continue;
       try {
-        const c = await exchangeStatement(this.ctx.caller, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${link.peer.slice(0, 8)})` });
+        const c = await exchangeStatement(this.ctx.caller, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${shortId(link.peer)})` });
         this.report.bounty_statements++;
         if (!c.agree) this.report.bounty_disagreements++;
       } catch (e) {
         // A peer on a build without bounty answers 404: nothing to compare with.
-        if (e instanceof PeerCallError && e.status === 404) log("info", "bounty: peer does not exchange statements (older build)", { peer: link.peer.slice(0, 8) });
+        if (e instanceof PeerCallError && e.status === 404) log("info", "bounty: peer does not exchange statements (older build)", { peer: shortId(link.peer) });
         else this.error(link.peer, "bounty statement", e);
       }
     }
@@ -665,7 +666,7 @@ export class SyncRound {
           refused = true;
           const waitMs = Math.min(BACKUP_FULL_MAX_MS, full ? full.waitMs * 2 : BACKUP_FULL_FIRST_MS);
           backupFull.set(link.peer, { until: Date.now() + waitMs, waitMs });
-          log("info", `sync: ${link.peer.slice(0, 8)} has no room for our manifest backups; asking again in ${Math.round(waitMs / 60_000)} min`);
+          log("info", `sync: ${shortId(link.peer)} has no room for our manifest backups; asking again in ${Math.round(waitMs / 60_000)} min`);
         }
       }
     };

@@ -25,6 +25,7 @@ import { checkDigest, checkTrusted, isNewerTime, parseOfferedSig, ReleaseRefused
 import type { ReleaseStore } from "./release-store.ts";
 import { installBuild } from "./swap.ts";
 import { readAvailable, readUpdateRecord, writeAvailable, type UpdateAvailable } from "./update-state.ts";
+import { shortId } from "../core/format.ts";
 
 /** Bytes per download request (each answer is signed whole by the peer API; a relay carries up to 17 MiB). */
 export const RANGE_BYTES = 8 * 1024 * 1024;
@@ -154,7 +155,7 @@ export class Updater {
           if (r.status !== 200) return; // an older cell without the update API answers 404
           list = ReleasesReply.parse(JSON.parse(new TextDecoder().decode(r.body)));
         } catch (e) {
-          log("info", "update check: peer did not answer", { peer: peer.id.slice(0, 8), why: errorMessage(e) });
+          log("info", "update check: peer did not answer", { peer: shortId(peer.id), why: errorMessage(e) });
           return;
         }
         result.asked++;
@@ -195,7 +196,7 @@ export class Updater {
         current_build_time: self.build_time,
         seen_at: prev?.build === best.sig.build ? prev.seen_at : new Date().toISOString(),
       };
-      if (prev?.build !== best.sig.build) log("info", `update available: build ${best.sig.build.slice(0, 12)} (${best.sig.build_time}) from ${best.peer.name}`, { peer: best.peer.id.slice(0, 8) });
+      if (prev?.build !== best.sig.build) log("info", `update available: build ${best.sig.build.slice(0, 12)} (${best.sig.build_time}) from ${best.peer.name}`, { peer: shortId(best.peer.id) });
     }
     // A check that reached nobody says nothing new: keep what was noticed before.
     if (result.asked > 0 || candidates.length === 0) writeAvailable(this.host.dir, result.available);
@@ -208,7 +209,7 @@ export class Updater {
     const key = `${peer.id}:${sig.build}:${reason}`;
     if (!this.warned.has(key)) {
       this.warned.add(key);
-      log("warn", `update refused: ${peer.name} (${peer.id.slice(0, 8)}) offers ${reason}`);
+      log("warn", `update refused: ${peer.name} (${shortId(peer.id)}) offers ${reason}`);
     }
   }
 
@@ -246,7 +247,7 @@ export class Updater {
       const exe = self.exe!;
       const sig = checkTrusted(a.sig, this.host.trustedKeys());
       const url = this.host.routeOf(a.peer as CellId);
-      if (!url) throw new GroveError(`cell ${a.peer.slice(0, 8)} is no longer a peer`, 409, "no_peer");
+      if (!url) throw new GroveError(`cell ${shortId(a.peer)} is no longer a peer`, 409, "no_peer");
       const part = store.tmpPath(`${sig.target}-${sig.build.slice(0, 12)}`);
       try {
         const got = await this.download(url, a.peer as CellId, sig, part, onProgress);
@@ -266,8 +267,8 @@ export class Updater {
         this.host.swapped?.(started);
         return started;
       } catch (e) {
-        if (e instanceof ReleaseRefused) log("error", `update refused: ${e.message}; nothing was changed`, { peer: a.peer.slice(0, 8), build: sig.build.slice(0, 12) });
-        else log("error", `update failed: ${errorMessage(e)}; nothing was changed`, { peer: a.peer.slice(0, 8) });
+        if (e instanceof ReleaseRefused) log("error", `update refused: ${e.message}; nothing was changed`, { peer: shortId(a.peer), build: sig.build.slice(0, 12) });
+        else log("error", `update failed: ${errorMessage(e)}; nothing was changed`, { peer: shortId(a.peer) });
         throw e;
       } finally {
         rmSync(part, { force: true });
@@ -291,7 +292,7 @@ export class Updater {
     const r = c.refused[0];
     if (r) {
       log("error", `update refused: ${r.peer_name} offers ${r.reason}; nothing was changed`);
-      throw new ReleaseRefused(`${r.peer_name} (${r.peer.slice(0, 8)}) offers ${r.reason}; nothing was changed`);
+      throw new ReleaseRefused(`${r.peer_name} (${shortId(r.peer)}) offers ${r.reason}; nothing was changed`);
     }
     if (c.note) throw new GroveError(c.note, 400, "from_source");
     throw new GroveError(`up to date: no peer offers a build for ${self.target} newer than ${self.build.slice(0, 12)} (${self.build_time})`, 409, "up_to_date");
@@ -307,7 +308,7 @@ export class Updater {
         const len = Math.min(RANGE_BYTES, sig.size - done);
         const path = `/peer/update/release/${sig.target}?build=${sig.build}&offset=${done}&length=${len}`;
         const r = await this.host.get(url, peer, path, 120_000);
-        if (r.status !== 200) throw new GroveError(`download from ${peer.slice(0, 8)} failed: ${refusal(r.body)} (${r.status})`, 502, "peer");
+        if (r.status !== 200) throw new GroveError(`download from ${shortId(peer)} failed: ${refusal(r.body)} (${r.status})`, 502, "peer");
         if (r.body.byteLength !== len) throw new ReleaseRefused(`the peer sent ${r.body.byteLength} bytes at offset ${done}, ${len} were asked for`);
         h.update(r.body);
         let off = 0;

@@ -15,6 +15,7 @@ import type { Card } from "../protocol/card.ts";
 import { AI_INFO } from "../protocol/labels.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
+import { shortId } from "../core/format.ts";
 
 function waitParam(c: Context<PeerEnv>, dflt: number): number {
   const w = c.req.query("wait");
@@ -36,7 +37,7 @@ export function peerAiApi(s: WebServices): Hono<PeerEnv> {
   /** Friends only, and only when this cell shares its models. */
   const allow = (peer: CellId): void => {
     if (s.cell.config.llm_share !== "friends") throw forbidden('this cell does not share its models (its llm_share is "none")');
-    if (!s.peers.get(peer)?.friend) throw forbidden(`cell ${peer.slice(0, 8)} is not a friend of this cell: its models answer friends only`);
+    if (!s.peers.get(peer)?.friend) throw forbidden(`cell ${shortId(peer)} is not a friend of this cell: its models answer friends only`);
   };
 
   const sealed = async (c: Context<PeerEnv>, part: AiPart) => {

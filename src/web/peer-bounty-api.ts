@@ -14,6 +14,7 @@ import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { receiveStatement } from "../bounty/exchange.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
+import { shortId } from "../core/format.ts";
 
 export function peerBountyApi(s: WebServices): Hono<PeerEnv> {
   const app = new Hono<PeerEnv>();
@@ -24,7 +25,7 @@ export function peerBountyApi(s: WebServices): Hono<PeerEnv> {
     const peer = c.var.peer;
     const row = s.peers.get(peer)!;
     const raw = await openJson(keys, c.var.peerBody, BOUNTY_INFO, peer);
-    const { statement } = receiveStatement(keys, ledger, peer, `${row.name} (${peer.slice(0, 8)})`, raw);
+    const { statement } = receiveStatement(keys, ledger, peer, `${row.name} (${shortId(peer)})`, raw);
     const sealed = await sealJson(fromHex((JSON.parse(row.card) as Card).x25519), { statement }, BOUNTY_REPLY_INFO, keys.id);
     return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });

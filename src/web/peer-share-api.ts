@@ -16,6 +16,7 @@ import { SHARE_INFO } from "../protocol/labels.ts";
 import { canonicalJson } from "../core/canonical-json.ts";
 import { ManifestSchema, type Manifest } from "../store/manifest.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
+import { shortId } from "../core/format.ts";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const ChunkRequest = z.object({ pass: z.unknown(), chunks: z.array(hex64).min(1).max(16_000), hash: hex64 });
@@ -50,7 +51,7 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
     const peer = s.peers.get(from)!;
     if (!peer.friend) {
       const state = peer.friendship === "asked" ? " (it asked to be friends; not accepted yet)" : peer.friendship === "requested" ? " (this cell asked it to be friends; it has not accepted)" : "";
-      throw forbidden(`cell ${from.slice(0, 8)} is not a friend of this cell${state}: grants are accepted from friends only`);
+      throw forbidden(`cell ${shortId(from)} is not a friend of this cell${state}: grants are accepted from friends only`);
     }
     const d = parse(Delivery, await openJson(keys, c.var.peerBody, SHARE_INFO, from), "grant delivery");
     const grant = verifyGrant(d.grant);
@@ -70,7 +71,7 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
     if (pass.grant_id !== id || pass.owner !== from || pass.recipient !== keys.id || pass.expires_at !== grant.expires_at) throw badRequest("fetch pass: does not belong to this grant");
     if (pass.chunks_digest !== chunksDigest([...manifest.chunks].sort((a, b) => a.index - b.index).map((x) => x.hash))) throw badRequest("fetch pass: does not cover the manifest's chunks");
     const fresh = grants.addIn(grant, pass, id, manifest);
-    if (fresh) log("info", "received a shared file", { from: from.slice(0, 8), grant: id.slice(0, 12), size: grant.total_size });
+    if (fresh) log("info", "received a shared file", { from: shortId(from), grant: id.slice(0, 12), size: grant.total_size });
     return c.json({ accepted: true, id });
   });
 
@@ -78,7 +79,7 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
   app.post("/revoke", (c) => {
     const r = verifyRevocation(json(c.var.peerBody));
     if (r.owner !== c.var.peer && !s.peers.get(r.owner)) throw forbidden("revocation from a cell this cell does not know");
-    if (grants.addRevocation(r)) log("info", "grant revoked by its owner", { grant: r.grant_id.slice(0, 12), owner: r.owner.slice(0, 8) });
+    if (grants.addRevocation(r)) log("info", "grant revoked by its owner", { grant: r.grant_id.slice(0, 12), owner: shortId(r.owner) });
     return c.json({ ok: true });
   });
 

@@ -24,6 +24,7 @@ import { BACKUP_FORMAT, LEGACY_BACKUP_FORMAT } from "../protocol/backup-blob.ts"
 import { digestSet, inBuckets } from "../store/set-digest.ts";
 import * as W from "../sync/wire.ts";
 import type { WebEnv } from "./context.ts";
+import { shortId } from "../core/format.ts";
 
 export type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array; /** hex SHA-256 of peerBody (computed once, by the signature check) */ peerBodyHash: string } };
 
@@ -99,7 +100,7 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
       const bytes = await readChunk(store, h);
       if (!bytes || sha256Hex(bytes) !== hash) {
         // Our copy is gone or damaged: say so, and stop claiming it (the owner places it again).
-        log("warn", "audit: a chunk kept for a peer is missing or damaged; dropped", { chunk: hash.slice(0, 12), owner: peer.slice(0, 8) });
+        log("warn", "audit: a chunk kept for a peer is missing or damaged; dropped", { chunk: hash.slice(0, 12), owner: shortId(peer) });
         held.dropCorrupt(h);
         proofs.push({ hash, proof: null, reason: bytes ? "damaged" : "missing" });
         continue;
@@ -117,7 +118,7 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     const dr = verifyDeleteRequest(req.request);
     if (dr.owner !== peer) throw forbidden("delete request: its owner is not the cell sending it (a cell may only delete its own chunks)");
     const r = held.trash(peer, dr.chunks as ChunkHash[]);
-    log("info", "delete request: chunks kept for a peer moved to the trash", { owner: peer.slice(0, 8), trashed: r.trashed, not_held: r.not_held });
+    log("info", "delete request: chunks kept for a peer moved to the trash", { owner: shortId(peer), trashed: r.trashed, not_held: r.not_held });
     return r;
   });
 
@@ -186,7 +187,7 @@ function updateCard(peers: PeerStore, peer: CellId, raw: unknown): void {
   const current = JSON.parse(row.card) as Card;
   if (isNewerCard(current, next) && cardChanged(current, next)) {
     peers.upsert(peer, next.name, JSON.stringify(next));
-    log("info", "peer card updated (sent along with its sync)", { peer: peer.slice(0, 8) });
+    log("info", "peer card updated (sent along with its sync)", { peer: shortId(peer) });
   }
 }
 

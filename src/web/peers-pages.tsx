@@ -13,6 +13,7 @@ import { nearbyCells, peerView } from "./api/fleet.ts";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
+import { shortId } from "../core/format.ts";
 
 function friendMessage(action: string, name: string, friends: boolean): string {
   if (action === "unfriend") return `${name} is no longer a friend (or the request is withdrawn or declined).`;
@@ -41,7 +42,7 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     try {
       const card = await s.fleet.join(await formField(c, "token"));
       c.header("HX-Trigger", "peers-changed");
-      return c.html(<JoinResult ok message={`Paired with ${card.name} (${card.id.slice(0, 8)}).`} />);
+      return c.html(<JoinResult ok message={`Paired with ${card.name} (${shortId(card.id)}).`} />);
     } catch (e) {
       return c.html(<JoinResult ok={false} message={errorMessage(e)} />);
     }
@@ -56,7 +57,7 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     let note: PeerActionNote | undefined;
     try {
       const { id, told } = await s.fleet.act(c.req.param("id"), action);
-      const name = s.peers.get(id)?.name ?? id.slice(0, 8);
+      const name = s.peers.get(id)?.name ?? shortId(id);
       if (told?.old_build) note = { ok: true, message: `${name} runs an older build without friend requests: this cell shares with it now; it must mark this cell as a friend too before it accepts your files.` };
       else if (told && !told.delivered) note = { ok: false, message: `${name} could not be told yet (it is told after each sync round): ${told.error ?? "no answer"}.` };
       else if (told) note = { ok: true, message: friendMessage(action, name, s.peers.get(id)?.friend ?? false) };

@@ -12,7 +12,7 @@ import { safeDir, safePath, type HomePath } from "../../ingest/home-path.ts";
 import { removeFile } from "../../ingest/remove.ts";
 import { restoreVersion } from "../../ingest/restore-version.ts";
 import { purgeVersions } from "../../trash/history.ts";
-import { restoreResponseBody, verifyFile, type ByteRange } from "../../ingest/restore.ts";
+import { parseRange, restoreResponseBody, verifyFile, type ByteRange } from "../../ingest/restore.ts";
 import { readManifest, type Manifest } from "../../store/manifest.ts";
 import type { ManifestHash } from "../../core/types.ts";
 import type { Cell } from "../../cell/cell.ts";
@@ -20,6 +20,8 @@ import type { WebEnv } from "../context.ts";
 import { userContentHeaders } from "../user-content.ts";
 
 export const PREFIX = "/api/files/";
+
+export { parseRange };
 
 /** The file path of a request under /api/files/, decoded and checked. */
 export function pathFromRequest(c: Context<WebEnv>): HomePath {
@@ -47,25 +49,6 @@ export function manifestFor(cell: Cell, path: HomePath, version?: number): { man
   if (!v.manifest_hash) throw notFound(`version ${version} of '${path}' is a deletion`);
   const row = cell.db.manifest(v.manifest_hash)!;
   return { manifest: readManifest(cell.layout.manifests, row.manifest_file), manifest_hash: v.manifest_hash, version };
-}
-
-/** Parse a single `bytes=` range. null = serve everything; throws 416 when unsatisfiable. */
-export function parseRange(header: string | undefined, size: number): ByteRange | null {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return null; // multi-range or malformed: ignore, per RFC 9110
-  let start: number, end: number;
-  if (m[1] === "") {
-    const suffix = Number(m[2]);
-    if (suffix === 0) throw new GroveError("range not satisfiable", 416, "range");
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) throw new GroveError("range not satisfiable", 416, "range");
-  return { start, end };
 }
 
 function versionParam(c: Context<WebEnv>): number | undefined {
