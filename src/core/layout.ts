@@ -2,7 +2,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
-/** Every path inside GROVE_DIR, in one place (DESIGN: Files on disk). */
+/** Every path inside GROVE_DIR, in one place (docs/design.md: Files on disk). */
 export interface Layout {
   dir: string;
   home: string;

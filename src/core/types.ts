@@ -29,7 +29,7 @@ export function fromHex(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, "hex"));
 }
 
-/** Size of one plaintext chunk: 4 MiB (DESIGN: Data). */
+/** Size of one plaintext chunk: 4 MiB (docs/design.md: Data). */
 export const CHUNK_SIZE = 4 * 1024 * 1024;
 /** Poly1305 tag length appended to each sealed chunk. */
 export const TAG_SIZE = 16;

@@ -26,7 +26,7 @@ export interface CipherSuite {
   sha256Stream(): Sha256Stream;
 }
 
-/** The nonce of chunk `index`: the index as a 96-bit big-endian integer (DESIGN: Data). */
+/** The nonce of chunk `index`: the index as a 96-bit big-endian integer (docs/design.md: Data). */
 export function chunkNonce(index: number): Uint8Array {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad chunk index ${index}`);
   const n = new Uint8Array(12);

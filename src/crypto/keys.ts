@@ -59,7 +59,7 @@ export function deriveIdentity(root: Uint8Array): Identity {
   };
 }
 
-/** file_key = HKDF-SHA256(master key, info = label + file_hash hex) (DESIGN: Data). */
+/** file_key = HKDF-SHA256(master key, info = label + file_hash hex) (docs/design.md: Data). */
 export function deriveFileKey(masterKey: Uint8Array, fileHashHex: string): Uint8Array {
   return hkdfSha256(masterKey, undefined, enc.encode(LABELS.fileKey + fileHashHex), 32);
 }

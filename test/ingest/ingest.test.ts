@@ -24,7 +24,7 @@ const countChunks = () => readdirSync(cell.layout.chunks, { recursive: true }).f
 describe("ingest", () => {
   const data = pseudoRandom(2 * CHUNK_SIZE + 12345, 7);
 
-  test("splits into 4 MiB chunks sealed exactly as DESIGN: Data says", async () => {
+  test("splits into 4 MiB chunks sealed exactly as docs/design.md (Data) says", async () => {
     const r = await put("docs/report.bin", data);
     expect(r.created).toBe(true);
     expect(r.version).toBe(1);

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { classifyAddress, describeAddress, isRelayRoute, normalizeRelayUrl, RouteAddressError, type RouteKind } from "../../src/net/route-class.ts";
 
 const kinds: [string, RouteKind][] = [
-  // the examples of DESIGN and the brief
+  // the examples in docs/design.md (Talking between cells)
   ["http://100.101.1.2:5678", "tailscale"],
   ["http://[200:1234::1]:5678", "yggdrasil"],
   ["ws://relay.example/x", "relay"],
