@@ -20,7 +20,7 @@ import { CARD_INFO } from "../protocol/labels.ts";
 import { openSealed } from "../protocol/seal.ts";
 import { shortId } from "../core/format.ts";
 
-/** Size of the benchmark transfer (docs/design.md, Sync rounds: a real 256 KB transfer). */
+/** Size of the benchmark transfer (docs/design.md, Talking between cells: a real 256 KB transfer). */
 export const BENCH_BYTES = 256 * 1024;
 /** How long a route has to answer a ping. */
 const PING_TIMEOUT_MS = 5000;
