@@ -32,10 +32,11 @@ export interface Relocation {
 /**
  * Copy (`mode` "copy") or move each `from` to its `to`; a `to` that has a file gets a new version
  * (the old one stays in history). 404 before anything changes when a `from` has no current file.
+ * `also`: the caller's own changes to placement.db, made in the same transaction.
  *
  * @example await relocateFiles(vault, [{ from: "a.txt" as HomePath, to: "b/a.txt" as HomePath }], "move")
  */
-export async function relocateFiles(vault: Vault, pairs: readonly Relocation[], mode: "copy" | "move"): Promise<void> {
+export async function relocateFiles(vault: Vault, pairs: readonly Relocation[], mode: "copy" | "move", also?: () => void): Promise<void> {
   const found = pairs.map((p) => {
     const cur = vault.db.current(p.from);
     if (!cur) throw notFound(`no file at '${p.from}'`);
@@ -43,9 +44,9 @@ export async function relocateFiles(vault: Vault, pairs: readonly Relocation[], 
   });
   if (mode === "copy") {
     for (const f of found) await placeCopy(vault, f.from, f.to, f.cur);
-    vault.db.relocate(pairs, false);
+    record(vault, pairs, false, also);
   } else {
-    vault.db.relocate(pairs, true);
+    record(vault, pairs, true, also);
     for (const f of found) {
       try {
         await placeMove(vault, f.from, f.to, f.cur);
@@ -56,6 +57,13 @@ export async function relocateFiles(vault: Vault, pairs: readonly Relocation[], 
     }
   }
   for (const p of pairs) vault.stored?.emit(p.to);
+}
+
+function record(vault: Vault, pairs: readonly Relocation[], move: boolean, also?: () => void): void {
+  vault.db.db.transaction(() => {
+    vault.db.relocate(pairs, move);
+    also?.();
+  })();
 }
 
 /** True when GROVE_HOME's copy of `path` is the stored version `cur` (the watcher's test: size, and not changed since recorded). */

@@ -15,13 +15,15 @@ export async function removeFile(vault: Vault, path: HomePath): Promise<number> 
 /**
  * Delete several files to history in one transaction (a folder's files: all or none recorded),
  * then remove their GROVE_HOME copies. 404 when one has no current file, before anything changes.
+ * `also`: the caller's own changes to placement.db, made in the same transaction.
  */
-export async function removeFiles(vault: Vault, paths: readonly HomePath[]): Promise<void> {
+export async function removeFiles(vault: Vault, paths: readonly HomePath[], also?: () => void): Promise<void> {
   vault.db.db.transaction(() => {
     for (const p of paths) {
       if (!vault.db.current(p)) throw notFound(`no file at '${p}'`);
       vault.db.markDeleted(p);
     }
+    also?.();
   })();
   for (const p of paths) await unlink(homeFile(vault.home, p)).catch(() => {});
 }

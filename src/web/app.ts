@@ -1,7 +1,8 @@
 /**
  * @module web/app — the cell's HTTP surfaces. `createApp` is what the dashboard's listener serves:
- * /static (public), /api (token or session), the dashboard pages, and /peer (signed by a known
- * cell). `createPeerApp` is what the peer listener and relays serve: /peer alone.
+ * /static (public), /api (token or session), /dav (the file tree over WebDAV: the token alone),
+ * the dashboard pages, and /peer (signed by a known cell). `createPeerApp` is what the peer
+ * listener and relays serve: /peer alone.
  *
  * Before any route: the Host header must name this cell (web/host-check; /peer excepted), and the
  * body is bounded (web/body-limit). Errors become JSON for the API and a page for browsers;
@@ -39,6 +40,7 @@ import { limitBodies } from "./body-limit.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { SetupCode } from "./setup-code.ts";
 import { fromLoopback } from "./remote.ts";
+import { DAV_BASE, davRoutes } from "./dav.ts";
 
 export interface AppOptions {
   /** Which Host headers name this cell (default: loopback names and config `dashboard_names`). */
@@ -107,6 +109,8 @@ export function createApp(s: WebServices, opts: AppOptions = {}): Hono<WebEnv> {
   app.route("/static", assets);
   app.get("/favicon.ico", (c) => c.redirect("/static/icon.svg", 301));
   app.route("/peer", (opts.peerRoutes ?? peerApi(s)) as unknown as Hono<WebEnv>);
+  // WebDAV: the API token alone (Basic or Bearer), never a session; so before `identify`.
+  app.route(DAV_BASE, davRoutes(cell));
   app.use("*", identify(sessions));
   // The local API reads and writes any path this user can: only for programs on this machine.
   app.use("/api/local/*", async (c, next) => {

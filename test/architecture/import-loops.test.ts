@@ -33,7 +33,7 @@ const LAYERS: string[][] = [
   ["config", "relay"],
   ["cell"],
   ["fleet", "trash"],
-  ["ai", "bounty", "message", "share", "update"],
+  ["ai", "bounty", "dav", "message", "share", "update"],
   ["sync", "build"],
   ["api"],
   ["views"],

@@ -5,6 +5,7 @@
  * versions from the history (?purge=N|all).
  */
 import { Hono, type Context } from "hono";
+import { posix } from "node:path";
 import { badRequest, GroveError, notFound, tooLarge } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { ingest } from "../../ingest/ingest.ts";
@@ -103,7 +104,8 @@ filesApi.on(["GET", "HEAD"], "/*", async (c) => {
     throw e;
   }
   const headers: Record<string, string> = {
-    ...userContentHeaders(manifest.filename, c.req.query("download") !== undefined),
+    // The path's own name: a file copied or moved over WebDAV keeps the manifest (and its filename) it had.
+    ...userContentHeaders(posix.basename(path), c.req.query("download") !== undefined),
     "Accept-Ranges": "bytes",
     ETag: `"${manifest.file_hash}"`,
     "X-Grove-Version": String(version),
