@@ -98,7 +98,10 @@ function parseArgs(argv: string[]): BuildArgs {
     if (flag === "--only" || flag === "--targets") {
       const v = inline ?? argv[++i];
       if (!v) usage();
-      wanted = v.split(",").map((s) => s.trim()).filter(Boolean);
+      wanted = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else if (flag === "--sign-key" || flag === "--out-dir") {
       const v = inline ?? argv[++i];
       if (!v) usage();
@@ -146,8 +149,16 @@ export function buildTimeOf(root: string, env: Record<string, string | undefined
     const log = git(["log", "-1", "--format=%ct", "--", ...BUILD_INPUTS]);
     const out = log.stdout.toString().trim();
     if (log.exitCode === 0 && /^\d+$/.test(out)) {
-      const dirty = git(["status", "--porcelain", "--", ...BUILD_INPUTS]).stdout.toString().trim() !== "";
-      return { time: iso(Number(out)), from: dirty ? "the last git commit (the sources have uncommitted changes: set SOURCE_DATE_EPOCH to order such builds)" : "the last git commit" };
+      const dirty =
+        git(["status", "--porcelain", "--", ...BUILD_INPUTS])
+          .stdout.toString()
+          .trim() !== "";
+      return {
+        time: iso(Number(out)),
+        from: dirty
+          ? "the last git commit (the sources have uncommitted changes: set SOURCE_DATE_EPOCH to order such builds)"
+          : "the last git commit",
+      };
     }
   } catch {}
   return { time: iso(0), from: "nothing (no git history; set SOURCE_DATE_EPOCH)" };
@@ -264,7 +275,9 @@ if (import.meta.main) {
     try {
       const b = await buildOne(name, hash, time);
       const label = name === "host" ? `host (${HOST})` : name;
-      console.log(`  ${label.padEnd(20)} ${(b.bytes / 1e6).toFixed(1).padStart(6)} MB  ${b.seconds.toFixed(1).padStart(5)} s  ${b.file}  [${b.llama}]`);
+      console.log(
+        `  ${label.padEnd(20)} ${(b.bytes / 1e6).toFixed(1).padStart(6)} MB  ${b.seconds.toFixed(1).padStart(5)} s  ${b.file}  [${b.llama}]`,
+      );
       if (key) console.log(`  ${"".padEnd(20)} signed: ${await signOne(b.file, name === "host" ? HOST : name, hash, time, key)}`);
       if (name === "host") await smokeTest(b.file, hash);
     } catch (e) {

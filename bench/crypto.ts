@@ -54,8 +54,13 @@ function measureSigs(impl: Ed25519) {
 
 function opensslMbS(): number | null {
   try {
-    const p = Bun.spawnSync(["openssl", "speed", "-seconds", "2", "-bytes", String(4 * MiB), "-evp", "chacha20-poly1305"], { stderr: "pipe" });
-    const line = p.stdout.toString().split("\n").find((l) => /^chacha20-poly1305/i.test(l));
+    const p = Bun.spawnSync(["openssl", "speed", "-seconds", "2", "-bytes", String(4 * MiB), "-evp", "chacha20-poly1305"], {
+      stderr: "pipe",
+    });
+    const line = p.stdout
+      .toString()
+      .split("\n")
+      .find((l) => /^chacha20-poly1305/i.test(l));
     const kbs = line?.trim().split(/\s+/).pop()?.replace(/k$/, "");
     return kbs ? (Number(kbs) * 1000) / 1e6 : null;
   } catch {
@@ -71,13 +76,23 @@ const openssl = opensslMbS();
 
 console.log(`crypto, one core, 4 MiB buffers (${seconds}s each)`);
 console.log("suite      seal MB/s   open MB/s   sha256 MB/s");
-for (const r of rows) console.log(`${r.suite.padEnd(9)} ${r.seal_mb_s.toFixed(0).padStart(10)} ${r.open_mb_s.toFixed(0).padStart(11)} ${r.sha256_mb_s.toFixed(0).padStart(13)}`);
+for (const r of rows)
+  console.log(
+    `${r.suite.padEnd(9)} ${r.seal_mb_s.toFixed(0).padStart(10)} ${r.open_mb_s.toFixed(0).padStart(11)} ${r.sha256_mb_s.toFixed(0).padStart(13)}`,
+  );
 if (openssl) console.log(`openssl    ${openssl.toFixed(0).padStart(10)}   (openssl speed -evp chacha20-poly1305, same run)`);
 const n = rows.find((r) => r.suite === "native");
-if (n) console.log(`native/portable seal: ${(n.seal_mb_s / rows[0]!.seal_mb_s).toFixed(1)}x; target native seal >= 1000 MB/s: ${n.seal_mb_s >= 1000 ? "met" : "NOT met"}`);
+if (n)
+  console.log(
+    `native/portable seal: ${(n.seal_mb_s / rows[0]!.seal_mb_s).toFixed(1)}x; target native seal >= 1000 MB/s: ${n.seal_mb_s >= 1000 ? "met" : "NOT met"}`,
+  );
 const nativeSigs = nativeEd25519IfAvailable();
 const sigRows = [measureSigs(portableEd25519), ...(nativeSigs ? [measureSigs(nativeSigs)] : [])];
 console.log("ed25519    signs/s   verifies/s");
-for (const r of sigRows) console.log(`${r.impl.padEnd(9)} ${r.sign_per_s.toFixed(0).padStart(8)} ${r.verify_per_s.toFixed(0).padStart(12)}`);
-if (sigRows.length === 2) console.log(`native/portable: sign ${(sigRows[1]!.sign_per_s / sigRows[0]!.sign_per_s).toFixed(1)}x, verify ${(sigRows[1]!.verify_per_s / sigRows[0]!.verify_per_s).toFixed(1)}x`);
+for (const r of sigRows)
+  console.log(`${r.impl.padEnd(9)} ${r.sign_per_s.toFixed(0).padStart(8)} ${r.verify_per_s.toFixed(0).padStart(12)}`);
+if (sigRows.length === 2)
+  console.log(
+    `native/portable: sign ${(sigRows[1]!.sign_per_s / sigRows[0]!.sign_per_s).toFixed(1)}x, verify ${(sigRows[1]!.verify_per_s / sigRows[0]!.verify_per_s).toFixed(1)}x`,
+  );
 console.log(JSON.stringify({ bench: "crypto", rows, ed25519: sigRows, openssl_mb_s: openssl }));

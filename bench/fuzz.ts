@@ -74,7 +74,17 @@ const answers = (r: Row) =>
 console.log(
   table([
     ["TARGET", "INPUTS", "INPUTS/S", "CRASHES", "5XX", "STATE", "FINDINGS", "TIME S", "ANSWERS"],
-    ...c.rows.map((r) => [r.target, r.inputs, Math.round(r.inputs / Math.max(0.001, r.ms / 1000)), r.crashes, r.fivexx, r.stateChanges, r.findings.filter((f) => f.kind !== "http-layer-5xx").length, round(r.ms / 1000, 1), answers(r)]),
+    ...c.rows.map((r) => [
+      r.target,
+      r.inputs,
+      Math.round(r.inputs / Math.max(0.001, r.ms / 1000)),
+      r.crashes,
+      r.fivexx,
+      r.stateChanges,
+      r.findings.filter((f) => f.kind !== "http-layer-5xx").length,
+      round(r.ms / 1000, 1),
+      answers(r),
+    ]),
   ]),
 );
 const tot = totals(c.rows);
@@ -85,24 +95,35 @@ const byGroup = (g: Row["group"]) => {
   return { targets: rs.length, inputs, seconds: round(ms / 1000, 1), inputs_per_s: Math.round(inputs / Math.max(0.001, ms / 1000)) };
 };
 const groups = { decoder: byGroup("decoder"), http: byGroup("http"), relay: byGroup("relay") };
-console.log(`\nHTTP: ${groups.http.inputs} inputs at ${groups.http.targets} targets (${c.routes.length} endpoints × 3 flavours) in ${groups.http.seconds} s, ${groups.http.inputs_per_s} inputs/s`);
-console.log(`decoders: ${groups.decoder.inputs} inputs in ${groups.decoder.seconds} s; relay: ${groups.relay.inputs} inputs in ${groups.relay.seconds} s; total ${round(c.ms / 1000, 1)} s`);
+console.log(
+  `\nHTTP: ${groups.http.inputs} inputs at ${groups.http.targets} targets (${c.routes.length} endpoints × 3 flavours) in ${groups.http.seconds} s, ${groups.http.inputs_per_s} inputs/s`,
+);
+console.log(
+  `decoders: ${groups.decoder.inputs} inputs in ${groups.decoder.seconds} s; relay: ${groups.relay.inputs} inputs in ${groups.relay.seconds} s; total ${round(c.ms / 1000, 1)} s`,
+);
 
 // Every distinct finding (same target, kind and detail start: once, with a count).
 const seen = new Map<string, { f: Row["findings"][number]; n: number }>();
-for (const r of c.rows) for (const f of r.findings) {
-  const k = `${f.target}|${f.kind}|${f.detail.slice(0, 80)}`;
-  const e = seen.get(k);
-  if (e) e.n++;
-  else seen.set(k, { f, n: 1 });
-}
+for (const r of c.rows)
+  for (const f of r.findings) {
+    const k = `${f.target}|${f.kind}|${f.detail.slice(0, 80)}`;
+    const e = seen.get(k);
+    if (e) e.n++;
+    else seen.set(k, { f, n: 1 });
+  }
 const layer = [...seen.values()].filter((e) => e.f.kind === "http-layer-5xx");
 const real = [...seen.values()].filter((e) => e.f.kind !== "http-layer-5xx");
 if (real.length) {
   console.log(`\nFINDINGS (${real.length} distinct):`);
-  for (const { f, n } of real) console.log(`- [${f.kind}] ${f.target}: ${f.detail}${n > 1 ? ` (×${n})` : ""}\n    input: ${f.input.slice(0, 800)}`);
+  for (const { f, n } of real)
+    console.log(`- [${f.kind}] ${f.target}: ${f.detail}${n > 1 ? ` (×${n})` : ""}\n    input: ${f.input.slice(0, 800)}`);
 } else console.log("\nno findings: no crash, no 5xx, no state change, every refusal a 4xx JSON {error}");
-if (layer.length) console.log(`\nnote: ${layer.reduce((n, e) => n + e.n, 0)} answers were 5xx from Bun's HTTP parser before the cell's code ran (a request line with raw control bytes, e.g. NUL, gets 505); not the cell's`);
+if (layer.length)
+  console.log(
+    `\nnote: ${layer.reduce((n, e) => n + e.n, 0)} answers were 5xx from Bun's HTTP parser before the cell's code ran (a request line with raw control bytes, e.g. NUL, gets 505); not the cell's`,
+  );
 
-console.log(JSON.stringify({ bench: "fuzz", ...opts, log: undefined, ...tot, groups, seconds: round(c.ms / 1000, 1), endpoints: c.routes.length }));
+console.log(
+  JSON.stringify({ bench: "fuzz", ...opts, log: undefined, ...tot, groups, seconds: round(c.ms / 1000, 1), endpoints: c.routes.length }),
+);
 process.exit(real.length ? 1 : 0);

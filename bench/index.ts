@@ -44,7 +44,9 @@ for (let i = 0; i < argv.length; i++) {
     continue;
   }
   if (a === "--list" || a === "--help" || a === "-h") {
-    console.log("Usage: bun bench/index.ts [NAME...] [options for the benches]\n\nBenches (bench/NAME.ts; see each file's header for its options):");
+    console.log(
+      "Usage: bun bench/index.ts [NAME...] [options for the benches]\n\nBenches (bench/NAME.ts; see each file's header for its options):",
+    );
     for (const n of names) console.log(`  ${n}`);
     process.exit(0);
   }
@@ -70,7 +72,9 @@ process.on("SIGTERM", () => void (interrupted = true));
 
 /** Run one bench, its output passed through; resolves with its exit code and last JSON line. */
 async function runOnce(name: string): Promise<{ code: number; json: Record<string, unknown> | null }> {
-  const p = Bun.spawn([process.execPath, join(dir, `${name}.ts`), ...pass], { stdio: ["inherit", repeat > 1 ? "pipe" : "inherit", "inherit"] });
+  const p = Bun.spawn([process.execPath, join(dir, `${name}.ts`), ...pass], {
+    stdio: ["inherit", repeat > 1 ? "pipe" : "inherit", "inherit"],
+  });
   let last: string | null = null;
   if (repeat > 1) {
     let tail = "";
@@ -98,7 +102,9 @@ async function runOnce(name: string): Promise<{ code: number; json: Record<strin
 const FIGURE = /^ratio_|_s$|_mb_s$|_mb$|_pct$/;
 
 function summarise(name: string, runs: Record<string, unknown>[]): void {
-  const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))].filter((k) => FIGURE.test(k) && runs.every((r) => typeof r[k] === "number"));
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))].filter(
+    (k) => FIGURE.test(k) && runs.every((r) => typeof r[k] === "number"),
+  );
   const figures: Record<string, { median: number; min: number; max: number; runs: number[] }> = {};
   for (const k of keys) {
     const v = runs.map((r) => r[k] as number);
@@ -125,7 +131,9 @@ for (const name of chosen) {
     console.error(`=== bench ${name}${repeat > 1 ? ` (run ${run} of ${repeat})` : ""} ===`);
     const t0 = performance.now();
     const { code, json } = await runOnce(name);
-    console.error(`=== bench ${name}: ${code === 0 ? "ok" : `FAILED (exit ${code})`} in ${((performance.now() - t0) / 1000).toFixed(1)} s ===`);
+    console.error(
+      `=== bench ${name}: ${code === 0 ? "ok" : `FAILED (exit ${code})`} in ${((performance.now() - t0) / 1000).toFixed(1)} s ===`,
+    );
     if (code !== 0 && exit === 0) exit = code;
     if (code === 0 && json) results.push(json);
   }

@@ -20,7 +20,30 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BUN, CLI, ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { GNU_TIME, MiB, cpuSplit, threadDelta, threadTimes, type ThreadTimes, isRoot, mbPerSec, peakRssMiB, procStatusKb, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, aptInstalled, makeWorkDir, diskMeter, diskText, type DiskIo } from "./lib/measure.ts";
+import {
+  GNU_TIME,
+  MiB,
+  cpuSplit,
+  threadDelta,
+  threadTimes,
+  type ThreadTimes,
+  isRoot,
+  mbPerSec,
+  peakRssMiB,
+  procStatusKb,
+  round,
+  sha256File,
+  table,
+  timed,
+  writeRandomFile,
+  cleanupOnSignal,
+  cacheDropper,
+  aptInstalled,
+  makeWorkDir,
+  diskMeter,
+  diskText,
+  type DiskIo,
+} from "./lib/measure.ts";
 
 export const name = "ingest";
 export const summary = "grove put/get of one large random file vs dd and restic; cell peak RSS";
@@ -58,7 +81,12 @@ class Sampler {
   samples: Sample[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private t0 = performance.now();
-  constructor(private pid: number, private growingDir: string, private growingPrefix: string, private chunksDir: string | null) {}
+  constructor(
+    private pid: number,
+    private growingDir: string,
+    private growingPrefix: string,
+    private chunksDir: string | null,
+  ) {}
 
   private probe(): void {
     let growing = -1;
@@ -152,7 +180,6 @@ function firstT(samples: Sample[], pred: (s: Sample) => boolean): number | null 
   return samples.find(pred)?.t ?? null;
 }
 
-
 function check(r: { code: number; stderr: string; stdout: string }, what: string): void {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr || r.stdout}`);
 }
@@ -168,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
   const wantDrop = !values["no-drop-caches"];
   // source + cell (home copy + chunks) + get output, at the peak
   const dir = makeWorkDir("ingest", values["work-dir"], ROOT, bytes * 4.2);
-  if ("error" in dir) return console.error(dir.error), 1;
+  if ("error" in dir) return (console.error(dir.error), 1);
   const { work } = dir;
 
   let cell: TestCell | undefined;
@@ -183,7 +210,9 @@ export async function run(argv: string[]): Promise<number> {
 
   try {
     say(`size ${sizeMiB} MiB (${bytes} bytes), ${availableParallelism()} cores, work dir ${work}`);
-    say(`page cache: ${wantDrop ? (isRoot ? "dropped before each timed phase (root)" : "NOT dropped (not root)") : "NOT dropped (--no-drop-caches)"}`);
+    say(
+      `page cache: ${wantDrop ? (isRoot ? "dropped before each timed phase (root)" : "NOT dropped (not root)") : "NOT dropped (--no-drop-caches)"}`,
+    );
 
     // 1. The source file.
     const src = join(work, "random.bin");
@@ -271,7 +300,15 @@ export async function run(argv: string[]): Promise<number> {
     cell = undefined;
 
     // 6. restic reference.
-    let restic: { version: string; backup_s: number; backup_mb_s: number; restore_s: number; restore_mb_s: number; backup_disk: DiskIo | null; restore_disk: DiskIo | null } | null = null;
+    let restic: {
+      version: string;
+      backup_s: number;
+      backup_mb_s: number;
+      restore_s: number;
+      restore_mb_s: number;
+      backup_disk: DiskIo | null;
+      restore_disk: DiskIo | null;
+    } | null = null;
     let resticNote = "skipped (--skip-restic)";
     if (!values["skip-restic"]) {
       const bin = aptInstalled("restic", "restic", say);
@@ -311,7 +348,9 @@ export async function run(argv: string[]): Promise<number> {
           restore_disk: restoreDisk,
         };
         resticNote = version;
-        say(`restic backup: ${restic.backup_s} s, ${restic.backup_mb_s} MB/s; restore: ${restic.restore_s} s, ${restic.restore_mb_s} MB/s (${version})`);
+        say(
+          `restic backup: ${restic.backup_s} s, ${restic.backup_mb_s} MB/s; restore: ${restic.restore_s} s, ${restic.restore_mb_s} MB/s (${version})`,
+        );
         say(`restic backup: ${diskText(backupDisk)}; restore: ${diskText(restoreDisk)}`);
       }
     }
@@ -324,21 +363,76 @@ export async function run(argv: string[]): Promise<number> {
     const putAll = phases(putSamples, put.seconds, [{ name: "all", until: put.seconds }], bytes)[0]!;
     const getAll = phases(getSamples, get.seconds, [{ name: "all", until: get.seconds }], bytes)[0]!;
     const cores = (p: Phase) => (p.cell_cores === null ? null : `${p.cell_cores} (${p.cell_user_cores}+${p.cell_sys_cores})`);
-    const cliCpu = (r: { userSec: number | null; sysSec: number | null }) => (r.userSec !== null ? round(r.userSec + (r.sysSec ?? 0), 2) : null);
+    const cliCpu = (r: { userSec: number | null; sysSec: number | null }) =>
+      r.userSec !== null ? round(r.userSec + (r.sysSec ?? 0), 2) : null;
     const droppedAll = allDropped();
     const rows: (string | number | null)[][] = [
       ["measure", "seconds", "MB/s", "ratio", "cell cores (usr+sys)", "cell RSS max MiB", "cell VmHWM MiB", "CLI max RSS MiB", "CLI cpu s"],
-      ["grove put (CLI end to end)", round(put.seconds, 2), putMbs, null, cores(putAll), putAll.cell_max_rss_mb, rssPut, put.maxRssMiB, cliCpu(put)],
+      [
+        "grove put (CLI end to end)",
+        round(put.seconds, 2),
+        putMbs,
+        null,
+        cores(putAll),
+        putAll.cell_max_rss_mb,
+        rssPut,
+        put.maxRssMiB,
+        cliCpu(put),
+      ],
       ...putPhases.map((p) => [`  put: ${p.name}`, p.seconds, p.mb_s, null, cores(p), p.cell_max_rss_mb, null, null, null]),
-      ["grove get -o (CLI end to end)", round(get.seconds, 2), getMbs, null, cores(getAll), getAll.cell_max_rss_mb, rssGet, get.maxRssMiB, cliCpu(get)],
+      [
+        "grove get -o (CLI end to end)",
+        round(get.seconds, 2),
+        getMbs,
+        null,
+        cores(getAll),
+        getAll.cell_max_rss_mb,
+        rssGet,
+        get.maxRssMiB,
+        cliCpu(get),
+      ],
       ...getPhases.map((p) => [`  get: ${p.name}`, p.seconds, p.mb_s, null, cores(p), p.cell_max_rss_mb, null, null, null]),
-      ["dd bs=4M conv=fsync", dd?.seconds ?? null, dd?.mb_s ?? null, dd ? `put/dd ${ratio(putMbs, dd.mb_s)}` : null, null, null, null, null, null],
-      ["restic backup", restic?.backup_s ?? null, restic?.backup_mb_s ?? null, restic ? `put/backup ${ratio(putMbs, restic.backup_mb_s)}` : null, null, null, null, null, null],
-      ["restic restore", restic?.restore_s ?? null, restic?.restore_mb_s ?? null, restic ? `get/restore ${ratio(getMbs, restic.restore_mb_s)}` : null, null, null, null, null, null],
+      [
+        "dd bs=4M conv=fsync",
+        dd?.seconds ?? null,
+        dd?.mb_s ?? null,
+        dd ? `put/dd ${ratio(putMbs, dd.mb_s)}` : null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ],
+      [
+        "restic backup",
+        restic?.backup_s ?? null,
+        restic?.backup_mb_s ?? null,
+        restic ? `put/backup ${ratio(putMbs, restic.backup_mb_s)}` : null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ],
+      [
+        "restic restore",
+        restic?.restore_s ?? null,
+        restic?.restore_mb_s ?? null,
+        restic ? `get/restore ${ratio(getMbs, restic.restore_mb_s)}` : null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ],
     ];
     console.log("");
-    console.log(`ingest bench: ${sizeMiB} MiB random file, ${availableParallelism()} cores, cell crypto ${suite}, page cache ${droppedAll ? "dropped before each timed phase" : "NOT dropped"}`);
-    console.log("(MB = 10^6 bytes; phase MB/s = file size / phase time; cell cores = cell CPU seconds / wall seconds, user+sys; cell RSS max = highest VmRSS sampled every 50 ms; CLI cpu = user + sys)");
+    console.log(
+      `ingest bench: ${sizeMiB} MiB random file, ${availableParallelism()} cores, cell crypto ${suite}, page cache ${droppedAll ? "dropped before each timed phase" : "NOT dropped"}`,
+    );
+    console.log(
+      "(MB = 10^6 bytes; phase MB/s = file size / phase time; cell cores = cell CPU seconds / wall seconds, user+sys; cell RSS max = highest VmRSS sampled every 50 ms; CLI cpu = user + sys)",
+    );
     console.log(table(rows));
     console.log("cell CPU seconds by thread (user+sys) per phase:");
     for (const p of [...putPhases.map((x) => ["put", x] as const), ...getPhases.map((x) => ["get", x] as const)]) {
@@ -346,11 +440,15 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`  ${p[0]}: ${p[1].name}: ${ts || "-"}`);
     }
     const peakMb = cellPeak === null ? null : round((cellPeak * MiB) / 1e6, 1);
-    console.log(`cell peak RSS (VmHWM): after start ${rssStart} MiB, after put ${rssPut} MiB, after get ${rssGet} MiB = ${peakMb ?? "?"} MB; target < 150 MB: ${peakMb === null ? "not measured" : peakMb < 150 ? "met" : "NOT MET"}`);
+    console.log(
+      `cell peak RSS (VmHWM): after start ${rssStart} MiB, after put ${rssPut} MiB, after get ${rssGet} MiB = ${peakMb ?? "?"} MB; target < 150 MB: ${peakMb === null ? "not measured" : peakMb < 150 ? "met" : "NOT MET"}`,
+    );
     if (restic) {
       const pb = ratio(putMbs, restic.backup_mb_s)!;
       const gr = ratio(getMbs, restic.restore_mb_s)!;
-      console.log(`targets: put >= 2x restic backup: ${pb}x ${pb >= 2 ? "MET" : "NOT MET"}; get >= 2x restic restore: ${gr}x ${gr >= 2 ? "MET" : "NOT MET"}`);
+      console.log(
+        `targets: put >= 2x restic backup: ${pb}x ${pb >= 2 ? "MET" : "NOT MET"}; get >= 2x restic restore: ${gr}x ${gr >= 2 ? "MET" : "NOT MET"}`,
+      );
     } else {
       console.log(`restic: ${resticNote}`);
     }

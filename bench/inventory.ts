@@ -69,7 +69,8 @@ interface Measured {
 /** Seed FILES synthetic manifests with CHUNKS chunks in all on A (owner), held by B. */
 function seed(a: TestCell, b: TestCell, idA: string, idB: string, nChunks: number, nFiles: number): { manifests: number; chunks: number } {
   const now = Date.now();
-  for (const dir of [a.dir, b.dir]) for (let i = 0; i < 256; i++) mkdirSync(join(dir, "chunks", i.toString(16).padStart(2, "0")), { recursive: true, mode: 0o700 });
+  for (const dir of [a.dir, b.dir])
+    for (let i = 0; i < 256; i++) mkdirSync(join(dir, "chunks", i.toString(16).padStart(2, "0")), { recursive: true, mode: 0o700 });
 
   const raw = Buffer.alloc(nChunks * SYNTH_CHUNK_BYTES);
   randomFillSync(raw);
@@ -148,7 +149,9 @@ function agreement(a: TestCell, b: TestCell, idA: string, idB: string): { a_on_b
   const dbA = new Database(join(a.dir, "placement.db"), { readonly: true });
   const dbB = new Database(join(b.dir, "placement.db"), { readonly: true });
   try {
-    const onB = (dbA.query("SELECT chunk_hash FROM placements WHERE cell_id = ? ORDER BY chunk_hash").values(idB) as [string][]).map((r) => r[0]);
+    const onB = (dbA.query("SELECT chunk_hash FROM placements WHERE cell_id = ? ORDER BY chunk_hash").values(idB) as [string][]).map(
+      (r) => r[0],
+    );
     const held = (dbB.query("SELECT chunk_hash FROM held WHERE owner = ? ORDER BY chunk_hash").values(idA) as [string][]).map((r) => r[0]);
     return { a_on_b: onB.length, b_holds: held.length, equal: onB.length === held.length && onB.every((h, i) => h === held[i]) };
   } finally {
@@ -167,7 +170,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = makeWorkDir("inventory", values["work-dir"], ROOT);
-  if ("error" in dir) return console.error(dir.error), 1;
+  if ("error" in dir) return (console.error(dir.error), 1);
   const { work } = dir;
 
   let a: TestCell | undefined;
@@ -201,7 +204,11 @@ export async function run(argv: string[]): Promise<number> {
     mkdirSync(rootB);
     const startA = () => startCell({ root: rootA, config: cfgA, listen: { host: "127.0.0.1", port: portA } });
     const startB = () => startCell({ root: rootB, config: cfgB, listen: { host: "127.0.0.1", port: portB } });
-    say(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; work dir ${work}; A on 127.0.0.1:${portA}; B on 127.0.0.1:${portB}, advertised as ${proxyUrl} (the counting proxy)`);
+    say(
+      `load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}; work dir ${work}; A on 127.0.0.1:${portA}; B on 127.0.0.1:${portB}, advertised as ${proxyUrl} (the counting proxy)`,
+    );
 
     b = await startB();
     a = await startA();
@@ -219,7 +226,9 @@ export async function run(argv: string[]): Promise<number> {
       const m = { round: label, wire: proxy!.reset(), report: r.report, cli_s: round(r.seconds, 2) };
       measured.push(m);
       const w = m.wire;
-      say(`${label}: ${w.up + w.down} bytes on the wire (${w.up} up, ${w.down} down, ${w.connections} new connections), report ${JSON.stringify({ pushed: r.report.chunks_pushed, backups: r.report.backups_pushed, audited: r.report.audited, benchmarks: r.report.benchmarks, errors: r.report.errors.length, ms: r.report.duration_ms })}`);
+      say(
+        `${label}: ${w.up + w.down} bytes on the wire (${w.up} up, ${w.down} down, ${w.connections} new connections), report ${JSON.stringify({ pushed: r.report.chunks_pushed, backups: r.report.backups_pushed, audited: r.report.audited, benchmarks: r.report.benchmarks, errors: r.report.errors.length, ms: r.report.duration_ms })}`,
+      );
       if (r.report.errors.length) say(`  round errors: ${r.report.errors.join("; ")}`);
       return m;
     };
@@ -238,9 +247,13 @@ export async function run(argv: string[]): Promise<number> {
     await b.stop();
     let t = performance.now();
     const seeded = seed(a, b, idA, idB, nChunks, nFiles);
-    say(`seeded ${seeded.chunks} chunks in ${seeded.manifests} manifests (files on both cells, rows in both placement.db) in ${round((performance.now() - t) / 1000, 1)} s`);
+    say(
+      `seeded ${seeded.chunks} chunks in ${seeded.manifests} manifests (files on both cells, rows in both placement.db) in ${round((performance.now() - t) / 1000, 1)} s`,
+    );
     const agreeBefore = agreement(a, b, idA, idB);
-    say(`agreement before restart: A records ${agreeBefore.a_on_b} chunks on B, B holds ${agreeBefore.b_holds} for A, same set: ${agreeBefore.equal}`);
+    say(
+      `agreement before restart: A records ${agreeBefore.a_on_b} chunks on B, B holds ${agreeBefore.b_holds} for A, same set: ${agreeBefore.equal}`,
+    );
     if (!agreeBefore.equal) throw new Error("seeded state is not consistent");
 
     // 3. Restart (B first so A's start-up round finds it), let the backups catch up.
@@ -251,10 +264,18 @@ export async function run(argv: string[]): Promise<number> {
     await Promise.all([waitSyncIdle(a), waitSyncIdle(b)]);
     const startup = proxy.reset();
     const startupReport = ((await (await a.api("/api/sync")).json()) as { last: SyncReport }).last;
-    measured.push({ round: "A's start-up round after seeding", wire: startup, report: startupReport, cli_s: round((performance.now() - t) / 1000, 2) });
-    say(`A's start-up round: ${startup.up + startup.down} bytes, ${startupReport.backups_pushed} backups pushed, ${startupReport.duration_ms} ms`);
+    measured.push({
+      round: "A's start-up round after seeding",
+      wire: startup,
+      report: startupReport,
+      cli_s: round((performance.now() - t) / 1000, 2),
+    });
+    say(
+      `A's start-up round: ${startup.up + startup.down} bytes, ${startupReport.backups_pushed} backups pushed, ${startupReport.duration_ms} ms`,
+    );
     let settle = await measure("settling round (backups B still lacks)");
-    for (let i = 0; i < 3 && (settle.report.backups_pushed > 0 || settle.report.chunks_pushed > 0); i++) settle = await measure("settling round (backups B still lacks)");
+    for (let i = 0; i < 3 && (settle.report.backups_pushed > 0 || settle.report.chunks_pushed > 0); i++)
+      settle = await measure("settling round (backups B still lacks)");
 
     // 4. Idle rounds: nothing changed since the last one.
     for (let i = 1; i <= idleRounds; i++) await measure(`idle round ${i} (${nChunks + 1} chunks agreed)`);
@@ -278,7 +299,20 @@ export async function run(argv: string[]): Promise<number> {
     const after = measured.find((m) => m.round.startsWith("round after"))!;
     const benchInIdle = idle.some((m) => m.report.benchmarks > 0);
     const rows: (string | number | null)[][] = [
-      ["round (on A, to B through the proxy)", "wire bytes", "up", "down", "conns", "body sent+recv", "chunks pushed", "backups pushed", "audited", "benchmarks", "round ms", "CLI s"],
+      [
+        "round (on A, to B through the proxy)",
+        "wire bytes",
+        "up",
+        "down",
+        "conns",
+        "body sent+recv",
+        "chunks pushed",
+        "backups pushed",
+        "audited",
+        "benchmarks",
+        "round ms",
+        "CLI s",
+      ],
       ...measured.map((m) => [
         m.round,
         m.wire.up + m.wire.down,
@@ -295,17 +329,32 @@ export async function run(argv: string[]): Promise<number> {
       ]),
     ];
     console.log("");
-    console.log(`inventory bench: ${nChunks} synthetic chunks (+1 real) in ${nFiles} manifests agreed between A and B; bytes = TCP payload through a proxy in front of B, both directions, headers included`);
-    console.log("(audit_sample is the default 4: every chunk exists as a 64-byte file on both cells, so audits run and pass; body = the round report's bytes_sent + bytes_received)");
+    console.log(
+      `inventory bench: ${nChunks} synthetic chunks (+1 real) in ${nFiles} manifests agreed between A and B; bytes = TCP payload through a proxy in front of B, both directions, headers included`,
+    );
+    console.log(
+      "(audit_sample is the default 4: every chunk exists as a 64-byte file on both cells, so audits run and pass; body = the round report's bytes_sent + bytes_received)",
+    );
     console.log(table(rows));
     const perRequest = (m: Measured) =>
       Object.entries(m.wire.byRequest)
         .map(([k, v]) => `${k} x${v.requests} ${v.up + v.down} B`)
         .join(", ");
     for (const m of [idle[0]!, after]) console.log(`  ${m.round}: ${perRequest(m)}`);
-    console.log(`agreement after the run: A records ${agreeAfter.a_on_b} chunks on B, B holds ${agreeAfter.b_holds} for A, same set: ${agreeAfter.equal}; new file copies ${f2?.copies}/2`);
-    console.log(`route benchmark (256 KB): ran in ${measured.filter((m) => m.report.benchmarks > 0).map((m) => `"${m.round}"`).join(", ") || "no measured round"}; ${benchInIdle ? "ALSO IN AN IDLE ROUND (figure includes it)" : "not in any idle round"}`);
-    console.log(`target: idle round under ${TARGET_BYTES / 1000} KB on the wire: max ${idleMax} B, median ${idleMedian} B -> ${idleMax < TARGET_BYTES ? "MET" : "NOT MET"}; after 1 new file: ${after.wire.up + after.wire.down} B`);
+    console.log(
+      `agreement after the run: A records ${agreeAfter.a_on_b} chunks on B, B holds ${agreeAfter.b_holds} for A, same set: ${agreeAfter.equal}; new file copies ${f2?.copies}/2`,
+    );
+    console.log(
+      `route benchmark (256 KB): ran in ${
+        measured
+          .filter((m) => m.report.benchmarks > 0)
+          .map((m) => `"${m.round}"`)
+          .join(", ") || "no measured round"
+      }; ${benchInIdle ? "ALSO IN AN IDLE ROUND (figure includes it)" : "not in any idle round"}`,
+    );
+    console.log(
+      `target: idle round under ${TARGET_BYTES / 1000} KB on the wire: max ${idleMax} B, median ${idleMedian} B -> ${idleMax < TARGET_BYTES ? "MET" : "NOT MET"}; after 1 new file: ${after.wire.up + after.wire.down} B`,
+    );
 
     const json = {
       bench: "inventory",
@@ -341,7 +390,11 @@ export async function run(argv: string[]): Promise<number> {
     return json.consistent_after ? 0 : 1;
   } catch (e) {
     console.error(`inventory: ${e instanceof Error ? e.message : String(e)}`);
-    for (const [n, c] of [["A", a], ["B", b]] as const) if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
+    for (const [n, c] of [
+      ["A", a],
+      ["B", b],
+    ] as const)
+      if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
     return 1;
   } finally {
     offSignals();

@@ -33,11 +33,25 @@ import { encodeGguf, tinyModel } from "../test/fixtures/tiny-gguf.ts";
 import { cleanupOnSignal, makeWorkDir, peakRssMiB, round, table } from "./lib/measure.ts";
 import { textLines } from "../src/core/lines.ts";
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { threads: { type: "string" }, tokens: { type: "string" }, runs: { type: "string" }, "work-dir": { type: "string" }, "no-peer": { type: "boolean" } }, strict: false });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    threads: { type: "string" },
+    tokens: { type: "string" },
+    runs: { type: "string" },
+    "work-dir": { type: "string" },
+    "no-peer": { type: "boolean" },
+  },
+  strict: false,
+});
 const THREADS = Number(values.threads ?? 1);
 const TOKENS = Number(values.tokens ?? 64);
 const RUNS = Number(values.runs ?? 5);
-for (const [k, v] of [["threads", THREADS], ["tokens", TOKENS], ["runs", RUNS]] as const) {
+for (const [k, v] of [
+  ["threads", THREADS],
+  ["tokens", TOKENS],
+  ["runs", RUNS],
+] as const) {
   if (!Number.isInteger(v) || v < (k === "threads" ? 0 : 1)) throw new Error(`--${k}: expected a whole number, got ${values[k]}`);
 }
 
@@ -111,7 +125,11 @@ interface HttpRun {
 /** POST /api/chat on `cell`, timing the pieces as the client receives them. */
 async function httpRun(phase: string, cell: TestCell, question: string): Promise<HttpRun> {
   const t0 = performance.now();
-  const res = await cell.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, max_tokens: TOKENS, temperature: 0 }) });
+  const res = await cell.api("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ question, max_tokens: TOKENS, temperature: 0 }),
+  });
   if (!res.ok) throw new Error(`${phase}: ${res.status} ${await res.text()}`);
   let first: number | null = null;
   let last = 0;
@@ -129,7 +147,14 @@ async function httpRun(phase: string, cell: TestCell, question: string): Promise
   }
   const wall = performance.now() - t0;
   const gen = last - (first ?? 0);
-  return { phase, first_token_ms: round(first ?? wall, 1), tokens_per_s: gen > 0 ? round(((tokens - 1) * 1000) / gen, 0) : 0, tokens, pieces, ms: round(wall, 1) };
+  return {
+    phase,
+    first_token_ms: round(first ?? wall, 1),
+    tokens_per_s: gen > 0 ? round(((tokens - 1) * 1000) / gen, 0) : 0,
+    tokens,
+    pieces,
+    ms: round(wall, 1),
+  };
 }
 
 const routed: HttpRun[] = [];
@@ -138,7 +163,10 @@ if (!values["no-peer"]) {
   let a: TestCell | undefined;
   let b: TestCell | undefined;
   try {
-    [a, b] = await Promise.all([startCell({ config: { ...config, name: "bench-a" } }), startCell({ config: { ...config, name: "bench-b" } })]);
+    [a, b] = await Promise.all([
+      startCell({ config: { ...config, name: "bench-a" } }),
+      startCell({ config: { ...config, name: "bench-b" } }),
+    ]);
     const [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
     await pair(b, a);
     // A asks, then B's `friend` accepts (on builds before friend requests: a flag on each side).
@@ -191,8 +219,15 @@ console.log(
 console.log(`model host peak RSS: ${peak ?? "-"} MiB`);
 if (routed.length) {
   console.log(`\nrouted through a peer: two cells on loopback, the model on B; POST /api/chat as the client sees it`);
-  console.log(table([["phase", "first token ms", "tokens/s", "tokens", "pieces", "answer ms"], ...routed.map((r) => [r.phase, r.first_token_ms, r.tokens_per_s, r.tokens, r.pieces, r.ms])]));
+  console.log(
+    table([
+      ["phase", "first token ms", "tokens/s", "tokens", "pieces", "answer ms"],
+      ...routed.map((r) => [r.phase, r.first_token_ms, r.tokens_per_s, r.tokens, r.pieces, r.ms]),
+    ]),
+  );
   const s = summary as Record<string, number>;
-  console.log(`median: B local first token ${s.peer_local_first_token_ms} ms, ${s.peer_local_tokens_per_s} tokens/s; A → B first token ${s.routed_first_token_ms} ms, ${s.routed_tokens_per_s} tokens/s`);
+  console.log(
+    `median: B local first token ${s.peer_local_first_token_ms} ms, ${s.peer_local_tokens_per_s} tokens/s; A → B first token ${s.routed_first_token_ms} ms, ${s.routed_tokens_per_s} tokens/s`,
+  );
 }
 console.log(JSON.stringify({ bench: "llm", threads: THREADS, tokens: TOKENS, runs: RUNS, ...summary, rows, routed }));

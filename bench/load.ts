@@ -93,12 +93,18 @@ export async function run(argv: string[]): Promise<number> {
   const maxBytes = Math.round(Number(values["max-mb"] ?? 16) * MiB);
   const syncInterval = Number(values["sync-interval"] ?? 5);
   const seed = Number(values.seed ?? Date.now() % 1_000_000);
-  if (![clients, seconds, syncInterval, seed].every(Number.isInteger) || clients < 1 || seconds < 1 || syncInterval < 1 || !(minBytes >= 1 && maxBytes >= minBytes)) {
+  if (
+    ![clients, seconds, syncInterval, seed].every(Number.isInteger) ||
+    clients < 1 ||
+    seconds < 1 ||
+    syncInterval < 1 ||
+    !(minBytes >= 1 && maxBytes >= minBytes)
+  ) {
     console.error("load: --clients N, --seconds N, --sync-interval N (integers >= 1), --min-kb <= --max-mb");
     return 2;
   }
   const dir = makeWorkDir("load", values["work-dir"], ROOT, 30 * 1024 ** 3);
-  if ("error" in dir) return console.error(dir.error), 1;
+  if ("error" in dir) return (console.error(dir.error), 1);
   const { work } = dir;
   const cells: { a?: TestCell; b?: TestCell } = {};
   const cleanup = async () => {
@@ -124,7 +130,9 @@ export async function run(argv: string[]): Promise<number> {
     await Promise.all([waitSyncIdle(a), waitSyncIdle(b)]);
     await pair(a, b);
     await waitSyncIdle(b);
-    say(`${clients} clients × ${seconds} s against A (pid ${a.proc.pid}); B (pid ${b.proc.pid}) paired, R=2, sync_interval_s ${syncInterval}; sizes ${minBytes} B – ${round(maxBytes / MiB, 1)} MiB log-uniform; ${availableParallelism()} cores; seed ${seed}`);
+    say(
+      `${clients} clients × ${seconds} s against A (pid ${a.proc.pid}); B (pid ${b.proc.pid}) paired, R=2, sync_interval_s ${syncInterval}; sizes ${minBytes} B – ${round(maxBytes / MiB, 1)} MiB log-uniform; ${availableParallelism()} cores; seed ${seed}`,
+    );
 
     const base = new Uint8Array(maxBytes);
     randomFillSync(base);
@@ -145,7 +153,10 @@ export async function run(argv: string[]): Promise<number> {
     let loading = true;
     const watch = (async () => {
       while (loading) {
-        for (const [k, c] of [["a", a], ["b", b]] as const) {
+        for (const [k, c] of [
+          ["a", a],
+          ["b", b],
+        ] as const) {
           const kb = procStatusKb(c.proc.pid)?.VmRSS;
           if (kb) rss[k] = Math.max(rss[k], kb / 1024);
           try {
@@ -215,7 +226,12 @@ export async function run(argv: string[]): Promise<number> {
               ok = got === s.size && h.digest("hex") === s.sha;
             }
             if (!ok) {
-              fail({ op, path, status: res.status, body: `content differs (${got} bytes${range ? ` for bytes=${range[0]}-${range[1]}` : ` of ${s.size}`})` });
+              fail({
+                op,
+                path,
+                status: res.status,
+                body: `content differs (${got} bytes${range ? ` for bytes=${range[0]}-${range[1]}` : ` of ${s.size}`})`,
+              });
               continue;
             }
             lat[op].push(performance.now() - started);
@@ -232,7 +248,10 @@ export async function run(argv: string[]): Promise<number> {
     await watch;
     // The rounds that were running when the load stopped finish; they must have gone well too.
     await Promise.all([waitSyncIdle(a, 300_000), waitSyncIdle(b, 300_000)]);
-    for (const [k, c] of [["a", a], ["b", b]] as const) {
+    for (const [k, c] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
       const s = (await (await c.api("/api/sync")).json()) as { last: SyncReport | null };
       if (s.last) rounds[k].set(s.last.started_at, s.last);
     }
@@ -240,14 +259,23 @@ export async function run(argv: string[]): Promise<number> {
 
     const requests = OPS.reduce((n, o) => n + lat[o].length, 0) + failuresTotal;
     const rows: (string | number | null)[][] = [["operation", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"]];
-    const perOp: Record<string, { requests: number; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; max_ms: number | null }> = {};
+    const perOp: Record<
+      string,
+      { requests: number; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; max_ms: number | null }
+    > = {};
     for (const op of OPS) {
       const xs = lat[op].sort((x, y) => x - y);
       const q = (p: number) => {
         const v = percentile(xs, p);
         return v === null ? null : round(v, 1);
       };
-      perOp[op] = { requests: xs.length, p50_ms: q(50), p95_ms: q(95), p99_ms: q(99), max_ms: xs.length ? round(xs[xs.length - 1]!, 1) : null };
+      perOp[op] = {
+        requests: xs.length,
+        p50_ms: q(50),
+        p95_ms: q(95),
+        p99_ms: q(99),
+        max_ms: xs.length ? round(xs[xs.length - 1]!, 1) : null,
+      };
       rows.push([op, xs.length, perOp[op].p50_ms, perOp[op].p95_ms, perOp[op].p99_ms, perOp[op].max_ms]);
     }
     const roundStats = (m: Map<number, SyncReport>) => {
@@ -265,11 +293,18 @@ export async function run(argv: string[]): Promise<number> {
     const downMbs = round(bytes.down / MB / elapsed, 1);
 
     console.log("");
-    console.log(`load bench: ${clients} clients × ${round(elapsed, 1)} s against cell A on 127.0.0.1 while A syncs with B (R=2, rounds every ${syncInterval} s); MB = 10^6 bytes`);
+    console.log(
+      `load bench: ${clients} clients × ${round(elapsed, 1)} s against cell A on 127.0.0.1 while A syncs with B (R=2, rounds every ${syncInterval} s); MB = 10^6 bytes`,
+    );
     console.log(table(rows));
-    console.log(`throughput: up ${upMbs} MB/s, down ${downMbs} MB/s, total ${round(upMbs + downMbs, 1)} MB/s; ${round(requests / elapsed, 1)} requests/s (${requests} requests)`);
-    console.log(`sync during the load: A ${syncA.rounds} rounds seen, ${syncA.chunks_pushed} chunks (${syncA.mb_pushed} MB) pushed; B ${syncB.rounds} rounds; round errors: ${syncA.errors.length + syncB.errors.length}`);
-    for (const e of [...syncA.errors.map((x) => `A: ${x}`), ...syncB.errors.map((x) => `B: ${x}`)].slice(0, 20)) console.log(`  round error: ${e}`);
+    console.log(
+      `throughput: up ${upMbs} MB/s, down ${downMbs} MB/s, total ${round(upMbs + downMbs, 1)} MB/s; ${round(requests / elapsed, 1)} requests/s (${requests} requests)`,
+    );
+    console.log(
+      `sync during the load: A ${syncA.rounds} rounds seen, ${syncA.chunks_pushed} chunks (${syncA.mb_pushed} MB) pushed; B ${syncB.rounds} rounds; round errors: ${syncA.errors.length + syncB.errors.length}`,
+    );
+    for (const e of [...syncA.errors.map((x) => `A: ${x}`), ...syncB.errors.map((x) => `B: ${x}`)].slice(0, 20))
+      console.log(`  round error: ${e}`);
     console.log(`peak RSS (VmHWM): A ${peak.a} MiB, B ${peak.b} MiB (sampled VmRSS max: A ${round(rss.a, 1)}, B ${round(rss.b, 1)} MiB)`);
     console.log(`errors: ${failuresTotal}${failuresTotal ? "" : " (none)"}`);
     for (const f of failures) console.log(`  ${f.op} ${f.path}: ${f.status ?? "no answer"} ${f.body}`);
@@ -301,8 +336,12 @@ export async function run(argv: string[]): Promise<number> {
     );
     return ok ? 0 : 1;
   } catch (e) {
-    console.error(`load: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    for (const [n, c] of [["A", cells.a], ["B", cells.b]] as const) if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
+    console.error(`load: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    for (const [n, c] of [
+      ["A", cells.a],
+      ["B", cells.b],
+    ] as const)
+      if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
     return 1;
   } finally {
     offSignals();

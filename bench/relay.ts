@@ -39,7 +39,11 @@ import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cel
 import { cellId, grove, pair, syncRound, waitSyncIdle } from "./lib/cells.ts";
 import { cleanupOnSignal, makeWorkDir, mbPerSec, peakRssMiB, round, table, writeRandomFile } from "./lib/measure.ts";
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { mb: { type: "string" }, idle: { type: "string" }, "frame-kb": { type: "string" }, "sync-mb": { type: "string" } }, strict: false });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { mb: { type: "string" }, idle: { type: "string" }, "frame-kb": { type: "string" }, "sync-mb": { type: "string" } },
+  strict: false,
+});
 const MB = Number(values.mb ?? 256);
 const IDLE = Number(values.idle ?? 1000);
 const FRAME = Number(values["frame-kb"] ?? 1024) * 1024;
@@ -54,7 +58,8 @@ const newKeys = (): Keys => {
   const i = deriveIdentity(new Uint8Array(randomBytes(32)));
   return { id: toHex(i.ed25519Public), ed25519Secret: i.ed25519Secret };
 };
-const kib = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const kib = (pid: number, field: string) =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 function connect(url: string, keys: Keys, accept: string[], onFrame?: (n: number) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -72,7 +77,13 @@ function connect(url: string, keys: Keys, accept: string[], onFrame?: (n: number
 }
 
 /** Send `total` bytes in `size` frames over `ws`, waiting for the socket to drain; resolves when `received()` reaches total. */
-async function pump(ws: WebSocket, mk: (p: Uint8Array) => Uint8Array, total: number, size: number, received: () => number): Promise<number> {
+async function pump(
+  ws: WebSocket,
+  mk: (p: Uint8Array) => Uint8Array,
+  total: number,
+  size: number,
+  received: () => number,
+): Promise<number> {
   const payload = new Uint8Array(randomBytes(size));
   const t0 = performance.now();
   for (let sent = 0; sent < total; sent += size) {
@@ -87,12 +98,20 @@ async function pump(ws: WebSocket, mk: (p: Uint8Array) => Uint8Array, total: num
  * `grove relay --open` (the simulated cells are made-up keys) with the limits of a relay that
  * allows its cells (DEFAULT_LIMITS), not the stricter ones of an open relay; flags after it win.
  */
-const OPEN_AT_DEFAULTS = ["--open", ...(["max_reservations", "max_per_cell", "max_per_ip", "circuit_bytes", "frames_per_second", "accepts_per_minute"] as const).flatMap((k) => [`--${k.replaceAll("_", "-")}`, String(DEFAULT_LIMITS[k])])];
+const OPEN_AT_DEFAULTS = [
+  "--open",
+  ...(["max_reservations", "max_per_cell", "max_per_ip", "circuit_bytes", "frames_per_second", "accepts_per_minute"] as const).flatMap(
+    (k) => [`--${k.replaceAll("_", "-")}`, String(DEFAULT_LIMITS[k])],
+  ),
+];
 
 /** A `grove relay` process on 127.0.0.1 (port 0) with extra flags; resolves once it listens. */
 async function startRelayProc(flags: string[], procs: Subprocess[]): Promise<{ proc: Subprocess; port: string }> {
   if (interrupted) throw new Error("interrupted");
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src", "cli.ts"), "relay", "--port", "0", "--host", "127.0.0.1", ...OPEN_AT_DEFAULTS, ...flags], { stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn(
+    [process.execPath, join(ROOT, "src", "cli.ts"), "relay", "--port", "0", "--host", "127.0.0.1", ...OPEN_AT_DEFAULTS, ...flags],
+    { stdout: "pipe", stderr: "inherit" },
+  );
   procs.push(proc);
   let out = "";
   const dec = new TextDecoder();
@@ -118,7 +137,13 @@ interface PairResult {
  * Part 3, one pair: start A and B with `cfg`, pair them, warm up, put `src` on A, then sync on A
  * until A's placement shows 2 copies. `cells` holds them for the cleanup.
  */
-async function replicatePair(label: string, work: string, src: string, cfg: Record<string, unknown>, cells: TestCell[]): Promise<PairResult> {
+async function replicatePair(
+  label: string,
+  work: string,
+  src: string,
+  cfg: Record<string, unknown>,
+  cells: TestCell[],
+): Promise<PairResult> {
   const base = { replication_factor: 2, sync_interval_s: 3600, mdns: false, ...cfg };
   const start = async (n: string) => {
     if (interrupted) throw new Error("interrupted");
@@ -140,7 +165,9 @@ async function replicatePair(label: string, work: string, src: string, cfg: Reco
   const idB = await cellId(b);
   await waitSyncIdle(b);
   const warm = await syncRound(a);
-  say(`pair ${label}: paired, warm-up round ${warm.report.reached}/${warm.report.peers} reached, ${warm.report.benchmarks} route benchmark(s), ${round(warm.seconds, 2)} s`);
+  say(
+    `pair ${label}: paired, warm-up round ${warm.report.reached}/${warm.report.peers} reached, ${warm.report.benchmarks} route benchmark(s), ${round(warm.seconds, 2)} s`,
+  );
   const put = await grove(a, ["put", src, "--as", SYNC_DEST]);
   say(`pair ${label}: put in ${round(put.seconds, 2)} s`);
   const rounds: PairResult["rounds"] = [];
@@ -153,13 +180,22 @@ async function replicatePair(label: string, work: string, src: string, cfg: Reco
     rounds.push({ n, cli_s: round(r.seconds, 2), chunks_pushed: rep.chunks_pushed, bytes_pushed: rep.bytes_pushed, errors: rep.errors });
     const pl = JSON.parse((await grove(a, ["placement", "--json"])).stdout) as PlacementReport;
     copies = pl.files.find((f) => f.path === SYNC_DEST)?.copies ?? 0;
-    say(`pair ${label}: sync round ${n}: ${rep.chunks_pushed} chunks (${round(rep.bytes_pushed / 1e6, 1)} MB) in ${round(r.seconds, 2)} s${rep.errors.length ? `, errors: ${rep.errors.join("; ")}` : ""}; copies ${copies}`);
+    say(
+      `pair ${label}: sync round ${n}: ${rep.chunks_pushed} chunks (${round(rep.bytes_pushed / 1e6, 1)} MB) in ${round(r.seconds, 2)} s${rep.errors.length ? `, errors: ${rep.errors.join("; ")}` : ""}; copies ${copies}`,
+    );
   }
   if (copies < 2) throw new Error(`pair ${label}: the file has ${copies} copies after ${MAX_ROUNDS} sync rounds`);
   const peers = JSON.parse((await grove(a, ["peers", "--json"])).stdout) as PeerView[];
   const best = peers.find((p) => p.id === idB)?.best_route ?? null;
   say(`pair ${label}: A's best route to B: ${best}`);
-  return { sync_s: round(syncS, 3), rounds, copies, best_route: best, a_peak_rss_mib: peakRssMiB(a.proc.pid), b_peak_rss_mib: peakRssMiB(b.proc.pid) };
+  return {
+    sync_s: round(syncS, 3),
+    rounds,
+    copies,
+    best_route: best,
+    a_peak_rss_mib: peakRssMiB(a.proc.pid),
+    b_peak_rss_mib: peakRssMiB(b.proc.pid),
+  };
 }
 
 const SYNC_DEST = "bench/relay-sync.bin";
@@ -194,7 +230,19 @@ const destroyCells = async () => {
 };
 const offSignals = cleanupOnSignal("relay", cleanup);
 
-const { proc, port } = await startRelayProc(["--max-per-ip", String(IDLE + 16), "--max-reservations", String(IDLE + 16), "--circuit-bytes", String(TOTAL * 2), "--max-frame-bytes", String(FRAME + 1024)], procs);
+const { proc, port } = await startRelayProc(
+  [
+    "--max-per-ip",
+    String(IDLE + 16),
+    "--max-reservations",
+    String(IDLE + 16),
+    "--circuit-bytes",
+    String(TOTAL * 2),
+    "--max-frame-bytes",
+    String(FRAME + 1024),
+  ],
+  procs,
+);
 const url = `ws://127.0.0.1:${port}/v1/relay`;
 
 let failed = false;
@@ -205,17 +253,34 @@ try {
   let got = 0;
   const wb = await connect(url, b, [a.id], (n) => (got += n));
   const wa = await connect(url, a, [b.id]);
-  const viaRelay = await pump(wa, (p) => frame(b.id, p), TOTAL, FRAME, () => got);
+  const viaRelay = await pump(
+    wa,
+    (p) => frame(b.id, p),
+    TOTAL,
+    FRAME,
+    () => got,
+  );
   say(`through the relay: ${MB} MB in ${viaRelay.toFixed(2)} s`);
   wa.close();
   wb.close();
 
   // Reference: the same bytes over a direct WebSocket (a tiny echo-less sink in this process).
   let direct = 0;
-  const sink = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("no")), websocket: { maxPayloadLength: FRAME * 2, message: (_ws, m) => void (direct += (m as Buffer).byteLength) } });
+  const sink = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("no")),
+    websocket: { maxPayloadLength: FRAME * 2, message: (_ws, m) => void (direct += (m as Buffer).byteLength) },
+  });
   const wd = new WebSocket(`ws://127.0.0.1:${sink.port}`);
   await new Promise((r) => (wd.onopen = r));
-  const directS = await pump(wd, (p) => p, TOTAL, FRAME, () => direct);
+  const directS = await pump(
+    wd,
+    (p) => p,
+    TOTAL,
+    FRAME,
+    () => direct,
+  );
   say(`direct WebSocket: ${MB} MB in ${directS.toFixed(2)} s`);
   wd.close();
   sink.stop(true);
@@ -224,7 +289,8 @@ try {
   const rssBefore = kib(proc.pid, "VmRSS");
   const idle: WebSocket[] = [];
   const t0 = performance.now();
-  for (let i = 0; i < IDLE; i += 50) idle.push(...(await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, () => connect(url, newKeys(), [])))));
+  for (let i = 0; i < IDLE; i += 50)
+    idle.push(...(await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, () => connect(url, newKeys(), [])))));
   const loginS = (performance.now() - t0) / 1000;
   await Bun.sleep(1000);
   const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { cells: number; connections: number };
@@ -233,7 +299,14 @@ try {
   for (const w of idle) w.close();
 
   // 3. Replication between real cells: through a relay, and direct.
-  let sync: { relay: PairResult; direct: PairResult; bytes_relayed: number; relay_peak_mib: number | null; relay_url: string; ok: boolean } | null = null;
+  let sync: {
+    relay: PairResult;
+    direct: PairResult;
+    bytes_relayed: number;
+    relay_peak_mib: number | null;
+    relay_url: string;
+    ok: boolean;
+  } | null = null;
   if (SYNC_BYTES > 0) {
     const dir = makeWorkDir("relay", undefined, ROOT, SYNC_BYTES * 8);
     if ("error" in dir) throw new Error(dir.error);
@@ -242,7 +315,11 @@ try {
     writeRandomFile(src, SYNC_BYTES);
     const r3 = await startRelayProc(["--circuit-bytes", String(Math.max(2 * 1024 ** 3, SYNC_BYTES * 4))], procs);
     const relayUrl = `ws://127.0.0.1:${r3.port}`;
-    say(`part 3: ${SYNC_MB} MB random file, relay for the cells at ${relayUrl} (pid ${r3.proc.pid}); load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (other work on the machine skews these figures)`);
+    say(
+      `part 3: ${SYNC_MB} MB random file, relay for the cells at ${relayUrl} (pid ${r3.proc.pid}); load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")} (other work on the machine skews these figures)`,
+    );
     const relay = await replicatePair("R", work, src, { relays: [relayUrl], advertise: [relayUrl] }, cells);
     const st = (await (await fetch(`http://127.0.0.1:${r3.port}/status`)).json()) as RelayStatus;
     const relayPeak = peakRssMiB(r3.proc.pid);
@@ -250,49 +327,87 @@ try {
     const direct = await replicatePair("D", work, src, {}, cells);
     await destroyCells();
     const ok = relay.best_route?.startsWith(relayUrl) === true && st.bytes_relayed >= SYNC_BYTES && !direct.best_route?.startsWith("ws");
-    if (!ok) say(`part 3 CHECK FAILED: pair R best route ${relay.best_route} (want ${relayUrl}/v1/relay), pair D best route ${direct.best_route}, relay passed ${st.bytes_relayed} bytes for a ${SYNC_BYTES}-byte file`);
+    if (!ok)
+      say(
+        `part 3 CHECK FAILED: pair R best route ${relay.best_route} (want ${relayUrl}/v1/relay), pair D best route ${direct.best_route}, relay passed ${st.bytes_relayed} bytes for a ${SYNC_BYTES}-byte file`,
+      );
     failed ||= !ok;
     sync = { relay, direct, bytes_relayed: st.bytes_relayed, relay_peak_mib: relayPeak, relay_url: relayUrl, ok };
   }
 
   const rows = [
     ["measure", "value", "notes"],
-    [`${MB} MB through the relay (${FRAME / 1024} KiB frames)`, `${(MB / viaRelay).toFixed(1)} MB/s`, `${viaRelay.toFixed(2)} s, received bytes counted at the recipient`],
+    [
+      `${MB} MB through the relay (${FRAME / 1024} KiB frames)`,
+      `${(MB / viaRelay).toFixed(1)} MB/s`,
+      `${viaRelay.toFixed(2)} s, received bytes counted at the recipient`,
+    ],
     [`same bytes, direct WebSocket (reference)`, `${(MB / directS).toFixed(1)} MB/s`, `relay/direct = ${(directS / viaRelay).toFixed(2)}`],
     [`relay RSS before idle cells`, `${rssBefore.toFixed(1)} MiB`, ""],
-    [`relay RSS with ${status.cells} idle cells logged in`, `${rssIdle.toFixed(1)} MiB`, `${((rssIdle - rssBefore) * 1024 / Math.max(1, status.cells)).toFixed(1)} KiB per cell; logins took ${loginS.toFixed(1)} s`],
+    [
+      `relay RSS with ${status.cells} idle cells logged in`,
+      `${rssIdle.toFixed(1)} MiB`,
+      `${(((rssIdle - rssBefore) * 1024) / Math.max(1, status.cells)).toFixed(1)} KiB per cell; logins took ${loginS.toFixed(1)} s`,
+    ],
     [`relay peak RSS (VmHWM) over the run`, `${hwm.toFixed(1)} MiB`, ""],
   ];
   const syncRatio = sync ? round(sync.direct.sync_s / sync.relay.sync_s, 2) : null;
   if (sync) {
     const rounds = (p: PairResult) => `${p.rounds.length} round${p.rounds.length > 1 ? "s" : ""}`;
     rows.push(
-      [`cells: ${SYNC_MB} MB grove sync to 2 copies, through the relay`, `${mbPerSec(SYNC_BYTES, sync.relay.sync_s)} MB/s`, `${sync.relay.sync_s} s, ${rounds(sync.relay)}; best route ${sync.relay.best_route}`],
-      [`cells: same file, direct loopback routes`, `${mbPerSec(SYNC_BYTES, sync.direct.sync_s)} MB/s`, `${sync.direct.sync_s} s, ${rounds(sync.direct)}; relay/direct = ${syncRatio}; best route ${sync.direct.best_route}`],
-      [`cells: bytes through the relay (GET /status)`, `${round(sync.bytes_relayed / 1e6, 1)} MB`, `${round(sync.bytes_relayed / SYNC_BYTES, 3)}x the file`],
+      [
+        `cells: ${SYNC_MB} MB grove sync to 2 copies, through the relay`,
+        `${mbPerSec(SYNC_BYTES, sync.relay.sync_s)} MB/s`,
+        `${sync.relay.sync_s} s, ${rounds(sync.relay)}; best route ${sync.relay.best_route}`,
+      ],
+      [
+        `cells: same file, direct loopback routes`,
+        `${mbPerSec(SYNC_BYTES, sync.direct.sync_s)} MB/s`,
+        `${sync.direct.sync_s} s, ${rounds(sync.direct)}; relay/direct = ${syncRatio}; best route ${sync.direct.best_route}`,
+      ],
+      [
+        `cells: bytes through the relay (GET /status)`,
+        `${round(sync.bytes_relayed / 1e6, 1)} MB`,
+        `${round(sync.bytes_relayed / SYNC_BYTES, 3)}x the file`,
+      ],
       [`cells: relay peak RSS (VmHWM)`, `${sync.relay_peak_mib} MiB`, "its own grove relay process"],
-      [`cells: A peak RSS (VmHWM), relay / direct`, `${sync.relay.a_peak_rss_mib} / ${sync.direct.a_peak_rss_mib} MiB`, `B: ${sync.relay.b_peak_rss_mib} / ${sync.direct.b_peak_rss_mib} MiB`],
+      [
+        `cells: A peak RSS (VmHWM), relay / direct`,
+        `${sync.relay.a_peak_rss_mib} / ${sync.direct.a_peak_rss_mib} MiB`,
+        `B: ${sync.relay.b_peak_rss_mib} / ${sync.direct.b_peak_rss_mib} MiB`,
+      ],
     );
   }
   console.log(`\nrelay bench: grove relay on 127.0.0.1, simulated cells in this process, ${navigator.hardwareConcurrency} cores`);
   console.log(table(rows));
-  console.log(JSON.stringify({ bench: "relay", mb: MB, frame_bytes: FRAME, relay_mb_s: +(MB / viaRelay).toFixed(1), direct_mb_s: +(MB / directS).toFixed(1), idle_cells: status.cells, rss_before_mib: +rssBefore.toFixed(1), rss_idle_mib: +rssIdle.toFixed(1), rss_peak_mib: +hwm.toFixed(1),
-    sync_mb: SYNC_MB,
-    sync_relay_mb_s: sync ? mbPerSec(SYNC_BYTES, sync.relay.sync_s) : null,
-    sync_direct_mb_s: sync ? mbPerSec(SYNC_BYTES, sync.direct.sync_s) : null,
-    sync_relay_direct_ratio: syncRatio,
-    sync_relay_s: sync?.relay.sync_s ?? null,
-    sync_direct_s: sync?.direct.sync_s ?? null,
-    sync_relay_rounds: sync?.relay.rounds.length ?? null,
-    sync_direct_rounds: sync?.direct.rounds.length ?? null,
-    sync_bytes_relayed: sync?.bytes_relayed ?? null,
-    sync_relay_rss_peak_mib: sync?.relay_peak_mib ?? null,
-    sync_cell_a_relay_rss_peak_mib: sync?.relay.a_peak_rss_mib ?? null,
-    sync_cell_a_direct_rss_peak_mib: sync?.direct.a_peak_rss_mib ?? null,
-    sync_relay_best_route: sync?.relay.best_route ?? null,
-    sync_direct_best_route: sync?.direct.best_route ?? null,
-    sync_ok: sync?.ok ?? null,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: "relay",
+      mb: MB,
+      frame_bytes: FRAME,
+      relay_mb_s: +(MB / viaRelay).toFixed(1),
+      direct_mb_s: +(MB / directS).toFixed(1),
+      idle_cells: status.cells,
+      rss_before_mib: +rssBefore.toFixed(1),
+      rss_idle_mib: +rssIdle.toFixed(1),
+      rss_peak_mib: +hwm.toFixed(1),
+      sync_mb: SYNC_MB,
+      sync_relay_mb_s: sync ? mbPerSec(SYNC_BYTES, sync.relay.sync_s) : null,
+      sync_direct_mb_s: sync ? mbPerSec(SYNC_BYTES, sync.direct.sync_s) : null,
+      sync_relay_direct_ratio: syncRatio,
+      sync_relay_s: sync?.relay.sync_s ?? null,
+      sync_direct_s: sync?.direct.sync_s ?? null,
+      sync_relay_rounds: sync?.relay.rounds.length ?? null,
+      sync_direct_rounds: sync?.direct.rounds.length ?? null,
+      sync_bytes_relayed: sync?.bytes_relayed ?? null,
+      sync_relay_rss_peak_mib: sync?.relay_peak_mib ?? null,
+      sync_cell_a_relay_rss_peak_mib: sync?.relay.a_peak_rss_mib ?? null,
+      sync_cell_a_direct_rss_peak_mib: sync?.direct.a_peak_rss_mib ?? null,
+      sync_relay_best_route: sync?.relay.best_route ?? null,
+      sync_direct_best_route: sync?.direct.best_route ?? null,
+      sync_ok: sync?.ok ?? null,
+    }),
+  );
 } catch (e) {
   failed = true;
   console.error(`relay: ${e instanceof Error ? e.message : String(e)}`);

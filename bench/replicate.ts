@@ -37,7 +37,25 @@ import { Database } from "bun:sqlite";
 import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
 import type { SyncReport } from "../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
-import { GNU_TIME, MiB, cpuSplit, isRoot, mbPerSec, peakRssMiB, round, sha256File, table, timed, writeRandomFile, cleanupOnSignal, cacheDropper, makeWorkDir, diskMeter, diskText, type DiskIo } from "./lib/measure.ts";
+import {
+  GNU_TIME,
+  MiB,
+  cpuSplit,
+  isRoot,
+  mbPerSec,
+  peakRssMiB,
+  round,
+  sha256File,
+  table,
+  timed,
+  writeRandomFile,
+  cleanupOnSignal,
+  cacheDropper,
+  makeWorkDir,
+  diskMeter,
+  diskText,
+  type DiskIo,
+} from "./lib/measure.ts";
 import { SyncthingPair, ensureSyncthing } from "./lib/syncthing.ts";
 
 export const name = "replicate";
@@ -58,7 +76,6 @@ const TARGET_RATIO = 2;
 function say(msg: string): void {
   console.log(`[replicate] ${msg}`);
 }
-
 
 interface RoundRow {
   n: number;
@@ -126,7 +143,14 @@ function verifyHeld(b: TestCell, owner: string): { chunks: number; verified: boo
   return { chunks: rows.length, verified: ok };
 }
 
-async function runGrove(work: string, src: string, bytes: number, maxRounds: number, drop: () => boolean, cells: { a?: TestCell; b?: TestCell }): Promise<GroveResult> {
+async function runGrove(
+  work: string,
+  src: string,
+  bytes: number,
+  maxRounds: number,
+  drop: () => boolean,
+  cells: { a?: TestCell; b?: TestCell },
+): Promise<GroveResult> {
   const cfg = { replication_factor: 2, sync_interval_s: 3600 };
   const rootA = join(work, "grove-a");
   const rootB = join(work, "grove-b");
@@ -140,7 +164,9 @@ async function runGrove(work: string, src: string, bytes: number, maxRounds: num
   await waitSyncIdle(b);
   const crypto = /crypto: (\S+)/.exec(a.output())?.[1] ?? "?";
   const warm = await syncRound(a);
-  say(`grove: A ${idA.slice(0, 8)} (pid ${a.proc.pid}) and B ${idB.slice(0, 8)} (pid ${b.proc.pid}) paired; crypto ${crypto}; warm-up round: ${warm.report.reached}/${warm.report.peers} reached, ${warm.report.benchmarks} route benchmark(s)`);
+  say(
+    `grove: A ${idA.slice(0, 8)} (pid ${a.proc.pid}) and B ${idB.slice(0, 8)} (pid ${b.proc.pid}) paired; crypto ${crypto}; warm-up round: ${warm.report.reached}/${warm.report.peers} reached, ${warm.report.benchmarks} route benchmark(s)`,
+  );
 
   const disk = diskMeter(work);
   drop();
@@ -161,11 +187,21 @@ async function runGrove(work: string, src: string, bytes: number, maxRounds: num
   for (let n = 1; n <= maxRounds; n++) {
     const r = await syncRound(a);
     const rep: SyncReport = r.report;
-    rounds.push({ n, cli_s: round(r.seconds, 2), chunks_pushed: rep.chunks_pushed, bytes_pushed: rep.bytes_pushed, backups_pushed: rep.backups_pushed, duration_ms: rep.duration_ms, errors: rep.errors });
+    rounds.push({
+      n,
+      cli_s: round(r.seconds, 2),
+      chunks_pushed: rep.chunks_pushed,
+      bytes_pushed: rep.bytes_pushed,
+      backups_pushed: rep.backups_pushed,
+      duration_ms: rep.duration_ms,
+      errors: rep.errors,
+    });
     const f = (await placement(a)).files.find((x) => x.path === DEST);
     copies = f?.copies ?? 0;
     chunks = f?.chunks ?? 0;
-    say(`grove sync round ${n}: ${rep.chunks_pushed} chunks pushed (${round(rep.bytes_pushed / 1e6, 1)} MB), ${rep.backups_pushed} backups, ${round(r.seconds, 2)} s${rep.errors.length ? `, errors: ${rep.errors.join("; ")}` : ""}; copies now ${copies}`);
+    say(
+      `grove sync round ${n}: ${rep.chunks_pushed} chunks pushed (${round(rep.bytes_pushed / 1e6, 1)} MB), ${rep.backups_pushed} backups, ${round(r.seconds, 2)} s${rep.errors.length ? `, errors: ${rep.errors.join("; ")}` : ""}; copies now ${copies}`,
+    );
     if (copies >= 2) break;
   }
   const tEnd = performance.now();
@@ -204,7 +240,15 @@ async function runGrove(work: string, src: string, bytes: number, maxRounds: num
   return result;
 }
 
-async function runSyncthing(bin: string, work: string, src: string, srcHash: string, bytes: number, drop: () => boolean, holder: { st?: SyncthingPair }): Promise<SyncthingResult> {
+async function runSyncthing(
+  bin: string,
+  work: string,
+  src: string,
+  srcHash: string,
+  bytes: number,
+  drop: () => boolean,
+  holder: { st?: SyncthingPair },
+): Promise<SyncthingResult> {
   const version = Bun.spawnSync([bin, "--version"], { stdout: "pipe" }).stdout.toString().trim();
   const st = (holder.st = new SyncthingPair(bin, work, { aListen: freePort(), aGui: freePort(), bListen: freePort(), bGui: freePort() }));
   st.setup();
@@ -212,7 +256,9 @@ async function runSyncthing(bin: string, work: string, src: string, srcHash: str
   await st.checkOptions();
   await st.waitConnected();
   const checks = [st.networkCheck()];
-  say(`syncthing: ${version}; both instances up and connected over 127.0.0.1 (device ids ${st.a.deviceId.slice(0, 7)}, ${st.b.deviceId.slice(0, 7)})`);
+  say(
+    `syncthing: ${version}; both instances up and connected over 127.0.0.1 (device ids ${st.a.deviceId.slice(0, 7)}, ${st.b.deviceId.slice(0, 7)})`,
+  );
 
   const name = "random.bin";
   const inA = st.pathIn(st.a, name);
@@ -249,7 +295,9 @@ async function runSyncthing(bin: string, work: string, src: string, srcHash: str
   const status = await st.folderStatus(st.b);
   checks.push(st.networkCheck());
   const identical = sha256File(inB) === srcHash;
-  say(`syncthing: copy-in ${round((t1 - t0) / 1000, 2)} s, scan ${round((t2 - t1) / 1000, 2)} s, transfer ${round((t3 - t2) / 1000, 2)} s; B's folder: state ${status.state}, need ${status.needFiles} files; identical: ${identical}`);
+  say(
+    `syncthing: copy-in ${round((t1 - t0) / 1000, 2)} s, scan ${round((t2 - t1) / 1000, 2)} s, transfer ${round((t3 - t2) / 1000, 2)} s; B's folder: state ${status.state}, need ${status.needFiles} files; identical: ${identical}`,
+  );
   const result: SyncthingResult = {
     version,
     copy_scan_disk: copyScanDisk,
@@ -268,7 +316,9 @@ async function runSyncthing(bin: string, work: string, src: string, srcHash: str
   await st.stop();
   // Anything in the logs about reaching out (there should be nothing).
   for (const i of [st.a, st.b]) {
-    for (const line of i.log.split("\n")) if (!/\[stnoupgrade\]/.test(line) && /discover|relay|upgrade|usage report|crash|stun|nat-pmp|upnp|announce/i.test(line)) result.log_mentions.push(`${i.name}: ${line.trim()}`);
+    for (const line of i.log.split("\n"))
+      if (!/\[stnoupgrade\]/.test(line) && /discover|relay|upgrade|usage report|crash|stun|nat-pmp|upnp|announce/i.test(line))
+        result.log_mentions.push(`${i.name}: ${line.trim()}`);
   }
   holder.st = undefined;
   return result;
@@ -286,7 +336,7 @@ export async function run(argv: string[]): Promise<number> {
   const wantDrop = !values["no-drop-caches"];
   // source + A's home copy + A's chunks + B's chunks (Syncthing runs after, with 3)
   const dir = makeWorkDir("replicate", values["work-dir"], ROOT, bytes * 4.3);
-  if ("error" in dir) return console.error(dir.error), 1;
+  if ("error" in dir) return (console.error(dir.error), 1);
   const { work } = dir;
 
   const cells: { a?: TestCell; b?: TestCell } = {};
@@ -309,8 +359,14 @@ export async function run(argv: string[]): Promise<number> {
   const { drop, allDropped } = cacheDropper(wantDrop);
 
   try {
-    say(`size ${sizeMiB} MiB (${bytes} bytes), ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (other work on the machine skews every figure), work dir ${work}`);
-    say(`page cache: ${wantDrop ? (isRoot ? "dropped before put and before Syncthing's copy-in (root)" : "NOT dropped (not root)") : "NOT dropped (--no-drop-caches)"}`);
+    say(
+      `size ${sizeMiB} MiB (${bytes} bytes), ${availableParallelism()} cores, load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")} (other work on the machine skews every figure), work dir ${work}`,
+    );
+    say(
+      `page cache: ${wantDrop ? (isRoot ? "dropped before put and before Syncthing's copy-in (root)" : "NOT dropped (not root)") : "NOT dropped (--no-drop-caches)"}`,
+    );
     const src = join(work, "random.bin");
     let t = performance.now();
     const srcHash = writeRandomFile(src, bytes);
@@ -342,25 +398,70 @@ export async function run(argv: string[]): Promise<number> {
 
     const rows: (string | number | null)[][] = [
       ["measure", "seconds", "MB/s", "peak RSS MiB (VmHWM)", "notes"],
-      ["grove put on A (ingest, CLI end to end)", round(g.put_s, 2), putMbs, g.cell_a_rss_after_put_mb, `RSS = A after put; CLI ${g.cli_put_peak_rss_mb} MiB`],
-      [`grove sync on A until 2 copies (${g.rounds.length} round${g.rounds.length > 1 ? "s" : ""})`, round(g.sync_s, 2), syncMbs, g.cell_b_peak_rss_mb, `${pushed} chunks pushed; cores A ${g.sync_cores_a}, B ${g.sync_cores_b}; RSS = B`],
+      [
+        "grove put on A (ingest, CLI end to end)",
+        round(g.put_s, 2),
+        putMbs,
+        g.cell_a_rss_after_put_mb,
+        `RSS = A after put; CLI ${g.cli_put_peak_rss_mb} MiB`,
+      ],
+      [
+        `grove sync on A until 2 copies (${g.rounds.length} round${g.rounds.length > 1 ? "s" : ""})`,
+        round(g.sync_s, 2),
+        syncMbs,
+        g.cell_b_peak_rss_mb,
+        `${pushed} chunks pushed; cores A ${g.sync_cores_a}, B ${g.sync_cores_b}; RSS = B`,
+      ],
       ["grove end to end (put + sync)", round(g.end_to_end_s, 2), e2eMbs, null, `copies ${g.copies}/2`],
       ["syncthing copy into A's folder (dd bs=4M)", s ? round(s.copy_s, 2) : null, s ? mbPerSec(bytes, s.copy_s) : null, null, null],
-      ["syncthing scan on A (REST, blocks until done)", s ? round(s.scan_s, 2) : null, s ? mbPerSec(bytes, s.scan_s) : null, s?.peak_rss_a_mb ?? null, "RSS = A"],
-      ["syncthing transfer (until complete in B's folder)", s ? round(s.transfer_s, 2) : null, s ? mbPerSec(bytes, s.transfer_s) : null, s?.peak_rss_b_mb ?? null, "RSS = B"],
-      ["syncthing end to end (copy + scan + transfer)", s ? round(s.end_to_end_s, 2) : null, stE2e, null, s ? (s.identical ? "B's copy identical" : "B's copy DIFFERS") : stNote],
+      [
+        "syncthing scan on A (REST, blocks until done)",
+        s ? round(s.scan_s, 2) : null,
+        s ? mbPerSec(bytes, s.scan_s) : null,
+        s?.peak_rss_a_mb ?? null,
+        "RSS = A",
+      ],
+      [
+        "syncthing transfer (until complete in B's folder)",
+        s ? round(s.transfer_s, 2) : null,
+        s ? mbPerSec(bytes, s.transfer_s) : null,
+        s?.peak_rss_b_mb ?? null,
+        "RSS = B",
+      ],
+      [
+        "syncthing end to end (copy + scan + transfer)",
+        s ? round(s.end_to_end_s, 2) : null,
+        stE2e,
+        null,
+        s ? (s.identical ? "B's copy identical" : "B's copy DIFFERS") : stNote,
+      ],
     ];
     console.log("");
-    console.log(`replicate bench: ${sizeMiB} MiB random file, ${availableParallelism()} cores, grove crypto ${g.crypto}, page cache ${droppedAll ? "dropped before put and before Syncthing's copy-in" : "NOT dropped"}; everything on 127.0.0.1`);
-    console.log("(MB = 10^6 bytes; MB/s = file size / time; grove sync time = from put's end until A's placement shows 2 copies, CLI calls included)");
+    console.log(
+      `replicate bench: ${sizeMiB} MiB random file, ${availableParallelism()} cores, grove crypto ${g.crypto}, page cache ${droppedAll ? "dropped before put and before Syncthing's copy-in" : "NOT dropped"}; everything on 127.0.0.1`,
+    );
+    console.log(
+      "(MB = 10^6 bytes; MB/s = file size / time; grove sync time = from put's end until A's placement shows 2 copies, CLI calls included)",
+    );
     console.log(table(rows));
-    console.log(`grove rounds: ${g.rounds.map((r) => `#${r.n} ${r.chunks_pushed} chunks ${round(r.bytes_pushed / 1e6, 1)} MB in ${r.cli_s} s`).join("; ")}; warm-up round before the put made ${g.warmup_benchmarks} route benchmark(s)`);
-    console.log(`grove check: B keeps ${g.b_holds_chunks} chunks for A (file has ${g.chunks}), all hash to their names: ${g.b_chunks_verified}`);
-    console.log(`cell peak RSS (VmHWM) over the whole run: A ${g.cell_a_peak_rss_mb} MiB (${g.cell_a_rss_after_put_mb} MiB after put), B ${g.cell_b_peak_rss_mb} MiB`);
+    console.log(
+      `grove rounds: ${g.rounds.map((r) => `#${r.n} ${r.chunks_pushed} chunks ${round(r.bytes_pushed / 1e6, 1)} MB in ${r.cli_s} s`).join("; ")}; warm-up round before the put made ${g.warmup_benchmarks} route benchmark(s)`,
+    );
+    console.log(
+      `grove check: B keeps ${g.b_holds_chunks} chunks for A (file has ${g.chunks}), all hash to their names: ${g.b_chunks_verified}`,
+    );
+    console.log(
+      `cell peak RSS (VmHWM) over the whole run: A ${g.cell_a_peak_rss_mb} MiB (${g.cell_a_rss_after_put_mb} MiB after put), B ${g.cell_b_peak_rss_mb} MiB`,
+    );
     if (s) {
-      console.log(`syncthing: ${s.version}; peak RSS A ${s.peak_rss_a_mb} MiB, B ${s.peak_rss_b_mb} MiB; network: ${s.sockets_seen} sockets seen, ${s.non_loopback.length ? `NOT LOOPBACK: ${s.non_loopback.join(" | ")}` : "all on 127.0.0.1"}`);
-      if (s.log_mentions.length) console.log(`syncthing log lines about discovery/relays/upgrades/reporting:\n  ${s.log_mentions.join("\n  ")}`);
-      console.log(`target: grove end to end >= ${TARGET_RATIO}x Syncthing end to end: ${ratio}x (${e2eMbs} vs ${stE2e} MB/s) ${ratio !== null && ratio >= TARGET_RATIO ? "MET" : "NOT MET"}`);
+      console.log(
+        `syncthing: ${s.version}; peak RSS A ${s.peak_rss_a_mb} MiB, B ${s.peak_rss_b_mb} MiB; network: ${s.sockets_seen} sockets seen, ${s.non_loopback.length ? `NOT LOOPBACK: ${s.non_loopback.join(" | ")}` : "all on 127.0.0.1"}`,
+      );
+      if (s.log_mentions.length)
+        console.log(`syncthing log lines about discovery/relays/upgrades/reporting:\n  ${s.log_mentions.join("\n  ")}`);
+      console.log(
+        `target: grove end to end >= ${TARGET_RATIO}x Syncthing end to end: ${ratio}x (${e2eMbs} vs ${stE2e} MB/s) ${ratio !== null && ratio >= TARGET_RATIO ? "MET" : "NOT MET"}`,
+      );
     } else console.log(`syncthing: ${stNote}`);
 
     const json = {
@@ -413,8 +514,13 @@ export async function run(argv: string[]): Promise<number> {
     return ok ? 0 : 1;
   } catch (e) {
     console.error(`replicate: ${e instanceof Error ? e.message : String(e)}`);
-    for (const [n, c] of [["A", cells.a], ["B", cells.b]] as const) if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
-    if (holder.st) for (const i of [holder.st.a, holder.st.b]) console.error(`--- syncthing ${i.name} log (tail) ---\n${i.log.slice(-2000)}`);
+    for (const [n, c] of [
+      ["A", cells.a],
+      ["B", cells.b],
+    ] as const)
+      if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
+    if (holder.st)
+      for (const i of [holder.st.a, holder.st.b]) console.error(`--- syncthing ${i.name} log (tail) ---\n${i.log.slice(-2000)}`);
     return 1;
   } finally {
     offSignals();

@@ -48,7 +48,11 @@ try {
   sh("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up");
   const cfg = { mdns: false, sync_interval_s: 3600, sync_after_change_s: 0, replication_factor: 2 };
   a = await startCell({ listen: { host: `${net}.1`, port: 20555 }, config: { ...cfg, name: "a", advertise: [`http://${net}.1:20555`] } });
-  b = await startCell({ cmd: ["ip", "netns", "exec", ns, BUN, CLI], listen: { host: "0.0.0.0", port: 5678 }, config: { ...cfg, name: "b", advertise: [`http://${net}.2:5678`] } });
+  b = await startCell({
+    cmd: ["ip", "netns", "exec", ns, BUN, CLI],
+    listen: { host: "0.0.0.0", port: 5678 },
+    config: { ...cfg, name: "b", advertise: [`http://${net}.2:5678`] },
+  });
   await pair(a, b);
   // A's side of the link: what A sends to B.
   sh("tc", "qdisc", "replace", "dev", host, "root", "tbf", "rate", rate, "burst", "16kb", "latency", "5s");
@@ -59,7 +63,9 @@ try {
   const r = await cliJson<{ chunks_pushed: number; errors: string[] }>(a, ["sync"]);
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
   pushed = r.chunks_pushed;
-  console.log(`uplink ${rate}: round ${seconds} s, chunks pushed ${r.chunks_pushed}, errors ${r.errors.length ? r.errors.join("; ") : "none"}`);
+  console.log(
+    `uplink ${rate}: round ${seconds} s, chunks pushed ${r.chunks_pushed}, errors ${r.errors.length ? r.errors.join("; ") : "none"}`,
+  );
   console.log(JSON.stringify({ bench: "slow-uplink", rate, seconds, chunks_pushed: r.chunks_pushed, errors: r.errors }));
 } finally {
   await destroyCell(a);

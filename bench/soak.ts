@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = makeWorkDir("soak", values["work-dir"], ROOT, 4 * 1024 ** 3);
-  if ("error" in dir) return console.error(dir.error), 1;
+  if ("error" in dir) return (console.error(dir.error), 1);
   const { work } = dir;
 
   let rig: SoakRig | null = null;
@@ -63,9 +63,13 @@ export async function run(argv: string[]): Promise<number> {
   const results: CycleResult[] = [];
   const t0 = performance.now();
   try {
-    say(`${cycles} cycles, seed ${seed}, large files ${round(large[0] / 2 ** 20, 1)}-${round(large[1] / 2 ** 20, 1)} MiB, small ${round(small[0] / 1024, 1)}-${round(small[1] / 1024, 1)} KiB, work dir ${work}`);
+    say(
+      `${cycles} cycles, seed ${seed}, large files ${round(large[0] / 2 ** 20, 1)}-${round(large[1] / 2 ** 20, 1)} MiB, small ${round(small[0] / 1024, 1)}-${round(small[1] / 1024, 1)} KiB, work dir ${work}`,
+    );
     rig = await SoakRig.start({ work, seed, large, small, say });
-    say(`cells up: A ${rig.nodes.A.id.slice(0, 8)} on port ${rig.nodes.A.port}, B ${rig.nodes.B.id.slice(0, 8)} on port ${rig.nodes.B.port}; paired, friends, R=2`);
+    say(
+      `cells up: A ${rig.nodes.A.id.slice(0, 8)} on port ${rig.nodes.A.port}, B ${rig.nodes.B.id.slice(0, 8)} on port ${rig.nodes.B.port}; paired, friends, R=2`,
+    );
     await rig.calibrate(ALL_OPS);
     for (const [i, op] of schedule(ALL_OPS, cycles, seededRandom(seed ^ 0x5eed)).entries()) {
       const r = await rig.cycle(i + 1, op);
@@ -74,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const x of [...r.lost, ...r.corrupt_files, ...r.orphans_after_round, ...r.sync_errors, ...r.notes]) console.log(`      ${x}`);
     }
   } catch (e) {
-    console.error(`soak: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.error(`soak: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     if (rig) console.error(rig.outputs());
     offSignals();
     await cleanup();
@@ -83,7 +87,9 @@ export async function run(argv: string[]): Promise<number> {
   const s = summarize(results);
   const seconds = round((performance.now() - t0) / 1000, 1);
   console.log("");
-  console.log(`soak: ${s.cycles} cycles in ${seconds} s, seed ${seed}${rig!.hasPurge ? "" : " (no `grove purge` in this build: deletes not purged)"}`);
+  console.log(
+    `soak: ${s.cycles} cycles in ${seconds} s, seed ${seed}${rig!.hasPurge ? "" : " (no `grove purge` in this build: deletes not purged)"}`,
+  );
   console.log(summaryTable(s));
   console.log(
     JSON.stringify({

@@ -12,8 +12,12 @@
   }
   function fmt(n) {
     if (n < 1024) return n + " B";
-    var u = ["KiB", "MiB", "GiB", "TiB"], i = -1;
-    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+    var u = ["KiB", "MiB", "GiB", "TiB"],
+      i = -1;
+    do {
+      n /= 1024;
+      i++;
+    } while (n >= 1024 && i < u.length - 1);
     return (n < 10 ? n.toFixed(1) : Math.round(n)) + " " + u[i];
   }
   function uploadOne(file, dir, box) {
@@ -45,8 +49,16 @@
         var ok = xhr.status >= 200 && xhr.status < 300;
         bar.value = bar.max;
         var msg;
-        try { msg = JSON.parse(xhr.responseText); } catch (_) { msg = {}; }
-        status.textContent = ok ? (msg.created ? "stored (version " + msg.version + ")" : "unchanged") : "failed: " + (msg.error || xhr.status);
+        try {
+          msg = JSON.parse(xhr.responseText);
+        } catch (_) {
+          msg = {};
+        }
+        status.textContent = ok
+          ? msg.created
+            ? "stored (version " + msg.version + ")"
+            : "unchanged"
+          : "failed: " + (msg.error || xhr.status);
         row.classList.add(ok ? "done" : "failed");
         resolve(ok);
       };
@@ -66,9 +78,21 @@
     if (!el) return;
     el.select && el.select();
     var text = el.value || el.textContent || "";
-    var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 1500); };
-    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, function () { document.execCommand("copy"); done(); });
-    else { document.execCommand("copy"); done(); }
+    var done = function () {
+      b.textContent = "Copied";
+      setTimeout(function () {
+        b.textContent = "Copy";
+      }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext)
+      navigator.clipboard.writeText(text).then(done, function () {
+        document.execCommand("copy");
+        done();
+      });
+    else {
+      document.execCommand("copy");
+      done();
+    }
   });
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
@@ -80,27 +104,52 @@
     var files = Array.prototype.slice.call(input.files || []);
     if (!files.length) return;
     box.innerHTML = "";
-    files.reduce(function (p, f) { return p.then(function () { return uploadOne(f, dir, box); }); }, Promise.resolve()).then(function () {
-      input.value = "";
-      if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
-    });
+    files
+      .reduce(function (p, f) {
+        return p.then(function () {
+          return uploadOne(f, dir, box);
+        });
+      }, Promise.resolve())
+      .then(function () {
+        input.value = "";
+        if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
+      });
   });
   // Chat: the log stays scrolled to the newest message while the reader is at the bottom (live
   // updates replace its items); Enter sends, Shift+Enter starts a new line.
   var chatAtBottom = true;
-  function chatLog() { return document.getElementById("chat-log") || document.getElementById("assistant-log"); }
-  function chatToBottom() { var l = chatLog(); if (l && chatAtBottom) l.scrollTop = l.scrollHeight; }
-  document.addEventListener("scroll", function (ev) {
+  function chatLog() {
+    return document.getElementById("chat-log") || document.getElementById("assistant-log");
+  }
+  function chatToBottom() {
     var l = chatLog();
-    if (l && ev.target === l) chatAtBottom = l.scrollHeight - l.scrollTop - l.clientHeight < 40;
-  }, true);
+    if (l && chatAtBottom) l.scrollTop = l.scrollHeight;
+  }
+  document.addEventListener(
+    "scroll",
+    function (ev) {
+      var l = chatLog();
+      if (l && ev.target === l) chatAtBottom = l.scrollHeight - l.scrollTop - l.clientHeight < 40;
+    },
+    true,
+  );
   document.addEventListener("DOMContentLoaded", chatToBottom);
   document.addEventListener("htmx:afterSettle", chatToBottom);
   document.addEventListener("htmx:oobAfterSwap", chatToBottom);
   document.addEventListener("htmx:sseMessage", chatToBottom);
   document.addEventListener("keydown", function (ev) {
     var t = ev.target;
-    if (!t || (t.id !== "chat-text" && t.id !== "assistant-question") || ev.key !== "Enter" || ev.shiftKey || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing) return;
+    if (
+      !t ||
+      (t.id !== "chat-text" && t.id !== "assistant-question") ||
+      ev.key !== "Enter" ||
+      ev.shiftKey ||
+      ev.ctrlKey ||
+      ev.altKey ||
+      ev.metaKey ||
+      ev.isComposing
+    )
+      return;
     ev.preventDefault();
     if (t.value.trim() && t.form) t.form.requestSubmit();
   });
@@ -123,18 +172,27 @@
     xhr.open("PUT", "/api/models/" + encodeURIComponent(file.name));
     xhr.setRequestHeader("X-CSRF-Token", csrf());
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.upload.onprogress = function (e) { if (e.lengthComputable) bar.value = e.loaded; };
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) bar.value = e.loaded;
+    };
     xhr.onload = function () {
       var msg;
-      try { msg = JSON.parse(xhr.responseText); } catch (_) { msg = {}; }
+      try {
+        msg = JSON.parse(xhr.responseText);
+      } catch (_) {
+        msg = {};
+      }
       if (xhr.status >= 200 && xhr.status < 300) {
-        if (window.htmx) window.htmx.ajax("GET", "/assistant/models", { target: "#assistant-models", swap: "outerHTML" }).then(function () {
-          var s = document.getElementById("model-upload-status");
-          if (s) s.textContent = "Stored " + (msg.name || file.name) + ".";
-        });
+        if (window.htmx)
+          window.htmx.ajax("GET", "/assistant/models", { target: "#assistant-models", swap: "outerHTML" }).then(function () {
+            var s = document.getElementById("model-upload-status");
+            if (s) s.textContent = "Stored " + (msg.name || file.name) + ".";
+          });
       } else status.textContent = "Not stored: " + (msg.error || xhr.status);
     };
-    xhr.onerror = function () { status.textContent = "Not stored: connection lost"; };
+    xhr.onerror = function () {
+      status.textContent = "Not stored: connection lost";
+    };
     xhr.send(file);
   });
   // Login and setup: a password check takes about a second (PBKDF2). The button is disabled and
@@ -144,7 +202,10 @@
     if (!form || !form.classList || !form.classList.contains("busy-form")) return;
     var btn = form.querySelector("button[type=submit]");
     if (!btn) return;
-    if (btn.disabled) { ev.preventDefault(); return; }
+    if (btn.disabled) {
+      ev.preventDefault();
+      return;
+    }
     btn.dataset.label = btn.dataset.label || btn.textContent;
     btn.textContent = form.dataset.busy || "Working…";
     btn.disabled = true;
@@ -158,7 +219,12 @@
     var label = btn.textContent;
     btn.disabled = true;
     var tick = function () {
-      if (left <= 0) { btn.disabled = false; btn.textContent = label; if (note) note.textContent = ""; return; }
+      if (left <= 0) {
+        btn.disabled = false;
+        btn.textContent = label;
+        if (note) note.textContent = "";
+        return;
+      }
       btn.textContent = label + " (" + left + " s)";
       if (note) note.textContent = "You can try again in " + left + " s.";
       left--;

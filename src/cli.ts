@@ -39,7 +39,40 @@ import { release } from "./cli/release.ts";
 import { update } from "./cli/update.ts";
 import { password } from "./cli/password.ts";
 
-export const COMMANDS: Command[] = [start, status, id, put, get, ls, history, restore, purge, trash, invite, join, peers, nearby, sync, placement, fsckCmd, bounty, share, shares, feed, msg, msgs, recover, relay, service, ask, models, update, release, recoveryPhraseCmd, password];
+export const COMMANDS: Command[] = [
+  start,
+  status,
+  id,
+  put,
+  get,
+  ls,
+  history,
+  restore,
+  purge,
+  trash,
+  invite,
+  join,
+  peers,
+  nearby,
+  sync,
+  placement,
+  fsckCmd,
+  bounty,
+  share,
+  shares,
+  feed,
+  msg,
+  msgs,
+  recover,
+  relay,
+  service,
+  ask,
+  models,
+  update,
+  release,
+  recoveryPhraseCmd,
+  password,
+];
 
 export function mainUsage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

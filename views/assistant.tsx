@@ -44,19 +44,39 @@ function cellLabel(cell: string | null, n: CellNames): string {
 }
 
 /** The footer of an answer: model, cell, tokens, time. */
-export function AnswerMeta(p: { model: string; cell: string | null; tokens: number | null; ms: number | null; at?: number; names: CellNames }) {
+export function AnswerMeta(p: {
+  model: string;
+  cell: string | null;
+  tokens: number | null;
+  ms: number | null;
+  at?: number;
+  names: CellNames;
+}) {
   return (
     <>
-      <span class="turn-model">{p.model}</span> · <span class="turn-cell" data-cell={p.cell ?? ""}>{cellLabel(p.cell, p.names)}</span>
+      <span class="turn-model">{p.model}</span> ·{" "}
+      <span class="turn-cell" data-cell={p.cell ?? ""}>
+        {cellLabel(p.cell, p.names)}
+      </span>
       {p.tokens !== null ? <> · {count(p.tokens, "token")}</> : null}
       {p.ms !== null ? <> in {(p.ms / 1000).toFixed(1)} s</> : null}
-      {p.at !== undefined ? <> · <time datetime={new Date(p.at).toISOString()}>{formatTime(p.at)}</time></> : null}
+      {p.at !== undefined ? (
+        <>
+          {" "}
+          · <time datetime={new Date(p.at).toISOString()}>{formatTime(p.at)}</time>
+        </>
+      ) : null}
     </>
   );
 }
 
 export function TurnItems({ turns, names }: { turns: Turn[]; names: CellNames }) {
-  if (!turns.length) return <li class="empty" id="assistant-empty">Ask anything: this cell's models answer, or a friend's cell when this one has none.</li>;
+  if (!turns.length)
+    return (
+      <li class="empty" id="assistant-empty">
+        Ask anything: this cell's models answer, or a friend's cell when this one has none.
+      </li>
+    );
   return (
     <>
       {turns.map((t) =>
@@ -87,7 +107,9 @@ export function PendingTurn({ question, streamUrl }: { question: string; streamU
       <li class="msg in turn assistant streaming" hx-ext="sse" sse-connect={streamUrl} sse-close="end">
         <div class="bubble answer" sse-swap="token" hx-swap="beforeend"></div>
         <div class="meta" sse-swap="done,error" hx-swap="innerHTML">
-          <span class="thinking" role="status">answering…</span>
+          <span class="thinking" role="status">
+            answering…
+          </span>
         </div>
       </li>
     </>
@@ -106,7 +128,9 @@ export function ConversationList({ convs, selected }: { convs: ConversationSumma
         <li class={c.id === selected ? "active" : ""} data-conversation={c.id}>
           <a href={convUrl(c.id)} {...(c.id === selected ? { "aria-current": "page" } : {})}>
             <span class="conv-name">{c.title}</span>
-            <span class="conv-counts"><span class="count">{c.turns / 2}</span></span>
+            <span class="conv-counts">
+              <span class="count">{c.turns / 2}</span>
+            </span>
             <span class="conv-last">{c.model}</span>
           </a>
         </li>
@@ -120,12 +144,15 @@ export function TargetOptions({ models, friends, selected }: { models: ListedMod
   const own = models.filter((m) => !m.error);
   return (
     <>
-      <option value="" selected={selected === ""}>Automatic (this cell's models first, then the best friend's)</option>
+      <option value="" selected={selected === ""}>
+        Automatic (this cell's models first, then the best friend's)
+      </option>
       {own.length ? (
         <optgroup label="This cell">
           {own.map((m) => (
             <option value={`own:${m.name}`} selected={selected === `own:${m.name}`}>
-              {m.name}{m.source === "ollama" ? " (Ollama)" : ""}
+              {m.name}
+              {m.source === "ollama" ? " (Ollama)" : ""}
             </option>
           ))}
         </optgroup>
@@ -158,24 +185,57 @@ export interface FormProps {
 
 export function AskForm(p: FormProps) {
   return (
-    <form id="assistant-form" method="post" action={`${ASSISTANT_URL}/ask`} hx-post={`${ASSISTANT_URL}/ask`} hx-target="#assistant-log" hx-swap="beforeend" {...(p.oob ? { "hx-swap-oob": "outerHTML" } : {})}>
+    <form
+      id="assistant-form"
+      method="post"
+      action={`${ASSISTANT_URL}/ask`}
+      hx-post={`${ASSISTANT_URL}/ask`}
+      hx-target="#assistant-log"
+      hx-swap="beforeend"
+      {...(p.oob ? { "hx-swap-oob": "outerHTML" } : {})}
+    >
       {p.csrf ? <input type="hidden" name="_csrf" value={p.csrf} /> : null}
       {p.conversation ? <input type="hidden" name="conversation" id="assistant-conversation" value={p.conversation} /> : null}
       <label for="assistant-target">Model</label>
       <select id="assistant-target" name="target">
         <TargetOptions models={p.models} friends={p.friends} selected={p.target} />
       </select>
-      <label for="assistant-question" class="visually-hidden">Question</label>
-      <textarea id="assistant-question" name="question" rows={3} maxlength={32 * 1024} required placeholder="Ask a question (Enter asks, Shift+Enter: new line)" autofocus>{p.draft ?? ""}</textarea>
+      <label for="assistant-question" class="visually-hidden">
+        Question
+      </label>
+      <textarea
+        id="assistant-question"
+        name="question"
+        rows={3}
+        maxlength={32 * 1024}
+        required
+        placeholder="Ask a question (Enter asks, Shift+Enter: new line)"
+        autofocus
+      >
+        {p.draft ?? ""}
+      </textarea>
       <div class="chat-actions">
-        <button type="submit" id="assistant-ask" disabled={p.waiting}>{p.waiting ? "Answering…" : "Ask"}</button>
-        {p.error ? <p class="error" id="assistant-error" role="alert">{p.error}</p> : null}
+        <button type="submit" id="assistant-ask" disabled={p.waiting}>
+          {p.waiting ? "Answering…" : "Ask"}
+        </button>
+        {p.error ? (
+          <p class="error" id="assistant-error" role="alert">
+            {p.error}
+          </p>
+        ) : null}
       </div>
     </form>
   );
 }
 
-export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; ollama: OllamaStatus | null; csrf?: string; notice?: string; error?: string }) {
+export function ModelsSection(p: {
+  models: ListedModel[];
+  friends: Offer[];
+  ollama: OllamaStatus | null;
+  csrf?: string;
+  notice?: string;
+  error?: string;
+}) {
   const files = p.models.filter((m) => m.source === "local");
   const ollama = p.models.filter((m) => m.source === "ollama");
   return (
@@ -184,14 +244,28 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
       <h3>This cell</h3>
       {files.length ? (
         <table class="models" id="models-local">
-          <thead><tr><th>Name</th><th>Size</th><th>Parameters</th><th>Architecture</th><th>Quantization</th><th>Context</th><th>Speed</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Size</th>
+              <th>Parameters</th>
+              <th>Architecture</th>
+              <th>Quantization</th>
+              <th>Context</th>
+              <th>Speed</th>
+            </tr>
+          </thead>
           <tbody>
             {files.map((m) => (
               <tr data-model={m.name} class={m.error ? "unusable" : ""}>
-                <td><code>{m.name}</code></td>
+                <td>
+                  <code>{m.name}</code>
+                </td>
                 <td>{formatBytes(m.size)}</td>
                 {m.error ? (
-                  <td colspan={5} class="error">unusable: {m.error}</td>
+                  <td colspan={5} class="error">
+                    unusable: {m.error}
+                  </td>
                 ) : (
                   <>
                     <td>{formatParameters(m.parameters)}</td>
@@ -206,26 +280,47 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
           </tbody>
         </table>
       ) : (
-        <p class="empty" id="models-none">No model files yet: upload a .gguf file below, or copy one into GROVE_DIR/models.</p>
+        <p class="empty" id="models-none">
+          No model files yet: upload a .gguf file below, or copy one into GROVE_DIR/models.
+        </p>
       )}
       <form id="model-upload-form" method="post" action={`${ASSISTANT_URL}/models`} enctype="multipart/form-data">
         {p.csrf ? <input type="hidden" name="_csrf" value={p.csrf} /> : null}
         <label for="model-file">Upload a model (.gguf)</label>
         <input type="file" id="model-file" name="file" accept=".gguf" required />
-        <button type="submit" id="model-upload">Upload</button>
-        <span id="model-upload-status" role="status">{p.notice ?? ""}</span>
-        {p.error ? <p class="error" id="model-upload-error" role="alert">{p.error}</p> : null}
+        <button type="submit" id="model-upload">
+          Upload
+        </button>
+        <span id="model-upload-status" role="status">
+          {p.notice ?? ""}
+        </span>
+        {p.error ? (
+          <p class="error" id="model-upload-error" role="alert">
+            {p.error}
+          </p>
+        ) : null}
       </form>
       <h3>Ollama</h3>
       {p.ollama === null ? (
         <p class="sub">Off (config ollama_url is "off").</p>
       ) : ollama.length ? (
         <table class="models" id="models-ollama">
-          <thead><tr><th>Name</th><th>Size</th><th>Parameters</th><th>Family</th><th>Quantization</th><th>Speed</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Size</th>
+              <th>Parameters</th>
+              <th>Family</th>
+              <th>Quantization</th>
+              <th>Speed</th>
+            </tr>
+          </thead>
           <tbody>
             {ollama.map((m) => (
               <tr data-model={m.name}>
-                <td><code>{m.name}</code></td>
+                <td>
+                  <code>{m.name}</code>
+                </td>
                 <td>{formatBytes(m.size)}</td>
                 <td>{formatParameters(m.parameters)}</td>
                 <td>{m.architecture ?? "?"}</td>
@@ -236,17 +331,35 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
           </tbody>
         </table>
       ) : (
-        <p class="sub">{p.ollama.available ? `Ollama at ${p.ollama.url} has no models.` : `No Ollama answers at ${p.ollama.url}${p.ollama.configured && p.ollama.error ? ` (${p.ollama.error})` : ""}.`}</p>
+        <p class="sub">
+          {p.ollama.available
+            ? `Ollama at ${p.ollama.url} has no models.`
+            : `No Ollama answers at ${p.ollama.url}${p.ollama.configured && p.ollama.error ? ` (${p.ollama.error})` : ""}.`}
+        </p>
       )}
       <h3>Friends' cells</h3>
       {p.friends.length ? (
         <table class="models" id="models-friends">
-          <thead><tr><th>Name</th><th>Cell</th><th>Size</th><th>Parameters</th><th>Runs on</th><th>Speed</th><th>Hardware</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Cell</th>
+              <th>Size</th>
+              <th>Parameters</th>
+              <th>Runs on</th>
+              <th>Speed</th>
+              <th>Hardware</th>
+            </tr>
+          </thead>
           <tbody>
             {p.friends.map((o) => (
               <tr data-model={o.model.name} data-peer={o.peer}>
-                <td><code>{o.model.name}</code></td>
-                <td>{o.peer_name} <code>{shortId(o.peer)}</code></td>
+                <td>
+                  <code>{o.model.name}</code>
+                </td>
+                <td>
+                  {o.peer_name} <code>{shortId(o.peer)}</code>
+                </td>
                 <td>{formatBytes(o.model.size)}</td>
                 <td>{formatParameters(o.model.parameters)}</td>
                 <td>{o.model.source === "ollama" ? "Ollama" : "model file"}</td>
@@ -257,7 +370,9 @@ export function ModelsSection(p: { models: ListedModel[]; friends: Offer[]; olla
           </tbody>
         </table>
       ) : (
-        <p class="sub" id="friends-none">No friend's cell offers a model (friends' cards are read at each sync round; see the <a href="/peers">Peers</a> tab).</p>
+        <p class="sub" id="friends-none">
+          No friend's cell offers a model (friends' cards are read at each sync round; see the <a href="/peers">Peers</a> tab).
+        </p>
       )}
     </section>
   );
@@ -283,7 +398,9 @@ export function AssistantPage(p: AssistantPageProps) {
   return (
     <>
       <h1>Assistant</h1>
-      <p class="sub"><a href="/chat">← Messages with peers</a></p>
+      <p class="sub">
+        <a href="/chat">← Messages with peers</a>
+      </p>
       <div class="chat assistant">
         <nav class="chat-peers card" aria-label="Conversations with the assistant">
           <ul id="assistant-convs">
@@ -295,7 +412,15 @@ export function AssistantPage(p: AssistantPageProps) {
           <ol id="assistant-log" aria-live="polite">
             <TurnItems turns={sel?.turns ?? []} names={p.names} />
           </ol>
-          <AskForm csrf={p.csrf} conversation={sel?.id ?? null} models={p.models} friends={p.friends} target={p.target} draft={p.draft} error={p.error} />
+          <AskForm
+            csrf={p.csrf}
+            conversation={sel?.id ?? null}
+            models={p.models}
+            friends={p.friends}
+            target={p.target}
+            draft={p.draft}
+            error={p.error}
+          />
         </section>
       </div>
       <ModelsSection models={p.models} friends={p.friends} ollama={p.ollama} csrf={p.csrf} notice={p.uploadNotice} error={p.uploadError} />

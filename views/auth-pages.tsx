@@ -14,15 +14,35 @@ export function SetupPage(p: Base & { allowed: boolean; codeFile: string }) {
         <>
           <p>Choose a password for this cell's dashboard (at least 8 characters).</p>
           <p>
-            To show that this is your cell, type its <strong>setup code</strong>: the cell printed it when it started, and
-            it is in the file <code>{p.codeFile}</code> (readable by you only). Or set the password from a terminal with <code>grove password</code>.
+            To show that this is your cell, type its <strong>setup code</strong>: the cell printed it when it started, and it is in the file{" "}
+            <code>{p.codeFile}</code> (readable by you only). Or set the password from a terminal with <code>grove password</code>.
           </p>
-          {p.error ? <p class="error" role="alert">{p.error}</p> : null}
+          {p.error ? (
+            <p class="error" role="alert">
+              {p.error}
+            </p>
+          ) : null}
           <form method="post" action="/setup" class="busy-form" data-busy="Setting the password…">
             <input type="hidden" name="_csrf" value={p.formCsrf} />
-            <label>Setup code <input type="text" name="code" id="code" autocomplete="one-time-code" required maxlength={32} spellcheck={false} placeholder="XXXX-XXXX-XXXX-XXXX" /></label>
-            <label>Password <input type="password" name="password" id="password" autocomplete="new-password" required minlength={8} /></label>
-            <label>Repeat <input type="password" name="confirm" id="confirm" autocomplete="new-password" required minlength={8} /></label>
+            <label>
+              Setup code{" "}
+              <input
+                type="text"
+                name="code"
+                id="code"
+                autocomplete="one-time-code"
+                required
+                maxlength={32}
+                spellcheck={false}
+                placeholder="XXXX-XXXX-XXXX-XXXX"
+              />
+            </label>
+            <label>
+              Password <input type="password" name="password" id="password" autocomplete="new-password" required minlength={8} />
+            </label>
+            <label>
+              Repeat <input type="password" name="confirm" id="confirm" autocomplete="new-password" required minlength={8} />
+            </label>
             <button type="submit">Set password</button>
           </form>
         </>
@@ -41,10 +61,22 @@ export function LoginPage(p: Base & { waitS?: number }) {
   return (
     <section class="card narrow">
       <h1>Log in</h1>
-      {p.error ? <p class="error" role="alert">{p.error}</p> : null}
-      <form method="post" action="/login" class="busy-form" data-busy="Checking the password…" data-wait={p.waitS ? String(p.waitS) : undefined}>
+      {p.error ? (
+        <p class="error" role="alert">
+          {p.error}
+        </p>
+      ) : null}
+      <form
+        method="post"
+        action="/login"
+        class="busy-form"
+        data-busy="Checking the password…"
+        data-wait={p.waitS ? String(p.waitS) : undefined}
+      >
         <input type="hidden" name="_csrf" value={p.formCsrf} />
-        <label>Password <input type="password" name="password" id="password" autocomplete="current-password" required /></label>
+        <label>
+          Password <input type="password" name="password" id="password" autocomplete="current-password" required />
+        </label>
         <button type="submit">Log in</button>
         <p class="muted busy-note" aria-live="polite"></p>
       </form>
@@ -57,7 +89,9 @@ export function ErrorPage(p: { status: number; message: string }) {
     <section class="card narrow">
       <h1>Something went wrong ({p.status})</h1>
       <p class="error">{p.message}</p>
-      <p><a href="/">Back to the dashboard</a></p>
+      <p>
+        <a href="/">Back to the dashboard</a>
+      </p>
     </section>
   );
 }

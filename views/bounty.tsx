@@ -15,17 +15,36 @@ const byteHours = (n: number) => `${formatBytes(Math.round(n))}·h`;
 const signedByteHours = (n: number) => `${signedBytes(Math.round(n))}·h`;
 
 function Allowance({ p }: { p: BountyPeer }) {
-  if (p.exempt) return <span class="exempt" title="config bounty_exempt_*: never refused for its balance">exempt ({p.exempt_as})</span>;
-  if (p.over_allowance) return <span class="over error" title="its new chunks are refused here until its balance is back within the allowance">over: −{formatBytes(p.allowance_bytes)} passed</span>;
+  if (p.exempt)
+    return (
+      <span class="exempt" title="config bounty_exempt_*: never refused for its balance">
+        exempt ({p.exempt_as})
+      </span>
+    );
+  if (p.over_allowance)
+    return (
+      <span class="over error" title="its new chunks are refused here until its balance is back within the allowance">
+        over: −{formatBytes(p.allowance_bytes)} passed
+      </span>
+    );
   const room = p.balance_bytes + p.allowance_bytes;
-  return <span class="within" title={`it may fall to −${formatBytes(p.allowance_bytes)}`}>{formatBytes(room)} left of {formatBytes(p.allowance_bytes)}</span>;
+  return (
+    <span class="within" title={`it may fall to −${formatBytes(p.allowance_bytes)}`}>
+      {formatBytes(room)} left of {formatBytes(p.allowance_bytes)}
+    </span>
+  );
 }
 
 function StatementCell({ p }: { p: BountyPeer }) {
   const s = p.statement;
   if (!s) return <span class="notice">none yet</span>;
   const title = `theirs: keeps ${formatBytes(s.theirs.given_bytes)} for us, says we keep ${formatBytes(s.theirs.received_bytes)} for it · ours: ${formatBytes(s.ours.received_bytes)} / ${formatBytes(s.ours.given_bytes)}`;
-  if (s.agree) return <span class="agree ok-line" title={title}>agree <span class="sub">{formatTime(s.at)}</span></span>;
+  if (s.agree)
+    return (
+      <span class="agree ok-line" title={title}>
+        agree <span class="sub">{formatTime(s.at)}</span>
+      </span>
+    );
   return (
     <span class="disagree-flag error" title={title}>
       disagree <span class="sub">{formatTime(s.at)}</span>
@@ -38,7 +57,9 @@ function PeersTable({ r }: { r: BountyReport }) {
     return (
       <section class="card" id="bounty-peers">
         <h2>Peers</h2>
-        <p class="empty">No peers yet: pair with another cell in the <a href="/peers">Peers</a> tab. The ledger starts with the first sync round.</p>
+        <p class="empty">
+          No peers yet: pair with another cell in the <a href="/peers">Peers</a> tab. The ledger starts with the first sync round.
+        </p>
       </section>
     );
   }
@@ -48,7 +69,17 @@ function PeersTable({ r }: { r: BountyReport }) {
       <div class="table-wrap">
         <table class="bounty">
           <thead>
-            <tr><th>Name</th><th>Id</th><th class="num">Keeps for us</th><th class="num">We keep for it</th><th class="num">Relayed for us / for it</th><th class="num">Balance</th><th class="num">Over time</th><th>Allowance</th><th>Statements</th></tr>
+            <tr>
+              <th>Name</th>
+              <th>Id</th>
+              <th class="num">Keeps for us</th>
+              <th class="num">We keep for it</th>
+              <th class="num">Relayed for us / for it</th>
+              <th class="num">Balance</th>
+              <th class="num">Over time</th>
+              <th>Allowance</th>
+              <th>Statements</th>
+            </tr>
           </thead>
           <tbody>
             {r.peers.map((p) => {
@@ -57,14 +88,28 @@ function PeersTable({ r }: { r: BountyReport }) {
                 <>
                   <tr data-peer={p.peer} class={[off ? "disagree" : "", p.over_allowance ? "over" : ""].filter(Boolean).join(" ")}>
                     <td>{p.name}</td>
-                    <td><code title={p.peer}>{p.peer.slice(0, 12)}</code></td>
-                    <td class="num received">{formatBytes(p.received_bytes)}<span class="sub">{byteHours(p.received_byte_hours)}</span></td>
-                    <td class="num given">{formatBytes(p.given_bytes)}<span class="sub">{byteHours(p.given_byte_hours)}</span></td>
-                    <td class="num relayed">{formatBytes(p.relay_received_bytes)} / {formatBytes(p.relay_given_bytes)}</td>
+                    <td>
+                      <code title={p.peer}>{p.peer.slice(0, 12)}</code>
+                    </td>
+                    <td class="num received">
+                      {formatBytes(p.received_bytes)}
+                      <span class="sub">{byteHours(p.received_byte_hours)}</span>
+                    </td>
+                    <td class="num given">
+                      {formatBytes(p.given_bytes)}
+                      <span class="sub">{byteHours(p.given_byte_hours)}</span>
+                    </td>
+                    <td class="num relayed">
+                      {formatBytes(p.relay_received_bytes)} / {formatBytes(p.relay_given_bytes)}
+                    </td>
                     <td class={`num balance ${p.balance_bytes < 0 ? "neg" : "pos"}`}>{signedBytes(p.balance_bytes)}</td>
                     <td class={`num balance-hours ${p.balance_byte_hours < 0 ? "neg" : "pos"}`}>{signedByteHours(p.balance_byte_hours)}</td>
-                    <td class="allowance"><Allowance p={p} /></td>
-                    <td class="statement"><StatementCell p={p} /></td>
+                    <td class="allowance">
+                      <Allowance p={p} />
+                    </td>
+                    <td class="statement">
+                      <StatementCell p={p} />
+                    </td>
                   </tr>
                   {off ? (
                     <tr class="disagree-reason" data-peer={p.peer}>
@@ -80,12 +125,14 @@ function PeersTable({ r }: { r: BountyReport }) {
         </table>
       </div>
       <p class="notice">
-        Balance = what the peer keeps for this cell − what this cell keeps for it (chunks). A peer
-        whose balance would fall below −{formatBytes(r.allowance_bytes)} (<code>bounty_allowance_bytes</code>) is refused new
-        chunks here{r.exempt_favorites || r.exempt_friends ? `, unless it is a ${[r.exempt_favorites ? "favorite" : "", r.exempt_friends ? "friend" : ""].filter(Boolean).join(" or ")}` : ""}.
-        Bytes a peer's relay carries for this cell (and this cell's relay, <code>relay_port</code>, for it) count
-        {" "}{r.relay_credit_hours} byte-hours per byte in the balance over time.
-        Each sync round both sides sign their figures and compare; a difference beyond the tolerance is shown here, never merged.
+        Balance = what the peer keeps for this cell − what this cell keeps for it (chunks). A peer whose balance would fall below −
+        {formatBytes(r.allowance_bytes)} (<code>bounty_allowance_bytes</code>) is refused new chunks here
+        {r.exempt_favorites || r.exempt_friends
+          ? `, unless it is a ${[r.exempt_favorites ? "favorite" : "", r.exempt_friends ? "friend" : ""].filter(Boolean).join(" or ")}`
+          : ""}
+        . Bytes a peer's relay carries for this cell (and this cell's relay, <code>relay_port</code>, for it) count {r.relay_credit_hours}{" "}
+        byte-hours per byte in the balance over time. Each sync round both sides sign their figures and compare; a difference beyond the
+        tolerance is shown here, never merged.
       </p>
     </section>
   );
@@ -103,7 +150,12 @@ const M = { left: 84, right: 16, top: 14, bottom: 38 };
 /** The balance of every peer over time: one polyline each, a zero line, labelled axes. */
 export function BalanceChart({ history }: { history: BountyHistory[] }) {
   const series = history.filter((h) => h.points.length > 0);
-  if (!series.length) return <p class="empty" id="bounty-chart-empty">No history yet: the balance is recorded at each sync round.</p>;
+  if (!series.length)
+    return (
+      <p class="empty" id="bounty-chart-empty">
+        No history yet: the balance is recorded at each sync round.
+      </p>
+    );
   const all = series.flatMap((h) => h.points);
   let t0 = Math.min(...all.map((p) => p.at));
   let t1 = Math.max(...all.map((p) => p.at));
@@ -124,11 +176,19 @@ export function BalanceChart({ history }: { history: BountyHistory[] }) {
   const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => t0 + f * (t1 - t0));
   // "2026-11-30 21:55:27 UTC": seconds for a short span, the day for a long one.
   const span = t1 - t0;
-  const timeLabel = (t: number) => (span <= 2 * 3_600_000 ? formatTime(t).slice(11, 19) : span <= 2 * 86_400_000 ? formatTime(t).slice(5, 16) : formatTime(t).slice(0, 10));
+  const timeLabel = (t: number) =>
+    span <= 2 * 3_600_000 ? formatTime(t).slice(11, 19) : span <= 2 * 86_400_000 ? formatTime(t).slice(5, 16) : formatTime(t).slice(0, 10);
   const fx = (n: number) => n.toFixed(1);
   return (
     <figure class="bounty-chart" id="bounty-chart">
-      <svg class="chart" viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label="Balance with each peer over time" xmlns="http://www.w3.org/2000/svg">
+      <svg
+        class="chart"
+        viewBox={`0 0 ${W} ${H}`}
+        width="100%"
+        role="img"
+        aria-label="Balance with each peer over time"
+        xmlns="http://www.w3.org/2000/svg"
+      >
         <g class="axes" stroke="currentColor" stroke-opacity="0.35" fill="none">
           <line x1={M.left} y1={M.top} x2={M.left} y2={H - M.bottom} />
           <line x1={M.left} y1={H - M.bottom} x2={W - M.right} y2={H - M.bottom} />
@@ -136,8 +196,18 @@ export function BalanceChart({ history }: { history: BountyHistory[] }) {
         <g class="y-ticks" font-size="11" fill="currentColor" text-anchor="end">
           {yTicks.map((v) => (
             <>
-              <line x1={M.left} x2={W - M.right} y1={fx(y(v))} y2={fx(y(v))} stroke="currentColor" stroke-opacity={v === 0 ? "0.6" : "0.1"} stroke-dasharray={v === 0 ? "4 3" : undefined} />
-              <text x={M.left - 6} y={fx(y(v) + 4)}>{signedBytes(v)}</text>
+              <line
+                x1={M.left}
+                x2={W - M.right}
+                y1={fx(y(v))}
+                y2={fx(y(v))}
+                stroke="currentColor"
+                stroke-opacity={v === 0 ? "0.6" : "0.1"}
+                stroke-dasharray={v === 0 ? "4 3" : undefined}
+              />
+              <text x={M.left - 6} y={fx(y(v) + 4)}>
+                {signedBytes(v)}
+              </text>
             </>
           ))}
         </g>
@@ -145,12 +215,25 @@ export function BalanceChart({ history }: { history: BountyHistory[] }) {
           {xTicks.map((t, i) => (
             <>
               <line x1={fx(x(t))} x2={fx(x(t))} y1={H - M.bottom} y2={H - M.bottom + 4} stroke="currentColor" stroke-opacity="0.35" />
-              <text x={fx(x(t))} y={H - M.bottom + 17} text-anchor={i === xTicks.length - 1 ? "end" : undefined}>{timeLabel(t)}</text>
+              <text x={fx(x(t))} y={H - M.bottom + 17} text-anchor={i === xTicks.length - 1 ? "end" : undefined}>
+                {timeLabel(t)}
+              </text>
             </>
           ))}
-          <text x={M.left + pw / 2} y={H - 4} fill-opacity="0.7">time (UTC)</text>
+          <text x={M.left + pw / 2} y={H - 4} fill-opacity="0.7">
+            time (UTC)
+          </text>
         </g>
-        <text class="y-title" font-size="11" fill="currentColor" fill-opacity="0.7" transform={`translate(12 ${M.top + ph / 2}) rotate(-90)`} text-anchor="middle">balance</text>
+        <text
+          class="y-title"
+          font-size="11"
+          fill="currentColor"
+          fill-opacity="0.7"
+          transform={`translate(12 ${M.top + ph / 2}) rotate(-90)`}
+          text-anchor="middle"
+        >
+          balance
+        </text>
         {series.map((h, i) => {
           const color = COLORS[i % COLORS.length]!;
           const pts = h.points.map((p) => `${fx(x(p.at))},${fx(y(p.balance_bytes))}`).join(" ");
@@ -168,7 +251,10 @@ export function BalanceChart({ history }: { history: BountyHistory[] }) {
         <ul class="legend">
           {series.map((h, i) => (
             <li data-peer={h.peer}>
-              <svg class="swatch" width="14" height="10" aria-hidden="true"><rect width="14" height="10" rx="2" fill={COLORS[i % COLORS.length]} /></svg> {h.name} <code>{shortId(h.peer)}</code>
+              <svg class="swatch" width="14" height="10" aria-hidden="true">
+                <rect width="14" height="10" rx="2" fill={COLORS[i % COLORS.length]} />
+              </svg>{" "}
+              {h.name} <code>{shortId(h.peer)}</code>
             </li>
           ))}
         </ul>
@@ -184,7 +270,11 @@ export function BountyPage(p: { report: BountyReport }) {
   return (
     <>
       <h1>Bounty</h1>
-      {off ? <p class="error" id="bounty-disagreements" role="alert">{off === 1 ? "1 peer's statement disagrees" : `${off} peers' statements disagree`} with this cell's ledger: see below.</p> : null}
+      {off ? (
+        <p class="error" id="bounty-disagreements" role="alert">
+          {off === 1 ? "1 peer's statement disagrees" : `${off} peers' statements disagree`} with this cell's ledger: see below.
+        </p>
+      ) : null}
       <PeersTable r={r} />
       <section class="card" id="bounty-history">
         <h2>Balance over time</h2>

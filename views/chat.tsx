@@ -23,9 +23,18 @@ const when = (m: MessageView) => (m.direction === "out" ? m.sent_at : (m.receive
 /** A sent message's delivery state. */
 function DeliveryState({ m }: { m: MessageView }) {
   if (m.state === "delivered") {
-    return <span class="msg-state delivered" title={m.delivered_at ? `delivered ${formatTime(m.delivered_at)}` : "delivered"}>✓ delivered</span>;
+    return (
+      <span class="msg-state delivered" title={m.delivered_at ? `delivered ${formatTime(m.delivered_at)}` : "delivered"}>
+        ✓ delivered
+      </span>
+    );
   }
-  if (m.state === "failed") return <span class="msg-state failed" role="status">✗ failed: {m.error ?? "not delivered"}</span>;
+  if (m.state === "failed")
+    return (
+      <span class="msg-state failed" role="status">
+        ✗ failed: {m.error ?? "not delivered"}
+      </span>
+    );
   return (
     <span class="msg-state queued" title="kept here and sent when the peer is reachable">
       ⏳ queued{m.error ? <span class="msg-why"> (not delivered yet: {m.error})</span> : null}
@@ -39,12 +48,23 @@ export function MessageItems({ messages, peerName }: { messages: MessageView[]; 
   return (
     <>
       {messages.map((m) => (
-        <li id={`msg-${m.id}`} class={`msg ${m.direction}${m.direction === "in" && m.read_at === null ? " unread" : ""}`} data-id={m.id} data-direction={m.direction} data-state={m.state}>
+        <li
+          id={`msg-${m.id}`}
+          class={`msg ${m.direction}${m.direction === "in" && m.read_at === null ? " unread" : ""}`}
+          data-id={m.id}
+          data-direction={m.direction}
+          data-state={m.state}
+        >
           <div class="bubble">{m.text}</div>
           <div class="meta">
             <span class="visually-hidden">{m.direction === "out" ? "You" : peerName}, </span>
             <time datetime={new Date(when(m)).toISOString()}>{formatTime(when(m))}</time>
-            {m.direction === "out" ? <> · <DeliveryState m={m} /></> : null}
+            {m.direction === "out" ? (
+              <>
+                {" "}
+                · <DeliveryState m={m} />
+              </>
+            ) : null}
           </div>
         </li>
       ))}
@@ -66,7 +86,15 @@ function AssistantItem() {
 
 /** The items of #chat-peers: the Assistant, then every conversation, `selected` marked. */
 export function ConversationItems({ convs, selected }: { convs: Conversation[]; selected: string | null }) {
-  if (!convs.length) return <><AssistantItem /><li class="empty">No peers yet: pair with another cell in the <a href="/peers">Peers</a> tab.</li></>;
+  if (!convs.length)
+    return (
+      <>
+        <AssistantItem />
+        <li class="empty">
+          No peers yet: pair with another cell in the <a href="/peers">Peers</a> tab.
+        </li>
+      </>
+    );
   return (
     <>
       <AssistantItem />
@@ -78,11 +106,25 @@ export function ConversationItems({ convs, selected }: { convs: Conversation[]; 
               {c.paired ? null : <span class="sub"> (removed)</span>}
             </span>
             <span class="conv-counts">
-              {c.unread ? <span class="count unread" title={count(c.unread, "unread message")}>{c.unread}</span> : null}
-              {c.queued ? <span class="count queued" title={count(c.queued, "queued message")}>⏳ {c.queued}</span> : null}
-              {c.failed ? <span class="count failed" title={count(c.failed, "failed message")}>✗ {c.failed}</span> : null}
+              {c.unread ? (
+                <span class="count unread" title={count(c.unread, "unread message")}>
+                  {c.unread}
+                </span>
+              ) : null}
+              {c.queued ? (
+                <span class="count queued" title={count(c.queued, "queued message")}>
+                  ⏳ {c.queued}
+                </span>
+              ) : null}
+              {c.failed ? (
+                <span class="count failed" title={count(c.failed, "failed message")}>
+                  ✗ {c.failed}
+                </span>
+              ) : null}
             </span>
-            <span class="conv-last">{c.last ? `${c.last.direction === "out" ? "You: " : ""}${preview(c.last.text)}` : "no messages yet"}</span>
+            <span class="conv-last">
+              {c.last ? `${c.last.direction === "out" ? "You: " : ""}${preview(c.last.text)}` : "no messages yet"}
+            </span>
           </a>
         </li>
       ))}
@@ -93,14 +135,44 @@ export function ConversationItems({ convs, selected }: { convs: Conversation[]; 
 /** The send form; htmx swaps it back (emptied, or with the text and the error). */
 export function ChatForm(p: { peer: string; peerName: string; csrf?: string; draft?: string; error?: string; notice?: string }) {
   return (
-    <form id="chat-form" method="post" action={chatUrl(p.peer)} hx-post={chatUrl(p.peer)} hx-target="this" hx-swap="outerHTML" hx-disabled-elt="find button">
+    <form
+      id="chat-form"
+      method="post"
+      action={chatUrl(p.peer)}
+      hx-post={chatUrl(p.peer)}
+      hx-target="this"
+      hx-swap="outerHTML"
+      hx-disabled-elt="find button"
+    >
       {p.csrf ? <input type="hidden" name="_csrf" value={p.csrf} /> : null}
-      <label for="chat-text" class="visually-hidden">Message to {p.peerName}</label>
-      <textarea id="chat-text" name="text" rows={3} maxlength={MAX_MESSAGE_CHARS} required placeholder={`Message to ${p.peerName} (Enter sends, Shift+Enter: new line)`} autofocus>{p.draft ?? ""}</textarea>
+      <label for="chat-text" class="visually-hidden">
+        Message to {p.peerName}
+      </label>
+      <textarea
+        id="chat-text"
+        name="text"
+        rows={3}
+        maxlength={MAX_MESSAGE_CHARS}
+        required
+        placeholder={`Message to ${p.peerName} (Enter sends, Shift+Enter: new line)`}
+        autofocus
+      >
+        {p.draft ?? ""}
+      </textarea>
       <div class="chat-actions">
-        <button type="submit" id="chat-send">Send</button>
-        {p.error ? <p class="error" id="chat-error" role="alert">{p.error}</p> : null}
-        {p.notice ? <p class="notice" id="chat-notice" role="status">{p.notice}</p> : null}
+        <button type="submit" id="chat-send">
+          Send
+        </button>
+        {p.error ? (
+          <p class="error" id="chat-error" role="alert">
+            {p.error}
+          </p>
+        ) : null}
+        {p.notice ? (
+          <p class="notice" id="chat-notice" role="status">
+            {p.notice}
+          </p>
+        ) : null}
       </div>
     </form>
   );
@@ -126,7 +198,9 @@ export function ChatPage(p: { csrf?: string; convs: Conversation[]; selected: Ch
         </nav>
         <section class="chat-main card" aria-label={sel ? `Conversation with ${sel.name}` : "Conversation"}>
           {!sel ? (
-            <p class="empty" id="chat-choose">Choose a peer on the left to read and send messages. Messages are sealed end to end: only that cell can read them.</p>
+            <p class="empty" id="chat-choose">
+              Choose a peer on the left to read and send messages. Messages are sealed end to end: only that cell can read them.
+            </p>
           ) : (
             <>
               <h2>
@@ -138,7 +212,9 @@ export function ChatPage(p: { csrf?: string; convs: Conversation[]; selected: Ch
               {sel.paired ? (
                 <ChatForm peer={sel.id} peerName={sel.name} csrf={p.csrf} draft={p.draft} error={p.error} />
               ) : (
-                <p class="notice" id="chat-removed">This cell is no longer paired: its messages stay here, new ones cannot be sent.</p>
+                <p class="notice" id="chat-removed">
+                  This cell is no longer paired: its messages stay here, new ones cannot be sent.
+                </p>
               )}
             </>
           )}

@@ -11,7 +11,16 @@ import { formatBytes, formatTime, shortId } from "../src/core/format.ts";
 export const TEXT_PREVIEW_BYTES = 64 * 1024;
 
 /** Image types shown inline. SVG is never (it can carry script); other image types get no preview. */
-const INLINE_IMAGES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon", "image/vnd.microsoft.icon"]);
+const INLINE_IMAGES = new Set([
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/x-icon",
+  "image/vnd.microsoft.icon",
+]);
 
 /** The MIME type without parameters, lower case ("text/plain;charset=utf-8" -> "text/plain"). */
 export function baseType(fileType: string): string {
@@ -28,7 +37,9 @@ export function previewKind(fileType: string): "text" | "image" | null {
 
 /** A sharer's file type fit for a header: a plain MIME type, else application/octet-stream. */
 export function safeContentType(fileType: string): string {
-  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}(\s*;\s*[a-z0-9_.+-]+=("[\x20-\x7e]{0,64}"|[a-z0-9_.+-]{1,64}))*$/i.test(fileType.trim())
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}(\s*;\s*[a-z0-9_.+-]+=("[\x20-\x7e]{0,64}"|[a-z0-9_.+-]{1,64}))*$/i.test(
+    fileType.trim(),
+  )
     ? fileType.trim()
     : "application/octet-stream";
 }
@@ -46,14 +57,23 @@ function Badge({ state }: { state: string }) {
 /** The preview fragment (GET /feed/:id/preview), swapped into the item's preview cell. */
 export function FeedPreview(p: { item: FeedItem; text?: string; truncated?: boolean; error?: string }) {
   const kind = previewKind(p.item.file_type);
-  if (p.error) return <p class="error preview-error" role="alert">{p.error}</p>;
+  if (p.error)
+    return (
+      <p class="error preview-error" role="alert">
+        {p.error}
+      </p>
+    );
   if (p.item.state !== "available") return <p class="notice">No preview: this file is {p.item.state}.</p>;
   if (kind === "image") return <img class="preview-img" src={itemUrl(p.item.id, "inline")} alt={`Preview of ${p.item.filename}`} />;
   if (kind === "text" && p.text !== undefined) {
     return (
       <>
         <pre class="preview-text">{p.text}</pre>
-        {p.truncated ? <p class="notice">First {formatBytes(TEXT_PREVIEW_BYTES)} of {formatBytes(p.item.size)}: download it for the rest.</p> : null}
+        {p.truncated ? (
+          <p class="notice">
+            First {formatBytes(TEXT_PREVIEW_BYTES)} of {formatBytes(p.item.size)}: download it for the rest.
+          </p>
+        ) : null}
       </>
     );
   }
@@ -70,7 +90,9 @@ function PreviewCell({ item }: { item: FeedItem }) {
   return (
     <div class="preview" hx-get={itemUrl(item.id, "preview")} hx-trigger="intersect once" hx-swap="innerHTML">
       <span class="notice">Loading preview…</span>
-      <noscript><span class="notice">(previews need JavaScript)</span></noscript>
+      <noscript>
+        <span class="notice">(previews need JavaScript)</span>
+      </noscript>
     </div>
   );
 }
@@ -92,14 +114,22 @@ function FeedRow({ item }: { item: FeedItem }) {
           <span class="sub">received {formatTime(item.received_at)}</span>
         </td>
         <td>{expiry(item.expires_at)}</td>
-        <td><Badge state={item.state} /></td>
+        <td>
+          <Badge state={item.state} />
+        </td>
         <td class="actions">
-          {item.state === "available" ? <a class="button small download" href={itemUrl(item.id, "download")}>Download</a> : null}
+          {item.state === "available" ? (
+            <a class="button small download" href={itemUrl(item.id, "download")}>
+              Download
+            </a>
+          ) : null}
         </td>
       </tr>
       {hasPreview(item) ? (
         <tr class="preview-row">
-          <td colspan={7}><PreviewCell item={item} /></td>
+          <td colspan={7}>
+            <PreviewCell item={item} />
+          </td>
         </tr>
       ) : null}
     </tbody>
@@ -121,9 +151,19 @@ export function FeedList({ items, cellId }: { items: FeedItem[]; cellId: string 
     <div id="feed-list" class="table-wrap">
       <table class="feed">
         <thead>
-          <tr><th>From</th><th>Name</th><th class="num">Size</th><th>Shared</th><th>Expires</th><th>State</th><th></th></tr>
+          <tr>
+            <th>From</th>
+            <th>Name</th>
+            <th class="num">Size</th>
+            <th>Shared</th>
+            <th>Expires</th>
+            <th>State</th>
+            <th></th>
+          </tr>
         </thead>
-        {sorted.map((i) => <FeedRow item={i} />)}
+        {sorted.map((i) => (
+          <FeedRow item={i} />
+        ))}
       </table>
     </div>
   );
@@ -145,13 +185,26 @@ export function ShareRow({ s, csrf, error }: { s: ShareView; csrf?: string; erro
       <td>
         <Badge state={s.state} />
         <span class="sub">{s.delivered ? "delivered" : "not delivered yet"}</span>
-        {error ? <span class="sub error" role="alert">{error}</span> : null}
+        {error ? (
+          <span class="sub error" role="alert">
+            {error}
+          </span>
+        ) : null}
       </td>
       <td class="actions">
         {s.state === "active" ? (
-          <form method="post" action={`/shares/${encodeURIComponent(s.id)}/revoke`} hx-post={`/shares/${encodeURIComponent(s.id)}/revoke`} hx-target="closest tr" hx-swap="outerHTML" hx-confirm={`Revoke ${s.filename} for ${s.to_name}? No cell will serve it to them any more.`}>
+          <form
+            method="post"
+            action={`/shares/${encodeURIComponent(s.id)}/revoke`}
+            hx-post={`/shares/${encodeURIComponent(s.id)}/revoke`}
+            hx-target="closest tr"
+            hx-swap="outerHTML"
+            hx-confirm={`Revoke ${s.filename} for ${s.to_name}? No cell will serve it to them any more.`}
+          >
             {csrf ? <input type="hidden" name="_csrf" value={csrf} /> : null}
-            <button type="submit" class="small danger revoke">Revoke</button>
+            <button type="submit" class="small danger revoke">
+              Revoke
+            </button>
           </form>
         ) : null}
       </td>
@@ -166,16 +219,26 @@ export function SharedByYou({ shares, csrf }: { shares: ShareView[]; csrf?: stri
       <h2>Shared by you</h2>
       {!sorted.length ? (
         <p class="empty">
-          You have not shared anything yet: open a file in the <a href="/files">Files</a> tab and use Share, or <code>grove share PATH --with ID</code>.
+          You have not shared anything yet: open a file in the <a href="/files">Files</a> tab and use Share, or{" "}
+          <code>grove share PATH --with ID</code>.
         </p>
       ) : (
         <div class="table-wrap">
           <table class="shares">
             <thead>
-              <tr><th>Name</th><th>With</th><th>Shared</th><th>Expires</th><th>State</th><th></th></tr>
+              <tr>
+                <th>Name</th>
+                <th>With</th>
+                <th>Shared</th>
+                <th>Expires</th>
+                <th>State</th>
+                <th></th>
+              </tr>
             </thead>
             <tbody>
-              {sorted.map((s) => <ShareRow s={s} csrf={csrf} />)}
+              {sorted.map((s) => (
+                <ShareRow s={s} csrf={csrf} />
+              ))}
             </tbody>
           </table>
         </div>
@@ -196,10 +259,16 @@ export function FeedPage(p: FeedState & { cellId: string; csrf?: string }) {
   return (
     <>
       <h1>Feed</h1>
-      {p.error ? <p class="error" id="feed-error" role="alert">{p.error}</p> : null}
+      {p.error ? (
+        <p class="error" id="feed-error" role="alert">
+          {p.error}
+        </p>
+      ) : null}
       {!p.available ? (
         <section class="card">
-          <p class="notice" id="sharing-unavailable">Sharing is not available in this cell.</p>
+          <p class="notice" id="sharing-unavailable">
+            Sharing is not available in this cell.
+          </p>
         </section>
       ) : (
         <>

@@ -59,55 +59,73 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   return (
     <div id="file-list" hx-trigger={pick ? "load, change" : undefined} hx-on-htmx-trigger={pick ? PICK_SCRIPT : undefined}>
       {l.dirs.length === 0 && l.files.length === 0 ? (
-        <p class="empty">No files here yet. Upload one above, or use <code>grove put FILE</code>.</p>
+        <p class="empty">
+          No files here yet. Upload one above, or use <code>grove put FILE</code>.
+        </p>
       ) : (
         <div class="card table-wrap">
-        {pick ? (
-          <form id="share-pick" method="get" action="/share" class="pick-bar">
-            {l.dir ? <input type="hidden" name="dir" value={l.dir} /> : null}
-            <button type="submit" id="share-selected" class="small">Share selected…</button>
-            <span id="pick-count" class="notice" aria-live="polite"></span>
-          </form>
-        ) : null}
-        <table class={pick ? "files pickable" : "files"}>
-          <thead>
-            <tr><th>Name</th><th class="num">Size</th><th class="num">Version</th><th>Updated</th><th></th></tr>
-          </thead>
-          <tbody>
-            {l.dirs.map((d) => (
-              <tr class="dir">
-                <td colspan={5}><a class="folder" href={`/files?dir=${encodeURIComponent(base + d)}`}>{d}/</a></td>
+          {pick ? (
+            <form id="share-pick" method="get" action="/share" class="pick-bar">
+              {l.dir ? <input type="hidden" name="dir" value={l.dir} /> : null}
+              <button type="submit" id="share-selected" class="small">
+                Share selected…
+              </button>
+              <span id="pick-count" class="notice" aria-live="polite"></span>
+            </form>
+          ) : null}
+          <table class={pick ? "files pickable" : "files"}>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th class="num">Size</th>
+                <th class="num">Version</th>
+                <th>Updated</th>
+                <th></th>
               </tr>
-            ))}
-            {l.files.map((f) => {
-              const name = f.path.slice(base.length);
-              return (
-                <tr data-path={f.path}>
-                  <td class="name">
-                    {pick ? <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} /> : null}
-                    <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
-                  </td>
-                  <td class="num">{formatBytes(f.size)}</td>
-                  <td class="num">{f.version}</td>
-                  <td>{formatTime(f.updated_at)}</td>
-                  <td class="actions">
-                    <a href={fileUrl(f.path, "?download")} download={name} class="button small">Download</a>
-                    <button
-                      class="small danger"
-                      hx-post="/files/delete"
-                      hx-vals={JSON.stringify({ path: f.path, dir: l.dir })}
-                      hx-target="#file-list"
-                      hx-swap="outerHTML"
-                      hx-confirm={`Delete ${name}? It stays in history.`}
-                    >
-                      Delete
-                    </button>
+            </thead>
+            <tbody>
+              {l.dirs.map((d) => (
+                <tr class="dir">
+                  <td colspan={5}>
+                    <a class="folder" href={`/files?dir=${encodeURIComponent(base + d)}`}>
+                      {d}/
+                    </a>
                   </td>
                 </tr>
-              );
-            })}
-          </tbody>
-        </table>
+              ))}
+              {l.files.map((f) => {
+                const name = f.path.slice(base.length);
+                return (
+                  <tr data-path={f.path}>
+                    <td class="name">
+                      {pick ? (
+                        <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} />
+                      ) : null}
+                      <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
+                    </td>
+                    <td class="num">{formatBytes(f.size)}</td>
+                    <td class="num">{f.version}</td>
+                    <td>{formatTime(f.updated_at)}</td>
+                    <td class="actions">
+                      <a href={fileUrl(f.path, "?download")} download={name} class="button small">
+                        Download
+                      </a>
+                      <button
+                        class="small danger"
+                        hx-post="/files/delete"
+                        hx-vals={JSON.stringify({ path: f.path, dir: l.dir })}
+                        hx-target="#file-list"
+                        hx-swap="outerHTML"
+                        hx-confirm={`Delete ${name}? It stays in history.`}
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
         </div>
       )}
     </div>
@@ -124,7 +142,9 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
             Upload to <code>{p.l.dir || "/"}</code>
           </label>
           <input type="file" id="upload-input" name="file" multiple />
-          <button type="submit" id="upload-button">Upload</button>
+          <button type="submit" id="upload-button">
+            Upload
+          </button>
         </form>
         <div id="upload-progress" aria-live="polite"></div>
       </section>
@@ -141,41 +161,76 @@ function duration(s: number): string {
   return `${s} s`;
 }
 
-export function FileDetailPage(
-  p: {
-    csrf?: string;
-    path: string; manifest: Manifest | null; manifestHash: string | null; versions: VersionEntry[]; share?: Omit<ShareBoxProps, "path" | "csrf">;
-    /** config trash_retention_s: how long purged versions can still be brought back. */
-    trashRetentionS?: number;
-  },
-) {
+export function FileDetailPage(p: {
+  csrf?: string;
+  path: string;
+  manifest: Manifest | null;
+  manifestHash: string | null;
+  versions: VersionEntry[];
+  share?: Omit<ShareBoxProps, "path" | "csrf">;
+  /** config trash_retention_s: how long purged versions can still be brought back. */
+  trashRetentionS?: number;
+}) {
   const m = p.manifest;
   const name = p.path.split("/").pop()!;
   const keep = duration(p.trashRetentionS ?? 7 * 86400);
   return (
     <>
-      <p class="crumbs"><a href="/files">Home</a> / {p.path}</p>
+      <p class="crumbs">
+        <a href="/files">Home</a> / {p.path}
+      </p>
       <section class="card">
         <h1>{p.path.split("/").pop()}</h1>
         {m ? (
           <dl class="facts">
-            <dt>Path</dt><dd><code>{p.path}</code></dd>
-            <dt>Size</dt><dd>{formatBytes(m.total_size)} ({m.total_size} bytes)</dd>
-            <dt>Chunks</dt><dd>{m.chunks.length} × up to {formatBytes(m.encryption.chunk_size)}, {m.encryption.cipher}</dd>
-            <dt>File hash</dt><dd><code>{m.file_hash}</code></dd>
-            <dt>Manifest</dt><dd><code>{p.manifestHash}</code></dd>
-            <dt>Version</dt><dd>{m.version} · {formatTime(m.created_at)}</dd>
+            <dt>Path</dt>
+            <dd>
+              <code>{p.path}</code>
+            </dd>
+            <dt>Size</dt>
+            <dd>
+              {formatBytes(m.total_size)} ({m.total_size} bytes)
+            </dd>
+            <dt>Chunks</dt>
+            <dd>
+              {m.chunks.length} × up to {formatBytes(m.encryption.chunk_size)}, {m.encryption.cipher}
+            </dd>
+            <dt>File hash</dt>
+            <dd>
+              <code>{m.file_hash}</code>
+            </dd>
+            <dt>Manifest</dt>
+            <dd>
+              <code>{p.manifestHash}</code>
+            </dd>
+            <dt>Version</dt>
+            <dd>
+              {m.version} · {formatTime(m.created_at)}
+            </dd>
           </dl>
         ) : (
           <p class="notice">This file is deleted; its versions below can still be downloaded.</p>
         )}
-        {m ? <p><a class="button" href={fileUrl(p.path, "?download")}>Download</a></p> : null}
+        {m ? (
+          <p>
+            <a class="button" href={fileUrl(p.path, "?download")}>
+              Download
+            </a>
+          </p>
+        ) : null}
       </section>
       {m && p.share ? <ShareBox {...p.share} path={p.path} csrf={p.csrf} /> : null}
       <section class="card">
         <h2>Versions</h2>
         <table class="versions">
-          <thead><tr><th>Version</th><th>When</th><th class="num">Size</th><th></th></tr></thead>
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>When</th>
+              <th class="num">Size</th>
+              <th></th>
+            </tr>
+          </thead>
           <tbody>
             {p.versions.map((v, i) => (
               <tr data-version={v.version}>
@@ -185,7 +240,13 @@ export function FileDetailPage(
                 <td class="actions">
                   {v.deleted ? null : <a href={fileUrl(p.path, `?download&version=${v.version}`)}>Download</a>}
                   {i > 0 && !v.deleted ? (
-                    <button class="small restore" hx-post="/files/restore" hx-vals={JSON.stringify({ path: p.path, version: String(v.version) })}>Restore</button>
+                    <button
+                      class="small restore"
+                      hx-post="/files/restore"
+                      hx-vals={JSON.stringify({ path: p.path, version: String(v.version) })}
+                    >
+                      Restore
+                    </button>
                   ) : null}
                   {i > 0 ? (
                     <button
@@ -208,22 +269,42 @@ export function FileDetailPage(
               class="small danger purge-all"
               hx-post="/files/purge"
               hx-vals={JSON.stringify({ path: p.path, version: "all" })}
-              hx-confirm={m ? `Purge every older version of ${name}? The current one stays. They wait in the trash for ${keep}, then they are gone for good.` : `Purge every version of ${name}? It disappears from the history; it waits in the trash for ${keep}, then it is gone for good.`}
+              hx-confirm={
+                m
+                  ? `Purge every older version of ${name}? The current one stays. They wait in the trash for ${keep}, then they are gone for good.`
+                  : `Purge every version of ${name}? It disappears from the history; it waits in the trash for ${keep}, then it is gone for good.`
+              }
             >
               {m ? "Purge older versions…" : "Purge all versions…"}
             </button>
           </p>
         ) : null}
-        <p class="notice">Restore makes an older version current again (as a new version: nothing is lost). Purged versions wait in the trash for {keep} (<code>grove trash</code>; <code>grove trash restore</code> brings them back), then they and the chunks only they used are deleted here and on peers.</p>
+        <p class="notice">
+          Restore makes an older version current again (as a new version: nothing is lost). Purged versions wait in the trash for {keep} (
+          <code>grove trash</code>; <code>grove trash restore</code> brings them back), then they and the chunks only they used are deleted
+          here and on peers.
+        </p>
       </section>
       {m && m.chunks.length > 0 ? (
         <section class="card">
           <h2>Chunks</h2>
           <table class="chunks">
-            <thead><tr><th class="num">#</th><th>Name (SHA-256 of sealed bytes)</th><th class="num">Sealed size</th></tr></thead>
+            <thead>
+              <tr>
+                <th class="num">#</th>
+                <th>Name (SHA-256 of sealed bytes)</th>
+                <th class="num">Sealed size</th>
+              </tr>
+            </thead>
             <tbody>
               {m.chunks.slice(0, 200).map((c) => (
-                <tr><td class="num">{c.index}</td><td><code>{c.hash}</code></td><td class="num">{formatBytes(c.size)}</td></tr>
+                <tr>
+                  <td class="num">{c.index}</td>
+                  <td>
+                    <code>{c.hash}</code>
+                  </td>
+                  <td class="num">{formatBytes(c.size)}</td>
+                </tr>
               ))}
             </tbody>
           </table>

@@ -38,14 +38,18 @@ export function Layout(props: PageInfo & { children?: Child }) {
       </head>
       <body hx-headers={hxHeaders}>
         <header class="top">
-          <a class="brand" href="/">Grove</a>
+          <a class="brand" href="/">
+            Grove
+          </a>
           <span class="cell" title={props.cellId}>
             {props.cellName} · <code>{shortId(props.cellId)}</code>
           </span>
           {props.csrf ? (
             <form method="post" action="/logout" class="logout">
               <input type="hidden" name="_csrf" value={props.csrf} />
-              <button type="submit" class="link">Log out</button>
+              <button type="submit" class="link">
+                Log out
+              </button>
             </form>
           ) : null}
         </header>

@@ -6,7 +6,6 @@ import { formatBytes } from "../src/core/format.ts";
 import { UpdateSection } from "./update.tsx";
 import type { ListenInfo } from "../src/api/types.ts";
 
-
 /** Where the cell listens, as bound (not the config defaults). */
 function Listening({ l }: { l: ListenInfo | null }) {
   if (!l) return null;
@@ -18,10 +17,17 @@ function Listening({ l }: { l: ListenInfo | null }) {
         <dd>
           <code>{l.dashboard.url}</code> · {l.dashboard.public ? "reachable from other machines" : "this machine only"}
           {l.dashboard.tls ? " · TLS" : l.dashboard.public ? " · no TLS: passwords cross the network readable" : ""}
-          {l.dashboard.fingerprint ? <><br />certificate SHA-256 <code class="wrap">{l.dashboard.fingerprint}</code></> : null}
+          {l.dashboard.fingerprint ? (
+            <>
+              <br />
+              certificate SHA-256 <code class="wrap">{l.dashboard.fingerprint}</code>
+            </>
+          ) : null}
         </dd>
         <dt>Peer API (other cells)</dt>
-        <dd><code>{l.peer.url}</code></dd>
+        <dd>
+          <code>{l.peer.url}</code>
+        </dd>
         {l.legacy ? (
           <>
             <dt>Previous address</dt>
@@ -43,12 +49,29 @@ export function SettingsPage(p: { csrf?: string; facts: CellStatus; config: Conf
       <section class="card">
         <h1>This cell</h1>
         <dl class="facts">
-          <dt>Cell id</dt><dd><code>{f.id}</code></dd>
-          <dt>Version</dt><dd>{f.version} · build <code>{f.build.slice(0, 12)}</code>{f.build_time ? ` · built ${f.build_time}` : ""}</dd>
-          <dt>Crypto</dt><dd>{f.crypto}</dd>
-          <dt>State (GROVE_DIR)</dt><dd><code>{f.dir}</code></dd>
-          <dt>Files (GROVE_HOME)</dt><dd><code>{f.home}</code></dd>
-          <dt>Stored</dt><dd>{f.files} files · {f.chunks} chunks · {formatBytes(f.stored_bytes)}</dd>
+          <dt>Cell id</dt>
+          <dd>
+            <code>{f.id}</code>
+          </dd>
+          <dt>Version</dt>
+          <dd>
+            {f.version} · build <code>{f.build.slice(0, 12)}</code>
+            {f.build_time ? ` · built ${f.build_time}` : ""}
+          </dd>
+          <dt>Crypto</dt>
+          <dd>{f.crypto}</dd>
+          <dt>State (GROVE_DIR)</dt>
+          <dd>
+            <code>{f.dir}</code>
+          </dd>
+          <dt>Files (GROVE_HOME)</dt>
+          <dd>
+            <code>{f.home}</code>
+          </dd>
+          <dt>Stored</dt>
+          <dd>
+            {f.files} files · {f.chunks} chunks · {formatBytes(f.stored_bytes)}
+          </dd>
         </dl>
       </section>
       <Listening l={p.listening} />
@@ -56,8 +79,8 @@ export function SettingsPage(p: { csrf?: string; facts: CellStatus; config: Conf
       <section class="card">
         <h2>Configuration</h2>
         <p>
-          Edit <code>{f.dir}/config.json</code> to change these. The cell takes most sync, sharing and naming settings at
-          once; the others (listeners, relays, storage, local AI) at its next start. The log says which.
+          Edit <code>{f.dir}/config.json</code> to change these. The cell takes most sync, sharing and naming settings at once; the others
+          (listeners, relays, storage, local AI) at its next start. The log says which.
         </p>
         <pre class="config">{JSON.stringify(p.config, null, 2)}</pre>
       </section>

@@ -57,18 +57,32 @@ export function ShareResult({ r }: { r?: ShareResults }) {
   const ok = r.lines.filter((l) => l.ok).length;
   return (
     <div id="share-result" role="status" aria-live="polite">
-      {r.error ? <p class="error" id="share-error" role="alert">{r.error}</p> : null}
+      {r.error ? (
+        <p class="error" id="share-error" role="alert">
+          {r.error}
+        </p>
+      ) : null}
       {r.lines.length ? (
         <>
           <p class="share-summary">
             {ok} of {r.lines.length} shared
-            {ok ? <> · see <a href="/feed#shared-by-you">Shared by you</a></> : null}
+            {ok ? (
+              <>
+                {" "}
+                · see <a href="/feed#shared-by-you">Shared by you</a>
+              </>
+            ) : null}
           </p>
           <ul class="share-lines">
             {r.lines.map((l) => (
               <li class={l.ok ? "ok-line" : "error"} data-path={l.path} data-peer={l.peer} data-ok={l.ok ? "1" : "0"}>
                 <span class={`badge ${l.ok ? "share-ok" : "share-failed"}`}>{l.ok ? "ok" : "failed"}</span> {l.message}
-                {l.ok && l.pending ? <span class="notice"> Not delivered yet ({l.pendingWhy ?? `${l.peerName} is unreachable`}): retried after each sync round.</span> : null}
+                {l.ok && l.pending ? (
+                  <span class="notice">
+                    {" "}
+                    Not delivered yet ({l.pendingWhy ?? `${l.peerName} is unreachable`}): retried after each sync round.
+                  </span>
+                ) : null}
               </li>
             ))}
           </ul>
@@ -120,9 +134,8 @@ function ShareForm(p: ShareFormProps) {
         <legend>With</legend>
         {p.friends.map((f, i) => (
           <label class="check" for={`share-peer-${i}`}>
-            <input type="checkbox" name="peer" value={f.id} id={`share-peer-${i}`} checked={chosen.has(f.id)} />
-            {" "}
-            {f.name} <code>({shortId(f.id)})</code>
+            <input type="checkbox" name="peer" value={f.id} id={`share-peer-${i}`} checked={chosen.has(f.id)} /> {f.name}{" "}
+            <code>({shortId(f.id)})</code>
           </label>
         ))}
       </fieldset>
@@ -136,7 +149,9 @@ function ShareForm(p: ShareFormProps) {
           ))}
         </select>
       </label>
-      <button type="submit" id="share-button">Share</button>
+      <button type="submit" id="share-button">
+        Share
+      </button>
       <span id="share-indicator" class="sync-indicator" aria-hidden="true">
         <span class="spinner"></span> Sharing…
       </span>
@@ -203,16 +218,28 @@ export function SharePage(p: SharePageProps) {
         <h1>{n ? `Share ${n} file${n === 1 ? "" : "s"}` : "Share files"}</h1>
         {n === 0 ? (
           <>
-            <p class="error" id="share-error" role="alert">{p.error ?? "Choose at least one file to share."}</p>
-            <p><a class="button" href={back}>Back to Files</a></p>
+            <p class="error" id="share-error" role="alert">
+              {p.error ?? "Choose at least one file to share."}
+            </p>
+            <p>
+              <a class="button" href={back}>
+                Back to Files
+              </a>
+            </p>
           </>
         ) : (
           <>
             <ul id="share-files" class="share-files">
               {p.files.map((f) => (
                 <li data-path={f.path}>
-                  <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}><code>{f.path}</code></a>{" "}
-                  {f.size === null ? <span class="error">(not in your files now: it cannot be shared)</span> : <span class="notice">{formatBytes(f.size)}</span>}
+                  <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>
+                    <code>{f.path}</code>
+                  </a>{" "}
+                  {f.size === null ? (
+                    <span class="error">(not in your files now: it cannot be shared)</span>
+                  ) : (
+                    <span class="notice">{formatBytes(f.size)}</span>
+                  )}
                 </li>
               ))}
             </ul>
@@ -222,11 +249,20 @@ export function SharePage(p: SharePageProps) {
               <NoFriends />
             ) : (
               <>
-                <ShareForm paths={p.files.map((f) => f.path)} friends={p.friends} chosen={p.chosen} expires={p.expires} dir={p.dir} csrf={p.csrf} />
+                <ShareForm
+                  paths={p.files.map((f) => f.path)}
+                  friends={p.friends}
+                  chosen={p.chosen}
+                  expires={p.expires}
+                  dir={p.dir}
+                  csrf={p.csrf}
+                />
                 <ShareResult r={p.results} />
               </>
             )}
-            <p class="share-back"><a href={back}>Back to Files</a></p>
+            <p class="share-back">
+              <a href={back}>Back to Files</a>
+            </p>
           </>
         )}
       </section>

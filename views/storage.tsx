@@ -49,7 +49,10 @@ function holderName(h: string): string {
 function Copies({ f }: { f: FilePlacement }) {
   const under = f.copies < f.desired;
   return (
-    <span class={under ? "copies under" : "copies ok"} title={under ? `${f.desired - f.copies} copy/copies short of the replication factor` : "at the replication factor"}>
+    <span
+      class={under ? "copies under" : "copies ok"}
+      title={under ? `${f.desired - f.copies} copy/copies short of the replication factor` : "at the replication factor"}
+    >
       {f.copies}/{f.desired}
       {under ? <span class="flag"> under</span> : null}
     </span>
@@ -61,11 +64,20 @@ function Holders({ f }: { f: FilePlacement }) {
   if (f.copies === 0) return <span class="error">no copy known</span>;
   const spread = f.copies > f.holders.length ? "chunks spread over several cells" : null;
   if (!f.holders.length) return <>{spread}</>;
-  return <>{f.holders.map(holderName).join(", ")}{spread ? <span class="sub">+ {spread}</span> : null}</>;
+  return (
+    <>
+      {f.holders.map(holderName).join(", ")}
+      {spread ? <span class="sub">+ {spread}</span> : null}
+    </>
+  );
 }
 
 function More({ n, of }: { n: number; of: number }) {
-  return n > of ? <p class="notice">… and {n - of} more (<code>grove placement</code> lists them all).</p> : null;
+  return n > of ? (
+    <p class="notice">
+      … and {n - of} more (<code>grove placement</code> lists them all).
+    </p>
+  ) : null;
 }
 
 function Summary({ r }: { r: PlacementReport }) {
@@ -76,19 +88,31 @@ function Summary({ r }: { r: PlacementReport }) {
       <dl class="facts">
         <dt>Replication factor</dt>
         <dd id="replication-factor">
-          <strong>{r.factor}</strong> — each file should be on {r.factor === 1 ? "this cell only" : `${r.factor} cells (this one and ${r.factor - 1} peer${r.factor === 2 ? "" : "s"})`}
+          <strong>{r.factor}</strong> — each file should be on{" "}
+          {r.factor === 1 ? "this cell only" : `${r.factor} cells (this one and ${r.factor - 1} peer${r.factor === 2 ? "" : "s"})`}
         </dd>
         <dt>Files</dt>
-        <dd>{t.files} · {t.at_risk ? <span class="error">{t.at_risk} at risk</span> : "none at risk"}</dd>
+        <dd>
+          {t.files} · {t.at_risk ? <span class="error">{t.at_risk} at risk</span> : "none at risk"}
+        </dd>
         <dt>Kept for others</dt>
         <dd id="held-for-others">
           {t.max_peer_storage_bytes > 0 ? (
             <>
-              {formatBytes(t.held_for_others_bytes)} of {formatBytes(t.max_peer_storage_bytes)} allowed ({share < 1 && t.held_for_others_bytes > 0 ? "<1" : Math.round(share)}%)
-              <meter class="held" min={0} max={t.max_peer_storage_bytes} high={t.max_peer_storage_bytes * 0.9} value={t.held_for_others_bytes}></meter>
+              {formatBytes(t.held_for_others_bytes)} of {formatBytes(t.max_peer_storage_bytes)} allowed (
+              {share < 1 && t.held_for_others_bytes > 0 ? "<1" : Math.round(share)}%)
+              <meter
+                class="held"
+                min={0}
+                max={t.max_peer_storage_bytes}
+                high={t.max_peer_storage_bytes * 0.9}
+                value={t.held_for_others_bytes}
+              ></meter>
             </>
           ) : (
-            <>{formatBytes(t.held_for_others_bytes)} — this cell accepts nothing from peers (<code>max_peer_storage_bytes</code> is 0)</>
+            <>
+              {formatBytes(t.held_for_others_bytes)} — this cell accepts nothing from peers (<code>max_peer_storage_bytes</code> is 0)
+            </>
           )}
         </dd>
       </dl>
@@ -108,33 +132,65 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
             <div id="last-round">
               <p>
                 Last round: <time>{formatTime(s.last.started_at)}</time>
-                {s.last.errors.length ? <span class="error"> · {s.last.errors.length} problem{s.last.errors.length === 1 ? "" : "s"}</span> : null}
+                {s.last.errors.length ? (
+                  <span class="error">
+                    {" "}
+                    · {s.last.errors.length} problem{s.last.errors.length === 1 ? "" : "s"}
+                  </span>
+                ) : null}
               </p>
               <pre class="sync-summary">{s.summary}</pre>
               {s.last.errors.length ? (
                 <ul class="sync-errors error">
-                  {s.last.errors.slice(0, 50).map((e) => <li>{e}</li>)}
+                  {s.last.errors.slice(0, 50).map((e) => (
+                    <li>{e}</li>
+                  ))}
                   {s.last.errors.length > 50 ? <li>… and {s.last.errors.length - 50} more (see the cell's log)</li> : null}
                 </ul>
               ) : null}
             </div>
           ) : (
-            <p class="notice" id="last-round">No sync round has finished since this cell started.</p>
+            <p class="notice" id="last-round">
+              No sync round has finished since this cell started.
+            </p>
           )}
-          {s.lastError ? <p class="error" id="sync-failed" role="alert">The most recent round failed: {s.lastError}</p> : null}
+          {s.lastError ? (
+            <p class="error" id="sync-failed" role="alert">
+              The most recent round failed: {s.lastError}
+            </p>
+          ) : null}
           {notice ? <p class="notice">{notice}</p> : null}
           <p class="notice">Rounds also run on their own every {duration(s.intervalS)}.</p>
         </>
       )}
-      <form method="post" action="/storage/sync" class="sync-form" hx-post="/storage/sync" hx-target="#storage" hx-swap="outerHTML" hx-indicator="#sync-indicator" hx-disabled-elt="#sync-button">
+      <form
+        method="post"
+        action="/storage/sync"
+        class="sync-form"
+        hx-post="/storage/sync"
+        hx-target="#storage"
+        hx-swap="outerHTML"
+        hx-indicator="#sync-indicator"
+        hx-disabled-elt="#sync-button"
+      >
         {csrf ? <input type="hidden" name="_csrf" value={csrf} /> : null}
         <button type="submit" id="sync-button" disabled={!s.available || s.running}>
           {s.running ? "Syncing…" : "Sync now"}
         </button>
-        <span id="sync-indicator" class={s.running ? "sync-indicator busy" : "sync-indicator htmx-indicator"} role="status" aria-live="polite">
-          <span class="spinner" aria-hidden="true"></span> Syncing: {s.running && s.progress ? describeProgress(s.progress) : "probing peers, comparing inventories, placing chunks…"}
+        <span
+          id="sync-indicator"
+          class={s.running ? "sync-indicator busy" : "sync-indicator htmx-indicator"}
+          role="status"
+          aria-live="polite"
+        >
+          <span class="spinner" aria-hidden="true"></span> Syncing:{" "}
+          {s.running && s.progress ? describeProgress(s.progress) : "probing peers, comparing inventories, placing chunks…"}
           {s.running && s.progress && s.progress.total > 0 ? (
-            <progress id="sync-progress" value={s.progress.bytes_total ? s.progress.bytes_done : s.progress.done} max={s.progress.bytes_total || s.progress.total}></progress>
+            <progress
+              id="sync-progress"
+              value={s.progress.bytes_total ? s.progress.bytes_done : s.progress.done}
+              max={s.progress.bytes_total || s.progress.total}
+            ></progress>
           ) : null}
         </span>
       </form>
@@ -142,7 +198,9 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
         // A round is under way: fetch the whole tab again in a moment (this element comes back
         // while it still runs, so polling stops by itself). Without JS: reload the page.
         <div hx-get="/storage/body" hx-trigger="load delay:2s" hx-target="#storage" hx-swap="outerHTML">
-          <noscript><p class="notice">A round is running: reload this page to see its result.</p></noscript>
+          <noscript>
+            <p class="notice">A round is running: reload this page to see its result.</p>
+          </noscript>
         </div>
       ) : null}
     </section>
@@ -154,22 +212,42 @@ function AtRisk({ r }: { r: PlacementReport }) {
     <section class="card" id="at-risk">
       <h2>At risk</h2>
       {r.at_risk.length === 0 ? (
-        <p class="ok-line">{r.files.length ? `Nothing at risk: every file has its ${r.factor} cop${r.factor === 1 ? "y" : "ies"}.` : "Nothing at risk (no files yet)."}</p>
+        <p class="ok-line">
+          {r.files.length
+            ? `Nothing at risk: every file has its ${r.factor} cop${r.factor === 1 ? "y" : "ies"}.`
+            : "Nothing at risk (no files yet)."}
+        </p>
       ) : (
         <>
           <p class="error">
             {r.at_risk.length} file{r.at_risk.length === 1 ? " has" : "s have"} fewer copies than the replication factor.{" "}
-            {r.peers.some((p) => p.counted) ? "Sync now to place more copies." : r.peers.length ? "No peer counts right now: its copies return when it is seen again." : "Pair with another cell in the Peers tab to place copies."}
+            {r.peers.some((p) => p.counted)
+              ? "Sync now to place more copies."
+              : r.peers.length
+                ? "No peer counts right now: its copies return when it is seen again."
+                : "Pair with another cell in the Peers tab to place copies."}
           </p>
           <div class="table-wrap">
             <table class="at-risk">
-              <thead><tr><th>Path</th><th class="num">Copies</th><th>Held by</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Path</th>
+                  <th class="num">Copies</th>
+                  <th>Held by</th>
+                </tr>
+              </thead>
               <tbody>
                 {r.at_risk.slice(0, MAX_ROWS).map((f) => (
                   <tr data-path={f.path}>
-                    <td><a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{f.path}</a></td>
-                    <td class="num"><Copies f={f} /></td>
-                    <td><Holders f={f} /></td>
+                    <td>
+                      <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{f.path}</a>
+                    </td>
+                    <td class="num">
+                      <Copies f={f} />
+                    </td>
+                    <td>
+                      <Holders f={f} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -187,18 +265,33 @@ function FilesTable({ r }: { r: PlacementReport }) {
     <section class="card" id="placement-files">
       <h2>Files</h2>
       {r.files.length === 0 ? (
-        <p class="empty">No files yet. Add some in the <a href="/files">Files</a> tab or with <code>grove put FILE</code>; their copies show here.</p>
+        <p class="empty">
+          No files yet. Add some in the <a href="/files">Files</a> tab or with <code>grove put FILE</code>; their copies show here.
+        </p>
       ) : (
         <>
           <div class="table-wrap">
             <table class="placement">
-              <thead><tr><th>Path</th><th class="num">Copies</th><th>Held by</th><th class="num">Size</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Path</th>
+                  <th class="num">Copies</th>
+                  <th>Held by</th>
+                  <th class="num">Size</th>
+                </tr>
+              </thead>
               <tbody>
                 {r.files.slice(0, MAX_ROWS).map((f) => (
                   <tr data-path={f.path} class={f.copies < f.desired ? "under" : ""}>
-                    <td><a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{f.path}</a></td>
-                    <td class="num"><Copies f={f} /></td>
-                    <td class="holders"><Holders f={f} /></td>
+                    <td>
+                      <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{f.path}</a>
+                    </td>
+                    <td class="num">
+                      <Copies f={f} />
+                    </td>
+                    <td class="holders">
+                      <Holders f={f} />
+                    </td>
                     <td class="num">{formatBytes(f.size)}</td>
                   </tr>
                 ))}
@@ -213,8 +306,18 @@ function FilesTable({ r }: { r: PlacementReport }) {
 }
 
 function PeerStatus({ p, lostAfterS }: { p: PeerPlacement; lostAfterS: number }) {
-  if (p.counted) return <span class="counts" title={`last seen ${formatTime(p.last_seen)}`}>counts</span>;
-  if (p.last_seen === null) return <span class="lost" title="its copies count once it answers">not seen yet</span>;
+  if (p.counted)
+    return (
+      <span class="counts" title={`last seen ${formatTime(p.last_seen)}`}>
+        counts
+      </span>
+    );
+  if (p.last_seen === null)
+    return (
+      <span class="lost" title="its copies count once it answers">
+        not seen yet
+      </span>
+    );
   return (
     <span class="lost" title={`last seen ${formatTime(p.last_seen)}`}>
       lost (not seen for over {duration(lostAfterS)}): its copies do not count
@@ -234,25 +337,47 @@ function PeersTable({ r, lostAfterS }: { r: PlacementReport; lostAfterS: number 
         <>
           <div class="table-wrap">
             <table class="peer-storage">
-              <thead><tr><th>Name</th><th>Id</th><th>Status</th><th>Last seen</th><th class="num">Keeps for us</th><th class="num">We keep for it</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Id</th>
+                  <th>Status</th>
+                  <th>Last seen</th>
+                  <th class="num">Keeps for us</th>
+                  <th class="num">We keep for it</th>
+                </tr>
+              </thead>
               <tbody>
                 {r.peers.map((p) => (
                   <tr data-peer={p.id}>
                     <td>{p.name}</td>
-                    <td><code title={p.id}>{p.id.slice(0, 12)}</code></td>
-                    <td><PeerStatus p={p} lostAfterS={lostAfterS} /></td>
+                    <td>
+                      <code title={p.id}>{p.id.slice(0, 12)}</code>
+                    </td>
+                    <td>
+                      <PeerStatus p={p} lostAfterS={lostAfterS} />
+                    </td>
                     <td>{formatTime(p.last_seen)}</td>
-                    <td class="num keeps-for-us">{count(p.holds_for_us.chunks, "chunk")} · {formatBytes(p.holds_for_us.bytes)}</td>
+                    <td class="num keeps-for-us">
+                      {count(p.holds_for_us.chunks, "chunk")} · {formatBytes(p.holds_for_us.bytes)}
+                    </td>
                     <td class="num we-keep">
                       {count(p.we_hold_for_it.chunks, "chunk")} · {formatBytes(p.we_hold_for_it.bytes)}
-                      {p.we_hold_for_it.backups ? <span class="sub">+ {p.we_hold_for_it.backups} backup{p.we_hold_for_it.backups === 1 ? "" : "s"} · {formatBytes(p.we_hold_for_it.backup_bytes)}</span> : null}
+                      {p.we_hold_for_it.backups ? (
+                        <span class="sub">
+                          + {p.we_hold_for_it.backups} backup{p.we_hold_for_it.backups === 1 ? "" : "s"} ·{" "}
+                          {formatBytes(p.we_hold_for_it.backup_bytes)}
+                        </span>
+                      ) : null}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
-          <p class="notice">A peer's copies count while it was seen within the last {duration(lostAfterS)} (<code>peer_lost_after_s</code>).</p>
+          <p class="notice">
+            A peer's copies count while it was seen within the last {duration(lostAfterS)} (<code>peer_lost_after_s</code>).
+          </p>
         </>
       )}
     </section>

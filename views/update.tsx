@@ -18,7 +18,15 @@ export interface UpdateNoticeInfo {
 /** "Update now": swaps in the build and answers with UpdateResult in place of the button. */
 function UpdateForm({ csrf, id }: { csrf?: string; id: string }) {
   return (
-    <form method="post" action="/update" class="update-form" hx-post="/update" hx-target={`#${id}`} hx-swap="outerHTML" hx-disabled-elt="find button">
+    <form
+      method="post"
+      action="/update"
+      class="update-form"
+      hx-post="/update"
+      hx-target={`#${id}`}
+      hx-swap="outerHTML"
+      hx-disabled-elt="find button"
+    >
       {csrf ? <input type="hidden" name="_csrf" value={csrf} /> : null}
       <span id={id}>
         <button type="submit">Update now</button>
@@ -30,8 +38,8 @@ function UpdateForm({ csrf, id }: { csrf?: string; id: string }) {
 function describe(u: UpdateNoticeInfo) {
   return (
     <>
-      A newer Grove build is available: <code>{u.build.slice(0, 12)}</code> (built {u.build_time}), offered by {u.peer_name}{" "}
-      (<code>{shortId(u.peer)}</code>) and signed by a trusted release key. This cell runs <code>{u.current_build.slice(0, 12)}</code>.
+      A newer Grove build is available: <code>{u.build.slice(0, 12)}</code> (built {u.build_time}), offered by {u.peer_name} (
+      <code>{shortId(u.peer)}</code>) and signed by a trusted release key. This cell runs <code>{u.current_build.slice(0, 12)}</code>.
     </>
   );
 }
@@ -53,7 +61,10 @@ export function UpdateSection({ u, csrf }: { u: UpdateNoticeInfo | null; csrf?: 
       {u ? (
         <>
           <p>{describe(u)}</p>
-          <p class="notice">The build is downloaded, checked against its signature, test-started and swapped in; the cell then restarts, and rolls back if the new build does not come up.</p>
+          <p class="notice">
+            The build is downloaded, checked against its signature, test-started and swapped in; the cell then restarts, and rolls back if
+            the new build does not come up.
+          </p>
           <UpdateForm csrf={csrf} id="update-settings-result" />
         </>
       ) : (

@@ -3,7 +3,22 @@
  * present), page-cache dropping, file generation and hashing, and table output.
  * Linux-first: where /proc or /usr/bin/time is missing the figures are reported as null.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join as joinPath, resolve as resolvePath } from "node:path";
 import { randomFillSync } from "node:crypto";
 
@@ -108,7 +123,9 @@ export function threadDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTi
     e.sys += ds;
     by.set(name, e);
   }
-  return [...by.values()].map((e) => ({ name: e.name, user: round(e.user, 2), sys: round(e.sys, 2) })).sort((x, y) => y.user + y.sys - (x.user + x.sys));
+  return [...by.values()]
+    .map((e) => ({ name: e.name, user: round(e.user, 2), sys: round(e.sys, 2) }))
+    .sort((x, y) => y.user + y.sys - (x.user + x.sys));
 }
 
 export const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
@@ -147,7 +164,13 @@ export interface TimedRun {
  */
 export async function timed(
   cmd: string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; gnuTime?: string | null; timeFile?: string; onSpawn?: (pid: number) => void } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    gnuTime?: string | null;
+    timeFile?: string;
+    onSpawn?: (pid: number) => void;
+  } = {},
 ): Promise<TimedRun> {
   const wrap = opts.gnuTime && opts.timeFile ? [opts.gnuTime, "-v", "-o", opts.timeFile] : [];
   const t0 = performance.now();
@@ -283,7 +306,12 @@ export function aptInstalled(cmd: string, pkg: string, say: (m: string) => void)
  * A fresh work folder `{bench}-XXXX` under `workDir` (default bench/.work). With `needBytes`, one
  * that has less free space is removed again and the reason returned instead.
  */
-export function makeWorkDir(bench: string, workDir: unknown, root: string, needBytes = 0): { work: string; base: string } | { error: string } {
+export function makeWorkDir(
+  bench: string,
+  workDir: unknown,
+  root: string,
+  needBytes = 0,
+): { work: string; base: string } | { error: string } {
   const base = resolvePath(String(workDir ?? joinPath(root, "bench", ".work")));
   mkdirSync(base, { recursive: true });
   const work = mkdtempSync(joinPath(base, `${bench}-`));

@@ -40,7 +40,15 @@ export type OpKind = "put-cli-large" | "put-cli-small" | "put-http-large" | "put
 export const ALL_OPS: readonly OpKind[] = ["put-cli-large", "put-cli-small", "put-http-large", "put-http-small", "sync", "share", "delete"];
 
 /** Problems a crash must never cause. */
-export const FATAL_KINDS: readonly ProblemKind[] = ["chunk_corrupt", "chunk_missing", "manifest_unknown", "manifest_missing", "manifest_corrupt", "held_missing", "held_corrupt"];
+export const FATAL_KINDS: readonly ProblemKind[] = [
+  "chunk_corrupt",
+  "chunk_missing",
+  "manifest_unknown",
+  "manifest_missing",
+  "manifest_corrupt",
+  "held_missing",
+  "held_corrupt",
+];
 
 type Side = "A" | "B";
 const other = (s: Side): Side => (s === "A" ? "B" : "A");
@@ -220,7 +228,11 @@ export class SoakRig {
       const root = join(opts.work, `cell-${side.toLowerCase()}`);
       mkdirSync(root, { recursive: true });
       const port = freePort();
-      const cell = await startCell({ root, config: { ...CONFIG, name: `soak-${side.toLowerCase()}` }, listen: { host: "127.0.0.1", port } });
+      const cell = await startCell({
+        root,
+        config: { ...CONFIG, name: `soak-${side.toLowerCase()}` },
+        listen: { host: "127.0.0.1", port },
+      });
       rig.nodes[side] = { side, root, port, cell, id: "" };
     }
     const { A, B } = rig.nodes;
@@ -371,7 +383,11 @@ export class SoakRig {
       label: `${e.path} (${e.size} B) from ${sharer} to ${friend}, fetched via the feed`,
       run: async () => {
         const out: Outcome = { acked: false };
-        const res = await this.api(sharer, "/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: e.path, with: this.nodes[friend].id }) });
+        const res = await this.api(sharer, "/api/shares", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ path: e.path, with: this.nodes[friend].id }),
+        });
         const body = await res.text();
         if (!res.ok) return { acked: false, error: `share: ${res.status} ${body.slice(0, 200)}` };
         const view = JSON.parse(body) as ShareView;
@@ -484,9 +500,32 @@ export class SoakRig {
 
   private emptyResult(n: number, op: OpKind, actor: Side): CycleResult {
     return {
-      n, op, actor, victim: actor, delay_ms: 0, kill: "none", acked: false, op_ms: 0, restart_ms: 0, problems: {}, fatal: 0, repaired: 0, unrepaired: 0,
-      unreferenced_chunks: 0, lost: [], corrupt_files: [], corrupt_chunks: 0, orphans_at_start: [], orphans_after_round: [], swept: { removed: 0, finished: 0 }, peer_synced: false,
-      sync_errors: [], home_missing: [], notes: [], ledger: 0, ok: false,
+      n,
+      op,
+      actor,
+      victim: actor,
+      delay_ms: 0,
+      kill: "none",
+      acked: false,
+      op_ms: 0,
+      restart_ms: 0,
+      problems: {},
+      fatal: 0,
+      repaired: 0,
+      unrepaired: 0,
+      unreferenced_chunks: 0,
+      lost: [],
+      corrupt_files: [],
+      corrupt_chunks: 0,
+      orphans_at_start: [],
+      orphans_after_round: [],
+      swept: { removed: 0, finished: 0 },
+      peer_synced: false,
+      sync_errors: [],
+      home_missing: [],
+      notes: [],
+      ledger: 0,
+      ok: false,
     };
   }
 
@@ -494,7 +533,11 @@ export class SoakRig {
   private async restart(side: Side): Promise<number> {
     const n = this.nodes[side];
     const t0 = performance.now();
-    n.cell = await startCell({ root: n.root, config: { ...CONFIG, name: `soak-${side.toLowerCase()}` }, listen: { host: "127.0.0.1", port: n.port } });
+    n.cell = await startCell({
+      root: n.root,
+      config: { ...CONFIG, name: `soak-${side.toLowerCase()}` },
+      listen: { host: "127.0.0.1", port: n.port },
+    });
     return performance.now() - t0;
   }
 
@@ -571,7 +614,8 @@ export class SoakRig {
       if (rep.reached < 1 || rep.reached !== rep.peers) r.peer_synced = false;
       for (const e of rep.errors) r.sync_errors.push(`${side}: ${e}`);
     }
-    for (const side of ["A", "B"] as Side[]) r.orphans_after_round.push(...leftovers(this.nodes[side].cell, killedAt).map((x) => `${side}: ${x}`));
+    for (const side of ["A", "B"] as Side[])
+      r.orphans_after_round.push(...leftovers(this.nodes[side].cell, killedAt).map((x) => `${side}: ${x}`));
 
     // fsck on each cell, with its peer; placement records must be fixed by --repair.
     for (const side of ["A", "B"] as Side[]) {
@@ -585,7 +629,8 @@ export class SoakRig {
         const left = again.problems.filter((x) => !FATAL_KINDS.includes(x.kind)).length;
         r.repaired += Math.max(0, fixable.length - left);
         r.unrepaired += left;
-        for (const x of again.problems.filter((y) => !FATAL_KINDS.includes(y.kind))) r.notes.push(`${side} fsck after --repair: ${x.kind} ${x.detail}`);
+        for (const x of again.problems.filter((y) => !FATAL_KINDS.includes(y.kind)))
+          r.notes.push(`${side} fsck after --repair: ${x.kind} ${x.detail}`);
       }
     }
 
@@ -599,13 +644,20 @@ export class SoakRig {
         continue;
       }
       const got = await hashBody(res);
-      if (got.sha !== e.sha) r.corrupt_files.push(`${key}: ${got.bytes} B, SHA-256 ${got.sha.slice(0, 12)} instead of ${e.sha.slice(0, 12)}`);
+      if (got.sha !== e.sha)
+        r.corrupt_files.push(`${key}: ${got.bytes} B, SHA-256 ${got.sha.slice(0, 12)} instead of ${e.sha.slice(0, 12)}`);
       const home = join(this.nodes[e.side].cell.home, ...e.path.split("/"));
       if (!existsSync(home) || statSync(home).size !== e.size || sha256File(home) !== e.sha) r.home_missing.push(key);
     }
     r.ledger = this.ledger.size;
     if (outcome.error && r.notes.length < 20) r.notes.push(`operation: ${outcome.error.slice(0, 300)}`);
-    r.ok = r.fatal === 0 && r.unrepaired === 0 && r.lost.length === 0 && r.corrupt_files.length === 0 && r.orphans_after_round.length === 0 && r.peer_synced;
+    r.ok =
+      r.fatal === 0 &&
+      r.unrepaired === 0 &&
+      r.lost.length === 0 &&
+      r.corrupt_files.length === 0 &&
+      r.orphans_after_round.length === 0 &&
+      r.peer_synced;
     return r;
   }
 }
@@ -626,7 +678,10 @@ export function schedule(ops: readonly OpKind[], cycles: number, rand: () => num
 
 /** One line per cycle. */
 export function cycleLine(r: CycleResult): string {
-  const probs = Object.entries(r.problems).map(([k, v]) => `${k}=${v}`).join(",") || "none";
+  const probs =
+    Object.entries(r.problems)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",") || "none";
   const parts = [
     `#${String(r.n).padStart(3)} ${r.op.padEnd(14)} on ${r.actor}, kill ${r.victim} at ${r.delay_ms} ms (${r.kill}, op ${r.op_ms} ms, ${r.acked ? "acked" : "not acked"})`,
     `restart ${r.restart_ms} ms`,
@@ -664,9 +719,25 @@ export interface SoakSummary {
 export function summarize(results: readonly CycleResult[]): SoakSummary {
   const kills: SoakSummary["kills"] = {};
   const s: SoakSummary = {
-    cycles: results.length, kills, kills_by_victim: { A: 0, B: 0 }, fsck_problems: {}, placement_repaired: 0, unrepaired: 0, fatal: 0, lost_files: 0,
-    corrupt_files: 0, corrupt_chunks: 0, orphans_at_start: 0, orphans_after_round: 0, swept_at_start: 0, uploads_finished_at_start: 0, sync_failures: 0, home_copies_missing: 0, unreferenced_chunks_max: 0,
-    failed_cycles: [], ok: true,
+    cycles: results.length,
+    kills,
+    kills_by_victim: { A: 0, B: 0 },
+    fsck_problems: {},
+    placement_repaired: 0,
+    unrepaired: 0,
+    fatal: 0,
+    lost_files: 0,
+    corrupt_files: 0,
+    corrupt_chunks: 0,
+    orphans_at_start: 0,
+    orphans_after_round: 0,
+    swept_at_start: 0,
+    uploads_finished_at_start: 0,
+    sync_failures: 0,
+    home_copies_missing: 0,
+    unreferenced_chunks_max: 0,
+    failed_cycles: [],
+    ok: true,
   };
   for (const r of results) {
     const k = (kills[r.op] ??= { kills: 0, during: 0, after: 0, acked: 0 });
@@ -675,7 +746,8 @@ export function summarize(results: readonly CycleResult[]): SoakSummary {
     if (r.kill === "after") k.after++;
     if (r.acked) k.acked++;
     s.kills_by_victim[r.victim]++;
-    for (const [kind, v] of Object.entries(r.problems)) s.fsck_problems[kind as ProblemKind] = (s.fsck_problems[kind as ProblemKind] ?? 0) + v;
+    for (const [kind, v] of Object.entries(r.problems))
+      s.fsck_problems[kind as ProblemKind] = (s.fsck_problems[kind as ProblemKind] ?? 0) + v;
     s.placement_repaired += r.repaired;
     s.unrepaired += r.unrepaired;
     s.fatal += r.fatal;
@@ -702,8 +774,17 @@ export function summaryTable(s: SoakSummary): string {
     const k = s.kills[op]!;
     rows.push([op, k.kills, k.during, k.after, k.acked]);
   }
-  rows.push(["all", s.cycles, ops.reduce((n, o) => n + s.kills[o]!.during, 0), ops.reduce((n, o) => n + s.kills[o]!.after, 0), ops.reduce((n, o) => n + s.kills[o]!.acked, 0)]);
-  const probs = Object.entries(s.fsck_problems).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+  rows.push([
+    "all",
+    s.cycles,
+    ops.reduce((n, o) => n + s.kills[o]!.during, 0),
+    ops.reduce((n, o) => n + s.kills[o]!.after, 0),
+    ops.reduce((n, o) => n + s.kills[o]!.acked, 0),
+  ]);
+  const probs =
+    Object.entries(s.fsck_problems)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "none";
   const facts: (string | number)[][] = [
     ["check", "value", "must be"],
     ["cycles", s.cycles, ""],

@@ -101,7 +101,11 @@ export class SyncthingPair {
   setup(): void {
     for (const i of [this.a, this.b]) {
       mkdirSync(i.home, { recursive: true, mode: 0o700 });
-      const r = Bun.spawnSync([this.bin, "generate", `--home=${i.home}`, "--no-default-folder", "--skip-port-probing"], { env: this.env(i), stdout: "pipe", stderr: "pipe" });
+      const r = Bun.spawnSync([this.bin, "generate", `--home=${i.home}`, "--no-default-folder", "--skip-port-probing"], {
+        env: this.env(i),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const out = r.stdout.toString() + r.stderr.toString();
       const m = /Device ID:\s*([A-Z0-9-]{63})/.exec(out);
       if (r.exitCode !== 0 || !m) throw new Error(`syncthing generate failed:\n${out}`);
@@ -109,7 +113,11 @@ export class SyncthingPair {
       // The folder with its marker (a folder without .stfolder is refused as "not mounted").
       mkdirSync(join(i.folder, ".stfolder"), { recursive: true });
     }
-    for (const [me, other] of [[this.a, this.b], [this.b, this.a]] as const) this.writeConfig(me, other);
+    for (const [me, other] of [
+      [this.a, this.b],
+      [this.b, this.a],
+    ] as const)
+      this.writeConfig(me, other);
   }
 
   private writeConfig(me: StInstance, other: StInstance): void {
@@ -122,11 +130,16 @@ export class SyncthingPair {
       newOptions = re.test(newOptions) ? newOptions.replace(re, `<${k}>${v}</${k}>`) : newOptions + `    <${k}>${v}</${k}>\n    `;
     }
     // No STUN servers, no global discovery servers (both unused with the switches above anyway).
-    newOptions = newOptions.replace(/\s*<stunServer>[^<]*<\/stunServer>/g, "").replace(/\s*<globalAnnounceServer>[^<]*<\/globalAnnounceServer>/g, "");
+    newOptions = newOptions
+      .replace(/\s*<stunServer>[^<]*<\/stunServer>/g, "")
+      .replace(/\s*<globalAnnounceServer>[^<]*<\/globalAnnounceServer>/g, "");
     xml = xml.replace(options, newOptions);
     // Our own device entry comes first: its address "dynamic" becomes the explicit one.
     xml = xml.replace("<address>dynamic</address>", `<address>tcp://127.0.0.1:${me.listenPort}</address>`);
-    xml = xml.replace(/<gui([^>]*)>\s*<address>[^<]*<\/address>\s*<apikey>[^<]*<\/apikey>/, `<gui$1>\n        <address>127.0.0.1:${me.guiPort}</address>\n        <apikey>${me.apiKey}</apikey>`);
+    xml = xml.replace(
+      /<gui([^>]*)>\s*<address>[^<]*<\/address>\s*<apikey>[^<]*<\/apikey>/,
+      `<gui$1>\n        <address>127.0.0.1:${me.guiPort}</address>\n        <apikey>${me.apiKey}</apikey>`,
+    );
     const peer = `    <device id="${other.deviceId}" name="${other.name}" compression="metadata" introducer="false" skipIntroductionRemovals="false" introducedBy="">
         <address>tcp://127.0.0.1:${other.listenPort}</address>
         <paused>false</paused>
@@ -176,7 +189,11 @@ export class SyncthingPair {
   }
 
   rest(i: StInstance, path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`http://127.0.0.1:${i.guiPort}${path}`, { ...init, headers: { "X-API-Key": i.apiKey, ...(init.headers ?? {}) }, signal: AbortSignal.timeout(600_000) });
+    return fetch(`http://127.0.0.1:${i.guiPort}${path}`, {
+      ...init,
+      headers: { "X-API-Key": i.apiKey, ...(init.headers ?? {}) },
+      signal: AbortSignal.timeout(600_000),
+    });
   }
 
   async restJson<T>(i: StInstance, path: string, init: RequestInit = {}): Promise<T> {
@@ -190,8 +207,18 @@ export class SyncthingPair {
     for (const i of [this.a, this.b]) {
       const o = await this.restJson<Record<string, unknown>>(i, "/rest/config/options");
       const bad: string[] = [];
-      if (JSON.stringify(o.listenAddresses) !== JSON.stringify([`tcp://127.0.0.1:${i.listenPort}`])) bad.push(`listenAddresses ${JSON.stringify(o.listenAddresses)}`);
-      for (const k of ["globalAnnounceEnabled", "localAnnounceEnabled", "relaysEnabled", "natEnabled", "crashReportingEnabled", "announceLANAddresses", "startBrowser"]) if (o[k] !== false) bad.push(`${k}=${String(o[k])}`);
+      if (JSON.stringify(o.listenAddresses) !== JSON.stringify([`tcp://127.0.0.1:${i.listenPort}`]))
+        bad.push(`listenAddresses ${JSON.stringify(o.listenAddresses)}`);
+      for (const k of [
+        "globalAnnounceEnabled",
+        "localAnnounceEnabled",
+        "relaysEnabled",
+        "natEnabled",
+        "crashReportingEnabled",
+        "announceLANAddresses",
+        "startBrowser",
+      ])
+        if (o[k] !== false) bad.push(`${k}=${String(o[k])}`);
       if (o.urAccepted !== -1) bad.push(`urAccepted=${String(o.urAccepted)}`);
       if (o.autoUpgradeIntervalH !== 0) bad.push(`autoUpgradeIntervalH=${String(o.autoUpgradeIntervalH)}`);
       if (o.stunKeepaliveStartS !== 0) bad.push(`stunKeepaliveStartS=${String(o.stunKeepaliveStartS)}`);
@@ -206,7 +233,10 @@ export class SyncthingPair {
       const ca = await this.restJson<{ connections: Record<string, { connected: boolean }> }>(this.a, "/rest/system/connections");
       const cb = await this.restJson<{ connections: Record<string, { connected: boolean }> }>(this.b, "/rest/system/connections");
       if (ca.connections[this.b.deviceId]?.connected && cb.connections[this.a.deviceId]?.connected) return;
-      if (Date.now() > deadline) throw new Error(`syncthing instances did not connect within ${timeoutMs / 1000} s:\n--- a ---\n${this.a.log.slice(-1500)}\n--- b ---\n${this.b.log.slice(-1500)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `syncthing instances did not connect within ${timeoutMs / 1000} s:\n--- a ---\n${this.a.log.slice(-1500)}\n--- b ---\n${this.b.log.slice(-1500)}`,
+        );
       await Bun.sleep(200);
     }
   }
@@ -217,7 +247,9 @@ export class SyncthingPair {
     if (!r.ok) throw new Error(`syncthing ${i.name} scan: ${r.status} ${await r.text()}`);
   }
 
-  async folderStatus(i: StInstance): Promise<{ state: string; needFiles: number; needBytes: number; globalBytes: number; inSyncBytes: number; localBytes: number }> {
+  async folderStatus(
+    i: StInstance,
+  ): Promise<{ state: string; needFiles: number; needBytes: number; globalBytes: number; inSyncBytes: number; localBytes: number }> {
     return this.restJson(i, `/rest/db/status?folder=${FOLDER_ID}`);
   }
 

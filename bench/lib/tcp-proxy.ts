@@ -129,7 +129,13 @@ export class CountingProxy {
             port: targetPort,
             socket: {
               open(up) {
-                up.data = { conn: client.data.conn, other: client, pending: client.data.pending.splice(0), endAfterFlush: false, closed: false };
+                up.data = {
+                  conn: client.data.conn,
+                  other: client,
+                  pending: client.data.pending.splice(0),
+                  endAfterFlush: false,
+                  closed: false,
+                };
                 open.add(up);
                 client.data.other = up;
                 flush(up);

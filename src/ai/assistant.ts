@@ -261,7 +261,11 @@ export class Assistant {
 
   private noModel(detail = ""): GroveError {
     const friends = this.fleet ? " and no friend's cell offers one" : "";
-    return new GroveError(`no usable model on this cell${friends}: put a .gguf file in ${this.opts.modelsDir} or upload one (PUT /api/models/NAME)${detail}`, 404, "no_model");
+    return new GroveError(
+      `no usable model on this cell${friends}: put a .gguf file in ${this.opts.modelsDir} or upload one (PUT /api/models/NAME)${detail}`,
+      404,
+      "no_model",
+    );
   }
 
   private peerTarget(offer: Offer): Target {
@@ -310,12 +314,22 @@ export class Assistant {
       const key = this.key(m);
       let loaded = false;
       try {
-        for await (const ev of this.host.chat({ model: { path: this.modelDir.path(m.name), key }, threads: this.opts.threads, ...q }, signal)) {
+        for await (const ev of this.host.chat(
+          { model: { path: this.modelDir.path(m.name), key }, threads: this.opts.threads, ...q },
+          signal,
+        )) {
           if (ev.ev === "loaded") loaded = true;
           else if (ev.ev === "token") yield { token: ev.text };
           else if (ev.ev === "done") {
             if (signal?.aborted) return;
-            done = { done: true, tokens: ev.tokens, prompt_tokens: ev.prompt_tokens, ms: ev.ms, first_token_ms: ev.first_token_ms, load_ms: ev.load_ms };
+            done = {
+              done: true,
+              tokens: ev.tokens,
+              prompt_tokens: ev.prompt_tokens,
+              ms: ev.ms,
+              first_token_ms: ev.first_token_ms,
+              load_ms: ev.load_ms,
+            };
             yield done;
           }
         }
@@ -340,8 +354,10 @@ export class Assistant {
     const question = req.question.trim();
     if (!question) throw badRequest("the question is empty");
     if (question.length > MAX_QUESTION) throw badRequest(`the question is longer than ${MAX_QUESTION} characters`);
-    if (req.max_tokens !== undefined && (!Number.isInteger(req.max_tokens) || req.max_tokens < 1)) throw badRequest("max_tokens must be a positive integer");
-    if (req.temperature !== undefined && !(req.temperature >= 0 && req.temperature <= 2)) throw badRequest("temperature must be between 0 and 2");
+    if (req.max_tokens !== undefined && (!Number.isInteger(req.max_tokens) || req.max_tokens < 1))
+      throw badRequest("max_tokens must be a positive integer");
+    if (req.temperature !== undefined && !(req.temperature >= 0 && req.temperature <= 2))
+      throw badRequest("temperature must be between 0 and 2");
     const conv = req.conversation !== undefined ? this.store.get(req.conversation) : null;
     if (req.conversation !== undefined && !conv) throw notFound(`no conversation ${req.conversation} (see GET /api/chat)`);
     const target = await this.route(req, conv);
@@ -363,7 +379,12 @@ export class Assistant {
       model = target.model ?? "";
       cell = target.peer.id;
       cellName = target.peer.name;
-      events = askPeer(this.fleet!, target.peer, { v: 1, model: target.model, history, question, max_tokens: q.max_tokens, temperature: q.temperature }, signal);
+      events = askPeer(
+        this.fleet!,
+        target.peer,
+        { v: 1, model: target.model, history, question, max_tokens: q.max_tokens, temperature: q.temperature },
+        signal,
+      );
     } else {
       model = target.model.name;
       cell = this.selfId;

@@ -82,8 +82,13 @@ export class ConversationStore {
 
   /** The turns of a conversation in order; the newest `limit` when given. */
   turns(id: string, limit?: number): Turn[] {
-    if (limit === undefined) return this.db.query("SELECT seq, role, text, model, tokens, ms, cell, at FROM turns WHERE conversation = ? ORDER BY seq").all(id) as Turn[];
-    const rows = this.db.query("SELECT seq, role, text, model, tokens, ms, cell, at FROM turns WHERE conversation = ? ORDER BY seq DESC LIMIT ?").all(id, limit) as Turn[];
+    if (limit === undefined)
+      return this.db
+        .query("SELECT seq, role, text, model, tokens, ms, cell, at FROM turns WHERE conversation = ? ORDER BY seq")
+        .all(id) as Turn[];
+    const rows = this.db
+      .query("SELECT seq, role, text, model, tokens, ms, cell, at FROM turns WHERE conversation = ? ORDER BY seq DESC LIMIT ?")
+      .all(id, limit) as Turn[];
     return rows.reverse();
   }
 
@@ -92,12 +97,18 @@ export class ConversationStore {
     this.db.transaction(() => {
       const had = this.get(id);
       if (!had) {
-        this.db.query("INSERT INTO conversations (id, title, model, cell, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(id, titleOf(x.question), x.model, x.cell, x.asked_at, x.answered_at);
+        this.db
+          .query("INSERT INTO conversations (id, title, model, cell, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+          .run(id, titleOf(x.question), x.model, x.cell, x.asked_at, x.answered_at);
       } else {
         this.db.query("UPDATE conversations SET model = ?, cell = ?, updated_at = ? WHERE id = ?").run(x.model, x.cell, x.answered_at, id);
       }
-      const { next } = this.db.query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM turns WHERE conversation = ?").get(id) as { next: number };
-      const ins = this.db.query("INSERT INTO turns (conversation, seq, role, text, model, tokens, ms, cell, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      const { next } = this.db.query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM turns WHERE conversation = ?").get(id) as {
+        next: number;
+      };
+      const ins = this.db.query(
+        "INSERT INTO turns (conversation, seq, role, text, model, tokens, ms, cell, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
       ins.run(id, next, "user", x.question, null, null, null, null, x.asked_at);
       ins.run(id, next + 1, "assistant", x.answer, x.model, x.tokens, Math.round(x.ms), x.cell, x.answered_at);
     })();

@@ -50,27 +50,106 @@ const MAX_TENSORS = 1 << 20;
 
 /** ggml tensor types: [name, elements per block, bytes per block] (ggml.h, ggml-common.h). */
 const GGML_TYPES: Record<number, [string, number, number]> = {
-  0: ["F32", 1, 4], 1: ["F16", 1, 2], 2: ["Q4_0", 32, 18], 3: ["Q4_1", 32, 20], 6: ["Q5_0", 32, 22],
-  7: ["Q5_1", 32, 24], 8: ["Q8_0", 32, 34], 9: ["Q8_1", 32, 36], 10: ["Q2_K", 256, 84], 11: ["Q3_K", 256, 110],
-  12: ["Q4_K", 256, 144], 13: ["Q5_K", 256, 176], 14: ["Q6_K", 256, 210], 15: ["Q8_K", 256, 292],
-  16: ["IQ2_XXS", 256, 66], 17: ["IQ2_XS", 256, 74], 18: ["IQ3_XXS", 256, 98], 19: ["IQ1_S", 256, 50],
-  20: ["IQ4_NL", 32, 18], 21: ["IQ3_S", 256, 110], 22: ["IQ2_S", 256, 82], 23: ["IQ4_XS", 256, 136],
-  24: ["I8", 1, 1], 25: ["I16", 1, 2], 26: ["I32", 1, 4], 27: ["I64", 1, 8], 28: ["F64", 1, 8],
-  29: ["IQ1_M", 256, 56], 30: ["BF16", 1, 2], 34: ["TQ1_0", 256, 54], 35: ["TQ2_0", 256, 66], 39: ["MXFP4", 32, 17],
+  0: ["F32", 1, 4],
+  1: ["F16", 1, 2],
+  2: ["Q4_0", 32, 18],
+  3: ["Q4_1", 32, 20],
+  6: ["Q5_0", 32, 22],
+  7: ["Q5_1", 32, 24],
+  8: ["Q8_0", 32, 34],
+  9: ["Q8_1", 32, 36],
+  10: ["Q2_K", 256, 84],
+  11: ["Q3_K", 256, 110],
+  12: ["Q4_K", 256, 144],
+  13: ["Q5_K", 256, 176],
+  14: ["Q6_K", 256, 210],
+  15: ["Q8_K", 256, 292],
+  16: ["IQ2_XXS", 256, 66],
+  17: ["IQ2_XS", 256, 74],
+  18: ["IQ3_XXS", 256, 98],
+  19: ["IQ1_S", 256, 50],
+  20: ["IQ4_NL", 32, 18],
+  21: ["IQ3_S", 256, 110],
+  22: ["IQ2_S", 256, 82],
+  23: ["IQ4_XS", 256, 136],
+  24: ["I8", 1, 1],
+  25: ["I16", 1, 2],
+  26: ["I32", 1, 4],
+  27: ["I64", 1, 8],
+  28: ["F64", 1, 8],
+  29: ["IQ1_M", 256, 56],
+  30: ["BF16", 1, 2],
+  34: ["TQ1_0", 256, 54],
+  35: ["TQ2_0", 256, 66],
+  39: ["MXFP4", 32, 17],
 };
 
 /** llama.cpp's `llama_ftype` (general.file_type) by number. */
 const FILE_TYPES: Record<number, string> = {
-  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-  12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
-  19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
-  26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
-  36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE",
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  7: "Q8_0",
+  8: "Q5_0",
+  9: "Q5_1",
+  10: "Q2_K",
+  11: "Q3_K_S",
+  12: "Q3_K_M",
+  13: "Q3_K_L",
+  14: "Q4_K_S",
+  15: "Q4_K_M",
+  16: "Q5_K_S",
+  17: "Q5_K_M",
+  18: "Q6_K",
+  19: "IQ2_XXS",
+  20: "IQ2_XS",
+  21: "Q2_K_S",
+  22: "IQ3_XS",
+  23: "IQ3_XXS",
+  24: "IQ1_S",
+  25: "IQ4_NL",
+  26: "IQ3_S",
+  27: "IQ3_M",
+  28: "IQ2_S",
+  29: "IQ2_M",
+  30: "IQ4_XS",
+  31: "IQ1_M",
+  32: "BF16",
+  36: "TQ1_0",
+  37: "TQ2_0",
+  38: "MXFP4_MOE",
 };
 
 /** Metadata value types (gguf.h) and the byte size of the fixed-size ones. */
-const enum V { U8 = 0, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 }
-const FIXED: Record<number, number> = { [V.U8]: 1, [V.I8]: 1, [V.U16]: 2, [V.I16]: 2, [V.U32]: 4, [V.I32]: 4, [V.F32]: 4, [V.BOOL]: 1, [V.U64]: 8, [V.I64]: 8, [V.F64]: 8 };
+const enum V {
+  U8 = 0,
+  I8,
+  U16,
+  I16,
+  U32,
+  I32,
+  F32,
+  BOOL,
+  STRING,
+  ARRAY,
+  U64,
+  I64,
+  F64,
+}
+const FIXED: Record<number, number> = {
+  [V.U8]: 1,
+  [V.I8]: 1,
+  [V.U16]: 2,
+  [V.I16]: 2,
+  [V.U32]: 4,
+  [V.I32]: 4,
+  [V.F32]: 4,
+  [V.BOOL]: 1,
+  [V.U64]: 8,
+  [V.I64]: 8,
+  [V.F64]: 8,
+};
 
 type Scalar = number | string | boolean;
 
@@ -80,7 +159,10 @@ class HeaderReader {
   private start = 0; // file offset of buf[0]
   pos = 0; // file offset of the next byte to read
 
-  constructor(private fh: FileHandle, readonly size: number) {}
+  constructor(
+    private fh: FileHandle,
+    readonly size: number,
+  ) {}
 
   private async need(n: number): Promise<void> {
     if (this.pos + n > this.size) throw new GgufError(`header ends early: needs byte ${this.pos + n}, the file has ${this.size}`);
@@ -130,17 +212,28 @@ class HeaderReader {
     if (size === undefined) throw new GgufError(`unknown metadata type ${t} at byte ${this.pos - 4}`);
     const b = await this.take(size);
     switch (t) {
-      case V.U8: return b.readUInt8(0);
-      case V.I8: return b.readInt8(0);
-      case V.U16: return b.readUInt16LE(0);
-      case V.I16: return b.readInt16LE(0);
-      case V.U32: return b.readUInt32LE(0);
-      case V.I32: return b.readInt32LE(0);
-      case V.F32: return b.readFloatLE(0);
-      case V.BOOL: return b.readUInt8(0) !== 0;
-      case V.U64: return Number(b.readBigUInt64LE(0));
-      case V.I64: return Number(b.readBigInt64LE(0));
-      default: return b.readDoubleLE(0);
+      case V.U8:
+        return b.readUInt8(0);
+      case V.I8:
+        return b.readInt8(0);
+      case V.U16:
+        return b.readUInt16LE(0);
+      case V.I16:
+        return b.readInt16LE(0);
+      case V.U32:
+        return b.readUInt32LE(0);
+      case V.I32:
+        return b.readInt32LE(0);
+      case V.F32:
+        return b.readFloatLE(0);
+      case V.BOOL:
+        return b.readUInt8(0) !== 0;
+      case V.U64:
+        return Number(b.readBigUInt64LE(0));
+      case V.I64:
+        return Number(b.readBigInt64LE(0));
+      default:
+        return b.readDoubleLE(0);
     }
   }
 }

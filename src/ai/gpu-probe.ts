@@ -32,9 +32,15 @@ export function linuxGpu(root = "/"): string | null {
   }
   const drm = join(root, "sys/class/drm");
   if (!existsSync(drm)) return null;
-  for (const card of readdirSync(drm).filter((n) => /^card\d+$/.test(n)).sort()) {
-    const vendor = read(join(drm, card, "device/vendor"))?.trim().toLowerCase();
-    const device = read(join(drm, card, "device/device"))?.trim().toLowerCase();
+  for (const card of readdirSync(drm)
+    .filter((n) => /^card\d+$/.test(n))
+    .sort()) {
+    const vendor = read(join(drm, card, "device/vendor"))
+      ?.trim()
+      .toLowerCase();
+    const device = read(join(drm, card, "device/device"))
+      ?.trim()
+      .toLowerCase();
     const maker = vendor ? VENDORS[vendor] : undefined;
     if (maker) return `${maker} GPU${device ? ` (device ${device.replace(/^0x/, "")})` : ""}`;
   }

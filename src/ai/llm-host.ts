@@ -154,7 +154,15 @@ async function chat(req: ChatRequest): Promise<void> {
     } finally {
       session.dispose({ disposeSequence: false });
     }
-    send({ ev: "done", id: req.id, tokens, prompt_tokens: promptTokens, ms: performance.now() - t0, first_token_ms: firstTokenMs, load_ms: loadMs });
+    send({
+      ev: "done",
+      id: req.id,
+      tokens,
+      prompt_tokens: promptTokens,
+      ms: performance.now() - t0,
+      first_token_ms: firstTokenMs,
+      load_ms: loadMs,
+    });
   } catch (e) {
     // After a failure half-way the sequence's state is unknown: start clean next time.
     if (loaded?.key === req.model.key) await unload();

@@ -105,7 +105,8 @@ export class ModelDir {
         if (size > maxBytes) throw tooLarge(`model upload is larger than the limit (${maxBytes} bytes)`);
         if (head.byteLength < 4) {
           head = Buffer.concat([head, piece.subarray(0, 4 - head.byteLength)]);
-          if (head.byteLength === 4 && head.toString("latin1") !== GGUF_MAGIC) throw badRequest("not a GGUF model (the file does not start with GGUF)");
+          if (head.byteLength === 4 && head.toString("latin1") !== GGUF_MAGIC)
+            throw badRequest("not a GGUF model (the file does not start with GGUF)");
         }
         let off = 0;
         while (off < piece.byteLength) off += (await fh.write(piece, off, piece.byteLength - off)).bytesWritten;

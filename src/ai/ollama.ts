@@ -60,11 +60,16 @@ export class OllamaSource {
   private state: OllamaStatus;
   private probing: Promise<OllamaModel[]> | null = null;
 
-  constructor(url: string, configured: boolean, private timeoutMs = PROBE_TIMEOUT_MS) {
+  constructor(
+    url: string,
+    configured: boolean,
+    private timeoutMs = PROBE_TIMEOUT_MS,
+  ) {
     this.state = { url, configured, available: false, error: null, checked_at: null };
     // Requests without a signal of their own (the model list) get the probe timeout.
     const timed: typeof fetch = Object.assign(
-      (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(this.timeoutMs) }),
+      (input: RequestInfo | URL, init?: RequestInit) =>
+        fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(this.timeoutMs) }),
       { preconnect: fetch.preconnect },
     );
     this.client = new Ollama({ host: url, fetch: timed });
@@ -96,7 +101,8 @@ export class OllamaSource {
       const why = errorMessage(e);
       this.list = [];
       this.state = { ...this.state, available: false, error: why, checked_at: Date.now() };
-      if (this.state.configured || was) log(this.state.configured ? "warn" : "info", "Ollama does not answer", { url: this.state.url, why });
+      if (this.state.configured || was)
+        log(this.state.configured ? "warn" : "info", "Ollama does not answer", { url: this.state.url, why });
     }
     return this.list;
   }
@@ -117,7 +123,12 @@ export class OllamaSource {
     const t0 = performance.now();
     let stream: AsyncIterable<ChatResponse> & { abort(): void };
     try {
-      stream = await this.client.chat({ model, messages, stream: true, options: { num_predict: q.max_tokens, temperature: q.temperature } });
+      stream = await this.client.chat({
+        model,
+        messages,
+        stream: true,
+        options: { num_predict: q.max_tokens, temperature: q.temperature },
+      });
     } catch (e) {
       throw new GroveError(`Ollama (${this.state.url}) could not answer with ${model}: ${errorMessage(e)}`, 502, "model_failed");
     }

@@ -43,7 +43,10 @@ export class PeerAnswers {
   private jobs = new Map<string, Job>();
   private sweeper: ReturnType<typeof setInterval>;
 
-  constructor(private prepare: Prepare, private idleMs = JOB_IDLE_MS) {
+  constructor(
+    private prepare: Prepare,
+    private idleMs = JOB_IDLE_MS,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(15_000, idleMs));
     this.sweeper.unref?.();
   }
@@ -56,10 +59,25 @@ export class PeerAnswers {
 
   /** Start answering `q` for `caller`; the model is chosen (or refused) before this returns. */
   async start(caller: CellId, q: AiQuestion): Promise<Job> {
-    if (this.running(caller) >= MAX_JOBS_PER_CELL) throw new GroveError(`this cell is already answering ${MAX_JOBS_PER_CELL} questions of yours: ask again when one is done`, 429, "busy");
-    if (this.running() >= MAX_JOBS) throw new GroveError(`this cell is answering ${MAX_JOBS} questions already: ask again later`, 429, "busy");
+    if (this.running(caller) >= MAX_JOBS_PER_CELL)
+      throw new GroveError(
+        `this cell is already answering ${MAX_JOBS_PER_CELL} questions of yours: ask again when one is done`,
+        429,
+        "busy",
+      );
+    if (this.running() >= MAX_JOBS)
+      throw new GroveError(`this cell is answering ${MAX_JOBS} questions already: ask again later`, 429, "busy");
     const prepared = await this.prepare(q);
-    const job: Job = { id: randomBytes(16).toString("hex"), caller, pieces: [], done: null, error: null, abort: new AbortController(), touched: Date.now(), wake: new Set() };
+    const job: Job = {
+      id: randomBytes(16).toString("hex"),
+      caller,
+      pieces: [],
+      done: null,
+      error: null,
+      abort: new AbortController(),
+      touched: Date.now(),
+      wake: new Set(),
+    };
     this.jobs.set(job.id, job);
     log("info", "answering a friend's question", { from: shortId(caller), model: prepared.model, job: shortId(job.id) });
     void this.drive(job, prepared);
@@ -90,7 +108,8 @@ export class PeerAnswers {
         }
         this.notify(job);
       }
-      if (!job.done && !job.error) job.error = job.abort.signal.aborted ? "the question was cancelled" : "the model stopped without finishing the answer";
+      if (!job.done && !job.error)
+        job.error = job.abort.signal.aborted ? "the question was cancelled" : "the model stopped without finishing the answer";
     } catch (e) {
       job.error = errorMessage(e);
       log("warn", "a friend's question failed", { from: shortId(job.caller), why: job.error });

@@ -50,7 +50,8 @@ export function offers(access: FleetAccess, friendsOnly = true): Offer[] {
     } catch {}
     const score = access.peers.score(p.id);
     const hardware = { ram_bytes: caps.ram_bytes ?? null, gpu: caps.gpu ?? null };
-    for (const m of caps.models ?? []) out.push({ peer: p.id, peer_name: p.name, friend: p.friend, model: m, hardware, route_score: score });
+    for (const m of caps.models ?? [])
+      out.push({ peer: p.id, peer_name: p.name, friend: p.friend, model: m, hardware, route_score: score });
   }
   return out;
 }
@@ -127,7 +128,10 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
     if (signal?.aborted) return;
     let ans;
     try {
-      ans = await raceAbort(callPeerRaw(access.caller, r, peer.id, "POST", `/peer/ai/chat?wait=${FIRST_WAIT_MS}`, body, 30_000 + FIRST_WAIT_MS), signal);
+      ans = await raceAbort(
+        callPeerRaw(access.caller, r, peer.id, "POST", `/peer/ai/chat?wait=${FIRST_WAIT_MS}`, body, 30_000 + FIRST_WAIT_MS),
+        signal,
+      );
     } catch (e) {
       if (signal?.aborted) return;
       if (e instanceof PeerCallError) {
@@ -148,7 +152,8 @@ export async function* askPeer(access: FleetAccess, peer: PeerRow, q: AiQuestion
   let finished = false;
   try {
     for (;;) {
-      if (part.job !== job || part.after !== pieces.length) throw new GroveError(`cell ${label(peer)} sent the answer out of order`, 502, "peer");
+      if (part.job !== job || part.after !== pieces.length)
+        throw new GroveError(`cell ${label(peer)} sent the answer out of order`, 502, "peer");
       for (const p of part.pieces) {
         pieces.push(p);
         yield { token: p };

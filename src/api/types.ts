@@ -53,7 +53,17 @@ export interface SyncStatus {
   running: boolean;
   progress: SyncProgress | null;
   /** The last round that finished since the cell started, in brief. */
-  last: { started_at: number; duration_ms: number; reached: number; peers: number; chunks_pushed: number; chunks_pulled: number; under_replicated: number; missing: number; errors: number } | null;
+  last: {
+    started_at: number;
+    duration_ms: number;
+    reached: number;
+    peers: number;
+    chunks_pushed: number;
+    chunks_pulled: number;
+    under_replicated: number;
+    missing: number;
+    errors: number;
+  } | null;
   /** Set when the most recent round failed as a whole. */
   last_error: string | null;
   /** What the recovery round restored and refused (a recovered cell, since it started), or null. */

@@ -86,7 +86,10 @@ export class BountyGate {
       const now = this.ledger.current(peer);
       const pending = this.pending.get(peer) ?? 0;
       const label = row ? `${row.name} (${shortId(peer)})` : shortId(peer);
-      const why = checkAllowance({ received: now.received, given: now.given + pending, size, allowance: this.config.bounty_allowance_bytes, exempt }, label);
+      const why = checkAllowance(
+        { received: now.received, given: now.given + pending, size, allowance: this.config.bounty_allowance_bytes, exempt },
+        label,
+      );
       if (why) throw new OverAllowanceError(why);
     }
     this.pending.set(peer, (this.pending.get(peer) ?? 0) + size);

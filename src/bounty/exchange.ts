@@ -10,7 +10,15 @@ import { log } from "../core/log.ts";
 import type { CellId } from "../core/types.ts";
 import type { CellKeys } from "../crypto/keys.ts";
 import { callPeerRaw, PeerCallError, refusalText, type PeerCaller } from "../net/peer-client.ts";
-import { BOUNTY_INFO, BOUNTY_REPLY_INFO, StatementMessage, ZERO_FIGURES, makeStatement, verifyStatement, type Statement } from "../protocol/bounty-statement.ts";
+import {
+  BOUNTY_INFO,
+  BOUNTY_REPLY_INFO,
+  StatementMessage,
+  ZERO_FIGURES,
+  makeStatement,
+  verifyStatement,
+  type Statement,
+} from "../protocol/bounty-statement.ts";
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import { compareStatement } from "./compare.ts";
 import type { BountyLedger } from "./ledger.ts";
@@ -38,7 +46,14 @@ function settle(ledger: BountyLedger, peer: CellId, label: string, theirs: State
  * (4xx when it is malformed, forged, not from the signer or not to this cell), accrues, compares
  * and keeps the result, and returns this cell's own statement for the answer.
  */
-export function receiveStatement(keys: CellKeys, ledger: BountyLedger, signer: CellId, label: string, raw: unknown, now = Date.now()): { statement: Statement; comparison: Comparison } {
+export function receiveStatement(
+  keys: CellKeys,
+  ledger: BountyLedger,
+  signer: CellId,
+  label: string,
+  raw: unknown,
+  now = Date.now(),
+): { statement: Statement; comparison: Comparison } {
   const msg = StatementMessage.safeParse(raw);
   if (!msg.success) throw new GroveError("a bounty statement request is {statement}", 400, "bad_request");
   const theirs = verifyStatement(msg.data.statement, { signer, self: keys.id, now });
@@ -61,12 +76,18 @@ export interface StatementTarget {
  * check the signed statement it answers with, compare and keep the result. Throws
  * PeerCallError when the peer refuses (404: a build without bounty) or its answer is not valid.
  */
-export async function exchangeStatement(caller: PeerCaller, ledger: BountyLedger, to: StatementTarget, now = Date.now()): Promise<Comparison> {
+export async function exchangeStatement(
+  caller: PeerCaller,
+  ledger: BountyLedger,
+  to: StatementTarget,
+  now = Date.now(),
+): Promise<Comparison> {
   const { keys } = caller;
   const ours = ourStatement(keys, ledger, to.id, now);
   const body = await sealJson(to.x25519, { statement: ours }, BOUNTY_INFO, keys.id);
   const ans = await callPeerRaw(caller, to.url, to.id, "POST", STATEMENT_PATH, body);
-  if (ans.status !== 200) throw new PeerCallError(`cell ${shortId(to.id)} refused our bounty statement: ${refusalText(ans.body)}`, ans.status);
+  if (ans.status !== 200)
+    throw new PeerCallError(`cell ${shortId(to.id)} refused our bounty statement: ${refusalText(ans.body)}`, ans.status);
   let theirs: Statement;
   try {
     const msg = StatementMessage.parse(await openJson(keys, ans.body, BOUNTY_REPLY_INFO, to.id));

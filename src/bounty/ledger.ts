@@ -25,8 +25,12 @@ const HOUR_MS = 3_600_000;
 export const RELAY_CREDIT_HOURS = 24;
 
 /** The balance over time: received − given byte-hours, relay bytes carried each way credited at RELAY_CREDIT_HOURS. */
-export function balanceByteHours(e: Pick<LedgerEntry, "given_byte_hours" | "received_byte_hours" | "relay_given_bytes" | "relay_received_bytes">): number {
-  return e.received_byte_hours + e.relay_received_bytes * RELAY_CREDIT_HOURS - (e.given_byte_hours + e.relay_given_bytes * RELAY_CREDIT_HOURS);
+export function balanceByteHours(
+  e: Pick<LedgerEntry, "given_byte_hours" | "received_byte_hours" | "relay_given_bytes" | "relay_received_bytes">,
+): number {
+  return (
+    e.received_byte_hours + e.relay_received_bytes * RELAY_CREDIT_HOURS - (e.given_byte_hours + e.relay_given_bytes * RELAY_CREDIT_HOURS)
+  );
 }
 
 type Row = Omit<LedgerEntry, "peer"> & { peer: string };
@@ -42,9 +46,13 @@ export class BountyLedger {
 
   /** Bytes given to and received from `peer` now, from `held` and `placements`. */
   current(peer: CellId): CurrentBytes {
-    const g = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held WHERE owner = ? AND trashed_at IS NULL").get(peer) as { n: number };
+    const g = this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM held WHERE owner = ? AND trashed_at IS NULL").get(peer) as {
+      n: number;
+    };
     const r = this.db
-      .query("SELECT COALESCE(SUM(COALESCE(p.size, c.size, 0)), 0) AS n FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash WHERE p.cell_id = ?")
+      .query(
+        "SELECT COALESCE(SUM(COALESCE(p.size, c.size, 0)), 0) AS n FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash WHERE p.cell_id = ?",
+      )
       .get(peer) as { n: number };
     return { given: g.n, received: r.n };
   }
@@ -57,42 +65,52 @@ export class BountyLedger {
    * A peer no longer paired is forgotten (paired again, it starts afresh).
    */
   accrue(now = Date.now()): void {
-    this.db.transaction(() => {
-      const gone = this.db.query("SELECT peer FROM bounty_ledger WHERE peer NOT IN (SELECT id FROM peers)").values() as [string][];
-      for (const [peer] of gone) for (const t of ["bounty_ledger", "bounty_statements", "bounty_history"]) this.db.query(`DELETE FROM ${t} WHERE peer = ?`).run(peer);
-      const peers = (this.db.query("SELECT id FROM peers").values() as [string][]).map((r) => r[0]);
-      if (!peers.length) return;
-      const given = new Map((this.db.query("SELECT owner, SUM(size) FROM held WHERE trashed_at IS NULL GROUP BY owner").values() as [string, number][]));
-      const received = new Map(
-        this.db
-          .query("SELECT p.cell_id, SUM(COALESCE(p.size, c.size, 0)) FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash GROUP BY p.cell_id")
-          .values() as [string, number][],
-      );
-      const rowOf = this.db.query("SELECT * FROM bounty_ledger WHERE peer = ?");
-      const put = this.db.query(
-        `INSERT OR REPLACE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at, relay_given_bytes, relay_received_bytes)
+    this.db
+      .transaction(() => {
+        const gone = this.db.query("SELECT peer FROM bounty_ledger WHERE peer NOT IN (SELECT id FROM peers)").values() as [string][];
+        for (const [peer] of gone)
+          for (const t of ["bounty_ledger", "bounty_statements", "bounty_history"])
+            this.db.query(`DELETE FROM ${t} WHERE peer = ?`).run(peer);
+        const peers = (this.db.query("SELECT id FROM peers").values() as [string][]).map((r) => r[0]);
+        if (!peers.length) return;
+        const given = new Map(
+          this.db.query("SELECT owner, SUM(size) FROM held WHERE trashed_at IS NULL GROUP BY owner").values() as [string, number][],
+        );
+        const received = new Map(
+          this.db
+            .query(
+              "SELECT p.cell_id, SUM(COALESCE(p.size, c.size, 0)) FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash GROUP BY p.cell_id",
+            )
+            .values() as [string, number][],
+        );
+        const rowOf = this.db.query("SELECT * FROM bounty_ledger WHERE peer = ?");
+        const put = this.db.query(
+          `INSERT OR REPLACE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at, relay_given_bytes, relay_received_bytes)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const lastPoint = this.db.query("SELECT at, balance_bytes FROM bounty_history WHERE peer = ? ORDER BY at DESC LIMIT 1");
-      const addPoint = this.db.query("INSERT OR REPLACE INTO bounty_history (peer, at, balance_bytes, balance_byte_hours) VALUES (?, ?, ?, ?)");
-      const prune = this.db.query("DELETE FROM bounty_history WHERE peer = ? AND at < ?");
-      for (const peer of peers) {
-        const row = rowOf.get(peer) as Row | null;
-        const g = given.get(peer) ?? 0;
-        const r = received.get(peer) ?? 0;
-        const hours = row ? Math.max(0, now - row.accrued_at) / HOUR_MS : 0;
-        const gbh = (row?.given_byte_hours ?? 0) + (row?.given_bytes ?? 0) * hours;
-        const rbh = (row?.received_byte_hours ?? 0) + (row?.received_bytes ?? 0) * hours;
-        // A clock that went back does not move accrued_at back (no hours are counted twice).
-        const relay = { relay_given_bytes: row?.relay_given_bytes ?? 0, relay_received_bytes: row?.relay_received_bytes ?? 0 };
-        put.run(peer, g, r, gbh, rbh, row ? Math.max(row.accrued_at, now) : now, relay.relay_given_bytes, relay.relay_received_bytes);
-        const last = lastPoint.get(peer) as { at: number; balance_bytes: number } | null;
-        if (!last || now - last.at >= HISTORY_EVERY_MS || last.balance_bytes !== r - g) {
-          addPoint.run(peer, now, r - g, balanceByteHours({ given_byte_hours: gbh, received_byte_hours: rbh, ...relay }));
-          prune.run(peer, now - HISTORY_KEEP_MS);
+        );
+        const lastPoint = this.db.query("SELECT at, balance_bytes FROM bounty_history WHERE peer = ? ORDER BY at DESC LIMIT 1");
+        const addPoint = this.db.query(
+          "INSERT OR REPLACE INTO bounty_history (peer, at, balance_bytes, balance_byte_hours) VALUES (?, ?, ?, ?)",
+        );
+        const prune = this.db.query("DELETE FROM bounty_history WHERE peer = ? AND at < ?");
+        for (const peer of peers) {
+          const row = rowOf.get(peer) as Row | null;
+          const g = given.get(peer) ?? 0;
+          const r = received.get(peer) ?? 0;
+          const hours = row ? Math.max(0, now - row.accrued_at) / HOUR_MS : 0;
+          const gbh = (row?.given_byte_hours ?? 0) + (row?.given_bytes ?? 0) * hours;
+          const rbh = (row?.received_byte_hours ?? 0) + (row?.received_bytes ?? 0) * hours;
+          // A clock that went back does not move accrued_at back (no hours are counted twice).
+          const relay = { relay_given_bytes: row?.relay_given_bytes ?? 0, relay_received_bytes: row?.relay_received_bytes ?? 0 };
+          put.run(peer, g, r, gbh, rbh, row ? Math.max(row.accrued_at, now) : now, relay.relay_given_bytes, relay.relay_received_bytes);
+          const last = lastPoint.get(peer) as { at: number; balance_bytes: number } | null;
+          if (!last || now - last.at >= HISTORY_EVERY_MS || last.balance_bytes !== r - g) {
+            addPoint.run(peer, now, r - g, balanceByteHours({ given_byte_hours: gbh, received_byte_hours: rbh, ...relay }));
+            prune.run(peer, now - HISTORY_KEEP_MS);
+          }
         }
-      }
-    }).immediate();
+      })
+      .immediate();
   }
 
   /**
@@ -102,14 +120,22 @@ export class BountyLedger {
    */
   addRelay(peer: CellId, given: number, received: number, now = Date.now()): boolean {
     if (given <= 0 && received <= 0) return false;
-    return this.db.transaction(() => {
-      if (!this.db.query("SELECT 1 FROM peers WHERE id = ?").get(peer)) return false;
-      this.db
-        .query("INSERT OR IGNORE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at) VALUES (?, 0, 0, 0, 0, ?)")
-        .run(peer, now);
-      this.db.query("UPDATE bounty_ledger SET relay_given_bytes = relay_given_bytes + ?, relay_received_bytes = relay_received_bytes + ? WHERE peer = ?").run(Math.max(0, given), Math.max(0, received), peer);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (!this.db.query("SELECT 1 FROM peers WHERE id = ?").get(peer)) return false;
+        this.db
+          .query(
+            "INSERT OR IGNORE INTO bounty_ledger (peer, given_bytes, received_bytes, given_byte_hours, received_byte_hours, accrued_at) VALUES (?, 0, 0, 0, 0, ?)",
+          )
+          .run(peer, now);
+        this.db
+          .query(
+            "UPDATE bounty_ledger SET relay_given_bytes = relay_given_bytes + ?, relay_received_bytes = relay_received_bytes + ? WHERE peer = ?",
+          )
+          .run(Math.max(0, given), Math.max(0, received), peer);
+        return true;
+      })
+      .immediate();
   }
 
   /** The ledger row for `peer` (as of its last accrual), or null before the first. */
@@ -119,7 +145,9 @@ export class BountyLedger {
 
   /** The balance of `peer` since `since` (unix ms), oldest first. */
   history(peer: CellId, since = 0): HistoryPoint[] {
-    return this.db.query("SELECT at, balance_bytes, balance_byte_hours FROM bounty_history WHERE peer = ? AND at >= ? ORDER BY at").all(peer, since) as HistoryPoint[];
+    return this.db
+      .query("SELECT at, balance_bytes, balance_byte_hours FROM bounty_history WHERE peer = ? AND at >= ? ORDER BY at")
+      .all(peer, since) as HistoryPoint[];
   }
 
   /** Keep the latest exchange with `peer` (replacing the previous one). */
@@ -131,7 +159,21 @@ export class BountyLedger {
 
   /** The latest exchange with each peer. */
   statements(): StatementRecord[] {
-    const rows = this.db.query("SELECT * FROM bounty_statements ORDER BY peer").all() as { peer: CellId; at: number; theirs: string; ours: string; agree: number; reason: string | null }[];
-    return rows.map((r) => ({ peer: r.peer, at: r.at, theirs: JSON.parse(r.theirs) as Statement, ours: JSON.parse(r.ours) as Statement, agree: r.agree === 1, reason: r.reason }));
+    const rows = this.db.query("SELECT * FROM bounty_statements ORDER BY peer").all() as {
+      peer: CellId;
+      at: number;
+      theirs: string;
+      ours: string;
+      agree: number;
+      reason: string | null;
+    }[];
+    return rows.map((r) => ({
+      peer: r.peer,
+      at: r.at,
+      theirs: JSON.parse(r.theirs) as Statement,
+      ours: JSON.parse(r.ours) as Statement,
+      agree: r.agree === 1,
+      reason: r.reason,
+    }));
   }
 }

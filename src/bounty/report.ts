@@ -29,7 +29,12 @@ export function thin(points: readonly HistoryPoint[], max = MAX_POINTS): History
  *
  * @example bountyReport(cell.db.db, fleet.peers, cell.config)
  */
-export function bountyReport(db: Database, peers: Pick<PeerStore, "list">, config: AllowanceConfig, opts: { now?: number; since?: number } = {}): BountyReport {
+export function bountyReport(
+  db: Database,
+  peers: Pick<PeerStore, "list">,
+  config: AllowanceConfig,
+  opts: { now?: number; since?: number } = {},
+): BountyReport {
   const now = opts.now ?? Date.now();
   const ledger = new BountyLedger(db);
   ledger.accrue(now);

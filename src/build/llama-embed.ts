@@ -59,7 +59,8 @@ export function planLlamaEmbed(root: string, target: string): LlamaEmbedPlan {
   const pkg = LLAMA_PACKAGES[target];
   if (!pkg) return { kind: "absent", target, reason: "node-llama-cpp has no prebuilt binaries grove knows for this platform" };
   const core = join(nm, "node-llama-cpp");
-  if (!existsSync(join(core, "package.json"))) return { kind: "absent", target, reason: "node-llama-cpp was not installed where this build was made" };
+  if (!existsSync(join(core, "package.json")))
+    return { kind: "absent", target, reason: "node-llama-cpp was not installed where this build was made" };
   const pkgDir = join(nm, pkg);
   if (!existsSync(join(pkgDir, "package.json")) || !existsSync(join(pkgDir, "bins"))) {
     return { kind: "absent", target, reason: `${pkg} was not installed where this build was made` };
@@ -68,7 +69,12 @@ export function planLlamaEmbed(root: string, target: string): LlamaEmbedPlan {
   const pv = version(join(pkgDir, "package.json"));
   if (pv !== v) return { kind: "absent", target, reason: `${pkg} ${pv} does not match node-llama-cpp ${v}` };
 
-  const abs = [join(core, "package.json"), join(core, "llama", "binariesGithubRelease.json"), join(pkgDir, "package.json"), ...filesUnder(join(pkgDir, "bins"))];
+  const abs = [
+    join(core, "package.json"),
+    join(core, "llama", "binariesGithubRelease.json"),
+    join(pkgDir, "package.json"),
+    ...filesUnder(join(pkgDir, "bins")),
+  ];
   const hasher = new Bun.CryptoHasher("sha256");
   const files = abs.map((p) => {
     const rel = relative(nm, p).split(sep).join("/");
@@ -116,7 +122,9 @@ export function llamaPlugin(root: string, plan: LlamaEmbedPlan): BunPlugin {
       }));
 
       // node-llama-cpp's modules and the kept package's: their own location becomes the unpack folder's.
-      const mine = new RegExp(`^${escape(nm + sep)}(node-llama-cpp|@node-llama-cpp${escape(sep)}[^${escape(sep)}]+)${escape(sep)}dist${escape(sep)}.*\\.js$`);
+      const mine = new RegExp(
+        `^${escape(nm + sep)}(node-llama-cpp|@node-llama-cpp${escape(sep)}[^${escape(sep)}]+)${escape(sep)}dist${escape(sep)}.*\\.js$`,
+      );
       b.onLoad({ filter: mine }, async (args) => {
         const text = await Bun.file(args.path).text();
         const rel = relative(nm, args.path).split(sep).join("/");

@@ -59,11 +59,31 @@ export function openCell(layout: Layout): OpenedCell {
   chooseEd25519(config.crypto);
   const pool = createPool(suite, config.crypto_workers, config.crypto);
   const buffers = new BufferPool(CHUNK_BUFFER_SIZE, pool.parallelism * 2 + 2);
-  const vault: Vault = { home: layout.home, manifestsDir: layout.manifests, masterKey: keys.masterKey, owner: keys.id, db, store, suite, pool, buffers, stored: new StoreListeners() };
+  const vault: Vault = {
+    home: layout.home,
+    manifestsDir: layout.manifests,
+    masterKey: keys.masterKey,
+    owner: keys.id,
+    db,
+    store,
+    suite,
+    pool,
+    buffers,
+    stored: new StoreListeners(),
+  };
   const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
   const placements = new Placements(db.db);
   const cell: Cell = {
-    layout, config, keys, db, store, held, placements, suite, pool, vault,
+    layout,
+    config,
+    keys,
+    db,
+    store,
+    held,
+    placements,
+    suite,
+    pool,
+    vault,
     startedAt: Date.now(),
     close() {
       pool.close();

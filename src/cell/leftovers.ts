@@ -86,7 +86,8 @@ export function clearLeftovers(layout: Layout, db: PlacementDb): LeftoverReport 
   atomicTemps(layout.dir, false);
   for (const e of entries(layout.tmp)) remove(join(layout.tmp, e.name));
   homeSpools(layout.home, layout.home, db, r, remove);
-  if (r.removed || r.finished.length) log("info", "cleared what an interrupted run left", { removed: r.removed, bytes: r.bytes, finished: r.finished.length });
+  if (r.removed || r.finished.length)
+    log("info", "cleared what an interrupted run left", { removed: r.removed, bytes: r.bytes, finished: r.finished.length });
   return r;
 }
 
@@ -112,7 +113,14 @@ function finishUpload(home: string, spool: string, db: PlacementDb): string | nu
   try {
     const rel = relative(home, dirname(spool)).split(sep).join("/");
     const size = statSync(spool).size;
-    const candidates = db.list(rel).filter((f) => (f.path.lastIndexOf("/") === -1 ? "" : f.path.slice(0, f.path.lastIndexOf("/"))) === rel && f.size === size && !existsSync(confinedPath(home, f.path)));
+    const candidates = db
+      .list(rel)
+      .filter(
+        (f) =>
+          (f.path.lastIndexOf("/") === -1 ? "" : f.path.slice(0, f.path.lastIndexOf("/"))) === rel &&
+          f.size === size &&
+          !existsSync(confinedPath(home, f.path)),
+      );
     if (!candidates.length) return null;
     const hash = sha256Of(spool);
     const f = candidates.find((c) => c.file_hash === hash);

@@ -15,7 +15,6 @@ import { deriveIdentity, type CellKeys } from "../crypto/keys.ts";
 import { phraseFromSecret } from "../crypto/recovery.ts";
 import { writeDefaultConfig } from "../config/config.ts";
 
-
 const SECRET = 0o600;
 
 /** True when GROVE_DIR already holds a cell identity. */

@@ -55,16 +55,34 @@ export const ask: Command = {
   async run(argv) {
     const { values, positionals } = parse(
       argv,
-      { model: { type: "string" }, conversation: { type: "string" }, "max-tokens": { type: "string" }, peer: { type: "string" }, json: { type: "boolean" } },
+      {
+        model: { type: "string" },
+        conversation: { type: "string" },
+        "max-tokens": { type: "string" },
+        peer: { type: "string" },
+        json: { type: "boolean" },
+      },
       { min: 1, max: Infinity, usage },
     );
-    if (values.peer !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(values.peer)) throw new CliError(`--peer: not a cell id (4 to 64 hex characters): ${values.peer}`, 2);
+    if (values.peer !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(values.peer))
+      throw new CliError(`--peer: not a cell id (4 to 64 hex characters): ${values.peer}`, 2);
     const maxTokens = values["max-tokens"];
-    if (maxTokens !== undefined && !/^[1-9]\d{0,5}$/.test(maxTokens)) throw new CliError(`--max-tokens: not a positive number: ${maxTokens}`, 2);
+    if (maxTokens !== undefined && !/^[1-9]\d{0,5}$/.test(maxTokens))
+      throw new CliError(`--max-tokens: not a positive number: ${maxTokens}`, 2);
     const question = positionals.length === 1 && positionals[0] === "-" ? await Bun.stdin.text() : positionals.join(" ");
     if (!question.trim()) throw new CliError("the question is empty", 2);
-    const body = { question, model: values.model, peer: values.peer, conversation: values.conversation, max_tokens: maxTokens === undefined ? undefined : Number(maxTokens) };
-    const res = await connect(resolveLayout()).request("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const body = {
+      question,
+      model: values.model,
+      peer: values.peer,
+      conversation: values.conversation,
+      max_tokens: maxTokens === undefined ? undefined : Number(maxTokens),
+    };
+    const res = await connect(resolveLayout()).request("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) await readJson(res);
     let done: Extract<AskEvent, { done: true }> | null = null;
     for await (const line of textLines(res.body!)) {
@@ -82,7 +100,9 @@ export const ask: Command = {
     if (!values.json) {
       process.stdout.write("\n");
       const where = done.source === "peer" ? ` on ${displayName(done.cell_name)} (${shortId(done.cell)})` : "";
-      process.stderr.write(`(conversation ${done.conversation}, ${displayName(done.model)}${where}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`);
+      process.stderr.write(
+        `(conversation ${done.conversation}, ${displayName(done.model)}${where}: ${done.tokens} tokens in ${(done.ms / 1000).toFixed(1)} s; continue with --conversation ${done.conversation})\n`,
+      );
     }
     return 0;
   },
@@ -96,20 +116,38 @@ export const models: Command = {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage: modelsUsage });
     const client = connect(resolveLayout());
     const [list, friends] = await Promise.all([client.json<ListedModel[]>("/api/models"), client.json<Offer[]>("/api/models/friends")]);
-    if (values.json) return console.log(JSON.stringify({ models: list, friends }, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify({ models: list, friends }, null, 2)), 0);
     const speed = (v: number | null) => (v === null ? "-" : String(v));
-    if (!list.length && !friends.length) return process.stderr.write("no models yet: put a .gguf file in GROVE_DIR/models (see `grove models --help`)\n"), 0;
+    if (!list.length && !friends.length)
+      return (process.stderr.write("no models yet: put a .gguf file in GROVE_DIR/models (see `grove models --help`)\n"), 0);
     if (list.length) {
       const rows = list.map((m) =>
         m.error
           ? [m.name, formatBytes(m.size), `unusable: ${m.error}`, "", "", "", "", ""]
-          : [m.name, formatBytes(m.size), m.architecture ?? "?", m.parameters === null ? "?" : formatParameters(m.parameters), m.quantization ?? "?", m.info?.context_length == null ? "?" : String(m.info.context_length), m.source, speed(m.tokens_per_s)],
+          : [
+              m.name,
+              formatBytes(m.size),
+              m.architecture ?? "?",
+              m.parameters === null ? "?" : formatParameters(m.parameters),
+              m.quantization ?? "?",
+              m.info?.context_length == null ? "?" : String(m.info.context_length),
+              m.source,
+              speed(m.tokens_per_s),
+            ],
       );
       console.log(table([["NAME", "SIZE", "ARCH", "PARAMS", "QUANT", "CONTEXT", "SOURCE", "TOK/S"], ...rows], [1, 3, 5, 7]));
     }
     if (friends.length) {
       if (list.length) console.log("");
-      const rows = friends.map((o) => [displayName(o.model.name), `${displayName(o.peer_name)} (${shortId(o.peer)})`, formatBytes(o.model.size), o.model.parameters === null ? "?" : formatParameters(o.model.parameters), o.model.source, speed(o.model.tokens_per_s), hardwareText(o.hardware)]);
+      const rows = friends.map((o) => [
+        displayName(o.model.name),
+        `${displayName(o.peer_name)} (${shortId(o.peer)})`,
+        formatBytes(o.model.size),
+        o.model.parameters === null ? "?" : formatParameters(o.model.parameters),
+        o.model.source,
+        speed(o.model.tokens_per_s),
+        hardwareText(o.hardware),
+      ]);
       console.log(table([["FRIEND'S MODEL", "CELL", "SIZE", "PARAMS", "SOURCE", "TOK/S", "HARDWARE"], ...rows], [2, 3, 5]));
     }
     return 0;

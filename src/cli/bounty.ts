@@ -35,16 +35,36 @@ export const bounty: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     const r = await connect(resolveLayout()).json<BountyReport>("/api/bounty");
-    if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
     const exempt = [r.exempt_favorites ? "favorites" : "", r.exempt_friends ? "friends" : ""].filter(Boolean).join(" and ");
     console.log(`allowance ${formatBytes(r.allowance_bytes)} per peer${exempt ? ` (${exempt} exempt)` : ""}`);
-    if (!r.peers.length) return console.log("no peers yet"), 0;
+    if (!r.peers.length) return (console.log("no peers yet"), 0);
     console.log(
       "\n" +
         table(
           [
-            ["PEER", "NAME", "KEEPS FOR US", "WE KEEP FOR IT", "RELAYED US/IT", "BALANCE", "BALANCE (BYTE-HOURS)", "ALLOWANCE", "STATEMENTS"],
-            ...r.peers.map((p) => [p.peer.slice(0, 12), displayName(p.name), formatBytes(p.received_bytes), formatBytes(p.given_bytes), `${formatBytes(p.relay_received_bytes)}/${formatBytes(p.relay_given_bytes)}`, signedBytes(p.balance_bytes), `${signedBytes(Math.round(p.balance_byte_hours))}·h`, flags(p), statement(p)]),
+            [
+              "PEER",
+              "NAME",
+              "KEEPS FOR US",
+              "WE KEEP FOR IT",
+              "RELAYED US/IT",
+              "BALANCE",
+              "BALANCE (BYTE-HOURS)",
+              "ALLOWANCE",
+              "STATEMENTS",
+            ],
+            ...r.peers.map((p) => [
+              p.peer.slice(0, 12),
+              displayName(p.name),
+              formatBytes(p.received_bytes),
+              formatBytes(p.given_bytes),
+              `${formatBytes(p.relay_received_bytes)}/${formatBytes(p.relay_given_bytes)}`,
+              signedBytes(p.balance_bytes),
+              `${signedBytes(Math.round(p.balance_byte_hours))}·h`,
+              flags(p),
+              statement(p),
+            ]),
           ],
           [2, 3, 4, 5, 6],
         ),

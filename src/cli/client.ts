@@ -34,7 +34,10 @@ export function readRuntime(layout: Layout): RuntimeInfo | null {
 }
 
 export class CellClient {
-  constructor(readonly baseUrl: string, private token: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private token: string,
+  ) {}
 
   /** fetch against the cell's API with the token; a refused connection becomes a clear CliError. */
   async request(path: string, init: RequestInit = {}): Promise<Response> {
@@ -43,7 +46,8 @@ export class CellClient {
     try {
       // A dashboard with TLS on loopback: the CLI talks to its own cell's socket, which nothing else on
       // this machine can hold while the cell runs, so the certificate (often self-signed) is not checked.
-      const tls = this.baseUrl.startsWith("https://127.") || this.baseUrl.startsWith("https://[::1]") ? { tls: { rejectUnauthorized: false } } : {};
+      const tls =
+        this.baseUrl.startsWith("https://127.") || this.baseUrl.startsWith("https://[::1]") ? { tls: { rejectUnauthorized: false } } : {};
       return await fetch(this.baseUrl + path, { ...init, headers, decompress: false, ...tls } as unknown as RequestInit);
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
@@ -109,8 +113,17 @@ export interface LocalProgress {
  * POST to a /api/local endpoint and follow its NDJSON answer: progress lines go to
  * `onProgress`, the final line is returned (or thrown as a CliError).
  */
-export async function localTransfer<T>(client: CellClient, endpoint: string, body: unknown, onProgress: (p: LocalProgress) => void): Promise<T> {
-  const res = await client.request(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+export async function localTransfer<T>(
+  client: CellClient,
+  endpoint: string,
+  body: unknown,
+  onProgress: (p: LocalProgress) => void,
+): Promise<T> {
+  const res = await client.request(endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) await readJson(res);
   for await (const line of textLines(res.body!)) {
     const msg = JSON.parse(line) as { progress?: LocalProgress; result?: T; error?: string };

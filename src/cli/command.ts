@@ -14,7 +14,10 @@ export interface Command {
 
 /** A failure meant for the user: printed as `grove: <message>`, exit code `code`. */
 export class CliError extends Error {
-  constructor(message: string, readonly code = 1) {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
     super(message);
   }
 }
@@ -32,13 +35,18 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 export function parse<O extends Options>(argv: string[], options: O, positionals: { min: number; max: number; usage: string }) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     throw new CliError(`${(e as Error).message}\n\n${positionals.usage}`, 2);
   }
   const values = parsed.values as { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string };
   if ((parsed.values as { help?: boolean }).help) throw new HelpRequested(positionals.usage);
-  if ((parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {
+  if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) {
     throw new CliError(`wrong number of arguments\n\n${positionals.usage}`, 2);
   }
   return { values, positionals: parsed.positionals };
@@ -63,6 +71,8 @@ export function table(cells: string[][], rightAlign: number[] = []): string {
   const rows = cells.map((r) => r.map(displayName));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => stringWidth(r[i] ?? ""))));
   return rows
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : padDisplay(cell, widths[i]!, rightAlign.includes(i) ? "right" : "left"))).join("  "))
+    .map((r) =>
+      r.map((cell, i) => (i === r.length - 1 ? cell : padDisplay(cell, widths[i]!, rightAlign.includes(i) ? "right" : "left"))).join("  "),
+    )
     .join("\n");
 }

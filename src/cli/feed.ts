@@ -37,7 +37,9 @@ export function feedTarget(item: Pick<FeedItem, "id" | "filename">, output: stri
 }
 
 function refuseExisting(out: string): never {
-  throw new CliError(`${displayName(out)} already exists; it was not replaced. Use -o PATH to write the file elsewhere, or --force to replace it.`);
+  throw new CliError(
+    `${displayName(out)} already exists; it was not replaced. Use -o PATH to write the file elsewhere, or --force to replace it.`,
+  );
 }
 
 /** Fetch one received file to OUT (never replacing a file unless `force`). */
@@ -46,7 +48,8 @@ async function getOne(id: string, output: string | undefined, force: boolean): P
   const item = await client.json<FeedItem>(`/api/feed/${encodeURIComponent(id)}`);
   const out = feedTarget(item, output);
   const existing = lstatSync(out, { throwIfNoEntry: false });
-  if (existing?.isDirectory()) throw new CliError(`${displayName(out)} is a folder; it was not replaced. Use -o PATH to write the file elsewhere.`);
+  if (existing?.isDirectory())
+    throw new CliError(`${displayName(out)} is a folder; it was not replaced. Use -o PATH to write the file elsewhere.`);
   if (existing && !force) refuseExisting(out);
   const res = await client.request(`/api/feed/${encodeURIComponent(item.id)}/content`);
   if (!res.ok) await readJson(res);
@@ -54,8 +57,10 @@ async function getOne(id: string, output: string | undefined, force: boolean): P
   const r = await saveResponse(res, out, `get ${name}`, item.size, { sync: true, replace: force });
   if ("exists" in r) refuseExisting(out);
   if ("failed" in r) throw new CliError(`${name}: ${r.failed}; nothing was written to ${displayName(out)}`);
-  if (output === undefined && out !== item.filename) process.stderr.write(`written as ${displayName(out)} (the sharer named it "${name}")\n`);
-  if (process.stderr.isTTY) process.stderr.write(`${displayName(out)}: ${formatBytes(r.bytes)} from ${displayName(item.from_name)}, every chunk verified\n`);
+  if (output === undefined && out !== item.filename)
+    process.stderr.write(`written as ${displayName(out)} (the sharer named it "${name}")\n`);
+  if (process.stderr.isTTY)
+    process.stderr.write(`${displayName(out)}: ${formatBytes(r.bytes)} from ${displayName(item.from_name)}, every chunk verified\n`);
   return 0;
 }
 
@@ -64,15 +69,35 @@ export const feed: Command = {
   summary: "files shared with you; feed get ID fetches one",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { json: { type: "boolean" }, output: { type: "string", short: "o" }, force: { type: "boolean" } }, { min: 0, max: 2, usage });
+    const { values, positionals } = parse(
+      argv,
+      { json: { type: "boolean" }, output: { type: "string", short: "o" }, force: { type: "boolean" } },
+      { min: 0, max: 2, usage },
+    );
     if (positionals.length) {
       if (positionals[0] !== "get" || positionals.length !== 2) throw new CliError(`expected \`grove feed get ID\`\n\n${usage}`, 2);
       return getOne(positionals[1]!, values.output, values.force === true);
     }
     const list = await connect(resolveLayout()).json<FeedItem[]>("/api/feed");
-    if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
-    if (!list.length) return process.stderr.write("nothing shared with you yet\n"), 0;
-    console.log(table([["ID", "FROM", "NAME", "TYPE", "SIZE", "SHARED", "STATE"], ...list.map((f) => [f.id.slice(0, 12), displayName(f.from_name), displayName(f.filename), f.file_type.split(";")[0]!, formatBytes(f.size), formatTime(f.granted_at), f.state])], [4]));
+    if (values.json) return (console.log(JSON.stringify(list, null, 2)), 0);
+    if (!list.length) return (process.stderr.write("nothing shared with you yet\n"), 0);
+    console.log(
+      table(
+        [
+          ["ID", "FROM", "NAME", "TYPE", "SIZE", "SHARED", "STATE"],
+          ...list.map((f) => [
+            f.id.slice(0, 12),
+            displayName(f.from_name),
+            displayName(f.filename),
+            f.file_type.split(";")[0]!,
+            formatBytes(f.size),
+            formatTime(f.granted_at),
+            f.state,
+          ]),
+        ],
+        [4],
+      ),
+    );
     return 0;
   },
 };

@@ -24,10 +24,16 @@ Exit code 0 when everything is sound (or was repaired), 1 when a problem remains
 Without a running cell the check runs on GROVE_DIR directly (no peers: nothing is fetched).`;
 
 function print(r: FsckReport, offline: boolean): void {
-  console.log(`checked ${r.manifests} manifests, ${r.chunks_checked} chunk references, ${r.held_checked} chunks kept for other cells; asked ${r.peers_asked} peers${offline ? " (offline: no peers)" : ""}`);
+  console.log(
+    `checked ${r.manifests} manifests, ${r.chunks_checked} chunk references, ${r.held_checked} chunks kept for other cells; asked ${r.peers_asked} peers${offline ? " (offline: no peers)" : ""}`,
+  );
   for (const u of r.peers_unreachable) console.log(`  peer not reached: ${u}`);
-  for (const p of r.problems) console.log(`${p.repaired ? "repaired" : "PROBLEM "}  ${p.kind.padEnd(20)} ${p.detail}${p.repair ? `  -> ${p.repair}` : ""}`);
-  if (r.unreferenced_chunks) console.log(`note: ${r.unreferenced_chunks} chunk files (${formatBytes(r.unreferenced_bytes)}) are referenced by nothing (left for garbage collection)`);
+  for (const p of r.problems)
+    console.log(`${p.repaired ? "repaired" : "PROBLEM "}  ${p.kind.padEnd(20)} ${p.detail}${p.repair ? `  -> ${p.repair}` : ""}`);
+  if (r.unreferenced_chunks)
+    console.log(
+      `note: ${r.unreferenced_chunks} chunk files (${formatBytes(r.unreferenced_bytes)}) are referenced by nothing (left for garbage collection)`,
+    );
   console.log(
     r.problems.length === 0
       ? `no problems (${(r.ms / 1000).toFixed(1)} s)`
@@ -46,7 +52,11 @@ export const fsckCmd: Command = {
     let report: FsckReport;
     let offline = false;
     try {
-      const r = await connect(layout).json<FsckReport | { error: string }>("/api/fsck", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repair }) });
+      const r = await connect(layout).json<FsckReport | { error: string }>("/api/fsck", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ repair }),
+      });
       if ("error" in r) throw new CliError(r.error);
       report = r;
     } catch (e) {

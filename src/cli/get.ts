@@ -42,7 +42,13 @@ export function outputPath(path: string, output: string | undefined): string {
 }
 
 /** The cell writes the file itself (temp + rename), reporting progress; nothing crosses the socket. */
-async function getLocal(client: CellClient, path: string, output: string | undefined, version: string | undefined, sync: boolean): Promise<number> {
+async function getLocal(
+  client: CellClient,
+  path: string,
+  output: string | undefined,
+  version: string | undefined,
+  sync: boolean,
+): Promise<number> {
   const out = outputPath(path, output);
   let bar: ReturnType<typeof progress> | null = null;
   const r = await localTransfer<{ bytes: number }>(
@@ -64,7 +70,11 @@ export const get: Command = {
   summary: "fetch a file (PATH [-o OUT])",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { output: { type: "string", short: "o" }, version: { type: "string" }, sync: { type: "boolean" } }, { min: 1, max: 1, usage });
+    const { values, positionals } = parse(
+      argv,
+      { output: { type: "string", short: "o" }, version: { type: "string" }, sync: { type: "boolean" } },
+      { min: 1, max: 1, usage },
+    );
     const path = positionals[0]!.replace(/^\/+/, "");
     if (values.version !== undefined && !/^\d+$/.test(values.version)) throw new CliError("--version takes a number", 2);
     const client = connect(resolveLayout());

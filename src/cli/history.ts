@@ -30,11 +30,19 @@ export const history: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 1, max: 1, usage: historyUsage });
     const m = await connect(resolveLayout()).json<Meta>(filePath(positionals[0]!, "?meta"));
-    if (values.json) return console.log(JSON.stringify(m, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(m, null, 2)), 0);
     const cur = m.current?.version;
     console.log(
       table(
-        [["VER", "WHEN", "SIZE", ""], ...m.versions.map((v) => [String(v.version), formatTime(v.at), v.deleted ? "-" : formatBytes(v.size), v.deleted ? "deleted" : v.version === cur ? "current" : ""])],
+        [
+          ["VER", "WHEN", "SIZE", ""],
+          ...m.versions.map((v) => [
+            String(v.version),
+            formatTime(v.at),
+            v.deleted ? "-" : formatBytes(v.size),
+            v.deleted ? "deleted" : v.version === cur ? "current" : "",
+          ]),
+        ],
         [0, 2],
       ),
     );
@@ -48,11 +56,23 @@ export const restore: Command = {
   summary: "make an older version of a file current again",
   usage: restoreUsage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { version: { type: "string" }, json: { type: "boolean" } }, { min: 1, max: 1, usage: restoreUsage });
-    if (!values.version || !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version N is required (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
-    const r = await connect(resolveLayout()).json<{ path: string; version: number; restored_from: number; changed: boolean }>(filePath(positionals[0]!, `?restore=${values.version}`), { method: "POST" });
-    if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-    console.log(r.changed ? `${r.path}: version ${r.restored_from} restored as version ${r.version}` : `${r.path}: version ${r.restored_from} is already the current content (version ${r.version})`);
+    const { values, positionals } = parse(
+      argv,
+      { version: { type: "string" }, json: { type: "boolean" } },
+      { min: 1, max: 1, usage: restoreUsage },
+    );
+    if (!values.version || !/^\d{1,9}$/.test(values.version))
+      throw new CliError(`--version N is required (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
+    const r = await connect(resolveLayout()).json<{ path: string; version: number; restored_from: number; changed: boolean }>(
+      filePath(positionals[0]!, `?restore=${values.version}`),
+      { method: "POST" },
+    );
+    if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
+    console.log(
+      r.changed
+        ? `${r.path}: version ${r.restored_from} restored as version ${r.version}`
+        : `${r.path}: version ${r.restored_from} is already the current content (version ${r.version})`,
+    );
     return 0;
   },
 };

@@ -25,7 +25,11 @@ export const invite: Command = {
   async run(argv) {
     const { values } = parse(argv, { ttl: { type: "string" }, json: { type: "boolean" } }, { min: 0, max: 0, usage });
     const body = values.ttl ? { ttl_s: parseDuration(values.ttl) } : {};
-    const r = await connect(resolveLayout()).json<{ token: string; expires_at: number }>("/api/invites", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const r = await connect(resolveLayout()).json<{ token: string; expires_at: number }>("/api/invites", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     console.log(values.json ? JSON.stringify({ token: r.token, expires_at: new Date(r.expires_at).toISOString() }) : r.token);
     return 0;
   },

@@ -26,7 +26,11 @@ export const join: Command = {
     } catch (e) {
       throw new CliError(errorMessage(e));
     }
-    const r = await connect(resolveLayout()).json<{ peer: PeerView }>("/api/join", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: positionals[0] }) });
+    const r = await connect(resolveLayout()).json<{ peer: PeerView }>("/api/join", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: positionals[0] }),
+    });
     console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${displayName(r.peer.name)} (${shortId(r.peer.id)})`);
     return 0;
   },

@@ -17,9 +17,20 @@ export const ls: Command = {
     const { values, positionals } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 1, usage });
     const prefix = positionals[0] ? `?prefix=${encodeURIComponent(positionals[0])}` : "";
     const { files } = await connect(resolveLayout()).json<{ files: FileEntry[] }>(`/api/files${prefix}`);
-    if (values.json) return console.log(JSON.stringify(files, null, 2)), 0;
-    if (!files.length) return process.stderr.write(positionals[0] ? `no files under ${positionals[0]}\n` : "no files yet (add one with `grove put FILE`)\n"), 0;
-    console.log(table([["SIZE", "VER", "UPDATED", "PATH"], ...files.map((f) => [formatBytes(f.size), String(f.version), formatTime(f.updated_at), f.path])], [0, 1]));
+    if (values.json) return (console.log(JSON.stringify(files, null, 2)), 0);
+    if (!files.length)
+      return (
+        process.stderr.write(positionals[0] ? `no files under ${positionals[0]}\n` : "no files yet (add one with `grove put FILE`)\n"), 0
+      );
+    console.log(
+      table(
+        [
+          ["SIZE", "VER", "UPDATED", "PATH"],
+          ...files.map((f) => [formatBytes(f.size), String(f.version), formatTime(f.updated_at), f.path]),
+        ],
+        [0, 1],
+      ),
+    );
     return 0;
   },
 };

@@ -21,7 +21,8 @@ message with its time, direction (→ sent, ← received) and state (queued, del
 Listing a conversation marks what the peer sent as read.`;
 
 const arrow = (m: MessageView) => (m.direction === "out" ? "→" : "←");
-const stateText = (m: MessageView) => (m.direction === "in" ? (m.read_at === null ? "new" : "") : m.state === "failed" ? `failed: ${displayName(m.error ?? "?")}` : m.state);
+const stateText = (m: MessageView) =>
+  m.direction === "in" ? (m.read_at === null ? "new" : "") : m.state === "failed" ? `failed: ${displayName(m.error ?? "?")}` : m.state;
 /**
  * A message text on one line, safe for the terminal. A text may hold what the protocol lets
  * through (tab, newline, C1 controls, bidi marks and isolates: right-to-left text needs some):
@@ -46,10 +47,13 @@ export const msg: Command = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ text }),
     });
-    if (values.json) return console.log(JSON.stringify(m, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(m, null, 2)), 0);
     const to = `${displayName(m.peer_name)} (${shortId(m.peer)})`;
     if (m.state === "delivered") console.log(`delivered to ${to}`);
-    else if (m.state === "queued") console.log(`queued for ${to}: not delivered yet (${displayName(m.error ?? "unreachable")}); it goes out when ${displayName(m.peer_name)} is reachable`);
+    else if (m.state === "queued")
+      console.log(
+        `queued for ${to}: not delivered yet (${displayName(m.error ?? "unreachable")}); it goes out when ${displayName(m.peer_name)} is reachable`,
+      );
     else throw new CliError(`not delivered to ${to}: ${displayName(m.error ?? "failed")}`);
     return 0;
   },
@@ -60,26 +64,46 @@ export const msgs: Command = {
   summary: "list conversations, or the messages with one peer",
   usage: listUsage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { json: { type: "boolean" }, limit: { type: "string" } }, { min: 0, max: 1, usage: listUsage });
+    const { values, positionals } = parse(
+      argv,
+      { json: { type: "boolean" }, limit: { type: "string" } },
+      { min: 0, max: 1, usage: listUsage },
+    );
     const client = connect(resolveLayout());
     if (positionals.length) {
       if (values.limit !== undefined && !/^\d+$/.test(values.limit)) throw new CliError(`--limit: not a number: ${values.limit}`, 2);
       const q = values.limit ? `?limit=${values.limit}` : "";
       const list = await client.json<MessageView[]>(`/api/messages/${encodeURIComponent(positionals[0]!)}${q}`);
-      if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
-      if (!list.length) return process.stderr.write("no messages with this peer yet (grove msg ID TEXT)\n"), 0;
-      console.log(table([["TIME", "", "STATE", "TEXT"], ...list.map((m) => [formatTime(m.direction === "out" ? m.sent_at : (m.received_at ?? m.sent_at)), arrow(m), stateText(m), oneLine(m.text)])]));
+      if (values.json) return (console.log(JSON.stringify(list, null, 2)), 0);
+      if (!list.length) return (process.stderr.write("no messages with this peer yet (grove msg ID TEXT)\n"), 0);
+      console.log(
+        table([
+          ["TIME", "", "STATE", "TEXT"],
+          ...list.map((m) => [
+            formatTime(m.direction === "out" ? m.sent_at : (m.received_at ?? m.sent_at)),
+            arrow(m),
+            stateText(m),
+            oneLine(m.text),
+          ]),
+        ]),
+      );
       return 0;
     }
     if (values.limit !== undefined) throw new CliError("--limit goes with an ID", 2);
     const list = await client.json<Conversation[]>("/api/messages");
-    if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
-    if (!list.length) return process.stderr.write("no peers and no messages yet (pair with `grove invite` / `grove join`)\n"), 0;
+    if (values.json) return (console.log(JSON.stringify(list, null, 2)), 0);
+    if (!list.length) return (process.stderr.write("no peers and no messages yet (pair with `grove invite` / `grove join`)\n"), 0);
     console.log(
       table(
         [
           ["ID", "NAME", "UNREAD", "QUEUED", "LAST"],
-          ...list.map((c) => [c.peer.slice(0, 12), displayName(c.name) + (c.paired ? "" : " (removed)"), String(c.unread), String(c.queued), c.last ? `${formatTime(c.last.sent_at)} ${arrow(c.last)} ${oneLine(c.last.text, 60)}` : "-"]),
+          ...list.map((c) => [
+            c.peer.slice(0, 12),
+            displayName(c.name) + (c.paired ? "" : " (removed)"),
+            String(c.unread),
+            String(c.queued),
+            c.last ? `${formatTime(c.last.sent_at)} ${arrow(c.last)} ${oneLine(c.last.text, 60)}` : "-",
+          ]),
         ],
         [2, 3],
       ),

@@ -33,7 +33,8 @@ export function mdnsOffReason(layout: Layout, told: MdnsOff | null = null): stri
     }
   }
   if (configured === false) return `mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true and restart the cell)`;
-  if (told === "environment") return "mDNS is off on this cell: it was started with GROVE_MDNS=0 in its environment: restart the cell without it";
+  if (told === "environment")
+    return "mDNS is off on this cell: it was started with GROVE_MDNS=0 in its environment: restart the cell without it";
   if (configured === true) {
     return `mDNS is off on this cell: it was started with GROVE_MDNS=0 in its environment (${layout.config} has "mdns": true, unless it was changed since): restart the cell without GROVE_MDNS=0`;
   }
@@ -47,12 +48,24 @@ export const nearby: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     const layout = resolveLayout();
-    const r = await connect(layout).json<{ mdns: boolean; mdns_off?: MdnsOff | null; cells: (NearbyCell & { paired: boolean })[] }>("/api/nearby");
+    const r = await connect(layout).json<{ mdns: boolean; mdns_off?: MdnsOff | null; cells: (NearbyCell & { paired: boolean })[] }>(
+      "/api/nearby",
+    );
     if (!r.mdns) process.stderr.write(mdnsOffReason(layout, r.mdns_off ?? null) + "\n");
-    if (values.json) return console.log(JSON.stringify(r.cells, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(r.cells, null, 2)), 0);
     if (!r.mdns) return 0;
-    if (!r.cells.length) return process.stderr.write("no other cells seen on the local network yet\n"), 0;
-    console.log(table([["ID", "NAME", "PAIRED", "ADDRESSES"], ...r.cells.map((n) => [displayName(n.id.slice(0, 12)), displayName(n.name), n.paired ? "yes" : "no", displayName(n.addresses.join(" "))])]));
+    if (!r.cells.length) return (process.stderr.write("no other cells seen on the local network yet\n"), 0);
+    console.log(
+      table([
+        ["ID", "NAME", "PAIRED", "ADDRESSES"],
+        ...r.cells.map((n) => [
+          displayName(n.id.slice(0, 12)),
+          displayName(n.name),
+          n.paired ? "yes" : "no",
+          displayName(n.addresses.join(" ")),
+        ]),
+      ]),
+    );
     return 0;
   },
 };

@@ -53,8 +53,12 @@ export const password: Command = {
     } finally {
       db.close();
     }
-    log("info", wasSet ? "dashboard password reset from the CLI; every session ended" : "dashboard password set from the CLI", { sessions_ended: ended });
-    console.log(`Dashboard password ${wasSet ? "changed" : "set"}.${ended ? ` ${ended} dashboard session${ended === 1 ? "" : "s"} ended: log in again.` : ""}`);
+    log("info", wasSet ? "dashboard password reset from the CLI; every session ended" : "dashboard password set from the CLI", {
+      sessions_ended: ended,
+    });
+    console.log(
+      `Dashboard password ${wasSet ? "changed" : "set"}.${ended ? ` ${ended} dashboard session${ended === 1 ? "" : "s"} ended: log in again.` : ""}`,
+    );
     return 0;
   },
 };

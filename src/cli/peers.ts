@@ -33,10 +33,14 @@ function friendshipText(action: string, r: PeerAfterAction): string {
   const who = `${displayName(r.name)} (${shortId(r.id)})`;
   const told = r.told;
   if (told?.old_build) return displayName(told.error ?? `${r.name}'s build predates friend requests`);
-  const later = told && !told.delivered ? `\n${who} has not heard of it yet (${displayName(told.error ?? "unreachable")}); it is told after each sync round that reaches it.` : "";
+  const later =
+    told && !told.delivered
+      ? `\n${who} has not heard of it yet (${displayName(told.error ?? "unreachable")}); it is told after each sync round that reaches it.`
+      : "";
   if (action === "unfriend") return `not friends with ${who}${r.friendship === "none" ? "" : ` (now: ${r.friendship})`}.${later}`;
   if (r.friendship === "friends") return `friends with ${who}: you can share files with each other.${later}`;
-  if (r.friendship === "requested") return `asked ${who} to be friends: it sees the request in \`grove peers\` and accepts it there; files can be shared once it has.${later}`;
+  if (r.friendship === "requested")
+    return `asked ${who} to be friends: it sees the request in \`grove peers\` and accepts it there; files can be shared once it has.${later}`;
   return `${action}: ${who}: ${r.friendship}${later}`;
 }
 
@@ -51,27 +55,40 @@ export const peers: Command = {
       const [action, id] = positionals;
       if (!ACTIONS.includes(action!) || !id) throw new CliError(`expected one of ${ACTIONS.join("|")} and a peer id\n\n${usage}`, 2);
       const r = await client.json<PeerActionResult>(`/api/peers/${encodeURIComponent(id)}/${action}`, { method: "POST" });
-      if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
+      if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
       if ("removed" in r) console.log(`remove: ${shortId(r.id)}`);
       else if (r.told) console.log(friendshipText(action!, r));
       else console.log(`${action}: ${displayName(r.name)} (${shortId(r.id)})`);
       return 0;
     }
-    const list = values.probe ? (await client.json<{ peers: PeerView[] }>("/api/peers/probe", { method: "POST" })).peers : await client.json<PeerView[]>("/api/peers");
-    if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
-    if (!list.length) return process.stderr.write("no peers yet (pair with `grove invite` here and `grove join TOKEN` there)\n"), 0;
+    const list = values.probe
+      ? (await client.json<{ peers: PeerView[] }>("/api/peers/probe", { method: "POST" })).peers
+      : await client.json<PeerView[]>("/api/peers");
+    if (values.json) return (console.log(JSON.stringify(list, null, 2)), 0);
+    if (!list.length) return (process.stderr.write("no peers yet (pair with `grove invite` here and `grove join TOKEN` there)\n"), 0);
     const num = (x: number | null, unit: string) => (x === null ? "-" : `${x}${unit}`);
     console.log(
       table(
         [
           ["ID", "NAME", "FLAGS", "BEST ROUTE", "LATENCY", "MB/S", "UPTIME", "LAST SEEN"],
-          ...list.map((p) => [p.id.slice(0, 12), displayName(p.name), peerFlags(p), p.best_route ?? "-", num(p.latency_ms, " ms"), num(p.mb_s, ""), num(p.uptime_pct, "%"), formatTime(p.last_seen)]),
+          ...list.map((p) => [
+            p.id.slice(0, 12),
+            displayName(p.name),
+            peerFlags(p),
+            p.best_route ?? "-",
+            num(p.latency_ms, " ms"),
+            num(p.mb_s, ""),
+            num(p.uptime_pct, "%"),
+            formatTime(p.last_seen),
+          ]),
         ],
         [4, 5, 6],
       ),
     );
     for (const p of list.filter((x) => x.friendship === "asked")) {
-      process.stderr.write(`${displayName(p.name)} (${shortId(p.id)}) asks to be friends: \`grove peers accept ${shortId(p.id)}\` accepts, \`grove peers unfriend ${shortId(p.id)}\` declines\n`);
+      process.stderr.write(
+        `${displayName(p.name)} (${shortId(p.id)}) asks to be friends: \`grove peers accept ${shortId(p.id)}\` accepts, \`grove peers unfriend ${shortId(p.id)}\` declines\n`,
+      );
     }
     return 0;
   },

@@ -17,17 +17,37 @@ export const placement: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     const r = await connect(resolveLayout()).json<PlacementReport>("/api/placement");
-    if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
     console.log(`replication factor ${r.factor}: ${count(r.totals.files, "file")}, ${r.totals.at_risk} at risk`);
     if (r.files.length) {
-      console.log("\n" + table([["PATH", "COPIES", "SIZE", "HOLDERS"], ...r.files.map((f) => [f.path, `${f.copies}/${f.desired}${f.copies < f.desired ? " !" : ""}`, formatBytes(f.size), f.holders.join(", ") || "-"])], [1, 2]));
+      console.log(
+        "\n" +
+          table(
+            [
+              ["PATH", "COPIES", "SIZE", "HOLDERS"],
+              ...r.files.map((f) => [
+                f.path,
+                `${f.copies}/${f.desired}${f.copies < f.desired ? " !" : ""}`,
+                formatBytes(f.size),
+                f.holders.join(", ") || "-",
+              ]),
+            ],
+            [1, 2],
+          ),
+      );
     }
     if (r.peers.length) {
       console.log(
         "\n" +
           table([
             ["PEER", "NAME", "COUNTS", "KEEPS FOR US", "WE KEEP FOR IT"],
-            ...r.peers.map((p) => [p.id.slice(0, 12), p.name, p.counted ? "yes" : "lost", `${count(p.holds_for_us.chunks, "chunk")}, ${formatBytes(p.holds_for_us.bytes)}`, `${count(p.we_hold_for_it.chunks, "chunk")}, ${formatBytes(p.we_hold_for_it.bytes)} + ${count(p.we_hold_for_it.backups, "backup")}`]),
+            ...r.peers.map((p) => [
+              p.id.slice(0, 12),
+              p.name,
+              p.counted ? "yes" : "lost",
+              `${count(p.holds_for_us.chunks, "chunk")}, ${formatBytes(p.holds_for_us.bytes)}`,
+              `${count(p.we_hold_for_it.chunks, "chunk")}, ${formatBytes(p.we_hold_for_it.bytes)} + ${count(p.we_hold_for_it.backups, "backup")}`,
+            ]),
           ]),
       );
     }

@@ -30,7 +30,9 @@ export function progress(label: string, total: number, stream: NodeJS.WriteStrea
     const secs = (now - t0) / 1000;
     const rate = secs > 0 ? done / secs : 0;
     const eta = rate > 0 && frac < 1 ? ` ETA ${Math.ceil((total - done) / rate)}s` : "";
-    stream.write(`\r${text} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${Math.floor(frac * 100)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s${eta}\x1b[K`);
+    stream.write(
+      `\r${text} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${Math.floor(frac * 100)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s${eta}\x1b[K`,
+    );
   };
   return {
     add(n) {

@@ -20,19 +20,26 @@ export const purge: Command = {
   summary: "drop versions from a file's history for good (after the trash time)",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { version: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } }, { min: 1, max: 1, usage });
+    const { values, positionals } = parse(
+      argv,
+      { version: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } },
+      { min: 1, max: 1, usage },
+    );
     if (Boolean(values.all) === (values.version !== undefined)) throw new CliError(`give either --version N or --all\n\n${usage}`, 2);
-    if (values.version !== undefined && !/^\d{1,9}$/.test(values.version)) throw new CliError(`--version takes a version number (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
+    if (values.version !== undefined && !/^\d{1,9}$/.test(values.version))
+      throw new CliError(`--version takes a version number (see \`grove history ${shellQuote(positionals[0]!)}\`)`, 2);
     const which = values.all ? "all" : values.version!;
     const r = await connect(resolveLayout()).json<PurgeResult>(filePath(positionals[0]!, `?purge=${which}`), { method: "DELETE" });
-    if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
     if (!r.purged.length) {
       console.log(`${r.path}: nothing to purge (only the current version is left)`);
       return 0;
     }
     const s = r.purged.length === 1 ? "" : "s";
     console.log(`${r.path}: version${s} ${r.purged.join(", ")} purged; ${count(r.trashed_chunks, "chunk")} went to the trash.`);
-    console.log(`Collected after ${formatTime(r.collect_after)}; until then \`grove trash restore ${shellQuote(r.path)}\` brings ${s ? "them" : "it"} back.`);
+    console.log(
+      `Collected after ${formatTime(r.collect_after)}; until then \`grove trash restore ${shellQuote(r.path)}\` brings ${s ? "them" : "it"} back.`,
+    );
     return 0;
   },
 };

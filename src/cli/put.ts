@@ -57,17 +57,19 @@ export const put: Command = {
     } else {
       let body: BodyInit = Bun.file(file);
       if (st.size >= PROGRESS_THRESHOLD && process.stderr.isTTY) {
-        body = Bun.file(file).stream().pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            transform(chunk, ctl) {
-              bar.add(chunk.byteLength);
-              ctl.enqueue(chunk);
-            },
-            flush() {
-              bar.phase(`sealing ${dest}`);
-            },
-          }),
-        );
+        body = Bun.file(file)
+          .stream()
+          .pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, ctl) {
+                bar.add(chunk.byteLength);
+                ctl.enqueue(chunk);
+              },
+              flush() {
+                bar.phase(`sealing ${dest}`);
+              },
+            }),
+          );
       }
       const res = await client.request(filePath(dest), {
         method: "PUT",
@@ -77,9 +79,11 @@ export const put: Command = {
       r = (await readJson(res)) as PutResult;
     }
     bar.done();
-    if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
     const what = r.created ? `stored as version ${r.version}` : `unchanged (version ${r.version} already has this content)`;
-    console.log(`${r.path}: ${what}, ${formatBytes(r.manifest.total_size)} in ${count(r.manifest.chunks.length, "chunk")} (${r.new_chunks} new)`);
+    console.log(
+      `${r.path}: ${what}, ${formatBytes(r.manifest.total_size)} in ${count(r.manifest.chunks.length, "chunk")} (${r.new_chunks} new)`,
+    );
     return 0;
   },
 };

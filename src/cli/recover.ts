@@ -41,7 +41,8 @@ export const recover: Command = {
   usage,
   async run(argv) {
     const { values } = parse(argv, { invite: { type: "string" } }, { min: 0, max: 0, usage });
-    if (!values.invite) throw new CliError(`--invite TOKEN is required (make one with \`grove invite\` on any cell of the fleet)\n\n${usage}`, 2);
+    if (!values.invite)
+      throw new CliError(`--invite TOKEN is required (make one with \`grove invite\` on any cell of the fleet)\n\n${usage}`, 2);
     let token;
     try {
       token = decodeToken(values.invite);
@@ -61,10 +62,12 @@ export const recover: Command = {
     writeIdentity(layout, root);
     initStateDir(layout);
     const keys = loadKeys(layout);
-    if (keys.id === token.id) throw new CliError("this invite was made by the cell being recovered: use one from another cell of the fleet");
+    if (keys.id === token.id)
+      throw new CliError("this invite was made by the cell being recovered: use one from another cell of the fleet");
     writeFileAtomicSync(layout.recovering, JSON.stringify({ token: values.invite, at: Date.now() }) + "\n", 0o600);
     // The user has the words already: `grove start` need not show them.
-    if (!existsSync(join(layout.dir, ".phrase_shown"))) writeFileAtomicSync(join(layout.dir, ".phrase_shown"), new Date().toISOString() + "\n", 0o600);
+    if (!existsSync(join(layout.dir, ".phrase_shown")))
+      writeFileAtomicSync(join(layout.dir, ".phrase_shown"), new Date().toISOString() + "\n", 0o600);
     console.log(`Recovered cell ${shortId(keys.id)} into ${layout.dir}.`);
     console.log("Run `grove start`: it rejoins the fleet and pulls your files back (`grove sync` to watch it).");
     return 0;

@@ -20,7 +20,13 @@ export function formatPhrase(phrase: string): string {
   const words = phrase.split(" ");
   const lines: string[] = [];
   for (let i = 0; i < words.length; i += 6) {
-    lines.push("  " + words.slice(i, i + 6).map((w, j) => `${String(i + j + 1).padStart(2)}. ${w.padEnd(9)}`).join(" "));
+    lines.push(
+      "  " +
+        words
+          .slice(i, i + 6)
+          .map((w, j) => `${String(i + j + 1).padStart(2)}. ${w.padEnd(9)}`)
+          .join(" "),
+    );
   }
   return lines.join("\n");
 }

@@ -8,7 +8,9 @@ import { CliError, parse, type Command } from "./command.ts";
 
 const MiB = 1024 ** 2;
 const limit = (k: keyof RelayLimits, unit = "") =>
-  DEFAULT_LIMITS[k] === OPEN_LIMITS[k] ? `default ${DEFAULT_LIMITS[k]}${unit}` : `default ${DEFAULT_LIMITS[k]}${unit}, with --open ${OPEN_LIMITS[k]}${unit}`;
+  DEFAULT_LIMITS[k] === OPEN_LIMITS[k]
+    ? `default ${DEFAULT_LIMITS[k]}${unit}`
+    : `default ${DEFAULT_LIMITS[k]}${unit}, with --open ${OPEN_LIMITS[k]}${unit}`;
 
 const usage = `Usage: grove relay (--allow ID | --allow-file FILE | --token-file FILE | --open) [--port N] [--host H] [limits]
 
@@ -78,7 +80,11 @@ function listFile(path: string, flag: string, parse: (t: string) => string | nul
   } catch (e) {
     throw new CliError(`--${flag}: cannot read ${path}: ${(e as Error).message}`, 2);
   }
-  if (r.bad.length) throw new CliError(`--${flag}: ${path}: line${r.bad.length > 1 ? "s" : ""} ${r.bad.join(", ")} ${r.bad.length > 1 ? "are" : "is"} not ${what}`, 2);
+  if (r.bad.length)
+    throw new CliError(
+      `--${flag}: ${path}: line${r.bad.length > 1 ? "s" : ""} ${r.bad.join(", ")} ${r.bad.length > 1 ? "are" : "is"} not ${what}`,
+      2,
+    );
   return r.values;
 }
 
@@ -86,11 +92,17 @@ function listFile(path: string, flag: string, parse: (t: string) => string | nul
 function tokenFile(path: string): string[] {
   if (!existsSync(path)) {
     try {
-      writeFileAtomicSync(path, `# Access tokens of this grove relay, one a line. A cell adds one to the relay URL in its config:\n#   "relays": ["wss://HOST:PORT?token=TOKEN"]\n${newAccessToken()}\n`, 0o600);
+      writeFileAtomicSync(
+        path,
+        `# Access tokens of this grove relay, one a line. A cell adds one to the relay URL in its config:\n#   "relays": ["wss://HOST:PORT?token=TOKEN"]\n${newAccessToken()}\n`,
+        0o600,
+      );
     } catch (e) {
       throw new CliError(`--token-file: cannot make ${path}: ${(e as Error).message}`, 2);
     }
-    console.log(`Made ${path} with a new access token. Cells that may use this relay add it to the relay's URL in their config.json: "relays": ["ws://HOST:PORT?token=TOKEN"].`);
+    console.log(
+      `Made ${path} with a new access token. Cells that may use this relay add it to the relay's URL in their config.json: "relays": ["ws://HOST:PORT?token=TOKEN"].`,
+    );
   } else if ((statSync(path).mode & 0o077) !== 0) {
     console.warn(`Warning: ${path} can be read by other users of this machine (chmod 600 it).`);
   }
@@ -131,7 +143,10 @@ export const relay: Command = {
     const said: string[] = [];
     if (!open) {
       const ids = new Set<string>();
-      for (const id of allowFlags.flatMap((a) => a.split(",")).map((s) => s.trim()).filter(Boolean)) {
+      for (const id of allowFlags
+        .flatMap((a) => a.split(","))
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const c = cellIdOf(id);
         if (!c) throw new CliError(`--allow: not a cell id (64 hex characters): ${id}`, 2);
         ids.add(c);
@@ -164,10 +179,13 @@ export const relay: Command = {
       r = startRelay({ host, port, limits, allow: access, capture: v.capture ?? null });
     } catch (e) {
       const msg = (e as Error).message;
-      if (/in use|EADDRINUSE/i.test(msg + (e as { code?: string }).code)) throw new CliError(`port ${port} on ${host} is already in use (try --port)`);
+      if (/in use|EADDRINUSE/i.test(msg + (e as { code?: string }).code))
+        throw new CliError(`port ${port} on ${host} is already in use (try --port)`);
       throw new CliError(`cannot listen on ${host}:${port}: ${msg}`);
     }
-    console.log(`Grove relay listening on ${host}:${r.server.port} (cells: ws://HOST:${r.server.port}/v1/relay; counts: /status); ${open ? "open to any cell" : `serving ${said.join(", ")}`}`);
+    console.log(
+      `Grove relay listening on ${host}:${r.server.port} (cells: ws://HOST:${r.server.port}/v1/relay; counts: /status); ${open ? "open to any cell" : `serving ${said.join(", ")}`}`,
+    );
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log("info", `relay stopping (${sig})`);

@@ -36,7 +36,7 @@ export const release: Command = {
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (!sub || sub === "--help" || sub === "-h") return console.log(usage), sub ? 0 : 2;
+    if (!sub || sub === "--help" || sub === "-h") return (console.log(usage), sub ? 0 : 2);
     if (sub === "keygen") return keygen(rest);
     if (sub === "add") return add(rest);
     if (sub === "list") return list(rest);
@@ -75,16 +75,23 @@ async function add(argv: string[]): Promise<number> {
     throw new CliError(errorMessage(e));
   }
   const entry = await new ReleaseStore(releasesDir(layout.dir)).add(file, sig);
-  if (values.json) return console.log(JSON.stringify(toOffer(entry), null, 2)), 0;
-  console.log(`offering build ${sig.build.slice(0, 12)} for ${sig.target} (built ${sig.build_time}, ${formatBytes(sig.size)}, key ${sig.key.slice(0, 16)}…)`);
+  if (values.json) return (console.log(JSON.stringify(toOffer(entry), null, 2)), 0);
+  console.log(
+    `offering build ${sig.build.slice(0, 12)} for ${sig.target} (built ${sig.build_time}, ${formatBytes(sig.size)}, key ${sig.key.slice(0, 16)}…)`,
+  );
   return 0;
 }
 
 function list(argv: string[]): number {
   const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
   const offers = new ReleaseStore(releasesDir(resolveLayout().dir)).list().map(toOffer);
-  if (values.json) return console.log(JSON.stringify(offers, null, 2)), 0;
-  if (!offers.length) return console.log("no executables offered (grove release add FILE SIG)"), 0;
-  console.log(table([["TARGET", "BUILD", "BUILT", "SIZE", "KEY"], ...offers.map((o) => [o.target, o.build.slice(0, 12), o.build_time, formatBytes(o.size), `${o.sig.key?.slice(0, 16) ?? "unsigned"}`])]));
+  if (values.json) return (console.log(JSON.stringify(offers, null, 2)), 0);
+  if (!offers.length) return (console.log("no executables offered (grove release add FILE SIG)"), 0);
+  console.log(
+    table([
+      ["TARGET", "BUILD", "BUILT", "SIZE", "KEY"],
+      ...offers.map((o) => [o.target, o.build.slice(0, 12), o.build_time, formatBytes(o.size), `${o.sig.key?.slice(0, 16) ?? "unsigned"}`]),
+    ]),
+  );
   return 0;
 }

@@ -77,8 +77,14 @@ export function serviceFile(platform: Platform, home = homedir(), env = serviceE
     return {
       path: join(dir, "grove.service"),
       text,
-      start: [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", "grove.service"]],
-      stop: [["systemctl", "--user", "disable", "--now", "grove.service"], ["systemctl", "--user", "daemon-reload"]],
+      start: [
+        ["systemctl", "--user", "daemon-reload"],
+        ["systemctl", "--user", "enable", "--now", "grove.service"],
+      ],
+      stop: [
+        ["systemctl", "--user", "disable", "--now", "grove.service"],
+        ["systemctl", "--user", "daemon-reload"],
+      ],
     };
   }
   const path = join(home, "Library", "LaunchAgents", "dev.grove.cell.plist");
@@ -94,7 +100,9 @@ ${command.map((w) => `    <string>${xml(w)}</string>`).join("\n")}
   </array>
   <key>EnvironmentVariables</key>
   <dict>
-${Object.entries(env).map(([k, v]) => `    <key>${xml(k)}</key><string>${xml(v)}</string>`).join("\n")}
+${Object.entries(env)
+  .map(([k, v]) => `    <key>${xml(k)}</key><string>${xml(v)}</string>`)
+  .join("\n")}
   </dict>
   <key>RunAtLoad</key><true/>
   <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>
@@ -128,24 +136,30 @@ export const service: Command = {
   summary: "install or remove this cell as a user service (systemd / launchd)",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { "no-start": { type: "boolean" }, print: { type: "boolean" }, platform: { type: "string" } }, { min: 1, max: 1, usage });
+    const { values, positionals } = parse(
+      argv,
+      { "no-start": { type: "boolean" }, print: { type: "boolean" }, platform: { type: "string" } },
+      { min: 1, max: 1, usage },
+    );
     const action = positionals[0];
-    if (action !== "install" && action !== "uninstall") throw new CliError(`unknown action '${action}' (install or uninstall)\n\n${usage}`, 2);
+    if (action !== "install" && action !== "uninstall")
+      throw new CliError(`unknown action '${action}' (install or uninstall)\n\n${usage}`, 2);
     const platform = (values.platform ?? process.platform) as string;
-    if (platform !== "linux" && platform !== "darwin") throw new CliError(`services are written for linux (systemd) and darwin (launchd), not ${platform}`, 2);
+    if (platform !== "linux" && platform !== "darwin")
+      throw new CliError(`services are written for linux (systemd) and darwin (launchd), not ${platform}`, 2);
     const f = serviceFile(platform);
     const manage = !values["no-start"] && platform === process.platform;
     if (action === "install") {
-      if (values.print) return process.stdout.write(f.text), 0;
+      if (values.print) return (process.stdout.write(f.text), 0);
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileAtomicSync(f.path, f.text, 0o644);
       console.log(`wrote ${f.path}`);
-      if (!manage) return console.log(`to start it: ${f.start.map(shellCommand).join(" && ")}`), 0;
-      if (runAll(f.start)) return console.log("the cell runs as a service now, and starts at login"), 0;
+      if (!manage) return (console.log(`to start it: ${f.start.map(shellCommand).join(" && ")}`), 0);
+      if (runAll(f.start)) return (console.log("the cell runs as a service now, and starts at login"), 0);
       console.error(`the file is in place; start it yourself with: ${f.start.map(shellCommand).join(" && ")}`);
       return 1;
     }
-    if (!existsSync(f.path)) return console.log(`no service installed (${f.path} does not exist)`), 0;
+    if (!existsSync(f.path)) return (console.log(`no service installed (${f.path} does not exist)`), 0);
     if (manage && !runAll(f.stop)) console.error("could not stop the service; removing its file anyway");
     rmSync(f.path, { force: true });
     console.log(`removed ${f.path}`);

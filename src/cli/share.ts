@@ -36,24 +36,44 @@ export const share: Command = {
   summary: "share a file with a friend (PATH --with ID), or revoke a share",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { with: { type: "string" }, expires: { type: "string" }, json: { type: "boolean" } }, { min: 1, max: 2, usage });
+    const { values, positionals } = parse(
+      argv,
+      { with: { type: "string" }, expires: { type: "string" }, json: { type: "boolean" } },
+      { min: 1, max: 2, usage },
+    );
     const client = connect(resolveLayout());
     if (positionals[0] === "revoke") {
       if (positionals.length !== 2) throw new CliError(`grove share revoke takes one grant id\n\n${usage}`, 2);
       const r = await client.json<ShareView>(`/api/shares/${encodeURIComponent(positionals[1]!)}/revoke`, { method: "POST" });
-      console.log(values.json ? JSON.stringify(r, null, 2) : `revoked: ${displayName(r.filename)} for ${displayName(r.to_name)} (${r.id.slice(0, 12)})`);
+      console.log(
+        values.json
+          ? JSON.stringify(r, null, 2)
+          : `revoked: ${displayName(r.filename)} for ${displayName(r.to_name)} (${r.id.slice(0, 12)})`,
+      );
       return 0;
     }
     if (positionals.length !== 1) throw new CliError(`wrong number of arguments\n\n${usage}`, 2);
     if (!values.with) throw new CliError(`--with ID is required (a friend's id or unique prefix)\n\n${usage}`, 2);
-    const body = { path: positionals[0]!.replace(/^\/+/, ""), with: values.with, ...(values.expires ? { expires_s: parseDuration(values.expires) } : {}) };
-    const r = await client.json<ShareView>("/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
+    const body = {
+      path: positionals[0]!.replace(/^\/+/, ""),
+      with: values.with,
+      ...(values.expires ? { expires_s: parseDuration(values.expires) } : {}),
+    };
+    const r = await client.json<ShareView>("/api/shares", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
     const to = `${displayName(r.to_name)} (${shortId(r.to)})`;
-    console.log(`shared ${displayName(r.path)} with ${to}: grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}${r.delivered ? ", delivered" : ""}`);
+    console.log(
+      `shared ${displayName(r.path)} with ${to}: grant ${r.id.slice(0, 12)}${r.expires_at ? `, expires ${formatTime(r.expires_at)}` : ""}${r.delivered ? ", delivered" : ""}`,
+    );
     if (!r.delivered) {
       console.log(`not delivered yet: ${displayName(r.delivery_error ?? `${r.to_name} cannot be reached`)}`);
-      console.log(`It is kept and sent after each sync round that reaches ${displayName(r.to_name)} (\`grove shares\` shows when; \`grove share revoke ${r.id.slice(0, 12)}\` drops it).`);
+      console.log(
+        `It is kept and sent after each sync round that reaches ${displayName(r.to_name)} (\`grove shares\` shows when; \`grove share revoke ${r.id.slice(0, 12)}\` drops it).`,
+      );
     }
     return 0;
   },
@@ -66,9 +86,25 @@ export const shares: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage: sharesUsage });
     const list = await connect(resolveLayout()).json<ShareView[]>("/api/shares");
-    if (values.json) return console.log(JSON.stringify(list, null, 2)), 0;
-    if (!list.length) return process.stderr.write("nothing shared yet (grove share PATH --with ID)\n"), 0;
-    console.log(table([["ID", "PATH", "WITH", "SIZE", "SHARED", "EXPIRES", "STATE"], ...list.map((s) => [s.id.slice(0, 12), displayName(s.path), displayName(s.to_name), formatBytes(s.size), formatTime(s.granted_at), s.expires_at ? formatTime(s.expires_at) : "never", s.state + (s.delivered ? "" : " (not delivered)")])], [3]));
+    if (values.json) return (console.log(JSON.stringify(list, null, 2)), 0);
+    if (!list.length) return (process.stderr.write("nothing shared yet (grove share PATH --with ID)\n"), 0);
+    console.log(
+      table(
+        [
+          ["ID", "PATH", "WITH", "SIZE", "SHARED", "EXPIRES", "STATE"],
+          ...list.map((s) => [
+            s.id.slice(0, 12),
+            displayName(s.path),
+            displayName(s.to_name),
+            formatBytes(s.size),
+            formatTime(s.granted_at),
+            s.expires_at ? formatTime(s.expires_at) : "never",
+            s.state + (s.delivered ? "" : " (not delivered)"),
+          ]),
+        ],
+        [3],
+      ),
+    );
     return 0;
   },
 };

@@ -56,7 +56,9 @@ function showRecoveryPhrase(layout: Layout, newPhrase: string | null): void {
   if (!newPhrase && existsSync(shownMarker)) return;
   if (newPhrase) console.log(`\nA new cell was created in ${layout.dir}.`);
   if (!process.stdout.isTTY) {
-    console.log("Its recovery phrase is not printed here (this output is not a terminal and may be logged): run `grove recovery-phrase` in a terminal and write the 24 words down.\n");
+    console.log(
+      "Its recovery phrase is not printed here (this output is not a terminal and may be logged): run `grove recovery-phrase` in a terminal and write the 24 words down.\n",
+    );
     return; // said again at each start until the words were shown
   }
   console.log("Your recovery phrase (shown once here; `grove recovery-phrase` prints it again):\n");
@@ -77,11 +79,22 @@ export const start: Command = {
   async run(argv) {
     const { values } = parse(
       argv,
-      { port: { type: "string" }, host: { type: "string" }, "peer-port": { type: "string" }, "peer-host": { type: "string" }, "auto-restart": { type: "boolean" } },
+      {
+        port: { type: "string" },
+        host: { type: "string" },
+        "peer-port": { type: "string" },
+        "peer-host": { type: "string" },
+        "auto-restart": { type: "boolean" },
+      },
       { min: 0, max: 0, usage },
     );
     const layout = resolveLayout();
-    const portFlag = values.port !== undefined ? parsePort(values.port, "--port") : process.env.GROVE_PORT ? parsePort(process.env.GROVE_PORT, "GROVE_PORT") : undefined;
+    const portFlag =
+      values.port !== undefined
+        ? parsePort(values.port, "--port")
+        : process.env.GROVE_PORT
+          ? parsePort(process.env.GROVE_PORT, "GROVE_PORT")
+          : undefined;
     // Validate config before creating or touching anything (a bad file is left as it is).
     const readConfig = () => {
       try {
@@ -105,12 +118,18 @@ export const start: Command = {
     const port = portFlag ?? config.port;
     const host = values.host ?? config.host;
     const peerPort =
-      values["peer-port"] !== undefined ? parsePort(values["peer-port"], "--peer-port") : process.env.GROVE_PEER_PORT ? parsePort(process.env.GROVE_PEER_PORT, "GROVE_PEER_PORT") : config.peer_port;
+      values["peer-port"] !== undefined
+        ? parsePort(values["peer-port"], "--peer-port")
+        : process.env.GROVE_PEER_PORT
+          ? parsePort(process.env.GROVE_PEER_PORT, "GROVE_PEER_PORT")
+          : config.peer_port;
     const peerHost = values["peer-host"] ?? config.peer_host;
     const password = new PasswordFile(layout.dashboardAuth);
     const publicDashboard = !isLoopbackHost(host);
     if (publicDashboard && !password.isSet()) {
-      throw new CliError(`the dashboard on ${host} would be reachable from other machines before it has a password: set one first with \`grove password\`, or keep "host" on 127.0.0.1`);
+      throw new CliError(
+        `the dashboard on ${host} would be reachable from other machines before it has a password: set one first with \`grove password\`, or keep "host" on 127.0.0.1`,
+      );
     }
     let tls: TlsFiles | null;
     try {
@@ -134,26 +153,48 @@ export const start: Command = {
     }
     const { cell } = runtime;
     const url = info.dashboard.url;
-    const rt: RuntimeInfo = { pid: process.pid, url, host, port: info.dashboard.port, peer_url: info.peer.url, tls_fingerprint: tls?.fingerprint ?? null };
+    const rt: RuntimeInfo = {
+      pid: process.pid,
+      url,
+      host,
+      port: info.dashboard.port,
+      peer_url: info.peer.url,
+      tls_fingerprint: tls?.fingerprint ?? null,
+    };
     writeFileAtomicSync(layout.runtime, JSON.stringify(rt) + "\n", 0o600);
 
     showRecoveryPhrase(layout, runtime.newPhrase);
-    if (runtime.newName) console.log(`This cell is named "${displayName(runtime.newName)}": to change it, set "name" in ${layout.config} and restart the cell.`);
-    console.log(`Grove ${VERSION}: cell "${displayName(cell.config.name)}" (${shortId(cell.keys.id)}) listening on ${host}:${info.dashboard.port} (dashboard) and ${peerHost}:${info.peer.port} (peers)`);
+    if (runtime.newName)
+      console.log(
+        `This cell is named "${displayName(runtime.newName)}": to change it, set "name" in ${layout.config} and restart the cell.`,
+      );
+    console.log(
+      `Grove ${VERSION}: cell "${displayName(cell.config.name)}" (${shortId(cell.keys.id)}) listening on ${host}:${info.dashboard.port} (dashboard) and ${peerHost}:${info.peer.port} (peers)`,
+    );
     console.log(`Dashboard: ${url.replace("127.0.0.1", "localhost")}/   files: ${layout.home}   crypto: ${cell.suite.name}`);
     const legacy = runtime.legacy();
-    if (legacy) console.log(`Previous address: port ${info.dashboard.port} on ${legacy.host} still answers peers (only peers) until ${legacy.waiting} more have reached port ${info.peer.port}`);
+    if (legacy)
+      console.log(
+        `Previous address: port ${info.dashboard.port} on ${legacy.host} still answers peers (only peers) until ${legacy.waiting} more have reached port ${info.peer.port}`,
+      );
     if (publicDashboard) {
-      if (tls) console.log(`Dashboard TLS: ${tls.selfSigned ? "self-signed certificate" : "certificate from config"}, SHA-256 ${tls.fingerprint}`);
+      if (tls)
+        console.log(`Dashboard TLS: ${tls.selfSigned ? "self-signed certificate" : "certificate from config"}, SHA-256 ${tls.fingerprint}`);
       else {
         const warning = `WARNING: the dashboard listens on ${host} over plain HTTP: anyone on the network path can read its password and files. Set "tls_self_signed": true (or tls_cert/tls_key) in config.json, or "host": "127.0.0.1".`;
         console.error(warning);
         log("warn", warning);
       }
     }
-    if (runtime.setupCode) console.log(`First-run setup code: ${runtime.setupCode}  (open the dashboard to choose a password; the code is also in ${layout.setupCode}; or run \`grove password\`)`);
+    if (runtime.setupCode)
+      console.log(
+        `First-run setup code: ${runtime.setupCode}  (open the dashboard to choose a password; the code is also in ${layout.setupCode}; or run \`grove password\`)`,
+      );
     if (cell.config.relays.length) console.log(`Relays: ${cell.config.relays.map((r) => normalizeRelayUrl(r)).join(", ")}`);
-    if (runtime.hub) console.log(`Relay: serving on ${peerHost}:${runtime.hub.server.port} (ws://HOST:${runtime.hub.server.port}/v1/relay), operated by this cell`);
+    if (runtime.hub)
+      console.log(
+        `Relay: serving on ${peerHost}:${runtime.hub.server.port} (ws://HOST:${runtime.hub.server.port}/v1/relay), operated by this cell`,
+      );
     log("info", "cell started", { id: shortId(cell.keys.id), port: info.dashboard.port, peer_port: info.peer.port, pid: process.pid });
 
     await new Promise<void>((resolve) => {

@@ -33,9 +33,14 @@ export function syncLine(sync: CellStatus["sync"], now = Date.now(), storedChunk
   if (!r) return `no round has finished since the cell started; ${every}`;
   // What the round left, as of its end (files stored since are not in it).
   const risk = r.missing ? `${r.missing} chunks with no copy known, ` : "";
-  const under = r.under_replicated ? `${count(r.under_replicated, "chunk")} under the replication factor` : "every chunk at the replication factor";
+  const under = r.under_replicated
+    ? `${count(r.under_replicated, "chunk")} under the replication factor`
+    : "every chunk at the replication factor";
   const errors = r.errors ? `${count(r.errors, "error")} (\`grove sync\` shows them)` : "";
-  const left = storedChunks === 0 && !risk && !r.under_replicated ? `nothing stored yet${errors ? `; ${errors}` : ""}` : `it left ${risk}${under}${errors ? `, ${errors}` : ""}`;
+  const left =
+    storedChunks === 0 && !risk && !r.under_replicated
+      ? `nothing stored yet${errors ? `; ${errors}` : ""}`
+      : `it left ${risk}${under}${errors ? `, ${errors}` : ""}`;
   return `last round ${ago(now - r.started_at - r.duration_ms)} ago: ${r.reached} of ${r.peers} peers reached, ${r.chunks_pushed} pushed, ${r.chunks_pulled} pulled; ${left}; ${every}`;
 }
 
@@ -46,7 +51,9 @@ export function recoveryLine(sync: CellStatus["sync"], now = Date.now()): string
   const refused = r.refused ?? 0;
   return (
     `last recovery round ${ago(now - r.at)} ago: ${r.manifests} manifests, ${r.versions} versions, ${r.peers} peers restored from the fleet` +
-    (refused ? `; ${refused} backup${refused === 1 ? "" : "s"} refused (failed the authenticity check: forged or damaged; \`grove sync\` names the peers)` : "") +
+    (refused
+      ? `; ${refused} backup${refused === 1 ? "" : "s"} refused (failed the authenticity check: forged or damaged; \`grove sync\` names the peers)`
+      : "") +
     (r.missing ? `; ${r.missing} manifest${r.missing === 1 ? "" : "s"} not back yet (still recovering)` : "")
   );
 }
@@ -54,7 +61,9 @@ export function recoveryLine(sync: CellStatus["sync"], now = Date.now()): string
 /** Where the cell listens, as bound. */
 export function listeningLine(l: ListenInfo): string {
   const dash = `${l.dashboard.url} (${l.dashboard.public ? "reachable from other machines" : "this machine only"}${l.dashboard.tls ? ", TLS" : ""})`;
-  const legacy = l.legacy ? `; port ${l.legacy.port} on ${l.legacy.host} still answers peers until ${l.legacy.waiting_for} more reach the peer port` : "";
+  const legacy = l.legacy
+    ? `; port ${l.legacy.port} on ${l.legacy.host} still answers peers until ${l.legacy.waiting_for} more reach the peer port`
+    : "";
   return `listening dashboard ${dash}, peers ${l.peer.host}:${l.peer.port}${legacy}`;
 }
 
@@ -66,12 +75,16 @@ export const status: Command = {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     const client = connect(resolveLayout());
     const s = await client.json<CellStatus>("/api/status");
-    if (values.json) return console.log(JSON.stringify(s, null, 2)), 0;
+    if (values.json) return (console.log(JSON.stringify(s, null, 2)), 0);
     console.log(
       [
         `cell      ${s.name} (${s.id})`,
         `version   ${s.version}  build ${s.build.slice(0, 12)}  ${s.target}${s.build_time ? `  built ${s.build_time}` : ""}`,
-        ...(s.update_available ? [`update    build ${s.update_available.build.slice(0, 12)} (built ${s.update_available.build_time}) offered by ${displayName(s.update_available.peer_name)}: run \`grove update\``] : []),
+        ...(s.update_available
+          ? [
+              `update    build ${s.update_available.build.slice(0, 12)} (built ${s.update_available.build_time}) offered by ${displayName(s.update_available.peer_name)}: run \`grove update\``,
+            ]
+          : []),
         `url       ${client.baseUrl}   up ${s.uptime_s}s`,
         ...(s.listening ? [listeningLine(s.listening)] : []),
         `crypto    ${s.crypto}`,
@@ -80,7 +93,9 @@ export const status: Command = {
         `files in  ${s.home}`,
         `state in  ${s.dir}`,
         `watching  ${s.watching ? `${s.watching.roots.join(", ")}  (${s.watching.stored} stored, ${s.watching.deleted} deletions${s.watching.last_error ? `; last problem: ${s.watching.last_error}` : ""})` : "off (config watch_home / watch_dirs)"}`,
-        ...(s.relays.length ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`) : ["relay     none (config.json \"relays\": cells behind NAT reach this one through a relay)"]),
+        ...(s.relays.length
+          ? s.relays.map((r) => `relay     ${r.url}  ${r.state}${r.error ? ` (${r.error})` : ""}`)
+          : ['relay     none (config.json "relays": cells behind NAT reach this one through a relay)']),
         `sync      ${syncLine(s.sync, Date.now(), s.chunks)}`,
         ...(recoveryLine(s.sync) ? [`recovery  ${recoveryLine(s.sync)}`] : []),
       ].join("\n"),

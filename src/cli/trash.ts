@@ -37,7 +37,13 @@ function show(t: TrashListing): void {
     console.log(
       table([
         ["PATH", "VER", "SIZE", "PURGED", "COLLECTED AFTER"],
-        ...t.versions.map((v) => [v.path, String(v.version), v.deleted ? "deleted" : formatBytes(v.size), formatTime(v.purged_at), formatTime(v.collect_after)]),
+        ...t.versions.map((v) => [
+          v.path,
+          String(v.version),
+          v.deleted ? "deleted" : formatBytes(v.size),
+          formatTime(v.purged_at),
+          formatTime(v.collect_after),
+        ]),
       ]),
     );
     console.log("");
@@ -46,11 +52,15 @@ function show(t: TrashListing): void {
   if (t.chunks.length) {
     const local = t.chunks.filter((c) => c.local).length;
     const onPeers = t.chunks.filter((c) => c.peers > 0).length;
-    console.log(`Own chunks: ${count(t.chunks.length, "chunk")} (${formatBytes(t.totals.chunk_bytes)} here, ${local} with a local copy, ${onPeers} still on peers); first collected after ${first(t.chunks)}.`);
+    console.log(
+      `Own chunks: ${count(t.chunks.length, "chunk")} (${formatBytes(t.totals.chunk_bytes)} here, ${local} with a local copy, ${onPeers} still on peers); first collected after ${first(t.chunks)}.`,
+    );
   }
   if (t.held.length) {
     const owners = new Set(t.held.map((h) => h.owner)).size;
-    console.log(`Kept for others: ${count(t.held.length, "chunk")} (${formatBytes(t.totals.held_bytes)}) of ${count(owners, "cell")} deleted by their owner; first collected after ${first(t.held)}.`);
+    console.log(
+      `Kept for others: ${count(t.held.length, "chunk")} (${formatBytes(t.totals.held_bytes)}) of ${count(owners, "cell")} deleted by their owner; first collected after ${first(t.held)}.`,
+    );
   }
   console.log(`\nTrash time: ${t.trash_retention_s} s.`);
 }
@@ -65,23 +75,35 @@ export const trash: Command = {
     const [sub, arg] = positionals;
     if (sub === undefined) {
       const t = await client.json<TrashListing>("/api/trash");
-      if (values.json) return console.log(JSON.stringify(t, null, 2)), 0;
+      if (values.json) return (console.log(JSON.stringify(t, null, 2)), 0);
       show(t);
       return 0;
     }
     if (sub === "restore") {
       if (!arg) throw new CliError(`restore takes the file's PATH\n\n${usage}`, 2);
-      const r = await client.json<TrashRestoreResult>("/api/trash/restore", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: arg }) });
-      if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-      console.log(`${r.path}: version${r.restored.length === 1 ? "" : "s"} ${r.restored.join(", ")} back in the history (\`grove history ${shellQuote(r.path)}\`)`);
+      const r = await client.json<TrashRestoreResult>("/api/trash/restore", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ path: arg }),
+      });
+      if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
+      console.log(
+        `${r.path}: version${r.restored.length === 1 ? "" : "s"} ${r.restored.join(", ")} back in the history (\`grove history ${shellQuote(r.path)}\`)`,
+      );
       return 0;
     }
     if (sub === "collect") {
       if (arg) throw new CliError(`collect takes no argument\n\n${usage}`, 2);
       const r = await client.json<CollectReport>("/api/trash/collect", { method: "POST" });
-      if (values.json) return console.log(JSON.stringify(r, null, 2)), 0;
-      if (r.skipped) console.log(`Nothing collected: ${r.skipped === "busy" ? "an upload is running" : "this cell is recovering its manifests"}; try again shortly.`);
-      else console.log(`Collected: ${count(r.versions_collected, "purged version")}, ${count(r.chunks_collected, "own chunk")}, ${count(r.held_collected, "chunk")} kept for others, ${count(r.orphans_removed, "leftover file")}; ${formatBytes(r.bytes_freed)} freed.`);
+      if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
+      if (r.skipped)
+        console.log(
+          `Nothing collected: ${r.skipped === "busy" ? "an upload is running" : "this cell is recovering its manifests"}; try again shortly.`,
+        );
+      else
+        console.log(
+          `Collected: ${count(r.versions_collected, "purged version")}, ${count(r.chunks_collected, "own chunk")}, ${count(r.held_collected, "chunk")} kept for others, ${count(r.orphans_removed, "leftover file")}; ${formatBytes(r.bytes_freed)} freed.`,
+        );
       return 0;
     }
     throw new CliError(`unknown trash command '${sub}'\n\n${usage}`, 2);

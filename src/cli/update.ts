@@ -32,12 +32,20 @@ export const update: Command = {
   summary: "update this cell to a newer signed build from a peer",
   usage,
   async run(argv) {
-    const { values } = parse(argv, { check: { type: "boolean" }, json: { type: "boolean" }, "no-wait": { type: "boolean" } }, { min: 0, max: 0, usage });
+    const { values } = parse(
+      argv,
+      { check: { type: "boolean" }, json: { type: "boolean" }, "no-wait": { type: "boolean" } },
+      { min: 0, max: 0, usage },
+    );
     const layout = resolveLayout();
     const client = connect(layout);
     if (values.check) {
-      const c = await client.json<UpdateCheck>("/api/update", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ check: true }) });
-      if (values.json) return console.log(JSON.stringify(c, null, 2)), 0;
+      const c = await client.json<UpdateCheck>("/api/update", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ check: true }),
+      });
+      if (values.json) return (console.log(JSON.stringify(c, null, 2)), 0);
       console.log(describeCheck(c));
       return 0;
     }
@@ -55,8 +63,12 @@ export const update: Command = {
     }
     if (!values.json) process.stderr.write(`build ${started.to.slice(0, 12)} swapped in; waiting for the cell to restart…\n`);
     const outcome = await waitForRestart(started);
-    if (outcome.state === "rolled-back") throw new CliError(`build ${started.to.slice(0, 12)} did not come up and was rolled back: ${outcome.reason}; build ${started.from.slice(0, 12)} runs again`);
-    if (values.json) console.log(JSON.stringify({ state: "updated", from: started.from, to: started.to, build_time: started.build_time }, null, 2));
+    if (outcome.state === "rolled-back")
+      throw new CliError(
+        `build ${started.to.slice(0, 12)} did not come up and was rolled back: ${outcome.reason}; build ${started.from.slice(0, 12)} runs again`,
+      );
+    if (values.json)
+      console.log(JSON.stringify({ state: "updated", from: started.from, to: started.to, build_time: started.build_time }, null, 2));
     else console.log(`updated: build ${started.from.slice(0, 12)} → ${started.to.slice(0, 12)} (built ${started.build_time})`);
     return 0;
   },
@@ -78,14 +90,19 @@ async function waitForRestart(s: UpdateStarted): Promise<{ state: "updated" } | 
     }
     await Bun.sleep(250);
   }
-  throw new CliError(`the cell has not come back as build ${s.to.slice(0, 12)} within ${WAIT_MS / 1000} s; see \`grove status\` and the cell's log`);
+  throw new CliError(
+    `the cell has not come back as build ${s.to.slice(0, 12)} within ${WAIT_MS / 1000} s; see \`grove status\` and the cell's log`,
+  );
 }
 
 function describeCheck(c: UpdateCheck): string {
   const lines: string[] = [];
   const cur = `build ${c.current.build.slice(0, 12)}${c.current.build_time ? ` (built ${c.current.build_time})` : ""} for ${c.current.target}`;
   if (c.note) lines.push(`${c.note}; this cell runs ${cur}`);
-  else if (c.available) lines.push(`update available: build ${c.available.build.slice(0, 12)} (built ${c.available.build_time}) from ${displayName(c.available.peer_name)} (${shortId(c.available.peer)}); this cell runs ${cur}. Run \`grove update\` to install it.`);
+  else if (c.available)
+    lines.push(
+      `update available: build ${c.available.build.slice(0, 12)} (built ${c.available.build_time}) from ${displayName(c.available.peer_name)} (${shortId(c.available.peer)}); this cell runs ${cur}. Run \`grove update\` to install it.`,
+    );
   else lines.push(`up to date: ${cur} (${c.asked} peer${c.asked === 1 ? "" : "s"} asked)`);
   for (const r of c.refused) lines.push(`refused: ${displayName(r.peer_name)} (${shortId(r.peer)}) offers ${displayName(r.reason)}`);
   return lines.join("\n");

@@ -20,7 +20,10 @@ const seconds = z.number().int().positive();
 /** Every key of config.json with its default. Missing keys take the default; the file may hold only some. */
 export const ConfigSchema = z.object({
   /** Ed25519 public keys (hex) whose signed builds this cell accepts as updates (update/release-sig). */
-  trusted_release_keys: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a 64-hex Ed25519 public key (grove release keygen)")).max(16).default([]),
+  trusted_release_keys: z
+    .array(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a 64-hex Ed25519 public key (grove release keygen)"))
+    .max(16)
+    .default([]),
   /** Install a newer trusted build from a peer on its own (else the dashboard and `grove update` offer it). */
   auto_update: z.boolean().default(false),
   /** Shown to peers and in the dashboard: no control, bidi or invisible characters (peers refuse a card with one). */
@@ -45,7 +48,17 @@ export const ConfigSchema = z.object({
   /** Port of the peer API, advertised in this cell's card (overridden by --peer-port / GROVE_PEER_PORT). */
   peer_port: z.number().int().min(0).max(65535).default(DEFAULT_PEER_PORT),
   /** More host names the dashboard answers to (besides localhost, 127.0.0.1, [::1] and this machine's addresses); any other Host header is refused. */
-  dashboard_names: z.array(z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/, "must be a host name")).max(16).default([]),
+  dashboard_names: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/,
+          "must be a host name",
+        ),
+    )
+    .max(16)
+    .default([]),
   /** TLS for the dashboard: a PEM certificate and key (absolute paths), both or neither. */
   tls_cert: z.string().startsWith("/", "must be an absolute path").nullable().default(null),
   tls_key: z.string().startsWith("/", "must be an absolute path").nullable().default(null),
@@ -59,9 +72,17 @@ export const ConfigSchema = z.object({
   /** A peer not heard from for this long no longer counts as holding copies (healing). */
   peer_lost_after_s: seconds.default(86400),
   /** Bytes this cell keeps for other cells at most (their chunks and manifest backups). */
-  max_peer_storage_bytes: z.number().int().min(0).default(50 * 1024 ** 3),
+  max_peer_storage_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(50 * 1024 ** 3),
   /** Bounty: how far below zero a peer's balance here (what it keeps for us − what we keep for it) may go before its new chunks are refused (402). */
-  bounty_allowance_bytes: z.number().int().min(0).default(50 * 1024 ** 3),
+  bounty_allowance_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(50 * 1024 ** 3),
   /** Bounty: favorites are never refused for their balance. */
   bounty_exempt_favorites: z.boolean().default(true),
   /** Bounty: friends are never refused for their balance. */
@@ -69,7 +90,11 @@ export const ConfigSchema = z.object({
   /** Versions older than this (never a file's current one) are purged automatically; 0 = keep every version. */
   version_retention_s: z.number().int().min(0).default(0),
   /** Purged versions and deleted chunks (ours, and those an owner asked us to delete) wait this long in the trash before they are collected. */
-  trash_retention_s: z.number().int().min(0).default(7 * 86400),
+  trash_retention_s: z
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 86400),
   /** Chunks challenged on each peer per sync round (audit; 0 = no audits). */
   audit_sample: z.number().int().min(0).max(64).default(4),
   route_benchmark_interval_s: seconds.default(21600),
@@ -95,13 +120,26 @@ export const ConfigSchema = z.object({
   /** Store new and changed files in GROVE_HOME as they appear (ingest/file-watcher). */
   watch_home: z.boolean().default(true),
   /** More folders to keep stored, each under its own name (absolute paths; not copied into GROVE_HOME). */
-  watch_dirs: z.array(z.string().min(2).max(4096).refine((d) => d.startsWith("/"), "must be an absolute path")).max(32).default([]),
+  watch_dirs: z
+    .array(
+      z
+        .string()
+        .min(2)
+        .max(4096)
+        .refine((d) => d.startsWith("/"), "must be an absolute path"),
+    )
+    .max(32)
+    .default([]),
   /** A watched file is stored once it has not changed for this long (ms). */
   watch_debounce_ms: z.number().int().min(50).max(600_000).default(1000),
   /** Interfaces (names or addresses) to advertise on; empty = those ciao detects as networks. */
   mdns_interfaces: z.array(z.string().min(1).max(64)).max(32).default([]),
   /** Largest single upload accepted, in bytes. */
-  max_upload_bytes: z.number().int().positive().default(2 ** 40),
+  max_upload_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 ** 40),
   /** Crypto implementation: "auto" picks native when it loads, else the portable one. */
   crypto: z.enum(["auto", "native", "portable"]).default("auto"),
   /** Worker threads sealing and opening chunks; 0 = one per core (at most 4). */
@@ -109,7 +147,11 @@ export const ConfigSchema = z.object({
   /** Messages one peer may send this cell per minute (more get 429 and stay queued there). */
   message_rate_per_minute: z.number().int().min(1).max(100_000).default(120),
   /** Characters of one peer's messages kept here at most (more get 507 and stay queued there). */
-  message_store_chars_per_peer: z.number().int().min(1024).default(16 * 1024 * 1024),
+  message_store_chars_per_peer: z
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   /** Threads the model host uses to answer; 0 = one per core. */
   llm_threads: z.number().int().min(0).max(256).default(0),
   /** Who may ask this cell's models: friends, or nobody but this cell. */
@@ -119,16 +161,22 @@ export const ConfigSchema = z.object({
   /** Longest answer, in tokens (a request may ask for less). */
   llm_max_tokens: z.number().int().min(1).max(32768).default(1024),
   /** An Ollama server whose models are offered too; null = use one answering on 127.0.0.1:11434, "off" = none. */
-  ollama_url: z.union([z.literal("off"), url.refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL")]).nullable().default(null),
+  ollama_url: z
+    .union([z.literal("off"), url.refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL")])
+    .nullable()
+    .default(null),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** The schema with the checks that span keys (refinements keep `ConfigSchema.shape` readable). */
-const CheckedConfig = ConfigSchema.refine((c) => (c.tls_cert === null) === (c.tls_key === null), { message: "set both tls_cert and tls_key, or neither", path: ["tls_key"] }).refine(
-  (c) => !(c.tls_self_signed && c.tls_cert !== null),
-  { message: "tls_self_signed and tls_cert exclude each other: choose one", path: ["tls_self_signed"] },
-);
+const CheckedConfig = ConfigSchema.refine((c) => (c.tls_cert === null) === (c.tls_key === null), {
+  message: "set both tls_cert and tls_key, or neither",
+  path: ["tls_key"],
+}).refine((c) => !(c.tls_self_signed && c.tls_cert !== null), {
+  message: "tls_self_signed and tls_cert exclude each other: choose one",
+  path: ["tls_self_signed"],
+});
 
 /** A config.json problem, phrased as one line that names the key. */
 export class ConfigError extends Error {
@@ -178,7 +226,9 @@ export function parseConfig(raw: unknown, source = "config.json"): { config: Con
     const issue = result.error.issues[0]!;
     const key = issue.path.length ? issue.path.join(".") : "(root)";
     const got = issue.path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k as string], raw);
-    throw new ConfigError(`${source}: bad value for "${key}": ${issue.message} (${got === undefined ? "not set" : `got ${displayName(String(JSON.stringify(got)))}`})`);
+    throw new ConfigError(
+      `${source}: bad value for "${key}": ${issue.message} (${got === undefined ? "not set" : `got ${displayName(String(JSON.stringify(got)))}`})`,
+    );
   }
   const known = new Set(Object.keys(ConfigSchema.shape));
   return { config: result.data, unknownKeys: Object.keys(raw).filter((k) => !known.has(k)) };

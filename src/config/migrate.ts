@@ -44,10 +44,15 @@ export function migrateV1(raw: Raw, effectivePort: number): { next: Raw; migrati
   if (next.peer_host === undefined) next.peer_host = oldHost;
   if (next.peer_port === undefined) next.peer_port = upgradedPeerPort(effectivePort);
   next.host = DEFAULT_HOST;
-  notes.push(`the dashboard and local API now listen on ${DEFAULT_HOST} only (was ${oldHost}); set "host" to serve them beyond this machine`);
-  notes.push(`the peer API listens apart, on ${String(next.peer_host)}:${String(next.peer_port)} ("peer_host", "peer_port"); peers learn it from this cell's card`);
+  notes.push(
+    `the dashboard and local API now listen on ${DEFAULT_HOST} only (was ${oldHost}); set "host" to serve them beyond this machine`,
+  );
+  notes.push(
+    `the peer API listens apart, on ${String(next.peer_host)}:${String(next.peer_port)} ("peer_host", "peer_port"); peers learn it from this cell's card`,
+  );
   const legacyHost = isLoopbackHost(oldHost) ? null : oldHost;
-  if (legacyHost) notes.push(`until every peer has reached the new port, port ${effectivePort} keeps answering peers (and only peers) on ${oldHost}`);
+  if (legacyHost)
+    notes.push(`until every peer has reached the new port, port ${effectivePort} keeps answering peers (and only peers) on ${oldHost}`);
   return { next, migration: { from: 1, to: CONFIG_VERSION, notes, legacyHost } };
 }
 
@@ -56,7 +61,10 @@ export function migrateV1(raw: Raw, effectivePort: number): { next: Raw; migrati
  * cell existed before this start (a new cell's hand-written config is already current: it is
  * only stamped). Returns what was done, or null when the file is current or absent.
  */
-export function migrateConfigFile(path: string, opts: { hasIdentity: boolean; effectivePort: (raw: Raw) => number }): ConfigMigration | null {
+export function migrateConfigFile(
+  path: string,
+  opts: { hasIdentity: boolean; effectivePort: (raw: Raw) => number },
+): ConfigMigration | null {
   if (!existsSync(path)) return null;
   let raw: unknown;
   try {

@@ -57,7 +57,9 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch {}
+    try {
+      unlinkSync(tmp);
+    } catch {}
     throw e;
   }
   closeSync(fd);
@@ -71,7 +73,12 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
  * fsynced and renamed into place. Used on the hot path for chunks, where many fsyncs can then
  * be in flight while later chunks are still being sealed.
  */
-export async function writeFileStaged(path: string, data: Uint8Array, mode = 0o644, opts: { spareTail?: boolean } = {}): Promise<{ durable: Promise<void> }> {
+export async function writeFileStaged(
+  path: string,
+  data: Uint8Array,
+  mode = 0o644,
+  opts: { spareTail?: boolean } = {},
+): Promise<{ durable: Promise<void> }> {
   const tmp = tempPathFor(path);
   let f: DirectFile;
   try {

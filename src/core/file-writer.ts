@@ -36,7 +36,11 @@ export class FileWriter {
   private failed: unknown = null;
 
   /** `buffers` - 1 writes may be in flight while the next buffer is filled. */
-  private constructor(private sink: Sink, size: number, buffers = 2) {
+  private constructor(
+    private sink: Sink,
+    size: number,
+    buffers = 2,
+  ) {
     this.bufs = Array.from({ length: buffers }, () => new Uint8Array(size));
     this.pending = this.bufs.map(() => Promise.resolve());
   }
@@ -50,7 +54,11 @@ export class FileWriter {
   static async createDirect(path: string, mode = 0o644, bufferBytes = 4 << 20, buffers = 2): Promise<FileWriter> {
     const f = await DirectFile.create(path, mode);
     // The bytes after a partial buffer's data are the writer's own: padding comes from there.
-    return new FileWriter({ write: (b, p) => f.write(b, p, { spareTail: true }), sync: () => f.sync(), close: () => f.close() }, bufferBytes, buffers);
+    return new FileWriter(
+      { write: (b, p) => f.write(b, p, { spareTail: true }), sync: () => f.sync(), close: () => f.close() },
+      bufferBytes,
+      buffers,
+    );
   }
 
   /** Bytes accepted so far. */

@@ -25,7 +25,10 @@ export function setQuiet(q: boolean): void {
 export function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
   if (quiet && level === "info") return;
   const extra = fields
-    ? " " + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")
+    ? " " +
+      Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+        .join(" ")
     : "";
   const line = `${new Date().toISOString()} ${level.padEnd(5)} ${displayName(msg + extra)}\n`;
   process.stderr.write(line);

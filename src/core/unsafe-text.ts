@@ -44,7 +44,11 @@ export function isSafeName(s: string): boolean {
 export function unsafeNameProblem(s: string): string | null {
   const bad = firstUnsafeChar(s);
   if (!bad) return null;
-  const kind = CONTROL.test(bad.char) ? "a control character" : BIDI.test(bad.char) ? "a bidi control" : "an invisible formatting character";
+  const kind = CONTROL.test(bad.char)
+    ? "a control character"
+    : BIDI.test(bad.char)
+      ? "a bidi control"
+      : "an invisible formatting character";
   return `contains ${kind} (${codePoint(bad.char)}) at position ${bad.index + 1}: names may not hold control, bidi or invisible characters (they rewrite terminals and logs, or disguise a name)`;
 }
 

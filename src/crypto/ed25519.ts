@@ -59,9 +59,15 @@ export function nativeEd25519(sodium: SodiumBinding): Ed25519 {
     verify(signature, message, publicKey) {
       if (signature.byteLength !== 64 || publicKey.byteLength !== 32) return false;
       return sodium.crypto_sign_verify_detached(
-        signature.buffer, signature.byteOffset, signature.byteLength,
-        message.buffer, message.byteOffset, message.byteLength,
-        publicKey.buffer, publicKey.byteOffset, publicKey.byteLength,
+        signature.buffer,
+        signature.byteOffset,
+        signature.byteLength,
+        message.buffer,
+        message.byteOffset,
+        message.byteLength,
+        publicKey.buffer,
+        publicKey.byteOffset,
+        publicKey.byteLength,
       );
     },
   };

@@ -8,12 +8,34 @@
 
 /** The raw binding calls Grove uses (sodium-native's binding.cc signatures). */
 export interface SodiumBinding {
-  crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
-  crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, c: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_encrypt(
+    c: Uint8Array,
+    m: Uint8Array,
+    ad: Uint8Array | undefined,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt(
+    m: Uint8Array,
+    c: Uint8Array,
+    ad: Uint8Array | undefined,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
   crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): number;
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): number;
   /** Raw binding: each argument as (ArrayBuffer, byte offset, byte length). */
-  crypto_sign_verify_detached(sig: ArrayBufferLike, sigOffset: number, sigLength: number, m: ArrayBufferLike, mOffset: number, mLength: number, pk: ArrayBufferLike, pkOffset: number, pkLength: number): boolean;
+  crypto_sign_verify_detached(
+    sig: ArrayBufferLike,
+    sigOffset: number,
+    sigLength: number,
+    m: ArrayBufferLike,
+    mOffset: number,
+    mLength: number,
+    pk: ArrayBufferLike,
+    pkOffset: number,
+    pkLength: number,
+  ): boolean;
 }
 
 export function loadSodium(): SodiumBinding | null {

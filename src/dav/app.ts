@@ -31,7 +31,20 @@ export interface DavOptions {
   contentHeaders(filename: string): Record<string, string>;
 }
 
-export const DAV_METHODS = ["OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL", "GET", "HEAD", "PUT", "DELETE", "COPY", "MOVE", "LOCK", "UNLOCK"] as const;
+export const DAV_METHODS = [
+  "OPTIONS",
+  "PROPFIND",
+  "PROPPATCH",
+  "MKCOL",
+  "GET",
+  "HEAD",
+  "PUT",
+  "DELETE",
+  "COPY",
+  "MOVE",
+  "LOCK",
+  "UNLOCK",
+] as const;
 const ALLOW = DAV_METHODS.join(", ");
 const XML = { "Content-Type": "application/xml; charset=utf-8" };
 
@@ -180,21 +193,26 @@ export function davApp<E extends Env>(o: DavOptions): Hono<E> {
     if (!ifOk(c, t.path)) return failed(c, "the If header does not hold");
     if (e.folder) {
       const names = tree.children(e.path).map((x) => nameOf(x.path) + (x.folder ? "/" : ""));
-      return text(c, 200, c.req.method === "HEAD" ? "" : names.join("\n") + (names.length ? "\n" : ""), { "X-Content-Type-Options": "nosniff" });
+      return text(c, 200, c.req.method === "HEAD" ? "" : names.join("\n") + (names.length ? "\n" : ""), {
+        "X-Content-Type-Options": "nosniff",
+      });
     }
     const validators = { ETag: e.etag!, "Last-Modified": new Date(e.modified).toUTCString() };
     const im = c.req.header("if-match");
     if (im !== undefined && !matches(im, e.etag)) return failed(c, "If-Match");
     const inm = c.req.header("if-none-match");
     const ims = c.req.header("if-modified-since");
-    if (inm !== undefined ? matches(inm, e.etag) : ims !== undefined && Math.floor(e.modified / 1000) <= Math.floor(Date.parse(ims) / 1000)) {
+    if (
+      inm !== undefined ? matches(inm, e.etag) : ims !== undefined && Math.floor(e.modified / 1000) <= Math.floor(Date.parse(ims) / 1000)
+    ) {
       return c.body(null, 304, validators);
     }
     let range: ByteRange | null;
     try {
       range = parseRange(c.req.header("range"), e.size);
     } catch (err) {
-      if (err instanceof GroveError && err.status === 416) return text(c, 416, "range not satisfiable\n", { "Content-Range": `bytes */${e.size}` });
+      if (err instanceof GroveError && err.status === 416)
+        return text(c, 416, "range not satisfiable\n", { "Content-Range": `bytes */${e.size}` });
       throw err;
     }
     const ifRange = c.req.header("if-range");
@@ -231,7 +249,8 @@ export function davApp<E extends Env>(o: DavOptions): Hono<E> {
     const body = c.req.raw.body ?? empty();
     if (isMacMetadata(t.path)) {
       let n = 0;
-      for await (const piece of body as unknown as AsyncIterable<Uint8Array>) if ((n += piece.byteLength) > max) throw tooLarge(`upload is larger than max_upload_bytes (${max} bytes)`);
+      for await (const piece of body as unknown as AsyncIterable<Uint8Array>)
+        if ((n += piece.byteLength) > max) throw tooLarge(`upload is larger than max_upload_bytes (${max} bytes)`);
       return c.body(null, e ? 204 : 201);
     }
     const stored = await tree.write(t.path, body, max);
@@ -262,11 +281,13 @@ export function davApp<E extends Env>(o: DavOptions): Hono<E> {
     const dest = destinationOf(c.req.header("destination"), new URL(c.req.url), base);
     if (!dest) return text(c, 502, "the Destination is on another server\n");
     if (t.path === "" || dest.path === "") return text(c, 403, "the root cannot be copied, moved or overwritten\n");
-    if (within(dest.path, t.path) || within(t.path, dest.path)) return text(c, 403, "the Destination is the source, inside it, or holds it\n");
+    if (within(dest.path, t.path) || within(t.path, dest.path))
+      return text(c, 403, "the Destination is the source, inside it, or holds it\n");
     const ow = (c.req.header("overwrite") ?? "T").trim().toUpperCase();
     if (ow !== "T" && ow !== "F") return text(c, 400, "Overwrite must be T or F\n");
     const depth = depthOf(c.req.header("depth"));
-    if (src.folder && (depth === 1 || (move && depth !== "infinity"))) return text(c, 400, `a folder is ${move ? "moved with Depth: infinity" : "copied with Depth: 0 or infinity"}\n`);
+    if (src.folder && (depth === 1 || (move && depth !== "infinity")))
+      return text(c, 400, `a folder is ${move ? "moved with Depth: infinity" : "copied with Depth: 0 or infinity"}\n`);
     const existing = tree.stat(dest.path);
     if (existing && ow === "F") return failed(c, "the Destination exists and Overwrite is F");
     if (!tree.isFolder(parentOf(dest.path))) return text(c, 409, `no folder /${parentOf(dest.path)} at the Destination\n`);

@@ -97,7 +97,8 @@ export class CellTree implements DavTree {
       else touch(rest.slice(0, i), r.created_at);
     }
     for (const [name, t] of folders) {
-      if (!out.has(name)) out.set(name, { path: prefix + name, folder: true, size: 0, etag: null, modified: t.modified, created: t.created });
+      if (!out.has(name))
+        out.set(name, { path: prefix + name, folder: true, size: 0, etag: null, modified: t.modified, created: t.created });
     }
     return [...out.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }

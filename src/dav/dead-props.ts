@@ -28,7 +28,8 @@ export class DeadProps implements DeadPropStore {
         else del.run(path, o.prop.ns, o.prop.name);
       }
       const n = (this.db.query("SELECT COUNT(*) AS n FROM dav_properties WHERE path = ?").get(path) as { n: number }).n;
-      if (n > MAX_DEAD_PROPS) throw new GroveError(`a file or folder may hold at most ${MAX_DEAD_PROPS} WebDAV properties`, 507, "too_many_properties");
+      if (n > MAX_DEAD_PROPS)
+        throw new GroveError(`a file or folder may hold at most ${MAX_DEAD_PROPS} WebDAV properties`, 507, "too_many_properties");
     })();
   }
 
@@ -43,7 +44,9 @@ export class DeadProps implements DeadPropStore {
     this.drop(to, deep);
     const where = deep ? "path = ?1 OR path LIKE ?3 ESCAPE '\\'" : "path = ?1 AND ?3 IS NOT NULL";
     this.db
-      .query(`INSERT OR REPLACE INTO dav_properties (path, ns, name, value) SELECT ?2 || substr(path, length(?1) + 1), ns, name, value FROM dav_properties WHERE ${where}`)
+      .query(
+        `INSERT OR REPLACE INTO dav_properties (path, ns, name, value) SELECT ?2 || substr(path, length(?1) + 1), ns, name, value FROM dav_properties WHERE ${where}`,
+      )
       .run(from, to, likeUnder(from));
   }
 

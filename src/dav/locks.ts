@@ -73,7 +73,9 @@ export class LockManager {
 
   /** The locks a new lock on `path` of this depth and scope would conflict with. */
   conflicts(path: string, depth: 0 | "infinity", scope: "exclusive" | "shared"): Lock[] {
-    const touched = this.all().filter((l) => l.root === path || (l.depth === "infinity" && within(path, l.root)) || (depth === "infinity" && within(l.root, path)));
+    const touched = this.all().filter(
+      (l) => l.root === path || (l.depth === "infinity" && within(path, l.root)) || (depth === "infinity" && within(l.root, path)),
+    );
     return touched.filter((l) => scope === "exclusive" || l.scope === "exclusive");
   }
 
@@ -81,7 +83,15 @@ export class LockManager {
   create(path: string, depth: 0 | "infinity", scope: "exclusive" | "shared", owner: string, timeoutS: number): Lock {
     this.prune();
     if (this.locks.size >= MAX_LOCKS) throw new GroveError(`too many WebDAV locks (${MAX_LOCKS}); try again later`, 503, "busy");
-    const lock: Lock = { token: `urn:uuid:${randomUUID()}`, root: path, depth, scope, owner, timeoutS, expires: this.now() + timeoutS * 1000 };
+    const lock: Lock = {
+      token: `urn:uuid:${randomUUID()}`,
+      root: path,
+      depth,
+      scope,
+      owner,
+      timeoutS,
+      expires: this.now() + timeoutS * 1000,
+    };
     this.locks.set(lock.token, lock);
     return lock;
   }
@@ -197,7 +207,10 @@ export function submittedTokens(lists: readonly IfList[]): Set<string> {
 
 /** An entity tag's opaque part, for comparing (`W/"x"` and `"x"` both give `x`). */
 function opaque(etag: string): string {
-  return etag.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+  return etag
+    .trim()
+    .replace(/^W\//, "")
+    .replace(/^"(.*)"$/, "$1");
 }
 
 /**

@@ -10,7 +10,17 @@ import type { DavEntry, DeadProp } from "./tree.ts";
 import { DAV_NS, esc, propXml, statusXml, type PropfindRequest, type PropName } from "./xml.ts";
 
 /** The live properties, all in DAV:. */
-export const LIVE = ["creationdate", "displayname", "getcontentlength", "getcontenttype", "getetag", "getlastmodified", "lockdiscovery", "resourcetype", "supportedlock"] as const;
+export const LIVE = [
+  "creationdate",
+  "displayname",
+  "getcontentlength",
+  "getcontenttype",
+  "getetag",
+  "getlastmodified",
+  "lockdiscovery",
+  "resourcetype",
+  "supportedlock",
+] as const;
 const LIVE_SET: ReadonlySet<string> = new Set(LIVE);
 
 /** True for a property a client may not set or remove. */

@@ -135,12 +135,22 @@ export function esc(text: string): string {
  */
 export function propXml(p: PropName, inner = ""): string {
   const [open, close] =
-    p.ns === DAV_NS ? [`D:${p.name}`, `D:${p.name}`] : p.ns === "" ? [`${p.name} xmlns=""`, p.name] : [`g:${p.name} xmlns:g="${esc(p.ns)}"`, `g:${p.name}`];
+    p.ns === DAV_NS
+      ? [`D:${p.name}`, `D:${p.name}`]
+      : p.ns === ""
+        ? [`${p.name} xmlns=""`, p.name]
+        : [`g:${p.name} xmlns:g="${esc(p.ns)}"`, `g:${p.name}`];
   return inner === "" ? `<${open}/>` : `<${open}>${inner}</${close}>`;
 }
 
 const REASONS: Record<number, string> = {
-  200: "OK", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 423: "Locked", 424: "Failed Dependency", 507: "Insufficient Storage",
+  200: "OK",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  423: "Locked",
+  424: "Failed Dependency",
+  507: "Insufficient Storage",
 };
 
 /** A DAV:status line. */

@@ -78,7 +78,8 @@ export class Fleet {
 
   /** A new single-use invite token. */
   invite(ttlMs = DEFAULT_INVITE_TTL_MS): { token: string; expires_at: number } {
-    if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_INVITE_TTL_MS) throw badRequest("invite ttl must be between 1 s and 30 days");
+    if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_INVITE_TTL_MS)
+      throw badRequest("invite ttl must be between 1 s and 30 days");
     const card = this.self.get();
     const { secret, expires_at } = this.invites.issue(ttlMs);
     this.deps.relay?.refreshAccept(); // open to the joiner on our relays
@@ -148,10 +149,19 @@ export class Fleet {
         if (isRelayRoute(route)) this.deps.relay?.expect(token.id, token.x25519);
         // The secret and our card travel sealed to the inviter's X25519 key from the token; its
         // card comes back sealed to ours. The request and the answer are signed as always.
-        const body = await sealTo(fromHex(token.x25519), enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })), JOIN_INFO, keys.id);
+        const body = await sealTo(
+          fromHex(token.x25519),
+          enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })),
+          JOIN_INFO,
+          keys.id,
+        );
         const ans = await callPeerRaw(this.deps.caller, route, token.id, "POST", "/peer/join", body);
         // A signed refusal from the inviting cell itself (no open invite, used, expired, unknown) is final.
-        if (ans.status !== 200) throw new PeerCallError(`cell ${shortId(token.id)} refused: ${refusalText(ans.body)}`, ans.status === 401 || ans.status === 404 ? 401 : 502);
+        if (ans.status !== 200)
+          throw new PeerCallError(
+            `cell ${shortId(token.id)} refused: ${refusalText(ans.body)}`,
+            ans.status === 401 || ans.status === 404 ? 401 : 502,
+          );
         const reply = await openSealed(keys.x25519Secret, keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
         const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
         this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));

@@ -81,7 +81,10 @@ export class Friendships {
     const p = this.row(id);
     if (p.friendship === "friends") return p;
     if (p.friendship !== "asked") {
-      const mine = p.friendship === "requested" ? ": this cell asked it, and it accepts on its side" : `: \`grove peers friend ${shortId(p.id)}\` asks it`;
+      const mine =
+        p.friendship === "requested"
+          ? ": this cell asked it, and it accepts on its side"
+          : `: \`grove peers friend ${shortId(p.id)}\` asks it`;
       throw conflict(`${short(p)} has not asked to be friends${mine}`);
     }
     return this.request(id);
@@ -102,7 +105,12 @@ export class Friendships {
   receive(from: CellId, kind: FriendNotice): Friendship {
     const p = this.row(from);
     const next = receivedState(p.friendship, kind);
-    const why = next === "asked" ? `${short(p)} asks to be friends (accept: grove peers accept ${shortId(p.id)})` : next === "friends" ? `${short(p)} accepted` : `${short(p)} ended it`;
+    const why =
+      next === "asked"
+        ? `${short(p)} asks to be friends (accept: grove peers accept ${shortId(p.id)})`
+        : next === "friends"
+          ? `${short(p)} accepted`
+          : `${short(p)} ended it`;
     this.set(p, next, null, why);
     return next;
   }
@@ -110,10 +118,12 @@ export class Friendships {
   /** Tell `id` the change this cell owes it, now (after a notice already on its way to it). Null when nothing is owed. */
   tell(id: CellId): Promise<FriendshipTold | null> {
     const prev = this.sending.get(id) ?? Promise.resolve(null);
-    const next = prev.then(() => this.send(id)).catch((e) => {
-      log("warn", `friendship notice failed: ${errorMessage(e)}`, { peer: shortId(id) });
-      return { delivered: false, old_build: false, error: errorMessage(e) };
-    });
+    const next = prev
+      .then(() => this.send(id))
+      .catch((e) => {
+        log("warn", `friendship notice failed: ${errorMessage(e)}`, { peer: shortId(id) });
+        return { delivered: false, old_build: false, error: errorMessage(e) };
+      });
     this.sending.set(id, next);
     const done = () => {
       if (this.sending.get(id) === next) this.sending.delete(id);
@@ -171,7 +181,16 @@ export class Friendships {
     const now = this.unchanged(p, kind);
     if (!now) return;
     const mine = kind === "end" ? "none" : mirror(theirs);
-    this.set(now, mine, null, mine === "friends" ? `${short(p)} is a friend` : mine === "requested" ? `${short(p)} has not accepted yet` : `${short(p)} is not a friend`);
+    this.set(
+      now,
+      mine,
+      null,
+      mine === "friends"
+        ? `${short(p)} is a friend`
+        : mine === "requested"
+          ? `${short(p)} has not accepted yet`
+          : `${short(p)} is not a friend`,
+    );
   }
 
   /** 404: a build from before friend requests. A request sets the old one-sided `friend` flag; an end needs nothing more. */

@@ -29,7 +29,10 @@ const digest = (secret: string) => createHash("sha256").update(secret).digest("h
 export const inviteRefused = (msg: string) => new GroveError(msg, 401, "invite");
 
 export class InviteStore {
-  constructor(private dir: string, private now: () => number = Date.now) {}
+  constructor(
+    private dir: string,
+    private now: () => number = Date.now,
+  ) {}
 
   /** Issue a new single-use invite valid for `ttlMs`. */
   issue(ttlMs: number): IssuedInvite {
@@ -47,7 +50,8 @@ export class InviteStore {
     const h = digest(secret);
     const open = join(this.dir, `${h}.json`);
     const done = join(this.dir, `${h}.redeemed.json`);
-    if (!existsSync(open)) throw inviteRefused(existsSync(done) ? "this invite was already used" : "unknown invite (never issued here, or revoked)");
+    if (!existsSync(open))
+      throw inviteRefused(existsSync(done) ? "this invite was already used" : "unknown invite (never issued here, or revoked)");
     let rec: InviteRecord;
     try {
       rec = JSON.parse(readFileSync(open, "utf8")) as InviteRecord;

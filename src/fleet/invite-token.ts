@@ -16,15 +16,14 @@ const MAX_TOKEN_CHARS = 4096;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
-const TokenSchema = z
-  .object({
-    v: z.literal(1),
-    id: hex64,
-    x25519: hex64,
-    routes: z.array(z.string().min(1).max(512)).min(1).max(32),
-    secret: hex64,
-    expires_at: z.number().int().positive(),
-  }); // fields a newer build adds are ignored (docs/protocol.md, "Unknown fields")
+const TokenSchema = z.object({
+  v: z.literal(1),
+  id: hex64,
+  x25519: hex64,
+  routes: z.array(z.string().min(1).max(512)).min(1).max(32),
+  secret: hex64,
+  expires_at: z.number().int().positive(),
+}); // fields a newer build adds are ignored (docs/protocol.md, "Unknown fields")
 
 export interface InviteToken {
   v: 1;
@@ -60,7 +59,8 @@ const COPY_AGAIN = "copy the whole token again (it starts with grove1.), or make
  */
 export function decodeToken(text: string): InviteToken {
   const s = text.trim();
-  if (s.length > MAX_TOKEN_CHARS) throw badRequest(`this invite token is too long (${s.length} characters; an invite has a few hundred): ${COPY_AGAIN}`);
+  if (s.length > MAX_TOKEN_CHARS)
+    throw badRequest(`this invite token is too long (${s.length} characters; an invite has a few hundred): ${COPY_AGAIN}`);
   if (!s.startsWith(TOKEN_PREFIX)) throw badRequest(`not a Grove invite token (it should start with "${TOKEN_PREFIX}")`);
   let raw: unknown;
   try {
@@ -74,11 +74,15 @@ export function decodeToken(text: string): InviteToken {
     const field = String(issue.path[0] ?? "");
     const v = (raw as { v?: unknown } | null)?.v;
     if (field === "v" && typeof v === "number") {
-      throw badRequest(`this invite was made by another version of Grove (invite format ${v}, this cell reads format 1): update the older cell, or make the invite on a cell that runs this version`);
+      throw badRequest(
+        `this invite was made by another version of Grove (invite format ${v}, this cell reads format 1): update the older cell, or make the invite on a cell that runs this version`,
+      );
     }
     const what = FIELDS[field];
     const missing = typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[field] === undefined;
-    throw badRequest(`this invite token is damaged: ${what ? `${what} ${missing ? "is missing" : "is not valid"}` : "it is not an invite"}; ${COPY_AGAIN}`);
+    throw badRequest(
+      `this invite token is damaged: ${what ? `${what} ${missing ? "is missing" : "is not valid"}` : "it is not an invite"}; ${COPY_AGAIN}`,
+    );
   }
   return r.data as InviteToken;
 }

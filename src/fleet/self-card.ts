@@ -64,7 +64,13 @@ export class SelfCard {
     const next = makeCard({
       identity: this.deps.keys,
       name: cfg.name,
-      addresses: [...new Set([...detectAddresses(listen.host, listen.port, cfg.advertise), ...cfg.relays].map((u) => (isRelayRoute(u) ? normalizeRelayUrl(u) : u)))].slice(0, 32),
+      addresses: [
+        ...new Set(
+          [...detectAddresses(listen.host, listen.port, cfg.advertise), ...cfg.relays].map((u) =>
+            isRelayRoute(u) ? normalizeRelayUrl(u) : u,
+          ),
+        ),
+      ].slice(0, 32),
       build: buildHash(),
       buildTime: buildTime(),
       targets: this.deps.targets(),

@@ -8,7 +8,10 @@ export class BufferPool {
   private free: Uint8Array[] = [];
 
   /** `size`: bytes per buffer; `keep`: most buffers held while idle. */
-  constructor(readonly size: number, private keep = 16) {}
+  constructor(
+    readonly size: number,
+    private keep = 16,
+  ) {}
 
   /** A whole buffer of `size` bytes (recycled when one is free). */
   take(): Uint8Array {

@@ -22,7 +22,14 @@ export function sealChunk(suite: CipherSuite, key: Uint8Array, index: number, pl
 }
 
 /** Verify and open chunk `index`; with `out` (>= sealed - 16 bytes) the plaintext is written there. */
-export function openChunk(suite: CipherSuite, key: Uint8Array, index: number, sealed: Uint8Array, expectedHash: string, out?: Uint8Array): OpenResult {
+export function openChunk(
+  suite: CipherSuite,
+  key: Uint8Array,
+  index: number,
+  sealed: Uint8Array,
+  expectedHash: string,
+  out?: Uint8Array,
+): OpenResult {
   const actual = toHex(suite.sha256(sealed));
   if (actual !== expectedHash) return { ok: false, reason: `content does not match its name (SHA-256 ${actual.slice(0, 12)}…)` };
   const plain = suite.open(key, chunkNonce(index), sealed, undefined, out);

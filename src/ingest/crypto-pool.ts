@@ -89,7 +89,11 @@ export class WorkerPool implements CryptoPool {
   private nextId = 1;
   private fallback: InlinePool | null = null;
 
-  constructor(size: number, private suite: CipherSuite, choice: SuiteChoice) {
+  constructor(
+    size: number,
+    private suite: CipherSuite,
+    choice: SuiteChoice,
+  ) {
     this.parallelism = size * 3;
     this.load = new Array(size).fill(0);
     for (let i = 0; i < size; i++) {
@@ -132,7 +136,15 @@ export class WorkerPool implements CryptoPool {
 
   async seal(key: Uint8Array, index: number, plain: Uint8Array, out: Uint8Array): Promise<SealResult> {
     if (this.fallback) return this.fallback.seal(key, index, plain, out);
-    const r = await this.send({ op: "seal", id: this.nextId++, key, index, input: transferable(plain), inputLen: plain.byteLength, output: transferable(out) });
+    const r = await this.send({
+      op: "seal",
+      id: this.nextId++,
+      key,
+      index,
+      input: transferable(plain),
+      inputLen: plain.byteLength,
+      output: transferable(out),
+    });
     if (!r.ok) throw new Error(r.reason);
     return { sealed: new Uint8Array(r.output, 0, r.outputLen), plain: new Uint8Array(r.input, 0, plain.byteLength), hash: r.hash };
   }
@@ -140,9 +152,20 @@ export class WorkerPool implements CryptoPool {
   async open(key: Uint8Array, index: number, sealed: Uint8Array, out: Uint8Array, expectedHash: string): Promise<OpenReply> {
     if (this.fallback) return this.fallback.open(key, index, sealed, out, expectedHash);
     const len = sealed.byteLength;
-    const r = await this.send({ op: "open", id: this.nextId++, key, index, input: transferable(sealed), inputLen: len, output: transferable(out), expectedHash });
+    const r = await this.send({
+      op: "open",
+      id: this.nextId++,
+      key,
+      index,
+      input: transferable(sealed),
+      inputLen: len,
+      output: transferable(out),
+      expectedHash,
+    });
     const back = new Uint8Array(r.input, 0, len);
-    return r.ok ? { result: { ok: true, plain: new Uint8Array(r.output, 0, r.outputLen) }, sealed: back } : { result: { ok: false, reason: r.reason }, sealed: back };
+    return r.ok
+      ? { result: { ok: true, plain: new Uint8Array(r.output, 0, r.outputLen) }, sealed: back }
+      : { result: { ok: false, reason: r.reason }, sealed: back };
   }
 
   close(): void {

@@ -97,7 +97,13 @@ export class FileWatcher {
   }
 
   status(): WatcherStatus {
-    return { roots: this.opts.roots.map((r) => r.dir), pending: this.timers.size, stored: this.counts.stored, deleted: this.counts.deleted, last_error: this.lastError };
+    return {
+      roots: this.opts.roots.map((r) => r.dir),
+      pending: this.timers.size,
+      stored: this.counts.stored,
+      deleted: this.counts.deleted,
+      last_error: this.lastError,
+    };
   }
 
   private fail(why: string): void {
@@ -171,7 +177,10 @@ export class FileWatcher {
       this.counts.deleted++;
       // The hint is a command to copy: the path quoted for a shell (spaces, quotes).
       const q = shellQuote(path);
-      log("info", `watcher: file deleted: ${q}; its versions stay in history (\`grove history ${q}\`; \`grove restore ${q} --version N\` brings one back)`);
+      log(
+        "info",
+        `watcher: file deleted: ${q}; its versions stay in history (\`grove history ${q}\`; \`grove restore ${q} --version N\` brings one back)`,
+      );
       this.onChange?.(path, "deleted");
       return;
     }
@@ -184,7 +193,11 @@ export class FileWatcher {
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
-    const r = await ingest(this.vault, path, localFilePieces(abs, st.size, this.vault.buffers), { maxBytes: this.opts.maxBytes, expectedSize: st.size, inPlace: abs });
+    const r = await ingest(this.vault, path, localFilePieces(abs, st.size, this.vault.buffers), {
+      maxBytes: this.opts.maxBytes,
+      expectedSize: st.size,
+      inPlace: abs,
+    });
     if (!r.created) return;
     this.counts.stored++;
     log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });

@@ -28,7 +28,15 @@ import { FileWriter } from "../core/file-writer.ts";
 import { DirectFile, fitsPageCache } from "../core/direct-io.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
 import { deriveFileKey } from "../crypto/keys.ts";
-import { encryptionInfo, manifestHash, manifestRelPath, readManifest, writeManifest, type ChunkRef, type Manifest } from "../store/manifest.ts";
+import {
+  encryptionInfo,
+  manifestHash,
+  manifestRelPath,
+  readManifest,
+  writeManifest,
+  type ChunkRef,
+  type Manifest,
+} from "../store/manifest.ts";
 import { homeFile, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 
@@ -76,7 +84,9 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
   const target = homeFile(vault.home, path);
   if (opts.inPlace) {
     const { size, fileHash } = await spool(vault, body, null, opts);
-    const result = await vault.store.writing(() => record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts));
+    const result = await vault.store.writing(() =>
+      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts),
+    );
     if (result.created) vault.stored?.emit(path);
     return result;
   }
@@ -160,18 +170,37 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 /** Pass 2 and bookkeeping: seal + store chunks, write manifest, record version. */
-async function record(vault: Vault, path: HomePath, from: SealSource, size: number, fileHash: FileHash, opts: IngestOptions): Promise<IngestResult> {
+async function record(
+  vault: Vault,
+  path: HomePath,
+  from: SealSource,
+  size: number,
+  fileHash: FileHash,
+  opts: IngestOptions,
+): Promise<IngestResult> {
   const cur = vault.db.current(path);
   if (cur && cur.file_hash === fileHash) {
     const row = vault.db.manifest(cur.manifest_hash)!;
-    return { manifest: readManifest(vault.manifestsDir, row.manifest_file), manifest_hash: cur.manifest_hash, version: cur.version, created: false, new_chunks: 0 };
+    return {
+      manifest: readManifest(vault.manifestsDir, row.manifest_file),
+      manifest_hash: cur.manifest_hash,
+      version: cur.version,
+      created: false,
+      new_chunks: 0,
+    };
   }
   const older = reuseManifest(vault, path, fileHash);
   if (older && older.chunks.every((c) => vault.store.has(c.hash))) {
     const mHash = manifestHash(older, vault.suite.sha256);
     const version = vault.db.addVersion({
-      path, manifestHash: mHash, manifestFile: manifestRelPath(path, fileHash), fileHash, totalSize: size,
-      owner: vault.owner, chunks: older.chunks, createdAt: Date.parse(older.created_at),
+      path,
+      manifestHash: mHash,
+      manifestFile: manifestRelPath(path, fileHash),
+      fileHash,
+      totalSize: size,
+      owner: vault.owner,
+      chunks: older.chunks,
+      createdAt: Date.parse(older.created_at),
     });
     return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
   }
@@ -192,8 +221,14 @@ async function record(vault: Vault, path: HomePath, from: SealSource, size: numb
   const mHash = manifestHash(manifest, vault.suite.sha256);
   const file = writeUniqueManifest(vault, manifest);
   const version = vault.db.addVersion({
-    path, manifestHash: mHash, manifestFile: file, fileHash, totalSize: size,
-    owner: vault.owner, chunks, createdAt: Date.parse(manifest.created_at),
+    path,
+    manifestHash: mHash,
+    manifestFile: file,
+    fileHash,
+    totalSize: size,
+    owner: vault.owner,
+    chunks,
+    createdAt: Date.parse(manifest.created_at),
   });
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
 }
@@ -230,7 +265,13 @@ interface SealSource {
 }
 
 /** Read `from` in CHUNK_SIZE pieces, seal on the pool, store; results in order. Buffers are recycled. */
-async function sealFile(vault: Vault, from: SealSource, size: number, fileHash: string, opts: IngestOptions): Promise<{ chunks: ChunkRef[]; written: number }> {
+async function sealFile(
+  vault: Vault,
+  from: SealSource,
+  size: number,
+  fileHash: string,
+  opts: IngestOptions,
+): Promise<{ chunks: ChunkRef[]; written: number }> {
   const key = deriveFileKey(vault.masterKey, fileHash);
   const count = Math.ceil(size / CHUNK_SIZE);
   const changed = () => new SourceChangedError(from.path);
@@ -257,7 +298,8 @@ async function sealFile(vault: Vault, from: SealSource, size: number, fileHash: 
     hashTurn = new Promise((r) => (endTurn = r));
     const buf = vault.buffers.take();
     try {
-      if ((await src.read(buf, len, start, { spareTail: true })) < len) throw from.verify ? changed() : new Error("upload spool file shrank while sealing");
+      if ((await src.read(buf, len, start, { spareTail: true })) < len)
+        throw from.verify ? changed() : new Error("upload spool file shrank while sealing");
       if (check) {
         await prevTurn;
         check.update(buf.subarray(0, len));

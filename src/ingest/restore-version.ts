@@ -24,7 +24,13 @@ export async function restoreVersion(vault: Vault, path: HomePath, version: numb
   const versions = vault.db.versions(path);
   if (!versions.length) throw notFound(`no file at '${path}'`);
   const v = versions.find((x) => x.version === version);
-  if (!v) throw notFound(`'${path}' has no version ${version} (versions ${versions.map((x) => x.version).reverse().join(", ")})`);
+  if (!v)
+    throw notFound(
+      `'${path}' has no version ${version} (versions ${versions
+        .map((x) => x.version)
+        .reverse()
+        .join(", ")})`,
+    );
   if (!v.manifest_hash) throw badRequest(`version ${version} of '${path}' is a deletion: pick a version with content`);
   const cur = vault.db.current(path);
   if (cur?.manifest_hash === v.manifest_hash) return { path, version: cur.version, restored_from: version, changed: false };

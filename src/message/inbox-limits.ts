@@ -49,9 +49,16 @@ export class InboxLimits {
       const wait = Math.ceil((1 - b.tokens) / perMs / 1000);
       throw new InboxFull(`over ${this.config.message_rate_per_minute} messages per minute from this cell: retry in ${wait} s`, 429, wait);
     }
-    const kept = (this.db.query("SELECT COALESCE(SUM(length(text)), 0) AS n FROM messages WHERE peer = ? AND direction = 'in'").get(peer) as { n: number }).n;
+    const kept = (
+      this.db.query("SELECT COALESCE(SUM(length(text)), 0) AS n FROM messages WHERE peer = ? AND direction = 'in'").get(peer) as {
+        n: number;
+      }
+    ).n;
     if (kept + chars > this.config.message_store_chars_per_peer) {
-      throw new InboxFull(`this cell keeps ${kept} characters of messages from this cell, at most ${this.config.message_store_chars_per_peer}: delivered once some are deleted there`, 507);
+      throw new InboxFull(
+        `this cell keeps ${kept} characters of messages from this cell, at most ${this.config.message_store_chars_per_peer}: delivered once some are deleted there`,
+        507,
+      );
     }
     b.tokens -= 1;
     this.buckets.set(peer, b);

@@ -36,7 +36,9 @@ export class MessageStore {
 
   /** A message we are sending, queued until the recipient confirms it. */
   addOut(id: string, peer: CellId, text: string, sentAt: number): MessageRow {
-    this.db.query("INSERT INTO messages (id, peer, direction, text, sent_at, at, state) VALUES (?, ?, 'out', ?, ?, ?, 'queued')").run(id, peer, text, sentAt, sentAt);
+    this.db
+      .query("INSERT INTO messages (id, peer, direction, text, sent_at, at, state) VALUES (?, ?, 'out', ?, ?, ?, 'queued')")
+      .run(id, peer, text, sentAt, sentAt);
     return this.get(id)!;
   }
 
@@ -45,9 +47,12 @@ export class MessageStore {
    * An id that is already used by another message (ours, or another cell's) is a 409.
    */
   addIn(id: string, from: CellId, text: string, sentAt: number, at = Date.now()): boolean {
-    const fresh = this.db
-      .query("INSERT OR IGNORE INTO messages (id, peer, direction, text, sent_at, at, received_at, state) VALUES (?, ?, 'in', ?, ?, ?, ?, 'delivered')")
-      .run(id, from, text, sentAt, at, at).changes > 0;
+    const fresh =
+      this.db
+        .query(
+          "INSERT OR IGNORE INTO messages (id, peer, direction, text, sent_at, at, received_at, state) VALUES (?, ?, 'in', ?, ?, ?, ?, 'delivered')",
+        )
+        .run(id, from, text, sentAt, at, at).changes > 0;
     if (fresh) return true;
     const had = this.get(id)!;
     if (had.direction !== "in" || had.peer !== from) throw conflict("message id already in use here: send it with a new id");
@@ -75,7 +80,10 @@ export class MessageStore {
   }
 
   setDelivered(id: string, at = Date.now()): boolean {
-    return this.db.query("UPDATE messages SET state = 'delivered', delivered_at = ?, error = NULL WHERE id = ? AND state = 'queued'").run(at, id).changes > 0;
+    return (
+      this.db.query("UPDATE messages SET state = 'delivered', delivered_at = ?, error = NULL WHERE id = ? AND state = 'queued'").run(at, id)
+        .changes > 0
+    );
   }
 
   setFailed(id: string, reason: string): boolean {
@@ -98,7 +106,9 @@ export class MessageStore {
    */
   failOrphans(reason: string): { id: string; peer: CellId }[] {
     return this.db
-      .query("UPDATE messages SET state = 'failed', error = ? WHERE state = 'queued' AND peer NOT IN (SELECT id FROM peers) RETURNING id, peer")
+      .query(
+        "UPDATE messages SET state = 'failed', error = ? WHERE state = 'queued' AND peer NOT IN (SELECT id FROM peers) RETURNING id, peer",
+      )
       .all(reason) as { id: string; peer: CellId }[];
   }
 
@@ -117,11 +127,15 @@ export class MessageStore {
 
   /** The newest message with `peer`. */
   last(peer: CellId): MessageRow | null {
-    return (this.db.query("SELECT * FROM messages WHERE peer = ? ORDER BY at DESC, id DESC LIMIT 1").get(peer) as MessageRow | null) ?? null;
+    return (
+      (this.db.query("SELECT * FROM messages WHERE peer = ? ORDER BY at DESC, id DESC LIMIT 1").get(peer) as MessageRow | null) ?? null
+    );
   }
 
   /** Peers (ids) we have messages with whose id starts with `prefix`. */
   peersMatching(prefix: string): CellId[] {
-    return (this.db.query("SELECT DISTINCT peer FROM messages WHERE substr(peer, 1, ?) = ?").values(prefix.length, prefix) as [CellId][]).map((r) => r[0]);
+    return (
+      this.db.query("SELECT DISTINCT peer FROM messages WHERE substr(peer, 1, ?) = ?").values(prefix.length, prefix) as [CellId][]
+    ).map((r) => r[0]);
   }
 }

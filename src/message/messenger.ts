@@ -94,15 +94,23 @@ export class Messenger {
     }
   }
 
-
   private nameOf(peer: string): string {
     return this.peers.get(peer)?.name ?? shortId(peer);
   }
 
   view(r: MessageRow): MessageView {
     return {
-      id: r.id, peer: r.peer, peer_name: this.nameOf(r.peer), direction: r.direction, text: r.text, sent_at: r.sent_at,
-      received_at: r.received_at, delivered_at: r.delivered_at, read_at: r.read_at, state: r.state, error: r.error,
+      id: r.id,
+      peer: r.peer,
+      peer_name: this.nameOf(r.peer),
+      direction: r.direction,
+      text: r.text,
+      sent_at: r.sent_at,
+      received_at: r.received_at,
+      delivered_at: r.delivered_at,
+      read_at: r.read_at,
+      state: r.state,
+      error: r.error,
     };
   }
 
@@ -247,8 +255,14 @@ export class Messenger {
       const last = s ? this.store.last(id) : null;
       const p = paired.find((x) => x.id === id);
       return {
-        peer: id, name: p?.name ?? shortId(id), paired: p !== undefined, last: last ? this.view(last) : null,
-        unread: s?.unread ?? 0, queued: s?.queued ?? 0, failed: s?.failed ?? 0, at: s?.last_at ?? 0,
+        peer: id,
+        name: p?.name ?? shortId(id),
+        paired: p !== undefined,
+        last: last ? this.view(last) : null,
+        unread: s?.unread ?? 0,
+        queued: s?.queued ?? 0,
+        failed: s?.failed ?? 0,
+        at: s?.last_at ?? 0,
       };
     });
     list.sort((x, y) => y.at - x.at || x.name.localeCompare(y.name) || x.peer.localeCompare(y.peer));
@@ -256,7 +270,10 @@ export class Messenger {
   }
 
   /** The newest `limit` messages with `peer` (id or prefix), oldest first; `markRead` marks what it sent us read. */
-  conversation(peer: string, opts: { limit?: number; markRead?: boolean } = {}): { id: CellId; name: string; paired: boolean; messages: MessageView[] } {
+  conversation(
+    peer: string,
+    opts: { limit?: number; markRead?: boolean } = {},
+  ): { id: CellId; name: string; paired: boolean; messages: MessageView[] } {
     const p = this.resolvePeer(peer);
     const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? DEFAULT_LIMIT)), MAX_LIMIT);
     const rows = this.store.conversation(p.id, limit);

@@ -38,7 +38,13 @@ export interface PeerResponse {
 
 /** Carries one request to `peer` through the relay at `relayUrl`; rejects with a one-line reason. */
 /** Carries one peer call through a relay; `signal` abandons it (no more frames sent, nothing kept waiting). */
-export type RelayTransport = (relayUrl: string, peer: CellId, req: PeerRequest, timeoutMs: number, signal?: AbortSignal) => Promise<PeerResponse>;
+export type RelayTransport = (
+  relayUrl: string,
+  peer: CellId,
+  req: PeerRequest,
+  timeoutMs: number,
+  signal?: AbortSignal,
+) => Promise<PeerResponse>;
 
 /** Who calls: this cell's keys, and how it reaches peers through relays (null: it cannot). */
 export interface PeerCaller {
@@ -72,7 +78,17 @@ export class PeerUnreachableError extends PeerCallError {}
  * the answer is not signed by `peer` for this request (PeerUnreachableError when no answer came:
  * after `timeoutMs`, or when `signal` aborts the call first).
  */
-export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000, signal?: AbortSignal, maxAnswer = MAX_PEER_ANSWER): Promise<PeerAnswer<Uint8Array>> {
+export async function callPeerRaw(
+  from: PeerCaller | CellKeys,
+  baseUrl: string,
+  peer: CellId,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 15_000,
+  signal?: AbortSignal,
+  maxAnswer = MAX_PEER_ANSWER,
+): Promise<PeerAnswer<Uint8Array>> {
   const { keys, relay: relayTransport } = callerOf(from);
   const url = new URL(path, baseUrl);
   const sealed = body instanceof Uint8Array;
@@ -84,7 +100,8 @@ export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, 
   let bytes: Uint8Array;
   let signature: string | null;
   if (isRelayRoute(baseUrl)) {
-    if (!relayTransport) throw new PeerCallError(`cannot reach cell ${shortId(peer)} through ${baseUrl}: this caller has no relay connection`);
+    if (!relayTransport)
+      throw new PeerCallError(`cannot reach cell ${shortId(peer)} through ${baseUrl}: this caller has no relay connection`);
     try {
       const res = await relayTransport(baseUrl, peer, { method, path: requestTarget(url), headers, body: raw }, timeoutMs, signal);
       status = res.status;
@@ -93,12 +110,19 @@ export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, 
     } catch (e) {
       throw new PeerUnreachableError(`cannot reach cell ${shortId(peer)} through relay ${baseUrl}: ${errorMessage(e)}`);
     }
-    if (bytes.byteLength > maxAnswer) throw new PeerCallError(`cell ${shortId(peer)} sent an answer over the ${maxAnswer} bytes read from a peer`);
+    if (bytes.byteLength > maxAnswer)
+      throw new PeerCallError(`cell ${shortId(peer)} sent an answer over the ${maxAnswer} bytes read from a peer`);
   } else {
     let res: Response;
     try {
       const timeout = AbortSignal.timeout(timeoutMs);
-      res = await fetch(url, { method, headers, body: raw as BodyInit | null, signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: "manual" });
+      res = await fetch(url, {
+        method,
+        headers,
+        body: raw as BodyInit | null,
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+        redirect: "manual",
+      });
     } catch (e) {
       throw new PeerUnreachableError(`cannot reach ${url.origin}: ${errorMessage(e)}`);
     }
@@ -121,13 +145,23 @@ export async function callPeerRaw(from: PeerCaller | CellKeys, baseUrl: string, 
   }
   const latency_ms = performance.now() - t0;
   if (!verifyResponse(fromHex(peer), headers[HEADER.nonce]!, status, bytes, signature)) {
-    throw new PeerCallError(`the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${shortId(peer)} (altered in transit, or another cell answered)`);
+    throw new PeerCallError(
+      `the answer from ${isRelayRoute(baseUrl) ? baseUrl : url.origin} is not signed by cell ${shortId(peer)} (altered in transit, or another cell answered)`,
+    );
   }
   return { status, body: bytes, latency_ms };
 }
 
 /** `callPeerRaw` for JSON answers; a 4xx/5xx answer becomes a PeerCallError with the peer's message. */
-export async function callPeer<T>(from: PeerCaller | CellKeys, baseUrl: string, peer: CellId, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<PeerAnswer<T>> {
+export async function callPeer<T>(
+  from: PeerCaller | CellKeys,
+  baseUrl: string,
+  peer: CellId,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 15_000,
+): Promise<PeerAnswer<T>> {
   const ans = await callPeerRaw(from, baseUrl, peer, method, path, body, timeoutMs);
   let parsed: unknown = null;
   try {
@@ -135,7 +169,11 @@ export async function callPeer<T>(from: PeerCaller | CellKeys, baseUrl: string, 
   } catch {
     throw new PeerCallError(`cell ${shortId(peer)} answered with malformed JSON`);
   }
-  if (ans.status >= 400) throw new PeerCallError(`cell ${shortId(peer)} refused: ${(parsed as { error?: string } | null)?.error ?? ans.status}`, ans.status === 401 ? 401 : 502);
+  if (ans.status >= 400)
+    throw new PeerCallError(
+      `cell ${shortId(peer)} refused: ${(parsed as { error?: string } | null)?.error ?? ans.status}`,
+      ans.status === 401 ? 401 : 502,
+    );
   return { status: ans.status, body: parsed as T, latency_ms: ans.latency_ms };
 }
 

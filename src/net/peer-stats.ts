@@ -136,7 +136,15 @@ export class PeerSpeeds {
       } catch {
         continue;
       }
-      out.push({ url, kind, reachable: s.reachable, latency_ms: s.latency_ms, mb_s: s.mb_s, last_probe_at: s.last_probe_at, last_benchmark_at: s.last_benchmark_at });
+      out.push({
+        url,
+        kind,
+        reachable: s.reachable,
+        latency_ms: s.latency_ms,
+        mb_s: s.mb_s,
+        last_probe_at: s.last_probe_at,
+        last_benchmark_at: s.last_benchmark_at,
+      });
     }
     return out;
   }
@@ -175,8 +183,10 @@ export class PeerSpeeds {
     checkPeer(peer);
     classifyAddress(url);
     checkTime(at);
-    if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RangeError(`a benchmark needs a positive whole number of bytes (got ${bytes})`);
-    if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`a benchmark needs a positive duration in seconds (got ${seconds})`);
+    if (!Number.isSafeInteger(bytes) || bytes <= 0)
+      throw new RangeError(`a benchmark needs a positive whole number of bytes (got ${bytes})`);
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      throw new RangeError(`a benchmark needs a positive duration in seconds (got ${seconds})`);
     const s = this.entry(peer, url);
     if (s.last_benchmark_at !== null && at < s.last_benchmark_at) return false;
     s.mb_s = round3(ewma(s.mb_s, bytes / seconds / BYTES_PER_MB, SPEED_ALPHA));
@@ -306,7 +316,11 @@ export class PeerStats {
   recordRound(peer: CellId, results: readonly ProbeResult[], at: number): void {
     if (results.length === 0) return;
     for (const r of results) this.speeds.recordProbe(peer, r.url, r.ok, r.ok ? r.latency_ms : null, at);
-    this.health.recordProbe(peer, results.some((r) => r.ok), at);
+    this.health.recordProbe(
+      peer,
+      results.some((r) => r.ok),
+      at,
+    );
   }
 
   forget(peer: CellId): void {

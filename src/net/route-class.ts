@@ -121,7 +121,8 @@ export function relayAccessToken(url: string): string | null {
     throw new RouteAddressError(`${quote(url)} is not a valid URL`);
   }
   if (token === null) return null;
-  if (!RELAY_TOKEN_PATTERN.test(token)) throw new RouteAddressError(`${quote(url.replace(/([?&]token=)[^&#]*/, "$1…"))}: an access token is 22 to 128 letters, digits, - or _`);
+  if (!RELAY_TOKEN_PATTERN.test(token))
+    throw new RouteAddressError(`${quote(url.replace(/([?&]token=)[^&#]*/, "$1…"))}: an access token is 22 to 128 letters, digits, - or _`);
   return token;
 }
 
@@ -134,7 +135,8 @@ export function classifyAddress(address: string): RouteKind {
 export function describeAddress(address: string): AddressInfo {
   if (typeof address !== "string" || address.length === 0) throw new RouteAddressError("address is empty");
   if (address.length > MAX_ADDRESS_LENGTH) throw new RouteAddressError(`address is longer than ${MAX_ADDRESS_LENGTH} characters`);
-  if (/[\s\x00-\x1f\x7f]/.test(address)) throw new RouteAddressError(`address ${quote(address)} contains whitespace or a control character`);
+  if (/[\s\x00-\x1f\x7f]/.test(address))
+    throw new RouteAddressError(`address ${quote(address)} contains whitespace or a control character`);
 
   const scheme = SCHEME.exec(address)?.[1]?.toLowerCase();
   if (scheme === undefined) return describeBare(address);

@@ -94,6 +94,8 @@ export function openBackup(k: BackupKeys, kind: BackupKind, subject: string, blo
   try {
     return xchacha20poly1305(k.seal, nonce, aad(k, kind, subject)).decrypt(blob.subarray(1 + BACKUP_NONCE_BYTES));
   } catch {
-    throw new BackupRefusedError(`it does not open as this cell's ${kind} backup${subject ? ` of ${subject.slice(0, 12)}` : ""} (forged, altered, kept under another name, or made with another key)`);
+    throw new BackupRefusedError(
+      `it does not open as this cell's ${kind} backup${subject ? ` of ${subject.slice(0, 12)}` : ""} (forged, altered, kept under another name, or made with another key)`,
+    );
   }
 }

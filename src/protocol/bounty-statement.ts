@@ -63,11 +63,17 @@ export interface StatementFigures {
 }
 
 /** A peer's figures before its first accrual. */
-export const ZERO_FIGURES: Readonly<Required<StatementFigures>> = { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0, relay_given_bytes: 0, relay_received_bytes: 0 };
+export const ZERO_FIGURES: Readonly<Required<StatementFigures>> = {
+  given_bytes: 0,
+  received_bytes: 0,
+  given_byte_hours: 0,
+  received_byte_hours: 0,
+  relay_given_bytes: 0,
+  relay_received_bytes: 0,
+};
 
 /** The request body (sealed): our statement. The answer (sealed): theirs. */
 export const StatementMessage = z.object({ statement: z.unknown() });
-
 
 /**
  * Sign `figures` as `from`'s statement about `to`, dated `at`. Byte-hours are rounded to whole
@@ -77,10 +83,17 @@ export const StatementMessage = z.object({ statement: z.unknown() });
  */
 export function makeStatement(secret: Uint8Array, from: CellId, to: CellId, at: number, f: StatementFigures): Statement {
   const unsigned = {
-    type: "bounty-statement" as const, v: 1 as const, from, to, at,
-    given_bytes: f.given_bytes, received_bytes: f.received_bytes,
-    given_byte_hours: Math.round(f.given_byte_hours), received_byte_hours: Math.round(f.received_byte_hours),
-    relay_given_bytes: f.relay_given_bytes ?? 0, relay_received_bytes: f.relay_received_bytes ?? 0,
+    type: "bounty-statement" as const,
+    v: 1 as const,
+    from,
+    to,
+    at,
+    given_bytes: f.given_bytes,
+    received_bytes: f.received_bytes,
+    given_byte_hours: Math.round(f.given_byte_hours),
+    received_byte_hours: Math.round(f.received_byte_hours),
+    relay_given_bytes: f.relay_given_bytes ?? 0,
+    relay_received_bytes: f.relay_received_bytes ?? 0,
   };
   return { ...unsigned, signature: toHex(sign(secret, signedBytes(unsigned))) };
 }
@@ -98,10 +111,21 @@ export function verifyStatement(value: unknown, expect: { signer: CellId; self: 
     throw new GroveError(`bounty statement: ${i.path.join(".") || "(root)"}: ${i.message}`, 400, "bad_statement");
   }
   const s = parsed.data;
-  if (s.from !== expect.signer) throw new GroveError(`bounty statement is from cell ${shortId(s.from)}, not from the cell that sent it (${shortId(expect.signer)})`, 403, "bad_statement");
-  if (s.to !== expect.self) throw new GroveError(`bounty statement is addressed to cell ${shortId(s.to)}, not to this cell`, 403, "bad_statement");
+  if (s.from !== expect.signer)
+    throw new GroveError(
+      `bounty statement is from cell ${shortId(s.from)}, not from the cell that sent it (${shortId(expect.signer)})`,
+      403,
+      "bad_statement",
+    );
+  if (s.to !== expect.self)
+    throw new GroveError(`bounty statement is addressed to cell ${shortId(s.to)}, not to this cell`, 403, "bad_statement");
   const now = expect.now ?? Date.now();
-  if (Math.abs(s.at - now) > MAX_STATEMENT_SKEW_MS) throw new GroveError(`bounty statement is dated ${Math.round((s.at - now) / 1000)} s from this cell's clock (at most ${MAX_STATEMENT_SKEW_MS / 1000} s)`, 400, "bad_statement");
+  if (Math.abs(s.at - now) > MAX_STATEMENT_SKEW_MS)
+    throw new GroveError(
+      `bounty statement is dated ${Math.round((s.at - now) / 1000)} s from this cell's clock (at most ${MAX_STATEMENT_SKEW_MS / 1000} s)`,
+      400,
+      "bad_statement",
+    );
   // Over the statement as received: fields this build does not know are covered and kept (protocol/signed-object).
   if (!verify(fromHex(s.signature), signedBytes(value as object), fromHex(s.from))) {
     throw new GroveError("bounty statement: signature does not verify (forged or altered)", 400, "bad_statement");

@@ -39,11 +39,7 @@ const hex128 = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex ch
 const byteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** A route URL: parseable, with a scheme and a host (http(s), ws(s), or another transport). */
-const routeUrl = z
-  .string()
-  .min(1)
-  .max(512)
-  .refine(isRouteUrl, "must be an absolute URL with a host (e.g. http://192.168.1.5:5678)");
+const routeUrl = z.string().min(1).max(512).refine(isRouteUrl, "must be an absolute URL with a host (e.g. http://192.168.1.5:5678)");
 
 /** A model the cell offers to its friends (ai/assistant): name, where it runs, size, and the last measured speed. */
 export const CardModelSchema = z.object({
@@ -71,7 +67,15 @@ export const CardSchema = z.object({
   addresses: z.array(routeUrl).max(32),
   build: hex64,
   build_time: z.iso.datetime().optional(),
-  targets: z.array(z.string().regex(/^[a-z0-9]+-[a-z0-9_]+$/).max(32)).max(16).optional(),
+  targets: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z0-9]+-[a-z0-9_]+$/)
+        .max(32),
+    )
+    .max(16)
+    .optional(),
   capabilities: CapabilitiesSchema,
   issued_at: z.iso.datetime(),
   signature: hex128,

@@ -31,7 +31,11 @@ export const DeleteRequestSchema = z.object({
   type: z.literal("delete-request"),
   v: z.literal(1),
   owner: hex64,
-  chunks: z.array(hex64).min(1).max(MAX_DELETE).refine((a) => new Set(a).size === a.length, "must not repeat a chunk"),
+  chunks: z
+    .array(hex64)
+    .min(1)
+    .max(MAX_DELETE)
+    .refine((a) => new Set(a).size === a.length, "must not repeat a chunk"),
   at: z.number().int().nonnegative(),
   signature: z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex characters"),
 });
@@ -43,7 +47,6 @@ export class DeleteRequestError extends GroveError {
     super(message, 400, "bad_delete_request");
   }
 }
-
 
 /** Sign a DeleteRequest for `chunks` (1 to MAX_DELETE, distinct) as `owner`. */
 export function makeDeleteRequest(ownerSecret: Uint8Array, owner: CellId, chunks: readonly ChunkHash[], at = Date.now()): DeleteRequest {

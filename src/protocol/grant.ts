@@ -135,13 +135,27 @@ export interface GrantInput {
 export async function makeGrant(i: GrantInput): Promise<{ grant: Grant; pass: FetchPass; id: string }> {
   const sealedKey = await sealTo(i.recipientX25519, i.fileKey, GRANT_KEY_INFO, i.manifestHash);
   const grant = signed<Grant>(i.creatorSecret, {
-    type: "grant", v: 1, manifest_hash: i.manifestHash, encrypted_file_key: Buffer.from(sealedKey).toString("base64url"),
-    creator: i.creator, recipient: i.recipient, granted_at: i.now ?? Date.now(), expires_at: i.expiresAt,
-    filename: i.filename, file_type: i.fileType, total_size: i.totalSize,
+    type: "grant",
+    v: 1,
+    manifest_hash: i.manifestHash,
+    encrypted_file_key: Buffer.from(sealedKey).toString("base64url"),
+    creator: i.creator,
+    recipient: i.recipient,
+    granted_at: i.now ?? Date.now(),
+    expires_at: i.expiresAt,
+    filename: i.filename,
+    file_type: i.fileType,
+    total_size: i.totalSize,
   });
   const id = grantId(grant);
   const pass = signed<FetchPass>(i.creatorSecret, {
-    type: "fetch-pass", v: 1, grant_id: id, owner: i.creator, recipient: i.recipient, chunks_digest: chunksDigest(i.chunks), expires_at: i.expiresAt,
+    type: "fetch-pass",
+    v: 1,
+    grant_id: id,
+    owner: i.creator,
+    recipient: i.recipient,
+    chunks_digest: chunksDigest(i.chunks),
+    expires_at: i.expiresAt,
   });
   return { grant, pass, id };
 }
@@ -166,7 +180,13 @@ export function verifyRevocation(value: unknown): Revocation {
 /** The file key inside a grant made for us; a tampered or misdirected key throws GrantError. */
 export async function openFileKey(keys: { x25519Secret: Uint8Array; x25519Public: Uint8Array }, g: Grant): Promise<Uint8Array> {
   try {
-    const key = await openSealed(keys.x25519Secret, keys.x25519Public, new Uint8Array(Buffer.from(g.encrypted_file_key, "base64url")), GRANT_KEY_INFO, g.manifest_hash);
+    const key = await openSealed(
+      keys.x25519Secret,
+      keys.x25519Public,
+      new Uint8Array(Buffer.from(g.encrypted_file_key, "base64url")),
+      GRANT_KEY_INFO,
+      g.manifest_hash,
+    );
     if (key.byteLength !== 32) throw new Error("wrong length");
     return key;
   } catch {

@@ -27,7 +27,8 @@ const BAD_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]|\p{Cs}/u;
 export function checkText(raw: string): string {
   const text = raw.replace(/\r\n?/g, "\n").trim();
   if (!text) throw badRequest("a message needs some text");
-  if (text.length > MAX_MESSAGE_CHARS) throw badRequest(`a message is at most ${MAX_MESSAGE_CHARS} characters (this one has ${text.length})`);
+  if (text.length > MAX_MESSAGE_CHARS)
+    throw badRequest(`a message is at most ${MAX_MESSAGE_CHARS} characters (this one has ${text.length})`);
   if (BAD_CHARS.test(text)) throw badRequest("a message may not contain control characters (other than tab and newline)");
   return text;
 }

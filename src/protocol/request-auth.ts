@@ -113,7 +113,7 @@ export function requestTarget(url: string | URL): string {
 export type RefusalReason = "malformed" | "unknown_cell" | "bad_signature" | "stale" | "future" | "replayed";
 
 export type Refusal = { ok: false; reason: RefusalReason; message: string };
-export type VerifyResult = { ok: true; peer: CellId; /** hex SHA-256 of the body, as checked */ bodyHash: string } | Refusal;
+export type VerifyResult = { ok: true; peer: CellId /** hex SHA-256 of the body, as checked */; bodyHash: string } | Refusal;
 export type PrecheckResult = { ok: true; peer: CellId } | Refusal;
 
 /** Read a header by name, case-insensitively: a Fetch `Headers`, a plain record, or a function. */
@@ -229,11 +229,13 @@ export class RequestVerifier {
     const time = Number(h.time);
     const allowed = `allowed ${this.windowMs / 1000} s back, ${this.futureMs / 1000} s ahead`;
     if (time < now - this.windowMs) return refuse("stale", `request time is ${describeSkew(now - time)} old (${allowed})`);
-    if (time > now + this.futureMs) return refuse("future", `request time is ${describeSkew(time - now)} ahead (${allowed}): check this cell's clock`);
+    if (time > now + this.futureMs)
+      return refuse("future", `request time is ${describeSkew(time - now)} ahead (${allowed}): check this cell's clock`);
     if (time <= this.floor) return refuse("replayed", "request is older than this cell's start");
 
     const peer = h.cell as CellId;
-    if (time <= (this.nonces.get(peer)?.floor ?? Number.NEGATIVE_INFINITY)) return refuse("replayed", "request is older than the nonces still remembered for this cell");
+    if (time <= (this.nonces.get(peer)?.floor ?? Number.NEGATIVE_INFINITY))
+      return refuse("replayed", "request is older than the nonces still remembered for this cell");
     const key = this.lookup(peer);
     if (!key) return refuse("unknown_cell", `cell ${shortId(peer)} is not a known peer`);
     return { h, peer, key };

@@ -43,12 +43,7 @@ export class SealError extends GroveError {
 export type Context = string | Uint8Array;
 
 /** Seal `plaintext` to the holder of the X25519 secret behind `recipientPublic` (32 raw bytes). */
-export async function sealTo(
-  recipientPublic: Uint8Array,
-  plaintext: Uint8Array,
-  info: Context,
-  aad?: Context,
-): Promise<Uint8Array> {
+export async function sealTo(recipientPublic: Uint8Array, plaintext: Uint8Array, info: Context, aad?: Context): Promise<Uint8Array> {
   checkKey(recipientPublic, "recipient public key");
   const recipientPublicKey = await hpkeSuite.kem.deserializePublicKey(recipientPublic);
   let out: { ct: ArrayBuffer; enc: ArrayBuffer };

@@ -14,7 +14,12 @@ export async function sealJson(recipientX25519: Uint8Array, value: unknown, info
 }
 
 /** Open and parse; a message that does not open or is not JSON is a 400. */
-export async function openJson(keys: { x25519Secret: Uint8Array; x25519Public: Uint8Array }, sealed: Uint8Array, info: string, senderId: string): Promise<unknown> {
+export async function openJson(
+  keys: { x25519Secret: Uint8Array; x25519Public: Uint8Array },
+  sealed: Uint8Array,
+  info: string,
+  senderId: string,
+): Promise<unknown> {
   let plain: Uint8Array;
   try {
     plain = await openSealed(keys.x25519Secret, keys.x25519Public, sealed, info, senderId);

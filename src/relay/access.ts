@@ -85,7 +85,12 @@ export function readList(path: string, parse: (text: string) => string | null): 
  * The entries of a list file, read again when its modification time or size changes. `initial`
  * is what was read at start. A file that becomes unreadable keeps its last entries (logged).
  */
-export function watchedList(path: string, parse: (text: string) => string | null, initial: readonly string[], what: string): () => readonly string[] {
+export function watchedList(
+  path: string,
+  parse: (text: string) => string | null,
+  initial: readonly string[],
+  what: string,
+): () => readonly string[] {
   let values: readonly string[] = initial;
   let stamp = stampOf(path);
   let checked = performance.now();

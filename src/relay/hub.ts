@@ -28,7 +28,17 @@ import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { log } from "../core/log.ts";
 import { closeSync, openSync, writeSync } from "node:fs";
-import { AcceptSchema, ID_BYTES, LoginSchema, OPEN_FRAME_BYTES, frame, loginVerifies, makeOperatorProof, provesToken, unframe } from "./relay-protocol.ts";
+import {
+  AcceptSchema,
+  ID_BYTES,
+  LoginSchema,
+  OPEN_FRAME_BYTES,
+  frame,
+  loginVerifies,
+  makeOperatorProof,
+  provesToken,
+  unframe,
+} from "./relay-protocol.ts";
 import { fromHex } from "../core/types.ts";
 import { ByteTally } from "./tally.ts";
 import { TokenBucket } from "./bucket.ts";
@@ -206,7 +216,11 @@ export function startRelay(opts: RelayOptions): Relay {
     const l = refusalLog.get(code) ?? { at: 0, n: 0 };
     l.n++;
     if (now - l.at >= REFUSAL_LOG_MS) {
-      log("warn", `relay refused a frame: ${reason}`, { cell: ws.data.id?.slice(0, 8) ?? "-", ip: ws.data.ip, refused_since_last_log: l.n });
+      log("warn", `relay refused a frame: ${reason}`, {
+        cell: ws.data.id?.slice(0, 8) ?? "-",
+        ip: ws.data.ip,
+        refused_since_last_log: l.n,
+      });
       l.at = now;
       l.n = 0;
     }
@@ -279,18 +293,23 @@ export function startRelay(opts: RelayOptions): Relay {
       return refuse(ws, "login must be JSON", "bad_login");
     }
     const p = LoginSchema.safeParse(raw);
-    if (!p.success) return refuse(ws, `bad login: ${p.error.issues[0]!.path.join(".") || "(root)"}: ${p.error.issues[0]!.message}`, "bad_login");
+    if (!p.success)
+      return refuse(ws, `bad login: ${p.error.issues[0]!.path.join(".") || "(root)"}: ${p.error.issues[0]!.message}`, "bad_login");
     const l = p.data;
-    if (Math.abs(Date.now() - l.time) > LOGIN_WINDOW_MS) return refuse(ws, "login time is outside ±5 min of the relay's clock", "bad_login");
+    if (Math.abs(Date.now() - l.time) > LOGIN_WINDOW_MS)
+      return refuse(ws, "login time is outside ±5 min of the relay's clock", "bad_login");
     if (!loginVerifies(l, ws.data.nonce)) return refuse(ws, "login signature does not verify", "bad_signature");
     const guest = !allowed(l.id, l.access, ws.data.nonce);
     if (guest) {
       if (!inviter(l.accept, l.id)) return refuse(ws, notAllowed(l.access), "not_allowed", 1008, l.id);
-      if (guests >= limits.max_guests) return refuse(ws, `the relay holds ${limits.max_guests} cells joining through it already (try again later)`, "guests", 1008, l.id);
+      if (guests >= limits.max_guests)
+        return refuse(ws, `the relay holds ${limits.max_guests} cells joining through it already (try again later)`, "guests", 1008, l.id);
     }
-    if (reservations >= limits.max_reservations) return refuse(ws, `the relay is full (${limits.max_reservations} reservations)`, "reservations_total", 1008, l.id);
+    if (reservations >= limits.max_reservations)
+      return refuse(ws, `the relay is full (${limits.max_reservations} reservations)`, "reservations_total", 1008, l.id);
     const mine = cells.get(l.id) ?? new Set();
-    if (mine.size >= limits.max_per_cell) return refuse(ws, `this cell already holds ${limits.max_per_cell} reservations here`, "reservations_per_cell", 1008, l.id);
+    if (mine.size >= limits.max_per_cell)
+      return refuse(ws, `this cell already holds ${limits.max_per_cell} reservations here`, "reservations_per_cell", 1008, l.id);
     if (ws.data.timer) clearTimeout(ws.data.timer);
     ws.data.id = l.id;
     ws.data.accept = new Set(l.accept);
@@ -302,16 +321,29 @@ export function startRelay(opts: RelayOptions): Relay {
     cells.set(l.id, mine);
     reservations++;
     if (guest) guests++;
-    sendJson(ws, { type: "ready", limits, ...(guest ? { guest: true } : {}), ...(opts.operator ? makeOperatorProof(opts.operator, ws.data.nonce, l) : {}) });
-    log("info", guest ? "relay: a cell not on the allow-list logged in to pair (guest)" : "relay: cell logged in", { cell: shortId(l.id), ip: ws.data.ip });
+    sendJson(ws, {
+      type: "ready",
+      limits,
+      ...(guest ? { guest: true } : {}),
+      ...(opts.operator ? makeOperatorProof(opts.operator, ws.data.nonce, l) : {}),
+    });
+    log("info", guest ? "relay: a cell not on the allow-list logged in to pair (guest)" : "relay: cell logged in", {
+      cell: shortId(l.id),
+      ip: ws.data.ip,
+    });
   }
 
   /** A text message after login: only {"type":"accept","accept":[ids]} (the fleet changed), rate limited. */
   function control(ws: Socket, text: string): void {
     const c = ws.data;
     if (!c.accepts.take()) {
-      if (++c.acceptDrops > MAX_ACCEPT_DROPS) return refuse(ws, `over ${limits.accepts_per_minute} accept messages a minute, repeatedly`, "accept_rate");
-      return frameError(ws, `over ${limits.accepts_per_minute} accept messages a minute: ignored (the accept list stays as it was)`, "accept_rate");
+      if (++c.acceptDrops > MAX_ACCEPT_DROPS)
+        return refuse(ws, `over ${limits.accepts_per_minute} accept messages a minute, repeatedly`, "accept_rate");
+      return frameError(
+        ws,
+        `over ${limits.accepts_per_minute} accept messages a minute: ignored (the accept list stays as it was)`,
+        "accept_rate",
+      );
     }
     let m: unknown;
     try {
@@ -340,16 +372,23 @@ export function startRelay(opts: RelayOptions): Relay {
 
   /** Why no connection of the recipient takes the frame, and the counter it goes to. */
   function whyNot(from: Conn, targets: Socket[], small: boolean): [string, string] {
-    if (from.guest && targets.every((t) => t.data.guest)) return ["cells not on this relay's allow-list (here to pair) cannot reach one another", "guest"];
-    if ((from.guest || targets.some((t) => t.data.guest)) && !small) return [`a cell not on this relay's allow-list sends and receives frames of at most ${OPEN_FRAME_BYTES} bytes here (enough to pair)`, "guest"];
-    if (from.guest && !targets.some((t) => from.accept.has(t.data.id!))) return ["a cell not on this relay's allow-list reaches only the cells it names (the one it joins)", "guest"];
+    if (from.guest && targets.every((t) => t.data.guest))
+      return ["cells not on this relay's allow-list (here to pair) cannot reach one another", "guest"];
+    if ((from.guest || targets.some((t) => t.data.guest)) && !small)
+      return [
+        `a cell not on this relay's allow-list sends and receives frames of at most ${OPEN_FRAME_BYTES} bytes here (enough to pair)`,
+        "guest",
+      ];
+    if (from.guest && !targets.some((t) => from.accept.has(t.data.id!)))
+      return ["a cell not on this relay's allow-list reaches only the cells it names (the one it joins)", "guest"];
     return ["the recipient does not accept frames from this cell", "not_accepted"];
   }
 
   function pass(ws: Socket, data: Uint8Array): void {
     const me = ws.data;
     const from = me.id!;
-    if (data.byteLength > ID_BYTES + limits.max_frame_bytes) return refuse(ws, `frame over ${limits.max_frame_bytes} bytes`, "frame_too_large", 1009);
+    if (data.byteLength > ID_BYTES + limits.max_frame_bytes)
+      return refuse(ws, `frame over ${limits.max_frame_bytes} bytes`, "frame_too_large", 1009);
     if (!me.frames.take()) {
       if (++me.drops > MAX_DROPS) return refuse(ws, `over ${limits.frames_per_second} frames per second, repeatedly`, "rate");
       return frameError(ws, `over ${limits.frames_per_second} frames per second: frame dropped`, "rate");
@@ -415,7 +454,10 @@ export function startRelay(opts: RelayOptions): Relay {
         if (srv.upgrade(req, { data })) return undefined;
         return Response.json({ error: "expected a WebSocket upgrade" }, { status: 426 });
       }
-      return Response.json({ error: `no relay route ${req.method} ${url.pathname} (cells connect to /v1/relay; counts at /status)` }, { status: 404 });
+      return Response.json(
+        { error: `no relay route ${req.method} ${url.pathname} (cells connect to /v1/relay; counts at /status)` },
+        { status: 404 },
+      );
     },
     websocket: {
       // Bun closes (1009) above this on its own; the check in `pass` gives the reason first.
@@ -425,7 +467,8 @@ export function startRelay(opts: RelayOptions): Relay {
       open(ws) {
         const n = (perIp.get(ws.data.ip) ?? 0) + 1;
         perIp.set(ws.data.ip, n);
-        if (n > limits.max_per_ip) return refuse(ws, `too many connections from ${ws.data.ip} (${limits.max_per_ip})`, "reservations_per_ip");
+        if (n > limits.max_per_ip)
+          return refuse(ws, `too many connections from ${ws.data.ip} (${limits.max_per_ip})`, "reservations_per_ip");
         sendJson(ws, { type: "challenge", v: 1, nonce: ws.data.nonce });
         ws.data.timer = setTimeout(() => refuse(ws, "no login in time", "login_timeout"), limits.login_timeout_ms);
       },

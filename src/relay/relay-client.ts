@@ -26,8 +26,22 @@ import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } 
 import { ByteTally } from "./tally.ts";
 import { shortId } from "../core/format.ts";
 import {
-  KIND_REQUEST, KIND_RESPONSE, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
-  openCall, openFrame, readHead, sealMessage, type CallKeys, type FrameHead, type TunnelResponse,
+  KIND_REQUEST,
+  KIND_RESPONSE,
+  Reassembly,
+  TunnelError,
+  acceptCall,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  openCall,
+  openFrame,
+  readHead,
+  sealMessage,
+  type CallKeys,
+  type FrameHead,
+  type TunnelResponse,
 } from "./tunnel.ts";
 
 /** Calls being answered for one peer at a time, and bytes of them being put together, at most. */
@@ -183,7 +197,9 @@ class Connection {
       this.login = { nonce: m.nonce, login };
       this.ws?.send(JSON.stringify(login));
     } else if (m.type === "ready") {
-      const op = this.login ? provenOperator(m as { operator?: unknown; operator_signature?: unknown }, this.login.nonce, this.login.login) : null;
+      const op = this.login
+        ? provenOperator(m as { operator?: unknown; operator_signature?: unknown }, this.login.nonce, this.login.login)
+        : null;
       // Our own relay carries nothing we owe anyone for.
       this.operator = op === this.client.keys.id ? null : op;
       if (op && op !== this.operator) log("info", "relay: this is our own relay", { relay: this.url });
@@ -247,7 +263,12 @@ class Connection {
     // A relay of our own is kept: reconnect with backoff. A peer's relay is reopened by the next
     // call that needs it. A relay that stays away is logged on the first failures, then rarely.
     if (wasReady || this.failures <= 2 || this.failures % 20 === 0) {
-      log("warn", wasReady ? "relay: connection lost" : "relay: cannot connect", { relay: this.url, why, tries: this.failures, retry: this.configured ? `in ${this.backoff} ms` : "on next call" });
+      log("warn", wasReady ? "relay: connection lost" : "relay: cannot connect", {
+        relay: this.url,
+        why,
+        tries: this.failures,
+        retry: this.configured ? `in ${this.backoff} ms` : "on next call",
+      });
     }
     if (!this.configured) return;
     this.reconnectTimer = setTimeout(() => {
@@ -482,7 +503,8 @@ export class RelayClient implements RelayLink {
     if (!call) {
       // A cell that is not a peer (a joiner, through an open invite) sends one-frame calls only:
       // else a stranger could keep parts of calls that never complete waiting here.
-      if (head.parts > 1 && this.opts.peerX25519(from) === null && !this.expected.has(from)) throw new TunnelError("a cell that is not a peer may only send one-frame calls");
+      if (head.parts > 1 && this.opts.peerX25519(from) === null && !this.expected.has(from))
+        throw new TunnelError("a cell that is not a peer may only send one-frame calls");
       if (!conn.admitIncoming(from)) throw new TunnelError("too many calls from this cell at once");
       keys = acceptCall(this.keys.x25519Secret, this.keys.x25519Public, head.ephPublic!);
     } else if (call.eph !== eph) throw new TunnelError("a frame of another call under the same number");
@@ -550,7 +572,16 @@ export class RelayClient implements RelayLink {
   }
 
   status(): RelayState[] {
-    return [...this.conns.values()].map((c) => ({ url: c.url, state: c.state, configured: c.configured, since: c.since, error: c.error, calls_out: c.callsOut, calls_in: c.callsIn, operator: c.operator }));
+    return [...this.conns.values()].map((c) => ({
+      url: c.url,
+      state: c.state,
+      configured: c.configured,
+      since: c.since,
+      error: c.error,
+      calls_out: c.callsOut,
+      calls_in: c.callsIn,
+      operator: c.operator,
+    }));
   }
 
   /** Bytes each proven operator's relay carried for this cell since the last call (counts restart at zero). */

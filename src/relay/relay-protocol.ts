@@ -67,9 +67,24 @@ function loginMessage(nonce: string, time: number, accept: readonly string[], op
 }
 
 /** A signed login answering `nonce`; with `token` (from the relay URL), the proof that this cell holds it. */
-export function makeLogin(keys: { id: string; ed25519Secret: Uint8Array }, nonce: string, accept: readonly string[], time = Date.now(), open = false, token: string | null = null): Login {
+export function makeLogin(
+  keys: { id: string; ed25519Secret: Uint8Array },
+  nonce: string,
+  accept: readonly string[],
+  time = Date.now(),
+  open = false,
+  token: string | null = null,
+): Login {
   const signature = toHex(sign(keys.ed25519Secret, loginMessage(nonce, time, accept, open)));
-  return { type: "login", id: keys.id, time, accept: [...accept], ...(open ? { open } : {}), ...(token !== null ? { access: accessProof(token, nonce, keys.id) } : {}), signature };
+  return {
+    type: "login",
+    id: keys.id,
+    time,
+    accept: [...accept],
+    ...(open ? { open } : {}),
+    ...(token !== null ? { access: accessProof(token, nonce, keys.id) } : {}),
+    signature,
+  };
 }
 
 export const ACCESS_CONTEXT = "grove-relay-access-v1";
@@ -98,14 +113,23 @@ function operatorMessage(nonce: string, login: Pick<Login, "id" | "signature">):
 }
 
 /** The relay operator's proof for the `ready` answering `login` (challenged with `nonce`). */
-export function makeOperatorProof(operator: { id: string; ed25519Secret: Uint8Array }, nonce: string, login: Pick<Login, "id" | "signature">): { operator: string; operator_signature: string } {
+export function makeOperatorProof(
+  operator: { id: string; ed25519Secret: Uint8Array },
+  nonce: string,
+  login: Pick<Login, "id" | "signature">,
+): { operator: string; operator_signature: string } {
   return { operator: operator.id, operator_signature: toHex(sign(operator.ed25519Secret, operatorMessage(nonce, login))) };
 }
 
 /** The operator a `ready` message proves (its id), or null when it names none or the proof does not verify. */
-export function provenOperator(ready: { operator?: unknown; operator_signature?: unknown }, nonce: string, login: Pick<Login, "id" | "signature">): string | null {
+export function provenOperator(
+  ready: { operator?: unknown; operator_signature?: unknown },
+  nonce: string,
+  login: Pick<Login, "id" | "signature">,
+): string | null {
   const { operator, operator_signature: sig } = ready;
-  if (typeof operator !== "string" || !/^[0-9a-f]{64}$/.test(operator) || typeof sig !== "string" || !/^[0-9a-f]{128}$/.test(sig)) return null;
+  if (typeof operator !== "string" || !/^[0-9a-f]{64}$/.test(operator) || typeof sig !== "string" || !/^[0-9a-f]{128}$/.test(sig))
+    return null;
   return verify(fromHex(sig), operatorMessage(nonce, login), fromHex(operator)) ? operator : null;
 }
 

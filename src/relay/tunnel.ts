@@ -143,11 +143,20 @@ function nonceOf(kind: number, part: number): Uint8Array {
  * `prefix` spare bytes (left zero), so a sender can write the relay's addressing there instead of
  * copying the frame again.
  */
-export function sealMessage(suite: CipherSuite, key: Uint8Array, kind: number, callId: number, message: Uint8Array, ephPublic?: Uint8Array, prefix = 0): Uint8Array[] {
+export function sealMessage(
+  suite: CipherSuite,
+  key: Uint8Array,
+  kind: number,
+  callId: number,
+  message: Uint8Array,
+  ephPublic?: Uint8Array,
+  prefix = 0,
+): Uint8Array[] {
   if (message.byteLength > MAX_MESSAGE_BYTES) throw new TunnelError(`a message through the relay is at most ${MAX_MESSAGE_BYTES} bytes`);
   const parts = Math.max(1, Math.ceil(message.byteLength / PART_BYTES));
   const extra = kind === KIND_REQUEST ? EPH_BYTES : 0;
-  if (kind === KIND_REQUEST && ephPublic?.byteLength !== EPH_BYTES) throw new TunnelError("a request frame carries the 32-byte ephemeral key");
+  if (kind === KIND_REQUEST && ephPublic?.byteLength !== EPH_BYTES)
+    throw new TunnelError("a request frame carries the 32-byte ephemeral key");
   const out: Uint8Array[] = [];
   for (let i = 0; i < parts; i++) {
     const plain = message.subarray(i * PART_BYTES, Math.min(message.byteLength, (i + 1) * PART_BYTES));

@@ -149,7 +149,10 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     keys,
     config,
     dir: layout.dir,
-    listen: () => (listeners.ready() ? { host: opts.listen.peerHost, port: listeners.get().info().peer.port } : { host: opts.listen.peerHost, port: opts.listen.peerPort }),
+    listen: () =>
+      listeners.ready()
+        ? { host: opts.listen.peerHost, port: listeners.get().info().peer.port }
+        : { host: opts.listen.peerHost, port: opts.listen.peerPort },
     models: () => assistant.cardModels(),
     gpu: detectGpu,
     targets: () => new ReleaseStore(releasesDir(layout.dir)).targets(),
@@ -194,11 +197,18 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     paired: () => void rounds?.probe().catch(() => {}),
     release: (p) => releaseAll(cell, peers.routeOf(p.id as CellId), caller, p),
   });
-  const verifier = new RequestVerifier((id) => (peerStore.get(id) ? fromHex(id) : undefined), Date.now, { self: keys.id, notBefore: Date.now() });
+  const verifier = new RequestVerifier((id) => (peerStore.get(id) ? fromHex(id) : undefined), Date.now, {
+    self: keys.id,
+    notBefore: Date.now(),
+  });
 
   const watcher =
     live && (config.watch_home || config.watch_dirs.length)
-      ? new FileWatcher(cell.vault, { roots: watchRoots(layout.home, config.watch_home, config.watch_dirs), debounceMs: config.watch_debounce_ms, maxBytes: config.max_upload_bytes })
+      ? new FileWatcher(cell.vault, {
+          roots: watchRoots(layout.home, config.watch_home, config.watch_dirs),
+          debounceMs: config.watch_debounce_ms,
+          maxBytes: config.max_upload_bytes,
+        })
       : null;
   const mdnsOn = live && config.mdns && process.env.GROVE_MDNS !== "0";
   const mdns = new Late<MdnsPresence>("mDNS");
@@ -249,7 +259,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     const r = applyLive(config, next);
     if (config.sync_interval_s !== before) rounds?.every(config.sync_interval_s);
     if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
-    if (r.restart.length) log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: r.restart.join(",") });
+    if (r.restart.length)
+      log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: r.restart.join(",") });
     return { ok: true, ...r };
   };
 
@@ -272,7 +283,12 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         listeners.set(
           new Listeners(
             {
-              dashboard: { host: opts.listen.host, port: opts.listen.port, tls: opts.tls, maxBodyBytes: config.max_upload_bytes + 1024 * 1024 },
+              dashboard: {
+                host: opts.listen.host,
+                port: opts.listen.port,
+                tls: opts.tls,
+                maxBodyBytes: config.max_upload_bytes + 1024 * 1024,
+              },
               peer: { host: opts.listen.peerHost, port: opts.listen.peerPort, maxBodyBytes: MAX_PEER_REQUEST },
               legacy: LegacyWindow.load(layout.legacyWindow),
             },

@@ -103,7 +103,10 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       continue;
     }
     const ran = Date.now() - startedAt;
-    if (onTrial() && rollBack(dir, hung ?? `the new build ended (${describeEnd(code, signal)}) ${(ran / 1000).toFixed(1)} s after starting`)) {
+    if (
+      onTrial() &&
+      rollBack(dir, hung ?? `the new build ended (${describeEnd(code, signal)}) ${(ran / 1000).toFixed(1)} s after starting`)
+    ) {
       log("warn", "supervisor: starting the previous build again");
       continue;
     }
@@ -117,11 +120,16 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       delay = first;
     }
     if (fast >= maxFast) {
-      log("error", `supervisor: the cell died ${fast} times in a row within ${Math.round(stableMs / 1000)} s of starting (last: ${describeEnd(code, signal)}); giving up — see the cell's messages above`);
+      log(
+        "error",
+        `supervisor: the cell died ${fast} times in a row within ${Math.round(stableMs / 1000)} s of starting (last: ${describeEnd(code, signal)}); giving up — see the cell's messages above`,
+      );
       return 1;
     }
     restarts++;
-    log("warn", `supervisor: the cell ended (${describeEnd(code, signal)}) after ${(ran / 1000).toFixed(1)} s; restarting in ${delay} ms`, { restart: restarts });
+    log("warn", `supervisor: the cell ended (${describeEnd(code, signal)}) after ${(ran / 1000).toFixed(1)} s; restarting in ${delay} ms`, {
+      restart: restarts,
+    });
     await Bun.sleep(delay);
     if (stopping) return 0;
     delay = Math.min(RESTART_MAX_MS, delay * 2);

@@ -36,7 +36,15 @@ export async function fetchFile(i: FetchFileInput): Promise<ReadableStream<Uint8
     for (let k = 0; k < i.sources.length; k++) {
       const s = i.sources[(preferred + k) % i.sources.length]!;
       try {
-        const ans = await callPeerRaw(i.caller, s.url, s.peer, "POST", "/peer/share/chunk", { pass: i.pass, chunks: names, hash: c.hash }, 30_000);
+        const ans = await callPeerRaw(
+          i.caller,
+          s.url,
+          s.peer,
+          "POST",
+          "/peer/share/chunk",
+          { pass: i.pass, chunks: names, hash: c.hash },
+          30_000,
+        );
         if (ans.status !== 200) throw new Error(refusalText(ans.body));
         const r = openChunk(i.suite, i.key, c.index, ans.body, c.hash);
         if (!r.ok) throw new IntegrityError(`chunk ${c.index} from ${shortId(s.peer)} ${r.reason}`, c.hash, c.index);
@@ -46,7 +54,11 @@ export async function fetchFile(i: FetchFileInput): Promise<ReadableStream<Uint8
         why.push(`${shortId(s.peer)}: ${errorMessage(e)}`);
       }
     }
-    throw new GroveError(`'${i.manifest.filename}': chunk ${c.index} could not be fetched from any cell (${why.join("; ") || "no cell to ask"})`, 502, "unavailable");
+    throw new GroveError(
+      `'${i.manifest.filename}': chunk ${c.index} could not be fetched from any cell (${why.join("; ") || "no cell to ask"})`,
+      502,
+      "unavailable",
+    );
   };
 
   if (chunks.length === 0) return new ReadableStream({ start: (ctl) => ctl.close() });

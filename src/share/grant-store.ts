@@ -30,7 +30,10 @@ export interface GrantRow {
 }
 
 export class GrantStore {
-  constructor(private db: Database, private grantsDir: string) {}
+  constructor(
+    private db: Database,
+    private grantsDir: string,
+  ) {}
 
   addOut(g: Grant, pass: FetchPass, id: string, path: string): void {
     this.db
@@ -38,7 +41,19 @@ export class GrantStore {
         `INSERT INTO grants (id, direction, peer, path, filename, file_type, size, manifest_hash, granted_at, expires_at, grant_json, pass_json)
          VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, g.recipient, path, g.filename, g.file_type, g.total_size, g.manifest_hash, g.granted_at, g.expires_at, JSON.stringify(g), JSON.stringify(pass));
+      .run(
+        id,
+        g.recipient,
+        path,
+        g.filename,
+        g.file_type,
+        g.total_size,
+        g.manifest_hash,
+        g.granted_at,
+        g.expires_at,
+        JSON.stringify(g),
+        JSON.stringify(pass),
+      );
   }
 
   /** Keep a received grant (file first, then the row). False when it was already here. */
@@ -51,7 +66,20 @@ export class GrantStore {
         `INSERT INTO grants (id, direction, peer, filename, file_type, size, manifest_hash, granted_at, expires_at, received_at, grant_json, pass_json, manifest_json)
          VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, g.creator, g.filename, g.file_type, g.total_size, g.manifest_hash, g.granted_at, g.expires_at, at, JSON.stringify(g), JSON.stringify(pass), JSON.stringify(manifest));
+      .run(
+        id,
+        g.creator,
+        g.filename,
+        g.file_type,
+        g.total_size,
+        g.manifest_hash,
+        g.granted_at,
+        g.expires_at,
+        at,
+        JSON.stringify(g),
+        JSON.stringify(pass),
+        JSON.stringify(manifest),
+      );
     return true;
   }
 
@@ -63,7 +91,9 @@ export class GrantStore {
   resolve(idOrPrefix: string, direction: "out" | "in"): GrantRow {
     const q = idOrPrefix.trim().toLowerCase();
     if (!/^[0-9a-f]{6,64}$/.test(q)) throw badRequest("a grant id is 6 to 64 hex characters (a unique prefix is enough)");
-    const rows = this.db.query("SELECT * FROM grants WHERE direction = ? AND substr(id, 1, ?) = ?").all(direction, q.length, q) as GrantRow[];
+    const rows = this.db
+      .query("SELECT * FROM grants WHERE direction = ? AND substr(id, 1, ?) = ?")
+      .all(direction, q.length, q) as GrantRow[];
     if (rows.length === 0) throw notFound(`no ${direction === "out" ? "share" : "received file"} with id ${q}`);
     if (rows.length > 1) throw conflict(`${q} matches ${rows.length} grants: give more characters`);
     return rows[0]!;
@@ -84,7 +114,10 @@ export class GrantStore {
 
   /** Record a (verified) revocation; marks the grant revoked when we have it. */
   addRevocation(r: Revocation): boolean {
-    const fresh = this.db.query("INSERT OR IGNORE INTO revocations (grant_id, owner, revoked_at, body) VALUES (?, ?, ?, ?)").run(r.grant_id, r.owner, r.revoked_at, JSON.stringify(r)).changes > 0;
+    const fresh =
+      this.db
+        .query("INSERT OR IGNORE INTO revocations (grant_id, owner, revoked_at, body) VALUES (?, ?, ?, ?)")
+        .run(r.grant_id, r.owner, r.revoked_at, JSON.stringify(r)).changes > 0;
     this.db.query("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(r.revoked_at, r.grant_id);
     return fresh;
   }
@@ -103,6 +136,8 @@ export class GrantStore {
 
   /** Our own revocations (to tell peers that missed them). */
   revocationsBy(owner: CellId): Revocation[] {
-    return (this.db.query("SELECT body FROM revocations WHERE owner = ?").values(owner) as [string][]).map((r) => JSON.parse(r[0]) as Revocation);
+    return (this.db.query("SELECT body FROM revocations WHERE owner = ?").values(owner) as [string][]).map(
+      (r) => JSON.parse(r[0]) as Revocation,
+    );
   }
 }

@@ -21,7 +21,16 @@ import type { Friendships } from "../fleet/friendship.ts";
 import type { PeerRow } from "../fleet/peer-store.ts";
 import { callPeer, callPeerRaw, PeerUnreachableError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
-import { MIME_RE, isExpired, makeGrant, makeRevocation, openFileKey, type FetchPass, type Grant, type Revocation } from "../protocol/grant.ts";
+import {
+  MIME_RE,
+  isExpired,
+  makeGrant,
+  makeRevocation,
+  openFileKey,
+  type FetchPass,
+  type Grant,
+  type Revocation,
+} from "../protocol/grant.ts";
 import { sealJson } from "../protocol/sealed-json.ts";
 import { SHARE_INFO } from "../protocol/labels.ts";
 import { readManifest, type Manifest } from "../store/manifest.ts";
@@ -82,22 +91,37 @@ export class Sharing implements SharingService {
     return this.deps.caller.keys;
   }
 
-
   private nameOf(id: string): string {
     return this.peers.get(id)?.name ?? shortId(id);
   }
 
   private shareView(r: GrantRow): ShareView {
     return {
-      id: r.id, path: r.path ?? r.filename, filename: r.filename, file_type: r.file_type, size: r.size, to: r.peer, to_name: this.nameOf(r.peer),
-      granted_at: r.granted_at, expires_at: r.expires_at, state: r.revoked_at !== null ? "revoked" : isExpired(r) ? "expired" : "active", delivered: r.delivered === 1,
+      id: r.id,
+      path: r.path ?? r.filename,
+      filename: r.filename,
+      file_type: r.file_type,
+      size: r.size,
+      to: r.peer,
+      to_name: this.nameOf(r.peer),
+      granted_at: r.granted_at,
+      expires_at: r.expires_at,
+      state: r.revoked_at !== null ? "revoked" : isExpired(r) ? "expired" : "active",
+      delivered: r.delivered === 1,
     };
   }
 
   private feedView(r: GrantRow): FeedItem {
     return {
-      id: r.id, from: r.peer, from_name: this.nameOf(r.peer), filename: r.filename, file_type: r.file_type, size: r.size,
-      granted_at: r.granted_at, expires_at: r.expires_at, received_at: r.received_at ?? r.granted_at,
+      id: r.id,
+      from: r.peer,
+      from_name: this.nameOf(r.peer),
+      filename: r.filename,
+      file_type: r.file_type,
+      size: r.size,
+      granted_at: r.granted_at,
+      expires_at: r.expires_at,
+      received_at: r.received_at ?? r.granted_at,
       state: r.revoked_at !== null ? "revoked" : isExpired(r) ? "expired" : "available",
     };
   }
@@ -107,7 +131,8 @@ export class Sharing implements SharingService {
     const to = this.peers.resolve(peer);
     const notFriend = notFriendReason(to, this.keys.id);
     if (notFriend) throw badRequest(notFriend);
-    if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1 || expiresInS > MAX_EXPIRY_S)) throw badRequest(`expiry must be 1 s to ${MAX_EXPIRY_S / 86400} days`);
+    if (expiresInS !== undefined && (!Number.isInteger(expiresInS) || expiresInS < 1 || expiresInS > MAX_EXPIRY_S))
+      throw badRequest(`expiry must be 1 s to ${MAX_EXPIRY_S / 86400} days`);
     const cur = cell.db.current(path);
     if (!cur) throw new GroveError(`no file at '${path}'`, 404, "not_found");
     const row = cell.db.manifest(cur.manifest_hash)!;
@@ -115,11 +140,17 @@ export class Sharing implements SharingService {
     const guessed = Bun.file(join(cell.layout.home, path)).type;
     const type = guessed && MIME_RE.test(guessed) ? guessed : "application/octet-stream";
     const { grant, pass, id } = await makeGrant({
-      creatorSecret: this.keys.ed25519Secret, creator: this.keys.id, recipient: to.id,
-      recipientX25519: fromHex((JSON.parse(to.card) as Card).x25519), manifestHash: cur.manifest_hash as ManifestHash,
-      fileKey: deriveFileKey(this.keys.masterKey, manifest.file_hash), chunks: manifest.chunks.map((c) => c.hash),
+      creatorSecret: this.keys.ed25519Secret,
+      creator: this.keys.id,
+      recipient: to.id,
+      recipientX25519: fromHex((JSON.parse(to.card) as Card).x25519),
+      manifestHash: cur.manifest_hash as ManifestHash,
+      fileKey: deriveFileKey(this.keys.masterKey, manifest.file_hash),
+      chunks: manifest.chunks.map((c) => c.hash),
       // A friend's cell refuses a name with control or invisible characters (a file here may have one): "_" instead.
-      filename: replaceUnsafe(manifest.filename), fileType: type.slice(0, 127), totalSize: manifest.total_size,
+      filename: replaceUnsafe(manifest.filename),
+      fileType: type.slice(0, 127),
+      totalSize: manifest.total_size,
       expiresAt: expiresInS === undefined ? null : Date.now() + expiresInS * 1000,
     });
     // Stored before it travels: a grant the friend took is always one this cell can revoke.
@@ -133,7 +164,8 @@ export class Sharing implements SharingService {
       this.store.removeOut(id); // its answer said it is not a friend there after all
       throw badRequest(stillNot);
     }
-    let deliveryError = told && !told.delivered && !told.old_build ? `${to.name} has not heard of the friendship yet: ${told.error}` : undefined;
+    let deliveryError =
+      told && !told.delivered && !told.old_build ? `${to.name} has not heard of the friendship yet: ${told.error}` : undefined;
     try {
       if (!deliveryError) await this.deliver(this.store.get(id)!);
     } catch (e) {
@@ -158,7 +190,12 @@ export class Sharing implements SharingService {
     if (!url) throw new PeerUnreachableError(`no route to ${this.nameOf(r.peer)}`);
     const card = JSON.parse(this.peers.get(r.peer)!.card) as Card;
     const manifest = readManifest(this.cell.layout.manifests, this.cell.db.manifest(r.manifest_hash as ManifestHash)!.manifest_file);
-    const body = await sealJson(fromHex(card.x25519), { grant: JSON.parse(r.grant_json), pass: JSON.parse(r.pass_json), manifest }, SHARE_INFO, this.keys.id);
+    const body = await sealJson(
+      fromHex(card.x25519),
+      { grant: JSON.parse(r.grant_json), pass: JSON.parse(r.pass_json), manifest },
+      SHARE_INFO,
+      this.keys.id,
+    );
     const ans = await callPeerRaw(this.deps.caller, url, r.peer, "POST", "/peer/share/grant", body, 10_000);
     if (ans.status === 200) return this.store.setDelivered(r.id);
     const why = `${this.nameOf(r.peer)} (${shortId(r.peer)}) refused the grant: ${refusalText(ans.body)}`;
@@ -190,7 +227,14 @@ export class Sharing implements SharingService {
     );
     const revs = this.store.revocationsBy(this.keys.id);
     if (revs.length) {
-      await Promise.allSettled(this.peers.list().map((p) => this.tell(p.id, revs.filter((r) => !this.store.acked(r.grant_id, p.id)))));
+      await Promise.allSettled(
+        this.peers.list().map((p) =>
+          this.tell(
+            p.id,
+            revs.filter((r) => !this.store.acked(r.grant_id, p.id)),
+          ),
+        ),
+      );
     }
   }
 
@@ -240,11 +284,24 @@ export class Sharing implements SharingService {
     const manifest = JSON.parse(r.manifest_json!) as Manifest;
     // The sharer first, then the other peers; peers whose last probe answered before the rest.
     const reachable = (p: CellId) => this.peers.best(p)?.reachable === true;
-    const sources = [r.peer, ...this.peers.list().map((p) => p.id).filter((p) => p !== r.peer)]
+    const sources = [
+      r.peer,
+      ...this.peers
+        .list()
+        .map((p) => p.id)
+        .filter((p) => p !== r.peer),
+    ]
       .map((p, i) => ({ peer: p, url: this.peers.routeOf(p), rank: (reachable(p) ? 0 : 2) + (i === 0 ? 0 : 1) }))
       .filter((s): s is { peer: CellId; url: string; rank: number } => s.url !== null)
       .sort((x, y) => x.rank - y.rank);
-    const body = await fetchFile({ caller: this.deps.caller, suite: this.cell.suite, key, manifest, pass: JSON.parse(r.pass_json) as FetchPass, sources });
+    const body = await fetchFile({
+      caller: this.deps.caller,
+      suite: this.cell.suite,
+      key,
+      manifest,
+      pass: JSON.parse(r.pass_json) as FetchPass,
+      sources,
+    });
     return { item, body };
   }
 }

@@ -50,7 +50,11 @@ export class ChunkStore {
    * Store `sealed` under `hash` unless present, in two steps: resolves once `sealed` may be
    * reused, with `durable` resolving when the chunk is fsynced and in place.
    */
-  async putStaged(hash: ChunkHash, sealed: Uint8Array, opts: { spareTail?: boolean } = {}): Promise<{ wrote: boolean; durable: Promise<void> }> {
+  async putStaged(
+    hash: ChunkHash,
+    sealed: Uint8Array,
+    opts: { spareTail?: boolean } = {},
+  ): Promise<{ wrote: boolean; durable: Promise<void> }> {
     const p = this.path(hash);
     if (existsSync(p)) return { wrote: false, durable: Promise.resolve() };
     const { durable } = await writeFileStaged(p, sealed, 0o600, opts);

@@ -15,7 +15,10 @@ export class FolderRows {
 
   /** The row of `path`, or null. */
   get(path: string): { path: string; created_at: number } | null {
-    return (this.db.query("SELECT path, created_at FROM folders WHERE path = ?").get(path) as { path: string; created_at: number } | null) ?? null;
+    return (
+      (this.db.query("SELECT path, created_at FROM folders WHERE path = ?").get(path) as { path: string; created_at: number } | null) ??
+      null
+    );
   }
 
   /** Keep `path` as a folder (no-op when it has a row). "" (the root) needs none. */
@@ -25,7 +28,10 @@ export class FolderRows {
 
   /** Rows strictly under `dir` ("" = every row), by path. */
   under(dir: string): { path: string; created_at: number }[] {
-    return this.db.query("SELECT path, created_at FROM folders WHERE path LIKE ? ESCAPE '\\' ORDER BY path").all(likeUnder(dir)) as { path: string; created_at: number }[];
+    return this.db.query("SELECT path, created_at FROM folders WHERE path LIKE ? ESCAPE '\\' ORDER BY path").all(likeUnder(dir)) as {
+      path: string;
+      created_at: number;
+    }[];
   }
 
   /** True when some row is strictly under `dir`. */

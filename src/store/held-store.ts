@@ -93,7 +93,9 @@ export class HeldStore {
       const { durable } = await this.chunks.putStaged(hash, sealed);
       await durable;
       const had = this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?").get(owner, hash) !== null;
-      this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)").run(owner, hash, sealed.byteLength, Date.now());
+      this.db
+        .query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)")
+        .run(owner, hash, sealed.byteLength, Date.now());
       if (had) this.changed();
       else if (this.used !== null) this.used += sealed.byteLength;
       return true;
@@ -102,7 +104,9 @@ export class HeldStore {
 
   /** Names (and sizes) of the chunks kept for `owner`, ascending. */
   chunksOf(owner: CellId): { hash: ChunkHash; size: number }[] {
-    return this.db.query("SELECT chunk_hash AS hash, size FROM held WHERE owner = ? AND trashed_at IS NULL ORDER BY chunk_hash").all(owner) as { hash: ChunkHash; size: number }[];
+    return this.db
+      .query("SELECT chunk_hash AS hash, size FROM held WHERE owner = ? AND trashed_at IS NULL ORDER BY chunk_hash")
+      .all(owner) as { hash: ChunkHash; size: number }[];
   }
 
   /**
@@ -166,14 +170,25 @@ export class HeldStore {
     const sizeOf = this.db.query("SELECT size FROM backups WHERE owner = ? AND name = ?");
     let delta = 0;
     for (const it of items) delta += it.blob.byteLength - ((sizeOf.get(owner, it.name) as { size: number } | null)?.size ?? 0);
-    const oldIndex = indexes.length ? (this.db.query("SELECT name, size FROM backups WHERE owner = ? AND kind = 'index'").get(owner) as { name: string; size: number } | null) : null;
+    const oldIndex = indexes.length
+      ? (this.db.query("SELECT name, size FROM backups WHERE owner = ? AND kind = 'index'").get(owner) as {
+          name: string;
+          size: number;
+        } | null)
+      : null;
     if (oldIndex && oldIndex.name !== indexes[0]!.name) delta -= oldIndex.size;
     const drop = opts.dropFormat === undefined ? null : new Uint8Array([opts.dropFormat]);
     // (The old index, already counted above, is not counted twice.)
-    if (drop) delta -= (this.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM backups WHERE owner = ? AND substr(data, 1, 1) = ? AND kind = 'manifest'").get(owner, drop) as { n: number }).n;
+    if (drop)
+      delta -= (
+        this.db
+          .query("SELECT COALESCE(SUM(size), 0) AS n FROM backups WHERE owner = ? AND substr(data, 1, 1) = ? AND kind = 'manifest'")
+          .get(owner, drop) as { n: number }
+      ).n;
     this.checkRoom(delta);
     this.db.transaction(() => {
-      if (oldIndex && oldIndex.name !== indexes[0]!.name) this.db.query("DELETE FROM backups WHERE owner = ? AND name = ?").run(owner, oldIndex.name);
+      if (oldIndex && oldIndex.name !== indexes[0]!.name)
+        this.db.query("DELETE FROM backups WHERE owner = ? AND name = ?").run(owner, oldIndex.name);
       if (drop) this.db.query("DELETE FROM backups WHERE owner = ? AND substr(data, 1, 1) = ? AND kind = 'manifest'").run(owner, drop);
       const ins = this.db.query("INSERT OR REPLACE INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, ?, ?, ?, ?)");
       const now = Date.now();
@@ -189,9 +204,11 @@ export class HeldStore {
 
   /** The blob, or null. `name` "index" means the owner's current index. */
   getBackup(owner: CellId, name: string): { name: string; blob: Uint8Array } | null {
-    const row = (name === "index"
-      ? this.db.query("SELECT name, data FROM backups WHERE owner = ? AND kind = 'index'").get(owner)
-      : this.db.query("SELECT name, data FROM backups WHERE owner = ? AND name = ?").get(owner, name)) as { name: string; data: Uint8Array | null } | null;
+    const row = (
+      name === "index"
+        ? this.db.query("SELECT name, data FROM backups WHERE owner = ? AND kind = 'index'").get(owner)
+        : this.db.query("SELECT name, data FROM backups WHERE owner = ? AND name = ?").get(owner, name)
+    ) as { name: string; data: Uint8Array | null } | null;
     if (!row?.data) return null;
     return { name: row.name, blob: new Uint8Array(row.data) };
   }
@@ -204,10 +221,16 @@ export class HeldStore {
       if (!t) rows.set(owner, (t = { owner: owner as CellId, chunks: 0, chunk_bytes: 0, backups: 0, backup_bytes: 0 }));
       return t;
     };
-    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM held WHERE trashed_at IS NULL GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {
+    for (const r of this.db
+      .query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM held WHERE trashed_at IS NULL GROUP BY owner")
+      .all() as { owner: string; n: number; bytes: number }[]) {
       Object.assign(get(r.owner), { chunks: r.n, chunk_bytes: r.bytes });
     }
-    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM backups GROUP BY owner").all() as { owner: string; n: number; bytes: number }[]) {
+    for (const r of this.db.query("SELECT owner, COUNT(*) AS n, SUM(size) AS bytes FROM backups GROUP BY owner").all() as {
+      owner: string;
+      n: number;
+      bytes: number;
+    }[]) {
       Object.assign(get(r.owner), { backups: r.n, backup_bytes: r.bytes });
     }
     return [...rows.values()];

@@ -120,7 +120,9 @@ export function manifestFileName(filename: string, tag: string): string {
   const suffix = `.${tag}.json`;
   const plain = filename + suffix;
   if (enc.encode(plain).byteLength <= MAX_SEGMENT_BYTES) return plain;
-  const mark = `~${Buffer.from(nobleSha256(enc.encode(filename))).toString("hex").slice(0, 16)}`;
+  const mark = `~${Buffer.from(nobleSha256(enc.encode(filename)))
+    .toString("hex")
+    .slice(0, 16)}`;
   return cutUtf8(filename, MAX_SEGMENT_BYTES - enc.encode(suffix + mark).byteLength) + mark + suffix;
 }
 

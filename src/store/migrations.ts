@@ -69,7 +69,11 @@ export function migrate(db: Database): number {
     }
     if (!warnedNewer) {
       warnedNewer = true;
-      log("warn", `placement.db has schema ${current}, from a newer build; its changes since schema ${MIGRATIONS.length} are additive, so this build uses it as it is`, { schema: current, known: MIGRATIONS.length, min_reader: min });
+      log(
+        "warn",
+        `placement.db has schema ${current}, from a newer build; its changes since schema ${MIGRATIONS.length} are additive, so this build uses it as it is`,
+        { schema: current, known: MIGRATIONS.length, min_reader: min },
+      );
     }
     return current;
   }

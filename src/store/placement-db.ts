@@ -79,7 +79,9 @@ export class PlacementDb {
   /** Highest version number ever used for `path` (0 when none), versions waiting in the trash included. */
   lastVersion(path: string): number {
     const r = this.db
-      .query("SELECT MAX(v) AS v FROM (SELECT MAX(version) AS v FROM file_versions WHERE path = ?1 UNION ALL SELECT MAX(version) FROM purged_versions WHERE path = ?1)")
+      .query(
+        "SELECT MAX(v) AS v FROM (SELECT MAX(version) AS v FROM file_versions WHERE path = ?1 UNION ALL SELECT MAX(version) FROM purged_versions WHERE path = ?1)",
+      )
       .get(path) as { v: number | null };
     return r.v ?? 0;
   }
@@ -122,7 +124,9 @@ export class PlacementDb {
       for (const c of v.chunks) insChunk.run(c.hash, c.size, now);
       this.insertManifest(v);
       const version = this.lastVersion(v.path) + 1;
-      this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)").run(v.path, version, v.manifestHash, now);
+      this.db
+        .query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)")
+        .run(v.path, version, v.manifestHash, now);
       return version;
     })();
   }
@@ -130,9 +134,12 @@ export class PlacementDb {
   /** A new version of `path` with a manifest already known here (restoring an older version). Returns its number. */
   reinstate(path: string, manifestHash: ManifestHash): number {
     return this.db.transaction(() => {
-      if (!this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(manifestHash)) throw new Error(`unknown manifest ${manifestHash}`);
+      if (!this.db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(manifestHash))
+        throw new Error(`unknown manifest ${manifestHash}`);
       const version = this.lastVersion(path) + 1;
-      this.db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)").run(path, version, manifestHash, Date.now());
+      this.db
+        .query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)")
+        .run(path, version, manifestHash, Date.now());
       return version;
     })();
   }
@@ -185,7 +192,10 @@ export class PlacementDb {
   /** Every history row (the manifest backup's index). */
   allVersions(): { path: string; version: number; manifest_hash: ManifestHash | null; at: number }[] {
     return this.db.query("SELECT path, version, manifest_hash, at FROM file_versions ORDER BY path, version").all() as {
-      path: string; version: number; manifest_hash: ManifestHash | null; at: number;
+      path: string;
+      version: number;
+      manifest_hash: ManifestHash | null;
+      at: number;
     }[];
   }
 

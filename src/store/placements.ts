@@ -35,16 +35,24 @@ export class Placements {
 
   /** Chunk names the peer confirmed holding for us, ascending. */
   on(peer: CellId): ChunkHash[] {
-    return (this.db.query("SELECT chunk_hash FROM placements WHERE cell_id = ? ORDER BY chunk_hash").values(peer) as [ChunkHash][]).map((r) => r[0]);
+    return (this.db.query("SELECT chunk_hash FROM placements WHERE cell_id = ? ORDER BY chunk_hash").values(peer) as [ChunkHash][]).map(
+      (r) => r[0],
+    );
   }
 
   /** Every (chunk, peer) record. */
   all(): { chunk_hash: ChunkHash; cell_id: CellId; confirmed_at: number }[] {
-    return this.db.query("SELECT chunk_hash, cell_id, confirmed_at FROM placements").all() as { chunk_hash: ChunkHash; cell_id: CellId; confirmed_at: number }[];
+    return this.db.query("SELECT chunk_hash, cell_id, confirmed_at FROM placements").all() as {
+      chunk_hash: ChunkHash;
+      cell_id: CellId;
+      confirmed_at: number;
+    }[];
   }
 
   confirm(peer: CellId, hash: ChunkHash, size: number | null, at = Date.now()): void {
-    this.db.query("INSERT OR REPLACE INTO placements (chunk_hash, cell_id, confirmed_at, size) VALUES (?, ?, ?, ?)").run(hash, peer, at, size);
+    this.db
+      .query("INSERT OR REPLACE INTO placements (chunk_hash, cell_id, confirmed_at, size) VALUES (?, ?, ?, ?)")
+      .run(hash, peer, at, size);
   }
 
   drop(peer: CellId, hash: ChunkHash): void {
@@ -60,7 +68,12 @@ export class Placements {
    * The peer's listing of some buckets is the truth for those buckets: records there are
    * replaced by `listed`. Returns how many records were added and removed.
    */
-  replaceBuckets(peer: CellId, buckets: readonly number[], listed: readonly (readonly [ChunkHash, number])[], at = Date.now()): { added: number; removed: number } {
+  replaceBuckets(
+    peer: CellId,
+    buckets: readonly number[],
+    listed: readonly (readonly [ChunkHash, number])[],
+    at = Date.now(),
+  ): { added: number; removed: number } {
     const want = new Set(buckets);
     const current = this.on(peer).filter((h) => want.has(bucketOf(h)));
     const sizes = new Map(listed.filter(([h]) => want.has(bucketOf(h))));
@@ -69,8 +82,8 @@ export class Placements {
     let added = 0;
     let removed = 0;
     this.db.transaction(() => {
-      for (const h of current) if (!next.has(h)) (this.drop(peer, h), removed++);
-      for (const h of next) if (!cur.has(h)) (this.confirm(peer, h, sizes.get(h) ?? null, at), added++);
+      for (const h of current) if (!next.has(h)) this.drop(peer, h), removed++;
+      for (const h of next) if (!cur.has(h)) this.confirm(peer, h, sizes.get(h) ?? null, at), added++;
     })();
     return { added, removed };
   }

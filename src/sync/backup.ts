@@ -22,7 +22,15 @@ import type { PeerStore } from "../fleet/peer-store.ts";
 import { canonicalJson } from "../core/canonical-json.ts";
 import { ManifestSchema, manifestRelPath, RelativePathSchema, writeManifest, type Manifest } from "../store/manifest.ts";
 import { verifyCard } from "../protocol/card.ts";
-import { backupKeys, backupName, BackupRefusedError, openBackup, sealBackup, type BackupKeys, type BackupKind } from "../protocol/backup-blob.ts";
+import {
+  backupKeys,
+  backupName,
+  BackupRefusedError,
+  openBackup,
+  sealBackup,
+  type BackupKeys,
+  type BackupKind,
+} from "../protocol/backup-blob.ts";
 
 const enc = new TextEncoder();
 const sha256 = (d: Uint8Array | string) => createHash("sha256").update(d).digest("hex");
@@ -32,7 +40,17 @@ const IndexSchema = z.object({
   v: z.literal(1),
   owner: z.string().regex(/^[0-9a-f]{64}$/),
   made_at: z.number().int().nonnegative(),
-  versions: z.array(z.tuple([RelativePathSchema, z.number().int().min(1), z.string().regex(/^[0-9a-f]{64}$/).nullable(), z.number().int().nonnegative()])),
+  versions: z.array(
+    z.tuple([
+      RelativePathSchema,
+      z.number().int().min(1),
+      z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .nullable(),
+      z.number().int().nonnegative(),
+    ]),
+  ),
   peers: z.array(z.object({ card: z.unknown(), friend: z.boolean(), favorite: z.boolean() })),
 });
 export type BackupIndex = z.infer<typeof IndexSchema>;
@@ -75,7 +93,8 @@ export function currentIndex(ctx: BackupContext): { name: string; index: BackupI
 /** Every backup a peer should keep for us, by name: each own manifest's, then the current index's. */
 export function expectedBackups(ctx: BackupContext, indexName: string): Map<string, { kind: BackupKind; hash: ManifestHash | null }> {
   const out = new Map<string, { kind: BackupKind; hash: ManifestHash | null }>();
-  for (const h of ctx.db.ownManifests(ctx.keys.id)) out.set(manifestBackupName(ctx, h as ManifestHash), { kind: "manifest", hash: h as ManifestHash });
+  for (const h of ctx.db.ownManifests(ctx.keys.id))
+    out.set(manifestBackupName(ctx, h as ManifestHash), { kind: "manifest", hash: h as ManifestHash });
   out.set(indexName, { kind: "index", hash: null });
   return out;
 }
@@ -148,7 +167,14 @@ export function importManifest(ctx: BackupContext, hash: ManifestHash, m: Manife
  * peers we did not know. Never overwrites a peer we know, never adds our own id.
  */
 export function applyIndex(ctx: BackupContext, index: BackupIndex): { versions: number; peers: number } {
-  const versions = ctx.db.importVersions(index.versions.map(([path, version, manifest_hash, at]) => ({ path, version, manifest_hash: manifest_hash as ManifestHash | null, at })));
+  const versions = ctx.db.importVersions(
+    index.versions.map(([path, version, manifest_hash, at]) => ({
+      path,
+      version,
+      manifest_hash: manifest_hash as ManifestHash | null,
+      at,
+    })),
+  );
   let peers = 0;
   for (const p of index.peers) {
     try {

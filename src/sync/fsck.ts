@@ -117,7 +117,20 @@ async function answering(caller: PeerCaller, all: PeerLink[], report: FsckReport
 
 export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
   const t0 = Date.now();
-  const report: FsckReport = { repair: opts.repair, manifests: 0, chunks_checked: 0, held_checked: 0, peers_asked: 0, peers_unreachable: [], unreferenced_chunks: 0, unreferenced_bytes: 0, problems: [], repaired: 0, unrepaired: 0, ms: 0 };
+  const report: FsckReport = {
+    repair: opts.repair,
+    manifests: 0,
+    chunks_checked: 0,
+    held_checked: 0,
+    peers_asked: 0,
+    peers_unreachable: [],
+    unreferenced_chunks: 0,
+    unreferenced_bytes: 0,
+    problems: [],
+    repaired: 0,
+    unrepaired: 0,
+    ms: 0,
+  };
   const add = (p: Omit<FsckProblem, "repaired"> & { repaired?: boolean }) => report.problems.push({ repaired: false, ...p });
   const caller = opts.caller ?? { keys: cell.keys, relay: null };
   const peers = await answering(caller, links(caller, opts.peers), report);
@@ -125,12 +138,23 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
 
   // 1. Manifests of every version.
   const good = new Map<ManifestHash, Manifest>();
-  const hashes = [...new Set(cell.db.allVersions().map((v) => v.manifest_hash).filter((h): h is ManifestHash => h !== null))];
+  const hashes = [
+    ...new Set(
+      cell.db
+        .allVersions()
+        .map((v) => v.manifest_hash)
+        .filter((h): h is ManifestHash => h !== null),
+    ),
+  ];
   for (const h of hashes) {
     report.manifests++;
     const row = cell.db.manifest(h);
     if (!row) {
-      add({ kind: "manifest_unknown", manifest: h, detail: `a version refers to manifest ${h.slice(0, 12)}, which placement.db does not know` });
+      add({
+        kind: "manifest_unknown",
+        manifest: h,
+        detail: `a version refers to manifest ${h.slice(0, 12)}, which placement.db does not know`,
+      });
       continue;
     }
     let m: Manifest | null = null;
@@ -147,7 +171,13 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
       good.set(h, m);
       continue;
     }
-    const p: FsckProblem = { kind: kind!, manifest: h, path: row.source_path, detail: `manifest of '${row.source_path}' (${h.slice(0, 12)}): ${why}`, repaired: false };
+    const p: FsckProblem = {
+      kind: kind!,
+      manifest: h,
+      path: row.source_path,
+      detail: `manifest of '${row.source_path}' (${h.slice(0, 12)}): ${why}`,
+      repaired: false,
+    };
     if (opts.repair) {
       const fixed = await fetchManifest(bctx, peers, h);
       if (fixed) {
@@ -170,7 +200,13 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
   }
   for (const [hash, b] of bad) {
     const missing = /missing/.test(b.reason);
-    const p: FsckProblem = { kind: missing ? "chunk_missing" : "chunk_corrupt", chunk: hash, path: b.m.source_path, detail: b.reason, repaired: false };
+    const p: FsckProblem = {
+      kind: missing ? "chunk_missing" : "chunk_corrupt",
+      chunk: hash,
+      path: b.m.source_path,
+      detail: b.reason,
+      repaired: false,
+    };
     if (opts.repair) {
       const from = await fetchChunk(cell, peers, b.m, b.index, hash as ChunkHash);
       if (from) (p.repaired = true), (p.repair = `fetched from ${shortId(from)} and verified`);
@@ -189,7 +225,13 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
     } catch {}
     const ok = bytes !== null && createHash("sha256").update(bytes).digest("hex") === h.chunk_hash;
     if (ok) continue;
-    const p: FsckProblem = { kind: bytes ? "held_corrupt" : "held_missing", chunk: h.chunk_hash, peer: h.owner, detail: `chunk ${h.chunk_hash.slice(0, 12)} kept for ${shortId(h.owner)} is ${bytes ? "damaged" : "missing"}`, repaired: false };
+    const p: FsckProblem = {
+      kind: bytes ? "held_corrupt" : "held_missing",
+      chunk: h.chunk_hash,
+      peer: h.owner,
+      detail: `chunk ${h.chunk_hash.slice(0, 12)} kept for ${shortId(h.owner)} is ${bytes ? "damaged" : "missing"}`,
+      repaired: false,
+    };
     if (opts.repair) {
       cell.held.dropCorrupt(h.chunk_hash as ChunkHash);
       p.repaired = true;
@@ -212,13 +254,26 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
     const recorded = new Set<string>(cell.placements.on(link.peer));
     for (const h of recorded) {
       if (listed.has(h)) continue;
-      const p: FsckProblem = { kind: "placement_stale", chunk: h, peer: link.peer, detail: `placement.db says ${shortId(link.peer)} holds chunk ${h.slice(0, 12)}; it does not`, repaired: false };
-      if (opts.repair) cell.placements.drop(link.peer, h as ChunkHash), (p.repaired = true), (p.repair = "record dropped; the next round re-replicates");
+      const p: FsckProblem = {
+        kind: "placement_stale",
+        chunk: h,
+        peer: link.peer,
+        detail: `placement.db says ${shortId(link.peer)} holds chunk ${h.slice(0, 12)}; it does not`,
+        repaired: false,
+      };
+      if (opts.repair)
+        cell.placements.drop(link.peer, h as ChunkHash), (p.repaired = true), (p.repair = "record dropped; the next round re-replicates");
       report.problems.push(p);
     }
     for (const [h, size] of listed) {
       if (recorded.has(h) || !own.has(h)) continue;
-      const p: FsckProblem = { kind: "placement_unrecorded", chunk: h, peer: link.peer, detail: `${shortId(link.peer)} holds chunk ${h.slice(0, 12)} without a record here`, repaired: false };
+      const p: FsckProblem = {
+        kind: "placement_unrecorded",
+        chunk: h,
+        peer: link.peer,
+        detail: `${shortId(link.peer)} holds chunk ${h.slice(0, 12)} without a record here`,
+        repaired: false,
+      };
       if (opts.repair) cell.placements.confirm(link.peer as CellId, h as ChunkHash, size), (p.repaired = true), (p.repair = "recorded");
       report.problems.push(p);
     }
@@ -240,7 +295,12 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
   report.repaired = report.problems.filter((p) => p.repaired).length;
   report.unrepaired = report.problems.length - report.repaired;
   report.ms = Date.now() - t0;
-  log(report.unrepaired ? "warn" : "info", "fsck", { problems: report.problems.length, repaired: report.repaired, unrepaired: report.unrepaired, ms: report.ms });
+  log(report.unrepaired ? "warn" : "info", "fsck", {
+    problems: report.problems.length,
+    repaired: report.repaired,
+    unrepaired: report.unrepaired,
+    ms: report.ms,
+  });
   return report;
 }
 
@@ -253,13 +313,21 @@ function safeList(dir: string): string[] {
 }
 
 /** A manifest backup from the first peer that has a good one. */
-async function fetchManifest(ctx: BackupContext, peers: PeerLink[], hash: ManifestHash): Promise<{ manifest: Manifest; peer: string } | null> {
+async function fetchManifest(
+  ctx: BackupContext,
+  peers: PeerLink[],
+  hash: ManifestHash,
+): Promise<{ manifest: Manifest; peer: string } | null> {
   for (const link of peers) {
     try {
       const blob = await link.getBackup(manifestBackupName(ctx, hash));
       if (blob) return { manifest: openManifest(ctx, hash, blob), peer: link.peer };
     } catch (e) {
-      log("warn", "fsck: a peer's manifest backup did not do", { peer: shortId(link.peer), manifest: hash.slice(0, 12), why: errorMessage(e) });
+      log("warn", "fsck: a peer's manifest backup did not do", {
+        peer: shortId(link.peer),
+        manifest: hash.slice(0, 12),
+        why: errorMessage(e),
+      });
     }
   }
   return null;
@@ -267,7 +335,9 @@ async function fetchManifest(ctx: BackupContext, peers: PeerLink[], hash: Manife
 
 /** Fetch chunk `hash` (index `index` of `m`) from a peer recorded as holding it; verified; written over the bad copy. */
 async function fetchChunk(cell: Cell, peers: PeerLink[], m: Manifest, index: number, hash: ChunkHash): Promise<string | null> {
-  const holders = new Set((cell.db.db.query("SELECT cell_id FROM placements WHERE chunk_hash = ?").all(hash) as { cell_id: string }[]).map((r) => r.cell_id));
+  const holders = new Set(
+    (cell.db.db.query("SELECT cell_id FROM placements WHERE chunk_hash = ?").all(hash) as { cell_id: string }[]).map((r) => r.cell_id),
+  );
   const key = deriveFileKey(cell.vault.masterKey, m.file_hash);
   for (const link of peers.filter((l) => holders.has(l.peer))) {
     try {
@@ -279,7 +349,11 @@ async function fetchChunk(cell: Cell, peers: PeerLink[], m: Manifest, index: num
       await durable;
       return link.peer;
     } catch (e) {
-      log("warn", "fsck: could not repair a chunk from a peer", { peer: shortId(link.peer), chunk: hash.slice(0, 12), why: errorMessage(e) });
+      log("warn", "fsck: could not repair a chunk from a peer", {
+        peer: shortId(link.peer),
+        chunk: hash.slice(0, 12),
+        why: errorMessage(e),
+      });
     }
   }
   return null;

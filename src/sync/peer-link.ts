@@ -80,7 +80,8 @@ export class PeerLink {
 
   async release(chunks: ChunkHash[]): Promise<number> {
     let n = 0;
-    for (let i = 0; i < chunks.length; i += W.MAX_RELEASE) n += (await this.sealed("release", { chunks: chunks.slice(i, i + W.MAX_RELEASE) }, W.ReleaseReply)).released;
+    for (let i = 0; i < chunks.length; i += W.MAX_RELEASE)
+      n += (await this.sealed("release", { chunks: chunks.slice(i, i + W.MAX_RELEASE) }, W.ReleaseReply)).released;
     return n;
   }
 
@@ -100,7 +101,8 @@ export class PeerLink {
   async getChunk(hash: ChunkHash, signal?: AbortSignal): Promise<Uint8Array> {
     const ans = await this.raw("GET", `chunks/${hash}`, undefined, signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
-    if (createHash("sha256").update(ans.body).digest("hex") !== hash) throw new PeerCallError(`cell ${shortId(this.peer)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
+    if (createHash("sha256").update(ans.body).digest("hex") !== hash)
+      throw new PeerCallError(`cell ${shortId(this.peer)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
     return ans.body;
   }
 

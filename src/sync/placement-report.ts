@@ -47,7 +47,9 @@ export function placementReport(cell: Cell, peerStore: Pick<PeerStore, "list">, 
   const local = new Set((cell.db.db.query("SELECT hash FROM chunks").values() as [string][]).map((r) => r[0]));
   const holders = new Map<string, string[]>();
   const sizeOf = new Map<string, number>();
-  for (const r of cell.db.db.query("SELECT p.chunk_hash, p.cell_id, COALESCE(p.size, c.size) FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash").values() as [string, string, number | null][]) {
+  for (const r of cell.db.db
+    .query("SELECT p.chunk_hash, p.cell_id, COALESCE(p.size, c.size) FROM placements p LEFT JOIN chunks c ON c.hash = p.chunk_hash")
+    .values() as [string, string, number | null][]) {
     let list = holders.get(r[0]);
     if (!list) holders.set(r[0], (list = []));
     list.push(r[1]);
@@ -108,7 +110,12 @@ export function placementReport(cell: Cell, peerStore: Pick<PeerStore, "list">, 
     files,
     at_risk: atRisk,
     peers: peerRows,
-    totals: { files: files.length, at_risk: atRisk.length, held_for_others_bytes: cell.held.totalBytes(), max_peer_storage_bytes: cell.config.max_peer_storage_bytes },
+    totals: {
+      files: files.length,
+      at_risk: atRisk.length,
+      held_for_others_bytes: cell.held.totalBytes(),
+      max_peer_storage_bytes: cell.config.max_peer_storage_bytes,
+    },
   };
 }
 

@@ -39,7 +39,19 @@ import { differingBuckets, digestSet, inBuckets } from "../store/set-digest.ts";
 import { planPlacement, type PlanChunk, type PlanPeer, type PushTask } from "./placement-plan.ts";
 import { PeerLink } from "./peer-link.ts";
 import { PeerLiveness, type Clock } from "./liveness.ts";
-import { applyIndex, currentIndex, expectedBackups, importManifest, manifestBackupName, openIndex, openManifest, sealIndex, sealManifest, type BackupContext, type BackupIndex } from "./backup.ts";
+import {
+  applyIndex,
+  currentIndex,
+  expectedBackups,
+  importManifest,
+  manifestBackupName,
+  openIndex,
+  openManifest,
+  sealIndex,
+  sealManifest,
+  type BackupContext,
+  type BackupIndex,
+} from "./backup.ts";
 import type { BackupKind } from "../protocol/backup-blob.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
@@ -230,17 +242,49 @@ export class SyncRound {
   async run(card: Card): Promise<SyncReport> {
     const t0 = Date.now();
     this.report = {
-      started_at: t0, duration_ms: 0, peers: 0, reached: 0, unreached: [], routes_probed: 0, benchmarks: 0,
-      chunks_pushed: 0, bytes_pushed: 0, chunks_pulled: 0, bytes_pulled: 0, healed: 0, released: 0,
-      audited: 0, audit_failed: 0, backups_pushed: 0, backups_deferred: 0, restored: null, recovering: false, chunks: 0, under_replicated: 0, missing: 0,
-      other_builds: 0, delete_requests: 0, chunks_trashed_on_peers: 0, refused_over_allowance: 0, bounty_statements: 0, bounty_disagreements: 0, bytes_sent: 0, bytes_received: 0, errors: [],
+      started_at: t0,
+      duration_ms: 0,
+      peers: 0,
+      reached: 0,
+      unreached: [],
+      routes_probed: 0,
+      benchmarks: 0,
+      chunks_pushed: 0,
+      bytes_pushed: 0,
+      chunks_pulled: 0,
+      bytes_pulled: 0,
+      healed: 0,
+      released: 0,
+      audited: 0,
+      audit_failed: 0,
+      backups_pushed: 0,
+      backups_deferred: 0,
+      restored: null,
+      recovering: false,
+      chunks: 0,
+      under_replicated: 0,
+      missing: 0,
+      other_builds: 0,
+      delete_requests: 0,
+      chunks_trashed_on_peers: 0,
+      refused_over_allowance: 0,
+      bounty_statements: 0,
+      bounty_disagreements: 0,
+      bytes_sent: 0,
+      bytes_received: 0,
+      errors: [],
     };
     const { ctx, report } = this;
 
     // 1. Peers and routes.
     this.phase("peers");
     const probe = await ctx.prober.round();
-    Object.assign(report, { peers: probe.peers, reached: probe.reachable, routes_probed: probe.routes_probed, benchmarks: probe.benchmarks });
+    Object.assign(report, {
+      peers: probe.peers,
+      reached: probe.reachable,
+      routes_probed: probe.routes_probed,
+      benchmarks: probe.benchmarks,
+    });
     for (const r of probe.reached) {
       const row = ctx.peers.get(r.id);
       if (row) this.links.set(r.id, new PeerLink(ctx.caller, r.id, r.url, (JSON.parse(row.card) as Card).x25519));
@@ -291,7 +335,8 @@ export class SyncRound {
 
     // 4. Audits (only chunks we hold ourselves can be checked). A failed proof drops that holder.
     this.phase("audits");
-    for (const link of this.live()) if (await this.usable(link.peer)) await this.audit(link, local, holders).catch((e) => this.error(link.peer, "audit", e));
+    for (const link of this.live())
+      if (await this.usable(link.peer)) await this.audit(link, local, holders).catch((e) => this.error(link.peer, "audit", e));
 
     // 5. Pull what we lack.
     await this.pull(own, local, holders);
@@ -347,7 +392,8 @@ export class SyncRound {
     const listed = await link.list(req);
     if (req.chunks.length) {
       const { added, removed } = placements.replaceBuckets(link.peer, req.chunks, listed.chunks as [ChunkHash, number][]);
-      if (added || removed) log("info", "sync: placement records corrected from the peer's inventory", { peer: shortId(link.peer), added, removed });
+      if (added || removed)
+        log("info", "sync: placement records corrected from the peer's inventory", { peer: shortId(link.peer), added, removed });
     }
     const theirs = new Set(listed.backups.map((b) => b.name));
     return inBuckets(expected, req.backups).filter((n) => !theirs.has(n));
@@ -414,7 +460,10 @@ export class SyncRound {
     }
     // What is back is usable at once (history of known manifests, peers); the rest comes later.
     const applied = applyIndex(this.backupCtx, best.index);
-    if (missing) this.report.errors.push(`recovery: ${missing} manifest${missing === 1 ? "" : "s"} of the backup index could not be restored intact from any reachable peer; asking again next round`);
+    if (missing)
+      this.report.errors.push(
+        `recovery: ${missing} manifest${missing === 1 ? "" : "s"} of the backup index could not be restored intact from any reachable peer; asking again next round`,
+      );
     return { restored: { manifests, ...applied, refused, missing }, complete: missing === 0 };
   }
 
@@ -446,8 +495,15 @@ export class SyncRound {
       if (p?.proof === c.expect) continue;
       this.report.audit_failed++;
       this.ctx.placements.drop(link.peer, c.hash);
-      holders.set(c.hash, (holders.get(c.hash) ?? []).filter((id) => id !== link.peer));
-      log("warn", "audit failed: that copy no longer counts", { peer: shortId(link.peer), chunk: c.hash.slice(0, 12), reason: p?.reason ?? (p ? "wrong proof" : "no proof") });
+      holders.set(
+        c.hash,
+        (holders.get(c.hash) ?? []).filter((id) => id !== link.peer),
+      );
+      log("warn", "audit failed: that copy no longer counts", {
+        peer: shortId(link.peer),
+        chunk: c.hash.slice(0, 12),
+        reason: p?.reason ?? (p ? "wrong proof" : "no proof"),
+      });
     }
   }
 
@@ -486,7 +542,10 @@ export class SyncRound {
         } catch (e) {
           if (e instanceof PeerCallError && e.status === 404) {
             placements.drop(peer, hash);
-            holders.set(hash, (holders.get(hash) ?? []).filter((id) => id !== peer));
+            holders.set(
+              hash,
+              (holders.get(hash) ?? []).filter((id) => id !== peer),
+            );
           }
           this.error(peer, `pulling chunk ${hash.slice(0, 12)}`, e);
         }
@@ -512,7 +571,11 @@ export class SyncRound {
     const plan = planPlacement(chunks, planPeers, config.replication_factor);
 
     const sizes = this.ownSizes;
-    this.phase("pushing", plan.push.reduce((n, t) => n + t.need, 0), plan.push.reduce((n, t) => n + t.need * (sizes.get(t.hash) ?? 0), 0));
+    this.phase(
+      "pushing",
+      plan.push.reduce((n, t) => n + t.need, 0),
+      plan.push.reduce((n, t) => n + t.need * (sizes.get(t.hash) ?? 0), 0),
+    );
     const full = new Set<CellId>();
     await parallel(plan.push, PUSH_PARALLEL, async (task) => {
       const buf = this.pushBuffers.take();
@@ -536,7 +599,10 @@ export class SyncRound {
         await this.links.get(peer)!.release(hashes);
         for (const h of hashes) {
           placements.drop(peer, h);
-          holders.set(h, (holders.get(h) ?? []).filter((id) => id !== peer));
+          holders.set(
+            h,
+            (holders.get(h) ?? []).filter((id) => id !== peer),
+          );
         }
         this.report.released += hashes.length;
         log("info", "surplus copies released (strict cap)", { peer: shortId(peer), chunks: hashes.length });
@@ -553,7 +619,6 @@ export class SyncRound {
       else if (copies < config.replication_factor) this.report.under_replicated++;
     }
   }
-
 
   /** Push one chunk to as many of its candidates as it needs, read into `buf` (one read for all). */
   private async pushOne(task: PushTask, buf: Uint8Array, full: Set<CellId>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
@@ -580,7 +645,8 @@ export class SyncRound {
           log("info", "peer refused a chunk (full): placing on the next peer", { peer: shortId(peer) });
         } else if (e instanceof PeerCallError && e.status === 402) {
           // Over our bounty allowance there: like full, for the rest of the round.
-          if (!full.has(peer)) log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: shortId(peer) });
+          if (!full.has(peer))
+            log("info", `peer refused a chunk (bounty): placing on the next peer: ${e.message}`, { peer: shortId(peer) });
           full.add(peer);
           this.report.refused_over_allowance++;
         } else this.error(peer, `pushing chunk ${task.hash.slice(0, 12)}`, e);
@@ -605,10 +671,16 @@ export class SyncRound {
           outbox.acknowledged(link.peer, batch);
           this.report.delete_requests++;
           this.report.chunks_trashed_on_peers += ans.trashed;
-          log("info", "delete request acknowledged", { peer: shortId(link.peer), chunks: batch.length, trashed: ans.trashed, not_held: ans.not_held });
+          log("info", "delete request acknowledged", {
+            peer: shortId(link.peer),
+            chunks: batch.length,
+            trashed: ans.trashed,
+            not_held: ans.not_held,
+          });
         } catch (e) {
           // A peer on a build without deletions answers 404: asked again next round.
-          if (e instanceof PeerCallError && e.status === 404) log("info", "delete request: peer does not take them yet (older build)", { peer: shortId(link.peer) });
+          if (e instanceof PeerCallError && e.status === 404)
+            log("info", "delete request: peer does not take them yet (older build)", { peer: shortId(link.peer) });
           else this.error(link.peer, `delete request for ${batch.length} chunks`, e);
           break;
         }
@@ -630,19 +702,30 @@ export class SyncRound {
       const row = peers.get(link.peer);
       if (!row || !(await this.usable(link.peer))) continue;
       try {
-        const c = await exchangeStatement(this.ctx.caller, ledger, { id: link.peer, url: link.url, x25519: fromHex((JSON.parse(row.card) as Card).x25519), label: `${row.name} (${shortId(link.peer)})` });
+        const c = await exchangeStatement(this.ctx.caller, ledger, {
+          id: link.peer,
+          url: link.url,
+          x25519: fromHex((JSON.parse(row.card) as Card).x25519),
+          label: `${row.name} (${shortId(link.peer)})`,
+        });
         this.report.bounty_statements++;
         if (!c.agree) this.report.bounty_disagreements++;
       } catch (e) {
         // A peer on a build without bounty answers 404: nothing to compare with.
-        if (e instanceof PeerCallError && e.status === 404) log("info", "bounty: peer does not exchange statements (older build)", { peer: shortId(link.peer) });
+        if (e instanceof PeerCallError && e.status === 404)
+          log("info", "bounty: peer does not exchange statements (older build)", { peer: shortId(link.peer) });
         else this.error(link.peer, "bounty statement", e);
       }
     }
   }
 
   /** Push the backups the peer lacks, batched (each batch is one request and one transaction there). */
-  private async backUp(link: PeerLink, names: string[], index: { name: string; index: BackupIndex }, expected: ReadonlyMap<string, { kind: BackupKind; hash: ManifestHash | null }>): Promise<void> {
+  private async backUp(
+    link: PeerLink,
+    names: string[],
+    index: { name: string; index: BackupIndex },
+    expected: ReadonlyMap<string, { kind: BackupKind; hash: ManifestHash | null }>,
+  ): Promise<void> {
     const full = backupFull.get(link.peer);
     if (full && Date.now() < full.until) {
       this.report.backups_deferred += names.length;
@@ -666,7 +749,10 @@ export class SyncRound {
           refused = true;
           const waitMs = Math.min(BACKUP_FULL_MAX_MS, full ? full.waitMs * 2 : BACKUP_FULL_FIRST_MS);
           backupFull.set(link.peer, { until: Date.now() + waitMs, waitMs });
-          log("info", `sync: ${shortId(link.peer)} has no room for our manifest backups; asking again in ${Math.round(waitMs / 60_000)} min`);
+          log(
+            "info",
+            `sync: ${shortId(link.peer)} has no room for our manifest backups; asking again in ${Math.round(waitMs / 60_000)} min`,
+          );
         }
       }
     };
@@ -677,7 +763,12 @@ export class SyncRound {
       if (!this.liveness.inRound(link.peer) || refused) return;
       const what = expected.get(name);
       if (!what) continue; // named before a restore changed what we expect
-      const blob = what.kind === "index" ? (name === index.name ? sealIndex(this.backupCtx, index.index) : null) : sealManifest(this.backupCtx, what.hash!);
+      const blob =
+        what.kind === "index"
+          ? name === index.name
+            ? sealIndex(this.backupCtx, index.index)
+            : null
+          : sealManifest(this.backupCtx, what.hash!);
       if (!blob) continue;
       if (bytes + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
       batch.push({ kind: what.kind, name, blob });

@@ -25,13 +25,25 @@ export function summarize(r: SyncReport): string {
     const why = r.restored?.missing
       ? `${count(r.restored.missing, "manifest")} of the backup index not restored intact yet`
       : "no reachable peer holds a backup index of this cell that opens yet";
-    lines.push(`recovering: ${why} (asked again every round; manifests are not backed up until it is done; delete recovering.json in GROVE_DIR to give up)`);
+    lines.push(
+      `recovering: ${why} (asked again every round; manifests are not backed up until it is done; delete recovering.json in GROVE_DIR to give up)`,
+    );
   }
   if (r.restored) lines.push(restoredLine(r.restored));
-  lines.push(r.under_replicated || r.missing ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known` : r.chunks === 0 ? "nothing stored yet" : "every chunk is at its replication factor");
+  lines.push(
+    r.under_replicated || r.missing
+      ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known`
+      : r.chunks === 0
+        ? "nothing stored yet"
+        : "every chunk is at its replication factor",
+  );
   if (r.other_builds) lines.push(`${r.other_builds} peer(s) run another build`);
-  if (r.refused_over_allowance) lines.push(`refused by peers (this cell is over its bounty allowance there): ${count(r.refused_over_allowance, "chunk")}, tried on the next peer`);
-  if (r.bounty_disagreements) lines.push(`bounty: ${r.bounty_disagreements} of ${r.bounty_statements} peers' statements disagree with ours (grove bounty shows why)`);
+  if (r.refused_over_allowance)
+    lines.push(
+      `refused by peers (this cell is over its bounty allowance there): ${count(r.refused_over_allowance, "chunk")}, tried on the next peer`,
+    );
+  if (r.bounty_disagreements)
+    lines.push(`bounty: ${r.bounty_disagreements} of ${r.bounty_statements} peers' statements disagree with ours (grove bounty shows why)`);
   lines.push(`took ${(r.duration_ms / 1000).toFixed(1)} s`);
   for (const e of r.errors) lines.push(`problem: ${e}`);
   return lines.join("\n");

@@ -141,8 +141,7 @@ export class SyncService implements RoundRunner {
       if (kind === "sync") {
         this.deps.beforeRound(); // the round's statements carry current relay figures
         this.post({ type: "run", id, kind, card: this.deps.card() });
-      }
-      else this.post({ type: "run", id, kind });
+      } else this.post({ type: "run", id, kind });
     });
   }
 
@@ -163,9 +162,11 @@ export class SyncService implements RoundRunner {
     this.current = p;
     if (before) {
       this.queued = p;
-      void before.catch(() => {}).finally(() => {
-        if (this.queued === p) this.queued = null;
-      });
+      void before
+        .catch(() => {})
+        .finally(() => {
+          if (this.queued === p) this.queued = null;
+        });
     }
     return p;
   }
@@ -178,7 +179,16 @@ export class SyncService implements RoundRunner {
       this.deps.afterRound();
       this.lastError = null;
       if (r.chunks_pushed || r.chunks_pulled || r.released || r.audit_failed || r.restored || r.errors.length) {
-        log("info", "sync round", { pushed: r.chunks_pushed, pulled: r.chunks_pulled, healed: r.healed, released: r.released, audited: r.audited, audit_failed: r.audit_failed, errors: r.errors.length, ms: r.duration_ms });
+        log("info", "sync round", {
+          pushed: r.chunks_pushed,
+          pulled: r.chunks_pulled,
+          healed: r.healed,
+          released: r.released,
+          audited: r.audited,
+          audit_failed: r.audit_failed,
+          errors: r.errors.length,
+          ms: r.duration_ms,
+        });
       }
       return r;
     } catch (e) {

@@ -71,7 +71,12 @@ function open(dir: string, home: string): SyncContext {
   const peers = new PeerStore(db.db);
   const caller: PeerCaller = { keys, relay: viaMainThread };
   return {
-    keys, caller, config, layout, db, peers,
+    keys,
+    caller,
+    config,
+    layout,
+    db,
+    peers,
     store: new ChunkStore(layout.chunks),
     placements: new Placements(db.db),
     prober: new Prober({ keys, caller, config, layout, peers }),

@@ -10,7 +10,11 @@ import { SYNC_INFO } from "../protocol/labels.ts";
 import { BUCKETS } from "../store/set-digest.ts";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-const bucket = z.number().int().min(0).max(BUCKETS - 1);
+const bucket = z
+  .number()
+  .int()
+  .min(0)
+  .max(BUCKETS - 1);
 
 /** Largest manifest backup (or index) a cell keeps for another. */
 export const MAX_BACKUP_BYTES = 16 * 1024 * 1024;
@@ -45,7 +49,10 @@ export const ListReply = z.object({
 });
 
 export const AuditRequest = z.object({
-  challenges: z.array(z.object({ hash: hex64, nonce: z.string().regex(/^[0-9a-f]{32}$/) })).min(1).max(MAX_AUDIT),
+  challenges: z
+    .array(z.object({ hash: hex64, nonce: z.string().regex(/^[0-9a-f]{32}$/) }))
+    .min(1)
+    .max(MAX_AUDIT),
 });
 export const AuditReply = z.object({
   proofs: z.array(z.object({ hash: hex64, proof: hex64.nullable(), reason: z.string().max(200).optional() })),
@@ -119,7 +126,11 @@ export function decodeBackupBatch(body: Uint8Array): BackupFrame[] {
     const len = view.getUint32(o + 33);
     if (len === 0) throw bad(`empty blob at byte ${o}`);
     if (o + FRAME_HEAD + len > body.byteLength) throw bad(`frame at byte ${o} runs past the end`);
-    frames.push({ kind: k === 1 ? "index" : "manifest", name: Buffer.from(body.subarray(o + 1, o + 33)).toString("hex"), blob: body.slice(o + FRAME_HEAD, o + FRAME_HEAD + len) });
+    frames.push({
+      kind: k === 1 ? "index" : "manifest",
+      name: Buffer.from(body.subarray(o + 1, o + 33)).toString("hex"),
+      blob: body.slice(o + FRAME_HEAD, o + FRAME_HEAD + len),
+    });
     o += FRAME_HEAD + len;
   }
   if (!frames.length) throw bad("no frames");

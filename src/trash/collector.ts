@@ -107,8 +107,18 @@ function deleteFiles(store: ChunkStore, hashes: readonly ChunkHash[], r: Collect
 /** One collection pass at time `now`. Synchronous: nothing else on this thread runs in between. */
 export function collect(ctx: CollectContext, now = Date.now()): CollectReport {
   const r: CollectReport = {
-    at: now, skipped: null, versions_expired: 0, versions_collected: 0, manifests_removed: 0, chunks_trashed: 0, chunks_untrashed: 0,
-    chunks_collected: 0, held_collected: 0, orphans_removed: 0, files_deleted: 0, bytes_freed: 0,
+    at: now,
+    skipped: null,
+    versions_expired: 0,
+    versions_collected: 0,
+    manifests_removed: 0,
+    chunks_trashed: 0,
+    chunks_untrashed: 0,
+    chunks_collected: 0,
+    held_collected: 0,
+    orphans_removed: 0,
+    files_deleted: 0,
+    bytes_freed: 0,
   };
   if (existsSync(ctx.recoveringFile)) return { ...r, skipped: "recovering" };
   if (ctx.store.busy) return { ...r, skipped: "busy" };
@@ -161,7 +171,8 @@ export function collect(ctx: CollectContext, now = Date.now()): CollectReport {
       if (db.query("DELETE FROM chunks WHERE hash = ?").run(hash).changes) r.chunks_collected++;
       db.query("UPDATE chunk_trash SET collected_at = ? WHERE hash = ? AND collected_at IS NULL").run(now, hash);
       // Forgotten once no peer holds it either (until then the DeleteRequest is sent again).
-      if (!db.query("SELECT 1 FROM placements WHERE chunk_hash = ? LIMIT 1").get(hash)) db.query("DELETE FROM chunk_trash WHERE hash = ?").run(hash);
+      if (!db.query("SELECT 1 FROM placements WHERE chunk_hash = ? LIMIT 1").get(hash))
+        db.query("DELETE FROM chunk_trash WHERE hash = ?").run(hash);
       if (!isFileNeeded(db, hash)) ownFiles.push(hash);
     }
   }).immediate();
@@ -170,7 +181,10 @@ export function collect(ctx: CollectContext, now = Date.now()): CollectReport {
   // 5: chunks kept for other cells, deleted by their owner, trash time over.
   const heldFiles: ChunkHash[] = [];
   db.transaction(() => {
-    const rows = db.query("SELECT owner, chunk_hash FROM held WHERE trashed_at IS NOT NULL AND trashed_at <= ?").all(due) as { owner: string; chunk_hash: ChunkHash }[];
+    const rows = db.query("SELECT owner, chunk_hash FROM held WHERE trashed_at IS NOT NULL AND trashed_at <= ?").all(due) as {
+      owner: string;
+      chunk_hash: ChunkHash;
+    }[];
     const del = db.query("DELETE FROM held WHERE owner = ? AND chunk_hash = ? AND trashed_at IS NOT NULL");
     for (const row of rows) r.held_collected += del.run(row.owner, row.chunk_hash).changes;
     for (const hash of new Set(rows.map((x) => x.chunk_hash))) if (!isFileNeeded(db, hash)) heldFiles.push(hash);
@@ -264,11 +278,26 @@ export class TrashCollector {
   run(now = Date.now()): CollectReport {
     const r = collect(this.ctx, now);
     this.last = r;
-    const did = r.versions_expired + r.versions_collected + r.manifests_removed + r.chunks_trashed + r.chunks_untrashed + r.chunks_collected + r.held_collected + r.files_deleted;
+    const did =
+      r.versions_expired +
+      r.versions_collected +
+      r.manifests_removed +
+      r.chunks_trashed +
+      r.chunks_untrashed +
+      r.chunks_collected +
+      r.held_collected +
+      r.files_deleted;
     if (did) {
       log("info", "trash collection", {
-        versions_expired: r.versions_expired, versions_collected: r.versions_collected, manifests: r.manifests_removed, trashed: r.chunks_trashed,
-        collected: r.chunks_collected, held_collected: r.held_collected, orphans: r.orphans_removed, files: r.files_deleted, bytes: r.bytes_freed,
+        versions_expired: r.versions_expired,
+        versions_collected: r.versions_collected,
+        manifests: r.manifests_removed,
+        trashed: r.chunks_trashed,
+        collected: r.chunks_collected,
+        held_collected: r.held_collected,
+        orphans: r.orphans_removed,
+        files: r.files_deleted,
+        bytes: r.bytes_freed,
       });
     }
     return r;
@@ -284,11 +313,14 @@ export class TrashCollector {
         log("error", `trash collection failed: ${errorMessage(e)}`);
       }
     };
-    this.first = setTimeout(() => {
-      this.first = null;
-      tick();
-      this.timer = setInterval(tick, every);
-    }, Math.min(every, FIRST_PASS_MS));
+    this.first = setTimeout(
+      () => {
+        this.first = null;
+        tick();
+        this.timer = setInterval(tick, every);
+      },
+      Math.min(every, FIRST_PASS_MS),
+    );
   }
 
   stop(): void {

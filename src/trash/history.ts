@@ -68,26 +68,39 @@ function moveToTrash(db: Database, path: string, versions: readonly number[], no
  * every version when the file is deleted. 404 when the path or version is unknown, 409 for the
  * current version.
  */
-export function purgeVersions(db: Database, path: string, which: number | "all", opts: { now?: number; trashRetentionS: number }): PurgeResult {
+export function purgeVersions(
+  db: Database,
+  path: string,
+  which: number | "all",
+  opts: { now?: number; trashRetentionS: number },
+): PurgeResult {
   const now = opts.now ?? Date.now();
-  return db.transaction((): PurgeResult => {
-    const rows = db.query("SELECT version, manifest_hash FROM file_versions WHERE path = ? ORDER BY version").all(path) as { version: number; manifest_hash: ManifestHash | null }[];
-    if (!rows.length) throw notFound(`no file at '${path}'${inTrash(db, path) ? " (its versions are in the trash: `grove trash`)" : ""}`);
-    const current = rows[rows.length - 1]!;
-    let chosen: number[];
-    if (which === "all") {
-      chosen = (current.manifest_hash === null ? rows : rows.slice(0, -1)).map((r) => r.version);
-    } else {
-      if (!rows.some((r) => r.version === which)) throw notFound(`'${path}' has no version ${which} (versions ${rows.map((r) => r.version).join(", ")})`);
-      if (which === current.version) {
-        throw conflict(`version ${which} is the current version of '${path}': only older versions can be purged (delete the file first, then purge --all to drop every version)`);
+  return db
+    .transaction((): PurgeResult => {
+      const rows = db.query("SELECT version, manifest_hash FROM file_versions WHERE path = ? ORDER BY version").all(path) as {
+        version: number;
+        manifest_hash: ManifestHash | null;
+      }[];
+      if (!rows.length) throw notFound(`no file at '${path}'${inTrash(db, path) ? " (its versions are in the trash: `grove trash`)" : ""}`);
+      const current = rows[rows.length - 1]!;
+      let chosen: number[];
+      if (which === "all") {
+        chosen = (current.manifest_hash === null ? rows : rows.slice(0, -1)).map((r) => r.version);
+      } else {
+        if (!rows.some((r) => r.version === which))
+          throw notFound(`'${path}' has no version ${which} (versions ${rows.map((r) => r.version).join(", ")})`);
+        if (which === current.version) {
+          throw conflict(
+            `version ${which} is the current version of '${path}': only older versions can be purged (delete the file first, then purge --all to drop every version)`,
+          );
+        }
+        chosen = [which];
       }
-      chosen = [which];
-    }
-    moveToTrash(db, path, chosen, now);
-    const { trashed } = trashUnreferenced(db, now);
-    return { path, purged: chosen, trashed_chunks: trashed, collect_after: now + opts.trashRetentionS * 1000 };
-  }).immediate();
+      moveToTrash(db, path, chosen, now);
+      const { trashed } = trashUnreferenced(db, now);
+      return { path, purged: chosen, trashed_chunks: trashed, collect_after: now + opts.trashRetentionS * 1000 };
+    })
+    .immediate();
 }
 
 function inTrash(db: Database, path: string): boolean {
@@ -119,28 +132,42 @@ export function purgeExpired(db: Database, retentionS: number, now: number): num
  * of `path` is in the trash (never purged, or already collected: a purge is final then).
  */
 export function restorePurged(db: Database, store: ChunkStore, path: string, now = Date.now()): TrashRestoreResult {
-  return db.transaction((): TrashRestoreResult => {
-    const rows = db.query("SELECT version, manifest_hash, at FROM purged_versions WHERE path = ? ORDER BY version").all(path) as { version: number; manifest_hash: ManifestHash | null; at: number }[];
-    if (!rows.length) throw notFound(`nothing of '${path}' is in the trash (never purged, or collected already: a purge is final once its trash time is over)`);
-    const hashes = [...new Set(rows.map((r) => r.manifest_hash).filter((h): h is ManifestHash => h !== null))];
-    const chunksOf = db.query("SELECT chunk_hash FROM manifest_chunks WHERE manifest_hash = ?");
-    const local = db.query("SELECT 1 FROM chunks WHERE hash = ?");
-    for (const h of hashes) {
-      if (!db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(h)) throw new GroveError(`a purged version of '${path}' was collected already: it cannot come back`, 410, "gone");
-      const missing = (chunksOf.values(h) as [ChunkHash][]).filter(([c]) => !local.get(c) || !store.has(c)).length;
-      if (missing) {
-        const v = rows.filter((r) => r.manifest_hash === h).map((r) => r.version).join(", ");
-        throw conflict(`version ${v} of '${path}' cannot come back: ${missing} of its chunks are no longer on this cell`);
+  return db
+    .transaction((): TrashRestoreResult => {
+      const rows = db.query("SELECT version, manifest_hash, at FROM purged_versions WHERE path = ? ORDER BY version").all(path) as {
+        version: number;
+        manifest_hash: ManifestHash | null;
+        at: number;
+      }[];
+      if (!rows.length)
+        throw notFound(
+          `nothing of '${path}' is in the trash (never purged, or collected already: a purge is final once its trash time is over)`,
+        );
+      const hashes = [...new Set(rows.map((r) => r.manifest_hash).filter((h): h is ManifestHash => h !== null))];
+      const chunksOf = db.query("SELECT chunk_hash FROM manifest_chunks WHERE manifest_hash = ?");
+      const local = db.query("SELECT 1 FROM chunks WHERE hash = ?");
+      for (const h of hashes) {
+        if (!db.query("SELECT 1 FROM manifests WHERE manifest_hash = ?").get(h))
+          throw new GroveError(`a purged version of '${path}' was collected already: it cannot come back`, 410, "gone");
+        const missing = (chunksOf.values(h) as [ChunkHash][]).filter(([c]) => !local.get(c) || !store.has(c)).length;
+        if (missing) {
+          const v = rows
+            .filter((r) => r.manifest_hash === h)
+            .map((r) => r.version)
+            .join(", ");
+          throw conflict(`version ${v} of '${path}' cannot come back: ${missing} of its chunks are no longer on this cell`);
+        }
       }
-    }
-    const clash = db.query("SELECT 1 FROM file_versions WHERE path = ? AND version = ?");
-    const ins = db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)");
-    for (const r of rows) {
-      if (clash.get(path, r.version)) throw conflict(`version ${r.version} of '${path}' exists again: it cannot come back from the trash`);
-      ins.run(path, r.version, r.manifest_hash, r.at);
-    }
-    db.query("DELETE FROM purged_versions WHERE path = ?").run(path);
-    trashUnreferenced(db, now); // their chunks are live again: out of the trash
-    return { path, restored: rows.map((r) => r.version) };
-  }).immediate();
+      const clash = db.query("SELECT 1 FROM file_versions WHERE path = ? AND version = ?");
+      const ins = db.query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)");
+      for (const r of rows) {
+        if (clash.get(path, r.version))
+          throw conflict(`version ${r.version} of '${path}' exists again: it cannot come back from the trash`);
+        ins.run(path, r.version, r.manifest_hash, r.at);
+      }
+      db.query("DELETE FROM purged_versions WHERE path = ?").run(path);
+      trashUnreferenced(db, now); // their chunks are live again: out of the trash
+      return { path, restored: rows.map((r) => r.version) };
+    })
+    .immediate();
 }

@@ -56,7 +56,12 @@ export function trashListing(db: Database, cfg: { trash_retention_s: number; ver
          LEFT JOIN manifests m ON m.manifest_hash = p.manifest_hash ORDER BY p.purged_at, p.path, p.version`,
       )
       .all() as Omit<TrashedVersion, "deleted" | "collect_after">[]
-  ).map((v) => ({ ...v, size: v.manifest_hash === null ? null : v.size, deleted: v.manifest_hash === null, collect_after: v.purged_at + keep }));
+  ).map((v) => ({
+    ...v,
+    size: v.manifest_hash === null ? null : v.size,
+    deleted: v.manifest_hash === null,
+    collect_after: v.purged_at + keep,
+  }));
   const chunks = (
     db
       .query(
@@ -66,7 +71,11 @@ export function trashListing(db: Database, cfg: { trash_retention_s: number; ver
       .all() as { hash: ChunkHash; size: number | null; trashed_at: number; peers: number }[]
   ).map((c) => ({ ...c, local: c.size !== null, collect_after: c.trashed_at + keep }));
   const held = (
-    db.query("SELECT owner, chunk_hash AS hash, size, trashed_at FROM held WHERE trashed_at IS NOT NULL ORDER BY trashed_at, owner, chunk_hash").all() as Omit<TrashedHeld, "collect_after">[]
+    db
+      .query(
+        "SELECT owner, chunk_hash AS hash, size, trashed_at FROM held WHERE trashed_at IS NOT NULL ORDER BY trashed_at, owner, chunk_hash",
+      )
+      .all() as Omit<TrashedHeld, "collect_after">[]
   ).map((h) => ({ ...h, collect_after: h.trashed_at + keep }));
   return {
     trash_retention_s: cfg.trash_retention_s,

@@ -13,12 +13,16 @@ export class DeleteOutbox {
 
   /** Chunks in our trash that `peer` holds for us, ascending. */
   pendingFor(peer: CellId, now = Date.now()): ChunkHash[] {
-    this.db.transaction(() => {
-      this.db.query(`DELETE FROM chunk_trash WHERE ${liveChunkSql("chunk_trash.hash")}`).run({ now });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.query(`DELETE FROM chunk_trash WHERE ${liveChunkSql("chunk_trash.hash")}`).run({ now });
+      })
+      .immediate();
     return (
       this.db
-        .query("SELECT p.chunk_hash FROM placements p JOIN chunk_trash t ON t.hash = p.chunk_hash WHERE p.cell_id = ? ORDER BY p.chunk_hash")
+        .query(
+          "SELECT p.chunk_hash FROM placements p JOIN chunk_trash t ON t.hash = p.chunk_hash WHERE p.cell_id = ? ORDER BY p.chunk_hash",
+        )
         .values(peer) as [ChunkHash][]
     ).map((r) => r[0]);
   }

@@ -26,7 +26,14 @@ import { callPeerRaw, type PeerCaller } from "../net/peer-client.ts";
 import { isNewerTime, parseOfferedSig, signedBy } from "./release-sig.ts";
 import { ReleaseStore, releasesDir } from "./release-store.ts";
 import { markDone, rollBack, sigOf } from "./swap.ts";
-import { readAvailable, readUpdateRecord, updateStableMs, UPDATE_RESTART_CODE, writeAvailable, type UpdateAvailable } from "./update-state.ts";
+import {
+  readAvailable,
+  readUpdateRecord,
+  updateStableMs,
+  UPDATE_RESTART_CODE,
+  writeAvailable,
+  type UpdateAvailable,
+} from "./update-state.ts";
 import { watchTrial } from "./trial-watch.ts";
 import { newerThan, Updater, type SelfBuild, type UpdaterHost } from "./updater.ts";
 
@@ -108,7 +115,6 @@ export function startUpdates(updater: Updater): CellUpdates {
   store.clearTmp();
   void offerSelf(store, self).catch((e) => log("warn", `could not offer this build to peers: ${errorMessage(e)}`));
 
-
   return {
     updater,
     async handoff(code) {
@@ -186,7 +192,9 @@ async function restartAlone(dir: string, exe: string): Promise<number> {
       resolve(why);
     };
     child.once("error", (e) => finish(`the new build cannot start: ${e.message}`));
-    child.once("exit", (code, sig) => finish(`the new build ended (${sig ? `killed by ${sig}` : `exit code ${code}`}) within ${ms / 1000} s of starting`));
+    child.once("exit", (code, sig) =>
+      finish(`the new build ended (${sig ? `killed by ${sig}` : `exit code ${code}`}) within ${ms / 1000} s of starting`),
+    );
   });
   if (ended === null) {
     child.unref();

@@ -29,7 +29,10 @@ export const SIG_VERSION = 1;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 /** A platform name as build.ts names them: "linux-x64", "darwin-arm64". */
-export const TargetSchema = z.string().regex(/^[a-z0-9]+-[a-z0-9_]+$/, "must be a platform such as linux-x64").max(32);
+export const TargetSchema = z
+  .string()
+  .regex(/^[a-z0-9]+-[a-z0-9_]+$/, "must be a platform such as linux-x64")
+  .max(32);
 
 /** sig.json as it may arrive from a peer: `signature` may be missing (an unsigned build, refused later). */
 export const OfferedSigSchema = z.object({
@@ -61,7 +64,6 @@ export class ReleaseRefused extends GroveError {
     this.name = "ReleaseRefused";
   }
 }
-
 
 /** Sign `facts` with the release key `secret` (32-byte seed). */
 export function signRelease(secret: Uint8Array, facts: ReleaseFacts): ReleaseSig {
@@ -114,8 +116,12 @@ export function checkTrusted(sig: OfferedSig, trusted: readonly string[]): Relea
 /** Refuse an executable whose bytes are not the ones `sig` describes. */
 export function checkDigest(sig: OfferedSig, got: { size: number; sha256: string }): void {
   const what = `build ${sig.build.slice(0, 12)} for ${sig.target}`;
-  if (got.size !== sig.size) throw new ReleaseRefused(`${what} is ${got.size} bytes, its signature says ${sig.size} (tampered or truncated)`);
-  if (got.sha256 !== sig.sha256) throw new ReleaseRefused(`${what} does not match its signature (sha256 ${got.sha256.slice(0, 16)}… ≠ ${sig.sha256.slice(0, 16)}…): tampered or damaged`);
+  if (got.size !== sig.size)
+    throw new ReleaseRefused(`${what} is ${got.size} bytes, its signature says ${sig.size} (tampered or truncated)`);
+  if (got.sha256 !== sig.sha256)
+    throw new ReleaseRefused(
+      `${what} does not match its signature (sha256 ${got.sha256.slice(0, 16)}… ≠ ${sig.sha256.slice(0, 16)}…): tampered or damaged`,
+    );
 }
 
 /** Size and hex SHA-256 of a file, streamed. */

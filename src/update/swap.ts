@@ -43,8 +43,10 @@ export async function testStart(file: string, build: string, timeoutMs = TEST_ST
     throw new ReleaseRefused(`the new build cannot be started here: ${errorMessage(e)}`);
   }
   if (code === null) throw new ReleaseRefused(`the new build did not answer --version within ${timeoutMs / 1000} s`);
-  if (code !== 0) throw new ReleaseRefused(`the new build's --version failed (exit code ${code}): ${out.split("\n")[0]?.slice(0, 200) ?? ""}`);
-  if (!out.includes(`build ${build}`)) throw new ReleaseRefused(`the new build reports "${out.split("\n")[0]?.slice(0, 200)}", expected build ${build.slice(0, 12)}`);
+  if (code !== 0)
+    throw new ReleaseRefused(`the new build's --version failed (exit code ${code}): ${out.split("\n")[0]?.slice(0, 200) ?? ""}`);
+  if (!out.includes(`build ${build}`))
+    throw new ReleaseRefused(`the new build reports "${out.split("\n")[0]?.slice(0, 200)}", expected build ${build.slice(0, 12)}`);
 }
 
 export interface InstallInput {
@@ -82,7 +84,16 @@ export async function installBuild(input: InstallInput): Promise<UpdateRecord> {
       copyFileSync(exe, previous);
       chmodSync(previous, 0o755);
     }
-    const rec: UpdateRecord = { v: 1, from: input.from, to: sig.build, at: new Date().toISOString(), state: "pending", exe, previous, ...(input.peer ? { peer: input.peer } : {}) };
+    const rec: UpdateRecord = {
+      v: 1,
+      from: input.from,
+      to: sig.build,
+      at: new Date().toISOString(),
+      state: "pending",
+      exe,
+      previous,
+      ...(input.peer ? { peer: input.peer } : {}),
+    };
     // "pending" before the rename: a crash between the two is rolled back harmlessly (previous = exe).
     writeUpdateRecord(input.dir, rec);
     if (existsSync(sigOf(exe))) renameSync(sigOf(exe), sigOf(previous));
@@ -119,7 +130,9 @@ export function rollBack(dir: string, reason: string): UpdateRecord | null {
   }
   const done: UpdateRecord = { ...rec, state: "rolled-back", reason: note, settled_at: new Date().toISOString() };
   writeUpdateRecord(dir, done);
-  log("error", `update rolled back: build ${rec.to.slice(0, 12)} did not come up (${note}); build ${rec.from.slice(0, 12)} is back`, { exe: rec.exe });
+  log("error", `update rolled back: build ${rec.to.slice(0, 12)} did not come up (${note}); build ${rec.from.slice(0, 12)} is back`, {
+    exe: rec.exe,
+  });
   return done;
 }
 

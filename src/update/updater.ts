@@ -105,7 +105,8 @@ const ReleasesReply = z.object({ releases: z.array(z.object({ target: z.string()
 
 /** `a` when it is still an update for `self` (same platform, another and newer build), else null. */
 export function newerThan(a: UpdateAvailable | null, self: Pick<SelfBuild, "build" | "build_time" | "target">): UpdateAvailable | null {
-  if (!a || a.target !== self.target || a.build === self.build || !self.build_time || !isNewerTime(a.build_time, self.build_time)) return null;
+  if (!a || a.target !== self.target || a.build === self.build || !self.build_time || !isNewerTime(a.build_time, self.build_time))
+    return null;
   return a;
 }
 
@@ -171,7 +172,10 @@ export class Updater {
           if (sig.target !== self.target || sig.build === self.build || !isNewerTime(sig.build_time, self.build_time)) continue;
           try {
             checkTrusted(sig, trusted);
-            if (failedHere?.to === sig.build) throw new ReleaseRefused(`build ${sig.build.slice(0, 12)} for ${sig.target}, which did not come up here before and was rolled back (${failedHere.reason ?? "no reason recorded"}); remove ${this.host.dir}/update.json to try it again`);
+            if (failedHere?.to === sig.build)
+              throw new ReleaseRefused(
+                `build ${sig.build.slice(0, 12)} for ${sig.target}, which did not come up here before and was rolled back (${failedHere.reason ?? "no reason recorded"}); remove ${this.host.dir}/update.json to try it again`,
+              );
             offers.push({ peer, sig });
           } catch (e) {
             this.refuse(result, peer, sig, errorMessage(e));
@@ -196,7 +200,10 @@ export class Updater {
         current_build_time: self.build_time,
         seen_at: prev?.build === best.sig.build ? prev.seen_at : new Date().toISOString(),
       };
-      if (prev?.build !== best.sig.build) log("info", `update available: build ${best.sig.build.slice(0, 12)} (${best.sig.build_time}) from ${best.peer.name}`, { peer: shortId(best.peer.id) });
+      if (prev?.build !== best.sig.build)
+        log("info", `update available: build ${best.sig.build.slice(0, 12)} (${best.sig.build_time}) from ${best.peer.name}`, {
+          peer: shortId(best.peer.id),
+        });
     }
     // A check that reached nobody says nothing new: keep what was noticed before.
     if (result.asked > 0 || candidates.length === 0) writeAvailable(this.host.dir, result.available);
@@ -267,7 +274,8 @@ export class Updater {
         this.host.swapped?.(started);
         return started;
       } catch (e) {
-        if (e instanceof ReleaseRefused) log("error", `update refused: ${e.message}; nothing was changed`, { peer: shortId(a.peer), build: sig.build.slice(0, 12) });
+        if (e instanceof ReleaseRefused)
+          log("error", `update refused: ${e.message}; nothing was changed`, { peer: shortId(a.peer), build: sig.build.slice(0, 12) });
         else log("error", `update failed: ${errorMessage(e)}; nothing was changed`, { peer: shortId(a.peer) });
         throw e;
       } finally {
@@ -295,11 +303,21 @@ export class Updater {
       throw new ReleaseRefused(`${r.peer_name} (${shortId(r.peer)}) offers ${r.reason}; nothing was changed`);
     }
     if (c.note) throw new GroveError(c.note, 400, "from_source");
-    throw new GroveError(`up to date: no peer offers a build for ${self.target} newer than ${self.build.slice(0, 12)} (${self.build_time})`, 409, "up_to_date");
+    throw new GroveError(
+      `up to date: no peer offers a build for ${self.target} newer than ${self.build.slice(0, 12)} (${self.build_time})`,
+      409,
+      "up_to_date",
+    );
   }
 
   /** Fetch the executable in signed ranges into `part`; returns its size and sha256. */
-  private async download(url: string, peer: CellId, sig: OfferedSig, part: string, onProgress?: (p: Progress) => void): Promise<{ size: number; sha256: string }> {
+  private async download(
+    url: string,
+    peer: CellId,
+    sig: OfferedSig,
+    part: string,
+    onProgress?: (p: Progress) => void,
+  ): Promise<{ size: number; sha256: string }> {
     const fh = await open(part, "w", 0o600);
     const h = createHash("sha256");
     let done = 0;
@@ -309,7 +327,8 @@ export class Updater {
         const path = `/peer/update/release/${sig.target}?build=${sig.build}&offset=${done}&length=${len}`;
         const r = await this.host.get(url, peer, path, 120_000);
         if (r.status !== 200) throw new GroveError(`download from ${shortId(peer)} failed: ${refusal(r.body)} (${r.status})`, 502, "peer");
-        if (r.body.byteLength !== len) throw new ReleaseRefused(`the peer sent ${r.body.byteLength} bytes at offset ${done}, ${len} were asked for`);
+        if (r.body.byteLength !== len)
+          throw new ReleaseRefused(`the peer sent ${r.body.byteLength} bytes at offset ${done}, ${len} were asked for`);
         h.update(r.body);
         let off = 0;
         while (off < r.body.byteLength) off += (await fh.write(r.body, off, r.body.byteLength - off)).bytesWritten;

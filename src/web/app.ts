@@ -52,7 +52,11 @@ export interface AppOptions {
 /** `text` with this cell's own folders named instead of spelled out (answers never show server paths). */
 function withoutPaths(cell: Cell, text: string): string {
   let out = text;
-  for (const [abs, name] of [[cell.layout.dir, "GROVE_DIR"], [cell.layout.home, "GROVE_HOME"]] as const) out = out.split(abs).join(name);
+  for (const [abs, name] of [
+    [cell.layout.dir, "GROVE_DIR"],
+    [cell.layout.home, "GROVE_HOME"],
+  ] as const)
+    out = out.split(abs).join(name);
   return out;
 }
 
@@ -68,7 +72,15 @@ function onError(cell: Cell) {
     } else {
       const ref = randomBytes(4).toString("hex");
       message = `internal error (logged by the cell as ${ref})`;
-      log("error", `internal error ${ref}: ${errorMessage(err)}`, { method: c.req.method, path: c.req.path, stack: err.stack?.split("\n").slice(1, 4).map((l) => l.trim()).join(" | ") });
+      log("error", `internal error ${ref}: ${errorMessage(err)}`, {
+        method: c.req.method,
+        path: c.req.path,
+        stack: err.stack
+          ?.split("\n")
+          .slice(1, 4)
+          .map((l) => l.trim())
+          .join(" | "),
+      });
     }
     const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
     if (wantsHtml) return renderError(c, status, message);
@@ -87,8 +99,12 @@ export function createPeerApp(s: WebServices, peerRoutes: Hono<PeerEnv> = peerAp
     await next();
   });
   app.route("/peer", peerRoutes as unknown as Hono<WebEnv>);
-  app.get("/", (c) => (dashboardUrl && fromLoopback(c) ? c.redirect(dashboardUrl() + "/") : c.json({ error: "this is the peer API of a Grove cell" }, 404)));
-  app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path.slice(0, 200)}: this is the peer API of a Grove cell` }, 404));
+  app.get("/", (c) =>
+    dashboardUrl && fromLoopback(c) ? c.redirect(dashboardUrl() + "/") : c.json({ error: "this is the peer API of a Grove cell" }, 404),
+  );
+  app.all("*", (c) =>
+    c.json({ error: `no peer route ${c.req.method} ${c.req.path.slice(0, 200)}: this is the peer API of a Grove cell` }, 404),
+  );
   app.onError(onError(s.cell));
   return app;
 }
@@ -97,7 +113,12 @@ export function createApp(s: WebServices, opts: AppOptions = {}): Hono<WebEnv> {
   const { cell } = s;
   const sessions = new SessionStore(cell.db.db);
   const password = new PasswordFile(cell.layout.dashboardAuth);
-  const names = opts.names ?? new CellNames(() => cell.config.dashboard_names, () => cell.config.host);
+  const names =
+    opts.names ??
+    new CellNames(
+      () => cell.config.dashboard_names,
+      () => cell.config.host,
+    );
   const app = new Hono<WebEnv>();
 
   app.use("*", async (c, next) => {

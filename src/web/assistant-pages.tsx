@@ -64,10 +64,21 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
   };
   const names = (): CellNames => ({ selfId: s.cell.keys.id, names: new Map(s.peers.list().map((p) => [p.id, p.name])) });
 
-  const page = async (c: Context<WebEnv>, convId: string | null, extra: { target?: string; draft?: string; error?: string; uploadNotice?: string; uploadError?: string } = {}, status: 200 | 400 | 403 | 404 | 413 | 502 = 200) => {
+  const page = async (
+    c: Context<WebEnv>,
+    convId: string | null,
+    extra: { target?: string; draft?: string; error?: string; uploadNotice?: string; uploadError?: string } = {},
+    status: 200 | 400 | 403 | 404 | 413 | 502 = 200,
+  ) => {
     const a = assistant();
     const selected = convId ? a.conversation(convId) : null;
-    const target = extra.target ?? (selected && selected.cell && selected.cell !== s.cell.keys.id ? `peer:${selected.cell}:${selected.model}` : selected ? `own:${selected.model}` : "");
+    const target =
+      extra.target ??
+      (selected && selected.cell && selected.cell !== s.cell.keys.id
+        ? `peer:${selected.cell}:${selected.model}`
+        : selected
+          ? `own:${selected.model}`
+          : "");
     const frame = { ...info(c, selected ? `Assistant · ${selected.title}` : "Assistant", "chat"), sse: true };
     c.status(status);
     return c.render(
@@ -98,7 +109,9 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
   app.get("/c/:id", (c) => page(c, c.req.param("id")));
   app.get("/models", async (c) => {
     const a = assistant();
-    return c.html(<ModelsSection models={await a.models()} friends={a.friendModels()} ollama={a.ollamaStatus()} csrf={c.var.session?.csrf} />);
+    return c.html(
+      <ModelsSection models={await a.models()} friends={a.friendModels()} ollama={a.ollamaStatus()} csrf={c.var.session?.csrf} />,
+    );
   });
 
   app.post("/ask", async (c) => {
@@ -122,7 +135,17 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
       if (!htmx) return page(c, conversation ?? null, { target, draft: question, error }, 400);
       c.header("HX-Retarget", "#assistant-form");
       c.header("HX-Reswap", "outerHTML");
-      return c.html(<AskForm csrf={csrf} conversation={conversation ?? null} models={await a.models(false)} friends={a.friendModels()} target={target} draft={question} error={error} />);
+      return c.html(
+        <AskForm
+          csrf={csrf}
+          conversation={conversation ?? null}
+          models={await a.models(false)}
+          friends={a.friendModels()}
+          target={target}
+          draft={question}
+          error={error}
+        />,
+      );
     }
     if (!htmx) {
       // No JavaScript: answer in full, then show the conversation.
@@ -133,7 +156,12 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
         return c.redirect(`${ASSISTANT_URL}/c/${done.conversation}`, 303);
       } catch (e) {
         const status = e instanceof GroveError ? e.status : 500;
-        return page(c, conversation ?? null, { target, draft: question, error: `Not answered: ${errorMessage(e)}` }, status === 403 || status === 404 || status === 400 ? status : 502);
+        return page(
+          c,
+          conversation ?? null,
+          { target, draft: question, error: `Not answered: ${errorMessage(e)}` },
+          status === 403 || status === 404 || status === 400 ? status : 502,
+        );
       }
     }
     sweep();
@@ -142,7 +170,15 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
     return c.html(
       <>
         <PendingTurn question={question} streamUrl={`${ASSISTANT_URL}/stream/${id}`} />
-        <AskForm oob waiting csrf={csrf} conversation={conversation ?? null} models={await a.models(false)} friends={a.friendModels()} target={target} />
+        <AskForm
+          oob
+          waiting
+          csrf={csrf}
+          conversation={conversation ?? null}
+          models={await a.models(false)}
+          friends={a.friendModels()}
+          target={target}
+        />
       </>,
     );
   });
@@ -158,7 +194,17 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
       stream.onAbort(() => stop.abort());
       c.req.raw.signal.addEventListener("abort", () => stop.abort(), { once: true });
       const form = async (conversation: string | null, extra: { draft?: string; error?: string } = {}) =>
-        render(<AskForm oob csrf={csrf} conversation={conversation} models={await a.models(false)} friends={a.friendModels()} target={p.target} {...extra} />);
+        render(
+          <AskForm
+            oob
+            csrf={csrf}
+            conversation={conversation}
+            models={await a.models(false)}
+            friends={a.friendModels()}
+            target={p.target}
+            {...extra}
+          />,
+        );
       try {
         for await (const ev of a.ask(p.req, stop.signal)) {
           if (stream.aborted) return;
@@ -183,8 +229,17 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
         if (stop.signal.aborted) return;
         const msg = errorMessage(e);
         log("info", "assistant question not answered", { why: msg });
-        const error = await render(<span class="error" role="alert">Not answered: {msg}</span>);
-        await stream.writeSSE({ event: "error", data: error + (await form(p.req.conversation ?? null, { draft: p.req.question, error: `Not answered: ${msg}` })) }).catch(() => {});
+        const error = await render(
+          <span class="error" role="alert">
+            Not answered: {msg}
+          </span>,
+        );
+        await stream
+          .writeSSE({
+            event: "error",
+            data: error + (await form(p.req.conversation ?? null, { draft: p.req.question, error: `Not answered: ${msg}` })),
+          })
+          .catch(() => {});
       }
       await stream.writeSSE({ event: "end", data: "end" }).catch(() => {});
     });
@@ -197,7 +252,10 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
     const len = Number(c.req.header("content-length") ?? 0);
     const max = Math.min(FORM_UPLOAD_MAX, c.var.cell.config.max_upload_bytes);
     try {
-      if (len > max) throw tooLarge(`a model sent as a form is at most ${max} bytes here: larger ones upload with JavaScript on, or with curl -T FILE.gguf …/api/models/FILE.gguf`);
+      if (len > max)
+        throw tooLarge(
+          `a model sent as a form is at most ${max} bytes here: larger ones upload with JavaScript on, or with curl -T FILE.gguf …/api/models/FILE.gguf`,
+        );
       const body = await c.req.parseBody().catch(() => {
         throw badRequest("malformed form body");
       });

@@ -40,7 +40,10 @@ export function authPages({ sessions, password, throttle, setupCode }: AuthDeps)
 
   app.get("/setup", (c) => {
     if (password.isSet()) return c.redirect("/login");
-    return c.render(<SetupPage allowed={fromLoopback(c)} codeFile={c.var.cell.layout.setupCode} formCsrf={formToken(c)} />, openInfo(c, "Set a password"));
+    return c.render(
+      <SetupPage allowed={fromLoopback(c)} codeFile={c.var.cell.layout.setupCode} formCsrf={formToken(c)} />,
+      openInfo(c, "Set a password"),
+    );
   });
 
   // First run: the password, from this machine, with the one-time code `grove start` printed.
@@ -51,19 +54,31 @@ export function authPages({ sessions, password, throttle, setupCode }: AuthDeps)
     const from = remoteAddress(c);
     const page = (status: 400 | 403 | 429, error: string) => {
       c.status(status);
-      return c.render(<SetupPage allowed codeFile={c.var.cell.layout.setupCode} formCsrf={formToken(c)} error={error} />, openInfo(c, "Set a password"));
+      return c.render(
+        <SetupPage allowed codeFile={c.var.cell.layout.setupCode} formCsrf={formToken(c)} error={error} />,
+        openInfo(c, "Set a password"),
+      );
     };
     const waitS = throttle.waitFor(from);
-    if (waitS > 0) return c.header("Retry-After", String(waitS)), page(429, refusedTry({ reason: "throttled", waitS }).error);
+    if (waitS > 0) return (c.header("Retry-After", String(waitS)), page(429, refusedTry({ reason: "throttled", waitS }).error));
     if (!setupCode.matches(await formField(c, "code"))) {
       throttle.failed(from);
       log("warn", "first-run setup refused: wrong setup code", { from });
-      return page(403, "That is not this cell's setup code. It was printed when the cell started, and is in the setup_code file of its folder.");
+      return page(
+        403,
+        "That is not this cell's setup code. It was printed when the cell started, and is in the setup_code file of its folder.",
+      );
     }
     const pw = await formField(c, "password");
     const confirm = await formField(c, "confirm");
     const error =
-      pw.length < MIN_PASSWORD_LENGTH ? `Use at least ${MIN_PASSWORD_LENGTH} characters.` : pw.length > 1024 ? "That password is too long." : pw !== confirm ? "The two passwords differ." : null;
+      pw.length < MIN_PASSWORD_LENGTH
+        ? `Use at least ${MIN_PASSWORD_LENGTH} characters.`
+        : pw.length > 1024
+          ? "That password is too long."
+          : pw !== confirm
+            ? "The two passwords differ."
+            : null;
     if (error) return page(400, error);
     throttle.succeeded(from);
     await password.set(pw);

@@ -32,9 +32,17 @@ export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
 
   const selection = (peer: string): ChatSelection => messenger.conversation(peer, { limit: PAGE_MESSAGES, markRead: true });
 
-  const page = (c: Context<WebEnv>, sel: ChatSelection | null, extra: { draft?: string; error?: string } = {}, status: 200 | 400 | 404 = 200) => {
+  const page = (
+    c: Context<WebEnv>,
+    sel: ChatSelection | null,
+    extra: { draft?: string; error?: string } = {},
+    status: 200 | 400 | 404 = 200,
+  ) => {
     c.status(status);
-    return c.render(<ChatPage csrf={c.var.session?.csrf} convs={messenger.conversations()} selected={sel} {...extra} />, { ...info(c, sel ? `Chat · ${sel.name}` : "Chat", "chat"), sse: true });
+    return c.render(<ChatPage csrf={c.var.session?.csrf} convs={messenger.conversations()} selected={sel} {...extra} />, {
+      ...info(c, sel ? `Chat · ${sel.name}` : "Chat", "chat"),
+      sse: true,
+    });
   };
 
   /** The live stream for a page: `peer`'s conversation (when one is open) and the list. */
@@ -47,17 +55,23 @@ export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
       let writing: Promise<void> = Promise.resolve();
       const flush = () => {
         timer = null;
-        writing = writing.then(async () => {
-          const log = wantLog && peer !== null;
-          const peers = wantPeers;
-          wantLog = wantPeers = false;
-          if (stream.aborted || stream.closed) return;
-          if (log) {
-            const conv = messenger.conversation(peer, { limit: PAGE_MESSAGES, markRead: true });
-            await stream.writeSSE({ event: "log", data: await render(<MessageItems messages={conv.messages} peerName={peerName} />) });
-          }
-          if (peers) await stream.writeSSE({ event: "peers", data: await render(<ConversationItems convs={messenger.conversations()} selected={peer} />) });
-        }).catch(() => {});
+        writing = writing
+          .then(async () => {
+            const log = wantLog && peer !== null;
+            const peers = wantPeers;
+            wantLog = wantPeers = false;
+            if (stream.aborted || stream.closed) return;
+            if (log) {
+              const conv = messenger.conversation(peer, { limit: PAGE_MESSAGES, markRead: true });
+              await stream.writeSSE({ event: "log", data: await render(<MessageItems messages={conv.messages} peerName={peerName} />) });
+            }
+            if (peers)
+              await stream.writeSSE({
+                event: "peers",
+                data: await render(<ConversationItems convs={messenger.conversations()} selected={peer} />),
+              });
+          })
+          .catch(() => {});
       };
       const want = (log: boolean) => {
         wantLog ||= log;
@@ -109,7 +123,10 @@ export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
       const m = await messenger.send(to.id, text);
       if (!htmx) return c.redirect(`/chat/${m.peer}`, 303);
       const conv = selection(to.id);
-      const notice = m.state === "queued" ? `Queued: ${to.name} is not reachable now (${m.error ?? "no answer"}). It will be delivered when it is.` : undefined;
+      const notice =
+        m.state === "queued"
+          ? `Queued: ${to.name} is not reachable now (${m.error ?? "no answer"}). It will be delivered when it is.`
+          : undefined;
       return c.html(
         <>
           <ChatForm peer={to.id} peerName={to.name} csrf={csrf} notice={notice} />

@@ -11,7 +11,16 @@ import type { StatusCode } from "hono/utils/http-status";
 import { GroveError, errorMessage } from "../core/errors.ts";
 import { safeFilename } from "../core/safe-filename.ts";
 import type { FeedItem, SharingService } from "../share/types.ts";
-import { FeedPage, FeedPreview, ShareRow, TEXT_PREVIEW_BYTES, baseType, previewKind, safeContentType, type FeedState } from "../../views/feed.tsx";
+import {
+  FeedPage,
+  FeedPreview,
+  ShareRow,
+  TEXT_PREVIEW_BYTES,
+  baseType,
+  previewKind,
+  safeContentType,
+  type FeedState,
+} from "../../views/feed.tsx";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { disposition } from "./user-content.ts";
@@ -82,7 +91,11 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
     try {
       item = sharing.feedItem(id);
     } catch (e) {
-      return c.html(<p class="error preview-error" role="alert">{errorMessage(e)}</p>);
+      return c.html(
+        <p class="error preview-error" role="alert">
+          {errorMessage(e)}
+        </p>,
+      );
     }
     if (item.state !== "available" || previewKind(item.file_type) !== "text") return c.html(<FeedPreview item={item} />);
     try {
@@ -102,7 +115,8 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
     const sharing = needSharing();
     const id = c.req.param("id");
     const item = sharing.feedItem(id);
-    if (previewKind(item.file_type) !== "image") throw new GroveError(`'${item.filename}' (${baseType(item.file_type)}) is not shown inline: download it instead`, 415, "unsupported");
+    if (previewKind(item.file_type) !== "image")
+      throw new GroveError(`'${item.filename}' (${baseType(item.file_type)}) is not shown inline: download it instead`, 415, "unsupported");
     const { body } = await sharing.open(id);
     return c.body(body, 200, {
       "Content-Type": baseType(item.file_type),
@@ -129,7 +143,13 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
       if (!htmx) return page(c, msg, statusOf(e));
       const cur = sharing.shares().find((s) => s.id === id);
       if (cur) return c.html(<ShareRow s={cur} csrf={c.var.session?.csrf} error={msg} />);
-      return c.html(<tr><td colspan={6} class="error" role="alert">{msg}</td></tr>);
+      return c.html(
+        <tr>
+          <td colspan={6} class="error" role="alert">
+            {msg}
+          </td>
+        </tr>,
+      );
     }
   });
 

@@ -70,8 +70,14 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
     const cell = c.var.cell;
     const path = safePath(await formField(c, "path"));
     const raw = await formField(c, "version");
-    const r = purgeVersions(cell.db.db, path, raw === "all" ? "all" : versionField(raw), { trashRetentionS: cell.config.trash_retention_s });
-    log("info", "purged from the dashboard (in the trash until collected)", { path, versions: r.purged.join(","), chunks: r.trashed_chunks });
+    const r = purgeVersions(cell.db.db, path, raw === "all" ? "all" : versionField(raw), {
+      trashRetentionS: cell.config.trash_retention_s,
+    });
+    log("info", "purged from the dashboard (in the trash until collected)", {
+      path,
+      versions: r.purged.join(","),
+      chunks: r.trashed_chunks,
+    });
     // Every version gone (a deleted file purged whole): back to its folder.
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     return reload(c, cell.db.versions(path).length ? detailUrl(path) : dir ? `/files?dir=${encodeURIComponent(dir)}` : "/files");

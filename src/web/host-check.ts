@@ -39,7 +39,9 @@ export class CellNames {
   private interfaceAddresses(): Set<string> {
     const now = Date.now();
     if (now - this.addrsAt > INTERFACES_TTL_MS) {
-      this.addrs = new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address.toLowerCase().replace(/%.*$/, ""))));
+      this.addrs = new Set(
+        Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address.toLowerCase().replace(/%.*$/, ""))),
+      );
       this.addrsAt = now;
     }
     return this.addrs;
@@ -65,7 +67,9 @@ export function requireCellHost(names: CellNames): MiddlewareHandler {
     const host = c.req.header("host");
     if (!names.accepts(host)) {
       const shown = (host ?? "").replace(/[^\x21-\x7e]/g, "?").slice(0, 100);
-      throw forbidden(`this cell does not answer to the name '${shown}' (Host header): open it as http://localhost:PORT/, or add the name to "dashboard_names" in config.json`);
+      throw forbidden(
+        `this cell does not answer to the name '${shown}' (Host header): open it as http://localhost:PORT/, or add the name to "dashboard_names" in config.json`,
+      );
     }
     return next();
   };

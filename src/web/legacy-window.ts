@@ -14,7 +14,11 @@ import { z } from "zod";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 import { log } from "../core/log.ts";
 
-const State = z.object({ host: z.string().min(1).max(255), since: z.number(), reached: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(100_000) });
+const State = z.object({
+  host: z.string().min(1).max(255),
+  since: z.number(),
+  reached: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(100_000),
+});
 type State = z.infer<typeof State>;
 
 export class LegacyWindow {

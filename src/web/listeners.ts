@@ -40,7 +40,11 @@ const isPeerPath = (url: string) => {
 function bindError(what: string, key: string, host: string, port: number, e: unknown): GroveError {
   const msg = errorMessage(e);
   if (/in use|EADDRINUSE/i.test(msg + String((e as { code?: string }).code))) {
-    return new GroveError(`${what}: port ${port} on ${host} is already in use (is another cell running? change "${key}" in config.json, or pass --${key.replace("_", "-")})`, 409, "port_in_use");
+    return new GroveError(
+      `${what}: port ${port} on ${host} is already in use (is another cell running? change "${key}" in config.json, or pass --${key.replace("_", "-")})`,
+      409,
+      "port_in_use",
+    );
   }
   return new GroveError(`${what}: cannot listen on ${host}:${port}: ${msg}`, 500, "listen");
 }
@@ -126,7 +130,14 @@ export class Listeners {
     const d = this.plan.dashboard;
     const dashHost = this.legacy?.host ?? d.host;
     return {
-      dashboard: { url: urlFor(d.host, this.dashboard.port!, d.tls !== null), host: dashHost, port: this.dashboard.port!, tls: d.tls !== null, public: !isLoopbackHost(d.host), fingerprint: d.tls?.fingerprint ?? null },
+      dashboard: {
+        url: urlFor(d.host, this.dashboard.port!, d.tls !== null),
+        host: dashHost,
+        port: this.dashboard.port!,
+        tls: d.tls !== null,
+        public: !isLoopbackHost(d.host),
+        fingerprint: d.tls?.fingerprint ?? null,
+      },
       peer: { url: urlFor(this.plan.peer.host, this.peer.port!), host: this.plan.peer.host, port: this.peer.port! },
       legacy: this.legacy ? { host: this.legacy.host, port: this.dashboard.port!, waiting_for: peersWaiting } : null,
     };

@@ -73,7 +73,8 @@ export class LoginThrottle {
         if (released) return;
         released = true;
         const next = this.queue.shift();
-        if (next) next(); // the slot passes on
+        if (next)
+          next(); // the slot passes on
         else this.running--;
       },
     };

@@ -78,7 +78,11 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
     } catch (e) {
       const status = e instanceof GroveError ? e.status : 500;
       // A peer gets the message of a refusal it can act on, never a server path or a stack.
-      if (status >= 500) log("error", `peer API: ${errorMessage(e)}`, { path: c.req.path, stack: e instanceof GroveError ? undefined : (e as Error).stack?.split("\n")[1]?.trim() });
+      if (status >= 500)
+        log("error", `peer API: ${errorMessage(e)}`, {
+          path: c.req.path,
+          stack: e instanceof GroveError ? undefined : (e as Error).stack?.split("\n")[1]?.trim(),
+        });
       else log("warn", `peer request refused: ${errorMessage(e)}`, { path: c.req.path, status, from: c.var.peer?.slice(0, 8) ?? "?" });
       const message = e instanceof GroveError ? e.message : "internal error (logged by the cell)";
       c.res = c.json({ error: message }, status as 400);
@@ -108,7 +112,8 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
       return refuse(c, 400, "join body is not a message sealed to this cell", "bad_seal");
     }
     // JSON.parse may give null, a number or an array: only an object is a join request.
-    if (req === null || typeof req !== "object" || Array.isArray(req)) return refuse(c, 400, "join body must be a JSON object {secret, card}", "bad_request");
+    if (req === null || typeof req !== "object" || Array.isArray(req))
+      return refuse(c, 400, "join body must be a JSON object {secret, card}", "bad_request");
     if (req.card?.id !== signer) return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
     const once = new RequestVerifier(new Map([[signer, fromHex(signer)]]), Date.now, { self: keys.id });
     const v = once.verify({ method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers, body });
@@ -120,7 +125,12 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
       if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
       throw e;
     }
-    const sealed = await sealTo(fromHex(String(req.card.x25519)), new TextEncoder().encode(JSON.stringify({ card })), JOIN_REPLY_INFO, keys.id);
+    const sealed = await sealTo(
+      fromHex(String(req.card.x25519)),
+      new TextEncoder().encode(JSON.stringify({ card })),
+      JOIN_REPLY_INFO,
+      keys.id,
+    );
     return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
 
@@ -149,7 +159,12 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
   // Our card, sealed to the asking peer (names and addresses are not for the network to read).
   app.get("/card", async (c) => {
     const peerCard = JSON.parse(s.peers.get(c.var.peer)!.card) as { x25519: string };
-    const sealed = await sealTo(fromHex(peerCard.x25519), new TextEncoder().encode(JSON.stringify({ card: s.fleet.self.get() })), CARD_INFO, keys.id);
+    const sealed = await sealTo(
+      fromHex(peerCard.x25519),
+      new TextEncoder().encode(JSON.stringify({ card: s.fleet.self.get() })),
+      CARD_INFO,
+      keys.id,
+    );
     return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
   // The route probe: the body is ignored, the answer says only who and when.
@@ -168,7 +183,16 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
   app.route("/share", peerShareApi(s));
   app.route("/msg", peerMessageApi(s));
   app.route("/friend", peerFriendApi({ keys, peers: s.peers, friends: s.fleet.friends }));
-  app.route("/sync", peerSyncApi({ keys, peers: s.peerStore, held: s.cell.held, store: s.cell.store, bounty: new BountyGate(s.cell.db.db, s.peers, s.cell.config) }));
+  app.route(
+    "/sync",
+    peerSyncApi({
+      keys,
+      peers: s.peerStore,
+      held: s.cell.held,
+      store: s.cell.store,
+      bounty: new BountyGate(s.cell.db.db, s.peers, s.cell.config),
+    }),
+  );
   app.route("/bounty", peerBountyApi(s));
   app.route("/ai", peerAiApi(s));
   app.route("/update", peerUpdateApi(s));

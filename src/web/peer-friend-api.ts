@@ -31,7 +31,8 @@ export function peerFriendApi(host: FriendHost): Hono<PeerEnv> {
   app.post("/", async (c) => {
     const from: CellId = c.var.peer;
     const body = c.var.peerBody;
-    if (body.byteLength > MAX_FRIEND_BODY) throw tooLarge(`a friendship notice is at most ${MAX_FRIEND_BODY} bytes (this one has ${body.byteLength})`);
+    if (body.byteLength > MAX_FRIEND_BODY)
+      throw tooLarge(`a friendship notice is at most ${MAX_FRIEND_BODY} bytes (this one has ${body.byteLength})`);
     const notice = parseNotice(await openJson(keys, body, FRIEND_INFO, from));
     const friendship = host.friends.receive(from, notice.kind);
     const sealed = await sealJson(fromHex(host.peers.card(from)!.x25519), { v: 1, friendship }, `${FRIEND_INFO}/reply`, keys.id);

@@ -24,7 +24,8 @@ export function peerMessageApi(s: WebServices): Hono<PeerEnv> {
   app.post("/", async (c) => {
     const from = c.var.peer;
     const body = c.var.peerBody;
-    if (body.byteLength > MAX_MESSAGE_BODY) throw tooLarge(`a message body is at most ${MAX_MESSAGE_BODY} bytes (this one has ${body.byteLength})`);
+    if (body.byteLength > MAX_MESSAGE_BODY)
+      throw tooLarge(`a message body is at most ${MAX_MESSAGE_BODY} bytes (this one has ${body.byteLength})`);
     const m = parsePayload(await openJson(keys, body, MSG_INFO, from));
     if (!s.messenger.has(m.id)) {
       limits.admit(from, m.text.length);

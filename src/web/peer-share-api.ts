@@ -50,7 +50,12 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
     const from = c.var.peer;
     const peer = s.peers.get(from)!;
     if (!peer.friend) {
-      const state = peer.friendship === "asked" ? " (it asked to be friends; not accepted yet)" : peer.friendship === "requested" ? " (this cell asked it to be friends; it has not accepted)" : "";
+      const state =
+        peer.friendship === "asked"
+          ? " (it asked to be friends; not accepted yet)"
+          : peer.friendship === "requested"
+            ? " (this cell asked it to be friends; it has not accepted)"
+            : "";
       throw forbidden(`cell ${shortId(from)} is not a friend of this cell${state}: grants are accepted from friends only`);
     }
     const d = parse(Delivery, await openJson(keys, c.var.peerBody, SHARE_INFO, from), "grant delivery");
@@ -64,12 +69,15 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
     if (createHash("sha256").update(canonicalJson(manifest)).digest("hex") !== grant.manifest_hash) {
       throw badRequest("grant: names an unknown manifest (the manifest sent does not hash to manifest_hash)");
     }
-    if (manifest.owner !== from || manifest.total_size !== grant.total_size) throw badRequest("grant: the manifest does not match it (owner or size)");
+    if (manifest.owner !== from || manifest.total_size !== grant.total_size)
+      throw badRequest("grant: the manifest does not match it (owner or size)");
     await openFileKey(keys, grant); // a tampered or misdirected key is refused here
     const pass = verifyPass(d.pass);
     const id = grantId(grant);
-    if (pass.grant_id !== id || pass.owner !== from || pass.recipient !== keys.id || pass.expires_at !== grant.expires_at) throw badRequest("fetch pass: does not belong to this grant");
-    if (pass.chunks_digest !== chunksDigest([...manifest.chunks].sort((a, b) => a.index - b.index).map((x) => x.hash))) throw badRequest("fetch pass: does not cover the manifest's chunks");
+    if (pass.grant_id !== id || pass.owner !== from || pass.recipient !== keys.id || pass.expires_at !== grant.expires_at)
+      throw badRequest("fetch pass: does not belong to this grant");
+    if (pass.chunks_digest !== chunksDigest([...manifest.chunks].sort((a, b) => a.index - b.index).map((x) => x.hash)))
+      throw badRequest("fetch pass: does not cover the manifest's chunks");
     const fresh = grants.addIn(grant, pass, id, manifest);
     if (fresh) log("info", "received a shared file", { from: shortId(from), grant: id.slice(0, 12), size: grant.total_size });
     return c.json({ accepted: true, id });
@@ -102,7 +110,9 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
       servable = s.cell.held.has(pass.owner as CellId, hash);
     }
     if (!servable) throw notFound("this cell has no copy of that chunk");
-    const bytes = await Bun.file(s.cell.store.path(hash)).bytes().catch(() => null);
+    const bytes = await Bun.file(s.cell.store.path(hash))
+      .bytes()
+      .catch(() => null);
     if (!bytes) throw notFound("this cell's copy of that chunk is missing");
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });

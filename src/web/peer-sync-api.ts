@@ -26,7 +26,13 @@ import * as W from "../sync/wire.ts";
 import type { WebEnv } from "./context.ts";
 import { shortId } from "../core/format.ts";
 
-export type PeerEnv = WebEnv & { Variables: { peer: CellId; peerBody: Uint8Array; /** hex SHA-256 of peerBody (computed once, by the signature check) */ peerBodyHash: string } };
+export type PeerEnv = WebEnv & {
+  Variables: {
+    peer: CellId;
+    peerBody: Uint8Array /** hex SHA-256 of peerBody (computed once, by the signature check) */;
+    peerBodyHash: string;
+  };
+};
 
 /** What the holder's side needs of the cell. */
 export interface SyncHost {
@@ -84,8 +90,14 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     const backups = held.backupsOf(peer);
     const kinds = new Map(backups.map((b) => [b.name, b.kind]));
     return {
-      chunks: inBuckets(chunks.map((c) => c.hash), req.chunks).map((h) => [h, sizes.get(h)!]),
-      backups: inBuckets(backups.map((b) => b.name), req.backups).map((name) => ({ name, kind: kinds.get(name)! })),
+      chunks: inBuckets(
+        chunks.map((c) => c.hash),
+        req.chunks,
+      ).map((h) => [h, sizes.get(h)!]),
+      backups: inBuckets(
+        backups.map((b) => b.name),
+        req.backups,
+      ).map((name) => ({ name, kind: kinds.get(name)! })),
     };
   });
 
@@ -118,7 +130,11 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     const dr = verifyDeleteRequest(req.request);
     if (dr.owner !== peer) throw forbidden("delete request: its owner is not the cell sending it (a cell may only delete its own chunks)");
     const r = held.trash(peer, dr.chunks as ChunkHash[]);
-    log("info", "delete request: chunks kept for a peer moved to the trash", { owner: shortId(peer), trashed: r.trashed, not_held: r.not_held });
+    log("info", "delete request: chunks kept for a peer moved to the trash", {
+      owner: shortId(peer),
+      trashed: r.trashed,
+      not_held: r.not_held,
+    });
     return r;
   });
 

@@ -38,14 +38,21 @@ export function peerUpdateApi(s: WebServices): Hono<PeerEnv> {
     const entry = store().get(target);
     if (!entry) throw notFound(`this cell holds no executable for ${target}`);
     const build = c.req.query("build");
-    if (build && build !== entry.sig.build) throw new GroveError(`this cell now holds build ${entry.sig.build.slice(0, 12)} for ${target}, not ${build.slice(0, 12)}`, 409, "changed");
+    if (build && build !== entry.sig.build)
+      throw new GroveError(
+        `this cell now holds build ${entry.sig.build.slice(0, 12)} for ${target}, not ${build.slice(0, 12)}`,
+        409,
+        "changed",
+      );
     const size = entry.sig.size;
     const offset = int(c.req.query("offset"), "offset", 0);
     const length = int(c.req.query("length"), "length", Math.min(RANGE_BYTES, Math.max(0, size - offset)));
     if (length < 1 || length > RANGE_BYTES || offset + length > size) {
       throw new GroveError(`range ${offset}+${length} is outside the ${size}-byte file or over ${RANGE_BYTES} bytes`, 416, "bad_range");
     }
-    const bytes = await Bun.file(entry.path).slice(offset, offset + length).bytes();
+    const bytes = await Bun.file(entry.path)
+      .slice(offset, offset + length)
+      .bytes();
     if (bytes.byteLength !== length) throw new GroveError("the executable changed while being read", 409, "changed");
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "Content-Type": "application/octet-stream",

@@ -17,7 +17,9 @@ import { shortId } from "../core/format.ts";
 
 function friendMessage(action: string, name: string, friends: boolean): string {
   if (action === "unfriend") return `${name} is no longer a friend (or the request is withdrawn or declined).`;
-  return friends ? `You and ${name} are friends: you can share files with each other.` : `${name} was asked to be friends; it shows in its Peers tab until it accepts.`;
+  return friends
+    ? `You and ${name} are friends: you can share files with each other.`
+    : `${name} was asked to be friends; it shows in its Peers tab until it accepts.`;
 }
 
 export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay">): Hono<WebEnv> {
@@ -26,7 +28,10 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
   const peerList = () => s.peers.list().map((p) => peerView(s as WebServices, p));
 
   app.get("/", (c) =>
-    c.render(<PeersPage peers={peerList()} nearby={nearbyCells(s)} mdns={s.nearby !== null} relays={s.relay?.status() ?? []} />, info(c, "Peers", "peers")),
+    c.render(
+      <PeersPage peers={peerList()} nearby={nearbyCells(s)} mdns={s.nearby !== null} relays={s.relay?.status() ?? []} />,
+      info(c, "Peers", "peers"),
+    ),
   );
 
   app.post("/invite", async (c) => {
@@ -58,8 +63,13 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     try {
       const { id, told } = await s.fleet.act(c.req.param("id"), action);
       const name = s.peers.get(id)?.name ?? shortId(id);
-      if (told?.old_build) note = { ok: true, message: `${name} runs an older build without friend requests: this cell shares with it now; it must mark this cell as a friend too before it accepts your files.` };
-      else if (told && !told.delivered) note = { ok: false, message: `${name} could not be told yet (it is told after each sync round): ${told.error ?? "no answer"}.` };
+      if (told?.old_build)
+        note = {
+          ok: true,
+          message: `${name} runs an older build without friend requests: this cell shares with it now; it must mark this cell as a friend too before it accepts your files.`,
+        };
+      else if (told && !told.delivered)
+        note = { ok: false, message: `${name} could not be told yet (it is told after each sync round): ${told.error ?? "no answer"}.` };
       else if (told) note = { ok: true, message: friendMessage(action, name, s.peers.get(id)?.friend ?? false) };
     } catch (e) {
       note = { ok: false, message: errorMessage(e) };

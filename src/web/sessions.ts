@@ -23,7 +23,9 @@ export class SessionStore {
     const csrf = randomBytes(24).toString("base64url");
     const now = Date.now();
     this.db.query("DELETE FROM sessions WHERE expires_at < ?").run(now);
-    this.db.query("INSERT INTO sessions (token_hash, csrf, created_at, expires_at) VALUES (?, ?, ?, ?)").run(digest(token), csrf, now, now + SESSION_TTL_MS);
+    this.db
+      .query("INSERT INTO sessions (token_hash, csrf, created_at, expires_at) VALUES (?, ?, ?, ?)")
+      .run(digest(token), csrf, now, now + SESSION_TTL_MS);
     return { token, csrf };
   }
 

@@ -14,7 +14,10 @@ import { info } from "./page-helpers.tsx";
 export function settingsPages(s: Pick<WebServices, "cell" | "relay" | "rounds" | "watching" | "listening">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/", (c) =>
-    c.render(<SettingsPage csrf={c.var.session?.csrf} facts={cellStatus(s)} config={c.var.cell.config} listening={s.listening()} />, info(c, "Settings", "settings")),
+    c.render(
+      <SettingsPage csrf={c.var.session?.csrf} facts={cellStatus(s)} config={c.var.cell.config} listening={s.listening()} />,
+      info(c, "Settings", "settings"),
+    ),
   );
   return app;
 }

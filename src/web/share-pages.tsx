@@ -10,14 +10,24 @@ import { Hono, type Context } from "hono";
 import { badRequest, errorMessage } from "../core/errors.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import type { SharingService } from "../share/types.ts";
-import { MAX_SHARE_FILES, MAX_SHARE_FRIENDS, SharePage, ShareResult, type SharePairResult, type ShareResults } from "../../views/share-dialog.tsx";
+import {
+  MAX_SHARE_FILES,
+  MAX_SHARE_FRIENDS,
+  SharePage,
+  ShareResult,
+  type SharePairResult,
+  type ShareResults,
+} from "../../views/share-dialog.tsx";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
 
 /** Peers marked as friends: whom the Share box (a file's page) and the dialog offer. */
 export function friendOptions(peers: WebServices["peers"]): { id: string; name: string }[] {
-  return peers.list().filter((p) => p.friend).map((p) => ({ id: p.id, name: p.name }));
+  return peers
+    .list()
+    .filter((p) => p.friend)
+    .map((p) => ({ id: p.id, name: p.name }));
 }
 
 /**
@@ -28,7 +38,10 @@ function chosenPaths(raw: string[]): { paths: string[]; error?: string } {
   const distinct = [...new Set(raw.filter((p) => p !== ""))];
   if (!distinct.length) return { paths: [], error: "Choose at least one file to share: tick it in the Files list." };
   if (distinct.length > MAX_SHARE_FILES) {
-    return { paths: [], error: `Too many files: at most ${MAX_SHARE_FILES} can be shared at once (${distinct.length} were chosen). Share them in smaller batches.` };
+    return {
+      paths: [],
+      error: `Too many files: at most ${MAX_SHARE_FILES} can be shared at once (${distinct.length} were chosen). Share them in smaller batches.`,
+    };
   }
   const paths: string[] = [];
   for (const p of distinct) {
@@ -64,7 +77,10 @@ export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
     const cell = c.var.cell;
     const files = paths.map((path) => ({ path, size: cell.db.current(path)?.size ?? null }));
     c.status(status);
-    return c.render(<SharePage csrf={c.var.session?.csrf} available={sharingOf() !== null} files={files} friends={friendOptions(s.peers)} {...opts} />, info(c, "Share", "files"));
+    return c.render(
+      <SharePage csrf={c.var.session?.csrf} available={sharingOf() !== null} files={files} friends={friendOptions(s.peers)} {...opts} />,
+      info(c, "Share", "files"),
+    );
   };
 
   // The dialog for the files checked in the Files list ("Share selected…", a GET form).
@@ -86,7 +102,13 @@ export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
       return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === "string");
     };
     const { paths, error: pathError } = chosenPaths(values("path"));
-    const peers = [...new Set(values("peer").map((p) => p.trim()).filter((p) => p !== ""))];
+    const peers = [
+      ...new Set(
+        values("peer")
+          .map((p) => p.trim())
+          .filter((p) => p !== ""),
+      ),
+    ];
     const expires = (values("expires_s")[0] ?? "").trim();
     const expiresInS = expires ? Number(expires) : undefined;
     const sharing = sharingOf();
@@ -109,7 +131,15 @@ export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
           const peerName = names.get(peer) ?? peer.slice(0, 16);
           try {
             const v = await sharing.share(path, peer, expiresInS);
-            lines.push({ path, peer: v.to, peerName: v.to_name, ok: true, message: `Shared ${v.filename} with ${v.to_name}.`, pending: !v.delivered, pendingWhy: v.delivery_error });
+            lines.push({
+              path,
+              peer: v.to,
+              peerName: v.to_name,
+              ok: true,
+              message: `Shared ${v.filename} with ${v.to_name}.`,
+              pending: !v.delivered,
+              pendingWhy: v.delivery_error,
+            });
           } catch (e) {
             lines.push({ path, peer, peerName, ok: false, message: `Could not share ${path} with ${peerName}: ${errorMessage(e)}` });
           }

@@ -56,7 +56,8 @@ export async function dashboardTls(choice: TlsChoice, tlsDir: string): Promise<T
   if (existsSync(certPath) && existsSync(keyPath)) {
     const cert = readFileSync(certPath, "utf8");
     const x = new X509Certificate(cert);
-    if (Date.parse(x.validTo) > Date.now() + 7 * 86400_000) return { cert, key: readFileSync(keyPath, "utf8"), fingerprint: x.fingerprint256, selfSigned: true };
+    if (Date.parse(x.validTo) > Date.now() + 7 * 86400_000)
+      return { cert, key: readFileSync(keyPath, "utf8"), fingerprint: x.fingerprint256, selfSigned: true };
   }
   const notAfter = new Date(Date.now() + 5 * 365 * 86400_000);
   const made = await generate([{ name: "commonName", value: `grove ${hostname()}`.slice(0, 64) }], {

@@ -11,10 +11,25 @@
 
 /** Types shown inline. Not SVG, HTML, XML or any script type. */
 const INLINE = new Set([
-  "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
-  "audio/mpeg", "audio/ogg", "audio/wav", "audio/webm", "audio/flac", "audio/mp4", "audio/aac",
-  "video/mp4", "video/webm", "video/ogg", "video/quicktime",
-  "application/pdf", "text/plain",
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "audio/mpeg",
+  "audio/ogg",
+  "audio/wav",
+  "audio/webm",
+  "audio/flac",
+  "audio/mp4",
+  "audio/aac",
+  "video/mp4",
+  "video/webm",
+  "video/ogg",
+  "video/quicktime",
+  "application/pdf",
+  "text/plain",
 ]);
 
 /** The MIME type a name's extension suggests, without parameters. */

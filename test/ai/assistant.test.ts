@@ -103,7 +103,9 @@ test("a model that aborts llama.cpp gives a clear error, and the next question i
   const starts = a.host.starts;
   const e = await failure({ question: "hello", model: "aborts" });
   expect(e.status).toBe(502);
-  expect(e.message).toMatch(/^aborts\.gguf: the model host stopped \(SIGABRT\): GGML_ASSERT\(.*\) failed; the model file is probably broken/);
+  expect(e.message).toMatch(
+    /^aborts\.gguf: the model host stopped \(SIGABRT\): GGML_ASSERT\(.*\) failed; the model file is probably broken/,
+  );
   expect(a.host.pid).toBeNull();
   const ok = await ask({ question: "Still there?", model: "tiny.gguf", max_tokens: 4, temperature: 0 });
   expect(ok.done.tokens).toBe(4);

@@ -37,7 +37,11 @@ test("models are uploaded, checked and listed", async () => {
   const up = await cell.api("/api/models/tiny.gguf", { method: "PUT", body: tiny() });
   expect(up.status).toBe(201);
   const entry = await up.json();
-  expect(entry).toMatchObject({ name: "tiny.gguf", error: null, info: { architecture: "llama", embedding_length: 64, block_count: 2, quantization: "F32" } });
+  expect(entry).toMatchObject({
+    name: "tiny.gguf",
+    error: null,
+    info: { architecture: "llama", embedding_length: 64, block_count: 2, quantization: "F32" },
+  });
   expect(existsSync(join(cell.dir, "models", "tiny.gguf"))).toBe(true);
 
   const notModel = await cell.api("/api/models/x.gguf", { method: "PUT", body: "hello, not a model" });
@@ -124,12 +128,17 @@ test("grove ask streams to stdout; grove models lists", async () => {
 
   const j = await cell.cli(["ask", "Again?", "--conversation", conversation, "--max-tokens", "3", "--json"]);
   expect(j.code).toBe(0);
-  const lines = j.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = j.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(lines.at(-1)).toMatchObject({ done: true, conversation, tokens: 3, history: 4 });
 
   const m = await cell.cli(["models"]);
   expect(m.code).toBe(0);
-  expect(m.stdout.trim()).toMatch(/^NAME\s+SIZE\s+ARCH\s+PARAMS\s+QUANT\s+CONTEXT\s+SOURCE\s+TOK\/S\ntiny\.gguf\s+\d+(\.\d)? KiB\s+llama\s+121\.5K\s+F32\s+2048\s+local\s+\d+$/);
+  expect(m.stdout.trim()).toMatch(
+    /^NAME\s+SIZE\s+ARCH\s+PARAMS\s+QUANT\s+CONTEXT\s+SOURCE\s+TOK\/S\ntiny\.gguf\s+\d+(\.\d)? KiB\s+llama\s+121\.5K\s+F32\s+2048\s+local\s+\d+$/,
+  );
   const mj = await cell.cli(["models", "--json"]);
   const listed = JSON.parse(mj.stdout);
   expect(listed.models[0]).toMatchObject({ name: "tiny.gguf", source: "local", parameters: 121536, info: { parameters: 121536 } });

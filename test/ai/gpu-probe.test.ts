@@ -30,9 +30,15 @@ test("an NVIDIA card is named by the driver's model line", () => {
 });
 
 test("another maker's display device is named by its vendor; virtual adapters are not GPUs", () => {
-  expect(linuxGpu(tree({ "sys/class/drm/card0/device/vendor": "0x1002\n", "sys/class/drm/card0/device/device": "0x73bf\n" }))).toBe("AMD GPU (device 73bf)");
-  expect(linuxGpu(tree({ "sys/class/drm/card0/device/vendor": "0x1af4\n", "sys/class/drm/card0-Virtual-1/status": "connected\n" }))).toBeNull();
-  expect(linuxGpu(tree({ "sys/class/drm/card0/device/vendor": "0x1234\n", "sys/class/drm/card1/device/vendor": "0x8086\n" }))).toBe("Intel GPU");
+  expect(linuxGpu(tree({ "sys/class/drm/card0/device/vendor": "0x1002\n", "sys/class/drm/card0/device/device": "0x73bf\n" }))).toBe(
+    "AMD GPU (device 73bf)",
+  );
+  expect(
+    linuxGpu(tree({ "sys/class/drm/card0/device/vendor": "0x1af4\n", "sys/class/drm/card0-Virtual-1/status": "connected\n" })),
+  ).toBeNull();
+  expect(linuxGpu(tree({ "sys/class/drm/card0/device/vendor": "0x1234\n", "sys/class/drm/card1/device/vendor": "0x8086\n" }))).toBe(
+    "Intel GPU",
+  );
 });
 
 test("no GPU: null", () => {

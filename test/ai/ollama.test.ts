@@ -35,7 +35,21 @@ function fakeOllama(): Server<undefined> {
       if (req.method === "GET" && path === "/api/tags") {
         return Response.json({
           models: [
-            { name: "fake:1b", model: "fake:1b", modified_at: "2025-01-02T03:04:05Z", size: 1_300_000_000, digest: "ab".repeat(32), details: { parent_model: "", format: "gguf", family: "llama", families: ["llama"], parameter_size: "1.2B", quantization_level: "Q4_K_M" } },
+            {
+              name: "fake:1b",
+              model: "fake:1b",
+              modified_at: "2025-01-02T03:04:05Z",
+              size: 1_300_000_000,
+              digest: "ab".repeat(32),
+              details: {
+                parent_model: "",
+                format: "gguf",
+                family: "llama",
+                families: ["llama"],
+                parameter_size: "1.2B",
+                quantization_level: "Q4_K_M",
+              },
+            },
           ],
         });
       }
@@ -52,10 +66,31 @@ function fakeOllama(): Server<undefined> {
             async pull(ctl) {
               await Bun.sleep(5);
               if (i < n) {
-                ctl.enqueue(line({ model: body.model, created_at: new Date().toISOString(), message: { role: "assistant", content: WORDS[i++] }, done: false }));
+                ctl.enqueue(
+                  line({
+                    model: body.model,
+                    created_at: new Date().toISOString(),
+                    message: { role: "assistant", content: WORDS[i++] },
+                    done: false,
+                  }),
+                );
                 return;
               }
-              ctl.enqueue(line({ model: body.model, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done: true, done_reason: "stop", total_duration: 40e6, load_duration: 2e6, prompt_eval_count: 9, prompt_eval_duration: 1e6, eval_count: n, eval_duration: 35e6 }));
+              ctl.enqueue(
+                line({
+                  model: body.model,
+                  created_at: new Date().toISOString(),
+                  message: { role: "assistant", content: "" },
+                  done: true,
+                  done_reason: "stop",
+                  total_duration: 40e6,
+                  load_duration: 2e6,
+                  prompt_eval_count: 9,
+                  prompt_eval_duration: 1e6,
+                  eval_count: n,
+                  eval_duration: 35e6,
+                }),
+              );
               ctl.close();
             },
             cancel() {
@@ -83,7 +118,15 @@ beforeAll(() => {
   mkdirSync(join(root, "models"));
   db = new Database(":memory:", { strict: true });
   migrate(db);
-  a = new Assistant({ db, modelsDir: join(root, "models"), threads: 1, idleMs: 60_000, maxTokens: 64, ollama: new OllamaSource(url, true), self: { id: "ab".repeat(32), name: "here" } });
+  a = new Assistant({
+    db,
+    modelsDir: join(root, "models"),
+    threads: 1,
+    idleMs: 60_000,
+    maxTokens: 64,
+    ollama: new OllamaSource(url, true),
+    self: { id: "ab".repeat(32), name: "here" },
+  });
 });
 afterAll(async () => {
   a.close();
@@ -114,16 +157,35 @@ test("parameter sizes as Ollama writes them", () => {
 test("Ollama's models are listed beside the files, with source ollama", async () => {
   const list = await a.models();
   expect(list).toEqual([
-    expect.objectContaining({ name: "fake:1b", source: "ollama", size: 1_300_000_000, architecture: "llama", parameters: 1_200_000_000, quantization: "Q4_K_M", error: null, tokens_per_s: null }),
+    expect.objectContaining({
+      name: "fake:1b",
+      source: "ollama",
+      size: 1_300_000_000,
+      architecture: "llama",
+      parameters: 1_200_000_000,
+      quantization: "Q4_K_M",
+      error: null,
+      tokens_per_s: null,
+    }),
   ]);
   expect(a.ollamaStatus()).toMatchObject({ url, available: true, error: null });
-  expect(a.cardModels()).toEqual([{ name: "fake:1b", source: "ollama", parameters: 1_200_000_000, size: 1_300_000_000, tokens_per_s: null }]);
+  expect(a.cardModels()).toEqual([
+    { name: "fake:1b", source: "ollama", parameters: 1_200_000_000, size: 1_300_000_000, tokens_per_s: null },
+  ]);
 });
 
 test("an Ollama model answers, streamed, and the conversation is kept", async () => {
   const r = await collect(a.ask({ question: "What do cells do?", model: "fake:1b", max_tokens: 5, temperature: 0 }));
   expect(r.tokens).toEqual(WORDS.slice(0, 5));
-  expect(r.done).toMatchObject({ done: true, model: "fake:1b", source: "ollama", cell: "ab".repeat(32), tokens: 5, prompt_tokens: 9, load_ms: 2 });
+  expect(r.done).toMatchObject({
+    done: true,
+    model: "fake:1b",
+    source: "ollama",
+    cell: "ab".repeat(32),
+    tokens: 5,
+    prompt_tokens: 9,
+    load_ms: 2,
+  });
   const sent = requests.at(-1)!;
   expect(sent).toMatchObject({ model: "fake:1b", stream: true, options: { num_predict: 5, temperature: 0 } });
   expect(sent.messages.map((m) => m.role)).toEqual(["system", "user"]);
@@ -160,8 +222,15 @@ test("a cell with ollama_url lists and answers with Ollama's models", async () =
   cell = await startCell({ config: { ollama_url: url, llm_threads: 1 } });
   const models = await (await cell.api("/api/models")).json();
   expect(models).toEqual([expect.objectContaining({ name: "fake:1b", source: "ollama" })]);
-  const res = await cell.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: "hello", max_tokens: 3 }) });
-  const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+  const res = await cell.api("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ question: "hello", max_tokens: 3 }),
+  });
+  const lines = (await res.text())
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(lines.filter((l) => "token" in l).map((l) => l.token)).toEqual(WORDS.slice(0, 3));
   expect(lines.at(-1)).toMatchObject({ done: true, model: "fake:1b", source: "ollama" });
   const r = await cell.cli(["models"]);

@@ -32,7 +32,12 @@ const ask = async (on: TestCell, other: TestCell) => expect((await on.cli(["peer
 const probe = async (on: TestCell) => expect((await on.cli(["peers", "--probe"])).code).toBe(0);
 
 beforeAll(async () => {
-  [a, b, c, d] = await Promise.all([startCell({ config: base }), startCell({ config: base }), startCell({ config: base }), startCell({ config: { ...base, llm_share: "none" } })]);
+  [a, b, c, d] = await Promise.all([
+    startCell({ config: base }),
+    startCell({ config: base }),
+    startCell({ config: base }),
+    startCell({ config: { ...base, llm_share: "none" } }),
+  ]);
   for (const x of [a, b, c, d]) ids[x.dir] = (await x.cli(["id"])).stdout.trim();
   await Promise.all([pair(b, a), pair(b, c), pair(d, a)]);
   await Promise.all([befriend(a, b), ask(c, b)]);
@@ -47,7 +52,7 @@ beforeAll(async () => {
 afterAll(() => Promise.all([a, b, c, d].map((x) => destroyCell(x))));
 
 test("B's card offers its model with the measured speed; D's (llm_share none) offers none", async () => {
-  const offered = await (await a.api("/api/models/friends")).json() as Offer[];
+  const offered = (await (await a.api("/api/models/friends")).json()) as Offer[];
   expect(offered.map((o) => [o.peer, o.model.name, o.model.source])).toEqual([[ids[b.dir], "tiny.gguf", "local"]]);
   expect(offered[0]!.model.tokens_per_s).toBeGreaterThan(0);
   expect(offered[0]!.model.parameters).toBe(121536);
@@ -57,12 +62,19 @@ test("B's card offers its model with the measured speed; D's (llm_share none) of
   expect(offered[0]!.hardware).toEqual({ ram_bytes: Math.floor(totalmem() / 1024 ** 3) * 1024 ** 3, gpu: detectGpu() });
   // D is A's friend too and has a model, but shares none: its card offers nothing.
   const peers = await cliJson<{ id: string; friend: boolean }[]>(a, ["peers"]);
-  expect(peers.filter((p) => p.friend).map((p) => p.id).sort()).toEqual([ids[b.dir], ids[d.dir]].sort());
+  expect(
+    peers
+      .filter((p) => p.friend)
+      .map((p) => p.id)
+      .sort(),
+  ).toEqual([ids[b.dir], ids[d.dir]].sort());
   // A's own listing has no model; `grove models` shows B's.
   expect(await (await a.api("/api/models")).json()).toEqual([]);
   const m = await a.cli(["models"]);
   expect(m.code).toBe(0);
-  expect(m.stdout).toMatch(/FRIEND'S MODEL\s+CELL\s+SIZE\s+PARAMS\s+SOURCE\s+TOK\/S\s+HARDWARE\ntiny\.gguf\s+\S+ \([0-9a-f]{8}\)\s+\S+ KiB\s+121\.5K\s+local\s+\d+\s+\d+(\.\d)? GiB RAM/);
+  expect(m.stdout).toMatch(
+    /FRIEND'S MODEL\s+CELL\s+SIZE\s+PARAMS\s+SOURCE\s+TOK\/S\s+HARDWARE\ntiny\.gguf\s+\S+ \([0-9a-f]{8}\)\s+\S+ KiB\s+121\.5K\s+local\s+\d+\s+\d+(\.\d)? GiB RAM/,
+  );
 });
 
 let conversation = "";
@@ -77,11 +89,19 @@ test("a question asked on A, which has no model, is answered by B, token by toke
   conversation = done.conversation as string;
   // The same question asked on B itself gives the same greedy answer: it is B's model talking.
   const onB = await chat(b, { question: "What is a grove?", max_tokens: 12, temperature: 0 });
-  expect(onB.lines.filter((l) => "token" in l).map((l) => l.token).join("")).toBe(tokens.map((l) => l.token).join(""));
+  expect(
+    onB.lines
+      .filter((l) => "token" in l)
+      .map((l) => l.token)
+      .join(""),
+  ).toBe(tokens.map((l) => l.token).join(""));
   // A keeps the conversation, with the cell that answered; B keeps nothing of A's.
   const conv = await (await a.api(`/api/chat/${conversation}`)).json();
   expect(conv).toMatchObject({ model: "tiny.gguf", cell: ids[b.dir] });
-  expect(conv.turns.map((t: { role: string; cell: string | null }) => [t.role, t.cell])).toEqual([["user", null], ["assistant", ids[b.dir]]]);
+  expect(conv.turns.map((t: { role: string; cell: string | null }) => [t.role, t.cell])).toEqual([
+    ["user", null],
+    ["assistant", ids[b.dir]],
+  ]);
   expect(((await (await b.api("/api/chat")).json()) as { id: string }[]).some((x) => x.id === conversation)).toBe(false);
 });
 
@@ -97,7 +117,10 @@ test("grove ask --peer streams B's answer to stdout and says which cell answered
   expect(r.stderr).toContain(`tiny.gguf on `);
   expect(r.stderr).toContain(`(${ids[b.dir]!.slice(0, 8)}): 6 tokens`);
   const j = await a.cli(["ask", "Again", "--peer", ids[b.dir]!, "--max-tokens", "3", "--json"]);
-  const lines = j.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = j.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(lines.filter((l) => "token" in l).length).toBeGreaterThan(1);
   expect(lines.at(-1)).toMatchObject({ done: true, source: "peer", tokens: 3 });
 });

@@ -49,7 +49,15 @@ async function put(name: string, size: number, seed: number): Promise<string[]> 
 beforeAll(async () => {
   [a, b, c] = await Promise.all([
     startCell({ config: { ...config, name: "cell-a" } }),
-    startCell({ config: { ...config, name: "cell-b", bounty_allowance_bytes: allowance, bounty_exempt_favorites: false, bounty_exempt_friends: false } }),
+    startCell({
+      config: {
+        ...config,
+        name: "cell-b",
+        bounty_allowance_bytes: allowance,
+        bounty_exempt_favorites: false,
+        bounty_exempt_friends: false,
+      },
+    }),
     startCell({ config: { ...config, name: "cell-c" } }),
   ]);
   for (const x of [a, b, c]) ids.set(x, (await x.cli(["id"])).stdout.trim() as CellId);
@@ -79,12 +87,31 @@ describe("bounty across three cells", () => {
     expect(bytes).toBe(MiB + 16);
 
     const onB = await bountyOf(b, a);
-    expect(onB).toMatchObject({ name: "cell-a", given_bytes: bytes, received_bytes: 0, balance_bytes: -bytes, allowance_bytes: allowance, exempt: false, over_allowance: false });
+    expect(onB).toMatchObject({
+      name: "cell-a",
+      given_bytes: bytes,
+      received_bytes: 0,
+      balance_bytes: -bytes,
+      allowance_bytes: allowance,
+      exempt: false,
+      over_allowance: false,
+    });
     const onA = await bountyOf(a, b);
     // On A, B is a favorite: exempt by default (A's config).
-    expect(onA).toMatchObject({ name: "cell-b", given_bytes: 0, received_bytes: bytes, balance_bytes: bytes, exempt: true, exempt_as: "favorite", over_allowance: false });
+    expect(onA).toMatchObject({
+      name: "cell-b",
+      given_bytes: 0,
+      received_bytes: bytes,
+      balance_bytes: bytes,
+      exempt: true,
+      exempt_as: "favorite",
+      over_allowance: false,
+    });
     // Both keep the exchange: each side's statement, signed, and that they agree.
-    for (const [side, other] of [[onA, b], [onB, a]] as const) {
+    for (const [side, other] of [
+      [onA, b],
+      [onB, a],
+    ] as const) {
       expect(side.statement).not.toBeNull();
       expect(side.statement!.agree).toBe(true);
       expect(side.statement!.reason).toBeNull();
@@ -139,7 +166,9 @@ describe("bounty across three cells", () => {
     const ans = await callPeerRaw(keysOf(a), b.url, ids.get(b)!, "PUT", `/peer/sync/chunks/${hash}`, chunk);
     expect(ans.status).toBe(402);
     const error = (JSON.parse(new TextDecoder().decode(ans.body)) as { error: string }).error;
-    expect(error).toBe(`cell cell-a (${ids.get(a)!.slice(0, 8)}) is over its bounty allowance here: it keeps 0 B for this cell, this cell keeps 3.0 MiB for it, allowance 5.0 MiB (this chunk: 2.0 MiB)`);
+    expect(error).toBe(
+      `cell cell-a (${ids.get(a)!.slice(0, 8)}) is over its bounty allowance here: it keeps 0 B for this cell, this cell keeps 3.0 MiB for it, allowance 5.0 MiB (this chunk: 2.0 MiB)`,
+    );
     expect(holds(b, hash)).toBe(false);
   }, 60_000);
 
@@ -153,7 +182,12 @@ describe("bounty across three cells", () => {
       return callPeerRaw(ka, b.url, B, "POST", "/peer/bounty/statement", body);
     };
     // A claims B keeps 100 GiB for it and that it keeps 40 GiB for B.
-    const forged = makeStatement(ka.ed25519Secret, A, B, Date.now(), { given_bytes: 40 * GiB, received_bytes: 100 * GiB, given_byte_hours: 0, received_byte_hours: 0 });
+    const forged = makeStatement(ka.ed25519Secret, A, B, Date.now(), {
+      given_bytes: 40 * GiB,
+      received_bytes: 100 * GiB,
+      given_byte_hours: 0,
+      received_byte_hours: 0,
+    });
     const ans = await send(forged);
     expect(ans.status).toBe(200);
     const reply = (await openJson(ka, ans.body, BOUNTY_REPLY_INFO, B)) as { statement: unknown };
@@ -176,15 +210,33 @@ describe("bounty across three cells", () => {
 
     // Not from the signer, or to another cell: refused, nothing stored.
     const C = ids.get(c)!;
-    const notFromSigner = makeStatement(ka.ed25519Secret, C, B, Date.now(), { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0 });
+    const notFromSigner = makeStatement(ka.ed25519Secret, C, B, Date.now(), {
+      given_bytes: 0,
+      received_bytes: 0,
+      given_byte_hours: 0,
+      received_byte_hours: 0,
+    });
     const r1 = await send(notFromSigner);
     expect(r1.status).toBe(403);
     expect(new TextDecoder().decode(r1.body)).toContain("not from the cell that sent it");
-    const toOther = makeStatement(ka.ed25519Secret, A, C, Date.now(), { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0 });
+    const toOther = makeStatement(ka.ed25519Secret, A, C, Date.now(), {
+      given_bytes: 0,
+      received_bytes: 0,
+      given_byte_hours: 0,
+      received_byte_hours: 0,
+    });
     const r2 = await send(toOther);
     expect(r2.status).toBe(403);
     expect(new TextDecoder().decode(r2.body)).toContain("not to this cell");
-    const altered = { ...makeStatement(ka.ed25519Secret, A, B, Date.now(), { given_bytes: 0, received_bytes: 0, given_byte_hours: 0, received_byte_hours: 0 }), given_bytes: 1 };
+    const altered = {
+      ...makeStatement(ka.ed25519Secret, A, B, Date.now(), {
+        given_bytes: 0,
+        received_bytes: 0,
+        given_byte_hours: 0,
+        received_byte_hours: 0,
+      }),
+      given_bytes: 1,
+    };
     expect((await send(altered)).status).toBe(400);
     expect((await bountyOf(b, a)).statement!.theirs).toEqual(forged);
 

@@ -11,7 +11,12 @@ import { toHex, type CellId } from "../../src/core/types.ts";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const view = (given: number, received: number, gbh = 0, rbh = 0) => ({ given_bytes: given, received_bytes: received, given_byte_hours: gbh, received_byte_hours: rbh });
+const view = (given: number, received: number, gbh = 0, rbh = 0) => ({
+  given_bytes: given,
+  received_bytes: received,
+  given_byte_hours: gbh,
+  received_byte_hours: rbh,
+});
 
 describe("compareStatement", () => {
   test("the peer's given is our received and the other way round", () => {
@@ -61,7 +66,9 @@ describe("allowance", () => {
     expect(checkAllowance({ received: 0, given: 0, size: 4 * MiB, allowance, exempt: false })).toBeNull();
     expect(checkAllowance({ received: 0, given: 2 * MiB, size: 4 * MiB, allowance, exempt: false })).toBeNull(); // exactly −6 MiB: still within
     const why = checkAllowance({ received: 0, given: 4 * MiB, size: 4 * MiB, allowance, exempt: false }, "pi (3fa9c2d1)");
-    expect(why).toBe("cell pi (3fa9c2d1) is over its bounty allowance here: it keeps 0 B for this cell, this cell keeps 4.0 MiB for it, allowance 6.0 MiB (this chunk: 4.0 MiB)");
+    expect(why).toBe(
+      "cell pi (3fa9c2d1) is over its bounty allowance here: it keeps 0 B for this cell, this cell keeps 4.0 MiB for it, allowance 6.0 MiB (this chunk: 4.0 MiB)",
+    );
     // What the peer keeps for us is credit.
     expect(checkAllowance({ received: 10 * MiB, given: 4 * MiB, size: 4 * MiB, allowance, exempt: false })).toBeNull();
     // Exempt peers are never refused.
@@ -89,7 +96,16 @@ describe("signed statements", () => {
 
   test("verifies when from the signer to this cell; byte-hours rounded", () => {
     const s = makeStatement(a.ed25519Secret, A, B, now, view(5, 7, 1.4, 2.6));
-    expect(s).toMatchObject({ type: "bounty-statement", v: 1, from: A, to: B, given_bytes: 5, received_bytes: 7, given_byte_hours: 1, received_byte_hours: 3 });
+    expect(s).toMatchObject({
+      type: "bounty-statement",
+      v: 1,
+      from: A,
+      to: B,
+      given_bytes: 5,
+      received_bytes: 7,
+      given_byte_hours: 1,
+      received_byte_hours: 3,
+    });
     expect(verifyStatement(JSON.parse(JSON.stringify(s)), { signer: A, self: B, now })).toEqual(s);
   });
 

@@ -38,13 +38,24 @@ test("accrual, balances, history and statements", () => {
   expect(ledger.current(P)).toEqual({ given: 8 * MiB, received: 2 * MiB });
 
   ledger.accrue(t0);
-  expect(ledger.entry(P)).toMatchObject({ given_bytes: 8 * MiB, received_bytes: 2 * MiB, given_byte_hours: 0, received_byte_hours: 0, accrued_at: t0 });
+  expect(ledger.entry(P)).toMatchObject({
+    given_bytes: 8 * MiB,
+    received_bytes: 2 * MiB,
+    given_byte_hours: 0,
+    received_byte_hours: 0,
+    accrued_at: t0,
+  });
   expect(ledger.entry(Q)).toMatchObject({ given_bytes: 0, received_bytes: 0 });
 
   // Two hours later, and meanwhile P pushed 4 MiB more: the hours count what was kept before.
   db.db.query("INSERT INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)").run(P, h(4), 4 * MiB, t0);
   ledger.accrue(t0 + 2 * HOUR);
-  expect(ledger.entry(P)).toMatchObject({ given_bytes: 12 * MiB, received_bytes: 2 * MiB, given_byte_hours: 16 * MiB, received_byte_hours: 4 * MiB });
+  expect(ledger.entry(P)).toMatchObject({
+    given_bytes: 12 * MiB,
+    received_bytes: 2 * MiB,
+    given_byte_hours: 16 * MiB,
+    received_byte_hours: 4 * MiB,
+  });
   ledger.accrue(t0 + 3 * HOUR);
   expect(ledger.entry(P)).toMatchObject({ given_byte_hours: 28 * MiB, received_byte_hours: 6 * MiB });
   // A clock that went back counts nothing and moves nothing back.
@@ -56,12 +67,22 @@ test("accrual, balances, history and statements", () => {
   ledger.accrue(t0 + 3 * HOUR + 1000); // same balance, a second later: no point
   expect(ledger.history(P).length).toBe(3);
 
-  const r = bountyReport(db.db, peers, { bounty_allowance_bytes: 8 * MiB, bounty_exempt_favorites: true, bounty_exempt_friends: true }, { now: t0 + 3 * HOUR + 2000 });
+  const r = bountyReport(
+    db.db,
+    peers,
+    { bounty_allowance_bytes: 8 * MiB, bounty_exempt_favorites: true, bounty_exempt_friends: true },
+    { now: t0 + 3 * HOUR + 2000 },
+  );
   const p = r.peers.find((x) => x.peer === P)!;
   expect(p).toMatchObject({ name: "pi", balance_bytes: -10 * MiB, over_allowance: true, exempt: false, statement: null });
   expect(Math.round(p.balance_byte_hours / MiB)).toBe(-22); // and 2 s × −10 MiB more
   peers.setFlag(P, "friend", true);
-  const r2 = bountyReport(db.db, peers, { bounty_allowance_bytes: 8 * MiB, bounty_exempt_favorites: true, bounty_exempt_friends: true }, { now: t0 + 3 * HOUR + 3000 });
+  const r2 = bountyReport(
+    db.db,
+    peers,
+    { bounty_allowance_bytes: 8 * MiB, bounty_exempt_favorites: true, bounty_exempt_friends: true },
+    { now: t0 + 3 * HOUR + 3000 },
+  );
   expect(r2.peers.find((x) => x.peer === P)).toMatchObject({ exempt: true, exempt_as: "friend", over_allowance: false });
   expect(r2.history.find((x) => x.peer === P)!.points.length).toBe(3);
   db.close();

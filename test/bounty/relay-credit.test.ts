@@ -41,14 +41,18 @@ beforeAll(async () => {
   [r, a, b] = await Promise.all([
     startCell({ config: { replication_factor: 2, sync_interval_s: 3600, name: "relay-r", relay_port: relayPort } }),
     startCell({ config: { ...cfg, name: "cell-a" } }),
-    startCell({ listen: { host: "127.0.0.1", port: bPort }, config: { ...cfg, name: "cell-b", advertise: [`http://127.0.0.1:${proxyPort}`] } }),
+    startCell({
+      listen: { host: "127.0.0.1", port: bPort },
+      config: { ...cfg, name: "cell-b", advertise: [`http://127.0.0.1:${proxyPort}`] },
+    }),
   ]);
   for (const x of [r, a, b]) id.set(x, (await x.cli(["id"])).stdout.trim());
   await pair(b, a);
   await pair(r, a);
   await pair(r, b);
   expect((await a.cli(["peers", "favorite", id.get(b)!])).code).toBe(0);
-  for (let i = 0; i < 100 && ((await relayState(a))?.state !== "ready" || (await relayState(b))?.state !== "ready"); i++) await Bun.sleep(100);
+  for (let i = 0; i < 100 && ((await relayState(a))?.state !== "ready" || (await relayState(b))?.state !== "ready"); i++)
+    await Bun.sleep(100);
 }, 120_000);
 
 afterAll(async () => {
@@ -82,9 +86,17 @@ test("bytes carried by R's relay are credited to R by A and B, and by R to itsel
   expect(rSeesA.relay_received_bytes).toBe(0);
   // Both sides count payload bytes. They differ by frames one side counted and the other did
   // not (a frame the relay dropped for a congested recipient, then sent again): within 10 %.
-  const counts = { hub_for_a: rSeesA.relay_given_bytes, a_counted: aSeesR.relay_received_bytes, hub_for_b: rSeesB.relay_given_bytes, b_counted: bSeesR.relay_received_bytes };
+  const counts = {
+    hub_for_a: rSeesA.relay_given_bytes,
+    a_counted: aSeesR.relay_received_bytes,
+    hub_for_b: rSeesB.relay_given_bytes,
+    b_counted: bSeesR.relay_received_bytes,
+  };
   const close = (x: number, y: number) => Math.abs(x - y) <= 0.1 * Math.max(x, y);
-  expect({ counts, close: close(counts.hub_for_a, counts.a_counted) && close(counts.hub_for_b, counts.b_counted) }).toEqual({ counts, close: true });
+  expect({ counts, close: close(counts.hub_for_a, counts.a_counted) && close(counts.hub_for_b, counts.b_counted) }).toEqual({
+    counts,
+    close: true,
+  });
   // A and R keep nothing for each other: the balance over time is the relay credit alone.
   expect(aSeesR.balance_byte_hours).toBeGreaterThanOrEqual(aSeesR.relay_received_bytes * RELAY_CREDIT_HOURS - 1);
   expect(rSeesA.balance_byte_hours).toBeLessThanOrEqual(-rSeesA.relay_given_bytes * RELAY_CREDIT_HOURS + 1);

@@ -6,7 +6,18 @@
  * llama.cpp libraries (unpacked once into GROVE_DIR/llama, reused by the next start).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -48,7 +59,8 @@ beforeAll(
 
     work = realpathSync(mkdtempSync(join(tmpdir(), "grove-binary-")));
     for (let d = work; ; d = dirname(d)) {
-      if (existsSync(join(d, "node_modules"))) throw new Error(`${d} has a node_modules folder: the test would not prove the executable is self-contained`);
+      if (existsSync(join(d, "node_modules")))
+        throw new Error(`${d} has a node_modules folder: the test would not prove the executable is self-contained`);
       if (dirname(d) === d) break;
     }
     bin = join(work, "grove");
@@ -128,7 +140,11 @@ describe("compiled grove executable", () => {
     "its sync Worker replicates to a peer running the same executable",
     async () => {
       expect(cell).toBeDefined();
-      peer = await startCell({ root: mkdtempSync(join(tmpdir(), "grove-binary-peer-")), cmd: [bin], config: { mdns: false, sync_interval_s: 3600 } });
+      peer = await startCell({
+        root: mkdtempSync(join(tmpdir(), "grove-binary-peer-")),
+        cmd: [bin],
+        config: { mdns: false, sync_interval_s: 3600 },
+      });
       const token = (await grove(["invite"], cell!.env)).stdout.trim();
       expect((await grove(["join", token], peer.env)).code).toBe(0);
       const sync = await grove(["sync", "--json"], cell!.env);
@@ -146,7 +162,14 @@ describe("compiled grove executable", () => {
     "supervised (--auto-restart), a cell killed with -9 is back on its port within seconds",
     async () => {
       const port = freePort();
-      const sup = await startCell({ root: mkdtempSync(join(tmpdir(), "grove-binary-sup-")), cmd: [bin], listen: { host: "127.0.0.1", port }, args: ["--auto-restart"], config: { mdns: false, sync_interval_s: 3600 }, env: { GROVE_RESTART_BACKOFF_MS: "200" } });
+      const sup = await startCell({
+        root: mkdtempSync(join(tmpdir(), "grove-binary-sup-")),
+        cmd: [bin],
+        listen: { host: "127.0.0.1", port },
+        args: ["--auto-restart"],
+        config: { mdns: false, sync_interval_s: 3600 },
+        env: { GROVE_RESTART_BACKOFF_MS: "200" },
+      });
       try {
         const pid = () => (JSON.parse(readFileSync(join(sup.dir, "cell.json"), "utf8")) as { pid: number }).pid;
         const first = pid();
@@ -156,7 +179,12 @@ describe("compiled grove executable", () => {
         let back = false;
         while (!back && Date.now() - t0 < 15_000) {
           await Bun.sleep(50);
-          back = pid() !== first && (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${sup.token}` } }).then((r) => r.ok, () => false));
+          back =
+            pid() !== first &&
+            (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${sup.token}` } }).then(
+              (r) => r.ok,
+              () => false,
+            ));
         }
         console.log(`compiled supervised cell back after ${Date.now() - t0} ms`);
         expect(back).toBe(true);
@@ -169,11 +197,14 @@ describe("compiled grove executable", () => {
   );
 });
 
-
 /** POST /api/chat on `c`; the streamed NDJSON lines, and when the first token line arrived. */
 async function chatLines(c: TestCell, question: string) {
   const t0 = performance.now();
-  const res = await c.api("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, max_tokens: 12, temperature: 0 }) });
+  const res = await c.api("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ question, max_tokens: 12, temperature: 0 }),
+  });
   if (!res.ok) throw new Error(`POST /api/chat: ${res.status} ${await res.text()}\n${c.output()}`);
   const lines: Record<string, unknown>[] = [];
   let firstTokenMs: number | null = null;
@@ -240,7 +271,9 @@ describe("local inference from the compiled executable", () => {
         expect(maps).toMatch(/libllama[^\n]*\.so/);
         expect(maps).not.toContain("/node_modules/");
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-        console.log(`compiled: first answer ${r.ms.toFixed(0)} ms (first token after ${r.firstTokenMs?.toFixed(0)} ms, unpacking included); model host RSS ${rss} kB`);
+        console.log(
+          `compiled: first answer ${r.ms.toFixed(0)} ms (first token after ${r.firstTokenMs?.toFixed(0)} ms, unpacking included); model host RSS ${rss} kB`,
+        );
       }
       // `grove ask` through the same executable streams the answer to stdout.
       const ask = await grove(["ask", "And a peer?", "--max-tokens", "6"], llm.env);

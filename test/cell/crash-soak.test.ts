@@ -36,11 +36,32 @@ test(`crash-kill soak, ${ops.length} cycles (seed ${seed}): nothing lost, nothin
   for (const [i, op] of ops.entries()) {
     const r = await rig.cycle(i + 1, op);
     results.push(r);
-    if (!r.ok) console.error(`${cycleLine(r)}\n  ${[...r.lost, ...r.corrupt_files, ...r.orphans_after_round, ...r.sync_errors, ...r.notes].join("\n  ")}\n${rig.outputs()}`);
+    if (!r.ok)
+      console.error(
+        `${cycleLine(r)}\n  ${[...r.lost, ...r.corrupt_files, ...r.orphans_after_round, ...r.sync_errors, ...r.notes].join("\n  ")}\n${rig.outputs()}`,
+      );
   }
   const s = summarize(results);
-  expect({ seed, fatal: s.fatal, unrepaired: s.unrepaired, lost: s.lost_files, corrupt_files: s.corrupt_files, corrupt_chunks: s.corrupt_chunks, orphans: s.orphans_after_round, orphans_at_start: s.orphans_at_start, sync_failures: s.sync_failures }).toEqual({
-    seed, fatal: 0, unrepaired: 0, lost: 0, corrupt_files: 0, corrupt_chunks: 0, orphans: 0, orphans_at_start: 0, sync_failures: 0,
+  expect({
+    seed,
+    fatal: s.fatal,
+    unrepaired: s.unrepaired,
+    lost: s.lost_files,
+    corrupt_files: s.corrupt_files,
+    corrupt_chunks: s.corrupt_chunks,
+    orphans: s.orphans_after_round,
+    orphans_at_start: s.orphans_at_start,
+    sync_failures: s.sync_failures,
+  }).toEqual({
+    seed,
+    fatal: 0,
+    unrepaired: 0,
+    lost: 0,
+    corrupt_files: 0,
+    corrupt_chunks: 0,
+    orphans: 0,
+    orphans_at_start: 0,
+    sync_failures: 0,
   });
   expect(s.failed_cycles).toEqual([]);
 }, 60_000);

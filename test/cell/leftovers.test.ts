@@ -38,7 +38,8 @@ describe("clearLeftovers", () => {
     const newChunkTemp = join(layout.chunks, chunk.slice(0, 2), ".grove-tmp-0123456789abcdef");
     const newManifestTemp = join(layout.manifests, "docs", ".grove-tmp-fedcba9876543210");
     const homeTemp = join(layout.home, "docs", ".grove-tmp-00112233445566ff");
-    for (const p of [chunkTemp, manifestTemp, stateTemp, deadSpool, watcherSpool, newChunkTemp, newManifestTemp, homeTemp]) writeFileSync(p, "half");
+    for (const p of [chunkTemp, manifestTemp, stateTemp, deadSpool, watcherSpool, newChunkTemp, newManifestTemp, homeTemp])
+      writeFileSync(p, "half");
     // A user's file that merely looks odd stays (in GROVE_HOME the old temp form is a user's name).
     mkdirSync(join(layout.home, "notes"), { recursive: true });
     writeFileSync(join(layout.home, "notes", "x.tmp-123"), "mine");
@@ -47,7 +48,8 @@ describe("clearLeftovers", () => {
     const rep = clearLeftovers(layout, cell.db);
     expect(rep.finished).toEqual(["docs/renamed-late.bin"]);
     expect(rep.removed).toBe(8);
-    for (const p of [chunkTemp, manifestTemp, stateTemp, deadSpool, watcherSpool, spool, newChunkTemp, newManifestTemp, homeTemp]) expect(existsSync(p)).toBe(false);
+    for (const p of [chunkTemp, manifestTemp, stateTemp, deadSpool, watcherSpool, spool, newChunkTemp, newManifestTemp, homeTemp])
+      expect(existsSync(p)).toBe(false);
     expect(readFileSync(join(layout.home, "notes", ".y.txt.tmp-0a0b"), "utf8")).toBe("mine too");
     expect(Buffer.compare(readFileSync(join(layout.home, "docs", "renamed-late.bin")), data2)).toBe(0);
     expect(Buffer.compare(readFileSync(join(layout.home, "docs", "kept.bin")), data)).toBe(0);

@@ -41,7 +41,11 @@ describe("first start", () => {
     const env = { ...process.env, GROVE_DIR: join(root, "dir"), GROVE_HOME: join(root, "home"), GROVE_MDNS: "0" };
     try {
       // `script` gives the cell a pseudo-terminal; the cell is stopped once its banner is out.
-      const p = Bun.spawn(["script", "-qec", `${BUN} ${CLI} start --port 0 --peer-port 0`, "/dev/null"], { env, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["script", "-qec", `${BUN} ${CLI} start --port 0 --peer-port 0`, "/dev/null"], {
+        env,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       let out = "";
       const dec = new TextDecoder();
       for await (const c of p.stdout as unknown as AsyncIterable<Uint8Array>) {
@@ -265,7 +269,10 @@ describe("config validation", () => {
     mkdirSync(dir, { recursive: true });
     const text = '{ "replication_factor": "lots", "name": "x" }\n';
     writeFileSync(join(dir, "config.json"), text);
-    const r = await runGrove(FROM_SOURCE, ["start", "--port", "0", "--host", "127.0.0.1"], { GROVE_DIR: dir, GROVE_HOME: join(root, "home") });
+    const r = await runGrove(FROM_SOURCE, ["start", "--port", "0", "--host", "127.0.0.1"], {
+      GROVE_DIR: dir,
+      GROVE_HOME: join(root, "home"),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('"replication_factor"');
     expect(r.stderr.trim().split("\n").length).toBe(1);

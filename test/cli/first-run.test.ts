@@ -64,7 +64,9 @@ describe.skipIf(!NODE)("first steps, outside the repository", () => {
     const name = JSON.parse(readFileSync(join(cell.dir, "config.json"), "utf8")).name as string;
     expect(name).toMatch(/-[0-9a-f]{4}$/);
     expect(name.startsWith(hostname().slice(0, 10)) || name.startsWith("grove-cell")).toBe(true);
-    expect(cell.output()).toContain(`This cell is named "${name}": to change it, set "name" in ${join(cell.dir, "config.json")} and restart the cell.`);
+    expect(cell.output()).toContain(
+      `This cell is named "${name}": to change it, set "name" in ${join(cell.dir, "config.json")} and restart the cell.`,
+    );
     const s = await grove(["status"]);
     expect(s.stdout).toContain(`cell      ${name} (`);
   });
@@ -104,9 +106,17 @@ describe.skipIf(!NODE)("first steps, outside the repository", () => {
     mkdirSync(dir, { recursive: true });
     const stored = "My Notes/it's here.txt";
     writeFileSync(join(cell.home, stored), "kept\n");
-    await until("the watcher to store it", () => grove(["ls", "--json"]), (r) => r.stdout.includes("it's here.txt"));
+    await until(
+      "the watcher to store it",
+      () => grove(["ls", "--json"]),
+      (r) => r.stdout.includes("it's here.txt"),
+    );
     unlinkSync(join(cell.home, stored));
-    const hint = await until("the deletion hint", () => /`(grove restore [^`]*)` brings one back/.exec(cell.output())?.[1] ?? "", (h) => h !== "");
+    const hint = await until(
+      "the deletion hint",
+      () => /`(grove restore [^`]*)` brings one back/.exec(cell.output())?.[1] ?? "",
+      (h) => h !== "",
+    );
     expect(hint).toBe(`grove restore 'My Notes/it'\\''s here.txt' --version N`);
     expect(cell.output()).toContain("`grove history 'My Notes/it'\\''s here.txt'`");
     // Copied into a shell as printed (N chosen), it brings the file back.
@@ -118,7 +128,11 @@ describe.skipIf(!NODE)("first steps, outside the repository", () => {
     });
     expect(sh.stderr.toString()).toBe("");
     expect(sh.stdout.toString()).toContain(`${stored}: version 1 restored as version 3`);
-    await until("the file back in GROVE_HOME", () => existsSync(join(cell.home, stored)), (x) => x);
+    await until(
+      "the file back in GROVE_HOME",
+      () => existsSync(join(cell.home, stored)),
+      (x) => x,
+    );
     expect(readFileSync(join(cell.home, stored), "utf8")).toBe("kept\n");
   });
 
@@ -137,11 +151,15 @@ describe("why mDNS is off (cli/nearby mdnsOffReason)", () => {
       const layout = resolveLayout({ GROVE_DIR: join(root, "dir"), GROVE_HOME: join(root, "home") });
       mkdirSync(layout.dir);
       writeFileSync(layout.config, JSON.stringify({ mdns: false }));
-      expect(mdnsOffReason(layout)).toBe(`mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true and restart the cell)`);
+      expect(mdnsOffReason(layout)).toBe(
+        `mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true and restart the cell)`,
+      );
       writeFileSync(layout.config, JSON.stringify({ mdns: true }));
       expect(mdnsOffReason(layout)).toStartWith("mDNS is off on this cell: it was started with GROVE_MDNS=0 in its environment");
       writeFileSync(layout.config, "{ not json");
-      expect(mdnsOffReason(layout)).toBe(`mDNS is off on this cell: "mdns" is false in ${layout.config}, or the cell was started with GROVE_MDNS=0 in its environment`);
+      expect(mdnsOffReason(layout)).toBe(
+        `mDNS is off on this cell: "mdns" is false in ${layout.config}, or the cell was started with GROVE_MDNS=0 in its environment`,
+      );
       expect(mdnsOffReason(layout, "environment")).toStartWith("mDNS is off on this cell: it was started with GROVE_MDNS=0");
       expect(mdnsOffReason(layout, "config")).toContain('"mdns" is false');
     } finally {

@@ -14,7 +14,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => destroyCell(cell));
 
-type Meta = { deleted: boolean; current: { version: number } | null; versions: { version: number; deleted: boolean; size: number | null }[] };
+type Meta = {
+  deleted: boolean;
+  current: { version: number } | null;
+  versions: { version: number; deleted: boolean; size: number | null }[];
+};
 
 test("history lists every version; restore brings an older one back as a new version", async () => {
   const src = join(cell.root, "f.txt");
@@ -25,7 +29,11 @@ test("history lists every version; restore brings an older one back as a new ver
   expect((await cell.api("/api/files/docs/f.txt", { method: "DELETE" })).status).toBe(200);
   const h = await cliJson<Meta>(cell, ["history", "docs/f.txt"]);
   expect(h.deleted).toBe(true);
-  expect(h.versions.map((v) => [v.version, v.deleted, v.size])).toEqual([[3, true, null], [2, false, 21], [1, false, 12]]);
+  expect(h.versions.map((v) => [v.version, v.deleted, v.size])).toEqual([
+    [3, true, null],
+    [2, false, 21],
+    [1, false, 12],
+  ]);
   const text = (await cell.cli(["history", "docs/f.txt"])).stdout;
   expect(text).toContain("deleted");
   expect(text).toContain("grove restore docs/f.txt --version N");

@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { FROM_SOURCE, runGrove, tempRoot } from "../helpers/cell.ts";
 
 const root = tempRoot("grove-service-");
-const env = { HOME: join(root, "home"), XDG_CONFIG_HOME: join(root, "config"), GROVE_DIR: join(root, "my dir"), GROVE_HOME: join(root, "files"), GROVE_PORT: "5999" };
+const env = {
+  HOME: join(root, "home"),
+  XDG_CONFIG_HOME: join(root, "config"),
+  GROVE_DIR: join(root, "my dir"),
+  GROVE_HOME: join(root, "files"),
+  GROVE_PORT: "5999",
+};
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 test("a systemd user unit: runs this grove's start with the cell's folders and port, restarts on failure; uninstall removes it", async () => {
@@ -29,7 +35,9 @@ test("a systemd user unit: runs this grove's start with the cell's folders and p
   const u = await runGrove(FROM_SOURCE, ["service", "uninstall", "--no-start", "--platform", "linux"], env);
   expect(u.code).toBe(0);
   expect(existsSync(unit)).toBe(false);
-  expect((await runGrove(FROM_SOURCE, ["service", "uninstall", "--no-start", "--platform", "linux"], env)).stdout).toContain("no service installed");
+  expect((await runGrove(FROM_SOURCE, ["service", "uninstall", "--no-start", "--platform", "linux"], env)).stdout).toContain(
+    "no service installed",
+  );
 });
 
 test("a launchd agent for macOS; --print shows the unit without writing; bad actions are usage errors", async () => {
@@ -39,7 +47,10 @@ test("a launchd agent for macOS; --print shows the unit without writing; bad act
   expect(plist).toContain("<string>start</string>");
   expect(plist).toContain(`<key>GROVE_DIR</key><string>${env.GROVE_DIR}</string>`);
   expect(plist).toContain("<key>SuccessfulExit</key><false/>");
-  const p = await runGrove(FROM_SOURCE, ["service", "install", "--print", "--platform", "linux"], { ...env, XDG_CONFIG_HOME: join(root, "other") });
+  const p = await runGrove(FROM_SOURCE, ["service", "install", "--print", "--platform", "linux"], {
+    ...env,
+    XDG_CONFIG_HOME: join(root, "other"),
+  });
   expect(p.stdout).toContain("[Service]");
   expect(existsSync(join(root, "other"))).toBe(false);
   expect((await runGrove(FROM_SOURCE, ["service", "restart"], env)).code).toBe(2);

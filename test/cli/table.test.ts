@@ -38,7 +38,11 @@ test("a table of names in CJK, emoji, combining marks and Latin lines up by disp
 });
 
 test("control characters are still escaped before widths are measured", () => {
-  const out = table([["NAME", "X"], ["evil\x1b[2J", "1"], ["ok", "2"]]);
+  const out = table([
+    ["NAME", "X"],
+    ["evil\x1b[2J", "1"],
+    ["ok", "2"],
+  ]);
   expect(out).not.toContain("\x1b");
   const lines = out.split("\n");
   expect(lines.map((l, i) => span(l, ["X", "1", "2"][i]!)[0])).toEqual([13, 13, 13]); // "evil\\x1b[2J" + 2 spaces

@@ -28,10 +28,14 @@ function keyTable(text: string): Row[] {
     const line = lines[i]!;
     if (!line.startsWith("|")) continue;
     // Split on "|" not escaped as "\|", dropping the empty cells outside the outer pipes.
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((c) => c.trim());
     const key = /^`([a-z0-9_]+)`$/.exec(cells[0] ?? "")?.[1];
     if (!key) continue; // the header and the |---| line
-    if (cells.length !== 4) throw new Error(`docs/config.md line ${i + 1}: expected 4 columns (key, type, default, meaning), got ${cells.length}`);
+    if (cells.length !== 4)
+      throw new Error(`docs/config.md line ${i + 1}: expected 4 columns (key, type, default, meaning), got ${cells.length}`);
     rows.push({ key, type: cells[1]!, default: cells[2]!, meaning: cells[3]!, line: i + 1 });
   }
   return rows;
@@ -74,7 +78,9 @@ test("each documented default is defaultConfig()'s", () => {
       value = undefined;
     }
     if (literal === undefined || value === undefined || JSON.stringify(value) !== JSON.stringify(defaults[r.key])) {
-      wrong.push(`${r.key} (line ${r.line}): documented ${literal ?? "(no JSON value in backticks)"}, defaultConfig() gives ${JSON.stringify(defaults[r.key])}`);
+      wrong.push(
+        `${r.key} (line ${r.line}): documented ${literal ?? "(no JSON value in backticks)"}, defaultConfig() gives ${JSON.stringify(defaults[r.key])}`,
+      );
     }
   }
   expect(wrong).toEqual([]);

@@ -14,7 +14,15 @@ import { upgradedPeerPort, migrateV1 } from "../../src/config/migrate.ts";
 describe("migrateV1", () => {
   test("the old host goes to the peer API, the dashboard to loopback, the peer port is the old + 1000", () => {
     const { next, migration } = migrateV1({ host: "0.0.0.0", port: 5678, name: "pi", replication_factor: 3 }, 5678);
-    expect(next).toEqual({ host: "127.0.0.1", port: 5678, peer_host: "0.0.0.0", peer_port: 6678, config_version: 2, name: "pi", replication_factor: 3 });
+    expect(next).toEqual({
+      host: "127.0.0.1",
+      port: 5678,
+      peer_host: "0.0.0.0",
+      peer_port: 6678,
+      config_version: 2,
+      name: "pi",
+      replication_factor: 3,
+    });
     expect(migration.legacyHost).toBe("0.0.0.0");
     // A cell that listened on loopback only had no peers beyond this machine: no window.
     expect(migrateV1({ host: "127.0.0.1" }, 7000).migration.legacyHost).toBeNull();
@@ -28,7 +36,10 @@ describe("migrateV1", () => {
 describe("a fleet that knows the old address", () => {
   let a: TestCell, b: TestCell;
   beforeAll(async () => {
-    [a, b] = await Promise.all([startCell({ config: { name: "a", watch_home: false } }), startCell({ config: { name: "b", watch_home: false } })]);
+    [a, b] = await Promise.all([
+      startCell({ config: { name: "a", watch_home: false } }),
+      startCell({ config: { name: "b", watch_home: false } }),
+    ]);
     await pair(a, b);
     await Promise.all([a.stop(), b.stop()]);
     // A as the one-listener build left it: no config_version, "host": "0.0.0.0", one port.

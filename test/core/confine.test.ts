@@ -50,9 +50,17 @@ describe("relativePathProblem", () => {
 
   test("a manifest whose source_path breaks them does not parse", () => {
     const m = {
-      format: 1, filename: "evil", source_path: "../../evil", total_size: 0, file_hash: "ab".repeat(32), chunks: [],
+      format: 1,
+      filename: "evil",
+      source_path: "../../evil",
+      total_size: 0,
+      file_hash: "ab".repeat(32),
+      chunks: [],
       encryption: { cipher: "chacha20-poly1305-ietf", kdf: "hkdf-sha256", kdf_info: "x", nonce: "chunk-index-96-be", chunk_size: 4194304 },
-      version: 1, created_at: new Date().toISOString(), synced_at: null, owner: "cd".repeat(32),
+      version: 1,
+      created_at: new Date().toISOString(),
+      synced_at: null,
+      owner: "cd".repeat(32),
     };
     expect(ManifestSchema.safeParse(m).success).toBe(false);
     expect(ManifestSchema.safeParse({ ...m, source_path: "ok/evil" }).success).toBe(true);

@@ -31,7 +31,10 @@ function mountRamfs(): boolean {
 }
 
 const refuses = mountRamfs();
-if (!refuses) console.log(`direct-io-refused: skipped (${!isRoot ? "not root: cannot mount ramfs" : "ramfs could not be mounted, or takes O_DIRECT here"})`);
+if (!refuses)
+  console.log(
+    `direct-io-refused: skipped (${!isRoot ? "not root: cannot mount ramfs" : "ramfs could not be mounted, or takes O_DIRECT here"})`,
+  );
 afterAll(() => {
   Bun.spawnSync(["umount", mnt]);
   rmSync(mnt, { recursive: true, force: true });
@@ -121,7 +124,11 @@ describe.skipIf(!refuses)("O_DIRECT refused (ramfs, EINVAL)", () => {
       expect(get.code).toBe(0);
       expect(Buffer.compare(readFileSync(out), Buffer.from(data))).toBe(0);
 
-      const res = await fetch(`${cell.url}/api/files/b/http.bin`, { method: "PUT", headers: { Authorization: `Bearer ${cell.token}` }, body: data });
+      const res = await fetch(`${cell.url}/api/files/b/http.bin`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${cell.token}` },
+        body: data,
+      });
       expect(res.status).toBe(201); // created
       const back = await fetch(`${cell.url}/api/files/b/http.bin`, { headers: { Authorization: `Bearer ${cell.token}` } });
       expect(Buffer.compare(Buffer.from(await back.arrayBuffer()), Buffer.from(data))).toBe(0);

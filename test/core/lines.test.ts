@@ -17,6 +17,12 @@ async function collect(pieces: (string | Uint8Array)[]): Promise<string[]> {
 
 test("lines come whole, in order, however the bytes are cut", async () => {
   const euro = new TextEncoder().encode("€"); // 3 bytes, cut in the middle below
-  expect(await collect(['{"a":1}\n{"b', '":2}\n', "\n  \n", "x\r\n", euro.subarray(0, 1), euro.subarray(1), "\nlast"])).toEqual(['{"a":1}', '{"b":2}', "x", "€", "last"]);
+  expect(await collect(['{"a":1}\n{"b', '":2}\n', "\n  \n", "x\r\n", euro.subarray(0, 1), euro.subarray(1), "\nlast"])).toEqual([
+    '{"a":1}',
+    '{"b":2}',
+    "x",
+    "€",
+    "last",
+  ]);
   expect(await collect([])).toEqual([]);
 });

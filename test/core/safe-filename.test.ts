@@ -83,7 +83,14 @@ describe("safeFilename", () => {
   });
 
   test("whatever comes in, the result is one safe, visible name in the folder", () => {
-    const nasty = ["../../.ssh/authorized_keys", "\u202E\x1b]0;x\x07/..\\..", " .\t.\n", "\uD800\uDFFF\uDC00", "CON.\u200B", "a".repeat(1000)];
+    const nasty = [
+      "../../.ssh/authorized_keys",
+      "\u202E\x1b]0;x\x07/..\\..",
+      " .\t.\n",
+      "\uD800\uDFFF\uDC00",
+      "CON.\u200B",
+      "a".repeat(1000),
+    ];
     const rand = (n: number) => Array.from({ length: n }, () => String.fromCharCode(Math.floor(Math.random() * 0x3000))).join("");
     for (const s of [...nasty, ...Array.from({ length: 500 }, () => rand(1 + Math.floor(Math.random() * 40)))]) {
       const out = safeFilename(s);

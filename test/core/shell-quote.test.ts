@@ -12,10 +12,37 @@ test("plain words stay as they are; anything else is single-quoted", () => {
 });
 
 test("sh reads every quoted word back unchanged: spaces, quotes, $, backquotes, globs, ~, !, unicode", () => {
-  const words = ["My Photos/beach.jpg", "it's", `say "hi"`, "$HOME/x", "`id`", "$(id)", "*.jpg", "a?b[c]", "~/x", "x;y&z|w", "a\\b", "!x", "#x", "日本 語.txt", "tab\there", "line\nbreak", "'", "''", "=x", "%x", "-x", ""];
+  const words = [
+    "My Photos/beach.jpg",
+    "it's",
+    `say "hi"`,
+    "$HOME/x",
+    "`id`",
+    "$(id)",
+    "*.jpg",
+    "a?b[c]",
+    "~/x",
+    "x;y&z|w",
+    "a\\b",
+    "!x",
+    "#x",
+    "日本 語.txt",
+    "tab\there",
+    "line\nbreak",
+    "'",
+    "''",
+    "=x",
+    "%x",
+    "-x",
+    "",
+  ];
   // printf prints each argument between markers: what the shell passed, exactly.
   const script = `printf '<%s>' ${words.map(shellQuote).join(" ")}`;
-  const r = Bun.spawnSync(["sh", "-c", script], { stdout: "pipe", stderr: "pipe", env: { HOME: "/nowhere", PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const r = Bun.spawnSync(["sh", "-c", script], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { HOME: "/nowhere", PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
   expect(r.stderr.toString()).toBe("");
   expect(r.stdout.toString()).toBe(words.map((w) => `<${w}>`).join(""));
 });

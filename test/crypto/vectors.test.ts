@@ -76,65 +76,69 @@ describe("RFC 5869 HKDF-SHA256", () => {
   });
 });
 
-for (const impl of signers) describe(`RFC 8032 Ed25519 (${impl.name})`, () => {
-  const cases = [
-    {
-      secret: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-      pub: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-      msg: "",
-      sig: "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
-    },
-    {
-      secret: "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
-      pub: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
-      msg: "72",
-      sig: "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
-    },
-  ];
-  for (const [i, c] of cases.entries()) {
-    test(`test ${i + 1}: public key, signature, verification`, () => {
-      expect(toHex(impl.publicKey(h(c.secret)))).toBe(c.pub);
-      expect(toHex(impl.sign(h(c.secret), h(c.msg)))).toBe(c.sig);
-      expect(impl.verify(h(c.sig), h(c.msg), h(c.pub))).toBe(true);
-      const bad = h(c.sig);
-      bad[0]! ^= 1;
-      expect(impl.verify(bad, h(c.msg), h(c.pub))).toBe(false);
-    });
-  }
-
-  test("strict: a small-order public key verifies nothing (an all-zero signature would pass ZIP-215 rules)", () => {
-    // y = 0 (order 4) and the identity point y = 1 (order 1), both small-order encodings.
-    const identity = new Uint8Array(32);
-    identity[0] = 1;
-    for (const pub of [new Uint8Array(32), identity]) {
-      for (const msg of [new Uint8Array(0), new TextEncoder().encode("anything at all")]) expect(impl.verify(new Uint8Array(64), msg, pub)).toBe(false);
+for (const impl of signers)
+  describe(`RFC 8032 Ed25519 (${impl.name})`, () => {
+    const cases = [
+      {
+        secret: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        pub: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        msg: "",
+        sig: "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+      },
+      {
+        secret: "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        pub: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        msg: "72",
+        sig: "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+      },
+    ];
+    for (const [i, c] of cases.entries()) {
+      test(`test ${i + 1}: public key, signature, verification`, () => {
+        expect(toHex(impl.publicKey(h(c.secret)))).toBe(c.pub);
+        expect(toHex(impl.sign(h(c.secret), h(c.msg)))).toBe(c.sig);
+        expect(impl.verify(h(c.sig), h(c.msg), h(c.pub))).toBe(true);
+        const bad = h(c.sig);
+        bad[0]! ^= 1;
+        expect(impl.verify(bad, h(c.msg), h(c.pub))).toBe(false);
+      });
     }
-    // A non-canonical S (S + L) of a valid signature is refused.
-    const c = cases[0]!;
-    const sig = h(c.sig);
-    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-    let s = 0n;
-    for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(sig[32 + i]!);
-    s += L;
-    for (let i = 0; i < 32; i++) sig[32 + i] = Number((s >> BigInt(8 * i)) & 0xffn);
-    expect(impl.verify(sig, h(c.msg), h(c.pub))).toBe(false);
-  });
 
-  test("malformed input is a plain false, never a throw: short or long signature, short key", () => {
-    const c = cases[1]!;
-    const sig = h(c.sig);
-    expect(impl.verify(sig.subarray(0, 63), h(c.msg), h(c.pub))).toBe(false);
-    expect(impl.verify(new Uint8Array([...sig, 0]), h(c.msg), h(c.pub))).toBe(false);
-    expect(impl.verify(sig, h(c.msg), h(c.pub).subarray(0, 31))).toBe(false);
-    expect(impl.verify(new Uint8Array(0), h(c.msg), new Uint8Array(0))).toBe(false);
+    test("strict: a small-order public key verifies nothing (an all-zero signature would pass ZIP-215 rules)", () => {
+      // y = 0 (order 4) and the identity point y = 1 (order 1), both small-order encodings.
+      const identity = new Uint8Array(32);
+      identity[0] = 1;
+      for (const pub of [new Uint8Array(32), identity]) {
+        for (const msg of [new Uint8Array(0), new TextEncoder().encode("anything at all")])
+          expect(impl.verify(new Uint8Array(64), msg, pub)).toBe(false);
+      }
+      // A non-canonical S (S + L) of a valid signature is refused.
+      const c = cases[0]!;
+      const sig = h(c.sig);
+      const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+      let s = 0n;
+      for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(sig[32 + i]!);
+      s += L;
+      for (let i = 0; i < 32; i++) sig[32 + i] = Number((s >> BigInt(8 * i)) & 0xffn);
+      expect(impl.verify(sig, h(c.msg), h(c.pub))).toBe(false);
+    });
+
+    test("malformed input is a plain false, never a throw: short or long signature, short key", () => {
+      const c = cases[1]!;
+      const sig = h(c.sig);
+      expect(impl.verify(sig.subarray(0, 63), h(c.msg), h(c.pub))).toBe(false);
+      expect(impl.verify(new Uint8Array([...sig, 0]), h(c.msg), h(c.pub))).toBe(false);
+      expect(impl.verify(sig, h(c.msg), h(c.pub).subarray(0, 31))).toBe(false);
+      expect(impl.verify(new Uint8Array(0), h(c.msg), new Uint8Array(0))).toBe(false);
+    });
   });
-});
 
 test("keys.ts signs and verifies with the implementation in use (RFC 8032 test 2)", () => {
   const secret = h("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
   expect(toHex(ed25519PublicKey(secret))).toBe("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
   const sig = sign(secret, h("72"));
-  expect(toHex(sig)).toBe("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00");
+  expect(toHex(sig)).toBe(
+    "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+  );
   expect(verify(sig, h("72"), ed25519PublicKey(secret))).toBe(true);
   expect(verify(sig, h("73"), ed25519PublicKey(secret))).toBe(false);
 });

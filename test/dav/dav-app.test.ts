@@ -22,7 +22,12 @@ afterAll(() => cell.close());
 
 function dav(method: string, path: string, init: { headers?: Record<string, string>; body?: BodyInit | null } = {}): Promise<Response> {
   const headers = { authorization: basic, ...(init.headers ?? {}) };
-  return cell.request(path, { method, headers, body: init.body ?? undefined, ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+  return cell.request(path, {
+    method,
+    headers,
+    body: init.body ?? undefined,
+    ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+  } as RequestInit);
 }
 
 /** A body of `n` bytes in pieces, as a client streaming with Transfer-Encoding: chunked sends it (no length). */
@@ -45,7 +50,10 @@ describe("who may mount /dav/", () => {
     const r = await cell.request("/dav/", { method: "PROPFIND", headers: { depth: "0" } });
     expect(r.status).toBe(401);
     expect(r.headers.get("www-authenticate")).toBe('Basic realm="Grove", charset="UTF-8"');
-    const w = await cell.request("/dav/", { method: "PROPFIND", headers: { depth: "0", authorization: "Basic " + Buffer.from("me:wrong").toString("base64") } });
+    const w = await cell.request("/dav/", {
+      method: "PROPFIND",
+      headers: { depth: "0", authorization: "Basic " + Buffer.from("me:wrong").toString("base64") },
+    });
     expect(w.status).toBe(401);
   });
 

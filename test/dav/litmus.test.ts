@@ -26,18 +26,22 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test.skipIf(!HAVE_LITMUS)("litmus: basic, copymove, props and locks all pass", async () => {
-  const p = Bun.spawn([LITMUS, `${cell!.url}/dav/`, "grove", cell!.token], {
-    cwd: work,
-    env: { ...process.env, TESTS: SUITES.join(" ") },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  const summaries = out.split("\n").filter((l) => l.startsWith("<- summary"));
-  console.log(summaries.join("\n"));
-  const failures = out.split("\n").filter((l) => /FAIL/.test(l));
-  expect(failures).toEqual([]);
-  expect(code, err).toBe(0);
-  for (const s of SUITES) expect(summaries.find((l) => l.includes(`\`${s}'`)) ?? `no summary for ${s}`).toMatch(/ 0 failed\. 100\.0%$/);
-}, 120_000);
+test.skipIf(!HAVE_LITMUS)(
+  "litmus: basic, copymove, props and locks all pass",
+  async () => {
+    const p = Bun.spawn([LITMUS, `${cell!.url}/dav/`, "grove", cell!.token], {
+      cwd: work,
+      env: { ...process.env, TESTS: SUITES.join(" ") },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const summaries = out.split("\n").filter((l) => l.startsWith("<- summary"));
+    console.log(summaries.join("\n"));
+    const failures = out.split("\n").filter((l) => /FAIL/.test(l));
+    expect(failures).toEqual([]);
+    expect(code, err).toBe(0);
+    for (const s of SUITES) expect(summaries.find((l) => l.includes(`\`${s}'`)) ?? `no summary for ${s}`).toMatch(/ 0 failed\. 100\.0%$/);
+  },
+  120_000,
+);

@@ -43,34 +43,44 @@ afterAll(async () => {
 });
 
 async function rclone(args: string[]): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn([RCLONE, ...args], { env: { ...process.env, RCLONE_CONFIG: join(root, "rclone.conf") }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([RCLONE, ...args], {
+    env: { ...process.env, RCLONE_CONFIG: join(root, "rclone.conf") },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [o, e, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out: o + e };
 }
 
-test.skipIf(!HAVE_RCLONE)("rclone copies 300 files in and out of /dav/ byte-identical (rclone check)", async () => {
-  writeFileSync(join(root, "rclone.conf"), "");
-  const pass = (await rclone(["obscure", cell!.token])).out.trim();
-  const remote = ["--webdav-url", `${cell!.url}/dav/`, "--webdav-vendor", "other", "--webdav-user", "grove", "--webdav-pass", pass];
-  const t0 = performance.now();
-  const up = await rclone(["copy", "--create-empty-src-dirs", ...remote, join(root, "src"), ":webdav:tree"]);
-  expect(up.code, up.out).toBe(0);
-  const t1 = performance.now();
-  const down = await rclone(["copy", "--create-empty-src-dirs", ...remote, ":webdav:tree", join(root, "out")]);
-  expect(down.code, down.out).toBe(0);
-  const t2 = performance.now();
-  const local = await rclone(["check", join(root, "src"), join(root, "out")]);
-  expect(local.code, local.out).toBe(0);
-  expect(local.out).toContain(`${FILES} matching files`);
-  const remoteCheck = await rclone(["check", "--download", ...remote, join(root, "src"), ":webdav:tree"]);
-  expect(remoteCheck.code, remoteCheck.out).toBe(0);
-  expect(remoteCheck.out).toContain(`${FILES} matching files`);
-  expect(statSync(join(root, "out", "empty folder")).isDirectory()).toBe(true);
-  const inJapanese = Array.from({ length: FILES }, (_, i) => i).filter((i) => FOLDERS[i % FOLDERS.length] === "日本語 フォルダ").length;
-  expect(readdirSync(join(root, "out", "日本語 フォルダ")).length).toBe(inJapanese);
-  // The cell stored them as `grove put` does: listed by the local API, each a current version.
-  const listed = (await (await cell!.api("/api/files?prefix=tree")).json()).files as { size: number }[];
-  expect(listed.length).toBe(FILES);
-  expect(listed.reduce((n, f) => n + f.size, 0)).toBe(bytesIn);
-  console.log(`rclone: ${FILES} files, ${bytesIn} bytes: in ${((t1 - t0) / 1000).toFixed(1)} s, out ${((t2 - t1) / 1000).toFixed(1)} s; rclone check: 0 differences (local and --download)`);
-}, 180_000);
+test.skipIf(!HAVE_RCLONE)(
+  "rclone copies 300 files in and out of /dav/ byte-identical (rclone check)",
+  async () => {
+    writeFileSync(join(root, "rclone.conf"), "");
+    const pass = (await rclone(["obscure", cell!.token])).out.trim();
+    const remote = ["--webdav-url", `${cell!.url}/dav/`, "--webdav-vendor", "other", "--webdav-user", "grove", "--webdav-pass", pass];
+    const t0 = performance.now();
+    const up = await rclone(["copy", "--create-empty-src-dirs", ...remote, join(root, "src"), ":webdav:tree"]);
+    expect(up.code, up.out).toBe(0);
+    const t1 = performance.now();
+    const down = await rclone(["copy", "--create-empty-src-dirs", ...remote, ":webdav:tree", join(root, "out")]);
+    expect(down.code, down.out).toBe(0);
+    const t2 = performance.now();
+    const local = await rclone(["check", join(root, "src"), join(root, "out")]);
+    expect(local.code, local.out).toBe(0);
+    expect(local.out).toContain(`${FILES} matching files`);
+    const remoteCheck = await rclone(["check", "--download", ...remote, join(root, "src"), ":webdav:tree"]);
+    expect(remoteCheck.code, remoteCheck.out).toBe(0);
+    expect(remoteCheck.out).toContain(`${FILES} matching files`);
+    expect(statSync(join(root, "out", "empty folder")).isDirectory()).toBe(true);
+    const inJapanese = Array.from({ length: FILES }, (_, i) => i).filter((i) => FOLDERS[i % FOLDERS.length] === "日本語 フォルダ").length;
+    expect(readdirSync(join(root, "out", "日本語 フォルダ")).length).toBe(inJapanese);
+    // The cell stored them as `grove put` does: listed by the local API, each a current version.
+    const listed = (await (await cell!.api("/api/files?prefix=tree")).json()).files as { size: number }[];
+    expect(listed.length).toBe(FILES);
+    expect(listed.reduce((n, f) => n + f.size, 0)).toBe(bytesIn);
+    console.log(
+      `rclone: ${FILES} files, ${bytesIn} bytes: in ${((t1 - t0) / 1000).toFixed(1)} s, out ${((t2 - t1) / 1000).toFixed(1)} s; rclone check: 0 differences (local and --download)`,
+    );
+  },
+  180_000,
+);

@@ -22,8 +22,17 @@ const status = (f: () => unknown): number | null => {
 describe("xml", () => {
   test("PROPFIND: allprop when empty, named properties by namespace whatever the prefix, propname", () => {
     expect(parsePropfind("")).toEqual({ kind: "allprop", include: [] });
-    const r = parsePropfind(`<?xml version="1.0"?><a:propfind xmlns:a="DAV:" xmlns:z="urn:x"><a:prop><a:getetag/><z:color/><plain xmlns=""/></a:prop></a:propfind>`);
-    expect(r).toEqual({ kind: "prop", props: [{ ns: "DAV:", name: "getetag" }, { ns: "urn:x", name: "color" }, { ns: "", name: "plain" }] });
+    const r = parsePropfind(
+      `<?xml version="1.0"?><a:propfind xmlns:a="DAV:" xmlns:z="urn:x"><a:prop><a:getetag/><z:color/><plain xmlns=""/></a:prop></a:propfind>`,
+    );
+    expect(r).toEqual({
+      kind: "prop",
+      props: [
+        { ns: "DAV:", name: "getetag" },
+        { ns: "urn:x", name: "color" },
+        { ns: "", name: "plain" },
+      ],
+    });
     expect(parsePropfind(`<propfind xmlns="DAV:"><propname/></propfind>`)).toEqual({ kind: "propname" });
     // Unknown elements are ignored (litmus propextended).
     expect(parsePropfind(`<propfind xmlns="DAV:"><foobar/><allprop/></propfind>`).kind).toBe("allprop");
@@ -48,11 +57,17 @@ describe("xml", () => {
   });
 
   test("LOCK body: scope and owner; only write locks", () => {
-    expect(parseLockinfo(`<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>http://me</D:href></D:owner></D:lockinfo>`)).toEqual({
+    expect(
+      parseLockinfo(
+        `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>http://me</D:href></D:owner></D:lockinfo>`,
+      ),
+    ).toEqual({
       scope: "shared",
       owner: `<D:href xmlns:D="DAV:">http://me</D:href>`,
     });
-    expect(status(() => parseLockinfo(`<lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope><locktype><read/></locktype></lockinfo>`))).toBe(400);
+    expect(
+      status(() => parseLockinfo(`<lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope><locktype><read/></locktype></lockinfo>`)),
+    ).toBe(400);
   });
 
   test("answers: property elements declare their namespace; text is escaped", () => {
@@ -75,7 +90,8 @@ describe("paths", () => {
   });
 
   test("refused: an encoded slash, traversal, empty segments, bad encoding, reserved names", () => {
-    for (const p of ["/dav/a%2Fb", "/dav/a/%2e%2e/b", "/dav/a//b", "/dav/%E2%82", "/dav/.grove-upload-x", "/dav/a%00b"]) expect(status(() => targetOf(p, "/dav"))).toBe(400);
+    for (const p of ["/dav/a%2Fb", "/dav/a/%2e%2e/b", "/dav/a//b", "/dav/%E2%82", "/dav/.grove-upload-x", "/dav/a%00b"])
+      expect(status(() => targetOf(p, "/dav"))).toBe(400);
   });
 
   test("Destination: absolute URI or path, same host only", () => {
@@ -141,7 +157,13 @@ describe("locks", () => {
   test("If header: parsed (tagged and untagged, Not, entity tags); malformed is 400", () => {
     const lists = parseIf(`<http://h/dav/a> (<urn:uuid:1> ["e1"]) (Not <DAV:no-lock>) (["e2"])`);
     expect(lists).toEqual([
-      { resource: "http://h/dav/a", conditions: [{ not: false, token: "urn:uuid:1" }, { not: false, etag: '"e1"' }] },
+      {
+        resource: "http://h/dav/a",
+        conditions: [
+          { not: false, token: "urn:uuid:1" },
+          { not: false, etag: '"e1"' },
+        ],
+      },
       { resource: "http://h/dav/a", conditions: [{ not: true, token: "DAV:no-lock" }] },
       { resource: "http://h/dav/a", conditions: [{ not: false, etag: '"e2"' }] },
     ]);

@@ -63,12 +63,19 @@ describe("a peer on a build from before friend requests", () => {
       hostname: "127.0.0.1",
       fetch(req) {
         const body = new TextEncoder().encode(JSON.stringify({ error: `no peer route POST ${new URL(req.url).pathname}` }));
-        return new Response(body, { status: 404, headers: { [HEADER.response]: signResponse(old.ed25519Secret, req.headers.get(HEADER.nonce)!, 404, body) } });
+        return new Response(body, {
+          status: 404,
+          headers: { [HEADER.response]: signResponse(old.ed25519Secret, req.headers.get(HEADER.nonce)!, 404, body) },
+        });
       },
     });
     try {
       store.upsert(oldId, "old", JSON.stringify({ x25519: toHex(old.x25519Public) }));
-      const friends = new Friendships({ store, peers: { routes: () => [`http://127.0.0.1:${server.port}`] }, caller: { keys: cell.keys, relay: null } });
+      const friends = new Friendships({
+        store,
+        peers: { routes: () => [`http://127.0.0.1:${server.port}`] },
+        caller: { keys: cell.keys, relay: null },
+      });
       friends.request(oldId);
       const told = await friends.tell(oldId);
       expect(told).toMatchObject({ delivered: false, old_build: true });

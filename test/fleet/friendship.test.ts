@@ -94,7 +94,11 @@ describe("friend requests", () => {
     const fromB = await b.cli(["share", "b.txt", "--with", idA.slice(0, 8)]);
     expect(fromB.code).toBe(1);
     expect(fromB.stderr).toContain("asked to be friends and this cell has not accepted");
-    const api = await a.api("/api/shares", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: "a.txt", with: idB }) });
+    const api = await a.api("/api/shares", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ path: "a.txt", with: idB }),
+    });
     expect(api.status).toBe(400);
     expect(((await api.json()) as { error: string }).error).toContain("requested and not yet accepted");
     await nothingShared();
@@ -183,11 +187,13 @@ describe("friend requests", () => {
   }, 90_000);
 
   test("a forged, misdirected or unsigned friendship notice is refused and changes nothing", async () => {
-    const states = async () => (await Promise.all([peerOf(b, idA), peerOf(b, idC)])).map((p) => [p.friendship, p.friend, p.friendship_notice, p.friendship_at]);
+    const states = async () =>
+      (await Promise.all([peerOf(b, idA), peerOf(b, idC)])).map((p) => [p.friendship, p.friend, p.friendship_notice, p.friendship_at]);
     const before = await states();
     const bKeys = keysOf(b);
     const cKeys = keysOf(c);
-    const request = (from: string, info = FRIEND_INFO, value: unknown = { v: 1, kind: "request" }) => sealJson(bKeys.x25519Public, value, info, from);
+    const request = (from: string, info = FRIEND_INFO, value: unknown = { v: 1, kind: "request" }) =>
+      sealJson(bKeys.x25519Public, value, info, from);
     const status = async (r: Promise<{ status: number }>) => (await r).status;
 
     // Unsigned.
@@ -200,12 +206,20 @@ describe("friend requests", () => {
     expect(await status(callPeerRaw(stranger, b.peerUrl, idB as CellId, "POST", "/peer/friend", await request(stranger.id)))).toBe(401);
     // C signs, but names A as the sender.
     const body = await request(idA);
-    const forged = await fetch(b.peerUrl + "/peer/friend", { method: "POST", body: body as Uint8Array<ArrayBuffer>, headers: { ...signRequest(cKeys.ed25519Secret, idA as CellId, "POST", "/peer/friend", body, { to: idB as CellId }) } });
+    const forged = await fetch(b.peerUrl + "/peer/friend", {
+      method: "POST",
+      body: body as Uint8Array<ArrayBuffer>,
+      headers: { ...signRequest(cKeys.ed25519Secret, idA as CellId, "POST", "/peer/friend", body, { to: idB as CellId }) },
+    });
     expect(forged.status).toBe(401);
     // C sends a notice sealed as coming from A, one sealed for another purpose, and a malformed one.
     expect(await status(callPeerRaw(cKeys, b.peerUrl, idB as CellId, "POST", "/peer/friend", await request(idA)))).toBe(400);
     expect(await status(callPeerRaw(cKeys, b.peerUrl, idB as CellId, "POST", "/peer/friend", await request(idC, MSG_INFO)))).toBe(400);
-    expect(await status(callPeerRaw(cKeys, b.peerUrl, idB as CellId, "POST", "/peer/friend", await request(idC, FRIEND_INFO, { v: 1, kind: "hug" })))).toBe(400);
+    expect(
+      await status(
+        callPeerRaw(cKeys, b.peerUrl, idB as CellId, "POST", "/peer/friend", await request(idC, FRIEND_INFO, { v: 1, kind: "hug" })),
+      ),
+    ).toBe(400);
     // A signed request with a body that is not sealed at all.
     expect(await status(callPeerRaw(cKeys, b.peerUrl, idB as CellId, "POST", "/peer/friend", { v: 1, kind: "request" }))).toBe(400);
 

@@ -10,7 +10,14 @@ import type { CellId } from "../../src/core/types.ts";
 const root = tempRoot("grove-invites-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const sample: InviteToken = { v: 1, id: "a".repeat(64) as CellId, x25519: "b".repeat(64), routes: ["http://127.0.0.1:5678"], secret: "c".repeat(64), expires_at: 1_900_000_000_000 };
+const sample: InviteToken = {
+  v: 1,
+  id: "a".repeat(64) as CellId,
+  x25519: "b".repeat(64),
+  routes: ["http://127.0.0.1:5678"],
+  secret: "c".repeat(64),
+  expires_at: 1_900_000_000_000,
+};
 
 test("a token round-trips and starts with grove1.", () => {
   const t = encodeToken(sample);
@@ -65,7 +72,8 @@ test("a damaged token is told in one plain sentence, never the validation librar
       msg = (e as Error).message;
     }
     expect(msg).toStartWith(start);
-    if (start.includes("damaged")) expect(msg).toEndWith("copy the whole token again (it starts with grove1.), or make a new one with `grove invite`");
+    if (start.includes("damaged"))
+      expect(msg).toEndWith("copy the whole token again (it starts with grove1.), or make a new one with `grove invite`");
     expect(msg).not.toMatch(/Invalid|expected|received|base64|JSON|\/\^|\[0-9a-f\]/);
     expect(msg).not.toContain("\n");
   }

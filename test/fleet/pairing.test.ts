@@ -15,7 +15,11 @@ const cfg = { mdns: false };
 beforeAll(async () => {
   // c signs and verifies with the portable Ed25519 (and seals with the portable suite), a and b
   // with libsodium where it loads: every call between them checks that the two agree.
-  [a, b, c] = await Promise.all([startCell({ config: cfg }), startCell({ config: cfg }), startCell({ config: { ...cfg, crypto: "portable" } })]);
+  [a, b, c] = await Promise.all([
+    startCell({ config: cfg }),
+    startCell({ config: cfg }),
+    startCell({ config: { ...cfg, crypto: "portable" } }),
+  ]);
 }, 120_000);
 afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b), destroyCell(c)]);
@@ -44,7 +48,11 @@ describe("invites", () => {
     const bc = (await b.cli(["invite"])).stdout.trim();
     expect((await c.cli(["join", bc])).code).toBe(0);
     const [ia, ib, ic] = await Promise.all([id(a), id(b), id(c)]);
-    for (const [x, others] of [[a, [ib, ic]], [b, [ia, ic]], [c, [ia, ib]]] as const) {
+    for (const [x, others] of [
+      [a, [ib, ic]],
+      [b, [ia, ic]],
+      [c, [ia, ib]],
+    ] as const) {
       const list = JSON.parse((await x.cli(["peers", "--json"])).stdout);
       expect(list.map((p: { id: string }) => p.id).sort()).toEqual([...others].sort());
       for (const p of list) expect(p).toMatchObject({ friend: false, favorite: false });
@@ -91,12 +99,14 @@ describe("invites", () => {
     expect(bad.stderr).toContain("damaged");
     // Forged: a valid-looking token with a secret a never issued.
     const real = JSON.parse(Buffer.from(tok.slice(7), "base64url").toString());
-    const forged = "grove1." + Buffer.from(JSON.stringify({ ...real, secret: "0".repeat(64), expires_at: Date.now() + 60_000 })).toString("base64url");
+    const forged =
+      "grove1." + Buffer.from(JSON.stringify({ ...real, secret: "0".repeat(64), expires_at: Date.now() + 60_000 })).toString("base64url");
     const f = await b.cli(["join", forged]);
     expect(f.code).toBe(1);
     expect(f.stderr).toContain("unknown invite");
     // Forged: names another cell's id at a's address: the answer does not verify as that cell.
-    const impostor = "grove1." + Buffer.from(JSON.stringify({ ...real, id: await id(c), expires_at: Date.now() + 60_000 })).toString("base64url");
+    const impostor =
+      "grove1." + Buffer.from(JSON.stringify({ ...real, id: await id(c), expires_at: Date.now() + 60_000 })).toString("base64url");
     const g = await b.cli(["join", impostor]);
     expect(g.code).toBe(1);
     expect(JSON.parse((await b.cli(["peers", "--json"])).stdout).length).toBe(before);
@@ -127,7 +137,12 @@ describe("invites", () => {
 });
 
 describe("peer API authentication (against a real cell)", () => {
-  const ping = async (from: CellKeys, to: TestCell, toId: CellId, opts: { body?: string; tamper?: string; now?: number; headers?: Record<string, string> } = {}) => {
+  const ping = async (
+    from: CellKeys,
+    to: TestCell,
+    toId: CellId,
+    opts: { body?: string; tamper?: string; now?: number; headers?: Record<string, string> } = {},
+  ) => {
     const body = opts.body ?? '{"hello":1}';
     const h = opts.headers ?? { ...signRequest(from.ed25519Secret, from.id, "POST", "/peer/ping", body, { to: toId, now: opts.now }) };
     return fetch(to.url + "/peer/ping", { method: "POST", headers: h, body: opts.tamper ?? body });
@@ -141,7 +156,12 @@ describe("peer API authentication (against a real cell)", () => {
   test("unknown cell, tampered body, replay and stale time: each 401", async () => {
     const ia = (await id(a)) as CellId;
     const stranger = deriveIdentity(new Uint8Array(32).fill(9));
-    const strangerKeys = { ...stranger, root: new Uint8Array(32), id: Buffer.from(stranger.ed25519Public).toString("hex") as CellId, apiToken: "" };
+    const strangerKeys = {
+      ...stranger,
+      root: new Uint8Array(32),
+      id: Buffer.from(stranger.ed25519Public).toString("hex") as CellId,
+      apiToken: "",
+    };
     const unknown = await ping(strangerKeys, a, ia);
     expect(unknown.status).toBe(401);
     expect((await unknown.json()).reason).toBe("unknown_cell");
@@ -173,14 +193,20 @@ describe("peer API authentication (against a real cell)", () => {
       hostname: "127.0.0.1",
       async fetch(req) {
         const u = new URL(req.url);
-        const upstream = await fetch(a.url + u.pathname + u.search, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
+        const upstream = await fetch(a.url + u.pathname + u.search, {
+          method: req.method,
+          headers: req.headers,
+          body: await req.arrayBuffer(),
+        });
         const body = new Uint8Array(await upstream.arrayBuffer());
         if (body.length) body[body.length - 2]! ^= 1;
         return new Response(body, { status: upstream.status, headers: upstream.headers });
       },
     });
     try {
-      await expect(callPeer(keysOf(b), `http://127.0.0.1:${mitm.port}`, (await id(a)) as CellId, "POST", "/peer/ping", { x: 1 })).rejects.toThrow(/not signed by cell/);
+      await expect(
+        callPeer(keysOf(b), `http://127.0.0.1:${mitm.port}`, (await id(a)) as CellId, "POST", "/peer/ping", { x: 1 }),
+      ).rejects.toThrow(/not signed by cell/);
     } finally {
       mitm.stop(true);
     }

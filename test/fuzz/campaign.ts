@@ -59,23 +59,54 @@ export async function runCampaign(o: CampaignOptions): Promise<Campaign> {
   const t0 = performance.now();
   const push = (r: Row) => {
     rows.push(r);
-    log(`${r.target}: ${r.inputs} inputs, ${Math.round(r.inputs / Math.max(0.001, r.ms / 1000))}/s, ${r.findings.filter((f) => f.kind !== "http-layer-5xx").length} findings`);
+    log(
+      `${r.target}: ${r.inputs} inputs, ${Math.round(r.inputs / Math.max(0.001, r.ms / 1000))}/s, ${r.findings.filter((f) => f.kind !== "http-layer-5xx").length} findings`,
+    );
   };
 
   // 1. Decoders, in this process.
   for (const d of await decoderTargets()) {
     if (!wanted(o, d.name)) continue;
     const r = await runDecoderTarget(d, d.heavy ? o.heavyDecoderInputs : o.decoderInputs, { seed: o.seed, seeds: decoderSeeds(d.name) });
-    push({ group: "decoder", target: d.name, inputs: r.inputs, answers: { decoded: r.accepted, refused: r.refused }, crashes: r.findings.filter((f) => f.kind === "throw").length, fivexx: 0, stateChanges: 0, findings: r.findings, ms: r.ms });
+    push({
+      group: "decoder",
+      target: d.name,
+      inputs: r.inputs,
+      answers: { decoded: r.accepted, refused: r.refused },
+      crashes: r.findings.filter((f) => f.kind === "throw").length,
+      fivexx: 0,
+      stateChanges: 0,
+      findings: r.findings,
+      ms: r.ms,
+    });
   }
 
   const routes = peerRoutes();
-  const httpTargets = routes.flatMap((r) => FLAVOURS.map((f) => ({ r, f, name: `${r.method} ${r.path} [${f}]` }))).filter((t) => wanted(o, t.name));
-  const relayNames = ["relay login (malformed logins)", "relay text (after login)", "relay binary frames", "relay → cell (relay client frames)"].filter((n) => wanted(o, n));
+  const httpTargets = routes
+    .flatMap((r) => FLAVOURS.map((f) => ({ r, f, name: `${r.method} ${r.path} [${f}]` })))
+    .filter((t) => wanted(o, t.name));
+  const relayNames = [
+    "relay login (malformed logins)",
+    "relay text (after login)",
+    "relay binary frames",
+    "relay → cell (relay client frames)",
+  ].filter((n) => wanted(o, n));
   if (!httpTargets.length && !relayNames.length) return { rows, routes, ms: performance.now() - t0 };
 
   // 2. A real relay (open to the fuzzer's made-up cells, limits raised so it is not rate limited) and a real cell on it.
-  const relay = await startRelay(["--open", "--max-per-ip", "100000", "--frames-per-second", "1000000", "--accepts-per-minute", "100000000", "--max-per-cell", "64", "--max-reservations", "100000"]);
+  const relay = await startRelay([
+    "--open",
+    "--max-per-ip",
+    "100000",
+    "--frames-per-second",
+    "1000000",
+    "--accepts-per-minute",
+    "100000000",
+    "--max-per-cell",
+    "64",
+    "--max-reservations",
+    "100000",
+  ]);
   const relayUrl = `ws://${relay.url}/v1/relay`;
   let t: FuzzCell | null = null;
   try {
@@ -92,7 +123,12 @@ export async function runCampaign(o: CampaignOptions): Promise<Campaign> {
       const findings = [...res.findings];
       let changes = 0;
       if (dead) {
-        findings.push({ target: name, kind: "crash", detail: dead, input: "(see the inputs above; the cell's output follows)\n" + t.cell.output().slice(-2000) });
+        findings.push({
+          target: name,
+          kind: "crash",
+          detail: dead,
+          input: "(see the inputs above; the cell's output follows)\n" + t.cell.output().slice(-2000),
+        });
         // Start again so the remaining targets still run.
         for (const c of conns) c.close();
         await destroyCell(t.cell);
@@ -104,12 +140,26 @@ export async function runCampaign(o: CampaignOptions): Promise<Campaign> {
         changes = diff.length;
         for (const d of diff) findings.push({ target: name, kind: "state-change", detail: d, input: "(one of this target's inputs)" });
       }
-      push({ group: "http", target: name, inputs: res.inputs, answers: res.statuses, crashes: dead ? 1 : 0, fivexx: res.fivexx, stateChanges: changes, findings, ms: res.ms });
+      push({
+        group: "http",
+        target: name,
+        inputs: res.inputs,
+        answers: res.statuses,
+        crashes: dead ? 1 : 0,
+        fivexx: res.fivexx,
+        stateChanges: changes,
+        findings,
+        ms: res.ms,
+      });
     }
     for (const c of conns) c.close();
 
     // 4. The relay, and the cell's relay client through it.
-    const relayRow = async (name: string, run: () => Promise<{ inputs: number; statuses: Record<string, number>; findings: Finding[]; ms: number }>, cellToo: boolean) => {
+    const relayRow = async (
+      name: string,
+      run: () => Promise<{ inputs: number; statuses: Record<string, number>; findings: Finding[]; ms: number }>,
+      cellToo: boolean,
+    ) => {
       const before = cellToo ? snapshot(t!.cell.dir) : null;
       const res = await run();
       const findings = [...res.findings];
@@ -121,21 +171,46 @@ export async function runCampaign(o: CampaignOptions): Promise<Campaign> {
         cellDead = await cellAlive(t!.cell);
         if (cellDead) findings.push({ target: name, kind: "crash", detail: cellDead, input: t!.cell.output().slice(-2000) });
         else {
-          for (const d of diffSnapshots(before!, snapshot(t!.cell.dir))) changes++, findings.push({ target: name, kind: "state-change", detail: d, input: "(one of this target's inputs)" });
-          const ready = await waitRelayReady(t!, 10_000).then(() => null, (e: Error) => e.message);
+          for (const d of diffSnapshots(before!, snapshot(t!.cell.dir)))
+            changes++, findings.push({ target: name, kind: "state-change", detail: d, input: "(one of this target's inputs)" });
+          const ready = await waitRelayReady(t!, 10_000).then(
+            () => null,
+            (e: Error) => e.message,
+          );
           if (ready) findings.push({ target: name, kind: "crash", detail: `the cell lost its relay reservation: ${ready}`, input: "" });
           const works = await relayCallWorks(relayUrl, t!);
           if (works) findings.push({ target: name, kind: "crash", detail: works, input: "" });
         }
       }
       const fivexx = findings.filter((f) => f.kind === "5xx").length;
-      push({ group: "relay", target: name, inputs: res.inputs, answers: res.statuses, crashes: (dead ? 1 : 0) + (cellDead ? 1 : 0), fivexx, stateChanges: changes, findings, ms: res.ms });
+      push({
+        group: "relay",
+        target: name,
+        inputs: res.inputs,
+        answers: res.statuses,
+        crashes: (dead ? 1 : 0) + (cellDead ? 1 : 0),
+        fivexx,
+        stateChanges: changes,
+        findings,
+        ms: res.ms,
+      });
     };
     for (const name of relayNames) {
-      if (name.startsWith("relay login")) await relayRow(name, () => fuzzRelayLogin(relayUrl, o.relayInputs, { seed: o.seed, seeds: loginSeeds }), false);
+      if (name.startsWith("relay login"))
+        await relayRow(name, () => fuzzRelayLogin(relayUrl, o.relayInputs, { seed: o.seed, seeds: loginSeeds }), false);
       if (name.startsWith("relay text")) await relayRow(name, () => fuzzRelayText(relayUrl, o.relayInputs, { seed: o.seed }), false);
-      if (name.startsWith("relay binary")) await relayRow(name, () => fuzzRelayBinary(relayUrl, o.relayInputs, { seed: o.seed, maxFrameBytes: DEFAULT_LIMITS.max_frame_bytes }), false);
-      if (name.startsWith("relay → cell")) await relayRow(name, () => fuzzRelayToCell(relayUrl, t!, fz, routes, o.relayInputs, { seed: o.seed, seeds: relayCellSeeds(fz, routes) }), true);
+      if (name.startsWith("relay binary"))
+        await relayRow(
+          name,
+          () => fuzzRelayBinary(relayUrl, o.relayInputs, { seed: o.seed, maxFrameBytes: DEFAULT_LIMITS.max_frame_bytes }),
+          false,
+        );
+      if (name.startsWith("relay → cell"))
+        await relayRow(
+          name,
+          () => fuzzRelayToCell(relayUrl, t!, fz, routes, o.relayInputs, { seed: o.seed, seeds: relayCellSeeds(fz, routes) }),
+          true,
+        );
     }
   } finally {
     if (t) await destroyCell(t.cell);

@@ -35,7 +35,14 @@ export interface FuzzCell {
 }
 
 /** Call the cell's peer API as `who`, signed (seeding only; the fuzzers use their own requests). */
-async function peerCall(http: RawHttp, cellId: string, who: FuzzIdentity, method: string, path: string, body: Uint8Array | null): Promise<{ status: number; body: Uint8Array }> {
+async function peerCall(
+  http: RawHttp,
+  cellId: string,
+  who: FuzzIdentity,
+  method: string,
+  path: string,
+  body: Uint8Array | null,
+): Promise<{ status: number; body: Uint8Array }> {
   const h = who.signRequest(method, path, body, cellId);
   const r = await http.request({ method, target: path, headers: Object.entries(h), body });
   if (!r.ok) throw new Error(`${method} ${path}: ${r.error}`);
@@ -55,12 +62,24 @@ export async function startFuzzCell(opts: { relays?: string[] } = {}): Promise<F
   try {
     // Pair for real: an invite from the cell, a join sealed to it and signed by the fuzzer.
     const token = decodeToken((await cell.cli(["invite"])).stdout.trim());
-    const joinBody = await sealTo(fromHex(token.x25519), new TextEncoder().encode(JSON.stringify({ secret: token.secret, card: peer.card })), JOIN_INFO, peer.id);
+    const joinBody = await sealTo(
+      fromHex(token.x25519),
+      new TextEncoder().encode(JSON.stringify({ secret: token.secret, card: peer.card })),
+      JOIN_INFO,
+      peer.id,
+    );
     const j = await peerCall(http, token.id, peer, "POST", "/peer/join", joinBody);
     if (j.status !== 200) throw new Error(`join refused: ${j.status} ${new TextDecoder().decode(j.body)}`);
     // Friends as users make them: the fuzzer asks (POST /peer/friend), the cell accepts (its
     // answer back cannot reach the fuzzer, which has no address: it stays owed, harmlessly).
-    const ask = await peerCall(http, token.id, peer, "POST", "/peer/friend", await sealTo(fromHex(token.x25519), new TextEncoder().encode(JSON.stringify({ v: 1, kind: "request" })), FRIEND_INFO, peer.id));
+    const ask = await peerCall(
+      http,
+      token.id,
+      peer,
+      "POST",
+      "/peer/friend",
+      await sealTo(fromHex(token.x25519), new TextEncoder().encode(JSON.stringify({ v: 1, kind: "request" })), FRIEND_INFO, peer.id),
+    );
     if (ask.status !== 200) throw new Error(`friend request refused: ${ask.status} ${new TextDecoder().decode(ask.body)}`);
     const fr = await cell.api(`/api/peers/${peer.id}/accept`, { method: "POST" });
     if (!fr.ok) throw new Error(`accept: ${fr.status}`);
@@ -78,9 +97,27 @@ export async function startFuzzCell(opts: { relays?: string[] } = {}): Promise<F
     const pc = await peerCall(http, token.id, peer, "PUT", `/peer/sync/chunks/${heldHash}`, chunk);
     if (pc.status !== 200) throw new Error(`chunk push refused: ${pc.status} ${new TextDecoder().decode(pc.body)}`);
     const backupName = randomBytes(32).toString("hex");
-    const pb = await peerCall(http, token.id, peer, "POST", "/peer/sync/backups", encodeBackupBatch([{ kind: "manifest", name: backupName, blob: new Uint8Array(randomBytes(300)) }]));
+    const pb = await peerCall(
+      http,
+      token.id,
+      peer,
+      "POST",
+      "/peer/sync/backups",
+      encodeBackupBatch([{ kind: "manifest", name: backupName, blob: new Uint8Array(randomBytes(300)) }]),
+    );
     if (pb.status !== 200) throw new Error(`backup push refused: ${pb.status}`);
-    return { cell, host, port, id: token.id, x25519: fromHex(token.x25519), peer, heldHash, backupName, grantId, inviteSecret: live.secret };
+    return {
+      cell,
+      host,
+      port,
+      id: token.id,
+      x25519: fromHex(token.x25519),
+      peer,
+      heldHash,
+      backupName,
+      grantId,
+      inviteSecret: live.secret,
+    };
   } finally {
     http.close();
   }
@@ -98,8 +135,11 @@ export function snapshot(dir: string): StateSnapshot {
   const db = new Database(join(dir, "placement.db"), { readonly: true });
   const tables: Record<string, number> = {};
   try {
-    const names = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
-    for (const { name } of names) tables[name] = (db.query(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get() as { n: number }).n;
+    const names = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
+      name: string;
+    }[];
+    for (const { name } of names)
+      tables[name] = (db.query(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get() as { n: number }).n;
   } finally {
     db.close();
   }

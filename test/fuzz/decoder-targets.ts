@@ -24,8 +24,21 @@ import { openSealed, SealError, sealTo } from "../../src/protocol/seal.ts";
 import { openJson, sealJson } from "../../src/protocol/sealed-json.ts";
 import { LoginSchema, AcceptSchema, loginVerifies, makeLogin, unframe } from "../../src/relay/relay-protocol.ts";
 import {
-  KIND_REQUEST, KIND_RESPONSE, MAX_PARTS, PART_BYTES, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse, encodeRequest, encodeResponse,
-  openCall, openFrame, readHead, sealMessage,
+  KIND_REQUEST,
+  KIND_RESPONSE,
+  MAX_PARTS,
+  PART_BYTES,
+  Reassembly,
+  TunnelError,
+  acceptCall,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  openCall,
+  openFrame,
+  readHead,
+  sealMessage,
 } from "../../src/relay/tunnel.ts";
 import { decodeBackupBatch, encodeBackupBatch } from "../../src/sync/wire.ts";
 import { describe, EDGE_SIZES, hostileBytes, hostileJsonText, hostileString, mutatedBytes, mutatedJsonText, type J } from "./gen.ts";
@@ -62,19 +75,47 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
   const other = new FuzzIdentity("other");
   const keys = { x25519Secret: me.identity.x25519Secret, x25519Public: me.identity.x25519Public };
   const plausible = fc.constantFrom<J>(me.id, other.id, 1, 0, Date.now(), "grant", "fetch-pass", "revocation", toHex(randomBytes(32)));
-  const value = (base?: unknown) => (base === undefined ? hostileJsonText(plausible) : fc.oneof(hostileJsonText(plausible), mutatedJsonText(base, plausible), mutatedJsonText(base, plausible))).map(parsedOr);
+  const value = (base?: unknown) =>
+    (base === undefined
+      ? hostileJsonText(plausible)
+      : fc.oneof(hostileJsonText(plausible), mutatedJsonText(base, plausible), mutatedJsonText(base, plausible))
+    ).map(parsedOr);
 
   const { grant, pass } = await makeGrant({
-    creatorSecret: me.identity.ed25519Secret, creator: me.id, recipient: other.id, recipientX25519: other.identity.x25519Public, manifestHash: toHex(randomBytes(32)) as ManifestHash,
-    fileKey: new Uint8Array(randomBytes(32)), chunks: [toHex(randomBytes(32))], filename: "f", fileType: "text/plain", totalSize: 1, expiresAt: null,
+    creatorSecret: me.identity.ed25519Secret,
+    creator: me.id,
+    recipient: other.id,
+    recipientX25519: other.identity.x25519Public,
+    manifestHash: toHex(randomBytes(32)) as ManifestHash,
+    fileKey: new Uint8Array(randomBytes(32)),
+    chunks: [toHex(randomBytes(32))],
+    filename: "f",
+    fileType: "text/plain",
+    totalSize: 1,
+    expiresAt: null,
   });
   const revocation = makeRevocation(me.identity.ed25519Secret, me.id, toHex(randomBytes(32)));
-  const token = encodeToken({ v: 1, id: me.id, x25519: toHex(me.identity.x25519Public), routes: ["http://127.0.0.1:5678"], secret: toHex(randomBytes(32)), expires_at: Date.now() + 1e6 });
+  const token = encodeToken({
+    v: 1,
+    id: me.id,
+    x25519: toHex(me.identity.x25519Public),
+    routes: ["http://127.0.0.1:5678"],
+    secret: toHex(randomBytes(32)),
+    expires_at: Date.now() + 1e6,
+  });
   const tokenJson = Buffer.from(token.slice("grove1.".length), "base64url").toString("utf8");
-  const statement = makeStatement(other.identity.ed25519Secret, other.id, me.id, Date.now(), { given_bytes: 1, received_bytes: 2, given_byte_hours: 3, received_byte_hours: 4 });
+  const statement = makeStatement(other.identity.ed25519Secret, other.id, me.id, Date.now(), {
+    given_bytes: 1,
+    received_bytes: 2,
+    given_byte_hours: 3,
+    received_byte_hours: 4,
+  });
   const sealed = await sealTo(me.identity.x25519Public, new TextEncoder().encode('{"a":1}'), "grove/v1/x", other.id);
   const sealedMsg = await sealJson(me.identity.x25519Public, { v: 1, id: "a".repeat(32), text: "hi", sent_at: 1 }, MSG_INFO, other.id);
-  const batch = encodeBackupBatch([{ kind: "manifest", name: toHex(randomBytes(32)), blob: new Uint8Array(randomBytes(40)) }, { kind: "index", name: toHex(randomBytes(32)), blob: new Uint8Array([7]) }]);
+  const batch = encodeBackupBatch([
+    { kind: "manifest", name: toHex(randomBytes(32)), blob: new Uint8Array(randomBytes(40)) },
+    { kind: "index", name: toHex(randomBytes(32)), blob: new Uint8Array([7]) },
+  ]);
   const nonce = toHex(randomBytes(16));
   const login = makeLogin(me.keys, nonce, [other.id], Date.now(), true);
 
@@ -83,7 +124,13 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
   const reqMsg = encodeRequest({ method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": other.id }, body: new Uint8Array(10) });
   const reqFrames = sealMessage(portableSuite, call.keys.request, KIND_REQUEST, 7, reqMsg, call.ephPublic);
   const bigFrames = sealMessage(portableSuite, call.keys.request, KIND_REQUEST, 8, new Uint8Array(PART_BYTES + 5), call.ephPublic);
-  const resFrames = sealMessage(portableSuite, call.keys.response, KIND_RESPONSE, 7, encodeResponse({ status: 200, headers: { a: "b" }, body: new Uint8Array(3) }));
+  const resFrames = sealMessage(
+    portableSuite,
+    call.keys.response,
+    KIND_RESPONSE,
+    7,
+    encodeResponse({ status: 200, headers: { a: "b" }, body: new Uint8Array(3) }),
+  );
   const calleeKeys = acceptCall(me.identity.x25519Secret, me.identity.x25519Public, call.ephPublic);
   const headText = (hostile: fc.Arbitrary<string>) =>
     fc.tuple(hostile, hostileBytes(256), fc.option(fc.nat(), { nil: undefined })).map(([h, body, lie]) => {
@@ -102,21 +149,37 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
   const frameInput = fc.oneof(
     hostileBytes(2048),
     ...[...reqFrames, ...resFrames, bigFrames[0]!].map((f) => mutatedBytes(f)),
-    fc.tuple(fc.constantFrom(0, 1, 2, 255), fc.constantFrom(0, 1, 2, 3, 255), fc.nat(), fc.nat({ max: 70_000 }), fc.nat({ max: 70_000 }), fc.constantFrom(...EDGE_SIZES)).map(([v, k, id, part, parts, n]) => {
-      const f = new Uint8Array(10 + n);
-      f[0] = v;
-      f[1] = k;
-      const d = new DataView(f.buffer);
-      d.setUint32(2, id >>> 0);
-      d.setUint16(6, part & 0xffff);
-      d.setUint16(8, parts & 0xffff);
-      return f;
-    }),
+    fc
+      .tuple(
+        fc.constantFrom(0, 1, 2, 255),
+        fc.constantFrom(0, 1, 2, 3, 255),
+        fc.nat(),
+        fc.nat({ max: 70_000 }),
+        fc.nat({ max: 70_000 }),
+        fc.constantFrom(...EDGE_SIZES),
+      )
+      .map(([v, k, id, part, parts, n]) => {
+        const f = new Uint8Array(10 + n);
+        f[0] = v;
+        f[1] = k;
+        const d = new DataView(f.buffer);
+        d.setUint32(2, id >>> 0);
+        d.setUint16(6, part & 0xffff);
+        d.setUint16(8, parts & 0xffff);
+        return f;
+      }),
   );
   const partNumber = fc.oneof(fc.nat({ max: MAX_PARTS + 2 }), fc.constantFrom(-1, 0.5, NaN, Infinity, 2 ** 32, -0, 65535, 65536));
   const reassemblyOps = fc.tuple(
     fc.oneof(fc.integer({ min: 1, max: MAX_PARTS }), fc.constantFrom(0, -1, 1.5, NaN, 65535, MAX_PARTS + 1)),
-    fc.array(fc.tuple(partNumber, fc.oneof(fc.constant("same"), partNumber), fc.constantFrom(0, 1, 100, PART_BYTES - 1, PART_BYTES, PART_BYTES + 1)), { minLength: 1, maxLength: 24 }),
+    fc.array(
+      fc.tuple(
+        partNumber,
+        fc.oneof(fc.constant("same"), partNumber),
+        fc.constantFrom(0, 1, 100, PART_BYTES - 1, PART_BYTES, PART_BYTES + 1),
+      ),
+      { minLength: 1, maxLength: 24 },
+    ),
   );
 
   const t: DecoderTarget[] = [
@@ -127,25 +190,66 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
         hostileString(),
         hostileJsonText(plausible).map((j) => `grove1.${Buffer.from(j).toString("base64url")}`),
         mutatedJsonText(JSON.parse(tokenJson), plausible).map((j) => `grove1.${Buffer.from(j).toString("base64url")}`),
-        fc.tuple(fc.constantFrom(token, ` ${token}\n`, token.toUpperCase(), token.replace("grove1.", "grove2.")), fc.nat(), fc.string({ maxLength: 4 })).map(([s, at, ins]) => s.slice(0, at % (s.length + 1)) + ins + s.slice(at % (s.length + 1))),
-        fc.constantFrom(`grove1.${"A".repeat(5000)}`, "grove1.", "grove1.%%%", `grove1.${Buffer.from("[".repeat(3000)).toString("base64url")}`),
+        fc
+          .tuple(
+            fc.constantFrom(token, ` ${token}\n`, token.toUpperCase(), token.replace("grove1.", "grove2.")),
+            fc.nat(),
+            fc.string({ maxLength: 4 }),
+          )
+          .map(([s, at, ins]) => s.slice(0, at % (s.length + 1)) + ins + s.slice(at % (s.length + 1))),
+        fc.constantFrom(
+          `grove1.${"A".repeat(5000)}`,
+          "grove1.",
+          "grove1.%%%",
+          `grove1.${Buffer.from("[".repeat(3000)).toString("base64url")}`,
+        ),
       ),
       run: (i) => decodeToken(i as string),
       allowed: is4xx,
     },
     { name: "grant (verifyGrant)", heavy: false, arb: value(grant), run: (i) => verifyGrant(i), allowed: (e) => e instanceof GrantError },
     { name: "fetch pass (verifyPass)", heavy: false, arb: value(pass), run: (i) => verifyPass(i), allowed: (e) => e instanceof GrantError },
-    { name: "revocation (verifyRevocation)", heavy: false, arb: value(revocation), run: (i) => verifyRevocation(i), allowed: (e) => e instanceof GrantError },
+    {
+      name: "revocation (verifyRevocation)",
+      heavy: false,
+      arb: value(revocation),
+      run: (i) => verifyRevocation(i),
+      allowed: (e) => e instanceof GrantError,
+    },
     {
       name: "card (verifyCard)",
       heavy: false,
-      arb: fc.oneof(value(me.card), hostileJsonText(plausible), mutatedJsonText(me.card, plausible), hostileBytes(20_000), mutatedJsonText(me.card, plausible).map((s) => new TextEncoder().encode(s))),
+      arb: fc.oneof(
+        value(me.card),
+        hostileJsonText(plausible),
+        mutatedJsonText(me.card, plausible),
+        hostileBytes(20_000),
+        mutatedJsonText(me.card, plausible).map((s) => new TextEncoder().encode(s)),
+      ),
       run: (i) => verifyCard(i),
       allowed: (e) => e instanceof CardError,
     },
-    { name: "bounty statement (verifyStatement)", heavy: false, arb: value(statement), run: (i) => verifyStatement(i, { signer: other.id, self: me.id }), allowed: is4xx },
-    { name: "message payload (parsePayload)", heavy: false, arb: value({ v: 1, id: "a".repeat(32), text: "hi", sent_at: 1 }), run: (i) => parsePayload(i), allowed: is4xx },
-    { name: "backup batch (decodeBackupBatch)", heavy: false, arb: fc.oneof(hostileBytes(), mutatedBytes(batch), mutatedBytes(batch)), run: (i) => decodeBackupBatch(i as Uint8Array), allowed: is4xx },
+    {
+      name: "bounty statement (verifyStatement)",
+      heavy: false,
+      arb: value(statement),
+      run: (i) => verifyStatement(i, { signer: other.id, self: me.id }),
+      allowed: is4xx,
+    },
+    {
+      name: "message payload (parsePayload)",
+      heavy: false,
+      arb: value({ v: 1, id: "a".repeat(32), text: "hi", sent_at: 1 }),
+      run: (i) => parsePayload(i),
+      allowed: is4xx,
+    },
+    {
+      name: "backup batch (decodeBackupBatch)",
+      heavy: false,
+      arb: fc.oneof(hostileBytes(), mutatedBytes(batch), mutatedBytes(batch)),
+      run: (i) => decodeBackupBatch(i as Uint8Array),
+      allowed: is4xx,
+    },
     {
       name: "sealed message (openSealed)",
       heavy: true,
@@ -162,7 +266,15 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
         fc.tuple(hostileJsonText(plausible), fc.boolean()).map(([j, raw]) => ({ j, raw })),
       ),
       run: async (i) => {
-        const bytes = i instanceof Uint8Array ? i : await sealTo(me.identity.x25519Public, (i as { raw: boolean }).raw ? new Uint8Array(randomBytes(30)) : new TextEncoder().encode((i as { j: string }).j), MSG_INFO, other.id);
+        const bytes =
+          i instanceof Uint8Array
+            ? i
+            : await sealTo(
+                me.identity.x25519Public,
+                (i as { raw: boolean }).raw ? new Uint8Array(randomBytes(30)) : new TextEncoder().encode((i as { j: string }).j),
+                MSG_INFO,
+                other.id,
+              );
         return openJson(keys, bytes, MSG_INFO, other.id);
       },
       allowed: is4xx,
@@ -173,7 +285,8 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
       arb: hostileBytes(),
       run: (i) => {
         const f = unframe(i as Uint8Array);
-        if ((i as Uint8Array).byteLength < 32 ? f !== null : f?.payload.byteLength !== (i as Uint8Array).byteLength - 32) throw new Error("unframe: wrong split");
+        if ((i as Uint8Array).byteLength < 32 ? f !== null : f?.payload.byteLength !== (i as Uint8Array).byteLength - 32)
+          throw new Error("unframe: wrong split");
         return f;
       },
       allowed: () => false,
@@ -241,7 +354,11 @@ export async function decoderTargets(): Promise<DecoderTarget[]> {
 }
 
 /** Run `count` inputs (after `seeds`) through one decoder target. */
-export async function runDecoderTarget(d: DecoderTarget, count: number, opts: { seed: number; seeds?: unknown[] }): Promise<{ inputs: number; accepted: number; refused: number; findings: Finding[]; ms: number; slowestMs: number }> {
+export async function runDecoderTarget(
+  d: DecoderTarget,
+  count: number,
+  opts: { seed: number; seeds?: unknown[] },
+): Promise<{ inputs: number; accepted: number; refused: number; findings: Finding[]; ms: number; slowestMs: number }> {
   const findings: Finding[] = [];
   const t0 = performance.now();
   let accepted = 0;
@@ -259,13 +376,19 @@ export async function runDecoderTarget(d: DecoderTarget, count: number, opts: { 
         const key = `${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 120);
         if (!seen.has(key) && findings.length < 50) {
           seen.add(key);
-          findings.push({ target: d.name, kind: "throw", detail: `${(e as Error)?.name ?? typeof e}: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), input: describe(input, 400) });
+          findings.push({
+            target: d.name,
+            kind: "throw",
+            detail: `${(e as Error)?.name ?? typeof e}: ${(e as Error)?.message ?? String(e)}`.slice(0, 300),
+            input: describe(input, 400),
+          });
         } else findings.push({ target: d.name, kind: "throw", detail: key, input: "(same as above)" });
       }
     }
     const ms = performance.now() - s;
     if (ms > slowest) slowest = ms;
-    if (ms > HANG_MS) findings.push({ target: d.name, kind: "hang", detail: `one input took ${Math.round(ms)} ms`, input: describe(input, 400) });
+    if (ms > HANG_MS)
+      findings.push({ target: d.name, kind: "hang", detail: `one input took ${Math.round(ms)} ms`, input: describe(input, 400) });
   };
   for (const s of opts.seeds ?? []) await one(s);
   let done = 0;

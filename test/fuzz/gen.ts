@@ -46,44 +46,240 @@ export const hex128 = () => hex(128);
 
 /** Path traversal, NUL, encodings and other strings that trip parsers and file paths. */
 export const TRAVERSALS = [
-  "../", "..", "../../../../etc/passwd", "..\\..\\windows", "..%2f", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f", "%2e%2e/", "....//", "/..", ".", "./",
-  "%00", "\u0000", "a\u0000b", "\u0000../", "chunks/../../placement.db", "/etc/passwd", "C:\\x", "~", "~root", "${HOME}", "$(id)", "`id`",
+  "../",
+  "..",
+  "../../../../etc/passwd",
+  "..\\..\\windows",
+  "..%2f",
+  "..%2F..%2Fetc%2Fpasswd",
+  "%2e%2e%2f",
+  "%2e%2e/",
+  "....//",
+  "/..",
+  ".",
+  "./",
+  "%00",
+  "\u0000",
+  "a\u0000b",
+  "\u0000../",
+  "chunks/../../placement.db",
+  "/etc/passwd",
+  "C:\\x",
+  "~",
+  "~root",
+  "${HOME}",
+  "$(id)",
+  "`id`",
 ];
 export const SPECIALS = [
-  "", " ", "null", "undefined", "true", "NaN", "Infinity", "-1", "0x10", "1e999", "__proto__", "constructor", "prototype", "toString", "hasOwnProperty",
-  "index", "\ud800", "\udfff", "\ud83d", "\u202e", "\uffff", "\ufeff", "😀", "\r\n", "\n", "\t", "%", "%%", "%zz", "?", "#", "&", "=", "'", '"', "<script>",
-  "{{7*7}}", "*", "\\", "/", "//", ":", ";", "\u0085", "\u2028", "Ａ", "İ", "ß",
+  "",
+  " ",
+  "null",
+  "undefined",
+  "true",
+  "NaN",
+  "Infinity",
+  "-1",
+  "0x10",
+  "1e999",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
+  "hasOwnProperty",
+  "index",
+  "\ud800",
+  "\udfff",
+  "\ud83d",
+  "\u202e",
+  "\uffff",
+  "\ufeff",
+  "😀",
+  "\r\n",
+  "\n",
+  "\t",
+  "%",
+  "%%",
+  "%zz",
+  "?",
+  "#",
+  "&",
+  "=",
+  "'",
+  '"',
+  "<script>",
+  "{{7*7}}",
+  "*",
+  "\\",
+  "/",
+  "//",
+  ":",
+  ";",
+  "\u0085",
+  "\u2028",
+  "Ａ",
+  "İ",
+  "ß",
 ];
 const FIELD_NAMES = [
-  "type", "v", "id", "x25519", "secret", "card", "chunks", "backups", "hash", "nonce", "challenges", "pass", "grant", "manifest", "statement", "request",
-  "question", "model", "history", "max_tokens", "temperature", "bytes", "text", "sent_at", "owner", "recipient", "creator", "grant_id", "chunks_digest",
-  "expires_at", "revoked_at", "signature", "name", "addresses", "build", "capabilities", "issued_at", "from", "to", "at", "kind", "accept", "open", "time",
-  "method", "path", "headers", "status", "routes", "encrypted_file_key", "total_size", "filename", "file_type", "manifest_hash", "granted_at",
+  "type",
+  "v",
+  "id",
+  "x25519",
+  "secret",
+  "card",
+  "chunks",
+  "backups",
+  "hash",
+  "nonce",
+  "challenges",
+  "pass",
+  "grant",
+  "manifest",
+  "statement",
+  "request",
+  "question",
+  "model",
+  "history",
+  "max_tokens",
+  "temperature",
+  "bytes",
+  "text",
+  "sent_at",
+  "owner",
+  "recipient",
+  "creator",
+  "grant_id",
+  "chunks_digest",
+  "expires_at",
+  "revoked_at",
+  "signature",
+  "name",
+  "addresses",
+  "build",
+  "capabilities",
+  "issued_at",
+  "from",
+  "to",
+  "at",
+  "kind",
+  "accept",
+  "open",
+  "time",
+  "method",
+  "path",
+  "headers",
+  "status",
+  "routes",
+  "encrypted_file_key",
+  "total_size",
+  "filename",
+  "file_type",
+  "manifest_hash",
+  "granted_at",
 ];
 export const HUGE_NUMBER_TEXTS = [
-  "1e999", "-1e999", "1e308", "-1e308", "4.9e-324", "1e-400", "9007199254740993", "-9007199254740993", "18446744073709551616", "1" + "0".repeat(400),
-  "0." + "0".repeat(400) + "1", "-0", "1E+2", "123456789012345678901234567890", "2.5", "-1", "0", "1e21",
+  "1e999",
+  "-1e999",
+  "1e308",
+  "-1e308",
+  "4.9e-324",
+  "1e-400",
+  "9007199254740993",
+  "-9007199254740993",
+  "18446744073709551616",
+  "1" + "0".repeat(400),
+  "0." + "0".repeat(400) + "1",
+  "-0",
+  "1E+2",
+  "123456789012345678901234567890",
+  "2.5",
+  "-1",
+  "0",
+  "1e21",
 ];
-const INVALID_JSON_TEXTS = ["NaN", "Infinity", "-Infinity", "undefined", "01", "+1", ".5", "0x1f", "'x'", "tru", "nul", "[", "{", '{"a":', "]", '"\\x"', '"\\u12"', "\u0000"];
+const INVALID_JSON_TEXTS = [
+  "NaN",
+  "Infinity",
+  "-Infinity",
+  "undefined",
+  "01",
+  "+1",
+  ".5",
+  "0x1f",
+  "'x'",
+  "tru",
+  "nul",
+  "[",
+  "{",
+  '{"a":',
+  "]",
+  '"\\x"',
+  '"\\u12"',
+  "\u0000",
+];
 
 /** Sizes that sit on the edges the code checks (0, 1, tags, ids, seal overhead, part sizes). */
-export const EDGE_SIZES = [0, 1, 2, 3, 4, 9, 10, 15, 16, 17, 25, 26, 31, 32, 33, 36, 37, 41, 42, 48, 49, 50, 57, 58, 64, 65, 255, 256, 1023, 1024, 4096, 65535, 65536, 65537];
+export const EDGE_SIZES = [
+  0, 1, 2, 3, 4, 9, 10, 15, 16, 17, 25, 26, 31, 32, 33, 36, 37, 41, 42, 48, 49, 50, 57, 58, 64, 65, 255, 256, 1023, 1024, 4096, 65535,
+  65536, 65537,
+];
 
 /** A string from the lists above, random code units, hex-like or long. */
 export function hostileString(maxLong = 70_000): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 40, arbitrary: fc.constantFrom(...TRAVERSALS, ...SPECIALS) },
     { weight: 30, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
-    { weight: 20, arbitrary: fc.oneof(hex(63), hex(65), hex(64).map((s) => s.toUpperCase()), hex(64).map((s) => s.slice(0, 63) + "g"), hex(31), hex(33), hex(127), hex(129)) },
-    { weight: 3, arbitrary: fc.tuple(fc.constantFrom(255, 256, 513, 1025, 4097, 16_385, maxLong), fc.constantFrom("a", "é", "😀", "\u0000", "../")).map(([n, c]) => c.repeat(Math.ceil(n / c.length))) },
-    { weight: 10, arbitrary: fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom(...TRAVERSALS), fc.string({ maxLength: 10 })).map(([a, t, b]) => a + t + b) },
+    {
+      weight: 20,
+      arbitrary: fc.oneof(
+        hex(63),
+        hex(65),
+        hex(64).map((s) => s.toUpperCase()),
+        hex(64).map((s) => s.slice(0, 63) + "g"),
+        hex(31),
+        hex(33),
+        hex(127),
+        hex(129),
+      ),
+    },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.constantFrom(255, 256, 513, 1025, 4097, 16_385, maxLong), fc.constantFrom("a", "é", "😀", "\u0000", "../"))
+        .map(([n, c]) => c.repeat(Math.ceil(n / c.length))),
+    },
+    {
+      weight: 10,
+      arbitrary: fc
+        .tuple(fc.string({ maxLength: 10 }), fc.constantFrom(...TRAVERSALS), fc.string({ maxLength: 10 }))
+        .map(([a, t, b]) => a + t + b),
+    },
   );
 }
 
 /** A number (or number literal) a schema may not expect. */
 export function hostileNumber(): fc.Arbitrary<J> {
   return fc.oneof(
-    fc.constantFrom<J>(0, -0, -1, 1, 0.5, -0.5, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, Number.MAX_VALUE, Number.MIN_VALUE, 255, 256, 65536),
+    fc.constantFrom<J>(
+      0,
+      -0,
+      -1,
+      1,
+      0.5,
+      -0.5,
+      2 ** 31,
+      2 ** 32,
+      2 ** 53,
+      2 ** 53 + 2,
+      -(2 ** 53),
+      1e21,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      255,
+      256,
+      65536,
+    ),
     fc.constantFrom(...HUGE_NUMBER_TEXTS).map((t) => new Raw(t)),
     fc.integer(),
     fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -95,7 +291,9 @@ export function hostileRaw(big = true): fc.Arbitrary<Raw> {
   const small = fc.constantFrom(...INVALID_JSON_TEXTS).map((t) => new Raw(t));
   if (!big) return small;
   return fc.oneof(
-    fc.tuple(fc.constantFrom(1_000, 10_000, 100_000, 200_000), fc.constantFrom("[", '{"a":')).map(([d, o]) => new Raw(o.repeat(d) + (o === "[" ? "" : "1") + (o === "[" ? "]" : "}").repeat(d))),
+    fc
+      .tuple(fc.constantFrom(1_000, 10_000, 100_000, 200_000), fc.constantFrom("[", '{"a":'))
+      .map(([d, o]) => new Raw(o.repeat(d) + (o === "[" ? "" : "1") + (o === "[" ? "]" : "}").repeat(d))),
     fc.constantFrom(1_000, 50_000).map((n) => new Raw(`[${"0,".repeat(n)}0]`)),
   );
 }
@@ -114,7 +312,11 @@ export function hostileLeaf(plausible?: fc.Arbitrary<J>): fc.Arbitrary<J> {
 
 /** A key: a field name some schema has, a prototype name, or junk. */
 export function hostileKey(): fc.Arbitrary<string> {
-  return fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.constantFrom("__proto__", "constructor", "prototype", "", " ", "\u0000", "😀".repeat(40)), fc.string({ unit: "binary", maxLength: 20 }));
+  return fc.oneof(
+    fc.constantFrom(...FIELD_NAMES),
+    fc.constantFrom("__proto__", "constructor", "prototype", "", " ", "\u0000", "😀".repeat(40)),
+    fc.string({ unit: "binary", maxLength: 20 }),
+  );
 }
 
 /** A hostile JSON tree: nested objects/arrays of hostile keys and leaves (shallow; deep ones are Raw). */
@@ -233,7 +435,10 @@ export function prngBytes(n: number, seed: number): Uint8Array {
 /** Random bytes of an edge size or any size up to `max`. */
 export function hostileBytes(max = 70_000): fc.Arbitrary<Uint8Array> {
   return fc.oneof(
-    { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...EDGE_SIZES.filter((n) => n <= max)), fc.integer()).map(([n, seed]) => prngBytes(n, seed)) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(fc.constantFrom(...EDGE_SIZES.filter((n) => n <= max)), fc.integer()).map(([n, seed]) => prngBytes(n, seed)),
+    },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 64 }) },
     { weight: 1, arbitrary: fc.tuple(fc.nat({ max }), fc.integer()).map(([n, seed]) => prngBytes(n, seed)) },
     { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 255 }), fc.constantFrom(16, 49, 64, 1000)).map(([b, n]) => new Uint8Array(n).fill(b)) },
@@ -298,13 +503,21 @@ export function describe(v: unknown, max = 300): string {
 }
 
 function show(v: unknown, depth: number): string {
-  if (v instanceof Uint8Array) return `bytes[${v.byteLength}] ${Buffer.from(v.subarray(0, 48)).toString("hex")}${v.byteLength > 48 ? "…" : ""}`;
+  if (v instanceof Uint8Array)
+    return `bytes[${v.byteLength}] ${Buffer.from(v.subarray(0, 48)).toString("hex")}${v.byteLength > 48 ? "…" : ""}`;
   if (typeof v === "string") return JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…(${v.length} chars)` : v);
   if (v === null || typeof v !== "object") return String(v);
   if (depth > 6) return Array.isArray(v) ? `[…${nesting(v)} deep]` : "{…}";
-  if (Array.isArray(v)) return `[${v.slice(0, 12).map((x) => show(x, depth + 1)).join(",")}${v.length > 12 ? `,…(${v.length})` : ""}]`;
+  if (Array.isArray(v))
+    return `[${v
+      .slice(0, 12)
+      .map((x) => show(x, depth + 1))
+      .join(",")}${v.length > 12 ? `,…(${v.length})` : ""}]`;
   const e = Object.entries(v as Record<string, unknown>);
-  return `{${e.slice(0, 16).map(([k, x]) => `${JSON.stringify(k.slice(0, 60))}:${show(x, depth + 1)}`).join(",")}${e.length > 16 ? ",…" : ""}}`;
+  return `{${e
+    .slice(0, 16)
+    .map(([k, x]) => `${JSON.stringify(k.slice(0, 60))}:${show(x, depth + 1)}`)
+    .join(",")}${e.length > 16 ? ",…" : ""}}`;
 }
 
 function nesting(v: unknown): number {

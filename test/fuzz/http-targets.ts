@@ -37,7 +37,23 @@ import type { z } from "zod";
 import type { FuzzCell } from "./cell-target.ts";
 import { FuzzIdentity } from "./identity.ts";
 import { RawHttp, type RawRequest, type RawResult } from "./raw-http.ts";
-import { type ByteMutation, byteMutation, concat, describe, hex32, hex64, hostileBytes, hostileJsonText, hostileString, HUGE_NUMBER_TEXTS, mutateBytes, mutatedBytes, mutatedJsonText, type J, TRAVERSALS } from "./gen.ts";
+import {
+  type ByteMutation,
+  byteMutation,
+  concat,
+  describe,
+  hex32,
+  hex64,
+  hostileBytes,
+  hostileJsonText,
+  hostileString,
+  HUGE_NUMBER_TEXTS,
+  mutateBytes,
+  mutatedBytes,
+  mutatedJsonText,
+  type J,
+  TRAVERSALS,
+} from "./gen.ts";
 
 export type Flavour = "garbage" | "peer" | "stranger";
 export const FLAVOURS: Flavour[] = ["garbage", "peer", "stranger"];
@@ -52,7 +68,12 @@ export function peerRoutes(): Route[] {
   const scratch = mkdtempSync(join(tmpdir(), "grove-fuzz-routes-"));
   try {
     const layout = resolveLayout({ GROVE_DIR: join(scratch, "dir"), GROVE_HOME: join(scratch, "home") });
-    const rt = openRuntime({ layout, listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 }, tls: null, inProcess: true });
+    const rt = openRuntime({
+      layout,
+      listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 },
+      tls: null,
+      inProcess: true,
+    });
     try {
       const app = rt.app;
       const seen = new Set<string>();
@@ -97,13 +118,39 @@ export type AuthSpec =
   | { k: "none" }
   | { k: "partial"; keep: boolean[] }
   | { k: "malformed"; header: number; value: string }
-  | { k: "tamper"; what: "body" | "path" | "method" | "stale" | "future" | "to-empty" | "to-other" | "claim-peer" | "sig-random" | "nonce-upper" | "time-pad" }
+  | {
+      k: "tamper";
+      what:
+        | "body"
+        | "path"
+        | "method"
+        | "stale"
+        | "future"
+        | "to-empty"
+        | "to-other"
+        | "claim-peer"
+        | "sig-random"
+        | "nonce-upper"
+        | "time-pad";
+    }
   | { k: "replay" }
   | { k: "dup" };
 
 const AUTH_HEADERS = ["X-Grove-Cell", "X-Grove-Time", "X-Grove-Nonce", "X-Grove-Signature"] as const;
 const HTTP_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
-const LABELS = [JOIN_INFO, CARD_INFO, SYNC_INFO, `${SYNC_INFO}/inventory`, `${SYNC_INFO}/list`, MSG_INFO, SHARE_INFO, BOUNTY_INFO, AI_INFO, "", "grove/v1/x"];
+const LABELS = [
+  JOIN_INFO,
+  CARD_INFO,
+  SYNC_INFO,
+  `${SYNC_INFO}/inventory`,
+  `${SYNC_INFO}/list`,
+  MSG_INFO,
+  SHARE_INFO,
+  BOUNTY_INFO,
+  AI_INFO,
+  "",
+  "grove/v1/x",
+];
 
 /** What the fuzzer knows of one route: its sealed label, a valid body to mutate, and what it would rightly accept. */
 interface RouteKnowledge {
@@ -157,26 +204,85 @@ export class HttpFuzz {
     const secret = p.identity.ed25519Secret;
     const now = Date.now();
     const { grant, pass } = await makeGrant({
-      creatorSecret: secret, creator: p.id, recipient: t.id as CellId, recipientX25519: t.x25519, manifestHash: randomBytes(32).toString("hex") as ManifestHash,
-      fileKey: new Uint8Array(randomBytes(32)), chunks: [t.heldHash], filename: "a.txt", fileType: "text/plain", totalSize: 4096, expiresAt: null,
+      creatorSecret: secret,
+      creator: p.id,
+      recipient: t.id as CellId,
+      recipientX25519: t.x25519,
+      manifestHash: randomBytes(32).toString("hex") as ManifestHash,
+      fileKey: new Uint8Array(randomBytes(32)),
+      chunks: [t.heldHash],
+      filename: "a.txt",
+      fileType: "text/plain",
+      totalSize: 4096,
+      expiresAt: null,
     });
-    const statement = makeStatement(secret, p.id, t.id as CellId, now, { given_bytes: 1, received_bytes: 2, given_byte_hours: 3, received_byte_hours: 4 });
+    const statement = makeStatement(secret, p.id, t.id as CellId, now, {
+      given_bytes: 1,
+      received_bytes: 2,
+      given_byte_hours: 3,
+      received_byte_hours: 4,
+    });
     const k = (path: string, v: RouteKnowledge) => this.knowledge.set(path, v);
     const selfSigned = { signer: p.id, self: t.id as CellId };
-    k("/peer/join", { info: JOIN_INFO, template: { secret: randomBytes(32).toString("hex"), card: p.card }, accepts: (v) => field(v, "secret") === t.inviteSecret });
-    k("/peer/msg", { info: MSG_INFO, template: { v: 1, id: randomBytes(16).toString("hex"), text: "hello", sent_at: now }, accepts: (v) => ok(() => parsePayload(v)) });
+    k("/peer/join", {
+      info: JOIN_INFO,
+      template: { secret: randomBytes(32).toString("hex"), card: p.card },
+      accepts: (v) => field(v, "secret") === t.inviteSecret,
+    });
+    k("/peer/msg", {
+      info: MSG_INFO,
+      template: { v: 1, id: randomBytes(16).toString("hex"), text: "hello", sent_at: now },
+      accepts: (v) => ok(() => parsePayload(v)),
+    });
     k("/peer/friend", { info: FRIEND_INFO, template: { v: 1, kind: "request" }, accepts: (v) => ok(() => parseNotice(v)) });
-    k("/peer/bounty/statement", { info: BOUNTY_INFO, template: { statement }, accepts: (v) => StatementMessage.safeParse(v).success && ok(() => verifyStatement(field(v, "statement"), selfSigned)) });
-    k("/peer/share/grant", { info: SHARE_INFO, template: { grant, pass, manifest: {} }, accepts: (v) => ok(() => (verifyGrant(field(v, "grant")), verifyPass(field(v, "pass")))) });
-    k("/peer/ai/chat", { info: AI_INFO, template: { v: 1, model: null, history: [{ role: "user", text: "hi" }], question: "why?", max_tokens: 16, temperature: 0.5 }, accepts: (v) => AiQuestion.safeParse(v).success });
-    k("/peer/share/revoke", { info: null, template: makeRevocation(secret, p.id, randomBytes(32).toString("hex")), accepts: (v) => ok(() => verifyRevocation(v)) });
-    k("/peer/share/chunk", { info: null, template: { pass, chunks: [t.heldHash], hash: t.heldHash }, accepts: (v) => ok(() => verifyPass(field(v, "pass"))) });
-    k("/peer/bench", { info: null, template: { bytes: 1024 }, accepts: (v) => { const b = field(v, "bytes"); return (typeof b === "number" || typeof b === "string") && Number.isInteger(Number(b)) && Number(b) >= 1 && Number(b) <= 1 << 20; } });
+    k("/peer/bounty/statement", {
+      info: BOUNTY_INFO,
+      template: { statement },
+      accepts: (v) => StatementMessage.safeParse(v).success && ok(() => verifyStatement(field(v, "statement"), selfSigned)),
+    });
+    k("/peer/share/grant", {
+      info: SHARE_INFO,
+      template: { grant, pass, manifest: {} },
+      accepts: (v) => ok(() => (verifyGrant(field(v, "grant")), verifyPass(field(v, "pass")))),
+    });
+    k("/peer/ai/chat", {
+      info: AI_INFO,
+      template: { v: 1, model: null, history: [{ role: "user", text: "hi" }], question: "why?", max_tokens: 16, temperature: 0.5 },
+      accepts: (v) => AiQuestion.safeParse(v).success,
+    });
+    k("/peer/share/revoke", {
+      info: null,
+      template: makeRevocation(secret, p.id, randomBytes(32).toString("hex")),
+      accepts: (v) => ok(() => verifyRevocation(v)),
+    });
+    k("/peer/share/chunk", {
+      info: null,
+      template: { pass, chunks: [t.heldHash], hash: t.heldHash },
+      accepts: (v) => ok(() => verifyPass(field(v, "pass"))),
+    });
+    k("/peer/bench", {
+      info: null,
+      template: { bytes: 1024 },
+      accepts: (v) => {
+        const b = field(v, "bytes");
+        return (typeof b === "number" || typeof b === "string") && Number.isInteger(Number(b)) && Number(b) >= 1 && Number(b) <= 1 << 20;
+      },
+    });
     k("/peer/ping", { info: null, template: {} });
-    const batch = W.encodeBackupBatch([{ kind: "manifest", name: randomBytes(32).toString("hex"), blob: new Uint8Array(randomBytes(64)) }, { kind: "index", name: "0".repeat(64), blob: new Uint8Array([1]) }]);
-    k("/peer/sync/backups", { info: null, template: null, binary: fc.oneof(mutatedBytes(batch), hostileBytes()), acceptsBytes: (b) => ok(() => W.decodeBackupBatch(b)) });
+    const batch = W.encodeBackupBatch([
+      { kind: "manifest", name: randomBytes(32).toString("hex"), blob: new Uint8Array(randomBytes(64)) },
+      { kind: "index", name: "0".repeat(64), blob: new Uint8Array([1]) },
+    ]);
+    k("/peer/sync/backups", {
+      info: null,
+      template: null,
+      binary: fc.oneof(mutatedBytes(batch), hostileBytes()),
+      acceptsBytes: (b) => ok(() => W.decodeBackupBatch(b)),
+    });
     k("/peer/sync/chunks/:hash", {
-      info: null, template: null, binary: hostileBytes(),
+      info: null,
+      template: null,
+      binary: hostileBytes(),
       acceptsBytes: (b, s) => b.byteLength >= 16 && createHash("sha256").update(b).digest("hex") === s.params[0],
     });
     // Sealed sync routes (any added later too): their label and schema come from sync/wire.
@@ -201,8 +307,15 @@ export class HttpFuzz {
       const cap = name[0]!.toUpperCase() + name.slice(1);
       const wire = W as unknown as Record<string, unknown>;
       const schema = (wire[`${cap}Request`] ?? wire[`${cap}Body`]) as z.ZodObject | undefined;
-      const shape = schema && typeof schema === "object" && "shape" in schema ? Object.fromEntries(Object.keys(schema.shape).map((k) => [k, null])) : {};
-      return { info: W.info(name), template: this.syncTemplates[name] ?? shape, accepts: schema ? (v) => schema.safeParse(v).success : undefined };
+      const shape =
+        schema && typeof schema === "object" && "shape" in schema
+          ? Object.fromEntries(Object.keys(schema.shape).map((k) => [k, null]))
+          : {};
+      return {
+        info: W.info(name),
+        template: this.syncTemplates[name] ?? shape,
+        accepts: schema ? (v) => schema.safeParse(v).success : undefined,
+      };
     }
     return { info: null, template: null };
   }
@@ -210,7 +323,12 @@ export class HttpFuzz {
   /** Hostile values for a path parameter, by its name. */
   private param(name: string): fc.Arbitrary<string> {
     const t = this.t;
-    const valid: Record<string, string[]> = { hash: [t.heldHash], name: ["index", t.backupName], job: [randomBytes(16).toString("hex")], target: ["linux-x64", "darwin-arm64"] };
+    const valid: Record<string, string[]> = {
+      hash: [t.heldHash],
+      name: ["index", t.backupName],
+      job: [randomBytes(16).toString("hex")],
+      target: ["linux-x64", "darwin-arm64"],
+    };
     return fc.oneof(
       { weight: 2, arbitrary: fc.constantFrom(...(valid[name] ?? [t.peer.id])) },
       { weight: 2, arbitrary: fc.oneof(hex64(), hex32()) },
@@ -219,12 +337,18 @@ export class HttpFuzz {
   }
 
   private query(): fc.Arbitrary<string> {
-    const kv = fc.tuple(
-      fc.oneof(fc.constantFrom("wait", "after", "offset", "length", "build", "a", "__proto__", "", "%00", "a[b]"), hostileString(300)),
-      fc.oneof(fc.constantFrom(...HUGE_NUMBER_TEXTS, "-1", "0", "99999999", "1e3", "", "%00", "..%2F"), hostileString(3000)),
-      fc.boolean(),
-    ).map(([k, v, raw]) => (raw ? `${k}=${v}` : `${enc(k)}=${enc(v)}`));
-    return fc.oneof({ weight: 3, arbitrary: fc.constant("") }, { weight: 2, arbitrary: fc.array(kv, { minLength: 1, maxLength: 4 }).map((a) => `?${a.join("&")}`) }, { weight: 1, arbitrary: fc.constantFrom("?", "??", "?&&", "?#x", "?a=1#frag", `?${"a=1&".repeat(2000)}`) });
+    const kv = fc
+      .tuple(
+        fc.oneof(fc.constantFrom("wait", "after", "offset", "length", "build", "a", "__proto__", "", "%00", "a[b]"), hostileString(300)),
+        fc.oneof(fc.constantFrom(...HUGE_NUMBER_TEXTS, "-1", "0", "99999999", "1e3", "", "%00", "..%2F"), hostileString(3000)),
+        fc.boolean(),
+      )
+      .map(([k, v, raw]) => (raw ? `${k}=${v}` : `${enc(k)}=${enc(v)}`));
+    return fc.oneof(
+      { weight: 3, arbitrary: fc.constant("") },
+      { weight: 2, arbitrary: fc.array(kv, { minLength: 1, maxLength: 4 }).map((a) => `?${a.join("&")}`) },
+      { weight: 1, arbitrary: fc.constantFrom("?", "??", "?&&", "?#x", "?a=1#frag", `?${"a=1&".repeat(2000)}`) },
+    );
   }
 
   private body(route: Route, flavour: Flavour): fc.Arbitrary<BodySpec> {
@@ -235,7 +359,9 @@ export class HttpFuzz {
         k: fc.constant("sealed" as const),
         text: t,
         info,
-        aad: strict ? fc.constant("signer" as const) : fc.constantFrom("signer" as const, "cell" as const, "none" as const, "other" as const),
+        aad: strict
+          ? fc.constant("signer" as const)
+          : fc.constantFrom("signer" as const, "cell" as const, "none" as const, "other" as const),
         to: strict ? fc.constant("cell" as const) : fc.constantFrom("cell" as const, "cell" as const, "other" as const),
         muts: strict ? fc.constant<ByteMutation[]>([]) : fc.array(byteMutation(), { maxLength: 2 }),
       });
@@ -251,10 +377,13 @@ export class HttpFuzz {
     if (deep) choices.push({ weight: 2, arbitrary: sealedTo(text, fc.constantFrom(...(know.info ? [know.info] : []), ...LABELS), false) });
     if (deep && know.info) {
       choices.push({ weight: 4, arbitrary: sealedTo(text, fc.constant(know.info), true) });
-      if (know.template !== null) choices.push({ weight: 10, arbitrary: sealedTo(mutatedJsonText(know.template, this.plausible), fc.constant(know.info), true) });
-      if (know.template !== null) choices.push({ weight: 2, arbitrary: sealedTo(fc.constant(JSON.stringify(know.template)), fc.constant(know.info), false) });
+      if (know.template !== null)
+        choices.push({ weight: 10, arbitrary: sealedTo(mutatedJsonText(know.template, this.plausible), fc.constant(know.info), true) });
+      if (know.template !== null)
+        choices.push({ weight: 2, arbitrary: sealedTo(fc.constant(JSON.stringify(know.template)), fc.constant(know.info), false) });
     }
-    if (deep && !know.info && know.template !== null) choices.push({ weight: 10, arbitrary: mutatedJsonText(know.template, this.plausible).map((t) => ({ k: "text" as const, text: t })) });
+    if (deep && !know.info && know.template !== null)
+      choices.push({ weight: 10, arbitrary: mutatedJsonText(know.template, this.plausible).map((t) => ({ k: "text" as const, text: t })) });
     if (deep && know.binary) choices.push({ weight: 10, arbitrary: know.binary.map((bytes) => ({ k: "bytes" as const, bytes })) });
     return fc.oneof(...choices);
   }
@@ -265,8 +394,27 @@ export class HttpFuzz {
     return fc.oneof(
       fc.constant({ k: "none" as const }),
       fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }).map((keep) => ({ k: "partial" as const, keep })),
-      fc.record({ k: fc.constant("malformed" as const), header: fc.nat({ max: 3 }), value: fc.oneof(hostileString(9000), hex64(), hex128Up(), fc.constantFrom("0", "-1", "1e3", " 1", "99999999999999999")) }),
-      fc.record({ k: fc.constant("tamper" as const), what: fc.constantFrom("body", "path", "method", "stale", "future", "to-empty", "to-other", "claim-peer", "sig-random", "nonce-upper", "time-pad") }),
+      fc.record({
+        k: fc.constant("malformed" as const),
+        header: fc.nat({ max: 3 }),
+        value: fc.oneof(hostileString(9000), hex64(), hex128Up(), fc.constantFrom("0", "-1", "1e3", " 1", "99999999999999999")),
+      }),
+      fc.record({
+        k: fc.constant("tamper" as const),
+        what: fc.constantFrom(
+          "body",
+          "path",
+          "method",
+          "stale",
+          "future",
+          "to-empty",
+          "to-other",
+          "claim-peer",
+          "sig-random",
+          "nonce-upper",
+          "time-pad",
+        ),
+      }),
       fc.constant({ k: "replay" as const }),
       fc.constant({ k: "dup" as const }),
     );
@@ -275,13 +423,26 @@ export class HttpFuzz {
   private extraHeaders(): fc.Arbitrary<[string, string][]> {
     const h = fc.oneof(
       fc.constantFrom<[string, string]>(
-        ["Content-Type", "application/json"], ["Content-Type", "text/plain; charset=utf-16"], ["Content-Type", "multipart/form-data; boundary=x"],
-        ["Authorization", "Bearer 0000"], ["Cookie", "grove_session=x"], ["X-Forwarded-For", "10.0.0.1"], ["X-Grove-Response-Signature", "00"],
-        ["Accept-Encoding", "gzip, br"], ["Origin", "http://evil.example"], ["Range", "bytes=0-1"], ["Expect", "100-continue"],
+        ["Content-Type", "application/json"],
+        ["Content-Type", "text/plain; charset=utf-16"],
+        ["Content-Type", "multipart/form-data; boundary=x"],
+        ["Authorization", "Bearer 0000"],
+        ["Cookie", "grove_session=x"],
+        ["X-Forwarded-For", "10.0.0.1"],
+        ["X-Grove-Response-Signature", "00"],
+        ["Accept-Encoding", "gzip, br"],
+        ["Origin", "http://evil.example"],
+        ["Range", "bytes=0-1"],
+        ["Expect", "100-continue"],
       ),
-      fc.tuple(fc.constantFrom("Content-Type", "X-Grove-Extra", "Accept", "If-None-Match"), hostileString(9000)).map(([k, v]) => [k, v] as [string, string]),
+      fc
+        .tuple(fc.constantFrom("Content-Type", "X-Grove-Extra", "Accept", "If-None-Match"), hostileString(9000))
+        .map(([k, v]) => [k, v] as [string, string]),
     );
-    return fc.oneof({ weight: 4, arbitrary: fc.constant<[string, string][]>([]) }, { weight: 1, arbitrary: fc.array(h, { minLength: 1, maxLength: 3 }) });
+    return fc.oneof(
+      { weight: 4, arbitrary: fc.constant<[string, string][]>([]) },
+      { weight: 1, arbitrary: fc.array(h, { minLength: 1, maxLength: 3 }) },
+    );
   }
 
   /** The generator of one target. */
@@ -290,7 +451,10 @@ export class HttpFuzz {
     const know = this.about(route);
     return fc
       .record({
-        method: fc.oneof({ weight: 12, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom(...HTTP_METHODS, "FOO", "get") }),
+        method: fc.oneof(
+          { weight: 12, arbitrary: fc.constant(route.method) },
+          { weight: 1, arbitrary: fc.constantFrom(...HTTP_METHODS, "FOO", "get") },
+        ),
         params: fc.tuple(...params.map((p) => this.param(p))),
         paramMode: fc.constantFrom("enc" as const, "enc" as const, "raw" as const),
         query: this.query(),
@@ -311,7 +475,8 @@ export class HttpFuzz {
     if (!know.accepts) return false;
     let text: string | null = null;
     if (b.k === "text" && !know.info) text = b.text;
-    if (b.k === "sealed" && know.info && b.info === know.info && b.aad === "signer" && b.to === "cell" && b.muts.length === 0) text = b.text;
+    if (b.k === "sealed" && know.info && b.info === know.info && b.aad === "signer" && b.to === "cell" && b.muts.length === 0)
+      text = b.text;
     if (text === null) return false;
     let v: unknown;
     try {
@@ -333,38 +498,64 @@ export class HttpFuzz {
       const v = s.params[i++] ?? "";
       return s.paramMode === "enc" ? enc(v) : v;
     });
-    if (s.hashOfBody && (body?.byteLength ?? 0) < 16) path = path.replace(/[^/]*$/, createHash("sha256").update(body ?? new Uint8Array(0)).digest("hex"));
+    if (s.hashOfBody && (body?.byteLength ?? 0) < 16)
+      path = path.replace(
+        /[^/]*$/,
+        createHash("sha256")
+          .update(body ?? new Uint8Array(0))
+          .digest("hex"),
+      );
     const target = path + s.query;
     // Control bytes, spaces or a request head over Bun's limit: refused by its HTTP parser before the cell's code runs.
     const headBytes = target.length * 3 + s.extra.reduce((n, [k, v]) => n + k.length + v.length * 3, 0);
-    const httpInvalid = !HTTP_METHODS.includes(s.method) || /[\x00-\x20\x7f]/.test(target) || s.extra.some(([, v]) => /[\x00-\x08\x0a-\x1f\x7f]/.test(v)) || headBytes > 8000;
+    const httpInvalid =
+      !HTTP_METHODS.includes(s.method) ||
+      /[\x00-\x20\x7f]/.test(target) ||
+      s.extra.some(([, v]) => /[\x00-\x08\x0a-\x1f\x7f]/.test(v)) ||
+      headBytes > 8000;
     // What the cell will verify: the target as its URL parser reads it.
     const signTarget = normalize(target);
     const headers: [string, string][] = [...s.extra.map(([k, v]) => [k, v.replace(/[\r\n]/g, "")] as [string, string])];
     const a = s.auth;
     let replay = false;
     const method = s.method;
-    const signAs = (who: FuzzIdentity, o: { now?: number; nonce?: string; as?: string; to?: string; m?: string; target?: string; body?: Uint8Array | null } = {}) =>
-      Object.entries(who.signRequest(o.m ?? method, o.target ?? signTarget, o.body === undefined ? body : o.body, o.to ?? t.id, o)) as [string, string][];
+    const signAs = (
+      who: FuzzIdentity,
+      o: { now?: number; nonce?: string; as?: string; to?: string; m?: string; target?: string; body?: Uint8Array | null } = {},
+    ) =>
+      Object.entries(who.signRequest(o.m ?? method, o.target ?? signTarget, o.body === undefined ? body : o.body, o.to ?? t.id, o)) as [
+        string,
+        string,
+      ][];
     if (a.k === "peer") headers.push(...signAs(t.peer));
     else if (a.k === "stranger") headers.push(...signAs(this.strangers[a.who]!));
     else if (a.k === "partial") headers.push(...signAs(t.peer).filter((_, j) => a.keep[j]));
-    else if (a.k === "malformed") headers.push(...signAs(t.peer).map(([k, v], j) => [k, j === a.header ? a.value.replace(/[\r\n]/g, "") : v] as [string, string]));
+    else if (a.k === "malformed")
+      headers.push(...signAs(t.peer).map(([k, v], j) => [k, j === a.header ? a.value.replace(/[\r\n]/g, "") : v] as [string, string]));
     else if (a.k === "replay") (replay = true), headers.push(...signAs(t.peer));
     else if (a.k === "dup") headers.push(...signAs(t.peer), ["X-Grove-Cell", this.strangers[0]!.id]);
     else if (a.k === "tamper") {
       const w = a.what;
-      if (w === "body" && method !== "GET" && method !== "HEAD") headers.push(...signAs(t.peer)), (body = concat(body ?? new Uint8Array(0), new Uint8Array([0x20])));
-      else if (w === "path" || w === "body") headers.push(...signAs(t.peer, { target: signTarget + (signTarget.includes("?") ? "&x=1" : "?x=1") }));
+      if (w === "body" && method !== "GET" && method !== "HEAD")
+        headers.push(...signAs(t.peer)), (body = concat(body ?? new Uint8Array(0), new Uint8Array([0x20])));
+      else if (w === "path" || w === "body")
+        headers.push(...signAs(t.peer, { target: signTarget + (signTarget.includes("?") ? "&x=1" : "?x=1") }));
       else if (w === "method") headers.push(...signAs(t.peer, { m: method === "GET" ? "POST" : "GET" }));
       else if (w === "stale") headers.push(...signAs(t.peer, { now: Date.now() - 6 * 60_000 }));
       else if (w === "future") headers.push(...signAs(t.peer, { now: Date.now() + 6 * 60_000 }));
       else if (w === "to-empty") headers.push(...signAs(t.peer, { to: "" }));
       else if (w === "to-other") headers.push(...signAs(t.peer, { to: this.strangers[1]!.id }));
       else if (w === "claim-peer") headers.push(...signAs(this.strangers[2]!, { as: t.peer.id }));
-      else if (w === "sig-random") headers.push(...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Signature" ? randomBytes(64).toString("hex") : v] as [string, string]));
-      else if (w === "nonce-upper") headers.push(...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Nonce" ? v.toUpperCase().replace(/^[0-9]/, "A") : v] as [string, string]));
-      else if (w === "time-pad") headers.push(...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Time" ? `0${v}` : v] as [string, string]));
+      else if (w === "sig-random")
+        headers.push(
+          ...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Signature" ? randomBytes(64).toString("hex") : v] as [string, string]),
+        );
+      else if (w === "nonce-upper")
+        headers.push(
+          ...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Nonce" ? v.toUpperCase().replace(/^[0-9]/, "A") : v] as [string, string]),
+        );
+      else if (w === "time-pad")
+        headers.push(...signAs(t.peer).map(([k, v]) => [k, k === "X-Grove-Time" ? `0${v}` : v] as [string, string]));
     }
     // A header value with control bytes (a malformed auth header too) is refused by the HTTP layer.
     const httpBad = httpInvalid || headers.some(([, v]) => /[\x00-\x08\x0a-\x1f\x7f]/.test(v));
@@ -417,7 +608,8 @@ const hex128Up = () => fc.string({ unit: fc.constantFrom(..."0123456789ABCDEF"),
 /** Percent-encode every byte but the unreserved ones (lone surrogates too, unlike encodeURIComponent). */
 export function enc(s: string): string {
   let out = "";
-  for (const b of Buffer.from(s, "utf8")) out += /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  for (const b of Buffer.from(s, "utf8"))
+    out += /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
 }
 
@@ -433,7 +625,17 @@ export function normalize(target: string): string {
 
 export interface Finding {
   target: string;
-  kind: "5xx" | "hang" | "dropped" | "accepted" | "non-json-refusal" | "replay-accepted" | "crash" | "state-change" | "http-layer-5xx" | "throw";
+  kind:
+    | "5xx"
+    | "hang"
+    | "dropped"
+    | "accepted"
+    | "non-json-refusal"
+    | "replay-accepted"
+    | "crash"
+    | "state-change"
+    | "http-layer-5xx"
+    | "throw";
   detail: string;
   input: string;
 }
@@ -454,7 +656,10 @@ const HTTP_HEADER_LIMIT = 16 * 1024;
 
 /** The size of a request's line and headers as sent. */
 function headBytes(req: RawRequest): number {
-  return req.headers.reduce((n, [k, v]) => n + Buffer.byteLength(`${k}: ${v}\r\n`), Buffer.byteLength(`${req.method} ${req.target} HTTP/1.1\r\n`));
+  return req.headers.reduce(
+    (n, [k, v]) => n + Buffer.byteLength(`${k}: ${v}\r\n`),
+    Buffer.byteLength(`${req.method} ${req.target} HTTP/1.1\r\n`),
+  );
 }
 
 /** Judge one answer. */
@@ -471,7 +676,10 @@ export function judge(target: string, p: Prepared, r: RawResult, inputDesc: () =
   // The HTTP layer (Bun's parser: a request line or header it cannot read, headers too large)
   // answers before the cell's code runs, without a content type: counted, not judged as the cell.
   const fromApp = r.headers["content-type"] !== undefined || r.status < 400;
-  if (!fromApp) return r.status >= 500 ? f("http-layer-5xx", `${r.status} from the HTTP layer before the cell's code (not valid HTTP: ${p.httpInvalid})`) : null;
+  if (!fromApp)
+    return r.status >= 500
+      ? f("http-layer-5xx", `${r.status} from the HTTP layer before the cell's code (not valid HTTP: ${p.httpInvalid})`)
+      : null;
   if (r.status >= 500) return f("5xx", `${r.status} ${text(r.body)}`);
   if (second && r.status < 400 && p.peerSurface) return f("replay-accepted", `a replayed request was answered ${r.status}`);
   if (p.expectRefusal && !second && r.status < 400 && !p.replay) return f("accepted", `answered ${r.status} ${text(r.body)}`);
@@ -496,7 +704,10 @@ function text(b: Uint8Array): string {
 }
 
 export function describeSpec(route: Route, s: Spec): string {
-  return describe({ route: `${route.method} ${route.path}`, ...s, body: s.body.k === "sealed" ? { ...s.body, text: s.body.text.slice(0, 200) } : s.body }, 600);
+  return describe(
+    { route: `${route.method} ${route.path}`, ...s, body: s.body.k === "sealed" ? { ...s.body, text: s.body.text.slice(0, 200) } : s.body },
+    600,
+  );
 }
 
 /** Send `count` generated inputs (after `seeds`) at one target over `conns`; returns per-input findings and status counts. */
@@ -523,7 +734,12 @@ export async function runHttpTarget(
       try {
         queue.push(...fc.sample(arb, { numRuns: n, seed: (opts.seed * 7919 + hashOf(name) + batch++) | 0 }));
       } catch (e) {
-        findings.push({ target: name, kind: "throw", detail: `the fuzzer's generator failed: ${(e as Error).message}`, input: `(batch ${batch - 1})` });
+        findings.push({
+          target: name,
+          kind: "throw",
+          detail: `the fuzzer's generator failed: ${(e as Error).message}`,
+          input: `(batch ${batch - 1})`,
+        });
       }
       generated += n;
     }
@@ -536,7 +752,12 @@ export async function runHttpTarget(
       try {
         p = await fz.materialize(route, spec);
       } catch (e) {
-        findings.push({ target: name, kind: "throw", detail: `the fuzzer could not build this input: ${(e as Error).message}`, input: describeSpec(route, spec) });
+        findings.push({
+          target: name,
+          kind: "throw",
+          detail: `the fuzzer could not build this input: ${(e as Error).message}`,
+          input: describeSpec(route, spec),
+        });
         continue;
       }
       if (p.skip) {
@@ -557,5 +778,12 @@ export async function runHttpTarget(
     }
   };
   await Promise.all(opts.conns.map(worker));
-  return { target: name, inputs: total, statuses, fivexx: findings.filter((f) => f.kind === "5xx").length, findings, ms: performance.now() - t0 };
+  return {
+    target: name,
+    inputs: total,
+    statuses,
+    fivexx: findings.filter((f) => f.kind === "5xx").length,
+    findings,
+    ms: performance.now() - t0,
+  };
 }

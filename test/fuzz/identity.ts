@@ -21,7 +21,11 @@ export class FuzzIdentity {
   constructor(name = "fuzzer", seed: Uint8Array = new Uint8Array(randomBytes(32))) {
     this.identity = deriveIdentity(seed);
     this.id = toHex(this.identity.ed25519Public) as CellId;
-    this.key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, Buffer.from(this.identity.ed25519Secret.subarray(0, 32))]), format: "der", type: "pkcs8" });
+    this.key = createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519, Buffer.from(this.identity.ed25519Secret.subarray(0, 32))]),
+      format: "der",
+      type: "pkcs8",
+    });
     this.card = makeCard({
       identity: this.identity,
       name,
@@ -43,11 +47,24 @@ export class FuzzIdentity {
    * The four X-Grove-* headers for a request, as protocol/request-auth's signRequest makes them
    * (`target` = path + query as the server will read it). `as` claims another cell id.
    */
-  signRequest(method: string, target: string, body: Uint8Array | null, to: string, opts: { now?: number; nonce?: string; as?: string } = {}): RequestAuthHeaders {
+  signRequest(
+    method: string,
+    target: string,
+    body: Uint8Array | null,
+    to: string,
+    opts: { now?: number; nonce?: string; as?: string } = {},
+  ): RequestAuthHeaders {
     const time = String(Math.floor(opts.now ?? Date.now()));
     const nonce = opts.nonce ?? randomBytes(16).toString("hex");
-    const bodyHash = createHash("sha256").update(body ?? new Uint8Array(0)).digest("hex");
+    const bodyHash = createHash("sha256")
+      .update(body ?? new Uint8Array(0))
+      .digest("hex");
     const message = enc.encode(["grove-request-v1", method.toUpperCase(), target, time, nonce, bodyHash, to].join("\n"));
-    return { "X-Grove-Cell": opts.as ?? this.id, "X-Grove-Time": time, "X-Grove-Nonce": nonce, "X-Grove-Signature": this.signBytes(message) };
+    return {
+      "X-Grove-Cell": opts.as ?? this.id,
+      "X-Grove-Time": time,
+      "X-Grove-Nonce": nonce,
+      "X-Grove-Signature": this.signBytes(message),
+    };
   }
 }

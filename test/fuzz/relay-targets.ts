@@ -24,12 +24,51 @@ import fc from "fast-check";
 import { randomBytes } from "node:crypto";
 import { toHex } from "../../src/core/types.ts";
 import { portableSuite } from "../../src/crypto/index.ts";
-import { ID_BYTES, LoginSchema, AcceptSchema, OPEN_FRAME_BYTES, frame, loginVerifies, makeLogin, unframe } from "../../src/relay/relay-protocol.ts";
-import { KIND_REQUEST, KIND_RESPONSE, Reassembly, decodeResponse, encodeRequest, openCall, openFrame, readHead, sealMessage, type CallKeys } from "../../src/relay/tunnel.ts";
-import { byteMutation, EDGE_SIZES, hostileBytes, hostileJsonText, mutateBytes, mutatedJsonText, prngBytes, type ByteMutation } from "./gen.ts";
+import {
+  ID_BYTES,
+  LoginSchema,
+  AcceptSchema,
+  OPEN_FRAME_BYTES,
+  frame,
+  loginVerifies,
+  makeLogin,
+  unframe,
+} from "../../src/relay/relay-protocol.ts";
+import {
+  KIND_REQUEST,
+  KIND_RESPONSE,
+  Reassembly,
+  decodeResponse,
+  encodeRequest,
+  openCall,
+  openFrame,
+  readHead,
+  sealMessage,
+  type CallKeys,
+} from "../../src/relay/tunnel.ts";
+import {
+  byteMutation,
+  EDGE_SIZES,
+  hostileBytes,
+  hostileJsonText,
+  mutateBytes,
+  mutatedJsonText,
+  prngBytes,
+  type ByteMutation,
+} from "./gen.ts";
 import type { FuzzCell } from "./cell-target.ts";
 import { FuzzIdentity } from "./identity.ts";
-import { FLAVOURS, judge, describeSpec, normalize, type Finding, type HttpFuzz, type Prepared, type Route, type Spec } from "./http-targets.ts";
+import {
+  FLAVOURS,
+  judge,
+  describeSpec,
+  normalize,
+  type Finding,
+  type HttpFuzz,
+  type Prepared,
+  type Route,
+  type Spec,
+} from "./http-targets.ts";
 
 /** A WebSocket to the relay that keeps what arrives and lets a caller wait for the next thing. */
 export class RelaySocket {
@@ -77,14 +116,19 @@ export class RelaySocket {
   }
 
   /** Connect, take the challenge and log in; null when refused. */
-  static async login(url: string, who: { id: string; ed25519Secret: Uint8Array }, accept: string[], open = false): Promise<RelaySocket | null> {
+  static async login(
+    url: string,
+    who: { id: string; ed25519Secret: Uint8Array },
+    accept: string[],
+    open = false,
+  ): Promise<RelaySocket | null> {
     const s = new RelaySocket(url);
     await s.until(() => s.texts.some((t) => t.type === "challenge") || s.closed !== null, 5000);
     const ch = s.texts.find((t) => t.type === "challenge");
     if (!ch) return null;
     s.ws.send(JSON.stringify(makeLogin(who, String(ch.nonce), accept, Date.now(), open)));
     await s.until(() => s.texts.some((t) => t.type === "ready" || t.type === "refused") || s.closed !== null, 5000);
-    if (!s.texts.some((t) => t.type === "ready")) return s.close(), null;
+    if (!s.texts.some((t) => t.type === "ready")) return (s.close(), null);
     s.texts = [];
     return s;
   }
@@ -158,7 +202,9 @@ function loginText(s: LoginSpec, nonce: string, me: FuzzIdentity, other: FuzzIde
     case "mutated": {
       // The template's signature, id and nonce are replaced by live ones where the mutation left them.
       const real = makeLogin(me.keys, nonce, [me.id], Date.now(), true);
-      return s.text.replace(/"signature":"[0-9a-f]{128}"/, `"signature":"${real.signature}"`).replace(/"time":1([,}])/, `"time":${real.time}$1`);
+      return s.text
+        .replace(/"signature":"[0-9a-f]{128}"/, `"signature":"${real.signature}"`)
+        .replace(/"time":1([,}])/, `"time":${real.time}$1`);
     }
     case "binary":
       return s.bytes;
@@ -169,7 +215,14 @@ function loginText(s: LoginSpec, nonce: string, me: FuzzIdentity, other: FuzzIde
     case "forged":
       return JSON.stringify({ ...makeLogin(me.keys, nonce, [], Date.now()), id: other.id });
     case "many":
-      return JSON.stringify(makeLogin(me.keys, nonce, Array.from({ length: 1025 }, () => toHex(randomBytes(32))), Date.now()));
+      return JSON.stringify(
+        makeLogin(
+          me.keys,
+          nonce,
+          Array.from({ length: 1025 }, () => toHex(randomBytes(32))),
+          Date.now(),
+        ),
+      );
     case "huge":
       return JSON.stringify({ ...makeLogin(me.keys, nonce, [], Date.now()), pad: "x".repeat(s.size) });
     case "silent-then-text":
@@ -188,7 +241,11 @@ function validLogin(text: string | Uint8Array, nonce: string): boolean {
   }
 }
 
-export async function fuzzRelayLogin(url: string, count: number, opts: { seed: number; parallel?: number; seeds?: LoginSpec[] }): Promise<RelayResult> {
+export async function fuzzRelayLogin(
+  url: string,
+  count: number,
+  opts: { seed: number; parallel?: number; seeds?: LoginSpec[] },
+): Promise<RelayResult> {
   const name = "relay login (malformed logins)";
   const me = new FuzzIdentity("login-fuzz");
   const other = new FuzzIdentity("login-other");
@@ -215,7 +272,12 @@ export async function fuzzRelayLogin(url: string, count: number, opts: { seed: n
       const got = await ws.until(() => ws.texts.some((t) => t.type === "challenge") || ws.closed !== null, 5000);
       const ch = ws.texts.find((t) => t.type === "challenge");
       if (!got || !ch) {
-        findings.push({ target: name, kind: "hang", detail: `no challenge (${ws.closed ? `closed ${ws.closed.code}` : "timeout"})`, input: "(connect)" });
+        findings.push({
+          target: name,
+          kind: "hang",
+          detail: `no challenge (${ws.closed ? `closed ${ws.closed.code}` : "timeout"})`,
+          input: "(connect)",
+        });
         ws.close();
         continue;
       }
@@ -232,15 +294,27 @@ export async function fuzzRelayLogin(url: string, count: number, opts: { seed: n
       const ready = ws.texts.some((t) => t.type === "ready");
       if (ready) {
         tally(statuses, "ready");
-        if (!validLogin(msg, nonce)) findings.push({ target: name, kind: "accepted", detail: "an invalid login was let in", input: describeLogin(spec, msg) });
+        if (!validLogin(msg, nonce))
+          findings.push({ target: name, kind: "accepted", detail: "an invalid login was let in", input: describeLogin(spec, msg) });
       } else if (!answered) {
-        findings.push({ target: name, kind: "hang", detail: "a malformed login was neither refused nor closed in 8 s", input: describeLogin(spec, msg) });
+        findings.push({
+          target: name,
+          kind: "hang",
+          detail: "a malformed login was neither refused nor closed in 8 s",
+          input: describeLogin(spec, msg),
+        });
       } else {
         // Refused: the reason first, then the close.
         await ws.until(() => ws.closed !== null, 5000);
         const refusedMsg = ws.texts.find((t) => t.type === "refused");
         tally(statuses, refusedMsg ? `refused/${ws.closed?.code ?? "open"}` : `closed/${ws.closed?.code}`);
-        if (!ws.closed) findings.push({ target: name, kind: "hang", detail: "refused but the connection was left open", input: describeLogin(spec, msg) });
+        if (!ws.closed)
+          findings.push({
+            target: name,
+            kind: "hang",
+            detail: "refused but the connection was left open",
+            input: describeLogin(spec, msg),
+          });
       }
       ws.close();
     }
@@ -271,7 +345,10 @@ export async function fuzzRelayText(url: string, count: number, opts: { seed: nu
     fc.constantFrom("", " ", "null", "{}", '{"type":"accept"}', '{"type":"accept","accept":null}', '{"type":"login"}', "x".repeat(200_000)),
   );
   const inputs = [...(opts.seeds ?? [])];
-  for (let b = 0; inputs.length < count + (opts.seeds?.length ?? 0); b++) inputs.push(...fc.sample(arb, { numRuns: Math.min(500, count + (opts.seeds?.length ?? 0) - inputs.length), seed: (opts.seed * 37 + b) | 0 }));
+  for (let b = 0; inputs.length < count + (opts.seeds?.length ?? 0); b++)
+    inputs.push(
+      ...fc.sample(arb, { numRuns: Math.min(500, count + (opts.seeds?.length ?? 0) - inputs.length), seed: (opts.seed * 37 + b) | 0 }),
+    );
   for (const text of inputs) {
     let valid = false;
     try {
@@ -283,11 +360,22 @@ export async function fuzzRelayText(url: string, count: number, opts: { seed: nu
     const reply = ws.texts[before];
     if (!answered) findings.push({ target: name, kind: "hang", detail: "no answer in 5 s", input: JSON.stringify(text.slice(0, 400)) });
     else if (ws.closed) {
-      findings.push({ target: name, kind: "dropped", detail: `the relay closed the connection (${ws.closed.code} ${ws.closed.reason})`, input: JSON.stringify(text.slice(0, 400)) });
+      findings.push({
+        target: name,
+        kind: "dropped",
+        detail: `the relay closed the connection (${ws.closed.code} ${ws.closed.reason})`,
+        input: JSON.stringify(text.slice(0, 400)),
+      });
     } else {
       tally(statuses, String(reply?.type));
       const want = valid ? "accepted" : "error";
-      if (reply?.type !== want) findings.push({ target: name, kind: "accepted", detail: `answered ${JSON.stringify(reply).slice(0, 200)}, expected ${want}`, input: JSON.stringify(text.slice(0, 400)) });
+      if (reply?.type !== want)
+        findings.push({
+          target: name,
+          kind: "accepted",
+          detail: `answered ${JSON.stringify(reply).slice(0, 200)}, expected ${want}`,
+          input: JSON.stringify(text.slice(0, 400)),
+        });
     }
     if (ws.closed) {
       ws = await RelaySocket.login(url, me.keys, [me.id]);
@@ -323,33 +411,69 @@ export async function fuzzRelayBinary(url: string, count: number, opts: { seed: 
   if (!sink || !refuser) throw new Error("relay binary: could not log in the sink and refuser");
   const arb: fc.Arbitrary<FrameSpec> = fc.record({
     to: fc.constantFrom("self" as const, "sink" as const, "unknown" as const, "refuser" as const, "short" as const),
-    size: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...EDGE_SIZES) }, { weight: 3, arbitrary: fc.nat({ max: 70_000 }) }, { weight: 1, arbitrary: fc.constantFrom(OPEN_FRAME_BYTES, OPEN_FRAME_BYTES + 1, 1 << 20, opts.maxFrameBytes, opts.maxFrameBytes + 1) }),
+    size: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...EDGE_SIZES) },
+      { weight: 3, arbitrary: fc.nat({ max: 70_000 }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(OPEN_FRAME_BYTES, OPEN_FRAME_BYTES + 1, 1 << 20, opts.maxFrameBytes, opts.maxFrameBytes + 1),
+      },
+    ),
     seed: fc.integer(),
   });
   const specs: FrameSpec[] = [];
-  for (let b = 0; specs.length < count; b++) specs.push(...fc.sample(arb, { numRuns: Math.min(500, count - specs.length), seed: (opts.seed * 41 + b) | 0 }));
+  for (let b = 0; specs.length < count; b++)
+    specs.push(...fc.sample(arb, { numRuns: Math.min(500, count - specs.length), seed: (opts.seed * 41 + b) | 0 }));
   const unknown = toHex(randomBytes(32));
   for (const s of specs) {
     const payload = prngBytes(s.size, s.seed);
     const data =
-      s.to === "short" ? payload.subarray(0, Math.min(s.size, ID_BYTES - 1)) : frame(s.to === "self" ? me.id : s.to === "sink" ? sinkId.id : s.to === "refuser" ? refuserId.id : unknown, payload);
+      s.to === "short"
+        ? payload.subarray(0, Math.min(s.size, ID_BYTES - 1))
+        : frame(s.to === "self" ? me.id : s.to === "sink" ? sinkId.id : s.to === "refuser" ? refuserId.id : unknown, payload);
     const tb = ws.texts.length;
     const fb = ws.frames.length;
     const kb = sink.frames.length;
     const oversize = s.to !== "short" && s.size > opts.maxFrameBytes;
     ws.send(data);
-    const expect = oversize ? "closed" : s.to === "short" ? "error" : s.to === "unknown" ? "undeliverable" : s.to === "refuser" ? "error" : s.to === "self" ? "echo" : "delivered";
+    const expect = oversize
+      ? "closed"
+      : s.to === "short"
+        ? "error"
+        : s.to === "unknown"
+          ? "undeliverable"
+          : s.to === "refuser"
+            ? "error"
+            : s.to === "self"
+              ? "echo"
+              : "delivered";
     const ok = await ws.until(() => ws.closed !== null || ws.texts.length > tb || ws.frames.length > fb || sink.frames.length > kb, 5000);
-    let got = !ok ? "nothing" : ws.closed ? "closed" : ws.frames.length > fb ? "echo" : sink.frames.length > kb ? "delivered" : String(ws.texts[tb]?.type);
+    let got = !ok
+      ? "nothing"
+      : ws.closed
+        ? "closed"
+        : ws.frames.length > fb
+          ? "echo"
+          : sink.frames.length > kb
+            ? "delivered"
+            : String(ws.texts[tb]?.type);
     if (got === "refused") {
       // Refused with a reason, then closed.
       await ws.until(() => ws.closed !== null, 5000);
       got = ws.closed ? "closed" : "refused-left-open";
     }
     tally(statuses, `${s.to}:${got}`);
-    if (got !== expect) findings.push({ target: name, kind: got === "nothing" ? "hang" : "accepted", detail: `a ${data.byteLength}-byte frame to ${s.to}: got ${got}, expected ${expect}`, input: JSON.stringify(s) });
-    if (got === "echo" && !equal(unframe(ws.frames[fb]!)!.payload, payload)) findings.push({ target: name, kind: "accepted", detail: "the echoed payload differs", input: JSON.stringify(s) });
-    if (got === "delivered" && !equal(unframe(sink.frames[kb]!)!.payload, payload)) findings.push({ target: name, kind: "accepted", detail: "the delivered payload differs", input: JSON.stringify(s) });
+    if (got !== expect)
+      findings.push({
+        target: name,
+        kind: got === "nothing" ? "hang" : "accepted",
+        detail: `a ${data.byteLength}-byte frame to ${s.to}: got ${got}, expected ${expect}`,
+        input: JSON.stringify(s),
+      });
+    if (got === "echo" && !equal(unframe(ws.frames[fb]!)!.payload, payload))
+      findings.push({ target: name, kind: "accepted", detail: "the echoed payload differs", input: JSON.stringify(s) });
+    if (got === "delivered" && !equal(unframe(sink.frames[kb]!)!.payload, payload))
+      findings.push({ target: name, kind: "accepted", detail: "the delivered payload differs", input: JSON.stringify(s) });
     if (ws.closed) ws = await connect();
     if (ws.frames.length > 100) (ws.frames = []), (ws.texts = []);
     if (sink.frames.length > 100) sink.frames = [];
@@ -415,7 +539,11 @@ class TunnelCaller {
       if (!whole) return;
       this.calls.delete(h.callId);
       const r = decodeResponse(whole);
-      c.done({ status: r.status, headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v])), body: r.body });
+      c.done({
+        status: r.status,
+        headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v])),
+        body: r.body,
+      });
     } catch {
       /* not an answer we can read */
     }
@@ -461,17 +589,39 @@ function cellFrameSpecs(routes: Route[], fz: HttpFuzz): fc.Arbitrary<CellFrameSp
     {
       weight: 3,
       arbitrary: fc.record({
-        k: fc.constant("shaped" as const), from, v: fc.constantFrom(0, 1, 1, 2, 255), kind: fc.constantFrom(0, 1, 2, 3, 255), callId: fc.nat(), part: fc.constantFrom(0, 1, 2, 17, 18, 19, 65535),
-        parts: fc.constantFrom(0, 1, 2, 18, 19, 20, 65535), size: fc.constantFrom(0, 1, 16, 25, 26, 41, 42, 58, 100, 4096),
+        k: fc.constant("shaped" as const),
+        from,
+        v: fc.constantFrom(0, 1, 1, 2, 255),
+        kind: fc.constantFrom(0, 1, 2, 3, 255),
+        callId: fc.nat(),
+        part: fc.constantFrom(0, 1, 2, 17, 18, 19, 65535),
+        parts: fc.constantFrom(0, 1, 2, 18, 19, 20, 65535),
+        size: fc.constantFrom(0, 1, 16, 25, 26, 41, 42, 58, 100, 4096),
       }),
     },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant("mutated" as const), from, muts: fc.array(byteMutation(), { minLength: 1, maxLength: 3 }), response: fc.boolean() }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("partial" as const), parts: fc.integer({ min: 2, max: 4 }), send: fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 3 }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant("mutated" as const),
+        from,
+        muts: fc.array(byteMutation(), { minLength: 1, maxLength: 3 }),
+        response: fc.boolean(),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("partial" as const),
+        parts: fc.integer({ min: 2, max: 4 }),
+        send: fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 3 }),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ k: fc.constant("sealed-junk" as const), from, message: hostileBytes(8192) }) },
     {
       weight: 4,
       arbitrary: fc.record({
-        k: fc.constant("sealed-head" as const), from,
+        k: fc.constant("sealed-head" as const),
+        from,
         head: fc.oneof(hostileJsonText(), mutatedJsonText({ method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": "PEER" } })),
         body: hostileBytes(2048),
       }),
@@ -555,7 +705,9 @@ export async function fuzzRelayToCell(
           continue;
         }
         case "mutated": {
-          const f = spec.response ? sealMessage(portableSuite, new Uint8Array(32), KIND_RESPONSE, c.newId(), template)[0]! : c.frames(template)[0]!;
+          const f = spec.response
+            ? sealMessage(portableSuite, new Uint8Array(32), KIND_RESPONSE, c.newId(), template)[0]!
+            : c.frames(template)[0]!;
           c.raw(fit(mutateBytes(f, spec.muts)));
           tally(statuses, "dropped-as-expected");
           continue;
@@ -591,7 +743,8 @@ export async function fuzzRelayToCell(
         }
       }
       const answer = await c.call(message!, 15_000);
-      const input = () => (spec.k === "call" ? `${spec.from}: ${describeSpec(route!, spec.spec)}` : `${spec.k} from ${spec.from}: ${describeSpecShort(spec)}`);
+      const input = () =>
+        spec.k === "call" ? `${spec.from}: ${describeSpec(route!, spec.spec)}` : `${spec.k} from ${spec.from}: ${describeSpecShort(spec)}`;
       if (!answer) {
         tally(statuses, "no answer");
         findings.push({ target: name, kind: "hang", detail: "a whole, correctly sealed call got no answer in 15 s", input: input() });
@@ -600,13 +753,36 @@ export async function fuzzRelayToCell(
       tally(statuses, String(answer.status));
       const p: Prepared = prepared
         ? { ...prepared, httpInvalid: false, expectRefusal: prepared.expectRefusal || spec.from === "stranger" }
-        : { req: { method: "POST", target: "/", headers: [], body: null }, httpInvalid: false, expectRefusal: true, replay: false, skip: false, peerSurface: true };
+        : {
+            req: { method: "POST", target: "/", headers: [], body: null },
+            httpInvalid: false,
+            expectRefusal: true,
+            replay: false,
+            skip: false,
+            peerSurface: true,
+          };
       // Only the peer API answers through a relay: a path that leaves /peer/ once parsed gets the relay client's 404.
       const target = spec.k === "call" ? normalize(prepared!.req.target) : null;
       if (target !== null && !target.startsWith("/peer/") && answer.status !== 404 && answer.status !== 400) {
-        findings.push({ target: name, kind: "accepted", detail: `a call to ${target.slice(0, 80)} (outside /peer/) was answered ${answer.status} by another surface`, input: input() });
+        findings.push({
+          target: name,
+          kind: "accepted",
+          detail: `a call to ${target.slice(0, 80)} (outside /peer/) was answered ${answer.status} by another surface`,
+          input: input(),
+        });
       }
-      const bad = judge(name, p, { ok: true, status: answer.status, headers: { "content-type": answer.headers["content-type"] ?? "(none)", ...answer.headers }, body: answer.body, ms: 0 }, input);
+      const bad = judge(
+        name,
+        p,
+        {
+          ok: true,
+          status: answer.status,
+          headers: { "content-type": answer.headers["content-type"] ?? "(none)", ...answer.headers },
+          body: answer.body,
+          ms: 0,
+        },
+        input,
+      );
       if (bad) findings.push(bad);
     }
   };

@@ -30,15 +30,27 @@ export function httpSeeds(fz: HttpFuzz, route: Route, flavour: Flavour): Spec[] 
   if (flavour === "garbage") return [];
   const out: Spec[] = [];
   if (k === "POST /peer/join") {
-    for (const text of ["null", "5", "[]", '"x"', "true", `{"secret":${DEEP_ARRAY},"card":null}`, `{"secret":${DEEP_ARRAY},"card":${JSON.stringify(t.peer.card)}}`]) out.push(spec(sealed(text, info), { auth }));
+    for (const text of [
+      "null",
+      "5",
+      "[]",
+      '"x"',
+      "true",
+      `{"secret":${DEEP_ARRAY},"card":null}`,
+      `{"secret":${DEEP_ARRAY},"card":${JSON.stringify(t.peer.card)}}`,
+    ])
+      out.push(spec(sealed(text, info), { auth }));
   }
   if (flavour !== "peer") return out;
-  if (k === "POST /peer/bench") for (const text of ["null", "5", "[]", '"x"', `{"bytes":${DEEP_ARRAY}}`]) out.push(spec({ k: "text", text }));
+  if (k === "POST /peer/bench")
+    for (const text of ["null", "5", "[]", '"x"', `{"bytes":${DEEP_ARRAY}}`]) out.push(spec({ k: "text", text }));
   if (k === "POST /peer/share/revoke") out.push(spec({ k: "text", text: DEEP_ARRAY }), spec({ k: "text", text: DEEP_OBJECT }));
-  if (k === "POST /peer/share/chunk") out.push(spec({ k: "text", text: `{"pass":${DEEP_ARRAY},"chunks":["${t.heldHash}"],"hash":"${t.heldHash}"}` }));
+  if (k === "POST /peer/share/chunk")
+    out.push(spec({ k: "text", text: `{"pass":${DEEP_ARRAY},"chunks":["${t.heldHash}"],"hash":"${t.heldHash}"}` }));
   if (k === "POST /peer/share/grant") out.push(spec(sealed(`{"grant":${DEEP_ARRAY},"pass":null,"manifest":null}`, info)));
   if (k === "POST /peer/bounty/statement") out.push(spec(sealed(`{"statement":${DEEP_ARRAY}}`, info)));
-  if (k === "POST /peer/sync/inventory") out.push(spec(sealed(`{"card":${DEEP_OBJECT},"chunks":"${"0".repeat(64)}","backups":"${"0".repeat(64)}"}`, info)));
+  if (k === "POST /peer/sync/inventory")
+    out.push(spec(sealed(`{"card":${DEEP_OBJECT},"chunks":"${"0".repeat(64)}","backups":"${"0".repeat(64)}"}`, info)));
   return out;
 }
 
@@ -46,7 +58,27 @@ export function httpSeeds(fz: HttpFuzz, route: Route, flavour: Flavour): Spec[] 
 export function decoderSeeds(name: string): unknown[] {
   const deep = [JSON.parse(DEEP_ARRAY), JSON.parse(DEEP_OBJECT)];
   // Reassembly: part numbers out of range left holes (TypeError) or a bad count (RangeError).
-  if (name.startsWith("tunnel reassembly")) return [[2, [[5, 2, 1], [7, 2, 1]]], [1, [[-1, 1, 1]]], [-1, [[0, -1, 1]]], [0, [[0, 0, 1]]], [1, [[0.5, 1, 1]]], [2, [[Number.NaN, 2, 1], [1, 2, 1]]]];
+  if (name.startsWith("tunnel reassembly"))
+    return [
+      [
+        2,
+        [
+          [5, 2, 1],
+          [7, 2, 1],
+        ],
+      ],
+      [1, [[-1, 1, 1]]],
+      [-1, [[0, -1, 1]]],
+      [0, [[0, 0, 1]]],
+      [1, [[0.5, 1, 1]]],
+      [
+        2,
+        [
+          [Number.NaN, 2, 1],
+          [1, 2, 1],
+        ],
+      ],
+    ];
   if (/^(grant|fetch pass|revocation|card|bounty statement)/.test(name)) return deep;
   return [];
 }
@@ -74,7 +106,10 @@ export function relayCellSeeds(fz: HttpFuzz, routes: Route[]): CellFrameSpec[] {
     { k: "partial", parts: 3, send: [0, 0] },
     // Request frames that do not open each took one of the sender's 32 call slots for 120 s, so
     // the friend's real calls through the relay went unanswered: 40 of them, then real calls.
-    ...Array.from({ length: 40 }, (): CellFrameSpec => ({ k: "mutated", from: "peer", muts: [{ op: "flip", at: 50, bit: 0 }], response: false })),
+    ...Array.from(
+      { length: 40 },
+      (): CellFrameSpec => ({ k: "mutated", from: "peer", muts: [{ op: "flip", at: 50, bit: 0 }], response: false }),
+    ),
     { k: "sealed-junk", from: "peer", message: new Uint8Array(5) },
     head({ method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": peer } }),
   ];
@@ -83,4 +118,7 @@ export function relayCellSeeds(fz: HttpFuzz, routes: Route[]): CellFrameSpec[] {
 }
 
 /** Relay login regressions (none found so far; kept as the place for them). */
-export const loginSeeds: LoginSpec[] = [{ k: "text", text: `{"type":"login","${"é".repeat(200)}":1}` }, { k: "text", text: "null" }];
+export const loginSeeds: LoginSpec[] = [
+  { k: "text", text: `{"type":"login","${"é".repeat(200)}":1}` },
+  { k: "text", text: "null" },
+];

@@ -35,7 +35,12 @@ export function openApp(config: Record<string, unknown> = {}): TestApp {
   writeFileSync(join(dir, "config.json"), JSON.stringify({ config_version: 2, mdns: false, watch_home: false, ...config }));
   let logs = "";
   const untap = tapLog((l) => (logs += l));
-  const rt = openRuntime({ layout: resolveLayout({ GROVE_DIR: dir, GROVE_HOME: home }), listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 }, tls: null, inProcess: true });
+  const rt = openRuntime({
+    layout: resolveLayout({ GROVE_DIR: dir, GROVE_HOME: home }),
+    listen: { host: "127.0.0.1", port: 0, peerHost: "127.0.0.1", peerPort: 0 },
+    tls: null,
+    inProcess: true,
+  });
   const token = readFileSync(join(dir, "api_token"), "utf8").trim();
   const conn = (address: string) => ({ requestIP: () => ({ address, family: address.includes(":") ? "IPv6" : "IPv4", port: 40000 }) });
   const url = (path: string) => (path.startsWith("http") ? path : `http://127.0.0.1:5678${path}`);
@@ -45,7 +50,8 @@ export function openApp(config: Record<string, unknown> = {}): TestApp {
     if (!headers.has("host")) headers.set("host", new URL(url(path)).host);
     return { ...init, headers };
   };
-  const request = async (path: string, init: RequestInit = {}, from = "127.0.0.1") => rt.app.request(url(path), withHost(path, init), { server: conn(from), listener: "dashboard" } as never);
+  const request = async (path: string, init: RequestInit = {}, from = "127.0.0.1") =>
+    rt.app.request(url(path), withHost(path, init), { server: conn(from), listener: "dashboard" } as never);
   return {
     root,
     dir,
@@ -58,7 +64,8 @@ export function openApp(config: Record<string, unknown> = {}): TestApp {
       if (!headers.has("authorization")) headers.set("authorization", `Bearer ${token}`);
       return request(path, { ...init, headers });
     },
-    peer: async (path, init = {}) => rt.peerApp.request(url(path), withHost(path, init), { server: conn("127.0.0.1"), listener: "peer" } as never),
+    peer: async (path, init = {}) =>
+      rt.peerApp.request(url(path), withHost(path, init), { server: conn("127.0.0.1"), listener: "peer" } as never),
     logs: () => logs,
     close() {
       untap();

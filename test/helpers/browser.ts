@@ -38,10 +38,17 @@ export async function cellPage(
   errors: string[],
   opts: { javaScriptEnabled?: boolean; acceptDownloads?: boolean; consoleErrors?: boolean } = {},
 ): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ baseURL: cell.url, javaScriptEnabled: opts.javaScriptEnabled ?? true, acceptDownloads: opts.acceptDownloads ?? false });
+  const ctx = await browser.newContext({
+    baseURL: cell.url,
+    javaScriptEnabled: opts.javaScriptEnabled ?? true,
+    acceptDownloads: opts.acceptDownloads ?? false,
+  });
   ctx.setDefaultTimeout(15_000);
   const origin = new URL(cell.url).origin;
-  await ctx.route((u) => u.origin !== origin, (r) => r.abort("blockedbyclient"));
+  await ctx.route(
+    (u) => u.origin !== origin,
+    (r) => r.abort("blockedbyclient"),
+  );
   const page = await ctx.newPage();
   page.on("pageerror", (e) => errors.push(e.message));
   if (opts.consoleErrors) {

@@ -41,7 +41,12 @@ export function tempRoot(prefix = "grove-test-"): string {
 export type GroveCommand = string[];
 export const FROM_SOURCE: GroveCommand = [BUN, CLI];
 
-export async function runGrove(cmd: GroveCommand, args: string[], env: Record<string, string>, opts: { stdin?: Uint8Array | string; cwd?: string } = {}) {
+export async function runGrove(
+  cmd: GroveCommand,
+  args: string[],
+  env: Record<string, string>,
+  opts: { stdin?: Uint8Array | string; cwd?: string } = {},
+) {
   const p = Bun.spawn([...cmd, ...args], {
     env: { ...process.env, ...env, GROVE_NO_PROGRESS: "1" },
     cwd: opts.cwd ?? ROOT,
@@ -93,14 +98,34 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   const loopback = listen.host === "127.0.0.1" || listen.host === "::1" || listen.host === "localhost";
   const before = portsOf.get(root);
   const addr = loopback
-    ? { host: listen.host, port: listen.port, peerHost: "127.0.0.1", peerPort: listen.peerPort ?? (before && listen.port !== 0 && listen.port === before.port ? before.peerPort : 0) }
+    ? {
+        host: listen.host,
+        port: listen.port,
+        peerHost: "127.0.0.1",
+        peerPort: listen.peerPort ?? (before && listen.port !== 0 && listen.port === before.port ? before.peerPort : 0),
+      }
     : { host: "127.0.0.1", port: 0, peerHost: listen.host, peerPort: listen.port };
-  const proc = Bun.spawn([...cmd, "start", "--port", String(addr.port), "--host", addr.host, "--peer-port", String(addr.peerPort), "--peer-host", addr.peerHost, ...(opts.args ?? [])], {
-    env: { ...process.env, ...env },
-    cwd: root,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(
+    [
+      ...cmd,
+      "start",
+      "--port",
+      String(addr.port),
+      "--host",
+      addr.host,
+      "--peer-port",
+      String(addr.peerPort),
+      "--peer-host",
+      addr.peerHost,
+      ...(opts.args ?? []),
+    ],
+    {
+      env: { ...process.env, ...env },
+      cwd: root,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
     for await (const c of s as unknown as AsyncIterable<Uint8Array>) out += dec.decode(c);

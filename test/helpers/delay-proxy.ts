@@ -62,17 +62,20 @@ class Leg {
 
   private schedule(): void {
     if (this.timer || !this.queue.length) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = performance.now();
-      while (this.queue.length && this.queue[0]!.at <= now + 0.5) {
-        const { data } = this.queue.shift()!;
-        if (data) this.out.push(data);
-        else this.ended = true;
-      }
-      this.flush();
-      this.schedule();
-    }, Math.max(0, this.queue[0]!.at - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        const now = performance.now();
+        while (this.queue.length && this.queue[0]!.at <= now + 0.5) {
+          const { data } = this.queue.shift()!;
+          if (data) this.out.push(data);
+          else this.ended = true;
+        }
+        this.flush();
+        this.schedule();
+      },
+      Math.max(0, this.queue[0]!.at - performance.now()),
+    );
   }
 
   /** Write what is due; the rest waits for `drain`. */

@@ -71,4 +71,3 @@ export function loops(g: Map<string, Set<string>>): string[][] {
   for (const v of g.keys()) if (!idx.has(v)) visit(v);
   return out;
 }
-

@@ -28,8 +28,17 @@ export function tokenFile(dir: string): { path: string; token: string } {
 }
 
 /** Start `grove relay` on a free port of `host`; `url` is host:port. */
-export async function startRelay(args: string[], cmd: string[] = [BUN, CLI], host = "127.0.0.1"): Promise<{ proc: Subprocess; url: string; out: () => string }> {
-  const proc = Bun.spawn([...cmd, "relay", "--port", "0", "--host", host, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+export async function startRelay(
+  args: string[],
+  cmd: string[] = [BUN, CLI],
+  host = "127.0.0.1",
+): Promise<{ proc: Subprocess; url: string; out: () => string }> {
+  const proc = Bun.spawn([...cmd, "relay", "--port", "0", "--host", host, ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env },
+  });
   let out = "";
   const dec = new TextDecoder();
   void (async () => {
@@ -55,7 +64,14 @@ export class Client {
   state: "ready" | "refused" | "pending" = "pending";
 
   /** Log in as `keys` (signed by `sign`), accepting `accept`; `token` proves an access token of the relay. */
-  static async connect(relay: string, keys: Keys, accept: string[], sign: Keys = keys, open = false, token: string | null = null): Promise<Client> {
+  static async connect(
+    relay: string,
+    keys: Keys,
+    accept: string[],
+    sign: Keys = keys,
+    open = false,
+    token: string | null = null,
+  ): Promise<Client> {
     const c = new Client();
     c.ws = new WebSocket(`ws://${relay}/v1/relay`);
     c.ws.binaryType = "arraybuffer";
@@ -65,7 +81,9 @@ export class Client {
           const m = JSON.parse(ev.data) as { type: string; nonce?: string; reason?: string };
           if (m.type === "challenge") {
             const login = makeLogin(sign, m.nonce!, accept, Date.now(), open);
-            c.ws.send(JSON.stringify({ ...login, id: keys.id, ...(token !== null ? { access: accessProof(token, m.nonce!, keys.id) } : {}) }));
+            c.ws.send(
+              JSON.stringify({ ...login, id: keys.id, ...(token !== null ? { access: accessProof(token, m.nonce!, keys.id) } : {}) }),
+            );
             return;
           }
           if (m.type === "ready") (c.state = "ready"), (c.ready = m), resolve();
@@ -96,4 +114,3 @@ export class Client {
     this.ws.close();
   }
 }
-

@@ -49,18 +49,31 @@ describe("file watcher", () => {
     const t0 = Date.now();
     mkdirSync(join(a.home, "drop"), { recursive: true });
     writeFileSync(join(a.home, "drop", "note.bin"), pseudoRandom(300_000, 1));
-    const m = await until("the file stored", () => meta("drop/note.bin"), (x) => x !== null && x.versions.length === 1);
+    const m = await until(
+      "the file stored",
+      () => meta("drop/note.bin"),
+      (x) => x !== null && x.versions.length === 1,
+    );
     expect(m!.versions[0]!.size).toBe(300_000);
     const stored = Date.now() - t0;
     type Placement = { files: { path: string; copies: number }[] };
-    await until("factor 2", () => cliJson<Placement>(a, ["placement"]), (p) => p.files.find((f) => f.path === "drop/note.bin")?.copies === 2, 15_000);
+    await until(
+      "factor 2",
+      () => cliJson<Placement>(a, ["placement"]),
+      (p) => p.files.find((f) => f.path === "drop/note.bin")?.copies === 2,
+      15_000,
+    );
     console.log(`watcher: stored after ${stored} ms, at factor 2 after ${Date.now() - t0} ms`);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   test("a change is a new version; the previous one stays in history", async () => {
     writeFileSync(join(a.home, "drop", "note.bin"), pseudoRandom(200_000, 2));
-    const m = await until("version 2", () => meta("drop/note.bin"), (x) => x!.versions.length === 2);
+    const m = await until(
+      "version 2",
+      () => meta("drop/note.bin"),
+      (x) => x!.versions.length === 2,
+    );
     expect(m!.versions.map((v) => v.size)).toEqual([300_000, 200_000]);
     const old = await a.api("/api/files/drop/note.bin?version=1");
     expect(Buffer.compare(Buffer.from(await old.arrayBuffer()), Buffer.from(pseudoRandom(300_000, 1)))).toBe(0);
@@ -74,7 +87,11 @@ describe("file watcher", () => {
       await Bun.sleep(120); // under the 200 ms debounce: never stable in between
       appendFileSync(file, p);
     }
-    const m = await until("slow.bin stored", () => meta("slow.bin"), (x) => x !== null);
+    const m = await until(
+      "slow.bin stored",
+      () => meta("slow.bin"),
+      (x) => x !== null,
+    );
     await Bun.sleep(800); // nothing more comes
     const after = await meta("slow.bin");
     expect(after!.versions.map((v) => v.size)).toEqual([500_000]);
@@ -83,7 +100,11 @@ describe("file watcher", () => {
 
   test("a deleted file is recorded as a deletion; its content is still in history", async () => {
     unlinkSync(join(a.home, "slow.bin"));
-    const m = await until("the deletion", () => meta("slow.bin"), (x) => x!.deleted);
+    const m = await until(
+      "the deletion",
+      () => meta("slow.bin"),
+      (x) => x!.deleted,
+    );
     expect(m!.versions.map((v) => v.deleted)).toEqual([false, true]);
     const v1 = await a.api("/api/files/slow.bin?version=1");
     expect(v1.status).toBe(200);
@@ -93,7 +114,11 @@ describe("file watcher", () => {
   test("a watched folder outside GROVE_HOME is stored under its name, and not copied into GROVE_HOME", async () => {
     mkdirSync(join(watchedDir, "2026"), { recursive: true });
     writeFileSync(join(watchedDir, "2026", "plan.txt"), "the plan\n");
-    const m = await until("Notebook/2026/plan.txt", () => meta("Notebook/2026/plan.txt"), (x) => x !== null);
+    const m = await until(
+      "Notebook/2026/plan.txt",
+      () => meta("Notebook/2026/plan.txt"),
+      (x) => x !== null,
+    );
     expect(m!.versions.length).toBe(1);
     expect(existsSync(join(a.home, "Notebook"))).toBe(false);
     expect(await (await a.api("/api/files/Notebook/2026/plan.txt")).text()).toBe("the plan\n");

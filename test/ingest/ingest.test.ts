@@ -78,7 +78,9 @@ describe("ingest", () => {
   });
 
   test("over max bytes: refused, nothing recorded, no temp file left", async () => {
-    await expect(ingest(cell.vault, safePath("big/too.bin"), streamOf(pseudoRandom(5000)), { maxBytes: 4096 })).rejects.toThrow(/max_upload_bytes/);
+    await expect(ingest(cell.vault, safePath("big/too.bin"), streamOf(pseudoRandom(5000)), { maxBytes: 4096 })).rejects.toThrow(
+      /max_upload_bytes/,
+    );
     expect(cell.db.current("big/too.bin")).toBeNull();
     expect(readdirSync(join(cell.layout.home, "big"))).toEqual([]);
   });
@@ -129,7 +131,11 @@ describe("ingest", () => {
   test("a local file that changes between the passes: the copy pass 1 took is stored, as hashed", async () => {
     const first = pseudoRandom(CHUNK_SIZE + 5000, 25);
     const src = join(cell.root, "source-d.bin");
-    for (const [name, now] of [["d1", pseudoRandom(CHUNK_SIZE + 5000, 26)], ["d2", first.subarray(0, 100)], ["d3", Buffer.concat([first, Buffer.from("more")])]] as const) {
+    for (const [name, now] of [
+      ["d1", pseudoRandom(CHUNK_SIZE + 5000, 26)],
+      ["d2", first.subarray(0, 100)],
+      ["d3", Buffer.concat([first, Buffer.from("more")])],
+    ] as const) {
       writeFileSync(src, now); // pass 1 hashes `first`; pass 2 finds the file changed, shrunk or grown
       const r = await ingest(cell.vault, safePath(`local/${name}.bin`), streamOf(first), { maxBytes: 1 << 30, reread: src });
       expect(r.created).toBe(true);
@@ -158,7 +164,13 @@ describe("restore", () => {
   });
 
   test("ranges across chunk boundaries read exactly the bytes asked for", async () => {
-    for (const [s, e] of [[0, 0], [CHUNK_SIZE - 3, CHUNK_SIZE + 3], [CHUNK_SIZE, 2 * CHUNK_SIZE - 1], [100, data.byteLength - 1], [data.byteLength - 1, data.byteLength - 1]] as const) {
+    for (const [s, e] of [
+      [0, 0],
+      [CHUNK_SIZE - 3, CHUNK_SIZE + 3],
+      [CHUNK_SIZE, 2 * CHUNK_SIZE - 1],
+      [100, data.byteLength - 1],
+      [data.byteLength - 1, data.byteLength - 1],
+    ] as const) {
       const got = await readAll(await restoreStream(cell.vault, manifest, { start: s, end: e }));
       expect(Buffer.compare(got, data.subarray(s, e + 1))).toBe(0);
     }

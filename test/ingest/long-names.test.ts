@@ -31,7 +31,10 @@ for (const n of [200, 254, 255]) {
   for (const multibyte of [false, true]) {
     const name = nameOf(n, multibyte, `${n}${multibyte ? "m" : "a"}-`);
     // Half of them inside folders, whose names are long too.
-    cases.push({ label: `${n} bytes, ${multibyte ? "multi-byte" : "ASCII"}`, path: multibyte ? `${nameOf(255, true, "dir-").replace(/\.txt$/, "xxxx")}/${name}` : name });
+    cases.push({
+      label: `${n} bytes, ${multibyte ? "multi-byte" : "ASCII"}`,
+      path: multibyte ? `${nameOf(255, true, "dir-").replace(/\.txt$/, "xxxx")}/${name}` : name,
+    });
   }
 }
 const body = (path: string, v: number) => enc.encode(`${v}: ${path}\n`);

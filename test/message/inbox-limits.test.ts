@@ -51,8 +51,14 @@ describe("InboxLimits (the rule)", () => {
 
   test("characters kept from a peer are capped; other peers and outgoing messages do not count", () => {
     now += 60_000;
-    db.query("INSERT INTO messages (id, peer, direction, text, sent_at, at, state) VALUES ('m1', ?, 'in', ?, 1, 1, 'delivered')").run(peer, "x".repeat(90));
-    db.query("INSERT INTO messages (id, peer, direction, text, sent_at, at, state) VALUES ('m2', ?, 'out', ?, 1, 1, 'delivered')").run(peer, "y".repeat(90));
+    db.query("INSERT INTO messages (id, peer, direction, text, sent_at, at, state) VALUES ('m1', ?, 'in', ?, 1, 1, 'delivered')").run(
+      peer,
+      "x".repeat(90),
+    );
+    db.query("INSERT INTO messages (id, peer, direction, text, sent_at, at, state) VALUES ('m2', ?, 'out', ?, 1, 1, 'delivered')").run(
+      peer,
+      "y".repeat(90),
+    );
     expect(refusal(() => limits.admit(peer, 10))).toBeNull();
     const r = refusal(() => limits.admit(peer, 11))!;
     expect(r.status).toBe(507);
@@ -63,7 +69,8 @@ describe("InboxLimits (the rule)", () => {
 
 describe("limits on real cells", () => {
   let a: TestCell, b: TestCell;
-  let aId = "", bId = "";
+  let aId = "",
+    bId = "";
   const keysOf = (cell: TestCell) => loadKeys(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }));
   const send = async (text: string, id = newMessageId()) => {
     const body = await sealJson(keysOf(b).x25519Public, { v: 1, id, text, sent_at: Date.now() }, MSG_INFO, aId);

@@ -20,7 +20,9 @@ import type { Conversation, MessageView } from "../../src/message/types.ts";
 
 const config = { sync_interval_s: 3600, mdns: false };
 let a: TestCell, b: TestCell, c: TestCell;
-let aId = "", bId = "", cId = "";
+let aId = "",
+  bId = "",
+  cId = "";
 
 const keysOf = (cell: TestCell) => loadKeys(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }));
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -65,7 +67,9 @@ describe("messages", () => {
     const withA = convs.find((x) => x.peer === aId)!;
     expect(withA).toMatchObject({ paired: true, unread: 1, queued: 0, last: { direction: "in", text: "hello B, this is A" } });
     const got = await cliJson<MessageView[]>(b, ["msgs", aId.slice(0, 10)]);
-    expect(got).toEqual([expect.objectContaining({ peer: aId, direction: "in", text: "hello B, this is A", state: "delivered", read_at: null })]);
+    expect(got).toEqual([
+      expect.objectContaining({ peer: aId, direction: "in", text: "hello B, this is A", state: "delivered", read_at: null }),
+    ]);
     expect(got[0]!.id).toMatch(/^[0-9a-f]{32}$/);
     // Listing the conversation read it.
     expect((await cliJson<Conversation[]>(b, ["msgs"])).find((x) => x.peer === aId)!.unread).toBe(0);
@@ -80,7 +84,10 @@ describe("messages", () => {
     const r = JSON.parse(reply.stdout) as MessageView;
     expect(r).toMatchObject({ direction: "out", state: "delivered", text: "line one\nline two" });
     const onA = await cliJson<MessageView[]>(a, ["msgs", bId]);
-    expect(onA.map((m) => [m.direction, m.text])).toEqual([["out", "hello B, this is A"], ["in", "line one\nline two"]]);
+    expect(onA.map((m) => [m.direction, m.text])).toEqual([
+      ["out", "hello B, this is A"],
+      ["in", "line one\nline two"],
+    ]);
 
     const plain = await a.cli(["msgs", bId.slice(0, 8)]);
     expect(plain.code).toBe(0);
@@ -115,7 +122,12 @@ describe("messages", () => {
 
     const refusals: [string, Uint8Array | unknown, number, string][] = [
       ["sealed to another cell's key", await sealedFromA(ok, keysOf(c).x25519Public), 400, "not a message sealed to this cell"],
-      ["sealed as coming from another cell (aad)", await sealedFromA(ok, keysOf(b).x25519Public, cId), 400, "not a message sealed to this cell"],
+      [
+        "sealed as coming from another cell (aad)",
+        await sealedFromA(ok, keysOf(b).x25519Public, cId),
+        400,
+        "not a message sealed to this cell",
+      ],
       ["plain JSON", ok, 400, "not a message sealed to this cell"],
       ["sealed, not JSON", await sealTo(keysOf(b).x25519Public, new TextEncoder().encode("{not json"), MSG_INFO, aId), 400, "not JSON"],
       ["missing id", await sealedFromA({ v: 1, text: "x", sent_at: 1 }), 400, "bad message: id"],
@@ -138,7 +150,10 @@ describe("messages", () => {
 
   test("a message from a newer build, with a field this build does not know: taken, the field ignored", async () => {
     const before = await held(b, aId);
-    const ans = await postToB(a, await sealedFromA({ v: 1, id: newMessageId(), text: "from the future", sent_at: Date.now(), priority: "high" }));
+    const ans = await postToB(
+      a,
+      await sealedFromA({ v: 1, id: newMessageId(), text: "from the future", sent_at: Date.now(), priority: "high" }),
+    );
     expect(ans.status).toBe(200);
     expect(await held(b, aId)).toBe(before + 1);
     const list = await cliJson<MessageView[]>(b, ["msgs", aId]);
@@ -182,7 +197,11 @@ describe("messages", () => {
 
     b = await startCell({ root: b.root, config, listen: { host: "127.0.0.1", port: b.port } });
     expect((await a.cli(["sync"])).code).toBe(0); // probes B again, then retries what is queued
-    const done = await until("delivery after the sync round", () => cliJson<MessageView[]>(a, ["msgs", bId]), (l) => l.find((m) => m.id === queued.id)?.state === "delivered");
+    const done = await until(
+      "delivery after the sync round",
+      () => cliJson<MessageView[]>(a, ["msgs", bId]),
+      (l) => l.find((m) => m.id === queued.id)?.state === "delivered",
+    );
     expect(done.find((m) => m.id === queued.id)!.error).toBeNull();
     const onB = (await cliJson<MessageView[]>(b, ["msgs", aId])).filter((m) => m.text === "while you were away");
     expect(onB.map((m) => m.id)).toEqual([queued.id]);
@@ -198,7 +217,12 @@ describe("messages", () => {
     expect(q.state).toBe("queued");
     b = await startCell({ root: b.root, config, listen: { host: "127.0.0.1", port: b.port } });
     expect((await b.cli(["msg", aId, "I am back"])).code).toBe(0);
-    await until("delivery after B wrote", () => cliJson<MessageView[]>(a, ["msgs", bId]), (l) => l.find((m) => m.id === q.id)?.state === "delivered", 10_000);
+    await until(
+      "delivery after B wrote",
+      () => cliJson<MessageView[]>(a, ["msgs", bId]),
+      (l) => l.find((m) => m.id === q.id)?.state === "delivered",
+      10_000,
+    );
     expect((await cliJson<MessageView[]>(b, ["msgs", aId])).filter((m) => m.id === q.id).length).toBe(1);
   }, 60_000);
 

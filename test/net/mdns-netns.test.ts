@@ -50,8 +50,18 @@ beforeAll(async () => {
   }
   const cfg = { sync_interval_s: 3600 };
   [a, b] = await Promise.all([
-    startCell({ cmd: ["ip", "netns", "exec", nsA, BUN, CLI], listen: { host: "0.0.0.0", port: 5678 }, env: { GROVE_MDNS: "1" }, config: { ...cfg, name: "alpha", mdns_interfaces: [`gma${tag}`] } }),
-    startCell({ cmd: ["ip", "netns", "exec", nsB, BUN, CLI], listen: { host: "0.0.0.0", port: 5678 }, env: { GROVE_MDNS: "1" }, config: { ...cfg, name: "beta", mdns_interfaces: [`gmb${tag}`] } }),
+    startCell({
+      cmd: ["ip", "netns", "exec", nsA, BUN, CLI],
+      listen: { host: "0.0.0.0", port: 5678 },
+      env: { GROVE_MDNS: "1" },
+      config: { ...cfg, name: "alpha", mdns_interfaces: [`gma${tag}`] },
+    }),
+    startCell({
+      cmd: ["ip", "netns", "exec", nsB, BUN, CLI],
+      listen: { host: "0.0.0.0", port: 5678 },
+      env: { GROVE_MDNS: "1" },
+      config: { ...cfg, name: "beta", mdns_interfaces: [`gmb${tag}`] },
+    }),
   ]);
 }, 60_000);
 
@@ -72,20 +82,24 @@ async function nearbyOf(cell: TestCell, want: string, timeoutMs: number) {
   return last;
 }
 
-test.skipIf(!isRoot || !haveIp)("two cells on one link see each other by mDNS, unpaired", async () => {
-  if (!a || !b) throw new Error(`network namespace set-up failed: ${setupError}`);
-  const idA = (await a.cli(["id"])).stdout.trim();
-  const idB = (await b.cli(["id"])).stdout.trim();
-  const seenByA = await nearbyOf(a, idB, 20_000);
-  const beta = seenByA.find((n) => n.id === idB);
-  expect(beta).toMatchObject({ name: "beta", paired: false });
-  expect(beta!.addresses).toContain(`http://${ipB}:5678`);
-  const seenByB = await nearbyOf(b, idA, 20_000);
-  expect(seenByB.map((n) => n.id)).toContain(idA);
-  expect(JSON.parse((await a.cli(["peers", "--json"])).stdout)).toEqual([]);
-  // Pairing still goes through an invite; afterwards the nearby entry says so.
-  const tok = (await a.cli(["invite"])).stdout.trim();
-  expect((await b.cli(["join", tok])).code).toBe(0);
-  const after = JSON.parse((await a.cli(["nearby", "--json"])).stdout);
-  expect(after.find((n: { id: string }) => n.id === idB).paired).toBe(true);
-}, 90_000);
+test.skipIf(!isRoot || !haveIp)(
+  "two cells on one link see each other by mDNS, unpaired",
+  async () => {
+    if (!a || !b) throw new Error(`network namespace set-up failed: ${setupError}`);
+    const idA = (await a.cli(["id"])).stdout.trim();
+    const idB = (await b.cli(["id"])).stdout.trim();
+    const seenByA = await nearbyOf(a, idB, 20_000);
+    const beta = seenByA.find((n) => n.id === idB);
+    expect(beta).toMatchObject({ name: "beta", paired: false });
+    expect(beta!.addresses).toContain(`http://${ipB}:5678`);
+    const seenByB = await nearbyOf(b, idA, 20_000);
+    expect(seenByB.map((n) => n.id)).toContain(idA);
+    expect(JSON.parse((await a.cli(["peers", "--json"])).stdout)).toEqual([]);
+    // Pairing still goes through an invite; afterwards the nearby entry says so.
+    const tok = (await a.cli(["invite"])).stdout.trim();
+    expect((await b.cli(["join", tok])).code).toBe(0);
+    const after = JSON.parse((await a.cli(["nearby", "--json"])).stdout);
+    expect(after.find((n: { id: string }) => n.id === idB).paired).toBe(true);
+  },
+  90_000,
+);

@@ -47,11 +47,15 @@ test("missing files load empty and nothing is written until save", () => {
 
 test("a round trip survives a restart, with files in the documented shape", () => {
   const stats = PeerStats.load(paths());
-  stats.recordRound(A, [
-    { url: LAN, ok: true, latency_ms: 2 },
-    { url: TS, ok: true, latency_ms: 30 },
-    { url: RELAY, ok: false, latency_ms: null },
-  ], 1_000);
+  stats.recordRound(
+    A,
+    [
+      { url: LAN, ok: true, latency_ms: 2 },
+      { url: TS, ok: true, latency_ms: 30 },
+      { url: RELAY, ok: false, latency_ms: null },
+    ],
+    1_000,
+  );
   stats.speeds.recordBenchmark(A, LAN, KB256, 0.01, 1_500);
   stats.recordRound(B, [{ url: TS, ok: false, latency_ms: null }], 1_000);
   stats.save();
@@ -64,8 +68,22 @@ test("a round trip survives a restart, with files in the documented shape", () =
   const speedsJson = JSON.parse(readFileSync(paths().peerSpeeds, "utf8"));
   expect(Object.keys(speedsJson)).toEqual([A, B]);
   expect(Object.keys(speedsJson[A])).toEqual([TS, LAN, RELAY].sort());
-  expect(speedsJson[A][LAN]).toEqual({ latency_ms: 2, mb_s: 26.214, samples: 1, last_probe_at: 1_000, last_benchmark_at: 1_500, reachable: true });
-  expect(speedsJson[A][RELAY]).toEqual({ latency_ms: null, mb_s: null, samples: 0, last_probe_at: 1_000, last_benchmark_at: null, reachable: false });
+  expect(speedsJson[A][LAN]).toEqual({
+    latency_ms: 2,
+    mb_s: 26.214,
+    samples: 1,
+    last_probe_at: 1_000,
+    last_benchmark_at: 1_500,
+    reachable: true,
+  });
+  expect(speedsJson[A][RELAY]).toEqual({
+    latency_ms: null,
+    mb_s: null,
+    samples: 0,
+    last_probe_at: 1_000,
+    last_benchmark_at: null,
+    reachable: false,
+  });
   const healthJson = JSON.parse(readFileSync(paths().peerHealth, "utf8"));
   expect(healthJson).toEqual({
     [A]: { first_seen: 1_000, last_seen: 1_000, probes: 1, successes: 1, uptime_pct: 100 },
@@ -86,7 +104,14 @@ test("a round trip survives a restart, with files in the documented shape", () =
   ]);
 
   // measurements keep accumulating across restarts
-  again.recordRound(A, [{ url: LAN, ok: false, latency_ms: null }, { url: TS, ok: false, latency_ms: null }], 2_000);
+  again.recordRound(
+    A,
+    [
+      { url: LAN, ok: false, latency_ms: null },
+      { url: TS, ok: false, latency_ms: null },
+    ],
+    2_000,
+  );
   again.save();
   const third = PeerStats.load(paths());
   expect(third.health.get(A)).toEqual({ first_seen: 1_000, last_seen: 1_000, probes: 2, successes: 1, uptime_pct: 50 });
@@ -188,8 +213,22 @@ test("uptime is successes / probes, one decimal; first and last seen are answere
 
 test("a round counts one health probe for the peer, up when any route answered", () => {
   const stats = PeerStats.load(paths());
-  stats.recordRound(A, [{ url: LAN, ok: false, latency_ms: null }, { url: RELAY, ok: true, latency_ms: 120 }], 1);
-  stats.recordRound(A, [{ url: LAN, ok: false, latency_ms: null }, { url: RELAY, ok: false, latency_ms: null }], 2);
+  stats.recordRound(
+    A,
+    [
+      { url: LAN, ok: false, latency_ms: null },
+      { url: RELAY, ok: true, latency_ms: 120 },
+    ],
+    1,
+  );
+  stats.recordRound(
+    A,
+    [
+      { url: LAN, ok: false, latency_ms: null },
+      { url: RELAY, ok: false, latency_ms: null },
+    ],
+    2,
+  );
   stats.recordRound(A, [], 3);
   expect(stats.health.get(A)).toMatchObject({ probes: 2, successes: 1, uptime_pct: 50, last_seen: 1 });
   expect(stats.speeds.get(A, RELAY)).toMatchObject({ reachable: false, latency_ms: 120, last_probe_at: 2 });
@@ -221,9 +260,15 @@ const badSpeeds: [string, unknown][] = [
   ["a number", 7],
   ["a short peer id", { abcd: {} }],
   ["an upper-case peer id", { ["A".repeat(64)]: {} }],
-  ["a negative sample count", { [A]: { [LAN]: { latency_ms: 1, mb_s: null, samples: -1, last_probe_at: null, last_benchmark_at: null, reachable: true } } }],
+  [
+    "a negative sample count",
+    { [A]: { [LAN]: { latency_ms: 1, mb_s: null, samples: -1, last_probe_at: null, last_benchmark_at: null, reachable: true } } },
+  ],
   ["a missing field", { [A]: { [LAN]: { latency_ms: 1, mb_s: null, samples: 0, last_probe_at: null, reachable: true } } }],
-  ["a string latency", { [A]: { [LAN]: { latency_ms: "1", mb_s: null, samples: 0, last_probe_at: null, last_benchmark_at: null, reachable: true } } }],
+  [
+    "a string latency",
+    { [A]: { [LAN]: { latency_ms: "1", mb_s: null, samples: 0, last_probe_at: null, last_benchmark_at: null, reachable: true } } },
+  ],
 ];
 for (const [what, value] of badSpeeds) {
   test(`peer_speeds.json with ${what} is set aside`, () => {

@@ -1,7 +1,14 @@
 // Addresses are classified as tailscale, yggdrasil, lan, wan or relay: a table of accepted
 // addresses with their kind, one of refused ones with the reason, and the boundaries of each range.
 import { describe, expect, test } from "bun:test";
-import { classifyAddress, describeAddress, isRelayRoute, normalizeRelayUrl, RouteAddressError, type RouteKind } from "../../src/net/route-class.ts";
+import {
+  classifyAddress,
+  describeAddress,
+  isRelayRoute,
+  normalizeRelayUrl,
+  RouteAddressError,
+  type RouteKind,
+} from "../../src/net/route-class.ts";
 
 const kinds: [string, RouteKind][] = [
   // the examples in docs/design.md (Talking between cells)

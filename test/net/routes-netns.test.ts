@@ -30,7 +30,10 @@ let b: TestCell | undefined;
 
 beforeAll(async () => {
   if (!isRoot || !haveIp) return;
-  const steps: string[][] = [["ip", "netns", "add", ns], ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"]];
+  const steps: string[][] = [
+    ["ip", "netns", "add", ns],
+    ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+  ];
   for (const l of links) {
     steps.push(
       ["ip", "link", "add", l.host, "type", "veth", "peer", "name", l.peer],
@@ -49,7 +52,10 @@ beforeAll(async () => {
     }
   }
   const cfg = { mdns: false, sync_interval_s: 3600, route_benchmark_interval_s: 1 };
-  a = await startCell({ listen: { host: links[0]!.hostIp, port: PORT_A }, config: { ...cfg, name: "a", advertise: [`http://${links[0]!.hostIp}:${PORT_A}`] } });
+  a = await startCell({
+    listen: { host: links[0]!.hostIp, port: PORT_A },
+    config: { ...cfg, name: "a", advertise: [`http://${links[0]!.hostIp}:${PORT_A}`] },
+  });
   b = await startCell({
     cmd: ["ip", "netns", "exec", ns, BUN, CLI],
     listen: { host: "0.0.0.0", port: PORT_B },
@@ -67,7 +73,25 @@ afterAll(async () => {
 /** Throttle B's side of link i (what B sends over it, e.g. the benchmark's 256 KB), or lift it. */
 const throttle = (i: number, on: boolean) =>
   on
-    ? sh("ip", "netns", "exec", ns, "tc", "qdisc", "replace", "dev", links[i]!.peer, "root", "tbf", "rate", "1mbit", "burst", "4kb", "latency", "2s")
+    ? sh(
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "tc",
+        "qdisc",
+        "replace",
+        "dev",
+        links[i]!.peer,
+        "root",
+        "tbf",
+        "rate",
+        "1mbit",
+        "burst",
+        "4kb",
+        "latency",
+        "2s",
+      )
     : sh("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", links[i]!.peer, "root");
 
 type Measured = { url: string; mb_s: number; latency_ms: number };
@@ -85,23 +109,27 @@ async function bestFromA(rounds: number, want: string, max = rounds + 4): Promis
   return last;
 }
 
-test.skipIf(!isRoot || !haveIp)("the faster of two routes is chosen, and the choice follows when the speeds swap", async () => {
-  if (!ready) throw new Error(`network namespace set-up failed: ${setupError}`);
-  const tok = (await a!.cli(["invite"])).stdout.trim();
-  const joined = await b!.cli(["join", tok]);
-  expect(joined.stderr).toBe("");
-  expect(joined.code).toBe(0);
-  const [slow, fast] = [`http://${links[0]!.peerIp}:${PORT_B}`, `http://${links[1]!.peerIp}:${PORT_B}`];
+test.skipIf(!isRoot || !haveIp)(
+  "the faster of two routes is chosen, and the choice follows when the speeds swap",
+  async () => {
+    if (!ready) throw new Error(`network namespace set-up failed: ${setupError}`);
+    const tok = (await a!.cli(["invite"])).stdout.trim();
+    const joined = await b!.cli(["join", tok]);
+    expect(joined.stderr).toBe("");
+    expect(joined.code).toBe(0);
+    const [slow, fast] = [`http://${links[0]!.peerIp}:${PORT_B}`, `http://${links[1]!.peerIp}:${PORT_B}`];
 
-  expect(throttle(0, true).ok).toBe(true);
-  const first = await bestFromA(2, fast);
-  expect(first.routes.map((r) => r.url).sort()).toEqual([slow, fast].sort());
-  expect({ best: first.best, routes: first.routes }).toMatchObject({ best: fast });
-  const mb = Object.fromEntries(first.routes.map((r) => [r.url, r.mb_s]));
-  expect(mb[fast]!).toBeGreaterThan(mb[slow]! * 3);
+    expect(throttle(0, true).ok).toBe(true);
+    const first = await bestFromA(2, fast);
+    expect(first.routes.map((r) => r.url).sort()).toEqual([slow, fast].sort());
+    expect({ best: first.best, routes: first.routes }).toMatchObject({ best: fast });
+    const mb = Object.fromEntries(first.routes.map((r) => [r.url, r.mb_s]));
+    expect(mb[fast]!).toBeGreaterThan(mb[slow]! * 3);
 
-  expect(throttle(0, false).ok).toBe(true);
-  expect(throttle(1, true).ok).toBe(true);
-  const second = await bestFromA(3, slow);
-  expect({ best: second.best, routes: second.routes }).toMatchObject({ best: slow });
-}, 90_000);
+    expect(throttle(0, false).ok).toBe(true);
+    expect(throttle(1, true).ok).toBe(true);
+    const second = await bestFromA(3, slow);
+    expect({ best: second.best, routes: second.routes }).toMatchObject({ best: slow });
+  },
+  90_000,
+);

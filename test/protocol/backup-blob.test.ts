@@ -25,7 +25,16 @@ import { deriveIdentity } from "../../src/crypto/keys.ts";
 import type { CellId, ManifestHash } from "../../src/core/types.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
 import { safePath } from "../../src/ingest/home-path.ts";
-import { currentIndex, importManifest, manifestBackupName, openIndex, openManifest, sealIndex, sealManifest, type BackupContext } from "../../src/sync/backup.ts";
+import {
+  currentIndex,
+  importManifest,
+  manifestBackupName,
+  openIndex,
+  openManifest,
+  sealIndex,
+  sealManifest,
+  type BackupContext,
+} from "../../src/sync/backup.ts";
 import { PeerStore } from "../../src/fleet/peer-store.ts";
 import { manifestHash, type Manifest } from "../../src/store/manifest.ts";
 import { openTempCell, streamOf } from "../helpers/vault.ts";
@@ -115,7 +124,10 @@ describe("sync/backup on a real (in-process) cell", () => {
   beforeAll(async () => {
     cell = openTempCell();
     ctx = { keys: cell.keys, db: cell.db, peers: new PeerStore(cell.db.db), manifestsDir: cell.layout.manifests };
-    for (const [p, text] of [["a.txt", "alpha"], ["b/b.txt", "beta"]] as const) {
+    for (const [p, text] of [
+      ["a.txt", "alpha"],
+      ["b/b.txt", "beta"],
+    ] as const) {
       const r = await ingest(cell.vault, safePath(p), streamOf(enc.encode(text)), { maxBytes: 1 << 20 });
       hashes.push(r.manifest_hash);
     }
@@ -142,10 +154,17 @@ describe("sync/backup on a real (in-process) cell", () => {
   test("an index or manifest naming a path outside is refused even when it opens (our own key)", () => {
     const { index } = currentIndex(ctx);
     const evil = { ...index, versions: [["../../evil", 1, hashes[0]!, 1]] };
-    expect(() => openIndex(ctx, sealBackup(backupKeys(cell.keys.id, cell.keys.masterKey), "index", "", enc.encode(JSON.stringify(evil))))).toThrow(/'\.\.'/);
-    const m = { ...(JSON.parse(JSON.stringify(openManifest(ctx, hashes[0]!, sealManifest(ctx, hashes[0]!)!))) as Manifest), source_path: "../../evil" };
+    expect(() =>
+      openIndex(ctx, sealBackup(backupKeys(cell.keys.id, cell.keys.masterKey), "index", "", enc.encode(JSON.stringify(evil)))),
+    ).toThrow(/'\.\.'/);
+    const m = {
+      ...(JSON.parse(JSON.stringify(openManifest(ctx, hashes[0]!, sealManifest(ctx, hashes[0]!)!))) as Manifest),
+      source_path: "../../evil",
+    };
     const h = manifestHash(m, cell.suite.sha256);
-    expect(() => openManifest(ctx, h, sealBackup(backupKeys(cell.keys.id, cell.keys.masterKey), "manifest", h, enc.encode(JSON.stringify(m))))).toThrow(/'\.\.'/);
+    expect(() =>
+      openManifest(ctx, h, sealBackup(backupKeys(cell.keys.id, cell.keys.masterKey), "manifest", h, enc.encode(JSON.stringify(m)))),
+    ).toThrow(/'\.\.'/);
     // And importManifest confines the file whatever it is given.
     expect(() => importManifest(ctx, h, m)).toThrow(/leads outside/);
     expect(existsSync(join(cell.root, "evil." + m.file_hash.slice(0, 8) + ".json"))).toBe(false);

@@ -1,6 +1,15 @@
 // Cell cards: made, signed, verified; forged, altered, malformed and oversized cards refused.
 import { describe, expect, test } from "bun:test";
-import { CardError, MAX_CARD_BYTES, cardChanged, isNewerCard, makeCard, verifyCard, type Card, type CardInput } from "../../src/protocol/card.ts";
+import {
+  CardError,
+  MAX_CARD_BYTES,
+  cardChanged,
+  isNewerCard,
+  makeCard,
+  verifyCard,
+  type Card,
+  type CardInput,
+} from "../../src/protocol/card.ts";
 import { deriveIdentity, sign } from "../../src/crypto/keys.ts";
 import { toHex, type CellId } from "../../src/core/types.ts";
 import { canonicalJson } from "../../src/core/canonical-json.ts";
@@ -16,7 +25,12 @@ function input(over: Partial<CardInput> = {}): CardInput {
     name: "alice-laptop",
     addresses: ["http://192.168.1.5:5678", "http://100.101.102.103:5678"],
     build: "ab".repeat(32),
-    capabilities: { free_bytes: 500e9, models: [{ name: "llama3.2:3b", source: "ollama", parameters: 3_200_000_000, size: 2_019_393_189, tokens_per_s: 21 }], ram_bytes: 16 * 2 ** 30, gpu: null },
+    capabilities: {
+      free_bytes: 500e9,
+      models: [{ name: "llama3.2:3b", source: "ollama", parameters: 3_200_000_000, size: 2_019_393_189, tokens_per_s: 21 }],
+      ram_bytes: 16 * 2 ** 30,
+      gpu: null,
+    },
     issuedAt: ISSUED,
     ...over,
   };
@@ -110,9 +124,39 @@ describe("verifyCard refuses", () => {
       [{ build: 7 }, /build: /],
       [{ capabilities: { free_bytes: -1, models: [], ram_bytes: 0, gpu: null } }, /capabilities\.free_bytes: /],
       [{ capabilities: { free_bytes: 1, models: [""], ram_bytes: 0, gpu: null } }, /capabilities\.models\.0: /],
-      [{ capabilities: { free_bytes: 1, models: [{ name: "", source: "local", parameters: 1, size: 1, tokens_per_s: null }], ram_bytes: 0, gpu: null } }, /capabilities\.models\.0\.name: /],
-      [{ capabilities: { free_bytes: 1, models: [{ name: "m", source: "cloud", parameters: 1, size: 1, tokens_per_s: null }], ram_bytes: 0, gpu: null } }, /capabilities\.models\.0\.source: /],
-      [{ capabilities: { free_bytes: 1, models: [{ name: "m", source: "local", parameters: 1, size: 1, tokens_per_s: -1 }], ram_bytes: 0, gpu: null } }, /capabilities\.models\.0\.tokens_per_s: /],
+      [
+        {
+          capabilities: {
+            free_bytes: 1,
+            models: [{ name: "", source: "local", parameters: 1, size: 1, tokens_per_s: null }],
+            ram_bytes: 0,
+            gpu: null,
+          },
+        },
+        /capabilities\.models\.0\.name: /,
+      ],
+      [
+        {
+          capabilities: {
+            free_bytes: 1,
+            models: [{ name: "m", source: "cloud", parameters: 1, size: 1, tokens_per_s: null }],
+            ram_bytes: 0,
+            gpu: null,
+          },
+        },
+        /capabilities\.models\.0\.source: /,
+      ],
+      [
+        {
+          capabilities: {
+            free_bytes: 1,
+            models: [{ name: "m", source: "local", parameters: 1, size: 1, tokens_per_s: -1 }],
+            ram_bytes: 0,
+            gpu: null,
+          },
+        },
+        /capabilities\.models\.0\.tokens_per_s: /,
+      ],
       [{ capabilities: { free_bytes: 1, models: [], ram_bytes: 1.5, gpu: null } }, /capabilities\.ram_bytes: /],
       [{ capabilities: { free_bytes: 1, models: [], ram_bytes: 0 } }, /capabilities\.gpu: /],
       [{ issued_at: "yesterday" }, /issued_at: /],
@@ -141,11 +185,15 @@ describe("verifyCard refuses", () => {
     // makeCard refuses to sign one too: a cell cannot hand it out.
     expect(() => makeCard(input({ name: "evil\x1b[2J" }))).toThrow(/name: contains a control character/);
     // Names in any script, emoji sequences (ZWJ) and Persian ZWNJ are names.
-    for (const name of ["東京の家", "שלום-laptop", "👩‍💻 dev", "می‌خواهم"]) expect(verifyCard(makeCard(input({ name })), { now: NOW }).name).toBe(name);
+    for (const name of ["東京の家", "שלום-laptop", "👩‍💻 dev", "می‌خواهم"])
+      expect(verifyCard(makeCard(input({ name })), { now: NOW }).name).toBe(name);
   });
 
   test("fields this build does not know: ignored, kept, and under the signature (a newer build's card)", () => {
-    const newer = resign({ ...good(), extra: { nested: [1, "two"] }, capabilities: { ...(good().capabilities as object), npu: "x1" } }, alice.ed25519Secret);
+    const newer = resign(
+      { ...good(), extra: { nested: [1, "two"] }, capabilities: { ...(good().capabilities as object), npu: "x1" } },
+      alice.ed25519Secret,
+    );
     const card = verifyCard(newer, { now: NOW }) as unknown as Record<string, unknown>;
     expect(card.extra).toEqual({ nested: [1, "two"] });
     expect((card.capabilities as Record<string, unknown>).npu).toBe("x1");
@@ -174,10 +222,21 @@ describe("verifyCard refuses", () => {
   });
 
   test("a card over 16 KiB, as an object, text or bytes", () => {
-    const big = resign({ ...good(), capabilities: { free_bytes: 1, models: Array(64).fill({ name: "m".repeat(128), source: "local", parameters: 1e9, size: 1e9, tokens_per_s: 12.5 }), ram_bytes: 1, gpu: null } }, alice.ed25519Secret);
+    const big = resign(
+      {
+        ...good(),
+        capabilities: {
+          free_bytes: 1,
+          models: Array(64).fill({ name: "m".repeat(128), source: "local", parameters: 1e9, size: 1e9, tokens_per_s: 12.5 }),
+          ram_bytes: 1,
+          gpu: null,
+        },
+      },
+      alice.ed25519Secret,
+    );
     const json = JSON.stringify(big);
     expect(json.length).toBeGreaterThan(MAX_CARD_BYTES / 2);
-    const padded = json.slice(0, -1) + ",\"pad\":\"" + "x".repeat(MAX_CARD_BYTES) + "\"}";
+    const padded = json.slice(0, -1) + ',"pad":"' + "x".repeat(MAX_CARD_BYTES) + '"}';
     expect(refusal(padded)).toMatch(/larger than the 16384-byte limit/);
     expect(refusal(new TextEncoder().encode(padded))).toMatch(/16384-byte limit/);
     expect(refusal({ ...big, pad: "x".repeat(MAX_CARD_BYTES) })).toMatch(/16384-byte limit/);

@@ -35,8 +35,18 @@ describe("DeleteRequest", () => {
     expect(verifyDeleteRequest(signedNewer)).toMatchObject({ extra: 1, chunks: dr.chunks }); // a newer build's field: ignored, kept
     expect(() => verifyDeleteRequest({ ...dr, chunks: [] })).toThrow(DeleteRequestError);
     expect(() => verifyDeleteRequest({ ...dr, chunks: ["AB".repeat(32)] })).toThrow(/64 lowercase hex/);
-    expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), [chunks[0]!, chunks[0]!]))).toThrow(/must not repeat/);
-    expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), Array.from({ length: MAX_DELETE + 1 }, (_, i) => i.toString(16).padStart(64, "0") as ChunkHash)))).toThrow(DeleteRequestError);
+    expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), [chunks[0]!, chunks[0]!]))).toThrow(
+      /must not repeat/,
+    );
+    expect(() =>
+      verifyDeleteRequest(
+        makeDeleteRequest(
+          alice.ed25519Secret,
+          id(alice),
+          Array.from({ length: MAX_DELETE + 1 }, (_, i) => i.toString(16).padStart(64, "0") as ChunkHash),
+        ),
+      ),
+    ).toThrow(DeleteRequestError);
     expect(() => verifyDeleteRequest(null)).toThrow(DeleteRequestError);
     try {
       verifyDeleteRequest(forged);
@@ -48,7 +58,9 @@ describe("DeleteRequest", () => {
   test("dated too far in the future or older than a day: refused", () => {
     const now = Date.now();
     expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), chunks, now + 10 * 60_000), now)).toThrow(/future/);
-    expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), chunks, now - 2 * 86400_000), now)).toThrow(/too old/);
+    expect(() => verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), chunks, now - 2 * 86400_000), now)).toThrow(
+      /too old/,
+    );
     expect(verifyDeleteRequest(makeDeleteRequest(alice.ed25519Secret, id(alice), chunks, now + 60_000), now).owner).toBe(id(alice));
   });
 });

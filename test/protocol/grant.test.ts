@@ -2,7 +2,17 @@ import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
 import { toHex, type CellId, type ManifestHash } from "../../src/core/types.ts";
-import { chunksDigest, grantId, isExpired, makeGrant, makeRevocation, openFileKey, verifyGrant, verifyPass, verifyRevocation } from "../../src/protocol/grant.ts";
+import {
+  chunksDigest,
+  grantId,
+  isExpired,
+  makeGrant,
+  makeRevocation,
+  openFileKey,
+  verifyGrant,
+  verifyPass,
+  verifyRevocation,
+} from "../../src/protocol/grant.ts";
 
 const alice = deriveIdentity(new Uint8Array(32).fill(1));
 const bob = deriveIdentity(new Uint8Array(32).fill(2));
@@ -13,8 +23,17 @@ const chunks = ["aa".repeat(32), "bb".repeat(32)];
 
 const make = (expiresAt: number | null = null) =>
   makeGrant({
-    creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
-    manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename: "a.txt", fileType: "text/plain", totalSize: 10, expiresAt,
+    creatorSecret: alice.ed25519Secret,
+    creator: id(alice),
+    recipient: id(bob),
+    recipientX25519: bob.x25519Public,
+    manifestHash: "cd".repeat(32) as ManifestHash,
+    fileKey,
+    chunks,
+    filename: "a.txt",
+    fileType: "text/plain",
+    totalSize: 10,
+    expiresAt,
   });
 
 describe("grants", () => {
@@ -39,8 +58,17 @@ describe("grants", () => {
 
   test("a file type that is not a plain MIME type is refused (it ends up in Content-Type)", async () => {
     const bad = await makeGrant({
-      creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
-      manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename: "a.html", fileType: "text/html\r\nSet-Cookie: x=1", totalSize: 10, expiresAt: null,
+      creatorSecret: alice.ed25519Secret,
+      creator: id(alice),
+      recipient: id(bob),
+      recipientX25519: bob.x25519Public,
+      manifestHash: "cd".repeat(32) as ManifestHash,
+      fileKey,
+      chunks,
+      filename: "a.html",
+      fileType: "text/html\r\nSet-Cookie: x=1",
+      totalSize: 10,
+      expiresAt: null,
     });
     expect(() => verifyGrant(bad.grant)).toThrow(/file_type/);
   });
@@ -54,8 +82,17 @@ describe("grants", () => {
       ["pay\u200Bpal.pdf", /filename: contains an invisible formatting character \(U\+200B\)/],
     ] as const) {
       const bad = await makeGrant({
-        creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
-        manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename, fileType: "text/plain", totalSize: 10, expiresAt: null,
+        creatorSecret: alice.ed25519Secret,
+        creator: id(alice),
+        recipient: id(bob),
+        recipientX25519: bob.x25519Public,
+        manifestHash: "cd".repeat(32) as ManifestHash,
+        fileKey,
+        chunks,
+        filename,
+        fileType: "text/plain",
+        totalSize: 10,
+        expiresAt: null,
       });
       let why = "";
       try {
@@ -70,8 +107,17 @@ describe("grants", () => {
     // Names a local file could not take as they are (made safe on download), but that print as they are: accepted.
     for (const filename of [".bashrc", "../../x", "a/b", "CON", "東京.txt", "👩‍💻.png"]) {
       const ok = await makeGrant({
-        creatorSecret: alice.ed25519Secret, creator: id(alice), recipient: id(bob), recipientX25519: bob.x25519Public,
-        manifestHash: "cd".repeat(32) as ManifestHash, fileKey, chunks, filename, fileType: "text/plain", totalSize: 10, expiresAt: null,
+        creatorSecret: alice.ed25519Secret,
+        creator: id(alice),
+        recipient: id(bob),
+        recipientX25519: bob.x25519Public,
+        manifestHash: "cd".repeat(32) as ManifestHash,
+        fileKey,
+        chunks,
+        filename,
+        fileType: "text/plain",
+        totalSize: 10,
+        expiresAt: null,
       });
       expect(verifyGrant(ok.grant).filename).toBe(filename);
     }

@@ -25,7 +25,8 @@ describe("message text", () => {
   test("blank, too long, control characters and lone surrogates are refused", () => {
     expect(refused(() => checkText(" \n\t "))).toBe("a message needs some text");
     expect(refused(() => checkText("x".repeat(MAX_MESSAGE_CHARS + 1)))).toContain(`at most ${MAX_MESSAGE_CHARS} characters`);
-    for (const bad of ["a\u0000b", "bell\u0007", "esc\u001b[31m", "del\u007f", "half \ud83c"]) expect(refused(() => checkText(bad))).toContain("control characters");
+    for (const bad of ["a\u0000b", "bell\u0007", "esc\u001b[31m", "del\u007f", "half \ud83c"])
+      expect(refused(() => checkText(bad))).toContain("control characters");
   });
 });
 

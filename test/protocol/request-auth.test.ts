@@ -91,7 +91,13 @@ describe("signRequest", () => {
 describe("RequestVerifier accepts", () => {
   test("a good request, naming the peer", () => {
     const r = request(signed());
-    expect(bobVerifier().verify(r)).toEqual({ ok: true, peer: ALICE, bodyHash: createHash("sha256").update(r.body ?? "").digest("hex") });
+    expect(bobVerifier().verify(r)).toEqual({
+      ok: true,
+      peer: ALICE,
+      bodyHash: createHash("sha256")
+        .update(r.body ?? "")
+        .digest("hex"),
+    });
   });
 
   test("headers in any letter case, from a Headers object or a getter", () => {
@@ -129,7 +135,10 @@ describe("RequestVerifier accepts", () => {
   });
 
   test("a peer lookup function instead of a map", () => {
-    const v = new RequestVerifier((id) => (id === ALICE ? alice.ed25519Public : undefined), () => T0);
+    const v = new RequestVerifier(
+      (id) => (id === ALICE ? alice.ed25519Public : undefined),
+      () => T0,
+    );
     expect(v.verify(request(signed())).ok).toBe(true);
   });
 });
@@ -299,7 +308,14 @@ describe("the nonce cache stays bounded", () => {
 
   test("replay state is per peer: one peer filling its cache raises only its own floor", () => {
     const clock = fakeClock();
-    const v = new RequestVerifier(new Map([[ALICE, alice.ed25519Public], [STRANGER, stranger.ed25519Public]]), clock.now, { maxNonces: 3 });
+    const v = new RequestVerifier(
+      new Map([
+        [ALICE, alice.ed25519Public],
+        [STRANGER, stranger.ed25519Public],
+      ]),
+      clock.now,
+      { maxNonces: 3 },
+    );
     const flood = (i: number) => signRequest(stranger.ed25519Secret, STRANGER, "POST", "/peer/ping", null, { now: T0 + 30_000 + i });
     for (let i = 0; i < 10; i++) expect(v.verify(request(flood(i), { path: "/peer/ping", body: null })).ok).toBe(true);
     // The flooder's own older requests now count as replays…

@@ -1,6 +1,16 @@
 // HPKE sealing to a cell's X25519 key: RFC 9180 A.2.1 vector, round trips, and every way opening must fail.
 import { describe, expect, test } from "bun:test";
-import { ENC_BYTES, SEAL_FORMAT, SEAL_OVERHEAD, SealError, frame, hpkeSuite, openSealed, sealTo, unframe } from "../../src/protocol/seal.ts";
+import {
+  ENC_BYTES,
+  SEAL_FORMAT,
+  SEAL_OVERHEAD,
+  SealError,
+  frame,
+  hpkeSuite,
+  openSealed,
+  sealTo,
+  unframe,
+} from "../../src/protocol/seal.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
 import { fromHex, toHex } from "../../src/core/types.ts";
 

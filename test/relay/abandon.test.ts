@@ -19,7 +19,13 @@ const keysOf = (): CellKeys => {
   return { ...id, root, id: toHex(id.ed25519Public) as CellId, apiToken: "x" };
 };
 const [op, a, b] = [keysOf(), keysOf(), keysOf()];
-const hub = startRelay({ host: "127.0.0.1", port: 0, operator: op, allow: (id) => id === a.id || id === b.id, limits: { frames_per_second: 10_000 } });
+const hub = startRelay({
+  host: "127.0.0.1",
+  port: 0,
+  operator: op,
+  allow: (id) => id === a.id || id === b.id,
+  limits: { frames_per_second: 10_000 },
+});
 const url = `ws://127.0.0.1:${hub.server.port}`;
 let answerB = false;
 const client = (me: CellKeys, other: CellKeys, serve: (req: Request) => Promise<Response>) =>
@@ -48,7 +54,13 @@ test("an aborted call rejects at once, sends no more parts, and the client goes 
   const ctl = new AbortController();
   const body = new Uint8Array(5 * 1024 * 1024);
   const t0 = performance.now();
-  const call = ca.call(`${url}/v1/relay`, b.id, { method: "PUT", path: "/peer/sync/chunks/x", headers: { "X-Grove-Cell": a.id }, body }, 60_000, ctl.signal);
+  const call = ca.call(
+    `${url}/v1/relay`,
+    b.id,
+    { method: "PUT", path: "/peer/sync/chunks/x", headers: { "X-Grove-Cell": a.id }, body },
+    60_000,
+    ctl.signal,
+  );
   ctl.abort(new Error("the round gave up on this peer"));
   await expect(call).rejects.toThrow("the round gave up on this peer");
   expect(performance.now() - t0).toBeLessThan(5000); // not the 60 s timeout
@@ -57,8 +69,21 @@ test("an aborted call rejects at once, sends no more parts, and the client goes 
   expect(hub.takeCarried().get(a.id) ?? 0).toBeLessThan(2 * 1024 * 1024);
 
   answerB = true;
-  const r = await ca.call(`${url}/v1/relay`, b.id, { method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": a.id }, body: null }, 10_000);
+  const r = await ca.call(
+    `${url}/v1/relay`,
+    b.id,
+    { method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": a.id }, body: null },
+    10_000,
+  );
   expect(r.status).toBe(200);
   // An already aborted signal: refused before anything is sent.
-  await expect(ca.call(`${url}/v1/relay`, b.id, { method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": a.id }, body: null }, 10_000, AbortSignal.abort(new Error("too late")))).rejects.toThrow("too late");
+  await expect(
+    ca.call(
+      `${url}/v1/relay`,
+      b.id,
+      { method: "POST", path: "/peer/ping", headers: { "X-Grove-Cell": a.id }, body: null },
+      10_000,
+      AbortSignal.abort(new Error("too late")),
+    ),
+  ).rejects.toThrow("too late");
 }, 30_000);

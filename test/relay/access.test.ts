@@ -61,7 +61,11 @@ afterAll(() => {
 describe("grove relay asks who may use it", () => {
   test("without --allow, --allow-file, --token-file or --open it does not start, and says what to pass", async () => {
     const run = async (args: string[]) => {
-      const p = Bun.spawn([BUN, CLI, "relay", "--port", "0", "--host", "127.0.0.1", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn([BUN, CLI, "relay", "--port", "0", "--host", "127.0.0.1", ...args], {
+        cwd: ROOT,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       return { code, text: out + err };
     };
@@ -110,7 +114,9 @@ describe("grove relay lists", () => {
       expect(relay.out()).toContain("lists no cell yet");
       expect(relay.out()).toContain(`Made ${tokens} with a new access token`);
       expect(statSync(tokens).mode & 0o777).toBe(0o600);
-      const token = readFileSync(tokens, "utf8").split("\n").find((l) => l && !l.startsWith("#"))!;
+      const token = readFileSync(tokens, "utf8")
+        .split("\n")
+        .find((l) => l && !l.startsWith("#"))!;
       const k = newKeys();
       expect((await connect(relay.url, k, [])).state).toBe("refused");
       writeFileSync(allowFile, `# the operator's cells\n${k.id.toUpperCase()}  # laptop\n`);
@@ -128,7 +134,8 @@ describe("grove relay lists", () => {
 describe("a grove relay with an allow list", () => {
   let relay: Awaited<ReturnType<typeof startRelay>>;
   let a: TestCell, b: TestCell;
-  let idA = "", idB = "";
+  let idA = "",
+    idB = "";
   let relayUrl = "";
 
   beforeAll(async () => {
@@ -136,7 +143,10 @@ describe("a grove relay with an allow list", () => {
     relayUrl = `ws://127.0.0.1:${port}`;
     // Relay routes only: everything between A and B goes through the relay.
     const cfg = { replication_factor: 2, sync_interval_s: 3600, relays: [relayUrl], advertise: [relayUrl] };
-    [a, b] = await Promise.all([startCell({ root: join(root, "a"), config: { ...cfg, name: "allow-a" } }), startCell({ root: join(root, "b"), config: { ...cfg, name: "allow-b" } })]);
+    [a, b] = await Promise.all([
+      startCell({ root: join(root, "a"), config: { ...cfg, name: "allow-a" } }),
+      startCell({ root: join(root, "b"), config: { ...cfg, name: "allow-b" } }),
+    ]);
     [idA, idB] = await Promise.all([a, b].map(async (c) => (await c.cli(["id"])).stdout.trim()));
     // The cells' ids, given the default way: --allow, once per cell.
     relay = await startRelay(["--port", String(port), "--allow", idA, "--allow", idB]);
@@ -255,7 +265,8 @@ describe("a grove relay with an allow list", () => {
 
 describe("a relay run inside a cell (relay_port) serves its fleet", () => {
   let r: TestCell, c: TestCell;
-  let idR = "", idC = "";
+  let idR = "",
+    idC = "";
   let hostPort = "";
 
   beforeAll(async () => {

@@ -20,7 +20,6 @@ let idB = "";
 const root = tempRoot("grove-fallback-");
 const access = tokenFile(root); // the relay serves the holders of this token: A and B
 
-
 type PeerView = { id: string; best_route: string | null; routes: { url: string; kind: string; reachable: boolean }[] };
 const probeFromA = async (): Promise<PeerView> => JSON.parse((await a.cli(["peers", "--probe", "--json"])).stdout)[0];
 const relayed = async () => ((await (await fetch(`http://${relay.url}/status`)).json()) as { bytes_relayed: number }).bytes_relayed;
@@ -40,7 +39,10 @@ beforeAll(async () => {
   proxy = new CountingProxy(proxyPort, bPort).start();
   const cfg = { replication_factor: 2, sync_interval_s: 3600, relays: [relayUrl] };
   a = await startCell({ config: { ...cfg, name: "fa" } });
-  b = await startCell({ listen: { host: "127.0.0.1", port: bPort }, config: { ...cfg, name: "fb", advertise: [`http://127.0.0.1:${proxyPort}`] } });
+  b = await startCell({
+    listen: { host: "127.0.0.1", port: bPort },
+    config: { ...cfg, name: "fb", advertise: [`http://127.0.0.1:${proxyPort}`] },
+  });
   idB = (await b.cli(["id"])).stdout.trim();
   const token = (await b.cli(["invite"])).stdout.trim();
   expect((await a.cli(["join", token])).code).toBe(0);
@@ -62,7 +64,12 @@ test("the direct route is used while it answers, the relay route when it does no
   // Both routes answer: the direct one is chosen (a relay route always ranks after a direct one).
   let p = await probeFromA();
   expect(p.id).toBe(idB);
-  expect(p.routes.map((r) => [r.url, r.reachable]).sort()).toEqual([[direct, true], [relayRoute, true]].sort());
+  expect(p.routes.map((r) => [r.url, r.reachable]).sort()).toEqual(
+    [
+      [direct, true],
+      [relayRoute, true],
+    ].sort(),
+  );
   expect(p.best_route).toBe(direct);
 
   // The direct route goes away: A falls back to the relay and still replicates.
@@ -95,7 +102,8 @@ test("a relay that restarts is logged into again by both cells, and carries thei
   await relay.proc.exited;
   relay = await startRelay(["--port", port, "--token-file", access.path]);
   expect(relay.url.endsWith(`:${port}`)).toBe(true);
-  const state = async (c: TestCell) => (JSON.parse((await c.cli(["status", "--json"])).stdout) as { relays: { state: string }[] }).relays[0]?.state;
+  const state = async (c: TestCell) =>
+    (JSON.parse((await c.cli(["status", "--json"])).stdout) as { relays: { state: string }[] }).relays[0]?.state;
   for (let i = 0; i < 150 && ((await state(a)) !== "ready" || (await state(b)) !== "ready"); i++) await Bun.sleep(100);
   expect([await state(a), await state(b)]).toEqual(["ready", "ready"]);
   expect((await probeFromA()).best_route).toBe(`ws://${relay.url}/v1/relay`);

@@ -18,7 +18,21 @@ const connect = async (...a: Parameters<typeof Client.connect>) => {
 };
 
 beforeAll(async () => {
-  relay = await startRelay(["--open", "--max-per-ip", "64", "--max-reservations", "8", "--max-per-cell", "2", "--max-frame-bytes", "100000", "--circuit-bytes", "300000", "--frames-per-second", "50"]);
+  relay = await startRelay([
+    "--open",
+    "--max-per-ip",
+    "64",
+    "--max-reservations",
+    "8",
+    "--max-per-cell",
+    "2",
+    "--max-frame-bytes",
+    "100000",
+    "--circuit-bytes",
+    "300000",
+    "--frames-per-second",
+    "50",
+  ]);
 }, 30_000);
 
 afterAll(async () => {
@@ -27,7 +41,13 @@ afterAll(async () => {
   await relay?.proc.exited;
 });
 
-const status = async () => (await fetch(`http://${relay.url}/status`)).json() as Promise<{ cells: number; bytes_relayed: number; frames_relayed: number; refused: Record<string, number> }>;
+const status = async () =>
+  (await fetch(`http://${relay.url}/status`)).json() as Promise<{
+    cells: number;
+    bytes_relayed: number;
+    frames_relayed: number;
+    refused: Record<string, number>;
+  }>;
 
 describe("grove relay", () => {
   const x = newKeys();

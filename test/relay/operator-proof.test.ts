@@ -30,7 +30,13 @@ describe("operator proof", () => {
     // A relay naming a cell whose key it does not hold.
     expect(provenOperator({ ...makeOperatorProof(other, n, login), operator: op.id }, n, login)).toBeNull();
     // Malformed fields.
-    for (const bad of [{}, { operator: op.id }, { operator: 5, operator_signature: proof.operator_signature }, { operator: op.id, operator_signature: "zz" }, { operator: "00".repeat(32), operator_signature: "00".repeat(64) }]) {
+    for (const bad of [
+      {},
+      { operator: op.id },
+      { operator: 5, operator_signature: proof.operator_signature },
+      { operator: op.id, operator_signature: "zz" },
+      { operator: "00".repeat(32), operator_signature: "00".repeat(64) },
+    ]) {
       expect(provenOperator(bad, n, login)).toBeNull();
     }
   });
@@ -43,7 +49,11 @@ describe("a hub run by a cell", () => {
   const hubs: Relay[] = [];
   afterAll(() => hubs.forEach((h) => h.stop()));
 
-  async function login(port: number, keys: ReturnType<typeof newKeys>, accept: string[]): Promise<{ ws: WebSocket; ready: Record<string, unknown>; nonce: string; login: ReturnType<typeof makeLogin>; frames: Uint8Array[] }> {
+  async function login(
+    port: number,
+    keys: ReturnType<typeof newKeys>,
+    accept: string[],
+  ): Promise<{ ws: WebSocket; ready: Record<string, unknown>; nonce: string; login: ReturnType<typeof makeLogin>; frames: Uint8Array[] }> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/relay`);
     ws.binaryType = "arraybuffer";
     const frames: Uint8Array[] = [];

@@ -70,7 +70,8 @@ let mode: "netns" | "loopback" = "loopback";
 let relay: Awaited<ReturnType<typeof startRelay>>;
 let relayUrl = "";
 let a: TestCell, b: TestCell;
-let idA = "", idB = "";
+let idA = "",
+  idB = "";
 const root = tempRoot("grove-relay-");
 const capture = join(root, "frames.bin");
 const data = pseudoRandom(4 * 1024 * 1024 + 300_000, 11); // one full chunk (five tunnel parts) and a small one
@@ -91,7 +92,6 @@ function start(i: number, name: string): Promise<TestCell> {
       })
     : startCell({ root: join(root, name), config: { ...base, name, advertise: [relayUrl] } });
 }
-
 
 beforeAll(async () => {
   if (canNetns) {
@@ -137,7 +137,10 @@ describe(`cells through a relay`, () => {
     expect(join_.stdout).toContain("relay-a");
     // B's view of A: the relay route answers and is the one in use; in namespaces the direct
     // route is measured and unreachable.
-    const peers = await cliJson<{ id: string; best_route: string; routes: { url: string; kind: string; reachable: boolean }[] }[]>(b, ["peers", "--probe"]);
+    const peers = await cliJson<{ id: string; best_route: string; routes: { url: string; kind: string; reachable: boolean }[] }[]>(b, [
+      "peers",
+      "--probe",
+    ]);
     expect(peers.map((p) => p.id)).toEqual([idA]);
     expect(peers[0]!.best_route).toBe(`${relayUrl}/v1/relay`);
     expect(peers[0]!.routes.find((r) => r.kind === "relay")?.reachable).toBe(true);
@@ -183,7 +186,10 @@ describe(`cells through a relay`, () => {
     expect(reply.stdout).toContain("delivered");
     type Msg = { text: string; direction: string; state: string };
     const onB = await cliJson<Msg[]>(b, ["msgs", idA.slice(0, 8)]);
-    expect(onB.map((m) => [m.direction, m.text])).toEqual([["in", SECRET_TEXT], ["out", "got it"]]);
+    expect(onB.map((m) => [m.direction, m.text])).toEqual([
+      ["in", SECRET_TEXT],
+      ["out", "got it"],
+    ]);
 
     await b.stop();
     const queued = await cliJson<{ state: string; id: string }>(a, ["msg", idB.slice(0, 8), "while you were away"]);
@@ -215,7 +221,18 @@ describe(`cells through a relay`, () => {
       if (cap.indexOf(Buffer.from(data.subarray(at, at + 24))) !== -1) found++;
     }
     expect(found).toBe(0);
-    for (const text of [SECRET_PATH, "secret-garden", SECRET_TEXT, "old oak", "while you were away", "relay-a", "relay-b", "/peer/", "X-Grove", "inventory"]) {
+    for (const text of [
+      SECRET_PATH,
+      "secret-garden",
+      SECRET_TEXT,
+      "old oak",
+      "while you were away",
+      "relay-a",
+      "relay-b",
+      "/peer/",
+      "X-Grove",
+      "inventory",
+    ]) {
       expect({ text, at: cap.indexOf(Buffer.from(text)) }).toEqual({ text, at: -1 });
     }
   });

@@ -7,8 +7,21 @@ import { randomBytes } from "node:crypto";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { nativeSuiteIfAvailable, portableSuite } from "../../src/crypto/index.ts";
 import {
-  KIND_REQUEST, KIND_RESPONSE, MAX_MESSAGE_BYTES, PART_BYTES, Reassembly, TunnelError, acceptCall, decodeRequest, decodeResponse,
-  encodeRequest, encodeResponse, openCall, openFrame, readHead, sealMessage,
+  KIND_REQUEST,
+  KIND_RESPONSE,
+  MAX_MESSAGE_BYTES,
+  PART_BYTES,
+  Reassembly,
+  TunnelError,
+  acceptCall,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  openCall,
+  openFrame,
+  readHead,
+  sealMessage,
 } from "../../src/relay/tunnel.ts";
 
 const callee = (() => {
@@ -46,7 +59,13 @@ describe.each(suites.map((s) => [s.name, s] as const))("tunnel (%s crypto)", (_n
     expect(Buffer.compare(Buffer.from(back.body!), Buffer.from(body))).toBe(0);
     // The answer goes back under the response key, which the callee derived too.
     const calleeKeys = acceptCall(callee.secret, callee.pub, ephPublic);
-    const res = sealMessage(suite, calleeKeys.response, KIND_RESPONSE, 7, encodeResponse({ status: 200, headers: { a: "b" }, body: new Uint8Array([1, 2]) }));
+    const res = sealMessage(
+      suite,
+      calleeKeys.response,
+      KIND_RESPONSE,
+      7,
+      encodeResponse({ status: 200, headers: { a: "b" }, body: new Uint8Array([1, 2]) }),
+    );
     const h = readHead(res[0]!);
     expect(h.callId).toBe(7);
     const r = decodeResponse(new Reassembly(1).add(0, 1, openFrame(suite, keys.response, res[0]!, h))!);
@@ -58,20 +77,41 @@ describe.each(suites.map((s) => [s.name, s] as const))("tunnel (%s crypto)", (_n
     const msg = encodeRequest({ method: "GET", path: "/peer/card", headers: {}, body: null });
     const frames = sealMessage(suite, keys.request, KIND_REQUEST, 9, msg, ephPublic, 32);
     expect(frames[0]!.subarray(0, 32).every((b) => b === 0)).toBe(true);
-    expect(decodeRequest(receive(suite, frames.map((f) => f.subarray(32)))).path).toBe("/peer/card");
+    expect(
+      decodeRequest(
+        receive(
+          suite,
+          frames.map((f) => f.subarray(32)),
+        ),
+      ).path,
+    ).toBe("/peer/card");
   });
 
   test("the plaintext is nowhere in the frames", () => {
     const marker = "the-secret-path-and-header-7f3a9";
     const { ephPublic, keys } = openCall(callee.pub);
-    const frames = sealMessage(suite, keys.request, KIND_REQUEST, 1, encodeRequest({ method: "POST", path: `/peer/${marker}`, headers: { h: marker }, body: new TextEncoder().encode(marker) }), ephPublic);
+    const frames = sealMessage(
+      suite,
+      keys.request,
+      KIND_REQUEST,
+      1,
+      encodeRequest({ method: "POST", path: `/peer/${marker}`, headers: { h: marker }, body: new TextEncoder().encode(marker) }),
+      ephPublic,
+    );
     expect(Buffer.concat(frames).indexOf(marker)).toBe(-1);
     expect(Buffer.concat(frames).indexOf("POST")).toBe(-1);
   });
 
   test("another cell's key, an altered byte, a swapped header or a response key cannot open a request", () => {
     const { ephPublic, keys } = openCall(callee.pub);
-    const [f] = sealMessage(suite, keys.request, KIND_REQUEST, 3, encodeRequest({ method: "GET", path: "/peer/card", headers: {}, body: null }), ephPublic);
+    const [f] = sealMessage(
+      suite,
+      keys.request,
+      KIND_REQUEST,
+      3,
+      encodeRequest({ method: "GET", path: "/peer/card", headers: {}, body: null }),
+      ephPublic,
+    );
     const other = x25519.utils.randomSecretKey();
     expect(() => receive(suite, [f!], other, x25519.getPublicKey(other))).toThrow(TunnelError);
     const altered = f!.slice();
@@ -86,7 +126,14 @@ describe.each(suites.map((s) => [s.name, s] as const))("tunnel (%s crypto)", (_n
 
 describe("tunnel frames that are not what they claim", () => {
   const { ephPublic, keys } = openCall(callee.pub);
-  const [good] = sealMessage(portableSuite, keys.request, KIND_REQUEST, 1, encodeRequest({ method: "GET", path: "/peer/card", headers: {}, body: null }), ephPublic);
+  const [good] = sealMessage(
+    portableSuite,
+    keys.request,
+    KIND_REQUEST,
+    1,
+    encodeRequest({ method: "GET", path: "/peer/card", headers: {}, body: null }),
+    ephPublic,
+  );
 
   test("short, unknown version or kind, and parts out of range are refused by the header check", () => {
     expect(() => readHead(new Uint8Array(5))).toThrow("too short");
@@ -105,7 +152,9 @@ describe("tunnel frames that are not what they claim", () => {
   });
 
   test("a message over the size limit is not sealed, and a reassembly refuses short middle parts and disagreements", () => {
-    expect(() => sealMessage(portableSuite, keys.request, KIND_REQUEST, 1, new Uint8Array(MAX_MESSAGE_BYTES + 1), ephPublic)).toThrow("at most");
+    expect(() => sealMessage(portableSuite, keys.request, KIND_REQUEST, 1, new Uint8Array(MAX_MESSAGE_BYTES + 1), ephPublic)).toThrow(
+      "at most",
+    );
     const r = new Reassembly(3);
     expect(() => r.add(0, 3, new Uint8Array(10))).toThrow("must be full");
     expect(() => r.add(2, 4, new Uint8Array(10))).toThrow("disagrees");

@@ -28,7 +28,9 @@ test("kill -9 of a supervised cell: back on the same port within seconds, with i
   while (!back && Date.now() - t0 < 15_000) {
     await Bun.sleep(50);
     try {
-      back = childPid(cell) !== first && (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${cell.token}` } })).ok;
+      back =
+        childPid(cell) !== first &&
+        (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${cell.token}` } })).ok;
     } catch {}
   }
   const took = Date.now() - t0;
@@ -49,7 +51,13 @@ test("a cell that cannot start is given up on after five fast deaths", async () 
   try {
     const p = Bun.spawn([BUN, CLI, "start", "--auto-restart", "--port", String(blocker.port), "--host", "127.0.0.1"], {
       cwd: ROOT,
-      env: { ...process.env, GROVE_DIR: join(root, "dir"), GROVE_HOME: join(root, "home"), GROVE_MDNS: "0", GROVE_RESTART_BACKOFF_MS: "50" },
+      env: {
+        ...process.env,
+        GROVE_DIR: join(root, "dir"),
+        GROVE_HOME: join(root, "home"),
+        GROVE_MDNS: "0",
+        GROVE_RESTART_BACKOFF_MS: "50",
+      },
       stdout: "pipe",
       stderr: "pipe",
       timeout: 60_000,

@@ -49,9 +49,17 @@ afterAll(async () => {
 
 async function made(keys: CellKeys = aKeys) {
   return makeGrant({
-    creatorSecret: keys.ed25519Secret, creator: keys.id, recipient: bKeys.id, recipientX25519: bKeys.x25519Public,
-    manifestHash, fileKey: deriveFileKey(keys.masterKey, manifest.file_hash), chunks: manifest.chunks.map((c) => c.hash),
-    filename: manifest.filename, fileType: "text/plain", totalSize: manifest.total_size, expiresAt: null,
+    creatorSecret: keys.ed25519Secret,
+    creator: keys.id,
+    recipient: bKeys.id,
+    recipientX25519: bKeys.x25519Public,
+    manifestHash,
+    fileKey: deriveFileKey(keys.masterKey, manifest.file_hash),
+    chunks: manifest.chunks.map((c) => c.hash),
+    filename: manifest.filename,
+    fileType: "text/plain",
+    totalSize: manifest.total_size,
+    expiresAt: null,
   });
 }
 

@@ -69,9 +69,17 @@ function folder(name: string, files: Record<string, string> = {}): string {
 /** A grant by A for B of A's stored file under `filename`, signed with A's key. */
 async function forge(filename: string): Promise<{ grant: Grant; pass: unknown; id: string }> {
   return makeGrant({
-    creatorSecret: aKeys.ed25519Secret, creator: aKeys.id, recipient: bKeys.id, recipientX25519: bKeys.x25519Public,
-    manifestHash, fileKey: deriveFileKey(aKeys.masterKey, manifest.file_hash), chunks: manifest.chunks.map((c) => c.hash),
-    filename, fileType: "text/plain", totalSize: manifest.total_size, expiresAt: null,
+    creatorSecret: aKeys.ed25519Secret,
+    creator: aKeys.id,
+    recipient: bKeys.id,
+    recipientX25519: bKeys.x25519Public,
+    manifestHash,
+    fileKey: deriveFileKey(aKeys.masterKey, manifest.file_hash),
+    chunks: manifest.chunks.map((c) => c.hash),
+    filename,
+    fileType: "text/plain",
+    totalSize: manifest.total_size,
+    expiresAt: null,
   });
 }
 
@@ -83,7 +91,18 @@ function recordOnA(g: Grant, pass: unknown, id: string): void {
     db.query(
       `INSERT INTO grants (id, direction, peer, path, filename, file_type, size, manifest_hash, granted_at, expires_at, grant_json, pass_json)
        VALUES (?, 'out', ?, '.bashrc', ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(id, g.recipient, g.filename, g.file_type, g.total_size, g.manifest_hash, g.granted_at, g.expires_at, JSON.stringify(g), JSON.stringify(pass));
+    ).run(
+      id,
+      g.recipient,
+      g.filename,
+      g.file_type,
+      g.total_size,
+      g.manifest_hash,
+      g.granted_at,
+      g.expires_at,
+      JSON.stringify(g),
+      JSON.stringify(pass),
+    );
   } finally {
     db.close();
   }
@@ -129,7 +148,9 @@ describe("grove feed get: names a friend chose", () => {
     const cwd = folder("taken", { bashrc: "# also mine\n" });
     const r = await b.cli(["feed", "get", bashrc.slice(0, 12)], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("bashrc already exists; it was not replaced. Use -o PATH to write the file elsewhere, or --force to replace it.");
+    expect(r.stderr).toContain(
+      "bashrc already exists; it was not replaced. Use -o PATH to write the file elsewhere, or --force to replace it.",
+    );
     expect(readFileSync(join(cwd, "bashrc"), "utf8")).toBe("# also mine\n");
     expect(listing(cwd)).toEqual(["bashrc"]);
     // -o onto an existing file: the same refusal.
@@ -178,7 +199,12 @@ describe("grove feed get: names a friend chose", () => {
   });
 
   test("other names a friend might try: Windows devices, separators, dashes", async () => {
-    for (const [name, local] of [["..\\..\\win.ini", "_.._win.ini"], ["CON.txt", "_CON.txt"], ["-rf", "_rf"], ["a/b/c.txt", "a_b_c.txt"]]) {
+    for (const [name, local] of [
+      ["..\\..\\win.ini", "_.._win.ini"],
+      ["CON.txt", "_CON.txt"],
+      ["-rf", "_rf"],
+      ["a/b/c.txt", "a_b_c.txt"],
+    ]) {
       const id = await forgedShare(name!);
       const cwd = folder(`other-${local}`);
       const r = await b.cli(["feed", "get", id.slice(0, 12)], { cwd });
@@ -222,9 +248,20 @@ describe("names with control characters are refused where they arrive", () => {
       const root = new Uint8Array(32).fill(9);
       const id = deriveIdentity(root);
       const joiner: CellKeys = { ...id, root, id: toHex(id.ed25519Public) as CellId, apiToken: "" };
-      const good = makeCard({ identity: id, name: "mallory", addresses: [], build: "ab".repeat(32), capabilities: { free_bytes: 0, models: [], ram_bytes: 0, gpu: null } });
+      const good = makeCard({
+        identity: id,
+        name: "mallory",
+        addresses: [],
+        build: "ab".repeat(32),
+        capabilities: { free_bytes: 0, models: [], ram_bytes: 0, gpu: null },
+      });
       const join = async (card: Card | Record<string, unknown>) => {
-        const body = await sealTo(fromHex(token.x25519), new TextEncoder().encode(JSON.stringify({ secret: token.secret, card })), JOIN_INFO, joiner.id);
+        const body = await sealTo(
+          fromHex(token.x25519),
+          new TextEncoder().encode(JSON.stringify({ secret: token.secret, card })),
+          JOIN_INFO,
+          joiner.id,
+        );
         const ans = await callPeerRaw(joiner, c.peerUrl, token.id as CellId, "POST", "/peer/join", body);
         return { status: ans.status, text: dec.decode(ans.body) };
       };
@@ -271,10 +308,20 @@ describe("names with control characters are refused where they arrive", () => {
     const old = (db.query("SELECT name FROM peers WHERE id = ?").get(aKeys.id) as { name: string }).name;
     db.query("UPDATE peers SET name = ? WHERE id = ?").run("old\x1b[2J\x1b]0;pwned\x07name", aKeys.id);
     try {
-      for (const args of [["feed"], ["peers"], ["msgs"], ["msgs", aKeys.id], ["bounty"], ["feed", "get", bashrc.slice(0, 12), "-o", join(b.root, "cwd", "dotfile", "bashrc")]]) {
+      for (const args of [
+        ["feed"],
+        ["peers"],
+        ["msgs"],
+        ["msgs", aKeys.id],
+        ["bounty"],
+        ["feed", "get", bashrc.slice(0, 12), "-o", join(b.root, "cwd", "dotfile", "bashrc")],
+      ]) {
         const r = await b.cli(args);
         expect(r.stdout + r.stderr).not.toMatch(ESC);
-        if (args[0] !== "feed" || args.length === 1) expect(r.stdout + r.stderr).toMatch(/old\\x1b\[2J\\x1b\]0;pwned\\x07name|look\\x9b2J here \\u202eright-to-left\\u202c ⏎ second line/);
+        if (args[0] !== "feed" || args.length === 1)
+          expect(r.stdout + r.stderr).toMatch(
+            /old\\x1b\[2J\\x1b\]0;pwned\\x07name|look\\x9b2J here \\u202eright-to-left\\u202c ⏎ second line/,
+          );
       }
       const conversation = await b.cli(["msgs", aKeys.id]);
       expect(conversation.stdout).toContain("look\\x9b2J here \\u202eright-to-left\\u202c ⏎ second line");

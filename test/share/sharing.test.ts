@@ -57,7 +57,9 @@ describe("sharing", () => {
     const mine = await cliJson<ShareView[]>(a, ["shares"]);
     expect(mine.map((x) => x.id)).toEqual([grant]);
     const feed = await cliJson<FeedItem[]>(b, ["feed"]);
-    expect(feed).toEqual([expect.objectContaining({ id: grant, from: ids.get(a), filename: "report.bin", size: data.byteLength, state: "available" })]);
+    expect(feed).toEqual([
+      expect.objectContaining({ id: grant, from: ids.get(a), filename: "report.bin", size: data.byteLength, state: "available" }),
+    ]);
     // A asked C to be friends and C has not accepted: still refused, and nothing is kept.
     expect((await a.cli(["peers", "friend", ids.get(c)!])).code).toBe(0);
     const toC = await a.cli(["share", "docs/report.bin", "--with", ids.get(c)!.slice(0, 8)]);
@@ -79,15 +81,23 @@ describe("sharing", () => {
   });
 
   test("C serves A's chunks only to the cell the grant names", async () => {
-    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${grant}.json`), "utf8")) as { pass: unknown; manifest: { chunks: { hash: string }[] } };
+    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${grant}.json`), "utf8")) as {
+      pass: unknown;
+      manifest: { chunks: { hash: string }[] };
+    };
     const chunks = stored.manifest.chunks.map((x) => x.hash);
-    const ask = (who: TestCell) => callPeerRaw(keysOf(who), c.url, ids.get(c) as CellId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks, hash: chunks[0] });
+    const ask = (who: TestCell) =>
+      callPeerRaw(keysOf(who), c.url, ids.get(c) as CellId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks, hash: chunks[0] });
     expect((await ask(b)).status).toBe(200);
     const dAsks = await ask(d);
     expect(dAsks.status).toBe(403);
     expect(new TextDecoder().decode(dAsks.body)).toContain("names another cell");
     // A chunk list that is not the granted one is refused even for B.
-    const wrong = await callPeerRaw(keysOf(b), c.url, ids.get(c) as CellId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks: [chunks[0]], hash: chunks[0] });
+    const wrong = await callPeerRaw(keysOf(b), c.url, ids.get(c) as CellId, "POST", "/peer/share/chunk", {
+      pass: stored.pass,
+      chunks: [chunks[0]],
+      hash: chunks[0],
+    });
     expect(wrong.status).toBe(403);
   });
 
@@ -103,9 +113,16 @@ describe("sharing", () => {
     expect(get.code).toBe(1);
     expect(get.stderr).toContain("revoked");
     // C learned of it too: the pass no longer opens anything there.
-    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${grant}.json`), "utf8")) as { pass: unknown; manifest: { chunks: { hash: string }[] } };
+    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${grant}.json`), "utf8")) as {
+      pass: unknown;
+      manifest: { chunks: { hash: string }[] };
+    };
     const chunks = stored.manifest.chunks.map((x) => x.hash);
-    const ans = await callPeerRaw(keysOf(b), c.url, ids.get(c) as CellId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks, hash: chunks[0] });
+    const ans = await callPeerRaw(keysOf(b), c.url, ids.get(c) as CellId, "POST", "/peer/share/chunk", {
+      pass: stored.pass,
+      chunks,
+      hash: chunks[0],
+    });
     expect(ans.status).toBe(403);
     expect(new TextDecoder().decode(ans.body)).toContain("revoked");
   });
@@ -129,11 +146,15 @@ describe("sharing", () => {
     c = await startCell({ root: c.root, config });
     await cliJson(c, ["sync"]); // C tells A (and B) where it is now
     await cliJson(a, ["sync"]); // after the round, A tells the peers that missed the revocation
-    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${s.id}.json`), "utf8")) as { pass: unknown; manifest: { chunks: { hash: string }[] } };
+    const stored = JSON.parse(readFileSync(join(b.dir, "grants", `${s.id}.json`), "utf8")) as {
+      pass: unknown;
+      manifest: { chunks: { hash: string }[] };
+    };
     const chunks = stored.manifest.chunks.map((x) => x.hash);
     let status = 0;
     for (let i = 0; i < 50 && status !== 403; i++) {
-      status = (await callPeerRaw(keysOf(b), c.url, cId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks, hash: chunks[0] })).status;
+      status = (await callPeerRaw(keysOf(b), c.url, cId, "POST", "/peer/share/chunk", { pass: stored.pass, chunks, hash: chunks[0] }))
+        .status;
       if (status !== 403) await Bun.sleep(100);
     }
     expect(status).toBe(403);

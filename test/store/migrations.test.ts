@@ -70,8 +70,14 @@ describe("migrate", () => {
     expect(version(again.db)).toBe(newer);
     expect(migrate(again.db)).toBe(newer);
     again.addVersion({
-      path: "a.txt", manifestHash: "11".repeat(32) as never, manifestFile: "a.txt.11111111.json", fileHash: "22".repeat(32) as never,
-      totalSize: 5, owner: "33".repeat(32), chunks: [{ hash: "44".repeat(32) as never, size: 21, index: 0 }], createdAt: Date.now(),
+      path: "a.txt",
+      manifestHash: "11".repeat(32) as never,
+      manifestFile: "a.txt.11111111.json",
+      fileHash: "22".repeat(32) as never,
+      totalSize: 5,
+      owner: "33".repeat(32),
+      chunks: [{ hash: "44".repeat(32) as never, size: 21, index: 0 }],
+      createdAt: Date.now(),
     });
     expect(again.current("a.txt")?.version).toBe(1);
     again.close();
@@ -81,7 +87,9 @@ describe("migrate", () => {
     const db = new Database(join(dir, `db${n++}`));
     migrate(db);
     const newer = newerBuildMigrates(db, { additive: false });
-    expect(() => migrate(db)).toThrow(`placement.db has schema ${newer}, newer than this build knows (${MIGRATIONS.length}), and builds that know fewer than ${newer} cannot use it: upgrade grove`);
+    expect(() => migrate(db)).toThrow(
+      `placement.db has schema ${newer}, newer than this build knows (${MIGRATIONS.length}), and builds that know fewer than ${newer} cannot use it: upgrade grove`,
+    );
     db.close();
   });
 
@@ -114,7 +122,9 @@ describe("schema files after 013 keep older builds honest", () => {
   });
 
   test("every schema file after 013 that is not additive raises min_reader to its own number", () => {
-    const files = readdirSync(join(import.meta.dir, "../../src/store/schema")).filter((f) => /^\d{3}_.*\.sql$/.test(f)).sort();
+    const files = readdirSync(join(import.meta.dir, "../../src/store/schema"))
+      .filter((f) => /^\d{3}_.*\.sql$/.test(f))
+      .sort();
     expect(files.length).toBe(MIGRATIONS.length); // every file is applied, none forgotten in MIGRATIONS
     for (const f of files) {
       const num = Number(f.slice(0, 3));

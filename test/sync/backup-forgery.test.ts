@@ -101,7 +101,11 @@ beforeAll(async () => {
   {
     const d = db(m2);
     d.query("DELETE FROM backups WHERE owner = ? AND kind = 'index'").run(aId);
-    d.query("INSERT INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, 'manifest', 41, 0, ?)").run(aId, "ee".repeat(32), Uint8Array.of(LEGACY_BACKUP_FORMAT, ...randomBytes(40)));
+    d.query("INSERT INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, 'manifest', 41, 0, ?)").run(
+      aId,
+      "ee".repeat(32),
+      Uint8Array.of(LEGACY_BACKUP_FORMAT, ...randomBytes(40)),
+    );
     d.close();
   }
   await Bun.sleep(20);
@@ -110,7 +114,10 @@ beforeAll(async () => {
   expect(s2.backups_pushed).toBe(1);
 
   const ad = new Database(join(a.dir, "placement.db"), { readonly: true });
-  for (const r of ad.query("SELECT manifest_hash, manifest_file FROM manifests").all() as { manifest_hash: string; manifest_file: string }[]) {
+  for (const r of ad.query("SELECT manifest_hash, manifest_file FROM manifests").all() as {
+    manifest_hash: string;
+    manifest_file: string;
+  }[]) {
     manifests.set(r.manifest_hash, new Uint8Array(readFileSync(join(a.dir, "manifests", r.manifest_file))));
   }
   ad.close();
@@ -120,35 +127,74 @@ beforeAll(async () => {
 
   // What the attackers make. A's public X25519 key is on its card, which every peer has.
   evil = {
-    format: 1, filename: "evil", source_path: "../../evil", total_size: 5, file_hash: Buffer.from(sha256(enc.encode("pwned"))).toString("hex") as FileHash,
-    chunks: [], encryption: encryptionInfo(), version: 1, created_at: new Date().toISOString(), synced_at: null, owner: aId as CellId,
+    format: 1,
+    filename: "evil",
+    source_path: "../../evil",
+    total_size: 5,
+    file_hash: Buffer.from(sha256(enc.encode("pwned"))).toString("hex") as FileHash,
+    chunks: [],
+    encryption: encryptionInfo(),
+    version: 1,
+    created_at: new Date().toISOString(),
+    synced_at: null,
+    owner: aId as CellId,
   };
   evilHash = manifestHash(evil, sha256);
   const stranger = deriveIdentity(new Uint8Array(randomBytes(32)));
-  const forgedCard = makeCard({ identity: stranger, name: "evil", addresses: ["http://127.0.0.1:9"], build: "ab".repeat(32), capabilities: { free_bytes: 0, models: [], ram_bytes: 0, gpu: null } });
+  const forgedCard = makeCard({
+    identity: stranger,
+    name: "evil",
+    addresses: ["http://127.0.0.1:9"],
+    build: "ab".repeat(32),
+    capabilities: { free_bytes: 0, models: [], ram_bytes: 0, gpu: null },
+  });
   forgedId = forgedCard.id;
 
   // M1: format 1, the old way.
   {
     const d = db(m1!);
-    const x25519 = Buffer.from((JSON.parse((d.query("SELECT card FROM peers WHERE id = ?").get(aId) as { card: string }).card) as { x25519: string }).x25519, "hex");
+    const x25519 = Buffer.from(
+      (JSON.parse((d.query("SELECT card FROM peers WHERE id = ?").get(aId) as { card: string }).card) as { x25519: string }).x25519,
+      "hex",
+    );
     const index = {
-      v: 1, owner: aId, made_at: 9_000_000_000_000_000,
-      versions: [["../../evil", 1, evilHash, Date.now()], ["notes/today.txt", 3, evilHash, Date.now()]],
+      v: 1,
+      owner: aId,
+      made_at: 9_000_000_000_000_000,
+      versions: [
+        ["../../evil", 1, evilHash, Date.now()],
+        ["notes/today.txt", 3, evilHash, Date.now()],
+      ],
       peers: [{ card: forgedCard, friend: true, favorite: true }],
     };
     const forgedIndex = await sealTo(x25519, enc.encode(JSON.stringify(index)), BACKUP_INFO, `${aId}/index`);
     const forgedManifest = await sealTo(x25519, enc.encode(JSON.stringify(evil)), BACKUP_INFO, `${aId}/manifest`);
-    expect(d.query("UPDATE backups SET data = ?, size = ? WHERE owner = ? AND kind = 'index'").run(forgedIndex, forgedIndex.byteLength, aId).changes).toBe(1);
-    expect(d.query("UPDATE backups SET data = ?, size = ? WHERE owner = ? AND kind = 'manifest'").run(forgedManifest, forgedManifest.byteLength, aId).changes).toBe(4);
-    d.query("INSERT INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, 'manifest', ?, 0, ?)").run(aId, evilHash, forgedManifest.byteLength, forgedManifest);
+    expect(
+      d.query("UPDATE backups SET data = ?, size = ? WHERE owner = ? AND kind = 'index'").run(forgedIndex, forgedIndex.byteLength, aId)
+        .changes,
+    ).toBe(1);
+    expect(
+      d
+        .query("UPDATE backups SET data = ?, size = ? WHERE owner = ? AND kind = 'manifest'")
+        .run(forgedManifest, forgedManifest.byteLength, aId).changes,
+    ).toBe(4);
+    d.query("INSERT INTO backups (owner, name, kind, size, stored_at, data) VALUES (?, ?, 'manifest', ?, 0, ?)").run(
+      aId,
+      evilHash,
+      forgedManifest.byteLength,
+      forgedManifest,
+    );
     d.close();
   }
 
   // M2: the real index (newest), manifest blobs swapped or made with a wrong key.
   {
     const d = db(m2!);
-    const rows = d.query("SELECT name, kind, data FROM backups WHERE owner = ? ORDER BY name").all(aId) as { name: string; kind: string; data: Uint8Array }[];
+    const rows = d.query("SELECT name, kind, data FROM backups WHERE owner = ? ORDER BY name").all(aId) as {
+      name: string;
+      kind: string;
+      data: Uint8Array;
+    }[];
     expect(rows.filter((r) => r.kind === "index").length).toBe(1);
     expect(rows.some((r) => r.name === "ee".repeat(32))).toBe(false); // the format-1 blob went
     const real = backupKeys(aId as CellId, deriveIdentity(secretFromPhrase(phrase)).masterKey);
@@ -193,7 +239,9 @@ describe("forged backups during recovery", () => {
     expect(r.recovering).toBe(true);
     expect(r.restored).toMatchObject({ manifests: 0, versions: 0, peers: 0 });
     expect(r.restored!.refused).toBeGreaterThanOrEqual(1);
-    expect(r.errors.some((e) => e.startsWith(ids.m1!.slice(0, 8)) && e.includes("backup index") && e.includes(AUTH) && e.includes("format 1"))).toBe(true);
+    expect(
+      r.errors.some((e) => e.startsWith(ids.m1!.slice(0, 8)) && e.includes("backup index") && e.includes(AUTH) && e.includes("format 1")),
+    ).toBe(true);
     expect(existsSync(join(a2.dir, "recovering.json"))).toBe(true);
     const status = await a2.cli(["status"]);
     expect(status.stdout).toMatch(/recovery .*1 backup refused \(failed the authenticity check/);
@@ -231,7 +279,9 @@ describe("forged backups during recovery", () => {
     // Later rounds still show what the recovery refused (it ran in an earlier round).
     const text = await a2!.cli(["sync"]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/earlier, at .*: restored from the fleet: 4 manifests, 4 versions, \d+ peers; \d+ backups refused and ignored \(failed the authenticity check/);
+    expect(text.stdout).toMatch(
+      /earlier, at .*: restored from the fleet: 4 manifests, 4 versions, \d+ peers; \d+ backups refused and ignored \(failed the authenticity check/,
+    );
     expect(text.stdout).toContain(`problem then: ${ids.m2!.slice(0, 8)}: refused its backup of manifest`);
     expect((await a2!.cli(["status"])).stdout).toMatch(/recovery .*4 manifests, 4 versions.*backups refused/);
     const after = await cliJson<SyncReport>(a2!, ["sync"]);
@@ -244,7 +294,9 @@ describe("forged backups during recovery", () => {
     for (const rel of [manifestRelPath("../../evil", evil.file_hash), manifestRelPath("../../evil", evilHash, true)]) {
       expect(existsSync(resolve(a2!.dir, "manifests", rel))).toBe(false);
     }
-    expect(resolve(a2!.dir, "manifests", manifestRelPath("../../evil", evil.file_hash))).toBe(join(root, `evil.${evil.file_hash.slice(0, 8)}.json`));
+    expect(resolve(a2!.dir, "manifests", manifestRelPath("../../evil", evil.file_hash))).toBe(
+      join(root, `evil.${evil.file_hash.slice(0, 8)}.json`),
+    );
     expect(existsSync(resolve(a2!.home, "../../evil"))).toBe(false);
     expect(existsSync(join(tmpdir(), "evil"))).toBe(false);
     expect(walk(root).filter((n) => n.includes("evil"))).toEqual([]);
@@ -261,7 +313,12 @@ describe("forged backups during recovery", () => {
     const out = join(root, "out.bin");
     for (const [path, version, bytes] of stored) {
       const h = await cliJson<{ versions: { version: number; deleted: boolean }[] }>(a2!, ["history", path]);
-      expect(h.versions.map((v) => v.version).sort()).toEqual(stored.filter((s) => s[0] === path).map((s) => s[1]).sort());
+      expect(h.versions.map((v) => v.version).sort()).toEqual(
+        stored
+          .filter((s) => s[0] === path)
+          .map((s) => s[1])
+          .sort(),
+      );
       const g = await a2!.cli(["get", path, "--version", String(version), "-o", out]);
       expect(g.stderr).toBe("");
       expect(g.code).toBe(0);
@@ -270,7 +327,9 @@ describe("forged backups during recovery", () => {
     rmSync(out, { force: true });
 
     // Every refusal named the peer that sent it.
-    for (const rep of reports) for (const e of rep.errors.filter((x) => x.includes(AUTH))) expect([ids.m1!.slice(0, 8), ids.m2!.slice(0, 8)]).toContain(e.slice(0, 8));
+    for (const rep of reports)
+      for (const e of rep.errors.filter((x) => x.includes(AUTH)))
+        expect([ids.m1!.slice(0, 8), ids.m2!.slice(0, 8)]).toContain(e.slice(0, 8));
     expect(reports.flatMap((x) => x.errors).some((e) => e.startsWith(ids.b!.slice(0, 8)))).toBe(false);
   });
 });

@@ -55,7 +55,9 @@ async function put(cell: TestCell, path: string, data: Uint8Array): Promise<void
 }
 
 async function chunksAt(cell: TestCell, path: string, version: number): Promise<string[]> {
-  const meta = (await (await cell.api(`/api/files/${path}?meta&version=${version}`)).json()) as { manifest: { chunks: { hash: string }[] } };
+  const meta = (await (await cell.api(`/api/files/${path}?meta&version=${version}`)).json()) as {
+    manifest: { chunks: { hash: string }[] };
+  };
   return meta.manifest.chunks.map((x) => x.hash);
 }
 
@@ -89,7 +91,16 @@ beforeAll(async () => {
   await put(a, "history.bin", K);
   await put(a, "history.bin", K2);
   await put(c, "c.bin", CC);
-  for (const [name, path, v] of [["X", "doomed.bin", 1], ["P", "doomed.bin", 2], ["Q", "twice.bin", 1], ["R", "twice.bin", 2], ["G", "shared.bin", 1], ["H", "shared.bin", 2], ["K", "history.bin", 1], ["K2", "history.bin", 2]] as const) {
+  for (const [name, path, v] of [
+    ["X", "doomed.bin", 1],
+    ["P", "doomed.bin", 2],
+    ["Q", "twice.bin", 1],
+    ["R", "twice.bin", 2],
+    ["G", "shared.bin", 1],
+    ["H", "shared.bin", 2],
+    ["K", "history.bin", 1],
+    ["K2", "history.bin", 2],
+  ] as const) {
     chunksOf.set(name, await chunksAt(a, path, v));
   }
   chunksOf.set("CC", await chunksAt(c, "c.bin", 1));
@@ -178,7 +189,13 @@ describe("purge -> DeleteRequest -> trash -> collection", () => {
     expect((await cliJson<PurgeResult>(a, ["purge", "twice.bin", "--version", "1"])).trashed_chunks).toBe(0); // Q: version 3
     expect((await cliJson<PurgeResult>(a, ["purge", "shared.bin", "--version", "1"])).trashed_chunks).toBe(0); // G: the grant
     const t = await trashOf(a);
-    expect(t.versions.map((v) => `${v.path}@${v.version}`).sort()).toEqual(["doomed.bin@1", "doomed.bin@2", "doomed.bin@3", "shared.bin@1", "twice.bin@1"]);
+    expect(t.versions.map((v) => `${v.path}@${v.version}`).sort()).toEqual([
+      "doomed.bin@1",
+      "doomed.bin@2",
+      "doomed.bin@3",
+      "shared.bin@1",
+      "twice.bin@1",
+    ]);
     expect(t.chunks.map((x) => String(x.hash)).sort()).toEqual([...chunksOf.get("X")!].sort());
     expect(t.chunks.every((x) => x.local && x.peers === 1)).toBe(true);
     expect((await a.api("/api/files/doomed.bin?meta")).status).toBe(404);

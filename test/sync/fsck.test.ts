@@ -27,7 +27,8 @@ function rows<T>(c: TestCell, sql: string): T[] {
   }
 }
 const chunksOf = () => rows<{ chunk_hash: string }>(a, "SELECT chunk_hash FROM manifest_chunks ORDER BY idx").map((r) => r.chunk_hash);
-const manifestFile = () => join(a.dir, "manifests", rows<{ manifest_file: string }>(a, "SELECT manifest_file FROM manifests")[0]!.manifest_file);
+const manifestFile = () =>
+  join(a.dir, "manifests", rows<{ manifest_file: string }>(a, "SELECT manifest_file FROM manifests")[0]!.manifest_file);
 
 async function fsck(c: TestCell, repair = false): Promise<{ code: number; report: FsckReport }> {
   const r = await c.cli(["fsck", "--json", ...(repair ? ["--repair"] : [])]);

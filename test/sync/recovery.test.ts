@@ -48,7 +48,11 @@ describe("recovery from the fleet", () => {
     const { Database } = await import("bun:sqlite");
     const db = new Database(join(b!.dir, "placement.db"), { readonly: true });
     try {
-      const rows = db.query("SELECT name, kind, data FROM backups WHERE owner = ?").all(aId) as { name: string; kind: string; data: Uint8Array }[];
+      const rows = db.query("SELECT name, kind, data FROM backups WHERE owner = ?").all(aId) as {
+        name: string;
+        kind: string;
+        data: Uint8Array;
+      }[];
       expect(rows.filter((r) => r.kind === "manifest").length).toBe(4);
       expect(rows.filter((r) => r.kind === "index").length).toBe(1);
       for (const r of rows) {
@@ -118,7 +122,10 @@ describe("recovery from the fleet", () => {
     const root = tempRoot();
     const env = { GROVE_DIR: join(root, "dir"), GROVE_HOME: join(root, "home") };
     // The words as `grove recovery-phrase` prints them (numbered) work too.
-    const numbered = phrase.split(" ").map((w, i) => `${i + 1}. ${w}`).join("\n");
+    const numbered = phrase
+      .split(" ")
+      .map((w, i) => `${i + 1}. ${w}`)
+      .join("\n");
     const rec = await runGrove(FROM_SOURCE, ["recover", "--invite", token], env, { stdin: numbered });
     expect(rec.stderr).toBe("");
     expect(rec.code).toBe(0);

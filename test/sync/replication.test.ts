@@ -29,7 +29,6 @@ async function sync(cell: TestCell): Promise<SyncReport> {
   return JSON.parse(r.stdout) as SyncReport;
 }
 
-
 beforeAll(async () => {
   [a, b, c] = await Promise.all([startCell({ config }), startCell({ config }), startCell({ config })]);
   names.set(a, "A").set(b, "B").set(c, "C");
@@ -86,7 +85,12 @@ describe("replication across three cells, R=2", () => {
     expect(r.under_replicated).toBe(0);
     const now = copies(victim);
     expect(now.length).toBe(2);
-    for (const cell of now) expect(createHash("sha256").update(readFileSync(chunkFile(cell, victim))).digest("hex")).toBe(victim);
+    for (const cell of now)
+      expect(
+        createHash("sha256")
+          .update(readFileSync(chunkFile(cell, victim)))
+          .digest("hex"),
+      ).toBe(victim);
     // Put the test back in its simple shape: every chunk on A and one peer, whichever it is.
     holder = holds(b, chunks[0]!) ? b : c;
     third = holder === b ? c : b;

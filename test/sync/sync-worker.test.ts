@@ -13,7 +13,11 @@ let a: TestCell, full: TestCell, roomy: TestCell;
 const config = { replication_factor: 2, sync_interval_s: 3600 };
 
 beforeAll(async () => {
-  [a, full, roomy] = await Promise.all([startCell({ config }), startCell({ config: { ...config, max_peer_storage_bytes: 100_000 } }), startCell({ config })]);
+  [a, full, roomy] = await Promise.all([
+    startCell({ config }),
+    startCell({ config: { ...config, max_peer_storage_bytes: 100_000 } }),
+    startCell({ config }),
+  ]);
   for (const joiner of [full, roomy]) {
     const token = (await a.cli(["invite"])).stdout.trim();
     expect((await joiner.cli(["join", token])).code).toBe(0);
@@ -58,7 +62,9 @@ describe("sync worker", () => {
     expect(((await (await a.api("/api/sync")).json()) as { progress: unknown }).progress).toBeNull();
     // grove status sums the round up.
     const st = (await a.cli(["status"])).stdout;
-    expect(st).toMatch(/^sync {6}last round \d+ s ago: 2 of 2 peers reached, 16 pushed, 0 pulled; it left every chunk at the replication factor; every 3600 s; `grove sync` runs one now$/m);
+    expect(st).toMatch(
+      /^sync {6}last round \d+ s ago: 2 of 2 peers reached, 16 pushed, 0 pulled; it left every chunk at the replication factor; every 3600 s; `grove sync` runs one now$/m,
+    );
     expect(report.under_replicated).toBe(0);
     // Status requests were answered while the round ran (the main thread was not blocked by it).
     expect(answeredDuring).toBeGreaterThan(3);
@@ -77,7 +83,11 @@ describe("grove sync on a terminal", () => {
     writeFileSync(src, pseudoRandom(96 * 1024 * 1024, 4));
     expect((await a.cli(["put", src, "--as", "bigger.bin"])).code).toBe(0);
     // `script` gives the command a pseudo-terminal (stderr is a TTY there).
-    const p = Bun.spawn(["script", "-qec", `${BUN} ${CLI} sync`, "/dev/null"], { env: { ...process.env, ...a.env }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["script", "-qec", `${BUN} ${CLI} sync`, "/dev/null"], {
+      env: { ...process.env, ...a.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     expect(out).toMatch(/sync: pushing chunks \d+\/24, [\d.]+ [KMG]?i?B of 96 MiB \(\d+%\)/);

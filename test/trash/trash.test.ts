@@ -28,9 +28,15 @@ beforeEach(() => {
 });
 afterEach(() => cell.destroy());
 
-const put = async (p: string, data: Uint8Array) => (await ingest(cell.vault, safePath(p), streamOf(data), { maxBytes: 1 << 30 })).manifest.chunks.map((c) => c.hash as ChunkHash);
+const put = async (p: string, data: Uint8Array) =>
+  (await ingest(cell.vault, safePath(p), streamOf(data), { maxBytes: 1 << 30 })).manifest.chunks.map((c) => c.hash as ChunkHash);
 const has = (h: string) => existsSync(cell.store.path(h as ChunkHash));
-const ctx = (over: Partial<CollectContext> = {}): CollectContext => ({ ...collectContextOf(cell), trashRetentionS: RETENTION_S, versionRetentionS: 0, ...over });
+const ctx = (over: Partial<CollectContext> = {}): CollectContext => ({
+  ...collectContextOf(cell),
+  trashRetentionS: RETENTION_S,
+  versionRetentionS: 0,
+  ...over,
+});
 const purge = (p: string, which: number | "all", now = T0) => purgeVersions(cell.db.db, p, which, { now, trashRetentionS: RETENTION_S });
 const rows = (sql: string, ...args: string[]) => cell.db.db.query(sql).all(...args);
 

@@ -30,7 +30,13 @@ import { readAvailable } from "../../src/update/update-state.ts";
 const root = mkdtempSync(join(tmpdir(), "grove-release-sig-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const facts: ReleaseFacts = { target: "linux-arm64", build: "ab".repeat(32), build_time: "2026-01-02T03:04:05Z", size: 11, sha256: "cd".repeat(32) };
+const facts: ReleaseFacts = {
+  target: "linux-arm64",
+  build: "ab".repeat(32),
+  build_time: "2026-01-02T03:04:05Z",
+  size: 11,
+  sha256: "cd".repeat(32),
+};
 
 describe("sig.json", () => {
   const { secret, publicHex } = generateReleaseKey();
@@ -138,7 +144,8 @@ describe("updater: which offer counts", () => {
   const trusted = generateReleaseKey();
   const stranger = generateReleaseKey();
   const self = { build: "11".repeat(32), build_time: "2026-01-01T00:00:00Z", target: "linux-x64", exe: "/nonexistent/grove" };
-  const offer = (key: Uint8Array, build: string, time: string, target = "linux-x64") => signRelease(key, { target, build, build_time: time, size: 100, sha256: "ee".repeat(32) });
+  const offer = (key: Uint8Array, build: string, time: string, target = "linux-x64") =>
+    signRelease(key, { target, build, build_time: time, size: 100, sha256: "ee".repeat(32) });
   const peerA = "aa".repeat(32) as CellId;
   const peerB = "bb".repeat(32) as CellId;
 
@@ -154,14 +161,22 @@ describe("updater: which offer counts", () => {
         { id: peerB, name: "b", targets: [] },
       ],
       routeOf: (id) => `http://127.0.0.1:1/${id}`,
-      get: async (_url, peer) => ({ status: 200, body: new TextEncoder().encode(JSON.stringify({ releases: (lists[peer] ?? []).map((sig) => ({ target: (sig as { target: string }).target, sig })) })) }),
+      get: async (_url, peer) => ({
+        status: 200,
+        body: new TextEncoder().encode(
+          JSON.stringify({ releases: (lists[peer] ?? []).map((sig) => ({ target: (sig as { target: string }).target, sig })) }),
+        ),
+      }),
     };
   }
 
   test("the newest trusted build for our platform wins; older, other platforms and untrusted ones do not", async () => {
     const dir = mkdtempSync(join(root, "u-"));
     const lists = {
-      [peerA]: [offer(trusted.secret, "22".repeat(32), "2026-02-01T00:00:00Z"), offer(trusted.secret, "99".repeat(32), "2026-09-01T00:00:00Z", "linux-arm64")],
+      [peerA]: [
+        offer(trusted.secret, "22".repeat(32), "2026-02-01T00:00:00Z"),
+        offer(trusted.secret, "99".repeat(32), "2026-09-01T00:00:00Z", "linux-arm64"),
+      ],
       [peerB]: [offer(trusted.secret, "33".repeat(32), "2026-03-01T00:00:00Z")],
     };
     const u = new Updater(host(lists, dir));
@@ -187,7 +202,10 @@ describe("updater: which offer counts", () => {
     const u = new Updater(host({ [peerA]: [offer(stranger.secret, "66".repeat(32), "2026-06-01T00:00:00Z")], [peerB]: [unsigned] }, dir));
     const c = await u.check({ all: true });
     expect(c.available).toBeNull();
-    expect(c.refused.map((r) => r.reason).sort()).toEqual([expect.stringMatching(/^build 555555555555 .* is unsigned/), expect.stringMatching(/is signed by release key .* not in trusted_release_keys/)]);
+    expect(c.refused.map((r) => r.reason).sort()).toEqual([
+      expect.stringMatching(/^build 555555555555 .* is unsigned/),
+      expect.stringMatching(/is signed by release key .* not in trusted_release_keys/),
+    ]);
     await expect(u.perform()).rejects.toThrow(/offers build .*(unsigned|not in trusted_release_keys).*nothing was changed/);
   });
 

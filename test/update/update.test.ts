@@ -18,7 +18,18 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkdtempSync } from "node:fs";
-import { BUN, ROOT, FROM_SOURCE, dashboardSession, destroyCell, freePort, pair, runGrove, startCell, type TestCell } from "../helpers/cell.ts";
+import {
+  BUN,
+  ROOT,
+  FROM_SOURCE,
+  dashboardSession,
+  destroyCell,
+  freePort,
+  pair,
+  runGrove,
+  startCell,
+  type TestCell,
+} from "../helpers/cell.ts";
 import { fileDigest, generateReleaseKey, signRelease, type ReleaseSig } from "../../src/update/release-sig.ts";
 import type { UpdateRecord } from "../../src/update/update-state.ts";
 
@@ -66,7 +77,8 @@ function offerRaw(file: string, sig: unknown): void {
   writeFileSync(join(dir, "sig.json"), JSON.stringify(sig));
 }
 
-const record = (c: TestCell): UpdateRecord | null => (existsSync(join(c.dir, "update.json")) ? (JSON.parse(readFileSync(join(c.dir, "update.json"), "utf8")) as UpdateRecord) : null);
+const record = (c: TestCell): UpdateRecord | null =>
+  existsSync(join(c.dir, "update.json")) ? (JSON.parse(readFileSync(join(c.dir, "update.json"), "utf8")) as UpdateRecord) : null;
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -92,7 +104,6 @@ async function statusBuild(c: TestCell): Promise<string> {
   return (JSON.parse(r.stdout) as { build: string }).build;
 }
 
-
 /** A's executable is still exactly the old build, with no trace of a swap. */
 async function unchanged(): Promise<void> {
   expect((await fileDigest(aExe)).sha256).toBe(builds.old.sig.sha256);
@@ -107,7 +118,12 @@ beforeAll(async () => {
   expect(kg.code).toBe(0);
   pub = kg.stdout.trim();
   expect(pub).toMatch(/^[0-9a-f]{64}$/);
-  await Promise.all([build("old", T0), build("new", T0 + 60), build("crash", T0 + 120, { GROVE_BUILD_FAULT: "crash-on-start" }), build("hang", T0 + 180, { GROVE_BUILD_FAULT: "hang-on-start" })]);
+  await Promise.all([
+    build("old", T0),
+    build("new", T0 + 60),
+    build("crash", T0 + 120, { GROVE_BUILD_FAULT: "crash-on-start" }),
+    build("hang", T0 + 180, { GROVE_BUILD_FAULT: "hang-on-start" }),
+  ]);
 
   // A runs its own copy (the file the update replaces), with the old build's sig.json beside it.
   mkdirSync(join(work, "a"));
@@ -116,7 +132,11 @@ beforeAll(async () => {
   copyFileSync(`${builds.old.exe}.sig.json`, `${aExe}.sig.json`);
   chmodSync(aExe, 0o755);
 
-  B = await startCell({ root: mkdtempSync(join(tmpdir(), "grove-update-b-")), cmd: [builds.old.exe], config: { mdns: false, sync_interval_s: 3600 } });
+  B = await startCell({
+    root: mkdtempSync(join(tmpdir(), "grove-update-b-")),
+    cmd: [builds.old.exe],
+    config: { mdns: false, sync_interval_s: 3600 },
+  });
   // B offers its own signed executable once started; wait for that before anything replaces it.
   await until("B offering its own build", () => existsSync(join(B!.dir, "releases", HOST, "sig.json")));
   A = await startCell({
@@ -149,7 +169,12 @@ describe("self-update between compiled cells", () => {
   test("builds carry their build time and a signature; --version shows both", async () => {
     const v = await run(builds.new.exe, ["--version"]);
     expect(v.stdout.trim()).toBe(`grove 0.1.0 build ${builds.new.sig.build} (${HOST}) built ${builds.new.sig.build_time}`);
-    expect(builds.new.sig).toMatchObject({ v: 1, target: HOST, key: pub, build_time: new Date((T0 + 60) * 1000).toISOString().replace(".000Z", "Z") });
+    expect(builds.new.sig).toMatchObject({
+      v: 1,
+      target: HOST,
+      key: pub,
+      build_time: new Date((T0 + 60) * 1000).toISOString().replace(".000Z", "Z"),
+    });
     expect(builds.old.sig.build).not.toBe(builds.new.sig.build);
     expect((await fileDigest(builds.new.exe)).sha256).toBe(builds.new.sig.sha256);
   });
@@ -165,7 +190,10 @@ describe("self-update between compiled cells", () => {
     const stranger = generateReleaseKey();
     const { v: _v, key: _k2, signature: _s2, ...facts } = builds.new.sig;
     offerRaw(builds.new.exe, signRelease(stranger.secret, facts));
-    const check = JSON.parse((await A!.cli(["update", "--check", "--json"])).stdout) as { available: unknown; refused: { reason: string }[] };
+    const check = JSON.parse((await A!.cli(["update", "--check", "--json"])).stdout) as {
+      available: unknown;
+      refused: { reason: string }[];
+    };
     expect(check.available).toBeNull();
     expect(check.refused[0]!.reason).toMatch(/not in trusted_release_keys/);
     r = await A!.cli(["update"]);
@@ -190,7 +218,9 @@ describe("self-update between compiled cells", () => {
     const add = await B!.cli(["release", "add", builds.new.exe]);
     expect(add.code).toBe(0);
     expect(add.stdout).toContain(`offering build ${builds.new.sig.build.slice(0, 12)} for ${HOST}`);
-    const check = JSON.parse((await A!.cli(["update", "--check", "--json"])).stdout) as { available: { build: string; peer: string } | null };
+    const check = JSON.parse((await A!.cli(["update", "--check", "--json"])).stdout) as {
+      available: { build: string; peer: string } | null;
+    };
     expect(check.available?.build).toBe(builds.new.sig.build);
     expect((await A!.cli(["status"])).stdout).toContain(`update    build ${builds.new.sig.build.slice(0, 12)}`);
     // The dashboard: a banner on the tabs, a section in Settings, "Update now" needs the CSRF token.
@@ -249,7 +279,9 @@ describe("self-update between compiled cells", () => {
     expect((await B!.cli(["release", "add", builds.crash.exe])).code).toBe(0);
     const r = await A!.cli(["update"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`build ${builds.crash.sig.build.slice(0, 12)} did not come up and was rolled back: the new build ended \\(exit code 1\\)`));
+    expect(r.stderr).toMatch(
+      new RegExp(`build ${builds.crash.sig.build.slice(0, 12)} did not come up and was rolled back: the new build ended \\(exit code 1\\)`),
+    );
     expect((await run(aExe, ["--version"])).stdout).toContain(`build ${builds.new.sig.build}`);
     const rec = record(A!)!;
     expect(rec).toMatchObject({ from: builds.new.sig.build, to: builds.crash.sig.build, state: "rolled-back" });
@@ -262,14 +294,23 @@ describe("self-update between compiled cells", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/did not come up here before and was rolled back/);
     // The build that failed here is not offered onward.
-    await until("A offering its own build again", () => existsSync(join(A!.dir, "releases", HOST, "sig.json")) && JSON.parse(readFileSync(join(A!.dir, "releases", HOST, "sig.json"), "utf8")).build === builds.new.sig.build);
+    await until(
+      "A offering its own build again",
+      () =>
+        existsSync(join(A!.dir, "releases", HOST, "sig.json")) &&
+        JSON.parse(readFileSync(join(A!.dir, "releases", HOST, "sig.json"), "utf8")).build === builds.new.sig.build,
+    );
   }, 60_000);
 
   test("a signed build that hangs on start (never comes up) is stopped and rolled back", async () => {
     expect((await B!.cli(["release", "add", builds.hang.exe])).code).toBe(0);
     const r = await A!.cli(["update"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`build ${builds.hang.sig.build.slice(0, 12)} did not come up and was rolled back: the new build did not come up within \\d+\\.\\d s of starting \\(running but never marked up: hung\\)`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `build ${builds.hang.sig.build.slice(0, 12)} did not come up and was rolled back: the new build did not come up within \\d+\\.\\d s of starting \\(running but never marked up: hung\\)`,
+      ),
+    );
     expect((await run(aExe, ["--version"])).stdout).toContain(`build ${builds.new.sig.build}`);
     expect(record(A!)).toMatchObject({ from: builds.new.sig.build, to: builds.hang.sig.build, state: "rolled-back" });
     expect(A!.output()).toContain("this build hangs at start on purpose");

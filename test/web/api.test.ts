@@ -174,11 +174,20 @@ describe("local transfers (/api/local)", () => {
     const dir = mkdtempSync(join(cell.root, "local-"));
     const data = pseudoRandom(4 * 1024 * 1024 + 9, 12);
     writeFileSync(join(dir, "in.bin"), data);
-    const put = await cell.api("/api/local/put", { method: "POST", body: JSON.stringify({ source: join(dir, "in.bin"), path: "local/in.bin" }) });
+    const put = await cell.api("/api/local/put", {
+      method: "POST",
+      body: JSON.stringify({ source: join(dir, "in.bin"), path: "local/in.bin" }),
+    });
     expect(put.headers.get("content-type")).toContain("ndjson");
-    const lines = (await put.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await put.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.at(-1).result).toMatchObject({ path: "local/in.bin", created: true });
-    const get = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "local/in.bin", dest: join(dir, "out.bin") }) });
+    const get = await cell.api("/api/local/get", {
+      method: "POST",
+      body: JSON.stringify({ path: "local/in.bin", dest: join(dir, "out.bin") }),
+    });
     const last = JSON.parse((await get.text()).trim().split("\n").at(-1)!);
     expect(last.result.bytes).toBe(data.byteLength);
     expect(Buffer.compare(readFileSync(join(dir, "out.bin")), data)).toBe(0);
@@ -196,7 +205,10 @@ describe("local transfers (/api/local)", () => {
     expect(get.status).toBe(404);
     const noDir = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "q.txt", dest: "/nonexistent-dir/x" }) });
     expect(noDir.status).toBe(400);
-    const intoState = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "q.txt", dest: join(cell.dir, "root.key") }) });
+    const intoState = await cell.api("/api/local/get", {
+      method: "POST",
+      body: JSON.stringify({ path: "q.txt", dest: join(cell.dir, "root.key") }),
+    });
     expect(intoState.status).toBe(400);
     expect((await intoState.json()).error).toContain("state folder");
   });
@@ -208,7 +220,12 @@ describe("dashboard session", () => {
     const page = await cell.request("/setup");
     const formCookie = page.headers.get("set-cookie")!.split(";")[0]!;
     const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-    const noToken = await cell.request("/setup", { method: "POST", redirect: "manual", headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" }, body: "password=correct-horse&confirm=correct-horse" });
+    const noToken = await cell.request("/setup", {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
+      body: "password=correct-horse&confirm=correct-horse",
+    });
     expect(noToken.status).toBe(403);
     const set = await cell.request("/setup", {
       method: "POST",
@@ -233,7 +250,11 @@ describe("dashboard session", () => {
     const ok = await cell.request("/api/files/c.txt", { method: "PUT", headers: { cookie: session, "x-csrf-token": csrf }, body: "c" });
     expect(ok.status).toBe(201);
     // A browser session may never name files on the disk, even with the CSRF token.
-    const local = await cell.request("/api/local/put", { method: "POST", headers: { cookie: session, "x-csrf-token": csrf }, body: JSON.stringify({ source: "/etc/hostname", path: "h" }) });
+    const local = await cell.request("/api/local/put", {
+      method: "POST",
+      headers: { cookie: session, "x-csrf-token": csrf },
+      body: JSON.stringify({ source: "/etc/hostname", path: "h" }),
+    });
     expect(local.status).toBe(403);
     // Reads with the cookie need no token.
     expect(await (await cell.request("/api/files/c.txt", { headers: { cookie: session } })).text()).toBe("c");

@@ -32,7 +32,11 @@ const counters = (p: Page) => p.evaluate(() => ({ tokens: (window as Counters)._
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
-  [a, b, browser] = await Promise.all([startCell({ config: { ...config, name: "cell-a" } }), startCell({ config: { ...config, name: "cell-b" } }), launchChromium()]);
+  [a, b, browser] = await Promise.all([
+    startCell({ config: { ...config, name: "cell-a" } }),
+    startCell({ config: { ...config, name: "cell-b" } }),
+    launchChromium(),
+  ]);
   [idA, idB] = await Promise.all([a, b].map(async (x) => (await x.cli(["id"])).stdout.trim()));
   await pair(a, b);
   await befriend(a, b);
@@ -96,7 +100,10 @@ describe.skipIf(!HAVE_CHROMIUM)("Assistant", () => {
     await page.locator(`#assistant-convs li[data-conversation="${conversation}"].active`).waitFor();
     expect(await page.locator("#assistant-title").innerText()).toBe("What is a grove?");
     const stored = await (await a!.api(`/api/chat/${conversation}`)).json();
-    expect(stored.turns.map((t: { role: string; cell: string | null }) => [t.role, t.cell])).toEqual([["user", null], ["assistant", idB]]);
+    expect(stored.turns.map((t: { role: string; cell: string | null }) => [t.role, t.cell])).toEqual([
+      ["user", null],
+      ["assistant", idB],
+    ]);
     expect(stored.turns[1].text).toBe(await answer.locator(".bubble").innerText());
   }, 60_000);
 

@@ -68,7 +68,12 @@ function refused(route: Route, status: number, location: string | null): boolean
 
 async function call(route: Route, headers: Record<string, string> = {}): Promise<{ status: number; location: string | null }> {
   const body = route.method === "GET" || route.method === "HEAD" ? undefined : "{}";
-  const r = await cell.request(concrete(route.path), { method: route.method, headers: { "content-type": "application/json", ...headers }, body, redirect: "manual" });
+  const r = await cell.request(concrete(route.path), {
+    method: route.method,
+    headers: { "content-type": "application/json", ...headers },
+    body,
+    redirect: "manual",
+  });
   await r.arrayBuffer();
   return { status: r.status, location: r.headers.get("location") };
 }
@@ -77,7 +82,15 @@ describe("every cell route refuses a caller without the right credential", () =>
   test("the route table is read from the app and covers every surface", () => {
     const keys = new Set(routes.map((r) => `${r.method} ${r.path}`));
     expect(routes.length).toBeGreaterThan(60);
-    for (const k of ["PUT /api/files/*", "POST /peer/sync/inventory", "PUT /peer/sync/chunks/:hash", "POST /peer/msg", "GET /settings", "POST /files/delete"]) expect(keys.has(k)).toBe(true);
+    for (const k of [
+      "PUT /api/files/*",
+      "POST /peer/sync/inventory",
+      "PUT /peer/sync/chunks/:hash",
+      "POST /peer/msg",
+      "GET /settings",
+      "POST /files/delete",
+    ])
+      expect(keys.has(k)).toBe(true);
     for (const k of Object.keys(PUBLIC)) expect(keys.has(k)).toBe(true); // the public list names real routes
   });
 
@@ -126,7 +139,12 @@ describe("every route but /peer answers only to this cell's names, and the peer 
     for (const r of routes) {
       if (r.path.startsWith("/peer/") || (r.method === "GET" && r.path === "/")) continue;
       const body = r.method === "GET" || r.method === "HEAD" ? undefined : "{}";
-      const res = await cell.peer(concrete(r.path), { method: r.method, headers: { authorization: `Bearer ${cell.token}`, "content-type": "application/json" }, body, redirect: "manual" });
+      const res = await cell.peer(concrete(r.path), {
+        method: r.method,
+        headers: { authorization: `Bearer ${cell.token}`, "content-type": "application/json" },
+        body,
+        redirect: "manual",
+      });
       await res.arrayBuffer();
       if (res.status !== 404) wrong.push(`${r.method} ${r.path} -> ${res.status}`);
     }
@@ -146,7 +164,18 @@ describe("relay routes", () => {
 
   test("/status is public and holds counts only; /v1/relay needs a signed login from an allowed cell; other paths are 404", async () => {
     const st = await (await fetch(`http://${relay.url}/status`)).json();
-    expect(Object.keys(st).sort()).toEqual(["bytes_relayed", "cells", "circuits", "connections", "frames_relayed", "guests", "limits", "open", "refused", "uptime_s"]);
+    expect(Object.keys(st).sort()).toEqual([
+      "bytes_relayed",
+      "cells",
+      "circuits",
+      "connections",
+      "frames_relayed",
+      "guests",
+      "limits",
+      "open",
+      "refused",
+      "uptime_s",
+    ]);
     expect(JSON.stringify(st)).not.toMatch(/[0-9a-f]{64}/); // no cell ids
     expect((await fetch(`http://${relay.url}/v1/relay`)).status).toBe(426); // not a WebSocket
     for (const p of ["/", "/admin", "/v1/relay/x", "/status/../v1"]) expect((await fetch(`http://${relay.url}${p}`)).status).toBe(404);

@@ -66,7 +66,10 @@ describe("a dashboard beyond loopback", () => {
       expect(st.code).toBe(0);
       expect(JSON.parse(st.stdout).listening.dashboard).toMatchObject({ public: true, tls: true, fingerprint: printed });
       // Plain HTTP on the TLS port gets no dashboard.
-      const plain = await fetch(`http://127.0.0.1:${d.port}/login`).then((r) => r.status, () => 0);
+      const plain = await fetch(`http://127.0.0.1:${d.port}/login`).then(
+        (r) => r.status,
+        () => 0,
+      );
       expect(plain === 0 || plain >= 400).toBe(true);
     } finally {
       await d.stop();

@@ -68,7 +68,8 @@ function tinyPng(width = 3, height = 2): Buffer {
 const PNG = tinyPng();
 
 // ---- browser helpers ----
-const context = (cell: TestCell, javaScriptEnabled = true) => cellPage(browser!, cell, errors, { javaScriptEnabled, acceptDownloads: true });
+const context = (cell: TestCell, javaScriptEnabled = true) =>
+  cellPage(browser!, cell, errors, { javaScriptEnabled, acceptDownloads: true });
 
 const setup = (page: Page) => firstRunSetup(page, PASSWORD);
 
@@ -78,8 +79,10 @@ async function login(page: Page): Promise<void> {
   await Promise.all([page.waitForURL("**/files"), page.click('form[action="/login"] button[type=submit]')]);
 }
 
-const feedItem = (p: Page, filename: string) => p.locator("#feed-list tbody.feed-item", { has: p.locator(".filename", { hasText: filename }) });
-const shareRow = (p: Page, filename: string) => p.locator("#shared-by-you tr[data-share]", { has: p.locator(".filename", { hasText: filename }) });
+const feedItem = (p: Page, filename: string) =>
+  p.locator("#feed-list tbody.feed-item", { has: p.locator(".filename", { hasText: filename }) });
+const shareRow = (p: Page, filename: string) =>
+  p.locator("#shared-by-you tr[data-share]", { has: p.locator(".filename", { hasText: filename }) });
 
 async function cliJson<T>(cell: TestCell, args: string[]): Promise<T> {
   const r = await cell.cli([...args, "--json"]);
@@ -222,7 +225,10 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     const img = feedItem(page, "dot.png").locator("img.preview-img");
     await img.waitFor();
     expect(await img.getAttribute("src")).toBe(`/feed/${png!.id}/inline`);
-    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0, await img.elementHandle());
+    await page.waitForFunction(
+      (el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0,
+      await img.elementHandle(),
+    );
     expect(await img.evaluate((el) => [(el as HTMLImageElement).naturalWidth, (el as HTMLImageElement).naturalHeight])).toEqual([3, 2]);
 
     const inline = await page.request.get(`/feed/${png!.id}/inline`);
@@ -304,7 +310,7 @@ describe("without a sharing service", () => {
   test("the Feed tab says sharing is not available and shows no forms", async () => {
     const html = String(await FeedPage({ cellId: "ab".repeat(32), csrf: "t", available: false, items: [], shares: [] }));
     expect(html).toContain("Sharing is not available in this cell.");
-    expect(html).not.toContain("<form method=\"post\" action=\"/shares");
+    expect(html).not.toContain('<form method="post" action="/shares');
     expect(html).not.toContain("feed-list");
     const box = String(await ShareBox({ path: "a.txt", available: false, friends: [{ id: "cd".repeat(32), name: "friend" }] }));
     expect(box).toContain("Sharing is not available in this cell.");

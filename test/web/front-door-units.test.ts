@@ -10,15 +10,43 @@ import { servedInline, typeOfName, userContentHeaders } from "../../src/web/user
 
 describe("Host names of the cell", () => {
   test("loopback names and this machine's addresses pass; any other name, a rebinding one, is refused", () => {
-    const names = new CellNames(() => ["grove.home.arpa"], () => "127.0.0.1");
-    for (const h of ["localhost:5678", "LOCALHOST", "127.0.0.1:5678", "127.1.2.3", "[::1]:5678", "::1", "grove.home.arpa:5678", "grove.home.arpa."]) expect(`${h} ${names.accepts(h)}`).toBe(`${h} true`);
-    for (const h of [undefined, "", "x.attacker.test:5678", "127.0.0.1.attacker.test", "127.attacker.test", "localhost.attacker.test", "[::1].evil", "grove.home.arpa.evil", "8.8.8.8"]) {
+    const names = new CellNames(
+      () => ["grove.home.arpa"],
+      () => "127.0.0.1",
+    );
+    for (const h of [
+      "localhost:5678",
+      "LOCALHOST",
+      "127.0.0.1:5678",
+      "127.1.2.3",
+      "[::1]:5678",
+      "::1",
+      "grove.home.arpa:5678",
+      "grove.home.arpa.",
+    ])
+      expect(`${h} ${names.accepts(h)}`).toBe(`${h} true`);
+    for (const h of [
+      undefined,
+      "",
+      "x.attacker.test:5678",
+      "127.0.0.1.attacker.test",
+      "127.attacker.test",
+      "localhost.attacker.test",
+      "[::1].evil",
+      "grove.home.arpa.evil",
+      "8.8.8.8",
+    ]) {
       expect(`${h} ${names.accepts(h)}`).toBe(`${h} false`);
     }
     expect(hostOf("[::1]:80")).toBe("::1");
     expect(hostOf("Example.COM.:443")).toBe("example.com");
     // The host the dashboard is bound to (a LAN name set with --host) is its own name too.
-    expect(new CellNames(() => [], () => "nas.lan").accepts("nas.lan:5678")).toBe(true);
+    expect(
+      new CellNames(
+        () => [],
+        () => "nas.lan",
+      ).accepts("nas.lan:5678"),
+    ).toBe(true);
   });
 });
 
@@ -53,11 +81,13 @@ describe("login throttle", () => {
     expect(busy).toEqual({ ok: false, reason: "busy", waitS: 2 });
     for (const g of gates) if (g.ok) g.release();
     // Each waiter gets a slot as one is released (and releases it in turn).
-    const next = await Promise.all(waiting.map(async (w) => {
-      const g = await w;
-      if (g.ok) g.release();
-      return g.ok;
-    }));
+    const next = await Promise.all(
+      waiting.map(async (w) => {
+        const g = await w;
+        if (g.ok) g.release();
+        return g.ok;
+      }),
+    );
     expect(next.every(Boolean)).toBe(true);
     expect(t.load).toEqual({ running: 0, waiting: 0 });
   });
@@ -119,10 +149,12 @@ describe("setup codes and user content", () => {
     expect(normalizeCode("o0-iI-lL")).toBe("001111");
   });
   test("only types that cannot run script are inline", () => {
-    for (const n of ["a.html", "a.htm", "a.svg", "a.xml", "a.js", "a.xhtml", "a.bin", "noext"]) expect(`${n} ${servedInline(typeOfName(n))}`).toBe(`${n} false`);
-    for (const n of ["a.png", "a.jpg", "a.mp4", "a.pdf", "a.txt", "a.webm"]) expect(`${n} ${servedInline(typeOfName(n))}`).toBe(`${n} true`);
+    for (const n of ["a.html", "a.htm", "a.svg", "a.xml", "a.js", "a.xhtml", "a.bin", "noext"])
+      expect(`${n} ${servedInline(typeOfName(n))}`).toBe(`${n} false`);
+    for (const n of ["a.png", "a.jpg", "a.mp4", "a.pdf", "a.txt", "a.webm"])
+      expect(`${n} ${servedInline(typeOfName(n))}`).toBe(`${n} true`);
     const h = userContentHeaders('we"ird\r\nname.html');
-    expect(h["Content-Disposition"]).toStartWith("attachment; filename=\"we_ird__name.html\"");
+    expect(h["Content-Disposition"]).toStartWith('attachment; filename="we_ird__name.html"');
     expect(h["X-Content-Type-Options"]).toBe("nosniff");
   });
 });

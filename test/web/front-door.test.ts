@@ -30,9 +30,16 @@ function chunkedZeros(bytes: number): ReadableStream<Uint8Array> {
 }
 
 /** A raw HTTP/1.1 request from a chosen loopback source address (fetch cannot pick one). */
-function requestFrom(localAddress: string, port: number, head: string, body: string): Promise<{ status: number; headers: string; body: string }> {
+function requestFrom(
+  localAddress: string,
+  port: number,
+  head: string,
+  body: string,
+): Promise<{ status: number; headers: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port, localAddress }, () => s.write(head + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n` + body));
+    const s = connect({ host: "127.0.0.1", port, localAddress }, () =>
+      s.write(head + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n` + body),
+    );
     let buf = "";
     s.on("data", (d) => (buf += d.toString("utf8")));
     s.on("error", reject);
@@ -70,9 +77,15 @@ describe("setup takeover through a foreign Host (DNS rebinding)", () => {
     const ok = await fetch(c.url + "/setup");
     const formCookie = ok.headers.get("set-cookie")!.split(";")[0]!;
     const token = /name="_csrf" value="([^"]+)"/.exec(await ok.text())![1]!;
-    const form = (extra: Record<string, string>) => new URLSearchParams({ _csrf: token, password: "attacker-pass", confirm: "attacker-pass", ...extra }).toString();
+    const form = (extra: Record<string, string>) =>
+      new URLSearchParams({ _csrf: token, password: "attacker-pass", confirm: "attacker-pass", ...extra }).toString();
     const post = (headers: Record<string, string>, body: string) =>
-      fetch(c.url + "/setup", { method: "POST", redirect: "manual", headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+      fetch(c.url + "/setup", {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded", ...headers },
+        body,
+      });
     // Even with the right code, a foreign Host gets nothing.
     let r = await post(evil, form({ code }));
     expect(r.status).toBe(403);
@@ -110,7 +123,12 @@ describe("setup takeover through a foreign Host (DNS rebinding)", () => {
   test("grove password resets the password from the CLI and ends every session", async () => {
     const form = await loginForm(c);
     const login = (pw: string) =>
-      fetch(c.url + "/login", { method: "POST", redirect: "manual", headers: { cookie: form.cookie, "content-type": "application/x-www-form-urlencoded" }, body: `_csrf=${form.token}&password=${pw}` });
+      fetch(c.url + "/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie: form.cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: `_csrf=${form.token}&password=${pw}`,
+      });
     const before = await login("attacker-pass");
     expect(before.status).toBe(303);
     const session = before.headers.get("set-cookie")!.split(";")[0]!;
@@ -142,7 +160,9 @@ describe("each surface on its own listener", () => {
   test("the dashboard binds 127.0.0.1 only, the peer API 0.0.0.0; Settings and /api/status say so", async () => {
     expect(listeningOn(c.port)).toEqual(["127.0.0.1"]);
     expect(listeningOn(c.peerPort)).toEqual(["0.0.0.0"]);
-    const st = (await (await c.api("/api/status")).json()) as { listening: { dashboard: { url: string; public: boolean }; peer: { host: string; port: number }; legacy: null } };
+    const st = (await (await c.api("/api/status")).json()) as {
+      listening: { dashboard: { url: string; public: boolean }; peer: { host: string; port: number }; legacy: null };
+    };
     expect(st.listening.dashboard).toMatchObject({ url: c.url, public: false });
     expect(st.listening.peer).toMatchObject({ host: "0.0.0.0", port: c.peerPort });
     expect(st.listening.legacy).toBeNull();
@@ -161,7 +181,11 @@ describe("each surface on its own listener", () => {
       const r = await fetch(`${c.peerUrl}${path}`, { headers: { authorization: `Bearer ${c.token}` }, redirect: "manual" });
       expect(`${path} ${r.status}`).toBe(`${path} 404`);
     }
-    const put = await fetch(`${c.peerUrl}/api/local/put`, { method: "POST", headers: { authorization: `Bearer ${c.token}`, "content-type": "application/json" }, body: JSON.stringify({ source: "/etc/hostname", path: "h" }) });
+    const put = await fetch(`${c.peerUrl}/api/local/put`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${c.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ source: "/etc/hostname", path: "h" }),
+    });
     expect(put.status).toBe(404);
     expect((await fetch(`${c.peerUrl}/peer/ping`, { method: "POST" })).status).toBe(401); // signed, as ever
     // A browser on this machine that opens the peer port (an old bookmark) is sent to the dashboard.
@@ -193,16 +217,38 @@ describe("unbounded bodies and answers", () => {
     expect(r.status).toBe(413);
     expect(performance.now() - t0).toBeLessThan(5000);
     // A route after the precheck (a known peer's id is public; the signature is never reached).
-    const fake = { "X-Grove-Cell": "a".repeat(64), "X-Grove-Time": String(Date.now()), "X-Grove-Nonce": "b".repeat(32), "X-Grove-Signature": "c".repeat(128) };
-    r = await fetch(`${c.peerUrl}/peer/msg`, { method: "POST", headers: fake, body: chunkedZeros(400 * MiB), duplex: "half" } as RequestInit);
+    const fake = {
+      "X-Grove-Cell": "a".repeat(64),
+      "X-Grove-Time": String(Date.now()),
+      "X-Grove-Nonce": "b".repeat(32),
+      "X-Grove-Signature": "c".repeat(128),
+    };
+    r = await fetch(`${c.peerUrl}/peer/msg`, {
+      method: "POST",
+      headers: fake,
+      body: chunkedZeros(400 * MiB),
+      duplex: "half",
+    } as RequestInit);
     expect(r.status).toBe(401); // an unknown cell: refused before any byte is read
     // The dashboard's routes: login and the API bound their bodies as well.
-    r = await fetch(`${c.url}/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: chunkedZeros(400 * MiB), duplex: "half" } as RequestInit);
+    r = await fetch(`${c.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: chunkedZeros(400 * MiB),
+      duplex: "half",
+    } as RequestInit);
     expect(r.status).toBe(413);
-    r = await fetch(`${c.url}/api/invites`, { method: "POST", headers: { authorization: `Bearer ${c.token}`, "content-type": "application/json" }, body: chunkedZeros(400 * MiB), duplex: "half" } as RequestInit);
+    r = await fetch(`${c.url}/api/invites`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${c.token}`, "content-type": "application/json" },
+      body: chunkedZeros(400 * MiB),
+      duplex: "half",
+    } as RequestInit);
     expect(r.status).toBe(413);
     const grew = peakRss(pid) - peak0;
-    console.log(`400 MB chunked bodies: peak RSS ${(peak0 / MiB).toFixed(0)} MiB before, grew ${(grew / MiB).toFixed(1)} MiB; 413 from /peer/join after ${(performance.now() - t0).toFixed(0)} ms (the last four requests)`);
+    console.log(
+      `400 MB chunked bodies: peak RSS ${(peak0 / MiB).toFixed(0)} MiB before, grew ${(grew / MiB).toFixed(1)} MiB; 413 from /peer/join after ${(performance.now() - t0).toFixed(0)} ms (the last four requests)`,
+    );
     expect(grew).toBeLessThan(64 * MiB);
     expect(c.output()).toContain("body over 1048576 bytes");
   });
@@ -223,7 +269,14 @@ describe("unbounded bodies and answers", () => {
     });
     try {
       const id = "d".repeat(64);
-      const token = encodeToken({ v: 1, id: id as CellId, x25519: "ab".repeat(32), routes: [`http://127.0.0.1:${endless.port}`], secret: "e".repeat(64), expires_at: Date.now() + 60_000 });
+      const token = encodeToken({
+        v: 1,
+        id: id as CellId,
+        x25519: "ab".repeat(32),
+        routes: [`http://127.0.0.1:${endless.port}`],
+        secret: "e".repeat(64),
+        expires_at: Date.now() + 60_000,
+      });
       const pid = c.proc.pid;
       const peak0 = peakRss(pid);
       const r = await c.cli(["join", token]);
@@ -290,7 +343,9 @@ describe("one peer cannot lock the others out", () => {
     flooding = false;
     await honest;
     expect([...statuses.values()].reduce((x, y) => x + y, 0)).toBe(TOTAL);
-    console.log(`flood: ${TOTAL} pings answered ${JSON.stringify(Object.fromEntries(statuses))}; the other peer's ${bOk.length} pings meanwhile: ${JSON.stringify(bOk.reduce<Record<number, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {}))}`);
+    console.log(
+      `flood: ${TOTAL} pings answered ${JSON.stringify(Object.fromEntries(statuses))}; the other peer's ${bOk.length} pings meanwhile: ${JSON.stringify(bOk.reduce<Record<number, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {}))}`,
+    );
     expect(statuses.get(429) ?? 0).toBeGreaterThan(40_000); // past 400 in a burst and 200 a second
     expect(bOk.length).toBeGreaterThan(3);
     expect(bOk.every((s) => s === 200)).toBe(true);
@@ -314,7 +369,9 @@ describe("wrong logins in parallel", () => {
     const form = await loginForm(c);
     const head = `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${c.port}\r\nCookie: ${form.cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n`;
     const t0 = performance.now();
-    const wrong = await Promise.all(Array.from({ length: 20 }, (_, i) => requestFrom("127.0.0.1", c.port, head, `_csrf=${form.token}&password=guess-${i}`)));
+    const wrong = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => requestFrom("127.0.0.1", c.port, head, `_csrf=${form.token}&password=guess-${i}`)),
+    );
     const took = performance.now() - t0;
     const byStatus = new Map<number, number>();
     for (const r of wrong) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);

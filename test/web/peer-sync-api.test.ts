@@ -33,7 +33,12 @@ const errorOf = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body))
 
 beforeAll(async () => {
   // A keeps at most 64 KiB for others, so the quota is easy to reach.
-  [a, b, c, stranger] = await Promise.all([startCell({ config: { max_peer_storage_bytes: 65536, sync_interval_s: 3600 } }), startCell(), startCell(), startCell()]);
+  [a, b, c, stranger] = await Promise.all([
+    startCell({ config: { max_peer_storage_bytes: 65536, sync_interval_s: 3600 } }),
+    startCell(),
+    startCell(),
+    startCell(),
+  ]);
   for (const joiner of [b, c]) {
     const token = (await a.cli(["invite"])).stdout.trim();
     expect((await joiner.cli(["join", token])).code).toBe(0);
@@ -124,14 +129,24 @@ describe("peer sync API: bad input changes nothing", () => {
     // Sealed by B but sent as C: the additional data names the sender, so it does not open.
     const asB = await sealJson(ax, { chunks: [], backups: [] }, info("list"), bKeys.id);
     expect((await call(cKeys, "POST", "/peer/sync/list", asB)).status).toBe(400);
-    const badCard = await sealJson(ax, { card: { id: "x" }, chunks: "00".repeat(32), backups: "00".repeat(32) }, info("inventory"), bKeys.id);
+    const badCard = await sealJson(
+      ax,
+      { card: { id: "x" }, chunks: "00".repeat(32), backups: "00".repeat(32) },
+      info("inventory"),
+      bKeys.id,
+    );
     const rc = await call(bKeys, "POST", "/peer/sync/inventory", badCard);
     expect(rc.status).toBe(400);
     expect(errorOf(rc.body)).toContain("card");
   });
 
   test("backups: a peer reads back only its own; a bad name is refused", async () => {
-    const ok = await call(bKeys, "POST", "/peer/sync/backups", encodeBackupBatch([{ kind: "manifest", name: "ab".repeat(32), blob: new Uint8Array(10).fill(7) }]));
+    const ok = await call(
+      bKeys,
+      "POST",
+      "/peer/sync/backups",
+      encodeBackupBatch([{ kind: "manifest", name: "ab".repeat(32), blob: new Uint8Array(10).fill(7) }]),
+    );
     expect(ok.status).toBe(200);
     const back = await call(bKeys, "GET", `/peer/sync/backup/${"ab".repeat(32)}`);
     expect(back.status).toBe(200);
@@ -145,7 +160,11 @@ describe("peer sync API: bad input changes nothing", () => {
 
   test("backup batches: malformed frames are refused and store nothing; a good batch stores all", async () => {
     const frame = (name: string, blob: Uint8Array, kind: "manifest" | "index" = "manifest") => ({ kind, name, blob });
-    const good = encodeBackupBatch([frame("c1".repeat(32), new Uint8Array(20).fill(1)), frame("c2".repeat(32), new Uint8Array(30).fill(2)), frame("c3".repeat(32), new Uint8Array(9).fill(3), "index")]);
+    const good = encodeBackupBatch([
+      frame("c1".repeat(32), new Uint8Array(20).fill(1)),
+      frame("c2".repeat(32), new Uint8Array(30).fill(2)),
+      frame("c3".repeat(32), new Uint8Array(9).fill(3), "index"),
+    ]);
     for (const [bad, why] of [
       [good.subarray(0, good.byteLength - 1), "runs past the end"],
       [good.subarray(0, 10), "truncated"],
@@ -158,7 +177,11 @@ describe("peer sync API: bad input changes nothing", () => {
       expect(errorOf(r.body)).toContain(why);
     }
     expect((await call(bKeys, "GET", `/peer/sync/backup/${"c1".repeat(32)}`)).status).toBe(404);
-    const two = encodeBackupBatch([frame("c1".repeat(32), new Uint8Array(20).fill(1)), frame("c3".repeat(32), new Uint8Array(9).fill(3), "index"), frame("c5".repeat(32), new Uint8Array(9).fill(5), "index")]);
+    const two = encodeBackupBatch([
+      frame("c1".repeat(32), new Uint8Array(20).fill(1)),
+      frame("c3".repeat(32), new Uint8Array(9).fill(3), "index"),
+      frame("c5".repeat(32), new Uint8Array(9).fill(5), "index"),
+    ]);
     expect((await call(bKeys, "POST", "/peer/sync/backups", two)).status).toBe(400); // one index per batch
     const ok = await call(bKeys, "POST", "/peer/sync/backups", good);
     expect(ok.status).toBe(200);

@@ -34,42 +34,46 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b)]);
 }, 120_000);
 
-test.skipIf(!HAVE_CHROMIUM)("invite in one dashboard, join in the other, then friend", async () => {
-  const pa = await dashboard(a!);
-  const pb = await dashboard(b!);
-  expect(await pa.locator("#peer-list .empty").textContent()).toContain("No peers yet");
+test.skipIf(!HAVE_CHROMIUM)(
+  "invite in one dashboard, join in the other, then friend",
+  async () => {
+    const pa = await dashboard(a!);
+    const pb = await dashboard(b!);
+    expect(await pa.locator("#peer-list .empty").textContent()).toContain("No peers yet");
 
-  await pa.click("#invite-button");
-  const token = (await pa.locator("#invite-token").inputValue()).trim();
-  expect(token).toMatch(/^grove1\./);
+    await pa.click("#invite-button");
+    const token = (await pa.locator("#invite-token").inputValue()).trim();
+    expect(token).toMatch(/^grove1\./);
 
-  await pb.fill("#join-token", token);
-  await pb.click("#join-button");
-  await pb.locator("#join-result", { hasText: "Paired with cell-a" }).waitFor();
-  await pb.locator("#peer-list tr[data-peer]").first().waitFor();
-  expect(await pb.locator("#peer-list").textContent()).toContain("cell-a");
+    await pb.fill("#join-token", token);
+    await pb.click("#join-button");
+    await pb.locator("#join-result", { hasText: "Paired with cell-a" }).waitFor();
+    await pb.locator("#peer-list tr[data-peer]").first().waitFor();
+    expect(await pb.locator("#peer-list").textContent()).toContain("cell-a");
 
-  // Joining with the same token again is refused with the reason, shown in the page.
-  await pb.fill("#join-token", token);
-  await pb.click("#join-button");
-  await pb.locator("#join-result.error", { hasText: "has no open invite" }).waitFor();
+    // Joining with the same token again is refused with the reason, shown in the page.
+    await pb.fill("#join-token", token);
+    await pb.click("#join-button");
+    await pb.locator("#join-result.error", { hasText: "has no open invite" }).waitFor();
 
-  await pa.reload();
-  const row = pa.locator("#peer-list tr[data-peer]");
-  expect(await row.count()).toBe(1);
-  expect(await row.textContent()).toContain("cell-b");
-  await row.locator("button", { hasText: "Ask to be friends" }).click();
-  // A friend request: the row says it was sent; B's tab shows it with Accept and Decline.
-  await pa.locator("#peer-action-note", { hasText: "was asked to be friends" }).waitFor();
-  expect(await pa.locator("#peer-list tr[data-peer]").textContent()).toContain("friend request sent");
-  await pb.reload();
-  const rowB = pb.locator("#peer-list tr[data-peer]");
-  expect(await rowB.textContent()).toContain("asks to be friends");
-  await rowB.locator("button", { hasText: "Accept friend" }).click();
-  await pb.locator("#peer-action-note", { hasText: "are friends" }).waitFor();
-  await pa.reload();
-  await pa.locator("#peer-list tr[data-peer] >> text=Unfriend").waitFor();
-  const peers = await (await a!.api("/api/peers")).json();
-  expect(peers[0]).toMatchObject({ name: "cell-b", friend: true, friendship: "friends" });
-  expect(errors).toEqual([]);
-}, 60_000);
+    await pa.reload();
+    const row = pa.locator("#peer-list tr[data-peer]");
+    expect(await row.count()).toBe(1);
+    expect(await row.textContent()).toContain("cell-b");
+    await row.locator("button", { hasText: "Ask to be friends" }).click();
+    // A friend request: the row says it was sent; B's tab shows it with Accept and Decline.
+    await pa.locator("#peer-action-note", { hasText: "was asked to be friends" }).waitFor();
+    expect(await pa.locator("#peer-list tr[data-peer]").textContent()).toContain("friend request sent");
+    await pb.reload();
+    const rowB = pb.locator("#peer-list tr[data-peer]");
+    expect(await rowB.textContent()).toContain("asks to be friends");
+    await rowB.locator("button", { hasText: "Accept friend" }).click();
+    await pb.locator("#peer-action-note", { hasText: "are friends" }).waitFor();
+    await pa.reload();
+    await pa.locator("#peer-list tr[data-peer] >> text=Unfriend").waitFor();
+    const peers = await (await a!.api("/api/peers")).json();
+    expect(peers[0]).toMatchObject({ name: "cell-b", friend: true, friendship: "friends" });
+    expect(errors).toEqual([]);
+  },
+  60_000,
+);

@@ -56,7 +56,9 @@ async function resultLines(page: Page): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < (await lines.count()); i++) {
     const l = lines.nth(i);
-    out.push(`${await l.getAttribute("data-path")}|${await l.getAttribute("data-peer")}|${(await l.getAttribute("data-ok")) === "1" ? "ok" : "failed"}`);
+    out.push(
+      `${await l.getAttribute("data-path")}|${await l.getAttribute("data-peer")}|${(await l.getAttribute("data-ok")) === "1" ? "ok" : "failed"}`,
+    );
   }
   return out.sort();
 }
@@ -112,7 +114,10 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     const url = new URL(page.url());
     expect(url.searchParams.getAll("path")).toEqual([FILE_1, FILE_2]);
     expect(await page.locator("main h1").textContent()).toBe("Share 2 files");
-    expect(await page.locator("#share-files li").evaluateAll((els) => els.map((e) => e.getAttribute("data-path")))).toEqual([FILE_1, FILE_2]);
+    expect(await page.locator("#share-files li").evaluateAll((els) => els.map((e) => e.getAttribute("data-path")))).toEqual([
+      FILE_1,
+      FILE_2,
+    ]);
     expect(await page.locator("nav.tabs a.active").textContent()).toBe("Files");
 
     // Both friends offered, none ticked; the expiry choices of the Share box.
@@ -145,7 +150,9 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(new URL(page.url()).pathname).toBe("/share"); // swapped in place
 
     const made = await shares();
-    expect(made.map((s) => `${s.path}|${s.to}`).sort()).toEqual([`${FILE_1}|${ids.b}`, `${FILE_1}|${ids.c}`, `${FILE_2}|${ids.b}`, `${FILE_2}|${ids.c}`].sort());
+    expect(made.map((s) => `${s.path}|${s.to}`).sort()).toEqual(
+      [`${FILE_1}|${ids.b}`, `${FILE_1}|${ids.c}`, `${FILE_2}|${ids.b}`, `${FILE_2}|${ids.c}`].sort(),
+    );
     for (const s of made) expect(s).toMatchObject({ state: "active", delivered: true });
     expect(made.every((s) => s.expires_at !== null)).toBe(true);
     expect(await feedNames(b!)).toEqual([FILE_1, FILE_2].sort());
@@ -269,10 +276,18 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     await page.locator("#share-result ul.share-lines li").nth(1).waitFor();
     expect(await resultLines(page)).toEqual([`${FILE_1}|${ids.b}|ok`, `nope.txt|${ids.b}|failed`]);
     expect(await page.locator("#share-result p.share-summary").textContent()).toContain("1 of 2 shared");
-    expect(await page.locator('#share-result li[data-path="nope.txt"]').textContent()).toContain("Could not share nope.txt with cell-b: no file at 'nope.txt'");
+    expect(await page.locator('#share-result li[data-path="nope.txt"]').textContent()).toContain(
+      "Could not share nope.txt with cell-b: no file at 'nope.txt'",
+    );
 
     // A peer that is not a friend (A itself is no peer of its own; an unknown id) fails on its line.
-    r = await post([["path", FILE_1], ["peer", "ab".repeat(32)]], true);
+    r = await post(
+      [
+        ["path", FILE_1],
+        ["peer", "ab".repeat(32)],
+      ],
+      true,
+    );
     const html = await r.text();
     expect(html).toContain('data-ok="0"');
     expect(html).toContain("Could not share alpha.txt with");

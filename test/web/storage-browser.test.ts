@@ -36,136 +36,155 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b)]);
 }, 120_000);
 
-test.skipIf(!HAVE_CHROMIUM)("Storage tab: empty states, a file at risk, Sync now places its second copy", async () => {
-  const { ctx, page } = await context(a!);
-  await firstRunSetup(page, PASSWORD);
+test.skipIf(!HAVE_CHROMIUM)(
+  "Storage tab: empty states, a file at risk, Sync now places its second copy",
+  async () => {
+    const { ctx, page } = await context(a!);
+    await firstRunSetup(page, PASSWORD);
 
-  // The tab sits between Peers and Settings.
-  expect(await page.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Chat", "Bounty", "Settings"]);
-  await page.click("nav.tabs >> text=Storage");
-  await page.waitForURL("**/storage");
-  expect(await page.locator("nav.tabs a.active").textContent()).toBe("Storage");
-  expect(await page.locator("#replication-factor").textContent()).toContain("2");
+    // The tab sits between Peers and Settings.
+    expect(await page.locator("nav.tabs a").allTextContents()).toEqual(["Files", "Feed", "Peers", "Storage", "Chat", "Bounty", "Settings"]);
+    await page.click("nav.tabs >> text=Storage");
+    await page.waitForURL("**/storage");
+    expect(await page.locator("nav.tabs a.active").textContent()).toBe("Storage");
+    expect(await page.locator("#replication-factor").textContent()).toContain("2");
 
-  // Nothing yet: no peers (pointing to the Peers tab), no files, nothing at risk.
-  const noPeers = page.locator("#peer-storage .empty");
-  expect(await noPeers.textContent()).toContain("No peers yet");
-  expect(await noPeers.locator('a[href="/peers"]').count()).toBe(1);
-  expect(await page.locator("#placement-files .empty").textContent()).toContain("No files yet");
-  expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
+    // Nothing yet: no peers (pointing to the Peers tab), no files, nothing at risk.
+    const noPeers = page.locator("#peer-storage .empty");
+    expect(await noPeers.textContent()).toContain("No peers yet");
+    expect(await noPeers.locator('a[href="/peers"]').count()).toBe(1);
+    expect(await page.locator("#placement-files .empty").textContent()).toContain("No files yet");
+    expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
 
-  // Pair A and B through the CLI and store a small file on A.
-  const token = (await a!.cli(["invite"])).stdout.trim();
-  expect(token).toMatch(/^grove1\./);
-  expect((await b!.cli(["join", token])).code).toBe(0);
-  const src = join(a!.root, "hello.txt");
-  writeFileSync(src, "hello from the storage tab\n");
-  expect((await a!.cli(["put", src, "--as", FILE])).code).toBe(0);
+    // Pair A and B through the CLI and store a small file on A.
+    const token = (await a!.cli(["invite"])).stdout.trim();
+    expect(token).toMatch(/^grove1\./);
+    expect((await b!.cli(["join", token])).code).toBe(0);
+    const src = join(a!.root, "hello.txt");
+    writeFileSync(src, "hello from the storage tab\n");
+    expect((await a!.cli(["put", src, "--as", FILE])).code).toBe(0);
 
-  // One copy of two: marked under, and in the at-risk list.
-  await page.reload();
-  const copies = fileRow(page).locator(".copies");
-  expect((await copies.textContent())!.replace(/\s+/g, " ")).toContain("1/2");
-  expect(await copies.getAttribute("class")).toContain("under");
-  expect(await fileRow(page).locator(".holders").textContent()).toBe("this cell");
-  expect(await page.locator(`#at-risk tr[data-path="${FILE}"]`).count()).toBe(1);
-  const peer = page.locator("#peer-storage tr[data-peer]");
-  expect(await peer.count()).toBe(1);
-  expect(await peer.textContent()).toContain("cell-b");
-  expect(await peer.locator(".keeps-for-us").textContent()).toContain("0 chunks");
+    // One copy of two: marked under, and in the at-risk list.
+    await page.reload();
+    const copies = fileRow(page).locator(".copies");
+    expect((await copies.textContent())!.replace(/\s+/g, " ")).toContain("1/2");
+    expect(await copies.getAttribute("class")).toContain("under");
+    expect(await fileRow(page).locator(".holders").textContent()).toBe("this cell");
+    expect(await page.locator(`#at-risk tr[data-path="${FILE}"]`).count()).toBe(1);
+    const peer = page.locator("#peer-storage tr[data-peer]");
+    expect(await peer.count()).toBe(1);
+    expect(await peer.textContent()).toContain("cell-b");
+    expect(await peer.locator(".keeps-for-us").textContent()).toContain("0 chunks");
 
-  // Sync now: the answer is held back a moment so the running state can be seen.
-  await ctx.route("**/storage/sync", async (r) => {
-    await Bun.sleep(700);
-    await r.continue();
-  });
-  const button = page.locator("#sync-button");
-  expect(await button.textContent()).toBe("Sync now");
-  expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
-  await button.click();
-  await page.locator("#sync-indicator").waitFor({ state: "visible" });
-  expect(await button.isDisabled()).toBe(true);
+    // Sync now: the answer is held back a moment so the running state can be seen.
+    await ctx.route("**/storage/sync", async (r) => {
+      await Bun.sleep(700);
+      await r.continue();
+    });
+    const button = page.locator("#sync-button");
+    expect(await button.textContent()).toBe("Sync now");
+    expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
+    await button.click();
+    await page.locator("#sync-indicator").waitFor({ state: "visible" });
+    expect(await button.isDisabled()).toBe(true);
 
-  await page.locator(`#placement-files tr[data-path="${FILE}"] .copies`, { hasText: "2/2" }).waitFor();
-  expect(await copies.getAttribute("class")).not.toContain("under");
-  const holders = await fileRow(page).locator(".holders").textContent();
-  expect(holders).toContain("this cell");
-  expect(holders).toContain("cell-b");
-  expect(await page.locator("#at-risk tr[data-path]").count()).toBe(0);
-  expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
-  expect(await peer.locator(".keeps-for-us").textContent()).toContain("1 chunk");
-  expect(await peer.textContent()).toContain("counts");
-  const summary = await page.locator("#last-round pre.sync-summary").textContent();
-  expect(summary).toContain("peers reached: 1 of 1");
-  expect(summary).toContain("pushed: 1 chunk,");
-  expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
-  expect(await button.isEnabled()).toBe(true);
-  expect(page.url()).toEndWith("/storage");
+    await page.locator(`#placement-files tr[data-path="${FILE}"] .copies`, { hasText: "2/2" }).waitFor();
+    expect(await copies.getAttribute("class")).not.toContain("under");
+    const holders = await fileRow(page).locator(".holders").textContent();
+    expect(holders).toContain("this cell");
+    expect(holders).toContain("cell-b");
+    expect(await page.locator("#at-risk tr[data-path]").count()).toBe(0);
+    expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
+    expect(await peer.locator(".keeps-for-us").textContent()).toContain("1 chunk");
+    expect(await peer.textContent()).toContain("counts");
+    const summary = await page.locator("#last-round pre.sync-summary").textContent();
+    expect(summary).toContain("peers reached: 1 of 1");
+    expect(summary).toContain("pushed: 1 chunk,");
+    expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
+    expect(await button.isEnabled()).toBe(true);
+    expect(page.url()).toEndWith("/storage");
 
-  // B's side agrees: it keeps one chunk for A.
-  const onB = (await (await b!.api("/api/placement")).json()) as PlacementReport;
-  expect(onB.peers).toEqual([expect.objectContaining({ name: "cell-a", we_hold_for_it: expect.objectContaining({ chunks: 1 }) })]);
-  expect(onB.totals.held_for_others_bytes).toBeGreaterThan(0);
-  await ctx.close();
-  expect(errors).toEqual([]);
-}, 60_000);
+    // B's side agrees: it keeps one chunk for A.
+    const onB = (await (await b!.api("/api/placement")).json()) as PlacementReport;
+    expect(onB.peers).toEqual([expect.objectContaining({ name: "cell-a", we_hold_for_it: expect.objectContaining({ chunks: 1 }) })]);
+    expect(onB.totals.held_for_others_bytes).toBeGreaterThan(0);
+    await ctx.close();
+    expect(errors).toEqual([]);
+  },
+  60_000,
+);
 
-test.skipIf(!HAVE_CHROMIUM)("without JavaScript, Sync now is a form post that lands back on the tab", async () => {
-  const { ctx, page } = await context(a!, false);
-  await page.goto("/login");
-  await page.fill("#password", PASSWORD);
-  await Promise.all([page.waitForURL("**/files"), page.click('form[action="/login"] button[type=submit]')]);
-  await page.goto("/storage");
-  expect(await fileRow(page).locator(".copies").textContent()).toContain("2/2");
-
-  const [post] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/storage/sync")),
-    page.click("#sync-button"),
-  ]);
-  expect(post.status()).toBe(303);
-  await page.waitForLoadState("load");
-  expect(page.url()).toEndWith("/storage");
-  // This round found nothing to push and audited the copy on B.
-  const summary = await page.locator("#last-round pre.sync-summary").textContent();
-  expect(summary).toContain("pushed: 0 chunks");
-  expect(summary).toContain("audited: 1 chunk, 0 failed");
-  expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
-  await ctx.close();
-  expect(errors).toEqual([]);
-}, 60_000);
-
-test.skipIf(!HAVE_CHROMIUM)("while a round pushes, the tab shows its phase and a progress bar of the bytes it moves", async () => {
-  const src = join(a!.root, "big.bin");
-  const big = new Uint8Array(192 * 1024 * 1024);
-  for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
-  writeFileSync(src, big);
-  expect((await a!.cli(["put", src, "--as", "big.bin"])).code).toBe(0);
-
-  const { ctx, page } = await context(a!);
-  await page.goto("/login");
-  await page.fill("#password", PASSWORD);
-  await Promise.all([page.waitForURL("**/files"), page.click('form[action="/login"] button[type=submit]')]);
-  // A round started elsewhere (the API); the tab, loaded while it pushes, shows how far it is.
-  let ended = false;
-  const round = a!.api("/api/sync", { method: "POST" }).then((r) => r.json()).finally(() => (ended = true));
-  let seen: { text: string; value: number; max: number } | null = null;
-  while (!ended && !seen) {
+test.skipIf(!HAVE_CHROMIUM)(
+  "without JavaScript, Sync now is a form post that lands back on the tab",
+  async () => {
+    const { ctx, page } = await context(a!, false);
+    await page.goto("/login");
+    await page.fill("#password", PASSWORD);
+    await Promise.all([page.waitForURL("**/files"), page.click('form[action="/login"] button[type=submit]')]);
     await page.goto("/storage");
-    const bar = page.locator("#sync-progress");
-    if ((await bar.count()) && !ended) {
-      seen = { text: (await page.locator("#sync-indicator").textContent())!, value: Number(await bar.getAttribute("value")), max: Number(await bar.getAttribute("max")) };
+    expect(await fileRow(page).locator(".copies").textContent()).toContain("2/2");
+
+    const [post] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/storage/sync")),
+      page.click("#sync-button"),
+    ]);
+    expect(post.status()).toBe(303);
+    await page.waitForLoadState("load");
+    expect(page.url()).toEndWith("/storage");
+    // This round found nothing to push and audited the copy on B.
+    const summary = await page.locator("#last-round pre.sync-summary").textContent();
+    expect(summary).toContain("pushed: 0 chunks");
+    expect(summary).toContain("audited: 1 chunk, 0 failed");
+    expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
+    await ctx.close();
+    expect(errors).toEqual([]);
+  },
+  60_000,
+);
+
+test.skipIf(!HAVE_CHROMIUM)(
+  "while a round pushes, the tab shows its phase and a progress bar of the bytes it moves",
+  async () => {
+    const src = join(a!.root, "big.bin");
+    const big = new Uint8Array(192 * 1024 * 1024);
+    for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+    writeFileSync(src, big);
+    expect((await a!.cli(["put", src, "--as", "big.bin"])).code).toBe(0);
+
+    const { ctx, page } = await context(a!);
+    await page.goto("/login");
+    await page.fill("#password", PASSWORD);
+    await Promise.all([page.waitForURL("**/files"), page.click('form[action="/login"] button[type=submit]')]);
+    // A round started elsewhere (the API); the tab, loaded while it pushes, shows how far it is.
+    let ended = false;
+    const round = a!
+      .api("/api/sync", { method: "POST" })
+      .then((r) => r.json())
+      .finally(() => (ended = true));
+    let seen: { text: string; value: number; max: number } | null = null;
+    while (!ended && !seen) {
+      await page.goto("/storage");
+      const bar = page.locator("#sync-progress");
+      if ((await bar.count()) && !ended) {
+        seen = {
+          text: (await page.locator("#sync-indicator").textContent())!,
+          value: Number(await bar.getAttribute("value")),
+          max: Number(await bar.getAttribute("max")),
+        };
+      }
     }
-  }
-  const report = (await round) as { chunks_pushed: number };
-  expect(report.chunks_pushed).toBe(48);
-  expect(seen).not.toBeNull();
-  expect(seen!.text).toMatch(/Syncing: pushing chunks \d+\/48, /);
-  expect(seen!.max).toBe(48 * (4 * 1024 * 1024 + 16));
-  expect(seen!.value).toBeLessThanOrEqual(seen!.max);
-  // Once it has ended, the tab polls no more and shows the round's summary.
-  await page.goto("/storage");
-  expect(await page.locator("#sync-progress").count()).toBe(0);
-  expect(await page.locator("#last-round pre.sync-summary").textContent()).toContain("pushed: 48 chunks");
-  await ctx.close();
-  expect(errors).toEqual([]);
-}, 90_000);
+    const report = (await round) as { chunks_pushed: number };
+    expect(report.chunks_pushed).toBe(48);
+    expect(seen).not.toBeNull();
+    expect(seen!.text).toMatch(/Syncing: pushing chunks \d+\/48, /);
+    expect(seen!.max).toBe(48 * (4 * 1024 * 1024 + 16));
+    expect(seen!.value).toBeLessThanOrEqual(seen!.max);
+    // Once it has ended, the tab polls no more and shows the round's summary.
+    await page.goto("/storage");
+    expect(await page.locator("#sync-progress").count()).toBe(0);
+    expect(await page.locator("#last-round pre.sync-summary").textContent()).toContain("pushed: 48 chunks");
+    await ctx.close();
+    expect(errors).toEqual([]);
+  },
+  90_000,
+);

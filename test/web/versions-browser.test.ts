@@ -19,7 +19,9 @@ async function putVersions(c: TestCell, path: string, texts: string[]): Promise<
 }
 
 const versionsOf = async (c: TestCell, path: string) =>
-  ((await (await c.api(`/api/files/${path}?meta`)).json()) as { versions: { version: number; deleted: boolean }[] }).versions.map((v) => v.version);
+  ((await (await c.api(`/api/files/${path}?meta`)).json()) as { versions: { version: number; deleted: boolean }[] }).versions.map(
+    (v) => v.version,
+  );
 
 beforeAll(async () => {
   [plain, cell, browser] = await Promise.all([startCell(), startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);

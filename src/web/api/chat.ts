@@ -34,12 +34,21 @@ import type { WebServices } from "../services.ts";
 import { jsonBody } from "../json-body.ts";
 
 const AskBody = z.strictObject({
-  question: z.string().min(1).max(32 * 1024),
-  conversation: z.string().regex(/^[0-9a-f]{16}$/, "a conversation id is 16 hex characters").optional(),
+  question: z
+    .string()
+    .min(1)
+    .max(32 * 1024),
+  conversation: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/, "a conversation id is 16 hex characters")
+    .optional(),
   model: z.string().min(1).max(200).optional(),
   max_tokens: z.number().int().positive().max(32768).optional(),
   temperature: z.number().min(0).max(2).optional(),
-  peer: z.string().regex(/^[0-9a-fA-F]{4,64}$/, "a peer id is 4 to 64 hex characters").optional(),
+  peer: z
+    .string()
+    .regex(/^[0-9a-fA-F]{4,64}$/, "a peer id is 4 to 64 hex characters")
+    .optional(),
 });
 
 /** The cell's assistant, or 503 in an app built without one. */
@@ -49,73 +58,74 @@ export function needAssistant(s: Pick<WebServices, "assistant">): Assistant {
 }
 
 const ndjson = (ev: AskEvent | { error: string }) => JSON.stringify(ev) + "\n";
-const sse = (ev: AskEvent | { error: string }) => `event: ${"token" in ev ? "token" : "done" in ev ? "done" : "error"}\ndata: ${JSON.stringify(ev)}\n\n`;
+const sse = (ev: AskEvent | { error: string }) =>
+  `event: ${"token" in ev ? "token" : "done" in ev ? "done" : "error"}\ndata: ${JSON.stringify(ev)}\n\n`;
 
 export function chatApi(s: Pick<WebServices, "assistant">): Hono<WebEnv> {
-const chatApi = new Hono<WebEnv>();
-const assistantOf = (_c: Context<WebEnv>) => needAssistant(s);
+  const chatApi = new Hono<WebEnv>();
+  const assistantOf = (_c: Context<WebEnv>) => needAssistant(s);
 
-chatApi.get("/models", async (c) => c.json(await assistantOf(c).models()));
-chatApi.get("/models/friends", (c) => c.json(assistantOf(c).friendModels()));
+  chatApi.get("/models", async (c) => c.json(await assistantOf(c).models()));
+  chatApi.get("/models/friends", (c) => c.json(assistantOf(c).friendModels()));
 
-chatApi.put("/models/:name", async (c) => {
-  const a = assistantOf(c);
-  const max = c.var.cell.config.max_upload_bytes;
-  const len = c.req.header("content-length");
-  if (len !== undefined && Number(len) > max) throw tooLarge(`model upload of ${len} bytes is larger than max_upload_bytes (${max})`);
-  const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
-  const entry = await a.modelDir.save(c.req.param("name"), body, max);
-  log("info", "model stored", { name: entry.name, size: entry.size, error: entry.error ?? undefined });
-  void a.refreshCardModels().catch(() => {});
-  return c.json(entry, 201);
-});
-
-chatApi.delete("/models/:name", async (c) => {
-  const name = c.req.param("name");
-  const a = assistantOf(c);
-  await a.modelDir.remove(name);
-  log("info", "model removed", { name });
-  void a.refreshCardModels().catch(() => {});
-  return c.json({ deleted: name });
-});
-
-chatApi.get("/chat", (c) => c.json(assistantOf(c).conversations()));
-chatApi.get("/chat/:id", (c) => c.json(assistantOf(c).conversation(c.req.param("id"))));
-
-chatApi.post("/chat", async (c) => {
-  const a = assistantOf(c);
-  const body = await jsonBody(c, AskBody);
-  const events = a.ask(body, c.req.raw.signal);
-  // The first event decides the status: errors before it (no model, load failure) are plain
-  // JSON errors; after it the stream has begun and an error is its last event.
-  const first = await events.next();
-  const useSse = (c.req.header("accept") ?? "").includes("text/event-stream");
-  const format = useSse ? sse : ndjson;
-  const enc = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    start(ctl) {
-      if (!first.done) ctl.enqueue(enc.encode(format(first.value)));
-      if (first.done) ctl.close();
-    },
-    async pull(ctl) {
-      try {
-        const next = await events.next();
-        if (next.done) return ctl.close();
-        ctl.enqueue(enc.encode(format(next.value)));
-      } catch (e) {
-        ctl.enqueue(enc.encode(format({ error: errorMessage(e) })));
-        ctl.close();
-      }
-    },
-    async cancel() {
-      await events.return(undefined);
-    },
+  chatApi.put("/models/:name", async (c) => {
+    const a = assistantOf(c);
+    const max = c.var.cell.config.max_upload_bytes;
+    const len = c.req.header("content-length");
+    if (len !== undefined && Number(len) > max) throw tooLarge(`model upload of ${len} bytes is larger than max_upload_bytes (${max})`);
+    const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+    const entry = await a.modelDir.save(c.req.param("name"), body, max);
+    log("info", "model stored", { name: entry.name, size: entry.size, error: entry.error ?? undefined });
+    void a.refreshCardModels().catch(() => {});
+    return c.json(entry, 201);
   });
-  return c.body(stream, 200, {
-    "Content-Type": useSse ? "text/event-stream; charset=utf-8" : "application/x-ndjson; charset=utf-8",
-    "Cache-Control": "no-store",
-    "X-Accel-Buffering": "no",
+
+  chatApi.delete("/models/:name", async (c) => {
+    const name = c.req.param("name");
+    const a = assistantOf(c);
+    await a.modelDir.remove(name);
+    log("info", "model removed", { name });
+    void a.refreshCardModels().catch(() => {});
+    return c.json({ deleted: name });
   });
-});
-return chatApi;
+
+  chatApi.get("/chat", (c) => c.json(assistantOf(c).conversations()));
+  chatApi.get("/chat/:id", (c) => c.json(assistantOf(c).conversation(c.req.param("id"))));
+
+  chatApi.post("/chat", async (c) => {
+    const a = assistantOf(c);
+    const body = await jsonBody(c, AskBody);
+    const events = a.ask(body, c.req.raw.signal);
+    // The first event decides the status: errors before it (no model, load failure) are plain
+    // JSON errors; after it the stream has begun and an error is its last event.
+    const first = await events.next();
+    const useSse = (c.req.header("accept") ?? "").includes("text/event-stream");
+    const format = useSse ? sse : ndjson;
+    const enc = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        if (!first.done) ctl.enqueue(enc.encode(format(first.value)));
+        if (first.done) ctl.close();
+      },
+      async pull(ctl) {
+        try {
+          const next = await events.next();
+          if (next.done) return ctl.close();
+          ctl.enqueue(enc.encode(format(next.value)));
+        } catch (e) {
+          ctl.enqueue(enc.encode(format({ error: errorMessage(e) })));
+          ctl.close();
+        }
+      },
+      async cancel() {
+        await events.return(undefined);
+      },
+    });
+    return c.body(stream, 200, {
+      "Content-Type": useSse ? "text/event-stream; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+      "Cache-Control": "no-store",
+      "X-Accel-Buffering": "no",
+    });
+  });
+  return chatApi;
 }

@@ -38,7 +38,11 @@ export function pathFromRequest(c: Context<WebEnv>): HomePath {
 }
 
 /** The manifest of `path` at `version` (default: current). 404 when absent or deleted. */
-export function manifestFor(cell: Cell, path: HomePath, version?: number): { manifest: Manifest; manifest_hash: ManifestHash; version: number } {
+export function manifestFor(
+  cell: Cell,
+  path: HomePath,
+  version?: number,
+): { manifest: Manifest; manifest_hash: ManifestHash; version: number } {
   if (version === undefined) {
     const cur = cell.db.current(path);
     if (!cur) throw notFound(`no file at '${path}'`);
@@ -131,7 +135,11 @@ filesApi.post("/*", async (c) => {
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest("restore must be a version number (see ?meta)");
   const cell = c.var.cell;
   const r = await restoreVersion(cell.vault, pathFromRequest(c), Number(raw));
-  log("info", r.changed ? "restored an older version" : "restore: already current", { path: r.path, from: r.restored_from, version: r.version });
+  log("info", r.changed ? "restored an older version" : "restore: already current", {
+    path: r.path,
+    from: r.restored_from,
+    version: r.version,
+  });
   return c.json({ ...r, versions: cell.db.versions(r.path) }, r.changed ? 201 : 200);
 });
 
@@ -150,4 +158,3 @@ filesApi.delete("/*", async (c) => {
   log("info", "deleted (kept in history)", { path, version });
   return c.json({ path, deleted: true, version, versions: cell.db.versions(path) });
 });
-

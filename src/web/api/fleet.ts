@@ -13,7 +13,6 @@ import type { WebEnv } from "../context.ts";
 import { jsonBody } from "../json-body.ts";
 import type { PeerActionResult, PeerView } from "../../api/types.ts";
 
-
 /** Cells seen on the local network by mDNS, marked when already paired. */
 export function nearbyCells(s: Pick<WebServices, "nearby" | "peers">): (NearbyCell & { paired: boolean })[] {
   return (s.nearby?.nearby() ?? []).map((n) => ({ ...n, paired: s.peers.get(n.id) !== null }));
@@ -35,7 +34,13 @@ export function peerView(s: WebServices, p: PeerRow): PeerView {
     latency_ms: round(best?.latency_ms ?? null),
     mb_s: round(best?.mb_s ?? null),
     uptime_pct: round(s.peers.uptimePct(p.id)),
-    routes: measured.map((r) => ({ url: r.url, kind: r.kind, reachable: r.reachable, latency_ms: round(r.latency_ms), mb_s: round(r.mb_s) })),
+    routes: measured.map((r) => ({
+      url: r.url,
+      kind: r.kind,
+      reachable: r.reachable,
+      latency_ms: round(r.latency_ms),
+      mb_s: round(r.mb_s),
+    })),
     last_seen: p.last_seen,
     added_at: p.added_at,
   };
@@ -59,7 +64,11 @@ export function fleetApi(s: WebServices): Hono<WebEnv> {
 
   // Why discovery is off, when it is: config.json says so, or the cell was started with GROVE_MDNS=0.
   app.get("/nearby", (c) =>
-    c.json({ mdns: s.nearby !== null, mdns_off: s.nearby !== null ? null : s.cell.config.mdns ? "environment" : "config", cells: nearbyCells(s) }),
+    c.json({
+      mdns: s.nearby !== null,
+      mdns_off: s.nearby !== null ? null : s.cell.config.mdns ? "environment" : "config",
+      cells: nearbyCells(s),
+    }),
   );
 
   /** Probe every route of every peer now (what a sync round does first); returns the list. */

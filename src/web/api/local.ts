@@ -19,8 +19,14 @@ import { jsonBody } from "../json-body.ts";
 import { manifestFor } from "./files.ts";
 
 const PutBody = z.object({ source: z.string().min(1).max(4096), path: z.string().min(1).max(4096) }).strict();
-const GetBody = z.object({ path: z.string().min(1).max(4096), dest: z.string().min(1).max(4096), version: z.number().int().positive().optional(), sync: z.boolean().optional() }).strict();
-
+const GetBody = z
+  .object({
+    path: z.string().min(1).max(4096),
+    dest: z.string().min(1).max(4096),
+    version: z.number().int().positive().optional(),
+    sync: z.boolean().optional(),
+  })
+  .strict();
 
 type Progress = { phase: string; done: number; total: number };
 
@@ -61,7 +67,8 @@ localApi.post("/put", async (c) => {
   const b = await jsonBody(c, PutBody);
   const path = safePath(b.path);
   const size = await localSource(b.source);
-  if (size > cell.config.max_upload_bytes) throw badRequest(`${b.source} is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
+  if (size > cell.config.max_upload_bytes)
+    throw badRequest(`${b.source} is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
   return ndjson(async (progress) => {
     const r = await ingest(cell.vault, path, localFilePieces(b.source, size, cell.vault.buffers), {
       maxBytes: cell.config.max_upload_bytes,
@@ -69,7 +76,13 @@ localApi.post("/put", async (c) => {
       reread: b.source,
       onProgress: (phase, done, total) => progress({ phase, done, total }),
     });
-    log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks, from: "local" });
+    log("info", r.created ? "stored" : "unchanged", {
+      path,
+      version: r.version,
+      size: r.manifest.total_size,
+      new_chunks: r.new_chunks,
+      from: "local",
+    });
     return { path, ...r };
   });
 });
@@ -81,7 +94,10 @@ localApi.post("/get", async (c) => {
   const dest = await localDestination(b.dest, cell.layout.dir);
   const { manifest, version } = manifestFor(cell, path, b.version);
   return ndjson(async (progress) => {
-    const bytes = await exportFile(cell.vault, manifest, dest, { sync: b.sync, onProgress: (done, total) => progress({ phase: "write", done, total }) });
+    const bytes = await exportFile(cell.vault, manifest, dest, {
+      sync: b.sync,
+      onProgress: (done, total) => progress({ phase: "write", done, total }),
+    });
     return { path, version, dest, bytes };
   });
 });

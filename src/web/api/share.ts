@@ -19,7 +19,14 @@ export function shareApi(s: WebServices): Hono<WebEnv> {
   const sharing = s.sharing;
 
   app.post("/shares", async (c) => {
-    const b = await jsonBody(c, z.strictObject({ path: z.string().min(1).max(4096), with: z.string().min(1).max(64), expires_s: z.number().int().positive().optional() }));
+    const b = await jsonBody(
+      c,
+      z.strictObject({
+        path: z.string().min(1).max(4096),
+        with: z.string().min(1).max(64),
+        expires_s: z.number().int().positive().optional(),
+      }),
+    );
     return c.json(await sharing.share(b.path, b.with, b.expires_s), 201);
   });
   app.get("/shares", (c) => c.json(sharing.shares()));

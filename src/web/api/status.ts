@@ -16,7 +16,17 @@ function syncStatus(cell: Cell, rounds: RoundRunner | null): SyncStatus | null {
     running: rounds.running,
     progress: rounds.progress,
     last: r
-      ? { started_at: r.started_at, duration_ms: r.duration_ms, reached: r.reached, peers: r.peers, chunks_pushed: r.chunks_pushed, chunks_pulled: r.chunks_pulled, under_replicated: r.under_replicated, missing: r.missing, errors: r.errors.length }
+      ? {
+          started_at: r.started_at,
+          duration_ms: r.duration_ms,
+          reached: r.reached,
+          peers: r.peers,
+          chunks_pushed: r.chunks_pushed,
+          chunks_pulled: r.chunks_pulled,
+          under_replicated: r.under_replicated,
+          missing: r.missing,
+          errors: r.errors.length,
+        }
       : null,
     last_error: rounds.lastError,
     recovery: rounds.recovery ? { at: rounds.recovery.at, ...rounds.recovery.restored } : null,

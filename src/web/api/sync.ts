@@ -17,7 +17,14 @@ export function syncApi(s: WebServices): Hono<WebEnv> {
   app.post("/sync", (c) => slowJson(c, rounds().sync(), "sync round failed"));
   app.get("/sync", (c) => {
     const r = rounds();
-    return c.json({ running: r.running, progress: r.progress, last: r.last, last_error: r.lastError, recovery: r.recovery ?? null, interval_s: s.cell.config.sync_interval_s });
+    return c.json({
+      running: r.running,
+      progress: r.progress,
+      last: r.last,
+      last_error: r.lastError,
+      recovery: r.recovery ?? null,
+      interval_s: s.cell.config.sync_interval_s,
+    });
   });
   app.get("/placement", (c) => c.json(placementReport(s.cell, s.peers)));
   return app;
