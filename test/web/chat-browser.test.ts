@@ -74,7 +74,10 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     await page.press("#chat-text", "Enter");
     const m = message(page, "hello B, from A's dashboard");
     await m.waitFor();
-    await expect(m.getAttribute("data-state")).resolves.toBe("delivered");
+    // The message shows at once (queued) and turns delivered when B has it: wait for that change.
+    await page
+      .locator('#chat-log li.msg[data-state="delivered"]', { has: page.locator(".bubble", { hasText: "hello B, from A's dashboard" }) })
+      .waitFor({ timeout: 15_000 });
     expect(await m.locator(".msg-state").innerText()).toBe("✓ delivered");
     expect(await page.inputValue("#chat-text")).toBe(""); // the form came back empty
     const onB = await cliJson<MessageView[]>(b!, ["msgs", aId]);

@@ -13,7 +13,7 @@ const haveTools = Bun.which("ip") !== null && Bun.which("curl") !== null;
 const ns = `grove-fd-${process.pid}`;
 const tag = (process.pid % 9000) + 1000;
 const x = (process.pid % 200) + 20;
-const link = { host: `gfh${tag}`, peer: `gfn${tag}`, hostIp: `10.79.${x}.1`, peerIp: `10.79.${x}.2` };
+const link = { host: `gfh${tag}`, peer: `gfn${tag}`, hostIp: `10.83.${x}.1`, peerIp: `10.83.${x}.2` };
 
 function sh(...args: string[]): { ok: boolean; out: string; err: string } {
   const p = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
@@ -84,7 +84,12 @@ describe("from another host", () => {
     const base = `http://${link.hostIp}:${c.port}`;
     const auth = { authorization: `Bearer ${c.token}` };
     expect(fromOtherHost(`${base}/api/status`, auth).status).toBe(200); // this machine's address is one of its names
-    const local = fromOtherHost(`${base}/api/local/put`, { ...auth, "content-type": "application/json" }, "POST", JSON.stringify({ source: "/etc/hostname", path: "h" }));
+    const local = fromOtherHost(
+      `${base}/api/local/put`,
+      { ...auth, "content-type": "application/json" },
+      "POST",
+      JSON.stringify({ source: "/etc/hostname", path: "h" }),
+    );
     expect(local.status).toBe(403);
     expect(local.body).toContain("only programs on this machine");
     // A name that is not the cell's (DNS rebinding from that host) is refused as well.
