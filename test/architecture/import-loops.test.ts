@@ -28,7 +28,7 @@ test("core imports no other folder", () => {
 const LAYERS: string[][] = [
   ["core"],
   ["crypto"],
-  ["protocol", "store"],
+  ["protocol", "store", "tree"],
   ["net", "ingest"],
   ["config", "relay"],
   ["cell"],

@@ -134,8 +134,9 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   void pump(proc.stderr as ReadableStream<Uint8Array>);
   const runtime = join(dir, "cell.json");
   const deadline = Date.now() + 20_000;
-  // Ready = cell.json written and the start banner read from its output (it may arrive later).
-  while (!existsSync(runtime) || !/listening on/.test(out)) {
+  // Ready = cell.json written, and the start banner (stdout) and the "cell started" log line
+  // (stderr, written after every start-up message and warning) read from its output.
+  while (!existsSync(runtime) || !/listening on/.test(out) || !/cell started/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`cell exited with ${proc.exitCode}:\n${out}`);
     if (Date.now() > deadline) throw new Error(`cell did not start:\n${out}`);
     await Bun.sleep(25);
