@@ -232,6 +232,33 @@
     };
     tick();
   }
+  // At phone width a table shows one card per row (style.css); each cell then carries its column's
+  // name (data-label, from the table's header), so "4 B" reads as "Size 4 B".
+  function labelCells() {
+    var tables = document.querySelectorAll("table");
+    for (var t = 0; t < tables.length; t++) {
+      var heads = tables[t].querySelectorAll("thead th");
+      if (!heads.length) continue;
+      var names = [];
+      for (var h = 0; h < heads.length; h++) {
+        var span = heads[h].colSpan || 1;
+        for (var k = 0; k < span; k++) names.push(k === 0 ? heads[h].textContent.trim() : "");
+      }
+      var rows = tables[t].querySelectorAll("tbody tr");
+      for (var r = 0; r < rows.length; r++) {
+        var col = 0;
+        for (var c = 0; c < rows[r].cells.length; c++) {
+          var cell = rows[r].cells[c];
+          if (names[col] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", names[col]);
+          col += cell.colSpan || 1;
+        }
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", labelCells);
+  document.addEventListener("htmx:afterSettle", labelCells);
+  document.addEventListener("htmx:sseMessage", labelCells);
+
   document.addEventListener("DOMContentLoaded", function () {
     var forms = document.querySelectorAll("form.busy-form[data-wait]");
     for (var i = 0; i < forms.length; i++) countdown(forms[i]);
