@@ -21,7 +21,7 @@ import { log } from "../core/log.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import type { Database } from "bun:sqlite";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
-import { callPeerRaw, refusalText, type PeerCaller } from "../net/peer-client.ts";
+import { callPeerRaw, PeerUnreachableError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import type { Card } from "../protocol/card.ts";
 import { MSG_INFO } from "../protocol/labels.ts";
 import { checkText, newMessageId, type MessagePayload } from "../protocol/message.ts";
@@ -163,7 +163,7 @@ export class Messenger {
         return false;
       }
       const url = this.peers.routeOf(r.peer);
-      if (!url) throw new Error("no route to the peer");
+      if (!url) throw new Error(`no address of ${row.name} is known yet: it will be sent once ${row.name} has been seen`);
       const card = JSON.parse(row.card) as Card;
       const payload: MessagePayload = { v: 1, id: r.id, text: r.text, sent_at: r.sent_at };
       const body = await sealJson(fromHex(card.x25519), payload, MSG_INFO, this.keys.id);
@@ -183,7 +183,15 @@ export class Messenger {
       }
       throw new Error(why);
     } catch (e) {
-      const why = errorMessage(e);
+      // What the person reads (chat, `grove msgs`) says what happened and what comes next; the
+      // technical reason (address, socket error) goes to the log only.
+      const name = this.peers.get(r.peer)?.name ?? shortId(r.peer);
+      const why =
+        e instanceof PeerUnreachableError
+          ? `${name} could not be reached (its cell may be off or offline): it will be sent when it is back`
+          : errorMessage(e);
+      if (e instanceof PeerUnreachableError)
+        log("info", "message not delivered yet", { to: shortId(r.peer), id: shortId(r.id), why: errorMessage(e) });
       this.store.setError(r.id, why);
       this.emit({ kind: "state", peer: r.peer, id: r.id });
       return false;

@@ -125,7 +125,7 @@ export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
       const conv = selection(to.id);
       const notice =
         m.state === "queued"
-          ? `Queued: ${to.name} is not reachable now (${m.error ?? "no answer"}). It will be delivered when it is.`
+          ? `Queued, not delivered yet: ${m.error ?? `${to.name} did not answer; it will be sent when it does`}.`
           : undefined;
       return c.html(
         <>

@@ -96,7 +96,11 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     await m.waitFor();
     expect(await m.getAttribute("data-state")).toBe("queued");
     expect(await m.locator(".msg-state").innerText()).toContain("⏳ queued");
-    await expect(page.locator("#chat-notice").innerText()).resolves.toContain("Queued");
+    const notice = await page.locator("#chat-notice").innerText();
+    expect(notice).toContain("Queued");
+    // Said for a person: what happened and what comes next, no address or socket error.
+    expect(notice).toContain("could not be reached (its cell may be off or offline): it will be sent when it is back");
+    expect(notice).not.toMatch(/https?:|127\.0\.0\.1|ECONN|Unable to connect/);
     await expect(page.locator(`#chat-peers li[data-peer="${bId}"] .count.queued`).innerText()).resolves.toBe("⏳ 1");
     const loaded = await page.evaluate(() => (window as unknown as { __loaded: number }).__loaded);
 
