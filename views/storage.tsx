@@ -207,11 +207,34 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
   );
 }
 
-function AtRisk({ r }: { r: PlacementReport }) {
+/**
+ * Peers holding our copies that have not been heard from for over two sync intervals: their copies
+ * still count (until peer_lost_after_s), but the person should know they rest on a cell that is away.
+ */
+export function awayHolders(r: PlacementReport, intervalS: number, now = Date.now()): PeerPlacement[] {
+  return r.peers.filter(
+    (p) => p.counted && p.holds_for_us.chunks > 0 && (p.last_seen === null || now - p.last_seen > 2 * intervalS * 1000),
+  );
+}
+
+function AtRisk({ r, away, lostAfterS }: { r: PlacementReport; away: PeerPlacement[]; lostAfterS: number }) {
   return (
     <section class="card" id="at-risk">
       <h2>At risk</h2>
-      {r.at_risk.length === 0 ? (
+      {r.at_risk.length === 0 && away.length ? (
+        <p class="warn" id="away-holders" role="status">
+          Every file has its {r.factor} cop{r.factor === 1 ? "y" : "ies"}, but some rest on {away.length === 1 ? "a cell" : "cells"} not
+          seen lately:{" "}
+          {away.map((p, i) => (
+            <>
+              {i ? ", " : ""}
+              <strong>{p.name}</strong> (last seen {p.last_seen === null ? "never" : formatTime(p.last_seen)})
+            </>
+          ))}
+          . Their copies count until {away.length === 1 ? "it has" : "they have"} been away for {duration(lostAfterS)}; then this cell
+          places them elsewhere. Start {away.length === 1 ? "that cell" : "those cells"} again if you can.
+        </p>
+      ) : r.at_risk.length === 0 ? (
         <p class="ok-line">
           {r.files.length
             ? `Nothing at risk: every file has its ${r.factor} cop${r.factor === 1 ? "y" : "ies"}.`
@@ -390,7 +413,7 @@ export function StorageBody(p: StorageState) {
     <div id="storage">
       <Summary r={p.report} />
       <SyncPanel s={p.sync} csrf={p.csrf} notice={p.notice} />
-      <AtRisk r={p.report} />
+      <AtRisk r={p.report} away={awayHolders(p.report, p.sync.intervalS)} lostAfterS={p.lostAfterS} />
       <FilesTable r={p.report} />
       <PeersTable r={p.report} lostAfterS={p.lostAfterS} />
     </div>

@@ -35,7 +35,9 @@ export function summarize(r: SyncReport): string {
       ? `at risk: ${count(r.under_replicated, "chunk")} under the replication factor, ${r.missing} with no copy known`
       : r.chunks === 0
         ? "nothing stored yet"
-        : "every chunk is at its replication factor",
+        : r.reached < r.peers
+          ? `every chunk is at its replication factor, counting copies on ${count(r.peers - r.reached, "peer")} not reached in this round (they count until unseen for peer_lost_after_s)`
+          : "every chunk is at its replication factor",
   );
   if (r.other_builds) lines.push(`${r.other_builds} peer(s) run another build`);
   if (r.refused_over_allowance)
