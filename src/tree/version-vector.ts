@@ -30,10 +30,6 @@ export class EventSet {
     return true;
   }
 
-  has(id: EventId): boolean {
-    return this.byId.has(id);
-  }
-
   get size(): number {
     return this.byId.size;
   }
