@@ -30,6 +30,7 @@ import { relay } from "./cli/relay.ts";
 import { service } from "./cli/service.ts";
 import { history, restore } from "./cli/history.ts";
 import { purge } from "./cli/purge.ts";
+import { rm } from "./cli/rm.ts";
 import { trash } from "./cli/trash.ts";
 import { fsckCmd } from "./cli/fsck.ts";
 import { ask, models } from "./cli/ask.ts";
@@ -46,6 +47,7 @@ export const COMMANDS: Command[] = [
   put,
   get,
   ls,
+  rm,
   history,
   restore,
   purge,

@@ -9,21 +9,33 @@ import type { Manifest } from "../src/store/manifest.ts";
 import { count, fileUrl, formatBytes, formatTime } from "../src/core/format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 
+/** A file as the Files tab lists it: `away` names the cell of mine that keeps it when this one does not. */
+export type ListedEntry = FileEntry & { away?: string };
+
 export interface Listing {
   dir: string;
   dirs: string[];
-  files: FileEntry[];
+  files: ListedEntry[];
 }
 
-/** Split the current files under `dir` into its immediate subfolders and files. */
-export function listing(dir: string, all: FileEntry[]): Listing {
+/**
+ * Split the current files under `dir` into its immediate subfolders and files. A file of the tree
+ * not kept here (`local: false`) is marked with the name of the cell that keeps it (`names`).
+ */
+export function listing(
+  dir: string,
+  all: (FileEntry & { local?: boolean; cells?: string[] })[],
+  names: ReadonlyMap<string, string> = new Map(),
+): Listing {
   const base = dir ? dir + "/" : "";
   const dirs = new Set<string>();
-  const files: FileEntry[] = [];
+  const files: ListedEntry[] = [];
   for (const f of all) {
     const rest = f.path.slice(base.length);
     const slash = rest.indexOf("/");
     if (slash >= 0) dirs.add(rest.slice(0, slash));
+    else if (f.local === false)
+      files.push({ ...f, away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" });
     else files.push(f);
   }
   return { dir, dirs: [...dirs].sort(), files };
@@ -102,6 +114,12 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
                         <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} />
                       ) : null}
                       <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
+                      {f.away ? (
+                        <span class="notice away" title="Not kept on this cell: opened from there when you download it">
+                          {" "}
+                          on {f.away}
+                        </span>
+                      ) : null}
                     </td>
                     <td class="num">{formatBytes(f.size)}</td>
                     <td class="num">{f.version}</td>

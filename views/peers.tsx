@@ -65,7 +65,7 @@ export function PeerList({ peers, note }: { peers: PeerView[]; note?: PeerAction
               <td>
                 <code title={p.id}>{p.id.slice(0, 12)}</code>
               </td>
-              <td>{[friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
+              <td>{[p.mine ? "mine" : "", friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
               <td>{p.best_route ? (isRelayRoute(p.best_route) ? `through relay ${p.best_route}` : p.best_route) : "—"}</td>
               <td class="num">{p.latency_ms === null ? "—" : `${p.latency_ms} ms`}</td>
               <td class="num">{p.mb_s ?? "—"}</td>
@@ -235,6 +235,15 @@ export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: bo
                 1 day
               </option>
               <option value="604800">7 days</option>
+            </select>
+          </label>
+          <label>
+            For
+            <select name="kind" id="invite-kind">
+              <option value="peer" selected>
+                a friend's cell or a storage peer
+              </option>
+              <option value="mine">another of my devices (shares my files and keys)</option>
             </select>
           </label>
           <button type="submit" id="invite-button">

@@ -89,6 +89,8 @@ export interface PeerView {
   /** A friendship change it has not heard of yet ("request": asking or accepting; "end"), sent again after each sync round; else null. */
   friendship_notice: FriendNotice | null;
   favorite: boolean;
+  /** One of mine: the same owner's cell (joined with `grove invite --mine`); it shares the tree and the file keys. */
+  mine: boolean;
   /** URL of the lowest-scoring reachable route, from the last probes (null: none answered yet). */
   best_route: string | null;
   latency_ms: number | null;

@@ -13,8 +13,9 @@ import { Placements } from "../store/placements.ts";
 import { createPool, type CryptoPool } from "../ingest/crypto-pool.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
 import { CHUNK_BUFFER_SIZE } from "../core/types.ts";
-import { StoreListeners, type Vault } from "../ingest/vault.ts";
-import { initStateDir, loadKeys } from "./state-dir.ts";
+import { RemoteChunks, StoreListeners, type Vault } from "../ingest/vault.ts";
+import { EventLog } from "../tree/event-log.ts";
+import { initStateDir, loadKeyRing, loadKeys } from "./state-dir.ts";
 import type { CellKeys } from "../crypto/keys.ts";
 import { log } from "../core/log.ts";
 
@@ -28,6 +29,8 @@ export interface Cell {
   held: HeldStore;
   /** Where our own chunks are in the fleet. */
   placements: Placements;
+  /** The tree events of my cells (tree/event-log): the one tree every cell of mine lists. */
+  tree: EventLog;
   suite: CipherSuite;
   pool: CryptoPool;
   vault: Vault;
@@ -62,7 +65,7 @@ export function openCell(layout: Layout): OpenedCell {
   const vault: Vault = {
     home: layout.home,
     manifestsDir: layout.manifests,
-    masterKey: keys.masterKey,
+    keys: loadKeyRing(layout, keys),
     owner: keys.id,
     db,
     store,
@@ -70,6 +73,7 @@ export function openCell(layout: Layout): OpenedCell {
     pool,
     buffers,
     stored: new StoreListeners(),
+    remote: new RemoteChunks(),
   };
   const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
   const placements = new Placements(db.db);
@@ -81,6 +85,7 @@ export function openCell(layout: Layout): OpenedCell {
     store,
     held,
     placements,
+    tree: new EventLog(db.db, keys.id),
     suite,
     pool,
     vault,

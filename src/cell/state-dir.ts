@@ -12,6 +12,7 @@ import { writeFileAtomicSync } from "../core/atomic.ts";
 import type { Layout } from "../core/layout.ts";
 import { toHex, type CellId } from "../core/types.ts";
 import { deriveIdentity, type CellKeys } from "../crypto/keys.ts";
+import { KeyRing } from "../crypto/key-ring.ts";
 import { phraseFromSecret } from "../crypto/recovery.ts";
 import { writeDefaultConfig } from "../config/config.ts";
 
@@ -84,4 +85,21 @@ export function loadKeys(layout: Layout): CellKeys {
 /** The recovery phrase of an initialised GROVE_DIR. */
 export function recoveryPhrase(layout: Layout): string {
   return phraseFromSecret(loadKeys(layout).root);
+}
+
+/** The file keys of my cells (GROVE_DIR/keyring.json), or the cell's own master key alone when there is none. */
+export function loadKeyRing(layout: Layout, keys: CellKeys): KeyRing {
+  if (!existsSync(layout.keyRing)) return KeyRing.alone(keys.id, keys.masterKey);
+  try {
+    return KeyRing.load(keys.id, keys.masterKey, JSON.parse(readFileSync(layout.keyRing, "utf8")));
+  } catch (e) {
+    throw new Error(
+      `${layout.keyRing} is damaged (${(e as Error).message}): restore it from a backup of GROVE_DIR, or join my other cell again`,
+    );
+  }
+}
+
+/** Write the ring (mode 600, atomically): after a join as mine, or a new key. */
+export function saveKeyRing(layout: Layout, ring: KeyRing): void {
+  writeFileAtomicSync(layout.keyRing, JSON.stringify(ring.toJSON()) + "\n", SECRET);
 }

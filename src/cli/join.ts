@@ -11,7 +11,11 @@ import { shortId } from "../core/format.ts";
 const usage = `Usage: grove join TOKEN [--json]
 
 Pair with the cell that printed TOKEN (\`grove invite\` there). Both cells then list each other
-as peers. A token works once and expires.`;
+as peers. A token works once and expires.
+
+A token made with \`grove invite --mine\` says so: this cell then joins as one of the owner's own
+cells. It receives the owner's file keys, sealed to it, lists every file of my cells, and opens
+any of them on demand. It keeps its own id, files, peers and grants.`;
 
 export const join: Command = {
   name: "join",
@@ -31,7 +35,14 @@ export const join: Command = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ token: positionals[0] }),
     });
-    console.log(values.json ? JSON.stringify(r.peer, null, 2) : `paired with ${displayName(r.peer.name)} (${shortId(r.peer.id)})`);
+    const who = `${displayName(r.peer.name)} (${shortId(r.peer.id)})`;
+    console.log(
+      values.json
+        ? JSON.stringify(r.peer, null, 2)
+        : r.peer.mine
+          ? `joined ${who} as one of your cells: its files are listed here (grove ls) within seconds`
+          : `paired with ${who}`,
+    );
     return 0;
   },
 };

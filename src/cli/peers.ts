@@ -8,6 +8,7 @@ import { CliError, parse, table, type Command } from "./command.ts";
 
 const usage = `Usage: grove peers [--probe] [--json]
        grove peers friend|accept|unfriend|favorite|unfavorite|remove ID
+       grove peers remove --mine ID
 
 List the cells this cell is paired with, or change one (a unique id prefix is enough).
 --probe measures every route now (latency; throughput when a benchmark is due) before listing.
@@ -17,15 +18,19 @@ sees "asks to be friends" in its \`grove peers\`); there, \`accept\` (or \`frien
 cell's id accepts, and both are friends. \`unfriend ID\` ends it, withdraws a request or declines
 one, on both sides.
 A cell that cannot be reached now is told after each sync round that reaches it. Friends share
-files with each other and may ask each other's models; favorites get your chunks first.`;
+files with each other and may ask each other's models; favorites get your chunks first.
+
+\`remove --mine ID\` removes one of your own cells (lost, stolen, retired): your other cells stop
+syncing with it and refuse it, and files stored from then on are sealed under a new key it never
+had. It can still read what it held before (docs/threat-model.md, "A cell of mine, stolen").`;
 
 const ACTIONS = ["friend", "accept", "unfriend", "favorite", "unfavorite", "remove"];
 
 /** The FLAGS column: where the friendship stands, "(unsent)" while the other cell has not heard of a change. */
-export function peerFlags(p: Pick<PeerView, "friendship" | "friendship_notice" | "favorite">): string {
+export function peerFlags(p: Pick<PeerView, "friendship" | "friendship_notice" | "favorite"> & { mine?: boolean }): string {
   const friendship = { none: "", requested: "requested", asked: "asks to be friends", friends: "friend" }[p.friendship];
   const unsent = p.friendship_notice ? (friendship ? " (unsent)" : "unfriended (unsent)") : "";
-  return [friendship + unsent, p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "-";
+  return [p.mine ? "mine" : "", friendship + unsent, p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "-";
 }
 
 /** What a friendship action did, in a line or two. */
@@ -49,14 +54,30 @@ export const peers: Command = {
   summary: "list peers, or friend/accept/unfriend/favorite/remove one",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { json: { type: "boolean" }, probe: { type: "boolean" } }, { min: 0, max: 2, usage });
+    const { values, positionals } = parse(
+      argv,
+      { json: { type: "boolean" }, probe: { type: "boolean" }, mine: { type: "boolean" } },
+      { min: 0, max: 2, usage },
+    );
     const client = connect(resolveLayout());
     if (positionals.length) {
       const [action, id] = positionals;
       if (!ACTIONS.includes(action!) || !id) throw new CliError(`expected one of ${ACTIONS.join("|")} and a peer id\n\n${usage}`, 2);
+      if (values.mine) {
+        if (action !== "remove") throw new CliError(`--mine goes with remove only\n\n${usage}`, 2);
+        const all = await client.json<PeerView[]>("/api/peers");
+        const hit = all.filter((p) => p.id.startsWith(id.toLowerCase()));
+        if (hit.length === 1 && !hit[0]!.mine)
+          throw new CliError(`${displayName(hit[0]!.name)} (${shortId(hit[0]!.id)}) is not one of your cells: remove it without --mine`);
+      }
       const r = await client.json<PeerActionResult>(`/api/peers/${encodeURIComponent(id)}/${action}`, { method: "POST" });
       if (values.json) return (console.log(JSON.stringify(r, null, 2)), 0);
-      if ("removed" in r) console.log(`remove: ${shortId(r.id)}`);
+      if ("removed" in r)
+        console.log(
+          values.mine
+            ? `removed ${shortId(r.id)} from your cells: your other cells refuse it, and files stored from now on use a key it never had`
+            : `remove: ${shortId(r.id)}`,
+        );
       else if (r.told) console.log(friendshipText(action!, r));
       else console.log(`${action}: ${displayName(r.name)} (${shortId(r.id)})`);
       return 0;

@@ -117,6 +117,12 @@ export const ConfigSchema = z.object({
   /** Run a relay (as `grove relay` does) on this port too, on the cell's host; null = none. Peers it carries for credit this cell in the bounty. */
   relay_port: z.number().int().min(0).max(65535).nullable().default(null),
   mdns: z.boolean().default(true),
+  /**
+   * What GROVE_HOME holds of the files of my other cells (mine/apply): "mirror", the plaintext of
+   * every file, like a Syncthing folder; "on-demand", only what is pinned (`grove pin`), every
+   * other file listed and fetched when opened. Either way this cell's own files stay in it.
+   */
+  home_mode: z.enum(["mirror", "on-demand"]).default("mirror"),
   /** Store new and changed files in GROVE_HOME as they appear (ingest/file-watcher). */
   watch_home: z.boolean().default(true),
   /** More folders to keep stored, each under its own name (absolute paths; not copied into GROVE_HOME). */

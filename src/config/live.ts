@@ -16,6 +16,7 @@ export const LIVE_KEYS = [
   "replication_factor",
   "sync_interval_s",
   "sync_after_change_s",
+  "home_mode",
   "peer_lost_after_s",
   "audit_sample",
   "route_benchmark_interval_s",

@@ -13,6 +13,8 @@ export interface Layout {
   x25519Key: string;
   x25519Pub: string;
   masterKey: string;
+  /** The file keys of my cells (crypto/key-ring); absent while the cell is on its own. */
+  keyRing: string;
   peerSecret: string;
   apiToken: string;
   dashboardAuth: string;
@@ -52,6 +54,7 @@ export function resolveLayout(env: Record<string, string | undefined> = process.
     x25519Key: p("node_x25519.key"),
     x25519Pub: p("node_x25519.pub"),
     masterKey: p(".key"),
+    keyRing: p("keyring.json"),
     peerSecret: p("peer_secret"),
     apiToken: p("api_token"),
     dashboardAuth: p("dashboard_auth"),

@@ -20,8 +20,28 @@ import type { FileEntry } from "../store/placement-db.ts";
 import { DeadProps } from "./dead-props.ts";
 import { parentOf, rebase } from "./paths.ts";
 import type { DavEntry, DavTree } from "./tree.ts";
+import type { TreeFiles } from "../mine/tree-view.ts";
 
 const home = (p: string) => p as HomePath;
+
+/** The cell's own files alone (a CellTree made without the tree of my cells: tests of the protocol). */
+function ownFiles(vault: Vault): TreeFiles {
+  const open = (path: string) => {
+    const cur = vault.db.current(path);
+    if (!cur) return null;
+    const row = vault.db.manifest(cur.manifest_hash)!;
+    return { manifest: readManifest(vault.manifestsDir, row.manifest_file), manifest_hash: cur.manifest_hash, version: cur.version };
+  };
+  const own = (f: FileEntry) => ({ ...f, local: true, cells: [vault.owner] });
+  return {
+    list: (prefix = "") => vault.db.list(prefix).map(own),
+    current: (path) => {
+      const f = vault.db.current(path);
+      return f ? own(f) : null;
+    },
+    open,
+  };
+}
 
 /**
  * A file's entity tag: its SHA-256 (file_hash) in base64url, 43 characters. Hex would be 64: an If
@@ -37,7 +57,14 @@ export class CellTree implements DavTree {
   readonly props: DeadProps;
   private readonly folders: FolderRows;
 
-  constructor(private readonly vault: Vault) {
+  private readonly files: TreeFiles;
+
+  /** `files`: the one tree of my cells (mine/tree-view); the cell's own index when absent. */
+  constructor(
+    private readonly vault: Vault,
+    files?: TreeFiles,
+  ) {
+    this.files = files ?? ownFiles(vault);
     this.props = new DeadProps(vault.db.db);
     this.folders = new FolderRows(vault.db.db);
   }
@@ -53,10 +80,10 @@ export class CellTree implements DavTree {
   }
 
   stat(path: string): DavEntry | null {
-    const cur = path ? this.vault.db.current(path) : null;
+    const cur = path ? this.files.current(path) : null;
     if (cur) return this.fileEntry(cur);
     const row = path ? this.folders.get(path) : null;
-    const files = this.vault.db.list(path);
+    const files = this.files.list(path);
     if (path && !row && !files.length && !this.folders.anyUnder(path)) return null;
     let first = Infinity;
     let last = row?.created_at ?? 0;
@@ -70,8 +97,8 @@ export class CellTree implements DavTree {
 
   isFolder(path: string): boolean {
     if (path === "" || this.folders.get(path)) return true;
-    if (this.vault.db.current(path)) return false;
-    return this.folders.anyUnder(path) || this.vault.db.list(path).length > 0;
+    if (this.files.current(path)) return false;
+    return this.folders.anyUnder(path) || this.files.list(path).length > 0;
   }
 
   children(path: string): DavEntry[] {
@@ -84,7 +111,7 @@ export class CellTree implements DavTree {
       if (created !== undefined) t.created = created;
       folders.set(name, t);
     };
-    for (const f of this.vault.db.list(path)) {
+    for (const f of this.files.list(path)) {
       const rest = f.path.slice(prefix.length);
       const i = rest.indexOf("/");
       if (i < 0) out.set(rest, this.fileEntry(f));
@@ -104,10 +131,9 @@ export class CellTree implements DavTree {
   }
 
   async read(path: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
-    const cur = this.vault.db.current(path);
+    const cur = this.files.open(path);
     if (!cur) throw notFound(`no file at '${path}'`);
-    const row = this.vault.db.manifest(cur.manifest_hash)!;
-    return restoreResponseBody(this.vault, readManifest(this.vault.manifestsDir, row.manifest_file), range);
+    return restoreResponseBody(this.vault, cur.manifest, range);
   }
 
   async write(path: string, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<DavEntry> {
@@ -123,7 +149,7 @@ export class CellTree implements DavTree {
   async remove(path: string): Promise<void> {
     const entry = this.stat(path);
     if (!entry) throw notFound(`nothing at '${path}'`);
-    const files = entry.folder ? this.vault.db.list(path).map((f) => home(f.path)) : [home(path)];
+    const files = entry.folder ? this.files.list(path).map((f) => home(f.path)) : [home(path)];
     await removeFiles(this.vault, files, () => {
       if (entry.folder) this.folders.removeTree(path);
       this.props.drop(path);
@@ -140,7 +166,7 @@ export class CellTree implements DavTree {
       return;
     }
     const deep = depth === "infinity";
-    const pairs = deep ? this.vault.db.list(from).map((f) => ({ from: home(f.path), to: home(rebase(f.path, from, to)) })) : [];
+    const pairs = deep ? this.files.list(from).map((f) => ({ from: home(f.path), to: home(rebase(f.path, from, to)) })) : [];
     const rows = deep ? this.folders.under(from).map((r) => rebase(r.path, from, to)) : [];
     await relocateFiles(this.vault, pairs, "copy", () => {
       this.folders.add(to);
@@ -160,7 +186,7 @@ export class CellTree implements DavTree {
       });
       return;
     }
-    const pairs = this.vault.db.list(from).map((f) => ({ from: home(f.path), to: home(rebase(f.path, from, to)) }));
+    const pairs = this.files.list(from).map((f) => ({ from: home(f.path), to: home(rebase(f.path, from, to)) }));
     const rows = this.folders.under(from);
     const own = this.folders.get(from);
     await relocateFiles(this.vault, pairs, "move", () => {

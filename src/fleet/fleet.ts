@@ -10,7 +10,7 @@ import { log } from "../core/log.ts";
 import { verifyCard, type Card } from "../protocol/card.ts";
 import type { SelfCard } from "./self-card.ts";
 import type { PeerRow, PeerStore } from "./peer-store.ts";
-import type { InviteStore } from "./invite-store.ts";
+import type { InviteKind, InviteStore } from "./invite-store.ts";
 import { decodeToken, encodeToken } from "./invite-token.ts";
 import { callPeerRaw, PeerCallError, refusalText, type PeerCaller } from "../net/peer-client.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
@@ -19,6 +19,8 @@ import { isRelayRoute } from "../net/route-class.ts";
 import type { Placements } from "../store/placements.ts";
 import type { Friendships, FriendshipTold } from "./friendship.ts";
 import { shortId } from "../core/format.ts";
+import { randomBytes } from "node:crypto";
+import type { KeyRing, KeyRingData } from "../crypto/key-ring.ts";
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -32,6 +34,23 @@ const FRIENDSHIP_ACTIONS: readonly string[] = ["friend", "accept", "unfriend"];
 export interface JoinRequest {
   secret: string;
   card: unknown;
+  /** A cell joining as mine: its own file keys (crypto/key-ring), for its files from before the join. */
+  keys?: unknown;
+}
+
+/** The file keys my cells share (crypto/key-ring), and how to keep them. */
+export interface MyKeys {
+  ring: KeyRing;
+  /** Write the ring to GROVE_DIR (cell/state-dir). */
+  save(): void;
+  /** The ring has a new current key (a cell of mine removed): tell my other cells now. */
+  rotated(): void;
+}
+
+/** What the inviter answers a join: its card, and for a cell of mine the file keys. */
+export interface JoinAnswer {
+  card: Card;
+  keys?: KeyRingData;
 }
 
 /** What the relays need to hear of pairing (relay/relay-client). */
@@ -53,6 +72,8 @@ export interface FleetDeps {
   /** Friend requests, acceptances and ends, and telling the other cell. */
   friends: Friendships;
   relay: RelayAccept | null;
+  /** The file keys handed to (and taken from) a cell that joins as mine. */
+  keys: MyKeys;
   /** This cell joined a peer: measure its routes now. */
   paired(peer: CellId): void;
   /** A peer is being removed: ask it, best effort, to release the copies of our chunks it keeps. */
@@ -76,30 +97,63 @@ export class Fleet {
     return this.deps.friends;
   }
 
-  /** A new single-use invite token. */
-  invite(ttlMs = DEFAULT_INVITE_TTL_MS): { token: string; expires_at: number } {
+  /** A new single-use invite token; `mine`: for another of my own cells, which will receive the file keys. */
+  invite(ttlMs = DEFAULT_INVITE_TTL_MS, opts: { mine?: boolean } = {}): { token: string; expires_at: number; kind: InviteKind } {
     if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_INVITE_TTL_MS)
       throw badRequest("invite ttl must be between 1 s and 30 days");
     const card = this.self.get();
-    const { secret, expires_at } = this.invites.issue(ttlMs);
+    const kind: InviteKind = opts.mine ? "mine" : "peer";
+    const { secret, expires_at } = this.invites.issue(ttlMs, kind);
     this.deps.relay?.refreshAccept(); // open to the joiner on our relays
-    return { token: encodeToken({ v: 1, id: card.id, x25519: card.x25519, routes: card.addresses, secret, expires_at }), expires_at };
+    const token = encodeToken({
+      v: 1,
+      id: card.id,
+      x25519: card.x25519,
+      routes: card.addresses,
+      secret,
+      expires_at,
+      ...(opts.mine ? { kind: "mine" as const } : {}),
+    });
+    return { token, expires_at, kind };
   }
 
   /**
    * The inviter's side of a join: the joiner's card must verify and match the signer of the
-   * request (checked by the caller), the secret must be a live invite. Returns our card.
+   * request (checked by the caller), the secret must be a live invite. Returns our card, and for
+   * an invite made with --mine the file keys (the caller seals the answer to the joiner's key).
+   * Keys a joiner sends are taken only with a --mine invite: a peer's are ignored.
    */
-  acceptJoin(signer: CellId, req: JoinRequest): Card {
+  acceptJoin(signer: CellId, req: JoinRequest): JoinAnswer {
     const card = verifyCard(req.card, { expectId: signer });
     if (card.id === this.deps.caller.keys.id) throw badRequest("a cell cannot pair with itself");
-    this.invites.redeem(String(req.secret ?? ""), card.id);
+    const kind = this.invites.redeem(String(req.secret ?? ""), card.id);
     this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
+    let keys: KeyRingData | undefined;
+    if (kind === "mine") {
+      if (this.deps.keys.ring.removed.includes(card.id))
+        throw badRequest("this cell was removed from your cells: to join again, start it anew (an empty GROVE_DIR), then join");
+      this.deps.peers.setFlag(card.id, "mine", true);
+      if (req.keys !== undefined) {
+        try {
+          this.deps.keys.ring.merge(req.keys);
+          this.deps.keys.save();
+        } catch (e) {
+          log("warn", "a cell joining as mine sent keys that do not parse: its files from before the join stay closed here", {
+            peer: shortId(card.id),
+            error: (e as Error).message,
+          });
+        }
+      }
+      keys = this.deps.keys.ring.toJSON();
+    }
     this.deps.relay?.refreshAccept();
-    log("info", "paired (invite redeemed)", { peer: shortId(card.id), name: card.name });
+    log("info", kind === "mine" ? "paired with another of my cells (invite --mine redeemed)" : "paired (invite redeemed)", {
+      peer: shortId(card.id),
+      name: card.name,
+    });
     // No probe from this side yet: the joiner stores us only when our answer reaches it, so a
     // ping now would be refused. Its own first round (and our next one) measures the routes.
-    return this.self.get();
+    return { card: this.self.get(), ...(keys ? { keys } : {}) };
   }
 
   /**
@@ -123,6 +177,13 @@ export class Fleet {
     const { peers, friends } = this.deps;
     const p = peers.resolve(idOrPrefix);
     if (action === "remove") {
+      if (p.mine) {
+        // A cell of mine (lost, stolen, retired): files stored from now on use a key it never had.
+        this.deps.keys.ring.rotate(new Uint8Array(randomBytes(32)), p.id);
+        this.deps.keys.save();
+        this.deps.keys.rotated();
+        log("warn", "removed one of my cells: new files use a new key; my other cells refuse it", { peer: shortId(p.id), name: p.name });
+      }
       void this.deps.release(p); // asked while it is still a peer and answers
       peers.remove(p.id); // its route stats go at the next round
       this.deps.placements.dropPeer(p.id); // its copies of our chunks no longer count
@@ -151,7 +212,13 @@ export class Fleet {
         // card comes back sealed to ours. The request and the answer are signed as always.
         const body = await sealTo(
           fromHex(token.x25519),
-          enc.encode(JSON.stringify({ secret: token.secret, card: this.self.get() })),
+          enc.encode(
+            JSON.stringify({
+              secret: token.secret,
+              card: this.self.get(),
+              ...(token.kind === "mine" ? { keys: this.deps.keys.ring.toJSON() } : {}),
+            }),
+          ),
           JOIN_INFO,
           keys.id,
         );
@@ -163,10 +230,27 @@ export class Fleet {
             ans.status === 401 || ans.status === 404 ? 401 : 502,
           );
         const reply = await openSealed(keys.x25519Secret, keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
-        const card = verifyCard(JSON.parse(new TextDecoder().decode(reply)).card, { expectId: token.id });
+        const answer = JSON.parse(new TextDecoder().decode(reply)) as { card?: unknown; keys?: unknown };
+        const card = verifyCard(answer.card, { expectId: token.id });
+        if (token.kind === "mine" && answer.keys === undefined)
+          throw new PeerCallError(
+            `cell ${shortId(token.id)} did not send the file keys: it runs a Grove without "my cells"; update it`,
+            401,
+          );
         this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
+        if (token.kind === "mine") {
+          // From now on this cell seals its new files under the owner's current key, and opens theirs.
+          this.deps.keys.ring.merge(answer.keys, true);
+          this.deps.keys.save();
+          this.deps.peers.setFlag(card.id, "mine", true);
+        }
         this.deps.relay?.refreshAccept();
-        log("info", "joined", { peer: shortId(card.id), name: card.name, route, latency_ms: Math.round(ans.latency_ms) });
+        log("info", token.kind === "mine" ? "joined as one of my cells" : "joined", {
+          peer: shortId(card.id),
+          name: card.name,
+          route,
+          latency_ms: Math.round(ans.latency_ms),
+        });
         this.deps.paired(card.id); // measure the new peer's routes right away
         return card;
       } catch (e) {

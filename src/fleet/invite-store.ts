@@ -16,7 +16,11 @@ export interface IssuedInvite {
   expires_at: number;
 }
 
+/** What an invite makes of the cell that redeems it: a peer, or one of mine (the owner's own cell). */
+export type InviteKind = "peer" | "mine";
+
 interface InviteRecord {
+  kind?: InviteKind;
   created_at: number;
   expires_at: number;
   redeemed_at?: number;
@@ -35,17 +39,17 @@ export class InviteStore {
   ) {}
 
   /** Issue a new single-use invite valid for `ttlMs`. */
-  issue(ttlMs: number): IssuedInvite {
+  issue(ttlMs: number, kind: InviteKind = "peer"): IssuedInvite {
     this.sweep();
     const secret = randomBytes(32).toString("hex");
     const created_at = this.now();
-    const rec: InviteRecord = { created_at, expires_at: created_at + ttlMs };
+    const rec: InviteRecord = { ...(kind === "mine" ? { kind } : {}), created_at, expires_at: created_at + ttlMs };
     writeFileAtomicSync(join(this.dir, `${digest(secret)}.json`), JSON.stringify(rec) + "\n", 0o600);
     return { secret, expires_at: rec.expires_at };
   }
 
-  /** Redeem `secret` for cell `by`; throws a 401 GroveError when unknown, used or expired. Single use. */
-  redeem(secret: string, by: string): void {
+  /** Redeem `secret` for cell `by`: what it was issued as; throws a 401 GroveError when unknown, used or expired. Single use. */
+  redeem(secret: string, by: string): InviteKind {
     if (!/^[0-9a-f]{64}$/.test(secret)) throw inviteRefused("invite secret is malformed");
     const h = digest(secret);
     const open = join(this.dir, `${h}.json`);
@@ -68,6 +72,7 @@ export class InviteStore {
       throw inviteRefused("this invite was already used");
     }
     writeFileAtomicSync(done, JSON.stringify({ ...rec, redeemed_at: this.now(), redeemed_by: by }) + "\n", 0o600);
+    return rec.kind === "mine" ? "mine" : "peer";
   }
 
   /** How many invites can still be redeemed (expired ones are swept first). */

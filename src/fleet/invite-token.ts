@@ -1,7 +1,7 @@
 /**
  * @module fleet/invite-token — the invite token a user copies from one cell to another.
  *
- * `grove1.` + base64url(JSON {v, id, x25519, routes, secret, expires_at}). It names the inviter
+ * `grove1.` + base64url(JSON {v, id, x25519, routes, secret, expires_at, kind?}). It names the inviter
  * (so the joiner can check it reached the right cell), where to reach it, and a 256-bit secret
  * that only the inviter can redeem, once, before it expires. A token is a capability, not a
  * signed statement: a forged one either names a secret the inviter never issued (refused there)
@@ -23,6 +23,8 @@ const TokenSchema = z.object({
   routes: z.array(z.string().min(1).max(512)).min(1).max(32),
   secret: hex64,
   expires_at: z.number().int().positive(),
+  /** "mine": the joiner becomes one of the inviter's own cells (a build without it joins as a peer). */
+  kind: z.literal("mine").optional(),
 }); // fields a newer build adds are ignored (docs/protocol.md, "Unknown fields")
 
 export interface InviteToken {
@@ -37,6 +39,8 @@ export interface InviteToken {
   secret: string;
   /** Unix ms. */
   expires_at: number;
+  /** "mine": the joining cell becomes one of my cells and receives the file keys; absent: a peer. */
+  kind?: "mine";
 }
 
 export function encodeToken(t: InviteToken): string {

@@ -25,6 +25,8 @@ export interface PeerRow {
   /** This cell shares with that one, takes its grants, answers its AI questions (friendship "friends"). */
   friend: boolean;
   favorite: boolean;
+  /** One of mine: the same owner's cell (paired with `grove invite --mine`), which shares the tree and the file keys. */
+  mine: boolean;
   added_at: number;
   last_seen: number | null;
   friendship: Friendship;
@@ -34,9 +36,10 @@ export interface PeerRow {
   friendship_at: number | null;
 }
 
-type RawRow = Omit<PeerRow, "friend" | "favorite" | "friendship" | "friend_notice"> & {
+type RawRow = Omit<PeerRow, "friend" | "favorite" | "mine" | "friendship" | "friend_notice"> & {
   friend: number;
   favorite: number;
+  mine: number;
   friend_pending: string | null;
   friend_notice: string | null;
 };
@@ -53,12 +56,13 @@ const fromRaw = (r: RawRow): PeerRow => {
     ...rest,
     friend: r.friend === 1,
     favorite: r.favorite === 1,
+    mine: r.mine === 1,
     friendship: friendshipOf(r),
     friend_notice: r.friend_notice === "request" || r.friend_notice === "end" ? r.friend_notice : null,
   };
 };
 
-export type PeerFlag = "friend" | "favorite";
+export type PeerFlag = "friend" | "favorite" | "mine";
 
 export class PeerStore {
   constructor(private db: Database) {}
@@ -93,7 +97,8 @@ export class PeerStore {
   }
 
   setFlag(id: CellId, flag: PeerFlag, on: boolean): void {
-    this.db.query(`UPDATE peers SET ${flag === "friend" ? "friend" : "favorite"} = ? WHERE id = ?`).run(on ? 1 : 0, id);
+    const column = flag === "friend" ? "friend" : flag === "mine" ? "mine" : "favorite";
+    this.db.query(`UPDATE peers SET ${column} = ? WHERE id = ?`).run(on ? 1 : 0, id);
   }
 
   /**
@@ -110,6 +115,11 @@ export class PeerStore {
          WHERE id = ?`,
       )
       .run(state === "friends" ? 1 : 0, pending, notice, state === "friends" ? 1 : 0, pending, at, id);
+  }
+
+  /** My other cells. */
+  mine(): PeerRow[] {
+    return (this.db.query("SELECT * FROM peers WHERE mine = 1 ORDER BY name, id").all() as RawRow[]).map(fromRaw);
   }
 
   /** Peers owed a friendship notice. */

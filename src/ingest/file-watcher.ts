@@ -182,6 +182,7 @@ export class FileWatcher {
         `watcher: file deleted: ${q}; its versions stay in history (\`grove history ${q}\`; \`grove restore ${q} --version N\` brings one back)`,
       );
       this.onChange?.(path, "deleted");
+      this.vault.stored?.emit(path);
       return;
     }
     if (st.isDirectory()) return this.walk(root, abs);

@@ -27,7 +27,6 @@ import { confinedPath } from "../core/confine.ts";
 import { FileWriter } from "../core/file-writer.ts";
 import { DirectFile, fitsPageCache } from "../core/direct-io.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
-import { deriveFileKey } from "../crypto/keys.ts";
 import {
   encryptionInfo,
   manifestHash,
@@ -212,7 +211,7 @@ async function record(
     total_size: size,
     file_hash: fileHash,
     chunks,
-    encryption: encryptionInfo(),
+    encryption: encryptionInfo(vault.keys.sealing(fileHash).keyId),
     version: vault.db.lastVersion(path) + 1,
     created_at: new Date().toISOString(),
     synced_at: null,
@@ -272,7 +271,7 @@ async function sealFile(
   fileHash: string,
   opts: IngestOptions,
 ): Promise<{ chunks: ChunkRef[]; written: number }> {
-  const key = deriveFileKey(vault.masterKey, fileHash);
+  const key = vault.keys.sealing(fileHash).key;
   const count = Math.ceil(size / CHUNK_SIZE);
   const changed = () => new SourceChangedError(from.path);
   const src = await DirectFile.openRead(from.path, { cached: from.cached });

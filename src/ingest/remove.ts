@@ -4,11 +4,12 @@ import { notFound } from "../core/errors.ts";
 import { homeFile, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 
-/** Returns the tombstone's version number. 404 when the path has no current file. */
+/** Listeners on `vault.stored` hear of each path deleted, as of each version stored. Returns the tombstone's version number. 404 when the path has no current file. */
 export async function removeFile(vault: Vault, path: HomePath): Promise<number> {
   if (!vault.db.current(path)) throw notFound(`no file at '${path}'`);
   const version = vault.db.markDeleted(path);
   await unlink(homeFile(vault.home, path)).catch(() => {});
+  vault.stored?.emit(path);
   return version;
 }
 
@@ -26,4 +27,5 @@ export async function removeFiles(vault: Vault, paths: readonly HomePath[], also
     also?.();
   })();
   for (const p of paths) await unlink(homeFile(vault.home, p)).catch(() => {});
+  for (const p of paths) vault.stored?.emit(p);
 }

@@ -1,5 +1,6 @@
 /** @module ingest/vault — what ingest and restore need from a cell: keys, store, index, crypto. */
 import type { CellId } from "../core/types.ts";
+import type { KeyRing } from "../crypto/key-ring.ts";
 import type { CipherSuite } from "../crypto/index.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
 import type { PlacementDb } from "../store/placement-db.ts";
@@ -11,7 +12,8 @@ export interface Vault {
   home: string;
   /** GROVE_DIR/manifests. */
   manifestsDir: string;
-  masterKey: Uint8Array;
+  /** Which key seals new files, and which opens a manifest (this cell's own, or my other cells'). */
+  keys: KeyRing;
   owner: CellId;
   db: PlacementDb;
   store: ChunkStore;
@@ -21,9 +23,19 @@ export interface Vault {
   buffers: BufferPool;
   /** Hear of each new version stored (the running cell schedules a sync round); absent in one-shot uses. */
   stored?: StoreListeners;
+  /** Where a chunk this cell does not hold is fetched from (my other cells); absent: only the local store. */
+  remote?: RemoteChunks;
 }
 
-/** Listeners told the path of each new version stored. */
+/** Fetches a sealed chunk of a manifest from another cell; the reader still checks its name and tag. */
+export type ChunkFetch = (m: { source_path: string; owner: string }, hash: string) => Promise<Uint8Array>;
+
+/** The source of chunks not held here, set once the running cell can reach my other cells (mine/my-tree). */
+export class RemoteChunks {
+  source: ChunkFetch | null = null;
+}
+
+/** Listeners told the path of each new version stored, and of each file deleted. */
 export class StoreListeners {
   private readonly fns = new Set<(path: string) => void>();
   /** Listen; returns how to stop. */

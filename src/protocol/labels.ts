@@ -21,3 +21,5 @@ export const BOUNTY_INFO = "grove/v1/bounty";
 export const AI_INFO = "grove/v1/ai";
 /** A friendship notice (POST /peer/friend): `${FRIEND_INFO}` for the request, `${FRIEND_INFO}/reply` for the answer. */
 export const FRIEND_INFO = "grove/v1/friend";
+/** The file keys my cells share (POST /peer/tree/keys, crypto/key-ring), sealed to the asking cell of mine. */
+export const TREE_KEYS_INFO = "grove/v1/tree-keys";

@@ -15,7 +15,7 @@
  *
  * Dependency order:
  *   cell (store, index, crypto) → peers table, route figures (PeerBook), invites
- *   → relay client → caller (keys + relay transport) → assistant → self card
+ *   → relay client → caller (keys + relay transport) → assistant, my tree → self card
  *   → friendships → sharing, messenger, updater → sync service → pairing (Fleet) → request verifier
  *   → web services → peer app, dashboard app → relay hub → listeners, mDNS, watcher, trash.
  */
@@ -30,6 +30,7 @@ import { writeFileAtomicSync } from "../core/atomic.ts";
 import { fromHex, type CellId } from "../core/types.ts";
 import { openCell, type Cell } from "../cell/cell.ts";
 import { clearLeftovers } from "../cell/leftovers.ts";
+import { saveKeyRing } from "../cell/state-dir.ts";
 import { PeerStore, type PeerRow } from "../fleet/peer-store.ts";
 import { PeerBook } from "../fleet/peer-directory.ts";
 import { InviteStore } from "../fleet/invite-store.ts";
@@ -46,6 +47,7 @@ import { RelayCredit } from "../bounty/relay-credit.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { createAssistant, type Assistant } from "../ai/assistant.ts";
 import { Sharing } from "../share/sharing.ts";
+import { MyTree } from "../mine/my-tree.ts";
 import { Messenger } from "../message/messenger.ts";
 import { SyncService } from "../sync/sync-service.ts";
 import { PeerLink } from "../sync/peer-link.ts";
@@ -144,6 +146,22 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
   const caller: PeerCaller = { keys, relay: relay ? (url, peer, req, ms, signal) => relay.call(url, peer, req, ms, signal) : null };
 
   const assistant: Assistant = createAssistant(cell, { caller, peers });
+  // The one tree of my cells: events of this cell's changes, exchanged with my other cells.
+  const tree = new MyTree({
+    cell,
+    peers,
+    caller,
+    name: () => config.name,
+    keys: {
+      save: () => saveKeyRing(layout, cell.vault.keys),
+      // Another cell of mine removed one: this cell refuses it too (and stops counting its copies).
+      forget: (id) => {
+        if (!peerStore.get(id)) return;
+        peerStore.setFlag(id, "mine", false); // removed by the other cell, which made the new key: not again here
+        fleet.peerAction(id, "remove");
+      },
+    },
+  });
   const listeners = new Late<Listeners>("the listeners");
   const self = new SelfCard({
     keys,
@@ -194,7 +212,16 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     placements: cell.placements,
     friends,
     relay,
-    paired: () => void rounds?.probe().catch(() => {}),
+    keys: { ring: cell.vault.keys, save: () => saveKeyRing(layout, cell.vault.keys), rotated: () => tree.pokeAll() },
+    paired: (id) => {
+      void rounds?.probe().catch(() => {});
+      // Joined as one of my cells: take the tree now, and have the inviter take ours.
+      if (peerStore.get(id)?.mine)
+        void tree.pullFrom(id).then(
+          () => tree.pokeAll(),
+          () => tree.pokeAll(),
+        );
+    },
     release: (p) => releaseAll(cell, peers.routeOf(p.id as CellId), caller, p),
   });
   const verifier = new RequestVerifier((id) => (peerStore.get(id) ? fromHex(id) : undefined), Date.now, {
@@ -233,6 +260,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     caller,
     verifier,
     sharing,
+    tree,
     messenger,
     assistant,
     rounds,
@@ -316,6 +344,9 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         stops.push(() => void m.stop());
       }
       await rejoinAfterRecovery(layout.recovering, fleet);
+      tree.start();
+      stops.push(() => tree.stop());
+      stops.push(cell.vault.stored!.on(() => tree.changed()));
       if (rounds) {
         rounds.start(config.sync_interval_s);
         stops.push(cell.vault.stored!.on(() => rounds.nudge(config.sync_after_change_s)));

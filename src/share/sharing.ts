@@ -14,7 +14,6 @@ import { badRequest, forbidden, GroveError, errorMessage } from "../core/errors.
 import { log } from "../core/log.ts";
 import { replaceUnsafe } from "../core/unsafe-text.ts";
 import { fromHex, type CellId, type ManifestHash } from "../core/types.ts";
-import { deriveFileKey } from "../crypto/keys.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import type { Friendships } from "../fleet/friendship.ts";
@@ -47,7 +46,7 @@ export const MAX_EXPIRY_S = 366 * 86400;
 
 /** What sharing needs: the cell's store, manifests and keys, the peers, and how to call them. */
 export interface SharingDeps {
-  cell: Pick<Cell, "db" | "layout" | "suite">;
+  cell: Pick<Cell, "db" | "layout" | "suite" | "vault">;
   peers: PeerDirectory;
   caller: PeerCaller;
   /** Friendship notices still owed to a friend go before a grant (it takes grants from friends only). */
@@ -145,7 +144,7 @@ export class Sharing implements SharingService {
       recipient: to.id,
       recipientX25519: fromHex((JSON.parse(to.card) as Card).x25519),
       manifestHash: cur.manifest_hash as ManifestHash,
-      fileKey: deriveFileKey(this.keys.masterKey, manifest.file_hash),
+      fileKey: cell.vault.keys.fileKeyOrThrow(manifest),
       chunks: manifest.chunks.map((c) => c.hash),
       // A friend's cell refuses a name with control or invisible characters (a file here may have one): "_" instead.
       filename: replaceUnsafe(manifest.filename),

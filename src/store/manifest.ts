@@ -47,6 +47,11 @@ export const ManifestSchema = z.object({
     kdf_info: z.string(),
     nonce: z.literal("chunk-index-96-be"),
     chunk_size: z.number().int().positive(),
+    /** The key it is sealed under (crypto/key-ring); absent: the master key of `owner`. */
+    key_id: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/)
+      .optional(),
   }),
   version: z.number().int().min(1),
   created_at: z.string(),
@@ -74,6 +79,7 @@ export interface Manifest {
     kdf_info: string;
     nonce: "chunk-index-96-be";
     chunk_size: number;
+    key_id?: string;
   };
   version: number;
   created_at: string;
@@ -82,8 +88,9 @@ export interface Manifest {
 }
 
 /** The encryption block every manifest of this format carries. */
-export function encryptionInfo(): Manifest["encryption"] {
+export function encryptionInfo(keyId?: string): Manifest["encryption"] {
   return {
+    ...(keyId ? { key_id: keyId } : {}),
     cipher: "chacha20-poly1305-ietf",
     kdf: "hkdf-sha256",
     kdf_info: LABELS.fileKey + "{file_hash}",

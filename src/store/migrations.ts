@@ -29,9 +29,27 @@ import m012 from "./schema/012_trash.sql" with { type: "text" };
 import m013 from "./schema/013_relay_credit.sql" with { type: "text" };
 import m014 from "./schema/014_friend_requests.sql" with { type: "text" };
 import m015 from "./schema/015_folders.sql" with { type: "text" };
+import m016 from "./schema/016_my_cells.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015];
+export const MIGRATIONS: readonly string[] = [
+  m001,
+  m002,
+  m003,
+  m004,
+  m005,
+  m006,
+  m007,
+  m008,
+  m009,
+  m010,
+  m011,
+  m012,
+  m013,
+  m014,
+  m015,
+  m016,
+];
 
 /** min_reader when schema_meta is first made: schema 13, the last before it existed. */
 const FIRST_MIN_READER = 13;

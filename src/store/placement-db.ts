@@ -76,6 +76,11 @@ export class PlacementDb {
     );
   }
 
+  /** True when `hash` is recorded as held here (`chunks`): missing from the store, it is lost, not elsewhere. */
+  hasChunk(hash: string): boolean {
+    return this.db.query("SELECT 1 FROM chunks WHERE hash = ?").get(hash) !== null;
+  }
+
   /** Highest version number ever used for `path` (0 when none), versions waiting in the trash included. */
   lastVersion(path: string): number {
     const r = this.db

@@ -25,7 +25,6 @@ import { createHash } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { type CellId, type ChunkHash, type ManifestHash } from "../core/types.ts";
-import { deriveFileKey } from "../crypto/keys.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
 import { verifyFile } from "../ingest/restore.ts";
 import { manifestHash, readManifest, writeManifest, type Manifest } from "../store/manifest.ts";
@@ -338,7 +337,7 @@ async function fetchChunk(cell: Cell, peers: PeerLink[], m: Manifest, index: num
   const holders = new Set(
     (cell.db.db.query("SELECT cell_id FROM placements WHERE chunk_hash = ?").all(hash) as { cell_id: string }[]).map((r) => r.cell_id),
   );
-  const key = deriveFileKey(cell.vault.masterKey, m.file_hash);
+  const key = cell.vault.keys.fileKeyOrThrow(m);
   for (const link of peers.filter((l) => holders.has(l.peer))) {
     try {
       const sealed = await link.getChunk(hash);

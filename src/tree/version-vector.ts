@@ -30,6 +30,10 @@ export class EventSet {
     return true;
   }
 
+  get(id: EventId): TreeEvent | undefined {
+    return this.byId.get(id);
+  }
+
   get size(): number {
     return this.byId.size;
   }

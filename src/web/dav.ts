@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { davApp } from "../dav/app.ts";
 import { CellTree } from "../dav/cell-tree.ts";
+import { treeFiles } from "../mine/tree-view.ts";
 import { LockManager } from "../dav/locks.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { WebEnv } from "./context.ts";
@@ -24,7 +25,7 @@ export function davRoutes(cell: Cell): Hono<WebEnv> {
   app.route(
     "/",
     davApp<WebEnv>({
-      tree: new CellTree(cell.vault),
+      tree: new CellTree(cell.vault, treeFiles(cell)),
       locks: new LockManager(),
       base: DAV_BASE,
       maxUploadBytes: () => cell.config.max_upload_bytes,

@@ -15,6 +15,8 @@ import { removeFile } from "../ingest/remove.ts";
 import { restoreVersion } from "../ingest/restore-version.ts";
 import { purgeVersions } from "../trash/history.ts";
 import { readManifest } from "../store/manifest.ts";
+import { currentAt, deleteFromTree, listTree } from "../mine/tree-view.ts";
+import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.tsx";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
@@ -28,6 +30,8 @@ const versionField = (raw: string): number => {
 /** htmx loads `url` next (the Restore and Purge buttons). */
 const reload = (c: Context<WebEnv>, url: string) => c.body(null, 200, { "HX-Redirect": url });
 const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(path)}`;
+/** The names of my cells, for "on laptop" beside a file kept on another of them. */
+const cellNames = (peers: PeerDirectory) => new Map(peers.list().map((p) => [p.id, p.name]));
 
 export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -36,13 +40,13 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
 
   app.get("/", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    const l = listing(dir, c.var.cell.db.list(dir));
+    const l = listing(dir, listTree(c.var.cell, dir), cellNames(s.peers));
     return c.render(<FilesPage l={l} share={share()} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
   });
 
   app.get("/list", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    return c.html(<FileList l={listing(dir, c.var.cell.db.list(dir))} share={share()} />);
+    return c.html(<FileList l={listing(dir, listTree(c.var.cell, dir), cellNames(s.peers))} share={share()} />);
   });
 
   app.post("/delete", async (c) => {
@@ -50,9 +54,14 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
     const path = safePath(await formField(c, "path"));
     const dir = safeDir(await formField(c, "dir"));
     const cell = c.var.cell;
-    await removeFile(cell.vault, path);
-    log("info", "deleted from dashboard (kept in history)", { path });
-    return c.html(<FileList l={listing(dir, cell.db.list(dir))} share={share()} />);
+    if (!cell.db.current(path) && deleteFromTree(cell, path, cell.config.name)) {
+      cell.vault.stored?.emit(path); // a file kept on another of my cells: they follow the deletion
+      log("info", "deleted from the dashboard, from my cells' tree", { path });
+    } else {
+      await removeFile(cell.vault, path);
+      log("info", "deleted from dashboard (kept in history)", { path });
+    }
+    return c.html(<FileList l={listing(dir, listTree(cell, dir), cellNames(s.peers))} share={share()} />);
   });
 
   // A file's page, per version: Restore (it becomes current again, as a new version) and Purge
@@ -87,16 +96,18 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
     const path = safePath(c.req.query("path") ?? "");
     const cell = c.var.cell;
     const versions = cell.db.versions(path);
-    if (!versions.length) throw notFound(`no file at '${path}'`);
+    const open = currentAt(cell, path);
+    if (!versions.length && !open) throw notFound(`no file at '${path}'`);
     const cur = cell.db.current(path);
     const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
-    const manifest = row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
+    // The tree's current version (a file of another of my cells, or changed there), else this cell's own.
+    const manifest = open?.manifest ?? (row ? readManifest(cell.layout.manifests, row.manifest_file) : null);
     return c.render(
       <FileDetailPage
         csrf={c.var.session?.csrf}
         path={path}
         manifest={manifest}
-        manifestHash={cur?.manifest_hash ?? null}
+        manifestHash={open?.manifest_hash ?? cur?.manifest_hash ?? null}
         versions={versions}
         share={{ available: s.sharing !== null, friends: friendOptions(s.peers) }}
         trashRetentionS={cell.config.trash_retention_s}

@@ -21,6 +21,7 @@ import { peerFriendApi } from "./peer-friend-api.ts";
 import { peerBountyApi } from "./peer-bounty-api.ts";
 import { peerAiApi } from "./peer-ai-api.ts";
 import { peerUpdateApi } from "./peer-update-api.ts";
+import { peerTreeApi } from "./peer-tree-api.ts";
 import { BountyGate } from "../bounty/allowance.ts";
 import { readAtMost } from "../core/bounded-read.ts";
 import { PEER_RATE_PER_S, PeerRate } from "./peer-rate.ts";
@@ -105,7 +106,7 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
     if (body instanceof Response) return body;
     const signer = c.req.header(HEADER.cell) ?? "";
     if (!/^[0-9a-f]{64}$/.test(signer)) return refuse(c, 401, "join must be signed by the joining cell", "malformed");
-    let req: { secret?: unknown; card?: { id?: unknown; x25519?: unknown } };
+    let req: { secret?: unknown; card?: { id?: unknown; x25519?: unknown }; keys?: unknown };
     try {
       req = JSON.parse(new TextDecoder().decode(await openSealed(keys.x25519Secret, keys.x25519Public, body, JOIN_INFO, signer)));
     } catch {
@@ -118,16 +119,20 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
     const once = new RequestVerifier(new Map([[signer, fromHex(signer)]]), Date.now, { self: keys.id });
     const v = once.verify({ method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
-    let card;
+    let answer;
     try {
-      card = s.fleet.acceptJoin(signer as CellId, { secret: typeof req.secret === "string" ? req.secret : "", card: req.card });
+      answer = s.fleet.acceptJoin(signer as CellId, {
+        secret: typeof req.secret === "string" ? req.secret : "",
+        card: req.card,
+        keys: req.keys,
+      });
     } catch (e) {
       if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
       throw e;
     }
     const sealed = await sealTo(
       fromHex(String(req.card.x25519)),
-      new TextEncoder().encode(JSON.stringify({ card })),
+      new TextEncoder().encode(JSON.stringify(answer)),
       JOIN_REPLY_INFO,
       keys.id,
     );
@@ -196,6 +201,7 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
   app.route("/bounty", peerBountyApi(s));
   app.route("/ai", peerAiApi(s));
   app.route("/update", peerUpdateApi(s));
+  app.route("/tree", peerTreeApi(s, s.tree));
   app.all("*", (c) => c.json({ error: `no peer route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

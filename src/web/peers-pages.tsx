@@ -38,7 +38,7 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     await requireCsrf(c);
     const ttl = Number(await formField(c, "ttl")) || 86400;
     const forName = (await formField(c, "for")).slice(0, 64) || undefined;
-    const inv = s.fleet.invite(ttl * 1000);
+    const inv = s.fleet.invite(ttl * 1000, { mine: (await formField(c, "kind")) === "mine" });
     return c.html(<InviteBox token={inv.token} expires={inv.expires_at} forName={forName} />);
   });
 
@@ -47,7 +47,17 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     try {
       const card = await s.fleet.join(await formField(c, "token"));
       c.header("HX-Trigger", "peers-changed");
-      return c.html(<JoinResult ok message={`Paired with ${card.name} (${shortId(card.id)}).`} />);
+      const mine = s.peers.get(card.id)?.mine === true;
+      return c.html(
+        <JoinResult
+          ok
+          message={
+            mine
+              ? `Joined ${card.name} (${shortId(card.id)}) as one of your cells: its files are listed here in a few seconds.`
+              : `Paired with ${card.name} (${shortId(card.id)}).`
+          }
+        />,
+      );
     } catch (e) {
       return c.html(<JoinResult ok={false} message={errorMessage(e)} />);
     }

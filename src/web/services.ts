@@ -10,6 +10,7 @@ import type { PeerStore } from "../fleet/peer-store.ts";
 import type { PeerCaller } from "../net/peer-client.ts";
 import type { RequestVerifier } from "../protocol/request-auth.ts";
 import type { Sharing } from "../share/sharing.ts";
+import type { MyTree } from "../mine/my-tree.ts";
 import type { Messenger } from "../message/messenger.ts";
 import type { Assistant } from "../ai/assistant.ts";
 import type { RoundRunner } from "../sync/sync-service.ts";
@@ -32,6 +33,8 @@ export interface WebServices {
   /** Checks the signatures of incoming peer requests. */
   verifier: RequestVerifier;
   sharing: Sharing;
+  /** The one tree of my cells: events made and exchanged, chunks fetched on demand (mine/my-tree). */
+  tree: MyTree;
   messenger: Messenger;
   /** Local AI; null in an app built without one. */
   assistant: Assistant | null;

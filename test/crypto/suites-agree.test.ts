@@ -1,5 +1,6 @@
 // The native and portable implementations must produce byte-identical chunks (same names, same bytes),
 // and each must open what the other sealed.
+import { KeyRing } from "../../src/crypto/key-ring.ts";
 import { afterAll, expect, test } from "bun:test";
 import { portableSuite, nativeSuiteIfAvailable } from "../../src/crypto/index.ts";
 import { nativeEd25519IfAvailable, portableEd25519 } from "../../src/crypto/ed25519.ts";
@@ -67,7 +68,7 @@ test.skipIf(!native)("a whole file ingested with each implementation gives the s
     const c = openTempCell();
     cells.push(c);
     // Same master key in both (as after a recovery), different implementations.
-    const vault = { ...c.vault, masterKey: cells[0]!.keys.masterKey, suite, pool: new InlinePool(suite) };
+    const vault = { ...c.vault, keys: KeyRing.alone(cells[0]!.keys.id, cells[0]!.keys.masterKey), suite, pool: new InlinePool(suite) };
     results.push(await ingest(vault, safePath("same.bin"), streamOf(data), { maxBytes: 1 << 30 }));
   }
   expect(results[1]!.manifest.chunks).toEqual(results[0]!.manifest.chunks);

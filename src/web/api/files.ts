@@ -17,6 +17,7 @@ import { parseRange, restoreResponseBody, verifyFile, type ByteRange } from "../
 import { readManifest, type Manifest } from "../../store/manifest.ts";
 import type { ManifestHash } from "../../core/types.ts";
 import type { Cell } from "../../cell/cell.ts";
+import { currentAt, deleteFromTree, fileAt, listTree } from "../../mine/tree-view.ts";
 import type { WebEnv } from "../context.ts";
 import { userContentHeaders } from "../user-content.ts";
 
@@ -44,10 +45,10 @@ export function manifestFor(
   version?: number,
 ): { manifest: Manifest; manifest_hash: ManifestHash; version: number } {
   if (version === undefined) {
-    const cur = cell.db.current(path);
+    // The one tree decides what is current (mine/tree-view): a file of another of my cells opens here too.
+    const cur = currentAt(cell, path);
     if (!cur) throw notFound(`no file at '${path}'`);
-    const row = cell.db.manifest(cur.manifest_hash)!;
-    return { manifest: readManifest(cell.layout.manifests, row.manifest_file), manifest_hash: cur.manifest_hash, version: cur.version };
+    return cur;
   }
   const v = cell.db.versions(path).find((x) => x.version === version);
   if (!v) throw notFound(`'${path}' has no version ${version}`);
@@ -67,7 +68,7 @@ export const filesApi = new Hono<WebEnv>();
 
 filesApi.get("/", (c) => {
   const prefix = safeDir(c.req.query("prefix"));
-  return c.json({ files: c.var.cell.db.list(prefix) });
+  return c.json({ files: listTree(c.var.cell, prefix) });
 });
 
 filesApi.put("/*", async (c) => {
@@ -88,8 +89,9 @@ filesApi.on(["GET", "HEAD"], "/*", async (c) => {
   const path = pathFromRequest(c);
   if (c.req.query("meta") !== undefined) {
     const versions = cell.db.versions(path);
-    if (versions.length === 0) throw notFound(`no file at '${path}'`);
-    const cur = cell.db.current(path);
+    const listed = fileAt(cell, path);
+    if (versions.length === 0 && !listed) throw notFound(`no file at '${path}'`);
+    const cur = listed;
     const sel = cur || versionParam(c) ? manifestFor(cell, path, versionParam(c)) : null;
     return c.json({ path, deleted: !cur, current: cur, ...(sel ?? {}), versions });
   }
@@ -153,6 +155,12 @@ filesApi.delete("/*", async (c) => {
     const r = purgeVersions(cell.db.db, path, purge === "all" ? "all" : Number(purge), { trashRetentionS: cell.config.trash_retention_s });
     log("info", "purged from history (in the trash until collected)", { path, versions: r.purged.join(","), chunks: r.trashed_chunks });
     return c.json({ ...r, versions: cell.db.versions(path) });
+  }
+  if (!cell.db.current(path) && deleteFromTree(cell, path, cell.config.name)) {
+    // A file of another of my cells, not kept here: the deletion is an event they follow.
+    cell.vault.stored?.emit(path);
+    log("info", "deleted from my cells' tree (kept in history where it was stored)", { path });
+    return c.json({ path, deleted: true, version: null, versions: [] });
   }
   const version = await removeFile(cell.vault, path);
   log("info", "deleted (kept in history)", { path, version });

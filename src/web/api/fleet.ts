@@ -30,6 +30,7 @@ export function peerView(s: WebServices, p: PeerRow): PeerView {
     friendship_at: p.friendship_at,
     friendship_notice: p.friend_notice,
     favorite: p.favorite,
+    mine: p.mine,
     best_route: best?.url ?? null,
     latency_ms: round(best?.latency_ms ?? null),
     mb_s: round(best?.mb_s ?? null),
@@ -50,8 +51,8 @@ export function fleetApi(s: WebServices): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
 
   app.post("/invites", async (c) => {
-    const b = await jsonBody(c, z.object({ ttl_s: z.number().positive().optional() }).strict());
-    return c.json(s.fleet.invite(b.ttl_s === undefined ? undefined : b.ttl_s * 1000), 201);
+    const b = await jsonBody(c, z.object({ ttl_s: z.number().positive().optional(), mine: z.boolean().optional() }).strict());
+    return c.json(s.fleet.invite(b.ttl_s === undefined ? undefined : b.ttl_s * 1000, { mine: b.mine === true }), 201);
   });
 
   app.post("/join", async (c) => {

@@ -1,0 +1,139 @@
+/**
+ * @module mine/apply — brings this cell's own files in line with the one tree after my other
+ * cells' events arrive (docs/design.md, "One tree across my cells").
+ *
+ * - A file of this cell's own that the tree no longer has was deleted on another of my cells: it
+ *   is deleted here too, to history (ingest/remove), as any deletion. One the tree moved is moved
+ *   (ingest/relocate), so history keeps it as a move.
+ * - A path where the tree has another version than this cell's (changed elsewhere), and in
+ *   `home_mode` "mirror" every path of the tree, gets the tree's version: its sealed chunks are
+ *   fetched from my cells into the store (each checked against its name), its plaintext written
+ *   into GROVE_HOME (temp file, renamed when complete and verified), then recorded as a version
+ *   of this cell's index naming the same manifest. The file is on disk before the version that
+ *   describes it, so the watcher takes it as stored, and the events describe it already, so it is
+ *   never sent back as a new version.
+ * A path changed here and not yet described (reconcile has not run) is left for the tree to decide.
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Cell } from "../cell/cell.ts";
+import { errorMessage, GroveError } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { toHex, type ChunkHash, type ManifestHash } from "../core/types.ts";
+import { homeFile, type HomePath } from "../ingest/home-path.ts";
+import { exportFile } from "../ingest/local-files.ts";
+import { relocateFiles } from "../ingest/relocate.ts";
+import { removeFiles } from "../ingest/remove.ts";
+import { ManifestSchema, manifestRelPath, writeManifest, type Manifest } from "../store/manifest.ts";
+import type { ChunkFetch } from "../ingest/vault.ts";
+
+export interface ApplyDeps {
+  cell: Pick<Cell, "db" | "tree" | "layout" | "keys" | "suite" | "store" | "vault" | "config">;
+  fetch: ChunkFetch;
+}
+
+export interface Applied {
+  written: number;
+  deleted: number;
+  moved: number;
+  failed: number;
+}
+
+/** Bring this cell's own files in line with the tree; what it did. Runs one at a time (the caller queues). */
+export async function applyTree(deps: ApplyDeps): Promise<Applied> {
+  const { cell } = deps;
+  const { db, tree, vault } = cell;
+  const done: Applied = { written: 0, deleted: 0, moved: 0, failed: 0 };
+  const current = tree.current();
+  if (current.size === 0) return done;
+  const described = tree.localView();
+  const own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
+
+  // Gone from the tree, and described by our events as it is here: deleted or moved elsewhere.
+  const moves: { from: HomePath; to: HomePath }[] = [];
+  const deletions: HomePath[] = [];
+  for (const [path, h] of own) {
+    if (current.has(path) || described.get(path) !== h) continue;
+    const to = [...current].find(([p, e]) => {
+      if (e.manifest !== h || own.has(p)) return false;
+      const ev = tree.event(e.event);
+      return ev?.kind === "move" && ev.from === path;
+    });
+    if (to) moves.push({ from: path as HomePath, to: to[0] as HomePath });
+    else deletions.push(path as HomePath);
+  }
+  if (moves.length) {
+    await relocateFiles(vault, moves, "move", () =>
+      tree.setLocal(
+        moves.flatMap((m) => [
+          { path: m.from, manifest: null },
+          { path: m.to, manifest: own.get(m.from)! },
+        ]),
+      ),
+    );
+    for (const m of moves) own.set(m.to, own.get(m.from)!), own.delete(m.from);
+    done.moved = moves.length;
+  }
+  if (deletions.length) {
+    await removeFiles(vault, deletions, () => tree.setLocal(deletions.map((path) => ({ path, manifest: null }))));
+    for (const p of deletions) own.delete(p);
+    done.deleted = deletions.length;
+  }
+
+  // Versions to write here: changed elsewhere, or (mirror) not here at all.
+  const mirror = cell.config.home_mode === "mirror";
+  for (const [path, e] of current) {
+    const here = own.get(path);
+    if (here === e.manifest) continue;
+    if (here !== undefined && described.get(path) !== here) continue; // changed here, not described yet
+    if (here === undefined && !mirror) continue;
+    try {
+      await writeVersion(deps, path as HomePath, e.manifest);
+      done.written++;
+    } catch (err) {
+      done.failed++;
+      log("warn", `tree: '${path}' not written into GROVE_HOME: ${errorMessage(err)}`);
+    }
+  }
+  if (done.written || done.deleted || done.moved) log("info", "tree: this cell's files follow my other cells' changes", { ...done });
+  return done;
+}
+
+/** Fetch the chunks of manifest `hash`, write its plaintext at `path` in GROVE_HOME, record the version. */
+async function writeVersion(deps: ApplyDeps, path: HomePath, hash: ManifestHash): Promise<void> {
+  const { cell } = deps;
+  const body = cell.tree.manifestBody(hash);
+  if (!body) throw new GroveError(`manifest ${hash.slice(0, 12)} is not here`, 500, "internal");
+  const m = ManifestSchema.parse(JSON.parse(body)) as Manifest;
+  cell.vault.keys.fileKeyOrThrow(m); // a key this cell holds, before anything is fetched
+  for (const c of m.chunks) {
+    if (cell.store.has(c.hash as ChunkHash)) continue;
+    const sealed = await deps.fetch(m, c.hash);
+    if (toHex(cell.suite.sha256(sealed)) !== c.hash) throw new GroveError(`chunk ${c.index} came back damaged`, 502, "peer");
+    const { durable } = await cell.store.putStaged(c.hash as ChunkHash, sealed);
+    await durable;
+  }
+  const dest = homeFile(cell.layout.home, path);
+  await mkdir(dirname(dest), { recursive: true });
+  await exportFile(cell.vault, m, dest);
+  const known = cell.db.manifest(hash);
+  cell.db.db.transaction(() => {
+    if (known) cell.db.reinstate(path, hash);
+    else {
+      // Named by the manifest's own hash: never the name of another manifest of this path and content.
+      const rel = manifestRelPath(m.source_path, hash, true);
+      writeManifest(cell.layout.manifests, m, rel);
+      cell.db.addVersion({
+        path,
+        manifestHash: hash,
+        manifestFile: rel,
+        fileHash: m.file_hash,
+        totalSize: m.total_size,
+        owner: m.owner,
+        chunks: m.chunks,
+        createdAt: Date.parse(m.created_at),
+      });
+    }
+    cell.tree.setLocal([{ path, manifest: hash }]);
+  })();
+}

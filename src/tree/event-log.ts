@@ -1,0 +1,145 @@
+/**
+ * @module tree/event-log — the tree events this cell holds, in placement.db (`tree_events`,
+ * `tree_manifests`, `tree_local`), with the set and the tree they give kept in memory.
+ *
+ * It appends this cell's own events (numbered 1, 2, 3, … and stamped by its hybrid clock), keeps
+ * the events my other cells send (each once), answers what a cell with a given version vector
+ * lacks, and remembers which of this cell's own files its events last described. It does not
+ * check what it is given: the caller (mine/my-tree) parses events and manifests first.
+ */
+import type { Database } from "bun:sqlite";
+import type { CellId, ManifestHash } from "../core/types.ts";
+import type { EventId, TreeEvent } from "./events.ts";
+import { HybridClock } from "./hlc.ts";
+import { materialize, type TreeEntry } from "./materialize.ts";
+import { EventSet, type VersionVector } from "./version-vector.ts";
+
+/** A change made on this cell, before it is numbered and stamped. */
+export interface LocalChange {
+  kind: TreeEvent["kind"];
+  path: string;
+  from?: string;
+  manifest?: { hash: ManifestHash; body: string };
+}
+
+export class EventLog {
+  private readonly set: EventSet;
+  private tree: Map<string, TreeEntry> | null = null;
+  readonly clock: HybridClock;
+
+  constructor(
+    private readonly db: Database,
+    private readonly self: CellId,
+    now: () => number = Date.now,
+  ) {
+    const rows = db.query("SELECT body FROM tree_events").all() as { body: string }[];
+    this.set = new EventSet(rows.map((r) => JSON.parse(r.body) as TreeEvent));
+    this.clock = new HybridClock(now);
+    for (const e of this.set.events()) this.clock.observe(e.at);
+  }
+
+  /** The tree the events give (tree/materialize), computed once per change. */
+  current(): Map<string, TreeEntry> {
+    return (this.tree ??= materialize(this.set.events()));
+  }
+
+  event(id: EventId): TreeEvent | null {
+    return this.set.get(id) ?? null;
+  }
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  vector(): VersionVector {
+    return this.set.vector();
+  }
+
+  /** What a cell whose vector is `theirs` lacks, oldest first, at most `limit`; `more` when there is more. */
+  missingFrom(theirs: VersionVector, limit: number): { events: TreeEvent[]; more: boolean } {
+    const all = this.set.missingFrom(theirs);
+    return { events: all.slice(0, limit), more: all.length > limit };
+  }
+
+  manifestBody(hash: string): string | null {
+    const r = this.db.query("SELECT body FROM tree_manifests WHERE manifest_hash = ?").get(hash) as { body: string } | null;
+    return r?.body ?? null;
+  }
+
+  /**
+   * Make this cell's own events for `changes`, in order, in one transaction; `by` is this cell's
+   * name now. Each replaces what the tree shows at the paths it touches (for a put, the path; for a
+   * move, both). Returns the events made.
+   */
+  append(changes: readonly LocalChange[], by: string): TreeEvent[] {
+    if (!changes.length) return [];
+    const made: TreeEvent[] = [];
+    this.db.transaction(() => {
+      for (const c of changes) {
+        const tree = this.current();
+        const replaces = [c.path, ...(c.from ? [c.from] : [])].flatMap((p) => {
+          const at = tree.get(p);
+          return at ? [at.event] : [];
+        });
+        const e: TreeEvent = {
+          origin: this.self,
+          by: [...by].slice(0, 64).join("") || "cell",
+          seq: this.set.nextSeq(this.self),
+          at: this.clock.tick(),
+          kind: c.kind,
+          path: c.path,
+          ...(c.from ? { from: c.from } : {}),
+          ...(c.manifest ? { manifest: c.manifest.hash } : {}),
+          replaces,
+        };
+        if (c.manifest) this.putManifest(c.manifest.hash, c.manifest.body);
+        this.insert(e);
+        made.push(e);
+      }
+    })();
+    return made;
+  }
+
+  /** Keep events another of my cells sent (checked by the caller) and the manifests they name. Returns how many were new. */
+  receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>): number {
+    let added = 0;
+    this.db.transaction(() => {
+      for (const [h, body] of manifests) this.putManifest(h, body);
+      for (const e of events) {
+        if (e.origin === this.self) continue; // our own events come only from us
+        this.clock.observe(e.at);
+        if (this.insert(e)) added++;
+      }
+    })();
+    return added;
+  }
+
+  /** This cell's own files as its events last described them: path → manifest hash. */
+  localView(): Map<string, ManifestHash> {
+    const rows = this.db.query("SELECT path, manifest_hash FROM tree_local").all() as { path: string; manifest_hash: ManifestHash }[];
+    return new Map(rows.map((r) => [r.path, r.manifest_hash]));
+  }
+
+  /** Record that the events now describe these own files (inside the caller's transaction, or on its own). */
+  setLocal(changes: readonly { path: string; manifest: ManifestHash | null }[]): void {
+    const put = this.db.query("INSERT OR REPLACE INTO tree_local (path, manifest_hash) VALUES (?, ?)");
+    const del = this.db.query("DELETE FROM tree_local WHERE path = ?");
+    this.db.transaction(() => {
+      for (const c of changes) {
+        if (c.manifest) put.run(c.path, c.manifest);
+        else del.run(c.path);
+      }
+    })();
+  }
+
+  private putManifest(hash: string, body: string): void {
+    this.db.query("INSERT OR IGNORE INTO tree_manifests (manifest_hash, body) VALUES (?, ?)").run(hash, body);
+  }
+
+  private insert(e: TreeEvent): boolean {
+    if (!this.set.add(e)) return false;
+    this.db.query("INSERT OR IGNORE INTO tree_events (origin, seq, body) VALUES (?, ?, ?)").run(e.origin, e.seq, JSON.stringify(e));
+    this.tree = null;
+    return true;
+  }
+}

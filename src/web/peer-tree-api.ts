@@ -1,0 +1,69 @@
+/**
+ * @module web/peer-tree-api — /peer/tree/*: what my other cells ask of this one (mine/my-tree).
+ * Only a cell of mine (paired with `grove invite --mine`) is answered; any other peer gets a 403
+ * and learns nothing of the tree.
+ *
+ *   POST /peer/tree/pull   {vector}  → {events, manifests, more}: the events it lacks, one page
+ *   POST /peer/tree/poke   {}        → 202: this cell pulls from the caller now
+ *   POST /peer/tree/chunk  {hash}    → the sealed chunk, from this cell's store (own or kept)
+ *   POST /peer/tree/keys   {}        → the file keys (crypto/key-ring), sealed to the caller
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { badRequest, forbidden, notFound } from "../core/errors.ts";
+import type { ChunkHash } from "../core/types.ts";
+import { shortId } from "../core/format.ts";
+import { log } from "../core/log.ts";
+import { PullRequestSchema, type MyTree } from "../mine/my-tree.ts";
+import type { WebServices } from "./services.ts";
+import type { PeerEnv } from "./peer-sync-api.ts";
+
+const ChunkRequest = z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/) });
+
+function body<S extends z.ZodTypeAny>(schema: S, raw: Uint8Array): z.infer<S> {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    throw badRequest("body must be JSON");
+  }
+  const r = schema.safeParse(v);
+  if (!r.success) throw badRequest(`bad tree request: ${r.error.issues[0]!.path.join(".") || "(root)"}: ${r.error.issues[0]!.message}`);
+  return r.data;
+}
+
+export function peerTreeApi(s: Pick<WebServices, "cell" | "peers">, tree: MyTree): Hono<PeerEnv> {
+  const app = new Hono<PeerEnv>();
+
+  app.use("*", async (c, next) => {
+    if (!s.peers.get(c.var.peer)?.mine) {
+      log("warn", "tree request from a cell that is not one of mine refused", { peer: shortId(c.var.peer), path: c.req.path });
+      throw forbidden("this cell shares its tree only with its owner's other cells (paired with `grove invite --mine`)");
+    }
+    await next();
+  });
+
+  app.post("/pull", (c) => c.json(tree.answerPull(body(PullRequestSchema, c.var.peerBody).vector)));
+
+  app.post("/poke", (c) => {
+    void tree.pullFrom(c.var.peer).catch(() => {});
+    return c.json({ ok: true }, 202);
+  });
+
+  app.post("/keys", async (c) => {
+    const sealed = await tree.sealedKeys(c.var.peer);
+    return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  });
+
+  app.post("/chunk", async (c) => {
+    const hash = body(ChunkRequest, c.var.peerBody).hash as ChunkHash;
+    if (!s.cell.store.has(hash)) throw notFound("this cell has no copy of that chunk");
+    const bytes = await Bun.file(s.cell.store.path(hash))
+      .bytes()
+      .catch(() => null);
+    if (!bytes) throw notFound("this cell's copy of that chunk is missing");
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  });
+
+  return app;
+}
