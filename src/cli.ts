@@ -31,6 +31,7 @@ import { service } from "./cli/service.ts";
 import { history, restore } from "./cli/history.ts";
 import { purge } from "./cli/purge.ts";
 import { rm } from "./cli/rm.ts";
+import { pin, unpin } from "./cli/pin.ts";
 import { trash } from "./cli/trash.ts";
 import { fsckCmd } from "./cli/fsck.ts";
 import { ask, models } from "./cli/ask.ts";
@@ -48,6 +49,8 @@ export const COMMANDS: Command[] = [
   get,
   ls,
   rm,
+  pin,
+  unpin,
   history,
   restore,
   purge,

@@ -105,7 +105,8 @@ export class KeyRing {
   /**
    * Take the keys of another of my cells. Its current key becomes ours when `join` (a cell joining
    * an owner takes the owner's key), or when its epoch is higher (a removal made a new key), ties
-   * going to the larger key_id, so my cells agree whatever order they hear of each other in.
+   * of two removals at once going to the larger key_id, so my cells agree whatever order they hear
+   * of each other in.
    * Returns true when anything changed.
    */
   merge(other: unknown, join = false): boolean {
@@ -114,7 +115,8 @@ export class KeyRing {
     for (const [id, k] of Object.entries(o.keys)) if (keyIdOf(fromHex(k)) === id) this.data.keys[id] = k;
     for (const [cell, k] of Object.entries(o.legacy)) if (cell !== this.self) this.data.legacy[cell] = k;
     for (const r of o.removed) if (!this.data.removed.includes(r) && r !== this.self) this.data.removed.push(r);
-    const later = o.epoch > this.data.epoch || (o.epoch === this.data.epoch && o.current > this.data.current);
+    // Epoch 0 is the first cell's key, which every cell takes when it joins: a cell's own key never wins a tie.
+    const later = o.epoch > this.data.epoch || (o.epoch === this.data.epoch && o.epoch > 0 && o.current > this.data.current);
     if (this.data.keys[o.current] && (join || later)) {
       this.data.current = o.current;
       this.data.epoch = Math.max(this.data.epoch, o.epoch);

@@ -40,6 +40,7 @@ function ownFiles(vault: Vault): TreeFiles {
       return f ? own(f) : null;
     },
     open,
+    forget: () => {},
   };
 }
 
@@ -150,11 +151,16 @@ export class CellTree implements DavTree {
     const entry = this.stat(path);
     if (!entry) throw notFound(`nothing at '${path}'`);
     const files = entry.folder ? this.files.list(path).map((f) => home(f.path)) : [home(path)];
-    await removeFiles(this.vault, files, () => {
+    // Files of another of my cells that this one does not keep: deleted by a tree event alone.
+    const kept = files.filter((p) => this.vault.db.current(p));
+    const away = files.filter((p) => !this.vault.db.current(p));
+    await removeFiles(this.vault, kept, () => {
+      this.files.forget(away);
       if (entry.folder) this.folders.removeTree(path);
       this.props.drop(path);
       this.folders.add(parentOf(path)); // a folder does not vanish with its last member
     });
+    for (const p of away) this.vault.stored?.emit(p);
     if (entry.folder) await pruneHomeFolder(this.vault.home, home(path));
   }
 

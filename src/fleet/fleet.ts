@@ -43,8 +43,8 @@ export interface MyKeys {
   ring: KeyRing;
   /** Write the ring to GROVE_DIR (cell/state-dir). */
   save(): void;
-  /** The ring has a new current key (a cell of mine removed): tell my other cells now. */
-  rotated(): void;
+  /** The ring or my cells changed (a cell of mine joined or was removed): tell my other cells now. */
+  changed(): void;
 }
 
 /** What the inviter answers a join: its card, and for a cell of mine the file keys. */
@@ -145,6 +145,7 @@ export class Fleet {
         }
       }
       keys = this.deps.keys.ring.toJSON();
+      this.deps.keys.changed(); // my other cells take the new cell's card with the ring, and pair with it
     }
     this.deps.relay?.refreshAccept();
     log("info", kind === "mine" ? "paired with another of my cells (invite --mine redeemed)" : "paired (invite redeemed)", {
@@ -181,7 +182,7 @@ export class Fleet {
         // A cell of mine (lost, stolen, retired): files stored from now on use a key it never had.
         this.deps.keys.ring.rotate(new Uint8Array(randomBytes(32)), p.id);
         this.deps.keys.save();
-        this.deps.keys.rotated();
+        this.deps.keys.changed();
         log("warn", "removed one of my cells: new files use a new key; my other cells refuse it", { peer: shortId(p.id), name: p.name });
       }
       void this.deps.release(p); // asked while it is still a peer and answers

@@ -56,7 +56,10 @@ export async function relocateFiles(vault: Vault, pairs: readonly Relocation[], 
       }
     }
   }
-  for (const p of pairs) vault.stored?.emit(p.to);
+  for (const p of pairs) {
+    vault.stored?.emit(p.to);
+    if (mode === "move") vault.stored?.emit(p.from);
+  }
 }
 
 function record(vault: Vault, pairs: readonly Relocation[], move: boolean, also?: () => void): void {

@@ -28,7 +28,7 @@ export interface Vault {
 }
 
 /** Fetches a sealed chunk of a manifest from another cell; the reader still checks its name and tag. */
-export type ChunkFetch = (m: { source_path: string; owner: string }, hash: string) => Promise<Uint8Array>;
+export type ChunkFetch = (m: { source_path: string; owner: string; file_hash: string }, hash: string) => Promise<Uint8Array>;
 
 /** The source of chunks not held here, set once the running cell can reach my other cells (mine/my-tree). */
 export class RemoteChunks {

@@ -26,6 +26,13 @@ import { relocateFiles } from "../ingest/relocate.ts";
 import { removeFiles } from "../ingest/remove.ts";
 import { ManifestSchema, manifestRelPath, writeManifest, type Manifest } from "../store/manifest.ts";
 import type { ChunkFetch } from "../ingest/vault.ts";
+import { eventId, type TreeEvent } from "../tree/events.ts";
+import type { TreeEntry } from "../tree/materialize.ts";
+
+/** Chunks of one file fetched at once while it is written here. */
+const FETCH_AHEAD = 4;
+/** Files written here at once. */
+const FILES_AT_ONCE = 4;
 
 export interface ApplyDeps {
   cell: Pick<Cell, "db" | "tree" | "layout" | "keys" | "suite" | "store" | "vault" | "config">;
@@ -39,27 +46,62 @@ export interface Applied {
   failed: number;
 }
 
-/** Bring this cell's own files in line with the tree; what it did. Runs one at a time (the caller queues). */
-export async function applyTree(deps: ApplyDeps): Promise<Applied> {
+/**
+ * The paths new events touch: each event's path (and a move's source), and every conflict copy
+ * of those paths or made by those events (a copy's name is derived, not in the event).
+ */
+export function touchedBy(events: readonly TreeEvent[], current: ReadonlyMap<string, TreeEntry>): Set<string> {
+  const paths = new Set<string>();
+  const ids = new Set(events.map(eventId));
+  for (const e of events) {
+    paths.add(e.path);
+    if (e.from) paths.add(e.from);
+  }
+  for (const [p, e] of current) if (ids.has(e.event) || (e.conflictOf && paths.has(e.conflictOf))) paths.add(p);
+  return paths;
+}
+
+/**
+ * Bring this cell's own files in line with the tree, at `scope` (the paths new events touched:
+ * `touchedBy`) or everywhere; what it did. Runs one at a time (the caller queues).
+ */
+export async function applyTree(deps: ApplyDeps, scope?: ReadonlySet<string>): Promise<Applied> {
   const { cell } = deps;
   const { db, tree, vault } = cell;
   const done: Applied = { written: 0, deleted: 0, moved: 0, failed: 0 };
   const current = tree.current();
   if (current.size === 0) return done;
-  const described = tree.localView();
-  const own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
+  let described: Map<string, ManifestHash>;
+  let own: Map<string, ManifestHash>;
+  if (scope) {
+    described = new Map();
+    own = new Map();
+    for (const p of scope) {
+      const d = tree.localAt(p);
+      if (d) described.set(p, d);
+      const cur = db.current(p);
+      if (cur) own.set(p, cur.manifest_hash);
+    }
+  } else {
+    described = tree.localView();
+    own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
+  }
+  // Where each move of the tree took its file from.
+  const movedFrom = new Map<string, string>();
+  for (const p of scope ?? current.keys()) {
+    const e = current.get(p);
+    const ev = e ? tree.event(e.event) : null;
+    if (ev?.kind === "move" && ev.from && e!.manifest === ev.manifest) movedFrom.set(ev.from, p);
+  }
 
   // Gone from the tree, and described by our events as it is here: deleted or moved elsewhere.
   const moves: { from: HomePath; to: HomePath }[] = [];
   const deletions: HomePath[] = [];
   for (const [path, h] of own) {
     if (current.has(path) || described.get(path) !== h) continue;
-    const to = [...current].find(([p, e]) => {
-      if (e.manifest !== h || own.has(p)) return false;
-      const ev = tree.event(e.event);
-      return ev?.kind === "move" && ev.from === path;
-    });
-    if (to) moves.push({ from: path as HomePath, to: to[0] as HomePath });
+    const to = movedFrom.get(path);
+    if (to !== undefined && current.get(to)?.manifest === h && !own.has(to) && !db.current(to))
+      moves.push({ from: path as HomePath, to: to as HomePath });
     else deletions.push(path as HomePath);
   }
   if (moves.length) {
@@ -82,19 +124,32 @@ export async function applyTree(deps: ApplyDeps): Promise<Applied> {
 
   // Versions to write here: changed elsewhere, or (mirror) not here at all.
   const mirror = cell.config.home_mode === "mirror";
-  for (const [path, e] of current) {
+  const pins = tree.pins();
+  const toWrite: { path: HomePath; manifest: ManifestHash }[] = [];
+  for (const path of scope ?? current.keys()) {
+    const e = current.get(path);
+    if (!e) continue;
     const here = own.get(path);
     if (here === e.manifest) continue;
     if (here !== undefined && described.get(path) !== here) continue; // changed here, not described yet
-    if (here === undefined && !mirror) continue;
-    try {
-      await writeVersion(deps, path as HomePath, e.manifest);
-      done.written++;
-    } catch (err) {
-      done.failed++;
-      log("warn", `tree: '${path}' not written into GROVE_HOME: ${errorMessage(err)}`);
-    }
+    if (here === undefined && !mirror && !tree.pinned(path, pins)) continue;
+    toWrite.push({ path: path as HomePath, manifest: e.manifest });
   }
+  // A few files at once: small files are mostly round trips and fsyncs, which overlap.
+  let next = 0;
+  const worker = async () => {
+    while (next < toWrite.length) {
+      const w = toWrite[next++]!;
+      try {
+        await writeVersion(deps, w.path, w.manifest);
+        done.written++;
+      } catch (err) {
+        done.failed++;
+        log("warn", `tree: '${w.path}' not written into GROVE_HOME: ${errorMessage(err)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FILES_AT_ONCE, toWrite.length) }, worker));
   if (done.written || done.deleted || done.moved) log("info", "tree: this cell's files follow my other cells' changes", { ...done });
   return done;
 }
@@ -106,13 +161,19 @@ async function writeVersion(deps: ApplyDeps, path: HomePath, hash: ManifestHash)
   if (!body) throw new GroveError(`manifest ${hash.slice(0, 12)} is not here`, 500, "internal");
   const m = ManifestSchema.parse(JSON.parse(body)) as Manifest;
   cell.vault.keys.fileKeyOrThrow(m); // a key this cell holds, before anything is fetched
-  for (const c of m.chunks) {
-    if (cell.store.has(c.hash as ChunkHash)) continue;
-    const sealed = await deps.fetch(m, c.hash);
-    if (toHex(cell.suite.sha256(sealed)) !== c.hash) throw new GroveError(`chunk ${c.index} came back damaged`, 502, "peer");
-    const { durable } = await cell.store.putStaged(c.hash as ChunkHash, sealed);
-    await durable;
-  }
+  // A few chunks in flight at once (from my cells, spread over them), each stored durably.
+  const missing = m.chunks.filter((c) => !cell.store.has(c.hash as ChunkHash));
+  let next = 0;
+  const worker = async () => {
+    while (next < missing.length) {
+      const c = missing[next++]!;
+      const sealed = await deps.fetch(m, c.hash);
+      if (toHex(cell.suite.sha256(sealed)) !== c.hash) throw new GroveError(`chunk ${c.index} came back damaged`, 502, "peer");
+      const { durable } = await cell.store.putStaged(c.hash as ChunkHash, sealed);
+      await durable;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCH_AHEAD, missing.length) }, worker));
   const dest = homeFile(cell.layout.home, path);
   await mkdir(dirname(dest), { recursive: true });
   await exportFile(cell.vault, m, dest);

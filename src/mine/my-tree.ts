@@ -26,17 +26,21 @@ import { ManifestSchema, manifestHash, readManifest, type Manifest } from "../st
 import { TreeEventSchema, type TreeEvent } from "../tree/events.ts";
 import type { LocalChange } from "../tree/event-log.ts";
 import type { VersionVector } from "../tree/version-vector.ts";
-import { applyTree } from "./apply.ts";
+import { applyTree, touchedBy, type Applied } from "./apply.ts";
+import { fileAt, listTree, type ListedFile } from "./tree-view.ts";
+import { homeFile, type HomePath } from "../ingest/home-path.ts";
+import { unlink } from "node:fs/promises";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import { TREE_KEYS_INFO } from "../protocol/labels.ts";
+import { verifyCard, type Card } from "../protocol/card.ts";
 
 /** Events per pull answer, and the bytes of manifests after which an answer stops early. */
 export const PULL_PAGE = 500;
 const PULL_PAGE_BYTES = 4 * 1024 * 1024;
 /** How often my cells are asked for what they have, besides the pokes (a cell back online catches up). */
 export const PULL_EVERY_MS = 30_000;
-/** Changes that come together (a folder copied in) make one reconcile and one poke. */
-const SETTLE_MS = 50;
+/** Changes that come together (a folder copied in, a move's two paths) make one reconcile and one poke. */
+const SETTLE_MS = 2;
 const CHUNK_TIMEOUT_MS = 30_000;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -54,8 +58,11 @@ export interface MyTreeDeps {
   caller: PeerCaller;
   /** This cell's name now (conflict copies are named after it). */
   name: () => string;
-  /** The file keys (the ring is `cell.vault.keys`): keep them, and drop a cell another of mine removed. */
-  keys: { save(): void; forget(id: CellId): void };
+  /**
+   * The file keys (the ring is `cell.vault.keys`) and who my cells are: keep the ring, drop a cell
+   * another of mine removed, pair with one another of mine introduces (its card, checked first).
+   */
+  keys: { save(): void; forget(id: CellId): void; introduce(card: Card): void; selfCard(): Card };
 }
 
 export class MyTree {
@@ -65,10 +72,27 @@ export class MyTree {
   private readonly pulling = new Map<CellId, Promise<number>>();
   private readonly again = new Set<CellId>();
   private stopped = false;
+  /** Paths changed since the last reconcile ("all": look at every file). */
+  private dirty: Set<string> | "all" = new Set();
   /** The last of our own events my cells were poked for. */
   private told = 0;
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
+  /** What the queued apply looks at: the new events' paths, or everything. */
+  private applyScope: TreeEvent[] | "all" = [];
+  /** Per file (its hash), my cells that said they hold no chunk of it: a few hundred files remembered. */
+  private readonly lacks = new Map<string, Set<CellId>>();
+
+  private lacking(fileHash: string, cell: CellId): void {
+    const set = this.lacks.get(fileHash) ?? new Set<CellId>();
+    set.add(cell);
+    this.lacks.delete(fileHash);
+    this.lacks.set(fileHash, set);
+    if (this.lacks.size > 256) this.lacks.delete(this.lacks.keys().next().value!);
+  }
+
+  /** My cells whose keys the next pull from them also takes. */
+  private readonly keysWanted = new Set<CellId>();
   /** My cells the last pull did not reach. */
   private readonly away = new Set<CellId>();
 
@@ -90,7 +114,11 @@ export class MyTree {
       this.changed();
       this.applySoon();
     });
-    this.pullTimer = setInterval(() => void this.pullAll(), PULL_EVERY_MS);
+    // Now and then: what my cells have, and every own file looked at again (a change that told no one).
+    this.pullTimer = setInterval(() => {
+      void this.pullAll();
+      this.changed();
+    }, PULL_EVERY_MS);
     this.deps.cell.vault.remote!.source = (m, hash) => this.fetchChunk(m, hash);
   }
 
@@ -102,18 +130,26 @@ export class MyTree {
     this.deps.cell.vault.remote!.source = null;
   }
 
-  /** This cell's files changed: describe the change soon, and tell my cells. */
-  changed(): void {
-    if (this.stopped || this.settleTimer) return;
+  /** This cell's file at `path` changed (every file, when absent): describe the change soon, and tell my cells. */
+  changed(path?: string): void {
+    if (this.stopped) return;
+    if (path === undefined) this.dirty = "all";
+    else if (this.dirty !== "all") this.dirty.add(path);
+    if (this.settleTimer) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = null;
+      const dirty = this.dirty;
+      this.dirty = new Set();
       try {
-        this.reconcile();
+        this.reconcile(dirty === "all" ? undefined : dirty);
         // Our own events past what my cells were last told of (a reconcile, or a deletion of a file kept elsewhere).
-        const mineNow = this.cell.tree.vector()[this.cell.keys.id] ?? 0;
+        const self = this.cell.keys.id;
+        const mineNow = this.cell.tree.vector()[self] ?? 0;
         if (mineNow > this.told) {
+          // Push: the new events ride on the poke, so a cell of mine has them without asking.
+          const page = this.answerPull({ ...this.cell.tree.vector(), [self]: this.told });
           this.told = mineNow;
-          this.pokeAll();
+          this.pokeAll(page);
         }
       } catch (e) {
         log("error", `tree: could not describe this cell's changes: ${errorMessage(e)}`);
@@ -121,14 +157,31 @@ export class MyTree {
     }, SETTLE_MS);
   }
 
-  /** Make the events for what changed in this cell's own files since its events last described them. */
-  reconcile(): TreeEvent[] {
+  /**
+   * Make the events for what changed in this cell's own files since its events last described
+   * them: at `paths` (what `vault.stored` named since the last time), or everywhere.
+   */
+  reconcile(paths?: ReadonlySet<string>): TreeEvent[] {
     const { db, tree } = this.cell;
-    const own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
-    const described = tree.localView();
-    const current = tree.current();
+    let own: Map<string, ManifestHash>;
+    let described: Map<string, ManifestHash>;
+    if (paths) {
+      own = new Map();
+      described = new Map();
+      for (const p of paths) {
+        const cur = db.current(p);
+        if (cur) own.set(p, cur.manifest_hash);
+        const d = tree.localAt(p);
+        if (d) described.set(p, d);
+      }
+    } else {
+      own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
+      described = tree.localView();
+    }
     const added = [...own].filter(([p, h]) => described.get(p) !== h);
     const gone = [...described].filter(([p]) => !own.has(p));
+    if (!added.length && !gone.length) return [];
+    const current = tree.current();
     if (!added.length && !gone.length) return [];
 
     const changes: LocalChange[] = [];
@@ -184,7 +237,7 @@ export class MyTree {
   }
 
   /** Take a page of events from a cell of mine: every event and manifest is checked before any is kept. */
-  receive(from: CellId, raw: unknown): { added: number; more: boolean } {
+  receive(from: CellId, raw: unknown): { added: TreeEvent[]; more: boolean } {
     const page = PullAnswerSchema.parse(raw);
     const manifests = new Map<string, string>();
     for (const [h, b] of Object.entries(page.manifests)) {
@@ -200,8 +253,29 @@ export class MyTree {
     return { added: this.cell.tree.receive(events, manifests), more: page.more };
   }
 
-  /** Pull from one cell of mine until it has nothing more for us; resolves to how many events were new. */
-  pullFrom(peer: CellId): Promise<number> {
+  /**
+   * A cell of mine poked us (POST /peer/tree/poke): keep the events it pushed, if any; pull when
+   * they leave a gap, when it pushed none, or when it asks us to take its keys (after a removal).
+   */
+  poked(peer: CellId, raw: unknown): void {
+    const body = (raw ?? {}) as { events?: unknown; keys?: unknown };
+    if (body.keys === true) this.keysWanted.add(peer);
+    if (Array.isArray(body.events) && body.keys !== true) {
+      try {
+        const r = this.receive(peer, raw);
+        if (r.added.length) void this.applySoon(r.added);
+        const top = Math.max(0, ...r.added.filter((e) => e.origin === peer).map((e) => e.seq));
+        if (!r.more && (this.cell.tree.vector()[peer] ?? 0) >= top) return;
+      } catch (e) {
+        log("warn", `tree: events pushed by ${shortId(peer)} refused: ${errorMessage(e)}`);
+      }
+    }
+    void this.pullFrom(peer).catch(() => {});
+  }
+
+  /** Pull from one cell of mine until it has nothing more for us, and its keys when `keys`; resolves to how many events were new. */
+  pullFrom(peer: CellId, keys = false): Promise<number> {
+    if (keys) this.keysWanted.add(peer);
     const running = this.pulling.get(peer);
     if (running) {
       this.again.add(peer); // poked while pulling: once more afterwards
@@ -216,19 +290,19 @@ export class MyTree {
   }
 
   private async pullPages(peer: CellId): Promise<number> {
-    let added = 0;
+    const added: TreeEvent[] = [];
     for (let page = 0; page < 10_000; page++) {
       const ans = await this.call<unknown>(peer, "/peer/tree/pull", { vector: this.cell.tree.vector() });
       const r = this.receive(peer, ans);
-      added += r.added;
+      added.push(...r.added);
       if (!r.more) break;
     }
-    await this.takeKeys(peer);
-    if (added) {
-      log("info", "tree: events received", { from: shortId(peer), events: added });
-      this.applySoon();
+    if (added.length) {
+      log("info", "tree: events received", { from: shortId(peer), events: added.length });
+      void this.applySoon(added);
     }
-    return added;
+    if (this.keysWanted.delete(peer)) await this.takeKeys(peer);
+    return added.length;
   }
 
   /** The file keys of a cell of mine, sealed to us: a new key after a removal, and which cells were removed. */
@@ -240,29 +314,122 @@ export class MyTree {
     const { keys } = this.deps.caller;
     const plain = await openSealed(keys.x25519Secret, keys.x25519Public, ans.body, TREE_KEYS_INFO, peer);
     const ring = this.cell.vault.keys;
-    if (ring.merge(JSON.parse(new TextDecoder().decode(plain)))) {
+    const got = JSON.parse(new TextDecoder().decode(plain)) as { ring?: unknown; cells?: unknown };
+    if (ring.merge(got.ring)) {
       this.deps.keys.save();
       log("info", "tree: file keys updated from another of my cells", { from: shortId(peer), current: ring.current });
     }
     for (const id of ring.removed) this.deps.keys.forget(id as CellId);
+    // My cells it knows that this one does not yet: each card checked, a removed cell never taken.
+    for (const raw of Array.isArray(got.cells) ? got.cells.slice(0, 256) : []) {
+      let card: Card;
+      try {
+        card = verifyCard(raw);
+      } catch (e) {
+        log("warn", "tree: another of my cells sent a card that does not verify", { from: shortId(peer), error: errorMessage(e) });
+        continue;
+      }
+      if (card.id === this.cell.keys.id || ring.removed.includes(card.id) || this.deps.peers.get(card.id)?.mine) continue;
+      this.deps.keys.introduce(card);
+      log("info", "tree: paired with another of my cells, introduced by one of them", {
+        cell: shortId(card.id),
+        name: card.name,
+        by: shortId(peer),
+      });
+    }
   }
 
   /** The file keys, sealed to the cell of mine that asks (POST /peer/tree/keys). */
   async sealedKeys(peer: CellId): Promise<Uint8Array> {
     const card = this.deps.peers.card(peer);
     if (!card) throw new GroveError("unknown cell", 403, "forbidden");
-    const body = new TextEncoder().encode(JSON.stringify(this.cell.vault.keys.toJSON()));
+    const cells = [this.deps.keys.selfCard(), ...this.mine().flatMap((p) => (p.id === peer ? [] : [this.deps.peers.card(p.id)!]))];
+    const body = new TextEncoder().encode(JSON.stringify({ ring: this.cell.vault.keys.toJSON(), cells }));
     return sealTo(fromHex(card.x25519), body, TREE_KEYS_INFO, this.cell.keys.id);
   }
 
-  /** Bring this cell's own files in line with the tree (mine/apply), after what runs now; resolves when done. */
-  applySoon(): Promise<void> {
+  /** Apply the tree at `paths` now, after what runs (one apply at a time). */
+  private applyAt(paths: ReadonlySet<string>): Promise<Applied> {
+    const run = this.applying.then(() => applyTree({ cell: this.cell, fetch: (m, h) => this.fetchChunk(m, h) }, paths));
+    this.applying = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  /**
+   * Pin `path` (a file, a folder, or "" for everything): its files are written into GROVE_HOME
+   * now and kept there as they change, in home_mode "on-demand" too. Resolves when written.
+   */
+  async pin(path: string): Promise<{ path: string; files: number; written: number; failed: number }> {
+    const files = this.filesAt(path);
+    if (!files.length) throw new GroveError(`nothing at '${path}' in your cells' tree`, 404, "not_found");
+    this.cell.tree.pin(path);
+    const r = await this.applyAt(new Set(files.map((f) => f.path)));
+    log("info", "pinned", { path: path || "(everything)", files: files.length, written: r.written });
+    return { path, files: files.length, written: r.written, failed: r.failed };
+  }
+
+  /**
+   * Unpin `path` and the pins under it. In home_mode "on-demand", the plaintext of the files there
+   * that another of my cells stored (and still holds) leaves GROVE_HOME; they stay listed and open
+   * on demand. This cell's own files stay: unpinning never drops a copy no other cell has.
+   */
+  unpin(path: string): { path: string; unpinned: string[]; dropped: number; kept: number } {
+    const { cell } = this;
+    if (cell.config.home_mode === "mirror")
+      throw new GroveError(
+        'this cell mirrors every file of your cells (home_mode "mirror"), so unpinning frees nothing: set "home_mode": "on-demand" in config.json to keep only pinned files here',
+        409,
+        "conflict",
+      );
+    const unpinned = cell.tree.unpin(path);
+    const pins = cell.tree.pins();
+    const mine = new Set(this.mine().map((p) => p.id as string));
+    let dropped = 0;
+    let kept = 0;
+    for (const f of this.filesAt(path)) {
+      if (!f.local || cell.tree.pinned(f.path, pins)) continue;
+      const storedBy = f.cells.filter((id) => id !== cell.keys.id);
+      if (!storedBy.some((id) => mine.has(id))) {
+        kept++; // stored here, or by a cell that is no longer one of mine: this may be the only copy
+        continue;
+      }
+      cell.db.db.transaction(() => {
+        cell.db.markDeleted(f.path);
+        cell.tree.setLocal([{ path: f.path, manifest: null }]);
+      })();
+      void unlink(homeFile(cell.layout.home, f.path as HomePath)).catch(() => {});
+      dropped++;
+    }
+    log("info", "unpinned", { path: path || "(everything)", dropped, kept });
+    return { path, unpinned, dropped, kept };
+  }
+
+  /** The tree's files at `path`: the file there, or those under the folder ("" = all). */
+  private filesAt(path: string): ListedFile[] {
+    const exact = path ? fileAt(this.cell, path) : null;
+    return exact ? [exact] : listTree(this.cell, path);
+  }
+
+  /**
+   * Bring this cell's own files in line with the tree (mine/apply), after what runs now: where
+   * `events` (new ones) touch it, or everywhere. Resolves when done.
+   */
+  applySoon(events?: readonly TreeEvent[]): Promise<void> {
+    if (events === undefined) this.applyScope = "all";
+    else if (this.applyScope !== "all") this.applyScope.push(...events);
     if (this.applyQueued) return this.applying;
     this.applyQueued = true;
     this.applying = this.applying
       .then(async () => {
         this.applyQueued = false;
-        if (!this.stopped) await applyTree({ cell: this.cell, fetch: (m, h) => this.fetchChunk(m, h) });
+        const scope = this.applyScope;
+        this.applyScope = [];
+        if (this.stopped) return;
+        const paths = scope === "all" ? undefined : touchedBy(scope, this.cell.tree.current());
+        await applyTree({ cell: this.cell, fetch: (m, h) => this.fetchChunk(m, h) }, paths);
       })
       .catch((e) => log("error", `tree: could not follow my other cells' changes: ${errorMessage(e)}`));
     return this.applying;
@@ -272,7 +439,7 @@ export class MyTree {
   async pullAll(): Promise<void> {
     await Promise.all(
       this.mine().map((p) =>
-        this.pullFrom(p.id).then(
+        this.pullFrom(p.id, true).then(
           () => this.away.delete(p.id),
           (e) => {
             // Said once while it stays away, not every PULL_EVERY_MS.
@@ -287,9 +454,12 @@ export class MyTree {
     );
   }
 
-  /** Tell each of my cells that we have new events (they pull at once); best effort. */
-  pokeAll(): void {
-    for (const p of this.mine()) void this.call(p.id, "/peer/tree/poke", {}).catch(() => {}); // an away cell catches up by its own pulls
+  /**
+   * Tell each of my cells that we have new events, pushing them (`page`), or that our keys changed
+   * (`{keys: true}`): they pull what they lack at once. Best effort: a cell away catches up by its own pulls.
+   */
+  pokeAll(page: PullAnswer | { keys: true } = { keys: true }): void {
+    for (const p of this.mine()) void this.call(p.id, "/peer/tree/poke", page).catch(() => {});
   }
 
   /** A signed JSON call to a cell of mine over its routes, best first. */
@@ -308,22 +478,28 @@ export class MyTree {
   }
 
   /**
-   * A sealed chunk of `m` from my cells: the cell that stored the file first, then the others
-   * (spread by chunk, so a large file is read from several at once). A cell that fails is
-   * replaced by the next; when none answers, the error names the cells that hold the file.
+   * A sealed chunk of `m` from my cells, fastest route first (the last probes' score; the cell
+   * that stored the file first among cells not measured yet), the chunks of a file spread over
+   * the two fastest so a large file is read from several cells at once. A cell that fails (gone,
+   * or without the chunk) is replaced by the next; when none answers, the error names the cells
+   * that hold the file.
    */
-  async fetchChunk(m: { source_path: string; owner: string }, hash: string): Promise<Uint8Array> {
-    const mine = this.mine();
-    const first = mine.filter((p) => p.id === m.owner);
-    const rest = mine.filter((p) => p.id !== m.owner);
-    const turn = rest.length ? Number.parseInt(hash.slice(0, 6), 16) % rest.length : 0;
-    const order = [...first, ...rest.slice(turn), ...rest.slice(0, turn)];
+  async fetchChunk(m: { source_path: string; owner: string; file_hash: string }, hash: string): Promise<Uint8Array> {
+    // Cells that answered "not held" for a chunk of this file are asked last for the others.
+    const lacking = this.lacks.get(m.file_hash) ?? new Set<CellId>();
+    const mine = this.mine().sort((a, b) => Number(lacking.has(a.id)) - Number(lacking.has(b.id)));
+    const score = (id: CellId) => (lacking.has(id) ? 1e12 : 0) + (this.deps.peers.score(id) ?? (id === m.owner ? 1e9 : 2e9));
+    const ranked = [...mine].sort((a, b) => score(a.id) - score(b.id));
+    const spread = Math.min(2, ranked.length);
+    const turn = spread ? Number.parseInt(hash.slice(0, 6), 16) % spread : 0;
+    const order = [...ranked.slice(turn, spread), ...ranked.slice(0, turn), ...ranked.slice(spread)];
     const why: string[] = [];
     for (const p of order) {
       for (const url of this.deps.peers.routes(p.id)) {
         try {
           const ans = await callPeerRaw(this.deps.caller, url, p.id, "POST", "/peer/tree/chunk", { hash }, CHUNK_TIMEOUT_MS);
           if (ans.status === 200) return ans.body;
+          if (ans.status === 404) this.lacking(m.file_hash, p.id);
           why.push(`${p.name}: ${refusalText(ans.body)}`);
           break; // it answered: another route of it would answer the same
         } catch (e) {
@@ -331,10 +507,14 @@ export class MyTree {
         }
       }
     }
+    log("warn", `tree: no cell of mine sent a chunk of '${m.source_path}'`, { chunk: hash.slice(0, 12), tried: why.join("; ") });
     const holders = mine.filter((p) => p.id === m.owner).map((p) => p.name);
-    const named = holders.length ? holders.join(", ") : mine.map((p) => p.name).join(", ") || "no cell of mine";
+    const named = holders.length ? holders.join(", ") : mine.map((p) => p.name).join(", ");
+    if (!named)
+      throw new GroveError(`'${m.source_path}' is not on this cell, and no other cell of yours is paired with it`, 503, "unavailable");
+    const one = holders.length === 1 || (!holders.length && mine.length === 1);
     throw new GroveError(
-      `'${m.source_path}' is not on this cell, and ${named} ${holders.length === 1 ? "is" : "are"} not reachable now: start ${holders.length === 1 ? "it" : "one of them"}, or wait until it is online (${why.join("; ")})`,
+      `'${m.source_path}' is not on this cell, and ${named} ${one ? "is" : "are"} not reachable now: start ${one ? "it" : "one of them"}, or try again once it is online`,
       503,
       "unavailable",
     );

@@ -31,7 +31,7 @@ export interface CurrentFile {
   version: number;
 }
 
-type TreeCell = Pick<Cell, "db" | "tree" | "layout" | "keys">;
+type TreeCell = Pick<Cell, "db" | "tree" | "layout" | "keys" | "config">;
 
 /** The manifest a tree entry names: from the events' store, else this cell's own manifests. */
 function manifestOf(cell: TreeCell, hash: ManifestHash): Manifest | null {
@@ -104,10 +104,23 @@ export interface TreeFiles {
   list(prefix?: string): ListedFile[];
   current(path: string): ListedFile | null;
   open(path: string): CurrentFile | null;
+  /** Delete files of the tree this cell keeps no version of (inside the caller's transaction, or on its own). */
+  forget(paths: readonly string[]): void;
 }
 
 export function treeFiles(cell: TreeCell): TreeFiles {
-  return { list: (prefix = "") => listTree(cell, prefix), current: (path) => fileAt(cell, path), open: (path) => currentAt(cell, path) };
+  return {
+    list: (prefix = "") => listTree(cell, prefix),
+    current: (path) => fileAt(cell, path),
+    open: (path) => currentAt(cell, path),
+    forget: (paths) => {
+      const here = cell.tree.current();
+      cell.tree.append(
+        paths.filter((p) => here.has(p)).map((path) => ({ kind: "delete" as const, path })),
+        cell.config.name,
+      );
+    },
+  };
 }
 
 /** The file a read of `path` opens, or null when the tree has none there. */

@@ -160,6 +160,13 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         peerStore.setFlag(id, "mine", false); // removed by the other cell, which made the new key: not again here
         fleet.peerAction(id, "remove");
       },
+      introduce: (card) => {
+        peerStore.upsert(card.id, card.name, JSON.stringify(card));
+        peerStore.setFlag(card.id, "mine", true);
+        relay?.refreshAccept();
+        void tree.pullFrom(card.id, true).catch(() => {});
+      },
+      selfCard: () => self.get(),
     },
   });
   const listeners = new Late<Listeners>("the listeners");
@@ -212,12 +219,12 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     placements: cell.placements,
     friends,
     relay,
-    keys: { ring: cell.vault.keys, save: () => saveKeyRing(layout, cell.vault.keys), rotated: () => tree.pokeAll() },
+    keys: { ring: cell.vault.keys, save: () => saveKeyRing(layout, cell.vault.keys), changed: () => tree.pokeAll({ keys: true }) },
     paired: (id) => {
       void rounds?.probe().catch(() => {});
       // Joined as one of my cells: take the tree now, and have the inviter take ours.
       if (peerStore.get(id)?.mine)
-        void tree.pullFrom(id).then(
+        void tree.pullFrom(id, true).then(
           () => tree.pokeAll(),
           () => tree.pokeAll(),
         );
@@ -346,7 +353,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
       await rejoinAfterRecovery(layout.recovering, fleet);
       tree.start();
       stops.push(() => tree.stop());
-      stops.push(cell.vault.stored!.on(() => tree.changed()));
+      stops.push(cell.vault.stored!.on((path) => tree.changed(path)));
       if (rounds) {
         rounds.start(config.sync_interval_s);
         stops.push(cell.vault.stored!.on(() => rounds.nudge(config.sync_after_change_s)));

@@ -56,7 +56,9 @@ export function placementReport(cell: Cell, peerStore: Pick<PeerStore, "list">, 
     if (r[2] !== null) sizeOf.set(r[0], r[2]);
   }
 
-  const current = cell.db.list();
+  // This cell's own files: a file of another cell of mine that this one mirrors is placed by its owner.
+  const own = new Set<string>(cell.db.ownManifests(cell.keys.id));
+  const current = cell.db.list().filter((f) => own.has(f.manifest_hash));
   const refsOf = new Map<string, string[]>();
   for (const [m, h] of cell.db.db
     .query(

@@ -57,8 +57,8 @@ export class EventLog {
 
   /** What a cell whose vector is `theirs` lacks, oldest first, at most `limit`; `more` when there is more. */
   missingFrom(theirs: VersionVector, limit: number): { events: TreeEvent[]; more: boolean } {
-    const all = this.set.missingFrom(theirs);
-    return { events: all.slice(0, limit), more: all.length > limit };
+    const some = this.set.missingFrom(theirs, limit + 1);
+    return { events: some.slice(0, limit), more: some.length > limit };
   }
 
   manifestBody(hash: string): string | null {
@@ -100,15 +100,15 @@ export class EventLog {
     return made;
   }
 
-  /** Keep events another of my cells sent (checked by the caller) and the manifests they name. Returns how many were new. */
-  receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>): number {
-    let added = 0;
+  /** Keep events another of my cells sent (checked by the caller) and the manifests they name. Returns those that were new. */
+  receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>): TreeEvent[] {
+    const added: TreeEvent[] = [];
     this.db.transaction(() => {
       for (const [h, body] of manifests) this.putManifest(h, body);
       for (const e of events) {
         if (e.origin === this.self) continue; // our own events come only from us
         this.clock.observe(e.at);
-        if (this.insert(e)) added++;
+        if (this.insert(e)) added.push(e);
       }
     })();
     return added;
@@ -118,6 +118,12 @@ export class EventLog {
   localView(): Map<string, ManifestHash> {
     const rows = this.db.query("SELECT path, manifest_hash FROM tree_local").all() as { path: string; manifest_hash: ManifestHash }[];
     return new Map(rows.map((r) => [r.path, r.manifest_hash]));
+  }
+
+  /** What this cell's events last said of its own file at `path`, or null. */
+  localAt(path: string): ManifestHash | null {
+    const r = this.db.query("SELECT manifest_hash FROM tree_local WHERE path = ?").get(path) as { manifest_hash: ManifestHash } | null;
+    return r?.manifest_hash ?? null;
   }
 
   /** Record that the events now describe these own files (inside the caller's transaction, or on its own). */
@@ -130,6 +136,30 @@ export class EventLog {
         else del.run(c.path);
       }
     })();
+  }
+
+  /** The pinned paths (files or folders) of this cell. */
+  pins(): string[] {
+    return (this.db.query("SELECT path FROM tree_pins ORDER BY path").values() as [string][]).map((r) => r[0]);
+  }
+
+  /** True when `path` is pinned, itself or by a folder above it. */
+  pinned(path: string, pins = this.pins()): boolean {
+    return pins.some((p) => p === "" || p === path || path.startsWith(p + "/"));
+  }
+
+  pin(path: string, at = Date.now()): void {
+    this.db.query("INSERT OR REPLACE INTO tree_pins (path, at) VALUES (?, ?)").run(path, at);
+  }
+
+  /** Unpin `path` and every pin under it; returns the pins removed. */
+  unpin(path: string): string[] {
+    const gone = this.pins().filter((p) => p === path || path === "" || p.startsWith(path + "/"));
+    const del = this.db.query("DELETE FROM tree_pins WHERE path = ?");
+    this.db.transaction(() => {
+      for (const p of gone) del.run(p);
+    })();
+    return gone;
   }
 
   private putManifest(hash: string, body: string): void {

@@ -14,6 +14,8 @@ export type VersionVector = Readonly<Record<CellId, number>>;
 export class EventSet {
   private readonly byId = new Map<EventId, TreeEvent>();
   private readonly contiguous = new Map<CellId, number>();
+  /** Each origin's events by seq (index seq - 1; holes where one has not arrived). */
+  private readonly byOrigin = new Map<CellId, TreeEvent[]>();
 
   constructor(events: Iterable<TreeEvent> = []) {
     for (const e of events) this.add(e);
@@ -24,6 +26,9 @@ export class EventSet {
     const id = eventId(e);
     if (this.byId.has(id)) return false;
     this.byId.set(id, e);
+    let list = this.byOrigin.get(e.origin);
+    if (!list) this.byOrigin.set(e.origin, (list = []));
+    list[e.seq - 1] = e;
     let top = this.contiguous.get(e.origin) ?? 0;
     while (this.byId.has(`${e.origin}:${top + 1}`)) top++;
     this.contiguous.set(e.origin, top);
@@ -51,10 +56,16 @@ export class EventSet {
     return Object.fromEntries(this.contiguous) as VersionVector;
   }
 
-  /** What a cell whose vector is `theirs` lacks: every event past its count for the origin, oldest first. */
-  missingFrom(theirs: VersionVector): TreeEvent[] {
+  /**
+   * What a cell whose vector is `theirs` lacks: every event past its count for the origin, by
+   * origin then seq, at most `limit` (the work is in proportion to what is returned, not to the set).
+   */
+  missingFrom(theirs: VersionVector, limit = Number.POSITIVE_INFINITY): TreeEvent[] {
     const out: TreeEvent[] = [];
-    for (const e of this.byId.values()) if (e.seq > (theirs[e.origin] ?? 0)) out.push(e);
-    return out.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
+    for (const origin of [...this.byOrigin.keys()].sort()) {
+      const list = this.byOrigin.get(origin)!;
+      for (let i = theirs[origin] ?? 0; i < list.length && out.length < limit; i++) if (list[i]) out.push(list[i]!);
+    }
+    return out;
   }
 }

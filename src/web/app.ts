@@ -19,6 +19,7 @@ import { SessionStore } from "./sessions.ts";
 import { PasswordFile } from "./password.ts";
 import { assets } from "./assets.ts";
 import { filesApi } from "./api/files.ts";
+import { pinsApi } from "./api/pins.ts";
 import { trashApi } from "./api/trash.ts";
 import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
@@ -152,6 +153,7 @@ export function createApp(s: WebServices, opts: AppOptions = {}): Hono<WebEnv> {
   api.route("/", bountyApi(s));
   api.route("/", chatApi(s));
   api.route("/", trashApi);
+  api.route("/", pinsApi(s));
   api.route("/", updateApi(s));
   api.all("*", (c) => {
     throw unknownRoute(c.req.method, c.req.path);

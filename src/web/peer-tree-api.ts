@@ -4,7 +4,9 @@
  * and learns nothing of the tree.
  *
  *   POST /peer/tree/pull   {vector}  → {events, manifests, more}: the events it lacks, one page
- *   POST /peer/tree/poke   {}        → 202: this cell pulls from the caller now
+ *   POST /peer/tree/poke   {events?, manifests?, more?} | {keys: true} → 202: new events pushed
+ *                                    (kept at once); this cell pulls from the caller when they leave
+ *                                    a gap, when none came, or (keys) to take its new key ring
  *   POST /peer/tree/chunk  {hash}    → the sealed chunk, from this cell's store (own or kept)
  *   POST /peer/tree/keys   {}        → the file keys (crypto/key-ring), sealed to the caller
  */
@@ -46,7 +48,7 @@ export function peerTreeApi(s: Pick<WebServices, "cell" | "peers">, tree: MyTree
   app.post("/pull", (c) => c.json(tree.answerPull(body(PullRequestSchema, c.var.peerBody).vector)));
 
   app.post("/poke", (c) => {
-    void tree.pullFrom(c.var.peer).catch(() => {});
+    tree.poked(c.var.peer, body(z.unknown(), c.var.peerBody));
     return c.json({ ok: true }, 202);
   });
 
@@ -57,7 +59,8 @@ export function peerTreeApi(s: Pick<WebServices, "cell" | "peers">, tree: MyTree
 
   app.post("/chunk", async (c) => {
     const hash = body(ChunkRequest, c.var.peerBody).hash as ChunkHash;
-    if (!s.cell.store.has(hash)) throw notFound("this cell has no copy of that chunk");
+    // Not held here is an answer, not a fault (an on-demand cell holds little): no warning logged.
+    if (!s.cell.store.has(hash)) return c.json({ error: "this cell has no copy of that chunk", reason: "not_held" }, 404);
     const bytes = await Bun.file(s.cell.store.path(hash))
       .bytes()
       .catch(() => null);

@@ -150,6 +150,23 @@ test("a put on B is sealed under the owner's key, listed and read on A, and mirr
   expect(manifests.find((m) => m.source_path === "docs/from-pi.txt")?.encryption.key_id).toMatch(/^[0-9a-f]{16}$/);
 });
 
+test("a file edited in B's GROVE_HOME appears edited in A's within seconds, and never echoes back as another version", async () => {
+  await put(B, "first draft\n", "edit-me.txt");
+  await until("edit-me.txt in A's GROVE_HOME", () => homeHas(A, "edit-me.txt", "first draft\n"));
+  const versions = async (c: TestCell) => ((await (await api(c, "edit-me.txt?meta")).json()) as { versions: unknown[] }).versions.length;
+  const [beforeA, beforeB] = [await versions(A), await versions(B)];
+  writeFileSync(join(B.home, "edit-me.txt"), "second draft, edited in place\n");
+  const t0 = performance.now();
+  await until("the edit in A's GROVE_HOME", () => homeHas(A, "edit-me.txt", "second draft, edited in place\n"));
+  console.log(
+    `an edit in B's GROVE_HOME reached A's in ${Math.round(performance.now() - t0)} ms (B's watcher waits 1 s for the file to settle)`,
+  );
+  await Bun.sleep(2500); // past both watchers' debounce: an echo would be a third version by now
+  expect(await versions(A)).toBe(beforeA + 1);
+  expect(await versions(B)).toBe(beforeB + 1);
+  expect(readFileSync(join(B.home, "edit-me.txt"), "utf8")).toBe("second draft, edited in place\n");
+});
+
 test("a move on A (WebDAV MOVE) is a move on B; a delete on B removes the file everywhere and A keeps it in history", async () => {
   const moved = await dav(A, "docs/from-pi.txt", { method: "MOVE", headers: { destination: `${A.url}/dav/docs/renamed.txt` } });
   expect(moved.status).toBeLessThan(300);
@@ -197,6 +214,54 @@ test("C, offline during all of this, converges when it starts; it reads a large 
   expect(Buffer.compare(new Uint8Array(await ranged.arrayBuffer()), big.subarray(4194300, 4194311))).toBe(0);
   expect(chunkCount(C)).toBe(chunksBefore);
   expect((await ls(C)).find((f) => f.path === "videos/big.bin")?.local).toBe(false);
+}, 60_000);
+
+test("a cell that holds the file going away is replaced by another without an error; with none left the message names them", async () => {
+  // C joined A only; A introduced B to it (and it to B), so C knows B as one of mine.
+  await until("C to pair with B, introduced by A", async () =>
+    (await cliJson<{ id: string; mine: boolean }[]>(C, ["peers"])).some((p) => p.id === cellIdOf(B) && p.mine),
+  );
+  await A.stop(); // B mirrors big.bin: C reads it from B
+  const res = await dav(C, "videos/big.bin");
+  expect(res.status).toBe(200);
+  expect(Buffer.compare(new Uint8Array(await res.arrayBuffer()), big)).toBe(0);
+  await B.stop();
+  const none = await api(C, "videos/big.bin");
+  expect(none.status).toBe(503);
+  const msg = ((await none.json()) as { error: string }).error;
+  expect(msg).toMatch(/'videos\/big\.bin' is not on this cell, and laptop is not reachable now/);
+  expect(msg).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/); // what happened and what to do, not the socket's error
+  [A, B] = await Promise.all(
+    [A, B].map((c, i) =>
+      startCell({ root: c.root, config: { ...config, name: ["laptop", "pi"][i] }, listen: { host: "127.0.0.1", port: c.port } }),
+    ),
+  );
+}, 60_000);
+
+test("grove pin on the on-demand cell writes a folder into its GROVE_HOME; unpin takes it out again and deletes nothing anywhere", async () => {
+  const pinned = await C.cli(["pin", "videos"]);
+  expect(pinned.code).toBe(0);
+  expect(pinned.stdout).toMatch(/pinned videos: 1 file, 1 written/);
+  expect(homeHas(C, "videos/big.bin", big)).toBe(true);
+  expect((await ls(C)).find((f) => f.path === "videos/big.bin")?.local).toBe(true);
+  // A change on A reaches a pinned file on C.
+  await put(A, "a new file in a pinned folder\n", "videos/new.txt");
+  await until("the new file of the pinned folder in C's GROVE_HOME", () => homeHas(C, "videos/new.txt", "a new file in a pinned folder\n"));
+  expect(existsSync(join(C.home, "docs/renamed.txt"))).toBe(false); // not pinned: still on demand
+
+  const unpinned = await C.cli(["unpin", "videos"]);
+  expect(unpinned.code).toBe(0);
+  expect(unpinned.stdout).toMatch(/2 files left GROVE_HOME/);
+  expect(existsSync(join(C.home, "videos/big.bin"))).toBe(false);
+  await Bun.sleep(1500); // C's watcher saw the files go: that must not be a deletion
+  expect((await ls(C)).find((f) => f.path === "videos/big.bin")?.local).toBe(false);
+  expect(await paths(A)).toContain("videos/big.bin");
+  expect(homeHas(A, "videos/big.bin", big)).toBe(true);
+  expect(Buffer.compare(new Uint8Array(await (await api(C, "videos/big.bin")).arrayBuffer()), big)).toBe(0);
+  // A mirror has nothing to unpin, and says what to do instead.
+  const onB = await B.cli(["unpin", "videos"]);
+  expect(onB.code).not.toBe(0);
+  expect(onB.stderr).toMatch(/home_mode "mirror"/);
 }, 60_000);
 
 test("a friend's cell sees none of this: its listing is its own, and signed tree requests from it get 403", async () => {

@@ -27,3 +27,10 @@ CREATE TABLE tree_local (
   path          TEXT PRIMARY KEY,
   manifest_hash TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Paths pinned on this cell (`grove pin`): in home_mode "on-demand", the files at or under each are
+-- written into GROVE_HOME like a mirror's; the rest are fetched when opened.
+CREATE TABLE tree_pins (
+  path TEXT PRIMARY KEY,           -- a file or a folder, relative to GROVE_HOME; "" = everything
+  at   INTEGER NOT NULL            -- unix ms
+) WITHOUT ROWID;
