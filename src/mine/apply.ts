@@ -28,6 +28,7 @@ import { ManifestSchema, manifestRelPath, writeManifest, type Manifest } from ".
 import type { ChunkFetch } from "../ingest/vault.ts";
 import { eventId, type TreeEvent } from "../tree/events.ts";
 import type { TreeEntry } from "../tree/materialize.ts";
+import { ownAndDescribed } from "./tree-view.ts";
 
 /** Chunks of one file fetched at once while it is written here. */
 const FETCH_AHEAD = 4;
@@ -71,21 +72,7 @@ export async function applyTree(deps: ApplyDeps, scope?: ReadonlySet<string>): P
   const done: Applied = { written: 0, deleted: 0, moved: 0, failed: 0 };
   const current = tree.current();
   if (current.size === 0) return done;
-  let described: Map<string, ManifestHash>;
-  let own: Map<string, ManifestHash>;
-  if (scope) {
-    described = new Map();
-    own = new Map();
-    for (const p of scope) {
-      const d = tree.localAt(p);
-      if (d) described.set(p, d);
-      const cur = db.current(p);
-      if (cur) own.set(p, cur.manifest_hash);
-    }
-  } else {
-    described = tree.localView();
-    own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
-  }
+  const { own, described } = ownAndDescribed(cell, scope);
   // Where each move of the tree took its file from.
   const movedFrom = new Map<string, string>();
   for (const p of scope ?? current.keys()) {

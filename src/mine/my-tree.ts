@@ -27,7 +27,7 @@ import { TreeEventSchema, type TreeEvent } from "../tree/events.ts";
 import type { LocalChange } from "../tree/event-log.ts";
 import type { VersionVector } from "../tree/version-vector.ts";
 import { applyTree, touchedBy, type Applied } from "./apply.ts";
-import { fileAt, listTree, type ListedFile } from "./tree-view.ts";
+import { fileAt, listTree, ownAndDescribed, type ListedFile } from "./tree-view.ts";
 import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { unlink } from "node:fs/promises";
 import { openSealed, sealTo } from "../protocol/seal.ts";
@@ -163,21 +163,7 @@ export class MyTree {
    */
   reconcile(paths?: ReadonlySet<string>): TreeEvent[] {
     const { db, tree } = this.cell;
-    let own: Map<string, ManifestHash>;
-    let described: Map<string, ManifestHash>;
-    if (paths) {
-      own = new Map();
-      described = new Map();
-      for (const p of paths) {
-        const cur = db.current(p);
-        if (cur) own.set(p, cur.manifest_hash);
-        const d = tree.localAt(p);
-        if (d) described.set(p, d);
-      }
-    } else {
-      own = new Map(db.list().map((f) => [f.path, f.manifest_hash]));
-      described = tree.localView();
-    }
+    const { own, described } = ownAndDescribed(this.cell, paths);
     const added = [...own].filter(([p, h]) => described.get(p) !== h);
     const gone = [...described].filter(([p]) => !own.has(p));
     if (!added.length && !gone.length) return [];

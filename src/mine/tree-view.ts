@@ -154,3 +154,23 @@ export function deleteFromTree(cell: TreeCell, path: string, by: string): boolea
   cell.tree.append([{ kind: "delete", path }], by);
   return true;
 }
+
+/**
+ * This cell's own current files (`own`) and what its events last said of them (`described`), at
+ * `paths` or everywhere: what mine/my-tree compares to make events, and mine/apply to follow them.
+ */
+export function ownAndDescribed(
+  cell: Pick<Cell, "db" | "tree">,
+  paths?: Iterable<string>,
+): { own: Map<string, ManifestHash>; described: Map<string, ManifestHash> } {
+  if (!paths) return { own: new Map(cell.db.list().map((f) => [f.path, f.manifest_hash])), described: cell.tree.localView() };
+  const own = new Map<string, ManifestHash>();
+  const described = new Map<string, ManifestHash>();
+  for (const p of paths) {
+    const cur = cell.db.current(p);
+    if (cur) own.set(p, cur.manifest_hash);
+    const d = cell.tree.localAt(p);
+    if (d) described.set(p, d);
+  }
+  return { own, described };
+}

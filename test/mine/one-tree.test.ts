@@ -279,6 +279,43 @@ test("a friend's cell sees none of this: its listing is its own, and signed tree
   }
 });
 
+test("a cell of mine handing in forged or malformed tree data: refused, nothing kept, nothing written outside", async () => {
+  const bKeys = loadKeys(resolveLayout({ GROVE_DIR: B.dir, GROVE_HOME: B.home }));
+  const aId = cellIdOf(A) as CellId;
+  const call = (path: string, body: unknown) => callPeerRaw(bKeys, A.peerUrl, aId, "POST", path, body);
+  const event = (path: string, manifest: string) => ({
+    origin: cellIdOf(B),
+    by: "pi",
+    seq: 999_999,
+    at: { wall: Date.now(), n: 0 },
+    kind: "put",
+    path,
+    manifest,
+    replaces: [],
+  });
+  const fake = "ab".repeat(32);
+  const manifestBody = JSON.stringify({ format: 1, filename: "x", source_path: "forged.txt", total_size: 0, file_hash: "cd".repeat(32) });
+  // A manifest that does not hash to its name, a path leaving the tree, control bytes, a stamp a year ahead.
+  for (const pushed of [
+    { events: [event("forged.txt", fake)], manifests: { [fake]: manifestBody }, more: false },
+    { events: [event("../escape.txt", fake)], manifests: {}, more: false },
+    { events: [event("bad\u0007name.txt", fake)], manifests: {}, more: false },
+    { events: [{ ...event("future.txt", fake), at: { wall: Date.now() + 365 * 86_400_000, n: 0 } }], manifests: {}, more: false },
+  ]) {
+    const ans = await call("/peer/tree/poke", pushed);
+    expect(ans.status).toBe(202); // a poke is an invitation to pull; what it carries is checked before anything is kept
+  }
+  const pull = await call("/peer/tree/pull", { vector: "everything" });
+  expect(pull.status).toBe(400);
+  const chunk = await call("/peer/tree/chunk", { hash: "../../root.key" });
+  expect(chunk.status).toBe(400);
+  await Bun.sleep(300);
+  const onA = await paths(A);
+  for (const p of ["forged.txt", "escape.txt", "future.txt"]) expect(onA.some((x) => x.endsWith(p))).toBe(false);
+  expect(existsSync(join(A.root, "escape.txt"))).toBe(false);
+  expect(existsSync(join(A.home, "forged.txt"))).toBe(false);
+});
+
 test("a removed cell receives nothing new, every cell of mine refuses it, and files stored after use a key it never had", async () => {
   const cId = cellIdOf(C);
   const r = await A.cli(["peers", "remove", "--mine", cId.slice(0, 12)]);
