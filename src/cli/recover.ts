@@ -14,23 +14,21 @@ import { decodeToken } from "../fleet/invite-token.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import { readHidden } from "./hidden-input.ts";
 import { shortId } from "../core/format.ts";
+import { phraseWords } from "../fleet/words-join.ts";
 
 const usage = `Usage: grove recover --invite TOKEN
 
 Restore a cell from its 24-word recovery phrase into an empty GROVE_DIR (the words are read
 from stdin, or asked for on a terminal; numbering as printed by \`grove recovery-phrase\` is
 ignored). TOKEN is an invite from any cell of the fleet (\`grove invite\` there). The next
-\`grove start\` rejoins the fleet and pulls your manifests and files back.`;
+\`grove start\` rejoins the fleet and pulls your manifests and files back. An invite from one of
+your own cells makes it one of them again (the keys and the one tree come back too).
 
-/** The words of a pasted phrase, without the "1." numbering `grove recovery-phrase` prints. */
-export function phraseWords(text: string): string {
-  return text
-    .split(/\s+/)
-    .filter((w) => w && !/^\d+\.?$/.test(w))
-    .join(" ");
-}
+A new device rather than the lost one? Start it, and join your cells with the words of one of
+them: \`grove join --words ADDRESS\`.`;
 
-async function readPhrase(): Promise<string> {
+/** The 24 words: asked for, unseen, on a terminal; else read from stdin. */
+export async function readPhrase(): Promise<string> {
   if (process.stdin.isTTY) return readHidden("Recovery phrase (24 words, not shown as you type): ");
   return await new Response(Bun.stdin.stream()).text();
 }

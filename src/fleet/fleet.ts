@@ -5,7 +5,7 @@
  * web/api/fleet) only translate.
  */
 import { fromHex, type CellId } from "../core/types.ts";
-import { badRequest } from "../core/errors.ts";
+import { badRequest, forbidden } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { verifyCard, type Card } from "../protocol/card.ts";
 import type { SelfCard } from "./self-card.ts";
@@ -20,7 +20,8 @@ import type { Placements } from "../store/placements.ts";
 import type { Friendships, FriendshipTold } from "./friendship.ts";
 import { shortId } from "../core/format.ts";
 import { randomBytes } from "node:crypto";
-import type { KeyRing, KeyRingData } from "../crypto/key-ring.ts";
+import { KeyRingSchema, type KeyRing, type KeyRingData } from "../crypto/key-ring.ts";
+import { checkVouch, HelloSchema, makeVouch, ringHoldsWords, wordsIdentity } from "./words-join.ts";
 
 export const DEFAULT_INVITE_TTL_MS = 24 * 3600 * 1000;
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -127,34 +128,57 @@ export class Fleet {
     const card = verifyCard(req.card, { expectId: signer });
     if (card.id === this.deps.caller.keys.id) throw badRequest("a cell cannot pair with itself");
     const kind = this.invites.redeem(String(req.secret ?? ""), card.id);
+    if (kind === "mine") return this.pairMine(card, req.keys, "invite --mine redeemed");
+    // A cell of mine back from its words (`grove recover`) with any invite: it signed with its own
+    // key, which only those words give, so it is mine again and takes the keys and the tree.
+    if (this.deps.peers.get(card.id)?.mine) return this.pairMine(card, req.keys, "recovered from its words");
     this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
-    let keys: KeyRingData | undefined;
-    if (kind === "mine") {
-      if (this.deps.keys.ring.removed.includes(card.id))
-        throw badRequest("this cell was removed from your cells: to join again, start it anew (an empty GROVE_DIR), then join");
-      this.deps.peers.setFlag(card.id, "mine", true);
-      if (req.keys !== undefined) {
-        try {
-          this.deps.keys.ring.merge(req.keys);
-          this.deps.keys.save();
-        } catch (e) {
-          log("warn", "a cell joining as mine sent keys that do not parse: its files from before the join stay closed here", {
-            peer: shortId(card.id),
-            error: (e as Error).message,
-          });
-        }
-      }
-      keys = this.deps.keys.ring.toJSON();
-      this.deps.keys.changed(); // my other cells take the new cell's card with the ring, and pair with it
-    }
     this.deps.relay?.refreshAccept();
-    log("info", kind === "mine" ? "paired with another of my cells (invite --mine redeemed)" : "paired (invite redeemed)", {
-      peer: shortId(card.id),
-      name: card.name,
-    });
+    log("info", "paired (invite redeemed)", { peer: shortId(card.id), name: card.name });
     // No probe from this side yet: the joiner stores us only when our answer reaches it, so a
     // ping now would be refused. Its own first round (and our next one) measures the routes.
-    return { card: this.self.get(), ...(keys ? { keys } : {}) };
+    return { card: this.self.get() };
+  }
+
+  /**
+   * The asked cell's side of a join with the words (fleet/words-join): the vouch must be signed by
+   * this cell or one of my cells, none of them removed; then the joiner is one of mine, as with an
+   * invite made with --mine.
+   */
+  acceptWordsJoin(signer: CellId, req: { card: unknown; keys?: unknown; vouch: unknown }): JoinAnswer {
+    const card = verifyCard(req.card, { expectId: signer });
+    const self = this.deps.caller.keys.id;
+    if (card.id === self) throw badRequest("a cell cannot pair with itself");
+    const by = checkVouch(req.vouch, card.id, self);
+    if (this.deps.keys.ring.removed.includes(by))
+      throw forbidden("these words are of a cell that was removed from your cells: they no longer admit a new one");
+    if (by !== self && !this.deps.peers.get(by)?.mine)
+      throw forbidden("these words are not of this cell nor of one of its cells: ask one of your own cells");
+    return this.pairMine(card, req.keys, `with the words of ${by === self ? "this cell" : shortId(by)}`);
+  }
+
+  /** Pair with `card` as one of my cells: keep its keys, hand it ours (sealed by the caller), and tell my other cells. */
+  private pairMine(card: Card, theirKeys: unknown, how: string): JoinAnswer {
+    const { keys, peers } = this.deps;
+    if (keys.ring.removed.includes(card.id))
+      throw badRequest("this cell was removed from your cells: to join again, start it anew (an empty GROVE_DIR), then join");
+    peers.upsert(card.id, card.name, JSON.stringify(card));
+    peers.setFlag(card.id, "mine", true);
+    if (theirKeys !== undefined) {
+      try {
+        keys.ring.merge(theirKeys);
+        keys.save();
+      } catch (e) {
+        log("warn", "a cell joining as mine sent keys that do not parse: its files from before the join stay closed here", {
+          peer: shortId(card.id),
+          error: (e as Error).message,
+        });
+      }
+    }
+    keys.changed(); // my other cells take the new cell's card with the ring, and pair with it
+    this.deps.relay?.refreshAccept();
+    log("info", `paired with another of my cells (${how})`, { peer: shortId(card.id), name: card.name });
+    return { card: this.self.get(), keys: keys.ring.toJSON() };
   }
 
   /**
@@ -233,20 +257,24 @@ export class Fleet {
         const reply = await openSealed(keys.x25519Secret, keys.x25519Public, ans.body, JOIN_REPLY_INFO, token.id);
         const answer = JSON.parse(new TextDecoder().decode(reply)) as { card?: unknown; keys?: unknown };
         const card = verifyCard(answer.card, { expectId: token.id });
+        // With a plain invite, the keys come back only to a recovered cell of mine; they are taken
+        // when they prove it: the inviter's ring holds this cell's own master key.
+        const ring = KeyRingSchema.safeParse(answer.keys);
+        const mine = token.kind === "mine" || (ring.success && ringHoldsWords(ring.data, { ...keys, id: keys.id }));
         if (token.kind === "mine" && answer.keys === undefined)
           throw new PeerCallError(
             `cell ${shortId(token.id)} did not send the file keys: it runs a Grove without "my cells"; update it`,
             401,
           );
         this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
-        if (token.kind === "mine") {
+        if (mine) {
           // From now on this cell seals its new files under the owner's current key, and opens theirs.
           this.deps.keys.ring.merge(answer.keys, true);
           this.deps.keys.save();
           this.deps.peers.setFlag(card.id, "mine", true);
         }
         this.deps.relay?.refreshAccept();
-        log("info", token.kind === "mine" ? "joined as one of my cells" : "joined", {
+        log("info", mine ? "joined as one of my cells" : "joined", {
           peer: shortId(card.id),
           name: card.name,
           route,
@@ -261,5 +289,55 @@ export class Fleet {
       }
     }
     throw new PeerCallError(`could not reach the inviting cell on any of its routes (${errors.join("; ")})`);
+  }
+
+  /**
+   * Join my cells with the 24 words of one of them (fleet/words-join): ask the cell at `address`
+   * who it is, send it our card and keys with the words' vouch (sealed to it), and take its answer
+   * only when its key ring proves it is one of the cells whose words these are.
+   */
+  async joinWithWords(address: string, phrase: string): Promise<Card> {
+    let words: ReturnType<typeof wordsIdentity>;
+    try {
+      words = wordsIdentity(phrase);
+    } catch (e) {
+      throw badRequest(`the recovery phrase: ${(e as Error).message}`);
+    }
+    const { keys } = this.deps.caller;
+    if (words.id === keys.id) throw badRequest("these are this cell's own words: give the words of another of your cells");
+    const url = address.replace(/\/+$/, "");
+    if (!/^https?:\/\/[^/\s]+$/.test(url)) throw badRequest(`'${address}' is not a cell's address: give it as http://HOST:PORT`);
+    let hello: { id: string; x25519: string };
+    try {
+      const r = await fetch(`${url}/peer/hello`, { signal: AbortSignal.timeout(10_000) });
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      hello = HelloSchema.parse(await r.json());
+    } catch (e) {
+      throw new PeerCallError(`no Grove cell answered at ${url} (${(e as Error).message}): check the address, and that the cell runs`);
+    }
+    if (hello.id === keys.id) throw badRequest(`${url} is this cell: give the address of another of your cells`);
+    const target = hello.id as CellId;
+    const body = await sealTo(
+      fromHex(hello.x25519),
+      enc.encode(JSON.stringify({ card: this.self.get(), keys: this.deps.keys.ring.toJSON(), vouch: makeVouch(words, keys.id, target) })),
+      JOIN_INFO,
+      keys.id,
+    );
+    const ans = await callPeerRaw(this.deps.caller, url, target, "POST", "/peer/join/words", body);
+    if (ans.status !== 200) throw badRequest(`the cell at ${url} refused: ${refusalText(ans.body)}`);
+    const reply = await openSealed(keys.x25519Secret, keys.x25519Public, ans.body, JOIN_REPLY_INFO, target);
+    const answer = JSON.parse(new TextDecoder().decode(reply)) as { card?: unknown; keys?: unknown };
+    const card = verifyCard(answer.card, { expectId: target });
+    const ring = KeyRingSchema.safeParse(answer.keys);
+    if (!ringHoldsWords(ring.success ? ring.data : undefined, words))
+      throw badRequest(`the cell at ${url} is not one of the cells these words belong to: nothing was kept`);
+    this.deps.peers.upsert(card.id, card.name, JSON.stringify(card));
+    this.deps.keys.ring.merge(answer.keys, true);
+    this.deps.keys.save();
+    this.deps.peers.setFlag(card.id, "mine", true);
+    this.deps.relay?.refreshAccept();
+    log("info", "joined as one of my cells, with the words", { peer: shortId(card.id), name: card.name, route: url });
+    this.deps.paired(card.id);
+    return card;
   }
 }

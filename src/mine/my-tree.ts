@@ -63,6 +63,12 @@ export interface MyTreeDeps {
    * another of mine removed, pair with one another of mine introduces (its card, checked first).
    */
   keys: { save(): void; forget(id: CellId): void; introduce(card: Card): void; selfCard(): Card };
+  /**
+   * True while the cell is recovered from its words and lacks its manifests (`grove recover`): its
+   * own events are then held until a pull from one of my cells gave back the ones it made before,
+   * so that its next event takes the next number, never one my cells hold already.
+   */
+  recovering?: () => boolean;
 }
 
 export class MyTree {
@@ -95,6 +101,8 @@ export class MyTree {
   private readonly keysWanted = new Set<CellId>();
   /** My cells the last pull did not reach. */
   private readonly away = new Set<CellId>();
+  /** A pull from one of my cells succeeded since start: this cell knows the events it made before. */
+  private caughtUp = false;
 
   constructor(private readonly deps: MyTreeDeps) {}
 
@@ -138,6 +146,10 @@ export class MyTree {
     if (this.settleTimer) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = null;
+      if (!this.caughtUp && this.deps.recovering?.() && this.mine().length) {
+        this.dirty = "all"; // described once a pull from my cells gave back this cell's earlier events
+        return;
+      }
       const dirty = this.dirty;
       this.dirty = new Set();
       try {
@@ -236,7 +248,9 @@ export class MyTree {
     for (const e of events)
       if (e.manifest && !manifests.has(e.manifest) && !this.cell.tree.manifestBody(e.manifest))
         throw new GroveError(`cell ${shortId(from)} sent an event without its manifest`, 502, "peer");
-    return { added: this.cell.tree.receive(events, manifests), more: page.more };
+    // Recovered from its words: this cell takes back the events it made before, from my cells.
+    const ownToo = !this.caughtUp && this.deps.recovering?.() === true;
+    return { added: this.cell.tree.receive(events, manifests, ownToo), more: page.more };
   }
 
   /**
@@ -286,6 +300,10 @@ export class MyTree {
     if (added.length) {
       log("info", "tree: events received", { from: shortId(peer), events: added.length });
       void this.applySoon(added);
+    }
+    if (!this.caughtUp) {
+      this.caughtUp = true;
+      if (this.deps.recovering?.()) this.changed(); // the changes held until now
     }
     if (this.keysWanted.delete(peer)) await this.takeKeys(peer);
     return added.length;
@@ -378,7 +396,9 @@ export class MyTree {
     for (const f of this.filesAt(path)) {
       if (!f.local || cell.tree.pinned(f.path, pins)) continue;
       const storedBy = f.cells.filter((id) => id !== cell.keys.id);
-      if (!storedBy.some((id) => mine.has(id))) {
+      // Stored here (its manifest's owner), though another cell of mine may have moved it since.
+      const ownContent = cell.db.manifest(f.manifest_hash)?.owner === cell.keys.id;
+      if (ownContent || !storedBy.some((id) => mine.has(id))) {
         kept++; // stored here, or by a cell that is no longer one of mine: this may be the only copy
         continue;
       }

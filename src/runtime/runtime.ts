@@ -168,6 +168,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
       },
       selfCard: () => self.get(),
     },
+    recovering: () => existsSync(layout.recovering),
   });
   const listeners = new Late<Listeners>("the listeners");
   const self = new SelfCard({

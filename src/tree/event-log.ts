@@ -100,13 +100,18 @@ export class EventLog {
     return made;
   }
 
-  /** Keep events another of my cells sent (checked by the caller) and the manifests they name. Returns those that were new. */
-  receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>): TreeEvent[] {
+  /**
+   * Keep events another of my cells sent (checked by the caller) and the manifests they name.
+   * Returns those that were new. Events of this cell's own origin are taken only with `ownToo`
+   * (a cell recovered from its words, getting back the events it made before): else they come
+   * only from us.
+   */
+  receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>, ownToo = false): TreeEvent[] {
     const added: TreeEvent[] = [];
     this.db.transaction(() => {
       for (const [h, body] of manifests) this.putManifest(h, body);
       for (const e of events) {
-        if (e.origin === this.self) continue; // our own events come only from us
+        if (e.origin === this.self && !ownToo) continue;
         this.clock.observe(e.at);
         if (this.insert(e)) added.push(e);
       }

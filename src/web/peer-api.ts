@@ -1,13 +1,15 @@
 /**
  * @module web/peer-api — /peer/*: the API other cells call. Every request must be signed by a
  * known peer (method, path, time, nonce, body hash, bound to this cell; ±5 min; no replays);
- * `/peer/join` is signed by the joining cell's own key and carries a one-time invite secret.
+ * `/peer/join` is signed by the joining cell's own key and carries a one-time invite secret;
+ * `/peer/join/words` carries the vouch of the words of one of my cells instead (fleet/words-join),
+ * and `/peer/hello` says who this cell is (its id and X25519 key) to a cell about to send it one.
  * Every answer, refusals included, is signed by this cell for the request's nonce.
  */
 import { Hono, type Context } from "hono";
 import { GroveError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { fromHex, type CellId } from "../core/types.ts";
+import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { HEADER, RequestVerifier, requestTarget, signResponse, type VerifyResult } from "../protocol/request-auth.ts";
 import type { WebServices } from "./services.ts";
 import { CARD_INFO, JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
@@ -96,17 +98,16 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
     c.res = new Response(body, { status: c.res.status, headers });
   });
 
-  // Join: the body is sealed to this cell (HPKE) and holds {secret, card}; the request must be
-  // signed by the key in that card, and the invite secret authorises it. The answer (our card)
-  // is sealed to the joiner.
-  app.post("/join", async (c) => {
-    // Without a live invite there is nothing to redeem: not a byte of the body is read.
-    if (s.fleet.invites.live() === 0) return refuse(c, 404, "this cell has no open invite: ask its owner for a new one", "no_invite");
+  /**
+   * A join's body: sealed to this cell (HPKE), a JSON object whose `card` is of the cell that
+   * signed the request (its own key, the one in that card). A Response when it is not.
+   */
+  async function openJoin(c: Context<PeerEnv>): Promise<{ signer: CellId; req: Record<string, unknown> } | Response> {
     const body = await readBody(c);
     if (body instanceof Response) return body;
     const signer = c.req.header(HEADER.cell) ?? "";
     if (!/^[0-9a-f]{64}$/.test(signer)) return refuse(c, 401, "join must be signed by the joining cell", "malformed");
-    let req: { secret?: unknown; card?: { id?: unknown; x25519?: unknown }; keys?: unknown };
+    let req: unknown;
     try {
       req = JSON.parse(new TextDecoder().decode(await openSealed(keys.x25519Secret, keys.x25519Public, body, JOIN_INFO, signer)));
     } catch {
@@ -115,28 +116,51 @@ export function peerApi(s: WebServices, opts: PeerApiOptions = {}): Hono<PeerEnv
     // JSON.parse may give null, a number or an array: only an object is a join request.
     if (req === null || typeof req !== "object" || Array.isArray(req))
       return refuse(c, 400, "join body must be a JSON object {secret, card}", "bad_request");
-    if (req.card?.id !== signer) return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
+    const r = req as Record<string, unknown>;
+    if ((r.card as { id?: unknown } | null)?.id !== signer)
+      return refuse(c, 401, "join must be signed by the cell its card describes", "bad_signature");
     const once = new RequestVerifier(new Map([[signer, fromHex(signer)]]), Date.now, { self: keys.id });
     const v = once.verify({ method: c.req.method, path: requestTarget(c.req.url), headers: c.req.raw.headers, body });
     if (!v.ok) return refuse(c, 401, v.message, v.reason);
+    return { signer: signer as CellId, req: r };
+  }
+
+  /** Answer a join: `accept` gives our answer (sealed to the joiner's key) or a refusal the joiner can act on. */
+  async function answerJoin(c: Context<PeerEnv>, req: Record<string, unknown>, accept: () => unknown): Promise<Response> {
     let answer;
     try {
-      answer = s.fleet.acceptJoin(signer as CellId, {
-        secret: typeof req.secret === "string" ? req.secret : "",
-        card: req.card,
-        keys: req.keys,
-      });
+      answer = accept();
     } catch (e) {
-      if (e instanceof GroveError && e.status < 500) return refuse(c, e.status === 400 ? 400 : 401, e.message, e.code);
+      if (e instanceof GroveError && e.status < 500)
+        return refuse(c, e.status === 400 ? 400 : e.status === 403 ? 403 : 401, e.message, e.code);
       throw e;
     }
-    const sealed = await sealTo(
-      fromHex(String(req.card.x25519)),
-      new TextEncoder().encode(JSON.stringify(answer)),
-      JOIN_REPLY_INFO,
-      keys.id,
-    );
+    const x25519 = String((req.card as { x25519?: unknown }).x25519);
+    const sealed = await sealTo(fromHex(x25519), new TextEncoder().encode(JSON.stringify(answer)), JOIN_REPLY_INFO, keys.id);
     return c.body(sealed as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  }
+
+  // Join: the invite secret authorises it. The answer (our card) is sealed to the joiner.
+  app.post("/join", async (c) => {
+    // Without a live invite there is nothing to redeem: not a byte of the body is read.
+    if (s.fleet.invites.live() === 0) return refuse(c, 404, "this cell has no open invite: ask its owner for a new one", "no_invite");
+    const opened = await openJoin(c);
+    if (opened instanceof Response) return opened;
+    const { signer, req } = opened;
+    return answerJoin(c, req, () =>
+      s.fleet.acceptJoin(signer, { secret: typeof req.secret === "string" ? req.secret : "", card: req.card, keys: req.keys }),
+    );
+  });
+
+  // Who this cell is, for a new cell of mine that has only its address and the words (fleet/words-join).
+  app.get("/hello", (c) => c.json({ id: keys.id, x25519: toHex(keys.x25519Public) }));
+
+  // Join with the words: the vouch of one of my cells authorises it (fleet/words-join).
+  app.post("/join/words", async (c) => {
+    const opened = await openJoin(c);
+    if (opened instanceof Response) return opened;
+    const { signer, req } = opened;
+    return answerJoin(c, req, () => s.fleet.acceptWordsJoin(signer, { card: req.card, keys: req.keys, vouch: req.vouch }));
   });
 
   // Everything else: a known peer's signature.

@@ -25,6 +25,7 @@ const PUBLIC: Record<string, string> = {
   "POST /setup": "first-run password, from localhost only, with the one-time setup code, before any password exists",
   "GET /login": "the login form",
   "POST /login": "the credential itself (CSRF-checked, rate-limited)",
+  "GET /peer/hello": "the cell's id and X25519 public key, for a new cell of mine that has only its address and the words",
 };
 
 type Route = { method: string; path: string };
@@ -57,6 +58,7 @@ afterAll(() => cell.close());
 /** Routes whose credential is something other than the caller's identity: any 4xx is a refusal. */
 const OWN_CREDENTIAL: Record<string, string> = {
   "POST /peer/join": "a cell that is not a peer yet may try; it must bring a live invite secret sealed to this cell",
+  "POST /peer/join/words": "a cell that is not a peer yet may try; it must bring the vouch of one of my cells' words, sealed to this cell",
 };
 
 function refused(route: Route, status: number, location: string | null): boolean {

@@ -1,5 +1,5 @@
 /**
- * @module web/api/fleet — /api/invites, /api/join, /api/peers: pairing, the peer list, and the
+ * @module web/api/fleet — /api/invites, /api/join (a token, or the words of one of my cells), /api/peers: pairing, the peer list, and the
  * user's actions on a peer (friend requests, accept, unfriend, favorite, remove) for the CLI and
  * dashboard.
  */
@@ -56,8 +56,15 @@ export function fleetApi(s: WebServices): Hono<WebEnv> {
   });
 
   app.post("/join", async (c) => {
-    const b = await jsonBody(c, z.object({ token: z.string().min(1).max(8192) }).strict());
-    const card = await s.fleet.join(b.token);
+    // An invite token, or (a new device of mine, none of my cells at hand) the words of one of my cells and the address of one.
+    const b = await jsonBody(
+      c,
+      z.union([
+        z.object({ token: z.string().min(1).max(8192) }).strict(),
+        z.object({ words: z.string().min(1).max(4096), address: z.string().min(1).max(2048) }).strict(),
+      ]),
+    );
+    const card = "token" in b ? await s.fleet.join(b.token) : await s.fleet.joinWithWords(b.address, b.words);
     return c.json({ peer: peerView(s, s.peers.get(card.id)!) });
   });
 
