@@ -2,43 +2,87 @@
 /**
  * @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete,
  * details (versions: download, restore, purge); pick files (checkboxes) and "Share selected…"
- * opens the Share dialog (GET /share).
+ * opens the Share dialog (GET /share); on a cell with cells of mine, each file of theirs and each
+ * folder holding one has a pin toggle ("Keep on this cell"), which swaps its row.
  */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { count, fileUrl, formatBytes, formatTime } from "../src/core/format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 
-/** A file as the Files tab lists it: `away` names the cell of mine that keeps it when this one does not. */
-export type ListedEntry = FileEntry & { away?: string };
+/**
+ * Whether this cell keeps a file or folder of my cells in its GROVE_HOME (mine/my-tree's pins):
+ * "on" pinned itself, "off" not, or pinned `within` a folder above it ("" = everything).
+ */
+export type PinMark = "on" | "off" | { within: string };
+
+/**
+ * A file as the Files tab lists it: `away` names the cell of mine that keeps it when this one does
+ * not; `pin` is set when the row has a pin toggle (or shows the folder pin that keeps it).
+ */
+export type ListedEntry = FileEntry & { away?: string; pin?: PinMark };
+
+/** A subfolder as listed, with its pin toggle when it holds files of my other cells (or is pinned). */
+export interface ListedDir {
+  name: string;
+  pin?: PinMark;
+}
 
 export interface Listing {
   dir: string;
-  dirs: string[];
+  dirs: ListedDir[];
   files: ListedEntry[];
+}
+
+export interface ListingOptions {
+  /** The names of my cells, for "on laptop" beside a file kept on another of them. */
+  names?: ReadonlyMap<string, string>;
+  /** This cell's pins and id, when it has cells of mine (a lone cell has nothing to pin): rows get pin toggles. */
+  pins?: { paths: readonly string[]; self: string } | null;
+}
+
+/** How `path` is pinned among `pins` (mine/my-tree: a pin covers its folder's files). */
+function pinMark(path: string, pins: readonly string[]): PinMark {
+  if (pins.includes(path)) return "on";
+  const above = pins.find((p) => p === "" || path.startsWith(p + "/"));
+  return above === undefined ? "off" : { within: above };
 }
 
 /**
  * Split the current files under `dir` into its immediate subfolders and files. A file of the tree
- * not kept here (`local: false`) is marked with the name of the cell that keeps it (`names`).
+ * not kept here (`local: false`) is marked with the name of the cell that keeps it (`names`). With
+ * `pins`, a file another of my cells stored, and a folder holding one, get a pin mark (so does
+ * anything pinned); a file only this cell stored has none: it stays here whatever the pins say.
  */
-export function listing(
-  dir: string,
-  all: (FileEntry & { local?: boolean; cells?: string[] })[],
-  names: ReadonlyMap<string, string> = new Map(),
-): Listing {
+export function listing(dir: string, all: (FileEntry & { local?: boolean; cells?: string[] })[], opts: ListingOptions = {}): Listing {
+  const names = opts.names ?? new Map<string, string>();
+  const pins = opts.pins ?? null;
   const base = dir ? dir + "/" : "";
-  const dirs = new Set<string>();
+  const dirs = new Map<string, boolean>(); // subfolder → holds a file of another of my cells
   const files: ListedEntry[] = [];
+  const theirs = (f: { cells?: string[] }) => pins !== null && (f.cells ?? []).some((id) => id !== pins.self);
+  const mark = (path: string, togglable: boolean): { pin?: PinMark } => {
+    if (!pins) return {};
+    const m = pinMark(path, pins.paths);
+    return m !== "off" || togglable ? { pin: m } : {};
+  };
   for (const f of all) {
     const rest = f.path.slice(base.length);
     const slash = rest.indexOf("/");
-    if (slash >= 0) dirs.add(rest.slice(0, slash));
-    else if (f.local === false)
-      files.push({ ...f, away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" });
-    else files.push(f);
+    if (slash >= 0) {
+      const d = rest.slice(0, slash);
+      dirs.set(d, (dirs.get(d) ?? false) || theirs(f));
+      continue;
+    }
+    const away =
+      f.local === false ? { away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" } : {};
+    files.push({ ...f, ...away, ...mark(f.path, theirs(f)) });
   }
-  return { dir, dirs: [...dirs].sort(), files };
+  return {
+    dir,
+    dirs: [...dirs.keys()].sort().map((name) => ({ name, ...mark(base + name, dirs.get(name)!) })),
+    files,
+  };
 }
 
 function Breadcrumb({ dir }: { dir: string }) {
@@ -65,8 +109,131 @@ const PICK_SCRIPT =
   "var n=this.querySelectorAll('input.pick:checked').length,b=this.querySelector('#share-selected'),c=this.querySelector('#pick-count');" +
   "if(b)b.disabled=n===0;if(c)c.textContent=n?n+' selected':''";
 
+/** What a pin or unpin just did, shown in its row after the swap. */
+export interface PinNote {
+  ok: boolean;
+  text: string;
+}
+
+/**
+ * The pin toggle of a row: a button that posts to /files/pin or /files/unpin (htmx, the CSRF token
+ * in the page's header) and swaps its row; disabled, with a busy line, while the request runs.
+ * A row kept by a folder pin above it has none (`PinLine` says so: that folder's row unpins it).
+ */
+function PinToggle({ path, mark }: { path: string; mark?: PinMark }) {
+  if (mark !== "on" && mark !== "off") return null;
+  const on = mark === "on";
+  return (
+    <>
+      <button
+        type="button"
+        class={on ? "small pin pinned" : "small pin"}
+        aria-pressed={on ? "true" : "false"}
+        title={
+          on
+            ? "Pinned: kept in this cell's GROVE_HOME. Unpin to open it on demand from your other cells (a copy only this cell has stays)."
+            : "Pin: write it into this cell's GROVE_HOME and keep it up to date"
+        }
+        hx-post={on ? "/files/unpin" : "/files/pin"}
+        hx-vals={JSON.stringify({ path })}
+        hx-target="closest tr"
+        hx-swap="outerHTML"
+        hx-disabled-elt="this"
+        hx-indicator="next .pin-busy"
+      >
+        {on ? "Kept here (pinned) — unpin" : "Keep on this cell"}
+      </button>
+      <span class="pin-busy" role="status">
+        <span class="spinner" aria-hidden="true"></span> {on ? "unpinning…" : "fetching…"}
+      </span>
+    </>
+  );
+}
+
+/** Under a row's name: what its pin or unpin just did, or the folder pin that keeps it here. */
+function PinLine({ mark, note }: { mark?: PinMark; note?: PinNote }) {
+  const within =
+    typeof mark === "object" ? (
+      <span class="sub pin-state">
+        {mark.within ? (
+          <>
+            kept here with <code>{mark.within}/</code> (pinned)
+          </>
+        ) : (
+          "kept here (everything is pinned)"
+        )}
+      </span>
+    ) : null;
+  return (
+    <>
+      {within}
+      {note ? (
+        <span class={note.ok ? "sub pin-note" : "sub pin-note error"} role={note.ok ? "status" : "alert"}>
+          {note.text}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
+/** A subfolder's row (a whole row: the pin toggle swaps it). */
+export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: PinNote }) {
+  const path = (dir ? dir + "/" : "") + d.name;
+  return (
+    <tr class="dir" data-path={path}>
+      <td colspan={4}>
+        <a class="folder" href={`/files?dir=${encodeURIComponent(path)}`}>
+          {d.name}/
+        </a>
+        <PinLine mark={d.pin} note={note} />
+      </td>
+      <td class="actions">
+        <PinToggle path={path} mark={d.pin} />
+      </td>
+    </tr>
+  );
+}
+
+/** A file's row (a whole row: the pin toggle swaps it); `pick` adds its Share checkbox. */
+export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; pick: boolean; note?: PinNote }) {
+  const name = f.path.slice(dir ? dir.length + 1 : 0);
+  return (
+    <tr data-path={f.path}>
+      <td class="name">
+        {pick ? <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} /> : null}
+        <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
+        {f.away ? (
+          <span class="notice away" title="Not kept on this cell: opened from there when you download it">
+            {" "}
+            on {f.away}
+          </span>
+        ) : null}
+        <PinLine mark={f.pin} note={note} />
+      </td>
+      <td class="num">{formatBytes(f.size)}</td>
+      <td class="num">{f.version}</td>
+      <td>{formatTime(f.updated_at)}</td>
+      <td class="actions">
+        <PinToggle path={f.path} mark={f.pin} />
+        <a href={fileUrl(f.path, "?download")} download={name} class="button small">
+          Download
+        </a>
+        <button
+          class="small danger"
+          hx-post="/files/delete"
+          hx-vals={JSON.stringify({ path: f.path, dir })}
+          hx-target="#file-list"
+          hx-swap="outerHTML"
+          hx-confirm={`Delete ${name}? It stays in history.`}
+        >
+          Delete
+        </button>
+      </td>
+    </tr>
+  );
+}
+
 export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
-  const base = l.dir ? l.dir + "/" : "";
   const pick = share && l.files.length > 0;
   return (
     <div id="file-list" hx-trigger={pick ? "load, change" : undefined} hx-on-htmx-trigger={pick ? PICK_SCRIPT : undefined}>
@@ -97,51 +264,11 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
             </thead>
             <tbody>
               {l.dirs.map((d) => (
-                <tr class="dir">
-                  <td colspan={5}>
-                    <a class="folder" href={`/files?dir=${encodeURIComponent(base + d)}`}>
-                      {d}/
-                    </a>
-                  </td>
-                </tr>
+                <DirRow d={d} dir={l.dir} />
               ))}
-              {l.files.map((f) => {
-                const name = f.path.slice(base.length);
-                return (
-                  <tr data-path={f.path}>
-                    <td class="name">
-                      {pick ? (
-                        <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} />
-                      ) : null}
-                      <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
-                      {f.away ? (
-                        <span class="notice away" title="Not kept on this cell: opened from there when you download it">
-                          {" "}
-                          on {f.away}
-                        </span>
-                      ) : null}
-                    </td>
-                    <td class="num">{formatBytes(f.size)}</td>
-                    <td class="num">{f.version}</td>
-                    <td>{formatTime(f.updated_at)}</td>
-                    <td class="actions">
-                      <a href={fileUrl(f.path, "?download")} download={name} class="button small">
-                        Download
-                      </a>
-                      <button
-                        class="small danger"
-                        hx-post="/files/delete"
-                        hx-vals={JSON.stringify({ path: f.path, dir: l.dir })}
-                        hx-target="#file-list"
-                        hx-swap="outerHTML"
-                        hx-confirm={`Delete ${name}? It stays in history.`}
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
+              {l.files.map((f) => (
+                <FileRow f={f} dir={l.dir} pick={pick} />
+              ))}
             </tbody>
           </table>
         </div>

@@ -4,7 +4,9 @@
  * folders of their paths plus the rows of store/folders, reads are ingest/restore (each chunk
  * verified), writes are ingest (like `grove put`), deletions go to history (ingest/remove), and
  * copies and moves name the same manifests at the new paths (ingest/relocate). GROVE_HOME follows
- * as it does for the local API.
+ * as it does for the local API. Made with the one tree of my cells (mine/tree-view `TreeFiles`),
+ * it also lists, reads, deletes, copies and moves files only another of my cells keeps: those
+ * changes are tree events alone (mine/tree-edits).
  */
 import { notFound } from "../core/errors.ts";
 import type { HomePath } from "../ingest/home-path.ts";
@@ -41,6 +43,7 @@ function ownFiles(vault: Vault): TreeFiles {
     },
     open,
     forget: () => {},
+    relocate: (pairs, mode, also) => relocateFiles(vault, pairs, mode, also),
   };
 }
 
@@ -168,13 +171,13 @@ export class CellTree implements DavTree {
     const entry = this.stat(from);
     if (!entry) throw notFound(`nothing at '${from}'`);
     if (!entry.folder) {
-      await relocateFiles(this.vault, [{ from: home(from), to: home(to) }], "copy", () => this.props.copy(from, to, false));
+      await this.files.relocate([{ from: home(from), to: home(to) }], "copy", () => this.props.copy(from, to, false));
       return;
     }
     const deep = depth === "infinity";
     const pairs = deep ? this.files.list(from).map((f) => ({ from: home(f.path), to: home(rebase(f.path, from, to)) })) : [];
     const rows = deep ? this.folders.under(from).map((r) => rebase(r.path, from, to)) : [];
-    await relocateFiles(this.vault, pairs, "copy", () => {
+    await this.files.relocate(pairs, "copy", () => {
       this.folders.add(to);
       for (const r of rows) this.folders.add(r);
       this.props.copy(from, to, deep);
@@ -186,7 +189,7 @@ export class CellTree implements DavTree {
     const entry = this.stat(from);
     if (!entry) throw notFound(`nothing at '${from}'`);
     if (!entry.folder) {
-      await relocateFiles(this.vault, [{ from: home(from), to: home(to) }], "move", () => {
+      await this.files.relocate([{ from: home(from), to: home(to) }], "move", () => {
         this.props.move(from, to);
         this.folders.add(parentOf(from));
       });
@@ -195,7 +198,7 @@ export class CellTree implements DavTree {
     const pairs = this.files.list(from).map((f) => ({ from: home(f.path), to: home(rebase(f.path, from, to)) }));
     const rows = this.folders.under(from);
     const own = this.folders.get(from);
-    await relocateFiles(this.vault, pairs, "move", () => {
+    await this.files.relocate(pairs, "move", () => {
       this.folders.removeTree(from);
       this.folders.add(to, own?.created_at);
       for (const r of rows) this.folders.add(rebase(r.path, from, to), r.created_at);

@@ -12,6 +12,8 @@
  *   of this cell's index naming the same manifest. The file is on disk before the version that
  *   describes it, so the watcher takes it as stored, and the events describe it already, so it is
  *   never sent back as a new version.
+ * In "on-demand", a path is written when pinned, or when its content was stored by this cell (a
+ * copy another of my cells made of it), so that this cell's index keeps that content live.
  * A path changed here and not yet described (reconcile has not run) is left for the tree to decide.
  */
 import { mkdir } from "node:fs/promises";
@@ -119,7 +121,11 @@ export async function applyTree(deps: ApplyDeps, scope?: ReadonlySet<string>): P
     const here = own.get(path);
     if (here === e.manifest) continue;
     if (here !== undefined && described.get(path) !== here) continue; // changed here, not described yet
-    if (here === undefined && !mirror && !tree.pinned(path, pins)) continue;
+    // On demand, a path is written when pinned, or when its content is this cell's own (a copy
+    // another of my cells made of a file stored here): this cell's files stay here either way,
+    // and its index keeps the content live for as long as the tree names it at that path.
+    const ownContent = () => cell.db.manifest(e.manifest)?.owner === cell.keys.id;
+    if (here === undefined && !mirror && !tree.pinned(path, pins) && !ownContent()) continue;
     toWrite.push({ path: path as HomePath, manifest: e.manifest });
   }
   // A few files at once: small files are mostly round trips and fsyncs, which overlap.

@@ -5,14 +5,17 @@
  * The tree (tree/event-log, from the events of all my cells) decides which file is current at a
  * path. A file of this cell's own that no event describes yet (stored a moment ago, before
  * mine/my-tree made its event) is shown as it is; one that the events described and the tree no
- * longer has was deleted or moved on another of my cells, and is not shown. A cell whose tree is
- * empty lists its own files exactly as before.
+ * longer has was deleted or moved on another of my cells, and is not shown. A copy or move this
+ * cell made of a file it does not keep (mine/tree-edits) is listed as a file of the cell that
+ * stored it. A cell whose tree is empty lists its own files exactly as before.
  */
 import type { Cell } from "../cell/cell.ts";
 import type { CellId, ManifestHash } from "../core/types.ts";
 import type { FileEntry } from "../store/placement-db.ts";
 import { ManifestSchema, readManifest, type Manifest } from "../store/manifest.ts";
 import type { TreeEntry } from "../tree/materialize.ts";
+import type { Relocation } from "../ingest/relocate.ts";
+import { relocateInTree, type EditCell } from "./tree-edits.ts";
 
 /** A file as listed: a current version, where it is, and whether its plaintext is here. */
 export interface ListedFile extends FileEntry {
@@ -41,15 +44,24 @@ function manifestOf(cell: TreeCell, hash: ManifestHash): Manifest | null {
   return row ? readManifest(cell.layout.manifests, row.manifest_file) : null;
 }
 
+/**
+ * True when `e`, at `path`, is an event of this cell's describing a file of its own: the index is
+ * then as new or newer (a change here not described yet). Not so for a copy or move this cell made
+ * of a file it does not keep (mine/tree-edits): no file of its own is there, and its events never
+ * described one there.
+ */
+function describesOwn(cell: TreeCell, path: string, e: TreeEntry, own: FileEntry | undefined): boolean {
+  if (e.conflictOf || cell.tree.event(e.event)?.origin !== cell.keys.id) return false;
+  return own !== undefined || cell.tree.localAt(path) !== null;
+}
+
 function entryOf(cell: TreeCell, path: string, e: TreeEntry, own: FileEntry | undefined): ListedFile | null {
   const ev = cell.tree.event(e.event);
   if (!ev) return null;
-  // This cell's own entry: its index is as new or newer (a change here not described yet).
-  if (ev.origin === cell.keys.id && !e.conflictOf) return own ? { ...own, local: true, cells: [cell.keys.id] } : null;
+  if (describesOwn(cell, path, e, own)) return own ? { ...own, local: true, cells: [cell.keys.id] } : null;
   const local = own?.manifest_hash === e.manifest;
-  const cells = [...new Set([ev.origin, ...(local ? [cell.keys.id] : [])])];
   const conflict = e.conflictOf ? { conflict_of: e.conflictOf } : {};
-  if (local) return { ...own!, local, cells, ...conflict };
+  if (local) return { ...own!, local, cells: [...new Set([ev.origin, cell.keys.id])], ...conflict };
   const m = manifestOf(cell, e.manifest);
   if (!m) return null;
   return {
@@ -61,7 +73,8 @@ function entryOf(cell: TreeCell, path: string, e: TreeEntry, own: FileEntry | un
     chunks: m.chunks.length,
     updated_at: ev.at.wall,
     local: false,
-    cells,
+    // The cell that stored it: the event's origin may have moved or copied a file it does not keep.
+    cells: [m.owner],
     ...conflict,
   };
 }
@@ -106,13 +119,20 @@ export interface TreeFiles {
   open(path: string): CurrentFile | null;
   /** Delete files of the tree this cell keeps no version of (inside the caller's transaction, or on its own). */
   forget(paths: readonly string[]): void;
+  /**
+   * Copy or move files of the tree, kept here or not (mine/tree-edits); `also`: the caller's own
+   * changes to placement.db, in the same transaction. 404 before anything changes when a `from`
+   * has no file.
+   */
+  relocate(pairs: readonly Relocation[], mode: "copy" | "move", also?: () => void): Promise<void>;
 }
 
-export function treeFiles(cell: TreeCell): TreeFiles {
+export function treeFiles(cell: TreeCell & EditCell): TreeFiles {
   return {
     list: (prefix = "") => listTree(cell, prefix),
     current: (path) => fileAt(cell, path),
     open: (path) => currentAt(cell, path),
+    relocate: (pairs, mode, also) => relocateInTree(cell, pairs, mode, also),
     forget: (paths) => {
       const here = cell.tree.current();
       cell.tree.append(
@@ -128,7 +148,7 @@ export function currentAt(cell: TreeCell, path: string): CurrentFile | null {
   const tree = cell.tree.current();
   const cur = cell.db.current(path);
   const e = tree.get(path);
-  const ours = e && !e.conflictOf && cell.tree.event(e.event)?.origin === cell.keys.id;
+  const ours = e && describesOwn(cell, path, e, cur ?? undefined);
   if (e && !ours) {
     if (cur?.manifest_hash === e.manifest) {
       const row = cell.db.manifest(cur.manifest_hash)!;

@@ -5,19 +5,23 @@
  * GET /files/list (the list alone, for htmx), POST /files/delete (kept in history), and a file's
  * page, GET /files/detail, with its versions: POST /files/restore (an older version becomes
  * current again, as a new version) and POST /files/purge (out of the history, into the trash).
- * Downloads go through the local API (web/api/files).
+ * On a cell with cells of mine, POST /files/pin and POST /files/unpin keep a file or folder of
+ * theirs in this cell's GROVE_HOME or let it go (mine/my-tree's pin and unpin, as POST /api/pins
+ * does) and answer its row again, saying what happened. Downloads go through the local API
+ * (web/api/files).
  */
 import { Hono, type Context } from "hono";
-import { badRequest, notFound } from "../core/errors.ts";
+import { badRequest, errorMessage, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { safeDir, safePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
 import { restoreVersion } from "../ingest/restore-version.ts";
 import { purgeVersions } from "../trash/history.ts";
 import { readManifest } from "../store/manifest.ts";
-import { currentAt, deleteFromTree, listTree } from "../mine/tree-view.ts";
+import { currentAt, deleteFromTree, fileAt, listTree } from "../mine/tree-view.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
-import { FilesPage, FileList, FileDetailPage, listing } from "../../views/files.tsx";
+import { count } from "../core/format.ts";
+import { FilesPage, FileList, FileDetailPage, DirRow, FileRow, listing, type ListingOptions, type PinNote } from "../../views/files.tsx";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
@@ -33,20 +37,47 @@ const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(pat
 /** The names of my cells, for "on laptop" beside a file kept on another of them. */
 const cellNames = (peers: PeerDirectory) => new Map(peers.list().map((p) => [p.id, p.name]));
 
-export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebEnv> {
+/** What a pin did, in its row: written here now, or pinned but waiting for a cell that holds it. */
+function pinnedNote(r: { files: number; written: number; failed: number }, folder: boolean): PinNote {
+  if (r.failed)
+    return {
+      ok: false,
+      text: `pinned, but ${count(r.failed, "file")} not written here yet: no cell of yours that holds ${r.failed === 1 ? "it" : "them"} answered (${r.failed === 1 ? "it follows" : "they follow"} when one does)`,
+    };
+  return {
+    ok: true,
+    text: folder ? `pinned: ${count(r.files, "file")} kept in this cell's GROVE_HOME` : "pinned: kept in this cell's GROVE_HOME",
+  };
+}
+
+/** What an unpin did, in its row: which files left GROVE_HOME, and which stay (stored by this cell). */
+function unpinnedNote(r: { dropped: number; kept: number }): PinNote {
+  const parts = [
+    r.dropped ? `${count(r.dropped, "file")} left this cell's GROVE_HOME (opened on demand from now on)` : "",
+    r.kept ? `${count(r.kept, "file")} stored by this cell ${r.kept === 1 ? "stays" : "stay"} here` : "",
+  ].filter(Boolean);
+  return { ok: true, text: `unpinned${parts.length ? ": " + parts.join("; ") : ""}` };
+}
+
+export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   /** Sharing (every running cell has it; the views still say when one does not). */
   const share = () => s.sharing != null;
+  /** How a listing is marked: cell names, and the pins when this cell has cells of mine (a lone cell has nothing to pin). */
+  const marks = (c: Context<WebEnv>): ListingOptions => ({
+    names: cellNames(s.peers),
+    pins: s.tree.mine().length ? { paths: c.var.cell.tree.pins(), self: c.var.cell.keys.id } : null,
+  });
 
   app.get("/", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    const l = listing(dir, listTree(c.var.cell, dir), cellNames(s.peers));
+    const l = listing(dir, listTree(c.var.cell, dir), marks(c));
     return c.render(<FilesPage l={l} share={share()} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
   });
 
   app.get("/list", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    return c.html(<FileList l={listing(dir, listTree(c.var.cell, dir), cellNames(s.peers))} share={share()} />);
+    return c.html(<FileList l={listing(dir, listTree(c.var.cell, dir), marks(c))} share={share()} />);
   });
 
   app.post("/delete", async (c) => {
@@ -61,7 +92,47 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
       await removeFile(cell.vault, path);
       log("info", "deleted from dashboard (kept in history)", { path });
     }
-    return c.html(<FileList l={listing(dir, listTree(cell, dir), cellNames(s.peers))} share={share()} />);
+    return c.html(<FileList l={listing(dir, listTree(cell, dir), marks(c))} share={share()} />);
+  });
+
+  /** The row of `path` in its folder's listing, as it is now, with `note`; nothing when it is gone (the row goes too). */
+  const pinRow = (c: Context<WebEnv>, path: string, note: PinNote) => {
+    const cell = c.var.cell;
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    const file = fileAt(cell, path);
+    const l = listing(dir, file ? [file] : listTree(cell, path), marks(c));
+    const [f] = l.files;
+    const [d] = l.dirs;
+    if (f) return c.html(<FileRow f={f} dir={dir} pick={share()} note={note} />);
+    if (d) return c.html(<DirRow d={d} dir={dir} note={note} />);
+    return c.html("");
+  };
+
+  // The pin toggle of a row (htmx): mine/my-tree's pin or unpin, then the row again with what
+  // happened; a refusal (nothing there, or unpinning on a mirror) is said in the row.
+  app.post("/pin", async (c) => {
+    await requireCsrf(c);
+    const path = safePath(await formField(c, "path"));
+    const folder = !fileAt(c.var.cell, path);
+    let note: PinNote;
+    try {
+      note = pinnedNote(await s.tree.pin(path), folder);
+    } catch (e) {
+      note = { ok: false, text: `not pinned: ${errorMessage(e)}` };
+    }
+    return pinRow(c, path, note);
+  });
+
+  app.post("/unpin", async (c) => {
+    await requireCsrf(c);
+    const path = safePath(await formField(c, "path"));
+    let note: PinNote;
+    try {
+      note = unpinnedNote(s.tree.unpin(path));
+    } catch (e) {
+      note = { ok: false, text: `still pinned: ${errorMessage(e)}` };
+    }
+    return pinRow(c, path, note);
   });
 
   // A file's page, per version: Restore (it becomes current again, as a new version) and Purge
