@@ -102,6 +102,55 @@ export class HeldStore {
     });
   }
 
+  /**
+   * Keep a batch of chunks for `owner` (each already checked against its name): written one after
+   * another, fsynced together, then recorded in one transaction, so a batch costs one group of
+   * fsyncs and one commit rather than one of each per chunk. `admit(bytes)` is asked for each new
+   * chunk (the bounty allowance; null: refused). Returns per chunk "stored", "had" (kept already),
+   * "full" (no room) or "over_allowance"; only durable chunks are recorded.
+   */
+  async putChunks(
+    owner: CellId,
+    items: readonly { hash: ChunkHash; sealed: Uint8Array }[],
+    admit: (bytes: number) => boolean = () => true,
+  ): Promise<("stored" | "had" | "full" | "over_allowance")[]> {
+    return this.chunks.writing(async () => {
+      const results: ("stored" | "had" | "full" | "over_allowance")[] = [];
+      const durable: Promise<void>[] = [];
+      const rows: { hash: ChunkHash; size: number }[] = [];
+      let adding = 0;
+      for (const it of items) {
+        if (this.has(owner, it.hash) && this.chunks.has(it.hash)) {
+          results.push("had");
+          continue;
+        }
+        try {
+          this.checkRoom(adding + it.sealed.byteLength);
+        } catch (e) {
+          if (!(e instanceof StorageFullError)) throw e;
+          results.push("full");
+          continue;
+        }
+        if (!admit(it.sealed.byteLength)) {
+          results.push("over_allowance");
+          continue;
+        }
+        adding += it.sealed.byteLength;
+        durable.push((await this.chunks.putStaged(it.hash, it.sealed)).durable);
+        rows.push({ hash: it.hash, size: it.sealed.byteLength });
+        results.push("stored");
+      }
+      await Promise.all(durable);
+      const put = this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)");
+      const now = Date.now();
+      this.db.transaction(() => {
+        for (const r of rows) put.run(owner, r.hash, r.size, now);
+      })();
+      if (rows.length) this.changed();
+      return results;
+    });
+  }
+
   /** Names (and sizes) of the chunks kept for `owner`, ascending. */
   chunksOf(owner: CellId): { hash: ChunkHash; size: number }[] {
     return this.db

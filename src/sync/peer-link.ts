@@ -97,6 +97,25 @@ export class PeerLink {
     return W.StoredReply.parse(JSON.parse(new TextDecoder().decode(ans.body))).stored;
   }
 
+  /**
+   * Push several small sealed chunks in one request (POST /peer/sync/chunks): what became of each,
+   * in order. A peer whose build lacks batches answers 404 (PeerCallError status 404).
+   */
+  async putChunks(chunks: readonly { hash: ChunkHash; bytes: Uint8Array }[], signal?: AbortSignal): Promise<W.ChunkBatchResult[]> {
+    const ans = await this.raw(
+      "POST",
+      "chunks",
+      W.encodeChunkBatch(chunks),
+      signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS,
+      signal,
+    );
+    if (ans.status !== 200) throw this.refused(`${chunks.length} chunks`, ans.status, ans.body);
+    const r = W.ChunkBatchReply.safeParse(JSON.parse(new TextDecoder().decode(ans.body)));
+    if (!r.success || r.data.results.length !== chunks.length)
+      throw new PeerCallError(`cell ${shortId(this.peer)} sent a malformed answer to a chunk batch`);
+    return r.data.results;
+  }
+
   /** Fetch our chunk back; the bytes are checked against the name. `signal` aborts it. */
   async getChunk(hash: ChunkHash, signal?: AbortSignal): Promise<Uint8Array> {
     const ans = await this.raw("GET", `chunks/${hash}`, undefined, signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS, signal);

@@ -54,6 +54,7 @@ import {
 } from "./backup.ts";
 import type { BackupKind } from "../protocol/backup-blob.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
+import * as W from "./wire.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { exchangeStatement } from "../bounty/exchange.ts";
 import { DeleteOutbox } from "../trash/outbox.ts";
@@ -163,6 +164,28 @@ const backupFull = new Map<CellId, { until: number; waitMs: number }>();
 const BACKUP_FULL_FIRST_MS = 10 * 60_000;
 const BACKUP_FULL_MAX_MS = 24 * 3_600_000;
 
+/** Batches of small chunks pushed at once (each a request per peer). */
+const BATCH_PARALLEL = 2;
+
+/** Push tasks of small chunks in batches: at most MAX_BATCH_CHUNKS each, and a body of at most MAX_CHUNK_BATCH_BODY. */
+function batchesOf(tasks: readonly PushTask[], sizes: ReadonlyMap<ChunkHash, number>): PushTask[][] {
+  const out: PushTask[][] = [];
+  let cur: PushTask[] = [];
+  let bytes = 0;
+  for (const t of tasks) {
+    const n = W.CHUNK_FRAME_HEAD + (sizes.get(t.hash) ?? W.BATCH_CHUNK_MAX);
+    if (cur.length && (cur.length >= W.MAX_BATCH_CHUNKS || bytes + n > W.MAX_CHUNK_BATCH_BODY)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(t);
+    bytes += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -180,6 +203,8 @@ export class SyncRound {
 
   /** Buffers chunks are pushed and audited from: reused (read with direct I/O), so a round allocates a few, not one per chunk. */
   private pushBuffers = new BufferPool(CHUNK_BUFFER_SIZE, PUSH_PARALLEL);
+  /** Peers that answered 404 to a chunk batch (an older build): small chunks go one by one to them. */
+  private noBatch = new Set<CellId>();
 
   private current: SyncProgress = { phase: "peers", done: 0, total: 0, bytes_done: 0, bytes_total: 0 };
   private progressAt = 0;
@@ -577,7 +602,12 @@ export class SyncRound {
       plan.push.reduce((n, t) => n + t.need * (sizes.get(t.hash) ?? 0), 0),
     );
     const full = new Set<CellId>();
-    await parallel(plan.push, PUSH_PARALLEL, async (task) => {
+    // Small chunks (small files) go several to a request: one signature, one group of fsyncs and
+    // one transaction on the peer per batch, instead of one each per chunk.
+    const small = plan.push.filter((t) => (sizes.get(t.hash) ?? Number.POSITIVE_INFINITY) <= W.BATCH_CHUNK_MAX);
+    await parallel(batchesOf(small, sizes), BATCH_PARALLEL, (tasks) => this.pushBatch(tasks, full, holders));
+    const large = small.length ? plan.push.filter((t) => !small.includes(t)) : plan.push;
+    await parallel(large, PUSH_PARALLEL, async (task) => {
       const buf = this.pushBuffers.take();
       try {
         await this.pushOne(task, buf, full, holders);
@@ -618,6 +648,95 @@ export class SyncRound {
       if (copies === 0) this.report.missing++;
       else if (copies < config.replication_factor) this.report.under_replicated++;
     }
+  }
+
+  /**
+   * Push a batch of small chunks, each to as many of its candidates as it needs: the chunks bound
+   * for the same peer go in one request (POST /peer/sync/chunks); a chunk refused or not reached
+   * moves on to its next candidate. A peer without batches (an older build, 404) gets them one by one.
+   */
+  private async pushBatch(tasks: readonly PushTask[], full: Set<CellId>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
+    const { placements } = this.ctx;
+    const items: { task: PushTask; bytes: Uint8Array; placed: number; next: number }[] = [];
+    const buf = this.pushBuffers.take();
+    try {
+      for (const task of tasks) {
+        const bytes = await this.readLocal(task.hash, buf);
+        if (bytes) items.push({ task, bytes: bytes.slice(), placed: 0, next: 0 });
+      }
+    } finally {
+      this.pushBuffers.give(buf);
+    }
+    for (;;) {
+      const byPeer = new Map<CellId, typeof items>();
+      for (const it of items) {
+        while (it.placed < it.task.need && it.next < it.task.candidates.length) {
+          const peer = it.task.candidates[it.next++]!;
+          if (full.has(peer)) continue;
+          byPeer.set(peer, [...(byPeer.get(peer) ?? []), it]);
+          break;
+        }
+      }
+      if (!byPeer.size) return;
+      await Promise.all(
+        [...byPeer].map(async ([peer, list]) => {
+          if (!(await this.usable(peer))) return;
+          const results = await this.sendBatch(
+            peer,
+            list.map((it) => ({ hash: it.task.hash, bytes: it.bytes })),
+          );
+          list.forEach((it, i) => {
+            const r = results[i];
+            if (r === "stored" || r === "had") {
+              placements.confirm(peer, it.task.hash, it.bytes.byteLength);
+              holders.set(it.task.hash, [...(holders.get(it.task.hash) ?? []), peer]);
+              it.placed++;
+              this.report.chunks_pushed++;
+              this.report.bytes_pushed += it.bytes.byteLength;
+              this.moved(it.bytes.byteLength);
+              if (it.task.wasPlaced) this.report.healed++;
+            } else if (r === "full" || r === "over_allowance") {
+              if (!full.has(peer))
+                log("info", `peer refused chunks (${r === "full" ? "full" : "bounty"}): placing on the next peer`, { peer: shortId(peer) });
+              full.add(peer);
+              if (r === "over_allowance") this.report.refused_over_allowance++;
+            }
+          });
+        }),
+      );
+    }
+  }
+
+  /** One batch to `peer`: what became of each chunk ("failed": not sent, an error already reported). */
+  private async sendBatch(peer: CellId, chunks: { hash: ChunkHash; bytes: Uint8Array }[]): Promise<(W.ChunkBatchResult | "failed")[]> {
+    const link = this.links.get(peer)!;
+    if (!this.noBatch.has(peer)) {
+      try {
+        return await this.transfer(peer, (signal) => link.putChunks(chunks, signal));
+      } catch (e) {
+        if (!(e instanceof PeerCallError && e.status === 404)) {
+          this.error(peer, `pushing ${chunks.length} chunks`, e);
+          return chunks.map(() => "failed");
+        }
+        this.noBatch.add(peer); // a build without batches: one by one from now on
+        log("info", "peer takes chunks one by one (an older build)", { peer: shortId(peer) });
+      }
+    }
+    const out: (W.ChunkBatchResult | "failed")[] = [];
+    for (const c of chunks) {
+      try {
+        await this.transfer(peer, (signal) => link.putChunk(c.hash, c.bytes, signal));
+        out.push("stored");
+      } catch (e) {
+        if (e instanceof PeerCallError && e.status === 507) out.push("full");
+        else if (e instanceof PeerCallError && e.status === 402) out.push("over_allowance");
+        else {
+          this.error(peer, `pushing chunk ${c.hash.slice(0, 12)}`, e);
+          out.push("failed");
+        }
+      }
+    }
+    return out;
   }
 
   /** Push one chunk to as many of its candidates as it needs, read into `buf` (one read for all). */

@@ -15,7 +15,7 @@ import type { WebServices } from "./services.ts";
 import { CARD_INFO, JOIN_INFO, JOIN_REPLY_INFO } from "../protocol/labels.ts";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import { CHUNK_SIZE, TAG_SIZE } from "../core/types.ts";
-import { MAX_BACKUP_BYTES } from "../sync/wire.ts";
+import { MAX_BACKUP_BYTES, MAX_CHUNK_BATCH_BODY } from "../sync/wire.ts";
 import { peerSyncApi, type PeerEnv } from "./peer-sync-api.ts";
 import { peerShareApi } from "./peer-share-api.ts";
 import { peerMessageApi } from "./peer-message-api.ts";
@@ -39,10 +39,11 @@ export const MAX_PEER_BODY = 1024 * 1024;
 /** The peer listener's outer bound on any request body (Bun refuses more): the largest route limit, with room. */
 export const MAX_PEER_REQUEST = MAX_BACKUP_BYTES + 64 * 1024;
 
-/** Largest body for a request path: a sealed chunk, a manifest backup, or MAX_PEER_BODY. */
+/** Largest body for a request path: a sealed chunk, a batch of chunks, a manifest backup, or MAX_PEER_BODY. */
 export function bodyLimit(path: string): number {
   if (path.startsWith("/peer/sync/chunks/")) return CHUNK_SIZE + TAG_SIZE;
   if (path === "/peer/sync/backups") return MAX_BACKUP_BYTES;
+  if (path === "/peer/sync/chunks") return MAX_CHUNK_BATCH_BODY;
   return MAX_PEER_BODY;
 }
 

@@ -155,6 +155,36 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     }
   });
 
+  // Many small chunks in one request (protocol 1.1, docs/protocol.md): each checked against its
+  // name, admitted one by one (room, the bounty allowance), fsynced together, recorded in one
+  // transaction; the answer says what became of each. A build without it answers 404: the owner
+  // then sends them one by one.
+  // GROVE_PEER_NO_BATCH=1 serves as a build before batches did (404): how tests run mixed versions.
+  if (process.env.GROVE_PEER_NO_BATCH !== "1")
+    app.post("/chunks", async (c) => {
+      const chunks = W.decodeChunkBatch(c.var.peerBody, sha256Hex, TAG_SIZE);
+      const admitted: (() => void)[] = [];
+      try {
+        const results = await held.putChunks(
+          c.var.peer,
+          chunks.map((ch) => ({ hash: ch.hash as ChunkHash, sealed: ch.bytes })),
+          (bytes) => {
+            if (!host.bounty) return true;
+            try {
+              admitted.push(host.bounty.admit(c.var.peer, bytes));
+              return true;
+            } catch (e) {
+              if (e instanceof GroveError && e.status === 402) return false;
+              throw e;
+            }
+          },
+        );
+        return c.json({ results });
+      } finally {
+        for (const done of admitted) done();
+      }
+    });
+
   // The owner fetching its own chunk back (a recovered or damaged cell).
   app.get("/chunks/:hash", async (c) => {
     const hash = c.req.param("hash") as ChunkHash;

@@ -565,7 +565,8 @@ export class HttpFuzz {
     const skip = s.method === route.method && know.acceptsBytes !== undefined && know.acceptsBytes(body ?? new Uint8Array(0), s);
     const fullySigned = a.k === "peer" || (a.k === "partial" && a.keep.every(Boolean));
     // A target that leaves /peer/ once parsed (`..`) reaches another surface (audited elsewhere).
-    const peerSurface = signTarget.startsWith("/peer/");
+    // GET /peer/hello answers anyone (the cell's id and X25519 key, for a join with the words).
+    const peerSurface = signTarget.startsWith("/peer/") && !(route.method === "GET" && signTarget.split("?")[0] === "/peer/hello");
     return { req, httpInvalid: httpBad, expectRefusal: !fullySigned && peerSurface, replay, skip, peerSurface };
   }
 
