@@ -69,6 +69,8 @@ export const ConfigSchema = z.object({
   sync_interval_s: seconds.default(300),
   /** A sync round this long after a file is stored (later stores push it back); 0 = only on the interval. */
   sync_after_change_s: z.number().int().min(0).max(86400).default(5),
+  /** Push each chunk a put stores to peers at once (sync/eager-push), not only in the next round. */
+  push_on_store: z.boolean().default(true),
   /** A peer not heard from for this long no longer counts as holding copies (healing). */
   peer_lost_after_s: seconds.default(86400),
   /** Bytes this cell keeps for other cells at most (their chunks and manifest backups). */

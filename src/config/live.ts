@@ -16,6 +16,7 @@ export const LIVE_KEYS = [
   "replication_factor",
   "sync_interval_s",
   "sync_after_change_s",
+  "push_on_store",
   "home_mode",
   "peer_lost_after_s",
   "audit_sample",

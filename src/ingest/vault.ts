@@ -1,5 +1,5 @@
 /** @module ingest/vault — what ingest and restore need from a cell: keys, store, index, crypto. */
-import type { CellId } from "../core/types.ts";
+import type { CellId, ChunkHash } from "../core/types.ts";
 import type { KeyRing } from "../crypto/key-ring.ts";
 import type { CipherSuite } from "../crypto/index.ts";
 import type { ChunkStore } from "../store/chunk-store.ts";
@@ -25,6 +25,11 @@ export interface Vault {
   stored?: StoreListeners;
   /** Where a chunk this cell does not hold is fetched from (my other cells); absent: only the local store. */
   remote?: RemoteChunks;
+  /**
+   * Hears each new chunk a put writes, with its sealed bytes, valid only during the call (the
+   * running cell pushes it to peers at once: sync/eager-push); absent in one-shot uses.
+   */
+  chunkStored?: (hash: ChunkHash, sealed: Uint8Array) => void;
 }
 
 /** Fetches a sealed chunk of a manifest from another cell; the reader still checks its name and tag. */

@@ -212,6 +212,9 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
       })
     : null;
 
+  // Push on store: each chunk a put writes goes to the sync Worker, which sends it to peers at once.
+  if (rounds) cell.vault.chunkStored = (hash, sealed) => rounds.chunkStored(hash, sealed);
+
   const fleet = new Fleet({
     caller,
     self,

@@ -49,6 +49,11 @@ export class Placements {
     }[];
   }
 
+  /** The peers that hold a confirmed copy of `hash`. */
+  holdersOf(hash: ChunkHash): CellId[] {
+    return (this.db.query("SELECT cell_id FROM placements WHERE chunk_hash = ?").values(hash) as [CellId][]).map((r) => r[0]);
+  }
+
   confirm(peer: CellId, hash: ChunkHash, size: number | null, at = Date.now()): void {
     this.db
       .query("INSERT OR REPLACE INTO placements (chunk_hash, cell_id, confirmed_at, size) VALUES (?, ?, ?, ?)")

@@ -55,6 +55,7 @@ import {
 import type { BackupKind } from "../protocol/backup-blob.ts";
 import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
 import * as W from "./wire.ts";
+import { batchesOf, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { exchangeStatement } from "../bounty/exchange.ts";
 import { DeleteOutbox } from "../trash/outbox.ts";
@@ -72,6 +73,8 @@ export interface SyncContext {
   peers: PeerStore;
   placements: Placements;
   prober: Prober;
+  /** Chunks being pushed on store (sync/eager-push): a round leaves those to it. */
+  eager?: { pending(hash: ChunkHash): boolean };
 }
 
 export interface SyncReport {
@@ -166,25 +169,6 @@ const BACKUP_FULL_MAX_MS = 24 * 3_600_000;
 
 /** Batches of small chunks pushed at once (each a request per peer). */
 const BATCH_PARALLEL = 2;
-
-/** Push tasks of small chunks in batches: at most MAX_BATCH_CHUNKS each, and a body of at most MAX_CHUNK_BATCH_BODY. */
-function batchesOf(tasks: readonly PushTask[], sizes: ReadonlyMap<ChunkHash, number>): PushTask[][] {
-  const out: PushTask[][] = [];
-  let cur: PushTask[] = [];
-  let bytes = 0;
-  for (const t of tasks) {
-    const n = W.CHUNK_FRAME_HEAD + (sizes.get(t.hash) ?? W.BATCH_CHUNK_MAX);
-    if (cur.length && (cur.length >= W.MAX_BATCH_CHUNKS || bytes + n > W.MAX_CHUNK_BATCH_BODY)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(t);
-    bytes += n;
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
 
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -594,6 +578,7 @@ export class SyncRound {
     });
     const chunks: PlanChunk[] = own.map((h) => ({ hash: h, local: local.has(h), holders: holders.get(h) ?? [] }));
     const plan = planPlacement(chunks, planPeers, config.replication_factor);
+    if (this.ctx.eager) plan.push = plan.push.filter((t) => !this.ctx.eager!.pending(t.hash));
 
     const sizes = this.ownSizes;
     this.phase(
@@ -605,7 +590,11 @@ export class SyncRound {
     // Small chunks (small files) go several to a request: one signature, one group of fsyncs and
     // one transaction on the peer per batch, instead of one each per chunk.
     const small = plan.push.filter((t) => (sizes.get(t.hash) ?? Number.POSITIVE_INFINITY) <= W.BATCH_CHUNK_MAX);
-    await parallel(batchesOf(small, sizes), BATCH_PARALLEL, (tasks) => this.pushBatch(tasks, full, holders));
+    await parallel(
+      batchesOf(small, (t) => sizes.get(t.hash) ?? W.BATCH_CHUNK_MAX),
+      BATCH_PARALLEL,
+      (tasks) => this.pushBatch(tasks, full, holders),
+    );
     const large = small.length ? plan.push.filter((t) => !small.includes(t)) : plan.push;
     await parallel(large, PUSH_PARALLEL, async (task) => {
       const buf = this.pushBuffers.take();
@@ -651,92 +640,45 @@ export class SyncRound {
   }
 
   /**
-   * Push a batch of small chunks, each to as many of its candidates as it needs: the chunks bound
-   * for the same peer go in one request (POST /peer/sync/chunks); a chunk refused or not reached
-   * moves on to its next candidate. A peer without batches (an older build, 404) gets them one by one.
+   * Push a batch of small chunks, each to as many of its candidates as it needs, the chunks bound
+   * for the same peer in one request (sync/chunk-push).
    */
   private async pushBatch(tasks: readonly PushTask[], full: Set<CellId>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
     const { placements } = this.ctx;
-    const items: { task: PushTask; bytes: Uint8Array; placed: number; next: number }[] = [];
+    const items: PlaceItem[] = [];
     const buf = this.pushBuffers.take();
     try {
       for (const task of tasks) {
         const bytes = await this.readLocal(task.hash, buf);
-        if (bytes) items.push({ task, bytes: bytes.slice(), placed: 0, next: 0 });
+        if (bytes) items.push({ task, bytes: bytes.slice() });
       }
     } finally {
       this.pushBuffers.give(buf);
     }
-    for (;;) {
-      const byPeer = new Map<CellId, typeof items>();
-      for (const it of items) {
-        while (it.placed < it.task.need && it.next < it.task.candidates.length) {
-          const peer = it.task.candidates[it.next++]!;
-          if (full.has(peer)) continue;
-          byPeer.set(peer, [...(byPeer.get(peer) ?? []), it]);
-          break;
-        }
-      }
-      if (!byPeer.size) return;
-      await Promise.all(
-        [...byPeer].map(async ([peer, list]) => {
-          if (!(await this.usable(peer))) return;
-          const results = await this.sendBatch(
-            peer,
-            list.map((it) => ({ hash: it.task.hash, bytes: it.bytes })),
-          );
-          list.forEach((it, i) => {
-            const r = results[i];
-            if (r === "stored" || r === "had") {
-              placements.confirm(peer, it.task.hash, it.bytes.byteLength);
-              holders.set(it.task.hash, [...(holders.get(it.task.hash) ?? []), peer]);
-              it.placed++;
-              this.report.chunks_pushed++;
-              this.report.bytes_pushed += it.bytes.byteLength;
-              this.moved(it.bytes.byteLength);
-              if (it.task.wasPlaced) this.report.healed++;
-            } else if (r === "full" || r === "over_allowance") {
-              if (!full.has(peer))
-                log("info", `peer refused chunks (${r === "full" ? "full" : "bounty"}): placing on the next peer`, { peer: shortId(peer) });
-              full.add(peer);
-              if (r === "over_allowance") this.report.refused_over_allowance++;
-            }
-          });
+    await placeChunks(items, {
+      full,
+      usable: (peer) => this.usable(peer),
+      send: (peer, chunks) =>
+        sendChunks(this.links.get(peer)!, chunks, {
+          noBatch: this.noBatch,
+          transfer: (fn) => this.transfer(peer, fn),
+          error: (what, e) => this.error(peer, what, e),
+          olderBuild: () => log("info", "peer takes chunks one by one (an older build)", { peer: shortId(peer) }),
         }),
-      );
-    }
-  }
-
-  /** One batch to `peer`: what became of each chunk ("failed": not sent, an error already reported). */
-  private async sendBatch(peer: CellId, chunks: { hash: ChunkHash; bytes: Uint8Array }[]): Promise<(W.ChunkBatchResult | "failed")[]> {
-    const link = this.links.get(peer)!;
-    if (!this.noBatch.has(peer)) {
-      try {
-        return await this.transfer(peer, (signal) => link.putChunks(chunks, signal));
-      } catch (e) {
-        if (!(e instanceof PeerCallError && e.status === 404)) {
-          this.error(peer, `pushing ${chunks.length} chunks`, e);
-          return chunks.map(() => "failed");
-        }
-        this.noBatch.add(peer); // a build without batches: one by one from now on
-        log("info", "peer takes chunks one by one (an older build)", { peer: shortId(peer) });
-      }
-    }
-    const out: (W.ChunkBatchResult | "failed")[] = [];
-    for (const c of chunks) {
-      try {
-        await this.transfer(peer, (signal) => link.putChunk(c.hash, c.bytes, signal));
-        out.push("stored");
-      } catch (e) {
-        if (e instanceof PeerCallError && e.status === 507) out.push("full");
-        else if (e instanceof PeerCallError && e.status === 402) out.push("over_allowance");
-        else {
-          this.error(peer, `pushing chunk ${c.hash.slice(0, 12)}`, e);
-          out.push("failed");
-        }
-      }
-    }
-    return out;
+      placed: (peer, it) => {
+        placements.confirm(peer, it.task.hash, it.bytes.byteLength);
+        holders.set(it.task.hash, [...(holders.get(it.task.hash) ?? []), peer]);
+        this.report.chunks_pushed++;
+        this.report.bytes_pushed += it.bytes.byteLength;
+        this.moved(it.bytes.byteLength);
+        if (it.task.wasPlaced) this.report.healed++;
+      },
+      refused: (peer, why) => {
+        if (!full.has(peer))
+          log("info", `peer refused chunks (${why === "full" ? "full" : "bounty"}): placing on the next peer`, { peer: shortId(peer) });
+        if (why === "over_allowance") this.report.refused_over_allowance++;
+      },
+    });
   }
 
   /** Push one chunk to as many of its candidates as it needs, read into `buf` (one read for all). */

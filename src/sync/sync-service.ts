@@ -129,6 +129,15 @@ export class SyncService implements RoundRunner {
       });
   }
 
+  /**
+   * A chunk this cell just stored: its sealed bytes go to the Worker (copied by postMessage, so
+   * the caller may reuse its buffer at once), which pushes it to peers now (sync/eager-push).
+   */
+  chunkStored(hash: string, sealed: Uint8Array): void {
+    if (this.stopped) return;
+    this.worker.postMessage({ type: "chunk", hash, bytes: sealed } satisfies ToWorker);
+  }
+
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
   }

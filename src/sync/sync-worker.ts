@@ -3,7 +3,8 @@
  * dashboard and the peer API keep answering during a round. It opens its own connection to
  * placement.db (WAL) and is the only writer of peer_speeds.json / peer_health.json. Jobs run one
  * at a time, in the order they arrive. Calls to peers through a relay are handed to the main
- * thread, which holds the relay connections (relay-call / relay-answer).
+ * thread, which holds the relay connections (relay-call / relay-answer). Chunks a put seals are
+ * handed in as they are stored and pushed at once (sync/eager-push), between and during jobs.
  */
 import { statSync } from "node:fs";
 import { loadConfig } from "../config/config.ts";
@@ -20,11 +21,14 @@ import { Prober } from "../fleet/prober.ts";
 import { SyncRound, type SyncContext } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
 import type { PeerCaller, PeerResponse, RelayTransport } from "../net/peer-client.ts";
-import type { CellId } from "../core/types.ts";
+import type { CellId, ChunkHash } from "../core/types.ts";
+import { EagerPush } from "./eager-push.ts";
 
 declare const self: Worker;
 
 let ctx: SyncContext | null = null;
+/** Push on store: the chunks the main thread hands in as a put seals them. */
+let eager: EagerPush | null = null;
 let queue: Promise<void> = Promise.resolve();
 const post = (m: FromWorker) => self.postMessage(m);
 
@@ -92,9 +96,16 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     else c?.reject(new Error(msg.error));
     return;
   }
+  if (msg.type === "chunk") {
+    if (ctx) refreshConfig(ctx); // push_on_store and the factor are live
+    eager?.add(msg.hash as ChunkHash, msg.bytes);
+    return;
+  }
   if (msg.type === "init") {
     try {
       ctx = open(msg.dir, msg.home);
+      eager = new EagerPush(ctx);
+      ctx.eager = eager;
       post({ type: "ready" });
     } catch (e) {
       post({ type: "init-failed", error: errorMessage(e) });
@@ -107,6 +118,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       refreshConfig(ctx);
       if (msg.kind === "probe") post({ type: "done", id: msg.id, kind: "probe", report: await ctx.prober.round() });
       else {
+        await eager?.idle(); // what a put handed in is placed first: the round then plans on it
         const round = new SyncRound(ctx, (progress) => post({ type: "progress", id: msg.id, progress }));
         post({ type: "done", id: msg.id, kind: "sync", report: await round.run(msg.card) });
       }

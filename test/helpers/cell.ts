@@ -83,11 +83,15 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
   const dir = join(root, "dir");
   const home = join(root, "home");
   // With a config, sync rounds run when the test asks (`grove sync`), not a few seconds after
-  // a put, unless the test sets sync_after_change_s itself.
+  // a put, unless the test sets sync_after_change_s itself; chunks are placed by those rounds alone,
+  // not pushed on store, unless it sets push_on_store.
   if (opts.config) {
     const { mkdirSync, writeFileSync } = await import("node:fs");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ config_version: 2, sync_after_change_s: 0, ...opts.config }));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ config_version: 2, sync_after_change_s: 0, push_on_store: false, ...opts.config }),
+    );
   }
   // No mDNS unless a test asks for it (inside its own network namespace): multicast would
   // leave the machine.
