@@ -3,7 +3,7 @@
  * yields: the answer's pieces in order, then one `done` with its figures. The assistant turns
  * these into its AskEvents; the peer channel carries them between cells.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../core/sha256.ts";
 import type { ChatTurn } from "./llm-protocol.ts";
 
 export interface AnswerFigures {
@@ -31,7 +31,7 @@ export interface Question {
 
 /** SHA-256 (hex) of a whole answer: the pieces joined, UTF-8. */
 export function answerDigest(pieces: readonly string[]): string {
-  const h = createHash("sha256");
+  const h = sha256();
   for (const p of pieces) h.update(p, "utf8");
   return h.digest("hex");
 }

@@ -15,9 +15,9 @@
  * The trash collection also removes old chunk temp files while running (trash/collector), but
  * only after an hour: at start every temp file is known to be dead.
  */
+import { sha256 } from "../core/sha256.ts";
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
-import { createHash } from "node:crypto";
 import { fsyncDir, isTempName } from "../core/atomic.ts";
 import { confinedPath } from "../core/confine.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -43,7 +43,7 @@ function entries(dir: string) {
 }
 
 function sha256Of(path: string): string {
-  const h = createHash("sha256");
+  const h = sha256();
   const buf = Buffer.alloc(1 << 20);
   const fd = openSync(path, "r");
   try {

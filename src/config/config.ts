@@ -1,6 +1,6 @@
 /** @module config/config — config.json: schema (zod), defaults, and a one-line error naming a bad key. */
+import { sha256Hex } from "../core/sha256.ts";
 import { existsSync, readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { homedir, hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
@@ -214,7 +214,7 @@ export function newCellName(dir: string, host = hostname(), home = homedir()): s
   const name = hostName(host);
   const abs = resolve(dir);
   if (abs === resolve(join(home, ".grove"))) return name;
-  const suffix = createHash("sha256").update(abs).digest("hex").slice(0, 4);
+  const suffix = sha256Hex(abs).slice(0, 4);
   return `${name.slice(0, 59)}-${suffix}`;
 }
 

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { createHash } from "node:crypto";
+import { sha256 } from "./sha256.ts";
 
 /** Folders and files whose content defines a build. */
 export const BUILD_INPUTS = ["src", "views", "public", "package.json", "bun.lock", "package-lock.json"];
@@ -30,7 +30,7 @@ function walk(root: string, p: string, out: string[]): void {
 export function sourceHash(root: string): string {
   const files: string[] = [];
   for (const i of BUILD_INPUTS) walk(root, join(root, i), files);
-  const h = createHash("sha256");
+  const h = sha256();
   for (const f of files.sort()) {
     const data = readFileSync(join(root, f));
     h.update(`${f}\0${data.byteLength}\0`);

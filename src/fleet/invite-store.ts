@@ -7,7 +7,8 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sha256Hex } from "../core/sha256.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 import { GroveError } from "../core/errors.ts";
 
@@ -27,7 +28,7 @@ interface InviteRecord {
   redeemed_by?: string;
 }
 
-const digest = (secret: string) => createHash("sha256").update(secret).digest("hex");
+const digest = (secret: string) => sha256Hex(secret);
 
 /** Refusals carry status 401 (the caller presents a bad credential) and a reason. */
 export const inviteRefused = (msg: string) => new GroveError(msg, 401, "invite");

@@ -314,7 +314,7 @@ async function sealFile(
     try {
       const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed, { spareTail: true });
       syncing.push(durable);
-      if (wrote) vault.chunkStored?.(hash as ChunkHash, sealed); // pushed to peers while the rest is sealed
+      if (wrote) vault.chunkStored?.(hash as ChunkHash, sealed, durable); // pushed to peers while the rest is sealed
       return { hash: hash as ChunkHash, size: sealed.byteLength, index: i, wrote, plainSize: len };
     } finally {
       vault.buffers.give(sealed);

@@ -26,10 +26,11 @@ export interface Vault {
   /** Where a chunk this cell does not hold is fetched from (my other cells); absent: only the local store. */
   remote?: RemoteChunks;
   /**
-   * Hears each new chunk a put writes, with its sealed bytes, valid only during the call (the
-   * running cell pushes it to peers at once: sync/eager-push); absent in one-shot uses.
+   * Hears each new chunk a put writes: its sealed bytes (valid only during the call), and when
+   * it is durable in chunks/ (the running cell pushes it to peers at once: sync/eager-push);
+   * absent in one-shot uses.
    */
-  chunkStored?: (hash: ChunkHash, sealed: Uint8Array) => void;
+  chunkStored?: (hash: ChunkHash, sealed: Uint8Array, durable: Promise<void>) => void;
 }
 
 /** Fetches a sealed chunk of a manifest from another cell; the reader still checks its name and tag. */

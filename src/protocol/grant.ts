@@ -16,7 +16,7 @@
  * the signature (protocol/signed-object); an object whose JSON is over MAX_GRANT_BYTES is refused,
  * and so is a grant whose `filename` holds a control, bidi or invisible character (protocol/safe-name).
  */
-import { createHash } from "node:crypto";
+import { sha256, sha256Hex } from "../core/sha256.ts";
 import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
 import { jsonLengthExceeds } from "../core/json-size.ts";
@@ -82,8 +82,6 @@ export class GrantError extends GroveError {
   }
 }
 
-const sha256Hex = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
-
 function signed<T extends { signature: string }>(secret: Uint8Array, unsigned: Omit<T, "signature">): T {
   return { ...unsigned, signature: toHex(sign(secret, signedBytes(unsigned))) } as T;
 }
@@ -111,7 +109,7 @@ export function grantId(g: Grant): string {
 
 /** SHA-256 of the chunk names in order, each as 32 raw bytes. */
 export function chunksDigest(chunks: readonly string[]): string {
-  const h = createHash("sha256");
+  const h = sha256();
   for (const c of chunks) h.update(Buffer.from(c, "hex"));
   return h.digest("hex");
 }

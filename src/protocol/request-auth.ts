@@ -23,7 +23,7 @@
  * Binding the response to the request's fresh nonce means a response recorded earlier, or
  * altered in transit (status or body), does not verify.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../core/sha256.ts";
 import { fromHex, toHex, type CellId } from "../core/types.ts";
 import { sign, verify } from "../crypto/keys.ts";
 import { shortId } from "../core/format.ts";
@@ -262,7 +262,7 @@ export function verifyResponse(
 
 /** SHA-256 of a body's raw bytes, lowercase hex ("" and null hash as the empty string). */
 export function bodySha256Hex(body: Body): string {
-  const h = createHash("sha256");
+  const h = sha256();
   if (body !== null && body !== undefined) h.update(typeof body === "string" ? enc.encode(body) : body);
   return h.digest("hex");
 }

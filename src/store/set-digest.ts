@@ -6,7 +6,7 @@
  * bucket digest = SHA-256 over the bucket's names in ascending order, each as 32 raw bytes
  * (the empty bucket's digest is SHA-256 of nothing); root = SHA-256 of the 256 bucket digests.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../core/sha256.ts";
 
 export const BUCKETS = 256;
 
@@ -25,10 +25,10 @@ export function bucketOf(name: string): number {
 /** Digest of `names` (any order, no duplicates expected; duplicates are ignored). */
 export function digestSet(names: Iterable<string>): SetDigest {
   const sorted = [...new Set(names)].sort();
-  const hashers = Array.from({ length: BUCKETS }, () => createHash("sha256"));
+  const hashers = Array.from({ length: BUCKETS }, () => sha256());
   for (const n of sorted) hashers[bucketOf(n)]!.update(Buffer.from(n, "hex"));
   const buckets = hashers.map((h) => h.digest("hex"));
-  const root = createHash("sha256");
+  const root = sha256();
   for (const b of buckets) root.update(Buffer.from(b, "hex"));
   return { root: root.digest("hex"), buckets, count: sorted.length };
 }

@@ -9,7 +9,7 @@
  * Restoring reads the newest index that opens, fetches the manifests it names, and records them;
  * a blob that does not open (forged, format 1, altered, misnamed) is refused and reported.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/sha256.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { confinedPath } from "../core/confine.ts";
@@ -33,7 +33,6 @@ import {
 } from "../protocol/backup-blob.ts";
 
 const enc = new TextEncoder();
-const sha256 = (d: Uint8Array | string) => createHash("sha256").update(d).digest("hex");
 
 // Fields a newer build adds are ignored (docs/protocol.md, "Unknown fields"): an older build can still recover from its index.
 const IndexSchema = z.object({
@@ -86,7 +85,7 @@ export function currentIndex(ctx: BackupContext): { name: string; index: BackupI
   const versions = ctx.db.allVersions().map((r) => [r.path, r.version, r.manifest_hash, r.at] as [string, number, string | null, number]);
   const rows = ctx.peers.list();
   const peers = rows.map((p) => ({ card: JSON.parse(p.card) as unknown, friend: p.friend, favorite: p.favorite }));
-  const digest = sha256(canonicalJson({ versions, peers: rows.map((p) => [p.id, p.friend, p.favorite]) }));
+  const digest = sha256Hex(canonicalJson({ versions, peers: rows.map((p) => [p.id, p.friend, p.favorite]) }));
   return { name: backupName(keysOf(ctx), "index", digest), index: { v: 1, owner: ctx.keys.id, made_at: Date.now(), versions, peers } };
 }
 
@@ -138,7 +137,7 @@ export function openIndex(ctx: BackupContext, blob: Uint8Array): BackupIndex {
 /** Open a manifest backup and check it is the manifest named `hash`, ours. */
 export function openManifest(ctx: BackupContext, hash: ManifestHash, blob: Uint8Array): Manifest {
   const m = parsed(`manifest backup ${hash.slice(0, 12)}`, ManifestSchema, openBackup(keysOf(ctx), "manifest", hash, blob)) as Manifest;
-  if (sha256(canonicalJson(m)) !== hash) throw new BackupRefusedError(`manifest backup ${hash.slice(0, 12)} does not hash to its name`);
+  if (sha256Hex(canonicalJson(m)) !== hash) throw new BackupRefusedError(`manifest backup ${hash.slice(0, 12)} does not hash to its name`);
   if (m.owner !== ctx.keys.id) throw new BackupRefusedError(`manifest backup ${hash.slice(0, 12)} belongs to another cell`);
   return m;
 }

@@ -7,9 +7,9 @@
  * - Where: the placement rules (sync/placement-plan) on what the Worker knows now: peers whose
  *   best route answered the last probe, heard from within `peer_lost_after_s`; copies already
  *   confirmed count.
- * - Memory: up to MAX_HELD_BYTES of sealed chunks are kept as they came; past that only their
- *   names are queued and the bytes are read back from chunks/ when their turn comes (the page
- *   cache usually still has them), so a fast put never balloons the Worker.
+ * - Memory: small chunks come with their sealed bytes, kept up to MAX_HELD_BYTES; large ones (and
+ *   small ones past that) come by name, and are read from chunks/ into reused buffers when their
+ *   turn comes, so a fast put never balloons the Worker.
  * - Durability as for a round: a peer acknowledges a chunk once it is durable there, and only
  *   acknowledged copies are recorded (placements). What is not placed here (no peer reached, a
  *   refusal everywhere) the next round places.
@@ -26,6 +26,7 @@ import { planPlacement, type PlanPeer } from "./placement-plan.ts";
 import { batchesOf, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
 import type { SyncContext } from "./round.ts";
 import * as W from "./wire.ts";
+import { BufferPool } from "../ingest/buffer-pool.ts";
 import { routeScore } from "../net/route-score.ts";
 
 /** Sealed bytes kept in the queue at most; past this, names only (read back from chunks/). */
@@ -48,6 +49,8 @@ export class EagerPush {
   private links = new Map<CellId, PeerLink>();
   private noBatch = new Set<CellId>();
   private refusedUntil = new Map<CellId, number>();
+  /** Buffers chunks named without their bytes are read into (direct I/O), reused: a group holds one per chunk. */
+  private readonly buffers = new BufferPool(CHUNK_BUFFER_SIZE, PARALLEL * 2);
   /** Chunks queued or in flight: a round started meanwhile leaves them to this. */
   private readonly inFlight = new Set<ChunkHash>();
   /** What was placed since the Worker started (for logs and tests). */
@@ -55,13 +58,13 @@ export class EagerPush {
 
   constructor(private readonly ctx: SyncContext) {}
 
-  /** A chunk stored by this cell just now; `bytes` are its sealed bytes (a copy this module owns). */
-  add(hash: ChunkHash, bytes: Uint8Array): void {
+  /** A chunk stored by this cell just now, of `size` sealed bytes; `bytes`: them (a copy this module owns), or null. */
+  add(hash: ChunkHash, size: number, bytes: Uint8Array | null): void {
     const { config } = this.ctx;
     if (!config.push_on_store || config.replication_factor < 2 || this.inFlight.has(hash)) return;
-    const keep = this.held + bytes.byteLength <= MAX_HELD_BYTES;
-    if (keep) this.held += bytes.byteLength;
-    this.queue.push({ hash, size: bytes.byteLength, bytes: keep ? bytes : null });
+    const keep = bytes !== null && this.held + size <= MAX_HELD_BYTES;
+    if (keep) this.held += size;
+    this.queue.push({ hash, size, bytes: keep ? bytes : null });
     this.inFlight.add(hash);
     this.running ??= this.drain().finally(() => (this.running = null));
   }
@@ -138,6 +141,7 @@ export class EagerPush {
 
   private async place(group: Queued[]): Promise<void> {
     const { placements, store, config } = this.ctx;
+    if (!group.length) return;
     const peers = this.planPeers();
     if (!peers.some((p) => p.reachable)) {
       this.counts.left_to_round += group.length;
@@ -152,18 +156,38 @@ export class EagerPush {
     if (!plan.push.length) return;
     const byHash = new Map(group.map((q) => [q.hash, q]));
     const items: PlaceItem[] = [];
-    for (const task of plan.push) {
-      const q = byHash.get(task.hash)!;
-      let bytes = q.bytes;
-      if (!bytes) {
-        try {
-          bytes = (await store.readInto(task.hash, new Uint8Array(Math.max(q.size, CHUNK_BUFFER_SIZE)))).slice();
-        } catch {
-          continue; // gone already (a put undone): nothing to place
+    const taken: Uint8Array[] = [];
+    try {
+      for (const task of plan.push) {
+        const q = byHash.get(task.hash)!;
+        let bytes = q.bytes;
+        if (!bytes) {
+          // A large chunk is sent from the buffer it is read into; a small one is copied out, so a
+          // batch holds one buffer at a time.
+          const buf = this.buffers.take();
+          const small = q.size <= W.BATCH_CHUNK_MAX;
+          if (!small) taken.push(buf);
+          try {
+            bytes = await store.readInto(task.hash, buf);
+            if (small) bytes = bytes.slice();
+          } catch {
+            this.counts.left_to_round++; // not in chunks/ (a put undone): a round decides
+            continue;
+          } finally {
+            if (small) this.buffers.give(buf);
+          }
         }
+        items.push({ task, bytes });
       }
-      items.push({ task, bytes });
+      await this.send(items);
+    } finally {
+      for (const b of taken) this.buffers.give(b);
     }
+  }
+
+  /** Place `items` on their candidates: one request per peer (sync/chunk-push). */
+  private async send(items: PlaceItem[]): Promise<void> {
+    const { placements } = this.ctx;
     const full = new Set<CellId>();
     const send = (peer: CellId, chunks: { hash: ChunkHash; bytes: Uint8Array }[]) => {
       const link = this.link(peer);

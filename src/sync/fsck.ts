@@ -19,9 +19,9 @@
  * The report lists every problem with what was done about it; `unrepaired` > 0 means the exit
  * code of `grove fsck` is 1.
  */
+import { sha256Hex } from "../core/sha256.ts";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createHash } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { type CellId, type ChunkHash, type ManifestHash } from "../core/types.ts";
@@ -222,7 +222,7 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
     try {
       bytes = readFileSync(cell.store.path(h.chunk_hash as ChunkHash));
     } catch {}
-    const ok = bytes !== null && createHash("sha256").update(bytes).digest("hex") === h.chunk_hash;
+    const ok = bytes !== null && sha256Hex(bytes) === h.chunk_hash;
     if (ok) continue;
     const p: FsckProblem = {
       kind: bytes ? "held_corrupt" : "held_missing",

@@ -3,6 +3,7 @@
  * (see sync/wire): every request signed, every answer's signature checked, JSON sealed both ways,
  * chunk bytes checked against their names. Counts the bytes it moves for the round's report.
  */
+import { sha256Hex } from "../core/sha256.ts";
 import type { z } from "zod";
 import { fromHex, type CellId, type ChunkHash } from "../core/types.ts";
 import type { CellKeys } from "../crypto/keys.ts";
@@ -10,7 +11,6 @@ import { callPeerRaw, PeerCallError, refusalText, type PeerCaller } from "../net
 import { openJson, sealJson } from "../protocol/sealed-json.ts";
 import type { DeleteRequest } from "../protocol/delete-request.ts";
 import * as W from "./wire.ts";
-import { createHash } from "node:crypto";
 import { shortId } from "../core/format.ts";
 
 export interface LinkTraffic {
@@ -120,7 +120,7 @@ export class PeerLink {
   async getChunk(hash: ChunkHash, signal?: AbortSignal): Promise<Uint8Array> {
     const ans = await this.raw("GET", `chunks/${hash}`, undefined, signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS, signal);
     if (ans.status !== 200) throw this.refused(`chunk ${hash.slice(0, 12)}`, ans.status, ans.body);
-    if (createHash("sha256").update(ans.body).digest("hex") !== hash)
+    if (sha256Hex(ans.body) !== hash)
       throw new PeerCallError(`cell ${shortId(this.peer)} sent chunk ${hash.slice(0, 12)} with the wrong bytes`);
     return ans.body;
   }

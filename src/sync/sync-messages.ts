@@ -8,8 +8,11 @@ export type ToWorker =
   | { type: "init"; dir: string; home: string }
   | { type: "run"; id: number; kind: "sync"; card: Card }
   | { type: "run"; id: number; kind: "probe" }
-  /** A chunk this cell just stored, with its sealed bytes: pushed to peers at once (sync/eager-push). */
-  | { type: "chunk"; hash: string; bytes: Uint8Array }
+  /**
+   * A chunk this cell just stored: pushed to peers at once (sync/eager-push). A small one comes
+   * with its sealed bytes; a large one by name (the Worker reads it from chunks/).
+   */
+  | { type: "chunk"; hash: string; size: number; bytes: Uint8Array | null }
   /** The answer to a relay-call: the main thread holds the relay connections. */
   | { type: "relay-answer"; call: number; ok: true; response: PeerResponse }
   | { type: "relay-answer"; call: number; ok: false; error: string };

@@ -13,6 +13,7 @@ import type { RelayLink } from "../relay/relay-client.ts";
 import type { RoundReport } from "../fleet/prober.ts";
 import type { RecoveryRecord, SyncProgress, SyncReport } from "./round.ts";
 import type { FromWorker, ToWorker } from "./sync-messages.ts";
+import { BATCH_CHUNK_MAX } from "./wire.ts";
 import type { CellId } from "../core/types.ts";
 
 /** Runs probe and sync rounds (the sync Worker), as the web and the CLI see it. */
@@ -130,12 +131,21 @@ export class SyncService implements RoundRunner {
   }
 
   /**
-   * A chunk this cell just stored: its sealed bytes go to the Worker (copied by postMessage, so
-   * the caller may reuse its buffer at once), which pushes it to peers now (sync/eager-push).
+   * A chunk this cell just stored, for the Worker to push to peers now (sync/eager-push). A small
+   * one goes with its sealed bytes (copied by postMessage, so the caller may reuse its buffer at
+   * once); a large one by name: copying 4 MiB into a new buffer for every chunk cost more (page
+   * faults, garbage) than the Worker's read of it into a buffer it reuses.
    */
-  chunkStored(hash: string, sealed: Uint8Array): void {
+  chunkStored(hash: string, sealed: Uint8Array, durable: Promise<void>): void {
     if (this.stopped) return;
-    this.worker.postMessage({ type: "chunk", hash, bytes: sealed } satisfies ToWorker);
+    const size = sealed.byteLength;
+    if (size <= BATCH_CHUNK_MAX) this.worker.postMessage({ type: "chunk", hash, size, bytes: sealed } satisfies ToWorker);
+    // By name once it is in chunks/ (a chunk is renamed into place when durable).
+    else
+      void durable.then(
+        () => !this.stopped && this.worker.postMessage({ type: "chunk", hash, size, bytes: null } satisfies ToWorker),
+        () => {},
+      );
   }
 
   private post(m: ToWorker): void {

@@ -98,7 +98,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   }
   if (msg.type === "chunk") {
     if (ctx) refreshConfig(ctx); // push_on_store and the factor are live
-    eager?.add(msg.hash as ChunkHash, msg.bytes);
+    eager?.add(msg.hash as ChunkHash, msg.size, msg.bytes);
     return;
   }
   if (msg.type === "init") {

@@ -17,7 +17,7 @@
  *   const sig = signRelease(secret, { target: "linux-x64", build, build_time, ...(await fileDigest(exe)) });
  *   checkTrusted(sig, config.trusted_release_keys); // throws ReleaseRefused
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../core/sha256.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { GroveError } from "../core/errors.ts";
@@ -126,7 +126,7 @@ export function checkDigest(sig: OfferedSig, got: { size: number; sha256: string
 
 /** Size and hex SHA-256 of a file, streamed. */
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
-  const h = createHash("sha256");
+  const h = sha256();
   let size = 0;
   for await (const piece of Bun.file(path).stream() as unknown as AsyncIterable<Uint8Array>) {
     h.update(piece);

@@ -14,9 +14,9 @@
  * cell's own offer for its platform. The host's `swapped` then restarts the cell (update/lifecycle).
  * Anything refused leaves everything as it was, with a log line and a one-line error.
  */
+import { sha256 } from "../core/sha256.ts";
 import { chmodSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { GroveError, conflict, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -319,7 +319,7 @@ export class Updater {
     onProgress?: (p: Progress) => void,
   ): Promise<{ size: number; sha256: string }> {
     const fh = await open(part, "w", 0o600);
-    const h = createHash("sha256");
+    const h = sha256();
     let done = 0;
     try {
       while (done < sig.size) {

@@ -3,9 +3,9 @@
  * and serving a shared file's chunks to its recipient, from the sharer or from any cell that
  * keeps the sharer's chunks, only under a valid fetch pass naming the asking cell.
  */
+import { sha256Hex } from "../core/sha256.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import { createHash } from "node:crypto";
 import { badRequest, forbidden, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { CellId, ChunkHash } from "../core/types.ts";
@@ -66,7 +66,7 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
     const m = ManifestSchema.safeParse(d.manifest);
     if (!m.success) throw badRequest("grant: the manifest sent with it is malformed");
     const manifest = m.data as Manifest;
-    if (createHash("sha256").update(canonicalJson(manifest)).digest("hex") !== grant.manifest_hash) {
+    if (sha256Hex(canonicalJson(manifest)) !== grant.manifest_hash) {
       throw badRequest("grant: names an unknown manifest (the manifest sent does not hash to manifest_hash)");
     }
     if (manifest.owner !== from || manifest.total_size !== grant.total_size)

@@ -6,8 +6,8 @@
  * backups here.
  * A peer only ever sees and touches what is kept for it (owner = the signer).
  */
+import { sha256Hex } from "../core/sha256.ts";
 import { Hono } from "hono";
-import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { GroveError, badRequest, forbidden, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -43,8 +43,6 @@ export interface SyncHost {
   /** The bounty allowance on new chunks (none: every chunk is taken while there is room). */
   bounty?: BountyGate;
 }
-
-const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** The holder's digests of what it keeps for `owner`. */
 function holderDigests(held: HeldStore, owner: CellId) {

@@ -2,8 +2,9 @@
  * @module web/sessions — dashboard sessions in placement.db. The cookie holds a random token;
  * the table holds only its SHA-256, plus the session's CSRF token and expiry.
  */
+import { sha256Hex } from "../core/sha256.ts";
 import type { Database } from "bun:sqlite";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 
 export const SESSION_COOKIE = "grove_session";
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -13,7 +14,7 @@ export interface Session {
   expires_at: number;
 }
 
-const digest = (token: string) => createHash("sha256").update(token).digest("hex");
+const digest = (token: string) => sha256Hex(token);
 
 export class SessionStore {
   constructor(private db: Database) {}
