@@ -1,526 +1,522 @@
 /**
- * Bench: end-to-end replication of one large random file between two cells on loopback, from
- * `grove put` on A until A counts 2 copies (replication factor 2: A's own and B's), with the
- * ingest figure (put alone) from the same run, and Syncthing's end-to-end figure for the same
- * file between two instances on loopback, measured in the same run as the reference.
+ * Bench: how fast a file reaches a second cell on loopback, in four workloads, each next to
+ * Syncthing doing the same in the same run (bench/lib/workloads.ts measures them):
  *
- *   bun bench/replicate.ts [--size-mb N] [--max-rounds N] [--work-dir DIR] [--keep] [--skip-syncthing] [--no-drop-caches]
- *   BENCH_SIZE_MB=256 bun bench/replicate.ts      (size in MiB; default 1024 = 1 GiB)
+ *   a  drop-in       a --size-mb file copied into A's GROVE_HOME (dd bs=4M): A's watcher stores it
+ *                    (the watcher, not an explicit ingest: its debounce, at least 2 × 1000 ms after
+ *                    the copy's last write, is in the time), A's own round runs 1 s after the store
+ *                    (sync_after_change_s 1; the default is 5), until A's placement shows 2 copies.
+ *   b  put           `grove put` on A (a CLI process), then `grove sync` on A until 2 copies.
+ *   c  transfer      b's sync part: sealed chunks on A, none on B; from put's end, `grove sync`
+ *                    rounds until A's placement shows 2 copies (each CLI start and the round's
+ *                    tail after its last push, manifest backups and bounty, are in the time).
+ *   d  small files   --small-files files of 4-64 KiB copied (cp -r) into A's GROVE_HOME (watcher,
+ *                    not PUT /api/files), A's own rounds, until B's placement.db holds a chunk of
+ *                    each for A.
  *
- * Grove: cells A and B (test/helpers/cell.ts: real `grove start` processes on 127.0.0.1, mDNS
- * off), config replication_factor 2 and sync_interval_s 3600 (rounds only on demand), paired by
- * invite (on A) and join (on B). A warm-up `grove sync` on A runs first: it probes B and makes
- * the route's first 256 KB benchmark, with nothing to push, so neither is in the timed part.
- * Timed: page cache dropped (root), then `grove put FILE` on A (ingest), then `grove sync` on A
- * repeatedly until GET /api/placement on A shows the file with 2 copies. End to end = put + sync.
- * Checked afterwards: B keeps every chunk of the file for A, and every kept chunk file hashes to
- * its name.
+ *   bun bench/replicate.ts [--workloads a,b,c,d] [--size-mb N] [--small-files N] [--max-rounds N]
+ *                          [--disk-rate-mb N] [--work-dir DIR] [--keep] [--skip-syncthing] [--no-drop-caches]
+ *   BENCH_SIZE_MB=256 bun bench/replicate.ts      (size in MiB; default 1024 = 1 GiB; 10000 small files)
+ *   npm run bench -- replicate --workloads=a      (through the runner, one letter needs `=`: a bare
+ *                                                   `a` would be taken for a bench name)
+ *   --disk-rate-mb: the dd that measures the disk's write rate (default 512 MiB)
+ *
+ * Grove: each workload on fresh cells A and B, b and c on one pair (test/helpers/cell.ts: real
+ * `grove start` processes on 127.0.0.1, mDNS off), replication factor 2, sync_interval_s 3600,
+ * paired by invite (B is a storage peer); a warm-up `grove sync` on A first probes B and makes the
+ * route's first 256 KB benchmark, untimed. Checked afterwards: B keeps every chunk of the files for A, and every
+ * one hashes to its name.
  *
  * Syncthing (Debian package, installed with apt-get when missing; --skip-syncthing to skip): two
  * instances with their own homes, loopback only (see bench/lib/syncthing.ts: discovery, relays,
  * NAT, STUN, usage and crash reporting, upgrades all off; sockets listed with ss to show it),
- * sharing one folder, file watcher off. Timed: page cache dropped, then the file is copied into
- * A's folder (dd bs=4M), a scan is asked for over REST (the call returns when the scan is done:
- * no watcher delay), until the complete file is in B's folder (Syncthing renames its temp file
- * into place once every block is in). Checked afterwards: B's copy has the source's SHA-256.
+ * sharing one folder, file watcher off. The file is copied into A's folder (dd bs=4M; cp -r for
+ * d), a scan is asked for over REST (the call returns when the scan is done: no watcher delay),
+ * until the complete file (d: every file) is in B's folder (Syncthing renames a temp file into
+ * place once every block is in). One run serves a (its drop-in), b (its end to end) and c (its
+ * transfer phase, from the scan's end; the scan has just read the file, so A may serve it from the
+ * page cache, while Grove's chunks were written with O_DIRECT); d runs on a fresh pair. Checked
+ * afterwards: B's copies have the sources' SHA-256.
  *
- * Output: progress lines (with the disk's bytes read and written and busy share per timed phase:
- * both cells, and both Syncthing instances, share this machine's disk) and a table, then one
- * JSON object as the last line of stdout.
- * Rates are MB/s with MB = 10^6 bytes, over the file's size; memory figures are MiB.
+ * Each timed part starts with the page cache dropped (root). Per workload: Grove's and
+ * Syncthing's seconds, the ratio Syncthing ÷ Grove (> 1: Grove is faster), the disk's bytes
+ * written and read during each (the whole device: both cells, or both instances, share it), the
+ * disk-limit time (Grove's bytes written ÷ this disk's write rate, measured once per run with dd
+ * conv=fsync into the work dir) and limit ÷ Grove's time (1 = Grove ran at the disk's speed), and
+ * the cells' peak RSS (VmHWM). Targets: a >= 1.5x, c >= 1.2x, d >= 1x Syncthing; cells < 150 MiB.
+ *
+ * Output: progress lines, a table, detail lines, then one JSON object as the last line of stdout.
+ * Rates are MB/s with MB = 10^6 bytes; memory figures are MiB.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { Database } from "bun:sqlite";
-import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import type { SyncReport } from "../src/sync/round.ts";
-import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./lib/cells.ts";
+import { ROOT, destroyCell } from "../test/helpers/cell.ts";
 import {
-  GNU_TIME,
   MiB,
-  cpuSplit,
   isRoot,
   mbPerSec,
-  peakRssMiB,
   round,
-  sha256File,
   table,
-  timed,
   writeRandomFile,
   cleanupOnSignal,
   cacheDropper,
   makeWorkDir,
-  diskMeter,
+  ddWriteRate,
   diskText,
   type DiskIo,
+  type DiskRate,
 } from "./lib/measure.ts";
-import { SyncthingPair, ensureSyncthing } from "./lib/syncthing.ts";
+import { ensureSyncthing } from "./lib/syncthing.ts";
+import {
+  DROP_IN_CONFIG,
+  WORKLOAD_IDS,
+  groveDropIn,
+  grovePutSync,
+  groveSmallFiles,
+  syncthingLarge,
+  syncthingSmall,
+  writeSmallFiles,
+  type Ctx,
+  type GroveDropIn,
+  type GrovePut,
+  type GroveSmall,
+  type SmallSet,
+  type StCommon,
+  type StLarge,
+  type StSmall,
+  type WorkloadId,
+} from "./lib/workloads.ts";
 
 export const name = "replicate";
-export const summary = "1 GiB put on A until 2 copies (A + B) on loopback, end to end, vs Syncthing; cells' peak RSS";
+export const summary =
+  "1 GiB drop-in, put and transfer, and 10,000 small files, from cell A until durable on B, each vs Syncthing; disk limit; cells' peak RSS";
 
 export const options = {
+  workloads: { type: "string" },
   "size-mb": { type: "string" },
+  "small-files": { type: "string" },
   "max-rounds": { type: "string" },
+  "disk-rate-mb": { type: "string" },
   "work-dir": { type: "string" },
   keep: { type: "boolean" },
   "skip-syncthing": { type: "boolean" },
   "no-drop-caches": { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
-const DEST = "bench/random.bin";
-const TARGET_RATIO = 2;
+/** The large file: its name in A's GROVE_HOME (a) and Syncthing's folder; its stored path for put (b, c). */
+const FILE = "random.bin";
+const PUT_AS = "bench/random.bin";
+/** Grove ÷ Syncthing speed wanted per workload (Syncthing's time ÷ Grove's), and the cells' peak RSS. */
+const TARGETS: Partial<Record<WorkloadId, number>> = { a: 1.5, c: 1.2, d: 1 };
+const RSS_TARGET_MIB = 150;
+const SMALL_MIN = 4 * 1024;
+const SMALL_MAX = 64 * 1024;
 
 function say(msg: string): void {
   console.log(`[replicate] ${msg}`);
 }
 
-interface RoundRow {
-  n: number;
-  cli_s: number;
-  chunks_pushed: number;
-  bytes_pushed: number;
-  backups_pushed: number;
-  duration_ms: number;
-  errors: string[];
+/** One workload's line: both sides, and what follows from them. */
+interface Row {
+  id: WorkloadId;
+  label: string;
+  grove: { s: number; disk: DiskIo | null } | null;
+  syncthing: { s: number; disk: DiskIo | null } | null;
+  rss: { a: number | null; b: number | null } | null;
 }
 
-interface GroveResult {
-  put_s: number;
-  /** The disk's bytes read / written and busy share (both cells share it on loopback). */
-  put_disk: DiskIo | null;
-  sync_disk: DiskIo | null;
-  sync_s: number;
-  end_to_end_s: number;
-  rounds: RoundRow[];
-  copies: number;
-  chunks: number;
-  b_holds_chunks: number;
-  b_chunks_verified: boolean;
-  warmup_benchmarks: number;
+interface Figures {
+  grove_s: number | null;
+  syncthing_s: number | null;
+  /** Syncthing's time ÷ Grove's: > 1 means Grove is faster. */
+  ratio: number | null;
+  target: number | null;
+  target_met: boolean | null;
+  grove_disk: DiskIo | null;
+  syncthing_disk: DiskIo | null;
+  /** Grove's bytes written ÷ the disk's write rate: the least time this phase could take on this disk. */
+  disk_limit_s: number | null;
+  /** disk_limit_s ÷ grove_s: 1 = Grove wrote at the disk's speed. */
+  limit_ratio: number | null;
+  syncthing_disk_limit_s: number | null;
   cell_a_peak_rss_mb: number | null;
-  cell_a_rss_after_put_mb: number | null;
   cell_b_peak_rss_mb: number | null;
-  cli_put_peak_rss_mb: number | null;
-  sync_cores_a: number | null;
-  sync_cores_b: number | null;
-  crypto: string;
 }
 
-interface SyncthingResult {
-  version: string;
-  /** Copy-in + scan, then the transfer. */
-  copy_scan_disk: DiskIo | null;
-  transfer_disk: DiskIo | null;
-  copy_s: number;
-  scan_s: number;
-  transfer_s: number;
-  end_to_end_s: number;
-  identical: boolean;
-  peak_rss_a_mb: number | null;
-  peak_rss_b_mb: number | null;
-  sockets_seen: number;
-  non_loopback: string[];
-  log_mentions: string[];
-}
-
-/** Every chunk B keeps for A: count, and whether each file hashes to its name. */
-function verifyHeld(b: TestCell, owner: string): { chunks: number; verified: boolean } {
-  const db = new Database(join(b.dir, "placement.db"), { readonly: true });
-  let rows: [string][];
-  try {
-    rows = db.query("SELECT chunk_hash FROM held WHERE owner = ?").values(owner) as [string][];
-  } finally {
-    db.close();
-  }
-  let ok = true;
-  for (const [h] of rows) {
-    const p = join(b.dir, "chunks", h.slice(0, 2), h);
-    if (!existsSync(p) || sha256File(p) !== h) ok = false;
-  }
-  return { chunks: rows.length, verified: ok };
-}
-
-async function runGrove(
-  work: string,
-  src: string,
-  bytes: number,
-  maxRounds: number,
-  drop: () => boolean,
-  cells: { a?: TestCell; b?: TestCell },
-): Promise<GroveResult> {
-  const cfg = { replication_factor: 2, sync_interval_s: 3600 };
-  const rootA = join(work, "grove-a");
-  const rootB = join(work, "grove-b");
-  mkdirSync(rootA);
-  mkdirSync(rootB);
-  const a = (cells.a = await startCell({ root: rootA, config: { ...cfg, name: "bench-a" } }));
-  const b = (cells.b = await startCell({ root: rootB, config: { ...cfg, name: "bench-b" } }));
-  await Promise.all([waitSyncIdle(a), waitSyncIdle(b)]);
-  await pair(a, b);
-  const [idA, idB] = await Promise.all([cellId(a), cellId(b)]);
-  await waitSyncIdle(b);
-  const crypto = /crypto: (\S+)/.exec(a.output())?.[1] ?? "?";
-  const warm = await syncRound(a);
-  say(
-    `grove: A ${idA.slice(0, 8)} (pid ${a.proc.pid}) and B ${idB.slice(0, 8)} (pid ${b.proc.pid}) paired; crypto ${crypto}; warm-up round: ${warm.report.reached}/${warm.report.peers} reached, ${warm.report.benchmarks} route benchmark(s)`,
-  );
-
-  const disk = diskMeter(work);
-  drop();
-  disk.start();
-  const t0 = performance.now();
-  const put = await grove(a, ["put", src, "--as", DEST], { gnuTime: GNU_TIME, timeFile: join(work, "time.txt") });
-  const tPut = performance.now();
-  const putDisk = disk.stop((tPut - t0) / 1000);
-  disk.start();
-  const rssAfterPut = peakRssMiB(a.proc.pid);
-  say(`grove put: ${round(put.seconds, 2)} s, ${mbPerSec(bytes, put.seconds)} MB/s; ${put.stdout.trim().split("\n").pop()}`);
-
-  const cpuA0 = cpuSplit(a.proc.pid);
-  const cpuB0 = cpuSplit(b.proc.pid);
-  const rounds: RoundRow[] = [];
-  let copies = 0;
-  let chunks = 0;
-  for (let n = 1; n <= maxRounds; n++) {
-    const r = await syncRound(a);
-    const rep: SyncReport = r.report;
-    rounds.push({
-      n,
-      cli_s: round(r.seconds, 2),
-      chunks_pushed: rep.chunks_pushed,
-      bytes_pushed: rep.bytes_pushed,
-      backups_pushed: rep.backups_pushed,
-      duration_ms: rep.duration_ms,
-      errors: rep.errors,
-    });
-    const f = (await placement(a)).files.find((x) => x.path === DEST);
-    copies = f?.copies ?? 0;
-    chunks = f?.chunks ?? 0;
-    say(
-      `grove sync round ${n}: ${rep.chunks_pushed} chunks pushed (${round(rep.bytes_pushed / 1e6, 1)} MB), ${rep.backups_pushed} backups, ${round(r.seconds, 2)} s${rep.errors.length ? `, errors: ${rep.errors.join("; ")}` : ""}; copies now ${copies}`,
-    );
-    if (copies >= 2) break;
-  }
-  const tEnd = performance.now();
-  const syncDisk = disk.stop((tEnd - tPut) / 1000);
-  say(`grove disk: put ${diskText(putDisk)}; sync ${diskText(syncDisk)}`);
-  const cpuA1 = cpuSplit(a.proc.pid);
-  const cpuB1 = cpuSplit(b.proc.pid);
-  const syncS = (tEnd - tPut) / 1000;
-  const cores = (x: typeof cpuA0, y: typeof cpuA0) => (x && y ? round((y.user + y.sys - x.user - x.sys) / syncS, 2) : null);
-
-  const held = verifyHeld(b, idA);
-  const result: GroveResult = {
-    put_s: round(put.seconds, 3),
-    put_disk: putDisk,
-    sync_disk: syncDisk,
-    sync_s: round(syncS, 3),
-    end_to_end_s: round((tEnd - t0) / 1000, 3),
-    rounds,
-    copies,
-    chunks,
-    b_holds_chunks: held.chunks,
-    b_chunks_verified: held.verified,
-    warmup_benchmarks: warm.report.benchmarks,
-    cell_a_peak_rss_mb: peakRssMiB(a.proc.pid),
-    cell_a_rss_after_put_mb: rssAfterPut,
-    cell_b_peak_rss_mb: peakRssMiB(b.proc.pid),
-    cli_put_peak_rss_mb: put.maxRssMiB,
-    sync_cores_a: cores(cpuA0, cpuA1),
-    sync_cores_b: cores(cpuB0, cpuB1),
-    crypto,
+function figures(r: Row, rate: DiskRate | null): Figures {
+  const g = r.grove;
+  const s = r.syncthing;
+  const ratio = g && s ? round(s.s / g.s, 2) : null;
+  const target = TARGETS[r.id] ?? null;
+  const limit = (d: DiskIo | null | undefined) => (d && rate ? round(d.written_mb / rate.mb_s, 2) : null);
+  const gl = limit(g?.disk);
+  return {
+    grove_s: g?.s ?? null,
+    syncthing_s: s?.s ?? null,
+    ratio,
+    target,
+    target_met: target !== null && ratio !== null ? ratio >= target : null,
+    grove_disk: g?.disk ?? null,
+    syncthing_disk: s?.disk ?? null,
+    disk_limit_s: gl,
+    limit_ratio: gl !== null && g ? round(gl / g.s, 2) : null,
+    syncthing_disk_limit_s: limit(s?.disk),
+    cell_a_peak_rss_mb: r.rss?.a ?? null,
+    cell_b_peak_rss_mb: r.rss?.b ?? null,
   };
-  say(`grove: B keeps ${held.chunks} chunks for A (file has ${chunks}), every one hashes to its name: ${held.verified}`);
-  await destroyCell(a);
-  await destroyCell(b);
-  cells.a = cells.b = undefined;
-  return result;
 }
 
-async function runSyncthing(
-  bin: string,
-  work: string,
-  src: string,
-  srcHash: string,
-  bytes: number,
-  drop: () => boolean,
-  holder: { st?: SyncthingPair },
-): Promise<SyncthingResult> {
-  const version = Bun.spawnSync([bin, "--version"], { stdout: "pipe" }).stdout.toString().trim();
-  const st = (holder.st = new SyncthingPair(bin, work, { aListen: freePort(), aGui: freePort(), bListen: freePort(), bGui: freePort() }));
-  st.setup();
-  await st.start();
-  await st.checkOptions();
-  await st.waitConnected();
-  const checks = [st.networkCheck()];
-  say(
-    `syncthing: ${version}; both instances up and connected over 127.0.0.1 (device ids ${st.a.deviceId.slice(0, 7)}, ${st.b.deviceId.slice(0, 7)})`,
-  );
-
-  const name = "random.bin";
-  const inA = st.pathIn(st.a, name);
-  const inB = st.pathIn(st.b, name);
-  const disk = diskMeter(work);
-  drop();
-  disk.start();
-  const t0 = performance.now();
-  const cp = await timed(["dd", `if=${src}`, `of=${inA}`, "bs=4M"]);
-  if (cp.code !== 0) throw new Error(`dd into syncthing folder failed: ${cp.stderr}`);
-  const t1 = performance.now();
-  await st.scan(st.a);
-  const t2 = performance.now();
-  const copyScanDisk = disk.stop((t2 - t0) / 1000);
-  disk.start();
-  let sampled = false;
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    let size = -1;
-    try {
-      size = statSync(inB).size;
-    } catch {}
-    if (size === bytes) break;
-    if (!sampled && performance.now() - t2 > 1000) {
-      checks.push(st.networkCheck());
-      sampled = true;
-    }
-    if (Date.now() > deadline) throw new Error("syncthing: B did not get the file within 30 minutes");
-    await Bun.sleep(20);
-  }
-  const t3 = performance.now();
-  const transferDisk = disk.stop((t3 - t2) / 1000);
-  say(`syncthing disk: copy-in + scan ${diskText(copyScanDisk)}; transfer ${diskText(transferDisk)}`);
-  const status = await st.folderStatus(st.b);
-  checks.push(st.networkCheck());
-  const identical = sha256File(inB) === srcHash;
-  say(
-    `syncthing: copy-in ${round((t1 - t0) / 1000, 2)} s, scan ${round((t2 - t1) / 1000, 2)} s, transfer ${round((t3 - t2) / 1000, 2)} s; B's folder: state ${status.state}, need ${status.needFiles} files; identical: ${identical}`,
-  );
-  const result: SyncthingResult = {
-    version,
-    copy_scan_disk: copyScanDisk,
-    transfer_disk: transferDisk,
-    copy_s: round((t1 - t0) / 1000, 3),
-    scan_s: round((t2 - t1) / 1000, 3),
-    transfer_s: round((t3 - t2) / 1000, 3),
-    end_to_end_s: round((t3 - t0) / 1000, 3),
-    identical,
-    peak_rss_a_mb: st.peakRssMiB(st.a),
-    peak_rss_b_mb: st.peakRssMiB(st.b),
-    sockets_seen: Math.max(...checks.map((c) => c.sockets)),
-    non_loopback: checks.flatMap((c) => c.nonLoopback),
-    log_mentions: [],
-  };
-  await st.stop();
-  // Anything in the logs about reaching out (there should be nothing).
-  for (const i of [st.a, st.b]) {
-    for (const line of i.log.split("\n"))
-      if (!/\[stnoupgrade\]/.test(line) && /discover|relay|upgrade|usage report|crash|stun|nat-pmp|upnp|announce/i.test(line))
-        result.log_mentions.push(`${i.name}: ${line.trim()}`);
-  }
-  holder.st = undefined;
-  return result;
-}
+const wr = (d: DiskIo | null) => (d ? `${d.written_mb} / ${d.read_mb}` : null);
+const max = (xs: (number | null | undefined)[]) => {
+  const v = xs.filter((x): x is number => typeof x === "number");
+  return v.length ? Math.max(...v) : null;
+};
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options, allowPositionals: true, strict: false });
   const sizeMiB = Number(values["size-mb"] ?? process.env.BENCH_SIZE_MB ?? 1024);
+  const smallN = Number(values["small-files"] ?? 10_000);
   const maxRounds = Number(values["max-rounds"] ?? 10);
-  if (!Number.isFinite(sizeMiB) || sizeMiB <= 0 || !Number.isInteger(maxRounds) || maxRounds < 1) {
-    console.error("replicate: --size-mb must be a positive number (MiB), --max-rounds a positive integer");
+  const ddMiB = Number(values["disk-rate-mb"] ?? 512);
+  const chosen = String(values.workloads ?? WORKLOAD_IDS.join(","))
+    .split(",")
+    .map((w) => w.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = chosen.filter((w) => !WORKLOAD_IDS.includes(w as WorkloadId));
+  if (
+    bad.length ||
+    !chosen.length ||
+    !Number.isFinite(sizeMiB) ||
+    sizeMiB <= 0 ||
+    !Number.isInteger(smallN) ||
+    smallN < 1 ||
+    !Number.isInteger(maxRounds) ||
+    maxRounds < 1 ||
+    !Number.isFinite(ddMiB) ||
+    ddMiB < 4
+  ) {
+    console.error(
+      "replicate: --workloads takes letters from a,b,c,d (comma-separated), --size-mb a positive number (MiB), --small-files and --max-rounds positive integers, --disk-rate-mb at least 4",
+    );
     return 2;
   }
+  const want = new Set(chosen as WorkloadId[]);
+  const large = want.has("a") || want.has("b") || want.has("c");
   const bytes = Math.round(sizeMiB * MiB);
+  const smallBytesAbout = want.has("d") ? (smallN * (SMALL_MIN + SMALL_MAX)) / 2 : 0;
   const wantDrop = !values["no-drop-caches"];
-  // source + A's home copy + A's chunks + B's chunks (Syncthing runs after, with 3)
-  const dir = makeWorkDir("replicate", values["work-dir"], ROOT, bytes * 4.3);
+  // Large: source + A's home copy + A's chunks + B's chunks (one workload at a time; Syncthing's
+  // run after them needs 3). Small: the same four copies, plus file system overhead.
+  const dir = makeWorkDir("replicate", values["work-dir"], ROOT, (large ? bytes * 4.3 : 0) + smallBytesAbout * 5 + ddMiB * MiB);
   if ("error" in dir) return (console.error(dir.error), 1);
   const { work } = dir;
 
-  const cells: { a?: TestCell; b?: TestCell } = {};
-  const holder: { st?: SyncthingPair } = {};
+  const { drop, allDropped } = cacheDropper(wantDrop);
+  const ctx: Ctx = { work, say, drop, keep: !!values.keep, live: { cells: [], st: null } };
   const cleanup = async () => {
-    await holder.st?.stop().catch(() => {});
-    holder.st = undefined;
-    if (values.keep) {
-      await cells.a?.stop().catch(() => {});
-      await cells.b?.stop().catch(() => {});
-    } else {
-      await destroyCell(cells.a).catch(() => {});
-      await destroyCell(cells.b).catch(() => {});
-      rmSync(work, { recursive: true, force: true });
+    await ctx.live.st?.stop().catch(() => {});
+    ctx.live.st = null;
+    for (const c of ctx.live.cells) {
+      if (values.keep) await c.stop().catch(() => {});
+      else await destroyCell(c).catch(() => {});
     }
-    cells.a = cells.b = undefined;
+    ctx.live.cells = [];
+    if (!values.keep) rmSync(work, { recursive: true, force: true });
   };
   const offSignals = cleanupOnSignal("replicate", cleanup);
 
-  const { drop, allDropped } = cacheDropper(wantDrop);
-
   try {
     say(
-      `size ${sizeMiB} MiB (${bytes} bytes), ${availableParallelism()} cores, load average ${loadavg()
+      `workloads ${[...want].sort().join(",")}; size ${sizeMiB} MiB (${bytes} bytes), ${smallN} small files; ${availableParallelism()} cores, load average ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")} (other work on the machine skews every figure), work dir ${work}`,
     );
     say(
-      `page cache: ${wantDrop ? (isRoot ? "dropped before put and before Syncthing's copy-in (root)" : "NOT dropped (not root)") : "NOT dropped (--no-drop-caches)"}`,
+      `page cache: ${wantDrop ? (isRoot ? "dropped before every timed part (root)" : "NOT dropped (not root)") : "NOT dropped (--no-drop-caches)"}`,
     );
-    const src = join(work, "random.bin");
-    let t = performance.now();
-    const srcHash = writeRandomFile(src, bytes);
-    say(`generated ${src} in ${round((performance.now() - t) / 1000, 1)} s, sha256 ${srcHash.slice(0, 16)}…`);
+    const src = join(work, FILE);
+    let srcHash = "";
+    if (large) {
+      const t = performance.now();
+      srcHash = writeRandomFile(src, bytes);
+      say(`generated ${src} in ${round((performance.now() - t) / 1000, 1)} s, sha256 ${srcHash.slice(0, 16)}…`);
+    }
+    let set: SmallSet | null = null;
+    if (want.has("d")) {
+      const t = performance.now();
+      const dirSmall = join(work, "small-src", "small");
+      mkdirSync(dirSmall, { recursive: true });
+      set = writeSmallFiles(dirSmall, smallN, SMALL_MIN, SMALL_MAX);
+      say(`generated ${smallN} small files (${round(set.bytes / 1e6, 1)} MB) in ${round((performance.now() - t) / 1000, 1)} s`);
+    }
+    const rate = await ddWriteRate(work, ddMiB);
+    say(
+      rate
+        ? `disk write rate: dd ${round(rate.bytes / MiB, 0)} MiB of zeros, bs=4M conv=fsync, into the work dir: ${rate.seconds} s, ${rate.mb_s} MB/s`
+        : "disk write rate: dd failed, no disk-limit figures",
+    );
 
-    const g = await runGrove(work, src, bytes, maxRounds, drop, cells);
-
-    let s: SyncthingResult | null = null;
+    let bin: string | null = null;
     let stNote = "skipped (--skip-syncthing)";
     if (!values["skip-syncthing"]) {
-      const bin = ensureSyncthing(say);
-      if (!bin) {
-        stNote = "syncthing not installed: skipping the Syncthing comparison";
-        say(stNote);
-      } else {
-        s = await runSyncthing(bin, work, src, srcHash, bytes, drop, holder);
-        stNote = s.version;
-      }
+      bin = ensureSyncthing(say);
+      if (!bin) stNote = "syncthing not installed: no Syncthing figures";
+      else stNote = Bun.spawnSync([bin, "--version"], { stdout: "pipe" }).stdout.toString().trim();
+      say(`syncthing: ${stNote}`);
     }
 
-    const putMbs = mbPerSec(bytes, g.put_s);
-    const syncMbs = mbPerSec(bytes, g.sync_s);
-    const e2eMbs = mbPerSec(bytes, g.end_to_end_s);
-    const stE2e = s ? mbPerSec(bytes, s.end_to_end_s) : null;
-    const ratio = stE2e ? round(e2eMbs / stE2e, 2) : null;
-    const ok = g.copies >= 2 && g.b_holds_chunks >= g.chunks && g.b_chunks_verified && (!s || (s.identical && s.non_loopback.length === 0));
-    const droppedAll = allDropped();
-    const pushed = g.rounds.reduce((n, r) => n + r.chunks_pushed, 0);
+    // Grove then Syncthing, the large-file workloads first.
+    const dropIn: GroveDropIn | null = want.has("a") ? await groveDropIn(ctx, src, FILE) : null;
+    const put: GrovePut | null = want.has("b") || want.has("c") ? await grovePutSync(ctx, src, bytes, PUT_AS, maxRounds) : null;
+    const stLarge: StLarge | null = large && bin ? await syncthingLarge(ctx, bin, src, srcHash, bytes, FILE) : null;
+    if (large && !values.keep) rmSync(src, { force: true });
+    const small: GroveSmall | null = set ? await groveSmallFiles(ctx, set) : null;
+    const stSmall: StSmall | null = set && bin ? await syncthingSmall(ctx, bin, set) : null;
 
-    const rows: (string | number | null)[][] = [
-      ["measure", "seconds", "MB/s", "peak RSS MiB (VmHWM)", "notes"],
-      [
-        "grove put on A (ingest, CLI end to end)",
-        round(g.put_s, 2),
-        putMbs,
-        g.cell_a_rss_after_put_mb,
-        `RSS = A after put; CLI ${g.cli_put_peak_rss_mb} MiB`,
-      ],
-      [
-        `grove sync on A until 2 copies (${g.rounds.length} round${g.rounds.length > 1 ? "s" : ""})`,
-        round(g.sync_s, 2),
-        syncMbs,
-        g.cell_b_peak_rss_mb,
-        `${pushed} chunks pushed; cores A ${g.sync_cores_a}, B ${g.sync_cores_b}; RSS = B`,
-      ],
-      ["grove end to end (put + sync)", round(g.end_to_end_s, 2), e2eMbs, null, `copies ${g.copies}/2`],
-      ["syncthing copy into A's folder (dd bs=4M)", s ? round(s.copy_s, 2) : null, s ? mbPerSec(bytes, s.copy_s) : null, null, null],
-      [
-        "syncthing scan on A (REST, blocks until done)",
-        s ? round(s.scan_s, 2) : null,
-        s ? mbPerSec(bytes, s.scan_s) : null,
-        s?.peak_rss_a_mb ?? null,
-        "RSS = A",
-      ],
-      [
-        "syncthing transfer (until complete in B's folder)",
-        s ? round(s.transfer_s, 2) : null,
-        s ? mbPerSec(bytes, s.transfer_s) : null,
-        s?.peak_rss_b_mb ?? null,
-        "RSS = B",
-      ],
-      [
-        "syncthing end to end (copy + scan + transfer)",
-        s ? round(s.end_to_end_s, 2) : null,
-        stE2e,
-        null,
-        s ? (s.identical ? "B's copy identical" : "B's copy DIFFERS") : stNote,
-      ],
-    ];
+    const rows: Row[] = [];
+    if (dropIn)
+      rows.push({
+        id: "a",
+        label: `a drop-in ${sizeMiB} MiB into A's home until on B`,
+        grove: { s: dropIn.s, disk: dropIn.disk },
+        syncthing: stLarge ? { s: stLarge.end_to_end_s, disk: stLarge.disk } : null,
+        rss: { a: dropIn.cell_a_peak_rss_mb, b: dropIn.cell_b_peak_rss_mb },
+      });
+    const putRss = put ? { a: put.cell_a_peak_rss_mb, b: put.cell_b_peak_rss_mb } : null;
+    if (put && want.has("b"))
+      rows.push({
+        id: "b",
+        label: "b grove put until 2 copies (put + sync)",
+        grove: { s: put.end_to_end_s, disk: put.end_to_end_disk },
+        syncthing: stLarge ? { s: stLarge.end_to_end_s, disk: stLarge.disk } : null,
+        rss: putRss,
+      });
+    if (put && want.has("c"))
+      rows.push({
+        id: "c",
+        label: "c transfer only: sealed on A until on B",
+        grove: { s: put.sync_s, disk: put.sync_disk },
+        syncthing: stLarge ? { s: stLarge.transfer_s, disk: stLarge.transfer_disk } : null,
+        rss: putRss,
+      });
+    if (small)
+      rows.push({
+        id: "d",
+        label: `d ${smallN} small files into A's home until on B`,
+        grove: { s: small.s, disk: small.disk },
+        syncthing: stSmall ? { s: stSmall.s, disk: stSmall.disk } : null,
+        rss: { a: small.cell_a_peak_rss_mb, b: small.cell_b_peak_rss_mb },
+      });
+    const figs = new Map(rows.map((r) => [r.id, figures(r, rate)]));
+
+    const cellsA = max([dropIn?.cell_a_peak_rss_mb, put?.cell_a_peak_rss_mb, small?.cell_a_peak_rss_mb]);
+    const cellsB = max([dropIn?.cell_b_peak_rss_mb, put?.cell_b_peak_rss_mb, small?.cell_b_peak_rss_mb]);
+    const rssMet = cellsA !== null && cellsB !== null ? cellsA < RSS_TARGET_MIB && cellsB < RSS_TARGET_MIB : null;
+    const groveOk =
+      (!dropIn || (dropIn.copies >= 2 && dropIn.b_holds_chunks >= dropIn.chunks && dropIn.b_chunks_verified)) &&
+      (!put || (put.copies >= 2 && put.b_holds_chunks >= put.chunks && put.b_chunks_verified)) &&
+      (!small || (small.files_with_2_copies === smallN && small.b_holds_chunks >= smallN && small.b_chunks_verified));
+    const sts: StCommon[] = [stLarge, stSmall].filter((x): x is StLarge | StSmall => x !== null);
+    const stOk = (!stLarge || stLarge.identical) && (!stSmall || stSmall.identical) && sts.every((x) => x.non_loopback.length === 0);
+    const ok = groveOk && stOk;
+    const droppedAll = allDropped();
+    const crypto = dropIn?.crypto ?? put?.crypto ?? small?.crypto ?? "?";
+
     console.log("");
     console.log(
-      `replicate bench: ${sizeMiB} MiB random file, ${availableParallelism()} cores, grove crypto ${g.crypto}, page cache ${droppedAll ? "dropped before put and before Syncthing's copy-in" : "NOT dropped"}; everything on 127.0.0.1`,
+      `replicate bench: ${large ? `${sizeMiB} MiB random file` : "no large file"}${set ? `, ${smallN} small files of 4-64 KiB (${round(set.bytes / 1e6, 1)} MB)` : ""}, ${availableParallelism()} cores, grove crypto ${crypto}, page cache ${droppedAll ? "dropped before every timed part" : "NOT dropped"}; everything on 127.0.0.1`,
     );
     console.log(
-      "(MB = 10^6 bytes; MB/s = file size / time; grove sync time = from put's end until A's placement shows 2 copies, CLI calls included)",
+      `(ratio = Syncthing's time ÷ Grove's: > 1 means Grove is faster; disk W / R = MB written / read by the whole disk during the part; disk-limit = Grove's MB written ÷ ${rate ? `${rate.mb_s} MB/s (dd conv=fsync, this run)` : "the disk's rate (not measured)"}; limit ÷ grove = 1 when Grove runs at the disk's write speed)`,
     );
-    console.log(table(rows));
-    console.log(
-      `grove rounds: ${g.rounds.map((r) => `#${r.n} ${r.chunks_pushed} chunks ${round(r.bytes_pushed / 1e6, 1)} MB in ${r.cli_s} s`).join("; ")}; warm-up round before the put made ${g.warmup_benchmarks} route benchmark(s)`,
-    );
-    console.log(
-      `grove check: B keeps ${g.b_holds_chunks} chunks for A (file has ${g.chunks}), all hash to their names: ${g.b_chunks_verified}`,
-    );
-    console.log(
-      `cell peak RSS (VmHWM) over the whole run: A ${g.cell_a_peak_rss_mb} MiB (${g.cell_a_rss_after_put_mb} MiB after put), B ${g.cell_b_peak_rss_mb} MiB`,
-    );
-    if (s) {
-      console.log(
-        `syncthing: ${s.version}; peak RSS A ${s.peak_rss_a_mb} MiB, B ${s.peak_rss_b_mb} MiB; network: ${s.sockets_seen} sockets seen, ${s.non_loopback.length ? `NOT LOOPBACK: ${s.non_loopback.join(" | ")}` : "all on 127.0.0.1"}`,
-      );
-      if (s.log_mentions.length)
-        console.log(`syncthing log lines about discovery/relays/upgrades/reporting:\n  ${s.log_mentions.join("\n  ")}`);
-      console.log(
-        `target: grove end to end >= ${TARGET_RATIO}x Syncthing end to end: ${ratio}x (${e2eMbs} vs ${stE2e} MB/s) ${ratio !== null && ratio >= TARGET_RATIO ? "MET" : "NOT MET"}`,
-      );
-    } else console.log(`syncthing: ${stNote}`);
+    const tableRows: (string | number | null)[][] = [
+      [
+        "workload",
+        "grove s",
+        "syncthing s",
+        "ratio",
+        "target",
+        "grove disk W / R MB",
+        "syncthing disk W / R MB",
+        "disk-limit s",
+        "limit ÷ grove",
+        "cells A / B VmHWM MiB",
+      ],
+    ];
+    for (const r of rows) {
+      const f = figs.get(r.id)!;
+      tableRows.push([
+        r.label,
+        f.grove_s,
+        f.syncthing_s,
+        f.ratio,
+        f.target === null ? null : `>= ${f.target} ${f.target_met === null ? "?" : f.target_met ? "MET" : "NOT MET"}`,
+        wr(f.grove_disk),
+        wr(f.syncthing_disk),
+        f.disk_limit_s,
+        f.limit_ratio,
+        r.rss ? `${r.rss.a} / ${r.rss.b}` : null,
+      ]);
+    }
+    console.log(table(tableRows));
 
+    if (dropIn)
+      console.log(
+        `a grove: copy into A's GROVE_HOME ${dropIn.copy_s} s; stored on A at ${dropIn.stored_s} s (the watcher stores a file after two looks ${DROP_IN_CONFIG.watch_debounce_ms} ms apart once writes stop: >= ${(2 * DROP_IN_CONFIG.watch_debounce_ms) / 1000} s of this is debounce); 2 copies at ${dropIn.s} s (A's own round, started ${DROP_IN_CONFIG.sync_after_change_s} s after the store${dropIn.last_round ? `, took ${round(dropIn.last_round.duration_ms / 1000, 2)} s for ${dropIn.last_round.chunks_pushed} chunks` : ""}); ${mbPerSec(bytes, dropIn.s)} MB/s; rounds the bench had to ask for: ${dropIn.extra_rounds}`,
+      );
+    if (stLarge)
+      console.log(
+        `a/b/c syncthing: copy-in ${stLarge.copy_s} s (dd bs=4M), scan ${stLarge.scan_s} s (REST), transfer ${stLarge.transfer_s} s; end to end ${stLarge.end_to_end_s} s, ${mbPerSec(bytes, stLarge.end_to_end_s)} MB/s; disk copy + scan ${diskText(stLarge.copy_scan_disk)}; transfer ${diskText(stLarge.transfer_disk)}; B's copy ${stLarge.identical ? "identical" : "DIFFERS"}`,
+      );
+    if (put) {
+      console.log(
+        `b/c grove: put ${put.put_s} s (${mbPerSec(bytes, put.put_s)} MB/s, CLI peak RSS ${put.cli_put_peak_rss_mb} MiB, A ${put.cell_a_rss_after_put_mb} MiB after put), disk ${diskText(put.put_disk)}; sync ${put.sync_s} s (${mbPerSec(bytes, put.sync_s)} MB/s; cores A ${put.sync_cores_a}, B ${put.sync_cores_b}), disk ${diskText(put.sync_disk)}`,
+      );
+      console.log(
+        `grove rounds: ${put.rounds.map((r) => `#${r.n} ${r.chunks_pushed} chunks ${round(r.bytes_pushed / 1e6, 1)} MB in ${r.cli_s} s`).join("; ")}; warm-up round before the put made ${put.warmup_benchmarks} route benchmark(s)`,
+      );
+    }
+    if (small)
+      console.log(
+        `d grove: cp -r into A's GROVE_HOME ${small.copy_s} s; all stored on A by ${small.stored_s} s (watcher, polled every 0.5 s); held on B at ${small.s} s (${round(smallN / small.s, 0)} files/s); ${small.files_with_2_copies}/${smallN} files with 2 copies on A; rounds the bench had to ask for: ${small.extra_rounds}`,
+      );
+    if (stSmall)
+      console.log(
+        `d syncthing: cp -r ${stSmall.copy_s} s, scan ${stSmall.scan_s} s, until all on B ${stSmall.transfer_s} s; ${round(smallN / stSmall.s, 0)} files/s; every file ${stSmall.identical ? "identical" : "NOT identical"}`,
+      );
+    for (const [what, g] of [
+      ["a", dropIn],
+      ["b/c", put],
+      ["d", small],
+    ] as const)
+      if (g) console.log(`grove check ${what}: B keeps ${g.b_holds_chunks} chunks for A, all hash to their names: ${g.b_chunks_verified}`);
+    console.log(
+      `peak RSS (VmHWM), MiB: cells A ${cellsA}, B ${cellsB} (highest over the workloads); syncthing ${
+        [
+          stLarge ? `large file A ${stLarge.peak_rss_a_mb}, B ${stLarge.peak_rss_b_mb}` : "",
+          stSmall ? `small files A ${stSmall.peak_rss_a_mb}, B ${stSmall.peak_rss_b_mb}` : "",
+        ]
+          .filter(Boolean)
+          .join("; ") || "-"
+      }`,
+    );
+    if (sts.length) {
+      console.log(
+        `syncthing: ${stNote}; network: ${max(sts.map((x) => x.sockets_seen))} sockets seen, ${sts.some((x) => x.non_loopback.length) ? `NOT LOOPBACK: ${sts.flatMap((x) => x.non_loopback).join(" | ")}` : "all on 127.0.0.1"}`,
+      );
+      const mentions = sts.flatMap((x) => x.log_mentions);
+      if (mentions.length) console.log(`syncthing log lines about discovery/relays/upgrades/reporting:\n  ${mentions.join("\n  ")}`);
+    } else console.log(`syncthing: ${stNote}`);
+    for (const r of rows) {
+      const f = figs.get(r.id)!;
+      if (f.target !== null)
+        console.log(
+          `target ${r.id}: grove >= ${f.target}x Syncthing: ${f.ratio ?? "-"}x ${f.target_met === null ? "(no Syncthing figure)" : f.target_met ? "MET" : "NOT MET"}`,
+        );
+    }
+    console.log(
+      `target memory: both cells under ${RSS_TARGET_MIB} MiB: A ${cellsA}, B ${cellsB} ${rssMet === null ? "(not measured)" : rssMet ? "MET" : "NOT MET"}`,
+    );
+
+    const fa = figs.get("a");
+    const fb = figs.get("b");
+    const fc = figs.get("c");
+    const fd = figs.get("d");
     const json = {
       bench: "replicate",
+      workloads: [...want].sort(),
       size_mb: sizeMiB,
       size_bytes: bytes,
+      small_files: set ? smallN : null,
+      small_bytes: set?.bytes ?? null,
       cores: availableParallelism(),
-      crypto: g.crypto,
+      crypto,
       page_cache_dropped: droppedAll,
       ok,
-      grove_put_s: g.put_s,
-      grove_put_disk: g.put_disk,
-      grove_sync_disk: g.sync_disk,
-      grove_put_mb_s: putMbs,
-      grove_sync_s: g.sync_s,
-      grove_sync_mb_s: syncMbs,
-      grove_end_to_end_s: g.end_to_end_s,
-      grove_end_to_end_mb_s: e2eMbs,
-      grove_rounds: g.rounds,
-      grove_copies: g.copies,
-      grove_chunks: g.chunks,
-      grove_b_holds_chunks: g.b_holds_chunks,
-      grove_b_chunks_verified: g.b_chunks_verified,
-      grove_warmup_benchmarks: g.warmup_benchmarks,
-      cell_a_peak_rss_mb: g.cell_a_peak_rss_mb,
-      cell_a_rss_after_put_mb: g.cell_a_rss_after_put_mb,
-      cell_b_peak_rss_mb: g.cell_b_peak_rss_mb,
-      cli_put_peak_rss_mb: g.cli_put_peak_rss_mb,
-      cell_a_sync_cores: g.sync_cores_a,
-      cell_b_sync_cores: g.sync_cores_b,
-      syncthing_version: s?.version ?? null,
-      syncthing_copy_s: s?.copy_s ?? null,
-      syncthing_copy_scan_disk: s?.copy_scan_disk ?? null,
-      syncthing_transfer_disk: s?.transfer_disk ?? null,
-      syncthing_scan_s: s?.scan_s ?? null,
-      syncthing_transfer_s: s?.transfer_s ?? null,
-      syncthing_end_to_end_s: s?.end_to_end_s ?? null,
-      syncthing_end_to_end_mb_s: stE2e,
-      syncthing_transfer_mb_s: s ? mbPerSec(bytes, s.transfer_s) : null,
-      syncthing_identical: s?.identical ?? null,
-      syncthing_peak_rss_a_mb: s?.peak_rss_a_mb ?? null,
-      syncthing_peak_rss_b_mb: s?.peak_rss_b_mb ?? null,
-      syncthing_non_loopback_sockets: s?.non_loopback ?? null,
-      ratio_grove_syncthing_end_to_end: ratio,
-      target_ratio: TARGET_RATIO,
-      target_met: ratio !== null ? ratio >= TARGET_RATIO : null,
-      syncthing_note: s ? null : stNote,
+      disk_write_mb_s: rate?.mb_s ?? null,
+      disk_rate: rate,
+      drop_in_config: DROP_IN_CONFIG,
+      // Per workload (the runner's --repeat summarises these top-level numbers).
+      grove_drop_in_s: fa?.grove_s ?? null,
+      syncthing_drop_in_s: fa?.syncthing_s ?? null,
+      ratio_drop_in: fa?.ratio ?? null,
+      disk_limit_drop_in_s: fa?.disk_limit_s ?? null,
+      ratio_disk_limit_drop_in: fa?.limit_ratio ?? null,
+      ratio_put: fb?.ratio ?? null,
+      disk_limit_put_s: fb?.disk_limit_s ?? null,
+      ratio_disk_limit_put: fb?.limit_ratio ?? null,
+      ratio_transfer: fc?.ratio ?? null,
+      disk_limit_transfer_s: fc?.disk_limit_s ?? null,
+      ratio_disk_limit_transfer: fc?.limit_ratio ?? null,
+      grove_small_files_s: fd?.grove_s ?? null,
+      syncthing_small_files_s: fd?.syncthing_s ?? null,
+      ratio_small_files: fd?.ratio ?? null,
+      disk_limit_small_files_s: fd?.disk_limit_s ?? null,
+      ratio_disk_limit_small_files: fd?.limit_ratio ?? null,
+      by_workload: Object.fromEntries(rows.map((r) => [r.id, { label: r.label, ...figs.get(r.id)! }])),
+      grove_drop_in: dropIn,
+      grove_small: small,
+      syncthing_small: stSmall,
+      // b and c, under the keys this bench has always printed.
+      grove_put_s: put?.put_s ?? null,
+      grove_put_disk: put?.put_disk ?? null,
+      grove_sync_disk: put?.sync_disk ?? null,
+      grove_put_mb_s: put ? mbPerSec(bytes, put.put_s) : null,
+      grove_sync_s: put?.sync_s ?? null,
+      grove_sync_mb_s: put ? mbPerSec(bytes, put.sync_s) : null,
+      grove_end_to_end_s: put?.end_to_end_s ?? null,
+      grove_end_to_end_mb_s: put ? mbPerSec(bytes, put.end_to_end_s) : null,
+      grove_rounds: put?.rounds ?? null,
+      grove_copies: put?.copies ?? null,
+      grove_chunks: put?.chunks ?? null,
+      grove_b_holds_chunks: put?.b_holds_chunks ?? null,
+      grove_b_chunks_verified: put?.b_chunks_verified ?? null,
+      grove_warmup_benchmarks: put?.warmup_benchmarks ?? null,
+      cell_a_peak_rss_mb: cellsA,
+      cell_b_peak_rss_mb: cellsB,
+      cell_a_rss_after_put_mb: put?.cell_a_rss_after_put_mb ?? null,
+      cli_put_peak_rss_mb: put?.cli_put_peak_rss_mb ?? null,
+      cell_a_sync_cores: put?.sync_cores_a ?? null,
+      cell_b_sync_cores: put?.sync_cores_b ?? null,
+      syncthing_version: sts.length ? stNote : null,
+      syncthing_copy_s: stLarge?.copy_s ?? null,
+      syncthing_copy_scan_disk: stLarge?.copy_scan_disk ?? null,
+      syncthing_transfer_disk: stLarge?.transfer_disk ?? null,
+      syncthing_scan_s: stLarge?.scan_s ?? null,
+      syncthing_transfer_s: stLarge?.transfer_s ?? null,
+      syncthing_end_to_end_s: stLarge?.end_to_end_s ?? null,
+      syncthing_end_to_end_mb_s: stLarge ? mbPerSec(bytes, stLarge.end_to_end_s) : null,
+      syncthing_transfer_mb_s: stLarge ? mbPerSec(bytes, stLarge.transfer_s) : null,
+      syncthing_identical: stLarge?.identical ?? null,
+      syncthing_peak_rss_a_mb: stLarge?.peak_rss_a_mb ?? null,
+      syncthing_peak_rss_b_mb: stLarge?.peak_rss_b_mb ?? null,
+      syncthing_small_peak_rss_a_mb: stSmall?.peak_rss_a_mb ?? null,
+      syncthing_small_peak_rss_b_mb: stSmall?.peak_rss_b_mb ?? null,
+      syncthing_non_loopback_sockets: sts.length ? sts.flatMap((x) => x.non_loopback) : null,
+      ratio_grove_syncthing_end_to_end: fb?.ratio ?? null,
+      targets: {
+        drop_in: TARGETS.a,
+        transfer: TARGETS.c,
+        small_files: TARGETS.d,
+        cell_peak_rss_mb: RSS_TARGET_MIB,
+        met: {
+          drop_in: fa?.target_met ?? null,
+          transfer: fc?.target_met ?? null,
+          small_files: fd?.target_met ?? null,
+          cell_peak_rss: rssMet,
+        },
+      },
+      syncthing_note: sts.length ? null : stNote,
     };
     console.log(JSON.stringify(json));
     return ok ? 0 : 1;
   } catch (e) {
     console.error(`replicate: ${e instanceof Error ? e.message : String(e)}`);
-    for (const [n, c] of [
-      ["A", cells.a],
-      ["B", cells.b],
-    ] as const)
-      if (c) console.error(`--- cell ${n} output (tail) ---\n${c.output().slice(-3000)}`);
-    if (holder.st)
-      for (const i of [holder.st.a, holder.st.b]) console.error(`--- syncthing ${i.name} log (tail) ---\n${i.log.slice(-2000)}`);
+    for (const c of ctx.live.cells) console.error(`--- cell ${c.root} output (tail) ---\n${c.output().slice(-3000)}`);
+    if (ctx.live.st)
+      for (const i of [ctx.live.st.a, ctx.live.st.b]) console.error(`--- syncthing ${i.name} log (tail) ---\n${i.log.slice(-2000)}`);
     return 1;
   } finally {
     offSignals();

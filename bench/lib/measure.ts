@@ -368,3 +368,32 @@ export function diskMeter(path: string): { start(): void; stop(seconds: number):
 export function diskText(io: DiskIo | null): string {
   return io ? `read ${io.read_mb} MB, written ${io.written_mb} MB, disk busy ${io.busy_pct} %` : "disk I/O not measured";
 }
+
+/** A disk's sequential write rate as one plain writer gets it (see `ddWriteRate`). */
+export interface DiskRate {
+  mb_s: number;
+  seconds: number;
+  bytes: number;
+}
+
+/**
+ * This disk's write rate, measured once per run: `sync`, then
+ * `dd if=/dev/zero of=DIR/dd-write-rate.bin bs=4M count=N conv=fsync` (N × 4 MiB, flushed before
+ * dd reports its time), the file removed after. MB/s with MB = 10^6 bytes; null when dd fails.
+ * Zeros, not random bytes: /dev/urandom would measure the CPU on a slow machine.
+ */
+export async function ddWriteRate(dir: string, mib = 512): Promise<DiskRate | null> {
+  const file = joinPath(dir, "dd-write-rate.bin");
+  const count = Math.max(1, Math.round(mib / 4));
+  Bun.spawnSync(["sync"]);
+  const r = await timed(["dd", "if=/dev/zero", `of=${file}`, "bs=4M", `count=${count}`, "conv=fsync"], {
+    env: { ...process.env, LC_ALL: "C" },
+  });
+  rmSync(file, { force: true });
+  if (r.code !== 0) return null;
+  const bytes = count * 4 * MiB;
+  // "536870912 bytes (537 MB, 512 MiB) copied, 2.61 s, 206 MB/s": dd's own time, else ours.
+  const m = /copied, ([\d.]+) s/.exec(r.stderr);
+  const seconds = m ? Number(m[1]) : r.seconds;
+  return { mb_s: mbPerSec(bytes, seconds), seconds: round(seconds, 3), bytes };
+}
