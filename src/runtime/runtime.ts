@@ -213,7 +213,10 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     : null;
 
   // Push on store: each chunk a put writes goes to the sync Worker, which sends it to peers at once.
-  if (rounds) cell.vault.chunkStored = (hash, sealed, durable) => rounds.chunkStored(hash, sealed, durable);
+  if (rounds)
+    cell.vault.chunkStored = (hash, sealed, durable) => {
+      if (config.push_on_store && config.replication_factor > 1) rounds.chunkStored(hash, sealed, durable);
+    };
 
   const fleet = new Fleet({
     caller,

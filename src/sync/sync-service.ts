@@ -139,7 +139,8 @@ export class SyncService implements RoundRunner {
   chunkStored(hash: string, sealed: Uint8Array, durable: Promise<void>): void {
     if (this.stopped) return;
     const size = sealed.byteLength;
-    if (size <= BATCH_CHUNK_MAX) this.worker.postMessage({ type: "chunk", hash, size, bytes: sealed } satisfies ToWorker);
+    // slice(): `sealed` is a view of a pooled 4 MiB buffer, which postMessage would copy whole.
+    if (size <= BATCH_CHUNK_MAX) this.worker.postMessage({ type: "chunk", hash, size, bytes: sealed.slice() } satisfies ToWorker);
     // By name once it is in chunks/ (a chunk is renamed into place when durable).
     else
       void durable.then(
