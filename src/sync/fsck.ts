@@ -241,6 +241,9 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
 
   // 4. Placements against what each reachable peer says it holds.
   for (const link of peers) {
+    // What we recorded before asking: a copy confirmed meanwhile (a push on store, a round) was
+    // acknowledged after the peer listed its holdings, and is not in that list yet.
+    const recorded = new Set<string>(cell.placements.on(link.peer));
     let listed: Map<string, number>;
     try {
       const all = Array.from({ length: BUCKETS }, (_, i) => i);
@@ -250,7 +253,6 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
       report.peers_unreachable.push(`${shortId(link.peer)}: ${errorMessage(e)}`);
       continue;
     }
-    const recorded = new Set<string>(cell.placements.on(link.peer));
     for (const h of recorded) {
       if (listed.has(h)) continue;
       const p: FsckProblem = {
@@ -264,8 +266,10 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
         cell.placements.drop(link.peer, h as ChunkHash), (p.repaired = true), (p.repair = "record dropped; the next round re-replicates");
       report.problems.push(p);
     }
+    // And what we record now: a copy the peer listed may have been confirmed since the first read.
+    const recordedNow = new Set<string>(cell.placements.on(link.peer));
     for (const [h, size] of listed) {
-      if (recorded.has(h) || !own.has(h)) continue;
+      if (recordedNow.has(h) || !own.has(h)) continue;
       const p: FsckProblem = {
         kind: "placement_unrecorded",
         chunk: h,

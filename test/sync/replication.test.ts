@@ -12,7 +12,8 @@ import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
 
-const LOST_AFTER_S = 2;
+// Long enough that a round under a loaded CI machine (both test workers busy) ends inside it.
+const LOST_AFTER_S = 4;
 const config = { replication_factor: 2, sync_interval_s: 3600, peer_lost_after_s: LOST_AFTER_S, audit_sample: 8 };
 
 let a: TestCell, b: TestCell, c: TestCell;
