@@ -66,7 +66,15 @@ export class EagerPush {
     if (keep) this.held += size;
     this.queue.push({ hash, size, bytes: keep ? bytes : null });
     this.inFlight.add(hash);
-    this.running ??= this.drain().finally(() => (this.running = null));
+    this.kick();
+  }
+
+  /** Drain the queue unless a drain runs; one added as the last drain was ending starts the next. */
+  private kick(): void {
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+      if (this.queue.length) this.kick();
+    });
   }
 
   /** True while `hash` waits here or is being sent. */
