@@ -3,6 +3,7 @@
 // address. It joins B as one of mine, is introduced to A, lists and opens A's file. The attacks:
 // words of a cell that is not mine, words of a removed cell of mine, a vouch made for another
 // cell or too old, and a cell at the address that cannot prove it is mine.
+import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,16 +24,6 @@ const secret = new Uint8Array(randomBytes(5 * 1024 * 1024 + 3));
 
 const wordsOf = (c: TestCell) => phraseFromSecret(loadKeys(resolveLayout({ GROVE_DIR: c.dir, GROVE_HOME: c.home })).root);
 const peersOf = (c: TestCell) => cliJson<{ id: string; mine: boolean }[]>(c, ["peers"]);
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 beforeAll(async () => {
   mkdirSync(work, { recursive: true });

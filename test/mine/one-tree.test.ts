@@ -2,6 +2,7 @@
 // home_mode "mirror", C ("phone") is mine "on-demand"; B and C joined with invites made by
 // `grove invite --mine`. F is a friend's cell, paired with a plain invite. C is offline while A and
 // B change things, and converges when it starts; then C is removed and receives nothing new.
+import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,20 +28,6 @@ const work = tempRoot("grove-one-tree-");
 const config = { sync_interval_s: 3600 };
 const movie = new Uint8Array(randomBytes(9 * 1024 * 1024 + 77)); // three chunks
 const big = new Uint8Array(randomBytes(6 * 1024 * 1024 + 5));
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 const ls = (c: TestCell) => cliJson<Listed[]>(c, ["ls"]);
 const paths = async (c: TestCell) => (await ls(c)).map((f) => f.path);

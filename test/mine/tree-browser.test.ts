@@ -5,6 +5,7 @@
 // GROVE_HOME (busy while the request runs, then "pinned" in the row) and unpinning takes it out
 // again; a folder row pins everything in it. A lone cell, and a file only its own cell stored,
 // show no toggle; on a mirror, unpinning is refused and the row says why.
+import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,16 +24,6 @@ let a: TestCell | undefined;
 let b: TestCell | undefined;
 let browser: Browser | undefined;
 const errors: string[] = [];
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 10_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 const store = async (c: TestCell, path: string, text: string) => {
   const r = await c.api(`/api/files/${path}`, { method: "PUT", body: text });

@@ -3,6 +3,7 @@
 // `grove invite --mine`) lists them and moves and copies them through its WebDAV without holding
 // them. Each is a tree event alone (mine/tree-edits): A follows, its history keeps the move, and
 // both read the same bytes.
+import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,16 +33,6 @@ const files: Record<string, Bytes> = {
   "album/one.txt": small("one, stored on the laptop\n"),
   "album/deep/two.txt": small("two, stored on the laptop\n"),
 };
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 10_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 const ls = async (c: TestCell) => ((await (await c.api("/api/files")).json()) as { files: Listed[] }).files;
 const paths = async (c: TestCell) => (await ls(c)).map((f) => f.path);

@@ -4,6 +4,7 @@
  * finds nothing left to push. A kill -9 of either cell in the middle of a pipelined push leaves
  * no acknowledged-but-missing chunk (fsck clean), and the next round completes the copies.
  */
+import { until as untilMs } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,15 +37,9 @@ const placedOnB = () =>
   new Set(rows<{ chunk_hash: string }>(A, "SELECT chunk_hash FROM placements WHERE cell_id = ?", cellIdOf(B)).map((r) => r.chunk_hash));
 const onDisk = (c: TestCell, h: string) => existsSync(join(c.dir, "chunks", h.slice(0, 2), h));
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 15_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
+// A put of 48 MiB on a loaded machine: more time than the helper's default, and asked more often.
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false) =>
+  untilMs(what, fn, 15_000, 25);
 
 const put = async (c: TestCell, path: string, bytes: Uint8Array) => {
   const r = await c.api(`/api/files/${path}`, { method: "PUT", body: bytes as Uint8Array<ArrayBuffer> });
