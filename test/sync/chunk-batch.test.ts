@@ -14,7 +14,8 @@ import { cellIdOf } from "../helpers/friends.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { callPeerRaw } from "../../src/net/peer-client.ts";
-import { encodeChunkBatch, MAX_BATCH_CHUNKS } from "../../src/sync/wire.ts";
+import { encodeChunkBatch, MAX_BATCH_CHUNKS, MAX_CHUNK_BATCH_BODY } from "../../src/sync/wire.ts";
+import { signRequest } from "../../src/protocol/request-auth.ts";
 import type { CellId } from "../../src/core/types.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 
@@ -109,4 +110,31 @@ test("a malformed batch is refused with 400 and nothing of it is kept", async ()
     expect(JSON.parse(new TextDecoder().decode(ok.body))).toEqual({ results: ["stored"] });
     expect(heldFor(B2, A).length).toBe(before + 1);
   }
+});
+
+test("a batch streamed without a length past the limit gets 413, and a replayed batch 401: nothing of either is kept", async () => {
+  const keys = loadKeys(resolveLayout({ GROVE_DIR: A.dir, GROVE_HOME: A.home }));
+  const before = heldFor(B, A).length;
+  const body = new Uint8Array(randomBytes(MAX_CHUNK_BATCH_BODY + 64 * 1024));
+  const headers = signRequest(keys.ed25519Secret, keys.id, "POST", "/peer/sync/chunks", body, { to: cellIdOf(B) as CellId });
+  const chunked = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      for (let o = 0; o < body.byteLength; o += 256 * 1024) ctl.enqueue(body.subarray(o, o + 256 * 1024));
+      ctl.close();
+    },
+  });
+  const over = await fetch(`${B.peerUrl}/peer/sync/chunks`, { method: "POST", headers: { ...headers }, body: chunked }).catch(
+    (e: Error) => e,
+  );
+  if (over instanceof Response) expect(over.status).toBe(413);
+  else expect(over.message).toMatch(/reset|closed|EPIPE|socket/i); // the cell may close the socket mid-body
+  // A good batch, then the same request (same nonce and signature) again.
+  const bytes = new Uint8Array(randomBytes(3000));
+  const batch = encodeChunkBatch([{ hash: createHash("sha256").update(bytes).digest("hex"), bytes }]);
+  const signed = signRequest(keys.ed25519Secret, keys.id, "POST", "/peer/sync/chunks", batch, { to: cellIdOf(B) as CellId });
+  const first = await fetch(`${B.peerUrl}/peer/sync/chunks`, { method: "POST", headers: { ...signed }, body: batch as Uint8Array<ArrayBuffer> });
+  expect(first.status).toBe(200);
+  const again = await fetch(`${B.peerUrl}/peer/sync/chunks`, { method: "POST", headers: { ...signed }, body: batch as Uint8Array<ArrayBuffer> });
+  expect(again.status).toBe(401);
+  expect(heldFor(B, A).length).toBe(before + 1);
 });
