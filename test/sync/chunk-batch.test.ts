@@ -132,9 +132,17 @@ test("a batch streamed without a length past the limit gets 413, and a replayed 
   const bytes = new Uint8Array(randomBytes(3000));
   const batch = encodeChunkBatch([{ hash: createHash("sha256").update(bytes).digest("hex"), bytes }]);
   const signed = signRequest(keys.ed25519Secret, keys.id, "POST", "/peer/sync/chunks", batch, { to: cellIdOf(B) as CellId });
-  const first = await fetch(`${B.peerUrl}/peer/sync/chunks`, { method: "POST", headers: { ...signed }, body: batch as Uint8Array<ArrayBuffer> });
+  const first = await fetch(`${B.peerUrl}/peer/sync/chunks`, {
+    method: "POST",
+    headers: { ...signed },
+    body: batch as Uint8Array<ArrayBuffer>,
+  });
   expect(first.status).toBe(200);
-  const again = await fetch(`${B.peerUrl}/peer/sync/chunks`, { method: "POST", headers: { ...signed }, body: batch as Uint8Array<ArrayBuffer> });
+  const again = await fetch(`${B.peerUrl}/peer/sync/chunks`, {
+    method: "POST",
+    headers: { ...signed },
+    body: batch as Uint8Array<ArrayBuffer>,
+  });
   expect(again.status).toBe(401);
   expect(heldFor(B, A).length).toBe(before + 1);
 });
