@@ -9,7 +9,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { CellId, ManifestHash } from "../core/types.ts";
-import type { EventId, TreeEvent } from "./events.ts";
+import { eventId, type EventId, type TreeEvent } from "./events.ts";
 import { HybridClock } from "./hlc.ts";
 import { materialize, type TreeEntry } from "./materialize.ts";
 import { EventSet, type VersionVector } from "./version-vector.ts";
@@ -74,12 +74,24 @@ export class EventLog {
   append(changes: readonly LocalChange[], by: string): TreeEvent[] {
     if (!changes.length) return [];
     const made: TreeEvent[] = [];
+    // The tree is materialized once per append, not once per change (that was quadratic for a
+    // folder of files): `put` holds what this append's own events made current. A path this
+    // append deleted or moved away may show another entry once materialized again (a conflict
+    // copy's loser becomes current), so a change there materializes again first.
+    let tree = this.current();
+    const put = new Map<string, EventId>();
+    const vacated = new Set<string>();
     this.db.transaction(() => {
       for (const c of changes) {
-        const tree = this.current();
-        const replaces = [c.path, ...(c.from ? [c.from] : [])].flatMap((p) => {
-          const at = tree.get(p);
-          return at ? [at.event] : [];
+        const touches = [c.path, ...(c.from ? [c.from] : [])];
+        if (touches.some((p) => vacated.has(p))) {
+          tree = this.current();
+          put.clear();
+          vacated.clear();
+        }
+        const replaces = touches.flatMap((p) => {
+          const at = put.get(p) ?? tree.get(p)?.event;
+          return at ? [at] : [];
         });
         const e: TreeEvent = {
           origin: this.self,
@@ -95,6 +107,9 @@ export class EventLog {
         if (c.manifest) this.putManifest(c.manifest.hash, c.manifest.body);
         this.insert(e);
         made.push(e);
+        if (c.kind === "delete") vacated.add(c.path);
+        else put.set(c.path, eventId(e));
+        if (c.from) vacated.add(c.from);
       }
     })();
     return made;
