@@ -77,8 +77,9 @@ export class KeyRing {
 
   /** True when new files are sealed under this cell's own master key (manifests then name no key_id). */
   get sealsWithOwnKey(): boolean {
-    return this.data.current === keyIdOf(this.ownMaster);
+    return this.data.current === (this.ownKeyId ??= keyIdOf(this.ownMaster));
   }
+  private ownKeyId: string | undefined;
 
   /** The key new files are sealed under, and the key_id their manifests carry (none for the cell's own key). */
   sealing(fileHashHex: string): { key: Uint8Array; keyId?: string } {

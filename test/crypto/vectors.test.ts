@@ -2,7 +2,7 @@
 // run against every CipherSuite implementation available here.
 import { describe, expect, test } from "bun:test";
 import { portableSuite, nativeSuiteIfAvailable, type CipherSuite } from "../../src/crypto/index.ts";
-import { hkdfSha256, sign, verify, ed25519PublicKey } from "../../src/crypto/keys.ts";
+import { hkdfSha256, hkdfSha256Noble, sign, verify, ed25519PublicKey } from "../../src/crypto/keys.ts";
 import { ed25519Impl, nativeEd25519IfAvailable, portableEd25519, type Ed25519 } from "../../src/crypto/ed25519.ts";
 import { fromHex, toHex } from "../../src/core/types.ts";
 
@@ -73,6 +73,15 @@ describe("RFC 5869 HKDF-SHA256", () => {
   test("test case 3 (no salt, no info)", () => {
     const okm = hkdfSha256(h("0b".repeat(22)), new Uint8Array(0), new Uint8Array(0), 42);
     expect(toHex(okm)).toBe("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+  });
+  test("the native path (used) and @noble/hashes agree: salts absent and present, lengths 8 to 64", () => {
+    for (let i = 0; i < 50; i++) {
+      const ikm = h(((i * 37) % 256).toString(16).padStart(2, "0").repeat(32));
+      const info = new TextEncoder().encode(`grove/v1/file-key/${i}`);
+      const salt = i % 2 ? undefined : h("a5".repeat(i % 7));
+      const len = 8 + (i % 57);
+      expect(toHex(hkdfSha256(ikm, salt, info, len))).toBe(toHex(hkdfSha256Noble(ikm, salt, info, len)));
+    }
   });
 });
 
