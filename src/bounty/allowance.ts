@@ -80,10 +80,28 @@ export class BountyGate {
    * returned function once the chunk is stored (or failed): until then its bytes count.
    */
   admit(peer: CellId, size: number): () => void {
+    return this.admitter(peer)(size);
+  }
+
+  /**
+   * `admit` for many chunks of one request (a batch): what `peer` has given and received is read
+   * once, not once per chunk (each read sums every chunk kept for it).
+   */
+  admitter(peer: CellId): (size: number) => () => void {
     const row = this.peers.get(peer);
     const exempt = row !== null && exemptionOf(row, this.config) !== null;
+    let now: { given: number; received: number } | null = null;
+    return (size) => this.admitOne(peer, size, row, exempt, (now ??= this.ledger.current(peer)));
+  }
+
+  private admitOne(
+    peer: CellId,
+    size: number,
+    row: ReturnType<Pick<PeerStore, "get">["get"]>,
+    exempt: boolean,
+    now: { given: number; received: number },
+  ): () => void {
     if (!exempt) {
-      const now = this.ledger.current(peer);
       const pending = this.pending.get(peer) ?? 0;
       const label = row ? `${row.name} (${shortId(peer)})` : shortId(peer);
       const why = checkAllowance(

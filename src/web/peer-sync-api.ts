@@ -162,14 +162,15 @@ export function peerSyncApi(host: SyncHost): Hono<PeerEnv> {
     app.post("/chunks", async (c) => {
       const chunks = W.decodeChunkBatch(c.var.peerBody, sha256Hex, TAG_SIZE);
       const admitted: (() => void)[] = [];
+      const admit = host.bounty?.admitter(c.var.peer);
       try {
         const results = await held.putChunks(
           c.var.peer,
           chunks.map((ch) => ({ hash: ch.hash as ChunkHash, sealed: ch.bytes })),
           (bytes) => {
-            if (!host.bounty) return true;
+            if (!admit) return true;
             try {
-              admitted.push(host.bounty.admit(c.var.peer, bytes));
+              admitted.push(admit(bytes));
               return true;
             } catch (e) {
               if (e instanceof GroveError && e.status === 402) return false;
