@@ -28,9 +28,9 @@ import type { SyncContext } from "./round.ts";
 import * as W from "./wire.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
 import { routeScore } from "../net/route-score.ts";
+import { MAX_HELD_BYTES } from "./sync-messages.ts";
 
-/** Sealed bytes kept in the queue at most; past this, names only (read back from chunks/). */
-export const MAX_HELD_BYTES = 32 * 1024 * 1024;
+export { MAX_HELD_BYTES };
 /** Groups in flight at once (a batch of small chunks, or one large chunk). */
 const PARALLEL = 3;
 /** A peer that refused (full, allowance) is left to the rounds for this long. */
@@ -56,14 +56,22 @@ export class EagerPush {
   /** What was placed since the Worker started (for logs and tests). */
   readonly counts = { placed: 0, bytes: 0, left_to_round: 0 };
 
-  constructor(private readonly ctx: SyncContext) {}
+  /** `released(bytes)`: bytes handed in with a chunk are let go of (the main thread's budget; sync/sync-service). */
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly released: (bytes: number) => void = () => {},
+  ) {}
 
   /** A chunk stored by this cell just now, of `size` sealed bytes; `bytes`: them (a copy this module owns), or null. */
   add(hash: ChunkHash, size: number, bytes: Uint8Array | null): void {
     const { config } = this.ctx;
-    if (!config.push_on_store || config.replication_factor < 2 || this.inFlight.has(hash)) return;
+    if (!config.push_on_store || config.replication_factor < 2 || this.inFlight.has(hash)) {
+      if (bytes) this.released(size);
+      return;
+    }
     const keep = bytes !== null && this.held + size <= MAX_HELD_BYTES;
     if (keep) this.held += size;
+    else if (bytes) this.released(size);
     this.queue.push({ hash, size, bytes: keep ? bytes : null });
     this.inFlight.add(hash);
     this.kick();
@@ -99,10 +107,13 @@ export class EagerPush {
             log("warn", `push on store: ${errorMessage(e)}; the next round places these chunks`, { chunks: group.length });
             this.counts.left_to_round += group.length;
           } finally {
+            let letGo = 0;
             for (const q of group) {
               this.inFlight.delete(q.hash);
-              if (q.bytes) this.held -= q.size;
+              if (q.bytes) letGo += q.size;
             }
+            this.held -= letGo;
+            if (letGo) this.released(letGo);
           }
         }
       }),

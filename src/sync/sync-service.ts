@@ -12,7 +12,7 @@ import type { Card } from "../protocol/card.ts";
 import type { RelayLink } from "../relay/relay-client.ts";
 import type { RoundReport } from "../fleet/prober.ts";
 import type { RecoveryRecord, SyncProgress, SyncReport } from "./round.ts";
-import type { FromWorker, ToWorker } from "./sync-messages.ts";
+import { MAX_HELD_BYTES, type FromWorker, type ToWorker } from "./sync-messages.ts";
 import { BATCH_CHUNK_MAX } from "./wire.ts";
 import type { CellId } from "../core/types.ts";
 
@@ -48,6 +48,8 @@ type Pending = { resolve: (r: SyncReport | RoundReport) => void; reject: (e: Err
 
 export class SyncService implements RoundRunner {
   private worker: Worker;
+  /** Bytes of chunks posted to the Worker with their bytes and not yet released by it (push on store's budget). */
+  private postedBytes = 0;
   private ready: Promise<void>;
   private pending = new Map<number, Pending>();
   private nextId = 1;
@@ -81,6 +83,10 @@ export class SyncService implements RoundRunner {
         if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
         if (m.type === "relay-call") return this.relayCall(w, m);
         if (m.type === "relay-cancel") return this.relayCalls.get(m.call)?.abort(new Error("the sync round abandoned the call"));
+        if (m.type === "released") {
+          this.postedBytes = Math.max(0, this.postedBytes - m.bytes);
+          return;
+        }
         if (m.type === "progress") {
           if (this.pending.has(m.id)) this.progress = m.progress;
           return;
@@ -102,6 +108,7 @@ export class SyncService implements RoundRunner {
       this.relayCalls.clear();
       if (this.stopped) return;
       w.terminate();
+      this.postedBytes = 0;
       this.worker = this.spawn();
       this.ready = this.opened;
     };
@@ -139,8 +146,13 @@ export class SyncService implements RoundRunner {
   chunkStored(hash: string, sealed: Uint8Array, durable: Promise<void>): void {
     if (this.stopped) return;
     const size = sealed.byteLength;
-    // slice(): `sealed` is a view of a pooled 4 MiB buffer, which postMessage would copy whole.
-    if (size <= BATCH_CHUNK_MAX) this.worker.postMessage({ type: "chunk", hash, size, bytes: sealed.slice() } satisfies ToWorker);
+    // With its bytes while the Worker holds less than MAX_HELD_BYTES of them (flow control: a
+    // folder of small files stored faster than the peers take them never balloons the Worker).
+    // slice(): `sealed` may be a view of a pooled 4 MiB buffer, which postMessage would copy whole.
+    if (size <= BATCH_CHUNK_MAX && this.postedBytes + size <= MAX_HELD_BYTES) {
+      this.postedBytes += size;
+      this.worker.postMessage({ type: "chunk", hash, size, bytes: sealed.slice() } satisfies ToWorker);
+    }
     // By name once it is in chunks/ (a chunk is renamed into place when durable).
     else
       void durable.then(

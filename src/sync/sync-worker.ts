@@ -104,7 +104,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   if (msg.type === "init") {
     try {
       ctx = open(msg.dir, msg.home);
-      eager = new EagerPush(ctx);
+      eager = new EagerPush(ctx, (bytes) => post({ type: "released", bytes }));
       ctx.eager = eager;
       post({ type: "ready" });
     } catch (e) {
