@@ -2,6 +2,7 @@
  * @module cell/cell — one running Grove: opens GROVE_DIR, loads config and keys, wires the
  * store, index and crypto together. Web and CLI take a Cell; features take the narrower Vault.
  */
+import { ManifestSettler, repairPendingSync } from "../store/manifest-settle.ts";
 import type { Layout } from "../core/layout.ts";
 import { loadConfig, type Config } from "../config/config.ts";
 import { selectSuite, type CipherSuite } from "../crypto/index.ts";
@@ -57,6 +58,9 @@ export function openCell(layout: Layout): OpenedCell {
   const { phrase, name } = initStateDir(layout);
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
+  repairPendingSync(db, layout.manifests); // before anything reads a manifest
+  const settler = new ManifestSettler(db, layout.manifests);
+  if (db.pendingManifests(1).length) settler.soon();
   const store = new ChunkStore(layout.chunks);
   const suite = selectSuite(config.crypto);
   chooseEd25519(config.crypto);
@@ -74,6 +78,7 @@ export function openCell(layout: Layout): OpenedCell {
     buffers,
     stored: new StoreListeners(),
     remote: new RemoteChunks(),
+    settler,
   };
   const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
   const placements = new Placements(db.db);
@@ -91,6 +96,7 @@ export function openCell(layout: Layout): OpenedCell {
     vault,
     startedAt: Date.now(),
     close() {
+      settler.stop();
       pool.close();
       db.close();
     },

@@ -7,7 +7,7 @@
  * user's file. Builds before this named them `.{name}.tmp-{hex}`; `isTempName` knows both.
  */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
-import { rename, mkdir, unlink } from "node:fs/promises";
+import { rename, mkdir, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { DirectFile } from "./direct-io.ts";
@@ -109,4 +109,26 @@ export async function writeFileStaged(
   })();
   durable.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
   return { durable };
+}
+
+/**
+ * Write `data` to `path` through a temp file renamed into place, without an fsync: readers see
+ * the old file or the whole new one, but a crash may leave either, or a torn one. Only for a file
+ * whose content is durable elsewhere and repaired from there (store/manifest-settle).
+ */
+export async function writeFileUnsynced(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, data, { mode, flag: "wx" });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, data, { mode, flag: "wx" });
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
 }

@@ -13,7 +13,9 @@
  * between) and never writes over it. On start it walks every root
  * and stores what changed while the cell was down; it does not turn files missing at start into
  * deletions (a recovered cell, or an unmounted disk, would lose its whole tree that way): only a
- * deletion seen while running is recorded. Stores run one at a time.
+ * deletion seen while running is recorded. Stores run one at a time. Files of at most one chunk
+ * that settle together (a folder of small files copied in) are stored together, as one group
+ * commit (ingest/ingest-batch); a larger file is stored on its own.
  */
 import { watch, type FSWatcher } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
@@ -22,6 +24,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { shellQuote } from "../core/shell-quote.ts";
 import { ingest } from "./ingest.ts";
+import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type SmallFile } from "./ingest-batch.ts";
 import { localFilePieces } from "./local-files.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
@@ -61,6 +64,9 @@ export class FileWatcher {
   private timers = new Map<string, ReturnType<typeof setTimeout>>();
   private seen = new Map<string, Seen>();
   private queue: Promise<void> = Promise.resolve();
+  /** Small files that have settled, stored together by the next `flush` in the queue. */
+  private ready = new Map<string, SmallFile>();
+  private flushQueued = false;
   private stopped = false;
   private counts = { stored: 0, deleted: 0 };
   private lastError: string | null = null;
@@ -194,6 +200,15 @@ export class FileWatcher {
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
+    if (st.size <= SMALL_FILE_MAX) {
+      this.ready.set(abs, { path, abs, size: st.size, mtimeMs: st.mtimeMs });
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        // Behind the looks already queued, so the files settling together are stored together.
+        this.queue = this.queue.then(() => this.flush()).catch((e) => this.fail(errorMessage(e)));
+      }
+      return;
+    }
     const r = await ingest(this.vault, path, localFilePieces(abs, st.size, this.vault.buffers), {
       maxBytes: this.opts.maxBytes,
       expectedSize: st.size,
@@ -203,5 +218,33 @@ export class FileWatcher {
     this.counts.stored++;
     log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });
     this.onChange?.(path, "stored");
+  }
+
+  /** Store the small files that have settled, in group commits of up to BATCH_FILES files or BATCH_BYTES. */
+  private async flush(): Promise<void> {
+    this.flushQueued = false;
+    while (this.ready.size && !this.stopped) {
+      const batch: SmallFile[] = [];
+      let bytes = 0;
+      for (const [abs, f] of this.ready) {
+        if (batch.length && (batch.length >= BATCH_FILES || bytes + f.size > BATCH_BYTES)) break;
+        batch.push(f);
+        bytes += f.size;
+        this.ready.delete(abs);
+      }
+      const outcomes = await ingestBatch(this.vault, batch);
+      let stored = 0;
+      for (const o of outcomes) {
+        if (o.stored) {
+          stored++;
+          this.counts.stored++;
+          this.onChange?.(o.path, "stored");
+        } else if (o.why === "error") this.fail(`${o.path}: ${o.error}`);
+        // "changed": its change is an event of its own, which schedules another look; "gone": likewise.
+      }
+      const one = outcomes.length === 1 && outcomes[0]!.stored ? outcomes[0]! : null;
+      if (one?.stored) log("info", "watcher: stored", { path: one.path, version: one.version, size: bytes, new_chunks: one.new_chunks });
+      else if (stored) log("info", "watcher: stored together", { files: stored, of: batch.length, bytes });
+    }
   }
 }

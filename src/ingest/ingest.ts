@@ -204,21 +204,9 @@ async function record(
     return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
   }
   const { chunks, written } = await sealFile(vault, from, size, fileHash, opts);
-  const manifest: Manifest = {
-    format: 1,
-    filename: posix.basename(path),
-    source_path: path,
-    total_size: size,
-    file_hash: fileHash,
-    chunks,
-    encryption: encryptionInfo(vault.keys.sealing(fileHash).keyId),
-    version: vault.db.lastVersion(path) + 1,
-    created_at: new Date().toISOString(),
-    synced_at: null,
-    owner: vault.owner,
-  };
+  const manifest = newManifest(vault, path, size, fileHash, chunks);
   const mHash = manifestHash(manifest, vault.suite.sha256);
-  const file = writeUniqueManifest(vault, manifest);
+  const file = writeManifest(vault.manifestsDir, manifest, uniqueManifestRel(vault, manifest));
   const version = vault.db.addVersion({
     path,
     manifestHash: mHash,
@@ -232,8 +220,25 @@ async function record(
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
 }
 
+/** The manifest of a new version of `path`: `size` bytes hashing to `fileHash`, sealed as `chunks`. */
+export function newManifest(vault: Vault, path: HomePath, size: number, fileHash: FileHash, chunks: ChunkRef[]): Manifest {
+  return {
+    format: 1,
+    filename: posix.basename(path),
+    source_path: path,
+    total_size: size,
+    file_hash: fileHash,
+    chunks,
+    encryption: encryptionInfo(vault.keys.sealing(fileHash).keyId),
+    version: vault.db.lastVersion(path) + 1,
+    created_at: new Date().toISOString(),
+    synced_at: null,
+    owner: vault.owner,
+  };
+}
+
 /** An older manifest of this same path and content (A -> B -> A): reused, not duplicated. */
-function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest | null {
+export function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest | null {
   const p = confinedPath(vault.manifestsDir, manifestRelPath(path, fileHash));
   if (!existsSync(p)) return null;
   try {
@@ -244,11 +249,11 @@ function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest |
   }
 }
 
-/** Write the manifest; on the (rare) clash of the 8-character prefix, the name takes the full hash. */
-function writeUniqueManifest(vault: Vault, m: Manifest): string {
+/** Where the manifest's file goes; on the (rare) clash of the 8-character prefix, the name takes the full hash. */
+export function uniqueManifestRel(vault: Vault, m: Manifest): string {
   const rel = manifestRelPath(m.source_path, m.file_hash);
-  if (!existsSync(confinedPath(vault.manifestsDir, rel))) return writeManifest(vault.manifestsDir, m, rel);
-  return writeManifest(vault.manifestsDir, m, manifestRelPath(m.source_path, m.file_hash, true));
+  if (!existsSync(confinedPath(vault.manifestsDir, rel))) return rel;
+  return manifestRelPath(m.source_path, m.file_hash, true);
 }
 
 /** Chunk files written but not yet fsynced+renamed, at most (no buffer is held for them). */

@@ -7,10 +7,19 @@
  * Chunks are written and read with direct I/O where possible (core/direct-io).
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { writeFileStaged } from "../core/atomic.ts";
+import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { tempPathFor, writeFileStaged } from "../core/atomic.ts";
+import { syncFiles, syncFolders } from "../core/group-sync.ts";
 import { DirectFile } from "../core/direct-io.ts";
 import { isHex64, type ChunkHash } from "../core/types.ts";
+
+/** A chunk written to its temp file, waiting for `ChunkStore.commit`. */
+export interface StagedChunk {
+  hash: ChunkHash;
+  temp: string;
+  final: string;
+}
 
 export class ChunkStore {
   constructor(readonly root: string) {}
@@ -59,6 +68,41 @@ export class ChunkStore {
     if (existsSync(p)) return { wrote: false, durable: Promise.resolve() };
     const { durable } = await writeFileStaged(p, sealed, 0o600, opts);
     return { wrote: true, durable };
+  }
+
+  /**
+   * First step of a group write: `bytes` into a temp file beside chunk `hash`'s place, not
+   * fsynced; null when the chunk is here already. `commit` makes a group of them durable.
+   */
+  async stage(hash: ChunkHash, bytes: Uint8Array): Promise<StagedChunk | null> {
+    const final = this.path(hash);
+    if (existsSync(final)) return null;
+    const temp = tempPathFor(final);
+    try {
+      await writeFile(temp, bytes, { flag: "wx", mode: 0o600 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      await mkdir(dirname(final), { recursive: true });
+      await writeFile(temp, bytes, { flag: "wx", mode: 0o600 });
+    }
+    return { hash, temp, final };
+  }
+
+  /**
+   * Make staged chunks durable as one group (core/group-sync): their bytes synced together, then
+   * renamed into place, then their folders synced. When it throws, no chunk of the group was
+   * renamed into place unsynced: the temp files are removed.
+   */
+  async commit(group: readonly StagedChunk[]): Promise<void> {
+    if (!group.length) return;
+    try {
+      await syncFiles(group.map((g) => g.temp));
+    } catch (e) {
+      await Promise.all(group.map((g) => unlink(g.temp).catch(() => {})));
+      throw e;
+    }
+    await Promise.all(group.map((g) => rename(g.temp, g.final)));
+    await syncFolders([...new Set(group.map((g) => dirname(g.final)))]);
   }
 
   /**

@@ -10,7 +10,8 @@ import type { Database } from "bun:sqlite";
 import { rmSync, statfsSync } from "node:fs";
 import { GroveError } from "../core/errors.ts";
 import { isHex64, type CellId, type ChunkHash } from "../core/types.ts";
-import type { ChunkStore } from "./chunk-store.ts";
+import { unlink } from "node:fs/promises";
+import type { ChunkStore, StagedChunk } from "./chunk-store.ts";
 import { isFileNeeded } from "./references.ts";
 
 export type BackupKind = "manifest" | "index";
@@ -104,8 +105,8 @@ export class HeldStore {
 
   /**
    * Keep a batch of chunks for `owner` (each already checked against its name): written one after
-   * another, fsynced together, then recorded in one transaction, so a batch costs one group of
-   * fsyncs and one commit rather than one of each per chunk. `admit(bytes)` is asked for each new
+   * another, made durable as one group (ChunkStore.commit: one syncfs on Linux), then recorded in
+   * one transaction, so a batch costs one group sync and one commit rather than one of each per chunk. `admit(bytes)` is asked for each new
    * chunk (the bounty allowance; null: refused). Returns per chunk "stored", "had" (kept already),
    * "full" (no room) or "over_allowance"; only durable chunks are recorded.
    */
@@ -116,7 +117,8 @@ export class HeldStore {
   ): Promise<("stored" | "had" | "full" | "over_allowance")[]> {
     return this.chunks.writing(async () => {
       const results: ("stored" | "had" | "full" | "over_allowance")[] = [];
-      const durable: Promise<void>[] = [];
+      const group: StagedChunk[] = [];
+      const writes: { hash: ChunkHash; sealed: Uint8Array }[] = [];
       const rows: { hash: ChunkHash; size: number }[] = [];
       let adding = 0;
       for (const it of items) {
@@ -136,17 +138,32 @@ export class HeldStore {
           continue;
         }
         adding += it.sealed.byteLength;
-        durable.push((await this.chunks.putStaged(it.hash, it.sealed)).durable);
+        writes.push(it);
         rows.push({ hash: it.hash, size: it.sealed.byteLength });
         results.push("stored");
       }
-      await Promise.all(durable);
+      // Every temp file written at once (one after another cost a round trip to the I/O pool each).
+      const staged = await Promise.allSettled(writes.map((it) => this.chunks.stage(it.hash, it.sealed)));
+      for (const s of staged) if (s.status === "fulfilled" && s.value) group.push(s.value);
+      const failed = staged.find((s) => s.status === "rejected");
+      if (failed) {
+        await Promise.all(group.map((g) => unlink(g.temp).catch(() => {})));
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      await this.chunks.commit(group);
       const put = this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)");
       const now = Date.now();
+      const existed = this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?");
+      let replaced = false;
       this.db.transaction(() => {
-        for (const r of rows) put.run(owner, r.hash, r.size, now);
+        for (const r of rows) {
+          replaced ||= existed.get(owner, r.hash) !== null;
+          put.run(owner, r.hash, r.size, now);
+        }
       })();
-      if (rows.length) this.changed();
+      // Kept up to date, not summed again over every row held (that made a long drop-in quadratic).
+      if (replaced) this.changed();
+      else if (this.used !== null) this.used += adding;
       return results;
     });
   }

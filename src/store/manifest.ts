@@ -145,8 +145,13 @@ export function manifestRelPath(sourcePath: string, fileHash: string, full = fal
 
 /** Write a manifest atomically under `manifestsDir` (confined to it); returns its relative path. */
 export function writeManifest(manifestsDir: string, m: Manifest, rel = manifestRelPath(m.source_path, m.file_hash)): string {
-  writeFileAtomicSync(confinedPath(manifestsDir, rel), JSON.stringify(m, null, 1) + "\n", 0o600);
+  writeFileAtomicSync(confinedPath(manifestsDir, rel), manifestFileText(m), 0o600);
   return rel;
+}
+
+/** A manifest file's exact content. */
+export function manifestFileText(m: Manifest): string {
+  return JSON.stringify(m, null, 1) + "\n";
 }
 
 /** Read and validate a manifest file (`rel` confined to `manifestsDir`). */

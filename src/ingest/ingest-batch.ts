@@ -1,0 +1,173 @@
+/**
+ * @module ingest/ingest-batch — many small files stored together, as one group commit
+ * (docs/design.md: "Small files, stored together").
+ *
+ * A folder of small files dropped into GROVE_HOME would otherwise cost each file its own fsync
+ * of a chunk, an fsync and a folder fsync of its manifest, and one placement.db commit, one after
+ * the other. Here each file of at most one chunk is read once (the bytes hashed are the bytes
+ * sealed: nothing to read again), sealed on the crypto pool, and its chunk and manifest written
+ * to temp files; then every chunk of the batch is made durable as one group (core/group-sync: one
+ * syncfs on Linux), renamed into place, their folders synced, and every version recorded in one placement.db transaction. A manifest's file is written without an
+ * fsync: its exact content is committed in that same transaction (`manifest_pending`), and
+ * store/manifest-settle fsyncs the file once the store is quiet, or writes it again from there
+ * when the cell opens after a crash. So a small file costs one fsync (its chunk) on the path of
+ * the drop-in, not three. Chunks are durable before the version that names them; a crash before
+ * the transaction leaves at most unreferenced chunks and manifest files, which trash collection
+ * and the next store take care of; the user's files themselves are never touched.
+ */
+import { lstat, readFile } from "node:fs/promises";
+import { writeFileUnsynced } from "../core/atomic.ts";
+import { settlePending } from "../store/manifest-settle.ts";
+import { confinedPath } from "../core/confine.ts";
+import { errorMessage } from "../core/errors.ts";
+import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
+import type { NewVersion } from "../store/placement-db.ts";
+import type { StagedChunk } from "../store/chunk-store.ts";
+import { manifestFileText, manifestHash, manifestRelPath, type ChunkRef, type Manifest } from "../store/manifest.ts";
+import { newManifest, reuseManifest, uniqueManifestRel } from "./ingest.ts";
+import type { HomePath } from "./home-path.ts";
+import type { Vault } from "./vault.ts";
+
+/** A file the batch path takes: at most this many bytes (one chunk). */
+export const SMALL_FILE_MAX = CHUNK_SIZE;
+/** At most this many files, or bytes, in one group commit. */
+export const BATCH_FILES = 512;
+export const BATCH_BYTES = 32 * 1024 * 1024;
+/** Files read and sealed at once within a batch. */
+const READ_AHEAD = 16;
+/** Sealing adds the AEAD tag (docs/design.md: Data). */
+const TAG_BYTES = 16;
+
+export interface SmallFile {
+  path: HomePath;
+  /** Where the file lives (GROVE_HOME or a watched folder); read, never written. */
+  abs: string;
+  /** What the caller saw when it decided the file had settled. */
+  size: number;
+  mtimeMs: number;
+}
+
+export type BatchOutcome =
+  | { path: HomePath; stored: true; version: number; new_chunks: number }
+  | { path: HomePath; stored: false; why: "unchanged" | "changed" | "gone" | "error"; error?: string };
+
+/** What one file of the batch needs once its bytes are sealed and its files staged. */
+interface Staged {
+  file: SmallFile;
+  version: NewVersion;
+  newChunks: number;
+}
+
+/**
+ * Store `files` (each at most SMALL_FILE_MAX bytes, distinct paths) as one group commit.
+ * Returns an outcome per file, in order; a file that fails is reported and the others are stored.
+ */
+export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Promise<BatchOutcome[]> {
+  return vault.store.writing(async () => {
+    const outcomes: BatchOutcome[] = new Array(files.length);
+    const staged: (Staged | null)[] = new Array(files.length).fill(null);
+    const group: StagedChunk[] = [];
+    // Told to push on store with each chunk: settles once the group is durable.
+    const committed = Promise.withResolvers<void>();
+    committed.promise.catch(() => {});
+    const chunksHere = new Set<string>(); // chunks this batch writes (two equal files: one chunk)
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        const f = files[i]!;
+        try {
+          const r = await stage(vault, f, chunksHere, group, committed.promise);
+          if ("why" in r) outcomes[i] = { path: f.path, stored: false, why: r.why };
+          else staged[i] = r;
+        } catch (e) {
+          outcomes[i] = { path: f.path, stored: false, why: "error", error: errorMessage(e) };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, files.length) }, worker));
+    // The group: every chunk of the batch made durable at once.
+    try {
+      await vault.store.commit(group);
+      committed.resolve();
+    } catch (e) {
+      committed.reject(e);
+      for (let i = 0; i < files.length; i++)
+        if (staged[i])
+          outcomes[i] = { path: files[i]!.path, stored: false, why: "error", error: `could not write it durably: ${errorMessage(e)}` };
+      return outcomes;
+    }
+    const todo = staged.flatMap((s, i) => (s ? [{ s, i }] : []));
+    const versions = vault.db.addVersions(todo.map(({ s }) => s.version));
+    todo.forEach(({ s, i }, k) => {
+      outcomes[i] = { path: s.file.path, stored: true, version: versions[k]!, new_chunks: s.newChunks };
+    });
+    for (const { s } of todo) vault.stored?.emit(s.file.path);
+    if (vault.settler) vault.settler.soon();
+    else await settlePending(vault.db, vault.manifestsDir);
+    return outcomes;
+  });
+}
+
+/** Read, hash and seal one file, and stage its chunk (into `group`) and manifest. */
+async function stage(
+  vault: Vault,
+  f: SmallFile,
+  chunksHere: Set<string>,
+  group: StagedChunk[],
+  committed: Promise<void>,
+): Promise<Staged | { why: "unchanged" | "changed" | "gone" }> {
+  const plain = await readFile(f.abs).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return null;
+    throw e;
+  });
+  if (!plain) return { why: "gone" };
+  // The bytes read are the bytes hashed and sealed; they must also be the file as it settled.
+  const after = await lstat(f.abs).catch(() => null);
+  if (!after || plain.byteLength !== f.size || after.size !== f.size || after.mtimeMs !== f.mtimeMs) return { why: "changed" };
+  const size = plain.byteLength; // the crypto pool takes `plain` over (a Worker's transfer empties it)
+  const fileHash = toHex(vault.suite.sha256(plain)) as FileHash;
+  const cur = vault.db.current(f.path);
+  if (cur && cur.file_hash === fileHash) return { why: "unchanged" };
+
+  const older = reuseManifest(vault, f.path, fileHash);
+  if (older && older.chunks.every((c) => vault.store.has(c.hash) || chunksHere.has(c.hash)))
+    return { file: f, version: versionOf(vault, f, older, manifestRelPath(f.path, fileHash), fileHash), newChunks: 0 };
+
+  const chunks: ChunkRef[] = [];
+  let newChunks = 0;
+  if (size > 0) {
+    const out = new Uint8Array(size + TAG_BYTES);
+    const { sealed, hash } = await vault.pool.seal(vault.keys.sealing(fileHash).key, 0, plain, out);
+    chunks.push({ hash: hash as ChunkHash, size: sealed.byteLength, index: 0 });
+    if (!chunksHere.has(hash) && !vault.store.has(hash as ChunkHash)) {
+      chunksHere.add(hash);
+      const staged = await vault.store.stage(hash as ChunkHash, sealed);
+      if (staged) {
+        group.push(staged);
+        newChunks++;
+        vault.chunkStored?.(hash as ChunkHash, sealed, committed); // pushed to peers while the batch is staged
+      }
+    }
+  }
+  const m = newManifest(vault, f.path, size, fileHash, chunks);
+  const rel = uniqueManifestRel(vault, m);
+  // Not fsynced here: its body goes into the version's transaction (manifest_pending), and the
+  // file is fsynced once the store is quiet (store/manifest-settle), or written again after a crash.
+  const body = manifestFileText(m);
+  await writeFileUnsynced(confinedPath(vault.manifestsDir, rel), body, 0o600);
+  return { file: f, version: { ...versionOf(vault, f, m, rel, fileHash), pendingBody: body }, newChunks };
+}
+
+function versionOf(vault: Vault, f: SmallFile, m: Manifest, rel: string, fileHash: FileHash): NewVersion {
+  return {
+    path: f.path,
+    manifestHash: manifestHash(m, vault.suite.sha256) as ManifestHash,
+    manifestFile: rel,
+    fileHash,
+    totalSize: m.total_size,
+    owner: vault.owner,
+    chunks: m.chunks,
+    createdAt: Date.parse(m.created_at),
+  };
+}

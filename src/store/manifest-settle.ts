@@ -1,0 +1,111 @@
+/**
+ * @module store/manifest-settle — makes durable the manifest files a group commit of small files
+ * wrote without an fsync (ingest/ingest-batch; docs/design.md, "Small files, stored together").
+ *
+ * Such a file's exact content is in placement.db (`manifest_pending`), committed with its version.
+ * `repairPendingSync` runs when the cell opens, before anything reads a manifest: a file a crash
+ * left missing or torn is written again, durably, from that body. `settlePending` fsyncs the
+ * files (many at once), then their folders, then forgets the rows; `ManifestSettler` runs it once
+ * the store has been quiet for a moment, so these fsyncs stay off the path of a drop-in.
+ */
+import { readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fsyncDir, writeFileAtomicSync } from "../core/atomic.ts";
+import { confinedPath } from "../core/confine.ts";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import type { PlacementDb } from "./placement-db.ts";
+
+/** Rows handled per step. */
+const STEP = 512;
+
+/** Write again (durably) every pending manifest file that is missing or differs from its body. Returns how many. */
+export function repairPendingSync(db: PlacementDb, manifestsDir: string): number {
+  const repaired: string[] = [];
+  for (const r of db.pendingManifests(Number.MAX_SAFE_INTEGER)) {
+    const p = confinedPath(manifestsDir, r.manifest_file);
+    let now: string | null = null;
+    try {
+      now = readFileSync(p, "utf8");
+    } catch {}
+    if (now === r.body) continue;
+    writeFileAtomicSync(p, r.body, 0o600); // durable: its row may go
+    repaired.push(r.manifest_file);
+  }
+  if (!repaired.length) return 0;
+  db.settledManifests(repaired);
+  log("warn", "manifests written again from placement.db after an interrupted store", { files: repaired.length });
+  return repaired.length;
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Fsync every pending manifest file and its folder, then forget the rows. Returns how many. */
+export async function settlePending(db: PlacementDb, manifestsDir: string): Promise<number> {
+  let settled = 0;
+  for (;;) {
+    const rows = db.pendingManifests(STEP);
+    if (!rows.length) return settled;
+    const folders = new Set<string>();
+    await Promise.all(
+      rows.map(async (r) => {
+        const p = confinedPath(manifestsDir, r.manifest_file);
+        folders.add(dirname(p));
+        try {
+          await fsyncFile(p);
+        } catch {
+          writeFileAtomicSync(p, r.body, 0o600); // gone meanwhile (cannot be: repaired at open); written again
+        }
+      }),
+    );
+    for (const d of folders) fsyncDir(d);
+    db.settledManifests(rows.map((r) => r.manifest_file));
+    settled += rows.length;
+  }
+}
+
+/** Runs `settlePending` once the store has been quiet for `quietMs`; `now()` runs it at once (and waits). */
+export class ManifestSettler {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: PlacementDb,
+    private readonly manifestsDir: string,
+    private readonly quietMs = 2000,
+  ) {}
+
+  /** More pending files were recorded: settle them after the next quiet moment. */
+  soon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.now();
+    }, this.quietMs);
+    this.timer.unref?.();
+  }
+
+  now(): Promise<void> {
+    this.running = this.running.then(async () => {
+      try {
+        await settlePending(this.db, this.manifestsDir);
+      } catch (e) {
+        log("warn", `could not fsync the manifests of the last small files yet: ${errorMessage(e)}`);
+      }
+    });
+    return this.running;
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
