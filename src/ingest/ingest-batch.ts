@@ -32,7 +32,7 @@ import type { Vault } from "./vault.ts";
 export const SMALL_FILE_MAX = CHUNK_SIZE;
 /** At most this many files, or bytes, in one group commit. */
 export const BATCH_FILES = 512;
-export const BATCH_BYTES = 32 * 1024 * 1024;
+export const BATCH_BYTES = 8 * 1024 * 1024;
 /** Files read and sealed at once within a batch. */
 const READ_AHEAD = 16;
 /** Sealing adds the AEAD tag (docs/design.md: Data). */
