@@ -193,13 +193,15 @@ export class FileWatcher {
     }
     if (st.isDirectory()) return this.walk(root, abs);
     if (!st.isFile()) return; // symlinks, sockets, devices: not stored
-    if (this.upToDate(path, st.size, st.mtimeMs)) return;
-    // Stored only once it stops changing: same size and mtime as at the previous look.
+    // Stored only once it stops changing: same size and mtime as at the previous look. The index
+    // is asked only then (once a file, not at every look: a folder of files arriving asked it
+    // thousands of times).
     const now: Seen = { size: st.size, mtimeMs: st.mtimeMs };
     const before = this.seen.get(abs);
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
+    if (this.upToDate(path, st.size, st.mtimeMs)) return;
     if (st.size <= SMALL_FILE_MAX) {
       this.ready.set(abs, { path, abs, size: st.size, mtimeMs: st.mtimeMs });
       if (!this.flushQueued) {
