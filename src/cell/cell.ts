@@ -2,7 +2,8 @@
  * @module cell/cell — one running Grove: opens GROVE_DIR, loads config and keys, wires the
  * store, index and crypto together. Web and CLI take a Cell; features take the narrower Vault.
  */
-import { ManifestSettler, repairPendingSync } from "../store/manifest-settle.ts";
+import { repairPendingSync } from "../store/manifest-settle.ts";
+import { Settler } from "../ingest/settler.ts";
 import type { Layout } from "../core/layout.ts";
 import { loadConfig, type Config } from "../config/config.ts";
 import { selectSuite, type CipherSuite } from "../crypto/index.ts";
@@ -59,7 +60,7 @@ export function openCell(layout: Layout): OpenedCell {
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
   repairPendingSync(db, layout.manifests); // before anything reads a manifest
-  const settler = new ManifestSettler(db, layout.manifests);
+  const settler = new Settler(db, { manifests: layout.manifests, home: layout.home });
   if (db.pendingManifests(1).length) settler.soon();
   const store = new ChunkStore(layout.chunks);
   const suite = selectSuite(config.crypto);

@@ -22,7 +22,9 @@ import { dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { conflict, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { fsyncDir } from "../core/atomic.ts";
+import { fsyncDir, writeFileUnsynced } from "../core/atomic.ts";
+import { settlePending } from "../store/manifest-settle.ts";
+import { settleHomeCopies } from "./home-copies.ts";
 import { confinedPath } from "../core/confine.ts";
 import { FileWriter } from "../core/file-writer.ts";
 import { DirectFile, fitsPageCache } from "../core/direct-io.ts";
@@ -30,9 +32,9 @@ import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } f
 import {
   encryptionInfo,
   manifestHash,
+  manifestFileText,
   manifestRelPath,
   readManifest,
-  writeManifest,
   type ChunkRef,
   type Manifest,
 } from "../store/manifest.ts";
@@ -84,35 +86,44 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
   if (opts.inPlace) {
     const { size, fileHash } = await spool(vault, body, null, opts);
     const result = await vault.store.writing(() =>
-      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts),
+      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts, false),
     );
-    if (result.created) vault.stored?.emit(path);
+    if (result.created) {
+      vault.stored?.emit(path);
+      await settleLater(vault);
+    }
     return result;
   }
   await prepareParent(vault.home, path);
   const temp = join(dirname(target), `${UPLOAD_TEMP_MARK}${randomBytes(6).toString("hex")}`);
   try {
     const { size, fileHash } = await spool(vault, body, temp, opts);
-    const synced = fsyncFile(temp); // overlaps with sealing; awaited before the rename
-    synced.catch(() => {});
     const fromTemp: SealSource = { path: temp, verify: false, cached: false };
     // As a writer: a chunk found present is not collected before this version references it.
     const result = await vault.store.writing(async () => {
-      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts);
+      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts, true);
       try {
-        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts);
+        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts, true);
       } catch (e) {
         if (!(e instanceof SourceChangedError)) throw e;
         // The temp file holds exactly what was hashed; chunks sealed from the changed file are
         // referenced by nothing (the trash collector removes such leftovers).
         log("info", "the file changed while it was being stored: sealing the copy taken in pass 1", { path });
-        return record(vault, path, fromTemp, size, fileHash, opts);
+        return record(vault, path, fromTemp, size, fileHash, opts, true);
       }
     });
-    await synced;
+    if (!result.created) {
+      // The same content again: no version records this copy as pending, so it is made durable
+      // before it replaces the one in place (a torn copy must never look like an edit).
+      await fsyncFile(temp);
+      await rename(temp, target);
+      fsyncDir(dirname(target));
+      return result;
+    }
+    // Not fsynced: the version's transaction recorded this copy as pending (ingest/home-copies).
     await rename(temp, target);
-    fsyncDir(dirname(target));
-    if (result.created) vault.stored?.emit(path);
+    vault.stored?.emit(path);
+    await settleLater(vault);
     return result;
   } catch (e) {
     await unlink(temp).catch(() => {});
@@ -168,7 +179,21 @@ async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-/** Pass 2 and bookkeeping: seal + store chunks, write manifest, record version. */
+/**
+ * What was written without an fsync (the manifest, the copy in GROVE_HOME) is made durable once
+ * the store is quiet (ingest/settler); with no settler (one-shot uses), now.
+ */
+async function settleLater(vault: Vault): Promise<void> {
+  if (vault.settler) return vault.settler.soon();
+  await settlePending(vault.db, vault.manifestsDir);
+  await settleHomeCopies(vault.db, vault.home);
+}
+
+/**
+ * Pass 2 and bookkeeping: seal + store chunks, write the manifest (not fsynced: its body goes into
+ * the version's transaction), record the version; `home`: the copy in GROVE_HOME is written after,
+ * without an fsync, recorded as pending in that same transaction.
+ */
 async function record(
   vault: Vault,
   path: HomePath,
@@ -176,6 +201,7 @@ async function record(
   size: number,
   fileHash: FileHash,
   opts: IngestOptions,
+  home: boolean,
 ): Promise<IngestResult> {
   const cur = vault.db.current(path);
   if (cur && cur.file_hash === fileHash) {
@@ -200,13 +226,16 @@ async function record(
       owner: vault.owner,
       chunks: older.chunks,
       createdAt: Date.parse(older.created_at),
+      homePending: home,
     });
     return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
   }
   const { chunks, written } = await sealFile(vault, from, size, fileHash, opts);
   const manifest = newManifest(vault, path, size, fileHash, chunks);
   const mHash = manifestHash(manifest, vault.suite.sha256);
-  const file = writeManifest(vault.manifestsDir, manifest, uniqueManifestRel(vault, manifest));
+  const file = uniqueManifestRel(vault, manifest);
+  const body = manifestFileText(manifest);
+  await writeFileUnsynced(confinedPath(vault.manifestsDir, file), body, 0o600);
   const version = vault.db.addVersion({
     path,
     manifestHash: mHash,
@@ -216,6 +245,8 @@ async function record(
     owner: vault.owner,
     chunks,
     createdAt: Date.parse(manifest.created_at),
+    pendingBody: body,
+    homePending: home,
   });
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
 }

@@ -6,7 +6,7 @@ import type { ChunkStore } from "../store/chunk-store.ts";
 import type { PlacementDb } from "../store/placement-db.ts";
 import type { CryptoPool } from "./crypto-pool.ts";
 import type { BufferPool } from "./buffer-pool.ts";
-import type { ManifestSettler } from "../store/manifest-settle.ts";
+import type { Settler } from "./settler.ts";
 
 export interface Vault {
   /** GROVE_HOME: the user's file tree. */
@@ -22,8 +22,8 @@ export interface Vault {
   pool: CryptoPool;
   /** Reusable buffers of CHUNK_BUFFER_SIZE bytes for reading, sealing, opening and writing chunks. */
   buffers: BufferPool;
-  /** Fsyncs, once the store is quiet, the manifest files small-file batches wrote without one (store/manifest-settle); absent: the batch does it itself. */
-  settler?: ManifestSettler;
+  /** Fsyncs, once the store is quiet, what stores wrote without one (ingest/settler); absent: each store does it itself. */
+  settler?: Settler;
   /** Hear of each new version stored (the running cell schedules a sync round); absent in one-shot uses. */
   stored?: StoreListeners;
   /** Where a chunk this cell does not hold is fetched from (my other cells); absent: only the local store. */

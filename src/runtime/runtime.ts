@@ -52,6 +52,7 @@ import { Messenger } from "../message/messenger.ts";
 import { SyncService } from "../sync/sync-service.ts";
 import { PeerLink } from "../sync/peer-link.ts";
 import { FileWatcher, watchRoots } from "../ingest/file-watcher.ts";
+import { repairHomeCopies } from "../ingest/home-copies.ts";
 import { TrashCollector, collectContextOf } from "../trash/collector.ts";
 import { cellUpdater, startUpdates, type CellUpdates } from "../update/lifecycle.ts";
 import type { Updater } from "../update/updater.ts";
@@ -365,6 +366,10 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         rounds.start(config.sync_interval_s);
         stops.push(cell.vault.stored!.on(() => rounds.nudge(config.sync_after_change_s)));
       }
+      // Copies in GROVE_HOME a crash left torn are written again from the chunks before the
+      // watcher could take one for an edit (ingest/home-copies).
+      await repairHomeCopies(cell.vault);
+      cell.vault.settler?.repaired();
       if (watcher) {
         void watcher.start();
         stops.push(() => watcher.stop());

@@ -5,7 +5,7 @@
  * Such a file's exact content is in placement.db (`manifest_pending`), committed with its version.
  * `repairPendingSync` runs when the cell opens, before anything reads a manifest: a file a crash
  * left missing or torn is written again, durably, from that body. `settlePending` fsyncs the
- * files (many at once), then their folders, then forgets the rows; `ManifestSettler` runs it once
+ * files (many at once), then their folders, then forgets the rows; ingest/settler runs it once
  * the store has been quiet for a moment, so these fsyncs stay off the path of a drop-in.
  */
 import { readFileSync } from "node:fs";
@@ -13,7 +13,6 @@ import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncDir, writeFileAtomicSync } from "../core/atomic.ts";
 import { confinedPath } from "../core/confine.ts";
-import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { PlacementDb } from "./placement-db.ts";
 
@@ -69,43 +68,5 @@ export async function settlePending(db: PlacementDb, manifestsDir: string): Prom
     for (const d of folders) fsyncDir(d);
     db.settledManifests(rows.map((r) => r.manifest_file));
     settled += rows.length;
-  }
-}
-
-/** Runs `settlePending` once the store has been quiet for `quietMs`; `now()` runs it at once (and waits). */
-export class ManifestSettler {
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private running: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly db: PlacementDb,
-    private readonly manifestsDir: string,
-    private readonly quietMs = 2000,
-  ) {}
-
-  /** More pending files were recorded: settle them after the next quiet moment. */
-  soon(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.now();
-    }, this.quietMs);
-    this.timer.unref?.();
-  }
-
-  now(): Promise<void> {
-    this.running = this.running.then(async () => {
-      try {
-        await settlePending(this.db, this.manifestsDir);
-      } catch (e) {
-        log("warn", `could not fsync the manifests of the last small files yet: ${errorMessage(e)}`);
-      }
-    });
-    return this.running;
-  }
-
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
   }
 }

@@ -30,7 +30,7 @@ import m013 from "./schema/013_relay_credit.sql" with { type: "text" };
 import m014 from "./schema/014_friend_requests.sql" with { type: "text" };
 import m015 from "./schema/015_folders.sql" with { type: "text" };
 import m016 from "./schema/016_my_cells.sql" with { type: "text" };
-import m017 from "./schema/017_manifest_pending.sql" with { type: "text" };
+import m017 from "./schema/017_pending_writes.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
 export const MIGRATIONS: readonly string[] = [

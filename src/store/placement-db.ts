@@ -47,6 +47,8 @@ export interface NewVersion {
   createdAt: number;
   /** The manifest file's exact content, when that file is not fsynced yet (kept in manifest_pending until it is). */
   pendingBody?: string;
+  /** The plaintext copy at `path` in GROVE_HOME is not fsynced yet (home_pending until it is). */
+  homePending?: boolean;
 }
 
 export class PlacementDb {
@@ -137,6 +139,8 @@ export class PlacementDb {
         this.db
           .query("INSERT OR REPLACE INTO manifest_pending (manifest_file, body, at) VALUES (?, ?, ?)")
           .run(v.manifestFile, v.pendingBody, now);
+      if (v.homePending)
+        this.db.query("INSERT OR REPLACE INTO home_pending (path, file_hash, at) VALUES (?, ?, ?)").run(v.path, v.fileHash, now);
       const version = this.lastVersion(v.path) + 1;
       this.db
         .query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)")
@@ -156,6 +160,23 @@ export class PlacementDb {
       manifest_file: string;
       body: string;
     }[];
+  }
+
+  /** Plaintext copies in GROVE_HOME not fsynced yet (ingest/home-copies), recorded at `since` or later, oldest first, at most `limit`. */
+  pendingHomeCopies(limit: number, since = 0): { path: string; file_hash: FileHash; at: number }[] {
+    return this.db.query("SELECT path, file_hash, at FROM home_pending WHERE at >= ? ORDER BY at LIMIT ?").all(since, limit) as {
+      path: string;
+      file_hash: FileHash;
+      at: number;
+    }[];
+  }
+
+  /** These home copies are durable now (or no longer this cell's to keep). */
+  settledHomeCopies(rows: readonly { path: string; at: number }[]): void {
+    const del = this.db.query("DELETE FROM home_pending WHERE path = ? AND at = ?");
+    this.db.transaction(() => {
+      for (const r of rows) del.run(r.path, r.at);
+    })();
   }
 
   /** These manifest files are durable now. */

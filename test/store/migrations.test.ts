@@ -43,7 +43,7 @@ describe("migrate", () => {
     const db = new Database(join(dir, `db${n++}`));
     expect(migrate(db)).toBe(MIGRATIONS.length);
     // schema_meta is not a numbered migration: builds from before it refuse any schema over theirs (13).
-    // 014 (friend requests), 015 (folders, WebDAV properties), 016 (my cells, the tree) and 017 (manifests not fsynced yet) are additive, so min_reader stays 13.
+    // 014 (friend requests), 015 (folders, WebDAV properties), 016 (my cells, the tree) and 017 (writes not fsynced yet) are additive, so min_reader stays 13.
     expect(version(db)).toBe(17);
     expect(MIGRATIONS.length).toBe(17);
     expect(minReader(db)).toBe(13);
