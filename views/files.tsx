@@ -224,7 +224,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
           hx-vals={JSON.stringify({ path: f.path, dir })}
           hx-target="#file-list"
           hx-swap="outerHTML"
-          hx-confirm={`Delete ${name}? It stays in history.`}
+          aria-label={`Delete ${name}`}
         >
           Delete
         </button>
@@ -280,7 +280,12 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
 export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
   return (
     <>
-      <Breadcrumb dir={p.l.dir} />
+      <div class="files-head">
+        <Breadcrumb dir={p.l.dir} />
+        <a href="/files/trash" class="trash-link">
+          Trash
+        </a>
+      </div>
       <section class="card upload" id="upload" data-dir={p.l.dir}>
         <form id="upload-form">
           <label for="upload-input">
@@ -295,6 +300,8 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
       </section>
       {p.notice ? <p class="notice">{p.notice}</p> : null}
       <FileList l={p.l} share={p.share} />
+      {/* What a deletion did, with Undo (views/trash Toast, swapped in out of band). */}
+      <div id="toast" class="toast" role="status" aria-live="polite"></div>
     </>
   );
 }

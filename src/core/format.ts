@@ -43,3 +43,16 @@ export function signedBytes(n: number): string {
 export function hardwareText(h: { ram_bytes: number | null; gpu: string | null }): string {
   return [h.ram_bytes ? `${formatBytes(h.ram_bytes)} RAM` : "", h.gpu ?? ""].filter(Boolean).join(", ") || "?";
 }
+
+/** "just now", "3 min ago", "2 h ago", "5 days ago", or "in 3 days" for a time ahead of `now`. */
+export function relativeTime(ms: number, now = Date.now()): string {
+  const d = Math.round((now - ms) / 1000);
+  const ahead = d < 0;
+  const s = Math.abs(d);
+  const say = (n: number, unit: string) => (ahead ? `in ${n} ${unit}` : `${n} ${unit} ago`);
+  if (s < 45) return ahead ? "in a moment" : "just now";
+  if (s < 3600) return say(Math.max(1, Math.round(s / 60)), "min");
+  if (s < 86400) return say(Math.round(s / 3600), "h");
+  const days = Math.round(s / 86400);
+  return say(days, days === 1 ? "day" : "days");
+}

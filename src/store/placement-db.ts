@@ -98,6 +98,25 @@ export class PlacementDb {
     return r.v ?? 0;
   }
 
+  /**
+   * Files whose newest version records a deletion and whose history still holds content (what
+   * the Trash view lists and Undo brings back), newest deletion first: when deleted, and the last
+   * content version's number and size.
+   */
+  deletedFiles(): { path: string; deleted_at: number; version: number; size: number }[] {
+    return this.db
+      .query(
+        `SELECT d.path, d.at AS deleted_at, v.version, m.total_size AS size
+         FROM file_versions d
+         JOIN file_versions v ON v.path = d.path
+           AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = d.path AND manifest_hash IS NOT NULL)
+         JOIN manifests m ON m.manifest_hash = v.manifest_hash
+         WHERE d.manifest_hash IS NULL AND d.version = (SELECT MAX(version) FROM file_versions WHERE path = d.path)
+         ORDER BY d.at DESC, d.path`,
+      )
+      .all() as { path: string; deleted_at: number; version: number; size: number }[];
+  }
+
   /** Current files, optionally under a directory prefix ("a/b" lists a/b/…). */
   list(prefix = ""): FileEntry[] {
     const like = prefix ? prefix.replace(/[\\%_]/g, (c) => "\\" + c) + "/%" : "%";

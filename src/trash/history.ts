@@ -171,3 +171,38 @@ export function restorePurged(db: Database, store: ChunkStore, path: string, now
     })
     .immediate();
 }
+
+/**
+ * "Delete now": version `version` of `path`, waiting in the trash, is gone for good at once, and
+ * the chunks only it used with it (the next collection does the same once the trash time is
+ * over). Runs `collect` (trash/collector), which refuses nothing it should keep: a chunk another
+ * version or file still needs stays. 404 when that version is not in the trash.
+ */
+export function dropPurgedNow(
+  ctx: { db: Database; collect: (now: number) => unknown },
+  path: string,
+  version: number,
+  now = Date.now(),
+): { path: string; version: number } {
+  const { db } = ctx;
+  const row = db.query("SELECT manifest_hash FROM purged_versions WHERE path = ? AND version = ?").get(path, version) as {
+    manifest_hash: ManifestHash | null;
+  } | null;
+  if (!row) throw notFound(`version ${version} of '${path}' is not in the trash`);
+  const chunks = row.manifest_hash
+    ? (db.query("SELECT chunk_hash FROM manifest_chunks WHERE manifest_hash = ?").values(row.manifest_hash) as [ChunkHash][]).map(
+        ([h]) => h,
+      )
+    : [];
+  // Its trash time is over: the version and then its manifest go in this pass, and the chunks
+  // nothing else needs go into the chunk trash...
+  db.query("UPDATE purged_versions SET purged_at = 0 WHERE path = ? AND version = ?").run(path, version);
+  ctx.collect(now);
+  // ...whose time is over too: a second pass deletes them (a live one is taken out of the trash).
+  const back = db.query("UPDATE chunk_trash SET trashed_at = 0 WHERE hash = ? AND collected_at IS NULL");
+  db.transaction(() => {
+    for (const h of chunks) back.run(h);
+  })();
+  if (chunks.length) ctx.collect(now);
+  return { path, version };
+}

@@ -9,14 +9,20 @@
  * theirs in this cell's GROVE_HOME or let it go (mine/my-tree's pin and unpin, as POST /api/pins
  * does) and answer its row again, saying what happened. Downloads go through the local API
  * (web/api/files).
+ * A deletion answers the list with a toast whose Undo (POST /files/undelete) brings the file back.
+ * GET /files/trash is the Trash (views/trash): deleted files (POST /files/trash/undelete) and
+ * purged versions (POST /files/trash/restore, POST /files/trash/delete-now), as `grove trash`.
  */
 import { Hono, type Context } from "hono";
-import { badRequest, errorMessage, notFound } from "../core/errors.ts";
+import { badRequest, conflict, errorMessage, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { safeDir, safePath } from "../ingest/home-path.ts";
+import { safeDir, safePath, type HomePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
 import { restoreVersion } from "../ingest/restore-version.ts";
-import { purgeVersions } from "../trash/history.ts";
+import { dropPurgedNow, purgeVersions, restorePurged } from "../trash/history.ts";
+import { trashListing } from "../trash/listing.ts";
+import { collect, collectContextOf } from "../trash/collector.ts";
+import { Toast, TrashList, TrashPage } from "../../views/trash.tsx";
 import { readManifest } from "../store/manifest.ts";
 import { currentAt, deleteFromTree, fileAt, listTree } from "../mine/tree-view.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
@@ -85,15 +91,117 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const path = safePath(await formField(c, "path"));
     const dir = safeDir(await formField(c, "dir"));
     const cell = c.var.cell;
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    let toast;
     if (!cell.db.current(path) && deleteFromTree(cell, path, cell.config.name)) {
       cell.vault.stored?.emit(path); // a file kept on another of my cells: they follow the deletion
       log("info", "deleted from the dashboard, from my cells' tree", { path });
+      toast = <Toast text={`Deleted ${name} from your cells' files; the cell that keeps it keeps its history.`} />;
     } else {
       await removeFile(cell.vault, path);
       log("info", "deleted from dashboard (kept in history)", { path });
+      toast = <Toast text={`Deleted ${name}.`} undo={{ path, dir }} />;
     }
-    return c.html(<FileList l={listing(dir, listTree(cell, dir), marks(c))} share={share()} />);
+    return c.html(
+      <>
+        <FileList l={listing(dir, listTree(cell, dir), marks(c))} share={share()} />
+        {toast}
+      </>,
+    );
   });
+
+  // Undo of a deletion (the toast's button), and Restore of a deleted file in the Trash: its last
+  // version with content becomes current again, as a new version.
+  const undelete = async (c: Context<WebEnv>, path: HomePath) => {
+    const cell = c.var.cell;
+    if (cell.db.current(path)) throw conflict(`'${path}' is there already`);
+    const last = cell.db
+      .versions(path)
+      .filter((v) => !v.deleted)
+      .pop();
+    if (!last) throw notFound(`'${path}' has no version to bring back`);
+    const r = await restoreVersion(cell.vault, path, last.version);
+    log("info", "deleted file brought back from the dashboard", { path, from: last.version, version: r.version });
+  };
+
+  app.post("/undelete", async (c) => {
+    await requireCsrf(c);
+    const path = safePath(await formField(c, "path"));
+    const dir = safeDir(await formField(c, "dir"));
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    let toast;
+    try {
+      await undelete(c, path);
+      toast = <Toast text={`${name} is back.`} />;
+    } catch (e) {
+      toast = <Toast text={`${name} could not be brought back: ${errorMessage(e)}`} error />;
+    }
+    return c.html(
+      <>
+        <FileList l={listing(dir, listTree(c.var.cell, dir), marks(c))} share={share()} />
+        {toast}
+      </>,
+    );
+  });
+
+  // The Trash: deleted files and purged versions (trash/listing), as `grove trash` shows them.
+  const trashList = (c: Context<WebEnv>, note?: { ok: boolean; text: string }) => {
+    const cell = c.var.cell;
+    return <TrashList deleted={cell.db.deletedFiles()} trash={trashListing(cell.db.db, cell.config)} now={Date.now()} note={note} />;
+  };
+  /** Run a Trash action and answer the list again with what happened (or why not). */
+  const trashAction = async (c: Context<WebEnv>, act: () => Promise<string> | string) => {
+    await requireCsrf(c);
+    let note: { ok: boolean; text: string };
+    try {
+      note = { ok: true, text: await act() };
+    } catch (e) {
+      note = { ok: false, text: errorMessage(e) };
+    }
+    return c.html(trashList(c, note));
+  };
+
+  app.get("/trash", (c) => {
+    const cell = c.var.cell;
+    return c.render(
+      <TrashPage
+        deleted={cell.db.deletedFiles()}
+        trash={trashListing(cell.db.db, cell.config)}
+        now={Date.now()}
+        retentionS={cell.config.trash_retention_s}
+      />,
+      info(c, "Trash", "files"),
+    );
+  });
+
+  app.post("/trash/undelete", (c) =>
+    trashAction(c, async () => {
+      const path = safePath(await formField(c, "path"));
+      await undelete(c, path);
+      return `${path} is back in your files.`;
+    }),
+  );
+
+  app.post("/trash/restore", (c) =>
+    trashAction(c, async () => {
+      const cell = c.var.cell;
+      const r = restorePurged(cell.db.db, cell.store, safePath(await formField(c, "path")));
+      log("info", "purged versions restored from the dashboard's trash", { path: r.path, versions: r.restored.join(",") });
+      return `${count(r.restored.length, "version")} of ${r.path} back in its history.`;
+    }),
+  );
+
+  app.post("/trash/delete-now", (c) =>
+    trashAction(c, async () => {
+      const cell = c.var.cell;
+      const path = safePath(await formField(c, "path"));
+      const version = versionField(await formField(c, "version"));
+      const ctx = collectContextOf(cell);
+      dropPurgedNow({ db: cell.db.db, collect: (now) => collect(ctx, now) }, path, version);
+      log("info", "a purged version deleted for good from the dashboard", { path, version });
+      return `Version ${version} of ${path} is deleted for good.`;
+    }),
+  );
 
   /** The row of `path` in its folder's listing, as it is now, with `note`; nothing when it is gone (the row goes too). */
   const pinRow = (c: Context<WebEnv>, path: string, note: PinNote) => {

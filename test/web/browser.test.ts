@@ -192,16 +192,19 @@ describe("dashboard in a real browser", () => {
   );
 
   test.skipIf(!HAVE_CHROMIUM)(
-    "Delete (after confirming) removes the file from the list",
+    "Delete removes the file from the list at once (no dialog: the toast offers Undo)",
     async () => {
       let asked = "";
       page.once("dialog", (d) => {
         asked = d.message();
         void d.accept();
       });
-      await row().getByRole("button", { name: "Delete" }).click();
+      await row()
+        .getByRole("button", { name: `Delete ${FILE_NAME}` })
+        .click();
       await row().waitFor({ state: "detached" });
-      expect(asked).toBe(`Delete ${FILE_NAME}? It stays in history.`);
+      expect(asked).toBe("");
+      await page.locator("#toast").getByRole("button", { name: "Undo" }).waitFor();
       expect(await page.locator("#file-list .empty").textContent()).toContain("No files here yet");
       // Deleted, but kept in history.
       const meta = await (await cell!.api(`/api/files/${FILE_NAME}?meta`)).json();

@@ -1,0 +1,146 @@
+// The Trash and Undo in the dashboard (views/trash, web/files-pages), on a real cell: a deletion
+// in the Files tab shows a toast whose Undo brings the file back; the Trash lists deleted files
+// (Restore) and purged versions with when they go for good (Restore, Delete now). First the
+// requests alone (session + CSRF; a refusal says why and changes nothing), then clicked in
+// headless Chromium at 1280 and 390 px (skipped when /usr/bin/chromium is absent).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser } from "playwright-core";
+import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
+import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import type { TrashListing } from "../../src/trash/listing.ts";
+
+const PASSWORD = "correct horse battery";
+let plain: TestCell | undefined;
+let cell: TestCell | undefined;
+let browser: Browser | undefined;
+const errors: string[] = [];
+
+const put = async (c: TestCell, path: string, text: string) =>
+  expect((await c.api(`/api/files/${path}`, { method: "PUT", body: text })).status).toBe(201);
+const current = async (c: TestCell, path: string) => {
+  const r = await c.api(`/api/files/${path}`);
+  return r.status === 200 ? await r.text() : null;
+};
+
+beforeAll(async () => {
+  [plain, cell, browser] = await Promise.all([startCell(), startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await Promise.all([destroyCell(plain), destroyCell(cell)]);
+}, 120_000);
+
+describe("trash and undo", () => {
+  test("the requests: delete answers a toast with Undo; undelete, trash restore and delete-now act; a bad one says why", async () => {
+    const c = plain!;
+    await put(c, "docs/a.txt", "alpha");
+    const { cookie } = await dashboardSession(c);
+    const page = await (await fetch(c.url + "/files", { headers: { cookie } })).text();
+    const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)![1]!;
+    const post = (path: string, form: Record<string, string>) =>
+      fetch(c.url + path, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded", "hx-request": "true", "x-csrf-token": csrf },
+        body: new URLSearchParams(form).toString(),
+      });
+
+    const del = await (await post("/files/delete", { path: "docs/a.txt", dir: "docs" })).text();
+    expect(del).toContain('id="toast"');
+    expect(del).toContain("Deleted a.txt.");
+    expect(del).toContain('hx-post="/files/undelete"');
+    expect(await current(c, "docs/a.txt")).toBeNull();
+    const trashPage = await (await fetch(c.url + "/files/trash", { headers: { cookie } })).text();
+    expect(trashPage).toContain("docs/a.txt");
+
+    const undo = await (await post("/files/undelete", { path: "docs/a.txt", dir: "docs" })).text();
+    expect(undo).toContain("a.txt is back.");
+    expect(await current(c, "docs/a.txt")).toBe("alpha");
+    // Undo twice: said in the toast, nothing changes.
+    const again = await (await post("/files/undelete", { path: "docs/a.txt", dir: "docs" })).text();
+    expect(again).toContain("could not be brought back");
+    expect(again).toContain('class="toast error"');
+
+    // A purged version: listed with when it goes for good, restored, purged again, deleted now.
+    await put(c, "b.txt", "one");
+    await put(c, "b.txt", "two");
+    expect((await c.api("/api/files/b.txt?purge=1", { method: "DELETE" })).status).toBe(200);
+    let list = await (await fetch(c.url + "/files/trash", { headers: { cookie } })).text();
+    expect(list).toContain('data-path="b.txt" data-version="1"');
+    expect(list).toContain("Deleted for good");
+    const restored = await (await post("/files/trash/restore", { path: "b.txt" })).text();
+    expect(restored).toContain("1 version of b.txt back in its history.");
+    expect((await cliJson<TrashListing>(c, ["trash"])).versions).toEqual([]);
+    expect((await c.api("/api/files/b.txt?purge=1", { method: "DELETE" })).status).toBe(200);
+    const gone = await (await post("/files/trash/delete-now", { path: "b.txt", version: "1" })).text();
+    expect(gone).toContain("Version 1 of b.txt is deleted for good.");
+    const after = await cliJson<TrashListing>(c, ["trash"]);
+    expect(after.versions).toEqual([]);
+    expect(after.chunks).toEqual([]); // the chunk only version 1 used is deleted too, not left waiting
+    expect((await post("/files/trash/restore", { path: "b.txt" })).status).toBe(200);
+    list = await (await post("/files/trash/delete-now", { path: "b.txt", version: "9" })).text();
+    expect(list).toContain("version 9 of &#39;b.txt&#39; is not in the trash");
+    expect(await current(c, "b.txt")).toBe("two");
+
+    // Without the CSRF token: refused, nothing deleted.
+    const forged = await fetch(c.url + "/files/delete", {
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: "path=docs%2Fa.txt&dir=docs",
+    });
+    expect(forged.status).toBe(403);
+    expect(await current(c, "docs/a.txt")).toBe("alpha");
+  });
+
+  for (const width of [1280, 390])
+    test.skipIf(!HAVE_CHROMIUM)(`in a browser at ${width} px: Delete, Undo; delete, Trash, Restore; purge, Delete now`, async () => {
+      const c = cell!;
+      const name = `w${width}`;
+      await put(c, `${name}/keep.txt`, "kept");
+      await put(c, `${name}/note.txt`, "note v1");
+      const { page } = await cellPage(browser!, c, errors);
+      await page.setViewportSize({ width, height: 800 });
+      if (width === 1280) await firstRunSetup(page, PASSWORD);
+      else {
+        await page.goto("/login");
+        await page.fill("input[type=password]", PASSWORD);
+        await Promise.all([page.waitForURL("**/files"), page.locator("form button[type=submit]").click()]);
+      }
+      await page.goto(`/files?dir=${name}`);
+      const row = page.locator(`tr[data-path="${name}/note.txt"]`);
+      await row.locator("button.danger").click();
+      await row.waitFor({ state: "detached" });
+      const toast = page.locator("#toast");
+      await toast.getByText("Deleted note.txt.").waitFor();
+      expect(await current(c, `${name}/note.txt`)).toBeNull();
+      await toast.getByRole("button", { name: "Undo" }).click();
+      await row.waitFor();
+      await toast.getByText("note.txt is back.").waitFor();
+      expect(await current(c, `${name}/note.txt`)).toBe("note v1");
+
+      // Deleted again; the Trash lists it; Restore brings it back.
+      await row.locator("button.danger").click();
+      await row.waitFor({ state: "detached" });
+      await page.locator("a.trash-link").click();
+      await page.waitForURL("**/files/trash");
+      const trashed = page.locator(`#trash-list tr[data-path="${name}/note.txt"]`);
+      await trashed.getByRole("button", { name: "Restore note.txt" }).click();
+      await page.getByText(`${name}/note.txt is back in your files.`).waitFor();
+      expect(await current(c, `${name}/note.txt`)).toBe("note v1");
+
+      // A purged version: Delete now (confirmed) deletes it for good.
+      await put(c, `${name}/note.txt`, "note v3");
+      expect((await c.api(`/api/files/${name}/note.txt?purge=1`, { method: "DELETE" })).status).toBe(200);
+      await page.reload();
+      const purged = page.locator(`#trash-list tr[data-path="${name}/note.txt"][data-version="1"]`);
+      await purged.getByRole("button", { name: "Delete version 1 of note.txt now" }).click();
+      await purged.waitFor({ state: "detached" });
+      const left = (await cliJson<TrashListing>(c, ["trash"])).versions.filter((v) => v.path === `${name}/note.txt`);
+      expect(left).toEqual([]);
+      // Nothing scrolls sideways, here or in the Files tab.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      await page.goto(`/files?dir=${name}`);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      expect(errors).toEqual([]);
+    });
+});

@@ -1,0 +1,193 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module views/trash — the Trash (GET /files/trash): deleted files, which Restore brings back as
+ * they were, and purged versions waiting to be collected, with Restore and "Delete now"; what
+ * `grove trash` shows, in the dashboard. Also the toast a deletion shows in the Files tab, with Undo.
+ */
+import type { TrashListing } from "../src/trash/listing.ts";
+import { count, formatBytes, formatTime, relativeTime } from "../src/core/format.ts";
+
+export interface DeletedFile {
+  path: string;
+  deleted_at: number;
+  /** The last version with content (what Restore brings back) and its size. */
+  version: number;
+  size: number;
+}
+
+/** A time said as people say it, the exact time on hover. */
+export function When({ ms, now }: { ms: number; now: number }) {
+  return (
+    <time datetime={new Date(ms).toISOString()} title={formatTime(ms)}>
+      {relativeTime(ms, now)}
+    </time>
+  );
+}
+
+/** The Files tab's toast (swapped in out of band by htmx): what happened, and Undo where it can be undone. */
+export function Toast(p: { text: string; undo?: { path: string; dir: string }; error?: boolean }) {
+  return (
+    <div id="toast" class={p.error ? "toast error" : "toast"} role={p.error ? "alert" : "status"} hx-swap-oob="true">
+      <span>{p.text}</span>
+      {p.undo ? (
+        <button class="small" hx-post="/files/undelete" hx-vals={JSON.stringify(p.undo)} hx-target="#file-list" hx-swap="outerHTML">
+          Undo
+        </button>
+      ) : null}
+      <a href="/files/trash">Trash</a>
+    </div>
+  );
+}
+
+const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now: number; note?: { ok: boolean; text: string } }) {
+  const { deleted, trash, now } = p;
+  const versions = trash.versions;
+  return (
+    <div id="trash-list">
+      {p.note ? (
+        <p class={p.note.ok ? "notice" : "error"} role={p.note.ok ? "status" : "alert"}>
+          {p.note.text}
+        </p>
+      ) : null}
+      <section class="card">
+        <h2>Deleted files</h2>
+        {deleted.length === 0 ? (
+          <p class="empty">No deleted files. A file you delete waits here, with its history, until you restore it.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="files">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th class="num">Size</th>
+                  <th>Deleted</th>
+                  <th></th>
+                </tr>
+              </thead>
+              <tbody>
+                {deleted.map((f) => (
+                  <tr data-path={f.path}>
+                    <td class="name" data-label="Name">
+                      <a href={`/files/detail?path=${encodeURIComponent(f.path)}`} title={f.path}>
+                        {f.path}
+                      </a>
+                    </td>
+                    <td class="num" data-label="Size">
+                      {formatBytes(f.size)}
+                    </td>
+                    <td data-label="Deleted">
+                      <When ms={f.deleted_at} now={now} />
+                    </td>
+                    <td class="actions">
+                      <button
+                        class="small"
+                        hx-post="/files/trash/undelete"
+                        hx-vals={JSON.stringify({ path: f.path })}
+                        hx-target="#trash-list"
+                        hx-swap="outerHTML"
+                        aria-label={`Restore ${nameOf(f.path)}`}
+                      >
+                        Restore
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section class="card">
+        <h2>Purged versions</h2>
+        {versions.length === 0 ? (
+          <p class="empty">No purged versions. Versions you purge from a file's history wait here before they are deleted for good.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="files">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th class="num">Version</th>
+                  <th class="num">Size</th>
+                  <th>Purged</th>
+                  <th>Deleted for good</th>
+                  <th></th>
+                </tr>
+              </thead>
+              <tbody>
+                {versions.map((v) => (
+                  <tr data-path={v.path} data-version={String(v.version)}>
+                    <td class="name" data-label="Name">
+                      <span title={v.path}>{v.path}</span>
+                    </td>
+                    <td class="num" data-label="Version">
+                      {v.version}
+                    </td>
+                    <td class="num" data-label="Size">
+                      {v.deleted ? "deletion" : formatBytes(v.size)}
+                    </td>
+                    <td data-label="Purged">
+                      <When ms={v.purged_at} now={now} />
+                    </td>
+                    <td data-label="Deleted for good">
+                      <When ms={v.collect_after} now={now} />
+                    </td>
+                    <td class="actions">
+                      <button
+                        class="small"
+                        hx-post="/files/trash/restore"
+                        hx-vals={JSON.stringify({ path: v.path })}
+                        hx-target="#trash-list"
+                        hx-swap="outerHTML"
+                        title="Every purged version of this file goes back into its history"
+                        aria-label={`Restore the purged versions of ${nameOf(v.path)}`}
+                      >
+                        Restore
+                      </button>
+                      <button
+                        class="small danger"
+                        hx-post="/files/trash/delete-now"
+                        hx-vals={JSON.stringify({ path: v.path, version: String(v.version) })}
+                        hx-target="#trash-list"
+                        hx-swap="outerHTML"
+                        hx-confirm={`Delete version ${v.version} of ${nameOf(v.path)} for good now? It cannot be brought back.`}
+                        aria-label={`Delete version ${v.version} of ${nameOf(v.path)} now`}
+                      >
+                        Delete now
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {trash.totals.chunks || trash.totals.held ? (
+        <p class="muted">
+          Also waiting to be freed: {count(trash.totals.chunks, "piece")} of your files ({formatBytes(trash.totals.chunk_bytes)}) and{" "}
+          {count(trash.totals.held, "piece")} kept for other cells ({formatBytes(trash.totals.held_bytes)}).
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function TrashPage(p: Parameters<typeof TrashList>[0] & { retentionS: number }) {
+  return (
+    <>
+      <p class="crumbs">
+        <a href="/files">Home</a> / Trash
+      </p>
+      <h1>Trash</h1>
+      <p class="muted">
+        Purged versions are deleted for good{" "}
+        {p.retentionS >= 86400 ? count(Math.round(p.retentionS / 86400), "day") : count(p.retentionS, "second")} after they were purged;
+        until then Restore puts them back into the file's history.
+      </p>
+      <TrashList deleted={p.deleted} trash={p.trash} now={p.now} note={p.note} />
+    </>
+  );
+}
