@@ -35,7 +35,8 @@ async function syncfs(path: string): Promise<boolean> {
   return false;
 }
 
-async function fsyncFile(path: string): Promise<void> {
+/** Fsync one file by its path (for a caller holding no descriptor). */
+export async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, "r");
   try {
     await fh.sync();

@@ -16,7 +16,7 @@
  * of reading the temp file back from the disk (one disk read of the file instead of two); if it
  * changed meanwhile, pass 2 reads the temp file after all.
  */
-import { mkdir, rename, stat, unlink, open as openFile } from "node:fs/promises";
+import { mkdir, rename, stat, unlink } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -24,6 +24,7 @@ import { conflict, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fsyncDir, writeFileUnsynced } from "../core/atomic.ts";
 import { settlePending } from "../store/manifest-settle.ts";
+import { fsyncFile } from "../core/group-sync.ts";
 import { settleHomeCopies } from "./home-copies.ts";
 import { confinedPath } from "../core/confine.ts";
 import { FileWriter } from "../core/file-writer.ts";
@@ -168,15 +169,6 @@ async function spool(vault: Vault, body: Body, temp: string | null, opts: Ingest
     throw e;
   }
   return { size, fileHash: toHex(hasher.digest()) as FileHash };
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await openFile(path, "r+");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**

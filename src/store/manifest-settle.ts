@@ -9,10 +9,10 @@
  * the store has been quiet for a moment, so these fsyncs stay off the path of a drop-in.
  */
 import { readFileSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncDir, writeFileAtomicSync } from "../core/atomic.ts";
 import { confinedPath } from "../core/confine.ts";
+import { fsyncFile } from "../core/group-sync.ts";
 import { log } from "../core/log.ts";
 import type { PlacementDb } from "./placement-db.ts";
 
@@ -36,15 +36,6 @@ export function repairPendingSync(db: PlacementDb, manifestsDir: string): number
   db.settledManifests(repaired);
   log("warn", "manifests written again from placement.db after an interrupted store", { files: repaired.length });
   return repaired.length;
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Fsync every pending manifest file and its folder, then forget the rows. Returns how many. */
