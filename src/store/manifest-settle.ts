@@ -22,7 +22,12 @@ const STEP = 512;
 /** Write again (durably) every pending manifest file that is missing or differs from its body. Returns how many. */
 export function repairPendingSync(db: PlacementDb, manifestsDir: string): number {
   const repaired: string[] = [];
+  const forgotten: string[] = [];
   for (const r of db.pendingManifests(Number.MAX_SAFE_INTEGER)) {
+    if (!r.recorded) {
+      forgotten.push(r.manifest_file); // its manifest was forgotten by trash collection: nothing to write
+      continue;
+    }
     const p = confinedPath(manifestsDir, r.manifest_file);
     let now: string | null = null;
     try {
@@ -32,9 +37,8 @@ export function repairPendingSync(db: PlacementDb, manifestsDir: string): number
     writeFileAtomicSync(p, r.body, 0o600); // durable: its row may go
     repaired.push(r.manifest_file);
   }
-  if (!repaired.length) return 0;
-  db.settledManifests(repaired);
-  log("warn", "manifests written again from placement.db after an interrupted store", { files: repaired.length });
+  if (forgotten.length || repaired.length) db.settledManifests([...forgotten, ...repaired]);
+  if (repaired.length) log("warn", "manifests written again from placement.db after an interrupted store", { files: repaired.length });
   return repaired.length;
 }
 
@@ -47,12 +51,13 @@ export async function settlePending(db: PlacementDb, manifestsDir: string): Prom
     const folders = new Set<string>();
     await Promise.all(
       rows.map(async (r) => {
+        if (!r.recorded) return; // its manifest was forgotten meanwhile (trash collection): nothing to keep
         const p = confinedPath(manifestsDir, r.manifest_file);
         folders.add(dirname(p));
         try {
           await fsyncFile(p);
         } catch {
-          writeFileAtomicSync(p, r.body, 0o600); // gone meanwhile (cannot be: repaired at open); written again
+          writeFileAtomicSync(p, r.body, 0o600); // lost meanwhile (a disk problem, a user): written again from its body
         }
       }),
     );

@@ -173,12 +173,16 @@ export class PlacementDb {
     return this.db.transaction(() => vs.map((v) => this.addVersion(v)))();
   }
 
-  /** Manifest files not fsynced yet (store/manifest-settle), oldest first, at most `limit`. */
-  pendingManifests(limit: number): { manifest_file: string; body: string }[] {
-    return this.db.query("SELECT manifest_file, body FROM manifest_pending ORDER BY at LIMIT ?").all(limit) as {
-      manifest_file: string;
-      body: string;
-    }[];
+  /** Manifest files not fsynced yet (store/manifest-settle), oldest first, at most `limit`; `recorded`: a manifest row still names the file (else trash collection forgot it). */
+  pendingManifests(limit: number): { manifest_file: string; body: string; recorded: boolean }[] {
+    return (
+      this.db
+        .query(
+          `SELECT p.manifest_file, p.body, EXISTS (SELECT 1 FROM manifests m WHERE m.manifest_file = p.manifest_file) AS recorded
+           FROM manifest_pending p ORDER BY p.at LIMIT ?`,
+        )
+        .all(limit) as { manifest_file: string; body: string; recorded: number }[]
+    ).map((r) => ({ ...r, recorded: r.recorded === 1 }));
   }
 
   /** Plaintext copies in GROVE_HOME not fsynced yet (ingest/home-copies), recorded at `since` or later, oldest first, at most `limit`. */

@@ -5,7 +5,7 @@
  * a friend, and the state snapshot the fuzzers compare before and after.
  */
 import { Database } from "bun:sqlite";
-import { until } from "../helpers/until.ts";
+import { untilSettled } from "../helpers/settled.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -109,21 +109,7 @@ export async function startFuzzCell(opts: { relays?: string[] } = {}): Promise<F
     if (pb.status !== 200) throw new Error(`backup push refused: ${pb.status}`);
     // The put's manifest and GROVE_HOME copy are fsynced once the cell is quiet (ingest/settler),
     // which empties manifest_pending and home_pending: wait for it, so no fuzz target is blamed.
-    await until(
-      "the seed file's writes settled",
-      () => {
-        const db = new Database(join(cell.dir, "placement.db"), { readonly: true });
-        try {
-          return (
-            (db.query("SELECT (SELECT COUNT(*) FROM manifest_pending) + (SELECT COUNT(*) FROM home_pending) AS n").get() as { n: number })
-              .n === 0
-          );
-        } finally {
-          db.close();
-        }
-      },
-      15_000,
-    );
+    await untilSettled(cell.dir);
     return {
       cell,
       host,

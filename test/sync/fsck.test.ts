@@ -11,6 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
+import { untilSettled } from "../helpers/settled.ts";
 import type { FsckReport } from "../../src/sync/fsck.ts";
 
 const config = { replication_factor: 2, sync_interval_s: 3600, watch_home: false };
@@ -43,6 +44,7 @@ beforeAll(async () => {
   writeFileSync(src, data);
   expect((await a.cli(["put", src, "--as", "big.bin"])).code).toBe(0);
   expect((await cliJson<{ chunks_pushed: number }>(a, ["sync"])).chunks_pushed).toBe(3);
+  await untilSettled(a.dir); // the damage below is done to a settled store (before, the settler mends a lost manifest)
 }, 120_000);
 
 afterAll(async () => {
