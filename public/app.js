@@ -102,7 +102,15 @@
     var box = document.getElementById("upload-progress");
     var dir = document.getElementById("upload").getAttribute("data-dir") || "";
     var files = Array.prototype.slice.call(input.files || []);
-    if (!files.length) return;
+    if (!files.length) {
+      box.innerHTML = "";
+      var say = document.createElement("p");
+      say.className = "notice";
+      say.textContent = "Choose one or more files first (the button beside Upload), or drop them on this page.";
+      box.appendChild(say);
+      input.focus();
+      return;
+    }
     box.innerHTML = "";
     files
       .reduce(function (p, f) {
@@ -114,6 +122,30 @@
         input.value = "";
         if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
       });
+  });
+  // Files: files dropped anywhere on the Files tab are uploaded into the folder shown (folders
+  // dropped are not taken yet: the browser gives them as entries, not files).
+  function uploadBox() {
+    return document.getElementById("upload");
+  }
+  document.addEventListener("dragover", function (ev) {
+    var box = uploadBox();
+    if (!box || !ev.dataTransfer || Array.prototype.indexOf.call(ev.dataTransfer.types || [], "Files") < 0) return;
+    ev.preventDefault();
+    box.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", function (ev) {
+    var box = uploadBox();
+    if (box && !ev.relatedTarget) box.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (ev) {
+    var box = uploadBox();
+    if (!box || !ev.dataTransfer || !ev.dataTransfer.files || !ev.dataTransfer.files.length) return;
+    ev.preventDefault();
+    box.classList.remove("dragging");
+    var input = document.getElementById("upload-input");
+    input.files = ev.dataTransfer.files;
+    document.getElementById("upload-form").requestSubmit();
   });
   // Chat: the log stays scrolled to the newest message while the reader is at the bottom (live
   // updates replace its items); Enter sends, Shift+Enter starts a new line.

@@ -9,6 +9,7 @@ import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { count, fileUrl, formatBytes, formatTime } from "../src/core/format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
+import { When } from "./when.tsx";
 
 /**
  * Whether this cell keeps a file or folder of my cells in its GROVE_HOME (mine/my-tree's pins):
@@ -28,10 +29,32 @@ export interface ListedDir {
   pin?: PinMark;
 }
 
+/** How a folder's list is shown: sorted by name, size or date, and filtered by a part of the name. */
+export interface ListView {
+  sort: "name" | "size" | "date";
+  order: "asc" | "desc";
+  /** Only names containing this (any case); "" for all. */
+  q: string;
+}
+
+export const DEFAULT_VIEW: ListView = { sort: "name", order: "asc", q: "" };
+
+/** The view a request asks for (query or form fields); anything else falls back to the default. */
+export function listView(get: (key: string) => string | undefined): ListView {
+  const sort = get("sort");
+  const order = get("order");
+  return {
+    sort: sort === "size" || sort === "date" ? sort : "name",
+    order: order === "desc" ? "desc" : "asc",
+    q: (get("q") ?? "").trim().slice(0, 200),
+  };
+}
+
 export interface Listing {
   dir: string;
   dirs: ListedDir[];
   files: ListedEntry[];
+  view: ListView;
 }
 
 export interface ListingOptions {
@@ -54,7 +77,12 @@ function pinMark(path: string, pins: readonly string[]): PinMark {
  * `pins`, a file another of my cells stored, and a folder holding one, get a pin mark (so does
  * anything pinned); a file only this cell stored has none: it stays here whatever the pins say.
  */
-export function listing(dir: string, all: (FileEntry & { local?: boolean; cells?: string[] })[], opts: ListingOptions = {}): Listing {
+export function listing(
+  dir: string,
+  all: (FileEntry & { local?: boolean; cells?: string[] })[],
+  opts: ListingOptions = {},
+  view: ListView = DEFAULT_VIEW,
+): Listing {
   const names = opts.names ?? new Map<string, string>();
   const pins = opts.pins ?? null;
   const base = dir ? dir + "/" : "";
@@ -78,11 +106,47 @@ export function listing(dir: string, all: (FileEntry & { local?: boolean; cells?
       f.local === false ? { away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" } : {};
     files.push({ ...f, ...away, ...mark(f.path, theirs(f)) });
   }
+  const q = view.q.toLowerCase();
+  const named = (name: string) => !q || name.toLowerCase().includes(q);
+  const nameOf = (f: ListedEntry) => f.path.slice(base.length);
+  const by: Record<ListView["sort"], (a: ListedEntry, b: ListedEntry) => number> = {
+    name: (a, b) => nameOf(a).localeCompare(nameOf(b)),
+    size: (a, b) => a.size - b.size || nameOf(a).localeCompare(nameOf(b)),
+    date: (a, b) => a.updated_at - b.updated_at || nameOf(a).localeCompare(nameOf(b)),
+  };
+  const shown = files.filter((f) => named(nameOf(f))).sort(by[view.sort]);
+  if (view.order === "desc") shown.reverse();
+  const folders = [...dirs.keys()].filter(named).sort((a, b) => a.localeCompare(b));
+  if (view.sort === "name" && view.order === "desc") folders.reverse();
   return {
     dir,
-    dirs: [...dirs.keys()].sort().map((name) => ({ name, ...mark(base + name, dirs.get(name)!) })),
-    files,
+    dirs: folders.map((name) => ({ name, ...mark(base + name, dirs.get(name)!) })),
+    files: shown,
+    view,
   };
+}
+
+/** A column header that sorts the list by `key` (again: the other way), keeping the folder and the search. */
+function SortHeader({ l, by, label, num }: { l: Listing; by: ListView["sort"]; label: string; num?: boolean }) {
+  const on = l.view.sort === by;
+  // A first click sorts names A to Z, and sizes and dates largest and newest first; another turns it round.
+  const order = on ? (l.view.order === "asc" ? "desc" : "asc") : by === "name" ? "asc" : "desc";
+  const qs = new URLSearchParams({ dir: l.dir, sort: by, order, ...(l.view.q ? { q: l.view.q } : {}) }).toString();
+  return (
+    <th class={num ? "num" : undefined} aria-sort={on ? (l.view.order === "asc" ? "ascending" : "descending") : undefined}>
+      <a
+        href={`/files?${qs}`}
+        hx-get={`/files/list?${qs}`}
+        hx-target="#file-list"
+        hx-swap="outerHTML"
+        class="sort"
+        title={`Sort by ${label.toLowerCase()}`}
+      >
+        {label}
+        {on ? (l.view.order === "asc" ? " ▲" : " ▼") : ""}
+      </a>
+    </th>
+  );
 }
 
 function Breadcrumb({ dir }: { dir: string }) {
@@ -182,7 +246,7 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
   return (
     <tr class="dir" data-path={path}>
       <td colspan={4}>
-        <a class="folder" href={`/files?dir=${encodeURIComponent(path)}`}>
+        <a class="folder trunc" href={`/files?dir=${encodeURIComponent(path)}`} title={d.name}>
           {d.name}/
         </a>
         <PinLine mark={d.pin} note={note} />
@@ -201,7 +265,9 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
     <tr data-path={f.path}>
       <td class="name">
         {pick ? <input type="checkbox" class="pick" name="path" value={f.path} form="share-pick" aria-label={`Select ${name}`} /> : null}
-        <a href={`/files/detail?path=${encodeURIComponent(f.path)}`}>{name}</a>
+        <a href={`/files/detail?path=${encodeURIComponent(f.path)}`} class="trunc" title={name}>
+          {name}
+        </a>
         {f.away ? (
           <span class="notice away" title="Not kept on this cell: opened from there when you download it">
             {" "}
@@ -212,7 +278,9 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
       </td>
       <td class="num">{formatBytes(f.size)}</td>
       <td class="num">{f.version}</td>
-      <td>{formatTime(f.updated_at)}</td>
+      <td>
+        <When ms={f.updated_at} />
+      </td>
       <td class="actions">
         <PinToggle path={f.path} mark={f.pin} />
         <a href={fileUrl(f.path, "?download")} download={name} class="button small">
@@ -224,6 +292,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
           hx-vals={JSON.stringify({ path: f.path, dir })}
           hx-target="#file-list"
           hx-swap="outerHTML"
+          hx-include="#file-list input[name=sort], #file-list input[name=order], #file-list input[name=q]"
           aria-label={`Delete ${name}`}
         >
           Delete
@@ -237,9 +306,14 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   const pick = share && l.files.length > 0;
   return (
     <div id="file-list" hx-trigger={pick ? "load, change" : undefined} hx-on-htmx-trigger={pick ? PICK_SCRIPT : undefined}>
+      <input type="hidden" name="sort" value={l.view.sort} />
+      <input type="hidden" name="order" value={l.view.order} />
+      <input type="hidden" name="q" value={l.view.q} />
       {l.dirs.length === 0 && l.files.length === 0 ? (
         <p class="empty">
-          No files here yet. Upload one above, or use <code>grove put FILE</code>.
+          {l.view.q
+            ? `Nothing here has “${l.view.q}” in its name.`
+            : "No files here yet. Choose files above, or drop them on this page, to upload them."}
         </p>
       ) : (
         <div class="card table-wrap">
@@ -255,10 +329,10 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
           <table class={pick ? "files pickable" : "files"}>
             <thead>
               <tr>
-                <th>Name</th>
-                <th class="num">Size</th>
+                <SortHeader l={l} by="name" label="Name" />
+                <SortHeader l={l} by="size" label="Size" num />
                 <th class="num">Version</th>
-                <th>Updated</th>
+                <SortHeader l={l} by="date" label="Updated" />
                 <th></th>
               </tr>
             </thead>
@@ -282,6 +356,21 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
     <>
       <div class="files-head">
         <Breadcrumb dir={p.l.dir} />
+        <form class="search" role="search" method="get" action="/files" onsubmit="return false">
+          <input type="hidden" name="dir" value={p.l.dir} />
+          <input
+            type="search"
+            name="q"
+            value={p.l.view.q}
+            placeholder="Search this folder"
+            aria-label="Search file names in this folder"
+            hx-get="/files/list"
+            hx-trigger="input changed delay:250ms, search"
+            hx-target="#file-list"
+            hx-swap="outerHTML"
+            hx-include="closest form, #file-list input[name=sort], #file-list input[name=order]"
+          />
+        </form>
         <a href="/files/trash" class="trash-link">
           Trash
         </a>
@@ -432,8 +521,8 @@ export function FileDetailPage(p: {
           </p>
         ) : null}
         <p class="notice">
-          Restore makes an older version current again (as a new version: nothing is lost). Purged versions wait in the trash for {keep} (
-          <code>grove trash</code>; <code>grove trash restore</code> brings them back), then they and the chunks only they used are deleted
+          Restore makes an older version current again (as a new version: nothing is lost). Purged versions wait in the{" "}
+          <a href="/files/trash">Trash</a> for {keep}, where Restore brings them back; then they and the pieces only they used are deleted
           here and on peers.
         </p>
       </section>

@@ -5,7 +5,8 @@
  * `grove trash` shows, in the dashboard. Also the toast a deletion shows in the Files tab, with Undo.
  */
 import type { TrashListing } from "../src/trash/listing.ts";
-import { count, formatBytes, formatTime, relativeTime } from "../src/core/format.ts";
+import { count, formatBytes } from "../src/core/format.ts";
+import { When } from "./when.tsx";
 
 export interface DeletedFile {
   path: string;
@@ -13,15 +14,6 @@ export interface DeletedFile {
   /** The last version with content (what Restore brings back) and its size. */
   version: number;
   size: number;
-}
-
-/** A time said as people say it, the exact time on hover. */
-export function When({ ms, now }: { ms: number; now: number }) {
-  return (
-    <time datetime={new Date(ms).toISOString()} title={formatTime(ms)}>
-      {relativeTime(ms, now)}
-    </time>
-  );
 }
 
 /** The Files tab's toast (swapped in out of band by htmx): what happened, and Undo where it can be undone. */

@@ -27,7 +27,17 @@ import { readManifest } from "../store/manifest.ts";
 import { currentAt, deleteFromTree, fileAt, listTree } from "../mine/tree-view.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import { count } from "../core/format.ts";
-import { FilesPage, FileList, FileDetailPage, DirRow, FileRow, listing, type ListingOptions, type PinNote } from "../../views/files.tsx";
+import {
+  FilesPage,
+  FileList,
+  FileDetailPage,
+  DirRow,
+  FileRow,
+  listing,
+  listView,
+  type ListingOptions,
+  type PinNote,
+} from "../../views/files.tsx";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
@@ -77,14 +87,35 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
 
   app.get("/", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    const l = listing(dir, listTree(c.var.cell, dir), marks(c));
+    const l = listing(
+      dir,
+      listTree(c.var.cell, dir),
+      marks(c),
+      listView((k) => c.req.query(k)),
+    );
     return c.render(<FilesPage l={l} share={share()} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
   });
 
   app.get("/list", (c) => {
     const dir = safeDir(c.req.query("dir"));
-    return c.html(<FileList l={listing(dir, listTree(c.var.cell, dir), marks(c))} share={share()} />);
+    return c.html(
+      <FileList
+        l={listing(
+          dir,
+          listTree(c.var.cell, dir),
+          marks(c),
+          listView((k) => c.req.query(k)),
+        )}
+        share={share()}
+      />,
+    );
   });
+
+  /** The sort and search a list swapped by a form post had (its hidden fields, sent along). */
+  const formView = async (c: Context<WebEnv>) => {
+    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    return listView((k) => (typeof body[k] === "string" ? (body[k] as string) : undefined));
+  };
 
   app.post("/delete", async (c) => {
     await requireCsrf(c);
@@ -104,7 +135,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     }
     return c.html(
       <>
-        <FileList l={listing(dir, listTree(cell, dir), marks(c))} share={share()} />
+        <FileList l={listing(dir, listTree(cell, dir), marks(c), await formView(c))} share={share()} />
         {toast}
       </>,
     );
@@ -138,7 +169,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     }
     return c.html(
       <>
-        <FileList l={listing(dir, listTree(c.var.cell, dir), marks(c))} share={share()} />
+        <FileList l={listing(dir, listTree(c.var.cell, dir), marks(c), await formView(c))} share={share()} />
         {toast}
       </>,
     );

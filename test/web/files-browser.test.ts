@@ -1,0 +1,114 @@
+// The Files tab as a file manager (views/files, web/files-pages; issue 22 point 2, in part), on a
+// real cell in headless Chromium (skipped when /usr/bin/chromium is absent): sort by name, size
+// and date from the column headers; search a folder by name; a long name cut with an ellipsis,
+// the whole name on hover, the page not widened; times said as "… ago" with the exact time on
+// hover; Upload with nothing chosen says what to do; files dropped on the page are uploaded.
+// The list requests alone (no browser) are checked too: a bad sort falls back to the name.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, Page } from "playwright-core";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
+import { dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+
+const PASSWORD = "correct horse battery";
+const LONG = `${"a-very-long-name-".repeat(12)}end.txt`;
+let cell: TestCell | undefined;
+let browser: Browser | undefined;
+const errors: string[] = [];
+
+const put = async (path: string, body: string) =>
+  expect((await cell!.api(`/api/files/${encodeURI(path)}`, { method: "PUT", body })).status).toBe(201);
+const names = (page: Page) =>
+  page.locator("#file-list tbody tr[data-path]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-path")));
+
+beforeAll(async () => {
+  [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+  await put("fm/b-small.txt", "tiny");
+  await put("fm/a-large.bin", "x".repeat(50_000));
+  await Bun.sleep(20); // distinct times
+  await put("fm/c-medium.txt", "y".repeat(5_000));
+  await put(`fm/${LONG}`, "longer");
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await destroyCell(cell);
+}, 120_000);
+
+describe("files as a file manager", () => {
+  test("the list requests: sort, order and search in the query; anything else is the default", async () => {
+    const { cookie } = await dashboardSession(cell!, PASSWORD);
+    const list = async (qs: string) => {
+      const html = await (await fetch(`${cell!.url}/files/list?dir=fm&${qs}`, { headers: { cookie } })).text();
+      return [...html.matchAll(/<tr data-path="([^"]+)"/g)].map((m) => m[1]!.replace("fm/", ""));
+    };
+    expect(await list("sort=size&order=desc")).toEqual(["a-large.bin", "c-medium.txt", LONG, "b-small.txt"]);
+    expect(await list("sort=name&q=TXT")).toEqual([LONG, "b-small.txt", "c-medium.txt"]);
+    expect(await list("sort=bogus&order=sideways")).toEqual(["a-large.bin", LONG, "b-small.txt", "c-medium.txt"]);
+    expect(await list("q=nothing-like-this")).toEqual([]);
+  });
+
+  test.skipIf(!HAVE_CHROMIUM)("in a browser: sort by the headers, search, long names, times, empty Upload, drop to upload", async () => {
+    const { page } = await cellPage(browser!, cell!, errors);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    if (existsSync(join(cell!.dir, "setup_code"))) await firstRunSetup(page, PASSWORD);
+    else {
+      await page.goto("/login");
+      await page.fill("input[type=password]", PASSWORD);
+      await Promise.all([page.waitForURL("**/files"), page.locator("form button[type=submit]").click()]);
+    }
+    await page.goto("/files?dir=fm");
+    expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt"]);
+
+    // Size: largest first, then the other way.
+    await page.locator("th a.sort", { hasText: "Size" }).click();
+    await page.locator('th[aria-sort="descending"]', { hasText: "Size" }).waitFor();
+    expect((await names(page))[0]).toBe("fm/a-large.bin");
+    await page.locator("th a.sort", { hasText: "Size" }).click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: "Size" }).waitFor();
+    expect((await names(page)).at(-1)).toBe("fm/a-large.bin");
+    // Updated: newest first.
+    await page.locator("th a.sort", { hasText: "Updated" }).click();
+    await page.locator('th[aria-sort="descending"]', { hasText: "Updated" }).waitFor();
+    expect((await names(page))[0]).toBe(`fm/${LONG}`);
+
+    // Search keeps the sort.
+    await page.getByRole("searchbox").fill("txt");
+    await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 3);
+    expect(await names(page)).toEqual([`fm/${LONG}`, "fm/c-medium.txt", "fm/b-small.txt"]);
+    await page.getByRole("searchbox").fill("");
+    await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 4);
+
+    // A long name: cut, whole on hover, the page as wide as the window.
+    const link = page.locator(`tr[data-path="fm/${LONG}"] a.trunc`);
+    expect(await link.getAttribute("title")).toBe(LONG);
+    expect(await link.evaluate((a) => a.scrollWidth > a.clientWidth)).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    // Times: "… ago", the exact time on hover.
+    const when = page.locator('tr[data-path="fm/b-small.txt"] time');
+    expect(await when.textContent()).toMatch(/just now|min ago/);
+    expect(await when.getAttribute("title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+
+    // Upload with nothing chosen says what to do.
+    await page.locator("#upload-button").click();
+    await page.locator("#upload-progress").getByText("Choose one or more files first").waitFor();
+
+    // Files dropped on the page are uploaded into the folder shown.
+    const dt = await page.evaluateHandle(() => {
+      const d = new DataTransfer();
+      d.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));
+      return d;
+    });
+    await page.dispatchEvent("#file-list", "dragover", { dataTransfer: dt });
+    await page.dispatchEvent("#file-list", "drop", { dataTransfer: dt });
+    await page.locator('tr[data-path="fm/dropped.txt"]').waitFor();
+    expect(await (await cell!.api("/api/files/fm/dropped.txt")).text()).toBe("dropped bytes");
+
+    // At 390 px nothing scrolls sideways either.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.reload();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
