@@ -141,7 +141,8 @@ export function FeedList({ items, cellId }: { items: FeedItem[]; cellId: string 
     return (
       <div id="feed-list">
         <p class="empty">
-          Nothing shared with you yet: friends share files with <code>grove share PATH --with {cellId}</code>
+          Nothing shared with you yet. What a friend shares with you appears here. To become friends, pair your cells and mark each other as
+          friend in the <a href="/peers">Peers</a> tab.
         </p>
       </div>
     );
@@ -219,8 +220,8 @@ export function SharedByYou({ shares, csrf }: { shares: ShareView[]; csrf?: stri
       <h2>Shared by you</h2>
       {!sorted.length ? (
         <p class="empty">
-          You have not shared anything yet: open a file in the <a href="/files">Files</a> tab and use Share, or{" "}
-          <code>grove share PATH --with ID</code>.
+          You have not shared anything yet: open a file in the <a href="/files">Files</a> tab and use Share, or tick files there and choose
+          “Share selected…”.
         </p>
       ) : (
         <div class="table-wrap">

@@ -293,6 +293,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
           hx-target="#file-list"
           hx-swap="outerHTML"
           hx-include="#file-list input[name=sort], #file-list input[name=order], #file-list input[name=q]"
+          hx-disabled-elt="this"
           aria-label={`Delete ${name}`}
         >
           Delete

@@ -289,7 +289,7 @@ function FilesTable({ r }: { r: PlacementReport }) {
       <h2>Files</h2>
       {r.files.length === 0 ? (
         <p class="empty">
-          No files yet. Add some in the <a href="/files">Files</a> tab or with <code>grove put FILE</code>; their copies show here.
+          No files yet. Add some in the <a href="/files">Files</a> tab; their copies show here.
         </p>
       ) : (
         <>

@@ -22,7 +22,14 @@ export function Toast(p: { text: string; undo?: { path: string; dir: string }; e
     <div id="toast" class={p.error ? "toast error" : "toast"} role={p.error ? "alert" : "status"} hx-swap-oob="true">
       <span>{p.text}</span>
       {p.undo ? (
-        <button class="small" hx-post="/files/undelete" hx-vals={JSON.stringify(p.undo)} hx-target="#file-list" hx-swap="outerHTML">
+        <button
+          class="small"
+          hx-post="/files/undelete"
+          hx-vals={JSON.stringify(p.undo)}
+          hx-target="#file-list"
+          hx-swap="outerHTML"
+          hx-disabled-elt="this"
+        >
           Undo
         </button>
       ) : null}
@@ -79,6 +86,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-vals={JSON.stringify({ path: f.path })}
                         hx-target="#trash-list"
                         hx-swap="outerHTML"
+                        hx-disabled-elt="this"
                         aria-label={`Restore ${nameOf(f.path)}`}
                       >
                         Restore
@@ -133,6 +141,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-vals={JSON.stringify({ path: v.path })}
                         hx-target="#trash-list"
                         hx-swap="outerHTML"
+                        hx-disabled-elt="this"
                         title="Every purged version of this file goes back into its history"
                         aria-label={`Restore the purged versions of ${nameOf(v.path)}`}
                       >
@@ -144,6 +153,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-vals={JSON.stringify({ path: v.path, version: String(v.version) })}
                         hx-target="#trash-list"
                         hx-swap="outerHTML"
+                        hx-disabled-elt="this"
                         hx-confirm={`Delete version ${v.version} of ${nameOf(v.path)} for good now? It cannot be brought back.`}
                         aria-label={`Delete version ${v.version} of ${nameOf(v.path)} now`}
                       >

@@ -3,6 +3,7 @@
  * on loopback; anything not addressed to the cell is blocked.
  */
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { setupCode, type TestCell } from "./cell.ts";
 
@@ -73,4 +74,14 @@ export async function firstRunSetup(page: Page, password: string): Promise<void>
   await page.fill("#password", password);
   await page.fill("#confirm", password);
   await Promise.all([page.waitForURL("**/files"), page.click('form[action="/setup"] button[type=submit]')]);
+}
+
+/** Into the dashboard with `password`: first-run setup when the cell still has its setup code, else the login form. */
+export async function setupOrLogIn(page: Page, password: string): Promise<void> {
+  const cell = cellOf.get(page);
+  if (!cell) throw new Error("setupOrLogIn: open the page with cellPage");
+  if (existsSync(join(cell.dir, "setup_code"))) return firstRunSetup(page, password);
+  await page.goto("/login");
+  await page.fill("input[type=password]", password);
+  await Promise.all([page.waitForURL("**/files"), page.locator("form button[type=submit]").click()]);
 }

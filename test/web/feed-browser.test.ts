@@ -130,7 +130,8 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(await pb.locator("nav.tabs a.active").textContent()).toBe("Feed");
     const empty = await pb.locator("#feed-list .empty").textContent();
     expect(empty).toContain("Nothing shared with you yet");
-    expect(empty).toContain(`grove share PATH --with ${bId}`);
+    expect(empty).not.toContain("grove "); // no command to type: the Peers tab makes friends
+    expect(await pb.locator('#feed-list .empty a[href="/peers"]').count()).toBe(1);
     await pa.goto("/feed");
     expect(await pa.locator("#shared-by-you .empty").count()).toBe(1);
 

@@ -6,9 +6,7 @@
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
+import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
 import { dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const PASSWORD = "correct horse battery";
@@ -52,12 +50,7 @@ describe("files as a file manager", () => {
   test.skipIf(!HAVE_CHROMIUM)("in a browser: sort by the headers, search, long names, times, empty Upload, drop to upload", async () => {
     const { page } = await cellPage(browser!, cell!, errors);
     await page.setViewportSize({ width: 1280, height: 800 });
-    if (existsSync(join(cell!.dir, "setup_code"))) await firstRunSetup(page, PASSWORD);
-    else {
-      await page.goto("/login");
-      await page.fill("input[type=password]", PASSWORD);
-      await Promise.all([page.waitForURL("**/files"), page.locator("form button[type=submit]").click()]);
-    }
+    await setupOrLogIn(page, PASSWORD);
     await page.goto("/files?dir=fm");
     expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt"]);
 

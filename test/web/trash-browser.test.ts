@@ -5,7 +5,7 @@
 // headless Chromium at 1280 and 390 px (skipped when /usr/bin/chromium is absent).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
+import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
 import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
 
@@ -100,12 +100,7 @@ describe("trash and undo", () => {
       await put(c, `${name}/note.txt`, "note v1");
       const { page } = await cellPage(browser!, c, errors);
       await page.setViewportSize({ width, height: 800 });
-      if (width === 1280) await firstRunSetup(page, PASSWORD);
-      else {
-        await page.goto("/login");
-        await page.fill("input[type=password]", PASSWORD);
-        await Promise.all([page.waitForURL("**/files"), page.locator("form button[type=submit]").click()]);
-      }
+      await setupOrLogIn(page, PASSWORD);
       await page.goto(`/files?dir=${name}`);
       const row = page.locator(`tr[data-path="${name}/note.txt"]`);
       await row.locator("button.danger").click();
