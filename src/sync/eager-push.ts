@@ -164,6 +164,7 @@ export class EagerPush {
     const peers = this.planPeers();
     if (!peers.some((p) => p.reachable)) {
       this.counts.left_to_round += group.length;
+      log("info", "push on store: no peer reachable now; the next round places these chunks", { chunks: group.length });
       return;
     }
     const holders = new Map(group.map((q) => [q.hash, placements.holdersOf(q.hash)]));

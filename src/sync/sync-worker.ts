@@ -53,14 +53,20 @@ const viaMainThread: RelayTransport = (relay: string, peer: CellId, request, tim
     post({ type: "relay-call", call, relay, peer, request, timeoutMs });
   });
 
-/** config.json as the Worker last read it: a change to a live key (config/live) reaches the next job. */
-let configSeen = 0;
+/**
+ * config.json as the Worker last read it (mtime and size): a change to a live key (config/live)
+ * reaches the next job. Only a file that parsed counts as seen: a file caught half-written (its
+ * mtime may not change again when the write completes within the same clock tick; its size does)
+ * is read again next time.
+ */
+let configSeen = "";
 function refreshConfig(c: SyncContext): void {
   try {
-    const m = statSync(c.layout.config).mtimeMs;
-    if (m === configSeen) return;
-    configSeen = m;
+    const st = statSync(c.layout.config);
+    const seen = `${st.mtimeMs}:${st.size}`;
+    if (seen === configSeen) return;
     applyLive(c.config, loadConfig(c.layout.config).config);
+    configSeen = seen;
   } catch {
     // A bad or missing file: the main thread says so (runtime reloadConfig); the Worker keeps what it has.
   }
