@@ -5,8 +5,11 @@
  * (file_hash = SHA-256 of the plaintext, needed before any chunk can be sealed). Pass 2 reads
  * that file in 4 MiB chunks, seals them on the crypto pool and stores them, a bounded number
  * in flight. Then the manifest is written, the version recorded in placement.db, and the temp
- * file renamed into place. Memory stays bounded whatever the size; a crash at any point
- * leaves the previous state intact (at worst, unreferenced chunks).
+ * file renamed into place. The chunks are fsynced before the version; the manifest file and the
+ * copy in GROVE_HOME are not: the version's transaction records them as pending, and they are
+ * fsynced once the store is quiet, or mended after a crash (docs/design.md, "What is durable,
+ * and when"). Memory stays bounded whatever the size; a crash at any point leaves the previous
+ * state intact (at worst, unreferenced chunks).
  *
  * The temp file is written and read back with direct I/O (core/direct-io). A file stored where
  * it lives (`inPlace`: a watched folder) needs no temp file at all: pass 2 reads it again and
