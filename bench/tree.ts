@@ -25,14 +25,21 @@
  *    Grove: from just before `PUT /api/files/lat/N.bin` on A (fetch from this process: no CLI
  *    start counted) until (a) GET /api/files on B lists it, and (b) `<B's GROVE_HOME>/lat/N.bin`
  *    has the right size and SHA-256. The time until the PUT is answered is shown too.
+ *    Grove, dropped in: from just before the file is written into A's GROVE_HOME, through
+ *    POST /api/scan of that one path (A's watcher stores it now; the call returns once it is
+ *    stored), until B lists it and has it in its GROVE_HOME (size and SHA-256).
  *    Syncthing: from just before the file is written into A's folder, through a REST scan of that
  *    one path, until it is in B's folder with the right size and SHA-256.
+ *    The comparable pair is the drop-in (both sides: write + scan); the PUT figures are shown too.
  * 2. --files small files (4-64 KiB, random):
  *    Grove: from the first PUT on A (4 requests at a time) until all are listed on B, and until
  *    all are in B's GROVE_HOME with the right sizes (SHA-256 of each checked after the clock).
+ *    Grove, dropped in: another --files files written into A's GROVE_HOME, then one
+ *    POST /api/scan of their folder, until all are listed on B and in B's GROVE_HOME.
  *    Syncthing: from the first write into A's folder, through one REST scan of their folder,
  *    until all are in B's folder with the right sizes (SHA-256 checked after the clock).
- *    Ratios: Syncthing time / Grove time until in B's home or folder (> 1: Grove faster).
+ *    Ratios: Syncthing time / Grove time until in B's home or folder (> 1: Grove faster); the
+ *    target is judged on the drop-in figures, the PUT ones get a ratio of their own.
  * 3. A random file of --size-mb MiB, stored on A with `grove put FILE --as big/big.bin` (not part
  *    of any figure); B mirrors it into its GROVE_HOME (the time from put's end until it is there is
  *    shown for information), so A and B both hold its chunks; C lists it with `local: false` and
@@ -345,6 +352,63 @@ async function groveMany(a: TestCell, b: TestCell, files: SmallFile[]): Promise<
   return { puts_s: putsDone, listed_s: listed, home_s: home, verified };
 }
 
+/** POST /api/scan on `c` for `path`: A's watcher stores what is there now (Syncthing's REST scan). */
+async function scanOn(c: TestCell, path: string): Promise<void> {
+  const res = await c.api("/api/scan", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path }) });
+  const r = (await res.json()) as { stored?: number; failed?: number; error?: string };
+  if (!res.ok || r.error || r.failed) throw new Error(`POST /api/scan ${path} on ${c.url}: ${res.status} ${JSON.stringify(r)}`);
+}
+
+/** One file written into A's GROVE_HOME and scanned (as Syncthing's side): seconds until listed on B and until in B's home. */
+async function groveDropOne(a: TestCell, b: TestCell, f: SmallFile): Promise<{ listed: number; home: number }> {
+  const inA = join(a.home, f.rel);
+  const inHome = join(b.home, f.rel);
+  mkdirSync(dirname(inA), { recursive: true });
+  const t0 = performance.now();
+  writeFileSync(inA, f.body);
+  await scanOn(a, f.rel);
+  const listedP = until(
+    `${f.rel} listed on B`,
+    async () => (await listing(b, dirname(f.rel))).some((x) => x.path === f.rel) && since(t0),
+    60_000,
+  );
+  const homeP = until(`${f.rel} in B's GROVE_HOME`, () => holds(inHome, f.body.byteLength, f.hash) && since(t0), 60_000);
+  const [listed, home] = await Promise.all([listedP, homeP]);
+  return { listed, home };
+}
+
+interface GroveDropMany {
+  write_s: number;
+  scan_s: number;
+  listed_s: number;
+  home_s: number;
+  verified: boolean;
+}
+
+/** Files written into A's GROVE_HOME, then one scan of their folder (as Syncthing's side): until all listed on B and in B's home. */
+async function groveDropMany(a: TestCell, b: TestCell, files: SmallFile[]): Promise<GroveDropMany> {
+  const sub = dirname(files[0]!.rel);
+  mkdirSync(join(a.home, sub), { recursive: true });
+  const sizes = new Map(files.map((f) => [f.rel, f.body.byteLength]));
+  const missing = new Map(files.map((f) => [f.rel, f]));
+  const timeout = 10 * 60_000;
+  const t0 = performance.now();
+  for (const f of files) writeFileSync(join(a.home, f.rel), f.body);
+  const written = since(t0);
+  const listedP = until(
+    `${files.length} dropped files listed on B`,
+    async () => (await listing(b, sub)).filter((x) => sizes.get(x.path) === x.size).length === files.length && since(t0),
+    timeout,
+    LIST_MANY_MS,
+  );
+  const homeP = until(`${files.length} dropped files in B's GROVE_HOME`, () => sweep(missing, b.home) && since(t0), timeout);
+  await scanOn(a, sub);
+  const scanned = since(t0);
+  const [listed, home] = await Promise.all([listedP, homeP]);
+  const verified = files.every((f) => holds(join(b.home, f.rel), f.body.byteLength, f.hash));
+  return { write_s: round(written, 3), scan_s: round(scanned - written, 3), listed_s: listed, home_s: home, verified };
+}
+
 /** GET /api/files/PATH on `c`, the body read as a stream and hashed. */
 async function timedRead(c: TestCell, rel: string, bytes: number, hash: string): Promise<ReadResult> {
   const hasher = new Bun.CryptoHasher("sha256");
@@ -575,10 +639,15 @@ export async function run(argv: string[]): Promise<number> {
     say(`generated ${src} in ${round(since(t), 1)} s`);
     const warm = smallFile("lat/warm.bin", SMALL_BYTES);
     const singles = Array.from({ length: repeat }, (_, i) => smallFile(`lat/${i + 1}.bin`, SMALL_BYTES));
+    const drops = Array.from({ length: repeat }, (_, i) => smallFile(`droplat/${i + 1}.bin`, SMALL_BYTES));
     const many = Array.from({ length: nFiles }, (_, i) =>
       smallFile(`many/${String(i + 1).padStart(5, "0")}.bin`, MANY_MIN + Math.floor(Math.random() * (MANY_MAX - MANY_MIN + 1))),
     );
+    const manyDrop = Array.from({ length: nFiles }, (_, i) =>
+      smallFile(`dropmany/${String(i + 1).padStart(5, "0")}.bin`, MANY_MIN + Math.floor(Math.random() * (MANY_MAX - MANY_MIN + 1))),
+    );
     const manyBytes = many.reduce((s, f) => s + f.body.byteLength, 0);
+    const dropBytes = manyDrop.reduce((s, f) => s + f.body.byteLength, 0);
 
     t = performance.now();
     const g = await startFleet(work, fleet);
@@ -607,26 +676,45 @@ export async function run(argv: string[]): Promise<number> {
     const gPut: number[] = [];
     const gListed: number[] = [];
     const gHome: number[] = [];
+    const dListed: number[] = [];
+    const dHome: number[] = [];
     const stSingle: number[] = [];
-    for (const f of singles) {
+    for (const [i, f] of singles.entries()) {
       await waitQuiet(pids);
       const r = await groveOne(g.a, g.b, f);
       gPut.push(r.put);
       gListed.push(r.listed);
       gHome.push(r.home);
+      await waitQuiet(pids);
+      const d = await groveDropOne(g.a, g.b, drops[i]!);
+      dListed.push(d.listed);
+      dHome.push(d.home);
+      say(`${drops[i]!.rel}: grove written into A's home + scan: listed on B ${ms(d.listed)} ms, in B's home ${ms(d.home)} ms`);
       const s = st ? await stOne(st, f) : null;
       if (s !== null) stSingle.push(s);
       say(
         `${f.rel}: grove PUT answered ${ms(r.put)} ms, listed on B ${ms(r.listed)} ms, in B's home ${ms(r.home)} ms; syncthing ${s === null ? "-" : `${ms(s)} ms`}`,
       );
     }
-    const small = { put: spread(gPut), listed: spread(gListed), home: spread(gHome), st: stSingle.length ? spread(stSingle) : null };
+    const small = {
+      put: spread(gPut),
+      listed: spread(gListed),
+      home: spread(gHome),
+      dropListed: spread(dListed),
+      dropHome: spread(dHome),
+      st: stSingle.length ? spread(stSingle) : null,
+    };
 
     // 2. Many small files.
     await waitQuiet(pids);
     const gm = await groveMany(g.a, g.b, many);
     say(
       `grove ${nFiles} files (${round(manyBytes / 1e6, 1)} MB): PUTs done ${round(gm.puts_s, 2)} s, all listed on B ${round(gm.listed_s, 2)} s, all in B's home ${round(gm.home_s, 2)} s; hashes ok ${gm.verified}`,
+    );
+    await waitQuiet(pids);
+    const dm = await groveDropMany(g.a, g.b, manyDrop);
+    say(
+      `grove ${nFiles} files (${round(dropBytes / 1e6, 1)} MB) written into A's home ${dm.write_s} s, scan ${dm.scan_s} s, all listed on B ${round(dm.listed_s, 2)} s, all in B's home ${round(dm.home_s, 2)} s; hashes ok ${dm.verified}`,
     );
     await waitQuiet(pids);
     const sm = st ? await stMany(st, many) : null;
@@ -655,14 +743,17 @@ export async function run(argv: string[]): Promise<number> {
       if (lines.length) say(`cell ${n} logged ${lines.length} warning(s)/error(s):\n  ${lines.slice(0, 8).join("\n  ")}`);
 
     const ratios = {
-      small: ratio(small.st?.median, small.home.median),
-      many: ratio(sm?.present_s, gm.home_s),
+      small: ratio(small.st?.median, small.dropHome.median),
+      many: ratio(sm?.present_s, dm.home_s),
+      small_put: ratio(small.st?.median, small.home.median),
+      many_put: ratio(sm?.present_s, gm.home_s),
       big_vs_local: ratio(gb.c_read.mb_s, gb.a_read.mb_s),
       big_vs_syncthing: ratio(gb.c_read.mb_s, sb?.transfer_mb_s),
       mirror_vs_syncthing: ratio(mbPerSec(bytes, gb.mirror_s), sb?.transfer_mb_s),
     };
     const ok =
       gm.verified &&
+      dm.verified &&
       gb.b_identical &&
       gb.c_read.identical &&
       gb.a_read.identical &&
@@ -684,11 +775,19 @@ export async function run(argv: string[]): Promise<number> {
       ],
       [`one ${SMALL_BYTES / 1024} KiB file: until listed on B (ms)`, fmtSpread(small.listed), null, null, `median (min-max) of ${repeat}`],
       [
-        `one ${SMALL_BYTES / 1024} KiB file: until in B's home / folder (ms)`,
+        `one ${SMALL_BYTES / 1024} KiB file PUT: until in B's home / folder (ms)`,
         fmtSpread(small.home),
         small.st ? fmtSpread(small.st) : null,
+        ratios.small_put,
+        "Syncthing / Grove (medians); PUT vs drop-in",
+      ],
+      [`one ${SMALL_BYTES / 1024} KiB file dropped in + scan: until listed on B (ms)`, fmtSpread(small.dropListed), null, null, null],
+      [
+        `one ${SMALL_BYTES / 1024} KiB file dropped in + scan: until in B's home / folder (ms)`,
+        fmtSpread(small.dropHome),
+        small.st ? fmtSpread(small.st) : null,
         ratios.small,
-        "ratio = Syncthing / Grove (medians)",
+        "the comparable figure (both: write + scan)",
       ],
       [
         `${nFiles} files: all PUTs answered on A / written into A's folder (s)`,
@@ -699,11 +798,27 @@ export async function run(argv: string[]): Promise<number> {
       ],
       [`${nFiles} files: until all listed on B (s)`, round(gm.listed_s, 2), null, null, null],
       [
-        `${nFiles} files: until all in B's home / folder (s)`,
+        `${nFiles} files PUT: until all in B's home / folder (s)`,
         round(gm.home_s, 2),
         sm ? round(sm.present_s, 2) : null,
+        ratios.many_put,
+        "Syncthing / Grove; PUT vs drop-in",
+      ],
+      [
+        `${nFiles} files dropped in: written into A's home / A's folder (s)`,
+        dm.write_s,
+        sm?.write_s ?? null,
+        null,
+        `${round(dropBytes / 1e6, 1)} MB`,
+      ],
+      [`${nFiles} files dropped in: the scan's answer (s)`, dm.scan_s, sm?.scan_s ?? null, null, "Grove's answers once stored"],
+      [`${nFiles} files dropped in + scan: until all listed on B (s)`, round(dm.listed_s, 2), null, null, null],
+      [
+        `${nFiles} files dropped in + scan: until all in B's home / folder (s)`,
+        round(dm.home_s, 2),
+        sm ? round(sm.present_s, 2) : null,
         ratios.many,
-        "ratio = Syncthing / Grove",
+        "the comparable figure (both: write + scan)",
       ],
       [`${sizeMiB} MiB on C, on demand: time to first byte (ms)`, ms(gb.c_read.ttfb_s), null, null, `A local: ${ms(gb.a_read.ttfb_s)} ms`],
       [
@@ -733,7 +848,7 @@ export async function run(argv: string[]): Promise<number> {
       `C's read: CPU used meanwhile by A ${gb.cpu_a_s} s, by B ${gb.cpu_b_s} s (who served it); C lists B as mine: ${g.cKnowsB}; C local after the read: ${gb.c_local_after}`,
     );
     console.log(
-      `checks: B's ${nFiles} files hash ok ${gm.verified}; B's big copy ${gb.b_identical}; C's read ${gb.c_read.identical}; A's read ${gb.a_read.identical}; sockets not on 127.0.0.1: cells ${cellNet.nonLoopback.length}, syncthing ${stNet ? stNet.nonLoopback.length : "-"}`,
+      `checks: B's ${nFiles} files hash ok ${gm.verified} (PUT), ${dm.verified} (dropped in); B's big copy ${gb.b_identical}; C's read ${gb.c_read.identical}; A's read ${gb.a_read.identical}; sockets not on 127.0.0.1: cells ${cellNet.nonLoopback.length}, syncthing ${stNet ? stNet.nonLoopback.length : "-"}`,
     );
     console.log(
       `cells logged: ${Object.entries(logged)
@@ -742,7 +857,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     if (target !== null)
       console.log(
-        `target: propagation at least as fast as Syncthing's (ratios >= ${TARGET_RATIO}): one file ${ratios.small}, ${nFiles} files ${ratios.many}: ${target ? "MET" : "NOT MET"}`,
+        `target: propagation at least as fast as Syncthing's (ratios >= ${TARGET_RATIO}, drop-in + scan on both sides): one file ${ratios.small}, ${nFiles} files ${ratios.many}: ${target ? "MET" : "NOT MET"}; through PUT: ${ratios.small_put}, ${ratios.many_put}`,
       );
 
     const json = {
@@ -774,6 +889,16 @@ export async function run(argv: string[]): Promise<number> {
       syncthing_small_max_s: small.st?.max ?? null,
       syncthing_small_runs: small.st?.runs ?? null,
       ratio_small: ratios.small,
+      grove_drop_small_listed_median_s: small.dropListed.median,
+      grove_drop_small_home_median_s: small.dropHome.median,
+      grove_drop_small_home_runs: small.dropHome.runs,
+      ratio_small_put: ratios.small_put,
+      grove_drop_many_write_s: dm.write_s,
+      grove_drop_many_scan_s: dm.scan_s,
+      grove_drop_many_listed_s: round(dm.listed_s, 4),
+      grove_drop_many_home_s: round(dm.home_s, 4),
+      grove_drop_many_verified: dm.verified,
+      ratio_many_put: ratios.many_put,
       grove_many_puts_s: round(gm.puts_s, 4),
       grove_many_listed_s: round(gm.listed_s, 4),
       grove_many_home_s: round(gm.home_s, 4),

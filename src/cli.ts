@@ -20,6 +20,7 @@ import { join } from "./cli/join.ts";
 import { peers } from "./cli/peers.ts";
 import { nearby } from "./cli/nearby.ts";
 import { sync } from "./cli/sync.ts";
+import { scan } from "./cli/scan.ts";
 import { placement } from "./cli/placement.ts";
 import { bounty } from "./cli/bounty.ts";
 import { recover } from "./cli/recover.ts";
@@ -60,6 +61,7 @@ export const COMMANDS: Command[] = [
   peers,
   nearby,
   sync,
+  scan,
   placement,
   fsckCmd,
   bounty,

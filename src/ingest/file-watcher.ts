@@ -16,6 +16,12 @@
  * deletion seen while running is recorded. Stores run one at a time. Files of at most one chunk
  * that settle together (a folder of small files copied in) are stored together, as one group
  * commit (ingest/ingest-batch); a larger file is stored on its own.
+ *
+ * `findForScan` + `scan` are the "look now" of `grove scan` and POST /api/scan (Syncthing's REST
+ * scan): they walk a root, or one folder or file in it, and store every new or changed file at once, without the
+ * two looks: the caller says the writes are done. Deletions are not looked for by a scan (files
+ * missing from a folder are not turned into deletions, for the same reason as at start); the
+ * watcher records them as they happen.
  */
 import { watch, type FSWatcher } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
@@ -58,6 +64,23 @@ export function watchRoots(home: string, watchHome: boolean, watchDirs: readonly
 }
 
 type Seen = { size: number; mtimeMs: number };
+
+export interface ScanResult {
+  /** Files looked at. */
+  looked: number;
+  /** Files stored as new versions by this scan. */
+  stored: number;
+  /** Files that could not be stored (each also logged, and the last one in the status). */
+  failed: number;
+}
+
+/** What a scan will look at: found by `FileWatcher.findForScan`, stored by `FileWatcher.scan`. */
+export interface ScanPlan {
+  files: { abs: string; path: HomePath; size: number; mtimeMs: number }[];
+}
+
+/** Why a scan was refused: the path is outside every watched root, or not there. */
+export class ScanRefused extends Error {}
 
 export class FileWatcher {
   private watchers: FSWatcher[] = [];
@@ -146,25 +169,11 @@ export class FileWatcher {
     );
   }
 
-  /** Walk `dir` (a root, or a folder moved in whole) and look at every file in it. */
+  /** Walk `dir` (a root, or a folder moved in whole) and look again at every file in it that is not stored as it is. */
   private async walk(root: WatchRoot, dir: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (e) {
-      return this.fail(`cannot read ${dir}: ${errorMessage(e)}`);
-    }
-    for (const e of entries) {
-      if (this.stopped) return;
-      const abs = join(dir, e.name);
-      if (e.isDirectory()) await this.walk(root, abs);
-      else if (e.isFile()) {
-        const path = this.pathOf(root, abs);
-        if (!path) continue;
-        const st = await lstat(abs).catch(() => null);
-        if (st && !this.upToDate(path, st.size, st.mtimeMs)) this.schedule(root, abs);
-      }
-    }
+    const found: ScanPlan["files"] = [];
+    await this.files(root, dir, found);
+    for (const f of found) if (!this.stopped && !this.upToDate(f.path, f.size, f.mtimeMs)) this.schedule(root, f.abs);
   }
 
   /** True when the current version of `path` has this size and was recorded after the file's last change. */
@@ -201,30 +210,112 @@ export class FileWatcher {
     this.seen.set(abs, now);
     if (!before || before.size !== now.size || before.mtimeMs !== now.mtimeMs) return this.schedule(root, abs);
     this.seen.delete(abs);
-    if (this.upToDate(path, st.size, st.mtimeMs)) return;
-    if (st.size <= SMALL_FILE_MAX) {
-      this.ready.set(abs, { path, abs, size: st.size, mtimeMs: st.mtimeMs });
+    await this.take(abs, path, st.size, st.mtimeMs);
+  }
+
+  /** Store `abs` unless its current version is up to date: small files join the next group commit. */
+  private async take(abs: string, path: HomePath, size: number, mtimeMs: number): Promise<boolean> {
+    if (this.upToDate(path, size, mtimeMs)) return false;
+    if (size <= SMALL_FILE_MAX) {
+      this.ready.set(abs, { path, abs, size, mtimeMs });
       if (!this.flushQueued) {
         this.flushQueued = true;
         // Behind the looks already queued, so the files settling together are stored together.
-        this.queue = this.queue.then(() => this.flush()).catch((e) => this.fail(errorMessage(e)));
+        this.queue = this.queue.then(async () => void (await this.flush())).catch((e) => this.fail(errorMessage(e)));
       }
-      return;
+      return true;
     }
-    const r = await ingest(this.vault, path, localFilePieces(abs, st.size, this.vault.buffers), {
+    const r = await ingest(this.vault, path, localFilePieces(abs, size, this.vault.buffers), {
       maxBytes: this.opts.maxBytes,
-      expectedSize: st.size,
+      expectedSize: size,
       inPlace: abs,
     });
-    if (!r.created) return;
+    if (!r.created) return false;
     this.counts.stored++;
-    log("info", "watcher: stored", { path, version: r.version, size: st.size, new_chunks: r.new_chunks });
+    log("info", "watcher: stored", { path, version: r.version, size, new_chunks: r.new_chunks });
     this.onChange?.(path, "stored");
+    return true;
   }
 
-  /** Store the small files that have settled, in group commits of up to BATCH_FILES files or BATCH_BYTES. */
-  private async flush(): Promise<void> {
+  /**
+   * The files a scan of the stored path `under` looks at (a folder or a file; every root when
+   * null). Throws ScanRefused when `under` is in no watched root or is not there.
+   */
+  async findForScan(under: HomePath | null): Promise<ScanPlan> {
+    const targets: { root: WatchRoot; abs: string }[] = [];
+    for (const root of this.opts.roots) {
+      if (under === null) targets.push({ root, abs: root.dir });
+      else if (!root.prefix) targets.push({ root, abs: join(root.dir, ...under.split("/")) });
+      else if (under === root.prefix || under.startsWith(`${root.prefix}/`))
+        targets.push({ root, abs: join(root.dir, ...under.split("/").slice(1)) });
+    }
+    if (!targets.length) throw new ScanRefused(`${under} is in no watched folder`);
+    const found: ScanPlan["files"] = [];
+    let there = false;
+    for (const { root, abs } of targets) {
+      const st = await lstat(abs).catch(() => null);
+      if (!st) continue;
+      there = true;
+      if (st.isDirectory()) await this.files(root, abs, found);
+      else if (st.isFile()) {
+        const path = this.pathOf(root, abs);
+        if (path) found.push({ abs, path, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+    if (!there) throw new ScanRefused(under === null ? "no watched folder is there" : `${under} is not there`);
+    return { files: found };
+  }
+
+  /** Store now, without waiting for them to settle, the files of `plan` that are new or changed; resolves once all are stored. */
+  async scan(plan: ScanPlan): Promise<ScanResult> {
+    const result: ScanResult = { looked: plan.files.length, stored: 0, failed: 0 };
+    const job = async () => {
+      const before = this.counts.stored;
+      for (const f of plan.files) {
+        if (this.stopped) break;
+        const t = this.timers.get(f.abs);
+        if (t) clearTimeout(t), this.timers.delete(f.abs);
+        this.seen.delete(f.abs);
+        try {
+          await this.take(f.abs, f.path, f.size, f.mtimeMs);
+        } catch (e) {
+          result.failed++;
+          this.fail(`${f.path}: ${errorMessage(e)}`);
+        }
+      }
+      result.failed += await this.flush();
+      result.stored = this.counts.stored - before;
+    };
+    const done = this.queue.then(job);
+    this.queue = done.catch((e) => this.fail(errorMessage(e)));
+    await done;
+    return result;
+  }
+
+  /** Every file under `dir` the watcher would store, with its size and mtime. */
+  private async files(root: WatchRoot, dir: string, out: ScanPlan["files"]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      return this.fail(`cannot read ${dir}: ${errorMessage(e)}`);
+    }
+    for (const e of entries) {
+      if (this.stopped) return;
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) await this.files(root, abs, out);
+      else if (e.isFile()) {
+        const path = this.pathOf(root, abs);
+        const st = path ? await lstat(abs).catch(() => null) : null;
+        if (path && st?.isFile()) out.push({ abs, path, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+  }
+
+  /** Store the small files that have settled, in group commits of up to BATCH_FILES files or BATCH_BYTES; the number that failed. */
+  private async flush(): Promise<number> {
     this.flushQueued = false;
+    let failed = 0;
     while (this.ready.size && !this.stopped) {
       const batch: SmallFile[] = [];
       let bytes = 0;
@@ -241,12 +332,13 @@ export class FileWatcher {
           stored++;
           this.counts.stored++;
           this.onChange?.(o.path, "stored");
-        } else if (o.why === "error") this.fail(`${o.path}: ${o.error}`);
+        } else if (o.why === "error") failed++, this.fail(`${o.path}: ${o.error}`);
         // "changed": its change is an event of its own, which schedules another look; "gone": likewise.
       }
       const one = outcomes.length === 1 && outcomes[0]!.stored ? outcomes[0]! : null;
       if (one?.stored) log("info", "watcher: stored", { path: one.path, version: one.version, size: bytes, new_chunks: one.new_chunks });
       else if (stored) log("info", "watcher: stored together", { files: stored, of: batch.length, bytes });
     }
+    return failed;
   }
 }

@@ -284,6 +284,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     nearby: mdnsOn ? { nearby: () => (mdns.ready() ? mdns.get().nearby() : []) } : null,
     updater,
     watching: () => watcher?.status() ?? null,
+    scanner: watcher,
     listening,
   };
   const peerRoutes = peerApi(services, { onPeer });

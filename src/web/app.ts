@@ -24,6 +24,7 @@ import { trashApi } from "./api/trash.ts";
 import { statusApi } from "./api/status.ts";
 import { localApi } from "./api/local.ts";
 import { fleetApi } from "./api/fleet.ts";
+import { scanApi } from "./api/scan.ts";
 import { syncApi } from "./api/sync.ts";
 import { fsckApi } from "./api/fsck.ts";
 import { shareApi } from "./api/share.ts";
@@ -147,6 +148,7 @@ export function createApp(s: WebServices, opts: AppOptions = {}): Hono<WebEnv> {
   api.route("/local", localApi);
   api.route("/", fleetApi(s));
   api.route("/", syncApi(s));
+  api.route("/", scanApi(s));
   api.route("/", fsckApi(s));
   api.route("/", shareApi(s));
   api.route("/", messagesApi(s));

@@ -17,7 +17,7 @@ import type { RoundRunner } from "../sync/sync-service.ts";
 import type { RelayLink } from "../relay/relay-client.ts";
 import type { NearbyCell } from "../net/mdns.ts";
 import type { Updater } from "../update/updater.ts";
-import type { WatcherStatus } from "../ingest/file-watcher.ts";
+import type { FileWatcher, WatcherStatus } from "../ingest/file-watcher.ts";
 import type { ListenInfo } from "../api/types.ts";
 
 export interface WebServices {
@@ -49,6 +49,8 @@ export interface WebServices {
   updater: Updater;
   /** The file watcher's state, or null when it is off. */
   watching(): WatcherStatus | null;
+  /** "Look now" of the file watcher (POST /api/scan); null when it is off or in-process. */
+  scanner: Pick<FileWatcher, "findForScan" | "scan"> | null;
   /** Where the cell really listens (null before the sockets are bound, or in-process). */
   listening(): ListenInfo | null;
 }
