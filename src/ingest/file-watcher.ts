@@ -24,7 +24,7 @@
  * watcher records them as they happen.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, readdir, realpath } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -79,8 +79,15 @@ export interface ScanPlan {
   files: { abs: string; path: HomePath; size: number; mtimeMs: number }[];
 }
 
-/** Why a scan was refused: the path is outside every watched root, or not there. */
-export class ScanRefused extends Error {}
+/** Why a scan was refused: the path is outside every watched root, goes through a link, or (`missing`) is not there. */
+export class ScanRefused extends Error {
+  constructor(
+    message: string,
+    readonly missing = false,
+  ) {
+    super(message);
+  }
+}
 
 export class FileWatcher {
   private watchers: FSWatcher[] = [];
@@ -214,8 +221,8 @@ export class FileWatcher {
   }
 
   /** Store `abs` unless its current version is up to date: small files join the next group commit. */
-  private async take(abs: string, path: HomePath, size: number, mtimeMs: number): Promise<boolean> {
-    if (this.upToDate(path, size, mtimeMs)) return false;
+  private async take(abs: string, path: HomePath, size: number, mtimeMs: number): Promise<void> {
+    if (this.upToDate(path, size, mtimeMs)) return;
     if (size <= SMALL_FILE_MAX) {
       this.ready.set(abs, { path, abs, size, mtimeMs });
       if (!this.flushQueued) {
@@ -223,18 +230,17 @@ export class FileWatcher {
         // Behind the looks already queued, so the files settling together are stored together.
         this.queue = this.queue.then(async () => void (await this.flush())).catch((e) => this.fail(errorMessage(e)));
       }
-      return true;
+      return;
     }
     const r = await ingest(this.vault, path, localFilePieces(abs, size, this.vault.buffers), {
       maxBytes: this.opts.maxBytes,
       expectedSize: size,
       inPlace: abs,
     });
-    if (!r.created) return false;
+    if (!r.created) return;
     this.counts.stored++;
     log("info", "watcher: stored", { path, version: r.version, size, new_chunks: r.new_chunks });
     this.onChange?.(path, "stored");
-    return true;
   }
 
   /**
@@ -255,6 +261,11 @@ export class FileWatcher {
     for (const { root, abs } of targets) {
       const st = await lstat(abs).catch(() => null);
       if (!st) continue;
+      // lstat follows links in the folders on the way: a path through a symbolic link in a root
+      // (GROVE_HOME/link -> /etc) would store what is outside it. The walk never follows links.
+      const [real, realRoot] = await Promise.all([realpath(abs).catch(() => null), realpath(root.dir).catch(() => null)]);
+      if (!real || !realRoot || real !== join(realRoot, relative(root.dir, abs)))
+        throw new ScanRefused(`${under} goes through a symbolic link: links are not followed`);
       there = true;
       if (st.isDirectory()) await this.files(root, abs, found);
       else if (st.isFile()) {
@@ -262,7 +273,7 @@ export class FileWatcher {
         if (path) found.push({ abs, path, size: st.size, mtimeMs: st.mtimeMs });
       }
     }
-    if (!there) throw new ScanRefused(under === null ? "no watched folder is there" : `${under} is not there`);
+    if (!there) throw new ScanRefused(under === null ? "no watched folder is there" : `${under} is not there`, true);
     return { files: found };
   }
 

@@ -6,7 +6,7 @@
  * watcher says so (409).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openApp } from "../helpers/app.ts";
 import { cliJson, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
@@ -76,12 +76,27 @@ describe("scan", () => {
     expect((await post(JSON.stringify({ path: "../etc" }))).status).toBe(400);
     expect((await post("{not json")).status).toBe(400);
     expect((await post(JSON.stringify({ path: "drop", extra: 1 }))).status).toBe(400);
+    // A symbolic link in GROVE_HOME to a folder outside: a scan through it stores nothing from there.
+    mkdirSync(join(outside, "secret"), { recursive: true });
+    writeFileSync(join(outside, "secret", "key.txt"), "not for the tree");
+    symlinkSync(join(outside, "secret"), join(a.home, "link"));
+    for (const path of ["link/key.txt", "link"]) {
+      const r = await post(JSON.stringify({ path }));
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: string }).error).toContain("goes through a symbolic link");
+    }
+    expect(await cliJson<Scan>(a, ["scan"])).toEqual({ looked: 6, stored: 0, failed: 0 }); // the walk skips the link
     const outsideCli = await a.cli(["scan", outside]);
     expect(outsideCli.code).not.toBe(0);
     expect(outsideCli.stderr).toContain("is not in GROVE_HOME or a watched folder");
     expect(await sizes("")).toEqual(before);
     const noToken = await fetch(`${a.url}/api/scan`, { method: "POST" });
     expect(noToken.status).toBe(401);
+    // A foreign Host (DNS rebinding) is refused before the token is even looked at.
+    const rebound = await a.api("/api/scan", { method: "POST", headers: { Host: "evil.example:5678" } });
+    expect(rebound.status).toBeGreaterThanOrEqual(400);
+    expect(rebound.status).toBeLessThan(500);
+    expect(await sizes("")).toEqual(before);
   });
 });
 

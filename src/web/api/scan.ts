@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { GroveError, notFound } from "../../core/errors.ts";
+import { badRequest, GroveError, notFound } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { ScanRefused } from "../../ingest/file-watcher.ts";
 import { safePath } from "../../ingest/home-path.ts";
@@ -35,7 +35,7 @@ export function scanApi(s: Pick<WebServices, "scanner">): Hono<WebEnv> {
     } catch (e) {
       if (e instanceof ScanRefused) {
         log("warn", `scan refused: ${e.message}`, { path: body.path ?? "" });
-        throw notFound(`cannot scan: ${e.message}`);
+        throw (e.missing ? notFound : badRequest)(`cannot scan: ${e.message}`);
       }
       throw e;
     }
