@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Subprocess } from "bun";
-import { aptInstalled } from "./measure.ts";
+import { aptInstalled, cpuSeconds } from "./measure.ts";
 
 export const FOLDER_ID = "grove-bench";
 
@@ -270,6 +270,11 @@ export class SyncthingPair {
 
   pids(): number[] {
     return [this.a, this.b].flatMap((i) => this.processTree(i));
+  }
+
+  /** CPU seconds used so far by one instance's processes. */
+  cpuSeconds(which: "a" | "b"): number {
+    return this.processTree(which === "a" ? this.a : this.b).reduce((s, pid) => s + (cpuSeconds(pid) ?? 0), 0);
   }
 
   /**

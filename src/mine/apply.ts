@@ -7,40 +7,24 @@
  *   (ingest/relocate), so history keeps it as a move.
  * - A path where the tree has another version than this cell's (changed elsewhere), and in
  *   `home_mode` "mirror" every path of the tree, gets the tree's version: its sealed chunks are
- *   fetched from my cells into the store (each checked against its name), its plaintext written
- *   into GROVE_HOME (temp file, renamed when complete and verified), then recorded as a version
- *   of this cell's index naming the same manifest. The file is on disk before the version that
- *   describes it, so the watcher takes it as stored, and the events describe it already, so it is
- *   never sent back as a new version.
+ *   fetched from my cells, its plaintext written into GROVE_HOME and recorded as a version of
+ *   this cell's index naming the same manifest (mine/write-versions: small files in batches, and
+ *   what is durable when). The events describe it already, so it is never sent back as a new version.
  * In "on-demand", a path is written when pinned, or when its content was stored by this cell (a
  * copy another of my cells made of it), so that this cell's index keeps that content live.
  * A path changed here and not yet described (reconcile has not run) is left for the tree to decide.
  */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
-import type { Cell } from "../cell/cell.ts";
-import { errorMessage, GroveError } from "../core/errors.ts";
-import { log } from "../core/log.ts";
-import { toHex, type ChunkHash, type ManifestHash } from "../core/types.ts";
-import { homeFile, type HomePath } from "../ingest/home-path.ts";
-import { exportFile } from "../ingest/local-files.ts";
+import { type ManifestHash } from "../core/types.ts";
+import { type HomePath } from "../ingest/home-path.ts";
 import { relocateFiles } from "../ingest/relocate.ts";
 import { removeFiles } from "../ingest/remove.ts";
-import { ManifestSchema, manifestRelPath, writeManifest, type Manifest } from "../store/manifest.ts";
-import type { ChunkFetch } from "../ingest/vault.ts";
+import { log } from "../core/log.ts";
 import { eventId, type TreeEvent } from "../tree/events.ts";
 import type { TreeEntry } from "../tree/materialize.ts";
 import { ownAndDescribed } from "./tree-view.ts";
+import { writeVersions, type WriteDeps } from "./write-versions.ts";
 
-/** Chunks of one file fetched at once while it is written here. */
-const FETCH_AHEAD = 4;
-/** Files written here at once. */
-const FILES_AT_ONCE = 4;
-
-export interface ApplyDeps {
-  cell: Pick<Cell, "db" | "tree" | "layout" | "keys" | "suite" | "store" | "vault" | "config">;
-  fetch: ChunkFetch;
-}
+export type ApplyDeps = WriteDeps;
 
 export interface Applied {
   written: number;
@@ -128,66 +112,9 @@ export async function applyTree(deps: ApplyDeps, scope?: ReadonlySet<string>): P
     if (here === undefined && !mirror && !tree.pinned(path, pins) && !ownContent()) continue;
     toWrite.push({ path: path as HomePath, manifest: e.manifest });
   }
-  // A few files at once: small files are mostly round trips and fsyncs, which overlap.
-  let next = 0;
-  const worker = async () => {
-    while (next < toWrite.length) {
-      const w = toWrite[next++]!;
-      try {
-        await writeVersion(deps, w.path, w.manifest);
-        done.written++;
-      } catch (err) {
-        done.failed++;
-        log("warn", `tree: '${w.path}' not written into GROVE_HOME: ${errorMessage(err)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FILES_AT_ONCE, toWrite.length) }, worker));
+  const w = await writeVersions(deps, toWrite);
+  done.written = w.written;
+  done.failed = w.failed;
   if (done.written || done.deleted || done.moved) log("info", "tree: this cell's files follow my other cells' changes", { ...done });
   return done;
-}
-
-/** Fetch the chunks of manifest `hash`, write its plaintext at `path` in GROVE_HOME, record the version. */
-async function writeVersion(deps: ApplyDeps, path: HomePath, hash: ManifestHash): Promise<void> {
-  const { cell } = deps;
-  const body = cell.tree.manifestBody(hash);
-  if (!body) throw new GroveError(`manifest ${hash.slice(0, 12)} is not here`, 500, "internal");
-  const m = ManifestSchema.parse(JSON.parse(body)) as Manifest;
-  cell.vault.keys.fileKeyOrThrow(m); // a key this cell holds, before anything is fetched
-  // A few chunks in flight at once (from my cells, spread over them), each stored durably.
-  const missing = m.chunks.filter((c) => !cell.store.has(c.hash as ChunkHash));
-  let next = 0;
-  const worker = async () => {
-    while (next < missing.length) {
-      const c = missing[next++]!;
-      const sealed = await deps.fetch(m, c.hash);
-      if (toHex(cell.suite.sha256(sealed)) !== c.hash) throw new GroveError(`chunk ${c.index} came back damaged`, 502, "peer");
-      const { durable } = await cell.store.putStaged(c.hash as ChunkHash, sealed);
-      await durable;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FETCH_AHEAD, missing.length) }, worker));
-  const dest = homeFile(cell.layout.home, path);
-  await mkdir(dirname(dest), { recursive: true });
-  await exportFile(cell.vault, m, dest);
-  const known = cell.db.manifest(hash);
-  cell.db.db.transaction(() => {
-    if (known) cell.db.reinstate(path, hash);
-    else {
-      // Named by the manifest's own hash: never the name of another manifest of this path and content.
-      const rel = manifestRelPath(m.source_path, hash, true);
-      writeManifest(cell.layout.manifests, m, rel);
-      cell.db.addVersion({
-        path,
-        manifestHash: hash,
-        manifestFile: rel,
-        fileHash: m.file_hash,
-        totalSize: m.total_size,
-        owner: m.owner,
-        chunks: m.chunks,
-        createdAt: Date.parse(m.created_at),
-      });
-    }
-    cell.tree.setLocal([{ path, manifest: hash }]);
-  })();
 }

@@ -26,7 +26,8 @@ import { ManifestSchema, manifestHash, readManifest, type Manifest } from "../st
 import { TreeEventSchema, type TreeEvent } from "../tree/events.ts";
 import type { LocalChange } from "../tree/event-log.ts";
 import type { VersionVector } from "../tree/version-vector.ts";
-import { applyTree, touchedBy, type Applied } from "./apply.ts";
+import { applyTree, touchedBy, type Applied, type ApplyDeps } from "./apply.ts";
+import { askChunkBatch, chunkBatches } from "./chunk-batch.ts";
 import { fileAt, listTree, ownAndDescribed, type ListedFile } from "./tree-view.ts";
 import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { unlink } from "node:fs/promises";
@@ -42,6 +43,11 @@ export const PULL_EVERY_MS = 30_000;
 /** Changes that come together (a folder copied in, a move's two paths) make one reconcile and one poke. */
 const SETTLE_MS = 2;
 const CHUNK_TIMEOUT_MS = 30_000;
+/** Chunk batches asked of my cells at once. */
+const BATCHES_AT_ONCE = 2;
+
+/** What names a file for a chunk fetch: its path and owner (for messages), its hash (who lacks it). */
+export type ChunkOf = { source_path: string; owner: string; file_hash: string };
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 export const PullRequestSchema = z.object({ vector: z.record(hex64, z.number().int().nonnegative()) });
@@ -88,6 +94,8 @@ export class MyTree {
   private applyScope: TreeEvent[] | "all" = [];
   /** Per file (its hash), my cells that said they hold no chunk of it: a few hundred files remembered. */
   private readonly lacks = new Map<string, Set<CellId>>();
+  /** My cells of an older build, without POST /peer/tree/chunks: asked one chunk at a time. */
+  private readonly noBatch = new Set<CellId>();
 
   private lacking(fileHash: string, cell: CellId): void {
     const set = this.lacks.get(fileHash) ?? new Set<CellId>();
@@ -354,7 +362,7 @@ export class MyTree {
 
   /** Apply the tree at `paths` now, after what runs (one apply at a time). */
   private applyAt(paths: ReadonlySet<string>): Promise<Applied> {
-    const run = this.applying.then(() => applyTree({ cell: this.cell, fetch: (m, h) => this.fetchChunk(m, h) }, paths));
+    const run = this.applying.then(() => applyTree(this.applyDeps(), paths));
     this.applying = run.then(
       () => {},
       () => {},
@@ -435,7 +443,7 @@ export class MyTree {
         this.applyScope = [];
         if (this.stopped) return;
         const paths = scope === "all" ? undefined : touchedBy(scope, this.cell.tree.current());
-        await applyTree({ cell: this.cell, fetch: (m, h) => this.fetchChunk(m, h) }, paths);
+        await applyTree(this.applyDeps(), paths);
       })
       .catch((e) => log("error", `tree: could not follow my other cells' changes: ${errorMessage(e)}`));
     return this.applying;
@@ -483,14 +491,13 @@ export class MyTree {
     throw last;
   }
 
-  /**
-   * A sealed chunk of `m` from my cells, fastest route first (the last probes' score; the cell
-   * that stored the file first among cells not measured yet), the chunks of a file spread over
-   * the two fastest so a large file is read from several cells at once. A cell that fails (gone,
-   * or without the chunk) is replaced by the next; when none answers, the error names the cells
-   * that hold the file.
-   */
-  async fetchChunk(m: { source_path: string; owner: string; file_hash: string }, hash: string): Promise<Uint8Array> {
+  /** What mine/apply fetches chunks with. */
+  private applyDeps(): ApplyDeps {
+    return { cell: this.cell, fetch: (m, h) => this.fetchChunk(m, h), fetchMany: (want) => this.fetchChunks(want) };
+  }
+
+  /** My cells, and the order to ask them for chunk `hash` of `m` (see fetchChunk). */
+  private askOrder(m: ChunkOf, hash: string): { mine: PeerRow[]; order: PeerRow[] } {
     // Cells that answered "not held" for a chunk of this file are asked last for the others.
     const lacking = this.lacks.get(m.file_hash) ?? new Set<CellId>();
     const mine = this.mine().sort((a, b) => Number(lacking.has(a.id)) - Number(lacking.has(b.id)));
@@ -498,7 +505,48 @@ export class MyTree {
     const ranked = [...mine].sort((a, b) => score(a.id) - score(b.id));
     const spread = Math.min(2, ranked.length);
     const turn = spread ? Number.parseInt(hash.slice(0, 6), 16) % spread : 0;
-    const order = [...ranked.slice(turn, spread), ...ranked.slice(0, turn), ...ranked.slice(spread)];
+    return { mine, order: [...ranked.slice(turn, spread), ...ranked.slice(0, turn), ...ranked.slice(spread)] };
+  }
+
+  /**
+   * Many small sealed chunks at once, each from the cell fetchChunk would ask first, in batches
+   * (POST /peer/tree/chunks: one signed round trip for up to 256 chunks). Best effort: a chunk
+   * missing from the answer (not held there, the cell away or of an older build) is not in the
+   * map, and the caller asks for it alone (fetchChunk), which tries every cell of mine.
+   */
+  async fetchChunks(want: readonly { m: ChunkOf; hash: string; size: number }[]): Promise<Map<string, Uint8Array>> {
+    const got = new Map<string, Uint8Array>();
+    const byCell = new Map<CellId, { hash: string; size: number }[]>();
+    for (const w of want) {
+      const first = this.askOrder(w.m, w.hash).order[0];
+      if (!first || this.noBatch.has(first.id)) continue;
+      const list = byCell.get(first.id) ?? [];
+      list.push({ hash: w.hash, size: w.size });
+      byCell.set(first.id, list);
+    }
+    const asks = [...byCell].flatMap(([cell, list]) => chunkBatches(list).map((hashes) => ({ cell, hashes })));
+    let next = 0;
+    const worker = async () => {
+      while (next < asks.length) {
+        const { cell, hashes } = asks[next++]!;
+        const r = await askChunkBatch(this.deps.caller, this.deps.peers.routes(cell), cell, hashes, CHUNK_TIMEOUT_MS);
+        if (r === "unsupported") this.noBatch.add(cell);
+        else for (const [h, b] of r) got.set(h, b);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, asks.length) }, worker));
+    return got;
+  }
+
+  /**
+   * A sealed chunk of `m` from my cells, fastest route first (the last probes' score; the cell
+   * that stored the file first among cells not measured yet), the chunks of a file spread over
+   * the two fastest so a large file is read from several cells at once. A cell that fails (gone,
+   * or without the chunk) is replaced by the next; when none answers, the error names the cells
+   * that hold the file.
+   */
+  async fetchChunk(m: ChunkOf, hash: string): Promise<Uint8Array> {
+    const { mine, order } = this.askOrder(m, hash);
     const why: string[] = [];
     for (const p of order) {
       for (const url of this.deps.peers.routes(p.id)) {

@@ -194,6 +194,11 @@ export class PlacementDb {
     }[];
   }
 
+  /** The plaintext copy at `path` in GROVE_HOME, of content `fileHash`, is not fsynced yet (see NewVersion.homePending). */
+  pendHomeCopy(path: string, fileHash: FileHash): void {
+    this.db.query("INSERT OR REPLACE INTO home_pending (path, file_hash, at) VALUES (?, ?, ?)").run(path, fileHash, Date.now());
+  }
+
   /** These home copies are durable now (or no longer this cell's to keep). */
   settledHomeCopies(rows: readonly { path: string; at: number }[]): void {
     const del = this.db.query("DELETE FROM home_pending WHERE path = ? AND at = ?");

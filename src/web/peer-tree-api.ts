@@ -8,6 +8,7 @@
  *                                    (kept at once); this cell pulls from the caller when they leave
  *                                    a gap, when none came, or (keys) to take its new key ring
  *   POST /peer/tree/chunk  {hash}    → the sealed chunk, from this cell's store (own or kept)
+ *   POST /peer/tree/chunks {hashes}  → the chunks of those held here, as chunk-batch frames (1.2)
  *   POST /peer/tree/keys   {}        → the file keys (crypto/key-ring), sealed to the caller
  */
 import { Hono } from "hono";
@@ -19,6 +20,8 @@ import { log } from "../core/log.ts";
 import { PullRequestSchema, type MyTree } from "../mine/my-tree.ts";
 import type { WebServices } from "./services.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
+import { ChunkBatchRequest } from "../mine/chunk-batch.ts";
+import { CHUNK_FRAME_HEAD, MAX_CHUNK_BATCH_BODY, encodeChunkBatch } from "../sync/wire.ts";
 
 const ChunkRequest = z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/) });
 
@@ -66,6 +69,26 @@ export function peerTreeApi(s: Pick<WebServices, "cell" | "peers">, tree: MyTree
       .catch(() => null);
     if (!bytes) throw notFound("this cell's copy of that chunk is missing");
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+  });
+
+  app.post("/chunks", async (c) => {
+    const { hashes } = body(ChunkBatchRequest, c.var.peerBody);
+    // The chunks held here, in the order asked, while they fit one batch body; the rest is left
+    // out (the asker asks again for what it still lacks, one by one).
+    const found: { hash: string; bytes: Uint8Array }[] = [];
+    let size = 0;
+    for (const h of new Set(hashes)) {
+      const hash = h as ChunkHash;
+      if (!s.cell.store.has(hash)) continue;
+      const bytes = await Bun.file(s.cell.store.path(hash))
+        .bytes()
+        .catch(() => null);
+      if (!bytes) continue;
+      if (size + CHUNK_FRAME_HEAD + bytes.byteLength > MAX_CHUNK_BATCH_BODY) break;
+      found.push({ hash, bytes });
+      size += CHUNK_FRAME_HEAD + bytes.byteLength;
+    }
+    return c.body(encodeChunkBatch(found) as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
 
   return app;
