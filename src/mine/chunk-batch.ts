@@ -15,7 +15,7 @@ import { shortId } from "../core/format.ts";
 import { sha256Hex } from "../core/sha256.ts";
 import type { CellId } from "../core/types.ts";
 import { callPeerRaw, type PeerCaller } from "../net/peer-client.ts";
-import { BATCH_CHUNK_MAX, CHUNK_FRAME_HEAD, MAX_BATCH_CHUNKS, MAX_CHUNK_BATCH_BODY, decodeChunkBatch } from "../sync/wire.ts";
+import { BATCH_CHUNK_MAX, CHUNK_FRAME_HEAD, MAX_BATCH_CHUNKS, MAX_CHUNK_BATCH_BODY, decodeChunkBatch } from "../protocol/chunk-frames.ts";
 
 /** Chunks up to this size are asked for in batches; larger ones alone. */
 export const TREE_BATCH_CHUNK_MAX = BATCH_CHUNK_MAX;
@@ -52,9 +52,10 @@ export function chunkBatches(want: readonly { hash: string; size: number }[]): s
 
 /**
  * Ask `cell` (over `routes`, best first) for `hashes`. The chunks it sent, by name, each
- * verified; "unsupported" when it answers 404 (an older build without the route). A cell that
- * cannot be reached, or sends a malformed batch, gives an empty map (logged): the caller falls
- * back to one chunk at a time, which tries my other cells.
+ * verified, and whether it answered (what it left out, it does not hold or could not fit);
+ * "unsupported" when it answers 404 (an older build without the route). A cell that cannot be
+ * reached, or sends a malformed batch, gives none and `answered` false (a malformed one logged):
+ * the caller asks another cell, or one chunk at a time.
  */
 export async function askChunkBatch(
   caller: PeerCaller,
@@ -62,7 +63,7 @@ export async function askChunkBatch(
   cell: CellId,
   hashes: readonly string[],
   timeoutMs: number,
-): Promise<Map<string, Uint8Array> | "unsupported"> {
+): Promise<{ got: Map<string, Uint8Array>; answered: boolean } | "unsupported"> {
   const got = new Map<string, Uint8Array>();
   for (const url of routes) {
     let ans: { status: number; body: Uint8Array };
@@ -74,9 +75,9 @@ export async function askChunkBatch(
     if (ans.status === 404) return "unsupported";
     if (ans.status !== 200) {
       log("warn", "tree: a cell of mine refused a chunk batch", { cell: shortId(cell), status: ans.status });
-      return got;
+      return { got, answered: false };
     }
-    if (!ans.body.byteLength) return got; // it holds none of them
+    if (!ans.body.byteLength) return { got, answered: true }; // it holds none of them
     const asked = new Set(hashes);
     try {
       for (const c of decodeChunkBatch(ans.body, sha256Hex, MIN_SEALED)) if (asked.has(c.hash)) got.set(c.hash, c.bytes);
@@ -85,8 +86,9 @@ export async function askChunkBatch(
         cell: shortId(cell),
         error: errorMessage(e),
       });
+      return { got, answered: false };
     }
-    return got;
+    return { got, answered: true };
   }
-  return got;
+  return { got, answered: false };
 }

@@ -45,6 +45,10 @@ const SETTLE_MS = 2;
 const CHUNK_TIMEOUT_MS = 30_000;
 /** Chunk batches asked of my cells at once. */
 const BATCHES_AT_ONCE = 2;
+/** How fast a cell of mine's record of lacking chunks fades. */
+const MISS_HALF_LIFE_MS = 10 * 60_000;
+/** Cells asked in turn for the chunks of a batch the previous ones did not have. */
+const BATCH_ROUNDS = 3;
 
 /** What names a file for a chunk fetch: its path and owner (for messages), its hash (who lacks it). */
 export type ChunkOf = { source_path: string; owner: string; file_hash: string };
@@ -97,7 +101,24 @@ export class MyTree {
   /** My cells of an older build, without POST /peer/tree/chunks: asked one chunk at a time. */
   private readonly noBatch = new Set<CellId>();
 
+  /**
+   * Per cell of mine, how often it lacked a chunk it was asked for lately (0 to 1, each answer
+   * weighing a tenth): an on-demand cell holds little, so it is asked after the cells that hold.
+   */
+  private readonly misses = new Map<CellId, { rate: number; at: number }>();
+
+  /** `cell`'s miss rate now: it halves every MISS_HALF_LIFE_MS without an answer (a cell that pins more is tried again). */
+  private missRate(cell: CellId): number {
+    const m = this.misses.get(cell);
+    return m ? m.rate * 0.5 ** ((Date.now() - m.at) / MISS_HALF_LIFE_MS) : 0;
+  }
+
+  private answered(cell: CellId, held: boolean): void {
+    this.misses.set(cell, { rate: this.missRate(cell) * 0.9 + (held ? 0 : 0.1), at: Date.now() });
+  }
+
   private lacking(fileHash: string, cell: CellId): void {
+    this.answered(cell, false);
     const set = this.lacks.get(fileHash) ?? new Set<CellId>();
     set.add(cell);
     this.lacks.delete(fileHash);
@@ -501,7 +522,9 @@ export class MyTree {
     // Cells that answered "not held" for a chunk of this file are asked last for the others.
     const lacking = this.lacks.get(m.file_hash) ?? new Set<CellId>();
     const mine = this.mine().sort((a, b) => Number(lacking.has(a.id)) - Number(lacking.has(b.id)));
-    const score = (id: CellId) => (lacking.has(id) ? 1e12 : 0) + (this.deps.peers.score(id) ?? (id === m.owner ? 1e9 : 2e9));
+    // A cell that lately lacked what it was asked comes after those that held it, measured or not.
+    const score = (id: CellId) =>
+      (lacking.has(id) ? 1e12 : 0) + this.missRate(id) * 1e11 + (this.deps.peers.score(id) ?? (id === m.owner ? 1e9 : 2e9));
     const ranked = [...mine].sort((a, b) => score(a.id) - score(b.id));
     const spread = Math.min(2, ranked.length);
     const turn = spread ? Number.parseInt(hash.slice(0, 6), 16) % spread : 0;
@@ -516,25 +539,40 @@ export class MyTree {
    */
   async fetchChunks(want: readonly { m: ChunkOf; hash: string; size: number }[]): Promise<Map<string, Uint8Array>> {
     const got = new Map<string, Uint8Array>();
-    const byCell = new Map<CellId, { hash: string; size: number }[]>();
-    for (const w of want) {
-      const first = this.askOrder(w.m, w.hash).order[0];
-      if (!first || this.noBatch.has(first.id)) continue;
-      const list = byCell.get(first.id) ?? [];
-      list.push({ hash: w.hash, size: w.size });
-      byCell.set(first.id, list);
-    }
-    const asks = [...byCell].flatMap(([cell, list]) => chunkBatches(list).map((hashes) => ({ cell, hashes })));
-    let next = 0;
-    const worker = async () => {
-      while (next < asks.length) {
-        const { cell, hashes } = asks[next++]!;
-        const r = await askChunkBatch(this.deps.caller, this.deps.peers.routes(cell), cell, hashes, CHUNK_TIMEOUT_MS);
-        if (r === "unsupported") this.noBatch.add(cell);
-        else for (const [h, b] of r) got.set(h, b);
+    const asked = new Map<string, Set<CellId>>(); // per chunk, the cells asked for it
+    let left = [...want];
+    // A cell that answers without some of them (an on-demand cell holds little) is remembered as
+    // lacking those files, and the next cell in their order is asked, in a batch again.
+    for (let round = 0; round < BATCH_ROUNDS && left.length; round++) {
+      const byCell = new Map<CellId, (typeof want)[number][]>();
+      for (const w of left) {
+        const tried = asked.get(w.hash);
+        const next = this.askOrder(w.m, w.hash).order.find((p) => !tried?.has(p.id) && !this.noBatch.has(p.id));
+        if (!next) continue;
+        byCell.set(next.id, [...(byCell.get(next.id) ?? []), w]);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, asks.length) }, worker));
+      const asks = [...byCell].flatMap(([cell, list]) => {
+        const of = new Map(list.map((w) => [w.hash, w.m.file_hash]));
+        return chunkBatches(list).map((hashes) => ({ cell, hashes, of }));
+      });
+      let next = 0;
+      const worker = async () => {
+        while (next < asks.length) {
+          const { cell, hashes, of } = asks[next++]!;
+          for (const h of hashes) asked.set(h, (asked.get(h) ?? new Set<CellId>()).add(cell));
+          const r = await askChunkBatch(this.deps.caller, this.deps.peers.routes(cell), cell, hashes, CHUNK_TIMEOUT_MS);
+          if (r === "unsupported") {
+            this.noBatch.add(cell);
+            continue;
+          }
+          for (const [h, b] of r.got) got.set(h, b);
+          if (r.got.size) this.answered(cell, true);
+          if (r.answered) for (const h of hashes) if (!r.got.has(h)) this.lacking(of.get(h)!, cell);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, asks.length) }, worker));
+      left = left.filter((w) => !got.has(w.hash));
+    }
     return got;
   }
 
@@ -552,7 +590,10 @@ export class MyTree {
       for (const url of this.deps.peers.routes(p.id)) {
         try {
           const ans = await callPeerRaw(this.deps.caller, url, p.id, "POST", "/peer/tree/chunk", { hash }, CHUNK_TIMEOUT_MS);
-          if (ans.status === 200) return ans.body;
+          if (ans.status === 200) {
+            this.answered(p.id, true);
+            return ans.body;
+          }
           if (ans.status === 404) this.lacking(m.file_hash, p.id);
           why.push(`${p.name}: ${refusalText(ans.body)}`);
           break; // it answered: another route of it would answer the same

@@ -21,7 +21,7 @@ import { PullRequestSchema, type MyTree } from "../mine/my-tree.ts";
 import type { WebServices } from "./services.ts";
 import type { PeerEnv } from "./peer-sync-api.ts";
 import { ChunkBatchRequest } from "../mine/chunk-batch.ts";
-import { CHUNK_FRAME_HEAD, MAX_CHUNK_BATCH_BODY, encodeChunkBatch } from "../sync/wire.ts";
+import { CHUNK_FRAME_HEAD, MAX_CHUNK_BATCH_BODY, encodeChunkBatch } from "../protocol/chunk-frames.ts";
 
 const ChunkRequest = z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/) });
 

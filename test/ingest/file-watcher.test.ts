@@ -22,7 +22,8 @@ const meta = async (path: string): Promise<Meta | null> => {
   const m = (await r.json()) as Meta;
   return { ...m, versions: m.versions.sort((x, y) => x.version - y.version) }; // oldest first
 };
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+// A wait, not a timing: long enough for a cell on a machine busy with other tests (a deletion once took over 10 s under load 10).
+async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   let v = await get();
   while (!ok(v)) {

@@ -14,7 +14,7 @@ import { pseudoRandom } from "../helpers/vault.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { callPeerRaw } from "../../src/net/peer-client.ts";
-import { decodeChunkBatch } from "../../src/sync/wire.ts";
+import { decodeChunkBatch } from "../../src/protocol/chunk-frames.ts";
 import { sha256Hex } from "../../src/core/sha256.ts";
 import type { CellId } from "../../src/core/types.ts";
 import type { FsckReport } from "../../src/sync/fsck.ts";
