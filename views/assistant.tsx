@@ -281,7 +281,7 @@ export function ModelsSection(p: {
         </table>
       ) : (
         <p class="empty" id="models-none">
-          No model files yet: upload a .gguf file below, or copy one into GROVE_DIR/models.
+          No model files yet: upload a .gguf model file below.
         </p>
       )}
       <form id="model-upload-form" method="post" action={`${ASSISTANT_URL}/models`} enctype="multipart/form-data">
@@ -302,7 +302,9 @@ export function ModelsSection(p: {
       </form>
       <h3>Ollama</h3>
       {p.ollama === null ? (
-        <p class="sub">Off (config ollama_url is "off").</p>
+        <p class="sub">
+          Off: this cell does not use an Ollama (it can be turned on in <a href="/settings">Settings</a>).
+        </p>
       ) : ollama.length ? (
         <table class="models" id="models-ollama">
           <thead>
@@ -334,7 +336,7 @@ export function ModelsSection(p: {
         <p class="sub">
           {p.ollama.available
             ? `Ollama at ${p.ollama.url} has no models.`
-            : `No Ollama answers at ${p.ollama.url}${p.ollama.configured && p.ollama.error ? ` (${p.ollama.error})` : ""}.`}
+            : `No Ollama answers at ${p.ollama.url}${p.ollama.configured ? ": start it, or change its address in Settings" : ""}.`}
         </p>
       )}
       <h3>Friends' cells</h3>

@@ -17,7 +17,7 @@ const signedByteHours = (n: number) => `${signedBytes(Math.round(n))}·h`;
 function Allowance({ p }: { p: BountyPeer }) {
   if (p.exempt)
     return (
-      <span class="exempt" title="config bounty_exempt_*: never refused for its balance">
+      <span class="exempt" title="never refused for its balance (favorites and friends can be exempted in Settings)">
         exempt ({p.exempt_as})
       </span>
     );
@@ -126,13 +126,13 @@ function PeersTable({ r }: { r: BountyReport }) {
       </div>
       <p class="notice">
         Balance = what the peer keeps for this cell − what this cell keeps for it (chunks). A peer whose balance would fall below −
-        {formatBytes(r.allowance_bytes)} (<code>bounty_allowance_bytes</code>) is refused new chunks here
+        {formatBytes(r.allowance_bytes)} (the allowance, set in <a href="/settings">Settings</a>) is refused new chunks here
         {r.exempt_favorites || r.exempt_friends
           ? `, unless it is a ${[r.exempt_favorites ? "favorite" : "", r.exempt_friends ? "friend" : ""].filter(Boolean).join(" or ")}`
           : ""}
-        . Bytes a peer's relay carries for this cell (and this cell's relay, <code>relay_port</code>, for it) count {r.relay_credit_hours}{" "}
-        byte-hours per byte in the balance over time. Each sync round both sides sign their figures and compare; a difference beyond the
-        tolerance is shown here, never merged.
+        . Bytes a peer's relay carries for this cell (and this cell's relay for it) count {r.relay_credit_hours} byte-hours per byte in the
+        balance over time. Each sync round both sides sign their figures and compare; a difference beyond the tolerance is shown here, never
+        merged.
       </p>
     </section>
   );

@@ -12,6 +12,7 @@
 import type { Conversation, MessageView } from "../src/message/types.ts";
 import { MAX_MESSAGE_CHARS } from "../src/protocol/message.ts";
 import { count, formatTime, shortId } from "../src/core/format.ts";
+import { humanProblem, isTechnical } from "./human-error.ts";
 
 const chatUrl = (peer: string, what = "") => `/chat/${encodeURIComponent(peer)}${what}`;
 const preview = (s: string, max = 60) => {
@@ -20,8 +21,11 @@ const preview = (s: string, max = 60) => {
 };
 const when = (m: MessageView) => (m.direction === "out" ? m.sent_at : (m.received_at ?? m.sent_at));
 
+/** Why a message is not delivered, in words (older rows may hold the socket error itself). */
+const why = (m: MessageView, peerName: string) => (m.error && isTechnical(m.error) ? humanProblem(m.error, peerName) : m.error);
+
 /** A sent message's delivery state. */
-function DeliveryState({ m }: { m: MessageView }) {
+function DeliveryState({ m, peerName }: { m: MessageView; peerName: string }) {
   if (m.state === "delivered") {
     return (
       <span class="msg-state delivered" title={m.delivered_at ? `delivered ${formatTime(m.delivered_at)}` : "delivered"}>
@@ -32,12 +36,12 @@ function DeliveryState({ m }: { m: MessageView }) {
   if (m.state === "failed")
     return (
       <span class="msg-state failed" role="status">
-        ✗ failed: {m.error ?? "not delivered"}
+        ✗ failed: {why(m, peerName) ?? "not delivered"}
       </span>
     );
   return (
     <span class="msg-state queued" title="kept here and sent when the peer is reachable">
-      ⏳ queued{m.error ? <span class="msg-why"> (not delivered yet: {m.error})</span> : null}
+      ⏳ queued{m.error ? <span class="msg-why"> (not delivered yet: {why(m, peerName)})</span> : null}
     </span>
   );
 }
@@ -62,7 +66,7 @@ export function MessageItems({ messages, peerName }: { messages: MessageView[]; 
             {m.direction === "out" ? (
               <>
                 {" "}
-                · <DeliveryState m={m} />
+                · <DeliveryState m={m} peerName={peerName} />
               </>
             ) : null}
           </div>

@@ -1,9 +1,15 @@
 /** @jsxImportSource hono/jsx */
-/** @module views/peers — the Peers tab: paired cells with friend/favorite/remove, invite and join. */
+/**
+ * @module views/peers — the Peers tab: the paired cells first (online or offline, how each is
+ * reached, when it was last seen; friend, favorite, remove; "Check now" probes them), then invite
+ * and join, cells nearby and relays.
+ */
 import type { PeerView } from "../src/api/types.ts";
 import type { RelayState } from "../src/relay/relay-client.ts";
-import { isRelayRoute } from "../src/net/route-class.ts";
-import { formatTime } from "../src/core/format.ts";
+import { formatTime, shortId } from "../src/core/format.ts";
+import { presence, PRESENCE_TEXT, routeKindText } from "./peer-presence.ts";
+import { When } from "./when.tsx";
+import { humanProblem } from "./human-error.ts";
 
 /** What the friendship column says, from this cell's side. */
 function friendshipText(p: PeerView): string {
@@ -17,7 +23,33 @@ export interface PeerActionNote {
   message: string;
 }
 
-export function PeerList({ peers, note }: { peers: PeerView[]; note?: PeerActionNote }) {
+/** The state dot and word: online, offline or not checked yet. */
+function PresenceBadge({ p }: { p: PeerView }) {
+  const state = presence(p);
+  return (
+    <span class={`presence ${state}`} data-presence={state}>
+      {PRESENCE_TEXT[state]}
+    </span>
+  );
+}
+
+/** How it is reached: the kind of its best route, with latency and speed; or why there is none. */
+function Connection({ p }: { p: PeerView }) {
+  const state = presence(p);
+  if (state === "unknown") return <span class="sub-inline">not probed yet</span>;
+  if (!p.best_route) return <span class="sub-inline">no route answers</span>;
+  const figures = [p.latency_ms === null ? "" : `${p.latency_ms} ms`, p.mb_s === null ? "" : `${p.mb_s} MB/s`].filter(Boolean).join(" · ");
+  return (
+    <>
+      <span class="route-kind" title={p.best_route}>
+        {routeKindText(p.best_route)}
+      </span>
+      {figures ? <span class="sub">{figures}</span> : null}
+    </>
+  );
+}
+
+export function PeerList({ peers, note, canCheck = false }: { peers: PeerView[]; note?: PeerActionNote; canCheck?: boolean }) {
   const noteEl = note ? (
     <p class={note.ok ? "notice" : "error"} role="status" id="peer-action-note">
       {note.message}
@@ -25,10 +57,13 @@ export function PeerList({ peers, note }: { peers: PeerView[]; note?: PeerAction
   ) : null;
   if (!peers.length)
     return (
-      <div id="peer-list">
+      <section id="peer-list" class="card">
+        <h2>Your peers</h2>
         {noteEl}
-        <p class="empty">No peers yet. Create an invite here and join it on another cell, or paste another cell's invite below.</p>
-      </div>
+        <p class="empty">
+          No peers yet. Create an invite below and paste it in another cell's Peers tab, or paste another cell's invite below.
+        </p>
+      </section>
     );
   const action = (p: PeerView, name: string, label: string, cls = "small") => (
     <button
@@ -41,57 +76,81 @@ export function PeerList({ peers, note }: { peers: PeerView[]; note?: PeerAction
       {label}
     </button>
   );
+  const online = peers.filter((p) => presence(p) === "online").length;
   return (
-    <div id="peer-list" class="card table-wrap">
+    <section id="peer-list" class="card">
+      <div class="card-head">
+        <h2>Your peers</h2>
+        <span class="notice" id="peer-count">
+          {online} of {peers.length} online
+        </span>
+        {canCheck ? (
+          <button
+            class="small"
+            id="peer-check"
+            hx-post="/peers/check"
+            hx-target="#peer-list"
+            hx-swap="outerHTML"
+            hx-disabled-elt="this"
+            title="Ask every peer now whether it answers"
+          >
+            Check now
+          </button>
+        ) : null}
+      </div>
       {noteEl}
-      <table class="peers">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Id</th>
-            <th>Flags</th>
-            <th>Best route</th>
-            <th class="num">Latency</th>
-            <th class="num">MB/s</th>
-            <th class="num">Uptime</th>
-            <th>Last seen</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          {peers.map((p) => (
-            <tr data-peer={p.id}>
-              <td>{p.name}</td>
-              <td>
-                <code title={p.id}>{p.id.slice(0, 12)}</code>
-              </td>
-              <td>{[p.mine ? "mine" : "", friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
-              <td>{p.best_route ? (isRelayRoute(p.best_route) ? `through relay ${p.best_route}` : p.best_route) : "—"}</td>
-              <td class="num">{p.latency_ms === null ? "—" : `${p.latency_ms} ms`}</td>
-              <td class="num">{p.mb_s ?? "—"}</td>
-              <td class="num">{p.uptime_pct === null ? "—" : `${p.uptime_pct}%`}</td>
-              <td>{formatTime(p.last_seen)}</td>
-              <td class="actions">
-                {p.friendship === "friends" ? (
-                  action(p, "unfriend", "Unfriend")
-                ) : p.friendship === "requested" ? (
-                  action(p, "unfriend", "Withdraw request")
-                ) : p.friendship === "asked" ? (
-                  <>
-                    {action(p, "accept", "Accept friend")}
-                    {action(p, "unfriend", "Decline")}
-                  </>
-                ) : (
-                  action(p, "friend", "Ask to be friends")
-                )}
-                {p.favorite ? action(p, "unfavorite", "Unfavorite") : action(p, "favorite", "Favorite")}
-                {action(p, "remove", "Remove", "small danger")}
-              </td>
+      <div class="table-wrap">
+        <table class="peers">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Status</th>
+              <th>Connection</th>
+              <th>Last seen</th>
+              <th>Relationship</th>
+              <th></th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {peers.map((p) => (
+              <tr data-peer={p.id} data-presence={presence(p)}>
+                <td>
+                  <span class="peer-name">{p.name}</span>
+                  <code class="sub" title={p.id}>
+                    {shortId(p.id)}
+                  </code>
+                </td>
+                <td>
+                  <PresenceBadge p={p} />
+                  {p.uptime_pct === null ? null : <span class="sub">answered {p.uptime_pct}% of rounds</span>}
+                </td>
+                <td>
+                  <Connection p={p} />
+                </td>
+                <td class="last-seen">{p.last_seen === null ? "never" : <When ms={p.last_seen} />}</td>
+                <td>{[p.mine ? "mine" : "", friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
+                <td class="actions">
+                  {p.friendship === "friends" ? (
+                    action(p, "unfriend", "Unfriend")
+                  ) : p.friendship === "requested" ? (
+                    action(p, "unfriend", "Withdraw request")
+                  ) : p.friendship === "asked" ? (
+                    <>
+                      {action(p, "accept", "Accept friend")}
+                      {action(p, "unfriend", "Decline")}
+                    </>
+                  ) : (
+                    action(p, "friend", "Ask to be friends")
+                  )}
+                  {p.favorite ? action(p, "unfavorite", "Unfavorite") : action(p, "favorite", "Favorite")}
+                  {action(p, "remove", "Remove", "small danger")}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
@@ -99,8 +158,8 @@ export function InviteBox({ token, expires, forName }: { token: string; expires:
   return (
     <div id="invite-box">
       <p>
-        Single-use, valid until {formatTime(expires)}. On {forName ? <strong>{forName}</strong> : "the other cell"}:{" "}
-        <code>grove join TOKEN</code> or paste it in its Peers tab.
+        Single-use, valid until {formatTime(expires)}. Copy it, then paste it in the Peers tab of{" "}
+        {forName ? <strong>{forName}</strong> : "the other cell"}, under “Join with an invite”.
       </p>
       <textarea id="invite-token" readonly rows={5}>
         {token}
@@ -132,7 +191,8 @@ export function NearbyList({ cells, mdns }: { cells: NearbyView[]; mdns: boolean
   if (!mdns)
     return (
       <p class="notice">
-        Local discovery is off (<code>"mdns": false</code> in config.json).
+        Local discovery is off: this cell does not look for other cells on the local network. It can be turned on in{" "}
+        <a href="/settings">Settings</a>.
       </p>
     );
   if (!cells.length) return <p class="empty">No other cells seen on the local network.</p>;
@@ -181,8 +241,8 @@ export function RelayList({ relays }: { relays: RelayState[] }) {
   if (!relays.length) {
     return (
       <p class="notice" id="relay-list">
-        No relay. A cell behind NAT that no peer can reach directly needs one: run <code>grove relay</code> on a machine both can reach and
-        add <code>"relays": ["ws://HOST:5680"]</code> to config.json on each cell.
+        No relay. Cells that cannot reach each other directly (behind NAT, on different networks) meet through a relay: a machine both can
+        reach. Add its address in <a href="/settings">Settings</a> on each cell.
       </p>
     );
   }
@@ -205,7 +265,7 @@ export function RelayList({ relays }: { relays: RelayState[] }) {
             </td>
             <td class={`relay-${r.state}`}>
               {r.state === "ready" ? "connected" : r.state}
-              {r.error ? ` — ${r.error}` : ""}
+              {r.error ? ` — ${humanProblem(r.error, "the relay")}` : ""}
             </td>
             <td>
               <time datetime={new Date(r.since).toISOString()}>{new Date(r.since).toLocaleString()}</time>
@@ -220,11 +280,13 @@ export function RelayList({ relays }: { relays: RelayState[] }) {
   );
 }
 
-export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean; relays: RelayState[] }) {
+export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean; relays: RelayState[]; canCheck: boolean }) {
   return (
     <>
       <h1>Peers</h1>
-      <section class="card">
+      <div hx-get="/peers/list" hx-trigger="peers-changed from:body" hx-target="#peer-list" hx-swap="outerHTML"></div>
+      <PeerList peers={p.peers} canCheck={p.canCheck} />
+      <section class="card" id="invite-section">
         <h2>Invite a cell</h2>
         <form hx-post="/peers/invite" hx-target="#invite-box" hx-swap="outerHTML">
           <label>
@@ -252,7 +314,7 @@ export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: bo
         </form>
         <div id="invite-box"></div>
       </section>
-      <section class="card">
+      <section class="card" id="join-section">
         <h2>Join with an invite</h2>
         <form hx-post="/peers/join" hx-target="#join-result" hx-swap="outerHTML">
           <label>
@@ -272,8 +334,6 @@ export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: bo
         <h2>Relays</h2>
         <RelayList relays={p.relays} />
       </section>
-      <div hx-get="/peers/list" hx-trigger="peers-changed from:body" hx-target="#peer-list" hx-swap="outerHTML"></div>
-      <PeerList peers={p.peers} />
     </>
   );
 }

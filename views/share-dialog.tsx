@@ -12,6 +12,7 @@
  * sharing they say so.
  */
 import { formatBytes, shortId } from "../src/core/format.ts";
+import { isTechnical } from "./human-error.ts";
 
 /** A friend files can be shared with. */
 export interface FriendOption {
@@ -80,7 +81,8 @@ export function ShareResult({ r }: { r?: ShareResults }) {
                 {l.ok && l.pending ? (
                   <span class="notice">
                     {" "}
-                    Not delivered yet ({l.pendingWhy ?? `${l.peerName} is unreachable`}): retried after each sync round.
+                    Not delivered yet ({l.pendingWhy && !isTechnical(l.pendingWhy) ? l.pendingWhy : `${l.peerName} could not be reached`}):
+                    retried after each sync round.
                   </span>
                 ) : null}
               </li>

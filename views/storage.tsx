@@ -1,13 +1,20 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/storage — the Storage tab: replication factor, copies per file against it, the
- * files at risk, what each peer keeps for us and we for it, and the last sync round with a
- * "Sync now" button (htmx swaps in the new state; without JS it is a plain POST + redirect).
+ * files at risk (and a warning naming any holder of our copies that did not answer), what each
+ * peer keeps for us and we for it, the last sync round in sentences with a "Sync now" button
+ * (htmx swaps in the new state; without JS it is a plain POST + redirect), and two charts: the
+ * bytes recent rounds moved, and the bytes held per peer (views/charts).
  */
 import type { FilePlacement, PeerPlacement, PlacementReport } from "../src/sync/placement-report.ts";
-import { count, formatBytes, formatTime } from "../src/core/format.ts";
-import type { SyncProgress } from "../src/sync/round.ts";
+import { count, formatBytes, formatTime, shortId } from "../src/core/format.ts";
+import type { SyncProgress, SyncReport } from "../src/sync/round.ts";
+import type { RoundPoint } from "../src/sync/round-history.ts";
 import { describeProgress } from "../src/sync/summary.ts";
+import { RoundSummary, roundProblems } from "./round-summary.tsx";
+import { HeldChart, ThroughputChart } from "./charts.tsx";
+import { humanProblem } from "./human-error.ts";
+import { When } from "./when.tsx";
 
 /** Rows shown per table; the rest are counted (`grove placement` lists them all). */
 const MAX_ROWS = 500;
@@ -18,12 +25,13 @@ export interface SyncState {
   running: boolean;
   /** How far the running round is (null between rounds, or before its first report). */
   progress: SyncProgress | null;
-  last: { started_at: number; errors: string[] } | null;
-  /** The round's text summary (without its error lines, shown apart). */
-  summary: string | null;
+  /** The last round that finished since the cell started. */
+  last: SyncReport | null;
   /** Set when the most recent round failed as a whole. */
   lastError: string | null;
   intervalS: number;
+  /** The rounds since the cell started, oldest first (the throughput chart). */
+  history: RoundPoint[];
 }
 
 export interface StorageState {
@@ -111,7 +119,8 @@ function Summary({ r }: { r: PlacementReport }) {
             </>
           ) : (
             <>
-              {formatBytes(t.held_for_others_bytes)} — this cell accepts nothing from peers (<code>max_peer_storage_bytes</code> is 0)
+              {formatBytes(t.held_for_others_bytes)} — this cell takes no data from peers (its storage allowance for them is 0; see{" "}
+              <a href="/settings">Settings</a>)
             </>
           )}
         </dd>
@@ -120,7 +129,18 @@ function Summary({ r }: { r: PlacementReport }) {
   );
 }
 
-export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; notice?: string }) {
+export function SyncPanel({
+  s,
+  csrf,
+  notice,
+  names,
+}: {
+  s: SyncState;
+  csrf?: string;
+  notice?: string;
+  names: ReadonlyMap<string, string>;
+}) {
+  const problems = s.last ? roundProblems(s.last.errors, names) : [];
   return (
     <section class="card" id="sync-panel">
       <h2>Sync</h2>
@@ -131,21 +151,21 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
           {s.last ? (
             <div id="last-round">
               <p>
-                Last round: <time>{formatTime(s.last.started_at)}</time>
-                {s.last.errors.length ? (
+                Last round: <When ms={s.last.started_at} />
+                {problems.length ? (
                   <span class="error">
                     {" "}
-                    · {s.last.errors.length} problem{s.last.errors.length === 1 ? "" : "s"}
+                    · {problems.length} problem{problems.length === 1 ? "" : "s"}
                   </span>
                 ) : null}
               </p>
-              <pre class="sync-summary">{s.summary}</pre>
-              {s.last.errors.length ? (
+              <RoundSummary r={s.last} />
+              {problems.length ? (
                 <ul class="sync-errors error">
-                  {s.last.errors.slice(0, 50).map((e) => (
+                  {problems.slice(0, 20).map((e) => (
                     <li>{e}</li>
                   ))}
-                  {s.last.errors.length > 50 ? <li>… and {s.last.errors.length - 50} more (see the cell's log)</li> : null}
+                  {problems.length > 20 ? <li>… and {problems.length - 20} more (the cell's log lists them all)</li> : null}
                 </ul>
               ) : null}
             </div>
@@ -156,7 +176,7 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
           )}
           {s.lastError ? (
             <p class="error" id="sync-failed" role="alert">
-              The most recent round failed: {s.lastError}
+              The most recent round failed. {humanProblem(s.lastError, "a peer")}
             </p>
           ) : null}
           {notice ? <p class="notice">{notice}</p> : null}
@@ -208,12 +228,35 @@ export function SyncPanel({ s, csrf, notice }: { s: SyncState; csrf?: string; no
 }
 
 /**
- * Peers holding our copies that have not been heard from for over two sync intervals: their copies
- * still count (until peer_lost_after_s), but the person should know they rest on a cell that is away.
+ * Peers holding our copies that were not heard from lately: not in the last sync round (their
+ * last_seen is older than its start), or not for over two sync intervals. Their copies still count
+ * (until peer_lost_after_s), but the person should know they rest on a cell that is away.
  */
-export function awayHolders(r: PlacementReport, intervalS: number, now = Date.now()): PeerPlacement[] {
+export function awayHolders(r: PlacementReport, intervalS: number, now = Date.now(), lastRoundAt: number | null = null): PeerPlacement[] {
   return r.peers.filter(
-    (p) => p.counted && p.holds_for_us.chunks > 0 && (p.last_seen === null || now - p.last_seen > 2 * intervalS * 1000),
+    (p) =>
+      p.counted &&
+      p.holds_for_us.chunks > 0 &&
+      (p.last_seen === null || now - p.last_seen > 2 * intervalS * 1000 || (lastRoundAt !== null && p.last_seen < lastRoundAt)),
+  );
+}
+
+/** The warning naming holders that are away, with when each was last seen and what to do. */
+function AwayWarning({ away, factor, atRisk, lostAfterS }: { away: PeerPlacement[]; factor: number; atRisk: number; lostAfterS: number }) {
+  const one = away.length === 1;
+  return (
+    <p class="warn" id="away-holders" role="status">
+      {atRisk === 0 ? `Every file has its ${factor} cop${factor === 1 ? "y" : "ies"} on record, but some ` : "Some copies "}
+      rest on {one ? "a cell" : "cells"} that did not answer lately:{" "}
+      {away.map((p, i) => (
+        <>
+          {i ? ", " : ""}
+          <strong class="away-name">{p.name}</strong> (last seen {p.last_seen === null ? "never" : <When ms={p.last_seen} />})
+        </>
+      ))}
+      . Their copies count until {one ? "it has" : "they have"} been away for {duration(lostAfterS)}; then this cell places them elsewhere.
+      Start {one ? "that cell" : "those cells"} again or check {one ? "its" : "their"} network if you can.
+    </p>
   );
 }
 
@@ -221,20 +264,8 @@ function AtRisk({ r, away, lostAfterS }: { r: PlacementReport; away: PeerPlaceme
   return (
     <section class="card" id="at-risk">
       <h2>At risk</h2>
-      {r.at_risk.length === 0 && away.length ? (
-        <p class="warn" id="away-holders" role="status">
-          Every file has its {r.factor} cop{r.factor === 1 ? "y" : "ies"}, but some rest on {away.length === 1 ? "a cell" : "cells"} not
-          seen lately:{" "}
-          {away.map((p, i) => (
-            <>
-              {i ? ", " : ""}
-              <strong>{p.name}</strong> (last seen {p.last_seen === null ? "never" : formatTime(p.last_seen)})
-            </>
-          ))}
-          . Their copies count until {away.length === 1 ? "it has" : "they have"} been away for {duration(lostAfterS)}; then this cell
-          places them elsewhere. Start {away.length === 1 ? "that cell" : "those cells"} again if you can.
-        </p>
-      ) : r.at_risk.length === 0 ? (
+      {away.length ? <AwayWarning away={away} factor={r.factor} atRisk={r.at_risk.length} lostAfterS={lostAfterS} /> : null}
+      {r.at_risk.length === 0 && away.length ? null : r.at_risk.length === 0 ? (
         <p class="ok-line">
           {r.files.length
             ? `Nothing at risk: every file has its ${r.factor} cop${r.factor === 1 ? "y" : "ies"}.`
@@ -380,7 +411,7 @@ function PeersTable({ r, lostAfterS }: { r: PlacementReport; lostAfterS: number 
                     <td>
                       <PeerStatus p={p} lostAfterS={lostAfterS} />
                     </td>
-                    <td>{formatTime(p.last_seen)}</td>
+                    <td class="last-seen">{p.last_seen === null ? "never" : <When ms={p.last_seen} />}</td>
                     <td class="num keeps-for-us">
                       {count(p.holds_for_us.chunks, "chunk")} · {formatBytes(p.holds_for_us.bytes)}
                     </td>
@@ -399,7 +430,8 @@ function PeersTable({ r, lostAfterS }: { r: PlacementReport; lostAfterS: number 
             </table>
           </div>
           <p class="notice">
-            A peer's copies count while it was seen within the last {duration(lostAfterS)} (<code>peer_lost_after_s</code>).
+            A peer's copies count while it was seen within the last {duration(lostAfterS)} (you can change this in{" "}
+            <a href="/settings">Settings</a>).
           </p>
         </>
       )}
@@ -407,13 +439,32 @@ function PeersTable({ r, lostAfterS }: { r: PlacementReport; lostAfterS: number 
   );
 }
 
+/** The two charts: what recent rounds moved, and what each peer holds. */
+function Charts({ s, r }: { s: SyncState; r: PlacementReport }) {
+  if (!s.available && !r.peers.length) return null;
+  return (
+    <section class="card" id="storage-charts">
+      <h2>Activity</h2>
+      {s.available ? <ThroughputChart rounds={s.history} /> : null}
+      <HeldChart peers={r.peers} />
+    </section>
+  );
+}
+
+/** Peer names by the 8-character id a round's problem lines start with. */
+function namesById(r: PlacementReport): Map<string, string> {
+  return new Map(r.peers.map((p) => [shortId(p.id), p.name]));
+}
+
 /** Everything under the heading: swapped whole by "Sync now" and while a round runs. */
 export function StorageBody(p: StorageState) {
+  const away = awayHolders(p.report, p.sync.intervalS, Date.now(), p.sync.last?.started_at ?? null);
   return (
     <div id="storage">
       <Summary r={p.report} />
-      <SyncPanel s={p.sync} csrf={p.csrf} notice={p.notice} />
-      <AtRisk r={p.report} away={awayHolders(p.report, p.sync.intervalS)} lostAfterS={p.lostAfterS} />
+      <AtRisk r={p.report} away={away} lostAfterS={p.lostAfterS} />
+      <SyncPanel s={p.sync} csrf={p.csrf} notice={p.notice} names={namesById(p.report)} />
+      <Charts s={p.sync} r={p.report} />
       <FilesTable r={p.report} />
       <PeersTable r={p.report} lostAfterS={p.lostAfterS} />
     </div>

@@ -68,7 +68,7 @@ export function UpdateSection({ u, csrf }: { u: UpdateNoticeInfo | null; csrf?: 
           <UpdateForm csrf={csrf} id="update-settings-result" />
         </>
       ) : (
-        <p class="notice">No newer build offered by your peers (they are asked after each sync round; `grove update --check` asks now).</p>
+        <p class="notice">No newer build offered by your peers (they are asked after each sync round).</p>
       )}
     </section>
   );

@@ -14,6 +14,7 @@ import type { RoundReport } from "../fleet/prober.ts";
 import type { RecoveryRecord, SyncProgress, SyncReport } from "./round.ts";
 import { MAX_HELD_BYTES, type FromWorker, type ToWorker } from "./sync-messages.ts";
 import { BATCH_CHUNK_MAX } from "./wire.ts";
+import { RoundHistory, type RoundPoint } from "./round-history.ts";
 import type { CellId } from "../core/types.ts";
 
 /** Runs probe and sync rounds (the sync Worker), as the web and the CLI see it. */
@@ -27,6 +28,8 @@ export interface RoundRunner {
   readonly lastError: string | null;
   /** The round that restored this recovered cell since it started (null: none). */
   readonly recovery?: RecoveryRecord | null;
+  /** The last rounds since the cell started, oldest first (sync/round-history). */
+  history?(): RoundPoint[];
 }
 
 /** What the service needs: where the cell lives, and whom to tell. */
@@ -65,6 +68,7 @@ export class SyncService implements RoundRunner {
   lastError: string | null = null;
   /** The round that restored this recovered cell (kept while the cell runs: later rounds do not carry it). */
   recovery: RecoveryRecord | null = null;
+  private rounds = new RoundHistory();
 
   constructor(private deps: SyncServiceDeps) {
     this.worker = this.spawn();
@@ -207,6 +211,7 @@ export class SyncService implements RoundRunner {
     try {
       const r = (await this.job("sync").finally(() => (this.progress = null))) as SyncReport;
       this.last = r;
+      this.rounds.add(r);
       if (r.restored) this.recovery = { at: r.started_at, restored: r.restored, errors: r.errors };
       this.deps.afterRound();
       this.lastError = null;
@@ -227,6 +232,11 @@ export class SyncService implements RoundRunner {
       this.lastError = errorMessage(e);
       throw e;
     }
+  }
+
+  /** The last rounds since the cell started, oldest first. */
+  history(): RoundPoint[] {
+    return this.rounds.list();
   }
 
   /** True while a sync round runs or waits. */

@@ -37,6 +37,7 @@ import type { PeerEnv } from "./peer-sync-api.ts";
 import type { WebServices } from "./services.ts";
 import { dashboard } from "./dashboard.tsx";
 import { renderError } from "./error-page.tsx";
+import { humanProblem } from "../../views/human-error.ts";
 import { CellNames, requireCellHost } from "./host-check.ts";
 import { limitBodies } from "./body-limit.ts";
 import { LoginThrottle } from "./login-throttle.ts";
@@ -85,7 +86,8 @@ function onError(cell: Cell) {
       });
     }
     const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
-    if (wantsHtml) return renderError(c, status, message);
+    // A page says what happened in words; the technical line is in the log (above, or where it was caught).
+    if (wantsHtml) return renderError(c, status, err instanceof GroveError ? humanProblem(message, "another cell") : message);
     return c.json({ error: message }, status as 400);
   };
 }

@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import type { Assistant, AskEvent, AskRequest } from "../ai/assistant.ts";
 import { badRequest, errorMessage, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
+import { formatBytes } from "../core/format.ts";
 import type { WebServices } from "./services.ts";
 import {
   AnswerMeta,
@@ -29,6 +30,7 @@ import {
 } from "../../views/assistant.tsx";
 import type { WebEnv } from "./context.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
+import { humanError } from "../../views/human-error.ts";
 
 /** An asked question waits this long for its stream to connect. */
 const PENDING_MS = 120_000;
@@ -63,6 +65,13 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
     return a;
   };
   const names = (): CellNames => ({ selfId: s.cell.keys.id, names: new Map(s.peers.list().map((p) => [p.id, p.name])) });
+  /** Who was asked, for an error's words: the friend's cell by name, else "the cell answering". */
+  const asked = (req: Pick<AskRequest, "peer">) => (req.peer ? (s.peers.get(req.peer)?.name ?? "the friend's cell") : "the cell answering");
+  /** A question not answered: the technical reason to the log, words to the page. */
+  const notAnswered = (req: Pick<AskRequest, "peer">, e: unknown) => {
+    log("info", "assistant question not answered", { why: errorMessage(e) });
+    return `Not answered: ${humanError(e, asked(req))}`;
+  };
 
   const page = async (
     c: Context<WebEnv>,
@@ -131,7 +140,7 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
       if (!question.trim()) throw badRequest("the question is empty");
       req = { question, conversation, ...parseTarget(target) };
     } catch (e) {
-      const error = `Not asked: ${errorMessage(e)}`;
+      const error = `Not asked: ${humanError(e)}`;
       if (!htmx) return page(c, conversation ?? null, { target, draft: question, error }, 400);
       c.header("HX-Retarget", "#assistant-form");
       c.header("HX-Reswap", "outerHTML");
@@ -159,7 +168,7 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
         return page(
           c,
           conversation ?? null,
-          { target, draft: question, error: `Not answered: ${errorMessage(e)}` },
+          { target, draft: question, error: notAnswered(req, e) },
           status === 403 || status === 404 || status === 400 ? status : 502,
         );
       }
@@ -227,17 +236,16 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
         }
       } catch (e) {
         if (stop.signal.aborted) return;
-        const msg = errorMessage(e);
-        log("info", "assistant question not answered", { why: msg });
+        const msg = notAnswered(p.req, e);
         const error = await render(
           <span class="error" role="alert">
-            Not answered: {msg}
+            {msg}
           </span>,
         );
         await stream
           .writeSSE({
             event: "error",
-            data: error + (await form(p.req.conversation ?? null, { draft: p.req.question, error: `Not answered: ${msg}` })),
+            data: error + (await form(p.req.conversation ?? null, { draft: p.req.question, error: msg })),
           })
           .catch(() => {});
       }
@@ -254,7 +262,7 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
     try {
       if (len > max)
         throw tooLarge(
-          `a model sent as a form is at most ${max} bytes here: larger ones upload with JavaScript on, or with curl -T FILE.gguf …/api/models/FILE.gguf`,
+          `a model sent without JavaScript is at most ${formatBytes(max)} here: turn JavaScript on in this browser to upload larger ones`,
         );
       const body = await c.req.parseBody().catch(() => {
         throw badRequest("malformed form body");
@@ -267,7 +275,8 @@ export function assistantPages(s: Pick<WebServices, "assistant" | "cell" | "peer
       return page(c, null, { uploadNotice: `Stored ${entry.name}.` });
     } catch (e) {
       const status = e instanceof GroveError && e.status < 500 ? e.status : 502;
-      return page(c, null, { uploadError: `Not stored: ${errorMessage(e)}` }, status === 413 ? 413 : status === 404 ? 404 : 400);
+      log("info", "model upload from the dashboard failed", { why: errorMessage(e) });
+      return page(c, null, { uploadError: `Not stored: ${humanError(e, "this cell")}` }, status === 413 ? 413 : status === 404 ? 404 : 400);
     }
   });
 

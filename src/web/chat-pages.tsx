@@ -16,6 +16,9 @@ import type { WebServices } from "./services.ts";
 import { ChatForm, ChatPage, ConversationItems, MessageItems, type ChatSelection } from "../../views/chat.tsx";
 import type { WebEnv } from "./context.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
+import { log } from "../core/log.ts";
+import { shortId } from "../core/format.ts";
+import { humanError, humanProblem, isTechnical } from "../../views/human-error.ts";
 
 /** Messages shown on the page (the newest). */
 const PAGE_MESSAGES = 200;
@@ -123,9 +126,10 @@ export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
       const m = await messenger.send(to.id, text);
       if (!htmx) return c.redirect(`/chat/${m.peer}`, 303);
       const conv = selection(to.id);
+      const reason = m.error && isTechnical(m.error) ? humanProblem(m.error, to.name) : m.error;
       const notice =
         m.state === "queued"
-          ? `Queued, not delivered yet: ${m.error ?? `${to.name} did not answer; it will be sent when it does`}.`
+          ? `Queued, not delivered yet: ${reason ?? `${to.name} did not answer; it will be sent when it does`}.`
           : undefined;
       return c.html(
         <>
@@ -137,7 +141,8 @@ export function chatPages(s: Pick<WebServices, "messenger">): Hono<WebEnv> {
       );
     } catch (e) {
       const status = e instanceof GroveError && e.status < 500 ? e.status : 500;
-      const error = `Not sent: ${errorMessage(e)}`;
+      if (status >= 500) log("warn", "chat message not sent", { to: shortId(to.id), why: errorMessage(e) });
+      const error = `Not sent: ${humanError(e, to.name)}`;
       if (htmx) return c.html(<ChatForm peer={to.id} peerName={to.name} csrf={csrf} draft={text} error={error} />);
       return page(c, selection(to.id), { draft: text, error }, status === 404 ? 404 : 400);
     }

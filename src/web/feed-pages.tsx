@@ -8,7 +8,8 @@
  */
 import { Hono, type Context } from "hono";
 import type { StatusCode } from "hono/utils/http-status";
-import { GroveError, errorMessage } from "../core/errors.ts";
+import { GroveError } from "../core/errors.ts";
+import { pageError } from "./page-error.ts";
 import { safeFilename } from "../core/safe-filename.ts";
 import type { FeedItem, SharingService } from "../share/types.ts";
 import {
@@ -77,7 +78,7 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
         "Cache-Control": "no-store",
       });
     } catch (e) {
-      return page(c, `Could not download: ${errorMessage(e)}`, statusOf(e));
+      return page(c, `Could not download: ${pageError("feed download failed", e, "the cell that shared it")}`, statusOf(e));
     }
   });
 
@@ -93,7 +94,7 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
     } catch (e) {
       return c.html(
         <p class="error preview-error" role="alert">
-          {errorMessage(e)}
+          {pageError("feed preview failed", e)}
         </p>,
       );
     }
@@ -105,7 +106,9 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
       const text = new TextDecoder("utf-8").decode(head, { stream: true });
       return c.html(<FeedPreview item={opened.item} text={text} truncated={opened.item.size > TEXT_PREVIEW_BYTES} />);
     } catch (e) {
-      return c.html(<FeedPreview item={item} error={`Could not load the preview: ${errorMessage(e)}`} />);
+      return c.html(
+        <FeedPreview item={item} error={`Could not load the preview: ${pageError("feed preview failed", e, "the cell that shared it")}`} />,
+      );
     }
   });
 
@@ -139,7 +142,7 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
       if (!htmx) return c.redirect("/feed#shared-by-you", 303);
       return c.html(<ShareRow s={v} csrf={c.var.session?.csrf} />);
     } catch (e) {
-      const msg = `Could not revoke: ${errorMessage(e)}`;
+      const msg = `Could not revoke: ${pageError("revoke failed", e)}`;
       if (!htmx) return page(c, msg, statusOf(e));
       const cur = sharing.shares().find((s) => s.id === id);
       if (cur) return c.html(<ShareRow s={cur} csrf={c.var.session?.csrf} error={msg} />);

@@ -14,7 +14,7 @@
  * purged versions (POST /files/trash/restore, POST /files/trash/delete-now), as `grove trash`.
  */
 import { Hono, type Context } from "hono";
-import { badRequest, conflict, errorMessage, notFound } from "../core/errors.ts";
+import { badRequest, conflict, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { safeDir, safePath, type HomePath } from "../ingest/home-path.ts";
 import { removeFile } from "../ingest/remove.ts";
@@ -41,6 +41,7 @@ import {
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
+import { pageError } from "./page-error.ts";
 import { friendOptions } from "./share-pages.tsx";
 
 const versionField = (raw: string): number => {
@@ -165,7 +166,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
       await undelete(c, path);
       toast = <Toast text={`${name} is back.`} />;
     } catch (e) {
-      toast = <Toast text={`${name} could not be brought back: ${errorMessage(e)}`} error />;
+      toast = <Toast text={`${name} could not be brought back: ${pageError("undelete failed", e)}`} error />;
     }
     return c.html(
       <>
@@ -187,7 +188,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     try {
       note = { ok: true, text: await act() };
     } catch (e) {
-      note = { ok: false, text: errorMessage(e) };
+      note = { ok: false, text: pageError("trash action failed", e) };
     }
     return c.html(trashList(c, note));
   };
@@ -257,7 +258,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     try {
       note = pinnedNote(await s.tree.pin(path), folder);
     } catch (e) {
-      note = { ok: false, text: `not pinned: ${errorMessage(e)}` };
+      note = { ok: false, text: `not pinned: ${pageError("pin failed", e, "your other cell")}` };
     }
     return pinRow(c, path, note);
   });
@@ -269,7 +270,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     try {
       note = unpinnedNote(s.tree.unpin(path));
     } catch (e) {
-      note = { ok: false, text: `still pinned: ${errorMessage(e)}` };
+      note = { ok: false, text: `still pinned: ${pageError("unpin failed", e, "your other cell")}` };
     }
     return pinRow(c, path, note);
   });

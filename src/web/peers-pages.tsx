@@ -3,11 +3,14 @@
  * @module web/peers-pages — the Peers tab (mounted at /peers by web/dashboard, behind its login):
  * GET /peers (the peers, cells nearby, relays), POST /peers/invite (a new invite token), POST
  * /peers/join (pair with a token; tells the list to reload), GET /peers/list (the list alone) and
+ * POST /peers/check ("Check now": probe every peer, then the list) and
  * POST /peers/:id/:action (friend requests and their answers, favorite, remove: fleet/fleet's `act`). Posts carry the
  * session's CSRF token and answer htmx fragments.
  */
 import { Hono } from "hono";
 import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { humanError, humanProblem } from "../../views/human-error.ts";
 import { PeersPage, PeerList, InviteBox, JoinResult, type PeerActionNote } from "../../views/peers.tsx";
 import { nearbyCells, peerView } from "./api/fleet.ts";
 import type { WebServices } from "./services.ts";
@@ -22,14 +25,20 @@ function friendMessage(action: string, name: string, friends: boolean): string {
     : `${name} was asked to be friends; it shows in its Peers tab until it accepts.`;
 }
 
-export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay">): Hono<WebEnv> {
+export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay" | "rounds">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   // peerView (web/api/fleet) is typed for the whole record; it reads `peers` alone.
   const peerList = () => s.peers.list().map((p) => peerView(s as WebServices, p));
 
   app.get("/", (c) =>
     c.render(
-      <PeersPage peers={peerList()} nearby={nearbyCells(s)} mdns={s.nearby !== null} relays={s.relay?.status() ?? []} />,
+      <PeersPage
+        peers={peerList()}
+        nearby={nearbyCells(s)}
+        mdns={s.nearby !== null}
+        relays={s.relay?.status() ?? []}
+        canCheck={s.rounds !== null}
+      />,
       info(c, "Peers", "peers"),
     ),
   );
@@ -59,11 +68,25 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
         />,
       );
     } catch (e) {
-      return c.html(<JoinResult ok={false} message={errorMessage(e)} />);
+      log("info", "join from the dashboard failed", { why: errorMessage(e) });
+      return c.html(<JoinResult ok={false} message={humanError(e, "the cell that made this invite")} />);
     }
   });
 
-  app.get("/list", (c) => c.html(<PeerList peers={peerList()} />));
+  app.get("/list", (c) => c.html(<PeerList peers={peerList()} canCheck={s.rounds !== null} />));
+
+  // "Check now": probe every route of every peer (what a sync round does first), then the list.
+  app.post("/check", async (c) => {
+    await requireCsrf(c);
+    let note: PeerActionNote | undefined;
+    try {
+      if (s.rounds) await s.rounds.probe();
+    } catch (e) {
+      log("warn", "peer check from the dashboard failed", { why: errorMessage(e) });
+      note = { ok: false, message: "The peers could not be checked just now. Try again in a moment; the cell's log has the details." };
+    }
+    return c.html(<PeerList peers={peerList()} note={note} canCheck={s.rounds !== null} />);
+  });
 
   // An action, then the list; a friendship action says whether the other cell heard of it.
   app.post("/:id/:action", async (c) => {
@@ -79,12 +102,17 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
           message: `${name} runs an older build without friend requests: this cell shares with it now; it must mark this cell as a friend too before it accepts your files.`,
         };
       else if (told && !told.delivered)
-        note = { ok: false, message: `${name} could not be told yet (it is told after each sync round): ${told.error ?? "no answer"}.` };
+        note = {
+          ok: false,
+          message:
+            `${name} could not be told yet; it is told after each sync round. ${told.error ? humanProblem(told.error, name) : ""}`.trim(),
+        };
       else if (told) note = { ok: true, message: friendMessage(action, name, s.peers.get(id)?.friend ?? false) };
     } catch (e) {
-      note = { ok: false, message: errorMessage(e) };
+      log("info", `peer action ${action} failed`, { why: errorMessage(e) });
+      note = { ok: false, message: humanError(e, s.peers.get(c.req.param("id"))?.name ?? "the peer") };
     }
-    return c.html(<PeerList peers={peerList()} note={note} />);
+    return c.html(<PeerList peers={peerList()} note={note} canCheck={s.rounds !== null} />);
   });
 
   return app;

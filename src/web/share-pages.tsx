@@ -21,6 +21,7 @@ import {
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
+import { pageError } from "./page-error.ts";
 
 /** Peers marked as friends: whom the Share box (a file's page) and the dialog offer. */
 export function friendOptions(peers: WebServices["peers"]): { id: string; name: string }[] {
@@ -141,7 +142,13 @@ export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
               pendingWhy: v.delivery_error,
             });
           } catch (e) {
-            lines.push({ path, peer, peerName, ok: false, message: `Could not share ${path} with ${peerName}: ${errorMessage(e)}` });
+            lines.push({
+              path,
+              peer,
+              peerName,
+              ok: false,
+              message: `Could not share ${path} with ${peerName}: ${pageError("share failed", e, peerName)}`,
+            });
           }
         }
       }

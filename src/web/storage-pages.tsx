@@ -7,7 +7,6 @@
  */
 import { Hono, type Context } from "hono";
 import { placementReport } from "../sync/placement-report.ts";
-import { summarize } from "../sync/summary.ts";
 import { StoragePage, StorageBody, type SyncState } from "../../views/storage.tsx";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
@@ -28,9 +27,9 @@ export function storagePages(s: Pick<WebServices, "rounds" | "peers">): Hono<Web
       running: !settled && (r?.running ?? false),
       progress: settled ? null : (r?.progress ?? null),
       last,
-      summary: last ? summarize({ ...last, errors: [] }) : null,
       lastError: r?.lastError ?? null,
       intervalS: c.var.cell.config.sync_interval_s,
+      history: r?.history?.() ?? [],
     };
   };
   const storageState = (c: Context<WebEnv>, settled = false, notice?: string) => ({

@@ -6,7 +6,7 @@
  * for htmx, or redirects a plain form post back to Settings.
  */
 import { Hono } from "hono";
-import { errorMessage } from "../core/errors.ts";
+import { pageError } from "./page-error.ts";
 import type { WebServices } from "./services.ts";
 import { UpdateResult } from "../../views/update.tsx";
 import type { WebEnv } from "./context.ts";
@@ -25,7 +25,7 @@ export function updatePages(s: Pick<WebServices, "updater">): Hono<WebEnv> {
       message = `Build ${started.to.slice(0, 12)} is swapped in; the cell restarts now. Reload this page in a few seconds.`;
     } catch (e) {
       ok = false;
-      message = `Not updated: ${errorMessage(e)}`;
+      message = `Not updated: ${pageError("update from the dashboard failed", e, "the peer offering it")}`;
     }
     if (!c.req.header("hx-request")) return c.redirect("/settings", 303);
     return c.html(<UpdateResult id={id} ok={ok} message={message} />);

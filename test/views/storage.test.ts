@@ -28,7 +28,7 @@ const report = (peers: PeerPlacement[]): PlacementReport => ({
 });
 const state = (r: PlacementReport): StorageState => ({
   report: r,
-  sync: { running: false, progress: null, last: null, summary: null, lastError: null, intervalS: 300 } as StorageState["sync"],
+  sync: { available: true, running: false, progress: null, last: null, lastError: null, intervalS: 300, history: [] },
   lostAfterS: 86400,
 });
 const html = async (s: StorageState) => String(await StorageBody(s));

@@ -97,9 +97,11 @@ test.skipIf(!HAVE_CHROMIUM)(
     expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
     expect(await peer.locator(".keeps-for-us").textContent()).toContain("1 chunk");
     expect(await peer.textContent()).toContain("counts");
-    const summary = await page.locator("#last-round pre.sync-summary").textContent();
-    expect(summary).toContain("peers reached: 1 of 1");
-    expect(summary).toContain("pushed: 1 chunk,");
+    // The round in sentences, not a monospace dump.
+    expect(await page.locator("#last-round pre").count()).toBe(0);
+    expect(await page.locator("#round-facts li[data-fact=peers]").textContent()).toBe("The peer answered.");
+    expect(await page.locator("#round-facts li[data-fact=moved]").textContent()).toMatch(/^Sent 1 copy \(\d+ B\) to peers\.$/);
+    expect(await page.locator("#round-facts li[data-fact=copies]").getAttribute("class")).toBe("fact ok");
     expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
     expect(await button.isEnabled()).toBe(true);
     expect(page.url()).toEndWith("/storage");
@@ -132,9 +134,8 @@ test.skipIf(!HAVE_CHROMIUM)(
     await page.waitForLoadState("load");
     expect(page.url()).toEndWith("/storage");
     // This round found nothing to push and audited the copy on B.
-    const summary = await page.locator("#last-round pre.sync-summary").textContent();
-    expect(summary).toContain("pushed: 0 chunks");
-    expect(summary).toContain("audited: 1 chunk, 0 failed");
+    expect(await page.locator("#round-facts li[data-fact=moved]").textContent()).toBe("Nothing needed sending or fetching.");
+    expect(await page.locator("#round-facts li[data-fact=audited]").textContent()).toBe("Checked 1 copy kept by peers: all intact.");
     expect(await page.locator("#at-risk").textContent()).toContain("Nothing at risk");
     await ctx.close();
     expect(errors).toEqual([]);
@@ -182,7 +183,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     // Once it has ended, the tab polls no more and shows the round's summary.
     await page.goto("/storage");
     expect(await page.locator("#sync-progress").count()).toBe(0);
-    expect(await page.locator("#last-round pre.sync-summary").textContent()).toContain("pushed: 48 chunks");
+    expect(await page.locator("#round-facts li[data-fact=moved]").textContent()).toContain("Sent 48 copies");
     await ctx.close();
     expect(errors).toEqual([]);
   },
