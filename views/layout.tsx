@@ -8,6 +8,7 @@ import type { Child } from "hono/jsx";
 import { TABS } from "./tabs.ts";
 import { UpdateBanner, type UpdateNoticeInfo } from "./update.tsx";
 import { shortId } from "../src/core/format.ts";
+import { PhraseOffer, type PhraseOfferInfo } from "./recovery-phrase.tsx";
 
 export interface PageInfo {
   title: string;
@@ -19,6 +20,17 @@ export interface PageInfo {
   sse?: boolean;
   /** A newer build offered by a peer: shown as a banner with "Update now" (views/update). */
   update?: UpdateNoticeInfo | null;
+  /** The first-run offer of the recovery phrase (web/phrase-offer), until "I wrote it down". */
+  phrase?: PhraseOfferInfo | null;
+}
+
+/** The cell's name and short id in the header (Settings swaps it in place after a new name is saved). */
+export function CellName(p: { name: string; id: string; oob?: boolean }) {
+  return (
+    <span class="cell" id="cell-name" title={p.id} hx-swap-oob={p.oob ? "true" : undefined}>
+      {p.name} · <code>{shortId(p.id)}</code>
+    </span>
+  );
 }
 
 export function Layout(props: PageInfo & { children?: Child }) {
@@ -41,9 +53,7 @@ export function Layout(props: PageInfo & { children?: Child }) {
           <a class="brand" href="/">
             Grove
           </a>
-          <span class="cell" title={props.cellId}>
-            {props.cellName} · <code>{shortId(props.cellId)}</code>
-          </span>
+          <CellName name={props.cellName} id={props.cellId} />
           {props.csrf ? (
             <form method="post" action="/logout" class="logout">
               <input type="hidden" name="_csrf" value={props.csrf} />
@@ -63,6 +73,7 @@ export function Layout(props: PageInfo & { children?: Child }) {
           </nav>
         ) : null}
         <main>
+          {props.phrase ? <PhraseOffer offer={props.phrase} csrf={props.csrf} /> : null}
           {props.update ? <UpdateBanner u={props.update} csrf={props.csrf} /> : null}
           {props.children}
         </main>

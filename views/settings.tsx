@@ -1,10 +1,15 @@
 /** @jsxImportSource hono/jsx */
-/** @module views/settings — the Settings tab: this cell's identity, build, storage and configuration. */
-import type { Config } from "../src/config/config.ts";
+/**
+ * @module views/settings — the Settings tab: this cell's identity, build and storage, the form of
+ * the settings a person changes (views/settings-form), where the cell really listens, its
+ * recovery phrase behind the password (views/recovery-phrase) and updates.
+ */
 import type { CellStatus } from "../src/api/types.ts";
 import { formatBytes } from "../src/core/format.ts";
 import { UpdateSection } from "./update.tsx";
 import type { ListenInfo } from "../src/api/types.ts";
+import { SettingsForm, type SettingsFormProps } from "./settings-form.tsx";
+import { RecoverySection } from "./recovery-phrase.tsx";
 
 /** Where the cell listens, as bound (not the config defaults). */
 function Listening({ l }: { l: ListenInfo | null }) {
@@ -42,7 +47,13 @@ function Listening({ l }: { l: ListenInfo | null }) {
   );
 }
 
-export function SettingsPage(p: { csrf?: string; facts: CellStatus; config: Config; listening: ListenInfo | null }) {
+export function SettingsPage(p: {
+  csrf?: string;
+  facts: CellStatus;
+  form: SettingsFormProps;
+  listening: ListenInfo | null;
+  phrase: { noPassword: boolean; written: boolean };
+}) {
   const f = p.facts;
   return (
     <>
@@ -74,16 +85,17 @@ export function SettingsPage(p: { csrf?: string; facts: CellStatus; config: Conf
           </dd>
         </dl>
       </section>
-      <Listening l={p.listening} />
-      <UpdateSection u={f.update_available} csrf={p.csrf} />
-      <section class="card">
-        <h2>Configuration</h2>
-        <p>
-          Edit <code>{f.dir}/config.json</code> to change these. The cell takes most sync, sharing and naming settings at once; the others
-          (listeners, relays, storage, local AI) at its next start. The log says which.
+      <section class="card" id="settings">
+        <h2>Settings</h2>
+        <p class="notice">
+          Saved to <code>{f.dir}/config.json</code>, checked as a whole before anything is written. Other settings (where the dashboard
+          listens, TLS, local AI…) are changed in that file.
         </p>
-        <pre class="config">{JSON.stringify(p.config, null, 2)}</pre>
+        <SettingsForm {...p.form} />
       </section>
+      <Listening l={p.listening} />
+      <RecoverySection csrf={p.csrf} noPassword={p.phrase.noPassword} written={p.phrase.written} />
+      <UpdateSection u={f.update_available} csrf={p.csrf} />
     </>
   );
 }

@@ -1,7 +1,6 @@
 /** @module cli/recovery-phrase — `grove recovery-phrase`: print the 24 words again. */
-import { join } from "node:path";
-import { resolveLayout, type Layout } from "../core/layout.ts";
-import { writeFileAtomicSync } from "../core/atomic.ts";
+import { resolveLayout } from "../core/layout.ts";
+import { markPhraseShown } from "../cell/phrase-shown.ts";
 import { isInitialised, recoveryPhrase } from "../cell/state-dir.ts";
 import { CliError, parse, type Command } from "./command.ts";
 
@@ -10,10 +9,8 @@ const usage = `Usage: grove recovery-phrase [--json]
 Print this cell's 24-word recovery phrase. Anyone holding it can become this cell and read
 its files: keep it offline.`;
 
-/** Present once the words were shown (on a terminal at first start, or by this command): start stops reminding. */
-export function phraseShownMarker(layout: Layout): string {
-  return join(layout.dir, ".phrase_shown");
-}
+/** Present once the words were shown (cell/phrase-shown): start stops reminding. */
+export { phraseShownMarker } from "../cell/phrase-shown.ts";
 
 /** Numbered words, six per line. */
 export function formatPhrase(phrase: string): string {
@@ -45,7 +42,7 @@ export const recoveryPhraseCmd: Command = {
       console.log(formatPhrase(phrase));
       if (process.stderr.isTTY) process.stderr.write("\nKeep these words offline: they restore this cell's identity and keys.\n");
     }
-    writeFileAtomicSync(phraseShownMarker(layout), new Date().toISOString() + "\n", 0o600);
+    markPhraseShown(layout);
     return 0;
   },
 };

@@ -186,6 +186,26 @@ const CheckedConfig = ConfigSchema.refine((c) => (c.tls_cert === null) === (c.tl
   path: ["tls_self_signed"],
 });
 
+/** One problem of a config.json value: where (the key, then an index in a list) and what, in plain words. */
+export interface ConfigIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Validate a whole config.json value (every key, and the checks that span keys) without
+ * throwing: the config it means, or every problem in plain words (core/plain-issue). For a
+ * writer that must not write a bad file (the dashboard's Settings form).
+ */
+export function checkConfig(raw: unknown): { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] } {
+  const result = CheckedConfig.safeParse(raw, { error: plainIssue });
+  if (result.success) return { ok: true, config: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((i) => ({ path: i.path.filter((k) => typeof k !== "symbol"), message: i.message })),
+  };
+}
+
 /** A config.json problem, phrased as one line that names the key. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -32,6 +32,9 @@ export const LIVE_KEYS = [
 
 const live = new Set<string>(LIVE_KEYS);
 
+/** What a config reload did: the live keys taken at once and the keys waiting for a restart, or why the file was not taken. */
+export type ConfigReload = { ok: true; applied: string[]; restart: string[] } | { ok: false; error: string };
+
 export function isLiveKey(key: string): boolean {
   return live.has(key);
 }

@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync, rmSync, watch } from "node:fs";
 import { loadConfig, type Config } from "../config/config.ts";
-import { applyLive } from "../config/live.ts";
+import { applyLive, type ConfigReload } from "../config/live.ts";
 import type { Hono } from "hono";
 import type { Layout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
@@ -71,8 +71,7 @@ import { PasswordFile } from "../web/password.ts";
 import { SetupCode } from "../web/setup-code.ts";
 import { shortId } from "../core/format.ts";
 
-/** What a config reload did. */
-export type ConfigReload = { ok: true; applied: string[]; restart: string[] } | { ok: false; error: string };
+export type { ConfigReload } from "../config/live.ts";
 
 export interface RuntimeOptions {
   layout: Layout;
@@ -286,6 +285,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     watching: () => watcher?.status() ?? null,
     scanner: watcher,
     listening,
+    reloadConfig: () => reloadConfig(),
   };
   const peerRoutes = peerApi(services, { onPeer });
   const app = createApp(services, { peerRoutes });

@@ -27,8 +27,8 @@ export interface AuthDeps {
   setupCode: SetupCode;
 }
 
-/** The answer to a try the throttle refused: at once, saying why and for how long. */
-function refusedTry(gate: { reason: "throttled" | "busy"; waitS: number }): { status: 429 | 503; error: string; waitS: number } {
+/** The answer to a try the throttle refused: at once, saying why and for how long (login; the recovery phrase). */
+export function refusedTry(gate: { reason: "throttled" | "busy"; waitS: number }): { status: 429 | 503; error: string; waitS: number } {
   if (gate.reason === "throttled") {
     return { status: 429, waitS: gate.waitS, error: `Too many wrong tries from your address. Wait ${gate.waitS} s, then try again.` };
   }

@@ -2,9 +2,10 @@
  * @module web/dashboard — the server-rendered pages, one sub-app per tab: the door (setup, login,
  * logout: web/auth-pages), Files (web/files-pages) and its Share dialog (web/share-pages), Feed
  * (web/feed-pages), Peers (web/peers-pages), Storage (web/storage-pages), Chat (web/chat-pages;
- * its Assistant: web/assistant-pages), Bounty (web/bounty-pages), Settings (web/settings-pages)
- * and the "Update now" button (web/update-pages). Here: the session gate in front of them, and
- * the layout renderer they answer through (web/page-helpers' `pageLayout`).
+ * its Assistant: web/assistant-pages), Bounty (web/bounty-pages), Settings (web/settings-pages;
+ * its recovery phrase: web/recovery-phrase-pages) and the "Update now" button
+ * (web/update-pages). Here: the session gate in front of them, and the layout renderer they
+ * answer through (web/page-helpers' `pageLayout`).
  *
  * Forms before login use a double-submit CSRF cookie; after login every state change carries
  * the session's CSRF token (hidden field or htmx header), checked by web/auth.
@@ -25,6 +26,7 @@ import { assistantPages } from "./assistant-pages.tsx";
 import { bountyPages } from "./bounty-pages.tsx";
 import { updatePages } from "./update-pages.tsx";
 import { settingsPages } from "./settings-pages.tsx";
+import { recoveryPhrasePages } from "./recovery-phrase-pages.tsx";
 
 /** The dashboard's own state: sessions, the password, the throttle and the first-run code (web/auth-pages). */
 export type DashboardDeps = AuthDeps;
@@ -56,7 +58,8 @@ export function dashboard(s: WebServices, deps: DashboardDeps): Hono<WebEnv> {
   app.route("/assistant", assistantPages(s));
   app.route("/bounty", bountyPages(s));
   app.route("/update", updatePages(s));
-  app.route("/settings", settingsPages(s));
+  app.route("/settings", settingsPages(s, deps));
+  app.route("/settings/recovery-phrase", recoveryPhrasePages(deps));
 
   return app;
 }

@@ -15,6 +15,7 @@ import { Layout, type PageInfo } from "../../views/layout.tsx";
 import type { WebEnv } from "./context.ts";
 import { sameSecret, sentCsrf } from "./auth.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, type SessionStore } from "./sessions.ts";
+import { phraseOffer } from "./phrase-offer.ts";
 
 declare module "hono" {
   interface ContextRenderer {
@@ -33,11 +34,17 @@ declare module "hono" {
  */
 export const pageLayout = jsxRenderer(({ children, Layout: _outer, ...info }) => <Layout {...info}>{children}</Layout>);
 
-/** The frame of a page behind the login: its tab, the session's CSRF token and (on every tab but Settings, which has its own section) the update banner. */
+/**
+ * The frame of a page behind the login: its tab, the session's CSRF token, on every tab but
+ * Settings (which has its own section) the update banner, and on the Files list the first-run
+ * recovery phrase offer (web/phrase-offer). A page that carries the words is not kept by any cache.
+ */
 export function info(c: Context<WebEnv>, title: string, active?: string): PageInfo {
   const cell = c.var.cell;
   const update = c.var.session && active !== "settings" ? offeredUpdate(cell.layout.dir) : null;
-  return { title, cellName: cell.config.name, cellId: cell.keys.id, csrf: c.var.session?.csrf, active, update };
+  const phrase = phraseOffer(c);
+  if (phrase?.words) c.header("Cache-Control", "no-store");
+  return { title, cellName: cell.config.name, cellId: cell.keys.id, csrf: c.var.session?.csrf, active, update, phrase };
 }
 
 /** The frame of a page before login (setup, login): the cell's name, no tabs. */

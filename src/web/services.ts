@@ -19,6 +19,7 @@ import type { NearbyCell } from "../net/mdns.ts";
 import type { Updater } from "../update/updater.ts";
 import type { FileWatcher, WatcherStatus } from "../ingest/file-watcher.ts";
 import type { ListenInfo } from "../api/types.ts";
+import type { ConfigReload } from "../config/live.ts";
 
 export interface WebServices {
   cell: Cell;
@@ -53,4 +54,6 @@ export interface WebServices {
   scanner: Pick<FileWatcher, "findForScan" | "scan"> | null;
   /** Where the cell really listens (null before the sockets are bound, or in-process). */
   listening(): ListenInfo | null;
+  /** Read config.json again and take its live keys at once (what the running cell does when the file changes). */
+  reloadConfig(): ConfigReload;
 }

@@ -11,6 +11,8 @@ export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 
 export interface Session {
   csrf: string;
+  /** When the password (or first-run setup) opened this session, ms since the epoch. */
+  created_at: number;
   expires_at: number;
 }
 
@@ -32,7 +34,9 @@ export class SessionStore {
 
   get(token: string | undefined): Session | null {
     if (!token || token.length > 200) return null;
-    const row = this.db.query("SELECT csrf, expires_at FROM sessions WHERE token_hash = ?").get(digest(token)) as Session | null;
+    const row = this.db
+      .query("SELECT csrf, created_at, expires_at FROM sessions WHERE token_hash = ?")
+      .get(digest(token)) as Session | null;
     if (!row || row.expires_at < Date.now()) return null;
     return row;
   }

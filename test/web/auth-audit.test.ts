@@ -90,6 +90,9 @@ describe("every cell route refuses a caller without the right credential", () =>
       "PUT /peer/sync/chunks/:hash",
       "POST /peer/msg",
       "GET /settings",
+      "POST /settings",
+      "POST /settings/recovery-phrase",
+      "POST /settings/recovery-phrase/written",
       "POST /files/delete",
     ])
       expect(keys.has(k)).toBe(true);
