@@ -128,7 +128,9 @@ export function PeerList({ peers, note, canCheck = false }: { peers: PeerView[];
                   <Connection p={p} />
                 </td>
                 <td class="last-seen">{p.last_seen === null ? "never" : <When ms={p.last_seen} />}</td>
-                <td>{[p.mine ? "mine" : "", friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}</td>
+                <td class="relationship">
+                  {[p.mine ? "mine" : "", friendshipText(p), p.favorite ? "favorite" : ""].filter(Boolean).join(", ") || "—"}
+                </td>
                 <td class="actions">
                   {p.friendship === "friends" ? (
                     action(p, "unfriend", "Unfriend")

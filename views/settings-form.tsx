@@ -15,7 +15,7 @@ import {
   type FieldErrors,
   type FormKey,
   type FormValues,
-} from "../src/web/settings-form.ts";
+} from "../src/config/settings-form.ts";
 
 export const SETTINGS_URL = "/settings";
 

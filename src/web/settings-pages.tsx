@@ -5,7 +5,7 @@
  * recovery phrase section (web/recovery-phrase-pages answers it) and updates (web/update-pages).
  *
  * POST /settings (the session's CSRF token) merges the form into config.json as the file is,
- * validates the whole result with the config schema (web/settings-form) and, only when it is
+ * validates the whole result with the config schema (config/settings-form) and, only when it is
  * valid, writes the file atomically and has the cell read it again at once (the live keys are
  * taken; the others wait for the next start, and the page says which). A refused form is shown
  * again as typed, with one message per field; nothing is written. htmx gets the form back in
@@ -26,7 +26,7 @@ import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import type { PasswordFile } from "./password.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
-import { FORM_KEYS, LABELS, applyForm, formValues, readForm, type FormKey } from "./settings-form.ts";
+import { FORM_KEYS, LABELS, applyForm, formValues, readForm, type FormKey } from "../config/settings-form.ts";
 
 type SettingsServices = Pick<WebServices, "cell" | "relay" | "rounds" | "watching" | "listening" | "reloadConfig">;
 

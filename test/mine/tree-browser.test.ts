@@ -91,10 +91,10 @@ test.skipIf(!HAVE_CHROMIUM)(
     await pb.locator("#join-result", { hasText: "as one of your cells" }).waitFor();
     const laptopRow = pb.locator("#peer-list tr[data-peer]", { hasText: "laptop" });
     await laptopRow.waitFor();
-    expect(await laptopRow.locator("td").nth(2).textContent()).toContain("mine");
+    expect(await laptopRow.locator("td.relationship").textContent()).toContain("mine");
     await pa.reload();
     const phoneRow = pa.locator("#peer-list tr[data-peer]", { hasText: "phone" });
-    expect(await phoneRow.locator("td").nth(2).textContent()).toContain("mine");
+    expect(await phoneRow.locator("td.relationship").textContent()).toContain("mine");
 
     // B's Files tab lists A's file "on laptop", with the toggle; B's own file has none.
     await until("plan.txt in B's Files tab", async () => {

@@ -14,7 +14,7 @@ import { PasswordFile } from "../../src/web/password.ts";
 import { SessionStore } from "../../src/web/sessions.ts";
 import { recoveryPhrase } from "../../src/cell/state-dir.ts";
 import { FREE_FAILURES } from "../../src/web/login-throttle.ts";
-import { applyForm, durationParts, formValues, sizeParts } from "../../src/web/settings-form.ts";
+import { applyForm, durationParts, formValues, sizeParts } from "../../src/config/settings-form.ts";
 import { defaultConfig, loadConfig } from "../../src/config/config.ts";
 
 const PASSWORD = "a long enough password";

@@ -1,12 +1,12 @@
 /**
- * @module web/settings-form — the Settings tab's form, without HTTP: which config.json keys it
+ * @module config/settings-form — the Settings tab's form, without HTTP: which config.json keys it
  * changes, how a value is shown in it (a duration in its largest whole unit, a size in the largest
  * unit that keeps it exact, a list one item a line), how a posted form becomes a new config.json
  * (merged into the file as it is, then the whole result validated by config/config's schema) and
  * how the schema's problems become one plain message per field.
  */
 import { z } from "zod";
-import { ConfigSchema, checkConfig, type Config, type ConfigIssue } from "../config/config.ts";
+import { ConfigSchema, checkConfig, type Config, type ConfigIssue } from "./config.ts";
 
 /** The config.json keys the form changes, in the order it shows them. */
 export const FORM_KEYS = [
