@@ -159,7 +159,9 @@ export function FeedList({ items, cellId }: { items: FeedItem[]; cellId: string 
             <th>Shared</th>
             <th>Expires</th>
             <th>State</th>
-            <th></th>
+            <th>
+              <span class="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         {sorted.map((i) => (
@@ -233,7 +235,9 @@ export function SharedByYou({ shares, csrf }: { shares: ShareView[]; csrf?: stri
                 <th>Shared</th>
                 <th>Expires</th>
                 <th>State</th>
-                <th></th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>

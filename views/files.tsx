@@ -334,7 +334,9 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
                 <SortHeader l={l} by="size" label="Size" num />
                 <th class="num">Version</th>
                 <SortHeader l={l} by="date" label="Updated" />
-                <th></th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -355,6 +357,7 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
 export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
   return (
     <>
+      <h1 class="visually-hidden">Files</h1>
       <div class="files-head">
         <Breadcrumb dir={p.l.dir} />
         <form class="search" role="search" method="get" action="/files" onsubmit="return false">
@@ -470,7 +473,9 @@ export function FileDetailPage(p: {
               <th>Version</th>
               <th>When</th>
               <th class="num">Size</th>
-              <th></th>
+              <th>
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>

@@ -3,6 +3,11 @@
  * @module views/layout — the page frame: header, tabs, and the htmx/CSRF wiring every page shares.
  * Pages are bodies; web/page-helpers' layout renderer wraps each in this frame (after the
  * DOCTYPE) with the page's `PageInfo`.
+ *
+ * Accessibility: the first thing Tab reaches is "Skip to content" (hidden until focused), which
+ * moves focus to `<main id="main">` (focusable by script and link only: tabindex -1); the tab bar
+ * is a labelled navigation whose current tab has aria-current="page". Focus styles and the skip
+ * link's look are in public/style.css's "Accessibility" section.
  */
 import type { Child } from "hono/jsx";
 import { TABS } from "./tabs.ts";
@@ -49,6 +54,9 @@ export function Layout(props: PageInfo & { children?: Child }) {
         <script src="/static/app.js" defer></script>
       </head>
       <body hx-headers={hxHeaders}>
+        <a class="skip-link" href="#main">
+          Skip to content
+        </a>
         <header class="top">
           <a class="brand" href="/">
             Grove
@@ -64,15 +72,15 @@ export function Layout(props: PageInfo & { children?: Child }) {
           ) : null}
         </header>
         {props.active ? (
-          <nav class="tabs">
+          <nav class="tabs" aria-label="Tabs">
             {TABS.map((t) => (
-              <a href={t.href} class={t.id === props.active ? "active" : ""}>
+              <a href={t.href} class={t.id === props.active ? "active" : ""} aria-current={t.id === props.active ? "page" : undefined}>
                 {t.label}
               </a>
             ))}
           </nav>
         ) : null}
-        <main>
+        <main id="main" tabindex={-1}>
           {props.phrase ? <PhraseOffer offer={props.phrase} csrf={props.csrf} /> : null}
           {props.update ? <UpdateBanner u={props.update} csrf={props.csrf} /> : null}
           {props.children}

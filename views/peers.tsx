@@ -108,7 +108,9 @@ export function PeerList({ peers, note, canCheck = false }: { peers: PeerView[];
               <th>Connection</th>
               <th>Last seen</th>
               <th>Relationship</th>
-              <th></th>
+              <th>
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -205,7 +207,9 @@ export function NearbyList({ cells, mdns }: { cells: NearbyView[]; mdns: boolean
           <th>Name</th>
           <th>Id</th>
           <th>Addresses</th>
-          <th></th>
+          <th>
+            <span class="visually-hidden">Actions</span>
+          </th>
         </tr>
       </thead>
       <tbody>

@@ -62,7 +62,9 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                   <th>Name</th>
                   <th class="num">Size</th>
                   <th>Deleted</th>
-                  <th></th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -113,7 +115,9 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                   <th class="num">Size</th>
                   <th>Purged</th>
                   <th>Deleted for good</th>
-                  <th></th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>

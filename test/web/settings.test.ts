@@ -232,7 +232,7 @@ describe("Settings form", () => {
     const bad = await post("/settings", { ...BASE, replication_factor: "0" });
     expect(bad.status).toBe(400);
     const html = await bad.text();
-    expect(html).toContain('<nav class="tabs">');
+    expect(html).toContain('<nav class="tabs"');
     expect(textOf(html, "set-copies-error")).toBe("Must be 1 or more.");
     expect(fileJson().replication_factor).toBe(4);
   });

@@ -1,0 +1,234 @@
+/**
+ * Accessibility of the dashboard, in real headless Chromium against two real cells (friends, with
+ * files, versions, a deleted file, shares both ways and a chat message): every page (setup, login,
+ * each tab, a folder, a file's page with versions, the Trash, the Share dialog, a conversation,
+ * the Assistant, the recovery phrase offer and words, an error page) at 1280 and
+ * 390 px, in light and dark mode, has no serious or critical axe-core violation, is no wider than
+ * the window and has no positive tabindex. The keyboard: the first Tab reaches a visible "Skip to
+ * content" link whose Enter moves focus to the main content; the tab bar is tabbed in its order.
+ * Skipped without Chromium.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
+import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend, cellIdOf } from "../helpers/friends.ts";
+import { pageProblems, seriousViolations, settled } from "../helpers/axe.ts";
+import { TABS } from "../../views/tabs.ts";
+
+const PASSWORD = "correct horse battery";
+const LONG = `${"a-very-long-file-name-without-spaces-".repeat(4)}end.txt`;
+const WIDTHS = [1280, 390];
+const SCHEMES = ["light", "dark"] as const;
+const config = { sync_interval_s: 3600, mdns: false };
+
+let a: TestCell | undefined;
+let b: TestCell | undefined;
+let bId = "";
+let browser: Browser | undefined;
+let ctx: BrowserContext;
+let page: Page;
+const errors: string[] = [];
+
+beforeAll(async () => {
+  if (!HAVE_CHROMIUM) return;
+  [a, b, browser] = await Promise.all([
+    startCell({ config: { ...config, name: "cell-a" } }),
+    startCell({ config: { ...config, name: "cell-b" } }),
+    launchChromium(),
+  ]);
+  const token = (await a.cli(["invite"])).stdout.trim();
+  expect((await b.cli(["join", token])).code).toBe(0);
+  await befriend(a, b);
+  bId = cellIdOf(b);
+  const aId = cellIdOf(a);
+  for (const [path, body] of [
+    ["docs/report.txt", "first draft"],
+    ["docs/report.txt", "second draft"],
+    ["photos/2026/notes.txt", "notes"],
+    [LONG, "long"],
+    ["old.txt", "to be deleted"],
+  ] as const)
+    expect((await a.api(`/api/files/${path}`, { method: "PUT", body })).status).toBe(201);
+  expect((await a.api("/api/files/old.txt", { method: "DELETE" })).ok).toBe(true);
+  expect((await a.cli(["share", "docs/report.txt", "--with", bId])).code).toBe(0);
+  const gift = join(b.root, "gift.txt");
+  writeFileSync(gift, "a gift from b");
+  expect((await b.cli(["put", gift, "--as", "gift.txt"])).code).toBe(0);
+  expect((await b.cli(["share", "gift.txt", "--with", aId])).code).toBe(0);
+  expect((await b.cli(["msg", aId.slice(0, 8), "hello from b"])).code).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await Promise.all([destroyCell(a), destroyCell(b)]);
+}, 60_000);
+
+/** Every problem of the page as it is, at each width and in each color scheme. */
+async function audit(p: Page, label: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const width of WIDTHS) {
+    await p.setViewportSize({ width, height: 900 });
+    for (const colorScheme of SCHEMES) {
+      await p.emulateMedia({ colorScheme });
+      for (const problem of [...(await seriousViolations(p)), ...(await pageProblems(p))])
+        out.push(`${label} @${width} ${colorScheme}: ${problem}`);
+    }
+  }
+  await p.emulateMedia({ colorScheme: "light" });
+  return out;
+}
+
+/** Open `href` with every disclosure (<details>) open, so what they hold is checked too. */
+async function auditUrl(p: Page, href: string): Promise<string[]> {
+  await p.goto(href);
+  await settled(p);
+  await p.evaluate(() => {
+    for (const d of Array.from(document.querySelectorAll("details"))) d.open = true;
+  });
+  return audit(p, href);
+}
+
+describe.skipIf(!HAVE_CHROMIUM)("accessibility of every page", () => {
+  test("the first-run setup page, then the Files list with the recovery phrase offer", async () => {
+    ({ ctx, page } = await cellPage(browser!, a!, errors));
+    const problems = await auditUrl(page, "/setup");
+    await firstRunSetup(page, PASSWORD);
+    await settled(page);
+    expect(await page.locator("text=I wrote it down").count()).toBeGreaterThan(0);
+    problems.push(...(await audit(page, "/files (phrase offer)")));
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  const pages = [
+    "/files?dir=docs",
+    "/files/detail?path=docs/report.txt",
+    `/files/detail?path=${encodeURIComponent(LONG)}`,
+    "/files/trash",
+    "/share?path=docs/report.txt&path=photos/2026/notes.txt",
+    "/feed",
+    "/peers",
+    "/storage",
+    "/chat",
+    "/assistant",
+    "/bounty",
+    "/settings",
+    "/no-such-page",
+  ];
+  test.each(pages)(
+    "%s",
+    async (href) => {
+      expect(await auditUrl(page, href)).toEqual([]);
+    },
+    60_000,
+  );
+
+  test("a conversation with a peer", async () => {
+    await page.goto(`/chat/${bId}`);
+    await page.locator("#chat-log li.msg").first().waitFor();
+    expect(await audit(page, "/chat/:peer")).toEqual([]);
+  }, 60_000);
+
+  test("the recovery phrase's words in Settings", async () => {
+    await page.goto("/settings");
+    const form = page.locator('form[action="/settings/recovery-phrase"]');
+    await form.locator("input[type=password]").fill(PASSWORD);
+    await form.locator("button[type=submit]").click();
+    await page.locator(".phrase-words, ol.words, #phrase-words").first().waitFor();
+    await settled(page);
+    expect(await audit(page, "/settings (phrase words)")).toEqual([]);
+  }, 60_000);
+
+  test("the login page, with a refused password", async () => {
+    const { ctx: fresh, page: p } = await cellPage(browser!, a!, errors);
+    const problems = await auditUrl(p, "/login");
+    await p.fill("#password", "not the password");
+    await Promise.all([p.waitForURL("**/login"), p.click('form[action="/login"] button[type=submit]')]);
+    await p.locator(".error").waitFor();
+    problems.push(...(await audit(p, "/login (refused)")));
+    await fresh.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
+
+/** The WCAG contrast ratio of two CSS rgb() colors. */
+function contrast(x: string, y: string): number {
+  const lum = (c: string) => {
+    const [r, g, b] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+      const s = Number(v) / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [lum(x), lum(y)].sort((m, n) => n - m);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
+  test("the first Tab reaches a visible skip link; Enter moves focus to the main content", async () => {
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto("/peers");
+      await page.keyboard.press("Tab");
+      const skip = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        const r = el.getBoundingClientRect();
+        const s = getComputedStyle(el);
+        return {
+          text: el.textContent,
+          href: el.getAttribute("href"),
+          inView: r.top >= 0 && r.left >= 0 && r.width > 20 && r.height > 10,
+          outline: s.outlineStyle,
+        };
+      });
+      expect(skip).toEqual({ text: "Skip to content", href: "#main", inView: true, outline: "solid" });
+      await page.keyboard.press("Enter");
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("MAIN");
+      // The next Tab goes on inside the main content, not back to the header.
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.querySelector("main")!.contains(document.activeElement))).toBe(true);
+    }
+  }, 60_000);
+
+  test("Tab goes through the header and then the tab bar in the order of the page", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto("/storage");
+    const order: string[] = [];
+    for (let i = 0; i < 20 && order.length < 3 + TABS.length; i++) {
+      await page.keyboard.press("Tab");
+      order.push(
+        await page.evaluate(() => {
+          const el = document.activeElement!;
+          return el.getAttribute("href") ?? el.textContent?.trim() ?? el.tagName;
+        }),
+      );
+    }
+    // Skip link, the brand, Log out, then every tab as the bar shows them.
+    expect(order).toEqual(["#main", "/", "Log out", ...TABS.map((t) => t.href)]);
+    // Focus is visible on a tab, in both color schemes: a solid ring that stands out from the bar (3:1, WCAG 1.4.11).
+    for (const colorScheme of SCHEMES) {
+      await page.emulateMedia({ colorScheme });
+      const ring = await page.evaluate(() => {
+        const s = getComputedStyle(document.activeElement!);
+        return {
+          style: s.outlineStyle,
+          width: parseFloat(s.outlineWidth),
+          color: s.outlineColor,
+          behind: getComputedStyle(document.querySelector("nav.tabs")!).backgroundColor,
+        };
+      });
+      expect(ring.style).toBe("solid");
+      expect(ring.width).toBeGreaterThanOrEqual(2);
+      expect(contrast(ring.color, ring.behind)).toBeGreaterThanOrEqual(3);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+  }, 60_000);
+
+  test("the pages raised no errors", async () => {
+    await ctx.close();
+    expect(errors).toEqual([]);
+  });
+});
