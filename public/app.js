@@ -1,4 +1,5 @@
-// Grove dashboard: uploads with a progress bar. Everything else is plain HTML + htmx.
+// Grove dashboard: uploads with a progress bar. Everything else is plain HTML + htmx (toasts,
+// confirmations and busy buttons: public/feedback.js, served after this file).
 // Files go to the same API the CLI uses (PUT /api/files/<path>, raw body), authenticated by
 // the session cookie and the page's CSRF token.
 (function () {
@@ -241,7 +242,23 @@
     btn.dataset.label = btn.dataset.label || btn.textContent;
     btn.textContent = form.dataset.busy || "Working…";
     btn.disabled = true;
+    btn.setAttribute("aria-busy", "true");
+    btn.classList.add("is-busy");
     form.setAttribute("aria-busy", "true");
+  });
+  // Back to a login page kept by the browser (back button): its button is not busy any more.
+  window.addEventListener("pageshow", function (ev) {
+    if (!ev.persisted) return;
+    var forms = document.querySelectorAll("form.busy-form[aria-busy=true]");
+    for (var i = 0; i < forms.length; i++) {
+      var btn = forms[i].querySelector("button[type=submit]");
+      forms[i].removeAttribute("aria-busy");
+      if (!btn) continue;
+      btn.disabled = false;
+      btn.removeAttribute("aria-busy");
+      btn.classList.remove("is-busy");
+      if (btn.dataset.label) btn.textContent = btn.dataset.label;
+    }
   });
   function countdown(form) {
     var btn = form.querySelector("button[type=submit]");

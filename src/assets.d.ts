@@ -11,6 +11,10 @@ declare module "*/public/app.js" {
   const text: string;
   export default text;
 }
+declare module "*/public/feedback.js" {
+  const text: string;
+  export default text;
+}
 declare module "htmx.org/dist/htmx.min.js" {
   const text: string;
   export default text;

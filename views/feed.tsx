@@ -203,6 +203,7 @@ export function ShareRow({ s, csrf, error }: { s: ShareView; csrf?: string; erro
             hx-target="closest tr"
             hx-swap="outerHTML"
             hx-confirm={`Revoke ${s.filename} for ${s.to_name}? No cell will serve it to them any more.`}
+            data-confirm-label="Revoke"
           >
             {csrf ? <input type="hidden" name="_csrf" value={csrf} /> : null}
             <button type="submit" class="small danger revoke">

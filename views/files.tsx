@@ -501,6 +501,7 @@ export function FileDetailPage(p: {
                       hx-post="/files/purge"
                       hx-vals={JSON.stringify({ path: p.path, version: String(v.version) })}
                       hx-confirm={`Purge version ${v.version} of ${name}? It waits in the trash for ${keep}, then it is gone for good.`}
+                      data-confirm-label="Purge"
                     >
                       Purge
                     </button>
@@ -516,6 +517,7 @@ export function FileDetailPage(p: {
               class="small danger purge-all"
               hx-post="/files/purge"
               hx-vals={JSON.stringify({ path: p.path, version: "all" })}
+              data-confirm-label="Purge"
               hx-confirm={
                 m
                   ? `Purge every older version of ${name}? The current one stays. They wait in the trash for ${keep}, then they are gone for good.`

@@ -71,7 +71,9 @@ export function PeerList({ peers, note, canCheck = false }: { peers: PeerView[];
       hx-post={`/peers/${p.id}/${name}`}
       hx-target="#peer-list"
       hx-swap="outerHTML"
-      {...(name === "remove" ? { "hx-confirm": `Remove ${p.name}? It must be invited again to pair.` } : {})}
+      {...(name === "remove"
+        ? { "hx-confirm": `Remove ${p.name}? It must be invited again to pair.`, "data-confirm-label": "Remove" }
+        : {})}
     >
       {label}
     </button>
@@ -294,7 +296,7 @@ export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: bo
       <PeerList peers={p.peers} canCheck={p.canCheck} />
       <section class="card" id="invite-section">
         <h2>Invite a cell</h2>
-        <form hx-post="/peers/invite" hx-target="#invite-box" hx-swap="outerHTML">
+        <form hx-post="/peers/invite" hx-target="#invite-box" hx-swap="outerHTML" data-busy="Creating…">
           <label>
             Valid for
             <select name="ttl" id="invite-ttl">
@@ -322,7 +324,7 @@ export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: bo
       </section>
       <section class="card" id="join-section">
         <h2>Join with an invite</h2>
-        <form hx-post="/peers/join" hx-target="#join-result" hx-swap="outerHTML">
+        <form hx-post="/peers/join" hx-target="#join-result" hx-swap="outerHTML" data-busy="Joining…">
           <label>
             Invite token <input type="text" name="token" id="join-token" required autocomplete="off" />
           </label>

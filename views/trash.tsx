@@ -34,6 +34,9 @@ export function Toast(p: { text: string; undo?: { path: string; dir: string }; e
         </button>
       ) : null}
       <a href="/files/trash">Trash</a>
+      <button type="button" class="toast-close" data-dismiss-toast aria-label="Dismiss">
+        ×
+      </button>
     </div>
   );
 }
@@ -159,6 +162,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-swap="outerHTML"
                         hx-disabled-elt="this"
                         hx-confirm={`Delete version ${v.version} of ${nameOf(v.path)} for good now? It cannot be brought back.`}
+                        data-confirm-label="Delete now"
                         aria-label={`Delete version ${v.version} of ${nameOf(v.path)} now`}
                       >
                         Delete now

@@ -26,6 +26,7 @@ import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { disposition } from "./user-content.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
+import { toast } from "./toast.ts";
 
 /** The first `max` bytes of a stream (then it is cancelled: no more chunks are fetched). */
 async function readHead(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
@@ -140,10 +141,12 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
     try {
       const v = await sharing.revoke(id);
       if (!htmx) return c.redirect("/feed#shared-by-you", 303);
+      toast(c, `Revoked ${v.filename} for ${v.to_name}: no cell serves it to them any more.`);
       return c.html(<ShareRow s={v} csrf={c.var.session?.csrf} />);
     } catch (e) {
       const msg = `Could not revoke: ${pageError("revoke failed", e)}`;
       if (!htmx) return page(c, msg, statusOf(e));
+      toast(c, msg, "error");
       const cur = sharing.shares().find((s) => s.id === id);
       if (cur) return c.html(<ShareRow s={cur} csrf={c.var.session?.csrf} error={msg} />);
       return c.html(

@@ -43,6 +43,7 @@ import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
 import { pageError } from "./page-error.ts";
 import { friendOptions } from "./share-pages.tsx";
+import { toast } from "./toast.ts";
 
 const versionField = (raw: string): number => {
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest("version must be a version number");
@@ -51,6 +52,7 @@ const versionField = (raw: string): number => {
 /** htmx loads `url` next (the Restore and Purge buttons). */
 const reload = (c: Context<WebEnv>, url: string) => c.body(null, 200, { "HX-Redirect": url });
 const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(path)}`;
+const baseName = (path: string) => path.slice(path.lastIndexOf("/") + 1) || path;
 /** The names of my cells, for "on laptop" beside a file kept on another of them. */
 const cellNames = (peers: PeerDirectory) => new Map(peers.list().map((p) => [p.id, p.name]));
 
@@ -260,6 +262,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     } catch (e) {
       note = { ok: false, text: `not pinned: ${pageError("pin failed", e, "your other cell")}` };
     }
+    toast(c, `${baseName(path)}: ${note.text}`, note.ok ? "ok" : "error");
     return pinRow(c, path, note);
   });
 
@@ -272,6 +275,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     } catch (e) {
       note = { ok: false, text: `still pinned: ${pageError("unpin failed", e, "your other cell")}` };
     }
+    toast(c, `${baseName(path)}: ${note.text}`, note.ok ? "ok" : "error");
     return pinRow(c, path, note);
   });
 
@@ -282,6 +286,12 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const path = safePath(await formField(c, "path"));
     const r = await restoreVersion(c.var.cell.vault, path, versionField(await formField(c, "version")));
     log("info", "restored an older version from the dashboard", { path, from: r.restored_from, version: r.version });
+    toast(
+      c,
+      r.changed
+        ? `Version ${r.restored_from} of ${baseName(path)} restored: it is the current version now (version ${r.version}).`
+        : `Version ${r.restored_from} of ${baseName(path)} is what the current version holds already: nothing changed.`,
+    );
     return reload(c, detailUrl(path));
   });
 
@@ -298,6 +308,16 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
       versions: r.purged.join(","),
       chunks: r.trashed_chunks,
     });
+    const keep = cell.config.trash_retention_s;
+    const days = keep >= 86400 ? count(Math.round(keep / 86400), "day") : count(keep, "second");
+    toast(
+      c,
+      r.purged.length === 0
+        ? `Nothing to purge in ${baseName(path)}.`
+        : r.purged.length === 1
+          ? `Version ${r.purged[0]} of ${baseName(path)} purged: it waits in the Trash for ${days}.`
+          : `${count(r.purged.length, "version")} of ${baseName(path)} purged: they wait in the Trash for ${days}.`,
+    );
     // Every version gone (a deleted file purged whole): back to its folder.
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     return reload(c, cell.db.versions(path).length ? detailUrl(path) : dir ? `/files?dir=${encodeURIComponent(dir)}` : "/files");

@@ -17,12 +17,21 @@ import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { formField, info, requireCsrf } from "./page-helpers.tsx";
 import { shortId } from "../core/format.ts";
+import { toast } from "./toast.ts";
 
 function friendMessage(action: string, name: string, friends: boolean): string {
   if (action === "unfriend") return `${name} is no longer a friend (or the request is withdrawn or declined).`;
   return friends
     ? `You and ${name} are friends: you can share files with each other.`
     : `${name} was asked to be friends; it shows in its Peers tab until it accepts.`;
+}
+
+/** What an action that tells no one did (favorite, remove), for its toast. */
+function actionMessage(action: string, name: string): string {
+  if (action === "favorite") return `${name} is a favorite now.`;
+  if (action === "unfavorite") return `${name} is no longer a favorite.`;
+  if (action === "remove") return `Removed ${name}. It must be invited again to pair.`;
+  return "";
 }
 
 export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay" | "rounds">): Hono<WebEnv> {
@@ -55,21 +64,17 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     await requireCsrf(c);
     try {
       const card = await s.fleet.join(await formField(c, "token"));
-      c.header("HX-Trigger", "peers-changed");
       const mine = s.peers.get(card.id)?.mine === true;
-      return c.html(
-        <JoinResult
-          ok
-          message={
-            mine
-              ? `Joined ${card.name} (${shortId(card.id)}) as one of your cells: its files are listed here in a few seconds.`
-              : `Paired with ${card.name} (${shortId(card.id)}).`
-          }
-        />,
-      );
+      const message = mine
+        ? `Joined ${card.name} (${shortId(card.id)}) as one of your cells: its files are listed here in a few seconds.`
+        : `Paired with ${card.name} (${shortId(card.id)}).`;
+      toast(c, message, "ok", ["peers-changed"]);
+      return c.html(<JoinResult ok message={message} />);
     } catch (e) {
       log("info", "join from the dashboard failed", { why: errorMessage(e) });
-      return c.html(<JoinResult ok={false} message={humanError(e, "the cell that made this invite")} />);
+      const message = humanError(e, "the cell that made this invite");
+      toast(c, `Not joined: ${message}`, "error");
+      return c.html(<JoinResult ok={false} message={message} />);
     }
   });
 
@@ -94,8 +99,11 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
     const action = c.req.param("action");
     let note: PeerActionNote | undefined;
     try {
-      const { id, told } = await s.fleet.act(c.req.param("id"), action);
-      const name = s.peers.get(id)?.name ?? shortId(id);
+      // Its name before the action (a removed peer is gone after it).
+      const param = c.req.param("id");
+      const before = s.peers.list().find((p) => p.id === param || p.id.startsWith(param))?.name;
+      const { id, told } = await s.fleet.act(param, action);
+      const name = s.peers.get(id)?.name ?? before ?? shortId(id);
       if (told?.old_build)
         note = {
           ok: true,
@@ -108,9 +116,12 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
             `${name} could not be told yet; it is told after each sync round. ${told.error ? humanProblem(told.error, name) : ""}`.trim(),
         };
       else if (told) note = { ok: true, message: friendMessage(action, name, s.peers.get(id)?.friend ?? false) };
+      const done = note?.message ?? actionMessage(action, name);
+      if (done) toast(c, done, note && !note.ok ? "error" : "ok");
     } catch (e) {
       log("info", `peer action ${action} failed`, { why: errorMessage(e) });
       note = { ok: false, message: humanError(e, s.peers.get(c.req.param("id"))?.name ?? "the peer") };
+      toast(c, note.message, "error");
     }
     return c.html(<PeerList peers={peerList()} note={note} canCheck={s.rounds !== null} />);
   });

@@ -22,6 +22,8 @@ import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
 import { pageError } from "./page-error.ts";
+import { toast } from "./toast.ts";
+import { count } from "../core/format.ts";
 
 /** Peers marked as friends: whom the Share box (a file's page) and the dialog offer. */
 export function friendOptions(peers: WebServices["peers"]): { id: string; name: string }[] {
@@ -62,6 +64,16 @@ function backDir(raw: string | undefined): string {
   } catch {
     return "";
   }
+}
+
+/** The toast of a Share: what was shared with whom, or that something was not (the lines below say what). */
+function shareToast(r: ShareResults, files: number): [string, "ok" | "error"] {
+  if (r.error) return [`Nothing shared: ${r.error}`, "error"];
+  const ok = r.lines.filter((l) => l.ok);
+  if (ok.length < r.lines.length) return [`${ok.length} of ${r.lines.length} shared: the lines below say what failed.`, "error"];
+  if (ok.length === 1) return [ok[0]!.message, "ok"];
+  const names = [...new Set(ok.map((l) => l.peerName))];
+  return [`Shared ${count(files, "file")} with ${names.join(", ")}.`, "ok"];
 }
 
 export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebEnv> {
@@ -154,7 +166,11 @@ export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
       }
     }
     const results: ShareResults = { error, lines };
-    if (c.req.header("hx-request")) return c.html(<ShareResult r={results} />);
+    if (c.req.header("hx-request")) {
+      const [said, kind] = shareToast(results, paths.length);
+      toast(c, said, kind);
+      return c.html(<ShareResult r={results} />);
+    }
     const dir = backDir(values("dir")[0]);
     return page(c, paths, { dir, error: pathError, chosen: peers, expires, results }, error ? 400 : 200);
   });

@@ -247,6 +247,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     await pa.goto("/feed");
     const mine = shareRow(pa, "hello.txt");
     await mine.locator("button.revoke").click();
+    await pa.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
     await pa.locator(`#shared-by-you tr[data-share="${textGrant}"][data-state="revoked"]`).waitFor();
     expect(await shareRow(pa, "hello.txt").locator("button.revoke").count()).toBe(0);
     expect(await shareRow(pa, "hello.txt").locator(".badge").textContent()).toBe("revoked");

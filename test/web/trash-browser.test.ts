@@ -129,6 +129,7 @@ describe("trash and undo", () => {
       await page.reload();
       const purged = page.locator(`#trash-list tr[data-path="${name}/note.txt"][data-version="1"]`);
       await purged.getByRole("button", { name: "Delete version 1 of note.txt now" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
       await purged.waitFor({ state: "detached" });
       const left = (await cliJson<TrashListing>(c, ["trash"])).versions.filter((v) => v.path === `${name}/note.txt`);
       expect(left).toEqual([]);

@@ -75,8 +75,9 @@ describe("file versions in the dashboard", () => {
     expect(await (await c.api("/api/files/plan.md")).text()).toBe("# v1");
     expect(await page.locator("table.versions tbody tr").first().getAttribute("data-version")).toBe("3");
 
-    // Purge version 2 (the confirm dialog is accepted): it leaves the history for the trash.
+    // Purge version 2 (confirmed in the page's dialog): it leaves the history for the trash.
     await row(page, 2).locator("button.purge").click();
+    await page.getByRole("dialog").getByRole("button", { name: "Purge" }).click();
     await row(page, 2).waitFor({ state: "detached" });
     expect(await versionsOf(c, "plan.md")).toEqual([3, 1]);
     const trash = await cliJson<TrashListing>(c, ["trash"]);
@@ -85,7 +86,8 @@ describe("file versions in the dashboard", () => {
     // A deleted file: "Purge all versions…" takes it out of the history; the page goes back to the folder.
     expect((await c.api("/api/files/plan.md", { method: "DELETE" })).status).toBe(200);
     await page.reload();
-    await Promise.all([page.waitForURL("**/files"), page.locator("button.purge-all").click()]);
+    await page.locator("button.purge-all").click();
+    await Promise.all([page.waitForURL("**/files"), page.getByRole("dialog").getByRole("button", { name: "Purge" }).click()]);
     expect((await c.api("/api/files/plan.md?meta")).status).toBe(404);
     expect((await cliJson<TrashListing>(c, ["trash"])).versions.map((v) => v.version)).toEqual([2, 1, 3, 4]);
     expect(errors).toEqual([]);
