@@ -117,8 +117,8 @@ describe("dashboard in a real browser", () => {
 
       await page.fill("#password", "not the password");
       await page.click('form[action="/login"] button[type=submit]');
-      await page.getByRole("alert").waitFor();
-      expect(await page.getByRole("alert").textContent()).toBe("Wrong password.");
+      await page.locator("p.error[role=alert]").waitFor();
+      expect(await page.locator("p.error[role=alert]").textContent()).toBe("Wrong password.");
       expect(await sessionCookie()).toBeUndefined();
       // The refused login is answered with a 401 page, which Chromium reports as a console error.
       expect(pageErrors.splice(0)).toEqual([expect.stringContaining("status of 401 (Unauthorized) (" + cell!.url + "/login)")]);
