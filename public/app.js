@@ -21,12 +21,13 @@
     } while (n >= 1024 && i < u.length - 1);
     return (n < 10 ? n.toFixed(1) : Math.round(n)) + " " + u[i];
   }
-  function uploadOne(file, dir, box) {
+  // `name`: the path under the folder shown (a file's name, or its path inside a folder dropped or chosen).
+  function uploadOne(file, dir, box, name) {
     return new Promise(function (resolve) {
       var row = document.createElement("div");
       row.className = "progress-row";
       var label = document.createElement("span");
-      label.textContent = file.name;
+      label.textContent = name;
       var bar = document.createElement("progress");
       bar.max = file.size || 1;
       bar.value = 0;
@@ -36,7 +37,7 @@
       row.append(label, bar, status);
       box.append(row);
       var xhr = new XMLHttpRequest();
-      var path = (dir ? dir + "/" : "") + file.name;
+      var path = (dir ? dir + "/" : "") + name;
       xhr.open("PUT", "/api/files/" + encodePath(path));
       xhr.setRequestHeader("X-CSRF-Token", csrf());
       xhr.setRequestHeader("Content-Type", "application/octet-stream");
@@ -95,37 +96,105 @@
       done();
     }
   });
+  function uploadSay(text) {
+    var box = document.getElementById("upload-progress");
+    box.innerHTML = "";
+    var say = document.createElement("p");
+    say.className = "notice";
+    say.textContent = text;
+    box.appendChild(say);
+  }
+  // Upload `list` ([{ file, name }]) one after the other into the folder shown, then list it again
+  // and say in a toast how it went.
+  function uploadList(list) {
+    var box = document.getElementById("upload-progress");
+    var dir = document.getElementById("upload").getAttribute("data-dir") || "";
+    box.innerHTML = "";
+    var ok = 0;
+    return list
+      .reduce(function (p, it) {
+        return p.then(function () {
+          return uploadOne(it.file, dir, box, it.name).then(function (good) {
+            if (good) ok++;
+          });
+        });
+      }, Promise.resolve())
+      .then(function () {
+        if (window.groveToast) {
+          var n = list.length;
+          if (ok === n) window.groveToast(n === 1 ? list[0].name + " uploaded." : n + " files uploaded.", "ok");
+          else window.groveToast(n - ok + " of " + n + " uploads failed: see the list under Upload.", "error");
+        }
+        if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
+      });
+  }
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form || form.id !== "upload-form") return;
     ev.preventDefault();
     var input = document.getElementById("upload-input");
-    var box = document.getElementById("upload-progress");
-    var dir = document.getElementById("upload").getAttribute("data-dir") || "";
-    var files = Array.prototype.slice.call(input.files || []);
-    if (!files.length) {
-      box.innerHTML = "";
-      var say = document.createElement("p");
-      say.className = "notice";
-      say.textContent = "Choose one or more files first (the button beside Upload), or drop them on this page.";
-      box.appendChild(say);
+    var folder = document.getElementById("upload-folder");
+    var list = Array.prototype.slice.call(input.files || []).map(function (f) {
+      return { file: f, name: f.name };
+    });
+    // A folder chosen: each file under the folder's name, with its path inside it.
+    Array.prototype.slice.call((folder && folder.files) || []).forEach(function (f) {
+      list.push({ file: f, name: f.webkitRelativePath || f.name });
+    });
+    if (!list.length) {
+      uploadSay("Choose one or more files first (the button beside Upload), or a folder, or drop them on this page.");
       input.focus();
       return;
     }
-    box.innerHTML = "";
-    files
-      .reduce(function (p, f) {
-        return p.then(function () {
-          return uploadOne(f, dir, box);
-        });
-      }, Promise.resolve())
-      .then(function () {
-        input.value = "";
-        if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
-      });
+    uploadList(list).then(function () {
+      input.value = "";
+      if (folder) folder.value = "";
+    });
   });
-  // Files: files dropped anywhere on the Files tab are uploaded into the folder shown (folders
-  // dropped are not taken yet: the browser gives them as entries, not files).
+  // A dropped folder, walked (FileSystemEntry): its files as [{ file, name }], `name` the path
+  // from the folder dropped (its own name first), so the tree keeps its relative paths.
+  function walkEntry(entry, prefix) {
+    if (entry.isFile)
+      return new Promise(function (resolve) {
+        entry.file(
+          function (f) {
+            resolve([{ file: f, name: prefix + entry.name }]);
+          },
+          function () {
+            resolve([]);
+          },
+        );
+      });
+    if (!entry.isDirectory) return Promise.resolve([]);
+    return new Promise(function (resolve) {
+      var reader = entry.createReader();
+      var all = [];
+      // readEntries answers in batches (of 100 in Chromium) until an empty one.
+      var more = function () {
+        reader.readEntries(
+          function (batch) {
+            if (!batch.length) return resolve(all);
+            all = all.concat(Array.prototype.slice.call(batch));
+            more();
+          },
+          function () {
+            resolve(all);
+          },
+        );
+      };
+      more();
+    }).then(function (children) {
+      return Promise.all(
+        children.map(function (c) {
+          return walkEntry(c, prefix + entry.name + "/");
+        }),
+      ).then(function (lists) {
+        return [].concat.apply([], lists);
+      });
+    });
+  }
+  // Files: files dropped anywhere on the Files tab are uploaded into the folder shown; a folder
+  // dropped is walked and uploaded under its own name, with the paths inside it.
   function uploadBox() {
     return document.getElementById("upload");
   }
@@ -141,7 +210,35 @@
   });
   document.addEventListener("drop", function (ev) {
     var box = uploadBox();
-    if (!box || !ev.dataTransfer || !ev.dataTransfer.files || !ev.dataTransfer.files.length) return;
+    var dt = ev.dataTransfer;
+    if (!box || !dt) return;
+    // The entries are only readable while the event runs: taken now, walked after.
+    var entries = [];
+    var items = dt.items || [];
+    for (var i = 0; i < items.length; i++) {
+      var entry = items[i].kind === "file" && items[i].webkitGetAsEntry ? items[i].webkitGetAsEntry() : null;
+      if (entry) entries.push(entry);
+    }
+    if (
+      entries.some(function (e) {
+        return e.isDirectory;
+      })
+    ) {
+      ev.preventDefault();
+      box.classList.remove("dragging");
+      uploadSay("Reading the folder…");
+      Promise.all(
+        entries.map(function (e) {
+          return walkEntry(e, "");
+        }),
+      ).then(function (lists) {
+        var list = [].concat.apply([], lists);
+        if (list.length) uploadList(list);
+        else uploadSay("That folder is empty: there is nothing in it to upload. Use New folder to make an empty one.");
+      });
+      return;
+    }
+    if (!dt.files || !dt.files.length) return;
     ev.preventDefault();
     box.classList.remove("dragging");
     var input = document.getElementById("upload-input");

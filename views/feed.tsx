@@ -6,34 +6,7 @@
  */
 import type { FeedItem, ShareView } from "../src/share/types.ts";
 import { formatBytes, formatTime, shortId } from "../src/core/format.ts";
-
-/** Bytes of a text file shown in its preview. */
-export const TEXT_PREVIEW_BYTES = 64 * 1024;
-
-/** Image types shown inline. SVG is never (it can carry script); other image types get no preview. */
-const INLINE_IMAGES = new Set([
-  "image/png",
-  "image/jpeg",
-  "image/gif",
-  "image/webp",
-  "image/avif",
-  "image/bmp",
-  "image/x-icon",
-  "image/vnd.microsoft.icon",
-]);
-
-/** The MIME type without parameters, lower case ("text/plain;charset=utf-8" -> "text/plain"). */
-export function baseType(fileType: string): string {
-  return fileType.split(";")[0]!.trim().toLowerCase();
-}
-
-/** How a received file is previewed: as text, as an image, or not at all. */
-export function previewKind(fileType: string): "text" | "image" | null {
-  const t = baseType(fileType);
-  if (t.startsWith("text/")) return "text";
-  if (INLINE_IMAGES.has(t)) return "image";
-  return null;
-}
+import { TextPreview, baseType, previewKind } from "./preview.tsx";
 
 /** A sharer's file type fit for a header: a plain MIME type, else application/octet-stream. */
 export function safeContentType(fileType: string): string {
@@ -55,7 +28,7 @@ function Badge({ state }: { state: string }) {
 }
 
 /** The preview fragment (GET /feed/:id/preview), swapped into the item's preview cell. */
-export function FeedPreview(p: { item: FeedItem; text?: string; truncated?: boolean; error?: string }) {
+export function FeedPreview(p: { item: FeedItem; text?: string; error?: string }) {
   const kind = previewKind(p.item.file_type);
   if (p.error)
     return (
@@ -65,18 +38,7 @@ export function FeedPreview(p: { item: FeedItem; text?: string; truncated?: bool
     );
   if (p.item.state !== "available") return <p class="notice">No preview: this file is {p.item.state}.</p>;
   if (kind === "image") return <img class="preview-img" src={itemUrl(p.item.id, "inline")} alt={`Preview of ${p.item.filename}`} />;
-  if (kind === "text" && p.text !== undefined) {
-    return (
-      <>
-        <pre class="preview-text">{p.text}</pre>
-        {p.truncated ? (
-          <p class="notice">
-            First {formatBytes(TEXT_PREVIEW_BYTES)} of {formatBytes(p.item.size)}: download it for the rest.
-          </p>
-        ) : null}
-      </>
-    );
-  }
+  if (kind === "text" && p.text !== undefined) return <TextPreview text={p.text} size={p.item.size} />;
   return <p class="notice">No preview for this type.</p>;
 }
 

@@ -2,14 +2,17 @@
 /**
  * @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete,
  * details (versions: download, restore, purge); pick files (checkboxes) and "Share selected…"
- * opens the Share dialog (GET /share); on a cell with cells of mine, each file of theirs and each
- * folder holding one has a pin toggle ("Keep on this cell"), which swaps its row.
+ * opens the Share dialog (GET /share) and "Delete selected" sends them to the trash; New folder,
+ * and "Rename or move" on each row (web/files-edit-pages); a file's page previews it (views/preview).
+ * On a cell with cells of mine, each file of theirs and each folder holding one has a pin toggle
+ * ("Keep on this cell"), which swaps its row.
  */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
 import { count, fileUrl, formatBytes, formatTime } from "../src/core/format.ts";
 import { ShareBox, type ShareBoxProps } from "./share-dialog.tsx";
 import { When } from "./when.tsx";
+import { FilePreview, type FilePreviewKind } from "./preview.tsx";
 
 /**
  * Whether this cell keeps a file or folder of my cells in its GROVE_HOME (mine/my-tree's pins):
@@ -62,6 +65,8 @@ export interface ListingOptions {
   names?: ReadonlyMap<string, string>;
   /** This cell's pins and id, when it has cells of mine (a lone cell has nothing to pin): rows get pin toggles. */
   pins?: { paths: readonly string[]; self: string } | null;
+  /** Folders kept on purpose under the folder listed (store/folders: made with New folder or over WebDAV, empty ones too). */
+  folders?: readonly string[];
 }
 
 /** How `path` is pinned among `pins` (mine/my-tree: a pin covers its folder's files). */
@@ -105,6 +110,11 @@ export function listing(
     const away =
       f.local === false ? { away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" } : {};
     files.push({ ...f, ...away, ...mark(f.path, theirs(f)) });
+  }
+  for (const p of opts.folders ?? []) {
+    if (!p.startsWith(base)) continue;
+    const d = p.slice(base.length).split("/")[0]!;
+    if (d && !dirs.has(d)) dirs.set(d, false);
   }
   const q = view.q.toLowerCase();
   const named = (name: string) => !q || name.toLowerCase().includes(q);
@@ -170,8 +180,10 @@ function Breadcrumb({ dir }: { dir: string }) {
  * for a file if none was checked).
  */
 const PICK_SCRIPT =
-  "var n=this.querySelectorAll('input.pick:checked').length,b=this.querySelector('#share-selected'),c=this.querySelector('#pick-count');" +
-  "if(b)b.disabled=n===0;if(c)c.textContent=n?n+' selected':''";
+  "var n=this.querySelectorAll('input.pick:checked').length,b=this.querySelector('#share-selected'),c=this.querySelector('#pick-count')," +
+  "d=this.querySelector('#delete-selected');" +
+  "if(b)b.disabled=n===0;if(c)c.textContent=n?n+' selected':'';" +
+  "if(d){d.disabled=n===0;d.setAttribute('hx-confirm','Delete '+(n===1?'the selected file':n+' selected files')+'? '+(n===1?'It goes':'They go')+' to the Trash, with '+(n===1?'its':'their')+' history.')}";
 
 /** What a pin or unpin just did, shown in its row after the swap. */
 export interface PinNote {
@@ -240,6 +252,34 @@ function PinLine({ mark, note }: { mark?: PinMark; note?: PinNote }) {
   );
 }
 
+/** The sort and search fields a list action sends along, so the list comes back as it was shown. */
+const LIST_FIELDS = "#file-list input[name=sort], #file-list input[name=order], #file-list input[name=q]";
+
+/**
+ * "Rename or move" of a row: a field with its whole path; a new name renames it, other folders
+ * move it there (POST /files/move, kept as a move in history). Opened like a menu (<details>).
+ */
+function MoveForm({ path, dir, folder }: { path: string; dir: string; folder: boolean }) {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const id = `move-${encodeURIComponent(path).replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  return (
+    <details class="move">
+      <summary class="button small secondary" aria-label={`Rename or move ${name}`}>
+        Rename or move…
+      </summary>
+      <form class="move-form" hx-post="/files/move" hx-target="#file-list" hx-swap="outerHTML" hx-include={LIST_FIELDS}>
+        <input type="hidden" name="from" value={path} />
+        <input type="hidden" name="dir" value={dir} />
+        <label for={id}>{folder ? "New path of this folder" : "New path of this file"}</label>
+        <input type="text" id={id} name="to" value={path} required spellcheck={false} autocomplete="off" />
+        <button type="submit" class="small" data-busy="Moving…">
+          Rename or move
+        </button>
+      </form>
+    </details>
+  );
+}
+
 /** A subfolder's row (a whole row: the pin toggle swaps it). */
 export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: PinNote }) {
   const path = (dir ? dir + "/" : "") + d.name;
@@ -253,6 +293,20 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
       </td>
       <td class="actions">
         <PinToggle path={path} mark={d.pin} />
+        <MoveForm path={path} dir={dir} folder />
+        <button
+          class="small danger"
+          hx-post="/files/delete-folder"
+          hx-vals={JSON.stringify({ path, dir })}
+          hx-target="#file-list"
+          hx-swap="outerHTML"
+          hx-include={LIST_FIELDS}
+          hx-confirm={`Delete the folder ${d.name} and everything in it? Its files go to the Trash, with their history.`}
+          data-confirm-label="Delete"
+          aria-label={`Delete folder ${d.name}`}
+        >
+          Delete
+        </button>
       </td>
     </tr>
   );
@@ -286,13 +340,14 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
         <a href={fileUrl(f.path, "?download")} download={name} class="button small">
           Download
         </a>
+        <MoveForm path={f.path} dir={dir} folder={false} />
         <button
           class="small danger"
           hx-post="/files/delete"
           hx-vals={JSON.stringify({ path: f.path, dir })}
           hx-target="#file-list"
           hx-swap="outerHTML"
-          hx-include="#file-list input[name=sort], #file-list input[name=order], #file-list input[name=q]"
+          hx-include={LIST_FIELDS}
           hx-disabled-elt="this"
           aria-label={`Delete ${name}`}
         >
@@ -314,7 +369,7 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
         <p class="empty">
           {l.view.q
             ? `Nothing here has “${l.view.q}” in its name.`
-            : "No files here yet. Choose files above, or drop them on this page, to upload them."}
+            : "No files here yet. Choose files or a folder above, or drop them on this page, to upload them."}
         </p>
       ) : (
         <div class="card table-wrap">
@@ -323,6 +378,20 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
               {l.dir ? <input type="hidden" name="dir" value={l.dir} /> : null}
               <button type="submit" id="share-selected" class="small">
                 Share selected…
+              </button>
+              <button
+                type="button"
+                id="delete-selected"
+                class="small danger"
+                hx-post="/files/delete-many"
+                hx-target="#file-list"
+                hx-swap="outerHTML"
+                hx-include={`#file-list input.pick:checked, ${LIST_FIELDS}`}
+                hx-confirm="Delete the selected files? They go to the Trash, with their history."
+                data-confirm-label="Delete"
+                data-busy="Deleting…"
+              >
+                Delete selected
               </button>
               <span id="pick-count" class="notice" aria-live="polite"></span>
             </form>
@@ -354,7 +423,7 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   );
 }
 
-export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
+export function FilesPage(p: { l: Listing; notice?: string; share?: boolean; csrf?: string }) {
   return (
     <>
       <h1 class="visually-hidden">Files</h1>
@@ -385,11 +454,33 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean }) {
             Upload to <code>{p.l.dir || "/"}</code>
           </label>
           <input type="file" id="upload-input" name="file" multiple />
+          <label for="upload-folder" class="sub-label">
+            or a folder
+          </label>
+          <input type="file" id="upload-folder" name="folder" multiple webkitdirectory />
           <button type="submit" id="upload-button">
             Upload
           </button>
         </form>
         <div id="upload-progress" aria-live="polite"></div>
+        <form
+          class="new-folder"
+          method="post"
+          action="/files/mkdir"
+          hx-post="/files/mkdir"
+          hx-target="#file-list"
+          hx-swap="outerHTML"
+          hx-include={LIST_FIELDS}
+          hx-on-htmx-after-request="if(event.detail.successful)this.reset()"
+        >
+          <input type="hidden" name="dir" value={p.l.dir} />
+          {p.csrf ? <input type="hidden" name="_csrf" value={p.csrf} /> : null}
+          <label for="new-folder-name">New folder</label>
+          <input type="text" id="new-folder-name" name="name" required placeholder="Folder name" spellcheck={false} autocomplete="off" />
+          <button type="submit" class="small" data-busy="Making…">
+            Make folder
+          </button>
+        </form>
       </section>
       {p.notice ? <p class="notice">{p.notice}</p> : null}
       <FileList l={p.l} share={p.share} />
@@ -415,6 +506,8 @@ export function FileDetailPage(p: {
   share?: Omit<ShareBoxProps, "path" | "csrf">;
   /** config trash_retention_s: how long purged versions can still be brought back. */
   trashRetentionS?: number;
+  /** How the current version is previewed (views/preview), and a text file's first bytes. */
+  preview?: { kind: FilePreviewKind; text?: string } | null;
 }) {
   const m = p.manifest;
   const name = p.path.split("/").pop()!;
@@ -464,6 +557,9 @@ export function FileDetailPage(p: {
           </p>
         ) : null}
       </section>
+      {m && p.preview ? (
+        <FilePreview kind={p.preview.kind} src={fileUrl(p.path)} name={name} size={m.total_size} text={p.preview.text} />
+      ) : null}
       {m && p.share ? <ShareBox {...p.share} path={p.path} csrf={p.csrf} /> : null}
       <section class="card">
         <h2>Versions</h2>

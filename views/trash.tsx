@@ -16,22 +16,21 @@ export interface DeletedFile {
   size: number;
 }
 
-/** The Files tab's toast (swapped in out of band by htmx): what happened, and Undo where it can be undone. */
-export function Toast(p: { text: string; undo?: { path: string; dir: string }; error?: boolean }) {
+/** The Files tab's toast (swapped in out of band by htmx): what happened, and Undo (of one deletion or several) where it can be undone. */
+export function Toast(p: { text: string; undo?: { paths: readonly string[]; dir: string }; error?: boolean }) {
   return (
     <div id="toast" class={p.error ? "toast error" : "toast"} role={p.error ? "alert" : "status"} hx-swap-oob="true">
       <span>{p.text}</span>
       {p.undo ? (
-        <button
-          class="small"
-          hx-post="/files/undelete"
-          hx-vals={JSON.stringify(p.undo)}
-          hx-target="#file-list"
-          hx-swap="outerHTML"
-          hx-disabled-elt="this"
-        >
-          Undo
-        </button>
+        <form class="undo" hx-post="/files/undelete" hx-target="#file-list" hx-swap="outerHTML">
+          {p.undo.paths.map((path) => (
+            <input type="hidden" name="path" value={path} />
+          ))}
+          <input type="hidden" name="dir" value={p.undo.dir} />
+          <button class="small" type="submit">
+            Undo
+          </button>
+        </form>
       ) : null}
       <a href="/files/trash">Trash</a>
       <button type="button" class="toast-close" data-dismiss-toast aria-label="Dismiss">

@@ -12,39 +12,14 @@ import { GroveError } from "../core/errors.ts";
 import { pageError } from "./page-error.ts";
 import { safeFilename } from "../core/safe-filename.ts";
 import type { FeedItem, SharingService } from "../share/types.ts";
-import {
-  FeedPage,
-  FeedPreview,
-  ShareRow,
-  TEXT_PREVIEW_BYTES,
-  baseType,
-  previewKind,
-  safeContentType,
-  type FeedState,
-} from "../../views/feed.tsx";
+import { FeedPage, FeedPreview, ShareRow, safeContentType, type FeedState } from "../../views/feed.tsx";
+import { TEXT_PREVIEW_BYTES, baseType, previewKind } from "../../views/preview.tsx";
+import { readTextHead } from "../core/stream-head.ts";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
 import { disposition } from "./user-content.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
 import { toast } from "./toast.ts";
-
-/** The first `max` bytes of a stream (then it is cancelled: no more chunks are fetched). */
-async function readHead(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  try {
-    while (n < max) {
-      const r = await reader.read();
-      if (r.done) break;
-      parts.push(r.value);
-      n += r.value.byteLength;
-    }
-  } finally {
-    void reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(parts).subarray(0, max);
-}
 
 const statusOf = (e: unknown): number => (e instanceof GroveError ? e.status : 500);
 
@@ -102,10 +77,8 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
     if (item.state !== "available" || previewKind(item.file_type) !== "text") return c.html(<FeedPreview item={item} />);
     try {
       const opened = await sharing.open(id);
-      const head = await readHead(opened.body, TEXT_PREVIEW_BYTES);
-      // stream: true leaves out a character cut in half at the end of the head.
-      const text = new TextDecoder("utf-8").decode(head, { stream: true });
-      return c.html(<FeedPreview item={opened.item} text={text} truncated={opened.item.size > TEXT_PREVIEW_BYTES} />);
+      const text = await readTextHead(opened.body, TEXT_PREVIEW_BYTES);
+      return c.html(<FeedPreview item={opened.item} text={text} />);
     } catch (e) {
       return c.html(
         <FeedPreview item={item} error={`Could not load the preview: ${pageError("feed preview failed", e, "the cell that shared it")}`} />,

@@ -9,7 +9,9 @@
  * theirs in this cell's GROVE_HOME or let it go (mine/my-tree's pin and unpin, as POST /api/pins
  * does) and answer its row again, saying what happened. Downloads go through the local API
  * (web/api/files).
- * A deletion answers the list with a toast whose Undo (POST /files/undelete) brings the file back.
+ * A deletion answers the list with a toast whose Undo (POST /files/undelete) brings the file back
+ * (or the files: one Undo for "Delete selected"). New folder, rename or move, "Delete selected"
+ * and a folder's Delete are web/files-edit-pages. A file's page previews it (views/preview).
  * GET /files/trash is the Trash (views/trash): deleted files (POST /files/trash/undelete) and
  * purged versions (POST /files/trash/restore, POST /files/trash/delete-now), as `grove trash`.
  */
@@ -17,14 +19,21 @@ import { Hono, type Context } from "hono";
 import { badRequest, conflict, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { safeDir, safePath, type HomePath } from "../ingest/home-path.ts";
-import { removeFile } from "../ingest/remove.ts";
 import { restoreVersion } from "../ingest/restore-version.ts";
 import { dropPurgedNow, purgeVersions, restorePurged } from "../trash/history.ts";
 import { trashListing } from "../trash/listing.ts";
 import { collect, collectContextOf } from "../trash/collector.ts";
 import { Toast, TrashList, TrashPage } from "../../views/trash.tsx";
 import { readManifest } from "../store/manifest.ts";
-import { currentAt, deleteFromTree, fileAt, listTree } from "../mine/tree-view.ts";
+import { currentAt, fileAt, listTree } from "../mine/tree-view.ts";
+import { FolderRows } from "../store/folders.ts";
+import { restoreResponseBody } from "../ingest/restore.ts";
+import { readTextHead } from "../core/stream-head.ts";
+import { TEXT_PREVIEW_BYTES, filePreviewKind, type FilePreviewKind } from "../../views/preview.tsx";
+import { servedInline, typeOfName } from "./user-content.ts";
+import { deletePath, fileEdits } from "./files-edit-pages.tsx";
+import type { Manifest } from "../store/manifest.ts";
+import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
 import { count } from "../core/format.ts";
 import {
@@ -78,14 +87,32 @@ function unpinnedNote(r: { dropped: number; kept: number }): PinNote {
   return { ok: true, text: `unpinned${parts.length ? ": " + parts.join("; ") : ""}` };
 }
 
+/** How a file's page previews its current version: the kind, and a text file's first bytes (read here, from its chunks). */
+async function previewOf(cell: Cell, path: string, m: Manifest): Promise<{ kind: FilePreviewKind; text?: string } | null> {
+  const type = typeOfName(baseName(path));
+  const kind = filePreviewKind(type, servedInline(type));
+  if (kind !== "text") return kind ? { kind } : null;
+  if (m.total_size === 0) return { kind, text: "" };
+  // A text file kept only on another of my cells is not fetched to show a page: Download opens it.
+  if (cell.db.current(path)?.file_hash !== m.file_hash) return null;
+  try {
+    const end = Math.min(m.total_size, TEXT_PREVIEW_BYTES) - 1;
+    return { kind, text: await readTextHead(await restoreResponseBody(cell.vault, m, { start: 0, end }), TEXT_PREVIEW_BYTES) };
+  } catch (e) {
+    pageError("file preview failed", e);
+    return null;
+  }
+}
+
 export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   /** Sharing (every running cell has it; the views still say when one does not). */
   const share = () => s.sharing != null;
   /** How a listing is marked: cell names, and the pins when this cell has cells of mine (a lone cell has nothing to pin). */
-  const marks = (c: Context<WebEnv>): ListingOptions => ({
+  const marks = (c: Context<WebEnv>, dir = ""): ListingOptions => ({
     names: cellNames(s.peers),
     pins: s.tree.mine().length ? { paths: c.var.cell.tree.pins(), self: c.var.cell.keys.id } : null,
+    folders: new FolderRows(c.var.cell.db.db).under(dir).map((r) => r.path),
   });
 
   app.get("/", (c) => {
@@ -93,10 +120,10 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const l = listing(
       dir,
       listTree(c.var.cell, dir),
-      marks(c),
+      marks(c, dir),
       listView((k) => c.req.query(k)),
     );
-    return c.render(<FilesPage l={l} share={share()} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
+    return c.render(<FilesPage l={l} share={share()} csrf={c.var.session?.csrf} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
   });
 
   app.get("/list", (c) => {
@@ -106,7 +133,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
         l={listing(
           dir,
           listTree(c.var.cell, dir),
-          marks(c),
+          marks(c, dir),
           listView((k) => c.req.query(k)),
         )}
         share={share()}
@@ -119,26 +146,26 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     return listView((k) => (typeof body[k] === "string" ? (body[k] as string) : undefined));
   };
+  /** The list of `dir` as it was shown (the sort and search a form post sent along). */
+  const relist = async (c: Context<WebEnv>, dir: string) => (
+    <FileList l={listing(dir, listTree(c.var.cell, dir), marks(c, dir), await formView(c))} share={share()} />
+  );
+  app.route("/", fileEdits({ list: relist }));
 
   app.post("/delete", async (c) => {
     await requireCsrf(c);
     const path = safePath(await formField(c, "path"));
     const dir = safeDir(await formField(c, "dir"));
-    const cell = c.var.cell;
     const name = path.slice(path.lastIndexOf("/") + 1);
-    let toast;
-    if (!cell.db.current(path) && deleteFromTree(cell, path, cell.config.name)) {
-      cell.vault.stored?.emit(path); // a file kept on another of my cells: they follow the deletion
-      log("info", "deleted from the dashboard, from my cells' tree", { path });
-      toast = <Toast text={`Deleted ${name} from your cells' files; the cell that keeps it keeps its history.`} />;
-    } else {
-      await removeFile(cell.vault, path);
-      log("info", "deleted from dashboard (kept in history)", { path });
-      toast = <Toast text={`Deleted ${name}.`} undo={{ path, dir }} />;
-    }
+    const toast =
+      (await deletePath(c.var.cell, path)) === "tree" ? (
+        <Toast text={`Deleted ${name} from your cells' files; the cell that keeps it keeps its history.`} />
+      ) : (
+        <Toast text={`Deleted ${name}.`} undo={{ paths: [path], dir }} />
+      );
     return c.html(
       <>
-        <FileList l={listing(dir, listTree(cell, dir), marks(c), await formView(c))} share={share()} />
+        {await relist(c, dir)}
         {toast}
       </>,
     );
@@ -158,21 +185,36 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     log("info", "deleted file brought back from the dashboard", { path, from: last.version, version: r.version });
   };
 
+  // Undo of one deletion or of several ("Delete selected", a folder): every path sent comes back.
   app.post("/undelete", async (c) => {
     await requireCsrf(c);
-    const path = safePath(await formField(c, "path"));
+    const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
+    const raw = body["path"];
+    const paths = (Array.isArray(raw) ? raw : [raw]).filter((p): p is string => typeof p === "string").map((p) => safePath(p));
+    if (!paths.length) throw badRequest("path is empty");
     const dir = safeDir(await formField(c, "dir"));
-    const name = path.slice(path.lastIndexOf("/") + 1);
-    let toast;
-    try {
-      await undelete(c, path);
-      toast = <Toast text={`${name} is back.`} />;
-    } catch (e) {
-      toast = <Toast text={`${name} could not be brought back: ${pageError("undelete failed", e)}`} error />;
+    const failed: string[] = [];
+    let why = "";
+    for (const path of paths) {
+      try {
+        await undelete(c, path);
+      } catch (e) {
+        failed.push(baseName(path));
+        why = pageError("undelete failed", e);
+      }
     }
+    const back = paths.length - failed.length;
+    const toast = !failed.length ? (
+      <Toast text={paths.length === 1 ? `${baseName(paths[0]!)} is back.` : `${count(paths.length, "file")} are back.`} />
+    ) : (
+      <Toast
+        text={`${failed.length === 1 ? failed[0] : count(failed.length, "file")} could not be brought back: ${why}${back ? ` (${count(back, "file")} ${back === 1 ? "is" : "are"} back)` : ""}`}
+        error
+      />
+    );
     return c.html(
       <>
-        <FileList l={listing(dir, listTree(c.var.cell, dir), marks(c), await formView(c))} share={share()} />
+        {await relist(c, dir)}
         {toast}
       </>,
     );
@@ -242,7 +284,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const cell = c.var.cell;
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     const file = fileAt(cell, path);
-    const l = listing(dir, file ? [file] : listTree(cell, path), marks(c));
+    const l = listing(dir, file ? [file] : listTree(cell, path), { ...marks(c, dir), folders: file ? [] : [path] });
     const [f] = l.files;
     const [d] = l.dirs;
     if (f) return c.html(<FileRow f={f} dir={dir} pick={share()} note={note} />);
@@ -323,7 +365,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     return reload(c, cell.db.versions(path).length ? detailUrl(path) : dir ? `/files?dir=${encodeURIComponent(dir)}` : "/files");
   });
 
-  app.get("/detail", (c) => {
+  app.get("/detail", async (c) => {
     const path = safePath(c.req.query("path") ?? "");
     const cell = c.var.cell;
     const versions = cell.db.versions(path);
@@ -333,6 +375,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const row = cur ? cell.db.manifest(cur.manifest_hash) : null;
     // The tree's current version (a file of another of my cells, or changed there), else this cell's own.
     const manifest = open?.manifest ?? (row ? readManifest(cell.layout.manifests, row.manifest_file) : null);
+    const preview = manifest ? await previewOf(cell, path, manifest) : null;
     return c.render(
       <FileDetailPage
         csrf={c.var.session?.csrf}
@@ -342,6 +385,7 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
         versions={versions}
         share={{ available: s.sharing !== null, friends: friendOptions(s.peers) }}
         trashRetentionS={cell.config.trash_retention_s}
+        preview={preview}
       />,
       info(c, path, "files"),
     );

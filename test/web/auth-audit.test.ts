@@ -94,6 +94,11 @@ describe("every cell route refuses a caller without the right credential", () =>
       "POST /settings/recovery-phrase",
       "POST /settings/recovery-phrase/written",
       "POST /files/delete",
+      "POST /files/mkdir",
+      "POST /files/move",
+      "POST /files/delete-many",
+      "POST /files/delete-folder",
+      "POST /files/undelete",
     ])
       expect(keys.has(k)).toBe(true);
     for (const k of Object.keys(PUBLIC)) expect(keys.has(k)).toBe(true); // the public list names real routes

@@ -1,0 +1,188 @@
+// The Files tab as a file manager in headless Chromium at 1280 and 390 px (views/files,
+// web/files-edit-pages, public/app.js; issue 22 point 2), on a real cell (skipped when
+// /usr/bin/chromium is absent): New folder; Rename or move of a file (a rename, then into the new
+// folder: the API's history shows it as a move), a taken name said in an error toast with nothing
+// changed; Delete selected through the in-page dialog, one toast, one Undo for both; a folder
+// dropped (a synthetic drop walking FileSystemEntry objects) and a folder chosen (webkitdirectory)
+// uploaded under its name with its inner paths; Upload with nothing chosen says what to do;
+// previews of a text file and an image on a file's page; no sideways scroll; axe on both pages.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
+import { pageProblems, seriousViolations, settled } from "../helpers/axe.ts";
+import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+
+const PASSWORD = "correct horse battery";
+/** A 1×1 PNG. */
+const PNG = new Uint8Array(
+  Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64"),
+);
+let cell: TestCell | undefined;
+let browser: Browser | undefined;
+let local = "";
+const errors: string[] = [];
+
+const put = async (path: string, body: string | Uint8Array<ArrayBuffer>) =>
+  expect((await cell!.api(`/api/files/${encodeURI(path)}`, { method: "PUT", body })).status).toBe(201);
+const text = async (path: string) => {
+  const r = await cell!.api(`/api/files/${encodeURI(path)}`);
+  return r.status === 200 ? r.text() : null;
+};
+type Meta = { deleted: boolean; versions: { manifest_hash: string | null; deleted: boolean }[] };
+const meta = async (path: string) => (await (await cell!.api(`/api/files/${encodeURI(path)}?meta`)).json()) as Meta;
+const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
+beforeAll(async () => {
+  [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+  local = mkdtempSync(join(tmpdir(), "grove-folder-"));
+  mkdirSync(join(local, "album", "day 1"), { recursive: true });
+  writeFileSync(join(local, "album", "cover.txt"), "cover");
+  writeFileSync(join(local, "album", "day 1", "note.txt"), "day one");
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await destroyCell(cell);
+  rmSync(local, { recursive: true, force: true });
+}, 120_000);
+
+describe("the Files tab as a file manager, in a browser", () => {
+  for (const width of [1280, 390])
+    test.skipIf(!HAVE_CHROMIUM)(`at ${width} px`, async () => {
+      const w = `w${width}`;
+      await put(`${w}/a.txt`, "alpha");
+      await put(`${w}/b.txt`, "bravo");
+      await put(`${w}/c.txt`, "charlie\nsecond line");
+      await put(`${w}/dot.png`, PNG);
+      const { page } = await cellPage(browser!, cell!, errors);
+      await page.setViewportSize({ width, height: 800 });
+      await setupOrLogIn(page, PASSWORD);
+      await page.goto(`/files?dir=${w}`);
+      await settled(page);
+      expect(await seriousViolations(page)).toEqual([]);
+      expect(await pageProblems(page)).toEqual([]);
+      const okToast = page.locator("#toast-region");
+
+      // New folder.
+      await page.getByLabel("New folder").fill("Sub");
+      await page.getByRole("button", { name: "Make folder" }).click();
+      await page.locator(`tr.dir[data-path="${w}/Sub"]`).waitFor();
+      await okToast.getByText("Folder Sub made.").waitFor();
+      expect(await page.getByLabel("New folder").inputValue()).toBe("");
+
+      // Rename a.txt, then move it into Sub.
+      const rename = async (from: string, to: string) => {
+        const row = page.locator(`tr[data-path="${from}"]`);
+        await row.getByLabel(`Rename or move ${from.slice(from.lastIndexOf("/") + 1)}`).click();
+        const field = row.locator("input[name=to]");
+        await field.waitFor();
+        expect(await noSideways(page)).toBe(true);
+        await field.fill(to);
+        await row.getByRole("button", { name: "Rename or move", exact: true }).click();
+      };
+      const before = await meta(`${w}/a.txt`);
+      await rename(`${w}/a.txt`, `${w}/alpha.txt`);
+      await page.locator(`tr[data-path="${w}/alpha.txt"]`).waitFor();
+      await okToast.getByText("Renamed a.txt to alpha.txt.").waitFor();
+      await rename(`${w}/alpha.txt`, `${w}/Sub/alpha.txt`);
+      await page.locator(`tr[data-path="${w}/alpha.txt"]`).waitFor({ state: "detached" });
+      await okToast.getByText(`Moved alpha.txt to ${w}/Sub.`).waitFor();
+      // History keeps it as a move: the old paths end with a deletion, the new one starts with the same manifest.
+      expect(await text(`${w}/Sub/alpha.txt`)).toBe("alpha");
+      expect((await meta(`${w}/a.txt`)).deleted).toBe(true);
+      expect((await meta(`${w}/alpha.txt`)).versions[0]?.deleted).toBe(true); // newest first
+      expect((await meta(`${w}/Sub/alpha.txt`)).versions.at(-1)?.manifest_hash).toBe(before.versions[0]!.manifest_hash);
+
+      // A taken name: an error toast, nothing changed.
+      await rename(`${w}/b.txt`, `${w}/c.txt`);
+      await page.locator("#toast-alerts").getByText(`Not moved: '${w}/c.txt' is taken by a file`).waitFor();
+      expect(await text(`${w}/b.txt`)).toBe("bravo");
+      expect(await text(`${w}/c.txt`)).toBe("charlie\nsecond line");
+      await page.goto(`/files?dir=${w}`);
+
+      // Delete selected: one in-page confirmation, one toast, one Undo for both.
+      const del = page.locator("#delete-selected");
+      expect(await del.isDisabled()).toBe(true);
+      await page.getByLabel("Select b.txt").check();
+      await page.getByLabel("Select c.txt").check();
+      expect(await del.isDisabled()).toBe(false);
+      await del.click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByText("Delete 2 selected files? They go to the Trash").waitFor();
+      await dialog.getByRole("button", { name: "Delete" }).click();
+      await page.locator(`tr[data-path="${w}/b.txt"]`).waitFor({ state: "detached" });
+      const filesToast = page.locator("#toast");
+      await filesToast.getByText("2 files moved to the Trash.").waitFor();
+      expect(await text(`${w}/b.txt`)).toBeNull();
+      expect(await text(`${w}/c.txt`)).toBeNull();
+      await filesToast.getByRole("button", { name: "Undo" }).click();
+      await filesToast.getByText("2 files are back.").waitFor();
+      await page.locator(`tr[data-path="${w}/c.txt"]`).waitFor();
+      expect(await text(`${w}/b.txt`)).toBe("bravo");
+
+      // A folder dropped: walked, uploaded under its name with the paths inside it.
+      await page.evaluate(() => {
+        type Entry = Record<string, unknown>;
+        const file = (name: string, body: string): Entry => ({
+          isFile: true,
+          isDirectory: false,
+          name,
+          file: (ok: (f: File) => void) => ok(new File([body], name, { type: "text/plain" })),
+        });
+        const dir = (name: string, children: Entry[]): Entry => ({
+          isFile: false,
+          isDirectory: true,
+          name,
+          createReader: () => {
+            let read = false;
+            return {
+              readEntries: (ok: (b: Entry[]) => void) => {
+                const batch = read ? [] : children;
+                read = true;
+                setTimeout(() => ok(batch), 0);
+              },
+            };
+          },
+        });
+        const root = dir("dropped", [file("top.txt", "top"), dir("inner", [file("deep.txt", "deep")])]);
+        const ev = new Event("drop", { bubbles: true, cancelable: true });
+        Object.defineProperty(ev, "dataTransfer", {
+          value: { types: ["Files"], files: [], items: [{ kind: "file", webkitGetAsEntry: () => root }] },
+        });
+        document.getElementById("file-list")!.dispatchEvent(ev);
+      });
+      await page.locator(`tr.dir[data-path="${w}/dropped"]`).waitFor();
+      await okToast.getByText("2 files uploaded.").waitFor();
+      expect(await text(`${w}/dropped/top.txt`)).toBe("top");
+      expect(await text(`${w}/dropped/inner/deep.txt`)).toBe("deep");
+
+      // A folder chosen with "or a folder" (webkitdirectory): the same.
+      await page.setInputFiles("#upload-folder", join(local, "album"));
+      await page.locator("#upload-button").click();
+      await page.locator(`tr.dir[data-path="${w}/album"]`).waitFor();
+      expect(await text(`${w}/album/day 1/note.txt`)).toBe("day one");
+      expect(await text(`${w}/album/cover.txt`)).toBe("cover");
+
+      // Upload with nothing chosen says what to do.
+      await page.locator("#upload-button").click();
+      await page.locator("#upload-progress").getByText("Choose one or more files first").waitFor();
+      expect(await noSideways(page)).toBe(true);
+
+      // A file's page previews it: text, and an image loaded from the API.
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/c.txt`)}`);
+      expect(await page.locator("pre.preview-text").textContent()).toBe("charlie\nsecond line");
+      await settled(page);
+      expect(await seriousViolations(page)).toEqual([]);
+      expect(await pageProblems(page)).toEqual([]);
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/dot.png`)}`);
+      const img = page.locator("img.preview-img");
+      await img.waitFor();
+      await page.waitForFunction(() => (document.querySelector("img.preview-img") as HTMLImageElement | null)?.complete === true);
+      expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
+      expect(await noSideways(page)).toBe(true);
+      expect(errors).toEqual([]);
+    });
+});
