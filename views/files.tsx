@@ -293,7 +293,6 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
       </td>
       <td class="actions">
         <PinToggle path={path} mark={d.pin} />
-        <MoveForm path={path} dir={dir} folder />
         <button
           class="small danger"
           hx-post="/files/delete-folder"
@@ -307,6 +306,7 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
         >
           Delete
         </button>
+        <MoveForm path={path} dir={dir} folder />
       </td>
     </tr>
   );
@@ -340,7 +340,6 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
         <a href={fileUrl(f.path, "?download")} download={name} class="button small">
           Download
         </a>
-        <MoveForm path={f.path} dir={dir} folder={false} />
         <button
           class="small danger"
           hx-post="/files/delete"
@@ -353,6 +352,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
         >
           Delete
         </button>
+        <MoveForm path={f.path} dir={dir} folder={false} />
       </td>
     </tr>
   );
@@ -454,10 +454,10 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean; csr
             Upload to <code>{p.l.dir || "/"}</code>
           </label>
           <input type="file" id="upload-input" name="file" multiple />
-          <label for="upload-folder" class="sub-label">
-            or a folder
-          </label>
-          <input type="file" id="upload-folder" name="folder" multiple webkitdirectory />
+          <span class="pick-folder">
+            <label for="upload-folder">or a folder</label>
+            <input type="file" id="upload-folder" name="folder" multiple webkitdirectory />
+          </span>
           <button type="submit" id="upload-button">
             Upload
           </button>

@@ -4,7 +4,7 @@
  * in history: the old path ends with a deletion, the new one starts with the same manifest),
  * "Delete selected" with one Undo for all, a folder's Delete; each refusal (a taken name, `..`, a
  * control character, nothing there, no CSRF token) changes nothing. A file's page previews text
- * (escaped) and images.
+ * (escaped), images, audio and video (players on the API's Range answers) and PDF (a link).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -215,6 +215,17 @@ describe("a file's page previews it", () => {
     const img = await detail("pics/red.png");
     expect(img).toContain('<img class="preview-img" src="/api/files/pics/red.png"');
     expect(await detail("pics/blob.bin")).not.toContain('class="card file-preview"');
+    // Audio and video in the browser's player (streamed from the API by Range), a PDF as a link.
+    await put("media/song.mp3", "ID3-not-really");
+    await put("media/clip.mp4", "not-really-a-video");
+    await put("media/paper.pdf", "%PDF-1.4");
+    expect(await detail("media/song.mp3")).toContain(
+      '<audio class="preview-media" controls="" preload="metadata" src="/api/files/media/song.mp3"',
+    );
+    expect(await detail("media/clip.mp4")).toContain(
+      '<video class="preview-media" controls="" preload="metadata" src="/api/files/media/clip.mp4"',
+    );
+    expect(await detail("media/paper.pdf")).toContain('href="/api/files/media/paper.pdf" target="_blank"');
     // The image itself, by Range, with the session: inline and sandboxed.
     const part = await cell.request("/api/files/pics/red.png", { headers: { cookie: session, range: "bytes=0-3" } });
     expect(part.status).toBe(206);
