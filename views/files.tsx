@@ -2,7 +2,8 @@
 /**
  * @module views/files — the Files tab: browse GROVE_HOME, upload with progress, download, delete,
  * details (versions: download, restore, purge); pick files (checkboxes) and "Share selected…"
- * opens the Share dialog (GET /share) and "Delete selected" sends them to the trash; New folder,
+ * opens the Share dialog (GET /share), "Move selected" moves them into a folder and "Delete
+ * selected" sends them to the trash; New folder,
  * and "Rename or move" on each row (web/files-edit-pages); a file's page previews it (views/preview).
  * On a cell with cells of mine, each file of theirs and each folder holding one has a pin toggle
  * ("Keep on this cell"), which swaps its row.
@@ -183,6 +184,7 @@ const PICK_SCRIPT =
   "var n=this.querySelectorAll('input.pick:checked').length,b=this.querySelector('#share-selected'),c=this.querySelector('#pick-count')," +
   "d=this.querySelector('#delete-selected');" +
   "if(b)b.disabled=n===0;if(c)c.textContent=n?n+' selected':'';" +
+  "var m=this.querySelector('#move-selected');if(m)m.disabled=n===0;" +
   "if(d){d.disabled=n===0;d.setAttribute('hx-confirm','Delete '+(n===1?'the selected file':n+' selected files')+'? '+(n===1?'It goes':'They go')+' to the Trash, with '+(n===1?'its':'their')+' history.')}";
 
 /** What a pin or unpin just did, shown in its row after the swap. */
@@ -393,6 +395,35 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
               >
                 Delete selected
               </button>
+              <details class="move move-selected">
+                <summary class="button small secondary">Move selected…</summary>
+                <span class="move-form">
+                  <label for="move-selected-to">Into the folder</label>
+                  {/* form="": not sent with the Share dialog's GET; the Move button includes it by id. */}
+                  <input
+                    type="text"
+                    id="move-selected-to"
+                    name="to_dir"
+                    form=""
+                    value={l.dir}
+                    placeholder="top folder"
+                    spellcheck={false}
+                    autocomplete="off"
+                  />
+                  <button
+                    type="button"
+                    id="move-selected"
+                    class="small"
+                    hx-post="/files/move-many"
+                    hx-target="#file-list"
+                    hx-swap="outerHTML"
+                    hx-include={`#file-list input.pick:checked, #move-selected-to, ${LIST_FIELDS}`}
+                    data-busy="Moving…"
+                  >
+                    Move
+                  </button>
+                </span>
+              </details>
               <span id="pick-count" class="notice" aria-live="polite"></span>
             </form>
           ) : null}

@@ -4,7 +4,8 @@
  * web/files-pages, behind its login, each with the session's CSRF token): POST /files/mkdir (New
  * folder: kept even while empty, store/folders), POST /files/move (rename or move a file or a
  * folder: the one tree's move, as WebDAV MOVE makes it, so history keeps it as a move),
- * POST /files/delete-many ("Delete selected", to the trash, one toast with Undo) and
+ * POST /files/move-many ("Move selected" into a folder), POST /files/delete-many ("Delete selected",
+ * to the trash, one toast with Undo) and
  * POST /files/delete-folder (a folder and what it holds, to the trash).
  *
  * Each answers the folder's list again (htmx swaps it) with a toast; a refusal (a bad or taken
@@ -154,6 +155,28 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
       return renamed
         ? `Renamed ${nameOf(from)} to ${nameOf(to)}.`
         : `Moved ${nameOf(from)} to ${parentOf(to) || "the top folder"}${nameOf(to) !== nameOf(from) ? ` as ${nameOf(to)}` : ""}.`;
+    }),
+  );
+
+  app.post("/move-many", (c) =>
+    edit(c, "Nothing moved", async () => {
+      const paths = [...new Set((await fieldValues(c, "path")).map((p) => safePath(p)))];
+      if (!paths.length) throw badRequest("tick the files to move first");
+      const raw = (await field(c, "to_dir")).trim().replace(/^\/+|\/+$/g, "");
+      const into = raw ? typedPath(raw, "that folder cannot be used") : "";
+      const tree = treeOf(c.var.cell);
+      const pairs = paths.map((from) => ({ from, to: (into ? into + "/" : "") + nameOf(from) }));
+      // Every one checked before any moves: a refusal changes nothing.
+      for (const p of pairs) {
+        const e = tree.stat(p.from);
+        if (!e || e.folder) throw notFound(`no file at '${p.from}' any more`);
+        if (p.to !== p.from) checkFree(tree, p.to);
+      }
+      const moving = pairs.filter((p) => p.to !== p.from);
+      if (!moving.length) throw badRequest(`${paths.length === 1 ? "it is" : "they are"} in ${into || "the top folder"} already`);
+      for (const p of moving) await tree.move(p.from, p.to);
+      log("info", "moved from the dashboard (kept as moves in history)", { files: moving.length, into });
+      return `${count(moving.length, "file")} moved to ${into || "the top folder"}.`;
     }),
   );
 

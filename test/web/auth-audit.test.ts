@@ -96,6 +96,7 @@ describe("every cell route refuses a caller without the right credential", () =>
       "POST /files/delete",
       "POST /files/mkdir",
       "POST /files/move",
+      "POST /files/move-many",
       "POST /files/delete-many",
       "POST /files/delete-folder",
       "POST /files/undelete",

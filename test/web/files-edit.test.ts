@@ -2,7 +2,7 @@
  * The Files tab as a file manager, in process (web/files-edit-pages, web/files-pages; issue 22
  * point 2): New folder (kept while empty), rename and move of a file or a folder (kept as a move
  * in history: the old path ends with a deletion, the new one starts with the same manifest),
- * "Delete selected" with one Undo for all, a folder's Delete; each refusal (a taken name, `..`, a
+ * "Move selected" into a folder, "Delete selected" with one Undo for all, a folder's Delete; each refusal (a taken name, `..`, a
  * control character, nothing there, no CSRF token) changes nothing. A file's page previews text
  * (escaped), images, audio and video (players on the API's Range answers) and PDF (a link).
  */
@@ -158,6 +158,30 @@ describe("Rename or move", () => {
     expect(await text("notes/d.txt")).toBeNull();
     expect(await text("notes/alpha.txt")).toBe("alpha");
     expect((await meta("notes/c.txt")).versions.length).toBe(1);
+  });
+});
+
+describe("Move selected", () => {
+  test("the files ticked go into a folder, as moves; a taken name or a bad folder moves none of them", async () => {
+    await put("sel/one.txt", "1");
+    await put("sel/two.txt", "2");
+    await put("sel/dest/two.txt", "there already");
+    const taken = await post("/files/move-many", { path: ["sel/one.txt", "sel/two.txt"], to_dir: "sel/dest", dir: "sel" });
+    expect(taken.status).toBe(409);
+    expect(toastOf(taken)?.message).toBe("Nothing moved: 'sel/dest/two.txt' is taken by a file: choose another name");
+    expect(await text("sel/one.txt")).toBe("1");
+    expect((await post("/files/move-many", { path: ["sel/one.txt"], to_dir: "../up", dir: "sel" })).status).toBe(400);
+    expect((await post("/files/move-many", { path: ["sel/one.txt"], to_dir: "sel", dir: "sel" })).status).toBe(400);
+    expect((await post("/files/move-many", { path: ["sel/one.txt"], to_dir: "x" }, { csrf: false })).status).toBe(403);
+    const ok = await post("/files/move-many", { path: ["sel/one.txt"], to_dir: "/sel/dest/", dir: "sel" });
+    expect(ok.status).toBe(200);
+    expect(toastOf(ok)).toEqual({ message: "1 file moved to sel/dest.", kind: "ok" });
+    expect(await text("sel/dest/one.txt")).toBe("1");
+    expect((await meta("sel/one.txt")).versions[0]?.deleted).toBe(true);
+    const top = await post("/files/move-many", { path: ["sel/two.txt", "sel/dest/one.txt"], to_dir: "", dir: "sel" });
+    expect(toastOf(top)?.message).toBe("2 files moved to the top folder.");
+    expect(await text("two.txt")).toBe("2");
+    expect(await text("one.txt")).toBe("1");
   });
 });
 

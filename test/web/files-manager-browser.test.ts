@@ -2,7 +2,8 @@
 // web/files-edit-pages, public/app.js; issue 22 point 2), on a real cell (skipped when
 // /usr/bin/chromium is absent): New folder; Rename or move of a file (a rename, then into the new
 // folder: the API's history shows it as a move), a taken name said in an error toast with nothing
-// changed; Delete selected through the in-page dialog, one toast, one Undo for both; a folder
+// changed; Delete selected through the in-page dialog, one toast, one Undo for both; Move
+// selected into a folder; a folder
 // dropped (a synthetic drop walking FileSystemEntry objects) and a folder chosen (webkitdirectory)
 // uploaded under its name with its inner paths; Upload with nothing chosen says what to do;
 // previews of a text file and an image on a file's page; no sideways scroll; axe on both pages.
@@ -123,6 +124,17 @@ describe("the Files tab as a file manager, in a browser", () => {
       await page.locator(`tr[data-path="${w}/c.txt"]`).waitFor();
       expect(await text(`${w}/b.txt`)).toBe("bravo");
 
+      // Move selected: both into Sub, as moves.
+      await page.getByLabel("Select b.txt").check();
+      await page.getByLabel("Select c.txt").check();
+      await page.locator("details.move-selected > summary").click();
+      await page.getByLabel("Into the folder").fill(`${w}/Sub`);
+      await page.locator("#move-selected").click();
+      await okToast.getByText(`2 files moved to ${w}/Sub.`).waitFor();
+      await page.locator(`tr[data-path="${w}/b.txt"]`).waitFor({ state: "detached" });
+      expect(await text(`${w}/Sub/c.txt`)).toBe("charlie\nsecond line");
+      expect((await meta(`${w}/b.txt`)).deleted).toBe(true);
+
       // A folder dropped: walked, uploaded under its name with the paths inside it.
       await page.evaluate(() => {
         type Entry = Record<string, unknown>;
@@ -172,7 +184,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       expect(await noSideways(page)).toBe(true);
 
       // A file's page previews it: text, and an image loaded from the API.
-      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/c.txt`)}`);
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/Sub/c.txt`)}`);
       expect(await page.locator("pre.preview-text").textContent()).toBe("charlie\nsecond line");
       await settled(page);
       expect(await seriousViolations(page)).toEqual([]);
