@@ -213,21 +213,30 @@ export function setupCode(c: { dir: string }): string {
 }
 
 /**
- * First-run setup over HTTP from loopback (setup code, password): the session cookie and its CSRF
- * token. Throws unless the cell answers 303 with a session.
+ * First-run setup from loopback (setup code, password) through `send` (a cell's URL, or an app in
+ * this process): the session cookie and its CSRF token. Throws unless the cell answers 303 with a session.
  */
-export async function dashboardSession(c: TestCell, password = "correct-horse"): Promise<{ cookie: string; csrf: string }> {
-  const page = await fetch(c.url + "/setup");
+export async function firstRunSession(
+  send: (path: string, init?: RequestInit) => Promise<Response>,
+  dir: string,
+  password = "correct-horse",
+): Promise<{ cookie: string; csrf: string }> {
+  const page = await send("/setup");
   const formCookie = page.headers.get("set-cookie")!.split(";")[0]!;
   const formToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-  const set = await fetch(c.url + "/setup", {
+  const set = await send("/setup", {
     method: "POST",
     redirect: "manual",
     headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ _csrf: formToken, code: setupCode(c), password, confirm: password }).toString(),
+    body: new URLSearchParams({ _csrf: formToken, code: setupCode({ dir }), password, confirm: password }).toString(),
   });
   if (set.status !== 303) throw new Error(`first-run setup answered ${set.status}: ${await set.text()}`);
   const cookie = set.headers.get("set-cookie")!.split(";")[0]!;
-  const files = await (await fetch(c.url + "/files", { headers: { cookie } })).text();
+  const files = await (await send("/files", { headers: { cookie } })).text();
   return { cookie, csrf: /name="csrf-token" content="([^"]+)"/.exec(files)![1]! };
+}
+
+/** First-run setup of a running cell over HTTP (see firstRunSession). */
+export function dashboardSession(c: TestCell, password = "correct-horse"): Promise<{ cookie: string; csrf: string }> {
+  return firstRunSession((path, init) => fetch(c.url + path, init), c.dir, password);
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { openApp, type TestApp } from "../helpers/app.ts";
-import { setupCode } from "../helpers/cell.ts";
+import { firstRunSession } from "../helpers/cell.ts";
 import { toastHeader } from "../../src/web/toast.ts";
 import type { CellId } from "../../src/core/types.ts";
 
@@ -41,18 +41,7 @@ function toastOf(res: Response): { message: string; kind: string; also: string[]
 
 beforeAll(async () => {
   cell = openApp({ name: "cell-a" });
-  const setup = await cell.request("/setup");
-  const formCookie = setup.headers.get("set-cookie")!.split(";")[0]!;
-  const formToken = /name="_csrf" value="([^"]+)"/.exec(await setup.text())![1]!;
-  const done = await cell.request("/setup", {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-    body: `_csrf=${formToken}&code=${setupCode(cell)}&password=correct-horse&confirm=correct-horse`,
-  });
-  session = done.headers.get("set-cookie")!.split(";")[0]!;
-  const files = await (await cell.request("/files", { headers: { cookie: session } })).text();
-  csrf = /name="csrf-token" content="([^"]+)"/.exec(files)![1]!;
+  ({ cookie: session, csrf } = await firstRunSession((path, init) => cell.request(path, init), cell.dir));
   for (const text of ["one", "two", "three"])
     expect((await cell.api("/api/files/notes/día.txt", { method: "PUT", body: text })).status).toBe(201);
   cell.rt.services.peerStore.upsert(PEER, "desk", JSON.stringify({ id: PEER, name: "desk", addresses: ["http://127.0.0.1:9"] }));

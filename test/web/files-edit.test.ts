@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { openApp, type TestApp } from "../helpers/app.ts";
-import { setupCode } from "../helpers/cell.ts";
+import { firstRunSession } from "../helpers/cell.ts";
 
 let cell: TestApp;
 let session = "";
@@ -52,18 +52,7 @@ const listOf = async (dir: string) =>
 
 beforeAll(async () => {
   cell = openApp({ name: "cell-a" });
-  const setup = await cell.request("/setup");
-  const formCookie = setup.headers.get("set-cookie")!.split(";")[0]!;
-  const formToken = /name="_csrf" value="([^"]+)"/.exec(await setup.text())![1]!;
-  const done = await cell.request("/setup", {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-    body: `_csrf=${formToken}&code=${setupCode(cell)}&password=correct-horse&confirm=correct-horse`,
-  });
-  session = done.headers.get("set-cookie")!.split(";")[0]!;
-  const files = await (await cell.request("/files", { headers: { cookie: session } })).text();
-  csrf = /name="csrf-token" content="([^"]+)"/.exec(files)![1]!;
+  ({ cookie: session, csrf } = await firstRunSession((path, init) => cell.request(path, init), cell.dir));
   await put("notes/a.txt", "alpha");
   await put("notes/b.txt", "bravo");
   await put("notes/c.txt", "charlie");

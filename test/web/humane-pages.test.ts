@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openApp, type TestApp } from "../helpers/app.ts";
-import { setupCode } from "../helpers/cell.ts";
+import { firstRunSession } from "../helpers/cell.ts";
 import type { PeerBook } from "../../src/fleet/peer-directory.ts";
 import type { CellId } from "../../src/core/types.ts";
 
@@ -38,17 +38,7 @@ beforeAll(async () => {
   cell = openApp({ replication_factor: 2, name: "cell-a" });
   other = openApp({ name: "cell-z" });
   // A dashboard session, as the browser gets it at first run.
-  const setup = await cell.request("/setup");
-  const formCookie = setup.headers.get("set-cookie")!.split(";")[0]!;
-  const formToken = /name="_csrf" value="([^"]+)"/.exec(await setup.text())![1]!;
-  const done = await cell.request("/setup", {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: formCookie, "content-type": "application/x-www-form-urlencoded" },
-    body: `_csrf=${formToken}&code=${setupCode(cell)}&password=correct-horse&confirm=correct-horse`,
-  });
-  session = done.headers.get("set-cookie")!.split(";")[0]!;
-  csrf = /name="csrf-token" content="([^"]+)"/.exec(await page("/files"))![1]!;
+  ({ cookie: session, csrf } = await firstRunSession((path, init) => cell.request(path, init), cell.dir));
 
   // Two peers: one answered the last probe on the LAN, the other answered none.
   const { peerStore, peers } = cell.rt.services;
