@@ -15,10 +15,7 @@ import { shortId } from "../core/format.ts";
 import { sha256Hex } from "../core/sha256.ts";
 import type { CellId } from "../core/types.ts";
 import { callPeerRaw, type PeerCaller } from "../net/peer-client.ts";
-import { BATCH_CHUNK_MAX, CHUNK_FRAME_HEAD, MAX_BATCH_CHUNKS, MAX_CHUNK_BATCH_BODY, decodeChunkBatch } from "../protocol/chunk-frames.ts";
-
-/** Chunks up to this size are asked for in batches; larger ones alone. */
-export const TREE_BATCH_CHUNK_MAX = BATCH_CHUNK_MAX;
+import { CHUNK_FRAME_HEAD, MAX_BATCH_CHUNKS, MAX_CHUNK_BATCH_BODY, decodeChunkBatch } from "../protocol/chunk-frames.ts";
 
 /** POST /peer/tree/chunks body. */
 export const ChunkBatchRequest = z.object({

@@ -518,10 +518,10 @@ export class MyTree {
   }
 
   /** My cells, and the order to ask them for chunk `hash` of `m` (see fetchChunk). */
-  private askOrder(m: ChunkOf, hash: string): { mine: PeerRow[]; order: PeerRow[] } {
+  private askOrder(m: ChunkOf, hash: string, cells: readonly PeerRow[] = this.mine()): { mine: PeerRow[]; order: PeerRow[] } {
     // Cells that answered "not held" for a chunk of this file are asked last for the others.
     const lacking = this.lacks.get(m.file_hash) ?? new Set<CellId>();
-    const mine = this.mine().sort((a, b) => Number(lacking.has(a.id)) - Number(lacking.has(b.id)));
+    const mine = [...cells].sort((a, b) => Number(lacking.has(a.id)) - Number(lacking.has(b.id)));
     // A cell that lately lacked what it was asked comes after those that held it, measured or not.
     const score = (id: CellId) =>
       (lacking.has(id) ? 1e12 : 0) + this.missRate(id) * 1e11 + (this.deps.peers.score(id) ?? (id === m.owner ? 1e9 : 2e9));
@@ -541,13 +541,14 @@ export class MyTree {
     const got = new Map<string, Uint8Array>();
     const asked = new Map<string, Set<CellId>>(); // per chunk, the cells asked for it
     let left = [...want];
+    const mine = this.mine(); // once, not per chunk
     // A cell that answers without some of them (an on-demand cell holds little) is remembered as
     // lacking those files, and the next cell in their order is asked, in a batch again.
     for (let round = 0; round < BATCH_ROUNDS && left.length; round++) {
       const byCell = new Map<CellId, (typeof want)[number][]>();
       for (const w of left) {
         const tried = asked.get(w.hash);
-        const next = this.askOrder(w.m, w.hash).order.find((p) => !tried?.has(p.id) && !this.noBatch.has(p.id));
+        const next = this.askOrder(w.m, w.hash, mine).order.find((p) => !tried?.has(p.id) && !this.noBatch.has(p.id));
         if (!next) continue;
         byCell.set(next.id, [...(byCell.get(next.id) ?? []), w]);
       }

@@ -33,7 +33,7 @@ import { settlePending } from "../store/manifest-settle.ts";
 import { ManifestSchema, manifestFileText, manifestRelPath, type Manifest } from "../store/manifest.ts";
 import type { StagedChunk } from "../store/chunk-store.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
-import { TREE_BATCH_CHUNK_MAX } from "./chunk-batch.ts";
+import { BATCH_CHUNK_MAX } from "../protocol/chunk-frames.ts";
 import type { ChunkOf } from "./my-tree.ts";
 
 /** Chunks of one large file fetched at once. */
@@ -83,7 +83,7 @@ export async function writeVersions(deps: WriteDeps, items: readonly ToWrite[]):
     try {
       const m = treeManifest(deps.cell, item.manifest);
       deps.cell.vault.keys.fileKeyOrThrow(m); // a key this cell holds, before anything is fetched
-      (m.chunks.length <= 1 && (m.chunks[0]?.size ?? 0) <= TREE_BATCH_CHUNK_MAX ? small : large).push({ item, m });
+      (m.chunks.length <= 1 && (m.chunks[0]?.size ?? 0) <= BATCH_CHUNK_MAX ? small : large).push({ item, m });
     } catch (e) {
       fail(item.path, e);
     }
@@ -305,7 +305,7 @@ async function record(deps: WriteDeps, prepared: readonly Prepared[], fail: (pat
     db.db.transaction(() => {
       for (const p of prepared) {
         const fresh = bodies.get(p.hash);
-        if (!fresh || db.manifest(p.hash)) {
+        if (!fresh) {
           db.reinstate(p.path, p.hash);
           db.pendHomeCopy(p.path, p.m.file_hash);
         } else

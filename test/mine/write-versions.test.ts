@@ -14,6 +14,7 @@ import { pseudoRandom } from "../helpers/vault.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { callPeerRaw } from "../../src/net/peer-client.ts";
+import { signRequest } from "../../src/protocol/request-auth.ts";
 import { decodeChunkBatch } from "../../src/protocol/chunk-frames.ts";
 import { sha256Hex } from "../../src/core/sha256.ts";
 import type { CellId } from "../../src/core/types.ts";
@@ -113,6 +114,56 @@ test("POST /peer/tree/chunks answers a cell of mine with the chunks held, each u
   const refused = await call({ hashes: held }, fKeys);
   expect(refused.status).toBe(403);
   expect(A.output()).toMatch(/tree request from a cell that is not one of mine refused/);
+});
+
+test("POST /peer/tree/chunks attacked: a replayed request, a body changed under its signature, a chunked body past the limit, an unsigned one under a foreign Host: refused", async () => {
+  const aId = cellIdOf(A) as CellId;
+  const bKeys = loadKeys(resolveLayout({ GROVE_DIR: B.dir, GROVE_HOME: B.home }));
+  const held = sql<{ hash: string }>(A, "SELECT hash FROM chunks WHERE size < 65536 LIMIT 1").map((r) => r.hash);
+  const body = new TextEncoder().encode(JSON.stringify({ hashes: held }));
+  const headers = {
+    ...signRequest(bKeys.ed25519Secret, bKeys.id, "POST", "/peer/tree/chunks", body, { to: aId }),
+    "content-type": "application/json",
+  };
+  const send = (b: BodyInit, h: Record<string, string> = headers) =>
+    fetch(`${A.peerUrl}/peer/tree/chunks`, { method: "POST", headers: h, body: b });
+  const first = await send(body);
+  expect(first.status).toBe(200);
+  expect(decodeChunkBatch(new Uint8Array(await first.arrayBuffer()), sha256Hex, 16).map((f) => f.hash)).toEqual(held);
+  // The same signed request again: a replay.
+  const again = await send(body);
+  expect(again.status).toBe(401);
+  expect(((await again.json()) as { reason: string }).reason).toBe("replayed");
+  // Another body under a fresh signature of the first one.
+  const fresh = {
+    ...signRequest(bKeys.ed25519Secret, bKeys.id, "POST", "/peer/tree/chunks", body, { to: aId }),
+    "content-type": "application/json",
+  };
+  const changed = await send(JSON.stringify({ hashes: ["ab".repeat(32)] }), fresh);
+  expect(changed.status).toBe(401);
+  // 2 MiB sent chunked, with no length: refused before it is all read.
+  const big = new Uint8Array(2 * 1024 * 1024).fill(32);
+  const chunked = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let o = 0; o < big.length; o += 64 * 1024) c.enqueue(big.subarray(o, o + 64 * 1024));
+      c.close();
+    },
+  });
+  const signedBig = {
+    ...signRequest(bKeys.ed25519Secret, bKeys.id, "POST", "/peer/tree/chunks", big, { to: aId }),
+    "content-type": "application/json",
+  };
+  const tooBig = await send(chunked, signedBig);
+  expect(tooBig.status).toBe(413);
+  // A foreign Host: /peer is exempt from the Host check (docs/threat-model.md, "Local surfaces"),
+  // its authority is the signature alone. Unsigned, under a foreign Host: refused, nothing answered.
+  const foreign = await fetch(`${A.url}/peer/tree/chunks`, {
+    method: "POST",
+    headers: { host: "evil.example", "content-type": "application/json" },
+    body,
+  });
+  expect(foreign.status).toBe(401);
+  expect(new TextDecoder().decode(await foreign.arrayBuffer())).not.toContain(held[0]!.slice(0, 16));
 });
 
 test("kill -9 of B while it writes a folder of A's: after a restart every file is there byte for byte, fsck is clean, nothing echoes back", async () => {
