@@ -7,7 +7,8 @@
  * the other. Here each file of at most one chunk is read once (the bytes hashed are the bytes
  * sealed: nothing to read again), sealed on the crypto pool, and its chunk and manifest written
  * to temp files; then every chunk of the batch is made durable as one group (core/group-sync: one
- * syncfs on Linux), renamed into place, their folders synced, and every version recorded in one placement.db transaction. A manifest's file is written without an
+ * syncfs on Linux), renamed into place, their folders synced, and every version recorded in one placement.db transaction, with the tree events that
+ * describe them (`vault.describe`, mine/my-tree): one commit for both. A manifest's file is written without an
  * fsync: its exact content is committed in that same transaction (`manifest_pending`), and
  * store/manifest-settle fsyncs the file once the store is quiet, or writes it again from there
  * when the cell opens after a crash. So a small file costs one fsync (its chunk) on the path of
@@ -98,7 +99,12 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
       return outcomes;
     }
     const todo = staged.flatMap((s, i) => (s ? [{ s, i }] : []));
-    const versions = vault.db.addVersions(todo.map(({ s }) => s.version));
+    // The versions and the tree events that describe them: one commit.
+    const versions = vault.db.db.transaction(() => {
+      const v = vault.db.addVersions(todo.map(({ s }) => s.version));
+      vault.describe?.(todo.map(({ s }) => s.file.path));
+      return v;
+    })();
     todo.forEach(({ s, i }, k) => {
       outcomes[i] = { path: s.file.path, stored: true, version: versions[k]!, new_chunks: s.newChunks };
     });

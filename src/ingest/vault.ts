@@ -34,6 +34,12 @@ export interface Vault {
    * absent in one-shot uses.
    */
   chunkStored?: (hash: ChunkHash, sealed: Uint8Array, durable: Promise<void>) => void;
+  /**
+   * Describes new versions in this cell's tree events, called inside the transaction that records
+   * them (mine/my-tree), so that one commit makes both durable; absent in one-shot uses. Must not
+   * throw: what it leaves undescribed is described when `stored` is told.
+   */
+  describe?: (paths: readonly string[]) => void;
 }
 
 /** Fetches a sealed chunk of a manifest from another cell; the reader still checks its name and tag. */

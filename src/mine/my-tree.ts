@@ -28,6 +28,7 @@ import type { LocalChange } from "../tree/event-log.ts";
 import type { VersionVector } from "../tree/version-vector.ts";
 import { applyTree, touchedBy, type Applied, type ApplyDeps } from "./apply.ts";
 import { askChunkBatch, chunkBatches } from "./chunk-batch.ts";
+import { CarriedChunks, chunksToCarry } from "./carried-chunks.ts";
 import { fileAt, listTree, ownAndDescribed, type ListedFile } from "./tree-view.ts";
 import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { unlink } from "node:fs/promises";
@@ -40,13 +41,15 @@ export const PULL_PAGE = 500;
 const PULL_PAGE_BYTES = 4 * 1024 * 1024;
 /** How often my cells are asked for what they have, besides the pokes (a cell back online catches up). */
 export const PULL_EVERY_MS = 30_000;
-/** Changes that come together (a folder copied in, a move's two paths) make one reconcile and one poke. */
-const SETTLE_MS = 2;
 const CHUNK_TIMEOUT_MS = 30_000;
 /** Chunk batches asked of my cells at once. */
 const BATCHES_AT_ONCE = 2;
 /** How fast a cell of mine's record of lacking chunks fades. */
 const MISS_HALF_LIFE_MS = 10 * 60_000;
+/** How much faster (in route score, about milliseconds) another cell must be to be asked before the one that stored the file. */
+const OWNER_EDGE = 20;
+/** A cell whose miss rate is past this is not among the two a file's chunks are spread over. */
+const SPREAD_MISS_RATE = 0.05;
 /** Cells asked in turn for the chunks of a batch the previous ones did not have. */
 const BATCH_ROUNDS = 3;
 
@@ -61,6 +64,8 @@ const PullAnswerSchema = z.object({
   more: z.boolean(),
 });
 export type PullAnswer = z.infer<typeof PullAnswerSchema>;
+/** A poke: new events pushed (a pull page, with the chunks of a few small files: mine/carried-chunks), or keys changed. */
+export type Poke = (PullAnswer & { chunks?: Record<string, string> }) | { keys: true };
 
 export interface MyTreeDeps {
   cell: Pick<Cell, "db" | "tree" | "layout" | "keys" | "suite" | "store" | "vault" | "config">;
@@ -82,7 +87,11 @@ export interface MyTreeDeps {
 }
 
 export class MyTree {
-  private settleTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * The reconcile to come. Changes told together (a batch of files stored, a move's two paths: each
+   * told in one turn of the event loop) make one reconcile and one poke, right after that turn.
+   */
+  private settleTimer: ReturnType<typeof setImmediate> | null = null;
   private pullTimer: ReturnType<typeof setInterval> | null = null;
   /** Pulls running, and peers poked again while theirs ran. */
   private readonly pulling = new Map<CellId, Promise<number>>();
@@ -100,6 +109,8 @@ export class MyTree {
   private readonly lacks = new Map<string, Set<CellId>>();
   /** My cells of an older build, without POST /peer/tree/chunks: asked one chunk at a time. */
   private readonly noBatch = new Set<CellId>();
+  /** Chunks my cells' pokes carried, taken before any cell is asked. */
+  private readonly carried = new CarriedChunks();
 
   /**
    * Per cell of mine, how often it lacked a chunk it was asked for lately (0 to 1, each answer
@@ -161,9 +172,10 @@ export class MyTree {
 
   stop(): void {
     this.stopped = true;
-    if (this.settleTimer) clearTimeout(this.settleTimer);
+    if (this.settleTimer) clearImmediate(this.settleTimer);
     if (this.pullTimer) clearInterval(this.pullTimer);
-    this.settleTimer = this.pullTimer = null;
+    this.settleTimer = null;
+    this.pullTimer = null;
     this.deps.cell.vault.remote!.source = null;
   }
 
@@ -173,7 +185,7 @@ export class MyTree {
     if (path === undefined) this.dirty = "all";
     else if (this.dirty !== "all") this.dirty.add(path);
     if (this.settleTimer) return;
-    this.settleTimer = setTimeout(() => {
+    this.settleTimer = setImmediate(() => {
       this.settleTimer = null;
       if (!this.caughtUp && this.deps.recovering?.() && this.mine().length) {
         this.dirty = "all"; // described once a pull from my cells gave back this cell's earlier events
@@ -190,12 +202,27 @@ export class MyTree {
           // Push: the new events ride on the poke, so a cell of mine has them without asking.
           const page = this.answerPull({ ...this.cell.tree.vector(), [self]: this.told });
           this.told = mineNow;
-          this.pokeAll(page);
+          const chunks = chunksToCarry(this.cell.store, page.events, page.manifests);
+          this.pokeAll(chunks ? { ...page, chunks } : page);
         }
       } catch (e) {
         log("error", `tree: could not describe this cell's changes: ${errorMessage(e)}`);
       }
-    }, SETTLE_MS);
+    });
+  }
+
+  /**
+   * Describe new versions at `paths` now, inside the caller's transaction (ingest/ingest-batch:
+   * one commit for the versions and their events). Never throws: a failure is said, and the paths
+   * are described when `vault.stored` names them, as any change.
+   */
+  describeNow(paths: readonly string[]): void {
+    if (this.stopped || (!this.caughtUp && this.deps.recovering?.() && this.mine().length)) return;
+    try {
+      this.reconcile(new Set(paths));
+    } catch (e) {
+      log("warn", `tree: new versions not described with their commit; described next: ${errorMessage(e)}`);
+    }
   }
 
   /**
@@ -279,7 +306,8 @@ export class MyTree {
         throw new GroveError(`cell ${shortId(from)} sent an event without its manifest`, 502, "peer");
     // Recovered from its words: this cell takes back the events it made before, from my cells.
     const ownToo = !this.caughtUp && this.deps.recovering?.() === true;
-    return { added: this.cell.tree.receive(events, manifests, ownToo), more: page.more };
+    const added = this.cell.tree.receive(events, manifests, ownToo);
+    return { added, more: page.more };
   }
 
   /**
@@ -287,8 +315,9 @@ export class MyTree {
    * they leave a gap, when it pushed none, or when it asks us to take its keys (after a removal).
    */
   poked(peer: CellId, raw: unknown): void {
-    const body = (raw ?? {}) as { events?: unknown; keys?: unknown };
+    const body = (raw ?? {}) as { events?: unknown; keys?: unknown; chunks?: unknown };
     if (body.keys === true) this.keysWanted.add(peer);
+    if (body.chunks !== undefined) this.carried.take(peer, body.chunks);
     if (Array.isArray(body.events) && body.keys !== true) {
       try {
         const r = this.receive(peer, raw);
@@ -493,7 +522,7 @@ export class MyTree {
    * Tell each of my cells that we have new events, pushing them (`page`), or that our keys changed
    * (`{keys: true}`): they pull what they lack at once. Best effort: a cell away catches up by its own pulls.
    */
-  pokeAll(page: PullAnswer | { keys: true } = { keys: true }): void {
+  pokeAll(page: Poke = { keys: true }): void {
     for (const p of this.mine()) void this.call(p.id, "/peer/tree/poke", page).catch(() => {});
   }
 
@@ -522,11 +551,15 @@ export class MyTree {
     // Cells that answered "not held" for a chunk of this file are asked last for the others.
     const lacking = this.lacks.get(m.file_hash) ?? new Set<CellId>();
     const mine = [...cells].sort((a, b) => Number(lacking.has(a.id)) - Number(lacking.has(b.id)));
-    // A cell that lately lacked what it was asked comes after those that held it, measured or not.
+    // A cell that lately lacked what it was asked comes after those that held it, measured or not;
+    // the cell that stored the file holds it, so it goes first unless another is clearly faster.
     const score = (id: CellId) =>
-      (lacking.has(id) ? 1e12 : 0) + this.missRate(id) * 1e11 + (this.deps.peers.score(id) ?? (id === m.owner ? 1e9 : 2e9));
+      (lacking.has(id) ? 1e12 : 0) + this.missRate(id) * 1e11 + (this.deps.peers.score(id) ?? 1e9) + (id === m.owner ? 0 : OWNER_EDGE);
     const ranked = [...mine].sort((a, b) => score(a.id) - score(b.id));
-    const spread = Math.min(2, ranked.length);
+    // Spread over the two best only when both hold (a cell that lately lacked what it was asked,
+    // an on-demand one, is not asked first for every other chunk).
+    const holds = (p: PeerRow) => !lacking.has(p.id) && this.missRate(p.id) < SPREAD_MISS_RATE;
+    const spread = ranked.length > 1 && holds(ranked[0]!) && holds(ranked[1]!) ? 2 : Math.min(1, ranked.length);
     const turn = spread ? Number.parseInt(hash.slice(0, 6), 16) % spread : 0;
     return { mine, order: [...ranked.slice(turn, spread), ...ranked.slice(0, turn), ...ranked.slice(spread)] };
   }
@@ -539,8 +572,12 @@ export class MyTree {
    */
   async fetchChunks(want: readonly { m: ChunkOf; hash: string; size: number }[]): Promise<Map<string, Uint8Array>> {
     const got = new Map<string, Uint8Array>();
+    for (const w of want) {
+      const b = this.carried.claim(w.hash);
+      if (b) got.set(w.hash, b);
+    }
     const asked = new Map<string, Set<CellId>>(); // per chunk, the cells asked for it
-    let left = [...want];
+    let left = want.filter((w) => !got.has(w.hash));
     const mine = this.mine(); // once, not per chunk
     // A cell that answers without some of them (an on-demand cell holds little) is remembered as
     // lacking those files, and the next cell in their order is asked, in a batch again.
@@ -585,6 +622,8 @@ export class MyTree {
    * that hold the file.
    */
   async fetchChunk(m: ChunkOf, hash: string): Promise<Uint8Array> {
+    const carried = this.carried.claim(hash);
+    if (carried) return carried;
     const { mine, order } = this.askOrder(m, hash);
     const why: string[] = [];
     for (const p of order) {

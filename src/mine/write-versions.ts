@@ -202,7 +202,10 @@ async function eachAtOnce<T>(items: readonly T[], n: number, fn: (item: T) => Pr
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
-/** One batch of small files, its chunks fetched: chunks made durable as one group, plaintexts written, versions recorded in one transaction. */
+/**
+ * One batch of small files, its chunks fetched: the chunks made durable as one group while the
+ * plaintexts are written (neither waits for the other), then every version recorded in one transaction.
+ */
 async function writeBatch(
   deps: WriteDeps,
   files: readonly { item: ToWrite; m: Manifest }[],
@@ -212,18 +215,15 @@ async function writeBatch(
   const { cell } = deps;
   // Every fetched chunk durable, as one group.
   const group: StagedChunk[] = [];
-  try {
+  const durable = (async () => {
     await eachAtOnce([...sealed], WRITE_AHEAD, async ([h, b]) => {
       const s = await cell.store.stage(h as ChunkHash, b);
       if (s) group.push(s);
     });
     await cell.store.commit(group);
-  } catch (e) {
-    await Promise.all(group.map((g) => unlink(g.temp).catch(() => {})));
-    for (const f of files) fail(f.item.path, new GroveError(`its chunk could not be stored: ${errorMessage(e)}`, 500, "internal"));
-    return 0;
-  }
-  // Each file's plaintext into its temp file, a few at once.
+  })();
+  durable.catch(() => {}); // awaited below, after the copies: not an unhandled rejection meanwhile
+  // Meanwhile each file's plaintext into its temp file, a few at once.
   const prepared: Prepared[] = [];
   await eachAtOnce(files, WRITE_AHEAD, async ({ item, m }) => {
     try {
@@ -244,6 +244,13 @@ async function writeBatch(
       fail(item.path, e);
     }
   });
+  try {
+    await durable; // a version is recorded only once the chunks it names are durable here
+  } catch (e) {
+    await Promise.all([...group.map((g) => unlink(g.temp).catch(() => {})), ...prepared.map((p) => unlink(p.temp).catch(() => {}))]);
+    for (const p of prepared) fail(p.path, new GroveError(`its chunk could not be stored: ${errorMessage(e)}`, 500, "internal"));
+    return 0;
+  }
   return record(deps, prepared, fail);
 }
 

@@ -363,6 +363,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
       tree.start();
       stops.push(() => tree.stop());
       stops.push(cell.vault.stored!.on((path) => tree.changed(path)));
+      cell.vault.describe = (paths) => tree.describeNow(paths);
+      stops.push(() => (cell.vault.describe = undefined));
       if (rounds) {
         rounds.start(config.sync_interval_s);
         stops.push(cell.vault.stored!.on(() => rounds.nudge(config.sync_after_change_s)));

@@ -11,7 +11,8 @@ import type { Database } from "bun:sqlite";
 import type { CellId, ManifestHash } from "../core/types.ts";
 import { eventId, type EventId, type TreeEvent } from "./events.ts";
 import { HybridClock } from "./hlc.ts";
-import { materialize, type TreeEntry } from "./materialize.ts";
+import { LiveTree } from "./live-tree.ts";
+import type { TreeEntry } from "./materialize.ts";
 import { EventSet, type VersionVector } from "./version-vector.ts";
 
 /** A change made on this cell, before it is numbered and stamped. */
@@ -24,7 +25,7 @@ export interface LocalChange {
 
 export class EventLog {
   private readonly set: EventSet;
-  private tree: Map<string, TreeEntry> | null = null;
+  private readonly live = new LiveTree();
   readonly clock: HybridClock;
 
   constructor(
@@ -34,13 +35,17 @@ export class EventLog {
   ) {
     const rows = db.query("SELECT body FROM tree_events").all() as { body: string }[];
     this.set = new EventSet(rows.map((r) => JSON.parse(r.body) as TreeEvent));
+    for (const e of this.set.events()) this.live.add(e);
     this.clock = new HybridClock(now);
     for (const e of this.set.events()) this.clock.observe(e.at);
   }
 
-  /** The tree the events give (tree/materialize), computed once per change. */
-  current(): Map<string, TreeEntry> {
-    return (this.tree ??= materialize(this.set.events()));
+  /**
+   * The tree the events give (tree/materialize), kept up to date event by event (tree/live-tree):
+   * not sorted, and the same map brought up to date at every call (do not keep it across an await).
+   */
+  current(): ReadonlyMap<string, TreeEntry> {
+    return this.live.view();
   }
 
   event(id: EventId): TreeEvent | null {
@@ -123,14 +128,25 @@ export class EventLog {
    */
   receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>, ownToo = false): TreeEvent[] {
     const added: TreeEvent[] = [];
-    this.db.transaction(() => {
+    const keep = this.db.transaction(() => {
       for (const [h, body] of manifests) this.putManifest(h, body);
       for (const e of events) {
         if (e.origin === this.self && !ownToo) continue;
         this.clock.observe(e.at);
         if (this.insert(e)) added.push(e);
       }
-    })();
+    });
+    // Events of my other cells can be pulled again: their commit does not wait for the disk. In
+    // WAL mode a commit at synchronous NORMAL is whole or absent after a power cut, never torn,
+    // and the next commit at FULL (this cell's own changes, the versions it writes) makes it
+    // durable with itself. One lost is pulled again: this cell's vector does not count it.
+    const was = (this.db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    this.db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      keep();
+    } finally {
+      this.db.exec(`PRAGMA synchronous = ${was}`);
+    }
     return added;
   }
 
@@ -189,7 +205,7 @@ export class EventLog {
   private insert(e: TreeEvent): boolean {
     if (!this.set.add(e)) return false;
     this.db.query("INSERT OR IGNORE INTO tree_events (origin, seq, body) VALUES (?, ?, ?)").run(e.origin, e.seq, JSON.stringify(e));
-    this.tree = null;
+    this.live.add(e);
     return true;
   }
 }

@@ -29,7 +29,7 @@ export interface TreeEntry {
 }
 
 /** Greatest first: later stamp, then larger origin id. */
-function newestFirst(a: TreeEvent, b: TreeEvent): number {
+export function newestFirst(a: TreeEvent, b: TreeEvent): number {
   return compareStamps(b.at, a.at) || (a.origin < b.origin ? 1 : a.origin > b.origin ? -1 : 0);
 }
 
@@ -83,7 +83,7 @@ export function conflictName(path: string, cellName: string, wallMs: number): st
   return `${dir}${chars.join("")}${tail}`;
 }
 
-function numbered(name: string, i: number): string {
+export function numbered(name: string, i: number): string {
   const close = name.lastIndexOf(")");
   return `${name.slice(0, close)} ${i}${name.slice(close)}`;
 }

@@ -166,6 +166,43 @@ test("POST /peer/tree/chunks attacked: a replayed request, a body changed under 
   expect(new TextDecoder().decode(await foreign.arrayBuffer())).not.toContain(held[0]!.slice(0, 16));
 });
 
+test("a poke carrying a small file's chunk: B writes it; a carried chunk that does not match its name, or from a friend, changes nothing", async () => {
+  // A real poke: one small file put on A reaches B's GROVE_HOME, its chunk carried by the poke.
+  const one = pseudoRandom(3000, 77);
+  const f = join(A.root, "carried.bin");
+  writeFileSync(f, one);
+  expect((await A.cli(["put", f, "--as", "carried/one.bin"])).code).toBe(0);
+  await until("carried/one.bin in B's home", async () => same(join(B.home, "carried/one.bin"), one), 20_000);
+  // Forged: signed by A (a cell of B's), a chunk under a name it does not have. Kept nowhere.
+  const aId = cellIdOf(A) as CellId;
+  const bId = cellIdOf(B) as CellId;
+  const aKeys = loadKeys(resolveLayout({ GROVE_DIR: A.dir, GROVE_HOME: A.home }));
+  const name = sha256Hex(pseudoRandom(500, 1));
+  const events = () => n(B, "SELECT count(*) AS n FROM tree_events");
+  const before = events();
+  const forged = await callPeerRaw(aKeys, B.peerUrl, bId, "POST", "/peer/tree/poke", {
+    events: [],
+    manifests: {},
+    more: false,
+    chunks: { [name]: Buffer.from(pseudoRandom(500, 2)).toString("base64") },
+  });
+  expect(forged.status).toBe(202);
+  await until("B to say it dropped the chunk", async () => /does not match its name; dropped/.test(B.output()), 10_000);
+  // Malformed: refused whole, said.
+  await callPeerRaw(aKeys, B.peerUrl, bId, "POST", "/peer/tree/poke", { events: [], manifests: {}, more: false, chunks: "x" });
+  await until("B to refuse malformed chunks", async () => /chunks carried by a poke refused/.test(B.output()), 10_000);
+  expect(events()).toBe(before);
+  // A friend's cell cannot poke at all.
+  const fKeys = loadKeys(resolveLayout({ GROVE_DIR: F.dir, GROVE_HOME: F.home }));
+  const friend = await callPeerRaw(fKeys, A.peerUrl, aId, "POST", "/peer/tree/poke", {
+    events: [],
+    manifests: {},
+    more: false,
+    chunks: {},
+  });
+  expect(friend.status).toBe(403);
+});
+
 test("kill -9 of B while it writes a folder of A's: after a restart every file is there byte for byte, fsck is clean, nothing echoes back", async () => {
   const files = new Map<string, Uint8Array>();
   for (let i = 0; i < 900; i++) files.set(`g${i}.bin`, content(10_000 + i));

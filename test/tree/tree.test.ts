@@ -12,6 +12,7 @@ import { HybridClock, compareStamps, MAX_SKEW_MS } from "../../src/tree/hlc.ts";
 import { eventId, TreeEventSchema, type TreeEvent } from "../../src/tree/events.ts";
 import { conflictName, materialize, type TreeEntry } from "../../src/tree/materialize.ts";
 import { EventSet } from "../../src/tree/version-vector.ts";
+import { LiveTree } from "../../src/tree/live-tree.ts";
 
 const cell = (c: string) => c.repeat(64) as CellId;
 const manifest = (n: number) => n.toString(16).padStart(64, "0") as ManifestHash;
@@ -19,6 +20,8 @@ const manifest = (n: number) => n.toString(16).padStart(64, "0") as ManifestHash
 /** One of my cells, as far as the tree goes: its events, its clock, and changes made on its view. */
 class Replica {
   readonly set = new EventSet();
+  /** The same tree kept event by event, as a cell keeps it (tree/live-tree). */
+  readonly live = new LiveTree();
   readonly clock: HybridClock;
   constructor(
     readonly id: CellId,
@@ -32,7 +35,7 @@ class Replica {
   }
   private make(e: Omit<TreeEvent, "origin" | "by" | "seq" | "at">): TreeEvent {
     const ev: TreeEvent = { origin: this.id, by: this.name, seq: this.set.nextSeq(this.id), at: this.clock.tick(), ...e };
-    this.set.add(TreeEventSchema.parse(ev));
+    if (this.set.add(TreeEventSchema.parse(ev))) this.live.add(ev);
     return ev;
   }
   put(path: string, m: ManifestHash): TreeEvent {
@@ -55,12 +58,14 @@ class Replica {
     other.set.missingFrom(this.set.vector()).forEach((e, i) => {
       if (!keep(i)) return;
       this.clock.observe(e.at);
-      this.set.add(e);
+      if (this.set.add(e)) this.live.add(e);
     });
   }
 }
 
 const flat = (t: Map<string, TreeEntry>) => [...t.entries()];
+/** The live tree in path order, as materialize gives it. */
+const sorted = (t: ReadonlyMap<string, TreeEntry>) => [...t.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 describe("hybrid clock", () => {
   test("never goes backwards, even when the wall clock does; a stamp seen comes before the next one made", () => {
@@ -240,10 +245,13 @@ describe("three replicas converge", () => {
               // Every `lose`-th event is lost on the way (1 = none); the exchange is retried later.
               rs[o.r]!.pullFrom(rs[o.from]!, (i) => o.lose === 0 || i % (o.lose + 1) !== o.lose);
             }
+            // The tree kept event by event is the tree materialized from scratch, at every step.
+            if (o.t !== "tick") expect(sorted(rs[o.r]!.live.view())).toEqual(flat(rs[o.r]!.tree()));
           }
           for (let round = 0; round < 2; round++) for (const x of rs) for (const y of rs) if (x !== y) x.pullFrom(y);
 
           const trees = rs.map((r) => flat(r.tree()));
+          for (const r of rs) expect(sorted(r.live.view())).toEqual(flat(r.tree()));
           expect(trees[1]).toEqual(trees[0]!);
           expect(trees[2]).toEqual(trees[0]!);
           expect(rs.map((r) => r.set.size)).toEqual([rs[0]!.set.size, rs[0]!.set.size, rs[0]!.set.size]);
