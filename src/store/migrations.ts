@@ -31,6 +31,7 @@ import m014 from "./schema/014_friend_requests.sql" with { type: "text" };
 import m015 from "./schema/015_folders.sql" with { type: "text" };
 import m016 from "./schema/016_my_cells.sql" with { type: "text" };
 import m017 from "./schema/017_pending_writes.sql" with { type: "text" };
+import m018 from "./schema/018_manifest_file_index.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
 export const MIGRATIONS: readonly string[] = [
@@ -51,6 +52,7 @@ export const MIGRATIONS: readonly string[] = [
   m015,
   m016,
   m017,
+  m018,
 ];
 
 /** min_reader when schema_meta is first made: schema 13, the last before it existed. */
