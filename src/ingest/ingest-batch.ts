@@ -5,10 +5,12 @@
  * A folder of small files dropped into GROVE_HOME would otherwise cost each file its own fsync
  * of a chunk, an fsync and a folder fsync of its manifest, and one placement.db commit, one after
  * the other. Here each file of at most one chunk is read once (the bytes hashed are the bytes
- * sealed: nothing to read again), sealed on the crypto pool, and its chunk and manifest written
- * to temp files; then every chunk of the batch is made durable as one group (core/group-sync: one
- * syncfs on Linux), renamed into place, their folders synced, and every version recorded in one placement.db transaction, with the tree events that
- * describe them (`vault.describe`, mine/my-tree): one commit for both. A manifest's file is written without an
+ * sealed: nothing to read again) and sealed (on this thread up to 64 KiB, where a Worker's
+ * message would cost more than the cipher; on the crypto pool above); its chunk and manifest are
+ * written to temp files; then every chunk of the batch is made durable as one group
+ * (core/group-sync: one syncfs on Linux), renamed into place, their folders synced, and every
+ * version recorded in one placement.db transaction, with the tree events that describe them
+ * (`vault.describe`, mine/my-tree): one commit for both. A manifest's file is written without an
  * fsync: its exact content is committed in that same transaction (`manifest_pending`), and
  * store/manifest-settle fsyncs the file once the store is quiet, or writes it again from there
  * when the cell opens after a crash. So a small file costs one fsync (its chunk) on the path of
@@ -26,6 +28,7 @@ import type { NewVersion } from "../store/placement-db.ts";
 import type { StagedChunk } from "../store/chunk-store.ts";
 import { manifestFileText, manifestHash, manifestRelPath, type ChunkRef, type Manifest } from "../store/manifest.ts";
 import { newManifest, reuseManifest, uniqueManifestRel } from "./ingest.ts";
+import { sealChunk } from "./chunk-crypto.ts";
 import type { HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 
@@ -36,6 +39,8 @@ export const BATCH_FILES = 512;
 export const BATCH_BYTES = 8 * 1024 * 1024;
 /** Files read and sealed at once within a batch. */
 const READ_AHEAD = 16;
+/** Files at most this large are sealed on this thread, not on the crypto pool. */
+const SEAL_HERE_MAX = 64 * 1024;
 /** Sealing adds the AEAD tag (docs/design.md: Data). */
 const TAG_BYTES = 16;
 
@@ -144,7 +149,9 @@ async function stage(
   let newChunks = 0;
   if (size > 0) {
     const out = new Uint8Array(size + TAG_BYTES);
-    const { sealed, hash } = await vault.pool.seal(vault.keys.sealing(fileHash).key, 0, plain, out);
+    const key = vault.keys.sealing(fileHash).key;
+    // A small chunk is sealed here: a crypto Worker's message costs more than the cipher.
+    const { sealed, hash } = size <= SEAL_HERE_MAX ? sealChunk(vault.suite, key, 0, plain, out) : await vault.pool.seal(key, 0, plain, out);
     chunks.push({ hash: hash as ChunkHash, size: sealed.byteLength, index: 0 });
     if (!chunksHere.has(hash) && !vault.store.has(hash as ChunkHash)) {
       chunksHere.add(hash);
