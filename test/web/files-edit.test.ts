@@ -4,7 +4,8 @@
  * in history: the old path ends with a deletion, the new one starts with the same manifest),
  * "Move selected" into a folder, "Delete selected" with one Undo for all, a folder's Delete; each refusal (a taken name, `..`, a
  * control character, nothing there, no CSRF token) changes nothing. A file's page previews text
- * (escaped), images, audio and video (players on the API's Range answers) and PDF (a link).
+ * (escaped), images, audio and video (players on the API's Range answers) and PDF (an <iframe> of
+ * the API's answer, inline, framed only by the dashboard's origin, and a link to open it in a tab).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -228,7 +229,7 @@ describe("a file's page previews it", () => {
     const img = await detail("pics/red.png");
     expect(img).toContain('<img class="preview-img" src="/api/files/pics/red.png"');
     expect(await detail("pics/blob.bin")).not.toContain('class="card file-preview"');
-    // Audio and video in the browser's player (streamed from the API by Range), a PDF as a link.
+    // Audio and video in the browser's player (streamed from the API by Range), a PDF in the browser's viewer.
     await put("media/song.mp3", "ID3-not-really");
     await put("media/clip.mp4", "not-really-a-video");
     await put("media/paper.pdf", "%PDF-1.4");
@@ -238,7 +239,17 @@ describe("a file's page previews it", () => {
     expect(await detail("media/clip.mp4")).toContain(
       '<video class="preview-media" controls="" preload="metadata" src="/api/files/media/clip.mp4"',
     );
-    expect(await detail("media/paper.pdf")).toContain('href="/api/files/media/paper.pdf" target="_blank"');
+    const pdf = await detail("media/paper.pdf");
+    expect(pdf).toContain('<iframe class="preview-pdf" src="/api/files/media/paper.pdf" title="PDF preview of paper.pdf"');
+    expect(pdf).toContain('href="/api/files/media/paper.pdf" target="_blank"');
+    // The PDF itself: inline, typed, by Range, sandboxed, and framed by the dashboard's origin only.
+    const head = await cell.request("/api/files/media/paper.pdf", { headers: { cookie: session, range: "bytes=0-3" } });
+    expect(head.status).toBe(206);
+    expect(await head.text()).toBe("%PDF");
+    expect(head.headers.get("content-type")).toBe("application/pdf");
+    expect(head.headers.get("content-disposition")).toStartWith('inline; filename="paper.pdf"');
+    expect(head.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(head.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'self'; sandbox");
     // The image itself, by Range, with the session: inline and sandboxed.
     const part = await cell.request("/api/files/pics/red.png", { headers: { cookie: session, range: "bytes=0-3" } });
     expect(part.status).toBe(206);

@@ -6,7 +6,8 @@
 // selected into a folder; a folder
 // dropped (a synthetic drop walking FileSystemEntry objects) and a folder chosen (webkitdirectory)
 // uploaded under its name with its inner paths; Upload with nothing chosen says what to do;
-// previews of a text file and an image on a file's page; no sideways scroll; axe on both pages.
+// previews of a text file, an image and a PDF (in Chromium's own viewer, in an <iframe>) on a
+// file's page; no sideways scroll; axe on both pages.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,27 @@ const PASSWORD = "correct horse battery";
 const PNG = new Uint8Array(
   Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64"),
 );
+/** A one-page PDF saying "Hello Grove", with a correct cross-reference table. */
+function tinyPdf(): Uint8Array<ArrayBuffer> {
+  const text = "BT /F1 24 Tf 20 60 Td (Hello Grove) Tj ET";
+  const objs = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let out = "%PDF-1.4\n";
+  const at: number[] = [];
+  objs.forEach((o, i) => {
+    at.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${at.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(out) as Uint8Array<ArrayBuffer>;
+}
 let cell: TestCell | undefined;
 let browser: Browser | undefined;
 let local = "";
@@ -58,6 +80,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await put(`${w}/b.txt`, "bravo");
       await put(`${w}/c.txt`, "charlie\nsecond line");
       await put(`${w}/dot.png`, PNG);
+      await put(`${w}/paper.pdf`, tinyPdf());
       const { page } = await cellPage(browser!, cell!, errors);
       await page.setViewportSize({ width, height: 800 });
       await setupOrLogIn(page, PASSWORD);
@@ -194,6 +217,15 @@ describe("the Files tab as a file manager, in a browser", () => {
       await img.waitFor();
       await page.waitForFunction(() => (document.querySelector("img.preview-img") as HTMLImageElement | null)?.complete === true);
       expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
+      expect(await noSideways(page)).toBe(true);
+
+      // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline and may be framed here).
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/paper.pdf`)}`);
+      await page.locator('iframe.preview-pdf[title="PDF preview of paper.pdf"]').waitFor();
+      const viewer = async () => page.frames().some((f) => f.url().startsWith("chrome-extension://"));
+      for (let i = 0; i < 50 && !(await viewer()); i++) await Bun.sleep(100);
+      expect(await viewer()).toBe(true);
+      expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
       expect(await noSideways(page)).toBe(true);
       expect(errors).toEqual([]);
     });
