@@ -309,10 +309,15 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     const r = applyLive(config, next);
     if (config.sync_interval_s !== before) rounds?.every(config.sync_interval_s);
     if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
-    if (r.restart.length)
-      log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: r.restart.join(",") });
+    // Said once per set of waiting keys: a dashboard save reloads, then the file watcher does again.
+    const waiting = r.restart.join(",");
+    if (waiting && waiting !== saidWaiting)
+      log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: waiting });
+    saidWaiting = waiting;
     return { ok: true, ...r };
   };
+  /** The keys last said to wait for the next start ("" none). */
+  let saidWaiting = "";
 
   // What `start` starts, to stop in reverse order.
   const stops: (() => void)[] = [];
