@@ -125,7 +125,7 @@ describe("Rename or move", () => {
     expect((await meta("notes/b.txt")).deleted).toBe(true);
     const folder = await post("/files/move", { from: "notes/Empty one", to: "archive/kept", dir: "notes" });
     expect(folder.status).toBe(200);
-    expect(toastOf(folder)?.message).toBe("Moved Empty one to archive as kept.");
+    expect(toastOf(folder)?.message).toBe("Moved Empty one into the new folder archive as kept.");
     expect(await text("archive/kept/b.txt")).toBe("bravo");
     expect(await text("notes/Empty one/b.txt")).toBeNull();
     expect(await listOf("notes")).not.toContain("notes/Empty one");
@@ -172,6 +172,45 @@ describe("Move selected", () => {
     expect(toastOf(top)?.message).toBe("2 files moved to the top folder.");
     expect(await text("two.txt")).toBe("2");
     expect(await text("one.txt")).toBe("1");
+    // Into a folder that is not there yet: the move makes it, and says so.
+    const fresh = await post("/files/move-many", { path: ["two.txt", "one.txt"], to_dir: "fresh/new", dir: "" });
+    expect(toastOf(fresh)?.message).toBe("2 files moved into the new folder fresh/new.");
+    expect(await text("fresh/new/one.txt")).toBe("1");
+    expect(rows(await fresh.text())).toContain("fresh");
+  });
+});
+
+describe("Rename or move on a file's own page", () => {
+  const detail = async (path: string) =>
+    (await cell.request(`/files/detail?path=${encodeURIComponent(path)}`, { headers: { cookie: session } })).text();
+
+  test("the page offers it; done, it goes to the file's new page with the toast; refused, nothing changed", async () => {
+    await put("page/report.txt", "report");
+    const html = await detail("page/report.txt");
+    expect(html).toContain('aria-label="Rename or move report.txt"');
+    expect(html).toContain('<input type="hidden" name="then" value="page"/>');
+    expect(html).toContain(`<input type="hidden" name="_csrf" value="${csrf}"/>`);
+    // With htmx: HX-Redirect to the new page, the toast carried in HX-Trigger.
+    const res = await post("/files/move", { from: "page/report.txt", to: "page/final.txt", dir: "page", then: "page" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("hx-redirect")).toBe("/files/detail?path=page%2Ffinal.txt");
+    expect(toastOf(res)).toEqual({ message: "Renamed report.txt to final.txt.", kind: "ok" });
+    expect(await text("page/final.txt")).toBe("report");
+    // A plain form post: sent to the new page.
+    const plain = await post("/files/move", { from: "page/final.txt", to: "done/final.txt", dir: "page", then: "page" }, { htmx: false });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("location")).toBe("/files/detail?path=done%2Ffinal.txt");
+    expect(await text("done/final.txt")).toBe("report");
+    // Refused: an error toast, no redirect, nothing moved.
+    await put("done/other.txt", "other");
+    const taken = await post("/files/move", { from: "done/final.txt", to: "done/other.txt", dir: "done", then: "page" });
+    expect(taken.status).toBe(409);
+    expect(taken.headers.get("hx-redirect")).toBeNull();
+    expect(toastOf(taken)?.kind).toBe("error");
+    expect(await text("done/final.txt")).toBe("report");
+    expect(await text("done/other.txt")).toBe("other");
+    // A deleted file's page offers no rename.
+    expect(await detail("page/report.txt")).not.toContain("Rename or move report.txt");
   });
 });
 

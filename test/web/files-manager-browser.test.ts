@@ -5,7 +5,8 @@
 // changed; Delete selected through the in-page dialog, one toast, one Undo for both; Move
 // selected into a folder; a folder
 // dropped (a synthetic drop walking FileSystemEntry objects) and a folder chosen (webkitdirectory)
-// uploaded under its name with its inner paths; Upload with nothing chosen says what to do;
+// uploaded under its name with its inner paths (a dropped folder's empty folders made too);
+// Rename or move on a file's own page; Upload with nothing chosen says what to do;
 // previews of a text file, an image and a PDF (in Chromium's own viewer, in an <iframe>) on a
 // file's page; no sideways scroll; axe on both pages.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -182,7 +183,11 @@ describe("the Files tab as a file manager, in a browser", () => {
             };
           },
         });
-        const root = dir("dropped", [file("top.txt", "top"), dir("inner", [file("deep.txt", "deep")])]);
+        const root = dir("dropped", [
+          file("top.txt", "top"),
+          dir("inner", [file("deep.txt", "deep"), dir("empty", [])]),
+          dir("bare", [dir("void", [])]),
+        ]);
         const ev = new Event("drop", { bubbles: true, cancelable: true });
         Object.defineProperty(ev, "dataTransfer", {
           value: { types: ["Files"], files: [], items: [{ kind: "file", webkitGetAsEntry: () => root }] },
@@ -190,9 +195,13 @@ describe("the Files tab as a file manager, in a browser", () => {
         document.getElementById("file-list")!.dispatchEvent(ev);
       });
       await page.locator(`tr.dir[data-path="${w}/dropped"]`).waitFor();
-      await okToast.getByText("2 files uploaded.").waitFor();
+      await okToast.getByText("2 files uploaded, 2 empty folders made.").waitFor();
       expect(await text(`${w}/dropped/top.txt`)).toBe("top");
       expect(await text(`${w}/dropped/inner/deep.txt`)).toBe("deep");
+      // Its empty folders are made too, not dropped silently.
+      const listed = async (d: string) => (await page.request.get(`/files/list?dir=${encodeURIComponent(d)}`)).text();
+      expect(await listed(`${w}/dropped/inner`)).toContain(`data-path="${w}/dropped/inner/empty"`);
+      expect(await listed(`${w}/dropped/bare`)).toContain(`data-path="${w}/dropped/bare/void"`);
 
       // A folder chosen with "or a folder" (webkitdirectory): the same.
       await page.setInputFiles("#upload-folder", join(local, "album"));
@@ -212,6 +221,18 @@ describe("the Files tab as a file manager, in a browser", () => {
       await settled(page);
       expect(await seriousViolations(page)).toEqual([]);
       expect(await pageProblems(page)).toEqual([]);
+
+      // Rename or move on the file's own page: on to its new page, the toast carried there.
+      await page.getByLabel("Rename or move c.txt").click();
+      await page.getByLabel("New path of this file").fill(`${w}/Sub/charlie.txt`);
+      expect(await noSideways(page)).toBe(true);
+      await Promise.all([
+        page.waitForURL(`**/files/detail?path=${encodeURIComponent(`${w}/Sub/charlie.txt`)}`),
+        page.getByRole("button", { name: "Rename or move", exact: true }).click(),
+      ]);
+      await okToast.getByText("Renamed c.txt to charlie.txt.").waitFor();
+      expect(await page.locator("h1").textContent()).toBe("charlie.txt");
+      expect(await text(`${w}/Sub/c.txt`)).toBeNull();
       await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/dot.png`)}`);
       const img = page.locator("img.preview-img");
       await img.waitFor();
