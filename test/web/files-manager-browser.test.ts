@@ -240,12 +240,21 @@ describe("the Files tab as a file manager, in a browser", () => {
       expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
       expect(await noSideways(page)).toBe(true);
 
-      // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline and may be framed here).
+      // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline
+      // and may be framed here), and embeds the file: a frame of the file inside the viewer's. The
+      // viewer's own files (chrome: and chrome-extension: URLs, inside the browser) may load.
+      await page.context().route(
+        (u) => u.protocol === "chrome:" || u.protocol === "chrome-extension:",
+        (r) => r.continue(),
+      );
       await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/paper.pdf`)}`);
       await page.locator('iframe.preview-pdf[title="PDF preview of paper.pdf"]').waitFor();
-      const viewer = async () => page.frames().some((f) => f.url().startsWith("chrome-extension://"));
-      for (let i = 0; i < 50 && !(await viewer()); i++) await Bun.sleep(100);
-      expect(await viewer()).toBe(true);
+      const shown = () =>
+        page
+          .frames()
+          .some((f) => f.url().endsWith(`/api/files/${w}/paper.pdf`) && f.parentFrame()?.url().startsWith("chrome-extension://"));
+      for (let i = 0; i < 100 && !shown(); i++) await Bun.sleep(100);
+      expect(shown()).toBe(true);
       expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
       expect(await noSideways(page)).toBe(true);
       expect(errors).toEqual([]);
