@@ -160,7 +160,8 @@ function SortHeader({ l, by, label, num }: { l: Listing; by: ListView["sort"]; l
   );
 }
 
-function Breadcrumb({ dir }: { dir: string }) {
+/** Home and each folder of `dir`, linked; on a file's page, its name last (`file`, not a link). */
+function Breadcrumb({ dir, file }: { dir: string; file?: string }) {
   const parts = dir ? dir.split("/") : [];
   return (
     <p class="crumbs">
@@ -171,6 +172,12 @@ function Breadcrumb({ dir }: { dir: string }) {
           <a href={`/files?dir=${encodeURIComponent(parts.slice(0, i + 1).join("/"))}`}>{p}</a>
         </>
       ))}
+      {file === undefined ? null : (
+        <>
+          {" / "}
+          <span aria-current="page">{file}</span>
+        </>
+      )}
     </p>
   );
 }
@@ -535,6 +542,9 @@ function duration(s: number): string {
   return `${s} s`;
 }
 
+/** The folder a path is in ("" at the top). */
+const dirOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
+
 export function FileDetailPage(p: {
   csrf?: string;
   path: string;
@@ -552,11 +562,9 @@ export function FileDetailPage(p: {
   const keep = duration(p.trashRetentionS ?? 7 * 86400);
   return (
     <>
-      <p class="crumbs">
-        <a href="/files">Home</a> / {p.path}
-      </p>
+      <Breadcrumb dir={dirOf(p.path)} file={name} />
       <section class="card">
-        <h1>{p.path.split("/").pop()}</h1>
+        <h1>{name}</h1>
         {m ? (
           <dl class="facts">
             <dt>Path</dt>
@@ -592,12 +600,7 @@ export function FileDetailPage(p: {
             <a class="button" href={fileUrl(p.path, "?download")}>
               Download
             </a>
-            <MoveForm
-              path={p.path}
-              dir={p.path.includes("/") ? p.path.slice(0, p.path.lastIndexOf("/")) : ""}
-              folder={false}
-              page={{ csrf: p.csrf }}
-            />
+            <MoveForm path={p.path} dir={dirOf(p.path)} folder={false} page={{ csrf: p.csrf }} />
           </div>
         ) : null}
       </section>

@@ -279,6 +279,8 @@ describe("a file's page previews it", () => {
       '<video class="preview-media" controls="" preload="metadata" src="/api/files/media/clip.mp4"',
     );
     const pdf = await detail("media/paper.pdf");
+    // Its breadcrumb links each folder above it.
+    expect(pdf).toContain('<a href="/files">Home</a> / <a href="/files?dir=media">media</a> / <span aria-current="page">paper.pdf</span>');
     expect(pdf).toContain('<iframe class="preview-pdf" src="/api/files/media/paper.pdf" title="PDF preview of paper.pdf"');
     expect(pdf).toContain('href="/api/files/media/paper.pdf" target="_blank"');
     // The PDF itself: inline, typed, by Range, sandboxed, and framed by the dashboard's origin only.
