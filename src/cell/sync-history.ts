@@ -14,10 +14,22 @@ import { writeFileUnsynced } from "../core/atomic.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Layout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
-import type { RoundPoint } from "../sync/round-history.ts";
+
+/** One finished sync round in figures (what sync/round-history keeps of it; the same shape). */
+export interface RoundFigures {
+  /** When the round started, unix ms. */
+  at: number;
+  duration_ms: number;
+  /** Chunk bytes pushed to peers, and pulled from them. */
+  bytes_sent: number;
+  bytes_received: number;
+  /** Peers that answered, of how many. */
+  reached: number;
+  peers: number;
+}
 
 /** One round, or several rounds close in time merged (their bytes and durations summed). */
-export interface HistoryPoint extends RoundPoint {
+export interface HistoryPoint extends RoundFigures {
   /** How many rounds this point holds (1: one round as it ran). */
   rounds: number;
 }
@@ -127,7 +139,7 @@ export class SyncHistory {
   }
 
   /** Keep one finished round; the file is rewritten (resolves once written; a failed write is logged). */
-  add(round: RoundPoint): Promise<void> {
+  add(round: RoundFigures): Promise<void> {
     this.points = compact([...this.points, { ...round, rounds: 1 }], this.now());
     const body = JSON.stringify({ points: this.points });
     this.saving = this.saving.then(() =>
