@@ -104,13 +104,57 @@
     say.textContent = text;
     box.appendChild(say);
   }
-  // Upload `list` ([{ file, name }]) one after the other into the folder shown, then list it again
-  // and say in a toast how it went.
-  function uploadList(list) {
+  // Make the empty folder `name` (a path under the folder shown) as New folder does; resolves true when made.
+  function makeFolder(dir, box, name) {
+    var row = document.createElement("div");
+    row.className = "progress-row";
+    var label = document.createElement("span");
+    label.textContent = name + "/";
+    var status = document.createElement("span");
+    status.className = "status";
+    status.textContent = "making the empty folder…";
+    row.append(label, status);
+    box.append(row);
+    var body = new URLSearchParams({ dir: dir, name: name });
+    var done = function (ok, why) {
+      status.textContent = ok ? "empty folder made" : "not made: " + why;
+      row.classList.add(ok ? "done" : "failed");
+      return ok;
+    };
+    return fetch("/files/mkdir", {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf(), "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded" },
+      body: body.toString(),
+      credentials: "same-origin",
+    }).then(
+      function (r) {
+        if (r.ok) return done(true);
+        // A folder there already is as good as made.
+        return r.text().then(function (t) {
+          var holder = document.createElement("div");
+          holder.innerHTML = t;
+          var why = holder.textContent.trim() || "error " + r.status;
+          return /taken by a folder/.test(why) ? done(true) : done(false, why.replace(/^No folder made: /, ""));
+        });
+      },
+      function () {
+        return done(false, "connection lost");
+      },
+    );
+  }
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+  // Upload `list` ([{ file, name }]) one after the other into the folder shown, make the empty
+  // folders `folders` (paths under it: a folder dropped keeps its empty subfolders), then list it
+  // again and say in a toast how it went.
+  function uploadList(list, folders) {
+    folders = folders || [];
     var box = document.getElementById("upload-progress");
     var dir = document.getElementById("upload").getAttribute("data-dir") || "";
     box.innerHTML = "";
     var ok = 0;
+    var made = 0;
     return list
       .reduce(function (p, it) {
         return p.then(function () {
@@ -120,10 +164,29 @@
         });
       }, Promise.resolve())
       .then(function () {
+        return folders.reduce(function (p, name) {
+          return p.then(function () {
+            return makeFolder(dir, box, name).then(function (good) {
+              if (good) made++;
+            });
+          });
+        }, Promise.resolve());
+      })
+      .then(function () {
         if (window.groveToast) {
           var n = list.length;
-          if (ok === n) window.groveToast(n === 1 ? list[0].name + " uploaded." : n + " files uploaded.", "ok");
-          else window.groveToast(n - ok + " of " + n + " uploads failed: see the list under Upload.", "error");
+          var f = folders.length;
+          if (ok === n && made === f) {
+            var said = [];
+            if (n) said.push(n === 1 ? list[0].name + " uploaded" : n + " files uploaded");
+            if (f) said.push(plural(f, "empty folder", "empty folders") + " made");
+            window.groveToast(said.join(", ") + ".", "ok");
+          } else {
+            var bad = [];
+            if (ok < n) bad.push(n - ok + " of " + n + " uploads failed");
+            if (made < f) bad.push(f - made + " of " + plural(f, "empty folder", "empty folders") + " not made");
+            window.groveToast(bad.join(", ") + ": see the list under Upload.", "error");
+          }
         }
         if (window.htmx) window.htmx.ajax("GET", "/files/list?dir=" + encodeURIComponent(dir), { target: "#file-list", swap: "outerHTML" });
       });
@@ -151,8 +214,9 @@
       if (folder) folder.value = "";
     });
   });
-  // A dropped folder, walked (FileSystemEntry): its files as [{ file, name }], `name` the path
-  // from the folder dropped (its own name first), so the tree keeps its relative paths.
+  // A dropped folder, walked (FileSystemEntry): its files as [{ file, name }] and its empty
+  // folders as [{ folder }], `name` and `folder` the path from the folder dropped (its own name
+  // first), so the tree keeps its relative paths and its empty folders.
   function walkEntry(entry, prefix) {
     if (entry.isFile)
       return new Promise(function (resolve) {
@@ -184,6 +248,7 @@
       };
       more();
     }).then(function (children) {
+      if (!children.length) return [{ folder: prefix + entry.name }];
       return Promise.all(
         children.map(function (c) {
           return walkEntry(c, prefix + entry.name + "/");
@@ -194,7 +259,8 @@
     });
   }
   // Files: files dropped anywhere on the Files tab are uploaded into the folder shown; a folder
-  // dropped is walked and uploaded under its own name, with the paths inside it.
+  // dropped is walked and uploaded under its own name, with the paths inside it (its empty
+  // folders made as New folder makes one).
   function uploadBox() {
     return document.getElementById("upload");
   }
@@ -232,9 +298,18 @@
           return walkEntry(e, "");
         }),
       ).then(function (lists) {
-        var list = [].concat.apply([], lists);
-        if (list.length) uploadList(list);
-        else uploadSay("That folder is empty: there is nothing in it to upload. Use New folder to make an empty one.");
+        var found = [].concat.apply([], lists);
+        var files = found.filter(function (it) {
+          return it.file;
+        });
+        var folders = found
+          .filter(function (it) {
+            return it.folder;
+          })
+          .map(function (it) {
+            return it.folder;
+          });
+        uploadList(files, folders);
       });
       return;
     }

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/charts — the Storage tab's two small charts, as inline SVG drawn on the server
- * (no script, no library): the bytes each recent sync round moved, and what each peer keeps for
+ * (no script, no library): the bytes the sync rounds of the last days moved (kept across restarts
+ * by cell/sync-history, older rounds merged by time), and what each peer keeps for
  * this cell and this cell for it. Each is an `svg` with role="img" and an aria-label saying what
  * it shows in words, plus a caption; every bar has a `title` with its figures (shown on hover).
  * Bars are placed in percentages of the width and text keeps its size, so they fit a phone screen.
@@ -37,12 +38,25 @@ const TH = 170;
 const PLOT_TOP = 22;
 const PLOT_BOTTOM = TH - 24;
 
+/** A bar of the throughput chart: one round, or `rounds` rounds close in time merged (cell/sync-history). */
+export type ChartRound = RoundPoint & { rounds?: number };
+
+/** What a bar's hover says: when, what moved, how fast, how many peers were reached. */
+function barTitle(p: ChartRound, moved: number): string {
+  const n = p.rounds ?? 1;
+  const rate = p.duration_ms > 0 ? `, ${formatBytes((moved * 1000) / p.duration_ms)}/s` : "";
+  const what = `sent ${formatBytes(p.bytes_sent)}, received ${formatBytes(p.bytes_received)} in ${(p.duration_ms / 1000).toFixed(1)} s${rate}`;
+  return n === 1
+    ? `${formatTime(p.at)}: ${what}; ${p.reached} of ${p.peers} peers reached`
+    : `${n} rounds from ${formatTime(p.at)}: ${what}; at least ${p.reached} of ${p.peers} peers reached in each`;
+}
+
 /** Bytes sent (and received, stacked above) by each round kept, oldest on the left. */
-export function ThroughputChart({ rounds, now = Date.now() }: { rounds: RoundPoint[]; now?: number }) {
+export function ThroughputChart({ rounds, now = Date.now() }: { rounds: ChartRound[]; now?: number }) {
   if (!rounds.length)
     return (
       <p class="empty" id="throughput-empty">
-        No sync round has finished since this cell started: the chart fills as rounds run.
+        No sync round in the last 7 days: the chart fills as rounds run.
       </p>
     );
   const moved = (p: RoundPoint) => p.bytes_sent + p.bytes_received;
@@ -53,17 +67,20 @@ export function ThroughputChart({ rounds, now = Date.now() }: { rounds: RoundPoi
   const bar = Math.min(slot * 0.7, 6);
   const y = (b: number) => PLOT_BOTTOM - (b / top) * ph;
   const total = rounds.reduce((n, p) => n + moved(p), 0);
+  const count = rounds.reduce((n, p) => n + (p.rounds ?? 1), 0);
+  const merged = count > rounds.length;
+  const unit = merged ? "bar" : "round";
   const first = rounds[0]!;
   const last = rounds[rounds.length - 1]!;
   const label =
-    `Bytes moved by the last ${rounds.length} sync round${rounds.length === 1 ? "" : "s"}: ${formatBytes(total)} in all, ` +
-    `at most ${formatBytes(max)} in one round; the latest moved ${formatBytes(moved(last))}.`;
+    `Bytes moved by the last ${count} sync round${count === 1 ? "" : "s"}: ${formatBytes(total)} in all, ` +
+    `at most ${formatBytes(max)} in one ${unit}; the latest moved ${formatBytes(moved(last))}.`;
   return (
     <figure class="chart-box" id="throughput-chart">
       <svg class="chart" width="100%" height={TH} role="img" aria-label={label} xmlns="http://www.w3.org/2000/svg">
         <g font-size="12" fill="currentColor" fill-opacity="0.8">
           <text x="0" y="13">
-            {max > 0 ? `${formatBytes(max)} per round at most` : "nothing moved"}
+            {max > 0 ? `${formatBytes(max)} per ${unit} at most` : "nothing moved"}
           </text>
           <text x="0" y={TH - 6}>
             {relativeTime(first.at, now)}
@@ -80,10 +97,9 @@ export function ThroughputChart({ rounds, now = Date.now() }: { rounds: RoundPoi
           const x = pct(slot * i + (slot - bar) / 2);
           const sentTop = y(p.bytes_sent);
           const bothTop = y(moved(p));
-          const rate = p.duration_ms > 0 ? `, ${formatBytes((moved(p) * 1000) / p.duration_ms)}/s` : "";
           return (
-            <g class="round-bar" data-at={p.at}>
-              <title>{`${formatTime(p.at)}: sent ${formatBytes(p.bytes_sent)}, received ${formatBytes(p.bytes_received)} in ${(p.duration_ms / 1000).toFixed(1)} s${rate}; ${p.reached} of ${p.peers} peers reached`}</title>
+            <g class="round-bar" data-at={p.at} data-rounds={p.rounds ?? 1}>
+              <title>{barTitle(p, moved(p))}</title>
               {/* The whole slot, faint, so a round that moved nothing is there too (and hovering it shows its figures). */}
               <rect x={x} y={PLOT_TOP} width={pct(bar)} height={ph} fill="currentColor" fill-opacity="0.05" />
               {p.bytes_sent > 0 ? <rect x={x} y={fx(sentTop)} width={pct(bar)} height={fx(PLOT_BOTTOM - sentTop)} fill={SENT} /> : null}
@@ -93,7 +109,8 @@ export function ThroughputChart({ rounds, now = Date.now() }: { rounds: RoundPoi
         })}
       </svg>
       <figcaption>
-        Sync throughput: the bytes each round moved since this cell started, oldest on the left.
+        Sync throughput over the last 7 days (kept across restarts): the bytes each round moved, oldest on the left
+        {merged ? "; older rounds are grouped, by quarter hour after an hour and by two hours after a day" : ""}.
         <ul class="legend">
           <Key color={SENT} label="sent to peers" />
           <Key color={RECEIVED} label="received from peers" />

@@ -1,12 +1,12 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/feed — the Feed tab: files friends shared with this cell (download, and a lazy
- * preview for text and raster images), and the files this cell shared ("Shared by you", with
+ * preview for text, raster images and PDF), and the files this cell shared ("Shared by you", with
  * Revoke: htmx swaps the row; without JS a form post and a redirect back).
  */
 import type { FeedItem, ShareView } from "../src/share/types.ts";
 import { formatBytes, formatTime, shortId } from "../src/core/format.ts";
-import { TextPreview, baseType, previewKind } from "./preview.tsx";
+import { PdfPreview, TextPreview, baseType, previewKind } from "./preview.tsx";
 
 /** A sharer's file type fit for a header: a plain MIME type, else application/octet-stream. */
 export function safeContentType(fileType: string): string {
@@ -38,6 +38,7 @@ export function FeedPreview(p: { item: FeedItem; text?: string; error?: string }
     );
   if (p.item.state !== "available") return <p class="notice">No preview: this file is {p.item.state}.</p>;
   if (kind === "image") return <img class="preview-img" src={itemUrl(p.item.id, "inline")} alt={`Preview of ${p.item.filename}`} />;
+  if (kind === "pdf") return <PdfPreview src={itemUrl(p.item.id, "inline")} name={p.item.filename} />;
   if (kind === "text" && p.text !== undefined) return <TextPreview text={p.text} size={p.item.size} />;
   return <p class="notice">No preview for this type.</p>;
 }

@@ -160,7 +160,8 @@ function SortHeader({ l, by, label, num }: { l: Listing; by: ListView["sort"]; l
   );
 }
 
-function Breadcrumb({ dir }: { dir: string }) {
+/** Home and each folder of `dir`, linked; on a file's page, its name last (`file`, not a link). */
+function Breadcrumb({ dir, file }: { dir: string; file?: string }) {
   const parts = dir ? dir.split("/") : [];
   return (
     <p class="crumbs">
@@ -171,6 +172,12 @@ function Breadcrumb({ dir }: { dir: string }) {
           <a href={`/files?dir=${encodeURIComponent(parts.slice(0, i + 1).join("/"))}`}>{p}</a>
         </>
       ))}
+      {file === undefined ? null : (
+        <>
+          {" / "}
+          <span aria-current="page">{file}</span>
+        </>
+      )}
     </p>
   );
 }
@@ -258,20 +265,27 @@ function PinLine({ mark, note }: { mark?: PinMark; note?: PinNote }) {
 const LIST_FIELDS = "#file-list input[name=sort], #file-list input[name=order], #file-list input[name=q]";
 
 /**
- * "Rename or move" of a row: a field with its whole path; a new name renames it, other folders
- * move it there (POST /files/move, kept as a move in history). Opened like a menu (<details>).
+ * "Rename or move" of a row, or of a file on its own page (`page`): a field with its whole path; a
+ * new name renames it, other folders move it there (POST /files/move, kept as a move in history).
+ * Opened like a menu (<details>). A row's list comes back in place; the page goes to the file's
+ * new page (and works as a plain form post too, with the session's CSRF token).
  */
-function MoveForm({ path, dir, folder }: { path: string; dir: string; folder: boolean }) {
+function MoveForm({ path, dir, folder, page }: { path: string; dir: string; folder: boolean; page?: { csrf?: string } }) {
   const name = path.slice(path.lastIndexOf("/") + 1);
   const id = `move-${encodeURIComponent(path).replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  const htmx = page
+    ? { method: "post" as const, action: "/files/move", "hx-post": "/files/move", "hx-swap": "none" }
+    : { "hx-post": "/files/move", "hx-target": "#file-list", "hx-swap": "outerHTML", "hx-include": LIST_FIELDS };
   return (
-    <details class="move">
-      <summary class="button small secondary" aria-label={`Rename or move ${name}`}>
+    <details class={page ? "move move-page" : "move"}>
+      <summary class={page ? "button secondary" : "button small secondary"} aria-label={`Rename or move ${name}`}>
         Rename or move…
       </summary>
-      <form class="move-form" hx-post="/files/move" hx-target="#file-list" hx-swap="outerHTML" hx-include={LIST_FIELDS}>
+      <form class="move-form" {...htmx}>
         <input type="hidden" name="from" value={path} />
         <input type="hidden" name="dir" value={dir} />
+        {page ? <input type="hidden" name="then" value="page" /> : null}
+        {page?.csrf ? <input type="hidden" name="_csrf" value={page.csrf} /> : null}
         <label for={id}>{folder ? "New path of this folder" : "New path of this file"}</label>
         <input type="text" id={id} name="to" value={path} required spellcheck={false} autocomplete="off" />
         <button type="submit" class="small" data-busy="Moving…">
@@ -528,6 +542,9 @@ function duration(s: number): string {
   return `${s} s`;
 }
 
+/** The folder a path is in ("" at the top). */
+const dirOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
+
 export function FileDetailPage(p: {
   csrf?: string;
   path: string;
@@ -545,11 +562,9 @@ export function FileDetailPage(p: {
   const keep = duration(p.trashRetentionS ?? 7 * 86400);
   return (
     <>
-      <p class="crumbs">
-        <a href="/files">Home</a> / {p.path}
-      </p>
+      <Breadcrumb dir={dirOf(p.path)} file={name} />
       <section class="card">
-        <h1>{p.path.split("/").pop()}</h1>
+        <h1>{name}</h1>
         {m ? (
           <dl class="facts">
             <dt>Path</dt>
@@ -581,11 +596,12 @@ export function FileDetailPage(p: {
           <p class="notice">This file is deleted; its versions below can still be downloaded.</p>
         )}
         {m ? (
-          <p>
+          <div class="file-actions">
             <a class="button" href={fileUrl(p.path, "?download")}>
               Download
             </a>
-          </p>
+            <MoveForm path={p.path} dir={dirOf(p.path)} folder={false} page={{ csrf: p.csrf }} />
+          </div>
         ) : null}
       </section>
       {m && p.preview ? (

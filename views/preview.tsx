@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/preview — how a file is previewed in the dashboard, for the Feed (files friends
- * shared) and a file's page in the Files tab: which types are shown (text, raster images; on a
- * file's page also audio, video and PDF, streamed by Range from /api/files), and the text preview
- * (its first bytes, and a note when there is more). SVG is never shown inline (it can carry script).
+ * shared) and a file's page in the Files tab: which types are shown (text, raster images, PDF in the
+ * browser's viewer; on a file's page also audio and video, streamed by Range from /api/files), the
+ * text preview (its first bytes, and a note when there is more) and the PDF one. SVG is never shown
+ * inline (it can carry script).
  */
 import { formatBytes } from "../src/core/format.ts";
 
@@ -27,11 +28,12 @@ export function baseType(fileType: string): string {
   return fileType.split(";")[0]!.trim().toLowerCase();
 }
 
-/** How a file is previewed as text or as an image, or not at all (what the Feed shows). */
-export function previewKind(fileType: string): "text" | "image" | null {
+/** How a file is previewed as text, an image or a PDF, or not at all (what the Feed shows). */
+export function previewKind(fileType: string): "text" | "image" | "pdf" | null {
   const t = baseType(fileType);
   if (t.startsWith("text/")) return "text";
   if (INLINE_IMAGES.has(t)) return "image";
+  if (t === "application/pdf") return "pdf";
   return null;
 }
 
@@ -67,9 +69,25 @@ export function TextPreview(p: { text: string; size: number }) {
   );
 }
 
+/** A PDF in the browser's viewer, and a link to open it in a tab (for browsers that show none inline). */
+export function PdfPreview(p: { src: string; name: string }) {
+  return (
+    <>
+      <iframe class="preview-pdf" src={p.src} title={`PDF preview of ${p.name}`} loading="lazy"></iframe>
+      <p>
+        <a href={p.src} target="_blank" rel="noopener">
+          Open {p.name} in a new tab
+        </a>
+      </p>
+    </>
+  );
+}
+
 /**
  * The preview of a file of mine on its page: `src` serves it (with Range), `text` is its head when
- * it is text. Images and text inline, audio and video in the browser's player, a PDF as a link.
+ * it is text. Images and text inline, audio and video in the browser's player, a PDF in the browser's
+ * own viewer (an <iframe> of `src`, which frames only in the dashboard's origin), with a link to open
+ * it in a tab for browsers that show no PDF inline (phones).
  */
 export function FilePreview(p: { kind: FilePreviewKind; src: string; name: string; size: number; text?: string }) {
   const body = (() => {
@@ -83,13 +101,7 @@ export function FilePreview(p: { kind: FilePreviewKind; src: string; name: strin
       case "video":
         return <video class="preview-media" controls preload="metadata" src={p.src} aria-label={`Play ${p.name}`}></video>;
       case "pdf":
-        return (
-          <p>
-            <a href={p.src} target="_blank" rel="noopener">
-              Open {p.name} in a new tab
-            </a>
-          </p>
-        );
+        return <PdfPreview src={p.src} name={p.name} />;
     }
   })();
   return (

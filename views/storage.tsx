@@ -9,10 +9,9 @@
 import type { FilePlacement, PeerPlacement, PlacementReport } from "../src/sync/placement-report.ts";
 import { count, formatBytes, formatTime, shortId } from "../src/core/format.ts";
 import type { SyncProgress, SyncReport } from "../src/sync/round.ts";
-import type { RoundPoint } from "../src/sync/round-history.ts";
 import { describeProgress } from "../src/sync/summary.ts";
 import { RoundSummary, roundProblems } from "./round-summary.tsx";
-import { HeldChart, ThroughputChart } from "./charts.tsx";
+import { HeldChart, ThroughputChart, type ChartRound } from "./charts.tsx";
 import { humanProblem } from "./human-error.ts";
 import { When } from "./when.tsx";
 
@@ -30,8 +29,8 @@ export interface SyncState {
   /** Set when the most recent round failed as a whole. */
   lastError: string | null;
   intervalS: number;
-  /** The rounds since the cell started, oldest first (the throughput chart). */
-  history: RoundPoint[];
+  /** The rounds of the last days, oldest first, older ones merged (the throughput chart; cell/sync-history). */
+  history: ChartRound[];
 }
 
 export interface StorageState {

@@ -31,6 +31,7 @@ import { fromHex, type CellId } from "../core/types.ts";
 import { openCell, type Cell } from "../cell/cell.ts";
 import { clearLeftovers } from "../cell/leftovers.ts";
 import { saveKeyRing } from "../cell/state-dir.ts";
+import { SyncHistory } from "../cell/sync-history.ts";
 import { PeerStore, type PeerRow } from "../fleet/peer-store.ts";
 import { PeerBook } from "../fleet/peer-directory.ts";
 import { InviteStore } from "../fleet/invite-store.ts";
@@ -191,6 +192,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
   const hub = live && config.relay_port !== null ? openHub(cell, opts.listen.peerHost, peerStore) : null;
   const relayCredit = relay ? new RelayCredit(new BountyLedger(cell.db.db), hub, relay) : null;
 
+  // The sync rounds' throughput, kept across restarts (cell/sync-history).
+  const syncHistory = live ? SyncHistory.open(layout) : null;
   const rounds = live
     ? new SyncService({
         layout,
@@ -201,6 +204,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         // After each round: deliver what waited for a peer (friendship notices, then grants, which
         // a peer takes only from a friend; revocations, messages), look for updates.
         afterRound: () => {
+          const round = rounds?.history().at(-1); // the round just ended, kept for the Storage tab's chart
+          if (round) void syncHistory?.add(round);
           void friends
             .retry()
             .catch(() => {})
@@ -278,6 +283,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     messenger,
     assistant,
     rounds,
+    syncHistory,
     relay,
     relayCredit,
     nearby: mdnsOn ? { nearby: () => (mdns.ready() ? mdns.get().nearby() : []) } : null,
@@ -303,10 +309,15 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     const r = applyLive(config, next);
     if (config.sync_interval_s !== before) rounds?.every(config.sync_interval_s);
     if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
-    if (r.restart.length)
-      log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: r.restart.join(",") });
+    // Said once per set of waiting keys: a dashboard save reloads, then the file watcher does again.
+    const waiting = r.restart.join(",");
+    if (waiting && waiting !== saidWaiting)
+      log("warn", "config.json changed keys that take effect at the next start (restart the cell)", { keys: waiting });
+    saidWaiting = waiting;
     return { ok: true, ...r };
   };
+  /** The keys last said to wait for the next start ("" none). */
+  let saidWaiting = "";
 
   // What `start` starts, to stop in reverse order.
   const stops: (() => void)[] = [];

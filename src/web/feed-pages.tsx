@@ -3,7 +3,8 @@
  * @module web/feed-pages — the Feed tab (mounted at / by web/dashboard, behind its login): GET
  * /feed (files friends shared with us; what we shared), GET /feed/:id/download (a received file,
  * fetched from the sharer or any cell holding it), GET /feed/:id/preview (htmx: the first bytes
- * of a text file, or an <img> of a raster image), GET /feed/:id/inline (that image, sandboxed) and
+ * of a text file, an <img> of a raster image, a PDF's <iframe>), GET /feed/:id/inline (that image
+ * or PDF, sandboxed, framed only by the dashboard) and
  * POST /shares/:id/revoke (one of our shares, with the session's CSRF token).
  */
 import { Hono, type Context } from "hono";
@@ -17,7 +18,7 @@ import { TEXT_PREVIEW_BYTES, baseType, previewKind } from "../../views/preview.t
 import { readTextHead } from "../core/stream-head.ts";
 import type { WebServices } from "./services.ts";
 import type { WebEnv } from "./context.ts";
-import { disposition } from "./user-content.ts";
+import { USER_CONTENT_CSP, disposition } from "./user-content.ts";
 import { info, requireCsrf } from "./page-helpers.tsx";
 import { toast } from "./toast.ts";
 
@@ -86,20 +87,21 @@ export function feedPages(s: Pick<WebServices, "sharing">): Hono<WebEnv> {
     }
   });
 
-  // A received raster image shown inline (the preview's <img>). Nothing else is served inline:
-  // not SVG (it can carry script), not HTML or any other type.
+  // A received raster image or PDF shown inline (the preview's <img> or <iframe>). Nothing else is
+  // served inline: not SVG (it can carry script), not HTML or any other type.
   app.get("/feed/:id/inline", async (c) => {
     const sharing = needSharing();
     const id = c.req.param("id");
     const item = sharing.feedItem(id);
-    if (previewKind(item.file_type) !== "image")
+    const kind = previewKind(item.file_type);
+    if (kind !== "image" && kind !== "pdf")
       throw new GroveError(`'${item.filename}' (${baseType(item.file_type)}) is not shown inline: download it instead`, 415, "unsupported");
     const { body } = await sharing.open(id);
     return c.body(body, 200, {
       "Content-Type": baseType(item.file_type),
       "Content-Disposition": disposition("inline", safeFilename(item.filename)),
       "X-Content-Type-Options": "nosniff",
-      "Content-Security-Policy": "default-src 'none'; sandbox",
+      "Content-Security-Policy": USER_CONTENT_CSP,
       "Cache-Control": "no-store",
     });
   });

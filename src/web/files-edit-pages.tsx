@@ -3,7 +3,8 @@
  * @module web/files-edit-pages — the Files tab's changes to the tree (mounted under /files by
  * web/files-pages, behind its login, each with the session's CSRF token): POST /files/mkdir (New
  * folder: kept even while empty, store/folders), POST /files/move (rename or move a file or a
- * folder: the one tree's move, as WebDAV MOVE makes it, so history keeps it as a move),
+ * folder: the one tree's move, as WebDAV MOVE makes it, so history keeps it as a move; from a
+ * file's own page, `then=page`, the answer goes to the file's new page),
  * POST /files/move-many ("Move selected" into a folder), POST /files/delete-many ("Delete selected",
  * to the trash, one toast with Undo) and
  * POST /files/delete-folder (a folder and what it holds, to the trash).
@@ -36,6 +37,9 @@ export interface FileEditDeps {
 
 const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 const folderUrl = (dir: string) => (dir ? `/files?dir=${encodeURIComponent(dir)}` : "/files");
+const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(path)}`;
+/** An edit done from a page of its own: go to `go` next, saying `text`. */
+type Go = { go: string; text: string };
 
 /** The tree as WebDAV sees it (files of all my cells, folders kept on purpose): what the edits change. */
 const treeOf = (cell: Cell) => new CellTree(cell.vault, treeFiles(cell));
@@ -94,13 +98,18 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
    * Run an edit of the folder `dir`: its list again with the toast `act` returns, or, refused, the
    * error's status, an error toast and nothing changed. A plain form post goes back to the folder.
    */
-  const edit = async (c: Context<WebEnv>, what: string, act: (dir: string) => Promise<string | { toast: JSX.Element }>) => {
+  const edit = async (c: Context<WebEnv>, what: string, act: (dir: string) => Promise<string | { toast: JSX.Element } | Go>) => {
     await requireCsrf(c);
     const htmx = Boolean(c.req.header("hx-request"));
     let dir = "";
     try {
       dir = safeDir(await field(c, "dir"));
       const done = await act(dir);
+      if (typeof done === "object" && "go" in done) {
+        if (!htmx) return c.redirect(done.go, 303);
+        toast(c, done.text); // carried to the next page (public/feedback.js)
+        return c.body(null, 200, { "HX-Redirect": done.go });
+      }
       if (!htmx) return c.redirect(folderUrl(dir), 303);
       if (typeof done === "string") {
         toast(c, done);
@@ -141,6 +150,7 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
 
   app.post("/move", (c) =>
     edit(c, "Not moved", async () => {
+      const then = await field(c, "then");
       const from = safePath(await field(c, "from"));
       const to = typedPath(await field(c, "to"), "that new path cannot be used");
       const tree = treeOf(c.var.cell);
@@ -149,12 +159,18 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
       if (to === from) throw badRequest("the new path is the one it has: type another name or folder");
       if (entry.folder && within(to, from)) throw badRequest(`a folder cannot go inside itself ('${to}' is in '${from}')`);
       checkFree(tree, to);
+      const made = parentOf(to) !== "" && !tree.stat(parentOf(to)); // the move makes the folder: said so
       await tree.move(from, to);
-      log("info", "moved from the dashboard (kept as a move in history)", { from, to, folder: entry.folder });
+      log("info", "moved from the dashboard (kept as a move in history)", { from, to, folder: entry.folder, new_folder: made });
       const renamed = parentOf(from) === parentOf(to);
-      return renamed
+      const as = nameOf(to) !== nameOf(from) ? ` as ${nameOf(to)}` : "";
+      const text = renamed
         ? `Renamed ${nameOf(from)} to ${nameOf(to)}.`
-        : `Moved ${nameOf(from)} to ${parentOf(to) || "the top folder"}${nameOf(to) !== nameOf(from) ? ` as ${nameOf(to)}` : ""}.`;
+        : made
+          ? `Moved ${nameOf(from)} into the new folder ${parentOf(to)}${as}.`
+          : `Moved ${nameOf(from)} to ${parentOf(to) || "the top folder"}${as}.`;
+      // From a file's own page: on to the file's new page.
+      return then === "page" && !entry.folder ? { go: detailUrl(to), text } : text;
     }),
   );
 
@@ -174,9 +190,12 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
       }
       const moving = pairs.filter((p) => p.to !== p.from);
       if (!moving.length) throw badRequest(`${paths.length === 1 ? "it is" : "they are"} in ${into || "the top folder"} already`);
+      const made = into !== "" && !tree.stat(into); // the move makes the folder: said so
       for (const p of moving) await tree.move(p.from, p.to);
-      log("info", "moved from the dashboard (kept as moves in history)", { files: moving.length, into });
-      return `${count(moving.length, "file")} moved to ${into || "the top folder"}.`;
+      log("info", "moved from the dashboard (kept as moves in history)", { files: moving.length, into, new_folder: made });
+      return made
+        ? `${count(moving.length, "file")} moved into the new folder ${into}.`
+        : `${count(moving.length, "file")} moved to ${into || "the top folder"}.`;
     }),
   );
 

@@ -14,6 +14,7 @@ import type { MyTree } from "../mine/my-tree.ts";
 import type { Messenger } from "../message/messenger.ts";
 import type { Assistant } from "../ai/assistant.ts";
 import type { RoundRunner } from "../sync/sync-service.ts";
+import type { SyncHistory } from "../cell/sync-history.ts";
 import type { RelayLink } from "../relay/relay-client.ts";
 import type { NearbyCell } from "../net/mdns.ts";
 import type { Updater } from "../update/updater.ts";
@@ -41,6 +42,8 @@ export interface WebServices {
   assistant: Assistant | null;
   /** Sync and probe rounds; null in an app built without the sync Worker. */
   rounds: RoundRunner | null;
+  /** The rounds' throughput kept across restarts (the Storage tab's chart); null with no sync Worker. */
+  syncHistory: Pick<SyncHistory, "list"> | null;
   /** This cell's relay connections; null without any. */
   relay: Pick<RelayLink, "status"> | null;
   /** Relay bytes into the bounty ledger; flushed before bounty reports. */

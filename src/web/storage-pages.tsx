@@ -15,7 +15,7 @@ import { info, requireCsrf } from "./page-helpers.tsx";
 /** How long "Sync now" waits for its round before answering "still running" (the tab then polls). */
 const SYNC_WAIT_MS = 20_000;
 
-export function storagePages(s: Pick<WebServices, "rounds" | "peers">): Hono<WebEnv> {
+export function storagePages(s: Pick<WebServices, "rounds" | "syncHistory" | "peers">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
 
   /** The sync Worker's state for the Storage tab; `settled` overrides `running` for a round just awaited. */
@@ -29,7 +29,7 @@ export function storagePages(s: Pick<WebServices, "rounds" | "peers">): Hono<Web
       last,
       lastError: r?.lastError ?? null,
       intervalS: c.var.cell.config.sync_interval_s,
-      history: r?.history?.() ?? [],
+      history: s.syncHistory?.list() ?? r?.history?.() ?? [],
     };
   };
   const storageState = (c: Context<WebEnv>, settled = false, notice?: string) => ({

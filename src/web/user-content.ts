@@ -6,8 +6,12 @@
  * is inline only when its type cannot carry script in a browser (raster images, audio, video, PDF,
  * plain text); anything else is an attachment. Every answer carries `X-Content-Type-Options:
  * nosniff` (the browser may not guess a scriptable type) and `Content-Security-Policy: sandbox`
- * (opened anyway, it runs in an opaque origin with no script).
+ * (opened anyway, it runs in an opaque origin with no script). Only the dashboard's own pages may
+ * frame a file (`frame-ancestors 'self'`: a PDF's preview is an <iframe> of it); no other site can.
  */
+
+/** The CSP of a stored file: it loads nothing, runs no script, and only the dashboard's origin frames it. */
+export const USER_CONTENT_CSP = "default-src 'none'; frame-ancestors 'self'; sandbox";
 
 /** Types shown inline. Not SVG, HTML, XML or any script type. */
 const INLINE = new Set([
@@ -56,6 +60,6 @@ export function userContentHeaders(filename: string, download = false): Record<s
     "Content-Type": type === "text/plain" ? "text/plain; charset=utf-8" : type,
     "Content-Disposition": disposition(inline ? "inline" : "attachment", filename),
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Security-Policy": USER_CONTENT_CSP,
   };
 }

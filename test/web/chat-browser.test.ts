@@ -1,7 +1,8 @@
 // The Chat tab in real headless Chromium against two real cells A and B (paired): A's page shows
-// B's message without a reload (SSE), A sends from the form and sees it delivered, B lists it;
-// a message queued while B is stopped turns delivered on A's open page once B is back; the
-// conversation list's unread count updates live; without JavaScript the form still sends.
+// B's message without a reload (SSE), A sends from the form and sees it delivered, B lists it (at
+// 1280 px); a message queued while B is stopped turns delivered on A's open page once B is back;
+// the conversation list's unread count updates live (at 390 px, nothing scrolling sideways);
+// without JavaScript the form still sends.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
@@ -26,6 +27,8 @@ const restartB = async () => {
   b = await startCell({ root: b!.root, config, listen: { host: "127.0.0.1", port: b!.port } });
 };
 const message = (p: Page, text: string) => p.locator("#chat-log li.msg", { has: p.locator(".bubble", { hasText: text }) });
+/** True when the page is no wider than the window. */
+const noSideways = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 /** Wait until the page's live stream is open (set by the init script below). */
 const streamOpen = (p: Page) => p.waitForFunction(() => (window as unknown as { __sseOpen?: boolean }).__sseOpen === true);
 
@@ -88,7 +91,8 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     await expect(page.locator("#chat-error").innerText()).resolves.toContain("a message needs some text");
   }, 60_000);
 
-  test("a message queued while B is stopped turns delivered on the open page when B is back", async () => {
+  test("at 390 px: a message queued while B is stopped turns delivered on the open page when B is back", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
     await b!.stop();
     await page.fill("#chat-text", "are you there?");
     await page.click("#chat-send");
@@ -101,6 +105,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     // Said for a person: what happened and what comes next, no address or socket error.
     expect(notice).toContain("could not be reached (its cell may be off or offline): it will be sent when it is back");
     expect(notice).not.toMatch(/https?:|127\.0\.0\.1|ECONN|Unable to connect/);
+    expect(await noSideways(page)).toBe(true);
     await expect(page.locator(`#chat-peers li[data-peer="${bId}"] .count.queued`).innerText()).resolves.toBe("⏳ 1");
     const loaded = await page.evaluate(() => (window as unknown as { __loaded: number }).__loaded);
 
@@ -115,7 +120,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     expect((await cliJson<MessageView[]>(b!, ["msgs", aId])).filter((x) => x.text === "are you there?").length).toBe(1);
   }, 90_000);
 
-  test("the conversation list shows new unread messages live", async () => {
+  test("at 390 px: the conversation list shows new unread messages live", async () => {
     await page.goto("/chat");
     await streamOpen(page);
     expect(await page.locator(`#chat-peers li[data-peer="${bId}"] .count.unread`).count()).toBe(0);
@@ -127,6 +132,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     await page.click(`#chat-peers li[data-peer="${bId}"] a`);
     await message(page, "ping two").waitFor();
     expect(await page.locator(`#chat-peers li[data-peer="${bId}"] .count.unread`).count()).toBe(0);
+    expect(await noSideways(page)).toBe(true);
   }, 60_000);
 
   test("without JavaScript the form posts and the page shows the message", async () => {

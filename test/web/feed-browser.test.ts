@@ -1,7 +1,8 @@
 // Sharing in the dashboard, in real headless Chromium against two real cells A and B (friends):
 // A shares a text file from its detail page (the Share box), B's Feed lists it with a text
-// preview and downloads identical bytes; a PNG shared from A's CLI shows as an image preview;
-// A revokes the text share in its Feed tab ("Shared by you") and B's Feed shows it revoked.
+// preview and downloads identical bytes (at 1280 px); a PNG shared from A's CLI shows as an image
+// preview; A revokes the text share in its Feed tab ("Shared by you") and B's Feed shows it
+// revoked (at 390 px, nothing scrolling sideways).
 // Without JavaScript, Revoke and Share are form posts (Share lands on the Share dialog page).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -72,6 +73,9 @@ const context = (cell: TestCell, javaScriptEnabled = true) =>
   cellPage(browser!, cell, errors, { javaScriptEnabled, acceptDownloads: true });
 
 const setup = (page: Page) => firstRunSetup(page, PASSWORD);
+/** A phone's window, and whether the page is no wider than it. */
+const phone = (page: Page) => page.setViewportSize({ width: 390, height: 844 });
+const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 async function login(page: Page): Promise<void> {
   await page.goto("/login");
@@ -211,7 +215,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(errors).toEqual([]);
   }, 90_000);
 
-  test("a PNG shared from the CLI shows as an image preview", async () => {
+  test("at 390 px: a PNG shared from the CLI shows as an image preview", async () => {
     const r = await a!.cli(["share", PNG_PATH, "--with", bId]);
     expect(r.code).toBe(0);
     const feed = await cliJson<FeedItem[]>(b!, ["feed"]);
@@ -219,6 +223,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(png).toMatchObject({ file_type: "image/png", state: "available" });
 
     const { ctx, page } = await context(b!);
+    await phone(page);
     await login(page);
     await page.goto("/feed");
     // Newest first.
@@ -231,6 +236,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
       await img.elementHandle(),
     );
     expect(await img.evaluate((el) => [(el as HTMLImageElement).naturalWidth, (el as HTMLImageElement).naturalHeight])).toEqual([3, 2]);
+    expect(await noSideways(page)).toBe(true);
 
     const inline = await page.request.get(`/feed/${png!.id}/inline`);
     expect(inline.status()).toBe(200);
@@ -241,8 +247,9 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  test("revoking in A's Feed tab: the row turns revoked, and B's Feed shows it revoked", async () => {
+  test("at 390 px: revoking in A's Feed tab: the row turns revoked, and B's Feed shows it revoked", async () => {
     const { ctx: ctxA, page: pa } = await context(a!);
+    await phone(pa);
     await login(pa);
     await pa.goto("/feed");
     const mine = shareRow(pa, "hello.txt");
@@ -254,9 +261,11 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(pa.url()).toEndWith("/feed");
     // The PNG share is untouched.
     expect(await shareRow(pa, "dot.png").getAttribute("data-state")).toBe("active");
+    expect(await noSideways(pa)).toBe(true);
     await ctxA.close();
 
     const { ctx: ctxB, page: pb } = await context(b!);
+    await phone(pb);
     await login(pb);
     const deadline = Date.now() + 15_000;
     for (;;) {
@@ -269,6 +278,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(await item.locator(".badge").textContent()).toBe("revoked");
     expect(await item.locator("a.download").count()).toBe(0);
     expect(await item.locator(".preview").count()).toBe(0);
+    expect(await noSideways(pb)).toBe(true);
 
     // Asking for it anyway: a clear message in the Feed page, not a crash.
     const res = await pb.goto(`/feed/${textGrant}/download`);

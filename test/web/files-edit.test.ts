@@ -4,7 +4,8 @@
  * in history: the old path ends with a deletion, the new one starts with the same manifest),
  * "Move selected" into a folder, "Delete selected" with one Undo for all, a folder's Delete; each refusal (a taken name, `..`, a
  * control character, nothing there, no CSRF token) changes nothing. A file's page previews text
- * (escaped), images, audio and video (players on the API's Range answers) and PDF (a link).
+ * (escaped), images, audio and video (players on the API's Range answers) and PDF (an <iframe> of
+ * the API's answer, inline, framed only by the dashboard's origin, and a link to open it in a tab).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -124,7 +125,7 @@ describe("Rename or move", () => {
     expect((await meta("notes/b.txt")).deleted).toBe(true);
     const folder = await post("/files/move", { from: "notes/Empty one", to: "archive/kept", dir: "notes" });
     expect(folder.status).toBe(200);
-    expect(toastOf(folder)?.message).toBe("Moved Empty one to archive as kept.");
+    expect(toastOf(folder)?.message).toBe("Moved Empty one into the new folder archive as kept.");
     expect(await text("archive/kept/b.txt")).toBe("bravo");
     expect(await text("notes/Empty one/b.txt")).toBeNull();
     expect(await listOf("notes")).not.toContain("notes/Empty one");
@@ -171,6 +172,45 @@ describe("Move selected", () => {
     expect(toastOf(top)?.message).toBe("2 files moved to the top folder.");
     expect(await text("two.txt")).toBe("2");
     expect(await text("one.txt")).toBe("1");
+    // Into a folder that is not there yet: the move makes it, and says so.
+    const fresh = await post("/files/move-many", { path: ["two.txt", "one.txt"], to_dir: "fresh/new", dir: "" });
+    expect(toastOf(fresh)?.message).toBe("2 files moved into the new folder fresh/new.");
+    expect(await text("fresh/new/one.txt")).toBe("1");
+    expect(rows(await fresh.text())).toContain("fresh");
+  });
+});
+
+describe("Rename or move on a file's own page", () => {
+  const detail = async (path: string) =>
+    (await cell.request(`/files/detail?path=${encodeURIComponent(path)}`, { headers: { cookie: session } })).text();
+
+  test("the page offers it; done, it goes to the file's new page with the toast; refused, nothing changed", async () => {
+    await put("page/report.txt", "report");
+    const html = await detail("page/report.txt");
+    expect(html).toContain('aria-label="Rename or move report.txt"');
+    expect(html).toContain('<input type="hidden" name="then" value="page"/>');
+    expect(html).toContain(`<input type="hidden" name="_csrf" value="${csrf}"/>`);
+    // With htmx: HX-Redirect to the new page, the toast carried in HX-Trigger.
+    const res = await post("/files/move", { from: "page/report.txt", to: "page/final.txt", dir: "page", then: "page" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("hx-redirect")).toBe("/files/detail?path=page%2Ffinal.txt");
+    expect(toastOf(res)).toEqual({ message: "Renamed report.txt to final.txt.", kind: "ok" });
+    expect(await text("page/final.txt")).toBe("report");
+    // A plain form post: sent to the new page.
+    const plain = await post("/files/move", { from: "page/final.txt", to: "done/final.txt", dir: "page", then: "page" }, { htmx: false });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("location")).toBe("/files/detail?path=done%2Ffinal.txt");
+    expect(await text("done/final.txt")).toBe("report");
+    // Refused: an error toast, no redirect, nothing moved.
+    await put("done/other.txt", "other");
+    const taken = await post("/files/move", { from: "done/final.txt", to: "done/other.txt", dir: "done", then: "page" });
+    expect(taken.status).toBe(409);
+    expect(taken.headers.get("hx-redirect")).toBeNull();
+    expect(toastOf(taken)?.kind).toBe("error");
+    expect(await text("done/final.txt")).toBe("report");
+    expect(await text("done/other.txt")).toBe("other");
+    // A deleted file's page offers no rename.
+    expect(await detail("page/report.txt")).not.toContain("Rename or move report.txt");
   });
 });
 
@@ -228,7 +268,7 @@ describe("a file's page previews it", () => {
     const img = await detail("pics/red.png");
     expect(img).toContain('<img class="preview-img" src="/api/files/pics/red.png"');
     expect(await detail("pics/blob.bin")).not.toContain('class="card file-preview"');
-    // Audio and video in the browser's player (streamed from the API by Range), a PDF as a link.
+    // Audio and video in the browser's player (streamed from the API by Range), a PDF in the browser's viewer.
     await put("media/song.mp3", "ID3-not-really");
     await put("media/clip.mp4", "not-really-a-video");
     await put("media/paper.pdf", "%PDF-1.4");
@@ -238,7 +278,19 @@ describe("a file's page previews it", () => {
     expect(await detail("media/clip.mp4")).toContain(
       '<video class="preview-media" controls="" preload="metadata" src="/api/files/media/clip.mp4"',
     );
-    expect(await detail("media/paper.pdf")).toContain('href="/api/files/media/paper.pdf" target="_blank"');
+    const pdf = await detail("media/paper.pdf");
+    // Its breadcrumb links each folder above it.
+    expect(pdf).toContain('<a href="/files">Home</a> / <a href="/files?dir=media">media</a> / <span aria-current="page">paper.pdf</span>');
+    expect(pdf).toContain('<iframe class="preview-pdf" src="/api/files/media/paper.pdf" title="PDF preview of paper.pdf"');
+    expect(pdf).toContain('href="/api/files/media/paper.pdf" target="_blank"');
+    // The PDF itself: inline, typed, by Range, sandboxed, and framed by the dashboard's origin only.
+    const head = await cell.request("/api/files/media/paper.pdf", { headers: { cookie: session, range: "bytes=0-3" } });
+    expect(head.status).toBe(206);
+    expect(await head.text()).toBe("%PDF");
+    expect(head.headers.get("content-type")).toBe("application/pdf");
+    expect(head.headers.get("content-disposition")).toStartWith('inline; filename="paper.pdf"');
+    expect(head.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(head.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'self'; sandbox");
     // The image itself, by Range, with the session: inline and sandboxed.
     const part = await cell.request("/api/files/pics/red.png", { headers: { cookie: session, range: "bytes=0-3" } });
     expect(part.status).toBe(206);

@@ -5,8 +5,10 @@
 // changed; Delete selected through the in-page dialog, one toast, one Undo for both; Move
 // selected into a folder; a folder
 // dropped (a synthetic drop walking FileSystemEntry objects) and a folder chosen (webkitdirectory)
-// uploaded under its name with its inner paths; Upload with nothing chosen says what to do;
-// previews of a text file and an image on a file's page; no sideways scroll; axe on both pages.
+// uploaded under its name with its inner paths (a dropped folder's empty folders made too);
+// Rename or move on a file's own page; Upload with nothing chosen says what to do;
+// previews of a text file, an image and a PDF (in Chromium's own viewer, in an <iframe>) on a
+// file's page; no sideways scroll; axe on both pages.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +23,27 @@ const PASSWORD = "correct horse battery";
 const PNG = new Uint8Array(
   Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64"),
 );
+/** A one-page PDF saying "Hello Grove", with a correct cross-reference table. */
+function tinyPdf(): Uint8Array<ArrayBuffer> {
+  const text = "BT /F1 24 Tf 20 60 Td (Hello Grove) Tj ET";
+  const objs = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let out = "%PDF-1.4\n";
+  const at: number[] = [];
+  objs.forEach((o, i) => {
+    at.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${at.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(out) as Uint8Array<ArrayBuffer>;
+}
 let cell: TestCell | undefined;
 let browser: Browser | undefined;
 let local = "";
@@ -58,6 +81,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await put(`${w}/b.txt`, "bravo");
       await put(`${w}/c.txt`, "charlie\nsecond line");
       await put(`${w}/dot.png`, PNG);
+      await put(`${w}/paper.pdf`, tinyPdf());
       const { page } = await cellPage(browser!, cell!, errors);
       await page.setViewportSize({ width, height: 800 });
       await setupOrLogIn(page, PASSWORD);
@@ -159,7 +183,11 @@ describe("the Files tab as a file manager, in a browser", () => {
             };
           },
         });
-        const root = dir("dropped", [file("top.txt", "top"), dir("inner", [file("deep.txt", "deep")])]);
+        const root = dir("dropped", [
+          file("top.txt", "top"),
+          dir("inner", [file("deep.txt", "deep"), dir("empty", [])]),
+          dir("bare", [dir("void", [])]),
+        ]);
         const ev = new Event("drop", { bubbles: true, cancelable: true });
         Object.defineProperty(ev, "dataTransfer", {
           value: { types: ["Files"], files: [], items: [{ kind: "file", webkitGetAsEntry: () => root }] },
@@ -167,9 +195,13 @@ describe("the Files tab as a file manager, in a browser", () => {
         document.getElementById("file-list")!.dispatchEvent(ev);
       });
       await page.locator(`tr.dir[data-path="${w}/dropped"]`).waitFor();
-      await okToast.getByText("2 files uploaded.").waitFor();
+      await okToast.getByText("2 files uploaded, 2 empty folders made.").waitFor();
       expect(await text(`${w}/dropped/top.txt`)).toBe("top");
       expect(await text(`${w}/dropped/inner/deep.txt`)).toBe("deep");
+      // Its empty folders are made too, not dropped silently.
+      const listed = async (d: string) => (await page.request.get(`/files/list?dir=${encodeURIComponent(d)}`)).text();
+      expect(await listed(`${w}/dropped/inner`)).toContain(`data-path="${w}/dropped/inner/empty"`);
+      expect(await listed(`${w}/dropped/bare`)).toContain(`data-path="${w}/dropped/bare/void"`);
 
       // A folder chosen with "or a folder" (webkitdirectory): the same.
       await page.setInputFiles("#upload-folder", join(local, "album"));
@@ -189,11 +221,41 @@ describe("the Files tab as a file manager, in a browser", () => {
       await settled(page);
       expect(await seriousViolations(page)).toEqual([]);
       expect(await pageProblems(page)).toEqual([]);
+
+      // Rename or move on the file's own page: on to its new page, the toast carried there.
+      await page.getByLabel("Rename or move c.txt").click();
+      await page.getByLabel("New path of this file").fill(`${w}/Sub/charlie.txt`);
+      expect(await noSideways(page)).toBe(true);
+      await Promise.all([
+        page.waitForURL(`**/files/detail?path=${encodeURIComponent(`${w}/Sub/charlie.txt`)}`),
+        page.getByRole("button", { name: "Rename or move", exact: true }).click(),
+      ]);
+      await okToast.getByText("Renamed c.txt to charlie.txt.").waitFor();
+      expect(await page.locator("h1").textContent()).toBe("charlie.txt");
+      expect(await text(`${w}/Sub/c.txt`)).toBeNull();
       await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/dot.png`)}`);
       const img = page.locator("img.preview-img");
       await img.waitFor();
       await page.waitForFunction(() => (document.querySelector("img.preview-img") as HTMLImageElement | null)?.complete === true);
       expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
+      expect(await noSideways(page)).toBe(true);
+
+      // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline
+      // and may be framed here), and embeds the file: a frame of the file inside the viewer's. The
+      // viewer's own files (chrome: and chrome-extension: URLs, inside the browser) may load.
+      await page.context().route(
+        (u) => u.protocol === "chrome:" || u.protocol === "chrome-extension:",
+        (r) => r.continue(),
+      );
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/paper.pdf`)}`);
+      await page.locator('iframe.preview-pdf[title="PDF preview of paper.pdf"]').waitFor();
+      const shown = () =>
+        page
+          .frames()
+          .some((f) => f.url().endsWith(`/api/files/${w}/paper.pdf`) && f.parentFrame()?.url().startsWith("chrome-extension://"));
+      for (let i = 0; i < 100 && !shown(); i++) await Bun.sleep(100);
+      expect(shown()).toBe(true);
+      expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
       expect(await noSideways(page)).toBe(true);
       expect(errors).toEqual([]);
     });

@@ -1,5 +1,6 @@
-// The Peers tab in real headless Chromium: cell A creates an invite in its dashboard, cell B
-// joins it from its own dashboard, both list each other, and A asks B to be friends (B accepts).
+// The Peers tab in real headless Chromium: cell A creates an invite in its dashboard (at 1280 px),
+// cell B joins it from its own dashboard (at 390 px), both list each other, A asks B to be friends
+// (B accepts), and B's "Check now" finds A online; neither page scrolls sideways.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
@@ -12,8 +13,9 @@ let b: TestCell | undefined;
 let browser: Browser | undefined;
 const errors: string[] = [];
 
-async function dashboard(cell: TestCell): Promise<Page> {
+async function dashboard(cell: TestCell, width: number): Promise<Page> {
   const { page } = await cellPage(browser!, cell, errors);
+  await page.setViewportSize({ width, height: 844 });
   await firstRunSetup(page, PASSWORD);
   await page.click("nav.tabs >> text=Peers");
   await page.waitForURL("**/peers");
@@ -37,8 +39,8 @@ afterAll(async () => {
 test.skipIf(!HAVE_CHROMIUM)(
   "invite in one dashboard, join in the other, then friend",
   async () => {
-    const pa = await dashboard(a!);
-    const pb = await dashboard(b!);
+    const pa = await dashboard(a!, 1280);
+    const pb = await dashboard(b!, 390);
     expect(await pa.locator("#peer-list .empty").textContent()).toContain("No peers yet");
 
     await pa.click("#invite-button");
@@ -73,6 +75,16 @@ test.skipIf(!HAVE_CHROMIUM)(
     await pa.locator("#peer-list tr[data-peer] >> text=Unfriend").waitFor();
     const peers = await (await a!.api("/api/peers")).json();
     expect(peers[0]).toMatchObject({ name: "cell-b", friend: true, friendship: "friends" });
+
+    // "Check now" on the phone: every peer asked, the list answered again with A online.
+    const [check] = await Promise.all([
+      pb.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/peers/check"),
+      pb.click("#peer-check"),
+    ]);
+    expect(check.status()).toBe(200);
+    await pb.locator(`#peer-list tr[data-presence="online"]`, { hasText: "cell-a" }).waitFor();
+    expect(await pb.locator("#peer-count").innerText()).toBe("1 of 1 online");
+    for (const p of [pa, pb]) expect(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     expect(errors).toEqual([]);
   },
   60_000,

@@ -160,6 +160,9 @@ describe("Settings form", () => {
     const st = (await (await app.api("/api/status")).json()) as { name: string; replication_factor: number };
     expect(st).toMatchObject({ name: "renamed-cell", replication_factor: 3 });
     expect(app.logs()).toContain("settings changed on the dashboard keys=name,replication_factor,sync_interval_s,home_mode");
+    // The file watcher reloads the file the save wrote: the keys waiting for a restart are said once.
+    expect(app.rt.services.reloadConfig()).toMatchObject({ ok: true, applied: [] });
+    expect(app.logs().match(/take effect at the next start/g)).toHaveLength(1);
 
     // The page shows what was saved, and marks what the running cell does not use yet.
     const again = await page("/settings");

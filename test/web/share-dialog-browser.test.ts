@@ -1,7 +1,8 @@
 // The Share dialog, in real headless Chromium against three real cells: A is paired with B and
 // C, and all are friends with A. In A's Files tab two files are ticked, "Share selected…" opens
 // the dialog, both friends are ticked and Share gives four ok lines; B's and C's feeds (CLI) list
-// both files. The file page's Share box takes several friends at once too. Without JavaScript
+// both files (at 1280 px). The file page's Share box takes several friends at once too (at 390 px;
+// neither page scrolls sideways at that width). Without JavaScript
 // the same works as plain forms; the dialog refuses no file, no friend, too many files or
 // friends and bad paths with a clear message, and reports a failing pair on its own line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -48,6 +49,8 @@ async function login(page: Page): Promise<void> {
 }
 
 const pick = (page: Page, path: string) => page.locator(`#file-list tr[data-path="${path}"] input.pick`);
+/** True when the page is no wider than the window. */
+const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 const friendBox = (page: Page, id: string) => page.locator(`#share-friends input[name="peer"][value="${id}"]`);
 
 /** The (path, peer, ok) of each result line, sorted. */
@@ -148,6 +151,9 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(text).not.toContain("Not delivered yet");
     expect(await page.locator('#share-result a[href="/feed#shared-by-you"]').count()).toBe(1);
     expect(new URL(page.url()).pathname).toBe("/share"); // swapped in place
+    // The dialog with its result lines fits a phone too.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await noSideways(page)).toBe(true);
 
     const made = await shares();
     expect(made.map((s) => `${s.path}|${s.to}`).sort()).toEqual(
@@ -166,8 +172,9 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(errors).toEqual([]);
   }, 90_000);
 
-  test("the file page's Share box takes several friends at once (htmx, in place)", async () => {
+  test("the file page's Share box takes several friends at once (htmx, in place), at 390 px", async () => {
     const { ctx, page } = await cellPage(browser!, a!, errors);
+    await page.setViewportSize({ width: 390, height: 844 });
     await login(page);
     await page.goto(`/files/detail?path=${encodeURIComponent(FILE_3)}`);
     // Two friends: none ticked in advance.
@@ -179,6 +186,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(await resultLines(page)).toEqual([`${FILE_3}|${ids.b}|ok`, `${FILE_3}|${ids.c}|ok`].sort());
     expect(await page.locator("#share-result").textContent()).toContain("Shared delta.txt with cell-b.");
     expect(new URL(page.url()).pathname).toBe("/files/detail");
+    expect(await noSideways(page)).toBe(true);
     expect(await feedNames(b!)).toEqual([FILE_1, FILE_2, "delta.txt"].sort());
     expect(await feedNames(c!)).toEqual([FILE_1, FILE_2, "delta.txt"].sort());
     await ctx.close();

@@ -1,6 +1,7 @@
 // The Storage tab in real headless Chromium against two real cells (R=2): empty states, a file
 // on A with one copy of two (at risk), "Sync now" (htmx, with its progress indicator) placing
-// the second copy on B, and the same button as a plain form post with JavaScript off.
+// the second copy on B, at 390 px (test/web/status-browser has it at 1280), and the same button
+// as a plain form post with JavaScript off.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,9 +38,10 @@ afterAll(async () => {
 }, 120_000);
 
 test.skipIf(!HAVE_CHROMIUM)(
-  "Storage tab: empty states, a file at risk, Sync now places its second copy",
+  "Storage tab at 390 px: empty states, a file at risk, Sync now places its second copy",
   async () => {
     const { ctx, page } = await context(a!);
+    await page.setViewportSize({ width: 390, height: 844 });
     await firstRunSetup(page, PASSWORD);
 
     // The tab sits between Peers and Settings.
@@ -105,6 +107,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     expect(await page.locator("#sync-indicator").isVisible()).toBe(false);
     expect(await button.isEnabled()).toBe(true);
     expect(page.url()).toEndWith("/storage");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
     // B's side agrees: it keeps one chunk for A.
     const onB = (await (await b!.api("/api/placement")).json()) as PlacementReport;

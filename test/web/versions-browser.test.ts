@@ -1,7 +1,7 @@
 // A file's versions on its dashboard page: Restore (an older version becomes current again) and
 // Purge (out of the history, into the trash). First with plain HTTP and a dashboard session (the
 // htmx request the button makes, CSRF included), then clicking the buttons in headless Chromium
-// (skipped when /usr/bin/chromium is absent).
+// at 390 px (test/web/feedback-browser clicks them at 1280; skipped when /usr/bin/chromium is absent).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
@@ -61,35 +61,40 @@ describe("file versions in the dashboard", () => {
     expect(await Bun.file(`${c.home}/notes.txt`).text()).toBe("first draft");
   });
 
-  test.skipIf(!HAVE_CHROMIUM)("in a browser: Restore, then Purge (confirmed) and Purge all versions of a deleted file", async () => {
-    const c = cell!;
-    await putVersions(c, "plan.md", ["# v1", "# v2"]);
-    const { page } = await cellPage(browser!, c, errors);
-    await firstRunSetup(page, PASSWORD);
-    await page.goto("/files/detail?path=plan.md");
-    const row = (p: Page, v: number) => p.locator(`table.versions tr[data-version="${v}"]`);
-    expect(await row(page, 2).locator("button.restore").count()).toBe(0); // the current version
-    await row(page, 1).locator("button.restore").click();
-    await row(page, 3).waitFor();
-    expect(await versionsOf(c, "plan.md")).toEqual([3, 2, 1]);
-    expect(await (await c.api("/api/files/plan.md")).text()).toBe("# v1");
-    expect(await page.locator("table.versions tbody tr").first().getAttribute("data-version")).toBe("3");
+  test.skipIf(!HAVE_CHROMIUM)(
+    "in a browser at 390 px: Restore, then Purge (confirmed) and Purge all versions of a deleted file",
+    async () => {
+      const c = cell!;
+      await putVersions(c, "plan.md", ["# v1", "# v2"]);
+      const { page } = await cellPage(browser!, c, errors);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await firstRunSetup(page, PASSWORD);
+      await page.goto("/files/detail?path=plan.md");
+      const row = (p: Page, v: number) => p.locator(`table.versions tr[data-version="${v}"]`);
+      expect(await row(page, 2).locator("button.restore").count()).toBe(0); // the current version
+      await row(page, 1).locator("button.restore").click();
+      await row(page, 3).waitFor();
+      expect(await versionsOf(c, "plan.md")).toEqual([3, 2, 1]);
+      expect(await (await c.api("/api/files/plan.md")).text()).toBe("# v1");
+      expect(await page.locator("table.versions tbody tr").first().getAttribute("data-version")).toBe("3");
 
-    // Purge version 2 (confirmed in the page's dialog): it leaves the history for the trash.
-    await row(page, 2).locator("button.purge").click();
-    await page.getByRole("dialog").getByRole("button", { name: "Purge" }).click();
-    await row(page, 2).waitFor({ state: "detached" });
-    expect(await versionsOf(c, "plan.md")).toEqual([3, 1]);
-    const trash = await cliJson<TrashListing>(c, ["trash"]);
-    expect(trash.versions.map((v) => `${v.path}@${v.version}`)).toEqual(["plan.md@2"]);
+      // Purge version 2 (confirmed in the page's dialog): it leaves the history for the trash.
+      await row(page, 2).locator("button.purge").click();
+      await page.getByRole("dialog").getByRole("button", { name: "Purge" }).click();
+      await row(page, 2).waitFor({ state: "detached" });
+      expect(await versionsOf(c, "plan.md")).toEqual([3, 1]);
+      const trash = await cliJson<TrashListing>(c, ["trash"]);
+      expect(trash.versions.map((v) => `${v.path}@${v.version}`)).toEqual(["plan.md@2"]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
-    // A deleted file: "Purge all versions…" takes it out of the history; the page goes back to the folder.
-    expect((await c.api("/api/files/plan.md", { method: "DELETE" })).status).toBe(200);
-    await page.reload();
-    await page.locator("button.purge-all").click();
-    await Promise.all([page.waitForURL("**/files"), page.getByRole("dialog").getByRole("button", { name: "Purge" }).click()]);
-    expect((await c.api("/api/files/plan.md?meta")).status).toBe(404);
-    expect((await cliJson<TrashListing>(c, ["trash"])).versions.map((v) => v.version)).toEqual([2, 1, 3, 4]);
-    expect(errors).toEqual([]);
-  });
+      // A deleted file: "Purge all versions…" takes it out of the history; the page goes back to the folder.
+      expect((await c.api("/api/files/plan.md", { method: "DELETE" })).status).toBe(200);
+      await page.reload();
+      await page.locator("button.purge-all").click();
+      await Promise.all([page.waitForURL("**/files"), page.getByRole("dialog").getByRole("button", { name: "Purge" }).click()]);
+      expect((await c.api("/api/files/plan.md?meta")).status).toBe(404);
+      expect((await cliJson<TrashListing>(c, ["trash"])).versions.map((v) => v.version)).toEqual([2, 1, 3, 4]);
+      expect(errors).toEqual([]);
+    },
+  );
 });
