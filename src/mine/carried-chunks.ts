@@ -41,7 +41,7 @@ export interface ChunkSource {
 
 /**
  * The chunks a poke carries for `events` (their manifests' bodies in `manifests`): the one chunk
- * of each small file put or moved, read from `store` (in the page cache: it was just written),
+ * of each small file put, read from `store` (in the page cache: it was just written),
  * while they fit. Undefined when there are none.
  */
 export function chunksToCarry(
@@ -54,8 +54,9 @@ export function chunksToCarry(
   let bytes = 0;
   for (const e of events) {
     if (files >= CARRIED_FILES) break;
-    const named = (e as { manifest?: unknown }).manifest;
-    const body = typeof named === "string" ? manifests[named] : undefined;
+    const { kind, manifest: named } = e as { kind?: unknown; manifest?: unknown };
+    // A put brings content; a move keeps what the other cell has already.
+    const body = kind === "put" && typeof named === "string" ? manifests[named] : undefined;
     if (!body) continue;
     const m = ChunksOf.safeParse(JSON.parse(body));
     const c = m.success && m.data.chunks.length === 1 ? m.data.chunks[0]! : null;

@@ -42,18 +42,24 @@ describe("what a poke carries", () => {
     return h;
   };
 
-  test("the one chunk of each small file put, from the store; not a large file's, not one of several, not one missing", async () => {
+  test("the one chunk of each small file put, from the store; not a large file's, not one of several, not one missing, not a move's", async () => {
     const small = await put(bytes(4096, 1));
     const large = await put(bytes(CARRIED_CHUNK_MAX + 1, 2));
     const two = [await put(bytes(100, 3)), await put(bytes(100, 4))];
     const absent = sha256Hex(bytes(50, 5));
-    const manifests = {
+    const manifests: Record<string, string> = {
       ["1".repeat(64)]: manifestBody([{ hash: small, size: 4096 }]),
       ["2".repeat(64)]: manifestBody([{ hash: large, size: CARRIED_CHUNK_MAX + 1 }]),
       ["3".repeat(64)]: manifestBody(two.map((hash) => ({ hash, size: 100 }))),
       ["4".repeat(64)]: manifestBody([{ hash: absent, size: 50 }]),
     };
-    const events = [...Object.keys(manifests).map((manifest) => ({ manifest })), { kind: "delete" }];
+    const moved = "5".repeat(64);
+    manifests[moved] = manifestBody([{ hash: await put(bytes(900, 6)), size: 900 }]);
+    // A move keeps content the other cell has: nothing carried for it.
+    const events = [
+      ...Object.keys(manifests).map((manifest) => ({ kind: manifest === moved ? "move" : "put", manifest })),
+      { kind: "delete" },
+    ];
     const carried = chunksToCarry(store, events, manifests)!;
     expect(Object.keys(carried)).toEqual([small]);
     expect(Buffer.from(carried[small]!, "base64")).toEqual(Buffer.from(bytes(4096, 1)));
@@ -66,7 +72,7 @@ describe("what a poke carries", () => {
       manifests[i.toString(16).padStart(64, "0")] = manifestBody([{ hash: await put(bytes(200, 100 + i)), size: 200 }]);
     const carried = chunksToCarry(
       store,
-      Object.keys(manifests).map((manifest) => ({ manifest })),
+      Object.keys(manifests).map((manifest) => ({ kind: "put", manifest })),
       manifests,
     )!;
     expect(Object.keys(carried).length).toBe(CARRIED_FILES);
