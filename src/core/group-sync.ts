@@ -11,7 +11,6 @@
  * is missing or fails: an fsync of each entry, all in flight at once.
  */
 import { open } from "node:fs/promises";
-import { fsyncDir } from "./atomic.ts";
 import { log } from "./log.ts";
 
 /** Groups smaller than this are fsynced entry by entry (a child process costs a few ms). */
@@ -52,9 +51,18 @@ export async function syncFiles(paths: readonly string[]): Promise<void> {
   await Promise.all(paths.map(fsyncFile));
 }
 
-/** Make the entries renamed or created in these folders durable. */
+/** Fsync one folder, off the event loop; a file system that refuses fsync on folders is let be (the rename is still atomic). */
+async function fsyncFolder(dir: string): Promise<void> {
+  try {
+    await fsyncFile(dir);
+  } catch {
+    // as core/atomic's fsyncDir
+  }
+}
+
+/** Make the entries renamed or created in these folders durable (all in flight at once: the event loop never waits on one). */
 export async function syncFolders(dirs: readonly string[]): Promise<void> {
   if (!dirs.length) return;
   if (dirs.length >= SYNCFS_MIN && (await syncfs(dirs[0]!))) return;
-  for (const d of dirs) fsyncDir(d);
+  await Promise.all(dirs.map(fsyncFolder));
 }

@@ -4,8 +4,8 @@
  * Pass 1 streams the body into a temp file beside its GROVE_HOME destination while hashing it
  * (file_hash = SHA-256 of the plaintext, needed before any chunk can be sealed). Pass 2 reads
  * that file in 4 MiB chunks, seals them on the crypto pool and stores them, a bounded number
- * in flight. Then the manifest is written, the version recorded in placement.db, and the temp
- * file renamed into place. The chunks are fsynced before the version; the manifest file and the
+ * in flight. Then the manifest is written, the version recorded in placement.db (with the tree
+ * event that describes it, one commit: `vault.describe`), and the temp file renamed into place. The chunks are fsynced before the version; the manifest file and the
  * copy in GROVE_HOME are not: the version's transaction records them as pending, and they are
  * fsynced once the store is quiet, or mended after a crash (docs/design.md, "What is durable,
  * and when"). Memory stays bounded whatever the size; a crash at any point leaves the previous
@@ -44,6 +44,7 @@ import {
 } from "../store/manifest.ts";
 import { homeFile, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
+import type { NewVersion } from "../store/placement-db.ts";
 
 export interface IngestResult {
   manifest: Manifest;
@@ -212,7 +213,7 @@ async function record(
   const older = reuseManifest(vault, path, fileHash);
   if (older && older.chunks.every((c) => vault.store.has(c.hash))) {
     const mHash = manifestHash(older, vault.suite.sha256);
-    const version = vault.db.addVersion({
+    const version = addDescribed(vault, {
       path,
       manifestHash: mHash,
       manifestFile: manifestRelPath(path, fileHash),
@@ -231,7 +232,7 @@ async function record(
   const file = uniqueManifestRel(vault, manifest);
   const body = manifestFileText(manifest);
   await writeFileUnsynced(confinedPath(vault.manifestsDir, file), body, 0o600);
-  const version = vault.db.addVersion({
+  const version = addDescribed(vault, {
     path,
     manifestHash: mHash,
     manifestFile: file,
@@ -244,6 +245,15 @@ async function record(
     homePending: home,
   });
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
+}
+
+/** Record version `v`, and the tree event that describes it, in one commit (`vault.describe`, mine/my-tree). */
+function addDescribed(vault: Vault, v: NewVersion): number {
+  return vault.db.db.transaction(() => {
+    const version = vault.db.addVersion(v);
+    vault.describe?.([v.path]);
+    return version;
+  })();
 }
 
 /** The manifest of a new version of `path`: `size` bytes hashing to `fileHash`, sealed as `chunks`. */
