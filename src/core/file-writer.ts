@@ -27,7 +27,8 @@ function handleSink(fh: FileHandle): Sink {
 }
 
 export class FileWriter {
-  private bufs: Uint8Array[];
+  /** Each buffer, made when first filled (a small file never makes the second). */
+  private bufs: (Uint8Array | undefined)[];
   /** The write of each buffer, while it runs. */
   private pending: Promise<void>[];
   private cur = 0;
@@ -38,10 +39,10 @@ export class FileWriter {
   /** `buffers` - 1 writes may be in flight while the next buffer is filled. */
   private constructor(
     private sink: Sink,
-    size: number,
+    private readonly bufferBytes: number,
     buffers = 2,
   ) {
-    this.bufs = Array.from({ length: buffers }, () => new Uint8Array(size));
+    this.bufs = Array.from({ length: buffers }, () => undefined);
     this.pending = this.bufs.map(() => Promise.resolve());
   }
 
@@ -70,7 +71,7 @@ export class FileWriter {
   async write(piece: Uint8Array): Promise<void> {
     let off = 0;
     while (off < piece.byteLength) {
-      const buf = this.bufs[this.cur]!;
+      const buf = (this.bufs[this.cur] ??= new Uint8Array(this.bufferBytes));
       const n = Math.min(buf.byteLength - this.fill, piece.byteLength - off);
       buf.set(piece.subarray(off, off + n), this.fill);
       this.fill += n;

@@ -46,6 +46,19 @@ describe("ingest", () => {
     expect(Buffer.compare(readFileSync(join(cell.layout.home, "docs", "report.bin")), data)).toBe(0);
   });
 
+  test("an announced size only sizes the spool: a body longer or shorter than announced is stored whole", async () => {
+    for (const [size, announced] of [
+      [300_000, 4096], // longer than announced: the 64 KiB spool buffer is written many times
+      [5000, 1 << 20],
+      [0, 10],
+    ] as const) {
+      const body = pseudoRandom(size, size + 3);
+      const r = await ingest(cell.vault, safePath(`announced/${size}.bin`), streamOf(body), { maxBytes: 1 << 30, expectedSize: announced });
+      expect(r.manifest.total_size).toBe(size);
+      expect(Buffer.compare(readFileSync(join(cell.layout.home, "announced", `${size}.bin`)), body)).toBe(0);
+    }
+  });
+
   test("re-uploading the same content writes no chunk and no version", async () => {
     const before = countChunks();
     const again = await put("docs/report.bin", data);

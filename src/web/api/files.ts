@@ -79,7 +79,8 @@ filesApi.put("/*", async (c) => {
     throw tooLarge(`upload of ${len} bytes is larger than max_upload_bytes (${cell.config.max_upload_bytes})`);
   }
   const body = c.req.raw.body ?? new ReadableStream({ start: (ctl) => ctl.close() });
-  const r = await ingest(cell.vault, path, body, { maxBytes: cell.config.max_upload_bytes });
+  const announced = len !== undefined && /^\d{1,15}$/.test(len) ? Number(len) : undefined;
+  const r = await ingest(cell.vault, path, body, { maxBytes: cell.config.max_upload_bytes, expectedSize: announced });
   log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks });
   return c.json({ path, ...r }, r.created ? 201 : 200);
 });
