@@ -66,6 +66,7 @@ const PullAnswerSchema = z.object({
 export type PullAnswer = z.infer<typeof PullAnswerSchema>;
 /** A poke: new events pushed (a pull page, with the chunks of a few small files: mine/carried-chunks), or keys changed. */
 export type Poke = (PullAnswer & { chunks?: Record<string, string> }) | { keys: true };
+type KeysPoke = Extract<Poke, { keys: true }>;
 
 export interface MyTreeDeps {
   cell: Pick<Cell, "db" | "tree" | "layout" | "keys" | "suite" | "store" | "vault" | "config">;
@@ -99,8 +100,14 @@ export class MyTree {
   private stopped = false;
   /** Paths changed since the last reconcile ("all": look at every file). */
   private dirty: Set<string> | "all" = new Set();
-  /** The last of our own events my cells were poked for. */
-  private told = 0;
+  /** Per cell of mine, the last of our own events it was poked for. */
+  private readonly told = new Map<CellId, number>();
+  /**
+   * Per cell of mine, the poke on its way, and whether new events came meanwhile: one poke at a
+   * time per cell, and what comes while it travels rides on the next (a stream of puts makes a
+   * few pokes carrying several events each, not one poke per file).
+   */
+  private readonly poking = new Map<CellId, { again: boolean }>();
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
   /** What the queued apply looks at: the new events' paths, or everything. */
@@ -195,16 +202,8 @@ export class MyTree {
       this.dirty = new Set();
       try {
         this.reconcile(dirty === "all" ? undefined : dirty);
-        // Our own events past what my cells were last told of (a reconcile, or a deletion of a file kept elsewhere).
-        const self = this.cell.keys.id;
-        const mineNow = this.cell.tree.vector()[self] ?? 0;
-        if (mineNow > this.told) {
-          // Push: the new events ride on the poke, so a cell of mine has them without asking.
-          const page = this.answerPull({ ...this.cell.tree.vector(), [self]: this.told });
-          this.told = mineNow;
-          const chunks = chunksToCarry(this.cell.store, page.events, page.manifests);
-          this.pokeAll(chunks ? { ...page, chunks } : page);
-        }
+        // Our own events past what each cell of mine was last told of (a reconcile, or a deletion of a file kept elsewhere).
+        for (const p of this.mine()) this.push(p.id);
       } catch (e) {
         log("error", `tree: could not describe this cell's changes: ${errorMessage(e)}`);
       }
@@ -329,6 +328,36 @@ export class MyTree {
       }
     }
     void this.pullFrom(peer).catch(() => {});
+  }
+
+  /**
+   * Push our own new events to `cell` on a poke, so it has them without asking (with the chunks of
+   * a few small files: mine/carried-chunks); if a poke to it is on its way, once that one is back.
+   * A poke that fails leaves a gap the cell fills by pulling, when the next one comes or at its
+   * next pull.
+   */
+  private push(cell: CellId): void {
+    const running = this.poking.get(cell);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const self = this.cell.keys.id;
+    const since = this.told.get(cell) ?? 0;
+    const mineNow = this.cell.tree.vector()[self] ?? 0;
+    if (mineNow <= since || this.stopped) return;
+    const page = this.answerPull({ ...this.cell.tree.vector(), [self]: since });
+    const chunks = chunksToCarry(this.cell.store, page.events, page.manifests);
+    this.told.set(cell, mineNow);
+    const state = { again: false };
+    this.poking.set(cell, state);
+    const poke: Poke = chunks ? { ...page, chunks } : page;
+    void this.call(cell, "/peer/tree/poke", poke)
+      .catch(() => {})
+      .finally(() => {
+        this.poking.delete(cell);
+        if (state.again) this.push(cell);
+      });
   }
 
   /** Pull from one cell of mine until it has nothing more for us, and its keys when `keys`; resolves to how many events were new. */
@@ -519,10 +548,10 @@ export class MyTree {
   }
 
   /**
-   * Tell each of my cells that we have new events, pushing them (`page`), or that our keys changed
-   * (`{keys: true}`): they pull what they lack at once. Best effort: a cell away catches up by its own pulls.
+   * Tell each of my cells that our keys or my cells changed: they pull from us and take our key
+   * ring at once. Best effort: a cell away catches up by its own pulls.
    */
-  pokeAll(page: Poke = { keys: true }): void {
+  pokeAll(page: KeysPoke = { keys: true }): void {
     for (const p of this.mine()) void this.call(p.id, "/peer/tree/poke", page).catch(() => {});
   }
 
