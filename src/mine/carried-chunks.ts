@@ -48,6 +48,7 @@ export function chunksToCarry(
   store: ChunkSource,
   events: readonly unknown[],
   manifests: Readonly<Record<string, string>>,
+  recent?: RecentChunks,
 ): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   let files = 0;
@@ -60,19 +61,46 @@ export function chunksToCarry(
     if (!body) continue;
     const m = ChunksOf.safeParse(JSON.parse(body));
     const c = m.success && m.data.chunks.length === 1 ? m.data.chunks[0]! : null;
-    if (!c || c.size > CARRIED_CHUNK_MAX || out[c.hash] || !store.has(c.hash as ChunkHash)) continue;
+    if (!c || c.size > CARRIED_CHUNK_MAX || out[c.hash]) continue;
     if (bytes + c.size > CARRIED_BYTES) break;
-    let sealed: Buffer;
+    let sealed = recent?.get(c.hash);
+    if (!sealed && !store.has(c.hash as ChunkHash)) continue;
     try {
-      sealed = readFileSync(store.path(c.hash as ChunkHash)); // small and cached: no event-loop turn spent
+      // Small, and in the page cache unless written with direct I/O (a put's): no event-loop turn spent.
+      sealed ??= readFileSync(store.path(c.hash as ChunkHash));
     } catch {
       continue; // gone meanwhile (collected): the cell asks for it as for any other
     }
-    out[c.hash] = sealed.toString("base64");
+    out[c.hash] = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength).toString("base64");
     files++;
     bytes += sealed.byteLength;
   }
   return files ? out : undefined;
+}
+
+/**
+ * The small chunks this cell sealed last (a copy of each, KEPT_BYTES in all, oldest dropped first):
+ * a put writes its chunks with direct I/O, past the page cache, so reading one back for a poke
+ * would wait on the disk.
+ */
+export class RecentChunks {
+  private readonly kept = new Map<string, Uint8Array>();
+  private size = 0;
+
+  remember(hash: string, sealed: Uint8Array): void {
+    if (sealed.byteLength > CARRIED_CHUNK_MAX || this.kept.has(hash)) return;
+    this.kept.set(hash, sealed.slice()); // the caller's buffer is reused once the call returns
+    this.size += sealed.byteLength;
+    while (this.size > KEPT_BYTES) {
+      const [oldest, bytes] = this.kept.entries().next().value!;
+      this.kept.delete(oldest);
+      this.size -= bytes.byteLength;
+    }
+  }
+
+  get(hash: string): Uint8Array | undefined {
+    return this.kept.get(hash);
+  }
 }
 
 /** Chunks carried by pokes, kept until taken, for KEPT_MS at most, KEPT_BYTES in all (oldest dropped first). */

@@ -28,7 +28,7 @@ import type { LocalChange } from "../tree/event-log.ts";
 import type { VersionVector } from "../tree/version-vector.ts";
 import { applyTree, touchedBy, type Applied, type ApplyDeps } from "./apply.ts";
 import { askChunkBatch, chunkBatches } from "./chunk-batch.ts";
-import { CarriedChunks, chunksToCarry } from "./carried-chunks.ts";
+import { CarriedChunks, chunksToCarry, RecentChunks } from "./carried-chunks.ts";
 import { fileAt, listTree, ownAndDescribed, type ListedFile } from "./tree-view.ts";
 import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { unlink } from "node:fs/promises";
@@ -118,6 +118,13 @@ export class MyTree {
   private readonly noBatch = new Set<CellId>();
   /** Chunks my cells' pokes carried, taken before any cell is asked. */
   private readonly carried = new CarriedChunks();
+  /** The small chunks this cell sealed last, for its own pokes to carry. */
+  private readonly recent = new RecentChunks();
+
+  /** A chunk this cell just sealed (`vault.chunkStored`): a small one is kept a moment for the pokes. */
+  justSealed(hash: string, sealed: Uint8Array): void {
+    this.recent.remember(hash, sealed);
+  }
 
   /**
    * Per cell of mine, how often it lacked a chunk it was asked for lately (0 to 1, each answer
@@ -347,7 +354,7 @@ export class MyTree {
     const mineNow = this.cell.tree.vector()[self] ?? 0;
     if (mineNow <= since || this.stopped) return;
     const page = this.answerPull({ ...this.cell.tree.vector(), [self]: since });
-    const chunks = chunksToCarry(this.cell.store, page.events, page.manifests);
+    const chunks = chunksToCarry(this.cell.store, page.events, page.manifests, this.recent);
     this.told.set(cell, mineNow);
     const state = { again: false };
     this.poking.set(cell, state);

@@ -217,11 +217,12 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
       })
     : null;
 
-  // Push on store: each chunk a put writes goes to the sync Worker, which sends it to peers at once.
-  if (rounds)
-    cell.vault.chunkStored = (hash, sealed, durable) => {
-      if (config.push_on_store && config.replication_factor > 1) rounds.chunkStored(hash, sealed, durable);
-    };
+  // Each chunk a put writes: a small one is kept a moment for the pokes to my cells (mine/carried-chunks);
+  // with push on store, it goes to the sync Worker, which sends it to peers at once.
+  cell.vault.chunkStored = (hash, sealed, durable) => {
+    tree.justSealed(hash, sealed);
+    if (rounds && config.push_on_store && config.replication_factor > 1) rounds.chunkStored(hash, sealed, durable);
+  };
 
   const fleet = new Fleet({
     caller,

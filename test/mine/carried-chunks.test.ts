@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256Hex } from "../../src/core/sha256.ts";
 import type { CellId, ChunkHash } from "../../src/core/types.ts";
-import { CARRIED_CHUNK_MAX, CARRIED_FILES, CarriedChunks, chunksToCarry } from "../../src/mine/carried-chunks.ts";
+import { CARRIED_CHUNK_MAX, CARRIED_FILES, CarriedChunks, RecentChunks, chunksToCarry } from "../../src/mine/carried-chunks.ts";
 import { ChunkStore } from "../../src/store/chunk-store.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 
@@ -64,6 +64,24 @@ describe("what a poke carries", () => {
     expect(Object.keys(carried)).toEqual([small]);
     expect(Buffer.from(carried[small]!, "base64")).toEqual(Buffer.from(bytes(4096, 1)));
     expect(chunksToCarry(store, [{ kind: "delete" }], {})).toBeUndefined();
+  });
+
+  test("a chunk this cell just sealed is carried from memory (a put writes past the page cache); a copy, bounded", () => {
+    const recent = new RecentChunks();
+    const sealed = bytes(2000, 40);
+    const hash = sha256Hex(sealed);
+    const buf = new Uint8Array(sealed); // the sealing buffer, reused by the caller after the call
+    recent.remember(hash, buf);
+    buf.fill(0);
+    const manifests = { ["6".repeat(64)]: manifestBody([{ hash, size: 2000 }]) };
+    // Not in the store at all: only the memory copy can carry it.
+    const carried = chunksToCarry(store, [{ kind: "put", manifest: "6".repeat(64) }], manifests, recent)!;
+    expect(Buffer.from(carried[hash]!, "base64")).toEqual(Buffer.from(sealed));
+    recent.remember(sha256Hex(bytes(CARRIED_CHUNK_MAX + 1, 41)), bytes(CARRIED_CHUNK_MAX + 1, 41));
+    expect(recent.get(sha256Hex(bytes(CARRIED_CHUNK_MAX + 1, 41)))).toBeUndefined(); // too large to carry: not kept
+    for (let i = 0; i < 40; i++) recent.remember(sha256Hex(bytes(60_000, 100 + i)), bytes(60_000, 100 + i)); // 2.4 MB
+    expect(recent.get(hash)).toBeUndefined();
+    expect(recent.get(sha256Hex(bytes(60_000, 139)))).toBeDefined();
   });
 
   test(`at most ${CARRIED_FILES} files`, async () => {
