@@ -15,7 +15,7 @@ import { errorMessage } from "../core/errors.ts";
 import type { Layout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
 
-/** One finished sync round in figures (what sync/round-history keeps of it; the same shape). */
+/** One finished sync round in figures (sync/round-history keeps the last ones in memory in this shape). */
 export interface RoundFigures {
   /** When the round started, unix ms. */
   at: number;

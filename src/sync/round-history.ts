@@ -1,21 +1,14 @@
 /**
  * @module sync/round-history — the last sync rounds in brief (when, how long, the chunk bytes
  * sent and received, peers reached), kept in memory by the main thread for as long as the cell
- * runs: the Storage tab draws its throughput chart from it. A ring: the oldest round goes first.
+ * runs; each finished round is also kept across restarts by cell/sync-history, which the Storage
+ * tab's throughput chart is drawn from. A ring: the oldest round goes first.
  */
+import type { RoundFigures } from "../cell/sync-history.ts";
 import type { SyncReport } from "./round.ts";
 
-/** One finished round, as the chart needs it. */
-export interface RoundPoint {
-  /** When the round started, unix ms. */
-  at: number;
-  duration_ms: number;
-  /** Chunk bytes pushed to peers, and pulled from them. */
-  bytes_sent: number;
-  bytes_received: number;
-  reached: number;
-  peers: number;
-}
+/** One finished round, as the chart needs it (what cell/sync-history keeps across restarts). */
+export type RoundPoint = RoundFigures;
 
 /** Rounds kept: two days of the default 15-minute interval would be 192; a chart shows fewer. */
 export const HISTORY_ROUNDS = 60;
