@@ -2,7 +2,8 @@
 // real cell in headless Chromium (skipped when /usr/bin/chromium is absent): sort by name, size
 // and date from the column headers; search a folder by name; a long name cut with an ellipsis,
 // the whole name on hover, the page not widened; times said as "… ago" with the exact time on
-// hover; Upload with nothing chosen says what to do; files dropped on the page are uploaded.
+// hover; Upload with nothing chosen says what to do; files dropped on the page are uploaded; at
+// 390 px (the headers hidden) the list sorts from the "Sort by" links above it.
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
@@ -45,6 +46,14 @@ describe("files as a file manager", () => {
     expect(await list("sort=name&q=TXT")).toEqual([LONG, "b-small.txt", "c-medium.txt"]);
     expect(await list("sort=bogus&order=sideways")).toEqual(["a-large.bin", LONG, "b-small.txt", "c-medium.txt"]);
     expect(await list("q=nothing-like-this")).toEqual([]);
+    // The "Sort by" links above the list (for phone width, where the headers are hidden) are plain links too.
+    const html = await (await fetch(`${cell!.url}/files/list?dir=fm&sort=size&order=desc`, { headers: { cookie } })).text();
+    const bar = /<nav class="sort-bar"[^>]*>([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? "";
+    expect([...bar.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll("&amp;", "&"))).toEqual([
+      "/files?dir=fm&sort=name&order=asc",
+      "/files?dir=fm&sort=size&order=asc",
+      "/files?dir=fm&sort=date&order=desc",
+    ]);
   });
 
   test.skipIf(!HAVE_CHROMIUM)("in a browser: sort by the headers, search, long names, times, empty Upload, drop to upload", async () => {
@@ -98,9 +107,19 @@ describe("files as a file manager", () => {
     await page.locator('tr[data-path="fm/dropped.txt"]').waitFor();
     expect(await (await cell!.api("/api/files/fm/dropped.txt")).text()).toBe("dropped bytes");
 
-    // At 390 px nothing scrolls sideways either.
+    // At 390 px nothing scrolls sideways either, and the list sorts from "Sort by" (the headers are hidden there).
     await page.setViewportSize({ width: 390, height: 800 });
     await page.reload();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.locator("#file-list thead").isVisible()).toBe(false);
+    const sortBy = page.getByRole("navigation", { name: "Sort the list" });
+    expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt", "fm/dropped.txt"]);
+    await sortBy.getByRole("link", { name: "Size" }).click();
+    await sortBy.locator('a[aria-current="true"]', { hasText: "Size ▼" }).waitFor();
+    expect(await names(page)).toEqual(["fm/a-large.bin", "fm/c-medium.txt", "fm/dropped.txt", `fm/${LONG}`, "fm/b-small.txt"]);
+    await sortBy.getByRole("link", { name: "Updated" }).click();
+    await sortBy.locator('a[aria-current="true"]', { hasText: "Updated ▼" }).waitFor();
+    expect((await names(page))[0]).toBe("fm/dropped.txt");
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     expect(errors).toEqual([]);
   });
