@@ -506,7 +506,14 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   );
 }
 
-export function FilesPage(p: { l: Listing; notice?: string; share?: boolean; csrf?: string }) {
+export function FilesPage(p: {
+  l: Listing;
+  notice?: string;
+  share?: boolean;
+  csrf?: string;
+  /** config max_upload_bytes: public/app.js says a file over it is too large before sending it. */
+  maxUpload?: number;
+}) {
   return (
     <>
       <h1 class="visually-hidden">Files</h1>
@@ -531,7 +538,7 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean; csr
           Trash
         </a>
       </div>
-      <section class="card upload" id="upload" data-dir={p.l.dir}>
+      <section class="card upload" id="upload" data-dir={p.l.dir} data-max-upload={p.maxUpload ? String(p.maxUpload) : undefined}>
         <form id="upload-form">
           <label for="upload-input">
             Upload to <code>{p.l.dir || "/"}</code>

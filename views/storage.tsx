@@ -80,11 +80,7 @@ function Holders({ f }: { f: FilePlacement }) {
 }
 
 function More({ n, of }: { n: number; of: number }) {
-  return n > of ? (
-    <p class="notice">
-      … and {n - of} more (<code>grove placement</code> lists them all).
-    </p>
-  ) : null;
+  return n > of ? <p class="notice">… and {n - of} more, not listed here to keep the page quick.</p> : null;
 }
 
 function Summary({ r }: { r: PlacementReport }) {

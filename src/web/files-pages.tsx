@@ -16,7 +16,7 @@
  * purged versions (POST /files/trash/restore, POST /files/trash/delete-now), as `grove trash`.
  */
 import { Hono, type Context } from "hono";
-import { badRequest, conflict, notFound } from "../core/errors.ts";
+import { GroveError, badRequest, conflict, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { safeDir, safePath, type HomePath } from "../ingest/home-path.ts";
 import { restoreVersion } from "../ingest/restore-version.ts";
@@ -123,7 +123,10 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
       marks(c, dir),
       listView((k) => c.req.query(k)),
     );
-    return c.render(<FilesPage l={l} share={share()} csrf={c.var.session?.csrf} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
+    return c.render(
+      <FilesPage l={l} share={share()} csrf={c.var.session?.csrf} maxUpload={c.var.cell.config.max_upload_bytes} />,
+      info(c, dir ? `Files · ${dir}` : "Files", "files"),
+    );
   });
 
   app.get("/list", (c) => {
@@ -308,6 +311,9 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     return pinRow(c, path, note);
   });
 
+  /** Why a mirror has nothing to unpin, and where to change that, in the dashboard's words. */
+  const MIRROR_UNPIN =
+    "this cell keeps a copy of every file of your cells (a mirror), so unpinning frees nothing. To keep only pinned files here, choose On demand under Settings → Files of my other cells.";
   app.post("/unpin", async (c) => {
     await requireCsrf(c);
     const path = safePath(await formField(c, "path"));
@@ -315,7 +321,10 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     try {
       note = unpinnedNote(s.tree.unpin(path));
     } catch (e) {
-      note = { ok: false, text: `still pinned: ${pageError("unpin failed", e, "your other cell")}` };
+      // A mirror refuses (409, in the CLI's words: config.json's home_mode); the page says where to change it.
+      const mirror = e instanceof GroveError && e.status === 409 && c.var.cell.config.home_mode === "mirror";
+      const why = pageError("unpin failed", e, "your other cell");
+      note = { ok: false, text: `still pinned: ${mirror ? MIRROR_UNPIN : why}` };
     }
     toast(c, `${baseName(path)}: ${note.text}`, note.ok ? "ok" : "error");
     return pinRow(c, path, note);

@@ -2,7 +2,8 @@
 // real cell in headless Chromium (skipped when /usr/bin/chromium is absent): sort by name, size
 // and date from the column headers; search a folder by name; a long name cut with an ellipsis,
 // the whole name on hover, the page not widened; times said as "… ago" with the exact time on
-// hover; Upload with nothing chosen says what to do; files dropped on the page are uploaded; at
+// hover; Upload with nothing chosen says what to do; an upload over the limit or answered by a
+// proxy's error page says what happened in words; files dropped on the page are uploaded; at
 // 390 px (the headers hidden) the list sorts from the "Sort by" links above it.
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -22,7 +23,10 @@ const names = (page: Page) =>
   page.locator("#file-list tbody tr[data-path]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-path")));
 
 beforeAll(async () => {
-  [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+  [cell, browser] = await Promise.all([
+    startCell({ config: { max_upload_bytes: 1024 * 1024 } }),
+    HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined),
+  ]);
   await put("fm/b-small.txt", "tiny");
   await put("fm/a-large.bin", "x".repeat(50_000));
   await Bun.sleep(20); // distinct times
@@ -95,6 +99,22 @@ describe("files as a file manager", () => {
     // Upload with nothing chosen says what to do.
     await page.locator("#upload-button").click();
     await page.locator("#upload-progress").getByText("Choose one or more files first").waitFor();
+    // A file over the cell's limit: said in the page's words, with the limit in MiB; nothing sent.
+    await page.setInputFiles("#upload-input", { name: "big.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1_200_000) });
+    await page.locator("#upload-button").click();
+    await page.locator("#upload-progress").getByText("not uploaded: too large: this cell takes uploads of up to 1.0 MiB.").waitFor();
+    expect((await cell!.api("/api/files/fm/big.bin")).status).toBe(404);
+    // An answer that is not the cell's JSON (a proxy's 502 page): what to try, not "failed: 502".
+    await page.route("**/api/files/fm/proxied.txt", (r) =>
+      r.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>" }),
+    );
+    await page.setInputFiles("#upload-input", { name: "proxied.txt", mimeType: "text/plain", buffer: Buffer.from("hi") });
+    await page.locator("#upload-button").click();
+    await page
+      .locator("#upload-progress")
+      .getByText("not uploaded: the cell did not answer (it may be restarting). Try again in a moment.")
+      .waitFor();
+    expect(await page.locator("#upload-progress").textContent()).not.toContain("502");
 
     // Files dropped on the page are uploaded into the folder shown.
     const dt = await page.evaluateHandle(() => {

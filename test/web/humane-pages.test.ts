@@ -97,6 +97,14 @@ describe("the Peers tab", () => {
     expect(invite).not.toContain("grove join");
   });
 
+  test("joining with this cell's own invite says to use it on the other cell, naming no command", async () => {
+    const token = cell.rt.services.fleet.invite(60_000).token;
+    const html = await (await post("/peers/join", `token=${encodeURIComponent(token)}`)).text();
+    expect(html).toContain('class="error"');
+    expect(html).toContain("this invite was made by this cell: use it on the other cell");
+    expect(html).not.toContain("grove");
+  });
+
   test("a join that cannot reach the inviting cell says so in words, without the socket error", async () => {
     const token = other.rt.services.fleet.invite(60_000).token;
     const html = await (await post("/peers/join", `token=${encodeURIComponent(token)}`)).text();
