@@ -23,7 +23,8 @@ import { restoreVersion } from "../ingest/restore-version.ts";
 import { dropPurgedNow, purgeVersions, restorePurged } from "../trash/history.ts";
 import { trashListing } from "../trash/listing.ts";
 import { collect, collectContextOf } from "../trash/collector.ts";
-import { Toast, TrashList, TrashPage } from "../../views/trash.tsx";
+import { deletedCollectAfter, deleteFileNow, emptyTrashNow } from "../trash/deleted-files.ts";
+import { Toast, TrashList, TrashPage, type DeletedFile } from "../../views/trash.tsx";
 import { readManifest } from "../store/manifest.ts";
 import { currentAt, fileAt, listTree } from "../mine/tree-view.ts";
 import { FolderRows } from "../store/folders.ts";
@@ -35,7 +36,7 @@ import { deletePath, fileEdits } from "./files-edit-pages.tsx";
 import type { Manifest } from "../store/manifest.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
-import { count } from "../core/format.ts";
+import { count, formatBytes } from "../core/format.ts";
 import {
   FilesPage,
   FileList,
@@ -63,6 +64,12 @@ const reload = (c: Context<WebEnv>, url: string) => c.body(null, 200, { "HX-Redi
 const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(path)}`;
 const baseName = (path: string) => path.slice(path.lastIndexOf("/") + 1) || path;
 /** The names of my cells, for "on laptop" beside a file kept on another of them. */
+/** The Trash's deleted files, each with when the collection would take it on its own. */
+function deletedFiles(cell: Cell): DeletedFile[] {
+  const after = deletedCollectAfter(cell.db.db, cell.config);
+  return cell.db.deletedFiles().map((f) => ({ ...f, collect_after: after.get(f.path) ?? null }));
+}
+
 const cellNames = (peers: PeerDirectory) => new Map(peers.list().map((p) => [p.id, p.name]));
 
 /** What a pin did, in its row: written here now, or pinned but waiting for a cell that holds it. */
@@ -226,25 +233,35 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
   // The Trash: deleted files and purged versions (trash/listing), as `grove trash` shows them.
   const trashList = (c: Context<WebEnv>, note?: { ok: boolean; text: string }) => {
     const cell = c.var.cell;
-    return <TrashList deleted={cell.db.deletedFiles()} trash={trashListing(cell.db.db, cell.config)} now={Date.now()} note={note} />;
+    return <TrashList deleted={deletedFiles(cell)} trash={trashListing(cell.db.db, cell.config)} now={Date.now()} note={note} />;
   };
-  /** Run a Trash action and answer the list again with what happened (or why not). */
+  /**
+   * Run a Trash action and answer the list again with what happened; a refusal answers its 4xx
+   * with the list and why (feedback.js toasts it; nothing changed).
+   */
   const trashAction = async (c: Context<WebEnv>, act: () => Promise<string> | string) => {
     await requireCsrf(c);
     let note: { ok: boolean; text: string };
+    let status: 200 | 400 | 404 | 409 | 500 = 200;
     try {
       note = { ok: true, text: await act() };
     } catch (e) {
       note = { ok: false, text: pageError("trash action failed", e) };
+      status = e instanceof GroveError && e.status < 500 ? (e.status as 400 | 404 | 409) : 500;
     }
-    return c.html(trashList(c, note));
+    return c.html(trashList(c, note), status);
+  };
+  /** The collection's view of this cell, for Delete now and Empty trash now. */
+  const dropContext = (cell: Cell) => {
+    const ctx = collectContextOf(cell);
+    return { ctx, collect: (now: number) => collect(ctx, now) };
   };
 
   app.get("/trash", (c) => {
     const cell = c.var.cell;
     return c.render(
       <TrashPage
-        deleted={cell.db.deletedFiles()}
+        deleted={deletedFiles(cell)}
         trash={trashListing(cell.db.db, cell.config)}
         now={Date.now()}
         retentionS={cell.config.trash_retention_s}
@@ -279,6 +296,22 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
       dropPurgedNow({ db: cell.db.db, collect: (now) => collect(ctx, now) }, path, version);
       log("info", "a purged version deleted for good from the dashboard", { path, version });
       return `Version ${version} of ${path} is deleted for good.`;
+    }),
+  );
+
+  app.post("/trash/delete-file-now", (c) =>
+    trashAction(c, async () => {
+      const r = deleteFileNow(dropContext(c.var.cell), safePath(await formField(c, "path")));
+      log("info", "a deleted file's history deleted for good from the dashboard", { path: r.path, versions: r.versions });
+      return `${r.path} and its history are deleted for good.`;
+    }),
+  );
+
+  app.post("/trash/empty", (c) =>
+    trashAction(c, async () => {
+      const r = emptyTrashNow(dropContext(c.var.cell));
+      log("info", "trash emptied from the dashboard", { files: r.files, versions: r.versions, bytes_freed: r.bytes_freed });
+      return `Trash emptied: ${count(r.files, "deleted file")} and ${count(r.versions, "purged version")} deleted for good, ${formatBytes(r.bytes_freed)} freed here.`;
     }),
   );
 
