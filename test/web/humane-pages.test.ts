@@ -115,6 +115,28 @@ describe("the Peers tab", () => {
   });
 });
 
+describe("the Share dialog", () => {
+  test("sharing with a peer that is not a friend says what to do in the Peers tab, naming no command", async () => {
+    expect((await cell.api("/api/files/shared.txt", { method: "PUT", body: "hello" })).status).toBe(201);
+    cell.rt.services.peerStore.setFriendship(OFFLINE, "asked", null);
+    const share = async (peer: string) =>
+      (
+        await post(
+          "/share",
+          new URLSearchParams([
+            ["path", "shared.txt"],
+            ["peer", peer],
+          ]).toString(),
+        )
+      ).text();
+    const none = await share(ONLINE);
+    expect(none).toContain("desk-on-lan is not a friend: use “Ask to be friends” in the Peers tab");
+    const asked = await share(OFFLINE);
+    expect(asked).toContain("pi-in-the-attic asked to be friends: accept with “Accept friend” in the Peers tab");
+    for (const html of [none, asked]) expect(html).not.toContain("grove peers");
+  });
+});
+
 describe("the Storage tab", () => {
   test("bytes held per peer as an SVG with role img and a label; no config key in the prose", async () => {
     const html = await page("/storage");
