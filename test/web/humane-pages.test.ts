@@ -137,6 +137,15 @@ describe("the Share dialog", () => {
   });
 });
 
+describe("accepting a peer that has not asked", () => {
+  test("names the Peers tab's button, not grove peers friend; nothing changes", async () => {
+    const html = await (await post(`/peers/${ONLINE}/accept`, "")).text();
+    expect(html).toContain("desk-on-lan has not asked to be friends: use “Ask to be friends” to ask it.");
+    expect(html).not.toContain("grove peers");
+    expect(cell.rt.services.peerStore.get(ONLINE)?.friendship).toBe("none");
+  });
+});
+
 describe("the Storage tab", () => {
   test("bytes held per peer as an SVG with role img and a label; no config key in the prose", async () => {
     const html = await page("/storage");
