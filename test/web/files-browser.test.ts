@@ -4,7 +4,8 @@
 // the whole name on hover, the page not widened; times said as "… ago" with the exact time on
 // hover; Upload with nothing chosen says what to do; an upload over the limit or answered by a
 // proxy's error page says what happened in words; files dropped on the page are uploaded; at
-// 390 px (the headers hidden) the list sorts from the "Sort by" links above it.
+// 390 px (the headers hidden) the list sorts from the "Sort by" links above it. Search, times,
+// a file dropped and a nested file's breadcrumb links are clicked at both widths.
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
@@ -22,6 +23,37 @@ const put = async (path: string, body: string) =>
 const names = (page: Page) =>
   page.locator("#file-list tbody tr[data-path]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-path")));
 
+/** A nested file's page: its breadcrumb links each folder above it, and each link opens that folder. */
+async function nestedCrumbs(page: Page): Promise<void> {
+  await page.goto(`/files/detail?path=${encodeURIComponent("nest/a/b/c.txt")}`);
+  const crumbs = page.locator("p.crumbs");
+  expect(await crumbs.innerText()).toBe("Home / nest / a / b / c.txt");
+  await Promise.all([
+    page.waitForURL(`**/files?dir=${encodeURIComponent("nest/a")}`),
+    crumbs.getByRole("link", { name: "a", exact: true }).click(),
+  ]);
+  await page.locator('tr.dir[data-path="nest/a/b"]').waitFor();
+  await Promise.all([page.waitForURL("**/files?dir=nest"), page.locator("p.crumbs").getByRole("link", { name: "nest" }).click()]);
+  await page.locator('tr.dir[data-path="nest/a"]').waitFor();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+}
+
+/** Files dropped on the page are uploaded into the folder shown. */
+async function dropFile(page: Page, name: string, body: string): Promise<void> {
+  const dt = await page.evaluateHandle(
+    ([n, b]) => {
+      const d = new DataTransfer();
+      d.items.add(new File([b], n, { type: "text/plain" }));
+      return d;
+    },
+    [name, body] as const,
+  );
+  await page.dispatchEvent("#file-list", "dragover", { dataTransfer: dt });
+  await page.dispatchEvent("#file-list", "drop", { dataTransfer: dt });
+  await page.locator(`tr[data-path="fm/${name}"]`).waitFor();
+  expect(await (await cell!.api(`/api/files/fm/${name}`)).text()).toBe(body);
+}
+
 beforeAll(async () => {
   [cell, browser] = await Promise.all([
     startCell({ config: { max_upload_bytes: 1024 * 1024 } }),
@@ -32,6 +64,7 @@ beforeAll(async () => {
   await Bun.sleep(20); // distinct times
   await put("fm/c-medium.txt", "y".repeat(5_000));
   await put(`fm/${LONG}`, "longer");
+  await put("nest/a/b/c.txt", "deep");
 }, 30_000);
 
 afterAll(async () => {
@@ -117,15 +150,9 @@ describe("files as a file manager", () => {
     expect(await page.locator("#upload-progress").textContent()).not.toContain("502");
 
     // Files dropped on the page are uploaded into the folder shown.
-    const dt = await page.evaluateHandle(() => {
-      const d = new DataTransfer();
-      d.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));
-      return d;
-    });
-    await page.dispatchEvent("#file-list", "dragover", { dataTransfer: dt });
-    await page.dispatchEvent("#file-list", "drop", { dataTransfer: dt });
-    await page.locator('tr[data-path="fm/dropped.txt"]').waitFor();
-    expect(await (await cell!.api("/api/files/fm/dropped.txt")).text()).toBe("dropped bytes");
+    await dropFile(page, "dropped.txt", "dropped bytes");
+    await nestedCrumbs(page);
+    await page.goto("/files?dir=fm");
 
     // At 390 px nothing scrolls sideways either, and the list sorts from "Sort by" (the headers are hidden there).
     await page.setViewportSize({ width: 390, height: 800 });
@@ -141,6 +168,18 @@ describe("files as a file manager", () => {
     await sortBy.locator('a[aria-current="true"]', { hasText: "Updated ▼" }).waitFor();
     expect((await names(page))[0]).toBe("fm/dropped.txt");
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    // At 390 px too: search keeps the sort, times say "… ago", a file dropped is uploaded, breadcrumbs link each folder.
+    await page.getByRole("searchbox").fill("medium");
+    await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 1);
+    expect(await names(page)).toEqual(["fm/c-medium.txt"]);
+    const time = page.locator('tr[data-path="fm/c-medium.txt"] time');
+    expect(await time.isVisible()).toBe(true);
+    expect(await time.textContent()).toMatch(/just now|min ago/);
+    expect(await time.getAttribute("title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await page.getByRole("searchbox").fill("");
+    await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 5);
+    await dropFile(page, "phone-drop.txt", "dropped at 390");
+    await nestedCrumbs(page);
     expect(errors).toEqual([]);
   });
 });
