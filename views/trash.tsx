@@ -144,7 +144,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-disabled-elt="this"
                         hx-confirm={`Delete ${nameOf(f.path)} and its whole history for good now? It cannot be brought back.`}
                         data-confirm-label="Delete now"
-                        aria-label={`Delete ${nameOf(f.path)} now`}
+                        aria-label={`Delete now: ${nameOf(f.path)}`}
                       >
                         Delete now
                       </button>
@@ -215,7 +215,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-disabled-elt="this"
                         hx-confirm={`Delete version ${v.version} of ${nameOf(v.path)} for good now? It cannot be brought back.`}
                         data-confirm-label="Delete now"
-                        aria-label={`Delete version ${v.version} of ${nameOf(v.path)} now`}
+                        aria-label={`Delete now: version ${v.version} of ${nameOf(v.path)}`}
                       >
                         Delete now
                       </button>

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
+import { seriousViolations, settled } from "../helpers/axe.ts";
 import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
 
@@ -135,7 +136,7 @@ describe("trash and undo", () => {
         expect((await c.api(`/api/files/${name}/note.txt?purge=1`, { method: "DELETE" })).status).toBe(200);
         await page.reload();
         const purged = page.locator(`#trash-list tr[data-path="${name}/note.txt"][data-version="1"]`);
-        await purged.getByRole("button", { name: "Delete version 1 of note.txt now" }).click();
+        await purged.getByRole("button", { name: "Delete now: version 1 of note.txt" }).click();
         await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
         await purged.waitFor({ state: "detached" });
         const left = (await cliJson<TrashListing>(c, ["trash"])).versions.filter((v) => v.path === `${name}/note.txt`);
@@ -145,7 +146,9 @@ describe("trash and undo", () => {
         await page.reload();
         const deleted = page.locator(`#trash-list tr[data-path="${name}/keep.txt"]`);
         expect(await deleted.locator('td[data-label="Deleted for good"]').textContent()).toBe("when you delete it");
-        await deleted.getByRole("button", { name: "Delete keep.txt now" }).click();
+        await settled(page);
+        expect(await seriousViolations(page)).toEqual([]);
+        await deleted.getByRole("button", { name: "Delete now: keep.txt" }).click();
         await page.getByRole("dialog").getByText("Delete keep.txt and its whole history for good now?").waitFor();
         await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
         await deleted.waitFor({ state: "detached" });
