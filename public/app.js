@@ -28,9 +28,8 @@
   }
   function tooLarge(max) {
     return (
-      "too large: this cell takes uploads of up to " +
-      (max ? fmt(max) : "a set size") +
-      ". Whoever runs this cell can raise the limit (max_upload_bytes in its config.json, then a restart)."
+      (max ? "too large: this cell takes uploads of up to " + fmt(max) + "." : "too large for this cell's upload limit.") +
+      " Whoever runs this cell can raise the limit (max_upload_bytes in its config.json, then a restart)."
     );
   }
   /**
