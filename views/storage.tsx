@@ -15,7 +15,7 @@ import { HeldChart, ThroughputChart, type ChartRound } from "./charts.tsx";
 import { humanProblem } from "./human-error.ts";
 import { When } from "./when.tsx";
 
-/** Rows shown per table; the rest are counted (`grove placement` lists them all). */
+/** Rows shown per table; the rest are counted (the CLI's `grove placement` lists them all). */
 const MAX_ROWS = 500;
 
 export interface SyncState {
