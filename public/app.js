@@ -21,6 +21,30 @@
     } while (n >= 1024 && i < u.length - 1);
     return (n < 10 ? n.toFixed(1) : Math.round(n)) + " " + u[i];
   }
+  /** The largest upload this cell takes (data-max-upload on the upload card), or 0 when the page does not say. */
+  function maxUpload() {
+    var el = document.querySelector("[data-max-upload]");
+    return el ? Number(el.getAttribute("data-max-upload")) || 0 : 0;
+  }
+  function tooLarge(max) {
+    return (
+      (max ? "too large: this cell takes uploads of up to " + fmt(max) + "." : "too large for this cell's upload limit.") +
+      " Whoever runs this cell can raise the limit (max_upload_bytes in its config.json, then a restart)."
+    );
+  }
+  /**
+   * Why an upload failed, in the dashboard's words: a file over the limit, a session that ended,
+   * the cell's own sentence for a refusal it explains (a 4xx with JSON), else what to try.
+   * Never a bare status or a proxy's page.
+   */
+  function failure(xhr, msg) {
+    if (xhr.status === 413) return tooLarge(maxUpload());
+    if (xhr.status === 401 || xhr.status === 403) return "your session has ended: reload the page, log in again, and retry.";
+    if (xhr.status >= 400 && xhr.status < 500 && msg && typeof msg.error === "string") return msg.error;
+    if (xhr.status === 502 || xhr.status === 503 || xhr.status === 504)
+      return "the cell did not answer (it may be restarting). Try again in a moment.";
+    return "the cell could not store it. Try again; if it keeps failing, the cell's log says why.";
+  }
   // `name`: the path under the folder shown (a file's name, or its path inside a folder dropped or chosen).
   function uploadOne(file, dir, box, name) {
     return new Promise(function (resolve) {
@@ -36,6 +60,12 @@
       status.textContent = "0%";
       row.append(label, bar, status);
       box.append(row);
+      var max = maxUpload();
+      if (max && file.size > max) {
+        status.textContent = "not uploaded: " + tooLarge(max);
+        row.classList.add("failed");
+        return resolve(false);
+      }
       var xhr = new XMLHttpRequest();
       var path = (dir ? dir + "/" : "") + name;
       xhr.open("PUT", "/api/files/" + encodePath(path));
@@ -60,12 +90,12 @@
           ? msg.created
             ? "stored (version " + msg.version + ")"
             : "unchanged"
-          : "failed: " + (msg.error || xhr.status);
+          : "not uploaded: " + failure(xhr, msg);
         row.classList.add(ok ? "done" : "failed");
         resolve(ok);
       };
       xhr.onerror = function () {
-        status.textContent = "failed: connection lost";
+        status.textContent = "not uploaded: the connection to the cell was lost. Try again.";
         row.classList.add("failed");
         resolve(false);
       };
@@ -393,10 +423,10 @@
             var s = document.getElementById("model-upload-status");
             if (s) s.textContent = "Stored " + (msg.name || file.name) + ".";
           });
-      } else status.textContent = "Not stored: " + (msg.error || xhr.status);
+      } else status.textContent = "Not stored: " + failure(xhr, msg);
     };
     xhr.onerror = function () {
-      status.textContent = "Not stored: connection lost";
+      status.textContent = "Not stored: the connection to the cell was lost. Try again.";
     };
     xhr.send(file);
   });

@@ -137,26 +137,63 @@ export function listing(
   };
 }
 
-/** A column header that sorts the list by `key` (again: the other way), keeping the folder and the search. */
-function SortHeader({ l, by, label, num }: { l: Listing; by: ListView["sort"]; label: string; num?: boolean }) {
+/** The query that sorts `l` by `by` (again: the other way), keeping its folder and search; and that order. */
+function sortQuery(l: Listing, by: ListView["sort"]): { qs: string; order: ListView["order"] } {
   const on = l.view.sort === by;
   // A first click sorts names A to Z, and sizes and dates largest and newest first; another turns it round.
   const order = on ? (l.view.order === "asc" ? "desc" : "asc") : by === "name" ? "asc" : "desc";
   const qs = new URLSearchParams({ dir: l.dir, sort: by, order, ...(l.view.q ? { q: l.view.q } : {}) }).toString();
+  return { qs, order };
+}
+
+/** A link that sorts the list by `by` (plain link without JS; htmx swaps the list in place). */
+function SortLink({ l, by, label, class: cls }: { l: Listing; by: ListView["sort"]; label: string; class: string }) {
+  const on = l.view.sort === by;
+  const { qs } = sortQuery(l, by);
+  return (
+    <a
+      href={`/files?${qs}`}
+      hx-get={`/files/list?${qs}`}
+      hx-target="#file-list"
+      hx-swap="outerHTML"
+      class={cls}
+      title={`Sort by ${label.toLowerCase()}`}
+      aria-current={on ? "true" : undefined}
+    >
+      {label}
+      {on ? (l.view.order === "asc" ? " ▲" : " ▼") : ""}
+    </a>
+  );
+}
+
+const SORTS: { by: ListView["sort"]; label: string }[] = [
+  { by: "name", label: "Name" },
+  { by: "size", label: "Size" },
+  { by: "date", label: "Updated" },
+];
+
+/** A column header that sorts the list by `by` (again: the other way), keeping the folder and the search. */
+function SortHeader({ l, by, label, num }: { l: Listing; by: ListView["sort"]; label: string; num?: boolean }) {
+  const on = l.view.sort === by;
   return (
     <th class={num ? "num" : undefined} aria-sort={on ? (l.view.order === "asc" ? "ascending" : "descending") : undefined}>
-      <a
-        href={`/files?${qs}`}
-        hx-get={`/files/list?${qs}`}
-        hx-target="#file-list"
-        hx-swap="outerHTML"
-        class="sort"
-        title={`Sort by ${label.toLowerCase()}`}
-      >
-        {label}
-        {on ? (l.view.order === "asc" ? " ▲" : " ▼") : ""}
-      </a>
+      <SortLink l={l} by={by} label={label} class="sort" />
     </th>
+  );
+}
+
+/**
+ * "Sort by: Name Size Updated" above the list, for phone width, where the table's headers are
+ * hidden (each row is a card there); the wide layout sorts from the headers and hides this.
+ */
+function SortBar({ l }: { l: Listing }) {
+  return (
+    <nav class="sort-bar" aria-label="Sort the list">
+      <span>Sort by</span>
+      {SORTS.map((s) => (
+        <SortLink l={l} by={s.by} label={s.label} class="sort-by" />
+      ))}
+    </nav>
   );
 }
 
@@ -441,6 +478,7 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
               <span id="pick-count" class="notice" aria-live="polite"></span>
             </form>
           ) : null}
+          <SortBar l={l} />
           <table class={pick ? "files pickable" : "files"}>
             <thead>
               <tr>
@@ -468,7 +506,14 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
   );
 }
 
-export function FilesPage(p: { l: Listing; notice?: string; share?: boolean; csrf?: string }) {
+export function FilesPage(p: {
+  l: Listing;
+  notice?: string;
+  share?: boolean;
+  csrf?: string;
+  /** config max_upload_bytes: public/app.js says a file over it is too large before sending it. */
+  maxUpload?: number;
+}) {
   return (
     <>
       <h1 class="visually-hidden">Files</h1>
@@ -493,7 +538,7 @@ export function FilesPage(p: { l: Listing; notice?: string; share?: boolean; csr
           Trash
         </a>
       </div>
-      <section class="card upload" id="upload" data-dir={p.l.dir}>
+      <section class="card upload" id="upload" data-dir={p.l.dir} data-max-upload={p.maxUpload ? String(p.maxUpload) : undefined}>
         <form id="upload-form">
           <label for="upload-input">
             Upload to <code>{p.l.dir || "/"}</code>

@@ -15,7 +15,7 @@ import { HeldChart, ThroughputChart, type ChartRound } from "./charts.tsx";
 import { humanProblem } from "./human-error.ts";
 import { When } from "./when.tsx";
 
-/** Rows shown per table; the rest are counted (`grove placement` lists them all). */
+/** Rows shown per table; the rest are counted (the CLI's `grove placement` lists them all). */
 const MAX_ROWS = 500;
 
 export interface SyncState {
@@ -80,11 +80,7 @@ function Holders({ f }: { f: FilePlacement }) {
 }
 
 function More({ n, of }: { n: number; of: number }) {
-  return n > of ? (
-    <p class="notice">
-      … and {n - of} more (<code>grove placement</code> lists them all).
-    </p>
-  ) : null;
+  return n > of ? <p class="notice">… and {n - of} more, not listed here to keep the page quick.</p> : null;
 }
 
 function Summary({ r }: { r: PlacementReport }) {

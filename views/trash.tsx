@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module views/trash — the Trash (GET /files/trash): deleted files, which Restore brings back as
- * they were, and purged versions waiting to be collected, with Restore and "Delete now"; what
+ * they were, and purged versions waiting to be collected, each with when the collection takes it,
+ * Restore and "Delete now"; "Empty trash now" for all of it (each behind the in-page confirmation); what
  * `grove trash` shows, in the dashboard. Also the toast a deletion shows in the Files tab, with Undo.
  */
 import type { TrashListing } from "../src/trash/listing.ts";
@@ -14,6 +15,8 @@ export interface DeletedFile {
   /** The last version with content (what Restore brings back) and its size. */
   version: number;
   size: number;
+  /** When the trash collection would take it on its own (trash/deleted-files), or null: never on its own. */
+  collect_after: number | null;
 }
 
 /** The Files tab's toast (swapped in out of band by htmx): what happened, and Undo (of one deletion or several) where it can be undone. */
@@ -42,6 +45,34 @@ export function Toast(p: { text: string; undo?: { paths: readonly string[]; dir:
 
 const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
+/** "Empty trash now", behind the in-page confirmation naming what goes; nothing when the trash is empty. */
+function EmptyTrash(p: { deleted: number; versions: number; pieces: number }) {
+  if (!p.deleted && !p.versions && !p.pieces) return null;
+  const what = [
+    p.deleted ? `${count(p.deleted, "deleted file")} with ${p.deleted === 1 ? "its" : "their"} history` : "",
+    p.versions ? count(p.versions, "purged version") : "",
+  ]
+    .filter(Boolean)
+    .join(" and ");
+  return (
+    <p class="empty-trash">
+      <button
+        class="danger"
+        id="empty-trash"
+        hx-post="/files/trash/empty"
+        hx-target="#trash-list"
+        hx-swap="outerHTML"
+        hx-disabled-elt="this"
+        hx-confirm={`Empty the trash now? ${what || "The pieces of files waiting to be freed"} will be deleted for good; your peers drop their copies at the next sync. This cannot be undone.`}
+        data-confirm-label="Empty trash"
+        data-busy="Emptying…"
+      >
+        Empty trash now
+      </button>
+    </p>
+  );
+}
+
 export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now: number; note?: { ok: boolean; text: string } }) {
   const { deleted, trash, now } = p;
   const versions = trash.versions;
@@ -52,6 +83,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
           {p.note.text}
         </p>
       ) : null}
+      <EmptyTrash deleted={deleted.length} versions={versions.length} pieces={trash.totals.chunks} />
       <section class="card">
         <h2>Deleted files</h2>
         {deleted.length === 0 ? (
@@ -64,6 +96,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                   <th>Name</th>
                   <th class="num">Size</th>
                   <th>Deleted</th>
+                  <th>Deleted for good</th>
                   <th>
                     <span class="visually-hidden">Actions</span>
                   </th>
@@ -83,6 +116,13 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                     <td data-label="Deleted">
                       <When ms={f.deleted_at} now={now} />
                     </td>
+                    <td data-label="Deleted for good">
+                      {f.collect_after === null ? (
+                        <span title="Versions are kept until you delete them (no version retention is set)">when you delete it</span>
+                      ) : (
+                        <When ms={f.collect_after} now={now} />
+                      )}
+                    </td>
                     <td class="actions">
                       <button
                         class="small"
@@ -94,6 +134,19 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         aria-label={`Restore ${nameOf(f.path)}`}
                       >
                         Restore
+                      </button>
+                      <button
+                        class="small danger"
+                        hx-post="/files/trash/delete-file-now"
+                        hx-vals={JSON.stringify({ path: f.path })}
+                        hx-target="#trash-list"
+                        hx-swap="outerHTML"
+                        hx-disabled-elt="this"
+                        hx-confirm={`Delete ${nameOf(f.path)} and its whole history for good now? It cannot be brought back.`}
+                        data-confirm-label="Delete now"
+                        aria-label={`Delete now: ${nameOf(f.path)}`}
+                      >
+                        Delete now
                       </button>
                     </td>
                   </tr>
@@ -162,7 +215,7 @@ export function TrashList(p: { deleted: DeletedFile[]; trash: TrashListing; now:
                         hx-disabled-elt="this"
                         hx-confirm={`Delete version ${v.version} of ${nameOf(v.path)} for good now? It cannot be brought back.`}
                         data-confirm-label="Delete now"
-                        aria-label={`Delete version ${v.version} of ${nameOf(v.path)} now`}
+                        aria-label={`Delete now: version ${v.version} of ${nameOf(v.path)}`}
                       >
                         Delete now
                       </button>
@@ -194,7 +247,8 @@ export function TrashPage(p: Parameters<typeof TrashList>[0] & { retentionS: num
       <p class="muted">
         Purged versions are deleted for good{" "}
         {p.retentionS >= 86400 ? count(Math.round(p.retentionS / 86400), "day") : count(p.retentionS, "second")} after they were purged;
-        until then Restore puts them back into the file's history.
+        until then Restore puts them back into the file's history. Deleted files wait here with their history; “Delete now” removes one for
+        good, “Empty trash now” everything here.
       </p>
       <TrashList deleted={p.deleted} trash={p.trash} now={p.now} note={p.note} />
     </>

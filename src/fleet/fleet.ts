@@ -225,7 +225,7 @@ export class Fleet {
   async join(tokenText: string): Promise<Card> {
     const token = decodeToken(tokenText);
     const { keys } = this.deps.caller;
-    if (token.id === keys.id) throw badRequest("this token was made by this cell: run `grove join` on the other one");
+    if (token.id === keys.id) throw badRequest("this invite was made by this cell: use it on the other cell, to join this one from there");
     if (token.expires_at <= Date.now()) throw badRequest("this invite has expired: ask for a new one");
     const errors: string[] = [];
     // Direct routes first; a relay route is the fallback (and needs the inviter accepted there).

@@ -16,14 +16,15 @@
  * purged versions (POST /files/trash/restore, POST /files/trash/delete-now), as `grove trash`.
  */
 import { Hono, type Context } from "hono";
-import { badRequest, conflict, notFound } from "../core/errors.ts";
+import { GroveError, badRequest, conflict, notFound } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { safeDir, safePath, type HomePath } from "../ingest/home-path.ts";
 import { restoreVersion } from "../ingest/restore-version.ts";
 import { dropPurgedNow, purgeVersions, restorePurged } from "../trash/history.ts";
 import { trashListing } from "../trash/listing.ts";
 import { collect, collectContextOf } from "../trash/collector.ts";
-import { Toast, TrashList, TrashPage } from "../../views/trash.tsx";
+import { deletedCollectAfter, deleteFileNow, emptyTrashNow } from "../trash/deleted-files.ts";
+import { Toast, TrashList, TrashPage, type DeletedFile } from "../../views/trash.tsx";
 import { readManifest } from "../store/manifest.ts";
 import { currentAt, fileAt, listTree } from "../mine/tree-view.ts";
 import { FolderRows } from "../store/folders.ts";
@@ -35,7 +36,7 @@ import { deletePath, fileEdits } from "./files-edit-pages.tsx";
 import type { Manifest } from "../store/manifest.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
-import { count } from "../core/format.ts";
+import { count, formatBytes } from "../core/format.ts";
 import {
   FilesPage,
   FileList,
@@ -63,6 +64,12 @@ const reload = (c: Context<WebEnv>, url: string) => c.body(null, 200, { "HX-Redi
 const detailUrl = (path: string) => `/files/detail?path=${encodeURIComponent(path)}`;
 const baseName = (path: string) => path.slice(path.lastIndexOf("/") + 1) || path;
 /** The names of my cells, for "on laptop" beside a file kept on another of them. */
+/** The Trash's deleted files, each with when the collection would take it on its own. */
+function deletedFiles(cell: Cell): DeletedFile[] {
+  const after = deletedCollectAfter(cell.db.db, cell.config);
+  return cell.db.deletedFiles().map((f) => ({ ...f, collect_after: after.get(f.path) ?? null }));
+}
+
 const cellNames = (peers: PeerDirectory) => new Map(peers.list().map((p) => [p.id, p.name]));
 
 /** What a pin did, in its row: written here now, or pinned but waiting for a cell that holds it. */
@@ -123,7 +130,10 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
       marks(c, dir),
       listView((k) => c.req.query(k)),
     );
-    return c.render(<FilesPage l={l} share={share()} csrf={c.var.session?.csrf} />, info(c, dir ? `Files · ${dir}` : "Files", "files"));
+    return c.render(
+      <FilesPage l={l} share={share()} csrf={c.var.session?.csrf} maxUpload={c.var.cell.config.max_upload_bytes} />,
+      info(c, dir ? `Files · ${dir}` : "Files", "files"),
+    );
   });
 
   app.get("/list", (c) => {
@@ -223,25 +233,35 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
   // The Trash: deleted files and purged versions (trash/listing), as `grove trash` shows them.
   const trashList = (c: Context<WebEnv>, note?: { ok: boolean; text: string }) => {
     const cell = c.var.cell;
-    return <TrashList deleted={cell.db.deletedFiles()} trash={trashListing(cell.db.db, cell.config)} now={Date.now()} note={note} />;
+    return <TrashList deleted={deletedFiles(cell)} trash={trashListing(cell.db.db, cell.config)} now={Date.now()} note={note} />;
   };
-  /** Run a Trash action and answer the list again with what happened (or why not). */
+  /**
+   * Run a Trash action and answer the list again with what happened; a refusal answers its 4xx
+   * with the list and why (feedback.js toasts it; nothing changed).
+   */
   const trashAction = async (c: Context<WebEnv>, act: () => Promise<string> | string) => {
     await requireCsrf(c);
     let note: { ok: boolean; text: string };
+    let status: 200 | 400 | 404 | 409 | 500 = 200;
     try {
       note = { ok: true, text: await act() };
     } catch (e) {
       note = { ok: false, text: pageError("trash action failed", e) };
+      status = e instanceof GroveError && e.status < 500 ? (e.status as 400 | 404 | 409) : 500;
     }
-    return c.html(trashList(c, note));
+    return c.html(trashList(c, note), status);
+  };
+  /** The collection's view of this cell, for Delete now and Empty trash now. */
+  const dropContext = (cell: Cell) => {
+    const ctx = collectContextOf(cell);
+    return { ctx, collect: (now: number) => collect(ctx, now) };
   };
 
   app.get("/trash", (c) => {
     const cell = c.var.cell;
     return c.render(
       <TrashPage
-        deleted={cell.db.deletedFiles()}
+        deleted={deletedFiles(cell)}
         trash={trashListing(cell.db.db, cell.config)}
         now={Date.now()}
         retentionS={cell.config.trash_retention_s}
@@ -279,6 +299,22 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     }),
   );
 
+  app.post("/trash/delete-file-now", (c) =>
+    trashAction(c, async () => {
+      const r = deleteFileNow(dropContext(c.var.cell), safePath(await formField(c, "path")));
+      log("info", "a deleted file's history deleted for good from the dashboard", { path: r.path, versions: r.versions });
+      return `${r.path} and its history are deleted for good.`;
+    }),
+  );
+
+  app.post("/trash/empty", (c) =>
+    trashAction(c, async () => {
+      const r = emptyTrashNow(dropContext(c.var.cell));
+      log("info", "trash emptied from the dashboard", { files: r.files, versions: r.versions, bytes_freed: r.bytes_freed });
+      return `Trash emptied: ${count(r.files, "deleted file")} and ${count(r.versions, "purged version")} deleted for good, ${formatBytes(r.bytes_freed)} freed here.`;
+    }),
+  );
+
   /** The row of `path` in its folder's listing, as it is now, with `note`; nothing when it is gone (the row goes too). */
   const pinRow = (c: Context<WebEnv>, path: string, note: PinNote) => {
     const cell = c.var.cell;
@@ -308,6 +344,9 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     return pinRow(c, path, note);
   });
 
+  /** Why a mirror has nothing to unpin, and where to change that, in the dashboard's words. */
+  const MIRROR_UNPIN =
+    "this cell keeps a copy of every file of your cells (a mirror), so unpinning frees nothing. To keep only pinned files here, choose On demand under Settings → Files of my other cells.";
   app.post("/unpin", async (c) => {
     await requireCsrf(c);
     const path = safePath(await formField(c, "path"));
@@ -315,7 +354,10 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     try {
       note = unpinnedNote(s.tree.unpin(path));
     } catch (e) {
-      note = { ok: false, text: `still pinned: ${pageError("unpin failed", e, "your other cell")}` };
+      // A mirror refuses (409, in the CLI's words: config.json's home_mode); the page says where to change it.
+      const mirror = e instanceof GroveError && e.status === 409 && c.var.cell.config.home_mode === "mirror";
+      const why = pageError("unpin failed", e, "your other cell");
+      note = { ok: false, text: `still pinned: ${mirror ? MIRROR_UNPIN : why}` };
     }
     toast(c, `${baseName(path)}: ${note.text}`, note.ok ? "ok" : "error");
     return pinRow(c, path, note);

@@ -120,7 +120,17 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
       if (done) toast(c, done, note && !note.ok ? "error" : "ok");
     } catch (e) {
       log("info", `peer action ${action} failed`, { why: errorMessage(e) });
-      note = { ok: false, message: humanError(e, s.peers.get(c.req.param("id"))?.name ?? "the peer") };
+      const peer = s.peers.get(c.req.param("id"));
+      // Accepting a peer that has not asked: the fleet's refusal names `grove peers friend`; the page names its button.
+      const notAsked = action === "accept" && peer && peer.friendship !== "asked" && peer.friendship !== "friends";
+      note = {
+        ok: false,
+        message: notAsked
+          ? peer.friendship === "requested"
+            ? `${peer.name} has not asked to be friends: this cell asked it, and it accepts in its own Peers tab.`
+            : `${peer.name} has not asked to be friends: use “Ask to be friends” to ask it.`
+          : humanError(e, peer?.name ?? "the peer"),
+      };
       toast(c, note.message, "error");
     }
     return c.html(<PeerList peers={peerList()} note={note} canCheck={s.rounds !== null} />);

@@ -34,6 +34,25 @@ export function friendOptions(peers: WebServices["peers"]): { id: string; name: 
 }
 
 /**
+ * Why a known peer that is not a friend cannot be shared with, in the dashboard's words (the
+ * sharing service's refusal names the CLI's `grove peers …`); null for a friend or an unknown id.
+ */
+export function notFriendWords(peers: WebServices["peers"], id: string): string | null {
+  const p = peers.list().find((row) => row.id === id);
+  if (!p) return null;
+  switch (p.friendship) {
+    case "friends":
+      return null;
+    case "requested":
+      return `${p.name} has not accepted your friend request yet (it accepts in its Peers tab). Share again once it has. Nothing was shared.`;
+    case "asked":
+      return `${p.name} asked to be friends: accept with “Accept friend” in the Peers tab, then share again. Nothing was shared.`;
+    default:
+      return `${p.name} is not a friend: use “Ask to be friends” in the Peers tab; you can share once it accepts. Nothing was shared.`;
+  }
+}
+
+/**
  * The files chosen for the Share dialog: distinct, each through safePath, at most
  * MAX_SHARE_FILES. On a problem, no paths and a message saying what to do.
  */
@@ -159,7 +178,7 @@ export function sharePages(s: Pick<WebServices, "sharing" | "peers">): Hono<WebE
               peer,
               peerName,
               ok: false,
-              message: `Could not share ${path} with ${peerName}: ${pageError("share failed", e, peerName)}`,
+              message: `Could not share ${path} with ${peerName}: ${notFriendWords(s.peers, peer) ?? pageError("share failed", e, peerName)}`,
             });
           }
         }

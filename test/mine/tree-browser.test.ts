@@ -174,7 +174,10 @@ test.skipIf(!HAVE_CHROMIUM)(
     await notes.locator(".pin-note", { hasText: "pinned" }).waitFor();
     await notes.locator("button.pin.pinned").click();
     await notes
-      .locator(".pin-note.error", { hasText: 'still pinned: this cell mirrors every file of your cells (home_mode "mirror")' })
+      .locator(".pin-note.error", {
+        hasText:
+          "still pinned: this cell keeps a copy of every file of your cells (a mirror), so unpinning frees nothing. To keep only pinned files here, choose On demand under Settings → Files of my other cells.",
+      })
       .waitFor();
     expect(await notes.locator("button.pin.pinned").count()).toBe(1);
     await until("phone-notes.txt in A's GROVE_HOME", () => inHome(a!, "phone-notes.txt", "mine alone\n"));

@@ -76,3 +76,21 @@ function base(): Record<string, unknown> {
     errors: [],
   };
 }
+
+describe("more files than the tables show", () => {
+  test("says how many more, naming no command", async () => {
+    const file = (i: number): PlacementReport["files"][number] => ({
+      path: `f${i}.txt`,
+      version: 1,
+      size: 1,
+      chunks: 1,
+      copies: 1,
+      desired: 2,
+      holders: ["self"],
+    });
+    const files = Array.from({ length: 501 }, (_, i) => file(i));
+    const page = await html(state({ ...report([]), files, at_risk: files }));
+    expect(page).toContain("… and 1 more, not listed here");
+    expect(page).not.toContain("grove placement");
+  });
+});

@@ -2,7 +2,10 @@
 // real cell in headless Chromium (skipped when /usr/bin/chromium is absent): sort by name, size
 // and date from the column headers; search a folder by name; a long name cut with an ellipsis,
 // the whole name on hover, the page not widened; times said as "… ago" with the exact time on
-// hover; Upload with nothing chosen says what to do; files dropped on the page are uploaded.
+// hover; Upload with nothing chosen says what to do; an upload over the limit or answered by a
+// proxy's error page says what happened in words; files dropped on the page are uploaded; at
+// 390 px (the headers hidden) the list sorts from the "Sort by" links above it. Search, times,
+// a file dropped and a nested file's breadcrumb links are clicked at both widths.
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
@@ -20,13 +23,48 @@ const put = async (path: string, body: string) =>
 const names = (page: Page) =>
   page.locator("#file-list tbody tr[data-path]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-path")));
 
+/** A nested file's page: its breadcrumb links each folder above it, and each link opens that folder. */
+async function nestedCrumbs(page: Page): Promise<void> {
+  await page.goto(`/files/detail?path=${encodeURIComponent("nest/a/b/c.txt")}`);
+  const crumbs = page.locator("p.crumbs");
+  expect(await crumbs.innerText()).toBe("Home / nest / a / b / c.txt");
+  await Promise.all([
+    page.waitForURL(`**/files?dir=${encodeURIComponent("nest/a")}`),
+    crumbs.getByRole("link", { name: "a", exact: true }).click(),
+  ]);
+  await page.locator('tr.dir[data-path="nest/a/b"]').waitFor();
+  await Promise.all([page.waitForURL("**/files?dir=nest"), page.locator("p.crumbs").getByRole("link", { name: "nest" }).click()]);
+  await page.locator('tr.dir[data-path="nest/a"]').waitFor();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+}
+
+/** Files dropped on the page are uploaded into the folder shown. */
+async function dropFile(page: Page, name: string, body: string): Promise<void> {
+  const dt = await page.evaluateHandle(
+    ([n, b]) => {
+      const d = new DataTransfer();
+      d.items.add(new File([b], n, { type: "text/plain" }));
+      return d;
+    },
+    [name, body] as const,
+  );
+  await page.dispatchEvent("#file-list", "dragover", { dataTransfer: dt });
+  await page.dispatchEvent("#file-list", "drop", { dataTransfer: dt });
+  await page.locator(`tr[data-path="fm/${name}"]`).waitFor();
+  expect(await (await cell!.api(`/api/files/fm/${name}`)).text()).toBe(body);
+}
+
 beforeAll(async () => {
-  [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+  [cell, browser] = await Promise.all([
+    startCell({ config: { max_upload_bytes: 1024 * 1024 } }),
+    HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined),
+  ]);
   await put("fm/b-small.txt", "tiny");
   await put("fm/a-large.bin", "x".repeat(50_000));
   await Bun.sleep(20); // distinct times
   await put("fm/c-medium.txt", "y".repeat(5_000));
   await put(`fm/${LONG}`, "longer");
+  await put("nest/a/b/c.txt", "deep");
 }, 30_000);
 
 afterAll(async () => {
@@ -45,6 +83,14 @@ describe("files as a file manager", () => {
     expect(await list("sort=name&q=TXT")).toEqual([LONG, "b-small.txt", "c-medium.txt"]);
     expect(await list("sort=bogus&order=sideways")).toEqual(["a-large.bin", LONG, "b-small.txt", "c-medium.txt"]);
     expect(await list("q=nothing-like-this")).toEqual([]);
+    // The "Sort by" links above the list (for phone width, where the headers are hidden) are plain links too.
+    const html = await (await fetch(`${cell!.url}/files/list?dir=fm&sort=size&order=desc`, { headers: { cookie } })).text();
+    const bar = /<nav class="sort-bar"[^>]*>([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? "";
+    expect([...bar.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll("&amp;", "&"))).toEqual([
+      "/files?dir=fm&sort=name&order=asc",
+      "/files?dir=fm&sort=size&order=asc",
+      "/files?dir=fm&sort=date&order=desc",
+    ]);
   });
 
   test.skipIf(!HAVE_CHROMIUM)("in a browser: sort by the headers, search, long names, times, empty Upload, drop to upload", async () => {
@@ -86,22 +132,54 @@ describe("files as a file manager", () => {
     // Upload with nothing chosen says what to do.
     await page.locator("#upload-button").click();
     await page.locator("#upload-progress").getByText("Choose one or more files first").waitFor();
+    // A file over the cell's limit: said in the page's words, with the limit in MiB; nothing sent.
+    await page.setInputFiles("#upload-input", { name: "big.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1_200_000) });
+    await page.locator("#upload-button").click();
+    await page.locator("#upload-progress").getByText("not uploaded: too large: this cell takes uploads of up to 1.0 MiB.").waitFor();
+    expect((await cell!.api("/api/files/fm/big.bin")).status).toBe(404);
+    // An answer that is not the cell's JSON (a proxy's 502 page): what to try, not "failed: 502".
+    await page.route("**/api/files/fm/proxied.txt", (r) =>
+      r.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>" }),
+    );
+    await page.setInputFiles("#upload-input", { name: "proxied.txt", mimeType: "text/plain", buffer: Buffer.from("hi") });
+    await page.locator("#upload-button").click();
+    await page
+      .locator("#upload-progress")
+      .getByText("not uploaded: the cell did not answer (it may be restarting). Try again in a moment.")
+      .waitFor();
+    expect(await page.locator("#upload-progress").textContent()).not.toContain("502");
 
     // Files dropped on the page are uploaded into the folder shown.
-    const dt = await page.evaluateHandle(() => {
-      const d = new DataTransfer();
-      d.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));
-      return d;
-    });
-    await page.dispatchEvent("#file-list", "dragover", { dataTransfer: dt });
-    await page.dispatchEvent("#file-list", "drop", { dataTransfer: dt });
-    await page.locator('tr[data-path="fm/dropped.txt"]').waitFor();
-    expect(await (await cell!.api("/api/files/fm/dropped.txt")).text()).toBe("dropped bytes");
+    await dropFile(page, "dropped.txt", "dropped bytes");
+    await nestedCrumbs(page);
+    await page.goto("/files?dir=fm");
 
-    // At 390 px nothing scrolls sideways either.
+    // At 390 px nothing scrolls sideways either, and the list sorts from "Sort by" (the headers are hidden there).
     await page.setViewportSize({ width: 390, height: 800 });
     await page.reload();
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.locator("#file-list thead").isVisible()).toBe(false);
+    const sortBy = page.getByRole("navigation", { name: "Sort the list" });
+    expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt", "fm/dropped.txt"]);
+    await sortBy.getByRole("link", { name: "Size" }).click();
+    await sortBy.locator('a[aria-current="true"]', { hasText: "Size ▼" }).waitFor();
+    expect(await names(page)).toEqual(["fm/a-large.bin", "fm/c-medium.txt", "fm/dropped.txt", `fm/${LONG}`, "fm/b-small.txt"]);
+    await sortBy.getByRole("link", { name: "Updated" }).click();
+    await sortBy.locator('a[aria-current="true"]', { hasText: "Updated ▼" }).waitFor();
+    expect((await names(page))[0]).toBe("fm/dropped.txt");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    // At 390 px too: search keeps the sort, times say "… ago", a file dropped is uploaded, breadcrumbs link each folder.
+    await page.getByRole("searchbox").fill("medium");
+    await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 1);
+    expect(await names(page)).toEqual(["fm/c-medium.txt"]);
+    const time = page.locator('tr[data-path="fm/c-medium.txt"] time');
+    expect(await time.isVisible()).toBe(true);
+    expect(await time.textContent()).toMatch(/just now|min ago/);
+    expect(await time.getAttribute("title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await page.getByRole("searchbox").fill("");
+    await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 5);
+    await dropFile(page, "phone-drop.txt", "dropped at 390");
+    await nestedCrumbs(page);
     expect(errors).toEqual([]);
   });
 });

@@ -278,6 +278,22 @@ describe("a file's page previews it", () => {
     expect(await detail("media/clip.mp4")).toContain(
       '<video class="preview-media" controls="" preload="metadata" src="/api/files/media/clip.mp4"',
     );
+    // WAV, FLAC and M4A too (Bun names them audio/x-wav, audio/x-flac, audio/x-m4a): registered types, inline.
+    for (const [name, type] of [
+      ["tone.wav", "audio/wav"],
+      ["tone.flac", "audio/flac"],
+      ["tone.m4a", "audio/mp4"],
+    ] as const) {
+      await put(`media/${name}`, "RIFF-not-really");
+      expect(await detail(`media/${name}`)).toContain(
+        `<audio class="preview-media" controls="" preload="metadata" src="/api/files/media/${name}"`,
+      );
+      const r = await cell.request(`/api/files/media/${name}`, { headers: { cookie: session, range: "bytes=0-3" } });
+      expect(r.status).toBe(206);
+      expect(r.headers.get("content-type")).toBe(type);
+      expect(r.headers.get("content-disposition")).toStartWith(`inline; filename="${name}"`);
+      expect(await r.text()).toBe("RIFF");
+    }
     const pdf = await detail("media/paper.pdf");
     // Its breadcrumb links each folder above it.
     expect(pdf).toContain('<a href="/files">Home</a> / <a href="/files?dir=media">media</a> / <span aria-current="page">paper.pdf</span>');

@@ -8,7 +8,8 @@
 // uploaded under its name with its inner paths (a dropped folder's empty folders made too);
 // Rename or move on a file's own page; Upload with nothing chosen says what to do;
 // previews of a text file, an image and a PDF (in Chromium's own viewer, in an <iframe>) on a
-// file's page; no sideways scroll; axe on both pages.
+// file's page; a WAV's <audio> preview loading its metadata by Range; no sideways scroll; axe on
+// both pages.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +44,24 @@ function tinyPdf(): Uint8Array<ArrayBuffer> {
   out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${at.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
   out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return new TextEncoder().encode(out) as Uint8Array<ArrayBuffer>;
+}
+/** Half a second of silence as a WAV (8 kHz, mono, 16-bit PCM): the 44-byte RIFF header, then the samples. */
+function tinyWav(): Uint8Array<ArrayBuffer> {
+  const samples = 4000;
+  const b = Buffer.alloc(44 + samples * 2);
+  b.write("RIFF", 0);
+  b.writeUInt32LE(36 + samples * 2, 4);
+  b.write("WAVEfmt ", 8);
+  b.writeUInt32LE(16, 16); // fmt chunk size
+  b.writeUInt16LE(1, 20); // PCM
+  b.writeUInt16LE(1, 22); // mono
+  b.writeUInt32LE(8000, 24); // sample rate
+  b.writeUInt32LE(16000, 28); // byte rate
+  b.writeUInt16LE(2, 32); // block align
+  b.writeUInt16LE(16, 34); // bits per sample
+  b.write("data", 36);
+  b.writeUInt32LE(samples * 2, 40);
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) as Uint8Array<ArrayBuffer>;
 }
 let cell: TestCell | undefined;
 let browser: Browser | undefined;
@@ -82,6 +101,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await put(`${w}/c.txt`, "charlie\nsecond line");
       await put(`${w}/dot.png`, PNG);
       await put(`${w}/paper.pdf`, tinyPdf());
+      await put(`${w}/tone.wav`, tinyWav());
       const { page } = await cellPage(browser!, cell!, errors);
       await page.setViewportSize({ width, height: 800 });
       await setupOrLogIn(page, PASSWORD);
@@ -256,6 +276,18 @@ describe("the Files tab as a file manager, in a browser", () => {
       for (let i = 0; i < 100 && !shown(); i++) await Bun.sleep(100);
       expect(shown()).toBe(true);
       expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
+      expect(await noSideways(page)).toBe(true);
+
+      // A WAV (Bun's audio/x-wav, served as audio/wav): the <audio> player loads its metadata, by Range.
+      const ranges: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().endsWith(`/api/files/${w}/tone.wav`)) ranges.push(r.headers().range ?? "none");
+      });
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/tone.wav`)}`);
+      await page.waitForFunction(() => (document.querySelector("audio.preview-media") as HTMLAudioElement | null)?.readyState! >= 1);
+      expect(await page.locator("audio.preview-media").evaluate((a: HTMLAudioElement) => a.duration)).toBeCloseTo(0.5, 2);
+      expect(ranges.length).toBeGreaterThan(0);
+      expect(ranges.every((r) => r.startsWith("bytes="))).toBe(true);
       expect(await noSideways(page)).toBe(true);
       expect(errors).toEqual([]);
     });

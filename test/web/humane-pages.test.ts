@@ -97,6 +97,14 @@ describe("the Peers tab", () => {
     expect(invite).not.toContain("grove join");
   });
 
+  test("joining with this cell's own invite says to use it on the other cell, naming no command", async () => {
+    const token = cell.rt.services.fleet.invite(60_000).token;
+    const html = await (await post("/peers/join", `token=${encodeURIComponent(token)}`)).text();
+    expect(html).toContain('class="error"');
+    expect(html).toContain("this invite was made by this cell: use it on the other cell");
+    expect(html).not.toContain("grove");
+  });
+
   test("a join that cannot reach the inviting cell says so in words, without the socket error", async () => {
     const token = other.rt.services.fleet.invite(60_000).token;
     const html = await (await post("/peers/join", `token=${encodeURIComponent(token)}`)).text();
@@ -104,6 +112,37 @@ describe("the Peers tab", () => {
     expect(html).toContain("could not be reached");
     for (const bad of TECHNICAL) expect(html).not.toContain(bad);
     expect(cell.logs()).toContain("join from the dashboard failed");
+  });
+});
+
+describe("the Share dialog", () => {
+  test("sharing with a peer that is not a friend says what to do in the Peers tab, naming no command", async () => {
+    expect((await cell.api("/api/files/shared.txt", { method: "PUT", body: "hello" })).status).toBe(201);
+    cell.rt.services.peerStore.setFriendship(OFFLINE, "asked", null);
+    const share = async (peer: string) =>
+      (
+        await post(
+          "/share",
+          new URLSearchParams([
+            ["path", "shared.txt"],
+            ["peer", peer],
+          ]).toString(),
+        )
+      ).text();
+    const none = await share(ONLINE);
+    expect(none).toContain("desk-on-lan is not a friend: use “Ask to be friends” in the Peers tab");
+    const asked = await share(OFFLINE);
+    expect(asked).toContain("pi-in-the-attic asked to be friends: accept with “Accept friend” in the Peers tab");
+    for (const html of [none, asked]) expect(html).not.toContain("grove peers");
+  });
+});
+
+describe("accepting a peer that has not asked", () => {
+  test("names the Peers tab's button, not grove peers friend; nothing changes", async () => {
+    const html = await (await post(`/peers/${ONLINE}/accept`, "")).text();
+    expect(html).toContain("desk-on-lan has not asked to be friends: use “Ask to be friends” to ask it.");
+    expect(html).not.toContain("grove peers");
+    expect(cell.rt.services.peerStore.get(ONLINE)?.friendship).toBe("none");
   });
 });
 

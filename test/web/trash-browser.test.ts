@@ -1,11 +1,13 @@
 // The Trash and Undo in the dashboard (views/trash, web/files-pages), on a real cell: a deletion
 // in the Files tab shows a toast whose Undo brings the file back; the Trash lists deleted files
-// (Restore) and purged versions with when they go for good (Restore, Delete now). First the
+// (Restore, Delete now) and purged versions with when they go for good (Restore, Delete now), and
+// Empty trash now (at 390 px). First the
 // requests alone (session + CSRF; a refusal says why and changes nothing), then clicked in
 // headless Chromium at 1280 and 390 px (skipped when /usr/bin/chromium is absent).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
+import { seriousViolations, settled } from "../helpers/axe.ts";
 import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
 
@@ -65,7 +67,7 @@ describe("trash and undo", () => {
     await put(c, "b.txt", "one");
     await put(c, "b.txt", "two");
     expect((await c.api("/api/files/b.txt?purge=1", { method: "DELETE" })).status).toBe(200);
-    let list = await (await fetch(c.url + "/files/trash", { headers: { cookie } })).text();
+    const list = await (await fetch(c.url + "/files/trash", { headers: { cookie } })).text();
     expect(list).toContain('data-path="b.txt" data-version="1"');
     expect(list).toContain("Deleted for good");
     const restored = await (await post("/files/trash/restore", { path: "b.txt" })).text();
@@ -77,9 +79,13 @@ describe("trash and undo", () => {
     const after = await cliJson<TrashListing>(c, ["trash"]);
     expect(after.versions).toEqual([]);
     expect(after.chunks).toEqual([]); // the chunk only version 1 used is deleted too, not left waiting
-    expect((await post("/files/trash/restore", { path: "b.txt" })).status).toBe(200);
-    list = await (await post("/files/trash/delete-now", { path: "b.txt", version: "9" })).text();
-    expect(list).toContain("version 9 of &#39;b.txt&#39; is not in the trash");
+    // Refusals answer a 4xx with why (the page toasts it), and change nothing.
+    const nothing = await post("/files/trash/restore", { path: "b.txt" });
+    expect(nothing.status).toBe(404);
+    expect(await nothing.text()).toContain("nothing of &#39;b.txt&#39; is in the trash");
+    const nine = await post("/files/trash/delete-now", { path: "b.txt", version: "9" });
+    expect(nine.status).toBe(404);
+    expect(await nine.text()).toContain("version 9 of &#39;b.txt&#39; is not in the trash");
     expect(await current(c, "b.txt")).toBe("two");
 
     // Without the CSRF token: refused, nothing deleted.
@@ -93,50 +99,77 @@ describe("trash and undo", () => {
   });
 
   for (const width of [1280, 390])
-    test.skipIf(!HAVE_CHROMIUM)(`in a browser at ${width} px: Delete, Undo; delete, Trash, Restore; purge, Delete now`, async () => {
-      const c = cell!;
-      const name = `w${width}`;
-      await put(c, `${name}/keep.txt`, "kept");
-      await put(c, `${name}/note.txt`, "note v1");
-      const { page } = await cellPage(browser!, c, errors);
-      await page.setViewportSize({ width, height: 800 });
-      await setupOrLogIn(page, PASSWORD);
-      await page.goto(`/files?dir=${name}`);
-      const row = page.locator(`tr[data-path="${name}/note.txt"]`);
-      await row.locator("button.danger").click();
-      await row.waitFor({ state: "detached" });
-      const toast = page.locator("#toast");
-      await toast.getByText("Deleted note.txt.").waitFor();
-      expect(await current(c, `${name}/note.txt`)).toBeNull();
-      await toast.getByRole("button", { name: "Undo" }).click();
-      await row.waitFor();
-      await toast.getByText("note.txt is back.").waitFor();
-      expect(await current(c, `${name}/note.txt`)).toBe("note v1");
+    test.skipIf(!HAVE_CHROMIUM)(
+      `in a browser at ${width} px: Delete, Undo; delete, Trash, Restore; purge, Delete now; a deleted file's Delete now`,
+      async () => {
+        const c = cell!;
+        const name = `w${width}`;
+        await put(c, `${name}/keep.txt`, "kept");
+        await put(c, `${name}/note.txt`, "note v1");
+        const { page } = await cellPage(browser!, c, errors);
+        await page.setViewportSize({ width, height: 800 });
+        await setupOrLogIn(page, PASSWORD);
+        await page.goto(`/files?dir=${name}`);
+        const row = page.locator(`tr[data-path="${name}/note.txt"]`);
+        await row.locator("button.danger").click();
+        await row.waitFor({ state: "detached" });
+        const toast = page.locator("#toast");
+        await toast.getByText("Deleted note.txt.").waitFor();
+        expect(await current(c, `${name}/note.txt`)).toBeNull();
+        await toast.getByRole("button", { name: "Undo" }).click();
+        await row.waitFor();
+        await toast.getByText("note.txt is back.").waitFor();
+        expect(await current(c, `${name}/note.txt`)).toBe("note v1");
 
-      // Deleted again; the Trash lists it; Restore brings it back.
-      await row.locator("button.danger").click();
-      await row.waitFor({ state: "detached" });
-      await page.locator("a.trash-link").click();
-      await page.waitForURL("**/files/trash");
-      const trashed = page.locator(`#trash-list tr[data-path="${name}/note.txt"]`);
-      await trashed.getByRole("button", { name: "Restore note.txt" }).click();
-      await page.getByText(`${name}/note.txt is back in your files.`).waitFor();
-      expect(await current(c, `${name}/note.txt`)).toBe("note v1");
+        // Deleted again; the Trash lists it; Restore brings it back.
+        await row.locator("button.danger").click();
+        await row.waitFor({ state: "detached" });
+        await page.locator("a.trash-link").click();
+        await page.waitForURL("**/files/trash");
+        const trashed = page.locator(`#trash-list tr[data-path="${name}/note.txt"]`);
+        await trashed.getByRole("button", { name: "Restore note.txt" }).click();
+        await page.getByText(`${name}/note.txt is back in your files.`).waitFor();
+        expect(await current(c, `${name}/note.txt`)).toBe("note v1");
 
-      // A purged version: Delete now (confirmed) deletes it for good.
-      await put(c, `${name}/note.txt`, "note v3");
-      expect((await c.api(`/api/files/${name}/note.txt?purge=1`, { method: "DELETE" })).status).toBe(200);
-      await page.reload();
-      const purged = page.locator(`#trash-list tr[data-path="${name}/note.txt"][data-version="1"]`);
-      await purged.getByRole("button", { name: "Delete version 1 of note.txt now" }).click();
-      await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
-      await purged.waitFor({ state: "detached" });
-      const left = (await cliJson<TrashListing>(c, ["trash"])).versions.filter((v) => v.path === `${name}/note.txt`);
-      expect(left).toEqual([]);
-      // Nothing scrolls sideways, here or in the Files tab.
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-      await page.goto(`/files?dir=${name}`);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-      expect(errors).toEqual([]);
-    });
+        // A purged version: Delete now (confirmed) deletes it for good.
+        await put(c, `${name}/note.txt`, "note v3");
+        expect((await c.api(`/api/files/${name}/note.txt?purge=1`, { method: "DELETE" })).status).toBe(200);
+        await page.reload();
+        const purged = page.locator(`#trash-list tr[data-path="${name}/note.txt"][data-version="1"]`);
+        await purged.getByRole("button", { name: "Delete now: version 1 of note.txt" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
+        await purged.waitFor({ state: "detached" });
+        const left = (await cliJson<TrashListing>(c, ["trash"])).versions.filter((v) => v.path === `${name}/note.txt`);
+        expect(left).toEqual([]);
+        // A deleted file: Delete now (confirmed) takes its whole history for good.
+        expect((await c.api(`/api/files/${name}/keep.txt`, { method: "DELETE" })).status).toBe(200);
+        await page.reload();
+        const deleted = page.locator(`#trash-list tr[data-path="${name}/keep.txt"]`);
+        expect(await deleted.locator('td[data-label="Deleted for good"]').textContent()).toBe("when you delete it");
+        await settled(page);
+        expect(await seriousViolations(page)).toEqual([]);
+        await deleted.getByRole("button", { name: "Delete now: keep.txt" }).click();
+        await page.getByRole("dialog").getByText("Delete keep.txt and its whole history for good now?").waitFor();
+        await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
+        await deleted.waitFor({ state: "detached" });
+        expect((await c.api(`/api/files/${name}/keep.txt?meta`)).status).toBe(404);
+        if (width === 390) {
+          // Empty trash now (confirmed): nothing is left in it.
+          await put(c, `${name}/last.txt`, "last");
+          expect((await c.api(`/api/files/${name}/last.txt`, { method: "DELETE" })).status).toBe(200);
+          await page.reload();
+          await page.getByRole("button", { name: "Empty trash now" }).click();
+          await page.getByRole("dialog").getByRole("button", { name: "Empty trash" }).click();
+          await page.getByText(/^Trash emptied: /).waitFor();
+          await page.getByText("No deleted files.").waitFor();
+          expect((await cliJson<TrashListing>(c, ["trash"])).versions).toEqual([]);
+          expect((await c.api(`/api/files/${name}/last.txt?meta`)).status).toBe(404);
+        }
+        // Nothing scrolls sideways, here or in the Files tab.
+        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+        await page.goto(`/files?dir=${name}`);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+        expect(errors).toEqual([]);
+      },
+    );
 });
