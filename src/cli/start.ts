@@ -15,12 +15,11 @@ import { ConfigError, loadConfig } from "../config/config.ts";
 import { migrateConfigFile } from "../config/migrate.ts";
 import { isLoopbackHost } from "../net/loopback.ts";
 import { normalizeRelayUrl } from "../net/route-class.ts";
-import { openRuntime, type Runtime } from "../runtime/runtime.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import { LegacyWindow } from "../web/legacy-window.ts";
-import { dashboardTls, type TlsFiles } from "../web/tls.ts";
+import type { TlsFiles } from "../web/tls.ts";
 import { PasswordFile } from "../web/password.ts";
 import type { ListenInfo } from "../api/types.ts";
-import { supervise } from "../runtime/supervisor.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import type { RuntimeInfo } from "./client.ts";
 import { formatPhrase, phraseShownMarker } from "./recovery-phrase.ts";
@@ -105,7 +104,8 @@ export const start: Command = {
       }
     };
     let config = readConfig();
-    if (values["auto-restart"]) return supervise({ args: argv.filter((a) => a !== "--auto-restart") });
+    if (values["auto-restart"])
+      return (await import("../runtime/supervisor.ts")).supervise({ args: argv.filter((a) => a !== "--auto-restart") });
     // A config.json an older build wrote (one listener) is upgraded (config/migrate).
     const migration = migrateConfigFile(layout.config, {
       hasIdentity: isInitialised(layout),
@@ -133,7 +133,7 @@ export const start: Command = {
     }
     let tls: TlsFiles | null;
     try {
-      tls = await dashboardTls(config, layout.tlsDir);
+      tls = await (await import("../web/tls.ts")).dashboardTls(config, layout.tlsDir);
     } catch (e) {
       throw new CliError(errorMessage(e));
     }
@@ -146,6 +146,9 @@ export const start: Command = {
     let runtime: Runtime;
     let info: ListenInfo;
     try {
+      // Loaded here, not at the top: every other command (`grove id`, `grove sync`…) imports this
+      // module for its usage text, and the runtime is most of the program.
+      const { openRuntime } = await import("../runtime/runtime.ts");
       runtime = openRuntime({ layout, listen: { host, port, peerHost, peerPort }, tls });
       info = await runtime.start();
     } catch (e) {
