@@ -4,8 +4,7 @@
  * them; with none, it runs here on the cell's folder, local checks only.
  */
 import { resolveLayout } from "../core/layout.ts";
-import { openCell } from "../cell/cell.ts";
-import { fsck, type FsckReport } from "../sync/fsck.ts";
+import type { FsckReport } from "../sync/fsck.ts";
 import { formatBytes } from "../core/format.ts";
 import { connect } from "./client.ts";
 import { CliError, parse, type Command } from "./command.ts";
@@ -62,6 +61,8 @@ export const fsckCmd: Command = {
     } catch (e) {
       if (!(e instanceof CliError) || !/no cell is running/.test(e.message)) throw e;
       offline = true;
+      // Loaded only offline: every command imports this module (src/cli.ts), and a cell is most of the program.
+      const [{ openCell }, { fsck }] = await Promise.all([import("../cell/cell.ts"), import("../sync/fsck.ts")]);
       const { cell } = openCell(layout);
       try {
         report = await fsck(cell, { repair, peers: null });

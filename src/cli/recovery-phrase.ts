@@ -1,7 +1,6 @@
 /** @module cli/recovery-phrase — `grove recovery-phrase`: print the 24 words again. */
 import { resolveLayout } from "../core/layout.ts";
 import { markPhraseShown } from "../cell/phrase-shown.ts";
-import { isInitialised, recoveryPhrase } from "../cell/state-dir.ts";
 import { CliError, parse, type Command } from "./command.ts";
 
 const usage = `Usage: grove recovery-phrase [--json]
@@ -35,6 +34,8 @@ export const recoveryPhraseCmd: Command = {
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } }, { min: 0, max: 0, usage });
     const layout = resolveLayout();
+    // Loaded here: `grove start` imports this module, and so every command (the keys' crypto is not light).
+    const { isInitialised, recoveryPhrase } = await import("../cell/state-dir.ts");
     if (!isInitialised(layout)) throw new CliError(`no cell in ${layout.dir} (run \`grove start\` once to create one)`);
     const phrase = recoveryPhrase(layout);
     if (values.json) console.log(JSON.stringify({ phrase, words: phrase.split(" ") }));

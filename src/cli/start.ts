@@ -4,23 +4,18 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { isInitialised, recoveryPhrase } from "../cell/state-dir.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 import { resolveLayout, type Layout } from "../core/layout.ts";
 import { log } from "../core/log.ts";
 import { VERSION } from "../core/build-info.ts";
 import { errorMessage } from "../core/errors.ts";
 import { displayName } from "../core/unsafe-text.ts";
-import { ConfigError, loadConfig } from "../config/config.ts";
-import { migrateConfigFile } from "../config/migrate.ts";
 import { isLoopbackHost } from "../net/loopback.ts";
 import { normalizeRelayUrl } from "../net/route-class.ts";
-import { openRuntime, type Runtime } from "../runtime/runtime.ts";
-import { LegacyWindow } from "../web/legacy-window.ts";
-import { dashboardTls, type TlsFiles } from "../web/tls.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { TlsFiles } from "../web/tls.ts";
 import { PasswordFile } from "../web/password.ts";
 import type { ListenInfo } from "../api/types.ts";
-import { supervise } from "../runtime/supervisor.ts";
 import { CliError, parse, type Command } from "./command.ts";
 import type { RuntimeInfo } from "./client.ts";
 import { formatPhrase, phraseShownMarker } from "./recovery-phrase.ts";
@@ -51,7 +46,7 @@ Environment: GROVE_DIR, GROVE_HOME (default ~/GroveHome), GROVE_PORT, GROVE_PEER
  * system log, so there the cell says where to get them instead (and says it at every start until
  * they were shown).
  */
-function showRecoveryPhrase(layout: Layout, newPhrase: string | null): void {
+function showRecoveryPhrase(layout: Layout, newPhrase: string | null, phraseOf: (layout: Layout) => string): void {
   const shownMarker = phraseShownMarker(layout);
   if (!newPhrase && existsSync(shownMarker)) return;
   if (newPhrase) console.log(`\nA new cell was created in ${layout.dir}.`);
@@ -62,7 +57,7 @@ function showRecoveryPhrase(layout: Layout, newPhrase: string | null): void {
     return; // said again at each start until the words were shown
   }
   console.log("Your recovery phrase (shown once here; `grove recovery-phrase` prints it again):\n");
-  console.log(formatPhrase(newPhrase ?? recoveryPhrase(layout)));
+  console.log(formatPhrase(newPhrase ?? phraseOf(layout)));
   console.log("\nWrite it down and keep it offline: these 24 words restore this cell's identity and keys.\n");
   writeFileAtomicSync(shownMarker, new Date().toISOString() + "\n", 0o600);
 }
@@ -88,6 +83,14 @@ export const start: Command = {
       },
       { min: 0, max: 0, usage },
     );
+    // Loaded here, not at the top: every other command imports this module (src/cli.ts), and these
+    // (keys, config schema) are a good part of a CLI call's start-up.
+    const [{ isInitialised, recoveryPhrase }, { ConfigError, loadConfig }, { migrateConfigFile }, { LegacyWindow }] = await Promise.all([
+      import("../cell/state-dir.ts"),
+      import("../config/config.ts"),
+      import("../config/migrate.ts"),
+      import("../web/legacy-window.ts"),
+    ]);
     const layout = resolveLayout();
     const portFlag =
       values.port !== undefined
@@ -105,7 +108,8 @@ export const start: Command = {
       }
     };
     let config = readConfig();
-    if (values["auto-restart"]) return supervise({ args: argv.filter((a) => a !== "--auto-restart") });
+    if (values["auto-restart"])
+      return (await import("../runtime/supervisor.ts")).supervise({ args: argv.filter((a) => a !== "--auto-restart") });
     // A config.json an older build wrote (one listener) is upgraded (config/migrate).
     const migration = migrateConfigFile(layout.config, {
       hasIdentity: isInitialised(layout),
@@ -133,7 +137,7 @@ export const start: Command = {
     }
     let tls: TlsFiles | null;
     try {
-      tls = await dashboardTls(config, layout.tlsDir);
+      tls = await (await import("../web/tls.ts")).dashboardTls(config, layout.tlsDir);
     } catch (e) {
       throw new CliError(errorMessage(e));
     }
@@ -146,6 +150,9 @@ export const start: Command = {
     let runtime: Runtime;
     let info: ListenInfo;
     try {
+      // Loaded here, not at the top: every other command (`grove id`, `grove sync`…) imports this
+      // module for its usage text, and the runtime is most of the program.
+      const { openRuntime } = await import("../runtime/runtime.ts");
       runtime = openRuntime({ layout, listen: { host, port, peerHost, peerPort }, tls });
       info = await runtime.start();
     } catch (e) {
@@ -163,7 +170,7 @@ export const start: Command = {
     };
     writeFileAtomicSync(layout.runtime, JSON.stringify(rt) + "\n", 0o600);
 
-    showRecoveryPhrase(layout, runtime.newPhrase);
+    showRecoveryPhrase(layout, runtime.newPhrase, recoveryPhrase);
     if (runtime.newName)
       console.log(
         `This cell is named "${displayName(runtime.newName)}": to change it, set "name" in ${layout.config} and restart the cell.`,

@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { generate } from "selfsigned";
 import { GroveError, errorMessage } from "../core/errors.ts";
 import { writeFileAtomicSync } from "../core/atomic.ts";
 
@@ -60,6 +59,8 @@ export async function dashboardTls(choice: TlsChoice, tlsDir: string): Promise<T
       return { cert, key: readFileSync(keyPath, "utf8"), fingerprint: x.fingerprint256, selfSigned: true };
   }
   const notAfter = new Date(Date.now() + 5 * 365 * 86400_000);
+  // Loaded only here: the package is a large part of a cell's start-up, and most cells never make a certificate.
+  const { generate } = await import("selfsigned");
   const made = await generate([{ name: "commonName", value: `grove ${hostname()}`.slice(0, 64) }], {
     keyType: "ec",
     curve: "P-256",

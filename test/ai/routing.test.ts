@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { encodeGguf, tinyModel } from "../fixtures/tiny-gguf.ts";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
-import { befriend } from "../helpers/friends.ts";
+import { befriend, cellIdOf } from "../helpers/friends.ts";
 import type { Offer } from "../../src/ai/remote.ts";
 import { textLines } from "../../src/core/lines.ts";
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
     startCell({ config: base }),
     startCell({ config: { ...base, llm_share: "none" } }),
   ]);
-  for (const x of [a, b, c, d]) ids[x.dir] = (await x.cli(["id"])).stdout.trim();
+  for (const x of [a, b, c, d]) ids[x.dir] = cellIdOf(x);
   await Promise.all([pair(b, a), pair(b, c), pair(d, a)]);
   await Promise.all([befriend(a, b), ask(c, b)]);
   await befriend(a, d);

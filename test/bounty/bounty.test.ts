@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, dashboardSession, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
-import { befriend } from "../helpers/friends.ts";
+import { befriend, cellIdOf } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -60,7 +60,7 @@ beforeAll(async () => {
     }),
     startCell({ config: { ...config, name: "cell-c" } }),
   ]);
-  for (const x of [a, b, c]) ids.set(x, (await x.cli(["id"])).stdout.trim() as CellId);
+  for (const x of [a, b, c]) ids.set(x, cellIdOf(x) as CellId);
   await pair(a, b);
   await pair(a, c);
   expect((await a.cli(["peers", "favorite", ids.get(b)!])).code).toBe(0);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, freePort, pair, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { cellIdOf } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { CountingProxy } from "../../bench/lib/tcp-proxy.ts";
 import { RELAY_CREDIT_HOURS } from "../../src/bounty/ledger.ts";
@@ -46,7 +47,7 @@ beforeAll(async () => {
       config: { ...cfg, name: "cell-b", advertise: [`http://127.0.0.1:${proxyPort}`] },
     }),
   ]);
-  for (const x of [r, a, b]) id.set(x, (await x.cli(["id"])).stdout.trim());
+  for (const x of [r, a, b]) id.set(x, cellIdOf(x));
   await pair(b, a);
   await pair(r, a);
   await pair(r, b);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { cellIdOf } from "../helpers/friends.ts";
 import { fromHex, type CellId } from "../../src/core/types.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
 import { signRequest, HEADER } from "../../src/protocol/request-auth.ts";
@@ -25,7 +26,8 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b), destroyCell(c)]);
 });
 
-const id = async (x: TestCell) => (await x.cli(["id"])).stdout.trim();
+/** A cell's id (its node.pub; `grove id` prints the same, test/cli). */
+const id = async (x: TestCell) => cellIdOf(x);
 
 /** The keys of a test cell, read from its GROVE_DIR (as the cell itself derives them). */
 function keysOf(x: TestCell): CellKeys {

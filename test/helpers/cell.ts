@@ -26,6 +26,12 @@ export interface TestCell {
   /** Everything the cell printed so far (stdout + stderr). */
   output(): string;
   env: Record<string, string>;
+  /**
+   * Whether this process reaches the cell's API (`api`): not for a cell run inside a network
+   * namespace (`ip netns exec`), whose dashboard is on that namespace's loopback; its CLI, run
+   * there too, reaches it.
+   */
+  apiReachable: boolean;
   /** Run a grove CLI command against this cell. */
   cli(args: string[], opts?: { stdin?: Uint8Array | string; cwd?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** fetch with the API token. */
@@ -160,6 +166,7 @@ export async function startCell(opts: StartOptions = {}): Promise<TestCell> {
     token,
     proc,
     env,
+    apiReachable: !(cmd[0] === "ip" && cmd[1] === "netns"),
     output: () => out,
     cli: (args, o) => runGrove(cmd, args, env, o),
     api: (path, init = {}) => {
@@ -185,9 +192,18 @@ export async function destroyCell(c: TestCell | undefined): Promise<void> {
   rmSync(c.root, { recursive: true, force: true });
 }
 
-/** Pair two running cells: `inviter` makes an invite, `joiner` redeems it (throws when it fails). */
+/**
+ * Pair two running cells: `inviter` makes an invite, `joiner` redeems it with `grove join` (throws
+ * when it fails). The invite comes from the inviter's API (POST /api/invites, what `grove invite`
+ * calls, without a CLI process) when this process reaches it (apiReachable).
+ */
 export async function pair(inviter: TestCell, joiner: TestCell): Promise<void> {
-  const token = (await inviter.cli(["invite"])).stdout.trim();
+  let token: string;
+  if (inviter.apiReachable) {
+    const inv = await inviter.api("/api/invites", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    if (inv.status !== 201) throw new Error(`POST /api/invites: ${inv.status} ${await inv.text()}`);
+    token = ((await inv.json()) as { token: string }).token;
+  } else token = (await inviter.cli(["invite"])).stdout.trim();
   const r = await joiner.cli(["join", token]);
   if (r.code !== 0) throw new Error(`grove join failed (${r.code}): ${r.stderr}`);
 }
@@ -239,4 +255,23 @@ export async function firstRunSession(
 /** First-run setup of a running cell over HTTP (see firstRunSession). */
 export function dashboardSession(c: TestCell, password = "correct-horse"): Promise<{ cookie: string; csrf: string }> {
   return firstRunSession((path, init) => fetch(c.url + path, init), c.dir, password);
+}
+
+/**
+ * Store `data` as `path` on a running cell (apiReachable) through its API (PUT /api/files/PATH, what the
+ * dashboard's upload uses): for a test's set-up, where `grove put` itself is not what is tested
+ * (it costs a CLI process each time). Throws unless the cell answers 201 or 200.
+ */
+export async function putFile(
+  c: TestCell,
+  path: string,
+  data: Uint8Array | string,
+): Promise<{ path: string; version: number; created: boolean }> {
+  const r = await c.api(`/api/files/${path.split("/").map(encodeURIComponent).join("/")}`, {
+    method: "PUT",
+    headers: { "content-type": "application/octet-stream" },
+    body: data as BodyInit,
+  });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`PUT /api/files/${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as { path: string; version: number; created: boolean };
 }

@@ -57,11 +57,17 @@ const DELAY_MS = 50;
 /** A's uplink (tc tbf in A's namespace). */
 const A_UPLINK = "16mbit";
 /**
- * A's uplink during the round that is cut: 4.4 MB then take 35 s, so the cut (after 1 MB) lands
+ * A's uplink during the round that is cut: 4.4 MB then take 35 s, so the cut (after CUT_AFTER_BYTES) lands
  * mid-push with half a minute to spare. At A_UPLINK (2.2 s for all of it), a machine under load
  * that stalls the proxy or the test for 2 s let the whole push through before the cut.
  */
 const A_UPLINK_DURING_CUT = "1mbit";
+/**
+ * A is cut off once this much of the round's pushes reached the proxy: past the 200 kB chunk of
+ * notes and the 5 kB one of the report whatever their order, and some 300 kB into the 4 MiB chunk
+ * (4 s at A_UPLINK_DURING_CUT, where 1 MB took 8).
+ */
+const CUT_AFTER_BYTES = 500_000;
 const PORT = 5678;
 
 const pid = process.pid;
@@ -247,7 +253,8 @@ beforeAll(async () => {
   try {
     await startProxy();
     [a, b, c] = await Promise.all([startIn(0), startIn(1), startIn(2)]);
-    for (const cell of [a, b, c]) ids.set(cell, (await cell.cli(["id"])).stdout.trim());
+    const got = await Promise.all([a, b, c].map(async (cell) => (await cell.cli(["id"])).stdout.trim()));
+    for (const [i, cell] of [a, b, c].entries()) ids.set(cell, got[i]!);
   } catch (e) {
     setupError = String(e);
   }
@@ -411,7 +418,7 @@ describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", (
     async () => {
       await put(a, files.notes);
       await put(a, files.report);
-      // A's round starts; once its pushes are under way (1 MB of the 4.4 MB passed), A is cut off.
+      // A's round starts; once its pushes are under way (CUT_AFTER_BYTES of the 4.4 MB passed), A is cut off.
       // They go to B, the favorite, unless this round's probe missed B under loss: then to C. The
       // cut lands in the middle either way.
       const toPeers = () => proxyBytesTo(1) + proxyBytesTo(2);
@@ -420,7 +427,7 @@ describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", (
       setUplinkA(A_UPLINK_DURING_CUT);
       const t0 = Date.now();
       const cut = sync(a);
-      while (toPeers() - toPeers0 < 1_000_000 && Date.now() - t0 < 60_000) await Bun.sleep(50);
+      while (toPeers() - toPeers0 < CUT_AFTER_BYTES && Date.now() - t0 < 60_000) await Bun.sleep(50);
       partitionA(true);
       setUplinkA(A_UPLINK); // nothing passes the partition anyway; the heal finds the usual link
       figures.cut_after_ms = Date.now() - t0;

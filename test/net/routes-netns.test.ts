@@ -70,7 +70,10 @@ afterAll(async () => {
   for (const l of links) sh("ip", "link", "del", l.host);
 }, 120_000);
 
-/** Throttle B's side of link i (what B sends over it, e.g. the benchmark's 256 KB), or lift it. */
+/**
+ * Throttle B's side of link i (what B sends over it, e.g. the benchmark's 256 KB: 1 s at 2 mbit,
+ * where the unthrottled link carries it in milliseconds), or lift it.
+ */
 const throttle = (i: number, on: boolean) =>
   on
     ? sh(
@@ -86,7 +89,7 @@ const throttle = (i: number, on: boolean) =>
         "root",
         "tbf",
         "rate",
-        "1mbit",
+        "2mbit",
         "burst",
         "4kb",
         "latency",

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { cellIdOf } from "../helpers/friends.ts";
 import { startRelay, tokenFile } from "../helpers/relay.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { CountingProxy } from "../../bench/lib/tcp-proxy.ts";
@@ -43,7 +44,7 @@ beforeAll(async () => {
     listen: { host: "127.0.0.1", port: bPort },
     config: { ...cfg, name: "fb", advertise: [`http://127.0.0.1:${proxyPort}`] },
   });
-  idB = (await b.cli(["id"])).stdout.trim();
+  idB = cellIdOf(b);
   const token = (await b.cli(["invite"])).stdout.trim();
   expect((await a.cli(["join", token])).code).toBe(0);
 }, 120_000);

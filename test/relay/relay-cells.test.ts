@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, BUN, CLI, destroyCell, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
-import { befriend } from "../helpers/friends.ts";
+import { befriend, cellIdOf } from "../helpers/friends.ts";
 import { Client, newKeys, startRelay, tokenFile } from "../helpers/relay.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { ShareView } from "../../src/share/types.ts";
@@ -110,8 +110,8 @@ beforeAll(async () => {
   mkdirSync(join(root, "relay-a"));
   mkdirSync(join(root, "relay-b"));
   [a, b] = await Promise.all([start(0, "relay-a"), start(1, "relay-b")]);
-  idA = (await a.cli(["id"])).stdout.trim();
-  idB = (await b.cli(["id"])).stdout.trim();
+  idA = cellIdOf(a);
+  idB = cellIdOf(b);
 }, 120_000);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, pair, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
-import { befriend } from "../helpers/friends.ts";
+import { befriend, cellIdOf } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -24,7 +24,7 @@ const keysOf = (cell: TestCell) => loadKeys(resolveLayout({ GROVE_DIR: cell.dir,
 
 beforeAll(async () => {
   [a, b, c, d] = await Promise.all([startCell({ config }), startCell({ config }), startCell({ config }), startCell({ config })]);
-  for (const x of [a, b, c, d]) ids.set(x, (await x.cli(["id"])).stdout.trim());
+  for (const x of [a, b, c, d]) ids.set(x, cellIdOf(x));
   await pair(a, b);
   await pair(a, c);
   await pair(c, b); // B can ask C

@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { cliJson, destroyCell, FROM_SOURCE, pair, runGrove, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { cellIdOf } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import { summarize } from "../../src/sync/summary.ts";
@@ -85,7 +86,7 @@ function walk(dir: string): string[] {
 beforeAll(async () => {
   [a, b, m1, m2] = await Promise.all([startCell({ config }), startCell({ config }), startCell({ config }), startCell({ config })]);
   for (const x of [b, m1, m2]) await pair(a, x);
-  for (const [k, c] of Object.entries({ b, m1, m2 })) ids[k] = (await c!.cli(["id"])).stdout.trim();
+  for (const [k, c] of Object.entries({ b, m1, m2 })) ids[k] = cellIdOf(c!);
   await put(a, "notes/today.txt", enc.encode("first version\n"), 1);
   await put(a, "notes/today.txt", enc.encode("second version, longer\n"), 2);
   await put(a, "docs/plan.md", enc.encode("# plan\nrecover without losing anything\n"), 1);
@@ -93,7 +94,7 @@ beforeAll(async () => {
   const s = await cliJson<SyncReport>(a, ["sync"]);
   expect(s.errors).toEqual([]);
   expect(s.backups_pushed).toBeGreaterThanOrEqual(3 * 5);
-  aId = (await a.cli(["id"])).stdout.trim();
+  aId = cellIdOf(a);
   phrase = (await cliJson<{ phrase: string }>(a, ["recovery-phrase"])).phrase;
 
   // M2 asks for a fresh copy of the index (drops its own): it then holds the newest one. It

@@ -9,11 +9,12 @@
  * after purging, B restarted) keep the state consistent.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
-import { befriend } from "../helpers/friends.ts";
+import { cliJson, destroyCell, pair, putFile, startCell, type TestCell } from "../helpers/cell.ts";
+import { befriend, cellIdOf } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
+import { until } from "../helpers/until.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
@@ -47,11 +48,9 @@ const K2 = pseudoRandom(100_000, 108);
 const CC = pseudoRandom(80_000, 109);
 const chunksOf = new Map<string, string[]>();
 
+/** Set-up: `data` stored as a new version of `path` on `cell` (through its API: `grove put` is tested elsewhere). */
 async function put(cell: TestCell, path: string, data: Uint8Array): Promise<void> {
-  const src = join(cell.root, "src.bin");
-  writeFileSync(src, data);
-  const r = await cell.cli(["put", src, "--as", path]);
-  expect(r.code).toBe(0);
+  expect((await putFile(cell, path, data)).created).toBe(true);
 }
 
 async function chunksAt(cell: TestCell, path: string, version: number): Promise<string[]> {
@@ -73,7 +72,7 @@ async function holderState(): Promise<string> {
 
 beforeAll(async () => {
   [a, b, c] = await Promise.all([startCell({ config: LONG }), startCell({ config: LONG }), startCell({ config: LONG })]);
-  for (const x of [a, b, c]) ids.set(x, (await x.cli(["id"])).stdout.trim());
+  for (const x of [a, b, c]) ids.set(x, cellIdOf(x));
   await pair(a, b);
   await pair(c, b);
   await befriend(a, b);
@@ -260,7 +259,11 @@ describe("purge -> DeleteRequest -> trash -> collection", () => {
     }
     for (const h of chunksOf.get("CC")!) expect(holds(b, h)).toBe(true);
     // The trash is empty on both sides; the purged versions are gone for good.
-    await Bun.sleep(1500);
+    const emptied = async () => {
+      const [ta, tb] = await Promise.all([trashOf(a), trashOf(b)]);
+      return ta.versions.length + ta.chunks.length + tb.held.length === 0;
+    };
+    await until("the trash of A and B emptied by the collection", emptied, 15_000, 250).catch(() => {});
     const ta = await trashOf(a);
     expect(ta.versions).toEqual([]);
     expect(ta.chunks).toEqual([]);

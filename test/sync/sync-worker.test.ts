@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, CLI, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
+import { cellIdOf } from "../helpers/friends.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncProgress, SyncReport } from "../../src/sync/round.ts";
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
     expect((await joiner.cli(["join", token])).code).toBe(0);
   }
   // The full peer is a favorite: it is asked first, refuses, and the next peer gets the chunks.
-  const fullId = (await full.cli(["id"])).stdout.trim();
+  const fullId = cellIdOf(full);
   expect((await a.cli(["peers", "favorite", fullId])).code).toBe(0);
 }, 120_000);
 

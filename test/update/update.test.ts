@@ -145,7 +145,9 @@ beforeAll(async () => {
     args: ["--auto-restart"],
     listen: { host: "127.0.0.1", port: freePort() },
     config: { mdns: false, sync_interval_s: 3600, trusted_release_keys: [pub] },
-    env: { GROVE_RESTART_BACKOFF_MS: "200", GROVE_UPDATE_STABLE_MS: "2000", GROVE_UPDATE_TRIAL_GRACE_MS: "3000" },
+    // A new build counts as up after 1 s (the crash build dies at once; the hanging one is never up,
+    // and is stopped 1 + 3 s after it starts).
+    env: { GROVE_RESTART_BACKOFF_MS: "200", GROVE_UPDATE_STABLE_MS: "1000", GROVE_UPDATE_TRIAL_GRACE_MS: "3000" },
   });
   await pair(B, A);
   writeFileSync(join(A.root, "keep.txt"), "kept across updates\n");
@@ -263,7 +265,7 @@ describe("self-update between compiled cells", () => {
       cmd: [cExe],
       listen: { host: "127.0.0.1", port: freePort() },
       config: { mdns: false, sync_interval_s: 3600, trusted_release_keys: [pub], auto_update: true },
-      env: { GROVE_UPDATE_STABLE_MS: "1500" },
+      env: { GROVE_UPDATE_STABLE_MS: "1000" },
     });
     await pair(B!, C);
     void C.cli(["sync"]); // the round's update check installs it (auto_update)

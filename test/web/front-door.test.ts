@@ -301,10 +301,13 @@ describe("one peer cannot lock the others out", () => {
     await Promise.all([a, b, flooder].map(destroyCell));
   });
 
+  /** The cells' ids, read once (node.pub): the flood's time goes to the cell, not to the test reading files. */
+  const ids = new Map<TestCell, CellId>();
+  const idOf = (x: TestCell) => ids.get(x) ?? (ids.set(x, readFileSync(join(x.dir, "node.pub"), "utf8").trim() as CellId), ids.get(x)!);
   /** A ping to `a` signed by `from`'s key, stamped `at`. */
   function ping(from: TestCell, key: Uint8Array, at: number): Promise<Response> {
-    const id = readFileSync(join(from.dir, "node.pub"), "utf8").trim() as CellId;
-    const aId = readFileSync(join(a.dir, "node.pub"), "utf8").trim() as CellId;
+    const id = idOf(from);
+    const aId = idOf(a);
     const headers = signRequest(key, id, "POST", "/peer/ping", null, { to: aId, now: at });
     return fetch(`${a.peerUrl}/peer/ping`, { method: "POST", headers: { ...headers } });
   }
