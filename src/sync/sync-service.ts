@@ -16,6 +16,7 @@ import { MAX_HELD_BYTES, type FromWorker, type ToWorker } from "./sync-messages.
 import { BATCH_CHUNK_MAX } from "./wire.ts";
 import { RoundHistory, type RoundPoint } from "./round-history.ts";
 import type { CellId } from "../core/types.ts";
+import { startMemTrace } from "./mem-trace.ts";
 
 /** Runs probe and sync rounds (the sync Worker), as the web and the CLI see it. */
 export interface RoundRunner {
@@ -71,6 +72,7 @@ export class SyncService implements RoundRunner {
   private rounds = new RoundHistory();
 
   constructor(private deps: SyncServiceDeps) {
+    startMemTrace("main"); // GROVE_MEM_TRACE only (sync/mem-trace)
     this.worker = this.spawn();
     this.ready = this.opened;
   }

@@ -23,6 +23,7 @@ import type { FromWorker, ToWorker } from "./sync-messages.ts";
 import type { PeerCaller, PeerResponse, RelayTransport } from "../net/peer-client.ts";
 import type { CellId, ChunkHash } from "../core/types.ts";
 import { EagerPush } from "./eager-push.ts";
+import { startMemTrace } from "./mem-trace.ts";
 
 declare const self: Worker;
 
@@ -112,6 +113,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       ctx = open(msg.dir, msg.home);
       eager = new EagerPush(ctx, (bytes) => post({ type: "released", bytes }));
       ctx.eager = eager;
+      startMemTrace("sync-worker"); // GROVE_MEM_TRACE only (sync/mem-trace)
       post({ type: "ready" });
     } catch (e) {
       post({ type: "init-failed", error: errorMessage(e) });
