@@ -105,13 +105,13 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   }
   if (msg.type === "chunk") {
     if (ctx) refreshConfig(ctx); // push_on_store and the factor are live
-    eager?.add(msg.hash as ChunkHash, msg.size, msg.bytes);
+    eager?.add(msg.hash as ChunkHash, msg.size, msg.at);
     return;
   }
   if (msg.type === "init") {
     try {
       ctx = open(msg.dir, msg.home);
-      eager = new EagerPush(ctx, (bytes) => post({ type: "released", bytes }));
+      eager = new EagerPush(ctx, new Uint8Array(msg.ring), (at) => post({ type: "released", at }));
       ctx.eager = eager;
       startMemTrace("sync-worker"); // GROVE_MEM_TRACE only (sync/mem-trace)
       post({ type: "ready" });
