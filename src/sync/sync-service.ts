@@ -18,6 +18,7 @@ import { RoundHistory, type RoundPoint } from "./round-history.ts";
 import type { CellId } from "../core/types.ts";
 import { startMemTrace } from "./mem-trace.ts";
 import { HeldRing } from "./held-ring.ts";
+import { freeBuffer } from "../relay/free-buffer.ts";
 
 /** Runs probe and sync rounds (the sync Worker), as the web and the CLI see it. */
 export interface RoundRunner {
@@ -135,6 +136,7 @@ export class SyncService implements RoundRunner {
     this.relayCalls.set(m.call, ctl);
     relay
       .call(m.relay, m.peer as CellId, m.request, m.timeoutMs, ctl.signal)
+      .finally(() => freeBuffer(m.request.body)) // the Worker's copy, sealed into frames and sent: freed now, not when collected
       .then(
         (response) => answer({ type: "relay-answer", call: m.call, ok: true, response }),
         (e) => answer({ type: "relay-answer", call: m.call, ok: false, error: errorMessage(e) }),

@@ -31,7 +31,7 @@ let ctx: SyncContext | null = null;
 /** Push on store: the chunks the main thread hands in as a put seals them. */
 let eager: EagerPush | null = null;
 let queue: Promise<void> = Promise.resolve();
-const post = (m: FromWorker) => self.postMessage(m);
+const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, transfer);
 
 const relayCalls = new Map<number, { resolve(r: PeerResponse): void; reject(e: Error): void }>();
 let nextRelayCall = 1;
@@ -51,7 +51,10 @@ const viaMainThread: RelayTransport = (relay: string, peer: CellId, request, tim
       resolve: (r) => (signal?.removeEventListener("abort", onAbort), resolve(r)),
       reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
     });
-    post({ type: "relay-call", call, relay, peer, request, timeoutMs });
+    // The body (often a pooled buffer of the round's, up to 4 MiB) is copied once and that copy
+    // transferred: cloned, it was copied twice, through a serialized form the size of the body.
+    const body = request.body ? request.body.slice() : null;
+    post({ type: "relay-call", call, relay, peer, request: { ...request, body }, timeoutMs }, body ? [body.buffer] : []);
   });
 
 /**
