@@ -600,7 +600,11 @@ export class RelayClient implements RelayLink {
     const headers = new Headers(req.headers);
     headers.set("content-length", String(req.body?.byteLength ?? 0));
     const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
-    return new Request(url, { method: req.method, headers, body: hasBody ? (req.body as Uint8Array<ArrayBuffer>) : null });
+    // The body as a stream of the message's own bytes: given as a Uint8Array, Bun copies it into
+    // new buffers (garbage the size of the body, per call); the peer API reads it into a pooled one.
+    const bytes = req.body;
+    const body = hasBody && bytes ? new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(bytes), c.close()) }) : null;
+    return new Request(url, { method: req.method, headers, body });
   }
 
   status(): RelayState[] {
