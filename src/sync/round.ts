@@ -671,7 +671,7 @@ export class SyncRound {
     for (const task of tasks) {
       const size = this.ownSizes.get(task.hash);
       const into = size === undefined ? null : batch.frame(task.hash, size);
-      if (!into) continue; // not a small chunk of known size (batchesOf took only those): a round places it alone
+      if (!into) continue; // cannot happen (batchesOf took small chunks of known size, sized to fit): the next round plans it again
       const bytes = await this.readLocal(task.hash, into, true);
       if (bytes) items.push({ task, bytes });
       else batch.undo();
