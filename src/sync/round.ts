@@ -53,7 +53,7 @@ import {
   type BackupIndex,
 } from "./backup.ts";
 import type { BackupKind } from "../protocol/backup-blob.ts";
-import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
+import { auditProof, BACKUP_BATCH_BYTES, BACKUP_FRAME_HEAD, type BackupFrame } from "./wire.ts";
 import * as W from "./wire.ts";
 import { batchesOf, bodyIfWhole, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
 import { BatchBody } from "./batch-body.ts";
@@ -853,9 +853,9 @@ export class SyncRound {
             : null
           : sealManifest(this.backupCtx, what.hash!);
       if (!blob) continue;
-      if (bytes + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
+      if (bytes + BACKUP_FRAME_HEAD + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
       batch.push({ kind: what.kind, name, blob });
-      bytes += blob.byteLength;
+      bytes += BACKUP_FRAME_HEAD + blob.byteLength;
     }
     await flush();
   }
