@@ -20,6 +20,9 @@
  *   npm run bench -- replicate --workloads=a      (through the runner, one letter needs `=`: a bare
  *                                                   `a` would be taken for a bench name)
  *   --disk-rate-mb: the dd that measures the disk's write rate (default 512 MiB)
+ *   --mem-trace FILE: the cells sample their memory every second into FILE (GROVE_MEM_TRACE,
+ *                     src/sync/mem-trace.ts: RSS, JS heap and ArrayBuffer bytes per thread); the
+ *                     highest figures per cell and thread are printed at the end
  *
  * Grove: each workload on fresh cells A and B, b and c on one pair (test/helpers/cell.ts: real
  * `grove start` processes on 127.0.0.1, mDNS off), replication factor 2, sync_interval_s 3600,
@@ -69,6 +72,7 @@ import {
   type DiskRate,
 } from "./lib/measure.ts";
 import { ensureSyncthing } from "./lib/syncthing.ts";
+import { memTraceSummary } from "./lib/mem-trace-summary.ts";
 import {
   DROP_IN_CONFIG,
   WORKLOAD_IDS,
@@ -103,6 +107,7 @@ export const options = {
   keep: { type: "boolean" },
   "skip-syncthing": { type: "boolean" },
   "no-drop-caches": { type: "boolean" },
+  "mem-trace": { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 /** The large file: its name in A's GROVE_HOME (a) and Syncthing's folder; its stored path for put (b, c). */
@@ -207,6 +212,8 @@ export async function run(argv: string[]): Promise<number> {
   const bytes = Math.round(sizeMiB * MiB);
   const smallBytesAbout = want.has("d") ? (smallN * (SMALL_MIN + SMALL_MAX)) / 2 : 0;
   const wantDrop = !values["no-drop-caches"];
+  const memTrace = typeof values["mem-trace"] === "string" ? values["mem-trace"] : null;
+  if (memTrace) process.env.GROVE_MEM_TRACE = memTrace; // the cells inherit it
   // Large: source + A's home copy + A's chunks + B's chunks (one workload at a time; Syncthing's
   // run after them needs 3). Small: the same four copies, plus file system overhead.
   const dir = makeWorkDir("replicate", values["work-dir"], ROOT, (large ? bytes * 4.3 : 0) + smallBytesAbout * 5 + ddMiB * MiB);
@@ -416,6 +423,7 @@ export async function run(argv: string[]): Promise<number> {
           `target ${r.id}: grove >= ${f.target}x Syncthing: ${f.ratio ?? "-"}x ${f.target_met === null ? "(no Syncthing figure)" : f.target_met ? "MET" : "NOT MET"}`,
         );
     }
+    if (memTrace) console.log(memTraceSummary(memTrace));
     console.log(
       `target memory: both cells under ${RSS_TARGET_MIB} MiB: A ${cellsA}, B ${cellsB} ${rssMet === null ? "(not measured)" : rssMet ? "MET" : "NOT MET"}`,
     );

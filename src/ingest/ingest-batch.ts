@@ -5,20 +5,20 @@
  * A folder of small files dropped into GROVE_HOME would otherwise cost each file its own fsync
  * of a chunk, an fsync and a folder fsync of its manifest, and one placement.db commit, one after
  * the other. Here each file of at most one chunk is read once (the bytes hashed are the bytes
- * sealed: nothing to read again) and sealed (on this thread up to 64 KiB, where a Worker's
- * message would cost more than the cipher; on the crypto pool above); its chunk and manifest are
- * written to temp files; then every chunk of the batch is made durable as one group
- * (core/group-sync: one syncfs on Linux), renamed into place, their folders synced, and every
- * version recorded in one placement.db transaction, with the tree events that describe them
- * (`vault.describe`, mine/my-tree): one commit for both. A manifest's file is written without an
- * fsync: its exact content is committed in that same transaction (`manifest_pending`), and
- * store/manifest-settle fsyncs the file once the store is quiet, or writes it again from there
- * when the cell opens after a crash. So a small file costs one fsync (its chunk) on the path of
+ * sealed: nothing to read again) into a reused buffer and sealed there in place (on this thread
+ * up to 64 KiB, where a Worker's message would cost more than the cipher; on the crypto pool
+ * above); its chunk and manifest are written to temp files; then every chunk of the batch is made
+ * durable as one group (core/group-sync: one syncfs on Linux), renamed into place, their folders
+ * synced, and every version recorded in one placement.db transaction, with the tree events that
+ * describe them (`vault.describe`, mine/my-tree): one commit for both. A manifest's file is
+ * written without an fsync: its exact content is committed in that same transaction
+ * (`manifest_pending`), and store/manifest-settle fsyncs the file once the store is quiet, or
+ * writes it again from there when the cell opens after a crash. So a small file costs one fsync (its chunk) on the path of
  * the drop-in, not three. Chunks are durable before the version that names them; a crash before
  * the transaction leaves at most unreferenced chunks and manifest files, which trash collection
  * and the next store take care of; the user's files themselves are never touched.
  */
-import { lstat, readFile } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
 import { writeFileUnsynced } from "../core/atomic.ts";
 import { settlePending } from "../store/manifest-settle.ts";
 import { confinedPath } from "../core/confine.ts";
@@ -31,6 +31,7 @@ import { newManifest, reuseManifest, uniqueManifestRel } from "./ingest.ts";
 import { sealChunk } from "./chunk-crypto.ts";
 import type { HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
+import { BufferPool } from "./buffer-pool.ts";
 
 /** A file the batch path takes: at most this many bytes (one chunk). */
 export const SMALL_FILE_MAX = CHUNK_SIZE;
@@ -43,6 +44,46 @@ const READ_AHEAD = 16;
 const SEAL_HERE_MAX = 64 * 1024;
 /** Sealing adds the AEAD tag (docs/design.md: Data). */
 const TAG_BYTES = 16;
+/**
+ * Buffers a small file is read into and sealed in (in place), reused by size class: a fresh
+ * buffer for the bytes read and another for the sealed ones, per file, were garbage the collector
+ * reached late (tens of MiB of a cell's peak while a folder of small files is stored, issue 21).
+ * Files larger than the largest class get a buffer of their own.
+ */
+const POOLS = [new BufferPool(64 * 1024, READ_AHEAD), new BufferPool(512 * 1024, 4)];
+
+function takeBuffer(n: number): Uint8Array {
+  const pool = POOLS.find((p) => p.size >= n);
+  return pool ? pool.take() : new Uint8Array(n);
+}
+
+function giveBuffer(b: Uint8Array): void {
+  POOLS.find((p) => p.size === b.buffer.byteLength)?.give(b);
+}
+
+/**
+ * `f`'s bytes read into `buf` (room for f.size + 1): the view holding them, null when the file is
+ * gone. One byte more than expected is asked for, so a file that grew is seen as changed.
+ */
+async function readInto(f: SmallFile, buf: Uint8Array): Promise<Uint8Array | null> {
+  const fh = await open(f.abs, "r").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return null;
+    throw e;
+  });
+  if (!fh) return null;
+  try {
+    const want = f.size + 1;
+    let n = 0;
+    while (n < want) {
+      const { bytesRead } = await fh.read(buf, n, want - n, n);
+      if (!bytesRead) break;
+      n += bytesRead;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
 
 export interface SmallFile {
   path: HomePath;
@@ -128,10 +169,24 @@ async function stage(
   group: StagedChunk[],
   committed: Promise<void>,
 ): Promise<Staged | { why: "unchanged" | "changed" | "gone" }> {
-  const plain = await readFile(f.abs).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return null;
-    throw e;
-  });
+  const held = { buf: takeBuffer(f.size + TAG_BYTES) };
+  try {
+    return await stageIn(vault, f, held, chunksHere, group, committed);
+  } finally {
+    giveBuffer(held.buf);
+  }
+}
+
+/** stage's work in `held.buf`: the file read into it and sealed in place (`held.buf` is then the buffer the crypto pool gave back). */
+async function stageIn(
+  vault: Vault,
+  f: SmallFile,
+  held: { buf: Uint8Array },
+  chunksHere: Set<string>,
+  group: StagedChunk[],
+  committed: Promise<void>,
+): Promise<Staged | { why: "unchanged" | "changed" | "gone" }> {
+  const plain = await readInto(f, held.buf);
   if (!plain) return { why: "gone" };
   // The bytes read are the bytes hashed and sealed; they must also be the file as it settled.
   const after = await lstat(f.abs).catch(() => null);
@@ -148,10 +203,15 @@ async function stage(
   const chunks: ChunkRef[] = [];
   let newChunks = 0;
   if (size > 0) {
-    const out = new Uint8Array(size + TAG_BYTES);
     const key = vault.keys.sealing(fileHash).key;
+    let sealed: Uint8Array;
+    let hash: string;
     // A small chunk is sealed here: a crypto Worker's message costs more than the cipher.
-    const { sealed, hash } = size <= SEAL_HERE_MAX ? sealChunk(vault.suite, key, 0, plain, out) : await vault.pool.seal(key, 0, plain, out);
+    if (size <= SEAL_HERE_MAX) ({ sealed, hash } = sealChunk(vault.suite, key, 0, plain, held.buf));
+    else {
+      ({ sealed, hash } = await vault.pool.seal(key, 0, plain, held.buf));
+      held.buf = new Uint8Array(sealed.buffer); // the buffer the crypto pool gave back
+    }
     chunks.push({ hash: hash as ChunkHash, size: sealed.byteLength, index: 0 });
     if (!chunksHere.has(hash) && !vault.store.has(hash as ChunkHash)) {
       chunksHere.add(hash);

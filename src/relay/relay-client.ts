@@ -24,6 +24,7 @@ import type { PeerRequest, PeerResponse } from "../net/peer-client.ts";
 import { normalizeRelayUrl, relayAccessToken } from "../net/route-class.ts";
 import { ID_BYTES, MAX_ACCEPT, makeLogin, provenOperator, unframe, type Login } from "./relay-protocol.ts";
 import { ByteTally } from "./tally.ts";
+import { freeBuffer } from "./free-buffer.ts";
 import { shortId } from "../core/format.ts";
 import {
   KIND_REQUEST,
@@ -31,14 +32,16 @@ import {
   Reassembly,
   TunnelError,
   acceptCall,
+  MessageSealer,
   decodeRequest,
   decodeResponse,
-  encodeRequest,
   encodeResponse,
+  frameBufferBytes,
+  frameTextBytes,
   openCall,
   openFrame,
   readHead,
-  sealMessage,
+  requestPieces,
   type CallKeys,
   type FrameHead,
   type TunnelResponse,
@@ -49,8 +52,11 @@ const MAX_INCOMING_PER_PEER = 32;
 const MAX_INCOMING_BYTES = 128 * 1024 * 1024;
 /** A call whose parts stop coming is dropped after this. */
 const INCOMING_TIMEOUT_MS = 120_000;
-/** Stop writing while this much is queued on the socket. */
-const HIGH_WATER = 8 * 1024 * 1024;
+/**
+ * Stop writing while this much is queued on the socket (native memory, outside the collector's
+ * sight): two frames' worth keeps the relay busy, more only sits in this cell's memory.
+ */
+const HIGH_WATER = 2 * 1024 * 1024;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 /** A cell being joined is accepted this long. */
@@ -158,7 +164,12 @@ class Connection {
     this.ws = ws;
     ws.onmessage = (ev) => {
       if (typeof ev.data === "string") this.control(ev.data);
-      else this.client.onFrame(this, new Uint8Array(ev.data as ArrayBuffer));
+      else {
+        // Nothing keeps a view of a frame once handled (its part is opened into the message's
+        // own buffer): its megabyte goes back now, not when the collector gets to it.
+        this.client.onFrame(this, new Uint8Array(ev.data as ArrayBuffer));
+        freeBuffer(ev.data as ArrayBuffer);
+      }
     };
     ws.onclose = (ev) => {
       if (this.ws === ws) this.closed(this.error ?? (ev.reason || `closed (${ev.code})`));
@@ -305,16 +316,22 @@ class Connection {
     }
   }
 
+  /** Where each frame is sealed just before it is sent (the socket copies what it cannot write at once). */
+  private readonly frameBuffer = new Uint8Array(frameBufferBytes(ID_BYTES));
+
   /**
-   * Send frames to `peer` in order, waiting while the socket's queue is long. Each frame was
-   * sealed with ID_BYTES spare in front (sealMessage's `prefix`): the recipient's id goes there.
+   * Send a message's frames to `peer` in order, waiting while the socket's queue is long. Each
+   * frame is sealed, with ID_BYTES spare in front for the recipient's id, into one buffer reused
+   * for every frame of every call: a call costs no buffer of its own however large its body.
    */
-  async send(peer: CellId, frames: Uint8Array[], abandoned: () => boolean = () => false): Promise<void> {
+  async send(peer: CellId, message: MessageSealer, abandoned: () => boolean = () => false): Promise<void> {
     const id = fromHex(peer);
-    for (const f of frames) {
+    for (let i = 0; i < message.parts; i++) {
       if (abandoned()) return; // the call ended (abort, timeout): its remaining parts are not sent
       while (this.ws && this.ws.bufferedAmount > HIGH_WATER) await sleep(2);
+      if (abandoned()) return; // it may have ended while this waited (its body may be freed)
       if (!this.ws || this.state !== "ready") throw new Error("the relay connection closed");
+      const f = message.frame(i, this.frameBuffer); // sealed and sent with no await between: the buffer is free again after
       f.set(id, 0);
       this.ws.send(f);
       this.count(f.byteLength - ID_BYTES);
@@ -349,7 +366,7 @@ class Connection {
     const c = this.incoming.get(key);
     if (!c) return;
     clearTimeout(c.timer);
-    this.incomingBytes -= c.parts.bytes;
+    this.incomingBytes -= c.parts.footprint;
     this.incoming.delete(key);
   }
 
@@ -429,7 +446,7 @@ export class RelayClient implements RelayLink {
     if (!x) throw new Error(`cell ${shortId(peer)} is not a peer (no key to seal to)`);
     const { ephPublic, keys } = openCall(x);
     const callId = conn.newCallId();
-    const frames = sealMessage(this.opts.suite, keys.request, KIND_REQUEST, callId, encodeRequest(req), ephPublic, ID_BYTES);
+    const frames = new MessageSealer(this.opts.suite, keys.request, KIND_REQUEST, callId, requestPieces(req), ephPublic, ID_BYTES);
     conn.callsOut++;
     return new Promise<PeerResponse>((resolve, reject) => {
       const left = Math.max(1000, timeoutMs - (Date.now() - t0));
@@ -482,8 +499,11 @@ export class RelayClient implements RelayLink {
   private responsePart(conn: Connection, from: CellId, head: FrameHead, payload: Uint8Array): void {
     const call = conn.out.get(head.callId);
     if (!call || call.peer !== from) throw new TunnelError("an answer to no call of ours");
-    const plain = openFrame(this.opts.suite, call.keys.response, payload, head);
     call.parts ??= new Reassembly(head.parts);
+    if (call.parts.has(head.part)) return; // a duplicate
+    // Opened straight into its place in the answer (no buffer per part, no copy at the end).
+    const into = call.parts.place(head.part, head.parts, frameTextBytes(payload, head)) ?? undefined;
+    const plain = openFrame(this.opts.suite, call.keys.response, payload, head, into);
     const whole = call.parts.add(head.part, head.parts, plain);
     if (!whole) return;
     conn.out.delete(head.callId);
@@ -511,12 +531,18 @@ export class RelayClient implements RelayLink {
     else keys = call.keys;
     // Opened before the call is kept: a frame that does not open leaves nothing behind (else
     // junk frames would fill the sender's slots for INCOMING_TIMEOUT_MS and block its real calls).
-    const plain = openFrame(this.opts.suite, keys.request, payload, head);
+    // A call's first frame is opened on its own (a frame that does not open costs no more than
+    // itself), then copied into its place; the next ones are opened straight into their places.
+    if (call?.parts.has(head.part)) return; // a duplicate
+    const before = call ? call.parts.footprint : 0;
+    const into = call ? (call.parts.place(head.part, head.parts, frameTextBytes(payload, head)) ?? undefined) : undefined;
+    let plain = openFrame(this.opts.suite, keys.request, payload, head, into);
     if (!call) {
       call = { eph, keys, parts: new Reassembly(head.parts), timer: setTimeout(() => conn.dropIncoming(key), INCOMING_TIMEOUT_MS) };
       conn.trackIncoming(key, call);
+      const at = call.parts.place(head.part, head.parts, plain.byteLength);
+      if (at) plain = (at.set(plain), at);
     }
-    const before = call.parts.bytes;
     let whole: Uint8Array | null;
     try {
       whole = call.parts.add(head.part, head.parts, plain);
@@ -524,7 +550,7 @@ export class RelayClient implements RelayLink {
       conn.dropIncoming(key);
       throw e;
     }
-    conn.addIncomingBytes(call.parts.bytes - before);
+    conn.addIncomingBytes(call.parts.footprint - before);
     if (!whole) return;
     conn.dropIncoming(key);
     conn.callsIn++;
@@ -549,7 +575,13 @@ export class RelayClient implements RelayLink {
       r.headers.forEach((v, k) => void (out[k] = v));
       res = { status: r.status, headers: out, body: new Uint8Array(await r.arrayBuffer()) };
     } else res = req;
-    await conn.send(from, sealMessage(this.opts.suite, keys.response, KIND_RESPONSE, callId, encodeResponse(res), undefined, ID_BYTES));
+    await conn.send(
+      from,
+      new MessageSealer(this.opts.suite, keys.response, KIND_RESPONSE, callId, [encodeResponse(res)], undefined, ID_BYTES),
+    );
+    // The call's message (its body put together, up to 17 MiB) was read by the peer API, which
+    // has answered: nothing refers to it any more.
+    freeBuffer(message);
   }
 
   /** The call as a request for the peer API, or this cell's refusal; throws when it is malformed. */
@@ -568,7 +600,11 @@ export class RelayClient implements RelayLink {
     const headers = new Headers(req.headers);
     headers.set("content-length", String(req.body?.byteLength ?? 0));
     const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
-    return new Request(url, { method: req.method, headers, body: hasBody ? (req.body as Uint8Array<ArrayBuffer>) : null });
+    // The body as a stream of the message's own bytes: given as a Uint8Array, Bun copies it into
+    // new buffers (garbage the size of the body, per call); the peer API reads it into a pooled one.
+    const bytes = req.body;
+    const body = hasBody && bytes ? new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(bytes), c.close()) }) : null;
+    return new Request(url, { method: req.method, headers, body });
   }
 
   status(): RelayState[] {

@@ -87,12 +87,21 @@ const ResponseHead = z.object({
   headers: z.record(z.string().max(256), z.string().max(4096)),
 });
 
-function encodeMessage(head: unknown, body: Uint8Array | null): Uint8Array {
+/** A message's first bytes: u32 BE length of the JSON head ‖ the head (the body follows). */
+function messageHead(head: unknown): Uint8Array {
   const h = new TextEncoder().encode(JSON.stringify(head));
-  const out = new Uint8Array(4 + h.byteLength + (body?.byteLength ?? 0));
+  const out = new Uint8Array(4 + h.byteLength);
   new DataView(out.buffer).setUint32(0, h.byteLength);
   out.set(h, 4);
-  if (body) out.set(body, 4 + h.byteLength);
+  return out;
+}
+
+function encodeMessage(head: unknown, body: Uint8Array | null): Uint8Array {
+  const h = messageHead(head);
+  if (!body?.byteLength) return h;
+  const out = new Uint8Array(h.byteLength + body.byteLength);
+  out.set(h, 0);
+  out.set(body, h.byteLength);
   return out;
 }
 
@@ -113,6 +122,12 @@ function decodeMessage<S extends z.ZodTypeAny>(bytes: Uint8Array, schema: S): { 
 
 export function encodeRequest(r: TunnelRequest): Uint8Array {
   return encodeMessage({ method: r.method, path: r.path, headers: r.headers }, r.body);
+}
+
+/** A request as the two pieces of its message (head, body), for MessageSealer: the body is not copied. */
+export function requestPieces(r: TunnelRequest): Uint8Array[] {
+  const head = messageHead({ method: r.method, path: r.path, headers: r.headers });
+  return r.body?.byteLength ? [head, r.body] : [head];
 }
 
 export function decodeRequest(bytes: Uint8Array): TunnelRequest {
@@ -152,28 +167,74 @@ export function sealMessage(
   ephPublic?: Uint8Array,
   prefix = 0,
 ): Uint8Array[] {
-  if (message.byteLength > MAX_MESSAGE_BYTES) throw new TunnelError(`a message through the relay is at most ${MAX_MESSAGE_BYTES} bytes`);
-  const parts = Math.max(1, Math.ceil(message.byteLength / PART_BYTES));
-  const extra = kind === KIND_REQUEST ? EPH_BYTES : 0;
-  if (kind === KIND_REQUEST && ephPublic?.byteLength !== EPH_BYTES)
-    throw new TunnelError("a request frame carries the 32-byte ephemeral key");
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < parts; i++) {
-    const plain = message.subarray(i * PART_BYTES, Math.min(message.byteLength, (i + 1) * PART_BYTES));
-    const whole = new Uint8Array(prefix + HEAD_BYTES + extra + plain.byteLength + TAG_BYTES);
+  const m = new MessageSealer(suite, key, kind, callId, [message], ephPublic, prefix);
+  return Array.from({ length: m.parts }, (_, i) => m.frame(i));
+}
+
+/** Bytes of a frame buffer (prefix included) that any part of a message fits. */
+export function frameBufferBytes(prefix: number): number {
+  return prefix + HEAD_BYTES + EPH_BYTES + PART_BYTES + TAG_BYTES;
+}
+
+/**
+ * A message sealed part by part as it is sent, each part into a buffer the sender may reuse for
+ * the next (a WebSocket's send copies what it cannot write at once): a call of 4 MiB costs no
+ * copy of the whole message and no buffer per frame. The message is `pieces` one after another
+ * (a request's head and its body, requestPieces), never joined. Frames are as sealMessage's.
+ */
+export class MessageSealer {
+  readonly parts: number;
+  private readonly total: number;
+  private readonly extra: number;
+
+  constructor(
+    private readonly suite: CipherSuite,
+    private readonly key: Uint8Array,
+    private readonly kind: number,
+    private readonly callId: number,
+    private readonly pieces: readonly Uint8Array[],
+    private readonly ephPublic?: Uint8Array,
+    private readonly prefix = 0,
+  ) {
+    this.total = pieces.reduce((n, p) => n + p.byteLength, 0);
+    if (this.total > MAX_MESSAGE_BYTES) throw new TunnelError(`a message through the relay is at most ${MAX_MESSAGE_BYTES} bytes`);
+    this.parts = Math.max(1, Math.ceil(this.total / PART_BYTES));
+    this.extra = kind === KIND_REQUEST ? EPH_BYTES : 0;
+    if (kind === KIND_REQUEST && ephPublic?.byteLength !== EPH_BYTES)
+      throw new TunnelError("a request frame carries the 32-byte ephemeral key");
+  }
+
+  /** Part `i` sealed into `into` (at least frameBufferBytes(prefix) bytes; a new buffer when absent): the frame, prefix included. */
+  frame(i: number, into?: Uint8Array): Uint8Array {
+    const { prefix, extra, kind } = this;
+    const start = i * PART_BYTES;
+    const len = Math.min(this.total, start + PART_BYTES) - start;
+    const size = prefix + HEAD_BYTES + extra + len + TAG_BYTES;
+    if (into && into.byteLength < size) throw new TunnelError("the frame buffer is too small for a part");
+    const whole = into ? into.subarray(0, size) : new Uint8Array(size);
+    whole.fill(0, 0, prefix);
     const frame = whole.subarray(prefix);
-    const v = new DataView(whole.buffer, prefix);
+    const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     frame[0] = TUNNEL_VERSION;
     frame[1] = kind;
-    v.setUint32(2, callId);
+    v.setUint32(2, this.callId);
     v.setUint16(6, i);
-    v.setUint16(8, parts);
-    if (extra) frame.set(ephPublic!, HEAD_BYTES);
+    v.setUint16(8, this.parts);
+    if (extra) frame.set(this.ephPublic!, HEAD_BYTES);
+    // The part's plaintext gathered from the pieces into the frame, then sealed there in place.
+    const body = frame.subarray(HEAD_BYTES + extra);
+    let o = 0;
+    let at = 0;
+    for (const p of this.pieces) {
+      const from = Math.max(start, at);
+      const to = Math.min(start + len, at + p.byteLength);
+      if (from < to) body.set(p.subarray(from - at, to - at), o), (o += to - from);
+      at += p.byteLength;
+    }
     const aad = frame.subarray(0, HEAD_BYTES + extra);
-    suite.seal(key, nonceOf(kind, i), plain, aad, frame.subarray(HEAD_BYTES + extra));
-    out.push(whole);
+    this.suite.seal(this.key, nonceOf(kind, i), body.subarray(0, len), aad, body);
+    return whole;
   }
-  return out;
 }
 
 export interface FrameHead {
@@ -201,25 +262,72 @@ export function readHead(frame: Uint8Array): FrameHead {
   return { kind, callId, part, parts, ephPublic };
 }
 
-/** Open one frame with `key`; throws TunnelError when it does not open (wrong key, altered). */
-export function openFrame(suite: CipherSuite, key: Uint8Array, frame: Uint8Array, head: FrameHead): Uint8Array {
+/** Plaintext bytes in `frame` (what openFrame gives); throws TunnelError when it is more than a part. */
+export function frameTextBytes(frame: Uint8Array, head: FrameHead): number {
+  const n = frame.byteLength - HEAD_BYTES - (head.kind === KIND_REQUEST ? EPH_BYTES : 0) - TAG_BYTES;
+  if (n > PART_BYTES) throw new TunnelError("tunnel frame is larger than a part");
+  return n;
+}
+
+/**
+ * Open one frame with `key` (into `out` when given: frameTextBytes(frame) bytes, a part's place in
+ * its Reassembly); throws TunnelError when it does not open (wrong key, altered).
+ */
+export function openFrame(suite: CipherSuite, key: Uint8Array, frame: Uint8Array, head: FrameHead, out?: Uint8Array): Uint8Array {
   const start = HEAD_BYTES + (head.kind === KIND_REQUEST ? EPH_BYTES : 0);
-  if (frame.byteLength - start - TAG_BYTES > PART_BYTES) throw new TunnelError("tunnel frame is larger than a part");
-  const plain = suite.open(key, nonceOf(head.kind, head.part), frame.subarray(start), frame.subarray(0, start));
+  frameTextBytes(frame, head);
+  const plain = suite.open(key, nonceOf(head.kind, head.part), frame.subarray(start), frame.subarray(0, start), out);
   if (!plain) throw new TunnelError("tunnel frame does not open (not for this cell, or altered)");
   return plain;
 }
 
-/** Collects the parts of one message; `add` returns the whole message once every part is in. */
+/**
+ * Collects the parts of one message; `add` returns the whole message once every part is in. A
+ * part may be opened straight into its place (`place`, then `add` with that view): the message is
+ * then put together where it is kept, with no buffer per part and no copy at the end.
+ */
 export class Reassembly {
   private readonly parts: (Uint8Array | null)[];
   private got = 0;
+  /** Where the parts are put together, once `place` was asked (every part but the last is PART_BYTES). */
+  private buf: Uint8Array | null = null;
+  private lastLen = -1;
   bytes = 0;
   readonly createdAt = Date.now();
 
   constructor(readonly total: number) {
     if (!Number.isInteger(total) || total < 1 || total > MAX_PARTS) throw new TunnelError("tunnel message part count is out of range");
     this.parts = new Array<Uint8Array | null>(total).fill(null);
+  }
+
+  /** Bytes this message may take once `place` was asked (what a receiver counts against its limits). */
+  get reserved(): number {
+    return this.buf?.byteLength ?? 0;
+  }
+
+  /** Bytes this message holds in memory now: its buffer once placed, else its parts. */
+  get footprint(): number {
+    return Math.max(this.reserved, this.bytes);
+  }
+
+  /** Whether part `part` is in already (a duplicate is ignored: not opened again). */
+  has(part: number): boolean {
+    return this.parts[part] != null;
+  }
+
+  /**
+   * The place of part `part`, `len` bytes, to open it into; null when it cannot be in this
+   * message (then `add` refuses it as it would any part). The buffer is made on the first call.
+   */
+  place(part: number, total: number, len: number): Uint8Array | null {
+    if (total !== this.total || !Number.isInteger(part) || part < 0 || part >= total) return null;
+    if (part < total - 1 ? len !== PART_BYTES : len > PART_BYTES) return null;
+    if (part === total - 1) {
+      if (this.lastLen >= 0 && this.lastLen !== len) return null;
+      this.lastLen = len;
+    }
+    this.buf ??= new Uint8Array(total === 1 ? len : total * PART_BYTES);
+    return this.buf.subarray(part * PART_BYTES, part * PART_BYTES + len);
   }
 
   add(part: number, total: number, plain: Uint8Array): Uint8Array | null {
@@ -232,6 +340,10 @@ export class Reassembly {
     this.parts[part] = plain;
     this.bytes += plain.byteLength;
     if (++this.got < this.total) return null;
+    const b = this.buf;
+    // Every part opened in its place: the message is already whole there.
+    if (b && this.parts.every((p, i) => p!.buffer === b.buffer && p!.byteOffset === b.byteOffset + i * PART_BYTES))
+      return b.subarray(0, this.bytes);
     if (this.total === 1) return this.parts[0]!;
     const out = new Uint8Array(this.bytes);
     let o = 0;

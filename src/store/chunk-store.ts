@@ -7,7 +7,7 @@
  * Chunks are written and read with direct I/O where possible (core/direct-io).
  */
 import { existsSync } from "node:fs";
-import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { tempPathFor, writeFileStaged } from "../core/atomic.ts";
 import { syncFiles, syncFolders } from "../core/group-sync.ts";
@@ -103,6 +103,29 @@ export class ChunkStore {
     }
     await Promise.all(group.map((g) => rename(g.temp, g.final)));
     await syncFolders([...new Set(group.map((g) => dirname(g.final)))]);
+  }
+
+  /**
+   * Read chunk `hash`, of `buf.byteLength` bytes exactly, into `buf` (no allocation), through the
+   * page cache: for small chunks, just written and likely still cached, where direct I/O would go
+   * to the disk and `buf` (a frame in a batch body, sync/batch-body) is not aligned for it anyway.
+   * Throws ENOENT when absent, and when the chunk is not that size.
+   */
+  async readExactInto(hash: ChunkHash, buf: Uint8Array): Promise<Uint8Array> {
+    const fh = await open(this.path(hash), "r");
+    try {
+      const size = (await fh.stat()).size;
+      if (size !== buf.byteLength) throw new Error(`chunk ${hash} holds ${size} bytes, not ${buf.byteLength}`);
+      let n = 0;
+      while (n < size) {
+        const { bytesRead } = await fh.read(buf, n, size - n, n);
+        if (!bytesRead) throw new Error(`chunk ${hash} ended at byte ${n} of ${size}`);
+        n += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
   }
 
   /**

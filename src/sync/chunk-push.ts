@@ -84,13 +84,15 @@ export async function sendChunks(
     transfer: <T>(fn: (signal?: AbortSignal) => Promise<T>) => Promise<T>;
     error: (what: string, e: unknown) => void;
     olderBuild?: () => void;
+    /** These chunks' batch body, already encoded (sync/batch-body); else encoded when sent. */
+    body?: Uint8Array;
   },
 ): Promise<ChunkOutcome[]> {
   // A large chunk goes alone, as always (a batch carries small ones only).
   const batchable = chunks.every((c) => c.bytes.byteLength <= W.BATCH_CHUNK_MAX);
   if (batchable && !opts.noBatch.has(link.peer)) {
     try {
-      return await opts.transfer((signal) => link.putChunks(chunks, signal));
+      return await opts.transfer((signal) => link.putChunks(chunks, signal, opts.body));
     } catch (e) {
       if (!(e instanceof PeerCallError && e.status === 404)) {
         opts.error(`pushing ${chunks.length} chunks`, e);
@@ -134,4 +136,18 @@ export function batchesOf<T extends { hash: ChunkHash }>(tasks: readonly T[], si
   }
   if (cur.length) out.push(cur);
   return out;
+}
+
+/**
+ * `body` (a batch built for `items`, sync/batch-body) when `chunks` are exactly those items, in
+ * order: then it is sent as it is; else (a subset, another peer's pass) undefined, encoded anew.
+ */
+export function bodyIfWhole(
+  chunks: readonly { bytes: Uint8Array }[],
+  items: readonly PlaceItem[],
+  body: Uint8Array | undefined,
+): Uint8Array | undefined {
+  if (!body || chunks.length !== items.length) return undefined;
+  for (let i = 0; i < chunks.length; i++) if (chunks[i]!.bytes !== items[i]!.bytes) return undefined;
+  return body;
 }

@@ -7,9 +7,12 @@
  * - Where: the placement rules (sync/placement-plan) on what the Worker knows now: peers whose
  *   best route answered the last probe, heard from within `peer_lost_after_s`; copies already
  *   confirmed count.
- * - Memory: small chunks come with their sealed bytes, kept up to MAX_HELD_BYTES; large ones (and
- *   small ones past that) come by name, and are read from chunks/ into reused buffers when their
- *   turn comes, so a fast put never balloons the Worker.
+ * - Memory: small chunks come with their sealed bytes, in the ring the main thread shares with
+ *   the Worker (sync/held-ring, MAX_HELD_BYTES); large ones (and small ones that find the ring
+ *   full) come by name, and are read from chunks/ when their turn comes. Each group
+ *   in flight (PARALLEL) uses one pooled buffer: a large chunk is read into it and sent from it, a
+ *   batch of small ones is built in it as the request body (sync/batch-body), so nothing is
+ *   allocated per chunk and a fast put never balloons the Worker.
  * - Durability as for a round: a peer acknowledges a chunk once it is durable there, and only
  *   acknowledged copies are recorded (placements). What is not placed here (no peer reached, a
  *   refusal everywhere) the next round places.
@@ -23,14 +26,12 @@ import { CHUNK_BUFFER_SIZE, type CellId, type ChunkHash } from "../core/types.ts
 import type { Card } from "../protocol/card.ts";
 import { PeerLink } from "./peer-link.ts";
 import { planPlacement, type PlanPeer } from "./placement-plan.ts";
-import { batchesOf, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
+import { batchesOf, bodyIfWhole, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
+import { BatchBody } from "./batch-body.ts";
 import type { SyncContext } from "./round.ts";
 import * as W from "./wire.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
 import { routeScore } from "../net/route-score.ts";
-import { MAX_HELD_BYTES } from "./sync-messages.ts";
-
-export { MAX_HELD_BYTES };
 /** Groups in flight at once (a batch of small chunks, or one large chunk). */
 const PARALLEL = 3;
 /** A peer that refused (full, allowance) is left to the rounds for this long. */
@@ -39,40 +40,43 @@ const REFUSED_FOR_MS = 60_000;
 interface Queued {
   hash: ChunkHash;
   size: number;
-  bytes: Uint8Array | null;
+  /** Its place in the ring (its bytes there), or null: read from chunks/. */
+  at: number | null;
 }
 
 export class EagerPush {
   private queue: Queued[] = [];
-  private held = 0;
   private running: Promise<void> | null = null;
   private links = new Map<CellId, PeerLink>();
   private noBatch = new Set<CellId>();
   private refusedUntil = new Map<CellId, number>();
-  /** Buffers chunks named without their bytes are read into (direct I/O), reused: a group holds one per chunk. */
-  private readonly buffers = new BufferPool(CHUNK_BUFFER_SIZE, PARALLEL * 2);
+  /** One per group in flight, reused: a large chunk read into it (direct I/O), or a batch body built in it (sync/batch-body). */
+  private readonly buffers = new BufferPool(CHUNK_BUFFER_SIZE, PARALLEL);
   /** Chunks queued or in flight: a round started meanwhile leaves them to this. */
   private readonly inFlight = new Set<ChunkHash>();
   /** What was placed since the Worker started (for logs and tests). */
   readonly counts = { placed: 0, bytes: 0, left_to_round: 0 };
 
-  /** `released(bytes)`: bytes handed in with a chunk are let go of (the main thread's budget; sync/sync-service). */
+  /**
+   * `ring`: the memory shared with the main thread (sync/held-ring); `released(at)`: those places
+   * in it are let go of (the main thread may reuse them; sync/sync-service).
+   */
   constructor(
     private readonly ctx: SyncContext,
-    private readonly released: (bytes: number) => void = () => {},
+    private readonly ring: Uint8Array = new Uint8Array(0),
+    private readonly released: (at: number[]) => void = () => {},
   ) {}
 
-  /** A chunk stored by this cell just now, of `size` sealed bytes; `bytes`: them (a copy this module owns), or null. */
-  add(hash: ChunkHash, size: number, bytes: Uint8Array | null): void {
+  /** A chunk stored by this cell just now, of `size` sealed bytes; `at`: where they are in the ring, or null. */
+  add(hash: ChunkHash, size: number, at: number | null): void {
     const { config } = this.ctx;
+    const inRing = at !== null && at >= 0 && at + size <= this.ring.byteLength;
     if (!config.push_on_store || config.replication_factor < 2 || this.inFlight.has(hash)) {
-      if (bytes) this.released(size);
+      if (at !== null) this.released([at]);
       return;
     }
-    const keep = bytes !== null && this.held + size <= MAX_HELD_BYTES;
-    if (keep) this.held += size;
-    else if (bytes) this.released(size);
-    this.queue.push({ hash, size, bytes: keep ? bytes : null });
+    if (at !== null && !inRing) this.released([at]);
+    this.queue.push({ hash, size, at: inRing ? at : null });
     this.inFlight.add(hash);
     this.kick();
   }
@@ -107,13 +111,12 @@ export class EagerPush {
             log("warn", `push on store: ${errorMessage(e)}; the next round places these chunks`, { chunks: group.length });
             this.counts.left_to_round += group.length;
           } finally {
-            let letGo = 0;
+            const letGo: number[] = [];
             for (const q of group) {
               this.inFlight.delete(q.hash);
-              if (q.bytes) letGo += q.size;
+              if (q.at !== null) letGo.push(q.at);
             }
-            this.held -= letGo;
-            if (letGo) this.released(letGo);
+            if (letGo.length) this.released(letGo);
           }
         }
       }),
@@ -175,44 +178,48 @@ export class EagerPush {
     );
     if (!plan.push.length) return;
     const byHash = new Map(group.map((q) => [q.hash, q]));
-    const items: PlaceItem[] = [];
-    const taken: Uint8Array[] = [];
+    // One pooled buffer per group: a large chunk is read into it and sent from it; a group of
+    // small ones is built in it as the batch's body, each chunk copied in (its bytes came with it)
+    // or read from chunks/ into its frame. Nothing else is allocated per chunk.
+    const buf = this.buffers.take();
     try {
+      const items: PlaceItem[] = [];
+      const batch = group[0]!.size <= W.BATCH_CHUNK_MAX ? new BatchBody(buf) : null;
       for (const task of plan.push) {
         const q = byHash.get(task.hash)!;
-        let bytes = q.bytes;
-        if (!bytes) {
-          // A large chunk is sent from the buffer it is read into; a small one is copied out, so a
-          // batch holds one buffer at a time.
-          const buf = this.buffers.take();
-          const small = q.size <= W.BATCH_CHUNK_MAX;
-          if (!small) taken.push(buf);
+        const into = batch ? batch.frame(task.hash, q.size) : buf;
+        if (!into) {
+          this.counts.left_to_round++; // cannot happen (takeGroup sized the batch): a round places it
+          continue;
+        }
+        let bytes: Uint8Array;
+        if (q.at !== null && batch) bytes = (into.set(this.ring.subarray(q.at, q.at + q.size)), into);
+        else {
           try {
-            bytes = await store.readInto(task.hash, buf);
-            if (small) bytes = bytes.slice();
+            bytes = batch ? await store.readExactInto(task.hash, into) : await store.readInto(task.hash, into);
           } catch {
+            batch?.undo();
             this.counts.left_to_round++; // not in chunks/ (a put undone): a round decides
             continue;
-          } finally {
-            if (small) this.buffers.give(buf);
           }
         }
         items.push({ task, bytes });
       }
-      await this.send(items);
+      await this.send(items, batch?.body);
     } finally {
-      for (const b of taken) this.buffers.give(b);
+      this.buffers.give(buf);
     }
   }
 
   /** Place `items` on their candidates: one request per peer (sync/chunk-push). */
-  private async send(items: PlaceItem[]): Promise<void> {
+  private async send(items: PlaceItem[], body: Uint8Array | undefined): Promise<void> {
     const { placements } = this.ctx;
     const full = new Set<CellId>();
     const send = (peer: CellId, chunks: { hash: ChunkHash; bytes: Uint8Array }[]) => {
       const link = this.link(peer);
       if (!link) return Promise.resolve(chunks.map(() => "failed" as const));
       return sendChunks(link, chunks, {
+        body: bodyIfWhole(chunks, items, body),
         noBatch: this.noBatch,
         transfer: (fn) => fn(),
         error: (what, e) =>

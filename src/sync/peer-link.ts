@@ -99,13 +99,18 @@ export class PeerLink {
 
   /**
    * Push several small sealed chunks in one request (POST /peer/sync/chunks): what became of each,
-   * in order. A peer whose build lacks batches answers 404 (PeerCallError status 404).
+   * in order. A peer whose build lacks batches answers 404 (PeerCallError status 404). `body`: the
+   * batch already encoded (sync/batch-body), exactly these chunks in this order; else it is encoded here.
    */
-  async putChunks(chunks: readonly { hash: ChunkHash; bytes: Uint8Array }[], signal?: AbortSignal): Promise<W.ChunkBatchResult[]> {
+  async putChunks(
+    chunks: readonly { hash: ChunkHash; bytes: Uint8Array }[],
+    signal?: AbortSignal,
+    body?: Uint8Array,
+  ): Promise<W.ChunkBatchResult[]> {
     const ans = await this.raw(
       "POST",
       "chunks",
-      W.encodeChunkBatch(chunks),
+      body ?? W.encodeChunkBatch(chunks),
       signal ? WATCHED_TRANSFER_TIMEOUT_MS : TRANSFER_TIMEOUT_MS,
       signal,
     );

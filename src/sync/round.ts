@@ -53,9 +53,10 @@ import {
   type BackupIndex,
 } from "./backup.ts";
 import type { BackupKind } from "../protocol/backup-blob.ts";
-import { auditProof, BACKUP_BATCH_BYTES, type BackupFrame } from "./wire.ts";
+import { auditProof, BACKUP_BATCH_BYTES, BACKUP_FRAME_HEAD, type BackupFrame } from "./wire.ts";
 import * as W from "./wire.ts";
-import { batchesOf, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
+import { batchesOf, bodyIfWhole, placeChunks, sendChunks, type PlaceItem } from "./chunk-push.ts";
+import { BatchBody } from "./batch-body.ts";
 import { BountyLedger } from "../bounty/ledger.ts";
 import { exchangeStatement } from "../bounty/exchange.ts";
 import { DeleteOutbox } from "../trash/outbox.ts";
@@ -516,10 +517,13 @@ export class SyncRound {
     }
   }
 
-  /** Our chunk's bytes from chunks/, read into `buf`, or null (and the local record dropped) when missing. */
-  private async readLocal(hash: ChunkHash, buf: Uint8Array): Promise<Uint8Array | null> {
+  /**
+   * Our chunk's bytes from chunks/, read into `buf`, or null (and the local record dropped) when
+   * missing. `exact`: `buf` is the chunk's size (a frame in a batch body), read through the page cache.
+   */
+  private async readLocal(hash: ChunkHash, buf: Uint8Array, exact = false): Promise<Uint8Array | null> {
     try {
-      return await this.ctx.store.readInto(hash, buf);
+      return exact ? await this.ctx.store.readExactInto(hash, buf) : await this.ctx.store.readInto(hash, buf);
     } catch {
       this.ctx.placements.dropLocal(hash);
       log("warn", "a chunk of ours is missing from chunks/; it will be pulled back", { chunk: hash.slice(0, 12) });
@@ -641,25 +645,43 @@ export class SyncRound {
 
   /**
    * Push a batch of small chunks, each to as many of its candidates as it needs, the chunks bound
-   * for the same peer in one request (sync/chunk-push).
+   * for the same peer in one request (sync/chunk-push). The batch's body is built in one pooled
+   * buffer, each chunk read straight into its frame (sync/batch-body), and sent from there: no
+   * buffer per chunk or per batch (a round of thousands of small chunks left the Worker's
+   * collector tens of MiB behind).
    */
   private async pushBatch(tasks: readonly PushTask[], full: Set<CellId>, holders: Map<ChunkHash, CellId[]>): Promise<void> {
-    const { placements } = this.ctx;
-    const items: PlaceItem[] = [];
     const buf = this.pushBuffers.take();
     try {
-      for (const task of tasks) {
-        const bytes = await this.readLocal(task.hash, buf);
-        if (bytes) items.push({ task, bytes: bytes.slice() });
-      }
+      await this.placeBatch(tasks, buf, full, holders);
     } finally {
       this.pushBuffers.give(buf);
+    }
+  }
+
+  private async placeBatch(
+    tasks: readonly PushTask[],
+    buf: Uint8Array,
+    full: Set<CellId>,
+    holders: Map<ChunkHash, CellId[]>,
+  ): Promise<void> {
+    const { placements } = this.ctx;
+    const items: PlaceItem[] = [];
+    const batch = new BatchBody(buf);
+    for (const task of tasks) {
+      const size = this.ownSizes.get(task.hash);
+      const into = size === undefined ? null : batch.frame(task.hash, size);
+      if (!into) continue; // cannot happen (batchesOf took small chunks of known size, sized to fit): the next round plans it again
+      const bytes = await this.readLocal(task.hash, into, true);
+      if (bytes) items.push({ task, bytes });
+      else batch.undo();
     }
     await placeChunks(items, {
       full,
       usable: (peer) => this.usable(peer),
       send: (peer, chunks) =>
         sendChunks(this.links.get(peer)!, chunks, {
+          body: bodyIfWhole(chunks, items, batch.body),
           noBatch: this.noBatch,
           transfer: (fn) => this.transfer(peer, fn),
           error: (what, e) => this.error(peer, what, e),
@@ -831,9 +853,9 @@ export class SyncRound {
             : null
           : sealManifest(this.backupCtx, what.hash!);
       if (!blob) continue;
-      if (bytes + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
+      if (bytes + BACKUP_FRAME_HEAD + blob.byteLength > BACKUP_BATCH_BYTES) await flush();
       batch.push({ kind: what.kind, name, blob });
-      bytes += blob.byteLength;
+      bytes += BACKUP_FRAME_HEAD + blob.byteLength;
     }
     await flush();
   }

@@ -16,6 +16,9 @@ import { MAX_HELD_BYTES, type FromWorker, type ToWorker } from "./sync-messages.
 import { BATCH_CHUNK_MAX } from "./wire.ts";
 import { RoundHistory, type RoundPoint } from "./round-history.ts";
 import type { CellId } from "../core/types.ts";
+import { startMemTrace } from "./mem-trace.ts";
+import { HeldRing } from "./held-ring.ts";
+import { freeBuffer } from "../relay/free-buffer.ts";
 
 /** Runs probe and sync rounds (the sync Worker), as the web and the CLI see it. */
 export interface RoundRunner {
@@ -51,8 +54,8 @@ type Pending = { resolve: (r: SyncReport | RoundReport) => void; reject: (e: Err
 
 export class SyncService implements RoundRunner {
   private worker: Worker;
-  /** Bytes of chunks posted to the Worker with their bytes and not yet released by it (push on store's budget). */
-  private postedBytes = 0;
+  /** Where small chunks' bytes go to the Worker (push on store), one per Worker. */
+  private ring!: HeldRing;
   private ready: Promise<void>;
   private pending = new Map<number, Pending>();
   private nextId = 1;
@@ -71,6 +74,7 @@ export class SyncService implements RoundRunner {
   private rounds = new RoundHistory();
 
   constructor(private deps: SyncServiceDeps) {
+    startMemTrace("main"); // GROVE_MEM_TRACE only (sync/mem-trace)
     this.worker = this.spawn();
     this.ready = this.opened;
   }
@@ -88,7 +92,7 @@ export class SyncService implements RoundRunner {
         if (m.type === "relay-call") return this.relayCall(w, m);
         if (m.type === "relay-cancel") return this.relayCalls.get(m.call)?.abort(new Error("the sync round abandoned the call"));
         if (m.type === "released") {
-          this.postedBytes = Math.max(0, this.postedBytes - m.bytes);
+          if (this.worker === w) for (const at of m.at) this.ring.give(at);
           return;
         }
         if (m.type === "progress") {
@@ -112,12 +116,12 @@ export class SyncService implements RoundRunner {
       this.relayCalls.clear();
       if (this.stopped) return;
       w.terminate();
-      this.postedBytes = 0;
       this.worker = this.spawn();
       this.ready = this.opened;
     };
     const { layout } = this.deps;
-    w.postMessage({ type: "init", dir: layout.dir, home: layout.home } satisfies ToWorker);
+    this.ring = new HeldRing(MAX_HELD_BYTES); // a new Worker: nothing of the old one's is held
+    w.postMessage({ type: "init", dir: layout.dir, home: layout.home, ring: this.ring.buffer } satisfies ToWorker);
     return w;
   }
 
@@ -132,6 +136,7 @@ export class SyncService implements RoundRunner {
     this.relayCalls.set(m.call, ctl);
     relay
       .call(m.relay, m.peer as CellId, m.request, m.timeoutMs, ctl.signal)
+      .finally(() => freeBuffer(m.request.body)) // the Worker's copy, sealed into frames and sent: freed now, not when collected
       .then(
         (response) => answer({ type: "relay-answer", call: m.call, ok: true, response }),
         (e) => answer({ type: "relay-answer", call: m.call, ok: false, error: errorMessage(e) }),
@@ -143,24 +148,21 @@ export class SyncService implements RoundRunner {
 
   /**
    * A chunk this cell just stored, for the Worker to push to peers now (sync/eager-push). A small
-   * one goes with its sealed bytes (copied by postMessage, so the caller may reuse its buffer at
-   * once); a large one by name: copying 4 MiB into a new buffer for every chunk cost more (page
-   * faults, garbage) than the Worker's read of it into a buffer it reuses.
+   * one goes with its sealed bytes, copied into the ring shared with the Worker (sync/held-ring),
+   * so the caller may reuse its buffer at once; a large one by name: copying 4 MiB for every chunk
+   * cost more (page faults, garbage) than the Worker's read of it into a buffer it reuses.
    */
   chunkStored(hash: string, sealed: Uint8Array, durable: Promise<void>): void {
     if (this.stopped) return;
     const size = sealed.byteLength;
-    // With its bytes while the Worker holds less than MAX_HELD_BYTES of them (flow control: a
-    // folder of small files stored faster than the peers take them never balloons the Worker).
-    // slice(): `sealed` may be a view of a pooled 4 MiB buffer, which postMessage would copy whole.
-    if (size <= BATCH_CHUNK_MAX && this.postedBytes + size <= MAX_HELD_BYTES) {
-      this.postedBytes += size;
-      this.worker.postMessage({ type: "chunk", hash, size, bytes: sealed.slice() } satisfies ToWorker);
-    }
-    // By name once it is in chunks/ (a chunk is renamed into place when durable).
+    // With its bytes while the ring has room (flow control: a folder of small files stored faster
+    // than the peers take them never balloons the Worker); by name once it is in chunks/ (a chunk
+    // is renamed into place when durable).
+    const at = size <= BATCH_CHUNK_MAX ? this.ring.put(sealed) : null;
+    if (at !== null) this.worker.postMessage({ type: "chunk", hash, size, at } satisfies ToWorker);
     else
       void durable.then(
-        () => !this.stopped && this.worker.postMessage({ type: "chunk", hash, size, bytes: null } satisfies ToWorker),
+        () => !this.stopped && this.worker.postMessage({ type: "chunk", hash, size, at: null } satisfies ToWorker),
         () => {},
       );
   }

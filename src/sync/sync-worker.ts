@@ -23,6 +23,7 @@ import type { FromWorker, ToWorker } from "./sync-messages.ts";
 import type { PeerCaller, PeerResponse, RelayTransport } from "../net/peer-client.ts";
 import type { CellId, ChunkHash } from "../core/types.ts";
 import { EagerPush } from "./eager-push.ts";
+import { startMemTrace } from "./mem-trace.ts";
 
 declare const self: Worker;
 
@@ -30,7 +31,7 @@ let ctx: SyncContext | null = null;
 /** Push on store: the chunks the main thread hands in as a put seals them. */
 let eager: EagerPush | null = null;
 let queue: Promise<void> = Promise.resolve();
-const post = (m: FromWorker) => self.postMessage(m);
+const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, transfer);
 
 const relayCalls = new Map<number, { resolve(r: PeerResponse): void; reject(e: Error): void }>();
 let nextRelayCall = 1;
@@ -50,7 +51,10 @@ const viaMainThread: RelayTransport = (relay: string, peer: CellId, request, tim
       resolve: (r) => (signal?.removeEventListener("abort", onAbort), resolve(r)),
       reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
     });
-    post({ type: "relay-call", call, relay, peer, request, timeoutMs });
+    // The body (often a pooled buffer of the round's, up to 4 MiB) is copied once and that copy
+    // transferred: cloned, it was copied twice, through a serialized form the size of the body.
+    const body = request.body ? request.body.slice() : null;
+    post({ type: "relay-call", call, relay, peer, request: { ...request, body }, timeoutMs }, body ? [body.buffer] : []);
   });
 
 /**
@@ -104,14 +108,15 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   }
   if (msg.type === "chunk") {
     if (ctx) refreshConfig(ctx); // push_on_store and the factor are live
-    eager?.add(msg.hash as ChunkHash, msg.size, msg.bytes);
+    eager?.add(msg.hash as ChunkHash, msg.size, msg.at);
     return;
   }
   if (msg.type === "init") {
     try {
       ctx = open(msg.dir, msg.home);
-      eager = new EagerPush(ctx, (bytes) => post({ type: "released", bytes }));
+      eager = new EagerPush(ctx, new Uint8Array(msg.ring), (at) => post({ type: "released", at }));
       ctx.eager = eager;
+      startMemTrace("sync-worker"); // GROVE_MEM_TRACE only (sync/mem-trace)
       post({ type: "ready" });
     } catch (e) {
       post({ type: "init-failed", error: errorMessage(e) });

@@ -92,9 +92,16 @@ export interface BackupFrame {
   blob: Uint8Array;
 }
 
-/** A batch of backups aims at this size (one request, one transaction on the peer). */
+/**
+ * A batch of backups aims at this size, its whole body (frame heads included): one request, one
+ * transaction on the peer, and a body the peer reads into one of its pooled buffers (a larger one
+ * it collects in pieces and joins: garbage twice its size; thousands of manifests' heads alone
+ * took a body of 4 MiB of blobs over that).
+ */
 export const BACKUP_BATCH_BYTES = 4 * 1024 * 1024;
-const FRAME_HEAD = 1 + 32 + 4;
+/** A backup frame's head: kind, name, length. */
+export const BACKUP_FRAME_HEAD = 1 + 32 + 4;
+const FRAME_HEAD = BACKUP_FRAME_HEAD;
 
 /**
  * POST /peer/sync/backups body: frames of kind (1 byte: 0 manifest, 1 index) ‖ name (32 raw

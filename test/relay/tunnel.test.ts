@@ -10,6 +10,7 @@ import {
   KIND_REQUEST,
   KIND_RESPONSE,
   MAX_MESSAGE_BYTES,
+  MessageSealer,
   PART_BYTES,
   Reassembly,
   TunnelError,
@@ -18,9 +19,12 @@ import {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  frameBufferBytes,
+  frameTextBytes,
   openCall,
   openFrame,
   readHead,
+  requestPieces,
   sealMessage,
 } from "../../src/relay/tunnel.ts";
 
@@ -178,5 +182,47 @@ describe("tunnel frames that are not what they claim", () => {
     const long = new Uint8Array(8);
     new DataView(long.buffer).setUint32(0, 1_000_000);
     expect(() => decodeRequest(long)).toThrow("malformed");
+  });
+});
+
+describe.each(suites.map((s) => [s.name, s] as const))("tunnel sealed part by part (%s crypto)", (_name, suite) => {
+  test("a request sealed from its pieces into one reused buffer gives the frames sealMessage gives", () => {
+    const { ephPublic, keys } = openCall(callee.pub);
+    const body = new Uint8Array(PART_BYTES * 3 + 12345).map((_, i) => i % 253);
+    const req = { method: "POST", path: "/peer/sync/chunks", headers: { a: "b" }, body };
+    const want = sealMessage(suite, keys.request, KIND_REQUEST, 9, encodeRequest(req), ephPublic, 32);
+    const m = new MessageSealer(suite, keys.request, KIND_REQUEST, 9, requestPieces(req), ephPublic, 32);
+    expect(m.parts).toBe(want.length);
+    const scratch = new Uint8Array(frameBufferBytes(32));
+    for (let i = 0; i < m.parts; i++) expect(m.frame(i, scratch)).toEqual(want[i]!);
+    const back = decodeRequest(
+      receive(
+        suite,
+        want.map((f) => f.subarray(32)),
+      ),
+    );
+    expect(back.body).toEqual(body);
+  });
+});
+
+describe.each(suites.map((s) => [s.name, s] as const))("tunnel parts opened in place (%s crypto)", (_name, suite) => {
+  test("each part opened straight into its place, in any order: the whole message is that one buffer", () => {
+    const { ephPublic, keys } = openCall(callee.pub);
+    const body = new Uint8Array(PART_BYTES * 2 + 999).map((_, i) => (i * 7) % 256);
+    const req = { method: "PUT", path: "/peer/sync/chunks/x", headers: {}, body };
+    const frames = sealMessage(suite, keys.request, KIND_REQUEST, 3, encodeRequest(req), ephPublic);
+    const mine = acceptCall(callee.secret, callee.pub, readHead(frames[0]!).ephPublic!);
+    const r = new Reassembly(frames.length);
+    let whole: Uint8Array | null = null;
+    for (const f of [frames[2]!, frames[0]!, frames[1]!]) {
+      const h = readHead(f);
+      const at = r.place(h.part, h.parts, frameTextBytes(f, h))!;
+      expect(at).not.toBeNull();
+      whole = r.add(h.part, h.parts, openFrame(suite, mine.request, f, h, at)) ?? whole;
+    }
+    expect(r.reserved).toBe(frames.length * PART_BYTES);
+    expect(decodeRequest(whole!).body).toEqual(body);
+    // A middle part that is not full has no place (add refuses it too).
+    expect(new Reassembly(3).place(1, 3, PART_BYTES - 1)).toBeNull();
   });
 });

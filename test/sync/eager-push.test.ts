@@ -6,7 +6,7 @@
  */
 import { until as untilMs } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Database } from "bun:sqlite";
@@ -122,3 +122,23 @@ test("kill -9 of the storing cell mid-push: after a restart fsck is clean and a 
   expect(r.errors).toEqual([]);
   expect(r.under_replicated + r.missing).toBe(0);
 }, 60_000);
+
+test("a folder of small files dropped in, more than the ring shared with the Worker holds: every chunk is pushed on store, read back by name past the ring", async () => {
+  // 13 MiB of 48-64 KiB files: the watcher stores them in one or two group commits, faster than
+  // B takes them, so past MAX_HELD_BYTES (8 MiB) they go to the Worker by name (sync/held-ring).
+  const n = 240;
+  const dir = join(A.home, "drop");
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, `f${i}.bin`), randomBytes(48 * 1024 + ((i * 67) % (16 * 1024))));
+  const files = async () => ((await (await A.api("/api/files?prefix=drop")).json()) as { files: { path: string }[] }).files.length;
+  await until("the watcher to store them all", async () => (await files().catch(() => 0)) >= n);
+  const chunks: string[] = [];
+  for (let i = 0; i < n; i++) chunks.push(...(await chunksOf(A, `drop/f${i}.bin`)));
+  expect(chunks.length).toBe(n);
+  await until("every one placed on B", () => chunks.every((h) => placedOnB().has(h)));
+  const held = heldOnB(A);
+  for (const h of chunks) expect(held.has(h) && onDisk(B, h)).toBe(true);
+  const r = JSON.parse((await A.cli(["sync", "--json"])).stdout) as SyncReport;
+  expect(r.errors).toEqual([]);
+  expect(r.chunks_pushed).toBe(0); // push on store placed them all, none was left to the round
+}, 90_000);
