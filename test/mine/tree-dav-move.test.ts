@@ -169,7 +169,10 @@ test("a folder of files kept on A and on C moves and copies as one: both kinds f
   // C's own file moved in C's GROVE_HOME; A's files stay on demand.
   expect(homeHas(C, "photos/from-phone.txt", bytesOf("from-phone.txt"))).toBe(true);
   expect(existsSync(join(C.home, "photos/one.txt"))).toBe(false);
-  expect((await meta(A, "album/one.txt")).deleted).toBe(true);
+  const old = await meta(A, "album/one.txt");
+  // Seen once in a full suite and not reproduced since: say what A showed, to find out why.
+  if (!old.deleted) console.error(`album/one.txt on A after the move: ${JSON.stringify(old)}\n--- A ---\n${A.output().slice(-6000)}`);
+  expect(old.deleted).toBe(true);
 
   expect((await dav(C, "COPY", "photos", "photos-copy", { depth: "infinity" })).status).toBe(201);
   const copies = album.map((n) => `photos-copy/${n}`);
