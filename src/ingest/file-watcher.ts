@@ -30,7 +30,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { shellQuote } from "../core/shell-quote.ts";
 import { ingest } from "./ingest.ts";
-import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type BatchOutcome, type SmallFile } from "./ingest-batch.ts";
+import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type SmallFile } from "./ingest-batch.ts";
 import { localFilePieces } from "./local-files.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
@@ -55,9 +55,6 @@ export interface WatcherStatus {
   deleted: number;
   last_error: string | null;
 }
-
-/** Group commits of small files under way at once: one read and sealed while the one before waits on the disk. */
-const BATCHES_AT_ONCE = 2;
 
 /** The roots for a cell: GROVE_HOME (unless `watchHome` is off) and each of `watchDirs`. */
 export function watchRoots(home: string, watchHome: boolean, watchDirs: readonly string[]): WatchRoot[] {
@@ -326,15 +323,10 @@ export class FileWatcher {
     }
   }
 
-  /**
-   * Store the small files that have settled, in group commits of up to BATCH_FILES files or
-   * BATCH_BYTES, BATCHES_AT_ONCE at a time (one is read and sealed while the one before waits on
-   * the disk); the number that failed.
-   */
+  /** Store the small files that have settled, in group commits of up to BATCH_FILES files or BATCH_BYTES; the number that failed. */
   private async flush(): Promise<number> {
     this.flushQueued = false;
     let failed = 0;
-    const running: Promise<void>[] = [];
     while (this.ready.size && !this.stopped) {
       const batch: SmallFile[] = [];
       let bytes = 0;
@@ -344,34 +336,20 @@ export class FileWatcher {
         bytes += f.size;
         this.ready.delete(abs);
       }
-      running.push(this.storeBatch(batch, bytes).then((n) => void (failed += n)));
-      if (running.length >= BATCHES_AT_ONCE) await running.shift();
+      const outcomes = await ingestBatch(this.vault, batch);
+      let stored = 0;
+      for (const o of outcomes) {
+        if (o.stored) {
+          stored++;
+          this.counts.stored++;
+          this.onChange?.(o.path, "stored");
+        } else if (o.why === "error") failed++, this.fail(`${o.path}: ${o.error}`);
+        // "changed": its change is an event of its own, which schedules another look; "gone": likewise.
+      }
+      const one = outcomes.length === 1 && outcomes[0]!.stored ? outcomes[0]! : null;
+      if (one?.stored) log("info", "watcher: stored", { path: one.path, version: one.version, size: bytes, new_chunks: one.new_chunks });
+      else if (stored) log("info", "watcher: stored together", { files: stored, of: batch.length, bytes });
     }
-    await Promise.all(running);
-    return failed;
-  }
-
-  /** One group commit of `batch` (`bytes` in all); the number that failed (a batch that could not be stored at all: every file). */
-  private async storeBatch(batch: SmallFile[], bytes: number): Promise<number> {
-    let outcomes: BatchOutcome[];
-    try {
-      outcomes = await ingestBatch(this.vault, batch);
-    } catch (e) {
-      outcomes = batch.map((f) => ({ path: f.path, stored: false, why: "error", error: errorMessage(e) }));
-    }
-    let failed = 0;
-    let stored = 0;
-    for (const o of outcomes) {
-      if (o.stored) {
-        stored++;
-        this.counts.stored++;
-        this.onChange?.(o.path, "stored");
-      } else if (o.why === "error") failed++, this.fail(`${o.path}: ${o.error}`);
-      // "changed": its change is an event of its own, which schedules another look; "gone": likewise.
-    }
-    const one = outcomes.length === 1 && outcomes[0]!.stored ? outcomes[0]! : null;
-    if (one?.stored) log("info", "watcher: stored", { path: one.path, version: one.version, size: bytes, new_chunks: one.new_chunks });
-    else if (stored) log("info", "watcher: stored together", { files: stored, of: batch.length, bytes });
     return failed;
   }
 }
