@@ -79,27 +79,33 @@ export function chunksToCarry(
 }
 
 /**
- * The small chunks this cell sealed last (a copy of each, KEPT_BYTES in all, oldest dropped first):
- * a put writes its chunks with direct I/O, past the page cache, so reading one back for a poke
- * would wait on the disk.
+ * The small chunks this cell sealed last, copied into one ring of KEPT_BYTES (the oldest
+ * overwritten first): a put writes its chunks with direct I/O, past the page cache, so reading one
+ * back for a poke would wait on the disk. One buffer for all: a copy per chunk would be garbage
+ * for every small file stored (10,000 of them in a folder dropped in), which the collector reaches
+ * late (issue 21: a cell's peak memory).
  */
 export class RecentChunks {
-  private readonly kept = new Map<string, Uint8Array>();
-  private size = 0;
+  private readonly ring = new Uint8Array(KEPT_BYTES);
+  private next = 0;
+  /** Where each kept chunk is in the ring, oldest first. */
+  private readonly kept = new Map<string, { at: number; len: number }>();
 
   remember(hash: string, sealed: Uint8Array): void {
-    if (sealed.byteLength > CARRIED_CHUNK_MAX || this.kept.has(hash)) return;
-    this.kept.set(hash, sealed.slice()); // the caller's buffer is reused once the call returns
-    this.size += sealed.byteLength;
-    while (this.size > KEPT_BYTES) {
-      const [oldest, bytes] = this.kept.entries().next().value!;
-      this.kept.delete(oldest);
-      this.size -= bytes.byteLength;
-    }
+    const len = sealed.byteLength;
+    if (len > CARRIED_CHUNK_MAX || this.kept.has(hash)) return;
+    if (this.next + len > this.ring.byteLength) this.next = 0;
+    const at = this.next;
+    for (const [h, k] of this.kept) if (k.at < at + len && at < k.at + k.len) this.kept.delete(h); // overwritten now
+    this.ring.set(sealed, at); // the caller's buffer is reused once the call returns
+    this.kept.set(hash, { at, len });
+    this.next = at + len;
   }
 
+  /** The chunk's bytes: a view of the ring, valid until the next `remember`. */
   get(hash: string): Uint8Array | undefined {
-    return this.kept.get(hash);
+    const k = this.kept.get(hash);
+    return k ? this.ring.subarray(k.at, k.at + k.len) : undefined;
   }
 }
 
