@@ -34,6 +34,7 @@ import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { unlink } from "node:fs/promises";
 import { openSealed, sealTo } from "../protocol/seal.ts";
 import { TREE_KEYS_INFO } from "../protocol/labels.ts";
+import { MAX_PEER_BODY } from "../protocol/limits.ts";
 import { verifyCard, type Card } from "../protocol/card.ts";
 
 /** Events per pull answer, and the bytes of manifests after which an answer stops early. */
@@ -50,6 +51,8 @@ const MISS_HALF_LIFE_MS = 10 * 60_000;
 const OWNER_EDGE = 20;
 /** A cell whose miss rate is past this is not among the two a file's chunks are spread over. */
 const SPREAD_MISS_RATE = 0.05;
+/** A poke's body at most, with room for its envelope: the peer API takes MAX_PEER_BODY. */
+const POKE_MAX = MAX_PEER_BODY - 16 * 1024;
 /** Cells asked in turn for the chunks of a batch the previous ones did not have. */
 const BATCH_ROUNDS = 3;
 
@@ -358,7 +361,16 @@ export class MyTree {
     this.told.set(cell, mineNow);
     const state = { again: false };
     this.poking.set(cell, state);
-    const poke: Poke = chunks ? { ...page, chunks } : page;
+    // Within the peer API's body limit: the chunks are left out when they would pass it, and a
+    // page too large for it (large files' manifests) is not pushed: the cell pulls it.
+    const size = (p: object) => Buffer.byteLength(JSON.stringify(p));
+    const pageBytes = size(page);
+    const poke: Poke =
+      pageBytes > POKE_MAX
+        ? { events: [], manifests: {}, more: true }
+        : chunks && pageBytes + size(chunks) <= POKE_MAX
+          ? { ...page, chunks }
+          : page;
     void this.call(cell, "/peer/tree/poke", poke)
       .catch(() => {})
       .finally(() => {

@@ -6,6 +6,7 @@
  * and `/peer/hello` says who this cell is (its id and X25519 key) to a cell about to send it one.
  * Every answer, refusals included, is signed by this cell for the request's nonce.
  */
+import { MAX_PEER_BODY } from "../protocol/limits.ts";
 import { Hono, type Context } from "hono";
 import { GroveError, errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -33,9 +34,6 @@ export interface PeerApiOptions {
   /** Hears every request a known peer signed, with the listener it came through (see web/listeners). */
   onPeer?: (peer: CellId, listener: string | undefined) => void;
 }
-
-/** Largest peer request body accepted here, but for chunks and backups (see bodyLimit). */
-export const MAX_PEER_BODY = 1024 * 1024;
 
 /** The peer listener's outer bound on any request body (Bun refuses more): the largest route limit, with room. */
 export const MAX_PEER_REQUEST = MAX_BACKUP_BYTES + 64 * 1024;
