@@ -4,6 +4,7 @@
  * creationdate, resourcetype, supportedlock, lockdiscovery), and the dead ones a client stored.
  * Live properties are protected: a PROPPATCH of one is refused (403) and fails the whole request.
  */
+import { typeOfName } from "../core/media-type.ts";
 import type { Lock } from "./locks.ts";
 import { nameOf } from "./paths.ts";
 import type { DavEntry, DeadProp } from "./tree.ts";
@@ -26,11 +27,6 @@ const LIVE_SET: ReadonlySet<string> = new Set(LIVE);
 /** True for a property a client may not set or remove. */
 export function isProtected(p: PropName): boolean {
   return p.ns === DAV_NS && LIVE_SET.has(p.name);
-}
-
-/** The MIME type a name's extension suggests. */
-export function typeOfName(name: string): string {
-  return Bun.file(name).type || "application/octet-stream";
 }
 
 const SUPPORTED =

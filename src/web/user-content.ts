@@ -9,6 +9,7 @@
  * (opened anyway, it runs in an opaque origin with no script). Only the dashboard's own pages may
  * frame a file (`frame-ancestors 'self'`: a PDF's preview is an <iframe> of it); no other site can.
  */
+import { typeOfName } from "../core/media-type.ts";
 
 /** The CSP of a stored file: it loads nothing, runs no script, and only the dashboard's origin frames it. */
 export const USER_CONTENT_CSP = "default-src 'none'; frame-ancestors 'self'; sandbox";
@@ -35,25 +36,6 @@ const INLINE = new Set([
   "application/pdf",
   "text/plain",
 ]);
-
-/**
- * Bun's older "x-" names for some audio and video types, and the registered names browsers play
- * (so a .wav, .flac or .m4a gets its <audio> preview and is served inline like an .mp3).
- */
-const REGISTERED: Record<string, string> = {
-  "audio/x-wav": "audio/wav",
-  "audio/wave": "audio/wav",
-  "audio/x-flac": "audio/flac",
-  "audio/x-m4a": "audio/mp4",
-  "audio/x-aac": "audio/aac",
-  "video/x-m4v": "video/mp4",
-};
-
-/** The MIME type a name's extension suggests, without parameters, under its registered name. */
-export function typeOfName(filename: string): string {
-  const type = (Bun.file(filename).type || "application/octet-stream").split(";")[0]!.trim().toLowerCase();
-  return REGISTERED[type] ?? type;
-}
 
 export function servedInline(type: string): boolean {
   return INLINE.has(type);

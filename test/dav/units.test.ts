@@ -9,6 +9,8 @@ import { destinationOf, hrefOf, isMacMetadata, parentOf, rebase, targetOf, withi
 import { errorXml, parseLockinfo, parseProppatch, parsePropfind, propXml } from "../../src/dav/xml.ts";
 import { ifHolds, LockManager, MAX_TIMEOUT_S, parseIf, submittedTokens, timeoutOf } from "../../src/dav/locks.ts";
 import { etagOf } from "../../src/dav/cell-tree.ts";
+import { liveValue } from "../../src/dav/props.ts";
+import { typeOfName } from "../../src/core/media-type.ts";
 
 const status = (f: () => unknown): number | null => {
   try {
@@ -182,5 +184,23 @@ describe("locks", () => {
     expect(holds(`([W/"E"])`)).toBe(true);
     expect(holds(`<http://h/dav/other> (Not ["E"])`)).toBe(true);
     expect(holds(`<http://elsewhere/x> (Not ["E"])`)).toBe(false);
+  });
+});
+
+describe("props", () => {
+  test("getcontenttype gives the type the dashboard serves: a .wav, .flac or .m4a under its registered name", () => {
+    const ctx = { locks: [], lockRootHref: () => "/dav/" };
+    const file = (path: string) => ({ path, folder: false, size: 1, etag: '"x"', modified: 0, created: 0 });
+    for (const [name, type] of [
+      ["a/song.wav", "audio/wav"],
+      ["song.flac", "audio/flac"],
+      ["voice.m4a", "audio/mp4"],
+      ["notes.txt", "text/plain"],
+      ["blob", "application/octet-stream"],
+    ] as const) {
+      expect(liveValue(file(name), "getcontenttype", ctx)).toBe(type);
+      expect(typeOfName(name)).toBe(type);
+    }
+    expect(liveValue({ ...file("d"), folder: true }, "getcontenttype", ctx)).toBeNull();
   });
 });
