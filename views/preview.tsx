@@ -6,22 +6,11 @@
  * text preview (its first bytes, and a note when there is more) and the PDF one. SVG is never shown
  * inline (it can carry script).
  */
+import { servedInline } from "../src/core/media-type.ts";
 import { formatBytes } from "../src/core/format.ts";
 
 /** Bytes of a text file shown in its preview. */
 export const TEXT_PREVIEW_BYTES = 64 * 1024;
-
-/** Image types shown inline. SVG is never (it can carry script); other image types get no preview. */
-const INLINE_IMAGES = new Set([
-  "image/png",
-  "image/jpeg",
-  "image/gif",
-  "image/webp",
-  "image/avif",
-  "image/bmp",
-  "image/x-icon",
-  "image/vnd.microsoft.icon",
-]);
 
 /** The MIME type without parameters, lower case ("text/plain;charset=utf-8" -> "text/plain"). */
 export function baseType(fileType: string): string {
@@ -32,7 +21,7 @@ export function baseType(fileType: string): string {
 export function previewKind(fileType: string): "text" | "image" | "pdf" | null {
   const t = baseType(fileType);
   if (t.startsWith("text/")) return "text";
-  if (INLINE_IMAGES.has(t)) return "image";
+  if (t.startsWith("image/") && servedInline(t)) return "image"; // never SVG: it can carry script
   if (t === "application/pdf") return "pdf";
   return null;
 }

@@ -31,7 +31,7 @@ import { FolderRows } from "../store/folders.ts";
 import { restoreResponseBody } from "../ingest/restore.ts";
 import { readTextHead } from "../core/stream-head.ts";
 import { TEXT_PREVIEW_BYTES, filePreviewKind, type FilePreviewKind } from "../../views/preview.tsx";
-import { servedInline } from "./user-content.ts";
+import { servedInline } from "../core/media-type.ts";
 import { typeOfName } from "../core/media-type.ts";
 import { deletePath, fileEdits } from "./files-edit-pages.tsx";
 import type { Manifest } from "../store/manifest.ts";

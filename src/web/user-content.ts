@@ -9,37 +9,10 @@
  * (opened anyway, it runs in an opaque origin with no script). Only the dashboard's own pages may
  * frame a file (`frame-ancestors 'self'`: a PDF's preview is an <iframe> of it); no other site can.
  */
-import { typeOfName } from "../core/media-type.ts";
+import { servedInline, typeOfName } from "../core/media-type.ts";
 
 /** The CSP of a stored file: it loads nothing, runs no script, and only the dashboard's origin frames it. */
 export const USER_CONTENT_CSP = "default-src 'none'; frame-ancestors 'self'; sandbox";
-
-/** Types shown inline. Not SVG, HTML, XML or any script type. */
-const INLINE = new Set([
-  "image/png",
-  "image/jpeg",
-  "image/gif",
-  "image/webp",
-  "image/avif",
-  "image/bmp",
-  "audio/mpeg",
-  "audio/ogg",
-  "audio/wav",
-  "audio/webm",
-  "audio/flac",
-  "audio/mp4",
-  "audio/aac",
-  "video/mp4",
-  "video/webm",
-  "video/ogg",
-  "video/quicktime",
-  "application/pdf",
-  "text/plain",
-]);
-
-export function servedInline(type: string): boolean {
-  return INLINE.has(type);
-}
 
 /** A Content-Disposition header for `filename` (RFC 6266: an ASCII fallback and the UTF-8 name). */
 export function disposition(kind: "attachment" | "inline", filename: string): string {

@@ -6,8 +6,8 @@ import { PeerRate } from "../../src/web/peer-rate.ts";
 import { readAtMost } from "../../src/core/bounded-read.ts";
 import { AUTH_FORM_MAX, DEFAULT_BODY_MAX, limitFor } from "../../src/web/body-limit.ts";
 import { normalizeCode, newSetupCode } from "../../src/web/setup-code.ts";
-import { servedInline, userContentHeaders } from "../../src/web/user-content.ts";
-import { typeOfName } from "../../src/core/media-type.ts";
+import { userContentHeaders } from "../../src/web/user-content.ts";
+import { servedInline, typeOfName } from "../../src/core/media-type.ts";
 
 describe("Host names of the cell", () => {
   test("loopback names and this machine's addresses pass; any other name, a rebinding one, is refused", () => {
