@@ -204,7 +204,7 @@ export class MyTree {
     if (this.settleTimer) return;
     this.settleTimer = setImmediate(() => {
       this.settleTimer = null;
-      if (!this.caughtUp && this.deps.recovering?.() && this.mine().length) {
+      if (this.holdingOwn()) {
         this.dirty = "all"; // described once a pull from my cells gave back this cell's earlier events
         return;
       }
@@ -220,13 +220,18 @@ export class MyTree {
     });
   }
 
+  /** Recovered from its words and not yet given back its earlier events by my cells: its own changes wait. */
+  private holdingOwn(): boolean {
+    return !this.caughtUp && this.deps.recovering?.() === true && this.mine().length > 0;
+  }
+
   /**
    * Describe new versions at `paths` now, inside the caller's transaction (ingest/ingest-batch:
    * one commit for the versions and their events). Never throws: a failure is said, and the paths
    * are described when `vault.stored` names them, as any change.
    */
   describeNow(paths: readonly string[]): void {
-    if (this.stopped || (!this.caughtUp && this.deps.recovering?.() && this.mine().length)) return;
+    if (this.stopped || this.holdingOwn()) return;
     try {
       this.reconcile(new Set(paths));
     } catch (e) {
@@ -357,7 +362,6 @@ export class MyTree {
     const mineNow = this.cell.tree.vector()[self] ?? 0;
     if (mineNow <= since || this.stopped) return;
     const page = this.answerPull({ ...this.cell.tree.vector(), [self]: since });
-    const chunks = chunksToCarry(this.cell.store, page.events, page.manifests, this.recent);
     this.told.set(cell, mineNow);
     const state = { again: false };
     this.poking.set(cell, state);
@@ -365,6 +369,7 @@ export class MyTree {
     // page too large for it (large files' manifests) is not pushed: the cell pulls it.
     const size = (p: object) => Buffer.byteLength(JSON.stringify(p));
     const pageBytes = size(page);
+    const chunks = pageBytes > POKE_MAX ? undefined : chunksToCarry(this.cell.store, page.events, page.manifests, this.recent);
     const poke: Poke =
       pageBytes > POKE_MAX
         ? { events: [], manifests: {}, more: true }
