@@ -55,6 +55,16 @@ export function peakRssMiB(pid: number): number | null {
   return s?.VmHWM !== undefined ? round(s.VmHWM / 1024, 1) : null;
 }
 
+/** Bytes `pid` has caused to be written to storage so far (/proc/PID/io write_bytes), or null. */
+export function writeBytes(pid: number): number | null {
+  try {
+    const m = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux is 100 on every mainstream kernel config
 
 /** user + system CPU seconds consumed so far by `pid` (all threads), or null. */

@@ -29,7 +29,7 @@ import { Database } from "bun:sqlite";
 import { BUN, CLI, destroyCell, startCell, type TestCell } from "../../test/helpers/cell.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./cells.ts";
-import { GNU_TIME, cpuSplit, diskMeter, mbPerSec, peakRssMiB, round, sha256File, timed, type DiskIo } from "./measure.ts";
+import { GNU_TIME, cpuSplit, diskMeter, mbPerSec, peakRssMiB, round, sha256File, timed, writeBytes, type DiskIo } from "./measure.ts";
 import { SyncthingPair } from "./syncthing.ts";
 
 export type WorkloadId = "a" | "b" | "c" | "d";
@@ -396,6 +396,20 @@ export interface GroveSmall extends GroveCommon {
   files_with_2_copies: number;
   last_round: { chunks_pushed: number; bytes_pushed: number; duration_ms: number; errors: string[] } | null;
   extra_rounds: number;
+  /** MB each cell caused to be written (/proc/PID/io write_bytes) from the copy until B held every file; cp's own writes are not in them. */
+  cell_a_written_mb: number | null;
+  cell_b_written_mb: number | null;
+}
+
+/** MB used by each entry of a cell's GROVE_DIR (du -sm), largest first: where its writes stayed. */
+function stateSizes(dir: string): string {
+  const r = Bun.spawnSync(["sh", "-c", 'du -sm -- "$1"/* | sort -rn | head -6', "du", dir]);
+  return r.stdout
+    .toString()
+    .trim()
+    .split("\n")
+    .map((l) => l.replace(`${dir}/`, "").replace("\t", " MB "))
+    .join(", ");
 }
 
 /** d: the small files copied into A's GROVE_HOME (cp -r), until B holds a chunk of each for A. */
@@ -407,6 +421,7 @@ export async function groveSmallFiles(ctx: Ctx, set: SmallSet): Promise<GroveSma
   const disk = diskMeter(ctx.work);
   ctx.drop();
   disk.start();
+  const w0 = [writeBytes(a.proc.pid), writeBytes(b.proc.pid)];
   const t0 = performance.now();
   const cp = await timed(["cp", "-r", set.dir, `${a.home}/`]);
   if (cp.code !== 0) throw new Error(`cp -r into A's GROVE_HOME failed: ${cp.stderr}`);
@@ -428,10 +443,13 @@ export async function groveSmallFiles(ctx: Ctx, set: SmallSet): Promise<GroveSma
   });
   const s = (w.tDone - t0) / 1000;
   const io = disk.stop(s);
+  const w1 = [writeBytes(a.proc.pid), writeBytes(b.proc.pid)];
+  const mbWritten = (i: number) => (w0[i] === null || w1[i] === null ? null : round((w1[i]! - w0[i]!) / 1e6, 1));
   await waitSyncIdle(a); // A records the last batch's placements once B has answered: wait for the round's end, untimed
   const last = (await syncState(a)).last;
   const withTwo = (await placement(a)).files.filter((f) => f.path.startsWith("small/") && f.copies >= 2).length;
   const v = verifyHeld(b, p.idA);
+  ctx.say(`grove small files: what A and B keep afterwards (du -sm): A ${stateSizes(a.dir)}; B ${stateSizes(b.dir)}`);
   const out: GroveSmall = {
     s: round(s, 3),
     disk: io,
@@ -442,6 +460,8 @@ export async function groveSmallFiles(ctx: Ctx, set: SmallSet): Promise<GroveSma
       ? { chunks_pushed: last.chunks_pushed, bytes_pushed: last.bytes_pushed, duration_ms: last.duration_ms, errors: last.errors }
       : null,
     extra_rounds: w.extraRounds,
+    cell_a_written_mb: mbWritten(0),
+    cell_b_written_mb: mbWritten(1),
     crypto: p.crypto,
     warmup_benchmarks: p.warmupBenchmarks,
     b_holds_chunks: v.chunks,
@@ -450,7 +470,7 @@ export async function groveSmallFiles(ctx: Ctx, set: SmallSet): Promise<GroveSma
     cell_b_peak_rss_mb: peakRssMiB(b.proc.pid),
   };
   ctx.say(
-    `grove small files: copy ${out.copy_s} s, all ${n} stored on A by ${out.stored_s} s, held on B at ${out.s} s; ${withTwo}/${n} with 2 copies on A; B keeps ${v.chunks} chunks, all hash to their names: ${v.verified}; extra rounds asked: ${w.extraRounds}`,
+    `grove small files: copy ${out.copy_s} s, all ${n} stored on A by ${out.stored_s} s, held on B at ${out.s} s; ${withTwo}/${n} with 2 copies on A; B keeps ${v.chunks} chunks, all hash to their names: ${v.verified}; extra rounds asked: ${w.extraRounds}; written by A ${out.cell_a_written_mb} MB, by B ${out.cell_b_written_mb} MB`,
   );
   await stopPair(ctx, p);
   return out;

@@ -76,39 +76,71 @@ export class InlinePool implements CryptoPool {
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void; worker: number };
 
+/** A pool's Workers are retired after this long without work (made again at the next chunk). */
+export const WORKER_IDLE_MS = 30_000;
+
 /**
  * Chunks sealed/opened on Bun Workers. If a Worker fails (it cannot load, or crashes), the
  * requests it held are rejected with a clear error and the pool carries on in-process, so a
  * broken Worker never leaves an upload or download waiting forever.
+ *
+ * The Workers are made when the first chunk comes, and retired once the pool has had no work for
+ * `idleMs`: each is a JavaScript VM of its own (about 7 MiB of a cell's memory while it lives,
+ * issue 21), and a cell that only keeps its peers' sealed chunks, or stores small files (sealed
+ * on the main thread), never needs them. The first large chunk after a quiet spell waits for
+ * them to start (tens of ms).
  */
 export class WorkerPool implements CryptoPool {
   readonly parallelism: number;
   private workers: Worker[] = [];
   private pending = new Map<number, Pending>();
-  private load: number[];
+  private load: number[] = [];
   private nextId = 1;
   private fallback: InlinePool | null = null;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    size: number,
+    private size: number,
     private suite: CipherSuite,
-    choice: SuiteChoice,
+    private choice: SuiteChoice,
+    private idleMs = WORKER_IDLE_MS,
   ) {
     this.parallelism = size * 3;
-    this.load = new Array(size).fill(0);
-    for (let i = 0; i < size; i++) {
+  }
+
+  /** How many Workers are alive now. */
+  get live(): number {
+    return this.workers.length;
+  }
+
+  private spawn(): void {
+    this.load = new Array(this.size).fill(0);
+    for (let i = 0; i < this.size; i++) {
       const w = new Worker(new URL("./crypto-worker.ts", import.meta.url).href);
-      w.postMessage({ op: "init", suite: choice });
+      w.postMessage({ op: "init", suite: this.choice });
       w.onmessage = (ev: MessageEvent<WorkerReply>) => {
         const p = this.pending.get(ev.data.id);
         if (!p) return;
         this.pending.delete(ev.data.id);
         this.load[i]!--;
         p.resolve(ev.data);
+        if (!this.pending.size) this.retireLater();
       };
       w.onerror = (ev) => this.fail(`crypto worker failed: ${ev.message}`);
       this.workers.push(w);
     }
+  }
+
+  /** Retire the Workers once no work came for idleMs. */
+  private retireLater(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.pending.size) return;
+      for (const w of this.workers) w.terminate();
+      this.workers = [];
+    }, this.idleMs);
+    this.idleTimer.unref?.();
   }
 
   /** Give up on the Workers: reject what they hold, and run everything in-process from now on. */
@@ -124,6 +156,9 @@ export class WorkerPool implements CryptoPool {
   }
 
   private send(req: WorkerRequest): Promise<WorkerReply> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (!this.workers.length) this.spawn();
     let best = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[best]!) best = i;
     this.load[best]!++;
@@ -169,6 +204,8 @@ export class WorkerPool implements CryptoPool {
   }
 
   close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     for (const w of this.workers) w.terminate();
     this.workers = [];
   }

@@ -60,6 +60,13 @@ export class Placements {
       .run(hash, peer, at, size);
   }
 
+  /** `confirm` for many chunks on one peer, in one transaction (one commit). */
+  confirmMany(peer: CellId, chunks: readonly { hash: ChunkHash; size: number }[], at = Date.now()): void {
+    this.db.transaction(() => {
+      for (const c of chunks) this.confirm(peer, c.hash, c.size, at);
+    })();
+  }
+
   drop(peer: CellId, hash: ChunkHash): void {
     this.db.query("DELETE FROM placements WHERE chunk_hash = ? AND cell_id = ?").run(hash, peer);
   }

@@ -29,8 +29,12 @@ export interface PlaceHooks {
   usable(peer: CellId): Promise<boolean>;
   /** Send these chunks to `peer` (see sendChunks). */
   send(peer: CellId, chunks: { hash: ChunkHash; bytes: Uint8Array }[]): Promise<ChunkOutcome[]>;
-  /** `peer` holds the chunk now, durably ("stored", or "had" it already). */
-  placed(peer: CellId, item: PlaceItem): void;
+  /**
+   * `peer` holds these chunks now, durably ("stored", or "had" them already): one call per answer,
+   * so the caller records them in one commit (a commit per chunk was most of a round's database
+   * writes for small files: issue 21).
+   */
+  placed(peer: CellId, items: PlaceItem[]): void;
   /** `peer` refused a chunk for lack of room or allowance. */
   refused(peer: CellId, why: "full" | "over_allowance"): void;
 }
@@ -56,16 +60,18 @@ export async function placeChunks(items: readonly PlaceItem[], hooks: PlaceHooks
           peer,
           list.map((s) => ({ hash: s.it.task.hash, bytes: s.it.bytes })),
         );
+        const placed: PlaceItem[] = [];
         list.forEach((s, i) => {
           const r = results[i];
           if (r === "stored" || r === "had") {
             s.placed++;
-            hooks.placed(peer, s.it);
+            placed.push(s.it);
           } else if (r === "full" || r === "over_allowance") {
             hooks.refused(peer, r); // told before it counts as full: the first refusal can be said once
             hooks.full.add(peer);
           }
         });
+        if (placed.length) hooks.placed(peer, placed);
       }),
     );
   }

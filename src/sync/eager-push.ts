@@ -230,10 +230,15 @@ export class EagerPush {
       full,
       usable: async (peer) => this.link(peer) !== null,
       send,
-      placed: (peer, it) => {
-        placements.confirm(peer, it.task.hash, it.bytes.byteLength);
-        this.counts.placed++;
-        this.counts.bytes += it.bytes.byteLength;
+      placed: (peer, its) => {
+        placements.confirmMany(
+          peer,
+          its.map((it) => ({ hash: it.task.hash, size: it.bytes.byteLength })),
+        );
+        for (const it of its) {
+          this.counts.placed++;
+          this.counts.bytes += it.bytes.byteLength;
+        }
       },
       refused: (peer) => this.refusedUntil.set(peer, Date.now() + REFUSED_FOR_MS),
     });

@@ -687,13 +687,18 @@ export class SyncRound {
           error: (what, e) => this.error(peer, what, e),
           olderBuild: () => log("info", "peer takes chunks one by one (an older build)", { peer: shortId(peer) }),
         }),
-      placed: (peer, it) => {
-        placements.confirm(peer, it.task.hash, it.bytes.byteLength);
-        holders.set(it.task.hash, [...(holders.get(it.task.hash) ?? []), peer]);
-        this.report.chunks_pushed++;
-        this.report.bytes_pushed += it.bytes.byteLength;
-        this.moved(it.bytes.byteLength);
-        if (it.task.wasPlaced) this.report.healed++;
+      placed: (peer, its) => {
+        placements.confirmMany(
+          peer,
+          its.map((it) => ({ hash: it.task.hash, size: it.bytes.byteLength })),
+        );
+        for (const it of its) {
+          holders.set(it.task.hash, [...(holders.get(it.task.hash) ?? []), peer]);
+          this.report.chunks_pushed++;
+          this.report.bytes_pushed += it.bytes.byteLength;
+          this.moved(it.bytes.byteLength);
+          if (it.task.wasPlaced) this.report.healed++;
+        }
       },
       refused: (peer, why) => {
         if (!full.has(peer))
