@@ -6,6 +6,24 @@
  * the events my other cells send (each once), answers what a cell with a given version vector
  * lacks, and remembers which of this cell's own files its events last described. It does not
  * check what it is given: the caller (mine/my-tree) parses events and manifests first.
+ *
+ * Memory follows the database: an event is in the set, the tree and the vector (so counted for
+ * the next seq) only while its row is. A transaction can be undone after an event was written:
+ * this module's own (a full disk, a COMMIT refused), a savepoint of the caller's that rolls back
+ * (mine/my-tree's reconcile inside `vault.describe`, which catches), or the caller's outer
+ * transaction (ingest's versions, or anything that throws after `append`/`receive` returned
+ * inside it). bun:sqlite tells nobody of a commit or a rollback, so the design is *written at
+ * once, checked at the next use*: an event goes into memory when it is written (later changes in
+ * the same transaction must see it: the next seq, what it replaces), and is noted as unsettled.
+ * Every public method first settles: when the newest unsettled event's row is gone, something
+ * rolled back, and memory is read again from the database (O(events), as when the cell opens;
+ * only after a failure); when it is there and no transaction is open, every unsettled event was
+ * committed and the note is cleared. The newest alone tells, because a rollback undoes
+ * everything written after the savepoint it returns to (a suffix of what was written), and the
+ * log settles before it writes anything, so nothing is written after an undone event before
+ * memory has forgotten it. While unsettled events are noted, each public call costs one lookup
+ * by primary key. The hybrid clock is not turned back: a stamp made for an undone event is only
+ * skipped. Only this module writes `tree_events`.
  */
 import type { Database } from "bun:sqlite";
 import type { CellId, ManifestHash } from "../core/types.ts";
@@ -24,8 +42,10 @@ export interface LocalChange {
 }
 
 export class EventLog {
-  private readonly set: EventSet;
-  private readonly live = new LiveTree();
+  private set = new EventSet();
+  private live = new LiveTree();
+  /** Events written to memory whose transaction may not have committed yet, oldest first (see the module's header). */
+  private unsettled: TreeEvent[] = [];
   readonly clock: HybridClock;
 
   constructor(
@@ -33,11 +53,33 @@ export class EventLog {
     private readonly self: CellId,
     now: () => number = Date.now,
   ) {
-    const rows = db.query("SELECT body FROM tree_events").all() as { body: string }[];
-    this.set = new EventSet(rows.map((r) => JSON.parse(r.body) as TreeEvent));
-    for (const e of this.set.events()) this.live.add(e);
+    this.load();
     this.clock = new HybridClock(now);
     for (const e of this.set.events()) this.clock.observe(e.at);
+  }
+
+  /** Memory from the database: every event its rows hold (as this connection sees them). */
+  private load(): void {
+    const rows = this.db.query("SELECT body FROM tree_events").all() as { body: string }[];
+    this.set = new EventSet(rows.map((r) => JSON.parse(r.body) as TreeEvent));
+    this.live = new LiveTree();
+    for (const e of this.set.events()) this.live.add(e);
+  }
+
+  /** Bring memory in line with what the database holds after a commit or a rollback (see the module's header). */
+  private settle(): void {
+    const newest = this.unsettled.at(-1);
+    if (!newest) return;
+    if (!this.held(newest)) {
+      // Rolled back: forget what is gone; what is still written may yet be undone with its transaction.
+      this.unsettled = this.unsettled.filter((e) => this.held(e));
+      this.load();
+    }
+    if (!this.db.inTransaction) this.unsettled = [];
+  }
+
+  private held(e: TreeEvent): boolean {
+    return this.db.query("SELECT 1 FROM tree_events WHERE origin = ? AND seq = ?").get(e.origin, e.seq) !== null;
   }
 
   /**
@@ -45,23 +87,28 @@ export class EventLog {
    * not sorted, and the same map brought up to date at every call (do not keep it across an await).
    */
   current(): ReadonlyMap<string, TreeEntry> {
+    this.settle();
     return this.live.view();
   }
 
   event(id: EventId): TreeEvent | null {
+    this.settle();
     return this.set.get(id) ?? null;
   }
 
   get size(): number {
+    this.settle();
     return this.set.size;
   }
 
   vector(): VersionVector {
+    this.settle();
     return this.set.vector();
   }
 
   /** What a cell whose vector is `theirs` lacks, oldest first, at most `limit`; `more` when there is more. */
   missingFrom(theirs: VersionVector, limit: number): { events: TreeEvent[]; more: boolean } {
+    this.settle();
     const some = this.set.missingFrom(theirs, limit + 1);
     return { events: some.slice(0, limit), more: some.length > limit };
   }
@@ -78,19 +125,20 @@ export class EventLog {
    */
   append(changes: readonly LocalChange[], by: string): TreeEvent[] {
     if (!changes.length) return [];
+    this.settle();
     const made: TreeEvent[] = [];
     // The tree is materialized once per append, not once per change (that was quadratic for a
     // folder of files): `put` holds what this append's own events made current. A path this
     // append deleted or moved away may show another entry once materialized again (a conflict
     // copy's loser becomes current), so a change there materializes again first.
-    let tree = this.current();
+    let tree = this.live.view();
     const put = new Map<string, EventId>();
     const vacated = new Set<string>();
     this.db.transaction(() => {
       for (const c of changes) {
         const touches = [c.path, ...(c.from ? [c.from] : [])];
         if (touches.some((p) => vacated.has(p))) {
-          tree = this.current();
+          tree = this.live.view();
           put.clear();
           vacated.clear();
         }
@@ -127,6 +175,7 @@ export class EventLog {
    * only from us.
    */
   receive(events: readonly TreeEvent[], manifests: ReadonlyMap<string, string>, ownToo = false): TreeEvent[] {
+    this.settle();
     const added: TreeEvent[] = [];
     const keep = this.db.transaction(() => {
       for (const [h, body] of manifests) this.putManifest(h, body);
@@ -139,7 +188,12 @@ export class EventLog {
     // Events of my other cells can be pulled again: their commit does not wait for the disk. In
     // WAL mode a commit at synchronous NORMAL is whole or absent after a power cut, never torn,
     // and the next commit at FULL (this cell's own changes, the versions it writes) makes it
-    // durable with itself. One lost is pulled again: this cell's vector does not count it.
+    // durable with itself. One lost is pulled again: this cell's vector does not count it. Inside
+    // a caller's transaction the setting cannot change (SQLite refuses): its commit decides.
+    if (this.db.inTransaction) {
+      keep();
+      return added;
+    }
     const was = (this.db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
     this.db.exec("PRAGMA synchronous = NORMAL");
     try {
@@ -202,10 +256,13 @@ export class EventLog {
     this.db.query("INSERT OR IGNORE INTO tree_manifests (manifest_hash, body) VALUES (?, ?)").run(hash, body);
   }
 
+  /** Write `e` (when not held), then take it into memory as unsettled: a later change in this transaction sees it. */
   private insert(e: TreeEvent): boolean {
-    if (!this.set.add(e)) return false;
+    if (this.set.get(eventId(e))) return false;
     this.db.query("INSERT OR IGNORE INTO tree_events (origin, seq, body) VALUES (?, ?, ?)").run(e.origin, e.seq, JSON.stringify(e));
+    this.set.add(e);
     this.live.add(e);
+    this.unsettled.push(e);
     return true;
   }
 }

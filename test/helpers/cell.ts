@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { until } from "./until.ts";
 
 export const ROOT = resolve(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
@@ -193,19 +194,55 @@ export async function destroyCell(c: TestCell | undefined): Promise<void> {
 }
 
 /**
- * Pair two running cells: `inviter` makes an invite, `joiner` redeems it with `grove join` (throws
- * when it fails). The invite comes from the inviter's API (POST /api/invites, what `grove invite`
- * calls, without a CLI process) when this process reaches it (apiReachable).
+ * Pair two running cells: `inviter` makes an invite (POST /api/invites, what `grove invite`
+ * calls), `joiner` redeems it (POST /api/join, what `grove join` calls); throws when it fails.
+ * A cell whose API this process does not reach (apiReachable) is driven by its CLI instead.
+ *
+ * First it waits for each cell's start-up round to end (sync/sync-service runs one round when the
+ * cell starts, as soon as its Worker is open). A join made at once can land before that round
+ * reads its peers, and the round then takes the new peer: it backs up the manifests, pushes the
+ * chunks, and meets a full peer's refusal (and its 10 min wait) that the test's own first
+ * `grove sync` was to see. `grove join` hid this only by the time its process takes to start.
  */
 export async function pair(inviter: TestCell, joiner: TestCell): Promise<void> {
+  await Promise.all([untilStartupRound(inviter), untilStartupRound(joiner)]);
   let token: string;
   if (inviter.apiReachable) {
     const inv = await inviter.api("/api/invites", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     if (inv.status !== 201) throw new Error(`POST /api/invites: ${inv.status} ${await inv.text()}`);
     token = ((await inv.json()) as { token: string }).token;
   } else token = (await inviter.cli(["invite"])).stdout.trim();
+  if (joiner.apiReachable) {
+    const r = await joiner.api("/api/join", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token }),
+    });
+    if (r.status !== 200) throw new Error(`POST /api/join: ${r.status} ${await r.text()}`);
+    return;
+  }
   const r = await joiner.cli(["join", token]);
   if (r.code !== 0) throw new Error(`grove join failed (${r.code}): ${r.stderr}`);
+}
+
+/**
+ * Wait until `c`'s start-up sync round has ended (GET /api/sync has a last round or its error); at
+ * once for a cell that runs no rounds (503) or whose API is out of reach.
+ */
+export async function untilStartupRound(c: TestCell, ms = 60_000): Promise<void> {
+  if (!c.apiReachable) return;
+  await until(
+    "the cell's start-up sync round to end",
+    async () => {
+      const r = await c.api("/api/sync");
+      if (r.status === 503) return (await r.arrayBuffer(), true);
+      if (r.status !== 200) throw new Error(`GET /api/sync: ${r.status} ${await r.text()}`);
+      const s = (await r.json()) as { last: unknown; last_error: string | null };
+      return s.last !== null || s.last_error !== null;
+    },
+    ms,
+    25,
+  );
 }
 
 /** Run `grove ARGS --json` on `cell` and parse the answer; a non-zero exit throws with stderr. */
