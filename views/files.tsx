@@ -118,7 +118,7 @@ export function listing(dir: string, all: Found[], opts: ListingOptions = {}, vi
     if (d && !dirs.has(d)) dirs.set(d, false);
   }
   const q = view.q.toLowerCase();
-  if (q) return found(base, dir, files, dirs, all, opts, view, mark, theirs);
+  if (q) return found({ base, dir, view, names, folders: opts.folders ?? [], mark, theirs }, files, all);
   const nameOf = (f: ListedEntry) => f.path.slice(base.length);
   const shown = files.sort(byView(view.sort, nameOf));
   if (view.order === "desc") shown.reverse();
@@ -147,23 +147,23 @@ const lastName = (path: string) => path.slice(path.lastIndexOf("/") + 1);
  * search (any case), as Nextcloud and Google Drive search. A result deeper down keeps its path
  * below `dir` (the row says which folder it is in); sorted by its own name, then by that path.
  */
-function found(
-  base: string,
-  dir: string,
-  here: ListedEntry[],
-  subdirs: Map<string, boolean>,
-  all: Found[],
-  opts: ListingOptions,
-  view: ListView,
-  mark: (path: string, togglable: boolean) => { pin?: PinMark },
-  theirs: (f: { cells?: string[] }) => boolean,
-): Listing {
+/** What a search needs of the listing: where it is, how it marks rows, the folders kept on purpose. */
+interface SearchScope {
+  base: string;
+  dir: string;
+  view: ListView;
+  names: ReadonlyMap<string, string>;
+  folders: readonly string[];
+  mark: (path: string, togglable: boolean) => { pin?: PinMark };
+  theirs: (f: { cells?: string[] }) => boolean;
+}
+
+function found({ base, dir, view, names, folders: kept, mark, theirs }: SearchScope, here: ListedEntry[], all: Found[]): Listing {
   const q = view.q.toLowerCase();
   const named = (path: string) => lastName(path).toLowerCase().includes(q);
-  const names = opts.names ?? new Map<string, string>();
   const files = here.filter((f) => named(f.path));
   // Every folder below `dir` (of files, and kept on purpose), and whether it holds a file of another of my cells.
-  const folders = new Map<string, boolean>([...subdirs]);
+  const folders = new Map<string, boolean>();
   for (const f of all) {
     const rest = f.path.slice(base.length);
     const parts = rest.split("/");
@@ -174,7 +174,7 @@ function found(
     }
     if (named(f.path)) files.push({ ...f, ...awayOf(f, names), ...mark(f.path, theirs(f)) });
   }
-  for (const p of opts.folders ?? []) {
+  for (const p of kept) {
     if (!p.startsWith(base)) continue;
     const rest = p.slice(base.length).split("/");
     for (let i = 1; i <= rest.length; i++) {
