@@ -291,10 +291,10 @@ export interface PinNote {
 
 /**
  * The pin toggle of a row: a button that posts to /files/pin or /files/unpin (htmx, the CSRF token
- * in the page's header) and swaps its row; disabled, with a busy line, while the request runs.
+ * in the page's header) and swaps its row (`dir`: the folder listed, so a search result keeps its "in a/b"); disabled, with a busy line, while the request runs.
  * A row kept by a folder pin above it has none (`PinLine` says so: that folder's row unpins it).
  */
-function PinToggle({ path, mark }: { path: string; mark?: PinMark }) {
+function PinToggle({ path, mark, dir }: { path: string; mark?: PinMark; dir: string }) {
   if (mark !== "on" && mark !== "off") return null;
   const on = mark === "on";
   return (
@@ -309,7 +309,7 @@ function PinToggle({ path, mark }: { path: string; mark?: PinMark }) {
             : "Pin: write it into this cell's GROVE_HOME and keep it up to date"
         }
         hx-post={on ? "/files/unpin" : "/files/pin"}
-        hx-vals={JSON.stringify({ path })}
+        hx-vals={JSON.stringify({ path, dir })}
         hx-target="closest tr"
         hx-swap="outerHTML"
         hx-disabled-elt="this"
@@ -413,7 +413,7 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
         <PinLine mark={d.pin} note={note} />
       </td>
       <td class="actions">
-        <PinToggle path={path} mark={d.pin} />
+        <PinToggle path={path} mark={d.pin} dir={dir} />
         <button
           class="small danger"
           hx-post="/files/delete-folder"
@@ -458,7 +458,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
         <When ms={f.updated_at} />
       </td>
       <td class="actions">
-        <PinToggle path={f.path} mark={f.pin} />
+        <PinToggle path={f.path} mark={f.pin} dir={dir} />
         <a href={fileUrl(f.path, "?download")} download={name} class="button small">
           Download
         </a>

@@ -329,15 +329,19 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
   );
 
   /** The row of `path` in its folder's listing, as it is now, with `note`; nothing when it is gone (the row goes too). */
-  const pinRow = (c: Context<WebEnv>, path: string, note: PinNote) => {
+  const pinRow = async (c: Context<WebEnv>, path: string, note: PinNote) => {
     const cell = c.var.cell;
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    // The folder listed (a search shows rows from folders below it): the row keeps its "in a/b".
+    const raw = (await c.req.parseBody().catch(() => ({}) as Record<string, unknown>))["dir"];
+    const listed = typeof raw === "string" ? safeDir(raw) : dir;
+    const shown = listed === dir || dir.startsWith(listed ? listed + "/" : "") ? listed : dir;
     const file = fileAt(cell, path);
     const l = listing(dir, file ? [file] : listTree(cell, path), { ...marks(c, dir), folders: file ? [] : [path] });
     const [f] = l.files;
     const [d] = l.dirs;
-    if (f) return c.html(<FileRow f={f} dir={dir} pick={share()} note={note} />);
-    if (d) return c.html(<DirRow d={d} dir={dir} note={note} />);
+    if (f) return c.html(<FileRow f={f} dir={shown} pick={share()} note={note} />);
+    if (d) return c.html(<DirRow d={{ ...d, name: path.slice(shown ? shown.length + 1 : 0) }} dir={shown} note={note} />);
     return c.html("");
   };
 

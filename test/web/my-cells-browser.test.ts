@@ -1,7 +1,8 @@
 // Two of my cells in real headless Chromium, at 1280 and 390 px: A ("laptop", a mirror) and B
 // ("phone", on demand), paired as mine. On B's Files tab, a file only A keeps:
 //  - its pin toggle (busy while the request runs) writes it into B's GROVE_HOME, and unpinning
-//    takes it out again (issue 22: pin clicked at both widths);
+//    takes it out again (issue 22: pin clicked at both widths), from its folder and from a search
+//    result (which keeps its "in FOLDER" line);
 //  - Delete gives a toast with Undo, as every other delete does; A follows the deletion, and Undo
 //    brings the file back on both cells.
 // B's Settings form changes "Files of my other cells" (home_mode), "Share my models" (llm_share)
@@ -109,6 +110,21 @@ describe.skipIf(!HAVE_CHROMIUM)("a file only another of my cells keeps, on B's F
       await until(`${dir}/plan.txt gone from B's GROVE_HOME`, () => !existsSync(join(b!.home, dir, "plan.txt")));
       expect(await read(a!, `${dir}/plan.txt`)).toBe(`plan ${width}\n`);
 
+      // From a search at the top: the result's toggle pins it, and the row still says which folder it is in.
+      await page.goto("/files");
+      await page.getByRole("searchbox").fill("plan");
+      const found = row(page, `${dir}/plan.txt`);
+      await found.waitFor();
+      expect(await found.locator(".in-folder").innerText()).toBe(`in ${dir}`);
+      await found.locator("button.pin", { hasText: "Keep on this cell" }).click();
+      await found.locator(".pin-note", { hasText: "pinned: kept in this cell's GROVE_HOME" }).waitFor();
+      expect(await found.locator(".in-folder").innerText()).toBe(`in ${dir}`);
+      await found.locator("button.pin.pinned").click();
+      await found.locator(".pin-note", { hasText: "unpinned" }).waitFor();
+      expect(await found.locator(".in-folder").innerText()).toBe(`in ${dir}`);
+      expect(await fits(page)).toBe(true);
+      await page.goto(`/files?dir=${dir}`);
+
       // Delete a file only A keeps: a toast with Undo, as for a file of B's own; A follows the deletion.
       const gone = row(page, `${dir}/gone.txt`);
       await gone.getByRole("button", { name: "Delete gone.txt" }).click();
@@ -142,10 +158,7 @@ describe.skipIf(!HAVE_CHROMIUM)("B's Settings form: mirror or on demand, model s
     { width: 390, mode: "on-demand", share: "friends", dirs: () => [join(watched, "notes"), join(watched, "more")] },
   ] as const;
   for (const s of steps)
-    test(`at ${s.width} px: ${s.mode}, models shared with ${s.share}, watching ${s
-      .dirs()
-      .map((d) => d.slice(watched.length + 1))
-      .join(" and ")}`, async () => {
+    test(`at ${s.width} px: ${s.mode}, models shared with ${s.share}, ${s.dirs().length === 1 ? "one watched folder" : "two watched folders"}`, async () => {
       mkdirSync(join(watched, "more"), { recursive: true });
       const page = await dashboard(s.width);
       await page.goto("/settings");
