@@ -15,7 +15,7 @@ export function SetupPage(p: Base & { allowed: boolean; codeFile: string }) {
           <p>Choose a password for this cell's dashboard (at least 8 characters).</p>
           <p>
             To show that this is your cell, type its <strong>setup code</strong>: the cell printed it when it started, and it is in the file{" "}
-            <code>{p.codeFile}</code> (readable by you only). Or set the password from a terminal with <code>grove password</code>.
+            <code>{p.codeFile}</code> (readable by you only).
           </p>
           {p.error ? (
             <p class="error" role="alert">
@@ -47,7 +47,12 @@ export function SetupPage(p: Base & { allowed: boolean; codeFile: string }) {
           </form>
         </>
       ) : (
-        <p class="error">The first password can only be set from this machine (open the dashboard on localhost).</p>
+        <>
+          <p class="error">The first password can only be set from the machine this cell runs on.</p>
+          <p>
+            Open the dashboard there (on localhost), or, in a terminal on that machine, run <code>grove password</code>.
+          </p>
+        </>
       )}
     </section>
   );

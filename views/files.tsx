@@ -6,7 +6,8 @@
  * selected" sends them to the trash; New folder,
  * and "Rename or move" on each row (web/files-edit-pages); a file's page previews it (views/preview).
  * On a cell with cells of mine, each file of theirs and each folder holding one has a pin toggle
- * ("Keep on this cell"), which swaps its row.
+ * ("Keep on this cell"), which swaps its row. A search finds names in the folder shown and every
+ * folder below it; a result deeper down says which folder it is in, linked.
  */
 import type { FileEntry, VersionEntry } from "../src/store/placement-db.ts";
 import type { Manifest } from "../src/store/manifest.ts";
@@ -77,18 +78,19 @@ function pinMark(path: string, pins: readonly string[]): PinMark {
   return above === undefined ? "off" : { within: above };
 }
 
+type Found = FileEntry & { local?: boolean; cells?: string[] };
+
+/** "on laptop" for a file not kept here: the names of the cells that keep it. */
+const awayOf = (f: Found, names: ReadonlyMap<string, string>): { away?: string } =>
+  f.local === false ? { away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" } : {};
+
 /**
  * Split the current files under `dir` into its immediate subfolders and files. A file of the tree
  * not kept here (`local: false`) is marked with the name of the cell that keeps it (`names`). With
  * `pins`, a file another of my cells stored, and a folder holding one, get a pin mark (so does
  * anything pinned); a file only this cell stored has none: it stays here whatever the pins say.
  */
-export function listing(
-  dir: string,
-  all: (FileEntry & { local?: boolean; cells?: string[] })[],
-  opts: ListingOptions = {},
-  view: ListView = DEFAULT_VIEW,
-): Listing {
+export function listing(dir: string, all: Found[], opts: ListingOptions = {}, view: ListView = DEFAULT_VIEW): Listing {
   const names = opts.names ?? new Map<string, string>();
   const pins = opts.pins ?? null;
   const base = dir ? dir + "/" : "";
@@ -108,9 +110,7 @@ export function listing(
       dirs.set(d, (dirs.get(d) ?? false) || theirs(f));
       continue;
     }
-    const away =
-      f.local === false ? { away: (f.cells ?? []).map((id) => names.get(id) ?? id.slice(0, 8)).join(", ") || "another cell" } : {};
-    files.push({ ...f, ...away, ...mark(f.path, theirs(f)) });
+    files.push({ ...f, ...awayOf(f, names), ...mark(f.path, theirs(f)) });
   }
   for (const p of opts.folders ?? []) {
     if (!p.startsWith(base)) continue;
@@ -118,16 +118,11 @@ export function listing(
     if (d && !dirs.has(d)) dirs.set(d, false);
   }
   const q = view.q.toLowerCase();
-  const named = (name: string) => !q || name.toLowerCase().includes(q);
+  if (q) return found({ base, dir, view, names, folders: opts.folders ?? [], mark, theirs }, files, all);
   const nameOf = (f: ListedEntry) => f.path.slice(base.length);
-  const by: Record<ListView["sort"], (a: ListedEntry, b: ListedEntry) => number> = {
-    name: (a, b) => nameOf(a).localeCompare(nameOf(b)),
-    size: (a, b) => a.size - b.size || nameOf(a).localeCompare(nameOf(b)),
-    date: (a, b) => a.updated_at - b.updated_at || nameOf(a).localeCompare(nameOf(b)),
-  };
-  const shown = files.filter((f) => named(nameOf(f))).sort(by[view.sort]);
+  const shown = files.sort(byView(view.sort, nameOf));
   if (view.order === "desc") shown.reverse();
-  const folders = [...dirs.keys()].filter(named).sort((a, b) => a.localeCompare(b));
+  const folders = [...dirs.keys()].sort((a, b) => a.localeCompare(b));
   if (view.sort === "name" && view.order === "desc") folders.reverse();
   return {
     dir,
@@ -135,6 +130,63 @@ export function listing(
     files: shown,
     view,
   };
+}
+
+/** The order of `sort` among files, by `nameOf` (the name shown), ties by path. */
+function byView(sort: ListView["sort"], nameOf: (f: ListedEntry) => string): (a: ListedEntry, b: ListedEntry) => number {
+  const name = (a: ListedEntry, b: ListedEntry) => nameOf(a).localeCompare(nameOf(b)) || a.path.localeCompare(b.path);
+  if (sort === "size") return (a, b) => a.size - b.size || name(a, b);
+  if (sort === "date") return (a, b) => a.updated_at - b.updated_at || name(a, b);
+  return name;
+}
+
+const lastName = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+/**
+ * A search: the files and folders in `dir` and every folder under it whose own name holds the
+ * search (any case), as Nextcloud and Google Drive search. A result deeper down keeps its path
+ * below `dir` (the row says which folder it is in); sorted by its own name, then by that path.
+ */
+/** What a search needs of the listing: where it is, how it marks rows, the folders kept on purpose. */
+interface SearchScope {
+  base: string;
+  dir: string;
+  view: ListView;
+  names: ReadonlyMap<string, string>;
+  folders: readonly string[];
+  mark: (path: string, togglable: boolean) => { pin?: PinMark };
+  theirs: (f: { cells?: string[] }) => boolean;
+}
+
+function found({ base, dir, view, names, folders: kept, mark, theirs }: SearchScope, here: ListedEntry[], all: Found[]): Listing {
+  const q = view.q.toLowerCase();
+  const named = (path: string) => lastName(path).toLowerCase().includes(q);
+  const files = here.filter((f) => named(f.path));
+  // Every folder below `dir` (of files, and kept on purpose), and whether it holds a file of another of my cells.
+  const folders = new Map<string, boolean>();
+  for (const f of all) {
+    const rest = f.path.slice(base.length);
+    const parts = rest.split("/");
+    if (parts.length < 2) continue;
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join("/");
+      folders.set(d, (folders.get(d) ?? false) || theirs(f));
+    }
+    if (named(f.path)) files.push({ ...f, ...awayOf(f, names), ...mark(f.path, theirs(f)) });
+  }
+  for (const p of kept) {
+    if (!p.startsWith(base)) continue;
+    const rest = p.slice(base.length).split("/");
+    for (let i = 1; i <= rest.length; i++) {
+      const d = rest.slice(0, i).join("/");
+      if (d && !folders.has(d)) folders.set(d, false);
+    }
+  }
+  const shown = files.sort(byView(view.sort, (f) => lastName(f.path)));
+  if (view.order === "desc") shown.reverse();
+  const dirs = [...folders.keys()].filter(named).sort((a, b) => lastName(a).localeCompare(lastName(b)) || a.localeCompare(b));
+  if (view.sort === "name" && view.order === "desc") dirs.reverse();
+  return { dir, dirs: dirs.map((name) => ({ name, ...mark(base + name, folders.get(name)!) })), files: shown, view };
 }
 
 /** The query that sorts `l` by `by` (again: the other way), keeping its folder and search; and that order. */
@@ -239,10 +291,10 @@ export interface PinNote {
 
 /**
  * The pin toggle of a row: a button that posts to /files/pin or /files/unpin (htmx, the CSRF token
- * in the page's header) and swaps its row; disabled, with a busy line, while the request runs.
+ * in the page's header) and swaps its row (`dir`: the folder listed, so a search result keeps its "in a/b"); disabled, with a busy line, while the request runs.
  * A row kept by a folder pin above it has none (`PinLine` says so: that folder's row unpins it).
  */
-function PinToggle({ path, mark }: { path: string; mark?: PinMark }) {
+function PinToggle({ path, mark, dir }: { path: string; mark?: PinMark; dir: string }) {
   if (mark !== "on" && mark !== "off") return null;
   const on = mark === "on";
   return (
@@ -257,7 +309,7 @@ function PinToggle({ path, mark }: { path: string; mark?: PinMark }) {
             : "Pin: write it into this cell's GROVE_HOME and keep it up to date"
         }
         hx-post={on ? "/files/unpin" : "/files/pin"}
-        hx-vals={JSON.stringify({ path })}
+        hx-vals={JSON.stringify({ path, dir })}
         hx-target="closest tr"
         hx-swap="outerHTML"
         hx-disabled-elt="this"
@@ -333,19 +385,35 @@ function MoveForm({ path, dir, folder, page }: { path: string; dir: string; fold
   );
 }
 
+/** Under a search result's name, when it is in a folder below the one searched: "in a/b", linking that folder. */
+function InFolder({ path, dir }: { path: string; dir: string }) {
+  const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+  if (parent === dir) return null;
+  return (
+    <span class="sub in-folder">
+      in{" "}
+      <a href={`/files?dir=${encodeURIComponent(parent)}`} class="trunc" title={parent}>
+        {parent}
+      </a>
+    </span>
+  );
+}
+
 /** A subfolder's row (a whole row: the pin toggle swaps it). */
 export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: PinNote }) {
   const path = (dir ? dir + "/" : "") + d.name;
+  const name = lastName(d.name);
   return (
     <tr class="dir" data-path={path}>
       <td colspan={4}>
-        <a class="folder trunc" href={`/files?dir=${encodeURIComponent(path)}`} title={d.name}>
-          {d.name}/
+        <a class="folder trunc" href={`/files?dir=${encodeURIComponent(path)}`} title={name}>
+          {name}/
         </a>
+        <InFolder path={path} dir={dir} />
         <PinLine mark={d.pin} note={note} />
       </td>
       <td class="actions">
-        <PinToggle path={path} mark={d.pin} />
+        <PinToggle path={path} mark={d.pin} dir={dir} />
         <button
           class="small danger"
           hx-post="/files/delete-folder"
@@ -353,9 +421,9 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
           hx-target="#file-list"
           hx-swap="outerHTML"
           hx-include={LIST_FIELDS}
-          hx-confirm={`Delete the folder ${d.name} and everything in it? Its files go to the Trash, with their history.`}
+          hx-confirm={`Delete the folder ${name} and everything in it? Its files go to the Trash, with their history.`}
           data-confirm-label="Delete"
-          aria-label={`Delete folder ${d.name}`}
+          aria-label={`Delete folder ${name}`}
         >
           Delete
         </button>
@@ -367,7 +435,7 @@ export function DirRow({ d, dir, note }: { d: ListedDir; dir: string; note?: Pin
 
 /** A file's row (a whole row: the pin toggle swaps it); `pick` adds its Share checkbox. */
 export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; pick: boolean; note?: PinNote }) {
-  const name = f.path.slice(dir ? dir.length + 1 : 0);
+  const name = lastName(f.path);
   return (
     <tr data-path={f.path}>
       <td class="name">
@@ -375,6 +443,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
         <a href={`/files/detail?path=${encodeURIComponent(f.path)}`} class="trunc" title={name}>
           {name}
         </a>
+        <InFolder path={f.path} dir={dir} />
         {f.away ? (
           <span class="notice away" title="Not kept on this cell: opened from there when you download it">
             {" "}
@@ -389,7 +458,7 @@ export function FileRow({ f, dir, pick, note }: { f: ListedEntry; dir: string; p
         <When ms={f.updated_at} />
       </td>
       <td class="actions">
-        <PinToggle path={f.path} mark={f.pin} />
+        <PinToggle path={f.path} mark={f.pin} dir={dir} />
         <a href={fileUrl(f.path, "?download")} download={name} class="button small">
           Download
         </a>
@@ -421,7 +490,7 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
       {l.dirs.length === 0 && l.files.length === 0 ? (
         <p class="empty">
           {l.view.q
-            ? `Nothing here has “${l.view.q}” in its name.`
+            ? `Nothing here or in the folders in it has “${l.view.q}” in its name.`
             : "No files here yet. Choose files or a folder above, or drop them on this page, to upload them."}
         </p>
       ) : (
@@ -478,6 +547,18 @@ export function FileList({ l, share = true }: { l: Listing; share?: boolean }) {
               <span id="pick-count" class="notice" aria-live="polite"></span>
             </form>
           ) : null}
+          {l.view.q ? (
+            <p class="search-note" role="status">
+              {count(l.dirs.length + l.files.length, "result")} for “{l.view.q}”{" "}
+              {l.dir ? (
+                <>
+                  in <code>{l.dir}</code> and the folders in it.
+                </>
+              ) : (
+                "in all your files."
+              )}
+            </p>
+          ) : null}
           <SortBar l={l} />
           <table class={pick ? "files pickable" : "files"}>
             <thead>
@@ -525,8 +606,8 @@ export function FilesPage(p: {
             type="search"
             name="q"
             value={p.l.view.q}
-            placeholder="Search this folder"
-            aria-label="Search file names in this folder"
+            placeholder={p.l.dir ? "Search this folder" : "Search all files"}
+            aria-label={p.l.dir ? "Search file names in this folder and the folders in it" : "Search the names of all your files"}
             hx-get="/files/list"
             hx-trigger="input changed delay:250ms, search"
             hx-target="#file-list"

@@ -20,7 +20,17 @@ export interface DeletedFile {
 }
 
 /** The Files tab's toast (swapped in out of band by htmx): what happened, and Undo (of one deletion or several) where it can be undone. */
-export function Toast(p: { text: string; undo?: { paths: readonly string[]; dir: string }; error?: boolean }) {
+/**
+ * What an Undo brings back: `paths`, this cell's own deleted files; `away`, files only another of
+ * my cells keeps, each with the manifest the tree showed there (sent as "MANIFEST:PATH").
+ */
+export interface Undo {
+  paths: readonly string[];
+  away?: readonly { path: string; manifest: string }[];
+  dir: string;
+}
+
+export function Toast(p: { text: string; undo?: Undo; error?: boolean }) {
   return (
     <div id="toast" class={p.error ? "toast error" : "toast"} role={p.error ? "alert" : "status"} hx-swap-oob="true">
       <span>{p.text}</span>
@@ -28,6 +38,9 @@ export function Toast(p: { text: string; undo?: { paths: readonly string[]; dir:
         <form class="undo" hx-post="/files/undelete" hx-target="#file-list" hx-swap="outerHTML">
           {p.undo.paths.map((path) => (
             <input type="hidden" name="path" value={path} />
+          ))}
+          {(p.undo.away ?? []).map((f) => (
+            <input type="hidden" name="away" value={`${f.manifest}:${f.path}`} />
           ))}
           <input type="hidden" name="dir" value={p.undo.dir} />
           <button class="small" type="submit">

@@ -16,6 +16,7 @@
 import { Hono, type Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Cell } from "../cell/cell.ts";
+import type { ManifestHash } from "../core/types.ts";
 import { badRequest, conflict, GroveError, notFound } from "../core/errors.ts";
 import { count } from "../core/format.ts";
 import { log } from "../core/log.ts";
@@ -45,18 +46,39 @@ type Go = { go: string; text: string };
 const treeOf = (cell: Cell) => new CellTree(cell.vault, treeFiles(cell));
 
 /**
- * Delete one file to history: this cell's own with a new deleted version, a file only another of
- * my cells keeps by a tree event (that cell keeps its history). Returns which.
+ * Delete one file to history: this cell's own with a new deleted version ("here"), a file only
+ * another of my cells keeps by a tree event (that cell keeps its history): then the manifest the
+ * tree showed there, which its Undo puts back (`undeleteAway`).
  */
-export async function deletePath(cell: Cell, path: HomePath): Promise<"here" | "tree"> {
-  if (!cell.db.current(path) && deleteFromTree(cell, path, cell.config.name)) {
+export async function deletePath(cell: Cell, path: HomePath): Promise<"here" | { away: ManifestHash }> {
+  const shown = cell.db.current(path) ? undefined : cell.tree.current().get(path)?.manifest;
+  if (shown && deleteFromTree(cell, path, cell.config.name)) {
     cell.vault.stored?.emit(path); // a file kept on another of my cells: they follow the deletion
     log("info", "deleted from the dashboard, from my cells' tree", { path });
-    return "tree";
+    return { away: shown };
   }
   await removeFile(cell.vault, path);
   log("info", "deleted from dashboard (kept in history)", { path });
   return "here";
+}
+
+/**
+ * Undo of the deletion of a file only another of my cells keeps: a put event naming the manifest
+ * the tree showed at `path` (nothing is sealed again), as a copy of such a file is made
+ * (mine/tree-edits); my cells follow it. 409 when something is at `path` again, 404 when this
+ * cell's events never named that manifest.
+ */
+export function undeleteAway(cell: Cell, path: HomePath, manifest: string): void {
+  if (cell.db.current(path) || cell.tree.current().has(path)) throw conflict(`'${path}' is there already`);
+  const body = /^[0-9a-f]{64}$/.test(manifest) ? cell.tree.manifestBody(manifest) : null;
+  if (!body) throw notFound(`'${path}' cannot be brought back from here: open the Trash of the cell that keeps it`);
+  cell.db.db.transaction(() => {
+    // The events describe no file of this cell's own there (none is kept here).
+    cell.tree.setLocal([{ path, manifest: null }]);
+    cell.tree.append([{ kind: "put", path, manifest: { hash: manifest as ManifestHash, body } }], cell.config.name);
+  })();
+  cell.vault.stored?.emit(path);
+  log("info", "deletion undone from the dashboard, in my cells' tree", { path });
 }
 
 /** A path typed by the user, checked: the path rules (ingest/home-path), said as a refusal of `what`. */
@@ -208,10 +230,15 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
       const missing = paths.find((p) => !tree.stat(p) || tree.stat(p)!.folder);
       if (missing) throw notFound(`no file at '${missing}' any more`);
       const here: HomePath[] = [];
-      for (const p of paths) if ((await deletePath(cell, p)) === "here") here.push(p);
+      const away: { path: string; manifest: string }[] = [];
+      for (const p of paths) {
+        const done = await deletePath(cell, p);
+        if (done === "here") here.push(p);
+        else away.push({ path: p, manifest: done.away });
+      }
       const n = count(paths.length, "file");
       const text = `${n} moved to the Trash.`;
-      return { toast: <Toast text={text} undo={here.length ? { paths: here, dir } : undefined} /> };
+      return { toast: <Toast text={text} undo={{ paths: here, away, dir }} /> };
     }),
   );
 
@@ -224,12 +251,14 @@ export function fileEdits(deps: FileEditDeps): Hono<WebEnv> {
       if (!entry?.folder) throw notFound(`no folder at '${path}' any more`);
       const files = tree.children(path).length ? treeFiles(cell).list(path) : [];
       const kept = files.map((f) => f.path as HomePath).filter((p) => cell.db.current(p));
+      // Files only another of my cells keeps: their Undo puts back what the tree showed.
+      const away = files.filter((f) => !cell.db.current(f.path)).map((f) => ({ path: f.path, manifest: f.manifest_hash }));
       await tree.remove(path);
       log("info", "folder deleted from the dashboard (its files kept in history)", { path, files: files.length });
       const text = files.length
         ? `Folder ${nameOf(path)} deleted: ${count(files.length, "file")} moved to the Trash.`
         : `Folder ${nameOf(path)} deleted.`;
-      return { toast: <Toast text={text} undo={kept.length ? { paths: kept, dir } : undefined} /> };
+      return { toast: <Toast text={text} undo={kept.length || away.length ? { paths: kept, away, dir } : undefined} /> };
     }),
   );
 

@@ -10,7 +10,7 @@
  * does) and answer its row again, saying what happened. Downloads go through the local API
  * (web/api/files).
  * A deletion answers the list with a toast whose Undo (POST /files/undelete) brings the file back
- * (or the files: one Undo for "Delete selected"). New folder, rename or move, "Delete selected"
+ * (or the files: one Undo for "Delete selected"), a file only another of my cells keeps too. New folder, rename or move, "Delete selected"
  * and a folder's Delete are web/files-edit-pages. A file's page previews it (views/preview).
  * GET /files/trash is the Trash (views/trash): deleted files (POST /files/trash/undelete) and
  * purged versions (POST /files/trash/restore, POST /files/trash/delete-now), as `grove trash`.
@@ -33,7 +33,7 @@ import { readTextHead } from "../core/stream-head.ts";
 import { TEXT_PREVIEW_BYTES, filePreviewKind, type FilePreviewKind } from "../../views/preview.tsx";
 import { servedInline } from "../core/media-type.ts";
 import { typeOfName } from "../core/media-type.ts";
-import { deletePath, fileEdits } from "./files-edit-pages.tsx";
+import { deletePath, fileEdits, undeleteAway } from "./files-edit-pages.tsx";
 import type { Manifest } from "../store/manifest.ts";
 import type { Cell } from "../cell/cell.ts";
 import type { PeerDirectory } from "../fleet/peer-directory.ts";
@@ -168,11 +168,15 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
     const path = safePath(await formField(c, "path"));
     const dir = safeDir(await formField(c, "dir"));
     const name = path.slice(path.lastIndexOf("/") + 1);
+    const done = await deletePath(c.var.cell, path);
     const toast =
-      (await deletePath(c.var.cell, path)) === "tree" ? (
-        <Toast text={`Deleted ${name} from your cells' files; the cell that keeps it keeps its history.`} />
-      ) : (
+      done === "here" ? (
         <Toast text={`Deleted ${name}.`} undo={{ paths: [path], dir }} />
+      ) : (
+        <Toast
+          text={`Deleted ${name} from your cells' files; the cell that keeps it keeps its history.`}
+          undo={{ paths: [], away: [{ path, manifest: done.away }], dir }}
+        />
       );
     return c.html(
       <>
@@ -200,17 +204,25 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
   app.post("/undelete", async (c) => {
     await requireCsrf(c);
     const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
-    const raw = body["path"];
-    const paths = (Array.isArray(raw) ? raw : [raw]).filter((p): p is string => typeof p === "string").map((p) => safePath(p));
+    const strings = (v: unknown) => (Array.isArray(v) ? v : [v]).filter((p): p is string => typeof p === "string");
+    // This cell's own files by path; files only another of my cells keeps as "MANIFEST:PATH" (views/trash Undo).
+    const own = strings(body["path"]).map((p) => ({ path: safePath(p), manifest: null as string | null }));
+    const away = strings(body["away"]).map((v) => {
+      const at = v.indexOf(":");
+      return { path: safePath(v.slice(at + 1)), manifest: v.slice(0, Math.max(at, 0)) };
+    });
+    const all = [...own, ...away];
+    const paths = all.map((f) => f.path);
     if (!paths.length) throw badRequest("path is empty");
     const dir = safeDir(await formField(c, "dir"));
     const failed: string[] = [];
     let why = "";
-    for (const path of paths) {
+    for (const f of all) {
       try {
-        await undelete(c, path);
+        if (f.manifest === null) await undelete(c, f.path);
+        else undeleteAway(c.var.cell, f.path, f.manifest);
       } catch (e) {
-        failed.push(baseName(path));
+        failed.push(baseName(f.path));
         why = pageError("undelete failed", e);
       }
     }
@@ -317,15 +329,19 @@ export function filesPages(s: Pick<WebServices, "sharing" | "peers" | "tree">): 
   );
 
   /** The row of `path` in its folder's listing, as it is now, with `note`; nothing when it is gone (the row goes too). */
-  const pinRow = (c: Context<WebEnv>, path: string, note: PinNote) => {
+  const pinRow = async (c: Context<WebEnv>, path: string, note: PinNote) => {
     const cell = c.var.cell;
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    // The folder listed (a search shows rows from folders below it): the row keeps its "in a/b".
+    const raw = (await c.req.parseBody().catch(() => ({}) as Record<string, unknown>))["dir"];
+    const listed = typeof raw === "string" ? safeDir(raw) : dir;
+    const shown = listed === dir || dir.startsWith(listed ? listed + "/" : "") ? listed : dir;
     const file = fileAt(cell, path);
     const l = listing(dir, file ? [file] : listTree(cell, path), { ...marks(c, dir), folders: file ? [] : [path] });
     const [f] = l.files;
     const [d] = l.dirs;
-    if (f) return c.html(<FileRow f={f} dir={dir} pick={share()} note={note} />);
-    if (d) return c.html(<DirRow d={d} dir={dir} note={note} />);
+    if (f) return c.html(<FileRow f={f} dir={shown} pick={share()} note={note} />);
+    if (d) return c.html(<DirRow d={{ ...d, name: path.slice(shown ? shown.length + 1 : 0) }} dir={shown} note={note} />);
     return c.html("");
   };
 

@@ -5,7 +5,9 @@
  * the Assistant, the recovery phrase offer and words, an error page) at 1280 and
  * 390 px, in light and dark mode, has no serious or critical axe-core violation, is no wider than
  * the window and has no positive tabindex. The keyboard: the first Tab reaches a visible "Skip to
- * content" link whose Enter moves focus to the main content; the tab bar is tabbed in its order.
+ * content" link whose Enter moves focus to the main content; the tab bar is tabbed in its order;
+ * on Files, a file's page and Settings, Tab from the top goes skip link, header, tab bar, then the
+ * main content in document and visual order, reaching everything, each stop with a visible ring.
  * Skipped without Chromium.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -226,6 +228,70 @@ describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
     }
     await page.emulateMedia({ colorScheme: "light" });
   }, 60_000);
+
+  /** Where Tab is now: the element's place in the page (document order), where it sits, and its focus ring. */
+  const focused = (p: Page) =>
+    p.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const s = getComputedStyle(el);
+      const r = el.getBoundingClientRect();
+      return {
+        at: Array.prototype.indexOf.call(document.querySelectorAll("*"), el) as number,
+        what: `${el.tagName.toLowerCase()} ${el.getAttribute("href") ?? el.getAttribute("name") ?? el.id ?? ""} ${(el.textContent ?? "").trim().slice(0, 30)}`,
+        part: el.closest("main") ? "main" : el.closest("nav.tabs") ? "nav" : "header",
+        top: r.top + window.scrollY,
+        ring: (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none",
+      };
+    });
+  /** Everything on the page Tab should reach, in document order (visible, enabled, no negative tabindex, not in a closed <details>). */
+  const reachable = (p: Page) =>
+    p.evaluate(() => {
+      const all = Array.from(document.querySelectorAll("*"));
+      const sel = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]";
+      return Array.from(document.querySelectorAll<HTMLElement>(sel))
+        .filter((el) => {
+          if ((el as HTMLButtonElement).disabled || el.tabIndex < 0) return false;
+          if (el.getClientRects().length === 0 || getComputedStyle(el).visibility === "hidden") return false;
+          const closed = el.closest("details:not([open])");
+          return !closed || (el.tagName === "SUMMARY" && el.parentElement === closed);
+        })
+        .map((el) => all.indexOf(el));
+    });
+
+  for (const width of WIDTHS)
+    test(`at ${width} px, Tab from the top of Files, a file's page and Settings follows the page: skip link, header, tab bar, then the main content in order, each with a visible ring`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      for (const href of ["/files?dir=docs", "/files/detail?path=docs/report.txt", "/settings"]) {
+        await page.goto(href);
+        await settled(page);
+        const expected = await reachable(page);
+        const seen: NonNullable<Awaited<ReturnType<typeof focused>>>[] = [];
+        for (let i = 0; i < 200; i++) {
+          await page.keyboard.press("Tab");
+          const f = await focused(page);
+          if (!f || (seen.length && f.at === seen[0]!.at)) break; // past the last one (or round again)
+          seen.push(f);
+        }
+        const label = `${href} @${width}`;
+        expect({ label, first: seen[0]?.what.trim() }).toEqual({ label, first: "a #main Skip to content" });
+        // Header, then the tab bar, then the main content: never back.
+        const parts = seen.map((f) => f.part).filter((x, i, all) => x !== all[i - 1]);
+        expect({ label, parts }).toEqual({ label, parts: ["header", "nav", "main"] });
+        // Document order, each once, and nothing Tab should reach is left out.
+        const backwards = seen.filter((f, i) => i > 0 && f.at <= seen[i - 1]!.at).map((f) => f.what);
+        expect({ label, backwards }).toEqual({ label, backwards: [] });
+        const visited = new Set(seen.map((f) => f.at));
+        expect({ label, missed: expected.filter((at) => !visited.has(at)).length }).toEqual({ label, missed: 0 });
+        // Visual order in the main content: no stop sits well above the one before it.
+        const main = seen.filter((f) => f.part === "main");
+        const upward = main.filter((f, i) => i > 0 && f.top < main[i - 1]!.top - 40).map((f) => f.what);
+        expect({ label, upward }).toEqual({ label, upward: [] });
+        // Focus is visible on every stop: an outline or a ring.
+        expect({ label, noRing: seen.filter((f) => !f.ring).map((f) => f.what) }).toEqual({ label, noRing: [] });
+        expect(main.length).toBeGreaterThan(3);
+      }
+    }, 60_000);
 
   test("the pages raised no errors", async () => {
     await ctx.close();

@@ -1,5 +1,5 @@
 // Feedback on every action in real headless Chromium (issue 22, point 6), two real cells: the
-// login button is busy while the password is checked; a Delete held on the network shows its
+// login button is busy while the password is checked (at 1280 and 390 px); a Delete held on the network shows its
 // button disabled and aria-busy; Delete, Restore, Purge, Join, friend request and accept, Share,
 // Revoke and Remove each show a toast saying what they did; Purge (1280 px) and Remove (390 px) ask
 // in a dialog in the page (never window.confirm): Cancel and Escape do nothing, the named button
@@ -64,29 +64,39 @@ afterAll(async () => {
 }, 120_000);
 
 test.skipIf(!HAVE_CHROMIUM)(
-  "the login button is busy while the password is checked",
+  "the login button is busy while the password is checked, at 1280 and 390 px",
   async () => {
     pa = await open(a!);
     await firstRunSetup(pa, PASSWORD);
-    const page = await open(a!);
-    await page.goto("/login");
-    await page.fill("input[type=password]", PASSWORD);
-    // The page goes away with the post (a held navigation also holds Playwright's evaluate): what
-    // the button showed once the submit was under way is kept in sessionStorage, read on /files.
-    await page.evaluate(() =>
-      document.addEventListener("submit", () =>
-        setTimeout(() => {
-          const el = document.querySelector("form.busy-form button[type=submit]") as HTMLButtonElement;
-          sessionStorage.setItem(
-            "login-button",
-            JSON.stringify({ disabled: el.disabled, busy: el.getAttribute("aria-busy"), text: el.textContent }),
-          );
-        }, 0),
-      ),
-    );
-    await Promise.all([page.waitForURL("**/files"), page.locator("form.busy-form button[type=submit]").click()]);
-    const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem("login-button") ?? "null"));
-    expect(state).toEqual({ disabled: true, busy: "true", text: "Checking the password…" });
+    for (const width of [1280, 390]) {
+      const page = await open(a!, width);
+      await page.goto("/login");
+      expect(await noSideways(page)).toBe(true);
+      await page.fill("input[type=password]", PASSWORD);
+      // The page goes away with the post (a held navigation also holds Playwright's evaluate): what
+      // the button showed once the submit was under way is kept in sessionStorage, read on /files.
+      await page.evaluate(() =>
+        document.addEventListener("submit", () =>
+          setTimeout(() => {
+            const el = document.querySelector("form.busy-form button[type=submit]") as HTMLButtonElement;
+            const box = el.getBoundingClientRect();
+            sessionStorage.setItem(
+              "login-button",
+              JSON.stringify({
+                disabled: el.disabled,
+                busy: el.getAttribute("aria-busy"),
+                text: el.textContent,
+                onScreen: box.right <= window.innerWidth,
+              }),
+            );
+          }, 0),
+        ),
+      );
+      await Promise.all([page.waitForURL("**/files"), page.locator("form.busy-form button[type=submit]").click()]);
+      const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem("login-button") ?? "null"));
+      expect({ width, state }).toEqual({ width, state: { disabled: true, busy: "true", text: "Checking the password…", onScreen: true } });
+      await page.context().close();
+    }
     expect(nativeDialogs).toEqual([]);
   },
   60_000,

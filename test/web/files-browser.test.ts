@@ -5,11 +5,13 @@
 // hover; Upload with nothing chosen says what to do; an upload over the limit or answered by a
 // proxy's error page says what happened in words; files dropped on the page are uploaded; at
 // 390 px (the headers hidden) the list sorts from the "Sort by" links above it. Search, times,
-// a file dropped and a nested file's breadcrumb links are clicked at both widths.
+// a file dropped, a nested file's breadcrumb links and a search that finds a file three folders
+// down (its folder said and linked, its name opening its page) are clicked at both widths.
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
+import { seriousViolations } from "../helpers/axe.ts";
 import { dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const PASSWORD = "correct horse battery";
@@ -36,6 +38,36 @@ async function nestedCrumbs(page: Page): Promise<void> {
   await Promise.all([page.waitForURL("**/files?dir=nest"), page.locator("p.crumbs").getByRole("link", { name: "nest" }).click()]);
   await page.locator('tr.dir[data-path="nest/a"]').waitFor();
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+}
+
+/**
+ * Search from the top finds a file three folders down: its row says the folder it is in (a link to
+ * that folder), and its name opens its page; a folder's name is found too, deep down.
+ */
+async function searchDeep(page: Page): Promise<void> {
+  await page.goto("/files");
+  await page.getByRole("searchbox", { name: "Search the names of all your files" }).fill("c.txt");
+  const row = page.locator('#file-list tr[data-path="nest/a/b/c.txt"]');
+  await row.waitFor();
+  expect(await names(page)).toEqual(["nest/a/b/c.txt"]);
+  expect(await page.locator("#file-list .search-note").innerText()).toBe("1 result for “c.txt” in all your files.");
+  expect(await row.locator("a.trunc").first().innerText()).toBe("c.txt");
+  expect(await row.locator(".in-folder").innerText()).toBe("in nest/a/b");
+  expect(await row.locator(".in-folder a").getAttribute("href")).toBe(`/files?dir=${encodeURIComponent("nest/a/b")}`);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  expect(await seriousViolations(page)).toEqual([]);
+  await Promise.all([page.waitForURL("**/files/detail?path=nest%2Fa%2Fb%2Fc.txt"), row.getByRole("link", { name: "c.txt" }).click()]);
+  expect(await page.locator("h1").innerText()).toBe("c.txt");
+  // Inside a folder, its folders are searched too (a folder by its own name).
+  await page.goto("/files?dir=nest");
+  await page.getByRole("searchbox", { name: "Search file names in this folder and the folders in it" }).fill("B");
+  await page.locator('#file-list tr.dir[data-path="nest/a/b"]').waitFor();
+  expect(await page.locator('#file-list tr.dir[data-path="nest/a/b"] .in-folder').innerText()).toBe("in nest/a");
+  await Promise.all([
+    page.waitForURL(`**/files?dir=${encodeURIComponent("nest/a")}`),
+    page.locator('#file-list tr.dir[data-path="nest/a/b"] .in-folder a').click(),
+  ]);
+  await page.locator('tr.dir[data-path="nest/a/b"]').waitFor();
 }
 
 /** Files dropped on the page are uploaded into the folder shown. */
@@ -83,6 +115,15 @@ describe("files as a file manager", () => {
     expect(await list("sort=name&q=TXT")).toEqual([LONG, "b-small.txt", "c-medium.txt"]);
     expect(await list("sort=bogus&order=sideways")).toEqual(["a-large.bin", LONG, "b-small.txt", "c-medium.txt"]);
     expect(await list("q=nothing-like-this")).toEqual([]);
+    // A search covers the folders below too: from the top, a file three folders down, and a folder by its name.
+    const top = async (qs: string) => {
+      const html = await (await fetch(`${cell!.url}/files/list?${qs}`, { headers: { cookie } })).text();
+      return [...html.matchAll(/<tr (?:class="dir" )?data-path="([^"]+)"/g)].map((m) => m[1]!);
+    };
+    expect(await top("q=C.TXT")).toEqual(["nest/a/b/c.txt"]);
+    expect(await top("q=b")).toEqual(["nest/a/b", "fm/a-large.bin", "fm/b-small.txt"]);
+    expect(await top("dir=nest&q=deep")).toEqual([]);
+    expect(await top("dir=nest/a&q=txt&sort=size")).toEqual(["nest/a/b/c.txt"]);
     // The "Sort by" links above the list (for phone width, where the headers are hidden) are plain links too.
     const html = await (await fetch(`${cell!.url}/files/list?dir=fm&sort=size&order=desc`, { headers: { cookie } })).text();
     const bar = /<nav class="sort-bar"[^>]*>([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? "";
@@ -152,6 +193,7 @@ describe("files as a file manager", () => {
     // Files dropped on the page are uploaded into the folder shown.
     await dropFile(page, "dropped.txt", "dropped bytes");
     await nestedCrumbs(page);
+    await searchDeep(page);
     await page.goto("/files?dir=fm");
 
     // At 390 px nothing scrolls sideways either, and the list sorts from "Sort by" (the headers are hidden there).
@@ -180,6 +222,7 @@ describe("files as a file manager", () => {
     await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 5);
     await dropFile(page, "phone-drop.txt", "dropped at 390");
     await nestedCrumbs(page);
+    await searchDeep(page);
     expect(errors).toEqual([]);
   });
 });

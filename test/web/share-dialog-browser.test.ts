@@ -1,7 +1,7 @@
 // The Share dialog, in real headless Chromium against three real cells: A is paired with B and
 // C, and all are friends with A. In A's Files tab two files are ticked, "Share selected…" opens
 // the dialog, both friends are ticked and Share gives four ok lines; B's and C's feeds (CLI) list
-// both files (at 1280 px). The file page's Share box takes several friends at once too (at 390 px;
+// both files (at 1280 px; ticking and sharing at 390 px too). The file page's Share box takes several friends at once too (at 390 px;
 // neither page scrolls sideways at that width). Without JavaScript
 // the same works as plain forms; the dialog refuses no file, no friend, too many files or
 // friends and bad paths with a clear message, and reports a failing pair on its own line.
@@ -300,6 +300,34 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(html).toContain('data-ok="0"');
     expect(html).toContain("Could not share alpha.txt with");
     expect((await shares()).length).toBe(before + 1);
+    await ctx.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
+  test("at 390 px too: tick two files, Share selected…, tick a friend, Share: an ok line each, nothing sideways", async () => {
+    const { ctx, page } = await cellPage(browser!, a!, errors);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await login(page);
+    const before = (await shares()).length;
+    const button = page.locator("#share-selected");
+    await page.waitForFunction(() => (document.getElementById("share-selected") as HTMLButtonElement | null)?.disabled === true);
+    await pick(page, FILE_1).click();
+    await pick(page, FILE_2).click();
+    expect(await page.locator("#pick-count").textContent()).toBe("2 selected");
+    expect(await button.isEnabled()).toBe(true);
+    const box = (await button.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    expect(await noSideways(page)).toBe(true);
+
+    await Promise.all([page.waitForURL((u) => u.pathname === "/share"), button.click()]);
+    expect(new URL(page.url()).searchParams.getAll("path")).toEqual([FILE_1, FILE_2]);
+    expect(await page.locator("main h1").textContent()).toBe("Share 2 files");
+    expect(await noSideways(page)).toBe(true);
+    await friendBox(page, ids.c).click();
+    await page.click("#share-button");
+    await page.locator("#share-result ul.share-lines li").nth(1).waitFor();
+    expect(await resultLines(page)).toEqual([`${FILE_1}|${ids.c}|ok`, `${FILE_2}|${ids.c}|ok`]);
+    expect(await noSideways(page)).toBe(true);
+    expect((await shares()).length).toBe(before + 2);
     await ctx.close();
     expect(errors).toEqual([]);
   }, 60_000);
