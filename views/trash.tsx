@@ -48,7 +48,8 @@ export function Toast(p: { text: string; undo?: Undo; error?: boolean }) {
           </button>
         </form>
       ) : null}
-      <a href="/files/trash">Trash</a>
+      {/* Files only another of my cells kept are in that cell's Trash, not this one's: no link to an empty page. */}
+      {!p.undo || p.undo.paths.length ? <a href="/files/trash">Trash</a> : null}
       <button type="button" class="toast-close" data-dismiss-toast aria-label="Dismiss">
         ×
       </button>

@@ -133,6 +133,8 @@ describe.skipIf(!HAVE_CHROMIUM)("a file only another of my cells keeps, on B's F
       expect(await row(page, `${dir}/gone.txt`).count()).toBe(0);
       const undo = toast.getByRole("button", { name: "Undo" });
       expect(await undo.isVisible()).toBe(true);
+      // Its history is on A, not in B's Trash: no link to a Trash that does not list it.
+      expect(await toast.getByRole("link", { name: "Trash" }).count()).toBe(0);
       const box = (await undo.boundingBox())!;
       expect(box.x + box.width).toBeLessThanOrEqual(width);
       expect(await seriousViolations(page)).toEqual([]);
