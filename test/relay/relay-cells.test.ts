@@ -82,15 +82,15 @@ let base: Record<string, unknown> = {};
 let access = { path: "", token: "" };
 
 /** Start cell i (0 = a, 1 = b) in its namespace, or on loopback advertising the relay only; restarts reuse its folders. */
-function start(i: number, name: string): Promise<TestCell> {
+function start(i: number, name: string, extra: Record<string, unknown> = {}): Promise<TestCell> {
   return mode === "netns"
     ? startCell({
         root: join(root, name),
         cmd: ["ip", "netns", "exec", cells[i]!.ns, BUN, CLI],
         listen: { host: "0.0.0.0", port: PORT },
-        config: { ...base, name, advertise: [`http://${cells[i]!.peerIp}:${PORT}`] },
+        config: { ...base, ...extra, name, advertise: [`http://${cells[i]!.peerIp}:${PORT}`] },
       })
-    : startCell({ root: join(root, name), config: { ...base, name, advertise: [relayUrl] } });
+    : startCell({ root: join(root, name), config: { ...base, ...extra, name, advertise: [relayUrl] } });
 }
 
 beforeAll(async () => {
@@ -273,4 +273,35 @@ describe(`cells through a relay`, () => {
     expect(st.cells).toBe(2); // a and b (the stranger is gone)
     expect(relay.proc.exitCode).toBeNull();
   });
+
+  test("push on store goes through the relay too: a file put on A has its two copies with no round", async () => {
+    // A again, now pushing on store (the tests above drive rounds themselves); its start-up round
+    // probes B's route first (push on store places on peers whose route answered the last probe).
+    await a.stop();
+    a = await start(0, "relay-a", { push_on_store: true });
+    type Sync = { sync: { running: boolean; last: { started_at: number } | null; last_error: string | null } | null };
+    let before = 0;
+    for (const end = Date.now() + 30_000; !before && Date.now() < end; ) {
+      const s = (await cliJson<Sync>(a, ["status"])).sync;
+      if (s?.last && !s.running) before = s.last.started_at;
+      else await Bun.sleep(100);
+    }
+    expect(before).toBeGreaterThan(0);
+    const path = "pushed/on-store.bin";
+    const src = join(root, "on-store.bin");
+    writeFileSync(src, pseudoRandom(4 * 1024 * 1024 + 50_000, 13)); // a full chunk and a small one: both paths of the push
+    expect((await a.cli(["put", src, "--as", path])).code).toBe(0);
+    type Placement = { files: { path: string; copies: number; desired: number }[] };
+    let copies = 0;
+    for (const end = Date.now() + 30_000; copies < 2 && Date.now() < end; ) {
+      copies = (await cliJson<Placement>(a, ["placement"])).files.find((f) => f.path === path)?.copies ?? 0;
+      if (copies < 2) await Bun.sleep(100);
+    }
+    if (copies < 2) console.log(`A's log:\n${a.output()}`);
+    expect(copies).toBe(2);
+    // No round placed them: the last round is still the start-up one (sync_after_change_s is 0 in tests: no round after a put).
+    const after = (await cliJson<Sync>(a, ["status"])).sync;
+    expect(after?.last?.started_at).toBe(before);
+    expect(after?.running).toBe(false);
+  }, 90_000);
 });
