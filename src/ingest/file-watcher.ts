@@ -34,6 +34,7 @@ import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type SmallFile }
 import { localFilePieces } from "./local-files.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
+import type { FileEntry } from "../store/placement-db.ts";
 
 export interface WatchRoot {
   /** Absolute folder to watch. */
@@ -180,13 +181,15 @@ export class FileWatcher {
   private async walk(root: WatchRoot, dir: string): Promise<void> {
     const found: ScanPlan["files"] = [];
     await this.files(root, dir, found);
-    for (const f of found) if (!this.stopped && !this.upToDate(f.path, f.size, f.mtimeMs)) this.schedule(root, f.abs);
+    if (this.stopped) return;
+    // The index asked once for the whole folder (a folder copied in is walked as it fills).
+    const current = this.vault.db.currentMany(found.map((f) => f.path));
+    for (const f of found) if (!upToDate(current.get(f.path) ?? null, f.size, f.mtimeMs)) this.schedule(root, f.abs);
   }
 
   /** True when the current version of `path` has this size and was recorded after the file's last change. */
   private upToDate(path: HomePath, size: number, mtimeMs: number): boolean {
-    const cur = this.vault.db.current(path);
-    return cur !== null && cur.size === size && cur.updated_at >= Math.floor(mtimeMs);
+    return upToDate(this.vault.db.current(path), size, mtimeMs);
   }
 
   private async check(root: WatchRoot, abs: string, path: HomePath): Promise<void> {
@@ -352,4 +355,9 @@ export class FileWatcher {
     }
     return failed;
   }
+}
+
+/** True when `cur` (a path's current version) has this size and was recorded after the file's last change. */
+function upToDate(cur: FileEntry | null, size: number, mtimeMs: number): boolean {
+  return cur !== null && cur.size === size && cur.updated_at >= Math.floor(mtimeMs);
 }

@@ -24,7 +24,7 @@ import { settlePending } from "../store/manifest-settle.ts";
 import { confinedPath } from "../core/confine.ts";
 import { errorMessage } from "../core/errors.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
-import type { NewVersion } from "../store/placement-db.ts";
+import type { FileEntry, NewVersion } from "../store/placement-db.ts";
 import type { StagedChunk } from "../store/chunk-store.ts";
 import { manifestFileText, manifestHash, manifestRelPath, type ChunkRef, type Manifest } from "../store/manifest.ts";
 import { newManifest, reuseManifest, uniqueManifestRel } from "./ingest.ts";
@@ -118,13 +118,19 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     const committed = Promise.withResolvers<void>();
     committed.promise.catch(() => {});
     const chunksHere = new Set<string>(); // chunks this batch writes (two equal files: one chunk)
+    // What the index holds of every path, in two queries for the batch (a query per file cost
+    // more than sealing it). A version another writer records meanwhile (a put of the same path)
+    // is not seen: at worst this batch records the same content again as a version of its own,
+    // as a put racing the watcher always could.
+    const paths = files.map((f) => f.path);
+    const heads: Heads = { current: vault.db.currentMany(paths), last: vault.db.lastVersions(paths) };
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
         const i = next++;
         const f = files[i]!;
         try {
-          const r = await stage(vault, f, chunksHere, group, committed.promise);
+          const r = await stage(vault, f, heads, chunksHere, group, committed.promise);
           if ("why" in r) outcomes[i] = { path: f.path, stored: false, why: r.why };
           else staged[i] = r;
         } catch (e) {
@@ -161,17 +167,24 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
   });
 }
 
+/** The index's current version and highest version number of each path of a batch. */
+interface Heads {
+  current: Map<string, FileEntry>;
+  last: Map<string, number>;
+}
+
 /** Read, hash and seal one file, and stage its chunk (into `group`) and manifest. */
 async function stage(
   vault: Vault,
   f: SmallFile,
+  heads: Heads,
   chunksHere: Set<string>,
   group: StagedChunk[],
   committed: Promise<void>,
 ): Promise<Staged | { why: "unchanged" | "changed" | "gone" }> {
   const held = { buf: takeBuffer(f.size + TAG_BYTES) };
   try {
-    return await stageIn(vault, f, held, chunksHere, group, committed);
+    return await stageIn(vault, f, heads, held, chunksHere, group, committed);
   } finally {
     giveBuffer(held.buf);
   }
@@ -181,6 +194,7 @@ async function stage(
 async function stageIn(
   vault: Vault,
   f: SmallFile,
+  heads: Heads,
   held: { buf: Uint8Array },
   chunksHere: Set<string>,
   group: StagedChunk[],
@@ -193,7 +207,7 @@ async function stageIn(
   if (!after || plain.byteLength !== f.size || after.size !== f.size || after.mtimeMs !== f.mtimeMs) return { why: "changed" };
   const size = plain.byteLength; // the crypto pool takes `plain` over (a Worker's transfer empties it)
   const fileHash = toHex(vault.suite.sha256(plain)) as FileHash;
-  const cur = vault.db.current(f.path);
+  const cur = heads.current.get(f.path);
   if (cur && cur.file_hash === fileHash) return { why: "unchanged" };
 
   const older = reuseManifest(vault, f.path, fileHash);
@@ -223,7 +237,7 @@ async function stageIn(
       }
     }
   }
-  const m = newManifest(vault, f.path, size, fileHash, chunks);
+  const m = newManifest(vault, f.path, size, fileHash, chunks, heads.last.get(f.path) ?? 0);
   const rel = uniqueManifestRel(vault, m);
   // Not fsynced here: its body goes into the version's transaction (manifest_pending), and the
   // file is fsynced once the store is quiet (store/manifest-settle), or written again after a crash.

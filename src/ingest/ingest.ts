@@ -268,7 +268,15 @@ function addDescribed(vault: Vault, v: NewVersion): number {
 }
 
 /** The manifest of a new version of `path`: `size` bytes hashing to `fileHash`, sealed as `chunks`. */
-export function newManifest(vault: Vault, path: HomePath, size: number, fileHash: FileHash, chunks: ChunkRef[]): Manifest {
+export function newManifest(
+  vault: Vault,
+  path: HomePath,
+  size: number,
+  fileHash: FileHash,
+  chunks: ChunkRef[],
+  /** The highest version number `path` used so far, when the caller has looked it up already. */
+  last = vault.db.lastVersion(path),
+): Manifest {
   return {
     format: 1,
     filename: posix.basename(path),
@@ -277,7 +285,7 @@ export function newManifest(vault: Vault, path: HomePath, size: number, fileHash
     file_hash: fileHash,
     chunks,
     encryption: encryptionInfo(vault.keys.sealing(fileHash).keyId),
-    version: vault.db.lastVersion(path) + 1,
+    version: last + 1,
     created_at: new Date().toISOString(),
     synced_at: null,
     owner: vault.owner,

@@ -101,6 +101,9 @@ export class MyTree {
   private readonly pulling = new Map<CellId, Promise<number>>();
   private readonly again = new Set<CellId>();
   private stopped = false;
+  /** Paths describeNow described in this turn of the event loop, until `vault.stored` names them. */
+  private justDescribed = new Set<string>();
+  private forgetDescribed: ReturnType<typeof setImmediate> | null = null;
   /** Paths changed since the last reconcile ("all": look at every file). */
   private dirty: Set<string> | "all" = new Set();
   /** Per cell of mine, the last of our own events it was poked for. */
@@ -191,8 +194,10 @@ export class MyTree {
     this.stopped = true;
     if (this.settleTimer) clearImmediate(this.settleTimer);
     if (this.pullTimer) clearInterval(this.pullTimer);
+    if (this.forgetDescribed) clearImmediate(this.forgetDescribed);
     this.settleTimer = null;
     this.pullTimer = null;
+    this.forgetDescribed = null;
     this.deps.cell.vault.remote!.source = null;
   }
 
@@ -200,7 +205,9 @@ export class MyTree {
   changed(path?: string): void {
     if (this.stopped) return;
     if (path === undefined) this.dirty = "all";
-    else if (this.dirty !== "all") this.dirty.add(path);
+    else if (this.justDescribed.delete(path)) {
+      // Described with its own commit (describeNow): only my cells are still to be told.
+    } else if (this.dirty !== "all") this.dirty.add(path);
     if (this.settleTimer) return;
     this.settleTimer = setImmediate(() => {
       this.settleTimer = null;
@@ -234,6 +241,14 @@ export class MyTree {
     if (this.stopped || this.holdingOwn()) return;
     try {
       this.reconcile(new Set(paths));
+      // The caller tells `vault.stored` of these paths right after its commit: no need to look at
+      // them again then (two lookups a file). Forgotten after this turn of the event loop, should
+      // the commit fail and nothing be told.
+      for (const p of paths) this.justDescribed.add(p);
+      this.forgetDescribed ??= setImmediate(() => {
+        this.forgetDescribed = null;
+        this.justDescribed.clear();
+      });
     } catch (e) {
       log("warn", `tree: new versions not described with their commit; described next: ${errorMessage(e)}`);
     }
@@ -244,13 +259,13 @@ export class MyTree {
    * them: at `paths` (what `vault.stored` named since the last time), or everywhere.
    */
   reconcile(paths?: ReadonlySet<string>): TreeEvent[] {
+    if (paths?.size === 0) return [];
     const { db, tree } = this.cell;
     const { own, described } = ownAndDescribed(this.cell, paths);
     const added = [...own].filter(([p, h]) => described.get(p) !== h);
     const gone = [...described].filter(([p]) => !own.has(p));
     if (!added.length && !gone.length) return [];
     const current = tree.current();
-    if (!added.length && !gone.length) return [];
 
     const changes: LocalChange[] = [];
     const body = (h: ManifestHash) => ({ hash: h, body: this.manifestBody(h) });

@@ -184,12 +184,16 @@ export function ownAndDescribed(
   paths?: Iterable<string>,
 ): { own: Map<string, ManifestHash>; described: Map<string, ManifestHash> } {
   if (!paths) return { own: new Map(cell.db.list().map((f) => [f.path, f.manifest_hash])), described: cell.tree.localView() };
+  // One query each for all the paths (not two per path), in the order of `paths`.
+  const list = [...new Set(paths)];
+  const current = cell.db.currentMany(list);
+  const local = cell.tree.localAtMany(list);
   const own = new Map<string, ManifestHash>();
   const described = new Map<string, ManifestHash>();
-  for (const p of paths) {
-    const cur = cell.db.current(p);
+  for (const p of list) {
+    const cur = current.get(p);
     if (cur) own.set(p, cur.manifest_hash);
-    const d = cell.tree.localAt(p);
+    const d = local.get(p);
     if (d) described.set(p, d);
   }
   return { own, described };

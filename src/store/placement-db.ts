@@ -6,6 +6,9 @@ import { Database } from "bun:sqlite";
 import type { ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
 import { migrate } from "./migrations.ts";
 
+/** Paths per query of the *Many lookups (one JSON array parameter each). */
+const MANY_AT_ONCE = 1000;
+
 export interface FileEntry {
   path: string;
   version: number;
@@ -83,6 +86,44 @@ export class PlacementDb {
     );
   }
 
+  /**
+   * `current` of many paths in one query: path → its current version, for those that have one.
+   * Each query begins a read transaction of its own (locks on the WAL index): per file, in a
+   * folder of thousands stored together, the lookups cost more than the rest of describing it.
+   */
+  currentMany(paths: readonly string[]): Map<string, FileEntry> {
+    const out = new Map<string, FileEntry>();
+    for (let i = 0; i < paths.length; i += MANY_AT_ONCE) {
+      const rows = this.db
+        .query(
+          `SELECT v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at
+           FROM json_each(?) p
+           JOIN file_versions v ON v.path = p.value AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = p.value)
+           JOIN manifests m ON m.manifest_hash = v.manifest_hash`,
+        )
+        .all(JSON.stringify(paths.slice(i, i + MANY_AT_ONCE))) as FileEntry[];
+      for (const r of rows) out.set(r.path, r);
+    }
+    return out;
+  }
+
+  /** `lastVersion` of many paths in one query: path → the highest version number ever used (absent: 0). */
+  lastVersions(paths: readonly string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < paths.length; i += MANY_AT_ONCE) {
+      const rows = this.db
+        .query(
+          `SELECT p.value AS path, MAX(
+             COALESCE((SELECT MAX(version) FROM file_versions WHERE path = p.value), 0),
+             COALESCE((SELECT MAX(version) FROM purged_versions WHERE path = p.value), 0)) AS v
+           FROM json_each(?) p`,
+        )
+        .all(JSON.stringify(paths.slice(i, i + MANY_AT_ONCE))) as { path: string; v: number }[];
+      for (const r of rows) if (r.v) out.set(r.path, r.v);
+    }
+    return out;
+  }
+
   /** True when `hash` is recorded as held here (`chunks`): missing from the store, it is lost, not elsewhere. */
   hasChunk(hash: string): boolean {
     return this.db.query("SELECT 1 FROM chunks WHERE hash = ?").get(hash) !== null;
@@ -149,28 +190,40 @@ export class PlacementDb {
 
   /** Record a manifest (if new), its chunks, and a new version of its path: one transaction. */
   addVersion(v: NewVersion): number {
-    return this.db.transaction(() => {
-      const now = Date.now();
-      const insChunk = this.db.query("INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)");
-      for (const c of v.chunks) insChunk.run(c.hash, c.size, now);
-      this.insertManifest(v);
-      if (v.pendingBody !== undefined)
-        this.db
-          .query("INSERT OR REPLACE INTO manifest_pending (manifest_file, body, at) VALUES (?, ?, ?)")
-          .run(v.manifestFile, v.pendingBody, now);
-      if (v.homePending)
-        this.db.query("INSERT OR REPLACE INTO home_pending (path, file_hash, at) VALUES (?, ?, ?)").run(v.path, v.fileHash, now);
-      const version = this.lastVersion(v.path) + 1;
-      this.db
-        .query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)")
-        .run(v.path, version, v.manifestHash, now);
-      return version;
-    })();
+    return this.db.transaction(() => this.insertVersion(v, this.lastVersion(v.path) + 1))();
   }
 
-  /** Several new versions in one transaction (one commit, one fsync); returns their numbers in order. */
+  /** Record `v` as version `version` of its path (inside the caller's transaction). */
+  private insertVersion(v: NewVersion, version: number): number {
+    const now = Date.now();
+    const insChunk = this.db.query("INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)");
+    for (const c of v.chunks) insChunk.run(c.hash, c.size, now);
+    this.insertManifest(v);
+    if (v.pendingBody !== undefined)
+      this.db
+        .query("INSERT OR REPLACE INTO manifest_pending (manifest_file, body, at) VALUES (?, ?, ?)")
+        .run(v.manifestFile, v.pendingBody, now);
+    if (v.homePending)
+      this.db.query("INSERT OR REPLACE INTO home_pending (path, file_hash, at) VALUES (?, ?, ?)").run(v.path, v.fileHash, now);
+    this.db
+      .query("INSERT INTO file_versions (path, version, manifest_hash, at) VALUES (?, ?, ?, ?)")
+      .run(v.path, version, v.manifestHash, now);
+    return version;
+  }
+
+  /**
+   * Several new versions in one transaction (one commit, one fsync); returns their numbers in
+   * order. The paths' version numbers so far are read in one query, not one per version.
+   */
   addVersions(vs: readonly NewVersion[]): number[] {
-    return this.db.transaction(() => vs.map((v) => this.addVersion(v)))();
+    return this.db.transaction(() => {
+      const last = this.lastVersions(vs.map((v) => v.path));
+      return vs.map((v) => {
+        const version = (last.get(v.path) ?? 0) + 1;
+        last.set(v.path, version);
+        return this.insertVersion(v, version);
+      });
+    })();
   }
 
   /** Manifest files not fsynced yet (store/manifest-settle), oldest first, at most `limit`; `recorded`: a manifest row still names the file (else trash collection forgot it). */

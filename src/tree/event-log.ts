@@ -216,6 +216,18 @@ export class EventLog {
     return r?.manifest_hash ?? null;
   }
 
+  /** `localAt` of many paths in one query: path → what the events last said of it, for those they describe. */
+  localAtMany(paths: readonly string[]): Map<string, ManifestHash> {
+    const out = new Map<string, ManifestHash>();
+    for (let i = 0; i < paths.length; i += 1000) {
+      const rows = this.db
+        .query("SELECT l.path, l.manifest_hash FROM json_each(?) p JOIN tree_local l ON l.path = p.value")
+        .all(JSON.stringify(paths.slice(i, i + 1000))) as { path: string; manifest_hash: ManifestHash }[];
+      for (const r of rows) out.set(r.path, r.manifest_hash);
+    }
+    return out;
+  }
+
   /** Record that the events now describe these own files (inside the caller's transaction, or on its own). */
   setLocal(changes: readonly { path: string; manifest: ManifestHash | null }[]): void {
     const put = this.db.query("INSERT OR REPLACE INTO tree_local (path, manifest_hash) VALUES (?, ?)");
