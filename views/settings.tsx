@@ -71,13 +71,17 @@ export function SettingsPage(p: {
           </dd>
           <dt>Crypto</dt>
           <dd>{f.crypto}</dd>
-          <dt>State (GROVE_DIR)</dt>
+          <dt>This cell's folder</dt>
           <dd>
-            <code>{f.dir}</code>
+            <code title="GROVE_DIR">{f.dir}</code>
+            <br />
+            <span class="sub">its keys, database and the copies it keeps</span>
           </dd>
-          <dt>Files (GROVE_HOME)</dt>
+          <dt>Your files folder</dt>
           <dd>
-            <code>{f.home}</code>
+            <code title="GROVE_HOME">{f.home}</code>
+            <br />
+            <span class="sub">where this cell keeps its own files, as ordinary files</span>
           </dd>
           <dt>Stored</dt>
           <dd>
