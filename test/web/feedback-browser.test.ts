@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page, Route } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 let a: TestCell | undefined;
@@ -43,7 +44,6 @@ async function hold(page: Page, url: string, method = "POST"): Promise<{ release
 }
 
 const toast = (page: Page, text: string) => page.locator(".toast-stack .toast", { hasText: text });
-const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 const put = async (c: TestCell, path: string, text: string) =>
   expect((await c.api(`/api/files/${path}`, { method: "PUT", body: text })).status).toBe(201);
 
@@ -71,7 +71,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     for (const width of [1280, 390]) {
       const page = await open(a!, width);
       await page.goto("/login");
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await page.fill("input[type=password]", PASSWORD);
       // The page goes away with the post (a held navigation also holds Playwright's evaluate): what
       // the button showed once the submit was under way is kept in sessionStorage, read on /files.
@@ -204,7 +204,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     await page.locator("table.versions button.purge").first().click();
     const purge = page.getByRole("dialog", { name: /^Purge version/ });
     await purge.waitFor();
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await purge.getByRole("button", { name: "Cancel" }).click();
 
     await page.goto("/peers");
@@ -212,7 +212,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     const dialog = page.getByRole("dialog", { name: "Remove cell-b? It must be invited again to pair." });
     await row.getByRole("button", { name: "Remove" }).click();
     await dialog.waitFor();
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
     expect(await row.count()).toBe(1);
@@ -227,7 +227,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     gate.release();
     await toast(page, "Removed cell-b. It must be invited again to pair.").waitFor();
     expect(await row.count()).toBe(0);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     expect(nativeDialogs).toEqual([]);
     expect(errors).toEqual([]);
   },

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
-import { pageProblems, seriousViolations, settled } from "../helpers/axe.ts";
+import { pageProblems, seriousViolations, settled, sidewaysProblems } from "../helpers/axe.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const PASSWORD = "correct horse battery";
@@ -76,7 +76,6 @@ const text = async (path: string) => {
 };
 type Meta = { deleted: boolean; versions: { manifest_hash: string | null; deleted: boolean }[] };
 const meta = async (path: string) => (await (await cell!.api(`/api/files/${encodeURI(path)}?meta`)).json()) as Meta;
-const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 beforeAll(async () => {
   [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
@@ -124,7 +123,7 @@ describe("the Files tab as a file manager, in a browser", () => {
         await row.getByLabel(`Rename or move ${from.slice(from.lastIndexOf("/") + 1)}`).click();
         const field = row.locator("input[name=to]");
         await field.waitFor();
-        expect(await noSideways(page)).toBe(true);
+        expect(await sidewaysProblems(page)).toEqual([]);
         await field.fill(to);
         await row.getByRole("button", { name: "Rename or move", exact: true }).click();
       };
@@ -233,7 +232,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       // Upload with nothing chosen says what to do.
       await page.locator("#upload-button").click();
       await page.locator("#upload-progress").getByText("Choose one or more files first").waitFor();
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
 
       // A file's page previews it: text, and an image loaded from the API.
       await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/Sub/c.txt`)}`);
@@ -245,7 +244,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       // Rename or move on the file's own page: on to its new page, the toast carried there.
       await page.getByLabel("Rename or move c.txt").click();
       await page.getByLabel("New path of this file").fill(`${w}/Sub/charlie.txt`);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await Promise.all([
         page.waitForURL(`**/files/detail?path=${encodeURIComponent(`${w}/Sub/charlie.txt`)}`),
         page.getByRole("button", { name: "Rename or move", exact: true }).click(),
@@ -258,7 +257,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await img.waitFor();
       await page.waitForFunction(() => (document.querySelector("img.preview-img") as HTMLImageElement | null)?.complete === true);
       expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
 
       // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline
       // and may be framed here), and embeds the file: a frame of the file inside the viewer's. The
@@ -276,7 +275,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       for (let i = 0; i < 100 && !shown(); i++) await Bun.sleep(100);
       expect(shown()).toBe(true);
       expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
 
       // A WAV (Bun's audio/x-wav, served as audio/wav): the <audio> player loads its metadata, by Range.
       const ranges: string[] = [];
@@ -288,7 +287,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       expect(await page.locator("audio.preview-media").evaluate((a: HTMLAudioElement) => a.duration)).toBeCloseTo(0.5, 2);
       expect(ranges.length).toBeGreaterThan(0);
       expect(ranges.every((r) => r.startsWith("bytes="))).toBe(true);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       expect(errors).toEqual([]);
     });
 });
