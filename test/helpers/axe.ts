@@ -37,6 +37,17 @@ export async function seriousViolations(page: Page): Promise<string[]> {
     );
 }
 
+/** `seriousViolations` in light and then in dark mode, each line prefixed with its scheme; the page is left in light mode. */
+export async function seriousViolationsInBothSchemes(page: Page): Promise<string[]> {
+  const out: string[] = [];
+  for (const colorScheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme });
+    for (const v of await seriousViolations(page)) out.push(`${colorScheme}: ${v}`);
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  return out;
+}
+
 /**
  * What scrolls sideways: the page when it is wider than the window, and on a phone (a window of
  * 600 px or less) any box that scrolls sideways inside the page (overflow-x auto or scroll, like

@@ -8,15 +8,16 @@
 // uploaded under its name with its inner paths (a dropped folder's empty folders made too);
 // Rename or move on a file's own page; Upload with nothing chosen says what to do;
 // previews of a text file, an image and a PDF (in Chromium's own viewer, in an <iframe>) on a
-// file's page; a WAV's <audio> preview loading its metadata by Range; no sideways scroll; axe on
-// both pages.
+// file's page; a WAV's <audio> preview loading its metadata by Range; a WebM's <video> preview (a
+// real clip Chromium records from a canvas) loading its metadata and frame size by Range; no
+// sideways scroll; axe on both pages, and on each preview page in light and dark mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
-import { pageProblems, seriousViolations, settled, sidewaysProblems } from "../helpers/axe.ts";
+import { pageProblems, seriousViolations, seriousViolationsInBothSchemes, settled, sidewaysProblems } from "../helpers/axe.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const PASSWORD = "correct horse battery";
@@ -63,9 +64,43 @@ function tinyWav(): Uint8Array<ArrayBuffer> {
   b.writeUInt32LE(samples * 2, 40);
   return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) as Uint8Array<ArrayBuffer>;
 }
+/**
+ * A real WebM video: 64×48, about 0.4 s of two alternating colors, recorded by Chromium's own
+ * MediaRecorder (VP8) from a canvas, as the bytes of the file (no ffmpeg on the machine).
+ */
+async function recordWebm(b: Browser): Promise<Uint8Array<ArrayBuffer>> {
+  const page = await b.newPage();
+  const base64 = await page.evaluate(async () => {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 48 });
+    const g = canvas.getContext("2d")!;
+    const rec = new MediaRecorder(canvas.captureStream(25), { mimeType: "video/webm;codecs=vp8" });
+    const parts: Blob[] = [];
+    rec.ondataavailable = (e) => parts.push(e.data);
+    let i = 0;
+    const draw = () => {
+      g.fillStyle = i++ % 2 ? "#2f7d4a" : "#d1495b";
+      g.fillRect(0, 0, 64, 48);
+    };
+    draw();
+    const timer = setInterval(draw, 40);
+    rec.start();
+    await new Promise((r) => setTimeout(r, 400));
+    const stopped = new Promise((r) => (rec.onstop = r));
+    rec.stop();
+    await stopped;
+    clearInterval(timer);
+    const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+    let bin = "";
+    for (const x of bytes) bin += String.fromCharCode(x);
+    return btoa(bin);
+  });
+  await page.close();
+  return new Uint8Array(Buffer.from(base64, "base64")) as Uint8Array<ArrayBuffer>;
+}
 let cell: TestCell | undefined;
 let browser: Browser | undefined;
 let local = "";
+let webm: Uint8Array<ArrayBuffer> | undefined;
 const errors: string[] = [];
 
 const put = async (path: string, body: string | Uint8Array<ArrayBuffer>) =>
@@ -79,6 +114,7 @@ const meta = async (path: string) => (await (await cell!.api(`/api/files/${encod
 
 beforeAll(async () => {
   [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+  if (browser) webm = await recordWebm(browser);
   local = mkdtempSync(join(tmpdir(), "grove-folder-"));
   mkdirSync(join(local, "album", "day 1"), { recursive: true });
   writeFileSync(join(local, "album", "cover.txt"), "cover");
@@ -101,6 +137,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await put(`${w}/dot.png`, PNG);
       await put(`${w}/paper.pdf`, tinyPdf());
       await put(`${w}/tone.wav`, tinyWav());
+      await put(`${w}/clip.webm`, webm!);
       const { page } = await cellPage(browser!, cell!, errors);
       await page.setViewportSize({ width, height: 800 });
       await setupOrLogIn(page, PASSWORD);
@@ -258,6 +295,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await page.waitForFunction(() => (document.querySelector("img.preview-img") as HTMLImageElement | null)?.complete === true);
       expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
       expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
 
       // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline
       // and may be framed here), and embeds the file: a frame of the file inside the viewer's. The
@@ -276,6 +314,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       expect(shown()).toBe(true);
       expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
       expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
 
       // A WAV (Bun's audio/x-wav, served as audio/wav): the <audio> player loads its metadata, by Range.
       const ranges: string[] = [];
@@ -288,6 +327,27 @@ describe("the Files tab as a file manager, in a browser", () => {
       expect(ranges.length).toBeGreaterThan(0);
       expect(ranges.every((r) => r.startsWith("bytes="))).toBe(true);
       expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
+
+      // A WebM video: the <video> player loads its metadata (its frame size) by Range, and is
+      // labelled; the file answers the range with 206 and the player stays within the page.
+      const clip = `/api/files/${w}/clip.webm`;
+      const asked: { range: string; status: number }[] = [];
+      page.on("response", (r) => {
+        if (r.url().endsWith(clip)) asked.push({ range: r.request().headers().range ?? "none", status: r.status() });
+      });
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/clip.webm`)}`);
+      const video = page.locator("video.preview-media");
+      expect(await video.getAttribute("src")).toBe(clip);
+      expect(await video.getAttribute("aria-label")).toBe("Play clip.webm");
+      await page.waitForFunction(() => (document.querySelector("video.preview-media") as HTMLVideoElement | null)?.readyState! >= 1);
+      expect(await video.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight, v.error])).toEqual([64, 48, null]);
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((a) => a.range.startsWith("bytes=") && a.status === 206)).toBe(true);
+      const box = (await video.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+      expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
       expect(errors).toEqual([]);
     });
 });
