@@ -167,7 +167,7 @@ export function InviteBox({ token, expires, forName }: { token: string; expires:
         Single-use, valid until {formatTime(expires)}. Copy it, then paste it in the Peers tab of{" "}
         {forName ? <strong>{forName}</strong> : "the other cell"}, under “Join with an invite”.
       </p>
-      <textarea id="invite-token" readonly rows={5}>
+      <textarea id="invite-token" readonly rows={5} aria-label="The invite, to paste on the other cell">
         {token}
       </textarea>
       <button type="button" class="small" data-copy="#invite-token">

@@ -4,7 +4,8 @@
 // Storage tab's Sync now then warns (not the green line) naming B, says the round in sentences,
 // and draws its charts as labelled SVG (the rounds from GROVE_DIR/sync_history.json, kept across
 // restarts); a chat to B says what happened without the socket error; no page scrolls sideways at
-// 1280 or 390 px. Presence, route kind, Check now and the Storage warning are clicked at both widths.
+// 1280 or 390 px. Presence, route kind, Check now and the Storage warning are clicked at both widths;
+// axe (serious and critical, light and dark mode) finds nothing on Storage with the warning.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import type { Browser, Page } from "playwright-core";
 import { CHROMIUM, HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { until } from "../helpers/until.ts";
-import { sidewaysProblems } from "../helpers/axe.ts";
+import { seriousViolationsInBothSchemes, sidewaysProblems } from "../helpers/axe.ts";
 
 if (!HAVE_CHROMIUM) console.warn(`status browser tests skipped: ${CHROMIUM} not found (apt-get update && apt-get install -y chromium)`);
 
@@ -122,6 +123,7 @@ describe.skipIf(!HAVE_CHROMIUM)("humane status", () => {
       expect(await page.locator("pre").count()).toBe(0);
       for (const bad of TECHNICAL) expect(text).not.toContain(bad);
       expect({ width, sideways: await sidewaysProblems(page) }).toEqual({ width, sideways: [] });
+      expect({ width, axe: await seriousViolationsInBothSchemes(page) }).toEqual({ width, axe: [] });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.reload();
