@@ -248,7 +248,7 @@ export function SettingsForm(p: SettingsFormProps) {
         <select name="mdns" {...described("mdns", e)}>
           <Options
             options={[
-              ["on", "On: find cells on this network and be found"],
+              ["on", "On: find and be found"],
               ["off", "Off: neither look nor announce"],
             ]}
             selected={v.mdns}
@@ -270,15 +270,15 @@ export function SettingsForm(p: SettingsFormProps) {
       <Field
         setting="ollama_url"
         {...f}
-        help="An Ollama server whose models the Assistant offers too. The address is used only with “Use the Ollama at this address”."
+        help="An Ollama server whose models the Assistant offers too. The address is used only with “The one at this address”."
       >
         <div class="with-unit">
           <select name="ollama_mode" {...described("ollama_url", e)}>
             <Options
               options={[
-                ["auto", "Use Ollama on this machine when it runs"],
-                ["address", "Use the Ollama at this address"],
-                ["off", "Off: no Ollama"],
+                ["auto", "The one on this machine, when it runs"],
+                ["address", "The one at this address:"],
+                ["off", "None"],
               ]}
               selected={v.ollama_mode}
             />
@@ -314,8 +314,8 @@ export function SettingsForm(p: SettingsFormProps) {
         <select name="bounty_exempt_favorites" {...described("bounty_exempt_favorites", e)}>
           <Options
             options={[
-              ["yes", "Yes: never refuse a favorite for its balance"],
-              ["no", "No: hold favorites to the allowance"],
+              ["yes", "Yes: never refused for their balance"],
+              ["no", "No: held to the allowance"],
             ]}
             selected={v.bounty_exempt_favorites}
           />
@@ -325,8 +325,8 @@ export function SettingsForm(p: SettingsFormProps) {
         <select name="bounty_exempt_friends" {...described("bounty_exempt_friends", e)}>
           <Options
             options={[
-              ["yes", "Yes: never refuse a friend for its balance"],
-              ["no", "No: hold friends to the allowance"],
+              ["yes", "Yes: never refused for their balance"],
+              ["no", "No: held to the allowance"],
             ]}
             selected={v.bounty_exempt_friends}
           />

@@ -93,7 +93,7 @@ export function SettingsPage(p: {
         <h2>Settings</h2>
         <p class="notice">
           Saved to <code>{f.dir}/config.json</code>, checked as a whole before anything is written. Other settings (where the dashboard
-          listens, TLS, local AI…) are changed in that file.
+          listens, TLS, how the local models run…) are changed in that file.
         </p>
         <SettingsForm {...p.form} />
       </section>

@@ -423,6 +423,14 @@ describe("first-run offer", () => {
 describe("the settings other tabs point to", () => {
   test("each tab's pointer to Settings lands on a field of the form", async () => {
     const html = await page("/settings");
+    // What the tabs link to in Settings (with local discovery off, no Ollama, no relay here).
+    const linked = new Set<string>();
+    for (const tab of ["/peers", "/assistant", "/bounty", "/storage", "/files"])
+      for (const m of (await page(tab)).matchAll(/href="\/settings#([\w-]+)"/g)) linked.add(m[1]!);
+    expect([...linked]).toEqual(expect.arrayContaining(["set-mdns", "set-ollama", "set-relays"]));
+    for (const id of linked) expect({ id, found: html.includes(`id="${id}"`) }).toEqual({ id, found: true });
+    // Local discovery off in config.json: the Peers tab says where to turn it on, and when it applies.
+    expect(await page("/peers")).toContain("Turn it on in <a");
     for (const id of [
       "set-ollama",
       "set-mdns",
