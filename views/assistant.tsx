@@ -303,7 +303,7 @@ export function ModelsSection(p: {
       <h3>Ollama</h3>
       {p.ollama === null ? (
         <p class="sub">
-          Off: this cell does not use an Ollama (it can be turned on in <a href="/settings">Settings</a>).
+          Off: this cell does not use an Ollama. Choose one in <a href="/settings#set-ollama">Settings › Ollama</a>.
         </p>
       ) : ollama.length ? (
         <table class="models" id="models-ollama">
@@ -334,9 +334,21 @@ export function ModelsSection(p: {
         </table>
       ) : (
         <p class="sub">
-          {p.ollama.available
-            ? `Ollama at ${p.ollama.url} has no models.`
-            : `No Ollama answers at ${p.ollama.url}${p.ollama.configured ? ": start it, or change its address in Settings" : ""}.`}
+          {p.ollama.available ? (
+            <>
+              The Ollama at <code>{p.ollama.url}</code> has no models.
+            </>
+          ) : p.ollama.configured ? (
+            <>
+              No Ollama answers at <code>{p.ollama.url}</code>: start it, or change its address in{" "}
+              <a href="/settings#set-ollama">Settings › Ollama</a>.
+            </>
+          ) : (
+            <>
+              No Ollama runs on this machine. To use one elsewhere, give its address in <a href="/settings#set-ollama">Settings › Ollama</a>
+              .
+            </>
+          )}
         </p>
       )}
       <h3>Friends' cells</h3>

@@ -17,7 +17,7 @@ const signedByteHours = (n: number) => `${signedBytes(Math.round(n))}·h`;
 function Allowance({ p }: { p: BountyPeer }) {
   if (p.exempt)
     return (
-      <span class="exempt" title="never refused for its balance (favorites and friends can be exempted in Settings)">
+      <span class="exempt" title="never refused for its balance (Settings › Exempt favorites, Exempt friends)">
         exempt ({p.exempt_as})
       </span>
     );
@@ -126,7 +126,8 @@ function PeersTable({ r }: { r: BountyReport }) {
       </div>
       <p class="notice">
         Balance = what the peer keeps for this cell − what this cell keeps for it (chunks). A peer whose balance would fall below −
-        {formatBytes(r.allowance_bytes)} (the allowance, set in <a href="/settings">Settings</a>) is refused new chunks here
+        {formatBytes(r.allowance_bytes)} (the allowance, set in <a href="/settings#set-bounty-allowance">Settings › Bounty allowance</a>) is
+        refused new chunks here
         {r.exempt_favorites || r.exempt_friends
           ? `, unless it is a ${[r.exempt_favorites ? "favorite" : "", r.exempt_friends ? "friend" : ""].filter(Boolean).join(" or ")}`
           : ""}

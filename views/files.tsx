@@ -305,8 +305,8 @@ function PinToggle({ path, mark, dir }: { path: string; mark?: PinMark; dir: str
         aria-pressed={on ? "true" : "false"}
         title={
           on
-            ? "Pinned: kept in this cell's GROVE_HOME. Unpin to open it on demand from your other cells (a copy only this cell has stays)."
-            : "Pin: write it into this cell's GROVE_HOME and keep it up to date"
+            ? "Pinned: kept in your files folder on this machine. Unpin to open it on demand from your other cells (a copy only this cell has stays)."
+            : "Pin: keep a copy in your files folder on this machine, up to date"
         }
         hx-post={on ? "/files/unpin" : "/files/pin"}
         hx-vals={JSON.stringify({ path, dir })}

@@ -167,7 +167,7 @@ export function InviteBox({ token, expires, forName }: { token: string; expires:
         Single-use, valid until {formatTime(expires)}. Copy it, then paste it in the Peers tab of{" "}
         {forName ? <strong>{forName}</strong> : "the other cell"}, under “Join with an invite”.
       </p>
-      <textarea id="invite-token" readonly rows={5}>
+      <textarea id="invite-token" readonly rows={5} aria-label="The invite, to paste on the other cell">
         {token}
       </textarea>
       <button type="button" class="small" data-copy="#invite-token">
@@ -193,12 +193,18 @@ export interface NearbyView {
 }
 
 /** Cells found on the local network. "Pair" makes an invite to enter on that cell: being nearby grants nothing. */
-export function NearbyList({ cells, mdns }: { cells: NearbyView[]; mdns: boolean }) {
+export function NearbyList({ cells, mdns, mdnsOff }: { cells: NearbyView[]; mdns: boolean; mdnsOff?: "config" | "environment" | null }) {
   if (!mdns)
     return (
       <p class="notice">
-        Local discovery is off: this cell does not look for other cells on the local network. It can be turned on in{" "}
-        <a href="/settings">Settings</a>.
+        Local discovery is off: this cell does not look for other cells on the local network.{" "}
+        {mdnsOff === "environment" ? (
+          "This run of the cell was started with it turned off; it comes back when the cell is started again without that."
+        ) : (
+          <>
+            Turn it on in <a href="/settings#set-mdns">Settings › Local discovery</a>; it takes effect at the next start of the cell.
+          </>
+        )}
       </p>
     );
   if (!cells.length) return <p class="empty">No other cells seen on the local network.</p>;
@@ -250,7 +256,7 @@ export function RelayList({ relays }: { relays: RelayState[] }) {
     return (
       <p class="notice" id="relay-list">
         No relay. Cells that cannot reach each other directly (behind NAT, on different networks) meet through a relay: a machine both can
-        reach. Add its address in <a href="/settings">Settings</a> on each cell.
+        reach. Add its address in <a href="/settings#set-relays">Settings › Relays</a> on each cell.
       </p>
     );
   }
@@ -288,7 +294,14 @@ export function RelayList({ relays }: { relays: RelayState[] }) {
   );
 }
 
-export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: boolean; relays: RelayState[]; canCheck: boolean }) {
+export function PeersPage(p: {
+  peers: PeerView[];
+  nearby: NearbyView[];
+  mdns: boolean;
+  mdnsOff?: "config" | "environment" | null;
+  relays: RelayState[];
+  canCheck: boolean;
+}) {
   return (
     <>
       <h1>Peers</h1>
@@ -336,7 +349,7 @@ export function PeersPage(p: { peers: PeerView[]; nearby: NearbyView[]; mdns: bo
       </section>
       <section class="card">
         <h2>Nearby</h2>
-        <NearbyList cells={p.nearby} mdns={p.mdns} />
+        <NearbyList cells={p.nearby} mdns={p.mdns} mdnsOff={p.mdnsOff} />
       </section>
       <section class="card">
         <h2>Relays</h2>

@@ -44,7 +44,16 @@ const IDS: Record<FormKey, string> = {
   llm_share: "set-models",
   watch_dirs: "set-watch-dirs",
   relays: "set-relays",
+  peer_lost_after_s: "set-peer-lost",
+  mdns: "set-mdns",
+  ollama_url: "set-ollama",
+  bounty_allowance_bytes: "set-bounty-allowance",
+  bounty_exempt_favorites: "set-exempt-favorites",
+  bounty_exempt_friends: "set-exempt-friends",
 };
+
+/** Where each setting is in the page (for a link from another tab: `/settings#set-mdns`). */
+export const settingHref = (key: FormKey) => `${SETTINGS_URL}#${IDS[key]}`;
 
 /** Whether the setting is an input that has a problem, and what describes it. */
 function described(key: FormKey, errors: FieldErrors | undefined) {
@@ -96,6 +105,30 @@ function Options<T extends string>({ options, selected }: { options: [T, string]
   );
 }
 
+/** A number and its unit of time (the described props go on the number). */
+function Duration(p: { name: string; value: string; unit: string; unitLabel: string; attrs: Record<string, string | undefined> }) {
+  return (
+    <div class="with-unit">
+      <input type="number" name={p.name} value={p.value} required min={1} step="any" inputmode="decimal" {...p.attrs} />
+      <select name={`${p.name}_unit`} aria-label={p.unitLabel}>
+        <Options options={Object.entries(DURATION_LABELS) as [string, string][]} selected={p.unit} />
+      </select>
+    </div>
+  );
+}
+
+/** A number and its unit of size (the described props go on the number). */
+function Size(p: { name: string; value: string; unit: string; unitLabel: string; attrs: Record<string, string | undefined> }) {
+  return (
+    <div class="with-unit">
+      <input type="number" name={p.name} value={p.value} required min={0} step="any" inputmode="decimal" {...p.attrs} />
+      <select name={`${p.name}_unit`} aria-label={p.unitLabel}>
+        <Options options={Object.entries(SIZE_LABELS) as [string, string][]} selected={p.unit} />
+      </select>
+    </div>
+  );
+}
+
 export function SettingsForm(p: SettingsFormProps) {
   const v = p.values;
   const e = p.errors;
@@ -139,21 +172,26 @@ export function SettingsForm(p: SettingsFormProps) {
         {...f}
         help="How often this cell checks with its peers that every file has its copies. Changes also go out soon after they happen."
       >
-        <div class="with-unit">
-          <input
-            type="number"
-            name="sync_interval"
-            value={v.sync_interval}
-            required
-            min={1}
-            step="any"
-            inputmode="decimal"
-            {...described("sync_interval_s", e)}
-          />
-          <select name="sync_interval_unit" aria-label="Unit of the sync interval">
-            <Options options={Object.entries(DURATION_LABELS) as [string, string][]} selected={v.sync_interval_unit} />
-          </select>
-        </div>
+        <Duration
+          name="sync_interval"
+          value={v.sync_interval}
+          unit={v.sync_interval_unit}
+          unitLabel="Unit of the sync interval"
+          attrs={described("sync_interval_s", e)}
+        />
+      </Field>
+      <Field
+        setting="peer_lost_after_s"
+        {...f}
+        help="How long a peer may go unseen before its copies stop counting and this cell makes new copies on other peers. Longer suits a laptop that is often off; shorter heals sooner."
+      >
+        <Duration
+          name="peer_lost"
+          value={v.peer_lost}
+          unit={v.peer_lost_unit}
+          unitLabel="Unit of the time after which a peer is lost"
+          attrs={described("peer_lost_after_s", e)}
+        />
       </Field>
       <Field
         setting="home_mode"
@@ -175,22 +213,49 @@ export function SettingsForm(p: SettingsFormProps) {
         {...f}
         help="The most this cell keeps for other cells (their encrypted copies). 0 keeps nothing for others."
       >
-        <div class="with-unit">
-          <input
-            type="number"
-            name="storage_allowance"
-            value={v.storage_allowance}
-            required
-            min={0}
-            step="any"
-            inputmode="decimal"
-            {...described("max_peer_storage_bytes", e)}
-          />
-          <select name="storage_allowance_unit" aria-label="Unit of the room for other cells">
-            <Options options={Object.entries(SIZE_LABELS) as [string, string][]} selected={v.storage_allowance_unit} />
-          </select>
-        </div>
+        <Size
+          name="storage_allowance"
+          value={v.storage_allowance}
+          unit={v.storage_allowance_unit}
+          unitLabel="Unit of the room for other cells"
+          attrs={described("max_peer_storage_bytes", e)}
+        />
       </Field>
+      <Field
+        setting="watch_dirs"
+        {...f}
+        help="More folders to keep stored, one per line, each a whole path from the root (like /home/me/Photos). They are stored under their own name, not copied into your files folder."
+      >
+        <textarea name="watch_dirs" rows={3} spellcheck={false} autocomplete="off" {...described("watch_dirs", e)}>
+          {v.watch_dirs}
+        </textarea>
+      </Field>
+      <h3>Network</h3>
+      <Field
+        setting="relays"
+        {...f}
+        help="Relays keep this cell reachable when peers cannot reach it directly: one per line, like wss://relay.example.org:443."
+      >
+        <textarea name="relays" rows={2} spellcheck={false} autocomplete="off" {...described("relays", e)}>
+          {v.relays}
+        </textarea>
+      </Field>
+      <Field
+        setting="mdns"
+        {...f}
+        help="Whether this cell announces itself on the local network and lists the cells it finds there on the Peers tab. Being found grants nothing: pairing still needs an invite."
+      >
+        <select name="mdns" {...described("mdns", e)}>
+          <Options
+            options={[
+              ["on", "On: find and be found"],
+              ["off", "Off: neither look nor announce"],
+            ]}
+            selected={v.mdns}
+          />
+        </select>
+      </Field>
+      <h3>AI models</h3>
       <Field setting="llm_share" {...f} help="Whether the cells you made friends with may ask this cell's AI models.">
         <select name="llm_share" {...described("llm_share", e)}>
           <Options
@@ -203,22 +268,69 @@ export function SettingsForm(p: SettingsFormProps) {
         </select>
       </Field>
       <Field
-        setting="watch_dirs"
+        setting="ollama_url"
         {...f}
-        help="More folders to keep stored, one per line, each a whole path from the root (like /home/me/Photos). They are stored under their own name, not copied into your files folder."
+        help="An Ollama server whose models the Assistant offers too. The address is used only with “The one at this address”."
       >
-        <textarea name="watch_dirs" rows={3} spellcheck={false} autocomplete="off" {...described("watch_dirs", e)}>
-          {v.watch_dirs}
-        </textarea>
+        <div class="with-unit">
+          <select name="ollama_mode" {...described("ollama_url", e)}>
+            <Options
+              options={[
+                ["auto", "The one on this machine, when it runs"],
+                ["address", "The one at this address:"],
+                ["off", "None"],
+              ]}
+              selected={v.ollama_mode}
+            />
+          </select>
+          <input
+            type="url"
+            name="ollama_address"
+            id="set-ollama-address"
+            value={v.ollama_address}
+            placeholder="http://192.168.1.5:11434"
+            autocomplete="off"
+            spellcheck={false}
+            aria-label="Address of the Ollama to use"
+            aria-describedby={`${IDS.ollama_url}-help`}
+          />
+        </div>
       </Field>
+      <h3>Bounty</h3>
       <Field
-        setting="relays"
+        setting="bounty_allowance_bytes"
         {...f}
-        help="Relays keep this cell reachable when peers cannot reach it directly: one per line, like wss://relay.example.org:443."
+        help="How far a peer may fall behind (what it keeps for this cell minus what this cell keeps for it) before this cell refuses its new files. 0 allows no debt."
       >
-        <textarea name="relays" rows={2} spellcheck={false} autocomplete="off" {...described("relays", e)}>
-          {v.relays}
-        </textarea>
+        <Size
+          name="bounty_allowance"
+          value={v.bounty_allowance}
+          unit={v.bounty_allowance_unit}
+          unitLabel="Unit of the bounty allowance"
+          attrs={described("bounty_allowance_bytes", e)}
+        />
+      </Field>
+      <Field setting="bounty_exempt_favorites" {...f} help="Whether the peers you marked as favorites may go beyond the allowance.">
+        <select name="bounty_exempt_favorites" {...described("bounty_exempt_favorites", e)}>
+          <Options
+            options={[
+              ["yes", "Yes: never refused for their balance"],
+              ["no", "No: held to the allowance"],
+            ]}
+            selected={v.bounty_exempt_favorites}
+          />
+        </select>
+      </Field>
+      <Field setting="bounty_exempt_friends" {...f} help="Whether the cells you made friends with may go beyond the allowance.">
+        <select name="bounty_exempt_friends" {...described("bounty_exempt_friends", e)}>
+          <Options
+            options={[
+              ["yes", "Yes: never refused for their balance"],
+              ["no", "No: held to the allowance"],
+            ]}
+            selected={v.bounty_exempt_friends}
+          />
+        </select>
       </Field>
       <div class="form-actions">
         <button type="submit" id="settings-save">

@@ -71,13 +71,17 @@ export function SettingsPage(p: {
           </dd>
           <dt>Crypto</dt>
           <dd>{f.crypto}</dd>
-          <dt>State (GROVE_DIR)</dt>
+          <dt>This cell's folder</dt>
           <dd>
-            <code>{f.dir}</code>
+            <code title="GROVE_DIR">{f.dir}</code>
+            <br />
+            <span class="sub">its keys, database and the copies it keeps</span>
           </dd>
-          <dt>Files (GROVE_HOME)</dt>
+          <dt>Your files folder</dt>
           <dd>
-            <code>{f.home}</code>
+            <code title="GROVE_HOME">{f.home}</code>
+            <br />
+            <span class="sub">where this cell keeps its own files, as ordinary files</span>
           </dd>
           <dt>Stored</dt>
           <dd>
@@ -89,7 +93,7 @@ export function SettingsPage(p: {
         <h2>Settings</h2>
         <p class="notice">
           Saved to <code>{f.dir}/config.json</code>, checked as a whole before anything is written. Other settings (where the dashboard
-          listens, TLS, local AI…) are changed in that file.
+          listens, TLS, how the local models run…) are changed in that file.
         </p>
         <SettingsForm {...p.form} />
       </section>

@@ -114,8 +114,8 @@ function Summary({ r }: { r: PlacementReport }) {
             </>
           ) : (
             <>
-              {formatBytes(t.held_for_others_bytes)} — this cell takes no data from peers (its storage allowance for them is 0; see{" "}
-              <a href="/settings">Settings</a>)
+              {formatBytes(t.held_for_others_bytes)} — this cell takes no data from peers (its storage allowance for them is 0: see{" "}
+              <a href="/settings#set-storage">Settings › Room for other cells</a>)
             </>
           )}
         </dd>
@@ -425,8 +425,8 @@ function PeersTable({ r, lostAfterS }: { r: PlacementReport; lostAfterS: number 
             </table>
           </div>
           <p class="notice">
-            A peer's copies count while it was seen within the last {duration(lostAfterS)} (you can change this in{" "}
-            <a href="/settings">Settings</a>).
+            A peer's copies count while it was seen within the last {duration(lostAfterS)} (set in{" "}
+            <a href="/settings#set-peer-lost">Settings › A peer is lost after</a>).
           </p>
         </>
       )}

@@ -468,7 +468,10 @@ export function createAssistant(cell: Cell, fleet: FleetAccess | null = null): A
     self: { id: cell.keys.id, name: cell.config.name },
     speedsFile: join(cell.layout.dir, "llm_speeds.json"),
     ollama: ollamaFor(cell.config.ollama_url),
-    share: cell.config.llm_share,
+    // Read on each use: a change of `llm_share` (a live key) is taken at once, by the card too.
+    get share() {
+      return cell.config.llm_share;
+    },
   });
   void a.refreshCardModels(true).catch(() => {}); // probes Ollama once
   return a;

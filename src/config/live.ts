@@ -3,7 +3,7 @@
  *
  * A running cell re-reads config.json when the file changes (or on SIGHUP). The keys in LIVE_KEYS
  * are read where they are used (the card, the sync planner in the Worker, the bounty gate, the
- * inbox limits, the updater, the Host check), so the cell takes them at once; every other key
+ * inbox limits, who may ask the models, the updater, the Host check), so the cell takes them at once; every other key
  * (listeners, relays, crypto, models, watcher, storage limits…) is set up once at start and
  * takes effect at the next start, which the cell says.
  */
@@ -26,6 +26,7 @@ export const LIVE_KEYS = [
   "bounty_exempt_friends",
   "message_rate_per_minute",
   "message_store_chars_per_peer",
+  "llm_share",
   "auto_update",
   "trusted_release_keys",
 ] as const satisfies readonly (keyof Config)[];

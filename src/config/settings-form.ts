@@ -13,11 +13,17 @@ export const FORM_KEYS = [
   "name",
   "replication_factor",
   "sync_interval_s",
+  "peer_lost_after_s",
   "home_mode",
   "max_peer_storage_bytes",
-  "llm_share",
   "watch_dirs",
   "relays",
+  "mdns",
+  "llm_share",
+  "ollama_url",
+  "bounty_allowance_bytes",
+  "bounty_exempt_favorites",
+  "bounty_exempt_friends",
 ] as const satisfies readonly (keyof Config)[];
 export type FormKey = (typeof FORM_KEYS)[number];
 
@@ -26,12 +32,22 @@ export const LABELS: Record<FormKey, string> = {
   name: "Name",
   replication_factor: "Copies of each file",
   sync_interval_s: "Sync every",
+  peer_lost_after_s: "A peer is lost after",
   home_mode: "Files of my other cells",
   max_peer_storage_bytes: "Room for other cells",
-  llm_share: "Share my models",
   watch_dirs: "Watched folders",
   relays: "Relays",
+  mdns: "Local discovery",
+  llm_share: "Share my models",
+  ollama_url: "Ollama",
+  bounty_allowance_bytes: "Bounty allowance",
+  bounty_exempt_favorites: "Exempt favorites",
+  bounty_exempt_friends: "Exempt friends",
 };
+
+/** How the Ollama setting is chosen: the usual address on this machine, another address, or none. */
+export const OLLAMA_MODES = ["auto", "address", "off"] as const;
+export type OllamaMode = (typeof OLLAMA_MODES)[number];
 
 export const DURATION_UNITS = { s: 1, min: 60, h: 3600, d: 86400 } as const;
 export type DurationUnit = keyof typeof DURATION_UNITS;
@@ -44,12 +60,21 @@ export const FormValuesSchema = z.object({
   replication_factor: z.string().max(100).catch(""),
   sync_interval: z.string().max(100).catch(""),
   sync_interval_unit: z.enum(Object.keys(DURATION_UNITS) as [DurationUnit, ...DurationUnit[]]).catch("s"),
+  peer_lost: z.string().max(100).catch(""),
+  peer_lost_unit: z.enum(Object.keys(DURATION_UNITS) as [DurationUnit, ...DurationUnit[]]).catch("s"),
   home_mode: z.string().max(100).catch(""),
   storage_allowance: z.string().max(100).catch(""),
   storage_allowance_unit: z.enum(Object.keys(SIZE_UNITS) as [SizeUnit, ...SizeUnit[]]).catch("B"),
   llm_share: z.string().max(100).catch(""),
   watch_dirs: z.string().max(200_000).catch(""),
   relays: z.string().max(100_000).catch(""),
+  mdns: z.string().max(100).catch(""),
+  ollama_mode: z.string().max(100).catch(""),
+  ollama_address: z.string().max(4096).catch(""),
+  bounty_allowance: z.string().max(100).catch(""),
+  bounty_allowance_unit: z.enum(Object.keys(SIZE_UNITS) as [SizeUnit, ...SizeUnit[]]).catch("B"),
+  bounty_exempt_favorites: z.string().max(100).catch(""),
+  bounty_exempt_friends: z.string().max(100).catch(""),
 });
 export type FormValues = z.infer<typeof FormValuesSchema>;
 
@@ -82,18 +107,30 @@ export function sizeParts(bytes: number): { value: string; unit: SizeUnit } {
 /** How `config` fills the form. */
 export function formValues(config: Config): FormValues {
   const interval = durationParts(config.sync_interval_s);
+  const lost = durationParts(config.peer_lost_after_s);
   const room = sizeParts(config.max_peer_storage_bytes);
+  const allowance = sizeParts(config.bounty_allowance_bytes);
+  const ollama = config.ollama_url;
   return {
     name: config.name,
     replication_factor: String(config.replication_factor),
     sync_interval: interval.value,
     sync_interval_unit: interval.unit,
+    peer_lost: lost.value,
+    peer_lost_unit: lost.unit,
     home_mode: config.home_mode,
     storage_allowance: room.value,
     storage_allowance_unit: room.unit,
     llm_share: config.llm_share,
     watch_dirs: config.watch_dirs.join("\n"),
     relays: config.relays.join("\n"),
+    mdns: config.mdns ? "on" : "off",
+    ollama_mode: ollama === null ? "auto" : ollama === "off" ? "off" : "address",
+    ollama_address: ollama === null || ollama === "off" ? "" : ollama,
+    bounty_allowance: allowance.value,
+    bounty_allowance_unit: allowance.unit,
+    bounty_exempt_favorites: config.bounty_exempt_favorites ? "yes" : "no",
+    bounty_exempt_friends: config.bounty_exempt_friends ? "yes" : "no",
   };
 }
 
@@ -109,6 +146,9 @@ function typedNumber(s: string): number | null {
   const n = Number(t);
   return Number.isFinite(n) ? n : null;
 }
+
+/** The value of one of the offered choices, or what was typed (for the schema to refuse). */
+const choice = <T>(typed: string, options: Record<string, T>): T | string => (Object.hasOwn(options, typed) ? options[typed]! : typed);
 
 /** Non-empty lines, trimmed. */
 const lines = (s: string) =>
@@ -126,16 +166,33 @@ function toValues(v: FormValues): { values: Partial<Record<FormKey, unknown>>; e
     llm_share: v.llm_share,
     watch_dirs: lines(v.watch_dirs),
     relays: lines(v.relays),
+    // Anything but the offered choices goes to the schema as typed, which refuses it.
+    mdns: choice(v.mdns, { on: true, off: false }),
+    bounty_exempt_favorites: choice(v.bounty_exempt_favorites, { yes: true, no: false }),
+    bounty_exempt_friends: choice(v.bounty_exempt_friends, { yes: true, no: false }),
   };
+  if (v.ollama_mode === "auto") values.ollama_url = null;
+  else if (v.ollama_mode === "off") values.ollama_url = "off";
+  else if (v.ollama_mode === "address") {
+    const address = v.ollama_address.trim();
+    if (!address) errors.ollama_url = "Enter the address of the Ollama to use, like http://192.168.1.5:11434.";
+    else values.ollama_url = address;
+  } else values.ollama_url = v.ollama_mode;
   const copies = typedNumber(v.replication_factor);
   if (copies === null) errors.replication_factor = "Enter a number of copies, like 2.";
   else values.replication_factor = copies;
   const interval = typedNumber(v.sync_interval);
   if (interval === null) errors.sync_interval_s = "Enter how often to sync, like 5 (minutes).";
   else values.sync_interval_s = Math.round(interval * DURATION_UNITS[v.sync_interval_unit] * 1000) / 1000;
+  const lost = typedNumber(v.peer_lost);
+  if (lost === null) errors.peer_lost_after_s = "Enter how long a peer may be away, like 1 (days).";
+  else values.peer_lost_after_s = Math.round(lost * DURATION_UNITS[v.peer_lost_unit] * 1000) / 1000;
   const room = typedNumber(v.storage_allowance);
   if (room === null) errors.max_peer_storage_bytes = "Enter a size, like 50 (GiB), or 0 to keep nothing for others.";
   else values.max_peer_storage_bytes = Math.round(room * SIZE_UNITS[v.storage_allowance_unit]);
+  const allowance = typedNumber(v.bounty_allowance);
+  if (allowance === null) errors.bounty_allowance_bytes = "Enter a size, like 50 (GiB), or 0 to allow no debt.";
+  else values.bounty_allowance_bytes = Math.round(allowance * SIZE_UNITS[v.bounty_allowance_unit]);
   return { values, errors };
 }
 
@@ -155,8 +212,12 @@ function fieldMessage(key: FormKey, message: string, index: number | undefined):
       : `Line ${index + 1} ${message.trim()}.`;
   if (key === "home_mode") return "Choose mirror or on demand.";
   if (key === "llm_share") return "Choose friends or nobody.";
-  if (key === "sync_interval_s" && /whole number/.test(message)) return "Must be a whole number of seconds.";
-  if (key === "max_peer_storage_bytes" && /or more/.test(message)) return "Must be 0 or more.";
+  if (key === "mdns") return "Choose on or off.";
+  if (key === "bounty_exempt_favorites" || key === "bounty_exempt_friends") return "Choose yes or no.";
+  if (key === "ollama_url") return "Write the address as http://HOST:PORT, like http://192.168.1.5:11434.";
+  if ((key === "sync_interval_s" || key === "peer_lost_after_s") && /whole number/.test(message))
+    return "Must be a whole number of seconds.";
+  if ((key === "max_peer_storage_bytes" || key === "bounty_allowance_bytes") && /or more/.test(message)) return "Must be 0 or more.";
   return sentence(message);
 }
 

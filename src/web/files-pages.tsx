@@ -82,14 +82,14 @@ function pinnedNote(r: { files: number; written: number; failed: number }, folde
     };
   return {
     ok: true,
-    text: folder ? `pinned: ${count(r.files, "file")} kept in this cell's GROVE_HOME` : "pinned: kept in this cell's GROVE_HOME",
+    text: folder ? `pinned: ${count(r.files, "file")} kept in your files folder here` : "pinned: kept in your files folder here",
   };
 }
 
-/** What an unpin did, in its row: which files left GROVE_HOME, and which stay (stored by this cell). */
+/** What an unpin did, in its row: which files left GROVE_HOME (your files folder), and which stay (stored by this cell). */
 function unpinnedNote(r: { dropped: number; kept: number }): PinNote {
   const parts = [
-    r.dropped ? `${count(r.dropped, "file")} left this cell's GROVE_HOME (opened on demand from now on)` : "",
+    r.dropped ? `${count(r.dropped, "file")} left your files folder here (opened on demand from now on)` : "",
     r.kept ? `${count(r.kept, "file")} stored by this cell ${r.kept === 1 ? "stays" : "stay"} here` : "",
   ].filter(Boolean);
   return { ok: true, text: `unpinned${parts.length ? ": " + parts.join("; ") : ""}` };

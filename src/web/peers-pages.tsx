@@ -34,7 +34,7 @@ function actionMessage(action: string, name: string): string {
   return "";
 }
 
-export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "relay" | "rounds">): Hono<WebEnv> {
+export function peersPages(s: Pick<WebServices, "cell" | "peers" | "fleet" | "nearby" | "relay" | "rounds">): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   // peerView (web/api/fleet) is typed for the whole record; it reads `peers` alone.
   const peerList = () => s.peers.list().map((p) => peerView(s as WebServices, p));
@@ -45,6 +45,7 @@ export function peersPages(s: Pick<WebServices, "peers" | "fleet" | "nearby" | "
         peers={peerList()}
         nearby={nearbyCells(s)}
         mdns={s.nearby !== null}
+        mdnsOff={s.nearby !== null ? null : s.cell.config.mdns ? "environment" : "config"}
         relays={s.relay?.status() ?? []}
         canCheck={s.rounds !== null}
       />,

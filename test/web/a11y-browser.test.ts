@@ -1,8 +1,9 @@
 /**
  * Accessibility of the dashboard, in real headless Chromium against two real cells (friends, with
- * files, versions, a deleted file, shares both ways and a chat message): every page (setup, login,
- * each tab, a folder, a file's page with versions, the Trash, the Share dialog, a conversation,
- * the Assistant, the recovery phrase offer and words, an error page) at 1280 and
+ * files, versions, a deleted file, a purged version, shares both ways and a chat message): every
+ * page (setup, and setup as another machine sees it, login, each tab, a folder, a file's page with
+ * versions, a deleted file's page, the Trash with a deleted file and a purged version, the Share
+ * dialog, a conversation, the Assistant, the recovery phrase offer and words, an error page) at 1280 and
  * 390 px, in light and dark mode, has no serious or critical axe-core violation, is no wider than
  * the window and has no positive tabindex. The keyboard: the first Tab reaches a visible "Skip to
  * content" link whose Enter moves focus to the main content; the tab bar is tabbed in its order;
@@ -19,6 +20,7 @@ import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { befriend, cellIdOf } from "../helpers/friends.ts";
 import { pageProblems, seriousViolations, settled } from "../helpers/axe.ts";
 import { TABS } from "../../views/tabs.ts";
+import { openApp } from "../helpers/app.ts";
 
 const PASSWORD = "correct horse battery";
 const LONG = `${"a-very-long-file-name-without-spaces-".repeat(4)}end.txt`;
@@ -55,6 +57,9 @@ beforeAll(async () => {
   ] as const)
     expect((await a.api(`/api/files/${path}`, { method: "PUT", body })).status).toBe(201);
   expect((await a.api("/api/files/old.txt", { method: "DELETE" })).ok).toBe(true);
+  // A purged version: the Trash lists it with when it goes for good.
+  for (const body of ["draft one", "draft two"]) expect((await a.api("/api/files/drafts.txt", { method: "PUT", body })).status).toBe(201);
+  expect((await a.api("/api/files/drafts.txt?purge=1", { method: "DELETE" })).status).toBe(200);
   expect((await a.cli(["share", "docs/report.txt", "--with", bId])).code).toBe(0);
   const gift = join(b.root, "gift.txt");
   writeFileSync(gift, "a gift from b");
@@ -107,6 +112,7 @@ describe.skipIf(!HAVE_CHROMIUM)("accessibility of every page", () => {
   const pages = [
     "/files?dir=docs",
     "/files/detail?path=docs/report.txt",
+    "/files/detail?path=old.txt",
     `/files/detail?path=${encodeURIComponent(LONG)}`,
     "/files/trash",
     "/share?path=docs/report.txt&path=photos/2026/notes.txt",
@@ -126,6 +132,32 @@ describe.skipIf(!HAVE_CHROMIUM)("accessibility of every page", () => {
     },
     60_000,
   );
+
+  test("the Trash audited above held the deleted file and the purged version", async () => {
+    await page.goto("/files/trash");
+    expect(await page.locator('#trash-list tr[data-path="old.txt"]').count()).toBe(1);
+    expect(await page.locator('#trash-list tr[data-path="drafts.txt"][data-version="1"]').count()).toBe(1);
+  }, 60_000);
+
+  test("the setup page as another machine sees it (it cannot set the password)", async () => {
+    // A cell without a password, asked from 192.168.1.20: its answer, shown in the browser with
+    // the dashboard's own style and scripts (served by cell A at the same paths).
+    const fresh = openApp();
+    try {
+      const r = await fresh.request("/setup", {}, "192.168.1.20");
+      expect(r.status).toBe(200);
+      const html = await r.text();
+      expect(html).not.toContain('action="/setup"');
+      const { ctx: c2, page: p } = await cellPage(browser!, a!, errors);
+      await c2.route("**/setup-from-elsewhere", (route) => route.fulfill({ status: 200, contentType: "text/html", body: html }));
+      const problems = await auditUrl(p, "/setup-from-elsewhere");
+      expect(await p.locator("h1").innerText()).toBe("Welcome to Grove");
+      await c2.close();
+      expect(problems).toEqual([]);
+    } finally {
+      fresh.close();
+    }
+  }, 60_000);
 
   test("a conversation with a peer", async () => {
     await page.goto(`/chat/${bId}`);

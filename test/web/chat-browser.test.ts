@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { cliJson, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { MessageView } from "../../src/message/types.ts";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 if (!HAVE_CHROMIUM) console.warn(`chat browser tests skipped: ${CHROMIUM} not found (apt-get update && apt-get install -y chromium)`);
 
@@ -27,8 +28,6 @@ const restartB = async () => {
   b = await startCell({ root: b!.root, config, listen: { host: "127.0.0.1", port: b!.port } });
 };
 const message = (p: Page, text: string) => p.locator("#chat-log li.msg", { has: p.locator(".bubble", { hasText: text }) });
-/** True when the page is no wider than the window. */
-const noSideways = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 /** Wait until the page's live stream is open (set by the init script below). */
 const streamOpen = (p: Page) => p.waitForFunction(() => (window as unknown as { __sseOpen?: boolean }).__sseOpen === true);
 
@@ -105,7 +104,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     // Said for a person: what happened and what comes next, no address or socket error.
     expect(notice).toContain("could not be reached (its cell may be off or offline): it will be sent when it is back");
     expect(notice).not.toMatch(/https?:|127\.0\.0\.1|ECONN|Unable to connect/);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await expect(page.locator(`#chat-peers li[data-peer="${bId}"] .count.queued`).innerText()).resolves.toBe("⏳ 1");
     const loaded = await page.evaluate(() => (window as unknown as { __loaded: number }).__loaded);
 
@@ -132,7 +131,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Chat tab", () => {
     await page.click(`#chat-peers li[data-peer="${bId}"] a`);
     await message(page, "ping two").waitFor();
     expect(await page.locator(`#chat-peers li[data-peer="${bId}"] .count.unread`).count()).toBe(0);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
   }, 60_000);
 
   test("without JavaScript the form posts and the page shows the message", async () => {

@@ -15,6 +15,7 @@ import { befriend } from "../helpers/friends.ts";
 import type { FeedItem, ShareView } from "../../src/share/types.ts";
 import { FeedPage } from "../../views/feed.tsx";
 import { ShareBox } from "../../views/share-dialog.tsx";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 const TEXT_PATH = "notes/hello.txt";
@@ -75,7 +76,6 @@ const context = (cell: TestCell, javaScriptEnabled = true) =>
 const setup = (page: Page) => firstRunSetup(page, PASSWORD);
 /** A phone's window, and whether the page is no wider than it. */
 const phone = (page: Page) => page.setViewportSize({ width: 390, height: 844 });
-const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 async function login(page: Page): Promise<void> {
   await page.goto("/login");
@@ -236,7 +236,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
       await img.elementHandle(),
     );
     expect(await img.evaluate((el) => [(el as HTMLImageElement).naturalWidth, (el as HTMLImageElement).naturalHeight])).toEqual([3, 2]);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
 
     const inline = await page.request.get(`/feed/${png!.id}/inline`);
     expect(inline.status()).toBe(200);
@@ -261,7 +261,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(pa.url()).toEndWith("/feed");
     // The PNG share is untouched.
     expect(await shareRow(pa, "dot.png").getAttribute("data-state")).toBe("active");
-    expect(await noSideways(pa)).toBe(true);
+    expect(await sidewaysProblems(pa)).toEqual([]);
     await ctxA.close();
 
     const { ctx: ctxB, page: pb } = await context(b!);
@@ -278,7 +278,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Feed tab and Share box", () => {
     expect(await item.locator(".badge").textContent()).toBe("revoked");
     expect(await item.locator("a.download").count()).toBe(0);
     expect(await item.locator(".preview").count()).toBe(0);
-    expect(await noSideways(pb)).toBe(true);
+    expect(await sidewaysProblems(pb)).toEqual([]);
 
     // Asking for it anyway: a clear message in the Feed page, not a crash.
     const res = await pb.goto(`/feed/${textGrant}/download`);

@@ -3,11 +3,14 @@
 // button disabled and aria-busy; Delete, Restore, Purge, Join, friend request and accept, Share,
 // Revoke and Remove each show a toast saying what they did; Purge (1280 px) and Remove (390 px) ask
 // in a dialog in the page (never window.confirm): Cancel and Escape do nothing, the named button
-// does it. At 390 px nothing scrolls sideways with the dialog or a toast open.
+// does it. At 390 px nothing scrolls sideways with the dialog or a toast open. axe (serious and
+// critical, light and dark mode) finds nothing with a dialog open, with a toast shown (an error one too), or on the
+// Peers tab with an invite made.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page, Route } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { seriousViolationsInBothSchemes, sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 let a: TestCell | undefined;
@@ -43,7 +46,15 @@ async function hold(page: Page, url: string, method = "POST"): Promise<{ release
 }
 
 const toast = (page: Page, text: string) => page.locator(".toast-stack .toast", { hasText: text });
-const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+/** axe (light and dark) with this toast shown: the pointer on it keeps it from hiding meanwhile. */
+async function axeWithToast(page: Page, text: string): Promise<string[]> {
+  const t = toast(page, text);
+  await t.hover();
+  const found = await seriousViolationsInBothSchemes(page);
+  expect(await t.isVisible()).toBe(true);
+  await page.mouse.move(0, 0);
+  return found;
+}
 const put = async (c: TestCell, path: string, text: string) =>
   expect((await c.api(`/api/files/${path}`, { method: "PUT", body: text })).status).toBe(201);
 
@@ -71,7 +82,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     for (const width of [1280, 390]) {
       const page = await open(a!, width);
       await page.goto("/login");
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await page.fill("input[type=password]", PASSWORD);
       // The page goes away with the post (a held navigation also holds Playwright's evaluate): what
       // the button showed once the submit was under way is kept in sessionStorage, read on /files.
@@ -114,6 +125,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     expect(await del.getAttribute("aria-busy")).toBe("true");
     gate.release();
     await toast(pa, "Deleted old.txt.").waitFor();
+    expect(await axeWithToast(pa, "Deleted old.txt.")).toEqual([]);
     // The toast never takes the focus; it can be dismissed.
     expect(await pa.evaluate(() => Boolean(document.activeElement?.closest(".toast")))).toBe(false);
     await pa.locator("#toast").getByRole("button", { name: "Dismiss" }).click();
@@ -137,6 +149,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     await row(2).locator("button.purge").click();
     await dialog.waitFor();
     expect(await pa.evaluate(() => Boolean(document.activeElement?.closest("dialog[open]")))).toBe(true);
+    expect(await seriousViolationsInBothSchemes(pa)).toEqual([]);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
     await row(2).locator("button.purge").click();
@@ -162,6 +175,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     await pa.goto("/peers");
     await pa.click("#invite-button");
     const token = (await pa.locator("#invite-token").inputValue()).trim();
+    expect(await seriousViolationsInBothSchemes(pa)).toEqual([]); // the Peers tab with the invite shown
     const pb = await open(b!);
     await firstRunSetup(pb, PASSWORD);
     await pb.goto("/peers");
@@ -204,7 +218,8 @@ test.skipIf(!HAVE_CHROMIUM)(
     await page.locator("table.versions button.purge").first().click();
     const purge = page.getByRole("dialog", { name: /^Purge version/ });
     await purge.waitFor();
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
+    expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
     await purge.getByRole("button", { name: "Cancel" }).click();
 
     await page.goto("/peers");
@@ -212,7 +227,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     const dialog = page.getByRole("dialog", { name: "Remove cell-b? It must be invited again to pair." });
     await row.getByRole("button", { name: "Remove" }).click();
     await dialog.waitFor();
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
     expect(await row.count()).toBe(1);
@@ -227,7 +242,13 @@ test.skipIf(!HAVE_CHROMIUM)(
     gate.release();
     await toast(page, "Removed cell-b. It must be invited again to pair.").waitFor();
     expect(await row.count()).toBe(0);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
+    expect(await axeWithToast(page, "Removed cell-b. It must be invited again to pair.")).toEqual([]);
+    // An error toast (as any refused action shows it) in both schemes too.
+    await page.evaluate(() =>
+      (window as unknown as { groveToast: (m: string, k: string) => void }).groveToast("Not removed: try again.", "error"),
+    );
+    expect(await axeWithToast(page, "Not removed: try again.")).toEqual([]);
     expect(nativeDialogs).toEqual([]);
     expect(errors).toEqual([]);
   },

@@ -80,7 +80,7 @@ describe("the actions answer with a toast", () => {
 
   test("Pin and unpin: what each did, by the file's name", async () => {
     expect(toastOf(await post("/files/pin", { path: "notes/día.txt" }))).toEqual({
-      message: "día.txt: pinned: kept in this cell's GROVE_HOME",
+      message: "día.txt: pinned: kept in your files folder here",
       kind: "ok",
       also: [],
     });

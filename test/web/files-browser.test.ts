@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
-import { seriousViolations } from "../helpers/axe.ts";
+import { seriousViolations, sidewaysProblems } from "../helpers/axe.ts";
 import { dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const PASSWORD = "correct horse battery";
@@ -37,7 +37,7 @@ async function nestedCrumbs(page: Page): Promise<void> {
   await page.locator('tr.dir[data-path="nest/a/b"]').waitFor();
   await Promise.all([page.waitForURL("**/files?dir=nest"), page.locator("p.crumbs").getByRole("link", { name: "nest" }).click()]);
   await page.locator('tr.dir[data-path="nest/a"]').waitFor();
-  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  expect(await sidewaysProblems(page)).toEqual([]);
 }
 
 /**
@@ -54,7 +54,7 @@ async function searchDeep(page: Page): Promise<void> {
   expect(await row.locator("a.trunc").first().innerText()).toBe("c.txt");
   expect(await row.locator(".in-folder").innerText()).toBe("in nest/a/b");
   expect(await row.locator(".in-folder a").getAttribute("href")).toBe(`/files?dir=${encodeURIComponent("nest/a/b")}`);
-  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  expect(await sidewaysProblems(page)).toEqual([]);
   expect(await seriousViolations(page)).toEqual([]);
   await Promise.all([page.waitForURL("**/files/detail?path=nest%2Fa%2Fb%2Fc.txt"), row.getByRole("link", { name: "c.txt" }).click()]);
   expect(await page.locator("h1").innerText()).toBe("c.txt");
@@ -164,7 +164,7 @@ describe("files as a file manager", () => {
     const link = page.locator(`tr[data-path="fm/${LONG}"] a.trunc`);
     expect(await link.getAttribute("title")).toBe(LONG);
     expect(await link.evaluate((a) => a.scrollWidth > a.clientWidth)).toBe(true);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     // Times: "… ago", the exact time on hover.
     const when = page.locator('tr[data-path="fm/b-small.txt"] time');
     expect(await when.textContent()).toMatch(/just now|min ago/);
@@ -199,7 +199,7 @@ describe("files as a file manager", () => {
     // At 390 px nothing scrolls sideways either, and the list sorts from "Sort by" (the headers are hidden there).
     await page.setViewportSize({ width: 390, height: 800 });
     await page.reload();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     expect(await page.locator("#file-list thead").isVisible()).toBe(false);
     const sortBy = page.getByRole("navigation", { name: "Sort the list" });
     expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt", "fm/dropped.txt"]);
@@ -209,7 +209,7 @@ describe("files as a file manager", () => {
     await sortBy.getByRole("link", { name: "Updated" }).click();
     await sortBy.locator('a[aria-current="true"]', { hasText: "Updated ▼" }).waitFor();
     expect((await names(page))[0]).toBe("fm/dropped.txt");
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     // At 390 px too: search keeps the sort, times say "… ago", a file dropped is uploaded, breadcrumbs link each folder.
     await page.getByRole("searchbox").fill("medium");
     await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 1);

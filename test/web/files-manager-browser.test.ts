@@ -8,15 +8,16 @@
 // uploaded under its name with its inner paths (a dropped folder's empty folders made too);
 // Rename or move on a file's own page; Upload with nothing chosen says what to do;
 // previews of a text file, an image and a PDF (in Chromium's own viewer, in an <iframe>) on a
-// file's page; a WAV's <audio> preview loading its metadata by Range; no sideways scroll; axe on
-// both pages.
+// file's page; a WAV's <audio> preview loading its metadata by Range; a WebM's <video> preview (a
+// real clip Chromium records from a canvas) loading its metadata and frame size by Range; no
+// sideways scroll; axe on both pages, and on each preview page in light and dark mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
-import { pageProblems, seriousViolations, settled } from "../helpers/axe.ts";
+import { pageProblems, seriousViolations, seriousViolationsInBothSchemes, settled, sidewaysProblems } from "../helpers/axe.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 
 const PASSWORD = "correct horse battery";
@@ -63,9 +64,43 @@ function tinyWav(): Uint8Array<ArrayBuffer> {
   b.writeUInt32LE(samples * 2, 40);
   return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) as Uint8Array<ArrayBuffer>;
 }
+/**
+ * A real WebM video: 64×48, about 0.4 s of two alternating colors, recorded by Chromium's own
+ * MediaRecorder (VP8) from a canvas, as the bytes of the file (no ffmpeg on the machine).
+ */
+async function recordWebm(b: Browser): Promise<Uint8Array<ArrayBuffer>> {
+  const page = await b.newPage();
+  const base64 = await page.evaluate(async () => {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 48 });
+    const g = canvas.getContext("2d")!;
+    const rec = new MediaRecorder(canvas.captureStream(25), { mimeType: "video/webm;codecs=vp8" });
+    const parts: Blob[] = [];
+    rec.ondataavailable = (e) => parts.push(e.data);
+    let i = 0;
+    const draw = () => {
+      g.fillStyle = i++ % 2 ? "#2f7d4a" : "#d1495b";
+      g.fillRect(0, 0, 64, 48);
+    };
+    draw();
+    const timer = setInterval(draw, 40);
+    rec.start();
+    await new Promise((r) => setTimeout(r, 400));
+    const stopped = new Promise((r) => (rec.onstop = r));
+    rec.stop();
+    await stopped;
+    clearInterval(timer);
+    const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+    let bin = "";
+    for (const x of bytes) bin += String.fromCharCode(x);
+    return btoa(bin);
+  });
+  await page.close();
+  return new Uint8Array(Buffer.from(base64, "base64")) as Uint8Array<ArrayBuffer>;
+}
 let cell: TestCell | undefined;
 let browser: Browser | undefined;
 let local = "";
+let webm: Uint8Array<ArrayBuffer> | undefined;
 const errors: string[] = [];
 
 const put = async (path: string, body: string | Uint8Array<ArrayBuffer>) =>
@@ -76,10 +111,10 @@ const text = async (path: string) => {
 };
 type Meta = { deleted: boolean; versions: { manifest_hash: string | null; deleted: boolean }[] };
 const meta = async (path: string) => (await (await cell!.api(`/api/files/${encodeURI(path)}?meta`)).json()) as Meta;
-const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 beforeAll(async () => {
   [cell, browser] = await Promise.all([startCell(), HAVE_CHROMIUM ? launchChromium() : Promise.resolve(undefined)]);
+  if (browser) webm = await recordWebm(browser);
   local = mkdtempSync(join(tmpdir(), "grove-folder-"));
   mkdirSync(join(local, "album", "day 1"), { recursive: true });
   writeFileSync(join(local, "album", "cover.txt"), "cover");
@@ -102,6 +137,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       await put(`${w}/dot.png`, PNG);
       await put(`${w}/paper.pdf`, tinyPdf());
       await put(`${w}/tone.wav`, tinyWav());
+      await put(`${w}/clip.webm`, webm!);
       const { page } = await cellPage(browser!, cell!, errors);
       await page.setViewportSize({ width, height: 800 });
       await setupOrLogIn(page, PASSWORD);
@@ -124,7 +160,7 @@ describe("the Files tab as a file manager, in a browser", () => {
         await row.getByLabel(`Rename or move ${from.slice(from.lastIndexOf("/") + 1)}`).click();
         const field = row.locator("input[name=to]");
         await field.waitFor();
-        expect(await noSideways(page)).toBe(true);
+        expect(await sidewaysProblems(page)).toEqual([]);
         await field.fill(to);
         await row.getByRole("button", { name: "Rename or move", exact: true }).click();
       };
@@ -233,7 +269,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       // Upload with nothing chosen says what to do.
       await page.locator("#upload-button").click();
       await page.locator("#upload-progress").getByText("Choose one or more files first").waitFor();
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
 
       // A file's page previews it: text, and an image loaded from the API.
       await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/Sub/c.txt`)}`);
@@ -245,7 +281,7 @@ describe("the Files tab as a file manager, in a browser", () => {
       // Rename or move on the file's own page: on to its new page, the toast carried there.
       await page.getByLabel("Rename or move c.txt").click();
       await page.getByLabel("New path of this file").fill(`${w}/Sub/charlie.txt`);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await Promise.all([
         page.waitForURL(`**/files/detail?path=${encodeURIComponent(`${w}/Sub/charlie.txt`)}`),
         page.getByRole("button", { name: "Rename or move", exact: true }).click(),
@@ -258,7 +294,8 @@ describe("the Files tab as a file manager, in a browser", () => {
       await img.waitFor();
       await page.waitForFunction(() => (document.querySelector("img.preview-img") as HTMLImageElement | null)?.complete === true);
       expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
 
       // A PDF: Chromium's own viewer opens it inside the page's <iframe> (the API's answer is inline
       // and may be framed here), and embeds the file: a frame of the file inside the viewer's. The
@@ -276,7 +313,8 @@ describe("the Files tab as a file manager, in a browser", () => {
       for (let i = 0; i < 100 && !shown(); i++) await Bun.sleep(100);
       expect(shown()).toBe(true);
       expect(await page.getByRole("link", { name: "Open paper.pdf in a new tab" }).getAttribute("href")).toBe(`/api/files/${w}/paper.pdf`);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
 
       // A WAV (Bun's audio/x-wav, served as audio/wav): the <audio> player loads its metadata, by Range.
       const ranges: string[] = [];
@@ -288,7 +326,28 @@ describe("the Files tab as a file manager, in a browser", () => {
       expect(await page.locator("audio.preview-media").evaluate((a: HTMLAudioElement) => a.duration)).toBeCloseTo(0.5, 2);
       expect(ranges.length).toBeGreaterThan(0);
       expect(ranges.every((r) => r.startsWith("bytes="))).toBe(true);
-      expect(await noSideways(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
+
+      // A WebM video: the <video> player loads its metadata (its frame size) by Range, and is
+      // labelled; the file answers the range with 206 and the player stays within the page.
+      const clip = `/api/files/${w}/clip.webm`;
+      const asked: { range: string; status: number }[] = [];
+      page.on("response", (r) => {
+        if (r.url().endsWith(clip)) asked.push({ range: r.request().headers().range ?? "none", status: r.status() });
+      });
+      await page.goto(`/files/detail?path=${encodeURIComponent(`${w}/clip.webm`)}`);
+      const video = page.locator("video.preview-media");
+      expect(await video.getAttribute("src")).toBe(clip);
+      expect(await video.getAttribute("aria-label")).toBe("Play clip.webm");
+      await page.waitForFunction(() => (document.querySelector("video.preview-media") as HTMLVideoElement | null)?.readyState! >= 1);
+      expect(await video.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight, v.error])).toEqual([64, 48, null]);
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((a) => a.range.startsWith("bytes=") && a.status === 206)).toBe(true);
+      const box = (await video.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+      expect(await sidewaysProblems(page)).toEqual([]);
+      expect(await seriousViolationsInBothSchemes(page)).toEqual([]);
       expect(errors).toEqual([]);
     });
 });

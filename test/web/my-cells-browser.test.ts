@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
-import { seriousViolations } from "../helpers/axe.ts";
+import { seriousViolations, sidewaysProblems } from "../helpers/axe.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { until } from "../helpers/until.ts";
 
@@ -44,7 +44,6 @@ const inHome = (c: TestCell, path: string, text: string) => {
   return existsSync(f) && readFileSync(f, "utf8") === text;
 };
 const configOf = (c: TestCell) => JSON.parse(readFileSync(join(c.dir, "config.json"), "utf8")) as Record<string, unknown>;
-const fits = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 const row = (p: Page, path: string) => p.locator(`#file-list tr[data-path="${path}"]`);
 
 /** B's dashboard at `width`, logged in (first-run setup the first time). */
@@ -87,7 +86,7 @@ describe.skipIf(!HAVE_CHROMIUM)("a file only another of my cells keeps, on B's F
       await page.goto(`/files?dir=${dir}`);
       const plan = row(page, `${dir}/plan.txt`);
       expect(await plan.locator(".away").textContent()).toContain("on laptop");
-      expect(await fits(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
 
       // Pin, the request held: the button is disabled and the row busy meanwhile; then pinned, in B's GROVE_HOME.
       let release = () => {};
@@ -100,12 +99,12 @@ describe.skipIf(!HAVE_CHROMIUM)("a file only another of my cells keeps, on B's F
       const busy = (await plan.locator(".pin-busy").boundingBox())!;
       expect(busy.x + busy.width).toBeLessThanOrEqual(width);
       release();
-      await plan.locator(".pin-note", { hasText: "pinned: kept in this cell's GROVE_HOME" }).waitFor();
+      await plan.locator(".pin-note", { hasText: "pinned: kept in your files folder here" }).waitFor();
       await until(`${dir}/plan.txt in B's GROVE_HOME`, () => inHome(b!, `${dir}/plan.txt`, `plan ${width}\n`));
-      expect(await fits(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       // Unpin: out of B's GROVE_HOME again, listed "on laptop".
       await plan.locator("button.pin.pinned").click();
-      await plan.locator(".pin-note", { hasText: "unpinned: 1 file left this cell's GROVE_HOME" }).waitFor();
+      await plan.locator(".pin-note", { hasText: "unpinned: 1 file left your files folder here" }).waitFor();
       expect(await plan.locator(".away").textContent()).toContain("on laptop");
       await until(`${dir}/plan.txt gone from B's GROVE_HOME`, () => !existsSync(join(b!.home, dir, "plan.txt")));
       expect(await read(a!, `${dir}/plan.txt`)).toBe(`plan ${width}\n`);
@@ -117,12 +116,12 @@ describe.skipIf(!HAVE_CHROMIUM)("a file only another of my cells keeps, on B's F
       await found.waitFor();
       expect(await found.locator(".in-folder").innerText()).toBe(`in ${dir}`);
       await found.locator("button.pin", { hasText: "Keep on this cell" }).click();
-      await found.locator(".pin-note", { hasText: "pinned: kept in this cell's GROVE_HOME" }).waitFor();
+      await found.locator(".pin-note", { hasText: "pinned: kept in your files folder here" }).waitFor();
       expect(await found.locator(".in-folder").innerText()).toBe(`in ${dir}`);
       await found.locator("button.pin.pinned").click();
       await found.locator(".pin-note", { hasText: "unpinned" }).waitFor();
       expect(await found.locator(".in-folder").innerText()).toBe(`in ${dir}`);
-      expect(await fits(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await page.goto(`/files?dir=${dir}`);
 
       // Delete a file only A keeps: a toast with Undo, as for a file of B's own; A follows the deletion.
@@ -146,7 +145,7 @@ describe.skipIf(!HAVE_CHROMIUM)("a file only another of my cells keeps, on B's F
       expect(await row(page, `${dir}/gone.txt`).locator(".away").textContent()).toContain("on laptop");
       expect(await read(b!, `${dir}/gone.txt`)).toBe(`gone ${width}\n`);
       await until("A brought it back", async () => (await read(a!, `${dir}/gone.txt`)) === `gone ${width}\n`, 20_000);
-      expect(await fits(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await page.context().close();
       expect(errors).toEqual([]);
     }, 60_000);
@@ -170,9 +169,9 @@ describe.skipIf(!HAVE_CHROMIUM)("B's Settings form: mirror or on demand, model s
       await page.click("#settings-save");
       await page.locator("#settings-status .saved").waitFor();
       expect(await page.locator("#settings-status").textContent()).toBe(
-        "Saved. In effect now: Files of my other cells. At the next start of the cell: Share my models, Watched folders.",
+        "Saved. In effect now: Files of my other cells, Share my models. At the next start of the cell: Watched folders.",
       );
-      expect(await fits(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       expect(configOf(b!)).toMatchObject({ home_mode: s.mode, llm_share: s.share, watch_dirs: s.dirs() });
       // The page read again shows what was saved.
       await page.goto("/settings");
@@ -193,10 +192,10 @@ describe.skipIf(!HAVE_CHROMIUM)("B's Settings form: mirror or on demand, model s
           .waitFor();
         expect(inHome(b!, path, `plan ${s.width}\n`)).toBe(true);
       } else {
-        await plan.locator(".pin-note", { hasText: "unpinned: 1 file left this cell's GROVE_HOME" }).waitFor();
+        await plan.locator(".pin-note", { hasText: "unpinned: 1 file left your files folder here" }).waitFor();
         await until(`${path} gone from B's GROVE_HOME`, () => !existsSync(join(b!.home, path)));
       }
-      expect(await fits(page)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
       await page.context().close();
       expect(errors).toEqual([]);
     }, 60_000);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -84,7 +85,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     expect(check.status()).toBe(200);
     await pb.locator(`#peer-list tr[data-presence="online"]`, { hasText: "cell-a" }).waitFor();
     expect(await pb.locator("#peer-count").innerText()).toBe("1 of 1 online");
-    for (const p of [pa, pb]) expect(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    for (const p of [pa, pb]) expect(await sidewaysProblems(p)).toEqual([]);
     expect(errors).toEqual([]);
   },
   60_000,

@@ -9,6 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { TABS } from "../../views/tabs.ts";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const WIDTH = 390;
 const LONG = `${"a-very-long-file-name-without-spaces-".repeat(5)}end.txt`;
@@ -42,9 +43,6 @@ afterAll(async () => {
   await Promise.all([destroyCell(a), destroyCell(b)]);
 }, 60_000);
 
-/** How far the page reaches past the screen's right edge (0 when it fits). */
-const overflow = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-
 describe.skipIf(!HAVE_CHROMIUM)(`the dashboard at ${WIDTH} px`, () => {
   const pages = [
     ...TABS.map((t) => t.href),
@@ -56,13 +54,27 @@ describe.skipIf(!HAVE_CHROMIUM)(`the dashboard at ${WIDTH} px`, () => {
   ];
   test.each(pages)("%s does not scroll sideways", async (href) => {
     await page.goto(href);
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
+  });
+
+  test("the check also sees a table scrolling sideways inside its card (what the page's own width does not show)", async () => {
+    await page.goto("/files");
+    expect(await sidewaysProblems(page)).toEqual([]);
+    await page.evaluate(() => {
+      const wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      wrap.id = "too-wide";
+      wrap.innerHTML = `<table><tr><td style="white-space:nowrap">${"x".repeat(400)}</td></tr></table>`;
+      document.querySelector("main")!.append(wrap);
+    });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([expect.stringMatching(/^<div#too-wide\.table-wrap> scrolls sideways inside the page/)]);
   });
 
   test("a conversation with a peer (a long word in a message) does not scroll sideways", async () => {
     await page.goto(`/chat/${bId}`);
     await page.locator("#chat-log li.msg").first().waitFor();
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
   });
 
   test("every tab can be reached from the tab bar", async () => {

@@ -16,6 +16,7 @@ import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium, setupOrLogIn } 
 import { dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { recoveryPhrase } from "../../src/cell/state-dir.ts";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 let cell: TestCell | undefined;
@@ -25,8 +26,6 @@ const errors: string[] = [];
 const configFile = () => join(cell!.dir, "config.json");
 const marker = () => join(cell!.dir, ".phrase_shown");
 const words = () => recoveryPhrase(resolveLayout({ GROVE_DIR: cell!.dir, GROVE_HOME: cell!.home })).split(" ");
-/** How far the page reaches past the screen's right edge (0 when it fits). */
-const overflow = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 const shownWords = (p: Page) => p.locator("ol.phrase-words .w").allTextContents();
 
 beforeAll(async () => {
@@ -129,7 +128,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     expect(await page.locator("#settings-status").textContent()).toBe("Saved. At the next start of the cell: Room for other cells.");
     expect(await page.locator('[data-pending="max_peer_storage_bytes"]').isVisible()).toBe(true);
     expect(JSON.parse(readFileSync(configFile(), "utf8")).max_peer_storage_bytes).toBe(1.5 * 1024 ** 3);
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
 
     const before = readFileSync(configFile(), "utf8");
     // The browser's own checks stop 0 copies and a negative size; a client that skips them meets the cell's.
@@ -153,7 +152,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     expect(readFileSync(configFile(), "utf8")).toBe(before);
 
     // At phone width, the page with its messages does not scroll sideways.
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await ctx.close();
     expect(errors).toEqual([]);
   }, 60_000);
@@ -178,7 +177,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     // Written down already: no second "I wrote it down".
     expect(await page.locator("#phrase-written").count()).toBe(0);
     await page.setViewportSize({ width: 390, height: 844 });
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await ctx.close();
     expect(errors).toEqual([]);
   }, 60_000);
@@ -189,11 +188,11 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await setupOrLogIn(page, PASSWORD);
     expect(await page.locator("#phrase-offer ol.phrase-words").isVisible()).toBe(true);
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
     const written = (await page.locator("#phrase-written").boundingBox())!;
     expect(written.x + written.width).toBeLessThanOrEqual(390);
     await page.goto("/settings");
-    expect(await overflow(page)).toBe(0);
+    expect(await sidewaysProblems(page)).toEqual([]);
     const save = (await page.locator("#settings-save").boundingBox())!;
     expect(save.x + save.width).toBeLessThanOrEqual(390);
     await ctx.close();

@@ -16,6 +16,7 @@ import { recoveryPhrase } from "../../src/cell/state-dir.ts";
 import { FREE_FAILURES } from "../../src/web/login-throttle.ts";
 import { applyForm, durationParts, formValues, sizeParts } from "../../src/config/settings-form.ts";
 import { defaultConfig, loadConfig } from "../../src/config/config.ts";
+import { writeTinyModel } from "../fixtures/tiny-gguf.ts";
 
 const PASSWORD = "a long enough password";
 const GiB = 1024 ** 3;
@@ -32,6 +33,15 @@ const BASE = {
   llm_share: "friends",
   watch_dirs: "",
   relays: "",
+  peer_lost: "1",
+  peer_lost_unit: "d",
+  mdns: "off",
+  ollama_mode: "auto",
+  ollama_address: "",
+  bounty_allowance: "50",
+  bounty_allowance_unit: "GiB",
+  bounty_exempt_favorites: "yes",
+  bounty_exempt_friends: "yes",
 };
 
 let app: TestApp;
@@ -129,8 +139,8 @@ describe("Settings form", () => {
     const html = await r.text();
     const status = textOf(html, "settings-status")!;
     expect(status).toContain("Saved.");
-    expect(status).toContain("In effect now: Name, Copies of each file, Sync every, Files of my other cells.");
-    expect(status).toContain("At the next start of the cell: Room for other cells, Share my models, Watched folders, Relays.");
+    expect(status).toContain("In effect now: Name, Copies of each file, Sync every, Files of my other cells, Share my models.");
+    expect(status).toContain("At the next start of the cell: Room for other cells, Watched folders, Relays.");
     // The header's name is swapped in place.
     expect(html).toMatch(/<span class="cell" id="cell-name"[^>]*hx-swap-oob="true"[^>]*>renamed-cell/);
 
@@ -155,11 +165,14 @@ describe("Settings form", () => {
     expect(running.replication_factor).toBe(3);
     expect(running.sync_interval_s).toBe(600);
     expect(running.home_mode).toBe("on-demand");
+    expect(running.llm_share).toBe("none");
     expect(running.max_peer_storage_bytes).toBe(50 * GiB);
     expect(running.relays).toEqual([]);
     const st = (await (await app.api("/api/status")).json()) as { name: string; replication_factor: number };
     expect(st).toMatchObject({ name: "renamed-cell", replication_factor: 3 });
-    expect(app.logs()).toContain("settings changed on the dashboard keys=name,replication_factor,sync_interval_s,home_mode");
+    expect(app.logs()).toContain(
+      "settings changed on the dashboard keys=name,replication_factor,sync_interval_s,home_mode,max_peer_storage_bytes,watch_dirs,relays,llm_share",
+    );
     // The file watcher reloads the file the save wrote: the keys waiting for a restart are said once.
     expect(app.rt.services.reloadConfig()).toMatchObject({ ok: true, applied: [] });
     expect(app.logs().match(/take effect at the next start/g)).toHaveLength(1);
@@ -170,7 +183,7 @@ describe("Settings form", () => {
     expect(again).toContain('<span class="cell" id="cell-name" title=');
     expect(again).toMatch(/<textarea name="relays"[^>]*>wss:\/\/relay.example.org:443<\/textarea>/);
     const pending = [...again.matchAll(/data-pending="([a-z_]+)"/g)].map((m) => m[1]);
-    expect(pending).toEqual(["max_peer_storage_bytes", "llm_share", "watch_dirs", "relays"]);
+    expect(pending).toEqual(["max_peer_storage_bytes", "watch_dirs", "relays"]);
   });
 
   test("invalid values: one plain message per field, nothing written, nothing changed in the running cell", async () => {
@@ -404,5 +417,118 @@ describe("first-run offer", () => {
     expect(existsSync(marker())).toBe(true);
     const back = await post("/settings/recovery-phrase/written", { back: "/peers" }, {});
     expect(back.headers.get("location")).toBe("/peers");
+  });
+});
+
+describe("the settings other tabs point to", () => {
+  test("each tab's pointer to Settings lands on a field of the form", async () => {
+    const html = await page("/settings");
+    // What the tabs link to in Settings (with local discovery off, no Ollama, no relay here).
+    const linked = new Set<string>();
+    for (const tab of ["/peers", "/assistant", "/bounty", "/storage", "/files"])
+      for (const m of (await page(tab)).matchAll(/href="\/settings#([\w-]+)"/g)) linked.add(m[1]!);
+    expect([...linked]).toEqual(expect.arrayContaining(["set-mdns", "set-ollama", "set-relays"]));
+    for (const id of linked) expect({ id, found: html.includes(`id="${id}"`) }).toEqual({ id, found: true });
+    // Local discovery off in config.json: the Peers tab says where to turn it on, and when it applies.
+    expect(await page("/peers")).toContain("Turn it on in <a");
+    for (const id of [
+      "set-ollama",
+      "set-mdns",
+      "set-bounty-allowance",
+      "set-exempt-favorites",
+      "set-exempt-friends",
+      "set-peer-lost",
+      "set-storage",
+      "set-relays",
+    ])
+      expect({ id, found: html.includes(`id="${id}"`) }).toEqual({ id, found: true });
+    // The cell's folders are named in words; the environment variables only in a tooltip.
+    const facts = html.slice(html.indexOf("<h1>This cell"), html.indexOf('id="settings"'));
+    expect(facts).toMatch(/<dt>This cell(&#39;|')s folder<\/dt>/);
+    expect(facts).toContain("<dt>Your files folder</dt>");
+    expect(facts.replace(/title="[^"]*"/g, "")).not.toContain("GROVE_");
+  });
+
+  test("local discovery, Ollama, the peer-lost window and the bounty's allowance and exemptions are saved; the live ones taken at once", async () => {
+    const r = await post(
+      "/settings",
+      {
+        ...savedForm(),
+        peer_lost: "3",
+        peer_lost_unit: "d",
+        mdns: "on",
+        ollama_mode: "address",
+        ollama_address: "http://192.168.1.5:11434",
+        bounty_allowance: "2",
+        bounty_allowance_unit: "GiB",
+        bounty_exempt_favorites: "no",
+        bounty_exempt_friends: "no",
+      },
+      { htmx: true },
+    );
+    const html = await r.text();
+    const status = textOf(html, "settings-status")!;
+    expect(status).toContain("In effect now: A peer is lost after, Bounty allowance, Exempt favorites, Exempt friends.");
+    expect(status).toContain("At the next start of the cell: Local discovery, Ollama.");
+    expect(fileJson()).toMatchObject({
+      peer_lost_after_s: 3 * 86400,
+      mdns: true,
+      ollama_url: "http://192.168.1.5:11434",
+      bounty_allowance_bytes: 2 * GiB,
+      bounty_exempt_favorites: false,
+      bounty_exempt_friends: false,
+    });
+    const running = app.rt.cell.config;
+    expect(running).toMatchObject({ peer_lost_after_s: 3 * 86400, bounty_allowance_bytes: 2 * GiB, bounty_exempt_favorites: false });
+    expect(running.mdns).toBe(false);
+    expect(running.ollama_url).toBeNull();
+    // The Bounty tab reads the new allowance and exemptions now.
+    const bounty = (await (await app.api("/api/bounty")).json()) as { allowance_bytes: number; exempt_friends: boolean };
+    expect(bounty).toMatchObject({ allowance_bytes: 2 * GiB, exempt_friends: false });
+    // The form shows what was saved; Ollama "auto" and "off" are saved as the file means them.
+    const again = await page("/settings");
+    expect(again).toMatch(/<option value="address" selected="">/);
+    expect(again).toContain('value="http://192.168.1.5:11434"');
+    await post("/settings", { ...savedForm(), ollama_mode: "off" }, { htmx: true });
+    expect(fileJson().ollama_url).toBe("off");
+    await post("/settings", { ...savedForm(), ollama_mode: "auto", ollama_address: "http://ignored.example:1" }, { htmx: true });
+    expect(fileJson().ollama_url).toBeNull();
+  });
+
+  test("a bad Ollama address, an empty one, an unknown choice: plain messages, nothing written", async () => {
+    const before = readFileSync(configPath, "utf8");
+    const bad = await post(
+      "/settings",
+      { ...savedForm(), ollama_mode: "address", ollama_address: "ftp://x", mdns: "maybe" },
+      { htmx: true },
+    );
+    const html = await bad.text();
+    expect(textOf(html, "set-ollama-error")).toBe("Write the address as http://HOST:PORT, like http://192.168.1.5:11434.");
+    expect(textOf(html, "set-mdns-error")).toBe("Choose on or off.");
+    const empty = await post("/settings", { ...savedForm(), ollama_mode: "address", ollama_address: " ", peer_lost: "0" }, { htmx: true });
+    const html2 = await empty.text();
+    expect(textOf(html2, "set-ollama-error")).toBe("Enter the address of the Ollama to use, like http://192.168.1.5:11434.");
+    expect(textOf(html2, "set-peer-lost-error")).toBe("Must be more than 0.");
+    expect(readFileSync(configPath, "utf8")).toBe(before);
+  });
+
+  test("Share my models is taken at once: the card stops offering the models, and offers them again, without a restart", async () => {
+    const assistant = app.rt.services.assistant!;
+    writeTinyModel(join(app.rt.cell.layout.models, "tiny.gguf"));
+    await assistant.refreshCardModels();
+    // What this cell's signed card (the one peers fetch) offers its friends.
+    const offered = () => app.rt.services.fleet.self.get().capabilities.models.map((m) => m.name);
+    await post("/settings", { ...savedForm(), llm_share: "friends" }, { htmx: true });
+    expect(offered()).toEqual(["tiny.gguf"]);
+    const off = await post("/settings", { ...savedForm(), llm_share: "none" }, { htmx: true });
+    expect(textOf(await off.text(), "settings-status")).toBe("Saved. In effect now: Share my models.");
+    expect(app.rt.cell.config.llm_share).toBe("none");
+    expect(offered()).toEqual([]);
+    // The page no longer says the setting waits for a restart.
+    const html = await page("/settings");
+    expect(textOf(html, "set-models-help")).toContain("taken at once");
+    expect(html).not.toContain('data-pending="llm_share"');
+    await post("/settings", { ...savedForm(), llm_share: "friends" }, { htmx: true });
+    expect(offered()).toEqual(["tiny.gguf"]);
   });
 });

@@ -13,6 +13,7 @@ import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpe
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { FeedItem, ShareView } from "../../src/share/types.ts";
 import { MAX_SHARE_FILES, MAX_SHARE_FRIENDS } from "../../views/share-dialog.tsx";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 const config = { sync_interval_s: 3600, mdns: false };
@@ -49,8 +50,6 @@ async function login(page: Page): Promise<void> {
 }
 
 const pick = (page: Page, path: string) => page.locator(`#file-list tr[data-path="${path}"] input.pick`);
-/** True when the page is no wider than the window. */
-const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 const friendBox = (page: Page, id: string) => page.locator(`#share-friends input[name="peer"][value="${id}"]`);
 
 /** The (path, peer, ok) of each result line, sorted. */
@@ -153,7 +152,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(new URL(page.url()).pathname).toBe("/share"); // swapped in place
     // The dialog with its result lines fits a phone too.
     await page.setViewportSize({ width: 390, height: 844 });
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
 
     const made = await shares();
     expect(made.map((s) => `${s.path}|${s.to}`).sort()).toEqual(
@@ -186,7 +185,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(await resultLines(page)).toEqual([`${FILE_3}|${ids.b}|ok`, `${FILE_3}|${ids.c}|ok`].sort());
     expect(await page.locator("#share-result").textContent()).toContain("Shared delta.txt with cell-b.");
     expect(new URL(page.url()).pathname).toBe("/files/detail");
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     expect(await feedNames(b!)).toEqual([FILE_1, FILE_2, "delta.txt"].sort());
     expect(await feedNames(c!)).toEqual([FILE_1, FILE_2, "delta.txt"].sort());
     await ctx.close();
@@ -316,17 +315,17 @@ describe.skipIf(!HAVE_CHROMIUM)("Share dialog: several files with several friend
     expect(await button.isEnabled()).toBe(true);
     const box = (await button.boundingBox())!;
     expect(box.x + box.width).toBeLessThanOrEqual(390);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
 
     await Promise.all([page.waitForURL((u) => u.pathname === "/share"), button.click()]);
     expect(new URL(page.url()).searchParams.getAll("path")).toEqual([FILE_1, FILE_2]);
     expect(await page.locator("main h1").textContent()).toBe("Share 2 files");
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     await friendBox(page, ids.c).click();
     await page.click("#share-button");
     await page.locator("#share-result ul.share-lines li").nth(1).waitFor();
     expect(await resultLines(page)).toEqual([`${FILE_1}|${ids.c}|ok`, `${FILE_2}|${ids.c}|ok`]);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sidewaysProblems(page)).toEqual([]);
     expect((await shares()).length).toBe(before + 2);
     await ctx.close();
     expect(errors).toEqual([]);

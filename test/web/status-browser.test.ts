@@ -4,7 +4,8 @@
 // Storage tab's Sync now then warns (not the green line) naming B, says the round in sentences,
 // and draws its charts as labelled SVG (the rounds from GROVE_DIR/sync_history.json, kept across
 // restarts); a chat to B says what happened without the socket error; no page scrolls sideways at
-// 1280 or 390 px. Presence, route kind, Check now and the Storage warning are clicked at both widths.
+// 1280 or 390 px. Presence, route kind, Check now and the Storage warning are clicked at both widths;
+// axe (serious and critical, light and dark mode) finds nothing on Storage with the warning.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import type { Browser, Page } from "playwright-core";
 import { CHROMIUM, HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { until } from "../helpers/until.ts";
+import { seriousViolationsInBothSchemes, sidewaysProblems } from "../helpers/axe.ts";
 
 if (!HAVE_CHROMIUM) console.warn(`status browser tests skipped: ${CHROMIUM} not found (apt-get update && apt-get install -y chromium)`);
 
@@ -27,7 +29,6 @@ let page: Page;
 const errors: string[] = [];
 
 /** How far the page reaches past the window's right edge (0 or less when it fits). */
-const overflow = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 const top = async (p: Page, sel: string) => (await p.locator(sel).boundingBox())!.y;
 
 beforeAll(async () => {
@@ -71,7 +72,7 @@ describe.skipIf(!HAVE_CHROMIUM)("humane status", () => {
       expect(await row.locator(".route-kind").isVisible()).toBe(true);
       expect(await top(page, "#peer-list")).toBeLessThan(await top(page, "#invite-section"));
       expect(await top(page, "#invite-section")).toBeLessThan(await top(page, "#join-section"));
-      expect({ width, overflow: Math.max(0, await overflow(page)) }).toEqual({ width, overflow: 0 });
+      expect({ width, sideways: await sidewaysProblems(page) }).toEqual({ width, sideways: [] });
     }
   }, 30_000);
 
@@ -90,7 +91,7 @@ describe.skipIf(!HAVE_CHROMIUM)("humane status", () => {
       expect(await seen.innerText()).toMatch(/^(just now|\d+ min ago)$/);
       expect(await seen.getAttribute("title")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
       expect(await page.locator("#peer-count").innerText()).toBe("0 of 1 online");
-      expect({ width, overflow: Math.max(0, await overflow(page)) }).toEqual({ width, overflow: 0 });
+      expect({ width, sideways: await sidewaysProblems(page) }).toEqual({ width, sideways: [] });
     }
   }, 30_000);
 
@@ -121,7 +122,8 @@ describe.skipIf(!HAVE_CHROMIUM)("humane status", () => {
       expect(text).not.toContain("every chunk is at its replication factor");
       expect(await page.locator("pre").count()).toBe(0);
       for (const bad of TECHNICAL) expect(text).not.toContain(bad);
-      expect({ width, overflow: Math.max(0, await overflow(page)) }).toEqual({ width, overflow: 0 });
+      expect({ width, sideways: await sidewaysProblems(page) }).toEqual({ width, sideways: [] });
+      expect({ width, axe: await seriousViolationsInBothSchemes(page) }).toEqual({ width, axe: [] });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.reload();
@@ -163,7 +165,7 @@ describe.skipIf(!HAVE_CHROMIUM)("humane status", () => {
       for (const href of pages()) {
         await page.goto(href);
         // Named, so a failure says which page is too wide.
-        expect({ href, overflow: Math.max(0, await overflow(page)) }).toEqual({ href, overflow: 0 });
+        expect({ href, sideways: await sidewaysProblems(page) }).toEqual({ href, sideways: [] });
       }
       // At phone width the charts shrink with the card and stay on screen.
       await page.goto("/storage");

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, launchChromium, setupOrLogIn } from "../helpers/browser.ts";
-import { seriousViolations, settled } from "../helpers/axe.ts";
+import { seriousViolations, settled, sidewaysProblems } from "../helpers/axe.ts";
 import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
 
@@ -166,9 +166,9 @@ describe("trash and undo", () => {
           expect((await c.api(`/api/files/${name}/last.txt?meta`)).status).toBe(404);
         }
         // Nothing scrolls sideways, here or in the Files tab.
-        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+        expect(await sidewaysProblems(page)).toEqual([]);
         await page.goto(`/files?dir=${name}`);
-        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+        expect(await sidewaysProblems(page)).toEqual([]);
         expect(errors).toEqual([]);
       },
     );

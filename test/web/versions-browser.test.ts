@@ -7,6 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
 import { cliJson, dashboardSession, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import type { TrashListing } from "../../src/trash/listing.ts";
+import { sidewaysProblems } from "../helpers/axe.ts";
 
 const PASSWORD = "correct horse battery";
 let plain: TestCell | undefined;
@@ -85,7 +86,7 @@ describe("file versions in the dashboard", () => {
       expect(await versionsOf(c, "plan.md")).toEqual([3, 1]);
       const trash = await cliJson<TrashListing>(c, ["trash"]);
       expect(trash.versions.map((v) => `${v.path}@${v.version}`)).toEqual(["plan.md@2"]);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      expect(await sidewaysProblems(page)).toEqual([]);
 
       // A deleted file: "Purge all versions…" takes it out of the history; the page goes back to the folder.
       expect((await c.api("/api/files/plan.md", { method: "DELETE" })).status).toBe(200);
