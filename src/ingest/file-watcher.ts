@@ -30,11 +30,15 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { shellQuote } from "../core/shell-quote.ts";
 import { ingest } from "./ingest.ts";
-import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type SmallFile } from "./ingest-batch.ts";
+import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type BatchOutcome, type SmallFile } from "./ingest-batch.ts";
 import { localFilePieces } from "./local-files.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 import type { FileEntry } from "../store/placement-db.ts";
+
+/** A file a group commit failed to store is tried again this many times, after RETRY_MS × the attempt. */
+const RETRY_TIMES = 5;
+const RETRY_MS = 2000;
 
 export interface WatchRoot {
   /** Absolute folder to watch. */
@@ -98,6 +102,8 @@ export class FileWatcher {
   /** Small files that have settled, stored together by the next `flush` in the queue. */
   private ready = new Map<string, SmallFile>();
   private flushQueued = false;
+  /** Files a group commit failed to store, and how many times so far (retryLater). */
+  private retries = new Map<string, number>();
   private stopped = false;
   private counts = { stored: 0, deleted: 0 };
   private lastError: string | null = null;
@@ -326,6 +332,33 @@ export class FileWatcher {
     }
   }
 
+  /**
+   * A file the last group commit could not store (a busy or full disk, a database that refused):
+   * stored again a little later, a few times, so a passing fault loses nothing until the next
+   * start's look at every file.
+   */
+  private retryLater(f: SmallFile): void {
+    const n = (this.retries.get(f.abs) ?? 0) + 1;
+    if (n > RETRY_TIMES) {
+      this.retries.delete(f.abs);
+      log(
+        "warn",
+        `watcher: ${f.path} could not be stored after ${RETRY_TIMES} tries; it is looked at again when it changes or the cell starts`,
+      );
+      return;
+    }
+    this.retries.set(f.abs, n);
+    const t = setTimeout(() => {
+      if (this.stopped) return;
+      this.ready.set(f.abs, f);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        this.queue = this.queue.then(async () => void (await this.flush())).catch((e) => this.fail(errorMessage(e)));
+      }
+    }, RETRY_MS * n);
+    t.unref?.();
+  }
+
   /** Store the small files that have settled, in group commits of up to BATCH_FILES files or BATCH_BYTES; the number that failed. */
   private async flush(): Promise<number> {
     this.flushQueued = false;
@@ -339,16 +372,27 @@ export class FileWatcher {
         bytes += f.size;
         this.ready.delete(abs);
       }
-      const outcomes = await ingestBatch(this.vault, batch);
+      let outcomes: BatchOutcome[];
+      try {
+        outcomes = await ingestBatch(this.vault, batch);
+      } catch (e) {
+        outcomes = batch.map((f) => ({ path: f.path, stored: false, why: "error", error: errorMessage(e) }));
+      }
       let stored = 0;
-      for (const o of outcomes) {
+      outcomes.forEach((o, i) => {
+        const f = batch[i]!;
         if (o.stored) {
           stored++;
           this.counts.stored++;
+          this.retries.delete(f.abs);
           this.onChange?.(o.path, "stored");
-        } else if (o.why === "error") failed++, this.fail(`${o.path}: ${o.error}`);
+        } else if (o.why === "error") {
+          failed++;
+          this.fail(`${o.path}: ${o.error}`);
+          this.retryLater(f);
+        }
         // "changed": its change is an event of its own, which schedules another look; "gone": likewise.
-      }
+      });
       const one = outcomes.length === 1 && outcomes[0]!.stored ? outcomes[0]! : null;
       if (one?.stored) log("info", "watcher: stored", { path: one.path, version: one.version, size: bytes, new_chunks: one.new_chunks });
       else if (stored) log("info", "watcher: stored together", { files: stored, of: batch.length, bytes });

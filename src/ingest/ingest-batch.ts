@@ -152,11 +152,19 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     }
     const todo = staged.flatMap((s, i) => (s ? [{ s, i }] : []));
     // The versions and the tree events that describe them: one commit.
-    const versions = vault.db.db.transaction(() => {
-      const v = vault.db.addVersions(todo.map(({ s }) => s.version));
-      vault.describe?.(todo.map(({ s }) => s.file.path));
-      return v;
-    })();
+    let versions: number[];
+    try {
+      versions = vault.db.db.transaction(() => {
+        const v = vault.db.addVersions(todo.map(({ s }) => s.version));
+        vault.describe?.(todo.map(({ s }) => s.file.path));
+        return v;
+      })();
+    } catch (e) {
+      // Nothing recorded; the chunks stay, unreferenced until a version names them or trash collection.
+      for (const { s, i } of todo)
+        outcomes[i] = { path: s.file.path, stored: false, why: "error", error: `not recorded: ${errorMessage(e)}` };
+      return outcomes;
+    }
     todo.forEach(({ s, i }, k) => {
       outcomes[i] = { path: s.file.path, stored: true, version: versions[k]!, new_chunks: s.newChunks };
     });

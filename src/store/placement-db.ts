@@ -54,6 +54,28 @@ export interface NewVersion {
   homePending?: boolean;
 }
 
+/**
+ * Every `db.transaction(fn)()` on placement.db begins IMMEDIATE: it takes the write lock first,
+ * waiting its turn (busy_timeout) behind the other connections (the sync Worker's, a CLI's). A
+ * DEFERRED one that reads before it writes (the next version number, then the row) holds a read
+ * snapshot, and when another connection commits before its first write, SQLite refuses the write
+ * at once with "database is locked", without waiting: a deletion the watcher saw, or a batch of
+ * files stored, was lost that way while the sync Worker recorded placements
+ * (test/store/placement-db-writers). Nested calls are savepoints, as before; `.deferred()` is
+ * still there for a transaction that only reads.
+ */
+function immediateTransactions(db: Database): void {
+  const make = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const t = make(fn);
+    return Object.assign((...args: never[]) => t.immediate(...args), {
+      deferred: t.deferred,
+      immediate: t.immediate,
+      exclusive: t.exclusive,
+    });
+  }) as Database["transaction"];
+}
+
 export class PlacementDb {
   readonly db: Database;
 
@@ -66,6 +88,7 @@ export class PlacementDb {
     // Sorts and temporary b-trees in memory: as files (in /var/tmp) they wrote about 70 KB per
     // small file stored, more than the file itself (bench/replicate d, strace by path).
     this.db.exec("PRAGMA temp_store = MEMORY");
+    immediateTransactions(this.db);
     migrate(this.db);
   }
 
