@@ -560,7 +560,7 @@ export class MyTree {
         const scope = this.applyScope;
         this.applyScope = [];
         if (this.stopped) return;
-        const paths = scope === "all" ? undefined : touchedBy(scope, this.cell.tree.current());
+        const paths = scope === "all" ? undefined : touchedBy(scope, this.cell.tree.conflictCopies());
         await applyTree(this.applyDeps(), paths);
       })
       .catch((e) => log("error", `tree: could not follow my other cells' changes: ${errorMessage(e)}`));

@@ -91,6 +91,12 @@ export class EventLog {
     return this.live.view();
   }
 
+  /** The conflict copies of the tree now, by name (see current()). */
+  conflictCopies(): ReadonlyMap<string, TreeEntry> {
+    this.settle();
+    return this.live.conflictCopies();
+  }
+
   event(id: EventId): TreeEvent | null {
     this.settle();
     return this.set.get(id) ?? null;

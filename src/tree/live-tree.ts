@@ -69,6 +69,12 @@ export class LiveTree {
     return this.tree;
   }
 
+  /** The conflict copies in the view now, by name (a few at most: read it, do not keep it). */
+  conflictCopies(): ReadonlyMap<string, TreeEntry> {
+    this.view();
+    return this.copies;
+  }
+
   private drop(e: TreeEvent): void {
     this.liveById.delete(eventId(e));
     const at = this.live.get(e.path)!;

@@ -131,14 +131,14 @@ test.skipIf(!HAVE_CHROMIUM)(
     await unpin.waitFor();
     expect(await unpin.textContent()).toBe("Kept here (pinned) — unpin");
     expect(await unpin.isEnabled()).toBe(true);
-    expect(await plan.locator(".pin-note").textContent()).toContain("pinned: kept in this cell's GROVE_HOME");
+    expect(await plan.locator(".pin-note").textContent()).toContain("pinned: kept in your files folder here");
     expect(await plan.locator(".away").count()).toBe(0); // kept here now
     await until("plan.txt in B's GROVE_HOME", () => inHome(b!, PLAN, PLAN_TEXT));
     expect(((await (await b!.api("/api/pins")).json()) as { pins: string[] }).pins).toEqual([PLAN]);
 
     // Unpin: out of B's GROVE_HOME again (A keeps its copy), listed "on laptop", still readable on demand.
     await unpin.click();
-    await plan.locator(".pin-note", { hasText: "unpinned: 1 file left this cell's GROVE_HOME" }).waitFor();
+    await plan.locator(".pin-note", { hasText: "unpinned: 1 file left your files folder here" }).waitFor();
     expect(await plan.locator("button.pin").textContent()).toBe("Keep on this cell");
     expect(await plan.locator(".away").textContent()).toContain("on laptop");
     await until("plan.txt gone from B's GROVE_HOME", () => !existsSync(join(b!.home, PLAN)));
@@ -148,7 +148,7 @@ test.skipIf(!HAVE_CHROMIUM)(
     // A folder row pins everything in it; inside, the file says the folder keeps it.
     const photos = pb.locator('#file-list tr.dir[data-path="photos"]');
     await photos.locator("button.pin", { hasText: "Keep on this cell" }).click();
-    await photos.locator(".pin-note", { hasText: "pinned: 1 file kept in this cell's GROVE_HOME" }).waitFor();
+    await photos.locator(".pin-note", { hasText: "pinned: 1 file kept in your files folder here" }).waitFor();
     await until("photos/beach.txt in B's GROVE_HOME", () => inHome(b!, BEACH, BEACH_TEXT));
     await photos.locator("a.folder").click();
     await pb.waitForURL("**/files?dir=photos");
