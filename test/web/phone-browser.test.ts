@@ -139,11 +139,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`the dashboard at ${WIDTH} px`, () => {
     await row.waitFor();
     expect(await t.locator("thead").isVisible()).toBe(false);
     const cells = await row.evaluate((tr) =>
-      [...(tr as HTMLTableRowElement).cells].slice(1).map((td) => ({
-        label: td.getAttribute("data-label"),
-        before: getComputedStyle(td, "::before").content,
-        display: getComputedStyle(td).display,
-      })),
+      Array.from((tr as HTMLTableRowElement).cells)
+        .slice(1)
+        .map((td) => ({
+          label: td.getAttribute("data-label"),
+          before: getComputedStyle(td, "::before").content,
+          display: getComputedStyle(td).display,
+        })),
     );
     expect(await row.evaluate((tr) => getComputedStyle(tr).display)).toBe("block");
     const labelled = cells.filter((c) => c.label);
