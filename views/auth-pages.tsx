@@ -89,10 +89,10 @@ export function LoginPage(p: Base & { waitS?: number }) {
   );
 }
 
-export function ErrorPage(p: { status: number; message: string }) {
+export function ErrorPage(p: { status: number; message: string; heading?: string }) {
   return (
     <section class="card narrow">
-      <h1>Something went wrong ({p.status})</h1>
+      <h1>{p.heading ?? `Something went wrong (${p.status})`}</h1>
       <p class="error">{p.message}</p>
       <p>
         <a href="/">Back to the dashboard</a>

@@ -38,11 +38,35 @@ function cap(s: string): string {
   return /^(?:the|a|an|your|this) /.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s;
 }
 
+/** A config key in prose (`its llm_share is "none"`, `home_mode`…): snake_case next to a value or config.json. */
+const CONFIG_KEY =
+  /\b[a-z]+(?:_[a-z]+)+\b\s*(?:is|=|:)\s*["'\d]|\bconfig\.json\b|\b(?:llm_share|home_mode|replication_factor|max_upload_bytes|storage_allowance)\b/;
+/** A CLI command a person is told to run (`grove invite --mine`). */
+const CLI = /`grove [a-z]|\bgrove [a-z]+ --[a-z]/;
+
+/**
+ * A peer's refusal (its protocol's words name its config keys and CLI commands) in the dashboard's
+ * words, or null when `text` is not one. The peer's JSON stays as it is; only the page translates.
+ */
+function refusalWords(text: string, who: string): string | null {
+  if (/does not share its models|llm_share/.test(text))
+    return `${cap(who)} does not share its models with you. Choose another model, or ask its owner to share models with friends in its Settings.`;
+  if (/answer friends only|is not a friend of this cell/.test(text))
+    return `${cap(who)} shares its models with its friends only. Ask its owner to add this cell as a friend on their Peers tab.`;
+  if (/shares its tree only with its owner|invite --mine/.test(text))
+    return "Only your own cells share their files this way. To share them, invite that cell on the Peers tab as another of your devices, then try again.";
+  if (CONFIG_KEY.test(text) || CLI.test(text))
+    return `${cap(who)} refused. Try again in a moment; if it keeps happening, the cell's log has the details.`;
+  return null;
+}
+
 /**
  * A stored or reported problem (a sync round's line, a relay's state, a delivery's reason) in
  * words for the page. `who` names the other side ("pi", "the relay"; default "the other cell").
  */
 export function humanProblem(text: string, who = "the other cell"): string {
+  const refusal = refusalWords(text, who);
+  if (refusal) return refusal;
   if (UNREACHABLE.test(text)) return unreachable(who);
   if (UNVERIFIED.test(text))
     return `${cap(who)} answered, but the answer could not be checked, so it was ignored. If this keeps happening, remove it and pair again.`;
@@ -63,6 +87,8 @@ export function humanError(e: unknown, who = "the other cell"): string {
   const text = errorMessage(e);
   if (e instanceof GroveError) return humanProblem(text, who);
   if (UNREACHABLE.test(text)) return unreachable(who);
+  const refusal = refusalWords(text, who);
+  if (refusal) return refusal;
   return isTechnical(text) || e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError
     ? "Something went wrong on this cell. Try again; the cell's log has the details."
     : text;

@@ -24,8 +24,8 @@ export const conflict = (msg: string) => new GroveError(msg, 409, "conflict");
  * such as PUT /api/files/../../x arrives as PUT /x: state-changing methods get 400, reads 404.
  */
 export function unknownRoute(method: string, path: string): GroveError {
-  if (method === "GET" || method === "HEAD") return notFound(`not found: ${path}`);
-  return badRequest(`no route for ${method} ${path} (file paths go under /api/files/ and may not contain '..')`);
+  if (method === "GET" || method === "HEAD") return new GroveError(`not found: ${path}`, 404, "no_route");
+  return new GroveError(`no route for ${method} ${path} (file paths go under /api/files/ and may not contain '..')`, 400, "no_route");
 }
 
 /** Stored data failed verification (wrong hash, bad tag, missing chunk). Never served as bytes. */

@@ -68,12 +68,13 @@ function onError(cell: Cell) {
   return (err: Error, c: Context<WebEnv>) => {
     const status = err instanceof GroveError ? err.status : 500;
     let message: string;
+    let ref = "";
     if (err instanceof GroveError) {
       message = withoutPaths(cell, err.message);
       if (status >= 500) log("error", err.message, { method: c.req.method, path: c.req.path });
       else log("warn", `refused ${c.req.method} ${c.req.path}: ${err.message}`, { status });
     } else {
-      const ref = randomBytes(4).toString("hex");
+      ref = randomBytes(4).toString("hex");
       message = `internal error (logged by the cell as ${ref})`;
       log("error", `internal error ${ref}: ${errorMessage(err)}`, {
         method: c.req.method,
@@ -85,9 +86,25 @@ function onError(cell: Cell) {
           .join(" | "),
       });
     }
-    const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
+    const page = !c.req.path.startsWith("/api/");
+    const wantsHtml = page && (c.req.header("accept") ?? "").includes("text/html");
+    // A page, or a dashboard form's post (htmx shows the page's .error in a toast), that matched no
+    // route: a human page; API clients keep the JSON line that says where file paths go.
+    if (err instanceof GroveError && err.code === "no_route" && (wantsHtml || (page && c.req.header("hx-request"))))
+      return renderError(
+        c,
+        404,
+        "There is nothing at this address: the link may be old, or the page has moved. Go back to the dashboard and try from there.",
+        "This page does not exist",
+      );
     // A page says what happened in words; the technical line is in the log (above, or where it was caught).
-    if (wantsHtml) return renderError(c, status, err instanceof GroveError ? humanProblem(message, "another cell") : message);
+    if (wantsHtml && !(err instanceof GroveError))
+      return renderError(
+        c,
+        status,
+        `Something went wrong on this cell. Try again; if it keeps happening, the cell's log has the details under ${ref}.`,
+      );
+    if (wantsHtml) return renderError(c, status, humanProblem(message, "another cell"));
     return c.json({ error: message }, status as 400);
   };
 }

@@ -10,13 +10,13 @@ import { ErrorPage } from "../../views/auth-pages.tsx";
 import type { WebEnv } from "./context.ts";
 import { pageLayout } from "./page-helpers.tsx";
 
-export async function renderError(c: Context<WebEnv>, status: number, message: string): Promise<Response> {
+export async function renderError(c: Context<WebEnv>, status: number, message: string, heading?: string): Promise<Response> {
   if (!c.getLayout()) await pageLayout(c, async () => {});
   const cell = c.var.cell;
   const csrf = c.var.session?.csrf;
   c.status(status as StatusCode);
-  return c.render(<ErrorPage status={status} message={message} />, {
-    title: `Error ${status}`,
+  return c.render(<ErrorPage status={status} message={message} heading={heading} />, {
+    title: heading ?? `Error ${status}`,
     cellName: cell?.config.name ?? "grove",
     cellId: cell?.keys.id ?? "",
     csrf,

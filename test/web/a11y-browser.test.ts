@@ -7,8 +7,9 @@
  * 390 px, in light and dark mode, has no serious or critical axe-core violation, is no wider than
  * the window and has no positive tabindex. The keyboard: the first Tab reaches a visible "Skip to
  * content" link whose Enter moves focus to the main content; the tab bar is tabbed in its order;
- * on Files, a file's page and Settings, Tab from the top goes skip link, header, tab bar, then the
- * main content in document and visual order, reaching everything, each stop with a visible ring.
+ * on Files, a file's page, Settings, Peers, Storage, Trash and Feed, in light and dark mode, Tab from
+ * the top goes skip link, header, tab bar, then the main content in document and visual order,
+ * reaching everything, each stop with a visible ring (3:1 against what it is drawn on).
  * Skipped without Chromium.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -274,6 +275,16 @@ describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
         part: el.closest("main") ? "main" : el.closest("nav.tabs") ? "nav" : "header",
         top: r.top + window.scrollY,
         ring: (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none",
+        outline: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0 ? s.outlineColor : null,
+        // What the ring is drawn on (it sits outside the element): the first ancestor with a background.
+        behind: (() => {
+          for (let n = el.parentElement; n; n = n.parentElement) {
+            const bg = getComputedStyle(n).backgroundColor;
+            const alpha = /rgba\([^)]*,\s*([\d.]+)\)/.exec(bg)?.[1];
+            if (bg !== "transparent" && (alpha === undefined || Number(alpha) > 0)) return bg;
+          }
+          return getComputedStyle(document.documentElement).backgroundColor;
+        })(),
       };
     });
   /** Everything on the page Tab should reach, in document order (visible, enabled, no negative tabindex, not in a closed <details>). */
@@ -291,10 +302,12 @@ describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
         .map((el) => all.indexOf(el));
     });
 
+  const WALKED = ["/files?dir=docs", "/files/detail?path=docs/report.txt", "/settings", "/peers", "/storage", "/files/trash", "/feed"];
   for (const width of WIDTHS)
-    test(`at ${width} px, Tab from the top of Files, a file's page and Settings follows the page: skip link, header, tab bar, then the main content in order, each with a visible ring`, async () => {
+    test(`at ${width} px, in light and dark mode, Tab from the top of Files, a file's page, Settings, Peers, Storage, Trash and Feed follows the page: skip link, header, tab bar, then the main content in order, each with a visible ring`, async () => {
       await page.setViewportSize({ width, height: 900 });
-      for (const href of ["/files?dir=docs", "/files/detail?path=docs/report.txt", "/settings"]) {
+      for (const [colorScheme, href] of SCHEMES.flatMap((sc) => WALKED.map((h) => [sc, h] as const))) {
+        await page.emulateMedia({ colorScheme });
         await page.goto(href);
         await settled(page);
         const expected = await reachable(page);
@@ -305,7 +318,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
           if (!f || (seen.length && f.at === seen[0]!.at)) break; // past the last one (or round again)
           seen.push(f);
         }
-        const label = `${href} @${width}`;
+        const label = `${href} @${width} ${colorScheme}`;
         expect({ label, first: seen[0]?.what.trim() }).toEqual({ label, first: "a #main Skip to content" });
         // Header, then the tab bar, then the main content: never back.
         const parts = seen.map((f) => f.part).filter((x, i, all) => x !== all[i - 1]);
@@ -321,9 +334,15 @@ describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
         expect({ label, upward }).toEqual({ label, upward: [] });
         // Focus is visible on every stop: an outline or a ring.
         expect({ label, noRing: seen.filter((f) => !f.ring).map((f) => f.what) }).toEqual({ label, noRing: [] });
-        expect(main.length).toBeGreaterThan(3);
+        // ... and stands out from what it is drawn on (3:1, WCAG 1.4.11), in this color scheme.
+        const faint = seen
+          .filter((f) => f.outline && contrast(f.outline, f.behind) < 3)
+          .map((f) => `${f.what}: ${f.outline} on ${f.behind}`);
+        expect({ label, faint }).toEqual({ label, faint: [] });
+        expect(main.length).toBeGreaterThan(href === "/files/trash" || href === "/feed" ? 0 : 3);
       }
-    }, 60_000);
+      await page.emulateMedia({ colorScheme: "light" });
+    }, 120_000);
 
   test("the pages raised no errors", async () => {
     await ctx.close();

@@ -4,7 +4,8 @@
 // the whole name on hover, the page not widened; times said as "… ago" with the exact time on
 // hover; Upload with nothing chosen says what to do; an upload over the limit or answered by a
 // proxy's error page says what happened in words; files dropped on the page are uploaded; at
-// 390 px (the headers hidden) the list sorts from the "Sort by" links above it. Search, times,
+// 390 px (the headers hidden) the list sorts from the "Sort by" links above it. Sorting by name
+// and the long name's ellipsis and title are checked at both widths. Search, times,
 // a file dropped, a nested file's breadcrumb links and a search that finds a file three folders
 // down (its folder said and linked, its name opening its page) are clicked at both widths.
 // The list requests alone (no browser) are checked too: a bad sort falls back to the name.
@@ -68,6 +69,17 @@ async function searchDeep(page: Page): Promise<void> {
     page.locator('#file-list tr.dir[data-path="nest/a/b"] .in-folder a').click(),
   ]);
   await page.locator('tr.dir[data-path="nest/a/b"]').waitFor();
+}
+
+/** The long name's link: cut with an ellipsis, the whole name in its title, the page as wide as the window. */
+async function longName(page: Page): Promise<void> {
+  const link = page.locator(`tr[data-path="fm/${LONG}"] a.trunc`);
+  expect(await link.getAttribute("title")).toBe(LONG);
+  expect(await link.evaluate((a) => a.scrollWidth > a.clientWidth)).toBe(true);
+  expect(await link.evaluate((a) => getComputedStyle(a).textOverflow)).toBe("ellipsis");
+  const box = (await link.boundingBox())!;
+  expect(box.x + box.width).toBeLessThanOrEqual(page.viewportSize()!.width);
+  expect(await sidewaysProblems(page)).toEqual([]);
 }
 
 /** Files dropped on the page are uploaded into the folder shown. */
@@ -159,12 +171,13 @@ describe("files as a file manager", () => {
     expect(await names(page)).toEqual([`fm/${LONG}`, "fm/c-medium.txt", "fm/b-small.txt"]);
     await page.getByRole("searchbox").fill("");
     await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 4);
+    // Name: back to A to Z from the Name header.
+    await page.locator("th a.sort", { hasText: "Name" }).click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: "Name" }).waitFor();
+    expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt"]);
 
     // A long name: cut, whole on hover, the page as wide as the window.
-    const link = page.locator(`tr[data-path="fm/${LONG}"] a.trunc`);
-    expect(await link.getAttribute("title")).toBe(LONG);
-    expect(await link.evaluate((a) => a.scrollWidth > a.clientWidth)).toBe(true);
-    expect(await sidewaysProblems(page)).toEqual([]);
+    await longName(page);
     // Times: "… ago", the exact time on hover.
     const when = page.locator('tr[data-path="fm/b-small.txt"] time');
     expect(await when.textContent()).toMatch(/just now|min ago/);
@@ -209,7 +222,12 @@ describe("files as a file manager", () => {
     await sortBy.getByRole("link", { name: "Updated" }).click();
     await sortBy.locator('a[aria-current="true"]', { hasText: "Updated ▼" }).waitFor();
     expect((await names(page))[0]).toBe("fm/dropped.txt");
+    await sortBy.getByRole("link", { name: "Name" }).click();
+    await sortBy.locator('a[aria-current="true"]', { hasText: "Name ▲" }).waitFor();
+    expect(await names(page)).toEqual(["fm/a-large.bin", `fm/${LONG}`, "fm/b-small.txt", "fm/c-medium.txt", "fm/dropped.txt"]);
     expect(await sidewaysProblems(page)).toEqual([]);
+    // A long name at 390 px: cut with an ellipsis, the whole name on hover, the row inside the window.
+    await longName(page);
     // At 390 px too: search keeps the sort, times say "… ago", a file dropped is uploaded, breadcrumbs link each folder.
     await page.getByRole("searchbox").fill("medium");
     await page.waitForFunction(() => document.querySelectorAll("#file-list tbody tr[data-path]").length === 1);

@@ -2,7 +2,9 @@
  * The dashboard at phone width (issue: "no page scrolls sideways at 390 px"), in headless Chromium
  * at 390 × 844: every tab, a nested file's page with its versions, with a paired peer (64-hex ids),
  * a long file name and a file with history. No page may be wider than the screen, the tab bar must
- * reach every tab, and a version's Restore button must be on screen. Skipped without Chromium.
+ * reach every tab, and a version's Restore button, the Bounty table's "We keep for it" and a Files
+ * row's Delete must be on screen. Every table page (Files, a file's versions, Peers, Bounty, Trash)
+ * shows its rows as cards whose cells carry their column's label. Skipped without Chromium.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
@@ -30,8 +32,10 @@ beforeAll(async () => {
     ["photos/2026/december/notes.txt", "first"],
     ["photos/2026/december/notes.txt", "second"],
     [LONG, "long"],
+    ["old/binned.txt", "in the trash"],
   ] as const)
     expect((await a!.api(`/api/files/${path}`, { method: "PUT", body })).status).toBe(201);
+  expect((await a!.api("/api/files/old/binned.txt", { method: "DELETE" })).status).toBe(200);
   if (!browser) return;
   ({ page } = await cellPage(browser, a!, errors));
   await page.setViewportSize({ width: WIDTH, height: 844 });
@@ -101,6 +105,54 @@ describe.skipIf(!HAVE_CHROMIUM)(`the dashboard at ${WIDTH} px`, () => {
     const size = page.locator('td[data-label="Size"]').first();
     expect(await size.evaluate((td) => getComputedStyle(td, "::before").content)).toBe('"Size"');
     expect(await size.evaluate((td) => getComputedStyle(td).display)).toBe("block");
+  });
+
+  /** The on-screen box of `sel` (the first match) lies within the screen's width. */
+  const onScreen = async (sel: string) => {
+    const el = page.locator(sel).first();
+    await el.scrollIntoViewIfNeeded();
+    expect(await el.isVisible()).toBe(true);
+    const box = (await el.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(WIDTH + 0.5);
+  };
+
+  test("the Bounty table's 'We keep for it' and a Files row's Delete button are on screen", async () => {
+    await page.goto("/bounty");
+    await onScreen('table.bounty td[data-label="We keep for it"]');
+    await page.goto("/files");
+    await onScreen("#file-list tr[data-path] button.danger");
+  });
+
+  // Every table page: its rows are cards, the headers hidden, each cell after the first led by its column's name.
+  const tables = [
+    ["/files", "table.files", "Size", "tbody tr:not(.dir)"],
+    ["/files/detail?path=photos/2026/december/notes.txt", "table.versions", "Size", "tbody tr"],
+    ["/peers", "table.peers", "Last seen", "tbody tr"],
+    ["/bounty", "table.bounty", "We keep for it", "tbody tr"],
+    ["/files/trash", "#trash-list table", "Deleted for good", "tbody tr"],
+  ] as const;
+  test.each(tables)("%s: the table %s reads as cards with their labels (%s)", async (href, table, label, rows) => {
+    await page.goto(href);
+    const t = page.locator(table).first();
+    const row = t.locator(rows).first();
+    await row.waitFor();
+    expect(await t.locator("thead").isVisible()).toBe(false);
+    const cells = await row.evaluate((tr) =>
+      Array.from((tr as HTMLTableRowElement).cells)
+        .slice(1)
+        .map((td) => ({
+          label: td.getAttribute("data-label"),
+          before: getComputedStyle(td, "::before").content,
+          display: getComputedStyle(td).display,
+        })),
+    );
+    expect(await row.evaluate((tr) => getComputedStyle(tr).display)).toBe("block");
+    const labelled = cells.filter((c) => c.label);
+    expect(labelled.length).toBeGreaterThanOrEqual(2);
+    for (const c of labelled) expect(c).toMatchObject({ before: JSON.stringify(c.label), display: "block" });
+    expect(labelled.map((c) => c.label)).toContain(label);
+    await onScreen(`${table} ${rows} td[data-label="${label}"]`);
   });
 
   test("the pages raised no errors", () => {

@@ -4,7 +4,8 @@
  * down"; a save that the running cell takes at once (busy Save button, the header's new name,
  * GET /api/status; at 1280 px), one that waits for the next start and a refused one with a message
  * under each field and config.json untouched (at 390 px, nothing scrolling sideways); the words
- * behind the password. Then the attacks on the words
+ * behind the password; at 390 px the offer's "I wrote it down" tapped and the real addresses shown.
+ * Then the attacks on the words
  * over plain HTTP: no session, the API token, no CSRF token, a wrong or empty password, a GET.
  * Skipped without Chromium (the attacks run anyway).
  */
@@ -182,7 +183,7 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  test("at 390 px: Settings and the first-run offer do not scroll sideways", async () => {
+  test("at 390 px: Settings and the first-run offer do not scroll sideways; 'I wrote it down' tapped; the real addresses", async () => {
     rmSync(marker()); // as if the words were never shown: a fresh login is offered them
     const { ctx, page } = await cellPage(browser!, cell!, errors, { consoleErrors: true });
     await page.setViewportSize({ width: 390, height: 844 });
@@ -191,8 +192,21 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     expect(await sidewaysProblems(page)).toEqual([]);
     const written = (await page.locator("#phrase-written").boundingBox())!;
     expect(written.x + written.width).toBeLessThanOrEqual(390);
+    // "I wrote it down", tapped at phone width, ends the offer.
+    await page.locator("#phrase-written").click();
+    await page.locator("#phrase-noted").waitFor();
+    expect(existsSync(marker())).toBe(true);
+    await page.reload();
+    expect(await page.locator("#phrase-offer").count()).toBe(0);
     await page.goto("/settings");
     expect(await sidewaysProblems(page)).toEqual([]);
+    // The real addresses at phone width too, on screen, and no raw config.
+    const listening = page.locator("section", { has: page.locator("h2", { hasText: "Listening on" }) });
+    expect(await listening.textContent()).toContain(cell!.url);
+    const addr = (await listening.getByText(cell!.url).first().boundingBox())!;
+    expect(addr.x).toBeGreaterThanOrEqual(0);
+    expect(addr.x + addr.width).toBeLessThanOrEqual(390);
+    expect(await page.locator("pre.config").count()).toBe(0);
     const save = (await page.locator("#settings-save").boundingBox())!;
     expect(save.x + save.width).toBeLessThanOrEqual(390);
     await ctx.close();

@@ -4,7 +4,7 @@
 // Storage tab's Sync now then warns (not the green line) naming B, says the round in sentences,
 // and draws its charts as labelled SVG (the rounds from GROVE_DIR/sync_history.json, kept across
 // restarts); a chat to B says what happened without the socket error; no page scrolls sideways at
-// 1280 or 390 px. Presence, route kind, Check now and the Storage warning are clicked at both widths;
+// 1280 or 390 px. Presence, route kind, Check now, the Storage warning and the charts' contents are checked at both widths;
 // axe (serious and critical, light and dark mode) finds nothing on Storage with the warning.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -125,26 +125,31 @@ describe.skipIf(!HAVE_CHROMIUM)("humane status", () => {
       expect({ width, sideways: await sidewaysProblems(page) }).toEqual({ width, sideways: [] });
       expect({ width, axe: await seriousViolationsInBothSchemes(page) }).toEqual({ width, axe: [] });
     }
-    await page.setViewportSize({ width: 1280, height: 900 });
-    await page.reload();
-
-    const throughput = page.locator('#throughput-chart svg[role="img"]');
-    expect(await throughput.getAttribute("aria-label")).toMatch(/^Bytes moved by the last \d+ sync rounds?: /);
-    // Each bar a round, or rounds of the same minute merged: the one at start, the API's, Sync now's (twice).
-    const drawn = (await page.locator("#throughput-chart .round-bar").evaluateAll((gs) => gs.map((g) => g.getAttribute("data-rounds"))))
-      .map(Number)
-      .reduce((n, r) => n + r, 0);
-    expect(drawn).toBeGreaterThanOrEqual(4);
-    // The chart draws the rounds kept across restarts (cell/sync-history): GROVE_DIR/sync_history.json.
-    const kept = () =>
-      (JSON.parse(readFileSync(join(a!.dir, "sync_history.json"), "utf8")) as { points: { rounds: number }[] }).points.reduce(
-        (n, p) => n + p.rounds,
-        0,
-      );
-    await until("the last round written to sync_history.json", () => kept() === drawn);
-    const held = page.locator('#held-chart svg[role="img"]');
-    expect(await held.getAttribute("aria-label")).toMatch(/cell-b keeps \d+(\.\d)? (B|KiB) for this cell/);
-    expect((await held.boundingBox())!.width).toBeGreaterThan(300);
+    // The charts' contents, at both widths.
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.reload();
+      const throughput = page.locator('#throughput-chart svg[role="img"]');
+      expect(await throughput.getAttribute("aria-label")).toMatch(/^Bytes moved by the last \d+ sync rounds?: /);
+      // Each bar a round, or rounds of the same minute merged: the one at start, the API's, Sync now's (once per width).
+      const drawn = (await page.locator("#throughput-chart .round-bar").evaluateAll((gs) => gs.map((g) => g.getAttribute("data-rounds"))))
+        .map(Number)
+        .reduce((n, r) => n + r, 0);
+      expect(drawn).toBeGreaterThanOrEqual(4);
+      // The chart draws the rounds kept across restarts (cell/sync-history): GROVE_DIR/sync_history.json.
+      const kept = () =>
+        (JSON.parse(readFileSync(join(a!.dir, "sync_history.json"), "utf8")) as { points: { rounds: number }[] }).points.reduce(
+          (n, p) => n + p.rounds,
+          0,
+        );
+      await until("the last round written to sync_history.json", () => kept() === drawn);
+      const held = page.locator('#held-chart svg[role="img"]');
+      expect(await held.getAttribute("aria-label")).toMatch(/cell-b keeps \d+(\.\d)? (B|KiB) for this cell/);
+      const box = (await held.boundingBox())!;
+      if (width === 1280) expect(box.width).toBeGreaterThan(300);
+      else expect(box.x + box.width).toBeLessThanOrEqual(width + 0.5);
+      for (const chart of [throughput, held]) expect(await chart.isVisible()).toBe(true);
+    }
   }, 90_000);
 
   test("a chat to B while it is stopped: what happened and what comes next, no socket error", async () => {

@@ -136,6 +136,19 @@ describe("trash and undo", () => {
         expect((await c.api(`/api/files/${name}/note.txt?purge=1`, { method: "DELETE" })).status).toBe(200);
         await page.reload();
         const purged = page.locator(`#trash-list tr[data-path="${name}/note.txt"][data-version="1"]`);
+        // Restore (clicked) puts the purged version back into the file's history.
+        await purged.getByRole("button", { name: "Restore the purged versions of note.txt" }).click();
+        await page
+          .getByText(new RegExp(`^\\d+ versions? of ${name}/note\\.txt back in its history\\.$`))
+          .first()
+          .waitFor();
+        await purged.waitFor({ state: "detached" });
+        expect((await cliJson<TrashListing>(c, ["trash"])).versions.filter((v) => v.path === `${name}/note.txt`)).toEqual([]);
+        expect(await current(c, `${name}/note.txt`)).toBe("note v3");
+        expect(await (await c.api(`/api/files/${name}/note.txt?version=1`)).text()).toBe("note v1");
+        // Purged again: Delete now (confirmed) deletes it for good.
+        expect((await c.api(`/api/files/${name}/note.txt?purge=1`, { method: "DELETE" })).status).toBe(200);
+        await page.reload();
         await purged.getByRole("button", { name: "Delete now: version 1 of note.txt" }).click();
         await page.getByRole("dialog").getByRole("button", { name: "Delete now" }).click();
         await purged.waitFor({ state: "detached" });

@@ -1,7 +1,7 @@
 // A file's versions on its dashboard page: Restore (an older version becomes current again) and
 // Purge (out of the history, into the trash). First with plain HTTP and a dashboard session (the
 // htmx request the button makes, CSRF included), then clicking the buttons in headless Chromium
-// at 390 px (test/web/feedback-browser clicks them at 1280; skipped when /usr/bin/chromium is absent).
+// at 390 px, Restore's toast included (test/web/feedback-browser clicks them at 1280; skipped when /usr/bin/chromium is absent).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, cellPage, firstRunSetup, launchChromium } from "../helpers/browser.ts";
@@ -75,6 +75,14 @@ describe("file versions in the dashboard", () => {
       expect(await row(page, 2).locator("button.restore").count()).toBe(0); // the current version
       await row(page, 1).locator("button.restore").click();
       await row(page, 3).waitFor();
+      // The page loads again (HX-Redirect) and its toast says what happened, on screen at 390 px.
+      const said = page.locator(".toast-stack .toast", {
+        hasText: "Version 1 of plan.md restored: it is the current version now (version 3).",
+      });
+      await said.waitFor();
+      const box = (await said.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
       expect(await versionsOf(c, "plan.md")).toEqual([3, 2, 1]);
       expect(await (await c.api("/api/files/plan.md")).text()).toBe("# v1");
       expect(await page.locator("table.versions tbody tr").first().getAttribute("data-version")).toBe("3");
