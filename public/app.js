@@ -29,7 +29,7 @@
   function tooLarge(max) {
     return (
       (max ? "too large: this cell takes uploads of up to " + fmt(max) + "." : "too large for this cell's upload limit.") +
-      " Whoever runs this cell can raise the limit (max_upload_bytes in its config.json, then a restart)."
+      " Whoever runs this cell can raise this limit in the cell's settings file (it applies after a restart)."
     );
   }
   /**

@@ -55,7 +55,8 @@ function refusalWords(text: string, who: string): string | null {
     return `${cap(who)} shares its models with its friends only. Ask its owner to add this cell as a friend on their Peers tab.`;
   if (/shares its tree only with its owner|invite --mine/.test(text))
     return "Only your own cells share their files this way. To share them, invite that cell on the Peers tab as another of your devices, then try again.";
-  if (CONFIG_KEY.test(text) || CLI.test(text))
+  // Only a refusal (a peer's answer reads "cell … refused: …"): a local message is left to its own words.
+  if (/\brefused\b/.test(text) && (CONFIG_KEY.test(text) || CLI.test(text)))
     return `${cap(who)} refused. Try again in a moment; if it keeps happening, the cell's log has the details.`;
   return null;
 }

@@ -304,9 +304,11 @@ describe.skipIf(!HAVE_CHROMIUM)("the keyboard", () => {
 
   const WALKED = ["/files?dir=docs", "/files/detail?path=docs/report.txt", "/settings", "/peers", "/storage", "/files/trash", "/feed"];
   for (const width of WIDTHS)
-    test(`at ${width} px, in light and dark mode, Tab from the top of Files, a file's page, Settings, Peers, Storage, Trash and Feed follows the page: skip link, header, tab bar, then the main content in order, each with a visible ring`, async () => {
+    test(`at ${width} px, in light and dark mode (light only at 390), Tab from the top of Files, a file's page, Settings, Peers, Storage, Trash and Feed follows the page: skip link, header, tab bar, then the main content in order, each with a visible ring`, async () => {
       await page.setViewportSize({ width, height: 900 });
-      for (const [colorScheme, href] of SCHEMES.flatMap((sc) => WALKED.map((h) => [sc, h] as const))) {
+      // Both schemes at 1280 px; at 390 px light only (the ring's colors do not change with the width: half the time).
+      const schemes = width === WIDTHS[0] ? SCHEMES : (["light"] as const);
+      for (const [colorScheme, href] of schemes.flatMap((sc) => WALKED.map((h) => [sc, h] as const))) {
         await page.emulateMedia({ colorScheme });
         await page.goto(href);
         await settled(page);

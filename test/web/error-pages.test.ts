@@ -149,11 +149,17 @@ describe("a peer's refusal, where a page shows it", () => {
   });
 
   test("any other refusal that names a config key or a command is not shown as it is", () => {
-    for (const line of ['refused: its home_mode is "mirror"', "refused: run `grove trash restore x` first", "see config.json"]) {
+    for (const line of [
+      'refused: its home_mode is "mirror"',
+      "refused: run `grove trash restore x` first",
+      "cell ab12cd34 refused: see config.json",
+    ]) {
       const text = humanProblem(line, "desk");
       expect(text).toContain("Try again in a moment");
       clean(text);
     }
+    // A message of this cell's own is not taken for another cell's refusal.
+    expect(humanProblem("upload is larger than max_upload_bytes (100 bytes)", "desk")).not.toContain("desk");
     // A sentence already meant for people stays as it is.
     expect(humanProblem("that file is not here any more", "desk")).toBe("that file is not here any more");
   });
