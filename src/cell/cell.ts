@@ -81,7 +81,7 @@ export function openCell(layout: Layout): OpenedCell {
     remote: new RemoteChunks(),
     settler,
   };
-  const held = new HeldStore(db.db, store, config.max_peer_storage_bytes);
+  const held = new HeldStore(db.db, store, () => config.max_peer_storage_bytes);
   const placements = new Placements(db.db);
   const cell: Cell = {
     layout,

@@ -44,7 +44,8 @@ export class HeldStore {
   constructor(
     private db: Database,
     private chunks: ChunkStore,
-    private maxBytes: number,
+    /** The cap on what is kept for other cells, read at each check (config `max_peer_storage_bytes` is a live key). */
+    private maxBytes: () => number,
   ) {}
 
   /** Bytes kept for all other cells together (chunks + backups). */
@@ -67,8 +68,9 @@ export class HeldStore {
   /** Throws StorageFullError when `bytes` more would pass the cap or leave the disk too full. */
   private checkRoom(bytes: number): void {
     const used = this.usedBytes();
-    if (used + bytes > this.maxBytes) {
-      throw new StorageFullError(`storage for other cells is full (${used + bytes} > max_peer_storage_bytes ${this.maxBytes})`);
+    const max = this.maxBytes();
+    if (used + bytes > max) {
+      throw new StorageFullError(`storage for other cells is full (${used + bytes} > max_peer_storage_bytes ${max})`);
     }
     try {
       const s = statfsSync(this.chunks.root);

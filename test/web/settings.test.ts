@@ -139,8 +139,10 @@ describe("Settings form", () => {
     const html = await r.text();
     const status = textOf(html, "settings-status")!;
     expect(status).toContain("Saved.");
-    expect(status).toContain("In effect now: Name, Copies of each file, Sync every, Files of my other cells, Share my models.");
-    expect(status).toContain("At the next start of the cell: Room for other cells, Watched folders, Relays.");
+    expect(status).toContain(
+      "In effect now: Name, Copies of each file, Sync every, Files of my other cells, Room for other cells, Share my models.",
+    );
+    expect(status).toContain("At the next start of the cell: Watched folders, Relays.");
     // The header's name is swapped in place.
     expect(html).toMatch(/<span class="cell" id="cell-name"[^>]*hx-swap-oob="true"[^>]*>renamed-cell/);
 
@@ -166,7 +168,7 @@ describe("Settings form", () => {
     expect(running.sync_interval_s).toBe(600);
     expect(running.home_mode).toBe("on-demand");
     expect(running.llm_share).toBe("none");
-    expect(running.max_peer_storage_bytes).toBe(50 * GiB);
+    expect(running.max_peer_storage_bytes).toBe(2 * GiB); // the room for other cells, checked at each chunk kept (store/held-store)
     expect(running.relays).toEqual([]);
     const st = (await (await app.api("/api/status")).json()) as { name: string; replication_factor: number };
     expect(st).toMatchObject({ name: "renamed-cell", replication_factor: 3 });
@@ -183,7 +185,7 @@ describe("Settings form", () => {
     expect(again).toContain('<span class="cell" id="cell-name" title=');
     expect(again).toMatch(/<textarea name="relays"[^>]*>wss:\/\/relay.example.org:443<\/textarea>/);
     const pending = [...again.matchAll(/data-pending="([a-z_]+)"/g)].map((m) => m[1]);
-    expect(pending).toEqual(["max_peer_storage_bytes", "watch_dirs", "relays"]);
+    expect(pending).toEqual(["watch_dirs", "relays"]);
   });
 
   test("invalid values: one plain message per field, nothing written, nothing changed in the running cell", async () => {
