@@ -4,8 +4,8 @@
  * A running cell re-reads config.json when the file changes (or on SIGHUP). The keys in LIVE_KEYS
  * are read where they are used (the card, the sync planner in the Worker, the bounty gate, the
  * inbox limits, who may ask the models, the room kept for other cells, the updater, the Host
- * check), so the cell takes them at once; every other key (listeners, relays, crypto, models,
- * watcher, upload limits…) is set up once at start and
+ * check; the watched folders: the runtime re-roots its watcher), so the cell takes them at once;
+ * every other key (listeners, relays, crypto, models, the watcher's debounce, upload limits…) is set up once at start and
  * takes effect at the next start, which the cell says.
  */
 import { ConfigSchema, type Config } from "./config.ts";
@@ -21,6 +21,8 @@ export const LIVE_KEYS = [
   "home_mode",
   "peer_lost_after_s",
   "max_peer_storage_bytes",
+  "watch_home",
+  "watch_dirs",
   "audit_sample",
   "route_benchmark_interval_s",
   "bounty_allowance_bytes",

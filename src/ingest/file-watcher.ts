@@ -95,7 +95,8 @@ export class ScanRefused extends Error {
 }
 
 export class FileWatcher {
-  private watchers: FSWatcher[] = [];
+  /** One fs.watch per root, by the root's folder. */
+  private watchers = new Map<string, FSWatcher>();
   private timers = new Map<string, ReturnType<typeof setTimeout>>();
   private seen = new Map<string, Seen>();
   private queue: Promise<void> = Promise.resolve();
@@ -117,24 +118,63 @@ export class FileWatcher {
 
   /** Start watching every root, then walk them for what changed while the cell was down. */
   async start(): Promise<void> {
-    for (const root of this.opts.roots) {
-      try {
-        const w = watch(root.dir, { recursive: true }, (_event, name) => {
-          if (name) this.schedule(root, join(root.dir, name.toString()));
-        });
-        w.on("error", (e) => this.fail(`watching ${root.dir}: ${errorMessage(e)}`));
-        this.watchers.push(w);
-      } catch (e) {
-        this.fail(`cannot watch ${root.dir}: ${errorMessage(e)}`);
-      }
-    }
-    log("info", "watching for file changes", { roots: this.opts.roots.map((r) => r.dir).join(", "), debounce_ms: this.opts.debounceMs });
+    for (const root of this.opts.roots) this.watchRoot(root);
+    if (this.opts.roots.length)
+      log("info", "watching for file changes", { roots: this.opts.roots.map((r) => r.dir).join(", "), debounce_ms: this.opts.debounceMs });
     for (const root of this.opts.roots) await this.walk(root, root.dir);
+  }
+
+  /** True when some folder is watched (the watcher is "off" otherwise). */
+  get watching(): boolean {
+    return this.opts.roots.length > 0;
+  }
+
+  /**
+   * Watch `roots` from now on (config watch_home / watch_dirs changed in a running cell): a root
+   * no longer listed is let go (its files stay stored; what was waiting to be looked at is not),
+   * a new one is watched and walked, as at start, so what is in it already is stored.
+   */
+  async setRoots(roots: readonly WatchRoot[]): Promise<void> {
+    if (this.stopped) return;
+    const key = (r: WatchRoot) => `${r.prefix}\0${r.dir}`;
+    const next = new Set(roots.map(key));
+    const before = new Set(this.opts.roots.map(key));
+    const gone = this.opts.roots.filter((r) => !next.has(key(r)));
+    const added = roots.filter((r) => !before.has(key(r)));
+    for (const r of gone) {
+      this.watchers.get(r.dir)?.close();
+      this.watchers.delete(r.dir);
+      for (const [abs, t] of this.timers) if (abs === r.dir || abs.startsWith(r.dir + sep)) clearTimeout(t), this.timers.delete(abs);
+      for (const abs of this.ready.keys()) if (abs.startsWith(r.dir + sep)) this.ready.delete(abs);
+    }
+    this.opts = { ...this.opts, roots: [...roots] };
+    for (const r of added) this.watchRoot(r);
+    if (gone.length || added.length)
+      log("info", "watched folders changed", {
+        watching: roots.map((r) => r.dir).join(", ") || "(none)",
+        added: added.map((r) => r.dir).join(", "),
+        let_go: gone.map((r) => r.dir).join(", "),
+      });
+    for (const r of added) await this.walk(r, r.dir);
+  }
+
+  private watchRoot(root: WatchRoot): void {
+    try {
+      const w = watch(root.dir, { recursive: true }, (_event, name) => {
+        // A root let go meanwhile (setRoots) is not looked at any more.
+        if (name && this.watchers.get(root.dir) === w) this.schedule(root, join(root.dir, name.toString()));
+      });
+      w.on("error", (e) => this.fail(`watching ${root.dir}: ${errorMessage(e)}`));
+      this.watchers.set(root.dir, w);
+    } catch (e) {
+      this.fail(`cannot watch ${root.dir}: ${errorMessage(e)}`);
+    }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const w of this.watchers) w.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }

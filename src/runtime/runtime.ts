@@ -249,14 +249,15 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     notBefore: Date.now(),
   });
 
-  const watcher =
-    live && (config.watch_home || config.watch_dirs.length)
-      ? new FileWatcher(cell.vault, {
-          roots: watchRoots(layout.home, config.watch_home, config.watch_dirs),
-          debounceMs: config.watch_debounce_ms,
-          maxBytes: config.max_upload_bytes,
-        })
-      : null;
+  // Made in every running cell, watching nothing while watch_home is off and watch_dirs empty: a
+  // folder added in Settings is watched at once (`setRoots` on reload).
+  const watcher = live
+    ? new FileWatcher(cell.vault, {
+        roots: watchRoots(layout.home, config.watch_home, config.watch_dirs),
+        debounceMs: config.watch_debounce_ms,
+        maxBytes: config.max_upload_bytes,
+      })
+    : null;
   const mdnsOn = live && config.mdns && process.env.GROVE_MDNS !== "0";
   const mdns = new Late<MdnsPresence>("mDNS");
 
@@ -289,8 +290,10 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     relayCredit,
     nearby: mdnsOn ? { nearby: () => (mdns.ready() ? mdns.get().nearby() : []) } : null,
     updater,
-    watching: () => watcher?.status() ?? null,
-    scanner: watcher,
+    watching: () => (watcher?.watching ? watcher.status() : null),
+    get scanner() {
+      return watcher?.watching ? watcher : null;
+    },
     listening,
     reloadConfig: () => reloadConfig(),
   };
@@ -309,6 +312,8 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     const before = config.sync_interval_s;
     const r = applyLive(config, next);
     if (config.sync_interval_s !== before) rounds?.every(config.sync_interval_s);
+    if (r.applied.includes("watch_home") || r.applied.includes("watch_dirs"))
+      void watcher?.setRoots(watchRoots(layout.home, config.watch_home, config.watch_dirs));
     if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
     // Said once per set of waiting keys: a dashboard save reloads, then the file watcher does again.
     const waiting = r.restart.join(",");

@@ -50,3 +50,27 @@ test("a running cell takes a new name at once; a port change waits for a restart
   expect(await until(async () => c.output().includes("config.json not reloaded"))).toBe(true);
   expect((await cliJson<{ name: string; replication_factor: number }>(c, ["status"])).name).toBe("after");
 });
+
+test("a watched folder added while the cell runs is watched at once (what is in it already too); one taken out is let go", async () => {
+  // This cell started watching nothing (watch_home false, no watch_dirs): the watcher is off.
+  type Status = { watching: { roots: string[]; stored: number } | null };
+  expect((await cliJson<Status>(c, ["status"])).watching).toBeNull();
+  const dir = join(c.root, "Notebook");
+  const { mkdirSync } = await import("node:fs");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "already.txt"), "there before\n");
+  edit({ name: "after", replication_factor: 3, watch_dirs: [dir] }); // the test above left values that do not validate
+  const listed = async (p: string) => (await c.api(`/api/files/${p}?meta`)).status === 200;
+  expect(await until(() => listed("Notebook/already.txt"), 15_000)).toBe(true);
+  writeFileSync(join(dir, "new.txt"), "written after\n");
+  expect(await until(() => listed("Notebook/new.txt"), 15_000)).toBe(true);
+  expect(await (await c.api("/api/files/Notebook/new.txt")).text()).toBe("written after\n");
+  expect((await cliJson<Status>(c, ["status"])).watching?.roots).toEqual([dir]);
+  // Taken out: no longer watched; what was stored stays.
+  edit({ watch_dirs: [] });
+  expect(await until(async () => (await cliJson<Status>(c, ["status"])).watching === null, 10_000)).toBe(true);
+  writeFileSync(join(dir, "later.txt"), "not stored\n");
+  await Bun.sleep(1500); // the cell's debounce (watch_debounce_ms 1000 by default) and more
+  expect(await listed("Notebook/later.txt")).toBe(false);
+  expect(await listed("Notebook/new.txt")).toBe(true);
+}, 60_000);

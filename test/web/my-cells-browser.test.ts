@@ -7,8 +7,8 @@
 //    brings the file back on both cells.
 // B's Settings form changes "Files of my other cells" (home_mode), "Share my models" (llm_share)
 // and "Watched folders" (watch_dirs) at each width: config.json on disk, the page read again, and
-// the cell's behaviour: as a mirror B refuses an unpin and says why, on demand it unpins; after a
-// restart B watches the folder saved (GET /api/status) and stores what is in it. No page scrolls
+// the cell's behaviour: as a mirror B refuses an unpin and says why, on demand it unpins; B
+// watches the folder saved at once and after a restart (GET /api/status), storing what is in it. No page scrolls
 // sideways. Skipped without /usr/bin/chromium.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -169,7 +169,7 @@ describe.skipIf(!HAVE_CHROMIUM)("B's Settings form: mirror or on demand, model s
       await page.click("#settings-save");
       await page.locator("#settings-status .saved").waitFor();
       expect(await page.locator("#settings-status").textContent()).toBe(
-        "Saved. In effect now: Files of my other cells, Share my models. At the next start of the cell: Watched folders.",
+        "Saved. In effect now: Files of my other cells, Watched folders, Share my models.",
       );
       expect(await sidewaysProblems(page)).toEqual([]);
       expect(configOf(b!)).toMatchObject({ home_mode: s.mode, llm_share: s.share, watch_dirs: s.dirs() });
@@ -200,12 +200,14 @@ describe.skipIf(!HAVE_CHROMIUM)("B's Settings form: mirror or on demand, model s
       expect(errors).toEqual([]);
     }, 60_000);
 
-  test("after a restart B watches the folders saved and stores what is in them", async () => {
+  test("B watches the folders saved at once, and stores what is in them; after a restart too", async () => {
+    // Taken at once (a live key): no restart needed for the folder to be watched and stored.
+    await until("watched/notes/todo.txt stored", async () => (await read(b!, "notes/todo.txt")) === "watched\n", 20_000);
     await b!.stop();
     b = await startCell({ root: b!.root, listen: { host: "127.0.0.1", port: b!.port } });
     const status = (await (await b.api("/api/status")).json()) as { watching: { roots: string[] } | null };
     expect(status.watching?.roots).toEqual(expect.arrayContaining([join(watched, "notes"), join(watched, "more")]));
-    await until("watched/notes/todo.txt stored", async () => (await read(b!, "notes/todo.txt")) === "watched\n", 20_000);
+    expect(await read(b!, "notes/todo.txt")).toBe("watched\n");
     const page = await dashboard(390);
     await page.goto("/settings");
     expect(await page.getByLabel("Files of my other cells").inputValue()).toBe("on-demand");

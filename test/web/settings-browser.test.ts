@@ -124,11 +124,17 @@ describe.skipIf(!HAVE_CHROMIUM)("Settings in Chromium", () => {
     await page.goto("/settings");
     await page.fill("#set-storage", "1.5");
     await page.selectOption("select[name=storage_allowance_unit]", "GiB");
+    await page.fill("textarea[name=relays]", "wss://relay.example.org:443");
     await page.click("#settings-save");
     await page.locator("#settings-status .saved").waitFor();
-    expect(await page.locator("#settings-status").textContent()).toBe("Saved. At the next start of the cell: Room for other cells.");
-    expect(await page.locator('[data-pending="max_peer_storage_bytes"]').isVisible()).toBe(true);
-    expect(JSON.parse(readFileSync(configFile(), "utf8")).max_peer_storage_bytes).toBe(1.5 * 1024 ** 3);
+    expect(await page.locator("#settings-status").textContent()).toBe(
+      "Saved. In effect now: Room for other cells. At the next start of the cell: Relays.",
+    );
+    expect(await page.locator('[data-pending="relays"]').isVisible()).toBe(true);
+    expect(await page.locator('[data-pending="max_peer_storage_bytes"]').count()).toBe(0);
+    const saved = JSON.parse(readFileSync(configFile(), "utf8"));
+    expect(saved.max_peer_storage_bytes).toBe(1.5 * 1024 ** 3);
+    expect(saved.relays).toEqual(["wss://relay.example.org:443"]);
     expect(await sidewaysProblems(page)).toEqual([]);
 
     const before = readFileSync(configFile(), "utf8");

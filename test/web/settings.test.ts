@@ -140,9 +140,9 @@ describe("Settings form", () => {
     const status = textOf(html, "settings-status")!;
     expect(status).toContain("Saved.");
     expect(status).toContain(
-      "In effect now: Name, Copies of each file, Sync every, Files of my other cells, Room for other cells, Share my models.",
+      "In effect now: Name, Copies of each file, Sync every, Files of my other cells, Room for other cells, Watched folders, Share my models.",
     );
-    expect(status).toContain("At the next start of the cell: Watched folders, Relays.");
+    expect(status).toContain("At the next start of the cell: Relays.");
     // The header's name is swapped in place.
     expect(html).toMatch(/<span class="cell" id="cell-name"[^>]*hx-swap-oob="true"[^>]*>renamed-cell/);
 
@@ -185,7 +185,7 @@ describe("Settings form", () => {
     expect(again).toContain('<span class="cell" id="cell-name" title=');
     expect(again).toMatch(/<textarea name="relays"[^>]*>wss:\/\/relay.example.org:443<\/textarea>/);
     const pending = [...again.matchAll(/data-pending="([a-z_]+)"/g)].map((m) => m[1]);
-    expect(pending).toEqual(["watch_dirs", "relays"]);
+    expect(pending).toEqual(["relays"]);
   });
 
   test("invalid values: one plain message per field, nothing written, nothing changed in the running cell", async () => {
