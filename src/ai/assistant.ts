@@ -129,7 +129,8 @@ const CARD_MODELS_BYTES = 8 * 1024;
 export class Assistant {
   readonly modelDir: ModelDir;
   readonly host: LlmProcess;
-  readonly ollama: OllamaSource | null;
+  /** The Ollama asked (config `ollama_url`, a live key: `useOllama` when it changes). */
+  ollama: OllamaSource | null;
   private store: ConversationStore;
   private speeds: SpeedFile;
   /** Models that failed to load (or crashed the host while loading), by file key: not tried again until the file changes. */
@@ -447,6 +448,14 @@ export class Assistant {
   /** Stop the model host (the cell is shutting down). */
   close(): void {
     this.host.stop();
+  }
+
+  /**
+   * Ask the Ollama of `url` from now on (config `ollama_url` changed while the cell runs). It is
+   * not probed here: its models are listed at the next look (the Assistant tab, the card's refresh).
+   */
+  useOllama(url: string | null): void {
+    this.ollama = ollamaFor(url);
   }
 }
 

@@ -4,7 +4,8 @@
  * A running cell re-reads config.json when the file changes (or on SIGHUP). The keys in LIVE_KEYS
  * are read where they are used (the card, the sync planner in the Worker, the bounty gate, the
  * inbox limits, who may ask the models, the room kept for other cells, the updater, the Host
- * check; the watched folders: the runtime re-roots its watcher), so the cell takes them at once;
+ * check; the watched folders and Ollama's address: the runtime re-roots its watcher and points the
+ * assistant at the new address), so the cell takes them at once;
  * every other key (listeners, relays, crypto, models, the watcher's debounce, upload limits…) is set up once at start and
  * takes effect at the next start, which the cell says.
  */
@@ -31,6 +32,7 @@ export const LIVE_KEYS = [
   "message_rate_per_minute",
   "message_store_chars_per_peer",
   "llm_share",
+  "ollama_url",
   "auto_update",
   "trusted_release_keys",
 ] as const satisfies readonly (keyof Config)[];

@@ -314,6 +314,7 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     if (config.sync_interval_s !== before) rounds?.every(config.sync_interval_s);
     if (r.applied.includes("watch_home") || r.applied.includes("watch_dirs"))
       void watcher?.setRoots(watchRoots(layout.home, config.watch_home, config.watch_dirs));
+    if (r.applied.includes("ollama_url")) assistant.useOllama(config.ollama_url);
     if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
     // Said once per set of waiting keys: a dashboard save reloads, then the file watcher does again.
     const waiting = r.restart.join(",");

@@ -470,8 +470,8 @@ describe("the settings other tabs point to", () => {
     );
     const html = await r.text();
     const status = textOf(html, "settings-status")!;
-    expect(status).toContain("In effect now: A peer is lost after, Bounty allowance, Exempt favorites, Exempt friends.");
-    expect(status).toContain("At the next start of the cell: Local discovery, Ollama.");
+    expect(status).toContain("In effect now: A peer is lost after, Ollama, Bounty allowance, Exempt favorites, Exempt friends.");
+    expect(status).toContain("At the next start of the cell: Local discovery.");
     expect(fileJson()).toMatchObject({
       peer_lost_after_s: 3 * 86400,
       mdns: true,
@@ -483,7 +483,12 @@ describe("the settings other tabs point to", () => {
     const running = app.rt.cell.config;
     expect(running).toMatchObject({ peer_lost_after_s: 3 * 86400, bounty_allowance_bytes: 2 * GiB, bounty_exempt_favorites: false });
     expect(running.mdns).toBe(false);
-    expect(running.ollama_url).toBeNull();
+    expect(running.ollama_url).toBe("http://192.168.1.5:11434"); // taken at once; nothing is asked of it here (not probed on change)
+    expect(app.rt.services.assistant?.ollama?.status()).toMatchObject({
+      url: "http://192.168.1.5:11434",
+      configured: true,
+      checked_at: null,
+    });
     // The Bounty tab reads the new allowance and exemptions now.
     const bounty = (await (await app.api("/api/bounty")).json()) as { allowance_bytes: number; exempt_friends: boolean };
     expect(bounty).toMatchObject({ allowance_bytes: 2 * GiB, exempt_friends: false });
