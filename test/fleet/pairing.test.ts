@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { destroyCell, freePort, startCell, type TestCell } from "../helpers/cell.ts";
 import { cellIdOf } from "../helpers/friends.ts";
 import { fromHex, type CellId } from "../../src/core/types.ts";
 import { deriveIdentity } from "../../src/crypto/keys.ts";
@@ -271,7 +271,7 @@ describe("mdns off", () => {
 
 describe("cards", () => {
   test("a peer's new card (renamed, restarted) reaches its peers at the next probe round", async () => {
-    const port = 30000 + (process.pid % 20000);
+    const port = freePort(); // free a moment ago (a port from the pid once met another test's cell)
     const d = await startCell({ config: { name: "before" }, listen: { host: "127.0.0.1", port } });
     const e = await startCell({ config: { name: "watcher" } });
     try {
