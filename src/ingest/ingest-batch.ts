@@ -218,9 +218,11 @@ async function stageIn(
   const cur = heads.current.get(f.path);
   if (cur && cur.file_hash === fileHash) return { why: "unchanged" };
 
-  const older = reuseManifest(vault, f.path, fileHash);
-  if (older && older.chunks.every((c) => vault.store.has(c.hash) || chunksHere.has(c.hash)))
-    return { file: f, version: versionOf(vault, f, older, manifestRelPath(f.path, fileHash), fileHash), newChunks: 0 };
+  const reused = reuseManifest(vault, f.path, fileHash);
+  if (reused && reused.m.chunks.every((c) => vault.store.has(c.hash) || chunksHere.has(c.hash))) {
+    const version = versionOf(vault, f, reused.m, manifestRelPath(f.path, fileHash), fileHash);
+    return { file: f, version: { ...version, pendingBody: reused.pendingBody }, newChunks: 0 };
+  }
 
   const chunks: ChunkRef[] = [];
   let newChunks = 0;

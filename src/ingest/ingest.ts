@@ -210,8 +210,9 @@ async function record(
       new_chunks: 0,
     };
   }
-  const older = reuseManifest(vault, path, fileHash);
-  if (older && older.chunks.every((c) => vault.store.has(c.hash))) {
+  const reused = reuseManifest(vault, path, fileHash);
+  if (reused && reused.m.chunks.every((c) => vault.store.has(c.hash))) {
+    const older = reused.m;
     const mHash = manifestHash(older, vault.suite.sha256);
     const version = addDescribed(vault, {
       path,
@@ -222,6 +223,7 @@ async function record(
       owner: vault.owner,
       chunks: older.chunks,
       createdAt: Date.parse(older.created_at),
+      pendingBody: reused.pendingBody,
       homePending: home,
     });
     return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
@@ -292,13 +294,20 @@ export function newManifest(
   };
 }
 
-/** An older manifest of this same path and content (A -> B -> A): reused, not duplicated. */
-export function reuseManifest(vault: Vault, path: string, fileHash: string): Manifest | null {
+/**
+ * An older manifest of this same path and content (A -> B -> A): reused, not duplicated. When no
+ * version records it (a store whose commit failed, then tried again: its file was written but
+ * never fsynced), `pendingBody` is its text, for the version's transaction to keep until the file
+ * is made durable (store/manifest-settle), as for a new manifest.
+ */
+export function reuseManifest(vault: Vault, path: string, fileHash: string): { m: Manifest; pendingBody?: string } | null {
   const p = confinedPath(vault.manifestsDir, manifestRelPath(path, fileHash));
   if (!existsSync(p)) return null;
   try {
-    const m = JSON.parse(readFileSync(p, "utf8")) as Manifest;
-    return m.file_hash === fileHash && m.source_path === path ? m : null;
+    const text = readFileSync(p, "utf8");
+    const m = JSON.parse(text) as Manifest;
+    if (m.file_hash !== fileHash || m.source_path !== path) return null;
+    return vault.db.manifest(manifestHash(m, vault.suite.sha256) as ManifestHash) ? { m } : { m, pendingBody: text };
   } catch {
     return null;
   }

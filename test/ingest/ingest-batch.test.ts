@@ -121,4 +121,29 @@ describe("ingest batch", () => {
       again.close();
     }
   });
+
+  test("a group commit refused, then tried again: the manifest file written the first time is reused and kept pending until made durable", async () => {
+    const f = drop("retry/again.bin", pseudoRandom(3000, 77));
+    const addVersions = cell.db.addVersions.bind(cell.db);
+    cell.db.addVersions = () => {
+      throw new Error("database is locked"); // what the busy database answered (test/ingest/watcher-retry does it for real)
+    };
+    try {
+      const [first] = await ingestBatch(cell.vault, [f]);
+      expect(first).toMatchObject({ stored: false, why: "error" });
+      expect(cell.db.current("retry/again.bin")).toBeNull();
+    } finally {
+      cell.db.addVersions = addVersions;
+    }
+    const [second] = await ingestBatch(cell.vault, [f]);
+    expect(second).toMatchObject({ stored: true, version: 1 });
+    // The manifest file of the first try (written, never fsynced) is the one recorded, and its
+    // body is kept until store/manifest-settle has made the file durable.
+    const cur = cell.db.current("retry/again.bin")!;
+    const file = cell.db.manifest(cur.manifest_hash)!.manifest_file;
+    const pending = cell.db.pendingManifests(Number.MAX_SAFE_INTEGER).filter((r) => r.manifest_file === file);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]!.body).toBe(readFileSync(join(cell.layout.manifests, file), "utf8"));
+    expect(await verifyFile(cell.vault, readManifest(cell.layout.manifests, file))).toEqual([]);
+  });
 });
