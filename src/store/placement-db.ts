@@ -6,6 +6,9 @@ import { Database } from "bun:sqlite";
 import type { ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
 import { migrate } from "./migrations.ts";
 
+/** The columns of a FileEntry, from file_versions `v` joined with manifests `m` (current, currentMany, list). */
+const FILE_ENTRY = "v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at";
+
 /** Paths per query of the *Many lookups (one JSON array parameter each). */
 const MANY_AT_ONCE = 1000;
 
@@ -101,7 +104,7 @@ export class PlacementDb {
     return (
       (this.db
         .query(
-          `SELECT v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at
+          `SELECT ${FILE_ENTRY}
            FROM file_versions v JOIN manifests m ON m.manifest_hash = v.manifest_hash
            WHERE v.path = ? AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = v.path)`,
         )
@@ -119,7 +122,7 @@ export class PlacementDb {
     for (let i = 0; i < paths.length; i += MANY_AT_ONCE) {
       const rows = this.db
         .query(
-          `SELECT v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at
+          `SELECT ${FILE_ENTRY}
            FROM json_each(?) p
            JOIN file_versions v ON v.path = p.value AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = p.value)
            JOIN manifests m ON m.manifest_hash = v.manifest_hash`,
@@ -186,7 +189,7 @@ export class PlacementDb {
     const like = prefix ? prefix.replace(/[\\%_]/g, (c) => "\\" + c) + "/%" : "%";
     return this.db
       .query(
-        `SELECT v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at
+        `SELECT ${FILE_ENTRY}
          FROM file_versions v JOIN manifests m ON m.manifest_hash = v.manifest_hash
          WHERE v.path LIKE ? ESCAPE '\\'
            AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = v.path)
