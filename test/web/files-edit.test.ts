@@ -232,6 +232,21 @@ describe("Delete selected, and a folder's Delete", () => {
     expect(await text("bulk/two.txt")).toBe("2");
   });
 
+  test("the Undo of a file kept elsewhere, attacked: a ../ or control-byte path, an unknown or malformed manifest, no CSRF token: nothing put back", async () => {
+    const before = cell.rt.cell.tree.size;
+    const known = "a".repeat(64);
+    expect((await post("/files/undelete", { away: `${known}:../outside.txt`, dir: "" })).status).toBe(400);
+    expect((await post("/files/undelete", { away: `${known}:bad\u0001name.txt`, dir: "" })).status).toBe(400);
+    for (const away of [`${known}:away/unknown.txt`, "not-a-hash:away/bad.txt", "away/no-colon.txt"]) {
+      const r = await post("/files/undelete", { away, dir: "away" });
+      expect(r.status).toBe(200); // said in the toast, for each file
+      expect(await r.text()).toContain("could not be brought back");
+    }
+    expect((await post("/files/undelete", { away: `${known}:away/x.txt`, dir: "away" }, { csrf: false })).status).toBe(403);
+    expect(cell.rt.cell.tree.size).toBe(before);
+    expect(cell.rt.cell.tree.current().has("away/unknown.txt")).toBe(false);
+  });
+
   test("a missing file, none ticked, no CSRF token: refused, nothing deleted", async () => {
     expect((await post("/files/delete-many", { path: ["bulk/one.txt", "bulk/nope.txt"], dir: "bulk" })).status).toBe(404);
     expect((await post("/files/delete-many", { dir: "bulk" })).status).toBe(400);
