@@ -9,6 +9,10 @@
  * The relay passes frames only from cells this one accepts: its peers, a cell it is joining,
  * and, while an invite is live, small frames from anyone (so a new cell can pair).
  *
+ * Config `relays` may change while the cell runs (`setRelays`, on a config reload): a relay added is
+ * opened and kept, one removed is closed and forgotten (its calls in flight fail saying so; a peer's
+ * card naming it still opens it on demand), one whose token changed logs in again with the new one.
+ *
  * A relay serves only the cells its operator allows. A relay URL in config `relays` may carry an
  * access token (`?token=…`, net/route-class `relayAccessToken`): this cell proves it holds it at
  * each login, and the URL without it is the one kept, shown and advertised. A relay that refused
@@ -66,7 +70,7 @@ const ACCEPT_REFRESH_MS = 15_000;
 export interface RelayClientOptions {
   keys: CellKeys;
   suite: CipherSuite;
-  /** Relays to hold a reservation on (config `relays`). */
+  /** Relays to hold a reservation on (config `relays` at start; `setRelays` when it changes). */
   relays: readonly string[];
   /** Who may send frames to this cell now: its peers' ids, and whether a live invite lets others pair. */
   accept(): { ids: string[]; open: boolean };
@@ -146,7 +150,8 @@ class Connection {
 
   constructor(
     readonly url: string,
-    readonly configured: boolean,
+    /** In config `relays`: reconnected with backoff when it drops (else reopened by the next call). */
+    public configured: boolean,
     private client: RelayClient,
   ) {}
 
@@ -370,11 +375,25 @@ class Connection {
     this.incoming.delete(key);
   }
 
-  stop(): void {
+  /** Now in config `relays`: kept up from here on (opened now if it is down). */
+  keep(): void {
+    if (this.configured) return;
+    this.configured = true;
+    if (!this.ws && !this.reconnectTimer) this.connect();
+  }
+
+  /**
+   * Close for good: calls waiting for it or in flight on it fail now with `why` (the socket's own
+   * close comes later, and a removed relay's caller should hear why, not "closed").
+   */
+  stop(why = "the cell is stopping"): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    for (const w of this.waiters.splice(0)) clearTimeout(w.timer), w.reject(new Error("the cell is stopping"));
-    this.ws?.close(1000, "cell stopping");
+    this.reconnectTimer = null;
+    for (const w of this.waiters.splice(0)) clearTimeout(w.timer), w.reject(new Error(why));
+    for (const c of this.out.values()) clearTimeout(c.timer), c.reject(new Error(why));
+    this.out.clear();
+    this.ws?.close(1000, why.slice(0, 120));
   }
 }
 
@@ -388,13 +407,43 @@ export class RelayClient implements RelayLink {
 
   constructor(private opts: RelayClientOptions) {
     this.keys = opts.keys;
-    for (const u of opts.relays) {
-      const token = relayAccessToken(u);
-      if (token !== null) this.tokens.set(normalizeRelayUrl(u), token);
-    }
-    for (const u of opts.relays) this.connection(u, true);
+    this.setRelays(opts.relays);
     this.refreshTimer = setInterval(() => this.sendAccepts(), ACCEPT_REFRESH_MS);
     (this.refreshTimer as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Config `relays` changed while the cell runs: hold reservations on exactly these. A relay added
+   * is opened (or, already open to reach a peer, kept from now on); one removed is closed and
+   * forgotten, its calls failing with why (a peer's card naming it opens it again on demand, as
+   * any peer's relay); one whose access token changed is closed and opened again with the new token.
+   */
+  setRelays(urls: readonly string[]): void {
+    const next = new Map<string, string | null>();
+    for (const u of urls) next.set(normalizeRelayUrl(u), relayAccessToken(u));
+    for (const [url, c] of this.conns) {
+      if (!c.configured || next.has(url)) continue;
+      this.conns.delete(url);
+      this.tokens.delete(url);
+      c.stop("the relay was removed from config `relays`");
+      log("info", "relay: removed from config, reservation dropped", { relay: url });
+    }
+    for (const [url, token] of next) {
+      const before = this.tokens.get(url) ?? null;
+      if (token === null) this.tokens.delete(url);
+      else this.tokens.set(url, token);
+      const c = this.conns.get(url);
+      if (c && before !== token) {
+        // Logged in with the old token (or none, opened for a peer): log in again with this one.
+        this.conns.delete(url);
+        c.stop("the relay's access token changed in config `relays`");
+        log("info", "relay: access token changed, logging in again", { relay: url });
+      } else if (c) {
+        c.keep();
+        continue;
+      }
+      this.connection(url, true);
+    }
   }
 
   private connection(url: string, configured = false): Connection {
@@ -442,6 +491,8 @@ export class RelayClient implements RelayLink {
     const t0 = Date.now();
     await conn.whenReady(Math.min(timeoutMs, 10_000));
     signal?.throwIfAborted();
+    // Removed from config (or its token changed) while this waited: its socket is closing.
+    if (conn.stopped) throw new Error("the relay connection closed (config `relays` changed)");
     const x = this.opts.peerX25519(peer) ?? this.expected.get(peer)?.x25519 ?? null;
     if (!x) throw new Error(`cell ${shortId(peer)} is not a peer (no key to seal to)`);
     const { ephPublic, keys } = openCall(x);
