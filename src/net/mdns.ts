@@ -76,10 +76,20 @@ export class MdnsPresence {
     this.browser?.update();
   }
 
+  /** Withdraw the advertisement and close every socket (resolves once closed: a new presence may follow at once). */
   async stop(): Promise<void> {
-    this.browser?.stop();
-    this.bonjour?.destroy();
-    await this.service?.end().catch(() => {});
-    await this.responder?.shutdown().catch(() => {});
+    const { browser, bonjour, service, responder } = this;
+    this.browser = this.bonjour = this.service = this.responder = null;
+    this.found.clear();
+    browser?.stop();
+    // Its multicast socket is closed when the callback runs; a socket that never opened may not call it.
+    if (bonjour)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        bonjour.destroy(() => (clearTimeout(timer), resolve()));
+      });
+    await service?.end().catch(() => {});
+    // A responder is shared by options (ciao counts its users): the last shutdown closes its sockets.
+    await responder?.shutdown().catch(() => {});
   }
 }
