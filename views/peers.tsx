@@ -202,7 +202,7 @@ export function NearbyList({ cells, mdns, mdnsOff }: { cells: NearbyView[]; mdns
           "This run of the cell was started with it turned off; it comes back when the cell is started again without that."
         ) : (
           <>
-            Turn it on in <a href="/settings#set-mdns">Settings › Local discovery</a>; it takes effect at the next start of the cell.
+            Turn it on in <a href="/settings#set-mdns">Settings › Local discovery</a>; it is taken at once.
           </>
         )}
       </p>

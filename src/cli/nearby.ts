@@ -11,8 +11,9 @@ const usage = `Usage: grove nearby [--json]
 List Grove cells advertising on the local network (mDNS, _grove._tcp). Pairing still needs
 an invite: \`grove invite\` on one, \`grove join TOKEN\` on the other.
 
-mDNS is off when config.json has "mdns": false, or when the cell was started with GROVE_MDNS=0
-in its environment (tests and containers do this); the cell must be restarted to turn it on.`;
+mDNS is off when config.json has "mdns": false (setting it to true turns it on in the running
+cell), or when the cell was started with GROVE_MDNS=0 in its environment (tests and containers do
+this; the cell must then be restarted without it).`;
 
 /** Why mDNS is off, when the cell says (GET /api/nearby `mdns_off`): its config, or GROVE_MDNS=0. */
 export type MdnsOff = "config" | "environment";
@@ -32,7 +33,8 @@ export function mdnsOffReason(layout: Layout, told: MdnsOff | null = null): stri
       // An unreadable config.json: the cell would not start with it now; say what is certain.
     }
   }
-  if (configured === false) return `mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true and restart the cell)`;
+  if (configured === false)
+    return `mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true: the running cell takes it)`;
   if (told === "environment")
     return "mDNS is off on this cell: it was started with GROVE_MDNS=0 in its environment: restart the cell without it";
   if (configured === true) {

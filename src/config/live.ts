@@ -4,10 +4,12 @@
  * A running cell re-reads config.json when the file changes (or on SIGHUP). The keys in LIVE_KEYS
  * are read where they are used (the card, the sync planner in the Worker, the bounty gate, the
  * inbox limits, who may ask the models, the room kept for other cells, the updater, the Host
- * check; the watched folders and Ollama's address: the runtime re-roots its watcher and points the
- * assistant at the new address), so the cell takes them at once;
- * every other key (listeners, relays, crypto, models, the watcher's debounce, upload limits…) is set up once at start and
- * takes effect at the next start, which the cell says.
+ * check), or the runtime moves what it set up from them (it re-roots its watcher for the watched
+ * folders, points the assistant at Ollama's new address, opens and closes relay reservations for
+ * `relays`, and starts, stops or restarts mDNS for `mdns`, `mdns_interfaces` and the name it
+ * advertises), so the cell takes them at once; every other key (listeners, the relay it runs,
+ * crypto, models, the watcher's debounce, upload limits…) is set up once at start and takes effect
+ * at the next start, which the cell says.
  */
 import { ConfigSchema, type Config } from "./config.ts";
 
@@ -35,6 +37,9 @@ export const LIVE_KEYS = [
   "ollama_url",
   "auto_update",
   "trusted_release_keys",
+  "relays",
+  "mdns",
+  "mdns_interfaces",
 ] as const satisfies readonly (keyof Config)[];
 
 const live = new Set<string>(LIVE_KEYS);

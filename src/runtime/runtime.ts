@@ -9,6 +9,12 @@
  * it and prints; tests open one `inProcess` (no sockets, Worker, relays, mDNS or watcher) and call
  * `app.request`.
  *
+ * A config.json change is taken while the cell runs (`reloadConfig`, config/live): the services
+ * read the live keys from the one config object, and the runtime moves what it set up from them
+ * (the sync timer, the watched folders, Ollama's address, the relays held, mDNS on, off or anew).
+ * The listeners, the relay this cell runs (relay_port), crypto and the other keys outside
+ * LIVE_KEYS wait for the next start, which the log says.
+ *
  * The wiring has two cycles, each closed by a `Late` reference set later in this function: the
  * relay client serves calls with the peer app (which needs the services that call through the
  * relay client), and the card names the peer listener's port (known once the socket is bound).
@@ -41,7 +47,7 @@ import { Friendships } from "../fleet/friendship.ts";
 import type { Card } from "../protocol/card.ts";
 import { RequestVerifier } from "../protocol/request-auth.ts";
 import type { PeerCaller } from "../net/peer-client.ts";
-import type { MdnsPresence } from "../net/mdns.ts";
+import { MdnsSwitch, type MdnsSettings } from "../net/mdns-switch.ts";
 import { RelayClient } from "../relay/relay-client.ts";
 import { startRelay, type Relay } from "../relay/hub.ts";
 import { RelayCredit } from "../bounty/relay-credit.ts";
@@ -258,8 +264,16 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         maxBytes: config.max_upload_bytes,
       })
     : null;
-  const mdnsOn = live && config.mdns && process.env.GROVE_MDNS !== "0";
-  const mdns = new Late<MdnsPresence>("mDNS");
+  // mDNS follows config `mdns` (and `mdns_interfaces`, `name`) while the cell runs, once the peer
+  // port is known; GROVE_MDNS=0, read once at open, keeps it off whatever the file says.
+  const mdnsAllowed = live && process.env.GROVE_MDNS !== "0";
+  const mdnsOn = () => mdnsAllowed && config.mdns;
+  const mdns = new MdnsSwitch();
+  let running = false; // between `start` binding the listeners and `stop`
+  const mdnsSettings = (): MdnsSettings | null =>
+    running && mdnsOn()
+      ? { id: keys.id, name: config.name, port: listeners.get().info().peer.port, interfaces: [...config.mdns_interfaces] }
+      : null;
 
   // Peers that still know this cell at its pre-split address (web/legacy-window).
   const peerIds = () => peerStore.list().map((p) => p.id);
@@ -288,7 +302,9 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     syncHistory,
     relay,
     relayCredit,
-    nearby: mdnsOn ? { nearby: () => (mdns.ready() ? mdns.get().nearby() : []) } : null,
+    get nearby() {
+      return mdnsOn() ? mdns : null;
+    },
     updater,
     watching: () => (watcher?.watching ? watcher.status() : null),
     get scanner() {
@@ -315,6 +331,9 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     if (r.applied.includes("watch_home") || r.applied.includes("watch_dirs"))
       void watcher?.setRoots(watchRoots(layout.home, config.watch_home, config.watch_dirs));
     if (r.applied.includes("ollama_url")) assistant.useOllama(config.ollama_url);
+    if (r.applied.includes("relays")) relay?.setRelays(config.relays);
+    // On, off or anew (interfaces, or the name it advertises); nothing when none of these changed.
+    void mdns.set(mdnsSettings());
     if (r.applied.length) log("info", "config.json reloaded: taken at once", { keys: r.applied.join(",") });
     // Said once per set of waiting keys: a dashboard save reloads, then the file watcher does again.
     const waiting = r.restart.join(",");
@@ -370,13 +389,9 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         relayCredit.start();
         stops.push(() => relayCredit.stop());
       }
-      if (mdnsOn) {
-        const { MdnsPresence } = await import("../net/mdns.ts"); // loaded only when used
-        const m = new MdnsPresence({ id: keys.id, name: config.name, port: info.peer.port, interfaces: config.mdns_interfaces });
-        mdns.set(m);
-        void m.start();
-        stops.push(() => void m.stop());
-      }
+      running = true;
+      void mdns.set(mdnsSettings());
+      stops.push(() => ((running = false), void mdns.set(null)));
       await rejoinAfterRecovery(layout.recovering, fleet);
       tree.start();
       stops.push(() => tree.stop());

@@ -48,7 +48,7 @@ export interface WebServices {
   relay: Pick<RelayLink, "status"> | null;
   /** Relay bytes into the bounty ledger; flushed before bounty reports. */
   relayCredit: { flush(): void } | null;
-  /** Cells seen on the local network (mDNS); null when mDNS is off. */
+  /** Cells seen on the local network (mDNS); null while mDNS is off (a getter: it follows config `mdns` as the cell runs). */
   nearby: { nearby(): NearbyCell[] } | null;
   updater: Updater;
   /** The file watcher's state, or null when it is off. */

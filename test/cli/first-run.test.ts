@@ -152,7 +152,7 @@ describe("why mDNS is off (cli/nearby mdnsOffReason)", () => {
       mkdirSync(layout.dir);
       writeFileSync(layout.config, JSON.stringify({ mdns: false }));
       expect(mdnsOffReason(layout)).toBe(
-        `mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true and restart the cell)`,
+        `mDNS is off on this cell: "mdns" is false in ${layout.config} (set it to true: the running cell takes it)`,
       );
       writeFileSync(layout.config, JSON.stringify({ mdns: true }));
       expect(mdnsOffReason(layout)).toStartWith("mDNS is off on this cell: it was started with GROVE_MDNS=0 in its environment");

@@ -74,3 +74,17 @@ test("a watched folder added while the cell runs is watched at once (what is in 
   expect(await listed("Notebook/later.txt")).toBe(false);
   expect(await listed("Notebook/new.txt")).toBe(true);
 }, 60_000);
+
+test("local discovery follows config.json without a restart, but a cell started with GROVE_MDNS=0 keeps it off", async () => {
+  type Nearby = { mdns: boolean; mdns_off: "config" | "environment" | null };
+  const nearby = async () => (await (await c.api("/api/nearby")).json()) as Nearby;
+  // The helper starts cells with GROVE_MDNS=0 (multicast would leave the machine): off, and says why.
+  expect(await nearby()).toMatchObject({ mdns: false, mdns_off: "environment" });
+  edit({ mdns: false });
+  expect(await until(async () => (await nearby()).mdns_off === "config")).toBe(true);
+  edit({ mdns: true, mdns_interfaces: ["lo"] });
+  expect(await until(async () => (await nearby()).mdns_off === "environment")).toBe(true);
+  expect((await nearby()).mdns).toBe(false);
+  expect(c.output()).not.toMatch(/mDNS: advertising/);
+  expect(c.output()).not.toMatch(/next start \(restart the cell\) keys=[^\n]*mdns/);
+});

@@ -1,8 +1,13 @@
 // mDNS discovery between two real cells, each in its own network namespace joined by one veth
 // link, so the multicast never leaves what the test built. Needs root and iproute2; skipped
-// cleanly otherwise. A cell with mdns off is not seen; discovery does not pair.
+// cleanly otherwise. A cell with mdns off is not seen; discovery does not pair. Turned off in
+// config.json while it runs, a cell leaves the others' lists; turned on again under a new name, it
+// is seen under that name, without a restart.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BUN, CLI, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
+import { until } from "../helpers/until.ts";
 
 const isRoot = process.getuid?.() === 0;
 const haveIp = Bun.which("ip") !== null;
@@ -102,4 +107,56 @@ test.skipIf(!isRoot || !haveIp)(
     expect(after.find((n: { id: string }) => n.id === idB).paired).toBe(true);
   },
   90_000,
+);
+
+/** Change keys of the cell's config.json (written atomically): the running cell takes them. */
+function edit(c: TestCell, extra: Record<string, unknown>): void {
+  const p = join(c.dir, "config.json");
+  writeFileSync(p + ".tmp", JSON.stringify({ ...JSON.parse(readFileSync(p, "utf8")), ...extra }, null, 2));
+  renameSync(p + ".tmp", p);
+}
+
+/** Whether a UDP socket on port 5353 is open in the network namespace of cell `c`'s process. */
+function mdnsSockets(c: TestCell): boolean {
+  const table = ["udp", "udp6"].map((f) => {
+    try {
+      return readFileSync(`/proc/${c.proc.pid}/net/${f}`, "utf8");
+    } catch {
+      return "";
+    }
+  });
+  return table.some((t) => /:14E9 /.test(t));
+}
+
+test.skipIf(!isRoot || !haveIp)(
+  "local discovery turned off in config.json stops at once; turned on under a new name, the others see that name",
+  async () => {
+    if (!a || !b) throw new Error(`network namespace set-up failed: ${setupError}`);
+    const idB = (await b.cli(["id"])).stdout.trim();
+    const listedByA = async () => JSON.parse((await a!.cli(["nearby", "--json"])).stdout) as { id: string; name: string }[];
+    expect((await listedByA()).map((n) => n.id)).toContain(idB);
+    edit(b, { mdns: false });
+    // B says it is off, because of its config; its goodbye takes it off A's list.
+    await until(
+      "B to say discovery is off",
+      async () => (await b!.cli(["nearby", "--json"])).stderr.includes('"mdns" is false'),
+      10_000,
+      200,
+    );
+    await until("A to stop listing B", async () => !(await listedByA()).some((n) => n.id === idB), 10_000, 200);
+    // Nothing of it left open: B is alone in its namespace, whose UDP table lists no mDNS socket (port 5353).
+    await until("B's mDNS sockets to close", () => !mdnsSockets(b!), 5000, 100);
+    edit(b, { mdns: true, name: "beta-renamed" });
+    await until(
+      "A to see B under its new name",
+      async () => (await listedByA()).some((n) => n.id === idB && n.name === "beta-renamed"),
+      20_000,
+      300,
+    );
+    expect((await b.cli(["nearby", "--json"])).stderr).toBe("");
+    expect(mdnsSockets(b)).toBe(true);
+    expect(b.output()).toContain("mDNS: stopped");
+    expect(b.output()).not.toMatch(/next start \(restart the cell\) keys=[^\n]*mdns/);
+  },
+  60_000,
 );
