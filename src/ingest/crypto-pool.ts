@@ -105,7 +105,10 @@ export class WorkerPool implements CryptoPool {
     private choice: SuiteChoice,
     private idleMs = WORKER_IDLE_MS,
   ) {
-    this.parallelism = size * 3;
+    // Two chunks per Worker: one sealing while the other is read or written. Three held 8 MiB
+    // more of a cell's peak for no faster put (1 GiB put, 2 Workers: 4.70-4.72 s with two,
+    // 4.72-5.31 s with three; peak RSS 152-156 vs 159-160 MiB, bench/replicate.ts b).
+    this.parallelism = size * 2;
   }
 
   /** How many Workers are alive now. */
