@@ -44,6 +44,7 @@ import {
 } from "../store/manifest.ts";
 import { homeFile, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
+import { releasePiece } from "../core/piece-release.ts";
 import type { NewVersion } from "../store/placement-db.ts";
 
 export interface IngestResult {
@@ -74,6 +75,11 @@ export interface IngestOptions {
    * fitsPageCache), for pass 2 to read again instead of the temp file; see the module comment.
    */
   reread?: string;
+  /**
+   * `body` is a request body straight from the listener, whose pieces no one else holds: each is
+   * freed once hashed and copied into the spool (core/piece-release), not at the next collection.
+   */
+  ownPieces?: boolean;
 }
 
 /** Pass 2 found the file it read again no longer the one pass 1 hashed. */
@@ -165,6 +171,7 @@ async function spool(vault: Vault, body: Body, temp: string | null, opts: Ingest
       if (size > maxBytes) throw tooLarge(`upload is larger than max_upload_bytes (${maxBytes} bytes)`);
       hasher.update(piece);
       await out?.write(piece);
+      if (opts.ownPieces) releasePiece(piece);
       opts.onProgress?.("receive", size, opts.expectedSize ?? -1);
     }
     await out?.close(false);

@@ -1,7 +1,7 @@
 /**
  * @module sync/mem-trace — a debugging aid, off unless GROVE_MEM_TRACE names a file: each thread
  * that calls `startMemTrace` (the cell's main thread through sync/sync-service, the sync Worker)
- * appends one JSON line a second to it: the process's RSS and peak (VmHWM), this thread's JS heap
+ * appends one JSON line a second (GROVE_MEM_TRACE_MS: another interval) to it: the process's RSS and peak (VmHWM), this thread's JS heap
  * and the ArrayBuffer bytes it keeps outside the heap (bun:jsc heapStats), mimalloc's committed
  * bytes, and the ArrayBuffer count. Lines carry the pid and the thread, so two cells may share a
  * file. Used to find where a cell's memory goes (bench/replicate.ts --mem-trace). With
@@ -101,5 +101,5 @@ export function startMemTrace(thread: string): void {
     }
   };
   write();
-  setInterval(write, 1000).unref?.();
+  setInterval(write, Number(process.env.GROVE_MEM_TRACE_MS) || 1000).unref?.();
 }

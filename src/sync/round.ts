@@ -384,6 +384,11 @@ export class SyncRound {
     return report;
   }
 
+  /** The round is over: its chunk buffers are freed now, not when this Worker's collector next runs. */
+  release(): void {
+    this.pushBuffers.clear();
+  }
+
   private live(): PeerLink[] {
     return [...this.links.values()].filter((l) => this.liveness.inRound(l.peer));
   }

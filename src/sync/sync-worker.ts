@@ -131,7 +131,11 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       else {
         await eager?.idle(); // what a put handed in is placed first: the round then plans on it
         const round = new SyncRound(ctx, (progress) => post({ type: "progress", id: msg.id, progress }));
-        post({ type: "done", id: msg.id, kind: "sync", report: await round.run(msg.card) });
+        try {
+          post({ type: "done", id: msg.id, kind: "sync", report: await round.run(msg.card) });
+        } finally {
+          round.release();
+        }
       }
     } catch (e) {
       post({ type: "failed", id: msg.id, error: errorMessage(e) });

@@ -57,6 +57,8 @@ function refuse(c: Context<PeerEnv>, status: number, message: string, reason: st
  * in memory until the collector frees them, late. At most 6 kept; more at once are allocated.
  */
 const bodyBuffers = new BufferPool(CHUNK_BUFFER_SIZE, 6);
+/** Bodies announced larger than this are read into a pooled buffer. */
+const POOLED_FROM = 1024 * 1024;
 
 /**
  * The request body, read while it streams in and never past the route's limit (413 at the first
@@ -67,8 +69,12 @@ async function readBody(c: Context<PeerEnv>): Promise<Uint8Array | Response> {
   const max = bodyLimit(c.req.path);
   const len = Number(c.req.header("content-length") ?? 0);
   if (len > max) return refuse(c, 413, `body over ${max} bytes`, "too_large");
-  const pooled = max > MAX_PEER_BODY && len > 0 && len <= CHUNK_BUFFER_SIZE ? bodyBuffers.take() : undefined;
-  const body = await readAtMost(c.req.raw.body, max, pooled);
+  // A pooled buffer for a large body only: a small one (a manifest backup, a batch of a few small
+  // chunks) would hold a 4 MiB buffer for the pool's life; it gets one of its announced size.
+  const pooled = max > MAX_PEER_BODY && len > POOLED_FROM && len <= CHUNK_BUFFER_SIZE ? bodyBuffers.take() : undefined;
+  const into = pooled ?? (len > 0 && len <= max ? new Uint8Array(len) : undefined);
+  // Straight from the listener (not the relay's or an in-process caller's body): its pieces are freed as copied.
+  const body = await readAtMost(c.req.raw.body, max, into, c.env?.server !== undefined);
   if (!body) {
     if (pooled) bodyBuffers.give(pooled);
     return refuse(c, 413, `body over ${max} bytes`, "too_large");

@@ -80,7 +80,11 @@ filesApi.put("/*", async (c) => {
   }
   const body = c.req.raw.body ?? new ReadableStream({ start: (ctl) => ctl.close() });
   const announced = len !== undefined && /^\d{1,15}$/.test(len) ? Number(len) : undefined;
-  const r = await ingest(cell.vault, path, body, { maxBytes: cell.config.max_upload_bytes, expectedSize: announced });
+  const r = await ingest(cell.vault, path, body, {
+    maxBytes: cell.config.max_upload_bytes,
+    expectedSize: announced,
+    ownPieces: c.env?.server !== undefined,
+  });
   log("info", r.created ? "stored" : "unchanged", { path, version: r.version, size: r.manifest.total_size, new_chunks: r.new_chunks });
   return c.json({ path, ...r }, r.created ? 201 : 200);
 });
