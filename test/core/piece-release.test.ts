@@ -13,7 +13,7 @@ import { BufferPool } from "../../src/ingest/buffer-pool.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function random(n: number): Uint8Array {
+function random(n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536)));
   return b;
@@ -125,13 +125,14 @@ describe("readAtMost with release", () => {
 });
 
 describe("BufferPool", () => {
-  test("a buffer over `keep` is freed when given back; clear frees the idle ones; take then makes a new one", () => {
+  test("clear frees the idle buffers (one over `keep` is only dropped); take then makes a new one", () => {
     const pool = new BufferPool(1024, 1);
     const a = pool.take();
     const b = pool.take();
     pool.give(a);
-    pool.give(b.subarray(10, 20)); // any view of it: the pool already keeps one, so b is freed
-    expect(b.byteLength).toBe(0);
+    pool.give(b.subarray(10, 20)); // any view of it: the pool already keeps one, so b is dropped
+    expect(b.byteLength).toBe(1024);
+    expect(pool.idle).toBe(1);
     expect(a.byteLength).toBe(1024);
     const again = pool.take();
     expect(again.buffer).toBe(a.buffer);
@@ -139,5 +140,21 @@ describe("BufferPool", () => {
     pool.clear();
     expect(a.byteLength).toBe(0);
     expect(pool.take().byteLength).toBe(1024);
+  });
+
+  test("a pool unused for idleMs frees its idle buffers; one in use keeps them", async () => {
+    const pool = new BufferPool(1024, 4, 80);
+    const a = pool.take();
+    pool.give(a);
+    for (let i = 0; i < 4; i++) {
+      await Bun.sleep(40); // used every 40 ms: kept
+      pool.give(pool.take());
+    }
+    expect(pool.idle).toBe(1);
+    expect(a.byteLength).toBe(1024);
+    await Bun.sleep(200);
+    expect(pool.idle).toBe(0);
+    expect(a.byteLength).toBe(0);
+    expect(pool.take().byteLength).toBe(1024); // a new one after the quiet spell
   });
 });
