@@ -4,15 +4,15 @@
  *
  * Such a file's exact content is in placement.db (`manifest_pending`), committed with its version.
  * `repairPendingSync` runs when the cell opens, before anything reads a manifest: a file a crash
- * left missing or torn is written again, durably, from that body. `settlePending` fsyncs the
- * files (many at once), then their folders, then forgets the rows; ingest/settler runs it once
+ * left missing or torn is written again, durably, from that body. `settlePending` makes the
+ * files durable as one group, then their folders, then forgets the rows; ingest/settler runs it once
  * the store has been quiet for a moment, so these fsyncs stay off the path of a drop-in.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { fsyncDir, writeFileAtomicSync } from "../core/atomic.ts";
+import { writeFileAtomicSync } from "../core/atomic.ts";
 import { confinedPath } from "../core/confine.ts";
-import { fsyncFile } from "../core/group-sync.ts";
+import { syncFiles, syncFolders } from "../core/group-sync.ts";
 import { log } from "../core/log.ts";
 import type { PlacementDb } from "./placement-db.ts";
 
@@ -49,19 +49,19 @@ export async function settlePending(db: PlacementDb, manifestsDir: string): Prom
     const rows = db.pendingManifests(STEP);
     if (!rows.length) return settled;
     const folders = new Set<string>();
-    await Promise.all(
-      rows.map(async (r) => {
-        if (!r.recorded) return; // its manifest was forgotten meanwhile (trash collection): nothing to keep
-        const p = confinedPath(manifestsDir, r.manifest_file);
-        folders.add(dirname(p));
-        try {
-          await fsyncFile(p);
-        } catch {
-          writeFileAtomicSync(p, r.body, 0o600); // lost meanwhile (a disk problem, a user): written again from its body
-        }
-      }),
-    );
-    for (const d of folders) fsyncDir(d);
+    const paths: string[] = [];
+    for (const r of rows) {
+      if (!r.recorded) continue; // its manifest was forgotten meanwhile (trash collection): nothing to keep
+      const p = confinedPath(manifestsDir, r.manifest_file);
+      folders.add(dirname(p));
+      paths.push(p);
+      // Lost meanwhile (a disk problem, a user): written again from its body, durably.
+      if (!existsSync(p)) writeFileAtomicSync(p, r.body, 0o600);
+    }
+    // As one group (core/group-sync: one syncfs on Linux), not an fsync per file: a folder of
+    // 10,000 small files settled 10,000 fsyncs, now about 40 syncfs (STEP rows, files then folders).
+    await syncFiles(paths);
+    await syncFolders([...folders]);
     db.settledManifests(rows.map((r) => r.manifest_file));
     settled += rows.length;
   }

@@ -122,6 +122,17 @@ describe("ingest batch", () => {
     }
   });
 
+  test("settling a batch's manifests (one group: syncfs on Linux): a file lost meanwhile is written again from its body", async () => {
+    const files = Array.from({ length: 40 }, (_, i) => drop(`settle/f${i}.txt`, pseudoRandom(1500 + i, 700 + i)));
+    await ingestBatch(cell.vault, files);
+    const pending = cell.db.pendingManifests(1000).filter((r) => r.manifest_file.startsWith("settle/"));
+    expect(pending.length).toBe(40);
+    removeFile(join(cell.layout.manifests, pending[5]!.manifest_file)); // lost before it was made durable
+    await cell.vault.settler!.now();
+    expect(cell.db.pendingManifests(1000).filter((r) => r.manifest_file.startsWith("settle/"))).toEqual([]);
+    for (const r of pending) expect(readFileSync(join(cell.layout.manifests, r.manifest_file), "utf8")).toBe(r.body);
+  });
+
   test("a group commit refused, then tried again: the manifest file written the first time is reused and kept pending until made durable", async () => {
     const f = drop("retry/again.bin", pseudoRandom(3000, 77));
     const addVersions = cell.db.addVersions.bind(cell.db);
