@@ -32,6 +32,7 @@ import { shellQuote } from "../core/shell-quote.ts";
 import { ingest } from "./ingest.ts";
 import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type BatchOutcome, type SmallFile } from "./ingest-batch.ts";
 import { localFilePieces } from "./local-files.ts";
+import { paceCollection } from "../core/gc-pacer.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 import type { FileEntry } from "../store/placement-db.ts";
@@ -418,6 +419,7 @@ export class FileWatcher {
       } catch (e) {
         outcomes = batch.map((f) => ({ path: f.path, stored: false, why: "error", error: errorMessage(e) }));
       }
+      paceCollection(); // a group commit's garbage (core/gc-pacer)
       let stored = 0;
       outcomes.forEach((o, i) => {
         const f = batch[i]!;

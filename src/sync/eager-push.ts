@@ -31,6 +31,7 @@ import { BatchBody } from "./batch-body.ts";
 import type { SyncContext } from "./round.ts";
 import * as W from "./wire.ts";
 import { BufferPool } from "../ingest/buffer-pool.ts";
+import { paceCollection } from "../core/gc-pacer.ts";
 import { routeScore } from "../net/route-score.ts";
 /** Groups in flight at once (a batch of small chunks, or one large chunk). */
 const PARALLEL = 3;
@@ -208,6 +209,7 @@ export class EagerPush {
       await this.send(items, batch?.body);
     } finally {
       this.buffers.give(buf);
+      paceCollection(); // a pushed group's garbage (core/gc-pacer)
     }
   }
 
