@@ -3,8 +3,9 @@
  * any size allocates a fixed handful of buffers instead of two fresh 4 MiB ones per chunk
  * (fresh buffers are freed only when the garbage collector gets to them, which inflates RSS).
  * The idle buffers are freed at once (core/piece-release) at `clear`, or once the pool has not
- * been used for `idleMs`: nothing else holds a buffer that waited in the pool. So a cell that stored a large file does not keep the buffers of that put
- * through the transfer that follows (24 MiB of a cell's peak, issue 21), nor while idle.
+ * been used for `idleMs`: nothing else holds a buffer that waited in the pool. So a cell that
+ * stored a large file does not keep the buffers of that put through the transfer that follows
+ * (24 MiB of a cell's peak, issue 21), nor while idle.
  */
 import { releasePiece } from "../core/piece-release.ts";
 
