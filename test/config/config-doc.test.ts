@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema, defaultConfig } from "../../src/config/config.ts";
 import { LIVE_KEYS } from "../../src/config/live.ts";
+import { FORM_KEYS } from "../../src/config/settings-form.ts";
 
 const DOC = join(import.meta.dir, "..", "..", "docs", "config.md");
 
@@ -95,4 +96,9 @@ test("the live keys named on the page are the ones the cell takes at once (confi
   const line = /Live keys: ([^]*?)\n\n/.exec(readFileSync(DOC, "utf8"))?.[1] ?? "";
   const named = [...line.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
   expect(named.sort()).toEqual([...LIVE_KEYS].sort());
+});
+
+test("every setting the dashboard's Settings form changes is taken by the running cell, without a restart", () => {
+  const live = new Set<string>(LIVE_KEYS);
+  expect(FORM_KEYS.filter((k) => !live.has(k))).toEqual([]);
 });
