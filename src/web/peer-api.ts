@@ -70,11 +70,11 @@ async function readBody(c: Context<PeerEnv>): Promise<Uint8Array | Response> {
   const len = Number(c.req.header("content-length") ?? 0);
   if (len > max) return refuse(c, 413, `body over ${max} bytes`, "too_large");
   // A pooled buffer for a large body only: a small one (a manifest backup, a batch of a few small
-  // chunks) would hold a 4 MiB buffer for the pool's life; it gets one of its announced size.
+  // chunks) would take a 4 MiB buffer for a few KiB. It is read as it comes, growing with the bytes
+  // that arrive: nothing is allocated for a length only announced (a stranger's join included).
   const pooled = max > MAX_PEER_BODY && len > POOLED_FROM && len <= CHUNK_BUFFER_SIZE ? bodyBuffers.take() : undefined;
-  const into = pooled ?? (len > 0 && len <= max ? new Uint8Array(len) : undefined);
   // Straight from the listener (not the relay's or an in-process caller's body): its pieces are freed as copied.
-  const body = await readAtMost(c.req.raw.body, max, into, c.env?.server !== undefined);
+  const body = await readAtMost(c.req.raw.body, max, pooled, c.env?.server !== undefined);
   if (!body) {
     if (pooled) bodyBuffers.give(pooled);
     return refuse(c, 413, `body over ${max} bytes`, "too_large");
