@@ -5,12 +5,10 @@
 import { Database } from "bun:sqlite";
 import type { ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
 import { migrate } from "./migrations.ts";
+import { rowsForEach } from "../core/json-each.ts";
 
 /** The columns of a FileEntry, from file_versions `v` joined with manifests `m` (current, currentMany, list). */
 const FILE_ENTRY = "v.path, v.version, v.manifest_hash, m.file_hash, m.total_size AS size, m.chunk_count AS chunks, v.at AS updated_at";
-
-/** Paths per query of the *Many lookups (one JSON array parameter each). */
-const MANY_AT_ONCE = 1000;
 
 export interface FileEntry {
   path: string;
@@ -118,36 +116,28 @@ export class PlacementDb {
    * folder of thousands stored together, the lookups cost more than the rest of describing it.
    */
   currentMany(paths: readonly string[]): Map<string, FileEntry> {
-    const out = new Map<string, FileEntry>();
-    for (let i = 0; i < paths.length; i += MANY_AT_ONCE) {
-      const rows = this.db
-        .query(
-          `SELECT ${FILE_ENTRY}
-           FROM json_each(?) p
-           JOIN file_versions v ON v.path = p.value AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = p.value)
-           JOIN manifests m ON m.manifest_hash = v.manifest_hash`,
-        )
-        .all(JSON.stringify(paths.slice(i, i + MANY_AT_ONCE))) as FileEntry[];
-      for (const r of rows) out.set(r.path, r);
-    }
-    return out;
+    const rows = rowsForEach<FileEntry>(
+      this.db,
+      `SELECT ${FILE_ENTRY}
+       FROM json_each(?) p
+       JOIN file_versions v ON v.path = p.value AND v.version = (SELECT MAX(version) FROM file_versions WHERE path = p.value)
+       JOIN manifests m ON m.manifest_hash = v.manifest_hash`,
+      paths,
+    );
+    return new Map(rows.map((r) => [r.path, r]));
   }
 
   /** `lastVersion` of many paths in one query: path → the highest version number ever used (absent: 0). */
   lastVersions(paths: readonly string[]): Map<string, number> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < paths.length; i += MANY_AT_ONCE) {
-      const rows = this.db
-        .query(
-          `SELECT p.value AS path, MAX(
-             COALESCE((SELECT MAX(version) FROM file_versions WHERE path = p.value), 0),
-             COALESCE((SELECT MAX(version) FROM purged_versions WHERE path = p.value), 0)) AS v
-           FROM json_each(?) p`,
-        )
-        .all(JSON.stringify(paths.slice(i, i + MANY_AT_ONCE))) as { path: string; v: number }[];
-      for (const r of rows) if (r.v) out.set(r.path, r.v);
-    }
-    return out;
+    const rows = rowsForEach<{ path: string; v: number }>(
+      this.db,
+      `SELECT p.value AS path, MAX(
+         COALESCE((SELECT MAX(version) FROM file_versions WHERE path = p.value), 0),
+         COALESCE((SELECT MAX(version) FROM purged_versions WHERE path = p.value), 0)) AS v
+       FROM json_each(?) p`,
+      paths,
+    );
+    return new Map(rows.filter((r) => r.v).map((r) => [r.path, r.v]));
   }
 
   /** True when `hash` is recorded as held here (`chunks`): missing from the store, it is lost, not elsewhere. */

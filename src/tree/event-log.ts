@@ -27,6 +27,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { CellId, ManifestHash } from "../core/types.ts";
+import { rowsForEach } from "../core/json-each.ts";
 import { eventId, type EventId, type TreeEvent } from "./events.ts";
 import { HybridClock } from "./hlc.ts";
 import { LiveTree } from "./live-tree.ts";
@@ -224,14 +225,12 @@ export class EventLog {
 
   /** `localAt` of many paths in one query: path → what the events last said of it, for those they describe. */
   localAtMany(paths: readonly string[]): Map<string, ManifestHash> {
-    const out = new Map<string, ManifestHash>();
-    for (let i = 0; i < paths.length; i += 1000) {
-      const rows = this.db
-        .query("SELECT l.path, l.manifest_hash FROM json_each(?) p JOIN tree_local l ON l.path = p.value")
-        .all(JSON.stringify(paths.slice(i, i + 1000))) as { path: string; manifest_hash: ManifestHash }[];
-      for (const r of rows) out.set(r.path, r.manifest_hash);
-    }
-    return out;
+    const rows = rowsForEach<{ path: string; manifest_hash: ManifestHash }>(
+      this.db,
+      "SELECT l.path, l.manifest_hash FROM json_each(?) p JOIN tree_local l ON l.path = p.value",
+      paths,
+    );
+    return new Map(rows.map((r) => [r.path, r.manifest_hash]));
   }
 
   /** Record that the events now describe these own files (inside the caller's transaction, or on its own). */
