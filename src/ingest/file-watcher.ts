@@ -275,11 +275,7 @@ export class FileWatcher {
     if (this.upToDate(path, size, mtimeMs)) return;
     if (size <= SMALL_FILE_MAX) {
       this.ready.set(abs, { path, abs, size, mtimeMs });
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        // Behind the looks already queued, so the files settling together are stored together.
-        this.queue = this.queue.then(async () => void (await this.flush())).catch((e) => this.fail(errorMessage(e)));
-      }
+      this.queueFlush();
       return;
     }
     const r = await ingest(this.vault, path, localFilePieces(abs, size, this.vault.buffers), {
@@ -392,12 +388,16 @@ export class FileWatcher {
     const t = setTimeout(() => {
       if (this.stopped) return;
       this.ready.set(f.abs, f);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        this.queue = this.queue.then(async () => void (await this.flush())).catch((e) => this.fail(errorMessage(e)));
-      }
+      this.queueFlush();
     }, RETRY_MS * n);
     t.unref?.();
+  }
+
+  /** A flush of the ready files, behind the looks already queued (files settling together are stored together); one at a time. */
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    this.queue = this.queue.then(async () => void (await this.flush())).catch((e) => this.fail(errorMessage(e)));
   }
 
   /** Store the small files that have settled, in group commits of up to BATCH_FILES files or BATCH_BYTES; the number that failed. */
