@@ -253,6 +253,26 @@ describe("unbounded bodies and answers", () => {
     expect(c.output()).toContain("body over 1048576 bytes");
   });
 
+  test("an upload with no length (chunked) through the listener, its pieces freed as they are spooled: stored and read back byte for byte", async () => {
+    const data = new Uint8Array(9 * MiB + 12_345);
+    for (let i = 0; i < data.length; i += 65_536) crypto.getRandomValues(data.subarray(i, Math.min(data.length, i + 65_536)));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (sent >= data.length) return ctl.close();
+        const n = Math.min(300_001, data.length - sent); // odd piece sizes: pieces cross the spool's buffers
+        ctl.enqueue(data.slice(sent, sent + n));
+        sent += n;
+      },
+    });
+    const auth = { authorization: `Bearer ${c.token}` };
+    const put = await fetch(`${c.url}/api/files/chunked/upload.bin`, { method: "PUT", headers: auth, body, duplex: "half" } as RequestInit);
+    expect(put.status).toBe(201);
+    const got = new Uint8Array(await (await fetch(`${c.url}/api/files/chunked/upload.bin`, { headers: auth })).arrayBuffer());
+    expect(got.length).toBe(data.length);
+    expect(Buffer.compare(Buffer.from(got), Buffer.from(data))).toBe(0);
+  });
+
   test("an endless answer from a 'peer': the cell stops reading at its bound and says why", async () => {
     // A server that answers every request with zeros that never end.
     const endless = Bun.serve({
