@@ -126,15 +126,20 @@ function sha256Of(path: string): string {
   return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** Every chunk B keeps for A: count, and whether each file hashes to its name. */
+/** Every chunk B keeps for A (a row of placement.db when small, else a file: store/chunk-store): count, and whether each hashes to its name. */
 export function verifyHeld(b: TestCell, owner: string): { chunks: number; verified: boolean } {
-  const rows = withHeld(b, (db) => db.query("SELECT chunk_hash FROM held WHERE owner = ?").values(owner) as [string][]);
-  let ok = true;
-  for (const [h] of rows) {
-    const p = join(b.dir, "chunks", h.slice(0, 2), h);
-    if (!existsSync(p) || sha256Of(p) !== h) ok = false;
-  }
-  return { chunks: rows.length, verified: ok };
+  return withHeld(b, (db) => {
+    const rows = db.query("SELECT chunk_hash FROM held WHERE owner = ?").values(owner) as [string][];
+    const inline = db.query("SELECT body FROM inline_chunks WHERE hash = ?");
+    let ok = true;
+    for (const [h] of rows) {
+      const row = inline.get(h) as { body: Uint8Array } | null;
+      const p = join(b.dir, "chunks", h.slice(0, 2), h);
+      const hash = row ? new Bun.CryptoHasher("sha256").update(row.body).digest("hex") : existsSync(p) ? sha256Of(p) : null;
+      if (hash !== h) ok = false;
+    }
+    return { chunks: rows.length, verified: ok };
+  });
 }
 
 async function syncState(a: TestCell): Promise<{ running: boolean; last: SyncReport | null }> {

@@ -62,7 +62,7 @@ export function openCell(layout: Layout): OpenedCell {
   repairPendingSync(db, layout.manifests); // before anything reads a manifest
   const settler = new Settler(db, { manifests: layout.manifests, home: layout.home });
   if (db.pendingManifests(1).length) settler.soon();
-  const store = new ChunkStore(layout.chunks);
+  const store = new ChunkStore(layout.chunks, db.db);
   const suite = selectSuite(config.crypto);
   chooseEd25519(config.crypto);
   const pool = createPool(suite, config.crypto_workers, config.crypto);

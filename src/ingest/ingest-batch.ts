@@ -140,9 +140,9 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     };
     await Promise.all(Array.from({ length: Math.min(READ_AHEAD, files.length) }, worker));
     // The group: every chunk of the batch made durable at once.
+    // Small chunks are rows (store/chunk-store): committed below with the versions that name them.
     try {
-      await vault.store.commit(group);
-      committed.resolve();
+      await vault.store.commit(group, { rowsByCaller: true });
     } catch (e) {
       committed.reject(e);
       for (let i = 0; i < files.length; i++)
@@ -155,16 +155,19 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     let versions: number[];
     try {
       versions = vault.db.db.transaction(() => {
+        vault.store.commitRows(group);
         const v = vault.db.addVersions(todo.map(({ s }) => s.version));
         vault.describe?.(todo.map(({ s }) => s.file.path));
         return v;
       })();
     } catch (e) {
-      // Nothing recorded; the chunks stay, unreferenced until a version names them or trash collection.
+      committed.reject(e);
+      // Nothing recorded; the chunk files stay, unreferenced until a version names them or trash collection.
       for (const { s, i } of todo)
         outcomes[i] = { path: s.file.path, stored: false, why: "error", error: `not recorded: ${errorMessage(e)}` };
       return outcomes;
     }
+    committed.resolve();
     todo.forEach(({ s, i }, k) => {
       outcomes[i] = { path: s.file.path, stored: true, version: versions[k]!, new_chunks: s.newChunks };
     });
@@ -239,7 +242,7 @@ async function stageIn(
     chunks.push({ hash: hash as ChunkHash, size: sealed.byteLength, index: 0 });
     if (!chunksHere.has(hash) && !vault.store.has(hash as ChunkHash)) {
       chunksHere.add(hash);
-      const staged = await vault.store.stage(hash as ChunkHash, sealed);
+      const staged = await vault.store.stage(hash as ChunkHash, sealed, { reused: true }); // held.buf goes back to its pool
       if (staged) {
         group.push(staged);
         newChunks++;

@@ -46,6 +46,7 @@ import { homeFile, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 import { releasePiece } from "../core/piece-release.ts";
 import type { NewVersion } from "../store/placement-db.ts";
+import type { StagedChunk } from "../store/chunk-store.ts";
 
 export interface IngestResult {
   manifest: Manifest;
@@ -235,24 +236,46 @@ async function record(
     });
     return { manifest: older, manifest_hash: mHash, version, created: true, new_chunks: 0 };
   }
-  const { chunks, written } = await sealFile(vault, from, size, fileHash, opts);
+  // Small chunks are rows of placement.db, committed with the version (store/chunk-store).
+  const rows: StagedChunk[] = [];
+  const committed = Promise.withResolvers<void>();
+  committed.promise.catch(() => {});
+  let sealed: Awaited<ReturnType<typeof sealFile>>;
+  try {
+    sealed = await sealFile(vault, from, size, fileHash, opts, rows, committed.promise);
+  } catch (e) {
+    committed.reject(e);
+    throw e;
+  }
+  const { chunks, written } = sealed;
   const manifest = newManifest(vault, path, size, fileHash, chunks);
   const mHash = manifestHash(manifest, vault.suite.sha256);
   const file = uniqueManifestRel(vault, manifest);
   const body = manifestFileText(manifest);
-  await writeFileUnsynced(confinedPath(vault.manifestsDir, file), body, 0o600);
-  const version = addDescribed(vault, {
-    path,
-    manifestHash: mHash,
-    manifestFile: file,
-    fileHash,
-    totalSize: size,
-    owner: vault.owner,
-    chunks,
-    createdAt: Date.parse(manifest.created_at),
-    pendingBody: body,
-    homePending: home,
-  });
+  let version: number;
+  try {
+    await writeFileUnsynced(confinedPath(vault.manifestsDir, file), body, 0o600);
+    version = addDescribed(
+      vault,
+      {
+        path,
+        manifestHash: mHash,
+        manifestFile: file,
+        fileHash,
+        totalSize: size,
+        owner: vault.owner,
+        chunks,
+        createdAt: Date.parse(manifest.created_at),
+        pendingBody: body,
+        homePending: home,
+      },
+      rows,
+    );
+  } catch (e) {
+    committed.reject(e);
+    throw e;
+  }
+  committed.resolve();
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
 }
 
@@ -267,9 +290,13 @@ function spoolBuffer(expected: number | undefined): number {
   return Math.min(most, Math.max(1, Math.ceil(expected / 65536)) * 65536);
 }
 
-/** Record version `v`, and the tree event that describes it, in one commit (`vault.describe`, mine/my-tree). */
-function addDescribed(vault: Vault, v: NewVersion): number {
+/**
+ * Record version `v`, and the tree event that describes it, in one commit (`vault.describe`,
+ * mine/my-tree); with the rows of its small chunks (`rows`, store/chunk-store), when there are.
+ */
+function addDescribed(vault: Vault, v: NewVersion, rows: readonly StagedChunk[] = []): number {
   return vault.db.db.transaction(() => {
+    vault.store.commitRows(rows);
     const version = vault.db.addVersion(v);
     vault.describe?.([v.path]);
     return version;
@@ -346,6 +373,8 @@ async function sealFile(
   size: number,
   fileHash: string,
   opts: IngestOptions,
+  rows: StagedChunk[],
+  committed: Promise<void>,
 ): Promise<{ chunks: ChunkRef[]; written: number }> {
   const key = vault.keys.sealing(fileHash).key;
   const count = Math.ceil(size / CHUNK_SIZE);
@@ -388,9 +417,11 @@ async function sealFile(
     // Sealed in place (the buffer has room for the tag): a chunk in flight holds one buffer.
     const { sealed, hash } = await vault.pool.seal(key, i, buf.subarray(0, len), buf);
     try {
-      const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed, { spareTail: true });
+      const before = rows.length;
+      const { wrote, durable } = await vault.store.putStaged(hash as ChunkHash, sealed, { spareTail: true, rows });
       syncing.push(durable);
-      if (wrote) vault.chunkStored?.(hash as ChunkHash, sealed, durable); // pushed to peers while the rest is sealed
+      // Pushed to peers while the rest is sealed (a row: once the version's commit holds it).
+      if (wrote) vault.chunkStored?.(hash as ChunkHash, sealed, rows.length > before ? committed : durable);
       return { hash: hash as ChunkHash, size: sealed.byteLength, index: i, wrote, plainSize: len };
     } finally {
       vault.buffers.give(sealed);

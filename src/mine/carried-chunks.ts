@@ -9,7 +9,6 @@
  * takes it from there before asking any cell. A chunk is a chunk like any other: sealed, and
  * opened (name and tag checked again) only by the cell that writes it.
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { shortId } from "../core/format.ts";
 import { log } from "../core/log.ts";
@@ -36,7 +35,7 @@ const ChunksOf = z.object({ chunks: z.array(z.object({ hash: hex64, size: z.numb
 /** The store a poking cell reads its chunks from. */
 export interface ChunkSource {
   has(hash: ChunkHash): boolean;
-  path(hash: ChunkHash): string;
+  readSync(hash: ChunkHash): Uint8Array;
 }
 
 /**
@@ -67,7 +66,7 @@ export function chunksToCarry(
     if (!sealed && !store.has(c.hash as ChunkHash)) continue;
     try {
       // Small, and in the page cache unless written with direct I/O (a put's): no event-loop turn spent.
-      sealed ??= readFileSync(store.path(c.hash as ChunkHash));
+      sealed ??= store.readSync(c.hash as ChunkHash);
     } catch {
       continue; // gone meanwhile (collected): the cell asks for it as for any other
     }

@@ -220,7 +220,7 @@ async function writeBatch(
       const s = await cell.store.stage(h as ChunkHash, b);
       if (s) group.push(s);
     });
-    await cell.store.commit(group);
+    await cell.store.commit(group, { rowsByCaller: true }); // small chunks' rows: in record's transaction
   })();
   durable.catch(() => {}); // awaited below, after the copies: not an unhandled rejection meanwhile
   // Meanwhile each file's plaintext into its temp file, a few at once.
@@ -247,11 +247,11 @@ async function writeBatch(
   try {
     await durable; // a version is recorded only once the chunks it names are durable here
   } catch (e) {
-    await Promise.all([...group.map((g) => unlink(g.temp).catch(() => {})), ...prepared.map((p) => unlink(p.temp).catch(() => {}))]);
+    await Promise.all([cell.store.discard(group), ...prepared.map((p) => unlink(p.temp).catch(() => {}))]);
     for (const p of prepared) fail(p.path, new GroveError(`its chunk could not be stored: ${errorMessage(e)}`, 500, "internal"));
     return 0;
   }
-  return record(deps, prepared, fail);
+  return record(deps, prepared, fail, group);
 }
 
 /**
@@ -261,7 +261,7 @@ async function writeBatch(
  */
 async function openSmall(deps: WriteDeps, m: Manifest, c: Manifest["chunks"][number], sealed?: Uint8Array): Promise<Uint8Array> {
   const { vault, store, suite } = deps.cell;
-  const bytes = sealed ?? (await Bun.file(store.path(c.hash)).bytes());
+  const bytes = sealed ?? (await store.read(c.hash as ChunkHash));
   const r = openChunk(suite, vault.keys.fileKeyOrThrow(m), c.index, bytes, c.hash);
   if (!r.ok) throw new GroveError(`its chunk failed verification: ${r.reason}`, 502, "peer");
   if (r.plain.byteLength !== m.total_size)
@@ -293,9 +293,15 @@ async function prepareLarge(deps: WriteDeps, item: ToWrite, m: Manifest): Promis
 
 /**
  * Record `prepared` in one transaction (new manifests' files written first, unsynced, their
- * bodies in the rows), then rename each copy into place; how many are in place.
+ * bodies in the rows; with `rows`, the small chunks they name), then rename each copy into place;
+ * how many are in place.
  */
-async function record(deps: WriteDeps, prepared: readonly Prepared[], fail: (path: string, e: unknown) => void): Promise<number> {
+async function record(
+  deps: WriteDeps,
+  prepared: readonly Prepared[],
+  fail: (path: string, e: unknown) => void,
+  rows: readonly StagedChunk[] = [],
+): Promise<number> {
   if (!prepared.length) return 0;
   const { cell } = deps;
   const { db } = cell;
@@ -310,6 +316,7 @@ async function record(deps: WriteDeps, prepared: readonly Prepared[], fail: (pat
       writeFileUnsynced(confinedPath(cell.layout.manifests, b.rel), b.body, 0o600),
     );
     db.db.transaction(() => {
+      cell.store.commitRows(rows);
       for (const p of prepared) {
         const fresh = bodies.get(p.hash);
         if (!fresh) {

@@ -7,10 +7,9 @@
  * they are not kept for anyone (not listed, not counted, not served).
  */
 import type { Database } from "bun:sqlite";
-import { rmSync, statfsSync } from "node:fs";
+import { statfsSync } from "node:fs";
 import { GroveError } from "../core/errors.ts";
 import { isHex64, type CellId, type ChunkHash } from "../core/types.ts";
-import { unlink } from "node:fs/promises";
 import type { ChunkStore, StagedChunk } from "./chunk-store.ts";
 import { isFileNeeded } from "./references.ts";
 
@@ -149,15 +148,16 @@ export class HeldStore {
       for (const s of staged) if (s.status === "fulfilled" && s.value) group.push(s.value);
       const failed = staged.find((s) => s.status === "rejected");
       if (failed) {
-        await Promise.all(group.map((g) => unlink(g.temp).catch(() => {})));
+        await this.chunks.discard(group);
         throw (failed as PromiseRejectedResult).reason;
       }
-      await this.chunks.commit(group);
+      await this.chunks.commit(group, { rowsByCaller: true }); // small chunks' rows: with their held rows below
       const put = this.db.query("INSERT OR REPLACE INTO held (owner, chunk_hash, size, stored_at) VALUES (?, ?, ?, ?)");
       const now = Date.now();
       const existed = this.db.query("SELECT 1 FROM held WHERE owner = ? AND chunk_hash = ?");
       let replaced = false;
       this.db.transaction(() => {
+        this.chunks.commitRows(group);
         for (const r of rows) {
           replaced ||= existed.get(owner, r.hash) !== null;
           put.run(owner, r.hash, r.size, now);
@@ -208,18 +208,18 @@ export class HeldStore {
     return n;
   }
 
-  /** A copy that failed its own check: forget it for every owner and delete the file. */
+  /** A copy that failed its own check: forget it for every owner and delete it. */
   dropCorrupt(hash: ChunkHash): void {
     this.db.query("DELETE FROM held WHERE chunk_hash = ?").run(hash);
     const own = this.db.query("SELECT 1 FROM chunks WHERE hash = ?").get(hash);
     if (own) this.db.query("DELETE FROM chunks WHERE hash = ?").run(hash);
-    rmSync(this.chunks.path(hash), { force: true });
+    this.chunks.remove(hash);
     this.changed();
   }
 
-  /** Delete chunk `hash`'s file when no owner row, no local (own) row and no manifest refers to it. */
+  /** Delete chunk `hash` when no owner row, no local (own) row and no manifest refers to it. */
   private collect(hash: ChunkHash): void {
-    if (!isFileNeeded(this.db, hash)) rmSync(this.chunks.path(hash), { force: true });
+    if (!isFileNeeded(this.db, hash)) this.chunks.remove(hash);
   }
 
   // ---- manifest backups (blobs in placement.db: a batch is one transaction, one fsync) -------

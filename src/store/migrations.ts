@@ -32,6 +32,7 @@ import m015 from "./schema/015_folders.sql" with { type: "text" };
 import m016 from "./schema/016_my_cells.sql" with { type: "text" };
 import m017 from "./schema/017_pending_writes.sql" with { type: "text" };
 import m018 from "./schema/018_manifest_file_index.sql" with { type: "text" };
+import m019 from "./schema/019_inline_chunks.sql" with { type: "text" };
 
 /** Ordered list: index + 1 = schema version. Append only; never edit a shipped file. */
 export const MIGRATIONS: readonly string[] = [
@@ -53,6 +54,7 @@ export const MIGRATIONS: readonly string[] = [
   m016,
   m017,
   m018,
+  m019,
 ];
 
 /** min_reader when schema_meta is first made: schema 13, the last before it existed. */
@@ -99,12 +101,13 @@ export function migrate(db: Database): number {
     }
     return current;
   }
+  // Before the numbered files: one that is not additive raises min_reader in it.
+  if (minReader(db) === null) ensureSchemaMeta(db); // once per database, not a write at every open
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
       db.exec(`PRAGMA user_version = ${v + 1}`);
     })();
   }
-  if (minReader(db) === null) ensureSchemaMeta(db); // once per database, not a write at every open
   return MIGRATIONS.length;
 }

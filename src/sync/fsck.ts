@@ -20,7 +20,7 @@
  * code of `grove fsck` is 1.
  */
 import { sha256Hex } from "../core/sha256.ts";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -218,9 +218,9 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
   const held = cell.db.db.query("SELECT owner, chunk_hash FROM held").all() as { owner: string; chunk_hash: string }[];
   for (const h of held) {
     report.held_checked++;
-    let bytes: Buffer | null = null;
+    let bytes: Uint8Array | null = null;
     try {
-      bytes = readFileSync(cell.store.path(h.chunk_hash as ChunkHash));
+      bytes = cell.store.readSync(h.chunk_hash as ChunkHash);
     } catch {}
     const ok = bytes !== null && sha256Hex(bytes) === h.chunk_hash;
     if (ok) continue;
@@ -282,8 +282,13 @@ export async function fsck(cell: Cell, opts: FsckOptions): Promise<FsckReport> {
     }
   }
 
-  // 5. Chunk files nothing refers to.
+  // 5. Chunks (rows and files) nothing refers to.
   const heldSet = new Set(held.map((h) => h.chunk_hash));
+  for (const f of cell.store.inlineNames(Number.MAX_SAFE_INTEGER)) {
+    if (own.has(f) || heldSet.has(f) || cell.db.db.query("SELECT 1 FROM chunks WHERE hash = ?").get(f)) continue;
+    report.unreferenced_chunks++;
+    report.unreferenced_bytes += cell.store.size(f) ?? 0;
+  }
   for (const dir of safeList(cell.layout.chunks)) {
     for (const f of safeList(join(cell.layout.chunks, dir))) {
       if (!/^[0-9a-f]{64}$/.test(f) || own.has(f) || heldSet.has(f)) continue;
@@ -347,7 +352,7 @@ async function fetchChunk(cell: Cell, peers: PeerLink[], m: Manifest, index: num
       const sealed = await link.getChunk(hash);
       const r = openChunk(cell.suite, key, index, sealed, hash);
       if (!r.ok) throw new Error(r.reason);
-      rmSync(cell.store.path(hash), { force: true });
+      cell.store.remove(hash);
       const { durable } = await cell.store.putStaged(hash, sealed);
       await durable;
       return link.peer;

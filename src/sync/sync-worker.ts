@@ -91,7 +91,7 @@ function open(dir: string, home: string): SyncContext {
     layout,
     db,
     peers,
-    store: new ChunkStore(layout.chunks),
+    store: new ChunkStore(layout.chunks, db.db),
     placements: new Placements(db.db),
     prober: new Prober({ keys, caller, config, layout, peers }),
   };

@@ -88,19 +88,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** Chunk temp files (core/atomic): this build's `.grove-tmp-HEX`, earlier builds' `.{hash}.tmp-HEX`. */
 const TEMP = /^(\.grove-tmp-[0-9a-f]{16}|\.[0-9a-f]{64}\.tmp-[0-9a-f]+)$/;
 
-/** Delete chunk files (after the transaction that decided it); returns bytes freed. */
+/** Delete chunks, rows or files (after the transaction that decided it); counts them and the bytes freed. */
 function deleteFiles(store: ChunkStore, hashes: readonly ChunkHash[], r: CollectReport): void {
   for (const h of hashes) {
-    const p = store.path(h);
-    let size = 0;
-    try {
-      size = statSync(p).size;
-    } catch {
-      continue; // already gone
-    }
-    rmSync(p, { force: true });
+    if (!store.has(h)) continue; // already gone
+    r.bytes_freed += store.remove(h);
     r.files_deleted++;
-    r.bytes_freed += size;
   }
 }
 
@@ -224,10 +217,17 @@ function sweepManifests(ctx: CollectContext, now: number, r: CollectReport): voi
   }
 }
 
-/** Chunk files no row needs (old enough), and old temp files of interrupted writes. */
+/** Chunks (rows and files) no row needs (old enough), and old temp files of interrupted writes. */
 function sweep(ctx: CollectContext, now: number, r: CollectReport): void {
   const orphanBefore = now - Math.max(ctx.trashRetentionS, ORPHAN_MIN_AGE_S) * 1000;
   const tempBefore = now - TEMP_MAX_AGE_S * 1000;
+  const unneeded = [...ctx.store.inlineNames(orphanBefore)].filter((h) => !isFileNeeded(ctx.db, h));
+  for (const h of unneeded) {
+    const n = ctx.store.remove(h);
+    r.orphans_removed++;
+    r.files_deleted++;
+    r.bytes_freed += n;
+  }
   let dirs: string[];
   try {
     dirs = readdirSync(ctx.store.root).filter((d) => /^[0-9a-f]{2}$/.test(d));

@@ -110,9 +110,7 @@ export function peerShareApi(s: WebServices): Hono<PeerEnv> {
       servable = s.cell.held.has(pass.owner as CellId, hash);
     }
     if (!servable) throw notFound("this cell has no copy of that chunk");
-    const bytes = await Bun.file(s.cell.store.path(hash))
-      .bytes()
-      .catch(() => null);
+    const bytes = await s.cell.store.read(hash).catch(() => null);
     if (!bytes) throw notFound("this cell's copy of that chunk is missing");
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });

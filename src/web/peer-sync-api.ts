@@ -238,7 +238,7 @@ function updateCard(peers: PeerStore, peer: CellId, raw: unknown): void {
 
 async function readChunk(store: ChunkStore, hash: ChunkHash): Promise<Uint8Array | null> {
   try {
-    return await Bun.file(store.path(hash)).bytes();
+    return await store.read(hash);
   } catch {
     return null;
   }

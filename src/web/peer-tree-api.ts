@@ -64,9 +64,7 @@ export function peerTreeApi(s: Pick<WebServices, "cell" | "peers">, tree: MyTree
     const hash = body(ChunkRequest, c.var.peerBody).hash as ChunkHash;
     // Not held here is an answer, not a fault (an on-demand cell holds little): no warning logged.
     if (!s.cell.store.has(hash)) return c.json({ error: "this cell has no copy of that chunk", reason: "not_held" }, 404);
-    const bytes = await Bun.file(s.cell.store.path(hash))
-      .bytes()
-      .catch(() => null);
+    const bytes = await s.cell.store.read(hash).catch(() => null);
     if (!bytes) throw notFound("this cell's copy of that chunk is missing");
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
   });
@@ -80,9 +78,7 @@ export function peerTreeApi(s: Pick<WebServices, "cell" | "peers">, tree: MyTree
     for (const h of new Set(hashes)) {
       const hash = h as ChunkHash;
       if (!s.cell.store.has(hash)) continue;
-      const bytes = await Bun.file(s.cell.store.path(hash))
-        .bytes()
-        .catch(() => null);
+      const bytes = await s.cell.store.read(hash).catch(() => null);
       if (!bytes) continue;
       if (size + CHUNK_FRAME_HEAD + bytes.byteLength > MAX_CHUNK_BATCH_BODY) break;
       found.push({ hash, bytes });

@@ -6,9 +6,10 @@
  * disagreement (CLI and Bounty tab), and statements not from their signer or to another cell
  * are refused.
  */
+import { chunkBytes, hasChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, dashboardSession, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { befriend, cellIdOf } from "../helpers/friends.ts";
@@ -31,8 +32,8 @@ const allowance = 5 * MiB;
 let a: TestCell, b: TestCell, c: TestCell;
 const ids = new Map<TestCell, CellId>();
 const keysOf = (cell: TestCell) => loadKeys(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }));
-const chunkFile = (cell: TestCell, h: string) => join(cell.dir, "chunks", h.slice(0, 2), h);
-const holds = (cell: TestCell, h: string) => existsSync(chunkFile(cell, h));
+const holds = (cell: TestCell, h: string) => hasChunk(cell.dir, h);
+const sizeOn = (cell: TestCell, h: string) => chunkBytes(cell.dir, h)!.byteLength;
 const bountyOf = async (cell: TestCell, peer: TestCell): Promise<BountyPeer> => {
   const r = await cliJson<BountyReport>(cell, ["bounty"]);
   return r.peers.find((p) => p.peer === ids.get(peer))!;
@@ -83,7 +84,7 @@ describe("bounty across three cells", () => {
     expect(holds(b, small[0]!)).toBe(true);
     expect(r.bounty_statements).toBe(2);
     expect(r.bounty_disagreements).toBe(0);
-    const bytes = statSync(chunkFile(b, small[0]!)).size;
+    const bytes = sizeOn(b, small[0]!);
     expect(bytes).toBe(MiB + 16);
 
     const onB = await bountyOf(b, a);
@@ -155,7 +156,7 @@ describe("bounty across three cells", () => {
     expect(placement.files.map((f) => f.path).sort()).toEqual(["big.bin", "small.bin"]);
 
     const onB = await bountyOf(b, a);
-    const kept = statSync(chunkFile(b, small[0]!)).size + statSync(chunkFile(b, two)).size;
+    const kept = sizeOn(b, small[0]!) + sizeOn(b, two);
     expect(onB.given_bytes).toBe(kept);
     expect(onB.balance_bytes).toBe(-kept);
     expect(onB.statement?.agree).toBe(true);

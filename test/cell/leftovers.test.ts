@@ -3,6 +3,7 @@
  * GROVE_HOME) is cleared at start; an upload whose version was recorded but not renamed into
  * place is finished, byte-identical; real files are never touched.
  */
+import {} from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -53,7 +54,7 @@ describe("clearLeftovers", () => {
     expect(readFileSync(join(layout.home, "notes", ".y.txt.tmp-0a0b"), "utf8")).toBe("mine too");
     expect(Buffer.compare(readFileSync(join(layout.home, "docs", "renamed-late.bin")), data2)).toBe(0);
     expect(Buffer.compare(readFileSync(join(layout.home, "docs", "kept.bin")), data)).toBe(0);
-    expect(existsSync(cell.store.path(chunk))).toBe(true);
+    expect(cell.store.has(chunk)).toBe(true);
     expect(readFileSync(join(layout.home, "notes", "x.tmp-123"), "utf8")).toBe("mine");
   });
 

@@ -1,4 +1,5 @@
 // The CLI against a real `grove start` process: first run, identity, put/get/ls/status, usage and errors.
+import { rotChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -176,10 +177,7 @@ describe("put / get / ls", () => {
     writeFileSync(src, pseudoRandom(5 * 1024 * 1024, 5));
     const put = JSON.parse((await cell.cli(["put", src, "--as", "doc.bin", "--json"])).stdout);
     const bad = put.manifest.chunks[1].hash as string;
-    const p = join(cell.dir, "chunks", bad.slice(0, 2), bad);
-    const bytes = readFileSync(p);
-    bytes[7]! ^= 1;
-    writeFileSync(p, bytes);
+    rotChunk(cell.dir, bad, 7);
     const out = join(work, "doc.out");
     const r = await cell.cli(["get", "doc.bin", "-o", out]);
     expect(r.code).toBe(1);

@@ -1,8 +1,9 @@
 // Small files stored together (ingest/ingest-batch) on a real in-process cell: what one group
 // commit stores must read back exactly as a file stored alone would, and files that changed,
 // vanished or did not change are reported and leave nothing recorded.
+import { chunkNames } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, statSync, writeFileSync, unlinkSync, readdirSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ingestBatch, type SmallFile } from "../../src/ingest/ingest-batch.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
@@ -28,7 +29,7 @@ function drop(rel: string, bytes: Uint8Array): SmallFile {
   return { path: safePath(rel), abs, size: st.size, mtimeMs: st.mtimeMs };
 }
 
-const countChunks = () => readdirSync(cell.layout.chunks, { recursive: true }).filter((f) => String(f).length > 3).length;
+const countChunks = () => chunkNames(cell.layout.dir).length;
 
 describe("ingest batch", () => {
   test("many small files, one group: each reads back verified and byte for byte", async () => {

@@ -2,6 +2,7 @@
 // home_mode "mirror", C ("phone") is mine "on-demand"; B and C joined with invites made by
 // `grove invite --mine`. F is a friend's cell, paired with a plain invite. C is offline while A and
 // B change things, and converges when it starts; then C is removed and receives nothing new.
+import { chunkNames } from "../helpers/chunks.ts";
 import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -40,8 +41,7 @@ const put = async (c: TestCell, bytes: Uint8Array | string, as: string) => {
   const r = await c.cli(["put", file(`${as.replaceAll("/", "_")}-${Math.random()}`, bytes), "--as", as]);
   if (r.code !== 0) throw new Error(r.stderr);
 };
-const chunkCount = (c: TestCell) =>
-  readdirSync(join(c.dir, "chunks"), { recursive: true }).filter((f) => /[0-9a-f]{64}$/.test(String(f))).length;
+const chunkCount = (c: TestCell) => chunkNames(c.dir).length;
 const homeHas = (c: TestCell, p: string, bytes: Uint8Array | string) => {
   const f = join(c.home, p);
   return existsSync(f) && Buffer.compare(readFileSync(f), Buffer.from(bytes)) === 0;

@@ -3,9 +3,10 @@
 // `grove invite --mine`) lists them and moves and copies them through its WebDAV without holding
 // them. Each is a tree event alone (mine/tree-edits): A follows, its history keeps the move, and
 // both read the same bytes.
+import { chunkNames } from "../helpers/chunks.ts";
 import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cliJson, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
@@ -49,8 +50,7 @@ const homeHas = (c: TestCell, p: string, bytes: Uint8Array) => {
   const f = join(c.home, p);
   return existsSync(f) && same(readFileSync(f), bytes);
 };
-const chunkCount = (c: TestCell) =>
-  readdirSync(join(c.dir, "chunks"), { recursive: true }).filter((f) => /[0-9a-f]{64}$/.test(String(f))).length;
+const chunkCount = (c: TestCell) => chunkNames(c.dir).length;
 const dav = (c: TestCell, method: string, from: string, to?: string, headers: Record<string, string> = {}) =>
   fetch(`${c.url}/dav/${from}`, {
     method,

@@ -4,8 +4,8 @@
  * a build without batches (404) still gets every chunk, one by one; a malformed batch (altered
  * bytes, a truncated frame, too many chunks) is refused with 400 and nothing of it is kept.
  */
+import { hasChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -73,7 +73,7 @@ test("60 small files reach a peer that takes batches: every chunk durable there 
   const held = new Set(heldFor(B, A));
   for (const h of own) {
     expect(held.has(h)).toBe(true);
-    expect(existsSync(join(B.dir, "chunks", h.slice(0, 2), h))).toBe(true);
+    expect(hasChunk(B.dir, h)).toBe(true);
   }
   expect(A.output().slice(logged)).not.toMatch(/one by one/);
   const fsck = await A.cli(["fsck", "--json"]);
@@ -103,7 +103,7 @@ test("a malformed batch is refused with 400 and nothing of it is kept", async ()
     await refused(encodeChunkBatch(Array.from({ length: MAX_BATCH_CHUNKS + 1 }, () => chunk())), /more than 256 chunks/);
     await refused(new Uint8Array(0), /no chunks|body/);
     expect(heldFor(B2, A).length).toBe(before);
-    expect(existsSync(join(B2.dir, "chunks", good.hash.slice(0, 2), good.hash))).toBe(false);
+    expect(hasChunk(B2.dir, good.hash)).toBe(false);
     // The same chunk alone, well formed: stored.
     const ok = await post(encodeChunkBatch([good]));
     expect(ok.status).toBe(200);

@@ -8,8 +8,8 @@
  * purge undone from the trash brings the chunks back to B; restarts (A killed with SIGKILL right
  * after purging, B restarted) keep the state consistent.
  */
+import { hasChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, putFile, startCell, type TestCell } from "../helpers/cell.ts";
 import { befriend, cellIdOf } from "../helpers/friends.ts";
@@ -32,8 +32,7 @@ const SHORT = { ...LONG, trash_retention_s: 2 };
 let a: TestCell, b: TestCell, c: TestCell;
 const ids = new Map<TestCell, string>();
 const keysOf = (cell: TestCell) => loadKeys(resolveLayout({ GROVE_DIR: cell.dir, GROVE_HOME: cell.home }));
-const chunkFile = (cell: TestCell, h: string) => join(cell.dir, "chunks", h.slice(0, 2), h);
-const holds = (cell: TestCell, h: string) => existsSync(chunkFile(cell, h));
+const holds = (cell: TestCell, h: string) => hasChunk(cell.dir, h);
 
 // Contents: X only in doomed.bin v1; P in doomed.bin v2 and other.bin; Q in twice.bin v1 and v3;
 // G in shared.bin v1 (shared with B by an active grant); K in history.bin v1.

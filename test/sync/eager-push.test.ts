@@ -4,9 +4,10 @@
  * finds nothing left to push. A kill -9 of either cell in the middle of a pipelined push leaves
  * no acknowledged-but-missing chunk (fsck clean), and the next round completes the copies.
  */
+import { hasChunk } from "../helpers/chunks.ts";
 import { until as untilMs } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Database } from "bun:sqlite";
@@ -35,7 +36,7 @@ const heldOnB = (owner: TestCell) =>
   new Set(rows<{ chunk_hash: string }>(B, "SELECT chunk_hash FROM held WHERE owner = ?", cellIdOf(owner)).map((r) => r.chunk_hash));
 const placedOnB = () =>
   new Set(rows<{ chunk_hash: string }>(A, "SELECT chunk_hash FROM placements WHERE cell_id = ?", cellIdOf(B)).map((r) => r.chunk_hash));
-const onDisk = (c: TestCell, h: string) => existsSync(join(c.dir, "chunks", h.slice(0, 2), h));
+const onDisk = (c: TestCell, h: string) => hasChunk(c.dir, h);
 
 // A put of 48 MiB on a loaded machine: more time than the helper's default, and asked more often.
 const until = <T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false) =>

@@ -5,9 +5,10 @@
  * record of it is found stale, and the next round puts a good copy back; without a running cell
  * the check runs offline on GROVE_DIR.
  */
+import { hasChunk, removeChunk, rotChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cliJson, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
@@ -18,7 +19,6 @@ const config = { replication_factor: 2, sync_interval_s: 3600, watch_home: false
 let a: TestCell, b: TestCell;
 const data = pseudoRandom(9 * 1024 * 1024 + 5, 77); // three chunks
 
-const chunkFile = (c: TestCell, hash: string) => join(c.dir, "chunks", hash.slice(0, 2), hash);
 function rows<T>(c: TestCell, sql: string): T[] {
   const db = new Database(join(c.dir, "placement.db"), { readonly: true });
   try {
@@ -66,10 +66,8 @@ describe("grove fsck", () => {
 
   test("a flipped byte, a lost chunk and a lost manifest are found, and repaired from the peer", async () => {
     const [c0, c1] = chunksOf();
-    const f0 = readFileSync(chunkFile(a, c0!));
-    f0[1000]! ^= 0xff;
-    writeFileSync(chunkFile(a, c0!), f0);
-    rmSync(chunkFile(a, c1!));
+    rotChunk(a.dir, c0!, 1000);
+    removeChunk(a.dir, c1!);
     rmSync(manifestFile());
     const found = await fsck(a);
     expect(found.code).toBe(1);
@@ -78,7 +76,7 @@ describe("grove fsck", () => {
     expect(kinds(fixed.report)).toEqual(["chunk_corrupt", "chunk_missing", "manifest_missing"]);
     expect(fixed.report.problems.every((p) => p.repaired)).toBe(true);
     expect(fixed.code).toBe(0);
-    expect(existsSync(chunkFile(a, c1!))).toBe(true);
+    expect(hasChunk(a.dir, c1!)).toBe(true);
     const back = Buffer.from(await (await a.api("/api/files/big.bin")).arrayBuffer());
     expect(Buffer.compare(back, Buffer.from(data))).toBe(0);
     expect((await fsck(a)).report.problems).toEqual([]);
@@ -86,19 +84,17 @@ describe("grove fsck", () => {
 
   test("a damaged copy kept for A is dropped on B; A finds its record stale; the next round restores the copy", async () => {
     const c2 = chunksOf()[2]!;
-    const f = readFileSync(chunkFile(b, c2));
-    f[7]! ^= 1;
-    writeFileSync(chunkFile(b, c2), f);
+    rotChunk(b.dir, c2, 7);
     const onB = await fsck(b, true);
     expect(kinds(onB.report)).toEqual(["held_corrupt"]);
     expect(onB.report.problems[0]!.repaired).toBe(true);
-    expect(existsSync(chunkFile(b, c2))).toBe(false);
+    expect(hasChunk(b.dir, c2)).toBe(false);
     const onA = await fsck(a, true);
     expect(kinds(onA.report)).toEqual(["placement_stale"]);
     expect(onA.report.problems[0]!.chunk).toBe(c2);
     const s = await cliJson<{ chunks_pushed: number }>(a, ["sync"]);
     expect(s.chunks_pushed).toBe(1);
-    expect(existsSync(chunkFile(b, c2))).toBe(true);
+    expect(hasChunk(b.dir, c2)).toBe(true);
     expect((await fsck(b)).code).toBe(0);
     expect((await fsck(a)).code).toBe(0);
   });
@@ -106,9 +102,7 @@ describe("grove fsck", () => {
   test("without a running cell: the check runs on GROVE_DIR, local problems only", async () => {
     await a.stop();
     const c0 = chunksOf()[0]!;
-    const f = readFileSync(chunkFile(a, c0));
-    f[10]! ^= 1;
-    writeFileSync(chunkFile(a, c0), f);
+    rotChunk(a.dir, c0, 10);
     const r = await a.cli(["fsck"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("offline: no peers");

@@ -3,9 +3,10 @@
  * exactly two cells; a chunk damaged on a peer is caught by the audit and placed again; when the
  * holder is lost the chunks reach the third cell; when it returns the surplus copy is released.
  */
+import { chunkBytes, hasChunk, rotChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pair, destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
@@ -20,8 +21,7 @@ let a: TestCell, b: TestCell, c: TestCell;
 let chunks: string[] = [];
 const names = new Map<TestCell, string>();
 
-const chunkFile = (cell: TestCell, h: string) => join(cell.dir, "chunks", h.slice(0, 2), h);
-const holds = (cell: TestCell, h: string) => existsSync(chunkFile(cell, h));
+const holds = (cell: TestCell, h: string) => hasChunk(cell.dir, h);
 const copies = (h: string) => [a, b, c].filter((x) => holds(x, h));
 
 async function sync(cell: TestCell): Promise<SyncReport> {
@@ -76,22 +76,14 @@ describe("replication across three cells, R=2", () => {
 
   test("a chunk damaged on the peer fails its audit and is replicated again", async () => {
     const victim = chunks[1]!;
-    const f = chunkFile(holder, victim);
-    const bytes = readFileSync(f);
-    bytes[1000] ^= 0xff;
-    writeFileSync(f, bytes);
+    rotChunk(holder.dir, victim, 1000);
     const r = await sync(a);
     expect(r.audit_failed).toBe(1);
     expect(r.chunks_pushed).toBe(1);
     expect(r.under_replicated).toBe(0);
     const now = copies(victim);
     expect(now.length).toBe(2);
-    for (const cell of now)
-      expect(
-        createHash("sha256")
-          .update(readFileSync(chunkFile(cell, victim)))
-          .digest("hex"),
-      ).toBe(victim);
+    for (const cell of now) expect(createHash("sha256").update(chunkBytes(cell.dir, victim)!).digest("hex")).toBe(victim);
     // Put the test back in its simple shape: every chunk on A and one peer, whichever it is.
     holder = holds(b, chunks[0]!) ? b : c;
     third = holder === b ? c : b;

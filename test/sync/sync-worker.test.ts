@@ -2,8 +2,9 @@
  * The sync round runs in a Worker: the cell keeps answering its API while a round moves data.
  * A peer that is full (max_peer_storage_bytes) refuses, and placement moves on to the next peer.
  */
+import { hasChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, CLI, destroyCell, pair, startCell, type TestCell } from "../helpers/cell.ts";
 import { cellIdOf } from "../helpers/friends.ts";
@@ -71,8 +72,8 @@ describe("sync worker", () => {
     expect(answeredDuring).toBeGreaterThan(3);
     const meta = (await (await a.api("/api/files/big.bin?meta")).json()) as { manifest: { chunks: { hash: string }[] } };
     for (const { hash } of meta.manifest.chunks) {
-      expect(existsSync(join(roomy.dir, "chunks", hash.slice(0, 2), hash))).toBe(true);
-      expect(existsSync(join(full.dir, "chunks", hash.slice(0, 2), hash))).toBe(false);
+      expect(hasChunk(roomy.dir, hash)).toBe(true);
+      expect(hasChunk(full.dir, hash)).toBe(false);
     }
     expect(full.output()).toContain("max_peer_storage_bytes");
   });

@@ -30,7 +30,7 @@ afterEach(() => cell.destroy());
 
 const put = async (p: string, data: Uint8Array) =>
   (await ingest(cell.vault, safePath(p), streamOf(data), { maxBytes: 1 << 30 })).manifest.chunks.map((c) => c.hash as ChunkHash);
-const has = (h: string) => existsSync(cell.store.path(h as ChunkHash));
+const has = (h: string) => cell.store.has(h as ChunkHash);
 const ctx = (over: Partial<CollectContext> = {}): CollectContext => ({
   ...collectContextOf(cell),
   trashRetentionS: RETENTION_S,
@@ -214,8 +214,13 @@ describe("chunks kept for other cells", () => {
 });
 
 describe("crash safety", () => {
-  test("a file no row needs (a crash between commit and delete) is removed once old enough; a needed one never", async () => {
+  test("a chunk no row needs (a crash between commit and delete), as a file or a row, is removed once old enough; a needed one never", async () => {
     const mine = await put("keep.bin", pseudoRandom(10_000, 51));
+    // A small chunk is a row of placement.db (store/chunk-store): one left by a crash before its version's commit.
+    const orphanRow = randomBytes(100);
+    const rowName = createHash("sha256").update(orphanRow).digest("hex") as ChunkHash;
+    await cell.store.commit([{ hash: rowName, inline: orphanRow }]);
+    expect(cell.store.has(rowName)).toBe(true);
     const orphan = randomBytes(64);
     const name = createHash("sha256").update(orphan).digest("hex");
     const p = join(cell.layout.chunks, name.slice(0, 2), name);
@@ -229,7 +234,8 @@ describe("crash safety", () => {
     const old = (Date.now() - 2 * 3600_000) / 1000;
     utimesSync(p, old, old);
     utimesSync(tmp, old, old);
-    for (const h of mine) utimesSync(cell.store.path(h), old, old);
+    cell.db.db.query("UPDATE inline_chunks SET stored_at = ?").run(old * 1000); // mine's row too
+    expect(mine.every((h) => !existsSync(cell.store.path(h)))).toBe(true); // rows, not files
     // A manifest file whose row went (a crash before its file did), and the live one.
     const ghost = join(cell.layout.manifests, "gone", "ghost.txt.abcdef12.json");
     mkdirSync(join(cell.layout.manifests, "gone"), { recursive: true });
@@ -238,7 +244,8 @@ describe("crash safety", () => {
     const live = join(cell.layout.manifests, cell.db.manifest(cell.db.current("keep.bin")!.manifest_hash)!.manifest_file);
     utimesSync(live, old, old);
     const r = collect(ctx(), Date.now());
-    expect(r.orphans_removed).toBe(3);
+    expect(r.orphans_removed).toBe(4);
+    expect(cell.store.has(rowName)).toBe(false);
     expect(existsSync(p)).toBe(false);
     expect(existsSync(tmp)).toBe(false);
     expect(existsSync(ghost)).toBe(false);

@@ -3,10 +3,9 @@
  * misdirected request is refused with a clear 4xx and changes nothing; a peer only ever reaches
  * what is kept for it.
  */
+import { chunkNames, hasChunk } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import { destroyCell, startCell, type TestCell } from "../helpers/cell.ts";
 import { resolveLayout } from "../../src/core/layout.ts";
 import { loadKeys } from "../../src/cell/state-dir.ts";
@@ -28,7 +27,7 @@ const chunk = (n: number, seed = 1) => {
   for (let i = 0; i < n; i++) x[i] = (i * 31 + seed) & 0xff;
   return x;
 };
-const heldFiles = (cell: TestCell) => readdirSync(join(cell.dir, "chunks")).flatMap((d) => readdirSync(join(cell.dir, "chunks", d)));
+const heldFiles = (cell: TestCell) => chunkNames(cell.dir);
 const errorOf = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)).error as string;
 
 beforeAll(async () => {
@@ -101,7 +100,7 @@ describe("peer sync API: bad input changes nothing", () => {
     expect(r.status).toBe(507);
     expect(errorOf(r.body)).toContain("max_peer_storage_bytes");
     expect(heldFiles(a).length).toBe(before);
-    expect(existsSync(join(a.dir, "chunks", sha(big).slice(0, 2), sha(big)))).toBe(false);
+    expect(hasChunk(a.dir, sha(big))).toBe(false);
   });
 
   test("an unknown cell and a forged signature are refused (401)", async () => {
