@@ -44,8 +44,12 @@ export interface MyKeys {
   ring: KeyRing;
   /** Write the ring to GROVE_DIR (cell/state-dir). */
   save(): void;
-  /** The ring or my cells changed (a cell of mine joined or was removed): tell my other cells now. */
-  changed(): void;
+  /**
+   * The ring or my cells changed (a cell of mine joined or was removed): tell my other cells now;
+   * not `joining`, the cell whose join is being answered (it has our keys in the answer, and does
+   * not know us until it has it: a poke then is refused).
+   */
+  changed(joining?: CellId): void;
 }
 
 /** What the inviter answers a join: its card, and for a cell of mine the file keys. */
@@ -175,7 +179,7 @@ export class Fleet {
         });
       }
     }
-    keys.changed(); // my other cells take the new cell's card with the ring, and pair with it
+    keys.changed(card.id); // my other cells take the new cell's card with the ring, and pair with it
     this.deps.relay?.refreshAccept();
     log("info", `paired with another of my cells (${how})`, { peer: shortId(card.id), name: card.name });
     return { card: this.self.get(), keys: keys.ring.toJSON() };

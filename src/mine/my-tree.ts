@@ -588,10 +588,11 @@ export class MyTree {
 
   /**
    * Tell each of my cells that our keys or my cells changed: they pull from us and take our key
-   * ring at once. Best effort: a cell away catches up by its own pulls.
+   * ring at once (but `except`: a cell joining now, which has them in its join's answer). Best
+   * effort: a cell away catches up by its own pulls.
    */
-  pokeAll(page: KeysPoke = { keys: true }): void {
-    for (const p of this.mine()) void this.call(p.id, "/peer/tree/poke", page).catch(() => {});
+  pokeAll(page: KeysPoke = { keys: true }, except?: CellId): void {
+    for (const p of this.mine()) if (p.id !== except) void this.call(p.id, "/peer/tree/poke", page).catch(() => {});
   }
 
   /** A signed JSON call to a cell of mine over its routes, best first. */

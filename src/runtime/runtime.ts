@@ -238,7 +238,11 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
     placements: cell.placements,
     friends,
     relay,
-    keys: { ring: cell.vault.keys, save: () => saveKeyRing(layout, cell.vault.keys), changed: () => tree.pokeAll({ keys: true }) },
+    keys: {
+      ring: cell.vault.keys,
+      save: () => saveKeyRing(layout, cell.vault.keys),
+      changed: (joining) => tree.pokeAll({ keys: true }, joining),
+    },
     paired: (id) => {
       void rounds?.probe().catch(() => {});
       // Joined as one of my cells: take the tree now, and have the inviter take ours.

@@ -70,6 +70,9 @@ beforeAll(async () => {
   }
   expect((await A.cli(["join", (await F.cli(["invite"])).stdout.trim()])).code).toBe(0);
   await until("C to list notes.txt", async () => (await paths(C)).includes("notes.txt"));
+  // A answering a join does not poke the joiner, which does not know A until it has the answer.
+  const refusedPoke = `not a known peer path=/peer/tree/poke reason=unknown_cell from=${cellIdOf(A).slice(0, 8)}`;
+  for (const joiner of [B, C]) expect(joiner.output()).not.toContain(refusedPoke);
   await C.stop(); // C is away for everything until "C converges when it starts"
 }, 60_000);
 

@@ -39,6 +39,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, CLI, ROOT, cliJson, destroyCell, pair, startCell, tempRoot, type TestCell } from "../helpers/cell.ts";
+import { chunkNames, hasChunk } from "../helpers/chunks.ts";
 import { pseudoRandom } from "../helpers/vault.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
@@ -356,20 +357,19 @@ function chunksOfFile(cell: TestCell, path: string): string[] {
   }
 }
 
-/** The files in a cell's chunks/: names (64 hex) and anything else (leftovers). */
+/** The chunks a cell keeps (rows of placement.db and files of chunks/), and anything else in chunks/ (leftovers). */
 function chunkFiles(cell: TestCell): { names: string[]; other: string[] } {
   const dir = join(cell.dir, "chunks");
-  const names: string[] = [];
   const other: string[] = [];
-  if (!existsSync(dir)) return { names, other };
-  for (const sub of readdirSync(dir)) {
-    for (const f of readdirSync(join(dir, sub))) (/^[0-9a-f]{64}$/.test(f) && f.startsWith(sub) ? names : other).push(`${sub}/${f}`);
+  if (existsSync(dir)) {
+    for (const sub of readdirSync(dir)) {
+      for (const f of readdirSync(join(dir, sub))) if (!(/^[0-9a-f]{64}$/.test(f) && f.startsWith(sub))) other.push(`${sub}/${f}`);
+    }
   }
-  return { names: names.map((n) => n.slice(3)), other };
+  return { names: chunkNames(cell.dir), other };
 }
-/** Which cells ("a", "b", "c") have chunk `h` in their chunks/. */
-const holders = (h: string) =>
-  [a, b, c].flatMap((cell, i) => (existsSync(join(cell.dir, "chunks", h.slice(0, 2), h)) ? [nodes[i]!.name] : []));
+/** Which cells ("a", "b", "c") keep chunk `h` (as a row or a file). */
+const holders = (h: string) => [a, b, c].flatMap((cell, i) => (hasChunk(cell.dir, h) ? [nodes[i]!.name] : []));
 
 describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", () => {
   step(
