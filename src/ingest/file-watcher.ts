@@ -419,7 +419,7 @@ export class FileWatcher {
       } catch (e) {
         outcomes = batch.map((f) => ({ path: f.path, stored: false, why: "error", error: errorMessage(e) }));
       }
-      paceCollection(); // a group commit's garbage (core/gc-pacer)
+      void paceCollection(bytes); // a group commit's garbage (core/gc-pacer)
       let stored = 0;
       outcomes.forEach((o, i) => {
         const f = batch[i]!;

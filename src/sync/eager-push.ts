@@ -209,7 +209,7 @@ export class EagerPush {
       await this.send(items, batch?.body);
     } finally {
       this.buffers.give(buf);
-      paceCollection(); // a pushed group's garbage (core/gc-pacer)
+      void paceCollection(group.reduce((n, q) => n + q.size, 0)); // a pushed group's garbage (core/gc-pacer)
     }
   }
 
