@@ -3,6 +3,7 @@
  * store, index and crypto together. Web and CLI take a Cell; features take the narrower Vault.
  */
 import { repairPendingSync } from "../store/manifest-settle.ts";
+import { findPendingManifests } from "../store/manifest.ts";
 import { Settler } from "../ingest/settler.ts";
 import type { Layout } from "../core/layout.ts";
 import { loadConfig, type Config } from "../config/config.ts";
@@ -60,6 +61,7 @@ export function openCell(layout: Layout): OpenedCell {
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
   repairPendingSync(db, layout.manifests); // before anything reads a manifest
+  findPendingManifests(layout.manifests, (rel) => db.pendingManifestBody(rel));
   const settler = new Settler(db, { manifests: layout.manifests, home: layout.home });
   if (db.pendingManifests(1).length) settler.soon();
   const store = new ChunkStore(layout.chunks, db.db);

@@ -7,21 +7,21 @@
  * the other. Here each file of at most one chunk is read once (the bytes hashed are the bytes
  * sealed: nothing to read again) into a reused buffer and sealed there in place (on this thread
  * up to 64 KiB, where a Worker's message would cost more than the cipher; on the crypto pool
- * above); its chunk and manifest are written to temp files; then every chunk of the batch is made
- * durable as one group (core/group-sync: one syncfs on Linux), renamed into place, their folders
- * synced, and every version recorded in one placement.db transaction, with the tree events that
- * describe them (`vault.describe`, mine/my-tree): one commit for both. A manifest's file is
- * written without an fsync: its exact content is committed in that same transaction
- * (`manifest_pending`), and store/manifest-settle fsyncs the file once the store is quiet, or
- * writes it again from there when the cell opens after a crash. So a small file costs one fsync (its chunk) on the path of
- * the drop-in, not three. Chunks are durable before the version that names them; a crash before
- * the transaction leaves at most unreferenced chunks and manifest files, which trash collection
- * and the next store take care of; the user's files themselves are never touched.
+ * above); its chunk is staged (a row of placement.db when small, store/chunk-store; else a temp
+ * file); then every chunk file of the batch is made durable as one group (core/group-sync: one
+ * syncfs on Linux) and renamed into place, and every version recorded in one placement.db
+ * transaction, with the chunk rows and the tree events that describe them (`vault.describe`,
+ * mine/my-tree): one commit for all. A manifest's exact content is committed in that same
+ * transaction (`manifest_pending`); its file is written just after the commit, without an fsync
+ * (store/manifest-settle `writeManifestsUnsynced`: my other cells are told meanwhile, and a reader
+ * finds the body in placement.db), made durable once the store is quiet, or written again from
+ * there when the cell opens after a crash. So a small file costs one commit on the path of the
+ * drop-in, and no file created before it. Chunks are durable before the version that names them; a
+ * crash before the transaction leaves at most unreferenced chunks, which trash collection and the
+ * next store take care of; the user's files themselves are never touched.
  */
 import { lstat, open } from "node:fs/promises";
-import { writeFileUnsynced } from "../core/atomic.ts";
-import { settlePending } from "../store/manifest-settle.ts";
-import { confinedPath } from "../core/confine.ts";
+import { settlePending, writeManifestsUnsynced } from "../store/manifest-settle.ts";
 import { errorMessage } from "../core/errors.ts";
 import { CHUNK_SIZE, toHex, type ChunkHash, type FileHash, type ManifestHash } from "../core/types.ts";
 import type { FileEntry, NewVersion } from "../store/placement-db.ts";
@@ -98,11 +98,13 @@ export type BatchOutcome =
   | { path: HomePath; stored: true; version: number; new_chunks: number }
   | { path: HomePath; stored: false; why: "unchanged" | "changed" | "gone" | "error"; error?: string };
 
-/** What one file of the batch needs once its bytes are sealed and its files staged. */
+/** What one file of the batch needs once its bytes are sealed and its chunk staged. */
 interface Staged {
   file: SmallFile;
   version: NewVersion;
   newChunks: number;
+  /** A new manifest's file, written once the version is committed (its body is committed with it). */
+  manifest?: { rel: string; body: string };
 }
 
 /**
@@ -172,6 +174,10 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
       outcomes[i] = { path: s.file.path, stored: true, version: versions[k]!, new_chunks: s.newChunks };
     });
     for (const { s } of todo) vault.stored?.emit(s.file.path);
+    await writeManifestsUnsynced(
+      vault.manifestsDir,
+      todo.flatMap(({ s }) => (s.manifest ? [s.manifest] : [])),
+    );
     if (vault.settler) vault.settler.soon();
     else await settlePending(vault.db, vault.manifestsDir);
     return outcomes;
@@ -255,8 +261,7 @@ async function stageIn(
   // Not fsynced here: its body goes into the version's transaction (manifest_pending), and the
   // file is fsynced once the store is quiet (store/manifest-settle), or written again after a crash.
   const body = manifestFileText(m);
-  await writeFileUnsynced(confinedPath(vault.manifestsDir, rel), body, 0o600);
-  return { file: f, version: { ...versionOf(vault, f, m, rel, fileHash), pendingBody: body }, newChunks };
+  return { file: f, version: { ...versionOf(vault, f, m, rel, fileHash), pendingBody: body }, newChunks, manifest: { rel, body } };
 }
 
 function versionOf(vault: Vault, f: SmallFile, m: Manifest, rel: string, fileHash: FileHash): NewVersion {

@@ -6,8 +6,9 @@
  * made durable in this cell's store; its plaintext is written to a temp file beside its place,
  * without an fsync; then one placement.db transaction records every version, with the copy as
  * pending (`home_pending`) and a new manifest's file as pending (`manifest_pending`, its body in
- * the row); only then are the temp files renamed into place. ingest/settler fsyncs them once the
- * store is quiet. So a crash at any point leaves either no version and no file (a temp file at
+ * the row); only then are the temp files renamed into place, and the new manifests' files written
+ * (store/manifest-settle `writeManifestsUnsynced`; a reader meanwhile finds the body in the row).
+ * ingest/settler fsyncs them once the store is quiet. So a crash at any point leaves either no version and no file (a temp file at
  * most), or a recorded version whose copy ingest/home-copies checks at the next start and writes
  * again from the chunks when it is missing or torn: a torn copy is never taken by the watcher
  * as a new version, and the watcher, finding the copy described already, never sends it back.
@@ -20,8 +21,7 @@
 import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Cell } from "../cell/cell.ts";
-import { tempPathFor, writeFileUnsynced } from "../core/atomic.ts";
-import { confinedPath } from "../core/confine.ts";
+import { tempPathFor } from "../core/atomic.ts";
 import { errorMessage, GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { toHex, type ChunkHash, type ManifestHash } from "../core/types.ts";
@@ -29,7 +29,7 @@ import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { settleHomeCopies } from "../ingest/home-copies.ts";
 import { exportFile } from "../ingest/local-files.ts";
 import type { ChunkFetch } from "../ingest/vault.ts";
-import { settlePending } from "../store/manifest-settle.ts";
+import { settlePending, writeManifestsUnsynced } from "../store/manifest-settle.ts";
 import { ManifestSchema, manifestFileText, manifestRelPath, type Manifest } from "../store/manifest.ts";
 import type { StagedChunk } from "../store/chunk-store.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
@@ -312,9 +312,7 @@ async function record(
       // Named by the manifest's own hash: never the name of another manifest of this path and content.
       bodies.set(p.hash, { rel: manifestRelPath(p.m.source_path, p.hash, true), body: manifestFileText(p.m) });
     }
-    await eachAtOnce([...bodies.values()], WRITE_AHEAD, (b) =>
-      writeFileUnsynced(confinedPath(cell.layout.manifests, b.rel), b.body, 0o600),
-    );
+    // The manifest files are written after the commit and the renames (writeManifestsUnsynced).
     db.db.transaction(() => {
       cell.store.commitRows(rows);
       for (const p of prepared) {
@@ -356,6 +354,7 @@ async function record(
       ),
     ),
   );
+  await writeManifestsUnsynced(cell.layout.manifests, [...bodies.values()]);
   const { settler } = cell.vault;
   if (settler) settler.soon();
   else {

@@ -10,14 +10,51 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { writeFileAtomicSync } from "../core/atomic.ts";
+import { writeFileAtomicSync, writeFileUnsynced } from "../core/atomic.ts";
 import { confinedPath } from "../core/confine.ts";
 import { syncFiles, syncFolders } from "../core/group-sync.ts";
+import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { PlacementDb } from "./placement-db.ts";
 
 /** Rows handled per step. */
 const STEP = 512;
+/** Manifest files written at once by `writeManifestsUnsynced`. */
+const WRITE_AHEAD = 16;
+
+/** Per manifests folder (in this thread): the files `writeManifestsUnsynced` is writing now. */
+const writing = new Map<string, Map<string, number>>();
+
+/**
+ * Write the files of manifests whose bodies were just committed as pending, without an fsync:
+ * after that commit, not before it, so the store's answer and my other cells' poke do not wait
+ * for a file to be created (readers find a body not written yet in placement.db: store/manifest
+ * `manifestText`). `settlePending` leaves a file alone while it is written here, and makes it
+ * durable the next time. A file that cannot be written now is written by `settlePending` (its
+ * row stays) or, after a crash, by `repairPendingSync`.
+ */
+export async function writeManifestsUnsynced(manifestsDir: string, files: readonly { rel: string; body: string }[]): Promise<void> {
+  if (!files.length) return;
+  let busy = writing.get(manifestsDir);
+  if (!busy) writing.set(manifestsDir, (busy = new Map()));
+  for (const f of files) busy.set(f.rel, (busy.get(f.rel) ?? 0) + 1);
+  let next = 0;
+  const one = async () => {
+    while (next < files.length) {
+      const f = files[next++]!;
+      try {
+        await writeFileUnsynced(confinedPath(manifestsDir, f.rel), f.body, 0o600);
+      } catch (e) {
+        log("warn", `manifest ${f.rel} not written yet; written from placement.db when the store is quiet: ${errorMessage(e)}`);
+      } finally {
+        const n = busy.get(f.rel)! - 1;
+        if (n > 0) busy.set(f.rel, n);
+        else busy.delete(f.rel);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_AHEAD, files.length) }, one));
+}
 
 /** Write again (durably) every pending manifest file that is missing or differs from its body. Returns how many. */
 export function repairPendingSync(db: PlacementDb, manifestsDir: string): number {
@@ -45,8 +82,10 @@ export function repairPendingSync(db: PlacementDb, manifestsDir: string): number
 /** Fsync every pending manifest file and its folder, then forget the rows. Returns how many. */
 export async function settlePending(db: PlacementDb, manifestsDir: string): Promise<number> {
   let settled = 0;
+  const busy = writing.get(manifestsDir);
   for (;;) {
-    const rows = db.pendingManifests(STEP);
+    // A file being written now is left for the next time (its writer asks the settler again).
+    const rows = db.pendingManifests(STEP).filter((r) => !busy?.has(r.manifest_file));
     if (!rows.length) return settled;
     const folders = new Set<string>();
     const paths: string[] = [];

@@ -12,7 +12,7 @@
  * is read and written through core/confine: a manifest from a peer or a backup cannot name a
  * file outside manifests/.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { z } from "zod";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
@@ -154,9 +154,39 @@ export function manifestFileText(m: Manifest): string {
   return JSON.stringify(m, null, 1) + "\n";
 }
 
-/** Read and validate a manifest file (`rel` confined to `manifestsDir`). */
-export function readManifest(manifestsDir: string, rel: string): Manifest {
+/**
+ * Per manifests folder, in this thread: the body placement.db keeps of a manifest whose file is
+ * not written yet (`manifest_pending`). A store records a new manifest's body with its version and
+ * writes the file just after that commit (ingest/ingest-batch, mine/write-versions), so what the
+ * commit made visible can be read in between (my other cells pulling it, the sync Worker).
+ */
+const pendingBodies = new Map<string, (rel: string) => string | null>();
+
+/** Where readers of `manifestsDir` find a manifest's body before its file is written (cell/cell, sync/sync-worker). */
+export function findPendingManifests(manifestsDir: string, lookup: (rel: string) => string | null): void {
+  pendingBodies.set(manifestsDir, lookup);
+}
+
+/** A manifest file's exact text (`rel` confined to `manifestsDir`), from its file or, not written yet, from placement.db. */
+export function manifestText(manifestsDir: string, rel: string): string {
   const p = confinedPath(manifestsDir, rel);
-  if (!existsSync(p)) throw new Error(`manifest ${rel} is missing`);
-  return ManifestSchema.parse(JSON.parse(readFileSync(p, "utf8"))) as Manifest;
+  try {
+    return readFileSync(p, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw e;
+  }
+  let body: string | null = null;
+  try {
+    body = pendingBodies.get(manifestsDir)?.(rel) ?? null;
+  } catch {
+    // its database closed (the cell stopping): missing, as the file is
+  }
+  if (body === null) throw new Error(`manifest ${rel} is missing`);
+  return body;
+}
+
+/** Read and validate a manifest (`rel` confined to `manifestsDir`): its file, or its body not written yet. */
+export function readManifest(manifestsDir: string, rel: string): Manifest {
+  return ManifestSchema.parse(JSON.parse(manifestText(manifestsDir, rel))) as Manifest;
 }

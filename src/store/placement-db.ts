@@ -276,6 +276,11 @@ export class PlacementDb {
     })();
   }
 
+  /** The body of manifest file `rel` while it is pending (store/manifest's readers, before the file is written), or null. */
+  pendingManifestBody(rel: string): string | null {
+    return (this.db.query("SELECT body FROM manifest_pending WHERE manifest_file = ?").get(rel) as { body: string } | null)?.body ?? null;
+  }
+
   /** These manifest files are durable now. */
   settledManifests(files: readonly string[]): void {
     const del = this.db.query("DELETE FROM manifest_pending WHERE manifest_file = ?");

@@ -20,7 +20,7 @@ import type { CellKeys } from "../crypto/keys.ts";
 import type { PlacementDb } from "../store/placement-db.ts";
 import type { PeerStore } from "../fleet/peer-store.ts";
 import { canonicalJson } from "../core/canonical-json.ts";
-import { ManifestSchema, manifestRelPath, RelativePathSchema, writeManifest, type Manifest } from "../store/manifest.ts";
+import { ManifestSchema, manifestRelPath, manifestText, RelativePathSchema, writeManifest, type Manifest } from "../store/manifest.ts";
 import { verifyCard } from "../protocol/card.ts";
 import {
   backupKeys,
@@ -106,9 +106,13 @@ export function sealIndex(ctx: BackupContext, index: BackupIndex): Uint8Array {
 export function sealManifest(ctx: BackupContext, hash: ManifestHash): Uint8Array | null {
   const row = ctx.db.manifest(hash);
   if (!row) return null;
-  const p = confinedPath(ctx.manifestsDir, row.manifest_file);
-  if (!existsSync(p)) return null;
-  return sealBackup(keysOf(ctx), "manifest", hash, new Uint8Array(readFileSync(p)));
+  let text: string;
+  try {
+    text = manifestText(ctx.manifestsDir, row.manifest_file);
+  } catch {
+    return null; // gone
+  }
+  return sealBackup(keysOf(ctx), "manifest", hash, enc.encode(text));
 }
 
 /** Parse what opened: our own bytes, so a failure means a build that wrote another format. */

@@ -7,6 +7,7 @@
  * handed in as they are stored and pushed at once (sync/eager-push), between and during jobs.
  */
 import { statSync } from "node:fs";
+import { findPendingManifests } from "../store/manifest.ts";
 import { loadConfig } from "../config/config.ts";
 import { applyLive } from "../config/live.ts";
 import { chooseEd25519 } from "../crypto/ed25519.ts";
@@ -82,6 +83,7 @@ function open(dir: string, home: string): SyncContext {
   chooseEd25519(config.crypto);
   const keys = loadKeys(layout);
   const db = new PlacementDb(layout.placementDb);
+  findPendingManifests(layout.manifests, (rel) => db.pendingManifestBody(rel)); // a manifest stored a moment ago
   const peers = new PeerStore(db.db);
   const caller: PeerCaller = { keys, relay: viaMainThread };
   return {
