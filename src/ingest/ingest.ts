@@ -4,8 +4,9 @@
  * Pass 1 streams the body into a temp file beside its GROVE_HOME destination while hashing it
  * (file_hash = SHA-256 of the plaintext, needed before any chunk can be sealed). Pass 2 reads
  * that file in 4 MiB chunks, seals them on the crypto pool and stores them, a bounded number
- * in flight. Then the manifest is written, the version recorded in placement.db (with the tree
- * event that describes it, one commit: `vault.describe`), and the temp file renamed into place. The chunks are fsynced before the version; the manifest file and the
+ * in flight. Then the version is recorded in placement.db with the manifest's body (and the tree
+ * event that describes it, one commit: `vault.describe`), the temp file renamed into place, my
+ * other cells told, and the manifest's file written. The chunks are fsynced before the version; the manifest file and the
  * copy in GROVE_HOME are not: the version's transaction records them as pending, and they are
  * fsynced once the store is quiet, or mended after a crash (docs/design.md, "What is durable,
  * and when"). Memory stays bounded whatever the size; a crash at any point leaves the previous
@@ -25,8 +26,8 @@ import { dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { conflict, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { fsyncDir, writeFileUnsynced } from "../core/atomic.ts";
-import { settlePending } from "../store/manifest-settle.ts";
+import { fsyncDir } from "../core/atomic.ts";
+import { settlePending, writeManifestsUnsynced } from "../store/manifest-settle.ts";
 import { fsyncFile } from "../core/group-sync.ts";
 import { settleHomeCopies } from "./home-copies.ts";
 import { confinedPath } from "../core/confine.ts";
@@ -95,13 +96,15 @@ type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 /** Store the bytes of `body` as the new content of `path`. */
 export async function ingest(vault: Vault, path: HomePath, body: Body, opts: IngestOptions): Promise<IngestResult> {
   const target = homeFile(vault.home, path);
+  const manifestFiles: Promise<void>[] = []; // a new manifest's file, written after the commit (record)
   if (opts.inPlace) {
     const { size, fileHash } = await spool(vault, body, null, opts);
     const result = await vault.store.writing(() =>
-      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts, false),
+      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts, false, manifestFiles),
     );
     if (result.created) {
       vault.stored?.emit(path);
+      await Promise.all(manifestFiles);
       await settleLater(vault);
     }
     return result;
@@ -113,15 +116,15 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     const fromTemp: SealSource = { path: temp, verify: false, cached: false };
     // As a writer: a chunk found present is not collected before this version references it.
     const result = await vault.store.writing(async () => {
-      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts, true);
+      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts, true, manifestFiles);
       try {
-        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts, true);
+        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts, true, manifestFiles);
       } catch (e) {
         if (!(e instanceof SourceChangedError)) throw e;
         // The temp file holds exactly what was hashed; chunks sealed from the changed file are
         // referenced by nothing (the trash collector removes such leftovers).
         log("info", "the file changed while it was being stored: sealing the copy taken in pass 1", { path });
-        return record(vault, path, fromTemp, size, fileHash, opts, true);
+        return record(vault, path, fromTemp, size, fileHash, opts, true, manifestFiles);
       }
     });
     if (!result.created) {
@@ -135,6 +138,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     // Not fsynced: the version's transaction recorded this copy as pending (ingest/home-copies).
     await rename(temp, target);
     vault.stored?.emit(path);
+    await Promise.all(manifestFiles);
     await settleLater(vault);
     return result;
   } catch (e) {
@@ -194,9 +198,12 @@ async function settleLater(vault: Vault): Promise<void> {
 }
 
 /**
- * Pass 2 and bookkeeping: seal + store chunks, write the manifest (not fsynced: its body goes into
- * the version's transaction), record the version; `home`: the copy in GROVE_HOME is written after,
- * without an fsync, recorded as pending in that same transaction.
+ * Pass 2 and bookkeeping: seal + store chunks, record the version with the manifest's body as
+ * pending, then start writing the manifest's file (not fsynced: store/manifest-settle
+ * `writeManifestsUnsynced`), into `manifestFiles` for the caller to wait for once it has told the
+ * listeners (my other cells are poked without waiting for a file create; a reader meanwhile finds
+ * the body in placement.db). `home`: the copy in GROVE_HOME is written after, without an fsync,
+ * recorded as pending in that same transaction.
  */
 async function record(
   vault: Vault,
@@ -206,6 +213,7 @@ async function record(
   fileHash: FileHash,
   opts: IngestOptions,
   home: boolean,
+  manifestFiles: Promise<void>[],
 ): Promise<IngestResult> {
   const cur = vault.db.current(path);
   if (cur && cur.file_hash === fileHash) {
@@ -254,7 +262,6 @@ async function record(
   const body = manifestFileText(manifest);
   let version: number;
   try {
-    await writeFileUnsynced(confinedPath(vault.manifestsDir, file), body, 0o600);
     version = addDescribed(
       vault,
       {
@@ -276,6 +283,7 @@ async function record(
     throw e;
   }
   committed.resolve();
+  manifestFiles.push(writeManifestsUnsynced(vault.manifestsDir, [{ rel: file, body }]));
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
 }
 
