@@ -22,6 +22,7 @@ import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Cell } from "../cell/cell.ts";
 import { tempPathFor } from "../core/atomic.ts";
+import { eachAtOnce } from "../core/each-at-once.ts";
 import { errorMessage, GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { toHex, type ChunkHash, type ManifestHash } from "../core/types.ts";
@@ -191,15 +192,6 @@ async function fetchBatch(deps: WriteDeps, files: readonly { item: ToWrite; m: M
   };
   await Promise.all(Array.from({ length: Math.min(FETCH_AHEAD, rest.length) }, one));
   return { sealed, missing };
-}
-
-/** Run `fn` on each of `items`, `n` at a time. */
-async function eachAtOnce<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 /**

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { writeFileAtomicSync, writeFileUnsynced } from "../core/atomic.ts";
 import { confinedPath } from "../core/confine.ts";
+import { eachAtOnce } from "../core/each-at-once.ts";
 import { syncFiles, syncFolders } from "../core/group-sync.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
@@ -38,22 +39,17 @@ export async function writeManifestsUnsynced(manifestsDir: string, files: readon
   let busy = writing.get(manifestsDir);
   if (!busy) writing.set(manifestsDir, (busy = new Map()));
   for (const f of files) busy.set(f.rel, (busy.get(f.rel) ?? 0) + 1);
-  let next = 0;
-  const one = async () => {
-    while (next < files.length) {
-      const f = files[next++]!;
-      try {
-        await writeFileUnsynced(confinedPath(manifestsDir, f.rel), f.body, 0o600);
-      } catch (e) {
-        log("warn", `manifest ${f.rel} not written yet; written from placement.db when the store is quiet: ${errorMessage(e)}`);
-      } finally {
-        const n = busy.get(f.rel)! - 1;
-        if (n > 0) busy.set(f.rel, n);
-        else busy.delete(f.rel);
-      }
+  await eachAtOnce(files, WRITE_AHEAD, async (f) => {
+    try {
+      await writeFileUnsynced(confinedPath(manifestsDir, f.rel), f.body, 0o600);
+    } catch (e) {
+      log("warn", `manifest ${f.rel} not written yet; written from placement.db when the store is quiet: ${errorMessage(e)}`);
+    } finally {
+      const n = busy!.get(f.rel)! - 1;
+      if (n > 0) busy!.set(f.rel, n);
+      else busy!.delete(f.rel);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(WRITE_AHEAD, files.length) }, one));
+  });
 }
 
 /** Write again (durably) every pending manifest file that is missing or differs from its body. Returns how many. */

@@ -10,7 +10,7 @@
  * a blob that does not open (forged, format 1, altered, misnamed) is refused and reported.
  */
 import { sha256Hex } from "../core/sha256.ts";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { confinedPath } from "../core/confine.ts";
 import { GroveError } from "../core/errors.ts";
