@@ -2,20 +2,25 @@
  * Bench: how fast a file reaches a second cell on loopback, in four workloads, each next to
  * Syncthing doing the same in the same run (bench/lib/workloads.ts measures them):
  *
- *   a  drop-in       a --size-mb file copied into A's GROVE_HOME (dd bs=4M): A's watcher stores it
- *                    (the watcher, not an explicit ingest: its debounce, at least 2 × 1000 ms after
- *                    the copy's last write, is in the time), A's own round runs 1 s after the store
- *                    (sync_after_change_s 1; the default is 5), until A's placement shows 2 copies.
- *   b  put           `grove put` on A (a CLI process), then `grove sync` on A until 2 copies.
- *   c  transfer      b's sync part: sealed chunks on A, none on B; from put's end, `grove sync`
- *                    rounds until A's placement shows 2 copies (each CLI start and the round's
- *                    tail after its last push, manifest backups and bounty, are in the time).
+ *   a  drop-in       a --size-mb file copied into A's GROVE_HOME (dd bs=4M), then (as Syncthing's
+ *                    side) a scan asked for (POST /api/scan: A stores it at once, its chunks pushed
+ *                    to B as they are sealed), until A's placement shows 2 copies. With
+ *                    --drop-trigger watcher, A's watcher alone stores it: its debounce, at least
+ *                    2 × 1000 ms after the copy's last write, is in the time. A's own round runs
+ *                    1 s after the store (sync_after_change_s 1; the default is 5).
+ *   b  put           `grove put` on A (a CLI process), then `grove sync` on A until 2 copies; push
+ *                    on store on, as a running cell has it: chunks go to B while the file is sealed.
+ *   c  transfer      on a pair of its own with push on store off: `grove put` on A (untimed), so
+ *                    the sealed chunks are on A and none on B; then `grove sync` rounds until A's
+ *                    placement shows 2 copies (each CLI start and the round's tail after its last
+ *                    push, manifest backups and bounty, are in the time).
  *   d  small files   --small-files files of 4-64 KiB copied (cp -r) into A's GROVE_HOME (watcher,
  *                    not PUT /api/files), A's own rounds, until B's placement.db holds a chunk of
  *                    each for A.
  *
  *   bun bench/replicate.ts [--workloads a,b,c,d] [--size-mb N] [--small-files N] [--max-rounds N]
  *                          [--disk-rate-mb N] [--work-dir DIR] [--keep] [--skip-syncthing] [--no-drop-caches]
+ *                          [--drop-trigger scan|watcher]
  *   BENCH_SIZE_MB=256 bun bench/replicate.ts      (size in MiB; default 1024 = 1 GiB; 10000 small files)
  *   npm run bench -- replicate --workloads=a      (through the runner, one letter needs `=`: a bare
  *                                                   `a` would be taken for a bench name)
@@ -108,6 +113,7 @@ export const options = {
   "skip-syncthing": { type: "boolean" },
   "no-drop-caches": { type: "boolean" },
   "mem-trace": { type: "string" },
+  "drop-trigger": { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 /** The large file: its name in A's GROVE_HOME (a) and Syncthing's folder; its stored path for put (b, c). */
@@ -185,6 +191,8 @@ export async function run(argv: string[]): Promise<number> {
   const smallN = Number(values["small-files"] ?? 10_000);
   const maxRounds = Number(values["max-rounds"] ?? 10);
   const ddMiB = Number(values["disk-rate-mb"] ?? 512);
+  const dropTrigger = values["drop-trigger"] ?? "scan";
+  if (dropTrigger !== "scan" && dropTrigger !== "watcher") throw new Error(`--drop-trigger is scan or watcher, not '${dropTrigger}'`);
   const chosen = String(values.workloads ?? WORKLOAD_IDS.join(","))
     .split(",")
     .map((w) => w.trim().toLowerCase())
@@ -275,8 +283,12 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     // Grove then Syncthing, the large-file workloads first.
-    const dropIn: GroveDropIn | null = want.has("a") ? await groveDropIn(ctx, src, FILE) : null;
-    const put: GrovePut | null = want.has("b") || want.has("c") ? await grovePutSync(ctx, src, bytes, PUT_AS, maxRounds) : null;
+    const dropIn: GroveDropIn | null = want.has("a") ? await groveDropIn(ctx, src, FILE, dropTrigger) : null;
+    const put: GrovePut | null = want.has("b") ? await grovePutSync(ctx, src, bytes, PUT_AS, maxRounds) : null;
+    // c: a round's transfer alone (with push on store, most of it would happen during the put).
+    const transfer: GrovePut | null = want.has("c")
+      ? await grovePutSync(ctx, src, bytes, PUT_AS, maxRounds, { push_on_store: false })
+      : null;
     const stLarge: StLarge | null = large && bin ? await syncthingLarge(ctx, bin, src, srcHash, bytes, FILE) : null;
     if (large && !values.keep) rmSync(src, { force: true });
     const small: GroveSmall | null = set ? await groveSmallFiles(ctx, set) : null;
@@ -291,22 +303,21 @@ export async function run(argv: string[]): Promise<number> {
         syncthing: stLarge ? { s: stLarge.end_to_end_s, disk: stLarge.disk } : null,
         rss: { a: dropIn.cell_a_peak_rss_mb, b: dropIn.cell_b_peak_rss_mb },
       });
-    const putRss = put ? { a: put.cell_a_peak_rss_mb, b: put.cell_b_peak_rss_mb } : null;
-    if (put && want.has("b"))
+    if (put)
       rows.push({
         id: "b",
         label: "b grove put until 2 copies (put + sync)",
         grove: { s: put.end_to_end_s, disk: put.end_to_end_disk },
         syncthing: stLarge ? { s: stLarge.end_to_end_s, disk: stLarge.disk } : null,
-        rss: putRss,
+        rss: { a: put.cell_a_peak_rss_mb, b: put.cell_b_peak_rss_mb },
       });
-    if (put && want.has("c"))
+    if (transfer)
       rows.push({
         id: "c",
         label: "c transfer only: sealed on A until on B",
-        grove: { s: put.sync_s, disk: put.sync_disk },
+        grove: { s: transfer.sync_s, disk: transfer.sync_disk },
         syncthing: stLarge ? { s: stLarge.transfer_s, disk: stLarge.transfer_disk } : null,
-        rss: putRss,
+        rss: { a: transfer.cell_a_peak_rss_mb, b: transfer.cell_b_peak_rss_mb },
       });
     if (small)
       rows.push({
@@ -318,18 +329,18 @@ export async function run(argv: string[]): Promise<number> {
       });
     const figs = new Map(rows.map((r) => [r.id, figures(r, rate)]));
 
-    const cellsA = max([dropIn?.cell_a_peak_rss_mb, put?.cell_a_peak_rss_mb, small?.cell_a_peak_rss_mb]);
-    const cellsB = max([dropIn?.cell_b_peak_rss_mb, put?.cell_b_peak_rss_mb, small?.cell_b_peak_rss_mb]);
+    const cellsA = max([dropIn?.cell_a_peak_rss_mb, put?.cell_a_peak_rss_mb, transfer?.cell_a_peak_rss_mb, small?.cell_a_peak_rss_mb]);
+    const cellsB = max([dropIn?.cell_b_peak_rss_mb, put?.cell_b_peak_rss_mb, transfer?.cell_b_peak_rss_mb, small?.cell_b_peak_rss_mb]);
     const rssMet = cellsA !== null && cellsB !== null ? cellsA < RSS_TARGET_MIB && cellsB < RSS_TARGET_MIB : null;
     const groveOk =
       (!dropIn || (dropIn.copies >= 2 && dropIn.b_holds_chunks >= dropIn.chunks && dropIn.b_chunks_verified)) &&
-      (!put || (put.copies >= 2 && put.b_holds_chunks >= put.chunks && put.b_chunks_verified)) &&
+      [put, transfer].every((g) => !g || (g.copies >= 2 && g.b_holds_chunks >= g.chunks && g.b_chunks_verified)) &&
       (!small || (small.files_with_2_copies === smallN && small.b_holds_chunks >= smallN && small.b_chunks_verified));
     const sts: StCommon[] = [stLarge, stSmall].filter((x): x is StLarge | StSmall => x !== null);
     const stOk = (!stLarge || stLarge.identical) && (!stSmall || stSmall.identical) && sts.every((x) => x.non_loopback.length === 0);
     const ok = groveOk && stOk;
     const droppedAll = allDropped();
-    const crypto = dropIn?.crypto ?? put?.crypto ?? small?.crypto ?? "?";
+    const crypto = dropIn?.crypto ?? put?.crypto ?? transfer?.crypto ?? small?.crypto ?? "?";
 
     console.log("");
     console.log(
@@ -371,20 +382,24 @@ export async function run(argv: string[]): Promise<number> {
 
     if (dropIn)
       console.log(
-        `a grove: copy into A's GROVE_HOME ${dropIn.copy_s} s; stored on A at ${dropIn.stored_s} s (the watcher stores a file after two looks ${DROP_IN_CONFIG.watch_debounce_ms} ms apart once writes stop: >= ${(2 * DROP_IN_CONFIG.watch_debounce_ms) / 1000} s of this is debounce); 2 copies at ${dropIn.s} s (A's own round, started ${DROP_IN_CONFIG.sync_after_change_s} s after the store${dropIn.last_round ? `, took ${round(dropIn.last_round.duration_ms / 1000, 2)} s for ${dropIn.last_round.chunks_pushed} chunks` : ""}); ${mbPerSec(bytes, dropIn.s)} MB/s; rounds the bench had to ask for: ${dropIn.extra_rounds}`,
+        `a grove: copy into A's GROVE_HOME ${dropIn.copy_s} s; stored on A at ${dropIn.stored_s} s (${dropIn.trigger === "scan" ? "POST /api/scan once the copy was done, as Syncthing's REST scan" : `the watcher alone: it stores a file after two looks ${DROP_IN_CONFIG.watch_debounce_ms} ms apart once writes stop, so >= ${(2 * DROP_IN_CONFIG.watch_debounce_ms) / 1000} s of this is debounce`}); 2 copies at ${dropIn.s} s (A's own round, started ${DROP_IN_CONFIG.sync_after_change_s} s after the store${dropIn.last_round ? `, took ${round(dropIn.last_round.duration_ms / 1000, 2)} s for ${dropIn.last_round.chunks_pushed} chunks` : ""}); ${mbPerSec(bytes, dropIn.s)} MB/s; rounds the bench had to ask for: ${dropIn.extra_rounds}`,
       );
     if (stLarge)
       console.log(
         `a/b/c syncthing: copy-in ${stLarge.copy_s} s (dd bs=4M), scan ${stLarge.scan_s} s (REST), transfer ${stLarge.transfer_s} s; end to end ${stLarge.end_to_end_s} s, ${mbPerSec(bytes, stLarge.end_to_end_s)} MB/s; disk copy + scan ${diskText(stLarge.copy_scan_disk)}; transfer ${diskText(stLarge.transfer_disk)}; B's copy ${stLarge.identical ? "identical" : "DIFFERS"}`,
       );
-    if (put) {
-      console.log(
-        `b/c grove: put ${put.put_s} s (${mbPerSec(bytes, put.put_s)} MB/s, CLI peak RSS ${put.cli_put_peak_rss_mb} MiB, A ${put.cell_a_rss_after_put_mb} MiB after put), disk ${diskText(put.put_disk)}; sync ${put.sync_s} s (${mbPerSec(bytes, put.sync_s)} MB/s; cores A ${put.sync_cores_a}, B ${put.sync_cores_b}), disk ${diskText(put.sync_disk)}`,
-      );
-      console.log(
-        `grove rounds: ${put.rounds.map((r) => `#${r.n} ${r.chunks_pushed} chunks ${round(r.bytes_pushed / 1e6, 1)} MB in ${r.cli_s} s`).join("; ")}; warm-up round before the put made ${put.warmup_benchmarks} route benchmark(s)`,
-      );
-    }
+    for (const [what, g, tail] of [
+      ["b", put, "the rest of the push on store, then the round"],
+      ["c", transfer, "push on store off: the round's transfer"],
+    ] as const)
+      if (g) {
+        console.log(
+          `${what} grove: put ${g.put_s} s (${mbPerSec(bytes, g.put_s)} MB/s, CLI peak RSS ${g.cli_put_peak_rss_mb} MiB, A ${g.cell_a_rss_after_put_mb} MiB after put), disk ${diskText(g.put_disk)}; after the put (${tail}) ${g.sync_s} s (${mbPerSec(bytes, g.sync_s)} MB/s; cores A ${g.sync_cores_a}, B ${g.sync_cores_b}), disk ${diskText(g.sync_disk)}`,
+        );
+        console.log(
+          `${what} grove rounds: ${g.rounds.map((r) => `#${r.n} ${r.chunks_pushed} chunks ${round(r.bytes_pushed / 1e6, 1)} MB in ${r.cli_s} s`).join("; ")}; warm-up round before the put made ${g.warmup_benchmarks} route benchmark(s)`,
+        );
+      }
     if (small)
       console.log(
         `d grove: cp -r into A's GROVE_HOME ${small.copy_s} s; all stored on A by ${small.stored_s} s (watcher, polled every 0.5 s); held on B at ${small.s} s (${round(smallN / small.s, 0)} files/s); ${small.files_with_2_copies}/${smallN} files with 2 copies on A; rounds the bench had to ask for: ${small.extra_rounds}`,
@@ -395,7 +410,8 @@ export async function run(argv: string[]): Promise<number> {
       );
     for (const [what, g] of [
       ["a", dropIn],
-      ["b/c", put],
+      ["b", put],
+      ["c", transfer],
       ["d", small],
     ] as const)
       if (g) console.log(`grove check ${what}: B keeps ${g.b_holds_chunks} chunks for A, all hash to their names: ${g.b_chunks_verified}`);
@@ -446,6 +462,7 @@ export async function run(argv: string[]): Promise<number> {
       disk_write_mb_s: rate?.mb_s ?? null,
       disk_rate: rate,
       drop_in_config: DROP_IN_CONFIG,
+      drop_in_trigger: dropIn?.trigger ?? null,
       // Per workload (the runner's --repeat summarises these top-level numbers).
       grove_drop_in_s: fa?.grove_s ?? null,
       syncthing_drop_in_s: fa?.syncthing_s ?? null,
@@ -470,10 +487,13 @@ export async function run(argv: string[]): Promise<number> {
       // b and c, under the keys this bench has always printed.
       grove_put_s: put?.put_s ?? null,
       grove_put_disk: put?.put_disk ?? null,
-      grove_sync_disk: put?.sync_disk ?? null,
+      grove_put_tail_s: put?.sync_s ?? null,
       grove_put_mb_s: put ? mbPerSec(bytes, put.put_s) : null,
-      grove_sync_s: put?.sync_s ?? null,
-      grove_sync_mb_s: put ? mbPerSec(bytes, put.sync_s) : null,
+      // c: the transfer of its own pair (push on store off).
+      grove_sync_disk: transfer?.sync_disk ?? null,
+      grove_sync_s: transfer?.sync_s ?? null,
+      grove_sync_mb_s: transfer ? mbPerSec(bytes, transfer.sync_s) : null,
+      grove_transfer: transfer,
       grove_end_to_end_s: put?.end_to_end_s ?? null,
       grove_end_to_end_mb_s: put ? mbPerSec(bytes, put.end_to_end_s) : null,
       grove_rounds: put?.rounds ?? null,
@@ -486,8 +506,8 @@ export async function run(argv: string[]): Promise<number> {
       cell_b_peak_rss_mb: cellsB,
       cell_a_rss_after_put_mb: put?.cell_a_rss_after_put_mb ?? null,
       cli_put_peak_rss_mb: put?.cli_put_peak_rss_mb ?? null,
-      cell_a_sync_cores: put?.sync_cores_a ?? null,
-      cell_b_sync_cores: put?.sync_cores_b ?? null,
+      cell_a_sync_cores: transfer?.sync_cores_a ?? null,
+      cell_b_sync_cores: transfer?.sync_cores_b ?? null,
       syncthing_version: sts.length ? stNote : null,
       syncthing_copy_s: stLarge?.copy_s ?? null,
       syncthing_copy_scan_disk: stLarge?.copy_scan_disk ?? null,

@@ -212,10 +212,18 @@ export interface GroveDropIn extends GroveCommon {
   /** A's last round (the one that pushed, unless the guard asked for more). */
   last_round: { chunks_pushed: number; bytes_pushed: number; duration_ms: number; errors: string[] } | null;
   extra_rounds: number;
+  /** What made A store the file: POST /api/scan once the copy is done (as Syncthing's REST scan), or its watcher alone. */
+  trigger: DropTrigger;
 }
 
-/** a: the file dropped into A's GROVE_HOME, until 2 copies. */
-export async function groveDropIn(ctx: Ctx, src: string, name: string): Promise<GroveDropIn> {
+export type DropTrigger = "scan" | "watcher";
+
+/**
+ * a: the file dropped into A's GROVE_HOME, until 2 copies. `trigger` "scan": once the copy is
+ * done, POST /api/scan of it (A stores it at once; Syncthing's side is asked the same way);
+ * "watcher": A's watcher alone, its debounce in the time.
+ */
+export async function groveDropIn(ctx: Ctx, src: string, name: string, trigger: DropTrigger = "scan"): Promise<GroveDropIn> {
   const p = await startPair(ctx, "dropin", DROP_IN_CONFIG);
   const { a, b } = p;
   mkdirSync(a.home, { recursive: true });
@@ -227,11 +235,22 @@ export async function groveDropIn(ctx: Ctx, src: string, name: string): Promise<
   const cp = await timed(["dd", `if=${src}`, `of=${dest}`, "bs=4M"]);
   if (cp.code !== 0) throw new Error(`dd into A's GROVE_HOME failed: ${cp.stderr}`);
   const t1 = performance.now();
+  // Answers once the file is stored; its chunks are pushed meanwhile (push on store).
+  const scan =
+    trigger === "scan"
+      ? a
+          .api("/api/scan", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path: name }) })
+          .then(async (res) => {
+            const r = (await res.json()) as { stored?: number; failed?: number; error?: string };
+            if (!res.ok || r.error || r.failed) throw new Error(`POST /api/scan ${name} on A: ${res.status} ${JSON.stringify(r)}`);
+          })
+      : null;
   let file: { chunks: number; copies: number } | undefined;
   const w = await untilDurable(ctx, a, "drop-in", 0, async () => {
     file = (await placement(a)).files.find((f) => f.path === name);
     return { stored: file !== undefined, done: (file?.copies ?? 0) >= 2 };
   });
+  await scan;
   const s = (w.tDone - t0) / 1000;
   const io = disk.stop(s);
   await waitSyncIdle(a); // the round goes on after the last push (backups, bounty): its report, untimed
@@ -248,6 +267,7 @@ export async function groveDropIn(ctx: Ctx, src: string, name: string): Promise<
       ? { chunks_pushed: last.chunks_pushed, bytes_pushed: last.bytes_pushed, duration_ms: last.duration_ms, errors: last.errors }
       : null,
     extra_rounds: w.extraRounds,
+    trigger,
     crypto: p.crypto,
     warmup_benchmarks: p.warmupBenchmarks,
     b_holds_chunks: held.chunks,
@@ -291,8 +311,15 @@ export interface GrovePut extends GroveCommon {
 }
 
 /** b and c: `grove put` on A, then `grove sync` on A until A's placement shows 2 copies. */
-export async function grovePutSync(ctx: Ctx, src: string, bytes: number, dest: string, maxRounds: number): Promise<GrovePut> {
-  const p = await startPair(ctx, "put", ON_DEMAND_CONFIG);
+export async function grovePutSync(
+  ctx: Ctx,
+  src: string,
+  bytes: number,
+  dest: string,
+  maxRounds: number,
+  config: Record<string, unknown> = {},
+): Promise<GrovePut> {
+  const p = await startPair(ctx, config.push_on_store === false ? "transfer" : "put", { ...ON_DEMAND_CONFIG, ...config });
   const { a, b } = p;
   const whole = diskMeter(ctx.work);
   const disk = diskMeter(ctx.work);
