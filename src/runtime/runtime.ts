@@ -207,6 +207,14 @@ export function openRuntime(opts: RuntimeOptions): Runtime {
         card: () => self.get(),
         relay,
         beforeRound: () => relayCredit?.flush(),
+        // placement.db's WAL checkpoints: taken by the Worker while it runs (store/placement-db).
+        checkpointOnCommit: (on) => {
+          try {
+            cell.db.checkpointOnCommit(on);
+          } catch {
+            // closed: the cell is stopping
+          }
+        },
         // After each round: deliver what waited for a peer (friendship notices, then grants, which
         // a peer takes only from a friend; revocations, messages), look for updates.
         afterRound: () => {

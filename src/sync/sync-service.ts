@@ -48,6 +48,8 @@ export interface SyncServiceDeps {
   relay: Pick<RelayLink, "call"> | null;
   /** Called before a round (relay byte counts into the bounty ledger, so statements are current). */
   beforeRound(): void;
+  /** placement.db's checkpoints on the main thread's commits (true), or taken by the Worker (false): PlacementDb.checkpointOnCommit. */
+  checkpointOnCommit?(on: boolean): void;
 }
 
 type Pending = { resolve: (r: SyncReport | RoundReport) => void; reject: (e: Error) => void };
@@ -87,7 +89,10 @@ export class SyncService implements RoundRunner {
     this.opened = new Promise((resolve, reject) => {
       w.onmessage = (ev: MessageEvent<FromWorker>) => {
         const m = ev.data;
-        if (m.type === "ready") return resolve();
+        if (m.type === "ready") {
+          if (this.worker === w && !this.stopped) this.deps.checkpointOnCommit?.(false); // the Worker takes them
+          return resolve();
+        }
         if (m.type === "init-failed") return reject(new Error(`sync worker: ${m.error}`));
         if (m.type === "relay-call") return this.relayCall(w, m);
         if (m.type === "relay-cancel") return this.relayCalls.get(m.call)?.abort(new Error("the sync round abandoned the call"));
@@ -110,6 +115,7 @@ export class SyncService implements RoundRunner {
     this.opened.catch((e) => log("error", errorMessage(e)));
     w.onerror = (ev) => {
       log("error", `sync worker crashed: ${ev.message}; starting a new one`);
+      this.deps.checkpointOnCommit?.(true); // until the new one is ready
       for (const p of this.pending.values()) p.reject(new Error(`sync worker crashed: ${ev.message}`));
       this.pending.clear();
       for (const c of this.relayCalls.values()) c.abort(new Error("the sync worker crashed"));
@@ -279,5 +285,6 @@ export class SyncService implements RoundRunner {
     if (this.timer) clearInterval(this.timer);
     if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
     this.worker.terminate();
+    this.deps.checkpointOnCommit?.(true);
   }
 }

@@ -13,6 +13,7 @@ import { applyLive } from "../config/live.ts";
 import { chooseEd25519 } from "../crypto/ed25519.ts";
 import { resolveLayout } from "../core/layout.ts";
 import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 import { loadKeys } from "../cell/state-dir.ts";
 import { PlacementDb } from "../store/placement-db.ts";
 import { ChunkStore } from "../store/chunk-store.ts";
@@ -99,6 +100,26 @@ function open(dir: string, home: string): SyncContext {
   };
 }
 
+/**
+ * placement.db's WAL checkpoints, taken here rather than by the main thread's commits
+ * (PlacementDb.checkpointOnCommit): every CHECKPOINT_MS, whatever the WAL holds is copied into the
+ * database file, waiting for nobody (PASSIVE). A checkpoint that fails is tried again next time.
+ */
+const CHECKPOINT_MS = 500;
+function startCheckpoints(c: SyncContext): void {
+  let failing = false; // said once, not every CHECKPOINT_MS
+  const t = setInterval(() => {
+    try {
+      c.db.checkpoint();
+      failing = false;
+    } catch (e) {
+      if (!failing) log("warn", `placement.db: a checkpoint of its WAL failed (tried again every ${CHECKPOINT_MS} ms): ${errorMessage(e)}`);
+      failing = true;
+    }
+  }, CHECKPOINT_MS);
+  t.unref?.();
+}
+
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   if (msg.type === "relay-answer") {
@@ -119,6 +140,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       eager = new EagerPush(ctx, new Uint8Array(msg.ring), (at) => post({ type: "released", at }));
       ctx.eager = eager;
       startMemTrace("sync-worker"); // GROVE_MEM_TRACE only (sync/mem-trace)
+      startCheckpoints(ctx);
       post({ type: "ready" });
     } catch (e) {
       post({ type: "init-failed", error: errorMessage(e) });
