@@ -179,6 +179,22 @@ function figures(r: Row, rate: DiskRate | null): Figures {
   };
 }
 
+/** Share of the disk limit within which a target out of reach counts as reached (issue 21: within 15 %). */
+const NEAR_LIMIT = 0.85;
+
+/**
+ * For a target not met: whether the disk allows it at all. The target time (Syncthing's ÷ the
+ * target) under Grove's disk limit (the bytes Grove writes ÷ this disk's rate, same run) is out
+ * of reach on this disk; then the question is how close Grove is to that limit.
+ */
+function reachText(f: Figures): string {
+  if (f.target === null || f.target_met !== false || f.syncthing_s === null || f.disk_limit_s === null || f.limit_ratio === null) return "";
+  const want = round(f.syncthing_s / f.target, 2);
+  if (want >= f.disk_limit_s)
+    return `; ${f.target}x would take ${want} s, at or above Grove's disk limit ${f.disk_limit_s} s: within reach of this disk`;
+  return `; ${f.target}x would take ${want} s, under Grove's disk limit ${f.disk_limit_s} s (what it writes ÷ this disk's rate): out of reach on this disk; Grove ran at ${f.limit_ratio} of that limit, ${f.limit_ratio >= NEAR_LIMIT ? "within" : "NOT within"} ${Math.round((1 - NEAR_LIMIT) * 100)} % of it`;
+}
+
 const wr = (d: DiskIo | null) => (d ? `${d.written_mb} / ${d.read_mb}` : null);
 const max = (xs: (number | null | undefined)[]) => {
   const v = xs.filter((x): x is number => typeof x === "number");
@@ -436,7 +452,7 @@ export async function run(argv: string[]): Promise<number> {
       const f = figs.get(r.id)!;
       if (f.target !== null)
         console.log(
-          `target ${r.id}: grove >= ${f.target}x Syncthing: ${f.ratio ?? "-"}x ${f.target_met === null ? "(no Syncthing figure)" : f.target_met ? "MET" : "NOT MET"}`,
+          `target ${r.id}: grove >= ${f.target}x Syncthing: ${f.ratio ?? "-"}x ${f.target_met === null ? "(no Syncthing figure)" : f.target_met ? "MET" : "NOT MET"}${reachText(f)}`,
         );
     }
     if (memTrace) console.log(memTraceSummary(memTrace));
