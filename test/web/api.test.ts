@@ -201,7 +201,11 @@ describe("local transfers (/api/local)", () => {
     expect((await post(JSON.stringify({ source: "/etc", path: "x" }))).status).toBe(400);
     expect((await post(JSON.stringify({ source: "/etc/hostname", path: "../x" }))).status).toBe(400);
     expect((await post(JSON.stringify({ source: "/etc/hostname", path: "x", extra: 1 }))).status).toBe(400);
-    const get = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "nope", dest: "/tmp/x" }) });
+    // A destination that does not exist yet, in a folder that does (not a fixed /tmp path another program may hold).
+    const get = await cell.api("/api/local/get", {
+      method: "POST",
+      body: JSON.stringify({ path: "nope", dest: join(cell.root, "nope-out") }),
+    });
     expect(get.status).toBe(404);
     const noDir = await cell.api("/api/local/get", { method: "POST", body: JSON.stringify({ path: "q.txt", dest: "/nonexistent-dir/x" }) });
     expect(noDir.status).toBe(400);
