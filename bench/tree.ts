@@ -71,7 +71,7 @@ import { dirname, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { PeerView } from "../src/api/types.ts";
 import { BUN, CLI, ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { cellId, freePort, grove } from "./lib/cells.ts";
+import { cellId, freePort, grove, scanOn } from "./lib/cells.ts";
 import {
   MiB,
   cacheDropper,
@@ -391,13 +391,6 @@ async function groveMany(a: TestCell, b: TestCell, files: SmallFile[], watch: Wa
     cpu_a_s: round(cpu1[0]! - cpu0[0]!, 2),
     cpu_b_s: round(cpu1[1]! - cpu0[1]!, 2),
   };
-}
-
-/** POST /api/scan on `c` for `path`: A's watcher stores what is there now (Syncthing's REST scan). */
-async function scanOn(c: TestCell, path: string): Promise<void> {
-  const res = await c.api("/api/scan", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path }) });
-  const r = (await res.json()) as { stored?: number; failed?: number; error?: string };
-  if (!res.ok || r.error || r.failed) throw new Error(`POST /api/scan ${path} on ${c.url}: ${res.status} ${JSON.stringify(r)}`);
 }
 
 /** One file written into A's GROVE_HOME and scanned (as Syncthing's side): seconds until listed on B and until in B's home. */

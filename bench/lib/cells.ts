@@ -56,3 +56,10 @@ export async function waitSyncIdle(cell: TestCell, timeoutMs = 120_000): Promise
     await Bun.sleep(100);
   }
 }
+
+/** POST /api/scan on `c` for `path`: its watcher stores what is there now (Syncthing's REST scan); resolves once stored. */
+export async function scanOn(c: TestCell, path: string): Promise<void> {
+  const res = await c.api("/api/scan", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path }) });
+  const r = (await res.json()) as { stored?: number; failed?: number; error?: string };
+  if (!res.ok || r.error || r.failed) throw new Error(`POST /api/scan ${path} on ${c.url}: ${res.status} ${JSON.stringify(r)}`);
+}

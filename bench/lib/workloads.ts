@@ -28,7 +28,7 @@ import { randomBytes } from "node:crypto";
 import { Database } from "bun:sqlite";
 import { BUN, CLI, destroyCell, startCell, type TestCell } from "../../test/helpers/cell.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
-import { cellId, freePort, grove, pair, placement, syncRound, waitSyncIdle } from "./cells.ts";
+import { cellId, freePort, grove, pair, placement, scanOn, syncRound, waitSyncIdle } from "./cells.ts";
 import { GNU_TIME, cpuSplit, diskMeter, mbPerSec, peakRssMiB, round, sha256File, timed, writeBytes, type DiskIo } from "./measure.ts";
 import { SyncthingPair } from "./syncthing.ts";
 
@@ -236,15 +236,8 @@ export async function groveDropIn(ctx: Ctx, src: string, name: string, trigger: 
   if (cp.code !== 0) throw new Error(`dd into A's GROVE_HOME failed: ${cp.stderr}`);
   const t1 = performance.now();
   // Answers once the file is stored; its chunks are pushed meanwhile (push on store).
-  const scan =
-    trigger === "scan"
-      ? a
-          .api("/api/scan", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path: name }) })
-          .then(async (res) => {
-            const r = (await res.json()) as { stored?: number; failed?: number; error?: string };
-            if (!res.ok || r.error || r.failed) throw new Error(`POST /api/scan ${name} on A: ${res.status} ${JSON.stringify(r)}`);
-          })
-      : null;
+  const scan = trigger === "scan" ? scanOn(a, name) : null;
+  scan?.catch(() => {}); // awaited below, once the copies are counted
   let file: { chunks: number; copies: number } | undefined;
   const w = await untilDurable(ctx, a, "drop-in", 0, async () => {
     file = (await placement(a)).files.find((f) => f.path === name);
