@@ -20,6 +20,7 @@
  * crash before the transaction leaves at most unreferenced chunks, which trash collection and the
  * next store take care of; the user's files themselves are never touched.
  */
+import { eachAtOnce } from "../core/each-at-once.ts";
 import { lstat, open } from "node:fs/promises";
 import { settlePending, writeManifestsUnsynced } from "../store/manifest-settle.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -126,21 +127,15 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     // as a put racing the watcher always could.
     const paths = files.map((f) => f.path);
     const heads: Heads = { current: vault.db.currentMany(paths), last: vault.db.lastVersions(paths) };
-    let next = 0;
-    const worker = async () => {
-      while (next < files.length) {
-        const i = next++;
-        const f = files[i]!;
-        try {
-          const r = await stage(vault, f, heads, chunksHere, group, committed.promise);
-          if ("why" in r) outcomes[i] = { path: f.path, stored: false, why: r.why };
-          else staged[i] = r;
-        } catch (e) {
-          outcomes[i] = { path: f.path, stored: false, why: "error", error: errorMessage(e) };
-        }
+    await eachAtOnce(files, READ_AHEAD, async (f, i) => {
+      try {
+        const r = await stage(vault, f, heads, chunksHere, group, committed.promise);
+        if ("why" in r) outcomes[i] = { path: f.path, stored: false, why: r.why };
+        else staged[i] = r;
+      } catch (e) {
+        outcomes[i] = { path: f.path, stored: false, why: "error", error: errorMessage(e) };
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, files.length) }, worker));
+    });
     // The group: every chunk of the batch made durable at once.
     // Small chunks are rows (store/chunk-store): committed below with the versions that name them.
     try {

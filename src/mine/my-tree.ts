@@ -12,6 +12,7 @@
  * - **On demand.** A chunk this cell does not hold is fetched from my cells (the cell that stored
  *   the file first), each chunk's name and tag checked by the reader (ingest/restore).
  */
+import { eachAtOnce } from "../core/each-at-once.ts";
 import { z } from "zod";
 import type { Cell } from "../cell/cell.ts";
 import { GroveError, errorMessage } from "../core/errors.ts";
@@ -662,22 +663,17 @@ export class MyTree {
         const of = new Map(list.map((w) => [w.hash, w.m.file_hash]));
         return chunkBatches(list).map((hashes) => ({ cell, hashes, of }));
       });
-      let next = 0;
-      const worker = async () => {
-        while (next < asks.length) {
-          const { cell, hashes, of } = asks[next++]!;
-          for (const h of hashes) asked.set(h, (asked.get(h) ?? new Set<CellId>()).add(cell));
-          const r = await askChunkBatch(this.deps.caller, this.deps.peers.routes(cell), cell, hashes, CHUNK_TIMEOUT_MS);
-          if (r === "unsupported") {
-            this.noBatch.add(cell);
-            continue;
-          }
-          for (const [h, b] of r.got) got.set(h, b);
-          if (r.got.size) this.answered(cell, true);
-          if (r.answered) for (const h of hashes) if (!r.got.has(h)) this.lacking(of.get(h)!, cell);
+      await eachAtOnce(asks, BATCHES_AT_ONCE, async ({ cell, hashes, of }) => {
+        for (const h of hashes) asked.set(h, (asked.get(h) ?? new Set<CellId>()).add(cell));
+        const r = await askChunkBatch(this.deps.caller, this.deps.peers.routes(cell), cell, hashes, CHUNK_TIMEOUT_MS);
+        if (r === "unsupported") {
+          this.noBatch.add(cell);
+          return;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, asks.length) }, worker));
+        for (const [h, b] of r.got) got.set(h, b);
+        if (r.got.size) this.answered(cell, true);
+        if (r.answered) for (const h of hashes) if (!r.got.has(h)) this.lacking(of.get(h)!, cell);
+      });
       left = left.filter((w) => !got.has(w.hash));
     }
     return got;

@@ -92,19 +92,15 @@ export async function writeVersions(deps: WriteDeps, items: readonly ToWrite[]):
   const smallFiles = async () => {
     done.written += await writeSmall(deps, small, fail);
   };
-  let next = 0;
-  const largeFile = async () => {
-    while (next < large.length) {
-      const { item, m } = large[next++]!;
-      try {
-        const p = await prepareLarge(deps, item, m);
-        done.written += await record(deps, [p], fail);
-      } catch (e) {
-        fail(item.path, e);
-      }
+  const largeFiles = eachAtOnce(large, FILES_AT_ONCE, async ({ item, m }) => {
+    try {
+      const p = await prepareLarge(deps, item, m);
+      done.written += await record(deps, [p], fail);
+    } catch (e) {
+      fail(item.path, e);
     }
-  };
-  await Promise.all([smallFiles(), ...Array.from({ length: Math.min(FILES_AT_ONCE, large.length) }, largeFile)]);
+  });
+  await Promise.all([smallFiles(), largeFiles]);
   return done;
 }
 
@@ -177,20 +173,15 @@ async function fetchBatch(deps: WriteDeps, files: readonly { item: ToWrite; m: M
       log("warn", `tree: a batch of chunks did not come; asking for them one by one: ${errorMessage(e)}`);
     }
   const rest = [...need.keys()].filter((h) => !sealed.has(h));
-  let next = 0;
-  const one = async () => {
-    while (next < rest.length) {
-      const h = rest[next++]!;
-      try {
-        const b = await deps.fetch(need.get(h)!.m, h);
-        if (toHex(cell.suite.sha256(b)) !== h) throw new GroveError(`a chunk came back damaged`, 502, "peer");
-        sealed.set(h, b);
-      } catch (e) {
-        missing.set(h, errorMessage(e));
-      }
+  await eachAtOnce(rest, FETCH_AHEAD, async (h) => {
+    try {
+      const b = await deps.fetch(need.get(h)!.m, h);
+      if (toHex(cell.suite.sha256(b)) !== h) throw new GroveError(`a chunk came back damaged`, 502, "peer");
+      sealed.set(h, b);
+    } catch (e) {
+      missing.set(h, errorMessage(e));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(FETCH_AHEAD, rest.length) }, one));
+  });
   return { sealed, missing };
 }
 
@@ -265,17 +256,12 @@ async function openSmall(deps: WriteDeps, m: Manifest, c: Manifest["chunks"][num
 async function prepareLarge(deps: WriteDeps, item: ToWrite, m: Manifest): Promise<Prepared> {
   const { cell } = deps;
   const missing = m.chunks.filter((c) => !cell.store.has(c.hash as ChunkHash));
-  let next = 0;
-  const worker = async () => {
-    while (next < missing.length) {
-      const c = missing[next++]!;
-      const sealed = await deps.fetch(m, c.hash);
-      if (toHex(cell.suite.sha256(sealed)) !== c.hash) throw new GroveError(`chunk ${c.index} came back damaged`, 502, "peer");
-      const { durable } = await cell.store.putStaged(c.hash as ChunkHash, sealed);
-      await durable;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FETCH_AHEAD, missing.length) }, worker));
+  await eachAtOnce(missing, FETCH_AHEAD, async (c) => {
+    const sealed = await deps.fetch(m, c.hash);
+    if (toHex(cell.suite.sha256(sealed)) !== c.hash) throw new GroveError(`chunk ${c.index} came back damaged`, 502, "peer");
+    const { durable } = await cell.store.putStaged(c.hash as ChunkHash, sealed);
+    await durable;
+  });
   const dest = homeFile(cell.layout.home, item.path);
   const temp = tempPathFor(dest);
   await mkdir(dirname(dest), { recursive: true });

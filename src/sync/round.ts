@@ -17,6 +17,7 @@
  * stall watch over chunk transfers) is sync/liveness. Runs in the sync Worker; everything it
  * learns goes to placement.db and the stats files.
  */
+import { eachAtOnce } from "../core/each-at-once.ts";
 import { existsSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
@@ -170,15 +171,6 @@ const BACKUP_FULL_MAX_MS = 24 * 3_600_000;
 
 /** Batches of small chunks pushed at once (each a request per peer). */
 const BATCH_PARALLEL = 2;
-
-async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 export class SyncRound {
   private report!: SyncReport;
@@ -542,7 +534,7 @@ export class SyncRound {
     const lacking = own.filter((h) => !local.has(h));
     if (!lacking.length) return;
     this.phase("pulling", lacking.length, null);
-    await parallel(lacking, PUSH_PARALLEL, async (hash) => {
+    await eachAtOnce(lacking, PUSH_PARALLEL, async (hash) => {
       for (const peer of holders.get(hash) ?? []) {
         if (!(await this.usable(peer))) continue;
         try {
@@ -599,13 +591,13 @@ export class SyncRound {
     // Small chunks (small files) go several to a request: one signature, one group of fsyncs and
     // one transaction on the peer per batch, instead of one each per chunk.
     const small = plan.push.filter((t) => (sizes.get(t.hash) ?? Number.POSITIVE_INFINITY) <= W.BATCH_CHUNK_MAX);
-    await parallel(
+    await eachAtOnce(
       batchesOf(small, (t) => sizes.get(t.hash) ?? W.BATCH_CHUNK_MAX),
       BATCH_PARALLEL,
       (tasks) => this.pushBatch(tasks, full, holders),
     );
     const large = small.length ? plan.push.filter((t) => !small.includes(t)) : plan.push;
-    await parallel(large, PUSH_PARALLEL, async (task) => {
+    await eachAtOnce(large, PUSH_PARALLEL, async (task) => {
       const buf = this.pushBuffers.take();
       try {
         await this.pushOne(task, buf, full, holders);
