@@ -13,6 +13,11 @@ export const MAX_SEGMENT_BYTES = 255;
 
 const enc = new TextEncoder();
 
+/** `s`'s length in UTF-8 bytes is over `max`. A UTF-16 code unit is at most 3 UTF-8 bytes, so most names need no encoding (a watcher checks every file's path). */
+function overBytes(s: string, max: number): boolean {
+  return s.length * 3 > max && enc.encode(s).byteLength > max;
+}
+
 /**
  * What is wrong with `p` as a normalised relative path, in one line, or null when nothing is.
  * A trailing "/" counts as an empty segment (callers that accept one strip it first).
@@ -25,11 +30,11 @@ export function relativePathProblem(p: unknown): string | null {
   if (/[\x00-\x1f\x7f]/.test(p)) return "path contains a control character";
   if (p.includes("\\")) return "path contains a backslash";
   if (p.startsWith("/") || /^[A-Za-z]:/.test(p)) return "path must be relative to GROVE_HOME, not absolute";
-  if (enc.encode(p).byteLength > MAX_PATH_BYTES) return `path is longer than ${MAX_PATH_BYTES} bytes`;
+  if (overBytes(p, MAX_PATH_BYTES)) return `path is longer than ${MAX_PATH_BYTES} bytes`;
   for (const s of p.split("/")) {
     if (s === "") return "path contains an empty segment ('//')";
     if (s === "." || s === "..") return `path contains a '${s}' segment`;
-    if (enc.encode(s).byteLength > MAX_SEGMENT_BYTES) return `a path segment is longer than ${MAX_SEGMENT_BYTES} bytes`;
+    if (overBytes(s, MAX_SEGMENT_BYTES)) return `a path segment is longer than ${MAX_SEGMENT_BYTES} bytes`;
   }
   return null;
 }

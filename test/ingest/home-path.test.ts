@@ -12,6 +12,9 @@ const ok: [string, string][] = [
   [".hidden", ".hidden"],
   ["x".repeat(255), "x".repeat(255)],
   ["é".repeat(127) + "x", "é".repeat(127) + "x"], // 255 bytes in UTF-8
+  ["€".repeat(85), "€".repeat(85)], // 255 bytes: 3 per character
+  ["😀".repeat(63) + "xyz", "😀".repeat(63) + "xyz"], // 255 bytes: 4 per emoji, 2 UTF-16 units each
+  [("€".repeat(80) + "/").repeat(4) + "x".repeat(60), ("€".repeat(80) + "/").repeat(4) + "x".repeat(60)], // 1024 bytes
   [".grove-notes", ".grove-notes"],
 ];
 for (const [input, want] of ok) test(`accepts ${JSON.stringify(input)}`, () => expect(String(safePath(input))).toBe(want));
@@ -32,6 +35,9 @@ const refused: [string, RegExp][] = [
   ["dir/.grove-upload-abc", /reserved/],
   ["dir/.grove-tmp-0123456789abcdef", /reserved/],
   ["é".repeat(128), /segment is longer than 255 bytes/],
+  ["€".repeat(86), /segment is longer than 255 bytes/],
+  ["😀".repeat(64), /segment is longer than 255 bytes/],
+  [("€".repeat(80) + "/").repeat(4) + "x".repeat(61), /longer than 1024 bytes/],
 ];
 for (const [input, re] of refused) {
   test(`refuses ${JSON.stringify(input.slice(0, 40))}`, () => {
