@@ -70,8 +70,8 @@ import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { PeerView } from "../src/api/types.ts";
-import { BUN, CLI, ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
-import { cellId, freePort, grove, scanOn } from "./lib/cells.ts";
+import { ROOT, destroyCell, startCell, type TestCell } from "../test/helpers/cell.ts";
+import { cellId, freePort, grove, profiledCommand, scanOn } from "./lib/cells.ts";
 import {
   MiB,
   cacheDropper,
@@ -275,10 +275,7 @@ async function startFleet(work: string, fleet: Fleet): Promise<Started> {
   const start = (n: string, extra: Record<string, unknown> = {}) => {
     const root = join(work, `grove-${n}`);
     mkdirSync(root, { recursive: true });
-    // BENCH_CPU_PROF=DIR: each cell writes a CPU profile (Markdown) there when it stops.
-    const prof = process.env.BENCH_CPU_PROF;
-    const cmd = prof ? [BUN, "--cpu-prof-md", `--cpu-prof-dir=${join(prof, n)}`, CLI] : undefined;
-    return startCell({ root, config: { ...cfg, name: n, ...extra }, cmd });
+    return startCell({ root, config: { ...cfg, name: n, ...extra }, cmd: profiledCommand(n) }); // BENCH_CPU_PROF=DIR
   };
   [fleet.a, fleet.b, fleet.c] = await Promise.all([start("a"), start("b"), start("c", { home_mode: "on-demand" })]);
   const { a, b, c } = fleet as Required<Fleet>;

@@ -6,8 +6,20 @@ import { BUN, CLI, ROOT, type TestCell } from "../../test/helpers/cell.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
 import type { PlacementReport } from "../../src/sync/placement-report.ts";
 import { timed, type TimedRun } from "./measure.ts";
+import { join } from "node:path";
 
 export { freePort } from "../../test/helpers/cell.ts";
+
+/**
+ * The command that starts a cell under the CPU profiler, when BENCH_CPU_PROF=DIR is set (else
+ * undefined: the usual one). The cell writes its profile into DIR/`name` when it stops: Markdown,
+ * or with BENCH_CPU_PROF_JSON=1 a .cpuprofile (JSON: every sample with its stack and time).
+ */
+export function profiledCommand(name: string): string[] | undefined {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return undefined;
+  return [BUN, process.env.BENCH_CPU_PROF_JSON === "1" ? "--cpu-prof" : "--cpu-prof-md", `--cpu-prof-dir=${join(dir, name)}`, CLI];
+}
 
 /** Environment for CLI calls against `cell` (no progress bars). */
 export function cliEnv(cell: TestCell): Record<string, string | undefined> {

@@ -26,9 +26,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Database } from "bun:sqlite";
-import { BUN, CLI, destroyCell, startCell, type TestCell } from "../../test/helpers/cell.ts";
+import { destroyCell, startCell, type TestCell } from "../../test/helpers/cell.ts";
 import type { SyncReport } from "../../src/sync/round.ts";
-import { cellId, freePort, grove, pair, placement, scanOn, syncRound, waitSyncIdle } from "./cells.ts";
+import { cellId, freePort, grove, pair, placement, profiledCommand, scanOn, syncRound, waitSyncIdle } from "./cells.ts";
 import { GNU_TIME, cpuSplit, diskMeter, mbPerSec, peakRssMiB, round, sha256File, timed, writeBytes, type DiskIo } from "./measure.ts";
 import { SyncthingPair } from "./syncthing.ts";
 
@@ -78,9 +78,7 @@ export async function startPair(ctx: Ctx, tag: string, config: Record<string, un
   const start = async (side: string) => {
     const root = join(ctx.work, `${tag}-${side}`);
     mkdirSync(root);
-    // BENCH_CPU_PROF=DIR: each cell writes a CPU profile (Markdown) there when it stops.
-    const prof = process.env.BENCH_CPU_PROF;
-    const cmd = prof ? [BUN, "--cpu-prof-md", `--cpu-prof-dir=${join(prof, `${tag}-${side}`)}`, CLI] : undefined;
+    const cmd = profiledCommand(`${tag}-${side}`); // BENCH_CPU_PROF=DIR
     const c = await startCell({ root, config: { ...cfg, name: `bench-${tag}-${side}` }, cmd });
     ctx.live.cells.push(c);
     return c;
