@@ -27,7 +27,7 @@ import { randomBytes } from "node:crypto";
 import { conflict, GroveError, tooLarge } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { fsyncDir } from "../core/atomic.ts";
-import { settlePending, writeManifestsUnsynced } from "../store/manifest-settle.ts";
+import { manifestNameTaken, settlePending } from "../store/manifest-settle.ts";
 import { fsyncFile } from "../core/group-sync.ts";
 import { settleHomeCopies } from "./home-copies.ts";
 import { confinedPath } from "../core/confine.ts";
@@ -96,15 +96,13 @@ type Body = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 /** Store the bytes of `body` as the new content of `path`. */
 export async function ingest(vault: Vault, path: HomePath, body: Body, opts: IngestOptions): Promise<IngestResult> {
   const target = homeFile(vault.home, path);
-  const manifestFiles: Promise<void>[] = []; // a new manifest's file, written after the commit (record)
   if (opts.inPlace) {
     const { size, fileHash } = await spool(vault, body, null, opts);
     const result = await vault.store.writing(() =>
-      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts, false, manifestFiles),
+      record(vault, path, { path: opts.inPlace!, verify: true, cached: fitsPageCache(size) }, size, fileHash, opts, false),
     );
     if (result.created) {
       vault.stored?.emit(path);
-      await Promise.all(manifestFiles);
       await settleLater(vault);
     }
     return result;
@@ -116,15 +114,15 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     const fromTemp: SealSource = { path: temp, verify: false, cached: false };
     // As a writer: a chunk found present is not collected before this version references it.
     const result = await vault.store.writing(async () => {
-      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts, true, manifestFiles);
+      if (!opts.reread || !fitsPageCache(size)) return record(vault, path, fromTemp, size, fileHash, opts, true);
       try {
-        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts, true, manifestFiles);
+        return await record(vault, path, { path: opts.reread, verify: true, cached: true }, size, fileHash, opts, true);
       } catch (e) {
         if (!(e instanceof SourceChangedError)) throw e;
         // The temp file holds exactly what was hashed; chunks sealed from the changed file are
         // referenced by nothing (the trash collector removes such leftovers).
         log("info", "the file changed while it was being stored: sealing the copy taken in pass 1", { path });
-        return record(vault, path, fromTemp, size, fileHash, opts, true, manifestFiles);
+        return record(vault, path, fromTemp, size, fileHash, opts, true);
       }
     });
     if (!result.created) {
@@ -138,7 +136,6 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     // Not fsynced: the version's transaction recorded this copy as pending (ingest/home-copies).
     await rename(temp, target);
     vault.stored?.emit(path);
-    await Promise.all(manifestFiles);
     await settleLater(vault);
     return result;
   } catch (e) {
@@ -198,12 +195,10 @@ async function settleLater(vault: Vault): Promise<void> {
 }
 
 /**
- * Pass 2 and bookkeeping: seal + store chunks, record the version with the manifest's body as
- * pending, then start writing the manifest's file (not fsynced: store/manifest-settle
- * `writeManifestsUnsynced`), into `manifestFiles` for the caller to wait for once it has told the
- * listeners (my other cells are poked without waiting for a file create; a reader meanwhile finds
- * the body in placement.db). `home`: the copy in GROVE_HOME is written after, without an fsync,
- * recorded as pending in that same transaction.
+ * Pass 2 and bookkeeping: seal + store chunks, record the version with the manifest's text as
+ * pending; its file is written later (store/manifest-settle: a reader meanwhile finds the text in
+ * placement.db). `home`: the copy in GROVE_HOME is written after, without an fsync, recorded as
+ * pending in that same transaction.
  */
 async function record(
   vault: Vault,
@@ -213,7 +208,6 @@ async function record(
   fileHash: FileHash,
   opts: IngestOptions,
   home: boolean,
-  manifestFiles: Promise<void>[],
 ): Promise<IngestResult> {
   const cur = vault.db.current(path);
   if (cur && cur.file_hash === fileHash) {
@@ -283,7 +277,6 @@ async function record(
     throw e;
   }
   committed.resolve();
-  manifestFiles.push(writeManifestsUnsynced(vault.manifestsDir, [{ rel: file, body }]));
   return { manifest, manifest_hash: mHash, version, created: true, new_chunks: written };
 }
 
@@ -343,10 +336,12 @@ export function newManifest(
  * is made durable (store/manifest-settle), as for a new manifest.
  */
 export function reuseManifest(vault: Vault, path: string, fileHash: string): { m: Manifest; pendingBody?: string } | null {
-  const p = confinedPath(vault.manifestsDir, manifestRelPath(path, fileHash));
-  if (!existsSync(p)) return null;
+  const rel = manifestRelPath(path, fileHash);
+  const p = confinedPath(vault.manifestsDir, rel);
   try {
-    const text = readFileSync(p, "utf8");
+    // Its file, or its text while the file is not written yet (store/manifest-settle).
+    const text = existsSync(p) ? readFileSync(p, "utf8") : vault.db.pendingManifestBody(rel);
+    if (text === null) return null;
     const m = JSON.parse(text) as Manifest;
     if (m.file_hash !== fileHash || m.source_path !== path) return null;
     return vault.db.manifest(manifestHash(m, vault.suite.sha256) as ManifestHash) ? { m } : { m, pendingBody: text };
@@ -358,7 +353,7 @@ export function reuseManifest(vault: Vault, path: string, fileHash: string): { m
 /** Where the manifest's file goes; on the (rare) clash of the 8-character prefix, the name takes the full hash. */
 export function uniqueManifestRel(vault: Vault, m: Manifest): string {
   const rel = manifestRelPath(m.source_path, m.file_hash);
-  if (!existsSync(confinedPath(vault.manifestsDir, rel))) return rel;
+  if (!manifestNameTaken(vault.db, vault.manifestsDir, rel)) return rel;
   return manifestRelPath(m.source_path, m.file_hash, true);
 }
 

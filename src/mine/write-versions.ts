@@ -5,10 +5,10 @@
  * For each file: its sealed chunks are fetched from my cells (each checked against its name) and
  * made durable in this cell's store; its plaintext is written to a temp file beside its place,
  * without an fsync; then one placement.db transaction records every version, with the copy as
- * pending (`home_pending`) and a new manifest's file as pending (`manifest_pending`, its body in
- * the row); only then are the temp files renamed into place, and the new manifests' files written
- * (store/manifest-settle `writeManifestsUnsynced`; a reader meanwhile finds the body in the row).
- * ingest/settler fsyncs them once the store is quiet. So a crash at any point leaves either no version and no file (a temp file at
+ * pending (`home_pending`) and a new manifest's file as pending (`manifest_pending`, its text in
+ * the row); only then are the temp files renamed into place. ingest/settler fsyncs the copies, and
+ * writes and fsyncs the manifests' files, once the store is quiet (store/manifest-settle; a reader
+ * meanwhile finds the text in the row). So a crash at any point leaves either no version and no file (a temp file at
  * most), or a recorded version whose copy ingest/home-copies checks at the next start and writes
  * again from the chunks when it is missing or torn: a torn copy is never taken by the watcher
  * as a new version, and the watcher, finding the copy described already, never sends it back.
@@ -30,7 +30,7 @@ import { homeFile, type HomePath } from "../ingest/home-path.ts";
 import { settleHomeCopies } from "../ingest/home-copies.ts";
 import { exportFile } from "../ingest/local-files.ts";
 import type { ChunkFetch } from "../ingest/vault.ts";
-import { settlePending, writeManifestsUnsynced } from "../store/manifest-settle.ts";
+import { settlePending } from "../store/manifest-settle.ts";
 import { ManifestSchema, manifestFileText, manifestRelPath, type Manifest } from "../store/manifest.ts";
 import type { StagedChunk } from "../store/chunk-store.ts";
 import { openChunk } from "../ingest/chunk-crypto.ts";
@@ -270,9 +270,9 @@ async function prepareLarge(deps: WriteDeps, item: ToWrite, m: Manifest): Promis
 }
 
 /**
- * Record `prepared` in one transaction (new manifests' files written first, unsynced, their
- * bodies in the rows; with `rows`, the small chunks they name), then rename each copy into place;
- * how many are in place.
+ * Record `prepared` in one transaction (new manifests' texts in the rows, their files written
+ * later by the settler; with `rows`, the small chunks they name), then rename each copy into
+ * place; how many are in place.
  */
 async function record(
   deps: WriteDeps,
@@ -290,7 +290,7 @@ async function record(
       // Named by the manifest's own hash: never the name of another manifest of this path and content.
       bodies.set(p.hash, { rel: manifestRelPath(p.m.source_path, p.hash, true), body: manifestFileText(p.m) });
     }
-    // The manifest files are written after the commit and the renames (writeManifestsUnsynced).
+    // The manifests' files are written once the store is quiet (store/manifest-settle).
     db.db.transaction(() => {
       cell.store.commitRows(rows);
       for (const p of prepared) {
@@ -332,8 +332,7 @@ async function record(
       ),
     ),
   );
-  await writeManifestsUnsynced(cell.layout.manifests, [...bodies.values()]);
-  const { settler } = cell.vault;
+  const { settler } = cell.vault; // it writes the manifests' files too (store/manifest-settle)
   if (settler) settler.soon();
   else {
     await settlePending(db, cell.layout.manifests);

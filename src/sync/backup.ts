@@ -9,10 +9,9 @@
  * Restoring reads the newest index that opens, fetches the manifests it names, and records them;
  * a blob that does not open (forged, format 1, altered, misnamed) is refused and reported.
  */
+import { manifestNameTaken } from "../store/manifest-settle.ts";
 import { sha256Hex } from "../core/sha256.ts";
-import { existsSync } from "node:fs";
 import { z } from "zod";
-import { confinedPath } from "../core/confine.ts";
 import { GroveError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import type { CellId, ChunkHash, FileHash, ManifestHash } from "../core/types.ts";
@@ -151,7 +150,7 @@ export function importManifest(ctx: BackupContext, hash: ManifestHash, m: Manife
   if (ctx.db.manifest(hash)) return false;
   // writeManifest confines the file to manifests/ (source_path was checked by ManifestSchema too).
   let rel = manifestRelPath(m.source_path, m.file_hash);
-  if (existsSync(confinedPath(ctx.manifestsDir, rel))) rel = manifestRelPath(m.source_path, hash, true);
+  if (manifestNameTaken(ctx.db, ctx.manifestsDir, rel)) rel = manifestRelPath(m.source_path, hash, true);
   writeManifest(ctx.manifestsDir, m, rel);
   return ctx.db.importManifest({
     path: m.source_path,

@@ -29,6 +29,7 @@ describe("clearLeftovers", () => {
     await ingest(cell.vault, safePath("docs/renamed-late.bin"), streamOf(data2), { maxBytes: 1 << 30 });
     const spool = join(layout.home, "docs", ".grove-upload-0123456789ab");
     renameSync(join(layout.home, "docs", "renamed-late.bin"), spool);
+    await cell.vault.settler!.now(); // the manifests' files written (store/manifest-settle)
     // Temps that never reached their rename.
     const chunkTemp = join(layout.chunks, chunk.slice(0, 2), `.${chunk}.tmp-abcdef012345`);
     const manifestTemp = join(layout.manifests, "docs", ".kept.bin.12345678.json.tmp-0a0b0c0d0e0f");

@@ -1,7 +1,8 @@
 /**
- * Wait until a cell has fsynced what its stores wrote without one (ingest/settler: it empties
- * manifest_pending and home_pending once the store has been quiet for 2 s). For tests that damage
- * a cell's files on purpose: before that, the settler would mend a lost manifest from its row.
+ * Wait until a cell has written and fsynced what its stores left for later (ingest/settler: it
+ * writes the manifests' files and empties manifest_pending and home_pending once the store has
+ * been quiet for 2 s). For tests that read a manifest's file, or damage a cell's files on purpose:
+ * before that, the settler would mend a lost manifest from its row.
  */
 import { Database } from "bun:sqlite";
 import { join } from "node:path";

@@ -2,7 +2,8 @@
  * The file watcher with real cells: a file dropped into GROVE_HOME is stored and replicated
  * within seconds; a change is a new version; a file still being written is stored once, when it
  * stops changing; a deletion is recorded with the content kept in history; a watched folder
- * outside GROVE_HOME is stored under its name; the cell's own uploads are not stored twice.
+ * outside GROVE_HOME is stored under its name; the cell's own uploads are not stored twice; a
+ * folder copied in file by file is stored in group commits.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, rmSync, unlinkSync, writeFileSync, existsSync } from "node:fs";
@@ -133,5 +134,27 @@ describe("file watcher", () => {
     expect((await meta("up/up.bin"))!.versions.length).toBe(1);
     const st = await cliJson<{ watching: { stored: number; roots: string[] } }>(a, ["status"]);
     expect(st.watching.roots).toEqual([a.home, watchedDir]);
+  });
+
+  test("a folder of small files copied in file by file is stored in group commits, not a commit per file", async () => {
+    const dir = join(a.home, "many");
+    mkdirSync(dir, { recursive: true });
+    const mark = a.output().length;
+    // 300 files, written over about half a second (as a copy of a folder arrives).
+    for (let i = 0; i < 300; i++) {
+      writeFileSync(join(dir, `f${i}.txt`), pseudoRandom(2000 + i, 500 + i));
+      if (i % 10 === 9) await Bun.sleep(15);
+    }
+    await until(
+      "all 300 stored",
+      async () => (await cliJson<{ path: string }[]>(a, ["ls", "many"])).length,
+      (n) => n === 300,
+    );
+    const log = a.output().slice(mark);
+    const groups = [...log.matchAll(/watcher: stored together files=(\d+)/g)].map((m) => Number(m[1]));
+    const single = (log.match(/watcher: stored path=many\//g) ?? []).length;
+    expect(groups.reduce((n, x) => n + x, 0) + single).toBe(300);
+    // Each file settles at its own timer; the flush waits a moment for the others (GATHER_MS).
+    expect(groups.length + single).toBeLessThanOrEqual(20); // 9-10 here; 41 with a flush queued at the first file
   });
 });

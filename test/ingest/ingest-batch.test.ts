@@ -3,12 +3,12 @@
 // vanished or did not change are reported and leave nothing recorded.
 import { chunkNames } from "../helpers/chunks.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, statSync, writeFileSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ingestBatch, type SmallFile } from "../../src/ingest/ingest-batch.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
 import { restoreStream, verifyFile } from "../../src/ingest/restore.ts";
-import { readManifest } from "../../src/store/manifest.ts";
+import { findPendingManifests, manifestText, readManifest } from "../../src/store/manifest.ts";
 import { safePath } from "../../src/ingest/home-path.ts";
 import { openTempCell, pseudoRandom, readAll, streamOf } from "../helpers/vault.ts";
 import { openCell } from "../../src/cell/cell.ts";
@@ -95,24 +95,32 @@ describe("ingest batch", () => {
     expect(cell.db.versions(safePath("ver/doc.txt")).length).toBe(2);
   });
 
-  test("manifests of a batch: pending in placement.db until fsynced; a crash that tore or lost their files is repaired at open", async () => {
+  test("manifests of a batch: pending in placement.db, no file written by the store; a crash that tore their files is repaired at open", async () => {
     const files = Array.from({ length: 6 }, (_, i) => drop(`crash/f${i}.txt`, pseudoRandom(2000 + i, 300 + i)));
     await ingestBatch(cell.vault, files);
     const pending = cell.db.pendingManifests(100).filter((r) => r.manifest_file.startsWith("crash/"));
     expect(pending.length).toBe(6);
-    for (const r of pending) expect(readFileSync(join(cell.layout.manifests, r.manifest_file), "utf8")).toBe(r.body);
+    for (const r of pending) {
+      expect(existsSync(join(cell.layout.manifests, r.manifest_file))).toBe(false); // the settler writes it
+      expect(manifestText(cell.layout.manifests, r.manifest_file)).toBe(r.body); // readers find its text
+    }
 
-    // As a crash before the page cache reached the disk could leave them: one torn, one empty, one gone.
+    // As a crash while the settler wrote them could leave them: three intact (not fsynced), one
+    // torn, one empty, one not written yet.
+    mkdirSync(join(cell.layout.manifests, "crash"), { recursive: true });
+    for (const r of pending) writeFileSync(join(cell.layout.manifests, r.manifest_file), r.body);
     truncateSync(join(cell.layout.manifests, pending[0]!.manifest_file), 17);
     truncateSync(join(cell.layout.manifests, pending[1]!.manifest_file), 0);
     removeFile(join(cell.layout.manifests, pending[2]!.manifest_file));
     const again = openCell(cell.layout).cell; // what the next start does first
     try {
-      for (const r of pending) expect(readFileSync(join(cell.layout.manifests, r.manifest_file), "utf8")).toBe(r.body);
-      // The three written again are durable and forgotten; the three intact wait for their fsync.
-      expect(again.db.pendingManifests(100).filter((r) => r.manifest_file.startsWith("crash/")).length).toBe(3);
+      for (const r of pending) expect(manifestText(again.layout.manifests, r.manifest_file)).toBe(r.body);
+      // The two torn ones were written again, durably, and forgotten; the others wait for the settler.
+      for (const r of pending.slice(0, 2)) expect(readFileSync(join(cell.layout.manifests, r.manifest_file), "utf8")).toBe(r.body);
+      expect(again.db.pendingManifests(100).filter((r) => r.manifest_file.startsWith("crash/")).length).toBe(4);
       await again.vault.settler!.now();
       expect(again.db.pendingManifests(100).length).toBe(0);
+      for (const r of pending) expect(readFileSync(join(cell.layout.manifests, r.manifest_file), "utf8")).toBe(r.body);
       for (const f of files) {
         const cur = again.db.current(f.path)!;
         const m = readManifest(again.layout.manifests, again.db.manifest(cur.manifest_hash)!.manifest_file);
@@ -120,21 +128,22 @@ describe("ingest batch", () => {
       }
     } finally {
       again.close();
+      // Readers of this folder ask `cell`'s database again (the second opening pointed them at its own).
+      findPendingManifests(cell.layout.manifests, (rel) => cell.db.pendingManifestBody(rel));
     }
   });
 
-  test("settling a batch's manifests (one group: syncfs on Linux): a file lost meanwhile is written again from its body", async () => {
+  test("settling a batch's manifests (one group: syncfs on Linux) writes their files from their texts and forgets the rows", async () => {
     const files = Array.from({ length: 40 }, (_, i) => drop(`settle/f${i}.txt`, pseudoRandom(1500 + i, 700 + i)));
     await ingestBatch(cell.vault, files);
     const pending = cell.db.pendingManifests(1000).filter((r) => r.manifest_file.startsWith("settle/"));
     expect(pending.length).toBe(40);
-    removeFile(join(cell.layout.manifests, pending[5]!.manifest_file)); // lost before it was made durable
     await cell.vault.settler!.now();
     expect(cell.db.pendingManifests(1000).filter((r) => r.manifest_file.startsWith("settle/"))).toEqual([]);
     for (const r of pending) expect(readFileSync(join(cell.layout.manifests, r.manifest_file), "utf8")).toBe(r.body);
   });
 
-  test("a group commit refused, then tried again: the manifest file written the first time is reused and kept pending until made durable", async () => {
+  test("a group commit refused, then tried again: stored once, its manifest pending until the settler writes it", async () => {
     const f = drop("retry/again.bin", pseudoRandom(3000, 77));
     const addVersions = cell.db.addVersions.bind(cell.db);
     cell.db.addVersions = () => {
@@ -149,13 +158,14 @@ describe("ingest batch", () => {
     }
     const [second] = await ingestBatch(cell.vault, [f]);
     expect(second).toMatchObject({ stored: true, version: 1 });
-    // The manifest file of the first try (written, never fsynced) is the one recorded, and its
-    // body is kept until store/manifest-settle has made the file durable.
+    // The recorded manifest's text is kept until store/manifest-settle has written its file durably.
     const cur = cell.db.current("retry/again.bin")!;
     const file = cell.db.manifest(cur.manifest_hash)!.manifest_file;
     const pending = cell.db.pendingManifests(Number.MAX_SAFE_INTEGER).filter((r) => r.manifest_file === file);
     expect(pending).toHaveLength(1);
-    expect(pending[0]!.body).toBe(readFileSync(join(cell.layout.manifests, file), "utf8"));
     expect(await verifyFile(cell.vault, readManifest(cell.layout.manifests, file))).toEqual([]);
+    await cell.vault.settler!.now();
+    expect(pending[0]!.body).toBe(readFileSync(join(cell.layout.manifests, file), "utf8"));
+    expect(cell.db.pendingManifestBody(file)).toBeNull();
   });
 });

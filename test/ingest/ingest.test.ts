@@ -42,7 +42,9 @@ describe("ingest", () => {
     expect(Buffer.compare(onDisk, sealed)).toBe(0);
     // No plaintext on disk in the store.
     expect(onDisk.subarray(0, 64).equals(Buffer.from(data.subarray(CHUNK_SIZE, CHUNK_SIZE + 64)))).toBe(false);
-    // Manifest file named {filename}.{hash8}.json; the file lands in GROVE_HOME.
+    // Manifest file named {filename}.{hash8}.json, written by the settler; the file lands in GROVE_HOME.
+    expect(existsSync(join(cell.layout.manifests, "docs", `report.bin.${m.file_hash.slice(0, 8)}.json`))).toBe(false);
+    await cell.vault.settler!.now();
     expect(existsSync(join(cell.layout.manifests, "docs", `report.bin.${m.file_hash.slice(0, 8)}.json`))).toBe(true);
     expect(Buffer.compare(readFileSync(join(cell.layout.home, "docs", "report.bin")), data)).toBe(0);
   });

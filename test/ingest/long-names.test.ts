@@ -5,6 +5,7 @@
  * every temp file keep within the file system's 255-byte name limit (core/atomic, store/manifest).
  * A 256-byte segment is refused with a 400 that names no server path.
  */
+import { untilSettled } from "../helpers/settled.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -102,7 +103,8 @@ describe("names up to 255 bytes", () => {
     }, 60_000);
   }
 
-  test("manifest files keep within 255 bytes; where the name fits they keep the readable layout; no temp file is left", () => {
+  test("manifest files keep within 255 bytes; where the name fits they keep the readable layout; no temp file is left", async () => {
+    await untilSettled(cell!.dir); // the settler writes the manifests' files once the store is quiet
     const manifests = join(cell!.dir, "manifests");
     expect(longestName(manifests)).toBeLessThanOrEqual(255);
     const short = cases.find((c) => c.label === "200 bytes, ASCII")!.path;
@@ -163,6 +165,7 @@ describe("names up to 255 bytes", () => {
     expect(r.errors).toEqual([]);
     expect(r.recovering).toBe(false);
     expect((await cliJson<{ path: string }[]>(recovered, ["ls"])).map((x) => x.path).sort()).toEqual(before);
+    await untilSettled(recovered.dir);
     expect(longestName(join(recovered.dir, "manifests"))).toBeLessThanOrEqual(255);
     // Every version of every name reads back (through the API, all at once: `grove get` of these
     // names is checked above, on the cell before it was lost).

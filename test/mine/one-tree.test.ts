@@ -3,6 +3,7 @@
 // `grove invite --mine`. F is a friend's cell, paired with a plain invite. C is offline while A and
 // B change things, and converges when it starts; then C is removed and receives nothing new.
 import { chunkNames } from "../helpers/chunks.ts";
+import { untilSettled } from "../helpers/settled.ts";
 import { until } from "../helpers/until.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -134,6 +135,7 @@ test("a put on B is sealed under the owner's key, listed and read on A, and mirr
   expect(listed.cells).toContain(cellIdOf(B));
   expect(await (await api(A, "docs/from-pi.txt")).text()).toBe("written on the pi\n");
   await until("from-pi.txt in A's GROVE_HOME", () => homeHas(A, "docs/from-pi.txt", "written on the pi\n"));
+  await untilSettled(B.dir); // the settler writes the manifests' files once B's store is quiet
   const manifests = readdirSync(join(B.dir, "manifests", "docs")).map((f) =>
     JSON.parse(readFileSync(join(B.dir, "manifests", "docs", f), "utf8")),
   );
@@ -323,6 +325,7 @@ test("a removed cell receives nothing new, every cell of mine refuses it, and fi
 
   await put(A, "after the phone was lost\n", "after.txt");
   await until("after.txt on B", async () => (await paths(B)).includes("after.txt"));
+  await untilSettled(A.dir); // the settler writes the manifest's file once A's store is quiet
   const m = readdirSync(join(A.dir, "manifests")).filter((f) => f.startsWith("after.txt"));
   expect(JSON.parse(readFileSync(join(A.dir, "manifests", m[0]!), "utf8")).encryption.key_id).toBe(ringA.current);
   await Bun.sleep(1500);

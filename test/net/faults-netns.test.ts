@@ -343,15 +343,15 @@ function ownChunks(cell: TestCell): string[] {
 function chunksOfFile(cell: TestCell, path: string): string[] {
   const db = new Database(join(cell.dir, "placement.db"), { readonly: true });
   try {
-    const m = db.query("SELECT manifest_file FROM manifests").all() as { manifest_file: string }[];
-    for (const { manifest_file } of m) {
-      const man = JSON.parse(readFileSync(join(cell.dir, "manifests", manifest_file), "utf8")) as {
-        source_path: string;
-        chunks: { hash: string }[];
-      };
-      if (man.source_path === path) return man.chunks.map((x) => x.hash);
-    }
-    throw new Error(`no manifest for ${path}`);
+    // The manifest's rows (its file may not be written yet: store/manifest-settle).
+    const m = db
+      .query(
+        `SELECT chunk_hash FROM manifest_chunks
+         WHERE manifest_hash = (SELECT manifest_hash FROM manifests WHERE source_path = ? ORDER BY rowid LIMIT 1) ORDER BY idx`,
+      )
+      .all(path) as { chunk_hash: string }[];
+    if (!m.length) throw new Error(`no manifest for ${path}`);
+    return m.map((r) => r.chunk_hash);
   } finally {
     db.close();
   }

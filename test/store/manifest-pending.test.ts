@@ -1,13 +1,13 @@
-// A manifest whose body is committed before its file is written (store/manifest-settle
-// writeManifestsUnsynced, after the commit): readers find the body in placement.db meanwhile
-// (store/manifest manifestText), and settling leaves a file alone while it is being written, then
-// makes it durable. On a real placement.db and manifests/ folder.
+// A manifest whose text is committed before its file is written (store/manifest-settle): readers
+// find the text in placement.db meanwhile (store/manifest manifestText), its name counts as taken,
+// and settling writes the file, makes it durable and forgets the row. On a real placement.db and
+// manifests/ folder.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FileHash, ManifestHash } from "../../src/core/types.ts";
-import { settlePending, writeManifestsUnsynced } from "../../src/store/manifest-settle.ts";
+import { manifestNameTaken, settlePending } from "../../src/store/manifest-settle.ts";
 import { findPendingManifests, manifestText, readManifest } from "../../src/store/manifest.ts";
 import { PlacementDb } from "../../src/store/placement-db.ts";
 
@@ -75,34 +75,41 @@ test("before its file is written, a committed manifest is read from placement.db
   expect(() => manifestText(manifests, "../escape.json")).toThrow(); // still confined to manifests/
 });
 
-test("settling leaves a file that is being written for the next time, then makes it durable and forgets its row", async () => {
-  // Whatever an earlier test left pending is settled first (written from its body).
-  await settlePending(db, manifests);
-  const m = recordPending(2);
-  const writing = writeManifestsUnsynced(manifests, [m]);
-  // Settled while that write is under way: left alone (its row stays; the writer asks again).
-  expect(await settlePending(db, manifests)).toBe(0);
-  expect(db.pendingManifestBody(m.rel)).toBe(m.body);
-  await writing;
-  expect(readFileSync(join(manifests, m.rel), "utf8")).toBe(m.body);
-  expect(await settlePending(db, manifests)).toBe(1);
-  expect(db.pendingManifestBody(m.rel)).toBeNull();
-  expect(manifestText(manifests, m.rel)).toBe(m.body); // from its file now
+test("a pending manifest's name is taken before its file exists", () => {
+  const m = recordPending(5);
+  expect(existsSync(join(manifests, m.rel))).toBe(false);
+  expect(manifestNameTaken(db, manifests, m.rel)).toBe(true);
+  expect(manifestNameTaken(db, manifests, "docs/n5.txt.ffffffff.json")).toBe(false);
 });
 
-test("a file that cannot be written after the commit stays pending, and settling writes it from its body", async () => {
+test("settling writes the files stores left unwritten, makes them durable and forgets their rows", async () => {
+  // Whatever an earlier test left pending is settled first (written from its text).
+  await settlePending(db, manifests);
+  const ms = [recordPending(2), recordPending(4)];
+  for (const m of ms) expect(existsSync(join(manifests, m.rel))).toBe(false);
+  expect(await settlePending(db, manifests)).toBe(2);
+  for (const m of ms) {
+    expect(readFileSync(join(manifests, m.rel), "utf8")).toBe(m.body);
+    expect(db.pendingManifestBody(m.rel)).toBeNull();
+    expect(manifestText(manifests, m.rel)).toBe(m.body); // from its file now
+  }
+  expect(await settlePending(db, manifests)).toBe(0);
+});
+
+test("a file that cannot be written stays pending and readable, and settling writes it once it can", async () => {
   const m = recordPending(3);
-  // Its folder is a file: the write fails (said in the log), nothing is thrown at the store.
+  // Its folder is a file: the write fails, the row stays.
   const blocker = join(manifests, "blocked");
   await Bun.write(blocker, "not a folder");
-  const rel = "blocked/n3.json";
+  const rel = "blocked/deeper/n3.json";
   db.db.query("UPDATE manifests SET manifest_file = ? WHERE manifest_file = ?").run(rel, m.rel);
   db.db.query("UPDATE manifest_pending SET manifest_file = ? WHERE manifest_file = ?").run(rel, m.rel);
-  await writeManifestsUnsynced(manifests, [{ rel, body: m.body }]);
+  await expect(settlePending(db, manifests)).rejects.toThrow();
   expect(db.pendingManifestBody(rel)).toBe(m.body);
   expect(manifestText(manifests, rel)).toBe(m.body); // still readable
-  // The folder fixed, settling writes the file from placement.db.
+  // The folder fixed, settling writes the file (and its new folders) from placement.db.
   rmSync(blocker);
   expect(await settlePending(db, manifests)).toBe(1);
   expect(readFileSync(join(manifests, rel), "utf8")).toBe(m.body);
+  expect(db.pendingManifestBody(rel)).toBeNull();
 });

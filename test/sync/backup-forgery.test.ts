@@ -15,6 +15,7 @@
  * outside GROVE_DIR / GROVE_HOME; the forged card is not added; recovery waits (still
  * recovering) until an honest peer gives every manifest back, and then no history is lost.
  */
+import { untilSettled } from "../helpers/settled.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -114,6 +115,7 @@ beforeAll(async () => {
   expect(s2.errors).toEqual([]);
   expect(s2.backups_pushed).toBe(1);
 
+  await untilSettled(a.dir); // the manifests' files written (store/manifest-settle)
   const ad = new Database(join(a.dir, "placement.db"), { readonly: true });
   for (const r of ad.query("SELECT manifest_hash, manifest_file FROM manifests").all() as {
     manifest_hash: string;

@@ -241,6 +241,7 @@ describe("crash safety", () => {
     mkdirSync(join(cell.layout.manifests, "gone"), { recursive: true });
     writeFileSync(ghost, "{}");
     utimesSync(ghost, old, old);
+    await cell.vault.settler!.now(); // the live manifest's file written (store/manifest-settle)
     const live = join(cell.layout.manifests, cell.db.manifest(cell.db.current("keep.bin")!.manifest_hash)!.manifest_file);
     utimesSync(live, old, old);
     const r = collect(ctx(), Date.now());
