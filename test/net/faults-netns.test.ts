@@ -347,7 +347,7 @@ function chunksOfFile(cell: TestCell, path: string): string[] {
     const m = db
       .query(
         `SELECT chunk_hash FROM manifest_chunks
-         WHERE manifest_hash = (SELECT manifest_hash FROM manifests WHERE source_path = ? ORDER BY rowid LIMIT 1) ORDER BY idx`,
+         WHERE manifest_hash = (SELECT manifest_hash FROM manifests WHERE source_path = ? ORDER BY created_at LIMIT 1) ORDER BY idx`,
       )
       .all(path) as { chunk_hash: string }[];
     if (!m.length) throw new Error(`no manifest for ${path}`);
