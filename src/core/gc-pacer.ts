@@ -1,7 +1,7 @@
 /**
  * @module core/gc-pacer — a full collection of this thread's heap, at most every PACE_MS, called
  * after each unit of work that leaves much garbage behind (a group commit of small files, a batch
- * of chunks pushed).
+ * of chunks pushed, a file of a chunk or more stored).
  *
  * Why: JavaScriptCore collects when its heap has grown by some factor of what survived the last
  * collection, and it does not count the native memory behind the objects a burst of work drops

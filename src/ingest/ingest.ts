@@ -46,6 +46,7 @@ import {
 import { homeFile, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
 import { releasePiece } from "../core/piece-release.ts";
+import { paceCollection } from "../core/gc-pacer.ts";
 import type { NewVersion } from "../store/placement-db.ts";
 import type { StagedChunk } from "../store/chunk-store.ts";
 
@@ -104,6 +105,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     if (result.created) {
       vault.stored?.emit(path);
       await settleLater(vault);
+      collectAfterLarge(size);
     }
     return result;
   }
@@ -137,6 +139,7 @@ export async function ingest(vault: Vault, path: HomePath, body: Body, opts: Ing
     await rename(temp, target);
     vault.stored?.emit(path);
     await settleLater(vault);
+    collectAfterLarge(size);
     return result;
   } catch (e) {
     await unlink(temp).catch(() => {});
@@ -182,6 +185,16 @@ async function spool(vault: Vault, body: Body, temp: string | null, opts: Ingest
     throw e;
   }
   return { size, fileHash: toHex(hasher.digest()) as FileHash };
+}
+
+/**
+ * A file of a chunk or more leaves the garbage of its whole store behind (request pieces, sealing
+ * replies, rows): collected soon (core/gc-pacer), not left for the transfer that usually follows.
+ * A 1 GiB put followed by a sync round (bench/replicate c): the cell's peak 159-160 MiB, against
+ * 168-172 without.
+ */
+function collectAfterLarge(size: number): void {
+  if (size >= CHUNK_SIZE) void paceCollection(size);
 }
 
 /**
