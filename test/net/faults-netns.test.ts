@@ -403,6 +403,11 @@ describe.skipIf(!canRun)("faults across hosts: loss, latency and a partition", (
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
       }
+      // C's acceptance travels to A over the lossy link; one that did not get through is sent
+      // again after C's next sync round (fleet/friendship). A must know before it shares (below).
+      const aKnows = async () =>
+        (await cliJson<{ id: string; friendship: string }[]>(a, ["peers"])).find((p) => p.id === ids.get(c))?.friendship === "friends";
+      if (!(await aKnows())) expect((await syncUntil(c, aKnows)).done).toBe(true);
       const all = await syncUntil(a, async (r) => r.reached === 2);
       figures.rounds_before_partition = first.rounds + all.rounds;
       expect(all.done).toBe(true);
