@@ -30,12 +30,11 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { shellQuote } from "../core/shell-quote.ts";
 import { ingest } from "./ingest.ts";
-import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, type BatchOutcome, type SmallFile } from "./ingest-batch.ts";
+import { BATCH_BYTES, BATCH_FILES, ingestBatch, SMALL_FILE_MAX, upToDate, type BatchOutcome, type SmallFile } from "./ingest-batch.ts";
 import { localFilePieces } from "./local-files.ts";
 import { paceCollection } from "../core/gc-pacer.ts";
 import { safePath, UPLOAD_TEMP_MARK, type HomePath } from "./home-path.ts";
 import type { Vault } from "./vault.ts";
-import type { FileEntry } from "../store/placement-db.ts";
 
 /**
  * A flush waits this long for more files to settle: a folder copied in settles file by file, each
@@ -279,7 +278,8 @@ export class FileWatcher {
 
   /**
    * Store `abs` unless its current version is up to date: small files join the next group commit,
-   * which asks the index about all of its files at once (flush).
+   * which asks the index about all of its files at once (ingest-batch `upToDate`: a query per file
+   * was half a second of the main thread for 10,000 files dropped in).
    */
   private async take(abs: string, path: HomePath, size: number, mtimeMs: number): Promise<void> {
     if (size <= SMALL_FILE_MAX) {
@@ -421,7 +421,7 @@ export class FileWatcher {
     this.flushQueued = false;
     let failed = 0;
     while (this.ready.size && !this.stopped) {
-      let batch: SmallFile[] = [];
+      const batch: SmallFile[] = [];
       let bytes = 0;
       for (const [abs, f] of this.ready) {
         if (batch.length && (batch.length >= BATCH_FILES || bytes + f.size > BATCH_BYTES)) break;
@@ -429,12 +429,6 @@ export class FileWatcher {
         bytes += f.size;
         this.ready.delete(abs);
       }
-      // Files whose current version is up to date (the cell's own writes into GROVE_HOME among
-      // them) are left out, the index asked once for the batch: a query per file was half a
-      // second of the main thread for 10,000 files dropped in (issue 21, d).
-      const current = this.vault.db.currentMany(batch.map((f) => f.path));
-      batch = batch.filter((f) => !upToDate(current.get(f.path) ?? null, f.size, f.mtimeMs));
-      if (!batch.length) continue;
       let outcomes: BatchOutcome[];
       try {
         outcomes = await ingestBatch(this.vault, batch);
@@ -480,9 +474,4 @@ function lstatNow(abs: string): Stats | null {
   } catch {
     return null;
   }
-}
-
-/** True when `cur` (a path's current version) has this size and was recorded after the file's last change. */
-function upToDate(cur: FileEntry | null, size: number, mtimeMs: number): boolean {
-  return cur !== null && cur.size === size && cur.updated_at >= Math.floor(mtimeMs);
 }

@@ -169,6 +169,12 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     const paths = files.map((f) => f.path);
     const heads: Heads = { current: vault.db.currentMany(paths), last: vault.db.lastVersions(paths) };
     await eachAtOnce(files, READ_AHEAD, async (f, i) => {
+      // Left unread when its current version has this size and was recorded after its last
+      // change (the cell's own writes into GROVE_HOME among them).
+      if (upToDate(heads.current.get(f.path) ?? null, f.size, f.mtimeMs)) {
+        outcomes[i] = { path: f.path, stored: false, why: "unchanged" };
+        return;
+      }
       try {
         const r = await stage(vault, f, heads, chunksHere, group, committed.promise);
         if ("why" in r) outcomes[i] = { path: f.path, stored: false, why: r.why };
@@ -177,6 +183,7 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
         outcomes[i] = { path: f.path, stored: false, why: "error", error: errorMessage(e) };
       }
     });
+    if (!group.length && !staged.some(Boolean)) return outcomes; // nothing new: no commit
     // The group: every chunk of the batch made durable at once.
     // Small chunks are rows (store/chunk-store): committed below with the versions that name them.
     try {
@@ -215,6 +222,11 @@ export async function ingestBatch(vault: Vault, files: readonly SmallFile[]): Pr
     else await settlePending(vault.db, vault.manifestsDir);
     return outcomes;
   });
+}
+
+/** True when `cur` (a path's current version) has this size and was recorded after the file's last change. */
+export function upToDate(cur: FileEntry | null, size: number, mtimeMs: number): boolean {
+  return cur !== null && cur.size === size && cur.updated_at >= Math.floor(mtimeMs);
 }
 
 /** The index's current version and highest version number of each path of a batch. */
